@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel backends: how the daemon installs IPsec SAs and policies.
+ *
+ *   module  the tcpike generic-netlink family (tcpike.ko), preferred
+ *   xfrm    plain XFRM netlink (kernel with ESP, no module)
+ *   none    nothing is installed; SAs are logged and kept in memory
+ *           (control-plane tests and benchmarks on kernels without ESP)
+ *
+ * All functions return 0 or a negative errno; on failure a sentence for the
+ * log is left in kb_error (the kernel's extack message where there is one).
+ * Key bytes passed in are copied and the copies wiped after use.
+ */
+#ifndef TCPIKE_BACKEND_H
+#define TCPIKE_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum kb_kind { KB_NONE = 0, KB_XFRM, KB_MODULE };
+
+enum kb_encap {
+	KB_ENCAP_RAW = 0,	/* ESP directly over IP (proto 50) */
+	KB_ENCAP_UDP,		/* RFC 3948 ESP-in-UDP */
+	KB_ENCAP_TCP,		/* RFC 9329 espintcp */
+};
+
+enum kb_mode { KB_MODE_TUNNEL = 0, KB_MODE_TRANSPORT };
+enum kb_dir { KB_DIR_IN = 0, KB_DIR_OUT, KB_DIR_FWD };
+
+struct kb_selector {
+	int family;			/* AF_INET or AF_INET6 */
+	struct sockaddr_storage src, dst;	/* addresses only */
+	uint8_t src_plen, dst_plen;
+	uint8_t proto;			/* 0 = any */
+	uint16_t sport, dport;		/* 0 = any (host order) */
+};
+
+struct kb_sa {
+	uint32_t spi;			/* network order */
+	uint32_t reqid;
+	enum kb_mode mode;
+	struct sockaddr_storage src, dst;	/* outer addresses, ports unused */
+	struct kb_selector sel;		/* transport mode / inner selector */
+	/* Kernel crypto names: "rfc4106(gcm(aes))", "rfc7539esp(chacha20,poly1305)",
+	 * or enc "cbc(aes)" + auth "hmac(sha256)" etc. */
+	char aead[64];
+	uint16_t aead_icv_bits;
+	char enc[64];
+	char auth[64];
+	uint16_t auth_trunc_bits;
+	const uint8_t *enc_key;		/* for AEAD: key || salt */
+	uint16_t enc_key_len;		/* bytes */
+	const uint8_t *auth_key;
+	uint16_t auth_key_len;
+	bool esn;
+	uint32_t replay_window;
+	uint64_t soft_bytes, hard_bytes, soft_packets, hard_packets;
+	uint64_t soft_seconds, hard_seconds;	/* 0 = none */
+	uint32_t mark, mark_mask, if_id;
+	enum kb_encap encap;
+	uint16_t encap_sport, encap_dport;	/* host order, UDP and TCP */
+	bool inbound;
+};
+
+struct kb_policy {
+	enum kb_dir dir;
+	struct kb_selector sel;
+	uint32_t priority;
+	uint32_t reqid;
+	enum kb_mode mode;
+	struct sockaddr_storage tmpl_src, tmpl_dst;	/* tunnel endpoints */
+	uint32_t mark, mark_mask, if_id;
+};
+
+struct kb_stats {
+	uint64_t bytes, packets, errors;
+};
+
+struct kbackend;
+
+struct kbackend_ops {
+	const char *name;
+	int (*sa_add)(struct kbackend *kb, const struct kb_sa *sa);
+	int (*sa_del)(struct kbackend *kb, const struct sockaddr_storage *dst,
+		      uint32_t spi);
+	/* Move an SA's ESP to another transport, keeping keys and replay
+	 * state (module only; others return -EOPNOTSUPP). */
+	int (*sa_steer)(struct kbackend *kb, const struct sockaddr_storage *dst,
+			uint32_t spi, enum kb_encap encap, uint16_t sport,
+			uint16_t dport);
+	int (*sa_stats)(struct kbackend *kb, const struct sockaddr_storage *dst,
+			uint32_t spi, struct kb_stats *st);
+	int (*policy_add)(struct kbackend *kb, const struct kb_policy *pol);
+	int (*policy_del)(struct kbackend *kb, const struct kb_policy *pol);
+	/* Kernel NAT keepalives for one UDP-encapsulated peer (module only). */
+	int (*keepalive_set)(struct kbackend *kb,
+			     const struct sockaddr_storage *local,
+			     const struct sockaddr_storage *remote,
+			     uint32_t interval_s);
+	/* fd to watch for kernel events, or -1; events handled by
+	 * kb_events_process(). */
+	int (*event_fd)(struct kbackend *kb);
+	void (*destroy)(struct kbackend *kb);
+};
+
+struct kbackend {
+	const struct kbackend_ops *ops;
+	enum kb_kind kind;
+	char kb_error[256];
+	void *priv;
+};
+
+/* Open a backend; "auto" picks module, then xfrm, then none. */
+struct kbackend *kbackend_open(const char *name);
+void kbackend_close(struct kbackend *kb);
+
+#endif
