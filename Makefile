@@ -85,7 +85,7 @@ $(HARNESS):
 $(patsubst %.c,$(O)/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)) \
 $(patsubst %.c,$(O)/asan/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)): $(HARNESS)
 $(O)/obj/userspace/tests/% $(O)/asan/obj/userspace/tests/% \
-$(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes
+$(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes -Wno-sign-compare
 
 .PHONY: all userspace asan module check demo fuzz bench style lint clean
 all: userspace module
