@@ -4,9 +4,7 @@
 #                   available, the module tcpike.ko
 #   make check      every test layer (unit, netns, VM); TAP + a final count
 #   make module     the module only (KDIR=<tree> to choose the kernel)
-#   make demo       the separate-transports demo (see README)
 #   make fuzz       libFuzzer harnesses, bounded run (FUZZ_SECONDS)
-#   make bench      benchmarks
 #   make style      checkpatch on kernel/ and uapi/
 #   make lint       cppcheck on userspace/
 #
@@ -87,7 +85,7 @@ $(patsubst %.c,$(O)/asan/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)): $(HARNESS)
 $(O)/obj/userspace/tests/% $(O)/asan/obj/userspace/tests/% \
 $(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes -Wno-sign-compare
 
-.PHONY: all userspace asan module check demo fuzz bench style lint clean
+.PHONY: all userspace asan module check fuzz style lint clean
 all: userspace module
 
 userspace: $(addprefix $(O)/,$(PROGS))
@@ -111,14 +109,10 @@ module:
 check:
 	scripts/check
 
-demo:
-	scripts/demo.sh
 
 fuzz:
 	scripts/fuzz.sh
 
-bench:
-	scripts/bench.sh $(if $(B),--only $(B))
 
 style:
 	scripts/style.sh
