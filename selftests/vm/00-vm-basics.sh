@@ -13,8 +13,14 @@ tap_check "ESP state can be created (CONFIG_INET_ESP)" \
 tap_check "netem qdisc works" sh -c \
 	'ip -n vmb-x link add d0 type dummy && ip -n vmb-x link set d0 up && tc -n vmb-x qdisc add dev d0 root netem loss 1%'
 tap_check "nftables masquerade loads" ip netns exec vmb-x nft -f - <<'NFT'
-table ip nat { chain post { type nat hook postrouting priority srcnat; masquerade; } }
+table ip nat {
+	chain post {
+		type nat hook postrouting priority srcnat;
+		masquerade
+	}
+}
 NFT
 tap_check "espintcp ULP is available (CONFIG_INET_ESPINTCP)" \
 	grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp
+tap_expect_eq "guest has 2 CPUs (MP table parsed)" 2 "$(nproc)"
 tap_done
