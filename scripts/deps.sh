@@ -13,7 +13,7 @@ pkgs=(
 	# fuzzing and static checks
 	clang libclang-rt-14-dev cppcheck
 	# the VM test bed
-	qemu-system-x86
+	qemu-system-x86 linux-image-amd64
 	# tests: namespaces, NAT, loss, captures, traffic
 	iproute2 nftables tcpdump tshark iperf3 busybox-static procps psmisc
 	python3 bsdextrautils
