@@ -16,10 +16,15 @@ cache=${TCPIKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tcpike}
 tarball=/usr/src/linux-source-6.12.tar.xz
 frags=("$here/kernel/test.config")
 print_only=0
+must="INET_ESPINTCP INET6_ESPINTCP INET_ESP XFRM_USER XFRM_MIGRATE NET_SCH_NETEM
+      VETH NFT_MASQ NET_9P_VIRTIO MODULES MODULE_UNLOAD PACKET X86_MPPARSE"
 
 for arg in "$@"; do
 	case "$arg" in
-	--debug) frags+=("$here/kernel/debug.config") ;;
+	--debug)
+		frags+=("$here/kernel/debug.config")
+		must="$must KASAN PROVE_LOCKING DEBUG_ATOMIC_SLEEP DEBUG_KMEMLEAK"
+		;;
 	--print-dir) print_only=1 ;;
 	*) echo "build-kernel: unknown argument '$arg'" >&2; exit 2 ;;
 	esac
@@ -60,8 +65,7 @@ scripts/kconfig/merge_config.sh -m .config "${frags[@]}" >/dev/null
 make -s olddefconfig >/dev/null
 # merge_config silently drops symbols whose dependencies are missing:
 # insist on the ones the tests cannot do without.
-for sym in INET_ESPINTCP INET6_ESPINTCP INET_ESP XFRM_USER XFRM_MIGRATE \
-	   NET_SCH_NETEM VETH NFT_MASQ NET_9P_VIRTIO MODULES MODULE_UNLOAD PACKET; do
+for sym in $must; do
 	if ! grep -q "^CONFIG_$sym=y" .config; then
 		log "CONFIG_$sym did not survive olddefconfig"
 		exit 1
