@@ -5,6 +5,9 @@
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BIN=${BIN:-$TOP/build/asan}
+# The module to insmod in VM tests: the 6.12 build at the top by default;
+# the Debian 6.1 run points this at build/kmod-6.1/tcpike.ko.
+TCPIKE_MODULE=${TCPIKE_MODULE:-$TOP/tcpike.ko}
 TAP_N=0
 TAP_FAILED=0
 
