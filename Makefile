@@ -31,7 +31,7 @@ CFLAGS_BASE := -std=gnu11 -g -D_GNU_SOURCE $(WARN) $(INCS)
 CFLAGS  ?= -O2
 SANFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=all
-LIBS    := $(PKG_LIBS) -lpthread
+LIBS    := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS := $(filter-out userspace/daemon/main.c, \
 	$(wildcard userspace/lib/*.c userspace/ike/*.c userspace/kernel/*.c userspace/daemon/*.c))

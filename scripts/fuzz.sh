@@ -24,7 +24,7 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 make -s -j"$(nproc)" O=build/fuzz CC=clang \
 	CFLAGS="-O1 -g -fsanitize=fuzzer-no-link $san -Wno-unknown-warning-option" \
 	build/fuzz/libtcpike.a
-libs=$(pkg-config --libs openssl libnl-3.0 libnl-genl-3.0)
+libs="$(pkg-config --libs openssl libnl-3.0 libnl-genl-3.0) -lm"
 incs="-Iuapi -Iuserspace -Iuserspace/lib -Iuserspace/ike -Iuserspace/daemon -Iuserspace/kernel $(pkg-config --cflags libnl-3.0)"
 status=0
 for src in userspace/fuzz/fuzz_*.c; do

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcpiked.conf: a swanctl.conf-like file (see tcpiked.conf.example).
+ *
+ *   section { key = value  subsection { ... } }     # comments
+ *
+ * config_load() parses and validates the whole file or nothing: every error
+ * is "file:line: what was expected", and a failed load leaves no state.
+ * Secrets are wiped when the config is freed.
+ */
+#ifndef TCPIKE_CONFIG_H
+#define TCPIKE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CFG_MAX_XF	8	/* transforms of one type in one proposal */
+#define CFG_MAX_PROP	8	/* proposals in one list */
+#define CFG_MAX_TS	8	/* traffic selectors on one side */
+#define CFG_MAX_ADDR	4
+
+enum cfg_transport {
+	CFG_XPORT_UDP = 0,	/* RFC 7296 over UDP (default) */
+	CFG_XPORT_TCP,		/* RFC 9329 from the start */
+	CFG_XPORT_AUTO,		/* UDP, then RFC 9329 when UDP gets no answer */
+	CFG_XPORT_SEPARATE,	/* SA_INIT on UDP 4500 + notify, then IKE on TCP */
+	CFG_XPORT_SEPARATE_TCP_FIRST,	/* SA_INIT on TCP with the notify */
+};
+
+enum cfg_auth { CFG_AUTH_PSK = 1, CFG_AUTH_PUBKEY };
+enum cfg_mode { CFG_MODE_TUNNEL = 0, CFG_MODE_TRANSPORT };
+enum cfg_start { CFG_START_NONE = 0, CFG_START_START, CFG_START_TRAP };
+enum cfg_frag { CFG_FRAG_NO = 0, CFG_FRAG_YES, CFG_FRAG_FORCE };
+
+/* IANA transform IDs (RFC 7296 §3.3.2), one list per transform type. */
+struct proposal_cfg {
+	struct {
+		uint16_t id;
+		uint16_t keylen;	/* bits, 0 when the cipher has none */
+	} encr[CFG_MAX_XF];
+	uint16_t prf[CFG_MAX_XF], integ[CFG_MAX_XF], ke[CFG_MAX_XF], esn[2];
+	uint8_t n_encr, n_prf, n_integ, n_ke, n_esn;
+};
+
+struct ts_cfg {
+	int family;		/* AF_INET / AF_INET6 */
+	uint8_t start[16], end[16];	/* address range, network order */
+	uint8_t proto;		/* 0 = any */
+	uint16_t port_lo, port_hi;	/* host order; 0-65535 = any */
+};
+
+/* An identity: IANA ID type (RFC 7296 §3.5) and its data. */
+struct id_cfg {
+	uint8_t type;		/* 0 = unset (use the local address) */
+	uint8_t len;
+	uint8_t data[255];
+};
+
+struct end_cfg {
+	enum cfg_auth auth;
+	struct id_cfg id;
+	char *certs, *key, *cacerts;	/* paths (pubkey) */
+	bool send_certreq;
+};
+
+struct child_cfg {
+	char *name;
+	int line;
+	struct ts_cfg local_ts[CFG_MAX_TS], remote_ts[CFG_MAX_TS];
+	int n_local_ts, n_remote_ts;
+	enum cfg_mode mode;
+	struct proposal_cfg esp[CFG_MAX_PROP];
+	int n_esp;
+	uint32_t rekey_time_s, life_time_s;
+	uint64_t life_bytes, life_packets;
+	uint32_t replay_window;
+	enum cfg_start start_action;
+	struct child_cfg *next;
+};
+
+struct conn_cfg {
+	char *name;
+	int line;
+	struct sockaddr_storage local_addrs[CFG_MAX_ADDR], remote_addrs[CFG_MAX_ADDR];
+	int n_local, n_remote;		/* 0 local = any */
+	uint16_t local_port, remote_port;	/* IKE UDP ports (500) */
+	enum cfg_transport transport;
+	uint16_t tcp_port;
+	uint32_t tcp_fallback_delay_ms, tcp_connect_timeout_ms;
+	bool udp_retry_without_separate;	/* RT-8 */
+	struct proposal_cfg ike[CFG_MAX_PROP];
+	int n_ike;
+	enum cfg_frag fragmentation;
+	uint16_t fragment_size;
+	bool encap, assume_no_nat, initial_contact;
+	uint32_t dpd_delay_s, dpd_timeout_s, rekey_time_s;
+	uint32_t retransmit_base_ms, retransmit_tries;
+	double retransmit_factor;
+	uint32_t keepalive_interval_s;
+	enum cfg_start start_action;
+	struct end_cfg local, remote;
+	struct child_cfg *children;
+	struct conn_cfg *next;
+};
+
+struct secret_cfg {
+	char *name;
+	struct id_cfg ids[4];
+	int n_ids;
+	uint8_t *secret;
+	size_t secret_len;
+	struct secret_cfg *next;
+};
+
+struct daemon_cfg {
+	char *backend;			/* auto | module | xfrm | none */
+	struct sockaddr_storage listen[CFG_MAX_ADDR];
+	int n_listen;			/* 0 = wildcard */
+	uint16_t udp_port, natt_port;
+	uint16_t tcp_ports[4];
+	int n_tcp_ports;
+	char *control_socket;
+	int log_level;
+	uint16_t separate_transports_notify;
+	uint32_t cookie_threshold, half_open_max, half_open_per_ip;
+	uint32_t tcp_max, tcp_per_ip, tcp_prefix_timeout_ms, tcp_idle_timeout_ms;
+	uint32_t max_ike_message, max_frag_buffers, keepalive_interval_s;
+};
+
+struct config {
+	char *path;
+	struct daemon_cfg daemon;
+	struct conn_cfg *conns;
+	struct secret_cfg *secrets;
+};
+
+/* Returns 0 and *out, or -1 with "file:line: message" in err. */
+int config_load(const char *path, struct config **out, char *err, size_t errlen);
+/* The same from memory (name is used in messages). */
+int config_parse(const char *name, const char *text, size_t len,
+		 struct config **out, char *err, size_t errlen);
+void config_free(struct config *c);
+
+const struct conn_cfg *config_conn(const struct config *c, const char *name);
+/* The PSK for a pair of identities (either order), or NULL. */
+const struct secret_cfg *config_secret(const struct config *c,
+				       const struct id_cfg *a,
+				       const struct id_cfg *b);
+/* Same settings (for reload: SAs of unchanged connections are kept). */
+bool conn_cfg_equal(const struct conn_cfg *a, const struct conn_cfg *b);
+
+/* Parses one proposal list ("aes256gcm16-prfsha256-x25519, ...").
+ * esp: ESP proposals (no PRF; ESN allowed).  Returns the count or -1
+ * with a message. */
+int config_parse_proposals(const char *s, bool esp, struct proposal_cfg *out,
+			   int max, char *err, size_t errlen);
+/* Parses an identity: "10.0.0.1", "fd00::1", "fqdn:gw.example",
+ * "email:a@b", "dn:C=DE, CN=x", or a bare name taken as FQDN. */
+int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen);
+
+const char *cfg_transport_name(enum cfg_transport t);
+
+#endif
