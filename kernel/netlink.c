@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tcpike generic-netlink family: one strict policy per command, an
+ * extack sentence for every rejection, CAP_NET_ADMIN in the caller's
+ * namespace (GENL_ADMIN_PERM).  Keys are write-only.
+ */
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/socket.h>
+#include <net/genetlink.h>
+
+#include "tcpike.h"
+
+static const struct nla_policy sa_new_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
+	[TCPIKE_A_SRC] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_MODE] = NLA_POLICY_MAX(NLA_U8, TCPIKE_MODE_TRANSPORT),
+	[TCPIKE_A_REQID] = { .type = NLA_U32 },
+	[TCPIKE_A_AEAD_NAME] = { .type = NLA_NUL_STRING, .len = TCPIKE_ALG_NAME_MAX - 1 },
+	[TCPIKE_A_AEAD_ICV_BITS] = NLA_POLICY_RANGE(NLA_U32, 64, 128),
+	[TCPIKE_A_ENC_NAME] = { .type = NLA_NUL_STRING, .len = TCPIKE_ALG_NAME_MAX - 1 },
+	[TCPIKE_A_AUTH_NAME] = { .type = NLA_NUL_STRING, .len = TCPIKE_ALG_NAME_MAX - 1 },
+	[TCPIKE_A_AUTH_TRUNC_BITS] = NLA_POLICY_RANGE(NLA_U32, 64, 512),
+	[TCPIKE_A_ENC_KEY] = NLA_POLICY_RANGE(NLA_BINARY, 16, TCPIKE_KEY_MAX),
+	[TCPIKE_A_AUTH_KEY] = NLA_POLICY_RANGE(NLA_BINARY, 16, TCPIKE_KEY_MAX),
+	[TCPIKE_A_REPLAY_WINDOW] = NLA_POLICY_MAX(NLA_U32, 4096),
+	[TCPIKE_A_SA_FLAGS] = NLA_POLICY_MASK(NLA_U32, TCPIKE_SA_F_ALL),
+};
+
+static const struct nla_policy sa_id_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
+	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
+};
+
+static struct genl_family tcpike_family;
+
+/* A required attribute: false with the sentence and the missing type set. */
+#define require(info, attr, msg) ({					\
+	bool __present = !!(info)->attrs[attr];				\
+	if (!__present) {						\
+		NL_SET_ERR_MSG_MOD((info)->extack, msg);		\
+		NL_SET_ERR_ATTR_MISS((info)->extack, NULL, attr);	\
+	}								\
+	__present;							\
+})
+
+/* The SA identity every SA command has: SPI, FAMILY, DST. */
+static int parse_sa_id(struct genl_info *info, unsigned short *family,
+		       xfrm_address_t *daddr, __be32 *spi)
+{
+	struct nlattr **a = info->attrs;
+	unsigned int alen;
+
+	if (!require(info, TCPIKE_A_SPI, "missing SPI (TCPIKE_A_SPI)") ||
+	    !require(info, TCPIKE_A_FAMILY, "missing address family (TCPIKE_A_FAMILY)") ||
+	    !require(info, TCPIKE_A_DST, "missing destination address (TCPIKE_A_DST)"))
+		return -EINVAL;
+	*spi = nla_get_be32(a[TCPIKE_A_SPI]);
+	if (!*spi) {
+		/* 0 is reserved; 1-255 are IANA-reserved (RFC 4303 §2.1). */
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_SPI], "SPI 0 is reserved");
+		return -EINVAL;
+	}
+	if (ntohl(*spi) < 256) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_SPI],
+				    "SPIs 1-255 are reserved (RFC 4303 §2.1)");
+		return -EINVAL;
+	}
+	*family = nla_get_u16(a[TCPIKE_A_FAMILY]);
+	if (*family == AF_INET) {
+		alen = 4;
+	} else if (*family == AF_INET6 && IS_ENABLED(CONFIG_IPV6)) {
+		alen = 16;
+	} else {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_FAMILY],
+				    "address family must be AF_INET or AF_INET6");
+		return -EAFNOSUPPORT;
+	}
+	if (nla_len(a[TCPIKE_A_DST]) != alen) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_DST],
+				    "destination address length does not match the family");
+		return -EINVAL;
+	}
+	memset(daddr, 0, sizeof(*daddr));
+	memcpy(daddr, nla_data(a[TCPIKE_A_DST]), alen);
+	return 0;
+}
+
+static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	struct tcpike_sa_params p = { 0 };
+	bool aead = a[TCPIKE_A_AEAD_NAME], encauth = a[TCPIKE_A_ENC_NAME] || a[TCPIKE_A_AUTH_NAME];
+	int err;
+
+	err = parse_sa_id(info, &p.family, &p.daddr, &p.spi);
+	if (err)
+		return err;
+	if (!require(info, TCPIKE_A_SRC, "missing source address (TCPIKE_A_SRC)"))
+		return -EINVAL;
+	if (nla_len(a[TCPIKE_A_SRC]) != (p.family == AF_INET ? 4 : 16)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_SRC],
+				    "source address length does not match the family");
+		return -EINVAL;
+	}
+	memcpy(&p.saddr, nla_data(a[TCPIKE_A_SRC]), nla_len(a[TCPIKE_A_SRC]));
+	if (aead == encauth) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "give either an AEAD algorithm or an encryption + integrity pair");
+		return -EINVAL;
+	}
+	if (!require(info, TCPIKE_A_ENC_KEY, "missing key (TCPIKE_A_ENC_KEY)"))
+		return -EINVAL;
+	p.enc_key = nla_data(a[TCPIKE_A_ENC_KEY]);
+	p.enc_key_len = nla_len(a[TCPIKE_A_ENC_KEY]);
+	if (aead) {
+		if (!require(info, TCPIKE_A_AEAD_ICV_BITS, "missing AEAD ICV length (TCPIKE_A_AEAD_ICV_BITS)"))
+			return -EINVAL;
+		if (a[TCPIKE_A_AUTH_KEY] || a[TCPIKE_A_AUTH_TRUNC_BITS]) {
+			NL_SET_ERR_MSG_MOD(info->extack, "an AEAD SA takes no integrity key or truncation");
+			return -EINVAL;
+		}
+		p.aead_name = nla_data(a[TCPIKE_A_AEAD_NAME]);
+		p.aead_icv_bits = nla_get_u32(a[TCPIKE_A_AEAD_ICV_BITS]);
+	} else {
+		if (!require(info, TCPIKE_A_ENC_NAME, "missing encryption algorithm (TCPIKE_A_ENC_NAME)") ||
+		    !require(info, TCPIKE_A_AUTH_NAME, "missing integrity algorithm (TCPIKE_A_AUTH_NAME)") ||
+		    !require(info, TCPIKE_A_AUTH_KEY, "missing integrity key (TCPIKE_A_AUTH_KEY)") ||
+		    !require(info, TCPIKE_A_AUTH_TRUNC_BITS,
+			     "missing integrity truncation length (TCPIKE_A_AUTH_TRUNC_BITS)"))
+			return -EINVAL;
+		if (a[TCPIKE_A_AEAD_ICV_BITS]) {
+			NL_SET_ERR_MSG_MOD(info->extack, "AEAD ICV length given for a non-AEAD SA");
+			return -EINVAL;
+		}
+		p.enc_name = nla_data(a[TCPIKE_A_ENC_NAME]);
+		p.auth_name = nla_data(a[TCPIKE_A_AUTH_NAME]);
+		p.auth_key = nla_data(a[TCPIKE_A_AUTH_KEY]);
+		p.auth_key_len = nla_len(a[TCPIKE_A_AUTH_KEY]);
+		p.auth_trunc_bits = nla_get_u32(a[TCPIKE_A_AUTH_TRUNC_BITS]);
+	}
+	p.mode = a[TCPIKE_A_MODE] ? nla_get_u8(a[TCPIKE_A_MODE]) : TCPIKE_MODE_TUNNEL;
+	p.reqid = a[TCPIKE_A_REQID] ? nla_get_u32(a[TCPIKE_A_REQID]) : 0;
+	p.replay_window = a[TCPIKE_A_REPLAY_WINDOW] ?
+			  nla_get_u32(a[TCPIKE_A_REPLAY_WINDOW]) : 32;
+	p.flags = a[TCPIKE_A_SA_FLAGS] ? nla_get_u32(a[TCPIKE_A_SA_FLAGS]) : 0;
+	if ((p.flags & TCPIKE_SA_F_ESN) && !p.replay_window) {
+		NL_SET_ERR_MSG_MOD(info->extack, "ESN needs a replay window above 0");
+		return -EINVAL;
+	}
+	return tcpike_sa_create(genl_info_net(info), &p, info->extack);
+}
+
+static int tcpike_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
+{
+	unsigned short family;
+	xfrm_address_t daddr;
+	__be32 spi;
+	int err;
+
+	err = parse_sa_id(info, &family, &daddr, &spi);
+	if (err)
+		return err;
+	return tcpike_sa_delete(genl_info_net(info), family, &daddr, spi, info->extack);
+}
+
+static int put_alg_names(struct sk_buff *msg, struct xfrm_state *x)
+{
+	if (x->aead)
+		return nla_put_string(msg, TCPIKE_A_AEAD_NAME, x->aead->alg_name) ?:
+		       nla_put_u32(msg, TCPIKE_A_AEAD_ICV_BITS, x->aead->alg_icv_len);
+	if (x->ealg && nla_put_string(msg, TCPIKE_A_ENC_NAME, x->ealg->alg_name))
+		return -EMSGSIZE;
+	if (x->aalg)
+		return nla_put_string(msg, TCPIKE_A_AUTH_NAME, x->aalg->alg_name) ?:
+		       nla_put_u32(msg, TCPIKE_A_AUTH_TRUNC_BITS, x->aalg->alg_trunc_len);
+	return 0;
+}
+
+static int tcpike_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
+{
+	unsigned int alen;
+	unsigned short family;
+	xfrm_address_t daddr;
+	struct xfrm_state *x;
+	struct sk_buff *msg;
+	u64 errors;
+	__be32 spi;
+	void *hdr;
+	int err;
+
+	err = parse_sa_id(info, &family, &daddr, &spi);
+	if (err)
+		return err;
+	x = tcpike_sa_lookup(genl_info_net(info), family, &daddr, spi, info->extack);
+	if (!x)
+		return -ENOENT;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		xfrm_state_put(x);
+		return -ENOMEM;
+	}
+	hdr = genlmsg_put_reply(msg, info, &tcpike_family, 0, TCPIKE_CMD_SA_GET);
+	if (!hdr) {
+		err = -EMSGSIZE;
+		goto err_free;
+	}
+	alen = family == AF_INET ? 4 : 16;
+	spin_lock_bh(&x->lock);
+	errors = x->stats.replay + x->stats.replay_window + x->stats.integrity_failed;
+	err = nla_put_be32(msg, TCPIKE_A_SPI, x->id.spi) ?:
+	      nla_put_u16(msg, TCPIKE_A_FAMILY, family) ?:
+	      nla_put(msg, TCPIKE_A_SRC, alen, &x->props.saddr) ?:
+	      nla_put(msg, TCPIKE_A_DST, alen, &x->id.daddr) ?:
+	      nla_put_u8(msg, TCPIKE_A_MODE, x->props.mode == XFRM_MODE_TRANSPORT ?
+			 TCPIKE_MODE_TRANSPORT : TCPIKE_MODE_TUNNEL) ?:
+	      nla_put_u32(msg, TCPIKE_A_REQID, x->props.reqid) ?:
+	      put_alg_names(msg, x) ?:
+	      nla_put_u32(msg, TCPIKE_A_REPLAY_WINDOW, x->replay_esn ?
+			  x->replay_esn->replay_window : x->props.replay_window) ?:
+	      nla_put_u32(msg, TCPIKE_A_SA_FLAGS,
+			  (x->props.flags & XFRM_STATE_ESN) ? TCPIKE_SA_F_ESN : 0) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_PACKETS, x->curlft.packets, TCPIKE_A_PAD) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_BYTES, x->curlft.bytes, TCPIKE_A_PAD) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_ERRORS, errors, TCPIKE_A_PAD);
+	spin_unlock_bh(&x->lock);
+	xfrm_state_put(x);
+	x = NULL;
+	if (err)
+		goto err_free;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_free:
+	if (x)
+		xfrm_state_put(x);
+	nlmsg_free(msg);
+	return err;
+}
+
+static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct tcpike_net *tn = tcpike_pernet(genl_info_net(info));
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &tcpike_family, 0, TCPIKE_CMD_STATS_GET);
+	if (!hdr) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	mutex_lock(&tn->lock);
+	err = nla_put_u32(msg, TCPIKE_A_STATS_SAS, tn->nr_sas) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_SA_CREATED, tn->sa_created, TCPIKE_A_PAD) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_SA_DELETED, tn->sa_deleted, TCPIKE_A_PAD);
+	mutex_unlock(&tn->lock);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static const struct genl_ops tcpike_ops[] = {
+	{
+		.cmd = TCPIKE_CMD_SA_NEW,
+		.doit = tcpike_nl_sa_new,
+		.policy = sa_new_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_SA_DEL,
+		.doit = tcpike_nl_sa_del,
+		.policy = sa_id_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_SA_GET,
+		.doit = tcpike_nl_sa_get,
+		.policy = sa_id_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_STATS_GET,
+		.doit = tcpike_nl_stats_get,
+		.policy = sa_id_policy,
+		.maxattr = 0,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static const struct genl_multicast_group tcpike_mcgrps[] = {
+	{ .name = TCPIKE_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
+};
+
+static struct genl_family tcpike_family __ro_after_init = {
+	.name = TCPIKE_GENL_NAME,
+	.version = TCPIKE_GENL_VERSION,
+	.netnsok = true,
+	.module = THIS_MODULE,
+	.ops = tcpike_ops,
+	.n_ops = ARRAY_SIZE(tcpike_ops),
+	/* Strict validation for every command (no legacy ops). */
+	.resv_start_op = TCPIKE_CMD_SA_NEW,
+	.mcgrps = tcpike_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(tcpike_mcgrps),
+};
+
+int __init tcpike_netlink_init(void)
+{
+	return genl_register_family(&tcpike_family);
+}
+
+void tcpike_netlink_exit(void)
+{
+	genl_unregister_family(&tcpike_family);
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SAs: validated parameters -> an ordinary xfrm_state, created the way
+ * net/xfrm/xfrm_user.c and net/key/af_key.c create theirs, and recorded as
+ * owned by the module.
+ */
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <net/xfrm.h>
+
+#include "tcpike.h"
+
+static bool sa_match(const struct tcpike_sa *s, unsigned short family,
+		     const xfrm_address_t *daddr, __be32 spi)
+{
+	return s->spi == spi && s->family == family &&
+	       xfrm_addr_equal(&s->daddr, daddr, family);
+}
+
+static struct tcpike_sa *sa_find(struct tcpike_net *tn, unsigned short family,
+				 const xfrm_address_t *daddr, __be32 spi)
+{
+	struct tcpike_sa *s;
+
+	list_for_each_entry(s, &tn->sas, node)
+		if (sa_match(s, family, daddr, spi))
+			return s;
+	return NULL;
+}
+
+static int attach_aead(struct xfrm_state *x, const struct tcpike_sa_params *p,
+		       struct netlink_ext_ack *extack)
+{
+	struct xfrm_algo_desc *desc;
+	struct xfrm_algo_aead *a;
+	unsigned int key_bits;
+	bool ok;
+
+	desc = xfrm_aead_get_byname((char *)p->aead_name, p->aead_icv_bits, 1);
+	if (!desc) {
+		NL_SET_ERR_MSG_MOD(extack, "unknown AEAD algorithm or ICV length");
+		return -ENOENT;
+	}
+	/* Key length includes the 4-byte salt (RFC 4106 §8.1, RFC 7634 §2).
+	 * The kernel's table has no key sizes for ChaCha20-Poly1305. */
+	key_bits = p->enc_key_len * 8;
+	if (!strcmp(desc->name, "rfc7539esp(chacha20,poly1305)"))
+		ok = key_bits == 256 + 32;
+	else
+		ok = key_bits >= 32 + desc->desc.sadb_alg_minbits &&
+		     key_bits <= 32 + desc->desc.sadb_alg_maxbits &&
+		     (key_bits == 32 + 128 || key_bits == 32 + 192 || key_bits == 32 + 256);
+	if (!ok) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "key length does not fit the AEAD algorithm (key + 4-byte salt)");
+		return -EINVAL;
+	}
+	a = kzalloc(sizeof(*a) + p->enc_key_len, GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+	strscpy(a->alg_name, desc->name, sizeof(a->alg_name));
+	a->alg_key_len = key_bits;
+	a->alg_icv_len = p->aead_icv_bits;
+	memcpy(a->alg_key, p->enc_key, p->enc_key_len);
+	x->aead = a;
+	x->props.ealgo = desc->desc.sadb_alg_id;
+	x->geniv = desc->uinfo.aead.geniv;
+	return 0;
+}
+
+static int attach_enc_auth(struct xfrm_state *x, const struct tcpike_sa_params *p,
+			   struct netlink_ext_ack *extack)
+{
+	struct xfrm_algo_desc *edesc, *adesc;
+	struct xfrm_algo_auth *a;
+	struct xfrm_algo *e;
+	unsigned int ebits = p->enc_key_len * 8, abits = p->auth_key_len * 8;
+
+	edesc = xfrm_ealg_get_byname((char *)p->enc_name, 1);
+	if (!edesc) {
+		NL_SET_ERR_MSG_MOD(extack, "unknown encryption algorithm");
+		return -ENOENT;
+	}
+	adesc = xfrm_aalg_get_byname((char *)p->auth_name, 1);
+	if (!adesc) {
+		NL_SET_ERR_MSG_MOD(extack, "unknown integrity algorithm");
+		return -ENOENT;
+	}
+	if (ebits < edesc->desc.sadb_alg_minbits || ebits > edesc->desc.sadb_alg_maxbits ||
+	    (ebits != 128 && ebits != 192 && ebits != 256)) {
+		NL_SET_ERR_MSG_MOD(extack, "key length does not fit the encryption algorithm");
+		return -EINVAL;
+	}
+	if (abits < adesc->desc.sadb_alg_minbits || abits > adesc->desc.sadb_alg_maxbits) {
+		NL_SET_ERR_MSG_MOD(extack, "key length does not fit the integrity algorithm");
+		return -EINVAL;
+	}
+	/* RFC 4868: truncation to half the hash, never above the full hash. */
+	if (p->auth_trunc_bits < adesc->uinfo.auth.icv_truncbits ||
+	    p->auth_trunc_bits > adesc->uinfo.auth.icv_fullbits) {
+		NL_SET_ERR_MSG_MOD(extack, "truncation length out of range for the integrity algorithm");
+		return -EINVAL;
+	}
+	e = kzalloc(sizeof(*e) + p->enc_key_len, GFP_KERNEL);
+	a = kzalloc(sizeof(*a) + p->auth_key_len, GFP_KERNEL);
+	if (!e || !a) {
+		kfree_sensitive(e);
+		kfree_sensitive(a);
+		return -ENOMEM;
+	}
+	strscpy(e->alg_name, edesc->name, sizeof(e->alg_name));
+	e->alg_key_len = ebits;
+	memcpy(e->alg_key, p->enc_key, p->enc_key_len);
+	strscpy(a->alg_name, adesc->name, sizeof(a->alg_name));
+	a->alg_key_len = abits;
+	a->alg_trunc_len = p->auth_trunc_bits;
+	memcpy(a->alg_key, p->auth_key, p->auth_key_len);
+	x->ealg = e;
+	x->props.ealgo = edesc->desc.sadb_alg_id;
+	x->geniv = edesc->uinfo.encr.geniv;
+	x->aalg = a;
+	x->props.aalgo = adesc->desc.sadb_alg_id;
+	return 0;
+}
+
+/* Anti-replay state: with ESN, or with a window wider than the legacy
+ * 32-bit bitmap, the kernel uses the bitmap of xfrm_replay_state_esn. */
+static int attach_replay(struct xfrm_state *x, const struct tcpike_sa_params *p)
+{
+	struct xfrm_replay_state_esn *r, *pr;
+	unsigned int words, len;
+
+	if (!(p->flags & TCPIKE_SA_F_ESN) && p->replay_window <= 32) {
+		x->props.replay_window = p->replay_window;
+		return 0;
+	}
+	words = DIV_ROUND_UP(p->replay_window ?: 1, 32);
+	len = sizeof(*r) + words * sizeof(__u32);
+	r = kzalloc(len, GFP_KERNEL);
+	pr = kzalloc(len, GFP_KERNEL);
+	if (!r || !pr) {
+		kfree(r);
+		kfree(pr);
+		return -ENOMEM;
+	}
+	r->bmp_len = words;
+	r->replay_window = p->replay_window;
+	memcpy(pr, r, len);
+	x->replay_esn = r;
+	x->preplay_esn = pr;
+	x->props.replay_window = min_t(unsigned int, p->replay_window,
+				       sizeof(x->replay.bitmap) * 8);
+	if (p->flags & TCPIKE_SA_F_ESN)
+		x->props.flags |= XFRM_STATE_ESN;
+	return 0;
+}
+
+int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
+		     struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_sa *own;
+	struct xfrm_state *x;
+	int err;
+
+	own = kzalloc(sizeof(*own), GFP_KERNEL);
+	if (!own)
+		return -ENOMEM;
+	own->daddr = p->daddr;
+	own->spi = p->spi;
+	own->family = p->family;
+
+	x = xfrm_state_alloc(net);
+	if (!x) {
+		kfree(own);
+		return -ENOMEM;
+	}
+	x->id.proto = IPPROTO_ESP;
+	x->id.spi = p->spi;
+	x->id.daddr = p->daddr;
+	x->props.saddr = p->saddr;
+	x->props.family = p->family;
+	x->props.mode = p->mode == TCPIKE_MODE_TRANSPORT ? XFRM_MODE_TRANSPORT :
+							   XFRM_MODE_TUNNEL;
+	x->props.reqid = p->reqid;
+	/* The selector is left open (family only): the policies decide what
+	 * traffic uses the SA, as with a tunnel installed by iproute2. */
+	x->sel.family = p->family;
+	x->replay_maxdiff = net->xfrm.sysctl_aevent_rseqth;
+	x->replay_maxage = (net->xfrm.sysctl_aevent_etime * HZ) / XFRM_AE_ETH_M;
+
+	err = p->aead_name ? attach_aead(x, p, extack) : attach_enc_auth(x, p, extack);
+	if (err)
+		goto err_put;
+	err = attach_replay(x, p);
+	if (err)
+		goto err_put;
+	err = __xfrm_init_state(x, true, false, extack);
+	if (err) {
+		if (!extack || !extack->_msg)
+			NL_SET_ERR_MSG_MOD(extack, "the kernel refused the SA parameters");
+		goto err_put;
+	}
+	x->km.state = XFRM_STATE_VALID;
+
+	mutex_lock(&tn->lock);
+	if (sa_find(tn, p->family, &p->daddr, p->spi)) {
+		mutex_unlock(&tn->lock);
+		NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI and destination exists");
+		err = -EEXIST;
+		goto err_put;
+	}
+	xfrm_state_hold(x);
+	err = xfrm_state_add(x);
+	if (err) {
+		mutex_unlock(&tn->lock);
+		__xfrm_state_put(x);
+		if (err == -EEXIST)
+			NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI and destination exists");
+		else
+			NL_SET_ERR_MSG_MOD(extack, "the kernel refused to add the SA");
+		goto err_put;
+	}
+	list_add_tail(&own->node, &tn->sas);
+	tn->nr_sas++;
+	tn->sa_created++;
+	mutex_unlock(&tn->lock);
+	xfrm_state_put(x);
+	return 0;
+
+err_put:
+	x->km.state = XFRM_STATE_DEAD;
+	xfrm_state_put(x);
+	kfree(own);
+	return err;
+}
+
+struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
+				    const xfrm_address_t *daddr, __be32 spi,
+				    struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct xfrm_state *x = NULL;
+	bool owned;
+
+	mutex_lock(&tn->lock);
+	owned = sa_find(tn, family, daddr, spi);
+	mutex_unlock(&tn->lock);
+	if (owned)
+		x = xfrm_state_lookup(net, 0, daddr, spi, IPPROTO_ESP, family);
+	if (!x)
+		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
+	return x;
+}
+
+static void sa_remove(struct net *net, struct tcpike_sa *s)
+{
+	struct xfrm_state *x;
+
+	x = xfrm_state_lookup(net, 0, &s->daddr, s->spi, IPPROTO_ESP, s->family);
+	if (x) {
+		xfrm_state_delete(x);
+		xfrm_state_put(x);
+	}
+	list_del(&s->node);
+	kfree(s);
+}
+
+int tcpike_sa_delete(struct net *net, unsigned short family,
+		     const xfrm_address_t *daddr, __be32 spi,
+		     struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_sa *s;
+
+	mutex_lock(&tn->lock);
+	s = sa_find(tn, family, daddr, spi);
+	if (!s) {
+		mutex_unlock(&tn->lock);
+		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
+		return -ENOENT;
+	}
+	sa_remove(net, s);
+	tn->nr_sas--;
+	tn->sa_deleted++;
+	mutex_unlock(&tn->lock);
+	return 0;
+}
+
+void tcpike_sa_flush(struct net *net)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_sa *s, *tmp;
+
+	mutex_lock(&tn->lock);
+	list_for_each_entry_safe(s, tmp, &tn->sas, node)
+		sa_remove(net, s);
+	tn->nr_sas = 0;
+	mutex_unlock(&tn->lock);
+}

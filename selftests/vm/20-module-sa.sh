@@ -1,0 +1,123 @@
+#!/bin/bash
+# tcpike.ko: SAs created through the generic-netlink family are the
+# kernel's own xfrm states (ip xfrm shows them, kernel ESP carries traffic),
+# bad requests are refused with a sentence and leave nothing behind, and
+# unloading removes everything the module made.
+. "$(dirname "$0")/../lib.sh"
+NL=$BIN/tools/tcpike-nl
+KEY_AB=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324
+KEY_BA=0xa1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4
+
+[ -f "$TCPIKE_MODULE" ] || tap_skip_all "module not built ($TCPIKE_MODULE)"
+lsmod 2>/dev/null | grep -q '^tcpike ' && rmmod tcpike
+# On a modular kernel (Debian's) the XFRM algorithm table is a module of its
+# own; insmod, unlike modprobe, does not load what tcpike.ko links against.
+[ -d "/lib/modules/$(uname -r)/kernel" ] && modprobe -a xfrm_algo xfrm_user esp4 esp6 2>/dev/null
+if ! out=$(insmod "$TCPIKE_MODULE" 2>&1); then
+	tap_fail "insmod tcpike.ko" "$out"
+	tap_done
+fi
+tap_ok "insmod tcpike.ko"
+tap_check "family 'tcpike' with group 'events' is registered" \
+	sh -c 'genl ctrl get name tcpike | grep -q "name: events"'
+
+topo_pair m
+ip -n "$NS_A" route add 192.168.2.0/24 via 10.0.0.2 src 192.168.1.1
+ip -n "$NS_B" route add 192.168.1.0/24 via 10.0.0.1 src 192.168.2.1
+
+sa() { # ns spi src dst key [extra...]
+	local ns=$1 spi=$2 src=$3 dst=$4 key=$5
+	shift 5
+	ip netns exec "$ns" "$NL" sa-new --spi "$spi" --src "$src" --dst "$dst" \
+		--reqid 7 --aead 'rfc4106(gcm(aes))' --icv 128 --key "$key" "$@"
+}
+pol() { # ns dir src-net dst-net tmpl-src tmpl-dst
+	ip -n "$1" xfrm policy add dir "$2" src "$3" dst "$4" \
+		tmpl src "$5" dst "$6" proto esp reqid 7 mode tunnel
+}
+
+ok=0
+sa "$NS_A" 0x1001 10.0.0.1 10.0.0.2 $KEY_AB && sa "$NS_A" 0x2002 10.0.0.2 10.0.0.1 $KEY_BA &&
+sa "$NS_B" 0x1001 10.0.0.1 10.0.0.2 $KEY_AB && sa "$NS_B" 0x2002 10.0.0.2 10.0.0.1 $KEY_BA && ok=1
+[ $ok = 1 ] && tap_ok "SA pair created in both namespaces through the module" ||
+	tap_fail "SA pair created in both namespaces through the module"
+for n in "$NS_A 192.168.1.0/24 192.168.2.0/24 10.0.0.1 10.0.0.2" "$NS_B 192.168.2.0/24 192.168.1.0/24 10.0.0.2 10.0.0.1"; do
+	set -- $n
+	pol "$1" out "$2" "$3" "$4" "$5"
+	pol "$1" in "$3" "$2" "$5" "$4"
+	pol "$1" fwd "$3" "$2" "$5" "$4"
+done
+
+st=$(ip -n "$NS_A" xfrm state)
+tap_check "ip xfrm state shows the module's SA with its AEAD" \
+	sh -c "printf '%s' '$st' | grep -q 'spi 0x00001001 reqid 7 mode tunnel' && printf '%s' '$st' | grep -q 'aead rfc4106(gcm(aes))'"
+tap_check "ping through tunnel-mode ESP over raw IP" \
+	ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 2 -I 192.168.1.1 192.168.2.1
+pk=$(ip -s -n "$NS_A" xfrm state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 |
+	sed -n 's/.* \([0-9]*\)(packets).*/\1/p' | head -1)
+[ "${pk:-0}" -ge 3 ] && tap_ok "kernel ESP counted the packets on the module's SA ($pk)" ||
+	tap_fail "kernel ESP counted the packets on the module's SA" "packets: '${pk}'"
+out=$(ip netns exec "$NS_A" "$NL" sa-get --spi 0x1001 --dst 10.0.0.2)
+tap_check "sa-get reports the SA and its counters" \
+	sh -c "printf '%s' '$out' | grep -q 'aead rfc4106(gcm(aes)) icv 128' && printf '%s' '$out' | grep -Eq 'packets [3-9]'"
+case "$out" in
+*KEY*|*0102030405*) tap_fail "keys are never echoed" "$out" ;;
+*) tap_ok "keys are never echoed" ;;
+esac
+
+# Bad input: each refused with its own sentence, nothing half-created.
+expect_refusal() { # description sentence-fragment command...
+	local desc=$1 frag=$2 out
+	shift 2
+	out=$("$@" 2>&1)
+	if [ $? -ne 0 ] && printf '%s' "$out" | grep -qF "$frag"; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc" "wanted a refusal containing '$frag', got: $out"
+	fi
+}
+N="ip netns exec $NS_A $NL"
+expect_refusal "SPI 0 refused" "SPI 0 is reserved" \
+	$N sa-new --spi 0 --src 10.0.0.1 --dst 10.0.0.2 --aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY_AB
+expect_refusal "wrong key length refused" "key length does not fit" \
+	$N sa-new --spi 0x3003 --src 10.0.0.1 --dst 10.0.0.2 --aead 'rfc4106(gcm(aes))' --icv 128 --key 0x00112233445566778899aabbccddeeff
+expect_refusal "unknown algorithm refused" "unknown AEAD algorithm" \
+	$N sa-new --spi 0x3004 --src 10.0.0.1 --dst 10.0.0.2 --aead 'rfc4106(gcm(des))' --icv 128 --key $KEY_AB
+expect_refusal "duplicate SA refused" "exists" \
+	$N sa-new --spi 0x1001 --src 10.0.0.1 --dst 10.0.0.2 --aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY_AB
+expect_refusal "missing key refused" "missing key" \
+	$N sa-new --spi 0x3005 --src 10.0.0.1 --dst 10.0.0.2 --aead 'rfc4106(gcm(aes))' --icv 128
+expect_refusal "AEAD plus integrity refused" "either an AEAD" \
+	$N sa-new --spi 0x3006 --src 10.0.0.1 --dst 10.0.0.2 --aead 'rfc4106(gcm(aes))' --icv 128 --auth 'hmac(sha256)' --key $KEY_AB
+expect_refusal "delete of an unknown SA refused" "no SA with this SPI" \
+	$N sa-del --spi 0x7777 --dst 10.0.0.2
+expect_refusal "unprivileged caller refused" "Operation not permitted" \
+	ip netns exec "$NS_A" setpriv --bounding-set -net_admin --inh-caps -net_admin $NL stats
+n=$(ip -n "$NS_A" xfrm state | grep -c '^src')
+tap_expect_eq "refused requests left nothing behind" 2 "$n"
+
+tap_check "CBC + HMAC-SHA256 SA created" \
+	$N sa-new --spi 0x4004 --src 10.0.0.1 --dst 10.0.0.9 --enc 'cbc(aes)' --key 0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
+	--auth 'hmac(sha256)' --trunc 128 --auth-key 0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+tap_check "ESN SA with a 128-packet window created" \
+	$N sa-new --spi 0x5005 --src 10.0.0.1 --dst 10.0.0.9 --aead 'rfc7539esp(chacha20,poly1305)' --icv 128 --esn --replay 128 \
+	--key 0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00112233
+tap_check "ip xfrm state shows ESN and the window" \
+	sh -c "ip -n $NS_A xfrm state get src 10.0.0.1 dst 10.0.0.9 proto esp spi 0x5005 | grep -q 'flag.*esn' && ip -n $NS_A xfrm state get src 10.0.0.1 dst 10.0.0.9 proto esp spi 0x5005 | grep -q 'replay_window 128'"
+tap_check "sa-del removes the SA from the kernel" \
+	sh -c "$N sa-del --spi 0x4004 --dst 10.0.0.9 && ! ip -n $NS_A xfrm state get src 10.0.0.1 dst 10.0.0.9 proto esp spi 0x4004 2>/dev/null"
+st=$(ip netns exec "$NS_A" "$NL" stats)
+tap_expect_eq "module counters" "sas 3 created 4 deleted 1" "$st"
+
+# An SA made by someone else is not the module's to delete.
+ip -n "$NS_A" xfrm state add src 10.0.0.1 dst 10.0.0.8 proto esp spi 0x6006 mode tunnel \
+	aead 'rfc4106(gcm(aes))' $KEY_AB 128
+expect_refusal "SAs not created by the module are refused" "no SA with this SPI" \
+	$N sa-del --spi 0x6006 --dst 10.0.0.8
+
+tap_check "rmmod with live SAs" rmmod tcpike
+n=$(ip -n "$NS_A" xfrm state | grep -c '^src')
+tap_expect_eq "unload removed the module's SAs and only those" 1 "$n"
+n=$(ip -n "$NS_B" xfrm state | grep -c '^src')
+tap_expect_eq "unload removed the module's SAs in every namespace" 0 "$n"
+tap_done

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/*
+ * tcpike: generic-netlink family for programming IPsec SAs as ordinary XFRM
+ * states.  The source of truth is uapi/tcpike.yaml; this header follows it.
+ * Grow by appending: values never change once released.
+ *
+ * Family "tcpike", version 1.  Every command needs CAP_NET_ADMIN in the
+ * caller's network namespace and acts on that namespace only.  Policies are
+ * strict: an attribute a command does not use, an unknown flag bit or a
+ * value out of range is refused, with an extended-ack message.
+ *
+ * Key attributes are write-only: they are never echoed in a reply, a dump
+ * or a notification.
+ */
+#ifndef _UAPI_LINUX_TCPIKE_H
+#define _UAPI_LINUX_TCPIKE_H
+
+#define TCPIKE_GENL_NAME	"tcpike"
+#define TCPIKE_GENL_VERSION	1
+#define TCPIKE_MCGRP_EVENTS	"events"
+
+/**
+ * enum tcpike_cmd - commands
+ * @TCPIKE_CMD_SA_NEW: create an ESP SA (an xfrm_state) owned by the module.
+ *	Requires SPI, FAMILY, SRC, DST and either AEAD_NAME + AEAD_ICV_BITS +
+ *	ENC_KEY, or ENC_NAME + ENC_KEY + AUTH_NAME + AUTH_TRUNC_BITS +
+ *	AUTH_KEY.  Optional: MODE (default tunnel), REQID, REPLAY_WINDOW,
+ *	SA_FLAGS.
+ * @TCPIKE_CMD_SA_DEL: delete an SA the module created.  Requires SPI,
+ *	FAMILY, DST.
+ * @TCPIKE_CMD_SA_GET: one SA's parameters and counters (no keys).  Requires
+ *	SPI, FAMILY, DST.
+ * @TCPIKE_CMD_STATS_GET: module counters of the caller's namespace.
+ */
+enum tcpike_cmd {
+	TCPIKE_CMD_UNSPEC,
+	TCPIKE_CMD_SA_NEW,
+	TCPIKE_CMD_SA_DEL,
+	TCPIKE_CMD_SA_GET,
+	TCPIKE_CMD_STATS_GET,
+
+	__TCPIKE_CMD_MAX,
+	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
+};
+
+/** enum tcpike_mode - IPsec mode of an SA */
+enum tcpike_mode {
+	TCPIKE_MODE_TUNNEL = 0,
+	TCPIKE_MODE_TRANSPORT = 1,
+};
+
+/** enum tcpike_sa_flags - bits of TCPIKE_A_SA_FLAGS */
+enum tcpike_sa_flags {
+	TCPIKE_SA_F_ESN = 1 << 0,	/* 64-bit extended sequence numbers */
+};
+#define TCPIKE_SA_F_ALL		(TCPIKE_SA_F_ESN)
+
+/**
+ * enum tcpike_a - attributes (one space for every command)
+ * @TCPIKE_A_SPI: SPI, u32 in network byte order, never 0
+ * @TCPIKE_A_FAMILY: u16, AF_INET or AF_INET6 (of SRC and DST)
+ * @TCPIKE_A_SRC: outer source address, 4 or 16 bytes
+ * @TCPIKE_A_DST: outer destination address, 4 or 16 bytes
+ * @TCPIKE_A_MODE: u8, enum tcpike_mode
+ * @TCPIKE_A_REQID: u32, ties the SA to policies' templates
+ * @TCPIKE_A_AEAD_NAME: string, "rfc4106(gcm(aes))" or
+ *	"rfc7539esp(chacha20,poly1305)"
+ * @TCPIKE_A_AEAD_ICV_BITS: u32, ICV length in bits (128 for both)
+ * @TCPIKE_A_ENC_NAME: string, "cbc(aes)"
+ * @TCPIKE_A_AUTH_NAME: string, "hmac(sha256)", "hmac(sha384)", "hmac(sha512)"
+ * @TCPIKE_A_AUTH_TRUNC_BITS: u32, truncated ICV length in bits
+ * @TCPIKE_A_ENC_KEY: binary, write-only: cipher key (AEAD: key || 4-byte salt)
+ * @TCPIKE_A_AUTH_KEY: binary, write-only: integrity key
+ * @TCPIKE_A_REPLAY_WINDOW: u32, anti-replay window in packets (0..4096;
+ *	above 32 needs ESN or is carried in the ESN-style bitmap)
+ * @TCPIKE_A_SA_FLAGS: u32, enum tcpike_sa_flags bits
+ * @TCPIKE_A_STATS_PACKETS: u64, packets processed by the SA (reply)
+ * @TCPIKE_A_STATS_BYTES: u64, bytes processed by the SA (reply)
+ * @TCPIKE_A_STATS_ERRORS: u64, replay + integrity + other drops (reply)
+ * @TCPIKE_A_STATS_SAS: u32, SAs the module owns in this namespace (reply)
+ * @TCPIKE_A_STATS_SA_CREATED: u64, SAs created since load (reply)
+ * @TCPIKE_A_STATS_SA_DELETED: u64, SAs deleted through the family (reply)
+ * @TCPIKE_A_PAD: padding for 64-bit attributes
+ */
+enum tcpike_a {
+	TCPIKE_A_UNSPEC,
+	TCPIKE_A_SPI,
+	TCPIKE_A_FAMILY,
+	TCPIKE_A_SRC,
+	TCPIKE_A_DST,
+	TCPIKE_A_MODE,
+	TCPIKE_A_REQID,
+	TCPIKE_A_AEAD_NAME,
+	TCPIKE_A_AEAD_ICV_BITS,
+	TCPIKE_A_ENC_NAME,
+	TCPIKE_A_AUTH_NAME,
+	TCPIKE_A_AUTH_TRUNC_BITS,
+	TCPIKE_A_ENC_KEY,
+	TCPIKE_A_AUTH_KEY,
+	TCPIKE_A_REPLAY_WINDOW,
+	TCPIKE_A_SA_FLAGS,
+	TCPIKE_A_STATS_PACKETS,
+	TCPIKE_A_STATS_BYTES,
+	TCPIKE_A_STATS_ERRORS,
+	TCPIKE_A_STATS_SAS,
+	TCPIKE_A_STATS_SA_CREATED,
+	TCPIKE_A_STATS_SA_DELETED,
+	TCPIKE_A_PAD,
+
+	__TCPIKE_A_MAX,
+	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1
+};
+
+#define TCPIKE_ALG_NAME_MAX	64	/* as struct xfrm_algo's alg_name */
+#define TCPIKE_KEY_MAX		64	/* bytes */
+
+#endif /* _UAPI_LINUX_TCPIKE_H */

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "tcpike_nl.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/netlink.h>
+#include <linux/tcpike.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <openssl/crypto.h>
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
+struct req {
+	struct tnl *t;
+	int err;
+	int (*parse)(struct nlattr **a, void *arg);
+	void *arg;
+};
+
+/* The kernel's extack sentence, if the error message carries one. */
+static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct req *r = arg;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = sizeof(*e);
+
+	r->err = e->error;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	if (NLMSG_HDRLEN + off > nlh->nlmsg_len)
+		return NL_STOP;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)e + off),
+		      (int)(nlh->nlmsg_len - NLMSG_HDRLEN - off), NULL) == 0 &&
+	    tb[NLMSGERR_ATTR_MSG])
+		snprintf(r->t->error, sizeof(r->t->error), "%s",
+			 (char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+	return NL_STOP;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	struct req *r = arg;
+
+	r->err = 0;
+	return NL_STOP;
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct req *r = arg;
+	struct nlattr *a[TCPIKE_A_MAX + 1];
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+
+	if (genlmsg_parse(nlh, 0, a, TCPIKE_A_MAX, NULL) < 0) {
+		r->err = -EPROTO;
+		snprintf(r->t->error, sizeof(r->t->error), "malformed reply from the kernel");
+		return NL_STOP;
+	}
+	if (r->parse)
+		r->err = r->parse(a, r->arg);
+	return NL_OK;
+}
+
+int tnl_open(struct tnl *t)
+{
+	int one = 1;
+
+	memset(t, 0, sizeof(*t));
+	t->sk = nl_socket_alloc();
+	if (!t->sk)
+		return -ENOMEM;
+	if (genl_connect(t->sk)) {
+		tnl_close(t);
+		return -ECONNREFUSED;
+	}
+	setsockopt(nl_socket_get_fd(t->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(t->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	t->family_id = genl_ctrl_resolve(t->sk, TCPIKE_GENL_NAME);
+	if (t->family_id < 0) {
+		snprintf(t->error, sizeof(t->error),
+			 "generic netlink family '%s' not found (is tcpike.ko loaded?)",
+			 TCPIKE_GENL_NAME);
+		tnl_close(t);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void tnl_close(struct tnl *t)
+{
+	if (t->sk)
+		nl_socket_free(t->sk);
+	t->sk = NULL;
+}
+
+static struct nl_msg *new_msg(struct tnl *t, uint8_t cmd)
+{
+	struct nl_msg *m = nlmsg_alloc();
+
+	if (m && !genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, t->family_id, 0,
+			      NLM_F_REQUEST | NLM_F_ACK, cmd, TCPIKE_GENL_VERSION)) {
+		nlmsg_free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+/* Sends m (freed here, key attributes wiped), waits for the answer. */
+static int transact(struct tnl *t, struct nl_msg *m,
+		    int (*parse)(struct nlattr **a, void *arg), void *arg)
+{
+	struct req r = { .t = t, .err = 1, .parse = parse, .arg = arg };
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	struct nlmsghdr *nlh = nlmsg_hdr(m);
+	int err;
+
+	t->error[0] = 0;
+	if (!cb) {
+		OPENSSL_cleanse(nlh, nlh->nlmsg_len);
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, &r);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, &r);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, &r);
+	err = nl_send_auto(t->sk, m);
+	OPENSSL_cleanse(nlh, nlh->nlmsg_len);
+	nlmsg_free(m);
+	if (err < 0) {
+		nl_cb_put(cb);
+		snprintf(t->error, sizeof(t->error), "netlink send: %s", nl_geterror(err));
+		return -EIO;
+	}
+	while (r.err > 0) {
+		err = nl_recvmsgs(t->sk, cb);
+		if (err < 0 && r.err > 0) {
+			r.err = -EIO;
+			snprintf(t->error, sizeof(t->error), "netlink receive: %s", nl_geterror(err));
+		}
+	}
+	nl_cb_put(cb);
+	if (r.err && !t->error[0])
+		snprintf(t->error, sizeof(t->error), "%s", strerror(-r.err));
+	return r.err;
+}
+
+static int put_addr(struct nl_msg *m, int attr, const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return nla_put(m, attr, 4, &((const struct sockaddr_in *)ss)->sin_addr);
+	return nla_put(m, attr, 16, &((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static int put_id(struct nl_msg *m, const struct sockaddr_storage *dst, uint32_t spi)
+{
+	return nla_put_u32(m, TCPIKE_A_SPI, spi) ||
+	       nla_put_u16(m, TCPIKE_A_FAMILY, dst->ss_family) ||
+	       put_addr(m, TCPIKE_A_DST, dst) ? -EMSGSIZE : 0;
+}
+
+int tnl_sa_new(struct tnl *t, const struct kb_sa *sa)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_SA_NEW);
+	int bad;
+
+	if (!m)
+		return -ENOMEM;
+	/* Whatever is set is sent: the kernel judges the combination. */
+	bad = put_id(m, &sa->dst, sa->spi) || put_addr(m, TCPIKE_A_SRC, &sa->src) ||
+	      nla_put_u8(m, TCPIKE_A_MODE, sa->mode == KB_MODE_TRANSPORT ?
+			 TCPIKE_MODE_TRANSPORT : TCPIKE_MODE_TUNNEL) ||
+	      nla_put_u32(m, TCPIKE_A_REQID, sa->reqid) ||
+	      nla_put_u32(m, TCPIKE_A_REPLAY_WINDOW, sa->replay_window) ||
+	      nla_put_u32(m, TCPIKE_A_SA_FLAGS, sa->esn ? TCPIKE_SA_F_ESN : 0) ||
+	      (sa->enc_key_len && nla_put(m, TCPIKE_A_ENC_KEY, sa->enc_key_len, sa->enc_key)) ||
+	      (sa->auth_key_len && nla_put(m, TCPIKE_A_AUTH_KEY, sa->auth_key_len, sa->auth_key)) ||
+	      (sa->aead[0] && nla_put_string(m, TCPIKE_A_AEAD_NAME, sa->aead)) ||
+	      (sa->aead_icv_bits && nla_put_u32(m, TCPIKE_A_AEAD_ICV_BITS, sa->aead_icv_bits)) ||
+	      (sa->enc[0] && nla_put_string(m, TCPIKE_A_ENC_NAME, sa->enc)) ||
+	      (sa->auth[0] && nla_put_string(m, TCPIKE_A_AUTH_NAME, sa->auth)) ||
+	      (sa->auth_trunc_bits && nla_put_u32(m, TCPIKE_A_AUTH_TRUNC_BITS, sa->auth_trunc_bits));
+	if (bad) {
+		OPENSSL_cleanse(nlmsg_hdr(m), nlmsg_hdr(m)->nlmsg_len);
+		nlmsg_free(m);
+		snprintf(t->error, sizeof(t->error), "SA attributes do not fit a message");
+		return -EMSGSIZE;
+	}
+	return transact(t, m, NULL, NULL);
+}
+
+int tnl_sa_del(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_SA_DEL);
+
+	if (!m || put_id(m, dst, spi)) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	return transact(t, m, NULL, NULL);
+}
+
+static void get_addr(struct nlattr *a, int family, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)family;
+	if (family == AF_INET && nla_len(a) == 4)
+		memcpy(&((struct sockaddr_in *)ss)->sin_addr, nla_data(a), 4);
+	else if (family == AF_INET6 && nla_len(a) == 16)
+		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, nla_data(a), 16);
+}
+
+static void get_str(struct nlattr *a, char *out, size_t n)
+{
+	if (a)
+		snprintf(out, n, "%.*s", nla_len(a), (char *)nla_data(a));
+}
+
+static int parse_sa(struct nlattr **a, void *arg)
+{
+	struct tnl_sa_info *i = arg;
+
+	if (!a[TCPIKE_A_SPI] || !a[TCPIKE_A_FAMILY] || !a[TCPIKE_A_SRC] || !a[TCPIKE_A_DST])
+		return -EPROTO;
+	i->spi = nla_get_u32(a[TCPIKE_A_SPI]);
+	i->family = nla_get_u16(a[TCPIKE_A_FAMILY]);
+	get_addr(a[TCPIKE_A_SRC], i->family, &i->src);
+	get_addr(a[TCPIKE_A_DST], i->family, &i->dst);
+	i->mode = a[TCPIKE_A_MODE] ? nla_get_u8(a[TCPIKE_A_MODE]) : 0;
+	i->reqid = a[TCPIKE_A_REQID] ? nla_get_u32(a[TCPIKE_A_REQID]) : 0;
+	i->replay_window = a[TCPIKE_A_REPLAY_WINDOW] ? nla_get_u32(a[TCPIKE_A_REPLAY_WINDOW]) : 0;
+	i->flags = a[TCPIKE_A_SA_FLAGS] ? nla_get_u32(a[TCPIKE_A_SA_FLAGS]) : 0;
+	get_str(a[TCPIKE_A_AEAD_NAME], i->aead, sizeof(i->aead));
+	get_str(a[TCPIKE_A_ENC_NAME], i->enc, sizeof(i->enc));
+	get_str(a[TCPIKE_A_AUTH_NAME], i->auth, sizeof(i->auth));
+	i->aead_icv_bits = a[TCPIKE_A_AEAD_ICV_BITS] ? nla_get_u32(a[TCPIKE_A_AEAD_ICV_BITS]) : 0;
+	i->auth_trunc_bits = a[TCPIKE_A_AUTH_TRUNC_BITS] ? nla_get_u32(a[TCPIKE_A_AUTH_TRUNC_BITS]) : 0;
+	i->packets = a[TCPIKE_A_STATS_PACKETS] ? nla_get_u64(a[TCPIKE_A_STATS_PACKETS]) : 0;
+	i->bytes = a[TCPIKE_A_STATS_BYTES] ? nla_get_u64(a[TCPIKE_A_STATS_BYTES]) : 0;
+	i->errors = a[TCPIKE_A_STATS_ERRORS] ? nla_get_u64(a[TCPIKE_A_STATS_ERRORS]) : 0;
+	i->has_key = a[TCPIKE_A_ENC_KEY] || a[TCPIKE_A_AUTH_KEY];
+	return 0;
+}
+
+int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+	       struct tnl_sa_info *out)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_SA_GET);
+
+	memset(out, 0, sizeof(*out));
+	if (!m || put_id(m, dst, spi)) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	return transact(t, m, parse_sa, out);
+}
+
+static int parse_stats(struct nlattr **a, void *arg)
+{
+	struct tnl_stats *s = arg;
+
+	s->sas = a[TCPIKE_A_STATS_SAS] ? nla_get_u32(a[TCPIKE_A_STATS_SAS]) : 0;
+	s->sa_created = a[TCPIKE_A_STATS_SA_CREATED] ? nla_get_u64(a[TCPIKE_A_STATS_SA_CREATED]) : 0;
+	s->sa_deleted = a[TCPIKE_A_STATS_SA_DELETED] ? nla_get_u64(a[TCPIKE_A_STATS_SA_DELETED]) : 0;
+	return 0;
+}
+
+int tnl_stats_get(struct tnl *t, struct tnl_stats *out)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_STATS_GET);
+
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return -ENOMEM;
+	return transact(t, m, parse_stats, out);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Userspace side of the tcpike generic-netlink family (libnl-3/libnl-genl-3).
+ * Extended acks are on: a refused request returns -errno and leaves the
+ * kernel's sentence in tnl->error.  Only this file and kb_module.c speak
+ * the family.
+ */
+#ifndef TCPIKE_NL_H
+#define TCPIKE_NL_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "backend.h"
+
+struct tnl {
+	struct nl_sock *sk;
+	int family_id;
+	char error[256];
+};
+
+struct tnl_sa_info {
+	uint32_t spi;			/* network order */
+	int family;
+	struct sockaddr_storage src, dst;
+	uint8_t mode;			/* enum tcpike_mode */
+	uint32_t reqid, replay_window, flags;
+	char aead[64], enc[64], auth[64];
+	uint32_t aead_icv_bits, auth_trunc_bits;
+	uint64_t packets, bytes, errors;
+	int has_key;			/* set if any key attribute came back (never should) */
+};
+
+struct tnl_stats {
+	uint32_t sas;
+	uint64_t sa_created, sa_deleted;
+};
+
+/* Returns 0, -ENOENT when the family is not registered (module not
+ * loaded), or another -errno. */
+int tnl_open(struct tnl *t);
+void tnl_close(struct tnl *t);
+
+int tnl_sa_new(struct tnl *t, const struct kb_sa *sa);
+int tnl_sa_del(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi);
+int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+	       struct tnl_sa_info *out);
+int tnl_stats_get(struct tnl *t, struct tnl_stats *out);
+
+#endif

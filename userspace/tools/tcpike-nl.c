@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcpike-nl: a direct client of the tcpike generic-netlink family, for
+ * tests and operators (the daemon uses the same library).
+ *
+ *   tcpike-nl sa-new --spi N --src A --dst A [--mode tunnel|transport]
+ *                    [--reqid N] [--replay N] [--esn]
+ *                    (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS
+ *                     --auth-key HEX) --key HEX
+ *   tcpike-nl sa-del --spi N --dst A
+ *   tcpike-nl sa-get --spi N --dst A
+ *   tcpike-nl stats
+ *
+ * Keys are given in hex (0x optional).  Exit status: 0 ok, 1 refused by
+ * the kernel (its sentence is printed), 2 usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "tcpike_nl.h"
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: tcpike-nl sa-new --spi N --src ADDR --dst ADDR [--mode tunnel|transport]\n"
+		"                 [--reqid N] [--replay N] [--esn]\n"
+		"                 (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS --auth-key HEX)\n"
+		"                 --key HEX\n"
+		"       tcpike-nl sa-del --spi N --dst ADDR\n"
+		"       tcpike-nl sa-get --spi N --dst ADDR\n"
+		"       tcpike-nl stats\n");
+	exit(2);
+}
+
+static int parse_addr(const char *s, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		ss->ss_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		return 0;
+	}
+	fprintf(stderr, "tcpike-nl: '%s' is not an IPv4 or IPv6 address\n", s);
+	exit(2);
+}
+
+static uint16_t parse_hex(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!strncmp(s, "0x", 2))
+		s += 2;
+	if (strlen(s) % 2 || strlen(s) / 2 > max)
+		goto bad;
+	for (; *s; s += 2) {
+		unsigned int v;
+
+		if (sscanf(s, "%2x", &v) != 1)
+			goto bad;
+		out[n++] = (uint8_t)v;
+	}
+	return (uint16_t)n;
+bad:
+	fprintf(stderr, "tcpike-nl: a key is an even number of hex digits, at most %zu bytes\n", max);
+	exit(2);
+}
+
+static unsigned long num(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 0);
+
+	if (*end || !*s) {
+		fprintf(stderr, "tcpike-nl: '%s' is not a number\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "spi", 1, 0, 's' }, { "src", 1, 0, 'S' }, { "dst", 1, 0, 'D' },
+		{ "mode", 1, 0, 'm' }, { "reqid", 1, 0, 'r' }, { "replay", 1, 0, 'w' },
+		{ "esn", 0, 0, 'e' }, { "aead", 1, 0, 'a' }, { "icv", 1, 0, 'i' },
+		{ "enc", 1, 0, 'E' }, { "auth", 1, 0, 'A' }, { "trunc", 1, 0, 't' },
+		{ "key", 1, 0, 'k' }, { "auth-key", 1, 0, 'K' }, { 0, 0, 0, 0 },
+	};
+	uint8_t key[64], akey[64];
+	struct kb_sa sa = { .replay_window = 32 };
+	struct tnl t;
+	const char *cmd;
+	int c, err;
+	bool have_spi = false, have_dst = false;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': sa.spi = htonl((uint32_t)num(optarg)); have_spi = true; break;
+		case 'S': parse_addr(optarg, &sa.src); break;
+		case 'D': parse_addr(optarg, &sa.dst); have_dst = true; break;
+		case 'm':
+			if (!strcmp(optarg, "tunnel"))
+				sa.mode = KB_MODE_TUNNEL;
+			else if (!strcmp(optarg, "transport"))
+				sa.mode = KB_MODE_TRANSPORT;
+			else
+				usage();
+			break;
+		case 'r': sa.reqid = (uint32_t)num(optarg); break;
+		case 'w': sa.replay_window = (uint32_t)num(optarg); break;
+		case 'e': sa.esn = true; break;
+		case 'a': snprintf(sa.aead, sizeof(sa.aead), "%s", optarg); break;
+		case 'i': sa.aead_icv_bits = (uint16_t)num(optarg); break;
+		case 'E': snprintf(sa.enc, sizeof(sa.enc), "%s", optarg); break;
+		case 'A': snprintf(sa.auth, sizeof(sa.auth), "%s", optarg); break;
+		case 't': sa.auth_trunc_bits = (uint16_t)num(optarg); break;
+		case 'k': sa.enc_key_len = parse_hex(optarg, key, sizeof(key)); sa.enc_key = key; break;
+		case 'K': sa.auth_key_len = parse_hex(optarg, akey, sizeof(akey)); sa.auth_key = akey; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (strcmp(cmd, "stats") && (!have_spi || !have_dst))
+		usage();
+	err = tnl_open(&t);
+	if (err) {
+		fprintf(stderr, "tcpike-nl: %s\n", t.error[0] ? t.error : strerror(-err));
+		return 1;
+	}
+	if (!strcmp(cmd, "sa-new")) {
+		err = tnl_sa_new(&t, &sa);
+	} else if (!strcmp(cmd, "sa-del")) {
+		err = tnl_sa_del(&t, &sa.dst, sa.spi);
+	} else if (!strcmp(cmd, "sa-get")) {
+		struct tnl_sa_info i;
+		char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+
+		err = tnl_sa_get(&t, &sa.dst, sa.spi, &i);
+		if (!err) {
+			inet_ntop(i.family, i.family == AF_INET ?
+				  (void *)&((struct sockaddr_in *)&i.src)->sin_addr :
+				  (void *)&((struct sockaddr_in6 *)&i.src)->sin6_addr, s, sizeof(s));
+			inet_ntop(i.family, i.family == AF_INET ?
+				  (void *)&((struct sockaddr_in *)&i.dst)->sin_addr :
+				  (void *)&((struct sockaddr_in6 *)&i.dst)->sin6_addr, d, sizeof(d));
+			printf("spi 0x%08x src %s dst %s mode %s reqid %u replay %u%s\n",
+			       ntohl(i.spi), s, d, i.mode ? "transport" : "tunnel", i.reqid,
+			       i.replay_window, i.flags & 1 ? " esn" : "");
+			if (i.aead[0])
+				printf("aead %s icv %u\n", i.aead, i.aead_icv_bits);
+			else
+				printf("enc %s auth %s trunc %u\n", i.enc, i.auth, i.auth_trunc_bits);
+			printf("packets %llu bytes %llu errors %llu\n",
+			       (unsigned long long)i.packets, (unsigned long long)i.bytes,
+			       (unsigned long long)i.errors);
+			if (i.has_key)
+				printf("KEY ATTRIBUTE ECHOED\n");
+		}
+	} else if (!strcmp(cmd, "stats")) {
+		struct tnl_stats st;
+
+		err = tnl_stats_get(&t, &st);
+		if (!err)
+			printf("sas %u created %llu deleted %llu\n", st.sas,
+			       (unsigned long long)st.sa_created, (unsigned long long)st.sa_deleted);
+	} else {
+		tnl_close(&t);
+		usage();
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(akey, sizeof(akey));
+	if (err)
+		fprintf(stderr, "tcpike-nl: %s: %s\n", cmd, t.error[0] ? t.error : strerror(-err));
+	tnl_close(&t);
+	return err ? 1 : 0;
+}
