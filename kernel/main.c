@@ -20,6 +20,7 @@ static int __net_init tcpike_net_init(struct net *net)
 
 	mutex_init(&tn->lock);
 	INIT_LIST_HEAD(&tn->sas);
+	INIT_LIST_HEAD(&tn->policies);
 	return 0;
 }
 
@@ -27,6 +28,7 @@ static int __net_init tcpike_net_init(struct net *net)
  * created in the namespace. */
 static void __net_exit tcpike_net_exit(struct net *net)
 {
+	tcpike_policy_flush(net);
 	tcpike_sa_flush(net);
 }
 

@@ -35,6 +35,31 @@ static const struct nla_policy sa_id_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
 };
 
+static const struct nla_policy policy_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_POLICY_DIR] = NLA_POLICY_MAX(NLA_U8, TCPIKE_DIR_FWD),
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
+	[TCPIKE_A_SEL_SRC] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_SEL_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_SEL_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
+	[TCPIKE_A_SEL_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
+	[TCPIKE_A_SEL_PROTO] = { .type = NLA_U8 },
+	[TCPIKE_A_PRIORITY] = { .type = NLA_U32 },
+	[TCPIKE_A_REQID] = { .type = NLA_U32 },
+	[TCPIKE_A_MODE] = NLA_POLICY_MAX(NLA_U8, TCPIKE_MODE_TRANSPORT),
+	[TCPIKE_A_SRC] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
+};
+
+static const struct nla_policy policy_del_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_POLICY_DIR] = NLA_POLICY_MAX(NLA_U8, TCPIKE_DIR_FWD),
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
+	[TCPIKE_A_SEL_SRC] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_SEL_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_SEL_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
+	[TCPIKE_A_SEL_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
+	[TCPIKE_A_SEL_PROTO] = { .type = NLA_U8 },
+};
+
 static struct genl_family tcpike_family;
 
 /* A required attribute: false with the sentence and the missing type set. */
@@ -259,7 +284,8 @@ static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&tn->lock);
 	err = nla_put_u32(msg, TCPIKE_A_STATS_SAS, tn->nr_sas) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_SA_CREATED, tn->sa_created, TCPIKE_A_PAD) ?:
-	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_SA_DELETED, tn->sa_deleted, TCPIKE_A_PAD);
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_SA_DELETED, tn->sa_deleted, TCPIKE_A_PAD) ?:
+	      nla_put_u32(msg, TCPIKE_A_STATS_POLICIES, tn->nr_policies);
 	mutex_unlock(&tn->lock);
 	if (err) {
 		nlmsg_free(msg);
@@ -267,6 +293,119 @@ static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
+}
+
+/* An address of the family's length with no bits past the prefix. */
+static int get_prefix(struct genl_info *info, int aattr, int pattr, unsigned int alen,
+		      xfrm_address_t *addr, u8 *plen)
+{
+	struct nlattr *a = info->attrs[aattr];
+	const u8 *b;
+	unsigned int i;
+
+	if (nla_len(a) != alen) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "selector address length does not match the family");
+		return -EINVAL;
+	}
+	*plen = info->attrs[pattr] ? nla_get_u8(info->attrs[pattr]) : alen * 8;
+	if (*plen > alen * 8) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[pattr],
+				    "prefix length longer than the address");
+		return -EINVAL;
+	}
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr, nla_data(a), alen);
+	b = nla_data(a);
+	for (i = 0; i < alen * 8; i++) {
+		if (i >= *plen && (b[i / 8] & (0x80 >> (i % 8)))) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "selector address has bits set past the prefix length");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse_selector(struct genl_info *info, u8 *dir, struct xfrm_selector *sel)
+{
+	struct nlattr **a = info->attrs;
+	unsigned int alen;
+	u16 family;
+	int err;
+
+	if (!require(info, TCPIKE_A_POLICY_DIR, "missing policy direction (TCPIKE_A_POLICY_DIR)") ||
+	    !require(info, TCPIKE_A_FAMILY, "missing address family (TCPIKE_A_FAMILY)") ||
+	    !require(info, TCPIKE_A_SEL_SRC, "missing selector source (TCPIKE_A_SEL_SRC)") ||
+	    !require(info, TCPIKE_A_SEL_DST, "missing selector destination (TCPIKE_A_SEL_DST)"))
+		return -EINVAL;
+	*dir = nla_get_u8(a[TCPIKE_A_POLICY_DIR]);
+	family = nla_get_u16(a[TCPIKE_A_FAMILY]);
+	if (family == AF_INET) {
+		alen = 4;
+	} else if (family == AF_INET6 && IS_ENABLED(CONFIG_IPV6)) {
+		alen = 16;
+	} else {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_FAMILY],
+				    "address family must be AF_INET or AF_INET6");
+		return -EAFNOSUPPORT;
+	}
+	memset(sel, 0, sizeof(*sel));
+	sel->family = family;
+	err = get_prefix(info, TCPIKE_A_SEL_SRC, TCPIKE_A_SEL_SRC_PLEN, alen,
+			 &sel->saddr, &sel->prefixlen_s) ?:
+	      get_prefix(info, TCPIKE_A_SEL_DST, TCPIKE_A_SEL_DST_PLEN, alen,
+			 &sel->daddr, &sel->prefixlen_d);
+	if (err)
+		return err;
+	if (a[TCPIKE_A_SEL_PROTO])
+		sel->proto = nla_get_u8(a[TCPIKE_A_SEL_PROTO]);
+	return 0;
+}
+
+static int tcpike_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	struct tcpike_policy_params p = { 0 };
+	unsigned int alen;
+	int err;
+
+	err = parse_selector(info, &p.dir, &p.sel);
+	if (err)
+		return err;
+	alen = p.sel.family == AF_INET ? 4 : 16;
+	if (!require(info, TCPIKE_A_REQID, "missing template reqid (TCPIKE_A_REQID)"))
+		return -EINVAL;
+	p.reqid = nla_get_u32(a[TCPIKE_A_REQID]);
+	p.mode = a[TCPIKE_A_MODE] ? nla_get_u8(a[TCPIKE_A_MODE]) : TCPIKE_MODE_TUNNEL;
+	p.priority = a[TCPIKE_A_PRIORITY] ? nla_get_u32(a[TCPIKE_A_PRIORITY]) : 0;
+	if (p.mode == TCPIKE_MODE_TUNNEL) {
+		if (!require(info, TCPIKE_A_SRC, "tunnel mode needs the tunnel source (TCPIKE_A_SRC)") ||
+		    !require(info, TCPIKE_A_DST, "tunnel mode needs the tunnel destination (TCPIKE_A_DST)"))
+			return -EINVAL;
+		if (nla_len(a[TCPIKE_A_SRC]) != alen || nla_len(a[TCPIKE_A_DST]) != alen) {
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "tunnel endpoint length does not match the family");
+			return -EINVAL;
+		}
+		memcpy(&p.tsrc, nla_data(a[TCPIKE_A_SRC]), alen);
+		memcpy(&p.tdst, nla_data(a[TCPIKE_A_DST]), alen);
+	} else if (a[TCPIKE_A_SRC] || a[TCPIKE_A_DST]) {
+		NL_SET_ERR_MSG_MOD(info->extack, "transport mode takes no tunnel endpoints");
+		return -EINVAL;
+	}
+	return tcpike_policy_create(genl_info_net(info), &p, info->extack);
+}
+
+static int tcpike_nl_policy_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct xfrm_selector sel;
+	u8 dir;
+	int err;
+
+	err = parse_selector(info, &dir, &sel);
+	if (err)
+		return err;
+	return tcpike_policy_delete(genl_info_net(info), dir, &sel, info->extack);
 }
 
 static const struct genl_ops tcpike_ops[] = {
@@ -288,6 +427,20 @@ static const struct genl_ops tcpike_ops[] = {
 		.cmd = TCPIKE_CMD_SA_GET,
 		.doit = tcpike_nl_sa_get,
 		.policy = sa_id_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_POLICY_NEW,
+		.doit = tcpike_nl_policy_new,
+		.policy = policy_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_POLICY_DEL,
+		.doit = tcpike_nl_policy_del,
+		.policy = policy_del_policy,
 		.maxattr = TCPIKE_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

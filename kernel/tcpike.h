@@ -15,7 +15,8 @@
 struct tcpike_net {
 	struct mutex lock;		/* protects sas and the counters */
 	struct list_head sas;		/* struct tcpike_sa */
-	u32 nr_sas;
+	struct list_head policies;	/* struct tcpike_policy */
+	u32 nr_sas, nr_policies;
 	u64 sa_created, sa_deleted;
 };
 
@@ -24,6 +25,21 @@ struct tcpike_sa {
 	xfrm_address_t daddr;
 	__be32 spi;
 	unsigned short family;
+};
+
+struct tcpike_policy {
+	struct list_head node;
+	struct xfrm_selector sel;
+	u8 dir;
+};
+
+struct tcpike_policy_params {
+	u8 dir;
+	struct xfrm_selector sel;
+	u32 priority;
+	u32 reqid;
+	u8 mode;
+	xfrm_address_t tsrc, tdst;	/* tunnel endpoints */
 };
 
 extern unsigned int tcpike_net_id;
@@ -58,6 +74,12 @@ struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
 				    const xfrm_address_t *daddr, __be32 spi,
 				    struct netlink_ext_ack *extack);
 void tcpike_sa_flush(struct net *net);
+
+int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *p,
+			 struct netlink_ext_ack *extack);
+int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
+			 struct netlink_ext_ack *extack);
+void tcpike_policy_flush(struct net *net);
 
 int tcpike_netlink_init(void);
 void tcpike_netlink_exit(void);

@@ -32,8 +32,8 @@ sa() { # ns spi src dst key [extra...]
 		--reqid 7 --aead 'rfc4106(gcm(aes))' --icv 128 --key "$key" "$@"
 }
 pol() { # ns dir src-net dst-net tmpl-src tmpl-dst
-	ip -n "$1" xfrm policy add dir "$2" src "$3" dst "$4" \
-		tmpl src "$5" dst "$6" proto esp reqid 7 mode tunnel
+	ip netns exec "$1" "$NL" policy-new --dir "$2" --from "$3" --to "$4" \
+		--src "$5" --dst "$6" --reqid 7
 }
 
 ok=0
@@ -41,12 +41,16 @@ sa "$NS_A" 0x1001 10.0.0.1 10.0.0.2 $KEY_AB && sa "$NS_A" 0x2002 10.0.0.2 10.0.0
 sa "$NS_B" 0x1001 10.0.0.1 10.0.0.2 $KEY_AB && sa "$NS_B" 0x2002 10.0.0.2 10.0.0.1 $KEY_BA && ok=1
 [ $ok = 1 ] && tap_ok "SA pair created in both namespaces through the module" ||
 	tap_fail "SA pair created in both namespaces through the module"
+ok=1
 for n in "$NS_A 192.168.1.0/24 192.168.2.0/24 10.0.0.1 10.0.0.2" "$NS_B 192.168.2.0/24 192.168.1.0/24 10.0.0.2 10.0.0.1"; do
 	set -- $n
-	pol "$1" out "$2" "$3" "$4" "$5"
-	pol "$1" in "$3" "$2" "$5" "$4"
-	pol "$1" fwd "$3" "$2" "$5" "$4"
+	pol "$1" out "$2" "$3" "$4" "$5" && pol "$1" in "$3" "$2" "$5" "$4" &&
+		pol "$1" fwd "$3" "$2" "$5" "$4" || ok=0
 done
+[ $ok = 1 ] && tap_ok "out/in/fwd policies created through the module" ||
+	tap_fail "out/in/fwd policies created through the module"
+tap_check "ip xfrm policy shows the module's policy with its template" \
+	sh -c "ip -n $NS_A xfrm policy get dir out src 192.168.1.0/24 dst 192.168.2.0/24 | grep -q 'tmpl src 10.0.0.1 dst 10.0.0.2'"
 
 st=$(ip -n "$NS_A" xfrm state)
 tap_check "ip xfrm state shows the module's SA with its AEAD" \
@@ -91,10 +95,24 @@ expect_refusal "AEAD plus integrity refused" "either an AEAD" \
 	$N sa-new --spi 0x3006 --src 10.0.0.1 --dst 10.0.0.2 --aead 'rfc4106(gcm(aes))' --icv 128 --auth 'hmac(sha256)' --key $KEY_AB
 expect_refusal "delete of an unknown SA refused" "no SA with this SPI" \
 	$N sa-del --spi 0x7777 --dst 10.0.0.2
+expect_refusal "duplicate policy refused" "a policy with this direction and selector exists" \
+	$N policy-new --dir out --from 192.168.1.0/24 --to 192.168.2.0/24 --src 10.0.0.1 --dst 10.0.0.2 --reqid 7
+expect_refusal "selector with host bits past the prefix refused" "bits set past the prefix length" \
+	$N policy-new --dir out --from 192.168.1.1/24 --to 192.168.3.0/24 --src 10.0.0.1 --dst 10.0.0.2 --reqid 7
+expect_refusal "tunnel policy without endpoints refused" "tunnel mode needs the tunnel source" \
+	$N policy-new --dir out --from 192.168.1.0/24 --to 192.168.4.0/24 --reqid 7
+expect_refusal "transport policy with endpoints refused" "transport mode takes no tunnel endpoints" \
+	$N policy-new --dir out --from 10.0.0.1 --to 10.0.0.2 --mode transport --src 10.0.0.1 --dst 10.0.0.2 --reqid 9
 expect_refusal "unprivileged caller refused" "Operation not permitted" \
 	ip netns exec "$NS_A" setpriv --bounding-set -net_admin --inh-caps -net_admin $NL stats
 n=$(ip -n "$NS_A" xfrm state | grep -c '^src')
 tap_expect_eq "refused requests left nothing behind" 2 "$n"
+n=$(ip -n "$NS_A" xfrm policy | grep -c '^src')
+tap_expect_eq "refused policies left nothing behind" 3 "$n"
+tap_check "policy-del removes a policy" sh -c \
+	"$N policy-new --dir out --from 10.7.0.0/16 --to 10.8.0.0/16 --mode transport --reqid 9 &&
+	 $N policy-del --dir out --from 10.7.0.0/16 --to 10.8.0.0/16 &&
+	 ! ip -n $NS_A xfrm policy get dir out src 10.7.0.0/16 dst 10.8.0.0/16 2>/dev/null"
 
 tap_check "CBC + HMAC-SHA256 SA created" \
 	$N sa-new --spi 0x4004 --src 10.0.0.1 --dst 10.0.0.9 --enc 'cbc(aes)' --key 0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
@@ -107,7 +125,7 @@ tap_check "ip xfrm state shows ESN and the window" \
 tap_check "sa-del removes the SA from the kernel" \
 	sh -c "$N sa-del --spi 0x4004 --dst 10.0.0.9 && ! ip -n $NS_A xfrm state get src 10.0.0.1 dst 10.0.0.9 proto esp spi 0x4004 2>/dev/null"
 st=$(ip netns exec "$NS_A" "$NL" stats)
-tap_expect_eq "module counters" "sas 3 created 4 deleted 1" "$st"
+tap_expect_eq "module counters" "sas 3 created 4 deleted 1 policies 3" "$st"
 
 # An SA made by someone else is not the module's to delete.
 ip -n "$NS_A" xfrm state add src 10.0.0.1 dst 10.0.0.8 proto esp spi 0x6006 mode tunnel \
@@ -115,9 +133,12 @@ ip -n "$NS_A" xfrm state add src 10.0.0.1 dst 10.0.0.8 proto esp spi 0x6006 mode
 expect_refusal "SAs not created by the module are refused" "no SA with this SPI" \
 	$N sa-del --spi 0x6006 --dst 10.0.0.8
 
-tap_check "rmmod with live SAs" rmmod tcpike
+ip -n "$NS_A" xfrm policy add dir out src 10.9.0.0/16 dst 10.10.0.0/16 tmpl proto esp mode transport
+tap_check "rmmod with live SAs and policies" rmmod tcpike
 n=$(ip -n "$NS_A" xfrm state | grep -c '^src')
 tap_expect_eq "unload removed the module's SAs and only those" 1 "$n"
+n=$(ip -n "$NS_A" xfrm policy | grep -c '^src')
+tap_expect_eq "unload removed the module's policies and only those" 1 "$n"
 n=$(ip -n "$NS_B" xfrm state | grep -c '^src')
 tap_expect_eq "unload removed the module's SAs in every namespace" 0 "$n"
 tap_done

@@ -31,6 +31,14 @@
  * @TCPIKE_CMD_SA_GET: one SA's parameters and counters (no keys).  Requires
  *	SPI, FAMILY, DST.
  * @TCPIKE_CMD_STATS_GET: module counters of the caller's namespace.
+ * @TCPIKE_CMD_POLICY_NEW: create an SPD entry (an xfrm_policy) owned by the
+ *	module.  Requires POLICY_DIR, FAMILY, SEL_SRC, SEL_DST (with
+ *	SEL_SRC_PLEN/SEL_DST_PLEN, default full length), and the template:
+ *	REQID, MODE, and for tunnel mode SRC and DST (the tunnel endpoints,
+ *	same family as the selector).  Optional: SEL_PROTO, PRIORITY.
+ * @TCPIKE_CMD_POLICY_DEL: delete a policy the module created.  Requires
+ *	POLICY_DIR, FAMILY, SEL_SRC, SEL_DST (+ prefix lengths, SEL_PROTO as
+ *	when it was created).
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -38,6 +46,8 @@ enum tcpike_cmd {
 	TCPIKE_CMD_SA_DEL,
 	TCPIKE_CMD_SA_GET,
 	TCPIKE_CMD_STATS_GET,
+	TCPIKE_CMD_POLICY_NEW,
+	TCPIKE_CMD_POLICY_DEL,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
@@ -47,6 +57,13 @@ enum tcpike_cmd {
 enum tcpike_mode {
 	TCPIKE_MODE_TUNNEL = 0,
 	TCPIKE_MODE_TRANSPORT = 1,
+};
+
+/** enum tcpike_policy_dir - direction of a policy (the XFRM values) */
+enum tcpike_policy_dir {
+	TCPIKE_DIR_IN = 0,
+	TCPIKE_DIR_OUT = 1,
+	TCPIKE_DIR_FWD = 2,
 };
 
 /** enum tcpike_sa_flags - bits of TCPIKE_A_SA_FLAGS */
@@ -81,6 +98,14 @@ enum tcpike_sa_flags {
  * @TCPIKE_A_STATS_SA_CREATED: u64, SAs created since load (reply)
  * @TCPIKE_A_STATS_SA_DELETED: u64, SAs deleted through the family (reply)
  * @TCPIKE_A_PAD: padding for 64-bit attributes
+ * @TCPIKE_A_POLICY_DIR: u8, enum tcpike_policy_dir
+ * @TCPIKE_A_SEL_SRC: selector source address, 4 or 16 bytes
+ * @TCPIKE_A_SEL_DST: selector destination address, 4 or 16 bytes
+ * @TCPIKE_A_SEL_SRC_PLEN: u8, selector source prefix length
+ * @TCPIKE_A_SEL_DST_PLEN: u8, selector destination prefix length
+ * @TCPIKE_A_SEL_PROTO: u8, upper-layer protocol, 0 = any
+ * @TCPIKE_A_PRIORITY: u32, policy priority (lower wins; default 0)
+ * @TCPIKE_A_STATS_POLICIES: u32, policies the module owns in this namespace
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -106,6 +131,14 @@ enum tcpike_a {
 	TCPIKE_A_STATS_SA_CREATED,
 	TCPIKE_A_STATS_SA_DELETED,
 	TCPIKE_A_PAD,
+	TCPIKE_A_POLICY_DIR,
+	TCPIKE_A_SEL_SRC,
+	TCPIKE_A_SEL_DST,
+	TCPIKE_A_SEL_SRC_PLEN,
+	TCPIKE_A_SEL_DST_PLEN,
+	TCPIKE_A_SEL_PROTO,
+	TCPIKE_A_PRIORITY,
+	TCPIKE_A_STATS_POLICIES,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1

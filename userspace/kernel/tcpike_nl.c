@@ -272,6 +272,7 @@ static int parse_stats(struct nlattr **a, void *arg)
 	s->sas = a[TCPIKE_A_STATS_SAS] ? nla_get_u32(a[TCPIKE_A_STATS_SAS]) : 0;
 	s->sa_created = a[TCPIKE_A_STATS_SA_CREATED] ? nla_get_u64(a[TCPIKE_A_STATS_SA_CREATED]) : 0;
 	s->sa_deleted = a[TCPIKE_A_STATS_SA_DELETED] ? nla_get_u64(a[TCPIKE_A_STATS_SA_DELETED]) : 0;
+	s->policies = a[TCPIKE_A_STATS_POLICIES] ? nla_get_u32(a[TCPIKE_A_STATS_POLICIES]) : 0;
 	return 0;
 }
 
@@ -283,4 +284,47 @@ int tnl_stats_get(struct tnl *t, struct tnl_stats *out)
 	if (!m)
 		return -ENOMEM;
 	return transact(t, m, parse_stats, out);
+}
+
+static int put_selector(struct nl_msg *m, const struct kb_policy *pol)
+{
+	return nla_put_u8(m, TCPIKE_A_POLICY_DIR, (uint8_t)pol->dir) ||
+	       nla_put_u16(m, TCPIKE_A_FAMILY, (uint16_t)pol->sel.family) ||
+	       put_addr(m, TCPIKE_A_SEL_SRC, &pol->sel.src) ||
+	       put_addr(m, TCPIKE_A_SEL_DST, &pol->sel.dst) ||
+	       nla_put_u8(m, TCPIKE_A_SEL_SRC_PLEN, pol->sel.src_plen) ||
+	       nla_put_u8(m, TCPIKE_A_SEL_DST_PLEN, pol->sel.dst_plen) ||
+	       (pol->sel.proto && nla_put_u8(m, TCPIKE_A_SEL_PROTO, pol->sel.proto)) ? -EMSGSIZE : 0;
+}
+
+int tnl_policy_new(struct tnl *t, const struct kb_policy *pol)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_POLICY_NEW);
+	int bad;
+
+	if (!m)
+		return -ENOMEM;
+	bad = put_selector(m, pol) ||
+	      nla_put_u32(m, TCPIKE_A_REQID, pol->reqid) ||
+	      nla_put_u32(m, TCPIKE_A_PRIORITY, pol->priority) ||
+	      nla_put_u8(m, TCPIKE_A_MODE, pol->mode == KB_MODE_TRANSPORT ?
+			 TCPIKE_MODE_TRANSPORT : TCPIKE_MODE_TUNNEL) ||
+	      (pol->tmpl_src.ss_family && put_addr(m, TCPIKE_A_SRC, &pol->tmpl_src)) ||
+	      (pol->tmpl_dst.ss_family && put_addr(m, TCPIKE_A_DST, &pol->tmpl_dst));
+	if (bad) {
+		nlmsg_free(m);
+		return -EMSGSIZE;
+	}
+	return transact(t, m, NULL, NULL);
+}
+
+int tnl_policy_del(struct tnl *t, const struct kb_policy *pol)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_POLICY_DEL);
+
+	if (!m || put_selector(m, pol)) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	return transact(t, m, NULL, NULL);
 }

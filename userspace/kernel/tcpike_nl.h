@@ -32,7 +32,7 @@ struct tnl_sa_info {
 };
 
 struct tnl_stats {
-	uint32_t sas;
+	uint32_t sas, policies;
 	uint64_t sa_created, sa_deleted;
 };
 
@@ -46,5 +46,7 @@ int tnl_sa_del(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi);
 int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 	       struct tnl_sa_info *out);
 int tnl_stats_get(struct tnl *t, struct tnl_stats *out);
+int tnl_policy_new(struct tnl *t, const struct kb_policy *pol);
+int tnl_policy_del(struct tnl *t, const struct kb_policy *pol);
 
 #endif

@@ -9,6 +9,10 @@
  *                     --auth-key HEX) --key HEX
  *   tcpike-nl sa-del --spi N --dst A
  *   tcpike-nl sa-get --spi N --dst A
+ *   tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N
+ *                        [--mode tunnel|transport] [--src A --dst A] [--proto N]
+ *                        [--priority N]
+ *   tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]
  *   tcpike-nl stats
  *
  * Keys are given in hex (0x optional).  Exit status: 0 ok, 1 refused by
@@ -34,6 +38,9 @@ static void usage(void)
 		"                 --key HEX\n"
 		"       tcpike-nl sa-del --spi N --dst ADDR\n"
 		"       tcpike-nl sa-get --spi N --dst ADDR\n"
+		"       tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N\n"
+		"                 [--mode tunnel|transport] [--src ADDR --dst ADDR] [--proto N] [--priority N]\n"
+		"       tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]\n"
 		"       tcpike-nl stats\n");
 	exit(2);
 }
@@ -51,6 +58,30 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss)
 	}
 	fprintf(stderr, "tcpike-nl: '%s' is not an IPv4 or IPv6 address\n", s);
 	exit(2);
+}
+
+/* "192.168.1.0/24" or an address (full length). */
+static void parse_net(const char *s, struct sockaddr_storage *ss, uint8_t *plen)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	char *slash;
+
+	snprintf(a, sizeof(a), "%s", s);
+	slash = strchr(a, '/');
+	if (slash)
+		*slash = 0;
+	parse_addr(a, ss);
+	*plen = ss->ss_family == AF_INET ? 32 : 128;
+	if (slash) {
+		char *end;
+		unsigned long v = strtoul(slash + 1, &end, 10);
+
+		if (*end || v > *plen) {
+			fprintf(stderr, "tcpike-nl: bad prefix length in '%s'\n", s);
+			exit(2);
+		}
+		*plen = (uint8_t)v;
+	}
 }
 
 static uint16_t parse_hex(const char *s, uint8_t *out, size_t max)
@@ -93,10 +124,14 @@ int main(int argc, char **argv)
 		{ "mode", 1, 0, 'm' }, { "reqid", 1, 0, 'r' }, { "replay", 1, 0, 'w' },
 		{ "esn", 0, 0, 'e' }, { "aead", 1, 0, 'a' }, { "icv", 1, 0, 'i' },
 		{ "enc", 1, 0, 'E' }, { "auth", 1, 0, 'A' }, { "trunc", 1, 0, 't' },
-		{ "key", 1, 0, 'k' }, { "auth-key", 1, 0, 'K' }, { 0, 0, 0, 0 },
+		{ "key", 1, 0, 'k' }, { "auth-key", 1, 0, 'K' },
+		{ "dir", 1, 0, 'd' }, { "from", 1, 0, 'f' }, { "to", 1, 0, 'T' },
+		{ "proto", 1, 0, 'p' }, { "priority", 1, 0, 'P' }, { 0, 0, 0, 0 },
 	};
 	uint8_t key[64], akey[64];
 	struct kb_sa sa = { .replay_window = 32 };
+	struct kb_policy pol = { .dir = KB_DIR_OUT };
+	bool have_sel = false;
 	struct tnl t;
 	const char *cmd;
 	int c, err;
@@ -129,13 +164,36 @@ int main(int argc, char **argv)
 		case 't': sa.auth_trunc_bits = (uint16_t)num(optarg); break;
 		case 'k': sa.enc_key_len = parse_hex(optarg, key, sizeof(key)); sa.enc_key = key; break;
 		case 'K': sa.auth_key_len = parse_hex(optarg, akey, sizeof(akey)); sa.auth_key = akey; break;
+		case 'd':
+			if (!strcmp(optarg, "in"))
+				pol.dir = KB_DIR_IN;
+			else if (!strcmp(optarg, "out"))
+				pol.dir = KB_DIR_OUT;
+			else if (!strcmp(optarg, "fwd"))
+				pol.dir = KB_DIR_FWD;
+			else
+				usage();
+			break;
+		case 'f': parse_net(optarg, &pol.sel.src, &pol.sel.src_plen); have_sel = true; break;
+		case 'T': parse_net(optarg, &pol.sel.dst, &pol.sel.dst_plen); break;
+		case 'p': pol.sel.proto = (uint8_t)num(optarg); break;
+		case 'P': pol.priority = (uint32_t)num(optarg); break;
 		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
-	if (strcmp(cmd, "stats") && (!have_spi || !have_dst))
+	if (!strncmp(cmd, "policy-", 7)) {
+		if (!have_sel || !pol.sel.dst.ss_family)
+			usage();
+		pol.sel.family = pol.sel.src.ss_family;
+		pol.reqid = sa.reqid;
+		pol.mode = sa.mode;
+		pol.tmpl_src = sa.src;
+		pol.tmpl_dst = sa.dst;
+	} else if (strcmp(cmd, "stats") && (!have_spi || !have_dst)) {
 		usage();
+	}
 	err = tnl_open(&t);
 	if (err) {
 		fprintf(stderr, "tcpike-nl: %s\n", t.error[0] ? t.error : strerror(-err));
@@ -170,13 +228,18 @@ int main(int argc, char **argv)
 			if (i.has_key)
 				printf("KEY ATTRIBUTE ECHOED\n");
 		}
+	} else if (!strcmp(cmd, "policy-new")) {
+		err = tnl_policy_new(&t, &pol);
+	} else if (!strcmp(cmd, "policy-del")) {
+		err = tnl_policy_del(&t, &pol);
 	} else if (!strcmp(cmd, "stats")) {
 		struct tnl_stats st;
 
 		err = tnl_stats_get(&t, &st);
 		if (!err)
-			printf("sas %u created %llu deleted %llu\n", st.sas,
-			       (unsigned long long)st.sa_created, (unsigned long long)st.sa_deleted);
+			printf("sas %u created %llu deleted %llu policies %u\n", st.sas,
+			       (unsigned long long)st.sa_created, (unsigned long long)st.sa_deleted,
+			       st.policies);
 	} else {
 		tnl_close(&t);
 		usage();

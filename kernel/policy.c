@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SPD entries: validated parameters -> an ordinary xfrm_policy with one
+ * ESP template (as xfrm_user's xfrm_policy_construct builds them), recorded
+ * as owned by the module so unload removes exactly these.
+ */
+#include <linux/slab.h>
+#include <net/xfrm.h>
+
+#include "tcpike.h"
+
+static struct tcpike_policy *policy_find(struct tcpike_net *tn, u8 dir,
+					 const struct xfrm_selector *sel)
+{
+	struct tcpike_policy *p;
+
+	list_for_each_entry(p, &tn->policies, node)
+		if (p->dir == dir && !memcmp(&p->sel, sel, sizeof(*sel)))
+			return p;
+	return NULL;
+}
+
+int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *pp,
+			 struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_policy *own;
+	struct xfrm_policy *xp;
+	struct xfrm_tmpl *t;
+	int err;
+
+	own = kzalloc(sizeof(*own), GFP_KERNEL);
+	if (!own)
+		return -ENOMEM;
+	own->dir = pp->dir;
+	own->sel = pp->sel;
+
+	xp = xfrm_policy_alloc(net, GFP_KERNEL);
+	if (!xp) {
+		kfree(own);
+		return -ENOMEM;
+	}
+	xp->selector = pp->sel;
+	xp->family = pp->sel.family;
+	xp->priority = pp->priority;
+	xp->action = XFRM_POLICY_ALLOW;
+	xp->type = XFRM_POLICY_TYPE_MAIN;
+	xp->xfrm_nr = 1;
+	t = &xp->xfrm_vec[0];
+	t->id.proto = IPPROTO_ESP;
+	t->reqid = pp->reqid;
+	t->mode = pp->mode == TCPIKE_MODE_TRANSPORT ? XFRM_MODE_TRANSPORT :
+						      XFRM_MODE_TUNNEL;
+	if (t->mode == XFRM_MODE_TUNNEL) {
+		t->saddr = pp->tsrc;
+		t->id.daddr = pp->tdst;
+	}
+	t->encap_family = pp->sel.family;
+	t->aalgos = ~0;
+	t->ealgos = ~0;
+	t->calgos = ~0;
+	t->allalgs = 1;
+
+	mutex_lock(&tn->lock);
+	err = xfrm_policy_insert(pp->dir, xp, 1);
+	if (err) {
+		mutex_unlock(&tn->lock);
+		if (err == -EEXIST)
+			NL_SET_ERR_MSG_MOD(extack, "a policy with this direction and selector exists");
+		else
+			NL_SET_ERR_MSG_MOD(extack, "the kernel refused to insert the policy");
+		xp->walk.dead = 1;
+		xfrm_policy_destroy(xp);
+		kfree(own);
+		return err;
+	}
+	list_add_tail(&own->node, &tn->policies);
+	tn->nr_policies++;
+	mutex_unlock(&tn->lock);
+	xfrm_pol_put(xp);
+	return 0;
+}
+
+static void policy_remove(struct net *net, struct tcpike_policy *p)
+{
+	struct xfrm_mark mark = { 0 };
+	struct xfrm_policy *xp;
+	int err;
+
+	xp = xfrm_policy_bysel_ctx(net, &mark, 0, XFRM_POLICY_TYPE_MAIN, p->dir,
+				   &p->sel, NULL, 1, &err);
+	if (xp)
+		xfrm_pol_put(xp);
+	list_del(&p->node);
+	kfree(p);
+}
+
+int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
+			 struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_policy *p;
+
+	mutex_lock(&tn->lock);
+	p = policy_find(tn, dir, sel);
+	if (!p) {
+		mutex_unlock(&tn->lock);
+		NL_SET_ERR_MSG_MOD(extack, "no policy with this direction and selector was created by tcpike");
+		return -ENOENT;
+	}
+	policy_remove(net, p);
+	tn->nr_policies--;
+	mutex_unlock(&tn->lock);
+	return 0;
+}
+
+void tcpike_policy_flush(struct net *net)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_policy *p, *tmp;
+
+	mutex_lock(&tn->lock);
+	list_for_each_entry_safe(p, tmp, &tn->policies, node)
+		policy_remove(net, p);
+	tn->nr_policies = 0;
+	mutex_unlock(&tn->lock);
+}
