@@ -19,6 +19,7 @@ static int __net_init tcpike_net_init(struct net *net)
 	struct tcpike_net *tn = tcpike_pernet(net);
 
 	mutex_init(&tn->lock);
+	spin_lock_init(&tn->own_lock);
 	INIT_LIST_HEAD(&tn->sas);
 	INIT_LIST_HEAD(&tn->policies);
 	return 0;
@@ -49,10 +50,15 @@ static int __init tcpike_init(void)
 	err = tcpike_netlink_init();
 	if (err)
 		goto err_unregister_pernet;
+	err = tcpike_events_init();
+	if (err)
+		goto err_unregister_genl;
 	pr_info("tcpike: generic netlink family %s v%d registered\n",
 		TCPIKE_GENL_NAME, TCPIKE_GENL_VERSION);
 	return 0;
 
+err_unregister_genl:
+	tcpike_netlink_exit();
 err_unregister_pernet:
 	unregister_pernet_subsys(&tcpike_net_ops);
 	return err;
@@ -60,7 +66,8 @@ err_unregister_pernet:
 
 static void __exit tcpike_exit(void)
 {
-	/* No new requests once the family is gone; then remove the states. */
+	/* No events, then no new requests; then remove the states. */
+	tcpike_events_exit();
 	tcpike_netlink_exit();
 	unregister_pernet_subsys(&tcpike_net_ops);
 }

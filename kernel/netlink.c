@@ -27,6 +27,12 @@ static const struct nla_policy sa_new_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_AUTH_KEY] = NLA_POLICY_RANGE(NLA_BINARY, 16, TCPIKE_KEY_MAX),
 	[TCPIKE_A_REPLAY_WINDOW] = NLA_POLICY_MAX(NLA_U32, 4096),
 	[TCPIKE_A_SA_FLAGS] = NLA_POLICY_MASK(NLA_U32, TCPIKE_SA_F_ALL),
+	[TCPIKE_A_LIFE_SOFT_BYTES] = { .type = NLA_U64 },
+	[TCPIKE_A_LIFE_HARD_BYTES] = { .type = NLA_U64 },
+	[TCPIKE_A_LIFE_SOFT_PACKETS] = { .type = NLA_U64 },
+	[TCPIKE_A_LIFE_HARD_PACKETS] = { .type = NLA_U64 },
+	[TCPIKE_A_LIFE_SOFT_SECONDS] = { .type = NLA_U64 },
+	[TCPIKE_A_LIFE_HARD_SECONDS] = { .type = NLA_U64 },
 };
 
 static const struct nla_policy sa_id_policy[TCPIKE_A_MAX + 1] = {
@@ -172,6 +178,20 @@ static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 	p.replay_window = a[TCPIKE_A_REPLAY_WINDOW] ?
 			  nla_get_u32(a[TCPIKE_A_REPLAY_WINDOW]) : 32;
 	p.flags = a[TCPIKE_A_SA_FLAGS] ? nla_get_u32(a[TCPIKE_A_SA_FLAGS]) : 0;
+#define LIFE(field, attr) (p.field = a[attr] ? nla_get_u64(a[attr]) : 0)
+	LIFE(soft_bytes, TCPIKE_A_LIFE_SOFT_BYTES);
+	LIFE(hard_bytes, TCPIKE_A_LIFE_HARD_BYTES);
+	LIFE(soft_packets, TCPIKE_A_LIFE_SOFT_PACKETS);
+	LIFE(hard_packets, TCPIKE_A_LIFE_HARD_PACKETS);
+	LIFE(soft_seconds, TCPIKE_A_LIFE_SOFT_SECONDS);
+	LIFE(hard_seconds, TCPIKE_A_LIFE_HARD_SECONDS);
+#undef LIFE
+	if ((p.hard_bytes && p.soft_bytes > p.hard_bytes) ||
+	    (p.hard_packets && p.soft_packets > p.hard_packets) ||
+	    (p.hard_seconds && p.soft_seconds > p.hard_seconds)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "a soft lifetime is longer than its hard lifetime");
+		return -EINVAL;
+	}
 	if ((p.flags & TCPIKE_SA_F_ESN) && !p.replay_window) {
 		NL_SET_ERR_MSG_MOD(info->extack, "ESN needs a replay window above 0");
 		return -EINVAL;
@@ -281,12 +301,14 @@ static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	mutex_lock(&tn->lock);
+	spin_lock_bh(&tn->own_lock);
 	err = nla_put_u32(msg, TCPIKE_A_STATS_SAS, tn->nr_sas) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_SA_CREATED, tn->sa_created, TCPIKE_A_PAD) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_SA_DELETED, tn->sa_deleted, TCPIKE_A_PAD) ?:
-	      nla_put_u32(msg, TCPIKE_A_STATS_POLICIES, tn->nr_policies);
-	mutex_unlock(&tn->lock);
+	      nla_put_u32(msg, TCPIKE_A_STATS_POLICIES, tn->nr_policies) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_EVENTS_SENT, tn->events_sent, TCPIKE_A_PAD) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_EVENTS_DROPPED, tn->events_dropped, TCPIKE_A_PAD);
+	spin_unlock_bh(&tn->own_lock);
 	if (err) {
 		nlmsg_free(msg);
 		return err;
@@ -469,6 +491,34 @@ static struct genl_family tcpike_family __ro_after_init = {
 	.mcgrps = tcpike_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(tcpike_mcgrps),
 };
+
+struct sk_buff *tcpike_event_new(u8 cmd, void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put(msg, 0, 0, &tcpike_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+void tcpike_event_send(struct net *net, struct sk_buff *msg)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	int err;
+
+	err = genlmsg_multicast_netns(&tcpike_family, net, msg, 0, 0, GFP_ATOMIC);
+	spin_lock_bh(&tn->own_lock);
+	if (!err)
+		tn->events_sent++;
+	else if (err != -ESRCH)		/* -ESRCH: nobody listens, not a loss */
+		tn->events_dropped++;
+	spin_unlock_bh(&tn->own_lock);
+}
 
 int __init tcpike_netlink_init(void)
 {

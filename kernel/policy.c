@@ -9,6 +9,7 @@
 
 #include "tcpike.h"
 
+/* Caller holds own_lock. */
 static struct tcpike_policy *policy_find(struct tcpike_net *tn, u8 dir,
 					 const struct xfrm_selector *sel)
 {
@@ -18,6 +19,16 @@ static struct tcpike_policy *policy_find(struct tcpike_net *tn, u8 dir,
 		if (p->dir == dir && !memcmp(&p->sel, sel, sizeof(*sel)))
 			return p;
 	return NULL;
+}
+
+bool tcpike_policy_owned(struct tcpike_net *tn, u8 dir, const struct xfrm_selector *sel)
+{
+	bool owned;
+
+	spin_lock_bh(&tn->own_lock);
+	owned = policy_find(tn, dir, sel);
+	spin_unlock_bh(&tn->own_lock);
+	return owned;
 }
 
 int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *pp,
@@ -74,8 +85,10 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *pp,
 		kfree(own);
 		return err;
 	}
+	spin_lock_bh(&tn->own_lock);
 	list_add_tail(&own->node, &tn->policies);
 	tn->nr_policies++;
+	spin_unlock_bh(&tn->own_lock);
 	mutex_unlock(&tn->lock);
 	xfrm_pol_put(xp);
 	return 0;
@@ -91,7 +104,6 @@ static void policy_remove(struct net *net, struct tcpike_policy *p)
 				   &p->sel, NULL, 1, &err);
 	if (xp)
 		xfrm_pol_put(xp);
-	list_del(&p->node);
 	kfree(p);
 }
 
@@ -102,15 +114,20 @@ int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
 	struct tcpike_policy *p;
 
 	mutex_lock(&tn->lock);
+	spin_lock_bh(&tn->own_lock);
 	p = policy_find(tn, dir, sel);
+	if (p) {
+		list_del(&p->node);
+		tn->nr_policies--;
+	}
+	spin_unlock_bh(&tn->own_lock);
+	if (p)
+		policy_remove(net, p);
+	mutex_unlock(&tn->lock);
 	if (!p) {
-		mutex_unlock(&tn->lock);
 		NL_SET_ERR_MSG_MOD(extack, "no policy with this direction and selector was created by tcpike");
 		return -ENOENT;
 	}
-	policy_remove(net, p);
-	tn->nr_policies--;
-	mutex_unlock(&tn->lock);
 	return 0;
 }
 
@@ -118,10 +135,14 @@ void tcpike_policy_flush(struct net *net)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 	struct tcpike_policy *p, *tmp;
+	LIST_HEAD(gone);
 
 	mutex_lock(&tn->lock);
-	list_for_each_entry_safe(p, tmp, &tn->policies, node)
-		policy_remove(net, p);
+	spin_lock_bh(&tn->own_lock);
+	list_splice_init(&tn->policies, &gone);
 	tn->nr_policies = 0;
+	spin_unlock_bh(&tn->own_lock);
+	list_for_each_entry_safe(p, tmp, &gone, node)
+		policy_remove(net, p);
 	mutex_unlock(&tn->lock);
 }

@@ -17,6 +17,7 @@ static bool sa_match(const struct tcpike_sa *s, unsigned short family,
 	       xfrm_addr_equal(&s->daddr, daddr, family);
 }
 
+/* Caller holds own_lock. */
 static struct tcpike_sa *sa_find(struct tcpike_net *tn, unsigned short family,
 				 const xfrm_address_t *daddr, __be32 spi)
 {
@@ -26,6 +27,23 @@ static struct tcpike_sa *sa_find(struct tcpike_net *tn, unsigned short family,
 		if (sa_match(s, family, daddr, spi))
 			return s;
 	return NULL;
+}
+
+/* forget: the kernel deleted the state itself (hard expire): drop it. */
+bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
+		     const xfrm_address_t *daddr, __be32 spi, bool forget)
+{
+	struct tcpike_sa *s;
+
+	spin_lock_bh(&tn->own_lock);
+	s = sa_find(tn, family, daddr, spi);
+	if (s && forget) {
+		list_del(&s->node);
+		tn->nr_sas--;
+		kfree(s);
+	}
+	spin_unlock_bh(&tn->own_lock);
+	return s;
 }
 
 static int attach_aead(struct xfrm_state *x, const struct tcpike_sa_params *p,
@@ -186,6 +204,17 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 	/* The selector is left open (family only): the policies decide what
 	 * traffic uses the SA, as with a tunnel installed by iproute2. */
 	x->sel.family = p->family;
+	/* Lifetimes: 0 means none (XFRM_INF, as xfrm_state_alloc left it). */
+	if (p->soft_bytes)
+		x->lft.soft_byte_limit = p->soft_bytes;
+	if (p->hard_bytes)
+		x->lft.hard_byte_limit = p->hard_bytes;
+	if (p->soft_packets)
+		x->lft.soft_packet_limit = p->soft_packets;
+	if (p->hard_packets)
+		x->lft.hard_packet_limit = p->hard_packets;
+	x->lft.soft_add_expires_seconds = p->soft_seconds;
+	x->lft.hard_add_expires_seconds = p->hard_seconds;
 	x->replay_maxdiff = net->xfrm.sysctl_aevent_rseqth;
 	x->replay_maxage = (net->xfrm.sysctl_aevent_etime * HZ) / XFRM_AE_ETH_M;
 
@@ -204,15 +233,24 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 	x->km.state = XFRM_STATE_VALID;
 
 	mutex_lock(&tn->lock);
-	if (sa_find(tn, p->family, &p->daddr, p->spi)) {
+	if (tcpike_sa_owned(tn, p->family, &p->daddr, p->spi, false)) {
 		mutex_unlock(&tn->lock);
 		NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI and destination exists");
 		err = -EEXIST;
 		goto err_put;
 	}
+	/* Owned before it is visible, so an event for it is never missed. */
+	spin_lock_bh(&tn->own_lock);
+	list_add_tail(&own->node, &tn->sas);
+	tn->nr_sas++;
+	spin_unlock_bh(&tn->own_lock);
 	xfrm_state_hold(x);
 	err = xfrm_state_add(x);
 	if (err) {
+		spin_lock_bh(&tn->own_lock);
+		list_del(&own->node);
+		tn->nr_sas--;
+		spin_unlock_bh(&tn->own_lock);
 		mutex_unlock(&tn->lock);
 		__xfrm_state_put(x);
 		if (err == -EEXIST)
@@ -221,9 +259,9 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 			NL_SET_ERR_MSG_MOD(extack, "the kernel refused to add the SA");
 		goto err_put;
 	}
-	list_add_tail(&own->node, &tn->sas);
-	tn->nr_sas++;
+	spin_lock_bh(&tn->own_lock);
 	tn->sa_created++;
+	spin_unlock_bh(&tn->own_lock);
 	mutex_unlock(&tn->lock);
 	xfrm_state_put(x);
 	return 0;
@@ -241,18 +279,15 @@ struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 	struct xfrm_state *x = NULL;
-	bool owned;
 
-	mutex_lock(&tn->lock);
-	owned = sa_find(tn, family, daddr, spi);
-	mutex_unlock(&tn->lock);
-	if (owned)
+	if (tcpike_sa_owned(tn, family, daddr, spi, false))
 		x = xfrm_state_lookup(net, 0, daddr, spi, IPPROTO_ESP, family);
 	if (!x)
 		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
 	return x;
 }
 
+/* s is off the list already; called without own_lock. */
 static void sa_remove(struct net *net, struct tcpike_sa *s)
 {
 	struct xfrm_state *x;
@@ -262,7 +297,6 @@ static void sa_remove(struct net *net, struct tcpike_sa *s)
 		xfrm_state_delete(x);
 		xfrm_state_put(x);
 	}
-	list_del(&s->node);
 	kfree(s);
 }
 
@@ -274,16 +308,21 @@ int tcpike_sa_delete(struct net *net, unsigned short family,
 	struct tcpike_sa *s;
 
 	mutex_lock(&tn->lock);
+	spin_lock_bh(&tn->own_lock);
 	s = sa_find(tn, family, daddr, spi);
+	if (s) {
+		list_del(&s->node);
+		tn->nr_sas--;
+		tn->sa_deleted++;
+	}
+	spin_unlock_bh(&tn->own_lock);
+	if (s)
+		sa_remove(net, s);
+	mutex_unlock(&tn->lock);
 	if (!s) {
-		mutex_unlock(&tn->lock);
 		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
 		return -ENOENT;
 	}
-	sa_remove(net, s);
-	tn->nr_sas--;
-	tn->sa_deleted++;
-	mutex_unlock(&tn->lock);
 	return 0;
 }
 
@@ -291,10 +330,14 @@ void tcpike_sa_flush(struct net *net)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 	struct tcpike_sa *s, *tmp;
+	LIST_HEAD(gone);
 
 	mutex_lock(&tn->lock);
-	list_for_each_entry_safe(s, tmp, &tn->sas, node)
-		sa_remove(net, s);
+	spin_lock_bh(&tn->own_lock);
+	list_splice_init(&tn->sas, &gone);
 	tn->nr_sas = 0;
+	spin_unlock_bh(&tn->own_lock);
+	list_for_each_entry_safe(s, tmp, &gone, node)
+		sa_remove(net, s);
 	mutex_unlock(&tn->lock);
 }

@@ -13,11 +13,16 @@
 /* What the module created in one namespace, so that SA del refuses states
  * it does not own and namespace exit / module unload remove exactly these. */
 struct tcpike_net {
-	struct mutex lock;		/* protects sas and the counters */
+	struct mutex lock;		/* serialises create and delete */
+	/* Protects the lists and counters; taken in atomic context by the
+	 * key-manager callbacks (under the xfrm state's lock), so nothing
+	 * else is ever called while holding it. */
+	spinlock_t own_lock;
 	struct list_head sas;		/* struct tcpike_sa */
 	struct list_head policies;	/* struct tcpike_policy */
 	u32 nr_sas, nr_policies;
 	u64 sa_created, sa_deleted;
+	u64 events_sent, events_dropped;
 };
 
 struct tcpike_sa {
@@ -62,6 +67,8 @@ struct tcpike_sa_params {
 	unsigned int enc_key_len, auth_key_len;	/* bytes */
 	u32 replay_window;
 	u32 flags;
+	u64 soft_bytes, hard_bytes, soft_packets, hard_packets;
+	u64 soft_seconds, hard_seconds;
 };
 
 int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
@@ -81,7 +88,17 @@ int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
 			 struct netlink_ext_ack *extack);
 void tcpike_policy_flush(struct net *net);
 
+/* Ownership checks for the key-manager callbacks (atomic context). */
+bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
+		     const xfrm_address_t *daddr, __be32 spi, bool forget);
+bool tcpike_policy_owned(struct tcpike_net *tn, u8 dir, const struct xfrm_selector *sel);
+
 int tcpike_netlink_init(void);
 void tcpike_netlink_exit(void);
+int tcpike_events_init(void);
+void tcpike_events_exit(void);
+/* Sends a notification on the events group of net (any context). */
+void tcpike_event_send(struct net *net, struct sk_buff *msg);
+struct sk_buff *tcpike_event_new(u8 cmd, void **hdr);
 
 #endif

@@ -25,7 +25,7 @@
  *	Requires SPI, FAMILY, SRC, DST and either AEAD_NAME + AEAD_ICV_BITS +
  *	ENC_KEY, or ENC_NAME + ENC_KEY + AUTH_NAME + AUTH_TRUNC_BITS +
  *	AUTH_KEY.  Optional: MODE (default tunnel), REQID, REPLAY_WINDOW,
- *	SA_FLAGS.
+ *	SA_FLAGS, LIFE_{SOFT,HARD}_{BYTES,PACKETS,SECONDS} (soft <= hard).
  * @TCPIKE_CMD_SA_DEL: delete an SA the module created.  Requires SPI,
  *	FAMILY, DST.
  * @TCPIKE_CMD_SA_GET: one SA's parameters and counters (no keys).  Requires
@@ -39,6 +39,12 @@
  * @TCPIKE_CMD_POLICY_DEL: delete a policy the module created.  Requires
  *	POLICY_DIR, FAMILY, SEL_SRC, SEL_DST (+ prefix lengths, SEL_PROTO as
  *	when it was created).
+ * @TCPIKE_CMD_EVENT_EXPIRE: notification on the events group: a lifetime
+ *	of an SA the module owns ran out.  SPI, FAMILY, DST, EVENT_HARD
+ *	(0: soft, rekey now; 1: hard, the kernel deleted the SA).
+ * @TCPIKE_CMD_EVENT_ACQUIRE: notification on the events group: traffic hit
+ *	an outbound policy the module owns and no SA exists.  FAMILY, SEL_SRC,
+ *	SEL_DST (+ prefix lengths, SEL_PROTO), REQID, SRC and DST (template).
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -48,6 +54,8 @@ enum tcpike_cmd {
 	TCPIKE_CMD_STATS_GET,
 	TCPIKE_CMD_POLICY_NEW,
 	TCPIKE_CMD_POLICY_DEL,
+	TCPIKE_CMD_EVENT_EXPIRE,
+	TCPIKE_CMD_EVENT_ACQUIRE,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
@@ -106,6 +114,16 @@ enum tcpike_sa_flags {
  * @TCPIKE_A_SEL_PROTO: u8, upper-layer protocol, 0 = any
  * @TCPIKE_A_PRIORITY: u32, policy priority (lower wins; default 0)
  * @TCPIKE_A_STATS_POLICIES: u32, policies the module owns in this namespace
+ * @TCPIKE_A_LIFE_SOFT_BYTES: u64, soft byte limit (0 = none): expire event
+ * @TCPIKE_A_LIFE_HARD_BYTES: u64, hard byte limit (0 = none): SA deleted
+ * @TCPIKE_A_LIFE_SOFT_PACKETS: u64, soft packet limit (0 = none)
+ * @TCPIKE_A_LIFE_HARD_PACKETS: u64, hard packet limit (0 = none)
+ * @TCPIKE_A_LIFE_SOFT_SECONDS: u64, soft lifetime in seconds (0 = none)
+ * @TCPIKE_A_LIFE_HARD_SECONDS: u64, hard lifetime in seconds (0 = none)
+ * @TCPIKE_A_EVENT_HARD: u8, in EVENT_EXPIRE: 1 hard, 0 soft
+ * @TCPIKE_A_STATS_EVENTS_SENT: u64, notifications sent (reply)
+ * @TCPIKE_A_STATS_EVENTS_DROPPED: u64, notifications lost for lack of
+ *	memory or buffer space (reply)
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -139,6 +157,15 @@ enum tcpike_a {
 	TCPIKE_A_SEL_PROTO,
 	TCPIKE_A_PRIORITY,
 	TCPIKE_A_STATS_POLICIES,
+	TCPIKE_A_LIFE_SOFT_BYTES,
+	TCPIKE_A_LIFE_HARD_BYTES,
+	TCPIKE_A_LIFE_SOFT_PACKETS,
+	TCPIKE_A_LIFE_HARD_PACKETS,
+	TCPIKE_A_LIFE_SOFT_SECONDS,
+	TCPIKE_A_LIFE_HARD_SECONDS,
+	TCPIKE_A_EVENT_HARD,
+	TCPIKE_A_STATS_EVENTS_SENT,
+	TCPIKE_A_STATS_EVENTS_DROPPED,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1

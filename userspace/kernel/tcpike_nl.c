@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -101,7 +102,10 @@ void tnl_close(struct tnl *t)
 {
 	if (t->sk)
 		nl_socket_free(t->sk);
+	if (t->ev_sk)
+		nl_socket_free(t->ev_sk);
 	t->sk = NULL;
+	t->ev_sk = NULL;
 }
 
 static struct nl_msg *new_msg(struct tnl *t, uint8_t cmd)
@@ -189,7 +193,13 @@ int tnl_sa_new(struct tnl *t, const struct kb_sa *sa)
 	      (sa->aead_icv_bits && nla_put_u32(m, TCPIKE_A_AEAD_ICV_BITS, sa->aead_icv_bits)) ||
 	      (sa->enc[0] && nla_put_string(m, TCPIKE_A_ENC_NAME, sa->enc)) ||
 	      (sa->auth[0] && nla_put_string(m, TCPIKE_A_AUTH_NAME, sa->auth)) ||
-	      (sa->auth_trunc_bits && nla_put_u32(m, TCPIKE_A_AUTH_TRUNC_BITS, sa->auth_trunc_bits));
+	      (sa->auth_trunc_bits && nla_put_u32(m, TCPIKE_A_AUTH_TRUNC_BITS, sa->auth_trunc_bits)) ||
+	      (sa->soft_bytes && nla_put_u64(m, TCPIKE_A_LIFE_SOFT_BYTES, sa->soft_bytes)) ||
+	      (sa->hard_bytes && nla_put_u64(m, TCPIKE_A_LIFE_HARD_BYTES, sa->hard_bytes)) ||
+	      (sa->soft_packets && nla_put_u64(m, TCPIKE_A_LIFE_SOFT_PACKETS, sa->soft_packets)) ||
+	      (sa->hard_packets && nla_put_u64(m, TCPIKE_A_LIFE_HARD_PACKETS, sa->hard_packets)) ||
+	      (sa->soft_seconds && nla_put_u64(m, TCPIKE_A_LIFE_SOFT_SECONDS, sa->soft_seconds)) ||
+	      (sa->hard_seconds && nla_put_u64(m, TCPIKE_A_LIFE_HARD_SECONDS, sa->hard_seconds));
 	if (bad) {
 		OPENSSL_cleanse(nlmsg_hdr(m), nlmsg_hdr(m)->nlmsg_len);
 		nlmsg_free(m);
@@ -273,6 +283,9 @@ static int parse_stats(struct nlattr **a, void *arg)
 	s->sa_created = a[TCPIKE_A_STATS_SA_CREATED] ? nla_get_u64(a[TCPIKE_A_STATS_SA_CREATED]) : 0;
 	s->sa_deleted = a[TCPIKE_A_STATS_SA_DELETED] ? nla_get_u64(a[TCPIKE_A_STATS_SA_DELETED]) : 0;
 	s->policies = a[TCPIKE_A_STATS_POLICIES] ? nla_get_u32(a[TCPIKE_A_STATS_POLICIES]) : 0;
+	s->events_sent = a[TCPIKE_A_STATS_EVENTS_SENT] ? nla_get_u64(a[TCPIKE_A_STATS_EVENTS_SENT]) : 0;
+	s->events_dropped = a[TCPIKE_A_STATS_EVENTS_DROPPED] ?
+			    nla_get_u64(a[TCPIKE_A_STATS_EVENTS_DROPPED]) : 0;
 	return 0;
 }
 
@@ -327,4 +340,99 @@ int tnl_policy_del(struct tnl *t, const struct kb_policy *pol)
 		return -ENOMEM;
 	}
 	return transact(t, m, NULL, NULL);
+}
+
+int tnl_events_join(struct tnl *t)
+{
+	int grp = genl_ctrl_resolve_grp(t->sk, TCPIKE_GENL_NAME, TCPIKE_MCGRP_EVENTS);
+	int err;
+
+	if (grp < 0) {
+		snprintf(t->error, sizeof(t->error), "events group not found: %s", nl_geterror(grp));
+		return -ENOENT;
+	}
+	t->ev_sk = nl_socket_alloc();
+	if (!t->ev_sk)
+		return -ENOMEM;
+	nl_socket_disable_seq_check(t->ev_sk);
+	err = genl_connect(t->ev_sk);
+	if (!err)
+		err = nl_socket_add_membership(t->ev_sk, grp);
+	if (!err)
+		err = nl_socket_set_nonblocking(t->ev_sk);
+	if (err) {
+		snprintf(t->error, sizeof(t->error), "joining the events group: %s", nl_geterror(err));
+		nl_socket_free(t->ev_sk);
+		t->ev_sk = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+struct ev_ctx {
+	struct tnl_event *ev;
+	int got;
+};
+
+static int parse_event(struct nl_msg *msg, void *arg)
+{
+	struct ev_ctx *c = arg;
+	struct tnl_event *ev = c->ev;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *g = nlmsg_data(nlh);
+	struct nlattr *a[TCPIKE_A_MAX + 1];
+
+	if (c->got || genlmsg_parse(nlh, 0, a, TCPIKE_A_MAX, NULL) < 0 || !a[TCPIKE_A_FAMILY])
+		return NL_SKIP;
+	memset(ev, 0, sizeof(*ev));
+	ev->family = nla_get_u16(a[TCPIKE_A_FAMILY]);
+	if (g->cmd == TCPIKE_CMD_EVENT_EXPIRE && a[TCPIKE_A_SPI] && a[TCPIKE_A_DST]) {
+		ev->kind = TNL_EV_EXPIRE;
+		ev->spi = nla_get_u32(a[TCPIKE_A_SPI]);
+		get_addr(a[TCPIKE_A_DST], ev->family, &ev->dst);
+		ev->hard = a[TCPIKE_A_EVENT_HARD] && nla_get_u8(a[TCPIKE_A_EVENT_HARD]);
+	} else if (g->cmd == TCPIKE_CMD_EVENT_ACQUIRE && a[TCPIKE_A_SEL_SRC] && a[TCPIKE_A_SEL_DST]) {
+		ev->kind = TNL_EV_ACQUIRE;
+		ev->sel.family = ev->family;
+		get_addr(a[TCPIKE_A_SEL_SRC], ev->family, &ev->sel.src);
+		get_addr(a[TCPIKE_A_SEL_DST], ev->family, &ev->sel.dst);
+		ev->sel.src_plen = a[TCPIKE_A_SEL_SRC_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_SRC_PLEN]) : 0;
+		ev->sel.dst_plen = a[TCPIKE_A_SEL_DST_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_DST_PLEN]) : 0;
+		ev->sel.proto = a[TCPIKE_A_SEL_PROTO] ? nla_get_u8(a[TCPIKE_A_SEL_PROTO]) : 0;
+		ev->reqid = a[TCPIKE_A_REQID] ? nla_get_u32(a[TCPIKE_A_REQID]) : 0;
+		if (a[TCPIKE_A_SRC])
+			get_addr(a[TCPIKE_A_SRC], ev->family, &ev->src);
+		if (a[TCPIKE_A_DST])
+			get_addr(a[TCPIKE_A_DST], ev->family, &ev->dst);
+	} else {
+		return NL_SKIP;
+	}
+	c->got = 1;
+	return NL_OK;
+}
+
+int tnl_event_next(struct tnl *t, struct tnl_event *ev, int timeout_ms)
+{
+	struct ev_ctx c = { .ev = ev };
+	struct pollfd pfd;
+	int r;
+
+	if (!t->ev_sk)
+		return -EINVAL;
+	pfd.fd = nl_socket_get_fd(t->ev_sk);
+	pfd.events = POLLIN;
+	nl_socket_modify_cb(t->ev_sk, NL_CB_VALID, NL_CB_CUSTOM, parse_event, &c);
+	while (!c.got) {
+		r = poll(&pfd, 1, timeout_ms);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r == 0)
+			return 0;
+		r = nl_recvmsgs_default(t->ev_sk);
+		if (r < 0 && r != -NLE_AGAIN) {
+			snprintf(t->error, sizeof(t->error), "events: %s", nl_geterror(r));
+			return -EIO;
+		}
+	}
+	return 1;
 }

@@ -15,6 +15,7 @@
 
 struct tnl {
 	struct nl_sock *sk;
+	struct nl_sock *ev_sk;		/* events group member, when joined */
 	int family_id;
 	char error[256];
 };
@@ -33,7 +34,7 @@ struct tnl_sa_info {
 
 struct tnl_stats {
 	uint32_t sas, policies;
-	uint64_t sa_created, sa_deleted;
+	uint64_t sa_created, sa_deleted, events_sent, events_dropped;
 };
 
 /* Returns 0, -ENOENT when the family is not registered (module not
@@ -47,6 +48,23 @@ int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 	       struct tnl_sa_info *out);
 int tnl_stats_get(struct tnl *t, struct tnl_stats *out);
 int tnl_policy_new(struct tnl *t, const struct kb_policy *pol);
+
+enum tnl_event_kind { TNL_EV_EXPIRE = 1, TNL_EV_ACQUIRE };
+
+struct tnl_event {
+	enum tnl_event_kind kind;
+	int family;
+	uint32_t spi;			/* expire: network order */
+	struct sockaddr_storage src, dst;	/* expire: dst; acquire: template */
+	int hard;			/* expire */
+	struct kb_selector sel;		/* acquire */
+	uint32_t reqid;			/* acquire */
+};
+
+/* Joins the events group; then tnl_event_next() waits up to timeout_ms
+ * (-1: forever) for one event: 1 with *ev filled, 0 on timeout, -errno. */
+int tnl_events_join(struct tnl *t);
+int tnl_event_next(struct tnl *t, struct tnl_event *ev, int timeout_ms);
 int tnl_policy_del(struct tnl *t, const struct kb_policy *pol);
 
 #endif

@@ -14,6 +14,10 @@
  *                        [--priority N]
  *   tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]
  *   tcpike-nl stats
+ *   tcpike-nl monitor [--count N] [--timeout SECONDS]
+ *
+ * Lifetimes for sa-new: --soft-bytes/--hard-bytes, --soft-packets/
+ * --hard-packets, --soft-seconds/--hard-seconds.
  *
  * Keys are given in hex (0x optional).  Exit status: 0 ok, 1 refused by
  * the kernel (its sentence is printed), 2 usage.
@@ -41,7 +45,10 @@ static void usage(void)
 		"       tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N\n"
 		"                 [--mode tunnel|transport] [--src ADDR --dst ADDR] [--proto N] [--priority N]\n"
 		"       tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]\n"
-		"       tcpike-nl stats\n");
+		"       tcpike-nl stats\n"
+		"       tcpike-nl monitor [--count N] [--timeout SECONDS]\n"
+		"sa-new lifetimes: --soft-bytes N --hard-bytes N --soft-packets N --hard-packets N\n"
+		"                  --soft-seconds N --hard-seconds N\n");
 	exit(2);
 }
 
@@ -117,6 +124,48 @@ static unsigned long num(const char *s)
 	return v;
 }
 
+static const char *ntop(const struct sockaddr_storage *ss, char *buf, size_t n)
+{
+	const void *a = ss->ss_family == AF_INET ?
+			(const void *)&((const struct sockaddr_in *)ss)->sin_addr :
+			(const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+	if (!inet_ntop(ss->ss_family, a, buf, (socklen_t)n))
+		snprintf(buf, n, "?");
+	return buf;
+}
+
+/* One line per event, flushed, so a test can read them as they come. */
+static int monitor(struct tnl *t, unsigned long count, unsigned long timeout_s)
+{
+	struct tnl_event ev;
+	unsigned long seen = 0;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], c[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	int err = tnl_events_join(t);
+
+	if (err)
+		return err;
+	printf("listening\n");
+	fflush(stdout);
+	while (!count || seen < count) {
+		int r = tnl_event_next(t, &ev, timeout_s ? (int)timeout_s * 1000 : -1);
+
+		if (r <= 0)
+			return r;
+		seen++;
+		if (ev.kind == TNL_EV_EXPIRE)
+			printf("expire %s spi 0x%08x dst %s\n", ev.hard ? "hard" : "soft",
+			       ntohl(ev.spi), ntop(&ev.dst, a, sizeof(a)));
+		else
+			printf("acquire reqid %u sel %s/%u -> %s/%u proto %u tmpl %s -> %s\n",
+			       ev.reqid, ntop(&ev.sel.src, a, sizeof(a)), ev.sel.src_plen,
+			       ntop(&ev.sel.dst, b, sizeof(b)), ev.sel.dst_plen, ev.sel.proto,
+			       ntop(&ev.src, c, sizeof(c)), ntop(&ev.dst, d, sizeof(d)));
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -126,12 +175,17 @@ int main(int argc, char **argv)
 		{ "enc", 1, 0, 'E' }, { "auth", 1, 0, 'A' }, { "trunc", 1, 0, 't' },
 		{ "key", 1, 0, 'k' }, { "auth-key", 1, 0, 'K' },
 		{ "dir", 1, 0, 'd' }, { "from", 1, 0, 'f' }, { "to", 1, 0, 'T' },
-		{ "proto", 1, 0, 'p' }, { "priority", 1, 0, 'P' }, { 0, 0, 0, 0 },
+		{ "proto", 1, 0, 'p' }, { "priority", 1, 0, 'P' },
+		{ "soft-bytes", 1, 0, 1 }, { "hard-bytes", 1, 0, 2 },
+		{ "soft-packets", 1, 0, 3 }, { "hard-packets", 1, 0, 4 },
+		{ "soft-seconds", 1, 0, 5 }, { "hard-seconds", 1, 0, 6 },
+		{ "count", 1, 0, 7 }, { "timeout", 1, 0, 8 }, { 0, 0, 0, 0 },
 	};
 	uint8_t key[64], akey[64];
 	struct kb_sa sa = { .replay_window = 32 };
 	struct kb_policy pol = { .dir = KB_DIR_OUT };
 	bool have_sel = false;
+	unsigned long count = 0, timeout_s = 0;
 	struct tnl t;
 	const char *cmd;
 	int c, err;
@@ -178,6 +232,14 @@ int main(int argc, char **argv)
 		case 'T': parse_net(optarg, &pol.sel.dst, &pol.sel.dst_plen); break;
 		case 'p': pol.sel.proto = (uint8_t)num(optarg); break;
 		case 'P': pol.priority = (uint32_t)num(optarg); break;
+		case 1: sa.soft_bytes = num(optarg); break;
+		case 2: sa.hard_bytes = num(optarg); break;
+		case 3: sa.soft_packets = num(optarg); break;
+		case 4: sa.hard_packets = num(optarg); break;
+		case 5: sa.soft_seconds = num(optarg); break;
+		case 6: sa.hard_seconds = num(optarg); break;
+		case 7: count = num(optarg); break;
+		case 8: timeout_s = num(optarg); break;
 		default: usage();
 		}
 	}
@@ -191,7 +253,7 @@ int main(int argc, char **argv)
 		pol.mode = sa.mode;
 		pol.tmpl_src = sa.src;
 		pol.tmpl_dst = sa.dst;
-	} else if (strcmp(cmd, "stats") && (!have_spi || !have_dst)) {
+	} else if (strcmp(cmd, "stats") && strcmp(cmd, "monitor") && (!have_spi || !have_dst)) {
 		usage();
 	}
 	err = tnl_open(&t);
@@ -232,14 +294,18 @@ int main(int argc, char **argv)
 		err = tnl_policy_new(&t, &pol);
 	} else if (!strcmp(cmd, "policy-del")) {
 		err = tnl_policy_del(&t, &pol);
+	} else if (!strcmp(cmd, "monitor")) {
+		err = monitor(&t, count, timeout_s);
 	} else if (!strcmp(cmd, "stats")) {
 		struct tnl_stats st;
 
 		err = tnl_stats_get(&t, &st);
 		if (!err)
-			printf("sas %u created %llu deleted %llu policies %u\n", st.sas,
-			       (unsigned long long)st.sa_created, (unsigned long long)st.sa_deleted,
-			       st.policies);
+			printf("sas %u created %llu deleted %llu policies %u events %llu dropped %llu\n",
+			       st.sas, (unsigned long long)st.sa_created,
+			       (unsigned long long)st.sa_deleted, st.policies,
+			       (unsigned long long)st.events_sent,
+			       (unsigned long long)st.events_dropped);
 	} else {
 		tnl_close(&t);
 		usage();
