@@ -26,7 +26,8 @@ static int __net_init tcpike_net_init(struct net *net)
 }
 
 /* Namespace teardown and module unload: remove every state the module
- * created in the namespace. */
+ * created in the namespace.
+ */
 static void __net_exit tcpike_net_exit(struct net *net)
 {
 	tcpike_policy_flush(net);

@@ -60,7 +60,8 @@ static int attach_aead(struct xfrm_state *x, const struct tcpike_sa_params *p,
 		return -ENOENT;
 	}
 	/* Key length includes the 4-byte salt (RFC 4106 §8.1, RFC 7634 §2).
-	 * The kernel's table has no key sizes for ChaCha20-Poly1305. */
+	 * The kernel's table has no key sizes for ChaCha20-Poly1305.
+	 */
 	key_bits = p->enc_key_len * 8;
 	if (!strcmp(desc->name, "rfc7539esp(chacha20,poly1305)"))
 		ok = key_bits == 256 + 32;
@@ -142,7 +143,8 @@ static int attach_enc_auth(struct xfrm_state *x, const struct tcpike_sa_params *
 }
 
 /* Anti-replay state: with ESN, or with a window wider than the legacy
- * 32-bit bitmap, the kernel uses the bitmap of xfrm_replay_state_esn. */
+ * 32-bit bitmap, the kernel uses the bitmap of xfrm_replay_state_esn.
+ */
 static int attach_replay(struct xfrm_state *x, const struct tcpike_sa_params *p)
 {
 	struct xfrm_replay_state_esn *r, *pr;
@@ -202,7 +204,8 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 							   XFRM_MODE_TUNNEL;
 	x->props.reqid = p->reqid;
 	/* The selector is left open (family only): the policies decide what
-	 * traffic uses the SA, as with a tunnel installed by iproute2. */
+	 * traffic uses the SA, as with a tunnel installed by iproute2.
+	 */
 	x->sel.family = p->family;
 	/* Lifetimes: 0 means none (XFRM_INF, as xfrm_state_alloc left it). */
 	if (p->soft_bytes)

@@ -11,12 +11,14 @@
 #include <linux/tcpike.h>
 
 /* What the module created in one namespace, so that SA del refuses states
- * it does not own and namespace exit / module unload remove exactly these. */
+ * it does not own and namespace exit / module unload remove exactly these.
+ */
 struct tcpike_net {
 	struct mutex lock;		/* serialises create and delete */
 	/* Protects the lists and counters; taken in atomic context by the
 	 * key-manager callbacks (under the xfrm state's lock), so nothing
-	 * else is ever called while holding it. */
+	 * else is ever called while holding it.
+	 */
 	spinlock_t own_lock;
 	struct list_head sas;		/* struct tcpike_sa */
 	struct list_head policies;	/* struct tcpike_policy */

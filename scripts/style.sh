@@ -11,6 +11,6 @@ fi
 cd "$top"
 files=$(ls kernel/*.[ch] uapi/linux/*.h 2>/dev/null || true)
 [ -n "$files" ] || { echo "style: no kernel sources yet"; exit 0; }
-# --no-tree: we are an out-of-tree module; spelling.txt comes from the tree.
+# --no-tree: an out-of-tree module (spelling.txt is found next to checkpatch.pl).
 "$cp" --no-tree --strict --terse --show-types --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-	--spelling-file "$tree/scripts/spelling.txt" -f $files
+	-f $files
