@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * IKEv2 cryptography through OpenSSL 3 EVP: suites, key exchange, PRF and
+ * key schedule, SK payload protection, AUTH, certificates, small helpers.
+ *
+ * Conventions:
+ *  - Transform IDs are the IANA IKEv2 numbers (RFC 7296 §3.3.2 and the
+ *    IANA "IKEv2 Parameters" registry); the CRYPTO_* constants below are
+ *    those numbers, so values from wire.h may be passed directly.
+ *  - Functions return 0 or -errno.  Distinct errors:
+ *      -ENOTSUP   algorithm/group/method not supported
+ *      -EINVAL    bad argument from the caller (programming error)
+ *      -EMSGSIZE  input of the wrong size (peer KE value, SK payload too
+ *                 short or not block aligned, lengths inconsistent)
+ *      -EBADMSG   integrity/ICV/signature check failed
+ *      -EPROTO    invalid peer value (KE not in range or not on the
+ *                 curve, bad padding after authenticated decryption)
+ *      -ENOMEM    allocation failure
+ *      -EIO       OpenSSL failed unexpectedly (logged with its error)
+ *  - Every secret output is a struct buf whose previous content is wiped
+ *    and replaced; the caller releases it with buf_wipe().  Nothing secret
+ *    is ever logged.
+ */
+#ifndef TCPIKE_CRYPTO_H
+#define TCPIKE_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+
+/* --- IANA numbers (same values as wire.h) ------------------------------- */
+
+/* Transform Type 1, encryption (RFC 7296, RFC 5282, RFC 7634) */
+#define CRYPTO_ENCR_AES_CBC		12
+#define CRYPTO_ENCR_AES_GCM_8		18
+#define CRYPTO_ENCR_AES_GCM_12		19
+#define CRYPTO_ENCR_AES_GCM_16		20
+#define CRYPTO_ENCR_CHACHA20_POLY1305	28
+/* Transform Type 2, PRF (RFC 4868) */
+#define CRYPTO_PRF_HMAC_SHA2_256	5
+#define CRYPTO_PRF_HMAC_SHA2_384	6
+#define CRYPTO_PRF_HMAC_SHA2_512	7
+/* Transform Type 3, integrity (RFC 4868) */
+#define CRYPTO_INTEG_NONE		0
+#define CRYPTO_INTEG_HMAC_SHA2_256_128	12
+#define CRYPTO_INTEG_HMAC_SHA2_384_192	13
+#define CRYPTO_INTEG_HMAC_SHA2_512_256	14
+/* Transform Type 4, key exchange method (RFC 3526, RFC 5903, RFC 8031) */
+#define CRYPTO_KE_NONE			0
+#define CRYPTO_KE_MODP_2048		14
+#define CRYPTO_KE_MODP_3072		15
+#define CRYPTO_KE_MODP_4096		16
+#define CRYPTO_KE_ECP_256		19
+#define CRYPTO_KE_ECP_384		20
+#define CRYPTO_KE_ECP_521		21
+#define CRYPTO_KE_CURVE25519		31
+#define CRYPTO_KE_CURVE448		32
+/*
+ * ML-KEM (draft-ietf-ipsecme-ikev2-mlkem, RFC 9370 additional KE) would be
+ * 35/36/37; it needs an encapsulation API (kex_encap/kex_decap) rather than
+ * kex_derive and is not implemented: kex_new() returns NULL/-ENOTSUP.
+ */
+/* Authentication methods (RFC 7296 §3.8, RFC 4754, RFC 7427) */
+#define CRYPTO_AUTH_RSA_SIG		1
+#define CRYPTO_AUTH_PSK			2
+#define CRYPTO_AUTH_ECDSA_256		9
+#define CRYPTO_AUTH_ECDSA_384		10
+#define CRYPTO_AUTH_ECDSA_521		11
+#define CRYPTO_AUTH_DIGITAL_SIGNATURE	14
+/* ID types (RFC 7296 §3.5) */
+#define CRYPTO_ID_IPV4_ADDR		1
+#define CRYPTO_ID_FQDN			2
+#define CRYPTO_ID_RFC822_ADDR		3
+#define CRYPTO_ID_IPV6_ADDR		5
+#define CRYPTO_ID_DER_ASN1_DN		9
+/* Hash algorithms for SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) */
+#define CRYPTO_HASH_SHA1		1
+#define CRYPTO_HASH_SHA2_256		2
+#define CRYPTO_HASH_SHA2_384		3
+#define CRYPTO_HASH_SHA2_512		4
+
+/* Largest sizes anything here produces (for stack arrays). */
+#define CRYPTO_MAX_PRF_LEN	64
+#define CRYPTO_MAX_KEY_LEN	64	/* encr key + salt, or integ key */
+#define CRYPTO_MAX_ICV_LEN	32
+#define CRYPTO_MAX_IV_LEN	16
+
+/* --- suites ------------------------------------------------------------- */
+
+/* One negotiated IKE SA (or Child SA) suite; encr_keylen in bits. */
+struct ike_suite {
+	uint16_t encr, encr_keylen, prf, integ, ke;
+	bool esn;
+};
+
+/* True if encr with that key length (bits; 0 = the default) is known. */
+bool crypto_encr_supported(uint16_t encr, uint16_t keylen);
+bool crypto_encr_is_aead(uint16_t encr);
+/* Key bytes for SK_e/ESP including the AEAD salt (4 bytes for AES-GCM,
+ * RFC 4106 §8.1 / RFC 5282 §7.1; 4 bytes for ChaCha20-Poly1305, RFC 7634
+ * §3).  0 if unsupported. */
+size_t crypto_encr_key_len(uint16_t encr, uint16_t keylen);
+size_t crypto_encr_iv_len(uint16_t encr);	/* explicit IV on the wire */
+/* Plaintext alignment of the SK payload (cipher block size; 1 for AEAD
+ * stream modes, RFC 5282 §3, RFC 7634 §2). */
+size_t crypto_encr_block_len(uint16_t encr);
+size_t crypto_encr_icv_len(uint16_t encr);	/* AEAD tag; 0 for CBC */
+bool crypto_prf_supported(uint16_t prf);
+size_t crypto_prf_len(uint16_t prf);		/* output = preferred key */
+bool crypto_integ_supported(uint16_t integ);
+size_t crypto_integ_key_len(uint16_t integ);
+size_t crypto_integ_icv_len(uint16_t integ);	/* truncated output */
+/* Checks that the combination is usable for IKE (AEAD => integ NONE,
+ * CBC => integ required, all IDs supported).  0 or -ENOTSUP. */
+int crypto_suite_check(const struct ike_suite *s);
+
+/*
+ * Linux XFRM algorithm names for an ESP SA (what `ip xfrm state` takes):
+ * AES-GCM-16 -> aead "rfc4106(gcm(aes))" icv 128 (GCM-12: 96, GCM-8: 64),
+ * ChaCha20-Poly1305 -> aead "rfc7539esp(chacha20,poly1305)" icv 128,
+ * AES-CBC -> enc "cbc(aes)" with auth "hmac(sha256)" trunc 128,
+ * "hmac(sha384)" trunc 192, "hmac(sha512)" trunc 256.
+ * Key lengths are the bytes the engine takes from KEYMAT per direction,
+ * in RFC 7296 §2.17 order (encryption key first, then integrity key).
+ */
+struct crypto_esp_algs {
+	bool aead;
+	char enc_name[40];	/* aead name if aead, else cipher name */
+	unsigned int icv_bits;	/* aead only */
+	char auth_name[40];	/* empty for aead */
+	unsigned int trunc_bits;	/* auth only */
+	size_t enc_key_len;	/* bytes, salt included */
+	size_t auth_key_len;	/* bytes, 0 for aead */
+};
+int crypto_esp_xfrm_names(uint16_t encr, uint16_t keylen, uint16_t integ,
+			  struct crypto_esp_algs *out);
+/* KEYMAT bytes needed for both directions of one Child SA. */
+size_t crypto_esp_keymat_len(const struct crypto_esp_algs *a);
+
+/* --- random ------------------------------------------------------------- */
+
+int crypto_random(void *p, size_t len);		/* RAND_bytes */
+uint64_t crypto_random_spi(void);		/* never 0 */
+/* A fresh nonce of len bytes (RFC 7296 §2.10: at least half the PRF key
+ * size, 16..256 bytes) in out (replaced). */
+int crypto_nonce(struct buf *out, size_t len);
+
+/* --- key exchange (RFC 7296 §2.14, RFC 3526, RFC 5903, RFC 8031) ------- */
+
+struct ike_kex;
+
+bool kex_supported(uint16_t group);
+/* Length of the KE payload data / public value for the group, 0 if not
+ * supported: MODP prime length, ECP 2*field, X25519 32, X448 56. */
+size_t kex_public_len(uint16_t group);
+/* Generates an ephemeral key pair; NULL if unsupported or on error. */
+struct ike_kex *kex_new(uint16_t group);
+/*
+ * For known-answer tests only: a kex from a fixed private key (big-endian
+ * scalar for ECP, raw for X25519/X448).  ECP also needs the matching public
+ * value in IKE encoding (x || y).  MODP is not supported here.
+ */
+struct ike_kex *kex_new_from_private(uint16_t group, const uint8_t *priv,
+				     size_t privlen, const uint8_t *pub,
+				     size_t publen);
+uint16_t kex_group(const struct ike_kex *k);
+/* Our public value in IKE encoding into out (replaced). */
+int kex_public(const struct ike_kex *k, struct buf *out);
+/*
+ * Validates the peer's public value (exact length -EMSGSIZE; MODP
+ * 1 < y < p-1, ECP point on the curve -EPROTO) and derives the shared
+ * secret g^ir in IKE encoding into shared (replaced): MODP padded to the
+ * prime length, ECP the x coordinate (RFC 5903 §7), X25519/X448 the raw
+ * output, all-zero rejected (RFC 8031 §2.3, -EPROTO).
+ */
+int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
+	       struct buf *shared);
+void kex_free(struct ike_kex *k);	/* cleanses the private key; NULL ok */
+
+/* --- PRF and key schedule (RFC 7296 §2.13, §2.14, §2.17, §2.18) --------- */
+
+/* out (replaced) = prf(key, data), crypto_prf_len(prf) bytes. */
+int crypto_prf(uint16_t prf, const uint8_t *key, size_t keylen,
+	       const uint8_t *data, size_t datalen, struct buf *out);
+/* out (replaced) = first outlen bytes of prf+(key, seed); -EINVAL if more
+ * than 255 iterations would be needed. */
+int crypto_prf_plus(uint16_t prf, const uint8_t *key, size_t keylen,
+		    const uint8_t *seed, size_t seedlen, size_t outlen,
+		    struct buf *out);
+
+struct ike_keys {
+	struct buf sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
+};
+
+void ike_keys_init(struct ike_keys *k);
+void ike_keys_wipe(struct ike_keys *k);
+
+/*
+ * Initial IKE SA keys: SKEYSEED = prf(Ni | Nr, g^ir) (HMAC PRFs take the
+ * whole nonces as key), then {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi
+ * | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr).  SK_a* are empty for
+ * AEAD suites; SK_e* include the salt.  out must be initialised; on error
+ * it is wiped.
+ */
+int crypto_ike_keys(const struct ike_suite *s, const uint8_t *ni, size_t nilen,
+		    const uint8_t *nr, size_t nrlen, const uint8_t *gir,
+		    size_t girlen, const uint8_t spii[8], const uint8_t spir[8],
+		    struct ike_keys *out);
+/* IKE SA rekey (§2.18): SKEYSEED = prf_old(SK_d_old, g^ir | Ni | Nr) with
+ * the OLD PRF, then prf+ with the new suite's PRF as above.  Ni/Nr/SPIs
+ * are those of the CREATE_CHILD_SA exchange and the new SA. */
+int crypto_ike_rekey_keys(const struct ike_suite *s, uint16_t old_prf,
+			  const struct buf *old_sk_d, const uint8_t *gir,
+			  size_t girlen, const uint8_t *ni, size_t nilen,
+			  const uint8_t *nr, size_t nrlen,
+			  const uint8_t spii[8], const uint8_t spir[8],
+			  struct ike_keys *out);
+/* Child SA KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr) (§2.17); gir may
+ * be NULL (no PFS).  out (replaced) gets len bytes. */
+int crypto_child_keymat(uint16_t prf, const struct buf *sk_d,
+			const uint8_t *gir, size_t girlen,
+			const uint8_t *ni, size_t nilen,
+			const uint8_t *nr, size_t nrlen, size_t len,
+			struct buf *out);
+
+/* --- SK / SKF payload protection (RFC 7296 §3.14, RFC 5282, RFC 7634,
+ *     RFC 7383 §2.5) ----------------------------------------------------- */
+
+/* One direction's keys: build with crypto_sk_init(), wipe with
+ * crypto_sk_wipe().  Keys are copied in. */
+struct sk_ctx {
+	uint16_t encr, encr_keylen, integ;
+	uint8_t ekey[CRYPTO_MAX_KEY_LEN];	/* key || salt */
+	size_t ekey_len;
+	uint8_t akey[CRYPTO_MAX_KEY_LEN];
+	size_t akey_len;
+};
+
+/* Initiator-sent messages use (SK_ei, SK_ai), responder-sent (SK_er,
+ * SK_ar).  sk_a may be NULL/empty for AEAD. */
+int crypto_sk_init(struct sk_ctx *k, const struct ike_suite *s,
+		   const struct buf *sk_e, const struct buf *sk_a);
+void crypto_sk_wipe(struct sk_ctx *k);
+
+size_t crypto_sk_iv_len(const struct sk_ctx *k);
+size_t crypto_sk_icv_len(const struct sk_ctx *k);
+/* Bytes the protected part of an SK payload holding plainlen bytes of
+ * inner payloads takes: IV + padded ciphertext (incl. pad length) + ICV.
+ * The payload length is that plus 4 (SK) or 8 (SKF). */
+size_t crypto_sk_sealed_len(const struct sk_ctx *k, size_t plainlen);
+/* Largest plaintext that fits in `room` protected bytes (for RFC 7383
+ * fragment sizing); 0 if none. */
+size_t crypto_sk_max_plain(const struct sk_ctx *k, size_t room);
+
+#define CRYPTO_SK_HDR_LEN	4	/* generic payload header */
+#define CRYPTO_SKF_HDR_LEN	8	/* + Fragment Number, Total Fragments */
+
+/*
+ * Protects an outgoing message.  msg holds the IKE header at offset 0 and
+ * ends with the SK (skf = false) or SKF (skf = true) payload header at
+ * sk_off (its Next Payload and, for SKF, Fragment Number/Total set by the
+ * caller).  Appends IV || ciphertext(plain | padding | pad length) || ICV,
+ * patches the SK payload length and the IKE header length, then computes
+ * the ICV (AEAD: AAD = msg[0 .. end of SK header], nonce = salt || IV;
+ * CBC: HMAC over msg[0 .. end of ciphertext], truncated).
+ */
+int crypto_sk_seal(const struct sk_ctx *k, struct buf *msg, size_t sk_off,
+		   bool skf, const uint8_t *plain, size_t plainlen);
+/*
+ * Verifies and decrypts a received message msg[0..msglen) whose last
+ * payload is SK/SKF at sk_off; the SK payload length must reach exactly
+ * msglen.  The ICV is checked first (constant time) -> -EBADMSG; sizes
+ * -> -EMSGSIZE; invalid pad length -> -EPROTO.  plain (replaced) gets the
+ * inner payloads without padding.  Nothing is output on error.
+ */
+int crypto_sk_open(const struct sk_ctx *k, const uint8_t *msg, size_t msglen,
+		   size_t sk_off, bool skf, struct buf *plain);
+
+/* --- AUTH (RFC 7296 §2.15, RFC 7427, RFC 4754) -------------------------- */
+
+/* out (replaced) = RealMessage | NonceData(peer) | prf(SK_p, IDx') where
+ * id_body is the ID payload body: type, 3 reserved bytes, data.  Use the
+ * own SK_p to sign, the peer's SK_p to verify. */
+int crypto_auth_octets(uint16_t prf, const struct buf *sk_p,
+		       const uint8_t *msg, size_t msglen,
+		       const uint8_t *nonce, size_t noncelen,
+		       const uint8_t *id_body, size_t idlen, struct buf *out);
+/* out (replaced) = prf(prf(psk, "Key Pad for IKEv2"), octets). */
+int crypto_auth_psk(uint16_t prf, const uint8_t *psk, size_t psklen,
+		    const uint8_t *octets, size_t octlen, struct buf *out);
+/* Constant-time check of received PSK AUTH data: 0 or -EBADMSG. */
+int crypto_auth_psk_verify(uint16_t prf, const uint8_t *psk, size_t psklen,
+			   const uint8_t *octets, size_t octlen,
+			   const uint8_t *auth, size_t authlen);
+
+/* Signature schemes for method 14 (RFC 7427 Appendix A AlgorithmIDs). */
+enum crypto_sig_scheme {
+	CRYPTO_SIG_NONE = 0,
+	CRYPTO_SIG_RSA_PKCS1_SHA256,
+	CRYPTO_SIG_RSA_PKCS1_SHA384,
+	CRYPTO_SIG_RSA_PKCS1_SHA512,
+	CRYPTO_SIG_RSA_PSS_SHA256,	/* MGF1 same hash, salt = hash len */
+	CRYPTO_SIG_RSA_PSS_SHA384,
+	CRYPTO_SIG_RSA_PSS_SHA512,
+	CRYPTO_SIG_ECDSA_SHA256,
+	CRYPTO_SIG_ECDSA_SHA384,
+	CRYPTO_SIG_ECDSA_SHA512,
+};
+
+/* Hash ID (CRYPTO_HASH_*) of a scheme. */
+uint16_t crypto_sig_hash(enum crypto_sig_scheme s);
+/*
+ * Picks a method-14 scheme for our key given the peer's
+ * SIGNATURE_HASH_ALGORITHMS as a bitmask (bit n = hash ID n; 0 = peer sent
+ * none, then SHA-256).  RSA keys use PKCS#1 v1.5 unless pss; ECDSA uses
+ * the curve's hash.  CRYPTO_SIG_NONE if nothing fits.
+ */
+enum crypto_sig_scheme crypto_sig_choose(EVP_PKEY *key, uint32_t peer_hashes,
+					 bool pss);
+/* Appends the SIGNATURE_HASH_ALGORITHMS notify data (2, 3, 4) to out. */
+int crypto_sig_hash_notify(struct buf *out);
+/* Parses received SIGNATURE_HASH_ALGORITHMS data into a bitmask (unknown
+ * IDs ignored).  -EMSGSIZE on an odd length. */
+int crypto_sig_hash_parse(const uint8_t *data, size_t len, uint32_t *mask);
+
+/*
+ * AUTH payload data (after the 4-byte method/reserved) for `method`:
+ * 14 -> ASN.1 length byte | AlgorithmIdentifier | signature (scheme must
+ * match the key); 9/10/11 -> raw r || s (RFC 4754; scheme ignored, the
+ * key's curve decides); 1 -> -ENOTSUP (SHA-1).  out replaced.
+ */
+int crypto_auth_sign(EVP_PKEY *key, uint8_t method,
+		     enum crypto_sig_scheme scheme,
+		     const uint8_t *octets, size_t octlen, struct buf *out);
+/* Verifies AUTH data with the peer's public key: 0, -EBADMSG (bad
+ * signature or key/algorithm mismatch), -ENOTSUP (unknown
+ * AlgorithmIdentifier or method), -EMSGSIZE (malformed). */
+int crypto_auth_verify(EVP_PKEY *pub, uint8_t method,
+		       const uint8_t *auth, size_t authlen,
+		       const uint8_t *octets, size_t octlen);
+
+/* --- keys and certificates ---------------------------------------------- */
+
+/* PEM (or DER) private key; refuses a file readable or writable by group
+ * or others (logs why).  NULL on error. */
+EVP_PKEY *crypto_load_privkey(const char *path);
+X509 *crypto_load_cert(const char *path);		/* PEM or DER */
+/* All certificates of a PEM file (CA bundle); NULL if none/error. */
+STACK_OF(X509) *crypto_load_ca(const char *path);
+X509 *crypto_cert_from_der(const uint8_t *der, size_t len);
+int crypto_cert_to_der(X509 *x, struct buf *out);	/* out replaced */
+/*
+ * Validates ee with intermediates (may be NULL) up to one of cas
+ * (X509_verify_cert, no CRL).  at = 0 means now, else check time (tests).
+ * 0 or -EKEYREJECTED, reason logged.
+ */
+int crypto_cert_verify(X509 *ee, STACK_OF(X509) *intermediates,
+		       STACK_OF(X509) *cas, time_t at);
+/* ID payload data matches the certificate: IPv4/IPv6 SAN iPAddress,
+ * FQDN SAN dNSName (case-insensitive), RFC822 SAN email, DER_ASN1_DN
+ * subject DER-equal. */
+bool crypto_cert_matches_id(X509 *x, uint8_t id_type, const uint8_t *id,
+			    size_t len);
+/* CERTREQ CA field: SHA-1 of each CA's SubjectPublicKeyInfo, concatenated
+ * (RFC 7296 §3.7); appended to out. */
+int crypto_certreq_data(STACK_OF(X509) *cas, struct buf *out);
+/* True if one of cas's SPKI hashes appears in received CERTREQ data. */
+bool crypto_certreq_match(STACK_OF(X509) *cas, const uint8_t *data,
+			  size_t len);
+
+/* --- misc --------------------------------------------------------------- */
+
+/* NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | port) (RFC 7296
+ * §2.23); addr is AF_INET or AF_INET6, port taken from it. */
+int crypto_natd_hash(const uint8_t spii[8], const uint8_t spir[8],
+		     const struct sockaddr *addr, uint8_t out[20]);
+/* COOKIE (RFC 7296 §2.6): HMAC-SHA-256(secret, Ni | IPi | SPIi), 32
+ * bytes into out. */
+int crypto_cookie(const uint8_t *secret, size_t secretlen,
+		  const uint8_t *ni, size_t nilen,
+		  const struct sockaddr *ipi, const uint8_t spii[8],
+		  uint8_t out[32]);
+/* Constant-time equality (CRYPTO_memcmp). */
+bool crypto_equal(const void *a, const void *b, size_t len);
+
+#endif
