@@ -390,4 +390,10 @@ int crypto_cookie(const uint8_t *secret, size_t secretlen,
 /* Constant-time equality (CRYPTO_memcmp). */
 bool crypto_equal(const void *a, const void *b, size_t len);
 
+/* Shared between crypto_*.c only. */
+struct iovec;
+int crypto_hmac(const char *digest, const uint8_t *key, size_t keylen,
+		const struct iovec *iov, int n, uint8_t *out, size_t outsz);
+const char *crypto_integ_digest(uint16_t integ);
+
 #endif

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Key exchange: MODP (RFC 3526), ECP (RFC 5903), Curve25519/448 (RFC 8031)
+ * through EVP_PKEY.  IKE encodings: MODP values big-endian padded to the
+ * prime length; ECP public x | y each padded to the field size, shared
+ * secret x only (RFC 5903 §7); X25519/X448 raw little-endian strings.
+ *
+ * ML-KEM (draft-ietf-ipsecme-ikev2-mlkem) would be a fourth kind: its
+ * initiator sends an encapsulation key and the responder a ciphertext, so it
+ * needs kex_encap()/kex_decap() next to kex_derive(); not implemented.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/param_build.h>
+
+#include "crypto.h"
+#include "log.h"
+
+enum kex_kind { KEX_MODP, KEX_ECP, KEX_ECX };
+
+struct kex_group {
+	uint16_t id;
+	enum kex_kind kind;
+	const char *name;	/* OpenSSL group / key type name */
+	size_t len;		/* prime bytes, field bytes, or key bytes */
+};
+
+static const struct kex_group groups[] = {
+	{ CRYPTO_KE_MODP_2048, KEX_MODP, "modp_2048", 256 },
+	{ CRYPTO_KE_MODP_3072, KEX_MODP, "modp_3072", 384 },
+	{ CRYPTO_KE_MODP_4096, KEX_MODP, "modp_4096", 512 },
+	{ CRYPTO_KE_ECP_256, KEX_ECP, "P-256", 32 },
+	{ CRYPTO_KE_ECP_384, KEX_ECP, "P-384", 48 },
+	{ CRYPTO_KE_ECP_521, KEX_ECP, "P-521", 66 },
+	{ CRYPTO_KE_CURVE25519, KEX_ECX, "X25519", 32 },
+	{ CRYPTO_KE_CURVE448, KEX_ECX, "X448", 56 },
+};
+
+struct ike_kex {
+	const struct kex_group *g;
+	EVP_PKEY *key;
+};
+
+static const struct kex_group *find_group(uint16_t id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (groups[i].id == id)
+			return &groups[i];
+	return NULL;
+}
+
+bool kex_supported(uint16_t group)
+{
+	return find_group(group) != NULL;
+}
+
+size_t kex_public_len(uint16_t group)
+{
+	const struct kex_group *g = find_group(group);
+
+	if (!g)
+		return 0;
+	return g->kind == KEX_ECP ? 2 * g->len : g->len;
+}
+
+uint16_t kex_group(const struct ike_kex *k)
+{
+	return k->g->id;
+}
+
+static void ossl_fail(const char *what)
+{
+	unsigned long e = ERR_get_error();
+
+	log_err("crypto: %s: %s", what, e ? ERR_reason_error_string(e) : "?");
+	ERR_clear_error();
+}
+
+struct ike_kex *kex_new(uint16_t group)
+{
+	const struct kex_group *g = find_group(group);
+	struct ike_kex *k;
+	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+
+	if (!g)
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->g = g;
+	switch (g->kind) {
+	case KEX_MODP:
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+		params[0] = OSSL_PARAM_construct_utf8_string(
+			OSSL_PKEY_PARAM_GROUP_NAME, (char *)g->name, 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 ||
+		    !EVP_PKEY_CTX_set_params(ctx, params) ||
+		    EVP_PKEY_generate(ctx, &k->key) <= 0)
+			k->key = NULL;
+		EVP_PKEY_CTX_free(ctx);
+		break;
+	case KEX_ECP:
+		k->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->name);
+		break;
+	case KEX_ECX:
+		k->key = EVP_PKEY_Q_keygen(NULL, NULL, g->name);
+		break;
+	}
+	if (!k->key) {
+		ossl_fail("key exchange key generation");
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* An EC public key from IKE x | y (len 2*field) in group g. */
+static EVP_PKEY *ecp_from(const struct kex_group *g, const uint8_t *xy,
+			  const uint8_t *priv, size_t privlen)
+{
+	uint8_t pt[1 + 2 * 66];
+	OSSL_PARAM_BLD *bld;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *d = NULL;
+
+	/* SEC1 uncompressed point: 0x04 | x | y */
+	pt[0] = 0x04;
+	memcpy(pt + 1, xy, 2 * g->len);
+	bld = OSSL_PARAM_BLD_new();
+	if (!bld)
+		return NULL;
+	if (priv)
+		d = BN_bin2bn(priv, (int)privlen, NULL);
+	if ((priv && !d) ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+					     g->name, 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+					      1 + 2 * g->len) ||
+	    (d && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d)))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0)
+		goto out;
+	/* The EC import decodes the point and refuses one off the curve. */
+	if (EVP_PKEY_fromdata(ctx, &pkey, priv ? EVP_PKEY_KEYPAIR :
+			      EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		pkey = NULL;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);	/* holds a copy of d */
+	OSSL_PARAM_BLD_free(bld);
+	BN_clear_free(d);
+	return pkey;
+}
+
+struct ike_kex *kex_new_from_private(uint16_t group, const uint8_t *priv,
+				     size_t privlen, const uint8_t *pub,
+				     size_t publen)
+{
+	const struct kex_group *g = find_group(group);
+	struct ike_kex *k;
+
+	if (!g || g->kind == KEX_MODP || privlen > INT32_MAX)
+		return NULL;
+	if (g->kind == KEX_ECP && (!pub || publen != 2 * g->len))
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->g = g;
+	if (g->kind == KEX_ECP)
+		k->key = ecp_from(g, pub, priv, privlen);
+	else
+		k->key = EVP_PKEY_new_raw_private_key_ex(NULL, g->name, NULL,
+							 priv, privlen);
+	if (!k->key) {
+		ossl_fail("fixed key exchange key");
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void kex_free(struct ike_kex *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->key);	/* clears the private key material */
+	free(k);
+}
+
+int kex_public(const struct ike_kex *k, struct buf *out)
+{
+	const struct kex_group *g = k->g;
+	size_t n = kex_public_len(g->id), got = 0;
+	uint8_t pt[1 + 2 * 66];
+	BIGNUM *y = NULL;
+	uint8_t *p;
+	int ret = -EIO;
+
+	buf_reset(out);
+	p = buf_extend(out, n);
+	if (!p)
+		return -ENOMEM;
+	switch (g->kind) {
+	case KEX_MODP:
+		if (EVP_PKEY_get_bn_param(k->key, OSSL_PKEY_PARAM_PUB_KEY, &y) &&
+		    BN_bn2binpad(y, p, (int)n) == (int)n)
+			ret = 0;
+		BN_free(y);
+		break;
+	case KEX_ECP:
+		if (EVP_PKEY_get_octet_string_param(k->key,
+				OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt,
+				sizeof(pt), &got) &&
+		    got == n + 1 && pt[0] == 0x04) {
+			memcpy(p, pt + 1, n);
+			ret = 0;
+		}
+		break;
+	case KEX_ECX:
+		got = n;
+		if (EVP_PKEY_get_raw_public_key(k->key, p, &got) && got == n)
+			ret = 0;
+		break;
+	}
+	if (ret) {
+		ossl_fail("public key exchange value");
+		buf_reset(out);
+	}
+	return ret;
+}
+
+/* A DH public key in our key's group, after the RFC 7296-required range
+ * check 1 < y < p-1 (also catches the small-subgroup values 1 and p-1). */
+static int modp_peer(const struct ike_kex *k, const uint8_t *peer, size_t len,
+		     EVP_PKEY **out)
+{
+	BIGNUM *y = NULL, *p = NULL, *pm1 = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int ret = -EIO;
+
+	y = BN_bin2bn(peer, (int)len, NULL);
+	pm1 = BN_new();
+	if (!y || !pm1 ||
+	    !EVP_PKEY_get_bn_param(k->key, OSSL_PKEY_PARAM_FFC_P, &p) ||
+	    !BN_sub(pm1, p, BN_value_one()))
+		goto out;
+	if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0) {
+		ret = -EPROTO;
+		goto out;
+	}
+	bld = OSSL_PARAM_BLD_new();
+	if (!bld ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+					     k->g->name, 0) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		goto out;
+	ret = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(y);
+	BN_free(p);
+	BN_free(pm1);
+	return ret;
+}
+
+int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
+	       struct buf *shared)
+{
+	const struct kex_group *g = k->g;
+	size_t want = g->len, got;
+	EVP_PKEY *pk = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	uint8_t *p, acc = 0;
+	size_t i;
+	int ret;
+
+	buf_wipe(shared);	/* nothing from a previous call survives */
+	if (len != kex_public_len(g->id))
+		return -EMSGSIZE;
+	switch (g->kind) {
+	case KEX_MODP:
+		ret = modp_peer(k, peer, len, &pk);
+		break;
+	case KEX_ECP:
+		pk = ecp_from(g, peer, NULL, 0);
+		ret = pk ? 0 : -EPROTO;
+		break;
+	default:
+		pk = EVP_PKEY_new_raw_public_key_ex(NULL, g->name, NULL, peer,
+						    len);
+		ret = pk ? 0 : -EPROTO;
+		break;
+	}
+	if (ret) {
+		ERR_clear_error();
+		log_warn("crypto: invalid peer key exchange value (group %u)",
+			 g->id);
+		return ret;
+	}
+	p = buf_extend(shared, want);
+	ctx = EVP_PKEY_CTX_new(k->key, NULL);
+	ret = -EIO;
+	if (!p || !ctx || EVP_PKEY_derive_init(ctx) <= 0)
+		goto out;
+	/* RFC 7296 §2.14: g^ir is padded to the prime length. */
+	if (g->kind == KEX_MODP && EVP_PKEY_CTX_set_dh_pad(ctx, 1) <= 0)
+		goto out;
+	if (EVP_PKEY_derive_set_peer(ctx, pk) <= 0) {
+		ret = -EPROTO;	/* public key check failed */
+		goto out;
+	}
+	got = want;
+	if (EVP_PKEY_derive(ctx, p, &got) <= 0) {
+		/* X25519/X448: OpenSSL refuses an all-zero result. */
+		ret = g->kind == KEX_ECX ? -EPROTO : -EIO;
+		goto out;
+	}
+	if (got != want)
+		goto out;
+	/* RFC 8031 §2.3: MUST reject an all-zero shared secret. */
+	for (i = 0; i < want; i++)
+		acc |= p[i];
+	ret = acc ? 0 : -EPROTO;
+out:
+	if (ret) {
+		ossl_fail("key exchange");
+		buf_wipe(shared);
+	}
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	return ret;
+}

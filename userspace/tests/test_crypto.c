@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IKEv2 crypto: PRF known answers (RFC 4868 §2.7), prf+ and the key
+ * schedule against vectors computed independently (Python hmac), key
+ * exchange known answers (RFC 5903 §8, RFC 7748 §6.1), MODP agreement and
+ * range checks, SK/SKF protection round trips, tamper detection, and
+ * decryption of messages sealed by an independent implementation (Python
+ * cryptography).
+ */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "crypto.h"
+#include "kselftest_harness.h"
+
+/* Hex string (spaces ignored) into a buf. */
+static void hex(struct buf *b, const char *s)
+{
+	unsigned int v;
+
+	buf_reset(b);
+	while (*s) {
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		if (sscanf(s, "%2x", &v) != 1)
+			abort();
+		buf_put_u8(b, (uint8_t)v);
+		s += 2;
+	}
+}
+
+static bool eq_hex(const struct buf *b, const char *s)
+{
+	struct buf want = BUF_INIT;
+	bool ok;
+
+	hex(&want, s);
+	ok = want.len == b->len && !memcmp(want.data, b->data, b->len);
+	if (!ok) {
+		size_t i;
+
+		fprintf(stderr, "# got ");
+		for (i = 0; i < b->len; i++)
+			fprintf(stderr, "%02x", b->data[i]);
+		fprintf(stderr, "\n# want %s\n", s);
+	}
+	buf_free(&want);
+	return ok;
+}
+
+TEST(prf_rfc4868_vectors)
+{
+	static const struct {
+		uint16_t prf;
+		const char *key, *data, *out;
+	} v[] = {
+		{ CRYPTO_PRF_HMAC_SHA2_256, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+		  "4869205468657265",
+		  "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
+		{ CRYPTO_PRF_HMAC_SHA2_384, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+		  "4869205468657265",
+		  "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59c"
+		  "faea9ea9076ede7f4af152e8b2fa9cb6" },
+		{ CRYPTO_PRF_HMAC_SHA2_512, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+		  "4869205468657265",
+		  "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde"
+		  "daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854" },
+		{ CRYPTO_PRF_HMAC_SHA2_256, "4a656665",
+		  "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+		  "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
+		{ CRYPTO_PRF_HMAC_SHA2_512, "4a656665",
+		  "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+		  "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+		  "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737" },
+	};
+	struct buf k = BUF_INIT, d = BUF_INIT, out = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		hex(&k, v[i].key);
+		hex(&d, v[i].data);
+		ASSERT_EQ(0, crypto_prf(v[i].prf, k.data, k.len, d.data, d.len, &out));
+		ASSERT_EQ(crypto_prf_len(v[i].prf), out.len);
+		ASSERT_TRUE(eq_hex(&out, v[i].out));
+	}
+	ASSERT_EQ(-ENOTSUP, crypto_prf(2, k.data, k.len, d.data, d.len, &out));
+	buf_free(&k);
+	buf_free(&d);
+	buf_wipe(&out);
+}
+
+/* RFC 4868 AUTH256-1: HMAC-SHA-256-128 is the first 16 bytes, and that is
+ * what the CBC SK ICV uses (checked end to end in sk_cbc_known_message). */
+TEST(integ_rfc4868_truncation)
+{
+	struct buf k = BUF_INIT, d = BUF_INIT, out = BUF_INIT;
+
+	hex(&k, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
+	hex(&d, "4869205468657265");
+	ASSERT_EQ(0, crypto_prf(CRYPTO_PRF_HMAC_SHA2_256, k.data, k.len, d.data,
+				d.len, &out));
+	out.len = crypto_integ_icv_len(CRYPTO_INTEG_HMAC_SHA2_256_128);
+	ASSERT_TRUE(eq_hex(&out, "198a607eb44bfbc69903a0f1cf2bbdc5"));
+	ASSERT_EQ(32, crypto_integ_key_len(CRYPTO_INTEG_HMAC_SHA2_256_128));
+	ASSERT_EQ(24, crypto_integ_icv_len(CRYPTO_INTEG_HMAC_SHA2_384_192));
+	ASSERT_EQ(32, crypto_integ_icv_len(CRYPTO_INTEG_HMAC_SHA2_512_256));
+	ASSERT_EQ(0, crypto_integ_key_len(2));	/* HMAC-SHA1-96: not ours */
+	buf_free(&k);
+	buf_free(&d);
+	buf_wipe(&out);
+}
+
+TEST(prf_plus_vector_and_limit)
+{
+	uint8_t key[32];
+	struct buf out = BUF_INIT;
+	const char seed[] = "tcpike prf+ seed";
+	size_t i;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	ASSERT_EQ(0, crypto_prf_plus(CRYPTO_PRF_HMAC_SHA2_256, key, 32,
+				     (const uint8_t *)seed, strlen(seed), 100, &out));
+	ASSERT_TRUE(eq_hex(&out,
+		"f950ed2ae3706fb25faf287e039f876303938f300990fa7a962232f71d492a60"
+		"d06064fe664d3cc88d88b728857d094d8814c714d5cc6768b8d91ec2da1b327c"
+		"b6a2a6139d9d90bdee5bba28b429f79e8f5282eae1e2a11eae77e2e6fdf98ff3"
+		"bc41d6e7"));
+	/* 255 blocks is the most the one-octet counter allows. */
+	ASSERT_EQ(0, crypto_prf_plus(CRYPTO_PRF_HMAC_SHA2_256, key, 32,
+				     (const uint8_t *)seed, 3, 255 * 32, &out));
+	ASSERT_EQ(-EINVAL, crypto_prf_plus(CRYPTO_PRF_HMAC_SHA2_256, key, 32,
+					   (const uint8_t *)seed, 3,
+					   255 * 32 + 1, &out));
+	buf_wipe(&out);
+}
+
+static void fill(uint8_t *p, uint8_t v, size_t n)
+{
+	memset(p, v, n);
+}
+
+TEST(key_schedule_initial_rekey_child)
+{
+	struct ike_suite gcm = { CRYPTO_ENCR_AES_GCM_16, 256,
+				 CRYPTO_PRF_HMAC_SHA2_256, CRYPTO_INTEG_NONE,
+				 CRYPTO_KE_MODP_2048, false };
+	struct ike_suite cbc = { CRYPTO_ENCR_AES_CBC, 256,
+				 CRYPTO_PRF_HMAC_SHA2_384,
+				 CRYPTO_INTEG_HMAC_SHA2_256_128,
+				 CRYPTO_KE_ECP_256, false };
+	uint8_t ni[32], nr[32], gir[256], spii[8], spir[8];
+	struct ike_keys k, k2;
+	struct buf km = BUF_INIT;
+	int i;
+
+	fill(ni, 0x11, 32);
+	fill(nr, 0x22, 32);
+	fill(gir, 0x33, 256);
+	for (i = 0; i < 8; i++) {
+		spii[i] = (uint8_t)(1 + i);
+		spir[i] = (uint8_t)(9 + i);
+	}
+	ike_keys_init(&k);
+	ike_keys_init(&k2);
+	ASSERT_EQ(0, crypto_ike_keys(&gcm, ni, 32, nr, 32, gir, 256, spii, spir, &k));
+	ASSERT_EQ(32, k.sk_d.len);
+	ASSERT_EQ(0, k.sk_ai.len);
+	ASSERT_EQ(36, k.sk_ei.len);	/* 256-bit key + 4-byte salt */
+	ASSERT_EQ(32, k.sk_pi.len);
+	ASSERT_TRUE(eq_hex(&k.sk_d, "9f903712f48381691f886c084aab2b360cceb8a762fb95d62d2712161ea3045f"));
+	ASSERT_TRUE(eq_hex(&k.sk_er, "60e9028de057946446ccbd28d788273d1a3236f08a3a5087f0ab4d96f03bb0fb11dc78d1"));
+	ASSERT_TRUE(eq_hex(&k.sk_pr, "8f138e87c3ee5dfb3710dabda1e60bb64311a7c0b4d93b4ac7db76553359222b"));
+
+	/* Rekey to a suite with another PRF: SKEYSEED uses the old one. */
+	ASSERT_EQ(0, crypto_ike_rekey_keys(&cbc, CRYPTO_PRF_HMAC_SHA2_256,
+					   &k.sk_d, gir, 256, ni, 32, nr, 32,
+					   spii, spir, &k2));
+	ASSERT_TRUE(eq_hex(&k2.sk_d, "f905a5ec8e7ebde9a137068fd1f7457a9e8b0bf1868175a803ff8d596e2895c78447f390eb9319312f23785f7e34dc10"));
+	ASSERT_TRUE(eq_hex(&k2.sk_ar, "ff2763903fe4ba9aab7ed62dc8b8e688921ac184231cf31ad73215780f392ee8"));
+	ASSERT_EQ(32, k2.sk_ei.len);
+
+	ASSERT_EQ(0, crypto_child_keymat(CRYPTO_PRF_HMAC_SHA2_256, &k.sk_d,
+					 gir, 256, ni, 32, nr, 32, 72, &km));
+	ASSERT_TRUE(eq_hex(&km, "4022d84814252bca82623073324d371939a7e067d740b3ff92bdb2bb752e39e1c4dc1579bfbceb5ada9778225cdb8ba792dd6242449eb6455fc123aa7edf9c0bfe3310a1832651dd"));
+
+	/* AEAD with an integrity transform is refused. */
+	gcm.integ = CRYPTO_INTEG_HMAC_SHA2_256_128;
+	ASSERT_EQ(-ENOTSUP, crypto_ike_keys(&gcm, ni, 32, nr, 32, gir, 256,
+					    spii, spir, &k));
+	ASSERT_EQ(0, k.sk_d.len);
+	ike_keys_wipe(&k);
+	ike_keys_wipe(&k2);
+	buf_wipe(&km);
+}
+
+TEST(suites_and_esp_names)
+{
+	struct crypto_esp_algs a;
+
+	ASSERT_EQ(20, crypto_encr_key_len(CRYPTO_ENCR_AES_GCM_16, 128));
+	ASSERT_EQ(36, crypto_encr_key_len(CRYPTO_ENCR_CHACHA20_POLY1305, 0));
+	ASSERT_EQ(16, crypto_encr_key_len(CRYPTO_ENCR_AES_CBC, 128));
+	ASSERT_FALSE(crypto_encr_supported(CRYPTO_ENCR_AES_CBC, 0));
+	ASSERT_FALSE(crypto_encr_supported(3, 0));	/* 3DES */
+
+	ASSERT_EQ(0, crypto_esp_xfrm_names(CRYPTO_ENCR_AES_GCM_16, 256, 0, &a));
+	ASSERT_TRUE(a.aead);
+	ASSERT_STREQ("rfc4106(gcm(aes))", a.enc_name);
+	ASSERT_EQ(128, a.icv_bits);
+	ASSERT_EQ(36, a.enc_key_len);
+	ASSERT_EQ(72, crypto_esp_keymat_len(&a));
+
+	ASSERT_EQ(0, crypto_esp_xfrm_names(CRYPTO_ENCR_CHACHA20_POLY1305, 0, 0, &a));
+	ASSERT_STREQ("rfc7539esp(chacha20,poly1305)", a.enc_name);
+
+	ASSERT_EQ(0, crypto_esp_xfrm_names(CRYPTO_ENCR_AES_CBC, 128,
+					   CRYPTO_INTEG_HMAC_SHA2_384_192, &a));
+	ASSERT_FALSE(a.aead);
+	ASSERT_STREQ("cbc(aes)", a.enc_name);
+	ASSERT_STREQ("hmac(sha384)", a.auth_name);
+	ASSERT_EQ(192, a.trunc_bits);
+	ASSERT_EQ(2 * (16 + 48), crypto_esp_keymat_len(&a));
+	ASSERT_EQ(-ENOTSUP, crypto_esp_xfrm_names(CRYPTO_ENCR_AES_CBC, 128, 0, &a));
+}
+
+/* --- key exchange ------------------------------------------------------- */
+
+static void ecp_kat(struct __test_metadata *_metadata, uint16_t group,
+		    const char *i, const char *gi, const char *r,
+		    const char *gr, const char *shared)
+{
+	struct buf bi = BUF_INIT, bgi = BUF_INIT, br = BUF_INIT, bgr = BUF_INIT;
+	struct buf pub = BUF_INIT, s1 = BUF_INIT, s2 = BUF_INIT;
+	struct ike_kex *ki, *kr;
+
+	hex(&bi, i);
+	hex(&bgi, gi);
+	hex(&br, r);
+	hex(&bgr, gr);
+	ki = kex_new_from_private(group, bi.data, bi.len, bgi.data, bgi.len);
+	kr = kex_new_from_private(group, br.data, br.len, bgr.data, bgr.len);
+	ASSERT_NE(NULL, ki);
+	ASSERT_NE(NULL, kr);
+	ASSERT_EQ(0, kex_public(ki, &pub));
+	ASSERT_TRUE(eq_hex(&pub, gi));
+	ASSERT_EQ(kex_public_len(group), pub.len);
+	ASSERT_EQ(0, kex_derive(ki, bgr.data, bgr.len, &s1));
+	ASSERT_EQ(0, kex_derive(kr, bgi.data, bgi.len, &s2));
+	ASSERT_TRUE(eq_hex(&s1, shared));
+	ASSERT_TRUE(eq_hex(&s2, shared));
+	/* A point off the curve: flip a bit of y. */
+	bgr.data[bgr.len - 1] ^= 1;
+	ASSERT_EQ(-EPROTO, kex_derive(ki, bgr.data, bgr.len, &s1));
+	ASSERT_EQ(0, s1.len);
+	ASSERT_EQ(-EMSGSIZE, kex_derive(ki, bgr.data, bgr.len - 1, &s1));
+	kex_free(ki);
+	kex_free(kr);
+	buf_free(&bi);
+	buf_free(&bgi);
+	buf_free(&br);
+	buf_free(&bgr);
+	buf_free(&pub);
+	buf_wipe(&s1);
+	buf_wipe(&s2);
+}
+
+TEST(ecp256_rfc5903)
+{
+	ecp_kat(_metadata, CRYPTO_KE_ECP_256,
+		"C88F01F5 10D9AC3F 70A292DA A2316DE5 44E9AAB8 AFE84049 C62A9C57 862D1433",
+		"DAD0B653 94221CF9 B051E1FE CA5787D0 98DFE637 FC90B9EF 945D0C37 72581180"
+		"5271A046 1CDB8252 D61F1C45 6FA3E59A B1F45B33 ACCF5F58 389E0577 B8990BB3",
+		"C6EF9C5D 78AE012A 011164AC B397CE20 88685D8F 06BF9BE0 B283AB46 476BEE53",
+		"D12DFB52 89C8D4F8 1208B702 70398C34 2296970A 0BCCB74C 736FC755 4494BF63"
+		"56FBF3CA 366CC23E 8157854C 13C58D6A AC23F046 ADA30F83 53E74F33 039872AB",
+		"D6840F6B 42F6EDAF D13116E0 E1256520 2FEF8E9E CE7DCE03 812464D0 4B9442DE");
+}
+
+TEST(ecp384_rfc5903)
+{
+	ecp_kat(_metadata, CRYPTO_KE_ECP_384,
+		"099F3C70 34D4A2C6 99884D73 A375A67F 7624EF7C 6B3C0F16 0647B674 14DCE655"
+		"E35B5380 41E649EE 3FAEF896 783AB194",
+		"667842D7 D180AC2C DE6F74F3 7551F557 55C7645C 20EF73E3 1634FE72 B4C55EE6"
+		"DE3AC808 ACB4BDB4 C88732AE E95F41AA"
+		"9482ED1F C0EEB9CA FC498462 5CCFC23F 65032149 E0E144AD A0241815 35A0F38E"
+		"EB9FCFF3 C2C947DA E69B4C63 4573A81C",
+		"41CB0779 B4BDB85D 47846725 FBEC3C94 30FAB46C C8DC5060 855CC9BD A0AA2942"
+		"E0308312 916B8ED2 960E4BD5 5A7448FC",
+		"E558DBEF 53EECDE3 D3FCCFC1 AEA08A89 A987475D 12FD950D 83CFA417 32BC509D"
+		"0D1AC43A 0336DEF9 6FDA41D0 774A3571"
+		"DCFBEC7A ACF31964 72169E83 8430367F 66EEBE3C 6E70C416 DD5F0C68 759DD1FF"
+		"F83FA401 42209DFF 5EAAD96D B9E6386C",
+		"11187331 C279962D 93D60424 3FD592CB 9D0A926F 422E4718 7521287E 7156C5C4"
+		"D6031355 69B9E9D0 9CF5D4A2 70F59746");
+}
+
+TEST(ecp521_rfc5903)
+{
+	ecp_kat(_metadata, CRYPTO_KE_ECP_521,
+		"0037ADE9 319A89F4 DABDB3EF 411AACCC A5123C61 ACAB57B5 393DCE47 608172A0"
+		"95AA85A3 0FE1C295 2C6771D9 37BA9777 F5957B26 39BAB072 462F68C2 7A57382D 4A52",
+		"0015417E 84DBF28C 0AD3C278 713349DC 7DF153C8 97A1891B D98BAB43 57C9ECBE"
+		"E1E3BF42 E00B8E38 0AEAE57C 2D107564 94188594 2AF5A7F4 601723C4 195D176C ED3E"
+		"017CAE20 B6641D2E EB695786 D8C94614 6239D099 E18E1D5A 514C739D 7CB4A10A"
+		"D8A78801 5AC405D7 799DC75E 7B7D5B6C F2261A6A 7F150743 8BF01BEB 6CA3926F 9582",
+		"0145BA99 A847AF43 793FDD0E 872E7CDF A16BE30F DC780F97 BCCC3F07 8380201E"
+		"9C677D60 0B343757 A3BDBF2A 3163E4C2 F869CCA7 458AA4A4 EFFC311F 5CB15168 5EB9",
+		"00D0B397 5AC4B799 F5BEA16D 5E13E9AF 971D5E9B 984C9F39 728B5E57 39735A21"
+		"9B97C356 436ADC6E 95BB0352 F6BE64A6 C2912D4E F2D0433C ED2B6171 640012D9 460F"
+		"015C6822 6383956E 3BD066E7 97B623C2 7CE0EAC2 F551A10C 2C724D98 52077B87"
+		"220B6536 C5C408A1 D2AEBB8E 86D678AE 49CB5709 1F473229 6579AB44 FCD17F0F C56A",
+		"01144C7D 79AE6956 BC8EDB8E 7C787C45 21CB086F A64407F9 7894E5E6 B2D79B04"
+		"D1427E73 CA4BAA24 0A347868 59810C06 B3C715A3 A8CC3151 F2BEE417 996D19F3 DDEA");
+}
+
+TEST(x25519_rfc7748)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT, pub = BUF_INIT, s = BUF_INIT;
+	struct ike_kex *ka, *kb;
+	uint8_t zero[32] = { 0 };
+
+	hex(&a, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+	hex(&b, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+	ka = kex_new_from_private(CRYPTO_KE_CURVE25519, a.data, a.len, NULL, 0);
+	kb = kex_new_from_private(CRYPTO_KE_CURVE25519, b.data, b.len, NULL, 0);
+	ASSERT_NE(NULL, ka);
+	ASSERT_NE(NULL, kb);
+	ASSERT_EQ(0, kex_public(ka, &pub));
+	ASSERT_TRUE(eq_hex(&pub, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"));
+	ASSERT_EQ(0, kex_public(kb, &pub));
+	ASSERT_TRUE(eq_hex(&pub, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"));
+	ASSERT_EQ(0, kex_derive(ka, pub.data, pub.len, &s));
+	ASSERT_TRUE(eq_hex(&s, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"));
+	/* RFC 8031 §2.3: a low-order point gives all zeros: rejected. */
+	ASSERT_EQ(-EPROTO, kex_derive(ka, zero, 32, &s));
+	ASSERT_EQ(0, s.len);
+	ASSERT_EQ(-EMSGSIZE, kex_derive(ka, zero, 31, &s));
+	kex_free(ka);
+	kex_free(kb);
+	buf_wipe(&a);
+	buf_wipe(&b);
+	buf_free(&pub);
+	buf_wipe(&s);
+}
+
+static void agree(struct __test_metadata *_metadata, uint16_t group)
+{
+	struct ike_kex *i = kex_new(group), *r = kex_new(group);
+	struct buf pi = BUF_INIT, pr = BUF_INIT, si = BUF_INIT, sr = BUF_INIT;
+
+	ASSERT_NE(NULL, i);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(group, kex_group(i));
+	ASSERT_EQ(0, kex_public(i, &pi));
+	ASSERT_EQ(0, kex_public(r, &pr));
+	ASSERT_EQ(kex_public_len(group), pi.len);
+	ASSERT_EQ(0, kex_derive(i, pr.data, pr.len, &si));
+	ASSERT_EQ(0, kex_derive(r, pi.data, pi.len, &sr));
+	ASSERT_EQ(si.len, sr.len);
+	ASSERT_EQ(0, memcmp(si.data, sr.data, si.len));
+	kex_free(i);
+	kex_free(r);
+	buf_free(&pi);
+	buf_free(&pr);
+	buf_wipe(&si);
+	buf_wipe(&sr);
+}
+
+TEST(kex_agree_all_groups)
+{
+	static const uint16_t g[] = {
+		CRYPTO_KE_MODP_2048, CRYPTO_KE_MODP_3072, CRYPTO_KE_ECP_256,
+		CRYPTO_KE_ECP_384, CRYPTO_KE_ECP_521, CRYPTO_KE_CURVE25519,
+		CRYPTO_KE_CURVE448,
+	};
+	size_t n;
+
+	for (n = 0; n < sizeof(g) / sizeof(g[0]); n++)
+		agree(_metadata, g[n]);
+	ASSERT_EQ(NULL, kex_new(2));	/* MODP-1024: refused */
+	ASSERT_EQ(0, kex_public_len(35));	/* ML-KEM: not yet */
+}
+
+TEST(modp2048_rejects_bad_values)
+{
+	struct ike_kex *k = kex_new(CRYPTO_KE_MODP_2048);
+	struct buf pub = BUF_INIT, s = BUF_INIT, v = BUF_INIT;
+	uint8_t *p;
+
+	ASSERT_NE(NULL, k);
+	ASSERT_EQ(0, kex_public(k, &pub));
+	ASSERT_EQ(256, pub.len);
+	/* y = 1 */
+	p = buf_extend(&v, 256);
+	p[255] = 1;
+	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));
+	/* y = 0 */
+	p[255] = 0;
+	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));
+	/* y = p - 1: RFC 3526 group 14 prime ends ...FFFFFFFF, so p-1 is
+	 * the all-ones 256 bytes with the last byte FE. */
+	memset(p, 0xff, 256);
+	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));	/* > p */
+	/* The real p-1 needs the prime: top 64 bits are all ones per
+	 * RFC 3526, and so are the bottom 64; anything >= p-1 fails. */
+	p[255] = 0xfe;
+	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));
+	ASSERT_EQ(-EMSGSIZE, kex_derive(k, pub.data, 255, &s));
+	ASSERT_EQ(0, s.len);
+	/* 2 is a valid (if weak) element. */
+	memset(p, 0, 256);
+	p[255] = 2;
+	ASSERT_EQ(0, kex_derive(k, v.data, 256, &s));
+	ASSERT_EQ(256, s.len);
+	kex_free(k);
+	buf_free(&pub);
+	buf_free(&v);
+	buf_wipe(&s);
+}
+
+/* --- SK payloads -------------------------------------------------------- */
+
+/* An IKE header (28 bytes) followed by an SK(F) header, as the engine
+ * would build it before crypto_sk_seal(). */
+static void mkhdr(struct buf *m, bool skf)
+{
+	int i;
+
+	buf_reset(m);
+	for (i = 0; i < 16; i++)
+		buf_put_u8(m, (uint8_t)i);
+	buf_put_u8(m, skf ? 53 : 46);	/* next payload SK / SKF */
+	buf_put_u8(m, 0x20);
+	buf_put_u8(m, 35);		/* INFORMATIONAL */
+	buf_put_u8(m, 0x08);
+	buf_put_u32(m, 7);
+	buf_put_u32(m, 0);		/* length: patched by seal */
+	buf_put_u8(m, 41);		/* inner: NOTIFY */
+	buf_put_u8(m, 0);
+	buf_put_u16(m, 0);
+	if (skf) {
+		buf_put_u16(m, 2);	/* fragment 2 */
+		buf_put_u16(m, 3);	/* of 3 */
+	}
+}
+
+static void roundtrip(struct __test_metadata *_metadata,
+		      const struct ike_suite *s, bool skf)
+{
+	size_t el = crypto_encr_key_len(s->encr, s->encr_keylen);
+	size_t al = crypto_integ_key_len(s->integ);
+	struct buf ke = BUF_INIT, ka = BUF_INIT, m = BUF_INIT, pt = BUF_INIT;
+	struct sk_ctx k;
+	uint8_t plain[100];
+	size_t hl = skf ? 8 : 4, plen, bit;
+	uint8_t *p;
+
+	p = buf_extend(&ke, el);
+	ASSERT_EQ(0, crypto_random(p, el));
+	if (al) {
+		p = buf_extend(&ka, al);
+		ASSERT_EQ(0, crypto_random(p, al));
+	}
+	ASSERT_EQ(0, crypto_sk_init(&k, s, &ke, &ka));
+	ASSERT_EQ(0, crypto_random(plain, sizeof(plain)));
+	for (plen = 0; plen <= sizeof(plain); plen += 33) {
+		mkhdr(&m, skf);
+		ASSERT_EQ(0, crypto_sk_seal(&k, &m, 28, skf, plain, plen));
+		ASSERT_EQ(28 + hl + crypto_sk_sealed_len(&k, plen), m.len);
+		ASSERT_EQ(m.len, (size_t)m.data[24] << 24 | m.data[25] << 16 |
+				 m.data[26] << 8 | m.data[27]);
+		ASSERT_EQ(m.len - 28, (size_t)m.data[30] << 8 | m.data[31]);
+		ASSERT_EQ(0, crypto_sk_open(&k, m.data, m.len, 28, skf, &pt));
+		ASSERT_EQ(plen, pt.len);
+		if (plen)
+			ASSERT_EQ(0, memcmp(plain, pt.data, plen));
+		/* Any single flipped bit of header, IV, ciphertext or ICV is
+		 * caught (length fields give -EMSGSIZE, the rest -EBADMSG). */
+		for (bit = 0; bit < m.len * 8; bit += 7) {
+			int r;
+
+			m.data[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+			r = crypto_sk_open(&k, m.data, m.len, 28, skf, &pt);
+			ASSERT_TRUE(r == -EBADMSG || r == -EMSGSIZE);
+			m.data[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		}
+		/* Truncated: wrong sizes, distinct error. */
+		ASSERT_EQ(-EMSGSIZE, crypto_sk_open(&k, m.data, m.len - 1, 28, skf, &pt));
+	}
+	crypto_sk_wipe(&k);
+	buf_wipe(&ke);
+	buf_wipe(&ka);
+	buf_free(&m);
+	buf_wipe(&pt);
+}
+
+TEST(sk_roundtrip_and_tamper)
+{
+	struct ike_suite s[] = {
+		{ CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
+		{ CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
+		{ CRYPTO_ENCR_AES_GCM_8, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
+		{ CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
+		{ CRYPTO_ENCR_AES_CBC, 128, CRYPTO_PRF_HMAC_SHA2_256,
+		  CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false },
+		{ CRYPTO_ENCR_AES_CBC, 256, CRYPTO_PRF_HMAC_SHA2_512,
+		  CRYPTO_INTEG_HMAC_SHA2_512_256, 0, false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		roundtrip(_metadata, &s[i], false);
+		roundtrip(_metadata, &s[i], true);
+	}
+}
+
+/* Messages sealed by Python's `cryptography` (independent implementation)
+ * with fixed keys and IV; crypto_sk_open() must recover the plaintext. */
+static void known_message(struct __test_metadata *_metadata,
+			  const struct ike_suite *s, const char *ekey,
+			  const char *akey, const char *msg)
+{
+	struct buf ke = BUF_INIT, ka = BUF_INIT, m = BUF_INIT, pt = BUF_INIT;
+	struct sk_ctx k;
+
+	hex(&ke, ekey);
+	hex(&ka, akey);
+	hex(&m, msg);
+	ASSERT_EQ(0, crypto_sk_init(&k, s, &ke, &ka));
+	ASSERT_EQ(0, crypto_sk_open(&k, m.data, m.len, 28, false, &pt));
+	ASSERT_EQ(15, pt.len);
+	ASSERT_EQ(0, memcmp(pt.data, "inner payloads!", 15));
+	crypto_sk_wipe(&k);
+	buf_free(&ke);
+	buf_free(&ka);
+	buf_free(&m);
+	buf_free(&pt);
+}
+
+TEST(sk_known_messages)
+{
+	struct ike_suite gcm = { CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false };
+	struct ike_suite cc = { CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false };
+	struct ike_suite cbc = { CRYPTO_ENCR_AES_CBC, 128, CRYPTO_PRF_HMAC_SHA2_256,
+				 CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false };
+	const char *k32s = "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f01020304";
+
+	known_message(_metadata, &gcm, k32s, "",
+		"000102030405060708090a0b0c0d0e0f2e20230800000000000000482900002c"
+		"09090909090909099e557c93ea15f1b1022217e8b2477e64b239b401aa1646b2"
+		"0031c70683848107");
+	known_message(_metadata, &cc, k32s, "",
+		"000102030405060708090a0b0c0d0e0f2e20230800000000000000482900002c"
+		"0909090909090909646a9e1ef8aed2c2e245458375b10fe2073d4a7bb0c36d43"
+		"7d9d4c07432afba6");
+	known_message(_metadata, &cbc, "000102030405060708090a0b0c0d0e0f",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"000102030405060708090a0b0c0d0e0f2e202308000000000000005029000034"
+		"07070707070707070707070707070707f8581b3936227c15f602f0ef48aaf8bb"
+		"6e513a03d9b02939c2d8bfd3252ec61c");
+}
+
+/* A pad length byte larger than the ciphertext under a valid tag (sealed
+ * by Python's AESGCM: plaintext 01 02 03 c8): the distinct -EPROTO. */
+TEST(sk_bad_pad_length)
+{
+	struct ike_suite s = { CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false };
+	struct buf ke = BUF_INIT, m = BUF_INIT, pt = BUF_INIT;
+	struct sk_ctx k;
+
+	hex(&ke, "404142434445464748494a4b4c4d4e4f01020304");
+	hex(&m, "000102030405060708090a0b0c0d0e0f2e202308000000000000003c29000020"
+		"090909090909090953da10502e5b403a83c8157d0828197ce5379326");
+	ASSERT_EQ(0, crypto_sk_init(&k, &s, &ke, NULL));
+	ASSERT_EQ(-EPROTO, crypto_sk_open(&k, m.data, m.len, 28, false, &pt));
+	ASSERT_EQ(0, pt.len);
+	/* SK payload length disagreeing with the message: -EMSGSIZE. */
+	m.data[31]--;
+	ASSERT_EQ(-EMSGSIZE, crypto_sk_open(&k, m.data, m.len, 28, false, &pt));
+	crypto_sk_wipe(&k);
+	buf_wipe(&ke);
+	buf_free(&m);
+	buf_free(&pt);
+}
+
+TEST(natd_and_cookie)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(500) };
+	struct sockaddr_in b = a;
+	uint8_t spii[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, spir[8] = { 0 };
+	uint8_t h1[20], h2[20], c1[32], c2[32];
+	uint8_t secret[32] = { 9 }, ni[32] = { 7 };
+
+	inet_pton(AF_INET, "192.0.2.1", &a.sin_addr);
+	inet_pton(AF_INET, "192.0.2.1", &b.sin_addr);
+	b.sin_port = htons(4500);
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(4500) };
+	struct buf h = BUF_INIT;
+
+	inet_pton(AF_INET6, "2001:db8::1", &a6.sin6_addr);
+	/* Expected values: Python hashlib.sha1 over the RFC 7296 §2.23 input. */
+	ASSERT_EQ(0, crypto_natd_hash(spii, spir, (void *)&a, h1));
+	buf_append(&h, h1, 20);
+	ASSERT_TRUE(eq_hex(&h, "644b4575455bd6fcc1efe2be8162a9218e448e5f"));
+	ASSERT_EQ(0, crypto_natd_hash(spii, spir, (void *)&a6, h1));
+	buf_reset(&h);
+	buf_append(&h, h1, 20);
+	ASSERT_TRUE(eq_hex(&h, "98c75483db80168697635aa7844504963e87de33"));
+	buf_free(&h);
+	ASSERT_EQ(0, crypto_natd_hash(spii, spir, (void *)&b, h2));
+	ASSERT_NE(0, memcmp(h1, h2, 20));
+	ASSERT_EQ(0, crypto_cookie(secret, 32, ni, 32, (void *)&a, spii, c1));
+	ASSERT_EQ(0, crypto_cookie(secret, 32, ni, 32, (void *)&a, spii, c2));
+	ASSERT_EQ(0, memcmp(c1, c2, 32));
+	spii[0] ^= 1;
+	ASSERT_EQ(0, crypto_cookie(secret, 32, ni, 32, (void *)&a, spii, c2));
+	ASSERT_NE(0, memcmp(c1, c2, 32));
+}
+
+TEST_HARNESS_MAIN
