@@ -33,6 +33,18 @@ static const struct nla_policy sa_new_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_LIFE_HARD_PACKETS] = { .type = NLA_U64 },
 	[TCPIKE_A_LIFE_SOFT_SECONDS] = { .type = NLA_U64 },
 	[TCPIKE_A_LIFE_HARD_SECONDS] = { .type = NLA_U64 },
+	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_UDP),
+	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
+	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
+};
+
+static const struct nla_policy sa_steer_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
+	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_UDP),
+	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
+	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
 };
 
 static const struct nla_policy sa_id_policy[TCPIKE_A_MAX + 1] = {
@@ -120,6 +132,53 @@ static int parse_sa_id(struct genl_info *info, unsigned short *family,
 	return 0;
 }
 
+/* ENCAP and its ports: udp needs both ports (non-zero), raw none. */
+static int parse_encap(struct genl_info *info, u8 *encap, __be16 *sport, __be16 *dport)
+{
+	struct nlattr **a = info->attrs;
+
+	*encap = a[TCPIKE_A_ENCAP] ? nla_get_u8(a[TCPIKE_A_ENCAP]) : TCPIKE_ENCAP_RAW;
+	*sport = a[TCPIKE_A_ENCAP_SPORT] ? nla_get_be16(a[TCPIKE_A_ENCAP_SPORT]) : 0;
+	*dport = a[TCPIKE_A_ENCAP_DPORT] ? nla_get_be16(a[TCPIKE_A_ENCAP_DPORT]) : 0;
+	if (*encap == TCPIKE_ENCAP_RAW && (*sport || *dport)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "ports given for raw ESP");
+		return -EINVAL;
+	}
+	if (*encap == TCPIKE_ENCAP_UDP && (!*sport || !*dport)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "UDP encapsulation needs both ports (non-zero)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int tcpike_nl_sa_steer(struct sk_buff *skb, struct genl_info *info)
+{
+	struct tcpike_net *tn = tcpike_pernet(genl_info_net(info));
+	unsigned short family;
+	xfrm_address_t daddr;
+	__be16 sport, dport;
+	__be32 spi;
+	u8 encap;
+	int err;
+
+	err = parse_sa_id(info, &family, &daddr, &spi);
+	if (err)
+		return err;
+	if (!require(info, TCPIKE_A_ENCAP, "missing transport (TCPIKE_A_ENCAP)"))
+		return -EINVAL;
+	err = parse_encap(info, &encap, &sport, &dport);
+	if (err)
+		return err;
+	err = tcpike_sa_steer(genl_info_net(info), family, &daddr, spi, encap, sport, dport,
+			      info->extack);
+	if (!err) {
+		spin_lock_bh(&tn->own_lock);
+		tn->steers++;
+		spin_unlock_bh(&tn->own_lock);
+	}
+	return err;
+}
+
 static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
@@ -192,6 +251,9 @@ static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack, "a soft lifetime is longer than its hard lifetime");
 		return -EINVAL;
 	}
+	err = parse_encap(info, &p.encap, &p.encap_sport, &p.encap_dport);
+	if (err)
+		return err;
 	if ((p.flags & TCPIKE_SA_F_ESN) && !p.replay_window) {
 		NL_SET_ERR_MSG_MOD(info->extack, "ESN needs a replay window above 0");
 		return -EINVAL;
@@ -270,7 +332,10 @@ static int tcpike_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
 			  (x->props.flags & XFRM_STATE_ESN) ? TCPIKE_SA_F_ESN : 0) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_PACKETS, x->curlft.packets, TCPIKE_A_PAD) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_BYTES, x->curlft.bytes, TCPIKE_A_PAD) ?:
-	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_ERRORS, errors, TCPIKE_A_PAD);
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_ERRORS, errors, TCPIKE_A_PAD) ?:
+	      nla_put_u8(msg, TCPIKE_A_ENCAP, x->encap ? TCPIKE_ENCAP_UDP : TCPIKE_ENCAP_RAW) ?:
+	      (x->encap ? nla_put_be16(msg, TCPIKE_A_ENCAP_SPORT, x->encap->encap_sport) ?:
+			  nla_put_be16(msg, TCPIKE_A_ENCAP_DPORT, x->encap->encap_dport) : 0);
 	spin_unlock_bh(&x->lock);
 	xfrm_state_put(x);
 	x = NULL;
@@ -307,7 +372,8 @@ static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_SA_DELETED, tn->sa_deleted, TCPIKE_A_PAD) ?:
 	      nla_put_u32(msg, TCPIKE_A_STATS_POLICIES, tn->nr_policies) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_EVENTS_SENT, tn->events_sent, TCPIKE_A_PAD) ?:
-	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_EVENTS_DROPPED, tn->events_dropped, TCPIKE_A_PAD);
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_EVENTS_DROPPED, tn->events_dropped, TCPIKE_A_PAD) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_STEERS, tn->steers, TCPIKE_A_PAD);
 	spin_unlock_bh(&tn->own_lock);
 	if (err) {
 		nlmsg_free(msg);
@@ -463,6 +529,13 @@ static const struct genl_ops tcpike_ops[] = {
 		.cmd = TCPIKE_CMD_POLICY_DEL,
 		.doit = tcpike_nl_policy_del,
 		.policy = policy_del_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_SA_STEER,
+		.doit = tcpike_nl_sa_steer,
+		.policy = sa_steer_policy,
 		.maxattr = TCPIKE_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -6,6 +6,7 @@
  */
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/udp.h>
 #include <net/xfrm.h>
 
 #include "tcpike.h"
@@ -175,26 +176,16 @@ static int attach_replay(struct xfrm_state *x, const struct tcpike_sa_params *p)
 	return 0;
 }
 
-int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
-		     struct netlink_ext_ack *extack)
+/* An initialised, not yet inserted state from p, or an ERR_PTR. */
+static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_params *p,
+				   struct netlink_ext_ack *extack)
 {
-	struct tcpike_net *tn = tcpike_pernet(net);
-	struct tcpike_sa *own;
 	struct xfrm_state *x;
 	int err;
 
-	own = kzalloc(sizeof(*own), GFP_KERNEL);
-	if (!own)
-		return -ENOMEM;
-	own->daddr = p->daddr;
-	own->spi = p->spi;
-	own->family = p->family;
-
 	x = xfrm_state_alloc(net);
-	if (!x) {
-		kfree(own);
-		return -ENOMEM;
-	}
+	if (!x)
+		return ERR_PTR(-ENOMEM);
 	x->id.proto = IPPROTO_ESP;
 	x->id.spi = p->spi;
 	x->id.daddr = p->daddr;
@@ -221,6 +212,17 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 	x->replay_maxdiff = net->xfrm.sysctl_aevent_rseqth;
 	x->replay_maxage = (net->xfrm.sysctl_aevent_etime * HZ) / XFRM_AE_ETH_M;
 
+	if (p->encap == TCPIKE_ENCAP_UDP) {
+		/* RFC 3948 ESP-in-UDP; esp_init_state sizes headers from it. */
+		x->encap = kzalloc(sizeof(*x->encap), GFP_KERNEL);
+		if (!x->encap) {
+			err = -ENOMEM;
+			goto err_put;
+		}
+		x->encap->encap_type = UDP_ENCAP_ESPINUDP;
+		x->encap->encap_sport = p->encap_sport;
+		x->encap->encap_dport = p->encap_dport;
+	}
 	err = p->aead_name ? attach_aead(x, p, extack) : attach_enc_auth(x, p, extack);
 	if (err)
 		goto err_put;
@@ -234,6 +236,34 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 		goto err_put;
 	}
 	x->km.state = XFRM_STATE_VALID;
+	return x;
+
+err_put:
+	x->km.state = XFRM_STATE_DEAD;
+	xfrm_state_put(x);
+	return ERR_PTR(err);
+}
+
+int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
+		     struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_sa *own;
+	struct xfrm_state *x;
+	int err;
+
+	own = kzalloc(sizeof(*own), GFP_KERNEL);
+	if (!own)
+		return -ENOMEM;
+	own->daddr = p->daddr;
+	own->spi = p->spi;
+	own->family = p->family;
+
+	x = sa_build(net, p, extack);
+	if (IS_ERR(x)) {
+		kfree(own);
+		return PTR_ERR(x);
+	}
 
 	mutex_lock(&tn->lock);
 	if (tcpike_sa_owned(tn, p->family, &p->daddr, p->spi, false)) {
@@ -343,4 +373,90 @@ void tcpike_sa_flush(struct net *net)
 	list_for_each_entry_safe(s, tmp, &gone, node)
 		sa_remove(net, s);
 	mutex_unlock(&tn->lock);
+}
+
+/*
+ * Steer: the same SA (SPI, keys, lifetimes) on another ESP transport.  The
+ * encapsulation is part of an ESP state's initialisation (header sizes), so
+ * a new state is built from the old one's parameters, takes over its
+ * sequence numbers, anti-replay window and counters, and replaces it.
+ * Packets processed by the old state between the copy and the swap (a
+ * handful at most) are the only cost.
+ */
+int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t *daddr,
+		    __be32 spi, u8 encap, __be16 sport, __be16 dport,
+		    struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_sa_params p = { 0 };
+	struct xfrm_state *x, *nx;
+	int err = 0;
+
+	mutex_lock(&tn->lock);
+	x = tcpike_sa_lookup(net, family, daddr, spi, extack);
+	if (!x) {
+		mutex_unlock(&tn->lock);
+		return -ENOENT;
+	}
+	p.spi = spi;
+	p.family = family;
+	p.daddr = x->id.daddr;
+	p.saddr = x->props.saddr;
+	p.mode = x->props.mode == XFRM_MODE_TRANSPORT ? TCPIKE_MODE_TRANSPORT : TCPIKE_MODE_TUNNEL;
+	p.reqid = x->props.reqid;
+	if (x->aead) {
+		p.aead_name = x->aead->alg_name;
+		p.aead_icv_bits = x->aead->alg_icv_len;
+		p.enc_key = x->aead->alg_key;
+		p.enc_key_len = (x->aead->alg_key_len + 7) / 8;
+	} else if (x->ealg && x->aalg) {
+		p.enc_name = x->ealg->alg_name;
+		p.enc_key = x->ealg->alg_key;
+		p.enc_key_len = (x->ealg->alg_key_len + 7) / 8;
+		p.auth_name = x->aalg->alg_name;
+		p.auth_key = x->aalg->alg_key;
+		p.auth_key_len = (x->aalg->alg_key_len + 7) / 8;
+		p.auth_trunc_bits = x->aalg->alg_trunc_len;
+	} else {
+		NL_SET_ERR_MSG_MOD(extack, "the SA has no algorithms to carry over");
+		err = -EINVAL;
+		goto out;
+	}
+	p.flags = (x->props.flags & XFRM_STATE_ESN) ? TCPIKE_SA_F_ESN : 0;
+	p.replay_window = x->replay_esn ? x->replay_esn->replay_window : x->props.replay_window;
+	p.soft_bytes = x->lft.soft_byte_limit == XFRM_INF ? 0 : x->lft.soft_byte_limit;
+	p.hard_bytes = x->lft.hard_byte_limit == XFRM_INF ? 0 : x->lft.hard_byte_limit;
+	p.soft_packets = x->lft.soft_packet_limit == XFRM_INF ? 0 : x->lft.soft_packet_limit;
+	p.hard_packets = x->lft.hard_packet_limit == XFRM_INF ? 0 : x->lft.hard_packet_limit;
+	p.soft_seconds = x->lft.soft_add_expires_seconds;
+	p.hard_seconds = x->lft.hard_add_expires_seconds;
+	p.encap = encap;
+	p.encap_sport = sport;
+	p.encap_dport = dport;
+
+	nx = sa_build(net, &p, extack);
+	if (IS_ERR(nx)) {
+		err = PTR_ERR(nx);
+		goto out;
+	}
+	/* Carry the sequence numbers, window and counters over. */
+	spin_lock_bh(&x->lock);
+	nx->replay = x->replay;
+	nx->preplay = x->preplay;
+	if (x->replay_esn && nx->replay_esn) {
+		memcpy(nx->replay_esn, x->replay_esn, xfrm_replay_state_esn_len(x->replay_esn));
+		memcpy(nx->preplay_esn, x->preplay_esn, xfrm_replay_state_esn_len(x->preplay_esn));
+	}
+	nx->curlft = x->curlft;
+	nx->stats = x->stats;
+	spin_unlock_bh(&x->lock);
+	/* Same (daddr, SPI): the new state goes in front of the old one in the
+	 * lookup hash, then the old one is deleted (as xfrm_migrate does).
+	 */
+	xfrm_state_insert(nx);		/* the table takes nx's reference */
+	xfrm_state_delete(x);
+out:
+	xfrm_state_put(x);
+	mutex_unlock(&tn->lock);
+	return err;
 }

@@ -24,7 +24,7 @@ struct tcpike_net {
 	struct list_head policies;	/* struct tcpike_policy */
 	u32 nr_sas, nr_policies;
 	u64 sa_created, sa_deleted;
-	u64 events_sent, events_dropped;
+	u64 events_sent, events_dropped, steers;
 };
 
 struct tcpike_sa {
@@ -71,6 +71,8 @@ struct tcpike_sa_params {
 	u32 flags;
 	u64 soft_bytes, hard_bytes, soft_packets, hard_packets;
 	u64 soft_seconds, hard_seconds;
+	u8 encap;			/* enum tcpike_encap */
+	__be16 encap_sport, encap_dport;
 };
 
 int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
@@ -83,6 +85,9 @@ struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
 				    const xfrm_address_t *daddr, __be32 spi,
 				    struct netlink_ext_ack *extack);
 void tcpike_sa_flush(struct net *net);
+int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t *daddr,
+		    __be32 spi, u8 encap, __be16 sport, __be16 dport,
+		    struct netlink_ext_ack *extack);
 
 int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *p,
 			 struct netlink_ext_ack *extack);

@@ -54,6 +54,7 @@ NS_LIST=()
 ns_add() { ip netns add "$1" && NS_LIST+=("$1") && ip -n "$1" link set lo up; }
 ns_cleanup() {
 	local ns
+	disown -a 2>/dev/null	# no "Killed" job reports for what is stopped here
 	for ns in "${NS_LIST[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null

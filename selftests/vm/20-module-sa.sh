@@ -125,7 +125,7 @@ tap_check "ip xfrm state shows ESN and the window" \
 tap_check "sa-del removes the SA from the kernel" \
 	sh -c "$N sa-del --spi 0x4004 --dst 10.0.0.9 && ! ip -n $NS_A xfrm state get src 10.0.0.1 dst 10.0.0.9 proto esp spi 0x4004 2>/dev/null"
 st=$(ip netns exec "$NS_A" "$NL" stats)
-tap_expect_eq "module counters" "sas 3 created 4 deleted 1 policies 3 events 0 dropped 0" "$st"
+tap_expect_eq "module counters" "sas 3 created 4 deleted 1 policies 3 events 0 dropped 0 steers 0" "$st"
 
 # An SA made by someone else is not the module's to delete.
 ip -n "$NS_A" xfrm state add src 10.0.0.1 dst 10.0.0.8 proto esp spi 0x6006 mode tunnel \

@@ -35,7 +35,7 @@ tap_check "the kernel deleted the SA at hard expiry" \
 	sh -c "! ip -n $NS_A xfrm state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x3001 2>/dev/null"
 st=$(ip netns exec "$NS_A" "$NL" stats)
 tap_expect_eq "the module forgot the expired SA and counted the events" \
-	"sas 0 created 1 deleted 0 policies 0 events 2 dropped 0" "$st"
+	"sas 0 created 1 deleted 0 policies 0 events 2 dropped 0 steers 0" "$st"
 wait "$MON_B" 2>/dev/null
 tap_expect_eq "no event crossed into another namespace" "" "$(grep -E 'expire|acquire' /tmp/ev-b.log)"
 

@@ -45,6 +45,10 @@
  * @TCPIKE_CMD_EVENT_ACQUIRE: notification on the events group: traffic hit
  *	an outbound policy the module owns and no SA exists.  FAMILY, SEL_SRC,
  *	SEL_DST (+ prefix lengths, SEL_PROTO), REQID, SRC and DST (template).
+ * @TCPIKE_CMD_SA_STEER: move an SA the module owns to another ESP transport
+ *	(ENCAP, and for udp ENCAP_SPORT/ENCAP_DPORT), keeping its SPI, keys,
+ *	sequence numbers, anti-replay window, lifetimes and counters.
+ *	Requires SPI, FAMILY, DST, ENCAP.
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -56,6 +60,7 @@ enum tcpike_cmd {
 	TCPIKE_CMD_POLICY_DEL,
 	TCPIKE_CMD_EVENT_EXPIRE,
 	TCPIKE_CMD_EVENT_ACQUIRE,
+	TCPIKE_CMD_SA_STEER,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
@@ -72,6 +77,17 @@ enum tcpike_policy_dir {
 	TCPIKE_DIR_IN = 0,
 	TCPIKE_DIR_OUT = 1,
 	TCPIKE_DIR_FWD = 2,
+};
+
+/**
+ * enum tcpike_encap - the ESP transport of an SA
+ * @TCPIKE_ENCAP_RAW: ESP directly over IP (protocol 50)
+ * @TCPIKE_ENCAP_UDP: ESP in UDP (RFC 3948); the receiver needs a UDP socket
+ *	with UDP_ENCAP_ESPINUDP on the destination port
+ */
+enum tcpike_encap {
+	TCPIKE_ENCAP_RAW = 0,
+	TCPIKE_ENCAP_UDP = 1,
 };
 
 /** enum tcpike_sa_flags - bits of TCPIKE_A_SA_FLAGS */
@@ -124,6 +140,11 @@ enum tcpike_sa_flags {
  * @TCPIKE_A_STATS_EVENTS_SENT: u64, notifications sent (reply)
  * @TCPIKE_A_STATS_EVENTS_DROPPED: u64, notifications lost for lack of
  *	memory or buffer space (reply)
+ * @TCPIKE_A_ENCAP: u8, enum tcpike_encap: the SA's ESP transport (SA_NEW,
+ *	SA_STEER, SA_GET reply; default raw)
+ * @TCPIKE_A_ENCAP_SPORT: u16 network order, UDP source port (udp)
+ * @TCPIKE_A_ENCAP_DPORT: u16 network order, UDP destination port (udp)
+ * @TCPIKE_A_STATS_STEERS: u64, SA steers done (reply)
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -166,6 +187,10 @@ enum tcpike_a {
 	TCPIKE_A_EVENT_HARD,
 	TCPIKE_A_STATS_EVENTS_SENT,
 	TCPIKE_A_STATS_EVENTS_DROPPED,
+	TCPIKE_A_ENCAP,
+	TCPIKE_A_ENCAP_SPORT,
+	TCPIKE_A_ENCAP_DPORT,
+	TCPIKE_A_STATS_STEERS,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1

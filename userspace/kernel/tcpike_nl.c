@@ -173,6 +173,27 @@ static int put_id(struct nl_msg *m, const struct sockaddr_storage *dst, uint32_t
 	       put_addr(m, TCPIKE_A_DST, dst) ? -EMSGSIZE : 0;
 }
 
+static int put_encap(struct nl_msg *m, enum kb_encap encap, uint16_t sport, uint16_t dport)
+{
+	/* KB_ENCAP_TCP has no kernel side yet: sent as is, the kernel refuses it. */
+	return nla_put_u8(m, TCPIKE_A_ENCAP, encap == KB_ENCAP_UDP ? TCPIKE_ENCAP_UDP :
+			  encap == KB_ENCAP_RAW ? TCPIKE_ENCAP_RAW : 255) ||
+	       (sport && nla_put_u16(m, TCPIKE_A_ENCAP_SPORT, htons(sport))) ||
+	       (dport && nla_put_u16(m, TCPIKE_A_ENCAP_DPORT, htons(dport)));
+}
+
+int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		 enum kb_encap encap, uint16_t sport, uint16_t dport)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_SA_STEER);
+
+	if (!m || put_id(m, dst, spi) || put_encap(m, encap, sport, dport)) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	return transact(t, m, NULL, NULL);
+}
+
 int tnl_sa_new(struct tnl *t, const struct kb_sa *sa)
 {
 	struct nl_msg *m = new_msg(t, TCPIKE_CMD_SA_NEW);
@@ -199,7 +220,8 @@ int tnl_sa_new(struct tnl *t, const struct kb_sa *sa)
 	      (sa->soft_packets && nla_put_u64(m, TCPIKE_A_LIFE_SOFT_PACKETS, sa->soft_packets)) ||
 	      (sa->hard_packets && nla_put_u64(m, TCPIKE_A_LIFE_HARD_PACKETS, sa->hard_packets)) ||
 	      (sa->soft_seconds && nla_put_u64(m, TCPIKE_A_LIFE_SOFT_SECONDS, sa->soft_seconds)) ||
-	      (sa->hard_seconds && nla_put_u64(m, TCPIKE_A_LIFE_HARD_SECONDS, sa->hard_seconds));
+	      (sa->hard_seconds && nla_put_u64(m, TCPIKE_A_LIFE_HARD_SECONDS, sa->hard_seconds)) ||
+	      (sa->encap != KB_ENCAP_RAW && put_encap(m, sa->encap, sa->encap_sport, sa->encap_dport));
 	if (bad) {
 		OPENSSL_cleanse(nlmsg_hdr(m), nlmsg_hdr(m)->nlmsg_len);
 		nlmsg_free(m);
@@ -258,6 +280,9 @@ static int parse_sa(struct nlattr **a, void *arg)
 	i->packets = a[TCPIKE_A_STATS_PACKETS] ? nla_get_u64(a[TCPIKE_A_STATS_PACKETS]) : 0;
 	i->bytes = a[TCPIKE_A_STATS_BYTES] ? nla_get_u64(a[TCPIKE_A_STATS_BYTES]) : 0;
 	i->errors = a[TCPIKE_A_STATS_ERRORS] ? nla_get_u64(a[TCPIKE_A_STATS_ERRORS]) : 0;
+	i->encap = a[TCPIKE_A_ENCAP] ? nla_get_u8(a[TCPIKE_A_ENCAP]) : 0;
+	i->encap_sport = a[TCPIKE_A_ENCAP_SPORT] ? ntohs(nla_get_u16(a[TCPIKE_A_ENCAP_SPORT])) : 0;
+	i->encap_dport = a[TCPIKE_A_ENCAP_DPORT] ? ntohs(nla_get_u16(a[TCPIKE_A_ENCAP_DPORT])) : 0;
 	i->has_key = a[TCPIKE_A_ENC_KEY] || a[TCPIKE_A_AUTH_KEY];
 	return 0;
 }
@@ -286,6 +311,7 @@ static int parse_stats(struct nlattr **a, void *arg)
 	s->events_sent = a[TCPIKE_A_STATS_EVENTS_SENT] ? nla_get_u64(a[TCPIKE_A_STATS_EVENTS_SENT]) : 0;
 	s->events_dropped = a[TCPIKE_A_STATS_EVENTS_DROPPED] ?
 			    nla_get_u64(a[TCPIKE_A_STATS_EVENTS_DROPPED]) : 0;
+	s->steers = a[TCPIKE_A_STATS_STEERS] ? nla_get_u64(a[TCPIKE_A_STATS_STEERS]) : 0;
 	return 0;
 }
 

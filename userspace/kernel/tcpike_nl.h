@@ -29,12 +29,14 @@ struct tnl_sa_info {
 	char aead[64], enc[64], auth[64];
 	uint32_t aead_icv_bits, auth_trunc_bits;
 	uint64_t packets, bytes, errors;
+	uint8_t encap;			/* enum tcpike_encap */
+	uint16_t encap_sport, encap_dport;	/* host order */
 	int has_key;			/* set if any key attribute came back (never should) */
 };
 
 struct tnl_stats {
 	uint32_t sas, policies;
-	uint64_t sa_created, sa_deleted, events_sent, events_dropped;
+	uint64_t sa_created, sa_deleted, events_sent, events_dropped, steers;
 };
 
 /* Returns 0, -ENOENT when the family is not registered (module not
@@ -44,6 +46,9 @@ void tnl_close(struct tnl *t);
 
 int tnl_sa_new(struct tnl *t, const struct kb_sa *sa);
 int tnl_sa_del(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi);
+/* encap: KB_ENCAP_RAW or KB_ENCAP_UDP; ports in host order. */
+int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		 enum kb_encap encap, uint16_t sport, uint16_t dport);
 int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 	       struct tnl_sa_info *out);
 int tnl_stats_get(struct tnl *t, struct tnl_stats *out);

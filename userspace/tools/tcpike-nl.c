@@ -7,6 +7,7 @@
  *                    [--reqid N] [--replay N] [--esn]
  *                    (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS
  *                     --auth-key HEX) --key HEX
+ *   tcpike-nl sa-steer --spi N --dst A --encap raw|udp [--sport N --dport N]
  *   tcpike-nl sa-del --spi N --dst A
  *   tcpike-nl sa-get --spi N --dst A
  *   tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N
@@ -40,6 +41,7 @@ static void usage(void)
 		"                 [--reqid N] [--replay N] [--esn]\n"
 		"                 (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS --auth-key HEX)\n"
 		"                 --key HEX\n"
+		"       tcpike-nl sa-steer --spi N --dst ADDR --encap raw|udp [--sport N --dport N]\n"
 		"       tcpike-nl sa-del --spi N --dst ADDR\n"
 		"       tcpike-nl sa-get --spi N --dst ADDR\n"
 		"       tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N\n"
@@ -47,6 +49,7 @@ static void usage(void)
 		"       tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]\n"
 		"       tcpike-nl stats\n"
 		"       tcpike-nl monitor [--count N] [--timeout SECONDS]\n"
+		"sa-new also takes --encap raw|udp --sport N --dport N\n"
 		"sa-new lifetimes: --soft-bytes N --hard-bytes N --soft-packets N --hard-packets N\n"
 		"                  --soft-seconds N --hard-seconds N\n");
 	exit(2);
@@ -179,13 +182,16 @@ int main(int argc, char **argv)
 		{ "soft-bytes", 1, 0, 1 }, { "hard-bytes", 1, 0, 2 },
 		{ "soft-packets", 1, 0, 3 }, { "hard-packets", 1, 0, 4 },
 		{ "soft-seconds", 1, 0, 5 }, { "hard-seconds", 1, 0, 6 },
-		{ "count", 1, 0, 7 }, { "timeout", 1, 0, 8 }, { 0, 0, 0, 0 },
+		{ "count", 1, 0, 7 }, { "timeout", 1, 0, 8 },
+		{ "encap", 1, 0, 9 }, { "sport", 1, 0, 10 }, { "dport", 1, 0, 11 },
+		{ 0, 0, 0, 0 },
 	};
 	uint8_t key[64], akey[64];
 	struct kb_sa sa = { .replay_window = 32 };
 	struct kb_policy pol = { .dir = KB_DIR_OUT };
 	bool have_sel = false;
 	unsigned long count = 0, timeout_s = 0;
+	bool have_encap = false;
 	struct tnl t;
 	const char *cmd;
 	int c, err;
@@ -240,6 +246,19 @@ int main(int argc, char **argv)
 		case 6: sa.hard_seconds = num(optarg); break;
 		case 7: count = num(optarg); break;
 		case 8: timeout_s = num(optarg); break;
+		case 9:
+			if (!strcmp(optarg, "raw"))
+				sa.encap = KB_ENCAP_RAW;
+			else if (!strcmp(optarg, "udp"))
+				sa.encap = KB_ENCAP_UDP;
+			else if (!strcmp(optarg, "tcp"))
+				sa.encap = KB_ENCAP_TCP;
+			else
+				usage();
+			have_encap = true;
+			break;
+		case 10: sa.encap_sport = (uint16_t)num(optarg); break;
+		case 11: sa.encap_dport = (uint16_t)num(optarg); break;
 		default: usage();
 		}
 	}
@@ -263,6 +282,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "sa-new")) {
 		err = tnl_sa_new(&t, &sa);
+	} else if (!strcmp(cmd, "sa-steer")) {
+		if (!have_encap) {
+			tnl_close(&t);
+			usage();
+		}
+		err = tnl_sa_steer(&t, &sa.dst, sa.spi, sa.encap, sa.encap_sport, sa.encap_dport);
 	} else if (!strcmp(cmd, "sa-del")) {
 		err = tnl_sa_del(&t, &sa.dst, sa.spi);
 	} else if (!strcmp(cmd, "sa-get")) {
@@ -284,6 +309,10 @@ int main(int argc, char **argv)
 				printf("aead %s icv %u\n", i.aead, i.aead_icv_bits);
 			else
 				printf("enc %s auth %s trunc %u\n", i.enc, i.auth, i.auth_trunc_bits);
+			if (i.encap)
+				printf("encap udp %u -> %u\n", i.encap_sport, i.encap_dport);
+			else
+				printf("encap raw\n");
 			printf("packets %llu bytes %llu errors %llu\n",
 			       (unsigned long long)i.packets, (unsigned long long)i.bytes,
 			       (unsigned long long)i.errors);
@@ -301,11 +330,12 @@ int main(int argc, char **argv)
 
 		err = tnl_stats_get(&t, &st);
 		if (!err)
-			printf("sas %u created %llu deleted %llu policies %u events %llu dropped %llu\n",
+			printf("sas %u created %llu deleted %llu policies %u events %llu dropped %llu steers %llu\n",
 			       st.sas, (unsigned long long)st.sa_created,
 			       (unsigned long long)st.sa_deleted, st.policies,
 			       (unsigned long long)st.events_sent,
-			       (unsigned long long)st.events_dropped);
+			       (unsigned long long)st.events_dropped,
+			       (unsigned long long)st.steers);
 	} else {
 		tnl_close(&t);
 		usage();

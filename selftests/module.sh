@@ -1,0 +1,43 @@
+#!/bin/bash
+# Helpers for the tcpike.ko VM tests (sourced after lib.sh).
+NL=$BIN/tools/tcpike-nl
+KEY_AB=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324
+KEY_BA=0xa1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4
+
+# Loads the module under test, or ends the script with a failure.
+module_load() {
+	local out
+	[ -f "$TCPIKE_MODULE" ] || tap_skip_all "module not built ($TCPIKE_MODULE)"
+	lsmod 2>/dev/null | grep -q '^tcpike ' && rmmod tcpike
+	# On a modular kernel (Debian's) the XFRM algorithm table is a module
+	# of its own, and insmod, unlike modprobe, does not load dependencies.
+	[ -d "/lib/modules/$(uname -r)/kernel" ] && modprobe -a xfrm_algo xfrm_user esp4 esp6 2>/dev/null
+	if ! out=$(insmod "$TCPIKE_MODULE" 2>&1); then
+		tap_fail "insmod tcpike.ko" "$out"
+		tap_done
+	fi
+	tap_ok "insmod tcpike.ko"
+}
+
+# module_tunnel: after topo_pair, an AES-GCM tunnel 192.168.1.0/24 <->
+# 192.168.2.0/24 between 10.0.0.1 and 10.0.0.2, SAs (0x1001 a->b, 0x2002
+# b->a, reqid 7) and policies all through the module.
+module_tunnel() {
+	local n ns
+	ip -n "$NS_A" route add 192.168.2.0/24 via 10.0.0.2 src 192.168.1.1 || return 1
+	ip -n "$NS_B" route add 192.168.1.0/24 via 10.0.0.1 src 192.168.2.1 || return 1
+	for ns in "$NS_A" "$NS_B"; do
+		ip netns exec "$ns" "$NL" sa-new --spi 0x1001 --src 10.0.0.1 --dst 10.0.0.2 \
+			--reqid 7 --aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY_AB "$@" || return 1
+		ip netns exec "$ns" "$NL" sa-new --spi 0x2002 --src 10.0.0.2 --dst 10.0.0.1 \
+			--reqid 7 --aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY_BA "$@" || return 1
+	done
+	for n in "$NS_A 192.168.1.0/24 192.168.2.0/24 10.0.0.1 10.0.0.2" \
+		 "$NS_B 192.168.2.0/24 192.168.1.0/24 10.0.0.2 10.0.0.1"; do
+		set -- $n
+		ip netns exec "$1" "$NL" policy-new --dir out --from "$2" --to "$3" --src "$4" --dst "$5" --reqid 7 &&
+		ip netns exec "$1" "$NL" policy-new --dir in --from "$3" --to "$2" --src "$5" --dst "$4" --reqid 7 &&
+		ip netns exec "$1" "$NL" policy-new --dir fwd --from "$3" --to "$2" --src "$5" --dst "$4" --reqid 7 ||
+			return 1
+	done
+}
