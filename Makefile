@@ -102,6 +102,11 @@ module:
 	@if [ -z "$(KDIR)" ]; then \
 		echo "module: no kernel tree (run scripts/build-kernel.sh or set KDIR)"; \
 	elif [ -f Kbuild ]; then \
+		mkdir -p $(O); \
+		if [ "$$(cat $(O)/.module-kdir 2>/dev/null)" != "$(KDIR)" ]; then \
+			$(MAKE) -s -C $(KDIR) M=$(CURDIR) clean; \
+			echo "$(KDIR)" >$(O)/.module-kdir; \
+		fi; \
 		$(MAKE) -C $(KDIR) M=$(CURDIR) modules; \
 	fi
 
