@@ -72,4 +72,10 @@ int tnl_events_join(struct tnl *t);
 int tnl_event_next(struct tnl *t, struct tnl_event *ev, int timeout_ms);
 int tnl_policy_del(struct tnl *t, const struct kb_policy *pol);
 
+/* The "module" backend (kb_module.c).  kb_module_open() fills kb (ops,
+ * kind, priv): 0, -ENOENT when the tcpike family is not registered, or
+ * another -errno, with kb_error saying why.  ops->destroy frees priv only. */
+extern const struct kbackend_ops kb_module_ops;
+int kb_module_open(struct kbackend *kb);
+
 #endif

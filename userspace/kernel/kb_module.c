@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "module" kernel backend: SAs and policies go through the tcpike
+ * generic-netlink family of tcpike.ko (userspace/kernel/tcpike_nl.c), which
+ * makes ordinary XFRM states and policies.  Every refusal leaves the
+ * kernel's extack sentence in kb->kb_error.
+ *
+ * kb_module_open() fills an allocated struct kbackend (ops, kind, priv);
+ * destroy() frees only what kb_module_open() allocated (priv), the caller
+ * frees the struct kbackend itself.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netlink/netlink.h>
+
+#include "backend.h"
+#include "tcpike_nl.h"
+
+static struct tnl *tnl_of(struct kbackend *kb)
+{
+	return kb->priv;
+}
+
+/* Copies the library's sentence (kernel extack or local) into kb_error. */
+static int result(struct kbackend *kb, const char *what, int err)
+{
+	if (err)
+		snprintf(kb->kb_error, sizeof(kb->kb_error), "%.40s: %.200s", what,
+			 tnl_of(kb)->error[0] ? tnl_of(kb)->error : strerror(-err));
+	else
+		kb->kb_error[0] = 0;
+	return err;
+}
+
+static int kbm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
+{
+	if (sa->encap == KB_ENCAP_TCP) {
+		/* espintcp transport is not in tcpike.ko yet: refuse here with a
+		 * sentence rather than let the kernel's policy answer. */
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "SA add: the module does not support ESP over TCP yet");
+		return -EOPNOTSUPP;
+	}
+	return result(kb, "SA add", tnl_sa_new(tnl_of(kb), sa));
+}
+
+static int kbm_sa_del(struct kbackend *kb, const struct sockaddr_storage *dst, uint32_t spi)
+{
+	return result(kb, "SA delete", tnl_sa_del(tnl_of(kb), dst, spi));
+}
+
+static int kbm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst,
+			uint32_t spi, enum kb_encap encap, uint16_t sport, uint16_t dport)
+{
+	if (encap == KB_ENCAP_TCP) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "SA steer: the module does not support ESP over TCP yet");
+		return -EOPNOTSUPP;
+	}
+	return result(kb, "SA steer", tnl_sa_steer(tnl_of(kb), dst, spi, encap, sport, dport));
+}
+
+static int kbm_sa_stats(struct kbackend *kb, const struct sockaddr_storage *dst,
+			uint32_t spi, struct kb_stats *st)
+{
+	struct tnl_sa_info i;
+	int err;
+
+	err = tnl_sa_get(tnl_of(kb), dst, spi, &i);
+	if (!err) {
+		st->bytes = i.bytes;
+		st->packets = i.packets;
+		st->errors = i.errors;
+	}
+	return result(kb, "SA stats", err);
+}
+
+static int kbm_policy_add(struct kbackend *kb, const struct kb_policy *pol)
+{
+	return result(kb, "policy add", tnl_policy_new(tnl_of(kb), pol));
+}
+
+static int kbm_policy_del(struct kbackend *kb, const struct kb_policy *pol)
+{
+	return result(kb, "policy delete", tnl_policy_del(tnl_of(kb), pol));
+}
+
+static int kbm_keepalive_set(struct kbackend *kb, const struct sockaddr_storage *local,
+			     const struct sockaddr_storage *remote, uint32_t interval_s)
+{
+	(void)local;
+	(void)remote;
+	(void)interval_s;
+	snprintf(kb->kb_error, sizeof(kb->kb_error),
+		 "keepalive: kernel NAT keepalives are not in tcpike.ko yet");
+	return -EOPNOTSUPP;
+}
+
+/* Joins the events group on first use; read it with tnl_event_next(). */
+static int kbm_event_fd(struct kbackend *kb)
+{
+	struct tnl *t = tnl_of(kb);
+
+	if (!t->ev_sk && result(kb, "events", tnl_events_join(t)))
+		return -1;
+	return nl_socket_get_fd(t->ev_sk);
+}
+
+static void kbm_destroy(struct kbackend *kb)
+{
+	struct tnl *t = tnl_of(kb);
+
+	if (t) {
+		tnl_close(t);
+		free(t);
+	}
+	kb->priv = NULL;
+}
+
+const struct kbackend_ops kb_module_ops = {
+	.name = "module",
+	.sa_add = kbm_sa_add,
+	.sa_del = kbm_sa_del,
+	.sa_steer = kbm_sa_steer,
+	.sa_stats = kbm_sa_stats,
+	.policy_add = kbm_policy_add,
+	.policy_del = kbm_policy_del,
+	.keepalive_set = kbm_keepalive_set,
+	.event_fd = kbm_event_fd,
+	.destroy = kbm_destroy,
+};
+
+int kb_module_open(struct kbackend *kb)
+{
+	struct tnl *t = calloc(1, sizeof(*t));
+	int err;
+
+	if (!t) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error), "module backend: out of memory");
+		return -ENOMEM;
+	}
+	err = tnl_open(t);
+	if (err) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error), "module backend: %.200s",
+			 t->error[0] ? t->error : strerror(-err));
+		free(t);
+		return err;
+	}
+	kb->ops = &kb_module_ops;
+	kb->kind = KB_MODULE;
+	kb->priv = t;
+	kb->kb_error[0] = 0;
+	return 0;
+}
