@@ -297,18 +297,18 @@ int crypto_prf(uint16_t prf, const uint8_t *key, size_t keylen,
 {
 	const char *md = prf_digest(prf);
 	struct iovec iov = { (void *)data, datalen };
-	uint8_t *p;
+	uint8_t t[CRYPTO_MAX_PRF_LEN];
+	size_t n = crypto_prf_len(prf);
 	int ret;
 
 	if (!md)
 		return -ENOTSUP;
+	/* Into a local first: key or data may live in out. */
+	ret = crypto_hmac(md, key, keylen, &iov, 1, t, sizeof(t));
 	buf_wipe(out);
-	p = buf_extend(out, crypto_prf_len(prf));
-	if (!p)
-		return -ENOMEM;
-	ret = crypto_hmac(md, key, keylen, &iov, 1, p, crypto_prf_len(prf));
-	if (ret)
-		buf_wipe(out);
+	if (!ret && buf_append(out, t, n))
+		ret = -ENOMEM;
+	OPENSSL_cleanse(t, sizeof(t));
 	return ret;
 }
 

@@ -478,8 +478,9 @@ static void roundtrip(struct __test_metadata *_metadata,
 		ASSERT_EQ(m.len - 28, (size_t)m.data[30] << 8 | m.data[31]);
 		ASSERT_EQ(0, crypto_sk_open(&k, m.data, m.len, 28, skf, &pt));
 		ASSERT_EQ(plen, pt.len);
-		if (plen)
+		if (plen) {
 			ASSERT_EQ(0, memcmp(plain, pt.data, plen));
+		}
 		/* Any single flipped bit of header, IV, ciphertext or ICV is
 		 * caught (length fields give -EMSGSIZE, the rest -EBADMSG). */
 		for (bit = 0; bit < m.len * 8; bit += 7) {
