@@ -346,10 +346,15 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 		acc |= p[i];
 	ret = acc ? 0 : -EPROTO;
 out:
-	if (ret) {
+	if (ret == -EPROTO) {
+		ERR_clear_error();
+		log_warn("crypto: peer key exchange value rejected (group %u)",
+			 g->id);
+	} else if (ret) {
 		ossl_fail("key exchange");
-		buf_wipe(shared);
 	}
+	if (ret)
+		buf_wipe(shared);
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pk);
 	return ret;

@@ -494,6 +494,16 @@ static void roundtrip(struct __test_metadata *_metadata,
 		/* Truncated: wrong sizes, distinct error. */
 		ASSERT_EQ(-EMSGSIZE, crypto_sk_open(&k, m.data, m.len - 1, 28, skf, &pt));
 	}
+	/* Fragment sizing: the largest plaintext for a room fits, one more
+	 * byte does not. */
+	for (plen = 0; plen < 200; plen++) {
+		size_t mp = crypto_sk_max_plain(&k, plen);
+
+		if (mp) {
+			ASSERT_LE(crypto_sk_sealed_len(&k, mp), plen);
+		}
+		ASSERT_GT(crypto_sk_sealed_len(&k, mp + 1), plen);
+	}
 	crypto_sk_wipe(&k);
 	buf_wipe(&ke);
 	buf_wipe(&ka);
