@@ -172,7 +172,9 @@ static bool scheme_is_ecdsa(enum crypto_sig_scheme s)
 
 static bool key_is_rsa(EVP_PKEY *k)
 {
-	return EVP_PKEY_is_a(k, "RSA");
+	/* An RSASSA-PSS-only key (id-RSASSA-PSS SPKI) is still RSA; OpenSSL
+	 * refuses PKCS#1 v1.5 with it by itself. */
+	return EVP_PKEY_is_a(k, "RSA") || EVP_PKEY_is_a(k, "RSA-PSS");
 }
 
 static bool key_is_ec(EVP_PKEY *k)

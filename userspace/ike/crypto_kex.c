@@ -130,7 +130,7 @@ static EVP_PKEY *ecp_from(const struct kex_group *g, const uint8_t *xy,
 {
 	uint8_t pt[1 + 2 * 66];
 	OSSL_PARAM_BLD *bld;
-	OSSL_PARAM *params = NULL;
+	OSSL_PARAM *params = NULL, *p;
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
 	BIGNUM *d = NULL;
@@ -160,7 +160,11 @@ static EVP_PKEY *ecp_from(const struct kex_group *g, const uint8_t *xy,
 		pkey = NULL;
 out:
 	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);	/* holds a copy of d */
+	/* OpenSSL 3.0 has no OSSL_PARAM_clear_free: cleanse the copy of d. */
+	for (p = params; p && p->key; p++)
+		if (!strcmp(p->key, OSSL_PKEY_PARAM_PRIV_KEY) && p->data)
+			OPENSSL_cleanse(p->data, p->data_size);
+	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	BN_clear_free(d);
 	return pkey;
@@ -249,7 +253,7 @@ int kex_public(const struct ike_kex *k, struct buf *out)
 static int modp_peer(const struct ike_kex *k, const uint8_t *peer, size_t len,
 		     EVP_PKEY **out)
 {
-	BIGNUM *y = NULL, *p = NULL, *pm1 = NULL;
+	BIGNUM *y = NULL, *p = NULL, *pm1 = NULL;	/* p: the prime */
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
