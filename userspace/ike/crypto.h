@@ -175,7 +175,8 @@ uint16_t kex_group(const struct ike_kex *k);
 int kex_public(const struct ike_kex *k, struct buf *out);
 /*
  * Validates the peer's public value (exact length -EMSGSIZE; MODP
- * 1 < y < p-1, ECP point on the curve -EPROTO) and derives the shared
+ * 1 < y < p-1 and, through OpenSSL's public key check, in the order-q
+ * subgroup; ECP point on the curve; both -EPROTO) and derives the shared
  * secret g^ir in IKE encoding into shared (replaced): MODP padded to the
  * prime length, ECP the x coordinate (RFC 5903 §7), X25519/X448 the raw
  * output, all-zero rejected (RFC 8031 §2.3, -EPROTO).

@@ -387,6 +387,19 @@ TEST(kex_agree_all_groups)
 	ASSERT_EQ(0, kex_public_len(35));	/* ML-KEM: not yet */
 }
 
+#define MODP2048_P \
+	"FFFFFFFF FFFFFFFF C90FDAA2 2168C234 C4C6628B 80DC1CD1" \
+	"29024E08 8A67CC74 020BBEA6 3B139B22 514A0879 8E3404DD" \
+	"EF9519B3 CD3A431B 302B0A6D F25F1437 4FE1356D 6D51C245" \
+	"E485B576 625E7EC6 F44C42E9 A637ED6B 0BFF5CB6 F406B7ED" \
+	"EE386BFB 5A899FA5 AE9F2411 7C4B1FE6 49286651 ECE45B3D" \
+	"C2007CB8 A163BF05 98DA4836 1C55D39A 69163FA8 FD24CF5F" \
+	"83655D23 DCA3AD96 1C62F356 208552BB 9ED52907 7096966D" \
+	"670C354E 4ABC9804 F1746C08 CA18217C 32905E46 2E36CE3B" \
+	"E39E772C 180E8603 9B2783A2 EC07A28F B5C55DF0 6F4C52C9" \
+	"DE2BCBF6 95581718 3995497C EA956AE5 15D22618 98FA0510" \
+	"15728E5A 8AACAA68 FFFFFFFF FFFFFFFF"
+
 TEST(modp2048_rejects_bad_values)
 {
 	struct ike_kex *k = kex_new(CRYPTO_KE_MODP_2048);
@@ -403,21 +416,31 @@ TEST(modp2048_rejects_bad_values)
 	/* y = 0 */
 	p[255] = 0;
 	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));
-	/* y = p - 1: RFC 3526 group 14 prime ends ...FFFFFFFF, so p-1 is
-	 * the all-ones 256 bytes with the last byte FE. */
-	memset(p, 0xff, 256);
+	/* y = p - 1 (RFC 3526 §3 prime, last byte FF -> FE): rejected,
+	 * as is p itself.  p - 2 is in range but, p being 7 mod 8, is a
+	 * non-residue outside the order-q subgroup honest peers use
+	 * (g = 2 is a residue): OpenSSL's full public key check (SP
+	 * 800-56A) refuses it as well, which RFC 6989 allows. */
+	hex(&v, MODP2048_P);
+	ASSERT_EQ(256, v.len);
+	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));	/* p */
+	v.data[255] = 0xfe;
+	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));	/* p-1 */
+	ASSERT_EQ(0, s.len);
+	v.data[255] = 0xfd;
+	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));	/* p-2 */
+	memset(v.data, 0xff, 256);
 	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));	/* > p */
-	/* The real p-1 needs the prime: top 64 bits are all ones per
-	 * RFC 3526, and so are the bottom 64; anything >= p-1 fails. */
-	p[255] = 0xfe;
-	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));
+	p = v.data;
 	ASSERT_EQ(-EMSGSIZE, kex_derive(k, pub.data, 255, &s));
 	ASSERT_EQ(0, s.len);
-	/* 2 is a valid (if weak) element. */
+	/* 2 and 4 are valid (if weak) subgroup elements. */
 	memset(p, 0, 256);
 	p[255] = 2;
 	ASSERT_EQ(0, kex_derive(k, v.data, 256, &s));
 	ASSERT_EQ(256, s.len);
+	p[255] = 4;
+	ASSERT_EQ(0, kex_derive(k, v.data, 256, &s));
 	kex_free(k);
 	buf_free(&pub);
 	buf_free(&v);
