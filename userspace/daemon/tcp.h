@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * IKE over TCP, RFC 9329.  Listeners on TCP 4500 and extra ports (e.g.
+ * 443), outbound connections with a connect timeout, the "IKETCP" prefix
+ * (sent once by the originator, TCP-11/TCP-21; awaited by the responder with
+ * a timeout, TCP-17), RFC 9329 framing through stream.[ch], a bounded output
+ * queue, idle timeout, and per-source and global connection limits.
+ *
+ * A connection that did not begin with IKETCP never delivers a message
+ * (TCP-24).  ESP frames read in userspace are counted and dropped (the
+ * kernel's espintcp ULP carries ESP when enabled with tcp_enable_espintcp).
+ */
+#ifndef TCPIKE_TCP_H
+#define TCPIKE_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "loop.h"
+#include "stream.h"
+#include "transport.h"
+
+struct buf;
+struct tcp;
+
+#define TCP_MAX_LISTEN		16
+#define TCP_OUTQ_MAX		(256 * 1024)	/* bytes queued per connection */
+
+struct tcp_opts {
+	const struct sockaddr_storage *addrs;	/* NULL/0: wildcard v4 + v6 */
+	int n_addrs;
+	const uint16_t *ports;		/* listening ports; n_ports may be 0 */
+	int n_ports;
+	uint32_t max_conns;		/* global; 0 = 10000 */
+	uint32_t max_per_ip;		/* 0 = 50 */
+	uint32_t prefix_timeout_ms;	/* 0 = 5000 */
+	uint32_t idle_timeout_ms;	/* no valid message yet; 0 = 30000 */
+	size_t max_msg;			/* 0 = STREAM_MAX_MSG */
+};
+
+struct tcp_ops {
+	/* Connection accepted (responder side) after the prefix arrived, or
+	 * an outbound connect finished: err 0 or a negative errno
+	 * (-ETIMEDOUT for the connect timeout). */
+	void (*connected)(void *ctx, struct tcp_conn *c, int err);
+	/* Connection gone (peer close, error, timeout, bad stream).  err is 0
+	 * for an orderly close.  The engine drops its references. */
+	void (*closed)(void *ctx, struct tcp_conn *c, int err);
+};
+
+struct tcp_stats {
+	uint64_t accepted, connected, connect_failed, closed;
+	uint64_t refused_global, refused_per_ip;
+	uint64_t prefix_timeout, bad_prefix, bad_length, idle_timeout;
+	uint64_t frames_ike, frames_esp, frames_empty, keepalives, oversized;
+	uint64_t tx_frames, tx_dropped_queue_full;
+};
+
+struct tcp_conn {
+	struct tcp *tcp;
+	int refs;
+	int fd;
+	bool originator;	/* we connected (we send IKETCP) */
+	bool connecting;	/* non-blocking connect in progress */
+	bool prefix_seen;	/* responder: IKETCP received */
+	bool valid_msg;		/* at least one IKE message delivered */
+	bool espintcp;		/* kernel ULP attached */
+	bool dead;		/* closed; fd is -1 */
+	struct sockaddr_storage local, remote;
+	uint64_t last_activity_ms;
+	struct stream st;
+	uint8_t *outq;		/* pending bytes */
+	size_t outq_len, outq_off;
+	struct timer timer;	/* connect / prefix / idle */
+	void *user;		/* engine's pointer, free for its use */
+	struct tcp_conn *next, *prev;
+};
+
+struct tcp {
+	struct loop *loop;
+	int listen_fd[TCP_MAX_LISTEN];
+	int n_listen;
+	struct tcp_opts o;
+	ike_rx_fn rx;
+	void *rx_ctx;
+	const struct tcp_ops *ops;
+	void *ops_ctx;
+	struct tcp_conn *conns;
+	uint32_t n_conns;
+	struct tcp_stats st;
+};
+
+struct tcp *tcp_open(struct loop *loop, const struct tcp_opts *o,
+		     ike_rx_fn rx, void *rx_ctx,
+		     const struct tcp_ops *ops, void *ops_ctx);
+/* Closes every connection (closed callbacks run) and the listeners. */
+void tcp_close_all(struct tcp *t);
+
+/*
+ * Starts a non-blocking connect from local (port 0/address 0 = any) to
+ * remote.  The connected callback reports the outcome within timeout_ms.
+ * The returned connection holds one reference for the caller.
+ */
+struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local,
+			     const struct sockaddr_storage *remote,
+			     uint32_t timeout_ms, int *err);
+
+struct tcp_conn *tcp_conn_get(struct tcp_conn *c);
+void tcp_conn_put(struct tcp_conn *c);
+/* Closes now (the closed callback runs with err). */
+void tcp_conn_close(struct tcp_conn *c, int err);
+
+/*
+ * Sends one IKE message: Length | 00000000 | msg (or, with espintcp on,
+ * what the kernel expects).  Queued when the socket is busy; -ENOBUFS
+ * when the queue is full, -ENOTCONN when closed, -EMSGSIZE when too big.
+ */
+int tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len);
+
+/* Attach the kernel's espintcp ULP (after the prefix exchange). */
+int tcp_enable_espintcp(struct tcp_conn *c);
+
+/* Fill an ike_path for this connection. */
+void tcp_conn_path(const struct tcp_conn *c, struct ike_path *path);
+
+int tcp_status(const struct tcp *t, struct buf *out);
+
+#endif
