@@ -1,0 +1,715 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RFC 9329 IKE over TCP: listeners, outbound connections, prefix, framing,
+ * output queue, timeouts and limits.  See tcp.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "tcp.h"
+
+#ifndef TCP_ULP
+#define TCP_ULP 31
+#endif
+
+#define DEF_MAX_CONNS		10000
+#define DEF_MAX_PER_IP		50
+#define DEF_PREFIX_TIMEOUT	5000
+#define DEF_IDLE_TIMEOUT	30000
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *b, size_t n)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		port = ntohs(s->sin_port);
+		snprintf(b, n, "%s:%u", a, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		port = ntohs(s->sin6_port);
+		snprintf(b, n, "[%s]:%u", a, port);
+	} else {
+		snprintf(b, n, "?");
+	}
+	return b;
+}
+
+static socklen_t ss_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					     sizeof(struct sockaddr_in);
+}
+
+static bool same_host(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+}
+
+static void conn_io(void *ctx, int fd, uint32_t ev);
+static void conn_timer(struct timer *tm);
+
+static void conn_link(struct tcp *t, struct tcp_conn *c)
+{
+	c->next = t->conns;
+	c->prev = NULL;
+	if (t->conns)
+		t->conns->prev = c;
+	t->conns = c;
+	t->n_conns++;
+}
+
+static void conn_unlink(struct tcp *t, struct tcp_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (t->conns == c)
+		t->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	t->n_conns--;
+}
+
+struct tcp_conn *tcp_conn_get(struct tcp_conn *c)
+{
+	if (c)
+		c->refs++;
+	return c;
+}
+
+void tcp_conn_put(struct tcp_conn *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	stream_free(&c->st);
+	free(c->outq);
+	free(c);
+}
+
+static struct tcp_conn *conn_new(struct tcp *t, int fd, bool originator)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	/* The responder waits for "IKETCP" (RFC 9329 §4, TCP-17); the
+	 * originator's peer never sends one. */
+	if (stream_init(&c->st, !originator, t->o.max_msg)) {
+		free(c);
+		return NULL;
+	}
+	c->tcp = t;
+	c->refs = 1;		/* the list's reference */
+	c->fd = fd;
+	c->originator = originator;
+	c->last_activity_ms = loop_now_ms();
+	conn_link(t, c);
+	return c;
+}
+
+void tcp_conn_close(struct tcp_conn *c, int err)
+{
+	struct tcp *t = c->tcp;
+	char rb[64];
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	timer_cancel(t->loop, &c->timer);
+	if (c->fd >= 0) {
+		loop_unwatch(t->loop, c->fd);
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (stream_partial(&c->st))
+		log_debug("tcp %s: partial frame discarded at close (RFC 9329 §6.1)",
+			  addr_str(&c->remote, rb, sizeof(rb)));
+	t->st.closed++;
+	t->st.frames_empty += c->st.st.empty;
+	t->st.keepalives += c->st.st.keepalives;
+	t->st.oversized += c->st.st.oversized;
+	conn_unlink(t, c);
+	if (c->connecting) {
+		c->connecting = false;
+		t->st.connect_failed++;
+		if (t->ops && t->ops->connected)
+			t->ops->connected(t->ops_ctx, c, err ? err : -ECONNRESET);
+	} else if (t->ops && t->ops->closed) {
+		t->ops->closed(t->ops_ctx, c, err);
+	}
+	tcp_conn_put(c);
+}
+
+static void conn_update_watch(struct tcp_conn *c)
+{
+	uint32_t ev = LOOP_READ;
+
+	if (c->connecting || c->outq_len > c->outq_off)
+		ev |= LOOP_WRITE;
+	loop_watch(c->tcp->loop, c->fd, ev, conn_io, c);
+}
+
+/* Appends bytes to the output queue and tries to write them out. */
+static int conn_queue(struct tcp_conn *c, const uint8_t *p, size_t n)
+{
+	size_t pending = c->outq_len - c->outq_off;
+	uint8_t *q;
+
+	if (pending + n > TCP_OUTQ_MAX) {
+		c->tcp->st.tx_dropped_queue_full++;
+		return -ENOBUFS;
+	}
+	if (c->outq_off) {
+		memmove(c->outq, c->outq + c->outq_off, pending);
+		c->outq_len = pending;
+		c->outq_off = 0;
+	}
+	q = realloc(c->outq, c->outq_len + n);
+	if (!q)
+		return -ENOMEM;
+	c->outq = q;
+	memcpy(c->outq + c->outq_len, p, n);
+	c->outq_len += n;
+	return 0;
+}
+
+static int conn_flush(struct tcp_conn *c)
+{
+	while (c->outq_off < c->outq_len) {
+		ssize_t w = send(c->fd, c->outq + c->outq_off,
+				 c->outq_len - c->outq_off, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+		c->outq_off += (size_t)w;
+	}
+	if (c->outq_off == c->outq_len)
+		c->outq_off = c->outq_len = 0;
+	conn_update_watch(c);
+	return 0;
+}
+
+void tcp_conn_path(const struct tcp_conn *c, struct ike_path *path)
+{
+	memset(path, 0, sizeof(*path));
+	path->kind = XPORT_TCP;
+	path->local = c->local;
+	path->remote = c->remote;
+	path->conn = (struct tcp_conn *)c;
+}
+
+static int conn_deliver(void *ctx, enum stream_kind kind,
+			const uint8_t *msg, size_t len)
+{
+	struct tcp_conn *c = ctx;
+	struct tcp *t = c->tcp;
+	struct ike_rx rx;
+
+	if (kind == STREAM_ESP) {
+		/* ESP that reached userspace: the kernel ULP is not on. */
+		t->st.frames_esp++;
+		return 0;
+	}
+	t->st.frames_ike++;
+	if (!c->valid_msg) {
+		c->valid_msg = true;
+		/* A real message arrived: the idle timer no longer applies. */
+		timer_cancel(t->loop, &c->timer);
+	}
+	tcp_conn_path(c, &rx.path);
+	rx.msg = msg;
+	rx.len = len;
+	t->rx(t->rx_ctx, &rx);
+	/* The engine may have closed the connection from the callback. */
+	return c->dead ? -ECONNABORTED : 0;
+}
+
+static void conn_read(struct tcp_conn *c)
+{
+	struct tcp *t = c->tcp;
+	uint8_t b[16384];
+	char rb[64];
+
+	for (int rounds = 0; rounds < 16 && !c->dead; rounds++) {
+		ssize_t n;
+		int r;
+
+		if (c->espintcp) {
+			/* The ULP hands over one message per recv: marker +
+			 * IKE message, length field removed (espintcp.c). */
+			n = recv(c->fd, b, sizeof(b), MSG_TRUNC);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+			if (n <= 0) {
+				tcp_conn_close(c, n < 0 ? -errno : 0);
+				return;
+			}
+			c->last_activity_ms = loop_now_ms();
+			if ((size_t)n > sizeof(b) || (size_t)n <= 4 ||
+			    (size_t)n - 4 > t->o.max_msg) {
+				t->st.oversized++;
+				continue;
+			}
+			conn_deliver(c, STREAM_IKE, b + 4, (size_t)n - 4);
+			continue;
+		}
+		n = recv(c->fd, b, sizeof(b), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return;
+			tcp_conn_close(c, -errno);
+			return;
+		}
+		if (n == 0) {
+			tcp_conn_close(c, 0);
+			return;
+		}
+		c->last_activity_ms = loop_now_ms();
+		bool had_prefix = !c->st.want_prefix;
+
+		r = stream_feed(&c->st, b, (size_t)n, conn_deliver, c);
+		if (r == -EPROTO) {
+			if (!had_prefix && c->st.want_prefix) {
+				t->st.bad_prefix++;
+			} else {
+				t->st.bad_length++;
+			}
+			log_warn("tcp %s: closing: %s",
+				 addr_str(&c->remote, rb, sizeof(rb)),
+				 c->st.error ? c->st.error : "bad stream");
+			tcp_conn_close(c, -EPROTO);
+			return;
+		}
+		if (r)
+			return;		/* closed from the callback */
+		if (!had_prefix && !c->st.want_prefix && !c->prefix_seen) {
+			c->prefix_seen = true;
+			/* Prefix seen: now the idle timer (no valid message). */
+			if (!c->valid_msg)
+				timer_arm(t->loop, &c->timer,
+					  t->o.idle_timeout_ms, conn_timer);
+			if (t->ops && t->ops->connected)
+				t->ops->connected(t->ops_ctx, c, 0);
+		}
+	}
+}
+
+static void conn_connected(struct tcp_conn *c)
+{
+	struct tcp *t = c->tcp;
+	socklen_t sl = sizeof(c->local);
+	int soerr = 0;
+	socklen_t el = sizeof(soerr);
+
+	getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
+	if (soerr) {
+		tcp_conn_close(c, -soerr);
+		return;
+	}
+	getsockname(c->fd, (struct sockaddr *)&c->local, &sl);
+	c->connecting = false;
+	t->st.connected++;
+	timer_arm(t->loop, &c->timer, t->o.idle_timeout_ms, conn_timer);
+	if (t->ops && t->ops->connected)
+		t->ops->connected(t->ops_ctx, c, 0);
+}
+
+static void conn_io(void *ctx, int fd, uint32_t ev)
+{
+	struct tcp_conn *c = ctx;
+	int r;
+
+	tcp_conn_get(c);
+	if (c->connecting && (ev & (LOOP_WRITE | LOOP_ERROR))) {
+		conn_connected(c);
+		if (!c->dead)
+			conn_flush(c);
+	} else {
+		if (!c->dead && (ev & (LOOP_READ | LOOP_ERROR)))
+			conn_read(c);
+		if (!c->dead && (ev & LOOP_WRITE)) {
+			r = conn_flush(c);
+			if (r)
+				tcp_conn_close(c, r);
+		}
+	}
+	tcp_conn_put(c);
+}
+
+static void conn_timer(struct timer *tm)
+{
+	struct tcp_conn *c = container_of(tm, struct tcp_conn, timer);
+	struct tcp *t = c->tcp;
+	char rb[64];
+
+	addr_str(&c->remote, rb, sizeof(rb));
+	if (c->connecting) {
+		log_info("tcp %s: connect timed out", rb);
+		tcp_conn_close(c, -ETIMEDOUT);
+	} else if (!c->originator && !c->prefix_seen) {
+		t->st.prefix_timeout++;
+		log_info("tcp %s: no IKETCP prefix within %u ms, closing", rb,
+			 t->o.prefix_timeout_ms);
+		tcp_conn_close(c, -ETIMEDOUT);
+	} else if (!c->valid_msg) {
+		t->st.idle_timeout++;
+		log_info("tcp %s: no IKE message within %u ms, closing", rb,
+			 t->o.idle_timeout_ms);
+		tcp_conn_close(c, -ETIMEDOUT);
+	}
+}
+
+static uint32_t count_from(const struct tcp *t, const struct sockaddr_storage *a)
+{
+	uint32_t n = 0;
+
+	for (const struct tcp_conn *c = t->conns; c; c = c->next)
+		if (same_host(&c->remote, a))
+			n++;
+	return n;
+}
+
+static void listen_io(void *ctx, int lfd, uint32_t ev)
+{
+	struct tcp *t = ctx;
+
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		struct tcp_conn *c;
+		char rb[64];
+		int fd;
+
+		fd = accept4(lfd, (struct sockaddr *)&peer, &pl,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("tcp: accept: %s", strerror(errno));
+			return;
+		}
+		addr_str(&peer, rb, sizeof(rb));
+		if (t->n_conns >= t->o.max_conns) {
+			t->st.refused_global++;
+			log_warn("tcp %s: refused: %u connections (tcp_max)", rb,
+				 t->n_conns);
+			close(fd);
+			continue;
+		}
+		if (count_from(t, &peer) >= t->o.max_per_ip) {
+			t->st.refused_per_ip++;
+			log_warn("tcp %s: refused: %u connections from this address (tcp_per_ip)",
+				 rb, t->o.max_per_ip);
+			close(fd);
+			continue;
+		}
+		c = conn_new(t, fd, false);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->remote = peer;
+		pl = sizeof(c->local);
+		getsockname(fd, (struct sockaddr *)&c->local, &pl);
+		t->st.accepted++;
+		log_debug("tcp %s: accepted", rb);
+		timer_arm(t->loop, &c->timer, t->o.prefix_timeout_ms, conn_timer);
+		conn_update_watch(c);
+	}
+}
+
+static int listen_one(struct tcp *t, const struct sockaddr_storage *a)
+{
+	char ab[64];
+	int one = 1, fd;
+
+	if (t->n_listen >= TCP_MAX_LISTEN)
+		return -ENOSPC;
+	fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)a, ss_len(a)) < 0 ||
+	    listen(fd, 128) < 0) {
+		int e = errno;
+
+		log_err("tcp: cannot listen on %s: %s",
+			addr_str(a, ab, sizeof(ab)), strerror(e));
+		close(fd);
+		return -e;
+	}
+	if (loop_watch(t->loop, fd, LOOP_READ, listen_io, t)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	t->listen_fd[t->n_listen++] = fd;
+	log_info("tcp: listening on %s", addr_str(a, ab, sizeof(ab)));
+	return 0;
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+struct tcp *tcp_open(struct loop *loop, const struct tcp_opts *o,
+		     ike_rx_fn rx, void *rx_ctx,
+		     const struct tcp_ops *ops, void *ops_ctx)
+{
+	struct tcp *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->loop = loop;
+	t->o = *o;
+	t->o.addrs = NULL;
+	t->o.ports = NULL;
+	if (!t->o.max_conns)
+		t->o.max_conns = DEF_MAX_CONNS;
+	if (!t->o.max_per_ip)
+		t->o.max_per_ip = DEF_MAX_PER_IP;
+	if (!t->o.prefix_timeout_ms)
+		t->o.prefix_timeout_ms = DEF_PREFIX_TIMEOUT;
+	if (!t->o.idle_timeout_ms)
+		t->o.idle_timeout_ms = DEF_IDLE_TIMEOUT;
+	if (!t->o.max_msg || t->o.max_msg > STREAM_MAX_MSG - 4)
+		t->o.max_msg = STREAM_MAX_MSG - 4;
+	t->rx = rx;
+	t->rx_ctx = rx_ctx;
+	t->ops = ops;
+	t->ops_ctx = ops_ctx;
+
+	for (int p = 0; p < o->n_ports; p++) {
+		if (o->n_addrs > 0) {
+			for (int i = 0; i < o->n_addrs; i++) {
+				struct sockaddr_storage a = o->addrs[i];
+
+				set_port(&a, o->ports[p]);
+				if (listen_one(t, &a))
+					goto fail;
+			}
+		} else {
+			struct sockaddr_storage a4 = { 0 }, a6 = { 0 };
+
+			a4.ss_family = AF_INET;
+			set_port(&a4, o->ports[p]);
+			if (listen_one(t, &a4))
+				goto fail;
+			a6.ss_family = AF_INET6;
+			set_port(&a6, o->ports[p]);
+			/* Hosts without IPv6 keep working on IPv4. */
+			if (listen_one(t, &a6) == -EAFNOSUPPORT)
+				log_info("tcp: no IPv6 on this host");
+		}
+	}
+	return t;
+fail:
+	tcp_close_all(t);
+	return NULL;
+}
+
+void tcp_close_all(struct tcp *t)
+{
+	if (!t)
+		return;
+	while (t->conns)
+		tcp_conn_close(t->conns, -ESHUTDOWN);
+	for (int i = 0; i < t->n_listen; i++) {
+		loop_unwatch(t->loop, t->listen_fd[i]);
+		close(t->listen_fd[i]);
+	}
+	free(t);
+}
+
+struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local,
+			     const struct sockaddr_storage *remote,
+			     uint32_t timeout_ms, int *err)
+{
+	struct tcp_conn *c;
+	char rb[64];
+	int fd, r;
+
+	*err = 0;
+	if (t->n_conns >= t->o.max_conns) {
+		*err = -EMFILE;
+		return NULL;
+	}
+	fd = socket(remote->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	if (local && local->ss_family == remote->ss_family &&
+	    bind(fd, (const struct sockaddr *)local, ss_len(local)) < 0) {
+		*err = -errno;
+		log_warn("tcp: cannot bind %s: %s",
+			 addr_str(local, rb, sizeof(rb)), strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	c = conn_new(t, fd, true);
+	if (!c) {
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	c->remote = *remote;
+	/* RFC 9329 §4: the originator sends "IKETCP" once, first. */
+	conn_queue(c, (const uint8_t *)STREAM_PREFIX, STREAM_PREFIX_LEN);
+	r = connect(fd, (const struct sockaddr *)remote, ss_len(remote));
+	if (r < 0 && errno != EINPROGRESS) {
+		*err = -errno;
+		log_info("tcp %s: connect: %s", addr_str(remote, rb, sizeof(rb)),
+			 strerror(errno));
+		c->connecting = false;
+		c->dead = true;
+		close(fd);
+		c->fd = -1;
+		conn_unlink(t, c);
+		t->st.connect_failed++;
+		tcp_conn_put(c);
+		return NULL;
+	}
+	c->connecting = true;
+	timer_arm(t->loop, &c->timer, timeout_ms ? timeout_ms : 3000, conn_timer);
+	conn_update_watch(c);
+	return tcp_conn_get(c);
+}
+
+int tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	struct buf f = BUF_INIT;
+	int r;
+
+	if (c->dead)
+		return -ENOTCONN;
+	if (len > c->tcp->o.max_msg) {
+		log_warn("tcp: IKE message of %zu bytes exceeds the %zu byte maximum",
+			 len, c->tcp->o.max_msg);
+		return -EMSGSIZE;
+	}
+	if (c->espintcp) {
+		/* With the ULP on, one send() is one message: the kernel adds
+		 * the length field; we add the non-ESP marker. */
+		uint8_t *p = buf_extend(&f, 4 + len);
+
+		if (!p)
+			return -ENOMEM;
+		memcpy(p + 4, msg, len);
+		if (send(c->fd, f.data, f.len, MSG_NOSIGNAL) < 0)
+			r = -errno;
+		else
+			r = 0;
+		buf_free(&f);
+		if (!r)
+			c->tcp->st.tx_frames++;
+		return r;
+	}
+	r = stream_frame(&f, true, msg, len);
+	if (r < 0) {
+		buf_free(&f);
+		return r;
+	}
+	r = conn_queue(c, f.data, f.len);
+	buf_free(&f);
+	if (r)
+		return r;
+	c->tcp->st.tx_frames++;
+	if (!c->connecting) {
+		r = conn_flush(c);
+		if (r) {
+			tcp_conn_close(c, r);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int tcp_enable_espintcp(struct tcp_conn *c)
+{
+	char rb[64];
+
+	if (c->dead)
+		return -ENOTCONN;
+	if (c->outq_len > c->outq_off || stream_partial(&c->st))
+		return -EBUSY;	/* framing state must be clean at the switch */
+	if (setsockopt(c->fd, IPPROTO_TCP, TCP_ULP, "espintcp",
+		       sizeof("espintcp")) < 0) {
+		int e = errno;
+
+		if (e == ENOENT || e == EOPNOTSUPP)
+			log_warn("tcp %s: ESP-in-TCP unavailable: kernel lacks CONFIG_INET_ESPINTCP",
+				 addr_str(&c->remote, rb, sizeof(rb)));
+		else
+			log_warn("tcp %s: cannot attach espintcp: %s",
+				 addr_str(&c->remote, rb, sizeof(rb)), strerror(e));
+		return -e;
+	}
+	c->espintcp = true;
+	return 0;
+}
+
+int tcp_status(const struct tcp *t, struct buf *out)
+{
+	char b[1024];
+	int n;
+
+	n = snprintf(b, sizeof(b),
+		     "tcp_connections %u\ntcp_accepted %llu\ntcp_connected %llu\n"
+		     "tcp_connect_failed %llu\ntcp_closed %llu\n"
+		     "tcp_refused_global %llu\ntcp_refused_per_ip %llu\n"
+		     "tcp_prefix_timeout %llu\ntcp_bad_prefix %llu\n"
+		     "tcp_bad_length %llu\ntcp_idle_timeout %llu\n"
+		     "tcp_frames_ike %llu\ntcp_frames_esp %llu\ntcp_tx_frames %llu\n"
+		     "tcp_tx_dropped_queue_full %llu\n",
+		     t->n_conns,
+		     (unsigned long long)t->st.accepted,
+		     (unsigned long long)t->st.connected,
+		     (unsigned long long)t->st.connect_failed,
+		     (unsigned long long)t->st.closed,
+		     (unsigned long long)t->st.refused_global,
+		     (unsigned long long)t->st.refused_per_ip,
+		     (unsigned long long)t->st.prefix_timeout,
+		     (unsigned long long)t->st.bad_prefix,
+		     (unsigned long long)t->st.bad_length,
+		     (unsigned long long)t->st.idle_timeout,
+		     (unsigned long long)t->st.frames_ike,
+		     (unsigned long long)t->st.frames_esp,
+		     (unsigned long long)t->st.tx_frames,
+		     (unsigned long long)t->st.tx_dropped_queue_full);
+	return buf_append(out, b, (size_t)n);
+}

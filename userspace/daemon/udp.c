@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IKE over UDP 500 and 4500.  See udp.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "loop.h"
+#include "udp.h"
+
+#ifndef UDP_ENCAP
+#define UDP_ENCAP 100
+#endif
+#ifndef UDP_ENCAP_ESPINUDP
+#define UDP_ENCAP_ESPINUDP 2
+#endif
+
+#define NON_ESP_MARKER_LEN	4
+#define UDP_DEF_MAX_MSG		(65535 - 8 - 40)
+
+static const char *sa_str(const struct sockaddr_storage *ss, char *b, size_t n)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		snprintf(b, n, "%s:%u", a, ntohs(s->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		snprintf(b, n, "[%s]:%u", a, ntohs(s->sin6_port));
+	} else {
+		snprintf(b, n, "?");
+	}
+	return b;
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+void udp_handle_datagram(struct udp *u, struct udp_sock *s,
+			 const uint8_t *p, size_t len, bool truncated,
+			 const struct sockaddr_storage *from,
+			 const struct sockaddr_storage *to)
+{
+	struct cursor c;
+	struct ike_rx rx;
+	const uint8_t *m;
+
+	if (truncated) {
+		u->st.drop_trunc++;
+		log_debug("udp: dropped a truncated datagram");
+		return;
+	}
+	cur_init(&c, p, len);
+	if (s->kind == XPORT_UDP4500) {
+		m = cur_peek(&c, 1);
+		if (len == 1 && m && m[0] == 0xff) {
+			/* NAT keepalive, RFC 3948 §2.3 */
+			u->st.drop_keepalive++;
+			return;
+		}
+		m = cur_take(&c, NON_ESP_MARKER_LEN);
+		if (!m) {
+			u->st.drop_short++;
+			return;
+		}
+		if (m[0] | m[1] | m[2] | m[3]) {
+			/* ESP the kernel did not decapsulate. */
+			u->st.drop_esp++;
+			return;
+		}
+	}
+	if (cur_left(&c) == 0) {
+		u->st.drop_short++;
+		return;
+	}
+	if (cur_left(&c) > u->max_msg) {
+		u->st.drop_oversize++;
+		return;
+	}
+	memset(&rx, 0, sizeof(rx));
+	rx.path.kind = s->kind;
+	rx.path.remote = *from;
+	rx.path.local = *to;
+	rx.len = cur_left(&c);
+	rx.msg = cur_take(&c, rx.len);
+	u->st.rx++;
+	u->rx(u->rx_ctx, &rx);
+}
+
+static void sock_read(void *ctx, int fd, uint32_t ev)
+{
+	struct udp_sock *s = ctx;
+	struct udp *u = s->u;
+
+	for (int i = 0; i < 32; i++) {
+		struct sockaddr_storage from, to;
+		union {
+			char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			       CMSG_SPACE(sizeof(struct in_pktinfo))];
+			struct cmsghdr align;
+		} cbuf;
+		struct iovec iov = { u->rxbuf, u->rxcap };
+		struct msghdr mh = {
+			.msg_name = &from, .msg_namelen = sizeof(from),
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b),
+		};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_debug("udp: recvmsg: %s", strerror(errno));
+			return;
+		}
+		to = s->bound;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
+		     cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == IPPROTO_IP &&
+			    cm->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				((struct sockaddr_in *)&to)->sin_addr = pi.ipi_addr;
+			} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+				   cm->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				((struct sockaddr_in6 *)&to)->sin6_addr = pi.ipi6_addr;
+			}
+		}
+		udp_handle_datagram(u, s, u->rxbuf, (size_t)n,
+				    (mh.msg_flags & MSG_TRUNC) || (size_t)n >= u->rxcap,
+				    &from, &to);
+	}
+}
+
+static int open_one(struct udp *u, const struct sockaddr_storage *a,
+		    enum xport_kind kind, bool espinudp)
+{
+	struct udp_sock *s;
+	char ab[64];
+	int one = 1, fd;
+
+	if (u->n_socks >= UDP_MAX_SOCKS)
+		return -ENOSPC;
+	fd = socket(a->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->ss_family == AF_INET) {
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	} else {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	}
+	if (bind(fd, (const struct sockaddr *)a,
+		 a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					    sizeof(struct sockaddr_in)) < 0) {
+		int e = errno;
+
+		log_err("udp: cannot bind %s: %s", sa_str(a, ab, sizeof(ab)),
+			strerror(e));
+		close(fd);
+		return -e;
+	}
+	if (espinudp) {
+		int t = UDP_ENCAP_ESPINUDP;
+
+		/* The kernel takes ESP (non-zero first word) itself and
+		 * hands us only the marker-prefixed IKE datagrams. */
+		if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &t, sizeof(t)) < 0)
+			log_warn("udp: UDP_ENCAP_ESPINUDP on %s: %s",
+				 sa_str(a, ab, sizeof(ab)), strerror(errno));
+	}
+	s = &u->socks[u->n_socks];
+	s->fd = fd;
+	s->family = a->ss_family;
+	s->kind = kind;
+	s->bound = *a;
+	s->u = u;
+	if (loop_watch(u->loop, fd, LOOP_READ, sock_read, s)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	u->n_socks++;
+	log_info("udp: listening on %s%s", sa_str(a, ab, sizeof(ab)),
+		 kind == XPORT_UDP4500 ? " (NAT-T)" : "");
+	return 0;
+}
+
+static int open_port(struct udp *u, const struct udp_opts *o, uint16_t port,
+		     enum xport_kind kind)
+{
+	int r;
+
+	if (o->n_addrs > 0) {
+		for (int i = 0; i < o->n_addrs; i++) {
+			struct sockaddr_storage a = o->addrs[i];
+
+			set_port(&a, port);
+			r = open_one(u, &a, kind, o->espinudp && kind == XPORT_UDP4500);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
+	struct sockaddr_storage a4 = { 0 }, a6 = { 0 };
+
+	a4.ss_family = AF_INET;
+	set_port(&a4, port);
+	r = open_one(u, &a4, kind, o->espinudp && kind == XPORT_UDP4500);
+	if (r)
+		return r;
+	a6.ss_family = AF_INET6;
+	set_port(&a6, port);
+	r = open_one(u, &a6, kind, o->espinudp && kind == XPORT_UDP4500);
+	if (r == -EAFNOSUPPORT)
+		r = 0;
+	return r;
+}
+
+struct udp *udp_open(struct loop *loop, const struct udp_opts *o,
+		     ike_rx_fn rx, void *rx_ctx)
+{
+	struct udp *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->loop = loop;
+	u->rx = rx;
+	u->rx_ctx = rx_ctx;
+	u->max_msg = o->max_msg && o->max_msg < UDP_DEF_MAX_MSG ?
+		     o->max_msg : UDP_DEF_MAX_MSG;
+	/* One more byte than the largest datagram we accept reveals
+	 * truncation even where MSG_TRUNC is not reported. */
+	u->rxcap = u->max_msg + NON_ESP_MARKER_LEN + 1;
+	u->rxbuf = malloc(u->rxcap);
+	if (!u->rxbuf)
+		goto fail;
+	if (o->ike_port && open_port(u, o, o->ike_port, XPORT_UDP500))
+		goto fail;
+	if (o->natt_port && open_port(u, o, o->natt_port, XPORT_UDP4500))
+		goto fail;
+	return u;
+fail:
+	udp_close(u);
+	return NULL;
+}
+
+void udp_close(struct udp *u)
+{
+	if (!u)
+		return;
+	for (int i = 0; i < u->n_socks; i++) {
+		loop_unwatch(u->loop, u->socks[i].fd);
+		close(u->socks[i].fd);
+	}
+	free(u->rxbuf);
+	free(u);
+}
+
+static struct udp_sock *pick_sock(struct udp *u, enum xport_kind kind,
+				  const struct sockaddr_storage *local,
+				  int family)
+{
+	struct udp_sock *any = NULL;
+
+	for (int i = 0; i < u->n_socks; i++) {
+		struct udp_sock *s = &u->socks[i];
+
+		if (s->kind != kind || s->family != family)
+			continue;
+		if (!any)
+			any = s;
+		if (local && local->ss_family == family &&
+		    family == AF_INET &&
+		    ((const struct sockaddr_in *)local)->sin_addr.s_addr ==
+		    ((struct sockaddr_in *)&s->bound)->sin_addr.s_addr)
+			return s;
+		if (local && local->ss_family == family &&
+		    family == AF_INET6 &&
+		    !memcmp(&((const struct sockaddr_in6 *)local)->sin6_addr,
+			    &((struct sockaddr_in6 *)&s->bound)->sin6_addr, 16))
+			return s;
+	}
+	return any;
+}
+
+static int send_from(struct udp_sock *s, const struct sockaddr_storage *local,
+		     const struct sockaddr_storage *remote,
+		     const struct iovec *iov, int iovcnt)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	struct msghdr mh = {
+		.msg_name = (void *)remote,
+		.msg_namelen = remote->ss_family == AF_INET6 ?
+			sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt,
+	};
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	/* Reply from the address the request came to (wildcard sockets). */
+	if (local && local->ss_family == AF_INET) {
+		const struct sockaddr_in *l = (const void *)local;
+
+		if (l->sin_addr.s_addr != htonl(INADDR_ANY)) {
+			struct in_pktinfo pi = { .ipi_spec_dst = l->sin_addr };
+			struct cmsghdr *cm;
+
+			mh.msg_control = cbuf.b;
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = IPPROTO_IP;
+			cm->cmsg_type = IP_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		}
+	} else if (local && local->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *l = (const void *)local;
+
+		if (!IN6_IS_ADDR_UNSPECIFIED(&l->sin6_addr)) {
+			struct in6_pktinfo pi = { .ipi6_addr = l->sin6_addr };
+			struct cmsghdr *cm;
+
+			mh.msg_control = cbuf.b;
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		}
+	}
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+int udp_send(struct udp *u, const struct ike_path *path,
+	     const uint8_t *msg, size_t len)
+{
+	static const uint8_t marker[NON_ESP_MARKER_LEN];
+	struct iovec iov[2];
+	struct udp_sock *s;
+	char rb[64];
+	int n = 0, r;
+
+	if (path->kind != XPORT_UDP500 && path->kind != XPORT_UDP4500)
+		return -EINVAL;
+	if (len > u->max_msg) {
+		log_warn("udp: not sending a %zu byte IKE message to %s: above the %zu byte maximum",
+			 len, sa_str(&path->remote, rb, sizeof(rb)), u->max_msg);
+		u->st.drop_oversize++;
+		return -EMSGSIZE;
+	}
+	s = pick_sock(u, path->kind, &path->local, path->remote.ss_family);
+	if (!s) {
+		log_warn("udp: no %s socket for %s", xport_name(path->kind),
+			 sa_str(&path->remote, rb, sizeof(rb)));
+		return -EAFNOSUPPORT;
+	}
+	if (path->kind == XPORT_UDP4500) {
+		iov[n].iov_base = (void *)marker;
+		iov[n++].iov_len = sizeof(marker);
+	}
+	iov[n].iov_base = (void *)msg;
+	iov[n++].iov_len = len;
+	r = send_from(s, &path->local, &path->remote, iov, n);
+	if (r) {
+		u->st.tx_err++;
+		log_debug("udp: send to %s: %s",
+			  sa_str(&path->remote, rb, sizeof(rb)), strerror(-r));
+		return r;
+	}
+	u->st.tx++;
+	return 0;
+}
+
+int udp_send_keepalive(struct udp *u, const struct sockaddr_storage *local,
+		       const struct sockaddr_storage *remote)
+{
+	uint8_t ff = 0xff;
+	struct iovec iov = { &ff, 1 };
+	struct udp_sock *s = pick_sock(u, XPORT_UDP4500, local, remote->ss_family);
+
+	if (!s)
+		return -EAFNOSUPPORT;
+	return send_from(s, local, remote, &iov, 1);
+}
+
+int udp_status(const struct udp *u, struct buf *out)
+{
+	char b[512];
+	int n = snprintf(b, sizeof(b),
+			 "udp_rx %llu\nudp_tx %llu\nudp_tx_errors %llu\n"
+			 "udp_drop_esp %llu\nudp_drop_keepalive %llu\n"
+			 "udp_drop_truncated %llu\nudp_drop_short %llu\n"
+			 "udp_drop_oversize %llu\n",
+			 (unsigned long long)u->st.rx,
+			 (unsigned long long)u->st.tx,
+			 (unsigned long long)u->st.tx_err,
+			 (unsigned long long)u->st.drop_esp,
+			 (unsigned long long)u->st.drop_keepalive,
+			 (unsigned long long)u->st.drop_trunc,
+			 (unsigned long long)u->st.drop_short,
+			 (unsigned long long)u->st.drop_oversize);
+
+	return buf_append(out, b, (size_t)n);
+}

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UDP and TCP (RFC 9329) transports over loopback: marker handling on 4500,
+ * keepalive and ESP drops, prefix, framing both ways, bad prefix, connect
+ * refused reported, connection limit.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "loop.h"
+#include "tcp.h"
+#include "udp.h"
+#include "kselftest_harness.h"
+
+struct sink {
+	int n;
+	enum xport_kind kind;
+	uint8_t last[256];
+	size_t last_len;
+	struct ike_path path;
+	int connected, connect_err, closed, close_err;
+	struct tcp_conn *conn;
+};
+
+static void on_rx(void *ctx, const struct ike_rx *rx)
+{
+	struct sink *s = ctx;
+
+	s->n++;
+	s->kind = rx->path.kind;
+	s->path = rx->path;
+	s->last_len = rx->len < sizeof(s->last) ? rx->len : sizeof(s->last);
+	memcpy(s->last, rx->msg, s->last_len);
+}
+
+static void on_connected(void *ctx, struct tcp_conn *c, int err)
+{
+	struct sink *s = ctx;
+
+	s->connected++;
+	s->connect_err = err;
+}
+
+static void on_closed(void *ctx, struct tcp_conn *c, int err)
+{
+	struct sink *s = ctx;
+
+	s->closed++;
+	s->close_err = err;
+}
+
+static const struct tcp_ops ops = { on_connected, on_closed };
+
+static struct sockaddr_storage lo4(uint16_t port)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *s = (void *)&ss;
+
+	s->sin_family = AF_INET;
+	s->sin_port = htons(port);
+	s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return ss;
+}
+
+static void spin(struct loop *l, int *what, int want)
+{
+	for (int i = 0; i < 200 && *what < want; i++)
+		loop_once(l, 10);
+}
+
+/* Ports in the dynamic range picked from the pid to avoid collisions. */
+static uint16_t base_port(void)
+{
+	return (uint16_t)(40000 + (getpid() % 5000) * 4);
+}
+
+TEST(udp_natt_marker_keepalive_esp)
+{
+	struct loop *l = loop_new();
+	struct sink s = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t p = base_port();
+	struct udp_opts o = { .addrs = &a, .n_addrs = 1, .ike_port = p,
+			      .natt_port = (uint16_t)(p + 1) };
+	struct udp *u = udp_open(l, &o, on_rx, &s);
+	struct sockaddr_storage dst = lo4((uint16_t)(p + 1)), dst500 = lo4(p);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	uint8_t ike[8] = { 0, 0, 0, 0, 'h', 'e', 'l', 'o' };
+	uint8_t ka = 0xff, esp[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	ASSERT_NE(NULL, u);
+	sendto(fd, &ka, 1, 0, (void *)&dst, sizeof(struct sockaddr_in));
+	sendto(fd, esp, 8, 0, (void *)&dst, sizeof(struct sockaddr_in));
+	sendto(fd, ike, 8, 0, (void *)&dst, sizeof(struct sockaddr_in));
+	spin(l, &s.n, 1);
+	ASSERT_EQ(1, s.n);
+	EXPECT_EQ(XPORT_UDP4500, s.kind);
+	ASSERT_EQ(4, s.last_len);
+	EXPECT_EQ(0, memcmp(s.last, "helo", 4));
+	EXPECT_EQ(1, u->st.drop_keepalive);
+	EXPECT_EQ(1, u->st.drop_esp);
+	/* On 500 the datagram is the message, zeros included. */
+	sendto(fd, ike, 8, 0, (void *)&dst500, sizeof(struct sockaddr_in));
+	spin(l, &s.n, 2);
+	ASSERT_EQ(2, s.n);
+	EXPECT_EQ(XPORT_UDP500, s.kind);
+	EXPECT_EQ(8, s.last_len);
+
+	/* Reply on 4500 carries the marker and comes from the bound addr. */
+	struct sockaddr_storage me = lo4(0);
+	socklen_t ml = sizeof(me);
+	uint8_t back[16];
+
+	bind(fd, (void *)&me, sizeof(struct sockaddr_in));
+	getsockname(fd, (void *)&me, &ml);
+	struct ike_path path = { .kind = XPORT_UDP4500, .remote = me,
+				 .local = lo4((uint16_t)(p + 1)) };
+	ASSERT_EQ(0, udp_send(u, &path, (const uint8_t *)"abc", 3));
+	ASSERT_EQ(7, recv(fd, back, sizeof(back), 0));
+	EXPECT_EQ(0, memcmp(back, "\0\0\0\0abc", 7));
+	/* Oversized messages are refused. */
+	static uint8_t big[70000];
+	EXPECT_EQ(-EMSGSIZE, udp_send(u, &path, big, sizeof(big)));
+	close(fd);
+	udp_close(u);
+	loop_free(l);
+}
+
+TEST(tcp_prefix_frames_both_ways)
+{
+	struct loop *l = loop_new();
+	struct sink srv = { 0 }, cli = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 2);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
+			      .n_ports = 1 };
+	struct tcp_opts oc = { 0 };
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
+	struct sockaddr_storage dst = lo4(port);
+	struct tcp_conn *c;
+	int err;
+
+	ASSERT_NE(NULL, ts);
+	ASSERT_NE(NULL, tc);
+	c = tcp_connect(tc, NULL, &dst, 2000, &err);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, tcp_send(c, (const uint8_t *)"IKEMSG1", 7));
+	spin(l, &srv.n, 1);
+	ASSERT_EQ(1, cli.connected);
+	EXPECT_EQ(0, cli.connect_err);
+	ASSERT_EQ(1, srv.n);
+	EXPECT_EQ(XPORT_TCP, srv.kind);
+	ASSERT_EQ(7, srv.last_len);
+	EXPECT_EQ(0, memcmp(srv.last, "IKEMSG1", 7));
+	EXPECT_EQ(1, srv.connected);	/* after the prefix */
+	/* The responder answers on the same connection. */
+	ASSERT_EQ(0, tcp_send(srv.path.conn, (const uint8_t *)"REPLY", 5));
+	spin(l, &cli.n, 1);
+	ASSERT_EQ(1, cli.n);
+	EXPECT_EQ(0, memcmp(cli.last, "REPLY", 5));
+	EXPECT_EQ(1, ts->n_conns);
+	tcp_conn_put(c);
+	tcp_close_all(tc);
+	spin(l, &srv.closed, 1);
+	EXPECT_EQ(1, srv.closed);
+	EXPECT_EQ(0, ts->n_conns);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
+TEST(tcp_bad_prefix_closes_without_delivery)
+{
+	struct loop *l = loop_new();
+	struct sink srv = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 3);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
+			      .n_ports = 1 };
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct sockaddr_storage dst = lo4(port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	/* A valid frame but no IKETCP first (TCP-24). */
+	uint8_t junk[] = { 0, 9, 0, 0, 0, 0, 'a', 'b', 'c' };
+	char b[4];
+
+	ASSERT_NE(NULL, ts);
+	ASSERT_EQ(0, connect(fd, (void *)&dst, sizeof(struct sockaddr_in)));
+	ASSERT_EQ(sizeof(junk), write(fd, junk, sizeof(junk)));
+	for (int i = 0; i < 50 && ts->st.bad_prefix == 0; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(1, ts->st.bad_prefix);
+	EXPECT_EQ(0, srv.n);
+	EXPECT_EQ(0, read(fd, b, sizeof(b)));	/* closed by the daemon */
+	close(fd);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
+TEST(tcp_connect_refused_reported)
+{
+	struct loop *l = loop_new();
+	struct sink cli = { 0 };
+	struct tcp_opts oc = { 0 };
+	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
+	/* Nothing listens on port 1 of loopback. */
+	struct sockaddr_storage dst = lo4(1);
+	struct tcp_conn *c;
+	int err;
+
+	c = tcp_connect(tc, NULL, &dst, 2000, &err);
+	if (c) {
+		spin(l, &cli.connected, 1);
+		EXPECT_EQ(1, cli.connected);
+		EXPECT_EQ(-ECONNREFUSED, cli.connect_err);
+		tcp_conn_put(c);
+	} else {
+		EXPECT_EQ(-ECONNREFUSED, err);
+	}
+	tcp_close_all(tc);
+	loop_free(l);
+}
+
+TEST(tcp_per_ip_limit)
+{
+	struct loop *l = loop_new();
+	struct sink srv = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 3);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
+			      .n_ports = 1, .max_per_ip = 2 };
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct sockaddr_storage dst = lo4(port);
+	int fd[3];
+
+	ASSERT_NE(NULL, ts);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_EQ(0, connect(fd[i], (void *)&dst, sizeof(struct sockaddr_in)));
+	}
+	for (int i = 0; i < 50 && ts->st.refused_per_ip == 0; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(2, ts->n_conns);
+	EXPECT_EQ(1, ts->st.refused_per_ip);
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
+TEST_HARNESS_MAIN
