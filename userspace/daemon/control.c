@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control socket (protocol in control.h).  One request per connection;
+ * the request is read without blocking the loop, the reply is written with
+ * a bounded wait (replies are small; a client that stops reading is cut).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "control.h"
+#include "log.h"
+#include "loop.h"
+
+struct ctl_client {
+	struct control *ctl;
+	int fd;
+	char req[CONTROL_MAX_REQ + 1];
+	size_t len;
+	struct timer timer;
+	struct ctl_client *next;
+};
+
+struct control {
+	struct loop *loop;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	long allow_uid;
+	const struct control_ops *ops;
+	void *ctx;
+	struct ctl_client *clients;
+};
+
+#define CTL_CLIENT_TIMEOUT_MS	5000
+
+/* "ERR " a b c "\n": the status line of a refused request. */
+static void reply_err3(struct buf *out, const char *a, const char *b,
+		       const char *c)
+{
+	buf_reset(out);
+	buf_append(out, "ERR ", 4);
+	buf_append(out, a, strlen(a));
+	buf_append(out, b, strlen(b));
+	buf_append(out, c, strlen(c));
+	buf_append(out, "\n", 1);
+}
+
+static void reply_err(struct buf *out, const char *msg)
+{
+	reply_err3(out, msg, "", "");
+}
+
+/* Runs an op: body goes after "OK\n"; on error the body is the sentence. */
+static void finish(struct buf *out, int r, struct buf *body)
+{
+	buf_reset(out);
+	if (r == 0) {
+		buf_append(out, "OK\n", 3);
+		buf_append(out, body->data, body->len);
+	} else {
+		char msg[256];
+		size_t n = body->len < sizeof(msg) - 1 ? body->len : sizeof(msg) - 1;
+
+		memcpy(msg, body->data ? (const char *)body->data : "", n);
+		msg[n] = 0;
+		/* Keep the status line one line. */
+		for (size_t i = 0; i < n; i++)
+			if (msg[i] == '\n')
+				msg[i] = ' ';
+		while (n && msg[n - 1] == ' ')
+			msg[--n] = 0;
+		reply_err(out, n ? msg : strerror(r < 0 ? -r : r));
+	}
+	buf_free(body);
+}
+
+static bool valid_word(const char *w)
+{
+	if (!*w || strlen(w) > 128)
+		return false;
+	for (; *w; w++)
+		if (!((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') ||
+		      (*w >= '0' && *w <= '9') || *w == '-' || *w == '_' ||
+		      *w == '.'))
+			return false;
+	return true;
+}
+
+void control_dispatch(const struct control_ops *ops, void *ctx,
+		      const char *line, struct buf *out)
+{
+	char tmp[CONTROL_MAX_REQ + 1], *argv[4], *save = NULL, *w;
+	struct buf body = BUF_INIT;
+	int argc = 0, r;
+
+	if (strlen(line) > CONTROL_MAX_REQ) {
+		reply_err(out, "request too long");
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s", line);
+	tmp[strcspn(tmp, "\r\n")] = 0;
+	for (w = strtok_r(tmp, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		if (argc == 4) {
+			reply_err(out, "too many arguments");
+			return;
+		}
+		argv[argc++] = w;
+	}
+	if (argc == 0) {
+		reply_err(out, "empty request");
+		return;
+	}
+	for (int i = 0; i < argc; i++)
+		if (!valid_word(argv[i]) && strcmp(argv[i], "--json")) {
+			reply_err(out, "invalid characters in request");
+			return;
+		}
+
+	const char *cmd = argv[0];
+	bool json = argc == 2 && !strcmp(argv[1], "--json");
+
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "list-conns")) {
+		bool st = !strcmp(cmd, "status");
+
+		if (argc > 2 || (argc == 2 && !json)) {
+			reply_err3(out, "usage: ", cmd, " [--json]");
+			return;
+		}
+		r = st ? ops->status(ctx, json, &body) :
+			 ops->list_conns(ctx, json, &body);
+	} else if (!strcmp(cmd, "initiate") || !strcmp(cmd, "terminate")) {
+		if (argc != 2) {
+			reply_err3(out, "usage: ", cmd, " <connection>");
+			return;
+		}
+		r = cmd[0] == 'i' ? ops->initiate(ctx, argv[1], &body) :
+				    ops->terminate(ctx, argv[1], &body);
+	} else if (!strcmp(cmd, "rekey")) {
+		bool child = false;
+
+		if (argc < 2 || argc > 3 ||
+		    (argc == 3 && strcmp(argv[2], "ike") &&
+		     strcmp(argv[2], "child"))) {
+			reply_err(out, "usage: rekey <connection> [ike|child]");
+			return;
+		}
+		child = argc == 3 && !strcmp(argv[2], "child");
+		r = ops->rekey(ctx, argv[1], child, &body);
+	} else if (!strcmp(cmd, "reload")) {
+		if (argc != 1) {
+			reply_err(out, "usage: reload");
+			return;
+		}
+		r = ops->reload(ctx, &body);
+	} else if (!strcmp(cmd, "loglevel")) {
+		if (argc != 2 || log_level_from_name(argv[1]) < 0) {
+			reply_err(out,
+				  "usage: loglevel <error|warning|info|debug>");
+			return;
+		}
+		r = ops->loglevel(ctx, argv[1], &body);
+	} else {
+		reply_err3(out, "unknown command '", cmd,
+			   "' (expected status, list-conns, initiate, terminate, rekey, reload, loglevel)");
+		return;
+	}
+	finish(out, r, &body);
+}
+
+static void client_free(struct ctl_client *cl)
+{
+	struct control *c = cl->ctl;
+
+	for (struct ctl_client **pp = &c->clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	timer_cancel(c->loop, &cl->timer);
+	loop_unwatch(c->loop, cl->fd);
+	close(cl->fd);
+	free(cl);
+}
+
+static void write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+
+			if (poll(&pf, 1, 1000) <= 0)
+				return;
+			continue;
+		}
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void client_io(void *ctx, int fd, uint32_t ev)
+{
+	struct ctl_client *cl = ctx;
+	struct control *c = cl->ctl;
+	struct buf out = BUF_INIT;
+	char *nl;
+	ssize_t n;
+
+	n = recv(fd, cl->req + cl->len, CONTROL_MAX_REQ - cl->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_free(cl);
+		return;
+	}
+	cl->len += (size_t)n;
+	cl->req[cl->len] = 0;
+	nl = memchr(cl->req, '\n', cl->len);
+	if (!nl && cl->len < CONTROL_MAX_REQ)
+		return;
+	if (!nl || memchr(cl->req, 0, (size_t)(nl - cl->req))) {
+		reply_err(&out, nl ? "invalid request" : "request too long");
+	} else {
+		*nl = 0;
+		log_debug("control: %s", cl->req);
+		control_dispatch(c->ops, c->ctx, cl->req, &out);
+	}
+	write_all(fd, out.data, out.len);
+	buf_free(&out);
+	client_free(cl);
+}
+
+static void client_timeout(struct timer *t)
+{
+	client_free(container_of(t, struct ctl_client, timer));
+}
+
+static void accept_io(void *ctx, int lfd, uint32_t ev)
+{
+	struct control *c = ctx;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct ctl_client *client;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+	    (c->allow_uid < 0 ? cred.uid != 0 :
+	     (cred.uid != 0 && (long)cred.uid != c->allow_uid))) {
+		static const char msg[] =
+			"ERR permission denied: tcpikectl must run as root\n";
+
+		log_warn("control: refused a request from uid %ld",
+			 (long)cred.uid);
+		write_all(fd, (const uint8_t *)msg, sizeof(msg) - 1);
+		close(fd);
+		return;
+	}
+	client = calloc(1, sizeof(*client));
+	if (!client) {
+		close(fd);
+		return;
+	}
+	client->ctl = c;
+	client->fd = fd;
+	client->next = c->clients;
+	c->clients = client;
+	timer_arm(c->loop, &client->timer, CTL_CLIENT_TIMEOUT_MS, client_timeout);
+	loop_watch(c->loop, fd, LOOP_READ, client_io, client);
+}
+
+struct control *control_open(struct loop *loop, const char *path,
+			     long allow_uid, const struct control_ops *ops,
+			     void *ctx)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[sizeof(sun.sun_path)];
+	struct control *c;
+	struct stat st;
+	mode_t old;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_err("control socket path too long: %s", path);
+		return NULL;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (stat(dirname(dir), &st) < 0 || !S_ISDIR(st.st_mode)) {
+		log_err("control socket directory of %s does not exist", path);
+		return NULL;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		log_err("control socket directory of %s is writable by group or others",
+			path);
+		return NULL;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_err("%s exists and is not a socket", path);
+			return NULL;
+		}
+		unlink(path);		/* stale socket of an earlier run */
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->loop = loop;
+	c->allow_uid = allow_uid;
+	c->ops = ops;
+	c->ctx = ctx;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		goto fail;
+	old = umask(0177);	/* the socket is created 0600 */
+	if (bind(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		umask(old);
+		log_err("control socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	umask(old);
+	chmod(path, 0600);
+	if (listen(c->fd, 16) < 0 ||
+	    loop_watch(loop, c->fd, LOOP_READ, accept_io, c)) {
+		log_err("control socket %s: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	return c;
+fail:
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	return NULL;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	while (c->clients)
+		client_free(c->clients);
+	loop_unwatch(c->loop, c->fd);
+	close(c->fd);
+	unlink(c->path);
+	free(c);
+}

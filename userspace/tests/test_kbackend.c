@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The "none" backend: SAs and policies kept, duplicates and unknown
+ * entries refused with a sentence, steering refused, names checked. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "backend.h"
+#include "buf.h"
+#include "kb_none.h"
+#include "kselftest_harness.h"
+
+static void ip4(struct sockaddr_storage *ss, const char *a)
+{
+	struct sockaddr_in *s = (void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s->sin_family = AF_INET;
+	inet_pton(AF_INET, a, &s->sin_addr);
+}
+
+TEST(none_sa_and_policy)
+{
+	struct kbackend *kb = kbackend_open("none");
+	struct kb_sa sa = { 0 };
+	struct kb_policy pol = { 0 };
+	uint8_t key[36] = { 1 };
+	struct buf dump = BUF_INIT;
+	size_t ns, np;
+
+	ASSERT_NE(NULL, kb);
+	EXPECT_EQ(KB_NONE, kb->kind);
+	sa.spi = htonl(0x11223344);
+	ip4(&sa.src, "10.0.0.1");
+	ip4(&sa.dst, "10.0.0.2");
+	strcpy(sa.aead, "rfc4106(gcm(aes))");
+	sa.enc_key = key;
+	sa.enc_key_len = sizeof(key);
+	ASSERT_EQ(0, kb->ops->sa_add(kb, &sa));
+	EXPECT_EQ(-EEXIST, kb->ops->sa_add(kb, &sa));
+	EXPECT_NE(NULL, strstr(kb->kb_error, "0x11223344"));
+	pol.dir = KB_DIR_OUT;
+	pol.sel.family = AF_INET;
+	ip4(&pol.sel.src, "192.168.1.0");
+	ip4(&pol.sel.dst, "192.168.2.0");
+	pol.sel.src_plen = pol.sel.dst_plen = 24;
+	ASSERT_EQ(0, kb->ops->policy_add(kb, &pol));
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(1, ns);
+	EXPECT_EQ(1, np);
+	ASSERT_EQ(0, kb_none_dump(kb, &dump));
+	ASSERT_EQ(0, buf_put_u8(&dump, 0));
+	EXPECT_NE(NULL, strstr((char *)dump.data, "sa out spi 0x11223344 10.0.0.1 -> 10.0.0.2"));
+	EXPECT_NE(NULL, strstr((char *)dump.data, "policy out 192.168.1.0/24 -> 192.168.2.0/24"));
+	EXPECT_EQ(-EOPNOTSUPP, kb->ops->sa_steer(kb, &sa.dst, sa.spi, KB_ENCAP_UDP, 4500, 4500));
+	ASSERT_EQ(0, kb->ops->sa_del(kb, &sa.dst, sa.spi));
+	EXPECT_EQ(-ENOENT, kb->ops->sa_del(kb, &sa.dst, sa.spi));
+	ASSERT_EQ(0, kb->ops->policy_del(kb, &pol));
+	EXPECT_EQ(-ENOENT, kb->ops->policy_del(kb, &pol));
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(0, ns);
+	EXPECT_EQ(0, np);
+	buf_free(&dump);
+	kbackend_close(kb);
+}
+
+TEST(unknown_backend_name)
+{
+	EXPECT_EQ(NULL, kbackend_open("wireguard"));
+}
+
+TEST(auto_picks_something)
+{
+	struct kbackend *kb = kbackend_open("auto");
+
+	ASSERT_NE(NULL, kb);	/* none always works */
+	kbackend_close(kb);
+}
+
+TEST_HARNESS_MAIN
