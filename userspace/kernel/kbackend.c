@@ -5,6 +5,7 @@
  * kb_xfrm.c is built in, then none.  Each choice is logged with the reason.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,15 +14,20 @@
 #include "log.h"
 
 int kb_module_open(struct kbackend *kb);
-/* Weak: kb_xfrm.c may not be part of the build yet. */
-int kb_xfrm_open(struct kbackend *kb) __attribute__((weak));
+int kb_xfrm_open_probe(struct kbackend *kb, bool probe);
 
-static int try_open(struct kbackend *kb, const char *name)
+/*
+ * auto: the module only when its family resolves (-ENOENT otherwise);
+ * xfrm only when a probe ESP state can really be added and removed (a
+ * kernel with xfrm_user but without esp4/esp6 accepts policies yet fails
+ * every SA, so checking for NETLINK_XFRM alone is not enough).
+ */
+static int try_open(struct kbackend *kb, const char *name, bool probe)
 {
 	if (!strcmp(name, "module"))
 		return kb_module_open(kb);
 	if (!strcmp(name, "xfrm"))
-		return kb_xfrm_open ? kb_xfrm_open(kb) : -ENOSYS;
+		return kb_xfrm_open_probe(kb, probe);
 	if (!strcmp(name, "none"))
 		return kb_none_open(kb);
 	return -EINVAL;
@@ -39,7 +45,7 @@ struct kbackend *kbackend_open(const char *name)
 
 		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 			memset(kb, 0, sizeof(*kb));
-			r = try_open(kb, order[i]);
+			r = try_open(kb, order[i], true);
 			if (!r) {
 				log_info("kernel backend: %s (auto)", order[i]);
 				return kb;
@@ -50,7 +56,7 @@ struct kbackend *kbackend_open(const char *name)
 		free(kb);
 		return NULL;
 	}
-	r = try_open(kb, name);
+	r = try_open(kb, name, false);
 	if (r) {
 		if (r == -EINVAL)
 			log_err("unknown kernel backend '%s' (expected auto, module, xfrm or none)",

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Drives the xfrm kernel backend for selftests/netns/10-transport-xfrm.sh:
+ *   kb_xfrm policy   add an out and an in policy, print "added", wait for a
+ *                    line on stdin, then close the backend (which must
+ *                    remove both) and print "closed"
+ *   kb_xfrm sa       add an AES-GCM ESP SA; print "sa ok" or
+ *                    "sa failed: <kb_error>" (exit 0 either way)
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+
+static void ip4(struct sockaddr_storage *ss, const char *a)
+{
+	struct sockaddr_in *s = (void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s->sin_family = AF_INET;
+	inet_pton(AF_INET, a, &s->sin_addr);
+}
+
+int main(int argc, char **argv)
+{
+	struct kbackend *kb;
+	char line[16];
+
+	if (argc != 2)
+		return 2;
+	kb = kbackend_open("xfrm");
+	if (!kb)
+		return 1;
+	if (!strcmp(argv[1], "policy")) {
+		struct kb_policy p = { 0 };
+
+		p.sel.family = AF_INET;
+		ip4(&p.sel.src, "192.168.1.0");
+		ip4(&p.sel.dst, "192.168.2.0");
+		p.sel.src_plen = p.sel.dst_plen = 24;
+		p.reqid = 7;
+		p.mode = KB_MODE_TUNNEL;
+		ip4(&p.tmpl_src, "10.0.0.1");
+		ip4(&p.tmpl_dst, "10.0.0.2");
+		p.dir = KB_DIR_OUT;
+		if (kb->ops->policy_add(kb, &p)) {
+			printf("policy failed: %s\n", kb->kb_error);
+			return 1;
+		}
+		p.dir = KB_DIR_IN;
+		ip4(&p.sel.src, "192.168.2.0");
+		ip4(&p.sel.dst, "192.168.1.0");
+		ip4(&p.tmpl_src, "10.0.0.2");
+		ip4(&p.tmpl_dst, "10.0.0.1");
+		if (kb->ops->policy_add(kb, &p)) {
+			printf("policy failed: %s\n", kb->kb_error);
+			return 1;
+		}
+		/* A duplicate is refused with the kernel's errno. */
+		if (kb->ops->policy_add(kb, &p) == 0) {
+			printf("duplicate policy accepted\n");
+			return 1;
+		}
+		printf("added\n");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			return 1;
+		kbackend_close(kb);
+		printf("closed\n");
+		return 0;
+	}
+	if (!strcmp(argv[1], "sa")) {
+		static const uint8_t key[20] = { 1, 2, 3 };
+		struct kb_sa sa = { 0 };
+
+		sa.spi = htonl(0x1000);
+		ip4(&sa.src, "10.0.0.1");
+		ip4(&sa.dst, "10.0.0.2");
+		sa.mode = KB_MODE_TUNNEL;
+		strcpy(sa.aead, "rfc4106(gcm(aes))");
+		sa.aead_icv_bits = 128;
+		sa.enc_key = key;
+		sa.enc_key_len = sizeof(key);
+		sa.replay_window = 32;
+		if (kb->ops->sa_add(kb, &sa))
+			printf("sa failed: %s\n", kb->kb_error);
+		else
+			printf("sa ok\n");
+		kbackend_close(kb);
+		return 0;
+	}
+	return 2;
+}
