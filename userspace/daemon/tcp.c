@@ -157,7 +157,7 @@ void tcp_conn_close(struct tcp_conn *c, int err)
 		t->st.connect_failed++;
 		if (t->ops && t->ops->connected)
 			t->ops->connected(t->ops_ctx, c, err ? err : -ECONNRESET);
-	} else if (t->ops && t->ops->closed) {
+	} else if (c->announced && t->ops && t->ops->closed) {
 		t->ops->closed(t->ops_ctx, c, err);
 	}
 	tcp_conn_put(c);
@@ -317,6 +317,7 @@ static void conn_read(struct tcp_conn *c)
 			if (!c->valid_msg)
 				timer_arm(t->loop, &c->timer,
 					  t->o.idle_timeout_ms, conn_timer);
+			c->announced = true;
 			if (t->ops && t->ops->connected)
 				t->ops->connected(t->ops_ctx, c, 0);
 		}
@@ -339,6 +340,7 @@ static void conn_connected(struct tcp_conn *c)
 	c->connecting = false;
 	t->st.connected++;
 	timer_arm(t->loop, &c->timer, t->o.idle_timeout_ms, conn_timer);
+	c->announced = true;
 	if (t->ops && t->ops->connected)
 		t->ops->connected(t->ops_ctx, c, 0);
 }

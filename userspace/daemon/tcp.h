@@ -46,7 +46,8 @@ struct tcp_ops {
 	 * (-ETIMEDOUT for the connect timeout). */
 	void (*connected)(void *ctx, struct tcp_conn *c, int err);
 	/* Connection gone (peer close, error, timeout, bad stream).  err is 0
-	 * for an orderly close.  The engine drops its references. */
+	 * for an orderly close.  Called only for connections announced with
+	 * connected(c, 0); the engine drops its references. */
 	void (*closed)(void *ctx, struct tcp_conn *c, int err);
 };
 
@@ -68,6 +69,7 @@ struct tcp_conn {
 	bool valid_msg;		/* at least one IKE message delivered */
 	bool espintcp;		/* kernel ULP attached */
 	bool dead;		/* closed; fd is -1 */
+	bool announced;		/* connected(c, 0) was called: closed() follows */
 	struct sockaddr_storage local, remote;
 	uint64_t last_activity_ms;
 	struct stream st;

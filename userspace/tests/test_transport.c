@@ -253,4 +253,48 @@ TEST(tcp_per_ip_limit)
 	loop_free(l);
 }
 
+TEST(tcp_prefix_timeout_and_bad_length)
+{
+	struct loop *l = loop_new();
+	struct sink srv = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 3);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
+			      .n_ports = 1, .prefix_timeout_ms = 100 };
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct sockaddr_storage dst = lo4(port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd2 = socket(AF_INET, SOCK_STREAM, 0);
+	/* Prefix split over two writes, then a frame of length 1: fatal. */
+	static const uint8_t bad[] = { 'T', 'C', 'P', 0, 1 };
+	char b[4];
+
+	ASSERT_NE(NULL, ts);
+	/* Silent client: closed after the prefix timeout. */
+	ASSERT_EQ(0, connect(fd, (void *)&dst, sizeof(struct sockaddr_in)));
+	for (int i = 0; i < 100 && ts->st.prefix_timeout == 0; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(1, ts->st.prefix_timeout);
+	EXPECT_EQ(0, read(fd, b, sizeof(b)));
+	ASSERT_EQ(0, connect(fd2, (void *)&dst, sizeof(struct sockaddr_in)));
+	ASSERT_EQ(3, write(fd2, "IKE", 3));
+	for (int i = 0; i < 5; i++)
+		loop_once(l, 10);
+	ASSERT_EQ(sizeof(bad), write(fd2, bad, sizeof(bad)));
+	for (int i = 0; i < 100 && ts->st.bad_length == 0; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(1, ts->st.bad_length);
+	EXPECT_EQ(0, ts->st.bad_prefix);
+	/* Prefix and fatal frame came in one read: the engine never hears
+	 * of this connection (no connected, no closed). */
+	EXPECT_EQ(0, srv.connected);
+	EXPECT_EQ(0, srv.closed);
+	EXPECT_EQ(0, srv.n);
+	EXPECT_EQ(0, read(fd2, b, sizeof(b)));
+	close(fd);
+	close(fd2);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
 TEST_HARNESS_MAIN
