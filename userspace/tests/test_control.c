@@ -170,4 +170,57 @@ TEST(socket_roundtrip_and_mode)
 	loop_free(l);
 }
 
+/* A client that is not root (nor the allowed uid) is refused by
+ * SO_PEERCRED even when the file mode would let it connect. */
+TEST(non_root_refused)
+{
+	char dir[] = "/tmp/tcpike-ctl-XXXXXX", path[128];
+	struct loop *l;
+	struct control *c;
+	pid_t pid, r = 0;
+	int status;
+
+	if (getuid() != 0)
+		SKIP(return, "needs root to switch to an unprivileged uid");
+	l = loop_new();
+	ASSERT_NE(NULL, mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	c = control_open(l, path, -1, &fake, NULL);
+	ASSERT_NE(NULL, c);
+	chmod(path, 0666);	/* only the credential check stands in the way */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		char b[128] = { 0 };
+		ssize_t n, got = 0;
+		int fd;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		strcpy(sun.sun_path, path);
+		if (connect(fd, (void *)&sun, sizeof(sun)) ||
+		    write(fd, "reload\n", 7) != 7)
+			_exit(2);
+		while ((n = read(fd, b + got, sizeof(b) - 1 - (size_t)got)) > 0)
+			got += n;
+		_exit(strcmp(b, "ERR permission denied: tcpikectl must run as root\n") ? 1 : 0);
+	}
+	last[0] = 0;
+	for (int i = 0; i < 100 && r == 0; i++) {
+		loop_once(l, 20);
+		r = waitpid(pid, &status, WNOHANG);
+	}
+	if (r == 0)
+		r = waitpid(pid, &status, 0);
+	ASSERT_EQ(pid, r);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_STREQ("", last);	/* reload never ran */
+	control_close(c);
+	rmdir(dir);
+	loop_free(l);
+}
+
 TEST_HARNESS_MAIN
