@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Events: the module registers as an XFRM key manager (as af_key does) and
- * forwards, for the SAs and policies it owns, expire and acquire
- * notifications to the "events" multicast group of the namespace.  The
+ * forwards, for the SAs and policies it owns, expire, acquire and NAT
+ * mapping notifications to the "events" multicast group of the namespace.  The
  * callbacks run in atomic context (the state timer, the packet path), so
  * everything here allocates with GFP_ATOMIC and takes only own_lock.
  */
@@ -86,6 +86,46 @@ dropped:
 	return -ENOMEM;
 }
 
+/*
+ * XFRM calls this (esp_input_done2, after the ICV checked) when an
+ * authenticated packet of a UDP-encapsulated SA came from another address
+ * or port than the SA's peer.  0 when reported, so XFRM stops asking other
+ * key managers; -EINVAL for SAs that are not ours.
+ */
+static int tcpike_km_new_mapping(struct xfrm_state *x, xfrm_address_t *ipaddr, __be16 sport)
+{
+	struct net *net = xs_net(x);
+	struct tcpike_net *tn = tcpike_pernet(net);
+	unsigned short family = x->props.family;
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (x->id.proto != IPPROTO_ESP || !x->encap ||
+	    !tcpike_sa_owned(tn, family, &x->id.daddr, x->id.spi, false))
+		return -EINVAL;
+	msg = tcpike_event_new(TCPIKE_CMD_EVENT_MAPPING, &hdr);
+	if (!msg)
+		goto dropped;
+	if (nla_put_be32(msg, TCPIKE_A_SPI, x->id.spi) ||
+	    nla_put_u16(msg, TCPIKE_A_FAMILY, family) ||
+	    put_addr(msg, TCPIKE_A_DST, family, &x->id.daddr) ||
+	    put_addr(msg, TCPIKE_A_SRC, family, &x->props.saddr) ||
+	    nla_put_be16(msg, TCPIKE_A_ENCAP_SPORT, x->encap->encap_sport) ||
+	    put_addr(msg, TCPIKE_A_MAPPING_ADDR, family, ipaddr) ||
+	    nla_put_be16(msg, TCPIKE_A_MAPPING_PORT, sport)) {
+		nlmsg_free(msg);
+		goto dropped;
+	}
+	genlmsg_end(msg, hdr);
+	tcpike_event_send(net, msg);
+	return 0;
+dropped:
+	spin_lock_bh(&tn->own_lock);
+	tn->events_dropped++;
+	spin_unlock_bh(&tn->own_lock);
+	return -ENOMEM;
+}
+
 static int tcpike_km_notify_policy(struct xfrm_policy *xp, int dir, const struct km_event *c)
 {
 	return 0;
@@ -105,6 +145,7 @@ static bool tcpike_km_is_alive(const struct km_event *c)
 static struct xfrm_mgr tcpike_km = {
 	.notify = tcpike_km_notify,
 	.acquire = tcpike_km_acquire,
+	.new_mapping = tcpike_km_new_mapping,
 	.compile_policy = tcpike_km_compile_policy,
 	.notify_policy = tcpike_km_notify_policy,
 	.is_alive = tcpike_km_is_alive,

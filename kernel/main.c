@@ -22,6 +22,7 @@ static int __net_init tcpike_net_init(struct net *net)
 	spin_lock_init(&tn->own_lock);
 	INIT_LIST_HEAD(&tn->sas);
 	INIT_LIST_HEAD(&tn->policies);
+	tcpike_ka_init(net);
 	return 0;
 }
 
@@ -30,6 +31,7 @@ static int __net_init tcpike_net_init(struct net *net)
  */
 static void __net_exit tcpike_net_exit(struct net *net)
 {
+	tcpike_ka_flush(net);
 	tcpike_policy_flush(net);
 	tcpike_sa_flush(net);
 }

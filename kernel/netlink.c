@@ -47,6 +47,15 @@ static const struct nla_policy sa_steer_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
 };
 
+static const struct nla_policy ka_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
+	[TCPIKE_A_SRC] = NLA_POLICY_EXACT_LEN(4),
+	[TCPIKE_A_DST] = NLA_POLICY_EXACT_LEN(4),
+	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
+	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
+	[TCPIKE_A_KEEPALIVE_INTERVAL] = NLA_POLICY_MAX(NLA_U32, 3600),
+};
+
 static const struct nla_policy sa_id_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
 	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
@@ -179,6 +188,34 @@ static int tcpike_nl_sa_steer(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+static int tcpike_nl_keepalive_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	__be16 sport, dport;
+
+	if (!require(info, TCPIKE_A_FAMILY, "missing address family (TCPIKE_A_FAMILY)") ||
+	    !require(info, TCPIKE_A_SRC, "missing local address (TCPIKE_A_SRC)") ||
+	    !require(info, TCPIKE_A_DST, "missing peer address (TCPIKE_A_DST)") ||
+	    !require(info, TCPIKE_A_ENCAP_SPORT, "missing local port (TCPIKE_A_ENCAP_SPORT)") ||
+	    !require(info, TCPIKE_A_ENCAP_DPORT, "missing peer port (TCPIKE_A_ENCAP_DPORT)") ||
+	    !require(info, TCPIKE_A_KEEPALIVE_INTERVAL,
+		     "missing interval (TCPIKE_A_KEEPALIVE_INTERVAL)"))
+		return -EINVAL;
+	if (nla_get_u16(a[TCPIKE_A_FAMILY]) != AF_INET) {
+		NL_SET_ERR_MSG_MOD(info->extack, "NAT keepalives are for IPv4 peers only");
+		return -EAFNOSUPPORT;
+	}
+	sport = nla_get_be16(a[TCPIKE_A_ENCAP_SPORT]);
+	dport = nla_get_be16(a[TCPIKE_A_ENCAP_DPORT]);
+	if (!sport || !dport) {
+		NL_SET_ERR_MSG_MOD(info->extack, "keepalive ports must be non-zero");
+		return -EINVAL;
+	}
+	return tcpike_ka_set(genl_info_net(info), nla_get_in_addr(a[TCPIKE_A_SRC]),
+			     nla_get_in_addr(a[TCPIKE_A_DST]), sport, dport,
+			     nla_get_u32(a[TCPIKE_A_KEEPALIVE_INTERVAL]), info->extack);
+}
+
 static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
@@ -287,35 +324,13 @@ static int put_alg_names(struct sk_buff *msg, struct xfrm_state *x)
 	return 0;
 }
 
-static int tcpike_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
+/* One SA's attributes (never its keys), read under the state's lock. */
+static int fill_sa(struct sk_buff *msg, struct xfrm_state *x, unsigned short family)
 {
-	unsigned int alen;
-	unsigned short family;
-	xfrm_address_t daddr;
-	struct xfrm_state *x;
-	struct sk_buff *msg;
+	unsigned int alen = family == AF_INET ? 4 : 16;
 	u64 errors;
-	__be32 spi;
-	void *hdr;
 	int err;
 
-	err = parse_sa_id(info, &family, &daddr, &spi);
-	if (err)
-		return err;
-	x = tcpike_sa_lookup(genl_info_net(info), family, &daddr, spi, info->extack);
-	if (!x)
-		return -ENOENT;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg) {
-		xfrm_state_put(x);
-		return -ENOMEM;
-	}
-	hdr = genlmsg_put_reply(msg, info, &tcpike_family, 0, TCPIKE_CMD_SA_GET);
-	if (!hdr) {
-		err = -EMSGSIZE;
-		goto err_free;
-	}
-	alen = family == AF_INET ? 4 : 16;
 	spin_lock_bh(&x->lock);
 	errors = x->stats.replay + x->stats.replay_window + x->stats.integrity_failed;
 	err = nla_put_be32(msg, TCPIKE_A_SPI, x->id.spi) ?:
@@ -337,18 +352,95 @@ static int tcpike_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
 	      (x->encap ? nla_put_be16(msg, TCPIKE_A_ENCAP_SPORT, x->encap->encap_sport) ?:
 			  nla_put_be16(msg, TCPIKE_A_ENCAP_DPORT, x->encap->encap_dport) : 0);
 	spin_unlock_bh(&x->lock);
-	xfrm_state_put(x);
-	x = NULL;
+	return err;
+}
+
+static int tcpike_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
+{
+	unsigned short family;
+	xfrm_address_t daddr;
+	struct xfrm_state *x;
+	struct sk_buff *msg;
+	__be32 spi;
+	void *hdr;
+	int err;
+
+	err = parse_sa_id(info, &family, &daddr, &spi);
 	if (err)
-		goto err_free;
+		return err;
+	x = tcpike_sa_lookup(genl_info_net(info), family, &daddr, spi, info->extack);
+	if (!x)
+		return -ENOENT;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		xfrm_state_put(x);
+		return -ENOMEM;
+	}
+	hdr = genlmsg_put_reply(msg, info, &tcpike_family, 0, TCPIKE_CMD_SA_GET);
+	err = hdr ? fill_sa(msg, x, family) : -EMSGSIZE;
+	xfrm_state_put(x);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
+}
 
-err_free:
-	if (x)
+/*
+ * Dump of the module's SAs in this namespace.  cb->args[0] is the index of
+ * the next SA in the owned list, so a dump resumes where the last buffer
+ * ended; cb->seq is the list's generation, so a change between two parts
+ * sets NLM_F_DUMP_INTR (genl_dump_check_consistent) and the reader retries.
+ * An SA the kernel removed meanwhile is skipped.
+ */
+static int tcpike_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	struct tcpike_net *tn = tcpike_pernet(net);
+	unsigned long idx = cb->args[0], i;
+	struct tcpike_sa *s, id;
+	struct xfrm_state *x;
+	void *hdr;
+	int err;
+
+	for (;;) {
+		i = 0;
+		spin_lock_bh(&tn->own_lock);
+		cb->seq = tn->sa_gen;
+		list_for_each_entry(s, &tn->sas, node)
+			if (i++ == idx)
+				break;
+		if (list_entry_is_head(s, &tn->sas, node)) {
+			spin_unlock_bh(&tn->own_lock);
+			break;
+		}
+		id = *s;
+		spin_unlock_bh(&tn->own_lock);
+
+		x = xfrm_state_lookup(net, 0, &id.daddr, id.spi, IPPROTO_ESP, id.family);
+		if (!x) {
+			idx++;
+			continue;
+		}
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				  &tcpike_family, NLM_F_MULTI, TCPIKE_CMD_SA_GET);
+		if (!hdr) {
+			xfrm_state_put(x);
+			break;
+		}
+		genl_dump_check_consistent(cb, hdr);
+		err = fill_sa(skb, x, id.family);
 		xfrm_state_put(x);
-	nlmsg_free(msg);
-	return err;
+		if (err) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		idx++;
+	}
+	cb->args[0] = idx;
+	return skb->len;
 }
 
 static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
@@ -375,6 +467,11 @@ static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_EVENTS_DROPPED, tn->events_dropped, TCPIKE_A_PAD) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_STEERS, tn->steers, TCPIKE_A_PAD);
 	spin_unlock_bh(&tn->own_lock);
+	spin_lock_bh(&tn->ka_lock);
+	err = err ?: nla_put_u32(msg, TCPIKE_A_STATS_KEEPALIVES, tn->nr_keepalives) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_KEEPALIVES_SENT, tn->keepalives_sent,
+				TCPIKE_A_PAD);
+	spin_unlock_bh(&tn->ka_lock);
 	if (err) {
 		nlmsg_free(msg);
 		return err;
@@ -514,6 +611,7 @@ static const struct genl_ops tcpike_ops[] = {
 	{
 		.cmd = TCPIKE_CMD_SA_GET,
 		.doit = tcpike_nl_sa_get,
+		.dumpit = tcpike_nl_sa_dump,
 		.policy = sa_id_policy,
 		.maxattr = TCPIKE_A_MAX,
 		.flags = GENL_ADMIN_PERM,
@@ -536,6 +634,13 @@ static const struct genl_ops tcpike_ops[] = {
 		.cmd = TCPIKE_CMD_SA_STEER,
 		.doit = tcpike_nl_sa_steer,
 		.policy = sa_steer_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_KEEPALIVE_SET,
+		.doit = tcpike_nl_keepalive_set,
+		.policy = ka_policy,
 		.maxattr = TCPIKE_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -41,6 +41,7 @@ bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
 	if (s && forget) {
 		list_del(&s->node);
 		tn->nr_sas--;
+		tn->sa_gen++;
 		kfree(s);
 	}
 	spin_unlock_bh(&tn->own_lock);
@@ -222,6 +223,10 @@ static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_param
 		x->encap->encap_type = UDP_ENCAP_ESPINUDP;
 		x->encap->encap_sport = p->encap_sport;
 		x->encap->encap_dport = p->encap_dport;
+		/* NAT mapping reports (km_new_mapping): at most one per
+		 * TCPIKE_MAPPING_MAXAGE seconds unless the port changes again,
+		 * not one per packet. */
+		x->mapping_maxage = TCPIKE_MAPPING_MAXAGE;
 	}
 	err = p->aead_name ? attach_aead(x, p, extack) : attach_enc_auth(x, p, extack);
 	if (err)
@@ -276,6 +281,7 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 	spin_lock_bh(&tn->own_lock);
 	list_add_tail(&own->node, &tn->sas);
 	tn->nr_sas++;
+	tn->sa_gen++;
 	spin_unlock_bh(&tn->own_lock);
 	xfrm_state_hold(x);
 	err = xfrm_state_add(x);
@@ -283,6 +289,7 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 		spin_lock_bh(&tn->own_lock);
 		list_del(&own->node);
 		tn->nr_sas--;
+		tn->sa_gen++;
 		spin_unlock_bh(&tn->own_lock);
 		mutex_unlock(&tn->lock);
 		__xfrm_state_put(x);
@@ -346,6 +353,7 @@ int tcpike_sa_delete(struct net *net, unsigned short family,
 	if (s) {
 		list_del(&s->node);
 		tn->nr_sas--;
+		tn->sa_gen++;
 		tn->sa_deleted++;
 	}
 	spin_unlock_bh(&tn->own_lock);

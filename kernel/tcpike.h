@@ -23,9 +23,20 @@ struct tcpike_net {
 	struct list_head sas;		/* struct tcpike_sa */
 	struct list_head policies;	/* struct tcpike_policy */
 	u32 nr_sas, nr_policies;
+	unsigned int sa_gen;		/* bumped on every change of sas (dumps) */
 	u64 sa_created, sa_deleted;
 	u64 events_sent, events_dropped, steers;
+
+	/* NAT keepalives (keepalive.c): one list, one delayed work. */
+	struct net *net;
+	spinlock_t ka_lock;
+	struct list_head keepalives;	/* struct tcpike_ka */
+	u32 nr_keepalives;
+	u64 keepalives_sent;
+	struct delayed_work ka_work;
 };
+
+#define TCPIKE_MAPPING_MAXAGE 5	/* seconds between repeated mapping events */
 
 struct tcpike_sa {
 	struct list_head node;
@@ -99,6 +110,11 @@ void tcpike_policy_flush(struct net *net);
 bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
 		     const xfrm_address_t *daddr, __be32 spi, bool forget);
 bool tcpike_policy_owned(struct tcpike_net *tn, u8 dir, const struct xfrm_selector *sel);
+
+void tcpike_ka_init(struct net *net);
+int tcpike_ka_set(struct net *net, __be32 saddr, __be32 daddr, __be16 sport, __be16 dport,
+		  u32 interval_s, struct netlink_ext_ack *extack);
+void tcpike_ka_flush(struct net *net);
 
 int tcpike_netlink_init(void);
 void tcpike_netlink_exit(void);

@@ -65,6 +65,17 @@ tap_check "ip xfrm shows the same SPI with UDP encapsulation" sh -c \
 	"ip -n $NS_A xfrm state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 | grep -q 'encap type espinudp sport 4500 dport 4500'"
 out=$(ip netns exec "$NS_A" "$NL" sa-get --spi 0x1001 --dst 10.0.0.2)
 tap_check "sa-get reports the UDP transport" sh -c "printf '%s' '$out' | grep -q 'encap udp 4500 -> 4500'"
+# A NAT port change as B sees it: A's outbound SA now leaves from 4600.
+# B's key manager hears of it once the packet authenticated.
+ip netns exec "$NS_B" "$NL" monitor --count 1 --timeout 30 >/tmp/steer-map.log 2>&1 &
+MON=$!
+wait_for 10 grep -q listening /tmp/steer-map.log
+ip netns exec "$NS_A" "$FAST" sa-steer --spi 0x1001 --dst 10.0.0.2 --encap udp --sport 4600 --dport 4500
+wait $MON
+tap_expect_eq "NAT port change reported as a mapping event" \
+	"mapping spi 0x00001001 dst 10.0.0.2 peer 10.0.0.1:4500 now 10.0.0.1:4600" \
+	"$(grep mapping /tmp/steer-map.log)"
+ip netns exec "$NS_A" "$FAST" sa-steer --spi 0x1001 --dst 10.0.0.2 --encap udp --sport 4500 --dport 4500
 tap_check "steer udp -> raw on both sides" steer_all --encap raw
 e1=$(cnt esp) u1=$(cnt udp4500)
 sleep 3
@@ -94,7 +105,7 @@ out=$(ip netns exec "$NS_A" "$NL" sa-steer --spi 0x1001 --dst 10.0.0.2 --encap t
 case "$out" in *"Attribute failed policy validation"*|*"out of range"*|*"tcpike"*) tap_ok "unsupported transport refused by policy ($out)" ;;
 *) tap_fail "unsupported transport refused by policy" "$out" ;; esac
 st=$(ip netns exec "$NS_A" "$NL" stats)
-tap_expect_eq "steer counter" "steers 4" "$(echo "$st" | grep -o 'steers [0-9]*')"
+tap_expect_eq "steer counter" "steers 6" "$(echo "$st" | grep -o 'steers [0-9]*')"
 tap_check "rmmod after steers" rmmod tcpike
 tap_expect_eq "unload removed the steered SAs" 0 "$(ip -n "$NS_B" xfrm state | grep -c '^src')"
 tap_done

@@ -29,7 +29,10 @@
  * @TCPIKE_CMD_SA_DEL: delete an SA the module created.  Requires SPI,
  *	FAMILY, DST.
  * @TCPIKE_CMD_SA_GET: one SA's parameters and counters (no keys).  Requires
- *	SPI, FAMILY, DST.
+ *	SPI, FAMILY, DST.  With NLM_F_DUMP: every SA the module made in the
+ *	caller's namespace, one message each, same attributes; the dump
+ *	resumes across buffers and is flagged NLM_F_DUMP_INTR when the set of
+ *	SAs changed meanwhile (read it again).
  * @TCPIKE_CMD_STATS_GET: module counters of the caller's namespace.
  * @TCPIKE_CMD_POLICY_NEW: create an SPD entry (an xfrm_policy) owned by the
  *	module.  Requires POLICY_DIR, FAMILY, SEL_SRC, SEL_DST (with
@@ -49,6 +52,18 @@
  *	(ENCAP, and for udp ENCAP_SPORT/ENCAP_DPORT), keeping its SPI, keys,
  *	sequence numbers, anti-replay window, lifetimes and counters.
  *	Requires SPI, FAMILY, DST, ENCAP.
+ * @TCPIKE_CMD_EVENT_MAPPING: notification on the events group: an inbound
+ *	packet of a UDP-encapsulated SA the module owns authenticated from
+ *	another address or port than the SA's peer (a NAT mapping changed), as
+ *	XFRM reports it (km new_mapping).  SPI, FAMILY, DST, SRC (the SA's
+ *	peer), ENCAP_SPORT (the SA's peer port), MAPPING_ADDR, MAPPING_PORT.
+ *	Repeated at most every 5 s for the same new port.
+ *	XFRM hands the report to the first key manager that takes it: with
+ *	a listener on XFRMNLGRP_MAPPING (ip xfrm monitor) it goes there.
+ * @TCPIKE_CMD_KEEPALIVE_SET: RFC 3948 NAT keepalives (one 0xFF byte in
+ *	UDP) from SRC:ENCAP_SPORT to DST:ENCAP_DPORT every KEEPALIVE_INTERVAL
+ *	seconds (1..3600; 0 removes them).  IPv4 only (FAMILY AF_INET).
+ *	Setting an existing peer changes its interval.
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -61,6 +76,8 @@ enum tcpike_cmd {
 	TCPIKE_CMD_EVENT_EXPIRE,
 	TCPIKE_CMD_EVENT_ACQUIRE,
 	TCPIKE_CMD_SA_STEER,
+	TCPIKE_CMD_EVENT_MAPPING,
+	TCPIKE_CMD_KEEPALIVE_SET,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
@@ -145,6 +162,14 @@ enum tcpike_sa_flags {
  * @TCPIKE_A_ENCAP_SPORT: u16 network order, UDP source port (udp)
  * @TCPIKE_A_ENCAP_DPORT: u16 network order, UDP destination port (udp)
  * @TCPIKE_A_STATS_STEERS: u64, SA steers done (reply)
+ * @TCPIKE_A_MAPPING_ADDR: binary, 4 or 16 bytes: the peer's new address
+ *	(EVENT_MAPPING)
+ * @TCPIKE_A_MAPPING_PORT: u16 network order: the peer's new UDP port
+ *	(EVENT_MAPPING)
+ * @TCPIKE_A_KEEPALIVE_INTERVAL: u32, seconds between NAT keepalives, 0-3600
+ *	(KEEPALIVE_SET; 0 removes)
+ * @TCPIKE_A_STATS_KEEPALIVES: u32, peers with keepalives (reply)
+ * @TCPIKE_A_STATS_KEEPALIVES_SENT: u64, keepalive datagrams sent (reply)
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -191,6 +216,11 @@ enum tcpike_a {
 	TCPIKE_A_ENCAP_SPORT,
 	TCPIKE_A_ENCAP_DPORT,
 	TCPIKE_A_STATS_STEERS,
+	TCPIKE_A_MAPPING_ADDR,
+	TCPIKE_A_MAPPING_PORT,
+	TCPIKE_A_KEEPALIVE_INTERVAL,
+	TCPIKE_A_STATS_KEEPALIVES,
+	TCPIKE_A_STATS_KEEPALIVES_SENT,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1

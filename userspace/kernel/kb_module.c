@@ -9,7 +9,9 @@
  * destroy() frees only what kb_module_open() allocated (priv), the caller
  * frees the struct kbackend itself.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,15 +90,18 @@ static int kbm_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 	return result(kb, "policy delete", tnl_policy_del(tnl_of(kb), pol));
 }
 
+/* Ports come from the sockaddrs (sin_port, network order). */
 static int kbm_keepalive_set(struct kbackend *kb, const struct sockaddr_storage *local,
 			     const struct sockaddr_storage *remote, uint32_t interval_s)
 {
-	(void)local;
-	(void)remote;
-	(void)interval_s;
-	snprintf(kb->kb_error, sizeof(kb->kb_error),
-		 "keepalive: kernel NAT keepalives are not in tcpike.ko yet");
-	return -EOPNOTSUPP;
+	uint16_t sport = 0, dport = 0;
+
+	if (local->ss_family == AF_INET && remote->ss_family == AF_INET) {
+		sport = ntohs(((const struct sockaddr_in *)local)->sin_port);
+		dport = ntohs(((const struct sockaddr_in *)remote)->sin_port);
+	}
+	return result(kb, "keepalive", tnl_keepalive_set(tnl_of(kb), local, remote, sport, dport,
+							 interval_s));
 }
 
 /* Joins the events group on first use; read it with tnl_event_next(). */

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/netlink.h>
@@ -21,7 +22,8 @@
 
 struct req {
 	struct tnl *t;
-	int err;
+	int err;			/* 1 until the ACK or error arrives */
+	int parse_err;			/* from the reply, reported at the ACK */
 	int (*parse)(struct nlattr **a, void *arg);
 	void *arg;
 };
@@ -53,7 +55,7 @@ static int on_ack(struct nl_msg *msg, void *arg)
 {
 	struct req *r = arg;
 
-	r->err = 0;
+	r->err = r->parse_err;
 	return NL_STOP;
 }
 
@@ -63,13 +65,15 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	struct nlattr *a[TCPIKE_A_MAX + 1];
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 
+	/* The request asked for an ACK: it follows the reply, and is read
+	 * before returning, so no stale message is left for the next request. */
 	if (genlmsg_parse(nlh, 0, a, TCPIKE_A_MAX, NULL) < 0) {
-		r->err = -EPROTO;
+		r->parse_err = -EPROTO;
 		snprintf(r->t->error, sizeof(r->t->error), "malformed reply from the kernel");
-		return NL_STOP;
+		return NL_OK;
 	}
-	if (r->parse)
-		r->err = r->parse(a, r->arg);
+	if (r->parse && !r->parse_err)
+		r->parse_err = r->parse(a, r->arg);
 	return NL_OK;
 }
 
@@ -180,6 +184,28 @@ static int put_encap(struct nl_msg *m, enum kb_encap encap, uint16_t sport, uint
 			  encap == KB_ENCAP_RAW ? TCPIKE_ENCAP_RAW : 255) ||
 	       (sport && nla_put_u16(m, TCPIKE_A_ENCAP_SPORT, htons(sport))) ||
 	       (dport && nla_put_u16(m, TCPIKE_A_ENCAP_DPORT, htons(dport)));
+}
+
+int tnl_keepalive_set(struct tnl *t, const struct sockaddr_storage *local,
+		      const struct sockaddr_storage *remote, uint16_t sport, uint16_t dport,
+		      uint32_t interval_s)
+{
+	struct nl_msg *m;
+
+	if (local->ss_family != AF_INET || remote->ss_family != AF_INET) {
+		snprintf(t->error, sizeof(t->error), "NAT keepalives are for IPv4 peers only");
+		return -EAFNOSUPPORT;
+	}
+	m = new_msg(t, TCPIKE_CMD_KEEPALIVE_SET);
+	if (!m || nla_put_u16(m, TCPIKE_A_FAMILY, AF_INET) ||
+	    put_addr(m, TCPIKE_A_SRC, local) || put_addr(m, TCPIKE_A_DST, remote) ||
+	    nla_put_u16(m, TCPIKE_A_ENCAP_SPORT, htons(sport)) ||
+	    nla_put_u16(m, TCPIKE_A_ENCAP_DPORT, htons(dport)) ||
+	    nla_put_u32(m, TCPIKE_A_KEEPALIVE_INTERVAL, interval_s)) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	return transact(t, m, NULL, NULL);
 }
 
 int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
@@ -300,6 +326,127 @@ int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 	return transact(t, m, parse_sa, out);
 }
 
+struct dump {
+	struct tnl *t;
+	int err;			/* 1 while running */
+	struct tnl_sa_info *v;
+	size_t n, cap;
+};
+
+static int on_dump_valid(struct nl_msg *msg, void *arg)
+{
+	struct dump *d = arg;
+	struct nlattr *a[TCPIKE_A_MAX + 1];
+	struct tnl_sa_info *v;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, a, TCPIKE_A_MAX, NULL) < 0) {
+		d->err = -EPROTO;
+		snprintf(d->t->error, sizeof(d->t->error), "malformed dump message from the kernel");
+		return NL_STOP;
+	}
+	if (d->n == d->cap) {
+		v = realloc(d->v, (d->cap ? d->cap * 2 : 16) * sizeof(*v));
+		if (!v) {
+			d->err = -ENOMEM;
+			return NL_STOP;
+		}
+		d->v = v;
+		d->cap = d->cap ? d->cap * 2 : 16;
+	}
+	memset(&d->v[d->n], 0, sizeof(d->v[d->n]));
+	if (parse_sa(a, &d->v[d->n])) {
+		d->err = -EPROTO;
+		snprintf(d->t->error, sizeof(d->t->error), "SA in the dump without its identity");
+		return NL_STOP;
+	}
+	d->n++;
+	return NL_OK;
+}
+
+static int on_dump_done(struct nl_msg *msg, void *arg)
+{
+	struct dump *d = arg;
+
+	if (d->err > 0)
+		d->err = 0;
+	return NL_STOP;
+}
+
+static int on_dump_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct dump *d = arg;
+
+	d->err = e->error ? e->error : -EPROTO;
+	return NL_STOP;
+}
+
+/* One pass; -EAGAIN when the kernel flagged the dump inconsistent. */
+static int sa_dump_once(struct tnl *t, struct dump *d)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	struct nl_msg *m = nlmsg_alloc();
+	int err;
+
+	d->err = 1;
+	d->n = 0;
+	if (!cb || !m || !genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, t->family_id, 0,
+				      NLM_F_REQUEST | NLM_F_DUMP, TCPIKE_CMD_SA_GET,
+				      TCPIKE_GENL_VERSION)) {
+		nlmsg_free(m);
+		if (cb)
+			nl_cb_put(cb);
+		return -ENOMEM;
+	}
+	nl_cb_err(cb, NL_CB_CUSTOM, on_dump_error, d);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_dump_valid, d);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_dump_done, d);
+	err = nl_send_auto(t->sk, m);
+	nlmsg_free(m);
+	if (err < 0) {
+		nl_cb_put(cb);
+		snprintf(t->error, sizeof(t->error), "netlink send: %s", nl_geterror(err));
+		return -EIO;
+	}
+	while (d->err > 0) {
+		err = nl_recvmsgs(t->sk, cb);
+		if (err == -NLE_DUMP_INTR) {
+			/* Drain the rest of this dump before the retry. */
+			while (d->err > 0 && nl_recvmsgs(t->sk, cb) >= 0)
+				;
+			d->err = -EAGAIN;
+		} else if (err < 0 && d->err > 0) {
+			d->err = -EIO;
+			snprintf(t->error, sizeof(t->error), "netlink receive: %s", nl_geterror(err));
+		}
+	}
+	nl_cb_put(cb);
+	return d->err;
+}
+
+int tnl_sa_dump(struct tnl *t, struct tnl_sa_info **out, size_t *n)
+{
+	struct dump d = { .t = t };
+	int err, tries;
+
+	t->error[0] = 0;
+	for (tries = 0; tries < 5; tries++) {
+		err = sa_dump_once(t, &d);
+		if (err != -EAGAIN)
+			break;
+	}
+	if (err) {
+		free(d.v);
+		if (!t->error[0])
+			snprintf(t->error, sizeof(t->error), "%s",
+				 err == -EAGAIN ? "the SA list kept changing during the dump" :
+				 strerror(-err));
+		return err;
+	}
+	*out = d.v;
+	*n = d.n;
+	return 0;
+}
+
 static int parse_stats(struct nlattr **a, void *arg)
 {
 	struct tnl_stats *s = arg;
@@ -312,6 +459,9 @@ static int parse_stats(struct nlattr **a, void *arg)
 	s->events_dropped = a[TCPIKE_A_STATS_EVENTS_DROPPED] ?
 			    nla_get_u64(a[TCPIKE_A_STATS_EVENTS_DROPPED]) : 0;
 	s->steers = a[TCPIKE_A_STATS_STEERS] ? nla_get_u64(a[TCPIKE_A_STATS_STEERS]) : 0;
+	s->keepalives = a[TCPIKE_A_STATS_KEEPALIVES] ? nla_get_u32(a[TCPIKE_A_STATS_KEEPALIVES]) : 0;
+	s->keepalives_sent = a[TCPIKE_A_STATS_KEEPALIVES_SENT] ?
+			     nla_get_u64(a[TCPIKE_A_STATS_KEEPALIVES_SENT]) : 0;
 	return 0;
 }
 
@@ -430,6 +580,16 @@ static int parse_event(struct nl_msg *msg, void *arg)
 			get_addr(a[TCPIKE_A_SRC], ev->family, &ev->src);
 		if (a[TCPIKE_A_DST])
 			get_addr(a[TCPIKE_A_DST], ev->family, &ev->dst);
+	} else if (g->cmd == TCPIKE_CMD_EVENT_MAPPING && a[TCPIKE_A_SPI] && a[TCPIKE_A_DST] &&
+		   a[TCPIKE_A_MAPPING_ADDR] && a[TCPIKE_A_MAPPING_PORT]) {
+		ev->kind = TNL_EV_MAPPING;
+		ev->spi = nla_get_u32(a[TCPIKE_A_SPI]);
+		get_addr(a[TCPIKE_A_DST], ev->family, &ev->dst);
+		if (a[TCPIKE_A_SRC])
+			get_addr(a[TCPIKE_A_SRC], ev->family, &ev->src);
+		ev->old_port = a[TCPIKE_A_ENCAP_SPORT] ? ntohs(nla_get_u16(a[TCPIKE_A_ENCAP_SPORT])) : 0;
+		get_addr(a[TCPIKE_A_MAPPING_ADDR], ev->family, &ev->new_addr);
+		ev->new_port = ntohs(nla_get_u16(a[TCPIKE_A_MAPPING_PORT]));
 	} else {
 		return NL_SKIP;
 	}

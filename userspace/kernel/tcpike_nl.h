@@ -8,6 +8,7 @@
 #ifndef TCPIKE_NL_H
 #define TCPIKE_NL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -37,6 +38,8 @@ struct tnl_sa_info {
 struct tnl_stats {
 	uint32_t sas, policies;
 	uint64_t sa_created, sa_deleted, events_sent, events_dropped, steers;
+	uint32_t keepalives;
+	uint64_t keepalives_sent;
 };
 
 /* Returns 0, -ENOENT when the family is not registered (module not
@@ -49,12 +52,20 @@ int tnl_sa_del(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi);
 /* encap: KB_ENCAP_RAW or KB_ENCAP_UDP; ports in host order. */
 int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 		 enum kb_encap encap, uint16_t sport, uint16_t dport);
+/* RFC 3948 keepalives local:sport -> remote:dport every interval_s seconds
+ * (0 removes); IPv4 only; ports host order. */
+int tnl_keepalive_set(struct tnl *t, const struct sockaddr_storage *local,
+		      const struct sockaddr_storage *remote, uint16_t sport, uint16_t dport,
+		      uint32_t interval_s);
 int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 	       struct tnl_sa_info *out);
+/* Every SA the module made in this namespace: *out (free() it) holds *n.
+ * A dump the kernel flags inconsistent (the list changed) is retried. */
+int tnl_sa_dump(struct tnl *t, struct tnl_sa_info **out, size_t *n);
 int tnl_stats_get(struct tnl *t, struct tnl_stats *out);
 int tnl_policy_new(struct tnl *t, const struct kb_policy *pol);
 
-enum tnl_event_kind { TNL_EV_EXPIRE = 1, TNL_EV_ACQUIRE };
+enum tnl_event_kind { TNL_EV_EXPIRE = 1, TNL_EV_ACQUIRE, TNL_EV_MAPPING };
 
 struct tnl_event {
 	enum tnl_event_kind kind;
@@ -64,6 +75,10 @@ struct tnl_event {
 	int hard;			/* expire */
 	struct kb_selector sel;		/* acquire */
 	uint32_t reqid;			/* acquire */
+	/* mapping: SA (spi, dst), its peer src:old_port now seen as
+	 * new_addr:new_port (ports host order) */
+	struct sockaddr_storage new_addr;
+	uint16_t old_port, new_port;
 };
 
 /* Joins the events group; then tnl_event_next() waits up to timeout_ms

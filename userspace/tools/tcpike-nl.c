@@ -10,6 +10,8 @@
  *   tcpike-nl sa-steer --spi N --dst A --encap raw|udp [--sport N --dport N]
  *   tcpike-nl sa-del --spi N --dst A
  *   tcpike-nl sa-get --spi N --dst A
+ *   tcpike-nl sa-dump
+ *   tcpike-nl keepalive --src A --dst A --sport N --dport N --interval S (0: off)
  *   tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N
  *                        [--mode tunnel|transport] [--src A --dst A] [--proto N]
  *                        [--priority N]
@@ -44,6 +46,8 @@ static void usage(void)
 		"       tcpike-nl sa-steer --spi N --dst ADDR --encap raw|udp [--sport N --dport N]\n"
 		"       tcpike-nl sa-del --spi N --dst ADDR\n"
 		"       tcpike-nl sa-get --spi N --dst ADDR\n"
+		"       tcpike-nl sa-dump\n"
+		"       tcpike-nl keepalive --src ADDR --dst ADDR --sport N --dport N --interval S\n"
 		"       tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N\n"
 		"                 [--mode tunnel|transport] [--src ADDR --dst ADDR] [--proto N] [--priority N]\n"
 		"       tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]\n"
@@ -159,6 +163,10 @@ static int monitor(struct tnl *t, unsigned long count, unsigned long timeout_s)
 		if (ev.kind == TNL_EV_EXPIRE)
 			printf("expire %s spi 0x%08x dst %s\n", ev.hard ? "hard" : "soft",
 			       ntohl(ev.spi), ntop(&ev.dst, a, sizeof(a)));
+		else if (ev.kind == TNL_EV_MAPPING)
+			printf("mapping spi 0x%08x dst %s peer %s:%u now %s:%u\n", ntohl(ev.spi),
+			       ntop(&ev.dst, a, sizeof(a)), ntop(&ev.src, b, sizeof(b)), ev.old_port,
+			       ntop(&ev.new_addr, c, sizeof(c)), ev.new_port);
 		else
 			printf("acquire reqid %u sel %s/%u -> %s/%u proto %u tmpl %s -> %s\n",
 			       ev.reqid, ntop(&ev.sel.src, a, sizeof(a)), ev.sel.src_plen,
@@ -184,6 +192,7 @@ int main(int argc, char **argv)
 		{ "soft-seconds", 1, 0, 5 }, { "hard-seconds", 1, 0, 6 },
 		{ "count", 1, 0, 7 }, { "timeout", 1, 0, 8 },
 		{ "encap", 1, 0, 9 }, { "sport", 1, 0, 10 }, { "dport", 1, 0, 11 },
+		{ "interval", 1, 0, 12 },
 		{ 0, 0, 0, 0 },
 	};
 	uint8_t key[64], akey[64];
@@ -191,7 +200,8 @@ int main(int argc, char **argv)
 	struct kb_policy pol = { .dir = KB_DIR_OUT };
 	bool have_sel = false;
 	unsigned long count = 0, timeout_s = 0;
-	bool have_encap = false;
+	bool have_encap = false, have_interval = false;
+	uint32_t interval = 0;
 	struct tnl t;
 	const char *cmd;
 	int c, err;
@@ -259,6 +269,7 @@ int main(int argc, char **argv)
 			break;
 		case 10: sa.encap_sport = (uint16_t)num(optarg); break;
 		case 11: sa.encap_dport = (uint16_t)num(optarg); break;
+		case 12: interval = (uint32_t)num(optarg); have_interval = true; break;
 		default: usage();
 		}
 	}
@@ -272,7 +283,12 @@ int main(int argc, char **argv)
 		pol.mode = sa.mode;
 		pol.tmpl_src = sa.src;
 		pol.tmpl_dst = sa.dst;
-	} else if (strcmp(cmd, "stats") && strcmp(cmd, "monitor") && (!have_spi || !have_dst)) {
+	} else if (!strcmp(cmd, "keepalive")) {
+		if (!have_dst || !sa.src.ss_family || !sa.encap_sport || !sa.encap_dport ||
+		    !have_interval)
+			usage();
+	} else if (strcmp(cmd, "stats") && strcmp(cmd, "monitor") && strcmp(cmd, "sa-dump") &&
+		   (!have_spi || !have_dst)) {
 		usage();
 	}
 	err = tnl_open(&t);
@@ -290,6 +306,29 @@ int main(int argc, char **argv)
 		err = tnl_sa_steer(&t, &sa.dst, sa.spi, sa.encap, sa.encap_sport, sa.encap_dport);
 	} else if (!strcmp(cmd, "sa-del")) {
 		err = tnl_sa_del(&t, &sa.dst, sa.spi);
+	} else if (!strcmp(cmd, "keepalive")) {
+		err = tnl_keepalive_set(&t, &sa.src, &sa.dst, sa.encap_sport, sa.encap_dport,
+					interval);
+	} else if (!strcmp(cmd, "sa-dump")) {
+		struct tnl_sa_info *v = NULL;
+		char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+		size_t k, n = 0;
+
+		err = tnl_sa_dump(&t, &v, &n);
+		for (k = 0; !err && k < n; k++) {
+			inet_ntop(v[k].family, v[k].family == AF_INET ?
+				  (void *)&((struct sockaddr_in *)&v[k].src)->sin_addr :
+				  (void *)&((struct sockaddr_in6 *)&v[k].src)->sin6_addr, s, sizeof(s));
+			inet_ntop(v[k].family, v[k].family == AF_INET ?
+				  (void *)&((struct sockaddr_in *)&v[k].dst)->sin_addr :
+				  (void *)&((struct sockaddr_in6 *)&v[k].dst)->sin6_addr, d, sizeof(d));
+			printf("spi 0x%08x src %s dst %s reqid %u %s encap %s packets %llu%s\n",
+			       ntohl(v[k].spi), s, d, v[k].reqid,
+			       v[k].aead[0] ? v[k].aead : v[k].enc, v[k].encap ? "udp" : "raw",
+			       (unsigned long long)v[k].packets,
+			       v[k].has_key ? " KEY ATTRIBUTE ECHOED" : "");
+		}
+		free(v);
 	} else if (!strcmp(cmd, "sa-get")) {
 		struct tnl_sa_info i;
 		char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
@@ -336,6 +375,10 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.events_sent,
 			       (unsigned long long)st.events_dropped,
 			       (unsigned long long)st.steers);
+		/* A second line only when keepalives exist or were sent. */
+		if (!err && (st.keepalives || st.keepalives_sent))
+			printf("keepalives %u sent %llu\n", st.keepalives,
+			       (unsigned long long)st.keepalives_sent);
 	} else {
 		tnl_close(&t);
 		usage();

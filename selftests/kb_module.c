@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TAP test of the "module" kernel backend (userspace/kernel/kb_module.c).
+ *   kb_module --absent   the family is not registered: open says -ENOENT
+ *   kb_module            tcpike.ko loaded (VM): SA add/stats/steer/del and
+ *                        refusals through the backend ops
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "tcpike_nl.h"
+
+static int n, failed;
+
+static void check(int cond, const char *what, const char *detail)
+{
+	n++;
+	printf("%sok %d %s\n", cond ? "" : "not ", n, what);
+	if (!cond) {
+		printf("# %s\n", detail);
+		failed = 1;
+	}
+}
+
+static void v4(struct sockaddr_storage *ss, const char *a)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, a, &sin->sin_addr);
+}
+
+int main(int argc, char **argv)
+{
+	static const uint8_t key[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+					 17, 18, 19, 20 };
+	struct kbackend kb = { 0 };
+	struct kb_sa sa = { 0 };
+	struct kb_stats st = { 0 };
+	int err;
+
+	err = kb_module_open(&kb);
+	if (argc > 1 && !strcmp(argv[1], "--absent")) {
+		check(err == -ENOENT, "open without the family gives -ENOENT", kb.kb_error);
+		check(strstr(kb.kb_error, "not found") != NULL, "with a sentence", kb.kb_error);
+		printf("1..%d\n", n);
+		return failed;
+	}
+	check(err == 0 && kb.ops == &kb_module_ops && kb.kind == KB_MODULE, "open", kb.kb_error);
+	if (err) {
+		printf("1..%d\n", n);
+		return 1;
+	}
+	sa.spi = htonl(0x5005);
+	sa.reqid = 9;
+	v4(&sa.src, "10.0.0.1");
+	v4(&sa.dst, "10.0.0.9");
+	snprintf(sa.aead, sizeof(sa.aead), "rfc4106(gcm(aes))");
+	sa.aead_icv_bits = 128;
+	sa.enc_key = key;
+	sa.enc_key_len = sizeof(key);
+	sa.replay_window = 32;
+	err = kb.ops->sa_add(&kb, &sa);
+	check(err == 0, "sa_add", kb.kb_error);
+	err = kb.ops->sa_add(&kb, &sa);
+	check(err == -EEXIST && strstr(kb.kb_error, "SA add: "), "duplicate refused with the kernel's sentence",
+	      kb.kb_error);
+	err = kb.ops->sa_stats(&kb, &sa.dst, sa.spi, &st);
+	check(err == 0 && st.packets == 0, "sa_stats", kb.kb_error);
+	err = kb.ops->sa_steer(&kb, &sa.dst, sa.spi, KB_ENCAP_UDP, 4500, 4500);
+	check(err == 0, "sa_steer to UDP 4500", kb.kb_error);
+	err = kb.ops->sa_steer(&kb, &sa.dst, sa.spi, KB_ENCAP_TCP, 4500, 4500);
+	check(err == -EOPNOTSUPP, "steer to TCP refused (not supported)", kb.kb_error);
+	check(kb.ops->event_fd(&kb) >= 0, "event fd", kb.kb_error);
+	((struct sockaddr_in *)&sa.src)->sin_port = htons(4500);
+	((struct sockaddr_in *)&sa.dst)->sin_port = htons(4500);
+	err = kb.ops->keepalive_set(&kb, &sa.src, &sa.dst, 1);
+	check(err == 0, "keepalive on", kb.kb_error);
+	err = kb.ops->keepalive_set(&kb, &sa.src, &sa.dst, 0);
+	check(err == 0, "keepalive off", kb.kb_error);
+	err = kb.ops->keepalive_set(&kb, &sa.src, &sa.dst, 0);
+	check(err == -ENOENT && strstr(kb.kb_error, "no keepalive"), "keepalive off again refused",
+	      kb.kb_error);
+	err = kb.ops->sa_del(&kb, &sa.dst, sa.spi);
+	check(err == 0, "sa_del", kb.kb_error);
+	err = kb.ops->sa_del(&kb, &sa.dst, sa.spi);
+	check(err == -ENOENT && kb.kb_error[0], "second sa_del refused", kb.kb_error);
+	kb.ops->destroy(&kb);
+	check(kb.priv == NULL, "destroy", "priv left");
+	printf("1..%d\n", n);
+	return failed;
+}
