@@ -89,9 +89,11 @@ kill -INT $PING
 wait $PING
 tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' /tmp/steer-ping.log)
 rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' /tmp/steer-ping.log)
-[ -n "$tx" ] && [ -n "$rx" ] && [ "$tx" -ge 40 ] && [ $((tx - rx)) -le 10 ] &&
-	tap_ok "ping stream survived two steers ($((tx - rx)) of $tx lost)" ||
-	tap_fail "ping stream survived two steers" "$(tail -2 /tmp/steer-ping.log)"
+# Four steers on the path (two of both ends, two of A alone): a handful
+# (at most 5) lost per steer.
+[ -n "$tx" ] && [ -n "$rx" ] && [ "$tx" -ge 40 ] && [ $((tx - rx)) -le 20 ] &&
+	tap_ok "ping stream survived four steers ($((tx - rx)) of $tx lost)" ||
+	tap_fail "ping stream survived four steers" "$(tail -2 /tmp/steer-ping.log)"
 n=$(ip -n "$NS_A" xfrm state | grep -c '^src')
 tap_expect_eq "each steer replaced its state (no leftovers)" 2 "$n"
 
