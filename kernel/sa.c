@@ -225,7 +225,8 @@ static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_param
 		x->encap->encap_dport = p->encap_dport;
 		/* NAT mapping reports (km_new_mapping): at most one per
 		 * TCPIKE_MAPPING_MAXAGE seconds unless the port changes again,
-		 * not one per packet. */
+		 * not one per packet.
+		 */
 		x->mapping_maxage = TCPIKE_MAPPING_MAXAGE;
 	}
 	err = p->aead_name ? attach_aead(x, p, extack) : attach_enc_auth(x, p, extack);
