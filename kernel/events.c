@@ -17,6 +17,13 @@ static int put_addr(struct sk_buff *msg, int attr, unsigned short family,
 	return nla_put(msg, attr, family == AF_INET ? 4 : 16, a);
 }
 
+static void count_dropped(struct tcpike_net *tn)
+{
+	spin_lock_bh(&tn->own_lock);
+	tn->events_dropped++;
+	spin_unlock_bh(&tn->own_lock);
+}
+
 static int tcpike_km_notify(struct xfrm_state *x, const struct km_event *c)
 {
 	struct net *net = xs_net(x);
@@ -44,9 +51,7 @@ static int tcpike_km_notify(struct xfrm_state *x, const struct km_event *c)
 	tcpike_event_send(net, msg);
 	return 0;
 dropped:
-	spin_lock_bh(&tn->own_lock);
-	tn->events_dropped++;
-	spin_unlock_bh(&tn->own_lock);
+	count_dropped(tn);
 	return 0;
 }
 
@@ -80,9 +85,7 @@ static int tcpike_km_acquire(struct xfrm_state *x, struct xfrm_tmpl *t,
 	tcpike_event_send(net, msg);
 	return 0;
 dropped:
-	spin_lock_bh(&tn->own_lock);
-	tn->events_dropped++;
-	spin_unlock_bh(&tn->own_lock);
+	count_dropped(tn);
 	return -ENOMEM;
 }
 
@@ -120,9 +123,7 @@ static int tcpike_km_new_mapping(struct xfrm_state *x, xfrm_address_t *ipaddr, _
 	tcpike_event_send(net, msg);
 	return 0;
 dropped:
-	spin_lock_bh(&tn->own_lock);
-	tn->events_dropped++;
-	spin_unlock_bh(&tn->own_lock);
+	count_dropped(tn);
 	return -ENOMEM;
 }
 
