@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * IKEv2 wire constants with their IANA names (RFC 7296 §3 and the IKEv2
+ * registries; later RFCs as noted).
+ */
+#ifndef TCPIKE_WIRE_H
+#define TCPIKE_WIRE_H
+
+#define IKEV2_HDR_LEN			28
+#define IKEV2_GENERIC_HDR_LEN		4
+#define IKEV2_NON_ESP_MARKER_LEN	4	/* RFC 3948 §2.2 */
+#define IKEV2_UDP_PORT			500
+#define IKEV2_NATT_PORT			4500
+#define IKEV2_MAJOR_VERSION		2
+#define IKEV2_MAX_MSG			65535	/* 16-bit payload and TCP length */
+#define IKEV2_MIN_MSG_SUPPORT		1280	/* RFC 7296 §2: must accept */
+#define IKEV2_MIN_MSG_SUPPORT_V4	576
+#define IKEV2_NONCE_MIN			16	/* RFC 7296 §3.9 */
+#define IKEV2_NONCE_MAX			256
+#define IKEV2_SPI_SIZE			8
+
+/* Exchange types */
+#define IKEV2_EXCH_IKE_SA_INIT		34
+#define IKEV2_EXCH_IKE_AUTH		35
+#define IKEV2_EXCH_CREATE_CHILD_SA	36
+#define IKEV2_EXCH_INFORMATIONAL	37
+#define IKEV2_EXCH_IKE_SESSION_RESUME	38	/* RFC 5723 */
+#define IKEV2_EXCH_IKE_INTERMEDIATE	43	/* RFC 9242 */
+#define IKEV2_EXCH_IKE_FOLLOWUP_KE	44	/* RFC 9370 */
+
+/* Header flags */
+#define IKEV2_FLAG_INITIATOR		0x08
+#define IKEV2_FLAG_VERSION		0x10
+#define IKEV2_FLAG_RESPONSE		0x20
+
+/* Payload types */
+#define IKEV2_PL_NONE			0
+#define IKEV2_PL_SA			33
+#define IKEV2_PL_KE			34
+#define IKEV2_PL_IDI			35
+#define IKEV2_PL_IDR			36
+#define IKEV2_PL_CERT			37
+#define IKEV2_PL_CERTREQ		38
+#define IKEV2_PL_AUTH			39
+#define IKEV2_PL_NONCE			40
+#define IKEV2_PL_NOTIFY			41
+#define IKEV2_PL_DELETE			42
+#define IKEV2_PL_VENDOR			43
+#define IKEV2_PL_TSI			44
+#define IKEV2_PL_TSR			45
+#define IKEV2_PL_SK			46
+#define IKEV2_PL_CP			47
+#define IKEV2_PL_EAP			48
+#define IKEV2_PL_SKF			53	/* RFC 7383 */
+#define IKEV2_PL_PS			54	/* RFC 8019 */
+#define IKEV2_PL_CRITICAL		0x80	/* generic header flag */
+
+/* Notify types: errors (< 16384) */
+#define IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD	1
+#define IKEV2_N_INVALID_IKE_SPI			4
+#define IKEV2_N_INVALID_MAJOR_VERSION		5
+#define IKEV2_N_INVALID_SYNTAX			7
+#define IKEV2_N_INVALID_MESSAGE_ID		9
+#define IKEV2_N_INVALID_SPI			11
+#define IKEV2_N_NO_PROPOSAL_CHOSEN		14
+#define IKEV2_N_INVALID_KE_PAYLOAD		17
+#define IKEV2_N_AUTHENTICATION_FAILED		24
+#define IKEV2_N_SINGLE_PAIR_REQUIRED		34
+#define IKEV2_N_NO_ADDITIONAL_SAS		35
+#define IKEV2_N_INTERNAL_ADDRESS_FAILURE	36
+#define IKEV2_N_FAILED_CP_REQUIRED		37
+#define IKEV2_N_TS_UNACCEPTABLE			38
+#define IKEV2_N_INVALID_SELECTORS		39
+#define IKEV2_N_UNACCEPTABLE_ADDRESSES		40	/* RFC 4555 */
+#define IKEV2_N_UNEXPECTED_NAT_DETECTED		41	/* RFC 4555 */
+#define IKEV2_N_TEMPORARY_FAILURE		43
+#define IKEV2_N_CHILD_SA_NOT_FOUND		44
+#define IKEV2_N_STATE_NOT_FOUND			47	/* RFC 9370 */
+#define IKEV2_N_ERROR_MAX			16383
+
+/* Notify types: status (>= 16384) */
+#define IKEV2_N_INITIAL_CONTACT			16384
+#define IKEV2_N_SET_WINDOW_SIZE			16385
+#define IKEV2_N_ADDITIONAL_TS_POSSIBLE		16386
+#define IKEV2_N_IPCOMP_SUPPORTED		16387
+#define IKEV2_N_NAT_DETECTION_SOURCE_IP		16388
+#define IKEV2_N_NAT_DETECTION_DESTINATION_IP	16389
+#define IKEV2_N_COOKIE				16390
+#define IKEV2_N_USE_TRANSPORT_MODE		16391
+#define IKEV2_N_HTTP_CERT_LOOKUP_SUPPORTED	16392
+#define IKEV2_N_REKEY_SA			16393
+#define IKEV2_N_ESP_TFC_PADDING_NOT_SUPPORTED	16394
+#define IKEV2_N_NON_FIRST_FRAGMENTS_ALSO	16395
+#define IKEV2_N_MOBIKE_SUPPORTED		16396	/* RFC 4555 */
+#define IKEV2_N_UPDATE_SA_ADDRESSES		16400	/* RFC 4555 */
+#define IKEV2_N_COOKIE2				16401	/* RFC 4555 */
+#define IKEV2_N_NO_NATS_ALLOWED			16402	/* RFC 4555 */
+#define IKEV2_N_REDIRECT_SUPPORTED		16406	/* RFC 5685 */
+#define IKEV2_N_CHILDLESS_IKEV2_SUPPORTED	16418	/* RFC 6023 */
+#define IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED	16430	/* RFC 7383 */
+#define IKEV2_N_SIGNATURE_HASH_ALGORITHMS	16431	/* RFC 7427 */
+#define IKEV2_N_PUZZLE				16434	/* RFC 8019 */
+#define IKEV2_N_INTERMEDIATE_EXCHANGE_SUPPORTED	16438	/* RFC 9242 */
+#define IKEV2_N_ADDITIONAL_KEY_EXCHANGE		16441	/* RFC 9370 */
+/*
+ * draft-ietf-ipsecme-ikev2-reliable-transport: no IANA number yet.  A
+ * private-use status value, clear of libreswan's 40960 and strongSwan's
+ * 40961-40969 and 40501; configurable (daemon.separate_transports_notify).
+ */
+#define IKEV2_N_SEPARATE_TRANSPORTS_DEFAULT	49152
+
+/* Protocol IDs */
+#define IKEV2_PROTO_IKE			1
+#define IKEV2_PROTO_AH			2
+#define IKEV2_PROTO_ESP			3
+
+/* Transform types and the attribute they use (RFC 7296 §3.3.2, §3.3.5) */
+#define IKEV2_TRANS_ENCR		1
+#define IKEV2_TRANS_PRF			2
+#define IKEV2_TRANS_INTEG		3
+#define IKEV2_TRANS_KE			4
+#define IKEV2_TRANS_ESN			5
+#define IKEV2_ATTR_KEY_LENGTH		14
+#define IKEV2_ATTR_TV			0x8000	/* AF bit: TV format */
+
+/* Transform IDs, type 1 (ENCR) */
+#define IKEV2_ENCR_3DES			3
+#define IKEV2_ENCR_NULL			11
+#define IKEV2_ENCR_AES_CBC		12
+#define IKEV2_ENCR_AES_CTR		13
+#define IKEV2_ENCR_AES_CCM_8		14
+#define IKEV2_ENCR_AES_CCM_12		15
+#define IKEV2_ENCR_AES_CCM_16		16
+#define IKEV2_ENCR_AES_GCM_8		18
+#define IKEV2_ENCR_AES_GCM_12		19
+#define IKEV2_ENCR_AES_GCM_16		20
+#define IKEV2_ENCR_NULL_AUTH_AES_GMAC	21
+#define IKEV2_ENCR_CHACHA20_POLY1305	28	/* RFC 7634 */
+
+/* Transform IDs, type 2 (PRF) */
+#define IKEV2_PRF_HMAC_MD5		1
+#define IKEV2_PRF_HMAC_SHA1		2
+#define IKEV2_PRF_AES128_XCBC		4
+#define IKEV2_PRF_HMAC_SHA2_256		5
+#define IKEV2_PRF_HMAC_SHA2_384		6
+#define IKEV2_PRF_HMAC_SHA2_512		7
+#define IKEV2_PRF_AES128_CMAC		8
+
+/* Transform IDs, type 3 (INTEG) */
+#define IKEV2_AUTH_NONE			0	/* INTEG "none" (AEAD) */
+#define IKEV2_AUTH_HMAC_MD5_96		1
+#define IKEV2_AUTH_HMAC_SHA1_96		2
+#define IKEV2_AUTH_AES_XCBC_96		5
+#define IKEV2_AUTH_AES_CMAC_96		8
+#define IKEV2_AUTH_HMAC_SHA2_256_128	12
+#define IKEV2_AUTH_HMAC_SHA2_384_192	13
+#define IKEV2_AUTH_HMAC_SHA2_512_256	14
+
+/* Transform IDs, type 4 (Key Exchange Method, formerly D-H group) */
+#define IKEV2_KE_NONE			0
+#define IKEV2_KE_MODP_2048		14
+#define IKEV2_KE_MODP_3072		15
+#define IKEV2_KE_MODP_4096		16
+#define IKEV2_KE_MODP_6144		17
+#define IKEV2_KE_MODP_8192		18
+#define IKEV2_KE_ECP_256		19
+#define IKEV2_KE_ECP_384		20
+#define IKEV2_KE_ECP_521		21
+#define IKEV2_KE_CURVE25519		31	/* RFC 8031 */
+#define IKEV2_KE_CURVE448		32
+#define IKEV2_KE_ML_KEM_512		35	/* RFC 9370 registry, FIPS 203 */
+#define IKEV2_KE_ML_KEM_768		36
+#define IKEV2_KE_ML_KEM_1024		37
+
+/* Transform IDs, type 5 (ESN) */
+#define IKEV2_ESN_NO			0
+#define IKEV2_ESN_YES			1
+
+/* ID types */
+#define IKEV2_ID_IPV4_ADDR		1
+#define IKEV2_ID_FQDN			2
+#define IKEV2_ID_RFC822_ADDR		3
+#define IKEV2_ID_IPV6_ADDR		5
+#define IKEV2_ID_DER_ASN1_DN		9
+#define IKEV2_ID_DER_ASN1_GN		10
+#define IKEV2_ID_KEY_ID			11
+
+/* Authentication methods */
+#define IKEV2_AUTH_RSA_SIG		1
+#define IKEV2_AUTH_SHARED_KEY_MIC	2
+#define IKEV2_AUTH_DSS			3
+#define IKEV2_AUTH_ECDSA_256		9	/* RFC 4754 */
+#define IKEV2_AUTH_ECDSA_384		10
+#define IKEV2_AUTH_ECDSA_521		11
+#define IKEV2_AUTH_DIGITAL_SIGNATURE	14	/* RFC 7427 */
+
+/* Certificate encodings */
+#define IKEV2_CERT_PKCS7		1
+#define IKEV2_CERT_PGP			2
+#define IKEV2_CERT_DNS_SIGNED_KEY	3
+#define IKEV2_CERT_X509_SIG		4
+#define IKEV2_CERT_KERBEROS		6
+#define IKEV2_CERT_CRL			7
+#define IKEV2_CERT_ARL			8
+#define IKEV2_CERT_SPKI			9
+#define IKEV2_CERT_X509_ATTR		10
+#define IKEV2_CERT_HASH_URL_X509	12
+#define IKEV2_CERT_HASH_URL_BUNDLE	13
+#define IKEV2_CERT_RAW_PUBKEY		15	/* RFC 7670 */
+
+/* Hash algorithms for SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) */
+#define IKEV2_HASH_SHA1			1
+#define IKEV2_HASH_SHA2_256		2
+#define IKEV2_HASH_SHA2_384		3
+#define IKEV2_HASH_SHA2_512		4
+#define IKEV2_HASH_IDENTITY		5	/* RFC 8420 */
+
+/* Configuration payload (RFC 7296 §3.15) */
+#define IKEV2_CFG_REQUEST		1
+#define IKEV2_CFG_REPLY			2
+#define IKEV2_CFG_SET			3
+#define IKEV2_CFG_ACK			4
+#define IKEV2_CP_INTERNAL_IP4_ADDRESS	1
+#define IKEV2_CP_INTERNAL_IP4_NETMASK	2
+#define IKEV2_CP_INTERNAL_IP4_DNS	3
+#define IKEV2_CP_INTERNAL_IP4_NBNS	4
+#define IKEV2_CP_INTERNAL_IP4_DHCP	6
+#define IKEV2_CP_APPLICATION_VERSION	7
+#define IKEV2_CP_INTERNAL_IP6_ADDRESS	8
+#define IKEV2_CP_INTERNAL_IP6_DNS	10
+#define IKEV2_CP_INTERNAL_IP6_DHCP	12
+#define IKEV2_CP_INTERNAL_IP4_SUBNET	13
+#define IKEV2_CP_SUPPORTED_ATTRIBUTES	14
+#define IKEV2_CP_INTERNAL_IP6_SUBNET	15
+
+/* Traffic selector types */
+#define IKEV2_TS_IPV4_ADDR_RANGE	7
+#define IKEV2_TS_IPV6_ADDR_RANGE	8
+#define IKEV2_TS_IPV4_LEN		16	/* selector length incl. header */
+#define IKEV2_TS_IPV6_LEN		40
+
+/* SKF (RFC 7383 §2.5): Fragment Number and Total Fragments, 2 bytes each */
+#define IKEV2_SKF_HDR_LEN		8	/* generic header + number + total */
+
+#endif
