@@ -61,6 +61,7 @@ static int walk(uint8_t first, struct cursor *c, struct ike_msg *m)
 		pl = &m->pl[m->n++];
 		pl->type = type;
 		pl->critical = flags & IKEV2_PL_CRITICAL;
+		pl->next = next;
 		pl->body = body.p;
 		pl->len = len - IKEV2_GENERIC_HDR_LEN;
 		/* §2.5: an unknown payload with the critical bit set rejects
@@ -75,6 +76,8 @@ static int walk(uint8_t first, struct cursor *c, struct ike_msg *m)
 			 * payload, and nothing may follow (§3.14, RFC 7383). */
 			if (cur_left(c))
 				return perr(m, IKE_PERR_SYNTAX, "data after the encrypted payload");
+			m->sk = pl;
+			m->sk_next = next;
 			return 0;
 		}
 		type = next;
@@ -109,10 +112,15 @@ int ike_msg_parse(const uint8_t *p, size_t len, struct ike_msg *m)
 int ike_chain_parse(uint8_t first, const uint8_t *p, size_t len, struct ike_msg *m)
 {
 	struct cursor c;
+	int r;
 
 	memset(m, 0, sizeof(*m));
 	cur_init(&c, p, len);
-	return finish(m, walk(first, &c, m));
+	r = walk(first, &c, m);
+	/* An inner chain is already decrypted: SK/SKF may not nest. */
+	if (!r && m->sk)
+		return perr(m, IKE_PERR_SYNTAX, "encrypted payload inside an encrypted payload");
+	return finish(m, r);
 }
 
 const struct ike_pl *ike_msg_next(const struct ike_msg *m, const struct ike_pl *after,

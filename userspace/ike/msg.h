@@ -33,6 +33,8 @@ struct ike_hdr {
 struct ike_pl {
 	uint8_t type;
 	bool critical;
+	uint8_t next;		/* its next-payload field (for SK/SKF: the
+				 * first inner payload) */
 	const uint8_t *body;	/* after the 4-byte generic header */
 	uint16_t len;		/* body length */
 };
@@ -54,6 +56,8 @@ struct ike_msg {
 	int n;
 	enum ike_perr err;
 	uint8_t critical_type;	/* with IKE_PERR_CRITICAL: the payload type */
+	const struct ike_pl *sk;	/* the SK or SKF payload (last), or NULL */
+	uint8_t sk_next;	/* its next-payload: first inner type */
 	const char *why;	/* a sentence for the log */
 };
 

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * IKEv2 typed payloads: decoders and encoders (RFC 7296 §3.3-§3.16,
+ * RFC 7383 §2.5 for SKF).
+ *
+ * API overview
+ * ------------
+ * Receiving:
+ *   struct ike_msg m;
+ *   ike_msg_parse(dgram, len, &m)         header + generic payload chain
+ *                                         (msg.h); on -EBADMSG m.err says
+ *                                         what to answer (ike_perr_notify()).
+ *   pl = ike_msg_find(&m, IKEV2_PL_SA)    the first payload of a type
+ *   ike_get_sa(pl, &sa)                   typed decode of one payload
+ *   After crypto_sk_open() on the SK payload:
+ *   ike_chain_parse(m.sk_next, plain, plainlen, &inner)
+ *   (m.sk is the SK/SKF payload, m.sk_next its next-payload field).
+ * Every ike_get_*() validates the whole body before filling its output and
+ * returns 0, -EBADMSG (malformed: answer INVALID_SYNTAX) or -E2BIG (more
+ * proposals/transforms/selectors/attributes than the fixed bounds below:
+ * also INVALID_SYNTAX, logged as a local limit).  Spans (const uint8_t *
+ * + length) point into the received message: they live as long as it.
+ *
+ * Sending:
+ *   struct ike_builder bld;  struct buf out = BUF_INIT;
+ *   msg_begin(&bld, &out, &hdr);          header (length patched later)
+ *   ike_put_sa(&bld, &sa); ike_put_ke(&bld, grp, pub, publen); ...
+ *   msg_finish(&bld)                      0 or the first error.
+ * Encrypted messages: build the inner chain with chain_begin() on a
+ * second buf (bld.first_type = first inner type), then on the outer:
+ *   msg_begin(...); sk_off = ike_put_sk_header(&bld, inner.first_type);
+ *   crypto_sk_seal(k, &out, sk_off, false, inner_buf.data, inner_buf.len)
+ * (seal patches the SK and IKE lengths; do not call msg_finish after).
+ * Fragments (RFC 7383): ike_put_skf_header(&bld, first, num, total) and
+ * crypto_sk_seal(..., true, ...); first is 0 for all but fragment 1.
+ */
+#ifndef TCPIKE_PAYLOAD_H
+#define TCPIKE_PAYLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+#define IKE_MAX_PROPOSALS	16
+#define IKE_MAX_TRANSFORMS	32	/* per proposal */
+#define IKE_MAX_TS		16	/* selectors per TS payload */
+#define IKE_MAX_CP_ATTRS	32
+#define IKE_SPI_MAX		8
+
+/* --- SA (§3.3) ----------------------------------------------------------- */
+
+struct ike_transform {
+	uint8_t type;		/* IKEV2_TRANS_* */
+	uint16_t id;		/* kept even when unknown: the engine skips it */
+	uint16_t keylen;	/* KEY_LENGTH attribute in bits, 0 = absent */
+	bool unknown_attr;	/* §3.3.6: an attribute we do not know; the
+				 * engine must ignore this transform */
+};
+
+struct ike_proposal {
+	uint8_t num;		/* 1, 2, ... (§3.3.1) */
+	uint8_t proto;		/* IKEV2_PROTO_* */
+	uint8_t spi_len;	/* 0 (IKE_SA_INIT), 4 (ESP/AH) or 8 (IKE rekey) */
+	uint8_t spi[IKE_SPI_MAX];
+	uint8_t ntrans;
+	struct ike_transform t[IKE_MAX_TRANSFORMS];
+};
+
+struct ike_sa_pl {
+	int nprop;
+	struct ike_proposal p[IKE_MAX_PROPOSALS];
+};
+
+/* Checks numbering (first 1, each next +1), last-substructure markers,
+ * every length, SPI size against protocol (IKE 0/8, ESP/AH 4); at least
+ * one proposal and one transform per proposal. */
+int ike_get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa);
+void ike_put_sa(struct ike_builder *bld, const struct ike_sa_pl *sa);
+
+/* --- KE, Nonce, ID, AUTH, CERT, CERTREQ, Vendor ID ------------------------ */
+
+struct ike_span {
+	const uint8_t *p;
+	size_t len;
+};
+
+struct ike_ke {
+	uint16_t group;		/* IKEV2_KE_* */
+	struct ike_span data;	/* may be empty: the kex layer checks size */
+};
+
+int ike_get_ke(const struct ike_pl *pl, struct ike_ke *ke);
+void ike_put_ke(struct ike_builder *bld, uint16_t group, const uint8_t *p, size_t len);
+
+/* Nonce: 16..256 bytes (§3.9). */
+int ike_get_nonce(const struct ike_pl *pl, struct ike_span *n);
+void ike_put_nonce(struct ike_builder *bld, const uint8_t *p, size_t len);
+
+/* ID (§3.5), AUTH (§3.8), CERT (§3.6), CERTREQ (§3.7): one type octet
+ * (ID type, auth method, cert encoding), then data.  ID and AUTH have 3
+ * reserved bytes after the type; CERT/CERTREQ do not.  The AUTH
+ * computation needs the raw ID body: that is pl->body/pl->len. */
+struct ike_typed {
+	uint8_t type;
+	struct ike_span data;
+};
+
+int ike_get_id(const struct ike_pl *pl, struct ike_typed *id);
+/* pltype is IKEV2_PL_IDI or IKEV2_PL_IDR. */
+void ike_put_id(struct ike_builder *bld, uint8_t pltype, uint8_t idtype,
+		const uint8_t *p, size_t len);
+int ike_get_auth(const struct ike_pl *pl, struct ike_typed *a);
+void ike_put_auth(struct ike_builder *bld, uint8_t method, const uint8_t *p, size_t len);
+int ike_get_cert(const struct ike_pl *pl, struct ike_typed *c);
+void ike_put_cert(struct ike_builder *bld, uint8_t enc, const uint8_t *p, size_t len);
+/* CERTREQ data is a list of 20-byte SHA-1 key hashes for X.509 (§3.7);
+ * the length must be a multiple of 20 for IKEV2_CERT_X509_SIG. */
+int ike_get_certreq(const struct ike_pl *pl, struct ike_typed *c);
+void ike_put_certreq(struct ike_builder *bld, uint8_t enc, const uint8_t *p, size_t len);
+int ike_get_vendor(const struct ike_pl *pl, struct ike_span *v);
+void ike_put_vendor(struct ike_builder *bld, const uint8_t *p, size_t len);
+
+/* --- Notify (§3.10) ------------------------------------------------------ */
+
+struct ike_notify {
+	uint8_t proto;		/* 0 or IKEV2_PROTO_* */
+	uint8_t spi_len;
+	uint8_t spi[IKE_SPI_MAX];
+	uint16_t type;		/* IKEV2_N_* */
+	struct ike_span data;
+};
+
+/* SPI size must fit the protocol: 0 with protocol 0; 0 or 8 with IKE;
+ * 4 with ESP/AH. */
+int ike_get_notify(const struct ike_pl *pl, struct ike_notify *n);
+void ike_put_notify(struct ike_builder *bld, uint8_t proto, const uint8_t *spi,
+		    uint8_t spi_len, uint16_t type, const uint8_t *p, size_t len);
+/* The first Notify of a type in m (decoded), or -ENOENT. */
+int ike_find_notify(const struct ike_msg *m, uint16_t type, struct ike_notify *n);
+
+/* --- Delete (§3.11) ------------------------------------------------------ */
+
+struct ike_delete {
+	uint8_t proto;
+	uint8_t spi_len;	/* 0 for IKE, 4 for ESP/AH */
+	uint16_t nspi;
+	struct ike_span spis;	/* nspi * spi_len bytes */
+};
+
+int ike_get_delete(const struct ike_pl *pl, struct ike_delete *d);
+/* The i-th 4-byte SPI (host order); i < d->nspi and spi_len 4. */
+uint32_t ike_delete_spi(const struct ike_delete *d, unsigned int i);
+void ike_put_delete(struct ike_builder *bld, uint8_t proto, uint8_t spi_len,
+		    const uint8_t *spis, uint16_t nspi);
+
+/* --- Traffic selectors (§3.13) -------------------------------------------- */
+
+struct ike_ts {
+	uint8_t type;		/* IKEV2_TS_IPV4_ADDR_RANGE / _IPV6_ */
+	uint8_t proto;		/* IP protocol, 0 = any */
+	uint16_t sport, eport;	/* 0..65535 = any; 65535..0 = OPAQUE */
+	uint8_t start[16], end[16];	/* IPv4 uses the first 4 bytes */
+};
+
+struct ike_ts_pl {
+	int n;
+	struct ike_ts ts[IKE_MAX_TS];
+	int nunknown;		/* selectors of unknown types, skipped */
+};
+
+/* Lengths 16 (IPv4) / 40 (IPv6); start address <= end; start port <=
+ * end port unless OPAQUE (65535, 0). */
+int ike_get_ts(const struct ike_pl *pl, struct ike_ts_pl *ts);
+/* pltype is IKEV2_PL_TSI or IKEV2_PL_TSR. */
+void ike_put_ts(struct ike_builder *bld, uint8_t pltype, const struct ike_ts *ts, int n);
+
+/* --- Configuration (§3.15) ------------------------------------------------- */
+
+struct ike_cp_attr {
+	uint16_t type;		/* IKEV2_CP_* (15 bits) */
+	struct ike_span val;
+};
+
+struct ike_cp {
+	uint8_t cfg_type;	/* IKEV2_CFG_* */
+	int n;
+	struct ike_cp_attr a[IKE_MAX_CP_ATTRS];
+};
+
+int ike_get_cp(const struct ike_pl *pl, struct ike_cp *cp);
+void ike_put_cp(struct ike_builder *bld, const struct ike_cp *cp);
+
+/* --- SK / SKF (§3.14, RFC 7383 §2.5) --------------------------------------- */
+
+/* The protected span (IV || ciphertext || ICV); sizes are the crypto
+ * layer's to check.  The first inner type is the SK's next-payload,
+ * available as ike_msg.sk_next. */
+int ike_get_sk(const struct ike_pl *pl, struct ike_span *prot);
+
+struct ike_skf {
+	uint16_t num, total;	/* 1 <= num <= total */
+	struct ike_span prot;
+};
+
+int ike_get_skf(const struct ike_pl *pl, struct ike_skf *f);
+
+/* Close the open payload and write an SK (or SKF) generic header with
+ * next-payload = first (0 for SKF fragments after the first); returns its
+ * offset in the buf for crypto_sk_seal(), or SIZE_MAX on error (bld->err).
+ * No payload may follow. */
+size_t ike_put_sk_header(struct ike_builder *bld, uint8_t first);
+size_t ike_put_skf_header(struct ike_builder *bld, uint8_t first, uint16_t num,
+			  uint16_t total);
+
+/* --- names and error mapping --------------------------------------------- */
+
+/* The notify type RFC 7296 answers a parse error with (0: drop). */
+uint16_t ike_perr_notify(enum ike_perr e);
+
+const char *ikev2_exch_name(uint8_t exch);
+const char *ikev2_pl_name(uint8_t type);
+const char *ikev2_notify_name(uint16_t type);
+const char *ikev2_transform_name(uint8_t type, uint16_t id);
+
+#endif
