@@ -4,12 +4,13 @@
  * input is parsed as a message and, from its second byte on, as a
  * decrypted chain whose first payload type is the first byte (what an SK
  * payload's contents look like).  Every recorded payload body must lie
- * inside the input.
+ * inside the input, and every typed decoder (payload.h) runs on every
+ * payload found, whatever its type.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "msg.h"
+#include "payload.h"
 
 static void check(const struct ike_msg *m, const uint8_t *p, size_t len)
 {
@@ -21,6 +22,38 @@ static void check(const struct ike_msg *m, const uint8_t *p, size_t len)
 	}
 	if (m->n > IKE_MAX_PAYLOADS)
 		abort();
+	for (int i = 0; i < m->n; i++) {
+		static struct ike_sa_pl sa;
+		static struct ike_ts_pl ts;
+		static struct ike_cp cp;
+		const struct ike_pl *pl = &m->pl[i];
+		struct ike_ke ke;
+		struct ike_span sp;
+		struct ike_typed t;
+		struct ike_notify n;
+		struct ike_delete d;
+		struct ike_skf f;
+
+		if (!ike_get_sa(pl, &sa))
+			for (int j = 0; j < sa.nprop; j++)
+				if (sa.p[j].ntrans > IKE_MAX_TRANSFORMS)
+					abort();
+		ike_get_ke(pl, &ke);
+		ike_get_nonce(pl, &sp);
+		ike_get_id(pl, &t);
+		ike_get_auth(pl, &t);
+		ike_get_cert(pl, &t);
+		ike_get_certreq(pl, &t);
+		ike_get_vendor(pl, &sp);
+		ike_get_notify(pl, &n);
+		if (!ike_get_delete(pl, &d))
+			for (unsigned int j = 0; j < d.nspi && d.spi_len == 4; j++)
+				(void)ike_delete_spi(&d, j);
+		ike_get_ts(pl, &ts);
+		ike_get_cp(pl, &cp);
+		ike_get_sk(pl, &sp);
+		ike_get_skf(pl, &f);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Typed IKEv2 payloads (payload.h): every encoder round-trips through the
+ * message parser and its decoder; every malformed body is refused.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "payload.h"
+#include "kselftest_harness.h"
+
+static const struct ike_hdr hdr = {
+	.spi_i = { 1, 2, 3, 4, 5, 6, 7, 8 },
+	.exch = IKEV2_EXCH_IKE_AUTH,
+	.flags = IKEV2_FLAG_INITIATOR,
+	.msgid = 1,
+};
+
+/* A raw payload body as the chain parser would record it. */
+static struct ike_pl raw(uint8_t type, const uint8_t *p, size_t len)
+{
+	struct ike_pl pl = { .type = type, .body = p, .len = (uint16_t)len };
+
+	return pl;
+}
+
+static struct ike_sa_pl sa_in, sa_out;
+
+TEST(sa_round_trip)
+{
+	struct buf b = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_msg m;
+
+	memset(&sa_in, 0, sizeof(sa_in));
+	sa_in.nprop = 2;
+	sa_in.p[0] = (struct ike_proposal){ .num = 1, .proto = IKEV2_PROTO_IKE, .ntrans = 4,
+		.t = { { IKEV2_TRANS_ENCR, IKEV2_ENCR_AES_GCM_16, 256, false },
+		       { IKEV2_TRANS_PRF, IKEV2_PRF_HMAC_SHA2_256, 0, false },
+		       { IKEV2_TRANS_KE, IKEV2_KE_CURVE25519, 0, false },
+		       { IKEV2_TRANS_KE, IKEV2_KE_ECP_256, 0, false } } };
+	sa_in.p[1] = (struct ike_proposal){ .num = 2, .proto = IKEV2_PROTO_ESP, .spi_len = 4,
+		.spi = { 0xc0, 0xff, 0xee, 0x01 }, .ntrans = 2,
+		.t = { { IKEV2_TRANS_ENCR, IKEV2_ENCR_CHACHA20_POLY1305, 0, false },
+		       { IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0, false } } };
+	msg_begin(&bld, &b, &hdr);
+	ike_put_sa(&bld, &sa_in);
+	ASSERT_EQ(0, msg_finish(&bld));
+	ASSERT_EQ(0, ike_msg_parse(b.data, b.len, &m));
+	ASSERT_EQ(1, m.n);
+	ASSERT_EQ(0, ike_get_sa(&m.pl[0], &sa_out));
+	ASSERT_EQ(0, memcmp(&sa_in, &sa_out, sizeof(sa_in)));
+	buf_free(&b);
+}
+
+TEST(simple_payloads_round_trip)
+{
+	struct buf b = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_msg m;
+	uint8_t pub[32], nonce[32], addr[4] = { 192, 0, 2, 1 }, sig[64], hashes[40];
+	struct ike_ke ke;
+	struct ike_span sp;
+	struct ike_typed t;
+	struct ike_notify n;
+	uint8_t spi[4] = { 0, 0, 0x10, 0x01 };
+
+	memset(pub, 0x11, sizeof(pub));
+	memset(nonce, 0x22, sizeof(nonce));
+	memset(sig, 0x33, sizeof(sig));
+	memset(hashes, 0x44, sizeof(hashes));
+	msg_begin(&bld, &b, &hdr);
+	ike_put_ke(&bld, IKEV2_KE_CURVE25519, pub, sizeof(pub));
+	ike_put_nonce(&bld, nonce, sizeof(nonce));
+	ike_put_id(&bld, IKEV2_PL_IDI, IKEV2_ID_IPV4_ADDR, addr, 4);
+	ike_put_auth(&bld, IKEV2_AUTH_SHARED_KEY_MIC, sig, sizeof(sig));
+	ike_put_cert(&bld, IKEV2_CERT_X509_SIG, sig, 10);
+	ike_put_certreq(&bld, IKEV2_CERT_X509_SIG, hashes, sizeof(hashes));
+	ike_put_notify(&bld, IKEV2_PROTO_ESP, spi, 4, IKEV2_N_REKEY_SA, NULL, 0);
+	ike_put_vendor(&bld, (const uint8_t *)"tcpike", 6);
+	ASSERT_EQ(0, msg_finish(&bld));
+	ASSERT_EQ(0, ike_msg_parse(b.data, b.len, &m));
+	ASSERT_EQ(8, m.n);
+
+	ASSERT_EQ(0, ike_get_ke(ike_msg_find(&m, IKEV2_PL_KE), &ke));
+	ASSERT_EQ(IKEV2_KE_CURVE25519, ke.group);
+	ASSERT_EQ(32, ke.data.len);
+	ASSERT_EQ(0, memcmp(pub, ke.data.p, 32));
+	ASSERT_EQ(0, ike_get_nonce(ike_msg_find(&m, IKEV2_PL_NONCE), &sp));
+	ASSERT_EQ(0, memcmp(nonce, sp.p, sizeof(nonce)));
+	ASSERT_EQ(0, ike_get_id(ike_msg_find(&m, IKEV2_PL_IDI), &t));
+	ASSERT_EQ(IKEV2_ID_IPV4_ADDR, t.type);
+	ASSERT_EQ(0, memcmp(addr, t.data.p, 4));
+	ASSERT_EQ(0, ike_get_auth(ike_msg_find(&m, IKEV2_PL_AUTH), &t));
+	ASSERT_EQ(IKEV2_AUTH_SHARED_KEY_MIC, t.type);
+	ASSERT_EQ(sizeof(sig), t.data.len);
+	ASSERT_EQ(0, ike_get_cert(ike_msg_find(&m, IKEV2_PL_CERT), &t));
+	ASSERT_EQ(10, t.data.len);
+	ASSERT_EQ(0, ike_get_certreq(ike_msg_find(&m, IKEV2_PL_CERTREQ), &t));
+	ASSERT_EQ(40, t.data.len);
+	ASSERT_EQ(0, ike_find_notify(&m, IKEV2_N_REKEY_SA, &n));
+	ASSERT_EQ(IKEV2_PROTO_ESP, n.proto);
+	ASSERT_EQ(0, memcmp(spi, n.spi, 4));
+	ASSERT_EQ(-ENOENT, ike_find_notify(&m, IKEV2_N_COOKIE, &n));
+	ASSERT_EQ(0, ike_get_vendor(ike_msg_find(&m, IKEV2_PL_VENDOR), &sp));
+	ASSERT_EQ(0, memcmp("tcpike", sp.p, 6));
+	buf_free(&b);
+}
+
+TEST(delete_ts_cp_round_trip)
+{
+	struct buf b = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_msg m;
+	uint8_t spis[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct ike_ts ts[2] = {
+		{ IKEV2_TS_IPV4_ADDR_RANGE, 0, 0, 65535, { 10, 0, 0, 0 }, { 10, 0, 0, 255 } },
+		{ IKEV2_TS_IPV6_ADDR_RANGE, 6, 443, 443, { 0x20, 0x01, 0x0d, 0xb8 },
+		  { 0x20, 0x01, 0x0d, 0xb8, 0xff } },
+	};
+	static struct ike_ts_pl got;
+	static struct ike_cp cp, cpo;
+	struct ike_delete d;
+
+	cp.cfg_type = IKEV2_CFG_REQUEST;
+	cp.n = 2;
+	cp.a[0].type = IKEV2_CP_INTERNAL_IP4_ADDRESS;
+	cp.a[1].type = IKEV2_CP_INTERNAL_IP4_DNS;
+	msg_begin(&bld, &b, &hdr);
+	ike_put_delete(&bld, IKEV2_PROTO_ESP, 4, spis, 2);
+	ike_put_ts(&bld, IKEV2_PL_TSI, ts, 2);
+	ike_put_cp(&bld, &cp);
+	ASSERT_EQ(0, msg_finish(&bld));
+	ASSERT_EQ(0, ike_msg_parse(b.data, b.len, &m));
+	ASSERT_EQ(0, ike_get_delete(ike_msg_find(&m, IKEV2_PL_DELETE), &d));
+	ASSERT_EQ(2, d.nspi);
+	ASSERT_EQ(0x01020304u, ike_delete_spi(&d, 0));
+	ASSERT_EQ(0x05060708u, ike_delete_spi(&d, 1));
+	ASSERT_EQ(0, ike_get_ts(ike_msg_find(&m, IKEV2_PL_TSI), &got));
+	ASSERT_EQ(2, got.n);
+	ASSERT_EQ(0, memcmp(ts, got.ts, sizeof(ts)));
+	ASSERT_EQ(0, ike_get_cp(ike_msg_find(&m, IKEV2_PL_CP), &cpo));
+	ASSERT_EQ(IKEV2_CFG_REQUEST, cpo.cfg_type);
+	ASSERT_EQ(2, cpo.n);
+	ASSERT_EQ(IKEV2_CP_INTERNAL_IP4_DNS, cpo.a[1].type);
+	ASSERT_EQ(0, cpo.a[1].val.len);
+	buf_free(&b);
+}
+
+TEST(sk_and_skf_headers)
+{
+	struct buf b = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_msg m;
+	struct ike_skf f;
+	struct ike_span sp;
+	size_t off;
+	uint8_t prot[24];
+
+	memset(prot, 0x5c, sizeof(prot));
+	msg_begin(&bld, &b, &hdr);
+	off = ike_put_sk_header(&bld, IKEV2_PL_IDI);
+	ASSERT_EQ(IKEV2_HDR_LEN, off);
+	/* What crypto_sk_seal does: append, patch both lengths. */
+	buf_append(&b, prot, sizeof(prot));
+	buf_set_u16(&b, off + 2, (uint16_t)(b.len - off));
+	buf_set_u32(&b, 24, (uint32_t)b.len);
+	ASSERT_EQ(0, ike_msg_parse(b.data, b.len, &m));
+	ASSERT_EQ(IKEV2_PL_SK, m.hdr.next);
+	ASSERT_EQ(IKEV2_PL_IDI, m.sk_next);
+	ASSERT_EQ(0, ike_get_sk(m.sk, &sp));
+	ASSERT_EQ(sizeof(prot), sp.len);
+
+	buf_reset(&b);
+	msg_begin(&bld, &b, &hdr);
+	off = ike_put_skf_header(&bld, IKEV2_PL_IDI, 2, 3);
+	buf_append(&b, prot, sizeof(prot));
+	buf_set_u16(&b, off + 2, (uint16_t)(b.len - off));
+	buf_set_u32(&b, 24, (uint32_t)b.len);
+	ASSERT_EQ(0, ike_msg_parse(b.data, b.len, &m));
+	ASSERT_EQ(IKEV2_PL_NONE, m.sk_next);	/* not the first fragment */
+	ASSERT_EQ(0, ike_get_skf(m.sk, &f));
+	ASSERT_EQ(2, f.num);
+	ASSERT_EQ(3, f.total);
+	ASSERT_EQ(sizeof(prot), f.prot.len);
+	msg_begin(&bld, &b, &hdr);
+	ASSERT_EQ(SIZE_MAX, ike_put_skf_header(&bld, IKEV2_PL_IDI, 4, 3));
+	buf_free(&b);
+}
+
+/* One ESP proposal; bytes patched by the tests below. */
+static uint8_t sa_body[] = {
+	0, 0, 0, 20,  1, IKEV2_PROTO_ESP, 4, 1,  0xaa, 0xbb, 0xcc, 0xdd,
+	0, 0, 0, 8,  IKEV2_TRANS_ENCR, 0, 0, IKEV2_ENCR_AES_GCM_16,
+};
+
+TEST(sa_good_body)
+{
+	uint8_t p[sizeof(sa_body)];
+	struct ike_pl pl;
+
+	memcpy(p, sa_body, sizeof(p));
+	pl = raw(IKEV2_PL_SA, p, sizeof(p));
+	ASSERT_EQ(0, ike_get_sa(&pl, &sa_out));
+	ASSERT_EQ(1, sa_out.nprop);
+}
+
+TEST(sa_bad_proposal_numbering)
+{
+	uint8_t p[sizeof(sa_body)];
+	struct ike_pl pl;
+
+	memcpy(p, sa_body, sizeof(p));
+	p[4] = 2;	/* the first proposal must be number 1 */
+	pl = raw(IKEV2_PL_SA, p, sizeof(p));
+	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
+}
+
+TEST(sa_transform_length_mismatch)
+{
+	uint8_t p[sizeof(sa_body)];
+	struct ike_pl pl;
+
+	memcpy(p, sa_body, sizeof(p));
+	p[15] = 12;	/* transform claims 12 bytes, 8 present */
+	pl = raw(IKEV2_PL_SA, p, sizeof(p));
+	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
+	memcpy(p, sa_body, sizeof(p));
+	p[7] = 2;	/* two transforms counted, one present */
+	pl = raw(IKEV2_PL_SA, p, sizeof(p));
+	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
+}
+
+TEST(sa_spi_size_wrong_for_protocol)
+{
+	uint8_t p[sizeof(sa_body)];
+	struct ike_pl pl;
+
+	memcpy(p, sa_body, sizeof(p));
+	p[5] = IKEV2_PROTO_IKE;	/* IKE with a 4-byte SPI */
+	pl = raw(IKEV2_PL_SA, p, sizeof(p));
+	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
+}
+
+TEST(sa_more_marker_without_proposal)
+{
+	uint8_t p[sizeof(sa_body)];
+	struct ike_pl pl;
+
+	memcpy(p, sa_body, sizeof(p));
+	p[0] = 2;	/* "more proposals" but none follows */
+	pl = raw(IKEV2_PL_SA, p, sizeof(p));
+	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
+}
+
+TEST(sa_empty_rejected)
+{
+	struct ike_pl pl = raw(IKEV2_PL_SA, sa_body, 0);
+
+	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
+}
+
+TEST(sa_unknown_attribute_marks_transform)
+{
+	uint8_t p[] = {
+		0, 0, 0, 24,  1, IKEV2_PROTO_ESP, 4, 1,  1, 2, 3, 4,
+		0, 0, 0, 12,  IKEV2_TRANS_ENCR, 0, 0, IKEV2_ENCR_AES_CBC,
+		0x80, 99, 0, 1,		/* unknown TV attribute */
+	};
+	struct ike_pl pl = raw(IKEV2_PL_SA, p, sizeof(p));
+
+	ASSERT_EQ(0, ike_get_sa(&pl, &sa_out));
+	ASSERT_TRUE(sa_out.p[0].t[0].unknown_attr);
+	p[20] = 0;	/* TLV of length 1 running past the transform */
+	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
+	p[20] = 0;	/* KEY_LENGTH in TLV form is malformed */
+	p[21] = IKEV2_ATTR_KEY_LENGTH;
+	p[22] = 0;
+	p[23] = 0;
+	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
+}
+
+TEST(ts_start_after_end)
+{
+	uint8_t p[] = {
+		1, 0, 0, 0,
+		IKEV2_TS_IPV4_ADDR_RANGE, 0, 0, 16,  0, 0, 0xff, 0xff,
+		10, 0, 0, 9,  10, 0, 0, 1,
+	};
+	struct ike_pl pl = raw(IKEV2_PL_TSI, p, sizeof(p));
+	static struct ike_ts_pl ts;
+
+	ASSERT_EQ(-EBADMSG, ike_get_ts(&pl, &ts));
+	p[15] = 0;	/* start 10.0.0.0 <= end: fine */
+	ASSERT_EQ(0, ike_get_ts(&pl, &ts));
+	p[8] = 0x01;	/* start port 256 > end port 255 */
+	p[11] = 0xff;
+	p[10] = 0x00;
+	ASSERT_EQ(-EBADMSG, ike_get_ts(&pl, &ts));
+}
+
+TEST(ts_wrong_length_for_type)
+{
+	uint8_t p[] = {
+		1, 0, 0, 0,
+		IKEV2_TS_IPV6_ADDR_RANGE, 0, 0, 16,  0, 0, 0xff, 0xff,
+		10, 0, 0, 0,  10, 0, 0, 1,
+	};
+	struct ike_pl pl = raw(IKEV2_PL_TSI, p, sizeof(p));
+	static struct ike_ts_pl ts;
+
+	ASSERT_EQ(-EBADMSG, ike_get_ts(&pl, &ts));
+	p[0] = 2;	/* count says two, one present */
+	p[4] = IKEV2_TS_IPV4_ADDR_RANGE;
+	ASSERT_EQ(-EBADMSG, ike_get_ts(&pl, &ts));
+}
+
+TEST(delete_spi_size_mismatch)
+{
+	uint8_t p[] = { IKEV2_PROTO_ESP, 8, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct ike_pl pl = raw(IKEV2_PL_DELETE, p, sizeof(p));
+	struct ike_delete d;
+
+	ASSERT_EQ(-EBADMSG, ike_get_delete(&pl, &d));	/* ESP SPI is 4 */
+	p[0] = IKEV2_PROTO_IKE;
+	p[1] = 0;
+	ASSERT_EQ(-EBADMSG, ike_get_delete(&pl, &d));	/* IKE: no SPIs */
+	pl.len = 4;
+	p[3] = 0;
+	ASSERT_EQ(0, ike_get_delete(&pl, &d));
+	p[0] = IKEV2_PROTO_ESP;
+	p[1] = 4;
+	p[3] = 3;	/* three SPIs counted, two present */
+	pl.len = 12;
+	ASSERT_EQ(-EBADMSG, ike_get_delete(&pl, &d));
+}
+
+TEST(skf_number_zero_and_above_total)
+{
+	uint8_t p[] = { 0, 0, 0, 2, 0xaa, 0xbb };
+	struct ike_pl pl = raw(IKEV2_PL_SKF, p, sizeof(p));
+	struct ike_skf f;
+
+	ASSERT_EQ(-EBADMSG, ike_get_skf(&pl, &f));	/* number 0 */
+	p[1] = 3;
+	ASSERT_EQ(-EBADMSG, ike_get_skf(&pl, &f));	/* 3 of 2 */
+	p[1] = 1;
+	p[3] = 0;
+	ASSERT_EQ(-EBADMSG, ike_get_skf(&pl, &f));	/* total 0 */
+	p[3] = 2;
+	ASSERT_EQ(0, ike_get_skf(&pl, &f));
+}
+
+TEST(nonce_too_short_and_too_long)
+{
+	static uint8_t p[300];
+	struct ike_pl pl = raw(IKEV2_PL_NONCE, p, 15);
+	struct ike_span n;
+
+	ASSERT_EQ(-EBADMSG, ike_get_nonce(&pl, &n));
+	pl.len = 257;
+	ASSERT_EQ(-EBADMSG, ike_get_nonce(&pl, &n));
+	pl.len = 16;
+	ASSERT_EQ(0, ike_get_nonce(&pl, &n));
+	pl.len = 256;
+	ASSERT_EQ(0, ike_get_nonce(&pl, &n));
+}
+
+TEST(notify_spi_size_inconsistent)
+{
+	uint8_t p[] = { 0, 4, 0x40, 0x09, 1, 2, 3, 4 };
+	struct ike_pl pl = raw(IKEV2_PL_NOTIFY, p, sizeof(p));
+	struct ike_notify n;
+
+	ASSERT_EQ(-EBADMSG, ike_get_notify(&pl, &n));	/* proto 0 with SPI */
+	p[0] = IKEV2_PROTO_ESP;
+	p[1] = 8;	/* SPI longer than the payload, wrong for ESP */
+	ASSERT_EQ(-EBADMSG, ike_get_notify(&pl, &n));
+	p[1] = 4;
+	ASSERT_EQ(0, ike_get_notify(&pl, &n));
+	ASSERT_EQ(IKEV2_N_REKEY_SA, n.type);
+}
+
+TEST(id_address_length_checked)
+{
+	uint8_t p[] = { IKEV2_ID_IPV4_ADDR, 0, 0, 0, 192, 0, 2 };
+	struct ike_pl pl = raw(IKEV2_PL_IDI, p, sizeof(p));
+	struct ike_typed t;
+
+	ASSERT_EQ(-EBADMSG, ike_get_id(&pl, &t));
+	pl.len = 4;
+	ASSERT_EQ(-EBADMSG, ike_get_id(&pl, &t));	/* no data at all */
+}
+
+TEST(nested_sk_in_inner_chain_rejected)
+{
+	uint8_t p[] = { 0, 0, 0, 8, 1, 2, 3, 4 };
+	struct ike_msg m;
+
+	ASSERT_EQ(-EBADMSG, ike_chain_parse(IKEV2_PL_SK, p, sizeof(p), &m));
+	ASSERT_EQ(IKE_PERR_SYNTAX, m.err);
+	ASSERT_EQ(IKEV2_N_INVALID_SYNTAX, ike_perr_notify(m.err));
+}
+
+TEST(names)
+{
+	ASSERT_STREQ("COOKIE", ikev2_notify_name(IKEV2_N_COOKIE));
+	ASSERT_STREQ("SEPARATE_TRANSPORTS",
+		     ikev2_notify_name(IKEV2_N_SEPARATE_TRANSPORTS_DEFAULT));
+	ASSERT_STREQ("AES_GCM_16", ikev2_transform_name(IKEV2_TRANS_ENCR, 20));
+	ASSERT_STREQ("CURVE25519", ikev2_transform_name(IKEV2_TRANS_KE, 31));
+	ASSERT_STREQ("unknown", ikev2_transform_name(IKEV2_TRANS_KE, 9999));
+	ASSERT_STREQ("IKE_INTERMEDIATE", ikev2_exch_name(43));
+}
+
+TEST_HARNESS_MAIN
