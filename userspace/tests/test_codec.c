@@ -413,4 +413,66 @@ TEST(names)
 	ASSERT_STREQ("IKE_INTERMEDIATE", ikev2_exch_name(43));
 }
 
+/*
+ * An IKE_SA_INIT request in the shape strongSwan 5.9 sends (payload order,
+ * notifies, proposal layout), assembled by hand per RFC 7296 §3 — not a
+ * capture: SA(1 IKE proposal: AES-GCM-16/256, AES-GCM-16/128, PRF SHA2-512,
+ * SHA2-256, KE 31/19/14), KE(31, 32 bytes), Ni(32), N(NAT_D src), N(NAT_D
+ * dst), N(FRAGMENTATION_SUPPORTED), N(SIGNATURE_HASH_ALGORITHMS 2,3,4),
+ * N(REDIRECT_SUPPORTED).
+ */
+/* A string literal: its trailing NUL is not part of the message. */
+#define SA_INIT_LEN (sizeof(sa_init) - 1)
+static const uint8_t sa_init[] =
+	"\x8d\x3e\x0a\x27\xc6\xf1\xb9\x52\x00\x00\x00\x00\x00\x00\x00\x00"
+	"\x21\x20\x22\x08\x00\x00\x00\x00\x00\x00\x01\x0a\x22\x00\x00\x4c"
+	"\x00\x00\x00\x48\x01\x01\x00\x07\x03\x00\x00\x0c\x01\x00\x00\x14"
+	"\x80\x0e\x01\x00\x03\x00\x00\x0c\x01\x00\x00\x14\x80\x0e\x00\x80"
+	"\x03\x00\x00\x08\x02\x00\x00\x07\x03\x00\x00\x08\x02\x00\x00\x05"
+	"\x03\x00\x00\x08\x04\x00\x00\x1f\x03\x00\x00\x08\x04\x00\x00\x13"
+	"\x00\x00\x00\x08\x04\x00\x00\x0e\x28\x00\x00\x28\x00\x1f\x00\x00"
+	"\x40\x41\x42\x43\x44\x45\x46\x47\x48\x49\x4a\x4b\x4c\x4d\x4e\x4f"
+	"\x50\x51\x52\x53\x54\x55\x56\x57\x58\x59\x5a\x5b\x5c\x5d\x5e\x5f"
+	"\x29\x00\x00\x24\xa0\xa1\xa2\xa3\xa4\xa5\xa6\xa7\xa8\xa9\xaa\xab"
+	"\xac\xad\xae\xaf\xb0\xb1\xb2\xb3\xb4\xb5\xb6\xb7\xb8\xb9\xba\xbb"
+	"\xbc\xbd\xbe\xbf\x29\x00\x00\x1c\x00\x00\x40\x04\x11\x11\x11\x11"
+	"\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"
+	"\x29\x00\x00\x1c\x00\x00\x40\x05\x22\x22\x22\x22\x22\x22\x22\x22"
+	"\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x29\x00\x00\x08"
+	"\x00\x00\x40\x2e\x29\x00\x00\x0e\x00\x00\x40\x2f\x00\x02\x00\x03"
+	"\x00\x04\x00\x00\x00\x08\x00\x00\x40\x16";
+
+TEST(sa_init_request_strongswan_shape)
+{
+	struct ike_msg m;
+	struct ike_notify n;
+	struct ike_ke ke;
+	struct ike_span sp;
+
+	ASSERT_EQ(0, ike_msg_parse(sa_init, SA_INIT_LEN, &m));
+	ASSERT_EQ(IKEV2_EXCH_IKE_SA_INIT, m.hdr.exch);
+	ASSERT_EQ(IKEV2_FLAG_INITIATOR, m.hdr.flags);
+	ASSERT_EQ(8, m.n);
+	ASSERT_EQ(0, ike_get_sa(ike_msg_find(&m, IKEV2_PL_SA), &sa_out));
+	ASSERT_EQ(1, sa_out.nprop);
+	ASSERT_EQ(IKEV2_PROTO_IKE, sa_out.p[0].proto);
+	ASSERT_EQ(0, sa_out.p[0].spi_len);
+	ASSERT_EQ(7, sa_out.p[0].ntrans);
+	ASSERT_EQ(256, sa_out.p[0].t[0].keylen);
+	ASSERT_EQ(IKEV2_KE_MODP_2048, sa_out.p[0].t[6].id);
+	ASSERT_EQ(0, ike_get_ke(ike_msg_find(&m, IKEV2_PL_KE), &ke));
+	ASSERT_EQ(IKEV2_KE_CURVE25519, ke.group);
+	ASSERT_EQ(32, ke.data.len);
+	ASSERT_EQ(0, ike_get_nonce(ike_msg_find(&m, IKEV2_PL_NONCE), &sp));
+	ASSERT_EQ(32, sp.len);
+	ASSERT_EQ(0, ike_find_notify(&m, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, &n));
+	ASSERT_EQ(6, n.data.len);
+	ASSERT_EQ(0, ike_find_notify(&m, IKEV2_N_NAT_DETECTION_DESTINATION_IP, &n));
+	ASSERT_EQ(20, n.data.len);
+	ASSERT_EQ(0, ike_find_notify(&m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, &n));
+	/* One byte short: the header length no longer matches. */
+	ASSERT_EQ(-EBADMSG, ike_msg_parse(sa_init, SA_INIT_LEN - 1, &m));
+	ASSERT_EQ(IKE_PERR_LENGTH, m.err);
+}
+
 TEST_HARNESS_MAIN
