@@ -137,11 +137,13 @@ int ike_get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa)
 		if (n == IKE_MAX_PROPOSALS)
 			return -E2BIG;
 		r = get_proposal(&c, &last, &sa->p[n]);
-		if (r)
-			return r;
 		/* §3.3.1: the first is 1, each next one more. */
-		if (sa->p[n].num != n + 1)
-			return -EBADMSG;
+		if (!r && sa->p[n].num != n + 1)
+			r = -EBADMSG;
+		if (r) {
+			memset(sa, 0, sizeof(*sa));
+			return r;
+		}
 		n++;
 	}
 	if (cur_left(&c))
@@ -446,7 +448,7 @@ void ike_put_delete(struct ike_builder *bld, uint8_t proto, uint8_t spi_len,
 
 /* --- Traffic selectors --------------------------------------------------- */
 
-int ike_get_ts(const struct ike_pl *pl, struct ike_ts_pl *out)
+static int get_ts(const struct ike_pl *pl, struct ike_ts_pl *out)
 {
 	struct cursor c;
 	uint8_t count, i;
@@ -503,6 +505,15 @@ int ike_get_ts(const struct ike_pl *pl, struct ike_ts_pl *out)
 	if (!out->n && !out->nunknown)
 		return -EBADMSG;
 	return 0;
+}
+
+int ike_get_ts(const struct ike_pl *pl, struct ike_ts_pl *out)
+{
+	int r = get_ts(pl, out);
+
+	if (r)
+		out->n = out->nunknown = 0;
+	return r;
 }
 
 void ike_put_ts(struct ike_builder *bld, uint8_t pltype, const struct ike_ts *ts, int n)

@@ -18,7 +18,8 @@
  * Every ike_get_*() validates the whole body before filling its output and
  * returns 0, -EBADMSG (malformed: answer INVALID_SYNTAX) or -E2BIG (more
  * proposals/transforms/selectors/attributes than the fixed bounds below:
- * also INVALID_SYNTAX, logged as a local limit).  Spans (const uint8_t *
+ * also INVALID_SYNTAX, logged as a local limit).  On error the output
+ * holds no usable entries (counts 0 for SA/TS; CP undefined).  Spans (const uint8_t *
  * + length) point into the received message: they live as long as it.
  *
  * Sending:
