@@ -112,6 +112,11 @@ struct kbackend {
 	void *priv;
 };
 
+/* For backends without kernel keepalives or events (none, xfrm). */
+int kb_keepalive_unsupported(struct kbackend *kb, const struct sockaddr_storage *local,
+			     const struct sockaddr_storage *remote, uint32_t interval_s);
+int kb_no_event_fd(struct kbackend *kb);
+
 /* Open a backend; "auto" picks module, then xfrm, then none. */
 struct kbackend *kbackend_open(const char *name);
 void kbackend_close(struct kbackend *kb);

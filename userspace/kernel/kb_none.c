@@ -198,21 +198,6 @@ static int none_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 	return -ENOENT;
 }
 
-static int none_keepalive_set(struct kbackend *kb,
-			      const struct sockaddr_storage *local,
-			      const struct sockaddr_storage *remote,
-			      uint32_t interval_s)
-{
-	snprintf(kb->kb_error, sizeof(kb->kb_error),
-		 "kernel NAT keepalives need the tcpike module");
-	return -EOPNOTSUPP;
-}
-
-static int none_event_fd(struct kbackend *kb)
-{
-	return -1;
-}
-
 static void none_destroy(struct kbackend *kb)
 {
 	struct none *n = kb->priv;
@@ -243,8 +228,8 @@ static const struct kbackend_ops kb_none_ops = {
 	.sa_stats = none_sa_stats,
 	.policy_add = none_policy_add,
 	.policy_del = none_policy_del,
-	.keepalive_set = none_keepalive_set,
-	.event_fd = none_event_fd,
+	.keepalive_set = kb_keepalive_unsupported,
+	.event_fd = kb_no_event_fd,
 	.destroy = none_destroy,
 };
 

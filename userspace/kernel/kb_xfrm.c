@@ -485,21 +485,6 @@ static int xfrm_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 	return r;
 }
 
-static int xfrm_keepalive_set(struct kbackend *kb,
-			      const struct sockaddr_storage *local,
-			      const struct sockaddr_storage *remote,
-			      uint32_t interval_s)
-{
-	snprintf(kb->kb_error, sizeof(kb->kb_error),
-		 "kernel NAT keepalives need the tcpike module");
-	return -EOPNOTSUPP;
-}
-
-static int xfrm_event_fd(struct kbackend *kb)
-{
-	return -1;
-}
-
 static void xfrm_destroy(struct kbackend *kb)
 {
 	struct xfrm_be *x = kb->priv;
@@ -537,8 +522,8 @@ static const struct kbackend_ops kb_xfrm_ops = {
 	.sa_stats = xfrm_sa_stats,
 	.policy_add = xfrm_policy_add,
 	.policy_del = xfrm_policy_del,
-	.keepalive_set = xfrm_keepalive_set,
-	.event_fd = xfrm_event_fd,
+	.keepalive_set = kb_keepalive_unsupported,
+	.event_fd = kb_no_event_fd,
 	.destroy = xfrm_destroy,
 };
 

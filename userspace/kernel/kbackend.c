@@ -5,6 +5,7 @@
  * kb_xfrm.c is built in, then none.  Each choice is logged with the reason.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,4 +79,17 @@ void kbackend_close(struct kbackend *kb)
 	if (kb->ops && kb->ops->destroy)
 		kb->ops->destroy(kb);
 	free(kb);
+}
+
+int kb_keepalive_unsupported(struct kbackend *kb, const struct sockaddr_storage *local,
+			     const struct sockaddr_storage *remote, uint32_t interval_s)
+{
+	snprintf(kb->kb_error, sizeof(kb->kb_error),
+		 "kernel NAT keepalives need the tcpike module");
+	return -EOPNOTSUPP;
+}
+
+int kb_no_event_fd(struct kbackend *kb)
+{
+	return -1;
 }
