@@ -44,9 +44,10 @@ int main(int argc, char **argv)
 	bool first = true, ok = false;
 	int opt, fd;
 
-	while ((opt = getopt(argc, argv, "+s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "+s:S:h")) != -1) {
 		switch (opt) {
 		case 's':
+		case 'S':
 			path = optarg;
 			break;
 		case 'h':

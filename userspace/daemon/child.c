@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Child SAs: traffic selectors (RFC 7296 §2.9), proposal choice, keying
+ * (§2.17) and installation through the kernel backend.
+ *
+ * Selectors are address ranges on the wire and prefixes in XFRM: a range
+ * that is not one prefix becomes the few prefixes that cover it exactly.
+ * Port ranges other than one port or all ports widen to all ports (XFRM
+ * selectors hold one port and a mask); that is logged.
+ *
+ * Policies belong to the reqid of a Child SA and move to its successor on
+ * rekey, so traffic never meets a gap in the SPD.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "backend.h"
+#include "ikesa.h"
+#include "log.h"
+
+#define MAX_CIDRS	16	/* prefixes one range may turn into */
+#define POLICY_PRIO	2000
+
+/* --- selectors ------------------------------------------------------------- */
+
+static void ts_from_cfg(const struct ts_cfg *t, struct ike_ts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->type = t->family == AF_INET6 ? IKEV2_TS_IPV6_ADDR_RANGE : IKEV2_TS_IPV4_ADDR_RANGE;
+	o->proto = t->proto;
+	o->sport = t->port_lo;
+	o->eport = t->port_hi;
+	memcpy(o->start, t->start, t->family == AF_INET6 ? 16 : 4);
+	memcpy(o->end, t->end, t->family == AF_INET6 ? 16 : 4);
+}
+
+static size_t ts_alen(const struct ike_ts *t)
+{
+	return t->type == IKEV2_TS_IPV6_ADDR_RANGE ? 16 : 4;
+}
+
+/* a ∩ b into o; false when empty. */
+static bool ts_intersect(const struct ike_ts *a, const struct ike_ts *b, struct ike_ts *o)
+{
+	size_t n = ts_alen(a);
+
+	if (a->type != b->type)
+		return false;
+	if (a->proto && b->proto && a->proto != b->proto)
+		return false;
+	memset(o, 0, sizeof(*o));
+	o->type = a->type;
+	o->proto = a->proto ? a->proto : b->proto;
+	o->sport = a->sport > b->sport ? a->sport : b->sport;
+	o->eport = a->eport < b->eport ? a->eport : b->eport;
+	if (o->sport > o->eport)
+		return false;
+	memcpy(o->start, memcmp(a->start, b->start, n) > 0 ? a->start : b->start, n);
+	memcpy(o->end, memcmp(a->end, b->end, n) < 0 ? a->end : b->end, n);
+	return memcmp(o->start, o->end, n) <= 0;
+}
+
+static bool ts_within(const struct ike_ts *in, const struct ike_ts *out)
+{
+	size_t n = ts_alen(in);
+
+	return in->type == out->type && (!out->proto || in->proto == out->proto) &&
+	       in->sport >= out->sport && in->eport <= out->eport &&
+	       memcmp(in->start, out->start, n) >= 0 && memcmp(in->end, out->end, n) <= 0;
+}
+
+/* Narrows the peer's selectors to ours (§2.9): every non-empty
+ * intersection, in the peer's order. */
+static void ts_narrow(const struct ike_ts_pl *peer, const struct ts_cfg *ours, int n_ours,
+		      struct ts_set *out)
+{
+	int i, j;
+
+	out->n = 0;
+	for (i = 0; i < peer->n; i++) {
+		for (j = 0; j < n_ours && out->n < IKE_MAX_TS; j++) {
+			struct ike_ts o, t;
+
+			ts_from_cfg(&ours[j], &t);
+			if (ts_intersect(&peer->ts[i], &t, &o)) {
+				int k;
+				bool dup = false;
+
+				for (k = 0; k < out->n; k++)
+					dup |= !memcmp(&out->ts[k], &o, sizeof(o));
+				if (!dup)
+					out->ts[out->n++] = o;
+			}
+		}
+	}
+}
+
+void ts_set_put(struct ike_builder *bld, uint8_t pltype, const struct ts_set *s)
+{
+	ike_put_ts(bld, pltype, s->ts, s->n);
+}
+
+int ts_set_str(const struct ts_set *s, char *out, size_t len)
+{
+	size_t o = 0;
+	int i;
+
+	out[0] = 0;
+	for (i = 0; i < s->n && o < len; i++) {
+		const struct ike_ts *t = &s->ts[i];
+		int af = t->type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET;
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+		int n;
+
+		inet_ntop(af, t->start, a, sizeof(a));
+		inet_ntop(af, t->end, b, sizeof(b));
+		n = snprintf(out + o, len - o, "%s%s-%s", i ? "," : "", a, b);
+		if (n > 0)
+			o += (size_t)n;
+		if (t->proto && o < len) {
+			n = snprintf(out + o, len - o, "[%u/%u-%u]", t->proto, t->sport, t->eport);
+			if (n > 0)
+				o += (size_t)n;
+		}
+	}
+	return (int)o;
+}
+
+/* Exact prefix cover of [start, end] (big-endian addresses of n bytes). */
+static int range_to_cidrs(const uint8_t *start, const uint8_t *end, size_t n,
+			  uint8_t addrs[][16], uint8_t *plens, int max)
+{
+	uint8_t cur[16];
+	int count = 0;
+
+	memcpy(cur, start, n);
+	while (count < max) {
+		int bits = (int)n * 8, plen;
+		uint8_t last[16];
+
+		/* The largest block aligned at cur that stays within end. */
+		for (plen = 0; plen <= bits; plen++) {
+			int i;
+			bool aligned = true;
+
+			for (i = plen; i < bits; i++)
+				if (cur[i / 8] & (0x80 >> (i % 8)))
+					aligned = false;
+			if (!aligned)
+				continue;
+			memcpy(last, cur, n);
+			for (i = plen; i < bits; i++)
+				last[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+			if (memcmp(last, end, n) <= 0)
+				break;
+		}
+		memcpy(addrs[count], cur, n);
+		plens[count++] = (uint8_t)plen;
+		if (!memcmp(last, end, n))
+			return count;
+		/* cur = last + 1 */
+		memcpy(cur, last, n);
+		for (int i = (int)n - 1; i >= 0; i--)
+			if (++cur[i])
+				break;
+	}
+	return -E2BIG;
+}
+
+static void set_addr(struct sockaddr_storage *ss, int af, const uint8_t *a)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)af;
+	if (af == AF_INET)
+		memcpy(&((struct sockaddr_in *)ss)->sin_addr, a, 4);
+	else
+		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, a, 16);
+}
+
+/* --- SPIs and lookup -------------------------------------------------------- */
+
+uint32_t child_alloc_spi(struct engine *e)
+{
+	uint32_t spi;
+	struct ike_sa *sa;
+	bool used;
+
+	/* SPIs below 256 are reserved (RFC 4303 §2.1). */
+	do {
+		crypto_random(&spi, sizeof(spi));
+		used = ntohl(spi) < 256;
+		for (sa = e->all; sa && !used; sa = sa->next)
+			used = child_by_spi_in(sa, spi) != NULL;
+	} while (used);
+	return spi;
+}
+
+struct child_sa *child_by_spi_out(struct ike_sa *sa, uint32_t spi)
+{
+	struct child_sa *c;
+
+	for (c = sa->children; c; c = c->next)
+		if (c->spi_out == spi)
+			return c;
+	return NULL;
+}
+
+struct child_sa *child_by_spi_in(struct ike_sa *sa, uint32_t spi)
+{
+	struct child_sa *c;
+
+	for (c = sa->children; c; c = c->next)
+		if (c->spi_in == spi)
+			return c;
+	if (sa->req.child && sa->req.child->spi_in == spi)
+		return sa->req.child;
+	return NULL;
+}
+
+struct child_sa *child_new(struct ike_sa *sa, const struct child_cfg *cfg)
+{
+	struct child_sa *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ike = sa;
+	c->cfg = cfg;
+	c->spi_in = child_alloc_spi(sa->e);
+	c->reqid = ++sa->e->next_reqid;
+	c->mode = cfg->mode;
+	return c;
+}
+
+/* --- payloads ----------------------------------------------------------------- */
+
+static uint16_t pfs_group(const struct child_cfg *cfg)
+{
+	int i;
+
+	for (i = 0; i < cfg->n_esp; i++)
+		if (cfg->esp[i].n_ke)
+			return cfg->esp[i].ke[0];
+	return 0;
+}
+
+void child_put_sa(struct child_sa *c, struct ike_builder *bld)
+{
+	prop_put_esp(bld, c->cfg, c->spi_in, pfs_group(c->cfg));
+}
+
+void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator)
+{
+	struct ts_set l, r;
+	int i;
+
+	(void)initiator;
+	l.n = r.n = 0;
+	for (i = 0; i < c->cfg->n_local_ts && i < IKE_MAX_TS; i++)
+		ts_from_cfg(&c->cfg->local_ts[i], &l.ts[l.n++]);
+	for (i = 0; i < c->cfg->n_remote_ts && i < IKE_MAX_TS; i++)
+		ts_from_cfg(&c->cfg->remote_ts[i], &r.ts[r.n++]);
+	/* The exchange initiator's selectors are TSi, the other side's TSr. */
+	ts_set_put(bld, IKEV2_PL_TSI, &l);
+	ts_set_put(bld, IKEV2_PL_TSR, &r);
+}
+
+bool child_use_transport(const struct ike_msg *inner)
+{
+	struct ike_notify n;
+
+	return !ike_find_notify(inner, IKEV2_N_USE_TRANSPORT_MODE, &n);
+}
+
+static int get_ts_pair(const struct ike_msg *inner, struct ike_ts_pl *tsi,
+		       struct ike_ts_pl *tsr)
+{
+	const struct ike_pl *a = ike_msg_find(inner, IKEV2_PL_TSI);
+	const struct ike_pl *b = ike_msg_find(inner, IKEV2_PL_TSR);
+
+	if (!a || !b || ike_get_ts(a, tsi) || ike_get_ts(b, tsr))
+		return -EBADMSG;
+	return 0;
+}
+
+const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
+					const struct ike_msg *inner)
+{
+	static struct ike_ts_pl tsi, tsr;
+	const struct child_cfg *ch;
+
+	if (get_ts_pair(inner, &tsi, &tsr))
+		return NULL;
+	for (ch = cc->children; ch; ch = ch->next) {
+		struct ts_set a, b;
+
+		/* The peer's TSi is our remote side, its TSr our local side. */
+		ts_narrow(&tsi, ch->remote_ts, ch->n_remote_ts, &a);
+		ts_narrow(&tsr, ch->local_ts, ch->n_local_ts, &b);
+		if (a.n && b.n)
+			return ch;
+	}
+	return NULL;
+}
+
+uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
+		      struct child_sa *c, const struct ike_msg *inner,
+		      struct ike_proposal *chosen)
+{
+	static struct ike_sa_pl sap;
+	static struct ike_ts_pl tsi, tsr;
+	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
+	int idx;
+
+	(void)sa;
+	if (!psa || ike_get_sa(psa, &sap) || get_ts_pair(inner, &tsi, &tsr))
+		return IKEV2_N_INVALID_SYNTAX;
+	if (prop_select_esp(cfg, &sap, &c->esp, &idx))
+		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	if (sap.p[idx].spi_len != 4)
+		return IKEV2_N_INVALID_SYNTAX;
+	memcpy(&c->spi_out, sap.p[idx].spi, 4);
+	*chosen = sap.p[idx];
+	ts_narrow(&tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote);
+	ts_narrow(&tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local);
+	if (!c->ts_remote.n || !c->ts_local.n)
+		return IKEV2_N_TS_UNACCEPTABLE;
+	/* §1.3.1: transport mode only when both want it. */
+	c->mode = cfg->mode == CFG_MODE_TRANSPORT && child_use_transport(inner) ?
+		  CFG_MODE_TRANSPORT : CFG_MODE_TUNNEL;
+	return 0;
+}
+
+static bool all_within(const struct ike_ts_pl *got, const struct ts_cfg *ours, int n)
+{
+	int i, j;
+
+	for (i = 0; i < got->n; i++) {
+		bool ok = false;
+
+		for (j = 0; j < n && !ok; j++) {
+			struct ike_ts t;
+
+			ts_from_cfg(&ours[j], &t);
+			ok = ts_within(&got->ts[i], &t);
+		}
+		if (!ok)
+			return false;
+	}
+	return got->n > 0;
+}
+
+uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner)
+{
+	static struct ike_sa_pl sap;
+	static struct ike_ts_pl tsi, tsr;
+	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
+	int i;
+
+	if (!psa || ike_get_sa(psa, &sap) || get_ts_pair(inner, &tsi, &tsr))
+		return IKEV2_N_INVALID_SYNTAX;
+	if (prop_check_reply_esp(c->cfg, &sap, &c->esp))
+		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	if (sap.p[0].spi_len != 4)
+		return IKEV2_N_INVALID_SYNTAX;
+	memcpy(&c->spi_out, sap.p[0].spi, 4);
+	/* The responder may narrow but not widen (§2.9). */
+	if (!all_within(&tsi, c->cfg->local_ts, c->cfg->n_local_ts) ||
+	    !all_within(&tsr, c->cfg->remote_ts, c->cfg->n_remote_ts))
+		return IKEV2_N_TS_UNACCEPTABLE;
+	c->ts_local.n = c->ts_remote.n = 0;
+	for (i = 0; i < tsi.n; i++)
+		c->ts_local.ts[c->ts_local.n++] = tsi.ts[i];
+	for (i = 0; i < tsr.n; i++)
+		c->ts_remote.ts[c->ts_remote.n++] = tsr.ts[i];
+	c->mode = c->cfg->mode == CFG_MODE_TRANSPORT && child_use_transport(inner) ?
+		  CFG_MODE_TRANSPORT : CFG_MODE_TUNNEL;
+	return 0;
+}
+
+/* --- kernel ----------------------------------------------------------------- */
+
+static void kb_fail(struct child_sa *c, const char *what, int r)
+{
+	struct kbackend *kb = c->ike->e->kb;
+
+	log_err("%s: %s failed: %s%s%s", ike_sa_name(c->ike), what, strerror(-r),
+		kb->kb_error[0] ? ": " : "", kb->kb_error);
+}
+
+static void sel_of(const struct ike_ts *t, const uint8_t *a, uint8_t plen,
+		   struct kb_selector *s, bool src)
+{
+	int af = t->type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET;
+
+	s->family = af;
+	set_addr(src ? &s->src : &s->dst, af, a);
+	if (src)
+		s->src_plen = plen;
+	else
+		s->dst_plen = plen;
+	s->proto = t->proto;
+	if (t->sport == t->eport) {
+		if (src)
+			s->sport = t->sport;
+		else
+			s->dport = t->sport;
+	}
+}
+
+/* Calls fn for every (local prefix, remote prefix) pair of the Child SA. */
+static int for_each_policy(struct child_sa *c, bool add)
+{
+	struct ike_sa *sa = c->ike;
+	struct kbackend *kb = sa->e->kb;
+	int i, j, a, b, err = 0;
+
+	for (i = 0; i < c->ts_local.n; i++) {
+		const struct ike_ts *lt = &c->ts_local.ts[i];
+		uint8_t la[MAX_CIDRS][16], lp[MAX_CIDRS];
+		int nl = range_to_cidrs(lt->start, lt->end, ts_alen(lt), la, lp, MAX_CIDRS);
+
+		for (j = 0; j < c->ts_remote.n && nl > 0; j++) {
+			const struct ike_ts *rt = &c->ts_remote.ts[j];
+			uint8_t ra[MAX_CIDRS][16], rp[MAX_CIDRS];
+			int nr = range_to_cidrs(rt->start, rt->end, ts_alen(rt), ra, rp, MAX_CIDRS);
+
+			if (rt->type != lt->type)
+				continue;
+			for (a = 0; a < nl; a++) {
+				for (b = 0; b < nr; b++) {
+					static const enum kb_dir dirs[] = { KB_DIR_OUT, KB_DIR_IN, KB_DIR_FWD };
+					size_t d;
+
+					for (d = 0; d < 3; d++) {
+						struct kb_policy p;
+						bool out = dirs[d] == KB_DIR_OUT;
+						int r;
+
+						if (dirs[d] == KB_DIR_FWD && c->mode == CFG_MODE_TRANSPORT)
+							continue;
+						memset(&p, 0, sizeof(p));
+						p.dir = dirs[d];
+						sel_of(out ? lt : rt, out ? la[a] : ra[b],
+						       out ? lp[a] : rp[b], &p.sel, true);
+						sel_of(out ? rt : lt, out ? ra[b] : la[a],
+						       out ? rp[b] : lp[a], &p.sel, false);
+						/* the protocol is one for both ends */
+						p.sel.proto = lt->proto ? lt->proto : rt->proto;
+						p.priority = POLICY_PRIO;
+						p.reqid = c->reqid;
+						p.mode = c->mode == CFG_MODE_TRANSPORT ?
+							 KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
+						p.tmpl_src = out ? sa->path.local : sa->path.remote;
+						p.tmpl_dst = out ? sa->path.remote : sa->path.local;
+						sa_set_port(&p.tmpl_src, 0);
+						sa_set_port(&p.tmpl_dst, 0);
+						r = add ? kb->ops->policy_add(kb, &p) :
+							  kb->ops->policy_del(kb, &p);
+						if (r && !err) {
+							err = r;
+							if (add)
+								kb_fail(c, "installing a policy", r);
+						}
+					}
+				}
+			}
+		}
+	}
+	return err;
+}
+
+static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
+		      size_t ekl, const uint8_t *ak, size_t akl,
+		      const struct crypto_esp_algs *al)
+{
+	struct ike_sa *sa = c->ike;
+	struct kbackend *kb = sa->e->kb;
+	const struct child_cfg *cfg = c->cfg;
+	struct kb_sa k;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	k.spi = inbound ? c->spi_in : c->spi_out;
+	k.reqid = c->reqid;
+	k.mode = c->mode == CFG_MODE_TRANSPORT ? KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
+	k.src = inbound ? sa->path.remote : sa->path.local;
+	k.dst = inbound ? sa->path.local : sa->path.remote;
+	sa_set_port(&k.src, 0);
+	sa_set_port(&k.dst, 0);
+	if (k.mode == KB_MODE_TRANSPORT) {
+		k.sel.family = k.src.ss_family;
+		k.sel.src = k.src;
+		k.sel.dst = k.dst;
+		k.sel.src_plen = k.sel.dst_plen = k.src.ss_family == AF_INET6 ? 128 : 32;
+	}
+	if (al->aead) {
+		snprintf(k.aead, sizeof(k.aead), "%s", al->enc_name);
+		k.aead_icv_bits = (uint16_t)al->icv_bits;
+	} else {
+		snprintf(k.enc, sizeof(k.enc), "%s", al->enc_name);
+		snprintf(k.auth, sizeof(k.auth), "%s", al->auth_name);
+		k.auth_trunc_bits = (uint16_t)al->trunc_bits;
+		k.auth_key = ak;
+		k.auth_key_len = (uint16_t)akl;
+	}
+	k.enc_key = ek;
+	k.enc_key_len = (uint16_t)ekl;
+	k.esn = c->esp.esn;
+	k.replay_window = inbound ? cfg->replay_window : 0;
+	k.hard_bytes = cfg->life_bytes;
+	k.hard_packets = cfg->life_packets;
+	/* The daemon rekeys by its own timer; the kernel's hard limit is the
+	 * backstop if it ever fails to. */
+	if (cfg->life_time_s)
+		k.hard_seconds = cfg->life_time_s;
+	else if (cfg->rekey_time_s)
+		k.hard_seconds = (uint64_t)cfg->rekey_time_s * 11 / 10;
+	if (c->encap) {
+		k.encap = KB_ENCAP_UDP;
+		k.encap_sport = sa_port(inbound ? &sa->path.remote : &sa->path.local);
+		k.encap_dport = sa_port(inbound ? &sa->path.local : &sa->path.remote);
+	}
+	k.inbound = inbound;
+	r = kb->ops->sa_add(kb, &k);
+	if (r)
+		kb_fail(c, inbound ? "installing the inbound SA" : "installing the outbound SA", r);
+	return r;
+}
+
+int child_install(struct child_sa *c, const struct buf *ni,
+		  const struct buf *nr, const struct buf *gir, bool we_initiated)
+{
+	struct ike_sa *sa = c->ike;
+	struct crypto_esp_algs al;
+	struct buf km = BUF_INIT;
+	const uint8_t *i_e, *i_a, *r_e, *r_a;
+	size_t need;
+	int r;
+	char ls[256], rs[256], su[96];
+
+	r = crypto_esp_xfrm_names(c->esp.encr, c->esp.encr_keylen, c->esp.integ, &al);
+	if (r)
+		return r;
+	need = crypto_esp_keymat_len(&al);
+	r = crypto_child_keymat(sa->suite.prf, &sa->keys.sk_d, gir ? gir->data : NULL,
+				gir ? gir->len : 0, ni->data, ni->len, nr->data, nr->len,
+				need, &km);
+	if (r) {
+		buf_wipe(&km);
+		return r;
+	}
+	/* §2.17: initiator-to-responder keys first, encryption before
+	 * integrity in each direction. */
+	i_e = km.data;
+	i_a = i_e + al.enc_key_len;
+	r_e = i_a + al.auth_key_len;
+	r_a = r_e + al.enc_key_len;
+	c->encap = sa->path.kind == XPORT_UDP4500 && (sa->nat_local || sa->nat_remote);
+	r = sa_install(c, true, we_initiated ? r_e : i_e, al.enc_key_len,
+		       we_initiated ? r_a : i_a, al.auth_key_len, &al);
+	if (!r) {
+		c->installed_in = true;
+		r = sa_install(c, false, we_initiated ? i_e : r_e, al.enc_key_len,
+			       we_initiated ? i_a : r_a, al.auth_key_len, &al);
+		c->installed_out = !r;
+	}
+	buf_wipe(&km);
+	if (r) {
+		sa->e->st.child_failed++;
+		return r;
+	}
+	c->created_ms = ike_now();
+	c->state = CHILD_S_INSTALLED;
+	sa->e->st.child_installed++;
+	ts_set_str(&c->ts_local, ls, sizeof(ls));
+	ts_set_str(&c->ts_remote, rs, sizeof(rs));
+	suite_str(&c->esp, su, sizeof(su));
+	log_info("%s: Child SA %s installed: SPIs in %08x out %08x, %s === %s, %s%s, %s",
+		 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out),
+		 ls, rs, c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
+		 c->encap ? " (UDP-encapsulated)" : "", su);
+	return 0;
+}
+
+int child_policies(struct child_sa *c)
+{
+	int r = for_each_policy(c, true);
+
+	c->policies = !r;
+	if (r)
+		for_each_policy(c, false);
+	return r;
+}
+
+static void uninstall(struct child_sa *c)
+{
+	struct kbackend *kb = c->ike->e->kb;
+	struct sockaddr_storage src = c->ike->path.local, dst = c->ike->path.remote;
+
+	sa_set_port(&src, 0);
+	sa_set_port(&dst, 0);
+	if (c->policies) {
+		for_each_policy(c, false);
+		c->policies = false;
+	}
+	if (c->installed_in && kb->ops->sa_del(kb, &src, c->spi_in))
+		log_warn("%s: removing SA %08x: %s", ike_sa_name(c->ike), ntohl(c->spi_in),
+			 kb->kb_error);
+	if (c->installed_out && kb->ops->sa_del(kb, &dst, c->spi_out))
+		log_warn("%s: removing SA %08x: %s", ike_sa_name(c->ike), ntohl(c->spi_out),
+			 kb->kb_error);
+	c->installed_in = c->installed_out = false;
+}
+
+void child_unlink(struct child_sa *c)
+{
+	struct child_sa **pp;
+
+	for (pp = &c->ike->children; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			c->next = NULL;
+			return;
+		}
+	}
+}
+
+void child_free(struct child_sa *c, bool uninstall_it)
+{
+	struct ike_sa *sa = c->ike;
+	struct child_sa *o;
+
+	if (uninstall_it)
+		uninstall(c);
+	timer_cancel(sa->e->loop, &c->rekey_timer);
+	timer_cancel(sa->e->loop, &c->expire_timer);
+	child_unlink(c);
+	for (o = sa->children; o; o = o->next) {
+		if (o->rekeyed_by == c)
+			o->rekeyed_by = NULL;
+		if (o->peer_rekey == c)
+			o->peer_rekey = NULL;
+	}
+	buf_free(&c->coll_nonce);
+	if (sa->req.old == c)
+		sa->req.old = NULL;
+	OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
+}
+
+/* --- timers -------------------------------------------------------------------- */
+
+static void rekey_fire(struct timer *t)
+{
+	struct child_sa *c = container_of(t, struct child_sa, rekey_timer);
+
+	if (c->state != CHILD_S_INSTALLED)
+		return;
+	log_info("%s: Child SA %s (%08x) rekey time reached", ike_sa_name(c->ike),
+		 c->cfg->name, ntohl(c->spi_in));
+	c->pending |= CHILD_PEND_REKEY;
+	ike_kick(c->ike);
+}
+
+static void expire_fire(struct timer *t)
+{
+	struct child_sa *c = container_of(t, struct child_sa, expire_timer);
+
+	if (c->state == CHILD_S_DELETING)
+		return;
+	log_info("%s: Child SA %s (%08x) reached its lifetime", ike_sa_name(c->ike),
+		 c->cfg->name, ntohl(c->spi_in));
+	c->pending |= CHILD_PEND_DELETE;
+	ike_kick(c->ike);
+}
+
+void child_rekey_later(struct child_sa *c, uint64_t ms)
+{
+	timer_arm(c->ike->e->loop, &c->rekey_timer, ms, rekey_fire);
+}
+
+void child_schedule(struct child_sa *c)
+{
+	struct loop *l = c->ike->e->loop;
+	const struct child_cfg *cfg = c->cfg;
+
+	if (cfg->rekey_time_s) {
+		uint64_t ms = (uint64_t)cfg->rekey_time_s * 1000;
+		uint32_t j = 0;
+
+		/* Up to 10 % jitter: the two ends rarely rekey at once. */
+		crypto_random(&j, sizeof(j));
+		ms -= ms / 10 * (j % 101) / 100;
+		timer_arm(l, &c->rekey_timer, ms, rekey_fire);
+	}
+	if (cfg->life_time_s)
+		timer_arm(l, &c->expire_timer, (uint64_t)cfg->life_time_s * 1000, expire_fire);
+}
+
+/* Links an installed Child SA into its IKE SA. */
+void child_link(struct child_sa *c)
+{
+	c->next = c->ike->children;
+	c->ike->children = c;
+}

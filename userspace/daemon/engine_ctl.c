@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The engine's life and what the control socket asks of it: initiate,
+ * terminate, rekey, status (text and JSON), reload.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "ikesa.h"
+#include "log.h"
+#include "tcp.h"
+#include "udp.h"
+
+struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend *kb)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->loop = loop;
+	e->cfg = cfg;
+	e->kb = kb;
+	cookie_rotate(e);
+	return e;
+}
+
+void engine_set_transports(struct engine *e, struct udp *u, struct tcp *t)
+{
+	e->udp = u;
+	e->tcp = t;
+}
+
+/* Best effort on the way out: one unacknowledged Delete, then gone. */
+static void delete_now(struct ike_sa *sa, const char *why)
+{
+	if (sa->keyed && (sa->state == IKE_S_ESTABLISHED || sa->state == IKE_S_REKEYED)) {
+		struct buf in = BUF_INIT;
+		struct ike_builder bld;
+
+		chain_begin(&bld, &in);
+		ike_put_delete(&bld, IKEV2_PROTO_IKE, 0, NULL, 0);
+		if (sa->req.task == TASK_NONE)
+			ike_send_request(sa, TASK_DELETE_IKE, IKEV2_EXCH_INFORMATIONAL, &bld);
+		buf_free(&in);
+	}
+	ike_sa_destroy(sa, why);
+}
+
+void engine_shutdown(struct engine *e)
+{
+	e->shutting_down = true;
+	while (e->all)
+		delete_now(e->all, "daemon stopping");
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	engine_shutdown(e);
+	timer_cancel(e->loop, &e->cookie_timer);
+	cred_free_all(e);
+	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
+	free(e->table);
+	free(e);
+}
+
+/* --- initiate ------------------------------------------------------------------ */
+
+/* The source address the kernel would use towards dst (for NAT-D and IDs). */
+static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+{
+	socklen_t sl = sizeof(*src);
+	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)dst,
+		    dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						 sizeof(struct sockaddr_in)) ||
+	    getsockname(fd, (struct sockaddr *)src, &sl))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static struct ike_sa *conn_sa(struct engine *e, const struct conn_cfg *cc)
+{
+	struct ike_sa *sa;
+
+	for (sa = e->all; sa; sa = sa->next)
+		if (sa->cfg == cc && sa->state != IKE_S_DEAD && sa->state != IKE_S_REKEYED &&
+		    sa->state != IKE_S_DELETING && sa->state != IKE_S_HALF_OPEN)
+			return sa;
+	return NULL;
+}
+
+static int reply(struct buf *out, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int reply(struct buf *out, int err, const char *fmt, ...)
+{
+	char s[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(s, sizeof(s), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		buf_append(out, s, strlen(s));
+	return err;
+}
+
+int engine_initiate(struct engine *e, const char *name, struct buf *out)
+{
+	const struct conn_cfg *cc = config_conn(e->cfg, name);
+	struct ike_sa *sa;
+	int r;
+
+	if (!cc)
+		return reply(out, -ENOENT, "no connection named '%s'", name);
+	if (!cc->n_remote)
+		return reply(out, -EINVAL, "connection '%s' has no remote_addrs to initiate to", name);
+	sa = conn_sa(e, cc);
+	if (sa) {
+		if (sa->state == IKE_S_ESTABLISHED) {
+			sa->pending |= PEND_CHILD;
+			ike_kick(sa);
+		}
+		return reply(out, 0, "%s is already %s\n", ike_sa_name(sa),
+			     sa->state == IKE_S_ESTABLISHED ? "established" : "being set up");
+	}
+	if (cc->transport != CFG_XPORT_UDP)
+		log_warn("%s: transport %s is not implemented yet; using udp", cc->name,
+			 cfg_transport_name(cc->transport));
+	sa = ike_sa_new(e, cc, true);
+	if (!sa)
+		return reply(out, -ENOMEM, "out of memory");
+	sa->path.kind = XPORT_UDP500;
+	sa->path.remote = cc->remote_addrs[0];
+	sa_set_port(&sa->path.remote, cc->remote_port);
+	if (cc->n_local) {
+		sa->path.local = cc->local_addrs[0];
+	} else if ((r = route_source(&sa->path.remote, &sa->path.local))) {
+		ike_sa_destroy(sa, NULL);
+		return reply(out, r, "no route to the peer: %s", strerror(-r));
+	}
+	sa_set_port(&sa->path.local, e->cfg->daemon.udp_port);
+	ike_sa_link(sa);
+	r = init_start(sa);
+	if (r) {
+		ike_sa_destroy(sa, "cannot start");
+		return reply(out, r, "cannot start IKE_SA_INIT: %s", strerror(-r));
+	}
+	log_info("%s: initiating to %s", ike_sa_name(sa), cc->name);
+	return reply(out, 0, "%s: IKE_SA_INIT sent\n", ike_sa_name(sa));
+}
+
+void engine_autostart(struct engine *e)
+{
+	const struct conn_cfg *cc;
+	struct buf out = BUF_INIT;
+
+	for (cc = e->cfg->conns; cc; cc = cc->next) {
+		if (cc->start_action != CFG_START_START)
+			continue;
+		buf_reset(&out);
+		if (engine_initiate(e, cc->name, &out))
+			log_warn("%s: start failed: %.*s", cc->name, (int)out.len, (char *)out.data);
+	}
+	buf_free(&out);
+}
+
+int engine_terminate(struct engine *e, const char *name, struct buf *out)
+{
+	const struct conn_cfg *cc = config_conn(e->cfg, name);
+	struct ike_sa *sa, *n;
+	int count = 0;
+
+	if (!cc)
+		return reply(out, -ENOENT, "no connection named '%s'", name);
+	for (sa = e->all; sa; sa = n) {
+		n = sa->next;
+		if (sa->cfg != cc || sa->state == IKE_S_DELETING)
+			continue;
+		count++;
+		if (sa->state == IKE_S_ESTABLISHED && sa->req.task == TASK_NONE) {
+			sa->pending |= PEND_DELETE_IKE;
+			ike_kick(sa);
+		} else {
+			delete_now(sa, "terminated");
+		}
+	}
+	if (!count)
+		return reply(out, -ENOENT, "connection '%s' has no IKE SA", name);
+	return reply(out, 0, "%d IKE SA(s) of %s being deleted\n", count, name);
+}
+
+int engine_rekey(struct engine *e, const char *name, bool child, struct buf *out)
+{
+	const struct conn_cfg *cc = config_conn(e->cfg, name);
+	struct ike_sa *sa;
+	struct child_sa *c;
+	int n = 0;
+
+	if (!cc)
+		return reply(out, -ENOENT, "no connection named '%s'", name);
+	sa = conn_sa(e, cc);
+	if (!sa || sa->state != IKE_S_ESTABLISHED)
+		return reply(out, -ENOENT, "connection '%s' has no established IKE SA", name);
+	if (child) {
+		for (c = sa->children; c; c = c->next)
+			if (c->state == CHILD_S_INSTALLED) {
+				c->pending |= CHILD_PEND_REKEY;
+				n++;
+			}
+		if (!n)
+			return reply(out, -ENOENT, "%s has no Child SA to rekey", ike_sa_name(sa));
+	} else {
+		sa->pending |= PEND_IKE_REKEY;
+	}
+	ike_kick(sa);
+	return reply(out, 0, "%s: rekey of %s started\n", ike_sa_name(sa),
+		     child ? "the Child SAs" : "the IKE SA");
+}
+
+/* --- reload ------------------------------------------------------------------------ */
+
+static const struct child_cfg *child_by_name(const struct conn_cfg *cc, const char *name)
+{
+	const struct child_cfg *ch;
+
+	for (ch = cc->children; ch; ch = ch->next)
+		if (!strcmp(ch->name, name))
+			return ch;
+	return NULL;
+}
+
+int engine_reload(struct engine *e, struct config *cfg, struct buf *out)
+{
+	struct ike_sa *sa, *n;
+	int kept = 0, dropped = 0;
+
+	for (sa = e->all; sa; sa = n) {
+		const struct conn_cfg *nc;
+
+		n = sa->next;
+		nc = sa->cfg ? config_conn(cfg, sa->cfg->name) : NULL;
+		if (nc && conn_cfg_equal(nc, sa->cfg)) {
+			struct child_sa *c;
+
+			sa->cfg = nc;
+			for (c = sa->children; c; c = c->next)
+				c->cfg = child_by_name(nc, c->cfg->name);
+			if (sa->req.child)
+				sa->req.child->cfg = child_by_name(nc, sa->req.child->cfg->name);
+			kept++;
+			continue;
+		}
+		/* The old config goes away with this call: SAs of changed
+		 * connections end now. */
+		delete_now(sa, "its connection changed on reload");
+		dropped++;
+	}
+	if (cfg->daemon.udp_port != e->cfg->daemon.udp_port ||
+	    cfg->daemon.natt_port != e->cfg->daemon.natt_port ||
+	    cfg->daemon.n_tcp_ports != e->cfg->daemon.n_tcp_ports)
+		log_warn("reload: listening ports changed; they take effect on restart");
+	cred_free_all(e);
+	config_free(e->cfg);
+	e->cfg = cfg;
+	log_set_level((enum log_level)cfg->daemon.log_level);
+	log_info("config reloaded: %d IKE SA(s) kept, %d deleted", kept, dropped);
+	engine_autostart(e);
+	return reply(out, 0, "reloaded: %d IKE SA(s) kept, %d deleted\n", kept, dropped);
+}
+
+/* --- status ------------------------------------------------------------------------ */
+
+static const char *state_name(enum ike_state s)
+{
+	switch (s) {
+	case IKE_S_INIT_SENT: return "CONNECTING";
+	case IKE_S_AUTH_SENT: return "AUTHENTICATING";
+	case IKE_S_HALF_OPEN: return "HALF_OPEN";
+	case IKE_S_ESTABLISHED: return "ESTABLISHED";
+	case IKE_S_REKEYED: return "REKEYED";
+	case IKE_S_DELETING: return "DELETING";
+	default: return "DEAD";
+	}
+}
+
+static const char *child_state_name(enum child_state s)
+{
+	switch (s) {
+	case CHILD_S_INSTALLED: return "INSTALLED";
+	case CHILD_S_REKEYING: return "REKEYING";
+	case CHILD_S_REKEYED: return "REKEYED";
+	default: return "DELETING";
+	}
+}
+
+static void hex8(const uint8_t *p, char *out)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	char s[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(s, sizeof(s), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		buf_append(b, s, (size_t)n < sizeof(s) ? (size_t)n : sizeof(s) - 1);
+}
+
+/* JSON string: escapes quotes, backslashes and control bytes. */
+static void jstr(struct buf *b, const char *s)
+{
+	buf_put_u8(b, '"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			bprintf(b, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			bprintf(b, "\\u%04x", ch);
+		else
+			buf_put_u8(b, ch);
+	}
+	buf_put_u8(b, '"');
+}
+
+static void child_stats(struct engine *e, struct ike_sa *sa, struct child_sa *c,
+			struct kb_stats *in, struct kb_stats *outs)
+{
+	struct sockaddr_storage l = sa->path.local, r = sa->path.remote;
+
+	memset(in, 0, sizeof(*in));
+	memset(outs, 0, sizeof(*outs));
+	sa_set_port(&l, 0);
+	sa_set_port(&r, 0);
+	if (!e->kb || !e->kb->ops->sa_stats)
+		return;
+	if (c->installed_in)
+		e->kb->ops->sa_stats(e->kb, &l, c->spi_in, in);
+	if (c->installed_out)
+		e->kb->ops->sa_stats(e->kb, &r, c->spi_out, outs);
+}
+
+static void status_text(struct engine *e, struct buf *b)
+{
+	uint64_t now = ike_now();
+	struct ike_sa *sa;
+
+	bprintf(b, "tcpiked: backend %s, %zu IKE SA(s), %u half-open\n",
+		e->kb ? e->kb->ops->name : "?", e->n_sa, e->n_half_open);
+	for (sa = e->all; sa; sa = sa->next) {
+		char l[64], r[64], si[17], sr[17], su[128];
+		struct child_sa *c;
+
+		sa_addr_str(&sa->path.local, l, sizeof(l));
+		sa_addr_str(&sa->path.remote, r, sizeof(r));
+		hex8(sa->spi_i, si);
+		hex8(sa->spi_r, sr);
+		suite_str(&sa->suite, su, sizeof(su));
+		bprintf(b, "%s: %s %llus, %s:%u ... %s:%u over %s%s%s\n", ike_sa_name(sa),
+			state_name(sa->state),
+			(unsigned long long)((now - (sa->established_ms ? sa->established_ms :
+						     sa->created_ms)) / 1000),
+			l, sa_port(&sa->path.local), r, sa_port(&sa->path.remote),
+			xport_name(sa->path.kind),
+			sa->nat_local ? ", NAT: local" : sa->nat_remote ? ", NAT: remote" : "",
+			sa->initiator ? ", initiator" : ", responder");
+		bprintf(b, "  IKE: %s, SPIs %s_i %s_r, peer %s, rekeys %llu, msgid out %u in %u, "
+			"retransmits %llu, fragmentation %s\n",
+			su, si, sr, sa->peer_id_str[0] ? sa->peer_id_str : "-",
+			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
+			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
+		for (c = sa->children; c; c = c->next) {
+			char ls[256], rs[256], cs[128];
+			struct kb_stats in, o;
+
+			ts_set_str(&c->ts_local, ls, sizeof(ls));
+			ts_set_str(&c->ts_remote, rs, sizeof(rs));
+			suite_str(&c->esp, cs, sizeof(cs));
+			child_stats(e, sa, c, &in, &o);
+			bprintf(b, "  %s: %s %llus, %s, ESP %s, SPIs %08x_i %08x_o, reqid %u, %s\n",
+				c->cfg ? c->cfg->name : "?", child_state_name(c->state),
+				(unsigned long long)((now - c->created_ms) / 1000),
+				c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
+				c->encap ? "in UDP" : "on IP", ntohl(c->spi_in), ntohl(c->spi_out),
+				c->reqid, cs);
+			bprintf(b, "    %s === %s, in %llu bytes %llu packets, out %llu bytes %llu packets, rekeys %llu\n",
+				ls, rs, (unsigned long long)in.bytes, (unsigned long long)in.packets,
+				(unsigned long long)o.bytes, (unsigned long long)o.packets,
+				(unsigned long long)c->rekeys);
+		}
+	}
+	bprintf(b, "counters: rx %llu tx %llu dropped %llu bad %llu retransmits %llu, "
+		"IKE SAs established %llu failed %llu, Child SAs %llu failed %llu, "
+		"cookies sent %llu, fragments sent %llu reassembled %llu\n",
+		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
+		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
+		(unsigned long long)e->st.retransmits,
+		(unsigned long long)e->st.ike_established, (unsigned long long)e->st.ike_failed,
+		(unsigned long long)e->st.child_installed, (unsigned long long)e->st.child_failed,
+		(unsigned long long)e->st.cookies_sent, (unsigned long long)e->st.frags_sent,
+		(unsigned long long)e->st.frags_reassembled);
+}
+
+static void status_json(struct engine *e, struct buf *b)
+{
+	uint64_t now = ike_now();
+	struct ike_sa *sa;
+	bool first = true;
+
+	bprintf(b, "{\"backend\":");
+	jstr(b, e->kb ? e->kb->ops->name : "?");
+	bprintf(b, ",\"half_open\":%u,\"ike_sas\":[", e->n_half_open);
+	for (sa = e->all; sa; sa = sa->next) {
+		char l[64], r[64], si[17], sr[17], su[128];
+		struct child_sa *c;
+		bool cf = true;
+
+		sa_addr_str(&sa->path.local, l, sizeof(l));
+		sa_addr_str(&sa->path.remote, r, sizeof(r));
+		hex8(sa->spi_i, si);
+		hex8(sa->spi_r, sr);
+		suite_str(&sa->suite, su, sizeof(su));
+		bprintf(b, "%s{\"name\":", first ? "" : ",");
+		first = false;
+		jstr(b, sa->cfg ? sa->cfg->name : "?");
+		bprintf(b, ",\"id\":%llu,\"state\":\"%s\",\"initiator\":%s,\"local\":\"%s\","
+			"\"local_port\":%u,\"remote\":\"%s\",\"remote_port\":%u,\"transport\":\"%s\","
+			"\"nat_local\":%s,\"nat_remote\":%s,\"spi_i\":\"%s\",\"spi_r\":\"%s\","
+			"\"proposal\":\"%s\",\"peer_id\":",
+			(unsigned long long)sa->id, state_name(sa->state),
+			sa->initiator ? "true" : "false", l, sa_port(&sa->path.local), r,
+			sa_port(&sa->path.remote), xport_name(sa->path.kind),
+			sa->nat_local ? "true" : "false", sa->nat_remote ? "true" : "false",
+			si, sr, su);
+		jstr(b, sa->peer_id_str);
+		bprintf(b, ",\"age_s\":%llu,\"rekeys\":%llu,\"retransmits\":%llu,"
+			"\"msgid_out\":%u,\"msgid_in\":%u,\"fragmentation\":%s,\"children\":[",
+			(unsigned long long)((now - sa->created_ms) / 1000),
+			(unsigned long long)sa->rekeys, (unsigned long long)sa->stats_retx,
+			sa->my_msgid, sa->peer_msgid, sa->peer_frag ? "true" : "false");
+		for (c = sa->children; c; c = c->next) {
+			char ls[256], rs[256], cs[128];
+			struct kb_stats in, o;
+
+			ts_set_str(&c->ts_local, ls, sizeof(ls));
+			ts_set_str(&c->ts_remote, rs, sizeof(rs));
+			suite_str(&c->esp, cs, sizeof(cs));
+			child_stats(e, sa, c, &in, &o);
+			bprintf(b, "%s{\"name\":", cf ? "" : ",");
+			cf = false;
+			jstr(b, c->cfg ? c->cfg->name : "?");
+			bprintf(b, ",\"state\":\"%s\",\"mode\":\"%s\",\"esp_transport\":\"%s\","
+				"\"spi_in\":\"%08x\",\"spi_out\":\"%08x\",\"reqid\":%u,"
+				"\"proposal\":\"%s\",\"local_ts\":\"%s\",\"remote_ts\":\"%s\","
+				"\"bytes_in\":%llu,\"packets_in\":%llu,\"bytes_out\":%llu,"
+				"\"packets_out\":%llu,\"rekeys\":%llu}",
+				child_state_name(c->state),
+				c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
+				c->encap ? "udp" : "raw", ntohl(c->spi_in), ntohl(c->spi_out),
+				c->reqid, cs, ls, rs, (unsigned long long)in.bytes,
+				(unsigned long long)in.packets, (unsigned long long)o.bytes,
+				(unsigned long long)o.packets, (unsigned long long)c->rekeys);
+		}
+		bprintf(b, "]}");
+	}
+	bprintf(b, "],\"counters\":{\"rx\":%llu,\"tx\":%llu,\"rx_dropped\":%llu,\"rx_bad\":%llu,"
+		"\"retransmits\":%llu,\"ike_established\":%llu,\"ike_failed\":%llu,"
+		"\"child_installed\":%llu,\"child_failed\":%llu,\"cookies_sent\":%llu,"
+		"\"cookies_ok\":%llu,\"invalid_ke_sent\":%llu,\"fragments_sent\":%llu,"
+		"\"fragments_reassembled\":%llu,\"dpd_dead\":%llu}}\n",
+		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
+		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
+		(unsigned long long)e->st.retransmits, (unsigned long long)e->st.ike_established,
+		(unsigned long long)e->st.ike_failed, (unsigned long long)e->st.child_installed,
+		(unsigned long long)e->st.child_failed, (unsigned long long)e->st.cookies_sent,
+		(unsigned long long)e->st.cookies_ok, (unsigned long long)e->st.invalid_ke_sent,
+		(unsigned long long)e->st.frags_sent, (unsigned long long)e->st.frags_reassembled,
+		(unsigned long long)e->st.dpd_dead);
+}
+
+int engine_status(struct engine *e, bool json, struct buf *out)
+{
+	if (json)
+		status_json(e, out);
+	else
+		status_text(e, out);
+	return 0;
+}
+
+int engine_list_conns(struct engine *e, bool json, struct buf *out)
+{
+	const struct conn_cfg *cc;
+	bool first = true;
+
+	if (json)
+		bprintf(out, "[");
+	for (cc = e->cfg->conns; cc; cc = cc->next) {
+		char r[64] = "any";
+		const struct child_cfg *ch;
+
+		if (cc->n_remote)
+			sa_addr_str(&cc->remote_addrs[0], r, sizeof(r));
+		if (json) {
+			bprintf(out, "%s{\"name\":", first ? "" : ",");
+			jstr(out, cc->name);
+			bprintf(out, ",\"remote\":\"%s\",\"transport\":\"%s\",\"children\":[", r,
+				cfg_transport_name(cc->transport));
+			for (ch = cc->children; ch; ch = ch->next) {
+				if (ch != cc->children)
+					bprintf(out, ",");
+				jstr(out, ch->name);
+			}
+			bprintf(out, "]}");
+		} else {
+			bprintf(out, "%s: remote %s, transport %s, auth %s/%s, children:", cc->name, r,
+				cfg_transport_name(cc->transport),
+				cc->local.auth == CFG_AUTH_PSK ? "psk" : "pubkey",
+				cc->remote.auth == CFG_AUTH_PSK ? "psk" : "pubkey");
+			for (ch = cc->children; ch; ch = ch->next)
+				bprintf(out, " %s", ch->name);
+			bprintf(out, "\n");
+		}
+		first = false;
+	}
+	if (json)
+		bprintf(out, "]\n");
+	return 0;
+}

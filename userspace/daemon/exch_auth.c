@@ -1,0 +1,724 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IKE_AUTH (RFC 7296 §1.2, §2.15, §2.16 none, §3.5-§3.8), with the first
+ * Child SA (§1.2) and INITIAL_CONTACT (§2.4).
+ *
+ * Authentication is PSK (§2.15: prf(prf(secret, "Key Pad for IKEv2"),
+ * octets)) or certificates: RFC 7427 digital signatures when the peer
+ * announced SIGNATURE_HASH_ALGORITHMS, else the classic ECDSA methods of
+ * RFC 4754.  The peer's end-entity certificate must chain to one of the
+ * connection's CAs and carry the ID the peer claims.
+ *
+ * A failed authentication answers AUTHENTICATION_FAILED and leaves nothing
+ * behind (§2.21.2).  A Child SA that cannot be made does not stop the IKE
+ * SA (§1.2): the error notify goes in the response instead.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "ikesa.h"
+#include "log.h"
+
+struct cred {
+	const struct conn_cfg *cc;
+	EVP_PKEY *key;
+	X509 *cert;
+	STACK_OF(X509) *chain;	/* certificates after the first in `certs` */
+	STACK_OF(X509) *cas;	/* to validate the peer */
+	bool failed;
+	struct cred *next;
+};
+
+void cred_free_all(struct engine *e)
+{
+	struct cred *c, *n;
+
+	for (c = e->creds; c; c = n) {
+		n = c->next;
+		EVP_PKEY_free(c->key);
+		X509_free(c->cert);
+		sk_X509_pop_free(c->chain, X509_free);
+		sk_X509_pop_free(c->cas, X509_free);
+		free(c);
+	}
+	e->creds = NULL;
+}
+
+/* Credentials of a connection, loaded on first use and kept until reload. */
+static struct cred *cred_get(struct engine *e, const struct conn_cfg *cc)
+{
+	struct cred *c;
+
+	for (c = e->creds; c; c = c->next)
+		if (c->cc == cc)
+			return c->failed ? NULL : c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->cc = cc;
+	c->next = e->creds;
+	e->creds = c;
+	if (cc->local.auth == CFG_AUTH_PUBKEY) {
+		STACK_OF(X509) *all = crypto_load_ca(cc->local.certs);
+
+		c->key = crypto_load_privkey(cc->local.key);
+		if (!all || !c->key || sk_X509_num(all) < 1) {
+			log_err("connection %s: cannot load certificate %s or key %s",
+				cc->name, cc->local.certs, cc->local.key);
+			sk_X509_pop_free(all, X509_free);
+			c->failed = true;
+			return NULL;
+		}
+		c->cert = sk_X509_shift(all);
+		c->chain = all;
+		if (X509_check_private_key(c->cert, c->key) != 1) {
+			log_err("connection %s: key %s does not match certificate %s",
+				cc->name, cc->local.key, cc->local.certs);
+			c->failed = true;
+			return NULL;
+		}
+	}
+	if (cc->remote.auth == CFG_AUTH_PUBKEY) {
+		const char *path = cc->remote.cacerts ? cc->remote.cacerts : cc->local.cacerts;
+
+		c->cas = path ? crypto_load_ca(path) : NULL;
+		if (!c->cas) {
+			log_err("connection %s: remote auth = pubkey needs 'cacerts' with at least one CA certificate",
+				cc->name);
+			c->failed = true;
+			return NULL;
+		}
+	}
+	return c;
+}
+
+int auth_certreq_data(struct engine *e, const struct conn_cfg *cc, struct buf *out)
+{
+	struct cred *c = cred_get(e, cc);
+
+	if (!c || !c->cas)
+		return -ENOENT;
+	return crypto_certreq_data(c->cas, out);
+}
+
+/* "C=DE, O=x, CN=y" (a configured DN) as DER. */
+static int dn_to_der(const struct id_cfg *in, struct id_cfg *out)
+{
+	char text[256], *save = NULL, *tok;
+	X509_NAME *nm = X509_NAME_new();
+	unsigned char *der = NULL;
+	int n;
+
+	if (!nm)
+		return -ENOMEM;
+	snprintf(text, sizeof(text), "%.*s", in->len, in->data);
+	for (tok = strtok_r(text, ",/", &save); tok; tok = strtok_r(NULL, ",/", &save)) {
+		char *eq = strchr(tok, '=');
+
+		while (*tok == ' ')
+			tok++;
+		if (!eq)
+			continue;
+		*eq = 0;
+		if (!X509_NAME_add_entry_by_txt(nm, tok, MBSTRING_UTF8,
+						(const unsigned char *)eq + 1, -1, -1, 0)) {
+			X509_NAME_free(nm);
+			return -EINVAL;
+		}
+	}
+	n = i2d_X509_NAME(nm, &der);
+	X509_NAME_free(nm);
+	if (n <= 0 || n > (int)sizeof(out->data)) {
+		OPENSSL_free(der);
+		return -EINVAL;
+	}
+	out->type = IKEV2_ID_DER_ASN1_DN;
+	out->len = (uint8_t)n;
+	memcpy(out->data, der, (size_t)n);
+	OPENSSL_free(der);
+	return 0;
+}
+
+/* A configured ID in wire form (DNs are text in the config). */
+static int id_wire(const struct id_cfg *in, struct id_cfg *out)
+{
+	if (in->type == IKEV2_ID_DER_ASN1_DN) {
+		const unsigned char *p = in->data;
+		X509_NAME *nm = d2i_X509_NAME(NULL, &p, in->len);
+
+		if (nm && p == in->data + in->len) {
+			X509_NAME_free(nm);
+			*out = *in;
+			return 0;
+		}
+		X509_NAME_free(nm);
+		return dn_to_der(in, out);
+	}
+	*out = *in;
+	return 0;
+}
+
+/* Our ID: configured, else the certificate's subject, else our address. */
+static int my_id(struct ike_sa *sa, struct cred *cr, struct id_cfg *id)
+{
+	if (sa->cfg->local.id.type)
+		return id_wire(&sa->cfg->local.id, id);
+	if (cr && cr->cert) {
+		unsigned char *der = NULL;
+		int n = i2d_X509_NAME(X509_get_subject_name(cr->cert), &der);
+
+		if (n > 0 && n <= (int)sizeof(id->data)) {
+			memset(id, 0, sizeof(*id));
+			id->type = IKEV2_ID_DER_ASN1_DN;
+			id->len = (uint8_t)n;
+			memcpy(id->data, der, (size_t)n);
+			OPENSSL_free(der);
+			return 0;
+		}
+		OPENSSL_free(der);
+	}
+	ike_local_id(sa, id);
+	return 0;
+}
+
+static size_t id_body(const struct id_cfg *id, uint8_t *out)
+{
+	out[0] = id->type;
+	out[1] = out[2] = out[3] = 0;
+	memcpy(out + 4, id->data, id->len);
+	return 4u + id->len;
+}
+
+static bool id_equal(const struct id_cfg *a, const struct id_cfg *b)
+{
+	if (a->type != b->type || a->len != b->len)
+		return false;
+	if (a->type == IKEV2_ID_FQDN || a->type == IKEV2_ID_RFC822_ADDR)
+		return !strncasecmp((const char *)a->data, (const char *)b->data, a->len);
+	return !memcmp(a->data, b->data, a->len);
+}
+
+/* The peer's ID as a config-comparable id_cfg; false if it is too long. */
+static bool id_from_payload(const struct ike_typed *t, struct id_cfg *id)
+{
+	if (t->data.len > sizeof(id->data) || !t->data.len)
+		return false;
+	memset(id, 0, sizeof(*id));
+	id->type = t->type;
+	id->len = (uint8_t)t->data.len;
+	memcpy(id->data, t->data.p, t->data.len);
+	return true;
+}
+
+/* The peer's address as an ID (for secrets when no remote ID is set). */
+static void addr_id(const struct sockaddr_storage *a, struct id_cfg *id)
+{
+	memset(id, 0, sizeof(*id));
+	if (a->ss_family == AF_INET6) {
+		id->type = IKEV2_ID_IPV6_ADDR;
+		id->len = 16;
+		memcpy(id->data, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
+	} else {
+		id->type = IKEV2_ID_IPV4_ADDR;
+		id->len = 4;
+		memcpy(id->data, &((const struct sockaddr_in *)a)->sin_addr, 4);
+	}
+}
+
+static const struct secret_cfg *psk_for(struct ike_sa *sa, const struct id_cfg *me,
+					const struct id_cfg *peer)
+{
+	const struct secret_cfg *s = config_secret(sa->e->cfg, me, peer);
+	struct id_cfg a;
+
+	if (!s) {
+		addr_id(&sa->path.remote, &a);
+		s = config_secret(sa->e->cfg, me, &a);
+	}
+	return s;
+}
+
+static uint8_t ec_method(EVP_PKEY *k)
+{
+	int bits = EVP_PKEY_get_bits(k);
+
+	return bits <= 256 ? IKEV2_AUTH_ECDSA_256 : bits <= 384 ? IKEV2_AUTH_ECDSA_384 :
+	       IKEV2_AUTH_ECDSA_521;
+}
+
+/*
+ * Our AUTH payload data.  octets: our first message | peer's nonce |
+ * prf(SK_p, our ID body) (§2.15).
+ */
+static int make_auth(struct ike_sa *sa, struct cred *cr, const struct id_cfg *me,
+		     const struct id_cfg *peer, const struct buf *octets,
+		     uint8_t *method, struct buf *out)
+{
+	if (sa->cfg->local.auth == CFG_AUTH_PSK) {
+		const struct secret_cfg *s = psk_for(sa, me, peer);
+
+		if (!s) {
+			log_err("%s: no shared secret for this pair of identities",
+				ike_sa_name(sa));
+			return -ENOENT;
+		}
+		*method = IKEV2_AUTH_SHARED_KEY_MIC;
+		return crypto_auth_psk(sa->suite.prf, s->secret, s->secret_len,
+				       octets->data, octets->len, out);
+	}
+	if (!cr || !cr->key)
+		return -ENOENT;
+	if (sa->peer_sig_hashes || EVP_PKEY_get_base_id(cr->key) != EVP_PKEY_EC) {
+		enum crypto_sig_scheme sch = crypto_sig_choose(cr->key, sa->peer_sig_hashes, false);
+
+		if (sch == CRYPTO_SIG_NONE) {
+			log_err("%s: no signature scheme the peer accepts fits our key",
+				ike_sa_name(sa));
+			return -ENOTSUP;
+		}
+		*method = IKEV2_AUTH_DIGITAL_SIGNATURE;
+		return crypto_auth_sign(cr->key, *method, sch, octets->data, octets->len, out);
+	}
+	*method = ec_method(cr->key);
+	return crypto_auth_sign(cr->key, *method, CRYPTO_SIG_NONE, octets->data,
+				octets->len, out);
+}
+
+/*
+ * Checks the peer's AUTH.  octets: peer's first message | our nonce |
+ * prf(SK_p(peer), peer's ID body).  Returns 0 or -errno with the reason
+ * logged.
+ */
+static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *inner,
+		      const struct id_cfg *me, const struct id_cfg *peer,
+		      const struct buf *octets)
+{
+	const struct ike_pl *pa = ike_msg_find(inner, IKEV2_PL_AUTH);
+	const struct ike_pl *pl = NULL;
+	struct ike_typed auth;
+	STACK_OF(X509) *inter = NULL;
+	X509 *ee = NULL;
+	EVP_PKEY *pub;
+	int r;
+
+	if (!pa || ike_get_auth(pa, &auth))
+		return -EBADMSG;
+	if (sa->cfg->remote.auth == CFG_AUTH_PSK) {
+		const struct secret_cfg *s;
+
+		if (auth.type != IKEV2_AUTH_SHARED_KEY_MIC) {
+			log_warn("%s: peer used auth method %u, we expect a shared key",
+				 ike_sa_name(sa), auth.type);
+			return -EACCES;
+		}
+		s = psk_for(sa, me, peer);
+		if (!s) {
+			log_warn("%s: no shared secret for the peer's identity %s",
+				 ike_sa_name(sa), sa->peer_id_str);
+			return -ENOENT;
+		}
+		return crypto_auth_psk_verify(sa->suite.prf, s->secret, s->secret_len,
+					      octets->data, octets->len, auth.data.p,
+					      auth.data.len);
+	}
+	if (!cr || !cr->cas)
+		return -ENOENT;
+	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_CERT))) {
+		struct ike_typed c;
+		X509 *x;
+
+		if (ike_get_cert(pl, &c) || c.type != IKEV2_CERT_X509_SIG)
+			continue;
+		x = crypto_cert_from_der(c.data.p, c.data.len);
+		if (!x)
+			continue;
+		if (!ee) {
+			ee = x;
+			continue;
+		}
+		if (!inter)
+			inter = sk_X509_new_null();
+		if (!inter || !sk_X509_push(inter, x))
+			X509_free(x);
+	}
+	r = -EKEYREJECTED;
+	if (!ee) {
+		log_warn("%s: peer sent no X.509 certificate", ike_sa_name(sa));
+	} else if (crypto_cert_verify(ee, inter, cr->cas, 0)) {
+		log_warn("%s: peer's certificate does not chain to our CAs", ike_sa_name(sa));
+	} else if (!crypto_cert_matches_id(ee, peer->type, peer->data, peer->len)) {
+		log_warn("%s: peer's certificate does not contain its ID %s",
+			 ike_sa_name(sa), sa->peer_id_str);
+	} else if (!(pub = X509_get0_pubkey(ee))) {
+		log_warn("%s: peer's certificate has no usable key", ike_sa_name(sa));
+	} else {
+		r = crypto_auth_verify(pub, auth.type, auth.data.p, auth.data.len,
+				       octets->data, octets->len);
+		if (r)
+			log_warn("%s: peer's signature does not verify (%s)",
+				 ike_sa_name(sa), strerror(-r));
+	}
+	X509_free(ee);
+	sk_X509_pop_free(inter, X509_free);
+	return r;
+}
+
+static void put_certs(struct ike_builder *bld, struct cred *cr)
+{
+	struct buf der = BUF_INIT;
+	int i;
+
+	if (!cr || !cr->cert)
+		return;
+	if (!crypto_cert_to_der(cr->cert, &der))
+		ike_put_cert(bld, IKEV2_CERT_X509_SIG, der.data, der.len);
+	for (i = 0; cr->chain && i < sk_X509_num(cr->chain); i++)
+		if (!crypto_cert_to_der(sk_X509_value(cr->chain, i), &der))
+			ike_put_cert(bld, IKEV2_CERT_X509_SIG, der.data, der.len);
+	buf_free(&der);
+}
+
+/* octets = msg | nonce | prf(SK_p, ID body) */
+static int octets_for(struct ike_sa *sa, const struct buf *msg, const struct buf *nonce,
+		      const struct buf *skp, const struct id_cfg *id, struct buf *out)
+{
+	uint8_t body[4 + 255];
+	size_t n = id_body(id, body);
+
+	return crypto_auth_octets(sa->suite.prf, skp, msg->data, msg->len, nonce->data,
+				  nonce->len, body, n, out);
+}
+
+/* --- initiator ------------------------------------------------------------------ */
+
+int auth_start(struct ike_sa *sa)
+{
+	struct buf in = BUF_INIT, oct = BUF_INIT, au = BUF_INIT, cr = BUF_INIT;
+	struct ike_builder bld;
+	struct id_cfg me, peer;
+	struct cred *c = cred_get(sa->e, sa->cfg);
+	uint8_t method = 0;
+	int r;
+
+	if (!c)
+		return -ENOENT;
+	my_id(sa, c, &me);
+	if (sa->cfg->remote.id.type)
+		id_wire(&sa->cfg->remote.id, &peer);
+	else
+		addr_id(&sa->path.remote, &peer);
+	r = octets_for(sa, &sa->init_req, &sa->nr, &sa->keys.sk_pi, &me, &oct);
+	if (!r)
+		r = make_auth(sa, c, &me, &peer, &oct, &method, &au);
+	buf_wipe(&oct);
+	if (r) {
+		buf_wipe(&au);
+		return r;
+	}
+	chain_begin(&bld, &in);
+	ike_put_id(&bld, IKEV2_PL_IDI, me.type, me.data, me.len);
+	if (sa->cfg->local.auth == CFG_AUTH_PUBKEY)
+		put_certs(&bld, c);
+	if (sa->cfg->remote.auth == CFG_AUTH_PUBKEY && c->cas &&
+	    !crypto_certreq_data(c->cas, &cr) && cr.len)
+		ike_put_certreq(&bld, IKEV2_CERT_X509_SIG, cr.data, cr.len);
+	if (sa->cfg->remote.id.type)
+		ike_put_id(&bld, IKEV2_PL_IDR, peer.type, peer.data, peer.len);
+	ike_put_auth(&bld, method, au.data, au.len);
+	if (sa->cfg->initial_contact)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
+	if (sa->cfg->children) {
+		struct child_sa *ch = child_new(sa, sa->cfg->children);
+
+		if (ch) {
+			if (ch->cfg->mode == CFG_MODE_TRANSPORT)
+				ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+			child_put_sa(ch, &bld);
+			child_put_ts(ch, &bld, true);
+			sa->req.child = ch;
+		}
+	}
+	buf_wipe(&au);
+	buf_free(&cr);
+	/* the child (if any) stays in req.child across the send */
+	{
+		struct child_sa *keep = sa->req.child;
+
+		r = ike_send_request(sa, TASK_AUTH, IKEV2_EXCH_IKE_AUTH, &bld);
+		sa->req.child = keep;
+	}
+	buf_free(&in);
+	return r;
+}
+
+static bool auth_error_notify(struct ike_sa *sa, const struct ike_msg *inner,
+			      uint16_t *child_err)
+{
+	const struct ike_pl *pl = NULL;
+
+	*child_err = 0;
+	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_NOTIFY))) {
+		struct ike_notify n;
+
+		if (ike_get_notify(pl, &n) || n.type > IKEV2_N_ERROR_MAX)
+			continue;
+		switch (n.type) {
+		case IKEV2_N_NO_PROPOSAL_CHOSEN:
+		case IKEV2_N_TS_UNACCEPTABLE:
+		case IKEV2_N_SINGLE_PAIR_REQUIRED:
+		case IKEV2_N_INTERNAL_ADDRESS_FAILURE:
+		case IKEV2_N_FAILED_CP_REQUIRED:
+		case IKEV2_N_NO_ADDITIONAL_SAS:
+			/* §1.2: these concern the Child SA only. */
+			*child_err = n.type;
+			break;
+		default:
+			log_warn("%s: IKE_AUTH refused: %s", ike_sa_name(sa),
+				 ikev2_notify_name(n.type));
+			return true;
+		}
+	}
+	return false;
+}
+
+static void auth_fail(struct ike_sa *sa, const char *why)
+{
+	sa->e->st.ike_failed++;
+	log_warn("%s: IKE_AUTH failed: %s", ike_sa_name(sa), why);
+	ike_sa_destroy(sa, NULL);
+}
+
+void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
+{
+	const struct ike_pl *pid = ike_msg_find(inner, IKEV2_PL_IDR);
+	struct cred *cr = cred_get(sa->e, sa->cfg);
+	struct child_sa *ch = sa->req.child;
+	struct ike_typed idr;
+	struct id_cfg me, want;
+	struct buf oct = BUF_INIT;
+	uint16_t child_err;
+	int r;
+
+	if (auth_error_notify(sa, inner, &child_err)) {
+		auth_fail(sa, "the responder refused our authentication");
+		return;
+	}
+	if (!pid || ike_get_id(pid, &idr) || !id_from_payload(&idr, &sa->peer_id)) {
+		auth_fail(sa, "response has no usable IDr");
+		return;
+	}
+	id_str(&sa->peer_id, sa->peer_id_str, sizeof(sa->peer_id_str));
+	if (sa->cfg->remote.id.type && (id_wire(&sa->cfg->remote.id, &want) ||
+					!id_equal(&want, &sa->peer_id))) {
+		auth_fail(sa, "responder's identity is not the configured one");
+		return;
+	}
+	my_id(sa, cr, &me);
+	r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
+	if (!r)
+		r = check_auth(sa, cr, inner, &me, &sa->peer_id, &oct);
+	buf_wipe(&oct);
+	if (r) {
+		auth_fail(sa, "responder's AUTH does not verify");
+		return;
+	}
+	sa->req.child = NULL;
+	if (ch) {
+		uint16_t e = child_err ? child_err : child_accept(ch, inner);
+
+		if (!e && !child_install(ch, &sa->ni, &sa->nr, NULL, true) &&
+		    !child_policies(ch)) {
+			child_link(ch);
+			child_schedule(ch);
+		} else {
+			log_warn("%s: Child SA %s not established: %s", ike_sa_name(sa),
+				 ch->cfg->name, e ? ikev2_notify_name(e) : "kernel refused it");
+			child_free(ch, true);
+			sa->e->st.child_failed++;
+		}
+	}
+	ike_sa_established(sa);
+	/* Further children of the connection come by CREATE_CHILD_SA. */
+	if (sa->cfg->children && sa->cfg->children->next)
+		sa->pending |= PEND_CHILD;
+	ike_req_done(sa);
+}
+
+/* --- responder ------------------------------------------------------------------- */
+
+/* §2.4: INITIAL_CONTACT: the peer has no other SA with us any more. */
+static void initial_contact(struct ike_sa *sa)
+{
+	struct ike_sa *o, *n;
+
+	for (o = sa->e->all; o; o = n) {
+		n = o->next;
+		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED &&
+		    id_equal(&o->peer_id, &sa->peer_id)) {
+			log_info("%s: INITIAL_CONTACT from %s", ike_sa_name(o), sa->peer_id_str);
+			ike_sa_destroy(o, "replaced after INITIAL_CONTACT");
+		}
+	}
+}
+
+static bool conn_fits(struct ike_sa *sa, const struct conn_cfg *c,
+		      const struct id_cfg *peer, const struct id_cfg *idr)
+{
+	struct id_cfg w;
+	bool addr_ok = !c->n_remote;
+	int i;
+
+	for (i = 0; i < c->n_remote; i++)
+		addr_ok |= sa_addr_eq(&c->remote_addrs[i], &sa->path.remote);
+	if (!addr_ok)
+		return false;
+	if (c->remote.id.type && (id_wire(&c->remote.id, &w) || !id_equal(&w, peer)))
+		return false;
+	if (idr && c->local.id.type && (id_wire(&c->local.id, &w) || !id_equal(&w, idr)))
+		return false;
+	return true;
+}
+
+/* The connection for the peer's identity among those that fit the
+ * addresses; the one chosen at IKE_SA_INIT is tried first. */
+static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct id_cfg *peer,
+					  const struct id_cfg *idr)
+{
+	const struct conn_cfg *c;
+
+	if (conn_fits(sa, sa->cfg, peer, idr))
+		return sa->cfg;
+	for (c = sa->e->cfg->conns; c; c = c->next)
+		if (c != sa->cfg && conn_fits(sa, c, peer, idr))
+			return c;
+	return NULL;
+}
+
+void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
+		     const struct ike_msg *inner, const uint8_t *raw_plain)
+{
+	const struct ike_pl *pid = ike_msg_find(inner, IKEV2_PL_IDI);
+	const struct ike_pl *pidr = ike_msg_find(inner, IKEV2_PL_IDR);
+	uint32_t msgid = m->hdr.msgid;
+	struct ike_typed idi, idr_t;
+	struct id_cfg me, idr_want;
+	const struct conn_cfg *cc;
+	struct buf oct = BUF_INIT, au = BUF_INIT, out = BUF_INIT;
+	struct ike_builder bld;
+	struct cred *cr;
+	struct child_sa *ch = NULL;
+	struct ike_proposal chosen;
+	uint16_t child_err = 0;
+	uint8_t method = 0;
+	int r;
+
+	(void)raw_plain;
+	if (!pid || ike_get_id(pid, &idi) || !id_from_payload(&idi, &sa->peer_id) ||
+	    !ike_msg_find(inner, IKEV2_PL_AUTH)) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		auth_fail(sa, "request lacks IDi or AUTH");
+		return;
+	}
+	id_str(&sa->peer_id, sa->peer_id_str, sizeof(sa->peer_id_str));
+	memset(&idr_want, 0, sizeof(idr_want));
+	if (pidr && !ike_get_id(pidr, &idr_t))
+		id_from_payload(&idr_t, &idr_want);
+	cc = conn_for_id(sa, &sa->peer_id, idr_want.type ? &idr_want : NULL);
+	if (!cc) {
+		log_warn("%s: no connection for peer identity %s", ike_sa_name(sa),
+			 sa->peer_id_str);
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
+				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+		auth_fail(sa, "unknown peer identity");
+		return;
+	}
+	sa->cfg = cc;
+	cr = cred_get(sa->e, cc);
+	my_id(sa, cr, &me);
+	r = octets_for(sa, &sa->init_req, &sa->nr, &sa->keys.sk_pi, &sa->peer_id, &oct);
+	if (!r)
+		r = check_auth(sa, cr, inner, &me, &sa->peer_id, &oct);
+	buf_wipe(&oct);
+	if (r) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
+				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+		auth_fail(sa, "peer's AUTH does not verify");
+		return;
+	}
+	r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &me, &oct);
+	if (!r)
+		r = make_auth(sa, cr, &me, &sa->peer_id, &oct, &method, &au);
+	buf_wipe(&oct);
+	if (r) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
+				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+		auth_fail(sa, "cannot compute our AUTH");
+		buf_wipe(&au);
+		return;
+	}
+	/* The first Child SA (§1.2). */
+	if (ike_msg_find(inner, IKEV2_PL_SA)) {
+		const struct child_cfg *chc = child_cfg_match(cc, inner);
+
+		if (!chc) {
+			child_err = IKEV2_N_TS_UNACCEPTABLE;
+		} else {
+			ch = child_new(sa, chc);
+			if (!ch)
+				child_err = IKEV2_N_NO_ADDITIONAL_SAS;
+			else
+				child_err = child_select(sa, chc, ch, inner, &chosen);
+			if (!child_err && (child_install(ch, &sa->ni, &sa->nr, NULL, false) ||
+					   child_policies(ch)))
+				child_err = IKEV2_N_NO_PROPOSAL_CHOSEN;
+		}
+		if (child_err) {
+			log_warn("%s: Child SA refused: %s", ike_sa_name(sa),
+				 ikev2_notify_name(child_err));
+			if (ch)
+				child_free(ch, true);
+			ch = NULL;
+			sa->e->st.child_failed++;
+		}
+	}
+	chain_begin(&bld, &out);
+	ike_put_id(&bld, IKEV2_PL_IDR, me.type, me.data, me.len);
+	if (cc->local.auth == CFG_AUTH_PUBKEY)
+		put_certs(&bld, cr);
+	ike_put_auth(&bld, method, au.data, au.len);
+	buf_wipe(&au);
+	if (ch) {
+		if (ch->mode == CFG_MODE_TRANSPORT)
+			ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+		prop_put_chosen(&bld, &chosen, &ch->esp, (const uint8_t *)&ch->spi_in, 4);
+		ts_set_put(&bld, IKEV2_PL_TSI, &ch->ts_remote);
+		ts_set_put(&bld, IKEV2_PL_TSR, &ch->ts_local);
+	} else if (child_err) {
+		ike_put_notify(&bld, 0, NULL, 0, child_err, NULL, 0);
+	}
+	r = ike_send_response(sa, IKEV2_EXCH_IKE_AUTH, msgid, &bld);
+	buf_free(&out);
+	if (r) {
+		if (ch)
+			child_free(ch, true);
+		auth_fail(sa, "cannot send the IKE_AUTH response");
+		return;
+	}
+	if (ch) {
+		child_link(ch);
+		child_schedule(ch);
+	}
+	{
+		struct ike_notify n;
+
+		ike_sa_established(sa);
+		if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &n))
+			initial_contact(sa);
+	}
+}

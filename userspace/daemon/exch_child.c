@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CREATE_CHILD_SA (RFC 7296 §1.3): a new Child SA, a Child SA rekey
+ * (REKEY_SA, §1.3.3) and an IKE SA rekey (§1.3.2, §2.18), both roles,
+ * with the collision rules of §2.8.1, §2.8.2 and §2.25.
+ *
+ * Rekeying makes the new SA first and deletes the old one after (§2.8):
+ * the initiator of a rekey sends the Delete.  When both ends rekey the same
+ * SA at once, both new SAs are made; the one whose exchange carried the
+ * lowest of the four nonces is redundant and deleted by its creator, and
+ * the survivor inherits the SPD entries (Child SA) or the Child SAs (IKE
+ * SA).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ikesa.h"
+#include "log.h"
+#include "tcp.h"
+
+#define RETRY_MIN_MS	2000u	/* after TEMPORARY_FAILURE (§2.25) */
+#define RETRY_SPAN_MS	8000u
+
+uint16_t first_error(const struct ike_msg *inner)
+{
+	const struct ike_pl *pl = NULL;
+
+	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_NOTIFY))) {
+		struct ike_notify n;
+
+		if (!ike_get_notify(pl, &n) && n.type <= IKEV2_N_ERROR_MAX)
+			return n.type;
+	}
+	return 0;
+}
+
+static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c ? c : (al > bl) - (al < bl);
+}
+
+/* The lower of two nonces into out. */
+static void nonce_min(const struct buf *a, const struct ike_span *b, struct buf *out)
+{
+	buf_reset(out);
+	if (nonce_cmp(a->data, a->len, b->p, b->len) <= 0)
+		buf_append(out, a->data, a->len);
+	else
+		buf_append(out, b->p, b->len);
+}
+
+static uint64_t retry_delay(void)
+{
+	uint32_t j = 0;
+
+	crypto_random(&j, sizeof(j));
+	return RETRY_MIN_MS + j % RETRY_SPAN_MS;
+}
+
+void ike_move_children(struct ike_sa *from, struct ike_sa *to)
+{
+	struct child_sa *c;
+
+	while ((c = from->children)) {
+		from->children = c->next;
+		c->ike = to;
+		c->next = to->children;
+		to->children = c;
+	}
+}
+
+/* --- initiating ------------------------------------------------------------------- */
+
+static int child_request(struct ike_sa *sa, struct child_sa *c, struct child_sa *old)
+{
+	struct buf in = BUF_INIT, pub = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_req *r = &sa->req;
+	uint16_t pfs = 0;
+	int i, err;
+
+	for (i = 0; i < c->cfg->n_esp && !pfs; i++)
+		if (c->cfg->esp[i].n_ke)
+			pfs = c->cfg->esp[i].ke[0];
+	buf_wipe(&r->nonce);
+	if (crypto_nonce(&r->nonce, 32))
+		return -ENOMEM;
+	if (pfs) {
+		r->kex = kex_new(pfs);
+		if (!r->kex || kex_public(r->kex, &pub))
+			return -ENOTSUP;
+	}
+	chain_begin(&bld, &in);
+	if (old)
+		ike_put_notify(&bld, IKEV2_PROTO_ESP, (const uint8_t *)&old->spi_in, 4,
+			       IKEV2_N_REKEY_SA, NULL, 0);
+	if (c->cfg->mode == CFG_MODE_TRANSPORT)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	child_put_sa(c, &bld);
+	ike_put_nonce(&bld, r->nonce.data, r->nonce.len);
+	if (pfs)
+		ike_put_ke(&bld, pfs, pub.data, pub.len);
+	child_put_ts(c, &bld, true);
+	buf_free(&pub);
+	err = ike_send_request(sa, old ? TASK_CHILD_REKEY : TASK_CHILD_NEW,
+			       IKEV2_EXCH_CREATE_CHILD_SA, &bld);
+	buf_free(&in);
+	if (!err) {
+		r->child = c;
+		r->old = old;
+	}
+	return err;
+}
+
+int child_start_new(struct ike_sa *sa, struct child_sa *c)
+{
+	int r = child_request(sa, c, NULL);
+
+	if (r) {
+		kex_free(sa->req.kex);
+		sa->req.kex = NULL;
+		child_free(c, false);
+		return r;
+	}
+	log_info("%s: creating Child SA %s", ike_sa_name(sa), c->cfg->name);
+	return 0;
+}
+
+int child_start_rekey(struct ike_sa *sa, struct child_sa *old)
+{
+	struct child_sa *c = child_new(sa, old->cfg);
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->reqid = old->reqid;	/* the SPD entries stay */
+	r = child_request(sa, c, old);
+	if (r) {
+		kex_free(sa->req.kex);
+		sa->req.kex = NULL;
+		child_free(c, false);
+		return r;
+	}
+	old->state = CHILD_S_REKEYING;
+	log_info("%s: rekeying Child SA %s (%08x)", ike_sa_name(sa), old->cfg->name,
+		 ntohl(old->spi_in));
+	return 0;
+}
+
+int ike_start_rekey(struct ike_sa *sa)
+{
+	struct buf in = BUF_INIT, pub = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_req *r = &sa->req;
+	struct ike_sa *ns;
+	int err;
+
+	/* §2.18: whoever starts the rekey is the new SA's original initiator. */
+	ns = ike_sa_new(sa->e, sa->cfg, true);
+	if (!ns)
+		return -ENOMEM;
+	buf_wipe(&r->nonce);
+	r->kex = kex_new(sa->suite.ke);
+	if (crypto_nonce(&r->nonce, 32) || !r->kex || kex_public(r->kex, &pub)) {
+		ike_sa_destroy(ns, NULL);
+		return -ENOMEM;
+	}
+	chain_begin(&bld, &in);
+	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke);
+	ike_put_nonce(&bld, r->nonce.data, r->nonce.len);
+	ike_put_ke(&bld, sa->suite.ke, pub.data, pub.len);
+	buf_free(&pub);
+	err = ike_send_request(sa, TASK_IKE_REKEY, IKEV2_EXCH_CREATE_CHILD_SA, &bld);
+	buf_free(&in);
+	if (err) {
+		ike_sa_destroy(ns, NULL);
+		return err;
+	}
+	r->new_ike = ns;
+	log_info("%s: rekeying the IKE SA", ike_sa_name(sa));
+	return 0;
+}
+
+/* --- responses ---------------------------------------------------------------------- */
+
+static int pfs_secret(struct ike_kex *kex, const struct ike_msg *inner, uint16_t group,
+		      struct buf *gir)
+{
+	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
+	struct ike_ke ke;
+
+	if (!group)
+		return 0;
+	if (!kex || !pk || ike_get_ke(pk, &ke) || ke.group != group)
+		return -EBADMSG;
+	return kex_derive(kex, ke.data.p, ke.data.len, gir);
+}
+
+/* Decides a Child SA rekey collision once our exchange is done: true if
+ * our new SA is the redundant one. */
+static bool child_collision_lost(struct ike_sa *sa, struct child_sa *old,
+				 const struct ike_span *nr)
+{
+	struct buf ours = BUF_INIT;
+	bool lost;
+
+	nonce_min(&sa->req.nonce, nr, &ours);
+	lost = nonce_cmp(ours.data, ours.len, old->coll_nonce.data, old->coll_nonce.len) < 0;
+	buf_free(&ours);
+	return lost;
+}
+
+static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
+{
+	struct ike_req *r = &sa->req;
+	struct child_sa *c = r->child, *old = r->old;
+	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
+	struct buf nr = BUF_INIT, gir = BUF_INIT;
+	struct ike_span n;
+	uint16_t err = first_error(inner);
+
+	if (err) {
+		log_warn("%s: CREATE_CHILD_SA for %s refused: %s", ike_sa_name(sa),
+			 c->cfg->name, ikev2_notify_name(err));
+		if (old && old->state == CHILD_S_REKEYING) {
+			old->state = CHILD_S_INSTALLED;
+			if (err == IKEV2_N_TEMPORARY_FAILURE) {
+				child_rekey_later(old, retry_delay());
+			} else if (err == IKEV2_N_CHILD_SA_NOT_FOUND && !old->peer_rekey) {
+				/* §2.25: gone at the peer: drop it, make a new one. */
+				child_free(old, true);
+				sa->pending |= PEND_CHILD;
+			}
+		}
+		sa->e->st.child_failed++;
+		ike_req_done(sa);	/* frees r->child */
+		return;
+	}
+	if (!pn || ike_get_nonce(pn, &n) || (err = child_accept(c, inner))) {
+		log_warn("%s: unusable CREATE_CHILD_SA response: %s", ike_sa_name(sa),
+			 err ? ikev2_notify_name(err) : "no nonce");
+		goto fail;
+	}
+	buf_append(&nr, n.p, n.len);
+	if (pfs_secret(r->kex, inner, c->esp.ke, &gir)) {
+		log_warn("%s: CREATE_CHILD_SA response has no usable KE", ike_sa_name(sa));
+		goto fail;
+	}
+	if (child_install(c, &r->nonce, &nr, c->esp.ke ? &gir : NULL, true))
+		goto fail;
+	r->child = NULL;
+	child_link(c);
+	child_schedule(c);
+	if (old) {
+		c->rekeys = old->rekeys + 1;
+		if (old->peer_rekey && child_collision_lost(sa, old, &n)) {
+			/* Ours is redundant (§2.8.1): the peer's survives. */
+			log_info("%s: simultaneous rekey of %s: ours is redundant",
+				 ike_sa_name(sa), old->cfg->name);
+			old->peer_rekey->policies = old->policies;
+			old->rekeyed_by = old->peer_rekey;
+			c->pending |= CHILD_PEND_DELETE;
+		} else {
+			c->policies = old->policies;
+			old->rekeyed_by = c;
+		}
+		old->policies = false;
+		old->state = CHILD_S_REKEYED;
+		old->pending |= CHILD_PEND_DELETE;
+	} else if (child_policies(c)) {
+		c->pending |= CHILD_PEND_DELETE;
+	}
+	buf_wipe(&gir);
+	buf_wipe(&nr);
+	ike_req_done(sa);
+	return;
+fail:
+	buf_wipe(&gir);
+	buf_wipe(&nr);
+	if (old && old->state == CHILD_S_REKEYING)
+		old->state = CHILD_S_INSTALLED;
+	sa->e->st.child_failed++;
+	ike_req_done(sa);	/* frees r->child */
+}
+
+static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
+{
+	struct ike_req *r = &sa->req;
+	struct ike_sa *ns = r->new_ike;
+	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
+	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
+	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
+	static struct ike_sa_pl sap;
+	struct ike_span n;
+	struct ike_ke ke;
+	struct buf gir = BUF_INIT;
+	uint16_t err = first_error(inner);
+	bool lost = false;
+
+	if (err) {
+		log_warn("%s: IKE SA rekey refused: %s", ike_sa_name(sa), ikev2_notify_name(err));
+		ike_req_done(sa);	/* destroys r->new_ike */
+		if (err == IKEV2_N_TEMPORARY_FAILURE || err == IKEV2_N_NO_ADDITIONAL_SAS)
+			ike_rekey_later(sa, retry_delay());
+		return;
+	}
+	if (!psa || !pn || !pk || ike_get_sa(psa, &sap) || ike_get_nonce(pn, &n) ||
+	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, &sap, &ns->suite) ||
+	    sap.p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
+	    kex_derive(r->kex, ke.data.p, ke.data.len, &gir)) {
+		log_warn("%s: unusable IKE SA rekey response", ike_sa_name(sa));
+		buf_wipe(&gir);
+		ike_req_done(sa);
+		return;
+	}
+	memcpy(ns->spi_r, sap.p[0].spi, 8);
+	buf_append(&ns->ni, r->nonce.data, r->nonce.len);
+	buf_append(&ns->nr, n.p, n.len);
+	if (crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
+				  ns->spi_i, ns->spi_r, &ns->keys) ||
+	    ike_sa_keys_set(ns)) {
+		buf_wipe(&gir);
+		ike_req_done(sa);
+		return;
+	}
+	buf_wipe(&gir);
+	/* The new SA takes over everything about the peer. */
+	ns->path = sa->path;
+	if (ns->path.conn) {
+		tcp_conn_get(ns->path.conn);
+		ns->path.conn->user = ns;
+	}
+	ns->nat_local = sa->nat_local;
+	ns->nat_remote = sa->nat_remote;
+	ns->natt = sa->natt;
+	ns->peer_frag = sa->peer_frag;
+	ns->peer_sig_hashes = sa->peer_sig_hashes;
+	ns->peer_id = sa->peer_id;
+	ns->rekeys = sa->rekeys + 1;
+	ike_sa_link(ns);
+	r->new_ike = NULL;
+	if (sa->peer_ike) {
+		struct buf ours = BUF_INIT;
+
+		nonce_min(&ns->ni, &n, &ours);
+		lost = nonce_cmp(ours.data, ours.len, sa->coll_nonce.data, sa->coll_nonce.len) < 0;
+		buf_free(&ours);
+	}
+	if (sa->kernel_keepalive) {
+		/* the keepalive registration belongs to the peer, not the SA */
+		ns->kernel_keepalive = true;
+		sa->kernel_keepalive = false;
+	}
+	ike_sa_established(ns);
+	if (lost) {
+		log_info("%s: simultaneous IKE SA rekey: ours is redundant", ike_sa_name(sa));
+		ike_move_children(sa, sa->peer_ike);
+		sa->rekeyed_to = sa->peer_ike;
+		ns->pending |= PEND_DELETE_IKE;
+	} else {
+		ike_move_children(sa, ns);
+		sa->rekeyed_to = ns;
+	}
+	sa->state = IKE_S_REKEYED;
+	log_info("%s: IKE SA rekeyed, now %s", ike_sa_name(sa), ike_sa_name(sa->rekeyed_to));
+	ike_req_done(sa);
+	sa->pending = PEND_DELETE_IKE;
+	ike_kick(sa);
+	ike_kick(ns);
+}
+
+void create_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
+{
+	if (sa->req.task == TASK_IKE_REKEY)
+		ike_rekey_response(sa, inner);
+	else
+		child_response(sa, inner);
+}
+
+/* --- requests ---------------------------------------------------------------------- */
+
+static void respond_error(struct ike_sa *sa, uint32_t msgid, uint16_t type,
+			  const uint8_t *data, size_t len, const char *why)
+{
+	log_info("%s: CREATE_CHILD_SA request refused (%s): %s", ike_sa_name(sa),
+		 ikev2_notify_name(type), why);
+	ike_respond_notify(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, type, data, len);
+}
+
+static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner,
+			      const struct ike_sa_pl *sap)
+{
+	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
+	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
+	struct ike_span ni;
+	struct ike_ke ke;
+	struct ike_sa *ns;
+	struct ike_kex *kex = NULL;
+	struct buf out = BUF_INIT, pub = BUF_INIT, gir = BUF_INIT;
+	struct ike_builder bld;
+	enum ike_task t = sa->req.task;
+	int idx, i;
+	bool in_prop = false;
+
+	/* §2.25.1: not while one of our Child SA exchanges is out. */
+	if (t == TASK_CHILD_NEW || t == TASK_CHILD_REKEY || t == TASK_DELETE_CHILD) {
+		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+			      "a Child SA exchange of ours is in progress");
+		return;
+	}
+	if (!pn || !pk || ike_get_nonce(pn, &ni) || ike_get_ke(pk, &ke)) {
+		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "no Nonce or KE");
+		return;
+	}
+	ns = ike_sa_new(sa->e, sa->cfg, false);
+	if (!ns)
+		return;
+	if (prop_select_ike(sa->cfg, sap, &ns->suite, &idx) || sap->p[idx].spi_len != 8) {
+		ike_sa_destroy(ns, NULL);
+		respond_error(sa, msgid, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0,
+			      "no acceptable IKE proposal");
+		return;
+	}
+	for (i = 0; i < sap->p[idx].ntrans; i++)
+		in_prop |= sap->p[idx].t[i].type == IKEV2_TRANS_KE &&
+			   sap->p[idx].t[i].id == ke.group;
+	if (ke.group != ns->suite.ke) {
+		if (in_prop && prop_ke_allowed(sa->cfg, ke.group) && kex_supported(ke.group)) {
+			ns->suite.ke = ke.group;
+		} else {
+			uint8_t g[2] = { (uint8_t)(ns->suite.ke >> 8), (uint8_t)ns->suite.ke };
+
+			ike_sa_destroy(ns, NULL);
+			respond_error(sa, msgid, IKEV2_N_INVALID_KE_PAYLOAD, g, 2,
+				      "other key exchange group wanted");
+			return;
+		}
+	}
+	memcpy(ns->spi_i, sap->p[idx].spi, 8);
+	kex = kex_new(ns->suite.ke);
+	buf_append(&ns->ni, ni.p, ni.len);
+	if (!kex || crypto_nonce(&ns->nr, 32) || kex_public(kex, &pub) ||
+	    kex_derive(kex, ke.data.p, ke.data.len, &gir) ||
+	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
+				  ns->spi_i, ns->spi_r, &ns->keys) ||
+	    ike_sa_keys_set(ns)) {
+		kex_free(kex);
+		buf_free(&pub);
+		buf_wipe(&gir);
+		ike_sa_destroy(ns, NULL);
+		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "key exchange failed");
+		return;
+	}
+	kex_free(kex);
+	buf_wipe(&gir);
+	chain_begin(&bld, &out);
+	prop_put_chosen(&bld, &sap->p[idx], &ns->suite, ns->spi_r, 8);
+	ike_put_nonce(&bld, ns->nr.data, ns->nr.len);
+	ike_put_ke(&bld, ns->suite.ke, pub.data, pub.len);
+	buf_free(&pub);
+	if (ike_send_response(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, &bld)) {
+		buf_free(&out);
+		ike_sa_destroy(ns, NULL);
+		return;
+	}
+	buf_free(&out);
+	ns->path = sa->path;
+	if (ns->path.conn) {
+		tcp_conn_get(ns->path.conn);
+		ns->path.conn->user = ns;
+	}
+	ns->nat_local = sa->nat_local;
+	ns->nat_remote = sa->nat_remote;
+	ns->natt = sa->natt;
+	ns->peer_frag = sa->peer_frag;
+	ns->peer_sig_hashes = sa->peer_sig_hashes;
+	ns->peer_id = sa->peer_id;
+	ns->rekeys = sa->rekeys + 1;
+	if (sa->kernel_keepalive) {
+		ns->kernel_keepalive = true;
+		sa->kernel_keepalive = false;
+	}
+	ike_sa_link(ns);
+	ike_sa_established(ns);
+	if (t == TASK_IKE_REKEY) {
+		/* §2.8.2: both rekeyed; decided when our response comes. */
+		sa->peer_ike = ns;
+		nonce_min(&ns->nr, &ni, &sa->coll_nonce);
+		log_info("%s: simultaneous IKE SA rekey", ike_sa_name(sa));
+		return;
+	}
+	ike_move_children(sa, ns);
+	sa->rekeyed_to = ns;
+	sa->state = IKE_S_REKEYED;
+	log_info("%s: IKE SA rekeyed by the peer, now %s", ike_sa_name(sa), ike_sa_name(ns));
+	/* The peer deletes the old SA (§2.8); pending work moves over. */
+	ns->pending |= sa->pending & ~(PEND_DELETE_IKE | PEND_IKE_REKEY);
+	sa->pending = 0;
+	ike_kick(ns);
+}
+
+static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
+{
+	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
+	struct ike_notify rk;
+	struct child_sa *old = NULL, *c;
+	const struct child_cfg *cfg;
+	struct ike_proposal chosen;
+	struct ike_span ni;
+	struct ike_kex *kex = NULL;
+	struct buf out = BUF_INIT, pub = BUF_INIT, gir = BUF_INIT, nib = BUF_INIT, nr = BUF_INIT;
+	struct ike_builder bld;
+	uint16_t err;
+
+	if (sa->req.task == TASK_IKE_REKEY) {
+		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+			      "we are rekeying the IKE SA");
+		return;
+	}
+	if (!ike_find_notify(inner, IKEV2_N_REKEY_SA, &rk)) {
+		uint32_t spi;
+
+		if (rk.proto != IKEV2_PROTO_ESP || rk.spi_len != 4) {
+			respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "bad REKEY_SA");
+			return;
+		}
+		memcpy(&spi, rk.spi, 4);
+		old = child_by_spi_out(sa, spi);
+		if (!old || old->state == CHILD_S_REKEYED) {
+			respond_error(sa, msgid, IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0,
+				      "no such Child SA");
+			return;
+		}
+		if (old->state == CHILD_S_DELETING) {
+			respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+				      "that Child SA is being deleted");
+			return;
+		}
+	}
+	if (!pn || ike_get_nonce(pn, &ni)) {
+		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "no Nonce");
+		return;
+	}
+	cfg = old ? old->cfg : child_cfg_match(sa->cfg, inner);
+	if (!cfg) {
+		respond_error(sa, msgid, IKEV2_N_TS_UNACCEPTABLE, NULL, 0,
+			      "no child configuration for these selectors");
+		return;
+	}
+	c = child_new(sa, cfg);
+	if (!c)
+		return;
+	if (old)
+		c->reqid = old->reqid;
+	err = child_select(sa, cfg, c, inner, &chosen);
+	if (err) {
+		child_free(c, false);
+		respond_error(sa, msgid, err, NULL, 0, "proposal or selectors");
+		return;
+	}
+	if (crypto_nonce(&nr, 32)) {
+		child_free(c, false);
+		return;
+	}
+	if (c->esp.ke) {
+		const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
+		struct ike_ke ke;
+
+		if (!pk || ike_get_ke(pk, &ke) || ke.group != c->esp.ke) {
+			uint8_t g[2] = { (uint8_t)(c->esp.ke >> 8), (uint8_t)c->esp.ke };
+
+			child_free(c, false);
+			buf_wipe(&nr);
+			respond_error(sa, msgid, IKEV2_N_INVALID_KE_PAYLOAD, g, 2,
+				      "PFS group differs");
+			return;
+		}
+		kex = kex_new(c->esp.ke);
+		if (!kex || kex_public(kex, &pub) || kex_derive(kex, ke.data.p, ke.data.len, &gir)) {
+			kex_free(kex);
+			child_free(c, false);
+			buf_wipe(&nr);
+			buf_wipe(&gir);
+			buf_free(&pub);
+			respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "bad KE");
+			return;
+		}
+		kex_free(kex);
+	}
+	buf_append(&nib, ni.p, ni.len);
+	if (child_install(c, &nib, &nr, c->esp.ke ? &gir : NULL, false) ||
+	    (!old && child_policies(c))) {
+		child_free(c, true);
+		buf_wipe(&nr);
+		buf_wipe(&gir);
+		buf_free(&pub);
+		buf_free(&nib);
+		respond_error(sa, msgid, IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0,
+			      "the kernel refused the SA");
+		return;
+	}
+	buf_wipe(&gir);
+	chain_begin(&bld, &out);
+	if (c->mode == CFG_MODE_TRANSPORT)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	prop_put_chosen(&bld, &chosen, &c->esp, (const uint8_t *)&c->spi_in, 4);
+	ike_put_nonce(&bld, nr.data, nr.len);
+	if (c->esp.ke)
+		ike_put_ke(&bld, c->esp.ke, pub.data, pub.len);
+	ts_set_put(&bld, IKEV2_PL_TSI, &c->ts_remote);
+	ts_set_put(&bld, IKEV2_PL_TSR, &c->ts_local);
+	buf_free(&pub);
+	if (ike_send_response(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, &bld)) {
+		child_free(c, true);
+		goto out;
+	}
+	child_link(c);
+	child_schedule(c);
+	if (old) {
+		c->rekeys = old->rekeys + 1;
+		if (old->state == CHILD_S_REKEYING) {
+			/* §2.8.1: both rekeyed; decided when our response comes. */
+			old->peer_rekey = c;
+			nonce_min(&nr, &ni, &old->coll_nonce);
+		} else {
+			c->policies = old->policies;
+			old->policies = false;
+			old->state = CHILD_S_REKEYED;
+			old->rekeyed_by = c;
+		}
+	}
+out:
+	buf_free(&out);
+	buf_wipe(&nr);
+	buf_free(&nib);
+}
+
+void create_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
+{
+	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
+	static struct ike_sa_pl sap;
+
+	if (sa->state != IKE_S_ESTABLISHED) {
+		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+			      "the IKE SA is being rekeyed or deleted");
+		return;
+	}
+	if (!psa || ike_get_sa(psa, &sap)) {
+		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "no usable SA payload");
+		return;
+	}
+	if (sap.p[0].proto == IKEV2_PROTO_IKE)
+		ike_rekey_request(sa, msgid, inner, &sap);
+	else
+		child_create_request(sa, msgid, inner);
+}

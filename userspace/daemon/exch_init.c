@@ -1,0 +1,633 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IKE_SA_INIT (RFC 7296 §1.2, §2.6 cookies, §2.7 INVALID_KE_PAYLOAD, §2.23
+ * NAT detection, RFC 7383 §2.3 fragmentation support, RFC 7427 §4
+ * signature hash algorithms).
+ *
+ * The responder keeps no state for a request it answers with COOKIE,
+ * INVALID_KE_PAYLOAD or an error; it creates a half-open SA only when it
+ * sends its KE.  Half-open SAs are found again by (SPIi, peer address) so
+ * that a retransmitted request gets the same response (§2.1).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "ikesa.h"
+#include "log.h"
+#include "tcp.h"
+
+#define COOKIE_ROTATE_MS	(5 * 60 * 1000)
+#define COOKIE_LEN		33	/* version byte + HMAC-SHA-256 */
+#define MAX_INIT_RESTARTS	5
+
+/* --- cookies (§2.6) -------------------------------------------------------- */
+
+static void cookie_timer_fire(struct timer *t)
+{
+	struct engine *e = container_of(t, struct engine, cookie_timer);
+
+	cookie_rotate(e);
+}
+
+void cookie_rotate(struct engine *e)
+{
+	struct cookie_secret *c = &e->cookie;
+
+	if (c->rotated_ms) {
+		memcpy(c->prev, c->cur, sizeof(c->prev));
+		c->have_prev = true;
+	}
+	crypto_random(c->cur, sizeof(c->cur));
+	c->version++;
+	c->rotated_ms = ike_now();
+	timer_arm(e->loop, &e->cookie_timer, COOKIE_ROTATE_MS, cookie_timer_fire);
+}
+
+/* The cookie is bound to Ni, SPIi and the initiator's address, not its
+ * port: over TCP the retry comes on a new connection (TCP-39). */
+static int cookie_make(struct engine *e, const uint8_t *secret, uint8_t version,
+		       const struct ike_span *ni, const struct sockaddr_storage *from,
+		       const uint8_t spii[8], uint8_t out[COOKIE_LEN])
+{
+	struct sockaddr_storage a = *from;
+
+	sa_set_port(&a, 0);
+	out[0] = version;
+	(void)e;
+	return crypto_cookie(secret, 32, ni->p, ni->len, (struct sockaddr *)&a,
+			     spii, out + 1);
+}
+
+static bool cookie_valid(struct engine *e, const struct ike_notify *n,
+			 const struct ike_span *ni, const struct sockaddr_storage *from,
+			 const uint8_t spii[8])
+{
+	struct cookie_secret *c = &e->cookie;
+	uint8_t want[COOKIE_LEN];
+	const uint8_t *secret;
+	const uint8_t *d;
+
+	if (n->data.len != COOKIE_LEN)
+		return false;
+	d = n->data.p;
+	if (d[0] == c->version)
+		secret = c->cur;
+	else if (c->have_prev && d[0] == (uint8_t)(c->version - 1))
+		secret = c->prev;
+	else
+		return false;
+	if (cookie_make(e, secret, d[0], ni, from, spii, want))
+		return false;
+	return crypto_equal(want, d, COOKIE_LEN);
+}
+
+/* --- NAT detection (§2.23) --------------------------------------------------- */
+
+void natd_put(struct ike_sa *sa, struct ike_builder *bld)
+{
+	uint8_t src[20], dst[20];
+
+	crypto_natd_hash(sa->spi_i, sa->spi_r, (const struct sockaddr *)&sa->path.local, src);
+	crypto_natd_hash(sa->spi_i, sa->spi_r, (const struct sockaddr *)&sa->path.remote, dst);
+	/* encap = yes: claim a NAT so that both ends use UDP encapsulation
+	 * (what strongSwan's encap option does). */
+	if (sa->cfg && sa->cfg->encap)
+		crypto_random(src, sizeof(src));
+	ike_put_notify(bld, 0, NULL, 0, IKEV2_N_NAT_DETECTION_SOURCE_IP, src, 20);
+	ike_put_notify(bld, 0, NULL, 0, IKEV2_N_NAT_DETECTION_DESTINATION_IP, dst, 20);
+}
+
+/*
+ * Compares the peer's NAT-D notifies with what we see: a SOURCE hash that
+ * matches none of the peer's addresses as we see it means the peer is
+ * behind a NAT; a DESTINATION hash that differs from our address means we
+ * are.  Returns false when the peer sent no NAT-D at all.
+ */
+static bool natd_check(struct ike_sa *sa, const struct ike_msg *m,
+		       const uint8_t spir[8])
+{
+	const struct ike_pl *pl = NULL;
+	uint8_t rem[20], loc[20];
+	bool any_src = false, src_match = false, have_dst = false, dst_match = false;
+
+	crypto_natd_hash(sa->spi_i, spir, (const struct sockaddr *)&sa->path.remote, rem);
+	crypto_natd_hash(sa->spi_i, spir, (const struct sockaddr *)&sa->path.local, loc);
+	while ((pl = ike_msg_next(m, pl, IKEV2_PL_NOTIFY))) {
+		struct ike_notify n;
+
+		if (ike_get_notify(pl, &n) || n.data.len != 20)
+			continue;
+		if (n.type == IKEV2_N_NAT_DETECTION_SOURCE_IP) {
+			any_src = true;
+			src_match |= crypto_equal(n.data.p, rem, 20);
+		} else if (n.type == IKEV2_N_NAT_DETECTION_DESTINATION_IP) {
+			have_dst = true;
+			dst_match |= crypto_equal(n.data.p, loc, 20);
+		}
+	}
+	if (!any_src || !have_dst)
+		return false;
+	sa->nat_remote = !src_match;
+	sa->nat_local = !dst_match || (sa->cfg && sa->cfg->encap);
+	return true;
+}
+
+static bool has_notify(const struct ike_msg *m, uint16_t type)
+{
+	struct ike_notify n;
+
+	return !ike_find_notify(m, type, &n);
+}
+
+/* --- the initiator ------------------------------------------------------------ */
+
+static uint16_t first_group(const struct conn_cfg *cc)
+{
+	int i;
+
+	for (i = 0; i < cc->n_ike; i++)
+		if (cc->ike[i].n_ke)
+			return cc->ike[i].ke[0];
+	return 0;
+}
+
+static bool wants_certs(const struct conn_cfg *cc)
+{
+	return cc->local.auth == CFG_AUTH_PUBKEY || cc->remote.auth == CFG_AUTH_PUBKEY;
+}
+
+int init_start(struct ike_sa *sa)
+{
+	struct buf msg = BUF_INIT, pub = BUF_INIT, sh = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_hdr h;
+	int r;
+
+	if (!sa->ke_group)
+		sa->ke_group = first_group(sa->cfg);
+	if (!sa->kex || kex_group(sa->kex) != sa->ke_group) {
+		kex_free(sa->kex);
+		sa->kex = kex_new(sa->ke_group);
+		if (!sa->kex) {
+			log_err("%s: key exchange group %u not available",
+				ike_sa_name(sa), sa->ke_group);
+			return -ENOTSUP;
+		}
+	}
+	/* §2.10: at least half the PRF key size; 32 bytes covers SHA-512's. */
+	if (!sa->ni.len && crypto_nonce(&sa->ni, 32))
+		return -ENOMEM;
+	if (kex_public(sa->kex, &pub))
+		return -EIO;
+	memset(sa->spi_r, 0, 8);
+	ike_sa_hdr(sa, &h, IKEV2_EXCH_IKE_SA_INIT, false, 0);
+	msg_begin(&bld, &msg, &h);
+	/* §2.6: the cookie comes first. */
+	if (sa->cookie.len)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_COOKIE, sa->cookie.data, sa->cookie.len);
+	prop_put_ike(&bld, sa->cfg, NULL, 0, sa->ke_group);
+	ike_put_ke(&bld, sa->ke_group, pub.data, pub.len);
+	ike_put_nonce(&bld, sa->ni.data, sa->ni.len);
+	natd_put(sa, &bld);
+	if (sa->cfg->fragmentation != CFG_FRAG_NO)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
+	if (wants_certs(sa->cfg) && !crypto_sig_hash_notify(&sh))
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS,
+			       sh.data, sh.len);
+	r = msg_finish(&bld);
+	buf_free(&pub);
+	buf_free(&sh);
+	if (r) {
+		buf_free(&msg);
+		return r;
+	}
+	buf_free(&sa->init_req);
+	sa->init_req = msg;
+	sa->state = IKE_S_INIT_SENT;
+	if (!timer_armed(&sa->life_timer))
+		ike_schedule_timers(sa);
+	return ike_send_plain(sa, &sa->init_req, true) == -ENOMEM ? -ENOMEM : 0;
+}
+
+static void init_fail(struct ike_sa *sa, const char *why)
+{
+	sa->e->st.ike_failed++;
+	log_warn("%s: IKE_SA_INIT failed: %s", ike_sa_name(sa), why);
+	ike_sa_destroy(sa, NULL);
+}
+
+/* An error notify in the response: COOKIE and INVALID_KE_PAYLOAD restart,
+ * the rest end the attempt (§2.21.1). */
+static bool init_handle_notify(struct ike_sa *sa, const struct ike_msg *m)
+{
+	const struct ike_pl *pl = NULL;
+	char why[96];
+
+	while ((pl = ike_msg_next(m, pl, IKEV2_PL_NOTIFY))) {
+		struct ike_notify n;
+
+		if (ike_get_notify(pl, &n))
+			continue;
+		if (n.type == IKEV2_N_COOKIE) {
+			if (n.data.len < 1 || n.data.len > 64 ||
+			    ++sa->init_restarts > MAX_INIT_RESTARTS) {
+				init_fail(sa, "unusable COOKIE");
+				return true;
+			}
+			buf_reset(&sa->cookie);
+			buf_append(&sa->cookie, n.data.p, n.data.len);
+			log_info("%s: responder asked for a cookie; retrying", ike_sa_name(sa));
+			timer_cancel(sa->e->loop, &sa->req.timer);
+			if (init_start(sa))
+				init_fail(sa, "cannot resend with cookie");
+			return true;
+		}
+		if (n.type == IKEV2_N_INVALID_KE_PAYLOAD) {
+			uint16_t g;
+
+			if (n.data.len != 2) {
+				init_fail(sa, "malformed INVALID_KE_PAYLOAD");
+				return true;
+			}
+			g = (uint16_t)(n.data.p[0] << 8 | n.data.p[1]);
+			if (g == sa->ke_group || !prop_ke_allowed(sa->cfg, g) ||
+			    !kex_supported(g) || ++sa->init_restarts > MAX_INIT_RESTARTS) {
+				snprintf(why, sizeof(why),
+					 "responder wants key exchange group %u, which we do not offer", g);
+				init_fail(sa, why);
+				return true;
+			}
+			log_info("%s: responder wants key exchange group %u; retrying",
+				 ike_sa_name(sa), g);
+			sa->ke_group = g;
+			timer_cancel(sa->e->loop, &sa->req.timer);
+			if (init_start(sa))
+				init_fail(sa, "cannot resend with the new group");
+			return true;
+		}
+		if (n.type <= IKEV2_N_ERROR_MAX) {
+			snprintf(why, sizeof(why), "responder answered %s",
+				 ikev2_notify_name(n.type));
+			init_fail(sa, why);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void float_to_natt(struct ike_sa *sa)
+{
+	if (sa->path.kind != XPORT_UDP500)
+		return;
+	/* §2.23: with a NAT, everything after IKE_SA_INIT moves to 4500. */
+	sa->path.kind = XPORT_UDP4500;
+	sa_set_port(&sa->path.local, sa->e->cfg->daemon.natt_port);
+	if (sa_port(&sa->path.remote) == IKEV2_UDP_PORT)
+		sa_set_port(&sa->path.remote, IKEV2_NATT_PORT);
+	sa->natt = true;
+}
+
+static int derive_keys(struct ike_sa *sa, const struct ike_ke *ke)
+{
+	struct buf gir = BUF_INIT;
+	int r;
+
+	r = kex_derive(sa->kex, ke->data.p, ke->data.len, &gir);
+	if (!r)
+		r = crypto_ike_keys(&sa->suite, sa->ni.data, sa->ni.len, sa->nr.data,
+				    sa->nr.len, gir.data, gir.len, sa->spi_i, sa->spi_r,
+				    &sa->keys);
+	buf_wipe(&gir);
+	if (!r)
+		r = ike_sa_keys_set(sa);
+	return r;
+}
+
+static void peer_extensions(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct ike_notify n;
+
+	sa->peer_frag = sa->cfg->fragmentation != CFG_FRAG_NO &&
+			has_notify(m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED);
+	if (!ike_find_notify(m, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, &n))
+		crypto_sig_hash_parse(n.data.p, n.data.len, &sa->peer_sig_hashes);
+	if (ike_msg_find(m, IKEV2_PL_CERTREQ)) {
+		struct ike_typed cr;
+
+		sa->peer_certreq = true;
+		if (!ike_get_certreq(ike_msg_find(m, IKEV2_PL_CERTREQ), &cr))
+			buf_append(&sa->peer_certreq_data, cr.data.p, cr.data.len);
+	}
+}
+
+void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
+		      const struct ike_msg *m)
+{
+	const struct ike_pl *psa = ike_msg_find(m, IKEV2_PL_SA);
+	const struct ike_pl *pke = ike_msg_find(m, IKEV2_PL_KE);
+	const struct ike_pl *pno = ike_msg_find(m, IKEV2_PL_NONCE);
+	static struct ike_sa_pl sap;
+	struct ike_ke ke;
+	struct ike_span nr;
+	uint8_t zero[8] = { 0 };
+	char s[128];
+
+	/* Only from where we sent it (the response is not authenticated). */
+	if (!sa_addr_eq(&rx->path.remote, &sa->path.remote))
+		return;
+	if (init_handle_notify(sa, m))
+		return;
+	if (!psa || !pke || !pno || ike_get_sa(psa, &sap) || ike_get_ke(pke, &ke) ||
+	    ike_get_nonce(pno, &nr)) {
+		init_fail(sa, "response lacks SA, KE or Nonce, or they are malformed");
+		return;
+	}
+	if (!memcmp(m->hdr.spi_r, zero, 8)) {
+		init_fail(sa, "response with a zero responder SPI");
+		return;
+	}
+	if (prop_check_reply_ike(sa->cfg, &sap, &sa->suite)) {
+		init_fail(sa, "responder chose a proposal we did not offer");
+		return;
+	}
+	if (ke.group != sa->suite.ke || ke.group != sa->ke_group) {
+		init_fail(sa, "responder's KE group differs from the chosen proposal");
+		return;
+	}
+	memcpy(sa->spi_r, m->hdr.spi_r, 8);
+	buf_reset(&sa->nr);
+	buf_append(&sa->nr, nr.p, nr.len);
+	if (derive_keys(sa, &ke)) {
+		init_fail(sa, "key exchange failed (invalid KE value from the responder)");
+		return;
+	}
+	if (natd_check(sa, m, sa->spi_r) && (sa->nat_local || sa->nat_remote))
+		float_to_natt(sa);
+	peer_extensions(sa, m);
+	buf_reset(&sa->init_resp);
+	buf_append(&sa->init_resp, rx->msg, rx->len);
+	suite_str(&sa->suite, s, sizeof(s));
+	log_info("%s: IKE_SA_INIT done: %s%s", ike_sa_name(sa), s,
+		 sa->natt ? ", NAT detected: moving to port 4500" : "");
+	sa->state = IKE_S_AUTH_SENT;
+	sa->req.task = TASK_NONE;
+	timer_cancel(sa->e->loop, &sa->req.timer);
+	pktset_free(&sa->req.out);
+	sa->my_msgid = 1;
+	if (auth_start(sa))
+		init_fail(sa, "cannot build IKE_AUTH");
+}
+
+/* --- the responder ------------------------------------------------------------ */
+
+/* An unprotected IKE_SA_INIT response carrying one notify, with no state
+ * kept (§2.6, §2.7, §2.21.1). */
+static void init_reply_notify(struct engine *e, const struct ike_rx *rx,
+			      const struct ike_hdr *req, uint16_t type,
+			      const uint8_t *data, size_t len)
+{
+	struct buf msg = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.spi_i, req->spi_i, 8);
+	h.major = IKEV2_MAJOR_VERSION;
+	h.exch = IKEV2_EXCH_IKE_SA_INIT;
+	h.flags = IKEV2_FLAG_RESPONSE;
+	h.msgid = 0;
+	msg_begin(&bld, &msg, &h);
+	ike_put_notify(&bld, 0, NULL, 0, type, data, len);
+	if (!msg_finish(&bld))
+		ike_send_raw(e, &rx->path, msg.data, msg.len);
+	buf_free(&msg);
+}
+
+static bool addr_listed(const struct sockaddr_storage *list, int n,
+			const struct sockaddr_storage *a)
+{
+	int i;
+
+	if (!n)
+		return true;
+	for (i = 0; i < n; i++)
+		if (sa_addr_eq(&list[i], a))
+			return true;
+	return false;
+}
+
+/* The connection for a peer: the first whose addresses admit both ends. */
+static const struct conn_cfg *conn_for(struct engine *e, const struct ike_rx *rx)
+{
+	const struct conn_cfg *c;
+
+	for (c = e->cfg->conns; c; c = c->next)
+		if (addr_listed(c->remote_addrs, c->n_remote, &rx->path.remote) &&
+		    addr_listed(c->local_addrs, c->n_local, &rx->path.local))
+			return c;
+	return NULL;
+}
+
+static struct ike_sa *half_open_find(struct engine *e, const struct ike_rx *rx,
+				     const uint8_t spii[8])
+{
+	struct ike_sa *sa;
+
+	/* Bounded by half_open_max; once per IKE_SA_INIT request. */
+	for (sa = e->half_open; sa; sa = sa->ho_next)
+		if (!memcmp(sa->spi_i, spii, 8) &&
+		    sa_addr_eq(&sa->path.remote, &rx->path.remote))
+			return sa;
+	return NULL;
+}
+
+static uint32_t half_open_from(struct engine *e, const struct sockaddr_storage *a)
+{
+	struct ike_sa *sa;
+	uint32_t n = 0;
+
+	for (sa = e->half_open; sa; sa = sa->ho_next)
+		n += sa_addr_eq(&sa->path.remote, a);
+	return n;
+}
+
+void init_rx_request(struct engine *e, const struct ike_rx *rx,
+		     const struct ike_msg *m)
+{
+	const struct daemon_cfg *d = &e->cfg->daemon;
+	const struct ike_pl *psa, *pke, *pno;
+	static struct ike_sa_pl sap;
+	const struct conn_cfg *cc;
+	struct ike_sa *sa;
+	struct ike_ke ke;
+	struct ike_span ni;
+	struct ike_notify cookie;
+	struct buf msg = BUF_INIT, pub = BUF_INIT, sh = BUF_INIT, cr = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_hdr h;
+	uint8_t zero[8] = { 0 };
+	char a[64], s[128];
+	int idx, i;
+
+	sa_addr_str(&rx->path.remote, a, sizeof(a));
+	if (m->err) {
+		uint16_t t = ike_perr_notify(m->err);
+		uint8_t crit = m->critical_type;
+
+		/* A bad request gets its error notify, no state (§2.21.1). */
+		if (t == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD)
+			init_reply_notify(e, rx, &m->hdr, t, &crit, 1);
+		else if (t)
+			init_reply_notify(e, rx, &m->hdr, t, NULL, 0);
+		return;
+	}
+	if (m->hdr.msgid != 0 || memcmp(m->hdr.spi_r, zero, 8) ||
+	    !(m->hdr.flags & IKEV2_FLAG_INITIATOR)) {
+		e->st.rx_dropped++;
+		return;
+	}
+	sa = half_open_find(e, rx, m->hdr.spi_i);
+	if (sa) {
+		/* A retransmission: the same response again (§2.1). */
+		if (sa->init_req.len == rx->len && !memcmp(sa->init_req.data, rx->msg, rx->len))
+			ike_send_raw(e, &sa->path, sa->resp_cache.pkt[0].data,
+				     sa->resp_cache.pkt[0].len);
+		return;
+	}
+	cc = conn_for(e, rx);
+	if (!cc) {
+		log_info("IKE_SA_INIT from %s: no connection configured for it", a);
+		init_reply_notify(e, rx, &m->hdr, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return;
+	}
+	psa = ike_msg_find(m, IKEV2_PL_SA);
+	pke = ike_msg_find(m, IKEV2_PL_KE);
+	pno = ike_msg_find(m, IKEV2_PL_NONCE);
+	if (!psa || !pke || !pno || ike_get_sa(psa, &sap) || ike_get_ke(pke, &ke) ||
+	    ike_get_nonce(pno, &ni)) {
+		log_info("IKE_SA_INIT from %s: SA, KE or Nonce missing or malformed", a);
+		init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
+	/* §2.6: above the threshold, only requests with our cookie proceed. */
+	if (e->n_half_open >= d->cookie_threshold) {
+		if (ike_find_notify(m, IKEV2_N_COOKIE, &cookie) ||
+		    !cookie_valid(e, &cookie, &ni, &rx->path.remote, m->hdr.spi_i)) {
+			uint8_t ck[COOKIE_LEN];
+
+			if (!ike_find_notify(m, IKEV2_N_COOKIE, &cookie))
+				e->st.cookies_bad++;
+			if (!cookie_make(e, e->cookie.cur, e->cookie.version, &ni,
+					 &rx->path.remote, m->hdr.spi_i, ck)) {
+				init_reply_notify(e, rx, &m->hdr, IKEV2_N_COOKIE, ck, sizeof(ck));
+				e->st.cookies_sent++;
+				/* TCP-40: after a cookie request the connection is
+				 * closed; the initiator retries on a new one. */
+				if (rx->path.kind == XPORT_TCP && rx->path.conn)
+					tcp_conn_close(rx->path.conn, 0);
+			}
+			return;
+		}
+		e->st.cookies_ok++;
+	}
+	if (e->n_half_open >= d->half_open_max ||
+	    (d->half_open_per_ip && half_open_from(e, &rx->path.remote) >= d->half_open_per_ip)) {
+		log_warn("IKE_SA_INIT from %s dropped: too many half-open IKE SAs", a);
+		e->st.rx_dropped++;
+		return;
+	}
+	sa = ike_sa_new(e, cc, false);
+	if (!sa)
+		return;
+	if (prop_select_ike(cc, &sap, &sa->suite, &idx)) {
+		log_info("IKE_SA_INIT from %s: no acceptable proposal", a);
+		init_reply_notify(e, rx, &m->hdr, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		ike_sa_destroy(sa, NULL);
+		return;
+	}
+	if (ke.group != sa->suite.ke) {
+		/* The KE we got is fine if the chosen proposal also has it. */
+		bool in_prop = false;
+
+		for (i = 0; i < sap.p[idx].ntrans; i++)
+			in_prop |= sap.p[idx].t[i].type == IKEV2_TRANS_KE &&
+				   sap.p[idx].t[i].id == ke.group;
+		if (in_prop && prop_ke_allowed(cc, ke.group) && kex_supported(ke.group)) {
+			sa->suite.ke = ke.group;
+		} else {
+			uint8_t g[2] = { (uint8_t)(sa->suite.ke >> 8), (uint8_t)sa->suite.ke };
+
+			log_info("IKE_SA_INIT from %s: KE group %u, asking for %u", a,
+				 ke.group, sa->suite.ke);
+			init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
+			e->st.invalid_ke_sent++;
+			ike_sa_destroy(sa, NULL);
+			return;
+		}
+	}
+	memcpy(sa->spi_i, m->hdr.spi_i, 8);
+	sa->path = rx->path;
+	if (rx->path.kind == XPORT_TCP) {
+		sa->path.conn = tcp_conn_get(rx->path.conn);
+		sa->path.conn->user = sa;
+	}
+	sa->kex = kex_new(sa->suite.ke);
+	buf_append(&sa->ni, ni.p, ni.len);
+	if (!sa->kex || crypto_nonce(&sa->nr, 32) || kex_public(sa->kex, &pub)) {
+		ike_sa_destroy(sa, "out of resources");
+		buf_free(&pub);
+		return;
+	}
+	if (derive_keys(sa, &ke)) {
+		log_info("IKE_SA_INIT from %s: invalid KE value", a);
+		init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		ike_sa_destroy(sa, NULL);
+		buf_free(&pub);
+		return;
+	}
+	natd_check(sa, m, zero);
+	peer_extensions(sa, m);
+	ike_sa_link(sa);
+
+	ike_sa_hdr(sa, &h, IKEV2_EXCH_IKE_SA_INIT, true, 0);
+	msg_begin(&bld, &msg, &h);
+	prop_put_chosen(&bld, &sap.p[idx], &sa->suite, NULL, 0);
+	ike_put_ke(&bld, sa->suite.ke, pub.data, pub.len);
+	ike_put_nonce(&bld, sa->nr.data, sa->nr.len);
+	if (has_notify(m, IKEV2_N_NAT_DETECTION_SOURCE_IP))
+		natd_put(sa, &bld);
+	if (sa->peer_frag)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
+	if (wants_certs(cc) && !crypto_sig_hash_notify(&sh))
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS,
+			       sh.data, sh.len);
+	if (cc->remote.auth == CFG_AUTH_PUBKEY && !auth_certreq_data(e, cc, &cr) && cr.len)
+		ike_put_certreq(&bld, IKEV2_CERT_X509_SIG, cr.data, cr.len);
+	buf_free(&pub);
+	buf_free(&sh);
+	buf_free(&cr);
+	if (msg_finish(&bld)) {
+		buf_free(&msg);
+		ike_sa_destroy(sa, "cannot build IKE_SA_INIT response");
+		return;
+	}
+	buf_append(&sa->init_req, rx->msg, rx->len);
+	buf_free(&sa->init_resp);
+	sa->init_resp = msg;
+	sa->state = IKE_S_HALF_OPEN;
+	ike_half_open_add(sa);
+	if (sa->nat_remote || sa->nat_local)
+		sa->natt = true;
+	suite_str(&sa->suite, s, sizeof(s));
+	log_info("%s: IKE_SA_INIT from %s port %u: %s%s", ike_sa_name(sa), a,
+		 sa_port(&rx->path.remote), s,
+		 sa->nat_remote ? ", initiator is behind a NAT" : "");
+	ike_schedule_timers(sa);
+	ike_send_plain(sa, &sa->init_resp, false);
+}

@@ -1,0 +1,1253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The IKE SA table, message intake and output, retransmission and timers.
+ *
+ * Intake (engine_rx) follows RFC 7296 §2.1-§2.3 and §2.21: the header is
+ * parsed and the SA found by our SPI before anything else is looked at;
+ * requests must carry the next expected Message ID (the previous one gets
+ * the cached response again, anything else is dropped), responses must
+ * answer our one outstanding request.  Nothing an unauthenticated message
+ * says changes state: decryption (and fragment reassembly, RFC 7383) comes
+ * first, and only then do the exchange handlers run.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "backend.h"
+#include "ikesa.h"
+#include "log.h"
+#include "tcp.h"
+#include "udp.h"
+
+#define HALF_OPEN_TIMEOUT_MS	30000u
+#define TABLE_MIN		256u
+#define FRAG_MAX_TOTAL		128u
+
+uint64_t ike_now(void)
+{
+	return loop_now_ms();
+}
+
+/* --- addresses ------------------------------------------------------------ */
+
+int sa_addr_str(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
+	return snprintf(out, len, "%s", a);
+}
+
+uint16_t sa_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+void sa_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+bool sa_addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+	return false;
+}
+
+bool sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return sa_addr_eq(a, b) && sa_port(a) == sa_port(b);
+}
+
+int id_str(const struct id_cfg *id, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	switch (id->type) {
+	case IKEV2_ID_IPV4_ADDR:
+		if (id->len == 4 && inet_ntop(AF_INET, id->data, a, sizeof(a)))
+			return snprintf(out, len, "%s", a);
+		break;
+	case IKEV2_ID_IPV6_ADDR:
+		if (id->len == 16 && inet_ntop(AF_INET6, id->data, a, sizeof(a)))
+			return snprintf(out, len, "%s", a);
+		break;
+	case IKEV2_ID_FQDN:
+	case IKEV2_ID_RFC822_ADDR: {
+		size_t i, n = id->len < len - 1 ? id->len : len - 1;
+
+		/* Peer-supplied text: printable ASCII only in logs. */
+		for (i = 0; i < n; i++)
+			out[i] = (id->data[i] >= 0x20 && id->data[i] < 0x7f) ?
+				 (char)id->data[i] : '?';
+		out[n] = 0;
+		return (int)n;
+	}
+	case IKEV2_ID_DER_ASN1_DN: {
+		const unsigned char *p = id->data;
+		X509_NAME *nm = d2i_X509_NAME(NULL, &p, id->len);
+
+		if (nm) {
+			X509_NAME_oneline(nm, out, (int)len);
+			X509_NAME_free(nm);
+			return (int)strlen(out);
+		}
+		/* a configured DN still in text form */
+		return snprintf(out, len, "%.*s", id->len, id->data);
+	}
+	default:
+		break;
+	}
+	return snprintf(out, len, "(id type %u, %u bytes)", id->type, id->len);
+}
+
+void ike_local_id(const struct ike_sa *sa, struct id_cfg *id)
+{
+	const struct sockaddr_storage *l = &sa->path.local;
+
+	if (sa->cfg && sa->cfg->local.id.type) {
+		*id = sa->cfg->local.id;
+		return;
+	}
+	memset(id, 0, sizeof(*id));
+	if (l->ss_family == AF_INET6) {
+		id->type = IKEV2_ID_IPV6_ADDR;
+		id->len = 16;
+		memcpy(id->data, &((const struct sockaddr_in6 *)l)->sin6_addr, 16);
+	} else {
+		id->type = IKEV2_ID_IPV4_ADDR;
+		id->len = 4;
+		memcpy(id->data, &((const struct sockaddr_in *)l)->sin_addr, 4);
+	}
+}
+
+/* --- the SA table ----------------------------------------------------------- */
+
+static const uint8_t *our_spi(const struct ike_sa *sa)
+{
+	return sa->initiator ? sa->spi_i : sa->spi_r;
+}
+
+static size_t spi_hash(const struct engine *e, const uint8_t spi[8])
+{
+	uint64_t v;
+
+	/* SPIs are random (we made ours), so their bits are the hash. */
+	memcpy(&v, spi, 8);
+	v ^= v >> 29;
+	return (size_t)(v & (e->table_size - 1));
+}
+
+static int table_grow(struct engine *e)
+{
+	size_t nsize = e->table_size ? e->table_size * 2 : TABLE_MIN, i;
+	struct ike_sa **nt = calloc(nsize, sizeof(*nt));
+	struct ike_sa **old = e->table;
+	size_t osize = e->table_size;
+
+	if (!nt)
+		return -ENOMEM;
+	e->table = nt;
+	e->table_size = nsize;
+	for (i = 0; i < osize; i++) {
+		struct ike_sa *sa = old[i], *n;
+
+		for (; sa; sa = n) {
+			size_t h = spi_hash(e, our_spi(sa));
+
+			n = sa->hnext;
+			sa->hnext = nt[h];
+			nt[h] = sa;
+		}
+	}
+	free(old);
+	return 0;
+}
+
+struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8])
+{
+	struct ike_sa *sa;
+
+	if (!e->table_size)
+		return NULL;
+	for (sa = e->table[spi_hash(e, spi)]; sa; sa = sa->hnext)
+		if (!memcmp(our_spi(sa), spi, 8))
+			return sa;
+	return NULL;
+}
+
+void ike_sa_link(struct ike_sa *sa)
+{
+	struct engine *e = sa->e;
+	size_t h;
+
+	if ((e->n_sa + 1) * 2 > e->table_size && table_grow(e) && !e->table_size)
+		return;
+	h = spi_hash(e, our_spi(sa));
+	sa->hnext = e->table[h];
+	e->table[h] = sa;
+	e->n_sa++;
+}
+
+static void table_unlink(struct ike_sa *sa)
+{
+	struct engine *e = sa->e;
+	struct ike_sa **pp;
+
+	if (!e->table_size)
+		return;
+	for (pp = &e->table[spi_hash(e, our_spi(sa))]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == sa) {
+			*pp = sa->hnext;
+			e->n_sa--;
+			return;
+		}
+	}
+}
+
+/* A fresh SPI of ours that no SA uses (§2.6: SPIs are unique per node). */
+static void new_spi(struct engine *e, uint8_t spi[8])
+{
+	do {
+		uint64_t v = crypto_random_spi();
+
+		memcpy(spi, &v, 8);
+	} while (ike_sa_by_spi(e, spi));
+}
+
+struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
+			  bool initiator)
+{
+	struct ike_sa *sa = calloc(1, sizeof(*sa));
+
+	if (!sa)
+		return NULL;
+	sa->e = e;
+	sa->cfg = cfg;
+	sa->initiator = initiator;
+	sa->id = ++e->next_id;
+	buf_init(&sa->ni);
+	buf_init(&sa->nr);
+	buf_init(&sa->init_req);
+	buf_init(&sa->init_resp);
+	buf_init(&sa->cookie);
+	buf_init(&sa->peer_certreq_data);
+	buf_init(&sa->req.nonce);
+	ike_keys_init(&sa->keys);
+	new_spi(e, initiator ? sa->spi_i : sa->spi_r);
+	sa->created_ms = sa->last_rx_ms = ike_now();
+	sa->next = e->all;
+	if (e->all)
+		e->all->prev = sa;
+	e->all = sa;
+	return sa;
+}
+
+const char *ike_sa_name(const struct ike_sa *sa)
+{
+	static char s[96];
+
+	snprintf(s, sizeof(s), "%s[%llu]", sa->cfg ? sa->cfg->name : "?",
+		 (unsigned long long)sa->id);
+	return s;
+}
+
+int ike_sa_keys_set(struct ike_sa *sa)
+{
+	const struct ike_keys *k = &sa->keys;
+	int r;
+
+	/* Initiator-sent messages use SK_ei/SK_ai (§2.14). */
+	if (sa->initiator) {
+		r = crypto_sk_init(&sa->sk_out, &sa->suite, &k->sk_ei, &k->sk_ai);
+		if (!r)
+			r = crypto_sk_init(&sa->sk_in, &sa->suite, &k->sk_er, &k->sk_ar);
+	} else {
+		r = crypto_sk_init(&sa->sk_out, &sa->suite, &k->sk_er, &k->sk_ar);
+		if (!r)
+			r = crypto_sk_init(&sa->sk_in, &sa->suite, &k->sk_ei, &k->sk_ai);
+	}
+	sa->keyed = !r;
+	return r;
+}
+
+void pktset_free(struct pktset *ps)
+{
+	int i;
+
+	for (i = 0; i < ps->n; i++)
+		buf_free(&ps->pkt[i]);
+	free(ps->pkt);
+	ps->pkt = NULL;
+	ps->n = 0;
+}
+
+static void frag_reset(struct frag_rx *f)
+{
+	int i;
+
+	for (i = 0; f->plain && i < f->total; i++)
+		buf_wipe(&f->plain[i]);
+	free(f->plain);
+	memset(f, 0, sizeof(*f));
+}
+
+static void req_clear(struct ike_sa *sa)
+{
+	struct ike_req *r = &sa->req;
+
+	timer_cancel(sa->e->loop, &r->timer);
+	pktset_free(&r->out);
+	kex_free(r->kex);
+	r->kex = NULL;
+	buf_wipe(&r->nonce);
+	if (r->child) {
+		child_free(r->child, true);
+		r->child = NULL;
+	}
+	if (r->new_ike) {
+		struct ike_sa *n = r->new_ike;
+
+		r->new_ike = NULL;
+		ike_sa_destroy(n, "rekey abandoned");
+	}
+	r->old = NULL;
+	r->task = TASK_NONE;
+	r->tries = 0;
+	r->deadline_ms = 0;
+}
+
+static void free_init_material(struct ike_sa *sa)
+{
+	kex_free(sa->kex);
+	sa->kex = NULL;
+	buf_wipe(&sa->ni);
+	buf_wipe(&sa->nr);
+	buf_free(&sa->init_req);
+	buf_free(&sa->init_resp);
+	buf_free(&sa->cookie);
+}
+
+void ike_sa_destroy(struct ike_sa *sa, const char *why)
+{
+	struct engine *e = sa->e;
+	struct child_sa *c, *n;
+
+	if (sa->state == IKE_S_DEAD)
+		return;
+	if (why)
+		log_info("%s: IKE SA deleted: %s", ike_sa_name(sa), why);
+	ike_half_open_del(sa);
+	sa->state = IKE_S_DEAD;
+	req_clear(sa);
+	for (c = sa->children; c; c = n) {
+		n = c->next;
+		child_free(c, true);
+	}
+	sa->children = NULL;
+	if (sa->kernel_keepalive && e->kb && e->kb->ops->keepalive_set)
+		e->kb->ops->keepalive_set(e->kb, &sa->path.local, &sa->path.remote, 0);
+	timer_cancel(e->loop, &sa->life_timer);
+	timer_cancel(e->loop, &sa->dpd_timer);
+	timer_cancel(e->loop, &sa->keepalive_timer);
+	pktset_free(&sa->resp_cache);
+	frag_reset(&sa->frag);
+	free_init_material(sa);
+	buf_free(&sa->peer_certreq_data);
+	buf_free(&sa->coll_nonce);
+	ike_keys_wipe(&sa->keys);
+	crypto_sk_wipe(&sa->sk_in);
+	crypto_sk_wipe(&sa->sk_out);
+	if (sa->path.conn) {
+		sa->path.conn->user = NULL;
+		tcp_conn_put(sa->path.conn);
+		sa->path.conn = NULL;
+	}
+	table_unlink(sa);
+	if (sa->prev)
+		sa->prev->next = sa->next;
+	else
+		e->all = sa->next;
+	if (sa->next)
+		sa->next->prev = sa->prev;
+	/* SAs that pointed at this one as their successor forget it. */
+	for (struct ike_sa *o = e->all; o; o = o->next) {
+		if (o->rekeyed_to == sa)
+			o->rekeyed_to = NULL;
+		if (o->peer_ike == sa)
+			o->peer_ike = NULL;
+	}
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+void ike_half_open_add(struct ike_sa *sa)
+{
+	struct engine *e = sa->e;
+
+	if (sa->on_ho)
+		return;
+	sa->on_ho = true;
+	sa->ho_prev = NULL;
+	sa->ho_next = e->half_open;
+	if (e->half_open)
+		e->half_open->ho_prev = sa;
+	e->half_open = sa;
+	e->n_half_open++;
+}
+
+void ike_half_open_del(struct ike_sa *sa)
+{
+	struct engine *e = sa->e;
+
+	if (!sa->on_ho)
+		return;
+	sa->on_ho = false;
+	if (sa->ho_prev)
+		sa->ho_prev->ho_next = sa->ho_next;
+	else
+		e->half_open = sa->ho_next;
+	if (sa->ho_next)
+		sa->ho_next->ho_prev = sa->ho_prev;
+	e->n_half_open--;
+}
+
+/* --- output ----------------------------------------------------------------- */
+
+void ike_sa_hdr(const struct ike_sa *sa, struct ike_hdr *h, uint8_t exch,
+		bool response, uint32_t msgid)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->spi_i, sa->spi_i, 8);
+	memcpy(h->spi_r, sa->spi_r, 8);
+	h->major = IKEV2_MAJOR_VERSION;
+	h->exch = exch;
+	h->msgid = msgid;
+	/* §3.1: I is set by the original initiator, R on responses. */
+	h->flags = (sa->initiator ? IKEV2_FLAG_INITIATOR : 0) |
+		   (response ? IKEV2_FLAG_RESPONSE : 0);
+}
+
+int ike_send_raw(struct engine *e, const struct ike_path *path,
+		 const uint8_t *p, size_t len)
+{
+	int r;
+
+	if (path->kind == XPORT_TCP) {
+		if (!path->conn)
+			return -ENOTCONN;
+		r = tcp_send(path->conn, p, len);
+	} else {
+		if (!e->udp)
+			return -ENOTCONN;
+		r = udp_send(e->udp, path, p, len);
+	}
+	if (!r)
+		e->st.tx++;
+	return r;
+}
+
+static int send_set(struct ike_sa *sa, const struct pktset *ps)
+{
+	int i, r = 0;
+
+	for (i = 0; i < ps->n; i++) {
+		int s = ike_send_raw(sa->e, &sa->path, ps->pkt[i].data, ps->pkt[i].len);
+
+		if (s && !r)
+			r = s;
+	}
+	if (r)
+		log_debug("%s: send failed: %s", ike_sa_name(sa), strerror(-r));
+	sa->stats_tx += (uint64_t)ps->n;
+	return r;
+}
+
+/* Room for SKF contents in one fragment (RFC 7383 §2.5.1): the configured
+ * size is that of the whole IP datagram, as strongSwan counts it. */
+static size_t frag_room(const struct ike_sa *sa)
+{
+	size_t ip = sa->path.remote.ss_family == AF_INET6 ? 40 : 20;
+	size_t over = ip + 8 + (sa->path.kind == XPORT_UDP4500 ? 4 : 0) +
+		      IKEV2_HDR_LEN + CRYPTO_SKF_HDR_LEN;
+	size_t fs = sa->cfg ? sa->cfg->fragment_size : 1280;
+
+	return fs > over ? fs - over : 0;
+}
+
+static int seal_one(struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
+		    bool skf, uint16_t num, uint16_t total,
+		    const uint8_t *plain, size_t len, struct buf *out)
+{
+	struct ike_builder bld;
+	size_t off;
+
+	msg_begin(&bld, out, h);
+	off = skf ? ike_put_skf_header(&bld, first, num, total) :
+		    ike_put_sk_header(&bld, first);
+	if (off == SIZE_MAX)
+		return bld.err ? bld.err : -EINVAL;
+	return crypto_sk_seal(&sa->sk_out, out, off, skf, plain, len);
+}
+
+/*
+ * Protects the chain in inner into one message, or into RFC 7383
+ * fragments when the peer supports them, the path is UDP (TCP never
+ * fragments, RFC 9329 §2), and the message would exceed the fragment size.
+ */
+static int seal_message(struct ike_sa *sa, uint8_t exch, bool response,
+			uint32_t msgid, struct ike_builder *inner,
+			struct pktset *ps)
+{
+	const uint8_t *plain = inner->b->data;
+	size_t len = inner->b->len;
+	struct ike_hdr h;
+	size_t room, chunk, whole;
+	int r, n, i;
+
+	if (inner->err)
+		return inner->err;
+	r = chain_finish(inner);
+	if (r)
+		return r;
+	plain = inner->b->data;
+	len = inner->b->len;
+	ike_sa_hdr(sa, &h, exch, response, msgid);
+	whole = IKEV2_HDR_LEN + CRYPTO_SK_HDR_LEN + crypto_sk_sealed_len(&sa->sk_out, len);
+	room = frag_room(sa);
+	chunk = room ? crypto_sk_max_plain(&sa->sk_out, room) : 0;
+	if (!sa->peer_frag || sa->path.kind == XPORT_TCP || !chunk ||
+	    sa->cfg->fragmentation == CFG_FRAG_NO ||
+	    whole + 28 + 4 <= (size_t)sa->cfg->fragment_size) {
+		ps->pkt = calloc(1, sizeof(*ps->pkt));
+		if (!ps->pkt)
+			return -ENOMEM;
+		ps->n = 1;
+		return seal_one(sa, &h, inner->first_type, false, 0, 0, plain, len,
+				&ps->pkt[0]);
+	}
+	n = (int)((len + chunk - 1) / chunk);
+	if (n < 1)
+		n = 1;
+	if (n > 65535)
+		return -EMSGSIZE;
+	ps->pkt = calloc((size_t)n, sizeof(*ps->pkt));
+	if (!ps->pkt)
+		return -ENOMEM;
+	ps->n = n;
+	for (i = 0; i < n; i++) {
+		size_t off = (size_t)i * chunk;
+		size_t l = len - off < chunk ? len - off : chunk;
+
+		/* §2.5: Next Payload of fragment 1 names the first inner
+		 * payload, 0 in the others. */
+		r = seal_one(sa, &h, i ? 0 : inner->first_type, true,
+			     (uint16_t)(i + 1), (uint16_t)n, plain + off, l,
+			     &ps->pkt[i]);
+		if (r)
+			return r;
+	}
+	sa->e->st.frags_sent += (uint64_t)n;
+	return 0;
+}
+
+static uint64_t retransmit_delay(const struct ike_sa *sa, unsigned int tries)
+{
+	double d = sa->cfg ? sa->cfg->retransmit_base_ms : 1000;
+	double f = sa->cfg ? sa->cfg->retransmit_factor : 2.0;
+	unsigned int i;
+
+	for (i = 0; i < tries && d < 3600e3; i++)
+		d *= f;
+	return d > 3600e3 ? 3600000 : (uint64_t)d;
+}
+
+static void retransmit_fire(struct timer *t);
+
+static void req_arm(struct ike_sa *sa)
+{
+	timer_arm(sa->e->loop, &sa->req.timer,
+		  retransmit_delay(sa, sa->req.tries), retransmit_fire);
+}
+
+static void retransmit_fire(struct timer *t)
+{
+	struct ike_sa *sa = container_of(t, struct ike_sa, req.timer);
+	struct ike_req *r = &sa->req;
+	uint64_t now = ike_now();
+	unsigned int max = sa->cfg ? sa->cfg->retransmit_tries : 5;
+
+	if (r->task == TASK_NONE)
+		return;
+	if (r->tries >= max || (r->deadline_ms && now >= r->deadline_ms)) {
+		sa->e->st.dpd_dead += r->task == TASK_DPD;
+		log_warn("%s: no response to %s (message %u) after %u retransmits: peer is gone",
+			 ike_sa_name(sa), ike_exch_name(r->exch), r->msgid, r->tries);
+		ike_sa_destroy(sa, "peer did not answer");
+		return;
+	}
+	r->tries++;
+	/* RFC 9329 §2.2 (TCP-29): no retransmission over a live TCP
+	 * connection, but the exchange still times out. */
+	if (sa->path.kind != XPORT_TCP) {
+		log_debug("%s: retransmit %u of message %u", ike_sa_name(sa),
+			  r->tries, r->msgid);
+		sa->stats_retx++;
+		sa->e->st.retransmits++;
+		send_set(sa, &r->out);
+	}
+	req_arm(sa);
+}
+
+int ike_send_request(struct ike_sa *sa, enum ike_task task, uint8_t exch,
+		     struct ike_builder *inner)
+{
+	struct ike_req *r = &sa->req;
+	int err;
+
+	pktset_free(&r->out);
+	err = seal_message(sa, exch, false, sa->my_msgid, inner, &r->out);
+	if (err) {
+		log_err("%s: cannot build %s request: %s", ike_sa_name(sa),
+			ike_exch_name(exch), strerror(-err));
+		pktset_free(&r->out);
+		return err;
+	}
+	r->task = task;
+	r->exch = exch;
+	r->msgid = sa->my_msgid;
+	r->tries = 0;
+	r->started_ms = ike_now();
+	send_set(sa, &r->out);
+	req_arm(sa);
+	return 0;
+}
+
+int ike_send_plain(struct ike_sa *sa, const struct buf *msg, bool request)
+{
+	struct pktset *ps = request ? &sa->req.out : &sa->resp_cache;
+
+	pktset_free(ps);
+	ps->pkt = calloc(1, sizeof(*ps->pkt));
+	if (!ps->pkt)
+		return -ENOMEM;
+	ps->n = 1;
+	if (buf_copy(&ps->pkt[0], msg)) {
+		pktset_free(ps);
+		return -ENOMEM;
+	}
+	if (request) {
+		sa->req.msgid = 0;
+		sa->req.exch = IKEV2_EXCH_IKE_SA_INIT;
+		sa->req.task = TASK_INIT;
+		sa->req.tries = 0;
+		sa->req.started_ms = ike_now();
+		req_arm(sa);
+	} else {
+		sa->resp_cached = true;
+		sa->resp_cache_msgid = 0;
+		sa->peer_msgid = 1;
+	}
+	return send_set(sa, ps);
+}
+
+int ike_send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
+		      struct ike_builder *inner)
+{
+	int err;
+
+	pktset_free(&sa->resp_cache);
+	err = seal_message(sa, exch, true, msgid, inner, &sa->resp_cache);
+	if (err) {
+		log_err("%s: cannot build %s response: %s", ike_sa_name(sa),
+			ike_exch_name(exch), strerror(-err));
+		pktset_free(&sa->resp_cache);
+		sa->resp_cached = false;
+		return err;
+	}
+	sa->resp_cached = true;
+	sa->resp_cache_msgid = msgid;
+	sa->peer_msgid = msgid + 1;
+	return send_set(sa, &sa->resp_cache);
+}
+
+int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
+		       uint16_t type, const uint8_t *data, size_t len)
+{
+	struct buf b = BUF_INIT;
+	struct ike_builder bld;
+	int r;
+
+	chain_begin(&bld, &b);
+	ike_put_notify(&bld, 0, NULL, 0, type, data, len);
+	r = ike_send_response(sa, exch, msgid, &bld);
+	buf_free(&b);
+	return r;
+}
+
+void ike_req_done(struct ike_sa *sa)
+{
+	/* What the handler did not take over (r->child, r->new_ike) goes. */
+	req_clear(sa);
+	sa->my_msgid++;
+	ike_kick(sa);
+}
+
+/* --- queued work ------------------------------------------------------------ */
+
+void ike_kick(struct ike_sa *sa)
+{
+	struct child_sa *c;
+
+	if (sa->req.task != TASK_NONE || sa->state == IKE_S_DEAD)
+		return;
+	if (sa->state != IKE_S_ESTABLISHED && sa->state != IKE_S_REKEYED &&
+	    sa->state != IKE_S_DELETING)
+		return;
+	if (sa->pending & PEND_DELETE_IKE) {
+		sa->pending &= ~PEND_DELETE_IKE;
+		if (!info_start_delete_ike(sa))
+			return;
+		ike_sa_destroy(sa, "could not send Delete");
+		return;
+	}
+	if (sa->state != IKE_S_ESTABLISHED)
+		return;
+	if (sa->pending & PEND_IKE_REKEY) {
+		sa->pending &= ~PEND_IKE_REKEY;
+		if (!ike_start_rekey(sa))
+			return;
+	}
+	for (c = sa->children; c; c = c->next) {
+		if (c->pending & CHILD_PEND_DELETE) {
+			c->pending &= ~CHILD_PEND_DELETE;
+			if (!info_start_delete_child(sa, c))
+				return;
+		}
+	}
+	for (c = sa->children; c; c = c->next) {
+		if (c->pending & CHILD_PEND_REKEY) {
+			c->pending &= ~CHILD_PEND_REKEY;
+			if (c->state == CHILD_S_INSTALLED && !child_start_rekey(sa, c))
+				return;
+		}
+	}
+	if (sa->pending & PEND_CHILD) {
+		const struct child_cfg *cc;
+
+		sa->pending &= ~PEND_CHILD;
+		for (cc = sa->cfg->children; cc; cc = cc->next) {
+			bool have = false;
+
+			for (c = sa->children; c; c = c->next)
+				have |= c->cfg == cc && c->state != CHILD_S_REKEYED;
+			if (!have) {
+				struct child_sa *n = child_new(sa, cc);
+
+				if (n && !child_start_new(sa, n)) {
+					sa->pending |= PEND_CHILD;	/* more may follow */
+					return;
+				}
+			}
+		}
+	}
+	if (sa->pending & PEND_DPD) {
+		sa->pending &= ~PEND_DPD;
+		info_start_dpd(sa);
+	}
+}
+
+/* --- timers ------------------------------------------------------------------ */
+
+static void dpd_fire(struct timer *t)
+{
+	struct ike_sa *sa = container_of(t, struct ike_sa, dpd_timer);
+	uint64_t delay = (uint64_t)sa->cfg->dpd_delay_s * 1000, idle;
+
+	if (!delay)
+		return;
+	idle = ike_now() - sa->last_rx_ms;
+	if (idle >= delay) {
+		/* §2.4: liveness check when nothing came for a while. */
+		sa->pending |= PEND_DPD;
+		ike_kick(sa);
+		idle = 0;
+	}
+	timer_arm(sa->e->loop, &sa->dpd_timer, delay - idle, dpd_fire);
+}
+
+static void life_fire(struct timer *t)
+{
+	struct ike_sa *sa = container_of(t, struct ike_sa, life_timer);
+
+	if (sa->state == IKE_S_HALF_OPEN || sa->state == IKE_S_INIT_SENT ||
+	    sa->state == IKE_S_AUTH_SENT) {
+		ike_sa_destroy(sa, "not established in time");
+		return;
+	}
+	if (sa->state == IKE_S_ESTABLISHED) {
+		log_info("%s: IKE SA rekey time reached", ike_sa_name(sa));
+		sa->pending |= PEND_IKE_REKEY;
+		ike_kick(sa);
+	}
+}
+
+static void keepalive_fire(struct timer *t)
+{
+	struct ike_sa *sa = container_of(t, struct ike_sa, keepalive_timer);
+	uint32_t iv = sa->cfg->keepalive_interval_s ? sa->cfg->keepalive_interval_s :
+		      sa->e->cfg->daemon.keepalive_interval_s;
+
+	if (sa->path.kind == XPORT_UDP4500 && sa->e->udp)
+		udp_send_keepalive(sa->e->udp, &sa->path.local, &sa->path.remote);
+	if (iv)
+		timer_arm(sa->e->loop, &sa->keepalive_timer, (uint64_t)iv * 1000,
+			  keepalive_fire);
+}
+
+void ike_rekey_later(struct ike_sa *sa, uint64_t ms)
+{
+	timer_arm(sa->e->loop, &sa->life_timer, ms, life_fire);
+}
+
+void ike_schedule_timers(struct ike_sa *sa)
+{
+	struct loop *l = sa->e->loop;
+	uint32_t iv;
+
+	if (sa->state == IKE_S_HALF_OPEN) {
+		timer_arm(l, &sa->life_timer, HALF_OPEN_TIMEOUT_MS, life_fire);
+		return;
+	}
+	if (sa->state != IKE_S_ESTABLISHED)
+		return;
+	timer_cancel(l, &sa->life_timer);
+	if (sa->cfg->rekey_time_s) {
+		/* A little jitter (up to 10 %) so both ends rarely collide. */
+		uint64_t ms = (uint64_t)sa->cfg->rekey_time_s * 1000;
+		uint32_t j = 0;
+
+		crypto_random(&j, sizeof(j));
+		ms -= ms / 10 * (j % 101) / 100;
+		timer_arm(l, &sa->life_timer, ms, life_fire);
+	}
+	if (sa->cfg->dpd_delay_s)
+		timer_arm(l, &sa->dpd_timer, (uint64_t)sa->cfg->dpd_delay_s * 1000, dpd_fire);
+	/* RFC 3948 §4: the node behind the NAT keeps the mapping alive. */
+	iv = sa->cfg->keepalive_interval_s ? sa->cfg->keepalive_interval_s :
+	     sa->e->cfg->daemon.keepalive_interval_s;
+	if (sa->nat_local && iv && sa->path.kind == XPORT_UDP4500 &&
+	    !sa->kernel_keepalive && !timer_armed(&sa->keepalive_timer)) {
+		struct kbackend *kb = sa->e->kb;
+
+		if (kb && kb->ops->keepalive_set &&
+		    !kb->ops->keepalive_set(kb, &sa->path.local, &sa->path.remote, iv)) {
+			sa->kernel_keepalive = true;
+			log_info("%s: NAT keepalives every %us from the kernel",
+				 ike_sa_name(sa), iv);
+		} else {
+			timer_arm(l, &sa->keepalive_timer, (uint64_t)iv * 1000,
+				  keepalive_fire);
+			log_info("%s: NAT keepalives every %us from userspace",
+				 ike_sa_name(sa), iv);
+		}
+	}
+}
+
+void ike_sa_established(struct ike_sa *sa)
+{
+	char peer[64], idb[128];
+
+	ike_half_open_del(sa);
+	sa->state = IKE_S_ESTABLISHED;
+	sa->established_ms = ike_now();
+	sa->e->st.ike_established++;
+	free_init_material(sa);
+	sa_addr_str(&sa->path.remote, peer, sizeof(peer));
+	id_str(&sa->peer_id, idb, sizeof(idb));
+	snprintf(sa->peer_id_str, sizeof(sa->peer_id_str), "%s", idb);
+	log_info("%s: IKE SA established with %s port %u over %s, peer id %s%s",
+		 ike_sa_name(sa), peer, sa_port(&sa->path.remote),
+		 xport_name(sa->path.kind), idb,
+		 sa->nat_local ? " (we are behind a NAT)" :
+		 sa->nat_remote ? " (peer is behind a NAT)" : "");
+	ike_schedule_timers(sa);
+}
+
+/* --- intake ------------------------------------------------------------------- */
+
+/*
+ * §2.23: a peer behind a NAT may change address or port; the responder
+ * follows it once a message authenticated.  Over TCP the latest
+ * connection with a valid message is the one to answer on (TCP-35).
+ */
+static void path_update(struct ike_sa *sa, const struct ike_rx *rx)
+{
+	struct ike_path *p = &sa->path;
+
+	if (rx->path.kind == XPORT_TCP) {
+		if (p->conn != rx->path.conn) {
+			if (p->conn) {
+				p->conn->user = NULL;
+				tcp_conn_put(p->conn);
+			}
+			*p = rx->path;
+			p->conn = tcp_conn_get(rx->path.conn);
+			p->conn->user = sa;
+		}
+		return;
+	}
+	if (p->kind == XPORT_TCP)
+		return;		/* IKE stays on TCP once there */
+	if (!sa_equal(&p->remote, &rx->path.remote) || p->kind != rx->path.kind) {
+		if (!sa->nat_remote && !sa->nat_local && p->kind == rx->path.kind)
+			return;
+		if (sa_port(&p->remote) != sa_port(&rx->path.remote) ||
+		    !sa_addr_eq(&p->remote, &rx->path.remote)) {
+			char a[64];
+
+			sa_addr_str(&rx->path.remote, a, sizeof(a));
+			log_info("%s: peer moved to %s port %u", ike_sa_name(sa), a,
+				 sa_port(&rx->path.remote));
+		}
+		p->kind = rx->path.kind;
+		p->remote = rx->path.remote;
+		p->local = rx->path.local;
+	}
+}
+
+/* Decrypts an SK message; *plain gets the inner chain. */
+static int open_sk(struct ike_sa *sa, const struct ike_rx *rx,
+		   const struct ike_msg *m, struct buf *plain)
+{
+	size_t sk_off = (size_t)(m->sk->body - rx->msg) - IKEV2_GENERIC_HDR_LEN;
+
+	return crypto_sk_open(&sa->sk_in, rx->msg, rx->len, sk_off, false, plain);
+}
+
+/*
+ * RFC 7383 §2.6: fragments are authenticated one by one and kept until all
+ * of one message are in.  Returns 1 when complete (plain has the chain,
+ * *first its first type), 0 while waiting, <0 to drop.
+ */
+static int frag_add(struct ike_sa *sa, const struct ike_rx *rx,
+		    const struct ike_msg *m, struct buf *plain, uint8_t *first)
+{
+	struct frag_rx *f = &sa->frag;
+	struct ike_skf skf;
+	struct buf p = BUF_INIT;
+	size_t sk_off = (size_t)(m->sk->body - rx->msg) - IKEV2_GENERIC_HDR_LEN;
+	uint32_t maxb = sa->e->cfg->daemon.max_frag_buffers;
+	int r, i;
+
+	if (ike_get_skf(m->sk, &skf))
+		return -EBADMSG;
+	if (skf.total > FRAG_MAX_TOTAL || (maxb && skf.total > maxb)) {
+		log_warn("%s: message in %u fragments: more than the limit, dropped",
+			 ike_sa_name(sa), skf.total);
+		return -E2BIG;
+	}
+	r = crypto_sk_open(&sa->sk_in, rx->msg, rx->len, sk_off, true, &p);
+	if (r) {
+		buf_wipe(&p);
+		return r;
+	}
+	if (f->plain && (f->msgid != m->hdr.msgid || f->total != skf.total)) {
+		/* A newer message (or a different split): start again. */
+		if (f->msgid > m->hdr.msgid) {
+			buf_wipe(&p);
+			return -EALREADY;
+		}
+		frag_reset(f);
+	}
+	if (!f->plain) {
+		f->plain = calloc(skf.total, sizeof(*f->plain));
+		if (!f->plain) {
+			buf_wipe(&p);
+			return -ENOMEM;
+		}
+		f->msgid = m->hdr.msgid;
+		f->total = skf.total;
+	}
+	if (skf.num == 1)
+		f->first_type = m->sk_next;
+	if (f->plain[skf.num - 1].data || f->plain[skf.num - 1].len) {
+		buf_wipe(&p);
+		return 0;	/* duplicate */
+	}
+	if (f->bytes + p.len > sa->e->cfg->daemon.max_ike_message * 4u + 65536u) {
+		buf_wipe(&p);
+		frag_reset(f);
+		return -E2BIG;
+	}
+	f->plain[skf.num - 1] = p;
+	if (!p.data)	/* an empty fragment still counts */
+		f->plain[skf.num - 1].data = (uint8_t *)calloc(1, 1);
+	f->bytes += p.len;
+	if (++f->have < f->total)
+		return 0;
+	buf_reset(plain);
+	for (i = 0; i < f->total; i++)
+		if (buf_append(plain, f->plain[i].data, f->plain[i].len)) {
+			frag_reset(f);
+			return -ENOMEM;
+		}
+	*first = f->first_type;
+	sa->e->st.frags_reassembled++;
+	frag_reset(f);
+	return 1;
+}
+
+static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
+			    const struct ike_msg *m)
+{
+	struct ike_skf skf;
+
+	/* RFC 7383 §2.6.1: answer a fragmented retransmission once, on its
+	 * first fragment. */
+	if (m->sk && m->sk->type == IKEV2_PL_SKF &&
+	    (ike_get_skf(m->sk, &skf) || skf.num != 1))
+		return;
+	/* TCP-31: over TCP the response goes where the request came from. */
+	if (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn)
+		path_update(sa, rx);
+	log_debug("%s: retransmitted request %u: resending response",
+		  ike_sa_name(sa), m->hdr.msgid);
+	send_set(sa, &sa->resp_cache);
+}
+
+static void dispatch_request(struct ike_sa *sa, const struct ike_rx *rx,
+			     const struct ike_msg *m, const struct ike_msg *inner,
+			     const uint8_t *plain)
+{
+	uint8_t exch = m->hdr.exch;
+	uint32_t id = m->hdr.msgid;
+
+	(void)rx;
+	switch (exch) {
+	case IKEV2_EXCH_IKE_AUTH:
+		if (sa->state != IKE_S_HALF_OPEN || sa->initiator) {
+			log_debug("%s: IKE_AUTH request in the wrong state, dropped",
+				  ike_sa_name(sa));
+			return;
+		}
+		auth_rx_request(sa, m, inner, plain);
+		return;
+	case IKEV2_EXCH_CREATE_CHILD_SA:
+		if (sa->state == IKE_S_HALF_OPEN)
+			return;
+		create_rx_request(sa, id, inner);
+		return;
+	case IKEV2_EXCH_INFORMATIONAL:
+		if (sa->state == IKE_S_HALF_OPEN)
+			return;
+		info_rx_request(sa, id, inner);
+		return;
+	default:
+		log_info("%s: request of exchange type %u not supported, dropped",
+			 ike_sa_name(sa), exch);
+	}
+}
+
+static void dispatch_response(struct ike_sa *sa, const struct ike_msg *inner)
+{
+	switch (sa->req.task) {
+	case TASK_AUTH:
+		auth_rx_response(sa, inner);
+		return;
+	case TASK_CHILD_NEW:
+	case TASK_CHILD_REKEY:
+	case TASK_IKE_REKEY:
+		create_rx_response(sa, inner);
+		return;
+	case TASK_DELETE_CHILD:
+	case TASK_DELETE_IKE:
+	case TASK_DPD:
+		info_rx_response(sa, inner);
+		return;
+	default:
+		return;
+	}
+}
+
+/* An unknown critical payload inside SK (§2.5), or a malformed chain. */
+static void inner_error(struct ike_sa *sa, const struct ike_msg *m,
+			const struct ike_msg *inner, bool request)
+{
+	log_warn("%s: bad payloads in %s %s: %s", ike_sa_name(sa),
+		 ike_exch_name(m->hdr.exch), request ? "request" : "response",
+		 inner->why ? inner->why : "malformed");
+	if (request) {
+		uint8_t t = inner->critical_type;
+
+		if (inner->err == IKE_PERR_CRITICAL)
+			ike_respond_notify(sa, m->hdr.exch, m->hdr.msgid,
+					   IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &t, 1);
+		else
+			ike_respond_notify(sa, m->hdr.exch, m->hdr.msgid,
+					   IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		if (m->hdr.exch == IKEV2_EXCH_IKE_AUTH)
+			ike_sa_destroy(sa, "IKE_AUTH request malformed");
+		return;
+	}
+	/* A malformed response ends the exchange and the SA (§2.21.1). */
+	ike_sa_destroy(sa, "malformed response");
+}
+
+static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
+			 const struct ike_msg *m)
+{
+	const struct ike_hdr *h = &m->hdr;
+	bool sender_is_orig_init = h->flags & IKEV2_FLAG_INITIATOR;
+	bool response = h->flags & IKEV2_FLAG_RESPONSE;
+	const uint8_t *spi = sender_is_orig_init ? h->spi_r : h->spi_i;
+	struct ike_msg *inner = NULL;
+	struct buf plain = BUF_INIT;
+	struct ike_sa *sa = ike_sa_by_spi(e, spi);
+	uint8_t first = 0;
+	int r;
+
+	if (!sa || sa->state == IKE_S_DEAD || !sa->keyed) {
+		log_debug("message for an unknown IKE SA (exchange %s), dropped",
+			  ike_exch_name(h->exch));
+		e->st.rx_dropped++;
+		return;
+	}
+	/* The sender's role must be the opposite of ours (§3.1). */
+	if (sender_is_orig_init == sa->initiator ||
+	    memcmp(sa->initiator ? h->spi_r : h->spi_i,
+		   sa->initiator ? sa->spi_r : sa->spi_i, 8)) {
+		e->st.rx_dropped++;
+		return;
+	}
+	if (!m->sk) {
+		/* §3.14: everything after IKE_SA_INIT is protected. */
+		log_debug("%s: unprotected %s dropped", ike_sa_name(sa),
+			  ike_exch_name(h->exch));
+		e->st.rx_dropped++;
+		return;
+	}
+	if (response) {
+		if (sa->req.task == TASK_NONE || h->msgid != sa->req.msgid ||
+		    h->exch != sa->req.exch) {
+			e->st.rx_dropped++;
+			return;
+		}
+	} else {
+		if (sa->resp_cached && h->msgid == sa->resp_cache_msgid &&
+		    h->msgid + 1 == sa->peer_msgid) {
+			resend_response(sa, rx, m);
+			return;
+		}
+		if (h->msgid != sa->peer_msgid) {
+			log_debug("%s: request %u outside the window (expected %u), dropped",
+				  ike_sa_name(sa), h->msgid, sa->peer_msgid);
+			e->st.rx_dropped++;
+			return;
+		}
+	}
+	if (m->sk->type == IKEV2_PL_SKF) {
+		r = frag_add(sa, rx, m, &plain, &first);
+		if (r <= 0) {
+			if (r < 0 && r != -EALREADY) {
+				log_debug("%s: fragment dropped: %s", ike_sa_name(sa),
+					  strerror(-r));
+				e->st.rx_bad++;
+			}
+			buf_wipe(&plain);
+			return;
+		}
+	} else {
+		r = open_sk(sa, rx, m, &plain);
+		if (r) {
+			/* §2.21.2: an integrity failure is dropped silently. */
+			log_debug("%s: %s %s failed to decrypt (%s), dropped",
+				  ike_sa_name(sa), ike_exch_name(h->exch),
+				  response ? "response" : "request", strerror(-r));
+			e->st.rx_bad++;
+			buf_wipe(&plain);
+			return;
+		}
+		first = m->sk_next;
+	}
+	sa->stats_rx++;
+	sa->last_rx_ms = ike_now();
+	path_update(sa, rx);
+	inner = calloc(1, sizeof(*inner));
+	if (!inner) {
+		buf_wipe(&plain);
+		return;
+	}
+	if (ike_chain_parse(first, plain.data, plain.len, inner)) {
+		inner_error(sa, m, inner, !response);
+	} else if (response) {
+		dispatch_response(sa, inner);
+	} else {
+		dispatch_request(sa, rx, m, inner, plain.data);
+	}
+	free(inner);
+	buf_wipe(&plain);
+}
+
+void engine_rx(void *ctx, const struct ike_rx *rx)
+{
+	struct engine *e = ctx;
+	struct ike_msg *m = calloc(1, sizeof(*m));
+	char a[64];
+
+	if (!m)
+		return;
+	e->st.rx++;
+	if (ike_msg_parse(rx->msg, rx->len, m)) {
+		e->st.rx_bad++;
+		sa_addr_str(&rx->path.remote, a, sizeof(a));
+		log_debug("malformed IKE message from %s: %s", a,
+			  m->why ? m->why : "?");
+		/* Only an IKE_SA_INIT request can be answered unprotected
+		 * (§2.21.1); init_rx_request does that. */
+		if (m->err >= IKE_PERR_VERSION && m->hdr.exch == IKEV2_EXCH_IKE_SA_INIT &&
+		    !(m->hdr.flags & IKEV2_FLAG_RESPONSE))
+			init_rx_request(e, rx, m);
+		free(m);
+		return;
+	}
+	if (m->hdr.exch == IKEV2_EXCH_IKE_SA_INIT) {
+		if (!(m->hdr.flags & IKEV2_FLAG_RESPONSE)) {
+			init_rx_request(e, rx, m);
+		} else {
+			struct ike_sa *sa = ike_sa_by_spi(e, m->hdr.spi_i);
+
+			if (sa && sa->initiator && sa->state == IKE_S_INIT_SENT &&
+			    m->hdr.msgid == 0 && !(m->hdr.flags & IKEV2_FLAG_INITIATOR))
+				init_rx_response(sa, rx, m);
+			else
+				e->st.rx_dropped++;
+		}
+	} else {
+		rx_encrypted(e, rx, m);
+	}
+	free(m);
+}

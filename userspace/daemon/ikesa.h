@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The IKEv2 engine: IKE SAs, Child SAs and the exchanges between them
+ * (RFC 7296).  It is fed complete IKE messages by the transports (udp.c,
+ * tcp.c) through engine_rx() and does not care which transport carried
+ * them: every IKE SA remembers the path its peer last used and answers there.
+ *
+ * Files:
+ *   ikesa.c       SA table, message intake (window, retransmit detection,
+ *                 decryption, fragment reassembly), sending, retransmission,
+ *                 timers (rekey, DPD, half-open), teardown
+ *   exch_init.c   IKE_SA_INIT both roles, cookies, INVALID_KE, NAT-D
+ *   exch_auth.c   IKE_AUTH both roles, PSK and certificate authentication
+ *   exch_child.c  CREATE_CHILD_SA: new Child SA, Child and IKE SA rekeying
+ *   exch_info.c   INFORMATIONAL: delete, liveness
+ *   child.c       Child SA proposals, traffic selector narrowing, keying,
+ *                 installation in the kernel backend
+ *   proposal.c    IKE/ESP proposal encoding and selection
+ *   engine_ctl.c  status, initiate, terminate, rekey, reload
+ *
+ * Single-threaded: everything runs from the event loop.
+ */
+#ifndef TCPIKE_IKESA_H
+#define TCPIKE_IKESA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "config.h"
+#include "crypto.h"
+#include "loop.h"
+#include "payload.h"
+#include "transport.h"
+
+struct kbackend;
+struct udp;
+struct tcp;
+
+enum ike_state {
+	IKE_S_INIT_SENT = 1,	/* initiator: IKE_SA_INIT request out */
+	IKE_S_AUTH_SENT,	/* initiator: IKE_AUTH request out */
+	IKE_S_HALF_OPEN,	/* responder: IKE_SA_INIT answered, no AUTH yet */
+	IKE_S_ESTABLISHED,
+	IKE_S_REKEYED,		/* replaced by a new IKE SA; awaiting delete */
+	IKE_S_DELETING,		/* our Delete is out */
+	IKE_S_DEAD,		/* unlinked; freed from the loop */
+};
+
+enum child_state {
+	CHILD_S_INSTALLED = 1,
+	CHILD_S_REKEYING,	/* our CREATE_CHILD_SA(REKEY_SA) is out */
+	CHILD_S_REKEYED,	/* replaced; our Delete for it is out or due */
+	CHILD_S_DELETING,
+};
+
+/* What the one outstanding request of an IKE SA is doing (window 1). */
+enum ike_task {
+	TASK_NONE = 0,
+	TASK_INIT,		/* IKE_SA_INIT */
+	TASK_AUTH,		/* IKE_AUTH */
+	TASK_CHILD_NEW,		/* CREATE_CHILD_SA for a new Child SA */
+	TASK_CHILD_REKEY,	/* CREATE_CHILD_SA with REKEY_SA */
+	TASK_IKE_REKEY,		/* CREATE_CHILD_SA rekeying the IKE SA */
+	TASK_DELETE_CHILD,	/* INFORMATIONAL with Delete (ESP) */
+	TASK_DELETE_IKE,	/* INFORMATIONAL with Delete (IKE) */
+	TASK_DPD,		/* empty INFORMATIONAL */
+};
+
+/* Work queued until the window is free (bit per kind). */
+#define PEND_DPD		0x01u
+#define PEND_IKE_REKEY		0x02u
+#define PEND_DELETE_IKE		0x04u
+#define PEND_CHILD		0x08u	/* see child_sa.pending */
+
+#define CHILD_PEND_REKEY	0x01u
+#define CHILD_PEND_DELETE	0x02u
+#define CHILD_PEND_CREATE	0x04u
+
+struct ike_sa;
+
+/* One direction's negotiated selectors after narrowing. */
+struct ts_set {
+	int n;
+	struct ike_ts ts[IKE_MAX_TS];
+};
+
+struct child_sa {
+	struct ike_sa *ike;
+	const struct child_cfg *cfg;
+	enum child_state state;
+	unsigned int pending;	/* CHILD_PEND_* */
+	uint32_t spi_in, spi_out;	/* network order */
+	uint32_t reqid;
+	enum cfg_mode mode;
+	struct ike_suite esp;	/* encr, encr_keylen, integ, esn (ke = PFS group) */
+	struct ts_set ts_local, ts_remote;	/* as negotiated */
+	bool installed_in, installed_out, policies;
+	bool encap;		/* UDP-encapsulated (NAT) */
+	uint64_t created_ms;
+	struct timer rekey_timer;
+	struct timer expire_timer;
+	struct child_sa *rekeyed_by;	/* the Child SA that replaces this one */
+	/* §2.8.1: the peer rekeyed this SA while our rekey was out: its new
+	 * Child SA and the lower nonce of its exchange. */
+	struct child_sa *peer_rekey;
+	struct buf coll_nonce;
+	uint64_t rekeys;
+	struct child_sa *next;
+};
+
+/* Packets of one message as sent (several with RFC 7383 fragments). */
+struct pktset {
+	struct buf *pkt;
+	int n;
+};
+
+/* Incoming RFC 7383 fragments of one message. */
+struct frag_rx {
+	uint32_t msgid;
+	uint16_t total, have;
+	uint8_t first_type;
+	struct buf *plain;	/* per fragment number - 1 (decrypted) */
+	size_t bytes;
+};
+
+struct ike_req {
+	enum ike_task task;
+	uint32_t msgid;
+	uint8_t exch;
+	struct pktset out;
+	unsigned int tries;
+	uint64_t started_ms, deadline_ms;	/* 0 = no deadline but tries */
+	struct timer timer;
+	/* Exchange state */
+	struct child_sa *child;	/* new Child SA being negotiated */
+	struct child_sa *old;	/* Child SA being rekeyed or deleted */
+	struct ike_sa *new_ike;	/* IKE SA rekey: the SA being made */
+	struct ike_kex *kex;
+	struct buf nonce;
+};
+
+struct ike_sa {
+	struct engine *e;
+	const struct conn_cfg *cfg;	/* NULL only briefly (responder lookup) */
+	enum ike_state state;
+	bool initiator;		/* original initiator (RFC 7296 §2.2 I flag) */
+	uint8_t spi_i[8], spi_r[8];
+	uint64_t id;		/* unique number for status and logs */
+	struct ike_path path;	/* where the peer is now */
+
+	struct ike_suite suite;
+	struct ike_keys keys;
+	struct sk_ctx sk_in, sk_out;
+	bool keyed;
+
+	/* IKE_SA_INIT material, kept until IKE_AUTH is done */
+	struct ike_kex *kex;
+	struct buf ni, nr;
+	struct buf init_req, init_resp;	/* as sent/received, for AUTH */
+	struct buf cookie;	/* initiator: cookie to echo */
+	uint16_t ke_group;	/* initiator: group to offer */
+	unsigned int init_restarts;
+
+	/* NAT traversal (§2.23) */
+	bool nat_local, nat_remote;	/* we / the peer are behind a NAT */
+	bool natt;		/* moved to 4500 */
+	struct timer keepalive_timer;
+	bool kernel_keepalive;
+
+	/* Extensions the peer announced */
+	bool peer_frag;		/* IKEV2_FRAGMENTATION_SUPPORTED both ways */
+	uint32_t peer_sig_hashes;	/* SIGNATURE_HASH_ALGORITHMS bitmask */
+	bool peer_certreq;
+	struct buf peer_certreq_data;
+
+	/* Identities */
+	struct id_cfg peer_id;
+	char peer_id_str[128];
+
+	/* Message IDs (window 1 both ways) */
+	uint32_t my_msgid;	/* next request we send */
+	uint32_t peer_msgid;	/* next request we expect */
+	struct ike_req req;
+	struct pktset resp_cache;	/* last response sent */
+	uint32_t resp_cache_msgid;
+	bool resp_cached;
+	struct frag_rx frag;
+	unsigned int pending;	/* PEND_* */
+
+	struct child_sa *children;
+	/* The first Child SA, negotiated inside IKE_AUTH */
+	const struct child_cfg *auth_child_cfg;
+
+	uint64_t created_ms, established_ms, last_rx_ms;
+	struct timer life_timer;	/* half-open limit, or IKE rekey */
+	struct timer dpd_timer;
+	uint64_t rekeys;
+	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
+	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
+	struct ike_sa *peer_ike;
+	struct buf coll_nonce;
+	uint64_t stats_rx, stats_tx, stats_retx;
+
+	struct ike_sa *hnext;	/* SA table chain */
+	bool on_ho;		/* on the engine's half-open list */
+	struct ike_sa *ho_next, *ho_prev;
+	struct ike_sa *next, *prev;	/* all SAs */
+};
+
+/* Rotating secret for COOKIE (§2.6): version byte + HMAC. */
+struct cookie_secret {
+	uint8_t version;
+	uint8_t cur[32], prev[32];
+	bool have_prev;
+	uint64_t rotated_ms;
+};
+
+struct engine_stats {
+	uint64_t rx, rx_dropped, rx_bad, tx;
+	uint64_t ike_established, ike_failed, child_installed, child_failed;
+	uint64_t cookies_sent, cookies_ok, cookies_bad;
+	uint64_t invalid_ke_sent, retransmits, dpd_dead;
+	uint64_t frags_sent, frags_reassembled;
+};
+
+struct engine {
+	struct loop *loop;
+	struct config *cfg;
+	struct kbackend *kb;
+	struct udp *udp;
+	struct tcp *tcp;
+
+	struct ike_sa **table;	/* by our SPI */
+	size_t table_size, n_sa;
+	struct ike_sa *all;
+	struct ike_sa *half_open;	/* responder SAs before IKE_AUTH */
+	uint32_t n_half_open;
+	uint64_t next_id;
+	uint32_t next_reqid;
+
+	struct cookie_secret cookie;
+	struct timer cookie_timer;
+
+	/* Credentials, loaded per connection name on demand */
+	struct cred *creds;
+
+	struct engine_stats st;
+	bool shutting_down;
+};
+
+/* --- engine life ---------------------------------------------------------- */
+
+struct engine *engine_new(struct loop *loop, struct config *cfg,
+			  struct kbackend *kb);
+/* Deletes every SA (Delete sent where possible, kernel state removed). */
+void engine_shutdown(struct engine *e);
+void engine_free(struct engine *e);
+void engine_set_transports(struct engine *e, struct udp *u, struct tcp *t);
+/* Starts connections with start_action = start. */
+void engine_autostart(struct engine *e);
+
+/* The ike_rx_fn for the transports (ctx = engine). */
+void engine_rx(void *ctx, const struct ike_rx *rx);
+
+/* Control (engine_ctl.c); each returns 0 or -errno with a sentence in out. */
+int engine_initiate(struct engine *e, const char *conn, struct buf *out);
+int engine_terminate(struct engine *e, const char *conn, struct buf *out);
+int engine_rekey(struct engine *e, const char *conn, bool child, struct buf *out);
+int engine_status(struct engine *e, bool json, struct buf *out);
+int engine_list_conns(struct engine *e, bool json, struct buf *out);
+/* Swaps in a new config: SAs of unchanged connections are kept, others
+ * deleted.  Takes ownership of cfg. */
+int engine_reload(struct engine *e, struct config *cfg, struct buf *out);
+
+/* --- internal, shared by the engine's files ------------------------------- */
+
+/* ikesa.c */
+struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
+			  bool initiator);
+void ike_sa_link(struct ike_sa *sa);		/* into the SPI table */
+void ike_sa_destroy(struct ike_sa *sa, const char *why);
+struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
+void ike_sa_established(struct ike_sa *sa);
+void ike_half_open_add(struct ike_sa *sa);
+void ike_half_open_del(struct ike_sa *sa);
+int ike_sa_keys_set(struct ike_sa *sa);		/* sk_in/sk_out from keys */
+const char *ike_sa_name(const struct ike_sa *sa);
+void ike_sa_hdr(const struct ike_sa *sa, struct ike_hdr *h, uint8_t exch,
+		bool response, uint32_t msgid);
+/* Encrypts inner (a chain built with chain_begin) and sends it as the
+ * next request / as the response to msgid.  Fragments per RFC 7383 when
+ * allowed and needed. */
+int ike_send_request(struct ike_sa *sa, enum ike_task task, uint8_t exch,
+		     struct ike_builder *inner);
+int ike_send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
+		      struct ike_builder *inner);
+/* An unencrypted message (IKE_SA_INIT). */
+int ike_send_plain(struct ike_sa *sa, const struct buf *msg, bool request);
+int ike_send_raw(struct engine *e, const struct ike_path *path,
+		 const uint8_t *p, size_t len);
+/* The current request is done (response processed): clear it, go on
+ * with queued work. */
+void ike_req_done(struct ike_sa *sa);
+void ike_kick(struct ike_sa *sa);	/* start queued work if idle */
+void ike_rekey_later(struct ike_sa *sa, uint64_t ms);
+void ike_schedule_timers(struct ike_sa *sa);
+void pktset_free(struct pktset *ps);
+/* An error notify in an encrypted response (INVALID_SYNTAX, ...). */
+int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
+		       uint16_t type, const uint8_t *data, size_t len);
+uint64_t ike_now(void);
+
+/* exch_init.c */
+int init_start(struct ike_sa *sa);
+void init_rx_request(struct engine *e, const struct ike_rx *rx,
+		     const struct ike_msg *m);
+void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
+		      const struct ike_msg *m);
+void cookie_rotate(struct engine *e);
+/* Our NAT-D notifies for the current path into an IKE_SA_INIT. */
+void natd_put(struct ike_sa *sa, struct ike_builder *bld);
+
+/* exch_auth.c */
+int auth_start(struct ike_sa *sa);
+void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
+		     const struct ike_msg *inner, const uint8_t *raw_plain);
+void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+void cred_free_all(struct engine *e);
+/* CERTREQ data (SHA-1 of our trusted CAs' keys) for a connection. */
+int auth_certreq_data(struct engine *e, const struct conn_cfg *cc, struct buf *out);
+
+/* exch_child.c */
+void ike_move_children(struct ike_sa *from, struct ike_sa *to);
+/* The first error notify (type <= 16383) in a chain, or 0. */
+uint16_t first_error(const struct ike_msg *inner);
+int child_start_new(struct ike_sa *sa, struct child_sa *c);
+int child_start_rekey(struct ike_sa *sa, struct child_sa *old);
+int ike_start_rekey(struct ike_sa *sa);
+void create_rx_request(struct ike_sa *sa, uint32_t msgid,
+		       const struct ike_msg *inner);
+void create_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+
+/* exch_info.c */
+int info_start_dpd(struct ike_sa *sa);
+int info_start_delete_ike(struct ike_sa *sa);
+int info_start_delete_child(struct ike_sa *sa, struct child_sa *c);
+void info_rx_request(struct ike_sa *sa, uint32_t msgid,
+		     const struct ike_msg *inner);
+void info_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+
+/* child.c */
+struct child_sa *child_new(struct ike_sa *sa, const struct child_cfg *cfg);
+void child_free(struct child_sa *c, bool uninstall);
+void child_unlink(struct child_sa *c);
+struct child_sa *child_by_spi_out(struct ike_sa *sa, uint32_t spi);
+struct child_sa *child_by_spi_in(struct ike_sa *sa, uint32_t spi);
+/* Our SA payload (ESP proposals with our SPI) */
+void child_put_sa(struct child_sa *c, struct ike_builder *bld);
+/* Our TSi/TSr from the config (initiator) */
+void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator);
+/* Responder: pick a proposal, narrow selectors; returns 0 or the notify
+ * type to answer with (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...). */
+uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
+		      struct child_sa *c, const struct ike_msg *inner,
+		      struct ike_proposal *chosen);
+/* Initiator: accept the responder's choice; 0 or a notify type. */
+uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner);
+/* Responder side: the config child whose selectors cover the request. */
+const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
+					const struct ike_msg *inner);
+/* Keys from SK_d (+ g^ir) and nonces, then into the kernel. */
+int child_install(struct child_sa *c, const struct buf *ni,
+		  const struct buf *nr, const struct buf *gir, bool we_initiated);
+/* SPD entries for the Child SA's selectors (first SA of a reqid). */
+int child_policies(struct child_sa *c);
+void child_link(struct child_sa *c);
+void child_schedule(struct child_sa *c);
+void child_rekey_later(struct child_sa *c, uint64_t ms);
+uint32_t child_alloc_spi(struct engine *e);
+bool child_use_transport(const struct ike_msg *inner);
+void ts_set_put(struct ike_builder *bld, uint8_t pltype, const struct ts_set *s);
+int ts_set_str(const struct ts_set *s, char *out, size_t len);
+
+/* proposal.c */
+/* Our proposals as an SA payload (spi: 0-length for IKE_SA_INIT). */
+void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
+		  const uint8_t *spi, uint8_t spi_len, uint16_t first_ke);
+void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
+		  uint32_t spi, uint16_t pfs_ke);
+/* Select from a received SA payload: the first of the peer's proposals we
+ * accept.  out gets the suite, *num its number (for the reply), spi the
+ * peer's SPI.  -ENOENT when nothing matches. */
+int prop_select_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
+		    struct ike_suite *out, int *idx);
+int prop_select_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
+		    struct ike_suite *out, int *idx);
+/* The reply: the chosen proposal with our SPI. */
+void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
+		     const struct ike_suite *s, const uint8_t *spi,
+		     uint8_t spi_len);
+/* Initiator: is the responder's one-proposal answer among ours? */
+int prop_check_reply_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
+			 struct ike_suite *out);
+int prop_check_reply_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
+			 struct ike_suite *out);
+/* Does any configured IKE proposal allow this KE group? */
+bool prop_ke_allowed(const struct conn_cfg *cc, uint16_t group);
+int suite_str(const struct ike_suite *s, char *out, size_t len);
+
+/* helpers for addresses (ikesa.c) */
+int sa_addr_str(const struct sockaddr_storage *ss, char *out, size_t len);
+uint16_t sa_port(const struct sockaddr_storage *ss);
+void sa_set_port(struct sockaddr_storage *ss, uint16_t port);
+bool sa_addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+bool sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* Our ID for a connection (the local address when none configured). */
+void ike_local_id(const struct ike_sa *sa, struct id_cfg *id);
+int id_str(const struct id_cfg *id, char *out, size_t len);
+
+#endif

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Proposals (RFC 7296 §2.7, §3.3): ours from the config as SA payloads,
+ * and the choice among the peer's.
+ *
+ * The responder walks the initiator's proposals in the initiator's order
+ * and takes the first one it can accept completely: for each transform type
+ * present, the first offered transform our configured proposal also lists.
+ * A proposal with a transform type we cannot satisfy is skipped as a whole;
+ * transforms with unknown attributes are ignored (§3.3.6).  The initiator
+ * accepts a reply only if it names exactly one proposal made of one
+ * transform per type, all from one of its own proposals (§3.3.6).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ikesa.h"
+
+static void add_t(struct ike_proposal *p, uint8_t type, uint16_t id, uint16_t keylen)
+{
+	if (p->ntrans >= IKE_MAX_TRANSFORMS)
+		return;
+	p->t[p->ntrans].type = type;
+	p->t[p->ntrans].id = id;
+	p->t[p->ntrans].keylen = keylen;
+	p->t[p->ntrans].unknown_attr = false;
+	p->ntrans++;
+}
+
+/* One configured proposal as an SA payload proposal.  first_ke (if in the
+ * list) goes first: it is the group of the KE payload we send. */
+static void cfg_to_prop(const struct proposal_cfg *pc, uint8_t proto,
+			uint16_t first_ke, struct ike_proposal *p)
+{
+	int i;
+
+	for (i = 0; i < pc->n_encr; i++)
+		add_t(p, IKEV2_TRANS_ENCR, pc->encr[i].id, pc->encr[i].keylen);
+	for (i = 0; i < pc->n_prf; i++)
+		add_t(p, IKEV2_TRANS_PRF, pc->prf[i], 0);
+	for (i = 0; i < pc->n_integ; i++)
+		add_t(p, IKEV2_TRANS_INTEG, pc->integ[i], 0);
+	for (i = 0; i < pc->n_ke; i++)
+		if (pc->ke[i] == first_ke)
+			add_t(p, IKEV2_TRANS_KE, pc->ke[i], 0);
+	for (i = 0; i < pc->n_ke; i++)
+		if (pc->ke[i] != first_ke)
+			add_t(p, IKEV2_TRANS_KE, pc->ke[i], 0);
+	if (proto == IKEV2_PROTO_ESP) {
+		if (!pc->n_esn)
+			add_t(p, IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0);
+		for (i = 0; i < pc->n_esn; i++)
+			add_t(p, IKEV2_TRANS_ESN, pc->esn[i], 0);
+	}
+}
+
+void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
+		  const uint8_t *spi, uint8_t spi_len, uint16_t first_ke)
+{
+	static struct ike_sa_pl sa;	/* single-threaded; 4 KiB off the stack */
+	int i;
+
+	memset(&sa, 0, sizeof(sa));
+	for (i = 0; i < cc->n_ike && i < IKE_MAX_PROPOSALS; i++) {
+		struct ike_proposal *p = &sa.p[sa.nprop++];
+
+		p->num = (uint8_t)(i + 1);
+		p->proto = IKEV2_PROTO_IKE;
+		p->spi_len = spi_len;
+		if (spi_len)
+			memcpy(p->spi, spi, spi_len);
+		cfg_to_prop(&cc->ike[i], IKEV2_PROTO_IKE, first_ke, p);
+	}
+	ike_put_sa(bld, &sa);
+}
+
+void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
+		  uint32_t spi, uint16_t pfs_ke)
+{
+	static struct ike_sa_pl sa;
+	int i;
+
+	memset(&sa, 0, sizeof(sa));
+	for (i = 0; i < ch->n_esp && i < IKE_MAX_PROPOSALS; i++) {
+		struct ike_proposal *p = &sa.p[sa.nprop++];
+
+		p->num = (uint8_t)(i + 1);
+		p->proto = IKEV2_PROTO_ESP;
+		p->spi_len = 4;
+		memcpy(p->spi, &spi, 4);
+		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, p);
+	}
+	ike_put_sa(bld, &sa);
+}
+
+static bool cfg_has(const struct proposal_cfg *pc, const struct ike_transform *t)
+{
+	int i;
+
+	switch (t->type) {
+	case IKEV2_TRANS_ENCR:
+		for (i = 0; i < pc->n_encr; i++)
+			if (pc->encr[i].id == t->id && pc->encr[i].keylen == t->keylen)
+				return true;
+		return false;
+	case IKEV2_TRANS_PRF:
+		for (i = 0; i < pc->n_prf; i++)
+			if (pc->prf[i] == t->id)
+				return true;
+		return false;
+	case IKEV2_TRANS_INTEG:
+		/* AEAD proposals carry no integrity, or NONE (RFC 5282 §8). */
+		if (!pc->n_integ)
+			return t->id == IKEV2_AUTH_NONE;
+		for (i = 0; i < pc->n_integ; i++)
+			if (pc->integ[i] == t->id)
+				return true;
+		return false;
+	case IKEV2_TRANS_KE:
+		if (!pc->n_ke)
+			return t->id == IKEV2_KE_NONE;
+		for (i = 0; i < pc->n_ke; i++)
+			if (pc->ke[i] == t->id)
+				return true;
+		return false;
+	case IKEV2_TRANS_ESN:
+		if (!pc->n_esn)
+			return t->id == IKEV2_ESN_NO;
+		for (i = 0; i < pc->n_esn; i++)
+			if (pc->esn[i] == t->id)
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* Does our proposal require a type the peer's proposal lacks? */
+static bool cfg_needs(const struct proposal_cfg *pc, uint8_t type, bool esp)
+{
+	switch (type) {
+	case IKEV2_TRANS_ENCR:
+		return true;
+	case IKEV2_TRANS_PRF:
+		return !esp;
+	case IKEV2_TRANS_INTEG:
+		return pc->n_integ > 0;
+	case IKEV2_TRANS_KE:
+		return pc->n_ke > 0;
+	default:
+		return false;	/* ESN absent means no ESN */
+	}
+}
+
+/* Picks one transform per type from peer proposal p under our pc. */
+static bool match_one(const struct proposal_cfg *pc, const struct ike_proposal *p,
+		      bool esp, struct ike_suite *s)
+{
+	static const uint8_t types[] = { IKEV2_TRANS_ENCR, IKEV2_TRANS_PRF,
+					 IKEV2_TRANS_INTEG, IKEV2_TRANS_KE,
+					 IKEV2_TRANS_ESN };
+	size_t ti;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	for (ti = 0; ti < sizeof(types); ti++) {
+		bool present = false, got = false;
+
+		for (i = 0; i < p->ntrans; i++) {
+			const struct ike_transform *t = &p->t[i];
+
+			if (t->type != types[ti] || t->unknown_attr)
+				continue;
+			present = true;
+			if (got || !cfg_has(pc, t))
+				continue;
+			got = true;
+			switch (t->type) {
+			case IKEV2_TRANS_ENCR:
+				s->encr = t->id;
+				s->encr_keylen = t->keylen;
+				break;
+			case IKEV2_TRANS_PRF:
+				s->prf = t->id;
+				break;
+			case IKEV2_TRANS_INTEG:
+				s->integ = t->id;
+				break;
+			case IKEV2_TRANS_KE:
+				s->ke = t->id;
+				break;
+			case IKEV2_TRANS_ESN:
+				s->esn = t->id == IKEV2_ESN_YES;
+				break;
+			}
+		}
+		if (present && !got)
+			return false;
+		if (!present && cfg_needs(pc, types[ti], esp))
+			return false;
+		if (types[ti] == IKEV2_TRANS_PRF && esp && present)
+			return false;	/* no PRF in ESP proposals */
+	}
+	if (!esp && (!s->prf || !s->ke))
+		return false;
+	if (!crypto_encr_supported(s->encr, s->encr_keylen))
+		return false;
+	if (crypto_encr_is_aead(s->encr) ? s->integ != IKEV2_AUTH_NONE :
+	    !crypto_integ_supported(s->integ))
+		return false;
+	return true;
+}
+
+static int select_from(const struct proposal_cfg *pcs, int npc, uint8_t proto,
+		       const struct ike_sa_pl *sa, struct ike_suite *out, int *idx)
+{
+	int i, j;
+
+	for (i = 0; i < sa->nprop; i++) {
+		if (sa->p[i].proto != proto)
+			continue;
+		for (j = 0; j < npc; j++) {
+			if (match_one(&pcs[j], &sa->p[i], proto == IKEV2_PROTO_ESP, out)) {
+				*idx = i;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+int prop_select_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
+		    struct ike_suite *out, int *idx)
+{
+	return select_from(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, sa, out, idx);
+}
+
+int prop_select_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
+		    struct ike_suite *out, int *idx)
+{
+	return select_from(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, sa, out, idx);
+}
+
+void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
+		     const struct ike_suite *s, const uint8_t *spi, uint8_t spi_len)
+{
+	static struct ike_sa_pl sa;
+	struct ike_proposal *o;
+	bool esp = p->proto == IKEV2_PROTO_ESP;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.nprop = 1;
+	o = &sa.p[0];
+	o->num = p->num;
+	o->proto = p->proto;
+	o->spi_len = spi_len;
+	if (spi_len)
+		memcpy(o->spi, spi, spi_len);
+	add_t(o, IKEV2_TRANS_ENCR, s->encr, s->encr_keylen);
+	if (!esp)
+		add_t(o, IKEV2_TRANS_PRF, s->prf, 0);
+	if (!crypto_encr_is_aead(s->encr))
+		add_t(o, IKEV2_TRANS_INTEG, s->integ, 0);
+	if (s->ke)
+		add_t(o, IKEV2_TRANS_KE, s->ke, 0);
+	if (esp)
+		add_t(o, IKEV2_TRANS_ESN, s->esn ? IKEV2_ESN_YES : IKEV2_ESN_NO, 0);
+	ike_put_sa(bld, &sa);
+}
+
+/* The reply must hold one proposal with one transform of each type. */
+static int check_reply(const struct proposal_cfg *pcs, int npc, uint8_t proto,
+		       const struct ike_sa_pl *sa, struct ike_suite *out)
+{
+	const struct ike_proposal *p;
+	uint8_t seen[6] = { 0 };
+	int i, j;
+
+	if (sa->nprop != 1 || sa->p[0].proto != proto)
+		return -EBADMSG;
+	p = &sa->p[0];
+	for (i = 0; i < p->ntrans; i++) {
+		if (p->t[i].type == 0 || p->t[i].type > 5 || seen[p->t[i].type]++)
+			return -EBADMSG;
+		if (p->t[i].unknown_attr)
+			return -EBADMSG;
+	}
+	for (j = 0; j < npc; j++)
+		if (match_one(&pcs[j], p, proto == IKEV2_PROTO_ESP, out))
+			return 0;
+	return -ENOENT;
+}
+
+int prop_check_reply_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
+			 struct ike_suite *out)
+{
+	return check_reply(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, sa, out);
+}
+
+int prop_check_reply_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
+			 struct ike_suite *out)
+{
+	return check_reply(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, sa, out);
+}
+
+bool prop_ke_allowed(const struct conn_cfg *cc, uint16_t group)
+{
+	int i, j;
+
+	for (i = 0; i < cc->n_ike; i++)
+		for (j = 0; j < cc->ike[i].n_ke; j++)
+			if (cc->ike[i].ke[j] == group)
+				return true;
+	return false;
+}
+
+int suite_str(const struct ike_suite *s, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s", ikev2_transform_name(IKEV2_TRANS_ENCR, s->encr));
+
+	if (s->encr_keylen && n >= 0 && (size_t)n < len)
+		n += snprintf(out + n, len - (size_t)n, "_%u", s->encr_keylen);
+	if (s->integ && n >= 0 && (size_t)n < len)
+		n += snprintf(out + n, len - (size_t)n, "/%s",
+			      ikev2_transform_name(IKEV2_TRANS_INTEG, s->integ));
+	if (s->prf && n >= 0 && (size_t)n < len)
+		n += snprintf(out + n, len - (size_t)n, "/%s",
+			      ikev2_transform_name(IKEV2_TRANS_PRF, s->prf));
+	if (s->ke && n >= 0 && (size_t)n < len)
+		n += snprintf(out + n, len - (size_t)n, "/%s",
+			      ikev2_transform_name(IKEV2_TRANS_KE, s->ke));
+	if (s->esn && n >= 0 && (size_t)n < len)
+		n += snprintf(out + n, len - (size_t)n, "/ESN");
+	return n;
+}
