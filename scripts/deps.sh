@@ -19,7 +19,7 @@ pkgs=(
 	python3 bsdextrautils iputils-ping socat
 	# interop peer: strongSwan 5.9.8 (charon + swanctl; kernel-libipsec for the host)
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
-	libstrongswan-extra-plugins
+	libstrongswan-extra-plugins libstrongswan-standard-plugins
 	# interop peer: Libreswan 4.10's libraries (the package itself conflicts
 	# with strongSwan's and is unpacked privately by scripts/libreswan-root.sh)
 	libnss3-tools libnss3 libnspr4 libcurl3-nss libevent-core-2.1-7

@@ -1,0 +1,160 @@
+# Helpers for tests that run tcpiked (source after lib.sh).
+#
+#   ike_conf NAME key=value...   write $IKE_DIR/NAME.conf for one gateway
+#   ike_start NS NAME [args]     run $BIN/tcpiked in NS on that config
+#   ike_ctl NAME args...         tcpikectl on that daemon's socket
+#   ike_json NAME                `status --json` of that daemon
+#   ike_stop NAME                SIGTERM, then check exit status and the log
+#                                for sanitizer reports (one TAP line)
+#
+# ike_conf keys (defaults in brackets):
+#   local=ADDR remote=ADDR [any]  lts=CIDR rts=CIDR  lid=ID rid=ID
+#   auth=psk|ecdsa|rsa [psk]  psk=SECRET  proposals=... esp=...
+#   conn_extra="key = value;..."  daemon_extra="..."  child_extra="..."
+#   backend=none|xfrm|module [none]  mode=tunnel|transport
+IKE_DIR=$(mktemp -d /tmp/tcpike-ike.XXXXXX)
+chmod 700 "$IKE_DIR"
+IKE_DATA=$TOP/userspace/tests/data
+declare -A IKE_PID
+
+ike_cleanup() {
+	local n
+	for n in "${!IKE_PID[@]}"; do
+		kill -9 "${IKE_PID[$n]}" 2>/dev/null
+	done
+	ns_cleanup
+	[ -n "${KEEP_IKE_DIR:-}" ] || rm -rf "$IKE_DIR"
+}
+trap ike_cleanup EXIT
+
+# Key files must not be readable by others (tcpiked refuses them).
+ike_keys() {
+	[ -f "$IKE_DIR/ec256.key" ] && return
+	cp "$IKE_DATA/ec256.key" "$IKE_DATA/rsa.key" "$IKE_DIR/"
+	chmod 600 "$IKE_DIR"/*.key
+	cat "$IKE_DATA/rsa.pem" "$IKE_DATA/inter.pem" > "$IKE_DIR/rsa-chain.pem"
+}
+
+ike_conf() {
+	local name=$1; shift
+	local local= remote= lts= rts= lid= rid= auth=psk psk=tcpike-test-psk-0123456789
+	local proposals=aes256gcm16-prfsha256-x25519 esp=aes256gcm16 backend=none
+	local conn_extra= daemon_extra= child_extra= mode=tunnel rauth=
+	local kv
+	for kv in "$@"; do
+		local k=${kv%%=*} v=${kv#*=}
+		case $k in
+		local|remote|lts|rts|lid|rid|auth|rauth|psk|proposals|esp|backend|mode| \
+		conn_extra|daemon_extra|child_extra) printf -v "$k" '%s' "$v" ;;
+		*) echo "ike_conf: unknown key $k" >&2; return 1 ;;
+		esac
+	done
+	rauth=${rauth:-$auth}
+	local lauth_block rauth_block
+	case $auth in
+	psk) lauth_block="auth = psk" ;;
+	ecdsa) ike_keys; lauth_block="auth = pubkey
+			certs = $IKE_DATA/ec256.pem
+			key = $IKE_DIR/ec256.key" ;;
+	rsa) ike_keys; lauth_block="auth = pubkey
+			certs = $IKE_DIR/rsa-chain.pem
+			key = $IKE_DIR/rsa.key" ;;
+	esac
+	case $rauth in
+	psk) rauth_block="auth = psk" ;;
+	*) rauth_block="auth = pubkey
+			cacerts = $IKE_DATA/ca.pem" ;;
+	esac
+	cat > "$IKE_DIR/$name.conf" <<EOF
+daemon {
+	backend = $backend
+	control_socket = $IKE_DIR/$name.sock
+	log_level = debug
+	$(printf '%s\n' "$daemon_extra" | tr ';' '\n')
+}
+connections {
+	c {
+		${local:+local_addrs = $local}
+		${remote:+remote_addrs = $remote}
+		proposals = $proposals
+		$(printf '%s\n' "$conn_extra" | tr ';' '\n')
+		local {
+			$lauth_block
+			${lid:+id = $lid}
+		}
+		remote {
+			$rauth_block
+			${rid:+id = $rid}
+		}
+		children {
+			net {
+				local_ts = $lts
+				remote_ts = $rts
+				esp_proposals = $esp
+				mode = $mode
+				$(printf '%s\n' "$child_extra" | tr ';' '\n')
+			}
+		}
+	}
+}
+secrets {
+	s {
+		id = ${lid:-$local}
+		id2 = ${rid:-$remote}
+		secret = "$psk"
+	}
+}
+EOF
+}
+
+ike_start() {
+	local ns=$1 name=$2; shift 2
+	rm -f "$IKE_DIR/$name.sock"
+	ip netns exec "$ns" "$BIN/tcpiked" -f "$IKE_DIR/$name.conf" "$@" \
+		>"$IKE_DIR/$name.log" 2>&1 &
+	IKE_PID[$name]=$!
+	IKE_NS[$name]=$ns
+	wait_for 10 test -S "$IKE_DIR/$name.sock"
+}
+declare -A IKE_NS
+
+ike_ctl() {
+	local name=$1; shift
+	"$BIN/tcpikectl" -s "$IKE_DIR/$name.sock" "$@"
+}
+
+ike_json() { ike_ctl "$1" status --json; }
+
+# ike_jq NAME PYTHON-EXPRESSION: evaluates the expression on the status
+# JSON (as `s`) and prints the result.
+ike_jq() {
+	ike_json "$1" | python3 -c "import json,sys
+s=json.load(sys.stdin)
+try:
+    r=$2
+except (IndexError, KeyError):
+    r=None
+print(r)"
+}
+
+ike_established() {
+	[ "$(ike_jq "$1" "sum(1 for i in s['ike_sas'] if i['state']=='ESTABLISHED' and any(c['state']=='INSTALLED' for c in i['children']))")" -ge "${2:-1}" ]
+}
+
+ike_count() { ike_jq "$1" "len(s['ike_sas'])"; }
+
+ike_stop() {
+	local name=$1 pid=${IKE_PID[$1]} rc
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	unset "IKE_PID[$name]"
+	if [ $rc -ne 0 ] || grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$IKE_DIR/$name.log"; then
+		tap_fail "$name: tcpiked exits cleanly with no sanitizer report" \
+			"exit $rc; $(grep -E -m3 -A5 'Sanitizer|runtime error' "$IKE_DIR/$name.log")"
+		return 1
+	fi
+	tap_ok "$name: tcpiked exits cleanly with no sanitizer report"
+}
+
+ike_log() { tap_diag "--- $1 log (tail)"; tail -n "${2:-30}" "$IKE_DIR/$1.log" | sed 's/^/# /'; }
