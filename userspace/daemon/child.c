@@ -456,8 +456,8 @@ static int for_each_policy(struct child_sa *c, bool add)
 						p.reqid = c->reqid;
 						p.mode = c->mode == CFG_MODE_TRANSPORT ?
 							 KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
-						p.tmpl_src = out ? sa->path.local : sa->path.remote;
-						p.tmpl_dst = out ? sa->path.remote : sa->path.local;
+						p.tmpl_src = out ? ike_esp_path(sa)->local : ike_esp_path(sa)->remote;
+						p.tmpl_dst = out ? ike_esp_path(sa)->remote : ike_esp_path(sa)->local;
 						sa_set_port(&p.tmpl_src, 0);
 						sa_set_port(&p.tmpl_dst, 0);
 						r = add ? kb->ops->policy_add(kb, &p) :
@@ -482,6 +482,7 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 	struct ike_sa *sa = c->ike;
 	struct kbackend *kb = sa->e->kb;
 	const struct child_cfg *cfg = c->cfg;
+	const struct ike_path *ep = ike_esp_path(sa);
 	struct kb_sa k;
 	int r;
 
@@ -489,8 +490,8 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 	k.spi = inbound ? c->spi_in : c->spi_out;
 	k.reqid = c->reqid;
 	k.mode = c->mode == CFG_MODE_TRANSPORT ? KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
-	k.src = inbound ? sa->path.remote : sa->path.local;
-	k.dst = inbound ? sa->path.local : sa->path.remote;
+	k.src = inbound ? ep->remote : ep->local;
+	k.dst = inbound ? ep->local : ep->remote;
 	sa_set_port(&k.src, 0);
 	sa_set_port(&k.dst, 0);
 	if (k.mode == KB_MODE_TRANSPORT) {
@@ -521,10 +522,11 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 		k.hard_seconds = cfg->life_time_s;
 	else if (cfg->rekey_time_s)
 		k.hard_seconds = (uint64_t)cfg->rekey_time_s * 11 / 10;
-	if (c->encap) {
-		k.encap = KB_ENCAP_UDP;
-		k.encap_sport = sa_port(inbound ? &sa->path.remote : &sa->path.local);
-		k.encap_dport = sa_port(inbound ? &sa->path.local : &sa->path.remote);
+	if (c->encap || c->esp_tcp) {
+		/* RFC 3948 ports, or the TCP connection's (espintcp). */
+		k.encap = c->esp_tcp ? KB_ENCAP_TCP : KB_ENCAP_UDP;
+		k.encap_sport = sa_port(inbound ? &ep->remote : &ep->local);
+		k.encap_dport = sa_port(inbound ? &ep->local : &ep->remote);
 	}
 	k.inbound = inbound;
 	r = kb->ops->sa_add(kb, &k);
@@ -541,6 +543,7 @@ int child_install(struct child_sa *c, const struct buf *ni,
 	struct buf km = BUF_INIT;
 	const uint8_t *i_e, *i_a, *r_e, *r_a;
 	size_t need;
+	const struct ike_path *ep;
 	int r;
 	char ls[256], rs[256], su[96];
 
@@ -561,7 +564,14 @@ int child_install(struct child_sa *c, const struct buf *ni,
 	i_a = i_e + al.enc_key_len;
 	r_e = i_a + al.auth_key_len;
 	r_a = r_e + al.enc_key_len;
-	c->encap = sa->path.kind == XPORT_UDP4500 && (sa->nat_local || sa->nat_remote);
+	ep = ike_esp_path(sa);
+	/* RFC 9329 proper: ESP in the IKE connection; otherwise UDP 4500
+	 * with a NAT (RT-20), else straight on IP (RT-15). */
+	c->esp_tcp = sa->esp_tcp && ep->kind == XPORT_TCP;
+	c->encap = !c->esp_tcp && ep->kind == XPORT_UDP4500 &&
+		   (sa->nat_local || sa->nat_remote);
+	if (c->esp_tcp)
+		ike_esp_tcp_ready(sa);
 	r = sa_install(c, true, we_initiated ? r_e : i_e, al.enc_key_len,
 		       we_initiated ? r_a : i_a, al.auth_key_len, &al);
 	if (!r) {
@@ -584,7 +594,7 @@ int child_install(struct child_sa *c, const struct buf *ni,
 	log_info("%s: Child SA %s installed: SPIs in %08x out %08x, %s === %s, %s%s, %s",
 		 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out),
 		 ls, rs, c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
-		 c->encap ? " (UDP-encapsulated)" : "", su);
+		 c->esp_tcp ? " (ESP in TCP)" : c->encap ? " (UDP-encapsulated)" : "", su);
 	return 0;
 }
 
@@ -601,7 +611,8 @@ int child_policies(struct child_sa *c)
 static void uninstall(struct child_sa *c)
 {
 	struct kbackend *kb = c->ike->e->kb;
-	struct sockaddr_storage src = c->ike->path.local, dst = c->ike->path.remote;
+	struct sockaddr_storage src = ike_esp_path(c->ike)->local;
+	struct sockaddr_storage dst = ike_esp_path(c->ike)->remote;
 
 	sa_set_port(&src, 0);
 	sa_set_port(&dst, 0);

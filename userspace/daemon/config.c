@@ -767,6 +767,8 @@ static int parse_daemon(struct ctx *c, struct node *sec, struct daemon_cfg *d)
 			d->log_level = log_level_from_name(n->value);
 			if (d->log_level < 0)
 				r = fail(c, n->line, "unknown log_level '%s' (expected error, warning, info or debug)", n->value);
+		} else if (key_is(n, "separate_transports")) {
+			r = parse_bool(c, n, &d->separate_transports);
 		} else if (key_is(n, "separate_transports_notify")) {
 			/* Status notify types are 16384-65535 (RFC 7296 §3.10.1). */
 			r = parse_u16(c, n, 16384, 65535, &d->separate_transports_notify);
@@ -791,7 +793,7 @@ static int parse_daemon(struct ctx *c, struct node *sec, struct daemon_cfg *d)
 		} else if (key_is(n, "keepalive_interval")) {
 			r = dur_s(c, n, &d->keepalive_interval_s);
 		} else {
-			r = unknown(c, n, "daemon", "backend, listen, udp_port, natt_port, tcp_ports, control_socket, log_level, separate_transports_notify, cookie_threshold, half_open_max, half_open_per_ip, tcp_max, tcp_per_ip, tcp_prefix_timeout, tcp_idle_timeout, max_ike_message, max_frag_buffers, keepalive_interval");
+			r = unknown(c, n, "daemon", "backend, listen, udp_port, natt_port, tcp_ports, control_socket, log_level, separate_transports, separate_transports_notify, cookie_threshold, half_open_max, half_open_per_ip, tcp_max, tcp_per_ip, tcp_prefix_timeout, tcp_idle_timeout, max_ike_message, max_frag_buffers, keepalive_interval");
 		}
 		if (r)
 			return r;
@@ -1205,6 +1207,7 @@ static void daemon_defaults(struct daemon_cfg *d)
 	 * private-use status range, clear of libreswan's 40960 and strongSwan's
 	 * 40961-40969 and 40501. */
 	d->separate_transports_notify = 49152;
+	d->separate_transports = true;
 	d->cookie_threshold = 50;
 	d->half_open_max = 5000;
 	d->half_open_per_ip = 100;

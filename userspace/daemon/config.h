@@ -124,6 +124,7 @@ struct daemon_cfg {
 	char *control_socket;
 	int log_level;
 	uint16_t separate_transports_notify;
+	bool separate_transports;	/* responder: echo the notify (RT-3) */
 	uint32_t cookie_threshold, half_open_max, half_open_per_ip;
 	uint32_t tcp_max, tcp_per_ip, tcp_prefix_timeout_ms, tcp_idle_timeout_ms;
 	uint32_t max_ike_message, max_frag_buffers, keepalive_interval_s;

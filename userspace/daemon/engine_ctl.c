@@ -74,24 +74,6 @@ void engine_free(struct engine *e)
 
 /* --- initiate ------------------------------------------------------------------ */
 
-/* The source address the kernel would use towards dst (for NAT-D and IDs). */
-static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
-{
-	socklen_t sl = sizeof(*src);
-	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (const struct sockaddr *)dst,
-		    dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-						 sizeof(struct sockaddr_in)) ||
-	    getsockname(fd, (struct sockaddr *)src, &sl))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static struct ike_sa *conn_sa(struct engine *e, const struct conn_cfg *cc)
 {
 	struct ike_sa *sa;
@@ -139,30 +121,13 @@ int engine_initiate(struct engine *e, const char *name, struct buf *out)
 		return reply(out, 0, "%s is already %s\n", ike_sa_name(sa),
 			     sa->state == IKE_S_ESTABLISHED ? "established" : "being set up");
 	}
-	if (cc->transport != CFG_XPORT_UDP)
-		log_warn("%s: transport %s is not implemented yet; using udp", cc->name,
-			 cfg_transport_name(cc->transport));
-	sa = ike_sa_new(e, cc, true);
+	sa = ike_initiate(e, cc, 0, &r);
 	if (!sa)
-		return reply(out, -ENOMEM, "out of memory");
-	sa->path.kind = XPORT_UDP500;
-	sa->path.remote = cc->remote_addrs[0];
-	sa_set_port(&sa->path.remote, cc->remote_port);
-	if (cc->n_local) {
-		sa->path.local = cc->local_addrs[0];
-	} else if ((r = route_source(&sa->path.remote, &sa->path.local))) {
-		ike_sa_destroy(sa, NULL);
-		return reply(out, r, "no route to the peer: %s", strerror(-r));
-	}
-	sa_set_port(&sa->path.local, e->cfg->daemon.udp_port);
-	ike_sa_link(sa);
-	r = init_start(sa);
-	if (r) {
-		ike_sa_destroy(sa, "cannot start");
 		return reply(out, r, "cannot start IKE_SA_INIT: %s", strerror(-r));
-	}
 	log_info("%s: initiating to %s", ike_sa_name(sa), cc->name);
-	return reply(out, 0, "%s: IKE_SA_INIT sent\n", ike_sa_name(sa));
+	return reply(out, 0, "%s: IKE_SA_INIT %s over %s\n", ike_sa_name(sa),
+		     sa->path.kind == XPORT_TCP ? "waits for the TCP connection" : "sent",
+		     cfg_transport_name(sa->xmode));
 }
 
 void engine_autostart(struct engine *e)
@@ -387,7 +352,7 @@ static void status_text(struct engine *e, struct buf *b)
 			(unsigned long long)((now - (sa->established_ms ? sa->established_ms :
 						     sa->created_ms)) / 1000),
 			l, sa_port(&sa->path.local), r, sa_port(&sa->path.remote),
-			xport_name(sa->path.kind),
+			ike_xport_str(sa),
 			sa->nat_local ? ", NAT: local" : sa->nat_remote ? ", NAT: remote" : "",
 			sa->initiator ? ", initiator" : ", responder");
 		bprintf(b, "  IKE: %s, SPIs %s_i %s_r, peer %s, rekeys %llu, msgid out %u in %u, "
@@ -407,7 +372,8 @@ static void status_text(struct engine *e, struct buf *b)
 				c->cfg ? c->cfg->name : "?", child_state_name(c->state),
 				(unsigned long long)((now - c->created_ms) / 1000),
 				c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
-				c->encap ? "in UDP" : "on IP", ntohl(c->spi_in), ntohl(c->spi_out),
+				c->esp_tcp ? "in TCP" : c->encap ? "in UDP" : "on IP",
+				ntohl(c->spi_in), ntohl(c->spi_out),
 				c->reqid, cs);
 			bprintf(b, "    %s === %s, in %llu bytes %llu packets, out %llu bytes %llu packets, rekeys %llu\n",
 				ls, rs, (unsigned long long)in.bytes, (unsigned long long)in.packets,
@@ -417,14 +383,19 @@ static void status_text(struct engine *e, struct buf *b)
 	}
 	bprintf(b, "counters: rx %llu tx %llu dropped %llu bad %llu retransmits %llu, "
 		"IKE SAs established %llu failed %llu, Child SAs %llu failed %llu, "
-		"cookies sent %llu, fragments sent %llu reassembled %llu\n",
+		"cookies sent %llu, fragments sent %llu reassembled %llu, "
+		"TCP fallbacks %llu reconnects %llu, separate transports %llu "
+		"(TCP failed %llu)\n",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
 		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
 		(unsigned long long)e->st.retransmits,
 		(unsigned long long)e->st.ike_established, (unsigned long long)e->st.ike_failed,
 		(unsigned long long)e->st.child_installed, (unsigned long long)e->st.child_failed,
 		(unsigned long long)e->st.cookies_sent, (unsigned long long)e->st.frags_sent,
-		(unsigned long long)e->st.frags_reassembled);
+		(unsigned long long)e->st.frags_reassembled,
+		(unsigned long long)e->st.tcp_fallbacks, (unsigned long long)e->st.tcp_reconnects,
+		(unsigned long long)e->st.separate_negotiated,
+		(unsigned long long)e->st.separate_tcp_failed);
 }
 
 static void status_json(struct engine *e, struct buf *b)
@@ -452,12 +423,16 @@ static void status_json(struct engine *e, struct buf *b)
 		bprintf(b, ",\"id\":%llu,\"state\":\"%s\",\"initiator\":%s,\"local\":\"%s\","
 			"\"local_port\":%u,\"remote\":\"%s\",\"remote_port\":%u,\"transport\":\"%s\","
 			"\"nat_local\":%s,\"nat_remote\":%s,\"spi_i\":\"%s\",\"spi_r\":\"%s\","
-			"\"proposal\":\"%s\",\"peer_id\":",
+			"\"proposal\":\"%s\",\"xport_mode\":\"%s\",\"separate\":%s,"
+			"\"esp_in_tcp\":%s,\"tcp_fallback\":%s,\"tcp_originator\":%s,"
+			"\"peer_id\":",
 			(unsigned long long)sa->id, state_name(sa->state),
 			sa->initiator ? "true" : "false", l, sa_port(&sa->path.local), r,
 			sa_port(&sa->path.remote), xport_name(sa->path.kind),
 			sa->nat_local ? "true" : "false", sa->nat_remote ? "true" : "false",
-			si, sr, su);
+			si, sr, su, cfg_transport_name(sa->xmode),
+			sa->separate ? "true" : "false", sa->esp_tcp ? "true" : "false",
+			sa->fell_back ? "true" : "false", sa->tcp_orig ? "true" : "false");
 		jstr(b, sa->peer_id_str);
 		bprintf(b, ",\"age_s\":%llu,\"rekeys\":%llu,\"retransmits\":%llu,"
 			"\"msgid_out\":%u,\"msgid_in\":%u,\"fragmentation\":%s,\"children\":[",
@@ -482,7 +457,8 @@ static void status_json(struct engine *e, struct buf *b)
 				"\"packets_out\":%llu,\"rekeys\":%llu}",
 				child_state_name(c->state),
 				c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
-				c->encap ? "udp" : "raw", ntohl(c->spi_in), ntohl(c->spi_out),
+				c->esp_tcp ? "tcp" : c->encap ? "udp" : "raw",
+				ntohl(c->spi_in), ntohl(c->spi_out),
 				c->reqid, cs, ls, rs, (unsigned long long)in.bytes,
 				(unsigned long long)in.packets, (unsigned long long)o.bytes,
 				(unsigned long long)o.packets, (unsigned long long)c->rekeys);
@@ -493,7 +469,9 @@ static void status_json(struct engine *e, struct buf *b)
 		"\"retransmits\":%llu,\"ike_established\":%llu,\"ike_failed\":%llu,"
 		"\"child_installed\":%llu,\"child_failed\":%llu,\"cookies_sent\":%llu,"
 		"\"cookies_ok\":%llu,\"invalid_ke_sent\":%llu,\"fragments_sent\":%llu,"
-		"\"fragments_reassembled\":%llu,\"dpd_dead\":%llu}}\n",
+		"\"fragments_reassembled\":%llu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
+		"\"tcp_reconnects\":%llu,\"separate_negotiated\":%llu,"
+		"\"separate_tcp_failed\":%llu}}\n",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
 		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
 		(unsigned long long)e->st.retransmits, (unsigned long long)e->st.ike_established,
@@ -501,7 +479,10 @@ static void status_json(struct engine *e, struct buf *b)
 		(unsigned long long)e->st.child_failed, (unsigned long long)e->st.cookies_sent,
 		(unsigned long long)e->st.cookies_ok, (unsigned long long)e->st.invalid_ke_sent,
 		(unsigned long long)e->st.frags_sent, (unsigned long long)e->st.frags_reassembled,
-		(unsigned long long)e->st.dpd_dead);
+		(unsigned long long)e->st.dpd_dead, (unsigned long long)e->st.tcp_fallbacks,
+		(unsigned long long)e->st.tcp_reconnects,
+		(unsigned long long)e->st.separate_negotiated,
+		(unsigned long long)e->st.separate_tcp_failed);
 }
 
 int engine_status(struct engine *e, bool json, struct buf *out)

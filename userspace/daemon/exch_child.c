@@ -331,13 +331,7 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	}
 	buf_wipe(&gir);
 	/* The new SA takes over everything about the peer. */
-	ns->path = sa->path;
-	if (ns->path.conn) {
-		tcp_conn_get(ns->path.conn);
-		ns->path.conn->user = ns;
-	}
-	ns->nat_local = sa->nat_local;
-	ns->nat_remote = sa->nat_remote;
+	ike_xport_inherit(ns, sa);
 	ns->natt = sa->natt;
 	ns->peer_frag = sa->peer_frag;
 	ns->peer_sig_hashes = sa->peer_sig_hashes;
@@ -471,13 +465,7 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 		return;
 	}
 	buf_free(&out);
-	ns->path = sa->path;
-	if (ns->path.conn) {
-		tcp_conn_get(ns->path.conn);
-		ns->path.conn->user = ns;
-	}
-	ns->nat_local = sa->nat_local;
-	ns->nat_remote = sa->nat_remote;
+	ike_xport_inherit(ns, sa);
 	ns->natt = sa->natt;
 	ns->peer_frag = sa->peer_frag;
 	ns->peer_sig_hashes = sa->peer_sig_hashes;

@@ -169,6 +169,13 @@ int init_start(struct ike_sa *sa)
 	struct ike_hdr h;
 	int r;
 
+	/* Over TCP the message is built once the connection is up, so that
+	 * NAT-D covers its ports (TCP-42); ike_tcp.c calls back. */
+	if (sa->path.kind == XPORT_TCP &&
+	    (!sa->path.conn || sa->path.conn->dead || sa->path.conn->connecting)) {
+		sa->state = IKE_S_INIT_SENT;
+		return ike_tcp_connect(sa);
+	}
 	if (!sa->ke_group)
 		sa->ke_group = first_group(sa->cfg);
 	if (!sa->kex || kex_group(sa->kex) != sa->ke_group) {
@@ -194,12 +201,18 @@ int init_start(struct ike_sa *sa)
 	prop_put_ike(&bld, sa->cfg, NULL, 0, sa->ke_group);
 	ike_put_ke(&bld, sa->ke_group, pub.data, pub.len);
 	ike_put_nonce(&bld, sa->ni.data, sa->ni.len);
-	natd_put(sa, &bld);
+	/* RT-18/RT-19: NAT-D always, unless configured to assume no NAT. */
+	if (!sa->cfg->assume_no_nat)
+		natd_put(sa, &bld);
 	if (sa->cfg->fragmentation != CFG_FRAG_NO)
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
 	if (wants_certs(sa->cfg) && !crypto_sig_hash_notify(&sh))
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS,
 			       sh.data, sh.len);
+	/* RT-2, RT-13: protocol 0, no SPI, no data. */
+	if (sa->sep_offered)
+		ike_put_notify(&bld, 0, NULL, 0, sa->e->cfg->daemon.separate_transports_notify,
+			       NULL, 0);
 	r = msg_finish(&bld);
 	buf_free(&pub);
 	buf_free(&sh);
@@ -244,6 +257,16 @@ static bool init_handle_notify(struct ike_sa *sa, const struct ike_msg *m)
 			buf_append(&sa->cookie, n.data.p, n.data.len);
 			log_info("%s: responder asked for a cookie; retrying", ike_sa_name(sa));
 			timer_cancel(sa->e->loop, &sa->req.timer);
+			/* TCP-40: the responder closes the connection after a
+			 * cookie; the retry goes on a new one. */
+			if (sa->path.kind == XPORT_TCP && sa->path.conn) {
+				struct tcp_conn *c = sa->path.conn;
+
+				c->user = NULL;
+				sa->path.conn = NULL;
+				tcp_conn_close(c, 0);
+				tcp_conn_put(c);
+			}
 			if (init_start(sa))
 				init_fail(sa, "cannot resend with cookie");
 			return true;
@@ -339,8 +362,12 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	char s[128];
 
 	/* Only from where we sent it (the response is not authenticated). */
-	if (!sa_addr_eq(&rx->path.remote, &sa->path.remote))
+	if (!sa_addr_eq(&rx->path.remote, &sa->path.remote) ||
+	    (sa->path.kind == XPORT_TCP) != (rx->path.kind == XPORT_TCP) ||
+	    (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn))
 		return;
+	/* An answer: the auto mode's TCP fallback is not needed. */
+	timer_cancel(sa->e->loop, &sa->xport_timer);
 	if (init_handle_notify(sa, m))
 		return;
 	if (!psa || !pke || !pno || ike_get_sa(psa, &sap) || ike_get_ke(pke, &ke) ||
@@ -370,16 +397,25 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	if (natd_check(sa, m, sa->spi_r) && (sa->nat_local || sa->nat_remote))
 		float_to_natt(sa);
 	peer_extensions(sa, m);
+	if (sa->sep_offered && has_notify(m, sa->e->cfg->daemon.separate_transports_notify))
+		ike_separate_negotiated(sa);
+	else if (sa->path.kind == XPORT_TCP)
+		sa->esp_tcp = true;	/* RFC 9329 proper (RT-11) */
 	buf_reset(&sa->init_resp);
 	buf_append(&sa->init_resp, rx->msg, rx->len);
 	suite_str(&sa->suite, s, sizeof(s));
-	log_info("%s: IKE_SA_INIT done: %s%s", ike_sa_name(sa), s,
-		 sa->natt ? ", NAT detected: moving to port 4500" : "");
+	log_info("%s: IKE_SA_INIT done: %s%s%s", ike_sa_name(sa), s,
+		 sa->natt ? ", NAT detected: moving to port 4500" : "",
+		 sa->separate ? ", separate transports: IKE on TCP, ESP on UDP/IP" :
+		 sa->sep_offered ? ", peer did not echo SEPARATE_TRANSPORTS" : "");
 	sa->state = IKE_S_AUTH_SENT;
 	sa->req.task = TASK_NONE;
 	timer_cancel(sa->e->loop, &sa->req.timer);
 	pktset_free(&sa->req.out);
 	sa->my_msgid = 1;
+	/* RT-4: IKE_AUTH goes over TCP, once connected. */
+	if (ike_separate_switch(sa))
+		return;
 	if (auth_start(sa))
 		init_fail(sa, "cannot build IKE_AUTH");
 }
@@ -609,6 +645,15 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 			       sh.data, sh.len);
 	if (cc->remote.auth == CFG_AUTH_PUBKEY && !auth_certreq_data(e, cc, &cr) && cr.len)
 		ike_put_certreq(&bld, IKEV2_CERT_X509_SIG, cr.data, cr.len);
+	/* RT-3: echo SEPARATE_TRANSPORTS when enabled (its data, if any, is
+	 * ignored: RT-14).  Without it, IKE_SA_INIT over TCP means RFC 9329
+	 * proper, ESP in the stream. */
+	if (d->separate_transports && has_notify(m, d->separate_transports_notify)) {
+		ike_put_notify(&bld, 0, NULL, 0, d->separate_transports_notify, NULL, 0);
+		ike_separate_negotiated(sa);
+	} else if (rx->path.kind == XPORT_TCP) {
+		sa->esp_tcp = true;
+	}
 	buf_free(&pub);
 	buf_free(&sh);
 	buf_free(&cr);

@@ -351,6 +351,24 @@ static void free_init_material(struct ike_sa *sa)
 	buf_free(&sa->cookie);
 }
 
+/* Kernel keepalives are per peer: a rekeyed IKE SA's successor still
+ * needs the ones the old SA turned on. */
+static bool keepalive_shared(const struct ike_sa *sa)
+{
+	const struct ike_path *p = ike_esp_path(sa);
+
+	for (const struct ike_sa *o = sa->e->all; o; o = o->next) {
+		const struct ike_path *q;
+
+		if (o == sa || !o->kernel_keepalive || o->state == IKE_S_DEAD)
+			continue;
+		q = ike_esp_path(o);
+		if (sa_equal(&p->local, &q->local) && sa_equal(&p->remote, &q->remote))
+			return true;
+	}
+	return false;
+}
+
 void ike_sa_destroy(struct ike_sa *sa, const char *why)
 {
 	struct engine *e = sa->e;
@@ -368,8 +386,12 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 		child_free(c, true);
 	}
 	sa->children = NULL;
-	if (sa->kernel_keepalive && e->kb && e->kb->ops->keepalive_set)
-		e->kb->ops->keepalive_set(e->kb, &sa->path.local, &sa->path.remote, 0);
+	if (sa->kernel_keepalive && e->kb && e->kb->ops->keepalive_set &&
+	    !keepalive_shared(sa)) {
+		const struct ike_path *ep = ike_esp_path(sa);
+
+		e->kb->ops->keepalive_set(e->kb, &ep->local, &ep->remote, 0);
+	}
 	timer_cancel(e->loop, &sa->life_timer);
 	timer_cancel(e->loop, &sa->dpd_timer);
 	timer_cancel(e->loop, &sa->keepalive_timer);
@@ -381,11 +403,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	ike_keys_wipe(&sa->keys);
 	crypto_sk_wipe(&sa->sk_in);
 	crypto_sk_wipe(&sa->sk_out);
-	if (sa->path.conn) {
-		sa->path.conn->user = NULL;
-		tcp_conn_put(sa->path.conn);
-		sa->path.conn = NULL;
-	}
+	ike_xport_free(sa);
 	table_unlink(sa);
 	if (sa->prev)
 		sa->prev->next = sa->next;
@@ -472,8 +490,17 @@ int ike_send_raw(struct engine *e, const struct ike_path *path,
 
 static int send_set(struct ike_sa *sa, const struct pktset *ps)
 {
+	struct tcp_conn *c = sa->path.conn;
 	int i, r = 0;
 
+	if (sa->path.kind == XPORT_TCP && (!c || c->dead || c->connecting)) {
+		/* No connection now: the TCP originator opens one and sends
+		 * the outstanding request when it is up (TCP-32); the other
+		 * end waits for the peer to reconnect (TCP-30). */
+		if (sa->tcp_orig && (!c || c->dead) && sa->state != IKE_S_DEAD)
+			ike_tcp_connect(sa);
+		return -ENOTCONN;
+	}
 	for (i = 0; i < ps->n; i++) {
 		int s = ike_send_raw(sa->e, &sa->path, ps->pkt[i].data, ps->pkt[i].len);
 
@@ -620,6 +647,12 @@ static void retransmit_fire(struct timer *t)
 		send_set(sa, &r->out);
 	}
 	req_arm(sa);
+}
+
+void ike_req_resend(struct ike_sa *sa)
+{
+	if (sa->req.task != TASK_NONE && sa->req.out.n)
+		send_set(sa, &sa->req.out);
 }
 
 int ike_send_request(struct ike_sa *sa, enum ike_task task, uint8_t exch,
@@ -820,9 +853,11 @@ static void keepalive_fire(struct timer *t)
 	struct ike_sa *sa = container_of(t, struct ike_sa, keepalive_timer);
 	uint32_t iv = sa->cfg->keepalive_interval_s ? sa->cfg->keepalive_interval_s :
 		      sa->e->cfg->daemon.keepalive_interval_s;
+	const struct ike_path *ep = ike_esp_path(sa);
 
-	if (sa->path.kind == XPORT_UDP4500 && sa->e->udp)
-		udp_send_keepalive(sa->e->udp, &sa->path.local, &sa->path.remote);
+	/* RT-21/RT-22: on the ESP path, even while IKE runs over TCP. */
+	if (ep->kind == XPORT_UDP4500 && sa->e->udp)
+		udp_send_keepalive(sa->e->udp, &ep->local, &ep->remote);
 	if (iv)
 		timer_arm(sa->e->loop, &sa->keepalive_timer, (uint64_t)iv * 1000,
 			  keepalive_fire);
@@ -836,6 +871,7 @@ void ike_rekey_later(struct ike_sa *sa, uint64_t ms)
 void ike_schedule_timers(struct ike_sa *sa)
 {
 	struct loop *l = sa->e->loop;
+	const struct ike_path *ep;
 	uint32_t iv;
 
 	if (sa->state == IKE_S_HALF_OPEN) {
@@ -859,12 +895,13 @@ void ike_schedule_timers(struct ike_sa *sa)
 	/* RFC 3948 §4: the node behind the NAT keeps the mapping alive. */
 	iv = sa->cfg->keepalive_interval_s ? sa->cfg->keepalive_interval_s :
 	     sa->e->cfg->daemon.keepalive_interval_s;
-	if (sa->nat_local && iv && sa->path.kind == XPORT_UDP4500 &&
+	ep = ike_esp_path(sa);
+	if (sa->nat_local && iv && ep->kind == XPORT_UDP4500 &&
 	    !sa->kernel_keepalive && !timer_armed(&sa->keepalive_timer)) {
 		struct kbackend *kb = sa->e->kb;
 
 		if (kb && kb->ops->keepalive_set &&
-		    !kb->ops->keepalive_set(kb, &sa->path.local, &sa->path.remote, iv)) {
+		    !kb->ops->keepalive_set(kb, &ep->local, &ep->remote, iv)) {
 			sa->kernel_keepalive = true;
 			log_info("%s: NAT keepalives every %us from the kernel",
 				 ike_sa_name(sa), iv);
@@ -904,24 +941,42 @@ void ike_sa_established(struct ike_sa *sa)
  * follows it once a message authenticated.  Over TCP the latest
  * connection with a valid message is the one to answer on (TCP-35).
  */
-static void path_update(struct ike_sa *sa, const struct ike_rx *rx)
+static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request)
 {
 	struct ike_path *p = &sa->path;
 
 	if (rx->path.kind == XPORT_TCP) {
-		if (p->conn != rx->path.conn) {
-			if (p->conn) {
-				p->conn->user = NULL;
-				tcp_conn_put(p->conn);
-			}
-			*p = rx->path;
-			p->conn = tcp_conn_get(rx->path.conn);
-			p->conn->user = sa;
+		if (p->conn == rx->path.conn)
+			return;
+		if (p->kind != XPORT_TCP && !sa->separate)
+			return;	/* an SA on UDP moves only by separate transports */
+		if (p->kind != XPORT_TCP) {
+			/* Separate transports: IKE comes over to TCP after a
+			 * UDP IKE_SA_INIT (RT-5); ESP keeps the UDP path. */
+			sa->udp_path = *p;
+			sa->udp_path.conn = NULL;
+			log_info("%s: IKE moved to TCP (separate transports)",
+				 ike_sa_name(sa));
 		}
+		if (p->conn) {
+			if (p->conn->user == sa)
+				p->conn->user = NULL;
+			tcp_conn_put(p->conn);
+		}
+		*p = rx->path;
+		p->conn = tcp_conn_get(rx->path.conn);
+		p->conn->user = sa;
+		/* ESP inside the stream follows the newest connection. */
+		if (sa->esp_tcp)
+			ike_tcp_follow(sa);
+		/* Our request outstanding when the old connection broke goes
+		 * out again on this one (TCP-32). */
+		if (request)
+			ike_req_resend(sa);
 		return;
 	}
 	if (p->kind == XPORT_TCP)
-		return;		/* IKE stays on TCP once there */
+		return;		/* IKE stays on TCP once there (RT-12) */
 	if (!sa_equal(&p->remote, &rx->path.remote) || p->kind != rx->path.kind) {
 		if (!sa->nat_remote && !sa->nat_local && p->kind == rx->path.kind)
 			return;
@@ -1033,7 +1088,7 @@ static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
 		return;
 	/* TCP-31: over TCP the response goes where the request came from. */
 	if (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn)
-		path_update(sa, rx);
+		path_update(sa, rx, true);
 	log_debug("%s: retransmitted request %u: resending response",
 		  ike_sa_name(sa), m->hdr.msgid);
 	send_set(sa, &sa->resp_cache);
@@ -1195,7 +1250,7 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 	}
 	sa->stats_rx++;
 	sa->last_rx_ms = ike_now();
-	path_update(sa, rx);
+	path_update(sa, rx, !response);
 	inner = calloc(1, sizeof(*inner));
 	if (!inner) {
 		buf_wipe(&plain);

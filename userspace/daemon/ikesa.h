@@ -101,6 +101,7 @@ struct child_sa {
 	struct ts_set ts_local, ts_remote;	/* as negotiated */
 	bool installed_in, installed_out, policies;
 	bool encap;		/* UDP-encapsulated (NAT) */
+	bool esp_tcp;		/* ESP inside the IKE TCP connection (RFC 9329) */
 	uint64_t created_ms;
 	struct timer rekey_timer;
 	struct timer expire_timer;
@@ -166,6 +167,20 @@ struct ike_sa {
 	uint16_t ke_group;	/* initiator: group to offer */
 	unsigned int init_restarts;
 
+	/* Transports (RFC 9329, draft-ietf-ipsecme-ikev2-reliable-transport):
+	 * path is where IKE goes; ESP goes where ike_esp_path() says. */
+	enum cfg_transport xmode;	/* what this SA tries (auto: udp first) */
+	bool tcp_orig;		/* we open the TCP connection (TCP-33: the
+				 * originator role is kept across rekeys) */
+	bool sep_offered;	/* N(SEPARATE_TRANSPORTS) in our SA_INIT */
+	bool separate;		/* negotiated: IKE on TCP, ESP on IP/UDP */
+	bool esp_tcp;		/* RFC 9329 proper: ESP inside the TCP stream */
+	bool fell_back;		/* made by the auto mode's TCP fallback */
+	bool no_separate;	/* RT-8 retry over UDP without the notify */
+	struct ike_path udp_path;	/* separate: the UDP 4500 path for ESP */
+	struct timer xport_timer;	/* auto fallback / TCP reconnect */
+	unsigned int reconnects;
+
 	/* NAT traversal (§2.23) */
 	bool nat_local, nat_remote;	/* we / the peer are behind a NAT */
 	bool natt;		/* moved to 4500 */
@@ -226,6 +241,8 @@ struct engine_stats {
 	uint64_t cookies_sent, cookies_ok, cookies_bad;
 	uint64_t invalid_ke_sent, retransmits, dpd_dead;
 	uint64_t frags_sent, frags_reassembled;
+	uint64_t tcp_fallbacks, tcp_reconnects, separate_negotiated;
+	uint64_t separate_tcp_failed;
 };
 
 struct engine {
@@ -307,6 +324,8 @@ int ike_send_raw(struct engine *e, const struct ike_path *path,
  * with queued work. */
 void ike_req_done(struct ike_sa *sa);
 void ike_kick(struct ike_sa *sa);	/* start queued work if idle */
+/* Sends the outstanding request again (a new TCP connection, TCP-32). */
+void ike_req_resend(struct ike_sa *sa);
 void ike_rekey_later(struct ike_sa *sa, uint64_t ms);
 void ike_schedule_timers(struct ike_sa *sa);
 void pktset_free(struct pktset *ps);
@@ -324,6 +343,37 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 void cookie_rotate(struct engine *e);
 /* Our NAT-D notifies for the current path into an IKE_SA_INIT. */
 void natd_put(struct ike_sa *sa, struct ike_builder *bld);
+
+/* ike_tcp.c: IKE over TCP and separate transports */
+/* Starts the SA on its configured transport (after ike_sa_link). */
+int ike_xport_start(struct ike_sa *sa);
+#define IKE_INIT_FALLBACK	0x1u	/* auto: the TCP attempt after UDP */
+#define IKE_INIT_NO_SEPARATE	0x2u	/* RT-8: UDP without the notify */
+/* A new initiator IKE SA for cc, linked and started; NULL with *err. */
+struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
+			    unsigned int flags, int *err);
+/* Opens (or reopens) the SA's TCP connection; the request or IKE_SA_INIT
+ * goes out when it is up. */
+int ike_tcp_connect(struct ike_sa *sa);
+/* The transport layer's callbacks (main.c forwards them). */
+void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err);
+void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err);
+/* IKE_SA_INIT done with the notify echoed (separate): move IKE to TCP.
+ * Returns true when IKE_AUTH waits for the connection. */
+bool ike_separate_switch(struct ike_sa *sa);
+/* Both ends agreed on separate transports (notify sent and echoed). */
+void ike_separate_negotiated(struct ike_sa *sa);
+/* RFC 9329 proper: attach espintcp before ESP flows on the connection. */
+void ike_esp_tcp_ready(struct ike_sa *sa);
+/* ESP inside the stream: steer the Child SAs onto the current connection. */
+void ike_tcp_follow(struct ike_sa *sa);
+/* Where ESP goes for this SA: a UDP 4500 path (encap or raw by NAT), or the
+ * TCP connection (esp_tcp). */
+const struct ike_path *ike_esp_path(const struct ike_sa *sa);
+/* The new IKE SA of a rekey takes over the old one's transport. */
+void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old);
+void ike_xport_free(struct ike_sa *sa);
+const char *ike_xport_str(const struct ike_sa *sa);
 
 /* exch_auth.c */
 int auth_start(struct ike_sa *sa);

@@ -117,26 +117,12 @@ static const struct control_ops ctl_ops = {
 
 static void tcp_connected(void *ctx, struct tcp_conn *c, int err)
 {
-	(void)ctx;
-	(void)c;
-	(void)err;
+	engine_tcp_connected(((struct daemon *)ctx)->e, c, err);
 }
 
 static void tcp_closed(void *ctx, struct tcp_conn *c, int err)
 {
-	struct ike_sa *sa = c->user;
-
-	(void)ctx;
-	if (!sa)
-		return;
-	/* RFC 9329 §6.1 (TCP-30): the SA survives a lost connection. */
-	log_info("%s: TCP connection closed (%s)", ike_sa_name(sa),
-		 err ? strerror(-err) : "by the peer");
-	if (sa->path.conn == c) {
-		sa->path.conn = NULL;
-		c->user = NULL;
-		tcp_conn_put(c);
-	}
+	engine_tcp_closed(((struct daemon *)ctx)->e, c, err);
 }
 
 static const struct tcp_ops tcp_cb = {
