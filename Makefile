@@ -85,7 +85,7 @@ $(patsubst %.c,$(O)/asan/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)): $(HARNESS)
 $(O)/obj/userspace/tests/% $(O)/asan/obj/userspace/tests/% \
 $(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes -Wno-sign-compare
 
-.PHONY: all userspace asan module check fuzz style lint clean
+.PHONY: demo all userspace asan module check fuzz style lint clean
 all: userspace module
 
 userspace: $(addprefix $(O)/,$(PROGS))
@@ -113,6 +113,9 @@ module:
 # --- tests -----------------------------------------------------------------
 check:
 	scripts/check
+
+demo:
+	scripts/demo.sh
 
 
 fuzz:

@@ -985,7 +985,7 @@ static int parse_conn(struct ctx *c, struct node *sec, struct conn_cfg *cc)
 	cc->retransmit_base_ms = 1000;
 	cc->retransmit_factor = 2.0;
 	cc->retransmit_tries = 5;
-	cc->keepalive_interval_s = 20;
+	cc->keepalive_interval_s = 0;	/* 0: the daemon's keepalive_interval */
 	for (struct node *n = sec->child; n; n = n->next) {
 		int r = 0;
 
