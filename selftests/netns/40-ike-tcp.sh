@@ -246,6 +246,15 @@ fi
 tap_check "auto, UDP blocked: a shows the fallback, IKE and ESP on TCP" \
 	test "$(ike1 a tcp_fallback) $(ike1 a transport) $(child1 a esp_transport) $(counter a tcp_fallbacks)" = "True tcp tcp 1"
 both_stop
+up "transport = separate;tcp_fallback_delay = 500ms"
+if wait_for 10 ike_established a; then
+	tap_ok "separate, UDP blocked: established over TCP"
+else
+	tap_fail "separate, UDP blocked: established over TCP"; ike_log a; ike_log b
+fi
+tap_check "separate, UDP blocked: fell back to separate-tcp-first (RT-9), ESP on IP" \
+	test "$(ike1 a tcp_fallback) $(ike1 a xport_mode) $(ike1 a separate) $(child1 a esp_transport)" = "True separate-tcp-first True raw"
+both_stop
 unblock "$NS_B"
 up "transport = auto"
 wait_for 10 ike_established a

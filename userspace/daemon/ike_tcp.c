@@ -146,8 +146,11 @@ int ike_xport_start(struct ike_sa *sa)
 	struct engine *e = sa->e;
 
 	sa->xmode = sa->no_separate ? CFG_XPORT_UDP : cc->transport;
+	/* The fallback keeps asking for separate transports when that was
+	 * configured: IKE_SA_INIT over TCP with the notify (RT-9). */
 	if (sa->fell_back)
-		sa->xmode = CFG_XPORT_TCP;
+		sa->xmode = cc->transport == CFG_XPORT_SEPARATE ?
+			    CFG_XPORT_SEPARATE_TCP_FIRST : CFG_XPORT_TCP;
 	switch (sa->xmode) {
 	case CFG_XPORT_TCP:
 	case CFG_XPORT_SEPARATE_TCP_FIRST:
@@ -162,6 +165,9 @@ int ike_xport_start(struct ike_sa *sa)
 		sa->path.kind = XPORT_UDP4500;
 		sa_set_port(&sa->path.local, e->cfg->daemon.natt_port);
 		sa_set_port(&sa->path.remote, IKEV2_NATT_PORT);
+		/* UDP may be blocked altogether: then TCP from the start. */
+		timer_arm(e->loop, &sa->xport_timer, cc->tcp_fallback_delay_ms,
+			  fallback_fire);
 		return init_start(sa);
 	case CFG_XPORT_AUTO:
 		timer_arm(e->loop, &sa->xport_timer, cc->tcp_fallback_delay_ms,
@@ -226,8 +232,9 @@ struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 }
 
 /*
- * auto: UDP had tcp_fallback_delay to answer.  RFC 9329 §5.1 (TCP-37): a
- * new IKE_SA_INIT over TCP with a new SPI; the UDP attempt is dropped.
+ * auto and separate: UDP had tcp_fallback_delay to answer.  RFC 9329 §5.1
+ * (TCP-37): a new IKE_SA_INIT over TCP with a new SPI; the UDP attempt is
+ * dropped.
  */
 static void fallback_fire(struct timer *t)
 {
