@@ -9,6 +9,7 @@
 #include <linux/socket.h>
 #include <net/genetlink.h>
 
+#include "compat.h"
 #include "tcpike.h"
 
 static const struct nla_policy sa_new_policy[TCPIKE_A_MAX + 1] = {
@@ -33,7 +34,7 @@ static const struct nla_policy sa_new_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_LIFE_HARD_PACKETS] = { .type = NLA_U64 },
 	[TCPIKE_A_LIFE_SOFT_SECONDS] = { .type = NLA_U64 },
 	[TCPIKE_A_LIFE_HARD_SECONDS] = { .type = NLA_U64 },
-	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_UDP),
+	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_TCP),
 	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
 	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
 };
@@ -42,7 +43,7 @@ static const struct nla_policy sa_steer_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
 	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
 	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
-	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_UDP),
+	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_TCP),
 	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
 	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
 };
@@ -141,7 +142,7 @@ static int parse_sa_id(struct genl_info *info, unsigned short *family,
 	return 0;
 }
 
-/* ENCAP and its ports: udp needs both ports (non-zero), raw none. */
+/* ENCAP and its ports: udp and tcp need both ports (non-zero), raw none. */
 static int parse_encap(struct genl_info *info, u8 *encap, __be16 *sport, __be16 *dport)
 {
 	struct nlattr **a = info->attrs;
@@ -155,6 +156,11 @@ static int parse_encap(struct genl_info *info, u8 *encap, __be16 *sport, __be16 
 	}
 	if (*encap == TCPIKE_ENCAP_UDP && (!*sport || !*dport)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "UDP encapsulation needs both ports (non-zero)");
+		return -EINVAL;
+	}
+	if (*encap == TCPIKE_ENCAP_TCP && (!*sport || !*dport)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "TCP encapsulation needs both ports of the connection (non-zero)");
 		return -EINVAL;
 	}
 	return 0;
@@ -324,6 +330,13 @@ static int put_alg_names(struct sk_buff *msg, struct xfrm_state *x)
 	return 0;
 }
 
+static u8 encap_of(const struct xfrm_state *x)
+{
+	if (!x->encap)
+		return TCPIKE_ENCAP_RAW;
+	return x->encap->encap_type == TCP_ENCAP_ESPINTCP ? TCPIKE_ENCAP_TCP : TCPIKE_ENCAP_UDP;
+}
+
 /* One SA's attributes (never its keys), read under the state's lock. */
 static int fill_sa(struct sk_buff *msg, struct xfrm_state *x, unsigned short family)
 {
@@ -348,7 +361,7 @@ static int fill_sa(struct sk_buff *msg, struct xfrm_state *x, unsigned short fam
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_PACKETS, x->curlft.packets, TCPIKE_A_PAD) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_BYTES, x->curlft.bytes, TCPIKE_A_PAD) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_ERRORS, errors, TCPIKE_A_PAD) ?:
-	      nla_put_u8(msg, TCPIKE_A_ENCAP, x->encap ? TCPIKE_ENCAP_UDP : TCPIKE_ENCAP_RAW) ?:
+	      nla_put_u8(msg, TCPIKE_A_ENCAP, encap_of(x)) ?:
 	      (x->encap ? nla_put_be16(msg, TCPIKE_A_ENCAP_SPORT, x->encap->encap_sport) ?:
 			  nla_put_be16(msg, TCPIKE_A_ENCAP_DPORT, x->encap->encap_dport) : 0);
 	spin_unlock_bh(&x->lock);

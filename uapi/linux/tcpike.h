@@ -49,7 +49,7 @@
  *	an outbound policy the module owns and no SA exists.  FAMILY, SEL_SRC,
  *	SEL_DST (+ prefix lengths, SEL_PROTO), REQID, SRC and DST (template).
  * @TCPIKE_CMD_SA_STEER: move an SA the module owns to another ESP transport
- *	(ENCAP, and for udp ENCAP_SPORT/ENCAP_DPORT), keeping its SPI, keys,
+ *	(ENCAP, and for udp and tcp ENCAP_SPORT/ENCAP_DPORT), keeping its SPI, keys,
  *	sequence numbers, anti-replay window, lifetimes and counters.
  *	Requires SPI, FAMILY, DST, ENCAP.
  * @TCPIKE_CMD_EVENT_MAPPING: notification on the events group: an inbound
@@ -101,10 +101,16 @@ enum tcpike_policy_dir {
  * @TCPIKE_ENCAP_RAW: ESP directly over IP (protocol 50)
  * @TCPIKE_ENCAP_UDP: ESP in UDP (RFC 3948); the receiver needs a UDP socket
  *	with UDP_ENCAP_ESPINUDP on the destination port
+ * @TCPIKE_ENCAP_TCP: ESP in TCP (RFC 9329, the kernel's espintcp); the ports
+ *	are those of the SA's source and destination on the IKE peers' TCP
+ *	connection, which must be established in the namespace with the
+ *	"espintcp" ULP on it (after the "IKETCP" prefix) when the SA is made
+ *	or steered; a kernel built without espintcp refuses it
  */
 enum tcpike_encap {
 	TCPIKE_ENCAP_RAW = 0,
 	TCPIKE_ENCAP_UDP = 1,
+	TCPIKE_ENCAP_TCP = 2,
 };
 
 /** enum tcpike_sa_flags - bits of TCPIKE_A_SA_FLAGS */
@@ -159,8 +165,10 @@ enum tcpike_sa_flags {
  *	memory or buffer space (reply)
  * @TCPIKE_A_ENCAP: u8, enum tcpike_encap: the SA's ESP transport (SA_NEW,
  *	SA_STEER, SA_GET reply; default raw)
- * @TCPIKE_A_ENCAP_SPORT: u16 network order, UDP source port (udp)
- * @TCPIKE_A_ENCAP_DPORT: u16 network order, UDP destination port (udp)
+ * @TCPIKE_A_ENCAP_SPORT: u16 network order, port of the SA's source (udp,
+ *	tcp)
+ * @TCPIKE_A_ENCAP_DPORT: u16 network order, port of the SA's destination
+ *	(udp, tcp)
  * @TCPIKE_A_STATS_STEERS: u64, SA steers done (reply)
  * @TCPIKE_A_MAPPING_ADDR: binary, 4 or 16 bytes: the peer's new address
  *	(EVENT_MAPPING)
