@@ -208,6 +208,54 @@ static uint64_t lim(uint64_t v)
 	return v ? v : XFRM_INF;
 }
 
+/* The kernel's espintcp registers the "espintcp" TCP ULP; without it an
+ * ESP-in-TCP state would be refused with a less helpful sentence, or on
+ * some kernels accepted and never able to send. */
+static bool espintcp_available(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "re");
+
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f))
+		for (char *w = strtok(line, " \n"); w; w = strtok(NULL, " \n"))
+			if (!strcmp(w, "espintcp"))
+				found = true;
+	fclose(f);
+	return found;
+}
+
+static int check_encap(struct kbackend *kb, const struct kb_sa *sa)
+{
+	if (sa->encap == KB_ENCAP_RAW) {
+		if (sa->encap_sport || sa->encap_dport) {
+			snprintf(kb->kb_error, sizeof(kb->kb_error),
+				 "adding the ESP SA: ports given for raw ESP");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (sa->encap != KB_ENCAP_UDP && sa->encap != KB_ENCAP_TCP) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "adding the ESP SA: unknown ESP transport %d", (int)sa->encap);
+		return -EINVAL;
+	}
+	if (!sa->encap_sport || !sa->encap_dport) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "adding the ESP SA: %s encapsulation needs both ports (non-zero)",
+			 sa->encap == KB_ENCAP_UDP ? "UDP" : "TCP");
+		return -EINVAL;
+	}
+	if (sa->encap == KB_ENCAP_TCP && !espintcp_available()) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "adding the ESP SA: this kernel has no ESP in TCP (no espintcp ULP)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int xfrm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 {
 	struct xfrm_be *x = kb->priv;
@@ -216,6 +264,9 @@ static int xfrm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	struct xsa *rec;
 	int r = 0;
 
+	r = check_encap(kb, sa);
+	if (r)
+		return r;
 	memset(&p, 0, sizeof(p));
 	if (sa->mode == KB_MODE_TRANSPORT)
 		to_xsel(&p.sel, &sa->sel);
@@ -257,6 +308,8 @@ static int xfrm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	if (!r && sa->encap != KB_ENCAP_RAW) {
 		struct xfrm_encap_tmpl e = { 0 };
 
+		/* espintcp: the ports name the IKE peers' TCP connection,
+		 * which esp_output looks up (dst:dport -> src:sport). */
 		e.encap_type = sa->encap == KB_ENCAP_UDP ? UDP_ENCAP_ESPINUDP :
 							   TCP_ENCAP_ESPINTCP;
 		e.encap_sport = htons(sa->encap_sport);

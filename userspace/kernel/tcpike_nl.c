@@ -179,8 +179,9 @@ static int put_id(struct nl_msg *m, const struct sockaddr_storage *dst, uint32_t
 
 static int put_encap(struct nl_msg *m, enum kb_encap encap, uint16_t sport, uint16_t dport)
 {
-	/* KB_ENCAP_TCP has no kernel side yet: sent as is, the kernel refuses it. */
+	/* An unknown value is sent as is: the kernel's policy refuses it. */
 	return nla_put_u8(m, TCPIKE_A_ENCAP, encap == KB_ENCAP_UDP ? TCPIKE_ENCAP_UDP :
+			  encap == KB_ENCAP_TCP ? TCPIKE_ENCAP_TCP :
 			  encap == KB_ENCAP_RAW ? TCPIKE_ENCAP_RAW : 255) ||
 	       (sport && nla_put_u16(m, TCPIKE_A_ENCAP_SPORT, htons(sport))) ||
 	       (dport && nla_put_u16(m, TCPIKE_A_ENCAP_DPORT, htons(dport)));

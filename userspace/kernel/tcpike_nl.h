@@ -30,7 +30,7 @@ struct tnl_sa_info {
 	char aead[64], enc[64], auth[64];
 	uint32_t aead_icv_bits, auth_trunc_bits;
 	uint64_t packets, bytes, errors;
-	uint8_t encap;			/* enum tcpike_encap */
+	uint8_t encap;			/* enum tcpike_encap (raw, udp, tcp) */
 	uint16_t encap_sport, encap_dport;	/* host order */
 	int has_key;			/* set if any key attribute came back (never should) */
 };
@@ -49,7 +49,8 @@ void tnl_close(struct tnl *t);
 
 int tnl_sa_new(struct tnl *t, const struct kb_sa *sa);
 int tnl_sa_del(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi);
-/* encap: KB_ENCAP_RAW or KB_ENCAP_UDP; ports in host order. */
+/* encap: KB_ENCAP_RAW, KB_ENCAP_UDP or KB_ENCAP_TCP (the ports of an
+ * established espintcp connection); ports in host order. */
 int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 		 enum kb_encap encap, uint16_t sport, uint16_t dport);
 /* RFC 3948 keepalives local:sport -> remote:dport every interval_s seconds

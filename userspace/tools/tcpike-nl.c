@@ -7,7 +7,7 @@
  *                    [--reqid N] [--replay N] [--esn]
  *                    (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS
  *                     --auth-key HEX) --key HEX
- *   tcpike-nl sa-steer --spi N --dst A --encap raw|udp [--sport N --dport N]
+ *   tcpike-nl sa-steer --spi N --dst A --encap raw|udp|tcp [--sport N --dport N]
  *   tcpike-nl sa-del --spi N --dst A
  *   tcpike-nl sa-get --spi N --dst A
  *   tcpike-nl sa-dump
@@ -32,9 +32,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/tcpike.h>
 #include <openssl/crypto.h>
 
 #include "tcpike_nl.h"
+
+static const char *encap_name(uint8_t e)
+{
+	return e == TCPIKE_ENCAP_RAW ? "raw" : e == TCPIKE_ENCAP_UDP ? "udp" :
+	       e == TCPIKE_ENCAP_TCP ? "tcp" : "unknown";
+}
 
 static void usage(void)
 {
@@ -43,7 +50,7 @@ static void usage(void)
 		"                 [--reqid N] [--replay N] [--esn]\n"
 		"                 (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS --auth-key HEX)\n"
 		"                 --key HEX\n"
-		"       tcpike-nl sa-steer --spi N --dst ADDR --encap raw|udp [--sport N --dport N]\n"
+		"       tcpike-nl sa-steer --spi N --dst ADDR --encap raw|udp|tcp [--sport N --dport N]\n"
 		"       tcpike-nl sa-del --spi N --dst ADDR\n"
 		"       tcpike-nl sa-get --spi N --dst ADDR\n"
 		"       tcpike-nl sa-dump\n"
@@ -53,7 +60,8 @@ static void usage(void)
 		"       tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]\n"
 		"       tcpike-nl stats\n"
 		"       tcpike-nl monitor [--count N] [--timeout SECONDS]\n"
-		"sa-new also takes --encap raw|udp --sport N --dport N\n"
+		"sa-new also takes --encap raw|udp|tcp --sport N --dport N (tcp: the ports of an\n"
+		"established connection with the espintcp ULP; sport is the SA source's)\n"
 		"sa-new lifetimes: --soft-bytes N --hard-bytes N --soft-packets N --hard-packets N\n"
 		"                  --soft-seconds N --hard-seconds N\n");
 	exit(2);
@@ -324,7 +332,7 @@ int main(int argc, char **argv)
 				  (void *)&((struct sockaddr_in6 *)&v[k].dst)->sin6_addr, d, sizeof(d));
 			printf("spi 0x%08x src %s dst %s reqid %u %s encap %s packets %llu%s\n",
 			       ntohl(v[k].spi), s, d, v[k].reqid,
-			       v[k].aead[0] ? v[k].aead : v[k].enc, v[k].encap ? "udp" : "raw",
+			       v[k].aead[0] ? v[k].aead : v[k].enc, encap_name(v[k].encap),
 			       (unsigned long long)v[k].packets,
 			       v[k].has_key ? " KEY ATTRIBUTE ECHOED" : "");
 		}
@@ -349,7 +357,8 @@ int main(int argc, char **argv)
 			else
 				printf("enc %s auth %s trunc %u\n", i.enc, i.auth, i.auth_trunc_bits);
 			if (i.encap)
-				printf("encap udp %u -> %u\n", i.encap_sport, i.encap_dport);
+				printf("encap %s %u -> %u\n", encap_name(i.encap), i.encap_sport,
+				       i.encap_dport);
 			else
 				printf("encap raw\n");
 			printf("packets %llu bytes %llu errors %llu\n",
