@@ -12,10 +12,13 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "log.h"
@@ -25,6 +28,9 @@
 #endif
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
+#endif
+#ifndef TCP_ULP
+#define TCP_ULP 31
 #endif
 #ifndef TCP_ENCAP_ESPINTCP
 #define TCP_ENCAP_ESPINTCP 7
@@ -209,22 +215,22 @@ static uint64_t lim(uint64_t v)
 }
 
 /* The kernel's espintcp registers the "espintcp" TCP ULP; without it an
- * ESP-in-TCP state would be refused with a less helpful sentence, or on
- * some kernels accepted and never able to send. */
-static bool espintcp_available(void)
+ * ESP-in-TCP state is refused with a less helpful sentence.  The list in
+ * /proc/sys/net/ipv4/tcp_available_ulp exists only in the initial
+ * namespace, so ask the stack: setting the ULP on a fresh, unconnected
+ * socket works where it exists and fails with ENOENT where it does not.
+ * Anything else (no TCP, no memory) leaves the judgement to the kernel. */
+static bool espintcp_missing(void)
 {
-	char line[512];
-	bool found = false;
-	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "re");
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool missing;
 
-	if (!f)
+	if (fd < 0)
 		return false;
-	if (fgets(line, sizeof(line), f))
-		for (char *w = strtok(line, " \n"); w; w = strtok(NULL, " \n"))
-			if (!strcmp(w, "espintcp"))
-				found = true;
-	fclose(f);
-	return found;
+	missing = setsockopt(fd, IPPROTO_TCP, TCP_ULP, "espintcp", sizeof("espintcp")) &&
+		  errno == ENOENT;
+	close(fd);
+	return missing;
 }
 
 static int check_encap(struct kbackend *kb, const struct kb_sa *sa)
@@ -248,7 +254,7 @@ static int check_encap(struct kbackend *kb, const struct kb_sa *sa)
 			 sa->encap == KB_ENCAP_UDP ? "UDP" : "TCP");
 		return -EINVAL;
 	}
-	if (sa->encap == KB_ENCAP_TCP && !espintcp_available()) {
+	if (sa->encap == KB_ENCAP_TCP && espintcp_missing()) {
 		snprintf(kb->kb_error, sizeof(kb->kb_error),
 			 "adding the ESP SA: this kernel has no ESP in TCP (no espintcp ULP)");
 		return -EOPNOTSUPP;
