@@ -57,6 +57,14 @@ static const struct nla_policy ka_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_KEEPALIVE_INTERVAL] = NLA_POLICY_MAX(NLA_U32, 3600),
 };
 
+static const struct nla_policy reach_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
+	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_PAIR_SPI] = { .type = NLA_BE32 },
+	[TCPIKE_A_REACH_TIMEOUT] = NLA_POLICY_MAX(NLA_U32, 3600),
+};
+
 static const struct nla_policy sa_id_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
 	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
@@ -220,6 +228,38 @@ static int tcpike_nl_keepalive_set(struct sk_buff *skb, struct genl_info *info)
 	return tcpike_ka_set(genl_info_net(info), nla_get_in_addr(a[TCPIKE_A_SRC]),
 			     nla_get_in_addr(a[TCPIKE_A_DST]), sport, dport,
 			     nla_get_u32(a[TCPIKE_A_KEEPALIVE_INTERVAL]), info->extack);
+}
+
+static int tcpike_nl_reach_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	unsigned short family;
+	xfrm_address_t daddr;
+	__be32 spi, pair = 0;
+	u32 timeout;
+	int err;
+
+	err = parse_sa_id(info, &family, &daddr, &spi);
+	if (err)
+		return err;
+	if (!require(info, TCPIKE_A_REACH_TIMEOUT, "missing timeout (TCPIKE_A_REACH_TIMEOUT)"))
+		return -EINVAL;
+	timeout = nla_get_u32(a[TCPIKE_A_REACH_TIMEOUT]);
+	if (timeout) {
+		if (!require(info, TCPIKE_A_PAIR_SPI, "missing paired inbound SA (TCPIKE_A_PAIR_SPI)"))
+			return -EINVAL;
+		pair = nla_get_be32(a[TCPIKE_A_PAIR_SPI]);
+		if (ntohl(pair) < 256) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_PAIR_SPI],
+					    "SPIs 0-255 are reserved (RFC 4303 §2.1)");
+			return -EINVAL;
+		}
+	} else if (a[TCPIKE_A_PAIR_SPI]) {
+		NL_SET_ERR_MSG_MOD(info->extack, "removing a watch (timeout 0) takes no PAIR_SPI");
+		return -EINVAL;
+	}
+	return tcpike_reach_set(genl_info_net(info), family, &daddr, spi, pair, timeout,
+				info->extack);
 }
 
 static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
@@ -485,6 +525,9 @@ static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_KEEPALIVES_SENT, tn->keepalives_sent,
 				TCPIKE_A_PAD);
 	spin_unlock_bh(&tn->ka_lock);
+	mutex_lock(&tn->reach_lock);
+	err = err ?: nla_put_u32(msg, TCPIKE_A_STATS_REACHES, tn->nr_reaches);
+	mutex_unlock(&tn->reach_lock);
 	if (err) {
 		nlmsg_free(msg);
 		return err;
@@ -654,6 +697,13 @@ static const struct genl_ops tcpike_ops[] = {
 		.cmd = TCPIKE_CMD_KEEPALIVE_SET,
 		.doit = tcpike_nl_keepalive_set,
 		.policy = ka_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_REACH_SET,
+		.doit = tcpike_nl_reach_set,
+		.policy = reach_policy,
 		.maxattr = TCPIKE_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

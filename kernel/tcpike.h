@@ -34,6 +34,12 @@ struct tcpike_net {
 	u32 nr_keepalives;
 	u64 keepalives_sent;
 	struct delayed_work ka_work;
+
+	/* Reachability watches (reach.c): one list, one delayed work. */
+	struct mutex reach_lock;
+	struct list_head reaches;	/* struct tcpike_reach */
+	u32 nr_reaches;
+	struct delayed_work reach_work;
 };
 
 #define TCPIKE_MAPPING_MAXAGE 5	/* seconds between repeated mapping events */
@@ -115,6 +121,12 @@ void tcpike_ka_init(struct net *net);
 int tcpike_ka_set(struct net *net, __be32 saddr, __be32 daddr, __be16 sport, __be16 dport,
 		  u32 interval_s, struct netlink_ext_ack *extack);
 void tcpike_ka_flush(struct net *net);
+
+void tcpike_reach_init(struct net *net);
+int tcpike_reach_set(struct net *net, unsigned short family, const xfrm_address_t *daddr,
+		     __be32 spi, __be32 pair_spi, u32 timeout_s,
+		     struct netlink_ext_ack *extack);
+void tcpike_reach_flush(struct net *net);
 
 int tcpike_netlink_init(void);
 void tcpike_netlink_exit(void);

@@ -64,6 +64,18 @@
  *	UDP) from SRC:ENCAP_SPORT to DST:ENCAP_DPORT every KEEPALIVE_INTERVAL
  *	seconds (1..3600; 0 removes them).  IPv4 only (FAMILY AF_INET).
  *	Setting an existing peer changes its interval.
+ * @TCPIKE_CMD_REACH_SET: watch the reachability of an SA's peer: SPI,
+ *	FAMILY, DST name an outbound SA the module owns, PAIR_SPI its inbound
+ *	partner (the SA with that SPI whose destination is the outbound SA's
+ *	source), REACH_TIMEOUT seconds (1..3600; 0 removes the watch, then
+ *	without PAIR_SPI).  Setting an existing watch changes it.  The watch
+ *	goes with the outbound SA when the module no longer owns it.
+ * @TCPIKE_CMD_EVENT_REACH: notification on the events group: outbound ESP
+ *	on a watched SA was sent for REACH_TIMEOUT seconds with no inbound ESP
+ *	on its pair (REACH_UP 0), or inbound ESP came again after that
+ *	(REACH_UP 1).  SPI, FAMILY, DST (the outbound SA), PAIR_SPI,
+ *	REACH_TIMEOUT, REACH_UP.  Sampled twice a second from the SAs'
+ *	packet counters.
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -78,6 +90,8 @@ enum tcpike_cmd {
 	TCPIKE_CMD_SA_STEER,
 	TCPIKE_CMD_EVENT_MAPPING,
 	TCPIKE_CMD_KEEPALIVE_SET,
+	TCPIKE_CMD_REACH_SET,
+	TCPIKE_CMD_EVENT_REACH,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
@@ -178,6 +192,12 @@ enum tcpike_sa_flags {
  *	(KEEPALIVE_SET; 0 removes)
  * @TCPIKE_A_STATS_KEEPALIVES: u32, peers with keepalives (reply)
  * @TCPIKE_A_STATS_KEEPALIVES_SENT: u64, keepalive datagrams sent (reply)
+ * @TCPIKE_A_PAIR_SPI: SPI, u32 in network byte order: the inbound SA paired
+ *	with an outbound one (REACH_SET, EVENT_REACH)
+ * @TCPIKE_A_REACH_TIMEOUT: u32, seconds of outbound ESP with no inbound
+ *	before the peer is reported unreachable (0-3600; 0 removes)
+ * @TCPIKE_A_REACH_UP: u8, in EVENT_REACH: 0 unreachable, 1 inbound resumed
+ * @TCPIKE_A_STATS_REACHES: u32, reachability watches (reply)
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -229,6 +249,10 @@ enum tcpike_a {
 	TCPIKE_A_KEEPALIVE_INTERVAL,
 	TCPIKE_A_STATS_KEEPALIVES,
 	TCPIKE_A_STATS_KEEPALIVES_SENT,
+	TCPIKE_A_PAIR_SPI,
+	TCPIKE_A_REACH_TIMEOUT,
+	TCPIKE_A_REACH_UP,
+	TCPIKE_A_STATS_REACHES,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1

@@ -221,6 +221,20 @@ int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi
 	return transact(t, m, NULL, NULL);
 }
 
+int tnl_reach_set(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		  uint32_t pair_spi, uint32_t timeout_s)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_REACH_SET);
+
+	if (!m || put_id(m, dst, spi) ||
+	    (timeout_s && nla_put_u32(m, TCPIKE_A_PAIR_SPI, pair_spi)) ||
+	    nla_put_u32(m, TCPIKE_A_REACH_TIMEOUT, timeout_s)) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	return transact(t, m, NULL, NULL);
+}
+
 int tnl_sa_new(struct tnl *t, const struct kb_sa *sa)
 {
 	struct nl_msg *m = new_msg(t, TCPIKE_CMD_SA_NEW);
@@ -463,6 +477,7 @@ static int parse_stats(struct nlattr **a, void *arg)
 	s->keepalives = a[TCPIKE_A_STATS_KEEPALIVES] ? nla_get_u32(a[TCPIKE_A_STATS_KEEPALIVES]) : 0;
 	s->keepalives_sent = a[TCPIKE_A_STATS_KEEPALIVES_SENT] ?
 			     nla_get_u64(a[TCPIKE_A_STATS_KEEPALIVES_SENT]) : 0;
+	s->reaches = a[TCPIKE_A_STATS_REACHES] ? nla_get_u32(a[TCPIKE_A_STATS_REACHES]) : 0;
 	return 0;
 }
 
@@ -591,6 +606,14 @@ static int parse_event(struct nl_msg *msg, void *arg)
 		ev->old_port = a[TCPIKE_A_ENCAP_SPORT] ? ntohs(nla_get_u16(a[TCPIKE_A_ENCAP_SPORT])) : 0;
 		get_addr(a[TCPIKE_A_MAPPING_ADDR], ev->family, &ev->new_addr);
 		ev->new_port = ntohs(nla_get_u16(a[TCPIKE_A_MAPPING_PORT]));
+	} else if (g->cmd == TCPIKE_CMD_EVENT_REACH && a[TCPIKE_A_SPI] && a[TCPIKE_A_DST] &&
+		   a[TCPIKE_A_PAIR_SPI] && a[TCPIKE_A_REACH_UP]) {
+		ev->kind = TNL_EV_REACH;
+		ev->spi = nla_get_u32(a[TCPIKE_A_SPI]);
+		get_addr(a[TCPIKE_A_DST], ev->family, &ev->dst);
+		ev->pair_spi = nla_get_u32(a[TCPIKE_A_PAIR_SPI]);
+		ev->timeout_s = a[TCPIKE_A_REACH_TIMEOUT] ? nla_get_u32(a[TCPIKE_A_REACH_TIMEOUT]) : 0;
+		ev->up = nla_get_u8(a[TCPIKE_A_REACH_UP]) ? 1 : 0;
 	} else {
 		return NL_SKIP;
 	}

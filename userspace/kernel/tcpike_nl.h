@@ -40,6 +40,7 @@ struct tnl_stats {
 	uint64_t sa_created, sa_deleted, events_sent, events_dropped, steers;
 	uint32_t keepalives;
 	uint64_t keepalives_sent;
+	uint32_t reaches;		/* reachability watches */
 };
 
 /* Returns 0, -ENOENT when the family is not registered (module not
@@ -58,6 +59,11 @@ int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi
 int tnl_keepalive_set(struct tnl *t, const struct sockaddr_storage *local,
 		      const struct sockaddr_storage *remote, uint16_t sport, uint16_t dport,
 		      uint32_t interval_s);
+/* Reachability watch on the outbound SA (dst, spi) with its inbound pair
+ * (pair_spi, network order): events after timeout_s seconds of outbound
+ * with no inbound, and when inbound resumes; timeout_s 0 removes it. */
+int tnl_reach_set(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		  uint32_t pair_spi, uint32_t timeout_s);
 int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 	       struct tnl_sa_info *out);
 /* Every SA the module made in this namespace: *out (free() it) holds *n.
@@ -66,7 +72,7 @@ int tnl_sa_dump(struct tnl *t, struct tnl_sa_info **out, size_t *n);
 int tnl_stats_get(struct tnl *t, struct tnl_stats *out);
 int tnl_policy_new(struct tnl *t, const struct kb_policy *pol);
 
-enum tnl_event_kind { TNL_EV_EXPIRE = 1, TNL_EV_ACQUIRE, TNL_EV_MAPPING };
+enum tnl_event_kind { TNL_EV_EXPIRE = 1, TNL_EV_ACQUIRE, TNL_EV_MAPPING, TNL_EV_REACH };
 
 struct tnl_event {
 	enum tnl_event_kind kind;
@@ -80,6 +86,11 @@ struct tnl_event {
 	 * new_addr:new_port (ports host order) */
 	struct sockaddr_storage new_addr;
 	uint16_t old_port, new_port;
+	/* reach: SA (spi, dst) with its inbound pair_spi (network order);
+	 * up 0: outbound for timeout_s seconds and nothing inbound, 1: inbound
+	 * resumed */
+	uint32_t pair_spi, timeout_s;
+	int up;
 };
 
 /* Joins the events group; then tnl_event_next() waits up to timeout_ms

@@ -12,6 +12,7 @@
  *   tcpike-nl sa-get --spi N --dst A
  *   tcpike-nl sa-dump
  *   tcpike-nl keepalive --src A --dst A --sport N --dport N --interval S (0: off)
+ *   tcpike-nl reach --spi N --dst A --pair-spi N --timeout S (0: off, no --pair-spi)
  *   tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N
  *                        [--mode tunnel|transport] [--src A --dst A] [--proto N]
  *                        [--priority N]
@@ -55,6 +56,7 @@ static void usage(void)
 		"       tcpike-nl sa-get --spi N --dst ADDR\n"
 		"       tcpike-nl sa-dump\n"
 		"       tcpike-nl keepalive --src ADDR --dst ADDR --sport N --dport N --interval S\n"
+		"       tcpike-nl reach --spi N --dst ADDR --pair-spi N --timeout S (0: off)\n"
 		"       tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N\n"
 		"                 [--mode tunnel|transport] [--src ADDR --dst ADDR] [--proto N] [--priority N]\n"
 		"       tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]\n"
@@ -175,6 +177,10 @@ static int monitor(struct tnl *t, unsigned long count, unsigned long timeout_s)
 			printf("mapping spi 0x%08x dst %s peer %s:%u now %s:%u\n", ntohl(ev.spi),
 			       ntop(&ev.dst, a, sizeof(a)), ntop(&ev.src, b, sizeof(b)), ev.old_port,
 			       ntop(&ev.new_addr, c, sizeof(c)), ev.new_port);
+		else if (ev.kind == TNL_EV_REACH)
+			printf("reach %s spi 0x%08x dst %s pair 0x%08x timeout %u\n",
+			       ev.up ? "up" : "down", ntohl(ev.spi), ntop(&ev.dst, a, sizeof(a)),
+			       ntohl(ev.pair_spi), ev.timeout_s);
 		else
 			printf("acquire reqid %u sel %s/%u -> %s/%u proto %u tmpl %s -> %s\n",
 			       ev.reqid, ntop(&ev.sel.src, a, sizeof(a)), ev.sel.src_plen,
@@ -200,7 +206,7 @@ int main(int argc, char **argv)
 		{ "soft-seconds", 1, 0, 5 }, { "hard-seconds", 1, 0, 6 },
 		{ "count", 1, 0, 7 }, { "timeout", 1, 0, 8 },
 		{ "encap", 1, 0, 9 }, { "sport", 1, 0, 10 }, { "dport", 1, 0, 11 },
-		{ "interval", 1, 0, 12 },
+		{ "interval", 1, 0, 12 }, { "pair-spi", 1, 0, 13 },
 		{ 0, 0, 0, 0 },
 	};
 	uint8_t key[64], akey[64];
@@ -209,7 +215,8 @@ int main(int argc, char **argv)
 	bool have_sel = false;
 	unsigned long count = 0, timeout_s = 0;
 	bool have_encap = false, have_interval = false;
-	uint32_t interval = 0;
+	uint32_t interval = 0, pair_spi = 0;
+	bool have_timeout = false;
 	struct tnl t;
 	const char *cmd;
 	int c, err;
@@ -263,7 +270,7 @@ int main(int argc, char **argv)
 		case 5: sa.soft_seconds = num(optarg); break;
 		case 6: sa.hard_seconds = num(optarg); break;
 		case 7: count = num(optarg); break;
-		case 8: timeout_s = num(optarg); break;
+		case 8: timeout_s = num(optarg); have_timeout = true; break;
 		case 9:
 			if (!strcmp(optarg, "raw"))
 				sa.encap = KB_ENCAP_RAW;
@@ -278,6 +285,7 @@ int main(int argc, char **argv)
 		case 10: sa.encap_sport = (uint16_t)num(optarg); break;
 		case 11: sa.encap_dport = (uint16_t)num(optarg); break;
 		case 12: interval = (uint32_t)num(optarg); have_interval = true; break;
+		case 13: pair_spi = htonl((uint32_t)num(optarg)); break;
 		default: usage();
 		}
 	}
@@ -312,6 +320,12 @@ int main(int argc, char **argv)
 			usage();
 		}
 		err = tnl_sa_steer(&t, &sa.dst, sa.spi, sa.encap, sa.encap_sport, sa.encap_dport);
+	} else if (!strcmp(cmd, "reach")) {
+		if (!have_timeout) {
+			tnl_close(&t);
+			usage();
+		}
+		err = tnl_reach_set(&t, &sa.dst, sa.spi, pair_spi, (uint32_t)timeout_s);
 	} else if (!strcmp(cmd, "sa-del")) {
 		err = tnl_sa_del(&t, &sa.dst, sa.spi);
 	} else if (!strcmp(cmd, "keepalive")) {
@@ -385,6 +399,8 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.events_dropped,
 			       (unsigned long long)st.steers);
 		/* A second line only when keepalives exist or were sent. */
+		if (!err && st.reaches)
+			printf("reach watches %u\n", st.reaches);
 		if (!err && (st.keepalives || st.keepalives_sent))
 			printf("keepalives %u sent %llu\n", st.keepalives,
 			       (unsigned long long)st.keepalives_sent);
