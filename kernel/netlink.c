@@ -496,6 +496,88 @@ static int tcpike_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+static int put_sel_addr(struct sk_buff *msg, int attr, unsigned short family,
+			const xfrm_address_t *a)
+{
+	return nla_put(msg, attr, family == AF_INET ? 4 : 16, a);
+}
+
+/* One policy as the kernel holds it: selector, priority, template. */
+static int fill_policy(struct sk_buff *msg, u8 dir, struct xfrm_policy *xp)
+{
+	const struct xfrm_selector *sel = &xp->selector;
+	const struct xfrm_tmpl *t = &xp->xfrm_vec[0];
+	bool tunnel = t->mode == XFRM_MODE_TUNNEL;
+
+	return nla_put_u8(msg, TCPIKE_A_POLICY_DIR, dir) ?:
+	       nla_put_u16(msg, TCPIKE_A_FAMILY, sel->family) ?:
+	       put_sel_addr(msg, TCPIKE_A_SEL_SRC, sel->family, &sel->saddr) ?:
+	       put_sel_addr(msg, TCPIKE_A_SEL_DST, sel->family, &sel->daddr) ?:
+	       nla_put_u8(msg, TCPIKE_A_SEL_SRC_PLEN, sel->prefixlen_s) ?:
+	       nla_put_u8(msg, TCPIKE_A_SEL_DST_PLEN, sel->prefixlen_d) ?:
+	       nla_put_u8(msg, TCPIKE_A_SEL_PROTO, sel->proto) ?:
+	       nla_put_u32(msg, TCPIKE_A_PRIORITY, xp->priority) ?:
+	       nla_put_u32(msg, TCPIKE_A_REQID, t->reqid) ?:
+	       nla_put_u8(msg, TCPIKE_A_MODE, tunnel ? TCPIKE_MODE_TUNNEL : TCPIKE_MODE_TRANSPORT) ?:
+	       (tunnel ? put_sel_addr(msg, TCPIKE_A_SRC, t->encap_family, &t->saddr) ?:
+			 put_sel_addr(msg, TCPIKE_A_DST, t->encap_family, &t->id.daddr) : 0);
+}
+
+/*
+ * Dump of the module's policies in this namespace, resumable and
+ * consistent as the SA dump: cb->args[0] is the next index in the owned
+ * list, cb->seq its generation.  A policy the kernel no longer has (flushed
+ * by someone else) is skipped.
+ */
+static int tcpike_nl_policy_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	struct tcpike_net *tn = tcpike_pernet(net);
+	unsigned long idx = cb->args[0], i;
+	struct tcpike_policy *p, id;
+	struct xfrm_policy *xp;
+	void *hdr;
+	int err;
+
+	for (;;) {
+		i = 0;
+		spin_lock_bh(&tn->own_lock);
+		cb->seq = tn->policy_gen;
+		list_for_each_entry(p, &tn->policies, node)
+			if (i++ == idx)
+				break;
+		if (list_entry_is_head(p, &tn->policies, node)) {
+			spin_unlock_bh(&tn->own_lock);
+			break;
+		}
+		id = *p;
+		spin_unlock_bh(&tn->own_lock);
+
+		xp = tcpike_policy_lookup(net, id.dir, &id.sel);
+		if (!xp) {
+			idx++;
+			continue;
+		}
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				  &tcpike_family, NLM_F_MULTI, TCPIKE_CMD_POLICY_GET);
+		if (!hdr) {
+			xfrm_pol_put(xp);
+			break;
+		}
+		genl_dump_check_consistent(cb, hdr);
+		err = fill_policy(skb, id.dir, xp);
+		xfrm_pol_put(xp);
+		if (err) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		idx++;
+	}
+	cb->args[0] = idx;
+	return skb->len;
+}
+
 static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct tcpike_net *tn = tcpike_pernet(genl_info_net(info));
@@ -698,6 +780,13 @@ static const struct genl_ops tcpike_ops[] = {
 		.doit = tcpike_nl_keepalive_set,
 		.policy = ka_policy,
 		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_POLICY_GET,
+		.dumpit = tcpike_nl_policy_dump,
+		.policy = sa_id_policy,
+		.maxattr = 0,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{

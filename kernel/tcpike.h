@@ -24,6 +24,7 @@ struct tcpike_net {
 	struct list_head policies;	/* struct tcpike_policy */
 	u32 nr_sas, nr_policies;
 	unsigned int sa_gen;		/* bumped on every change of sas (dumps) */
+	unsigned int policy_gen;	/* the same for policies */
 	u64 sa_created, sa_deleted;
 	u64 events_sent, events_dropped, steers;
 
@@ -111,6 +112,8 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *p,
 int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
 			 struct netlink_ext_ack *extack);
 void tcpike_policy_flush(struct net *net);
+/* The kernel's policy the module owns as (dir, sel), with a reference. */
+struct xfrm_policy *tcpike_policy_lookup(struct net *net, u8 dir, struct xfrm_selector *sel);
 
 /* Ownership checks for the key-manager callbacks (atomic context). */
 bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,

@@ -1,4 +1,7 @@
 #!/bin/bash
+# tcpike.ko policy dump: every policy the module made in the namespace, as
+# the kernel holds it, once, resumed across buffers, not the others.
+#
 # tcpike.ko reachability events: a watch on the outbound SA of a live
 # tunnel reports "down" once outbound ESP went on for its timeout with no
 # inbound ESP on the paired SA (the peer's ESP is dropped on its way out),
@@ -15,6 +18,34 @@ nl_a() { ip netns exec "$NS_A" "$NL" "$@" 2>&1; }
 refused() { # description expected-sentence output
 	case "$3" in *"$2"*) tap_ok "$1" ;; *) tap_fail "$1" "$3" ;; esac
 }
+ip netns exec "$NS_A" "$NL" policy-new --dir out --from 10.7.0.0/16 --to 10.8.0.0/16 \
+	--mode transport --proto 6 --priority 5 --reqid 9
+ip -n "$NS_A" xfrm policy add dir out src 10.9.0.0/16 dst 10.10.0.0/16 tmpl proto esp mode transport
+tap_expect_eq "policy dump: the module's policies with selector, priority and template" \
+"fwd 192.168.2.0/24 -> 192.168.1.0/24 proto 0 priority 0 reqid 7 tunnel 10.0.0.2 -> 10.0.0.1
+in 192.168.2.0/24 -> 192.168.1.0/24 proto 0 priority 0 reqid 7 tunnel 10.0.0.2 -> 10.0.0.1
+out 10.7.0.0/16 -> 10.8.0.0/16 proto 6 priority 5 reqid 9 transport
+out 192.168.1.0/24 -> 192.168.2.0/24 proto 0 priority 0 reqid 7 tunnel 10.0.0.1 -> 10.0.0.2" \
+	"$(ip netns exec "$NS_A" "$NL" policy-dump | sort)"
+FAST=$TOP/build/tools/tcpike-nl
+[ -x "$FAST" ] || FAST=$NL
+ok=1
+for i in $(seq 1 60); do
+	ip netns exec "$NS_A" "$FAST" policy-new --dir in --from 10.20.$i.0/24 --to 10.30.0.0/16 \
+		--mode transport --reqid 9 || ok=0
+done
+tap_expect_eq "60 more policies made" 1 "$ok"
+tap_expect_eq "policy dump over several buffers lists each of the 64 once" 64 \
+	"$(ip netns exec "$NS_A" "$NL" policy-dump | sort -u | wc -l)"
+tap_expect_eq "the other namespace dumps its own 3" 3 "$(ip netns exec "$NS_B" "$NL" policy-dump | wc -l)"
+ip netns exec "$NS_A" "$NL" policy-del --dir out --from 10.7.0.0/16 --to 10.8.0.0/16 --proto 6
+for i in $(seq 1 60); do
+	ip netns exec "$NS_A" "$FAST" policy-del --dir in --from 10.20.$i.0/24 --to 10.30.0.0/16
+done
+ip -n "$NS_A" xfrm policy del dir out src 10.9.0.0/16 dst 10.10.0.0/16
+tap_expect_eq "after the deletes the dump shows the tunnel's 3" 3 \
+	"$(ip netns exec "$NS_A" "$NL" policy-dump | wc -l)"
+
 refused "watch on an unknown SA refused" "no SA with this SPI and destination" \
 	"$(nl_a reach --spi 0x7777 --dst 10.0.0.2 --pair-spi 0x2002 --timeout 2)"
 refused "watch with an unknown pair refused" "no paired SA" \

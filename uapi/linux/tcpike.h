@@ -76,6 +76,11 @@
  *	(REACH_UP 1).  SPI, FAMILY, DST (the outbound SA), PAIR_SPI,
  *	REACH_TIMEOUT, REACH_UP.  Sampled twice a second from the SAs'
  *	packet counters.
+ * @TCPIKE_CMD_POLICY_GET: with NLM_F_DUMP (only): every policy the module
+ *	made in the caller's namespace as the kernel holds it, one message
+ *	each: POLICY_DIR, FAMILY, SEL_SRC, SEL_DST, SEL_SRC_PLEN, SEL_DST_PLEN,
+ *	SEL_PROTO, PRIORITY, REQID, MODE, and for tunnel mode SRC and DST.
+ *	Resumable and flagged NLM_F_DUMP_INTR as the SA dump.
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -92,6 +97,7 @@ enum tcpike_cmd {
 	TCPIKE_CMD_KEEPALIVE_SET,
 	TCPIKE_CMD_REACH_SET,
 	TCPIKE_CMD_EVENT_REACH,
+	TCPIKE_CMD_POLICY_GET,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1

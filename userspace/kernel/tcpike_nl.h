@@ -69,6 +69,17 @@ int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 /* Every SA the module made in this namespace: *out (free() it) holds *n.
  * A dump the kernel flags inconsistent (the list changed) is retried. */
 int tnl_sa_dump(struct tnl *t, struct tnl_sa_info **out, size_t *n);
+/* A policy as the module reports it (tcpike_policy_dir, tcpike_mode). */
+struct tnl_policy_info {
+	uint8_t dir, mode;
+	struct kb_selector sel;		/* ports unused */
+	uint32_t priority, reqid;
+	struct sockaddr_storage tmpl_src, tmpl_dst;	/* tunnel mode */
+};
+
+/* Every policy the module made in this namespace: *out (free() it) holds
+ * *n; retried as tnl_sa_dump. */
+int tnl_policy_dump(struct tnl *t, struct tnl_policy_info **out, size_t *n);
 int tnl_stats_get(struct tnl *t, struct tnl_stats *out);
 int tnl_policy_new(struct tnl *t, const struct kb_policy *pol);
 

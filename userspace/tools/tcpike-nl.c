@@ -17,6 +17,7 @@
  *                        [--mode tunnel|transport] [--src A --dst A] [--proto N]
  *                        [--priority N]
  *   tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]
+ *   tcpike-nl policy-dump
  *   tcpike-nl stats
  *   tcpike-nl monitor [--count N] [--timeout SECONDS]
  *
@@ -60,6 +61,7 @@ static void usage(void)
 		"       tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N\n"
 		"                 [--mode tunnel|transport] [--src ADDR --dst ADDR] [--proto N] [--priority N]\n"
 		"       tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]\n"
+		"       tcpike-nl policy-dump\n"
 		"       tcpike-nl stats\n"
 		"       tcpike-nl monitor [--count N] [--timeout SECONDS]\n"
 		"sa-new also takes --encap raw|udp|tcp --sport N --dport N (tcp: the ports of an\n"
@@ -291,7 +293,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	if (!strncmp(cmd, "policy-", 7)) {
+	if (!strncmp(cmd, "policy-", 7) && strcmp(cmd, "policy-dump")) {
 		if (!have_sel || !pol.sel.dst.ss_family)
 			usage();
 		pol.sel.family = pol.sel.src.ss_family;
@@ -304,6 +306,7 @@ int main(int argc, char **argv)
 		    !have_interval)
 			usage();
 	} else if (strcmp(cmd, "stats") && strcmp(cmd, "monitor") && strcmp(cmd, "sa-dump") &&
+		   strcmp(cmd, "policy-dump") &&
 		   (!have_spi || !have_dst)) {
 		usage();
 	}
@@ -349,6 +352,26 @@ int main(int argc, char **argv)
 			       v[k].aead[0] ? v[k].aead : v[k].enc, encap_name(v[k].encap),
 			       (unsigned long long)v[k].packets,
 			       v[k].has_key ? " KEY ATTRIBUTE ECHOED" : "");
+		}
+		free(v);
+	} else if (!strcmp(cmd, "policy-dump")) {
+		static const char *const dirs[] = { "in", "out", "fwd" };
+		struct tnl_policy_info *v = NULL;
+		char addr[4][INET6_ADDRSTRLEN];
+		size_t k, n = 0;
+
+		err = tnl_policy_dump(&t, &v, &n);
+		for (k = 0; !err && k < n; k++) {
+			printf("%s %s/%u -> %s/%u proto %u priority %u reqid %u",
+			       v[k].dir < 3 ? dirs[v[k].dir] : "?",
+			       ntop(&v[k].sel.src, addr[0], sizeof(addr[0])), v[k].sel.src_plen,
+			       ntop(&v[k].sel.dst, addr[1], sizeof(addr[1])), v[k].sel.dst_plen,
+			       v[k].sel.proto, v[k].priority, v[k].reqid);
+			if (v[k].mode == TCPIKE_MODE_TUNNEL)
+				printf(" tunnel %s -> %s\n", ntop(&v[k].tmpl_src, addr[2], sizeof(addr[2])),
+				       ntop(&v[k].tmpl_dst, addr[3], sizeof(addr[3])));
+			else
+				printf(" transport\n");
 		}
 		free(v);
 	} else if (!strcmp(cmd, "sa-get")) {
