@@ -23,6 +23,7 @@ static int __net_init tcpike_net_init(struct net *net)
 	INIT_LIST_HEAD(&tn->sas);
 	INIT_LIST_HEAD(&tn->policies);
 	tcpike_ka_init(net);
+	tcpike_reach_init(net);
 	return 0;
 }
 
@@ -32,6 +33,7 @@ static int __net_init tcpike_net_init(struct net *net)
 static void __net_exit tcpike_net_exit(struct net *net)
 {
 	tcpike_ka_flush(net);
+	tcpike_reach_flush(net);
 	tcpike_policy_flush(net);
 	tcpike_sa_flush(net);
 }

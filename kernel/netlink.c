@@ -9,6 +9,7 @@
 #include <linux/socket.h>
 #include <net/genetlink.h>
 
+#include "compat.h"
 #include "tcpike.h"
 
 static const struct nla_policy sa_new_policy[TCPIKE_A_MAX + 1] = {
@@ -33,7 +34,7 @@ static const struct nla_policy sa_new_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_LIFE_HARD_PACKETS] = { .type = NLA_U64 },
 	[TCPIKE_A_LIFE_SOFT_SECONDS] = { .type = NLA_U64 },
 	[TCPIKE_A_LIFE_HARD_SECONDS] = { .type = NLA_U64 },
-	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_UDP),
+	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_TCP),
 	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
 	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
 };
@@ -42,7 +43,7 @@ static const struct nla_policy sa_steer_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
 	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
 	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
-	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_UDP),
+	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_TCP),
 	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
 	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
 };
@@ -54,6 +55,14 @@ static const struct nla_policy ka_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
 	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
 	[TCPIKE_A_KEEPALIVE_INTERVAL] = NLA_POLICY_MAX(NLA_U32, 3600),
+};
+
+static const struct nla_policy reach_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
+	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_PAIR_SPI] = { .type = NLA_BE32 },
+	[TCPIKE_A_REACH_TIMEOUT] = NLA_POLICY_MAX(NLA_U32, 3600),
 };
 
 static const struct nla_policy sa_id_policy[TCPIKE_A_MAX + 1] = {
@@ -141,7 +150,7 @@ static int parse_sa_id(struct genl_info *info, unsigned short *family,
 	return 0;
 }
 
-/* ENCAP and its ports: udp needs both ports (non-zero), raw none. */
+/* ENCAP and its ports: udp and tcp need both ports (non-zero), raw none. */
 static int parse_encap(struct genl_info *info, u8 *encap, __be16 *sport, __be16 *dport)
 {
 	struct nlattr **a = info->attrs;
@@ -155,6 +164,11 @@ static int parse_encap(struct genl_info *info, u8 *encap, __be16 *sport, __be16 
 	}
 	if (*encap == TCPIKE_ENCAP_UDP && (!*sport || !*dport)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "UDP encapsulation needs both ports (non-zero)");
+		return -EINVAL;
+	}
+	if (*encap == TCPIKE_ENCAP_TCP && (!*sport || !*dport)) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "TCP encapsulation needs both ports of the connection (non-zero)");
 		return -EINVAL;
 	}
 	return 0;
@@ -214,6 +228,38 @@ static int tcpike_nl_keepalive_set(struct sk_buff *skb, struct genl_info *info)
 	return tcpike_ka_set(genl_info_net(info), nla_get_in_addr(a[TCPIKE_A_SRC]),
 			     nla_get_in_addr(a[TCPIKE_A_DST]), sport, dport,
 			     nla_get_u32(a[TCPIKE_A_KEEPALIVE_INTERVAL]), info->extack);
+}
+
+static int tcpike_nl_reach_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	unsigned short family;
+	xfrm_address_t daddr;
+	__be32 spi, pair = 0;
+	u32 timeout;
+	int err;
+
+	err = parse_sa_id(info, &family, &daddr, &spi);
+	if (err)
+		return err;
+	if (!require(info, TCPIKE_A_REACH_TIMEOUT, "missing timeout (TCPIKE_A_REACH_TIMEOUT)"))
+		return -EINVAL;
+	timeout = nla_get_u32(a[TCPIKE_A_REACH_TIMEOUT]);
+	if (timeout) {
+		if (!require(info, TCPIKE_A_PAIR_SPI, "missing paired inbound SA (TCPIKE_A_PAIR_SPI)"))
+			return -EINVAL;
+		pair = nla_get_be32(a[TCPIKE_A_PAIR_SPI]);
+		if (ntohl(pair) < 256) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_PAIR_SPI],
+					    "SPIs 0-255 are reserved (RFC 4303 §2.1)");
+			return -EINVAL;
+		}
+	} else if (a[TCPIKE_A_PAIR_SPI]) {
+		NL_SET_ERR_MSG_MOD(info->extack, "removing a watch (timeout 0) takes no PAIR_SPI");
+		return -EINVAL;
+	}
+	return tcpike_reach_set(genl_info_net(info), family, &daddr, spi, pair, timeout,
+				info->extack);
 }
 
 static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
@@ -324,6 +370,13 @@ static int put_alg_names(struct sk_buff *msg, struct xfrm_state *x)
 	return 0;
 }
 
+static u8 encap_of(const struct xfrm_state *x)
+{
+	if (!x->encap)
+		return TCPIKE_ENCAP_RAW;
+	return x->encap->encap_type == TCP_ENCAP_ESPINTCP ? TCPIKE_ENCAP_TCP : TCPIKE_ENCAP_UDP;
+}
+
 /* One SA's attributes (never its keys), read under the state's lock. */
 static int fill_sa(struct sk_buff *msg, struct xfrm_state *x, unsigned short family)
 {
@@ -348,7 +401,7 @@ static int fill_sa(struct sk_buff *msg, struct xfrm_state *x, unsigned short fam
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_PACKETS, x->curlft.packets, TCPIKE_A_PAD) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_BYTES, x->curlft.bytes, TCPIKE_A_PAD) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_ERRORS, errors, TCPIKE_A_PAD) ?:
-	      nla_put_u8(msg, TCPIKE_A_ENCAP, x->encap ? TCPIKE_ENCAP_UDP : TCPIKE_ENCAP_RAW) ?:
+	      nla_put_u8(msg, TCPIKE_A_ENCAP, encap_of(x)) ?:
 	      (x->encap ? nla_put_be16(msg, TCPIKE_A_ENCAP_SPORT, x->encap->encap_sport) ?:
 			  nla_put_be16(msg, TCPIKE_A_ENCAP_DPORT, x->encap->encap_dport) : 0);
 	spin_unlock_bh(&x->lock);
@@ -443,6 +496,88 @@ static int tcpike_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+static int put_sel_addr(struct sk_buff *msg, int attr, unsigned short family,
+			const xfrm_address_t *a)
+{
+	return nla_put(msg, attr, family == AF_INET ? 4 : 16, a);
+}
+
+/* One policy as the kernel holds it: selector, priority, template. */
+static int fill_policy(struct sk_buff *msg, u8 dir, struct xfrm_policy *xp)
+{
+	const struct xfrm_selector *sel = &xp->selector;
+	const struct xfrm_tmpl *t = &xp->xfrm_vec[0];
+	bool tunnel = t->mode == XFRM_MODE_TUNNEL;
+
+	return nla_put_u8(msg, TCPIKE_A_POLICY_DIR, dir) ?:
+	       nla_put_u16(msg, TCPIKE_A_FAMILY, sel->family) ?:
+	       put_sel_addr(msg, TCPIKE_A_SEL_SRC, sel->family, &sel->saddr) ?:
+	       put_sel_addr(msg, TCPIKE_A_SEL_DST, sel->family, &sel->daddr) ?:
+	       nla_put_u8(msg, TCPIKE_A_SEL_SRC_PLEN, sel->prefixlen_s) ?:
+	       nla_put_u8(msg, TCPIKE_A_SEL_DST_PLEN, sel->prefixlen_d) ?:
+	       nla_put_u8(msg, TCPIKE_A_SEL_PROTO, sel->proto) ?:
+	       nla_put_u32(msg, TCPIKE_A_PRIORITY, xp->priority) ?:
+	       nla_put_u32(msg, TCPIKE_A_REQID, t->reqid) ?:
+	       nla_put_u8(msg, TCPIKE_A_MODE, tunnel ? TCPIKE_MODE_TUNNEL : TCPIKE_MODE_TRANSPORT) ?:
+	       (tunnel ? put_sel_addr(msg, TCPIKE_A_SRC, t->encap_family, &t->saddr) ?:
+			 put_sel_addr(msg, TCPIKE_A_DST, t->encap_family, &t->id.daddr) : 0);
+}
+
+/*
+ * Dump of the module's policies in this namespace, resumable and
+ * consistent as the SA dump: cb->args[0] is the next index in the owned
+ * list, cb->seq its generation.  A policy the kernel no longer has (flushed
+ * by someone else) is skipped.
+ */
+static int tcpike_nl_policy_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	struct tcpike_net *tn = tcpike_pernet(net);
+	unsigned long idx = cb->args[0], i;
+	struct tcpike_policy *p, id;
+	struct xfrm_policy *xp;
+	void *hdr;
+	int err;
+
+	for (;;) {
+		i = 0;
+		spin_lock_bh(&tn->own_lock);
+		cb->seq = tn->policy_gen;
+		list_for_each_entry(p, &tn->policies, node)
+			if (i++ == idx)
+				break;
+		if (list_entry_is_head(p, &tn->policies, node)) {
+			spin_unlock_bh(&tn->own_lock);
+			break;
+		}
+		id = *p;
+		spin_unlock_bh(&tn->own_lock);
+
+		xp = tcpike_policy_lookup(net, id.dir, &id.sel);
+		if (!xp) {
+			idx++;
+			continue;
+		}
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				  &tcpike_family, NLM_F_MULTI, TCPIKE_CMD_POLICY_GET);
+		if (!hdr) {
+			xfrm_pol_put(xp);
+			break;
+		}
+		genl_dump_check_consistent(cb, hdr);
+		err = fill_policy(skb, id.dir, xp);
+		xfrm_pol_put(xp);
+		if (err) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		idx++;
+	}
+	cb->args[0] = idx;
+	return skb->len;
+}
+
 static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct tcpike_net *tn = tcpike_pernet(genl_info_net(info));
@@ -472,6 +607,9 @@ static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_KEEPALIVES_SENT, tn->keepalives_sent,
 				TCPIKE_A_PAD);
 	spin_unlock_bh(&tn->ka_lock);
+	mutex_lock(&tn->reach_lock);
+	err = err ?: nla_put_u32(msg, TCPIKE_A_STATS_REACHES, tn->nr_reaches);
+	mutex_unlock(&tn->reach_lock);
 	if (err) {
 		nlmsg_free(msg);
 		return err;
@@ -641,6 +779,20 @@ static const struct genl_ops tcpike_ops[] = {
 		.cmd = TCPIKE_CMD_KEEPALIVE_SET,
 		.doit = tcpike_nl_keepalive_set,
 		.policy = ka_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_POLICY_GET,
+		.dumpit = tcpike_nl_policy_dump,
+		.policy = sa_id_policy,
+		.maxattr = 0,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_REACH_SET,
+		.doit = tcpike_nl_reach_set,
+		.policy = reach_policy,
 		.maxattr = TCPIKE_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

@@ -88,10 +88,20 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *pp,
 	spin_lock_bh(&tn->own_lock);
 	list_add_tail(&own->node, &tn->policies);
 	tn->nr_policies++;
+	tn->policy_gen++;
 	spin_unlock_bh(&tn->own_lock);
 	mutex_unlock(&tn->lock);
 	xfrm_pol_put(xp);
 	return 0;
+}
+
+struct xfrm_policy *tcpike_policy_lookup(struct net *net, u8 dir, struct xfrm_selector *sel)
+{
+	struct xfrm_mark mark = { 0 };
+	int err;
+
+	return xfrm_policy_bysel_ctx(net, &mark, 0, XFRM_POLICY_TYPE_MAIN, dir, sel, NULL, 0,
+				     &err);
 }
 
 static void policy_remove(struct net *net, struct tcpike_policy *p)
@@ -119,6 +129,7 @@ int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
 	if (p) {
 		list_del(&p->node);
 		tn->nr_policies--;
+		tn->policy_gen++;
 	}
 	spin_unlock_bh(&tn->own_lock);
 	if (p)
@@ -141,6 +152,7 @@ void tcpike_policy_flush(struct net *net)
 	spin_lock_bh(&tn->own_lock);
 	list_splice_init(&tn->policies, &gone);
 	tn->nr_policies = 0;
+	tn->policy_gen++;
 	spin_unlock_bh(&tn->own_lock);
 	list_for_each_entry_safe(p, tmp, &gone, node)
 		policy_remove(net, p);

@@ -9,6 +9,7 @@
 #include <linux/udp.h>
 #include <net/xfrm.h>
 
+#include "compat.h"
 #include "tcpike.h"
 
 static bool sa_match(const struct tcpike_sa *s, unsigned short family,
@@ -177,6 +178,53 @@ static int attach_replay(struct xfrm_state *x, const struct tcpike_sa_params *p)
 	return 0;
 }
 
+/*
+ * ESP in TCP: the kernel must have espintcp for the family, and the
+ * namespace must hold the TCP connection between the SA's addresses and
+ * ports with the espintcp ULP (RFC 9329 §3: the IKE peers' connection, set
+ * up by the daemon), or the SA could never send.  The SA may be outbound
+ * (its source is the local end) or inbound (its destination is), so both
+ * orientations are looked up.
+ */
+static int check_espintcp(struct net *net, const struct tcpike_sa_params *p,
+			  struct netlink_ext_ack *extack)
+{
+	struct sock *sk;
+	bool ulp;
+
+	if (!tcpike_have_espintcp(p->family)) {
+		if (p->family == AF_INET)
+			NL_SET_ERR_MSG_MOD(extack,
+					   "this kernel has no ESP in TCP (built without CONFIG_INET_ESPINTCP)");
+		else
+			NL_SET_ERR_MSG_MOD(extack,
+					   "this kernel has no ESP in TCP for IPv6 (built without CONFIG_INET6_ESPINTCP)");
+		return -EOPNOTSUPP;
+	}
+	rcu_read_lock();
+	sk = tcpike_tcp_lookup(net, p->family, &p->daddr, p->encap_dport,
+			       &p->saddr, p->encap_sport);
+	if (!sk)
+		sk = tcpike_tcp_lookup(net, p->family, &p->saddr, p->encap_sport,
+				       &p->daddr, p->encap_dport);
+	rcu_read_unlock();
+	if (!sk || !sk_fullsock(sk) || sk->sk_state != TCP_ESTABLISHED) {
+		if (sk)
+			sock_gen_put(sk);
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no established TCP connection between the SA's addresses and ports");
+		return -ENOTCONN;
+	}
+	ulp = tcpike_sk_is_espintcp(sk);
+	sock_gen_put(sk);
+	if (!ulp) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the TCP connection of the SA does not have the espintcp ULP (TCP_ULP \"espintcp\")");
+		return -ENOPROTOOPT;
+	}
+	return 0;
+}
+
 /* An initialised, not yet inserted state from p, or an ERR_PTR. */
 static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_params *p,
 				   struct netlink_ext_ack *extack)
@@ -184,6 +232,11 @@ static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_param
 	struct xfrm_state *x;
 	int err;
 
+	if (p->encap == TCPIKE_ENCAP_TCP) {
+		err = check_espintcp(net, p, extack);
+		if (err)
+			return ERR_PTR(err);
+	}
 	x = xfrm_state_alloc(net);
 	if (!x)
 		return ERR_PTR(-ENOMEM);
@@ -213,14 +266,19 @@ static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_param
 	x->replay_maxdiff = net->xfrm.sysctl_aevent_rseqth;
 	x->replay_maxage = (net->xfrm.sysctl_aevent_etime * HZ) / XFRM_AE_ETH_M;
 
-	if (p->encap == TCPIKE_ENCAP_UDP) {
-		/* RFC 3948 ESP-in-UDP; esp_init_state sizes headers from it. */
+	if (p->encap != TCPIKE_ENCAP_RAW) {
+		/* RFC 3948 ESP-in-UDP or RFC 9329 ESP-in-TCP (espintcp);
+		 * esp_init_state sizes headers from it.  For TCP the ports
+		 * name the connection: esp_output looks up the established
+		 * socket daddr:dport -> saddr:sport and hands it the packet.
+		 */
 		x->encap = kzalloc(sizeof(*x->encap), GFP_KERNEL);
 		if (!x->encap) {
 			err = -ENOMEM;
 			goto err_put;
 		}
-		x->encap->encap_type = UDP_ENCAP_ESPINUDP;
+		x->encap->encap_type = p->encap == TCPIKE_ENCAP_TCP ? TCP_ENCAP_ESPINTCP :
+								      UDP_ENCAP_ESPINUDP;
 		x->encap->encap_sport = p->encap_sport;
 		x->encap->encap_dport = p->encap_dport;
 		/* NAT mapping reports (km_new_mapping): at most one per

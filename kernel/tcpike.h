@@ -24,6 +24,7 @@ struct tcpike_net {
 	struct list_head policies;	/* struct tcpike_policy */
 	u32 nr_sas, nr_policies;
 	unsigned int sa_gen;		/* bumped on every change of sas (dumps) */
+	unsigned int policy_gen;	/* the same for policies */
 	u64 sa_created, sa_deleted;
 	u64 events_sent, events_dropped, steers;
 
@@ -34,6 +35,12 @@ struct tcpike_net {
 	u32 nr_keepalives;
 	u64 keepalives_sent;
 	struct delayed_work ka_work;
+
+	/* Reachability watches (reach.c): one list, one delayed work. */
+	struct mutex reach_lock;
+	struct list_head reaches;	/* struct tcpike_reach */
+	u32 nr_reaches;
+	struct delayed_work reach_work;
 };
 
 #define TCPIKE_MAPPING_MAXAGE 5	/* seconds between repeated mapping events */
@@ -105,6 +112,8 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *p,
 int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
 			 struct netlink_ext_ack *extack);
 void tcpike_policy_flush(struct net *net);
+/* The kernel's policy the module owns as (dir, sel), with a reference. */
+struct xfrm_policy *tcpike_policy_lookup(struct net *net, u8 dir, struct xfrm_selector *sel);
 
 /* Ownership checks for the key-manager callbacks (atomic context). */
 bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
@@ -115,6 +124,12 @@ void tcpike_ka_init(struct net *net);
 int tcpike_ka_set(struct net *net, __be32 saddr, __be32 daddr, __be16 sport, __be16 dport,
 		  u32 interval_s, struct netlink_ext_ack *extack);
 void tcpike_ka_flush(struct net *net);
+
+void tcpike_reach_init(struct net *net);
+int tcpike_reach_set(struct net *net, unsigned short family, const xfrm_address_t *daddr,
+		     __be32 spi, __be32 pair_spi, u32 timeout_s,
+		     struct netlink_ext_ack *extack);
+void tcpike_reach_flush(struct net *net);
 
 int tcpike_netlink_init(void);
 void tcpike_netlink_exit(void);

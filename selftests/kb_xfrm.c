@@ -6,8 +6,16 @@
  *                    remove both) and print "closed"
  *   kb_xfrm sa       add an AES-GCM ESP SA; print "sa ok" or
  *                    "sa failed: <kb_error>" (exit 0 either way)
+ *   kb_xfrm tcp-tunnel LOCAL LPORT LNET PEER PPORT PNET OUTSPI INSPI
+ *                    a tunnel LNET/24 <-> PNET/24 between LOCAL and PEER
+ *                    with ESP in TCP on the connection LOCAL:LPORT <->
+ *                    PEER:PPORT (espintcp, XFRMA_ENCAP type 7): the two
+ *                    SAs (keys derived from the SPI, so both ends agree)
+ *                    and out/in/fwd policies; print "added", wait for a
+ *                    line on stdin, close the backend, print "closed"
  */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,16 +30,91 @@ static void ip4(struct sockaddr_storage *ss, const char *a)
 	inet_pton(AF_INET, a, &s->sin_addr);
 }
 
+static int tcp_sa(struct kbackend *kb, const char *src, const char *sport,
+		  const char *dst, const char *dport, const char *spi)
+{
+	uint32_t v = (uint32_t)strtoul(spi, NULL, 0);
+	uint8_t key[20];
+	struct kb_sa sa = { 0 };
+	int err;
+
+	for (unsigned int i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(v + i * 7);
+	sa.spi = htonl(v);
+	sa.reqid = 9;
+	ip4(&sa.src, src);
+	ip4(&sa.dst, dst);
+	sa.mode = KB_MODE_TUNNEL;
+	strcpy(sa.aead, "rfc4106(gcm(aes))");
+	sa.aead_icv_bits = 128;
+	sa.enc_key = key;
+	sa.enc_key_len = sizeof(key);
+	sa.replay_window = 32;
+	sa.encap = KB_ENCAP_TCP;
+	sa.encap_sport = (uint16_t)atoi(sport);
+	sa.encap_dport = (uint16_t)atoi(dport);
+	err = kb->ops->sa_add(kb, &sa);
+	if (err)
+		printf("sa 0x%x failed: %s\n", v, kb->kb_error);
+	return err;
+}
+
+static int tcp_policy(struct kbackend *kb, enum kb_dir dir, const char *from,
+		      const char *to, const char *tsrc, const char *tdst)
+{
+	struct kb_policy p = { 0 };
+	int err;
+
+	p.sel.family = AF_INET;
+	ip4(&p.sel.src, from);
+	ip4(&p.sel.dst, to);
+	p.sel.src_plen = p.sel.dst_plen = 24;
+	p.reqid = 9;
+	p.mode = KB_MODE_TUNNEL;
+	ip4(&p.tmpl_src, tsrc);
+	ip4(&p.tmpl_dst, tdst);
+	p.dir = dir;
+	err = kb->ops->policy_add(kb, &p);
+	if (err)
+		printf("policy failed: %s\n", kb->kb_error);
+	return err;
+}
+
+static int tcp_tunnel(struct kbackend *kb, int argc, char **argv)
+{
+	const char *local = argv[2], *lport = argv[3], *lnet = argv[4];
+	const char *peer = argv[5], *pport = argv[6], *pnet = argv[7];
+	char line[16];
+
+	if (tcp_sa(kb, local, lport, peer, pport, argv[8]) ||
+	    tcp_sa(kb, peer, pport, local, lport, argv[9]) ||
+	    tcp_policy(kb, KB_DIR_OUT, lnet, pnet, local, peer) ||
+	    tcp_policy(kb, KB_DIR_IN, pnet, lnet, peer, local) ||
+	    tcp_policy(kb, KB_DIR_FWD, pnet, lnet, peer, local)) {
+		kbackend_close(kb);
+		return 1;
+	}
+	printf("added\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return 1;
+	kbackend_close(kb);
+	printf("closed\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct kbackend *kb;
 	char line[16];
 
-	if (argc != 2)
+	if (argc != 2 && !(argc == 10 && !strcmp(argv[1], "tcp-tunnel")))
 		return 2;
 	kb = kbackend_open("xfrm");
 	if (!kb)
 		return 1;
+	if (!strcmp(argv[1], "tcp-tunnel"))
+		return tcp_tunnel(kb, argc, argv);
 	if (!strcmp(argv[1], "policy")) {
 		struct kb_policy p = { 0 };
 

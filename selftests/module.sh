@@ -32,6 +32,13 @@ module_tunnel() {
 		ip netns exec "$ns" "$NL" sa-new --spi 0x2002 --src 10.0.0.2 --dst 10.0.0.1 \
 			--reqid 7 --aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY_BA "$@" || return 1
 	done
+	module_policies
+}
+
+# module_policies: the out/in/fwd policies of module_tunnel's tunnel
+# (reqid 7), in both namespaces, through the module.
+module_policies() {
+	local n
 	for n in "$NS_A 192.168.1.0/24 192.168.2.0/24 10.0.0.1 10.0.0.2" \
 		 "$NS_B 192.168.2.0/24 192.168.1.0/24 10.0.0.2 10.0.0.1"; do
 		set -- $n

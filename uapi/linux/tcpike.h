@@ -49,7 +49,7 @@
  *	an outbound policy the module owns and no SA exists.  FAMILY, SEL_SRC,
  *	SEL_DST (+ prefix lengths, SEL_PROTO), REQID, SRC and DST (template).
  * @TCPIKE_CMD_SA_STEER: move an SA the module owns to another ESP transport
- *	(ENCAP, and for udp ENCAP_SPORT/ENCAP_DPORT), keeping its SPI, keys,
+ *	(ENCAP, and for udp and tcp ENCAP_SPORT/ENCAP_DPORT), keeping its SPI, keys,
  *	sequence numbers, anti-replay window, lifetimes and counters.
  *	Requires SPI, FAMILY, DST, ENCAP.
  * @TCPIKE_CMD_EVENT_MAPPING: notification on the events group: an inbound
@@ -64,6 +64,23 @@
  *	UDP) from SRC:ENCAP_SPORT to DST:ENCAP_DPORT every KEEPALIVE_INTERVAL
  *	seconds (1..3600; 0 removes them).  IPv4 only (FAMILY AF_INET).
  *	Setting an existing peer changes its interval.
+ * @TCPIKE_CMD_REACH_SET: watch the reachability of an SA's peer: SPI,
+ *	FAMILY, DST name an outbound SA the module owns, PAIR_SPI its inbound
+ *	partner (the SA with that SPI whose destination is the outbound SA's
+ *	source), REACH_TIMEOUT seconds (1..3600; 0 removes the watch, then
+ *	without PAIR_SPI).  Setting an existing watch changes it.  The watch
+ *	goes with the outbound SA when the module no longer owns it.
+ * @TCPIKE_CMD_EVENT_REACH: notification on the events group: outbound ESP
+ *	on a watched SA was sent for REACH_TIMEOUT seconds with no inbound ESP
+ *	on its pair (REACH_UP 0), or inbound ESP came again after that
+ *	(REACH_UP 1).  SPI, FAMILY, DST (the outbound SA), PAIR_SPI,
+ *	REACH_TIMEOUT, REACH_UP.  Sampled twice a second from the SAs'
+ *	packet counters.
+ * @TCPIKE_CMD_POLICY_GET: with NLM_F_DUMP (only): every policy the module
+ *	made in the caller's namespace as the kernel holds it, one message
+ *	each: POLICY_DIR, FAMILY, SEL_SRC, SEL_DST, SEL_SRC_PLEN, SEL_DST_PLEN,
+ *	SEL_PROTO, PRIORITY, REQID, MODE, and for tunnel mode SRC and DST.
+ *	Resumable and flagged NLM_F_DUMP_INTR as the SA dump.
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -78,6 +95,9 @@ enum tcpike_cmd {
 	TCPIKE_CMD_SA_STEER,
 	TCPIKE_CMD_EVENT_MAPPING,
 	TCPIKE_CMD_KEEPALIVE_SET,
+	TCPIKE_CMD_REACH_SET,
+	TCPIKE_CMD_EVENT_REACH,
+	TCPIKE_CMD_POLICY_GET,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
@@ -101,10 +121,16 @@ enum tcpike_policy_dir {
  * @TCPIKE_ENCAP_RAW: ESP directly over IP (protocol 50)
  * @TCPIKE_ENCAP_UDP: ESP in UDP (RFC 3948); the receiver needs a UDP socket
  *	with UDP_ENCAP_ESPINUDP on the destination port
+ * @TCPIKE_ENCAP_TCP: ESP in TCP (RFC 9329, the kernel's espintcp); the ports
+ *	are those of the SA's source and destination on the IKE peers' TCP
+ *	connection, which must be established in the namespace with the
+ *	"espintcp" ULP on it (after the "IKETCP" prefix) when the SA is made
+ *	or steered; a kernel built without espintcp refuses it
  */
 enum tcpike_encap {
 	TCPIKE_ENCAP_RAW = 0,
 	TCPIKE_ENCAP_UDP = 1,
+	TCPIKE_ENCAP_TCP = 2,
 };
 
 /** enum tcpike_sa_flags - bits of TCPIKE_A_SA_FLAGS */
@@ -159,8 +185,10 @@ enum tcpike_sa_flags {
  *	memory or buffer space (reply)
  * @TCPIKE_A_ENCAP: u8, enum tcpike_encap: the SA's ESP transport (SA_NEW,
  *	SA_STEER, SA_GET reply; default raw)
- * @TCPIKE_A_ENCAP_SPORT: u16 network order, UDP source port (udp)
- * @TCPIKE_A_ENCAP_DPORT: u16 network order, UDP destination port (udp)
+ * @TCPIKE_A_ENCAP_SPORT: u16 network order, port of the SA's source (udp,
+ *	tcp)
+ * @TCPIKE_A_ENCAP_DPORT: u16 network order, port of the SA's destination
+ *	(udp, tcp)
  * @TCPIKE_A_STATS_STEERS: u64, SA steers done (reply)
  * @TCPIKE_A_MAPPING_ADDR: binary, 4 or 16 bytes: the peer's new address
  *	(EVENT_MAPPING)
@@ -170,6 +198,12 @@ enum tcpike_sa_flags {
  *	(KEEPALIVE_SET; 0 removes)
  * @TCPIKE_A_STATS_KEEPALIVES: u32, peers with keepalives (reply)
  * @TCPIKE_A_STATS_KEEPALIVES_SENT: u64, keepalive datagrams sent (reply)
+ * @TCPIKE_A_PAIR_SPI: SPI, u32 in network byte order: the inbound SA paired
+ *	with an outbound one (REACH_SET, EVENT_REACH)
+ * @TCPIKE_A_REACH_TIMEOUT: u32, seconds of outbound ESP with no inbound
+ *	before the peer is reported unreachable (0-3600; 0 removes)
+ * @TCPIKE_A_REACH_UP: u8, in EVENT_REACH: 0 unreachable, 1 inbound resumed
+ * @TCPIKE_A_STATS_REACHES: u32, reachability watches (reply)
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -221,6 +255,10 @@ enum tcpike_a {
 	TCPIKE_A_KEEPALIVE_INTERVAL,
 	TCPIKE_A_STATS_KEEPALIVES,
 	TCPIKE_A_STATS_KEEPALIVES_SENT,
+	TCPIKE_A_PAIR_SPI,
+	TCPIKE_A_REACH_TIMEOUT,
+	TCPIKE_A_REACH_UP,
+	TCPIKE_A_STATS_REACHES,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1

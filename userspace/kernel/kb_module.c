@@ -39,13 +39,6 @@ static int result(struct kbackend *kb, const char *what, int err)
 
 static int kbm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 {
-	if (sa->encap == KB_ENCAP_TCP) {
-		/* espintcp transport is not in tcpike.ko yet: refuse here with a
-		 * sentence rather than let the kernel's policy answer. */
-		snprintf(kb->kb_error, sizeof(kb->kb_error),
-			 "SA add: the module does not support ESP over TCP yet");
-		return -EOPNOTSUPP;
-	}
 	return result(kb, "SA add", tnl_sa_new(tnl_of(kb), sa));
 }
 
@@ -54,14 +47,11 @@ static int kbm_sa_del(struct kbackend *kb, const struct sockaddr_storage *dst, u
 	return result(kb, "SA delete", tnl_sa_del(tnl_of(kb), dst, spi));
 }
 
+/* raw, udp and tcp (espintcp: the ports of the connection, which must hold
+ * the espintcp ULP); the kernel's sentence says why a steer is refused. */
 static int kbm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst,
 			uint32_t spi, enum kb_encap encap, uint16_t sport, uint16_t dport)
 {
-	if (encap == KB_ENCAP_TCP) {
-		snprintf(kb->kb_error, sizeof(kb->kb_error),
-			 "SA steer: the module does not support ESP over TCP yet");
-		return -EOPNOTSUPP;
-	}
 	return result(kb, "SA steer", tnl_sa_steer(tnl_of(kb), dst, spi, encap, sport, dport));
 }
 

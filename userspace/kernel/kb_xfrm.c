@@ -12,10 +12,13 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "log.h"
@@ -25,6 +28,9 @@
 #endif
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
+#endif
+#ifndef TCP_ULP
+#define TCP_ULP 31
 #endif
 #ifndef TCP_ENCAP_ESPINTCP
 #define TCP_ENCAP_ESPINTCP 7
@@ -208,6 +214,54 @@ static uint64_t lim(uint64_t v)
 	return v ? v : XFRM_INF;
 }
 
+/* The kernel's espintcp registers the "espintcp" TCP ULP; without it an
+ * ESP-in-TCP state is refused with a less helpful sentence.  The list in
+ * /proc/sys/net/ipv4/tcp_available_ulp exists only in the initial
+ * namespace, so ask the stack: setting the ULP on a fresh, unconnected
+ * socket works where it exists and fails with ENOENT where it does not.
+ * Anything else (no TCP, no memory) leaves the judgement to the kernel. */
+static bool espintcp_missing(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool missing;
+
+	if (fd < 0)
+		return false;
+	missing = setsockopt(fd, IPPROTO_TCP, TCP_ULP, "espintcp", sizeof("espintcp")) &&
+		  errno == ENOENT;
+	close(fd);
+	return missing;
+}
+
+static int check_encap(struct kbackend *kb, const struct kb_sa *sa)
+{
+	if (sa->encap == KB_ENCAP_RAW) {
+		if (sa->encap_sport || sa->encap_dport) {
+			snprintf(kb->kb_error, sizeof(kb->kb_error),
+				 "adding the ESP SA: ports given for raw ESP");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (sa->encap != KB_ENCAP_UDP && sa->encap != KB_ENCAP_TCP) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "adding the ESP SA: unknown ESP transport %d", (int)sa->encap);
+		return -EINVAL;
+	}
+	if (!sa->encap_sport || !sa->encap_dport) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "adding the ESP SA: %s encapsulation needs both ports (non-zero)",
+			 sa->encap == KB_ENCAP_UDP ? "UDP" : "TCP");
+		return -EINVAL;
+	}
+	if (sa->encap == KB_ENCAP_TCP && espintcp_missing()) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "adding the ESP SA: this kernel has no ESP in TCP (no espintcp ULP)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int xfrm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 {
 	struct xfrm_be *x = kb->priv;
@@ -216,6 +270,9 @@ static int xfrm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	struct xsa *rec;
 	int r = 0;
 
+	r = check_encap(kb, sa);
+	if (r)
+		return r;
 	memset(&p, 0, sizeof(p));
 	if (sa->mode == KB_MODE_TRANSPORT)
 		to_xsel(&p.sel, &sa->sel);
@@ -257,6 +314,8 @@ static int xfrm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	if (!r && sa->encap != KB_ENCAP_RAW) {
 		struct xfrm_encap_tmpl e = { 0 };
 
+		/* espintcp: the ports name the IKE peers' TCP connection,
+		 * which esp_output looks up (dst:dport -> src:sport). */
 		e.encap_type = sa->encap == KB_ENCAP_UDP ? UDP_ENCAP_ESPINUDP :
 							   TCP_ENCAP_ESPINTCP;
 		e.encap_sport = htons(sa->encap_sport);

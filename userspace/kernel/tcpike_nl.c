@@ -179,8 +179,9 @@ static int put_id(struct nl_msg *m, const struct sockaddr_storage *dst, uint32_t
 
 static int put_encap(struct nl_msg *m, enum kb_encap encap, uint16_t sport, uint16_t dport)
 {
-	/* KB_ENCAP_TCP has no kernel side yet: sent as is, the kernel refuses it. */
+	/* An unknown value is sent as is: the kernel's policy refuses it. */
 	return nla_put_u8(m, TCPIKE_A_ENCAP, encap == KB_ENCAP_UDP ? TCPIKE_ENCAP_UDP :
+			  encap == KB_ENCAP_TCP ? TCPIKE_ENCAP_TCP :
 			  encap == KB_ENCAP_RAW ? TCPIKE_ENCAP_RAW : 255) ||
 	       (sport && nla_put_u16(m, TCPIKE_A_ENCAP_SPORT, htons(sport))) ||
 	       (dport && nla_put_u16(m, TCPIKE_A_ENCAP_DPORT, htons(dport)));
@@ -214,6 +215,20 @@ int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi
 	struct nl_msg *m = new_msg(t, TCPIKE_CMD_SA_STEER);
 
 	if (!m || put_id(m, dst, spi) || put_encap(m, encap, sport, dport)) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	return transact(t, m, NULL, NULL);
+}
+
+int tnl_reach_set(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		  uint32_t pair_spi, uint32_t timeout_s)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_REACH_SET);
+
+	if (!m || put_id(m, dst, spi) ||
+	    (timeout_s && pair_spi && nla_put_u32(m, TCPIKE_A_PAIR_SPI, pair_spi)) ||
+	    nla_put_u32(m, TCPIKE_A_REACH_TIMEOUT, timeout_s)) {
 		nlmsg_free(m);
 		return -ENOMEM;
 	}
@@ -326,10 +341,15 @@ int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 	return transact(t, m, parse_sa, out);
 }
 
+/* A dump of SAs or policies: elements of size bytes, each parsed by parse
+ * (-EPROTO when the message lacks what identifies it). */
 struct dump {
 	struct tnl *t;
 	int err;			/* 1 while running */
-	struct tnl_sa_info *v;
+	uint8_t cmd;
+	size_t size;
+	int (*parse)(struct nlattr **a, void *out);
+	void *v;
 	size_t n, cap;
 };
 
@@ -337,7 +357,7 @@ static int on_dump_valid(struct nl_msg *msg, void *arg)
 {
 	struct dump *d = arg;
 	struct nlattr *a[TCPIKE_A_MAX + 1];
-	struct tnl_sa_info *v;
+	void *v, *e;
 
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, a, TCPIKE_A_MAX, NULL) < 0) {
 		d->err = -EPROTO;
@@ -345,7 +365,7 @@ static int on_dump_valid(struct nl_msg *msg, void *arg)
 		return NL_STOP;
 	}
 	if (d->n == d->cap) {
-		v = realloc(d->v, (d->cap ? d->cap * 2 : 16) * sizeof(*v));
+		v = realloc(d->v, (d->cap ? d->cap * 2 : 16) * d->size);
 		if (!v) {
 			d->err = -ENOMEM;
 			return NL_STOP;
@@ -353,10 +373,11 @@ static int on_dump_valid(struct nl_msg *msg, void *arg)
 		d->v = v;
 		d->cap = d->cap ? d->cap * 2 : 16;
 	}
-	memset(&d->v[d->n], 0, sizeof(d->v[d->n]));
-	if (parse_sa(a, &d->v[d->n])) {
+	e = (char *)d->v + d->n * d->size;
+	memset(e, 0, d->size);
+	if (d->parse(a, e)) {
 		d->err = -EPROTO;
-		snprintf(d->t->error, sizeof(d->t->error), "SA in the dump without its identity");
+		snprintf(d->t->error, sizeof(d->t->error), "entry in the dump without its identity");
 		return NL_STOP;
 	}
 	d->n++;
@@ -381,7 +402,7 @@ static int on_dump_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 }
 
 /* One pass; -EAGAIN when the kernel flagged the dump inconsistent. */
-static int sa_dump_once(struct tnl *t, struct dump *d)
+static int dump_once(struct tnl *t, struct dump *d)
 {
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
 	struct nl_msg *m = nlmsg_alloc();
@@ -390,7 +411,7 @@ static int sa_dump_once(struct tnl *t, struct dump *d)
 	d->err = 1;
 	d->n = 0;
 	if (!cb || !m || !genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, t->family_id, 0,
-				      NLM_F_REQUEST | NLM_F_DUMP, TCPIKE_CMD_SA_GET,
+				      NLM_F_REQUEST | NLM_F_DUMP, d->cmd,
 				      TCPIKE_GENL_VERSION)) {
 		nlmsg_free(m);
 		if (cb)
@@ -423,28 +444,77 @@ static int sa_dump_once(struct tnl *t, struct dump *d)
 	return d->err;
 }
 
-int tnl_sa_dump(struct tnl *t, struct tnl_sa_info **out, size_t *n)
+/* Retries a dump the kernel flagged inconsistent, a few times. */
+static int dump_all(struct tnl *t, struct dump *d, const char *what)
 {
-	struct dump d = { .t = t };
 	int err, tries;
 
 	t->error[0] = 0;
 	for (tries = 0; tries < 5; tries++) {
-		err = sa_dump_once(t, &d);
+		d->n = 0;
+		err = dump_once(t, d);
 		if (err != -EAGAIN)
 			break;
 	}
 	if (err) {
-		free(d.v);
+		free(d->v);
+		d->v = NULL;
 		if (!t->error[0])
-			snprintf(t->error, sizeof(t->error), "%s",
-				 err == -EAGAIN ? "the SA list kept changing during the dump" :
-				 strerror(-err));
-		return err;
+			snprintf(t->error, sizeof(t->error), err == -EAGAIN ?
+				 "the %s list kept changing during the dump" : "%s dump: %s",
+				 what, strerror(-err));
 	}
-	*out = d.v;
-	*n = d.n;
+	return err;
+}
+
+int tnl_sa_dump(struct tnl *t, struct tnl_sa_info **out, size_t *n)
+{
+	struct dump d = { .t = t, .cmd = TCPIKE_CMD_SA_GET, .size = sizeof(**out),
+			  .parse = parse_sa };
+	int err = dump_all(t, &d, "SA");
+
+	if (!err) {
+		*out = d.v;
+		*n = d.n;
+	}
+	return err;
+}
+
+static int parse_policy(struct nlattr **a, void *arg)
+{
+	struct tnl_policy_info *p = arg;
+
+	if (!a[TCPIKE_A_POLICY_DIR] || !a[TCPIKE_A_FAMILY] || !a[TCPIKE_A_SEL_SRC] ||
+	    !a[TCPIKE_A_SEL_DST])
+		return -EPROTO;
+	p->dir = nla_get_u8(a[TCPIKE_A_POLICY_DIR]);
+	p->sel.family = nla_get_u16(a[TCPIKE_A_FAMILY]);
+	get_addr(a[TCPIKE_A_SEL_SRC], p->sel.family, &p->sel.src);
+	get_addr(a[TCPIKE_A_SEL_DST], p->sel.family, &p->sel.dst);
+	p->sel.src_plen = a[TCPIKE_A_SEL_SRC_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_SRC_PLEN]) : 0;
+	p->sel.dst_plen = a[TCPIKE_A_SEL_DST_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_DST_PLEN]) : 0;
+	p->sel.proto = a[TCPIKE_A_SEL_PROTO] ? nla_get_u8(a[TCPIKE_A_SEL_PROTO]) : 0;
+	p->priority = a[TCPIKE_A_PRIORITY] ? nla_get_u32(a[TCPIKE_A_PRIORITY]) : 0;
+	p->reqid = a[TCPIKE_A_REQID] ? nla_get_u32(a[TCPIKE_A_REQID]) : 0;
+	p->mode = a[TCPIKE_A_MODE] ? nla_get_u8(a[TCPIKE_A_MODE]) : 0;
+	if (a[TCPIKE_A_SRC])
+		get_addr(a[TCPIKE_A_SRC], p->sel.family, &p->tmpl_src);
+	if (a[TCPIKE_A_DST])
+		get_addr(a[TCPIKE_A_DST], p->sel.family, &p->tmpl_dst);
 	return 0;
+}
+
+int tnl_policy_dump(struct tnl *t, struct tnl_policy_info **out, size_t *n)
+{
+	struct dump d = { .t = t, .cmd = TCPIKE_CMD_POLICY_GET, .size = sizeof(**out),
+			  .parse = parse_policy };
+	int err = dump_all(t, &d, "policy");
+
+	if (!err) {
+		*out = d.v;
+		*n = d.n;
+	}
+	return err;
 }
 
 static int parse_stats(struct nlattr **a, void *arg)
@@ -462,6 +532,7 @@ static int parse_stats(struct nlattr **a, void *arg)
 	s->keepalives = a[TCPIKE_A_STATS_KEEPALIVES] ? nla_get_u32(a[TCPIKE_A_STATS_KEEPALIVES]) : 0;
 	s->keepalives_sent = a[TCPIKE_A_STATS_KEEPALIVES_SENT] ?
 			     nla_get_u64(a[TCPIKE_A_STATS_KEEPALIVES_SENT]) : 0;
+	s->reaches = a[TCPIKE_A_STATS_REACHES] ? nla_get_u32(a[TCPIKE_A_STATS_REACHES]) : 0;
 	return 0;
 }
 
@@ -590,6 +661,14 @@ static int parse_event(struct nl_msg *msg, void *arg)
 		ev->old_port = a[TCPIKE_A_ENCAP_SPORT] ? ntohs(nla_get_u16(a[TCPIKE_A_ENCAP_SPORT])) : 0;
 		get_addr(a[TCPIKE_A_MAPPING_ADDR], ev->family, &ev->new_addr);
 		ev->new_port = ntohs(nla_get_u16(a[TCPIKE_A_MAPPING_PORT]));
+	} else if (g->cmd == TCPIKE_CMD_EVENT_REACH && a[TCPIKE_A_SPI] && a[TCPIKE_A_DST] &&
+		   a[TCPIKE_A_PAIR_SPI] && a[TCPIKE_A_REACH_UP]) {
+		ev->kind = TNL_EV_REACH;
+		ev->spi = nla_get_u32(a[TCPIKE_A_SPI]);
+		get_addr(a[TCPIKE_A_DST], ev->family, &ev->dst);
+		ev->pair_spi = nla_get_u32(a[TCPIKE_A_PAIR_SPI]);
+		ev->timeout_s = a[TCPIKE_A_REACH_TIMEOUT] ? nla_get_u32(a[TCPIKE_A_REACH_TIMEOUT]) : 0;
+		ev->up = nla_get_u8(a[TCPIKE_A_REACH_UP]) ? 1 : 0;
 	} else {
 		return NL_SKIP;
 	}

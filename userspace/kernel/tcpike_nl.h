@@ -30,7 +30,7 @@ struct tnl_sa_info {
 	char aead[64], enc[64], auth[64];
 	uint32_t aead_icv_bits, auth_trunc_bits;
 	uint64_t packets, bytes, errors;
-	uint8_t encap;			/* enum tcpike_encap */
+	uint8_t encap;			/* enum tcpike_encap (raw, udp, tcp) */
 	uint16_t encap_sport, encap_dport;	/* host order */
 	int has_key;			/* set if any key attribute came back (never should) */
 };
@@ -40,6 +40,7 @@ struct tnl_stats {
 	uint64_t sa_created, sa_deleted, events_sent, events_dropped, steers;
 	uint32_t keepalives;
 	uint64_t keepalives_sent;
+	uint32_t reaches;		/* reachability watches */
 };
 
 /* Returns 0, -ENOENT when the family is not registered (module not
@@ -49,7 +50,8 @@ void tnl_close(struct tnl *t);
 
 int tnl_sa_new(struct tnl *t, const struct kb_sa *sa);
 int tnl_sa_del(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi);
-/* encap: KB_ENCAP_RAW or KB_ENCAP_UDP; ports in host order. */
+/* encap: KB_ENCAP_RAW, KB_ENCAP_UDP or KB_ENCAP_TCP (the ports of an
+ * established espintcp connection); ports in host order. */
 int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 		 enum kb_encap encap, uint16_t sport, uint16_t dport);
 /* RFC 3948 keepalives local:sport -> remote:dport every interval_s seconds
@@ -57,15 +59,31 @@ int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi
 int tnl_keepalive_set(struct tnl *t, const struct sockaddr_storage *local,
 		      const struct sockaddr_storage *remote, uint16_t sport, uint16_t dport,
 		      uint32_t interval_s);
+/* Reachability watch on the outbound SA (dst, spi) with its inbound pair
+ * (pair_spi, network order): events after timeout_s seconds of outbound
+ * with no inbound, and when inbound resumes; timeout_s 0 removes it. */
+int tnl_reach_set(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		  uint32_t pair_spi, uint32_t timeout_s);
 int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 	       struct tnl_sa_info *out);
 /* Every SA the module made in this namespace: *out (free() it) holds *n.
  * A dump the kernel flags inconsistent (the list changed) is retried. */
 int tnl_sa_dump(struct tnl *t, struct tnl_sa_info **out, size_t *n);
+/* A policy as the module reports it (tcpike_policy_dir, tcpike_mode). */
+struct tnl_policy_info {
+	uint8_t dir, mode;
+	struct kb_selector sel;		/* ports unused */
+	uint32_t priority, reqid;
+	struct sockaddr_storage tmpl_src, tmpl_dst;	/* tunnel mode */
+};
+
+/* Every policy the module made in this namespace: *out (free() it) holds
+ * *n; retried as tnl_sa_dump. */
+int tnl_policy_dump(struct tnl *t, struct tnl_policy_info **out, size_t *n);
 int tnl_stats_get(struct tnl *t, struct tnl_stats *out);
 int tnl_policy_new(struct tnl *t, const struct kb_policy *pol);
 
-enum tnl_event_kind { TNL_EV_EXPIRE = 1, TNL_EV_ACQUIRE, TNL_EV_MAPPING };
+enum tnl_event_kind { TNL_EV_EXPIRE = 1, TNL_EV_ACQUIRE, TNL_EV_MAPPING, TNL_EV_REACH };
 
 struct tnl_event {
 	enum tnl_event_kind kind;
@@ -79,6 +97,11 @@ struct tnl_event {
 	 * new_addr:new_port (ports host order) */
 	struct sockaddr_storage new_addr;
 	uint16_t old_port, new_port;
+	/* reach: SA (spi, dst) with its inbound pair_spi (network order);
+	 * up 0: outbound for timeout_s seconds and nothing inbound, 1: inbound
+	 * resumed */
+	uint32_t pair_spi, timeout_s;
+	int up;
 };
 
 /* Joins the events group; then tnl_event_next() waits up to timeout_ms

@@ -7,15 +7,17 @@
  *                    [--reqid N] [--replay N] [--esn]
  *                    (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS
  *                     --auth-key HEX) --key HEX
- *   tcpike-nl sa-steer --spi N --dst A --encap raw|udp [--sport N --dport N]
+ *   tcpike-nl sa-steer --spi N --dst A --encap raw|udp|tcp [--sport N --dport N]
  *   tcpike-nl sa-del --spi N --dst A
  *   tcpike-nl sa-get --spi N --dst A
  *   tcpike-nl sa-dump
  *   tcpike-nl keepalive --src A --dst A --sport N --dport N --interval S (0: off)
+ *   tcpike-nl reach --spi N --dst A --pair-spi N --timeout S (0: off, no --pair-spi)
  *   tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N
  *                        [--mode tunnel|transport] [--src A --dst A] [--proto N]
  *                        [--priority N]
  *   tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]
+ *   tcpike-nl policy-dump
  *   tcpike-nl stats
  *   tcpike-nl monitor [--count N] [--timeout SECONDS]
  *
@@ -32,9 +34,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/tcpike.h>
 #include <openssl/crypto.h>
 
 #include "tcpike_nl.h"
+
+static const char *encap_name(uint8_t e)
+{
+	return e == TCPIKE_ENCAP_RAW ? "raw" : e == TCPIKE_ENCAP_UDP ? "udp" :
+	       e == TCPIKE_ENCAP_TCP ? "tcp" : "unknown";
+}
 
 static void usage(void)
 {
@@ -43,17 +52,20 @@ static void usage(void)
 		"                 [--reqid N] [--replay N] [--esn]\n"
 		"                 (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS --auth-key HEX)\n"
 		"                 --key HEX\n"
-		"       tcpike-nl sa-steer --spi N --dst ADDR --encap raw|udp [--sport N --dport N]\n"
+		"       tcpike-nl sa-steer --spi N --dst ADDR --encap raw|udp|tcp [--sport N --dport N]\n"
 		"       tcpike-nl sa-del --spi N --dst ADDR\n"
 		"       tcpike-nl sa-get --spi N --dst ADDR\n"
 		"       tcpike-nl sa-dump\n"
 		"       tcpike-nl keepalive --src ADDR --dst ADDR --sport N --dport N --interval S\n"
+		"       tcpike-nl reach --spi N --dst ADDR --pair-spi N --timeout S (0: off)\n"
 		"       tcpike-nl policy-new --dir in|out|fwd --from NET --to NET --reqid N\n"
 		"                 [--mode tunnel|transport] [--src ADDR --dst ADDR] [--proto N] [--priority N]\n"
 		"       tcpike-nl policy-del --dir in|out|fwd --from NET --to NET [--proto N]\n"
+		"       tcpike-nl policy-dump\n"
 		"       tcpike-nl stats\n"
 		"       tcpike-nl monitor [--count N] [--timeout SECONDS]\n"
-		"sa-new also takes --encap raw|udp --sport N --dport N\n"
+		"sa-new also takes --encap raw|udp|tcp --sport N --dport N (tcp: the ports of an\n"
+		"established connection with the espintcp ULP; sport is the SA source's)\n"
 		"sa-new lifetimes: --soft-bytes N --hard-bytes N --soft-packets N --hard-packets N\n"
 		"                  --soft-seconds N --hard-seconds N\n");
 	exit(2);
@@ -167,6 +179,10 @@ static int monitor(struct tnl *t, unsigned long count, unsigned long timeout_s)
 			printf("mapping spi 0x%08x dst %s peer %s:%u now %s:%u\n", ntohl(ev.spi),
 			       ntop(&ev.dst, a, sizeof(a)), ntop(&ev.src, b, sizeof(b)), ev.old_port,
 			       ntop(&ev.new_addr, c, sizeof(c)), ev.new_port);
+		else if (ev.kind == TNL_EV_REACH)
+			printf("reach %s spi 0x%08x dst %s pair 0x%08x timeout %u\n",
+			       ev.up ? "up" : "down", ntohl(ev.spi), ntop(&ev.dst, a, sizeof(a)),
+			       ntohl(ev.pair_spi), ev.timeout_s);
 		else
 			printf("acquire reqid %u sel %s/%u -> %s/%u proto %u tmpl %s -> %s\n",
 			       ev.reqid, ntop(&ev.sel.src, a, sizeof(a)), ev.sel.src_plen,
@@ -192,7 +208,7 @@ int main(int argc, char **argv)
 		{ "soft-seconds", 1, 0, 5 }, { "hard-seconds", 1, 0, 6 },
 		{ "count", 1, 0, 7 }, { "timeout", 1, 0, 8 },
 		{ "encap", 1, 0, 9 }, { "sport", 1, 0, 10 }, { "dport", 1, 0, 11 },
-		{ "interval", 1, 0, 12 },
+		{ "interval", 1, 0, 12 }, { "pair-spi", 1, 0, 13 },
 		{ 0, 0, 0, 0 },
 	};
 	uint8_t key[64], akey[64];
@@ -201,7 +217,8 @@ int main(int argc, char **argv)
 	bool have_sel = false;
 	unsigned long count = 0, timeout_s = 0;
 	bool have_encap = false, have_interval = false;
-	uint32_t interval = 0;
+	uint32_t interval = 0, pair_spi = 0;
+	bool have_timeout = false;
 	struct tnl t;
 	const char *cmd;
 	int c, err;
@@ -255,7 +272,7 @@ int main(int argc, char **argv)
 		case 5: sa.soft_seconds = num(optarg); break;
 		case 6: sa.hard_seconds = num(optarg); break;
 		case 7: count = num(optarg); break;
-		case 8: timeout_s = num(optarg); break;
+		case 8: timeout_s = num(optarg); have_timeout = true; break;
 		case 9:
 			if (!strcmp(optarg, "raw"))
 				sa.encap = KB_ENCAP_RAW;
@@ -270,12 +287,13 @@ int main(int argc, char **argv)
 		case 10: sa.encap_sport = (uint16_t)num(optarg); break;
 		case 11: sa.encap_dport = (uint16_t)num(optarg); break;
 		case 12: interval = (uint32_t)num(optarg); have_interval = true; break;
+		case 13: pair_spi = htonl((uint32_t)num(optarg)); break;
 		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
-	if (!strncmp(cmd, "policy-", 7)) {
+	if (!strncmp(cmd, "policy-", 7) && strcmp(cmd, "policy-dump")) {
 		if (!have_sel || !pol.sel.dst.ss_family)
 			usage();
 		pol.sel.family = pol.sel.src.ss_family;
@@ -288,6 +306,7 @@ int main(int argc, char **argv)
 		    !have_interval)
 			usage();
 	} else if (strcmp(cmd, "stats") && strcmp(cmd, "monitor") && strcmp(cmd, "sa-dump") &&
+		   strcmp(cmd, "policy-dump") &&
 		   (!have_spi || !have_dst)) {
 		usage();
 	}
@@ -304,6 +323,12 @@ int main(int argc, char **argv)
 			usage();
 		}
 		err = tnl_sa_steer(&t, &sa.dst, sa.spi, sa.encap, sa.encap_sport, sa.encap_dport);
+	} else if (!strcmp(cmd, "reach")) {
+		if (!have_timeout) {
+			tnl_close(&t);
+			usage();
+		}
+		err = tnl_reach_set(&t, &sa.dst, sa.spi, pair_spi, (uint32_t)timeout_s);
 	} else if (!strcmp(cmd, "sa-del")) {
 		err = tnl_sa_del(&t, &sa.dst, sa.spi);
 	} else if (!strcmp(cmd, "keepalive")) {
@@ -324,9 +349,29 @@ int main(int argc, char **argv)
 				  (void *)&((struct sockaddr_in6 *)&v[k].dst)->sin6_addr, d, sizeof(d));
 			printf("spi 0x%08x src %s dst %s reqid %u %s encap %s packets %llu%s\n",
 			       ntohl(v[k].spi), s, d, v[k].reqid,
-			       v[k].aead[0] ? v[k].aead : v[k].enc, v[k].encap ? "udp" : "raw",
+			       v[k].aead[0] ? v[k].aead : v[k].enc, encap_name(v[k].encap),
 			       (unsigned long long)v[k].packets,
 			       v[k].has_key ? " KEY ATTRIBUTE ECHOED" : "");
+		}
+		free(v);
+	} else if (!strcmp(cmd, "policy-dump")) {
+		static const char *const dirs[] = { "in", "out", "fwd" };
+		struct tnl_policy_info *v = NULL;
+		char addr[4][INET6_ADDRSTRLEN];
+		size_t k, n = 0;
+
+		err = tnl_policy_dump(&t, &v, &n);
+		for (k = 0; !err && k < n; k++) {
+			printf("%s %s/%u -> %s/%u proto %u priority %u reqid %u",
+			       v[k].dir < 3 ? dirs[v[k].dir] : "?",
+			       ntop(&v[k].sel.src, addr[0], sizeof(addr[0])), v[k].sel.src_plen,
+			       ntop(&v[k].sel.dst, addr[1], sizeof(addr[1])), v[k].sel.dst_plen,
+			       v[k].sel.proto, v[k].priority, v[k].reqid);
+			if (v[k].mode == TCPIKE_MODE_TUNNEL)
+				printf(" tunnel %s -> %s\n", ntop(&v[k].tmpl_src, addr[2], sizeof(addr[2])),
+				       ntop(&v[k].tmpl_dst, addr[3], sizeof(addr[3])));
+			else
+				printf(" transport\n");
 		}
 		free(v);
 	} else if (!strcmp(cmd, "sa-get")) {
@@ -349,7 +394,8 @@ int main(int argc, char **argv)
 			else
 				printf("enc %s auth %s trunc %u\n", i.enc, i.auth, i.auth_trunc_bits);
 			if (i.encap)
-				printf("encap udp %u -> %u\n", i.encap_sport, i.encap_dport);
+				printf("encap %s %u -> %u\n", encap_name(i.encap), i.encap_sport,
+				       i.encap_dport);
 			else
 				printf("encap raw\n");
 			printf("packets %llu bytes %llu errors %llu\n",
@@ -376,6 +422,8 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.events_dropped,
 			       (unsigned long long)st.steers);
 		/* A second line only when keepalives exist or were sent. */
+		if (!err && st.reaches)
+			printf("reach watches %u\n", st.reaches);
 		if (!err && (st.keepalives || st.keepalives_sent))
 			printf("keepalives %u sent %llu\n", st.keepalives,
 			       (unsigned long long)st.keepalives_sent);
