@@ -151,6 +151,7 @@ void tcp_conn_close(struct tcp_conn *c, int err)
 	t->st.frames_empty += c->st.st.empty;
 	t->st.keepalives += c->st.st.keepalives;
 	t->st.oversized += c->st.st.oversized;
+	t->st.runts += c->st.st.runts;
 	conn_unlink(t, c);
 	if (c->connecting) {
 		c->connecting = false;
@@ -683,6 +684,18 @@ int tcp_enable_espintcp(struct tcp_conn *c)
 	}
 	c->espintcp = true;
 	return 0;
+}
+
+void tcp_stats_now(const struct tcp *t, struct tcp_stats *out, uint32_t *n_conns)
+{
+	*out = t->st;
+	*n_conns = t->n_conns;
+	for (const struct tcp_conn *c = t->conns; c; c = c->next) {
+		out->frames_empty += c->st.st.empty;
+		out->keepalives += c->st.st.keepalives;
+		out->oversized += c->st.st.oversized;
+		out->runts += c->st.st.runts;
+	}
 }
 
 int tcp_status(const struct tcp *t, struct buf *out)

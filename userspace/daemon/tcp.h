@@ -56,6 +56,7 @@ struct tcp_stats {
 	uint64_t refused_global, refused_per_ip;
 	uint64_t prefix_timeout, bad_prefix, bad_length, idle_timeout;
 	uint64_t frames_ike, frames_esp, frames_empty, keepalives, oversized;
+	uint64_t runts;
 	uint64_t tx_frames, tx_dropped_queue_full;
 };
 
@@ -128,5 +129,13 @@ int tcp_enable_espintcp(struct tcp_conn *c);
 void tcp_conn_path(const struct tcp_conn *c, struct ike_path *path);
 
 int tcp_status(const struct tcp *t, struct buf *out);
+
+/*
+ * Counters as of now: closed connections' framing counts plus those of the
+ * live ones (empty frames, keepalives, oversized and runt frames are kept
+ * per stream until the connection closes).  *n_conns gets the number of
+ * open connections.
+ */
+void tcp_stats_now(const struct tcp *t, struct tcp_stats *out, uint32_t *n_conns);
 
 #endif
