@@ -14,6 +14,8 @@ One connection runs the ACTIONs in order:
     init:SEED         send one framed IKE_SA_INIT request (Length | 00000000 |
                       message); the same SEED gives the same bytes, so a
                       second connection can retransmit it exactly
+    init-notify:SEED:TYPE  the same with one more payload, N(TYPE) with
+                      protocol 0, no SPI and 4 bytes of data "junk"
     big:N             send an IKE frame (marker included) of N message bytes
     sleep:S           wait S seconds
     shut              shutdown(SHUT_WR): our side of the stream ends
@@ -22,6 +24,9 @@ One connection runs the ACTIONs in order:
     expect-init-resp:S  one frame arrives within S s: an IKE_SA_INIT response
                       to our last init (R flag, our SPIi, a SPIr, message ID 0,
                       first payload SA); prints "spi_r HEX"
+    expect-notify:TYPE  that response carries N(TYPE) encoded with protocol
+                      0, SPI size 0 and no data (8 bytes)
+    expect-no-notify:TYPE  that response carries no N(TYPE)
 
 Each expectation prints one line; the exit status is 1 at the first one
 that does not hold (the line says why), 0 when all held.
@@ -61,8 +66,9 @@ def payload(nxt, body):
     return struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
 
 
-def sa_init(seed):
-    """A well-formed IKE_SA_INIT request; deterministic for a seed."""
+def sa_init(seed, notify=None):
+    """A well-formed IKE_SA_INIT request; deterministic for a seed.  With
+    notify, one more payload: N(notify) with 4 bytes of data."""
     rnd = random.Random(seed)
     spi_i = bytes(rnd.getrandbits(8) for _ in range(8))
     ke = bytes(rnd.getrandbits(8) for _ in range(32))
@@ -73,7 +79,9 @@ def sa_init(seed):
     prop = struct.pack("!BBHBBBB", 0, 0, 8 + len(trans), 1, 1, 0, 3) + trans
     body = (payload(PL_KE, prop) +
             payload(PL_NONCE, struct.pack("!HH", KE_X25519, 0) + ke) +
-            payload(0, nonce))
+            payload(PL_NOTIFY if notify else 0, nonce))
+    if notify:
+        body += payload(0, struct.pack("!BBH", 0, 0, notify) + b"junk")
     hdr = spi_i + b"\0" * 8 + struct.pack("!BBBBII", PL_SA, 0x20,
                                           EXCH_IKE_SA_INIT, 0x08, 0,
                                           28 + len(body))
@@ -144,12 +152,29 @@ def check_init_resp(f, spi_i):
                    % (exch, flags, msgid))
     if nxt != PL_SA or spi_r == b"\0" * 8:
         raise Fail("IKE_SA_INIT response without SA (first payload %d)" % nxt)
-    return spi_r.hex()
+    return spi_r.hex(), m
+
+
+def notifies(m):
+    """{type: [(protocol, spi size, payload length)]} of an IKE message."""
+    out = {}
+    nxt, off = m[16], 28
+    while nxt and off + 4 <= len(m):
+        this = nxt
+        nxt, _, plen = struct.unpack("!BBH", m[off:off + 4])
+        if plen < 4 or off + plen > len(m):
+            raise Fail("malformed payload chain at offset %d" % off)
+        if this == PL_NOTIFY and plen >= 8:
+            proto, spis, ntype = struct.unpack("!BBH", m[off + 4:off + 8])
+            out.setdefault(ntype, []).append((proto, spis, plen))
+        off += plen
+    return out
 
 
 def run_actions(host, port, src, actions):
     s = connect(host, port, src)
     spi_i = None
+    resp = None
     t0 = time.monotonic()
     for a in actions:
         verb, _, arg = a.partition(":")
@@ -163,6 +188,10 @@ def run_actions(host, port, src, actions):
             s.sendall(bytes.fromhex(arg))
         elif verb == "init":
             spi_i, msg = sa_init(arg)
+            s.sendall(frame(msg))
+        elif verb == "init-notify":
+            seed, _, ntype = arg.partition(":")
+            spi_i, msg = sa_init(seed, int(ntype))
             s.sendall(frame(msg))
         elif verb == "big":
             s.sendall(frame(os.urandom(int(arg))))
@@ -185,7 +214,19 @@ def run_actions(host, port, src, actions):
         elif verb == "expect-init-resp":
             if spi_i is None:
                 raise Fail("expect-init-resp without init")
-            print("spi_r", check_init_resp(read_frame(s, float(arg)), spi_i))
+            spi_r, resp = check_init_resp(read_frame(s, float(arg)), spi_i)
+            print("spi_r", spi_r)
+        elif verb in ("expect-notify", "expect-no-notify"):
+            if resp is None:
+                raise Fail(verb + " without a response")
+            got = notifies(resp).get(int(arg), [])
+            if verb == "expect-no-notify":
+                if got:
+                    raise Fail("response carries N(%s)" % arg)
+            elif got != [(0, 0, 8)]:
+                raise Fail("N(%s) in the response: %s, expected one with "
+                           "protocol 0, SPI size 0, length 8" % (arg, got))
+            print(verb, arg)
         else:
             raise Fail("unknown action " + a)
     s.close()

@@ -12,6 +12,7 @@
 #   the same message without the prefix never delivered (TCP-24)
 #   random garbage streams: all closed, daemon answers, memory bounded
 #   per-address connection limit (tcp_per_ip)
+#   N(SEPARATE_TRANSPORTS) with data echoed without it (RT-3, RT-13, RT-14)
 . "$(dirname "$0")/../lib.sh"
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
@@ -104,6 +105,15 @@ st_run "IKE frame of 4000 bytes over max_ike_message: skipped, not answered, str
 	prefix big:4000 expect-open:0.5 init:big expect-init-resp:3
 tap_check "oversized frame: counted, not delivered (one IKE frame: the IKE_SA_INIT)" \
 	test "$(delta oversized "$o0") $(delta frames_ike "$i0")" = "1 1"
+
+# --- SEPARATE_TRANSPORTS over TCP from a crafted initiator (RT-3, RT-13, RT-14) ------
+n0=$(ike_jq b "s['counters']['separate_negotiated']")
+st_run "IKE_SA_INIT with N(SEPARATE_TRANSPORTS) carrying 4 data bytes: echoed with protocol 0, no SPI, no data" \
+	prefix init-notify:sep:49152 expect-init-resp:3 expect-notify:49152
+tap_check "the data was ignored and separate transports negotiated" \
+	test "$(( $(ike_jq b "s['counters']['separate_negotiated']") - n0 ))" = 1
+st_run "IKE_SA_INIT without the notify: none in the response" \
+	prefix init:plain expect-init-resp:3 expect-no-notify:49152
 
 # --- one live (half-open) SA: retransmission and the prefix (TCP-28, TCP-24) --------
 if out=$(st prefix init:live expect-init-resp:3 2>&1); then
