@@ -36,7 +36,7 @@ struct tcp_opts {
 	uint32_t max_conns;		/* global; 0 = 10000 */
 	uint32_t max_per_ip;		/* 0 = 50 */
 	uint32_t prefix_timeout_ms;	/* 0 = 5000 */
-	uint32_t idle_timeout_ms;	/* no valid message yet; 0 = 30000 */
+	uint32_t idle_timeout_ms;	/* no IKE SA uses it; 0 = 30000 */
 	size_t max_msg;			/* 0 = STREAM_MAX_MSG */
 };
 
@@ -67,7 +67,7 @@ struct tcp_conn {
 	bool originator;	/* we connected (we send IKETCP) */
 	bool connecting;	/* non-blocking connect in progress */
 	bool prefix_seen;	/* responder: IKETCP received */
-	bool valid_msg;		/* at least one IKE message delivered */
+	bool valid_msg;		/* at least one IKE frame delivered */
 	bool espintcp;		/* kernel ULP attached */
 	bool dead;		/* closed; fd is -1 */
 	bool announced;		/* connected(c, 0) was called: closed() follows */
