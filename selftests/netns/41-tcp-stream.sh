@@ -106,6 +106,14 @@ st_run "IKE frame of 4000 bytes over max_ike_message: skipped, not answered, str
 tap_check "oversized frame: counted, not delivered (one IKE frame: the IKE_SA_INIT)" \
 	test "$(delta oversized "$o0") $(delta frames_ike "$i0")" = "1 1"
 
+# A frame that looks like IKE (zero marker) but is no IKE message creates
+# no SA: the connection is still closed by tcp_idle_timeout (2 s), so a
+# client cannot hold connections open with it (RFC 9329 §6.1, TCP-18).
+d0=$(tcpc idle_timeout)
+st_run "IKE-marked frame that is not an IKE message: connection still closed by tcp_idle_timeout" \
+	prefix raw:000a000000006a756e6b expect-open:1 expect-close:3
+tap_check "IKE-marked junk: counted as idle_timeout" test "$(delta idle_timeout "$d0")" = 1
+
 # --- SEPARATE_TRANSPORTS over TCP from a crafted initiator (RT-3, RT-13, RT-14) ------
 n0=$(ike_jq b "s['counters']['separate_negotiated']")
 st_run "IKE_SA_INIT with N(SEPARATE_TRANSPORTS) carrying 4 data bytes: echoed with protocol 0, no SPI, no data" \
