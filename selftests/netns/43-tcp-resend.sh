@@ -87,4 +87,36 @@ tap_check "the SA pair still agrees: a's inbound SPI is b's outbound" \
 	     "$(j b "[c for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'][0]['spi_out']")"
 ike_stop a
 ike_stop b
+
+# 3. Two IKE SAs to the same peer do not share a connection (TCP-22, TCP-26):
+# a gets a second connection "d", a copy of "c" for another subnet (no
+# INITIAL_CONTACT, which would make b drop the first SA).
+ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+	lid=fqdn:a.test rid=fqdn:b.test "conn_extra=transport = tcp;initial_contact = no"
+python3 - "$IKE_DIR/a.conf" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+c = re.search(r"^\tc \{\n.*?^\t\}\n", s, re.S | re.M).group(0)
+s = s.replace(c, c + c.replace("\tc {", "\td {", 1)
+              .replace("local_ts = 192.168.1.0/24", "local_ts = 192.168.11.0/24"), 1)
+open(p, "w").write(s)
+PY
+ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.0.0/16 \
+	lid=fqdn:b.test rid=fqdn:a.test
+ike_start "$NS_A" a && ike_start "$NS_B" b
+ike_ctl a initiate c >/dev/null
+ike_ctl a initiate d >/dev/null
+two_up() { ike_established a 2 && ike_established b 2; }
+if wait_for 10 two_up; then
+	tap_ok "two connections to one peer: two IKE SAs established over TCP"
+else
+	tap_fail "two connections to one peer: two IKE SAs established over TCP"; ike_log a; ike_log b
+fi
+ports=$(j a "' '.join(sorted(str(i['local_port']) for i in s['ike_sas'] if i['state']=='ESTABLISHED' and i['transport']=='tcp'))")
+tap_diag "a's local TCP ports: $ports"
+tap_check "each IKE SA has its own TCP connection (two source ports, two connections at b)" \
+	test "$(echo $ports | wc -w) $(echo $ports | tr ' ' '\n' | sort -u | wc -l) $(ike_jq b "s['tcp']['connections']")" = "2 2 2"
+ike_stop a
+ike_stop b
 tap_done
