@@ -398,6 +398,37 @@ static void status_text(struct engine *e, struct buf *b)
 		(unsigned long long)e->st.separate_tcp_failed);
 }
 
+/* The TCP transport's counters (tcp.h), so tests and operators see what
+ * the framing layer did with each connection: prefixes, lengths, limits. */
+static void tcp_json(const struct tcp *t, struct buf *b)
+{
+	struct tcp_stats st;
+	uint32_t n;
+
+	if (!t) {
+		bprintf(b, "null");
+		return;
+	}
+	tcp_stats_now(t, &st, &n);
+	bprintf(b, "{\"connections\":%u,\"accepted\":%llu,\"connected\":%llu,"
+		"\"connect_failed\":%llu,\"closed\":%llu,\"refused_global\":%llu,"
+		"\"refused_per_ip\":%llu,\"prefix_timeout\":%llu,\"bad_prefix\":%llu,"
+		"\"bad_length\":%llu,\"idle_timeout\":%llu,\"frames_ike\":%llu,"
+		"\"frames_esp\":%llu,\"frames_empty\":%llu,\"keepalives\":%llu,"
+		"\"oversized\":%llu,\"runts\":%llu,\"tx_frames\":%llu,"
+		"\"tx_dropped_queue_full\":%llu}",
+		n, (unsigned long long)st.accepted, (unsigned long long)st.connected,
+		(unsigned long long)st.connect_failed, (unsigned long long)st.closed,
+		(unsigned long long)st.refused_global, (unsigned long long)st.refused_per_ip,
+		(unsigned long long)st.prefix_timeout, (unsigned long long)st.bad_prefix,
+		(unsigned long long)st.bad_length, (unsigned long long)st.idle_timeout,
+		(unsigned long long)st.frames_ike, (unsigned long long)st.frames_esp,
+		(unsigned long long)st.frames_empty, (unsigned long long)st.keepalives,
+		(unsigned long long)st.oversized, (unsigned long long)st.runts,
+		(unsigned long long)st.tx_frames,
+		(unsigned long long)st.tx_dropped_queue_full);
+}
+
 static void status_json(struct engine *e, struct buf *b)
 {
 	uint64_t now = ike_now();
@@ -471,7 +502,7 @@ static void status_json(struct engine *e, struct buf *b)
 		"\"cookies_ok\":%llu,\"invalid_ke_sent\":%llu,\"fragments_sent\":%llu,"
 		"\"fragments_reassembled\":%llu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
 		"\"tcp_reconnects\":%llu,\"separate_negotiated\":%llu,"
-		"\"separate_tcp_failed\":%llu}}\n",
+		"\"separate_tcp_failed\":%llu},\"tcp\":",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
 		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
 		(unsigned long long)e->st.retransmits, (unsigned long long)e->st.ike_established,
@@ -483,6 +514,8 @@ static void status_json(struct engine *e, struct buf *b)
 		(unsigned long long)e->st.tcp_reconnects,
 		(unsigned long long)e->st.separate_negotiated,
 		(unsigned long long)e->st.separate_tcp_failed);
+	tcp_json(e->tcp, b);
+	bprintf(b, "}\n");
 }
 
 int engine_status(struct engine *e, bool json, struct buf *out)

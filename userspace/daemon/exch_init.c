@@ -530,9 +530,13 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	}
 	sa = half_open_find(e, rx, m->hdr.spi_i);
 	if (sa) {
-		/* A retransmission: the same response again (§2.1). */
+		/* A retransmission: the same response again (§2.1).  Over
+		 * TCP it goes back on the connection it came on: the
+		 * originator may have reconnected, and the first one may be
+		 * gone (RFC 9329 §6.2, TCP-28). */
 		if (sa->init_req.len == rx->len && !memcmp(sa->init_req.data, rx->msg, rx->len))
-			ike_send_raw(e, &sa->path, sa->resp_cache.pkt[0].data,
+			ike_send_raw(e, rx->path.kind == XPORT_TCP ? &rx->path : &sa->path,
+				     sa->resp_cache.pkt[0].data,
 				     sa->resp_cache.pkt[0].len);
 		return;
 	}

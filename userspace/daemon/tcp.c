@@ -151,6 +151,7 @@ void tcp_conn_close(struct tcp_conn *c, int err)
 	t->st.frames_empty += c->st.st.empty;
 	t->st.keepalives += c->st.st.keepalives;
 	t->st.oversized += c->st.st.oversized;
+	t->st.runts += c->st.st.runts;
 	conn_unlink(t, c);
 	if (c->connecting) {
 		c->connecting = false;
@@ -239,11 +240,10 @@ static int conn_deliver(void *ctx, enum stream_kind kind,
 		return 0;
 	}
 	t->st.frames_ike++;
-	if (!c->valid_msg) {
-		c->valid_msg = true;
-		/* A real message arrived: the idle timer no longer applies. */
-		timer_cancel(t->loop, &c->timer);
-	}
+	/* The idle timer keeps running: only an IKE SA that uses the
+	 * connection (c->user, set by the engine) keeps it open; a zero
+	 * marker alone proves nothing (see conn_timer). */
+	c->valid_msg = true;
 	tcp_conn_path(c, &rx.path);
 	rx.msg = msg;
 	rx.len = len;
@@ -313,10 +313,9 @@ static void conn_read(struct tcp_conn *c)
 			return;		/* closed from the callback */
 		if (!had_prefix && !c->st.want_prefix && !c->prefix_seen) {
 			c->prefix_seen = true;
-			/* Prefix seen: now the idle timer (no valid message). */
-			if (!c->valid_msg)
-				timer_arm(t->loop, &c->timer,
-					  t->o.idle_timeout_ms, conn_timer);
+			/* Prefix seen: now the idle timer (no IKE SA). */
+			timer_arm(t->loop, &c->timer, t->o.idle_timeout_ms,
+				  conn_timer);
 			c->announced = true;
 			if (t->ops && t->ops->connected)
 				t->ops->connected(t->ops_ctx, c, 0);
@@ -382,11 +381,19 @@ static void conn_timer(struct timer *tm)
 		log_info("tcp %s: no IKETCP prefix within %u ms, closing", rb,
 			 t->o.prefix_timeout_ms);
 		tcp_conn_close(c, -ETIMEDOUT);
-	} else if (!c->valid_msg) {
+	} else if (!c->user) {
+		/* No IKE SA uses the connection: none was ever made on it
+		 * (garbage that merely carried the zero marker is enough to
+		 * reach the engine), or its SAs are gone.  RFC 9329 §6.1 lets
+		 * the responder close it; otherwise such connections would
+		 * stay until tcp_max is used up. */
 		t->st.idle_timeout++;
-		log_info("tcp %s: no IKE message within %u ms, closing", rb,
-			 t->o.idle_timeout_ms);
+		log_info("tcp %s: no IKE SA on the connection after %u ms, closing",
+			 rb, t->o.idle_timeout_ms);
 		tcp_conn_close(c, -ETIMEDOUT);
+	} else {
+		/* In use: look again later. */
+		timer_arm(t->loop, &c->timer, t->o.idle_timeout_ms, conn_timer);
 	}
 }
 
@@ -683,6 +690,18 @@ int tcp_enable_espintcp(struct tcp_conn *c)
 	}
 	c->espintcp = true;
 	return 0;
+}
+
+void tcp_stats_now(const struct tcp *t, struct tcp_stats *out, uint32_t *n_conns)
+{
+	*out = t->st;
+	*n_conns = t->n_conns;
+	for (const struct tcp_conn *c = t->conns; c; c = c->next) {
+		out->frames_empty += c->st.st.empty;
+		out->keepalives += c->st.st.keepalives;
+		out->oversized += c->st.st.oversized;
+		out->runts += c->st.st.runts;
+	}
 }
 
 int tcp_status(const struct tcp *t, struct buf *out)

@@ -36,7 +36,7 @@ struct tcp_opts {
 	uint32_t max_conns;		/* global; 0 = 10000 */
 	uint32_t max_per_ip;		/* 0 = 50 */
 	uint32_t prefix_timeout_ms;	/* 0 = 5000 */
-	uint32_t idle_timeout_ms;	/* no valid message yet; 0 = 30000 */
+	uint32_t idle_timeout_ms;	/* no IKE SA uses it; 0 = 30000 */
 	size_t max_msg;			/* 0 = STREAM_MAX_MSG */
 };
 
@@ -56,6 +56,7 @@ struct tcp_stats {
 	uint64_t refused_global, refused_per_ip;
 	uint64_t prefix_timeout, bad_prefix, bad_length, idle_timeout;
 	uint64_t frames_ike, frames_esp, frames_empty, keepalives, oversized;
+	uint64_t runts;
 	uint64_t tx_frames, tx_dropped_queue_full;
 };
 
@@ -66,7 +67,7 @@ struct tcp_conn {
 	bool originator;	/* we connected (we send IKETCP) */
 	bool connecting;	/* non-blocking connect in progress */
 	bool prefix_seen;	/* responder: IKETCP received */
-	bool valid_msg;		/* at least one IKE message delivered */
+	bool valid_msg;		/* at least one IKE frame delivered */
 	bool espintcp;		/* kernel ULP attached */
 	bool dead;		/* closed; fd is -1 */
 	bool announced;		/* connected(c, 0) was called: closed() follows */
@@ -128,5 +129,13 @@ int tcp_enable_espintcp(struct tcp_conn *c);
 void tcp_conn_path(const struct tcp_conn *c, struct ike_path *path);
 
 int tcp_status(const struct tcp *t, struct buf *out);
+
+/*
+ * Counters as of now: closed connections' framing counts plus those of the
+ * live ones (empty frames, keepalives, oversized and runt frames are kept
+ * per stream until the connection closes).  *n_conns gets the number of
+ * open connections.
+ */
+void tcp_stats_now(const struct tcp *t, struct tcp_stats *out, uint32_t *n_conns);
 
 #endif

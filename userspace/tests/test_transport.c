@@ -2,7 +2,7 @@
 /*
  * UDP and TCP (RFC 9329) transports over loopback: marker handling on 4500,
  * keepalive and ESP drops, prefix, framing both ways, bad prefix, connect
- * refused reported, connection limit.
+ * refused reported, connection limit, idle timeout.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -291,6 +291,61 @@ TEST(tcp_prefix_timeout_and_bad_length)
 	EXPECT_EQ(0, srv.closed);
 	EXPECT_EQ(0, srv.n);
 	EXPECT_EQ(0, read(fd2, b, sizeof(b)));
+	close(fd);
+	close(fd2);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
+/*
+ * tcp_idle_timeout: a frame with the zero marker reaches the engine but
+ * keeps nothing open by itself; only a connection the engine uses for an
+ * IKE SA (conn->user set) stays, and it is closed once that ends.
+ */
+TEST(tcp_idle_timeout_needs_an_sa)
+{
+	struct loop *l = loop_new();
+	struct sink srv = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 3);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
+			      .n_ports = 1, .idle_timeout_ms = 100 };
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct sockaddr_storage dst = lo4(port);
+	static const uint8_t msg[] = { 'I', 'K', 'E', 'T', 'C', 'P',
+				       0, 10, 0, 0, 0, 0, 'j', 'u', 'n', 'k' };
+	static int engine_sa;
+	struct tcp_conn *used;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd2 = socket(AF_INET, SOCK_STREAM, 0);
+	char b[4];
+
+	ASSERT_NE(NULL, ts);
+	ASSERT_EQ(0, connect(fd, (void *)&dst, sizeof(struct sockaddr_in)));
+	ASSERT_EQ(sizeof(msg), write(fd, msg, sizeof(msg)));
+	spin(l, &srv.n, 1);
+	ASSERT_EQ(1, srv.n);
+	ASSERT_EQ(0, connect(fd2, (void *)&dst, sizeof(struct sockaddr_in)));
+	ASSERT_EQ(sizeof(msg), write(fd2, msg, sizeof(msg)));
+	spin(l, &srv.n, 2);
+	ASSERT_EQ(2, srv.n);
+	/* The "engine" made an IKE SA on the second connection only. */
+	used = srv.path.conn;
+	used->user = &engine_sa;
+	for (int i = 0; i < 50; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(1, ts->st.idle_timeout);
+	EXPECT_EQ(1, srv.closed);
+	EXPECT_EQ(0, read(fd, b, sizeof(b)));		/* closed */
+	EXPECT_EQ(-1, recv(fd2, b, sizeof(b), MSG_DONTWAIT));	/* still open */
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(1, ts->n_conns);
+	/* The SA is gone: the connection goes at the next look. */
+	used->user = NULL;
+	spin(l, &srv.closed, 2);
+	EXPECT_EQ(2, ts->st.idle_timeout);
+	EXPECT_EQ(0, read(fd2, b, sizeof(b)));
+	EXPECT_EQ(0, ts->n_conns);
 	close(fd);
 	close(fd2);
 	tcp_close_all(ts);

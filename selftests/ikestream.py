@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Crafted RFC 9329 TCP streams against a live IKE responder.
+
+    ikestream.py [--src ADDR] HOST PORT ACTION...
+    ikestream.py [--src ADDR] HOST PORT hold:N
+    ikestream.py [--src ADDR] HOST PORT garbage:N:SEED
+
+One connection runs the ACTIONs in order:
+
+    prefix            send "IKETCP" (RFC 9329 §4)
+    prefix-slow       send "IKETCP" one byte per segment, 50 ms apart
+    raw:HEX           send these bytes as they are
+    init:SEED         send one framed IKE_SA_INIT request (Length | 00000000 |
+                      message); the same SEED gives the same bytes, so a
+                      second connection can retransmit it exactly
+    init-notify:SEED:TYPE  the same with one more payload, N(TYPE) with
+                      protocol 0, no SPI and 4 bytes of data "junk"
+    big:N             send an IKE frame (marker included) of N message bytes
+    sleep:S           wait S seconds
+    shut              shutdown(SHUT_WR): our side of the stream ends
+    expect-close:S    the peer closes (EOF or reset) within S s, sending nothing
+    expect-open:S     the peer neither closes nor sends anything for S s
+    expect-init-resp:S  one frame arrives within S s: an IKE_SA_INIT response
+                      to our last init (R flag, our SPIi, a SPIr, message ID 0,
+                      first payload SA); prints "spi_r HEX"
+    expect-notify:TYPE  that response carries N(TYPE) encoded with protocol
+                      0, SPI size 0 and no data (8 bytes)
+    expect-no-notify:TYPE  that response carries no N(TYPE)
+
+Each expectation prints one line; the exit status is 1 at the first one
+that does not hold (the line says why), 0 when all held.
+
+hold:N opens N connections, sends the prefix on each, and prints "open" or
+"closed" per connection after 1 s (the per-address limit check).
+
+garbage:N:SEED opens N connections (at most 100 at a time) that send
+random bytes (some after a valid prefix, some half-closed afterwards) and
+waits for the peer to close each; prints "closed C of N" and the number
+still open after the wait (exit 1 when any).
+"""
+import errno
+import os
+import random
+import select
+import socket
+import struct
+import sys
+import time
+
+IKETCP = b"IKETCP"
+MARKER = b"\0\0\0\0"
+
+# aes256gcm16-prfsha256-x25519 (RFC 7296 §3.3, RFC 8031)
+ENCR_AES_GCM_16, PRF_HMAC_SHA2_256, KE_X25519 = 20, 5, 31
+PL_SA, PL_KE, PL_NONCE, PL_NOTIFY = 33, 34, 40, 41
+EXCH_IKE_SA_INIT = 34
+
+
+def transform(ttype, tid, attrs=b"", last=False):
+    body = struct.pack("!BBH", ttype, 0, tid) + attrs
+    return struct.pack("!BBH", 0 if last else 3, 0, 4 + len(body)) + body
+
+
+def payload(nxt, body):
+    return struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
+
+
+def sa_init(seed, notify=None):
+    """A well-formed IKE_SA_INIT request; deterministic for a seed.  With
+    notify, one more payload: N(notify) with 4 bytes of data."""
+    rnd = random.Random(seed)
+    spi_i = bytes(rnd.getrandbits(8) for _ in range(8))
+    ke = bytes(rnd.getrandbits(8) for _ in range(32))
+    nonce = bytes(rnd.getrandbits(8) for _ in range(32))
+    trans = (transform(1, ENCR_AES_GCM_16, struct.pack("!HH", 0x800E, 256)) +
+             transform(2, PRF_HMAC_SHA2_256) +
+             transform(4, KE_X25519, last=True))
+    prop = struct.pack("!BBHBBBB", 0, 0, 8 + len(trans), 1, 1, 0, 3) + trans
+    body = (payload(PL_KE, prop) +
+            payload(PL_NONCE, struct.pack("!HH", KE_X25519, 0) + ke) +
+            payload(PL_NOTIFY if notify else 0, nonce))
+    if notify:
+        body += payload(0, struct.pack("!BBH", 0, 0, notify) + b"junk")
+    hdr = spi_i + b"\0" * 8 + struct.pack("!BBBBII", PL_SA, 0x20,
+                                          EXCH_IKE_SA_INIT, 0x08, 0,
+                                          28 + len(body))
+    return spi_i, hdr + body
+
+
+def frame(msg):
+    return struct.pack("!H", 2 + 4 + len(msg)) + MARKER + msg
+
+
+class Fail(Exception):
+    pass
+
+
+def connect(host, port, src):
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if src:
+        s.bind((src, 0))
+    s.settimeout(5)
+    s.connect((host, port))
+    return s
+
+
+def wait_event(s, timeout):
+    """('data', bytes) / ('closed', None) / ('timeout', None)."""
+    end = time.monotonic() + timeout
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return "timeout", None
+        r, _, _ = select.select([s], [], [], left)
+        if not r:
+            continue
+        try:
+            d = s.recv(65536)
+        except ConnectionResetError:
+            return "closed", None
+        return ("data", d) if d else ("closed", None)
+
+
+def read_frame(s, timeout):
+    buf = b""
+    end = time.monotonic() + timeout
+    while True:
+        if len(buf) >= 2:
+            n = struct.unpack("!H", buf[:2])[0]
+            if n < 2:
+                raise Fail("response frame with Length %d" % n)
+            if len(buf) >= n:
+                return buf[2:n]
+        ev, d = wait_event(s, max(0.0, end - time.monotonic()))
+        if ev != "data":
+            raise Fail("no complete frame: %s after %d bytes" % (ev, len(buf)))
+        buf += d
+
+
+def check_init_resp(f, spi_i):
+    if len(f) < 4 + 28 or f[:4] != MARKER:
+        raise Fail("response frame is not an IKE message (%d bytes)" % len(f))
+    m = f[4:]
+    spi_r = m[8:16]
+    nxt, ver, exch, flags, msgid, length = struct.unpack("!BBBBII", m[16:28])
+    if length != len(m):
+        raise Fail("IKE length %d in a %d byte frame" % (length, len(m)))
+    if m[:8] != spi_i or exch != EXCH_IKE_SA_INIT or not flags & 0x20 or msgid:
+        raise Fail("not our IKE_SA_INIT response: exch %d flags %#x msgid %d"
+                   % (exch, flags, msgid))
+    if nxt != PL_SA or spi_r == b"\0" * 8:
+        raise Fail("IKE_SA_INIT response without SA (first payload %d)" % nxt)
+    return spi_r.hex(), m
+
+
+def notifies(m):
+    """{type: [(protocol, spi size, payload length)]} of an IKE message."""
+    out = {}
+    nxt, off = m[16], 28
+    while nxt and off + 4 <= len(m):
+        this = nxt
+        nxt, _, plen = struct.unpack("!BBH", m[off:off + 4])
+        if plen < 4 or off + plen > len(m):
+            raise Fail("malformed payload chain at offset %d" % off)
+        if this == PL_NOTIFY and plen >= 8:
+            proto, spis, ntype = struct.unpack("!BBH", m[off + 4:off + 8])
+            out.setdefault(ntype, []).append((proto, spis, plen))
+        off += plen
+    return out
+
+
+def run_actions(host, port, src, actions):
+    s = connect(host, port, src)
+    spi_i = None
+    resp = None
+    t0 = time.monotonic()
+    for a in actions:
+        verb, _, arg = a.partition(":")
+        if verb == "prefix":
+            s.sendall(IKETCP)
+        elif verb == "prefix-slow":
+            for b in IKETCP:
+                s.sendall(bytes([b]))
+                time.sleep(0.05)
+        elif verb == "raw":
+            s.sendall(bytes.fromhex(arg))
+        elif verb == "init":
+            spi_i, msg = sa_init(arg)
+            s.sendall(frame(msg))
+        elif verb == "init-notify":
+            seed, _, ntype = arg.partition(":")
+            spi_i, msg = sa_init(seed, int(ntype))
+            s.sendall(frame(msg))
+        elif verb == "big":
+            s.sendall(frame(os.urandom(int(arg))))
+        elif verb == "sleep":
+            time.sleep(float(arg))
+        elif verb == "shut":
+            s.shutdown(socket.SHUT_WR)
+        elif verb == "expect-close":
+            ev, d = wait_event(s, float(arg))
+            if ev != "closed":
+                raise Fail("%s: expected the peer to close, got %s%s" %
+                           (a, ev, " (%d bytes)" % len(d) if d else ""))
+            print("closed %.1f s after connecting" % (time.monotonic() - t0))
+        elif verb == "expect-open":
+            ev, d = wait_event(s, float(arg))
+            if ev != "timeout":
+                raise Fail("%s: expected an open, quiet connection, got %s" %
+                           (a, ev))
+            print("open")
+        elif verb == "expect-init-resp":
+            if spi_i is None:
+                raise Fail("expect-init-resp without init")
+            spi_r, resp = check_init_resp(read_frame(s, float(arg)), spi_i)
+            print("spi_r", spi_r)
+        elif verb in ("expect-notify", "expect-no-notify"):
+            if resp is None:
+                raise Fail(verb + " without a response")
+            got = notifies(resp).get(int(arg), [])
+            if verb == "expect-no-notify":
+                if got:
+                    raise Fail("response carries N(%s)" % arg)
+            elif got != [(0, 0, 8)]:
+                raise Fail("N(%s) in the response: %s, expected one with "
+                           "protocol 0, SPI size 0, length 8" % (arg, got))
+            print(verb, arg)
+        else:
+            raise Fail("unknown action " + a)
+    s.close()
+
+
+def hold(host, port, src, n):
+    socks = []
+    for _ in range(n):
+        s = connect(host, port, src)
+        s.sendall(IKETCP)
+        socks.append(s)
+    time.sleep(1)
+    out = []
+    for s in socks:
+        ev, _ = wait_event(s, 0.01)
+        out.append("closed" if ev == "closed" else "open")
+        s.close()
+    print(" ".join(out))
+
+
+def garbage(host, port, src, n, seed):
+    rnd = random.Random(seed)
+    done = 0
+    left_open = 0
+    todo = n
+    while todo:
+        batch = []
+        for _ in range(min(100, todo)):
+            data = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 3000)))
+            if rnd.random() < 0.5:
+                data = IKETCP + data
+            s = connect(host, port, src)
+            try:
+                s.sendall(data)
+                if rnd.random() < 0.3:
+                    s.shutdown(socket.SHUT_WR)
+            except OSError as e:
+                if e.errno not in (errno.ECONNRESET, errno.EPIPE):
+                    raise
+            s.setblocking(False)
+            batch.append(s)
+        todo -= len(batch)
+        end = time.monotonic() + 8
+        while batch and time.monotonic() < end:
+            r, _, _ = select.select(batch, [], [], end - time.monotonic())
+            for s in r:
+                try:
+                    d = s.recv(65536)
+                except ConnectionResetError:
+                    d = b""
+                except BlockingIOError:
+                    continue
+                if not d:
+                    done += 1
+                    batch.remove(s)
+                    s.close()
+        left_open += len(batch)
+        for s in batch:
+            s.close()
+    print("closed %d of %d, %d still open" % (done, n, left_open))
+    return 0 if left_open == 0 and done == n else 1
+
+
+def main(argv):
+    src = None
+    if len(argv) > 2 and argv[1] == "--src":
+        src = argv[2]
+        argv = argv[:1] + argv[3:]
+    if len(argv) < 4:
+        sys.stderr.write(__doc__)
+        return 2
+    host, port, acts = argv[1], int(argv[2]), argv[3:]
+    try:
+        if acts[0].startswith("hold:"):
+            hold(host, port, src, int(acts[0][5:]))
+            return 0
+        if acts[0].startswith("garbage:"):
+            _, n, seed = acts[0].split(":")
+            return garbage(host, port, src, int(n), seed)
+        run_actions(host, port, src, acts)
+    except Fail as e:
+        print("FAIL:", e)
+        return 1
+    except OSError as e:
+        print("FAIL: socket error:", e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,122 @@
+#!/bin/bash
+# RFC 9329 §6.2 (TCP-28) between two tcpiked over TCP (backend none): a
+# request outstanding when the connection dies goes out again on the new
+# connection, and a responder that already answered it sends its cached
+# response there instead of processing it twice.
+#
+# A request is held up by dropping large TCP segments (IKE messages, not
+# the handshake or ACKs) with nft, the connection is killed with ss -K on
+# the originator a, and the drop is lifted; nothing else can deliver the
+# request, since tcpiked does not retransmit over TCP.
+. "$(dirname "$0")/../lib.sh"
+require_netns
+[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+command -v nft >/dev/null || tap_skip_all "nft not installed"
+command -v ss >/dev/null || tap_skip_all "ss not installed"
+. "$TOP/selftests/ike.sh"
+topo_pair "ikr$$" || tap_skip_all "cannot build the namespace pair"
+
+ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+	lid=fqdn:a.test rid=fqdn:b.test "conn_extra=transport = tcp"
+ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
+	lid=fqdn:b.test rid=fqdn:a.test
+ike_start "$NS_A" a && ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+ike_ctl a initiate c >/dev/null
+if wait_for 10 ike_established a && wait_for 5 ike_established b; then
+	tap_ok "tcp: IKE and Child SA established"
+else
+	tap_fail "tcp: IKE and Child SA established"; ike_log a; ike_log b
+fi
+
+j() { ike_jq "$@"; }
+# the newest Child SA's rekey count (during a rekey the old one is still there)
+child_rekeys() { j "$1" "max([c['rekeys'] for i in s['ike_sas'] for c in i['children']] or [0])"; }
+counter() { j "$1" "s['counters']['$2']"; }
+# hold NS RULE: drop IKE-sized TCP segments matching RULE in NS's input
+hold() {
+	ip netns exec "$1" nft -f - <<NFT
+table inet hold {
+	chain in { type filter hook input priority -20; $2 ip length > 120 drop; }
+}
+NFT
+}
+release() { ip netns exec "$1" nft delete table inet hold; }
+kill_conn() { ip netns exec "$NS_A" ss -K dst 10.0.0.2 dport = 4500 >/dev/null 2>&1; }
+rekeyed() { test "$(child_rekeys "$1")" -ge "$2"; }
+
+# 1. The request never reached b: a re-sends it on its new connection.
+ra=$(child_rekeys a) rb=$(child_rekeys b) rc0=$(counter a tcp_reconnects)
+hold "$NS_B" "tcp dport 4500"
+ike_ctl a rekey c child >/dev/null
+sleep 1.5
+tap_check "request held up: a's Child SA rekey has not completed" \
+	test "$(child_rekeys a) $(child_rekeys b)" = "$ra $rb"
+kill_conn
+release "$NS_B"
+if wait_for 10 rekeyed a $((ra + 1)); then
+	tap_ok "connection killed with the request outstanding: the rekey completes over a new connection"
+else
+	tap_fail "connection killed with the request outstanding: the rekey completes over a new connection"
+	ike_log a; ike_log b
+fi
+tap_check "one reconnect, no IKE retransmission, b rekeyed once" \
+	test "$(( $(counter a tcp_reconnects) - rc0 )) $(counter a retransmits) $(( $(child_rekeys b) - rb ))" = "1 0 1"
+
+# 2. b answered, the answer was lost with the connection: a re-sends, b
+# recognises the retransmission and sends its cached response.
+ra=$(child_rekeys a) rb=$(child_rekeys b) rc0=$(counter a tcp_reconnects)
+hold "$NS_A" "tcp sport 4500"
+ike_ctl a rekey c child >/dev/null
+sleep 1.5
+tap_check "response held up: b has rekeyed, a has not" \
+	test "$(child_rekeys a) $(child_rekeys b)" = "$ra $((rb + 1))"
+kill_conn
+release "$NS_A"
+if wait_for 10 rekeyed a $((ra + 1)); then
+	tap_ok "connection killed with the response lost: a's rekey completes over a new connection"
+else
+	tap_fail "connection killed with the response lost: a's rekey completes over a new connection"
+	ike_log a; ike_log b
+fi
+tap_check "b answered the re-sent request from its cache: still one rekey on b, one SA pair" \
+	test "$(( $(child_rekeys b) - rb )) $(j b "len([c for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'])")" = "1 1"
+tap_check "a reconnected once more, no IKE retransmission" \
+	test "$(( $(counter a tcp_reconnects) - rc0 )) $(counter a retransmits)" = "1 0"
+tap_check "the SA pair still agrees: a's inbound SPI is b's outbound" \
+	test "$(j a "[c for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'][0]['spi_in']")" = \
+	     "$(j b "[c for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'][0]['spi_out']")"
+ike_stop a
+ike_stop b
+
+# 3. Two IKE SAs to the same peer do not share a connection (TCP-22, TCP-26):
+# a gets a second connection "d", a copy of "c" for another subnet (no
+# INITIAL_CONTACT, which would make b drop the first SA).
+ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+	lid=fqdn:a.test rid=fqdn:b.test "conn_extra=transport = tcp;initial_contact = no"
+python3 - "$IKE_DIR/a.conf" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+c = re.search(r"^\tc \{\n.*?^\t\}\n", s, re.S | re.M).group(0)
+s = s.replace(c, c + c.replace("\tc {", "\td {", 1)
+              .replace("local_ts = 192.168.1.0/24", "local_ts = 192.168.11.0/24"), 1)
+open(p, "w").write(s)
+PY
+ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.0.0/16 \
+	lid=fqdn:b.test rid=fqdn:a.test
+ike_start "$NS_A" a && ike_start "$NS_B" b
+ike_ctl a initiate c >/dev/null
+ike_ctl a initiate d >/dev/null
+two_up() { ike_established a 2 && ike_established b 2; }
+if wait_for 10 two_up; then
+	tap_ok "two connections to one peer: two IKE SAs established over TCP"
+else
+	tap_fail "two connections to one peer: two IKE SAs established over TCP"; ike_log a; ike_log b
+fi
+ports=$(j a "' '.join(sorted(str(i['local_port']) for i in s['ike_sas'] if i['state']=='ESTABLISHED' and i['transport']=='tcp'))")
+tap_diag "a's local TCP ports: $ports"
+tap_check "each IKE SA has its own TCP connection (two source ports, two connections at b)" \
+	test "$(echo $ports | wc -w) $(echo $ports | tr ' ' '\n' | sort -u | wc -l) $(ike_jq b "s['tcp']['connections']")" = "2 2 2"
+ike_stop a
+ike_stop b
+tap_done
