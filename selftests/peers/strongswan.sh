@@ -1,0 +1,252 @@
+#!/bin/bash
+# strongSwan 5.9.8 (charon + swanctl, Debian 12 packages) as an interop
+# peer.  Sourced by test scripts after selftests/lib.sh.
+#
+#   sw_conf NAME key=value...    write NAME's strongswan.conf and swanctl.conf
+#   sw_start NS NAME             charon in NS, credentials and conns loaded
+#   sw_ctl NAME args...          swanctl on NAME's vici socket
+#   sw_initiate NAME / sw_terminate NAME
+#   sw_rekey NAME ike|child      swanctl --rekey (charon starts the exchange)
+#   sw_sas NAME                  parse --list-sas into SW_COUNT, SW_IKE, SW_CHILD
+#   sw_child_spis NAME           "IN/OUT" SPIs (hex) of the installed Child SAs
+#   sw_ike_count NAME            IKE SAs charon holds (any state)
+#   sw_stop NAME                 SIGTERM, wait for exit
+#   sw_log NAME [LINES]          tail of charon's log as TAP diagnostics
+#
+# Each instance lives in $SW_DIR/NAME: strongswan.conf (the only file
+# charon and swanctl read, through STRONGSWAN_CONF), swanctl.conf with its
+# x509/x509ca/private directories, the vici socket and the log.  charon
+# 5.9.8 has its pid file compiled in (/var/run/charon.pid, no option), so
+# every charon runs in a mount namespace of its own with a private tmpfs on
+# /run; the vici socket lives outside it, in $SW_DIR, for swanctl.
+#
+# sw_conf keys (defaults in brackets):
+#   local=ADDR [%any]  remote=ADDR [%any]  lts=CIDR  rts=CIDR
+#   lid=ID  rid=ID  (strongSwan syntax: a.example, 10.0.0.1, ...)
+#   auth=psk|ecdsa [psk]  psk=SECRET  proposals=...  esp=...
+#   kernel=netlink|libipsec [netlink]  (libipsec: userspace ESP, always
+#   UDP-encapsulated in 5.9.8; for hosts whose kernel has no ESP)
+#   conn_extra="k = v;..."  child_extra="k = v;..."
+
+SW_CHARON=${SW_CHARON:-/usr/lib/ipsec/charon}
+SW_DIR=${SW_DIR:-$(mktemp -d /tmp/tcpike-sw.XXXXXX)}
+chmod 700 "$SW_DIR"
+declare -A SW_PID SW_NS
+
+sw_available() {
+	[ -x "$SW_CHARON" ] && command -v swanctl >/dev/null &&
+		[ -e /usr/lib/ipsec/plugins/libstrongswan-vici.so ]
+}
+
+sw_cleanup() {
+	local n
+	for n in "${!SW_PID[@]}"; do
+		kill -9 "${SW_PID[$n]}" 2>/dev/null
+	done
+	[ -n "${KEEP_SW_DIR:-}" ] || rm -rf "$SW_DIR"
+}
+
+sw_conf() {
+	local name=$1; shift
+	local local=%any remote=%any lts= rts= lid= rid= auth=psk
+	local psk=tcpike-test-psk-0123456789 proposals=aes256gcm16-prfsha256-x25519
+	local esp=aes256gcm16 kernel=netlink conn_extra= child_extra=
+	local d=$SW_DIR/$name kv knl encap=no auth_local auth_remote
+	for kv in "$@"; do
+		local k=${kv%%=*} v=${kv#*=}
+		case $k in
+		local|remote|lts|rts|lid|rid|auth|psk|proposals|esp|kernel| \
+		conn_extra|child_extra) printf -v "$k" '%s' "$v" ;;
+		*) echo "sw_conf: unknown key $k" >&2; return 1 ;;
+		esac
+	done
+	mkdir -p "$d/x509" "$d/x509ca" "$d/private"
+	chmod 700 "$d/private"
+	case $kernel in
+	# The first plugin that registers a kernel-ipsec interface wins:
+	# kernel-libipsec must come before kernel-netlink, which is still
+	# needed for addresses and routes.
+	libipsec) knl="kernel-libipsec kernel-netlink"; encap=yes ;;
+	netlink) knl=kernel-netlink ;;
+	*) echo "sw_conf: kernel must be netlink or libipsec" >&2; return 1 ;;
+	esac
+	case $auth in
+	psk) auth_local="auth = psk"; auth_remote="auth = psk" ;;
+	ecdsa)
+		# charon is ec384.tcpike.test (P-384); the peer's certificate
+		# is checked against the test CA.
+		cp "$TOP/userspace/tests/data/ec384.pem" "$d/x509/"
+		cp "$TOP/userspace/tests/data/ca.pem" "$d/x509ca/"
+		cp "$TOP/userspace/tests/data/ec384.key" "$d/private/"
+		chmod 600 "$d/private/ec384.key"
+		auth_local="auth = pubkey
+			certs = ec384.pem"
+		auth_remote="auth = pubkey
+			cacerts = ca.pem" ;;
+	*) echo "sw_conf: auth must be psk or ecdsa" >&2; return 1 ;;
+	esac
+	cat > "$d/strongswan.conf" <<EOF
+# charon for tcpike's interop tests; nothing from /etc/strongswan.d is read.
+charon {
+	load = random nonce openssl curve25519 aes sha2 hmac gcm kdf pem pkcs1 pkcs8 x509 pubkey constraints $knl socket-default vici
+	# The tests add their own routes; the test kernel has no policy
+	# routing (IP_MULTIPLE_TABLES) for charon's table 220 anyway.
+	install_routes = no
+	install_virtual_ip = no
+	retransmit_timeout = 2.0
+	retransmit_tries = 4
+	plugins {
+		vici {
+			socket = unix://$d/charon.vici
+		}
+	}
+	filelog {
+		main {
+			path = $d/charon.log
+			time_format = %H:%M:%S
+			ike_name = yes
+			append = no
+			default = 1
+			ike = 2
+			cfg = 2
+			flush_line = yes
+		}
+	}
+	syslog {
+		daemon {
+			default = -1
+		}
+	}
+}
+swanctl {
+	load = pem pkcs1 pkcs8 x509 openssl
+}
+EOF
+	cat > "$d/swanctl.conf" <<EOF
+connections {
+	c {
+		version = 2
+		local_addrs = $local
+		remote_addrs = $remote
+		proposals = $proposals
+		encap = $encap
+		mobike = no
+		$(printf '%s\n' "$conn_extra" | tr ';' '\n')
+		local {
+			$auth_local
+			${lid:+id = $lid}
+		}
+		remote {
+			$auth_remote
+			${rid:+id = $rid}
+		}
+		children {
+			net {
+				mode = tunnel
+				local_ts = $lts
+				remote_ts = $rts
+				esp_proposals = $esp
+				start_action = none
+				$(printf '%s\n' "$child_extra" | tr ';' '\n')
+			}
+		}
+	}
+}
+secrets {
+	ike-c {
+		id-l = $lid
+		id-r = $rid
+		secret = "$psk"
+	}
+}
+EOF
+}
+
+sw_ctl() {
+	local name=$1; shift
+	STRONGSWAN_CONF=$SW_DIR/$name/strongswan.conf \
+		swanctl "$@" --uri "unix://$SW_DIR/$name/charon.vici"
+}
+
+sw_start() {
+	local ns=$1 name=$2 d=$SW_DIR/$2 out
+	rm -f "$d/charon.vici"
+	STRONGSWAN_CONF=$d/strongswan.conf ip netns exec "$ns" \
+		unshare -m --propagation private sh -c \
+		'mount -t tmpfs charon-run /run && exec "$0"' "$SW_CHARON" \
+		>"$d/stdout" 2>&1 &
+	SW_PID[$name]=$!
+	SW_NS[$name]=$ns
+	if ! wait_for 15 test -S "$d/charon.vici"; then
+		echo "sw_start: charon in $ns did not open its vici socket" >&2
+		cat "$d/stdout" >&2
+		return 1
+	fi
+	# --file: swanctl.conf and its credential directories next to it
+	if ! out=$(sw_ctl "$name" --load-all --noprompt --file "$d/swanctl.conf" 2>&1); then
+		printf '%s\n' "$out" >&2
+		return 1
+	fi
+}
+
+# The SA operations run synchronously (swanctl waits for charon's result);
+# a failure leaves the exchange's log lines on stdout for the caller.
+sw_initiate() { sw_ctl "$1" --initiate --child net --timeout 30; }
+sw_terminate() { sw_ctl "$1" --terminate --ike c --timeout 30; }
+sw_rekey() {
+	case $2 in
+	ike) sw_ctl "$1" --rekey --ike c ;;
+	child) sw_ctl "$1" --rekey --child net ;;
+	*) echo "sw_rekey: ike or child" >&2; return 1 ;;
+	esac
+}
+
+# sw_sas NAME: one `swanctl --list-sas`, parsed in bash (every process
+# start is expensive under emulation).  It prints
+#   c: #1, ESTABLISHED, IKEv2, b0acade51153b367_i 4b8ae22e930e9fef_r*
+#     ...
+#     net: #3, reqid 1, INSTALLED, TUNNEL, ESP:AES_GCM_16-256
+#       ...
+#       in  c6e2a1b0,    252 bytes,     3 packets,     0s ago
+#       out ca11ab1e,    252 bytes,     3 packets,     0s ago
+# and sets SW_COUNT (IKE SAs in any state), SW_IKE ("SPIi/SPIr" of the
+# established ones) and SW_CHILD ("IN/OUT" hex SPIs of each INSTALLED
+# Child SA), all space-separated lists.
+sw_sas() {
+	local line inst=0 in=
+	local re_ike='^[^ ].*: #[0-9]+, ([A-Z_]+), IKEv2, ([0-9a-f]+)_i\*? ([0-9a-f]+)_r\*?$'
+	local re_child='^  [^ ].*: #[0-9]+, reqid [0-9]+, ([A-Z_]+),'
+	local re_in='^    in  ([0-9a-f]{8})' re_out='^    out ([0-9a-f]{8})'
+	SW_COUNT=0 SW_IKE= SW_CHILD=
+	while IFS= read -r line; do
+		if [[ $line =~ $re_ike ]]; then
+			SW_COUNT=$((SW_COUNT + 1))
+			[ "${BASH_REMATCH[1]}" = ESTABLISHED ] &&
+				SW_IKE+="${SW_IKE:+ }${BASH_REMATCH[2]}/${BASH_REMATCH[3]}"
+		elif [[ $line =~ $re_child ]]; then
+			[ "${BASH_REMATCH[1]}" = INSTALLED ] && inst=1 || inst=0
+		elif [ $inst = 1 ] && [[ $line =~ $re_in ]]; then
+			in=${BASH_REMATCH[1]}
+		elif [ $inst = 1 ] && [[ $line =~ $re_out ]]; then
+			SW_CHILD+="${SW_CHILD:+ }$in/${BASH_REMATCH[1]}"
+			inst=0
+		fi
+	done <<<"$(sw_ctl "$1" --list-sas 2>/dev/null)"
+}
+sw_child_spis() { sw_sas "$1"; echo "$SW_CHILD"; }
+sw_ike_count() { sw_sas "$1"; echo "$SW_COUNT"; }
+sw_ike_spis() { sw_sas "$1"; echo "$SW_IKE"; }
+
+sw_stop() {
+	local name=$1 pid=${SW_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait_for 10 sh -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "SW_PID[$name]"
+}
+
+sw_log() {
+	tap_diag "--- charon $1 log (tail)"
+	tail -n "${2:-40}" "$SW_DIR/$1/charon.log" 2>/dev/null | sed 's/^/# /'
+}
