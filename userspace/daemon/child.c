@@ -249,9 +249,9 @@ static uint16_t pfs_group(const struct child_cfg *cfg)
 	return 0;
 }
 
-void child_put_sa(struct child_sa *c, struct ike_builder *bld)
+void child_put_sa(struct child_sa *c, struct ike_builder *bld, bool in_auth)
 {
-	prop_put_esp(bld, c->cfg, c->spi_in, pfs_group(c->cfg));
+	prop_put_esp(bld, c->cfg, c->spi_in, pfs_group(c->cfg), in_auth);
 }
 
 void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator)
@@ -310,7 +310,7 @@ const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
 
 uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		      struct child_sa *c, const struct ike_msg *inner,
-		      struct ike_proposal *chosen)
+		      bool in_auth, struct ike_proposal *chosen)
 {
 	static struct ike_sa_pl sap;
 	static struct ike_ts_pl tsi, tsr;
@@ -320,7 +320,7 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 	(void)sa;
 	if (!psa || ike_get_sa(psa, &sap) || get_ts_pair(inner, &tsi, &tsr))
 		return IKEV2_N_INVALID_SYNTAX;
-	if (prop_select_esp(cfg, &sap, &c->esp, &idx))
+	if (prop_select_esp(cfg, &sap, in_auth, &c->esp, &idx))
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
 	if (sap.p[idx].spi_len != 4)
 		return IKEV2_N_INVALID_SYNTAX;
@@ -355,7 +355,7 @@ static bool all_within(const struct ike_ts_pl *got, const struct ts_cfg *ours, i
 	return got->n > 0;
 }
 
-uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner)
+uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth)
 {
 	static struct ike_sa_pl sap;
 	static struct ike_ts_pl tsi, tsr;
@@ -364,7 +364,7 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner)
 
 	if (!psa || ike_get_sa(psa, &sap) || get_ts_pair(inner, &tsi, &tsr))
 		return IKEV2_N_INVALID_SYNTAX;
-	if (prop_check_reply_esp(c->cfg, &sap, &c->esp))
+	if (prop_check_reply_esp(c->cfg, &sap, in_auth, &c->esp))
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
 	if (sap.p[0].spi_len != 4)
 		return IKEV2_N_INVALID_SYNTAX;

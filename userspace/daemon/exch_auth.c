@@ -439,7 +439,7 @@ int auth_start(struct ike_sa *sa)
 		if (ch) {
 			if (ch->cfg->mode == CFG_MODE_TRANSPORT)
 				ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
-			child_put_sa(ch, &bld);
+			child_put_sa(ch, &bld, true);
 			child_put_ts(ch, &bld, true);
 			sa->req.child = ch;
 		}
@@ -530,7 +530,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	}
 	sa->req.child = NULL;
 	if (ch) {
-		uint16_t e = child_err ? child_err : child_accept(ch, inner);
+		uint16_t e = child_err ? child_err : child_accept(ch, inner, true);
 
 		if (!e && !child_install(ch, &sa->ni, &sa->nr, NULL, true) &&
 		    !child_policies(ch)) {
@@ -673,7 +673,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 			if (!ch)
 				child_err = IKEV2_N_NO_ADDITIONAL_SAS;
 			else
-				child_err = child_select(sa, chc, ch, inner, &chosen);
+				child_err = child_select(sa, chc, ch, inner, true, &chosen);
 			if (!child_err && (child_install(ch, &sa->ni, &sa->nr, NULL, false) ||
 					   child_policies(ch)))
 				child_err = IKEV2_N_NO_PROPOSAL_CHOSEN;

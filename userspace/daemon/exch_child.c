@@ -101,7 +101,7 @@ static int child_request(struct ike_sa *sa, struct child_sa *c, struct child_sa 
 			       IKEV2_N_REKEY_SA, NULL, 0);
 	if (c->cfg->mode == CFG_MODE_TRANSPORT)
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
-	child_put_sa(c, &bld);
+	child_put_sa(c, &bld, false);
 	ike_put_nonce(&bld, r->nonce.data, r->nonce.len);
 	if (pfs)
 		ike_put_ke(&bld, pfs, pub.data, pub.len);
@@ -241,7 +241,7 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 		ike_req_done(sa);	/* frees r->child */
 		return;
 	}
-	if (!pn || ike_get_nonce(pn, &n) || (err = child_accept(c, inner))) {
+	if (!pn || ike_get_nonce(pn, &n) || (err = child_accept(c, inner, false))) {
 		log_warn("%s: unusable CREATE_CHILD_SA response: %s", ike_sa_name(sa),
 			 err ? ikev2_notify_name(err) : "no nonce");
 		goto fail;
@@ -547,7 +547,7 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		return;
 	if (old)
 		c->reqid = old->reqid;
-	err = child_select(sa, cfg, c, inner, &chosen);
+	err = child_select(sa, cfg, c, inner, false, &chosen);
 	if (err) {
 		child_free(c, false);
 		respond_error(sa, msgid, err, NULL, 0, "proposal or selectors");

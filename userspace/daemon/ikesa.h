@@ -409,17 +409,19 @@ void child_free(struct child_sa *c, bool uninstall);
 void child_unlink(struct child_sa *c);
 struct child_sa *child_by_spi_out(struct ike_sa *sa, uint32_t spi);
 struct child_sa *child_by_spi_in(struct ike_sa *sa, uint32_t spi);
-/* Our SA payload (ESP proposals with our SPI) */
-void child_put_sa(struct child_sa *c, struct ike_builder *bld);
+/* Our SA payload (ESP proposals with our SPI).  in_auth: the Child SA is
+ * made in IKE_AUTH, whose proposals carry no KE transform (RFC 7296 §1.2);
+ * the same flag goes to child_select() and child_accept(). */
+void child_put_sa(struct child_sa *c, struct ike_builder *bld, bool in_auth);
 /* Our TSi/TSr from the config (initiator) */
 void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator);
 /* Responder: pick a proposal, narrow selectors; returns 0 or the notify
  * type to answer with (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...). */
 uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		      struct child_sa *c, const struct ike_msg *inner,
-		      struct ike_proposal *chosen);
+		      bool in_auth, struct ike_proposal *chosen);
 /* Initiator: accept the responder's choice; 0 or a notify type. */
-uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner);
+uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth);
 /* Responder side: the config child whose selectors cover the request. */
 const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
 					const struct ike_msg *inner);
@@ -440,15 +442,17 @@ int ts_set_str(const struct ts_set *s, char *out, size_t len);
 /* Our proposals as an SA payload (spi: 0-length for IKE_SA_INIT). */
 void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
 		  const uint8_t *spi, uint8_t spi_len, uint16_t first_ke);
+/* no_ke: leave the KE transforms out (IKE_AUTH, RFC 7296 §1.2). */
 void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
-		  uint32_t spi, uint16_t pfs_ke);
+		  uint32_t spi, uint16_t pfs_ke, bool no_ke);
 /* Select from a received SA payload: the first of the peer's proposals we
  * accept.  out gets the suite, *num its number (for the reply), spi the
  * peer's SPI.  -ENOENT when nothing matches. */
 int prop_select_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
 		    struct ike_suite *out, int *idx);
+/* no_ke (ESP, IKE_AUTH): KE transforms neither required nor chosen. */
 int prop_select_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
-		    struct ike_suite *out, int *idx);
+		    bool no_ke, struct ike_suite *out, int *idx);
 /* The reply: the chosen proposal with our SPI. */
 void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 		     const struct ike_suite *s, const uint8_t *spi,
@@ -457,7 +461,7 @@ void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 int prop_check_reply_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
 			 struct ike_suite *out);
 int prop_check_reply_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
-			 struct ike_suite *out);
+			 bool no_ke, struct ike_suite *out);
 /* Does any configured IKE proposal allow this KE group? */
 bool prop_ke_allowed(const struct conn_cfg *cc, uint16_t group);
 int suite_str(const struct ike_suite *s, char *out, size_t len);

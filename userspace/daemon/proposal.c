@@ -10,6 +10,12 @@
  * transforms with unknown attributes are ignored (§3.3.6).  The initiator
  * accepts a reply only if it names exactly one proposal made of one
  * transform per type, all from one of its own proposals (§3.3.6).
+ *
+ * ESP proposals in IKE_AUTH carry no KE transform: that exchange has no
+ * KE payloads, so §1.2 allows only NONE there and says to omit the
+ * transform.  A Child SA made in IKE_AUTH is matched with the KE
+ * transforms ignored on both sides ("no_ke"); its PFS group only applies
+ * to its rekeys in CREATE_CHILD_SA.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,9 +35,10 @@ static void add_t(struct ike_proposal *p, uint8_t type, uint16_t id, uint16_t ke
 }
 
 /* One configured proposal as an SA payload proposal.  first_ke (if in the
- * list) goes first: it is the group of the KE payload we send. */
+ * list) goes first: it is the group of the KE payload we send.  no_ke:
+ * no KE transforms at all (IKE_AUTH). */
 static void cfg_to_prop(const struct proposal_cfg *pc, uint8_t proto,
-			uint16_t first_ke, struct ike_proposal *p)
+			uint16_t first_ke, bool no_ke, struct ike_proposal *p)
 {
 	int i;
 
@@ -41,10 +48,10 @@ static void cfg_to_prop(const struct proposal_cfg *pc, uint8_t proto,
 		add_t(p, IKEV2_TRANS_PRF, pc->prf[i], 0);
 	for (i = 0; i < pc->n_integ; i++)
 		add_t(p, IKEV2_TRANS_INTEG, pc->integ[i], 0);
-	for (i = 0; i < pc->n_ke; i++)
+	for (i = 0; i < pc->n_ke && !no_ke; i++)
 		if (pc->ke[i] == first_ke)
 			add_t(p, IKEV2_TRANS_KE, pc->ke[i], 0);
-	for (i = 0; i < pc->n_ke; i++)
+	for (i = 0; i < pc->n_ke && !no_ke; i++)
 		if (pc->ke[i] != first_ke)
 			add_t(p, IKEV2_TRANS_KE, pc->ke[i], 0);
 	if (proto == IKEV2_PROTO_ESP) {
@@ -70,13 +77,13 @@ void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
 		p->spi_len = spi_len;
 		if (spi_len)
 			memcpy(p->spi, spi, spi_len);
-		cfg_to_prop(&cc->ike[i], IKEV2_PROTO_IKE, first_ke, p);
+		cfg_to_prop(&cc->ike[i], IKEV2_PROTO_IKE, first_ke, false, p);
 	}
 	ike_put_sa(bld, &sa);
 }
 
 void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
-		  uint32_t spi, uint16_t pfs_ke)
+		  uint32_t spi, uint16_t pfs_ke, bool no_ke)
 {
 	static struct ike_sa_pl sa;
 	int i;
@@ -89,7 +96,7 @@ void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
 		p->proto = IKEV2_PROTO_ESP;
 		p->spi_len = 4;
 		memcpy(p->spi, &spi, 4);
-		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, p);
+		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, no_ke, p);
 	}
 	ike_put_sa(bld, &sa);
 }
@@ -153,9 +160,10 @@ static bool cfg_needs(const struct proposal_cfg *pc, uint8_t type, bool esp)
 	}
 }
 
-/* Picks one transform per type from peer proposal p under our pc. */
+/* Picks one transform per type from peer proposal p under our pc; with
+ * no_ke the KE type is left out of the match (ESP in IKE_AUTH, §1.2). */
 static bool match_one(const struct proposal_cfg *pc, const struct ike_proposal *p,
-		      bool esp, struct ike_suite *s)
+		      bool esp, bool no_ke, struct ike_suite *s)
 {
 	static const uint8_t types[] = { IKEV2_TRANS_ENCR, IKEV2_TRANS_PRF,
 					 IKEV2_TRANS_INTEG, IKEV2_TRANS_KE,
@@ -167,6 +175,8 @@ static bool match_one(const struct proposal_cfg *pc, const struct ike_proposal *
 	for (ti = 0; ti < sizeof(types); ti++) {
 		bool present = false, got = false;
 
+		if (no_ke && types[ti] == IKEV2_TRANS_KE)
+			continue;
 		for (i = 0; i < p->ntrans; i++) {
 			const struct ike_transform *t = &p->t[i];
 
@@ -213,7 +223,8 @@ static bool match_one(const struct proposal_cfg *pc, const struct ike_proposal *
 }
 
 static int select_from(const struct proposal_cfg *pcs, int npc, uint8_t proto,
-		       const struct ike_sa_pl *sa, struct ike_suite *out, int *idx)
+		       bool no_ke, const struct ike_sa_pl *sa, struct ike_suite *out,
+		       int *idx)
 {
 	int i, j;
 
@@ -221,7 +232,8 @@ static int select_from(const struct proposal_cfg *pcs, int npc, uint8_t proto,
 		if (sa->p[i].proto != proto)
 			continue;
 		for (j = 0; j < npc; j++) {
-			if (match_one(&pcs[j], &sa->p[i], proto == IKEV2_PROTO_ESP, out)) {
+			if (match_one(&pcs[j], &sa->p[i], proto == IKEV2_PROTO_ESP, no_ke,
+				      out)) {
 				*idx = i;
 				return 0;
 			}
@@ -233,13 +245,13 @@ static int select_from(const struct proposal_cfg *pcs, int npc, uint8_t proto,
 int prop_select_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
 		    struct ike_suite *out, int *idx)
 {
-	return select_from(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, sa, out, idx);
+	return select_from(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, false, sa, out, idx);
 }
 
 int prop_select_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
-		    struct ike_suite *out, int *idx)
+		    bool no_ke, struct ike_suite *out, int *idx)
 {
-	return select_from(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, sa, out, idx);
+	return select_from(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, sa, out, idx);
 }
 
 void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
@@ -271,7 +283,7 @@ void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 
 /* The reply must hold one proposal with one transform of each type. */
 static int check_reply(const struct proposal_cfg *pcs, int npc, uint8_t proto,
-		       const struct ike_sa_pl *sa, struct ike_suite *out)
+		       bool no_ke, const struct ike_sa_pl *sa, struct ike_suite *out)
 {
 	const struct ike_proposal *p;
 	uint8_t seen[6] = { 0 };
@@ -287,7 +299,7 @@ static int check_reply(const struct proposal_cfg *pcs, int npc, uint8_t proto,
 			return -EBADMSG;
 	}
 	for (j = 0; j < npc; j++)
-		if (match_one(&pcs[j], p, proto == IKEV2_PROTO_ESP, out))
+		if (match_one(&pcs[j], p, proto == IKEV2_PROTO_ESP, no_ke, out))
 			return 0;
 	return -ENOENT;
 }
@@ -295,13 +307,13 @@ static int check_reply(const struct proposal_cfg *pcs, int npc, uint8_t proto,
 int prop_check_reply_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
 			 struct ike_suite *out)
 {
-	return check_reply(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, sa, out);
+	return check_reply(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, false, sa, out);
 }
 
 int prop_check_reply_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
-			 struct ike_suite *out)
+			 bool no_ke, struct ike_suite *out)
 {
-	return check_reply(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, sa, out);
+	return check_reply(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, sa, out);
 }
 
 bool prop_ke_allowed(const struct conn_cfg *cc, uint16_t group)
