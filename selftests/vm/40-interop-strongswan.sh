@@ -2,13 +2,15 @@
 # Interop with strongSwan 5.9.8 (Debian's charon + swanctl, kernel-netlink):
 # tcpiked as initiator and as responder, PSK and ECDSA certificates,
 # AES-GCM-16-256/X25519 and AES-CBC-256/HMAC-SHA2-256/MODP-2048 (ESP
-# aes256gcm16 and aes256-sha256), ESP in the kernel through tcpike.ko (the
-# module backend) and through plain XFRM (the xfrm backend).  In each case:
-# establish, Child SA rekey started by each side, IKE SA rekey started by
-# each side, and after every step a ping 192.168.1.1 -> 192.168.2.1 that
+# aes256gcm16, aes256gcm16 with X25519 PFS, aes256-sha256), ESP in the
+# kernel through tcpike.ko (the module backend) and through plain XFRM (the
+# xfrm backend).  After establishing and after every Child SA and IKE SA
+# rekey (started by each side, see run_case's steps) both daemons must agree
+# on one IKE SA and one Child SA, and a ping 192.168.1.1 -> 192.168.2.1
 # must be counted on the ESP SAs tcpiked installed (ip -s xfrm state), not
-# merely answered.  Two cases put a NAT (nft masquerade) between the peers:
-# RFC 3948 UDP-encapsulated ESP must carry the ping.
+# merely answered.  One case puts a NAT (nft masquerade) in front of
+# charon: RFC 3948 UDP-encapsulated ESP must carry the ping.  A delete
+# from charon must leave no SA or policy of tcpiked in the kernel.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/module.sh"
 . "$TOP/selftests/ike.sh"
@@ -141,12 +143,18 @@ rekey() {
 	traffic "$c" "after the $what rekey by $side"
 }
 
-# run_case NAME pair|nat tcpiked-initiates:yes|no auth suite backend
+# run_case NAME pair|nat TCPIKED-INITIATES(yes|no) AUTH(psk|ecdsa)
+#          SUITE(gcm|gcm-pfs|cbc) BACKEND(module|xfrm) STEP...
+# STEP: child:t child:s ike:t ike:s, a rekey and who starts it (t tcpiked,
+# s charon).
 run_case() {
-	local c=$1 topo=$2 tinit=$3 auth=$4 suite=$5 backend=$6
-	local prop esp tl tr sl sr tid sid targs=() sargs=()
+	local c=$1 topo=$2 tinit=$3 auth=$4 suite=$5 backend=$6 step
+	local prop esp tl sl tid sid targs=() sargs=()
+	shift 6
 	case $suite in
 	gcm) prop=aes256gcm16-prfsha256-x25519 esp=aes256gcm16 ;;
+	# PFS: a KE in the Child SA rekeys, none in IKE_AUTH (RFC 7296 §1.2)
+	gcm-pfs) prop=aes256gcm16-prfsha256-x25519 esp=aes256gcm16-x25519 ;;
 	cbc) prop=aes256-sha256-modp2048 esp=aes256-sha256 ;;
 	esac
 	if [ "$auth" = ecdsa ]; then
@@ -190,7 +198,7 @@ run_case() {
 		sw_initiate s >/dev/null
 	fi
 	if wait_for 15 agreed; then
-		tap_ok "$c: IKE SA and Child SA established ($([ $tinit = yes ] && echo tcpiked || echo charon) initiated, $auth, $prop, $backend backend)"
+		tap_ok "$c: IKE SA and Child SA established ($([ $tinit = yes ] && echo tcpiked || echo charon) initiated, $auth, $prop, ESP $esp, $backend backend)"
 	else
 		tap_fail "$c: IKE SA and Child SA established" "$(state_diag)"
 		ike_log t 40; sw_log s 40
@@ -204,10 +212,9 @@ run_case() {
 			"$(ip -n "$T" xfrm state | grep -c 'encap type espinudp sport [0-9]* dport [0-9]*')"
 	fi
 	traffic "$c" "after establishing"
-	rekey "$c" child t
-	rekey "$c" child s
-	rekey "$c" ike t
-	rekey "$c" ike s
+	for step in "$@"; do
+		rekey "$c" "${step%:*}" "${step#*:}"
+	done
 	# Deleting from charon's side: tcpiked forgets the SA and takes its
 	# SAs and policies out of the kernel.
 	sw_terminate s >/dev/null
@@ -224,10 +231,11 @@ run_case() {
 	tap_diag "$c: done at ${SECONDS}s"
 }
 
-run_case psk-gcm-init pair yes psk gcm module
-run_case psk-cbc-resp pair no psk cbc module
-run_case ecdsa-cbc-init pair yes ecdsa cbc module
-run_case ecdsa-gcm-resp pair no ecdsa gcm xfrm
-run_case nat-psk-gcm-init nat yes psk gcm module
-run_case nat-ecdsa-cbc-resp nat no ecdsa cbc xfrm
+# Every rekey by each side in both roles; PSK and ECDSA in both roles;
+# both suites with both backends' worth of coverage within ~4 minutes of
+# TCG emulation.
+run_case psk-gcm-init pair yes psk gcm module child:t child:s ike:t ike:s
+run_case ecdsa-cbc-resp pair no ecdsa cbc module child:t child:s ike:t ike:s
+run_case ecdsa-gcm-pfs-init pair yes ecdsa gcm-pfs xfrm child:s child:t ike:t
+run_case nat-psk-cbc-resp nat no psk cbc module child:t ike:s
 tap_done
