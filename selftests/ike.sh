@@ -157,4 +157,8 @@ ike_stop() {
 	tap_ok "$name: tcpiked exits cleanly with no sanitizer report"
 }
 
-ike_log() { tap_diag "--- $1 log (tail)"; tail -n "${2:-30}" "$IKE_DIR/$1.log" | sed 's/^/# /'; }
+# The log's tail without the tests' own status polling.
+ike_log() {
+	tap_diag "--- $1 log (tail)"
+	grep -v 'debug: control: status' "$IKE_DIR/$1.log" | tail -n "${2:-30}" | sed 's/^/# /'
+}

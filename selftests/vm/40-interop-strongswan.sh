@@ -2,7 +2,8 @@
 # Interop with strongSwan 5.9.8 (Debian's charon + swanctl, kernel-netlink):
 # tcpiked as initiator and as responder, PSK and ECDSA certificates,
 # AES-GCM-16-256/X25519 and AES-CBC-256/HMAC-SHA2-256/MODP-2048 (ESP
-# aes256gcm16, aes256gcm16 with X25519 PFS, aes256-sha256), ESP in the
+# aes256gcm16, aes256gcm16 with X25519 PFS, aes256-sha256 with and
+# without ESN), ESP in the
 # kernel through tcpike.ko (the module backend) and through plain XFRM (the
 # xfrm backend).  After establishing and after every Child SA and IKE SA
 # rekey (started by each side, see run_case's steps) both daemons must agree
@@ -156,6 +157,8 @@ run_case() {
 	# PFS: a KE in the Child SA rekeys, none in IKE_AUTH (RFC 7296 §1.2)
 	gcm-pfs) prop=aes256gcm16-prfsha256-x25519 esp=aes256gcm16-x25519 ;;
 	cbc) prop=aes256-sha256-modp2048 esp=aes256-sha256 ;;
+	# 64-bit sequence numbers (RFC 4303 §2.2.1) in the kernel SAs
+	cbc-esn) prop=aes256-sha256-modp2048 esp=aes256-sha256-esn ;;
 	esac
 	if [ "$auth" = ecdsa ]; then
 		tid=ec.tcpike.test sid=ec384.tcpike.test
@@ -211,6 +214,10 @@ run_case() {
 		tap_expect_eq "$c: both SAs in the kernel are UDP-encapsulated (4500)" 2 \
 			"$(ip -n "$T" xfrm state | grep -c 'encap type espinudp sport [0-9]* dport [0-9]*')"
 	fi
+	if [ "${esp%-esn}" != "$esp" ]; then
+		tap_expect_eq "$c: both SAs in the kernel use ESN" 2 \
+			"$(ip -n "$T" xfrm state | grep -c 'flag.* esn')"
+	fi
 	traffic "$c" "after establishing"
 	for step in "$@"; do
 		rekey "$c" "${step%:*}" "${step#*:}"
@@ -237,5 +244,5 @@ run_case() {
 run_case psk-gcm-init pair yes psk gcm module child:t child:s ike:t ike:s
 run_case ecdsa-cbc-resp pair no ecdsa cbc module child:t child:s ike:t ike:s
 run_case ecdsa-gcm-pfs-init pair yes ecdsa gcm-pfs xfrm child:s child:t ike:t
-run_case nat-psk-cbc-resp nat no psk cbc module child:t ike:s
+run_case nat-psk-cbc-esn-resp nat no psk cbc-esn module child:t ike:s
 tap_done
