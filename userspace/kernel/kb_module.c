@@ -39,6 +39,20 @@ static int result(struct kbackend *kb, const char *what, int err)
 
 static int kbm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 {
+	struct kb_sa out;
+
+	/*
+	 * The daemon asks for no replay window on outbound SAs (nothing is
+	 * checked there), but the kernel keeps ESN sequence numbers in the
+	 * replay state, whose window must not be 0: the module refuses
+	 * "ESN needs a replay window above 0".  Give outbound ESN SAs the
+	 * window kb_xfrm uses; an inbound one keeps what was configured.
+	 */
+	if (sa->esn && !sa->inbound && !sa->replay_window) {
+		out = *sa;
+		out.replay_window = 32;
+		sa = &out;
+	}
 	return result(kb, "SA add", tnl_sa_new(tnl_of(kb), sa));
 }
 
