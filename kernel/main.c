@@ -73,6 +73,7 @@ static void __exit tcpike_exit(void)
 {
 	/* No events, then no new requests; then remove the states. */
 	tcpike_events_exit();
+	tcpike_reach_stop();
 	tcpike_netlink_exit();
 	unregister_pernet_subsys(&tcpike_net_ops);
 }

@@ -246,7 +246,8 @@ static int tcpike_nl_reach_set(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	timeout = nla_get_u32(a[TCPIKE_A_REACH_TIMEOUT]);
 	if (timeout) {
-		if (!require(info, TCPIKE_A_PAIR_SPI, "missing paired inbound SA (TCPIKE_A_PAIR_SPI)"))
+		if (!require(info, TCPIKE_A_PAIR_SPI,
+			     "missing paired inbound SA (TCPIKE_A_PAIR_SPI)"))
 			return -EINVAL;
 		pair = nla_get_be32(a[TCPIKE_A_PAIR_SPI]);
 		if (ntohl(pair) < 256) {
@@ -518,7 +519,8 @@ static int fill_policy(struct sk_buff *msg, u8 dir, struct xfrm_policy *xp)
 	       nla_put_u8(msg, TCPIKE_A_SEL_PROTO, sel->proto) ?:
 	       nla_put_u32(msg, TCPIKE_A_PRIORITY, xp->priority) ?:
 	       nla_put_u32(msg, TCPIKE_A_REQID, t->reqid) ?:
-	       nla_put_u8(msg, TCPIKE_A_MODE, tunnel ? TCPIKE_MODE_TUNNEL : TCPIKE_MODE_TRANSPORT) ?:
+	       nla_put_u8(msg, TCPIKE_A_MODE,
+			  tunnel ? TCPIKE_MODE_TUNNEL : TCPIKE_MODE_TRANSPORT) ?:
 	       (tunnel ? put_sel_addr(msg, TCPIKE_A_SRC, t->encap_family, &t->saddr) ?:
 			 put_sel_addr(msg, TCPIKE_A_DST, t->encap_family, &t->id.daddr) : 0);
 }

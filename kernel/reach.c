@@ -22,6 +22,11 @@
 
 #define REACH_TICK	(HZ / 2)
 
+/* Set at unload before the family goes: no watch is added after it, so
+ * no work is left to send an event through an unregistered family.
+ */
+static bool reach_stopping;
+
 struct tcpike_reach {
 	struct list_head node;
 	unsigned short family;
@@ -203,6 +208,12 @@ int tcpike_reach_set(struct net *net, unsigned short family, const xfrm_address_
 	if (!nr)
 		return -ENOMEM;
 	mutex_lock(&tn->reach_lock);
+	if (READ_ONCE(reach_stopping)) {
+		mutex_unlock(&tn->reach_lock);
+		kfree(nr);
+		NL_SET_ERR_MSG_MOD(extack, "the module is being unloaded");
+		return -ENODEV;
+	}
 	r = reach_find(tn, family, daddr, spi);
 	if (r) {
 		kfree(nr);
@@ -243,4 +254,18 @@ void tcpike_reach_flush(struct net *net)
 	cancel_delayed_work_sync(&tn->reach_work);
 	list_for_each_entry_safe(r, tmp, &gone, node)
 		kfree(r);
+}
+
+/* Unload, before the family is unregistered: every namespace's watches and
+ * work go, and none can come back.
+ */
+void tcpike_reach_stop(void)
+{
+	struct net *net;
+
+	WRITE_ONCE(reach_stopping, true);
+	down_read(&net_rwsem);
+	for_each_net(net)
+		tcpike_reach_flush(net);
+	up_read(&net_rwsem);
 }

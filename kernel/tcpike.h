@@ -130,6 +130,7 @@ int tcpike_reach_set(struct net *net, unsigned short family, const xfrm_address_
 		     __be32 spi, __be32 pair_spi, u32 timeout_s,
 		     struct netlink_ext_ack *extack);
 void tcpike_reach_flush(struct net *net);
+void tcpike_reach_stop(void);
 
 int tcpike_netlink_init(void);
 void tcpike_netlink_exit(void);

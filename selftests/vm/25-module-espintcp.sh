@@ -210,6 +210,20 @@ tap_expect_eq "SPIs unchanged, one state each (no leftovers)" \
 	"$(ip -n "$NS_A" xfrm state | sed -n 's/.*spi \(0x[0-9a-f]*\) .*/\1/p' | sort | tr '\n' ' ' | sed 's/ $//')"
 tap_expect_eq "steer counter" "steers 6" \
 	"$(ip netns exec "$NS_A" "$NL" stats | grep -o 'steers [0-9]*')"
+# IPv6: the SA finds its connection through the IPv6 established hash.
+ip -n "$NS_A" addr add fd00::1/64 dev va nodad
+ip -n "$NS_B" addr add fd00::2/64 dev vb nodad
+conn "$NS_B" /tmp/et-6b listen fd00::2 4700
+wait_for 10 sh -c "ip netns exec $NS_B ss -Hltn 'sport = :4700' | grep -q LISTEN"
+conn "$NS_A" /tmp/et-6a connect fd00::1 40700 fd00::2 4700
+wait_for 10 test -s /tmp/et-6a && wait_for 10 test -s /tmp/et-6b
+SA6="--spi 0x6006 --src fd00::1 --dst fd00::2 --aead rfc4106(gcm(aes)) --icv 128 --key $KEY_AB"
+refused "IPv6 tcp on ports with no connection refused" "no established TCP connection" \
+	"$(nl_a sa-new $SA6 --encap tcp --sport 40701 --dport 4700)"
+tap_check "IPv6 SA with transport tcp on the IPv6 espintcp connection" \
+	ip netns exec "$NS_A" "$NL" sa-new $SA6 --encap tcp --sport 40700 --dport 4700
+tap_check "ip xfrm shows the IPv6 espintcp state" sh -c \
+	"ip -n $NS_A xfrm state get src fd00::1 dst fd00::2 proto esp spi 0x6006 | grep -q 'encap type espintcp sport 40700 dport 4700'"
 tap_check "rmmod with the espintcp connection still open" rmmod tcpike
 tap_expect_eq "unload removed the module's states" 0 "$(nstates "$NS_B")"
 
