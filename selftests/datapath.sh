@@ -1,0 +1,99 @@
+# tcpiked against tcpiked with real kernel ESP (sourced by the VM tests
+# selftests/vm/3*-ike-datapath-*.sh after lib.sh, ike.sh and module.sh):
+# dp_run TAG NAT BACKEND TRANSPORT EXPECT brings up a tunnel, pings between
+# the inner networks and checks with nft counters on b's input which
+# transport carried the ESP; with IKE on TCP it also rekeys (Child SA by b,
+# IKE SA by a) and pings again; at the end both daemons stop cleanly and
+# leave no XFRM state or policy behind.
+# counters on b's input, per transport
+counters() {
+	ip netns exec "$NS_B" nft -f - <<'NFT'
+table inet cnt {
+	counter n_esp {}
+	counter n_espudp {}
+	counter n_tcpdata {}
+	chain in {
+		type filter hook input priority -10;
+		meta l4proto esp counter name n_esp
+		udp dport 4500 udp length > 9 @th,64,32 != 0 counter name n_espudp
+		tcp dport 4500 tcp flags & (syn|fin|rst) == 0 meta length > 80 counter name n_tcpdata
+	}
+}
+NFT
+}
+cnt() {
+	timeout 5 ip netns exec "$NS_B" nft -j list counter inet cnt "n_$1" |
+		python3 -c "import json,sys; print([o['counter']['packets'] for o in json.load(sys.stdin)['nftables'] if 'counter' in o][0])"
+}
+cnt_reset() { ip netns exec "$NS_B" nft reset counters table inet cnt >/dev/null; }
+ping_ok() { ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 2 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1; }
+child_rekeys() { ike_jq "$1" "sum(c['rekeys'] for i in s['ike_sas'] for c in i['children'])"; }
+ike_rekeys() { ike_jq "$1" "sum(i['rekeys'] for i in s['ike_sas'])"; }
+
+# dp_run TAG NAT(0/1) BACKEND TRANSPORT EXPECT: EXPECT is the counter that must
+# carry the ping (esp, espudp or tcpdata) while the others stay at 0.
+dp_run() {
+	local tag=$1 nat=$2 backend=$3 xport=$4 expect=$5 remote_b
+	# TCPIKE_DP_ONLY=substring runs only the matching cases (debugging)
+	[ -n "${TCPIKE_DP_ONLY:-}" ] && [[ "$tag" != *"$TCPIKE_DP_ONLY"* ]] && return
+	ns_cleanup
+	if [ "$nat" = 1 ]; then
+		topo_nat "dp$$" || { tap_fail "$tag: topology"; return; }
+		ip -n "$NS_A" route add 192.168.2.0/24 via 10.1.0.1 src 192.168.1.1
+		ip -n "$NS_B" route add 192.168.1.0/24 via 10.0.0.1 src 192.168.2.1
+		local_a=10.1.0.2 remote_b=10.0.0.1
+	else
+		topo_pair "dp$$" || { tap_fail "$tag: topology"; return; }
+		ip -n "$NS_A" route add 192.168.2.0/24 dev va src 192.168.1.1
+		ip -n "$NS_B" route add 192.168.1.0/24 dev vb src 192.168.2.1
+		local_a=10.0.0.1 remote_b=10.0.0.1
+	fi
+	counters
+	ike_conf a local=$local_a remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+		lid=fqdn:a.test rid=fqdn:b.test backend="$backend" "conn_extra=transport = $xport"
+	ike_conf b local=10.0.0.2 remote=$remote_b lts=192.168.2.0/24 rts=192.168.1.0/24 \
+		lid=fqdn:b.test rid=fqdn:a.test backend="$backend"
+	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c >/dev/null
+	if ! wait_for 20 ike_established a || ! wait_for 5 ike_established b; then
+		tap_fail "$tag: tunnel up"; ike_log a; ike_log b
+		ike_stop a >/dev/null; ike_stop b >/dev/null
+		return
+	fi
+	cnt_reset
+	if ping_ok; then
+		tap_ok "$tag: ping through the tunnel"
+	else
+		tap_fail "$tag: ping through the tunnel"; ike_log a 15; ike_log b 15
+		ip -n "$NS_A" xfrm state | sed 's/^/# a: /'; ip -n "$NS_B" xfrm state | sed 's/^/# b: /'
+	fi
+	local c_esp c_udp c_tcp
+	c_esp=$(cnt esp) c_udp=$(cnt espudp) c_tcp=$(cnt tcpdata)
+	case $expect in
+	esp) tap_check "$tag: ESP on IP, none in UDP (esp $c_esp, esp-in-udp $c_udp)" \
+		test "$c_esp" -ge 3 -a "$c_udp" = 0 ;;
+	espudp) tap_check "$tag: ESP in UDP 4500, none on IP (esp $c_esp, esp-in-udp $c_udp)" \
+		test "$c_udp" -ge 3 -a "$c_esp" = 0 ;;
+	tcpdata) tap_check "$tag: ESP inside the TCP connection (esp $c_esp, esp-in-udp $c_udp, tcp $c_tcp)" \
+		test "$c_tcp" -ge 3 -a "$c_esp" = 0 -a "$c_udp" = 0 ;;
+	esac
+	if [ "$xport" != udp ]; then
+		# Rekeys over TCP, one by each side; traffic flows on the new SAs.
+		local n0 i0
+		n0=$(child_rekeys b) i0=$(ike_rekeys a)
+		ike_ctl b rekey c child >/dev/null
+		ike_ctl a rekey c ike >/dev/null
+		more() { [ "$(child_rekeys b)" -gt "$n0" ] && [ "$(ike_rekeys a)" -gt "$i0" ] && ike_established a; }
+		if wait_for 15 more && ping_ok; then
+			tap_ok "$tag: Child SA rekey by b and IKE SA rekey by a over TCP, ping after"
+		else
+			tap_fail "$tag: Child SA rekey by b and IKE SA rekey by a over TCP, ping after"
+			ike_log a 20; ike_log b 20
+		fi
+	fi
+	ike_stop a
+	ike_stop b
+	# Both daemons removed what they installed.
+	tap_check "$tag: no XFRM state or policy left behind" \
+		sh -c "[ -z \"\$(ip -n $NS_A xfrm state; ip -n $NS_A xfrm policy; ip -n $NS_B xfrm state; ip -n $NS_B xfrm policy)\" ]"
+}
+

@@ -1,0 +1,24 @@
+#!/bin/bash
+# tcpiked against tcpiked with real kernel ESP, IKE over TCP (separate transports and RFC 9329): ping through the
+# tunnel with the module and the plain XFRM backends, with and without a
+# NAT router, the transport that carried ESP counted on the wire
+# (selftests/datapath.sh).
+. "$(dirname "$0")/../lib.sh"
+require_netns
+[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+. "$TOP/selftests/ike.sh"
+. "$TOP/selftests/module.sh"
+. "$TOP/selftests/datapath.sh"
+module_load
+espintcp=1
+grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null || espintcp=0
+dp_run "module, separate, NAT" 1 module separate espudp
+dp_run "xfrm, separate-tcp-first, NAT" 1 xfrm separate-tcp-first espudp
+if [ $espintcp = 1 ]; then
+	dp_run "module, tcp (RFC 9329)" 0 module tcp tcpdata
+	dp_run "xfrm, tcp (RFC 9329), NAT" 1 xfrm tcp tcpdata
+else
+	tap_skip "tcp (RFC 9329): ESP in TCP" "kernel has no espintcp ULP"
+fi
+rmmod tcpike 2>/dev/null
+tap_done
