@@ -639,7 +639,9 @@ int tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 		if (!p)
 			return -ENOMEM;
 		memcpy(p + 4, msg, len);
-		if (send(c->fd, f.data, f.len, MSG_NOSIGNAL) < 0)
+		/* espintcp_sendmsg() refuses every flag but MSG_DONTWAIT
+		 * (EOPNOTSUPP); SIGPIPE is ignored by the daemon. */
+		if (send(c->fd, f.data, f.len, MSG_DONTWAIT) < 0)
 			r = -errno;
 		else
 			r = 0;
