@@ -92,7 +92,7 @@ tap_check "tcp: b's TCP 4500 saw the exchange and no UDP IKE at all" \
 	test "$(cnt tcp4500)" -gt 0 -a "$(cnt udp500)" = 0 -a "$(cnt udp4500)" = 0
 syn0=$(cnt tcp4500syn)
 tap_check "tcp: one TCP connection for the IKE SA" test "$syn0" = 1
-# Rekeys both ways stay on the connection (RT-12/TCP-34), no UDP.
+# Rekeys both ways stay on the connection (RT-12/TCP-22), no UDP.
 ike_ctl a rekey c child >/dev/null
 wait_for 10 rekeyed a child 1
 ike_ctl b rekey c child >/dev/null
@@ -115,9 +115,9 @@ tap_check "tcp: retransmissions over TCP: none" test "$(counter a retransmits)" 
 ip netns exec "$NS_A" ss -K dst 10.0.0.2 dport = 4500 >/dev/null 2>&1
 syns_ge() { test "$(cnt tcp4500syn)" -ge "$1"; }
 if wait_for 10 syns_ge 2; then
-	tap_ok "tcp: connection killed on the originator: it reconnects (TCP-30)"
+	tap_ok "tcp: connection killed on the originator: it reconnects (TCP-19)"
 else
-	tap_fail "tcp: connection killed on the originator: it reconnects (TCP-30)"
+	tap_fail "tcp: connection killed on the originator: it reconnects (TCP-19)"
 	ike_log a
 fi
 tap_check "tcp: the IKE SA survived the lost connection" ike_established a
@@ -142,7 +142,7 @@ tap_check "tcp: b's rekey after the reconnect completes on the new connection" \
 tap_check "tcp: a counted its reconnects" test "$(counter a tcp_reconnects)" -ge 2
 both_stop
 
-# --- cookies over TCP (TCP-40: cookie request, then a new connection) -------------------
+# --- cookies over TCP (TCP-29: cookie request, then a new connection) -------------------
 up "transport = tcp" "cookie_threshold = 0"
 if wait_for 10 ike_established a; then
 	tap_ok "tcp: established through a cookie exchange"

@@ -973,7 +973,7 @@ static int parse_conn(struct ctx *c, struct node *sec, struct conn_cfg *cc)
 	cc->local_port = 500;
 	cc->remote_port = 500;
 	cc->tcp_port = 4500;
-	cc->tcp_fallback_delay_ms = 1000;
+	cc->tcp_fallback_delay_ms = 1500;	/* TCP-15: the UDP IKE_SA_INIT is retransmitted once first */
 	cc->tcp_connect_timeout_ms = 3000;
 	cc->udp_retry_without_separate = true;
 	cc->fragmentation = CFG_FRAG_YES;

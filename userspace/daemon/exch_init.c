@@ -50,7 +50,7 @@ void cookie_rotate(struct engine *e)
 }
 
 /* The cookie is bound to Ni, SPIi and the initiator's address, not its
- * port: over TCP the retry comes on a new connection (TCP-39). */
+ * port: over TCP the retry comes on a new connection (TCP-29). */
 static int cookie_make(struct engine *e, const uint8_t *secret, uint8_t version,
 		       const struct ike_span *ni, const struct sockaddr_storage *from,
 		       const uint8_t spii[8], uint8_t out[COOKIE_LEN])
@@ -170,7 +170,7 @@ int init_start(struct ike_sa *sa)
 	int r;
 
 	/* Over TCP the message is built once the connection is up, so that
-	 * NAT-D covers its ports (TCP-42); ike_tcp.c calls back. */
+	 * NAT-D covers its ports (TCP-31); ike_tcp.c calls back. */
 	if (sa->path.kind == XPORT_TCP &&
 	    (!sa->path.conn || sa->path.conn->dead || sa->path.conn->connecting)) {
 		sa->state = IKE_S_INIT_SENT;
@@ -257,7 +257,7 @@ static bool init_handle_notify(struct ike_sa *sa, const struct ike_msg *m)
 			buf_append(&sa->cookie, n.data.p, n.data.len);
 			log_info("%s: responder asked for a cookie; retrying", ike_sa_name(sa));
 			timer_cancel(sa->e->loop, &sa->req.timer);
-			/* TCP-40: the responder closes the connection after a
+			/* TCP-29: the responder closes the connection after a
 			 * cookie; the retry goes on a new one. */
 			if (sa->path.kind == XPORT_TCP && sa->path.conn) {
 				struct tcp_conn *c = sa->path.conn;
@@ -567,7 +567,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 					 &rx->path.remote, m->hdr.spi_i, ck)) {
 				init_reply_notify(e, rx, &m->hdr, IKEV2_N_COOKIE, ck, sizeof(ck));
 				e->st.cookies_sent++;
-				/* TCP-40: after a cookie request the connection is
+				/* TCP-29: after a cookie request the connection is
 				 * closed; the initiator retries on a new one. */
 				if (rx->path.kind == XPORT_TCP && rx->path.conn)
 					tcp_conn_close(rx->path.conn, 0);

@@ -16,8 +16,8 @@
  *                       echo means plain RFC 9329 (RT-11)
  *
  * The TCP originator is the original initiator and keeps that role across
- * rekeys (TCP-33); only it reconnects (TCP-30), re-sending an outstanding
- * request on the new connection (TCP-32).  Requests are not retransmitted
+ * rekeys (TCP-19); only it reconnects (TCP-19), re-sending an outstanding
+ * request on the new connection (TCP-28).  Requests are not retransmitted
  * over a live connection but still time out (ikesa.c).
  */
 #include <errno.h>
@@ -72,7 +72,7 @@ void ike_xport_free(struct ike_sa *sa)
 	timer_cancel(sa->e->loop, &sa->xport_timer);
 	if (!c)
 		return;
-	/* One TCP connection per IKE SA (TCP-34): when the SA ends with no
+	/* One TCP connection per IKE SA (TCP-22, TCP-18): when the SA ends with no
 	 * successor (a rekey hands the connection on), its originator closes
 	 * the connection. */
 	successor = c->user && c->user != sa;
@@ -156,7 +156,7 @@ int ike_xport_start(struct ike_sa *sa)
 	case CFG_XPORT_SEPARATE_TCP_FIRST:
 		sa->sep_offered = sa->xmode == CFG_XPORT_SEPARATE_TCP_FIRST;
 		/* IKE_SA_INIT goes out once connected: NAT-D covers the
-		 * connection's ports (TCP-42). */
+		 * connection's ports (TCP-31). */
 		sa->state = IKE_S_INIT_SENT;
 		return ike_tcp_connect(sa);
 	case CFG_XPORT_SEPARATE:
@@ -233,7 +233,7 @@ struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 
 /*
  * auto and separate: UDP had tcp_fallback_delay to answer.  RFC 9329 §5.1
- * (TCP-37): a new IKE_SA_INIT over TCP with a new SPI; the UDP attempt is
+ * (TCP-16): a new IKE_SA_INIT over TCP with a new SPI; the UDP attempt is
  * dropped.
  */
 static void fallback_fire(struct timer *t)
@@ -388,7 +388,7 @@ void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err)
 		}
 	} else {
 		ike_tcp_follow(sa);
-		/* TCP-32: the request that was outstanding goes out again on
+		/* TCP-28: the request that was outstanding goes out again on
 		 * the new connection.  With none, a liveness check tells the
 		 * peer (which cannot reconnect) where we are now. */
 		if (sa->req.task != TASK_NONE) {
@@ -407,7 +407,7 @@ void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err)
 	(void)e;
 	if (!sa || sa->path.conn != c)
 		return;
-	/* TCP-30: the SA survives a lost connection. */
+	/* TCP-19: the SA survives a lost connection. */
 	log_info("%s: TCP connection closed (%s)%s", ike_sa_name(sa),
 		 err ? strerror(-err) : "by the peer",
 		 sa->tcp_orig ? "" : "; the peer reconnects");
@@ -416,7 +416,7 @@ void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err)
 		return;
 	if (sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) {
 		/* Before the SA exists a broken connection ends the attempt
-		 * (TCP-39: errors during IKE_SA_INIT are acted on at once). */
+		 * (TCP-30: errors during IKE_SA_INIT are acted on at once). */
 		tcp_failed(sa, err ? err : -ECONNRESET);
 		return;
 	}

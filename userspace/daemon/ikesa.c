@@ -495,8 +495,8 @@ static int send_set(struct ike_sa *sa, const struct pktset *ps)
 
 	if (sa->path.kind == XPORT_TCP && (!c || c->dead || c->connecting)) {
 		/* No connection now: the TCP originator opens one and sends
-		 * the outstanding request when it is up (TCP-32); the other
-		 * end waits for the peer to reconnect (TCP-30). */
+		 * the outstanding request when it is up (TCP-28); the other
+		 * end waits for the peer to reconnect (TCP-19). */
 		if (sa->tcp_orig && (!c || c->dead) && sa->state != IKE_S_DEAD)
 			ike_tcp_connect(sa);
 		return -ENOTCONN;
@@ -637,7 +637,7 @@ static void retransmit_fire(struct timer *t)
 		return;
 	}
 	r->tries++;
-	/* RFC 9329 §2.2 (TCP-29): no retransmission over a live TCP
+	/* RFC 9329 §6.2 (TCP-28): no retransmission over a live TCP
 	 * connection, but the exchange still times out. */
 	if (sa->path.kind != XPORT_TCP) {
 		log_debug("%s: retransmit %u of message %u", ike_sa_name(sa),
@@ -939,7 +939,7 @@ void ike_sa_established(struct ike_sa *sa)
 /*
  * §2.23: a peer behind a NAT may change address or port; the responder
  * follows it once a message authenticated.  Over TCP the latest
- * connection with a valid message is the one to answer on (TCP-35).
+ * connection with a valid message is the one to answer on (TCP-26).
  */
 static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request)
 {
@@ -970,7 +970,7 @@ static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request
 		if (sa->esp_tcp)
 			ike_tcp_follow(sa);
 		/* Our request outstanding when the old connection broke goes
-		 * out again on this one (TCP-32). */
+		 * out again on this one (TCP-28). */
 		if (request)
 			ike_req_resend(sa);
 		return;
@@ -1086,7 +1086,7 @@ static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
 	if (m->sk && m->sk->type == IKEV2_PL_SKF &&
 	    (ike_get_skf(m->sk, &skf) || skf.num != 1))
 		return;
-	/* TCP-31: over TCP the response goes where the request came from. */
+	/* TCP-26: over TCP the response goes where the request came from. */
 	if (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn)
 		path_update(sa, rx, true);
 	log_debug("%s: retransmitted request %u: resending response",
