@@ -85,7 +85,7 @@ $(patsubst %.c,$(O)/asan/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)): $(HARNESS)
 $(O)/obj/userspace/tests/% $(O)/asan/obj/userspace/tests/% \
 $(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes -Wno-sign-compare
 
-.PHONY: demo all userspace asan module check fuzz style lint clean
+.PHONY: demo bench all userspace asan module check fuzz style lint clean
 all: userspace module
 
 userspace: $(addprefix $(O)/,$(PROGS))
@@ -116,6 +116,10 @@ check:
 
 demo:
 	scripts/demo.sh
+
+# make bench [B=4] [QUICK=1]
+bench:
+	scripts/bench.sh $(if $(QUICK),--quick) $(B)
 
 
 fuzz:
