@@ -86,6 +86,11 @@ else
 fi
 tap_check "tcp: both ends see IKE on TCP with ESP in the stream (RFC 9329)" \
 	test "$(ike1 a transport) $(ike1 a esp_in_tcp) $(ike1 b transport) $(ike1 b esp_in_tcp) $(child1 a esp_transport) $(child1 b esp_transport)" = "tcp True tcp True tcp tcp"
+# Least privilege: only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE (bits 12, 10)
+# stay, in the bounding set too, and no_new_privs is set.
+caps() { awk '/^CapEff|^CapPrm|^CapBnd|^NoNewPrivs/{printf "%s%s ", $1, $2}' "/proc/${IKE_PID[a]}/status"; }
+tap_expect_eq "tcpiked runs with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only, no_new_privs" \
+	"CapPrm:0000000000001400 CapEff:0000000000001400 CapBnd:0000000000001400 NoNewPrivs:1 " "$(caps)"
 tap_check "tcp: a is the TCP originator, b is not" \
 	test "$(ike1 a tcp_originator) $(ike1 b tcp_originator)" = "True False"
 tap_check "tcp: b's TCP 4500 saw the exchange and no UDP IKE at all" \

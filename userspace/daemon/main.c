@@ -16,6 +16,7 @@
 #include "control.h"
 #include "ikesa.h"
 #include "log.h"
+#include "privs.h"
 #include "loop.h"
 #include "tcp.h"
 #include "udp.h"
@@ -246,6 +247,12 @@ int main(int argc, char **argv)
 	ctl = control_open(d.loop, sock ? sock : cfg->daemon.control_socket ?
 			   cfg->daemon.control_socket : DEFAULT_SOCKET, -1, &ctl_ops, &d);
 	if (!ctl || loop_signals(d.loop, sigs, 3, on_signal, &d)) {
+		d.exit_code = 1;
+		goto out;
+	}
+	/* Everything privileged at start-up is done: keep only what the
+	 * kernel backend needs. */
+	if (privs_drop()) {
 		d.exit_code = 1;
 		goto out;
 	}
