@@ -1,0 +1,384 @@
+#!/bin/bash
+# Interop with Libreswan 4.10 (pluto, Debian 12) over TCP: RFC 9329 /
+# RFC 8229, IKE and ESP in one TCP connection, the kernel's espintcp on
+# both ends.  tcpiked (backend xfrm) in a, pluto in b, tunnel
+# 192.168.1.0/24 <-> 192.168.2.0/24, PSK.
+#
+#   1  tcpiked initiates, transport = tcp  -> pluto enable-tcp=yes
+#   2  pluto initiates, enable-tcp=yes     -> tcpiked responds
+#      (each: ping through, Child SA rekey started by tcpiked, ping again)
+#   3  UDP 500/4500 dropped at the responder: tcpiked transport = auto ->
+#      pluto, and pluto enable-tcp=fallback -> tcpiked; time from the
+#      initiate to the first ping reply goes to the diagnostics
+#   4  every capture dissects without "Malformed" in tshark
+#
+# What crossed the wire is taken from captures of both veth ends' egress
+# (an ingress capture also sees the decrypted inner packets), dissected by
+# tshark: ESP inside the TCP stream, none as IP protocol 50 or in UDP.
+. "$(dirname "$0")/../lib.sh"
+require_root
+[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+. "$TOP/selftests/peers/libreswan.sh"
+lsw_available || tap_skip_all "no Libreswan root (TCPIKE_LIBRESWAN_ROOT from scripts/libreswan-root.sh) or no certutil"
+grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null ||
+	tap_skip_all "this kernel has no espintcp (CONFIG_INET_ESPINTCP)"
+for c in tcpdump tshark nft busybox python3; do
+	command -v $c >/dev/null || tap_skip_all "$c not installed"
+done
+[ -e /proc/net/packet ] || tap_skip_all "no AF_PACKET (CONFIG_PACKET) for the captures"
+. "$TOP/selftests/ike.sh"
+topo_pair lsw || tap_skip_all "cannot build the namespace pair"
+# No IPv6 on the wire (router solicitations would only add noise).
+ip netns exec "$NS_A" sysctl -qw net.ipv6.conf.va.disable_ipv6=1
+ip netns exec "$NS_B" sysctl -qw net.ipv6.conf.vb.disable_ipv6=1
+# Inner routes with the inner source: the XFRM policies do the rest.
+ip -n "$NS_A" route add 192.168.2.0/24 via 10.0.0.2 src 192.168.1.1
+ip -n "$NS_B" route add 192.168.1.0/24 via 10.0.0.1 src 192.168.2.1
+
+# Clear ICMP never leaves either end (inner packets about to be encrypted
+# have an IPsec route and pass): a ping reply proves the tunnel, also
+# before the SAs exist, and the egress captures never hold clear ICMP.
+for n in "$NS_A va" "$NS_B vb"; do
+	set -- $n
+	ip netns exec "$1" nft -f - <<NFT
+table inet clr {
+	chain out { type filter hook postrouting priority 0; oifname "$2" meta l4proto icmp rt ipsec missing drop; }
+}
+NFT
+done
+
+PSK=tcpike-lsw-interop-psk-0123456789
+A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
+	lid=10.0.0.1 rid=10.0.0.2 psk=$PSK backend=xfrm)
+
+# --- pluto in b ---------------------------------------------------------------
+# Two conns for the same pair: "tcp" (enable-tcp=yes) and "fb"
+# (enable-tcp=fallback, short UDP phase: pluto checks retransmit-timeout only
+# at retransmit instants, so 3 s + 250 ms back-off gives ~4 s of UDP).
+# Only the one a case needs is loaded (auto=ignore here, addconn by name).
+# pfs=no: tcpiked's rekeys here carry no KE payload.
+LSW_CONF=$IKE_DIR/lsw-b.conf
+printf '10.0.0.2 10.0.0.1 : PSK "%s"\n' "$PSK" >"$IKE_DIR/lsw.secrets"
+chmod 600 "$IKE_DIR/lsw.secrets"
+cat >"$LSW_CONF" <<EOF
+config setup
+	logfile=/run/pluto-$NS_B/pluto.log
+	logappend=no
+	logtime=yes
+	plutodebug=none
+	secretsfile=$IKE_DIR/lsw.secrets
+	dumpdir=/run/pluto-$NS_B
+	listen-tcp=yes
+
+conn %default
+	ikev2=yes
+	authby=secret
+	left=10.0.0.2
+	leftid=10.0.0.2
+	leftsubnet=192.168.2.0/24
+	right=10.0.0.1
+	rightid=10.0.0.1
+	rightsubnet=192.168.1.0/24
+	ike=aes_gcm256-sha2_256;dh31
+	esp=aes_gcm256
+	pfs=no
+	tcp-remoteport=4500
+	leftupdown=""
+	auto=ignore
+
+conn tcp
+	enable-tcp=yes
+
+conn fb
+	enable-tcp=fallback
+	retransmit-timeout=3s
+	retransmit-interval=250
+EOF
+if lsw_start "$NS_B" "$LSW_CONF" &&
+   wait_for 5 sh -c "ip netns exec $NS_B ss -Htln | grep -q '10.0.0.2:4500'"; then
+	tap_ok "pluto runs in b and listens on TCP 4500"
+else
+	tap_fail "pluto runs in b and listens on TCP 4500"
+	lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	tap_done
+fi
+T_START=$(date +%s)
+# wait_s SECONDS command...: like wait_for, but by the clock (a poll costs
+# far more than 0.1 s in an emulated guest)
+wait_s() {
+	local end=$(( $(date +%s) + $1 ))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+step() { tap_diag "[$(( $(date +%s) - T_START ))s] $*"; }
+# whack waits for pluto's answer; never longer than 20 s here
+lsw_w() { timeout 20 ip netns exec "$NS_B" "$LSW/whack" --ctlsocket "/run/pluto-$NS_B/pluto.ctl" "$@"; }
+lsw_conn() {	# lsw_conn NAME: only that conn loaded
+	lsw_w --delete --name tcp >/dev/null 2>&1
+	lsw_w --delete --name fb >/dev/null 2>&1
+	timeout 20 ip netns exec "$NS_B" "$LSW/addconn" --config "$LSW_CONF" \
+		--ctlsocket "/run/pluto-$NS_B/pluto.ctl" "$1" >/dev/null
+}
+# pluto's view: an established Child SA of CONN with ESP in TCP
+lsw_espintcp_up() {
+	lsw_w --trafficstatus | grep -q "\"$1\"" &&
+	lsw_log "$NS_B" | grep -q "\"$1\" #.*established Child SA.*ESPinTCP"
+}
+
+# --- captures -------------------------------------------------------------------
+CAPS=()
+cap_start() {	# cap_start TAG: egress of both veth ends
+	local ns dev
+	CAP=$IKE_DIR/cap-$1 CAP_TAG=$1
+	CAP_T0[$1]=$(date +%s.%N)
+	for ns in "$NS_A va" "$NS_B vb"; do
+		set -- $ns
+		ip netns exec "$1" tcpdump -n -i "$2" -Q out -U -w "$CAP-$2.pcap" not arp \
+			>"$CAP-$2.log" 2>&1 &
+		CAP_PIDS+=($!)
+		CAPS+=("$CAP-$2.pcap")
+	done
+	for dev in va vb; do
+		wait_for 5 grep -q listening "$CAP-$dev.log"
+	done
+}
+cap_stop() {
+	sleep 0.5
+	kill -INT "${CAP_PIDS[@]}" 2>/dev/null
+	wait "${CAP_PIDS[@]}" 2>/dev/null
+	CAP_PIDS=()
+	CAP_T1[$CAP_TAG]=$(date +%s.%N)
+}
+CAP_PIDS=()
+# tshark starts slowly in the guest (seconds, minutes on a busy TCG host),
+# so it runs once at the end on all captures concatenated, with each
+# frame's time and protocol stack (e.g. eth:ethertype:ip:tcp:tcpencap:esp);
+# a case's frames are those inside its capture window.  TCP 4500 is
+# decoded as RFC 8229 explicitly.
+declare -A CAP_T0 CAP_T1
+WIRE_CASES=()
+wire_check() {	# wire_check CASE PINGS: queued for the end
+	WIRE_CASES+=("$CAP_TAG|$2|$1")
+}
+wire() {	# wire FILE ERE [ERE-NOT]: frames of FILE matching
+	grep -E "$2" "$1" | { if [ -n "${3:-}" ]; then grep -vE "$3"; else cat; fi; } | wc -l
+}
+# ESP only inside TCP, none on IP or in UDP, no clear ICMP.  Every echo
+# request and reply crossed the wire (ping_in wants all replies and clear
+# ICMP is dropped), so all of them are ESP in TCP; tshark 4.0's tcpencap
+# leaves a few stream segments undissected (seen: 11 of 12, 9 of 12), so
+# the count asked for is one per ping, not two.
+wire_report() {
+	local tag pings name f intcp raw udp clear w
+	for w in "${WIRE_CASES[@]}"; do
+		IFS='|' read -r tag pings name <<<"$w"
+		f=$IKE_DIR/case-$tag.proto
+		awk -v t0="${CAP_T0[$tag]}" -v t1="${CAP_T1[$tag]}" \
+			'$1 >= t0 && $1 <= t1 { print $2 }' "$IKE_DIR/all.proto" >"$f"
+		# ESP messages in the stream (a segment may carry several)
+		intcp=$(awk -F'\t' -v t0="${CAP_T0[$tag]}" -v t1="${CAP_T1[$tag]}" \
+			'$1 >= t0 && $1 <= t1 && $2 ~ /:tcp:.*:esp/ { n += split($3, x, ",") }
+			 END { print n + 0 }' "$IKE_DIR/all.proto")
+		raw=$(wire "$f" ':esp' ':(tcp|udp):')
+		udp=$(wire "$f" ':udp:.*:esp') clear=$(wire "$f" ':icmp')
+		if [ "$intcp" -ge "$pings" ] && [ "$raw" = 0 ] && [ "$udp" = 0 ] && [ "$clear" = 0 ]; then
+			tap_ok "$name: on the wire ESP only inside the TCP stream ($intcp ESP messages dissected, $((2 * pings)) pings crossed)"
+		else
+			tap_fail "$name: on the wire ESP only inside the TCP stream" \
+				"ESP in TCP $intcp (want >= $pings), ESP on IP $raw, ESP in UDP $udp, clear ICMP $clear"
+			sort "$f" | uniq -c | sed 's/^/#   /'
+		fi
+	done
+}
+
+ping_in() {	# ping_in COUNT: from a's inner address to b's, all replies
+	ip netns exec "$NS_A" busybox ping -q -c "$1" -W 2 -I 192.168.1.1 192.168.2.1 2>&1 |
+		grep -q " $1 packets received"
+}
+# a's kernel SAs: "N M" = states, states with ESP in TCP
+xfrm_tcp() {
+	echo "$(ip -n "$NS_A" xfrm state | grep -c '^src') $(ip -n "$NS_A" xfrm state | grep -c 'encap type espintcp')"
+}
+# Polls read tcpikectl's text status (python3 costs seconds in the guest).
+st_a() { ike_ctl a status 2>/dev/null; }
+a_up() {
+	local t
+	t=$(st_a)
+	[[ $t == *": ESTABLISHED "* && $t == *$'\n  net: INSTALLED '* ]]
+}
+a_spi() { st_a | sed -n 's/^  net: INSTALLED .*SPIs \([0-9a-f]*\)_i.*/\1/p' | head -n 1; }
+a_rekeyed() {	# a_rekeyed OLD-SPI: one Child SA, a new one
+	local t
+	t=$(st_a)
+	[ "$(printf '%s\n' "$t" | grep -c '^  net: ')" = 1 ] &&
+	[ "$(printf '%s\n' "$t" | sed -n 's/^  net: INSTALLED .*SPIs \([0-9a-f]*\)_i.*/\1/p')" != "$1" ] &&
+	[[ $t == *$'\n  net: INSTALLED '* ]]
+}
+a_log() {	# tcpiked's log without the status polls
+	tap_diag "--- a log (tail)"
+	grep -v 'control: status' "$IKE_DIR/a.log" | tail -n "${1:-40}" | sed 's/^/# /'
+}
+xfrm_is() { [ "$(xfrm_tcp)" = "$1" ]; }
+# facts: "transport esp_in_tcp tcp_fallback tcp_originator esp_transport" of
+# a's established IKE SA and its installed Child SA, from the JSON status
+facts() {
+	ike_json a | python3 -c 'import json,sys
+s=json.load(sys.stdin)
+i=[i for i in s["ike_sas"] if i["state"]=="ESTABLISHED"][0]
+c=[c for c in i["children"] if c["state"]=="INSTALLED"][0]
+print(i["transport"], i["esp_in_tcp"], i["tcp_fallback"], i["tcp_originator"], c["esp_transport"])' 2>&1
+}
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+first_reply() {	# first_reply T0 SECONDS: ping until one reply; prints ms
+	local end=$(( $(date +%s) + $2 ))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		if ip netns exec "$NS_A" busybox ping -q -c 1 -W 1 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1; then
+			ms_since "$1"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+block() {	# block NS: drop IKE/ESP over UDP arriving there
+	ip netns exec "$1" nft -f - <<'NFT'
+table inet blk {
+	chain in { type filter hook input priority -20; udp dport { 500, 4500 } counter drop; }
+}
+NFT
+}
+unblock() { ip netns exec "$1" nft delete table inet blk 2>/dev/null; true; }
+dropped() { ip netns exec "$1" nft list table inet blk | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'; }
+
+# The common checks of cases 1 and 2 once the tunnel is up: transport as
+# tcpiked reports it, the kernel SAs, pluto's word, ping, a Child SA rekey
+# by tcpiked and ping again.
+tcp_case() {
+	local name=$1 conn=$2 orig=$3
+	tap_expect_eq "$name: tcpiked reports IKE on TCP with ESP in the stream, TCP originator $orig" \
+		"tcp True False $orig tcp" "$(facts)"
+	tap_expect_eq "$name: a's kernel has both SAs as espintcp" "2 2" "$(xfrm_tcp)"
+	tap_check "$name: pluto established the Child SA with ESPinTCP" lsw_espintcp_up "$conn"
+	tap_check "$name: ping between the inner addresses" ping_in 3
+	local spi0
+	spi0=$(a_spi)
+	ike_ctl a rekey c child >/dev/null
+	if wait_s 20 a_rekeyed "$spi0"; then
+		tap_ok "$name: Child SA rekeyed by tcpiked"
+	else
+		tap_fail "$name: Child SA rekeyed by tcpiked" "$(st_a)"
+		a_log 40
+		lsw_log "$NS_B" | tail -15 | sed 's/^/# /'
+	fi
+	wait_s 5 xfrm_is "2 2"
+	tap_expect_eq "$name: after the rekey a's kernel has the two new SAs, espintcp" "2 2" "$(xfrm_tcp)"
+	tap_check "$name: ping after the rekey" ping_in 3
+}
+
+# --- 1: tcpiked initiator, transport = tcp -----------------------------------------
+step "case 1"
+lsw_conn tcp
+cap_start 1
+ike_conf a "${A_ARGS[@]}" "conn_extra=transport = tcp"
+ike_start "$NS_A" a && ike_ctl a initiate c >/dev/null
+if wait_s 30 a_up; then
+	tap_ok "1 tcpiked->pluto tcp: IKE and Child SA established"
+	tcp_case "1 tcpiked->pluto tcp" tcp True
+else
+	tap_fail "1 tcpiked->pluto tcp: IKE and Child SA established"
+	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+fi
+ike_stop a
+cap_stop
+wire_check "1 tcpiked->pluto tcp" 6
+
+# --- 2: pluto initiator, enable-tcp=yes -----------------------------------------
+step "case 2"
+lsw_conn tcp
+cap_start 2
+ike_conf a "${A_ARGS[@]}"
+ike_start "$NS_A" a
+lsw_w --initiate --asynchronous --name tcp >/dev/null 2>&1
+if wait_s 30 a_up; then
+	tap_ok "2 pluto->tcpiked tcp: IKE and Child SA established"
+	tcp_case "2 pluto->tcpiked tcp" tcp False
+else
+	tap_fail "2 pluto->tcpiked tcp: IKE and Child SA established"
+	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+fi
+ike_stop a
+cap_stop
+wire_check "2 pluto->tcpiked tcp" 6
+
+# --- 3: UDP blocked at the responder, fallback to TCP -----------------------------
+step "case 3a"
+lsw_conn fb
+block "$NS_B"
+cap_start 3a
+ike_conf a "${A_ARGS[@]}" "conn_extra=transport = auto;tcp_fallback_delay = 1s"
+ike_start "$NS_A" a
+t0=$(date +%s%N)
+ike_ctl a initiate c >/dev/null
+if ms=$(first_reply "$t0" 30); then
+	tap_ok "3a tcpiked auto->pluto, UDP blocked: ping through"
+	tap_diag "3a tcpiked auto -> pluto fallback: initiate to first ping reply $ms ms (tcp_fallback_delay 1s)"
+else
+	tap_fail "3a tcpiked auto->pluto, UDP blocked: ping through"
+	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+fi
+tap_expect_eq "3a: tcpiked fell back: IKE and ESP on TCP" "tcp True True True tcp" "$(facts)"
+tap_check "3a: a's kernel SAs are espintcp, b dropped the UDP attempts" \
+	test "$(xfrm_tcp)" = "2 2" -a "$(dropped "$NS_B")" -ge 1
+ike_stop a
+cap_stop
+wire_check "3a tcpiked auto->pluto" 1
+unblock "$NS_B"
+
+step "case 3b"
+lsw_conn fb
+block "$NS_A"
+cap_start 3b
+ike_conf a "${A_ARGS[@]}"
+ike_start "$NS_A" a
+t0=$(date +%s%N)
+lsw_w --initiate --asynchronous --name fb >/dev/null 2>&1
+if ms=$(first_reply "$t0" 40); then
+	tap_ok "3b pluto fallback->tcpiked, UDP blocked: ping through"
+	tap_diag "3b pluto enable-tcp=fallback -> tcpiked: initiate to first ping reply $ms ms (retransmit-timeout 3s, interval 250ms)"
+else
+	tap_fail "3b pluto fallback->tcpiked, UDP blocked: ping through"
+	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+fi
+tap_expect_eq "3b: tcpiked (responder) has IKE and ESP on TCP" "tcp True False False tcp" "$(facts)"
+tap_check "3b: a's kernel SAs are espintcp, a dropped the UDP attempts" \
+	test "$(xfrm_tcp)" = "2 2" -a "$(dropped "$NS_A")" -ge 1
+tap_check "3b: pluto established the Child SA with ESPinTCP" lsw_espintcp_up fb
+ike_stop a
+cap_stop
+wire_check "3b pluto fallback->tcpiked" 1
+unblock "$NS_A"
+lsw_w --shutdown >/dev/null 2>&1
+
+# --- 4: the captures, dissected ------------------------------------------------
+step "dissecting the captures"
+mergecap -a -F pcap -w "$IKE_DIR/all.pcap" "${CAPS[@]}"
+tshark -n -r "$IKE_DIR/all.pcap" -d tcp.port==4500,tcpencap -T fields \
+	-e frame.time_epoch -e frame.protocols -e esp.spi >"$IKE_DIR/all.proto" 2>"$IKE_DIR/tshark.err"
+wire_report
+frames=0
+for f in "${CAPS[@]}"; do
+	frames=$((frames + $(tcpdump -n -r "$f" 2>/dev/null | wc -l)))
+done
+bad=$(grep -ci malformed "$IKE_DIR/all.proto")
+if [ "$frames" -gt 0 ] && [ "$(wc -l <"$IKE_DIR/all.proto")" = "$frames" ] && [ "$bad" = 0 ]; then
+	tap_ok "tshark dissects all ${#CAPS[@]} captures ($frames frames) without Malformed"
+else
+	tap_fail "tshark dissects all ${#CAPS[@]} captures without Malformed" \
+		"$frames frames captured, $(wc -l <"$IKE_DIR/all.proto") dissected, $bad malformed"
+	grep -i malformed "$IKE_DIR/all.proto" | sort | uniq -c | head -5 | sed 's/^/#   /'
+	head -3 "$IKE_DIR/tshark.err" | sed 's/^/#   /'
+fi
+tap_done
