@@ -572,6 +572,10 @@ int child_install(struct child_sa *c, const struct buf *ni,
 		   (sa->nat_local || sa->nat_remote);
 	if (c->esp_tcp)
 		ike_esp_tcp_ready(sa);
+	if (c->encap) {
+		c->encap_lport = sa_port(&ep->local);
+		c->encap_rport = sa_port(&ep->remote);
+	}
 	r = sa_install(c, true, we_initiated ? r_e : i_e, al.enc_key_len,
 		       we_initiated ? r_a : i_a, al.auth_key_len, &al);
 	if (!r) {
@@ -596,6 +600,50 @@ int child_install(struct child_sa *c, const struct buf *ni,
 		 ls, rs, c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
 		 c->esp_tcp ? " (ESP in TCP)" : c->encap ? " (UDP-encapsulated)" : "", su);
 	return 0;
+}
+
+/*
+ * RFC 7296 §2.23: once an authenticated message arrives from a new NAT
+ * mapping, the IKE SA answers there (path_update); RFC 3948 ESP-in-UDP has
+ * to follow or outbound ESP goes to a mapping the NAT no longer has.  Each
+ * installed SA keeps keys and replay state and only gets the new ports
+ * (the backend's sa_steer).  The outer addresses are part of the kernel
+ * SA's identity, so a peer that also changed address is not followed here
+ * (that would need a migration); the caller only calls us for port moves.
+ */
+void child_follow_path(struct ike_sa *sa)
+{
+	struct kbackend *kb = sa->e->kb;
+	const struct ike_path *ep = ike_esp_path(sa);
+	uint16_t lport = sa_port(&ep->local), rport = sa_port(&ep->remote);
+	struct sockaddr_storage l = ep->local, r = ep->remote;
+	struct child_sa *c;
+	int ri, ro;
+
+	sa_set_port(&l, 0);
+	sa_set_port(&r, 0);
+	for (c = sa->children; c; c = c->next) {
+		if (!c->encap || (c->encap_lport == lport && c->encap_rport == rport))
+			continue;
+		/* inbound: peer -> us; outbound: us -> peer */
+		ri = c->installed_in ?
+		     kb->ops->sa_steer(kb, &l, c->spi_in, KB_ENCAP_UDP, rport, lport) : 0;
+		if (ri)
+			log_warn("%s: Child SA %08x: moving inbound ESP-in-UDP to ports %u/%u: %s",
+				 ike_sa_name(sa), ntohl(c->spi_in), rport, lport, kb->kb_error);
+		ro = c->installed_out ?
+		     kb->ops->sa_steer(kb, &r, c->spi_out, KB_ENCAP_UDP, lport, rport) : 0;
+		if (ro)
+			log_warn("%s: Child SA %08x: moving outbound ESP-in-UDP to ports %u/%u: %s",
+				 ike_sa_name(sa), ntohl(c->spi_out), lport, rport, kb->kb_error);
+		if (ri || ro)
+			continue;
+		log_info("%s: Child SA %s %08x/%08x: ESP-in-UDP now %u <-> %u (was %u <-> %u)",
+			 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out),
+			 lport, rport, c->encap_lport, c->encap_rport);
+		c->encap_lport = lport;
+		c->encap_rport = rport;
+	}
 }
 
 int child_policies(struct child_sa *c)

@@ -361,19 +361,21 @@ static void status_text(struct engine *e, struct buf *b)
 			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
 		for (c = sa->children; c; c = c->next) {
-			char ls[256], rs[256], cs[128];
+			char ls[256], rs[256], cs[128], enc[32] = "on IP";
 			struct kb_stats in, o;
 
 			ts_set_str(&c->ts_local, ls, sizeof(ls));
 			ts_set_str(&c->ts_remote, rs, sizeof(rs));
 			suite_str(&c->esp, cs, sizeof(cs));
 			child_stats(e, sa, c, &in, &o);
+			if (c->encap)
+				snprintf(enc, sizeof(enc), "in UDP %u <-> %u",
+					 c->encap_lport, c->encap_rport);
 			bprintf(b, "  %s: %s %llus, %s, ESP %s, SPIs %08x_i %08x_o, reqid %u, %s\n",
 				c->cfg ? c->cfg->name : "?", child_state_name(c->state),
 				(unsigned long long)((now - c->created_ms) / 1000),
 				c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
-				c->esp_tcp ? "in TCP" : c->encap ? "in UDP" : "on IP",
-				ntohl(c->spi_in), ntohl(c->spi_out),
+				c->esp_tcp ? "in TCP" : enc, ntohl(c->spi_in), ntohl(c->spi_out),
 				c->reqid, cs);
 			bprintf(b, "    %s === %s, in %llu bytes %llu packets, out %llu bytes %llu packets, rekeys %llu\n",
 				ls, rs, (unsigned long long)in.bytes, (unsigned long long)in.packets,
@@ -485,14 +487,16 @@ static void status_json(struct engine *e, struct buf *b)
 				"\"spi_in\":\"%08x\",\"spi_out\":\"%08x\",\"reqid\":%u,"
 				"\"proposal\":\"%s\",\"local_ts\":\"%s\",\"remote_ts\":\"%s\","
 				"\"bytes_in\":%llu,\"packets_in\":%llu,\"bytes_out\":%llu,"
-				"\"packets_out\":%llu,\"rekeys\":%llu}",
+				"\"packets_out\":%llu,\"rekeys\":%llu,"
+				"\"encap_local_port\":%u,\"encap_remote_port\":%u}",
 				child_state_name(c->state),
 				c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
 				c->esp_tcp ? "tcp" : c->encap ? "udp" : "raw",
 				ntohl(c->spi_in), ntohl(c->spi_out),
 				c->reqid, cs, ls, rs, (unsigned long long)in.bytes,
 				(unsigned long long)in.packets, (unsigned long long)o.bytes,
-				(unsigned long long)o.packets, (unsigned long long)c->rekeys);
+				(unsigned long long)o.packets, (unsigned long long)c->rekeys,
+				c->encap ? c->encap_lport : 0, c->encap ? c->encap_rport : 0);
 		}
 		bprintf(b, "]}");
 	}

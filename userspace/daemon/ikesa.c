@@ -978,10 +978,12 @@ static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request
 	if (p->kind == XPORT_TCP)
 		return;		/* IKE stays on TCP once there (RT-12) */
 	if (!sa_equal(&p->remote, &rx->path.remote) || p->kind != rx->path.kind) {
+		bool addr_moved = !sa_addr_eq(&p->remote, &rx->path.remote);
+		bool port_moved = sa_port(&p->remote) != sa_port(&rx->path.remote);
+
 		if (!sa->nat_remote && !sa->nat_local && p->kind == rx->path.kind)
 			return;
-		if (sa_port(&p->remote) != sa_port(&rx->path.remote) ||
-		    !sa_addr_eq(&p->remote, &rx->path.remote)) {
+		if (addr_moved || port_moved) {
 			char a[64];
 
 			sa_addr_str(&rx->path.remote, a, sizeof(a));
@@ -991,6 +993,13 @@ static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request
 		p->kind = rx->path.kind;
 		p->remote = rx->path.remote;
 		p->local = rx->path.local;
+		/* A new NAT mapping on 4500: the Child SAs' ESP-in-UDP follows
+		 * (RFC 3948); a new address would need an SA migration. */
+		if (port_moved && !addr_moved && p->kind == XPORT_UDP4500)
+			child_follow_path(sa);
+		else if (addr_moved && sa->children)
+			log_warn("%s: peer address changed: Child SAs keep the old one",
+				 ike_sa_name(sa));
 	}
 }
 

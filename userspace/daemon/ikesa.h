@@ -102,6 +102,7 @@ struct child_sa {
 	bool installed_in, installed_out, policies;
 	bool encap;		/* UDP-encapsulated (NAT) */
 	bool esp_tcp;		/* ESP inside the IKE TCP connection (RFC 9329) */
+	uint16_t encap_lport, encap_rport;	/* as in the kernel (host order) */
 	uint64_t created_ms;
 	struct timer rekey_timer;
 	struct timer expire_timer;
@@ -432,6 +433,9 @@ int child_install(struct child_sa *c, const struct buf *ni,
 int child_policies(struct child_sa *c);
 void child_link(struct child_sa *c);
 void child_schedule(struct child_sa *c);
+/* The IKE SA's path moved to new UDP ports (§2.23): move the
+ * encapsulation of its UDP-encapsulated Child SAs there too. */
+void child_follow_path(struct ike_sa *sa);
 void child_rekey_later(struct child_sa *c, uint64_t ms);
 uint32_t child_alloc_spi(struct engine *e);
 bool child_use_transport(const struct ike_msg *inner);

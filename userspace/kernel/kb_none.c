@@ -121,13 +121,31 @@ static int none_sa_del(struct kbackend *kb, const struct sockaddr_storage *dst,
 	return 0;
 }
 
+/*
+ * Nothing is installed, but the SA's transport is part of what tests see:
+ * record the new encapsulation (a NAT mapping change moves the ports,
+ * RFC 3948 §2.2 / RFC 7296 §2.23).
+ */
 static int none_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst,
 			 uint32_t spi, enum kb_encap encap, uint16_t sport,
 			 uint16_t dport)
 {
-	snprintf(kb->kb_error, sizeof(kb->kb_error),
-		 "SA steering needs the tcpike module");
-	return -EOPNOTSUPP;
+	struct none_sa **pp = find_sa(kb->priv, dst, spi), *s;
+	char a[64];
+
+	if (!pp) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "no SA spi 0x%08x to %s", ntohl(spi),
+			 ip_str(dst, a, sizeof(a)));
+		return -ENOENT;
+	}
+	s = *pp;
+	s->encap = encap;
+	s->sport = encap == KB_ENCAP_RAW ? 0 : sport;
+	s->dport = encap == KB_ENCAP_RAW ? 0 : dport;
+	log_info("kernel(none): SA spi 0x%08x now encap %s %u -> %u (not installed)",
+		 ntohl(spi), encap_name(encap), s->sport, s->dport);
+	return 0;
 }
 
 static int none_sa_stats(struct kbackend *kb, const struct sockaddr_storage *dst,
@@ -266,11 +284,11 @@ int kb_none_dump(const struct kbackend *kb, struct buf *out)
 		return -EINVAL;
 	for (const struct none_sa *s = n->sas; s && !r; s = s->next) {
 		int k = snprintf(line, sizeof(line),
-				 "sa %s spi 0x%08x %s -> %s %s encap %s reqid %u\n",
+				 "sa %s spi 0x%08x %s -> %s %s encap %s %u -> %u reqid %u\n",
 				 s->inbound ? "in" : "out", ntohl(s->spi),
 				 ip_str(&s->src, a, sizeof(a)),
 				 ip_str(&s->dst, b, sizeof(b)), s->alg,
-				 encap_name(s->encap), s->reqid);
+				 encap_name(s->encap), s->sport, s->dport, s->reqid);
 		r = buf_append(out, line, (size_t)k);
 	}
 	for (const struct none_pol *p = n->pols; p && !r; p = p->next) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The "none" backend: SAs and policies kept, duplicates and unknown
- * entries refused with a sentence, steering refused, names checked. */
+ * entries refused with a sentence, steering recorded, names checked. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -52,7 +52,13 @@ TEST(none_sa_and_policy)
 	ASSERT_EQ(0, buf_put_u8(&dump, 0));
 	EXPECT_NE(NULL, strstr((char *)dump.data, "sa out spi 0x11223344 10.0.0.1 -> 10.0.0.2"));
 	EXPECT_NE(NULL, strstr((char *)dump.data, "policy out 192.168.1.0/24 -> 192.168.2.0/24"));
-	EXPECT_EQ(-EOPNOTSUPP, kb->ops->sa_steer(kb, &sa.dst, sa.spi, KB_ENCAP_UDP, 4500, 4500));
+	/* steering (a NAT mapping change) is recorded; unknown SAs refused */
+	ASSERT_EQ(0, kb->ops->sa_steer(kb, &sa.dst, sa.spi, KB_ENCAP_UDP, 4500, 40001));
+	EXPECT_EQ(-ENOENT, kb->ops->sa_steer(kb, &sa.dst, htonl(0x55), KB_ENCAP_UDP, 4500, 4500));
+	buf_reset(&dump);
+	ASSERT_EQ(0, kb_none_dump(kb, &dump));
+	ASSERT_EQ(0, buf_put_u8(&dump, 0));
+	EXPECT_NE(NULL, strstr((char *)dump.data, "spi 0x11223344 10.0.0.1 -> 10.0.0.2 rfc4106(gcm(aes)) encap udp 4500 -> 40001"));
 	ASSERT_EQ(0, kb->ops->sa_del(kb, &sa.dst, sa.spi));
 	EXPECT_EQ(-ENOENT, kb->ops->sa_del(kb, &sa.dst, sa.spi));
 	ASSERT_EQ(0, kb->ops->policy_del(kb, &pol));
