@@ -724,7 +724,12 @@ int ike_send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 	sa->resp_cached = true;
 	sa->resp_cache_msgid = msgid;
 	sa->peer_msgid = msgid + 1;
-	return send_set(sa, &sa->resp_cache);
+	err = send_set(sa, &sa->resp_cache);
+	/* §2.1: over UDP a send that fails locally (an output filter's
+	 * EPERM, ENOBUFS) is one more lost packet: the response is cached
+	 * and goes out again when the request is retransmitted.  Failing
+	 * the exchange here would tear down an SA the peer completes. */
+	return sa->path.kind == XPORT_TCP ? err : 0;
 }
 
 int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
