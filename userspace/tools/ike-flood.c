@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ike-flood: a half-open flood for testing a responder's defences
+ * (RFC 7296 §2.6 cookies, half-open limits).  Sends N IKE_SA_INIT requests,
+ * each with a fresh random SPI, nonce and KE value (Curve25519-sized, never
+ * a real key: nothing here completes an exchange), round robin from many
+ * UDP source ports at a given rate, and counts what comes back.
+ *
+ *   ike-flood --dst ADDR [--port 500] [--src ADDR] [--count N] [--rate N/s]
+ *             [--sockets N] [--wait SECONDS] [--answer-cookies]
+ *
+ * --answer-cookies returns each COOKIE once, as an initiator would (§2.6:
+ * the same request with N(COOKIE) first), so the responder's half-open
+ * limits rather than its cookies are what stops the flood.
+ *
+ * Prints one line of counters:
+ *   sent=N cookie_retries=N answers=N cookies=N sa_init=N invalid_ke=N
+ *   no_proposal=N other=N malformed=N
+ * Exit status: 0 when every request was sent, 1 on a socket error, 2 usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "msg.h"
+#include "payload.h"
+#include "wire.h"
+
+#define KE_LEN		32	/* Curve25519 public value */
+#define NONCE_LEN	32
+
+/* What a request is rebuilt from when its COOKIE is answered. */
+struct req {
+	uint8_t spi[8];
+	uint8_t ke[KE_LEN], nonce[NONCE_LEN];
+	int sock;
+	bool cookie_answered;
+};
+
+struct counts {
+	unsigned long sent, cookie_retries, answers, cookies, sa_init,
+		      invalid_ke, no_proposal, other, malformed;
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: ike-flood --dst ADDR [--port N] [--src ADDR] [--count N] [--rate N]\n"
+		"                 [--sockets N] [--wait SECONDS] [--answer-cookies]\n");
+	exit(2);
+}
+
+static unsigned long num(const char *s, unsigned long min, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max) {
+		fprintf(stderr, "ike-flood: '%s': expected a number from %lu to %lu\n",
+			s, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* IKE_SA_INIT request: [N(COOKIE)], SA (AES-GCM-16-256, PRF-HMAC-SHA2-256,
+ * Curve25519), KE, Ni.  The SPI's last 4 bytes index the request. */
+static int build(const struct req *r, const struct ike_notify *cookie, struct buf *out)
+{
+	struct ike_builder bld;
+	struct ike_hdr h;
+	struct ike_sa_pl sa;
+	struct ike_proposal *p = &sa.p[0];
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.spi_i, r->spi, 8);
+	h.major = IKEV2_MAJOR_VERSION;
+	h.exch = IKEV2_EXCH_IKE_SA_INIT;
+	h.flags = IKEV2_FLAG_INITIATOR;
+	memset(&sa, 0, sizeof(sa));
+	sa.nprop = 1;
+	p->num = 1;
+	p->proto = IKEV2_PROTO_IKE;
+	p->ntrans = 3;
+	p->t[0].type = IKEV2_TRANS_ENCR;
+	p->t[0].id = IKEV2_ENCR_AES_GCM_16;
+	p->t[0].keylen = 256;
+	p->t[1].type = IKEV2_TRANS_PRF;
+	p->t[1].id = IKEV2_PRF_HMAC_SHA2_256;
+	p->t[2].type = IKEV2_TRANS_KE;
+	p->t[2].id = IKEV2_KE_CURVE25519;
+	buf_reset(out);
+	msg_begin(&bld, out, &h);
+	if (cookie)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_COOKIE, cookie->data.p,
+			       cookie->data.len);
+	ike_put_sa(&bld, &sa);
+	ike_put_ke(&bld, IKEV2_KE_CURVE25519, r->ke, sizeof(r->ke));
+	ike_put_nonce(&bld, r->nonce, sizeof(r->nonce));
+	return msg_finish(&bld);
+}
+
+static int send_req(int fd, const struct sockaddr_storage *dst, socklen_t dlen,
+		    const struct buf *msg)
+{
+	if (sendto(fd, msg->data, msg->len, 0, (const struct sockaddr *)dst, dlen) < 0) {
+		/* a full socket buffer at a high rate is a lost packet */
+		if (errno == EAGAIN || errno == ENOBUFS || errno == EPERM)
+			return 0;
+		fprintf(stderr, "ike-flood: sendto: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads every answer waiting on the sockets (for up to timeout_ms). */
+static int drain(struct pollfd *pfd, int nsock, int timeout_ms, struct req *reqs,
+		 unsigned long nreq, const struct sockaddr_storage *dst,
+		 socklen_t dlen, bool answer_cookies, struct counts *c)
+{
+	static uint8_t pkt[65536];
+	static struct ike_msg m;
+	struct buf out = BUF_INIT;
+	int i, n, err = 0;
+
+	n = poll(pfd, (nfds_t)nsock, timeout_ms);
+	if (n <= 0) {
+		buf_free(&out);
+		return 0;
+	}
+	for (i = 0; i < nsock; i++) {
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		for (;;) {
+			ssize_t len = recv(pfd[i].fd, pkt, sizeof(pkt), MSG_DONTWAIT);
+			struct ike_notify nt;
+			uint32_t idx;
+
+			if (len < 0)
+				break;
+			c->answers++;
+			memset(&m, 0, sizeof(m));
+			if (ike_msg_parse(pkt, (size_t)len, &m) ||
+			    m.hdr.exch != IKEV2_EXCH_IKE_SA_INIT ||
+			    !(m.hdr.flags & IKEV2_FLAG_RESPONSE)) {
+				c->malformed++;
+				continue;
+			}
+			if (!ike_find_notify(&m, IKEV2_N_COOKIE, &nt)) {
+				c->cookies++;
+				idx = (uint32_t)m.hdr.spi_i[4] << 24 | (uint32_t)m.hdr.spi_i[5] << 16 |
+				      (uint32_t)m.hdr.spi_i[6] << 8 | m.hdr.spi_i[7];
+				if (!answer_cookies || idx >= nreq ||
+				    memcmp(reqs[idx].spi, m.hdr.spi_i, 8) ||
+				    reqs[idx].cookie_answered)
+					continue;
+				reqs[idx].cookie_answered = true;
+				if (build(&reqs[idx], &nt, &out) ||
+				    send_req(reqs[idx].sock, dst, dlen, &out)) {
+					err = -1;
+					continue;
+				}
+				c->cookie_retries++;
+			} else if (!ike_find_notify(&m, IKEV2_N_INVALID_KE_PAYLOAD, &nt)) {
+				c->invalid_ke++;
+			} else if (!ike_find_notify(&m, IKEV2_N_NO_PROPOSAL_CHOSEN, &nt)) {
+				c->no_proposal++;
+			} else if (ike_msg_find(&m, IKEV2_PL_SA)) {
+				c->sa_init++;
+			} else {
+				c->other++;
+			}
+		}
+	}
+	buf_free(&out);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dst", required_argument, NULL, 'd' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "src", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "sockets", required_argument, NULL, 'k' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "answer-cookies", no_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dst_s = NULL, *src_s = NULL;
+	unsigned long count = 1000, rate = 1000, nsock = 64, wait_s = 2, i;
+	uint16_t port = IKEV2_UDP_PORT;
+	bool answer_cookies = false;
+	struct sockaddr_storage dst, src;
+	socklen_t dlen;
+	struct pollfd *pfd;
+	struct req *reqs;
+	struct counts c = { 0 };
+	struct buf msg = BUF_INIT;
+	uint64_t start, deadline;
+	int o, fam, rc = 0;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd': dst_s = optarg; break;
+		case 'p': port = (uint16_t)num(optarg, 1, 65535); break;
+		case 's': src_s = optarg; break;
+		case 'n': count = num(optarg, 1, 10000000); break;
+		case 'r': rate = num(optarg, 1, 1000000); break;
+		case 'k': nsock = num(optarg, 1, 1024); break;
+		case 'w': wait_s = num(optarg, 0, 600); break;
+		case 'c': answer_cookies = true; break;
+		default: usage();
+		}
+	}
+	if (!dst_s || optind != argc)
+		usage();
+	memset(&dst, 0, sizeof(dst));
+	memset(&src, 0, sizeof(src));
+	if (inet_pton(AF_INET, dst_s, &((struct sockaddr_in *)&dst)->sin_addr) == 1) {
+		fam = AF_INET;
+		((struct sockaddr_in *)&dst)->sin_port = htons(port);
+		dlen = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, dst_s, &((struct sockaddr_in6 *)&dst)->sin6_addr) == 1) {
+		fam = AF_INET6;
+		((struct sockaddr_in6 *)&dst)->sin6_port = htons(port);
+		dlen = sizeof(struct sockaddr_in6);
+	} else {
+		fprintf(stderr, "ike-flood: --dst '%s': not an IPv4 or IPv6 address\n", dst_s);
+		return 2;
+	}
+	dst.ss_family = (sa_family_t)fam;
+	src.ss_family = (sa_family_t)fam;
+	if (src_s && inet_pton(fam, src_s, fam == AF_INET ?
+			       (void *)&((struct sockaddr_in *)&src)->sin_addr :
+			       (void *)&((struct sockaddr_in6 *)&src)->sin6_addr) != 1) {
+		fprintf(stderr, "ike-flood: --src '%s': not an address of the --dst family\n", src_s);
+		return 2;
+	}
+	pfd = calloc(nsock, sizeof(*pfd));
+	reqs = calloc(count, sizeof(*reqs));
+	if (!pfd || !reqs) {
+		fprintf(stderr, "ike-flood: out of memory\n");
+		return 1;
+	}
+	/* Many source ports: each socket is bound to its own ephemeral port. */
+	for (i = 0; i < nsock; i++) {
+		pfd[i].fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		pfd[i].events = POLLIN;
+		if (pfd[i].fd < 0 || bind(pfd[i].fd, (struct sockaddr *)&src, dlen)) {
+			fprintf(stderr, "ike-flood: socket %lu: %s\n", i, strerror(errno));
+			return 1;
+		}
+	}
+	start = now_us();
+	for (i = 0; i < count && !rc; i++) {
+		struct req *r = &reqs[i];
+		uint64_t due = start + i * 1000000u / rate, t;
+
+		/* pace to the rate, reading answers while waiting */
+		while ((t = now_us()) < due)
+			if (drain(pfd, (int)nsock, (int)((due - t + 999) / 1000), reqs, count,
+				  &dst, dlen, answer_cookies, &c))
+				rc = 1;
+		crypto_random(r->spi, 4);
+		r->spi[4] = (uint8_t)(i >> 24);
+		r->spi[5] = (uint8_t)(i >> 16);
+		r->spi[6] = (uint8_t)(i >> 8);
+		r->spi[7] = (uint8_t)i;
+		r->spi[0] |= 1;		/* never the all-zero SPI */
+		crypto_random(r->ke, sizeof(r->ke));
+		crypto_random(r->nonce, sizeof(r->nonce));
+		r->sock = pfd[i % nsock].fd;
+		if (build(r, NULL, &msg)) {
+			fprintf(stderr, "ike-flood: cannot build a request\n");
+			rc = 1;
+			break;
+		}
+		if (send_req(r->sock, &dst, dlen, &msg))
+			rc = 1;
+		else
+			c.sent++;
+		if (drain(pfd, (int)nsock, 0, reqs, count, &dst, dlen, answer_cookies, &c))
+			rc = 1;
+	}
+	deadline = now_us() + wait_s * 1000000u;
+	while (now_us() < deadline)
+		if (drain(pfd, (int)nsock, 100, reqs, count, &dst, dlen, answer_cookies, &c))
+			rc = 1;
+	printf("sent=%lu cookie_retries=%lu answers=%lu cookies=%lu sa_init=%lu "
+	       "invalid_ke=%lu no_proposal=%lu other=%lu malformed=%lu\n",
+	       c.sent, c.cookie_retries, c.answers, c.cookies, c.sa_init,
+	       c.invalid_ke, c.no_proposal, c.other, c.malformed);
+	for (i = 0; i < nsock; i++)
+		close(pfd[i].fd);
+	buf_free(&msg);
+	free(pfd);
+	free(reqs);
+	return rc;
+}
