@@ -56,6 +56,8 @@ struct xfrm_be {
 	struct xpol *pols;
 	/* reply parsing for GETSA */
 	struct kb_stats *want_stats;
+	bool want_state_req, want_state_done;
+	struct nlmsghdr *want_state;	/* a copy of the reply (holds keys) */
 	char *err;
 	size_t errlen;
 	int kerr;		/* the kernel's errno from the last ack */
@@ -124,6 +126,14 @@ static int on_valid(struct nl_msg *msg, void *arg)
 		x->want_stats->packets = p->curlft.packets;
 		x->want_stats->errors = p->stats.integrity_failed +
 					p->stats.replay;
+	}
+	if (x->want_state_req && !x->want_state_done &&
+	    h->nlmsg_type == XFRM_MSG_NEWSA &&
+	    nlmsg_datalen(h) >= (int)sizeof(struct xfrm_usersa_info)) {
+		x->want_state = malloc(h->nlmsg_len);
+		if (x->want_state)
+			memcpy(x->want_state, h, h->nlmsg_len);
+		x->want_state_done = true;
 	}
 	return NL_OK;
 }
@@ -409,13 +419,103 @@ static int xfrm_sa_del(struct kbackend *kb, const struct sockaddr_storage *dst,
 	return r;
 }
 
+static void xfrm_id(struct xfrm_usersa_id *id, const struct sockaddr_storage *dst,
+		    uint32_t spi)
+{
+	memset(id, 0, sizeof(*id));
+	to_xaddr(&id->daddr, dst);
+	id->spi = spi;
+	id->family = dst->ss_family;
+	id->proto = IPPROTO_ESP;
+}
+
+/*
+ * Plain XFRM can change the ports of a UDP-encapsulated SA in place: an
+ * XFRM_MSG_UPDSA for a valid state copies the new encapsulation template
+ * over the old one (xfrm_state_update), keys, sequence numbers and replay
+ * window stay.  That is what a NAT mapping change needs (RFC 3948 §2.2,
+ * RFC 7296 §2.23).  UPDSA must carry a complete SA, so the state is read
+ * back with GETSA and sent again with only XFRMA_ENCAP replaced.  Moving
+ * between raw, UDP and TCP changes how the state was initialised: only
+ * the module can do that.
+ */
 static int xfrm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst,
 			 uint32_t spi, enum kb_encap encap, uint16_t sport,
 			 uint16_t dport)
 {
-	snprintf(kb->kb_error, sizeof(kb->kb_error),
-		 "moving an SA between transports needs the tcpike module");
-	return -EOPNOTSUPP;
+	struct xfrm_be *x = kb->priv;
+	struct xfrm_usersa_id id;
+	struct xfrm_encap_tmpl e;
+	struct nlmsghdr *h;
+	struct nlattr *a, *old_encap = NULL;
+	struct nl_msg *m;
+	int r, rem;
+
+	if (encap != KB_ENCAP_UDP) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "moving an SA between transports needs the tcpike module");
+		return -EOPNOTSUPP;
+	}
+	xfrm_id(&id, dst, spi);
+	m = nlmsg_alloc_simple(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
+	if (!m)
+		return -ENOMEM;
+	x->want_state_req = true;
+	x->want_state_done = false;
+	r = nlmsg_append(m, &id, sizeof(id), NLMSG_ALIGNTO) < 0 ? -EMSGSIZE :
+		xfrm_talk(kb, m, false, "reading the ESP SA");
+	x->want_state_req = false;
+	nlmsg_free(m);
+	h = x->want_state;
+	x->want_state = NULL;
+	if (!r && !h)
+		r = -ENOMEM;
+	if (r)
+		goto out;
+	nlmsg_for_each_attr(a, h, sizeof(struct xfrm_usersa_info), rem)
+		if (nla_type(a) == XFRMA_ENCAP && nla_len(a) >= (int)sizeof(e))
+			old_encap = a;
+	if (!old_encap ||
+	    ((struct xfrm_encap_tmpl *)nla_data(old_encap))->encap_type != UDP_ENCAP_ESPINUDP) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "SA spi 0x%08x is not UDP-encapsulated: moving it needs the tcpike module",
+			 ntohl(spi));
+		r = -EOPNOTSUPP;
+		goto out;
+	}
+	memcpy(&e, nla_data(old_encap), sizeof(e));
+	e.encap_sport = htons(sport);
+	e.encap_dport = htons(dport);
+	m = nlmsg_alloc_simple(XFRM_MSG_UPDSA, NLM_F_REQUEST | NLM_F_ACK);
+	if (!m) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (nlmsg_append(m, nlmsg_data(h), sizeof(struct xfrm_usersa_info), NLMSG_ALIGNTO) < 0)
+		r = -EMSGSIZE;
+	/* Everything as read, but the new ports and not what the kernel
+	 * only reports (last use). */
+	nlmsg_for_each_attr(a, h, sizeof(struct xfrm_usersa_info), rem) {
+		if (r)
+			break;
+		if (nla_type(a) == XFRMA_LASTUSED)
+			continue;
+		if (nla_type(a) == XFRMA_ENCAP)
+			r = nla_put(m, XFRMA_ENCAP, sizeof(e), &e) < 0 ? -EMSGSIZE : 0;
+		else
+			r = nla_put(m, nla_type(a), nla_len(a), nla_data(a)) < 0 ? -EMSGSIZE : 0;
+	}
+	if (!r)
+		r = xfrm_talk(kb, m, true, "updating the ESP SA's UDP encapsulation");
+	else
+		OPENSSL_cleanse(nlmsg_hdr(m), nlmsg_hdr(m)->nlmsg_len);
+	nlmsg_free(m);
+out:
+	if (h) {
+		OPENSSL_cleanse(h, h->nlmsg_len);
+		free(h);
+	}
+	return r;
 }
 
 static int xfrm_sa_stats(struct kbackend *kb, const struct sockaddr_storage *dst,
