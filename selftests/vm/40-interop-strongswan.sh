@@ -39,7 +39,8 @@ t_sas() {
 	local line est=0
 	local re_sa='^[^ ]+\[[0-9]+\]: ([A-Z_]+) '
 	local re_ike='^  IKE: .*, SPIs ([0-9a-f]+)_i ([0-9a-f]+)_r,'
-	local re_child='^  [^ ]+: INSTALLED .*, ESP (on IP|in UDP), SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o,'
+	# "in UDP" is followed by the encapsulation ports ("in UDP 4500 <-> 4500")
+	local re_child='^  [^ ]+: INSTALLED .*, ESP (on IP|in UDP)[^,]*, SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o,'
 	T_COUNT=0 T_IKE= T_CHILD= T_ESP=
 	while IFS= read -r line; do
 		if [[ $line =~ $re_sa ]]; then
