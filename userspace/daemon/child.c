@@ -569,7 +569,7 @@ int child_install(struct child_sa *c, const struct buf *ni,
 	 * with a NAT (RT-20), else straight on IP (RT-15). */
 	c->esp_tcp = sa->esp_tcp && ep->kind == XPORT_TCP;
 	c->encap = !c->esp_tcp && ep->kind == XPORT_UDP4500 &&
-		   (sa->nat_local || sa->nat_remote);
+		   (sa->nat_local || sa->nat_remote || sa->esp_udp);
 	if (c->esp_tcp)
 		ike_esp_tcp_ready(sa);
 	if (c->encap) {
@@ -613,37 +613,67 @@ int child_install(struct child_sa *c, const struct buf *ni,
  */
 void child_follow_path(struct ike_sa *sa)
 {
-	struct kbackend *kb = sa->e->kb;
 	const struct ike_path *ep = ike_esp_path(sa);
 	uint16_t lport = sa_port(&ep->local), rport = sa_port(&ep->remote);
-	struct sockaddr_storage l = ep->local, r = ep->remote;
+	uint16_t ol, orp;
 	struct child_sa *c;
-	int ri, ro;
 
-	sa_set_port(&l, 0);
-	sa_set_port(&r, 0);
 	for (c = sa->children; c; c = c->next) {
 		if (!c->encap || (c->encap_lport == lport && c->encap_rport == rport))
 			continue;
-		/* inbound: peer -> us; outbound: us -> peer */
-		ri = c->installed_in ?
-		     kb->ops->sa_steer(kb, &l, c->spi_in, KB_ENCAP_UDP, rport, lport) : 0;
-		if (ri)
-			log_warn("%s: Child SA %08x: moving inbound ESP-in-UDP to ports %u/%u: %s",
-				 ike_sa_name(sa), ntohl(c->spi_in), rport, lport, kb->kb_error);
-		ro = c->installed_out ?
-		     kb->ops->sa_steer(kb, &r, c->spi_out, KB_ENCAP_UDP, lport, rport) : 0;
-		if (ro)
-			log_warn("%s: Child SA %08x: moving outbound ESP-in-UDP to ports %u/%u: %s",
-				 ike_sa_name(sa), ntohl(c->spi_out), lport, rport, kb->kb_error);
-		if (ri || ro)
-			continue;
-		log_info("%s: Child SA %s %08x/%08x: ESP-in-UDP now %u <-> %u (was %u <-> %u)",
-			 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out),
-			 lport, rport, c->encap_lport, c->encap_rport);
-		c->encap_lport = lport;
-		c->encap_rport = rport;
+		ol = c->encap_lport;
+		orp = c->encap_rport;
+		if (!child_steer(c, true, lport, rport))
+			log_info("%s: Child SA %s %08x/%08x: ESP-in-UDP now %u <-> %u (was %u <-> %u)",
+				 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in),
+				 ntohl(c->spi_out), lport, rport, ol, orp);
 	}
+}
+
+/*
+ * Both halves of a Child SA to raw IP or to UDP encapsulation on these
+ * ports (the backend's sa_steer keeps keys, sequence numbers and replay
+ * state).  When the second half fails the first is put back, so the two
+ * directions never disagree.
+ */
+int child_steer(struct child_sa *c, bool udp, uint16_t lport, uint16_t rport)
+{
+	struct ike_sa *sa = c->ike;
+	struct kbackend *kb = sa->e->kb;
+	const struct ike_path *ep = ike_esp_path(sa);
+	struct sockaddr_storage l = ep->local, r = ep->remote;
+	enum kb_encap to = udp ? KB_ENCAP_UDP : KB_ENCAP_RAW;
+	enum kb_encap was = c->encap ? KB_ENCAP_UDP : KB_ENCAP_RAW;
+	int ri = 0, ro = 0;
+
+	if (!kb->ops->sa_steer)
+		return -EOPNOTSUPP;
+	sa_set_port(&l, 0);
+	sa_set_port(&r, 0);
+	/* inbound: peer -> us; outbound: us -> peer */
+	if (c->installed_in)
+		ri = kb->ops->sa_steer(kb, &l, c->spi_in, to, rport, lport);
+	if (ri) {
+		log_warn("%s: Child SA %08x: moving inbound ESP %s %u/%u: %s",
+			 ike_sa_name(sa), ntohl(c->spi_in), udp ? "into UDP" : "onto IP",
+			 rport, lport, kb->kb_error);
+		return ri;
+	}
+	if (c->installed_out)
+		ro = kb->ops->sa_steer(kb, &r, c->spi_out, to, lport, rport);
+	if (ro) {
+		log_warn("%s: Child SA %08x: moving outbound ESP %s %u/%u: %s",
+			 ike_sa_name(sa), ntohl(c->spi_out), udp ? "into UDP" : "onto IP",
+			 lport, rport, kb->kb_error);
+		if (c->installed_in)
+			kb->ops->sa_steer(kb, &l, c->spi_in, was, c->encap_rport,
+					  c->encap_lport);
+		return ro;
+	}
+	c->encap = udp;
+	c->encap_lport = udp ? lport : 0;
+	c->encap_rport = udp ? rport : 0;
+	return 0;
 }
 
 int child_policies(struct child_sa *c)

@@ -772,6 +772,8 @@ static int parse_daemon(struct ctx *c, struct node *sec, struct daemon_cfg *d)
 		} else if (key_is(n, "separate_transports_notify")) {
 			/* Status notify types are 16384-65535 (RFC 7296 §3.10.1). */
 			r = parse_u16(c, n, 16384, 65535, &d->separate_transports_notify);
+		} else if (key_is(n, "esp_transport_notify")) {
+			r = parse_u16(c, n, 16384, 65535, &d->esp_transport_notify);
 		} else if (key_is(n, "cookie_threshold")) {
 			r = parse_u32(c, n, 0, 10000000, &d->cookie_threshold);
 		} else if (key_is(n, "half_open_max")) {
@@ -793,7 +795,7 @@ static int parse_daemon(struct ctx *c, struct node *sec, struct daemon_cfg *d)
 		} else if (key_is(n, "keepalive_interval")) {
 			r = dur_s(c, n, &d->keepalive_interval_s);
 		} else {
-			r = unknown(c, n, "daemon", "backend, listen, udp_port, natt_port, tcp_ports, control_socket, log_level, separate_transports, separate_transports_notify, cookie_threshold, half_open_max, half_open_per_ip, tcp_max, tcp_per_ip, tcp_prefix_timeout, tcp_idle_timeout, max_ike_message, max_frag_buffers, keepalive_interval");
+			r = unknown(c, n, "daemon", "backend, listen, udp_port, natt_port, tcp_ports, control_socket, log_level, separate_transports, separate_transports_notify, esp_transport_notify, cookie_threshold, half_open_max, half_open_per_ip, tcp_max, tcp_per_ip, tcp_prefix_timeout, tcp_idle_timeout, max_ike_message, max_frag_buffers, keepalive_interval");
 		}
 		if (r)
 			return r;
@@ -976,6 +978,11 @@ static int parse_conn(struct ctx *c, struct node *sec, struct conn_cfg *cc)
 	cc->tcp_fallback_delay_ms = 1500;	/* TCP-15: the UDP IKE_SA_INIT is retransmitted once first */
 	cc->tcp_connect_timeout_ms = 3000;
 	cc->udp_retry_without_separate = true;
+	cc->esp_probe = true;
+	/* RT-27: the UDP probe follows "after a short delay" (RFC 8305's
+	 * spirit; an ESP round trip over a long path fits in it). */
+	cc->esp_probe_delay_ms = 500;
+	cc->esp_probe_timeout_ms = 5000;
 	cc->fragmentation = CFG_FRAG_YES;
 	cc->fragment_size = 1280;
 	cc->initial_contact = true;
@@ -1033,6 +1040,14 @@ static int parse_conn(struct ctx *c, struct node *sec, struct conn_cfg *cc)
 			r = dur_ms(c, n, &cc->tcp_connect_timeout_ms);
 		} else if (key_is(n, "udp_retry_without_separate")) {
 			r = parse_bool(c, n, &cc->udp_retry_without_separate);
+		} else if (key_is(n, "esp_probe")) {
+			r = parse_bool(c, n, &cc->esp_probe);
+		} else if (key_is(n, "esp_probe_delay")) {
+			r = dur_ms(c, n, &cc->esp_probe_delay_ms);
+		} else if (key_is(n, "esp_probe_timeout")) {
+			r = dur_ms(c, n, &cc->esp_probe_timeout_ms);
+			if (!r && cc->esp_probe_timeout_ms < 200)
+				r = fail(c, n->line, "esp_probe_timeout must be at least 200ms");
 		} else if (key_is(n, "proposals")) {
 			cc->n_ike = config_parse_proposals(n->value, false, cc->ike, CFG_MAX_PROP, msg, sizeof(msg));
 			if (cc->n_ike < 0)
@@ -1077,7 +1092,7 @@ static int parse_conn(struct ctx *c, struct node *sec, struct conn_cfg *cc)
 		} else if (key_is(n, "start_action")) {
 			r = parse_start(c, n, &cc->start_action);
 		} else {
-			r = unknown(c, n, "connection", "local_addrs, remote_addrs, local_port, remote_port, transport, tcp_port, tcp_fallback_delay, tcp_connect_timeout, udp_retry_without_separate, proposals, fragmentation, fragment_size, encap, assume_no_nat, initial_contact, dpd_delay, dpd_timeout, rekey_time, retransmit_base, retransmit_factor, retransmit_tries, keepalive_interval, start_action, local, remote, children");
+			r = unknown(c, n, "connection", "local_addrs, remote_addrs, local_port, remote_port, transport, tcp_port, tcp_fallback_delay, tcp_connect_timeout, udp_retry_without_separate, esp_probe, esp_probe_delay, esp_probe_timeout, proposals, fragmentation, fragment_size, encap, assume_no_nat, initial_contact, dpd_delay, dpd_timeout, rekey_time, retransmit_base, retransmit_factor, retransmit_tries, keepalive_interval, start_action, local, remote, children");
 		}
 		if (r)
 			return r;
@@ -1207,6 +1222,9 @@ static void daemon_defaults(struct daemon_cfg *d)
 	 * private-use status range, clear of libreswan's 40960 and strongSwan's
 	 * 40961-40969 and 40501. */
 	d->separate_transports_notify = 49152;
+	/* tcpike's own: asks the peer to move the Child SAs' ESP between IP
+	 * and UDP 4500 while probing (RT-27); same private-use block. */
+	d->esp_transport_notify = 49153;
 	d->separate_transports = true;
 	d->cookie_threshold = 50;
 	d->half_open_max = 5000;
@@ -1424,6 +1442,8 @@ bool conn_cfg_equal(const struct conn_cfg *a, const struct conn_cfg *b)
 	    a->tcp_fallback_delay_ms != b->tcp_fallback_delay_ms ||
 	    a->tcp_connect_timeout_ms != b->tcp_connect_timeout_ms ||
 	    a->udp_retry_without_separate != b->udp_retry_without_separate ||
+	    a->esp_probe != b->esp_probe || a->esp_probe_delay_ms != b->esp_probe_delay_ms ||
+	    a->esp_probe_timeout_ms != b->esp_probe_timeout_ms ||
 	    a->n_ike != b->n_ike || memcmp(a->ike, b->ike, sizeof(a->ike)) ||
 	    a->fragmentation != b->fragmentation || a->fragment_size != b->fragment_size ||
 	    a->encap != b->encap || a->assume_no_nat != b->assume_no_nat ||

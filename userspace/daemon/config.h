@@ -90,6 +90,9 @@ struct conn_cfg {
 	uint16_t tcp_port;
 	uint32_t tcp_fallback_delay_ms, tcp_connect_timeout_ms;
 	bool udp_retry_without_separate;	/* RT-8 */
+	/* RT-24..28: ESP reachability after a TCP-first separate setup */
+	bool esp_probe;
+	uint32_t esp_probe_delay_ms, esp_probe_timeout_ms;
 	struct proposal_cfg ike[CFG_MAX_PROP];
 	int n_ike;
 	enum cfg_frag fragmentation;
@@ -124,6 +127,7 @@ struct daemon_cfg {
 	char *control_socket;
 	int log_level;
 	uint16_t separate_transports_notify;
+	uint16_t esp_transport_notify;	/* private: move ESP raw <-> UDP */
 	bool separate_transports;	/* responder: echo the notify (RT-3) */
 	uint32_t cookie_threshold, half_open_max, half_open_per_ip;
 	uint32_t tcp_max, tcp_per_ip, tcp_prefix_timeout_ms, tcp_idle_timeout_ms;

@@ -360,6 +360,12 @@ static void status_text(struct engine *e, struct buf *b)
 			su, si, sr, sa->peer_id_str[0] ? sa->peer_id_str : "-",
 			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
+		if (sa->probe.state != PROBE_NONE) {
+			char ps[96];
+
+			esp_probe_str(sa, ps, sizeof(ps));
+			bprintf(b, "  ESP reachability: %s\n", ps);
+		}
 		for (c = sa->children; c; c = c->next) {
 			char ls[256], rs[256], cs[128], enc[32] = "on IP";
 			struct kb_stats in, o;
@@ -467,6 +473,23 @@ static void status_json(struct engine *e, struct buf *b)
 			sa->separate ? "true" : "false", sa->esp_tcp ? "true" : "false",
 			sa->fell_back ? "true" : "false", sa->tcp_orig ? "true" : "false");
 		jstr(b, sa->peer_id_str);
+		{
+			static const char *const pst[] = {
+				[PROBE_NONE] = "none", [PROBE_SKIPPED] = "skipped",
+				[PROBE_RUNNING] = "running", [PROBE_OK] = "ok",
+				[PROBE_FAILED] = "failed",
+			};
+			char ps[96];
+
+			esp_probe_str(sa, ps, sizeof(ps));
+			bprintf(b, ",\"esp_probe\":\"%s\",\"esp_probe_text\":",
+				pst[sa->probe.state]);
+			jstr(b, ps);
+			bprintf(b, ",\"esp_probe_sent\":%u,\"esp_probe_answered\":%u,"
+				"\"rfc9329_rebuild\":%s",
+				sa->probe.sent, sa->probe.answered,
+				sa->rfc9329_rebuild ? "true" : "false");
+		}
 		bprintf(b, ",\"age_s\":%llu,\"rekeys\":%llu,\"retransmits\":%llu,"
 			"\"msgid_out\":%u,\"msgid_in\":%u,\"fragmentation\":%s,\"children\":[",
 			(unsigned long long)((now - sa->created_ms) / 1000),
@@ -506,7 +529,8 @@ static void status_json(struct engine *e, struct buf *b)
 		"\"cookies_ok\":%llu,\"invalid_ke_sent\":%llu,\"fragments_sent\":%llu,"
 		"\"fragments_reassembled\":%llu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
 		"\"tcp_reconnects\":%llu,\"separate_negotiated\":%llu,"
-		"\"separate_tcp_failed\":%llu},\"tcp\":",
+		"\"separate_tcp_failed\":%llu,\"esp_probes_ok\":%llu,"
+		"\"esp_probes_failed\":%llu,\"esp_moved_udp\":%llu},\"tcp\":",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
 		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
 		(unsigned long long)e->st.retransmits, (unsigned long long)e->st.ike_established,
@@ -517,7 +541,10 @@ static void status_json(struct engine *e, struct buf *b)
 		(unsigned long long)e->st.dpd_dead, (unsigned long long)e->st.tcp_fallbacks,
 		(unsigned long long)e->st.tcp_reconnects,
 		(unsigned long long)e->st.separate_negotiated,
-		(unsigned long long)e->st.separate_tcp_failed);
+		(unsigned long long)e->st.separate_tcp_failed,
+		(unsigned long long)e->st.esp_probes_ok,
+		(unsigned long long)e->st.esp_probes_failed,
+		(unsigned long long)e->st.esp_moved_udp);
 	tcp_json(e->tcp, b);
 	bprintf(b, "}\n");
 }

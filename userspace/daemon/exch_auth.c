@@ -544,6 +544,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		}
 	}
 	ike_sa_established(sa);
+	esp_probe_start(sa);
 	/* Further children of the connection come by CREATE_CHILD_SA. */
 	if (sa->cfg->children && sa->cfg->children->next)
 		sa->pending |= PEND_CHILD;
@@ -720,5 +721,6 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		ike_sa_established(sa);
 		if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &n))
 			initial_contact(sa);
+		esp_probe_start(sa);
 	}
 }

@@ -79,6 +79,10 @@ void info_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		}
 		ike_req_done(sa);
 		return;
+	case TASK_ESP_TRANSPORT:
+		esp_transport_rx_response(sa, inner);
+		ike_req_done(sa);
+		return;
 	case TASK_DPD:
 	default:
 		ike_req_done(sa);
@@ -130,6 +134,8 @@ void info_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *in
 	chain_begin(&bld, &out);
 	if (!delete_ike && ndel)
 		ike_put_delete(&bld, IKEV2_PROTO_ESP, 4, (const uint8_t *)del, ndel);
+	if (!delete_ike)
+		esp_transport_rx_request(sa, inner, &bld);
 	ike_send_response(sa, IKEV2_EXCH_INFORMATIONAL, msgid, &bld);
 	buf_free(&out);
 	if (delete_ike) {

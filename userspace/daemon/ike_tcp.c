@@ -48,7 +48,8 @@ const char *ike_xport_str(const struct ike_sa *sa)
 		return sa->path.kind == XPORT_TCP ? "separate (IKE on TCP)" :
 						    "separate (IKE on UDP)";
 	if (sa->path.kind == XPORT_TCP)
-		return sa->fell_back ? "tcp (fallback from udp)" : "tcp";
+		return sa->rfc9329_rebuild ? "tcp (rebuilt: ESP did not get through beside it)" :
+		       sa->fell_back ? "tcp (fallback from udp)" : "tcp";
 	return xport_name(sa->path.kind);
 }
 
@@ -145,7 +146,8 @@ int ike_xport_start(struct ike_sa *sa)
 	const struct conn_cfg *cc = sa->cfg;
 	struct engine *e = sa->e;
 
-	sa->xmode = sa->no_separate ? CFG_XPORT_UDP : cc->transport;
+	sa->xmode = sa->no_separate ? CFG_XPORT_UDP :
+		    sa->rfc9329_rebuild ? CFG_XPORT_TCP : cc->transport;
 	/* The fallback keeps asking for separate transports when that was
 	 * configured: IKE_SA_INIT over TCP with the notify (RT-9). */
 	if (sa->fell_back)
@@ -211,6 +213,7 @@ struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 	}
 	sa->fell_back = flags & IKE_INIT_FALLBACK;
 	sa->no_separate = flags & IKE_INIT_NO_SEPARATE;
+	sa->rfc9329_rebuild = flags & IKE_INIT_RFC9329;
 	sa->path.remote = cc->remote_addrs[0];
 	sa_set_port(&sa->path.remote, cc->remote_port);
 	if (cc->n_local) {
@@ -446,7 +449,9 @@ void ike_separate_negotiated(struct ike_sa *sa)
 	sa->separate = true;
 	sa->esp_tcp = false;
 	sa->e->st.separate_negotiated++;
-	if (sa->path.kind == XPORT_TCP)
+	/* IKE_SA_INIT over TCP: ESP reachability is unproven (RT-24). */
+	sa->tcp_first = sa->path.kind == XPORT_TCP;
+	if (sa->tcp_first)
 		udp_path_from_tcp(sa);
 }
 
@@ -463,6 +468,19 @@ void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old)
 	ns->esp_tcp = old->esp_tcp;
 	ns->fell_back = old->fell_back;
 	ns->udp_path = old->udp_path;
+	ns->tcp_first = old->tcp_first;
+	ns->esp_udp = old->esp_udp;
+	ns->rfc9329_rebuild = old->rfc9329_rebuild;
+	/* The probe belongs to the first IKE SA; its result is carried. */
+	ns->probe.state = old->probe.state == PROBE_RUNNING ? PROBE_SKIPPED : old->probe.state;
+	ns->probe.skip_why = old->probe.state == PROBE_RUNNING ?
+			     "IKE SA rekeyed while probing" : old->probe.skip_why;
+	ns->probe.answering = old->probe.answering;
+	ns->probe.udp = old->probe.udp;
+	ns->probe.sent = old->probe.sent;
+	ns->probe.answered = old->probe.answered;
+	ns->probe.start_ms = old->probe.start_ms;
+	ns->probe.done_ms = old->probe.done_ms;
 	ns->natt = old->natt;
 	ns->nat_local = old->nat_local;
 	ns->nat_remote = old->nat_remote;

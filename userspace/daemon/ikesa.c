@@ -372,10 +372,13 @@ static bool keepalive_shared(const struct ike_sa *sa)
 void ike_sa_destroy(struct ike_sa *sa, const char *why)
 {
 	struct engine *e = sa->e;
+	const struct conn_cfg *rebuild;
 	struct child_sa *c, *n;
+	int err;
 
 	if (sa->state == IKE_S_DEAD)
 		return;
+	rebuild = sa->rebuild_on_destroy && !e->shutting_down ? sa->cfg : NULL;
 	if (why)
 		log_info("%s: IKE SA deleted: %s", ike_sa_name(sa), why);
 	ike_half_open_del(sa);
@@ -403,6 +406,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	ike_keys_wipe(&sa->keys);
 	crypto_sk_wipe(&sa->sk_in);
 	crypto_sk_wipe(&sa->sk_out);
+	esp_probe_stop(sa);
 	ike_xport_free(sa);
 	table_unlink(sa);
 	if (sa->prev)
@@ -420,6 +424,10 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	}
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
+	/* RT-25: ESP could not get through beside TCP: the same connection
+	 * again in RFC 9329 mode (no SEPARATE_TRANSPORTS, ESP in TCP). */
+	if (rebuild && !ike_initiate(e, rebuild, IKE_INIT_RFC9329, &err))
+		log_err("%s: rebuilding over TCP failed: %s", rebuild->name, strerror(-err));
 }
 
 void ike_half_open_add(struct ike_sa *sa)
@@ -812,6 +820,11 @@ void ike_kick(struct ike_sa *sa)
 			}
 		}
 	}
+	if (sa->pending & PEND_ESP_UDP) {
+		sa->pending &= ~PEND_ESP_UDP;
+		if (!esp_transport_start(sa))
+			return;
+	}
 	if (sa->pending & PEND_DPD) {
 		sa->pending &= ~PEND_DPD;
 		info_start_dpd(sa);
@@ -1155,6 +1168,7 @@ static void dispatch_response(struct ike_sa *sa, const struct ike_msg *inner)
 	case TASK_DELETE_CHILD:
 	case TASK_DELETE_IKE:
 	case TASK_DPD:
+	case TASK_ESP_TRANSPORT:
 		info_rx_response(sa, inner);
 		return;
 	default:

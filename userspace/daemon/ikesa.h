@@ -16,6 +16,8 @@
  *   child.c       Child SA proposals, traffic selector narrowing, keying,
  *                 installation in the kernel backend
  *   proposal.c    IKE/ESP proposal encoding and selection
+ *   esp_probe.c   ESP reachability after a TCP-first separate setup
+ *                 (RT-24..28) and the rebuild in RFC 9329 mode (RT-25)
  *   engine_ctl.c  status, initiate, terminate, rekey, reload
  *
  * Single-threaded: everything runs from the event loop.
@@ -69,6 +71,7 @@ enum ike_task {
 	TASK_DELETE_CHILD,	/* INFORMATIONAL with Delete (ESP) */
 	TASK_DELETE_IKE,	/* INFORMATIONAL with Delete (IKE) */
 	TASK_DPD,		/* empty INFORMATIONAL */
+	TASK_ESP_TRANSPORT,	/* INFORMATIONAL: move ESP to UDP 4500 */
 };
 
 /* Work queued until the window is free (bit per kind). */
@@ -76,6 +79,7 @@ enum ike_task {
 #define PEND_IKE_REKEY		0x02u
 #define PEND_DELETE_IKE		0x04u
 #define PEND_CHILD		0x08u	/* see child_sa.pending */
+#define PEND_ESP_UDP		0x10u	/* ask the peer to move ESP to UDP */
 
 #define CHILD_PEND_REKEY	0x01u
 #define CHILD_PEND_DELETE	0x02u
@@ -146,6 +150,35 @@ struct ike_req {
 	struct buf nonce;
 };
 
+/*
+ * ESP reachability (RT-24..28) when IKE started over TCP: the initiator
+ * sends a probe through its outbound Child SA and waits for ESP to come
+ * back on the inbound one (the kernel's counters), first on IP, after
+ * esp_probe_delay also in UDP 4500; the responder answers inbound ESP
+ * with a probe of its own.
+ */
+enum esp_probe_state {
+	PROBE_NONE = 0,		/* not needed: IKE started over UDP (RT-23) */
+	PROBE_SKIPPED,		/* see skip_why */
+	PROBE_RUNNING,
+	PROBE_OK,
+	PROBE_FAILED,		/* RT-25: the SA is rebuilt in RFC 9329 mode */
+};
+
+struct esp_probe {
+	enum esp_probe_state state;
+	bool answering;		/* responder: echo inbound ESP */
+	bool udp;		/* the transport probed/confirmed: UDP 4500 */
+	bool udp_asked;		/* our request to move to UDP went out */
+	const char *skip_why;
+	uint32_t spi_in;	/* the Child SA watched (network order) */
+	uint64_t base;		/* its inbound packets when the transport began */
+	uint64_t seen;		/* ... at the last look (responder) */
+	uint64_t start_ms, phase_ms, done_ms, last_ms;
+	unsigned int sent, answered, answered_before;
+	struct timer timer;
+};
+
 struct ike_sa {
 	struct engine *e;
 	const struct conn_cfg *cfg;	/* NULL only briefly (responder lookup) */
@@ -179,6 +212,11 @@ struct ike_sa {
 	bool fell_back;		/* made by the auto mode's TCP fallback */
 	bool no_separate;	/* RT-8 retry over UDP without the notify */
 	struct ike_path udp_path;	/* separate: the UDP 4500 path for ESP */
+	bool tcp_first;		/* separate, IKE_SA_INIT went over TCP (RT-9) */
+	bool esp_udp;		/* ESP in UDP 4500 with no NAT (RT-27 probe) */
+	bool rfc9329_rebuild;	/* RT-25: made after ESP was unreachable */
+	bool rebuild_on_destroy;	/* RT-25: start that SA when this one ends */
+	struct esp_probe probe;
 	struct timer xport_timer;	/* auto fallback / TCP reconnect */
 	unsigned int reconnects;
 
@@ -244,6 +282,7 @@ struct engine_stats {
 	uint64_t frags_sent, frags_reassembled;
 	uint64_t tcp_fallbacks, tcp_reconnects, separate_negotiated;
 	uint64_t separate_tcp_failed;
+	uint64_t esp_probes_ok, esp_probes_failed, esp_moved_udp;
 };
 
 struct engine {
@@ -350,6 +389,7 @@ void natd_put(struct ike_sa *sa, struct ike_builder *bld);
 int ike_xport_start(struct ike_sa *sa);
 #define IKE_INIT_FALLBACK	0x1u	/* auto: the TCP attempt after UDP */
 #define IKE_INIT_NO_SEPARATE	0x2u	/* RT-8: UDP without the notify */
+#define IKE_INIT_RFC9329	0x4u	/* RT-25: TCP without the notify */
 /* A new initiator IKE SA for cc, linked and started; NULL with *err. */
 struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 			    unsigned int flags, int *err);
@@ -375,6 +415,21 @@ const struct ike_path *ike_esp_path(const struct ike_sa *sa);
 void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old);
 void ike_xport_free(struct ike_sa *sa);
 const char *ike_xport_str(const struct ike_sa *sa);
+
+/* esp_probe.c */
+/* After IKE_AUTH (both roles): starts the probe or the answering when
+ * IKE started over TCP with separate transports. */
+void esp_probe_start(struct ike_sa *sa);
+void esp_probe_stop(struct ike_sa *sa);
+/* The INFORMATIONAL asking the peer to move ESP to UDP 4500 (RT-27). */
+int esp_transport_start(struct ike_sa *sa);
+/* Responder: a request carrying our private notify; puts the echo into
+ * the response being built when the move was done. */
+void esp_transport_rx_request(struct ike_sa *sa, const struct ike_msg *inner,
+			      struct ike_builder *resp);
+void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+/* "confirmed on IP after 40 ms", "running", ... for status */
+void esp_probe_str(const struct ike_sa *sa, char *out, size_t len);
 
 /* exch_auth.c */
 int auth_start(struct ike_sa *sa);
@@ -437,6 +492,10 @@ void child_schedule(struct child_sa *c);
  * encapsulation of its UDP-encapsulated Child SAs there too. */
 void child_follow_path(struct ike_sa *sa);
 void child_rekey_later(struct child_sa *c, uint64_t ms);
+/* Moves a Child SA's ESP (both directions) to raw IP or UDP encapsulation
+ * with the given ports (host order), keys and replay state kept; 0 or
+ * -errno with the backend's sentence logged. */
+int child_steer(struct child_sa *c, bool udp, uint16_t lport, uint16_t rport);
 uint32_t child_alloc_spi(struct engine *e);
 bool child_use_transport(const struct ike_msg *inner);
 void ts_set_put(struct ike_builder *bld, uint8_t pltype, const struct ts_set *s);
