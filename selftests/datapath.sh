@@ -59,6 +59,22 @@ dp_run() {
 		ike_stop a >/dev/null; ike_stop b >/dev/null
 		return
 	fi
+	# RT-23..26: a probe only after a TCP-first setup, in UDP with a NAT.
+	case $xport in
+	separate-tcp-first)
+		local on="on IP"
+		[ "$nat" = 1 ] && on="in UDP 4500"
+		probed() { ike_ctl a status 2>/dev/null | grep -q "ESP reachability: confirmed $on"; }
+		if wait_for 10 probed; then
+			tap_ok "$tag: ESP reachability confirmed $on (RT-24, RT-26)"
+		else
+			tap_fail "$tag: ESP reachability confirmed $on (RT-24, RT-26)"
+			ike_ctl a status | grep -i reachab | sed 's/^/# /'
+		fi ;;
+	separate)
+		tap_check "$tag: no ESP probe after a UDP-first setup (RT-23)" \
+			sh -c "! '$BIN/tcpikectl' -s '$IKE_DIR/a.sock' status | grep -q 'ESP reachability'" ;;
+	esac
 	cnt_reset
 	if ping_ok; then
 		tap_ok "$tag: ping through the tunnel"

@@ -93,6 +93,30 @@ TEST(ts_with_protocol_and_ports)
 	config_free(c);
 }
 
+/* RT-24..28: the probe's settings, their defaults and the notify number. */
+TEST(esp_probe_settings)
+{
+	char err[512];
+	struct config *c = parse(BASE "  transport = separate-tcp-first\n" END, err, sizeof(err));
+
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_TRUE(c->conns->esp_probe);
+	EXPECT_EQ(500, c->conns->esp_probe_delay_ms);
+	EXPECT_EQ(5000, c->conns->esp_probe_timeout_ms);
+	EXPECT_EQ(49153, c->daemon.esp_transport_notify);
+	EXPECT_NE(c->daemon.separate_transports_notify, c->daemon.esp_transport_notify);
+	config_free(c);
+	c = parse("daemon {\n esp_transport_notify = 50000\n}\n" BASE
+		  "  esp_probe = no\n  esp_probe_delay = 1s\n  esp_probe_timeout = 30s\n" END,
+		  err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_FALSE(c->conns->esp_probe);
+	EXPECT_EQ(1000, c->conns->esp_probe_delay_ms);
+	EXPECT_EQ(30000, c->conns->esp_probe_timeout_ms);
+	EXPECT_EQ(50000, c->daemon.esp_transport_notify);
+	config_free(c);
+}
+
 struct bad {
 	const char *text, *msg;
 };
@@ -139,6 +163,11 @@ static const struct bad bad[] = {
 	{ "daemon {\n separate_transports_notify = 100\n}\n",
 	  "t.conf:2: separate_transports_notify: expected a number from 16384 to 65535" },
 	{ "daemon = x\n", "t.conf:1: 'daemon' must be a section: expected 'daemon { ... }'" },
+	{ "daemon {\n esp_transport_notify = 9\n}\n",
+	  "t.conf:2: esp_transport_notify: expected a number from 16384 to 65535" },
+	{ BASE "  esp_probe_timeout = 100ms\n" END,
+	  "t.conf:6: esp_probe_timeout must be at least 200ms" },
+	{ BASE "  esp_probe = sometimes\n" END, "t.conf:6: esp_probe: expected yes or no" },
 };
 
 TEST(malformed_inputs_give_file_line_messages)
