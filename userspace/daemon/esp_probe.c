@@ -49,7 +49,7 @@
 #define PROBE_DISCARD_PORT	9	/* RFC 863 */
 /* The responder's answers per transport: the initiator's host may answer
  * an answer (ICMP), which must not keep the two going back and forth. */
-#define PROBE_MAX_ANSWERS	10
+#define PROBE_MAX_ANSWERS	4
 
 static const char probe_payload[] = "tcpike ESP reachability probe";
 

@@ -1113,9 +1113,25 @@ static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
 	if (m->sk && m->sk->type == IKEV2_PL_SKF &&
 	    (ike_get_skf(m->sk, &skf) || skf.num != 1))
 		return;
-	/* TCP-26: over TCP the response goes where the request came from. */
-	if (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn)
+	/* TCP-26: over TCP the response goes where the request came from,
+	 * but only once the copy has been authenticated: an old request
+	 * replayed on an attacker's connection must not pull the return path
+	 * there (RFC 9329 §10, TCP-42). */
+	if (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn) {
+		size_t sk_off = (size_t)(m->sk->body - rx->msg) - IKEV2_GENERIC_HDR_LEN;
+		struct buf p = BUF_INIT;
+		int r = crypto_sk_open(&sa->sk_in, rx->msg, rx->len, sk_off,
+				       m->sk->type == IKEV2_PL_SKF, &p);
+
+		buf_wipe(&p);
+		if (r) {
+			log_debug("%s: retransmitted request %u on a new connection failed "
+				  "to authenticate, dropped", ike_sa_name(sa), m->hdr.msgid);
+			sa->e->st.rx_bad++;
+			return;
+		}
 		path_update(sa, rx, true);
+	}
 	log_debug("%s: retransmitted request %u: resending response",
 		  ike_sa_name(sa), m->hdr.msgid);
 	send_set(sa, &sa->resp_cache);
