@@ -14,6 +14,12 @@ SHA-1(SPIi | SPIr | address | port) of this packet's own source or
 destination (RFC 7296 §2.23): "yes", "no", or "-" when the notify is
 absent.
 Only what the test needs: no IP options beyond IHL, no reordering.
+
+    ikepcap.py --tcp-requests FILE
+
+prints instead, in capture order, the hex of every IKE request (R flag
+clear) carried in a TCP stream after IKE_SA_INIT: encrypted messages a
+test can replay on a connection of its own.
 """
 import hashlib
 import struct
@@ -71,7 +77,7 @@ def show(kind, sport, dport, src, dst, msg):
                natd_ok(msg, r[2], dst, dport)))
 
 
-def main(path):
+def main(path, requests=False):
     streams = {}
     for p in packets(path):
         if len(p) < 14 + 20 or p[12:14] != b"\x08\x00":
@@ -87,7 +93,7 @@ def main(path):
                 if pl[:4] != b"\0\0\0\0":
                     continue
                 pl = pl[4:]
-            if dport in (500, 4500):
+            if dport in (500, 4500) and not requests:
                 show("udp", sport, dport, ip[12:16], ip[16:20], pl)
         elif proto == 6 and len(l4) >= 20:
             sport, dport = struct.unpack("!HH", l4[:4])
@@ -96,18 +102,29 @@ def main(path):
                 streams.setdefault((sport, dport, ip[12:16], ip[16:20]),
                                    bytearray()).extend(l4[doff:])
     for (sport, dport, src, dst), s in streams.items():
-        if not s.startswith(b"IKETCP"):
+        if s.startswith(b"IKETCP"):
+            off = 6
+        elif requests:
+            off = 0     # captured mid-connection: starts on a frame
+        else:
             continue
-        off = 6
         while off + 2 <= len(s):
             n = struct.unpack("!H", s[off:off + 2])[0]
             if n < 2:
                 break
             f = bytes(s[off + 2:off + n])
             off += n
-            if f[:4] == b"\0\0\0\0":
-                show("tcp", sport, dport, src, dst, f[4:])
+            if f[:4] != b"\0\0\0\0":
+                continue
+            m = f[4:]
+            if not requests:
+                show("tcp", sport, dport, src, dst, m)
+            elif len(m) >= 28 and m[18] != 34 and not m[19] & 0x20:
+                print(m.hex())
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--tcp-requests":
+        main(sys.argv[2], True)
+    else:
+        main(sys.argv[1])

@@ -17,6 +17,8 @@ One connection runs the ACTIONs in order:
     init-notify:SEED:TYPE  the same with one more payload, N(TYPE) with
                       protocol 0, no SPI and 4 bytes of data "junk"
     big:N             send an IKE frame (marker included) of N message bytes
+    msg:HEX           send one IKE message (hex) as a frame
+    expect-frame:S    any frame arrives within S s
     sleep:S           wait S seconds
     shut              shutdown(SHUT_WR): our side of the stream ends
     expect-close:S    the peer closes (EOF or reset) within S s, sending nothing
@@ -193,6 +195,11 @@ def run_actions(host, port, src, actions):
             seed, _, ntype = arg.partition(":")
             spi_i, msg = sa_init(seed, int(ntype))
             s.sendall(frame(msg))
+        elif verb == "msg":
+            s.sendall(frame(bytes.fromhex(arg)))
+        elif verb == "expect-frame":
+            f = read_frame(s, float(arg))
+            print("frame of %d bytes" % len(f))
         elif verb == "big":
             s.sendall(frame(os.urandom(int(arg))))
         elif verb == "sleep":

@@ -85,10 +85,44 @@ tap_check "a reconnected once more, no IKE retransmission" \
 tap_check "the SA pair still agrees: a's inbound SPI is b's outbound" \
 	test "$(j a "[c for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'][0]['spi_in']")" = \
 	     "$(j b "[c for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'][0]['spi_out']")"
+# 3. TCP-42 (RFC 9329 §10): a copy of a's last request on a connection of
+# someone else's moves b's return path there only if it authenticates.
+# The copy comes from a capture of a rekey; with one ICV byte flipped b
+# drops it (rx_bad +1, no answer); unmodified it is a retransmission and
+# b's cached response comes back on that connection.
+ra=$(child_rekeys a)
+ip netns exec "$NS_B" tcpdump -i vb -U -s 0 -w "$IKE_DIR/rk.pcap" tcp port 4500 \
+	>/dev/null 2>&1 &
+dump=$!
+sleep 1
+ike_ctl a rekey c child >/dev/null
+wait_for 10 rekeyed a $((ra + 1))
+sleep 1		# the old Child SA's Delete
+kill "$dump"; wait "$dump" 2>/dev/null
+last=$(python3 "$TOP/selftests/ikepcap.py" --tcp-requests "$IKE_DIR/rk.pcap" | tail -n 1)
+if [ -n "$last" ]; then
+	bad=${last:0:$((${#last} - 2))}$(printf '%02x' $(( 0x${last: -2} ^ 1 )))
+	bad0=$(counter b rx_bad)
+	out=$(ip netns exec "$NS_A" python3 "$TOP/selftests/ikestream.py" 10.0.0.2 4500 \
+		prefix "msg:$bad" expect-open:2 2>&1)
+	tap_check "TCP-42: a's last request with a flipped ICV byte on a new connection: no answer ($out)" \
+		test "$out" = open
+	tap_check "TCP-42: b counted it as bad (rx_bad +1)" \
+		test "$(( $(counter b rx_bad) - bad0 ))" = 1
+	out=$(ip netns exec "$NS_A" python3 "$TOP/selftests/ikestream.py" 10.0.0.2 4500 \
+		prefix "msg:$last" expect-frame:3 2>&1)
+	tap_check "TCP-42: the unmodified copy is answered from b's cache on that connection ($out)" \
+		grep -q '^frame of' <<<"$out"
+	ra=$(child_rekeys a)
+	ike_ctl a rekey c child >/dev/null
+	tap_check "after the replays a's next rekey still completes" wait_for 10 rekeyed a $((ra + 1))
+else
+	tap_fail "TCP-42: a request of a captured from the TCP stream" "nothing in $IKE_DIR/rk.pcap"
+fi
 ike_stop a
 ike_stop b
 
-# 3. Two IKE SAs to the same peer do not share a connection (TCP-22, TCP-26):
+# 4. Two IKE SAs to the same peer do not share a connection (TCP-22, TCP-26):
 # a gets a second connection "d", a copy of "c" for another subnet (no
 # INITIAL_CONTACT, which would make b drop the first SA).
 ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
