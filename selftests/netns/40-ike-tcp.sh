@@ -158,6 +158,21 @@ tap_check "tcp: b sent a cookie and a retried on a second connection" \
 	test "$(counter b cookies_sent) $(cnt tcp4500syn)" = "1 2"
 both_stop
 
+# --- INVALID_KE_PAYLOAD over TCP (TCP-30): b keeps the connection, a retries on it ---
+a_saved=("${A_ARGS[@]}")
+A_ARGS+=(proposals=aes256gcm16-prfsha256-ecp256-x25519)
+up "transport = tcp"
+A_ARGS=("${a_saved[@]}")
+if wait_for 10 ike_established a && wait_for 5 ike_established b; then
+	tap_ok "tcp: INVALID_KE_PAYLOAD over TCP, a retried with b's group and is established"
+else
+	tap_fail "tcp: INVALID_KE_PAYLOAD over TCP, a retried with b's group and is established"
+	ike_log a; ike_log b
+fi
+tap_check "tcp: one INVALID_KE_PAYLOAD, the retry on the same connection (one SYN) (TCP-30)" \
+	test "$(counter b invalid_ke_sent) $(cnt tcp4500syn)" = "1 1"
+both_stop
+
 # --- separate transports, UDP first ---------------------------------------------------
 up "transport = separate"
 if wait_for 10 ike_established a && wait_for 5 ike_established b; then
