@@ -18,6 +18,10 @@ One connection runs the ACTIONs in order:
                       protocol 0, no SPI and 4 bytes of data "junk"
     big:N             send an IKE frame (marker included) of N message bytes
     msg:HEX           send one IKE message (hex) as a frame
+    reconnect         close, then a new connection (send prefix again)
+    expect-cookie:S   a frame within S s: an IKE_SA_INIT response with N(COOKIE)
+    init-cookie:SEED[:PSHEX]  init:SEED again with that cookie (and an
+                      RFC 8019 Puzzle Solution payload)
     expect-frame:S    any frame arrives within S s
     sleep:S           wait S seconds
     shut              shutdown(SHUT_WR): our side of the stream ends
@@ -26,8 +30,8 @@ One connection runs the ACTIONs in order:
     expect-init-resp:S  one frame arrives within S s: an IKE_SA_INIT response
                       to our last init (R flag, our SPIi, a SPIr, message ID 0,
                       first payload SA); prints "spi_r HEX"
-    expect-notify:TYPE  that response carries N(TYPE) encoded with protocol
-                      0, SPI size 0 and no data (8 bytes)
+    expect-notify:TYPE[:LEN]  that response carries N(TYPE) encoded with protocol
+                      0, SPI size 0 and no data (LEN bytes in all, 8 by default)
     expect-no-notify:TYPE  that response carries no N(TYPE)
 
 Each expectation prints one line; the exit status is 1 at the first one
@@ -55,7 +59,8 @@ MARKER = b"\0\0\0\0"
 
 # aes256gcm16-prfsha256-x25519 (RFC 7296 §3.3, RFC 8031)
 ENCR_AES_GCM_16, PRF_HMAC_SHA2_256, KE_X25519 = 20, 5, 31
-PL_SA, PL_KE, PL_NONCE, PL_NOTIFY = 33, 34, 40, 41
+PL_SA, PL_KE, PL_NONCE, PL_NOTIFY, PL_PS = 33, 34, 40, 41, 54
+N_COOKIE, N_PUZZLE = 16390, 16434
 EXCH_IKE_SA_INIT = 34
 
 
@@ -68,9 +73,10 @@ def payload(nxt, body):
     return struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
 
 
-def sa_init(seed, notify=None):
+def sa_init(seed, notify=None, cookie=None, ps=None):
     """A well-formed IKE_SA_INIT request; deterministic for a seed.  With
-    notify, one more payload: N(notify) with 4 bytes of data."""
+    notify, one more payload: N(notify) with 4 bytes of data.  With cookie,
+    N(COOKIE) first (RFC 7296 §2.6), and ps (RFC 8019) right after it."""
     rnd = random.Random(seed)
     spi_i = bytes(rnd.getrandbits(8) for _ in range(8))
     ke = bytes(rnd.getrandbits(8) for _ in range(32))
@@ -84,7 +90,14 @@ def sa_init(seed, notify=None):
             payload(PL_NOTIFY if notify else 0, nonce))
     if notify:
         body += payload(0, struct.pack("!BBH", 0, 0, notify) + b"junk")
-    hdr = spi_i + b"\0" * 8 + struct.pack("!BBBBII", PL_SA, 0x20,
+    first = PL_SA
+    if ps is not None:
+        body = payload(PL_SA, ps) + body
+        first = PL_PS
+    if cookie is not None:
+        body = payload(first, struct.pack("!BBH", 0, 0, N_COOKIE) + cookie) + body
+        first = PL_NOTIFY
+    hdr = spi_i + b"\0" * 8 + struct.pack("!BBBBII", first, 0x20,
                                           EXCH_IKE_SA_INIT, 0x08, 0,
                                           28 + len(body))
     return spi_i, hdr + body
@@ -157,6 +170,24 @@ def check_init_resp(f, spi_i):
     return spi_r.hex(), m
 
 
+def cookie_of(f, spi_i):
+    """The COOKIE data of an IKE_SA_INIT response that asks for one."""
+    if len(f) < 4 + 28 or f[:4] != MARKER or f[4:12] != spi_i:
+        raise Fail("not an IKE_SA_INIT response to us (%d bytes)" % len(f))
+    m = f[4:]
+    nxt, off = m[16], 28
+    while nxt and off + 4 <= len(m):
+        this = nxt
+        nxt, _, plen = struct.unpack("!BBH", m[off:off + 4])
+        if plen < 4 or off + plen > len(m):
+            raise Fail("malformed payload chain at offset %d" % off)
+        if this == PL_NOTIFY and plen >= 8 and \
+                struct.unpack("!H", m[off + 6:off + 8])[0] == N_COOKIE:
+            return m[off + 8:off + plen], m
+        off += plen
+    raise Fail("IKE_SA_INIT response without N(COOKIE)")
+
+
 def notifies(m):
     """{type: [(protocol, spi size, payload length)]} of an IKE message."""
     out = {}
@@ -177,6 +208,7 @@ def run_actions(host, port, src, actions):
     s = connect(host, port, src)
     spi_i = None
     resp = None
+    cookie = None
     t0 = time.monotonic()
     for a in actions:
         verb, _, arg = a.partition(":")
@@ -195,6 +227,21 @@ def run_actions(host, port, src, actions):
             seed, _, ntype = arg.partition(":")
             spi_i, msg = sa_init(seed, int(ntype))
             s.sendall(frame(msg))
+        elif verb == "reconnect":
+            s.close()
+            s = connect(host, port, src)
+        elif verb == "init-cookie":
+            # init-cookie:SEED[:PSHEX] the same request again with the
+            # cookie of the last expect-cookie (and a puzzle solution)
+            seed, _, pshex = arg.partition(":")
+            spi_i, msg = sa_init(seed, cookie=cookie,
+                                 ps=bytes.fromhex(pshex) if pshex else None)
+            s.sendall(frame(msg))
+        elif verb == "expect-cookie":
+            if spi_i is None:
+                raise Fail("expect-cookie without init")
+            cookie, resp = cookie_of(read_frame(s, float(arg)), spi_i)
+            print("cookie of %d bytes" % len(cookie))
         elif verb == "msg":
             s.sendall(frame(bytes.fromhex(arg)))
         elif verb == "expect-frame":
@@ -226,13 +273,15 @@ def run_actions(host, port, src, actions):
         elif verb in ("expect-notify", "expect-no-notify"):
             if resp is None:
                 raise Fail(verb + " without a response")
-            got = notifies(resp).get(int(arg), [])
+            ntype, _, nlen = arg.partition(":")
+            nlen = int(nlen) if nlen else 8
+            got = notifies(resp).get(int(ntype), [])
             if verb == "expect-no-notify":
                 if got:
                     raise Fail("response carries N(%s)" % arg)
-            elif got != [(0, 0, 8)]:
+            elif got != [(0, 0, nlen)]:
                 raise Fail("N(%s) in the response: %s, expected one with "
-                           "protocol 0, SPI size 0, length 8" % (arg, got))
+                           "protocol 0, SPI size 0, length %d" % (ntype, got, nlen))
             print(verb, arg)
         else:
             raise Fail("unknown action " + a)

@@ -156,6 +156,8 @@ else
 fi
 tap_check "tcp: b sent a cookie and a retried on a second connection" \
 	test "$(counter b cookies_sent) $(cnt tcp4500syn)" = "1 2"
+tap_check "tcp: the cookie came with an RFC 8019 puzzle, a solved it (TCP-29)" \
+	test "$(counter b puzzles_sent) $(counter b puzzles_solved) $(counter b puzzles_bad)" = "1 1 0"
 both_stop
 
 # --- INVALID_KE_PAYLOAD over TCP (TCP-30): b keeps the connection, a retries on it ---

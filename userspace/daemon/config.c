@@ -6,6 +6,7 @@
  * "file:line: what was expected"; nothing is kept from a failed load.
  */
 #include "config.h"
+#include "crypto.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -774,6 +775,11 @@ static int parse_daemon(struct ctx *c, struct node *sec, struct daemon_cfg *d)
 			r = parse_u16(c, n, 16384, 65535, &d->separate_transports_notify);
 		} else if (key_is(n, "esp_transport_notify")) {
 			r = parse_u16(c, n, 16384, 65535, &d->esp_transport_notify);
+		} else if (key_is(n, "tcp_puzzle_difficulty")) {
+			uint32_t v;
+
+			r = parse_u32(c, n, 0, CRYPTO_PUZZLE_MAX_ZBC, &v);
+			d->tcp_puzzle_difficulty = (uint8_t)v;
 		} else if (key_is(n, "cookie_threshold")) {
 			r = parse_u32(c, n, 0, 10000000, &d->cookie_threshold);
 		} else if (key_is(n, "half_open_max")) {
@@ -795,7 +801,7 @@ static int parse_daemon(struct ctx *c, struct node *sec, struct daemon_cfg *d)
 		} else if (key_is(n, "keepalive_interval")) {
 			r = dur_s(c, n, &d->keepalive_interval_s);
 		} else {
-			r = unknown(c, n, "daemon", "backend, listen, udp_port, natt_port, tcp_ports, control_socket, log_level, separate_transports, separate_transports_notify, esp_transport_notify, cookie_threshold, half_open_max, half_open_per_ip, tcp_max, tcp_per_ip, tcp_prefix_timeout, tcp_idle_timeout, max_ike_message, max_frag_buffers, keepalive_interval");
+			r = unknown(c, n, "daemon", "backend, listen, udp_port, natt_port, tcp_ports, control_socket, log_level, separate_transports, separate_transports_notify, esp_transport_notify, tcp_puzzle_difficulty, cookie_threshold, half_open_max, half_open_per_ip, tcp_max, tcp_per_ip, tcp_prefix_timeout, tcp_idle_timeout, max_ike_message, max_frag_buffers, keepalive_interval");
 		}
 		if (r)
 			return r;
@@ -1227,6 +1233,9 @@ static void daemon_defaults(struct daemon_cfg *d)
 	d->esp_transport_notify = 49153;
 	d->separate_transports = true;
 	d->cookie_threshold = 50;
+	/* RFC 8019 §7.1.1.1: a fixed, modest level (4 * 2^8 HMACs on
+	 * average for the initiator); 0 lets it choose. */
+	d->tcp_puzzle_difficulty = 8;
 	d->half_open_max = 5000;
 	d->half_open_per_ip = 100;
 	d->tcp_max = 10000;

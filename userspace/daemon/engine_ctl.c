@@ -530,7 +530,9 @@ static void status_json(struct engine *e, struct buf *b)
 		"\"fragments_reassembled\":%llu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
 		"\"tcp_reconnects\":%llu,\"separate_negotiated\":%llu,"
 		"\"separate_tcp_failed\":%llu,\"esp_probes_ok\":%llu,"
-		"\"esp_probes_failed\":%llu,\"esp_moved_udp\":%llu},\"tcp\":",
+		"\"esp_probes_failed\":%llu,\"esp_moved_udp\":%llu,\"puzzles_sent\":%llu,"
+		"\"puzzles_solved\":%llu,\"puzzles_unsolved\":%llu,\"puzzles_bad\":%llu},"
+		"\"tcp\":",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
 		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
 		(unsigned long long)e->st.retransmits, (unsigned long long)e->st.ike_established,
@@ -544,7 +546,11 @@ static void status_json(struct engine *e, struct buf *b)
 		(unsigned long long)e->st.separate_tcp_failed,
 		(unsigned long long)e->st.esp_probes_ok,
 		(unsigned long long)e->st.esp_probes_failed,
-		(unsigned long long)e->st.esp_moved_udp);
+		(unsigned long long)e->st.esp_moved_udp,
+		(unsigned long long)e->st.puzzles_sent,
+		(unsigned long long)e->st.puzzles_solved,
+		(unsigned long long)e->st.puzzles_unsolved,
+		(unsigned long long)e->st.puzzles_bad);
 	tcp_json(e->tcp, b);
 	bprintf(b, "}\n");
 }

@@ -198,6 +198,9 @@ int init_start(struct ike_sa *sa)
 	/* §2.6: the cookie comes first. */
 	if (sa->cookie.len)
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_COOKIE, sa->cookie.data, sa->cookie.len);
+	/* RFC 8019 §7.1.2: the solution right after the cookie. */
+	if (sa->cookie.len && sa->puzzle.len)
+		ike_put_ps(&bld, sa->puzzle.data, sa->puzzle.len);
 	prop_put_ike(&bld, sa->cfg, NULL, 0, sa->ke_group);
 	ike_put_ke(&bld, sa->ke_group, pub.data, pub.len);
 	ike_put_nonce(&bld, sa->ni.data, sa->ni.len);
@@ -235,13 +238,50 @@ static void init_fail(struct ike_sa *sa, const char *why)
 	ike_sa_destroy(sa, NULL);
 }
 
+/*
+ * RFC 8019 §7.1.2: a PUZZLE beside the COOKIE is solved when its PRF is
+ * one we have and its difficulty is sane; otherwise the cookie alone goes
+ * back, as from an initiator without puzzle support.
+ */
+static void puzzle_solve(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct ike_notify pz;
+	uint16_t prf;
+	int r;
+
+	buf_reset(&sa->puzzle);
+	if (ike_find_notify(m, IKEV2_N_PUZZLE, &pz))
+		return;
+	if (pz.data.len != 3) {
+		log_info("%s: malformed PUZZLE ignored", ike_sa_name(sa));
+		return;
+	}
+	prf = (uint16_t)(pz.data.p[0] << 8 | pz.data.p[1]);
+	r = crypto_puzzle_solve(prf, sa->cookie.data, sa->cookie.len, pz.data.p[2],
+				&sa->puzzle);
+	if (r) {
+		buf_reset(&sa->puzzle);
+		log_info("%s: PUZZLE (PRF %u, %u zero bits) not solved: %s", ike_sa_name(sa),
+			 prf, pz.data.p[2], strerror(-r));
+	}
+}
+
 /* An error notify in the response: COOKIE and INVALID_KE_PAYLOAD restart,
  * the rest end the attempt (§2.21.1). */
 static bool init_handle_notify(struct ike_sa *sa, const struct ike_msg *m)
 {
 	const struct ike_pl *pl = NULL;
+	struct ike_notify tmp;
 	char why[96];
 
+	/* RFC 8019 §7.1.2: a PUZZLE without a COOKIE cannot be solved: the
+	 * message is ignored and the request's timer keeps running. */
+	if (!ike_find_notify(m, IKEV2_N_PUZZLE, &tmp) &&
+	    ike_find_notify(m, IKEV2_N_COOKIE, &tmp)) {
+		log_info("%s: IKE_SA_INIT response with a PUZZLE but no COOKIE ignored",
+			 ike_sa_name(sa));
+		return true;
+	}
 	while ((pl = ike_msg_next(m, pl, IKEV2_PL_NOTIFY))) {
 		struct ike_notify n;
 
@@ -255,7 +295,9 @@ static bool init_handle_notify(struct ike_sa *sa, const struct ike_msg *m)
 			}
 			buf_reset(&sa->cookie);
 			buf_append(&sa->cookie, n.data.p, n.data.len);
-			log_info("%s: responder asked for a cookie; retrying", ike_sa_name(sa));
+			puzzle_solve(sa, m);
+			log_info("%s: responder asked for a cookie%s; retrying", ike_sa_name(sa),
+				 sa->puzzle.len ? " and solved its puzzle" : "");
 			timer_cancel(sa->e->loop, &sa->req.timer);
 			/* TCP-29: the responder closes the connection after a
 			 * cookie; the retry goes on a new one. */
@@ -445,6 +487,73 @@ static void init_reply_notify(struct engine *e, const struct ike_rx *rx,
 	buf_free(&msg);
 }
 
+/*
+ * RFC 8019 over TCP (RFC 9329 §6.3, TCP-29): the PRF for the puzzle is the
+ * one this request's proposals would get (§7.1.1.2), 0 when none would
+ * (the request then fails on its proposals anyway).
+ */
+static uint16_t puzzle_prf(const struct conn_cfg *cc, const struct ike_sa_pl *sap)
+{
+	struct ike_suite s;
+	int idx;
+
+	if (prop_select_ike(cc, sap, &s, &idx) || !crypto_prf_supported(s.prf))
+		return 0;
+	return s.prf;
+}
+
+/* N(COOKIE), and N(PUZZLE) when prf is set (§7.1.1). */
+static void cookie_reply(struct engine *e, const struct ike_rx *rx,
+			 const struct ike_hdr *req, const uint8_t *ck, size_t cklen,
+			 uint16_t prf)
+{
+	uint8_t pz[3] = { (uint8_t)(prf >> 8), (uint8_t)prf,
+			  e->cfg->daemon.tcp_puzzle_difficulty };
+	struct buf msg = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.spi_i, req->spi_i, 8);
+	h.major = IKEV2_MAJOR_VERSION;
+	h.exch = IKEV2_EXCH_IKE_SA_INIT;
+	h.flags = IKEV2_FLAG_RESPONSE;
+	msg_begin(&bld, &msg, &h);
+	ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_COOKIE, ck, cklen);
+	if (prf) {
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_PUZZLE, pz, sizeof(pz));
+		e->st.puzzles_sent++;
+	}
+	if (!msg_finish(&bld))
+		ike_send_raw(e, &rx->path, msg.data, msg.len);
+	buf_free(&msg);
+}
+
+/*
+ * §7.1.4 with a valid cookie: a request without a solution comes from an
+ * initiator that does not do puzzles and is still served (§7.1.5 allows
+ * legacy clients; the half-open limits bound them); a solution that does
+ * not reach the difficulty earns a new puzzle.
+ */
+static bool puzzle_ok(struct engine *e, const struct ike_msg *m,
+		      const struct ike_notify *cookie, uint16_t prf)
+{
+	const struct ike_pl *ps = ike_msg_find(m, IKEV2_PL_PS);
+	int zbc;
+
+	if (!ps) {
+		e->st.puzzles_unsolved++;
+		return true;
+	}
+	zbc = crypto_puzzle_zbc(prf, cookie->data.p, cookie->data.len, ps->body, ps->len);
+	if (zbc < 0 || (unsigned int)zbc < e->cfg->daemon.tcp_puzzle_difficulty) {
+		e->st.puzzles_bad++;
+		return false;
+	}
+	e->st.puzzles_solved++;
+	return true;
+}
+
 static bool addr_listed(const struct sockaddr_storage *list, int n,
 			const struct sockaddr_storage *a)
 {
@@ -555,21 +664,27 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 		init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return;
 	}
-	/* §2.6: above the threshold, only requests with our cookie proceed. */
+	/* §2.6: above the threshold, only requests with our cookie proceed.
+	 * Over TCP the cookie comes with an RFC 8019 puzzle (TCP-29). */
 	if (e->n_half_open >= d->cookie_threshold) {
+		bool tcp = rx->path.kind == XPORT_TCP;
+		uint16_t pprf = tcp ? puzzle_prf(cc, &sap) : 0;
+
 		if (ike_find_notify(m, IKEV2_N_COOKIE, &cookie) ||
-		    !cookie_valid(e, &cookie, &ni, &rx->path.remote, m->hdr.spi_i)) {
+		    !cookie_valid(e, &cookie, &ni, &rx->path.remote, m->hdr.spi_i) ||
+		    (pprf && !puzzle_ok(e, m, &cookie, pprf))) {
 			uint8_t ck[COOKIE_LEN];
 
-			if (!ike_find_notify(m, IKEV2_N_COOKIE, &cookie))
+			if (!ike_find_notify(m, IKEV2_N_COOKIE, &cookie) &&
+			    !cookie_valid(e, &cookie, &ni, &rx->path.remote, m->hdr.spi_i))
 				e->st.cookies_bad++;
 			if (!cookie_make(e, e->cookie.cur, e->cookie.version, &ni,
 					 &rx->path.remote, m->hdr.spi_i, ck)) {
-				init_reply_notify(e, rx, &m->hdr, IKEV2_N_COOKIE, ck, sizeof(ck));
+				cookie_reply(e, rx, &m->hdr, ck, sizeof(ck), pprf);
 				e->st.cookies_sent++;
 				/* TCP-29: after a cookie request the connection is
 				 * closed; the initiator retries on a new one. */
-				if (rx->path.kind == XPORT_TCP && rx->path.conn)
+				if (tcp && rx->path.conn)
 					tcp_conn_close(rx->path.conn, 0);
 			}
 			return;

@@ -254,6 +254,7 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 	buf_init(&sa->init_req);
 	buf_init(&sa->init_resp);
 	buf_init(&sa->cookie);
+	buf_init(&sa->puzzle);
 	buf_init(&sa->peer_certreq_data);
 	buf_init(&sa->req.nonce);
 	ike_keys_init(&sa->keys);
@@ -349,6 +350,7 @@ static void free_init_material(struct ike_sa *sa)
 	buf_free(&sa->init_req);
 	buf_free(&sa->init_resp);
 	buf_free(&sa->cookie);
+	buf_free(&sa->puzzle);
 }
 
 /* Kernel keepalives are per peer: a rekeyed IKE SA's successor still

@@ -198,6 +198,7 @@ struct ike_sa {
 	struct buf ni, nr;
 	struct buf init_req, init_resp;	/* as sent/received, for AUTH */
 	struct buf cookie;	/* initiator: cookie to echo */
+	struct buf puzzle;	/* initiator: RFC 8019 solution for it */
 	uint16_t ke_group;	/* initiator: group to offer */
 	unsigned int init_restarts;
 
@@ -278,6 +279,9 @@ struct engine_stats {
 	uint64_t rx, rx_dropped, rx_bad, tx;
 	uint64_t ike_established, ike_failed, child_installed, child_failed;
 	uint64_t cookies_sent, cookies_ok, cookies_bad;
+	/* RFC 8019 over TCP: puzzles sent, solved (PS valid), returned without
+	 * a solution (legacy initiators, still served), solved badly. */
+	uint64_t puzzles_sent, puzzles_solved, puzzles_unsolved, puzzles_bad;
 	uint64_t invalid_ke_sent, retransmits, dpd_dead;
 	uint64_t frags_sent, frags_reassembled;
 	uint64_t tcp_fallbacks, tcp_reconnects, separate_negotiated;

@@ -196,6 +196,22 @@ int crypto_prf_plus(uint16_t prf, const uint8_t *key, size_t keylen,
 		    const uint8_t *seed, size_t seedlen, size_t outlen,
 		    struct buf *out);
 
+/*
+ * RFC 8019 §7.1.3 puzzles: four different, equal-sized keys K with
+ * PRF(K, s) ending in at least zbc zero bits (the cookie is s in
+ * IKE_SA_INIT).  solve: 4-byte keys, zbc 0 (the responder leaves it to
+ * us) is solved at CRYPTO_PUZZLE_FREE_ZBC, more than CRYPTO_PUZZLE_MAX_ZBC
+ * is refused (-E2BIG).  zbc: the smallest count of trailing zero bits over
+ * the four results, or -EINVAL when the solution is not four different
+ * keys of 1 to crypto_prf_len() bytes.
+ */
+#define CRYPTO_PUZZLE_FREE_ZBC	8
+#define CRYPTO_PUZZLE_MAX_ZBC	20
+int crypto_puzzle_solve(uint16_t prf, const uint8_t *s, size_t slen,
+			unsigned int zbc, struct buf *sol);
+int crypto_puzzle_zbc(uint16_t prf, const uint8_t *s, size_t slen,
+		      const uint8_t *sol, size_t len);
+
 struct ike_keys {
 	struct buf sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
 };

@@ -339,6 +339,13 @@ void ike_put_vendor(struct ike_builder *bld, const uint8_t *p, size_t len)
 	pl_end(bld);
 }
 
+void ike_put_ps(struct ike_builder *bld, const uint8_t *p, size_t len)
+{
+	pl_begin(bld, IKEV2_PL_PS, false);
+	pl_put(bld, p, len);
+	pl_end(bld);
+}
+
 /* --- Notify -------------------------------------------------------------- */
 
 static bool notify_spi_ok(uint8_t proto, uint8_t spi_len)

@@ -122,6 +122,8 @@ int ike_get_certreq(const struct ike_pl *pl, struct ike_typed *c);
 void ike_put_certreq(struct ike_builder *bld, uint8_t enc, const uint8_t *p, size_t len);
 int ike_get_vendor(const struct ike_pl *pl, struct ike_span *v);
 void ike_put_vendor(struct ike_builder *bld, const uint8_t *p, size_t len);
+/* RFC 8019 §8.2 Puzzle Solution: the four keys, back to back. */
+void ike_put_ps(struct ike_builder *bld, const uint8_t *p, size_t len);
 
 /* --- Notify (§3.10) ------------------------------------------------------ */
 

@@ -168,6 +168,8 @@ static const struct bad bad[] = {
 	{ BASE "  esp_probe_timeout = 100ms\n" END,
 	  "t.conf:6: esp_probe_timeout must be at least 200ms" },
 	{ BASE "  esp_probe = sometimes\n" END, "t.conf:6: esp_probe: expected yes or no" },
+	{ "daemon {\n tcp_puzzle_difficulty = 21\n}\n",
+	  "t.conf:2: tcp_puzzle_difficulty: expected a number from 0 to 20" },
 };
 
 TEST(malformed_inputs_give_file_line_messages)

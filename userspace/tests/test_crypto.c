@@ -144,6 +144,72 @@ static void fill(uint8_t *p, uint8_t v, size_t n)
 	memset(p, v, n);
 }
 
+/* Trailing zero bits of HMAC-SHA2-256(k, s), computed here independently. */
+static int tz_of(const uint8_t *k, size_t kl, const uint8_t *s, size_t sl)
+{
+	struct buf out = BUF_INIT;
+	int z = 0, i;
+
+	if (crypto_prf(CRYPTO_PRF_HMAC_SHA2_256, k, kl, s, sl, &out))
+		return -1;
+	for (i = (int)out.len - 1; i >= 0; i--) {
+		uint8_t b = out.data[i];
+
+		if (b) {
+			while (!(b & 1)) {
+				b >>= 1;
+				z++;
+			}
+			break;
+		}
+		z += 8;
+	}
+	buf_free(&out);
+	return z;
+}
+
+/* RFC 8019 §7.1.3 / §7.1.4: four different keys, each PRF(K, cookie)
+ * with enough trailing zero bits; the checker finds the weakest one. */
+TEST(puzzle_solve_and_check)
+{
+	const uint8_t ck[] = "\x01tcpike cookie for the puzzle test";
+	const uint16_t prf = CRYPTO_PRF_HMAC_SHA2_256;
+	struct buf sol = BUF_INIT;
+	uint8_t bad[16], big[4 * 33] = { 0 };
+	int i, z, zmin = 256;
+
+	ASSERT_EQ(0, crypto_puzzle_solve(prf, ck, sizeof(ck) - 1, 10, &sol));
+	ASSERT_EQ(16, sol.len);
+	for (i = 0; i < 4; i++) {
+		z = tz_of(sol.data + 4 * i, 4, ck, sizeof(ck) - 1);
+		zmin = z < zmin ? z : zmin;
+		EXPECT_GE(z, 10);
+	}
+	/* the checker reports the smallest count, as computed here */
+	EXPECT_EQ(zmin, crypto_puzzle_zbc(prf, ck, sizeof(ck) - 1, sol.data, sol.len));
+	/* another cookie: the same keys are (almost surely) no solution */
+	EXPECT_LT(crypto_puzzle_zbc(prf, (const uint8_t *)"other", 5, sol.data, sol.len), 10);
+	/* malformed: two equal keys, not a multiple of 4, keys longer than
+	 * the PRF's 32 bytes, empty */
+	memcpy(bad, sol.data, 16);
+	memcpy(bad + 4, bad, 4);
+	EXPECT_EQ(-EINVAL, crypto_puzzle_zbc(prf, ck, sizeof(ck) - 1, bad, 16));
+	EXPECT_EQ(-EINVAL, crypto_puzzle_zbc(prf, ck, sizeof(ck) - 1, sol.data, 15));
+	for (i = 0; i < 4; i++)
+		big[i * 33] = (uint8_t)i;
+	EXPECT_EQ(-EINVAL, crypto_puzzle_zbc(prf, ck, sizeof(ck) - 1, big, sizeof(big)));
+	EXPECT_EQ(-EINVAL, crypto_puzzle_zbc(prf, ck, sizeof(ck) - 1, sol.data, 0));
+	/* difficulty 0: the initiator picks CRYPTO_PUZZLE_FREE_ZBC */
+	ASSERT_EQ(0, crypto_puzzle_solve(prf, ck, sizeof(ck) - 1, 0, &sol));
+	EXPECT_GE(crypto_puzzle_zbc(prf, ck, sizeof(ck) - 1, sol.data, sol.len),
+		  CRYPTO_PUZZLE_FREE_ZBC);
+	/* too hard, or a PRF we do not have: refused */
+	EXPECT_EQ(-E2BIG, crypto_puzzle_solve(prf, ck, sizeof(ck) - 1,
+					      CRYPTO_PUZZLE_MAX_ZBC + 1, &sol));
+	EXPECT_EQ(-ENOTSUP, crypto_puzzle_solve(4 /* AES128_XCBC */, ck, 5, 1, &sol));
+	buf_free(&sol);
+}
+
 TEST(key_schedule_initial_rekey_child)
 {
 	struct ike_suite gcm = { CRYPTO_ENCR_AES_GCM_16, 256,
