@@ -61,6 +61,7 @@ struct xfrm_be {
 	char *err;
 	size_t errlen;
 	int kerr;		/* the kernel's errno from the last ack */
+	bool acked;		/* the ack (or error) of the request came */
 };
 
 static void to_xaddr(xfrm_address_t *x, const struct sockaddr_storage *ss)
@@ -110,6 +111,16 @@ static int on_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 		}
 	}
 	x->kerr = e->error;
+	x->acked = true;
+	return NL_STOP;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	struct xfrm_be *x = arg;
+
+	(void)msg;
+	x->acked = true;
 	return NL_STOP;
 }
 
@@ -152,7 +163,9 @@ static int xfrm_talk(struct kbackend *kb, struct nl_msg *msg, bool wipe,
 	x->errlen = sizeof(kb->kb_error);
 	kb->kb_error[0] = 0;
 	nl_cb_err(cb, NL_CB_CUSTOM, on_err, x);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, x);
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, x);
+	x->acked = false;
 	r = nl_send_auto(x->sk, msg);
 	if (wipe)
 		OPENSSL_cleanse(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
@@ -160,7 +173,13 @@ static int xfrm_talk(struct kbackend *kb, struct nl_msg *msg, bool wipe,
 		err = -EIO;
 	} else {
 		x->kerr = 0;
-		r = nl_recvmsgs(x->sk, cb);
+		/* A GETSA is answered by the state and then, in a datagram of
+		 * its own, the ack; nl_recvmsgs returns after the first.  Read
+		 * on to the ack, or the next request takes this one's ack for
+		 * its answer and every reply after is one request late. */
+		do
+			r = nl_recvmsgs(x->sk, cb);
+		while (r >= 0 && !x->acked);
 		if (r < 0) {
 			err = x->kerr < 0 ? x->kerr : -EIO;
 			if (kb->kb_error[0]) {
