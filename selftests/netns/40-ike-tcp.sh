@@ -160,6 +160,17 @@ tap_check "tcp: the cookie came with an RFC 8019 puzzle, a solved it (TCP-29)" \
 	test "$(counter b puzzles_sent) $(counter b puzzles_solved) $(counter b puzzles_bad)" = "1 1 0"
 both_stop
 
+# --- a second listening port (TCP-3): b on 4500 and 443, a connects to 443 ---------
+up "transport = tcp;tcp_port = 443" "tcp_ports = 4500, 443"
+if wait_for 10 ike_established a && wait_for 5 ike_established b; then
+	tap_ok "tcp: b listens on 4500 and 443; a's IKE SA over TCP 443 is established (TCP-3)"
+else
+	tap_fail "tcp: b listens on 4500 and 443; a's IKE SA over TCP 443 is established (TCP-3)"
+	ike_log a; ike_log b
+fi
+tap_check "tcp: the IKE SA's remote port at a is 443" test "$(ike1 a remote_port)" = 443
+both_stop
+
 # --- INVALID_KE_PAYLOAD over TCP (TCP-30): b keeps the connection, a retries on it ---
 a_saved=("${A_ARGS[@]}")
 A_ARGS+=(proposals=aes256gcm16-prfsha256-ecp256-x25519)
