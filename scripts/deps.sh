@@ -16,7 +16,7 @@ pkgs=(
 	qemu-system-x86 linux-image-amd64
 	# tests: namespaces, NAT, loss, captures, traffic
 	iproute2 nftables tcpdump tshark iperf3 busybox-static procps psmisc
-	python3 bsdextrautils iputils-ping socat conntrack
+	python3 python3-cryptography bsdextrautils iputils-ping socat conntrack
 	# interop peer: strongSwan 5.9.8 (charon + swanctl; kernel-libipsec for the host)
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-extra-plugins libstrongswan-standard-plugins

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""A minimal IKEv2 initiator over TCP (RFC 9329) whose IKE_AUTH request is
+sent in RFC 7383 fragments: RFC 9329 §7.5 (TCP-39) says fragments are not
+sent over TCP but MUST be accepted.  tcpiked never sends them there, so
+this script does, to test the receiving side.
+
+    ikefrag.py HOST PORT IDi IDr PSK FRAGMENTS
+
+AES-GCM-16-256, PRF-HMAC-SHA2-256, X25519, PSK authentication (RFC 7296
+§2.15), one ESP Child SA 192.168.1.0/24 <-> 192.168.2.0/24.  Prints
+"established" when the IKE_AUTH response decrypts and carries AUTH and no
+error notify; exit status 1 with a reason otherwise.
+"""
+import hashlib
+import hmac
+import os
+import socket
+import struct
+import sys
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import (
+    X25519PrivateKey, X25519PublicKey)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives import serialization
+
+PL_SA, PL_KE, PL_IDI, PL_AUTH, PL_NONCE, PL_NOTIFY = 33, 34, 35, 39, 40, 41
+PL_TSI, PL_TSR, PL_SK, PL_SKF = 44, 45, 46, 53
+N_FRAG_SUPPORTED = 16430
+
+
+class Fail(Exception):
+    pass
+
+
+def prf(key, data):
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def prf_plus(key, seed, n):
+    out, t, i = b"", b"", 1
+    while len(out) < n:
+        t = prf(key, t + seed + bytes([i]))
+        out += t
+        i += 1
+    return out[:n]
+
+
+def pl(nxt, body):
+    return struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
+
+
+def transform(last, ttype, tid, attrs=b""):
+    body = struct.pack("!BBH", ttype, 0, tid) + attrs
+    return struct.pack("!BBH", 0 if last else 3, 0, 4 + len(body)) + body
+
+
+def proposal(proto, spi, trans):
+    t = b"".join(trans)
+    return struct.pack("!BBHBBBB", 0, 0, 8 + len(spi) + len(t), 1, proto,
+                       len(spi), len(trans)) + spi + t
+
+
+KEYLEN256 = struct.pack("!HH", 0x800E, 256)
+
+
+def header(spi_i, spi_r, nxt, exch, flags, msgid, length):
+    return spi_i + spi_r + struct.pack("!BBBBII", nxt, 0x20, exch, flags,
+                                       msgid, length)
+
+
+def frame(msg):
+    return struct.pack("!H", 2 + 4 + len(msg)) + b"\0\0\0\0" + msg
+
+
+def read_frame(s):
+    buf = b""
+    while True:
+        if len(buf) >= 2:
+            n = struct.unpack("!H", buf[:2])[0]
+            if n < 6:
+                raise Fail("frame with Length %d" % n)
+            if len(buf) >= n:
+                f = buf[2:n]
+                if f[:4] != b"\0\0\0\0":
+                    raise Fail("a frame that is not IKE")
+                return f[4:]
+        d = s.recv(65536)
+        if not d:
+            raise Fail("connection closed by the responder")
+        buf += d
+
+
+def payloads(first, data):
+    out, nxt, off = [], first, 0
+    while nxt:
+        if off + 4 > len(data):
+            raise Fail("truncated payload chain")
+        this = nxt
+        nxt, _, plen = struct.unpack("!BBH", data[off:off + 4])
+        if plen < 4 or off + plen > len(data):
+            raise Fail("bad payload length")
+        out.append((this, data[off + 4:off + plen]))
+        off += plen
+    return out
+
+
+def main(argv):
+    host, port, idi, idr, psk, nfrag = (argv[1], int(argv[2]), argv[3],
+                                        argv[4], argv[5].encode(), int(argv[6]))
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"IKETCP")
+
+    # IKE_SA_INIT
+    spi_i, ni = os.urandom(8), os.urandom(32)
+    priv = X25519PrivateKey.generate()
+    pub = priv.public_key().public_bytes(serialization.Encoding.Raw,
+                                         serialization.PublicFormat.Raw)
+    sa = proposal(1, b"", [transform(False, 1, 20, KEYLEN256),
+                           transform(False, 2, 5), transform(True, 4, 31)])
+    body = (pl(PL_KE, sa) + pl(PL_NONCE, struct.pack("!HH", 31, 0) + pub) +
+            pl(PL_NOTIFY, ni) +
+            pl(0, struct.pack("!BBH", 0, 0, N_FRAG_SUPPORTED)))
+    msg1 = header(spi_i, b"\0" * 8, PL_SA, 34, 0x08, 0, 28 + len(body)) + body
+    s.sendall(frame(msg1))
+    r = read_frame(s)
+    if r[:8] != spi_i or r[18] != 34 or not r[19] & 0x20:
+        raise Fail("not our IKE_SA_INIT response")
+    spi_r = r[8:16]
+    got = dict()
+    for t, b in payloads(r[16], r[28:]):
+        if t == PL_NOTIFY and struct.unpack("!H", b[2:4])[0] < 16384:
+            raise Fail("IKE_SA_INIT error notify %d" % struct.unpack("!H", b[2:4])[0])
+        got.setdefault(t, b)
+    if PL_KE not in got or PL_NONCE not in got:
+        raise Fail("IKE_SA_INIT response without KE or Nonce")
+    nr = got[PL_NONCE]
+    shared = priv.exchange(X25519PublicKey.from_public_bytes(got[PL_KE][4:]))
+    skeyseed = prf(ni + nr, shared)
+    km = prf_plus(skeyseed, ni + nr + spi_i + spi_r, 32 + 36 + 36 + 32 + 32)
+    sk_ei, sk_er, sk_pi = km[32:68], km[68:104], km[104:136]
+
+    # IKE_AUTH, PSK (§2.15)
+    id_body = struct.pack("!B3x", 2) + idi.encode()
+    auth = prf(prf(psk, b"Key Pad for IKEv2"), msg1 + nr + prf(sk_pi, id_body))
+    esp = proposal(3, os.urandom(4), [transform(False, 1, 20, KEYLEN256),
+                                      transform(True, 5, 0)])
+
+    def ts(a, b):
+        return struct.pack("!B3xBBHHH", 1, 7, 0, 16, 0, 65535) + \
+            socket.inet_aton(a) + socket.inet_aton(b)
+    inner = (pl(PL_AUTH, id_body) +
+             pl(PL_SA, struct.pack("!B3x", 2) + auth) +
+             pl(PL_TSI, esp) +
+             pl(PL_TSR, ts("192.168.1.0", "192.168.1.255")) +
+             pl(0, ts("192.168.2.0", "192.168.2.255")))
+    gcm = AESGCM(sk_ei[:32])
+    chunk = -(-len(inner) // nfrag)
+    parts = [inner[i:i + chunk] for i in range(0, len(inner), chunk)]
+    for num, part in enumerate(parts, 1):
+        iv = os.urandom(8)
+        plain = part + b"\0"            # no padding, Pad Length 0
+        clen = len(plain) + 16
+        skf_len = 4 + 4 + 8 + clen
+        hdr = header(spi_i, spi_r, PL_SKF, 35, 0x08, 1, 28 + skf_len)
+        skf_hdr = struct.pack("!BBHHH", PL_IDI if num == 1 else 0, 0, skf_len,
+                              num, len(parts))
+        ct = gcm.encrypt(sk_ei[32:] + iv, plain, hdr + skf_hdr)
+        s.sendall(frame(hdr + skf_hdr + iv + ct))
+
+    r = read_frame(s)
+    if r[:16] != spi_i + spi_r or r[18] != 35 or not r[19] & 0x20:
+        raise Fail("not our IKE_AUTH response")
+    if r[16] != PL_SK:
+        raise Fail("IKE_AUTH response not in one SK payload (first payload %d)" % r[16])
+    sk = r[28:]
+    first = sk[0]
+    ct = sk[12:]
+    plain = AESGCM(sk_er[:32]).decrypt(sk_er[32:] + sk[4:12], ct, r[:28] + sk[:4])
+    plain = plain[:len(plain) - 1 - plain[-1]]
+    types = []
+    for t, b in payloads(first, plain):
+        types.append(t)
+        if t == PL_NOTIFY and struct.unpack("!H", b[2:4])[0] < 16384:
+            raise Fail("IKE_AUTH error notify %d" % struct.unpack("!H", b[2:4])[0])
+    if PL_AUTH not in types:
+        raise Fail("IKE_AUTH response without AUTH: %s" % types)
+    print("established, IKE_AUTH sent in %d fragments, answer of %d bytes "
+          "in one SK payload" % (len(parts), len(r)))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv))
+    except (Fail, OSError, ValueError) as e:
+        print("FAIL:", e)
+        sys.exit(1)
