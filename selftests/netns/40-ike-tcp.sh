@@ -169,7 +169,12 @@ else
 	ike_log a; ike_log b
 fi
 tap_check "tcp: the IKE SA's remote port at a is 443" test "$(ike1 a remote_port)" = 443
-both_stop
+ike_stop a
+b_empty() { test "$(ike_count b)" = 0; }
+tap_check "tcp: a stopped, its Delete went out over TCP before the close: b has no IKE SA left" \
+	wait_for 5 b_empty
+tap_check "tcp: b logged the peer's Delete" grep -q "deleted by the peer" "$IKE_DIR/b.log"
+ike_stop b
 
 # --- INVALID_KE_PAYLOAD over TCP (TCP-30): b keeps the connection, a retries on it ---
 a_saved=("${A_ARGS[@]}")

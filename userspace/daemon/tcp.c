@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -551,10 +552,46 @@ fail:
 	return NULL;
 }
 
+/*
+ * At shutdown the Deletes just queued must still reach the peers: write
+ * out what is queued, waiting for the sockets up to TCP_DRAIN_MS in all,
+ * then half-close so the kernel sends the data and a FIN, not a reset.
+ */
+#define TCP_DRAIN_MS	500
+
+static void drain_all(struct tcp *t)
+{
+	uint64_t end = loop_now_ms() + TCP_DRAIN_MS;
+	struct tcp_conn *c;
+	bool pending = true;
+
+	while (pending && loop_now_ms() < end) {
+		struct pollfd pfd[64];
+		int n = 0;
+
+		pending = false;
+		for (c = t->conns; c; c = c->next) {
+			if (c->fd < 0 || c->connecting || c->outq_off >= c->outq_len)
+				continue;
+			if (conn_flush(c) || c->outq_off >= c->outq_len)
+				continue;
+			pending = true;
+			if (n < 64)
+				pfd[n++] = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
+		}
+		if (pending && poll(pfd, (nfds_t)n, 50) < 0 && errno != EINTR)
+			break;
+	}
+	for (c = t->conns; c; c = c->next)
+		if (c->fd >= 0 && !c->connecting)
+			shutdown(c->fd, SHUT_WR);
+}
+
 void tcp_close_all(struct tcp *t)
 {
 	if (!t)
 		return;
+	drain_all(t);
 	while (t->conns)
 		tcp_conn_close(t->conns, -ESHUTDOWN);
 	for (int i = 0; i < t->n_listen; i++) {
