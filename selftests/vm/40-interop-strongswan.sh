@@ -246,4 +246,5 @@ run_case psk-gcm-init pair yes psk gcm module child:t child:s ike:t ike:s
 run_case ecdsa-cbc-resp pair no ecdsa cbc module child:t child:s ike:t ike:s
 run_case ecdsa-gcm-pfs-init pair yes ecdsa gcm-pfs xfrm child:s child:t ike:t
 run_case nat-psk-cbc-esn-resp nat no psk cbc-esn module child:t ike:s
+run_case psk-cbc-init-xfrm pair yes psk cbc xfrm child:s ike:s
 tap_done

@@ -5,6 +5,8 @@
 # 192.168.1.0/24 <-> 192.168.2.0/24, PSK.
 #
 #   1  tcpiked initiates, transport = tcp  -> pluto enable-tcp=yes
+#   1b tcpiked transport = separate-tcp-first -> pluto, which does not
+#      echo N(SEPARATE_TRANSPORTS): plain RFC 9329 (RT-11)
 #   2  pluto initiates, enable-tcp=yes     -> tcpiked responds
 #      (each: ping through, Child SA rekey started by tcpiked, ping again)
 #   3  UDP 500/4500 dropped at the responder: tcpiked transport = auto ->
@@ -294,6 +296,27 @@ fi
 ike_stop a
 cap_stop
 wire_check "1 tcpiked->pluto tcp" 6
+
+# --- 1b: tcpiked separate-tcp-first: pluto does not echo the notify -> RFC 9329 ---
+step "case 1b"
+cap_start 1b
+ike_conf a "${A_ARGS[@]}" "conn_extra=transport = separate-tcp-first"
+ike_start "$NS_A" a && ike_ctl a initiate c >/dev/null
+if wait_s 30 a_up; then
+	tap_ok "1b tcpiked separate-tcp-first->pluto: established"
+	tap_expect_eq "1b: no echo of SEPARATE_TRANSPORTS from pluto: plain RFC 9329, ESP in the stream (RT-11)" \
+		"tcp True False True tcp" "$(facts)"
+	tap_check "1b: a logged that the peer did not echo the notify" \
+		grep -q "peer did not echo SEPARATE_TRANSPORTS" "$IKE_DIR/a.log"
+	tap_check "1b: pluto established the Child SA with ESPinTCP" lsw_espintcp_up tcp
+	tap_check "1b: ping between the inner addresses" ping_in 3
+else
+	tap_fail "1b tcpiked separate-tcp-first->pluto: established"
+	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+fi
+ike_stop a
+cap_stop
+wire_check "1b tcpiked separate-tcp-first->pluto" 3
 
 # --- 2: pluto initiator, enable-tcp=yes -----------------------------------------
 step "case 2"
