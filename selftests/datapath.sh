@@ -30,6 +30,37 @@ ping_ok() { ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 2 -I 192.168.1.1 192.168.2
 child_rekeys() { ike_jq "$1" "sum(c['rekeys'] for i in s['ike_sas'] for c in i['children'])"; }
 ike_rekeys() { ike_jq "$1" "sum(i['rekeys'] for i in s['ike_sas'])"; }
 
+# dp_ping_wire TAG EXPECT: ping between the inner networks, and EXPECT (esp,
+# espudp or tcpdata) must be the counter on b's input that carried it,
+# the other transports none.
+dp_ping_wire() {
+	local tag=$1 expect=$2 c_esp c_udp c_tcp
+	cnt_reset
+	if ping_ok; then
+		tap_ok "$tag: ping through the tunnel"
+	else
+		tap_fail "$tag: ping through the tunnel"; ike_log a 15; ike_log b 15
+		ip -n "$NS_A" xfrm state | sed 's/^/# a: /'; ip -n "$NS_B" xfrm state | sed 's/^/# b: /'
+	fi
+	c_esp=$(cnt esp) c_udp=$(cnt espudp) c_tcp=$(cnt tcpdata)
+	case $expect in
+	esp) tap_check "$tag: ESP on IP, none in UDP or TCP (esp $c_esp, esp-in-udp $c_udp, tcp $c_tcp)" \
+		test "$c_esp" -ge 3 -a "$c_udp" = 0 -a "$c_tcp" = 0 ;;
+	espudp) tap_check "$tag: ESP in UDP 4500, none on IP (esp $c_esp, esp-in-udp $c_udp)" \
+		test "$c_udp" -ge 3 -a "$c_esp" = 0 ;;
+	tcpdata) tap_check "$tag: ESP inside the TCP connection (esp $c_esp, esp-in-udp $c_udp, tcp $c_tcp)" \
+		test "$c_tcp" -ge 3 -a "$c_esp" = 0 -a "$c_udp" = 0 ;;
+	esac
+}
+
+# dp_stop_clean TAG: both daemons stop cleanly and removed what they installed.
+dp_stop_clean() {
+	ike_stop a
+	ike_stop b
+	tap_check "$1: no XFRM state or policy left behind" \
+		sh -c "[ -z \"\$(ip -n $NS_A xfrm state; ip -n $NS_A xfrm policy; ip -n $NS_B xfrm state; ip -n $NS_B xfrm policy)\" ]"
+}
+
 # dp_run TAG NAT(0/1) BACKEND TRANSPORT EXPECT: EXPECT is the counter that must
 # carry the ping (esp, espudp or tcpdata) while the others stay at 0.
 dp_run() {
@@ -75,23 +106,7 @@ dp_run() {
 		tap_check "$tag: no ESP probe after a UDP-first setup (RT-23)" \
 			sh -c "! '$BIN/tcpikectl' -s '$IKE_DIR/a.sock' status | grep -q 'ESP reachability'" ;;
 	esac
-	cnt_reset
-	if ping_ok; then
-		tap_ok "$tag: ping through the tunnel"
-	else
-		tap_fail "$tag: ping through the tunnel"; ike_log a 15; ike_log b 15
-		ip -n "$NS_A" xfrm state | sed 's/^/# a: /'; ip -n "$NS_B" xfrm state | sed 's/^/# b: /'
-	fi
-	local c_esp c_udp c_tcp
-	c_esp=$(cnt esp) c_udp=$(cnt espudp) c_tcp=$(cnt tcpdata)
-	case $expect in
-	esp) tap_check "$tag: ESP on IP, none in UDP (esp $c_esp, esp-in-udp $c_udp)" \
-		test "$c_esp" -ge 3 -a "$c_udp" = 0 ;;
-	espudp) tap_check "$tag: ESP in UDP 4500, none on IP (esp $c_esp, esp-in-udp $c_udp)" \
-		test "$c_udp" -ge 3 -a "$c_esp" = 0 ;;
-	tcpdata) tap_check "$tag: ESP inside the TCP connection (esp $c_esp, esp-in-udp $c_udp, tcp $c_tcp)" \
-		test "$c_tcp" -ge 3 -a "$c_esp" = 0 -a "$c_udp" = 0 ;;
-	esac
+	dp_ping_wire "$tag" "$expect"
 	if [ "$xport" != udp ]; then
 		# Rekeys over TCP, one by each side; traffic flows on the new SAs.
 		local n0 i0
@@ -106,10 +121,6 @@ dp_run() {
 			ike_log a 20; ike_log b 20
 		fi
 	fi
-	ike_stop a
-	ike_stop b
-	# Both daemons removed what they installed.
-	tap_check "$tag: no XFRM state or policy left behind" \
-		sh -c "[ -z \"\$(ip -n $NS_A xfrm state; ip -n $NS_A xfrm policy; ip -n $NS_B xfrm state; ip -n $NS_B xfrm policy)\" ]"
+	dp_stop_clean "$tag"
 }
 

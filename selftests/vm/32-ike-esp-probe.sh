@@ -119,27 +119,8 @@ probe_run() {
 			     "$(ike_jq b "[(i['esp_in_tcp'], i['separate']) for i in s['ike_sas']]")" = "[(True, False)]"
 		;;
 	esac
-	cnt_reset
-	if ping_ok; then
-		tap_ok "$tag: ping through the tunnel"
-	else
-		tap_fail "$tag: ping through the tunnel"; ike_log a 15; ike_log b 15
-		ip -n "$NS_A" xfrm state | sed 's/^/# a: /'
-	fi
-	local c_esp c_udp c_tcp
-	c_esp=$(cnt esp) c_udp=$(cnt espudp) c_tcp=$(cnt tcpdata)
-	case $expect in
-	esp) tap_check "$tag: ESP on IP (esp $c_esp, esp-in-udp $c_udp, tcp $c_tcp)" \
-		test "$c_esp" -ge 3 -a "$c_udp" = 0 -a "$c_tcp" = 0 ;;
-	espudp) tap_check "$tag: ESP in UDP 4500 (esp $c_esp, esp-in-udp $c_udp, tcp $c_tcp)" \
-		test "$c_udp" -ge 3 -a "$c_tcp" = 0 ;;
-	tcpdata) tap_check "$tag: ESP inside the TCP connection (esp $c_esp, esp-in-udp $c_udp, tcp $c_tcp)" \
-		test "$c_tcp" -ge 3 ;;
-	esac
-	ike_stop a
-	ike_stop b
-	tap_check "$tag: no XFRM state or policy left behind" \
-		sh -c "[ -z \"\$(ip -n $NS_A xfrm state; ip -n $NS_A xfrm policy; ip -n $NS_B xfrm state; ip -n $NS_B xfrm policy)\" ]"
+	dp_ping_wire "$tag" "$expect"
+	dp_stop_clean "$tag"
 }
 
 probe_run open esp

@@ -464,11 +464,13 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 
 /* --- the responder ------------------------------------------------------------ */
 
-/* An unprotected IKE_SA_INIT response carrying one notify, with no state
- * kept (§2.6, §2.7, §2.21.1). */
-static void init_reply_notify(struct engine *e, const struct ike_rx *rx,
-			      const struct ike_hdr *req, uint16_t type,
-			      const uint8_t *data, size_t len)
+/* An unprotected IKE_SA_INIT response carrying one notify, and a second
+ * when type2 is set (N(COOKIE) with N(PUZZLE)), with no state kept (§2.6,
+ * §2.7, §2.21.1). */
+static void init_reply_notify2(struct engine *e, const struct ike_rx *rx,
+			       const struct ike_hdr *req, uint16_t type,
+			       const uint8_t *data, size_t len, uint16_t type2,
+			       const uint8_t *data2, size_t len2)
 {
 	struct buf msg = BUF_INIT;
 	struct ike_builder bld;
@@ -482,9 +484,18 @@ static void init_reply_notify(struct engine *e, const struct ike_rx *rx,
 	h.msgid = 0;
 	msg_begin(&bld, &msg, &h);
 	ike_put_notify(&bld, 0, NULL, 0, type, data, len);
+	if (type2)
+		ike_put_notify(&bld, 0, NULL, 0, type2, data2, len2);
 	if (!msg_finish(&bld))
 		ike_send_raw(e, &rx->path, msg.data, msg.len);
 	buf_free(&msg);
+}
+
+static void init_reply_notify(struct engine *e, const struct ike_rx *rx,
+			      const struct ike_hdr *req, uint16_t type,
+			      const uint8_t *data, size_t len)
+{
+	init_reply_notify2(e, rx, req, type, data, len, 0, NULL, 0);
 }
 
 /*
@@ -509,24 +520,10 @@ static void cookie_reply(struct engine *e, const struct ike_rx *rx,
 {
 	uint8_t pz[3] = { (uint8_t)(prf >> 8), (uint8_t)prf,
 			  e->cfg->daemon.tcp_puzzle_difficulty };
-	struct buf msg = BUF_INIT;
-	struct ike_builder bld;
-	struct ike_hdr h;
 
-	memset(&h, 0, sizeof(h));
-	memcpy(h.spi_i, req->spi_i, 8);
-	h.major = IKEV2_MAJOR_VERSION;
-	h.exch = IKEV2_EXCH_IKE_SA_INIT;
-	h.flags = IKEV2_FLAG_RESPONSE;
-	msg_begin(&bld, &msg, &h);
-	ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_COOKIE, ck, cklen);
-	if (prf) {
-		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_PUZZLE, pz, sizeof(pz));
-		e->st.puzzles_sent++;
-	}
-	if (!msg_finish(&bld))
-		ike_send_raw(e, &rx->path, msg.data, msg.len);
-	buf_free(&msg);
+	init_reply_notify2(e, rx, req, IKEV2_N_COOKIE, ck, cklen,
+			   prf ? IKEV2_N_PUZZLE : 0, pz, sizeof(pz));
+	e->st.puzzles_sent += prf != 0;
 }
 
 /*
