@@ -1,0 +1,923 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcpike-bench: an IKEv2 initiator load generator for the handshake-rate
+ * and scale benchmarks (B1, B5).  Opens N IKE SAs, each with one Child SA,
+ * against one responder with PSK authentication and the proposal
+ * AES-GCM-16-256 / PRF-HMAC-SHA2-256 / Curve25519 (ESP: AES-GCM-16-256),
+ * keeping at most W handshakes in flight, and verifies every answer:
+ * the responder's KE is used to derive the keys, the IKE_AUTH response must
+ * decrypt (ICV checked), carry IDr, a PSK AUTH payload that verifies
+ * (RFC 7296 §2.15), an ESP SA with a 4-byte SPI and both TS payloads.
+ * Anything else counts as a failed SA, so a broken responder cannot look
+ * fast.
+ *
+ *   tcpike-bench --dst ADDR --count N [--window W] [--mode udp|tcp|separate]
+ *                [--src ADDR[,ADDR...]] [--sockets N] [--port 500]
+ *                [--tcp-port 4500] [--id FQDN] [--psk SECRET]
+ *                [--tsi CIDR] [--tsr CIDR] [--timeout SECONDS]
+ *                [--sep-notify 49152] [--nat]
+ *
+ * The Child SA of the k-th IKE SA asks for TSi = the (k+1)-th host of
+ * --tsi [10.128.0.0/9] and TSr = --tsr [192.168.2.0/24], so every Child
+ * SA has policies of its own (as remote-access clients would).
+ *
+ * Modes: udp (both exchanges on UDP), tcp (RFC 9329: one TCP connection
+ * per IKE SA, "IKETCP" then length-framed messages with the non-ESP
+ * marker), separate (draft-ietf-ipsecme-ikev2-reliable-transport:
+ * IKE_SA_INIT on UDP with N(SEPARATE_TRANSPORTS), which the responder must
+ * echo, then IKE_AUTH over a new TCP connection).  --nat sends NAT-D
+ * notifies that cannot match (as from behind a NAT), so the responder uses
+ * UDP encapsulation; over UDP the IKE_AUTH then goes to port 4500 with the
+ * non-ESP marker (RFC 7296 §2.23, RFC 3948 §2.2).
+ *
+ * Key pairs and nonces are generated before the clock starts (that is the
+ * initiator's own work, not the responder's); everything else, including
+ * the Diffie-Hellman derivation, is timed.  UDP requests are retransmitted
+ * after 1, 2, 4 s (the responder must answer from its cache).
+ *
+ * Prints one line:
+ *   mode=M count=N window=W ok=N failed=N timeouts=N retransmits=N
+ *   elapsed_ms=X rate=X p50_ms=X p90_ms=X p99_ms=X max_ms=X cpu_pct=X
+ * cpu_pct is this process's CPU time over the elapsed time: near 100 means
+ * the generator, not the responder, set the pace.  The first failure of
+ * each kind is described on stderr.  Exit status: 0 when every SA was
+ * established and verified, 1 otherwise, 2 usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "msg.h"
+#include "payload.h"
+#include "stream.h"
+#include "wire.h"
+
+#define NONCE_LEN	32
+#define MAX_SRC		64
+#define RTO_US		1000000u
+#define MAX_TRIES	4
+
+enum mode { M_UDP, M_TCP, M_SEP };
+enum st { S_IDLE, S_INIT, S_AUTH, S_DONE, S_FAILED };
+
+struct sa {
+	uint8_t spi_i[8], spi_r[8];
+	struct ike_kex *kex;
+	uint8_t ni[NONCE_LEN];
+	struct buf req;		/* the request in flight (for retransmission) */
+	struct buf init_req, init_resp;	/* for the AUTH payloads */
+	struct ike_keys keys;
+	enum st state;
+	int usock;		/* UDP socket index */
+	int tfd;		/* TCP connection, -1 if none */
+	struct stream stream;
+	bool natt;		/* IKE_AUTH to the NAT-T port, with marker */
+	int tries;
+	uint64_t t0, tsent;
+	uint32_t child_spi;
+};
+
+static struct {
+	enum mode mode;
+	unsigned long count, window, nsock, timeout_s;
+	struct sockaddr_storage dst, src[MAX_SRC];
+	socklen_t dlen;
+	int nsrc, fam;
+	uint16_t port, natt_port, tcp_port, sep_notify;
+	bool nat;
+	const char *id, *psk;
+	struct ike_ts tsi, tsr;
+	int *usock;
+	int ep;
+	struct sa *sas;
+	unsigned long next, inflight, ok, failed, timeouts, retransmits;
+	bool reported[32];
+} g = {
+	.mode = M_UDP, .count = 1000, .window = 64, .nsock = 64, .timeout_s = 60,
+	.port = IKEV2_UDP_PORT, .natt_port = IKEV2_NATT_PORT,
+	.tcp_port = IKEV2_NATT_PORT, .sep_notify = IKEV2_N_SEPARATE_TRANSPORTS_DEFAULT,
+	.id = "bench.tcpike.test", .psk = "tcpike-test-psk-0123456789",
+};
+
+static const uint8_t marker[STREAM_NON_ESP_MARKER];
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: tcpike-bench --dst ADDR --count N [--window W] [--mode udp|tcp|separate]\n"
+		"                    [--src ADDR[,ADDR...]] [--sockets N] [--port N] [--natt-port N]\n"
+		"                    [--tcp-port N] [--id FQDN] [--psk SECRET] [--tsi CIDR]\n"
+		"                    [--tsr CIDR] [--timeout SECONDS] [--sep-notify N] [--nat]\n");
+	exit(2);
+}
+
+static unsigned long num(const char *s, unsigned long min, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max) {
+		fprintf(stderr, "tcpike-bench: '%s': expected a number from %lu to %lu\n",
+			s, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* An IPv4 CIDR as a range selector (any protocol and port). */
+static void parse_ts(const char *s, struct ike_ts *ts)
+{
+	char a[64], *slash;
+	struct in_addr in;
+	unsigned long plen = 32;
+	uint32_t h, mask;
+
+	if (strlen(s) >= sizeof(a))
+		goto bad;
+	strcpy(a, s);
+	slash = strchr(a, '/');
+	if (slash) {
+		*slash = '\0';
+		plen = num(slash + 1, 0, 32);
+	}
+	if (inet_pton(AF_INET, a, &in) != 1)
+		goto bad;
+	memset(ts, 0, sizeof(*ts));
+	ts->type = IKEV2_TS_IPV4_ADDR_RANGE;
+	ts->eport = 65535;
+	mask = plen ? ~0u << (32 - plen) : 0;
+	h = ntohl(in.s_addr) & mask;
+	h = htonl(h);
+	memcpy(ts->start, &h, 4);
+	h = htonl(ntohl(h) | ~mask);
+	memcpy(ts->end, &h, 4);
+	return;
+bad:
+	fprintf(stderr, "tcpike-bench: '%s': expected an IPv4 CIDR\n", s);
+	exit(2);
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static int parse_addr(const char *s, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		ss->ss_family = AF_INET;
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		return AF_INET6;
+	}
+	return -1;
+}
+
+/* One message per failure kind on stderr; the counters say how many. */
+static void fail(struct sa *sa, int kind, const char *why)
+{
+	if (sa->state == S_DONE || sa->state == S_FAILED)
+		return;
+	if (kind >= 0 && kind < 32 && !g.reported[kind]) {
+		g.reported[kind] = true;
+		fprintf(stderr, "tcpike-bench: SA %ld: %s\n", (long)(sa - g.sas), why);
+	}
+	sa->state = S_FAILED;
+	g.failed++;
+	g.inflight--;
+}
+
+/* --- sending ------------------------------------------------------------- */
+
+static int send_udp(struct sa *sa, const struct buf *msg, bool natt)
+{
+	struct sockaddr_storage d = g.dst;
+	struct iovec iov[2] = {
+		{ (void *)marker, sizeof(marker) },
+		{ msg->data, msg->len },
+	};
+	struct msghdr mh = {
+		.msg_name = &d, .msg_namelen = g.dlen,
+		.msg_iov = natt ? iov : iov + 1, .msg_iovlen = natt ? 2 : 1,
+	};
+
+	set_port(&d, natt ? g.natt_port : g.port);
+	if (sendmsg(g.usock[sa->usock], &mh, 0) < 0 &&
+	    errno != EAGAIN && errno != ENOBUFS) {
+		fprintf(stderr, "tcpike-bench: sendmsg: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;	/* a full buffer is a lost packet: retransmitted */
+}
+
+static int tcp_open(struct sa *sa)
+{
+	struct sockaddr_storage d = g.dst, s = g.src[(sa - g.sas) % g.nsrc];
+	struct epoll_event ev = { .events = EPOLLIN };
+	int one = 1, fd;
+
+	set_port(&d, g.tcp_port);
+	set_port(&s, 0);
+	fd = socket(g.fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&s, g.dlen) ||
+	    connect(fd, (struct sockaddr *)&d, g.dlen) ||
+	    send(fd, STREAM_PREFIX, STREAM_PREFIX_LEN, MSG_NOSIGNAL) != STREAM_PREFIX_LEN ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK)) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	if (stream_init(&sa->stream, false, STREAM_MAX_MSG)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	ev.data.u64 = (uint64_t)1 << 32 | (uint64_t)(sa - g.sas);
+	if (epoll_ctl(g.ep, EPOLL_CTL_ADD, fd, &ev)) {
+		stream_free(&sa->stream);
+		close(fd);
+		return -errno;
+	}
+	sa->tfd = fd;
+	return 0;
+}
+
+static int send_tcp(struct sa *sa, const struct buf *msg)
+{
+	struct buf f = BUF_INIT;
+	ssize_t n;
+	int r = 0;
+
+	if (stream_frame(&f, true, msg->data, msg->len) < 0) {
+		buf_free(&f);
+		return -1;
+	}
+	n = send(sa->tfd, f.data, f.len, MSG_NOSIGNAL);
+	if (n != (ssize_t)f.len)
+		r = -1;
+	buf_free(&f);
+	return r;
+}
+
+/* Sends sa->req on the exchange's transport. */
+static int send_req(struct sa *sa)
+{
+	bool tcp = g.mode == M_TCP || (g.mode == M_SEP && sa->state == S_AUTH);
+
+	sa->tsent = now_us();
+	if (tcp)
+		return send_tcp(sa, &sa->req) ? -1 : 0;
+	return send_udp(sa, &sa->req, sa->state == S_AUTH && sa->natt);
+}
+
+static void ike_header(struct sa *sa, struct ike_hdr *h, uint8_t exch, uint32_t msgid)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->spi_i, sa->spi_i, 8);
+	memcpy(h->spi_r, sa->spi_r, 8);
+	h->major = IKEV2_MAJOR_VERSION;
+	h->exch = exch;
+	h->flags = IKEV2_FLAG_INITIATOR;
+	h->msgid = msgid;
+}
+
+static void put_ike_sa(struct ike_builder *bld)
+{
+	struct ike_sa_pl sa;
+	struct ike_proposal *p = &sa.p[0];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.nprop = 1;
+	p->num = 1;
+	p->proto = IKEV2_PROTO_IKE;
+	p->ntrans = 3;
+	p->t[0].type = IKEV2_TRANS_ENCR;
+	p->t[0].id = IKEV2_ENCR_AES_GCM_16;
+	p->t[0].keylen = 256;
+	p->t[1].type = IKEV2_TRANS_PRF;
+	p->t[1].id = IKEV2_PRF_HMAC_SHA2_256;
+	p->t[2].type = IKEV2_TRANS_KE;
+	p->t[2].id = IKEV2_KE_CURVE25519;
+	ike_put_sa(bld, &sa);
+}
+
+/* IKE_SA_INIT request: SA, KE, Ni, [NAT-D], [SEPARATE_TRANSPORTS]. */
+static int build_init(struct sa *sa)
+{
+	struct ike_builder bld;
+	struct ike_hdr h;
+	struct buf pub = BUF_INIT;
+	uint8_t natd[20];
+	int r;
+
+	if (kex_public(sa->kex, &pub))
+		return -EIO;
+	ike_header(sa, &h, IKEV2_EXCH_IKE_SA_INIT, 0);
+	buf_reset(&sa->req);
+	msg_begin(&bld, &sa->req, &h);
+	put_ike_sa(&bld);
+	ike_put_ke(&bld, IKEV2_KE_CURVE25519, pub.data, pub.len);
+	ike_put_nonce(&bld, sa->ni, sizeof(sa->ni));
+	if (g.nat) {
+		/* Hashes of no real address: the responder sees a NAT in
+		 * front of us (§2.23) and encapsulates. */
+		crypto_random(natd, sizeof(natd));
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_NAT_DETECTION_SOURCE_IP,
+			       natd, sizeof(natd));
+		crypto_random(natd, sizeof(natd));
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_NAT_DETECTION_DESTINATION_IP,
+			       natd, sizeof(natd));
+	}
+	if (g.mode == M_SEP)
+		ike_put_notify(&bld, 0, NULL, 0, g.sep_notify, NULL, 0);
+	r = msg_finish(&bld);
+	buf_free(&pub);
+	if (!r)
+		r = buf_copy(&sa->init_req, &sa->req);
+	return r;
+}
+
+static const struct ike_suite suite = {
+	.encr = IKEV2_ENCR_AES_GCM_16, .encr_keylen = 256,
+	.prf = IKEV2_PRF_HMAC_SHA2_256, .integ = 0, .ke = IKEV2_KE_CURVE25519,
+};
+
+/* The ID payload body: type, 3 reserved bytes, data (§3.5). */
+static void id_body(uint8_t *out, size_t *len, const uint8_t *data, size_t dlen)
+{
+	out[0] = IKEV2_ID_FQDN;
+	out[1] = out[2] = out[3] = 0;
+	memcpy(out + 4, data, dlen);
+	*len = 4 + dlen;
+}
+
+/* IKE_AUTH request: SK { IDi, AUTH, SA(ESP), TSi, TSr }. */
+static int build_auth(struct sa *sa, const struct ike_span *nr)
+{
+	struct ike_builder bld, in;
+	struct buf inner = BUF_INIT, oct = BUF_INIT, auth = BUF_INIT;
+	struct ike_sa_pl esp;
+	struct ike_proposal *p = &esp.p[0];
+	struct sk_ctx k;
+	struct ike_hdr h;
+	uint8_t idb[260];
+	size_t idlen, sk_off;
+	struct ike_ts tsi;
+	uint32_t spi, host, last;
+	int r;
+
+	id_body(idb, &idlen, (const uint8_t *)g.id, strlen(g.id));
+	if (crypto_auth_octets(suite.prf, &sa->keys.sk_pi, sa->init_req.data,
+			       sa->init_req.len, nr->p, nr->len, idb, idlen, &oct) ||
+	    crypto_auth_psk(suite.prf, (const uint8_t *)g.psk, strlen(g.psk),
+			    oct.data, oct.len, &auth)) {
+		buf_wipe(&oct);
+		return -EIO;
+	}
+	crypto_random(&spi, sizeof(spi));
+	spi |= 0x100;		/* SPIs 0..255 are reserved (RFC 4303 §2.1) */
+	sa->child_spi = spi;
+	memset(&esp, 0, sizeof(esp));
+	esp.nprop = 1;
+	p->num = 1;
+	p->proto = IKEV2_PROTO_ESP;
+	p->spi_len = 4;
+	memcpy(p->spi, &spi, 4);
+	p->ntrans = 2;
+	p->t[0].type = IKEV2_TRANS_ENCR;
+	p->t[0].id = IKEV2_ENCR_AES_GCM_16;
+	p->t[0].keylen = 256;
+	p->t[1].type = IKEV2_TRANS_ESN;
+	p->t[1].id = IKEV2_ESN_NO;
+
+	chain_begin(&in, &inner);
+	ike_put_id(&in, IKEV2_PL_IDI, IKEV2_ID_FQDN, (const uint8_t *)g.id, strlen(g.id));
+	ike_put_auth(&in, IKEV2_AUTH_SHARED_KEY_MIC, auth.data, auth.len);
+	ike_put_sa(&in, &esp);
+	/* A host of its own inside --tsi per SA: every Child SA gets
+	 * distinct policies, as remote-access clients would. */
+	tsi = g.tsi;
+	memcpy(&host, g.tsi.start, 4);
+	memcpy(&last, g.tsi.end, 4);
+	host = ntohl(host) + 1 + (uint32_t)(sa - g.sas);
+	if (host > ntohl(last))
+		return -ERANGE;
+	host = htonl(host);
+	memcpy(tsi.start, &host, 4);
+	memcpy(tsi.end, &host, 4);
+	ike_put_ts(&in, IKEV2_PL_TSI, &tsi, 1);
+	ike_put_ts(&in, IKEV2_PL_TSR, &g.tsr, 1);
+	r = chain_finish(&in);
+	buf_wipe(&oct);
+	buf_wipe(&auth);
+	if (r) {
+		buf_free(&inner);
+		return r;
+	}
+	ike_header(sa, &h, IKEV2_EXCH_IKE_AUTH, 1);
+	buf_reset(&sa->req);
+	msg_begin(&bld, &sa->req, &h);
+	sk_off = ike_put_sk_header(&bld, in.first_type);
+	r = sk_off == SIZE_MAX ? -EMSGSIZE : 0;
+	if (!r)
+		r = crypto_sk_init(&k, &suite, &sa->keys.sk_ei, NULL);
+	if (!r) {
+		r = crypto_sk_seal(&k, &sa->req, sk_off, false, inner.data, inner.len);
+		crypto_sk_wipe(&k);
+	}
+	buf_free(&inner);
+	return r;
+}
+
+/* --- receiving ------------------------------------------------------------- */
+
+static int has_notify(const struct ike_msg *m, uint16_t type)
+{
+	struct ike_notify n;
+
+	return !ike_find_notify(m, type, &n);
+}
+
+/* Our NAT-D hashes never match, so the responder's do: a NAT is "there"
+ * exactly when we sent them. */
+static void on_init_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ike_msg *m)
+{
+	const struct ike_pl *pl;
+	struct ike_sa_pl sap;
+	struct ike_ke ke;
+	struct ike_span nr;
+	struct buf gir = BUF_INIT;
+	const struct ike_proposal *pr;
+	int i, r;
+
+	if (m->hdr.msgid != 0)
+		return fail(sa, 1, "IKE_SA_INIT response with a message ID other than 0");
+	if (!(pl = ike_msg_find(m, IKEV2_PL_SA)) || ike_get_sa(pl, &sap) || sap.nprop != 1)
+		return fail(sa, 2, "IKE_SA_INIT response without one SA proposal (an error notify?)");
+	pr = &sap.p[0];
+	for (i = 0; i < pr->ntrans; i++) {
+		const struct ike_transform *t = &pr->t[i];
+
+		if ((t->type == IKEV2_TRANS_ENCR && (t->id != suite.encr || t->keylen != 256)) ||
+		    (t->type == IKEV2_TRANS_PRF && t->id != suite.prf) ||
+		    (t->type == IKEV2_TRANS_KE && t->id != suite.ke) ||
+		    t->type == IKEV2_TRANS_INTEG)
+			return fail(sa, 3, "IKE_SA_INIT response chose a transform we did not offer");
+	}
+	if (!(pl = ike_msg_find(m, IKEV2_PL_KE)) || ike_get_ke(pl, &ke) ||
+	    ke.group != suite.ke)
+		return fail(sa, 4, "IKE_SA_INIT response without a Curve25519 KE payload");
+	if (!(pl = ike_msg_find(m, IKEV2_PL_NONCE)) || ike_get_nonce(pl, &nr))
+		return fail(sa, 5, "IKE_SA_INIT response without a nonce");
+	if (g.mode == M_SEP && !has_notify(m, g.sep_notify))
+		return fail(sa, 6, "responder did not echo SEPARATE_TRANSPORTS");
+	memcpy(sa->spi_r, m->hdr.spi_r, 8);
+	r = kex_derive(sa->kex, ke.data.p, ke.data.len, &gir);
+	kex_free(sa->kex);
+	sa->kex = NULL;
+	if (r) {
+		buf_wipe(&gir);
+		return fail(sa, 7, "responder's KE value rejected");
+	}
+	r = crypto_ike_keys(&suite, sa->ni, sizeof(sa->ni), nr.p, nr.len, gir.data,
+			    gir.len, sa->spi_i, sa->spi_r, &sa->keys);
+	buf_wipe(&gir);
+	if (r)
+		return fail(sa, 8, "key derivation failed");
+	sa->natt = g.nat && has_notify(m, IKEV2_N_NAT_DETECTION_SOURCE_IP);
+	if (buf_append(&sa->init_resp, p, len))
+		return fail(sa, 9, "out of memory");
+	sa->state = S_AUTH;
+	sa->tries = 0;
+	if (build_auth(sa, &nr))
+		return fail(sa, 10, "cannot build IKE_AUTH");
+	if (g.mode == M_SEP && (r = tcp_open(sa)))
+		return fail(sa, 11, "TCP connection for IKE_AUTH failed");
+	if (send_req(sa))
+		return fail(sa, 12, "cannot send IKE_AUTH");
+}
+
+static void done(struct sa *sa)
+{
+	ike_keys_wipe(&sa->keys);
+	buf_free(&sa->req);
+	buf_free(&sa->init_req);
+	buf_free(&sa->init_resp);
+}
+
+static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ike_msg *m)
+{
+	static struct ike_msg in;
+	struct buf plain = BUF_INIT, oct = BUF_INIT;
+	const struct ike_pl *pl;
+	struct ike_typed idr, auth;
+	struct ike_sa_pl esp;
+	struct sk_ctx k;
+	int r;
+
+	if (m->hdr.msgid != 1 || !m->sk || m->sk->type != IKEV2_PL_SK)
+		return fail(sa, 13, "IKE_AUTH response not one SK payload with message ID 1");
+	if (crypto_sk_init(&k, &suite, &sa->keys.sk_er, NULL))
+		return fail(sa, 8, "key setup failed");
+	r = crypto_sk_open(&k, p, len, (size_t)(m->sk->body - 4 - p), false, &plain);
+	crypto_sk_wipe(&k);
+	if (r)
+		return fail(sa, 14, "IKE_AUTH response does not decrypt (ICV)");
+	memset(&in, 0, sizeof(in));
+	if (ike_chain_parse(m->sk_next, plain.data, plain.len, &in)) {
+		buf_wipe(&plain);
+		return fail(sa, 15, "IKE_AUTH response: malformed inner payloads");
+	}
+	if (!(pl = ike_msg_find(&in, IKEV2_PL_IDR)) || ike_get_id(pl, &idr)) {
+		buf_wipe(&plain);
+		return fail(sa, 2, "IKE_AUTH response without IDr (an error notify?)");
+	}
+	/* The responder signs its IKE_SA_INIT response, Ni and prf(SK_pr,
+	 * IDr') (§2.15); IDr' is the payload body as received. */
+	(void)idr;
+	r = crypto_auth_octets(suite.prf, &sa->keys.sk_pr, sa->init_resp.data,
+			       sa->init_resp.len, sa->ni, sizeof(sa->ni),
+			       pl->body, pl->len, &oct);
+	if (r || !(pl = ike_msg_find(&in, IKEV2_PL_AUTH)) || ike_get_auth(pl, &auth) ||
+	    auth.type != IKEV2_AUTH_SHARED_KEY_MIC ||
+	    crypto_auth_psk_verify(suite.prf, (const uint8_t *)g.psk, strlen(g.psk),
+				   oct.data, oct.len, auth.data.p, auth.data.len)) {
+		buf_wipe(&oct);
+		buf_wipe(&plain);
+		return fail(sa, 0, "IKE_AUTH response: AUTH payload missing or does not verify");
+	}
+	buf_wipe(&oct);
+	if (!(pl = ike_msg_find(&in, IKEV2_PL_SA)) || ike_get_sa(pl, &esp) ||
+	    esp.nprop != 1 || esp.p[0].proto != IKEV2_PROTO_ESP || esp.p[0].spi_len != 4 ||
+	    !ike_msg_find(&in, IKEV2_PL_TSI) || !ike_msg_find(&in, IKEV2_PL_TSR)) {
+		buf_wipe(&plain);
+		return fail(sa, 16, "IKE_AUTH response without a Child SA (SA, TSi, TSr)");
+	}
+	buf_wipe(&plain);
+	sa->state = S_DONE;
+	g.ok++;
+	g.inflight--;
+	sa->t0 = now_us() - sa->t0;	/* from here on: the latency */
+	done(sa);
+}
+
+/* One IKE message from the responder, on any transport. */
+static void on_msg(const uint8_t *p, size_t len, long hint)
+{
+	static struct ike_msg m;
+	unsigned long idx;
+	struct sa *sa;
+
+	memset(&m, 0, sizeof(m));
+	if (ike_msg_parse(p, len, &m) || !(m.hdr.flags & IKEV2_FLAG_RESPONSE))
+		return;
+	idx = (unsigned long)m.hdr.spi_i[4] << 24 | (unsigned long)m.hdr.spi_i[5] << 16 |
+	      (unsigned long)m.hdr.spi_i[6] << 8 | m.hdr.spi_i[7];
+	if (idx >= g.next || memcmp(g.sas[idx].spi_i, m.hdr.spi_i, 8))
+		return;
+	sa = &g.sas[idx];
+	if (hint >= 0 && (unsigned long)hint != idx)
+		return;
+	if (sa->state == S_INIT && m.hdr.exch == IKEV2_EXCH_IKE_SA_INIT)
+		on_init_resp(sa, p, len, &m);
+	else if (sa->state == S_AUTH && m.hdr.exch == IKEV2_EXCH_IKE_AUTH &&
+		 !memcmp(m.hdr.spi_r, sa->spi_r, 8))
+		on_auth_resp(sa, p, len, &m);
+	/* anything else: a duplicate answer or a responder's request
+	 * (DPD): ignored */
+}
+
+static int tcp_msg(void *ctx, enum stream_kind kind, const uint8_t *msg, size_t len)
+{
+	if (kind == STREAM_IKE)
+		on_msg(msg, len, (long)(intptr_t)ctx);
+	return 0;
+}
+
+static void read_udp(int fd)
+{
+	static uint8_t pkt[65536];
+	ssize_t n;
+
+	while ((n = recv(fd, pkt, sizeof(pkt), MSG_DONTWAIT)) >= 0) {
+		if (n >= 4 && !memcmp(pkt, marker, 4))
+			on_msg(pkt + 4, (size_t)n - 4, -1);
+		else
+			on_msg(pkt, (size_t)n, -1);
+	}
+}
+
+static void read_tcp(struct sa *sa)
+{
+	static uint8_t b[65536];
+	ssize_t n;
+
+	while (sa->tfd >= 0 && (n = recv(sa->tfd, b, sizeof(b), MSG_DONTWAIT)) != 0) {
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return;
+			break;
+		}
+		if (stream_feed(&sa->stream, b, (size_t)n, tcp_msg,
+				(void *)(intptr_t)(sa - g.sas))) {
+			fail(sa, 17, "malformed RFC 9329 stream from the responder");
+			break;
+		}
+	}
+	/* closed by the responder: an SA not finished by then fails */
+	fail(sa, 18, "responder closed the TCP connection");
+	epoll_ctl(g.ep, EPOLL_CTL_DEL, sa->tfd, NULL);
+}
+
+/* --- driver ------------------------------------------------------------------ */
+
+static void start_one(void)
+{
+	struct sa *sa = &g.sas[g.next++];
+	int r;
+
+	g.inflight++;
+	sa->state = S_INIT;
+	sa->t0 = now_us();
+	if (build_init(sa))
+		return fail(sa, 10, "cannot build IKE_SA_INIT");
+	if (g.mode == M_TCP && (r = tcp_open(sa))) {
+		fprintf(stderr, "tcpike-bench: connect: %s\n", strerror(-r));
+		return fail(sa, 11, "TCP connection failed");
+	}
+	if (send_req(sa))
+		fail(sa, 12, "cannot send IKE_SA_INIT");
+}
+
+static void retransmit(uint64_t now, unsigned long from)
+{
+	unsigned long i;
+
+	for (i = from; i < g.next; i++) {
+		struct sa *sa = &g.sas[i];
+		bool udp = g.mode == M_UDP || (g.mode == M_SEP && sa->state == S_INIT);
+
+		if ((sa->state != S_INIT && sa->state != S_AUTH) || !udp)
+			continue;
+		if (now - sa->tsent < (uint64_t)RTO_US << sa->tries)
+			continue;
+		if (++sa->tries >= MAX_TRIES) {
+			fail(sa, 19, "no answer after retransmissions");
+			continue;
+		}
+		g.retransmits++;
+		send_req(sa);
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const uint64_t *v, unsigned long n, double q)
+{
+	unsigned long i;
+
+	if (!n)
+		return 0;
+	i = (unsigned long)(q * (double)(n - 1) + 0.5);
+	return (double)v[i] / 1000.0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dst", required_argument, NULL, 'd' },
+		{ "src", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "sockets", required_argument, NULL, 'k' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "natt-port", required_argument, NULL, 'P' },
+		{ "tcp-port", required_argument, NULL, 't' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "psk", required_argument, NULL, 'K' },
+		{ "tsi", required_argument, NULL, 'I' },
+		{ "tsr", required_argument, NULL, 'R' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "sep-notify", required_argument, NULL, 'S' },
+		{ "nat", no_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dst_s = NULL, *src_s = NULL, *tsi = "10.128.0.0/9",
+		   *tsr = "192.168.2.0/24";
+	struct epoll_event evs[256];
+	struct rusage ru;
+	struct rlimit rl;
+	uint64_t start, end, last_rt = 0, *lat;
+	unsigned long i, lo = 0;
+	double cpu;
+	int o, n;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd': dst_s = optarg; break;
+		case 's': src_s = optarg; break;
+		case 'n': g.count = num(optarg, 1, 1000000); break;
+		case 'w': g.window = num(optarg, 1, 100000); break;
+		case 'm':
+			if (!strcmp(optarg, "udp"))
+				g.mode = M_UDP;
+			else if (!strcmp(optarg, "tcp"))
+				g.mode = M_TCP;
+			else if (!strcmp(optarg, "separate"))
+				g.mode = M_SEP;
+			else
+				usage();
+			break;
+		case 'k': g.nsock = num(optarg, 1, 4096); break;
+		case 'p': g.port = (uint16_t)num(optarg, 1, 65535); break;
+		case 'P': g.natt_port = (uint16_t)num(optarg, 1, 65535); break;
+		case 't': g.tcp_port = (uint16_t)num(optarg, 1, 65535); break;
+		case 'i': g.id = optarg; break;
+		case 'K': g.psk = optarg; break;
+		case 'I': tsi = optarg; break;
+		case 'R': tsr = optarg; break;
+		case 'T': g.timeout_s = num(optarg, 1, 3600); break;
+		case 'S': g.sep_notify = (uint16_t)num(optarg, 1, 65535); break;
+		case 'N': g.nat = true; break;
+		default: usage();
+		}
+	}
+	if (!dst_s || optind != argc || strlen(g.id) > 255 || !*g.psk)
+		usage();
+	parse_ts(tsi, &g.tsi);
+	parse_ts(tsr, &g.tsr);
+	g.fam = parse_addr(dst_s, &g.dst);
+	if (g.fam < 0) {
+		fprintf(stderr, "tcpike-bench: --dst '%s': not an IPv4 or IPv6 address\n", dst_s);
+		return 2;
+	}
+	g.dlen = g.fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	if (src_s) {
+		char *list = strdup(src_s), *tok, *save = NULL;
+
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (g.nsrc == MAX_SRC || parse_addr(tok, &g.src[g.nsrc]) != g.fam) {
+				fprintf(stderr, "tcpike-bench: --src '%s': at most %d addresses of the --dst family\n",
+					tok, MAX_SRC);
+				return 2;
+			}
+			g.nsrc++;
+		}
+		free(list);
+	} else {
+		g.src[0].ss_family = (sa_family_t)g.fam;
+		g.nsrc = 1;
+	}
+	/* one descriptor per TCP connection, all held to the end */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	g.sas = calloc(g.count, sizeof(*g.sas));
+	g.usock = calloc(g.nsock, sizeof(*g.usock));
+	lat = calloc(g.count, sizeof(*lat));
+	g.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (!g.sas || !g.usock || !lat || g.ep < 0) {
+		fprintf(stderr, "tcpike-bench: out of memory\n");
+		return 1;
+	}
+	/* Many source ports (and addresses): each socket its own. */
+	if (g.mode != M_TCP) {
+		for (i = 0; i < g.nsock; i++) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
+			int buf = 1 << 20;
+
+			g.usock[i] = socket(g.fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (g.usock[i] < 0 ||
+			    bind(g.usock[i], (struct sockaddr *)&g.src[i % (unsigned long)g.nsrc], g.dlen) ||
+			    epoll_ctl(g.ep, EPOLL_CTL_ADD, g.usock[i], &ev)) {
+				fprintf(stderr, "tcpike-bench: UDP socket %lu: %s\n", i, strerror(errno));
+				return 1;
+			}
+			setsockopt(g.usock[i], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		}
+	}
+	/* Before the clock: key pairs, nonces, SPIs (the SPI's last four
+	 * bytes index the SA). */
+	for (i = 0; i < g.count; i++) {
+		struct sa *sa = &g.sas[i];
+
+		sa->kex = kex_new(IKEV2_KE_CURVE25519);
+		if (!sa->kex || crypto_random(sa->ni, sizeof(sa->ni)) ||
+		    crypto_random(sa->spi_i, 4)) {
+			fprintf(stderr, "tcpike-bench: key generation failed\n");
+			return 1;
+		}
+		sa->spi_i[0] |= 1;
+		sa->spi_i[4] = (uint8_t)(i >> 24);
+		sa->spi_i[5] = (uint8_t)(i >> 16);
+		sa->spi_i[6] = (uint8_t)(i >> 8);
+		sa->spi_i[7] = (uint8_t)i;
+		sa->usock = (int)(i % g.nsock);
+		sa->tfd = -1;
+		ike_keys_init(&sa->keys);
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	cpu = -((double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	start = now_us();
+	while (g.ok + g.failed < g.count) {
+		uint64_t t = now_us();
+
+		while (g.inflight < g.window && g.next < g.count)
+			start_one();
+		if (t - start > g.timeout_s * 1000000u)
+			break;
+		t = now_us();	/* after the sends above */
+		if (t - last_rt > 100000) {
+			while (lo < g.next && (g.sas[lo].state == S_DONE ||
+					       g.sas[lo].state == S_FAILED))
+				lo++;
+			retransmit(t, lo);
+			last_rt = t;
+		}
+		n = epoll_wait(g.ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), 50);
+		for (int e = 0; e < n; e++) {
+			uint64_t d = evs[e].data.u64;
+
+			if (d >> 32)
+				read_tcp(&g.sas[(uint32_t)d]);
+			else
+				read_udp(g.usock[d]);
+		}
+	}
+	end = now_us();
+	getrusage(RUSAGE_SELF, &ru);
+	cpu += (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	n = 0;
+	for (i = 0; i < g.count; i++) {
+		struct sa *sa = &g.sas[i];
+
+		if (sa->state == S_DONE)
+			lat[n++] = sa->t0;
+		else if (sa->state != S_FAILED)
+			g.timeouts++;
+		if (sa->tfd >= 0) {
+			close(sa->tfd);
+			stream_free(&sa->stream);
+		}
+		kex_free(sa->kex);
+		done(sa);
+	}
+	qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
+	printf("mode=%s count=%lu window=%lu ok=%lu failed=%lu timeouts=%lu retransmits=%lu "
+	       "elapsed_ms=%.1f rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_pct=%.0f\n",
+	       g.mode == M_UDP ? "udp" : g.mode == M_TCP ? "tcp" : "separate",
+	       g.count, g.window, g.ok, g.failed, g.timeouts, g.retransmits,
+	       (double)(end - start) / 1000.0,
+	       end > start ? (double)g.ok * 1e6 / (double)(end - start) : 0.0,
+	       pct(lat, (unsigned long)n, 0.5), pct(lat, (unsigned long)n, 0.9),
+	       pct(lat, (unsigned long)n, 0.99), n ? (double)lat[n - 1] / 1000.0 : 0.0,
+	       end > start ? 100.0 * cpu / ((double)(end - start) / 1e6) : 0.0);
+	for (i = 0; i < g.nsock && g.mode != M_TCP; i++)
+		close(g.usock[i]);
+	close(g.ep);
+	free(g.sas);
+	free(g.usock);
+	free(lat);
+	return g.ok == g.count ? 0 : 1;
+}
