@@ -185,19 +185,26 @@ static void set_addr(struct sockaddr_storage *ss, int af, const uint8_t *a)
 
 /* --- SPIs and lookup -------------------------------------------------------- */
 
+static bool spi_in_use(struct engine *e, uint32_t spi)
+{
+	struct hnode *n;
+
+	for (n = htab_first(&e->child_spis, htab_hash_u32(spi)); n; n = htab_next(n))
+		if (container_of(n, struct child_sa, spi_node)->spi_in == spi)
+			return true;
+	return false;
+}
+
 uint32_t child_alloc_spi(struct engine *e)
 {
 	uint32_t spi;
-	struct ike_sa *sa;
-	bool used;
 
-	/* SPIs below 256 are reserved (RFC 4303 §2.1). */
+	/* SPIs below 256 are reserved (RFC 4303 §2.1).  The table holds
+	 * every child_sa, pending ones included: one lookup, not a scan of
+	 * all IKE SAs (which made each setup O(n)). */
 	do {
 		crypto_random(&spi, sizeof(spi));
-		used = ntohl(spi) < 256;
-		for (sa = e->all; sa && !used; sa = sa->next)
-			used = child_by_spi_in(sa, spi) != NULL;
-	} while (used);
+	} while (ntohl(spi) < 256 || spi_in_use(e, spi));
 	return spi;
 }
 
@@ -232,6 +239,10 @@ struct child_sa *child_new(struct ike_sa *sa, const struct child_cfg *cfg)
 	c->ike = sa;
 	c->cfg = cfg;
 	c->spi_in = child_alloc_spi(sa->e);
+	if (htab_add(&sa->e->child_spis, &c->spi_node, htab_hash_u32(c->spi_in))) {
+		free(c);
+		return NULL;
+	}
 	c->reqid = ++sa->e->next_reqid;
 	c->mode = cfg->mode;
 	return c;
@@ -730,6 +741,7 @@ void child_free(struct child_sa *c, bool uninstall_it)
 	timer_cancel(sa->e->loop, &c->rekey_timer);
 	timer_cancel(sa->e->loop, &c->expire_timer);
 	child_unlink(c);
+	htab_del(&sa->e->child_spis, &c->spi_node);
 	for (o = sa->children; o; o = o->next) {
 		if (o->rekeyed_by == c)
 			o->rekeyed_by = NULL;

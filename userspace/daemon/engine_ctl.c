@@ -69,6 +69,7 @@ void engine_free(struct engine *e)
 	cred_free_all(e);
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
 	free(e->table);
+	htab_free(&e->child_spis);
 	free(e);
 }
 

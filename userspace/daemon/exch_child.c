@@ -356,10 +356,13 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 		log_info("%s: simultaneous IKE SA rekey: ours is redundant", ike_sa_name(sa));
 		ike_move_children(sa, sa->peer_ike);
 		sa->rekeyed_to = sa->peer_ike;
+		if (sa->rekeyed_to)
+			sa->rekeyed_to->referenced = true;
 		ns->pending |= PEND_DELETE_IKE;
 	} else {
 		ike_move_children(sa, ns);
 		sa->rekeyed_to = ns;
+		ns->referenced = true;
 	}
 	sa->state = IKE_S_REKEYED;
 	log_info("%s: IKE SA rekeyed, now %s", ike_sa_name(sa), ike_sa_name(sa->rekeyed_to));
@@ -480,12 +483,14 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	if (t == TASK_IKE_REKEY) {
 		/* §2.8.2: both rekeyed; decided when our response comes. */
 		sa->peer_ike = ns;
+		ns->referenced = true;
 		nonce_min(&ns->nr, &ni, &sa->coll_nonce);
 		log_info("%s: simultaneous IKE SA rekey", ike_sa_name(sa));
 		return;
 	}
 	ike_move_children(sa, ns);
 	sa->rekeyed_to = ns;
+	ns->referenced = true;
 	sa->state = IKE_S_REKEYED;
 	log_info("%s: IKE SA rekeyed by the peer, now %s", ike_sa_name(sa), ike_sa_name(ns));
 	/* The peer deletes the old SA (§2.8); pending work moves over. */

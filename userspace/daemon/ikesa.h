@@ -35,6 +35,7 @@
 #include "buf.h"
 #include "config.h"
 #include "crypto.h"
+#include "htab.h"
 #include "loop.h"
 #include "payload.h"
 #include "transport.h"
@@ -95,6 +96,7 @@ struct ts_set {
 
 struct child_sa {
 	struct ike_sa *ike;
+	struct hnode spi_node;	/* in engine.child_spis, by spi_in */
 	const struct child_cfg *cfg;
 	enum child_state state;
 	unsigned int pending;	/* CHILD_PEND_* */
@@ -258,6 +260,9 @@ struct ike_sa {
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
 	struct ike_sa *peer_ike;
+	/* Some SA's rekeyed_to or peer_ike was set to this one (sticky):
+	 * ike_sa_destroy() then clears those pointers. */
+	bool referenced;
 	struct buf coll_nonce;
 	uint64_t stats_rx, stats_tx, stats_retx;
 
@@ -299,6 +304,8 @@ struct engine {
 	struct ike_sa **table;	/* by our SPI */
 	size_t table_size, n_sa;
 	struct ike_sa *all;
+	struct htab child_spis;	/* every child_sa by spi_in (§2.6, RFC 4303
+				 * §2.1: our inbound SPIs are unique) */
 	struct ike_sa *half_open;	/* responder SAs before IKE_AUTH */
 	uint32_t n_half_open;
 	uint64_t next_id;

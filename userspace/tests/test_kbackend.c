@@ -70,6 +70,83 @@ TEST(none_sa_and_policy)
 	kbackend_close(kb);
 }
 
+/* Thousands of SAs and policies (a responder with 10,000 peers): every
+ * one found again by its key, duplicates still refused, deletes in any
+ * order leave the others reachable, the dump lists what is left. */
+TEST(none_many_entries)
+{
+	enum { N = 5000 };
+	struct kbackend *kb = kbackend_open("none");
+	struct kb_sa sa = { 0 };
+	struct kb_policy pol = { 0 };
+	struct buf dump = BUF_INIT;
+	size_t ns, np;
+	int i;
+
+	ASSERT_NE(NULL, kb);
+	ip4(&sa.src, "10.0.0.1");
+	ip4(&sa.dst, "10.0.0.2");
+	strcpy(sa.aead, "rfc4106(gcm(aes))");
+	pol.sel.family = AF_INET;
+	ip4(&pol.sel.src, "10.128.0.1");
+	ip4(&pol.sel.dst, "192.168.2.0");
+	pol.sel.src_plen = 32;
+	pol.sel.dst_plen = 24;
+	for (i = 0; i < N; i++) {
+		sa.spi = htonl(0x1000u + (uint32_t)i);
+		ASSERT_EQ(0, kb->ops->sa_add(kb, &sa));
+		((struct sockaddr_in *)&pol.sel.src)->sin_addr.s_addr = htonl(0x0a800001u + (uint32_t)i);
+		pol.dir = KB_DIR_OUT;
+		ASSERT_EQ(0, kb->ops->policy_add(kb, &pol));
+		pol.dir = KB_DIR_IN;
+		ASSERT_EQ(0, kb->ops->policy_add(kb, &pol));
+	}
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(N, ns);
+	EXPECT_EQ(2 * N, np);
+	/* the same SPI to another destination is another SA */
+	ip4(&sa.dst, "10.0.0.3");
+	sa.spi = htonl(0x1000u);
+	ASSERT_EQ(0, kb->ops->sa_add(kb, &sa));
+	ip4(&sa.dst, "10.0.0.2");
+	for (i = 0; i < N; i++) {
+		sa.spi = htonl(0x1000u + (uint32_t)i);
+		ASSERT_EQ(-EEXIST, kb->ops->sa_add(kb, &sa));
+		((struct sockaddr_in *)&pol.sel.src)->sin_addr.s_addr = htonl(0x0a800001u + (uint32_t)i);
+		ASSERT_EQ(-EEXIST, kb->ops->policy_add(kb, &pol));
+	}
+	/* delete every other one, then check both halves */
+	for (i = 0; i < N; i += 2) {
+		ASSERT_EQ(0, kb->ops->sa_del(kb, &sa.dst, htonl(0x1000u + (uint32_t)i)));
+		((struct sockaddr_in *)&pol.sel.src)->sin_addr.s_addr = htonl(0x0a800001u + (uint32_t)i);
+		pol.dir = KB_DIR_IN;
+		ASSERT_EQ(0, kb->ops->policy_del(kb, &pol));
+	}
+	for (i = 0; i < N; i++) {
+		int want = i % 2 ? 0 : -ENOENT;
+
+		ASSERT_EQ(want, kb->ops->sa_steer(kb, &sa.dst, htonl(0x1000u + (uint32_t)i),
+						  KB_ENCAP_UDP, 4500, 4500));
+		((struct sockaddr_in *)&pol.sel.src)->sin_addr.s_addr = htonl(0x0a800001u + (uint32_t)i);
+		pol.dir = KB_DIR_IN;
+		ASSERT_EQ(want, kb->ops->policy_del(kb, &pol));
+		pol.dir = KB_DIR_OUT;
+		ASSERT_EQ(0, kb->ops->policy_del(kb, &pol));
+	}
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(N / 2 + 1, ns);
+	EXPECT_EQ(0, np);
+	ip4(&sa.dst, "10.0.0.3");
+	ASSERT_EQ(0, kb->ops->sa_del(kb, &sa.dst, htonl(0x1000u)));
+	ASSERT_EQ(0, kb_none_dump(kb, &dump));
+	ASSERT_EQ(0, buf_put_u8(&dump, 0));
+	EXPECT_NE(NULL, strstr((char *)dump.data, "spi 0x00001001 "));
+	EXPECT_EQ(NULL, strstr((char *)dump.data, "spi 0x00001000 "));
+	EXPECT_EQ(NULL, strstr((char *)dump.data, "10.0.0.3"));
+	buf_free(&dump);
+	kbackend_close(kb);
+}
+
 TEST(unknown_backend_name)
 {
 	EXPECT_EQ(NULL, kbackend_open("wireguard"));

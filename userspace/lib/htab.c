@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Intrusive chained hash table (see htab.h). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "htab.h"
+
+#define HTAB_MIN	64
+
+static size_t slot(size_t size, uint32_t hash)
+{
+	return hash & (size - 1);
+}
+
+static int grow(struct htab *t)
+{
+	size_t nsize = t->size ? t->size * 2 : HTAB_MIN, i;
+	struct hnode **nb = calloc(nsize, sizeof(*nb));
+
+	if (!nb)
+		return -ENOMEM;
+	for (i = 0; i < t->size; i++) {
+		struct hnode *n = t->b[i], *next;
+
+		for (; n; n = next) {
+			size_t s = slot(nsize, n->hash);
+
+			next = n->next;
+			n->next = nb[s];
+			nb[s] = n;
+		}
+	}
+	free(t->b);
+	t->b = nb;
+	t->size = nsize;
+	return 0;
+}
+
+int htab_add(struct htab *t, struct hnode *n, uint32_t hash)
+{
+	size_t s;
+
+	if (t->n >= t->size && grow(t) && !t->size)
+		return -ENOMEM;
+	n->hash = hash;
+	s = slot(t->size, hash);
+	n->next = t->b[s];
+	t->b[s] = n;
+	t->n++;
+	return 0;
+}
+
+void htab_del(struct htab *t, struct hnode *n)
+{
+	struct hnode **pp;
+
+	if (!t->size)
+		return;
+	for (pp = &t->b[slot(t->size, n->hash)]; *pp; pp = &(*pp)->next) {
+		if (*pp == n) {
+			*pp = n->next;
+			n->next = NULL;
+			t->n--;
+			return;
+		}
+	}
+}
+
+struct hnode *htab_first(const struct htab *t, uint32_t hash)
+{
+	struct hnode *n;
+
+	if (!t->size)
+		return NULL;
+	for (n = t->b[slot(t->size, hash)]; n && n->hash != hash; n = n->next)
+		;
+	return n;
+}
+
+struct hnode *htab_next(const struct hnode *n)
+{
+	uint32_t hash = n->hash;
+
+	for (n = n->next; n && n->hash != hash; n = n->next)
+		;
+	return (struct hnode *)n;
+}
+
+void htab_free(struct htab *t)
+{
+	free(t->b);
+	t->b = NULL;
+	t->size = t->n = 0;
+}
+
+uint32_t htab_hash(uint32_t h, const void *p, size_t len)
+{
+	const uint8_t *q = p;
+
+	while (len--) {
+		h ^= *q++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+uint32_t htab_hash_u32(uint32_t v)
+{
+	v ^= v >> 16;
+	v *= 0x85ebca6bu;
+	v ^= v >> 13;
+	v *= 0xc2b2ae35u;
+	v ^= v >> 16;
+	return v;
+}

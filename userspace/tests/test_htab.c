@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The intrusive hash table: entries found by hash and key through growth,
+ * colliding hashes kept apart, deletes anywhere in a chain. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "htab.h"
+#include "kselftest_harness.h"
+
+struct item {
+	uint32_t key;
+	struct hnode node;
+};
+
+static struct item *find(struct htab *t, uint32_t key, uint32_t (*h)(uint32_t))
+{
+	for (struct hnode *n = htab_first(t, h(key)); n; n = htab_next(n)) {
+		struct item *it = container_of(n, struct item, node);
+
+		if (it->key == key)
+			return it;
+	}
+	return NULL;
+}
+
+static uint32_t same(uint32_t k)
+{
+	return k & 3;	/* four hash values only: long shared chains */
+}
+
+#define N 20000
+
+TEST(add_find_delete_through_growth)
+{
+	struct htab t = HTAB_INIT;
+	struct item *it = calloc(N, sizeof(*it));
+	int i;
+
+	ASSERT_NE(NULL, it);
+	EXPECT_EQ(NULL, htab_first(&t, 1));	/* empty: no buckets yet */
+	htab_del(&t, &it[0].node);		/* harmless */
+	for (i = 0; i < N; i++) {
+		it[i].key = (uint32_t)i * 7919u + 1;
+		ASSERT_EQ(0, htab_add(&t, &it[i].node, htab_hash_u32(it[i].key)));
+	}
+	EXPECT_EQ(N, t.n);
+	EXPECT_GE(t.size, N);		/* doubled as it filled */
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(&it[i], find(&t, it[i].key, htab_hash_u32));
+	EXPECT_EQ(NULL, find(&t, 0, htab_hash_u32));
+	for (i = 0; i < N; i += 2)
+		htab_del(&t, &it[i].node);
+	EXPECT_EQ(N / 2, t.n);
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(i % 2 ? &it[i] : NULL, find(&t, it[i].key, htab_hash_u32));
+	htab_free(&t);
+	EXPECT_EQ(0, t.n);
+	EXPECT_EQ(NULL, htab_first(&t, 1));
+	free(it);
+}
+
+TEST(colliding_hashes)
+{
+	struct htab t = HTAB_INIT;
+	struct item it[64];
+	int i, k;
+
+	for (i = 0; i < 64; i++) {
+		it[i].key = (uint32_t)i;
+		ASSERT_EQ(0, htab_add(&t, &it[i].node, same(it[i].key)));
+	}
+	/* each hash value has 16 entries; htab_next stays on one value */
+	for (k = 0; k < 4; k++) {
+		int count = 0;
+
+		for (struct hnode *n = htab_first(&t, (uint32_t)k); n; n = htab_next(n)) {
+			EXPECT_EQ((uint32_t)k, container_of(n, struct item, node)->key & 3);
+			count++;
+		}
+		EXPECT_EQ(16, count);
+	}
+	/* delete the head, a middle and the tail of one chain */
+	htab_del(&t, &it[60].node);
+	htab_del(&t, &it[32].node);
+	htab_del(&t, &it[0].node);
+	EXPECT_EQ(NULL, find(&t, 60, same));
+	EXPECT_EQ(NULL, find(&t, 32, same));
+	EXPECT_EQ(NULL, find(&t, 0, same));
+	EXPECT_EQ(&it[4], find(&t, 4, same));
+	EXPECT_EQ(&it[56], find(&t, 56, same));
+	EXPECT_EQ(61, t.n);
+	htab_free(&t);
+}
+
+TEST(hashes)
+{
+	/* FNV-1a's published value for "a"; the empty input is the seed */
+	EXPECT_EQ(0xe40c292cu, htab_hash(HTAB_SEED, "a", 1));
+	EXPECT_EQ(HTAB_SEED, htab_hash(HTAB_SEED, "", 0));
+	EXPECT_NE(htab_hash_u32(1), htab_hash_u32(2));
+	EXPECT_EQ(0u, htab_hash_u32(0));
+}
+
+TEST_HARNESS_MAIN
