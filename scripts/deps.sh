@@ -17,6 +17,8 @@ pkgs=(
 	# tests: namespaces, NAT, loss, captures, traffic
 	iproute2 nftables tcpdump tshark iperf3 busybox-static procps psmisc
 	python3 python3-cryptography bsdextrautils iputils-ping socat conntrack
+	# make bench: plots in the report
+	gnuplot-nox
 	# interop peer: strongSwan 5.9.8 (charon + swanctl; kernel-libipsec for the host)
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-extra-plugins libstrongswan-standard-plugins
