@@ -202,18 +202,35 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss)
 	return -1;
 }
 
+/* The first Notify of a message as a name, for failure messages. */
+static const char *first_notify(const struct ike_msg *m)
+{
+	const struct ike_pl *pl = ike_msg_find(m, IKEV2_PL_NOTIFY);
+	struct ike_notify n;
+
+	if (!pl || ike_get_notify(pl, &n))
+		return "none";
+	return ikev2_notify_name(n.type);
+}
+
 /* One message per failure kind on stderr; the counters say how many. */
-static void fail(struct sa *sa, int kind, const char *why)
+static void fail_n(struct sa *sa, int kind, const char *why, const struct ike_msg *m)
 {
 	if (sa->state == S_DONE || sa->state == S_FAILED)
 		return;
 	if (kind >= 0 && kind < 32 && !g.reported[kind]) {
 		g.reported[kind] = true;
-		fprintf(stderr, "tcpike-bench: SA %ld: %s\n", (long)(sa - g.sas), why);
+		fprintf(stderr, "tcpike-bench: SA %ld: %s%s%s\n", (long)(sa - g.sas), why,
+			m ? "; first notify: " : "", m ? first_notify(m) : "");
 	}
 	sa->state = S_FAILED;
 	g.failed++;
 	g.inflight--;
+}
+
+static void fail(struct sa *sa, int kind, const char *why)
+{
+	fail_n(sa, kind, why, NULL);
 }
 
 /* --- sending ------------------------------------------------------------- */
@@ -485,7 +502,7 @@ static void on_init_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 	if (m->hdr.msgid != 0)
 		return fail(sa, 1, "IKE_SA_INIT response with a message ID other than 0");
 	if (!(pl = ike_msg_find(m, IKEV2_PL_SA)) || ike_get_sa(pl, &sap) || sap.nprop != 1)
-		return fail(sa, 2, "IKE_SA_INIT response without one SA proposal (an error notify?)");
+		return fail_n(sa, 2, "IKE_SA_INIT response without one SA proposal", m);
 	pr = &sap.p[0];
 	for (i = 0; i < pr->ntrans; i++) {
 		const struct ike_transform *t = &pr->t[i];
@@ -562,7 +579,7 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 	}
 	if (!(pl = ike_msg_find(&in, IKEV2_PL_IDR)) || ike_get_id(pl, &idr)) {
 		buf_wipe(&plain);
-		return fail(sa, 2, "IKE_AUTH response without IDr (an error notify?)");
+		return fail_n(sa, 20, "IKE_AUTH response without IDr", &in);
 	}
 	/* The responder signs its IKE_SA_INIT response, Ni and prf(SK_pr,
 	 * IDr') (§2.15); IDr' is the payload body as received. */
@@ -583,7 +600,7 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 	    esp.nprop != 1 || esp.p[0].proto != IKEV2_PROTO_ESP || esp.p[0].spi_len != 4 ||
 	    !ike_msg_find(&in, IKEV2_PL_TSI) || !ike_msg_find(&in, IKEV2_PL_TSR)) {
 		buf_wipe(&plain);
-		return fail(sa, 16, "IKE_AUTH response without a Child SA (SA, TSi, TSr)");
+		return fail_n(sa, 16, "IKE_AUTH response without a Child SA (SA, TSi, TSr)", &in);
 	}
 	buf_wipe(&plain);
 	sa->state = S_DONE;
