@@ -206,11 +206,13 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss)
 static const char *first_notify(const struct ike_msg *m)
 {
 	const struct ike_pl *pl = ike_msg_find(m, IKEV2_PL_NOTIFY);
+	static char s[64];
 	struct ike_notify n;
 
 	if (!pl || ike_get_notify(pl, &n))
 		return "none";
-	return ikev2_notify_name(n.type);
+	snprintf(s, sizeof(s), "%s (%u)", ikev2_notify_name(n.type), n.type);
+	return s;
 }
 
 /* One message per failure kind on stderr; the counters say how many. */
