@@ -447,7 +447,8 @@ b5() {
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "- kernel: $(uname -r)"
-	echo "- tcpike: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' (modified)')"
+	# (the report being written here is itself a tracked file)
+	echo "- tcpike: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . ':!bench/results' 2>/dev/null || echo ' (modified)')"
 	echo "- OpenSSL: $(openssl version 2>/dev/null)"
 	echo "- strongSwan: $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null || echo 'not installed')"
 	echo "- memory: $(awk '/^MemTotal:/{printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
