@@ -117,6 +117,9 @@ int kb_keepalive_unsupported(struct kbackend *kb, const struct sockaddr_storage 
 			     const struct sockaddr_storage *remote, uint32_t interval_s);
 int kb_no_event_fd(struct kbackend *kb);
 
+/* The XFRM backend's reply parsers on a byte buffer (fuzzing harness). */
+int kb_xfrm_parse_replies(const void *buf, size_t len);
+
 /* Open a backend; "auto" picks module, then xfrm, then none. */
 struct kbackend *kbackend_open(const char *name);
 void kbackend_close(struct kbackend *kb);

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
 #include <netlink/msg.h>
@@ -88,28 +89,40 @@ static void to_xsel(struct xfrm_selector *x, const struct kb_selector *s)
 	x->sport_mask = s->sport ? 0xffff : 0;
 }
 
+/* The extack sentence of an error message h (nlmsg_len already checked to
+ * hold a struct nlmsgerr), printed by length into out; "" when none. */
+static void xfrm_extack(const struct nlmsghdr *h, char *out, size_t n)
+{
+	const struct nlmsgerr *e = nlmsg_data(h);
+	size_t hlen = h->nlmsg_len, off;
+
+	out[0] = 0;
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	off = NLMSG_HDRLEN + sizeof(*e);
+	if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+		if (e->msg.nlmsg_len < NLMSG_HDRLEN)
+			return;
+		off += NLMSG_ALIGN(e->msg.nlmsg_len) - NLMSG_HDRLEN;
+	}
+	if (off < hlen) {
+		struct nlattr *a = nla_find((struct nlattr *)((char *)h + off),
+					    (int)(hlen - off), NLMSGERR_ATTR_MSG);
+
+		if (a && nla_len(a) > 0)
+			snprintf(out, n, "%.*s",
+				 (int)strnlen(nla_data(a), (size_t)nla_len(a)),
+				 (const char *)nla_data(a));
+	}
+}
+
 /* Error callback: errno and the extack sentence. */
 static int on_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
 	struct xfrm_be *x = arg;
-	struct nlmsghdr *h = (struct nlmsghdr *)e - 1;
-	size_t hlen = h->nlmsg_len, off;
 
-	x->err[0] = 0;
-	if (h->nlmsg_flags & NLM_F_ACK_TLVS) {
-		off = NLMSG_HDRLEN + sizeof(*e);
-		if (!(h->nlmsg_flags & NLM_F_CAPPED))
-			off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-		if (off < hlen) {
-			struct nlattr *a = nla_find((struct nlattr *)((char *)h + off),
-						    (int)(hlen - off),
-						    NLMSGERR_ATTR_MSG);
-
-			if (a && nla_len(a) > 0)
-				snprintf(x->err, x->errlen, "%.*s",
-					 nla_len(a), (const char *)nla_data(a));
-		}
-	}
+	(void)nla;
+	xfrm_extack((struct nlmsghdr *)e - 1, x->err, x->errlen);
 	x->kerr = e->error;
 	x->acked = true;
 	return NL_STOP;
@@ -124,6 +137,32 @@ static int on_ack(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* The counters of a NEWSA reply h (its length checked by the caller). */
+static void xfrm_sa_counters(const struct nlmsghdr *h, struct kb_stats *st)
+{
+	struct xfrm_usersa_info p;
+
+	memcpy(&p, nlmsg_data(h), sizeof(p));
+	st->bytes = p.curlft.bytes;
+	st->packets = p.curlft.packets;
+	st->errors = p.stats.integrity_failed + p.stats.replay;
+}
+
+/* The XFRMA_ENCAP attribute of a NEWSA reply h, or NULL. */
+static struct nlattr *xfrm_find_encap(struct nlmsghdr *h)
+{
+	struct nlattr *a, *found = NULL;
+	int rem;
+
+	if (nlmsg_datalen(h) < (int)sizeof(struct xfrm_usersa_info))
+		return NULL;
+	nlmsg_for_each_attr(a, h, sizeof(struct xfrm_usersa_info), rem)
+		if (nla_type(a) == XFRMA_ENCAP &&
+		    nla_len(a) >= (int)sizeof(struct xfrm_encap_tmpl))
+			found = a;
+	return found;
+}
+
 static int on_valid(struct nl_msg *msg, void *arg)
 {
 	struct xfrm_be *x = arg;
@@ -131,12 +170,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 
 	if (x->want_stats && h->nlmsg_type == XFRM_MSG_NEWSA &&
 	    nlmsg_datalen(h) >= (int)sizeof(struct xfrm_usersa_info)) {
-		const struct xfrm_usersa_info *p = nlmsg_data(h);
-
-		x->want_stats->bytes = p->curlft.bytes;
-		x->want_stats->packets = p->curlft.packets;
-		x->want_stats->errors = p->stats.integrity_failed +
-					p->stats.replay;
+		xfrm_sa_counters(h, x->want_stats);
 	}
 	if (x->want_state_req && !x->want_state_done &&
 	    h->nlmsg_type == XFRM_MSG_NEWSA &&
@@ -491,9 +525,7 @@ static int xfrm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst
 		r = -ENOMEM;
 	if (r)
 		goto out;
-	nlmsg_for_each_attr(a, h, sizeof(struct xfrm_usersa_info), rem)
-		if (nla_type(a) == XFRMA_ENCAP && nla_len(a) >= (int)sizeof(e))
-			old_encap = a;
+	old_encap = xfrm_find_encap(h);
 	if (!old_encap ||
 	    ((struct xfrm_encap_tmpl *)nla_data(old_encap))->encap_type != UDP_ENCAP_ESPINUDP) {
 		snprintf(kb->kb_error, sizeof(kb->kb_error),
@@ -792,4 +824,34 @@ int kb_xfrm_open_probe(struct kbackend *kb, bool probe)
 int kb_xfrm_open(struct kbackend *kb)
 {
 	return kb_xfrm_open_probe(kb, false);
+}
+
+/* The reply parsers above on a buffer of netlink messages as the kernel
+ * would send them (the fuzzing harness's entry), walked with nlmsg_ok()/
+ * nlmsg_next() as libnl does.  Returns the number of messages understood. */
+int kb_xfrm_parse_replies(const void *buf, size_t len)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	int rem = len > INT_MAX ? INT_MAX : (int)len, good = 0;
+	char err[256];
+
+	for (; nlmsg_ok(h, rem); h = nlmsg_next(h, &rem)) {
+		struct kb_stats st;
+		struct xfrm_encap_tmpl e;
+		struct nlattr *a;
+
+		if (h->nlmsg_type == NLMSG_ERROR &&
+		    h->nlmsg_len >= (uint32_t)nlmsg_size(sizeof(struct nlmsgerr))) {
+			xfrm_extack(h, err, sizeof(err));
+			good++;
+		} else if (h->nlmsg_type == XFRM_MSG_NEWSA &&
+			   nlmsg_datalen(h) >= (int)sizeof(struct xfrm_usersa_info)) {
+			xfrm_sa_counters(h, &st);
+			a = xfrm_find_encap(h);
+			if (a)
+				memcpy(&e, nla_data(a), sizeof(e));
+			good++;
+		}
+	}
+	return good;
 }

@@ -2,6 +2,7 @@
 #include "tcpike_nl.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -20,6 +21,52 @@
 #define NETLINK_EXT_ACK 11
 #endif
 
+/* What the parsers below may assume of each attribute the kernel sends:
+ * genlmsg_parse() checks lengths against this (libnl's validated
+ * nla_parse), so nla_get_*() never reads past an attribute.  Addresses are
+ * copied only when 4 or 16 bytes long (get_addr), names printed by length. */
+static struct nla_policy reply_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_SPI] = { .type = NLA_U32 },
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
+	[TCPIKE_A_SRC] = { .maxlen = 16 },
+	[TCPIKE_A_DST] = { .maxlen = 16 },
+	[TCPIKE_A_MODE] = { .type = NLA_U8 },
+	[TCPIKE_A_REQID] = { .type = NLA_U32 },
+	[TCPIKE_A_AEAD_ICV_BITS] = { .type = NLA_U32 },
+	[TCPIKE_A_AUTH_TRUNC_BITS] = { .type = NLA_U32 },
+	[TCPIKE_A_REPLAY_WINDOW] = { .type = NLA_U32 },
+	[TCPIKE_A_SA_FLAGS] = { .type = NLA_U32 },
+	[TCPIKE_A_STATS_PACKETS] = { .type = NLA_U64 },
+	[TCPIKE_A_STATS_BYTES] = { .type = NLA_U64 },
+	[TCPIKE_A_STATS_ERRORS] = { .type = NLA_U64 },
+	[TCPIKE_A_STATS_SAS] = { .type = NLA_U32 },
+	[TCPIKE_A_STATS_SA_CREATED] = { .type = NLA_U64 },
+	[TCPIKE_A_STATS_SA_DELETED] = { .type = NLA_U64 },
+	[TCPIKE_A_POLICY_DIR] = { .type = NLA_U8 },
+	[TCPIKE_A_SEL_SRC] = { .maxlen = 16 },
+	[TCPIKE_A_SEL_DST] = { .maxlen = 16 },
+	[TCPIKE_A_SEL_SRC_PLEN] = { .type = NLA_U8 },
+	[TCPIKE_A_SEL_DST_PLEN] = { .type = NLA_U8 },
+	[TCPIKE_A_SEL_PROTO] = { .type = NLA_U8 },
+	[TCPIKE_A_PRIORITY] = { .type = NLA_U32 },
+	[TCPIKE_A_STATS_POLICIES] = { .type = NLA_U32 },
+	[TCPIKE_A_EVENT_HARD] = { .type = NLA_U8 },
+	[TCPIKE_A_STATS_EVENTS_SENT] = { .type = NLA_U64 },
+	[TCPIKE_A_STATS_EVENTS_DROPPED] = { .type = NLA_U64 },
+	[TCPIKE_A_ENCAP] = { .type = NLA_U8 },
+	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_U16 },
+	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_U16 },
+	[TCPIKE_A_STATS_STEERS] = { .type = NLA_U64 },
+	[TCPIKE_A_MAPPING_ADDR] = { .maxlen = 16 },
+	[TCPIKE_A_MAPPING_PORT] = { .type = NLA_U16 },
+	[TCPIKE_A_STATS_KEEPALIVES] = { .type = NLA_U32 },
+	[TCPIKE_A_STATS_KEEPALIVES_SENT] = { .type = NLA_U64 },
+	[TCPIKE_A_PAIR_SPI] = { .type = NLA_U32 },
+	[TCPIKE_A_REACH_TIMEOUT] = { .type = NLA_U32 },
+	[TCPIKE_A_REACH_UP] = { .type = NLA_U8 },
+	[TCPIKE_A_STATS_REACHES] = { .type = NLA_U32 },
+};
+
 struct req {
 	struct tnl *t;
 	int err;			/* 1 until the ACK or error arrives */
@@ -28,26 +75,39 @@ struct req {
 	void *arg;
 };
 
-/* The kernel's extack sentence, if the error message carries one. */
-static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+/* The kernel's extack sentence, if the error message nlh (nlmsg_len already
+ * checked to hold a struct nlmsgerr) carries one.  Bytes from the kernel:
+ * every offset is checked against nlmsg_len and the text printed by length. */
+static void extack_msg(const struct nlmsghdr *nlh, char *out, size_t n)
 {
-	struct req *r = arg;
-	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	const struct nlmsgerr *e = nlmsg_data(nlh);
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 	size_t off = sizeof(*e);
 
-	r->err = e->error;
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	if (NLMSG_HDRLEN + off > nlh->nlmsg_len)
-		return NL_STOP;
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)e + off),
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		if (e->msg.nlmsg_len < NLMSG_HDRLEN)
+			return;
+		off += NLMSG_ALIGN(e->msg.nlmsg_len) - NLMSG_HDRLEN;
+	}
+	if (NLMSG_HDRLEN + off >= nlh->nlmsg_len)
+		return;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)nlmsg_data(nlh) + off),
 		      (int)(nlh->nlmsg_len - NLMSG_HDRLEN - off), NULL) == 0 &&
-	    tb[NLMSGERR_ATTR_MSG])
-		snprintf(r->t->error, sizeof(r->t->error), "%s",
+	    tb[NLMSGERR_ATTR_MSG] && nla_len(tb[NLMSGERR_ATTR_MSG]) > 0)
+		snprintf(out, n, "%.*s", (int)strnlen(nla_data(tb[NLMSGERR_ATTR_MSG]),
+						       (size_t)nla_len(tb[NLMSGERR_ATTR_MSG])),
 			 (char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+}
+
+static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct req *r = arg;
+
+	r->err = e->error;
+	extack_msg((struct nlmsghdr *)((char *)e - NLMSG_HDRLEN), r->t->error,
+		   sizeof(r->t->error));
 	return NL_STOP;
 }
 
@@ -67,7 +127,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 
 	/* The request asked for an ACK: it follows the reply, and is read
 	 * before returning, so no stale message is left for the next request. */
-	if (genlmsg_parse(nlh, 0, a, TCPIKE_A_MAX, NULL) < 0) {
+	if (genlmsg_parse(nlh, 0, a, TCPIKE_A_MAX, reply_policy) < 0) {
 		r->parse_err = -EPROTO;
 		snprintf(r->t->error, sizeof(r->t->error), "malformed reply from the kernel");
 		return NL_OK;
@@ -359,7 +419,7 @@ static int on_dump_valid(struct nl_msg *msg, void *arg)
 	struct nlattr *a[TCPIKE_A_MAX + 1];
 	void *v, *e;
 
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, a, TCPIKE_A_MAX, NULL) < 0) {
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, a, TCPIKE_A_MAX, reply_policy) < 0) {
 		d->err = -EPROTO;
 		snprintf(d->t->error, sizeof(d->t->error), "malformed dump message from the kernel");
 		return NL_STOP;
@@ -621,16 +681,14 @@ struct ev_ctx {
 	int got;
 };
 
-static int parse_event(struct nl_msg *msg, void *arg)
+/* One event message; 0 when it is one the daemon handles, else -EPROTO. */
+static int event_from_msg(struct nlmsghdr *nlh, struct tnl_event *ev)
 {
-	struct ev_ctx *c = arg;
-	struct tnl_event *ev = c->ev;
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct genlmsghdr *g = nlmsg_data(nlh);
 	struct nlattr *a[TCPIKE_A_MAX + 1];
 
-	if (c->got || genlmsg_parse(nlh, 0, a, TCPIKE_A_MAX, NULL) < 0 || !a[TCPIKE_A_FAMILY])
-		return NL_SKIP;
+	if (genlmsg_parse(nlh, 0, a, TCPIKE_A_MAX, reply_policy) < 0 || !a[TCPIKE_A_FAMILY])
+		return -EPROTO;
 	memset(ev, 0, sizeof(*ev));
 	ev->family = nla_get_u16(a[TCPIKE_A_FAMILY]);
 	if (g->cmd == TCPIKE_CMD_EVENT_EXPIRE && a[TCPIKE_A_SPI] && a[TCPIKE_A_DST]) {
@@ -670,8 +728,17 @@ static int parse_event(struct nl_msg *msg, void *arg)
 		ev->timeout_s = a[TCPIKE_A_REACH_TIMEOUT] ? nla_get_u32(a[TCPIKE_A_REACH_TIMEOUT]) : 0;
 		ev->up = nla_get_u8(a[TCPIKE_A_REACH_UP]) ? 1 : 0;
 	} else {
-		return NL_SKIP;
+		return -EPROTO;
 	}
+	return 0;
+}
+
+static int parse_event(struct nl_msg *msg, void *arg)
+{
+	struct ev_ctx *c = arg;
+
+	if (c->got || event_from_msg(nlmsg_hdr(msg), c->ev))
+		return NL_SKIP;
 	c->got = 1;
 	return NL_OK;
 }
@@ -700,4 +767,43 @@ int tnl_event_next(struct tnl *t, struct tnl_event *ev, int timeout_ms)
 		}
 	}
 	return 1;
+}
+
+/* The reply parsers above on a buffer of netlink messages as the kernel
+ * would send them (the fuzzing harness's entry): each message is walked
+ * with nlmsg_ok()/nlmsg_next() as libnl does and given to every parser that
+ * could see it.  Returns the number of messages that parsed. */
+int tnl_parse_replies(const void *buf, size_t len)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	int rem = len > INT_MAX ? INT_MAX : (int)len, good = 0;
+	char err[256];
+
+	for (; nlmsg_ok(nlh, rem); nlh = nlmsg_next(nlh, &rem)) {
+		struct nlattr *a[TCPIKE_A_MAX + 1];
+		struct tnl_sa_info sa;
+		struct tnl_policy_info pol;
+		struct tnl_stats st;
+		struct tnl_event ev;
+
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			if (nlh->nlmsg_len >= (uint32_t)nlmsg_size(sizeof(struct nlmsgerr))) {
+				err[0] = 0;
+				extack_msg(nlh, err, sizeof(err));
+				good++;
+			}
+			continue;
+		}
+		if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+			continue;
+		if (genlmsg_parse(nlh, 0, a, TCPIKE_A_MAX, reply_policy) < 0)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		memset(&pol, 0, sizeof(pol));
+		good += !parse_sa(a, &sa);
+		good += !parse_policy(a, &pol);
+		good += !parse_stats(a, &st);
+		good += !event_from_msg(nlh, &ev);
+	}
+	return good;
 }

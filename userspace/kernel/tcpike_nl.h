@@ -109,6 +109,8 @@ struct tnl_event {
 int tnl_events_join(struct tnl *t);
 int tnl_event_next(struct tnl *t, struct tnl_event *ev, int timeout_ms);
 int tnl_policy_del(struct tnl *t, const struct kb_policy *pol);
+/* The reply parsers on a byte buffer (for the fuzzing harness). */
+int tnl_parse_replies(const void *buf, size_t len);
 
 /* The "module" backend (kb_module.c).  kb_module_open() fills kb (ops,
  * kind, priv): 0, -ENOENT when the tcpike family is not registered, or
