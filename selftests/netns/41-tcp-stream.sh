@@ -7,7 +7,7 @@
 #   prefix split byte by byte, then IKE_SA_INIT answered (TCP-17)
 #   wrong prefix and slow prefix closed (TCP-17, tcp_prefix_timeout)
 #   Length 0 and 1 close (TCP-9), Length 2 ignored (TCP-8),
-#   00 03 FF dropped silently (TCP-32), frame over max_ike_message skipped
+#   00 03 FF dropped silently (TCP-32), frame over max_ike_message closes
 #   retransmitted IKE_SA_INIT on a new connection answered there (TCP-28);
 #   the same message without the prefix never delivered (TCP-24)
 #   random garbage streams: all closed, daemon answers, memory bounded
@@ -98,13 +98,17 @@ st_run "NAT-keepalive frame 00 03 FF: dropped silently, connection stays, IKE_SA
 tap_check "00 03 FF: counted as keepalive, not as a bad length" \
 	test "$(delta keepalives "$k0") $(delta bad_length "$l0")" = "1 0"
 
-# A frame over max_ike_message (1280) is skipped unbuffered: the Length
-# field keeps the stream in step, so the next frame is still parsed.
-o0=$(tcpc oversized) i0=$(tcpc frames_ike)
-st_run "IKE frame of 4000 bytes over max_ike_message: skipped, not answered, stream still in step" \
-	prefix big:4000 expect-open:0.5 init:big expect-init-resp:3
-tap_check "oversized frame: counted, not delivered (one IKE frame: the IKE_SA_INIT)" \
-	test "$(delta oversized "$o0") $(delta frames_ike "$i0")" = "1 1"
+# A frame over max_ike_message (1280) closes the connection (logged), its
+# body never buffered; the next connection is served as usual.
+o0=$(tcpc oversized) i0=$(tcpc frames_ike) l0=$(tcpc bad_length)
+st_run "IKE frame of 4000 bytes over max_ike_message: connection closed, nothing answered" \
+	prefix big:4000 expect-close:3
+tap_check "oversized frame: counted as oversized (not bad_length), not delivered" \
+	test "$(delta oversized "$o0") $(delta frames_ike "$i0") $(delta bad_length "$l0")" = "1 0 0"
+tap_check "oversized frame: the close is logged" \
+	grep -q "closing: IKE message over max_ike_message" "$IKE_DIR/b.log"
+st_run "after the oversized frame: a new connection's IKE_SA_INIT is answered" \
+	prefix init:afterbig expect-init-resp:3
 
 # A frame that looks like IKE (zero marker) but is no IKE message creates
 # no SA: the connection is still closed by tcp_idle_timeout (2 s), so a

@@ -97,7 +97,6 @@ int stream_feed(struct stream *s, const uint8_t *p, size_t len,
 						    "frame with Length 0");
 			s->frame_len = l - 2;
 			s->got = 0;
-			s->discarding = false;
 			if (!s->frame_len) {
 				s->st.empty++;	/* §3: empty message, ignore */
 				s->hdr_got = 0;
@@ -108,24 +107,23 @@ int stream_feed(struct stream *s, const uint8_t *p, size_t len,
 		size_t n = cur_left(&c) < need ? cur_left(&c) : need;
 		const uint8_t *q = cur_take(&c, n);
 
-		if (!s->discarding) {
-			memcpy(s->buf + s->got, q, n);
-			/* Decide as soon as the marker is in: an IKE message
-			 * over the limit is skipped, never buffered whole. */
-			if (s->got < STREAM_NON_ESP_MARKER &&
-			    s->got + n >= STREAM_NON_ESP_MARKER &&
-			    !memcmp(s->buf, marker, sizeof(marker)) &&
-			    (size_t)(s->frame_len - STREAM_NON_ESP_MARKER) > s->max_ike) {
-				s->discarding = true;
-				s->st.oversized++;
-			}
+		memcpy(s->buf + s->got, q, n);
+		/* Decide as soon as the marker is in: an IKE message over the
+		 * limit is never buffered whole, and the stream is closed: a
+		 * peer that sends one is broken or hostile, and skipping would
+		 * let it hold the connection with traffic the engine never
+		 * sees (RFC 9329 §3, §6.1). */
+		if (s->got < STREAM_NON_ESP_MARKER &&
+		    s->got + n >= STREAM_NON_ESP_MARKER &&
+		    !memcmp(s->buf, marker, sizeof(marker)) &&
+		    (size_t)(s->frame_len - STREAM_NON_ESP_MARKER) > s->max_ike) {
+			s->st.oversized++;
+			return fatal(s, "IKE message over max_ike_message");
 		}
 		s->got += n;
 		if (s->got < s->frame_len)
 			continue;
 		s->hdr_got = 0;
-		if (s->discarding)
-			continue;
 		err = deliver(s, fn, ctx);
 		if (err)
 			return err;

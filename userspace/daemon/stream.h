@@ -41,7 +41,6 @@ struct stream {
 	uint8_t hdr_got;
 	uint16_t frame_len;	/* payload bytes of the current frame */
 	uint16_t got;		/* payload bytes received so far */
-	bool discarding;	/* oversized IKE frame: skip without buffering */
 	size_t max_ike;		/* largest IKE message accepted (marker excluded) */
 	uint8_t *buf;		/* one frame's payload, STREAM_MAX_MSG bytes */
 	struct stream_stats st;
@@ -56,7 +55,8 @@ typedef int (*stream_msg_fn)(void *ctx, enum stream_kind kind,
 /*
  * want_prefix: true on the responder side of a connection (the originator
  * sends the prefix; §4, TCP-17).  max_ike: largest IKE message to accept;
- * larger frames are skipped (counted in st.oversized) without buffering.
+ * a larger one is counted in st.oversized, not buffered, and makes
+ * stream_feed() fail with -EPROTO (the caller closes the connection).
  * Returns 0 or -ENOMEM.
  */
 int stream_init(struct stream *s, bool want_prefix, size_t max_ike);

@@ -277,7 +277,11 @@ static void conn_read(struct tcp_conn *c)
 			if ((size_t)n > sizeof(b) || (size_t)n <= 4 ||
 			    (size_t)n - 4 > t->o.max_msg) {
 				t->st.oversized++;
-				continue;
+				log_warn("tcp %s: closing: IKE message of %zd bytes over max_ike_message %zu",
+					 addr_str(&c->remote, rb, sizeof(rb)), n - 4,
+					 (size_t)t->o.max_msg);
+				tcp_conn_close(c, -EPROTO);
+				return;
 			}
 			conn_deliver(c, STREAM_IKE, b + 4, (size_t)n - 4);
 			continue;
@@ -296,11 +300,14 @@ static void conn_read(struct tcp_conn *c)
 		}
 		c->last_activity_ms = loop_now_ms();
 		bool had_prefix = !c->st.want_prefix;
+		uint64_t oversized = c->st.st.oversized;
 
 		r = stream_feed(&c->st, b, (size_t)n, conn_deliver, c);
 		if (r == -EPROTO) {
 			if (!had_prefix && c->st.want_prefix) {
 				t->st.bad_prefix++;
+			} else if (c->st.st.oversized != oversized) {
+				/* counted in oversized at the close */
 			} else {
 				t->st.bad_length++;
 			}

@@ -180,7 +180,9 @@ TEST_F(st, partial_frame_reported_and_not_delivered)
 	buf_free(&in);
 }
 
-TEST(oversized_ike_skipped_without_buffering)
+/* An IKE frame over max_ike: refused once its marker is in, before the
+ * body is buffered; the stream is dead (the caller closes it). */
+TEST(oversized_ike_closes_the_stream)
 {
 	struct stream s;
 	struct sink *k = calloc(1, sizeof(*k));
@@ -190,12 +192,16 @@ TEST(oversized_ike_skipped_without_buffering)
 	ASSERT_EQ(0, stream_init(&s, false, 1000));
 	ike_msg(big, sizeof(big), 5);
 	ike_msg(small, sizeof(small), 6);
-	stream_frame(&in, true, big, sizeof(big));
 	stream_frame(&in, true, small, sizeof(small));
-	ASSERT_EQ(0, stream_feed(&s, in.data, in.len, collect, k));
+	stream_frame(&in, true, big, sizeof(big));
+	/* Only the length and marker of the big frame: already refused. */
+	ASSERT_EQ(-EPROTO, stream_feed(&s, in.data, in.len - sizeof(big), collect, k));
 	ASSERT_EQ(1, s.st.oversized);
-	ASSERT_EQ(1, k->ike);		/* the next frame still arrives */
+	ASSERT_NE(NULL, s.error);
+	ASSERT_EQ(1, k->ike);		/* the frame before it was delivered */
 	ASSERT_EQ(sizeof(small), k->last_len);
+	ASSERT_EQ(-EPROTO, stream_feed(&s, small, sizeof(small), collect, k));
+	ASSERT_EQ(1, k->ike);
 	stream_free(&s);
 	buf_free(&in);
 	free(k);
