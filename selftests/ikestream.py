@@ -5,6 +5,8 @@
     ikestream.py [--src ADDR] HOST PORT ACTION...
     ikestream.py [--src ADDR] HOST PORT hold:N
     ikestream.py [--src ADDR] HOST PORT garbage:N:SEED
+    ikestream.py [--src ADDR] HOST PORT slow:N:S
+    ikestream.py [--src ADDR] HOST PORT inits:N:SEED
 
 One connection runs the ACTIONs in order:
 
@@ -39,6 +41,14 @@ that does not hold (the line says why), 0 when all held.
 
 hold:N opens N connections, sends the prefix on each, and prints "open" or
 "closed" per connection after 1 s (the per-address limit check).
+
+slow:N:S opens N connections that send "IKE" (half the prefix) and stall,
+and waits up to S s for the peer to close each; prints "closed C of N,
+refused R, last close after T s" (refused: closed before the stall began).
+
+inits:N:SEED opens N connections, each sending the prefix and an
+IKE_SA_INIT (seeds SEED-0 .. SEED-N-1) it never follows up (a TCP
+half-open flood); prints "answered A cookies K closed C of N" after 2 s.
 
 garbage:N:SEED opens N connections (at most 100 at a time) that send
 random bytes (some after a valid prefix, some half-closed afterwards) and
@@ -346,6 +356,83 @@ def garbage(host, port, src, n, seed):
     return 0 if left_open == 0 and done == n else 1
 
 
+def slow(host, port, src, n, limit):
+    socks, refused = [], 0
+    for _ in range(n):
+        s = connect(host, port, src)
+        try:
+            s.sendall(IKETCP[:3])
+        except OSError:
+            refused += 1
+            s.close()
+            continue
+        s.setblocking(False)
+        socks.append(s)
+    start = time.monotonic()
+    end = start + limit
+    done, last = 0, 0.0
+    while socks and time.monotonic() < end:
+        r, _, _ = select.select(socks, [], [], end - time.monotonic())
+        for s in r:
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                d = b""
+            except BlockingIOError:
+                continue
+            if not d:
+                done += 1
+                last = time.monotonic() - start
+                socks.remove(s)
+                s.close()
+    for s in socks:
+        s.close()
+    print("closed %d of %d, refused %d, last close after %.1f s" % (done, n, refused, last))
+    return 0
+
+
+def inits(host, port, src, n, seed):
+    socks = []
+    answered = cookies = closed = 0
+    for i in range(n):
+        s = connect(host, port, src)
+        try:
+            s.sendall(IKETCP + frame(sa_init("%s-%d" % (seed, i))[1]))
+        except OSError:
+            closed += 1
+            s.close()
+            continue
+        s.setblocking(False)
+        socks.append(s)
+    end = time.monotonic() + 2
+    bufs = {s: b"" for s in socks}
+    live = list(socks)
+    while live and time.monotonic() < end:
+        r, _, _ = select.select(live, [], [], end - time.monotonic())
+        for s in r:
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                d = b""
+            except BlockingIOError:
+                continue
+            if d:
+                bufs[s] += d
+            else:
+                closed += 1
+                live.remove(s)
+    for s in socks:
+        b = bufs[s]
+        if len(b) >= 2 + 4 + 28:
+            answered += 1
+            # N(COOKIE) first: notify type in the first payload
+            if b[6 + 16] == PL_NOTIFY and struct.unpack("!H", b[6 + 28 + 6:6 + 28 + 8])[0] == N_COOKIE:
+                cookies += 1
+        s.close()
+    print("answered %d cookies %d closed %d of %d" % (answered, cookies, closed, n))
+    return 0
+
+
 def main(argv):
     src = None
     if len(argv) > 2 and argv[1] == "--src":
@@ -359,6 +446,12 @@ def main(argv):
         if acts[0].startswith("hold:"):
             hold(host, port, src, int(acts[0][5:]))
             return 0
+        if acts[0].startswith("slow:"):
+            _, n, lim = acts[0].split(":")
+            return slow(host, port, src, int(n), float(lim))
+        if acts[0].startswith("inits:"):
+            _, n, seed = acts[0].split(":")
+            return inits(host, port, src, int(n), seed)
         if acts[0].startswith("garbage:"):
             _, n, seed = acts[0].split(":")
             return garbage(host, port, src, int(n), seed)

@@ -1,0 +1,123 @@
+#!/bin/bash
+# Denial of service: tcpiked (under ASan) as responder while four floods
+# run at once from two other addresses of the initiator's namespace:
+#   UDP half-open flood     tools/ike-flood, 4000 IKE_SA_INIT, cookies ignored
+#   TCP half-open flood     100 connections, IKETCP + IKE_SA_INIT each
+#   slow-prefix flood       100 connections sending "IKE" and stalling
+#   garbage-stream flood    200 connections of random bytes
+# Bounds asserted: a legitimate tcpiked peer (IKE over TCP) establishes its
+# IKE and Child SA within 15 s of initiating; b's VmRSS stays under 96 MB
+# (ASan included; about 20 MB idle); half-open SAs stay at the cookie
+# threshold; every flood connection is closed by the limits.  Then the
+# global limits alone: tcp_max with three sources, half_open_max with two
+# sources returning their cookies.  Bounded: about 40 s, 5000 packets.
+. "$(dirname "$0")/../lib.sh"
+require_netns
+[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+[ -x "$BIN/tools/ike-flood" ] || tap_skip_all "$BIN/tools/ike-flood not built (make asan)"
+command -v python3 >/dev/null || tap_skip_all "python3 not installed"
+. "$TOP/selftests/ike.sh"
+topo_pair "ikd$$" || tap_skip_all "cannot build the namespace pair"
+for a in 10.0.0.3 10.0.0.4 10.0.0.5; do ip -n "$NS_A" addr add $a/24 dev va; done
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8
+
+RSS_MAX_KB=$((96 * 1024))
+EST_MAX_S=15
+LIMITS="cookie_threshold = 10;half_open_per_ip = 40;half_open_max = 60"
+LIMITS+=";tcp_max = 100;tcp_per_ip = 40;tcp_prefix_timeout = 1s;tcp_idle_timeout = 2s"
+ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+	"conn_extra=transport = tcp"
+ike_conf b local=10.0.0.2 "remote=10.0.0.1, 10.0.0.3, 10.0.0.4, 10.0.0.5" \
+	lts=192.168.2.0/24 rts=192.168.1.0/24 "daemon_extra=$LIMITS"
+ike_start "$NS_A" a && ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+
+st() { local src=$1; shift; ip netns exec "$NS_A" python3 "$TOP/selftests/ikestream.py" --src "$src" 10.0.0.2 4500 "$@"; }
+tcpc() { ike_jq b "s['tcp']['$1']"; }
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/${IKE_PID[b]}/status"; }
+# Samples b's half-open count and VmRSS every 0.2 s until killed.
+sample() {
+	while :; do
+		ike_jq b "s['half_open']" >>"$1.ho" 2>/dev/null
+		rss >>"$1.rss" 2>/dev/null
+		sleep 0.2
+	done
+}
+max_of() { sort -n "$1" | tail -n1; }
+F=$IKE_DIR/flood
+
+# --- all four floods at once, a legitimate peer in the middle -----------------------
+r0=$(rss) pto0=$(tcpc prefix_timeout) rpi0=$(tcpc refused_per_ip)
+sample "$F" & sampler=$!
+ip netns exec "$NS_A" "$BIN/tools/ike-flood" --dst 10.0.0.2 --src 10.0.0.3 \
+	--count 4000 --rate 800 --sockets 128 --wait 2 >"$F.udp" 2>&1 & p_udp=$!
+st 10.0.0.3 inits:100:dos >"$F.inits" 2>&1 & p_inits=$!
+st 10.0.0.4 slow:100:6 >"$F.slow" 2>&1 & p_slow=$!
+st 10.0.0.4 garbage:200:48 >"$F.garbage" 2>&1 & p_garbage=$!
+sleep 1
+t0=$(date +%s.%N)
+ike_ctl a initiate c >/dev/null
+if wait_for $EST_MAX_S ike_established a && wait_for 2 ike_established b; then
+	t1=$(date +%s.%N)
+	tap_ok "legitimate peer over TCP established during the floods in $(echo "scale=1; ($t1 - $t0) / 1" | bc) s (bound ${EST_MAX_S} s)"
+else
+	tap_fail "legitimate peer over TCP established during the floods within ${EST_MAX_S} s"; ike_log a; ike_log b
+fi
+tap_check "the UDP flood was still running when a's SA was up" kill -0 $p_udp
+wait $p_udp; rc_udp=$?
+wait $p_inits $p_slow; wait $p_garbage; rc_garbage=$?
+kill $sampler; wait $sampler 2>/dev/null
+tap_diag "udp: $(cat "$F.udp")"
+tap_diag "tcp inits: $(cat "$F.inits"); slow: $(cat "$F.slow"); garbage: $(cat "$F.garbage")"
+tap_diag "b VmRSS before $r0 kB, max $(max_of "$F.rss") kB; half-open max $(max_of "$F.ho")"
+tap_check "ike-flood sent its 4000 requests (rc $rc_udp)" test "$rc_udp" = 0
+tap_check "b's VmRSS stayed under $((RSS_MAX_KB / 1024)) MB during the floods (max $(max_of "$F.rss") kB)" \
+	test -s "$F.rss" -a "$(max_of "$F.rss")" -lt $RSS_MAX_KB
+tap_check "half-open SAs stayed at the cookie threshold (max $(max_of "$F.ho") <= 10 + 1)" \
+	test -s "$F.ho" -a "$(max_of "$F.ho")" -le 11
+n=$(sed -n 's/^answered \([0-9]*\) cookies \([0-9]*\) closed \([0-9]*\) of 100$/\1 \2 \3/p' "$F.inits")
+set -- $n
+tap_check "TCP half-open flood: every connection answered with a cookie or refused ($n)" \
+	test -n "$n" -a "$(( $2 + $3 ))" -ge 100 -a "$1" -le $(( $2 + 11 ))
+tap_check "TCP flood held to tcp_per_ip = 40 (refused_per_ip grew by $(( $(tcpc refused_per_ip) - rpi0 )))" \
+	test "$(( $(tcpc refused_per_ip) - rpi0 ))" -ge 60
+n=$(sed -n 's/^closed \([0-9]*\) of 100, refused \([0-9]*\), last close after \([0-9.]*\) s$/\1 \2 \3/p' "$F.slow")
+set -- $n
+tap_check "slow-prefix flood: all 100 closed, the last after $3 s (tcp_prefix_timeout 1 s, bound 4 s)" \
+	test -n "$n" -a "$(( $1 + $2 ))" = 100 && awk "BEGIN { exit !($3 <= 4) }"
+tap_check "slow-prefix flood: prefix timeouts counted ($(( $(tcpc prefix_timeout) - pto0 )))" \
+	test "$(( $(tcpc prefix_timeout) - pto0 ))" -ge 1
+tap_check "garbage-stream flood: every connection closed by b" test "$rc_garbage" = 0
+conns_le1() { [ "$(tcpc connections)" -le 1 ]; }
+tap_check "after the floods: only a's connection left in b" wait_for 5 conns_le1
+tap_check "a's IKE SA is still up" ike_established a
+
+# --- tcp_max: three sources of 40 against a global 100 -------------------------------
+rg0=$(tcpc refused_global)
+pids=()
+for a in 10.0.0.3 10.0.0.4 10.0.0.5; do st $a hold:40 >"$F.hold.$a" 2>&1 & pids+=($!); done
+wait "${pids[@]}"
+open=$(cat "$F.hold."* | tr ' ' '\n' | grep -c '^open$')
+tap_diag "hold: $open of 120 connections stayed open; refused_global +$(( $(tcpc refused_global) - rg0 ))"
+tap_check "tcp_max = 100: at most 99 flood connections open beside a's ($open)" test "$open" -le 99 -a "$open" -ge 80
+tap_check "tcp_max: refusals counted" test "$(( $(tcpc refused_global) - rg0 ))" -ge 21
+tap_check "b logged the global connection limit" grep -q "connections (tcp_max)" "$IKE_DIR/b.log"
+
+# --- half_open_max: two sources returning cookies, 40 each allowed, 60 in all --------
+sample "$F.2" & sampler=$!
+pids=()
+for a in 10.0.0.3 10.0.0.4; do
+	ip netns exec "$NS_A" "$BIN/tools/ike-flood" --dst 10.0.0.2 --src $a --count 500 \
+		--rate 400 --sockets 64 --wait 2 --answer-cookies >"$F.ac.$a" 2>&1 &
+	pids+=($!)
+done
+wait "${pids[@]}"
+kill $sampler; wait $sampler 2>/dev/null
+tap_diag "half-open max with two cookie-returning sources: $(max_of "$F.2.ho")"
+tap_check "half_open_max = 60 binds (max $(max_of "$F.2.ho"): above one source's 40, at most 60)" \
+	test "$(max_of "$F.2.ho")" -gt 40 -a "$(max_of "$F.2.ho")" -le 60
+tap_check "b's VmRSS still under $((RSS_MAX_KB / 1024)) MB ($(max_of "$F.2.rss") kB)" \
+	test "$(max_of "$F.2.rss")" -lt $RSS_MAX_KB
+tap_check "a's IKE SA survived every flood" ike_established a
+ike_stop b
+ike_stop a
+tap_done
