@@ -95,6 +95,8 @@ echo "inner networks: 192.168.1.0/24 behind gw-a, 192.168.2.0/24 behind gw-b"
 conf() {	# conf NAME LOCAL REMOTE|- LTS RTS LID RID
 	local remote="remote_addrs = $3"
 	[ "$3" = - ] && remote="# remote_addrs: any (the peer is behind a NAT)"
+	: >"$dir/$1.conf"
+	chmod 600 "$dir/$1.conf"
 	cat >"$dir/$1.conf" <<EOF
 daemon {
 	backend = module

@@ -65,6 +65,8 @@ ike_conf() {
 	*) rauth_block="auth = pubkey
 			cacerts = $IKE_DATA/ca.pem" ;;
 	esac
+	: > "$IKE_DIR/$name.conf"
+	chmod 600 "$IKE_DIR/$name.conf"
 	cat > "$IKE_DIR/$name.conf" <<EOF
 daemon {
 	backend = $backend

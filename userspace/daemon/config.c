@@ -1199,6 +1199,7 @@ static int parse_secret(struct ctx *c, struct node *sec, struct secret_cfg *s)
 				return fail(c, n->line, "secret: expected one non-empty secret");
 			s->secret_len = strlen(n->value);
 			s->secret = (uint8_t *)strdup(n->value);
+			s->line = n->line;
 			if (!s->secret)
 				return fail(c, n->line, "out of memory");
 		} else if (key_is(n, "secret_file")) {
@@ -1340,6 +1341,7 @@ int config_parse(const char *name, const char *text, size_t len,
 int config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
+	struct stat st;
 	char *text;
 	size_t n;
 	int r;
@@ -1355,6 +1357,8 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
+	if (fstat(fileno(f), &st))
+		st.st_mode = 0;
 	n = fread(text, 1, CFG_MAX_FILE + 1, f);
 	fclose(f);
 	if (n > CFG_MAX_FILE) {
@@ -1365,6 +1369,17 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 	r = config_parse(path, text, n, out, err, errlen);
 	OPENSSL_cleanse(text, n);
 	free(text);
+	/* A file holding a PSK inline is a secret file (as secret_file). */
+	for (const struct secret_cfg *s = r ? NULL : (*out)->secrets; s; s = s->next) {
+		if (s->line && (st.st_mode & 077)) {
+			snprintf(err, errlen,
+				 "%s:%d: secret '%s' is in a file accessible by group or others (mode %03o): chmod 600 it, or move the secret to a secret_file",
+				 path, s->line, s->name, (unsigned int)(st.st_mode & 0777));
+			config_free(*out);
+			*out = NULL;
+			return -1;
+		}
+	}
 	return r;
 }
 

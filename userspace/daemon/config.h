@@ -114,6 +114,7 @@ struct secret_cfg {
 	int n_ids;
 	uint8_t *secret;
 	size_t secret_len;
+	int line;			/* of an inline 'secret =', else 0 */
 	struct secret_cfg *next;
 };
 
