@@ -330,7 +330,7 @@ def garbage(host, port, src, n, seed):
                 if rnd.random() < 0.3:
                     s.shutdown(socket.SHUT_WR)
             except OSError as e:
-                if e.errno not in (errno.ECONNRESET, errno.EPIPE):
+                if e.errno not in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
                     raise
             s.setblocking(False)
             batch.append(s)
