@@ -5,7 +5,7 @@ sent in RFC 7383 fragments: RFC 9329 §7.5 (TCP-39) says fragments are not
 sent over TCP but MUST be accepted.  tcpiked never sends them there, so
 this script does, to test the receiving side.
 
-    ikefrag.py HOST PORT IDi IDr PSK FRAGMENTS
+    ikefrag.py HOST PORT IDi IDr PSK FRAGMENTS [TIMEOUT]
 
 AES-GCM-16-256, PRF-HMAC-SHA2-256, X25519, PSK authentication (RFC 7296
 §2.15), one ESP Child SA 192.168.1.0/24 <-> 192.168.2.0/24.  Prints
@@ -108,7 +108,8 @@ def payloads(first, data):
 def main(argv):
     host, port, idi, idr, psk, nfrag = (argv[1], int(argv[2]), argv[3],
                                         argv[4], argv[5].encode(), int(argv[6]))
-    s = socket.create_connection((host, port), timeout=10)
+    timeout = float(argv[7]) if len(argv) > 7 else 10
+    s = socket.create_connection((host, port), timeout=timeout)
     s.sendall(b"IKETCP")
 
     # IKE_SA_INIT

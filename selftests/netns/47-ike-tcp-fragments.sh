@@ -29,4 +29,20 @@ for n in 3 1; do
 	tap_check "b: the IKE SA and its Child SA are up" ike_established b
 	ike_stop b
 done
+
+# max_frag_buffers (issue 7): a message in more fragments than that is
+# dropped, authenticated or not; one within it still gets through.
+sed -i 's/^daemon {/daemon {\n\tmax_frag_buffers = 2/' "$IKE_DIR/b.conf"
+ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+out=$(ip netns exec "$NS_A" python3 "$TOP/selftests/ikefrag.py" 10.0.0.2 4500 \
+	a.test b.test tcpike-test-psk-0123456789 3 3 2>&1)
+tap_check "max_frag_buffers = 2: IKE_AUTH in 3 fragments not answered ($out)" \
+	grep -q 'FAIL: timed out' <<<"$out"
+tap_check "max_frag_buffers = 2: b logged the limit" \
+	grep -q "message in 3 fragments: more than the limit, dropped" "$IKE_DIR/b.log"
+out=$(ip netns exec "$NS_A" python3 "$TOP/selftests/ikefrag.py" 10.0.0.2 4500 \
+	a.test b.test tcpike-test-psk-0123456789 2 2>&1)
+tap_check "max_frag_buffers = 2: IKE_AUTH in 2 fragments established ($out)" \
+	grep -q '^established' <<<"$out"
+ike_stop b
 tap_done
