@@ -64,7 +64,7 @@ static int tcpike_km_acquire(struct xfrm_state *x, struct xfrm_tmpl *t,
 	struct sk_buff *msg;
 	void *hdr;
 
-	if (!tcpike_policy_owned(tn, XFRM_POLICY_OUT, sel))
+	if (!tcpike_policy_owned(tn, XFRM_POLICY_OUT, sel, &xp->mark, xp->if_id))
 		return -ENOENT;		/* another key manager's business */
 	msg = tcpike_event_new(TCPIKE_CMD_EVENT_ACQUIRE, &hdr);
 	if (!msg)

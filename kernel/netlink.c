@@ -37,12 +37,16 @@ static const struct nla_policy sa_new_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_TCP),
 	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
 	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
+	[TCPIKE_A_MARK] = { .type = NLA_U32 },
+	[TCPIKE_A_MARK_MASK] = { .type = NLA_U32 },
+	[TCPIKE_A_IF_ID] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy sa_steer_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
 	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
 	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_REQID] = { .type = NLA_U32 },
 	[TCPIKE_A_ENCAP] = NLA_POLICY_MAX(NLA_U8, TCPIKE_ENCAP_TCP),
 	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
 	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
@@ -84,6 +88,9 @@ static const struct nla_policy policy_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_MODE] = NLA_POLICY_MAX(NLA_U8, TCPIKE_MODE_TRANSPORT),
 	[TCPIKE_A_SRC] = NLA_POLICY_MIN_LEN(4),
 	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_MARK] = { .type = NLA_U32 },
+	[TCPIKE_A_MARK_MASK] = { .type = NLA_U32 },
+	[TCPIKE_A_IF_ID] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy policy_del_policy[TCPIKE_A_MAX + 1] = {
@@ -94,6 +101,9 @@ static const struct nla_policy policy_del_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_SEL_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
 	[TCPIKE_A_SEL_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
 	[TCPIKE_A_SEL_PROTO] = { .type = NLA_U8 },
+	[TCPIKE_A_MARK] = { .type = NLA_U32 },
+	[TCPIKE_A_MARK_MASK] = { .type = NLA_U32 },
+	[TCPIKE_A_IF_ID] = { .type = NLA_U32 },
 };
 
 static struct genl_family tcpike_family;
@@ -174,29 +184,93 @@ static int parse_encap(struct genl_info *info, u8 *encap, __be16 *sport, __be16 
 	return 0;
 }
 
+/*
+ * MARK / MARK_MASK / IF_ID with XFRMA_MARK and XFRMA_IF_ID semantics.  A
+ * mark without a mask gets the full mask (as iproute2 gives it); a mask
+ * of 0 would match every packet and value bits outside the mask no packet
+ * at all, so both are refused; if_id 0 is "no interface", said by leaving
+ * the attribute out.
+ */
+static int parse_mark(struct genl_info *info, struct xfrm_mark *mark, u32 *if_id)
+{
+	struct nlattr **a = info->attrs;
+
+	mark->v = a[TCPIKE_A_MARK] ? nla_get_u32(a[TCPIKE_A_MARK]) : 0;
+	mark->m = a[TCPIKE_A_MARK_MASK] ? nla_get_u32(a[TCPIKE_A_MARK_MASK]) :
+		  a[TCPIKE_A_MARK] ? 0xffffffff : 0;
+	*if_id = a[TCPIKE_A_IF_ID] ? nla_get_u32(a[TCPIKE_A_IF_ID]) : 0;
+	if (a[TCPIKE_A_MARK_MASK] && !mark->m) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_MARK_MASK],
+				    "a mark mask of 0 matches every packet: leave the mark out instead");
+		return -EINVAL;
+	}
+	if (mark->v & ~mark->m) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_MARK],
+				    "the mark value has bits outside the mark mask (no packet could match)");
+		return -EINVAL;
+	}
+	if (a[TCPIKE_A_IF_ID] && !*if_id) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_IF_ID],
+				    "if_id 0 means no xfrm interface: leave TCPIKE_A_IF_ID out instead");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Steer one SA (SPI, FAMILY, DST) or every SA of a reqid (REQID), never a
+ * mix: with REQID the ports are the local and the peer's (the module
+ * orients them per SA).
+ */
 static int tcpike_nl_sa_steer(struct sk_buff *skb, struct genl_info *info)
 {
 	struct tcpike_net *tn = tcpike_pernet(genl_info_net(info));
+	struct nlattr **a = info->attrs;
+	unsigned int moved = 1;
 	unsigned short family;
 	xfrm_address_t daddr;
 	__be16 sport, dport;
 	__be32 spi;
+	u32 reqid;
 	u8 encap;
 	int err;
 
-	err = parse_sa_id(info, &family, &daddr, &spi);
-	if (err)
-		return err;
+	if (a[TCPIKE_A_REQID] && (a[TCPIKE_A_SPI] || a[TCPIKE_A_FAMILY] || a[TCPIKE_A_DST])) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "name the SAs to steer either by SPI, FAMILY and DST or by REQID, not both");
+		return -EINVAL;
+	}
+	if (!a[TCPIKE_A_REQID] && !a[TCPIKE_A_SPI] && !a[TCPIKE_A_FAMILY] && !a[TCPIKE_A_DST]) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "name the SAs to steer: SPI, FAMILY and DST (one SA) or REQID (all of it)");
+		return -EINVAL;
+	}
+	if (!a[TCPIKE_A_REQID]) {
+		err = parse_sa_id(info, &family, &daddr, &spi);
+		if (err)
+			return err;
+	}
 	if (!require(info, TCPIKE_A_ENCAP, "missing transport (TCPIKE_A_ENCAP)"))
 		return -EINVAL;
 	err = parse_encap(info, &encap, &sport, &dport);
 	if (err)
 		return err;
-	err = tcpike_sa_steer(genl_info_net(info), family, &daddr, spi, encap, sport, dport,
-			      info->extack);
+	if (a[TCPIKE_A_REQID]) {
+		reqid = nla_get_u32(a[TCPIKE_A_REQID]);
+		if (!reqid) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_REQID],
+					    "reqid 0 is what SAs without a reqid have: steer those by SPI");
+			return -EINVAL;
+		}
+		err = tcpike_sa_steer_reqid(genl_info_net(info), reqid, encap, sport, dport,
+					    &moved, info->extack);
+	} else {
+		err = tcpike_sa_steer(genl_info_net(info), family, &daddr, spi, encap, sport,
+				      dport, info->extack);
+	}
 	if (!err) {
 		spin_lock_bh(&tn->own_lock);
-		tn->steers++;
+		tn->steers += moved;
 		spin_unlock_bh(&tn->own_lock);
 	}
 	return err;
@@ -335,7 +409,8 @@ static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack, "a soft lifetime is longer than its hard lifetime");
 		return -EINVAL;
 	}
-	err = parse_encap(info, &p.encap, &p.encap_sport, &p.encap_dport);
+	err = parse_encap(info, &p.encap, &p.encap_sport, &p.encap_dport) ?:
+	      parse_mark(info, &p.mark, &p.if_id);
 	if (err)
 		return err;
 	if ((p.flags & TCPIKE_SA_F_ESN) && !p.replay_window) {
@@ -378,6 +453,14 @@ static u8 encap_of(const struct xfrm_state *x)
 	return x->encap->encap_type == TCP_ENCAP_ESPINTCP ? TCPIKE_ENCAP_TCP : TCPIKE_ENCAP_UDP;
 }
 
+/* MARK and MARK_MASK when there is a mark, IF_ID when there is one. */
+static int put_mark(struct sk_buff *msg, const struct xfrm_mark *mark, u32 if_id)
+{
+	return (mark->m ? nla_put_u32(msg, TCPIKE_A_MARK, mark->v) ?:
+			  nla_put_u32(msg, TCPIKE_A_MARK_MASK, mark->m) : 0) ?:
+	       (if_id ? nla_put_u32(msg, TCPIKE_A_IF_ID, if_id) : 0);
+}
+
 /* One SA's attributes (never its keys), read under the state's lock. */
 static int fill_sa(struct sk_buff *msg, struct xfrm_state *x, unsigned short family)
 {
@@ -404,7 +487,8 @@ static int fill_sa(struct sk_buff *msg, struct xfrm_state *x, unsigned short fam
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_ERRORS, errors, TCPIKE_A_PAD) ?:
 	      nla_put_u8(msg, TCPIKE_A_ENCAP, encap_of(x)) ?:
 	      (x->encap ? nla_put_be16(msg, TCPIKE_A_ENCAP_SPORT, x->encap->encap_sport) ?:
-			  nla_put_be16(msg, TCPIKE_A_ENCAP_DPORT, x->encap->encap_dport) : 0);
+			  nla_put_be16(msg, TCPIKE_A_ENCAP_DPORT, x->encap->encap_dport) : 0) ?:
+	      put_mark(msg, &x->mark, x->if_id);
 	spin_unlock_bh(&x->lock);
 	return err;
 }
@@ -472,7 +556,7 @@ static int tcpike_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		id = *s;
 		spin_unlock_bh(&tn->own_lock);
 
-		x = xfrm_state_lookup(net, 0, &id.daddr, id.spi, IPPROTO_ESP, id.family);
+		x = tcpike_sa_state(net, &id);
 		if (!x) {
 			idx++;
 			continue;
@@ -522,7 +606,8 @@ static int fill_policy(struct sk_buff *msg, u8 dir, struct xfrm_policy *xp)
 	       nla_put_u8(msg, TCPIKE_A_MODE,
 			  tunnel ? TCPIKE_MODE_TUNNEL : TCPIKE_MODE_TRANSPORT) ?:
 	       (tunnel ? put_sel_addr(msg, TCPIKE_A_SRC, t->encap_family, &t->saddr) ?:
-			 put_sel_addr(msg, TCPIKE_A_DST, t->encap_family, &t->id.daddr) : 0);
+			 put_sel_addr(msg, TCPIKE_A_DST, t->encap_family, &t->id.daddr) : 0) ?:
+	       put_mark(msg, &xp->mark, xp->if_id);
 }
 
 /*
@@ -555,7 +640,7 @@ static int tcpike_nl_policy_dump(struct sk_buff *skb, struct netlink_callback *c
 		id = *p;
 		spin_unlock_bh(&tn->own_lock);
 
-		xp = tcpike_policy_lookup(net, id.dir, &id.sel);
+		xp = tcpike_policy_lookup(net, &id);
 		if (!xp) {
 			idx++;
 			continue;
@@ -718,19 +803,22 @@ static int tcpike_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_MOD(info->extack, "transport mode takes no tunnel endpoints");
 		return -EINVAL;
 	}
+	err = parse_mark(info, &p.mark, &p.if_id);
+	if (err)
+		return err;
 	return tcpike_policy_create(genl_info_net(info), &p, info->extack);
 }
 
 static int tcpike_nl_policy_del(struct sk_buff *skb, struct genl_info *info)
 {
-	struct xfrm_selector sel;
-	u8 dir;
+	struct tcpike_policy id = { 0 };
 	int err;
 
-	err = parse_selector(info, &dir, &sel);
+	err = parse_selector(info, &id.dir, &id.sel) ?:
+	      parse_mark(info, &id.mark, &id.if_id);
 	if (err)
 		return err;
-	return tcpike_policy_delete(genl_info_net(info), dir, &sel, info->extack);
+	return tcpike_policy_delete(genl_info_net(info), &id, info->extack);
 }
 
 static const struct genl_ops tcpike_ops[] = {

@@ -9,24 +9,32 @@
 
 #include "tcpike.h"
 
-/* Caller holds own_lock. */
+/*
+ * The kernel tells SPD entries apart by direction, selector, mark (value
+ * and mask, exactly: xfrm_policy_mark_match) and if_id, so two policies
+ * with one selector on two xfrm interfaces are two entries.  Caller holds
+ * own_lock.
+ */
 static struct tcpike_policy *policy_find(struct tcpike_net *tn, u8 dir,
-					 const struct xfrm_selector *sel)
+					 const struct xfrm_selector *sel,
+					 const struct xfrm_mark *mark, u32 if_id)
 {
 	struct tcpike_policy *p;
 
 	list_for_each_entry(p, &tn->policies, node)
-		if (p->dir == dir && !memcmp(&p->sel, sel, sizeof(*sel)))
+		if (p->dir == dir && !memcmp(&p->sel, sel, sizeof(*sel)) &&
+		    p->mark.v == mark->v && p->mark.m == mark->m && p->if_id == if_id)
 			return p;
 	return NULL;
 }
 
-bool tcpike_policy_owned(struct tcpike_net *tn, u8 dir, const struct xfrm_selector *sel)
+bool tcpike_policy_owned(struct tcpike_net *tn, u8 dir, const struct xfrm_selector *sel,
+			 const struct xfrm_mark *mark, u32 if_id)
 {
 	bool owned;
 
 	spin_lock_bh(&tn->own_lock);
-	owned = policy_find(tn, dir, sel);
+	owned = policy_find(tn, dir, sel, mark, if_id);
 	spin_unlock_bh(&tn->own_lock);
 	return owned;
 }
@@ -45,6 +53,8 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *pp,
 		return -ENOMEM;
 	own->dir = pp->dir;
 	own->sel = pp->sel;
+	own->mark = pp->mark;
+	own->if_id = pp->if_id;
 
 	xp = xfrm_policy_alloc(net, GFP_KERNEL);
 	if (!xp) {
@@ -56,6 +66,8 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *pp,
 	xp->priority = pp->priority;
 	xp->action = XFRM_POLICY_ALLOW;
 	xp->type = XFRM_POLICY_TYPE_MAIN;
+	xp->mark = pp->mark;
+	xp->if_id = pp->if_id;
 	xp->xfrm_nr = 1;
 	t = &xp->xfrm_vec[0];
 	t->id.proto = IPPROTO_ESP;
@@ -77,7 +89,8 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *pp,
 	if (err) {
 		mutex_unlock(&tn->lock);
 		if (err == -EEXIST)
-			NL_SET_ERR_MSG_MOD(extack, "a policy with this direction and selector exists");
+			NL_SET_ERR_MSG_MOD(extack,
+					   "a policy with this direction and selector exists (and the same mark and if_id)");
 		else
 			NL_SET_ERR_MSG_MOD(extack, "the kernel refused to insert the policy");
 		xp->walk.dead = 1;
@@ -95,29 +108,27 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *pp,
 	return 0;
 }
 
-struct xfrm_policy *tcpike_policy_lookup(struct net *net, u8 dir, struct xfrm_selector *sel)
+struct xfrm_policy *tcpike_policy_lookup(struct net *net, struct tcpike_policy *id)
 {
-	struct xfrm_mark mark = { 0 };
 	int err;
 
-	return xfrm_policy_bysel_ctx(net, &mark, 0, XFRM_POLICY_TYPE_MAIN, dir, sel, NULL, 0,
-				     &err);
+	return xfrm_policy_bysel_ctx(net, &id->mark, id->if_id, XFRM_POLICY_TYPE_MAIN, id->dir,
+				     &id->sel, NULL, 0, &err);
 }
 
 static void policy_remove(struct net *net, struct tcpike_policy *p)
 {
-	struct xfrm_mark mark = { 0 };
 	struct xfrm_policy *xp;
 	int err;
 
-	xp = xfrm_policy_bysel_ctx(net, &mark, 0, XFRM_POLICY_TYPE_MAIN, p->dir,
+	xp = xfrm_policy_bysel_ctx(net, &p->mark, p->if_id, XFRM_POLICY_TYPE_MAIN, p->dir,
 				   &p->sel, NULL, 1, &err);
 	if (xp)
 		xfrm_pol_put(xp);
 	kfree(p);
 }
 
-int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
+int tcpike_policy_delete(struct net *net, const struct tcpike_policy *id,
 			 struct netlink_ext_ack *extack)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
@@ -125,7 +136,7 @@ int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
 
 	mutex_lock(&tn->lock);
 	spin_lock_bh(&tn->own_lock);
-	p = policy_find(tn, dir, sel);
+	p = policy_find(tn, id->dir, &id->sel, &id->mark, id->if_id);
 	if (p) {
 		list_del(&p->node);
 		tn->nr_policies--;
@@ -136,7 +147,8 @@ int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
 		policy_remove(net, p);
 	mutex_unlock(&tn->lock);
 	if (!p) {
-		NL_SET_ERR_MSG_MOD(extack, "no policy with this direction and selector was created by tcpike");
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no policy with this direction and selector was created by tcpike (with this mark and if_id)");
 		return -ENOENT;
 	}
 	return 0;

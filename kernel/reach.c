@@ -78,7 +78,7 @@ dropped:
 static bool sa_packets(struct net *net, unsigned short family, const xfrm_address_t *daddr,
 		       __be32 spi, u64 *pkts)
 {
-	struct xfrm_state *x = xfrm_state_lookup(net, 0, daddr, spi, IPPROTO_ESP, family);
+	struct xfrm_state *x = tcpike_sa_lookup(net, family, daddr, spi, NULL);
 
 	if (!x)
 		return false;

@@ -7,6 +7,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/udp.h>
+#include <net/addrconf.h>
+#include <net/route.h>
 #include <net/xfrm.h>
 
 #include "compat.h"
@@ -248,6 +250,12 @@ static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_param
 	x->props.mode = p->mode == TCPIKE_MODE_TRANSPORT ? XFRM_MODE_TRANSPORT :
 							   XFRM_MODE_TUNNEL;
 	x->props.reqid = p->reqid;
+	/* XFRMA_MARK and XFRMA_IF_ID semantics: inbound, the state is found
+	 * for packets with (skb->mark & m) == v; outbound, for policies whose
+	 * mark selects it; if_id ties it to an xfrm interface.
+	 */
+	x->mark = p->mark;
+	x->if_id = p->if_id;
 	/* The selector is left open (family only): the policies decide what
 	 * traffic uses the SA, as with a tunnel installed by iproute2.
 	 */
@@ -322,6 +330,8 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 	own->daddr = p->daddr;
 	own->spi = p->spi;
 	own->family = p->family;
+	own->reqid = p->reqid;
+	own->mark = p->mark;
 
 	x = sa_build(net, p, extack);
 	if (IS_ERR(x)) {
@@ -372,15 +382,40 @@ err_put:
 	return err;
 }
 
+/*
+ * xfrm_state_lookup() matches a state when (mark & x->mark.m) == x->mark.v;
+ * the module's marks have no value bits outside the mask, so looking up
+ * with the value finds the state.  A state of someone else's with the same
+ * SPI and destination may match as well (a mark mask of 0 matches every
+ * mark): only the one with exactly this mark is ours.
+ */
+struct xfrm_state *tcpike_sa_state(struct net *net, const struct tcpike_sa *id)
+{
+	struct xfrm_state *x;
+
+	x = xfrm_state_lookup(net, id->mark.v, &id->daddr, id->spi, IPPROTO_ESP, id->family);
+	if (x && (x->mark.v != id->mark.v || x->mark.m != id->mark.m)) {
+		xfrm_state_put(x);
+		x = NULL;
+	}
+	return x;
+}
+
 struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
 				    const xfrm_address_t *daddr, __be32 spi,
 				    struct netlink_ext_ack *extack)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 	struct xfrm_state *x = NULL;
+	struct tcpike_sa *s, id;
 
-	if (tcpike_sa_owned(tn, family, daddr, spi, false))
-		x = xfrm_state_lookup(net, 0, daddr, spi, IPPROTO_ESP, family);
+	spin_lock_bh(&tn->own_lock);
+	s = sa_find(tn, family, daddr, spi);
+	if (s)
+		id = *s;
+	spin_unlock_bh(&tn->own_lock);
+	if (s)
+		x = tcpike_sa_state(net, &id);
 	if (!x)
 		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
 	return x;
@@ -391,7 +426,7 @@ static void sa_remove(struct net *net, struct tcpike_sa *s)
 {
 	struct xfrm_state *x;
 
-	x = xfrm_state_lookup(net, 0, &s->daddr, s->spi, IPPROTO_ESP, s->family);
+	x = tcpike_sa_state(net, s);
 	if (x) {
 		xfrm_state_delete(x);
 		xfrm_state_put(x);
@@ -443,34 +478,28 @@ void tcpike_sa_flush(struct net *net)
 }
 
 /*
- * Steer: the same SA (SPI, keys, lifetimes) on another ESP transport.  The
- * encapsulation is part of an ESP state's initialisation (header sizes), so
- * a new state is built from the old one's parameters, takes over its
- * sequence numbers, anti-replay window and counters, and replaces it.
- * Packets processed by the old state between the copy and the swap (a
- * handful at most) are the only cost.
+ * Steer: the same SA (SPI, keys, lifetimes, mark, if_id) on another ESP
+ * transport.  The encapsulation is part of an ESP state's initialisation
+ * (header sizes), so a new state is built from the old one's parameters
+ * (steer_build, which can fail and changes nothing), then takes over its
+ * sequence numbers, anti-replay window and counters and replaces it
+ * (steer_commit, which cannot fail).  Packets processed by the old state
+ * between the copy and the swap (a handful at most) are the only cost.
  */
-int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t *daddr,
-		    __be32 spi, u8 encap, __be16 sport, __be16 dport,
-		    struct netlink_ext_ack *extack)
+static struct xfrm_state *steer_build(struct net *net, struct xfrm_state *x, u8 encap,
+				      __be16 sport, __be16 dport,
+				      struct netlink_ext_ack *extack)
 {
-	struct tcpike_net *tn = tcpike_pernet(net);
 	struct tcpike_sa_params p = { 0 };
-	struct xfrm_state *x, *nx;
-	int err = 0;
 
-	mutex_lock(&tn->lock);
-	x = tcpike_sa_lookup(net, family, daddr, spi, extack);
-	if (!x) {
-		mutex_unlock(&tn->lock);
-		return -ENOENT;
-	}
-	p.spi = spi;
-	p.family = family;
+	p.spi = x->id.spi;
+	p.family = x->props.family;
 	p.daddr = x->id.daddr;
 	p.saddr = x->props.saddr;
 	p.mode = x->props.mode == XFRM_MODE_TRANSPORT ? TCPIKE_MODE_TRANSPORT : TCPIKE_MODE_TUNNEL;
 	p.reqid = x->props.reqid;
+	p.mark = x->mark;
+	p.if_id = x->if_id;
 	if (x->aead) {
 		p.aead_name = x->aead->alg_name;
 		p.aead_icv_bits = x->aead->alg_icv_len;
@@ -486,8 +515,7 @@ int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t
 		p.auth_trunc_bits = x->aalg->alg_trunc_len;
 	} else {
 		NL_SET_ERR_MSG_MOD(extack, "the SA has no algorithms to carry over");
-		err = -EINVAL;
-		goto out;
+		return ERR_PTR(-EINVAL);
 	}
 	p.flags = (x->props.flags & XFRM_STATE_ESN) ? TCPIKE_SA_F_ESN : 0;
 	p.replay_window = x->replay_esn ? x->replay_esn->replay_window : x->props.replay_window;
@@ -500,12 +528,12 @@ int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t
 	p.encap = encap;
 	p.encap_sport = sport;
 	p.encap_dport = dport;
+	return sa_build(net, &p, extack);
+}
 
-	nx = sa_build(net, &p, extack);
-	if (IS_ERR(nx)) {
-		err = PTR_ERR(nx);
-		goto out;
-	}
+/* nx replaces x; consumes the caller's reference on nx, not on x. */
+static void steer_commit(struct xfrm_state *x, struct xfrm_state *nx)
+{
 	/* Carry the sequence numbers, window and counters over. */
 	spin_lock_bh(&x->lock);
 	nx->replay = x->replay;
@@ -517,13 +545,145 @@ int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t
 	nx->curlft = x->curlft;
 	nx->stats = x->stats;
 	spin_unlock_bh(&x->lock);
-	/* Same (daddr, SPI): the new state goes in front of the old one in the
-	 * lookup hash, then the old one is deleted (as xfrm_migrate does).
+	/* Same (daddr, SPI, mark): the new state goes in front of the old one
+	 * in the lookup hash, then the old one is deleted (as xfrm_migrate
+	 * does).
 	 */
 	xfrm_state_insert(nx);		/* the table takes nx's reference */
 	xfrm_state_delete(x);
-out:
+}
+
+static void steer_discard(struct xfrm_state *nx)
+{
+	nx->km.state = XFRM_STATE_DEAD;
+	xfrm_state_put(nx);
+}
+
+int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t *daddr,
+		    __be32 spi, u8 encap, __be16 sport, __be16 dport,
+		    struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct xfrm_state *x, *nx;
+	int err = 0;
+
+	mutex_lock(&tn->lock);
+	x = tcpike_sa_lookup(net, family, daddr, spi, extack);
+	if (!x) {
+		mutex_unlock(&tn->lock);
+		return -ENOENT;
+	}
+	nx = steer_build(net, x, encap, sport, dport, extack);
+	if (IS_ERR(nx))
+		err = PTR_ERR(nx);
+	else
+		steer_commit(x, nx);
 	xfrm_state_put(x);
 	mutex_unlock(&tn->lock);
+	return err;
+}
+
+/* Whether addr is an address of this namespace (its local table says so). */
+static bool addr_is_local(struct net *net, unsigned short family, const xfrm_address_t *addr)
+{
+	if (family == AF_INET)
+		return inet_addr_type(net, addr->a4) == RTN_LOCAL;
+	if (IS_ENABLED(CONFIG_IPV6))
+		return ipv6_chk_addr(net, &addr->in6, NULL, 0);
+	return false;
+}
+
+/*
+ * Steer by reqid: every SA the module owns with this reqid (both
+ * directions of a Child SA, and its rekeyed successor while both live)
+ * moves, or none does.  All new states are built and checked first (an
+ * espintcp connection missing for one of them, memory, the kernel's
+ * init), and only when every one of them could be built are they swapped
+ * in.  tn->lock keeps module requests out meanwhile; an SA the kernel
+ * deletes by itself in between (hard expire) is simply not moved.
+ *
+ * UDP and TCP ports are given as the local port and the peer's: an SA
+ * whose destination is an address of this namespace is inbound and gets
+ * (peer, local) as (source, destination) ports, the others (local, peer).
+ */
+int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __be16 pport,
+			  unsigned int *moved, struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct xfrm_state **old = NULL, **new = NULL;
+	struct tcpike_sa *s, *ids = NULL;
+	unsigned int n = 0, cap, i, built = 0;
+	int err = 0;
+
+	*moved = 0;
+	mutex_lock(&tn->lock);
+	/* Creation takes tn->lock, so the list only shrinks from here. */
+	spin_lock_bh(&tn->own_lock);
+	cap = tn->nr_sas;
+	spin_unlock_bh(&tn->own_lock);
+	if (cap) {
+		ids = kcalloc(cap, sizeof(*ids), GFP_KERNEL);
+		old = kcalloc(cap, sizeof(*old), GFP_KERNEL);
+		new = kcalloc(cap, sizeof(*new), GFP_KERNEL);
+		if (!ids || !old || !new) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	spin_lock_bh(&tn->own_lock);
+	list_for_each_entry(s, &tn->sas, node)
+		if (s->reqid == reqid && n < cap)
+			ids[n++] = *s;
+	spin_unlock_bh(&tn->own_lock);
+
+	for (i = 0; i < n; i++) {
+		struct xfrm_state *x = tcpike_sa_state(net, &ids[i]);
+		__be16 sport = 0, dport = 0;
+		bool in, out;
+
+		if (!x)
+			continue;	/* the kernel deleted it (hard expire) */
+		old[built] = x;
+		if (encap != TCPIKE_ENCAP_RAW) {
+			in = addr_is_local(net, x->props.family, &x->id.daddr);
+			out = addr_is_local(net, x->props.family, &x->props.saddr);
+			if (in == out) {
+				NL_SET_ERR_MSG_MOD(extack,
+						   "an SA of this reqid has both or neither of its addresses in this namespace, so its ports cannot be oriented: steer it by SPI");
+				xfrm_state_put(x);
+				err = -EINVAL;
+				goto out;
+			}
+			sport = in ? pport : lport;
+			dport = in ? lport : pport;
+		}
+		new[built] = steer_build(net, x, encap, sport, dport, extack);
+		if (IS_ERR(new[built])) {
+			err = PTR_ERR(new[built]);
+			xfrm_state_put(x);
+			goto out;
+		}
+		built++;
+	}
+	if (!built) {
+		NL_SET_ERR_MSG_MOD(extack, "no SA with this reqid was created by tcpike");
+		err = -ENOENT;
+		goto out;
+	}
+	for (i = 0; i < built; i++) {
+		steer_commit(old[i], new[i]);
+		new[i] = NULL;
+	}
+	*moved = built;
+out:
+	for (i = 0; i < built; i++) {
+		if (new[i])
+			steer_discard(new[i]);
+		xfrm_state_put(old[i]);
+	}
+	mutex_unlock(&tn->lock);
+	kfree(ids);
+	kfree(old);
+	kfree(new);
 	return err;
 }

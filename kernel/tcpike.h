@@ -45,17 +45,28 @@ struct tcpike_net {
 
 #define TCPIKE_MAPPING_MAXAGE 5	/* seconds between repeated mapping events */
 
+/* An SA the module owns: its identity (daddr, SPI), the mark the kernel
+ * looks it up with, and its reqid (steer by reqid).  Neither changes for
+ * the life of the SA.
+ */
 struct tcpike_sa {
 	struct list_head node;
 	xfrm_address_t daddr;
 	__be32 spi;
 	unsigned short family;
+	u32 reqid;
+	struct xfrm_mark mark;
 };
 
+/* A policy the module owns: the kernel's identity of an SPD entry
+ * (direction, selector, mark, if_id).
+ */
 struct tcpike_policy {
 	struct list_head node;
 	struct xfrm_selector sel;
 	u8 dir;
+	struct xfrm_mark mark;
+	u32 if_id;
 };
 
 struct tcpike_policy_params {
@@ -65,6 +76,8 @@ struct tcpike_policy_params {
 	u32 reqid;
 	u8 mode;
 	xfrm_address_t tsrc, tdst;	/* tunnel endpoints */
+	struct xfrm_mark mark;
+	u32 if_id;
 };
 
 extern unsigned int tcpike_net_id;
@@ -91,6 +104,8 @@ struct tcpike_sa_params {
 	u64 soft_seconds, hard_seconds;
 	u8 encap;			/* enum tcpike_encap */
 	__be16 encap_sport, encap_dport;
+	struct xfrm_mark mark;		/* XFRMA_MARK: value/mask, 0/0 none */
+	u32 if_id;			/* XFRMA_IF_ID: 0 none */
 };
 
 int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
@@ -102,23 +117,34 @@ int tcpike_sa_delete(struct net *net, unsigned short family,
 struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
 				    const xfrm_address_t *daddr, __be32 spi,
 				    struct netlink_ext_ack *extack);
+/* The kernel's state of an SA the module owns (looked up with its mark),
+ * with a reference, or NULL; no extack, any process context.
+ */
+struct xfrm_state *tcpike_sa_state(struct net *net, const struct tcpike_sa *id);
 void tcpike_sa_flush(struct net *net);
 int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t *daddr,
 		    __be32 spi, u8 encap, __be16 sport, __be16 dport,
 		    struct netlink_ext_ack *extack);
+/* Every SA of reqid to encap, all or none; lport/pport are the local and
+ * the peer's port (each SA gets them in its direction).  The number of
+ * SAs moved is left in *moved.
+ */
+int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __be16 pport,
+			  unsigned int *moved, struct netlink_ext_ack *extack);
 
 int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *p,
 			 struct netlink_ext_ack *extack);
-int tcpike_policy_delete(struct net *net, u8 dir, struct xfrm_selector *sel,
+int tcpike_policy_delete(struct net *net, const struct tcpike_policy *id,
 			 struct netlink_ext_ack *extack);
 void tcpike_policy_flush(struct net *net);
-/* The kernel's policy the module owns as (dir, sel), with a reference. */
-struct xfrm_policy *tcpike_policy_lookup(struct net *net, u8 dir, struct xfrm_selector *sel);
+/* The kernel's policy with the module's identity id, with a reference. */
+struct xfrm_policy *tcpike_policy_lookup(struct net *net, struct tcpike_policy *id);
 
 /* Ownership checks for the key-manager callbacks (atomic context). */
 bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
 		     const xfrm_address_t *daddr, __be32 spi, bool forget);
-bool tcpike_policy_owned(struct tcpike_net *tn, u8 dir, const struct xfrm_selector *sel);
+bool tcpike_policy_owned(struct tcpike_net *tn, u8 dir, const struct xfrm_selector *sel,
+			 const struct xfrm_mark *mark, u32 if_id);
 
 void tcpike_ka_init(struct net *net);
 int tcpike_ka_set(struct net *net, __be32 saddr, __be32 daddr, __be16 sport, __be16 dport,

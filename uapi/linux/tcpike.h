@@ -25,11 +25,12 @@
  *	Requires SPI, FAMILY, SRC, DST and either AEAD_NAME + AEAD_ICV_BITS +
  *	ENC_KEY, or ENC_NAME + ENC_KEY + AUTH_NAME + AUTH_TRUNC_BITS +
  *	AUTH_KEY.  Optional: MODE (default tunnel), REQID, REPLAY_WINDOW,
- *	SA_FLAGS, LIFE_{SOFT,HARD}_{BYTES,PACKETS,SECONDS} (soft <= hard).
+ *	SA_FLAGS, LIFE_{SOFT,HARD}_{BYTES,PACKETS,SECONDS} (soft <= hard),
+ *	ENCAP (+ ENCAP_SPORT, ENCAP_DPORT), MARK, MARK_MASK, IF_ID.
  * @TCPIKE_CMD_SA_DEL: delete an SA the module created.  Requires SPI,
  *	FAMILY, DST.
- * @TCPIKE_CMD_SA_GET: one SA's parameters and counters (no keys).  Requires
- *	SPI, FAMILY, DST.  With NLM_F_DUMP: every SA the module made in the
+ * @TCPIKE_CMD_SA_GET: one SA's parameters and counters (no keys; MARK +
+ *	MARK_MASK and IF_ID when set).  Requires SPI, FAMILY, DST.  With NLM_F_DUMP: every SA the module made in the
  *	caller's namespace, one message each, same attributes; the dump
  *	resumes across buffers and is flagged NLM_F_DUMP_INTR when the set of
  *	SAs changed meanwhile (read it again).
@@ -38,10 +39,12 @@
  *	module.  Requires POLICY_DIR, FAMILY, SEL_SRC, SEL_DST (with
  *	SEL_SRC_PLEN/SEL_DST_PLEN, default full length), and the template:
  *	REQID, MODE, and for tunnel mode SRC and DST (the tunnel endpoints,
- *	same family as the selector).  Optional: SEL_PROTO, PRIORITY.
+ *	same family as the selector).  Optional: SEL_PROTO, PRIORITY, MARK,
+ *	MARK_MASK, IF_ID (direction, selector, mark and if_id identify an SPD
+ *	entry, as in XFRM).
  * @TCPIKE_CMD_POLICY_DEL: delete a policy the module created.  Requires
- *	POLICY_DIR, FAMILY, SEL_SRC, SEL_DST (+ prefix lengths, SEL_PROTO as
- *	when it was created).
+ *	POLICY_DIR, FAMILY, SEL_SRC, SEL_DST (+ prefix lengths, SEL_PROTO,
+ *	MARK, MARK_MASK, IF_ID as when it was created).
  * @TCPIKE_CMD_EVENT_EXPIRE: notification on the events group: a lifetime
  *	of an SA the module owns ran out.  SPI, FAMILY, DST, EVENT_HARD
  *	(0: soft, rekey now; 1: hard, the kernel deleted the SA).
@@ -50,8 +53,16 @@
  *	SEL_DST (+ prefix lengths, SEL_PROTO), REQID, SRC and DST (template).
  * @TCPIKE_CMD_SA_STEER: move an SA the module owns to another ESP transport
  *	(ENCAP, and for udp and tcp ENCAP_SPORT/ENCAP_DPORT), keeping its SPI, keys,
- *	sequence numbers, anti-replay window, lifetimes and counters.
- *	Requires SPI, FAMILY, DST, ENCAP.
+ *	sequence numbers, anti-replay window, lifetimes, mark, if_id and
+ *	counters.  Requires ENCAP and either SPI, FAMILY, DST (one SA) or
+ *	REQID (not 0), never both: every SA the module owns with that reqid
+ *	(both directions) moves, all or none (each new state is built and
+ *	checked before any is swapped in; ENOENT when the reqid has none).
+ *	With REQID, ENCAP_SPORT is the local port and ENCAP_DPORT the peer's:
+ *	an SA whose destination is an address of the namespace (inbound)
+ *	gets them swapped; an SA with both or neither address local is
+ *	refused for udp and tcp (steer it by SPI).  STATS_STEERS counts
+ *	every SA moved.
  * @TCPIKE_CMD_EVENT_MAPPING: notification on the events group: an inbound
  *	packet of a UDP-encapsulated SA the module owns authenticated from
  *	another address or port than the SA's peer (a NAT mapping changed), as
@@ -79,7 +90,8 @@
  * @TCPIKE_CMD_POLICY_GET: with NLM_F_DUMP (only): every policy the module
  *	made in the caller's namespace as the kernel holds it, one message
  *	each: POLICY_DIR, FAMILY, SEL_SRC, SEL_DST, SEL_SRC_PLEN, SEL_DST_PLEN,
- *	SEL_PROTO, PRIORITY, REQID, MODE, and for tunnel mode SRC and DST.
+ *	SEL_PROTO, PRIORITY, REQID, MODE, for tunnel mode SRC and DST, and
+ *	MARK + MARK_MASK, IF_ID when set.
  *	Resumable and flagged NLM_F_DUMP_INTR as the SA dump.
  */
 enum tcpike_cmd {
@@ -146,7 +158,8 @@ enum tcpike_sa_flags {
  * @TCPIKE_A_SRC: outer source address, 4 or 16 bytes
  * @TCPIKE_A_DST: outer destination address, 4 or 16 bytes
  * @TCPIKE_A_MODE: u8, enum tcpike_mode
- * @TCPIKE_A_REQID: u32, ties the SA to policies' templates
+ * @TCPIKE_A_REQID: u32, ties the SA to policies' templates; in SA_STEER,
+ *	names every SA of that reqid
  * @TCPIKE_A_AEAD_NAME: string, "rfc4106(gcm(aes))" or
  *	"rfc7539esp(chacha20,poly1305)"
  * @TCPIKE_A_AEAD_ICV_BITS: u32, ICV length in bits (128 for both)
@@ -189,7 +202,7 @@ enum tcpike_sa_flags {
  *	tcp)
  * @TCPIKE_A_ENCAP_DPORT: u16 network order, port of the SA's destination
  *	(udp, tcp)
- * @TCPIKE_A_STATS_STEERS: u64, SA steers done (reply)
+ * @TCPIKE_A_STATS_STEERS: u64, SAs steered, one per SA moved (reply)
  * @TCPIKE_A_MAPPING_ADDR: binary, 4 or 16 bytes: the peer's new address
  *	(EVENT_MAPPING)
  * @TCPIKE_A_MAPPING_PORT: u16 network order: the peer's new UDP port
@@ -204,6 +217,16 @@ enum tcpike_sa_flags {
  *	before the peer is reported unreachable (0-3600; 0 removes)
  * @TCPIKE_A_REACH_UP: u8, in EVENT_REACH: 0 unreachable, 1 inbound resumed
  * @TCPIKE_A_STATS_REACHES: u32, reachability watches (reply)
+ * @TCPIKE_A_MARK: u32, XFRM mark value (XFRMA_MARK): an SA is used for
+ *	inbound packets with (skb->mark & MARK_MASK) == MARK and by policies
+ *	of that mark; a policy matches packets with that mark (SA_NEW,
+ *	POLICY_NEW, POLICY_DEL, SA_GET and POLICY_GET replies; absent: no
+ *	mark).  No bits outside MARK_MASK.
+ * @TCPIKE_A_MARK_MASK: u32, XFRM mark mask, never 0 (default 0xffffffff
+ *	when MARK is given; MARK_MASK alone is mark value 0 under that mask)
+ * @TCPIKE_A_IF_ID: u32, XFRM interface id (XFRMA_IF_ID): ties the SA or
+ *	policy to the xfrm interface with that if_id; never 0 (absent: none)
+ *	(SA_NEW, POLICY_NEW, POLICY_DEL, SA_GET and POLICY_GET replies)
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -259,6 +282,9 @@ enum tcpike_a {
 	TCPIKE_A_REACH_TIMEOUT,
 	TCPIKE_A_REACH_UP,
 	TCPIKE_A_STATS_REACHES,
+	TCPIKE_A_MARK,
+	TCPIKE_A_MARK_MASK,
+	TCPIKE_A_IF_ID,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1
