@@ -269,16 +269,44 @@ int tnl_keepalive_set(struct tnl *t, const struct sockaddr_storage *local,
 	return transact(t, m, NULL, NULL);
 }
 
-int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
-		 enum kb_encap encap, uint16_t sport, uint16_t dport)
+int tnl_sa_steer_req(struct tnl *t, const struct tnl_steer *s)
 {
 	struct nl_msg *m = new_msg(t, TCPIKE_CMD_SA_STEER);
 
-	if (!m || put_id(m, dst, spi) || put_encap(m, encap, sport, dport)) {
+	if (!m || (s->dst && put_id(m, s->dst, s->spi)) ||
+	    (s->by_reqid && nla_put_u32(m, TCPIKE_A_REQID, s->reqid)) ||
+	    put_encap(m, s->encap, s->sport, s->dport)) {
 		nlmsg_free(m);
 		return -ENOMEM;
 	}
 	return transact(t, m, NULL, NULL);
+}
+
+int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		 enum kb_encap encap, uint16_t sport, uint16_t dport)
+{
+	struct tnl_steer s = { .dst = dst, .spi = spi, .encap = encap, .sport = sport,
+			       .dport = dport };
+
+	return tnl_sa_steer_req(t, &s);
+}
+
+int tnl_sa_steer_reqid(struct tnl *t, uint32_t reqid, enum kb_encap encap, uint16_t lport,
+		       uint16_t pport)
+{
+	struct tnl_steer s = { .by_reqid = 1, .reqid = reqid, .encap = encap, .sport = lport,
+			       .dport = pport };
+
+	return tnl_sa_steer_req(t, &s);
+}
+
+/* XFRM mark (value and mask, both sent when either is set, so the kernel
+ * judges a mask of 0) and if_id (0: none). */
+static int put_mark(struct nl_msg *m, uint32_t mark, uint32_t mask, uint32_t if_id)
+{
+	return ((mark || mask) && (nla_put_u32(m, TCPIKE_A_MARK, mark) ||
+				   nla_put_u32(m, TCPIKE_A_MARK_MASK, mask))) ||
+	       (if_id && nla_put_u32(m, TCPIKE_A_IF_ID, if_id));
 }
 
 int tnl_reach_set(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
@@ -322,7 +350,8 @@ int tnl_sa_new(struct tnl *t, const struct kb_sa *sa)
 	      (sa->hard_packets && nla_put_u64(m, TCPIKE_A_LIFE_HARD_PACKETS, sa->hard_packets)) ||
 	      (sa->soft_seconds && nla_put_u64(m, TCPIKE_A_LIFE_SOFT_SECONDS, sa->soft_seconds)) ||
 	      (sa->hard_seconds && nla_put_u64(m, TCPIKE_A_LIFE_HARD_SECONDS, sa->hard_seconds)) ||
-	      (sa->encap != KB_ENCAP_RAW && put_encap(m, sa->encap, sa->encap_sport, sa->encap_dport));
+	      (sa->encap != KB_ENCAP_RAW && put_encap(m, sa->encap, sa->encap_sport, sa->encap_dport)) ||
+	      put_mark(m, sa->mark, sa->mark_mask, sa->if_id);
 	if (bad) {
 		OPENSSL_cleanse(nlmsg_hdr(m), nlmsg_hdr(m)->nlmsg_len);
 		nlmsg_free(m);
@@ -384,6 +413,9 @@ static int parse_sa(struct nlattr **a, void *arg)
 	i->encap = a[TCPIKE_A_ENCAP] ? nla_get_u8(a[TCPIKE_A_ENCAP]) : 0;
 	i->encap_sport = a[TCPIKE_A_ENCAP_SPORT] ? ntohs(nla_get_u16(a[TCPIKE_A_ENCAP_SPORT])) : 0;
 	i->encap_dport = a[TCPIKE_A_ENCAP_DPORT] ? ntohs(nla_get_u16(a[TCPIKE_A_ENCAP_DPORT])) : 0;
+	i->mark = a[TCPIKE_A_MARK] ? nla_get_u32(a[TCPIKE_A_MARK]) : 0;
+	i->mark_mask = a[TCPIKE_A_MARK_MASK] ? nla_get_u32(a[TCPIKE_A_MARK_MASK]) : 0;
+	i->if_id = a[TCPIKE_A_IF_ID] ? nla_get_u32(a[TCPIKE_A_IF_ID]) : 0;
 	i->has_key = a[TCPIKE_A_ENC_KEY] || a[TCPIKE_A_AUTH_KEY];
 	return 0;
 }
@@ -561,6 +593,9 @@ static int parse_policy(struct nlattr **a, void *arg)
 		get_addr(a[TCPIKE_A_SRC], p->sel.family, &p->tmpl_src);
 	if (a[TCPIKE_A_DST])
 		get_addr(a[TCPIKE_A_DST], p->sel.family, &p->tmpl_dst);
+	p->mark = a[TCPIKE_A_MARK] ? nla_get_u32(a[TCPIKE_A_MARK]) : 0;
+	p->mark_mask = a[TCPIKE_A_MARK_MASK] ? nla_get_u32(a[TCPIKE_A_MARK_MASK]) : 0;
+	p->if_id = a[TCPIKE_A_IF_ID] ? nla_get_u32(a[TCPIKE_A_IF_ID]) : 0;
 	return 0;
 }
 
@@ -614,7 +649,8 @@ static int put_selector(struct nl_msg *m, const struct kb_policy *pol)
 	       put_addr(m, TCPIKE_A_SEL_DST, &pol->sel.dst) ||
 	       nla_put_u8(m, TCPIKE_A_SEL_SRC_PLEN, pol->sel.src_plen) ||
 	       nla_put_u8(m, TCPIKE_A_SEL_DST_PLEN, pol->sel.dst_plen) ||
-	       (pol->sel.proto && nla_put_u8(m, TCPIKE_A_SEL_PROTO, pol->sel.proto)) ? -EMSGSIZE : 0;
+	       (pol->sel.proto && nla_put_u8(m, TCPIKE_A_SEL_PROTO, pol->sel.proto)) ||
+	       put_mark(m, pol->mark, pol->mark_mask, pol->if_id) ? -EMSGSIZE : 0;
 }
 
 int tnl_policy_new(struct tnl *t, const struct kb_policy *pol)

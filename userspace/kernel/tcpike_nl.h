@@ -32,6 +32,7 @@ struct tnl_sa_info {
 	uint64_t packets, bytes, errors;
 	uint8_t encap;			/* enum tcpike_encap (raw, udp, tcp) */
 	uint16_t encap_sport, encap_dport;	/* host order */
+	uint32_t mark, mark_mask, if_id;	/* 0/0, 0: none */
 	int has_key;			/* set if any key attribute came back (never should) */
 };
 
@@ -54,6 +55,21 @@ int tnl_sa_del(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi);
  * established espintcp connection); ports in host order. */
 int tnl_sa_steer(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 		 enum kb_encap encap, uint16_t sport, uint16_t dport);
+/* Every SA of reqid (both directions) to encap, all or none; lport is the
+ * local port, pport the peer's (host order); the kernel orients them. */
+int tnl_sa_steer_reqid(struct tnl *t, uint32_t reqid, enum kb_encap encap, uint16_t lport,
+		       uint16_t pport);
+/* A steer request as given: dst (NULL: no SPI, FAMILY, DST), by_reqid
+ * (REQID), both or neither; the kernel judges the combination (tests). */
+struct tnl_steer {
+	const struct sockaddr_storage *dst;
+	uint32_t spi;			/* network order */
+	int by_reqid;
+	uint32_t reqid;
+	enum kb_encap encap;
+	uint16_t sport, dport;		/* host order */
+};
+int tnl_sa_steer_req(struct tnl *t, const struct tnl_steer *s);
 /* RFC 3948 keepalives local:sport -> remote:dport every interval_s seconds
  * (0 removes); IPv4 only; ports host order. */
 int tnl_keepalive_set(struct tnl *t, const struct sockaddr_storage *local,
@@ -75,6 +91,7 @@ struct tnl_policy_info {
 	struct kb_selector sel;		/* ports unused */
 	uint32_t priority, reqid;
 	struct sockaddr_storage tmpl_src, tmpl_dst;	/* tunnel mode */
+	uint32_t mark, mark_mask, if_id;	/* 0/0, 0: none */
 };
 
 /* Every policy the module made in this namespace: *out (free() it) holds

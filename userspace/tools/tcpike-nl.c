@@ -8,6 +8,7 @@
  *                    (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS
  *                     --auth-key HEX) --key HEX
  *   tcpike-nl sa-steer --spi N --dst A --encap raw|udp|tcp [--sport N --dport N]
+ *   tcpike-nl sa-steer --reqid N --encap raw|udp|tcp [--sport LOCAL --dport PEER]
  *   tcpike-nl sa-del --spi N --dst A
  *   tcpike-nl sa-get --spi N --dst A
  *   tcpike-nl sa-dump
@@ -22,7 +23,9 @@
  *   tcpike-nl monitor [--count N] [--timeout SECONDS]
  *
  * Lifetimes for sa-new: --soft-bytes/--hard-bytes, --soft-packets/
- * --hard-packets, --soft-seconds/--hard-seconds.
+ * --hard-packets, --soft-seconds/--hard-seconds.  sa-new, policy-new and
+ * policy-del take --mark V[/M] (mask default 0xffffffff, as iproute2) and
+ * --if-id N.
  *
  * Keys are given in hex (0x optional).  Exit status: 0 ok, 1 refused by
  * the kernel (its sentence is printed), 2 usage.
@@ -53,6 +56,7 @@ static void usage(void)
 		"                 (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS --auth-key HEX)\n"
 		"                 --key HEX\n"
 		"       tcpike-nl sa-steer --spi N --dst ADDR --encap raw|udp|tcp [--sport N --dport N]\n"
+		"       tcpike-nl sa-steer --reqid N --encap raw|udp|tcp [--sport LOCAL --dport PEER]\n"
 		"       tcpike-nl sa-del --spi N --dst ADDR\n"
 		"       tcpike-nl sa-get --spi N --dst ADDR\n"
 		"       tcpike-nl sa-dump\n"
@@ -67,7 +71,8 @@ static void usage(void)
 		"sa-new also takes --encap raw|udp|tcp --sport N --dport N (tcp: the ports of an\n"
 		"established connection with the espintcp ULP; sport is the SA source's)\n"
 		"sa-new lifetimes: --soft-bytes N --hard-bytes N --soft-packets N --hard-packets N\n"
-		"                  --soft-seconds N --hard-seconds N\n");
+		"                  --soft-seconds N --hard-seconds N\n"
+		"sa-new, policy-new, policy-del: --mark V[/M] (mask default 0xffffffff) --if-id N\n");
 	exit(2);
 }
 
@@ -154,6 +159,15 @@ static const char *ntop(const struct sockaddr_storage *ss, char *buf, size_t n)
 	return buf;
 }
 
+/* " mark 0xV/0xM" and " if_id 0xN" when set, as ip xfrm prints them. */
+static void print_mark(uint32_t mark, uint32_t mask, uint32_t if_id)
+{
+	if (mask)
+		printf(" mark 0x%x/0x%x", mark, mask);
+	if (if_id)
+		printf(" if_id 0x%x", if_id);
+}
+
 /* One line per event, flushed, so a test can read them as they come. */
 static int monitor(struct tnl *t, unsigned long count, unsigned long timeout_s)
 {
@@ -209,6 +223,7 @@ int main(int argc, char **argv)
 		{ "count", 1, 0, 7 }, { "timeout", 1, 0, 8 },
 		{ "encap", 1, 0, 9 }, { "sport", 1, 0, 10 }, { "dport", 1, 0, 11 },
 		{ "interval", 1, 0, 12 }, { "pair-spi", 1, 0, 13 },
+		{ "mark", 1, 0, 14 }, { "if-id", 1, 0, 15 },
 		{ 0, 0, 0, 0 },
 	};
 	uint8_t key[64], akey[64];
@@ -222,7 +237,8 @@ int main(int argc, char **argv)
 	struct tnl t;
 	const char *cmd;
 	int c, err;
-	bool have_spi = false, have_dst = false;
+	bool have_spi = false, have_dst = false, have_reqid = false;
+	char *slash;
 
 	if (argc < 2)
 		usage();
@@ -241,7 +257,7 @@ int main(int argc, char **argv)
 			else
 				usage();
 			break;
-		case 'r': sa.reqid = (uint32_t)num(optarg); break;
+		case 'r': sa.reqid = (uint32_t)num(optarg); have_reqid = true; break;
 		case 'w': sa.replay_window = (uint32_t)num(optarg); break;
 		case 'e': sa.esn = true; break;
 		case 'a': snprintf(sa.aead, sizeof(sa.aead), "%s", optarg); break;
@@ -288,6 +304,14 @@ int main(int argc, char **argv)
 		case 11: sa.encap_dport = (uint16_t)num(optarg); break;
 		case 12: interval = (uint32_t)num(optarg); have_interval = true; break;
 		case 13: pair_spi = htonl((uint32_t)num(optarg)); break;
+		case 14:
+			slash = strchr(optarg, '/');
+			if (slash)
+				*slash = 0;
+			sa.mark = (uint32_t)num(optarg);
+			sa.mark_mask = slash ? (uint32_t)num(slash + 1) : 0xffffffff;
+			break;
+		case 15: sa.if_id = (uint32_t)num(optarg); break;
 		default: usage();
 		}
 	}
@@ -301,9 +325,17 @@ int main(int argc, char **argv)
 		pol.mode = sa.mode;
 		pol.tmpl_src = sa.src;
 		pol.tmpl_dst = sa.dst;
+		pol.mark = sa.mark;
+		pol.mark_mask = sa.mark_mask;
+		pol.if_id = sa.if_id;
 	} else if (!strcmp(cmd, "keepalive")) {
 		if (!have_dst || !sa.src.ss_family || !sa.encap_sport || !sa.encap_dport ||
 		    !have_interval)
+			usage();
+	} else if (!strcmp(cmd, "sa-steer")) {
+		/* --reqid, or --spi and --dst; a mix is sent as given and the
+		 * kernel says why it refuses it. */
+		if (!have_reqid && (!have_spi || !have_dst))
 			usage();
 	} else if (strcmp(cmd, "stats") && strcmp(cmd, "monitor") && strcmp(cmd, "sa-dump") &&
 		   strcmp(cmd, "policy-dump") &&
@@ -322,7 +354,12 @@ int main(int argc, char **argv)
 			tnl_close(&t);
 			usage();
 		}
-		err = tnl_sa_steer(&t, &sa.dst, sa.spi, sa.encap, sa.encap_sport, sa.encap_dport);
+		struct tnl_steer st = { .dst = have_spi || have_dst ? &sa.dst : NULL,
+					.spi = sa.spi, .by_reqid = have_reqid, .reqid = sa.reqid,
+					.encap = sa.encap, .sport = sa.encap_sport,
+					.dport = sa.encap_dport };
+
+		err = tnl_sa_steer_req(&t, &st);
 	} else if (!strcmp(cmd, "reach")) {
 		if (!have_timeout) {
 			tnl_close(&t);
@@ -347,11 +384,12 @@ int main(int argc, char **argv)
 			inet_ntop(v[k].family, v[k].family == AF_INET ?
 				  (void *)&((struct sockaddr_in *)&v[k].dst)->sin_addr :
 				  (void *)&((struct sockaddr_in6 *)&v[k].dst)->sin6_addr, d, sizeof(d));
-			printf("spi 0x%08x src %s dst %s reqid %u %s encap %s packets %llu%s\n",
+			printf("spi 0x%08x src %s dst %s reqid %u %s encap %s packets %llu",
 			       ntohl(v[k].spi), s, d, v[k].reqid,
 			       v[k].aead[0] ? v[k].aead : v[k].enc, encap_name(v[k].encap),
-			       (unsigned long long)v[k].packets,
-			       v[k].has_key ? " KEY ATTRIBUTE ECHOED" : "");
+			       (unsigned long long)v[k].packets);
+			print_mark(v[k].mark, v[k].mark_mask, v[k].if_id);
+			printf("%s\n", v[k].has_key ? " KEY ATTRIBUTE ECHOED" : "");
 		}
 		free(v);
 	} else if (!strcmp(cmd, "policy-dump")) {
@@ -368,10 +406,12 @@ int main(int argc, char **argv)
 			       ntop(&v[k].sel.dst, addr[1], sizeof(addr[1])), v[k].sel.dst_plen,
 			       v[k].sel.proto, v[k].priority, v[k].reqid);
 			if (v[k].mode == TCPIKE_MODE_TUNNEL)
-				printf(" tunnel %s -> %s\n", ntop(&v[k].tmpl_src, addr[2], sizeof(addr[2])),
+				printf(" tunnel %s -> %s", ntop(&v[k].tmpl_src, addr[2], sizeof(addr[2])),
 				       ntop(&v[k].tmpl_dst, addr[3], sizeof(addr[3])));
 			else
-				printf(" transport\n");
+				printf(" transport");
+			print_mark(v[k].mark, v[k].mark_mask, v[k].if_id);
+			printf("\n");
 		}
 		free(v);
 	} else if (!strcmp(cmd, "sa-get")) {
@@ -401,6 +441,11 @@ int main(int argc, char **argv)
 			printf("packets %llu bytes %llu errors %llu\n",
 			       (unsigned long long)i.packets, (unsigned long long)i.bytes,
 			       (unsigned long long)i.errors);
+			if (i.mark_mask || i.if_id) {
+				printf("xfrm");
+				print_mark(i.mark, i.mark_mask, i.if_id);
+				printf("\n");
+			}
 			if (i.has_key)
 				printf("KEY ATTRIBUTE ECHOED\n");
 		}
