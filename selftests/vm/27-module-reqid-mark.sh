@@ -147,8 +147,11 @@ kill -INT $PING
 wait $PING
 tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' /tmp/rq-ping.log)
 rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' /tmp/rq-ping.log)
-# Two steers of both hosts: a handful (at most 5) lost per steer.
-[ -n "$tx" ] && [ -n "$rx" ] && [ "$tx" -ge 40 ] && [ $((tx - rx)) -le 10 ] &&
+# Two steers of both hosts, each host's its own process: what is lost is
+# the skew between them (A already in UDP, B still on IP).  Under TCG
+# with other guests busy that reached 14 once on 6.1: at most one second
+# of pings (10) per steer.
+[ -n "$tx" ] && [ -n "$rx" ] && [ "$tx" -ge 40 ] && [ $((tx - rx)) -le 20 ] &&
 	tap_ok "ping stream survived two reqid steers ($((tx - rx)) of $tx lost)" ||
 	tap_fail "ping stream survived two reqid steers" "$(tail -2 /tmp/rq-ping.log)"
 tap_expect_eq "steer counter counts every SA moved (2 x 2 + 2)" "steers 6" \
