@@ -23,7 +23,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--debug)
 		frags+=("$here/kernel/debug.config")
-		must="$must KASAN PROVE_LOCKING DEBUG_ATOMIC_SLEEP DEBUG_KMEMLEAK"
+		must="$must KASAN KASAN_VMALLOC PROVE_LOCKING DEBUG_ATOMIC_SLEEP DEBUG_KMEMLEAK"
 		;;
 	--print-dir) print_only=1 ;;
 	*) echo "build-kernel: unknown argument '$arg'" >&2; exit 2 ;;
