@@ -3,6 +3,8 @@
 #   make            userspace programs (build/) and, when a kernel tree is
 #                   available, the module tcpike.ko
 #   make check      every test layer (unit, netns, VM); TAP + a final count
+#   make check-debug the module tests on the debug kernel (KASAN, lockdep,
+#                   kmemleak): scripts/check --layer vm-debug
 #   make module     the module only (KDIR=<tree> to choose the kernel)
 #   make fuzz       libFuzzer harnesses, bounded run (FUZZ_SECONDS)
 #   make style      checkpatch on kernel/ and uapi/
@@ -85,7 +87,7 @@ $(patsubst %.c,$(O)/asan/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)): $(HARNESS)
 $(O)/obj/userspace/tests/% $(O)/asan/obj/userspace/tests/% \
 $(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes -Wno-sign-compare
 
-.PHONY: demo bench all userspace asan module check fuzz style lint clean
+.PHONY: demo bench all userspace asan module check check-debug fuzz style lint clean
 all: userspace module
 
 userspace: $(addprefix $(O)/,$(PROGS))
@@ -113,6 +115,9 @@ module:
 # --- tests -----------------------------------------------------------------
 check:
 	scripts/check
+
+check-debug:
+	scripts/check --layer vm-debug
 
 demo:
 	scripts/demo.sh
