@@ -9,29 +9,53 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/module.sh"
 
-# live_setup: topo_pair, tunnel, steer, keepalives, watch, listener, ping.
+# live_setup PREFIX: topo_pair, tunnel, steer, keepalives, watch, listener,
+# ping; in this shell (it sets NS_A, NS_B, MON, PING), saying which step
+# failed.
+step() { "$@" || { echo "# live_setup: failed: $*"; return 1; }; }
 live_setup() {
-	topo_pair "$1" || return 1
-	module_tunnel || return 1
 	local ns
+	step topo_pair "$1" && step module_tunnel || return 1
+	# An RFC 3948 encapsulation socket on UDP 4500 in each namespace, as
+	# the daemon holds it, open across the unload.
 	for ns in "$NS_A" "$NS_B"; do
-		ip netns exec "$ns" "$NL" sa-steer --spi 0x1001 --dst 10.0.0.2 \
-			--encap udp --sport 4500 --dport 4500 || return 1
-		ip netns exec "$ns" "$NL" sa-steer --spi 0x2002 --dst 10.0.0.1 \
+		ip netns exec "$ns" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 4500))
+s.setsockopt(socket.IPPROTO_UDP, 100, 2)   # UDP_ENCAP, UDP_ENCAP_ESPINUDP
+open(sys.argv[1], "w").write("ready")
+time.sleep(600)' "/tmp/encap-$ns" &
+		step wait_for 20 test -s "/tmp/encap-$ns" || return 1
+	done
+	for ns in "$NS_A" "$NS_B"; do
+		step ip netns exec "$ns" "$NL" sa-steer --spi 0x1001 --dst 10.0.0.2 \
+			--encap udp --sport 4500 --dport 4500 &&
+		step ip netns exec "$ns" "$NL" sa-steer --spi 0x2002 --dst 10.0.0.1 \
 			--encap udp --sport 4500 --dport 4500 || return 1
 	done
-	ip netns exec "$NS_A" "$NL" keepalive --src 10.0.0.1 --dst 10.0.0.2 \
-		--sport 4500 --dport 4500 --interval 1 || return 1
-	ip netns exec "$NS_B" "$NL" keepalive --src 10.0.0.2 --dst 10.0.0.1 \
-		--sport 4500 --dport 4500 --interval 1 || return 1
-	ip netns exec "$NS_A" "$NL" reach --spi 0x1001 --dst 10.0.0.2 \
+	step ip netns exec "$NS_A" "$NL" keepalive --src 10.0.0.1 --dst 10.0.0.2 \
+		--sport 4500 --dport 4500 --interval 1 &&
+	step ip netns exec "$NS_B" "$NL" keepalive --src 10.0.0.2 --dst 10.0.0.1 \
+		--sport 4500 --dport 4500 --interval 1 &&
+	step ip netns exec "$NS_A" "$NL" reach --spi 0x1001 --dst 10.0.0.2 \
 		--pair-spi 0x2002 --timeout 2 || return 1
 	ip netns exec "$NS_A" "$NL" monitor --count 1000 --timeout 600 >"/tmp/$1-mon.log" 2>&1 &
 	MON=$!
-	wait_for 10 grep -q listening "/tmp/$1-mon.log" || return 1
+	step wait_for 20 grep -q listening "/tmp/$1-mon.log" || return 1
+	step ip netns exec "$NS_A" ping -q -c 2 -i 0.2 -W 5 -I 192.168.1.1 192.168.2.1 >/dev/null || return 1
 	ip netns exec "$NS_A" ping -i 0.05 -c 100000 -W 1 -I 192.168.1.1 192.168.2.1 >"/tmp/$1-ping.log" 2>&1 &
 	PING=$!
-	wait_for 20 grep -q 'bytes from' "/tmp/$1-ping.log"
+}
+# A setup that failed leaves nothing to check: stop here.
+live_or_stop() { # description prefix
+	if live_setup "$2"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1"
+		tail -n 5 "/tmp/$2-mon.log" 2>/dev/null | sed 's/^/#   /'
+		tap_done
+	fi
 }
 
 # Keepalives B receives from A (one 0xFF byte in UDP 4500 -> 4500).
@@ -49,7 +73,7 @@ ka_count() { ip netns exec "$NS_B" nft list table inet wire | sed -n 's/.*counte
 
 # --- 1: rmmod with everything live ------------------------------------------
 module_load
-tap_check "SAs, steer, keepalives, watch, listener and ESP traffic all live" live_setup ul
+live_or_stop "SAs, steer, keepalives, watch, listener and ESP traffic all live" ul
 ka_counter
 st=$(ip netns exec "$NS_A" "$NL" stats)
 case "$st" in
@@ -57,7 +81,8 @@ case "$st" in
 *) tap_fail "stats show the live objects" "$st" ;;
 esac
 ka_seen() { [ "$(ka_count)" -ge 1 ]; }
-wait_for 10 ka_seen
+wait_for 10 ka_seen && tap_ok "keepalives from A on the wire ($(ka_count))" ||
+	tap_fail "keepalives from A on the wire" "counter '$(ka_count)'"
 # Not kernel-owned objects: must survive the unload.
 ip -n "$NS_A" xfrm state add src 10.0.0.1 dst 10.0.0.8 proto esp spi 0x6006 mode tunnel \
 	aead 'rfc4106(gcm(aes))' $KEY_AB 128
@@ -67,7 +92,7 @@ tap_expect_eq "the module's SAs are gone, the other one stays (A)" \
 	"spi 0x00006006" "$(ip -n "$NS_A" xfrm state | grep -o 'spi 0x[0-9a-f]*' | paste -sd' ')"
 tap_expect_eq "the module's SAs are gone (B)" 0 "$(ip -n "$NS_B" xfrm state | grep -c '^src')"
 tap_expect_eq "the module's policies are gone, the other one stays (A)" \
-	"src 10.9.0.0/16 dst 10.10.0.0/16" "$(ip -n "$NS_A" xfrm policy | grep '^src' | paste -sd' ')"
+	"src 10.9.0.0/16 dst 10.10.0.0/16" "$(ip -n "$NS_A" xfrm policy | grep '^src' | sed 's/ *$//' | paste -sd' ')"
 tap_expect_eq "the module's policies are gone (B)" 0 "$(ip -n "$NS_B" xfrm policy | grep -c '^src')"
 sleep 1
 c0=$(ka_count)
@@ -80,7 +105,7 @@ ns_cleanup
 
 # --- 2: namespaces deleted while everything is live, then rmmod ---------------
 module_load
-tap_check "second load: everything live again" live_setup ul2
+live_or_stop "second load: everything live again" ul2
 kill "$MON" "$PING" 2>/dev/null
 wait "$MON" "$PING" 2>/dev/null
 ns_cleanup
