@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "tools/cli.h"
 #include "crypto.h"
 #include "msg.h"
 #include "payload.h"
@@ -56,29 +57,6 @@ static void usage(void)
 		"usage: ike-flood --dst ADDR [--port N] [--src ADDR] [--count N] [--rate N]\n"
 		"                 [--sockets N] [--wait SECONDS] [--answer-cookies]\n");
 	exit(2);
-}
-
-static unsigned long num(const char *s, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "ike-flood: '%s': expected a number from %lu to %lu\n",
-			s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* IKE_SA_INIT request: [N(COOKIE)], SA (AES-GCM-16-256, PRF-HMAC-SHA2-256,
@@ -223,12 +201,12 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd': dst_s = optarg; break;
-		case 'p': port = (uint16_t)num(optarg, 1, 65535); break;
+		case 'p': port = (uint16_t)cli_num("ike-flood", optarg, 1, 65535); break;
 		case 's': src_s = optarg; break;
-		case 'n': count = num(optarg, 1, 10000000); break;
-		case 'r': rate = num(optarg, 1, 1000000); break;
-		case 'k': nsock = num(optarg, 1, 1024); break;
-		case 'w': wait_s = num(optarg, 0, 600); break;
+		case 'n': count = cli_num("ike-flood", optarg, 1, 10000000); break;
+		case 'r': rate = cli_num("ike-flood", optarg, 1, 1000000); break;
+		case 'k': nsock = cli_num("ike-flood", optarg, 1, 1024); break;
+		case 'w': wait_s = cli_num("ike-flood", optarg, 0, 600); break;
 		case 'c': answer_cookies = true; break;
 		default: usage();
 		}
@@ -272,13 +250,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	start = now_us();
+	start = cli_now_us();
 	for (i = 0; i < count && !rc; i++) {
 		struct req *r = &reqs[i];
 		uint64_t due = start + i * 1000000u / rate, t;
 
 		/* pace to the rate, reading answers while waiting */
-		while ((t = now_us()) < due)
+		while ((t = cli_now_us()) < due)
 			if (drain(pfd, (int)nsock, (int)((due - t + 999) / 1000), reqs, count,
 				  &dst, dlen, answer_cookies, &c))
 				rc = 1;
@@ -303,8 +281,8 @@ int main(int argc, char **argv)
 		if (drain(pfd, (int)nsock, 0, reqs, count, &dst, dlen, answer_cookies, &c))
 			rc = 1;
 	}
-	deadline = now_us() + wait_s * 1000000u;
-	while (now_us() < deadline)
+	deadline = cli_now_us() + wait_s * 1000000u;
+	while (cli_now_us() < deadline)
 		if (drain(pfd, (int)nsock, 100, reqs, count, &dst, dlen, answer_cookies, &c))
 			rc = 1;
 	printf("sent=%lu cookie_retries=%lu answers=%lu cookies=%lu sa_init=%lu "

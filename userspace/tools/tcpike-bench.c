@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "tools/cli.h"
 #include "crypto.h"
 #include "msg.h"
 #include "payload.h"
@@ -124,29 +125,6 @@ static void usage(void)
 	exit(2);
 }
 
-static unsigned long num(const char *s, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "tcpike-bench: '%s': expected a number from %lu to %lu\n",
-			s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* An IPv4 CIDR as a range selector (any protocol and port). */
 static void parse_ts(const char *s, struct ike_ts *ts)
 {
@@ -161,7 +139,7 @@ static void parse_ts(const char *s, struct ike_ts *ts)
 	slash = strchr(a, '/');
 	if (slash) {
 		*slash = '\0';
-		plen = num(slash + 1, 0, 32);
+		plen = cli_num("tcpike-bench", slash + 1, 0, 32);
 	}
 	if (inet_pton(AF_INET, a, &in) != 1)
 		goto bad;
@@ -315,7 +293,7 @@ static int send_req(struct sa *sa)
 {
 	bool tcp = g.mode == M_TCP || (g.mode == M_SEP && sa->state == S_AUTH);
 
-	sa->tsent = now_us();
+	sa->tsent = cli_now_us();
 	if (tcp)
 		return send_tcp(sa, &sa->req) ? -1 : 0;
 	return send_udp(sa, &sa->req, sa->state == S_AUTH && sa->natt);
@@ -608,7 +586,7 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 	sa->state = S_DONE;
 	g.ok++;
 	g.inflight--;
-	sa->t0 = now_us() - sa->t0;	/* from here on: the latency */
+	sa->t0 = cli_now_us() - sa->t0;	/* from here on: the latency */
 	done(sa);
 }
 
@@ -689,7 +667,7 @@ static void start_one(void)
 
 	g.inflight++;
 	sa->state = S_INIT;
-	sa->t0 = now_us();
+	sa->t0 = cli_now_us();
 	if (build_init(sa))
 		return fail(sa, 10, "cannot build IKE_SA_INIT");
 	if (g.mode == M_TCP && (r = tcp_open(sa))) {
@@ -773,8 +751,8 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'd': dst_s = optarg; break;
 		case 's': src_s = optarg; break;
-		case 'n': g.count = num(optarg, 1, 1000000); break;
-		case 'w': g.window = num(optarg, 1, 100000); break;
+		case 'n': g.count = cli_num("tcpike-bench", optarg, 1, 1000000); break;
+		case 'w': g.window = cli_num("tcpike-bench", optarg, 1, 100000); break;
 		case 'm':
 			if (!strcmp(optarg, "udp"))
 				g.mode = M_UDP;
@@ -785,16 +763,16 @@ int main(int argc, char **argv)
 			else
 				usage();
 			break;
-		case 'k': g.nsock = num(optarg, 1, 4096); break;
-		case 'p': g.port = (uint16_t)num(optarg, 1, 65535); break;
-		case 'P': g.natt_port = (uint16_t)num(optarg, 1, 65535); break;
-		case 't': g.tcp_port = (uint16_t)num(optarg, 1, 65535); break;
+		case 'k': g.nsock = cli_num("tcpike-bench", optarg, 1, 4096); break;
+		case 'p': g.port = (uint16_t)cli_num("tcpike-bench", optarg, 1, 65535); break;
+		case 'P': g.natt_port = (uint16_t)cli_num("tcpike-bench", optarg, 1, 65535); break;
+		case 't': g.tcp_port = (uint16_t)cli_num("tcpike-bench", optarg, 1, 65535); break;
 		case 'i': g.id = optarg; break;
 		case 'K': g.psk = optarg; break;
 		case 'I': tsi = optarg; break;
 		case 'R': tsr = optarg; break;
-		case 'T': g.timeout_s = num(optarg, 1, 3600); break;
-		case 'S': g.sep_notify = (uint16_t)num(optarg, 1, 65535); break;
+		case 'T': g.timeout_s = cli_num("tcpike-bench", optarg, 1, 3600); break;
+		case 'S': g.sep_notify = (uint16_t)cli_num("tcpike-bench", optarg, 1, 65535); break;
 		case 'N': g.nat = true; break;
 		default: usage();
 		}
@@ -877,15 +855,15 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = -((double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 		(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-	start = now_us();
+	start = cli_now_us();
 	while (g.ok + g.failed < g.count) {
-		uint64_t t = now_us();
+		uint64_t t = cli_now_us();
 
 		while (g.inflight < g.window && g.next < g.count)
 			start_one();
 		if (t - start > g.timeout_s * 1000000u)
 			break;
-		t = now_us();	/* after the sends above */
+		t = cli_now_us();	/* after the sends above */
 		if (t - last_rt > 100000) {
 			while (lo < g.next && (g.sas[lo].state == S_DONE ||
 					       g.sas[lo].state == S_FAILED))
@@ -903,7 +881,7 @@ int main(int argc, char **argv)
 				read_udp(g.usock[d]);
 		}
 	}
-	end = now_us();
+	end = cli_now_us();
 	getrusage(RUSAGE_SELF, &ru);
 	cpu += (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
