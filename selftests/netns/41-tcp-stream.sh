@@ -7,7 +7,8 @@
 #   prefix split byte by byte, then IKE_SA_INIT answered (TCP-17)
 #   wrong prefix and slow prefix closed (TCP-17, tcp_prefix_timeout)
 #   Length 0 and 1 close (TCP-9), Length 2 ignored (TCP-8),
-#   00 03 FF dropped silently (TCP-32), frame over max_ike_message closes
+#   00 03 FF dropped silently (TCP-32), frame over max_ike_message closes;
+#   UDP datagrams over max_ike_message dropped and counted (status "udp")
 #   retransmitted IKE_SA_INIT on a new connection answered there (TCP-28);
 #   the same message without the prefix never delivered (TCP-24)
 #   random garbage streams: all closed, daemon answers, memory bounded
@@ -109,6 +110,34 @@ tap_check "oversized frame: the close is logged" \
 	grep -q "closing: IKE message over max_ike_message" "$IKE_DIR/b.log"
 st_run "after the oversized frame: a new connection's IKE_SA_INIT is answered" \
 	prefix init:afterbig expect-init-resp:3
+
+# The same limit over UDP (udp status counters): a datagram one byte over
+# max_ike_message is dropped as oversize on 500; on 4500 the receive buffer
+# holds the non-ESP marker plus max_ike_message, so a message one byte over
+# is already a truncated datagram, as is a 3000-byte one on 500.  None
+# reaches the engine, none is answered.
+udpc() { ike_jq b "s['udp']['$1']"; }
+# udp_send PORT LENGTH MARKER: one datagram of LENGTH bytes from a to b
+udp_send() {
+	ip netns exec "$NS_A" python3 -c '
+import socket, sys
+port, n, marker = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+d = (b"\0" * 4 if marker else b"") + b"\x11" * (n - (4 if marker else 0))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(d, ("10.0.0.2", port))
+s.settimeout(1)
+try:
+    s.recv(65535)
+    sys.exit("answered")
+except socket.timeout:
+    pass' "$@"
+}
+o0=$(udpc drop_oversize) t0=$(udpc drop_truncated) rx0=$(ike_jq b "s['counters']['rx']")
+tap_check "UDP 500: a 1281-byte datagram (max_ike_message 1280) is not answered" udp_send 500 1281 0
+tap_check "UDP 4500: a 1285-byte datagram (marker + 1281) is not answered" udp_send 4500 1285 1
+tap_check "UDP 500: a 3000-byte datagram is not answered" udp_send 500 3000 0
+tap_check "UDP: one oversize and two truncated drops counted, nothing reached the engine" \
+	test "$(( $(udpc drop_oversize) - o0 )) $(( $(udpc drop_truncated) - t0 )) $(( $(ike_jq b "s['counters']['rx']") - rx0 ))" = "1 2 0"
 
 # A frame that looks like IKE (zero marker) but is no IKE message creates
 # no SA: the connection is still closed by tcp_idle_timeout (2 s), so a

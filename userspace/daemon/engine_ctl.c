@@ -438,6 +438,23 @@ static void tcp_json(const struct tcp *t, struct buf *b)
 		(unsigned long long)st.tx_dropped_queue_full);
 }
 
+/* The UDP transport's counters (udp.h): what was dropped before the engine
+ * saw it, and why (truncated, short, over max_ike_message, ESP, keepalive). */
+static void udp_json(const struct udp *u, struct buf *b)
+{
+	if (!u) {
+		bprintf(b, "null");
+		return;
+	}
+	bprintf(b, "{\"rx\":%llu,\"tx\":%llu,\"tx_errors\":%llu,\"drop_esp\":%llu,"
+		"\"drop_keepalive\":%llu,\"drop_truncated\":%llu,\"drop_short\":%llu,"
+		"\"drop_oversize\":%llu}",
+		(unsigned long long)u->st.rx, (unsigned long long)u->st.tx,
+		(unsigned long long)u->st.tx_err, (unsigned long long)u->st.drop_esp,
+		(unsigned long long)u->st.drop_keepalive, (unsigned long long)u->st.drop_trunc,
+		(unsigned long long)u->st.drop_short, (unsigned long long)u->st.drop_oversize);
+}
+
 static void status_json(struct engine *e, struct buf *b)
 {
 	uint64_t now = ike_now();
@@ -553,6 +570,8 @@ static void status_json(struct engine *e, struct buf *b)
 		(unsigned long long)e->st.puzzles_unsolved,
 		(unsigned long long)e->st.puzzles_bad);
 	tcp_json(e->tcp, b);
+	bprintf(b, ",\"udp\":");
+	udp_json(e->udp, b);
 	bprintf(b, "}\n");
 }
 

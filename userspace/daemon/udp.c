@@ -411,23 +411,3 @@ int udp_send_keepalive(struct udp *u, const struct sockaddr_storage *local,
 		return -EAFNOSUPPORT;
 	return send_from(s, local, remote, &iov, 1);
 }
-
-int udp_status(const struct udp *u, struct buf *out)
-{
-	char b[512];
-	int n = snprintf(b, sizeof(b),
-			 "udp_rx %llu\nudp_tx %llu\nudp_tx_errors %llu\n"
-			 "udp_drop_esp %llu\nudp_drop_keepalive %llu\n"
-			 "udp_drop_truncated %llu\nudp_drop_short %llu\n"
-			 "udp_drop_oversize %llu\n",
-			 (unsigned long long)u->st.rx,
-			 (unsigned long long)u->st.tx,
-			 (unsigned long long)u->st.tx_err,
-			 (unsigned long long)u->st.drop_esp,
-			 (unsigned long long)u->st.drop_keepalive,
-			 (unsigned long long)u->st.drop_trunc,
-			 (unsigned long long)u->st.drop_short,
-			 (unsigned long long)u->st.drop_oversize);
-
-	return buf_append(out, b, (size_t)n);
-}

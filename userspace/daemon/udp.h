@@ -81,9 +81,6 @@ int udp_send(struct udp *u, const struct ike_path *path,
 int udp_send_keepalive(struct udp *u, const struct sockaddr_storage *local,
 		       const struct sockaddr_storage *remote);
 
-/* Human-readable counters, one "key value" line each (for status). */
-int udp_status(const struct udp *u, struct buf *out);
-
 /* Handles one readable socket (exposed for tests). */
 void udp_handle_datagram(struct udp *u, struct udp_sock *s,
 			 const uint8_t *p, size_t len, bool truncated,

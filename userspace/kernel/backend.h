@@ -117,6 +117,12 @@ int kb_keepalive_unsupported(struct kbackend *kb, const struct sockaddr_storage 
 			     const struct sockaddr_storage *remote, uint32_t interval_s);
 int kb_no_event_fd(struct kbackend *kb);
 
+/* Wipes the payload of the message in the received datagram raw (len
+ * bytes) that equals h (same length, type, sequence number and bytes),
+ * leaving its header for the walk over the datagram (kb_xfrm.c). */
+struct nlmsghdr;
+void kb_nl_wipe_raw(unsigned char *raw, size_t len, const struct nlmsghdr *h);
+
 /* The XFRM backend's reply parsers on a byte buffer (fuzzing harness). */
 int kb_xfrm_parse_replies(const void *buf, size_t len);
 

@@ -10,6 +10,8 @@
 #include <limits.h>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
+#include <netlink/errno.h>
+#include <netlink/handlers.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
@@ -19,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -29,6 +33,9 @@
 #endif
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
 #endif
 #ifndef TCP_ULP
 #define TCP_ULP 31
@@ -163,6 +170,74 @@ static struct nlattr *xfrm_find_encap(struct nlmsghdr *h)
 	return found;
 }
 
+/*
+ * A GETSA is answered with the whole state, keys included.  libnl hands the
+ * callbacks a copy of each message and frees both the copy and the datagram
+ * it read without wiping them, so this backend reads its datagrams itself
+ * (xfrm_recv, through nl_cb_overwrite_recv) into a buffer whose address it
+ * keeps while libnl walks it; on_valid wipes each state it was given, in
+ * the copy and in that buffer.  The daemon is single-threaded and one
+ * xfrm_talk runs at a time, so one pointer is enough.
+ */
+static unsigned char *xfrm_rx_raw;
+static size_t xfrm_rx_len;
+
+static int xfrm_recv(struct nl_sock *sk, struct sockaddr_nl *nla,
+		     unsigned char **buf, struct ucred **creds)
+{
+	struct iovec iov = { NULL, 0 };
+	struct msghdr mh = { .msg_name = nla, .msg_namelen = sizeof(*nla),
+			     .msg_iov = &iov, .msg_iovlen = 1 };
+	int fd = nl_socket_get_fd(sk);
+	ssize_t n;
+
+	if (creds)
+		*creds = NULL;
+	*buf = NULL;
+	xfrm_rx_raw = NULL;
+	xfrm_rx_len = 0;
+	/* The size first, copying nothing; then the datagram, once. */
+	do
+		n = recvmsg(fd, &mh, MSG_PEEK | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -NLE_FAILURE : 0;
+	iov.iov_len = (size_t)n;
+	iov.iov_base = malloc(iov.iov_len);
+	if (!iov.iov_base)
+		return -NLE_NOMEM;
+	mh.msg_namelen = sizeof(*nla);
+	do
+		n = recvmsg(fd, &mh, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		free(iov.iov_base);
+		return n < 0 ? -NLE_FAILURE : 0;
+	}
+	*buf = iov.iov_base;
+	xfrm_rx_raw = iov.iov_base;
+	xfrm_rx_len = (size_t)n;
+	return (int)n;
+}
+
+void kb_nl_wipe_raw(unsigned char *raw, size_t len, const struct nlmsghdr *h)
+{
+	struct nlmsghdr *r = (struct nlmsghdr *)raw;
+	int rem = (int)(len > INT_MAX ? INT_MAX : len);
+
+	if (!raw)
+		return;
+	for (; nlmsg_ok(r, rem); r = nlmsg_next(r, &rem)) {
+		if (r->nlmsg_len == h->nlmsg_len && r->nlmsg_type == h->nlmsg_type &&
+		    r->nlmsg_seq == h->nlmsg_seq &&
+		    !memcmp(nlmsg_data(r), nlmsg_data(h), (size_t)nlmsg_datalen(h))) {
+			/* the header stays: libnl steps to the next message by it */
+			OPENSSL_cleanse(nlmsg_data(r), (size_t)nlmsg_datalen(r));
+			return;
+		}
+	}
+}
+
 static int on_valid(struct nl_msg *msg, void *arg)
 {
 	struct xfrm_be *x = arg;
@@ -179,6 +254,10 @@ static int on_valid(struct nl_msg *msg, void *arg)
 		if (x->want_state)
 			memcpy(x->want_state, h, h->nlmsg_len);
 		x->want_state_done = true;
+	}
+	if (h->nlmsg_type == XFRM_MSG_NEWSA) {
+		kb_nl_wipe_raw(xfrm_rx_raw, xfrm_rx_len, h);
+		OPENSSL_cleanse(nlmsg_data(h), (size_t)nlmsg_datalen(h));
 	}
 	return NL_OK;
 }
@@ -199,6 +278,7 @@ static int xfrm_talk(struct kbackend *kb, struct nl_msg *msg, bool wipe,
 	nl_cb_err(cb, NL_CB_CUSTOM, on_err, x);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, x);
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, x);
+	nl_cb_overwrite_recv(cb, xfrm_recv);
 	x->acked = false;
 	r = nl_send_auto(x->sk, msg);
 	if (wipe)
@@ -214,6 +294,8 @@ static int xfrm_talk(struct kbackend *kb, struct nl_msg *msg, bool wipe,
 		do
 			r = nl_recvmsgs(x->sk, cb);
 		while (r >= 0 && !x->acked);
+		xfrm_rx_raw = NULL;
+		xfrm_rx_len = 0;
 		if (r < 0) {
 			err = x->kerr < 0 ? x->kerr : -EIO;
 			if (kb->kb_error[0]) {
@@ -801,6 +883,10 @@ int kb_xfrm_open_probe(struct kbackend *kb, bool probe)
 		return -EPROTONOSUPPORT;
 	}
 	setsockopt(nl_socket_get_fd(x->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+		   &one, sizeof(one));
+	/* An error ack would otherwise carry the refused request back, keys
+	 * and all (the extack sentence still comes). */
+	setsockopt(nl_socket_get_fd(x->sk), SOL_NETLINK, NETLINK_CAP_ACK,
 		   &one, sizeof(one));
 	kb->priv = x;
 	kb->ops = &kb_xfrm_ops;

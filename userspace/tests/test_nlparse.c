@@ -97,4 +97,38 @@ TEST(xfrm_newsa_shorter_than_its_header_is_ignored)
 	free(h);
 }
 
+/* Two states in one datagram: wiping the one a callback saw leaves its
+ * header (the walk goes on by it) and the other message alone. */
+TEST(wipe_raw_clears_only_the_matching_state)
+{
+	const size_t one = NLMSG_HDRLEN + 64;
+	unsigned char *raw = calloc(1, 2 * one), *copy = malloc(one), zero[64] = { 0 };
+	struct nlmsghdr *h1 = (struct nlmsghdr *)raw, *h2 = (struct nlmsghdr *)(raw + one);
+
+	ASSERT_NE(NULL, raw);
+	ASSERT_NE(NULL, copy);
+	h1->nlmsg_len = h2->nlmsg_len = (uint32_t)one;
+	h1->nlmsg_type = h2->nlmsg_type = XFRM_MSG_NEWSA;
+	h1->nlmsg_seq = 7;
+	h2->nlmsg_seq = 8;
+	memset(NLMSG_DATA(h1), 0xaa, 64);
+	memset(NLMSG_DATA(h2), 0xbb, 64);
+	memcpy(copy, h2, one);
+	/* a message that is not in the datagram: nothing changes */
+	((struct nlmsghdr *)copy)->nlmsg_seq = 9;
+	kb_nl_wipe_raw(raw, 2 * one, (struct nlmsghdr *)copy);
+	ASSERT_EQ(0xbb, ((unsigned char *)NLMSG_DATA(h2))[63]);
+	((struct nlmsghdr *)copy)->nlmsg_seq = 8;
+	kb_nl_wipe_raw(raw, 2 * one, (struct nlmsghdr *)copy);
+	ASSERT_EQ(0, memcmp(NLMSG_DATA(h2), zero, 64));
+	ASSERT_EQ(one, h2->nlmsg_len);
+	ASSERT_EQ(XFRM_MSG_NEWSA, h2->nlmsg_type);
+	ASSERT_EQ(0xaa, ((unsigned char *)NLMSG_DATA(h1))[0]);
+	ASSERT_EQ(0xaa, ((unsigned char *)NLMSG_DATA(h1))[63]);
+	/* no datagram (the receive hook did not run): a no-op */
+	kb_nl_wipe_raw(NULL, 0, (struct nlmsghdr *)copy);
+	free(copy);
+	free(raw);
+}
+
 TEST_HARNESS_MAIN
