@@ -945,9 +945,12 @@ void ike_sa_established(struct ike_sa *sa)
 	sa->established_ms = ike_now();
 	sa->e->st.ike_established++;
 	free_init_material(sa);
-	sa_addr_str(&sa->path.remote, peer, sizeof(peer));
 	id_str(&sa->peer_id, idb, sizeof(idb));
 	snprintf(sa->peer_id_str, sizeof(sa->peer_id_str), "%s", idb);
+	if (log_get_level() >= LOG_LVL_INFO)
+		sa_addr_str(&sa->path.remote, peer, sizeof(peer));
+	else
+		peer[0] = 0;
 	log_info("%s: IKE SA established with %s port %u over %s, peer id %s%s",
 		 ike_sa_name(sa), peer, sa_port(&sa->path.remote),
 		 xport_name(sa->path.kind), idb,

@@ -47,6 +47,69 @@ struct ike_kex {
 	EVP_PKEY *key;
 };
 
+/*
+ * X25519/X448, per group and made once: a key generation context and a
+ * public-key import context.  EVP_PKEY_Q_keygen and
+ * EVP_PKEY_new_raw_public_key_ex look the algorithm up by name on every
+ * call (a walk of OpenSSL's name table under a lock), together about a
+ * tenth of a PSK handshake's X25519 cost.  NULL when they cannot be made:
+ * then the by-name calls are used.
+ */
+static struct {
+	EVP_PKEY_CTX *gen, *pub;
+	bool tried;
+} ecx_ctx[2];
+
+static void ecx_ctx_init(const struct kex_group *g, int i)
+{
+	EVP_PKEY_CTX *gen, *pub;
+
+	ecx_ctx[i].tried = true;
+	gen = EVP_PKEY_CTX_new_from_name(NULL, g->name, NULL);
+	pub = EVP_PKEY_CTX_new_from_name(NULL, g->name, NULL);
+	if (!gen || !pub || EVP_PKEY_keygen_init(gen) <= 0 || EVP_PKEY_fromdata_init(pub) <= 0) {
+		EVP_PKEY_CTX_free(gen);
+		EVP_PKEY_CTX_free(pub);
+		ERR_clear_error();
+		return;
+	}
+	ecx_ctx[i].gen = gen;
+	ecx_ctx[i].pub = pub;
+}
+
+static int ecx_index(const struct kex_group *g)
+{
+	int i = g->id == CRYPTO_KE_CURVE25519 ? 0 : 1;
+
+	if (!ecx_ctx[i].tried)
+		ecx_ctx_init(g, i);
+	return ecx_ctx[i].gen ? i : -1;
+}
+
+static EVP_PKEY *ecx_keygen(const struct kex_group *g)
+{
+	EVP_PKEY *k = NULL;
+	int i = ecx_index(g);
+
+	if (i < 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, g->name);
+	return EVP_PKEY_generate(ecx_ctx[i].gen, &k) > 0 ? k : NULL;
+}
+
+static EVP_PKEY *ecx_public(const struct kex_group *g, const uint8_t *peer, size_t len)
+{
+	EVP_PKEY *k = NULL;
+	OSSL_PARAM params[2];
+	int i = ecx_index(g);
+
+	if (i < 0)
+		return EVP_PKEY_new_raw_public_key_ex(NULL, g->name, NULL, peer, len);
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+						      (void *)peer, len);
+	params[1] = OSSL_PARAM_construct_end();
+	return EVP_PKEY_fromdata(ecx_ctx[i].pub, &k, EVP_PKEY_PUBLIC_KEY, params) > 0 ? k : NULL;
+}
+
 static const struct kex_group *find_group(uint16_t id)
 {
 	size_t i;
@@ -113,7 +176,7 @@ struct ike_kex *kex_new(uint16_t group)
 		k->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->name);
 		break;
 	case KEX_ECX:
-		k->key = EVP_PKEY_Q_keygen(NULL, NULL, g->name);
+		k->key = ecx_keygen(g);
 		break;
 	}
 	if (!k->key) {
@@ -314,8 +377,7 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 		ret = pk ? 0 : -EPROTO;
 		break;
 	default:
-		pk = EVP_PKEY_new_raw_public_key_ex(NULL, g->name, NULL, peer,
-						    len);
+		pk = ecx_public(g, peer, len);
 		ret = pk ? 0 : -EPROTO;
 		break;
 	}
@@ -333,7 +395,10 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 	/* RFC 7296 §2.14: g^ir is padded to the prime length. */
 	if (g->kind == KEX_MODP && EVP_PKEY_CTX_set_dh_pad(ctx, 1) <= 0)
 		goto out;
-	if (EVP_PKEY_derive_set_peer(ctx, pk) <= 0) {
+	/* An X25519/X448 public key is any string of its length: OpenSSL's
+	 * check of it has nothing to look at, and the all-zero result
+	 * (RFC 8031 §2.3) is refused below. */
+	if (EVP_PKEY_derive_set_peer_ex(ctx, pk, g->kind != KEX_ECX) <= 0) {
 		ret = -EPROTO;	/* public key check failed */
 		goto out;
 	}

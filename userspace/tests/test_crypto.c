@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -721,6 +723,45 @@ TEST(natd_and_cookie)
 	spii[0] ^= 1;
 	ASSERT_EQ(0, crypto_cookie(secret, 32, ni, 32, (void *)&a, spii, c2));
 	ASSERT_NE(0, memcmp(c1, c2, 32));
+}
+
+/* Small requests come from a block: consecutive draws never repeat
+ * bytes, large ones bypass it, and a forked child does not hand out the
+ * bytes its parent is about to use. */
+TEST(random_block_and_fork)
+{
+	uint8_t a[16], b[16], big[4096], parent[16], child[16], zero[16] = { 0 };
+	int fds[2], st;
+	pid_t pid;
+	int i;
+
+	ASSERT_EQ(0, crypto_random(a, sizeof(a)));
+	ASSERT_EQ(0, crypto_random(b, sizeof(b)));
+	ASSERT_NE(0, memcmp(a, b, sizeof(a)));
+	ASSERT_NE(0, memcmp(a, zero, sizeof(a)));
+	/* across the block's refill (1024 bytes / 16) */
+	for (i = 0; i < 70; i++) {
+		memcpy(a, b, sizeof(a));
+		ASSERT_EQ(0, crypto_random(b, sizeof(b)));
+		ASSERT_NE(0, memcmp(a, b, sizeof(a)));
+	}
+	memset(big, 0, sizeof(big));
+	ASSERT_EQ(0, crypto_random(big, sizeof(big)));
+	ASSERT_NE(0, memcmp(big + 4080, zero, 16));
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		_exit(crypto_random(child, sizeof(child)) == 0 &&
+		      write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child) ? 0 : 1);
+	}
+	ASSERT_EQ(0, crypto_random(parent, sizeof(parent)));
+	ASSERT_EQ((ssize_t)sizeof(child), read(fds[0], child, sizeof(child)));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_EQ(0, st);
+	ASSERT_NE(0, memcmp(parent, child, sizeof(child)));
+	close(fds[0]);
+	close(fds[1]);
 }
 
 TEST_HARNESS_MAIN
