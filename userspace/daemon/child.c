@@ -75,30 +75,54 @@ static bool ts_within(const struct ike_ts *in, const struct ike_ts *out)
 	       memcmp(in->start, out->start, n) >= 0 && memcmp(in->end, out->end, n) <= 0;
 }
 
+int ts_set_add(struct ts_set *s, const struct ike_ts *t)
+{
+	struct ike_ts *n;
+	int k;
+
+	for (k = 0; k < s->n; k++)
+		if (!memcmp(&s->ts[k], t, sizeof(*t)))
+			return 0;
+	if (s->n >= IKE_MAX_TS)
+		return -E2BIG;
+	n = realloc(s->ts, (size_t)(s->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	s->ts = n;
+	s->ts[s->n++] = *t;
+	return 0;
+}
+
+void ts_set_clear(struct ts_set *s)
+{
+	free(s->ts);
+	s->ts = NULL;
+	s->n = 0;
+}
+
 /* Narrows the peer's selectors to ours (§2.9): every non-empty
- * intersection, in the peer's order. */
-static void ts_narrow(const struct ike_ts_pl *peer, const struct ts_cfg *ours, int n_ours,
-		      struct ts_set *out)
+ * intersection, in the peer's order, at most IKE_MAX_TS.  -ENOMEM leaves
+ * out empty. */
+static int ts_narrow(const struct ike_ts_pl *peer, const struct ts_cfg *ours, int n_ours,
+		     struct ts_set *out)
 {
 	int i, j;
 
-	out->n = 0;
+	ts_set_clear(out);
 	for (i = 0; i < peer->n; i++) {
-		for (j = 0; j < n_ours && out->n < IKE_MAX_TS; j++) {
+		for (j = 0; j < n_ours; j++) {
 			struct ike_ts o, t;
 
 			ts_from_cfg(&ours[j], &t);
-			if (ts_intersect(&peer->ts[i], &t, &o)) {
-				int k;
-				bool dup = false;
-
-				for (k = 0; k < out->n; k++)
-					dup |= !memcmp(&out->ts[k], &o, sizeof(o));
-				if (!dup)
-					out->ts[out->n++] = o;
+			if (!ts_intersect(&peer->ts[i], &t, &o))
+				continue;
+			if (ts_set_add(out, &o) == -ENOMEM) {
+				ts_set_clear(out);
+				return -ENOMEM;
 			}
 		}
 	}
+	return 0;
 }
 
 void ts_set_put(struct ike_builder *bld, uint8_t pltype, const struct ts_set *s)
@@ -267,18 +291,17 @@ void child_put_sa(struct child_sa *c, struct ike_builder *bld, bool in_auth)
 
 void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator)
 {
-	struct ts_set l, r;
-	int i;
+	struct ike_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
+	int i, nl = 0, nr = 0;
 
 	(void)initiator;
-	l.n = r.n = 0;
 	for (i = 0; i < c->cfg->n_local_ts && i < IKE_MAX_TS; i++)
-		ts_from_cfg(&c->cfg->local_ts[i], &l.ts[l.n++]);
+		ts_from_cfg(&c->cfg->local_ts[i], &l[nl++]);
 	for (i = 0; i < c->cfg->n_remote_ts && i < IKE_MAX_TS; i++)
-		ts_from_cfg(&c->cfg->remote_ts[i], &r.ts[r.n++]);
+		ts_from_cfg(&c->cfg->remote_ts[i], &r[nr++]);
 	/* The exchange initiator's selectors are TSi, the other side's TSr. */
-	ts_set_put(bld, IKEV2_PL_TSI, &l);
-	ts_set_put(bld, IKEV2_PL_TSR, &r);
+	ike_put_ts(bld, IKEV2_PL_TSI, l, nl);
+	ike_put_ts(bld, IKEV2_PL_TSR, r, nr);
 }
 
 bool child_use_transport(const struct ike_msg *inner)
@@ -308,12 +331,16 @@ const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
 	if (get_ts_pair(inner, &tsi, &tsr))
 		return NULL;
 	for (ch = cc->children; ch; ch = ch->next) {
-		struct ts_set a, b;
+		struct ts_set a = { 0 }, b = { 0 };
+		bool both;
 
 		/* The peer's TSi is our remote side, its TSr our local side. */
 		ts_narrow(&tsi, ch->remote_ts, ch->n_remote_ts, &a);
 		ts_narrow(&tsr, ch->local_ts, ch->n_local_ts, &b);
-		if (a.n && b.n)
+		both = a.n && b.n;
+		ts_set_clear(&a);
+		ts_set_clear(&b);
+		if (both)
 			return ch;
 	}
 	return NULL;
@@ -337,8 +364,9 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		return IKEV2_N_INVALID_SYNTAX;
 	memcpy(&c->spi_out, sap.p[idx].spi, 4);
 	*chosen = sap.p[idx];
-	ts_narrow(&tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote);
-	ts_narrow(&tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local);
+	if (ts_narrow(&tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote) ||
+	    ts_narrow(&tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local))
+		return IKEV2_N_TEMPORARY_FAILURE;
 	if (!c->ts_remote.n || !c->ts_local.n)
 		return IKEV2_N_TS_UNACCEPTABLE;
 	/* §1.3.1: transport mode only when both want it. */
@@ -384,11 +412,14 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_a
 	if (!all_within(&tsi, c->cfg->local_ts, c->cfg->n_local_ts) ||
 	    !all_within(&tsr, c->cfg->remote_ts, c->cfg->n_remote_ts))
 		return IKEV2_N_TS_UNACCEPTABLE;
-	c->ts_local.n = c->ts_remote.n = 0;
+	ts_set_clear(&c->ts_local);
+	ts_set_clear(&c->ts_remote);
 	for (i = 0; i < tsi.n; i++)
-		c->ts_local.ts[c->ts_local.n++] = tsi.ts[i];
+		if (ts_set_add(&c->ts_local, &tsi.ts[i]) == -ENOMEM)
+			return IKEV2_N_TEMPORARY_FAILURE;
 	for (i = 0; i < tsr.n; i++)
-		c->ts_remote.ts[c->ts_remote.n++] = tsr.ts[i];
+		if (ts_set_add(&c->ts_remote, &tsr.ts[i]) == -ENOMEM)
+			return IKEV2_N_TEMPORARY_FAILURE;
 	c->mode = c->cfg->mode == CFG_MODE_TRANSPORT && child_use_transport(inner) ?
 		  CFG_MODE_TRANSPORT : CFG_MODE_TUNNEL;
 	return 0;
@@ -751,6 +782,8 @@ void child_free(struct child_sa *c, bool uninstall_it)
 			o->peer_rekey = NULL;
 	}
 	buf_free(&c->coll_nonce);
+	ts_set_clear(&c->ts_local);
+	ts_set_clear(&c->ts_remote);
 	if (sa->req.old == c)
 		sa->req.old = NULL;
 	OPENSSL_cleanse(c, sizeof(*c));

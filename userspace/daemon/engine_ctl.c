@@ -340,7 +340,7 @@ static void status_text(struct engine *e, struct buf *b)
 	bprintf(b, "tcpiked: backend %s, %zu IKE SA(s), %u half-open\n",
 		e->kb ? e->kb->ops->name : "?", e->n_sa, e->n_half_open);
 	for (sa = e->all; sa; sa = sa->next) {
-		char l[64], r[64], si[17], sr[17], su[128];
+		char l[64], r[64], si[17], sr[17], su[128], pid[PEER_ID_STRLEN];
 		struct child_sa *c;
 
 		sa_addr_str(&sa->path.local, l, sizeof(l));
@@ -358,7 +358,7 @@ static void status_text(struct engine *e, struct buf *b)
 			sa->initiator ? ", initiator" : ", responder");
 		bprintf(b, "  IKE: %s, SPIs %s_i %s_r, peer %s, rekeys %llu, msgid out %u in %u, "
 			"retransmits %llu, fragmentation %s\n",
-			su, si, sr, sa->peer_id_str[0] ? sa->peer_id_str : "-",
+			su, si, sr, sa->peer_id.type ? peer_id_str(sa, pid) : "-",
 			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
 		if (sa->probe.state != PROBE_NONE) {
@@ -465,7 +465,7 @@ static void status_json(struct engine *e, struct buf *b)
 	jstr(b, e->kb ? e->kb->ops->name : "?");
 	bprintf(b, ",\"half_open\":%u,\"ike_sas\":[", e->n_half_open);
 	for (sa = e->all; sa; sa = sa->next) {
-		char l[64], r[64], si[17], sr[17], su[128];
+		char l[64], r[64], si[17], sr[17], su[128], pid[PEER_ID_STRLEN];
 		struct child_sa *c;
 		bool cf = true;
 
@@ -490,7 +490,7 @@ static void status_json(struct engine *e, struct buf *b)
 			si, sr, su, cfg_transport_name(sa->xmode),
 			sa->separate ? "true" : "false", sa->esp_tcp ? "true" : "false",
 			sa->fell_back ? "true" : "false", sa->tcp_orig ? "true" : "false");
-		jstr(b, sa->peer_id_str);
+		jstr(b, peer_id_str(sa, pid));
 		{
 			static const char *const pst[] = {
 				[PROBE_NONE] = "none", [PROBE_SKIPPED] = "skipped",

@@ -319,8 +319,10 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 		}
 		s = psk_for(sa, me, peer);
 		if (!s) {
+			char pid[PEER_ID_STRLEN];
+
 			log_warn("%s: no shared secret for the peer's identity %s",
-				 ike_sa_name(sa), sa->peer_id_str);
+				 ike_sa_name(sa), peer_id_str(sa, pid));
 			return -ENOENT;
 		}
 		return crypto_auth_psk_verify(sa->suite.prf, s->secret, s->secret_len,
@@ -353,8 +355,10 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 	} else if (crypto_cert_verify(ee, inter, cr->cas, 0)) {
 		log_warn("%s: peer's certificate does not chain to our CAs", ike_sa_name(sa));
 	} else if (!crypto_cert_matches_id(ee, peer->type, peer->data, peer->len)) {
+		char pid[PEER_ID_STRLEN];
+
 		log_warn("%s: peer's certificate does not contain its ID %s",
-			 ike_sa_name(sa), sa->peer_id_str);
+			 ike_sa_name(sa), peer_id_str(sa, pid));
 	} else if (!(pub = X509_get0_pubkey(ee))) {
 		log_warn("%s: peer's certificate has no usable key", ike_sa_name(sa));
 	} else {
@@ -513,7 +517,6 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		auth_fail(sa, "response has no usable IDr");
 		return;
 	}
-	id_str(&sa->peer_id, sa->peer_id_str, sizeof(sa->peer_id_str));
 	if (sa->cfg->remote.id.type && (id_wire(&sa->cfg->remote.id, &want) ||
 					!id_equal(&want, &sa->peer_id))) {
 		auth_fail(sa, "responder's identity is not the configured one");
@@ -562,7 +565,9 @@ static void initial_contact(struct ike_sa *sa)
 		n = o->next;
 		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED &&
 		    id_equal(&o->peer_id, &sa->peer_id)) {
-			log_info("%s: INITIAL_CONTACT from %s", ike_sa_name(o), sa->peer_id_str);
+			char pid[PEER_ID_STRLEN];
+
+			log_info("%s: INITIAL_CONTACT from %s", ike_sa_name(o), peer_id_str(sa, pid));
 			ike_sa_destroy(o, "replaced after INITIAL_CONTACT");
 		}
 	}
@@ -626,14 +631,15 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		auth_fail(sa, "request lacks IDi or AUTH");
 		return;
 	}
-	id_str(&sa->peer_id, sa->peer_id_str, sizeof(sa->peer_id_str));
 	memset(&idr_want, 0, sizeof(idr_want));
 	if (pidr && !ike_get_id(pidr, &idr_t))
 		id_from_payload(&idr_t, &idr_want);
 	cc = conn_for_id(sa, &sa->peer_id, idr_want.type ? &idr_want : NULL);
 	if (!cc) {
+		char ids[PEER_ID_STRLEN];
+
 		log_warn("%s: no connection for peer identity %s", ike_sa_name(sa),
-			 sa->peer_id_str);
+			 peer_id_str(sa, ids));
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
 				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
 		auth_fail(sa, "unknown peer identity");

@@ -82,6 +82,14 @@ bool sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b
 	return sa_addr_eq(a, b) && sa_port(a) == sa_port(b);
 }
 
+const char *peer_id_str(const struct ike_sa *sa, char *out)
+{
+	out[0] = 0;
+	if (sa->peer_id.type)
+		id_str(&sa->peer_id, out, PEER_ID_STRLEN);
+	return out;
+}
+
 int id_str(const struct id_cfg *id, char *out, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
@@ -938,15 +946,14 @@ void ike_schedule_timers(struct ike_sa *sa)
 
 void ike_sa_established(struct ike_sa *sa)
 {
-	char peer[64], idb[128];
+	char peer[64], idb[PEER_ID_STRLEN];
 
 	ike_half_open_del(sa);
 	sa->state = IKE_S_ESTABLISHED;
 	sa->established_ms = ike_now();
 	sa->e->st.ike_established++;
 	free_init_material(sa);
-	id_str(&sa->peer_id, idb, sizeof(idb));
-	snprintf(sa->peer_id_str, sizeof(sa->peer_id_str), "%s", idb);
+	peer_id_str(sa, idb);
 	if (log_get_level() >= LOG_LVL_INFO)
 		sa_addr_str(&sa->path.remote, peer, sizeof(peer));
 	else

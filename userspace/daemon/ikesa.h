@@ -88,10 +88,13 @@ enum ike_task {
 
 struct ike_sa;
 
-/* One direction's negotiated selectors after narrowing. */
+/* One direction's negotiated selectors after narrowing: n entries on the
+ * heap (at most IKE_MAX_TS), released with ts_set_clear().  Most Child SAs
+ * have one selector a side, so this is 48 bytes where a fixed array of
+ * IKE_MAX_TS was 612. */
 struct ts_set {
 	int n;
-	struct ike_ts ts[IKE_MAX_TS];
+	struct ike_ts *ts;
 };
 
 struct child_sa {
@@ -236,8 +239,7 @@ struct ike_sa {
 	struct buf peer_certreq_data;
 
 	/* Identities */
-	struct id_cfg peer_id;
-	char peer_id_str[128];
+	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
 
 	/* Message IDs (window 1 both ways) */
 	uint32_t my_msgid;	/* next request we send */
@@ -510,6 +512,9 @@ int child_steer(struct child_sa *c, bool udp, uint16_t lport, uint16_t rport);
 uint32_t child_alloc_spi(struct engine *e);
 bool child_use_transport(const struct ike_msg *inner);
 void ts_set_put(struct ike_builder *bld, uint8_t pltype, const struct ts_set *s);
+/* Appends t unless already there; -ENOMEM, or -E2BIG past IKE_MAX_TS. */
+int ts_set_add(struct ts_set *s, const struct ike_ts *t);
+void ts_set_clear(struct ts_set *s);
 int ts_set_str(const struct ts_set *s, char *out, size_t len);
 
 /* proposal.c */
@@ -549,5 +554,9 @@ bool sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b
 /* Our ID for a connection (the local address when none configured). */
 void ike_local_id(const struct ike_sa *sa, struct id_cfg *id);
 int id_str(const struct id_cfg *id, char *out, size_t len);
+/* The peer's identity as text into out (PEER_ID_STRLEN), "" before it is
+ * known; returns out. */
+#define PEER_ID_STRLEN 128
+const char *peer_id_str(const struct ike_sa *sa, char *out);
 
 #endif
