@@ -313,6 +313,31 @@ def hold(host, port, src, n):
     print(" ".join(out))
 
 
+def wait_closed(socks, limit, on_close=None, on_data=None):
+    """Reads the non-blocking sockets until each is closed by the peer or
+    limit seconds pass; the closed ones leave the list (on_close(s) for
+    each, on_data(s, bytes) for what arrived).  Returns the open ones."""
+    live = list(socks)
+    end = time.monotonic() + limit
+    while live and time.monotonic() < end:
+        r, _, _ = select.select(live, [], [], max(0, end - time.monotonic()))
+        for s in r:
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                d = b""
+            except BlockingIOError:
+                continue
+            if d:
+                if on_data:
+                    on_data(s, d)
+                continue
+            live.remove(s)
+            if on_close:
+                on_close(s)
+    return live
+
+
 def garbage(host, port, src, n, seed):
     rnd = random.Random(seed)
     done = 0
@@ -335,22 +360,10 @@ def garbage(host, port, src, n, seed):
             s.setblocking(False)
             batch.append(s)
         todo -= len(batch)
-        end = time.monotonic() + 8
-        while batch and time.monotonic() < end:
-            r, _, _ = select.select(batch, [], [], end - time.monotonic())
-            for s in r:
-                try:
-                    d = s.recv(65536)
-                except ConnectionResetError:
-                    d = b""
-                except BlockingIOError:
-                    continue
-                if not d:
-                    done += 1
-                    batch.remove(s)
-                    s.close()
-        left_open += len(batch)
-        for s in batch:
+        still = wait_closed(batch, 8, on_close=lambda s: s.close())
+        done += len(batch) - len(still)
+        left_open += len(still)
+        for s in still:
             s.close()
     print("closed %d of %d, %d still open" % (done, n, left_open))
     return 0 if left_open == 0 and done == n else 1
@@ -369,23 +382,15 @@ def slow(host, port, src, n, limit):
         s.setblocking(False)
         socks.append(s)
     start = time.monotonic()
-    end = start + limit
-    done, last = 0, 0.0
-    while socks and time.monotonic() < end:
-        r, _, _ = select.select(socks, [], [], end - time.monotonic())
-        for s in r:
-            try:
-                d = s.recv(65536)
-            except ConnectionResetError:
-                d = b""
-            except BlockingIOError:
-                continue
-            if not d:
-                done += 1
-                last = time.monotonic() - start
-                socks.remove(s)
-                s.close()
-    for s in socks:
+    last = [0.0]
+
+    def closed(s):
+        last[0] = time.monotonic() - start
+        s.close()
+
+    still = wait_closed(socks, limit, on_close=closed)
+    done, last = len(socks) - len(still), last[0]
+    for s in still:
         s.close()
     print("closed %d of %d, refused %d, last close after %.1f s" % (done, n, refused, last))
     return 0
@@ -404,23 +409,12 @@ def inits(host, port, src, n, seed):
             continue
         s.setblocking(False)
         socks.append(s)
-    end = time.monotonic() + 2
     bufs = {s: b"" for s in socks}
-    live = list(socks)
-    while live and time.monotonic() < end:
-        r, _, _ = select.select(live, [], [], end - time.monotonic())
-        for s in r:
-            try:
-                d = s.recv(65536)
-            except ConnectionResetError:
-                d = b""
-            except BlockingIOError:
-                continue
-            if d:
-                bufs[s] += d
-            else:
-                closed += 1
-                live.remove(s)
+
+    def got(s, d):
+        bufs[s] += d
+
+    closed += len(socks) - len(wait_closed(socks, 2, on_data=got))
     for s in socks:
         b = bufs[s]
         if len(b) >= 2 + 4 + 28:

@@ -66,25 +66,13 @@ static int build(const struct req *r, const struct ike_notify *cookie, struct bu
 	struct ike_builder bld;
 	struct ike_hdr h;
 	struct ike_sa_pl sa;
-	struct ike_proposal *p = &sa.p[0];
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.spi_i, r->spi, 8);
 	h.major = IKEV2_MAJOR_VERSION;
 	h.exch = IKEV2_EXCH_IKE_SA_INIT;
 	h.flags = IKEV2_FLAG_INITIATOR;
-	memset(&sa, 0, sizeof(sa));
-	sa.nprop = 1;
-	p->num = 1;
-	p->proto = IKEV2_PROTO_IKE;
-	p->ntrans = 3;
-	p->t[0].type = IKEV2_TRANS_ENCR;
-	p->t[0].id = IKEV2_ENCR_AES_GCM_16;
-	p->t[0].keylen = 256;
-	p->t[1].type = IKEV2_TRANS_PRF;
-	p->t[1].id = IKEV2_PRF_HMAC_SHA2_256;
-	p->t[2].type = IKEV2_TRANS_KE;
-	p->t[2].id = IKEV2_KE_CURVE25519;
+	cli_bench_proposal(&sa, NULL);
 	buf_reset(out);
 	msg_begin(&bld, out, &h);
 	if (cookie)

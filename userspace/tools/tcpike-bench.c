@@ -313,20 +313,8 @@ static void ike_header(struct sa *sa, struct ike_hdr *h, uint8_t exch, uint32_t 
 static void put_ike_sa(struct ike_builder *bld)
 {
 	struct ike_sa_pl sa;
-	struct ike_proposal *p = &sa.p[0];
 
-	memset(&sa, 0, sizeof(sa));
-	sa.nprop = 1;
-	p->num = 1;
-	p->proto = IKEV2_PROTO_IKE;
-	p->ntrans = 3;
-	p->t[0].type = IKEV2_TRANS_ENCR;
-	p->t[0].id = IKEV2_ENCR_AES_GCM_16;
-	p->t[0].keylen = 256;
-	p->t[1].type = IKEV2_TRANS_PRF;
-	p->t[1].id = IKEV2_PRF_HMAC_SHA2_256;
-	p->t[2].type = IKEV2_TRANS_KE;
-	p->t[2].id = IKEV2_KE_CURVE25519;
+	cli_bench_proposal(&sa, NULL);
 	ike_put_sa(bld, &sa);
 }
 
@@ -386,7 +374,6 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 	struct ike_builder bld, in;
 	struct buf inner = BUF_INIT, oct = BUF_INIT, auth = BUF_INIT;
 	struct ike_sa_pl esp;
-	struct ike_proposal *p = &esp.p[0];
 	struct sk_ctx k;
 	struct ike_hdr h;
 	uint8_t idb[260];
@@ -406,18 +393,7 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 	crypto_random(&spi, sizeof(spi));
 	spi |= 0x100;		/* SPIs 0..255 are reserved (RFC 4303 §2.1) */
 	sa->child_spi = spi;
-	memset(&esp, 0, sizeof(esp));
-	esp.nprop = 1;
-	p->num = 1;
-	p->proto = IKEV2_PROTO_ESP;
-	p->spi_len = 4;
-	memcpy(p->spi, &spi, 4);
-	p->ntrans = 2;
-	p->t[0].type = IKEV2_TRANS_ENCR;
-	p->t[0].id = IKEV2_ENCR_AES_GCM_16;
-	p->t[0].keylen = 256;
-	p->t[1].type = IKEV2_TRANS_ESN;
-	p->t[1].id = IKEV2_ESN_NO;
+	cli_bench_proposal(&esp, (const uint8_t *)&spi);
 
 	chain_begin(&in, &inner);
 	ike_put_id(&in, IKEV2_PL_IDI, IKEV2_ID_FQDN, (const uint8_t *)g.id, strlen(g.id));
