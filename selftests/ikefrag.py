@@ -6,6 +6,16 @@ sent over TCP but MUST be accepted.  tcpiked never sends them there, so
 this script does, to test the receiving side.
 
     ikefrag.py HOST PORT IDi IDr PSK FRAGMENTS [TIMEOUT]
+    ikefrag.py HOST PORT IDi IDr PSK conns|conns-b WAIT
+
+The second form (RFC 9329 §6.1, TCP-26/27) sets the SA up in one fragment
+on connection A, then opens connection B and sends an INFORMATIONAL on B
+(answered on B), one on A (answered on A: the old connection still
+accepted), a tampered one on B (not answered, and it must not move the
+responder's return path); then it waits up to WAIT seconds for a request
+of the responder's own (e.g. its DPD) and prints the connection it came on.
+conns-b leaves out the INFORMATIONAL on A and tampers on A instead, so the
+last valid message is the one on B.
 
 AES-GCM-16-256, PRF-HMAC-SHA2-256, X25519, PSK authentication (RFC 7296
 §2.15), one ESP Child SA 192.168.1.0/24 <-> 192.168.2.0/24.  Prints
@@ -15,6 +25,7 @@ error notify; exit status 1 with a reason otherwise.
 import hashlib
 import hmac
 import os
+import select
 import socket
 import struct
 import sys
@@ -106,8 +117,9 @@ def payloads(first, data):
 
 
 def main(argv):
-    host, port, idi, idr, psk, nfrag = (argv[1], int(argv[2]), argv[3],
-                                        argv[4], argv[5].encode(), int(argv[6]))
+    host, port, idi, idr, psk = (argv[1], int(argv[2]), argv[3], argv[4],
+                                 argv[5].encode())
+    nfrag = 1 if argv[6].startswith("conns") else int(argv[6])
     timeout = float(argv[7]) if len(argv) > 7 else 10
     s = socket.create_connection((host, port), timeout=timeout)
     s.sendall(b"IKETCP")
@@ -188,6 +200,64 @@ def main(argv):
         raise Fail("IKE_AUTH response without AUTH: %s" % types)
     print("established, IKE_AUTH sent in %d fragments, answer of %d bytes "
           "in one SK payload" % (len(parts), len(r)))
+    if argv[6] in ("conns", "conns-b"):
+        return conns(host, port, s, spi_i, spi_r, sk_ei, sk_er, timeout,
+                     argv[6] == "conns-b")
+    return 0
+
+
+def conns(host, port, a, spi_i, spi_r, sk_ei, sk_er, wait, last_on_b):
+    """TCP-26/27 on an established SA whose connection is a."""
+    def informational(msgid, tamper=False):
+        iv = os.urandom(8)
+        plain = b"\0"                  # no payloads, Pad Length 0
+        sk_len = 4 + 8 + len(plain) + 16
+        hdr = header(spi_i, spi_r, PL_SK, 37, 0x08, msgid, 28 + sk_len)
+        sk_hdr = struct.pack("!BBH", 0, 0, sk_len)
+        ct = AESGCM(sk_ei[:32]).encrypt(sk_ei[32:] + iv, plain, hdr + sk_hdr)
+        if tamper:
+            ct = ct[:-1] + bytes([ct[-1] ^ 1])
+        return frame(hdr + sk_hdr + iv + ct)
+
+    def answered(conn, msgid, name):
+        conn.settimeout(3)
+        r = read_frame(conn)
+        if r[:16] != spi_i + spi_r or r[18] != 37 or not r[19] & 0x20 or \
+                struct.unpack("!I", r[20:24])[0] != msgid:
+            raise Fail("on %s: not the answer to INFORMATIONAL %d (exchange %d, "
+                       "flags 0x%02x, message ID %d; header %s)" % (
+                           name, msgid, r[18], r[19], struct.unpack("!I", r[20:24])[0],
+                           r[:28].hex()))
+        sk = r[28:]
+        AESGCM(sk_er[:32]).decrypt(sk_er[32:] + sk[4:12], sk[12:], r[:28] + sk[:4])
+        print("INFORMATIONAL %d answered on %s" % (msgid, name))
+
+    b = socket.create_connection((host, port), timeout=wait)
+    b.sendall(b"IKETCP")
+    b.sendall(informational(2))
+    answered(b, 2, "B")
+    if last_on_b:
+        # Not valid (ICV broken): no answer, the return path stays on B.
+        a.sendall(informational(3, tamper=True))
+    else:
+        a.sendall(informational(3))
+        answered(a, 3, "A")
+        # Not valid: no answer, the return path stays on A.
+        b.sendall(informational(4, tamper=True))
+    print("ready")
+    sys.stdout.flush()
+    conns_by = {a: "A", b: "B"}
+    r, _, _ = select.select([a, b], [], [], wait)
+    if not r:
+        raise Fail("no request from the responder within %d s" % wait)
+    conn = r[0]
+    conn.settimeout(3)
+    f = read_frame(conn)
+    if f[:16] != spi_i + spi_r or f[19] & 0x20:
+        raise Fail("on %s: a frame that is no request of this SA (exchange %d, "
+                   "flags 0x%02x)" % (conns_by[conn], f[18], f[19]))
+    print("request from the responder on %s, exchange %d, message ID %d" %
+          (conns_by[conn], f[18], struct.unpack("!I", f[20:24])[0]))
     return 0
 
 

@@ -91,7 +91,7 @@ tap_check "the SA pair still agrees: a's inbound SPI is b's outbound" \
 # drops it (rx_bad +1, no answer); unmodified it is a retransmission and
 # b's cached response comes back on that connection.
 ra=$(child_rekeys a)
-ip netns exec "$NS_B" tcpdump -i vb -U -s 0 -w "$IKE_DIR/rk.pcap" tcp port 4500 \
+ip netns exec "$NS_B" tcpdump --immediate-mode -i vb -U -s 0 -w "$IKE_DIR/rk.pcap" tcp port 4500 \
 	>/dev/null 2>&1 &
 dump=$!
 sleep 1

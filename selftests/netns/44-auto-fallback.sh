@@ -3,8 +3,9 @@
 # the UDP IKE_SA_INIT is retransmitted before the fallback (TCP-15), the
 # TCP attempt is a new IKE_SA_INIT with a new SPIi (TCP-16), and every
 # request's NAT-D hashes are computed over its own addresses and ports,
-# the TCP ports for the TCP one (TCP-16, TCP-31, RT-18).  A capture on b's
-# link is read by selftests/ikepcap.py, which recomputes the hashes.
+# the TCP ports for the TCP one (TCP-16, TCP-31, RT-18); with assume_no_nat
+# none at all (RT-19).  A capture on b's link is read by
+# selftests/ikepcap.py, which recomputes the hashes.
 . "$(dirname "$0")/../lib.sh"
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
@@ -27,7 +28,7 @@ ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 	lid=fqdn:b.test rid=fqdn:a.test
 PCAP=$IKE_DIR/fallback.pcap
-ip netns exec "$NS_B" tcpdump -U -s 0 -ni vb -w "$PCAP" \
+ip netns exec "$NS_B" tcpdump --immediate-mode -U -s 0 -ni vb -w "$PCAP" \
 	'udp port 500 or udp port 4500 or tcp port 4500' >/dev/null 2>&1 &
 TD=$!
 wait_for 5 test -s "$PCAP" || sleep 1
@@ -57,6 +58,29 @@ tap_check "NAT-D of the TCP request: the TCP connection's addresses and ports (T
 	test -n "$(printf '%s\n' "$reqs" | grep '^tcp ' | grep 'natd_src=yes natd_dst=yes')"
 tap_check "a reports the fallback, no NAT found" \
 	test "$(ike_jq a "[i for i in s['ike_sas'] if i['state']=='ESTABLISHED'][0]['tcp_fallback']") $(ike_jq a "[i for i in s['ike_sas'] if i['state']=='ESTABLISHED'][0]['nat_local']")" = "True False"
+ike_stop a
+ike_stop b
+
+# RT-19: assume_no_nat = yes leaves NAT-D out of a's IKE_SA_INIT (UDP open
+# now); the default above sent them.
+ip netns exec "$NS_B" nft delete table inet blk
+ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+	lid=fqdn:a.test rid=fqdn:b.test "conn_extra=assume_no_nat = yes"
+PCAP=$IKE_DIR/nonat.pcap
+ip netns exec "$NS_B" tcpdump --immediate-mode -U -s 0 -ni vb -w "$PCAP" \
+	'udp port 500 or udp port 4500' >/dev/null 2>&1 &
+TD=$!
+wait_for 5 test -s "$PCAP" || sleep 1
+ike_start "$NS_A" a && ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+ike_ctl a initiate c >/dev/null
+tap_check "assume_no_nat: established over UDP" wait_for 10 ike_established a
+sleep 0.5
+kill "$TD"; wait "$TD" 2>/dev/null
+reqs=$(python3 "$TOP/selftests/ikepcap.py" "$PCAP")
+tap_diag "$reqs"
+tap_check "assume_no_nat: the IKE_SA_INIT request carries no NAT-D (RT-19)" \
+	test -n "$(printf '%s\n' "$reqs" | grep '^udp 500>500 .*natd_src=- natd_dst=-')" -a \
+	-z "$(printf '%s\n' "$reqs" | grep 'natd_src=yes')"
 ike_stop a
 ike_stop b
 tap_done

@@ -364,8 +364,12 @@ void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err)
 	struct ike_path p;
 
 	(void)e;
-	if (!sa || sa->path.conn != c)
-		return;		/* accepted connections: nothing to do yet */
+	/* An accepted connection is announced once its prefix arrived; when
+	 * its first frame came in the same read, that frame has already made
+	 * it an SA's path (TCP-26), and there is nothing more to do: the
+	 * rest here is the originator's connect finishing. */
+	if (!sa || sa->path.conn != c || !c->originator)
+		return;
 	if (err) {
 		detach_conn(sa);
 		tcp_failed(sa, err);
