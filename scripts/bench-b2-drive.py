@@ -64,9 +64,13 @@ def main():
         results[i] = (ok, what)
         started.pop(i, None)
         if not ok and a.stop:
-            subprocess.run(shlex.split(a.stop.format(i=i)),
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=15)
+            try:
+                subprocess.run(shlex.split(a.stop.format(i=i)),
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=15)
+            except subprocess.TimeoutExpired:
+                print("bench-b2-drive: stopping setup %d timed out" % i,
+                      file=sys.stderr)
 
     last = 0.0
     while todo or started:
