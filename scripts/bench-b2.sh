@@ -467,14 +467,15 @@ b2_plot() {
 		plots+=("\"$f\" using 1:2 with linespoints lw 2 title \"$sys $xport\"")
 	done
 	gnuplot <<GP 2>"$B2_TMP/gnuplot.err" || { sed 's/^/bench-b2: gnuplot: /' "$B2_TMP/gnuplot.err" >&2; return; }
-set terminal pngcairo size 760,440 font "sans,10"
+set terminal pngcairo size 760,480 font "sans,10" noenhanced
 set output "$out/b2.png"
 set title "B2: time to established, p95 (IKE_AUTH ~$(( $(chain_der_bytes a) / 1000 )) KB each way)"
 set logscale y
 set xlabel "random loss on the path, % each way"
 set ylabel "p95 ms (log scale; $BOUND s = failed)"
 set xtics ($(IFS=,; echo "${losses[*]}"))
-set key top left
+set yrange [5:60000]
+set key below
 set grid ytics
 plot $(IFS=,; echo "${plots[*]}"), $((BOUND * 1000)) with lines dashtype 2 lc rgb "gray" title "bound ($BOUND s)"
 GP
