@@ -533,6 +533,7 @@ w_for() {
 	esac
 }
 declare -A R
+b2_t0=$SECONDS
 for key in "${systems[@]}"; do
 	read -r sys xport <<<"$key"
 	for loss in "${losses[@]}"; do
@@ -546,6 +547,8 @@ done
 [ -n "${IKE_PID[a]:-}" ] && ike_stop a >/dev/null
 [ -n "${IKE_PID[b]:-}" ] && ike_stop b >/dev/null
 sw_stop s
+
+B2_WALL=$((SECONDS - b2_t0))
 
 # --- the section ---------------------------------------------------------------
 
@@ -564,6 +567,9 @@ md=$out/b2.md
 	echo "## B2: big IKE messages under loss"
 	echo
 	echo "Command: \`scripts/bench-b2.sh$([ $quick = 1 ] && echo " --quick") $out\`$([ $quick = 1 ] && echo " (quick mode: a smoke test, not a measurement)")"
+	echo "on $(date -u '+%Y-%m-%d %H:%M UTC'), tcpike $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . ':!bench/results' 2>/dev/null || echo ' (modified)'),"
+	echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), shared), kernel $(uname -r), load average"
+	echo "at the end $(cut -d' ' -f1-3 /proc/loadavg), $B2_WALL s in all."
 	echo
 	echo "Each IKE_AUTH request and response carries four RSA-4096 certificates"
 	echo "(end entity and three intermediates under a root the peer trusts), each"
@@ -576,7 +582,9 @@ md=$out/b2.md
 	echo "has no netem: there is no added delay**, the RTT is a veth pair's (well"
 	echo "under 1 ms), so what separates the transports is how they recover:"
 	echo "retransmission timers for UDP, TCP's own recovery (fast retransmit, RTO of"
-	echo "at least 200 ms, SYN retry after 1 s) for TCP."
+	echo "at least 200 ms, SYN retry after 1 s) for TCP.  Without delay a lost SYN"
+	echo "(tcp) or a lost IKE_SA_INIT message (separate: on UDP, tcpiked's 1 s timer)"
+	echo "costs about a second, which is where p95 values near 1 s of those come from."
 	echo
 	echo "Time to established = the initiator's log line \"initiating\" to its log"
 	echo "line for the installed Child SA (tcpiked: \"Child SA net installed\";"
