@@ -566,7 +566,7 @@ md=$out/b2.md
 {
 	echo "## B2: big IKE messages under loss"
 	echo
-	echo "Command: \`scripts/bench-b2.sh$([ $quick = 1 ] && echo " --quick") $out\`$([ $quick = 1 ] && echo " (quick mode: a smoke test, not a measurement)")"
+	echo "Command: \`scripts/bench-b2.sh$([ $quick = 1 ] && echo " --quick") $(realpath -m --relative-base="$top" -- "$out")\`$([ $quick = 1 ] && echo " (quick mode: a smoke test, not a measurement)")"
 	echo "on $(date -u '+%Y-%m-%d %H:%M UTC'), tcpike $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . ':!bench/results' 2>/dev/null || echo ' (modified)'),"
 	echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), shared), kernel $(uname -r), load average"
 	echo "at the end $(cut -d' ' -f1-3 /proc/loadavg), $B2_WALL s in all."
