@@ -132,6 +132,10 @@ try:
 except socket.timeout:
     pass' "$@"
 }
+# Fragment bursts must not overflow the receive buffer: 4 MB (the kernel
+# reports twice what was set), forced past rmem_max.
+rb=$(ip netns exec "$NS_B" ss -uamn 'sport = :500' | sed -n 's/.*skmem:(r[0-9]*,rb\([0-9]*\),.*/\1/p' | head -n 1)
+tap_check "UDP 500: receive buffer of 4 MB (rb $rb)" test "${rb:-0}" -ge 8388608
 o0=$(udpc drop_oversize) t0=$(udpc drop_truncated) rx0=$(ike_jq b "s['counters']['rx']")
 tap_check "UDP 500: a 1281-byte datagram (max_ike_message 1280) is not answered" udp_send 500 1281 0
 tap_check "UDP 4500: a 1285-byte datagram (marker + 1281) is not answered" udp_send 4500 1285 1

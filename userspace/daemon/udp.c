@@ -155,6 +155,24 @@ static void sock_read(void *ctx, int fd, uint32_t ev)
 	}
 }
 
+/*
+ * The default receive buffer (about 200 KB) holds a few fragmented IKE_AUTH
+ * messages; peers that send their fragments in a burst (strongSwan sends
+ * 37 fragments of a 42 KB message from several threads at once) overflow
+ * it when many arrive together, and every lost fragment costs a whole
+ * retransmission.  4 MB, forced past net.core.rmem_max while we still hold
+ * CAP_NET_ADMIN; if that is refused, as large as rmem_max allows.
+ */
+#define UDP_RCVBUF	(4 << 20)
+
+static void set_rcvbuf(int fd)
+{
+	int sz = UDP_RCVBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
 static int open_one(struct udp *u, const struct sockaddr_storage *a,
 		    enum xport_kind kind, bool espinudp)
 {
@@ -168,6 +186,7 @@ static int open_one(struct udp *u, const struct sockaddr_storage *a,
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	set_rcvbuf(fd);
 	if (a->ss_family == AF_INET) {
 		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	} else {
