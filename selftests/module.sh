@@ -48,3 +48,41 @@ module_policies() {
 			return 1
 	done
 }
+
+# expect_refusal DESC FRAGMENT CMD...: ok when CMD fails and says FRAGMENT
+# (a refusal with its own sentence).
+expect_refusal() {
+	local desc=$1 frag=$2 out
+	shift 2
+	out=$("$@" 2>&1)
+	if [ $? -ne 0 ] && printf '%s' "$out" | grep -qF "$frag"; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc" "wanted a refusal containing '$frag', got: $out"
+	fi
+}
+
+# ping_start LOG [COUNT [INTERVAL]]: a ping stream from a (192.168.1.1) to
+# b (192.168.2.1) through the tunnel in the background, its output in LOG;
+# PING is its pid.
+ping_start() {
+	ip netns exec "$NS_A" ping -i "${3:-0.1}" -c "${2:-3000}" -W 1 \
+		-I 192.168.1.1 192.168.2.1 >"$1" 2>&1 &
+	PING=$!
+}
+
+# ping_check DESC LOG MAX_LOST: stops the stream and reads its summary; ok
+# when at least 40 pings went out and at most MAX_LOST got no answer.
+# (Emulated time is slow and uneven, so the stream runs until here.)
+ping_check() {
+	local tx rx
+	kill -INT "$PING"
+	wait "$PING"
+	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$2")
+	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$2")
+	if [ -n "$tx" ] && [ -n "$rx" ] && [ "$tx" -ge 40 ] && [ $((tx - rx)) -le "$3" ]; then
+		tap_ok "$1 ($((tx - rx)) of $tx lost)"
+	else
+		tap_fail "$1" "at most $3 lost: $(tail -2 "$2")"
+	fi
+}

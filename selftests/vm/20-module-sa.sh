@@ -4,20 +4,9 @@
 # bad requests are refused with a sentence and leave nothing behind, and
 # unloading removes everything the module made.
 . "$(dirname "$0")/../lib.sh"
-NL=$BIN/tools/tcpike-nl
-KEY_AB=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324
-KEY_BA=0xa1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4
+. "$TOP/selftests/module.sh"
 
-[ -f "$TCPIKE_MODULE" ] || tap_skip_all "module not built ($TCPIKE_MODULE)"
-lsmod 2>/dev/null | grep -q '^tcpike ' && rmmod tcpike
-# On a modular kernel (Debian's) the XFRM algorithm table is a module of its
-# own; insmod, unlike modprobe, does not load what tcpike.ko links against.
-[ -d "/lib/modules/$(uname -r)/kernel" ] && modprobe -a xfrm_algo xfrm_user esp4 esp6 2>/dev/null
-if ! out=$(insmod "$TCPIKE_MODULE" 2>&1); then
-	tap_fail "insmod tcpike.ko" "$out"
-	tap_done
-fi
-tap_ok "insmod tcpike.ko"
+module_load
 tap_check "family 'tcpike' with group 'events' is registered" \
 	sh -c 'genl ctrl get name tcpike | grep -q "name: events"'
 
@@ -70,16 +59,6 @@ case "$out" in
 esac
 
 # Bad input: each refused with its own sentence, nothing half-created.
-expect_refusal() { # description sentence-fragment command...
-	local desc=$1 frag=$2 out
-	shift 2
-	out=$("$@" 2>&1)
-	if [ $? -ne 0 ] && printf '%s' "$out" | grep -qF "$frag"; then
-		tap_ok "$desc"
-	else
-		tap_fail "$desc" "wanted a refusal containing '$frag', got: $out"
-	fi
-}
 N="ip netns exec $NS_A $NL"
 expect_refusal "SPI 0 refused" "SPI 0 is reserved" \
 	$N sa-new --spi 0 --src 10.0.0.1 --dst 10.0.0.2 --aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY_AB

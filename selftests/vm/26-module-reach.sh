@@ -63,8 +63,7 @@ tap_expect_eq "stats count the watch" "reach watches 1" "$(nl_a stats | grep '^r
 ip netns exec "$NS_A" "$NL" monitor --count 2 --timeout 90 >/tmp/rc-mon.log 2>&1 &
 MON=$!
 wait_for 10 grep -q listening /tmp/rc-mon.log
-ip netns exec "$NS_A" ping -i 0.1 -c 3000 -W 1 -I 192.168.1.1 192.168.2.1 >/tmp/rc-ping.log 2>&1 &
-PING=$!
+ping_start /tmp/rc-ping.log
 sleep 4
 tap_expect_eq "no event while ESP flows both ways" 0 "$(grep -c '^reach' /tmp/rc-mon.log)"
 # B's ESP to A is dropped on its way out: A keeps sending, hears nothing.

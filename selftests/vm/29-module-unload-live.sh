@@ -44,8 +44,7 @@ time.sleep(600)' "/tmp/encap-$ns" &
 	MON=$!
 	step wait_for 20 grep -q listening "/tmp/$1-mon.log" || return 1
 	step ip netns exec "$NS_A" ping -q -c 2 -i 0.2 -W 5 -I 192.168.1.1 192.168.2.1 >/dev/null || return 1
-	ip netns exec "$NS_A" ping -i 0.05 -c 100000 -W 1 -I 192.168.1.1 192.168.2.1 >"/tmp/$1-ping.log" 2>&1 &
-	PING=$!
+	ping_start "/tmp/$1-ping.log" 100000 0.05
 }
 # A setup that failed leaves nothing to check: stop here.
 live_or_stop() { # description prefix
