@@ -1,0 +1,141 @@
+#!/bin/bash
+# B5's VM part: SA install rate through tcpike.ko against XFRM netlink, and
+# the module's CPU cost of NAT keepalives for 100,000 peers.
+#
+#   scripts/bench-b5vm.sh [OUTDIR]        (make bench B=5 runs it after the
+#                                          host part)
+#   scripts/bench-b5vm.sh --from-raw FILE [OUTDIR]
+#
+# Boots the 6.12 test VM once (TCG) and runs scripts/bench-b5-vm.sh there
+# (what it measures is described in that file).  Writes OUTDIR/b5vm.md and
+# keeps the raw lines in OUTDIR/b5vm-raw.txt.  Exit status 1 when the
+# harness broke (a refused request, states left behind, no result).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+from=
+if [ "${1:-}" = --from-raw ]; then
+	from=$2
+	shift 2
+	[ -r "$from" ] || { echo "bench-b5vm: cannot read $from" >&2; exit 1; }
+fi
+out=${1:-bench/results/$(date -u +%Y-%m-%d)}
+mkdir -p "$out"
+export B5_PAIRS=${B5_PAIRS:-10000} B5_RUNS=${B5_RUNS:-3} B5_PEERS=${B5_PEERS:-100000} B5_HOLD=${B5_HOLD:-40}
+raw=$out/b5vm-raw.txt
+if [ -n "$from" ]; then
+	[ "$from" -ef "$raw" ] || cp "$from" "$raw"
+	rc=$(sed -n 's/^B5EXIT //p' "$raw" | tail -n 1)
+	vm_s=$(sed -n 's/^B5VMTIME //p' "$raw" | tail -n 1)
+else
+	[ "$(id -u)" = 0 ] || { echo "bench-b5vm: run as root" >&2; exit 1; }
+	make -s -j2 userspace >/dev/null || { echo "bench-b5vm: userspace build failed" >&2; exit 1; }
+	make -s module >/dev/null || { echo "bench-b5vm: module build failed" >&2; exit 1; }
+	[ -f tcpike.ko ] || { echo "bench-b5vm: no tcpike.ko (the test kernel is not built)" >&2; exit 1; }
+	t0=$(date +%s)
+	BIN=$top/build scripts/vm-run --timeout 1500 -- env B5_PAIRS="$B5_PAIRS" B5_RUNS="$B5_RUNS" \
+		B5_PEERS="$B5_PEERS" B5_HOLD="$B5_HOLD" scripts/bench-b5-vm.sh >"$raw" 2>&1
+	rc=$?
+	vm_s=$(( $(date +%s) - t0 ))
+	printf 'B5EXIT %s\nB5VMTIME %s\n' "$rc" "$vm_s" >>"$raw"
+fi
+echo "bench-b5vm: VM run ${vm_s:-?} s, exit ${rc:-?}"
+grep -E '^B5(ERR|INFO|SA|KA)' "$raw" | sed 's/^/bench-b5vm: /'
+grep -qE '^B5(SA|KA) ' "$raw" || { echo "bench-b5vm: no results (see $raw)" >&2; tail -n 30 "$raw" >&2; exit 1; }
+
+python3 - "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$*" <<'PY' || exit 1
+import os, statistics, subprocess, sys
+raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+sa, ka, info, errs = {}, None, [], []
+for line in open(raw):
+    w = line.split()
+    if not w:
+        continue
+    if w[0] == "B5SA" and len(w) == 8:
+        sa.setdefault(w[1], []).append(dict(pairs=int(w[3]), add=float(w[4]), dele=float(w[5]),
+                                            first=None if w[6] == "-" else float(w[6]),
+                                            last=None if w[7] == "-" else float(w[7])))
+    elif w[0] == "B5KA" and len(w) > 2:
+        ka = dict(x.split("=", 1) for x in w[2:] if "=" in x)
+    elif w[0] == "B5INFO":
+        info.append(line[7:].strip())
+    elif w[0] == "B5ERR":
+        errs.append(line[6:].strip())
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+pairs = int(os.environ.get("B5_PAIRS", "10000"))
+L = []
+p = L.append
+p("## B5: scale (VM part): SA install rate, keepalive cost")
+p("")
+p("Command: `scripts/bench-b5vm.sh %s` (`make bench B=5`), tcpike %s.  The 6.12 test VM under"
+  % (args, commit))
+p("QEMU TCG (software emulation, 2 vCPUs): absolute times are slow, read the ratios; %s;"
+  % (info[0] if info else "?"))
+p("one boot, %s s." % vm_s)
+p("")
+if errs or rc != 0:
+    p("**Harness problems in this run (exit %d):**" % rc)
+    p("")
+    for e in errs:
+        p("- " + e)
+    p("")
+p("%d SA pairs (AES-GCM-16-256 tunnel mode, 10.0.0.1 <-> one peer per pair, inbound" % pairs)
+p("replay window 64), each method in a fresh namespace, %d rounds interleaved; median."
+  % max(len(v) for v in sa.values()) if sa else "")
+p("*module* and *xfrm*: `tcpike-scale sa` through the daemon's own backends (one")
+p("request per SA, acked, as tcpiked installs them); *ip*: `ip -batch` of `ip xfrm")
+p("state add` lines (iproute2, XFRM netlink).  first/last: time for the first and")
+p("the last tenth of the pairs (equal when the cost per SA does not grow).")
+p("")
+p("| method | SA pairs/s (median) | add ms (median) | min | max | delete ms | first tenth ms | last tenth ms |")
+p("|---|---|---|---|---|---|---|---|")
+rate = {}
+for m in ("module", "xfrm", "ip"):
+    v = [r for r in sa.get(m, []) if r["pairs"] == pairs]
+    if not v:
+        continue
+    a = statistics.median(r["add"] for r in v)
+    rate[m] = pairs * 1000.0 / a if a else 0
+    fl = [r["first"] for r in v if r["first"] is not None]
+    ll = [r["last"] for r in v if r["last"] is not None]
+    p("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s |" % (m, rate[m], a, min(r["add"] for r in v),
+      max(r["add"] for r in v), statistics.median(r["dele"] for r in v),
+      "%.0f" % statistics.median(fl) if fl else "-", "%.0f" % statistics.median(ll) if ll else "-"))
+p("")
+p("| goal | value | status |")
+p("|---|---|---|")
+for ref in ("xfrm", "ip"):
+    if "module" in rate and ref in rate and rate[ref]:
+        r = rate["module"] / rate[ref]
+        p("| module install rate >= XFRM netlink (%s) | %.2fx | %s |" % (ref, r, "met" if r >= 1 else "not met"))
+p("")
+if ka:
+    peers = int(ka.get("peers", 0))
+    busy, base = float(ka.get("busy_pct", 0)), float(ka.get("base_busy_pct", 0))
+    sent, exp = int(ka.get("sent", 0)), int(ka.get("expected", 0))
+    p("NAT keepalives: %d UDP peers (10.0.0.1:4500 -> 10.64.0.0/10:4500 through a dummy"
+      % peers + (" device, **partial: the set budget ran out**)," if ka.get("partial") else " device),"))
+    p("every 20 s, set through the module one request each.  CPU busy (all CPUs, in % of")
+    p("one, /proc/stat) over %s s without keepalives, then over %s s with them running"
+      % (ka.get("hold_s"), ka.get("hold_s")))
+    p("(the window starts after the first wave was due); sent = the module's counter.")
+    p("")
+    p("| peers | set ms | first tenth ms | last tenth ms | remove ms | busy % without | busy % with | cost % of a CPU | sent | expected | CPU us per keepalive |")
+    p("|---|---|---|---|---|---|---|---|---|---|---|")
+    hold = float(ka.get("hold_s", 1))
+    per = (busy - base) / 100.0 * hold * 1e6 / sent if sent else float("nan")
+    p("| %d | %s | %s | %s | %s | %.1f | %.1f | %.1f | %d | %d | %.1f |" % (peers, ka.get("set_ms"),
+      ka.get("first_ms"), ka.get("last_ms"), ka.get("del_ms"), base, busy, busy - base, sent, exp, per))
+    p("")
+    if ka.get("first_ms") and ka.get("last_ms") and float(ka["first_ms"]) > 0:
+        g = float(ka["last_ms"]) / float(ka["first_ms"])
+        if g >= 2:
+            p("Setting a keepalive walks the namespace's whole list for a duplicate")
+            p("(kernel/keepalive.c, tcpike_ka_set): the last tenth of the peers took")
+            p("%.1fx as long as the first, so setting N peers costs O(N^2)." % g)
+        else:
+            p("The last tenth of the peers took %.1fx as long as the first to set." % g)
+        p("")
+open(os.path.join(out, "b5vm.md"), "w").write("\n".join(L) + "\n")
+PY
+[ "${rc:-1}" = 0 ]
