@@ -57,7 +57,11 @@ pair() {
 	topo_pair "b3$c" || return 1
 	NSA[$c]=$NS_A NSB[$c]=$NS_B
 	ip -n "$NS_A" route add 192.168.2.0/24 dev va src 192.168.1.1 &&
-	ip -n "$NS_B" route add 192.168.1.0/24 dev vb src 192.168.2.1 &&
+	ip -n "$NS_B" route add 192.168.1.0/24 dev vb src 192.168.2.1 || return 1
+	# One packet per skb on the underlay, so that netem drops packets as
+	# a link would, not whole 64 KB GSO bursts of the outer TCP (espintcp).
+	ip -n "$NS_A" link set va gso_max_segs 1 && ip -n "$NS_B" link set vb gso_max_segs 1 ||
+		echo "B3INFO $c: gso_max_segs 1 not settable: netem may drop GSO bursts"
 	ip netns exec "$NS_A" tc qdisc add dev va root netem delay "$DELAY" limit 100000 &&
 	ip netns exec "$NS_B" tc qdisc add dev vb root netem delay "$DELAY" limit 100000
 }

@@ -94,7 +94,9 @@ p("shared; the VM: QEMU TCG (software emulation), 2 vCPUs, 1 GiB, %s; one boot, 
 p("")
 p("Two namespaces per case over one veth, netem on both ends: %s each way (about"
   % os.environ.get("B3_DELAY", "10ms"))
-p("20 ms RTT) and the loss of the row in both directions.  iperf3 (one TCP stream,")
+p("20 ms RTT) and the loss of the row in both directions; GSO off on the veths")
+p("(gso_max_segs 1) so that netem drops packets, not 64 KB bursts of the outer")
+p("TCP.  iperf3 (one TCP stream,")
 p("default congestion control) from 192.168.1.1 to 192.168.2.1 through tunnel-mode")
 p("ESP, AES-GCM-16-256 (rfc4106, 128-bit ICV), for %s s per run; median of %s runs."
   % (os.environ.get("B3_SECS", "8"), os.environ.get("B3_RUNS", "3")))
