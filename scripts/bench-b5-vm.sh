@@ -30,6 +30,7 @@ PAIRS=${B5_PAIRS:-10000}
 RUNS=${B5_RUNS:-3}
 PEERS=${B5_PEERS:-100000}
 HOLD=${B5_HOLD:-40}
+BUDGET=${B5_BUDGET:-300}	# seconds at most for setting the keepalives
 SCALE=$BIN/tools/tcpike-scale
 WORK=/tmp/b5
 mkdir -p "$WORK"
@@ -105,7 +106,7 @@ done
 
 fresh_ns b5-ka || berr "keepalive namespace"
 line=$(ip netns exec b5-ka "$SCALE" keepalive --peers "$PEERS" --interval 20 --hold "$HOLD" \
-	--budget 300 2>"$WORK/k.err") || berr "keepalive: $(head -c 300 "$WORK/k.err")"
+	--budget "$BUDGET" 2>"$WORK/k.err") || berr "keepalive: $(head -c 300 "$WORK/k.err")"
 echo "B5KA $line"
 echo "B5INFO keepalives done at $(( $(date +%s) - t0 )) s"
 ns_cleanup

@@ -21,7 +21,7 @@ if [ "${1:-}" = --from-raw ]; then
 fi
 out=${1:-bench/results/$(date -u +%Y-%m-%d)}
 mkdir -p "$out"
-export B5_PAIRS=${B5_PAIRS:-10000} B5_RUNS=${B5_RUNS:-3} B5_PEERS=${B5_PEERS:-100000} B5_HOLD=${B5_HOLD:-40}
+export B5_PAIRS=${B5_PAIRS:-10000} B5_RUNS=${B5_RUNS:-3} B5_PEERS=${B5_PEERS:-100000} B5_HOLD=${B5_HOLD:-40} B5_BUDGET=${B5_BUDGET:-300}
 raw=$out/b5vm-raw.txt
 if [ -n "$from" ]; then
 	[ "$from" -ef "$raw" ] || cp "$from" "$raw"
@@ -34,7 +34,7 @@ else
 	[ -f tcpike.ko ] || { echo "bench-b5vm: no tcpike.ko (the test kernel is not built)" >&2; exit 1; }
 	t0=$(date +%s)
 	BIN=$top/build scripts/vm-run --timeout 1500 -- env B5_PAIRS="$B5_PAIRS" B5_RUNS="$B5_RUNS" \
-		B5_PEERS="$B5_PEERS" B5_HOLD="$B5_HOLD" scripts/bench-b5-vm.sh >"$raw" 2>&1
+		B5_PEERS="$B5_PEERS" B5_HOLD="$B5_HOLD" B5_BUDGET="$B5_BUDGET" scripts/bench-b5-vm.sh >"$raw" 2>&1
 	rc=$?
 	vm_s=$(( $(date +%s) - t0 ))
 	printf 'B5EXIT %s\nB5VMTIME %s\n' "$rc" "$vm_s" >>"$raw"
