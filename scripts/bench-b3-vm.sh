@@ -21,10 +21,10 @@
 # case gets one iperf3 run (B3_SECS seconds, 192.168.1.1 -> 192.168.2.1),
 # interleaved so that drift in this emulated machine hits all alike.
 # Every run is checked: the case's outbound SA must have carried at least
-# the bytes iperf3 sent (nothing bypassed the tunnel), and its state must
+# the bytes iperf3 received (nothing bypassed the tunnel), and its state must
 # have the case's encapsulation.
 # Output (stdout), one line per run:
-#   B3 CASE LOSS RUN MBPS MEAN_RTT_MS MAX_RTT_MS RETRANS SENT_BYTES SA_BYTES
+#   B3 CASE LOSS RUN MBPS MEAN_RTT_MS MAX_RTT_MS RETRANS SENT_BYTES SA_BYTES RCVD_BYTES
 # and "B3ERR sentence" for anything that went wrong; exit 1 then.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -228,18 +228,20 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
         e = j["end"]
         s = e["streams"][0]["sender"]
         sent = e["sum_sent"]["bytes"]
+        # what crossed: bytes still queued at the end were never sent
+        rcvd = e["sum_received"]["bytes"]
         mbps = e["sum_received"]["bits_per_second"] / 1e6
     except (ValueError, KeyError, IndexError) as ex:
         print("B3ERR %s loss %s run %s: no iperf3 result (%s)" % (case, loss, run, ex))
         bad = 1
         continue
     sa = int(open(f + ".sa").read())
-    if sa < sent:
-        print("B3ERR %s loss %s run %s: the SA carried %d bytes, iperf3 sent %d: traffic bypassed the tunnel"
-              % (case, loss, run, sa, sent))
+    if sa < rcvd:
+        print("B3ERR %s loss %s run %s: the SA carried %d bytes, iperf3 received %d: traffic bypassed the tunnel"
+              % (case, loss, run, sa, rcvd))
         bad = 1
-    print("B3 %s %s %s %.3f %.2f %.2f %d %d %d" % (case, loss, run, mbps, s["mean_rtt"] / 1000.0,
-          s["max_rtt"] / 1000.0, s.get("retransmits", -1), sent, sa))
+    print("B3 %s %s %s %.3f %.2f %.2f %d %d %d %d" % (case, loss, run, mbps, s["mean_rtt"] / 1000.0,
+          s["max_rtt"] / 1000.0, s.get("retransmits", -1), sent, sa, rcvd))
 sys.exit(bad)
 PY
 for c in $CASES; do

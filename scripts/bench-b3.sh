@@ -60,7 +60,7 @@ for line in open(raw):
     w = line.split()
     if not w:
         continue
-    if w[0] == "B3" and len(w) == 10:
+    if w[0] == "B3" and len(w) in (10, 11):
         rows.setdefault((w[1], int(w[2])), []).append(
             dict(mbps=float(w[4]), rtt=float(w[5]), maxrtt=float(w[6]), retr=int(w[7])))
     elif w[0] == "B3INFO":
@@ -108,7 +108,7 @@ p("is transport `udp` with `encap = yes`, TCP is transport `tcp` (RFC 9329, ESP 
 p("the IKE connection).  *ip xfrm*: the same SAs and policies with keys of our own;")
 p("UDP with an RFC 3948 socket on 4500 at each end, TCP with encap espintcp on a")
 p("connection held by selftests/espintcp_conn (IKETCP prefix, espintcp ULP).  Every")
-p("run is checked: the outbound SA counted at least the bytes iperf3 sent, and its")
+p("run is checked: the outbound SA counted at least the bytes iperf3 received, and its")
 p("state has the case's encapsulation.  Goodput = iperf3's receiver rate; inner RTT =")
 p("the sender's mean_rtt (TCP_INFO of the inner connection).  Absolute numbers are")
 p("those of an emulated CPU: read the ratios.")
