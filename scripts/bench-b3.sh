@@ -31,23 +31,9 @@ out=${1:-bench/results/$(date -u +%Y-%m-%d)}
 mkdir -p "$out"
 export B3_RUNS=${B3_RUNS:-3} B3_SECS=${B3_SECS:-8} B3_LOSSES=${B3_LOSSES:-0 1 3} B3_DELAY=${B3_DELAY:-10ms}
 raw=$out/b3-raw.txt
-if [ -n "$from" ]; then
-	[ "$from" -ef "$raw" ] || cp "$from" "$raw"
-	rc=$(sed -n 's/^B3EXIT //p' "$raw" | tail -n 1)
-	vm_s=$(sed -n 's/^B3VMTIME //p' "$raw" | tail -n 1)
-else
-	[ "$(id -u)" = 0 ] || { echo "bench-b3: run as root (the VM's namespaces, /dev/kvm)" >&2; exit 1; }
-	make -s -j2 userspace >/dev/null || { echo "bench-b3: userspace build failed" >&2; exit 1; }
-	make -s module >/dev/null || { echo "bench-b3: module build failed" >&2; exit 1; }
-	[ -f tcpike.ko ] || { echo "bench-b3: no tcpike.ko (the test kernel is not built: scripts/build-kernel.sh)" >&2; exit 1; }
-	t0=$(date +%s)
-	# (vm-run passes only TCPIKE_*, BIN and V into the guest: the rest by env)
-	BIN=$top/build scripts/vm-run --timeout 1800 -- env B3_RUNS="$B3_RUNS" B3_SECS="$B3_SECS" \
-		B3_LOSSES="$B3_LOSSES" B3_DELAY="$B3_DELAY" scripts/bench-b3-vm.sh >"$raw" 2>&1
-	rc=$?
-	vm_s=$(( $(date +%s) - t0 ))
-	printf 'B3EXIT %s\nB3VMTIME %s\n' "$rc" "$vm_s" >>"$raw"
-fi
+. "$top/scripts/bench-vm.sh"
+vm_bench_raw bench-b3 B3 1800 "$raw" "$from" scripts/bench-b3-vm.sh \
+	B3_RUNS B3_SECS B3_LOSSES B3_DELAY
 echo "bench-b3: VM run ${vm_s:-?} s, exit ${rc:-?}"
 grep -E '^B3(ERR|INFO)' "$raw" | sed 's/^/bench-b3: /'
 grep -q '^B3 ' "$raw" || { echo "bench-b3: no results (see $raw)" >&2; tail -n 30 "$raw" >&2; exit 1; }

@@ -23,22 +23,9 @@ out=${1:-bench/results/$(date -u +%Y-%m-%d)}
 mkdir -p "$out"
 export B5_PAIRS=${B5_PAIRS:-10000} B5_RUNS=${B5_RUNS:-3} B5_PEERS=${B5_PEERS:-100000} B5_HOLD=${B5_HOLD:-40} B5_BUDGET=${B5_BUDGET:-300}
 raw=$out/b5vm-raw.txt
-if [ -n "$from" ]; then
-	[ "$from" -ef "$raw" ] || cp "$from" "$raw"
-	rc=$(sed -n 's/^B5EXIT //p' "$raw" | tail -n 1)
-	vm_s=$(sed -n 's/^B5VMTIME //p' "$raw" | tail -n 1)
-else
-	[ "$(id -u)" = 0 ] || { echo "bench-b5vm: run as root" >&2; exit 1; }
-	make -s -j2 userspace >/dev/null || { echo "bench-b5vm: userspace build failed" >&2; exit 1; }
-	make -s module >/dev/null || { echo "bench-b5vm: module build failed" >&2; exit 1; }
-	[ -f tcpike.ko ] || { echo "bench-b5vm: no tcpike.ko (the test kernel is not built)" >&2; exit 1; }
-	t0=$(date +%s)
-	BIN=$top/build scripts/vm-run --timeout 1500 -- env B5_PAIRS="$B5_PAIRS" B5_RUNS="$B5_RUNS" \
-		B5_PEERS="$B5_PEERS" B5_HOLD="$B5_HOLD" B5_BUDGET="$B5_BUDGET" scripts/bench-b5-vm.sh >"$raw" 2>&1
-	rc=$?
-	vm_s=$(( $(date +%s) - t0 ))
-	printf 'B5EXIT %s\nB5VMTIME %s\n' "$rc" "$vm_s" >>"$raw"
-fi
+. "$top/scripts/bench-vm.sh"
+vm_bench_raw bench-b5vm B5 1500 "$raw" "$from" scripts/bench-b5-vm.sh \
+	B5_PAIRS B5_RUNS B5_PEERS B5_HOLD B5_BUDGET
 echo "bench-b5vm: VM run ${vm_s:-?} s, exit ${rc:-?}"
 grep -E '^B5(ERR|INFO|SA|KA)' "$raw" | sed 's/^/bench-b5vm: /'
 grep -qE '^B5(SA|KA) ' "$raw" || { echo "bench-b5vm: no results (see $raw)" >&2; tail -n 30 "$raw" >&2; exit 1; }
