@@ -86,3 +86,22 @@ ping_check() {
 		tap_fail "$1" "at most $3 lost: $(tail -2 "$2")"
 	fi
 }
+
+# encap_sockets TAG [SECONDS]: an RFC 3948 encapsulation socket on UDP 4500
+# (UDP_ENCAP_ESPINUDP), as the daemon holds it, in both namespaces, held
+# open in the background for SECONDS (600); returns once both are bound
+# (1 when one is not within 20 s).
+encap_sockets() {
+	local ns
+	for ns in "$NS_A" "$NS_B"; do
+		rm -f "/tmp/$1-$ns"
+		ip netns exec "$ns" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 4500))
+s.setsockopt(socket.IPPROTO_UDP, 100, 2)   # UDP_ENCAP, UDP_ENCAP_ESPINUDP
+open(sys.argv[1], "w").write("ready")
+time.sleep(float(sys.argv[2]))' "/tmp/$1-$ns" "${2:-600}" &
+	done
+	wait_for 20 test -s "/tmp/$1-$NS_A" && wait_for 20 test -s "/tmp/$1-$NS_B"
+}

@@ -11,16 +11,7 @@ tap_check "tunnel through the module" module_tunnel
 
 # An RFC 3948 encapsulation socket on UDP 4500 in each namespace, as the
 # daemon holds it.
-for ns in "$NS_A" "$NS_B"; do
-	ip netns exec "$ns" python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 4500))
-s.setsockopt(socket.IPPROTO_UDP, 100, 2)   # UDP_ENCAP, UDP_ENCAP_ESPINUDP
-open(sys.argv[1], "w").write("ready")
-time.sleep(600)' "/tmp/encap-$ns" &
-done
-wait_for 10 test -s "/tmp/encap-$NS_A" && wait_for 10 test -s "/tmp/encap-$NS_B"
+encap_sockets encap
 ip netns exec "$NS_B" nft -f - <<'NFT'
 table inet wire {
 	chain in {

@@ -52,16 +52,7 @@ wait_for 10 sh -c "ip netns exec $NS_B ss -Hltn 'sport = :4600' | grep -q LISTEN
 conn "$NS_A" /tmp/et-pa -n connect 10.0.0.1 40600 10.0.0.2 4600
 wait_for 10 test -s /tmp/et-pa && wait_for 10 test -s /tmp/et-pb
 # RFC 3948 sockets on UDP 4500 for the udp leg, as in 22-module-steer.
-for ns in "$NS_A" "$NS_B"; do
-	ip netns exec "$ns" python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 4500))
-s.setsockopt(socket.IPPROTO_UDP, 100, 2)   # UDP_ENCAP, UDP_ENCAP_ESPINUDP
-open(sys.argv[1], "w").write("ready")
-time.sleep(900)' "/tmp/et-udp-$ns" &
-done
-wait_for 10 test -s "/tmp/et-udp-$NS_A" && wait_for 10 test -s "/tmp/et-udp-$NS_B"
+encap_sockets et-udp 900
 
 nl_a() { ip netns exec "$NS_A" "$NL" "$@" 2>&1; }
 nstates() { ip -n "$1" xfrm state | grep -c '^src'; }

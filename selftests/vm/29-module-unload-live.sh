@@ -18,16 +18,7 @@ live_setup() {
 	step topo_pair "$1" && step module_tunnel || return 1
 	# An RFC 3948 encapsulation socket on UDP 4500 in each namespace, as
 	# the daemon holds it, open across the unload.
-	for ns in "$NS_A" "$NS_B"; do
-		ip netns exec "$ns" python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 4500))
-s.setsockopt(socket.IPPROTO_UDP, 100, 2)   # UDP_ENCAP, UDP_ENCAP_ESPINUDP
-open(sys.argv[1], "w").write("ready")
-time.sleep(600)' "/tmp/encap-$ns" &
-		step wait_for 20 test -s "/tmp/encap-$ns" || return 1
-	done
+	step encap_sockets encap || return 1
 	for ns in "$NS_A" "$NS_B"; do
 		step ip netns exec "$ns" "$NL" sa-steer --spi 0x1001 --dst 10.0.0.2 \
 			--encap udp --sport 4500 --dport 4500 &&
