@@ -24,16 +24,25 @@ static void count_dropped(struct tcpike_net *tn)
 	spin_unlock_bh(&tn->own_lock);
 }
 
+/*
+ * Every key manager hears of every state change; only expiries of the
+ * module's SAs are its business.  x is NULL for some events (a flush by
+ * `ip xfrm state flush` notifies XFRM_MSG_FLUSHSA with none), so the event
+ * is looked at before x is.
+ */
 static int tcpike_km_notify(struct xfrm_state *x, const struct km_event *c)
 {
-	struct net *net = xs_net(x);
-	struct tcpike_net *tn = tcpike_pernet(net);
-	unsigned short family = x->props.family;
+	struct tcpike_net *tn;
+	unsigned short family;
 	struct sk_buff *msg;
+	struct net *net;
 	void *hdr;
 
-	if (c->event != XFRM_MSG_EXPIRE || x->id.proto != IPPROTO_ESP)
+	if (c->event != XFRM_MSG_EXPIRE || !x || x->id.proto != IPPROTO_ESP)
 		return 0;
+	net = xs_net(x);
+	tn = tcpike_pernet(net);
+	family = x->props.family;
 	/* A hard expire means the kernel deleted the state: forget it. */
 	if (!tcpike_sa_owned(tn, family, &x->id.daddr, x->id.spi, c->data.hard))
 		return 0;

@@ -7,7 +7,9 @@
  *
  * Scale: one list and one delayed work per namespace, not a timer per
  * peer.  The work runs once a second and sends for the peers that are due;
- * walking 100,000 entries is a few milliseconds a second.
+ * walking 100,000 entries is a few milliseconds a second.  Setting or
+ * removing a peer finds it in a hash table by addresses and ports, so
+ * setting N peers costs O(N), not O(N^2).
  *
  * The datagram is built here and handed to ip_local_out() after a plain
  * route lookup (no socket): the daemon's encapsulation socket holds the
@@ -23,22 +25,35 @@
 
 #include "tcpike.h"
 
-struct tcpike_ka {
-	struct list_head node;
+struct tcpike_ka_key {
 	__be32 saddr, daddr;
 	__be16 sport, dport;
+};
+
+struct tcpike_ka {
+	struct tcpike_ka_key key;
+	struct rhash_head hnode;	/* tn->ka_ht */
+	struct list_head node;		/* tn->keepalives */
 	unsigned long interval;		/* jiffies */
 	unsigned long due;		/* jiffies */
+	struct rcu_head rcu;
+};
+
+static const struct rhashtable_params ka_ht_params = {
+	.key_len = sizeof(struct tcpike_ka_key),
+	.key_offset = offsetof(struct tcpike_ka, key),
+	.head_offset = offsetof(struct tcpike_ka, hnode),
+	.automatic_shrinking = true,
 };
 
 static int ka_send(struct net *net, const struct tcpike_ka *ka)
 {
 	struct flowi4 fl4 = {
-		.daddr = ka->daddr,
-		.saddr = ka->saddr,
+		.daddr = ka->key.daddr,
+		.saddr = ka->key.saddr,
 		.flowi4_proto = IPPROTO_UDP,
-		.fl4_sport = ka->sport,
-		.fl4_dport = ka->dport,
+		.fl4_sport = ka->key.sport,
+		.fl4_dport = ka->key.dport,
 	};
 	struct sk_buff *skb;
 	struct rtable *rt;
@@ -59,8 +74,8 @@ static int ka_send(struct net *net, const struct tcpike_ka *ka)
 	skb_put_u8(skb, 0xff);
 	uh = skb_push(skb, sizeof(*uh));
 	skb_reset_transport_header(skb);
-	uh->source = ka->sport;
-	uh->dest = ka->dport;
+	uh->source = ka->key.sport;
+	uh->dest = ka->key.dport;
 	uh->len = htons(sizeof(*uh) + 1);
 	uh->check = 0;			/* allowed for UDP over IPv4 */
 	iph = skb_push(skb, sizeof(*iph));
@@ -102,7 +117,7 @@ static void ka_work(struct work_struct *w)
 	spin_unlock_bh(&tn->ka_lock);
 }
 
-void tcpike_ka_init(struct net *net)
+int tcpike_ka_init(struct net *net)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 
@@ -110,6 +125,21 @@ void tcpike_ka_init(struct net *net)
 	spin_lock_init(&tn->ka_lock);
 	INIT_LIST_HEAD(&tn->keepalives);
 	INIT_DELAYED_WORK(&tn->ka_work, ka_work);
+	return rhashtable_init(&tn->ka_ht, &ka_ht_params);
+}
+
+/* After tcpike_ka_flush(): the table is empty. */
+void tcpike_ka_fini(struct net *net)
+{
+	rhashtable_destroy(&tcpike_pernet(net)->ka_ht);
+}
+
+/* Caller holds ka_lock; ka is then freed with kfree_rcu(). */
+static void ka_unlink(struct tcpike_net *tn, struct tcpike_ka *ka)
+{
+	rhashtable_remove_fast(&tn->ka_ht, &ka->hnode, ka_ht_params);
+	list_del(&ka->node);
+	tn->nr_keepalives--;
 }
 
 /* interval_s 0 removes the peer's keepalive. */
@@ -117,41 +147,40 @@ int tcpike_ka_set(struct net *net, __be32 saddr, __be32 daddr, __be16 sport, __b
 		  u32 interval_s, struct netlink_ext_ack *extack)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_ka_key k = { .saddr = saddr, .daddr = daddr, .sport = sport, .dport = dport };
 	struct tcpike_ka *ka, *nka = NULL;
+	int err;
 
 	if (interval_s) {
 		nka = kzalloc(sizeof(*nka), GFP_KERNEL);
 		if (!nka)
 			return -ENOMEM;
+		nka->key = k;
 	}
 	spin_lock_bh(&tn->ka_lock);
-	list_for_each_entry(ka, &tn->keepalives, node)
-		if (ka->saddr == saddr && ka->daddr == daddr &&
-		    ka->sport == sport && ka->dport == dport)
-			break;
-	if (list_entry_is_head(ka, &tn->keepalives, node))
-		ka = NULL;
+	ka = rhashtable_lookup_fast(&tn->ka_ht, &k, ka_ht_params);
 	if (!interval_s) {
-		if (ka) {
-			list_del(&ka->node);
-			tn->nr_keepalives--;
-		}
+		if (ka)
+			ka_unlink(tn, ka);
 		spin_unlock_bh(&tn->ka_lock);
 		if (!ka) {
 			NL_SET_ERR_MSG_MOD(extack, "no keepalive for these addresses and ports");
 			return -ENOENT;
 		}
-		kfree(ka);
+		kfree_rcu(ka, rcu);
 		return 0;
 	}
 	if (ka) {
 		kfree(nka);
 		nka = ka;
 	} else {
-		nka->saddr = saddr;
-		nka->daddr = daddr;
-		nka->sport = sport;
-		nka->dport = dport;
+		err = rhashtable_insert_fast(&tn->ka_ht, &nka->hnode, ka_ht_params);
+		if (err) {
+			spin_unlock_bh(&tn->ka_lock);
+			kfree(nka);
+			NL_SET_ERR_MSG_MOD(extack, "no memory to record the keepalive");
+			return err;
+		}
 		list_add_tail(&nka->node, &tn->keepalives);
 		tn->nr_keepalives++;
 	}
@@ -170,11 +199,13 @@ void tcpike_ka_flush(struct net *net)
 	LIST_HEAD(gone);
 
 	spin_lock_bh(&tn->ka_lock);
-	list_splice_init(&tn->keepalives, &gone);
-	tn->nr_keepalives = 0;
+	list_for_each_entry_safe(ka, tmp, &tn->keepalives, node) {
+		ka_unlink(tn, ka);
+		list_add_tail(&ka->node, &gone);
+	}
 	spin_unlock_bh(&tn->ka_lock);
 	/* The work re-arms only while the list is not empty. */
 	cancel_delayed_work_sync(&tn->ka_work);
 	list_for_each_entry_safe(ka, tmp, &gone, node)
-		kfree(ka);
+		kfree_rcu(ka, rcu);
 }

@@ -17,14 +17,27 @@ unsigned int tcpike_net_id __read_mostly;
 static int __net_init tcpike_net_init(struct net *net)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
+	int err;
 
 	mutex_init(&tn->lock);
 	spin_lock_init(&tn->own_lock);
-	INIT_LIST_HEAD(&tn->sas);
-	INIT_LIST_HEAD(&tn->policies);
-	tcpike_ka_init(net);
+	err = tcpike_sa_init(tn);
+	if (err)
+		return err;
+	err = tcpike_policy_init(tn);
+	if (err)
+		goto err_sa;
+	err = tcpike_ka_init(net);
+	if (err)
+		goto err_policy;
 	tcpike_reach_init(net);
 	return 0;
+
+err_policy:
+	tcpike_policy_fini(tn);
+err_sa:
+	tcpike_sa_fini(tn);
+	return err;
 }
 
 /* Namespace teardown and module unload: remove every state the module
@@ -32,10 +45,15 @@ static int __net_init tcpike_net_init(struct net *net)
  */
 static void __net_exit tcpike_net_exit(struct net *net)
 {
+	struct tcpike_net *tn = tcpike_pernet(net);
+
 	tcpike_ka_flush(net);
 	tcpike_reach_flush(net);
 	tcpike_policy_flush(net);
 	tcpike_sa_flush(net);
+	tcpike_ka_fini(net);
+	tcpike_policy_fini(tn);
+	tcpike_sa_fini(tn);
 }
 
 static struct pernet_operations tcpike_net_ops = {

@@ -526,59 +526,120 @@ static int tcpike_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
 }
 
 /*
- * Dump of the module's SAs in this namespace.  cb->args[0] is the index of
- * the next SA in the owned list, so a dump resumes where the last buffer
- * ended; cb->seq is the list's generation, so a change between two parts
- * sets NLM_F_DUMP_INTR (genl_dump_check_consistent) and the reader retries.
- * An SA the kernel removed meanwhile is skipped.
+ * Dumps of the module's SAs and policies walk the owned lists, resumably
+ * and consistently: cb->args[0] is the index of the next entry,
+ * cb->args[1] the entry visited last and cb->args[2] the list's generation
+ * then.  While the generation holds, the list is unchanged and the walk
+ * goes on from that entry (a whole dump is O(n)); after a change it counts
+ * from the head, and cb->seq, the generation, makes
+ * genl_dump_check_consistent() set NLM_F_DUMP_INTR so the reader retries.
+ * own_lock is dropped for each entry (the kernel's object is looked up and
+ * filled in without it), so an entry is copied first.
  */
-static int tcpike_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
+static struct list_head *dump_next(struct netlink_callback *cb, struct list_head *head,
+				   unsigned int gen)
 {
-	struct net *net = sock_net(skb->sk);
-	struct tcpike_net *tn = tcpike_pernet(net);
-	unsigned long idx = cb->args[0], i;
-	struct tcpike_sa *s, id;
-	struct xfrm_state *x;
+	struct list_head *pos;
+	unsigned long i;
+
+	cb->seq = gen;
+	if (cb->args[1] && cb->args[2] == gen) {
+		pos = ((struct list_head *)cb->args[1])->next;
+	} else {
+		pos = head->next;
+		for (i = 0; i < cb->args[0] && pos != head; i++)
+			pos = pos->next;
+	}
+	return pos == head ? NULL : pos;
+}
+
+static void dump_advance(struct netlink_callback *cb, struct list_head *pos, unsigned int gen)
+{
+	cb->args[0]++;
+	cb->args[1] = (long)pos;
+	cb->args[2] = gen;
+}
+
+static void *dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
+{
+	void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				&tcpike_family, NLM_F_MULTI, cmd);
+
+	if (hdr)
+		genl_dump_check_consistent(cb, hdr);
+	return hdr;
+}
+
+/* One SA, or -ENOENT (the kernel removed it meanwhile), or -EMSGSIZE. */
+static int dump_sa(struct sk_buff *skb, struct netlink_callback *cb,
+		   const struct tcpike_sa_id *id)
+{
+	struct xfrm_state *x = tcpike_sa_state(sock_net(skb->sk), id);
 	void *hdr;
 	int err;
 
-	for (;;) {
-		i = 0;
-		spin_lock_bh(&tn->own_lock);
-		cb->seq = tn->sa_gen;
-		list_for_each_entry(s, &tn->sas, node)
-			if (i++ == idx)
-				break;
-		if (list_entry_is_head(s, &tn->sas, node)) {
-			spin_unlock_bh(&tn->own_lock);
-			break;
-		}
-		id = *s;
-		spin_unlock_bh(&tn->own_lock);
-
-		x = tcpike_sa_state(net, &id);
-		if (!x) {
-			idx++;
-			continue;
-		}
-		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-				  &tcpike_family, NLM_F_MULTI, TCPIKE_CMD_SA_GET);
-		if (!hdr) {
-			xfrm_state_put(x);
-			break;
-		}
-		genl_dump_check_consistent(cb, hdr);
-		err = fill_sa(skb, x, id.family);
-		xfrm_state_put(x);
-		if (err) {
-			genlmsg_cancel(skb, hdr);
-			break;
-		}
+	if (!x)
+		return -ENOENT;
+	hdr = dump_put(skb, cb, TCPIKE_CMD_SA_GET);
+	err = hdr ? fill_sa(skb, x, id->key.family) : -EMSGSIZE;
+	xfrm_state_put(x);
+	if (err && hdr)
+		genlmsg_cancel(skb, hdr);
+	else if (hdr)
 		genlmsg_end(skb, hdr);
-		idx++;
+	return err;
+}
+
+/* What a dump copies of an entry under own_lock: its identity (first). */
+union tcpike_owned_id {
+	struct tcpike_sa_id sa;
+	struct tcpike_policy_id policy;
+};
+
+/*
+ * The walk of one owned list (head, generation *gen): each entry's id
+ * (id_size bytes at the start of the entry whose list node is node_off
+ * into it) is copied under own_lock and handed to one(), which returns
+ * -EMSGSIZE when the buffer is full.
+ */
+static int dump_owned(struct sk_buff *skb, struct netlink_callback *cb,
+		      struct list_head *head, const unsigned int *gen,
+		      size_t node_off, size_t id_size,
+		      int (*one)(struct sk_buff *skb, struct netlink_callback *cb,
+				 const union tcpike_owned_id *id))
+{
+	struct tcpike_net *tn = tcpike_pernet(sock_net(skb->sk));
+	union tcpike_owned_id id;
+	struct list_head *pos;
+	unsigned int g;
+
+	for (;;) {
+		spin_lock_bh(&tn->own_lock);
+		g = *gen;
+		pos = dump_next(cb, head, g);
+		if (pos)
+			memcpy(&id, (char *)pos - node_off, id_size);
+		spin_unlock_bh(&tn->own_lock);
+		if (!pos || one(skb, cb, &id) == -EMSGSIZE)
+			break;
+		dump_advance(cb, pos, g);
 	}
-	cb->args[0] = idx;
 	return skb->len;
+}
+
+static int dump_sa_id(struct sk_buff *skb, struct netlink_callback *cb,
+		      const union tcpike_owned_id *id)
+{
+	return dump_sa(skb, cb, &id->sa);
+}
+
+static int tcpike_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct tcpike_net *tn = tcpike_pernet(sock_net(skb->sk));
+
+	BUILD_BUG_ON(offsetof(struct tcpike_sa, id) != 0);
+	return dump_owned(skb, cb, &tn->sas, &tn->sa_gen, offsetof(struct tcpike_sa, node),
+			  sizeof(struct tcpike_sa_id), dump_sa_id);
 }
 
 static int put_sel_addr(struct sk_buff *msg, int attr, unsigned short family,
@@ -610,59 +671,40 @@ static int fill_policy(struct sk_buff *msg, u8 dir, struct xfrm_policy *xp)
 	       put_mark(msg, &xp->mark, xp->if_id);
 }
 
-/*
- * Dump of the module's policies in this namespace, resumable and
- * consistent as the SA dump: cb->args[0] is the next index in the owned
- * list, cb->seq its generation.  A policy the kernel no longer has (flushed
- * by someone else) is skipped.
- */
-static int tcpike_nl_policy_dump(struct sk_buff *skb, struct netlink_callback *cb)
+/* One policy, or -ENOENT (the kernel no longer has it), or -EMSGSIZE. */
+static int dump_policy(struct sk_buff *skb, struct netlink_callback *cb,
+		       const struct tcpike_policy_id *id)
 {
-	struct net *net = sock_net(skb->sk);
-	struct tcpike_net *tn = tcpike_pernet(net);
-	unsigned long idx = cb->args[0], i;
-	struct tcpike_policy *p, id;
-	struct xfrm_policy *xp;
+	struct xfrm_policy *xp = tcpike_policy_lookup(sock_net(skb->sk), id);
 	void *hdr;
 	int err;
 
-	for (;;) {
-		i = 0;
-		spin_lock_bh(&tn->own_lock);
-		cb->seq = tn->policy_gen;
-		list_for_each_entry(p, &tn->policies, node)
-			if (i++ == idx)
-				break;
-		if (list_entry_is_head(p, &tn->policies, node)) {
-			spin_unlock_bh(&tn->own_lock);
-			break;
-		}
-		id = *p;
-		spin_unlock_bh(&tn->own_lock);
-
-		xp = tcpike_policy_lookup(net, &id);
-		if (!xp) {
-			idx++;
-			continue;
-		}
-		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-				  &tcpike_family, NLM_F_MULTI, TCPIKE_CMD_POLICY_GET);
-		if (!hdr) {
-			xfrm_pol_put(xp);
-			break;
-		}
-		genl_dump_check_consistent(cb, hdr);
-		err = fill_policy(skb, id.dir, xp);
-		xfrm_pol_put(xp);
-		if (err) {
-			genlmsg_cancel(skb, hdr);
-			break;
-		}
+	if (!xp)
+		return -ENOENT;
+	hdr = dump_put(skb, cb, TCPIKE_CMD_POLICY_GET);
+	err = hdr ? fill_policy(skb, id->dir, xp) : -EMSGSIZE;
+	xfrm_pol_put(xp);
+	if (err && hdr)
+		genlmsg_cancel(skb, hdr);
+	else if (hdr)
 		genlmsg_end(skb, hdr);
-		idx++;
-	}
-	cb->args[0] = idx;
-	return skb->len;
+	return err;
+}
+
+static int dump_policy_id(struct sk_buff *skb, struct netlink_callback *cb,
+			  const union tcpike_owned_id *id)
+{
+	return dump_policy(skb, cb, &id->policy);
+}
+
+static int tcpike_nl_policy_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct tcpike_net *tn = tcpike_pernet(sock_net(skb->sk));
+
+	BUILD_BUG_ON(offsetof(struct tcpike_policy, id) != 0);
+	return dump_owned(skb, cb, &tn->policies, &tn->policy_gen,
+			  offsetof(struct tcpike_policy, node), sizeof(struct tcpike_policy_id),
+			  dump_policy_id);
 }
 
 static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
@@ -811,7 +853,7 @@ static int tcpike_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 
 static int tcpike_nl_policy_del(struct sk_buff *skb, struct genl_info *info)
 {
-	struct tcpike_policy id = { 0 };
+	struct tcpike_policy_id id = { 0 };
 	int err;
 
 	err = parse_selector(info, &id.dir, &id.sel) ?:

@@ -14,23 +14,107 @@
 #include "compat.h"
 #include "tcpike.h"
 
-static bool sa_match(const struct tcpike_sa *s, unsigned short family,
-		     const xfrm_address_t *daddr, __be32 spi)
+static const struct rhashtable_params sa_ht_params = {
+	.key_len = sizeof(struct tcpike_sa_key),
+	.key_offset = offsetof(struct tcpike_sa, id.key),
+	.head_offset = offsetof(struct tcpike_sa, hnode),
+	.automatic_shrinking = true,
+};
+
+int tcpike_sa_init(struct tcpike_net *tn)
 {
-	return s->spi == spi && s->family == family &&
-	       xfrm_addr_equal(&s->daddr, daddr, family);
+	INIT_LIST_HEAD(&tn->sas);
+	return rhashtable_init(&tn->sa_ht, &sa_ht_params);
+}
+
+/* After tcpike_sa_flush(): the table is empty. */
+void tcpike_sa_fini(struct tcpike_net *tn)
+{
+	rhashtable_destroy(&tn->sa_ht);
+}
+
+void tcpike_sa_key(struct tcpike_sa_key *k, unsigned short family,
+		   const xfrm_address_t *daddr, __be32 spi)
+{
+	memset(k, 0, sizeof(*k));
+	if (family == AF_INET)
+		k->daddr.a4 = daddr->a4;
+	else
+		k->daddr.in6 = daddr->in6;
+	k->spi = spi;
+	k->family = family;
 }
 
 /* Caller holds own_lock. */
 static struct tcpike_sa *sa_find(struct tcpike_net *tn, unsigned short family,
 				 const xfrm_address_t *daddr, __be32 spi)
 {
-	struct tcpike_sa *s;
+	struct tcpike_sa_key k;
 
-	list_for_each_entry(s, &tn->sas, node)
-		if (sa_match(s, family, daddr, spi))
-			return s;
-	return NULL;
+	tcpike_sa_key(&k, family, daddr, spi);
+	return rhashtable_lookup_fast(&tn->sa_ht, &k, sa_ht_params);
+}
+
+/* Caller holds own_lock; s is then freed with sa_free(). */
+static void sa_unlink(struct tcpike_net *tn, struct tcpike_sa *s)
+{
+	rhashtable_remove_fast(&tn->sa_ht, &s->hnode, sa_ht_params);
+	list_del(&s->node);
+	tn->nr_sas--;
+	tn->sa_gen++;
+}
+
+static void sa_free(struct tcpike_sa *s)
+{
+	kfree_rcu(s, rcu);
+}
+
+/* Caller holds own_lock; own is in the table already. */
+static void sa_link(struct tcpike_net *tn, struct tcpike_sa *own)
+{
+	list_add_tail(&own->node, &tn->sas);
+	tn->nr_sas++;
+	tn->sa_gen++;
+}
+
+/*
+ * Caller holds tn->lock.  Records own.  A record of the same SA whose
+ * state the kernel no longer has (deleted with `ip xfrm state`, which
+ * tells no key manager) gives way; -EEXIST when the kernel has it.
+ */
+static int sa_record(struct net *net, struct tcpike_net *tn, struct tcpike_sa *own)
+{
+	struct tcpike_sa *old;
+	struct tcpike_sa_id id;
+	struct xfrm_state *x;
+	int err;
+
+	spin_lock_bh(&tn->own_lock);
+	old = rhashtable_lookup_get_insert_fast(&tn->sa_ht, &own->hnode, sa_ht_params);
+	if (!old)
+		sa_link(tn, own);
+	else if (!IS_ERR(old))
+		id = old->id;
+	spin_unlock_bh(&tn->own_lock);
+	if (IS_ERR_OR_NULL(old))
+		return PTR_ERR_OR_ZERO(old);
+
+	x = tcpike_sa_state(net, &id);
+	if (x) {
+		xfrm_state_put(x);
+		return -EEXIST;
+	}
+	spin_lock_bh(&tn->own_lock);
+	old = rhashtable_lookup_fast(&tn->sa_ht, &own->id.key, sa_ht_params);
+	if (old) {		/* unless a hard expire forgot it meanwhile */
+		sa_unlink(tn, old);
+		sa_free(old);
+	}
+	err = rhashtable_insert_fast(&tn->sa_ht, &own->hnode, sa_ht_params);
+	if (!err)
+		sa_link(tn, own);
+	spin_unlock_bh(&tn->own_lock);
+	return err;
 }
 
 /* forget: the kernel deleted the state itself (hard expire): drop it. */
@@ -42,10 +126,8 @@ bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
 	spin_lock_bh(&tn->own_lock);
 	s = sa_find(tn, family, daddr, spi);
 	if (s && forget) {
-		list_del(&s->node);
-		tn->nr_sas--;
-		tn->sa_gen++;
-		kfree(s);
+		sa_unlink(tn, s);
+		sa_free(s);
 	}
 	spin_unlock_bh(&tn->own_lock);
 	return s;
@@ -327,11 +409,9 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 	own = kzalloc(sizeof(*own), GFP_KERNEL);
 	if (!own)
 		return -ENOMEM;
-	own->daddr = p->daddr;
-	own->spi = p->spi;
-	own->family = p->family;
-	own->reqid = p->reqid;
-	own->mark = p->mark;
+	tcpike_sa_key(&own->id.key, p->family, &p->daddr, p->spi);
+	own->id.reqid = p->reqid;
+	own->id.mark = p->mark;
 
 	x = sa_build(net, p, extack);
 	if (IS_ERR(x)) {
@@ -340,25 +420,21 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 	}
 
 	mutex_lock(&tn->lock);
-	if (tcpike_sa_owned(tn, p->family, &p->daddr, p->spi, false)) {
+	/* Owned before it is visible, so an event for it is never missed. */
+	err = sa_record(net, tn, own);
+	if (err) {
 		mutex_unlock(&tn->lock);
-		NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI and destination exists");
-		err = -EEXIST;
+		if (err == -EEXIST)
+			NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI and destination exists");
+		else
+			NL_SET_ERR_MSG_MOD(extack, "no memory to record the SA");
 		goto err_put;
 	}
-	/* Owned before it is visible, so an event for it is never missed. */
-	spin_lock_bh(&tn->own_lock);
-	list_add_tail(&own->node, &tn->sas);
-	tn->nr_sas++;
-	tn->sa_gen++;
-	spin_unlock_bh(&tn->own_lock);
 	xfrm_state_hold(x);
 	err = xfrm_state_add(x);
 	if (err) {
 		spin_lock_bh(&tn->own_lock);
-		list_del(&own->node);
-		tn->nr_sas--;
-		tn->sa_gen++;
+		sa_unlink(tn, own);
 		spin_unlock_bh(&tn->own_lock);
 		mutex_unlock(&tn->lock);
 		__xfrm_state_put(x);
@@ -378,7 +454,7 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 err_put:
 	x->km.state = XFRM_STATE_DEAD;
 	xfrm_state_put(x);
-	kfree(own);
+	sa_free(own);		/* it may have been in the table */
 	return err;
 }
 
@@ -389,11 +465,12 @@ err_put:
  * SPI and destination may match as well (a mark mask of 0 matches every
  * mark): only the one with exactly this mark is ours.
  */
-struct xfrm_state *tcpike_sa_state(struct net *net, const struct tcpike_sa *id)
+struct xfrm_state *tcpike_sa_state(struct net *net, const struct tcpike_sa_id *id)
 {
 	struct xfrm_state *x;
 
-	x = xfrm_state_lookup(net, id->mark.v, &id->daddr, id->spi, IPPROTO_ESP, id->family);
+	x = xfrm_state_lookup(net, id->mark.v, &id->key.daddr, id->key.spi, IPPROTO_ESP,
+			      id->key.family);
 	if (x && (x->mark.v != id->mark.v || x->mark.m != id->mark.m)) {
 		xfrm_state_put(x);
 		x = NULL;
@@ -407,12 +484,13 @@ struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 	struct xfrm_state *x = NULL;
-	struct tcpike_sa *s, id;
+	struct tcpike_sa_id id;
+	struct tcpike_sa *s;
 
 	spin_lock_bh(&tn->own_lock);
 	s = sa_find(tn, family, daddr, spi);
 	if (s)
-		id = *s;
+		id = s->id;
 	spin_unlock_bh(&tn->own_lock);
 	if (s)
 		x = tcpike_sa_state(net, &id);
@@ -426,12 +504,12 @@ static void sa_remove(struct net *net, struct tcpike_sa *s)
 {
 	struct xfrm_state *x;
 
-	x = tcpike_sa_state(net, s);
+	x = tcpike_sa_state(net, &s->id);
 	if (x) {
 		xfrm_state_delete(x);
 		xfrm_state_put(x);
 	}
-	kfree(s);
+	sa_free(s);
 }
 
 int tcpike_sa_delete(struct net *net, unsigned short family,
@@ -445,9 +523,7 @@ int tcpike_sa_delete(struct net *net, unsigned short family,
 	spin_lock_bh(&tn->own_lock);
 	s = sa_find(tn, family, daddr, spi);
 	if (s) {
-		list_del(&s->node);
-		tn->nr_sas--;
-		tn->sa_gen++;
+		sa_unlink(tn, s);
 		tn->sa_deleted++;
 	}
 	spin_unlock_bh(&tn->own_lock);
@@ -469,8 +545,10 @@ void tcpike_sa_flush(struct net *net)
 
 	mutex_lock(&tn->lock);
 	spin_lock_bh(&tn->own_lock);
-	list_splice_init(&tn->sas, &gone);
-	tn->nr_sas = 0;
+	list_for_each_entry_safe(s, tmp, &tn->sas, node) {
+		sa_unlink(tn, s);
+		list_add_tail(&s->node, &gone);
+	}
 	spin_unlock_bh(&tn->own_lock);
 	list_for_each_entry_safe(s, tmp, &gone, node)
 		sa_remove(net, s);
@@ -611,15 +689,19 @@ int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 	struct xfrm_state **old = NULL, **new = NULL;
-	struct tcpike_sa *s, *ids = NULL;
-	unsigned int n = 0, cap, i, built = 0;
+	struct tcpike_sa_id *ids = NULL;
+	unsigned int n = 0, cap = 0, i, built = 0;
+	struct tcpike_sa *s;
 	int err = 0;
 
 	*moved = 0;
 	mutex_lock(&tn->lock);
-	/* Creation takes tn->lock, so the list only shrinks from here. */
+	/* Creation takes tn->lock, so the matches can only become fewer
+	 * between counting and copying them.
+	 */
 	spin_lock_bh(&tn->own_lock);
-	cap = tn->nr_sas;
+	list_for_each_entry(s, &tn->sas, node)
+		cap += s->id.reqid == reqid;
 	spin_unlock_bh(&tn->own_lock);
 	if (cap) {
 		ids = kcalloc(cap, sizeof(*ids), GFP_KERNEL);
@@ -632,8 +714,8 @@ int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __
 	}
 	spin_lock_bh(&tn->own_lock);
 	list_for_each_entry(s, &tn->sas, node)
-		if (s->reqid == reqid && n < cap)
-			ids[n++] = *s;
+		if (s->id.reqid == reqid && n < cap)
+			ids[n++] = s->id;
 	spin_unlock_bh(&tn->own_lock);
 
 	for (i = 0; i < n; i++) {

@@ -5,6 +5,7 @@
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rhashtable.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/xfrm.h>
@@ -20,8 +21,14 @@ struct tcpike_net {
 	 * else is ever called while holding it.
 	 */
 	spinlock_t own_lock;
-	struct list_head sas;		/* struct tcpike_sa */
-	struct list_head policies;	/* struct tcpike_policy */
+	struct list_head sas;		/* struct tcpike_sa, in creation order */
+	struct list_head policies;	/* struct tcpike_policy, the same */
+	/* The same entries by identity: every add, delete and XFRM event
+	 * looks its SA or policy up, so the lookup must not grow with the
+	 * table (10,000 Child SAs are 20,000 SAs and 30,000 policies).
+	 */
+	struct rhashtable sa_ht;
+	struct rhashtable policy_ht;
 	u32 nr_sas, nr_policies;
 	unsigned int sa_gen;		/* bumped on every change of sas (dumps) */
 	unsigned int policy_gen;	/* the same for policies */
@@ -32,6 +39,7 @@ struct tcpike_net {
 	struct net *net;
 	spinlock_t ka_lock;
 	struct list_head keepalives;	/* struct tcpike_ka */
+	struct rhashtable ka_ht;	/* the same, by addresses and ports */
 	u32 nr_keepalives;
 	u64 keepalives_sent;
 	struct delayed_work ka_work;
@@ -45,28 +53,54 @@ struct tcpike_net {
 
 #define TCPIKE_MAPPING_MAXAGE 5	/* seconds between repeated mapping events */
 
-/* An SA the module owns: its identity (daddr, SPI), the mark the kernel
- * looks it up with, and its reqid (steer by reqid).  Neither changes for
- * the life of the SA.
+/*
+ * The kernel's identity of an ESP SA, as a hash key: compared as bytes, so
+ * built by tcpike_sa_key() (zeroed, an IPv4 address in its first 4 bytes
+ * only), never by assignment.
  */
-struct tcpike_sa {
-	struct list_head node;
+struct tcpike_sa_key {
 	xfrm_address_t daddr;
 	__be32 spi;
-	unsigned short family;
+	u16 family;
+	u16 zero;
+};
+
+/* What the module needs to find its SA again: identity, the mark the
+ * kernel looks it up with, and its reqid (steer by reqid).  None of it
+ * changes for the life of the SA.
+ */
+struct tcpike_sa_id {
+	struct tcpike_sa_key key;
 	u32 reqid;
 	struct xfrm_mark mark;
 };
 
-/* A policy the module owns: the kernel's identity of an SPD entry
- * (direction, selector, mark, if_id).
+/* An SA the module owns. */
+struct tcpike_sa {
+	struct tcpike_sa_id id;
+	struct rhash_head hnode;	/* tn->sa_ht */
+	struct list_head node;		/* tn->sas */
+	struct rcu_head rcu;
+};
+
+/*
+ * A policy the module owns: the kernel's identity of an SPD entry
+ * (direction, selector, mark, if_id), a hash key built by
+ * tcpike_policy_key() for the same reason as the SA's.
  */
-struct tcpike_policy {
-	struct list_head node;
+struct tcpike_policy_id {
 	struct xfrm_selector sel;
-	u8 dir;
 	struct xfrm_mark mark;
 	u32 if_id;
+	u8 dir;
+	u8 zero[3];
+};
+
+struct tcpike_policy {
+	struct tcpike_policy_id id;
+	struct rhash_head hnode;	/* tn->policy_ht */
+	struct list_head node;		/* tn->policies */
+	struct rcu_head rcu;
 };
 
 struct tcpike_policy_params {
@@ -120,7 +154,11 @@ struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
 /* The kernel's state of an SA the module owns (looked up with its mark),
  * with a reference, or NULL; no extack, any process context.
  */
-struct xfrm_state *tcpike_sa_state(struct net *net, const struct tcpike_sa *id);
+struct xfrm_state *tcpike_sa_state(struct net *net, const struct tcpike_sa_id *id);
+void tcpike_sa_key(struct tcpike_sa_key *k, unsigned short family,
+		   const xfrm_address_t *daddr, __be32 spi);
+int tcpike_sa_init(struct tcpike_net *tn);
+void tcpike_sa_fini(struct tcpike_net *tn);
 void tcpike_sa_flush(struct net *net);
 int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t *daddr,
 		    __be32 spi, u8 encap, __be16 sport, __be16 dport,
@@ -134,11 +172,15 @@ int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __
 
 int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *p,
 			 struct netlink_ext_ack *extack);
-int tcpike_policy_delete(struct net *net, const struct tcpike_policy *id,
+int tcpike_policy_delete(struct net *net, const struct tcpike_policy_id *id,
 			 struct netlink_ext_ack *extack);
 void tcpike_policy_flush(struct net *net);
 /* The kernel's policy with the module's identity id, with a reference. */
-struct xfrm_policy *tcpike_policy_lookup(struct net *net, struct tcpike_policy *id);
+struct xfrm_policy *tcpike_policy_lookup(struct net *net, const struct tcpike_policy_id *id);
+void tcpike_policy_key(struct tcpike_policy_id *k, u8 dir, const struct xfrm_selector *sel,
+		       const struct xfrm_mark *mark, u32 if_id);
+int tcpike_policy_init(struct tcpike_net *tn);
+void tcpike_policy_fini(struct tcpike_net *tn);
 
 /* Ownership checks for the key-manager callbacks (atomic context). */
 bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
@@ -146,7 +188,8 @@ bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
 bool tcpike_policy_owned(struct tcpike_net *tn, u8 dir, const struct xfrm_selector *sel,
 			 const struct xfrm_mark *mark, u32 if_id);
 
-void tcpike_ka_init(struct net *net);
+int tcpike_ka_init(struct net *net);
+void tcpike_ka_fini(struct net *net);
 int tcpike_ka_set(struct net *net, __be32 saddr, __be32 daddr, __be16 sport, __be16 dport,
 		  u32 interval_s, struct netlink_ext_ack *extack);
 void tcpike_ka_flush(struct net *net);
