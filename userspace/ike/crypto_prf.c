@@ -331,42 +331,62 @@ static EVP_MAC_CTX *hmac_template(EVP_MAC *mac, const char *digest)
 	return cache[i].ctx;
 }
 
-/* One-shot HMAC over up to three pieces; out must hold the digest. */
-int crypto_hmac(const char *digest, const uint8_t *key, size_t keylen,
-		const struct iovec *iov, int n, uint8_t *out, size_t outsz)
+/* A context for HMAC-digest keyed with key, or NULL (logged). */
+static EVP_MAC_CTX *hmac_keyed(const char *digest, const uint8_t *key, size_t keylen)
 {
 	static EVP_MAC *mac;
 	EVP_MAC_CTX *ctx, *tmpl;
 	OSSL_PARAM params[2];
-	size_t outl = 0;
-	int i, ret = -EIO;
 	/* HMAC accepts empty keys but EVP wants a non-NULL pointer. */
 	static const uint8_t nokey[1];
 
 	if (!mac)
 		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	if (!mac)
-		return -EIO;
+		goto fail;
 	tmpl = hmac_template(mac, digest);
 	ctx = tmpl ? EVP_MAC_CTX_dup(tmpl) : EVP_MAC_CTX_new(mac);
 	if (!ctx)
-		return -ENOMEM;
+		goto fail;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(ctx, keylen ? key : nokey, keylen, tmpl ? NULL : params))
-		goto out;
+	if (EVP_MAC_init(ctx, keylen ? key : nokey, keylen, tmpl ? NULL : params))
+		return ctx;
+	EVP_MAC_CTX_free(ctx);
+fail:
+	log_err("crypto: HMAC-%s failed", digest);
+	return NULL;
+}
+
+/* The MAC of up to three pieces with ctx (keyed, fresh); out must hold it. */
+static int hmac_run(EVP_MAC_CTX *ctx, const struct iovec *iov, int n, uint8_t *out,
+		    size_t outsz)
+{
+	size_t outl = 0;
+	int i;
+
 	for (i = 0; i < n; i++)
-		if (iov[i].iov_len &&
-		    !EVP_MAC_update(ctx, iov[i].iov_base, iov[i].iov_len))
-			goto out;
-	if (!EVP_MAC_final(ctx, out, &outl, outsz))
-		goto out;
-	ret = 0;
-out:
+		if (iov[i].iov_len && !EVP_MAC_update(ctx, iov[i].iov_base, iov[i].iov_len))
+			goto fail;
+	if (EVP_MAC_final(ctx, out, &outl, outsz))
+		return 0;
+fail:
+	log_err("crypto: HMAC failed");
+	return -EIO;
+}
+
+/* One-shot HMAC over up to three pieces; out must hold the digest. */
+int crypto_hmac(const char *digest, const uint8_t *key, size_t keylen,
+		const struct iovec *iov, int n, uint8_t *out, size_t outsz)
+{
+	EVP_MAC_CTX *ctx = hmac_keyed(digest, key, keylen);
+	int ret;
+
+	if (!ctx)
+		return -EIO;
+	ret = hmac_run(ctx, iov, n, out, outsz);
 	EVP_MAC_CTX_free(ctx);	/* cleanses the key schedule */
-	if (ret)
-		log_err("crypto: HMAC-%s failed", digest);
 	return ret;
 }
 
@@ -486,6 +506,7 @@ int crypto_prf_plus(uint16_t prf, const uint8_t *key, size_t keylen,
 	const char *md = prf_digest(prf);
 	size_t hlen = crypto_prf_len(prf), done = 0, n;
 	uint8_t t[CRYPTO_MAX_PRF_LEN];
+	EVP_MAC_CTX *ctx;
 	uint8_t ctr;
 	unsigned int i;
 	struct iovec iov[3];
@@ -501,7 +522,12 @@ int crypto_prf_plus(uint16_t prf, const uint8_t *key, size_t keylen,
 	p = buf_extend(out, outlen);
 	if (outlen && !p)
 		return -ENOMEM;
-	for (i = 1; done < outlen; i++) {
+	/* One key for every block: keyed once, then re-initialised with the
+	 * same key (EVP_MAC_init with none), half the cost of a new key. */
+	ctx = hmac_keyed(md, key, keylen);
+	if (!ctx)
+		ret = -EIO;
+	for (i = 1; ctx && done < outlen; i++) {
 		/* T(i) = prf(K, T(i-1) | S | i), T(0) empty */
 		ctr = (uint8_t)i;
 		iov[0].iov_base = t;
@@ -510,13 +536,17 @@ int crypto_prf_plus(uint16_t prf, const uint8_t *key, size_t keylen,
 		iov[1].iov_len = seedlen;
 		iov[2].iov_base = &ctr;
 		iov[2].iov_len = 1;
-		ret = crypto_hmac(md, key, keylen, iov, 3, t, sizeof(t));
+		if (i > 1 && !EVP_MAC_init(ctx, NULL, 0, NULL))
+			ret = -EIO;
+		else
+			ret = hmac_run(ctx, iov, 3, t, sizeof(t));
 		if (ret)
 			break;
 		n = outlen - done < hlen ? outlen - done : hlen;
 		memcpy(p + done, t, n);
 		done += n;
 	}
+	EVP_MAC_CTX_free(ctx);
 	OPENSSL_cleanse(t, sizeof(t));
 	if (ret)
 		buf_wipe(out);
