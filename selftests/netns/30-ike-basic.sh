@@ -74,6 +74,15 @@ ike_ctl a rekey c child >/dev/null
 sleep 1
 tap_check "Child SA rekey over the rekeyed IKE SA" test -n "$(spis a)" -a "$(spis a)" != "$old"
 tap_expect_eq "a's rekey counter (2 IKE rekeys)" 2 "$(ike_jq a "s['ike_sas'][0]['rekeys']")"
+# The key pair pool (kex_pool = auto): with a second CPU a thread makes
+# X25519 pairs ahead; the first was a miss (the group joins), the IKE
+# rekeys' pairs came from the pool.
+if [ "$(nproc)" -gt 1 ]; then
+	tap_expect_eq "key pair pool running, rekeys' key pairs taken from it" "True True" \
+		"$(ike_jq a "s['kex_pool']['running']") $(ike_jq a "s['kex_pool']['hits'] >= 1")"
+else
+	tap_expect_eq "key pair pool off on one CPU" False "$(ike_jq a "s['kex_pool']['running']")"
+fi
 
 ike_ctl a terminate c >/dev/null
 sleep 1

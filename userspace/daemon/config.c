@@ -800,8 +800,18 @@ static int parse_daemon(struct ctx *c, struct node *sec, struct daemon_cfg *d)
 			r = parse_u32(c, n, 1, 100000, &d->max_frag_buffers);
 		} else if (key_is(n, "keepalive_interval")) {
 			r = dur_s(c, n, &d->keepalive_interval_s);
+		} else if (key_is(n, "kex_pool")) {
+			if (!strcmp(n->value, "auto"))
+				d->kex_pool = CFG_KEX_POOL_AUTO;
+			else if (!strcmp(n->value, "no"))
+				d->kex_pool = 0;
+			else if (!isdigit((unsigned char)n->value[0]) ||
+				 strtoul(n->value, NULL, 10) > KEX_POOL_MAX ||
+				 parse_u32(c, n, 0, KEX_POOL_MAX, &d->kex_pool))
+				r = fail(c, n->line, "kex_pool: expected auto, no or a number of key pairs from 0 to %d, got '%s'",
+					 KEX_POOL_MAX, n->value);
 		} else {
-			r = unknown(c, n, "daemon", "backend, listen, udp_port, natt_port, tcp_ports, control_socket, log_level, separate_transports, separate_transports_notify, esp_transport_notify, tcp_puzzle_difficulty, cookie_threshold, half_open_max, half_open_per_ip, tcp_max, tcp_per_ip, tcp_prefix_timeout, tcp_idle_timeout, max_ike_message, max_frag_buffers, keepalive_interval");
+			r = unknown(c, n, "daemon", "backend, listen, udp_port, natt_port, tcp_ports, control_socket, log_level, separate_transports, separate_transports_notify, esp_transport_notify, tcp_puzzle_difficulty, cookie_threshold, half_open_max, half_open_per_ip, tcp_max, tcp_per_ip, tcp_prefix_timeout, tcp_idle_timeout, max_ike_message, max_frag_buffers, keepalive_interval, kex_pool");
 		}
 		if (r)
 			return r;
@@ -1246,6 +1256,7 @@ static void daemon_defaults(struct daemon_cfg *d)
 	d->max_ike_message = 65000;
 	d->max_frag_buffers = 64;
 	d->keepalive_interval_s = 20;
+	d->kex_pool = CFG_KEX_POOL_AUTO;
 }
 
 int config_parse(const char *name, const char *text, size_t len,

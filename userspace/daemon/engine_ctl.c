@@ -459,6 +459,7 @@ static void status_json(struct engine *e, struct buf *b)
 {
 	uint64_t now = ike_now();
 	struct ike_sa *sa;
+	struct kex_pool_stats kp;
 	bool first = true;
 
 	bprintf(b, "{\"backend\":");
@@ -572,7 +573,11 @@ static void status_json(struct engine *e, struct buf *b)
 	tcp_json(e->tcp, b);
 	bprintf(b, ",\"udp\":");
 	udp_json(e->udp, b);
-	bprintf(b, "}\n");
+	kex_pool_stats(&kp);
+	/* Key pairs from the pool (hits) or generated in place (misses). */
+	bprintf(b, ",\"kex_pool\":{\"running\":%s,\"depth\":%u,\"ready\":%u,\"hits\":%llu,\"misses\":%llu}}\n",
+		kp.running ? "true" : "false", kp.depth, kp.ready,
+		(unsigned long long)kp.hits, (unsigned long long)kp.misses);
 }
 
 int engine_status(struct engine *e, bool json, struct buf *out)

@@ -185,6 +185,24 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 	       struct buf *shared);
 void kex_free(struct ike_kex *k);	/* cleanses the private key; NULL ok */
 
+/*
+ * Key pair pool (crypto_kex.c): a thread generating ephemeral key pairs
+ * ahead, up to depth per group that kex_new() was asked for, each handed
+ * out once.  Start it after any privilege change (the thread keeps the
+ * starter's credentials) and only where a second CPU can run it.
+ * kex_pool_start: 0, -EINVAL (depth 0 or above KEX_POOL_MAX), -EALREADY or
+ * the thread's error.  kex_pool_stop frees the pairs not handed out.
+ */
+#define KEX_POOL_MAX 256
+struct kex_pool_stats {
+	bool running;
+	unsigned int depth, ready;	/* ready: pairs waiting, all groups */
+	uint64_t hits, misses;		/* kex_new() served from the pool or not */
+};
+int kex_pool_start(unsigned int depth);
+void kex_pool_stop(void);
+void kex_pool_stats(struct kex_pool_stats *st);
+
 /* --- PRF and key schedule (RFC 7296 §2.13, §2.14, §2.17, §2.18) --------- */
 
 /* out (replaced) = prf(key, data), crypto_prf_len(prf) bytes. */

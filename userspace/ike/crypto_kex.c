@@ -10,6 +10,7 @@
  * needs kex_encap()/kex_decap() next to kex_derive(); not implemented.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,16 +87,6 @@ static int ecx_index(const struct kex_group *g)
 	return ecx_ctx[i].gen ? i : -1;
 }
 
-static EVP_PKEY *ecx_keygen(const struct kex_group *g)
-{
-	EVP_PKEY *k = NULL;
-	int i = ecx_index(g);
-
-	if (i < 0)
-		return EVP_PKEY_Q_keygen(NULL, NULL, g->name);
-	return EVP_PKEY_generate(ecx_ctx[i].gen, &k) > 0 ? k : NULL;
-}
-
 static EVP_PKEY *ecx_public(const struct kex_group *g, const uint8_t *peer, size_t len)
 {
 	EVP_PKEY *k = NULL;
@@ -147,19 +138,14 @@ static void ossl_fail(const char *what)
 	ERR_clear_error();
 }
 
-struct ike_kex *kex_new(uint16_t group)
+/* A new key pair of g; ecx_gen: the X25519/X448 generation context to
+ * use (each thread has its own), or NULL for the by-name call. */
+static EVP_PKEY *kex_generate(const struct kex_group *g, EVP_PKEY_CTX *ecx_gen)
 {
-	const struct kex_group *g = find_group(group);
-	struct ike_kex *k;
 	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *key = NULL;
 	OSSL_PARAM params[2];
 
-	if (!g)
-		return NULL;
-	k = calloc(1, sizeof(*k));
-	if (!k)
-		return NULL;
-	k->g = g;
 	switch (g->kind) {
 	case KEX_MODP:
 		ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
@@ -168,16 +154,211 @@ struct ike_kex *kex_new(uint16_t group)
 		params[1] = OSSL_PARAM_construct_end();
 		if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 ||
 		    !EVP_PKEY_CTX_set_params(ctx, params) ||
-		    EVP_PKEY_generate(ctx, &k->key) <= 0)
-			k->key = NULL;
+		    EVP_PKEY_generate(ctx, &key) <= 0)
+			key = NULL;
 		EVP_PKEY_CTX_free(ctx);
 		break;
 	case KEX_ECP:
-		k->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->name);
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->name);
 		break;
 	case KEX_ECX:
-		k->key = ecx_keygen(g);
+		if (!ecx_gen)
+			key = EVP_PKEY_Q_keygen(NULL, NULL, g->name);
+		else if (EVP_PKEY_generate(ecx_gen, &key) <= 0)
+			key = NULL;
 		break;
+	}
+	return key;
+}
+
+/* --- key pair pool -------------------------------------------------------- */
+
+/*
+ * One thread that generates ephemeral key pairs ahead, per group asked
+ * for, so that an IKE_SA_INIT takes one instead of generating it: on a
+ * second core that is the key generation half of a handshake's key
+ * exchange work.  Each pair is handed out once and freed by its IKE or
+ * Child SA like any other (EVP_PKEY_free clears the private key), so
+ * forward secrecy is as without the pool.  A group joins the pool the
+ * first time kex_new() asks for it; an empty ring is a miss and the pair is
+ * generated in the caller, as without the pool.
+ */
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* the producer waits for room or stop */
+	pthread_t thread;
+	bool running, stop;
+	unsigned int depth;
+	struct {
+		EVP_PKEY *keys[KEX_POOL_MAX];
+		unsigned int n;
+		bool wanted;
+	} ring[NGROUPS];
+	uint64_t hits, misses;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER };
+
+/* A wanted group with room, round robin after last; -1 if none.  Lock held. */
+static int pool_next(int last)
+{
+	size_t i, g;
+
+	for (i = 1; i <= NGROUPS; i++) {
+		g = (last + i) % NGROUPS;
+		if (pool.ring[g].wanted && pool.ring[g].n < pool.depth)
+			return (int)g;
+	}
+	return -1;
+}
+
+static void *pool_run(void *arg)
+{
+	EVP_PKEY_CTX *ecx[NGROUPS] = { NULL };
+	EVP_PKEY *key;
+	int g = -1;
+	size_t i;
+
+	(void)arg;
+	pthread_mutex_lock(&pool.lock);
+	while (!pool.stop) {
+		g = pool_next(g);
+		if (g < 0) {
+			pthread_cond_wait(&pool.work, &pool.lock);
+			continue;
+		}
+		pthread_mutex_unlock(&pool.lock);
+		if (groups[g].kind == KEX_ECX && !ecx[g]) {
+			ecx[g] = EVP_PKEY_CTX_new_from_name(NULL, groups[g].name, NULL);
+			if (ecx[g] && EVP_PKEY_keygen_init(ecx[g]) <= 0) {
+				EVP_PKEY_CTX_free(ecx[g]);
+				ecx[g] = NULL;
+			}
+		}
+		key = kex_generate(&groups[g], ecx[g]);
+		ERR_clear_error();	/* this thread's queue; a failure is a miss */
+		pthread_mutex_lock(&pool.lock);
+		if (key && !pool.stop) {
+			pool.ring[g].keys[pool.ring[g].n++] = key;	/* only we add */
+			key = NULL;
+		} else if (!key) {
+			/* Failed: not again until the next kex_new() asks. */
+			pool.ring[g].wanted = false;
+		}
+		if (key) {		/* stopping */
+			pthread_mutex_unlock(&pool.lock);
+			EVP_PKEY_free(key);
+			pthread_mutex_lock(&pool.lock);
+		}
+	}
+	pthread_mutex_unlock(&pool.lock);
+	for (i = 0; i < NGROUPS; i++)
+		EVP_PKEY_CTX_free(ecx[i]);
+	return NULL;
+}
+
+/* A child of fork() has no producer and must never hand out its parent's
+ * pairs: it forgets them (they are the parent's to free). */
+static void pool_atfork_child(void)
+{
+	pthread_mutex_init(&pool.lock, NULL);
+	pthread_cond_init(&pool.work, NULL);
+	pool.running = false;
+	pool.stop = false;
+	for (size_t i = 0; i < NGROUPS; i++) {
+		pool.ring[i].n = 0;
+		pool.ring[i].wanted = false;
+	}
+}
+
+int kex_pool_start(unsigned int depth)
+{
+	static bool atfork_set;
+	int err;
+
+	if (pool.running || !depth || depth > KEX_POOL_MAX)
+		return pool.running ? -EALREADY : -EINVAL;
+	if (!atfork_set && pthread_atfork(NULL, NULL, pool_atfork_child))
+		return -ENOMEM;
+	atfork_set = true;
+	pool.depth = depth;
+	pool.stop = false;
+	err = pthread_create(&pool.thread, NULL, pool_run, NULL);
+	if (err)
+		return -err;
+	pool.running = true;
+	return 0;
+}
+
+void kex_pool_stop(void)
+{
+	size_t i;
+
+	if (!pool.running)
+		return;
+	pthread_mutex_lock(&pool.lock);
+	pool.stop = true;
+	pthread_cond_signal(&pool.work);
+	pthread_mutex_unlock(&pool.lock);
+	pthread_join(pool.thread, NULL);
+	for (i = 0; i < NGROUPS; i++) {
+		while (pool.ring[i].n)
+			EVP_PKEY_free(pool.ring[i].keys[--pool.ring[i].n]);
+		pool.ring[i].wanted = false;
+	}
+	pool.running = false;
+}
+
+void kex_pool_stats(struct kex_pool_stats *st)
+{
+	pthread_mutex_lock(&pool.lock);
+	st->running = pool.running;
+	st->depth = pool.depth;
+	st->hits = pool.hits;
+	st->misses = pool.misses;
+	st->ready = 0;
+	for (size_t i = 0; i < NGROUPS; i++)
+		st->ready += pool.ring[i].n;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* A pair of g from the pool, or NULL (not running, or empty: a miss). */
+static EVP_PKEY *pool_take(const struct kex_group *g)
+{
+	size_t i = (size_t)(g - groups);
+	EVP_PKEY *key = NULL;
+
+	if (!pool.running)
+		return NULL;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.ring[i].n) {
+		key = pool.ring[i].keys[--pool.ring[i].n];
+		pool.hits++;
+	} else {
+		pool.misses++;
+	}
+	pool.ring[i].wanted = true;
+	pthread_cond_signal(&pool.work);
+	pthread_mutex_unlock(&pool.lock);
+	return key;
+}
+
+struct ike_kex *kex_new(uint16_t group)
+{
+	const struct kex_group *g = find_group(group);
+	struct ike_kex *k;
+	int i;
+
+	if (!g)
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->g = g;
+	k->key = pool_take(g);
+	if (!k->key) {
+		i = g->kind == KEX_ECX ? ecx_index(g) : -1;
+		k->key = kex_generate(g, i < 0 ? NULL : ecx_ctx[i].gen);
 	}
 	if (!k->key) {
 		ossl_fail("key exchange key generation");

@@ -150,6 +150,28 @@ TEST(esp_probe_settings)
 	config_free(c);
 }
 
+/* kex_pool: auto by default, no, or a number of key pairs. */
+TEST(kex_pool_setting)
+{
+	static const struct { const char *v; uint32_t want; } ok[] = {
+		{ "auto", CFG_KEX_POOL_AUTO }, { "no", 0 }, { "0", 0 }, { "32", 32 },
+		{ "256", 256 },
+	};
+	char err[512], text[128];
+	struct config *c = parse("daemon {\n}\n", err, sizeof(err));
+
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(CFG_KEX_POOL_AUTO, c->daemon.kex_pool);
+	config_free(c);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "daemon {\n kex_pool = %s\n}\n", ok[i].v);
+		c = parse(text, err, sizeof(err));
+		ASSERT_NE(NULL, c) TH_LOG("%s: %s", ok[i].v, err);
+		EXPECT_EQ(ok[i].want, c->daemon.kex_pool);
+		config_free(c);
+	}
+}
+
 struct bad {
 	const char *text, *msg;
 };
@@ -203,6 +225,10 @@ static const struct bad bad[] = {
 	{ BASE "  esp_probe = sometimes\n" END, "t.conf:6: esp_probe: expected yes or no" },
 	{ "daemon {\n tcp_puzzle_difficulty = 21\n}\n",
 	  "t.conf:2: tcp_puzzle_difficulty: expected a number from 0 to 20" },
+	{ "daemon {\n kex_pool = 257\n}\n",
+	  "t.conf:2: kex_pool: expected auto, no or a number of key pairs from 0 to 256, got '257'" },
+	{ "daemon {\n kex_pool = yes\n}\n",
+	  "t.conf:2: kex_pool: expected auto, no or a number of key pairs from 0 to 256, got 'yes'" },
 };
 
 TEST(malformed_inputs_give_file_line_messages)

@@ -455,6 +455,92 @@ TEST(kex_agree_all_groups)
 	ASSERT_EQ(0, kex_public_len(35));	/* ML-KEM: not yet */
 }
 
+/* Waits up to 10 s for the pool to hold want pairs. */
+static int pool_wait(unsigned int want)
+{
+	struct kex_pool_stats st;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		kex_pool_stats(&st);
+		if (st.ready >= want)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* The key pair pool: a group joins on first use, pairs are handed out
+ * once each (all different) and work; a fork child neither has the
+ * producer nor hands out its parent's pairs; after stop, kex_new goes on
+ * generating in place. */
+TEST(kex_pool)
+{
+	struct buf pub[9] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT,
+			      BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	struct kex_pool_stats st;
+	struct ike_kex *k[9];
+	int i, j, status;
+	pid_t pid;
+
+	ASSERT_EQ(-EINVAL, kex_pool_start(0));
+	ASSERT_EQ(-EINVAL, kex_pool_start(KEX_POOL_MAX + 1));
+	ASSERT_EQ(0, kex_pool_start(8));
+	ASSERT_EQ(-EALREADY, kex_pool_start(8));
+	k[0] = kex_new(CRYPTO_KE_CURVE25519);	/* a miss: X25519 joins */
+	ASSERT_NE(NULL, k[0]);
+	ASSERT_EQ(0, pool_wait(8));
+	kex_pool_stats(&st);
+	EXPECT_TRUE(st.running);
+	EXPECT_EQ(1, st.misses);
+	EXPECT_EQ(0, st.hits);
+	EXPECT_EQ(8, st.ready);		/* never more than the depth */
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct ike_kex *c;
+
+		kex_pool_stats(&st);
+		c = kex_new(CRYPTO_KE_CURVE25519);
+		_exit(st.running || st.ready || !c ? 1 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	for (i = 1; i < 9; i++) {
+		k[i] = kex_new(CRYPTO_KE_CURVE25519);
+		ASSERT_NE(NULL, k[i]);
+	}
+	kex_pool_stats(&st);
+	EXPECT_EQ(8, st.hits);
+	for (i = 0; i < 9; i++)
+		ASSERT_EQ(0, kex_public(k[i], &pub[i]));
+	for (i = 0; i < 9; i++)
+		for (j = i + 1; j < 9; j++)
+			EXPECT_NE(0, memcmp(pub[i].data, pub[j].data, pub[i].len));
+	kex_pool_stop();
+	kex_pool_stats(&st);
+	EXPECT_FALSE(st.running);
+	EXPECT_EQ(0, st.ready);
+	/* Pairs handed out stay valid after the stop. */
+	for (i = 0; i < 9; i++) {
+		struct buf s1 = BUF_INIT, s2 = BUF_INIT;
+
+		j = (i + 1) % 9;
+		ASSERT_EQ(0, kex_derive(k[i], pub[j].data, pub[j].len, &s1));
+		ASSERT_EQ(0, kex_derive(k[j], pub[i].data, pub[i].len, &s2));
+		EXPECT_EQ(0, memcmp(s1.data, s2.data, s1.len));
+		buf_wipe(&s1);
+		buf_wipe(&s2);
+	}
+	for (i = 0; i < 9; i++) {
+		kex_free(k[i]);
+		buf_free(&pub[i]);
+	}
+	agree(_metadata, CRYPTO_KE_CURVE25519);
+}
+
 #define MODP2048_P \
 	"FFFFFFFF FFFFFFFF C90FDAA2 2168C234 C4C6628B 80DC1CD1" \
 	"29024E08 8A67CC74 020BBEA6 3B139B22 514A0879 8E3404DD" \
