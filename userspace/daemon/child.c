@@ -634,7 +634,7 @@ int child_install(struct child_sa *c, const struct buf *ni,
 	c->created_ms = ike_now();
 	c->state = CHILD_S_INSTALLED;
 	sa->e->st.child_installed++;
-	if (log_get_level() < LOG_LVL_INFO)
+	if (!log_enabled(LOG_LVL_INFO))
 		return 0;	/* the strings below cost more than the install */
 	ts_set_str(&c->ts_local, ls, sizeof(ls));
 	ts_set_str(&c->ts_remote, rs, sizeof(rs));

@@ -954,7 +954,7 @@ void ike_sa_established(struct ike_sa *sa)
 	sa->e->st.ike_established++;
 	free_init_material(sa);
 	peer_id_str(sa, idb);
-	if (log_get_level() >= LOG_LVL_INFO)
+	if (log_enabled(LOG_LVL_INFO))
 		sa_addr_str(&sa->path.remote, peer, sizeof(peer));
 	else
 		peer[0] = 0;

@@ -23,12 +23,16 @@ void log_use_syslog(const char *ident);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Whether a message of lvl is written: test it before building text that
+ * is only there to be logged. */
+#define log_enabled(lvl) (log_get_level() >= (lvl))
+
 #define log_err(...)	log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...)						\
 	do {							\
-		if (log_get_level() >= LOG_LVL_DEBUG)		\
+		if (log_enabled(LOG_LVL_DEBUG))			\
 			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);	\
 	} while (0)
 
