@@ -210,7 +210,7 @@ resp_start() {
 	taskset -a -pc "$cpus" "$RESP_PID" >/dev/null
 	# The machine is shared: against other load the scheduler splits a
 	# CPU per thread, so a 16-thread charon would get 16 times the share
-	# of single-threaded tcpiked.  Nice -20 on every thread (threads made
+	# of tcpiked's event loop.  Nice -20 on every thread (threads made
 	# later inherit it) lets either responder have its CPU.
 	renice -n -20 -p $(ls "/proc/$RESP_PID/task") >/dev/null
 }

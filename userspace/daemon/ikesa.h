@@ -20,7 +20,9 @@
  *                 (RT-24..28) and the rebuild in RFC 9329 mode (RT-25)
  *   engine_ctl.c  status, initiate, terminate, rekey, reload
  *
- * Single-threaded: everything runs from the event loop.
+ * Single-threaded: everything runs from the event loop.  (The one other
+ * thread, the key pair pool in crypto_kex.c, only generates key pairs and
+ * touches nothing here.)
  */
 #ifndef TCPIKE_IKESA_H
 #define TCPIKE_IKESA_H

@@ -176,8 +176,8 @@ static struct nlattr *xfrm_find_encap(struct nlmsghdr *h)
  * it read without wiping them, so this backend reads its datagrams itself
  * (xfrm_recv, through nl_cb_overwrite_recv) into a buffer whose address it
  * keeps while libnl walks it; on_valid wipes each state it was given, in
- * the copy and in that buffer.  The daemon is single-threaded and one
- * xfrm_talk runs at a time, so one pointer is enough.
+ * the copy and in that buffer.  Only the daemon's event loop talks to the
+ * kernel and one xfrm_talk runs at a time, so one pointer is enough.
  */
 static unsigned char *xfrm_rx_raw;
 static size_t xfrm_rx_len;
