@@ -72,14 +72,25 @@ static bool same_host(const struct sockaddr_storage *a,
 static void conn_io(void *ctx, int fd, uint32_t ev);
 static void conn_timer(struct timer *tm);
 
-static void conn_link(struct tcp *t, struct tcp_conn *c)
+static uint32_t host_hash(const struct sockaddr_storage *a)
 {
+	if (a->ss_family == AF_INET)
+		return htab_hash(HTAB_SEED, &((const struct sockaddr_in *)a)->sin_addr, 4);
+	return htab_hash(HTAB_SEED ^ 6, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
+}
+
+/* c->remote is set. */
+static int conn_link(struct tcp *t, struct tcp_conn *c)
+{
+	if (htab_add(&t->by_host, &c->host_node, host_hash(&c->remote)))
+		return -ENOMEM;
 	c->next = t->conns;
 	c->prev = NULL;
 	if (t->conns)
 		t->conns->prev = c;
 	t->conns = c;
 	t->n_conns++;
+	return 0;
 }
 
 static void conn_unlink(struct tcp *t, struct tcp_conn *c)
@@ -91,6 +102,7 @@ static void conn_unlink(struct tcp *t, struct tcp_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
+	htab_del(&t->by_host, &c->host_node);
 	t->n_conns--;
 }
 
@@ -110,7 +122,8 @@ void tcp_conn_put(struct tcp_conn *c)
 	free(c);
 }
 
-static struct tcp_conn *conn_new(struct tcp *t, int fd, bool originator)
+static struct tcp_conn *conn_new(struct tcp *t, int fd, bool originator,
+				 const struct sockaddr_storage *remote)
 {
 	struct tcp_conn *c = calloc(1, sizeof(*c));
 
@@ -127,7 +140,12 @@ static struct tcp_conn *conn_new(struct tcp *t, int fd, bool originator)
 	c->fd = fd;
 	c->originator = originator;
 	c->last_activity_ms = loop_now_ms();
-	conn_link(t, c);
+	c->remote = *remote;
+	if (conn_link(t, c)) {
+		stream_free(&c->st);
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -409,8 +427,8 @@ static uint32_t count_from(const struct tcp *t, const struct sockaddr_storage *a
 {
 	uint32_t n = 0;
 
-	for (const struct tcp_conn *c = t->conns; c; c = c->next)
-		if (same_host(&c->remote, a))
+	for (struct hnode *h = htab_first(&t->by_host, host_hash(a)); h; h = htab_next(h))
+		if (same_host(&container_of(h, struct tcp_conn, host_node)->remote, a))
 			n++;
 	return n;
 }
@@ -449,12 +467,11 @@ static void listen_io(void *ctx, int lfd, uint32_t ev)
 			close(fd);
 			continue;
 		}
-		c = conn_new(t, fd, false);
+		c = conn_new(t, fd, false, &peer);
 		if (!c) {
 			close(fd);
 			continue;
 		}
-		c->remote = peer;
 		pl = sizeof(c->local);
 		getsockname(fd, (struct sockaddr *)&c->local, &pl);
 		t->st.accepted++;
@@ -605,6 +622,7 @@ void tcp_close_all(struct tcp *t)
 		loop_unwatch(t->loop, t->listen_fd[i]);
 		close(t->listen_fd[i]);
 	}
+	htab_free(&t->by_host);
 	free(t);
 }
 
@@ -634,13 +652,12 @@ struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local
 		close(fd);
 		return NULL;
 	}
-	c = conn_new(t, fd, true);
+	c = conn_new(t, fd, true, remote);
 	if (!c) {
 		close(fd);
 		*err = -ENOMEM;
 		return NULL;
 	}
-	c->remote = *remote;
 	/* RFC 9329 §4: the originator sends "IKETCP" once, first. */
 	conn_queue(c, (const uint8_t *)STREAM_PREFIX, STREAM_PREFIX_LEN);
 	r = connect(fd, (const struct sockaddr *)remote, ss_len(remote));

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "htab.h"
 #include "loop.h"
 #include "stream.h"
 #include "transport.h"
@@ -79,6 +80,7 @@ struct tcp_conn {
 	struct timer timer;	/* connect / prefix / idle */
 	void *user;		/* engine's pointer, free for its use */
 	struct tcp_conn *next, *prev;
+	struct hnode host_node;	/* tcp.by_host, by the remote's address */
 };
 
 struct tcp {
@@ -92,6 +94,9 @@ struct tcp {
 	void *ops_ctx;
 	struct tcp_conn *conns;
 	uint32_t n_conns;
+	/* The same connections by remote address, for tcp_per_ip: counting
+	 * them must not walk all of tcp_max at every accept. */
+	struct htab by_host;
 	struct tcp_stats st;
 };
 

@@ -286,6 +286,8 @@ int kex_pool_start(unsigned int depth)
 	err = pthread_create(&pool.thread, NULL, pool_run, NULL);
 	if (err)
 		return -err;
+	/* Named, so that top, ps -L and CPU pinning can tell it apart. */
+	pthread_setname_np(pool.thread, "kex-pool");
 	pool.running = true;
 	return 0;
 }

@@ -247,8 +247,34 @@ TEST(tcp_per_ip_limit)
 		loop_once(l, 10);
 	EXPECT_EQ(2, ts->n_conns);
 	EXPECT_EQ(1, ts->st.refused_per_ip);
-	for (int i = 0; i < 3; i++)
-		close(fd[i]);
+
+	/* Another address is counted apart. */
+	struct sockaddr_storage other = lo4(0);
+	int fo = socket(AF_INET, SOCK_STREAM, 0);
+
+	((struct sockaddr_in *)&other)->sin_addr.s_addr = htonl(0x7f000002);
+	ASSERT_EQ(0, bind(fo, (void *)&other, sizeof(struct sockaddr_in)));
+	ASSERT_EQ(0, connect(fo, (void *)&dst, sizeof(struct sockaddr_in)));
+	for (int i = 0; i < 50 && ts->n_conns < 3; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(3, ts->n_conns);
+	EXPECT_EQ(1, ts->st.refused_per_ip);
+
+	/* A connection that goes gives its place back. */
+	close(fd[0]);
+	close(fd[2]);		/* (the refused one) */
+	for (int i = 0; i < 50 && ts->n_conns > 2; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(2, ts->n_conns);
+	fd[0] = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(fd[0], (void *)&dst, sizeof(struct sockaddr_in)));
+	for (int i = 0; i < 50 && ts->n_conns < 3; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(3, ts->n_conns);
+	EXPECT_EQ(1, ts->st.refused_per_ip);
+	close(fd[0]);
+	close(fd[1]);
+	close(fo);
 	tcp_close_all(ts);
 	loop_free(l);
 }
