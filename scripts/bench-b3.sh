@@ -21,17 +21,10 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-from=
-if [ "${1:-}" = --from-raw ]; then
-	from=$2
-	shift 2
-	[ -r "$from" ] || { echo "bench-b3: cannot read $from" >&2; exit 1; }
-fi
-out=${1:-bench/results/$(date -u +%Y-%m-%d)}
-mkdir -p "$out"
+. "$top/scripts/bench-vm.sh"
+vm_bench_args bench-b3 "$@"
 export B3_RUNS=${B3_RUNS:-3} B3_SECS=${B3_SECS:-8} B3_LOSSES=${B3_LOSSES:-0 1 3} B3_DELAY=${B3_DELAY:-10ms}
 raw=$out/b3-raw.txt
-. "$top/scripts/bench-vm.sh"
 vm_bench_raw bench-b3 B3 1800 "$raw" "$from" scripts/bench-b3-vm.sh \
 	B3_RUNS B3_SECS B3_LOSSES B3_DELAY
 echo "bench-b3: VM run ${vm_s:-?} s, exit ${rc:-?}"

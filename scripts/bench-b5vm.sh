@@ -13,17 +13,10 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-from=
-if [ "${1:-}" = --from-raw ]; then
-	from=$2
-	shift 2
-	[ -r "$from" ] || { echo "bench-b5vm: cannot read $from" >&2; exit 1; }
-fi
-out=${1:-bench/results/$(date -u +%Y-%m-%d)}
-mkdir -p "$out"
+. "$top/scripts/bench-vm.sh"
+vm_bench_args bench-b5vm "$@"
 export B5_PAIRS=${B5_PAIRS:-10000} B5_RUNS=${B5_RUNS:-3} B5_PEERS=${B5_PEERS:-100000} B5_HOLD=${B5_HOLD:-40} B5_BUDGET=${B5_BUDGET:-300}
 raw=$out/b5vm-raw.txt
-. "$top/scripts/bench-vm.sh"
 vm_bench_raw bench-b5vm B5 1500 "$raw" "$from" scripts/bench-b5-vm.sh \
 	B5_PAIRS B5_RUNS B5_PEERS B5_HOLD B5_BUDGET
 echo "bench-b5vm: VM run ${vm_s:-?} s, exit ${rc:-?}"

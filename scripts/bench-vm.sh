@@ -32,3 +32,19 @@ vm_bench_raw() {
 	vm_s=$(( $(date +%s) - t0 ))
 	printf '%sEXIT %s\n%sVMTIME %s\n' "$tag" "$rc" "$tag" "$vm_s" >>"$raw"
 }
+
+# vm_bench_args NAME [--from-raw FILE] [OUTDIR]: the arguments both VM
+# benchmarks take; sets from (the raw file to re-read, or empty) and out
+# (made if missing, today's results directory by default).
+vm_bench_args() {
+	local name=$1
+	shift
+	from=
+	if [ "${1:-}" = --from-raw ]; then
+		from=${2:-}
+		shift 2
+		[ -r "$from" ] || { echo "$name: cannot read $from" >&2; exit 1; }
+	fi
+	out=${1:-bench/results/$(date -u +%Y-%m-%d)}
+	mkdir -p "$out"
+}
