@@ -106,11 +106,16 @@ void udp_handle_datagram(struct udp *u, struct udp_sock *s,
 	u->rx(u->rx_ctx, &rx);
 }
 
+static void txq_flush(struct udp_sock *s);
+
 static void sock_read(void *ctx, int fd, uint32_t ev)
 {
 	struct udp_sock *s = ctx;
 	struct udp *u = s->u;
 
+	/* Replies to this batch wait in the sockets' queues (udp_send) and
+	 * leave together below. */
+	u->batching = true;
 	for (int i = 0; i < 32; i++) {
 		struct sockaddr_storage from, to;
 		union {
@@ -130,7 +135,7 @@ static void sock_read(void *ctx, int fd, uint32_t ev)
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
 				log_debug("udp: recvmsg: %s", strerror(errno));
-			return;
+			break;
 		}
 		to = s->bound;
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
@@ -153,6 +158,9 @@ static void sock_read(void *ctx, int fd, uint32_t ev)
 				    (mh.msg_flags & MSG_TRUNC) || (size_t)n >= u->rxcap,
 				    &from, &to);
 	}
+	u->batching = false;
+	for (int i = 0; i < u->n_socks; i++)
+		txq_flush(&u->socks[i]);
 }
 
 /*
@@ -218,7 +226,10 @@ static int open_one(struct udp *u, const struct sockaddr_storage *a,
 	s->kind = kind;
 	s->bound = *a;
 	s->u = u;
-	if (loop_watch(u->loop, fd, LOOP_READ, sock_read, s)) {
+	s->txq = calloc(1, sizeof(*s->txq));
+	if (!s->txq || loop_watch(u->loop, fd, LOOP_READ, sock_read, s)) {
+		free(s->txq);
+		s->txq = NULL;
 		close(fd);
 		return -ENOMEM;
 	}
@@ -293,7 +304,9 @@ void udp_close(struct udp *u)
 		return;
 	for (int i = 0; i < u->n_socks; i++) {
 		loop_unwatch(u->loop, u->socks[i].fd);
+		txq_flush(&u->socks[i]);
 		close(u->socks[i].fd);
+		free(u->socks[i].txq);
 	}
 	free(u->rxbuf);
 	free(u);
@@ -326,57 +339,122 @@ static struct udp_sock *pick_sock(struct udp *u, enum xport_kind kind,
 	return any;
 }
 
+/*
+ * mh to send iov to remote, from local when that is a specific address
+ * (wildcard sockets: reply from the address the request came to).  cb has
+ * room for one pktinfo control message.
+ */
+static void msg_init(struct msghdr *mh, void *cb,
+		     const struct sockaddr_storage *local,
+		     const struct sockaddr_storage *remote,
+		     struct iovec *iov, size_t iovcnt)
+{
+	struct cmsghdr *cm;
+
+	*mh = (struct msghdr){
+		.msg_name = (void *)remote,
+		.msg_namelen = remote->ss_family == AF_INET6 ?
+			sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		.msg_iov = iov, .msg_iovlen = iovcnt,
+	};
+	if (local && local->ss_family == AF_INET) {
+		const struct sockaddr_in *l = (const void *)local;
+		struct in_pktinfo pi = { .ipi_spec_dst = l->sin_addr };
+
+		if (l->sin_addr.s_addr == htonl(INADDR_ANY))
+			return;
+		mh->msg_control = cb;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else if (local && local->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *l = (const void *)local;
+		struct in6_pktinfo pi = { .ipi6_addr = l->sin6_addr };
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&l->sin6_addr))
+			return;
+		mh->msg_control = cb;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+}
+
 static int send_from(struct udp_sock *s, const struct sockaddr_storage *local,
 		     const struct sockaddr_storage *remote,
-		     const struct iovec *iov, int iovcnt)
+		     struct iovec *iov, int iovcnt)
 {
 	union {
 		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} cbuf;
-	struct msghdr mh = {
-		.msg_name = (void *)remote,
-		.msg_namelen = remote->ss_family == AF_INET6 ?
-			sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-		.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt,
-	};
+	struct msghdr mh;
 
 	memset(&cbuf, 0, sizeof(cbuf));
-	/* Reply from the address the request came to (wildcard sockets). */
-	if (local && local->ss_family == AF_INET) {
-		const struct sockaddr_in *l = (const void *)local;
-
-		if (l->sin_addr.s_addr != htonl(INADDR_ANY)) {
-			struct in_pktinfo pi = { .ipi_spec_dst = l->sin_addr };
-			struct cmsghdr *cm;
-
-			mh.msg_control = cbuf.b;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		}
-	} else if (local && local->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *l = (const void *)local;
-
-		if (!IN6_IS_ADDR_UNSPECIFIED(&l->sin6_addr)) {
-			struct in6_pktinfo pi = { .ipi6_addr = l->sin6_addr };
-			struct cmsghdr *cm;
-
-			mh.msg_control = cbuf.b;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		}
-	}
+	msg_init(&mh, cbuf.b, local, remote, iov, (size_t)iovcnt);
 	if (sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		return -errno;
 	return 0;
+}
+
+static void send_failed(struct udp *u, const struct sockaddr_storage *to, int err)
+{
+	char rb[64];
+
+	u->st.tx_err++;
+	log_debug("udp: send to %s: %s", sa_str(to, rb, sizeof(rb)), strerror(err));
+}
+
+/* Sends what s's queue holds, in order; a datagram the kernel refuses is
+ * counted and logged like one sent at once, and the rest still go. */
+static void txq_flush(struct udp_sock *s)
+{
+	struct udp_txq *q = s->txq;
+	int i = 0;
+
+	if (!q)
+		return;
+	while (i < q->n) {
+		int r = sendmmsg(s->fd, q->mh + i, (unsigned int)(q->n - i),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			/* The error is that of datagram i. */
+			send_failed(s->u, &q->to[i], r < 0 ? errno : EIO);
+			r = 1;
+		} else {
+			s->u->st.tx += (uint64_t)r;
+		}
+		i += r;
+	}
+	q->n = 0;
+}
+
+/* Queues marker + msg on s (room checked by the caller). */
+static void txq_add(struct udp_sock *s, const struct ike_path *path,
+		    size_t marker, const uint8_t *msg, size_t len)
+{
+	struct udp_txq *q = s->txq;
+	int i = q->n++;
+
+	memset(q->data[i], 0, marker);
+	memcpy(q->data[i] + marker, msg, len);
+	q->iov[i].iov_base = q->data[i];
+	q->iov[i].iov_len = marker + len;
+	q->to[i] = path->remote;
+	memset(&q->cb[i], 0, sizeof(q->cb[i]));
+	msg_init(&q->mh[i].msg_hdr, q->cb[i].b, &path->local, &q->to[i],
+		 &q->iov[i], 1);
+	if (q->n == UDP_TXQ)
+		txq_flush(s);
 }
 
 int udp_send(struct udp *u, const struct ike_path *path,
@@ -386,6 +464,7 @@ int udp_send(struct udp *u, const struct ike_path *path,
 	struct iovec iov[2];
 	struct udp_sock *s;
 	char rb[64];
+	size_t m;
 	int n = 0, r;
 
 	if (path->kind != XPORT_UDP500 && path->kind != XPORT_UDP4500)
@@ -402,17 +481,21 @@ int udp_send(struct udp *u, const struct ike_path *path,
 			 sa_str(&path->remote, rb, sizeof(rb)));
 		return -EAFNOSUPPORT;
 	}
-	if (path->kind == XPORT_UDP4500) {
+	m = path->kind == XPORT_UDP4500 ? sizeof(marker) : 0;
+	if (u->batching && s->txq && m + len <= UDP_TXQ_SLOT) {
+		txq_add(s, path, m, msg, len);
+		return 0;
+	}
+	txq_flush(s);		/* what was queued goes first */
+	if (m) {
 		iov[n].iov_base = (void *)marker;
-		iov[n++].iov_len = sizeof(marker);
+		iov[n++].iov_len = m;
 	}
 	iov[n].iov_base = (void *)msg;
 	iov[n++].iov_len = len;
 	r = send_from(s, &path->local, &path->remote, iov, n);
 	if (r) {
-		u->st.tx_err++;
-		log_debug("udp: send to %s: %s",
-			  sa_str(&path->remote, rb, sizeof(rb)), strerror(-r));
+		send_failed(u, &path->remote, -r);
 		return r;
 	}
 	u->st.tx++;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "transport.h"
@@ -31,12 +32,34 @@ struct udp_stats {
 	uint64_t tx_err;
 };
 
+/*
+ * Datagrams sent while a batch of received ones is handled wait here and
+ * leave together in one sendmmsg() when the batch is done (or the queue is
+ * full): one system call, and on the receiving side one wake-up, for many
+ * replies.  Larger datagrams go at once, after what is queued.
+ */
+#define UDP_TXQ		16
+#define UDP_TXQ_SLOT	1536
+
+struct udp_txq {
+	int n;
+	struct mmsghdr mh[UDP_TXQ];
+	struct iovec iov[UDP_TXQ];
+	struct sockaddr_storage to[UDP_TXQ];
+	union {
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cb[UDP_TXQ];
+	uint8_t data[UDP_TXQ][UDP_TXQ_SLOT];
+};
+
 struct udp_sock {
 	int fd;
 	int family;
 	enum xport_kind kind;		/* XPORT_UDP500 or XPORT_UDP4500 */
 	struct sockaddr_storage bound;
 	struct udp *u;
+	struct udp_txq *txq;
 };
 
 struct udp_opts {
@@ -58,6 +81,7 @@ struct udp {
 	void *rx_ctx;
 	uint8_t *rxbuf;			/* max_msg + marker + 1 (to see truncation) */
 	size_t rxcap;
+	bool batching;			/* inside sock_read: udp_send queues */
 	struct udp_stats st;
 };
 

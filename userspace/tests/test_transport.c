@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * UDP and TCP (RFC 9329) transports over loopback: marker handling on 4500,
- * keepalive and ESP drops, prefix, framing both ways, bad prefix, connect
- * refused reported, connection limit, idle timeout.
+ * keepalive and ESP drops, replies batched per read (order, failures),
+ * prefix, framing both ways, bad prefix, connect refused reported,
+ * connection limit, idle timeout.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -128,6 +129,102 @@ TEST(udp_natt_marker_keepalive_esp)
 	EXPECT_EQ(-EMSGSIZE, udp_send(u, &path, big, sizeof(big)));
 	close(fd);
 	udp_close(u);
+	loop_free(l);
+}
+
+/* Replies to what arrives; "Z..." to port 0 (the kernel refuses it),
+ * "B..." with a datagram too big for the send queue. */
+struct echo {
+	struct udp *u;
+	int client;		/* the peer's socket */
+	int n, early;		/* datagrams seen; replies readable before
+				 * the batch was done */
+};
+
+static void on_echo(void *ctx, const struct ike_rx *rx)
+{
+	static uint8_t big[UDP_TXQ_SLOT + 100];
+	struct echo *e = ctx;
+	struct ike_path path = rx->path;
+	uint8_t b;
+
+	e->n++;
+	if (recv(e->client, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+		e->early++;
+	if (rx->msg[0] == 'Z') {
+		((struct sockaddr_in *)&path.remote)->sin_port = 0;
+	} else if (rx->msg[0] == 'B') {
+		memset(big, 'B', sizeof(big));
+		udp_send(e->u, &path, big, sizeof(big));
+		return;
+	}
+	udp_send(e->u, &path, rx->msg, rx->len);
+}
+
+TEST(udp_replies_leave_together_in_order)
+{
+	struct loop *l = loop_new();
+	struct echo e = { 0 };
+	struct sockaddr_storage a = lo4(0), me = lo4(0);
+	uint16_t p = base_port();
+	struct udp_opts o = { .addrs = &a, .n_addrs = 1, .natt_port = (uint16_t)(p + 1) };
+	struct sockaddr_storage dst = lo4((uint16_t)(p + 1));
+	const char *first[] = { "a", "b", "Zc", "Bd", "e" };
+	uint8_t back[UDP_TXQ_SLOT + 200], msg[8] = { 0 };
+	socklen_t ml = sizeof(me);
+	uint64_t tx0;
+	ssize_t n;
+
+	e.u = udp_open(l, &o, on_echo, &e);
+	ASSERT_NE(NULL, e.u);
+	e.client = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_EQ(0, bind(e.client, (void *)&me, sizeof(struct sockaddr_in)));
+	getsockname(e.client, (void *)&me, &ml);
+
+	/* Five requests read in one batch: the replies wait for its end,
+	 * the refused one is counted and the rest still leave, and the big
+	 * one, sent at once, comes after the two queued before it. */
+	for (int i = 0; i < 5; i++) {
+		memcpy(msg + 4, first[i], strlen(first[i]));
+		sendto(e.client, msg, 4 + strlen(first[i]), 0, (void *)&dst,
+		       sizeof(struct sockaddr_in));
+	}
+	tx0 = e.u->st.tx;
+	spin(l, &e.n, 5);
+	ASSERT_EQ(5, e.n);
+	/* Nothing had left until the big one pushed the queue out: only
+	 * "e" found replies waiting at the peer. */
+	EXPECT_EQ(1, e.early);
+	EXPECT_EQ(1, e.u->st.tx_err);
+	EXPECT_EQ(tx0 + 4, e.u->st.tx);
+	const char *want[] = { "a", "b", NULL, "e" };
+	for (int i = 0; i < 4; i++) {
+		n = recv(e.client, back, sizeof(back), MSG_DONTWAIT);
+		ASSERT_LT(4, n);
+		EXPECT_EQ(0, memcmp(back, "\0\0\0\0", 4));	/* marker */
+		if (want[i]) {
+			EXPECT_EQ(0, memcmp(back + 4, want[i], strlen(want[i])));
+		} else {
+			EXPECT_EQ(4 + UDP_TXQ_SLOT + 100, n);
+		}
+	}
+	EXPECT_GT(0, recv(e.client, back, sizeof(back), MSG_DONTWAIT));
+
+	/* More than a queue's worth: it is sent when full, then the rest,
+	 * all in order. */
+	e.n = 0;
+	for (int i = 0; i < UDP_TXQ + 5; i++) {
+		msg[4] = (uint8_t)('a' + i);
+		sendto(e.client, msg, 5, 0, (void *)&dst, sizeof(struct sockaddr_in));
+	}
+	spin(l, &e.n, UDP_TXQ + 5);
+	ASSERT_EQ(UDP_TXQ + 5, e.n);
+	for (int i = 0; i < UDP_TXQ + 5; i++) {
+		ASSERT_EQ(5, recv(e.client, back, sizeof(back), MSG_DONTWAIT));
+		EXPECT_EQ('a' + i, back[4]);
+	}
+	close(e.client);
+	udp_close(e.u);
 	loop_free(l);
 }
 
