@@ -20,6 +20,10 @@
 #       at the responder.  Median, min and max over N runs; goal <= 2 s.
 #       The same with UDP open is measured in the same run as the
 #       reference, so the report shows the fallback's cost as a ratio.
+#       Then its VM part (scripts/bench-b4vm.sh, b4vm.md; B4_VM=0 skips it,
+#       --quick too): time to the first ping reply through kernel ESP,
+#       tcpiked against Libreswan 4.10's enable-tcp=fallback (defaults and
+#       retransmit-timeout=10s), about 5 minutes of VM.
 #   B5  scale (host part): 10,000 IKE SAs with one Child SA each on one
 #       responder, resident memory per IKE SA ((RSS after - RSS before) / N)
 #       for tcpiked and charon in the same run.  Not in --quick.
@@ -502,7 +506,7 @@ b2() {
 {
 	echo "# tcpike benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "Command: \`scripts/bench.sh $*\`"
+	echo "Command: \`$(for v in B4_VM B5_VM B5_RUNS; do [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"; done)scripts/bench.sh $*\`"
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "- kernel: $(uname -r)"
@@ -522,7 +526,12 @@ for b in "${want[@]}"; do
 	2) b2 ;;
 	3) scripts/bench-b3.sh "$out" || fail=1
 	   [ -f "$out/b3.md" ] && echo "## B3: see [b3.md](b3.md)" >>"$report" ;;
-	4) b4 ;;
+	4) b4
+	   if [ $quick = 0 ] && [ "${B4_VM:-1}" = 1 ]; then
+		scripts/bench-b4vm.sh "$out" || fail=1
+	   fi
+	   [ $quick = 0 ] && [ -f "$out/b4vm.md" ] &&
+		echo "## B4 (VM part, against Libreswan): see [b4vm.md](b4vm.md)" >>"$report" ;;
 	5) b5
 	   if [ "${B5_VM:-1}" = 1 ]; then
 		scripts/bench-b5vm.sh "$out" || fail=1
