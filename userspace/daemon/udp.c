@@ -349,7 +349,11 @@ static void msg_init(struct msghdr *mh, void *cb,
 		     const struct sockaddr_storage *remote,
 		     struct iovec *iov, size_t iovcnt)
 {
+	struct in_pktinfo pi4 = { 0 };
+	struct in6_pktinfo pi6 = { 0 };
 	struct cmsghdr *cm;
+	const void *pi;
+	size_t len;
 
 	*mh = (struct msghdr){
 		.msg_name = (void *)remote,
@@ -358,32 +362,27 @@ static void msg_init(struct msghdr *mh, void *cb,
 		.msg_iov = iov, .msg_iovlen = iovcnt,
 	};
 	if (local && local->ss_family == AF_INET) {
-		const struct sockaddr_in *l = (const void *)local;
-		struct in_pktinfo pi = { .ipi_spec_dst = l->sin_addr };
-
-		if (l->sin_addr.s_addr == htonl(INADDR_ANY))
+		pi4.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
+		if (pi4.ipi_spec_dst.s_addr == htonl(INADDR_ANY))
 			return;
-		mh->msg_control = cb;
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		pi = &pi4;
+		len = sizeof(pi4);
 	} else if (local && local->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *l = (const void *)local;
-		struct in6_pktinfo pi = { .ipi6_addr = l->sin6_addr };
-
-		if (IN6_IS_ADDR_UNSPECIFIED(&l->sin6_addr))
+		pi6.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
+		if (IN6_IS_ADDR_UNSPECIFIED(&pi6.ipi6_addr))
 			return;
-		mh->msg_control = cb;
-		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		pi = &pi6;
+		len = sizeof(pi6);
+	} else {
+		return;
 	}
+	mh->msg_control = cb;
+	mh->msg_controllen = CMSG_SPACE(len);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = local->ss_family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	cm->cmsg_type = local->ss_family == AF_INET ? IP_PKTINFO : IPV6_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), pi, len);
 }
 
 static int send_from(struct udp_sock *s, const struct sockaddr_storage *local,

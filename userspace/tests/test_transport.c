@@ -2,8 +2,8 @@
 /*
  * UDP and TCP (RFC 9329) transports over loopback: marker handling on 4500,
  * keepalive and ESP drops, replies batched per read (order, failures),
- * prefix, framing both ways, bad prefix, connect refused reported,
- * connection limit, idle timeout.
+ * IPv6 with pktinfo both ways, prefix, framing both ways, bad prefix,
+ * connect refused reported, connection limit, idle timeout.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,6 +139,7 @@ struct echo {
 	int client;		/* the peer's socket */
 	int n, early;		/* datagrams seen; replies readable before
 				 * the batch was done */
+	struct sockaddr_storage last_local;	/* where the last one came to */
 };
 
 static void on_echo(void *ctx, const struct ike_rx *rx)
@@ -149,6 +150,7 @@ static void on_echo(void *ctx, const struct ike_rx *rx)
 	uint8_t b;
 
 	e->n++;
+	e->last_local = rx->path.local;
 	if (recv(e->client, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
 		e->early++;
 	if (rx->msg[0] == 'Z') {
@@ -223,6 +225,58 @@ TEST(udp_replies_leave_together_in_order)
 		ASSERT_EQ(5, recv(e.client, back, sizeof(back), MSG_DONTWAIT));
 		EXPECT_EQ('a' + i, back[4]);
 	}
+	close(e.client);
+	udp_close(e.u);
+	loop_free(l);
+}
+
+/* Wildcard sockets: an IPv6 request to ::1 is seen as sent to ::1
+ * (IPV6_PKTINFO on receive) and answered with that address in the
+ * reply's IPV6_PKTINFO (a malformed one fails the send), at once and
+ * from a batch alike. */
+TEST(udp_ipv6_reply_from_the_address_asked)
+{
+	struct loop *l = loop_new();
+	struct echo e = { 0 };
+	uint16_t p = base_port();
+	struct udp_opts o = { .natt_port = (uint16_t)(p + 1) };
+	struct sockaddr_in6 dst = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)(p + 1)),
+				    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in6 me = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in6 from;
+	socklen_t fl;
+	uint8_t msg[5] = { 0, 0, 0, 0, 'x' }, back[64];
+
+	e.client = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (e.client < 0 || bind(e.client, (void *)&me, sizeof(me)) < 0)
+		SKIP(return, "no IPv6 loopback here (%s)", strerror(errno));
+	e.u = udp_open(l, &o, on_echo, &e);
+	ASSERT_NE(NULL, e.u);
+	/* Two in one batch. */
+	sendto(e.client, msg, sizeof(msg), 0, (void *)&dst, sizeof(dst));
+	sendto(e.client, msg, sizeof(msg), 0, (void *)&dst, sizeof(dst));
+	spin(l, &e.n, 2);
+	ASSERT_EQ(2, e.n);
+	ASSERT_EQ(AF_INET6, e.last_local.ss_family);
+	EXPECT_EQ(0, memcmp(&((struct sockaddr_in6 *)&e.last_local)->sin6_addr,
+			    &in6addr_loopback, 16));
+	for (int i = 0; i < 2; i++) {
+		fl = sizeof(from);
+		ASSERT_EQ(5, recvfrom(e.client, back, sizeof(back), MSG_DONTWAIT,
+				      (void *)&from, &fl));
+		EXPECT_EQ(0, memcmp(&from.sin6_addr, &in6addr_loopback, 16));
+		EXPECT_EQ(htons((uint16_t)(p + 1)), from.sin6_port);
+		EXPECT_EQ('x', back[4]);
+	}
+	/* Outside a batch: sent at once, from ::1 too. */
+	struct ike_path path = { .kind = XPORT_UDP4500, .local = e.last_local };
+	fl = sizeof(me);
+	getsockname(e.client, (void *)&me, &fl);
+	memcpy(&path.remote, &me, sizeof(me));
+	ASSERT_EQ(0, udp_send(e.u, &path, (const uint8_t *)"now", 3));
+	fl = sizeof(from);
+	ASSERT_EQ(7, recvfrom(e.client, back, sizeof(back), MSG_DONTWAIT, (void *)&from, &fl));
+	EXPECT_EQ(0, memcmp(&from.sin6_addr, &in6addr_loopback, 16));
 	close(e.client);
 	udp_close(e.u);
 	loop_free(l);
