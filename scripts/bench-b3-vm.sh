@@ -27,11 +27,7 @@
 #   B3 CASE LOSS RUN MBPS MEAN_RTT_MS MAX_RTT_MS RETRANS SENT_BYTES SA_BYTES RCVD_BYTES
 # and "B3ERR sentence" for anything that went wrong; exit 1 then.
 set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-$TOP/build}
-case $BIN in */asan) BIN=${BIN%/asan} ;; esac	# the optimised build
-export TOP BIN
-. "$TOP/selftests/lib.sh"
+. "$(dirname "$0")/bench-guest.sh"
 . "$TOP/selftests/ike.sh"
 RUNS=${B3_RUNS:-3}
 SECS=${B3_SECS:-8}

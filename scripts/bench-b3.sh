@@ -27,25 +27,19 @@ export B3_RUNS=${B3_RUNS:-3} B3_SECS=${B3_SECS:-8} B3_LOSSES=${B3_LOSSES:-0 1 3}
 raw=$out/b3-raw.txt
 vm_bench_raw bench-b3 B3 1800 "$raw" "$from" scripts/bench-b3-vm.sh \
 	B3_RUNS B3_SECS B3_LOSSES B3_DELAY
-echo "bench-b3: VM run ${vm_s:-?} s, exit ${rc:-?}"
-grep -E '^B3(ERR|INFO)' "$raw" | sed 's/^/bench-b3: /'
-grep -q '^B3 ' "$raw" || { echo "bench-b3: no results (see $raw)" >&2; tail -n 30 "$raw" >&2; exit 1; }
+vm_bench_show bench-b3 B3 '^B3 ' || exit 1
 
 python3 - "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$*" <<'PY'
-import os, statistics, subprocess, sys
+import os, statistics, sys
+sys.path.insert(0, "scripts")
+from bench_vm import commit, problems, read_raw
 raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-rows, info, errs = {}, [], []
-for line in open(raw):
-    w = line.split()
-    if not w:
-        continue
+lines, info, errs = read_raw(raw, "B3")
+rows = {}
+for w in lines:
     if w[0] == "B3" and len(w) in (10, 11):
         rows.setdefault((w[1], int(w[2])), []).append(
             dict(mbps=float(w[4]), rtt=float(w[5]), maxrtt=float(w[6]), retr=int(w[7])))
-    elif w[0] == "B3INFO":
-        info.append(line[7:].strip())
-    elif w[0] == "B3ERR":
-        errs.append(line[6:].strip())
 cases = ["mod-raw", "mod-udp", "mod-tcp", "hand-raw", "hand-udp", "hand-tcp"]
 label = {"mod-raw": "tcpiked+module, separate (ESP on raw IP)",
          "mod-udp": "tcpiked+module, udp + encap (ESP in UDP)",
@@ -60,7 +54,7 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 def f(x, fmt="%.2f"):
     return fmt % x if x is not None else "-"
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+commit = commit()
 cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
 L = []
 p = L.append
@@ -92,12 +86,7 @@ p("state has the case's encapsulation.  Goodput = iperf3's receiver rate; inner 
 p("the sender's mean_rtt (TCP_INFO of the inner connection).  Absolute numbers are")
 p("those of an emulated CPU: read the ratios.")
 p("")
-if errs or rc != 0:
-    p("**Harness problems in this run (exit %d):**" % rc)
-    p("")
-    for e in errs:
-        p("- " + e)
-    p("")
+problems(p, rc, errs)
 p("| case | loss % | goodput Mbit/s (median) | min | max | inner RTT ms (mean, median) | max RTT ms | retransmits |")
 p("|---|---|---|---|---|---|---|---|")
 for c in cases:

@@ -25,11 +25,7 @@
 # TRANSPORT: how the installed SAs carry ESP (a's kernel: "espintcp",
 # "espinudp" or "esp").
 set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-$TOP/build}
-case $BIN in */asan) BIN=${BIN%/asan} ;; esac
-export TOP BIN
-. "$TOP/selftests/lib.sh"
+. "$(dirname "$0")/bench-guest.sh"
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/peers/libreswan.sh"
 RUNS=${B4_RUNS:-3}

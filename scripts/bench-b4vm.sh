@@ -28,26 +28,19 @@ if [ -z "$from" ]; then
 fi
 vm_bench_raw bench-b4vm B4 1500 "$raw" "$from" scripts/bench-b4-vm.sh \
 	B4_RUNS B4_LSW_DEFAULT_RUNS B4_LIMIT
-echo "bench-b4vm: VM run ${vm_s:-?} s, exit ${rc:-?}"
-grep -E '^B4(ERR|INFO|VM)' "$raw" | sed 's/^/bench-b4vm: /'
-grep -qE '^B4VM ' "$raw" || { echo "bench-b4vm: no results (see $raw)" >&2; tail -n 30 "$raw" >&2; exit 1; }
+vm_bench_show bench-b4vm B4 '^B4VM ' || exit 1
 
 python3 - "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$*" <<'PY'
-import os, statistics, subprocess, sys
+import os, statistics, sys
+sys.path.insert(0, "scripts")
+from bench_vm import commit, problems, read_raw
 raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-res, info, errs = {}, [], []
-for line in open(raw):
-    w = line.split()
-    if not w:
-        continue
+lines, info, errs = read_raw(raw, "B4")
+res = {}
+for w in lines:
     if w[0] == "B4VM" and len(w) == 6:
         res.setdefault((w[1], w[2]), []).append((None if w[4] == "-" else int(w[4]), w[5]))
-    elif w[0] == "B4INFO":
-        # pluto --version goes on with its build options
-        info.append(line[7:].strip().split(" IKEv2")[0])
-    elif w[0] == "B4ERR":
-        errs.append(line[6:].strip())
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+commit = commit()
 cases = [
     ("tcpiked-auto", "tcpiked, transport auto (default tcp_fallback_delay 1.5 s)"),
     ("tcpiked-separate", "tcpiked, transport separate"),
@@ -63,12 +56,7 @@ p("Command: `scripts/bench-b4vm.sh %s` (`make bench B=4`), tcpike %s.  The 6.12 
 p("QEMU TCG (software emulation, 2 vCPUs): absolute times include the emulated CPU's slowness;")
 p("%s; one boot, %s s." % ("; ".join(info) if info else "?", vm_s))
 p("")
-if errs or rc != 0:
-    p("**Harness problems in this run (exit %d):**" % rc)
-    p("")
-    for e in errs:
-        p("- " + e)
-    p("")
+problems(p, rc, errs)
 p("Two namespaces on a veth, kernel ESP (AES-GCM-16-256), IKE AES-GCM-16-256 /")
 p("PRF-HMAC-SHA2-256 / X25519, PSK; each pair of daemons fresh for every run.  With")
 p("UDP blocked, nftables drops UDP 500 and 4500 at the responder's input.  Time = from")

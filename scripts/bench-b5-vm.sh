@@ -21,11 +21,7 @@
 #   B5KA <tcpike-scale keepalive line>
 # and "B5ERR sentence" on any failure (exit 1).
 set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-$TOP/build}
-case $BIN in */asan) BIN=${BIN%/asan} ;; esac
-export TOP BIN
-. "$TOP/selftests/lib.sh"
+. "$(dirname "$0")/bench-guest.sh"
 PAIRS=${B5_PAIRS:-10000}
 RUNS=${B5_RUNS:-3}
 PEERS=${B5_PEERS:-100000}

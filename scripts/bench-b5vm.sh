@@ -19,29 +19,23 @@ export B5_PAIRS=${B5_PAIRS:-10000} B5_RUNS=${B5_RUNS:-3} B5_PEERS=${B5_PEERS:-10
 raw=$out/b5vm-raw.txt
 vm_bench_raw bench-b5vm B5 1500 "$raw" "$from" scripts/bench-b5-vm.sh \
 	B5_PAIRS B5_RUNS B5_PEERS B5_HOLD B5_BUDGET
-echo "bench-b5vm: VM run ${vm_s:-?} s, exit ${rc:-?}"
-grep -E '^B5(ERR|INFO|SA|KA)' "$raw" | sed 's/^/bench-b5vm: /'
-grep -qE '^B5(SA|KA) ' "$raw" || { echo "bench-b5vm: no results (see $raw)" >&2; tail -n 30 "$raw" >&2; exit 1; }
+vm_bench_show bench-b5vm B5 '^B5(SA|KA) ' || exit 1
 
 python3 - "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$*" <<'PY' || exit 1
-import os, statistics, subprocess, sys
+import os, statistics, sys
+sys.path.insert(0, "scripts")
+from bench_vm import commit, problems, read_raw
 raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-sa, ka, info, errs = {}, None, [], []
-for line in open(raw):
-    w = line.split()
-    if not w:
-        continue
+lines, info, errs = read_raw(raw, "B5")
+sa, ka = {}, None
+for w in lines:
     if w[0] == "B5SA" and len(w) == 8:
         sa.setdefault(w[1], []).append(dict(pairs=int(w[3]), add=float(w[4]), dele=float(w[5]),
                                             first=None if w[6] == "-" else float(w[6]),
                                             last=None if w[7] == "-" else float(w[7])))
     elif w[0] == "B5KA" and len(w) > 2:
         ka = dict(x.split("=", 1) for x in w[2:] if "=" in x)
-    elif w[0] == "B5INFO":
-        info.append(line[7:].strip())
-    elif w[0] == "B5ERR":
-        errs.append(line[6:].strip())
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+commit = commit()
 pairs = int(os.environ.get("B5_PAIRS", "10000"))
 L = []
 p = L.append
@@ -53,12 +47,7 @@ p("QEMU TCG (software emulation, 2 vCPUs): absolute times are slow, read the rat
   % (info[0] if info else "?"))
 p("one boot, %s s." % vm_s)
 p("")
-if errs or rc != 0:
-    p("**Harness problems in this run (exit %d):**" % rc)
-    p("")
-    for e in errs:
-        p("- " + e)
-    p("")
+problems(p, rc, errs)
 p("%d SA pairs (AES-GCM-16-256 tunnel mode, 10.0.0.1 <-> one peer per pair, inbound" % pairs)
 p("replay window 64), each method in a fresh namespace, %d rounds interleaved; median."
   % max(len(v) for v in sa.values()) if sa else "")

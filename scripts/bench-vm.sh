@@ -1,6 +1,7 @@
 #!/bin/bash
 # Sourced by the benchmarks that run in the test VM (bench-b3.sh,
-# bench-b5vm.sh), from the project's top directory ($top).
+# bench-b4vm.sh, bench-b5vm.sh), from the project's top directory ($top).
+# Their report writers share scripts/bench_vm.py.
 #
 # vm_bench_raw NAME TAG TIMEOUT RAW FROM SCRIPT [VAR...]: fills RAW with the
 # lines of one VM run of SCRIPT (scripts/vm-run, TIMEOUT seconds; each VAR
@@ -47,4 +48,17 @@ vm_bench_args() {
 	fi
 	out=${1:-bench/results/$(date -u +%Y-%m-%d)}
 	mkdir -p "$out"
+}
+
+# vm_bench_show NAME TAG RESULT-ERE: after vm_bench_raw, the run's time, its
+# TAGINFO and TAGERR lines and those matching RESULT-ERE on the terminal;
+# fails (with the raw file's tail) when no line matches RESULT-ERE.
+vm_bench_show() {
+	local name=$1 tag=$2 re=$3
+	echo "$name: VM run ${vm_s:-?} s, exit ${rc:-?}"
+	grep -E "^${tag}(ERR|INFO)|$re" "$raw" | sed "s/^/$name: /"
+	grep -qE "$re" "$raw" && return 0
+	echo "$name: no results (see $raw)" >&2
+	tail -n 30 "$raw" >&2
+	return 1
 }
