@@ -12,8 +12,8 @@ pkgs=(
 	xz-utils zstd dwarves perl
 	# fuzzing and static checks
 	clang libclang-rt-14-dev cppcheck
-	# the VM test bed
-	qemu-system-x86 linux-image-amd64
+	# the VM test bed; debootstrap: the Debian 13 root of the post-quantum tests
+	qemu-system-x86 linux-image-amd64 debootstrap
 	# tests: namespaces, NAT, loss, captures, traffic
 	iproute2 nftables tcpdump tshark iperf3 busybox-static procps psmisc
 	python3 python3-cryptography bsdextrautils iputils-ping socat conntrack
