@@ -2,6 +2,9 @@
 #
 #   make            userspace programs (build/) and, when a kernel tree is
 #                   available, the module tcpike.ko
+#   make install    programs, unit, man pages, completion, example config
+#                   (PREFIX, DESTDIR, sbindir, sysconfdir, mandir, ...);
+#                   make uninstall removes them but the configuration
 #   make check      every test layer (unit, netns, VM); TAP + a final count
 #   make check-debug the module tests on the debug kernel (KASAN, lockdep,
 #                   kmemleak): scripts/check --layer vm-debug
@@ -19,8 +22,20 @@
 #   userspace/fuzz/fuzz_*.c                -> libFuzzer harnesses
 #   selftests/*.c                          -> test helpers/programs run in the VM
 
+.DEFAULT_GOAL := all
 CC      ?= gcc
 O       := build
+
+# The version: git describe on a checkout with tags, else the packaging's
+# version with the commit, else (a release tarball) the packaging's alone.
+# debian/rules passes the package version.
+PKG_VERSION := $(shell head -n 1 debian/changelog 2>/dev/null | cut -d' ' -f2 | tr -d '()' | cut -d- -f1)
+ifeq ($(origin TCPIKE_VERSION),undefined)
+TCPIKE_VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
+	{ h=$$(git rev-parse --short HEAD 2>/dev/null) && \
+	  echo "$(PKG_VERSION)+g$$h$$(git diff --quiet HEAD -- 2>/dev/null || echo -dirty)"; } || \
+	echo "$(PKG_VERSION)")
+endif
 PKGS    := openssl libnl-3.0 libnl-genl-3.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -29,7 +44,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
 	   -Wmissing-prototypes -Wstrict-prototypes
 INCS    := -Iuapi -Iuserspace -Iuserspace/lib -Iuserspace/ike -Iuserspace/daemon \
 	   -Iuserspace/kernel $(PKG_CFLAGS)
-CFLAGS_BASE := -std=gnu11 -g -D_GNU_SOURCE $(WARN) $(INCS)
+CFLAGS_BASE := -std=gnu11 -g -D_GNU_SOURCE -DTCPIKE_VERSION=\"$(TCPIKE_VERSION)\" $(WARN) $(INCS) \
+	       $(CPPFLAGS)
 CFLAGS  ?= -O2
 SANFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=all
@@ -53,12 +69,12 @@ $(1)/libtcpike.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRCS))
 	@rm -f $$@
 	ar rcs $$@ $$^
 $(1)/tcpiked: $(1)/obj/userspace/daemon/main.o $(1)/libtcpike.a
-	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 $(1)/tcpikectl: $$(patsubst %.c,$(1)/obj/%.o,$$(CTL_SRCS)) $(1)/libtcpike.a
-	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 $(1)/tools/%: $(1)/obj/userspace/tools/%.o $(1)/libtcpike.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 $(1)/selftests/%: $(1)/obj/selftests/%.o $(1)/libtcpike.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
@@ -87,10 +103,14 @@ $(patsubst %.c,$(O)/asan/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)): $(HARNESS)
 $(O)/obj/userspace/tests/% $(O)/asan/obj/userspace/tests/% \
 $(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes -Wno-sign-compare
 
-.PHONY: demo bench all userspace asan module check check-debug fuzz style lint clean
+.PHONY: demo bench all userspace asan module check check-debug fuzz style lint clean \
+	install uninstall programs
 all: userspace module
 
 userspace: $(addprefix $(O)/,$(PROGS))
+# What make install needs, and no test program (those want the kselftest
+# harness from linux-source): the Debian package builds this.
+programs: $(O)/tcpiked $(O)/tcpikectl $(O)/tools/tcpike-nl $(O)/tcpiked.service $(O)/tcpiked.conf
 asan: $(addprefix $(O)/asan/,$(PROGS) $(TESTS))
 
 # --- kernel module -------------------------------------------------------
@@ -111,6 +131,75 @@ module:
 		fi; \
 		$(MAKE) -C $(KDIR) M=$(CURDIR) modules; \
 	fi
+
+# --- install ---------------------------------------------------------------
+# tcpiked, tcpikectl and tcpike-nl (the module's own client, for the
+# administrator) go to sbin; the load generators in userspace/tools/ are
+# test tools and are not installed.  The configuration is installed only
+# when there is none, mode 600 (it holds secrets); it is the example with
+# its connections and secrets commented out, so the service starts with no
+# shared secret anyone could know.  The example itself goes to the docs.
+# The module is not installed here: dkms.conf (and the tcpike-dkms package)
+# build it for every installed kernel.
+PREFIX      ?= /usr/local
+sbindir     ?= $(PREFIX)/sbin
+datadir     ?= $(PREFIX)/share
+mandir      ?= $(datadir)/man
+docdir      ?= $(datadir)/doc/tcpike
+sysconfdir  ?= /etc
+bashcompdir ?= $(datadir)/bash-completion/completions
+# systemd's own directory when installing to /usr, else under PREFIX
+# (/usr/local/lib/systemd/system is on systemd's unit path too).
+systemdunitdir ?= $(if $(filter /usr,$(PREFIX)),$(or $(shell pkg-config \
+	--variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+INSTALL     ?= install
+
+SBIN_PROGS := tcpiked tcpikectl tcpike-nl
+MAN8       := tcpiked tcpikectl tcpike-nl
+MAN5       := tcpiked.conf
+
+# Rewritten only when the directories it names change (FORCE: they are
+# make variables, not files).
+$(O)/tcpiked.service: systemd/tcpiked.service.in FORCE
+	@mkdir -p $(O)
+	@sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
+
+$(O)/tcpiked.conf: userspace/daemon/tcpiked.conf.example Makefile
+	@mkdir -p $(O)
+	awk '/^connections[ \t]*\{/ && !off { off = 1; \
+		print "# Connections and secrets: uncomment, set your own secret, see tcpiked.conf(5)."; \
+		print "" } \
+	     off && NF { print "#" $$0; next } { print }' $< >$@
+
+install: programs
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 \
+		$(DESTDIR)$(systemdunitdir) $(DESTDIR)$(bashcompdir) $(DESTDIR)$(docdir)/examples \
+		$(DESTDIR)$(sysconfdir)
+	$(INSTALL) -m 755 $(O)/tcpiked $(O)/tcpikectl $(O)/tools/tcpike-nl $(DESTDIR)$(sbindir)/
+	$(INSTALL) -m 644 $(O)/tcpiked.service $(DESTDIR)$(systemdunitdir)/tcpiked.service
+	$(INSTALL) -m 644 $(patsubst %,man/%.8,$(MAN8)) $(DESTDIR)$(mandir)/man8/
+	$(INSTALL) -m 644 $(patsubst %,man/%.5,$(MAN5)) $(DESTDIR)$(mandir)/man5/
+	$(INSTALL) -m 644 $(patsubst %,scripts/completion/%,$(SBIN_PROGS)) $(DESTDIR)$(bashcompdir)/
+	$(INSTALL) -m 644 userspace/daemon/tcpiked.conf.example \
+		$(DESTDIR)$(docdir)/examples/tcpiked.conf
+	@if [ -e $(DESTDIR)$(sysconfdir)/tcpiked.conf ]; then \
+		echo "install: keeping the existing $(DESTDIR)$(sysconfdir)/tcpiked.conf"; \
+	else \
+		echo "$(INSTALL) -m 600 $(O)/tcpiked.conf $(DESTDIR)$(sysconfdir)/tcpiked.conf"; \
+		$(INSTALL) -m 600 $(O)/tcpiked.conf $(DESTDIR)$(sysconfdir)/tcpiked.conf; \
+	fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(sbindir)/,$(SBIN_PROGS)) \
+		$(DESTDIR)$(systemdunitdir)/tcpiked.service \
+		$(patsubst %,$(DESTDIR)$(mandir)/man8/%.8,$(MAN8)) \
+		$(patsubst %,$(DESTDIR)$(mandir)/man5/%.5,$(MAN5)) \
+		$(addprefix $(DESTDIR)$(bashcompdir)/,$(SBIN_PROGS)) \
+		$(DESTDIR)$(docdir)/examples/tcpiked.conf
+	-rmdir $(DESTDIR)$(docdir)/examples $(DESTDIR)$(docdir) 2>/dev/null
+	@echo "uninstall: $(DESTDIR)$(sysconfdir)/tcpiked.conf is yours and stays"
 
 # --- tests -----------------------------------------------------------------
 check:

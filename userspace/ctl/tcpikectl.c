@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define DEFAULT_SOCKET	"/run/tcpiked.sock"
+#define DEFAULT_SOCKET	"/run/tcpiked/tcpiked.sock"
 #define MAX_REQ		1024
 
 static void usage(FILE *f)

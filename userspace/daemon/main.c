@@ -12,19 +12,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backend.h"
 #include "control.h"
 #include "crypto.h"
 #include "ikesa.h"
 #include "log.h"
+#include "notify.h"
 #include "privs.h"
 #include "loop.h"
 #include "tcp.h"
 #include "udp.h"
 
 #define DEFAULT_CONFIG	"/etc/tcpiked.conf"
-#define DEFAULT_SOCKET	"/run/tcpiked.sock"
+#define RUN_DIR		"/run/tcpiked"	/* systemd: RuntimeDirectory=tcpiked */
+#define DEFAULT_SOCKET	RUN_DIR "/tcpiked.sock"
 
 struct daemon {
 	struct loop *loop;
@@ -76,14 +79,19 @@ static int do_reload(struct daemon *d, struct buf *out)
 {
 	struct config *cfg = NULL;
 	char err[512];
+	int rc;
 
+	svc_notify("RELOADING=1");
 	if (config_load(d->config_path, &cfg, err, sizeof(err))) {
 		log_err("reload failed, keeping the running config: %s", err);
 		if (out)
 			buf_append(out, err, strlen(err));
+		svc_notify("READY=1");
 		return -EINVAL;
 	}
-	return engine_reload(d->e, cfg, out ? out : &(struct buf)BUF_INIT);
+	rc = engine_reload(d->e, cfg, out ? out : &(struct buf)BUF_INIT);
+	svc_notify("READY=1");
+	return rc;
 }
 
 static int op_reload(void *ctx, struct buf *out)
@@ -143,6 +151,7 @@ static void on_signal(void *ctx, int signo)
 		return;
 	}
 	log_info("signal %d: stopping", signo);
+	svc_notify("STOPPING=1");
 	loop_stop(d->loop);
 }
 
@@ -269,8 +278,11 @@ int main(int argc, char **argv)
 		}
 		engine_set_transports(d.e, u, t);
 	}
-	ctl = control_open(d.loop, sock ? sock : cfg->daemon.control_socket ?
-			   cfg->daemon.control_socket : DEFAULT_SOCKET, -1, &ctl_ops, &d);
+	if (!sock)
+		sock = cfg->daemon.control_socket ? cfg->daemon.control_socket : DEFAULT_SOCKET;
+	if (!strcmp(sock, DEFAULT_SOCKET) && mkdir(RUN_DIR, 0700) && errno != EEXIST)
+		log_warn("cannot create %s: %s", RUN_DIR, strerror(errno));
+	ctl = control_open(d.loop, sock, -1, &ctl_ops, &d);
 	if (!ctl || loop_signals(d.loop, sigs, 3, on_signal, &d)) {
 		d.exit_code = 1;
 		goto out;
@@ -284,6 +296,8 @@ int main(int argc, char **argv)
 	kex_pool_begin(cfg->daemon.kex_pool);
 	log_info("tcpiked started: backend %s, config %s", kb->ops->name, d.config_path);
 	engine_autostart(d.e);
+	/* Sockets bound, backend open: a Type=notify unit is started now. */
+	svc_notify("READY=1");
 	if (loop_run(d.loop))
 		d.exit_code = 1;
 out:

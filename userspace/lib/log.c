@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -47,6 +49,27 @@ void log_use_syslog(const char *ident)
 	to_syslog = true;
 }
 
+/*
+ * stderr is the journal when systemd says so ($JOURNAL_STREAM is the
+ * device:inode of the stream it connected, systemd.exec(5)): each line then
+ * starts with its syslog priority, "<3>" for an error (sd-daemon(3)), and
+ * goes without a timestamp, which the journal adds.
+ */
+static bool stderr_is_journal(void)
+{
+	static int cached = -1;
+	unsigned long long dev, ino;
+	const char *e;
+	struct stat st;
+
+	if (cached < 0) {
+		e = getenv("JOURNAL_STREAM");
+		cached = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+			 !fstat(2, &st) && st.st_dev == dev && st.st_ino == ino;
+	}
+	return cached;
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
@@ -58,6 +81,10 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	if (to_syslog) {
 		vsyslog(prio[lvl], fmt, ap);
+	} else if (stderr_is_journal()) {
+		fprintf(stderr, "<%d>", prio[lvl]);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fprintf(stderr, "%ld.%03ld %s: ", (long)ts.tv_sec,
