@@ -104,8 +104,11 @@ $(O)/obj/userspace/tests/% $(O)/asan/obj/userspace/tests/% \
 $(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes -Wno-sign-compare
 
 .PHONY: demo bench all userspace asan module check check-debug fuzz style lint clean \
-	install uninstall programs
-all: userspace module
+	install uninstall programs install-dkms
+# make: what a user runs (the programs, the tools, the unit and the
+# configuration to install) and the module when a kernel tree is there; the
+# test programs (make userspace, make asan) also need the kselftest harness.
+all: programs $(addprefix $(O)/,$(filter tools/%,$(PROGS))) module
 
 userspace: $(addprefix $(O)/,$(PROGS))
 # What make install needs, and no test program (those want the kselftest
@@ -190,6 +193,14 @@ install: programs
 		echo "$(INSTALL) -m 600 $(O)/tcpiked.conf $(DESTDIR)$(sysconfdir)/tcpiked.conf"; \
 		$(INSTALL) -m 600 $(O)/tcpiked.conf $(DESTDIR)$(sysconfdir)/tcpiked.conf; \
 	fi
+
+# The module's source where DKMS looks for it, then: dkms install tcpike/$(PKG_VERSION)
+install-dkms:
+	$(INSTALL) -d $(DESTDIR)/usr/src/tcpike-$(PKG_VERSION)/kernel $(DESTDIR)/usr/src/tcpike-$(PKG_VERSION)/uapi/linux
+	$(INSTALL) -m 644 Kbuild $(DESTDIR)/usr/src/tcpike-$(PKG_VERSION)/
+	$(INSTALL) -m 644 kernel/*.c kernel/*.h $(DESTDIR)/usr/src/tcpike-$(PKG_VERSION)/kernel/
+	$(INSTALL) -m 644 uapi/linux/*.h $(DESTDIR)/usr/src/tcpike-$(PKG_VERSION)/uapi/linux/
+	sed 's/#MODULE_VERSION#/$(PKG_VERSION)/' dkms.conf >$(DESTDIR)/usr/src/tcpike-$(PKG_VERSION)/dkms.conf
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(sbindir)/,$(SBIN_PROGS)) \

@@ -1,0 +1,251 @@
+#!/bin/bash
+# The Debian 12 part of scripts/check-pkg.sh; runs in a private mount
+# namespace (unshare -m) on an overlay of the cached root, which it never
+# writes.  TAP lines on stdout.
+#
+#   unshare -m --propagation private scripts/check-pkg-root.sh ROOT
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+lower=$1
+
+ok() { echo "ok - pkg/$1"; }
+nok() { echo "not ok - pkg/$1"; }
+show() { tail -n "${2:-30}" "$1" | sed 's/^/# /'; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tcpike-pkgroot.XXXXXX")
+trap 'umount -R "$work/root" 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -p "$work/upper" "$work/wk" "$work/root"
+if ! mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/upper,workdir=$work/wk" "$work/root"; then
+	nok "Debian 12 root: overlay mount of $lower"
+	exit 0
+fi
+root=$work/root
+mount -t proc proc "$root/proc"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs tmpfs "$root/tmp"
+mount -t tmpfs tmpfs "$root/run"
+in_root() {
+	chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# The tree as committed plus what is changed but not ignored (no build/).
+version=$(head -n 1 debian/changelog | cut -d' ' -f2 | tr -d '()')
+src=$root/build/tcpike-${version%-*}
+mkdir -p "$src"
+if git rev-parse --git-dir >/dev/null 2>&1; then
+	git ls-files -z -c -o --exclude-standard | grep -zv '^build/' |
+		xargs -0 -I{} sh -c '[ -e "{}" ] || [ -L "{}" ] && printf "%s\0" "{}"' |
+		tar -c --null -T - -f - | tar -x -C "$src" -f -
+else
+	tar -c --exclude=./build -f - . | tar -x -C "$src" -f -
+fi
+
+# --- dpkg-buildpackage -----------------------------------------------------
+start=$SECONDS
+if in_root sh -c "cd /build/${src##*/} && dpkg-buildpackage -us -uc -b" >"$work/build.log" 2>&1; then
+	ok "dpkg-buildpackage -us -uc -b in Debian 12: $(cd "$root/build" && ls *.deb | tr '\n' ' ')($((SECONDS - start)) s)"
+else
+	nok "dpkg-buildpackage -us -uc -b in Debian 12"
+	show "$work/build.log" 40
+	exit 0
+fi
+deb=$(cd "$root/build" && ls tcpike_*.deb)
+dkmsdeb=$(cd "$root/build" && ls tcpike-dkms_*.deb)
+
+# --- lintian ---------------------------------------------------------------
+in_root sh -c "cd /build && lintian --no-cfg --display-info --fail-on error *.changes" >"$work/lintian.log" 2>&1
+rc=$?
+if [ $rc = 0 ] && ! grep -q '^E:' "$work/lintian.log"; then
+	ok "lintian: no errors ($(grep -c '^W:' "$work/lintian.log") warnings, $(grep -c '^I:' "$work/lintian.log") notes)"
+	sed 's/^/# /' "$work/lintian.log"
+else
+	nok "lintian reports errors"
+	show "$work/lintian.log" 40
+fi
+
+# --- install ---------------------------------------------------------------
+# A listing of the root before, to compare after remove and purge.
+snapshot() {
+	(cd "$root" && find . -xdev \( -path ./proc -o -path ./dev -o -path ./tmp -o -path ./run \
+		-o -path ./build -o -path ./var/lib/dpkg -o -path ./var/log -o -path ./var/cache \
+		-o -path ./var/lib/apt \) -prune -o -print | sort)
+}
+snapshot >"$work/before"
+if in_root dpkg -i "/build/$deb" "/build/$dkmsdeb" >"$work/install.log" 2>&1; then
+	ok "dpkg -i $deb $dkmsdeb"
+else
+	nok "dpkg -i $deb $dkmsdeb"
+	show "$work/install.log" 40
+	exit 0
+fi
+
+# DKMS built the module against the root's 6.1 headers when tcpike-dkms was
+# configured; the module's vermagic is that kernel's.
+kver=$(ls "$root/lib/modules" | grep -- '-amd64$' | sort -V | tail -n 1)
+ko=$root/lib/modules/$kver/updates/dkms/tcpike.ko
+if [ -n "$kver" ] && [ -f "$ko" ] && in_root dkms status tcpike | grep -q "$kver.*installed" &&
+   modinfo -F vermagic "$ko" | grep -q "^$kver "; then
+	ok "dkms built and installed tcpike.ko for $kver (Debian's headers): $(in_root dkms status tcpike)"
+else
+	nok "dkms: no tcpike.ko installed for '$kver'"
+	show "$work/install.log" 40
+	in_root dkms status 2>&1 | sed 's/^/# /'
+fi
+
+# The package holds what make install installs (man pages compressed), and
+# its changelog and copyright.
+expected=$( (scripts/check-pkg.sh --print-expected /lib/systemd/system 2>/dev/null ||
+	true) | awk '{ print $2 }' | sed 's|^\(usr/share/man/.*\)$|\1.gz|'
+	echo usr/share/doc/tcpike/changelog.gz
+	echo usr/share/doc/tcpike/copyright
+	echo usr/share/lintian/overrides/tcpike)
+if diff -u <(printf '%s\n' "$expected" | sort) \
+	<(in_root dpkg -L tcpike | while read -r f; do [ -d "$root$f" ] || echo "${f#/}"; done | sort) \
+	>"$work/files.diff" && [ "$(stat -c %a "$root/etc/tcpiked.conf")" = 600 ]; then
+	ok "the tcpike package installs the listed files, /etc/tcpiked.conf mode 600"
+else
+	nok "the tcpike package's files"
+	show "$work/files.diff"
+	stat -c '# %a %n' "$root/etc/tcpiked.conf"
+fi
+
+if in_root systemd-analyze verify --man=no /lib/systemd/system/tcpiked.service >"$work/verify.log" 2>&1; then
+	ok "systemd-analyze verify of the installed unit in Debian 12"
+else
+	nok "systemd-analyze verify of the installed unit in Debian 12"
+	show "$work/verify.log"
+fi
+
+# Completion for tcpikectl works with Debian's bash-completion.
+comp=$(in_root bash -c 'source /usr/share/bash-completion/bash_completion
+	source /usr/share/bash-completion/completions/tcpikectl
+	COMP_WORDS=(tcpikectl re); COMP_CWORD=1; COMP_LINE="tcpikectl re"; COMP_POINT=12
+	_tcpikectl; echo "${COMPREPLY[*]}"' 2>&1)
+[ "$comp" = "rekey reload" ] && ok "bash completion: tcpikectl re<TAB> -> rekey reload" ||
+	{ nok "bash completion: tcpikectl re<TAB> gave '$comp'"; }
+
+# --- the service, as a minimal init runs the unit ------------------------------
+# The unit's own ExecStart and ExecReload; RuntimeDirectory; its
+# CapabilityBoundingSet and NoNewPrivileges through setpriv; $NOTIFY_SOCKET
+# read by a listener here; $JOURNAL_STREAM pointing at the log file, as
+# systemd sets it; a network namespace of its own (ports 500 and 4500).
+unit=$root/lib/systemd/system/tcpiked.service
+unit_get() { sed -n "s/^$1=//p" "$unit" | head -n 1; }
+exec_start=$(unit_get ExecStart)
+exec_reload=$(unit_get ExecReload)
+caps=$(unit_get CapabilityBoundingSet | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+mkdir -m "$(unit_get RuntimeDirectoryMode)" "$root/run/$(unit_get RuntimeDirectory)"
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("bound", flush=True)
+while True:
+    m = s.recv(4096).decode()
+    with open(sys.argv[2], "a") as f:
+        f.write(m.replace("\n", " ") + "\n")
+' "$root/run/notify" "$work/notify" >"$work/listener.out" 2>&1 &
+lpid=$!
+for _ in $(seq 50); do [ -S "$root/run/notify" ] && break; sleep 0.1; done
+touch "$work/notify" "$work/daemon.log"
+wait_notify() {	# wait_notify LINE_NUMBER PATTERN SECONDS
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		sed -n "$1p" "$work/notify" | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+journal=$(stat -c '%d:%i' "$work/daemon.log")
+unshare -n chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	NOTIFY_SOCKET=/run/notify JOURNAL_STREAM="$journal" \
+	sh -c "ip link set lo up 2>/dev/null || true; exec setpriv --bounding-set=-all,$caps --no-new-privs $exec_start" \
+	>>"$work/daemon.log" 2>>"$work/daemon.log" &
+dpid=$!
+mainpid() { pgrep -P "$dpid" -x tcpiked || { [ "$(cat /proc/$dpid/comm 2>/dev/null)" = tcpiked ] && echo "$dpid"; }; }
+if wait_notify 1 '^READY=1' 20; then
+	ok "the unit's ExecStart: tcpiked notifies READY=1 (sockets bound, backend open)"
+else
+	nok "no READY=1 from tcpiked within 20 s"
+	show "$work/daemon.log"
+fi
+# tcpikectl, in the daemon's network namespace is not needed: a unix socket.
+if in_root tcpikectl status >"$work/status.out" 2>&1; then
+	ok "tcpikectl status answers: $(head -n 1 "$work/status.out")"
+else
+	nok "tcpikectl status"
+	show "$work/status.out"
+fi
+pid=$(mainpid)
+if grep -q '^<6>tcpiked started' "$work/daemon.log"; then
+	ok "its log lines carry their priority for the journal (<6>tcpiked started ...)"
+else
+	nok "no '<6>tcpiked started' line in its log"
+	show "$work/daemon.log"
+fi
+if [ -n "$pid" ] && grep -q '^CapBnd:[[:space:]]*0*1400$' "/proc/$pid/status" &&
+   grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status"; then
+	ok "it runs with the unit's bounding set (CAP_NET_ADMIN, CAP_NET_BIND_SERVICE) and no_new_privs"
+else
+	nok "capabilities of the running tcpiked"
+	grep -E '^(Cap|NoNew)' "/proc/${pid:-0}/status" 2>&1 | sed 's/^/# /'
+fi
+# systemctl reload: the unit's ExecReload with $MAINPID.
+chroot "$root" /bin/sh -c "MAINPID=$pid; ${exec_reload//\$MAINPID/\$MAINPID}"
+if wait_notify 2 '^RELOADING=1' 10 && wait_notify 3 '^READY=1' 10 &&
+   grep -q 'SIGHUP: reloading' "$work/daemon.log"; then
+	ok "ExecReload (SIGHUP): RELOADING=1 then READY=1, configuration re-read"
+else
+	nok "ExecReload"
+	sed 's/^/# notify: /' "$work/notify"
+	show "$work/daemon.log"
+fi
+if in_root tcpikectl reload >"$work/reload.out" 2>&1 && wait_notify 5 '^READY=1' 10; then
+	ok "tcpikectl reload does the same"
+else
+	nok "tcpikectl reload"
+	show "$work/reload.out"
+fi
+# systemctl stop: SIGTERM to the main process.
+kill -TERM "$pid" 2>/dev/null
+wait "$dpid"
+rc=$?
+if [ $rc = 0 ] && grep -q '^STOPPING=1' "$work/notify"; then
+	ok "SIGTERM: STOPPING=1, exit 0"
+else
+	nok "stop: exit $rc"
+	sed 's/^/# notify: /' "$work/notify"
+	show "$work/daemon.log"
+fi
+kill "$lpid" 2>/dev/null
+wait "$lpid" 2>/dev/null
+rm -f "$root/run/notify"
+
+# --- remove, purge ------------------------------------------------------------
+# On remove, dpkg keeps the conffile and deb-systemd-helper its record of the
+# unit's enablement (the multi-user.target.wants link and its state under
+# /var/lib/systemd): configuration; purge removes all of it.  Not ours, and
+# so not counted: depmod's index files for the kernel (a root with only
+# its headers has none before DKMS runs depmod; linux-image makes them) and
+# the key DKMS makes once to sign modules (/var/lib/dkms/mok.*).
+not_ours() { grep -v -e '^./usr/lib/modules/[^/]*/modules\.' -e '^./var/lib/dkms/mok\.'; }
+in_root dpkg -r tcpike tcpike-dkms >"$work/remove.log" 2>&1 || show "$work/remove.log"
+diff <(cat "$work/before") <(snapshot) | sed -n 's/^> //p' | not_ours >"$work/left"
+if [ "$(grep -v -e '^./etc/tcpiked.conf$' -e '^./etc/systemd/system/multi-user.target.wants' \
+	-e '^./var/lib/systemd/deb-systemd-helper' "$work/left")" = "" ] &&
+   grep -qx './etc/tcpiked.conf' "$work/left" && [ ! -e "$ko" ] && [ ! -e "$root/var/lib/dkms/tcpike" ]; then
+	ok "dpkg -r leaves the configuration only: $(tr '\n' ' ' <"$work/left")"
+else
+	nok "dpkg -r left more than the configuration"
+	sed 's/^/# left: /' "$work/left"
+	show "$work/remove.log"
+fi
+in_root dpkg -P tcpike tcpike-dkms >"$work/purge.log" 2>&1 || show "$work/purge.log"
+if diff "$work/before" <(snapshot | not_ours) >"$work/purge.diff"; then
+	ok "dpkg -P leaves nothing behind"
+else
+	nok "dpkg -P left files"
+	show "$work/purge.diff"
+fi
