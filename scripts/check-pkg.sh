@@ -10,7 +10,8 @@
 # security exposure stays at or under 2.5; the man pages lint clean (mandoc
 # and man --warnings) and tcpiked.conf(5) names every key config.c accepts;
 # stderr lines carry their priority when $JOURNAL_STREAM says it is the
-# journal.
+# journal; every system call tcpiked makes (strace) is in the unit's
+# SystemCallFilter.
 # In a Debian 12 root (scripts/debian-root.sh, cached): dpkg-buildpackage
 # -us -uc -b, lintian without errors, the packages installed (DKMS builds
 # the module against Debian's 6.1 headers), the unit verified there, the
@@ -119,6 +120,43 @@ if command -v systemd-analyze >/dev/null; then
 	fi
 else
 	ok "tcpiked.service # SKIP systemd-analyze not installed"
+fi
+
+# Every system call tcpiked makes while it starts, answers status, reloads
+# (SIGHUP and tcpikectl) and stops is in the unit's SystemCallFilter= (an
+# allow list: the sets it names, expanded by systemd-analyze).
+t_syscalls() {
+	local conf=$work/sc.conf sock=$work/sc.sock allowed used i
+	printf 'daemon {\n\tbackend = auto\n}\n' >"$conf"
+	chmod 600 "$conf"
+	allowed=$(systemd-analyze syscall-filter 2>/dev/null | awk -v want="$(sed -n \
+		's/^SystemCallFilter=//p' systemd/tcpiked.service.in | tr '\n' ' ')" '
+		/^@/ { g = $1 } /^    [a-z@_0-9]/ { m[g] = m[g] " " $1 }
+		function add(x,   n, a, k) { if (x !~ /^@/) { ok[x] = 1; return }
+			n = split(m[x], a, " "); for (k = 1; k <= n; k++) add(a[k]) }
+		END { n = split(want, w, " "); for (i = 1; i <= n; i++) add(w[i])
+			for (x in ok) print x }' | sort -u)
+	[ -n "$allowed" ] || { echo "no SystemCallFilter sets found"; return 1; }
+	unshare -n sh -c "ip link set lo up; exec strace -f -qq -o '$work/strace' build/tcpiked -f '$conf' -S '$sock'" \
+		>"$work/sc.log" 2>&1 &
+	for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	build/tcpikectl -s "$sock" status >/dev/null || { cat "$work/sc.log"; return 1; }
+	build/tcpikectl -s "$sock" reload >/dev/null || return 1
+	pkill -HUP -f "tcpiked -f $conf" && sleep 0.3
+	pkill -TERM -f "tcpiked -f $conf"
+	wait
+	used=$(sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "$work/strace" | sort -u)
+	[ -n "$used" ] || { echo "strace recorded nothing"; return 1; }
+	echo "$(echo "$used" | wc -l) system calls, all allowed"
+	! comm -23 <(echo "$used") <(echo "$allowed") | sed 's/$/: not in SystemCallFilter/' | grep .
+}
+if [ "$(id -u)" != 0 ] || ! command -v strace >/dev/null || ! command -v systemd-analyze >/dev/null; then
+	ok "tcpiked's system calls within the unit's SystemCallFilter # SKIP needs root, strace and systemd-analyze"
+elif out=$(t_syscalls 2>&1); then
+	ok "tcpiked's system calls (start, status, reload, stop) are within the unit's SystemCallFilter: $(printf '%s\n' "$out" | tail -n 1)"
+else
+	nok "tcpiked makes system calls the unit's SystemCallFilter does not allow"
+	printf '%s\n' "$out" | tail -n 30 | sed 's/^/# /'
 fi
 
 # --- host: man pages -------------------------------------------------------

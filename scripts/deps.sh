@@ -18,7 +18,7 @@ pkgs=(
 	iproute2 nftables tcpdump tshark iperf3 busybox-static procps psmisc
 	python3 python3-cryptography bsdextrautils iputils-ping socat conntrack
 	# packaging checks: man page lint, the Debian 12 root (scripts/check-pkg.sh)
-	mandoc debootstrap
+	mandoc debootstrap strace
 	# make bench: plots in the report
 	gnuplot-nox
 	# interop peer: strongSwan 5.9.8 (charon + swanctl; kernel-libipsec for the host)
