@@ -609,9 +609,9 @@ int child_install(struct child_sa *c, const struct buf *ni,
 	ep = ike_esp_path(sa);
 	/* RFC 9329 proper: ESP in the IKE connection; otherwise UDP 4500
 	 * with a NAT (RT-20), else straight on IP (RT-15). */
-	c->esp_tcp = sa->esp_tcp && ep->kind == XPORT_TCP;
+	c->esp_tcp = xport_esp_in_tcp(&sa->x) && ep->kind == XPORT_TCP;
 	c->encap = !c->esp_tcp && ep->kind == XPORT_UDP4500 &&
-		   (sa->nat_local || sa->nat_remote || sa->esp_udp);
+		   (sa->nat_local || sa->nat_remote || xport_esp_udp(&sa->x));
 	if (c->esp_tcp)
 		ike_esp_tcp_ready(sa);
 	if (c->encap) {

@@ -128,7 +128,7 @@ int engine_initiate(struct engine *e, const char *name, struct buf *out)
 	log_info("%s: initiating to %s", ike_sa_name(sa), cc->name);
 	return reply(out, 0, "%s: IKE_SA_INIT %s over %s\n", ike_sa_name(sa),
 		     sa->path.kind == XPORT_TCP ? "waits for the TCP connection" : "sent",
-		     cfg_transport_name(sa->xmode));
+		     cfg_transport_name(sa->x.mode));
 }
 
 void engine_autostart(struct engine *e)
@@ -488,9 +488,11 @@ static void status_json(struct engine *e, struct buf *b)
 			sa->initiator ? "true" : "false", l, sa_port(&sa->path.local), r,
 			sa_port(&sa->path.remote), xport_name(sa->path.kind),
 			sa->nat_local ? "true" : "false", sa->nat_remote ? "true" : "false",
-			si, sr, su, cfg_transport_name(sa->xmode),
-			sa->separate ? "true" : "false", sa->esp_tcp ? "true" : "false",
-			sa->fell_back ? "true" : "false", sa->tcp_orig ? "true" : "false");
+			si, sr, su, cfg_transport_name(sa->x.mode),
+			xport_separate(&sa->x) ? "true" : "false",
+			xport_esp_in_tcp(&sa->x) ? "true" : "false",
+			sa->x.origin == XO_FALLBACK ? "true" : "false",
+			xport_tcp_originator(&sa->x) ? "true" : "false");
 		jstr(b, peer_id_str(sa, pid));
 		{
 			static const char *const pst[] = {
@@ -507,7 +509,9 @@ static void status_json(struct engine *e, struct buf *b)
 			bprintf(b, ",\"esp_probe_sent\":%u,\"esp_probe_answered\":%u,"
 				"\"rfc9329_rebuild\":%s",
 				sa->probe.sent, sa->probe.answered,
-				sa->rfc9329_rebuild ? "true" : "false");
+				sa->x.origin == XO_REBUILD ? "true" : "false");
+			bprintf(b, ",\"xport_state\":\"%s\",\"tcp_link\":\"%s\"",
+				xport_state_name(sa->x.state), xport_link_name(sa->x.link));
 		}
 		bprintf(b, ",\"age_s\":%llu,\"rekeys\":%llu,\"retransmits\":%llu,"
 			"\"msgid_out\":%u,\"msgid_in\":%u,\"fragmentation\":%s,\"children\":[",

@@ -245,6 +245,7 @@ static void probe_ok(struct ike_sa *sa, const char *how)
 
 	p->state = PROBE_OK;
 	p->done_ms = ike_now();
+	xport_go(sa, XE_PROBE_OK);
 	sa->e->st.esp_probes_ok++;
 	timer_cancel(sa->e->loop, &p->timer);
 	log_info("%s: ESP reachability confirmed %s after %llu ms (%s, %u probe%s sent)",
@@ -267,7 +268,7 @@ static void probe_failed(struct ike_sa *sa)
 		 ike_sa_name(sa), sa->cfg->esp_probe_timeout_ms, p->sent,
 		 p->udp ? "on IP, then in UDP 4500" : "on IP",
 		 p->udp_asked && !p->udp ? "; the move to UDP 4500 did not happen" : "");
-	sa->rebuild_on_destroy = true;
+	xport_go(sa, XE_PROBE_FAIL);
 	sa->pending |= PEND_DELETE_IKE;
 	ike_kick(sa);
 }
@@ -282,6 +283,7 @@ static void answer_tick(struct ike_sa *sa, struct child_sa *c, uint64_t now)
 		p->state = p->answered ? PROBE_OK : PROBE_SKIPPED;
 		p->skip_why = "no probe arrived";
 		p->done_ms = now;
+		xport_go(sa, p->answered ? XE_PROBE_OK : XE_PROBE_SKIP);
 		timer_cancel(sa->e->loop, &p->timer);
 		log_debug("%s: ESP probe window closed, %u answered", ike_sa_name(sa),
 			  p->answered);
@@ -369,16 +371,13 @@ void esp_probe_start(struct ike_sa *sa)
 	uint64_t pk;
 	int r;
 
-	if (!sa->separate || !sa->tcp_first || sa->esp_tcp)
+	if (!xport_state_probing(sa->x.state))
 		return;		/* RT-23: IKE over UDP proved UDP */
-	if (!kernel_esp(sa->e)) {
+	if (!kernel_esp(sa->e) || !sa->cfg->esp_probe) {
 		p->state = PROBE_SKIPPED;
-		p->skip_why = "no kernel ESP (backend none)";
-		return;
-	}
-	if (!sa->cfg->esp_probe) {
-		p->state = PROBE_SKIPPED;
-		p->skip_why = "esp_probe = no";
+		p->skip_why = !kernel_esp(sa->e) ? "no kernel ESP (backend none)" :
+			      "esp_probe = no";
+		xport_go(sa, XE_PROBE_SKIP);
 		return;
 	}
 	p->state = PROBE_RUNNING;
@@ -470,19 +469,22 @@ void esp_transport_rx_request(struct ike_sa *sa, const struct ike_msg *inner,
 		return;
 	/* Our own private notify: anything unexpected is ignored, as RFC 7296
 	 * §3.10.1 has unknown status notifies ignored (and RT-14). */
-	if (!sa->separate || sa->esp_tcp || n.data.len != 1 || n.data.p[0] > 1) {
-		log_info("%s: ESP transport request ignored (%s)", ike_sa_name(sa),
-			 !sa->separate || sa->esp_tcp ? "not using separate transports" :
-			 "malformed");
+	if (n.data.len != 1 || n.data.p[0] > 1) {
+		log_info("%s: ESP transport request ignored (malformed)", ike_sa_name(sa));
 		return;
 	}
 	udp = n.data.p[0];
+	if (xport_next(sa->x.state, udp ? XE_ESP_UDP : XE_ESP_IP, NULL) < 0) {
+		log_info("%s: ESP transport request ignored (not using separate transports)",
+			 ike_sa_name(sa));
+		return;
+	}
 	if (!sa->e->kb->ops->sa_steer || steer_all(sa, udp)) {
 		log_warn("%s: peer asked for ESP %s, but the Child SAs cannot move there",
 			 ike_sa_name(sa), on_what(udp));
 		return;
 	}
-	sa->esp_udp = udp && !sa->nat_local && !sa->nat_remote;
+	xport_go(sa, udp ? XE_ESP_UDP : XE_ESP_IP);
 	sa->probe.udp = udp;
 	sa->probe.phase_ms = ike_now();	/* answer for a while longer */
 	sa->probe.answered_before = sa->probe.answered;
@@ -510,7 +512,7 @@ void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 			ike_sa_name(sa));
 		return;
 	}
-	sa->esp_udp = !sa->nat_local && !sa->nat_remote;
+	xport_go(sa, XE_ESP_UDP);
 	sa->e->st.esp_moved_udp++;
 	if (p->state != PROBE_RUNNING)
 		return;
@@ -529,7 +531,8 @@ void esp_probe_str(const struct ike_sa *sa, char *out, size_t len)
 
 	switch (p->state) {
 	case PROBE_NONE:
-		snprintf(out, len, "%s", sa->separate && !sa->tcp_first ?
+		snprintf(out, len, "%s", xport_separate(&sa->x) &&
+			 !xport_state_probing(sa->x.state) ?
 			 "not needed (IKE started over UDP)" : "none");
 		break;
 	case PROBE_SKIPPED:

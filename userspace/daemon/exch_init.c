@@ -170,12 +170,9 @@ int init_start(struct ike_sa *sa)
 	int r;
 
 	/* Over TCP the message is built once the connection is up, so that
-	 * NAT-D covers its ports (TCP-31); ike_tcp.c calls back. */
-	if (sa->path.kind == XPORT_TCP &&
-	    (!sa->path.conn || sa->path.conn->dead || sa->path.conn->connecting)) {
-		sa->state = IKE_S_INIT_SENT;
-		return ike_tcp_connect(sa);
-	}
+	 * NAT-D covers its ports (TCP-31); ike_xport.c calls back. */
+	if (xport_init_wait(sa, &r))
+		return r;
 	if (!sa->ke_group)
 		sa->ke_group = first_group(sa->cfg);
 	if (!sa->kex || kex_group(sa->kex) != sa->ke_group) {
@@ -213,7 +210,7 @@ int init_start(struct ike_sa *sa)
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS,
 			       sh.data, sh.len);
 	/* RT-2, RT-13: protocol 0, no SPI, no data. */
-	if (sa->sep_offered)
+	if (xport_state_offers(sa->x.state))
 		ike_put_notify(&bld, 0, NULL, 0, sa->e->cfg->daemon.separate_transports_notify,
 			       NULL, 0);
 	r = msg_finish(&bld);
@@ -299,16 +296,7 @@ static bool init_handle_notify(struct ike_sa *sa, const struct ike_msg *m)
 			log_info("%s: responder asked for a cookie%s; retrying", ike_sa_name(sa),
 				 sa->puzzle.len ? " and solved its puzzle" : "");
 			timer_cancel(sa->e->loop, &sa->req.timer);
-			/* TCP-29: the responder closes the connection after a
-			 * cookie; the retry goes on a new one. */
-			if (sa->path.kind == XPORT_TCP && sa->path.conn) {
-				struct tcp_conn *c = sa->path.conn;
-
-				c->user = NULL;
-				sa->path.conn = NULL;
-				tcp_conn_close(c, 0);
-				tcp_conn_put(c);
-			}
+			xport_init_retry(sa, true);
 			if (init_start(sa))
 				init_fail(sa, "cannot resend with cookie");
 			return true;
@@ -332,6 +320,7 @@ static bool init_handle_notify(struct ike_sa *sa, const struct ike_msg *m)
 				 ike_sa_name(sa), g);
 			sa->ke_group = g;
 			timer_cancel(sa->e->loop, &sa->req.timer);
+			xport_init_retry(sa, false);
 			if (init_start(sa))
 				init_fail(sa, "cannot resend with the new group");
 			return true;
@@ -402,15 +391,9 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	struct ike_span nr;
 	uint8_t zero[8] = { 0 };
 	char s[128];
+	bool offered;
 
-	/* Only from where we sent it (the response is not authenticated). */
-	if (!sa_addr_eq(&rx->path.remote, &sa->path.remote) ||
-	    (sa->path.kind == XPORT_TCP) != (rx->path.kind == XPORT_TCP) ||
-	    (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn))
-		return;
-	/* An answer: the auto mode's TCP fallback is not needed. */
-	timer_cancel(sa->e->loop, &sa->xport_timer);
-	if (init_handle_notify(sa, m))
+	if (!xport_init_response(sa, rx) || init_handle_notify(sa, m))
 		return;
 	if (!psa || !pke || !pno || ike_get_sa(psa, &sap) || ike_get_ke(pke, &ke) ||
 	    ike_get_nonce(pno, &nr)) {
@@ -439,24 +422,23 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	if (natd_check(sa, m, sa->spi_r) && (sa->nat_local || sa->nat_remote))
 		float_to_natt(sa);
 	peer_extensions(sa, m);
-	if (sa->sep_offered && has_notify(m, sa->e->cfg->daemon.separate_transports_notify))
-		ike_separate_negotiated(sa);
-	else if (sa->path.kind == XPORT_TCP)
-		sa->esp_tcp = true;	/* RFC 9329 proper (RT-11) */
+	offered = xport_state_offers(sa->x.state);
+	/* RT-4, RT-9; without the echo RFC 9329 proper over TCP (RT-11). */
+	xport_init_done(sa, has_notify(m, sa->e->cfg->daemon.separate_transports_notify));
 	buf_reset(&sa->init_resp);
 	buf_append(&sa->init_resp, rx->msg, rx->len);
 	suite_str(&sa->suite, s, sizeof(s));
 	log_info("%s: IKE_SA_INIT done: %s%s%s", ike_sa_name(sa), s,
 		 sa->natt ? ", NAT detected: moving to port 4500" : "",
-		 sa->separate ? ", separate transports: IKE on TCP, ESP on UDP/IP" :
-		 sa->sep_offered ? ", peer did not echo SEPARATE_TRANSPORTS" : "");
+		 xport_separate(&sa->x) ? ", separate transports: IKE on TCP, ESP on UDP/IP" :
+		 offered ? ", peer did not echo SEPARATE_TRANSPORTS" : "");
 	sa->state = IKE_S_AUTH_SENT;
 	sa->req.task = TASK_NONE;
 	timer_cancel(sa->e->loop, &sa->req.timer);
 	pktset_free(&sa->req.out);
 	sa->my_msgid = 1;
 	/* RT-4: IKE_AUTH goes over TCP, once connected. */
-	if (ike_separate_switch(sa))
+	if (xport_auth_waits(sa))
 		return;
 	if (auth_start(sa))
 		init_fail(sa, "cannot build IKE_AUTH");
@@ -616,6 +598,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	uint8_t zero[8] = { 0 };
 	char a[64], s[128];
 	int idx, i;
+	bool echo;
 
 	sa_addr_str(&rx->path.remote, a, sizeof(a));
 	if (m->err) {
@@ -640,9 +623,9 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 		 * TCP it goes back on the connection it came on: the
 		 * originator may have reconnected, and the first one may be
 		 * gone (RFC 9329 §6.2, TCP-28). */
-		if (sa->init_req.len == rx->len && !memcmp(sa->init_req.data, rx->msg, rx->len))
-			ike_send_raw(e, rx->path.kind == XPORT_TCP ? &rx->path : &sa->path,
-				     sa->resp_cache.pkt[0].data,
+		if (sa->init_req.len == rx->len && !memcmp(sa->init_req.data, rx->msg, rx->len) &&
+		    sa->resp_cache.n)
+			ike_send_raw(e, xport_reply_path(sa, rx), sa->resp_cache.pkt[0].data,
 				     sa->resp_cache.pkt[0].len);
 		return;
 	}
@@ -724,11 +707,11 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 		}
 	}
 	memcpy(sa->spi_i, m->hdr.spi_i, 8);
-	sa->path = rx->path;
-	if (rx->path.kind == XPORT_TCP) {
-		sa->path.conn = tcp_conn_get(rx->path.conn);
-		sa->path.conn->user = sa;
-	}
+	/* RT-3: echo SEPARATE_TRANSPORTS when enabled (its data, if any, is
+	 * ignored: RT-14).  Without it, IKE_SA_INIT over TCP means RFC 9329
+	 * proper, ESP in the stream. */
+	echo = d->separate_transports && has_notify(m, d->separate_transports_notify);
+	xport_init_rx(sa, rx, echo);
 	sa->kex = kex_new(sa->suite.ke);
 	buf_append(&sa->ni, ni.p, ni.len);
 	if (!sa->kex || crypto_nonce(&sa->nr, 32) || kex_public(sa->kex, &pub)) {
@@ -761,15 +744,8 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 			       sh.data, sh.len);
 	if (cc->remote.auth == CFG_AUTH_PUBKEY && !auth_certreq_data(e, cc, &cr) && cr.len)
 		ike_put_certreq(&bld, IKEV2_CERT_X509_SIG, cr.data, cr.len);
-	/* RT-3: echo SEPARATE_TRANSPORTS when enabled (its data, if any, is
-	 * ignored: RT-14).  Without it, IKE_SA_INIT over TCP means RFC 9329
-	 * proper, ESP in the stream. */
-	if (d->separate_transports && has_notify(m, d->separate_transports_notify)) {
+	if (echo)
 		ike_put_notify(&bld, 0, NULL, 0, d->separate_transports_notify, NULL, 0);
-		ike_separate_negotiated(sa);
-	} else if (rx->path.kind == XPORT_TCP) {
-		sa->esp_tcp = true;
-	}
 	buf_free(&pub);
 	buf_free(&sh);
 	buf_free(&cr);

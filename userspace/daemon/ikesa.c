@@ -388,7 +388,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 
 	if (sa->state == IKE_S_DEAD)
 		return;
-	rebuild = sa->rebuild_on_destroy && !e->shutting_down ? sa->cfg : NULL;
+	rebuild = sa->x.state == XS_REBUILD && !e->shutting_down ? sa->cfg : NULL;
 	if (why)
 		log_info("%s: IKE SA deleted: %s", ike_sa_name(sa), why);
 	ike_half_open_del(sa);
@@ -438,7 +438,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	free(sa);
 	/* RT-25: ESP could not get through beside TCP: the same connection
 	 * again in RFC 9329 mode (no SEPARATE_TRANSPORTS, ESP in TCP). */
-	if (rebuild && !ike_initiate(e, rebuild, IKE_INIT_RFC9329, &err))
+	if (rebuild && !ike_initiate(e, rebuild, XO_REBUILD, &err))
 		log_err("%s: rebuilding over TCP failed: %s", rebuild->name, strerror(-err));
 }
 
@@ -510,17 +510,10 @@ int ike_send_raw(struct engine *e, const struct ike_path *path,
 
 static int send_set(struct ike_sa *sa, const struct pktset *ps)
 {
-	struct tcp_conn *c = sa->path.conn;
-	int i, r = 0;
+	int i, r = xport_send_ready(sa);
 
-	if (sa->path.kind == XPORT_TCP && (!c || c->dead || c->connecting)) {
-		/* No connection now: the TCP originator opens one and sends
-		 * the outstanding request when it is up (TCP-28); the other
-		 * end waits for the peer to reconnect (TCP-19). */
-		if (sa->tcp_orig && (!c || c->dead) && sa->state != IKE_S_DEAD)
-			ike_tcp_connect(sa);
-		return -ENOTCONN;
-	}
+	if (r)
+		return r;
 	for (i = 0; i < ps->n; i++) {
 		int s = ike_send_raw(sa->e, &sa->path, ps->pkt[i].data, ps->pkt[i].len);
 
@@ -657,9 +650,7 @@ static void retransmit_fire(struct timer *t)
 		return;
 	}
 	r->tries++;
-	/* RFC 9329 §6.2 (TCP-28): no retransmission over a live TCP
-	 * connection, but the exchange still times out. */
-	if (sa->path.kind != XPORT_TCP) {
+	if (xport_retransmits(sa)) {
 		log_debug("%s: retransmit %u of message %u", ike_sa_name(sa),
 			  r->tries, r->msgid);
 		sa->stats_retx++;
@@ -971,44 +962,15 @@ void ike_sa_established(struct ike_sa *sa)
 /*
  * §2.23: a peer behind a NAT may change address or port; the responder
  * follows it once a message authenticated.  Over TCP the latest
- * connection with a valid message is the one to answer on (TCP-26).
+ * connection with a valid message is the one to answer on (TCP-26,
+ * xport_rx).
  */
 static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request)
 {
 	struct ike_path *p = &sa->path;
 
-	if (rx->path.kind == XPORT_TCP) {
-		if (p->conn == rx->path.conn)
-			return;
-		if (p->kind != XPORT_TCP && !sa->separate)
-			return;	/* an SA on UDP moves only by separate transports */
-		if (p->kind != XPORT_TCP) {
-			/* Separate transports: IKE comes over to TCP after a
-			 * UDP IKE_SA_INIT (RT-5); ESP keeps the UDP path. */
-			sa->udp_path = *p;
-			sa->udp_path.conn = NULL;
-			log_info("%s: IKE moved to TCP (separate transports)",
-				 ike_sa_name(sa));
-		}
-		if (p->conn) {
-			if (p->conn->user == sa)
-				p->conn->user = NULL;
-			tcp_conn_put(p->conn);
-		}
-		*p = rx->path;
-		p->conn = tcp_conn_get(rx->path.conn);
-		p->conn->user = sa;
-		/* ESP inside the stream follows the newest connection. */
-		if (sa->esp_tcp)
-			ike_tcp_follow(sa);
-		/* Our request outstanding when the old connection broke goes
-		 * out again on this one (TCP-28). */
-		if (request)
-			ike_req_resend(sa);
-		return;
-	}
-	if (p->kind == XPORT_TCP)
-		return;		/* IKE stays on TCP once there (RT-12) */
+	if (xport_rx(sa, rx, request))
+		return;		/* TCP, or IKE on TCP (ike_xport.c) */
 	if (!sa_equal(&p->remote, &rx->path.remote) || p->kind != rx->path.kind) {
 		bool addr_moved = !sa_addr_eq(&p->remote, &rx->path.remote);
 		bool port_moved = sa_port(&p->remote) != sa_port(&rx->path.remote);
@@ -1127,25 +1089,8 @@ static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
 	if (m->sk && m->sk->type == IKEV2_PL_SKF &&
 	    (ike_get_skf(m->sk, &skf) || skf.num != 1))
 		return;
-	/* TCP-26: over TCP the response goes where the request came from,
-	 * but only once the copy has been authenticated: an old request
-	 * replayed on an attacker's connection must not pull the return path
-	 * there (RFC 9329 §10, TCP-42). */
-	if (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn) {
-		size_t sk_off = (size_t)(m->sk->body - rx->msg) - IKEV2_GENERIC_HDR_LEN;
-		struct buf p = BUF_INIT;
-		int r = crypto_sk_open(&sa->sk_in, rx->msg, rx->len, sk_off,
-				       m->sk->type == IKEV2_PL_SKF, &p);
-
-		buf_wipe(&p);
-		if (r) {
-			log_debug("%s: retransmitted request %u on a new connection failed "
-				  "to authenticate, dropped", ike_sa_name(sa), m->hdr.msgid);
-			sa->e->st.rx_bad++;
-			return;
-		}
-		path_update(sa, rx, true);
-	}
+	if (!xport_rx_retransmit(sa, rx, m))
+		return;
 	log_debug("%s: retransmitted request %u: resending response",
 		  ike_sa_name(sa), m->hdr.msgid);
 	send_set(sa, &sa->resp_cache);

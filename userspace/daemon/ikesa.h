@@ -16,6 +16,8 @@
  *   child.c       Child SA proposals, traffic selector narrowing, keying,
  *                 installation in the kernel backend
  *   proposal.c    IKE/ESP proposal encoding and selection
+ *   ike_xport.c   the transport state machine: UDP, TCP (RFC 9329),
+ *                 separate transports, fallback, reconnecting
  *   esp_probe.c   ESP reachability after a TCP-first separate setup
  *                 (RT-24..28) and the rebuild in RFC 9329 mode (RT-25)
  *   engine_ctl.c  status, initiate, terminate, rekey, reload
@@ -38,6 +40,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "htab.h"
+#include "ike_xport.h"
 #include "loop.h"
 #include "payload.h"
 #include "transport.h"
@@ -210,23 +213,10 @@ struct ike_sa {
 	unsigned int init_restarts;
 
 	/* Transports (RFC 9329, draft-ietf-ipsecme-ikev2-reliable-transport):
-	 * path is where IKE goes; ESP goes where ike_esp_path() says. */
-	enum cfg_transport xmode;	/* what this SA tries (auto: udp first) */
-	bool tcp_orig;		/* we open the TCP connection (TCP-33: the
-				 * originator role is kept across rekeys) */
-	bool sep_offered;	/* N(SEPARATE_TRANSPORTS) in our SA_INIT */
-	bool separate;		/* negotiated: IKE on TCP, ESP on IP/UDP */
-	bool esp_tcp;		/* RFC 9329 proper: ESP inside the TCP stream */
-	bool fell_back;		/* made by the auto mode's TCP fallback */
-	bool no_separate;	/* RT-8 retry over UDP without the notify */
-	struct ike_path udp_path;	/* separate: the UDP 4500 path for ESP */
-	bool tcp_first;		/* separate, IKE_SA_INIT went over TCP (RT-9) */
-	bool esp_udp;		/* ESP in UDP 4500 with no NAT (RT-27 probe) */
-	bool rfc9329_rebuild;	/* RT-25: made after ESP was unreachable */
-	bool rebuild_on_destroy;	/* RT-25: start that SA when this one ends */
+	 * path is where IKE goes; ESP goes where ike_esp_path() says; the
+	 * state machine is ike_xport.c's. */
+	struct ike_xport x;
 	struct esp_probe probe;
-	struct timer xport_timer;	/* auto fallback / TCP reconnect */
-	unsigned int reconnects;
 
 	/* NAT traversal (§2.23) */
 	bool nat_local, nat_remote;	/* we / the peer are behind a NAT */
@@ -399,37 +389,7 @@ void cookie_rotate(struct engine *e);
 /* Our NAT-D notifies for the current path into an IKE_SA_INIT. */
 void natd_put(struct ike_sa *sa, struct ike_builder *bld);
 
-/* ike_tcp.c: IKE over TCP and separate transports */
-/* Starts the SA on its configured transport (after ike_sa_link). */
-int ike_xport_start(struct ike_sa *sa);
-#define IKE_INIT_FALLBACK	0x1u	/* auto: the TCP attempt after UDP */
-#define IKE_INIT_NO_SEPARATE	0x2u	/* RT-8: UDP without the notify */
-#define IKE_INIT_RFC9329	0x4u	/* RT-25: TCP without the notify */
-/* A new initiator IKE SA for cc, linked and started; NULL with *err. */
-struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
-			    unsigned int flags, int *err);
-/* Opens (or reopens) the SA's TCP connection; the request or IKE_SA_INIT
- * goes out when it is up. */
-int ike_tcp_connect(struct ike_sa *sa);
-/* The transport layer's callbacks (main.c forwards them). */
-void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err);
-void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err);
-/* IKE_SA_INIT done with the notify echoed (separate): move IKE to TCP.
- * Returns true when IKE_AUTH waits for the connection. */
-bool ike_separate_switch(struct ike_sa *sa);
-/* Both ends agreed on separate transports (notify sent and echoed). */
-void ike_separate_negotiated(struct ike_sa *sa);
-/* RFC 9329 proper: attach espintcp before ESP flows on the connection. */
-void ike_esp_tcp_ready(struct ike_sa *sa);
-/* ESP inside the stream: steer the Child SAs onto the current connection. */
-void ike_tcp_follow(struct ike_sa *sa);
-/* Where ESP goes for this SA: a UDP 4500 path (encap or raw by NAT), or the
- * TCP connection (esp_tcp). */
-const struct ike_path *ike_esp_path(const struct ike_sa *sa);
-/* The new IKE SA of a rekey takes over the old one's transport. */
-void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old);
-void ike_xport_free(struct ike_sa *sa);
-const char *ike_xport_str(const struct ike_sa *sa);
+/* ike_xport.c: see ike_xport.h */
 
 /* esp_probe.c */
 /* After IKE_AUTH (both roles): starts the probe or the answering when

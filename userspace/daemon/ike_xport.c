@@ -1,0 +1,977 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The transports of an IKE SA (RFC 9329, draft-ietf-ipsecme-ikev2-reliable-
+ * transport-04): the state machine of ike_xport.h and everything the engine
+ * does about TCP.  The configured transport picks the start:
+ *
+ *   udp                 RFC 7296: IKE and ESP over UDP (and ESP on IP)
+ *   tcp                 RFC 9329: IKE and ESP inside one TCP connection
+ *   auto                UDP first; when UDP gets no answer within
+ *                       tcp_fallback_delay, a new IKE SA over TCP (§5.1:
+ *                       new SPI, NAT-D over the TCP ports)
+ *   separate            IKE_SA_INIT on UDP 4500 with N(SEPARATE_TRANSPORTS)
+ *                       (RT-1, RT-2); if echoed, IKE moves to TCP 4500 for
+ *                       IKE_AUTH and everything after (RT-4, RT-12), ESP
+ *                       stays on IP or UDP 4500 (RT-15, RT-20)
+ *   separate-tcp-first  IKE_SA_INIT over TCP with the notify (RT-9); no
+ *                       echo means plain RFC 9329 (RT-11)
+ *
+ * The TCP originator is the original initiator and keeps that role across
+ * rekeys (TCP-1); only it reconnects (TCP-19), re-sending an outstanding
+ * request on the new connection (TCP-28).  Requests are not retransmitted
+ * over a live connection but still time out (ikesa.c asks
+ * xport_retransmits()).
+ *
+ * Every state change goes through xport_go() / link_go() and so through
+ * the two tables below; the unit test (userspace/tests/test_xport.c)
+ * walks every row and every refusal.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "ike_xport.h"
+#include "ikesa.h"
+#include "log.h"
+#include "tcp.h"
+#include "udp.h"
+#include "wire.h"
+
+#define RECONNECT_MIN_MS	500
+#define RECONNECT_MAX_MS	30000
+
+/* --- the tables ---------------------------------------------------------------
+ *
+ * Mode.  A row is (from, event) -> to, with the requirement it implements.
+ * What no row allows is refused; the notable refusals, each tested:
+ *   XS_UDP + XE_TCP_UP       an SA on UDP moves to TCP only by separate
+ *                            transports (RT-5); RFC 9329 §5.1 needs a new
+ *                            SA for that (TCP-16)
+ *   XS_SEP.. + XE_IKE_UDP    once on TCP, IKE stays on TCP (RT-12, RT-30)
+ *   XS_UDP_INIT + XE_FALLBACK  transport = udp never falls back (TCP-4)
+ *   XS_*_INIT + XE_INIT_ECHO  an echo we did not ask for is ignored
+ *                            (the SA goes on as without it: XE_INIT_DONE)
+ *   XS_TCP + XE_ESP_UDP      RFC 9329 keeps ESP in the stream (TCP-14)
+ *   XS_TCP + XE_TCP_FAIL     an RFC 9329 SA survives its connection
+ *                            (TCP-19); its request times out
+ *   XS_SEP + XE_PROBE_FAIL   a probe that concluded does not fail later
+ */
+const struct xport_rule xport_rules[] = {
+	/* The initiator starts by its transport and the reason it was made. */
+	{ XS_NEW, XE_START_UDP, XS_UDP_INIT, "RFC 7296; RT-8 (retry without the notify)" },
+	{ XS_NEW, XE_START_AUTO, XS_AUTO_INIT, "TCP-13, TCP-15 (UDP first)" },
+	{ XS_NEW, XE_START_SEP, XS_SEP_INIT, "RT-1, RT-2" },
+	{ XS_NEW, XE_START_TCP, XS_TCP_INIT, "TCP-2; TCP-16 (fallback); RT-25 (rebuild)" },
+	{ XS_NEW, XE_START_SEP_TCP, XS_SEP_TCP_INIT, "RT-9" },
+	/* The responder by what its first IKE_SA_INIT came over. */
+	{ XS_NEW, XE_RX_INIT_UDP, XS_UDP, "RFC 7296; RT-3 (no echo when disabled)" },
+	{ XS_NEW, XE_RX_INIT_UDP_SEP, XS_SEP_AWAIT, "RT-3, RT-5" },
+	{ XS_NEW, XE_RX_INIT_TCP, XS_TCP, "TCP-2, TCP-12, TCP-14" },
+	{ XS_NEW, XE_RX_INIT_TCP_SEP, XS_SEP_PROBE, "RT-3, RT-10" },
+	/* COOKIE, INVALID_KE_PAYLOAD: the request again, every payload kept. */
+	{ XS_UDP_INIT, XE_INIT_RETRY, XS_UDP_INIT, "RFC 7296 §2.6, §2.7" },
+	{ XS_AUTO_INIT, XE_INIT_RETRY, XS_AUTO_INIT, "RFC 7296 §2.6, §2.7" },
+	{ XS_SEP_INIT, XE_INIT_RETRY, XS_SEP_INIT, "RFC 7296 §2.6 (the notify is repeated)" },
+	{ XS_TCP_INIT, XE_INIT_RETRY, XS_TCP_INIT, "TCP-29, TCP-30" },
+	{ XS_SEP_TCP_INIT, XE_INIT_RETRY, XS_SEP_TCP_INIT, "TCP-29, TCP-30" },
+	/* The final IKE_SA_INIT response. */
+	{ XS_UDP_INIT, XE_INIT_DONE, XS_UDP, "RFC 7296" },
+	{ XS_AUTO_INIT, XE_INIT_DONE, XS_UDP, "TCP-4 (UDP answered)" },
+	{ XS_SEP_INIT, XE_INIT_DONE, XS_UDP, "RT-3 (not echoed: the peer lacks it)" },
+	{ XS_TCP_INIT, XE_INIT_DONE, XS_TCP, "TCP-14" },
+	{ XS_SEP_TCP_INIT, XE_INIT_DONE, XS_TCP, "RT-11" },
+	{ XS_SEP_INIT, XE_INIT_ECHO, XS_SEP_CONNECT, "RT-4" },
+	{ XS_SEP_TCP_INIT, XE_INIT_ECHO, XS_SEP_PROBE, "RT-10, RT-24" },
+	/* UDP unanswered: this SA goes, a new one over TCP follows. */
+	{ XS_AUTO_INIT, XE_FALLBACK, XS_CLOSED, "TCP-15, TCP-16" },
+	{ XS_SEP_INIT, XE_FALLBACK, XS_CLOSED, "RT-9 (new SA over TCP with the notify)" },
+	/* IKE onto TCP after a UDP IKE_SA_INIT. */
+	{ XS_SEP_CONNECT, XE_TCP_UP, XS_SEP, "RT-4, RT-6" },
+	{ XS_SEP_AWAIT, XE_TCP_UP, XS_SEP, "RT-5" },
+	/* TCP failed before the SA was up. */
+	{ XS_TCP_INIT, XE_TCP_FAIL, XS_CLOSED, "TCP-30 (acted on at once)" },
+	{ XS_SEP_TCP_INIT, XE_TCP_FAIL, XS_CLOSED, "TCP-30 (acted on at once)" },
+	{ XS_SEP_CONNECT, XE_TCP_FAIL, XS_CLOSED, "RT-7 (RT-8 may retry)" },
+	{ XS_SEP, XE_TCP_FAIL, XS_CLOSED, "RT-7 (IKE_AUTH's connection broke)" },
+	{ XS_SEP_PROBE, XE_TCP_FAIL, XS_CLOSED, "RT-7 (IKE_AUTH's connection broke)" },
+	/* IKE over UDP where it may be. */
+	{ XS_UDP, XE_IKE_UDP, XS_UDP, "RFC 7296 §2.23" },
+	{ XS_SEP_AWAIT, XE_IKE_UDP, XS_SEP_AWAIT, "RT-5 (TCP is offered, not imposed)" },
+	/* ESP between IP and UDP 4500 at both ends. */
+	{ XS_SEP_PROBE, XE_ESP_UDP, XS_SEP_PROBE_UDP, "RT-27" },
+	{ XS_SEP_PROBE_UDP, XE_ESP_UDP, XS_SEP_PROBE_UDP, "RT-27" },
+	{ XS_SEP, XE_ESP_UDP, XS_SEP_UDP, "RT-27, RT-16" },
+	{ XS_SEP_UDP, XE_ESP_UDP, XS_SEP_UDP, "RT-27" },
+	{ XS_SEP_PROBE_UDP, XE_ESP_IP, XS_SEP_PROBE, "RT-15, RT-27" },
+	{ XS_SEP_PROBE, XE_ESP_IP, XS_SEP_PROBE, "RT-15" },
+	{ XS_SEP_UDP, XE_ESP_IP, XS_SEP, "RT-15" },
+	{ XS_SEP, XE_ESP_IP, XS_SEP, "RT-15" },
+	{ XS_REBUILD, XE_ESP_UDP, XS_REBUILD, "RT-25 (follow the peer until the Delete)" },
+	{ XS_REBUILD, XE_ESP_IP, XS_REBUILD, "RT-25 (follow the peer until the Delete)" },
+	/* The reachability probe after a TCP IKE_SA_INIT. */
+	{ XS_SEP_PROBE, XE_PROBE_OK, XS_SEP, "RT-24, RT-28" },
+	{ XS_SEP_PROBE_UDP, XE_PROBE_OK, XS_SEP_UDP, "RT-27, RT-28" },
+	{ XS_SEP_PROBE, XE_PROBE_SKIP, XS_SEP, "RT-24 (SHOULD)" },
+	{ XS_SEP_PROBE_UDP, XE_PROBE_SKIP, XS_SEP_UDP, "RT-24 (SHOULD)" },
+	{ XS_SEP_PROBE, XE_PROBE_FAIL, XS_REBUILD, "RT-25" },
+	{ XS_SEP_PROBE_UDP, XE_PROBE_FAIL, XS_REBUILD, "RT-25" },
+};
+const size_t xport_n_rules = sizeof(xport_rules) / sizeof(xport_rules[0]);
+
+/*
+ * Link: the SA's TCP connection.  The originator states (CONNECTING, UP,
+ * DOWN) are those of the original initiator, kept across rekeys (TCP-1).
+ * Refused: XL_PEER/XL_PEER_LOST + XLE_CONNECT (only the originator
+ * reconnects, TCP-1, TCP-19); XL_CONNECTING/XL_UP + XLE_CONNECT (one
+ * connection per IKE SA, TCP-22, TCP-26).
+ */
+const struct xport_rule xport_link_rules[] = {
+	{ XL_NONE, XLE_CONNECT, XL_CONNECTING, "RT-6, TCP-11 (IKETCP first)" },
+	{ XL_DOWN, XLE_CONNECT, XL_CONNECTING, "TCP-19, TCP-21 (the originator reconnects)" },
+	{ XL_CONNECTING, XLE_CONNECTED, XL_UP, "TCP-1" },
+	{ XL_CONNECTING, XLE_FAILED, XL_DOWN, "TCP-19 (again later)" },
+	{ XL_UP, XLE_CLOSED, XL_DOWN, "TCP-19 (the SA survives)" },
+	{ XL_PEER, XLE_CLOSED, XL_PEER_LOST, "TCP-19 (the originator reconnects)" },
+	{ XL_NONE, XLE_PEER_CONN, XL_PEER, "RT-5, TCP-12" },
+	{ XL_PEER, XLE_PEER_CONN, XL_PEER, "TCP-26, TCP-27" },
+	{ XL_PEER_LOST, XLE_PEER_CONN, XL_PEER, "TCP-19 (new address and port), TCP-26" },
+	{ XL_CONNECTING, XLE_PEER_CONN, XL_UP, "TCP-26 (still the originator, TCP-1)" },
+	{ XL_UP, XLE_PEER_CONN, XL_UP, "TCP-26 (still the originator, TCP-1)" },
+	{ XL_DOWN, XLE_PEER_CONN, XL_UP, "TCP-26 (still the originator, TCP-1)" },
+	{ XL_UP, XLE_DROP, XL_NONE, "TCP-29 (the cookie retry on a new connection)" },
+};
+const size_t xport_n_link_rules = sizeof(xport_link_rules) / sizeof(xport_link_rules[0]);
+
+static int table_next(const struct xport_rule *t, size_t n, int from, int ev, size_t *rule)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (t[i].from == from && t[i].ev == ev) {
+			if (rule)
+				*rule = i;
+			return t[i].to;
+		}
+	}
+	return -1;
+}
+
+int xport_next(enum xport_state from, enum xport_event ev, size_t *rule)
+{
+	return table_next(xport_rules, xport_n_rules, from, ev, rule);
+}
+
+int xport_link_next(enum xport_link from, enum xport_link_event ev, size_t *rule)
+{
+	return table_next(xport_link_rules, xport_n_link_rules, from, ev, rule);
+}
+
+enum cfg_transport xport_start_mode(enum cfg_transport configured, enum xport_origin o)
+{
+	switch (o) {
+	case XO_UDP_RETRY:
+		return CFG_XPORT_UDP;
+	case XO_REBUILD:
+		return CFG_XPORT_TCP;
+	case XO_FALLBACK:
+		/* Separate transports are still asked for, from TCP (RT-9). */
+		return configured == CFG_XPORT_SEPARATE ? CFG_XPORT_SEPARATE_TCP_FIRST :
+							  CFG_XPORT_TCP;
+	case XO_CONFIG:
+		break;
+	}
+	return configured;
+}
+
+enum xport_event xport_start_event(enum cfg_transport mode)
+{
+	switch (mode) {
+	case CFG_XPORT_TCP:
+		return XE_START_TCP;
+	case CFG_XPORT_AUTO:
+		return XE_START_AUTO;
+	case CFG_XPORT_SEPARATE:
+		return XE_START_SEP;
+	case CFG_XPORT_SEPARATE_TCP_FIRST:
+		return XE_START_SEP_TCP;
+	case CFG_XPORT_UDP:
+		break;
+	}
+	return XE_START_UDP;
+}
+
+static const char *const state_names[XS_COUNT] = {
+	[XS_NEW] = "new", [XS_UDP_INIT] = "udp-init", [XS_AUTO_INIT] = "auto-init",
+	[XS_SEP_INIT] = "separate-init", [XS_TCP_INIT] = "tcp-init",
+	[XS_SEP_TCP_INIT] = "separate-tcp-init", [XS_UDP] = "udp",
+	[XS_SEP_CONNECT] = "separate-connect", [XS_SEP_AWAIT] = "separate-await",
+	[XS_SEP_PROBE] = "separate-probe", [XS_SEP_PROBE_UDP] = "separate-probe-udp",
+	[XS_SEP] = "separate", [XS_SEP_UDP] = "separate-udp", [XS_TCP] = "tcp",
+	[XS_REBUILD] = "rebuild", [XS_CLOSED] = "closed",
+};
+
+static const char *const event_names[XE_COUNT] = {
+	[XE_START_UDP] = "start-udp", [XE_START_AUTO] = "start-auto",
+	[XE_START_SEP] = "start-separate", [XE_START_TCP] = "start-tcp",
+	[XE_START_SEP_TCP] = "start-separate-tcp", [XE_RX_INIT_UDP] = "rx-init-udp",
+	[XE_RX_INIT_UDP_SEP] = "rx-init-udp-separate", [XE_RX_INIT_TCP] = "rx-init-tcp",
+	[XE_RX_INIT_TCP_SEP] = "rx-init-tcp-separate", [XE_INIT_RETRY] = "init-retry",
+	[XE_INIT_DONE] = "init-done", [XE_INIT_ECHO] = "init-echo",
+	[XE_FALLBACK] = "fallback", [XE_TCP_UP] = "tcp-up", [XE_TCP_FAIL] = "tcp-fail",
+	[XE_IKE_UDP] = "ike-on-udp", [XE_ESP_UDP] = "esp-to-udp", [XE_ESP_IP] = "esp-to-ip",
+	[XE_PROBE_OK] = "probe-ok", [XE_PROBE_SKIP] = "probe-skip",
+	[XE_PROBE_FAIL] = "probe-fail",
+};
+
+static const char *const link_names[XL_COUNT] = {
+	[XL_NONE] = "none", [XL_CONNECTING] = "connecting", [XL_UP] = "up",
+	[XL_DOWN] = "down", [XL_PEER] = "peer", [XL_PEER_LOST] = "peer-lost",
+};
+
+static const char *const link_event_names[XLE_COUNT] = {
+	[XLE_CONNECT] = "connect", [XLE_CONNECTED] = "connected", [XLE_FAILED] = "failed",
+	[XLE_CLOSED] = "closed", [XLE_PEER_CONN] = "peer-connection", [XLE_DROP] = "drop",
+};
+
+#define NAME(tab, i) ((unsigned int)(i) < sizeof(tab) / sizeof(tab[0]) && tab[i] ? tab[i] : "?")
+
+const char *xport_state_name(enum xport_state s)
+{
+	return NAME(state_names, s);
+}
+
+const char *xport_event_name(enum xport_event ev)
+{
+	return NAME(event_names, ev);
+}
+
+const char *xport_link_name(enum xport_link l)
+{
+	return NAME(link_names, l);
+}
+
+const char *xport_link_event_name(enum xport_link_event ev)
+{
+	return NAME(link_event_names, ev);
+}
+
+bool xport_state_separate(enum xport_state s)
+{
+	switch (s) {
+	case XS_SEP_CONNECT:
+	case XS_SEP_AWAIT:
+	case XS_SEP_PROBE:
+	case XS_SEP_PROBE_UDP:
+	case XS_SEP:
+	case XS_SEP_UDP:
+	case XS_REBUILD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool xport_state_ike_tcp(enum xport_state s)
+{
+	switch (s) {
+	case XS_TCP_INIT:
+	case XS_SEP_TCP_INIT:
+	case XS_SEP_CONNECT:
+	case XS_SEP_PROBE:
+	case XS_SEP_PROBE_UDP:
+	case XS_SEP:
+	case XS_SEP_UDP:
+	case XS_TCP:
+	case XS_REBUILD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool xport_state_offers(enum xport_state s)
+{
+	return s == XS_SEP_INIT || s == XS_SEP_TCP_INIT;
+}
+
+bool xport_state_probing(enum xport_state s)
+{
+	return s == XS_SEP_PROBE || s == XS_SEP_PROBE_UDP;
+}
+
+bool xport_link_originator(enum xport_link l)
+{
+	return l == XL_CONNECTING || l == XL_UP || l == XL_DOWN;
+}
+
+/* --- transitions of one SA ------------------------------------------------------ */
+
+int xport_go(struct ike_sa *sa, enum xport_event ev)
+{
+	struct ike_xport *x = &sa->x;
+	size_t row;
+	int to = xport_next(x->state, ev, &row);
+
+	if (to < 0) {
+		log_debug("%s: transport: %s refused in state %s", ike_sa_name(sa),
+			  xport_event_name(ev), xport_state_name(x->state));
+		return -EPERM;
+	}
+	if (to != (int)x->state)
+		log_debug("%s: transport: %s -> %s on %s (%s)", ike_sa_name(sa),
+			  xport_state_name(x->state), xport_state_name(to),
+			  xport_event_name(ev), xport_rules[row].cite);
+	x->state = to;
+	return 0;
+}
+
+static int link_go(struct ike_sa *sa, enum xport_link_event ev)
+{
+	struct ike_xport *x = &sa->x;
+	int to = xport_link_next(x->link, ev, NULL);
+
+	if (to < 0) {
+		log_debug("%s: TCP: %s refused in state %s", ike_sa_name(sa),
+			  xport_link_event_name(ev), xport_link_name(x->link));
+		return -EPERM;
+	}
+	x->link = to;
+	return 0;
+}
+
+/* --- connections ---------------------------------------------------------------- */
+
+/* Real kernel ESP (not the in-memory backend): espintcp is worth enabling. */
+static bool kernel_esp(const struct engine *e)
+{
+	return e->kb && e->kb->kind != KB_NONE;
+}
+
+const char *ike_xport_str(const struct ike_sa *sa)
+{
+	const struct ike_xport *x = &sa->x;
+
+	if (xport_separate(x))
+		return sa->path.kind == XPORT_TCP ? "separate (IKE on TCP)" :
+						    "separate (IKE on UDP)";
+	if (sa->path.kind == XPORT_TCP)
+		return x->origin == XO_REBUILD ?
+		       "tcp (rebuilt: ESP did not get through beside it)" :
+		       x->origin == XO_FALLBACK ? "tcp (fallback from udp)" : "tcp";
+	return xport_name(sa->path.kind);
+}
+
+static void detach_conn(struct ike_sa *sa)
+{
+	struct tcp_conn *c = sa->path.conn;
+
+	if (!c)
+		return;
+	if (c->user == sa)
+		c->user = NULL;
+	sa->path.conn = NULL;
+	tcp_conn_put(c);
+}
+
+/* The SA's path takes c (a reference of its own). */
+static void attach_conn(struct ike_sa *sa, struct tcp_conn *c)
+{
+	sa->path.conn = tcp_conn_get(c);
+	c->user = sa;
+}
+
+void ike_xport_free(struct ike_sa *sa)
+{
+	struct tcp_conn *c = sa->path.conn;
+	bool successor;
+
+	timer_cancel(sa->e->loop, &sa->x.timer);
+	if (!c)
+		return;
+	/* One TCP connection per IKE SA (TCP-22, TCP-18): when the SA ends with no
+	 * successor (a rekey hands the connection on), its originator closes
+	 * the connection. */
+	successor = c->user && c->user != sa;
+	tcp_conn_get(c);
+	detach_conn(sa);
+	if (!successor && xport_tcp_originator(&sa->x) && !c->dead && !sa->e->shutting_down)
+		tcp_conn_close(c, 0);
+	tcp_conn_put(c);
+}
+
+int ike_tcp_connect(struct ike_sa *sa)
+{
+	struct engine *e = sa->e;
+	struct sockaddr_storage local = sa->path.local, remote = sa->path.remote;
+	struct tcp_conn *c;
+	char a[64];
+	int err;
+
+	if (sa->path.conn && !sa->path.conn->dead)
+		return 0;	/* connecting or up */
+	if (sa->path.conn) {
+		/* Dead before its close was reported: lost all the same. */
+		detach_conn(sa);
+		link_go(sa, sa->x.link == XL_CONNECTING ? XLE_FAILED : XLE_CLOSED);
+	}
+	if (xport_link_next(sa->x.link, XLE_CONNECT, NULL) < 0) {
+		log_debug("%s: not reconnecting: the peer is the TCP originator (TCP-1)",
+			  ike_sa_name(sa));
+		return -EPERM;
+	}
+	if (!e->tcp) {
+		log_warn("%s: IKE over TCP needs the TCP listener, which is not open",
+			 ike_sa_name(sa));
+		return -ENOTCONN;
+	}
+	sa_set_port(&remote, sa->cfg->tcp_port);
+	sa_set_port(&local, 0);
+	c = tcp_connect(e->tcp, &local, &remote, sa->cfg->tcp_connect_timeout_ms, &err);
+	if (!c) {
+		sa_addr_str(&remote, a, sizeof(a));
+		log_warn("%s: cannot connect to %s port %u over TCP: %s", ike_sa_name(sa),
+			 a, sa->cfg->tcp_port, strerror(-err));
+		return err;
+	}
+	link_go(sa, XLE_CONNECT);
+	c->user = sa;
+	sa->path.kind = XPORT_TCP;
+	sa->path.conn = c;	/* tcp_connect's reference */
+	sa->path.local = local;
+	sa->path.remote = remote;
+	return 0;
+}
+
+/* Separate transports: ESP's UDP path when IKE came to TCP first (RT-9). */
+static void esp_path_from_tcp(struct ike_sa *sa)
+{
+	struct ike_path *u = &sa->x.esp;
+
+	memset(u, 0, sizeof(*u));
+	u->kind = XPORT_UDP4500;
+	u->local = sa->path.local;
+	u->remote = sa->path.remote;
+	sa_set_port(&u->local, sa->e->cfg->daemon.natt_port);
+	sa_set_port(&u->remote, IKEV2_NATT_PORT);
+}
+
+const struct ike_path *ike_esp_path(const struct ike_sa *sa)
+{
+	const struct ike_xport *x = &sa->x;
+
+	if (sa->path.kind != XPORT_TCP || xport_esp_in_tcp(x) || !xport_separate(x))
+		return &sa->path;
+	return &x->esp;
+}
+
+/* --- starting an SA ----------------------------------------------------------- */
+
+static void fallback_fire(struct timer *t);
+static void reconnect_fire(struct timer *t);
+
+static int xport_start(struct ike_sa *sa)
+{
+	const struct conn_cfg *cc = sa->cfg;
+	struct engine *e = sa->e;
+	struct ike_xport *x = &sa->x;
+
+	x->mode = xport_start_mode(cc->transport, x->origin);
+	if (xport_go(sa, xport_start_event(x->mode)))
+		return -EINVAL;
+	switch (x->state) {
+	case XS_TCP_INIT:
+	case XS_SEP_TCP_INIT:
+		/* IKE_SA_INIT goes out once connected: NAT-D covers the
+		 * connection's ports (TCP-31). */
+		sa->state = IKE_S_INIT_SENT;
+		return ike_tcp_connect(sa);
+	case XS_SEP_INIT:
+		/* RT-1: UDP to 4500, behind the non-ESP marker. */
+		sa->path.kind = XPORT_UDP4500;
+		sa_set_port(&sa->path.local, e->cfg->daemon.natt_port);
+		sa_set_port(&sa->path.remote, IKEV2_NATT_PORT);
+		/* UDP may be blocked altogether: then TCP from the start. */
+		timer_arm(e->loop, &x->timer, cc->tcp_fallback_delay_ms, fallback_fire);
+		return init_start(sa);
+	case XS_AUTO_INIT:
+		timer_arm(e->loop, &x->timer, cc->tcp_fallback_delay_ms, fallback_fire);
+		/* fall through */
+	default:
+		sa->path.kind = XPORT_UDP500;
+		sa_set_port(&sa->path.local, e->cfg->daemon.udp_port);
+		return init_start(sa);
+	}
+}
+
+/* The source address the kernel would use towards dst (for NAT-D and IDs). */
+static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+{
+	socklen_t sl = sizeof(*src);
+	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)dst,
+		    dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						 sizeof(struct sockaddr_in)) ||
+	    getsockname(fd, (struct sockaddr *)src, &sl))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
+			    enum xport_origin origin, int *err)
+{
+	struct ike_sa *sa = ike_sa_new(e, cc, true);
+	int r;
+
+	if (!sa) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	sa->x.origin = origin;
+	sa->path.remote = cc->remote_addrs[0];
+	sa_set_port(&sa->path.remote, cc->remote_port);
+	if (cc->n_local) {
+		sa->path.local = cc->local_addrs[0];
+	} else if ((r = route_source(&sa->path.remote, &sa->path.local))) {
+		ike_sa_destroy(sa, NULL);
+		*err = r;
+		return NULL;
+	}
+	ike_sa_link(sa);
+	r = xport_start(sa);
+	if (r) {
+		ike_sa_destroy(sa, "cannot start");
+		*err = r;
+		return NULL;
+	}
+	*err = 0;
+	return sa;
+}
+
+/*
+ * auto and separate: UDP had tcp_fallback_delay to answer.  RFC 9329 §5.1
+ * (TCP-16): a new IKE_SA_INIT over TCP with a new SPI; the UDP attempt is
+ * dropped.
+ */
+static void fallback_fire(struct timer *t)
+{
+	struct ike_sa *sa = container_of(t, struct ike_sa, x.timer);
+	struct engine *e = sa->e;
+	const struct conn_cfg *cc = sa->cfg;
+	struct ike_sa *ns;
+	int err;
+
+	if (sa->state != IKE_S_INIT_SENT || xport_go(sa, XE_FALLBACK))
+		return;
+	log_warn("%s: no answer over UDP in %u ms: falling back to TCP port %u",
+		 ike_sa_name(sa), cc->tcp_fallback_delay_ms, cc->tcp_port);
+	e->st.tcp_fallbacks++;
+	ike_sa_destroy(sa, NULL);
+	ns = ike_initiate(e, cc, XO_FALLBACK, &err);
+	if (!ns)
+		log_err("%s: TCP fallback failed: %s", cc->name, strerror(-err));
+	else
+		log_info("%s: IKE_SA_INIT over TCP (fallback for %s)", ike_sa_name(ns),
+			 cc->name);
+}
+
+/*
+ * RT-8: TCP 4500 could not be reached after a separate-transports
+ * IKE_SA_INIT.  A new attempt over plain UDP is allowed when the
+ * exchange fits UDP: our key exchanges are all far below the size that
+ * would need IKE_SA_INIT fragmentation.
+ */
+static bool fits_udp(const struct ike_sa *sa)
+{
+	return sa->init_req.len < 1200;
+}
+
+static void reconnect_later(struct ike_sa *sa)
+{
+	unsigned int n = sa->x.reconnects < 6 ? sa->x.reconnects : 6;
+	uint64_t ms = (uint64_t)RECONNECT_MIN_MS << n;
+
+	if (ms > RECONNECT_MAX_MS)
+		ms = RECONNECT_MAX_MS;
+	timer_arm(sa->e->loop, &sa->x.timer, ms, reconnect_fire);
+}
+
+static void tcp_failed(struct ike_sa *sa, int err)
+{
+	struct engine *e = sa->e;
+	const struct conn_cfg *cc = sa->cfg;
+	enum xport_state was = sa->x.state;
+	bool retry;
+	char why[160];
+
+	if (sa->state != IKE_S_INIT_SENT && sa->state != IKE_S_AUTH_SENT) {
+		/* An established SA: try again later (its requests time out). */
+		if (xport_tcp_originator(&sa->x) && sa->state == IKE_S_ESTABLISHED)
+			reconnect_later(sa);
+		return;
+	}
+	if (xport_go(sa, XE_TCP_FAIL))
+		return;		/* RFC 9329 (TCP-19): IKE_AUTH times out instead */
+	e->st.ike_failed++;
+	if (was == XS_TCP_INIT || was == XS_SEP_TCP_INIT) {
+		snprintf(why, sizeof(why), "cannot reach the peer over TCP port %u: %s",
+			 cc->tcp_port, strerror(-err));
+		ike_sa_destroy(sa, why);
+		return;
+	}
+	/* RT-7: cancel this IKE SA. */
+	retry = cc->udp_retry_without_separate && fits_udp(sa);
+	e->st.separate_tcp_failed++;
+	snprintf(why, sizeof(why), "separate transports: TCP port %u unreachable (%s)%s",
+		 cc->tcp_port, strerror(-err),
+		 retry ? "; retrying over UDP without separate transports" : "");
+	ike_sa_destroy(sa, why);
+	if (retry && !ike_initiate(e, cc, XO_UDP_RETRY, &err))
+		log_err("%s: UDP retry failed: %s", cc->name, strerror(-err));
+}
+
+static void reconnect_fire(struct timer *t)
+{
+	struct ike_sa *sa = container_of(t, struct ike_sa, x.timer);
+
+	if (sa->state != IKE_S_ESTABLISHED && sa->state != IKE_S_DELETING)
+		return;
+	sa->x.reconnects++;
+	sa->e->st.tcp_reconnects++;
+	if (ike_tcp_connect(sa))
+		tcp_failed(sa, -ENOTCONN);
+}
+
+/* ESP inside the stream (RFC 9329 proper): the kernel's espintcp ULP on
+ * the connection and every Child SA's ESP on its 4-tuple. */
+void ike_tcp_follow(struct ike_sa *sa)
+{
+	struct engine *e = sa->e;
+	struct tcp_conn *c = sa->path.conn;
+	struct child_sa *ch;
+
+	if (!xport_esp_in_tcp(&sa->x) || !c || c->dead)
+		return;
+	if (kernel_esp(e) && !c->espintcp && tcp_enable_espintcp(c))
+		log_warn("%s: ESP-in-TCP refused: the kernel cannot attach espintcp to the connection",
+			 ike_sa_name(sa));
+	for (ch = sa->children; ch; ch = ch->next) {
+		if (!ch->installed_in || !e->kb->ops->sa_steer)
+			continue;
+		e->kb->ops->sa_steer(e->kb, &sa->path.local, ch->spi_in, KB_ENCAP_TCP,
+				     sa_port(&sa->path.remote), sa_port(&sa->path.local));
+		if (ch->installed_out)
+			e->kb->ops->sa_steer(e->kb, &sa->path.remote, ch->spi_out,
+					     KB_ENCAP_TCP, sa_port(&sa->path.local),
+					     sa_port(&sa->path.remote));
+	}
+}
+
+void ike_esp_tcp_ready(struct ike_sa *sa)
+{
+	struct tcp_conn *c = sa->path.conn;
+
+	if (!xport_esp_in_tcp(&sa->x) || !c || c->dead || c->espintcp || !kernel_esp(sa->e))
+		return;
+	if (tcp_enable_espintcp(c))
+		log_warn("%s: ESP-in-TCP refused: the kernel cannot attach espintcp to the connection",
+			 ike_sa_name(sa));
+}
+
+void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err)
+{
+	struct ike_sa *sa = c->user;
+	struct ike_path p;
+
+	/* An accepted connection is announced once its prefix arrived; when
+	 * its first frame came in the same read, that frame has already made
+	 * it an SA's path (TCP-26), and there is nothing more to do: the
+	 * rest here is the originator's connect finishing. */
+	if (!sa || sa->path.conn != c || !c->originator)
+		return;
+	if (err) {
+		detach_conn(sa);
+		link_go(sa, XLE_FAILED);
+		tcp_failed(sa, err);
+		return;
+	}
+	link_go(sa, XLE_CONNECTED);
+	tcp_conn_path(c, &p);
+	sa->path.local = p.local;
+	sa->x.reconnects = 0;
+	if (sa->state == IKE_S_INIT_SENT) {
+		/* (Re)built now: NAT-D over this connection's ports. */
+		if (init_start(sa)) {
+			e->st.ike_failed++;
+			ike_sa_destroy(sa, "cannot send IKE_SA_INIT");
+		}
+	} else if (sa->state == IKE_S_AUTH_SENT && sa->req.task == TASK_NONE) {
+		/* Separate transports: IKE_AUTH is the first message on TCP
+		 * (RT-4), after the "IKETCP" prefix tcp.c sent (RT-6). */
+		xport_go(sa, XE_TCP_UP);
+		log_info("%s: IKE moved to TCP port %u (separate transports)",
+			 ike_sa_name(sa), sa_port(&sa->path.remote));
+		if (auth_start(sa)) {
+			e->st.ike_failed++;
+			ike_sa_destroy(sa, "cannot build IKE_AUTH");
+		}
+	} else {
+		ike_tcp_follow(sa);
+		/* TCP-28: the request that was outstanding goes out again on
+		 * the new connection.  With none, a liveness check tells the
+		 * peer (which cannot reconnect) where we are now. */
+		if (sa->req.task != TASK_NONE) {
+			ike_req_resend(sa);
+		} else if (sa->state == IKE_S_ESTABLISHED) {
+			sa->pending |= PEND_DPD;
+			ike_kick(sa);
+		}
+	}
+}
+
+void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err)
+{
+	struct ike_sa *sa = c->user;
+	bool orig;
+
+	(void)e;
+	if (!sa || sa->path.conn != c)
+		return;
+	orig = xport_tcp_originator(&sa->x);
+	/* TCP-19: the SA survives a lost connection. */
+	log_info("%s: TCP connection closed (%s)%s", ike_sa_name(sa),
+		 err ? strerror(-err) : "by the peer", orig ? "" : "; the peer reconnects");
+	detach_conn(sa);
+	link_go(sa, XLE_CLOSED);
+	if (!orig || sa->state == IKE_S_DEAD)
+		return;
+	if (sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) {
+		/* Before the SA exists a broken connection ends the attempt
+		 * (TCP-30: errors during IKE_SA_INIT are acted on at once). */
+		tcp_failed(sa, err ? err : -ECONNRESET);
+		return;
+	}
+	/* Only the originator reconnects: at once when something must go
+	 * out (a request, or ESP inside the stream), otherwise when the next
+	 * request is sent. */
+	if (sa->req.task != TASK_NONE || xport_esp_in_tcp(&sa->x))
+		timer_arm(sa->e->loop, &sa->x.timer, 0, reconnect_fire);
+}
+
+/* --- IKE_SA_INIT ------------------------------------------------------------------ */
+
+bool xport_init_wait(struct ike_sa *sa, int *err)
+{
+	struct tcp_conn *c = sa->path.conn;
+
+	if (sa->path.kind != XPORT_TCP || (c && !c->dead && !c->connecting))
+		return false;
+	sa->state = IKE_S_INIT_SENT;
+	*err = ike_tcp_connect(sa);
+	return true;
+}
+
+bool xport_init_response(struct ike_sa *sa, const struct ike_rx *rx)
+{
+	/* Only from where the request went (the response is not
+	 * authenticated). */
+	if (!sa_addr_eq(&rx->path.remote, &sa->path.remote) ||
+	    (sa->path.kind == XPORT_TCP) != (rx->path.kind == XPORT_TCP) ||
+	    (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn))
+		return false;
+	/* An answer: the TCP fallback is not needed. */
+	timer_cancel(sa->e->loop, &sa->x.timer);
+	return true;
+}
+
+void xport_init_retry(struct ike_sa *sa, bool cookie)
+{
+	struct tcp_conn *c = sa->path.conn;
+
+	xport_go(sa, XE_INIT_RETRY);
+	/* TCP-29: the responder closes the connection after a cookie; the
+	 * retry goes on a new one. */
+	if (!cookie || sa->path.kind != XPORT_TCP || !c)
+		return;
+	link_go(sa, XLE_DROP);
+	c->user = NULL;
+	sa->path.conn = NULL;
+	tcp_conn_close(c, 0);
+	tcp_conn_put(c);
+}
+
+void xport_init_done(struct ike_sa *sa, bool echoed)
+{
+	/* An echo of a notify we did not send is ignored. */
+	if (!echoed || xport_go(sa, XE_INIT_ECHO)) {
+		xport_go(sa, XE_INIT_DONE);
+		return;
+	}
+	sa->e->st.separate_negotiated++;
+	/* IKE_SA_INIT over TCP: ESP's path is UDP 4500 beside it, its
+	 * reachability unproven (RT-24). */
+	if (sa->x.state == XS_SEP_PROBE)
+		esp_path_from_tcp(sa);
+}
+
+bool xport_auth_waits(struct ike_sa *sa)
+{
+	if (sa->x.state != XS_SEP_CONNECT)
+		return false;
+	/* RT-4: IKE_AUTH goes over TCP, once connected; ESP stays where
+	 * IKE_SA_INIT went. */
+	sa->x.esp = sa->path;
+	sa->x.esp.conn = NULL;
+	sa->path.conn = NULL;
+	if (ike_tcp_connect(sa))
+		tcp_failed(sa, -ENOTCONN);
+	return true;
+}
+
+void xport_init_rx(struct ike_sa *sa, const struct ike_rx *rx, bool echo)
+{
+	bool tcp = rx->path.kind == XPORT_TCP;
+
+	sa->path = rx->path;
+	if (tcp) {
+		attach_conn(sa, rx->path.conn);
+		link_go(sa, XLE_PEER_CONN);
+	}
+	xport_go(sa, tcp ? (echo ? XE_RX_INIT_TCP_SEP : XE_RX_INIT_TCP) :
+			   (echo ? XE_RX_INIT_UDP_SEP : XE_RX_INIT_UDP));
+	if (!echo)
+		return;
+	sa->e->st.separate_negotiated++;
+	if (tcp)
+		esp_path_from_tcp(sa);
+}
+
+const struct ike_path *xport_reply_path(const struct ike_sa *sa, const struct ike_rx *rx)
+{
+	/* The originator may have reconnected, and the first connection may
+	 * be gone (RFC 9329 §6.2, TCP-28). */
+	return rx->path.kind == XPORT_TCP ? &rx->path : &sa->path;
+}
+
+/* --- intake and output ------------------------------------------------------------- */
+
+bool xport_rx(struct ike_sa *sa, const struct ike_rx *rx, bool request)
+{
+	struct ike_path *p = &sa->path;
+
+	if (rx->path.kind != XPORT_TCP)
+		return xport_go(sa, XE_IKE_UDP) != 0;	/* RT-12 */
+	if (p->conn == rx->path.conn)
+		return true;
+	if (p->kind != XPORT_TCP) {
+		/* An SA on UDP moves to TCP only by separate transports:
+		 * after a UDP IKE_SA_INIT IKE comes over (RT-5), ESP keeps
+		 * the UDP path. */
+		if (xport_go(sa, XE_TCP_UP))
+			return true;
+		sa->x.esp = *p;
+		sa->x.esp.conn = NULL;
+		log_info("%s: IKE moved to TCP (separate transports)", ike_sa_name(sa));
+	}
+	/* TCP-26: the newest connection with a valid message. */
+	detach_conn(sa);
+	*p = rx->path;
+	attach_conn(sa, rx->path.conn);
+	link_go(sa, XLE_PEER_CONN);
+	/* ESP inside the stream follows the newest connection. */
+	ike_tcp_follow(sa);
+	/* Our request outstanding when the old connection broke goes out
+	 * again on this one (TCP-28). */
+	if (request)
+		ike_req_resend(sa);
+	return true;
+}
+
+bool xport_rx_retransmit(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *m)
+{
+	size_t sk_off;
+	struct buf p = BUF_INIT;
+	int r;
+
+	/* TCP-26: over TCP the response goes where the request came from,
+	 * but only once the copy has been authenticated: an old request
+	 * replayed on an attacker's connection must not pull the return path
+	 * there (RFC 9329 §10, TCP-42). */
+	if (rx->path.kind != XPORT_TCP || rx->path.conn == sa->path.conn)
+		return true;
+	sk_off = (size_t)(m->sk->body - rx->msg) - IKEV2_GENERIC_HDR_LEN;
+	r = crypto_sk_open(&sa->sk_in, rx->msg, rx->len, sk_off,
+			   m->sk->type == IKEV2_PL_SKF, &p);
+	buf_wipe(&p);
+	if (r) {
+		log_debug("%s: retransmitted request %u on a new connection failed "
+			  "to authenticate, dropped", ike_sa_name(sa), m->hdr.msgid);
+		sa->e->st.rx_bad++;
+		return false;
+	}
+	xport_rx(sa, rx, true);
+	return true;
+}
+
+int xport_send_ready(struct ike_sa *sa)
+{
+	struct tcp_conn *c = sa->path.conn;
+
+	if (sa->path.kind != XPORT_TCP || (c && !c->dead && !c->connecting))
+		return 0;
+	/* No connection now: the TCP originator opens one and sends the
+	 * outstanding request when it is up (TCP-28); the other end waits
+	 * for the peer to reconnect (TCP-19). */
+	if (xport_tcp_originator(&sa->x) && (!c || c->dead) && sa->state != IKE_S_DEAD)
+		ike_tcp_connect(sa);
+	return -ENOTCONN;
+}
+
+bool xport_retransmits(const struct ike_sa *sa)
+{
+	/* RFC 9329 §6.2 (TCP-28): not over a live TCP connection; the
+	 * exchange still times out. */
+	return sa->path.kind != XPORT_TCP;
+}
+
+/* --- rekeying ------------------------------------------------------------------ */
+
+void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old)
+{
+	const struct ike_xport *o = &old->x;
+	struct ike_xport *x = &ns->x;
+
+	ns->path = old->path;
+	if (ns->path.conn)
+		attach_conn(ns, old->path.conn);
+	x->state = o->state;
+	x->link = o->link;
+	x->origin = o->origin;
+	x->mode = o->mode;
+	x->esp = o->esp;
+	/* The probe and the rebuild belong to the first IKE SA; the probe's
+	 * result is carried. */
+	if (xport_state_probing(x->state))
+		xport_go(ns, XE_PROBE_SKIP);
+	else if (x->state == XS_REBUILD)
+		x->state = XS_SEP;
+	ns->probe.state = old->probe.state == PROBE_RUNNING ? PROBE_SKIPPED : old->probe.state;
+	ns->probe.skip_why = old->probe.state == PROBE_RUNNING ?
+			     "IKE SA rekeyed while probing" : old->probe.skip_why;
+	ns->probe.answering = old->probe.answering;
+	ns->probe.udp = old->probe.udp;
+	ns->probe.sent = old->probe.sent;
+	ns->probe.answered = old->probe.answered;
+	ns->probe.start_ms = old->probe.start_ms;
+	ns->probe.done_ms = old->probe.done_ms;
+	ns->natt = old->natt;
+	ns->nat_local = old->nat_local;
+	ns->nat_remote = old->nat_remote;
+}
