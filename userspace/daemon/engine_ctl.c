@@ -37,6 +37,11 @@ void engine_set_transports(struct engine *e, struct udp *u, struct tcp *t)
 	e->tcp = t;
 }
 
+struct config *engine_config(const struct engine *e)
+{
+	return e->cfg;
+}
+
 /* Best effort on the way out: one unacknowledged Delete, then gone. */
 static void delete_now(struct ike_sa *sa, const char *why)
 {

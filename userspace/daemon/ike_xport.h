@@ -192,9 +192,6 @@ struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 /* Opens (or reopens) the SA's TCP connection; the request or IKE_SA_INIT
  * goes out when it is up. */
 int ike_tcp_connect(struct ike_sa *sa);
-/* The transport layer's callbacks (main.c forwards them). */
-void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err);
-void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err);
 
 /* IKE_SA_INIT.  Initiator: must the message wait for the TCP connection
  * (TCP-31: NAT-D covers its ports)?  Connects when so. */

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The IKEv2 engine: IKE SAs, Child SAs and the exchanges between them
- * (RFC 7296).  It is fed complete IKE messages by the transports (udp.c,
- * tcp.c) through engine_rx() and does not care which transport carried
- * them: every IKE SA remembers the path its peer last used and answers there.
+ * The IKEv2 engine's inside, shared by its files: IKE SAs, Child SAs and
+ * the exchanges between them (RFC 7296).  The rest of the daemon sees only
+ * engine.h.
  *
  * Files:
  *   ikesa.c       SA table, message intake (window, retransmit detection,
@@ -39,6 +38,7 @@
 #include "buf.h"
 #include "config.h"
 #include "crypto.h"
+#include "engine.h"
 #include "htab.h"
 #include "ike_xport.h"
 #include "loop.h"
@@ -315,31 +315,7 @@ struct engine {
 	bool shutting_down;
 };
 
-/* --- engine life ---------------------------------------------------------- */
-
-struct engine *engine_new(struct loop *loop, struct config *cfg,
-			  struct kbackend *kb);
-/* Deletes every SA (Delete sent where possible, kernel state removed). */
-void engine_shutdown(struct engine *e);
-void engine_free(struct engine *e);
-void engine_set_transports(struct engine *e, struct udp *u, struct tcp *t);
-/* Starts connections with start_action = start. */
-void engine_autostart(struct engine *e);
-
-/* The ike_rx_fn for the transports (ctx = engine). */
-void engine_rx(void *ctx, const struct ike_rx *rx);
-
-/* Control (engine_ctl.c); each returns 0 or -errno with a sentence in out. */
-int engine_initiate(struct engine *e, const char *conn, struct buf *out);
-int engine_terminate(struct engine *e, const char *conn, struct buf *out);
-int engine_rekey(struct engine *e, const char *conn, bool child, struct buf *out);
-int engine_status(struct engine *e, bool json, struct buf *out);
-int engine_list_conns(struct engine *e, bool json, struct buf *out);
-/* Swaps in a new config: SAs of unchanged connections are kept, others
- * deleted.  Takes ownership of cfg. */
-int engine_reload(struct engine *e, struct config *cfg, struct buf *out);
-
-/* --- internal, shared by the engine's files ------------------------------- */
+/* --- shared by the engine's files ------------------------------------------ */
 
 /* ikesa.c */
 struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,

@@ -15,9 +15,10 @@
 #include <sys/stat.h>
 
 #include "backend.h"
+#include "config.h"
 #include "control.h"
 #include "crypto.h"
-#include "ikesa.h"
+#include "engine.h"
 #include "log.h"
 #include "notify.h"
 #include "privs.h"
@@ -307,7 +308,7 @@ out:
 	if (t)
 		tcp_close_all(t);
 	if (d.e) {
-		cfg = d.e->cfg;	/* reloads replaced it */
+		cfg = engine_config(d.e);	/* reloads replaced it */
 		engine_free(d.e);
 	}
 	udp_close(u);
