@@ -14,10 +14,14 @@
 #define TCPIKE_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 struct buf;
 struct config;
 struct engine;
+struct ike_path;
 struct ike_rx;
 struct kbackend;
 struct loop;
@@ -30,7 +34,34 @@ struct engine *engine_new(struct loop *loop, struct config *cfg,
 /* Deletes every SA (Delete sent where possible, kernel state removed). */
 void engine_shutdown(struct engine *e);
 void engine_free(struct engine *e);
+/* The UDP and TCP transports: the engine's packets go there (its
+ * struct engine_net becomes theirs). */
 void engine_set_transports(struct engine *e, struct udp *u, struct tcp *t);
+
+/*
+ * Everything the engine sends goes through this, and everything it
+ * receives comes in through engine_rx() and the two TCP callbacks: a unit
+ * test puts two engines back to back in one process (test_engine.c).
+ */
+struct engine_net {
+	/* One IKE message on a path (UDP 500, UDP 4500: the transport adds
+	 * the marker; TCP: the connection in path->conn frames it).  0 or
+	 * -errno. */
+	int (*send)(void *ctx, const struct ike_path *path, const uint8_t *msg,
+		    size_t len);
+	/* An RFC 3948 NAT-keepalive from local to remote (UDP 4500). */
+	int (*keepalive)(void *ctx, const struct sockaddr_storage *local,
+			 const struct sockaddr_storage *remote);
+	/* As tcp_connect(): a connection with one reference for the caller,
+	 * announced later through engine_tcp_connected(); NULL with *err. */
+	struct tcp_conn *(*connect)(void *ctx, const struct sockaddr_storage *local,
+				    const struct sockaddr_storage *remote,
+				    uint32_t timeout_ms, int *err);
+	/* As tcp_conn_close(): engine_tcp_closed() follows for a connection
+	 * that was announced. */
+	void (*close)(void *ctx, struct tcp_conn *c, int err);
+};
+void engine_set_net(struct engine *e, const struct engine_net *net, void *ctx);
 /* The configuration in use (reloads replace it; the engine owns it). */
 struct config *engine_config(const struct engine *e);
 /* Starts connections with start_action = start. */

@@ -31,10 +31,62 @@ struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend
 	return e;
 }
 
+/* --- the transports, through struct engine_net ------------------------------- */
+
+static int net_send(void *ctx, const struct ike_path *path, const uint8_t *msg, size_t len)
+{
+	struct engine *e = ctx;
+
+	if (path->kind == XPORT_TCP)
+		return path->conn ? tcp_send(path->conn, msg, len) : -ENOTCONN;
+	return e->udp ? udp_send(e->udp, path, msg, len) : -ENOTCONN;
+}
+
+static int net_keepalive(void *ctx, const struct sockaddr_storage *local,
+			 const struct sockaddr_storage *remote)
+{
+	struct engine *e = ctx;
+
+	return e->udp ? udp_send_keepalive(e->udp, local, remote) : -ENOTCONN;
+}
+
+static struct tcp_conn *net_connect(void *ctx, const struct sockaddr_storage *local,
+				    const struct sockaddr_storage *remote,
+				    uint32_t timeout_ms, int *err)
+{
+	struct engine *e = ctx;
+
+	if (!e->tcp) {
+		*err = -ENOTCONN;
+		return NULL;
+	}
+	return tcp_connect(e->tcp, local, remote, timeout_ms, err);
+}
+
+static void net_close(void *ctx, struct tcp_conn *c, int err)
+{
+	(void)ctx;
+	tcp_conn_close(c, err);
+}
+
+static const struct engine_net transports = {
+	.send = net_send,
+	.keepalive = net_keepalive,
+	.connect = net_connect,
+	.close = net_close,
+};
+
 void engine_set_transports(struct engine *e, struct udp *u, struct tcp *t)
 {
 	e->udp = u;
 	e->tcp = t;
+	engine_set_net(e, &transports, e);
+}
+
+void engine_set_net(struct engine *e, const struct engine_net *net, void *ctx)
+{
+	e->net = net;
+	e->net_ctx = ctx;
 }
 
 struct config *engine_config(const struct engine *e)
@@ -70,6 +122,7 @@ void engine_free(struct engine *e)
 	if (!e)
 		return;
 	engine_shutdown(e);
+	xport_later_free(e);
 	timer_cancel(e->loop, &e->cookie_timer);
 	cred_free_all(e);
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));

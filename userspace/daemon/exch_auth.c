@@ -620,6 +620,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	struct cred *cr;
 	struct child_sa *ch = NULL;
 	struct ike_proposal chosen;
+	struct ike_notify ic;
 	uint16_t child_err = 0;
 	uint8_t method = 0;
 	int r;
@@ -669,6 +670,10 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		buf_wipe(&au);
 		return;
 	}
+	/* §2.4: the peer holds no other SA with us: the old ones go before
+	 * the first Child SA, whose selectors and policies they may hold. */
+	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
+		initial_contact(sa);
 	/* The first Child SA (§1.2). */
 	if (ike_msg_find(inner, IKEV2_PL_SA)) {
 		const struct child_cfg *chc = child_cfg_match(cc, inner);
@@ -721,12 +726,6 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		child_link(ch);
 		child_schedule(ch);
 	}
-	{
-		struct ike_notify n;
-
-		ike_sa_established(sa);
-		if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &n))
-			initial_contact(sa);
-		esp_probe_start(sa);
-	}
+	ike_sa_established(sa);
+	esp_probe_start(sa);
 }

@@ -479,12 +479,15 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 		sa->kernel_keepalive = false;
 	}
 	ike_sa_link(ns);
+	/* §2.8.2: both rekeyed; decided when our response comes, by the
+	 * lower nonce of this exchange (taken before ike_sa_established()
+	 * wipes the new SA's nonces). */
+	if (t == TASK_IKE_REKEY)
+		nonce_min(&ns->nr, &ni, &sa->coll_nonce);
 	ike_sa_established(ns);
 	if (t == TASK_IKE_REKEY) {
-		/* §2.8.2: both rekeyed; decided when our response comes. */
 		sa->peer_ike = ns;
 		ns->referenced = true;
-		nonce_min(&ns->nr, &ni, &sa->coll_nonce);
 		log_info("%s: simultaneous IKE SA rekey", ike_sa_name(sa));
 		return;
 	}

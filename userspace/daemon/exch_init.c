@@ -665,7 +665,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 				/* TCP-29: after a cookie request the connection is
 				 * closed; the initiator retries on a new one. */
 				if (tcp && rx->path.conn)
-					tcp_conn_close(rx->path.conn, 0);
+					xport_close(e, rx->path.conn, 0);
 			}
 			return;
 		}

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -144,6 +145,18 @@ const struct xport_rule xport_link_rules[] = {
 	{ XL_UP, XLE_DROP, XL_NONE, "TCP-29 (the cookie retry on a new connection)" },
 };
 const size_t xport_n_link_rules = sizeof(xport_link_rules) / sizeof(xport_link_rules[0]);
+
+/* How often each row was taken (status, and the engine test's proof that
+ * real exchanges walk every transition). */
+static uint64_t mode_hits[sizeof(xport_rules) / sizeof(xport_rules[0])];
+static uint64_t link_hits[sizeof(xport_link_rules) / sizeof(xport_link_rules[0])];
+
+uint64_t xport_rule_hits(bool link, size_t row)
+{
+	if (link)
+		return row < xport_n_link_rules ? link_hits[row] : 0;
+	return row < xport_n_rules ? mode_hits[row] : 0;
+}
 
 static int table_next(const struct xport_rule *t, size_t n, int from, int ev, size_t *rule)
 {
@@ -320,6 +333,7 @@ int xport_go(struct ike_sa *sa, enum xport_event ev)
 			  xport_event_name(ev), xport_state_name(x->state));
 		return -EPERM;
 	}
+	mode_hits[row]++;
 	if (to != (int)x->state)
 		log_debug("%s: transport: %s -> %s on %s (%s)", ike_sa_name(sa),
 			  xport_state_name(x->state), xport_state_name(to),
@@ -331,13 +345,15 @@ int xport_go(struct ike_sa *sa, enum xport_event ev)
 static int link_go(struct ike_sa *sa, enum xport_link_event ev)
 {
 	struct ike_xport *x = &sa->x;
-	int to = xport_link_next(x->link, ev, NULL);
+	size_t row;
+	int to = xport_link_next(x->link, ev, &row);
 
 	if (to < 0) {
 		log_debug("%s: TCP: %s refused in state %s", ike_sa_name(sa),
 			  xport_link_event_name(ev), xport_link_name(x->link));
 		return -EPERM;
 	}
+	link_hits[row]++;
 	x->link = to;
 	return 0;
 }
@@ -376,6 +392,12 @@ static void detach_conn(struct ike_sa *sa)
 	tcp_conn_put(c);
 }
 
+void xport_close(struct engine *e, struct tcp_conn *c, int err)
+{
+	if (e->net)
+		e->net->close(e->net_ctx, c, err);
+}
+
 /* The SA's path takes c (a reference of its own). */
 static void attach_conn(struct ike_sa *sa, struct tcp_conn *c)
 {
@@ -398,7 +420,7 @@ void ike_xport_free(struct ike_sa *sa)
 	tcp_conn_get(c);
 	detach_conn(sa);
 	if (!successor && xport_tcp_originator(&sa->x) && !c->dead && !sa->e->shutting_down)
-		tcp_conn_close(c, 0);
+		xport_close(sa->e, c, 0);
 	tcp_conn_put(c);
 }
 
@@ -422,18 +444,17 @@ int ike_tcp_connect(struct ike_sa *sa)
 			  ike_sa_name(sa));
 		return -EPERM;
 	}
-	if (!e->tcp) {
-		log_warn("%s: IKE over TCP needs the TCP listener, which is not open",
-			 ike_sa_name(sa));
-		return -ENOTCONN;
-	}
 	sa_set_port(&remote, sa->cfg->tcp_port);
 	sa_set_port(&local, 0);
-	c = tcp_connect(e->tcp, &local, &remote, sa->cfg->tcp_connect_timeout_ms, &err);
+	err = -ENOTCONN;
+	c = e->net ? e->net->connect(e->net_ctx, &local, &remote,
+				     sa->cfg->tcp_connect_timeout_ms, &err) : NULL;
 	if (!c) {
 		sa_addr_str(&remote, a, sizeof(a));
 		log_warn("%s: cannot connect to %s port %u over TCP: %s", ike_sa_name(sa),
-			 a, sa->cfg->tcp_port, strerror(-err));
+			 a, sa->cfg->tcp_port, err == -ENOTCONN ?
+			 "the TCP listener, which IKE over TCP needs, is not open" :
+			 strerror(-err));
 		return err;
 	}
 	link_go(sa, XLE_CONNECT);
@@ -553,6 +574,62 @@ struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 	}
 	*err = 0;
 	return sa;
+}
+
+/* --- initiations for later ------------------------------------------------------ */
+
+struct xport_later {
+	struct xport_later *next;
+	enum xport_origin origin;
+	char name[];
+};
+
+static void later_fire(struct timer *t)
+{
+	struct engine *e = container_of(t, struct engine, later_timer);
+	struct xport_later *l;
+	int err;
+
+	while ((l = e->later)) {
+		/* By name: a reload may have replaced the config since. */
+		const struct conn_cfg *cc = config_conn(e->cfg, l->name);
+
+		e->later = l->next;
+		if (!cc)
+			log_info("%s: not rebuilt: the connection is gone", l->name);
+		else if (!ike_initiate(e, cc, l->origin, &err))
+			log_err("%s: rebuilding over TCP failed: %s", l->name, strerror(-err));
+		free(l);
+	}
+}
+
+void xport_initiate_later(struct engine *e, const char *conn, enum xport_origin origin)
+{
+	size_t n = strlen(conn) + 1;
+	struct xport_later *l = malloc(sizeof(*l) + n), **pp;
+
+	if (!l) {
+		log_err("%s: cannot rebuild: out of memory", conn);
+		return;
+	}
+	l->next = NULL;
+	l->origin = origin;
+	memcpy(l->name, conn, n);
+	for (pp = &e->later; *pp; pp = &(*pp)->next)
+		;
+	*pp = l;
+	timer_arm(e->loop, &e->later_timer, 0, later_fire);
+}
+
+void xport_later_free(struct engine *e)
+{
+	struct xport_later *l;
+
+	timer_cancel(e->loop, &e->later_timer);
+	while ((l = e->later)) {
+		e->later = l->next;
+		free(l);
+	}
 }
 
 /*
@@ -803,7 +880,7 @@ void xport_init_retry(struct ike_sa *sa, bool cookie)
 	link_go(sa, XLE_DROP);
 	c->user = NULL;
 	sa->path.conn = NULL;
-	tcp_conn_close(c, 0);
+	xport_close(sa->e, c, 0);
 	tcp_conn_put(c);
 }
 

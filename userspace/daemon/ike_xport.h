@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "loop.h"
@@ -131,6 +132,9 @@ int xport_link_next(enum xport_link from, enum xport_link_event ev, size_t *rule
 enum cfg_transport xport_start_mode(enum cfg_transport configured, enum xport_origin o);
 enum xport_event xport_start_event(enum cfg_transport mode);
 
+/* Times row was taken since start (all SAs). */
+uint64_t xport_rule_hits(bool link, size_t row);
+
 const char *xport_state_name(enum xport_state s);
 const char *xport_event_name(enum xport_event ev);
 const char *xport_link_name(enum xport_link l);
@@ -158,6 +162,7 @@ bool xport_link_originator(enum xport_link l);	/* TCP originator (TCP-1) */
 
 struct ike_sa;
 struct ike_rx;
+struct xport_later;
 struct ike_msg;
 struct engine;
 struct tcp_conn;
@@ -189,6 +194,12 @@ int xport_go(struct ike_sa *sa, enum xport_event ev);
 /* A new initiator IKE SA for cc, linked and started; NULL with *err. */
 struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 			    enum xport_origin origin, int *err);
+/* Initiates conn (by name) from the loop, right after the current event:
+ * what an SA being destroyed asks for (RT-25). */
+void xport_initiate_later(struct engine *e, const char *conn, enum xport_origin origin);
+void xport_later_free(struct engine *e);
+/* Closes a TCP connection through the engine's net (engine.h). */
+void xport_close(struct engine *e, struct tcp_conn *c, int err);
 /* Opens (or reopens) the SA's TCP connection; the request or IKE_SA_INIT
  * goes out when it is up. */
 int ike_tcp_connect(struct ike_sa *sa);

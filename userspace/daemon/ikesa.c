@@ -379,16 +379,31 @@ static bool keepalive_shared(const struct ike_sa *sa)
 	return false;
 }
 
+static void reap_fire(struct timer *t)
+{
+	struct ike_sa *sa = container_of(t, struct ike_sa, reap_timer);
+
+	ike_sa_destroy(sa, sa->reap_why);
+}
+
+void ike_sa_destroy_later(struct ike_sa *sa, const char *why)
+{
+	sa->reap_why = why;
+	timer_arm(sa->e->loop, &sa->reap_timer, 0, reap_fire);
+}
+
 void ike_sa_destroy(struct ike_sa *sa, const char *why)
 {
 	struct engine *e = sa->e;
-	const struct conn_cfg *rebuild;
 	struct child_sa *c, *n;
-	int err;
 
 	if (sa->state == IKE_S_DEAD)
 		return;
-	rebuild = sa->x.state == XS_REBUILD && !e->shutting_down ? sa->cfg : NULL;
+	/* RT-25: ESP could not get through beside TCP: the same connection
+	 * again in RFC 9329 mode (no SEPARATE_TRANSPORTS, ESP in TCP), started
+	 * from the loop, not from here. */
+	if (sa->x.state == XS_REBUILD && !e->shutting_down && sa->cfg)
+		xport_initiate_later(e, sa->cfg->name, XO_REBUILD);
 	if (why)
 		log_info("%s: IKE SA deleted: %s", ike_sa_name(sa), why);
 	ike_half_open_del(sa);
@@ -407,6 +422,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	}
 	timer_cancel(e->loop, &sa->life_timer);
 	timer_cancel(e->loop, &sa->dpd_timer);
+	timer_cancel(e->loop, &sa->reap_timer);
 	timer_cancel(e->loop, &sa->keepalive_timer);
 	pktset_free(&sa->resp_cache);
 	frag_reset(&sa->frag);
@@ -436,10 +452,6 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	}
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
-	/* RT-25: ESP could not get through beside TCP: the same connection
-	 * again in RFC 9329 mode (no SEPARATE_TRANSPORTS, ESP in TCP). */
-	if (rebuild && !ike_initiate(e, rebuild, XO_REBUILD, &err))
-		log_err("%s: rebuilding over TCP failed: %s", rebuild->name, strerror(-err));
 }
 
 void ike_half_open_add(struct ike_sa *sa)
@@ -494,15 +506,9 @@ int ike_send_raw(struct engine *e, const struct ike_path *path,
 {
 	int r;
 
-	if (path->kind == XPORT_TCP) {
-		if (!path->conn)
-			return -ENOTCONN;
-		r = tcp_send(path->conn, p, len);
-	} else {
-		if (!e->udp)
-			return -ENOTCONN;
-		r = udp_send(e->udp, path, p, len);
-	}
+	if (!e->net)
+		return -ENOTCONN;
+	r = e->net->send(e->net_ctx, path, p, len);
 	if (!r)
 		e->st.tx++;
 	return r;
@@ -780,7 +786,7 @@ void ike_kick(struct ike_sa *sa)
 		sa->pending &= ~PEND_DELETE_IKE;
 		if (!info_start_delete_ike(sa))
 			return;
-		ike_sa_destroy(sa, "could not send Delete");
+		ike_sa_destroy_later(sa, "could not send Delete");
 		return;
 	}
 	if (sa->state != IKE_S_ESTABLISHED)
@@ -877,8 +883,8 @@ static void keepalive_fire(struct timer *t)
 	const struct ike_path *ep = ike_esp_path(sa);
 
 	/* RT-21/RT-22: on the ESP path, even while IKE runs over TCP. */
-	if (ep->kind == XPORT_UDP4500 && sa->e->udp)
-		udp_send_keepalive(sa->e->udp, &ep->local, &ep->remote);
+	if (ep->kind == XPORT_UDP4500 && sa->e->net)
+		sa->e->net->keepalive(sa->e->net_ctx, &ep->local, &ep->remote);
 	if (iv)
 		timer_arm(sa->e->loop, &sa->keepalive_timer, (uint64_t)iv * 1000,
 			  keepalive_fire);

@@ -250,6 +250,8 @@ struct ike_sa {
 	uint64_t created_ms, established_ms, last_rx_ms;
 	struct timer life_timer;	/* half-open limit, or IKE rekey */
 	struct timer dpd_timer;
+	struct timer reap_timer;	/* ike_sa_destroy_later */
+	const char *reap_why;
 	uint64_t rekeys;
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
@@ -292,8 +294,10 @@ struct engine {
 	struct loop *loop;
 	struct config *cfg;
 	struct kbackend *kb;
-	struct udp *udp;
+	struct udp *udp;	/* for status; packets go through net */
 	struct tcp *tcp;
+	const struct engine_net *net;	/* NULL: nothing goes out */
+	void *net_ctx;
 
 	struct ike_sa **table;	/* by our SPI */
 	size_t table_size, n_sa;
@@ -313,6 +317,10 @@ struct engine {
 
 	struct engine_stats st;
 	bool shutting_down;
+	/* Initiations asked for while an SA was being destroyed (RT-25),
+	 * started from the loop right after (ike_xport.c). */
+	struct xport_later *later;
+	struct timer later_timer;
 };
 
 /* --- shared by the engine's files ------------------------------------------ */
@@ -321,7 +329,11 @@ struct engine {
 struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 			  bool initiator);
 void ike_sa_link(struct ike_sa *sa);		/* into the SPI table */
+/* Frees the SA and everything it holds; starts nothing new. */
 void ike_sa_destroy(struct ike_sa *sa, const char *why);
+/* The same from the loop, right after the current event: for callers
+ * whose own callers still use the SA (ike_kick).  why: a string literal. */
+void ike_sa_destroy_later(struct ike_sa *sa, const char *why);
 struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
 void ike_sa_established(struct ike_sa *sa);
 void ike_half_open_add(struct ike_sa *sa);
@@ -344,7 +356,8 @@ int ike_send_raw(struct engine *e, const struct ike_path *path,
 /* The current request is done (response processed): clear it, go on
  * with queued work. */
 void ike_req_done(struct ike_sa *sa);
-void ike_kick(struct ike_sa *sa);	/* start queued work if idle */
+/* Starts queued work if idle.  Never frees sa. */
+void ike_kick(struct ike_sa *sa);
 /* Sends the outstanding request again (a new TCP connection, TCP-32). */
 void ike_req_resend(struct ike_sa *sa);
 void ike_rekey_later(struct ike_sa *sa, uint64_t ms);

@@ -34,9 +34,19 @@ struct loop {
 	void *sig_ctx;
 };
 
+static uint64_t (*clock_override)(void);
+
+void loop_set_clock(uint64_t (*now_ms)(void))
+{
+	clock_override = now_ms;
+}
+
 uint64_t loop_now_ms(void)
 {
 	struct timespec ts;
+
+	if (clock_override)
+		return clock_override();
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;

@@ -40,6 +40,9 @@ void loop_unwatch(struct loop *l, int fd);
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t loop_now_ms(void);
+/* Tests: a clock of their own for every loop and timer (NULL: the real
+ * one again).  Timers fire when loop_once() runs at or after their time. */
+void loop_set_clock(uint64_t (*now_ms)(void));
 /* Arms (or re-arms) t to fire in ms milliseconds.  Returns 0 or -ENOMEM. */
 int timer_arm(struct loop *l, struct timer *t, uint64_t ms, timer_fn fn);
 void timer_cancel(struct loop *l, struct timer *t);

@@ -1,0 +1,1649 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Two IKEv2 engines back to back in one process (the way strongSwan's
+ * exchange_test_helper runs two daemons): a fake clock drives every timer,
+ * the "none" backend keeps the SAs in memory, and a fake network between
+ * them (struct engine_net) carries each message as the test says: deliver
+ * it, drop it, deliver it twice, hold it back while the other side's
+ * crosses it.  TCP connections are fake too: a connect completes, fails or
+ * is cut when the test says.
+ *
+ * What namespaces test badly: RFC 7296 §2.8.1/§2.8.2 rekey collisions in
+ * both orders, delete during rekey, retransmission and response caching
+ * with lost and duplicated messages, INITIAL_CONTACT, and every transport
+ * transition of ike_xport.c walked by real exchanges.  Runs in seconds.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "config.h"
+#include "engine.h"
+#include "ikesa.h"
+#include "kb_none.h"
+#include "log.h"
+#include "loop.h"
+#include "tcp.h"
+#include "wire.h"
+
+#include "kselftest_harness.h"
+
+/* --- the fake world ------------------------------------------------------------ */
+
+static uint64_t now_ms = 1000000;
+/* The none backend's own ops (a pretend kernel swaps them, see below). */
+static const struct kbackend_ops *none_ops;
+
+static uint64_t fake_now(void)
+{
+	return now_ms;
+}
+
+struct peer;
+
+/* One end of a fake TCP connection. */
+struct tconn {
+	struct tcp_conn *c;
+	struct peer *owner;
+	struct tconn *other;
+	struct tconn *next;
+};
+
+struct pkt {
+	struct pkt *next;
+	bool fin;		/* not a message: via's peer closed (FIN) */
+	struct peer *to;
+	struct ike_path path;	/* as the receiver sees it */
+	struct tconn *via;	/* TCP: the receiving end */
+	size_t len;
+	uint8_t data[];
+};
+
+struct peer {
+	const char *name;
+	struct engine *e;
+	struct kbackend *kb;
+	struct config *cfg;
+	struct sockaddr_storage addr;
+	struct net *net;
+	uint64_t sent, keepalives;
+};
+
+struct net {
+	struct loop *loop;
+	struct peer p[2];
+	struct pkt *head;
+	struct tconn *conns;
+	uint16_t next_port;
+	bool block_udp, block_tcp;
+	unsigned int dropped, connects;
+};
+
+static struct peer *other_peer(struct peer *p)
+{
+	struct net *n = p->net;
+
+	return p == &n->p[0] ? &n->p[1] : &n->p[0];
+}
+
+static struct tconn *tconn_of(struct net *n, const struct tcp_conn *c)
+{
+	struct tconn *t;
+
+	for (t = n->conns; t; t = t->next)
+		if (t->c == c)
+			return t;
+	return NULL;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return sa_addr_eq(a, b);
+}
+
+static void enqueue(struct net *n, struct pkt *k)
+{
+	struct pkt **pp;
+
+	for (pp = &n->head; *pp; pp = &(*pp)->next)
+		;
+	*pp = k;
+}
+
+static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg, size_t len)
+{
+	struct peer *p = ctx, *to = other_peer(p);
+	struct net *n = p->net;
+	struct tconn *t = NULL;
+	struct pkt *k;
+
+	if (path->kind == XPORT_TCP) {
+		t = tconn_of(n, path->conn);
+		if (!t || t->owner != p || t->c->dead || t->c->connecting)
+			return -ENOTCONN;
+	} else if (!same_addr(&path->remote, &to->addr)) {
+		n->dropped++;	/* nobody there */
+		return 0;
+	} else if (n->block_udp) {
+		n->dropped++;
+		return 0;
+	}
+	k = calloc(1, sizeof(*k) + len);
+	if (!k)
+		return -ENOMEM;
+	k->to = to;
+	k->path.kind = path->kind;
+	k->path.local = path->remote;
+	k->path.remote = path->local;
+	if (t) {
+		k->via = t->other;
+		k->path.local = t->other->c->local;
+		k->path.remote = t->other->c->remote;
+		k->path.conn = t->other->c;
+	}
+	k->len = len;
+	memcpy(k->data, msg, len);
+	enqueue(n, k);
+	p->sent++;
+	return 0;
+}
+
+static int fake_keepalive(void *ctx, const struct sockaddr_storage *local,
+			  const struct sockaddr_storage *remote)
+{
+	struct peer *p = ctx;
+
+	(void)local;
+	(void)remote;
+	p->keepalives++;
+	return 0;
+}
+
+static struct tconn *tconn_new(struct net *n, struct peer *owner, bool originator,
+			       const struct sockaddr_storage *local,
+			       const struct sockaddr_storage *remote)
+{
+	struct tconn *t = calloc(1, sizeof(*t));
+
+	t->c = calloc(1, sizeof(*t->c));
+	t->c->refs = 1;		/* the fake network's own */
+	t->c->fd = -1;
+	t->c->originator = originator;
+	t->c->local = *local;
+	t->c->remote = *remote;
+	t->owner = owner;
+	t->next = n->conns;
+	n->conns = t;
+	return t;
+}
+
+static struct tcp_conn *fake_connect(void *ctx, const struct sockaddr_storage *local,
+				     const struct sockaddr_storage *remote,
+				     uint32_t timeout_ms, int *err)
+{
+	struct peer *p = ctx, *to = other_peer(p);
+	struct net *n = p->net;
+	struct sockaddr_storage l = *local;
+	struct tconn *a, *b;
+
+	(void)timeout_ms;
+	(void)err;
+	n->connects++;
+	sa_set_port(&l, n->next_port++);
+	a = tconn_new(n, p, true, &l, remote);
+	a->c->connecting = true;
+	b = tconn_new(n, to, false, remote, &l);
+	/* The responder's end is announced once IKETCP is in (tcp.c); its
+	 * engine learns of it from the first message. */
+	b->c->announced = b->c->prefix_seen = true;
+	a->other = b;
+	b->other = a;
+	return tcp_conn_get(a->c);	/* the caller's reference */
+}
+
+/* Both ends go; each engine that knew its end hears of it. */
+static void tconn_cut(struct tconn *t, int err)
+{
+	struct tconn *ends[2] = { t, t->other };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct tcp_conn *c = ends[i]->c;
+
+		if (c->dead)
+			continue;
+		c->dead = true;
+		if (c->announced)
+			engine_tcp_closed(ends[i]->owner->e, c, i ? 0 : err);
+	}
+}
+
+static void tconn_cut_one(struct tconn *t, int err)
+{
+	if (t->c->dead)
+		return;
+	t->c->dead = true;
+	if (t->c->announced)
+		engine_tcp_closed(t->owner->e, t->c, err);
+}
+
+/* An orderly close: this end at once, the other after what is already in
+ * flight towards it (its FIN). */
+static void fake_close(void *ctx, struct tcp_conn *c, int err)
+{
+	struct peer *p = ctx;
+	struct tconn *t = tconn_of(p->net, c);
+	struct pkt *k;
+
+	if (!t || c->dead)
+		return;
+	tconn_cut_one(t, err);
+	k = calloc(1, sizeof(*k));
+	k->fin = true;
+	k->to = t->other->owner;
+	k->via = t->other;
+	enqueue(p->net, k);
+}
+
+static const struct engine_net fake_net = {
+	.send = fake_send,
+	.keepalive = fake_keepalive,
+	.connect = fake_connect,
+	.close = fake_close,
+};
+
+static void set_addr(struct sockaddr_storage *ss, const char *a, uint16_t port)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	inet_pton(AF_INET, a, &s4->sin_addr);
+}
+
+/* The configuration of one side: conn "c" towards the other. */
+static struct config *make_cfg(const char *me, const char *peer, const char *extra,
+			       const char *dextra)
+{
+	char text[4096], err[256];
+	struct config *c = NULL;
+
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none\n separate_transports = yes\n"
+		 " cookie_threshold = 1000\n %s }\n"
+		 "connections { c {\n local_addrs = %s\n remote_addrs = %s\n"
+		 " proposals = aes128gcm16-prfsha256-x25519\n"
+		 " dpd_delay = 0\n rekey_time = 0\n retransmit_base = 1s\n"
+		 " retransmit_tries = 3\n %s\n"
+		 " local { auth = psk\n id = %s }\n remote { auth = psk\n id = %s }\n"
+		 " children { net { local_ts = %s\n remote_ts = %s\n"
+		 "  esp_proposals = aes128gcm16\n rekey_time = 0 } } } }\n"
+		 "secrets { s { id = 10.0.0.1\n id2 = 10.0.0.2\n"
+		 " secret = \"a test secret of some length\" } }\n",
+		 dextra ? dextra : "", me, peer, extra ? extra : "", me, peer,
+		 !strcmp(me, "10.0.0.1") ? "10.1.0.0/16" : "10.2.0.0/16",
+		 !strcmp(me, "10.0.0.1") ? "10.2.0.0/16" : "10.1.0.0/16");
+	if (config_parse("test.conf", text, strlen(text), &c, err, sizeof(err))) {
+		fprintf(stderr, "config: %s\n", err);
+		return NULL;
+	}
+	return c;
+}
+
+/* a = 10.0.0.1 (initiates), b = 10.0.0.2; extra goes into both conns,
+ * dextra into both daemon sections. */
+static struct net *net_new2(const char *extra_a, const char *extra_b, const char *dextra)
+{
+	static const char *const addr[2] = { "10.0.0.1", "10.0.0.2" };
+	struct net *n = calloc(1, sizeof(*n));
+	int i;
+
+	loop_set_clock(fake_now);
+	if (getenv("TEST_ENGINE_DEBUG"))
+		log_set_level(LOG_LVL_DEBUG);
+	else
+		log_set_level(LOG_LVL_ERR);
+	n->loop = loop_new();
+	n->next_port = 40000;
+	for (i = 0; i < 2; i++) {
+		struct peer *p = &n->p[i];
+
+		p->name = i ? "b" : "a";
+		p->net = n;
+		set_addr(&p->addr, addr[i], 500);
+		p->cfg = make_cfg(addr[i], addr[!i], i ? extra_b : extra_a, dextra);
+		p->kb = kbackend_open("none");
+		if (!p->cfg || !p->kb)
+			return NULL;
+		none_ops = p->kb->ops;
+		p->e = engine_new(n->loop, p->cfg, p->kb);
+		engine_set_net(p->e, &fake_net, p);
+	}
+	return n;
+}
+
+static struct net *net_new(const char *extra)
+{
+	return net_new2(extra, extra, NULL);
+}
+
+static void net_free(struct net *n)
+{
+	struct pkt *k;
+	struct tconn *t;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		engine_shutdown(n->p[i].e);
+		engine_free(n->p[i].e);
+		kbackend_close(n->p[i].kb);
+		config_free(n->p[i].cfg);
+	}
+	while ((k = n->head)) {
+		n->head = k->next;
+		free(k);
+	}
+	while ((t = n->conns)) {
+		n->conns = t->next;
+		tcp_conn_put(t->c);
+		free(t);
+	}
+	loop_free(n->loop);
+	loop_set_clock(NULL);
+	free(n);
+}
+
+/* --- driving it ------------------------------------------------------------------ */
+
+static unsigned int queued(const struct net *n)
+{
+	unsigned int q = 0;
+
+	for (const struct pkt *k = n->head; k; k = k->next)
+		q++;
+	return q;
+}
+
+/* The first message in flight: its exchange type, response flag, sender. */
+static int head_exch(const struct net *n)
+{
+	return n->head && !n->head->fin ? n->head->data[18] : -1;
+}
+
+static bool head_response(const struct net *n)
+{
+	return n->head && !n->head->fin && (n->head->data[19] & IKEV2_FLAG_RESPONSE);
+}
+
+static struct peer *head_to(const struct net *n)
+{
+	return n->head ? n->head->to : NULL;
+}
+
+static struct pkt *pop(struct net *n)
+{
+	struct pkt *k = n->head;
+
+	if (k)
+		n->head = k->next;
+	return k;
+}
+
+static void deliver_pkt(struct pkt *k)
+{
+	struct ike_rx rx = { .path = k->path, .msg = k->data, .len = k->len };
+
+	if (k->via && k->via->c->dead)
+		return;		/* the stream is gone with its connection */
+	if (k->fin) {
+		tconn_cut_one(k->via, 0);
+		return;
+	}
+	engine_rx(k->to->e, &rx);
+}
+
+/* Delivers the first message in flight; returns false when there is none. */
+static bool deliver(struct net *n)
+{
+	struct pkt *k = pop(n);
+
+	if (!k)
+		return false;
+	deliver_pkt(k);
+	free(k);
+	return true;
+}
+
+static void drop(struct net *n)
+{
+	free(pop(n));
+	n->dropped++;
+}
+
+/* Delivers the first message and keeps a copy at the end of the queue. */
+static void duplicate(struct net *n)
+{
+	struct pkt *k = pop(n), *c;
+
+	if (!k)
+		return;
+	c = malloc(sizeof(*c) + k->len);
+	memcpy(c, k, sizeof(*c) + k->len);
+	c->next = NULL;
+	deliver_pkt(k);
+	free(k);
+	enqueue(n, c);
+}
+
+/* The message at position i (0 = first) is moved to the front. */
+static void to_front(struct net *n, unsigned int i)
+{
+	struct pkt **pp = &n->head, *k;
+
+	while (i-- && *pp)
+		pp = &(*pp)->next;
+	k = *pp;
+	if (!k)
+		return;
+	*pp = k->next;
+	k->next = n->head;
+	n->head = k;
+}
+
+/* Connects in progress finish (or are refused with block_tcp). */
+static bool finish_connects(struct net *n)
+{
+	struct tconn *t;
+	bool any = false;
+
+	for (t = n->conns; t; t = t->next) {
+		struct tcp_conn *c = t->c;
+
+		if (!c->originator || !c->connecting || c->dead)
+			continue;
+		any = true;
+		c->connecting = false;
+		if (n->block_tcp) {
+			c->dead = true;
+			engine_tcp_connected(t->owner->e, c, -ECONNREFUSED);
+		} else {
+			c->announced = true;
+			engine_tcp_connected(t->owner->e, c, 0);
+		}
+		break;		/* the list may have changed */
+	}
+	return any;
+}
+
+static void timers(struct net *n)
+{
+	loop_once(n->loop, 0);
+}
+
+/* Everything in flight delivered, connects finished, timers due run. */
+static void pump(struct net *n)
+{
+	int guard = 0;
+
+	do {
+		timers(n);
+		while (finish_connects(n))
+			;
+	} while ((deliver(n) || n->head) && ++guard < 10000);
+	timers(n);
+}
+
+/* Time passes in steps of 100 ms, the world running at each. */
+static void elapse(struct net *n, uint64_t ms)
+{
+	uint64_t end = now_ms + ms;
+
+	while (now_ms < end) {
+		now_ms += 100;
+		pump(n);
+	}
+}
+
+static struct ike_sa *first_sa(struct peer *p, enum ike_state st)
+{
+	struct ike_sa *sa;
+
+	for (sa = p->e->all; sa; sa = sa->next)
+		if (sa->state == st)
+			return sa;
+	return NULL;
+}
+
+static int count_sa(struct peer *p, enum ike_state st)
+{
+	int n = 0;
+
+	for (struct ike_sa *sa = p->e->all; sa; sa = sa->next)
+		n += sa->state == st;
+	return n;
+}
+
+static int count_all(struct peer *p)
+{
+	int n = 0;
+
+	for (struct ike_sa *sa = p->e->all; sa; sa = sa->next)
+		n++;
+	return n;
+}
+
+static int count_children(const struct ike_sa *sa)
+{
+	int n = 0;
+
+	for (const struct child_sa *c = sa ? sa->children : NULL; c; c = c->next)
+		n++;
+	return n;
+}
+
+static void kernel_counts(struct peer *p, size_t *nsa, size_t *npol)
+{
+	const struct kbackend_ops *o = p->kb->ops;
+
+	p->kb->ops = none_ops;
+	kb_none_counts(p->kb, nsa, npol);
+	p->kb->ops = o;
+}
+
+static size_t kernel_sas(struct peer *p)
+{
+	size_t nsa, npol;
+
+	kernel_counts(p, &nsa, &npol);
+	return nsa;
+}
+
+static size_t kernel_policies(struct peer *p)
+{
+	size_t nsa, npol;
+
+	kernel_counts(p, &nsa, &npol);
+	return npol;
+}
+
+static void initiate(struct net *n)
+{
+	struct buf out = BUF_INIT;
+
+	engine_initiate(n->p[0].e, "c", &out);
+	buf_free(&out);
+}
+
+/* The two IKE SAs are one: same SPIs, each the other's peer. */
+static bool paired(const struct ike_sa *a, const struct ike_sa *b)
+{
+	return a && b && !memcmp(a->spi_i, b->spi_i, 8) && !memcmp(a->spi_r, b->spi_r, 8) &&
+	       a->initiator != b->initiator;
+}
+
+/* Every Child SA of a has its twin at b (SPIs crossed), and no more. */
+static bool children_paired(const struct ike_sa *a, const struct ike_sa *b)
+{
+	const struct child_sa *c, *d;
+
+	if (count_children(a) != count_children(b))
+		return false;
+	for (c = a->children; c; c = c->next) {
+		for (d = b->children; d; d = d->next)
+			if (c->spi_in == d->spi_out && c->spi_out == d->spi_in)
+				break;
+		if (!d)
+			return false;
+	}
+	return true;
+}
+
+#define A (&n->p[0])
+#define B (&n->p[1])
+
+/* Both ends up with one IKE SA and one Child SA between them. */
+static void established(struct __test_metadata *_metadata, struct net *n)
+{
+	struct ike_sa *a = first_sa(A, IKE_S_ESTABLISHED), *b = first_sa(B, IKE_S_ESTABLISHED);
+
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_TRUE(paired(a, b));
+	ASSERT_EQ(1, count_children(a));
+	ASSERT_TRUE(children_paired(a, b));
+	ASSERT_EQ(2, kernel_sas(A));
+	ASSERT_EQ(2, kernel_sas(B));
+}
+
+/* --- IKE_SA_INIT, IKE_AUTH ------------------------------------------------------- */
+
+static void sc_udp_setup_again(struct __test_metadata *_metadata);
+
+TEST(udp_setup)
+{
+	sc_udp_setup_again(_metadata);
+}
+
+static void sc_udp_setup_again(struct __test_metadata *_metadata)
+{
+	struct net *n = net_new(NULL);
+
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	ASSERT_EQ(1, queued(n));
+	EXPECT_EQ(IKEV2_EXCH_IKE_SA_INIT, head_exch(n));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_UDP, first_sa(A, IKE_S_ESTABLISHED)->x.state);
+	EXPECT_EQ(XS_UDP, first_sa(B, IKE_S_ESTABLISHED)->x.state);
+	EXPECT_EQ(XL_NONE, first_sa(A, IKE_S_ESTABLISHED)->x.link);
+	/* Two exchanges, two messages each way. */
+	EXPECT_EQ(2, A->sent);
+	EXPECT_EQ(2, B->sent);
+	net_free(n);
+}
+
+static void rekey(struct peer *p, bool child)
+{
+	struct buf out = BUF_INIT;
+
+	engine_rekey(p->e, "c", child, &out);
+	buf_free(&out);
+}
+
+/* --- retransmission and the response cache (RFC 7296 §2.1) ------------------------- */
+
+TEST(lost_request_is_retransmitted)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *a;
+
+	initiate(n);
+	drop(n);			/* IKE_SA_INIT lost */
+	elapse(n, 900);
+	EXPECT_EQ(0, queued(n));
+	now_ms += 100;			/* retransmit_base = 1s */
+	timers(n);
+	ASSERT_EQ(1, queued(n));
+	EXPECT_EQ(IKEV2_EXCH_IKE_SA_INIT, head_exch(n));
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	EXPECT_EQ(1, a->stats_retx);
+	net_free(n);
+}
+
+TEST(lost_response_comes_from_the_cache)
+{
+	struct net *n = net_new(NULL);
+	struct pkt *k;
+	uint8_t first[2048];
+	size_t first_len;
+
+	initiate(n);
+	deliver(n);			/* IKE_SA_INIT request */
+	deliver(n);			/* its response */
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	deliver(n);			/* IKE_AUTH request: b installs */
+	ASSERT_TRUE(head_response(n));
+	EXPECT_EQ(2, kernel_sas(B));
+	k = pop(n);			/* ... and its response is lost */
+	ASSERT_LE(k->len, sizeof(first));
+	first_len = k->len;
+	memcpy(first, k->data, k->len);
+	free(k);
+	elapse(n, 900);
+	now_ms += 100;
+	timers(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	ASSERT_FALSE(head_response(n));
+	deliver(n);			/* the retransmission */
+	ASSERT_EQ(1, queued(n));
+	/* The cached response, byte for byte; nothing made twice. */
+	EXPECT_EQ(first_len, n->head->len);
+	EXPECT_EQ(0, memcmp(first, n->head->data, first_len));
+	EXPECT_EQ(2, kernel_sas(B));
+	pump(n);
+	established(_metadata, n);
+	net_free(n);
+}
+
+TEST(duplicated_request_and_response)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *a, *b;
+	uint64_t dropped;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	rekey(A, true);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	duplicate(n);			/* b answers it ... */
+	ASSERT_EQ(2, queued(n));	/* the response, then the copy */
+	EXPECT_EQ(4, kernel_sas(B));	/* the new Child SA beside the old */
+	to_front(n, 1);
+	deliver(n);			/* ... and answers the copy from its cache */
+	EXPECT_EQ(4, kernel_sas(B));
+	ASSERT_EQ(2, queued(n));
+	EXPECT_EQ(n->head->len, n->head->next->len);
+	EXPECT_EQ(0, memcmp(n->head->data, n->head->next->data, n->head->len));
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	dropped = A->e->st.rx_dropped;
+	deliver(n);			/* the response: a sends its Delete */
+	EXPECT_EQ(dropped, A->e->st.rx_dropped);
+	ASSERT_TRUE(head_response(n));
+	deliver(n);			/* the same response again: no answer */
+	EXPECT_EQ(dropped + 1, A->e->st.rx_dropped);
+	pump(n);
+	established(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	EXPECT_EQ(1, a->children->rekeys);
+	EXPECT_EQ(1, b->children->rekeys);
+	net_free(n);
+}
+
+TEST(peer_gone_after_retransmits)
+{
+	struct net *n = net_new(NULL);
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	n->block_udp = true;
+	rekey(A, true);
+	/* 1 s, 2 s, 4 s, then the last wait of 8 s (retransmit_tries = 3). */
+	elapse(n, 16000);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(1, count_all(B));
+	net_free(n);
+}
+
+/* --- collisions (RFC 7296 §2.8.1, §2.8.2, §2.25) ------------------------------------ */
+
+/* Both ends rekey at once; their requests cross, then the responses come
+ * back in the order asked: a's first or b's first. */
+static void both_rekey(struct __test_metadata *_metadata, struct net *n, bool child,
+		       bool b_first)
+{
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	rekey(A, child);
+	rekey(B, child);
+	ASSERT_EQ(2, queued(n));
+	ASSERT_EQ(B, head_to(n));
+	deliver(n);			/* a's request at b */
+	deliver(n);			/* b's request at a */
+	ASSERT_EQ(2, queued(n));
+	ASSERT_TRUE(head_response(n));
+	ASSERT_EQ(A, head_to(n));	/* b's answer to a */
+	if (b_first)
+		to_front(n, 1);
+	deliver(n);
+	deliver(n);
+	pump(n);
+}
+
+static void one_of_each(struct __test_metadata *_metadata, struct net *n)
+{
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_EQ(0, queued(n));
+}
+
+TEST(child_rekey_collision_a_answer_first)
+{
+	struct net *n = net_new(NULL);
+	size_t pol;
+
+	initiate(n);
+	pump(n);
+	pol = kernel_policies(A);
+	net_free(n);
+	n = net_new(NULL);
+	both_rekey(_metadata, n, true, false);
+	one_of_each(_metadata, n);
+	/* The survivor is the same SA at both ends, once rekeyed, and
+	 * inherited the policies (§2.8.1: the redundant one is deleted). */
+	EXPECT_EQ(1, first_sa(A, IKE_S_ESTABLISHED)->children->rekeys);
+	EXPECT_EQ(pol, kernel_policies(A));
+	EXPECT_EQ(pol, kernel_policies(B));
+	EXPECT_TRUE(first_sa(A, IKE_S_ESTABLISHED)->children->policies ||
+		    first_sa(B, IKE_S_ESTABLISHED)->children->policies);
+	net_free(n);
+}
+
+TEST(child_rekey_collision_b_answer_first)
+{
+	struct net *n = net_new(NULL);
+
+	both_rekey(_metadata, n, true, true);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(1, first_sa(A, IKE_S_ESTABLISHED)->children->rekeys);
+	EXPECT_EQ(1, first_sa(B, IKE_S_ESTABLISHED)->children->rekeys);
+	net_free(n);
+}
+
+TEST(ike_rekey_collision_a_answer_first)
+{
+	struct net *n = net_new(NULL);
+
+	both_rekey(_metadata, n, false, false);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(1, first_sa(A, IKE_S_ESTABLISHED)->rekeys);
+	EXPECT_EQ(1, first_sa(B, IKE_S_ESTABLISHED)->rekeys);
+	net_free(n);
+}
+
+TEST(ike_rekey_collision_b_answer_first)
+{
+	struct net *n = net_new(NULL);
+
+	both_rekey(_metadata, n, false, true);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(1, first_sa(A, IKE_S_ESTABLISHED)->rekeys);
+	net_free(n);
+}
+
+/* §2.25.1: a Child SA rekey meets an IKE SA rekey; both are refused with
+ * TEMPORARY_FAILURE and done again later. */
+TEST(child_rekey_meets_ike_rekey)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *a;
+
+	initiate(n);
+	pump(n);
+	rekey(A, true);
+	rekey(B, false);
+	ASSERT_EQ(2, queued(n));
+	deliver(n);
+	deliver(n);
+	pump(n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	EXPECT_EQ(0, a->rekeys);
+	EXPECT_EQ(0, a->children->rekeys);
+	elapse(n, 25000);		/* the retries come within 10 s */
+	one_of_each(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	EXPECT_EQ(1, a->rekeys);
+	EXPECT_EQ(1, a->children->rekeys);
+	net_free(n);
+}
+
+/* A Delete for a Child SA crosses our rekey of it. */
+TEST(child_delete_during_rekey)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *b;
+
+	initiate(n);
+	pump(n);
+	rekey(A, true);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	b->children->pending |= CHILD_PEND_DELETE;
+	ike_kick(b);
+	ASSERT_EQ(2, queued(n));
+	deliver(n);			/* the rekey at b: being deleted */
+	deliver(n);			/* the delete at a */
+	pump(n);
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(0, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, count_children(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_sas(B));
+	net_free(n);
+}
+
+/* The IKE SA's Delete crosses our rekey of it. */
+TEST(ike_delete_during_ike_rekey)
+{
+	struct net *n = net_new(NULL);
+	struct buf out = BUF_INIT;
+
+	initiate(n);
+	pump(n);
+	rekey(A, false);
+	engine_terminate(B->e, "c", &out);
+	buf_free(&out);
+	ASSERT_EQ(2, queued(n));
+	to_front(n, 1);			/* the Delete arrives first */
+	deliver(n);
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, count_all(B));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_sas(B));
+	net_free(n);
+}
+
+/* --- INITIAL_CONTACT (RFC 7296 §2.4) ----------------------------------------------- */
+
+TEST(initial_contact_replaces_the_old_sa)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *b;
+	uint64_t old_b;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	old_b = first_sa(B, IKE_S_ESTABLISHED)->id;
+	/* a restarts: its SA is gone without a word to b. */
+	ike_sa_destroy(first_sa(A, IKE_S_ESTABLISHED), NULL);
+	ASSERT_EQ(0, queued(n));
+	ASSERT_EQ(1, count_all(B));
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_NE(old_b, b->id);
+	EXPECT_EQ(2, kernel_sas(B));
+	net_free(n);
+}
+
+/* --- transports: every transition of ike_xport.c by real exchanges --------------------- */
+
+/*
+ * Each scenario is a TEST of its own and runs again in
+ * every_transition_by_exchanges, which checks that together they took
+ * every row of the tables (xport_rule_hits) but those only a peer other
+ * than tcpiked could make us take.
+ */
+#define SCENARIO(name) \
+	static void sc_##name(struct __test_metadata *_metadata); \
+	TEST(name) { sc_##name(_metadata); } \
+	static void sc_##name(struct __test_metadata *_metadata)
+
+static struct ike_sa *sa_a(struct net *n)
+{
+	return first_sa(A, IKE_S_ESTABLISHED);
+}
+
+static struct ike_sa *sa_b(struct net *n)
+{
+	return first_sa(B, IKE_S_ESTABLISHED);
+}
+
+static struct tconn *live_conn(struct net *n, struct peer *owner)
+{
+	for (struct tconn *t = n->conns; t; t = t->next)
+		if (t->owner == owner && !t->c->dead)
+			return t;
+	return NULL;
+}
+
+
+SCENARIO(tcp_rfc9329)
+{
+	struct net *n = net_new("transport = tcp");
+
+	initiate(n);
+	EXPECT_EQ(XS_TCP_INIT, A->e->all->x.state);
+	EXPECT_EQ(XL_CONNECTING, A->e->all->x.link);
+	EXPECT_EQ(0, queued(n));	/* IKE_SA_INIT waits for the connection */
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(XL_UP, sa_a(n)->x.link);
+	EXPECT_EQ(XS_TCP, sa_b(n)->x.state);
+	EXPECT_EQ(XL_PEER, sa_b(n)->x.link);
+	EXPECT_TRUE(sa_a(n)->children->esp_tcp);
+	EXPECT_TRUE(sa_b(n)->children->esp_tcp);
+	EXPECT_EQ(XPORT_TCP, ike_esp_path(sa_a(n))->kind);
+	net_free(n);
+}
+
+SCENARIO(auto_udp_answers)
+{
+	struct net *n = net_new("transport = auto");
+
+	initiate(n);
+	EXPECT_EQ(XS_AUTO_INIT, A->e->all->x.state);
+	pump(n);
+	established(_metadata, n);
+	elapse(n, 3000);
+	EXPECT_EQ(0, n->connects);	/* the fallback was called off */
+	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
+	net_free(n);
+}
+
+SCENARIO(auto_falls_back_to_tcp)
+{
+	struct net *n = net_new("transport = auto");
+	uint8_t spi[8];
+
+	n->block_udp = true;
+	initiate(n);
+	memcpy(spi, A->e->all->spi_i, 8);
+	elapse(n, 1400);
+	EXPECT_EQ(0, n->connects);
+	elapse(n, 200);			/* tcp_fallback_delay = 1500 ms */
+	EXPECT_EQ(1, n->connects);
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(XO_FALLBACK, sa_a(n)->x.origin);
+	EXPECT_NE(0, memcmp(spi, sa_a(n)->spi_i, 8));	/* TCP-16: a new SA */
+	EXPECT_EQ(1, A->e->st.tcp_fallbacks);
+	net_free(n);
+}
+
+SCENARIO(separate_moves_ike_to_tcp)
+{
+	struct net *n = net_new("transport = separate");
+
+	initiate(n);
+	EXPECT_EQ(XS_SEP_INIT, A->e->all->x.state);
+	EXPECT_EQ(XPORT_UDP4500, A->e->all->path.kind);
+	deliver(n);			/* IKE_SA_INIT on UDP 4500 (RT-1) */
+	EXPECT_EQ(XS_SEP_AWAIT, B->e->all->x.state);
+	deliver(n);			/* echoed (RT-3) */
+	EXPECT_EQ(XS_SEP_CONNECT, A->e->all->x.state);
+	EXPECT_EQ(XL_CONNECTING, A->e->all->x.link);
+	EXPECT_EQ(0, queued(n));	/* IKE_AUTH waits for TCP (RT-4) */
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
+	EXPECT_EQ(XL_UP, sa_a(n)->x.link);
+	EXPECT_EQ(XL_PEER, sa_b(n)->x.link);
+	EXPECT_EQ(XPORT_TCP, sa_a(n)->path.kind);
+	EXPECT_EQ(XPORT_TCP, sa_b(n)->path.kind);
+	/* ESP stays beside it (RT-15). */
+	EXPECT_EQ(XPORT_UDP4500, ike_esp_path(sa_a(n))->kind);
+	EXPECT_EQ(XPORT_UDP4500, ike_esp_path(sa_b(n))->kind);
+	EXPECT_FALSE(sa_a(n)->children->esp_tcp);
+	/* RT-12: a rekey stays on TCP. */
+	rekey(A, true);
+	EXPECT_EQ(XPORT_TCP, n->head->path.kind);
+	pump(n);
+	one_of_each(_metadata, n);
+	net_free(n);
+}
+
+/* RT-12: a middlebox hands the IKE_AUTH over UDP instead: the responder
+ * (which only offered TCP, RT-5) answers there, the initiator takes the
+ * answer but keeps IKE on TCP. */
+SCENARIO(separate_udp_message_does_not_move_ike)
+{
+	struct net *n = net_new("transport = separate");
+	struct ike_sa *a;
+	struct pkt *k;
+
+	initiate(n);
+	deliver(n);
+	deliver(n);
+	while (finish_connects(n))
+		;
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	k = n->head;
+	a = A->e->all;
+	k->path.kind = XPORT_UDP4500;
+	k->path.conn = NULL;
+	k->via = NULL;
+	k->path.local = B->e->all->path.local;
+	k->path.remote = B->e->all->path.remote;
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_SEP_AWAIT, sa_b(n)->x.state);
+	EXPECT_EQ(XPORT_UDP4500, sa_b(n)->path.kind);
+	EXPECT_EQ(a, sa_a(n));
+	EXPECT_EQ(XS_SEP, a->x.state);
+	EXPECT_EQ(XPORT_TCP, a->path.kind);
+	net_free(n);
+}
+
+SCENARIO(separate_not_echoed_stays_udp)
+{
+	struct net *n = net_new("transport = separate");
+
+	B->cfg->daemon.separate_transports = false;
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_UDP, sa_b(n)->x.state);
+	EXPECT_EQ(0, n->connects);
+	net_free(n);
+}
+
+SCENARIO(separate_tcp_blocked_retries_over_udp)
+{
+	struct net *n = net_new("transport = separate");
+
+	n->block_tcp = true;
+	initiate(n);
+	pump(n);
+	/* RT-7: cancelled; RT-8: a new IKE_SA_INIT over UDP without the notify. */
+	EXPECT_EQ(1, A->e->st.separate_tcp_failed);
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(XO_UDP_RETRY, sa_a(n)->x.origin);
+	EXPECT_EQ(XS_UDP, sa_b(n)->x.state);
+	net_free(n);
+}
+
+/* RT-7 again: the connection carrying IKE_AUTH breaks (UDP IKE_SA_INIT,
+ * or TCP from the start). */
+static void auth_connection_breaks(struct __test_metadata *_metadata, const char *mode,
+				   enum xport_state during)
+{
+	struct net *n = net_new(mode);
+
+	initiate(n);
+	while (finish_connects(n))
+		;
+	deliver(n);
+	deliver(n);
+	while (finish_connects(n))
+		;
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	EXPECT_EQ(during, A->e->all->x.state);
+	tconn_cut(live_conn(n, A), -ECONNRESET);
+	EXPECT_EQ(1, A->e->st.separate_tcp_failed);
+	pump(n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XO_UDP_RETRY, sa_a(n)->x.origin);
+	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
+	net_free(n);
+}
+
+SCENARIO(separate_auth_connection_breaks)
+{
+	auth_connection_breaks(_metadata, "transport = separate", XS_SEP);
+}
+
+SCENARIO(tcp_first_auth_connection_breaks)
+{
+	auth_connection_breaks(_metadata, "transport = separate-tcp-first", XS_SEP_PROBE);
+}
+
+static void unreachable_over_tcp(struct __test_metadata *_metadata, const char *mode)
+{
+	struct net *n = net_new(mode);
+
+	n->block_tcp = true;
+	initiate(n);
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(1, A->e->st.ike_failed);
+	EXPECT_EQ(0, B->sent);
+	net_free(n);
+}
+
+SCENARIO(tcp_unreachable)
+{
+	unreachable_over_tcp(_metadata, "transport = tcp");
+}
+
+SCENARIO(tcp_first_unreachable)
+{
+	unreachable_over_tcp(_metadata, "transport = separate-tcp-first");
+}
+
+SCENARIO(separate_udp_blocked_goes_tcp_first)
+{
+	struct net *n = net_new("transport = separate");
+
+	n->block_udp = true;
+	initiate(n);
+	elapse(n, 1600);
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XO_FALLBACK, sa_a(n)->x.origin);
+	EXPECT_EQ(CFG_XPORT_SEPARATE_TCP_FIRST, sa_a(n)->x.mode);
+	/* The none backend has no ESP to probe: skipped, separate kept. */
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(PROBE_SKIPPED, sa_a(n)->probe.state);
+	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
+	EXPECT_EQ(XPORT_UDP4500, ike_esp_path(sa_a(n))->kind);
+	net_free(n);
+}
+
+SCENARIO(tcp_first_not_echoed_is_rfc9329)
+{
+	struct net *n = net_new("transport = separate-tcp-first");
+
+	B->cfg->daemon.separate_transports = false;
+	initiate(n);
+	EXPECT_EQ(XS_SEP_TCP_INIT, A->e->all->x.state);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);	/* RT-11 */
+	EXPECT_EQ(XS_TCP, sa_b(n)->x.state);
+	EXPECT_TRUE(sa_a(n)->children->esp_tcp);
+	net_free(n);
+}
+
+/* RFC 7296 §2.6, RFC 9329 §6.3 (TCP-29): the responder wants a cookie
+ * (over TCP with a puzzle, then it closes the connection); every
+ * transport retries with it, over TCP on a new connection. */
+SCENARIO(cookies_on_every_transport)
+{
+	static const char *const modes[] = {
+		"transport = udp", "transport = auto", "transport = separate",
+		"transport = tcp", "transport = separate-tcp-first",
+	};
+	static const unsigned int conns[] = { 0, 0, 1, 2, 2 };
+	size_t i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		struct net *n = net_new(modes[i]);
+
+		B->cfg->daemon.cookie_threshold = 0;
+		B->cfg->daemon.tcp_puzzle_difficulty = 4;
+		initiate(n);
+		pump(n);
+		established(_metadata, n);
+		EXPECT_EQ(1, B->e->st.cookies_sent);
+		EXPECT_EQ(1, B->e->st.cookies_ok);
+		EXPECT_EQ(conns[i], n->connects);
+		if (i >= 3)
+			EXPECT_EQ(1, B->e->st.puzzles_solved);
+		net_free(n);
+	}
+}
+
+/* TCP-19, TCP-28: the originator reconnects and resends; the responder
+ * waits, and its own request goes out on the new connection. */
+SCENARIO(tcp_reconnect)
+{
+	struct net *n = net_new("transport = tcp");
+	struct tconn *t;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	t = live_conn(n, A);
+	ASSERT_NE(NULL, t);
+	tconn_cut(t, -ECONNRESET);
+	EXPECT_EQ(XL_DOWN, sa_a(n)->x.link);
+	EXPECT_EQ(XL_PEER_LOST, sa_b(n)->x.link);
+	pump(n);
+	/* ESP is in the stream: the originator reconnects at once and says
+	 * where it is with a liveness check. */
+	EXPECT_EQ(2, n->connects);
+	EXPECT_EQ(XL_UP, sa_a(n)->x.link);
+	EXPECT_EQ(XL_PEER, sa_b(n)->x.link);
+	/* Again, with b wanting to rekey while no connection is up: b waits
+	 * (it is not the originator), a's next message brings the
+	 * connection, b's request follows on it. */
+	tconn_cut(live_conn(n, A), -ECONNRESET);
+	rekey(B, true);
+	EXPECT_EQ(2, n->connects);
+	EXPECT_EQ(XL_PEER_LOST, sa_b(n)->x.link);
+	pump(n);
+	EXPECT_EQ(3, n->connects);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(1, sa_b(n)->children->rekeys);
+	/* The responder misses the close (a lost FIN, a NAT that forgot
+	 * the connection); the originator's new connection
+	 * takes over all the same (TCP-26, TCP-27). */
+	tconn_cut_one(live_conn(n, A), -ECONNRESET);
+	EXPECT_EQ(XL_PEER, sa_b(n)->x.link);
+	pump(n);
+	EXPECT_EQ(4, n->connects);
+	EXPECT_EQ(sa_b(n)->path.conn, live_conn(n, A)->other->c);
+	/* Reconnecting fails for a while: the originator tries again later. */
+	tconn_cut(live_conn(n, A), -ECONNRESET);
+	n->block_tcp = true;
+	pump(n);
+	EXPECT_EQ(5, n->connects);
+	EXPECT_EQ(XL_DOWN, sa_a(n)->x.link);
+	n->block_tcp = false;
+	elapse(n, 1100);		/* the backoff after one failure: 1 s */
+	EXPECT_EQ(6, n->connects);
+	EXPECT_EQ(XL_UP, sa_a(n)->x.link);
+	one_of_each(_metadata, n);
+	net_free(n);
+}
+
+/* TCP-1: the originator keeps its role when the responder rekeys the IKE
+ * SA; the connection is handed over, not reopened. */
+SCENARIO(tcp_originator_kept_across_rekey)
+{
+	struct net *n = net_new("transport = separate");
+
+	initiate(n);
+	pump(n);
+	rekey(B, false);
+	pump(n);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(1, sa_a(n)->rekeys);
+	EXPECT_FALSE(sa_a(n)->initiator);	/* b made the new SA ... */
+	EXPECT_EQ(XL_UP, sa_a(n)->x.link);	/* ... a still opens TCP */
+	EXPECT_EQ(XL_PEER, sa_b(n)->x.link);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(1, n->connects);
+	net_free(n);
+}
+
+/* --- the ESP reachability probe (RT-24..28) with a pretend kernel ---------------------- */
+
+/* The none backend, but counting inbound ESP as the test says and
+ * claiming to be the module, so the probe runs and ESP may move between
+ * IP and UDP 4500 in place. */
+static uint64_t esp_in[2];
+static struct kbackend *probe_kb[2];
+static struct kbackend_ops pretend_ops;
+
+static int pretend_stats(struct kbackend *kb, const struct sockaddr_storage *dst,
+			 uint32_t spi, struct kb_stats *st)
+{
+	int i = kb == probe_kb[1];
+
+	(void)dst;
+	(void)spi;
+	memset(st, 0, sizeof(*st));
+	st->packets = esp_in[i];
+	return 0;
+}
+
+static struct net *probe_net(const char *extra)
+{
+	char conf[256];
+	struct net *n;
+	int i;
+
+	snprintf(conf, sizeof(conf), "transport = separate-tcp-first\n esp_probe_delay = 500ms\n"
+		 " esp_probe_timeout = 2s\n %s", extra ? extra : "");
+	n = net_new(conf);
+	if (!n)
+		return NULL;
+	pretend_ops = *n->p[0].kb->ops;
+	pretend_ops.sa_stats = pretend_stats;
+	for (i = 0; i < 2; i++) {
+		esp_in[i] = 0;
+		probe_kb[i] = n->p[i].kb;
+		n->p[i].kb->ops = &pretend_ops;
+		n->p[i].kb->kind = KB_MODULE;
+	}
+	return n;
+}
+
+/* ESP comes back on IP at once (RT-24, RT-28); the responder's answering
+ * window closes with nothing to answer. */
+SCENARIO(probe_answered_on_ip)
+{
+	struct net *n = probe_net(NULL);
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
+	EXPECT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	esp_in[0] = 1;
+	elapse(n, 200);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(PROBE_OK, sa_a(n)->probe.state);
+	EXPECT_EQ(XS_SEP_PROBE, sa_b(n)->x.state);
+	elapse(n, 4100);
+	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
+	EXPECT_EQ(PROBE_SKIPPED, sa_b(n)->probe.state);
+	net_free(n);
+}
+
+/* Nothing on IP: both ends move ESP to UDP 4500 (RT-27), which answers
+ * (RT-28); the Child SAs stay encapsulated. */
+SCENARIO(probe_moves_to_udp)
+{
+	struct net *n = probe_net(NULL);
+
+	initiate(n);
+	pump(n);
+	elapse(n, 700);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_b(n)->x.state);
+	EXPECT_TRUE(sa_a(n)->children->encap);
+	EXPECT_TRUE(sa_b(n)->children->encap);
+	esp_transport_start(sa_a(n));	/* asked again: nothing moves */
+	pump(n);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_b(n)->x.state);
+	esp_in[0] = 1;
+	esp_in[1] = 1;
+	elapse(n, 300);
+	EXPECT_EQ(XS_SEP_UDP, sa_a(n)->x.state);
+	elapse(n, 4100);
+	EXPECT_EQ(XS_SEP_UDP, sa_b(n)->x.state);
+	/* b could not send an answer (no address of this host in its
+	 * selectors): its window closed unanswered. */
+	EXPECT_EQ(PROBE_SKIPPED, sa_b(n)->probe.state);
+	/* A Child SA made now is encapsulated too. */
+	rekey(A, true);
+	pump(n);
+	EXPECT_TRUE(sa_a(n)->children->encap);
+	one_of_each(_metadata, n);
+	net_free(n);
+}
+
+/* Nothing anywhere: the IKE SA is deleted and built again over TCP
+ * without the notify, ESP inside (RT-25), from the loop after the old one
+ * is gone. */
+static void probe_fails(struct __test_metadata *_metadata, const char *extra,
+			enum xport_state before)
+{
+	struct net *n = probe_net(extra);
+	uint64_t old;
+
+	initiate(n);
+	pump(n);
+	old = sa_a(n)->id;
+	elapse(n, 1500);
+	EXPECT_EQ(before, sa_a(n)->x.state);
+	for (;;) {
+		now_ms += 100;
+		timers(n);
+		ASSERT_NE(NULL, A->e->all);
+		if (A->e->all->x.state == XS_REBUILD)
+			break;
+		while (deliver(n))
+			;
+	}
+	/* The Delete went and was answered: the old SA is gone, and
+	 * ike_sa_destroy() started nothing; the new one comes from the loop. */
+	while (deliver(n))
+		;
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_NE(NULL, A->e->later);
+	timers(n);
+	EXPECT_EQ(1, count_all(A));
+	pump(n);
+	ASSERT_EQ(1, count_all(A));
+	EXPECT_NE(old, sa_a(n)->id);
+	EXPECT_EQ(XO_REBUILD, sa_a(n)->x.origin);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_TCP, sa_b(n)->x.state);
+	EXPECT_TRUE(sa_a(n)->children->esp_tcp);
+	EXPECT_EQ(1, A->e->st.esp_probes_failed);
+	one_of_each(_metadata, n);
+	net_free(n);
+}
+
+SCENARIO(probe_fails_on_ip)
+{
+	probe_fails(_metadata, "esp_probe_delay = 10s", XS_SEP_PROBE);
+}
+
+SCENARIO(probe_fails_in_udp)
+{
+	probe_fails(_metadata, NULL, XS_SEP_PROBE_UDP);
+}
+
+/* The move's answer comes after the probe gave up: followed until the
+ * Delete. */
+SCENARIO(probe_move_answered_late)
+{
+	struct net *n = probe_net("esp_probe_timeout = 1s");
+
+	initiate(n);
+	pump(n);
+	while (now_ms += 100, timers(n), !n->head)
+		;
+	ASSERT_EQ(IKEV2_EXCH_INFORMATIONAL, head_exch(n));
+	now_ms += 600;
+	timers(n);
+	EXPECT_EQ(XS_REBUILD, sa_a(n)->x.state);
+	pump(n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XO_REBUILD, sa_a(n)->x.origin);
+	one_of_each(_metadata, n);
+	net_free(n);
+}
+
+/* The IKE SA is rekeyed while the probe runs: the new SA does not probe. */
+static void probe_rekeyed(struct __test_metadata *_metadata, uint64_t after)
+{
+	struct net *n = probe_net(NULL);
+
+	initiate(n);
+	pump(n);
+	elapse(n, after);
+	rekey(A, false);
+	pump(n);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(PROBE_SKIPPED, sa_a(n)->probe.state);
+	EXPECT_FALSE(xport_state_probing(sa_a(n)->x.state));
+	EXPECT_FALSE(xport_state_probing(sa_b(n)->x.state));
+	net_free(n);
+}
+
+SCENARIO(probe_rekeyed_on_ip)
+{
+	probe_rekeyed(_metadata, 0);
+}
+
+SCENARIO(probe_rekeyed_in_udp)
+{
+	probe_rekeyed(_metadata, 700);
+}
+
+/* A peer asks to have ESP back on IP (our private notify with 0). */
+static void ask_esp_ip(struct net *n)
+{
+	struct buf in = BUF_INIT;
+	struct ike_builder bld;
+	uint8_t zero = 0;
+
+	chain_begin(&bld, &in);
+	ike_put_notify(&bld, 0, NULL, 0, A->cfg->daemon.esp_transport_notify, &zero, 1);
+	ike_send_request(sa_a(n), TASK_ESP_TRANSPORT, IKEV2_EXCH_INFORMATIONAL, &bld);
+	buf_free(&in);
+	pump(n);
+}
+
+SCENARIO(esp_back_on_ip)
+{
+	struct net *n = probe_net(NULL);
+
+	initiate(n);
+	pump(n);
+	elapse(n, 700);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_b(n)->x.state);
+	ask_esp_ip(n);
+	EXPECT_EQ(XS_SEP_PROBE, sa_b(n)->x.state);
+	EXPECT_FALSE(sa_b(n)->children->encap);
+	ask_esp_ip(n);			/* already there */
+	EXPECT_EQ(XS_SEP_PROBE, sa_b(n)->x.state);
+	esp_in[0] = esp_in[1] = 5;
+	elapse(n, 4500);
+	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
+	ask_esp_ip(n);
+	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
+	net_free(n);
+}
+
+/* A peer moves ESP to UDP after the probe (the responder's window closed). */
+SCENARIO(esp_to_udp_after_probe)
+{
+	struct net *n = probe_net("esp_probe_delay = 10s");
+
+	initiate(n);
+	pump(n);
+	esp_in[0] = 1;
+	elapse(n, 4500);
+	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
+	esp_transport_start(sa_a(n));
+	pump(n);
+	EXPECT_EQ(XS_SEP_UDP, sa_b(n)->x.state);
+	EXPECT_EQ(XS_SEP_UDP, sa_a(n)->x.state);
+	esp_transport_start(sa_a(n));	/* again: nothing moves */
+	pump(n);
+	EXPECT_EQ(XS_SEP_UDP, sa_b(n)->x.state);
+	ask_esp_ip(n);
+	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
+	net_free(n);
+}
+
+typedef void (*scenario_fn)(struct __test_metadata *_metadata);
+
+/* Rows only a peer other than tcpiked makes us take (the peer opening a
+ * TCP connection to its initiator; ESP moved back to IP during a rebuild);
+ * test_xport walks them on the table. */
+static bool unreachable_row(bool link, size_t i)
+{
+	const struct xport_rule *r = link ? &xport_link_rules[i] : &xport_rules[i];
+
+	if (link)
+		return r->ev == XLE_PEER_CONN &&
+		       (r->from == XL_CONNECTING || r->from == XL_UP || r->from == XL_DOWN);
+	return r->from == XS_REBUILD && r->ev == XE_ESP_IP;
+}
+
+TEST(every_transition_by_exchanges)
+{
+	static const scenario_fn all[] = {
+		sc_tcp_rfc9329, sc_auto_udp_answers, sc_auto_falls_back_to_tcp,
+		sc_separate_moves_ike_to_tcp, sc_separate_udp_message_does_not_move_ike,
+		sc_separate_not_echoed_stays_udp, sc_separate_tcp_blocked_retries_over_udp,
+		sc_separate_auth_connection_breaks, sc_tcp_first_auth_connection_breaks,
+		sc_tcp_unreachable, sc_tcp_first_unreachable,
+		sc_separate_udp_blocked_goes_tcp_first, sc_tcp_first_not_echoed_is_rfc9329,
+		sc_cookies_on_every_transport, sc_tcp_reconnect,
+		sc_tcp_originator_kept_across_rekey, sc_probe_answered_on_ip,
+		sc_probe_moves_to_udp, sc_probe_fails_on_ip, sc_probe_fails_in_udp,
+		sc_probe_move_answered_late, sc_probe_rekeyed_on_ip, sc_probe_rekeyed_in_udp,
+		sc_esp_back_on_ip, sc_esp_to_udp_after_probe,
+	};
+	size_t i;
+	int link;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		all[i](_metadata);
+	/* The plain UDP rows come with the setups above. */
+	sc_udp_setup_again(_metadata);
+	for (link = 0; link < 2; link++) {
+		size_t nr = link ? xport_n_link_rules : xport_n_rules;
+
+		for (i = 0; i < nr; i++) {
+			const struct xport_rule *r = link ? &xport_link_rules[i] : &xport_rules[i];
+			bool hit = xport_rule_hits(link, i) > 0;
+
+			if (unreachable_row(link, i)) {
+				EXPECT_FALSE(hit);
+				continue;
+			}
+			if (!hit)
+				TH_LOG("%s row %zu (%s + %s, %s) not taken by any exchange",
+				       link ? "link" : "mode", i,
+				       link ? xport_link_name(r->from) : xport_state_name(r->from),
+				       link ? xport_link_event_name(r->ev) : xport_event_name(r->ev),
+				       r->cite);
+			EXPECT_TRUE(hit);
+		}
+	}
+}
+
+TEST_HARNESS_MAIN
