@@ -325,7 +325,7 @@ static int get_ts_pair(const struct ike_msg *inner, struct ike_ts_pl *tsi,
 const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
 					const struct ike_msg *inner)
 {
-	static struct ike_ts_pl tsi, tsr;
+	struct ike_ts_pl tsi, tsr;
 	const struct child_cfg *ch;
 
 	if (get_ts_pair(inner, &tsi, &tsr))
@@ -350,8 +350,8 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		      struct child_sa *c, const struct ike_msg *inner,
 		      bool in_auth, struct ike_proposal *chosen)
 {
-	static struct ike_sa_pl sap;
-	static struct ike_ts_pl tsi, tsr;
+	struct ike_sa_pl sap;
+	struct ike_ts_pl tsi, tsr;
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	int idx;
 
@@ -396,8 +396,8 @@ static bool all_within(const struct ike_ts_pl *got, const struct ts_cfg *ours, i
 
 uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth)
 {
-	static struct ike_sa_pl sap;
-	static struct ike_ts_pl tsi, tsr;
+	struct ike_sa_pl sap;
+	struct ike_ts_pl tsi, tsr;
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	int i;
 

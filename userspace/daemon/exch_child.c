@@ -88,7 +88,7 @@ static int child_request(struct ike_sa *sa, struct child_sa *c, struct child_sa 
 		if (c->cfg->esp[i].n_ke)
 			pfs = c->cfg->esp[i].ke[0];
 	buf_wipe(&r->nonce);
-	if (crypto_nonce(&r->nonce, 32))
+	if (crypto_nonce(&r->nonce, IKE_NONCE_LEN))
 		return -ENOMEM;
 	if (pfs) {
 		r->kex = kex_new(pfs);
@@ -166,7 +166,7 @@ int ike_start_rekey(struct ike_sa *sa)
 		return -ENOMEM;
 	buf_wipe(&r->nonce);
 	r->kex = kex_new(sa->suite.ke);
-	if (crypto_nonce(&r->nonce, 32) || !r->kex || kex_public(r->kex, &pub)) {
+	if (crypto_nonce(&r->nonce, IKE_NONCE_LEN) || !r->kex || kex_public(r->kex, &pub)) {
 		ike_sa_destroy(ns, NULL);
 		return -ENOMEM;
 	}
@@ -295,7 +295,7 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
 	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
-	static struct ike_sa_pl sap;
+	struct ike_sa_pl sap;
 	struct ike_span n;
 	struct ike_ke ke;
 	struct buf gir = BUF_INIT;
@@ -442,7 +442,7 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	memcpy(ns->spi_i, sap->p[idx].spi, 8);
 	kex = kex_new(ns->suite.ke);
 	buf_append(&ns->ni, ni.p, ni.len);
-	if (!kex || crypto_nonce(&ns->nr, 32) || kex_public(kex, &pub) ||
+	if (!kex || crypto_nonce(&ns->nr, IKE_NONCE_LEN) || kex_public(kex, &pub) ||
 	    kex_derive(kex, ke.data.p, ke.data.len, &gir) ||
 	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
 				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
@@ -561,7 +561,7 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		respond_error(sa, msgid, err, NULL, 0, "proposal or selectors");
 		return;
 	}
-	if (crypto_nonce(&nr, 32)) {
+	if (crypto_nonce(&nr, IKE_NONCE_LEN)) {
 		child_free(c, false);
 		return;
 	}
@@ -641,7 +641,7 @@ out:
 void create_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
 {
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
-	static struct ike_sa_pl sap;
+	struct ike_sa_pl sap;
 
 	if (sa->state != IKE_S_ESTABLISHED) {
 		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,

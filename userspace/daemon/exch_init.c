@@ -184,8 +184,7 @@ int init_start(struct ike_sa *sa)
 			return -ENOTSUP;
 		}
 	}
-	/* §2.10: at least half the PRF key size; 32 bytes covers SHA-512's. */
-	if (!sa->ni.len && crypto_nonce(&sa->ni, 32))
+	if (!sa->ni.len && crypto_nonce(&sa->ni, IKE_NONCE_LEN))
 		return -ENOMEM;
 	if (kex_public(sa->kex, &pub))
 		return -EIO;
@@ -386,7 +385,7 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	const struct ike_pl *psa = ike_msg_find(m, IKEV2_PL_SA);
 	const struct ike_pl *pke = ike_msg_find(m, IKEV2_PL_KE);
 	const struct ike_pl *pno = ike_msg_find(m, IKEV2_PL_NONCE);
-	static struct ike_sa_pl sap;
+	struct ike_sa_pl sap;
 	struct ike_ke ke;
 	struct ike_span nr;
 	uint8_t zero[8] = { 0 };
@@ -586,7 +585,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 {
 	const struct daemon_cfg *d = &e->cfg->daemon;
 	const struct ike_pl *psa, *pke, *pno;
-	static struct ike_sa_pl sap;
+	struct ike_sa_pl sap;
 	const struct conn_cfg *cc;
 	struct ike_sa *sa;
 	struct ike_ke ke;
@@ -714,7 +713,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	xport_init_rx(sa, rx, echo);
 	sa->kex = kex_new(sa->suite.ke);
 	buf_append(&sa->ni, ni.p, ni.len);
-	if (!sa->kex || crypto_nonce(&sa->nr, 32) || kex_public(sa->kex, &pub)) {
+	if (!sa->kex || crypto_nonce(&sa->nr, IKE_NONCE_LEN) || kex_public(sa->kex, &pub)) {
 		ike_sa_destroy(sa, "out of resources");
 		buf_free(&pub);
 		return;

@@ -277,11 +277,15 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 
 const char *ike_sa_name(const struct ike_sa *sa)
 {
-	static char s[96];
+	/* A few buffers in turn: two SAs, or one twice, in one log line
+	 * each print as they are, at no cost per SA. */
+	static char s[4][96];
+	static unsigned int next;
+	char *b = s[next++ % 4];
 
-	snprintf(s, sizeof(s), "%s[%llu]", sa->cfg ? sa->cfg->name : "?",
+	snprintf(b, sizeof(s[0]), "%s[%llu]", sa->cfg ? sa->cfg->name : "?",
 		 (unsigned long long)sa->id);
-	return s;
+	return b;
 }
 
 int ike_sa_keys_set(struct ike_sa *sa)
@@ -381,15 +385,16 @@ static bool keepalive_shared(const struct ike_sa *sa)
 
 static void reap_fire(struct timer *t)
 {
-	struct ike_sa *sa = container_of(t, struct ike_sa, reap_timer);
-
-	ike_sa_destroy(sa, sa->reap_why);
+	ike_sa_destroy(container_of(t, struct ike_sa, life_timer), NULL);
 }
 
 void ike_sa_destroy_later(struct ike_sa *sa, const char *why)
 {
-	sa->reap_why = why;
-	timer_arm(sa->e->loop, &sa->reap_timer, 0, reap_fire);
+	/* The life timer is free: nothing re-arms it on a deleting SA. */
+	if (why)
+		log_info("%s: IKE SA deleted: %s", ike_sa_name(sa), why);
+	sa->state = IKE_S_DELETING;
+	timer_arm(sa->e->loop, &sa->life_timer, 0, reap_fire);
 }
 
 void ike_sa_destroy(struct ike_sa *sa, const char *why)
@@ -422,7 +427,6 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	}
 	timer_cancel(e->loop, &sa->life_timer);
 	timer_cancel(e->loop, &sa->dpd_timer);
-	timer_cancel(e->loop, &sa->reap_timer);
 	timer_cancel(e->loop, &sa->keepalive_timer);
 	pktset_free(&sa->resp_cache);
 	frag_reset(&sa->frag);
@@ -532,14 +536,26 @@ static int send_set(struct ike_sa *sa, const struct pktset *ps)
 	return r;
 }
 
-/* Room for SKF contents in one fragment (RFC 7383 §2.5.1): the configured
- * size is that of the whole IP datagram, as strongSwan counts it. */
-static size_t frag_room(const struct ike_sa *sa)
+/* What a UDP datagram adds to an IKE message: IP and UDP headers, and the
+ * non-ESP marker on port 4500.  The configured fragment size is that of
+ * the whole IP datagram (RFC 7383 §2.5.1), as strongSwan counts it. */
+static size_t dgram_overhead(const struct ike_sa *sa)
 {
 	size_t ip = sa->path.remote.ss_family == AF_INET6 ? 40 : 20;
-	size_t over = ip + 8 + (sa->path.kind == XPORT_UDP4500 ? 4 : 0) +
-		      IKEV2_HDR_LEN + CRYPTO_SKF_HDR_LEN;
-	size_t fs = sa->cfg ? sa->cfg->fragment_size : 1280;
+
+	return ip + 8 + (sa->path.kind == XPORT_UDP4500 ? 4 : 0);
+}
+
+static size_t fragment_size(const struct ike_sa *sa)
+{
+	return sa->cfg ? sa->cfg->fragment_size : 1280;
+}
+
+/* Room for SKF contents in one fragment. */
+static size_t frag_room(const struct ike_sa *sa)
+{
+	size_t over = dgram_overhead(sa) + IKEV2_HDR_LEN + CRYPTO_SKF_HDR_LEN;
+	size_t fs = fragment_size(sa);
 
 	return fs > over ? fs - over : 0;
 }
@@ -587,7 +603,7 @@ static int seal_message(struct ike_sa *sa, uint8_t exch, bool response,
 	chunk = room ? crypto_sk_max_plain(&sa->sk_out, room) : 0;
 	if (!sa->peer_frag || sa->path.kind == XPORT_TCP || !chunk ||
 	    sa->cfg->fragmentation == CFG_FRAG_NO ||
-	    whole + 28 + 4 <= (size_t)sa->cfg->fragment_size) {
+	    whole + dgram_overhead(sa) <= fragment_size(sa)) {
 		ps->pkt = calloc(1, sizeof(*ps->pkt));
 		if (!ps->pkt)
 			return -ENOMEM;

@@ -80,6 +80,10 @@ enum ike_task {
 	TASK_ESP_TRANSPORT,	/* INFORMATIONAL: move ESP to UDP 4500 */
 };
 
+/* Our nonces (IKE_SA_INIT and CREATE_CHILD_SA): §2.10 wants at least
+ * half the PRF key size; 32 bytes covers SHA-512's. */
+#define IKE_NONCE_LEN		32
+
 /* Work queued until the window is free (bit per kind). */
 #define PEND_DPD		0x01u
 #define PEND_IKE_REKEY		0x02u
@@ -250,8 +254,6 @@ struct ike_sa {
 	uint64_t created_ms, established_ms, last_rx_ms;
 	struct timer life_timer;	/* half-open limit, or IKE rekey */
 	struct timer dpd_timer;
-	struct timer reap_timer;	/* ike_sa_destroy_later */
-	const char *reap_why;
 	uint64_t rekeys;
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
@@ -331,14 +333,15 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 void ike_sa_link(struct ike_sa *sa);		/* into the SPI table */
 /* Frees the SA and everything it holds; starts nothing new. */
 void ike_sa_destroy(struct ike_sa *sa, const char *why);
-/* The same from the loop, right after the current event: for callers
- * whose own callers still use the SA (ike_kick).  why: a string literal. */
+/* The same from the loop, right after the current event (why logged
+ * now): for callers whose own callers still use the SA (ike_kick). */
 void ike_sa_destroy_later(struct ike_sa *sa, const char *why);
 struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
 void ike_sa_established(struct ike_sa *sa);
 void ike_half_open_add(struct ike_sa *sa);
 void ike_half_open_del(struct ike_sa *sa);
 int ike_sa_keys_set(struct ike_sa *sa);		/* sk_in/sk_out from keys */
+/* "conn[id]", valid for four more calls (two SAs in one log line). */
 const char *ike_sa_name(const struct ike_sa *sa);
 void ike_sa_hdr(const struct ike_sa *sa, struct ike_hdr *h, uint8_t exch,
 		bool response, uint32_t msgid);

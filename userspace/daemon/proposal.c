@@ -65,7 +65,7 @@ static void cfg_to_prop(const struct proposal_cfg *pc, uint8_t proto,
 void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
 		  const uint8_t *spi, uint8_t spi_len, uint16_t first_ke)
 {
-	static struct ike_sa_pl sa;	/* single-threaded; 4 KiB off the stack */
+	struct ike_sa_pl sa;
 	int i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -85,7 +85,7 @@ void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
 void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
 		  uint32_t spi, uint16_t pfs_ke, bool no_ke)
 {
-	static struct ike_sa_pl sa;
+	struct ike_sa_pl sa;
 	int i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -257,7 +257,7 @@ int prop_select_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
 void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 		     const struct ike_suite *s, const uint8_t *spi, uint8_t spi_len)
 {
-	static struct ike_sa_pl sa;
+	struct ike_sa_pl sa;
 	struct ike_proposal *o;
 	bool esp = p->proto == IKEV2_PROTO_ESP;
 

@@ -258,16 +258,35 @@ static const struct engine_net fake_net = {
 static void set_addr(struct sockaddr_storage *ss, const char *a, uint16_t port)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
 	memset(ss, 0, sizeof(*ss));
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(port);
-	inet_pton(AF_INET, a, &s4->sin_addr);
+	if (strchr(a, ':')) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		inet_pton(AF_INET6, a, &s6->sin6_addr);
+	} else {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		inet_pton(AF_INET, a, &s4->sin_addr);
+	}
 }
 
+struct side {
+	const char *addr, *ts;
+};
+
+static const struct side v4[2] = {
+	{ "10.0.0.1", "10.1.0.0/16" }, { "10.0.0.2", "10.2.0.0/16" },
+};
+static const struct side v6[2] = {
+	{ "fd00::1", "fd01::/64, fd01:1::/64, fd01:2::/64, fd01:3::/64, fd01:4::/64" },
+	{ "fd00::2", "fd02::/64, fd02:1::/64, fd02:2::/64, fd02:3::/64, fd02:4::/64" },
+};
+
 /* The configuration of one side: conn "c" towards the other. */
-static struct config *make_cfg(const char *me, const char *peer, const char *extra,
-			       const char *dextra)
+static struct config *make_cfg(const struct side *me, const struct side *peer,
+			       const char *extra, const char *dextra)
 {
 	char text[4096], err[256];
 	struct config *c = NULL;
@@ -282,11 +301,10 @@ static struct config *make_cfg(const char *me, const char *peer, const char *ext
 		 " local { auth = psk\n id = %s }\n remote { auth = psk\n id = %s }\n"
 		 " children { net { local_ts = %s\n remote_ts = %s\n"
 		 "  esp_proposals = aes128gcm16\n rekey_time = 0 } } } }\n"
-		 "secrets { s { id = 10.0.0.1\n id2 = 10.0.0.2\n"
+		 "secrets { s { id = %s\n id2 = %s\n"
 		 " secret = \"a test secret of some length\" } }\n",
-		 dextra ? dextra : "", me, peer, extra ? extra : "", me, peer,
-		 !strcmp(me, "10.0.0.1") ? "10.1.0.0/16" : "10.2.0.0/16",
-		 !strcmp(me, "10.0.0.1") ? "10.2.0.0/16" : "10.1.0.0/16");
+		 dextra ? dextra : "", me->addr, peer->addr, extra ? extra : "",
+		 me->addr, peer->addr, me->ts, peer->ts, me->addr, peer->addr);
 	if (config_parse("test.conf", text, strlen(text), &c, err, sizeof(err))) {
 		fprintf(stderr, "config: %s\n", err);
 		return NULL;
@@ -294,11 +312,10 @@ static struct config *make_cfg(const char *me, const char *peer, const char *ext
 	return c;
 }
 
-/* a = 10.0.0.1 (initiates), b = 10.0.0.2; extra goes into both conns,
- * dextra into both daemon sections. */
-static struct net *net_new2(const char *extra_a, const char *extra_b, const char *dextra)
+/* a (initiates) and b; extra goes into both conns, dextra into both
+ * daemon sections. */
+static struct net *net_new_on(const struct side *sides, const char *extra, const char *dextra)
 {
-	static const char *const addr[2] = { "10.0.0.1", "10.0.0.2" };
 	struct net *n = calloc(1, sizeof(*n));
 	int i;
 
@@ -314,8 +331,8 @@ static struct net *net_new2(const char *extra_a, const char *extra_b, const char
 
 		p->name = i ? "b" : "a";
 		p->net = n;
-		set_addr(&p->addr, addr[i], 500);
-		p->cfg = make_cfg(addr[i], addr[!i], i ? extra_b : extra_a, dextra);
+		set_addr(&p->addr, sides[i].addr, 500);
+		p->cfg = make_cfg(&sides[i], &sides[!i], extra, dextra);
 		p->kb = kbackend_open("none");
 		if (!p->cfg || !p->kb)
 			return NULL;
@@ -328,7 +345,7 @@ static struct net *net_new2(const char *extra_a, const char *extra_b, const char
 
 static struct net *net_new(const char *extra)
 {
-	return net_new2(extra, extra, NULL);
+	return net_new_on(v4, extra, NULL);
 }
 
 static void net_free(struct net *n)
@@ -655,6 +672,11 @@ static void rekey(struct peer *p, bool child)
 	buf_free(&out);
 }
 
+static struct ike_sa *sa_a_any(struct net *n)
+{
+	return A->e->all;
+}
+
 /* --- retransmission and the response cache (RFC 7296 §2.1) ------------------------- */
 
 TEST(lost_request_is_retransmitted)
@@ -761,6 +783,41 @@ TEST(peer_gone_after_retransmits)
 	EXPECT_EQ(0, count_all(A));
 	EXPECT_EQ(0, kernel_sas(A));
 	EXPECT_EQ(1, count_all(B));
+	net_free(n);
+}
+
+/* RFC 7383: over IPv6 every fragment's datagram (40-byte IPv6 header)
+ * stays within fragment_size, and a message that fits over IPv4 but not
+ * over IPv6 is fragmented. */
+TEST(ipv6_fragments_fit_the_fragment_size)
+{
+	struct net *n = net_new_on(v6, "fragment_size = 65535", NULL);
+	char conf[64];
+	size_t whole, fs;
+	struct pkt *k;
+
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	deliver(n);
+	deliver(n);
+	ASSERT_EQ(1, queued(n));
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	whole = n->head->len;
+	net_free(n);
+	/* Room for it with IPv4 and UDP headers (28), not with IPv6's (48). */
+	fs = whole + 40;
+	ASSERT_LE(576, fs);
+	snprintf(conf, sizeof(conf), "fragment_size = %zu", fs);
+	n = net_new_on(v6, conf, NULL);
+	initiate(n);
+	deliver(n);
+	deliver(n);
+	EXPECT_LT(1, queued(n));
+	for (k = n->head; k; k = k->next)
+		EXPECT_GE(fs, k->len + 40 + 8);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_LT(0, A->e->st.frags_sent);
 	net_free(n);
 }
 
@@ -875,6 +932,29 @@ TEST(child_rekey_meets_ike_rekey)
 	a = first_sa(A, IKE_S_ESTABLISHED);
 	EXPECT_EQ(1, a->rekeys);
 	EXPECT_EQ(1, a->children->rekeys);
+	net_free(n);
+}
+
+/* ike_sa_name() twice in one log line names two SAs ("IKE SA rekeyed, now
+ * X" named the old SA twice with one static buffer). */
+TEST(two_sa_names_in_one_line)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *old, *ns;
+	char line[256];
+
+	initiate(n);
+	pump(n);
+	old = sa_a_any(n);
+	rekey(A, false);
+	deliver(n);
+	deliver(n);			/* a has both SAs now */
+	ns = old->rekeyed_to;
+	ASSERT_NE(NULL, ns);
+	snprintf(line, sizeof(line), "%s rekeyed, now %s", ike_sa_name(old), ike_sa_name(ns));
+	EXPECT_STRNE(ike_sa_name(old), ike_sa_name(ns));
+	EXPECT_STREQ("c[1] rekeyed, now c[2]", line);
+	pump(n);
 	net_free(n);
 }
 
