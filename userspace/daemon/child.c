@@ -500,8 +500,8 @@ static int for_each_policy(struct child_sa *c, bool add)
 							 KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
 						p.tmpl_src = out ? ike_esp_path(sa)->local : ike_esp_path(sa)->remote;
 						p.tmpl_dst = out ? ike_esp_path(sa)->remote : ike_esp_path(sa)->local;
-						sa_set_port(&p.tmpl_src, 0);
-						sa_set_port(&p.tmpl_dst, 0);
+						addr_set_port(&p.tmpl_src, 0);
+						addr_set_port(&p.tmpl_dst, 0);
 						r = add ? kb->ops->policy_add(kb, &p) :
 							  kb->ops->policy_del(kb, &p);
 						if (r && !err) {
@@ -534,8 +534,8 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 	k.mode = c->mode == CFG_MODE_TRANSPORT ? KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
 	k.src = inbound ? ep->remote : ep->local;
 	k.dst = inbound ? ep->local : ep->remote;
-	sa_set_port(&k.src, 0);
-	sa_set_port(&k.dst, 0);
+	addr_set_port(&k.src, 0);
+	addr_set_port(&k.dst, 0);
 	if (k.mode == KB_MODE_TRANSPORT) {
 		k.sel.family = k.src.ss_family;
 		k.sel.src = k.src;
@@ -567,8 +567,8 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 	if (c->encap || c->esp_tcp) {
 		/* RFC 3948 ports, or the TCP connection's (espintcp). */
 		k.encap = c->esp_tcp ? KB_ENCAP_TCP : KB_ENCAP_UDP;
-		k.encap_sport = sa_port(inbound ? &ep->remote : &ep->local);
-		k.encap_dport = sa_port(inbound ? &ep->local : &ep->remote);
+		k.encap_sport = addr_port(inbound ? &ep->remote : &ep->local);
+		k.encap_dport = addr_port(inbound ? &ep->local : &ep->remote);
 	}
 	k.inbound = inbound;
 	r = kb->ops->sa_add(kb, &k);
@@ -615,8 +615,8 @@ int child_install(struct child_sa *c, const struct buf *ni,
 	if (c->esp_tcp)
 		ike_esp_tcp_ready(sa);
 	if (c->encap) {
-		c->encap_lport = sa_port(&ep->local);
-		c->encap_rport = sa_port(&ep->remote);
+		c->encap_lport = addr_port(&ep->local);
+		c->encap_rport = addr_port(&ep->remote);
 	}
 	r = sa_install(c, true, we_initiated ? r_e : i_e, al.enc_key_len,
 		       we_initiated ? r_a : i_a, al.auth_key_len, &al);
@@ -658,7 +658,7 @@ int child_install(struct child_sa *c, const struct buf *ni,
 void child_follow_path(struct ike_sa *sa)
 {
 	const struct ike_path *ep = ike_esp_path(sa);
-	uint16_t lport = sa_port(&ep->local), rport = sa_port(&ep->remote);
+	uint16_t lport = addr_port(&ep->local), rport = addr_port(&ep->remote);
 	uint16_t ol, orp;
 	struct child_sa *c;
 
@@ -692,8 +692,8 @@ int child_steer(struct child_sa *c, bool udp, uint16_t lport, uint16_t rport)
 
 	if (!kb->ops->sa_steer)
 		return -EOPNOTSUPP;
-	sa_set_port(&l, 0);
-	sa_set_port(&r, 0);
+	addr_set_port(&l, 0);
+	addr_set_port(&r, 0);
 	/* inbound: peer -> us; outbound: us -> peer */
 	if (c->installed_in)
 		ri = kb->ops->sa_steer(kb, &l, c->spi_in, to, rport, lport);
@@ -736,8 +736,8 @@ static void uninstall(struct child_sa *c)
 	struct sockaddr_storage src = ike_esp_path(c->ike)->local;
 	struct sockaddr_storage dst = ike_esp_path(c->ike)->remote;
 
-	sa_set_port(&src, 0);
-	sa_set_port(&dst, 0);
+	addr_set_port(&src, 0);
+	addr_set_port(&dst, 0);
 	if (c->policies) {
 		for_each_policy(c, false);
 		c->policies = false;

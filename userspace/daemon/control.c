@@ -63,7 +63,9 @@ static void reply_err(struct buf *out, const char *msg)
 static void finish(struct buf *out, int r, struct buf *body)
 {
 	buf_reset(out);
-	if (r == 0) {
+	if (buf_err(body)) {
+		reply_err(out, "out of memory");
+	} else if (r == 0) {
 		buf_append(out, "OK\n", 3);
 		buf_append(out, body->data, body->len);
 	} else {
@@ -237,7 +239,10 @@ static void client_io(void *ctx, int fd, uint32_t ev)
 		log_debug("control: %s", cl->req);
 		control_dispatch(c->ops, c->ctx, cl->req, &out);
 	}
-	write_all(fd, out.data, out.len);
+	if (buf_err(&out))
+		write_all(fd, (const uint8_t *)"ERR out of memory\n", 18);
+	else
+		write_all(fd, out.data, out.len);
 	buf_free(&out);
 	client_free(cl);
 }

@@ -380,8 +380,8 @@ static void child_stats(struct engine *e, struct ike_sa *sa, struct child_sa *c,
 
 	memset(in, 0, sizeof(*in));
 	memset(outs, 0, sizeof(*outs));
-	sa_set_port(&l, 0);
-	sa_set_port(&r, 0);
+	addr_set_port(&l, 0);
+	addr_set_port(&r, 0);
 	if (!e->kb || !e->kb->ops->sa_stats)
 		return;
 	if (c->installed_in)
@@ -401,8 +401,8 @@ static void status_text(struct engine *e, struct buf *b)
 		char l[64], r[64], si[17], sr[17], su[128], pid[PEER_ID_STRLEN];
 		struct child_sa *c;
 
-		sa_addr_str(&sa->path.local, l, sizeof(l));
-		sa_addr_str(&sa->path.remote, r, sizeof(r));
+		addr_str(&sa->path.local, l, sizeof(l));
+		addr_str(&sa->path.remote, r, sizeof(r));
 		hex8(sa->spi_i, si);
 		hex8(sa->spi_r, sr);
 		suite_str(&sa->suite, su, sizeof(su));
@@ -410,7 +410,7 @@ static void status_text(struct engine *e, struct buf *b)
 			state_name(sa->state),
 			(unsigned long long)((now - (sa->established_ms ? sa->established_ms :
 						     sa->created_ms)) / 1000),
-			l, sa_port(&sa->path.local), r, sa_port(&sa->path.remote),
+			l, addr_port(&sa->path.local), r, addr_port(&sa->path.remote),
 			ike_xport_str(sa),
 			sa->nat_local ? ", NAT: local" : sa->nat_remote ? ", NAT: remote" : "",
 			sa->initiator ? ", initiator" : ", responder");
@@ -528,8 +528,8 @@ static void status_json(struct engine *e, struct buf *b)
 		struct child_sa *c;
 		bool cf = true;
 
-		sa_addr_str(&sa->path.local, l, sizeof(l));
-		sa_addr_str(&sa->path.remote, r, sizeof(r));
+		addr_str(&sa->path.local, l, sizeof(l));
+		addr_str(&sa->path.remote, r, sizeof(r));
 		hex8(sa->spi_i, si);
 		hex8(sa->spi_r, sr);
 		suite_str(&sa->suite, su, sizeof(su));
@@ -543,8 +543,8 @@ static void status_json(struct engine *e, struct buf *b)
 			"\"esp_in_tcp\":%s,\"tcp_fallback\":%s,\"tcp_originator\":%s,"
 			"\"peer_id\":",
 			(unsigned long long)sa->id, state_name(sa->state),
-			sa->initiator ? "true" : "false", l, sa_port(&sa->path.local), r,
-			sa_port(&sa->path.remote), xport_name(sa->path.kind),
+			sa->initiator ? "true" : "false", l, addr_port(&sa->path.local), r,
+			addr_port(&sa->path.remote), xport_name(sa->path.kind),
 			sa->nat_local ? "true" : "false", sa->nat_remote ? "true" : "false",
 			si, sr, su, cfg_transport_name(sa->x.mode),
 			xport_separate(&sa->x) ? "true" : "false",
@@ -663,7 +663,7 @@ int engine_list_conns(struct engine *e, bool json, struct buf *out)
 		const struct child_cfg *ch;
 
 		if (cc->n_remote)
-			sa_addr_str(&cc->remote_addrs[0], r, sizeof(r));
+			addr_str(&cc->remote_addrs[0], r, sizeof(r));
 		if (json) {
 			bprintf(out, "%s{\"name\":", first ? "" : ",");
 			jstr(out, cc->name);

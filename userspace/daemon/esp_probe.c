@@ -53,19 +53,6 @@
 
 static const char probe_payload[] = "tcpike ESP reachability probe";
 
-static size_t addr_bytes(const struct sockaddr_storage *a, const uint8_t **p)
-{
-	if (a->ss_family == AF_INET) {
-		*p = (const uint8_t *)&((const struct sockaddr_in *)a)->sin_addr;
-		return 4;
-	}
-	if (a->ss_family == AF_INET6) {
-		*p = (const uint8_t *)&((const struct sockaddr_in6 *)a)->sin6_addr;
-		return 16;
-	}
-	return 0;
-}
-
 static bool ts_has(const struct ike_ts *t, const struct sockaddr_storage *a)
 {
 	const uint8_t *p;
@@ -118,8 +105,8 @@ static int probe_src(const struct child_sa *c, const struct sockaddr_storage *ow
 		if (!i->ifa_addr || i->ifa_addr->sa_family != own->ss_family)
 			continue;
 		memset(&a, 0, sizeof(a));
-		memcpy(&a, i->ifa_addr, own->ss_family == AF_INET6 ?
-		       sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+		a.ss_family = own->ss_family;
+		memcpy(&a, i->ifa_addr, addr_len(&a));
 		if (a.ss_family == AF_INET6 &&
 		    IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)&a)->sin6_addr))
 			continue;
@@ -184,14 +171,13 @@ static int probe_send(struct ike_sa *sa, const struct child_sa *c)
 	uint16_t port;
 	int fd, r;
 
-	sa_set_port(&own, 0);
-	sa_set_port(&peer, 0);
+	addr_set_port(&own, 0);
+	addr_set_port(&peer, 0);
 	if ((r = probe_src(c, &own, &src)) || (r = probe_dst(c, &peer, &dst, &port)))
 		return r;
-	sa_set_port(&src, 0);
-	sa_set_port(&dst, port);
-	sl = dst.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-					 sizeof(struct sockaddr_in);
+	addr_set_port(&src, 0);
+	addr_set_port(&dst, port);
+	sl = addr_len(&dst);
 	fd = socket(dst.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -227,7 +213,7 @@ static int inbound_packets(struct ike_sa *sa, const struct child_sa *c, uint64_t
 	struct kb_stats st;
 	int r;
 
-	sa_set_port(&l, 0);
+	addr_set_port(&l, 0);
 	r = kb->ops->sa_stats(kb, &l, c->spi_in, &st);
 	if (!r)
 		*pk = st.packets;
@@ -439,7 +425,7 @@ int esp_transport_start(struct ike_sa *sa)
 static int steer_all(struct ike_sa *sa, bool udp)
 {
 	const struct ike_path *ep = ike_esp_path(sa);
-	uint16_t lport = sa_port(&ep->local), rport = sa_port(&ep->remote);
+	uint16_t lport = addr_port(&ep->local), rport = addr_port(&ep->remote);
 	struct child_sa *c, *d;
 	int r = 0;
 

@@ -581,7 +581,7 @@ static bool conn_fits(struct ike_sa *sa, const struct conn_cfg *c,
 	int i;
 
 	for (i = 0; i < c->n_remote; i++)
-		addr_ok |= sa_addr_eq(&c->remote_addrs[i], &sa->path.remote);
+		addr_ok |= addr_eq(&c->remote_addrs[i], &sa->path.remote);
 	if (!addr_ok)
 		return false;
 	if (c->remote.id.type && (id_wire(&c->remote.id, &w) || !id_equal(&w, peer)))

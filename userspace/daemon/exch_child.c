@@ -44,14 +44,35 @@ static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 	return c ? c : (al > bl) - (al < bl);
 }
 
-/* The lower of two nonces into out. */
-static void nonce_min(const struct buf *a, const struct ike_span *b, struct buf *out)
+/* The lower of two nonces. */
+static struct ike_span nonce_min(const struct buf *a, const struct ike_span *b)
 {
-	buf_reset(out);
 	if (nonce_cmp(a->data, a->len, b->p, b->len) <= 0)
-		buf_append(out, a->data, a->len);
-	else
-		buf_append(out, b->p, b->len);
+		return (struct ike_span){ .p = a->data, .len = a->len };
+	return *b;
+}
+
+/* The lower nonce of the peer's exchange that collided with ours, kept
+ * until ours is answered. */
+static void collision_keep(struct ike_sa *sa, const struct buf *a, const struct ike_span *b,
+			   struct buf *keep)
+{
+	struct ike_span m = nonce_min(a, b);
+
+	buf_reset(keep);
+	if (buf_append(keep, m.p, m.len))
+		log_err("%s: out of memory: the rekey collision cannot be decided by "
+			"nonces; ours will be kept", ike_sa_name(sa));
+}
+
+/* §2.8.1, §2.8.2: the exchange with the lowest of the four nonces made
+ * the redundant SA.  ours: our request's nonce and the peer's answer. */
+static bool collision_lost(const struct buf *our_req, const struct ike_span *their_resp,
+			   const struct buf *kept)
+{
+	struct ike_span m = nonce_min(our_req, their_resp);
+
+	return !buf_err(kept) && nonce_cmp(m.p, m.len, kept->data, kept->len) < 0;
 }
 
 static uint64_t retry_delay(void)
@@ -206,13 +227,7 @@ static int pfs_secret(struct ike_kex *kex, const struct ike_msg *inner, uint16_t
 static bool child_collision_lost(struct ike_sa *sa, struct child_sa *old,
 				 const struct ike_span *nr)
 {
-	struct buf ours = BUF_INIT;
-	bool lost;
-
-	nonce_min(&sa->req.nonce, nr, &ours);
-	lost = nonce_cmp(ours.data, ours.len, old->coll_nonce.data, old->coll_nonce.len) < 0;
-	buf_free(&ours);
-	return lost;
+	return collision_lost(&sa->req.nonce, nr, &old->coll_nonce);
 }
 
 static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
@@ -246,8 +261,7 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 			 err ? ikev2_notify_name(err) : "no nonce");
 		goto fail;
 	}
-	buf_append(&nr, n.p, n.len);
-	if (pfs_secret(r->kex, inner, c->esp.ke, &gir)) {
+	if (buf_append(&nr, n.p, n.len) || pfs_secret(r->kex, inner, c->esp.ke, &gir)) {
 		log_warn("%s: CREATE_CHILD_SA response has no usable KE", ike_sa_name(sa));
 		goto fail;
 	}
@@ -319,9 +333,9 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	memcpy(ns->spi_r, sap.p[0].spi, 8);
-	buf_append(&ns->ni, r->nonce.data, r->nonce.len);
-	buf_append(&ns->nr, n.p, n.len);
-	if (crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+	if (buf_append(&ns->ni, r->nonce.data, r->nonce.len) ||
+	    buf_append(&ns->nr, n.p, n.len) ||
+	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
 				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
 				  ns->spi_i, ns->spi_r, &ns->keys) ||
 	    ike_sa_keys_set(ns)) {
@@ -339,13 +353,8 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	ns->rekeys = sa->rekeys + 1;
 	ike_sa_link(ns);
 	r->new_ike = NULL;
-	if (sa->peer_ike) {
-		struct buf ours = BUF_INIT;
-
-		nonce_min(&ns->ni, &n, &ours);
-		lost = nonce_cmp(ours.data, ours.len, sa->coll_nonce.data, sa->coll_nonce.len) < 0;
-		buf_free(&ours);
-	}
+	if (sa->peer_ike)
+		lost = collision_lost(&ns->ni, &n, &sa->coll_nonce);
 	if (sa->kernel_keepalive) {
 		/* the keepalive registration belongs to the peer, not the SA */
 		ns->kernel_keepalive = true;
@@ -441,8 +450,7 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	}
 	memcpy(ns->spi_i, sap->p[idx].spi, 8);
 	kex = kex_new(ns->suite.ke);
-	buf_append(&ns->ni, ni.p, ni.len);
-	if (!kex || crypto_nonce(&ns->nr, IKE_NONCE_LEN) || kex_public(kex, &pub) ||
+	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) || kex_public(kex, &pub) ||
 	    kex_derive(kex, ke.data.p, ke.data.len, &gir) ||
 	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
 				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
@@ -483,7 +491,7 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	 * lower nonce of this exchange (taken before ike_sa_established()
 	 * wipes the new SA's nonces). */
 	if (t == TASK_IKE_REKEY)
-		nonce_min(&ns->nr, &ni, &sa->coll_nonce);
+		collision_keep(sa, &ns->nr, &ni, &sa->coll_nonce);
 	ike_sa_established(ns);
 	if (t == TASK_IKE_REKEY) {
 		sa->peer_ike = ns;
@@ -590,8 +598,8 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		}
 		kex_free(kex);
 	}
-	buf_append(&nib, ni.p, ni.len);
-	if (child_install(c, &nib, &nr, c->esp.ke ? &gir : NULL, false) ||
+	if (buf_append(&nib, ni.p, ni.len) ||
+	    child_install(c, &nib, &nr, c->esp.ke ? &gir : NULL, false) ||
 	    (!old && child_policies(c))) {
 		child_free(c, true);
 		buf_wipe(&nr);
@@ -624,7 +632,7 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		if (old->state == CHILD_S_REKEYING) {
 			/* §2.8.1: both rekeyed; decided when our response comes. */
 			old->peer_rekey = c;
-			nonce_min(&nr, &ni, &old->coll_nonce);
+			collision_keep(sa, &nr, &ni, &old->coll_nonce);
 		} else {
 			c->policies = old->policies;
 			old->policies = false;

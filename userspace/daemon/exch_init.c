@@ -57,7 +57,7 @@ static int cookie_make(struct engine *e, const uint8_t *secret, uint8_t version,
 {
 	struct sockaddr_storage a = *from;
 
-	sa_set_port(&a, 0);
+	addr_set_port(&a, 0);
 	out[0] = version;
 	(void)e;
 	return crypto_cookie(secret, 32, ni->p, ni->len, (struct sockaddr *)&a,
@@ -290,7 +290,10 @@ static bool init_handle_notify(struct ike_sa *sa, const struct ike_msg *m)
 				return true;
 			}
 			buf_reset(&sa->cookie);
-			buf_append(&sa->cookie, n.data.p, n.data.len);
+			if (buf_append(&sa->cookie, n.data.p, n.data.len)) {
+				init_fail(sa, "out of memory");
+				return true;
+			}
 			puzzle_solve(sa, m);
 			log_info("%s: responder asked for a cookie%s; retrying", ike_sa_name(sa),
 				 sa->puzzle.len ? " and solved its puzzle" : "");
@@ -340,9 +343,9 @@ static void float_to_natt(struct ike_sa *sa)
 		return;
 	/* §2.23: with a NAT, everything after IKE_SA_INIT moves to 4500. */
 	sa->path.kind = XPORT_UDP4500;
-	sa_set_port(&sa->path.local, sa->e->cfg->daemon.natt_port);
-	if (sa_port(&sa->path.remote) == IKEV2_UDP_PORT)
-		sa_set_port(&sa->path.remote, IKEV2_NATT_PORT);
+	addr_set_port(&sa->path.local, sa->e->cfg->daemon.natt_port);
+	if (addr_port(&sa->path.remote) == IKEV2_UDP_PORT)
+		addr_set_port(&sa->path.remote, IKEV2_NATT_PORT);
 	sa->natt = true;
 }
 
@@ -374,8 +377,10 @@ static void peer_extensions(struct ike_sa *sa, const struct ike_msg *m)
 		struct ike_typed cr;
 
 		sa->peer_certreq = true;
-		if (!ike_get_certreq(ike_msg_find(m, IKEV2_PL_CERTREQ), &cr))
-			buf_append(&sa->peer_certreq_data, cr.data.p, cr.data.len);
+		/* Without the data (no memory) any of our certificates goes. */
+		if (!ike_get_certreq(ike_msg_find(m, IKEV2_PL_CERTREQ), &cr) &&
+		    buf_append(&sa->peer_certreq_data, cr.data.p, cr.data.len))
+			buf_free(&sa->peer_certreq_data);
 	}
 }
 
@@ -413,7 +418,10 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	}
 	memcpy(sa->spi_r, m->hdr.spi_r, 8);
 	buf_reset(&sa->nr);
-	buf_append(&sa->nr, nr.p, nr.len);
+	if (buf_append(&sa->nr, nr.p, nr.len)) {
+		init_fail(sa, "out of memory");
+		return;
+	}
 	if (derive_keys(sa, &ke)) {
 		init_fail(sa, "key exchange failed (invalid KE value from the responder)");
 		return;
@@ -425,7 +433,10 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	/* RT-4, RT-9; without the echo RFC 9329 proper over TCP (RT-11). */
 	xport_init_done(sa, has_notify(m, sa->e->cfg->daemon.separate_transports_notify));
 	buf_reset(&sa->init_resp);
-	buf_append(&sa->init_resp, rx->msg, rx->len);
+	if (buf_append(&sa->init_resp, rx->msg, rx->len)) {
+		init_fail(sa, "out of memory");
+		return;
+	}
 	suite_str(&sa->suite, s, sizeof(s));
 	log_info("%s: IKE_SA_INIT done: %s%s%s", ike_sa_name(sa), s,
 		 sa->natt ? ", NAT detected: moving to port 4500" : "",
@@ -540,7 +551,7 @@ static bool addr_listed(const struct sockaddr_storage *list, int n,
 	if (!n)
 		return true;
 	for (i = 0; i < n; i++)
-		if (sa_addr_eq(&list[i], a))
+		if (addr_eq(&list[i], a))
 			return true;
 	return false;
 }
@@ -565,7 +576,7 @@ static struct ike_sa *half_open_find(struct engine *e, const struct ike_rx *rx,
 	/* Bounded by half_open_max; once per IKE_SA_INIT request. */
 	for (sa = e->half_open; sa; sa = sa->ho_next)
 		if (!memcmp(sa->spi_i, spii, 8) &&
-		    sa_addr_eq(&sa->path.remote, &rx->path.remote))
+		    addr_eq(&sa->path.remote, &rx->path.remote))
 			return sa;
 	return NULL;
 }
@@ -576,7 +587,7 @@ static uint32_t half_open_from(struct engine *e, const struct sockaddr_storage *
 	uint32_t n = 0;
 
 	for (sa = e->half_open; sa; sa = sa->ho_next)
-		n += sa_addr_eq(&sa->path.remote, a);
+		n += addr_eq(&sa->path.remote, a);
 	return n;
 }
 
@@ -599,7 +610,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	int idx, i;
 	bool echo;
 
-	sa_addr_str(&rx->path.remote, a, sizeof(a));
+	addr_str(&rx->path.remote, a, sizeof(a));
 	if (m->err) {
 		uint16_t t = ike_perr_notify(m->err);
 		uint8_t crit = m->critical_type;
@@ -712,8 +723,8 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	echo = d->separate_transports && has_notify(m, d->separate_transports_notify);
 	xport_init_rx(sa, rx, echo);
 	sa->kex = kex_new(sa->suite.ke);
-	buf_append(&sa->ni, ni.p, ni.len);
-	if (!sa->kex || crypto_nonce(&sa->nr, IKE_NONCE_LEN) || kex_public(sa->kex, &pub)) {
+	if (!sa->kex || buf_append(&sa->ni, ni.p, ni.len) ||
+	    crypto_nonce(&sa->nr, IKE_NONCE_LEN) || kex_public(sa->kex, &pub)) {
 		ike_sa_destroy(sa, "out of resources");
 		buf_free(&pub);
 		return;
@@ -753,7 +764,11 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 		ike_sa_destroy(sa, "cannot build IKE_SA_INIT response");
 		return;
 	}
-	buf_append(&sa->init_req, rx->msg, rx->len);
+	if (buf_append(&sa->init_req, rx->msg, rx->len)) {
+		buf_free(&msg);
+		ike_sa_destroy(sa, "out of resources");
+		return;
+	}
 	buf_free(&sa->init_resp);
 	sa->init_resp = msg;
 	sa->state = IKE_S_HALF_OPEN;
@@ -762,7 +777,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 		sa->natt = true;
 	suite_str(&sa->suite, s, sizeof(s));
 	log_info("%s: IKE_SA_INIT from %s port %u: %s%s", ike_sa_name(sa), a,
-		 sa_port(&rx->path.remote), s,
+		 addr_port(&rx->path.remote), s,
 		 sa->nat_remote ? ", initiator is behind a NAT" : "");
 	ike_schedule_timers(sa);
 	ike_send_plain(sa, &sa->init_resp, false);

@@ -444,13 +444,13 @@ int ike_tcp_connect(struct ike_sa *sa)
 			  ike_sa_name(sa));
 		return -EPERM;
 	}
-	sa_set_port(&remote, sa->cfg->tcp_port);
-	sa_set_port(&local, 0);
+	addr_set_port(&remote, sa->cfg->tcp_port);
+	addr_set_port(&local, 0);
 	err = -ENOTCONN;
 	c = e->net ? e->net->connect(e->net_ctx, &local, &remote,
 				     sa->cfg->tcp_connect_timeout_ms, &err) : NULL;
 	if (!c) {
-		sa_addr_str(&remote, a, sizeof(a));
+		addr_str(&remote, a, sizeof(a));
 		log_warn("%s: cannot connect to %s port %u over TCP: %s", ike_sa_name(sa),
 			 a, sa->cfg->tcp_port, err == -ENOTCONN ?
 			 "the TCP listener, which IKE over TCP needs, is not open" :
@@ -475,8 +475,8 @@ static void esp_path_from_tcp(struct ike_sa *sa)
 	u->kind = XPORT_UDP4500;
 	u->local = sa->path.local;
 	u->remote = sa->path.remote;
-	sa_set_port(&u->local, sa->e->cfg->daemon.natt_port);
-	sa_set_port(&u->remote, IKEV2_NATT_PORT);
+	addr_set_port(&u->local, sa->e->cfg->daemon.natt_port);
+	addr_set_port(&u->remote, IKEV2_NATT_PORT);
 }
 
 const struct ike_path *ike_esp_path(const struct ike_sa *sa)
@@ -512,8 +512,8 @@ static int xport_start(struct ike_sa *sa)
 	case XS_SEP_INIT:
 		/* RT-1: UDP to 4500, behind the non-ESP marker. */
 		sa->path.kind = XPORT_UDP4500;
-		sa_set_port(&sa->path.local, e->cfg->daemon.natt_port);
-		sa_set_port(&sa->path.remote, IKEV2_NATT_PORT);
+		addr_set_port(&sa->path.local, e->cfg->daemon.natt_port);
+		addr_set_port(&sa->path.remote, IKEV2_NATT_PORT);
 		/* UDP may be blocked altogether: then TCP from the start. */
 		timer_arm(e->loop, &x->timer, cc->tcp_fallback_delay_ms, fallback_fire);
 		return init_start(sa);
@@ -522,7 +522,7 @@ static int xport_start(struct ike_sa *sa)
 		/* fall through */
 	default:
 		sa->path.kind = XPORT_UDP500;
-		sa_set_port(&sa->path.local, e->cfg->daemon.udp_port);
+		addr_set_port(&sa->path.local, e->cfg->daemon.udp_port);
 		return init_start(sa);
 	}
 }
@@ -536,9 +536,7 @@ static int route_source(const struct sockaddr_storage *dst, struct sockaddr_stor
 
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (const struct sockaddr *)dst,
-		    dst->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-						 sizeof(struct sockaddr_in)) ||
+	if (connect(fd, (const struct sockaddr *)dst, addr_len(dst)) ||
 	    getsockname(fd, (struct sockaddr *)src, &sl))
 		r = -errno;
 	close(fd);
@@ -557,7 +555,7 @@ struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 	}
 	sa->x.origin = origin;
 	sa->path.remote = cc->remote_addrs[0];
-	sa_set_port(&sa->path.remote, cc->remote_port);
+	addr_set_port(&sa->path.remote, cc->remote_port);
 	if (cc->n_local) {
 		sa->path.local = cc->local_addrs[0];
 	} else if ((r = route_source(&sa->path.remote, &sa->path.local))) {
@@ -743,11 +741,11 @@ void ike_tcp_follow(struct ike_sa *sa)
 		if (!ch->installed_in || !e->kb->ops->sa_steer)
 			continue;
 		e->kb->ops->sa_steer(e->kb, &sa->path.local, ch->spi_in, KB_ENCAP_TCP,
-				     sa_port(&sa->path.remote), sa_port(&sa->path.local));
+				     addr_port(&sa->path.remote), addr_port(&sa->path.local));
 		if (ch->installed_out)
 			e->kb->ops->sa_steer(e->kb, &sa->path.remote, ch->spi_out,
-					     KB_ENCAP_TCP, sa_port(&sa->path.local),
-					     sa_port(&sa->path.remote));
+					     KB_ENCAP_TCP, addr_port(&sa->path.local),
+					     addr_port(&sa->path.remote));
 	}
 }
 
@@ -794,7 +792,7 @@ void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err)
 		 * (RT-4), after the "IKETCP" prefix tcp.c sent (RT-6). */
 		xport_go(sa, XE_TCP_UP);
 		log_info("%s: IKE moved to TCP port %u (separate transports)",
-			 ike_sa_name(sa), sa_port(&sa->path.remote));
+			 ike_sa_name(sa), addr_port(&sa->path.remote));
 		if (auth_start(sa)) {
 			e->st.ike_failed++;
 			ike_sa_destroy(sa, "cannot build IKE_AUTH");
@@ -859,7 +857,7 @@ bool xport_init_response(struct ike_sa *sa, const struct ike_rx *rx)
 {
 	/* Only from where the request went (the response is not
 	 * authenticated). */
-	if (!sa_addr_eq(&rx->path.remote, &sa->path.remote) ||
+	if (!addr_eq(&rx->path.remote, &sa->path.remote) ||
 	    (sa->path.kind == XPORT_TCP) != (rx->path.kind == XPORT_TCP) ||
 	    (rx->path.kind == XPORT_TCP && rx->path.conn != sa->path.conn))
 		return false;

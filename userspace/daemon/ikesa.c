@@ -34,53 +34,7 @@ uint64_t ike_now(void)
 	return loop_now_ms();
 }
 
-/* --- addresses ------------------------------------------------------------ */
-
-int sa_addr_str(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
-	else if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
-	return snprintf(out, len, "%s", a);
-}
-
-uint16_t sa_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return 0;
-}
-
-void sa_set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
-
-bool sa_addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-	return false;
-}
-
-bool sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return sa_addr_eq(a, b) && sa_port(a) == sa_port(b);
-}
+/* --- identities ---------------------------------------------------------- */
 
 const char *peer_id_str(const struct ike_sa *sa, char *out)
 {
@@ -377,7 +331,7 @@ static bool keepalive_shared(const struct ike_sa *sa)
 		if (o == sa || !o->kernel_keepalive || o->state == IKE_S_DEAD)
 			continue;
 		q = ike_esp_path(o);
-		if (sa_equal(&p->local, &q->local) && sa_equal(&p->remote, &q->remote))
+		if (addr_port_eq(&p->local, &q->local) && addr_port_eq(&p->remote, &q->remote))
 			return true;
 	}
 	return false;
@@ -968,11 +922,11 @@ void ike_sa_established(struct ike_sa *sa)
 	free_init_material(sa);
 	peer_id_str(sa, idb);
 	if (log_enabled(LOG_LVL_INFO))
-		sa_addr_str(&sa->path.remote, peer, sizeof(peer));
+		addr_str(&sa->path.remote, peer, sizeof(peer));
 	else
 		peer[0] = 0;
 	log_info("%s: IKE SA established with %s port %u over %s, peer id %s%s",
-		 ike_sa_name(sa), peer, sa_port(&sa->path.remote),
+		 ike_sa_name(sa), peer, addr_port(&sa->path.remote),
 		 xport_name(sa->path.kind), idb,
 		 sa->nat_local ? " (we are behind a NAT)" :
 		 sa->nat_remote ? " (peer is behind a NAT)" : "");
@@ -993,18 +947,18 @@ static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request
 
 	if (xport_rx(sa, rx, request))
 		return;		/* TCP, or IKE on TCP (ike_xport.c) */
-	if (!sa_equal(&p->remote, &rx->path.remote) || p->kind != rx->path.kind) {
-		bool addr_moved = !sa_addr_eq(&p->remote, &rx->path.remote);
-		bool port_moved = sa_port(&p->remote) != sa_port(&rx->path.remote);
+	if (!addr_port_eq(&p->remote, &rx->path.remote) || p->kind != rx->path.kind) {
+		bool addr_moved = !addr_eq(&p->remote, &rx->path.remote);
+		bool port_moved = addr_port(&p->remote) != addr_port(&rx->path.remote);
 
 		if (!sa->nat_remote && !sa->nat_local && p->kind == rx->path.kind)
 			return;
 		if (addr_moved || port_moved) {
 			char a[64];
 
-			sa_addr_str(&rx->path.remote, a, sizeof(a));
+			addr_str(&rx->path.remote, a, sizeof(a));
 			log_info("%s: peer moved to %s port %u", ike_sa_name(sa), a,
-				 sa_port(&rx->path.remote));
+				 addr_port(&rx->path.remote));
 		}
 		p->kind = rx->path.kind;
 		p->remote = rx->path.remote;
@@ -1303,7 +1257,7 @@ void engine_rx(void *ctx, const struct ike_rx *rx)
 	e->st.rx++;
 	if (ike_msg_parse(rx->msg, rx->len, m)) {
 		e->st.rx_bad++;
-		sa_addr_str(&rx->path.remote, a, sizeof(a));
+		addr_str(&rx->path.remote, a, sizeof(a));
 		log_debug("malformed IKE message from %s: %s", a,
 			  m->why ? m->why : "?");
 		/* Only an IKE_SA_INIT request can be answered unprotected

@@ -35,6 +35,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "config.h"
 #include "crypto.h"
@@ -499,12 +500,7 @@ int prop_check_reply_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
 bool prop_ke_allowed(const struct conn_cfg *cc, uint16_t group);
 int suite_str(const struct ike_suite *s, char *out, size_t len);
 
-/* helpers for addresses (ikesa.c) */
-int sa_addr_str(const struct sockaddr_storage *ss, char *out, size_t len);
-uint16_t sa_port(const struct sockaddr_storage *ss);
-void sa_set_port(struct sockaddr_storage *ss, uint16_t port);
-bool sa_addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-bool sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* identities (ikesa.c) */
 /* Our ID for a connection (the local address when none configured). */
 void ike_local_id(const struct ike_sa *sa, struct id_cfg *id);
 int id_str(const struct id_cfg *id, char *out, size_t len);

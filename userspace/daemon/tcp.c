@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "log.h"
 #include "tcp.h"
@@ -27,47 +28,6 @@
 #define DEF_MAX_PER_IP		50
 #define DEF_PREFIX_TIMEOUT	5000
 #define DEF_IDLE_TIMEOUT	30000
-
-static const char *addr_str(const struct sockaddr_storage *ss, char *b, size_t n)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-	uint16_t port = 0;
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)ss;
-
-		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		port = ntohs(s->sin_port);
-		snprintf(b, n, "%s:%u", a, port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		port = ntohs(s->sin6_port);
-		snprintf(b, n, "[%s]:%u", a, port);
-	} else {
-		snprintf(b, n, "?");
-	}
-	return b;
-}
-
-static socklen_t ss_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-					     sizeof(struct sockaddr_in);
-}
-
-static bool same_host(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
-}
 
 static void conn_io(void *ctx, int fd, uint32_t ev);
 static void conn_timer(struct timer *tm);
@@ -165,7 +125,7 @@ void tcp_conn_close(struct tcp_conn *c, int err)
 	}
 	if (stream_partial(&c->st))
 		log_debug("tcp %s: partial frame discarded at close (RFC 9329 §6.1)",
-			  addr_str(&c->remote, rb, sizeof(rb)));
+			  addr_port_str(&c->remote, rb, sizeof(rb)));
 	t->st.closed++;
 	t->st.frames_empty += c->st.st.empty;
 	t->st.keepalives += c->st.st.keepalives;
@@ -296,7 +256,7 @@ static void conn_read(struct tcp_conn *c)
 			    (size_t)n - 4 > t->o.max_msg) {
 				t->st.oversized++;
 				log_warn("tcp %s: closing: IKE message of %zd bytes over max_ike_message %zu",
-					 addr_str(&c->remote, rb, sizeof(rb)), n - 4,
+					 addr_port_str(&c->remote, rb, sizeof(rb)), n - 4,
 					 (size_t)t->o.max_msg);
 				tcp_conn_close(c, -EPROTO);
 				return;
@@ -330,7 +290,7 @@ static void conn_read(struct tcp_conn *c)
 				t->st.bad_length++;
 			}
 			log_warn("tcp %s: closing: %s",
-				 addr_str(&c->remote, rb, sizeof(rb)),
+				 addr_port_str(&c->remote, rb, sizeof(rb)),
 				 c->st.error ? c->st.error : "bad stream");
 			tcp_conn_close(c, -EPROTO);
 			return;
@@ -398,7 +358,7 @@ static void conn_timer(struct timer *tm)
 	struct tcp *t = c->tcp;
 	char rb[64];
 
-	addr_str(&c->remote, rb, sizeof(rb));
+	addr_port_str(&c->remote, rb, sizeof(rb));
 	if (c->connecting) {
 		log_info("tcp %s: connect timed out", rb);
 		tcp_conn_close(c, -ETIMEDOUT);
@@ -428,7 +388,7 @@ static uint32_t count_from(const struct tcp *t, const struct sockaddr_storage *a
 	uint32_t n = 0;
 
 	for (struct hnode *h = htab_first(&t->by_host, host_hash(a)); h; h = htab_next(h))
-		if (same_host(&container_of(h, struct tcp_conn, host_node)->remote, a))
+		if (addr_eq(&container_of(h, struct tcp_conn, host_node)->remote, a))
 			n++;
 	return n;
 }
@@ -452,7 +412,7 @@ static void listen_io(void *ctx, int lfd, uint32_t ev)
 				log_warn("tcp: accept: %s", strerror(errno));
 			return;
 		}
-		addr_str(&peer, rb, sizeof(rb));
+		addr_port_str(&peer, rb, sizeof(rb));
 		if (t->n_conns >= t->o.max_conns) {
 			t->st.refused_global++;
 			log_warn("tcp %s: refused: %u connections (tcp_max)", rb,
@@ -494,12 +454,12 @@ static int listen_one(struct tcp *t, const struct sockaddr_storage *a)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (a->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)a, ss_len(a)) < 0 ||
+	if (bind(fd, (const struct sockaddr *)a, addr_len(a)) < 0 ||
 	    listen(fd, 128) < 0) {
 		int e = errno;
 
 		log_err("tcp: cannot listen on %s: %s",
-			addr_str(a, ab, sizeof(ab)), strerror(e));
+			addr_port_str(a, ab, sizeof(ab)), strerror(e));
 		close(fd);
 		return -e;
 	}
@@ -508,16 +468,8 @@ static int listen_one(struct tcp *t, const struct sockaddr_storage *a)
 		return -ENOMEM;
 	}
 	t->listen_fd[t->n_listen++] = fd;
-	log_info("tcp: listening on %s", addr_str(a, ab, sizeof(ab)));
+	log_info("tcp: listening on %s", addr_port_str(a, ab, sizeof(ab)));
 	return 0;
-}
-
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
 struct tcp *tcp_open(struct loop *loop, const struct tcp_opts *o,
@@ -552,7 +504,7 @@ struct tcp *tcp_open(struct loop *loop, const struct tcp_opts *o,
 			for (int i = 0; i < o->n_addrs; i++) {
 				struct sockaddr_storage a = o->addrs[i];
 
-				set_port(&a, o->ports[p]);
+				addr_set_port(&a, o->ports[p]);
 				if (listen_one(t, &a))
 					goto fail;
 			}
@@ -560,11 +512,11 @@ struct tcp *tcp_open(struct loop *loop, const struct tcp_opts *o,
 			struct sockaddr_storage a4 = { 0 }, a6 = { 0 };
 
 			a4.ss_family = AF_INET;
-			set_port(&a4, o->ports[p]);
+			addr_set_port(&a4, o->ports[p]);
 			if (listen_one(t, &a4))
 				goto fail;
 			a6.ss_family = AF_INET6;
-			set_port(&a6, o->ports[p]);
+			addr_set_port(&a6, o->ports[p]);
 			/* Hosts without IPv6 keep working on IPv4. */
 			if (listen_one(t, &a6) == -EAFNOSUPPORT)
 				log_info("tcp: no IPv6 on this host");
@@ -645,10 +597,10 @@ struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local
 		return NULL;
 	}
 	if (local && local->ss_family == remote->ss_family &&
-	    bind(fd, (const struct sockaddr *)local, ss_len(local)) < 0) {
+	    bind(fd, (const struct sockaddr *)local, addr_len(local)) < 0) {
 		*err = -errno;
 		log_warn("tcp: cannot bind %s: %s",
-			 addr_str(local, rb, sizeof(rb)), strerror(errno));
+			 addr_port_str(local, rb, sizeof(rb)), strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -660,10 +612,10 @@ struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local
 	}
 	/* RFC 9329 §4: the originator sends "IKETCP" once, first. */
 	conn_queue(c, (const uint8_t *)STREAM_PREFIX, STREAM_PREFIX_LEN);
-	r = connect(fd, (const struct sockaddr *)remote, ss_len(remote));
+	r = connect(fd, (const struct sockaddr *)remote, addr_len(remote));
 	if (r < 0 && errno != EINPROGRESS) {
 		*err = -errno;
-		log_info("tcp %s: connect: %s", addr_str(remote, rb, sizeof(rb)),
+		log_info("tcp %s: connect: %s", addr_port_str(remote, rb, sizeof(rb)),
 			 strerror(errno));
 		c->connecting = false;
 		c->dead = true;
@@ -745,10 +697,10 @@ int tcp_enable_espintcp(struct tcp_conn *c)
 
 		if (e == ENOENT || e == EOPNOTSUPP)
 			log_warn("tcp %s: ESP-in-TCP unavailable: kernel lacks CONFIG_INET_ESPINTCP",
-				 addr_str(&c->remote, rb, sizeof(rb)));
+				 addr_port_str(&c->remote, rb, sizeof(rb)));
 		else
 			log_warn("tcp %s: cannot attach espintcp: %s",
-				 addr_str(&c->remote, rb, sizeof(rb)), strerror(e));
+				 addr_port_str(&c->remote, rb, sizeof(rb)), strerror(e));
 		return -e;
 	}
 	c->espintcp = true;

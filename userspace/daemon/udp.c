@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "log.h"
 #include "loop.h"
@@ -26,34 +27,6 @@
 
 #define NON_ESP_MARKER_LEN	4
 #define UDP_DEF_MAX_MSG		(65535 - 8 - 40)
-
-static const char *sa_str(const struct sockaddr_storage *ss, char *b, size_t n)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)ss;
-
-		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		snprintf(b, n, "%s:%u", a, ntohs(s->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		snprintf(b, n, "[%s]:%u", a, ntohs(s->sin6_port));
-	} else {
-		snprintf(b, n, "?");
-	}
-	return b;
-}
-
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
 
 void udp_handle_datagram(struct udp *u, struct udp_sock *s,
 			 const uint8_t *p, size_t len, bool truncated,
@@ -202,11 +175,10 @@ static int open_one(struct udp *u, const struct sockaddr_storage *a,
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	}
 	if (bind(fd, (const struct sockaddr *)a,
-		 a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-					    sizeof(struct sockaddr_in)) < 0) {
+		 addr_len(a)) < 0) {
 		int e = errno;
 
-		log_err("udp: cannot bind %s: %s", sa_str(a, ab, sizeof(ab)),
+		log_err("udp: cannot bind %s: %s", addr_port_str(a, ab, sizeof(ab)),
 			strerror(e));
 		close(fd);
 		return -e;
@@ -218,7 +190,7 @@ static int open_one(struct udp *u, const struct sockaddr_storage *a,
 		 * hands us only the marker-prefixed IKE datagrams. */
 		if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &t, sizeof(t)) < 0)
 			log_warn("udp: UDP_ENCAP_ESPINUDP on %s: %s",
-				 sa_str(a, ab, sizeof(ab)), strerror(errno));
+				 addr_port_str(a, ab, sizeof(ab)), strerror(errno));
 	}
 	s = &u->socks[u->n_socks];
 	s->fd = fd;
@@ -234,7 +206,7 @@ static int open_one(struct udp *u, const struct sockaddr_storage *a,
 		return -ENOMEM;
 	}
 	u->n_socks++;
-	log_info("udp: listening on %s%s", sa_str(a, ab, sizeof(ab)),
+	log_info("udp: listening on %s%s", addr_port_str(a, ab, sizeof(ab)),
 		 kind == XPORT_UDP4500 ? " (NAT-T)" : "");
 	return 0;
 }
@@ -248,7 +220,7 @@ static int open_port(struct udp *u, const struct udp_opts *o, uint16_t port,
 		for (int i = 0; i < o->n_addrs; i++) {
 			struct sockaddr_storage a = o->addrs[i];
 
-			set_port(&a, port);
+			addr_set_port(&a, port);
 			r = open_one(u, &a, kind, o->espinudp && kind == XPORT_UDP4500);
 			if (r)
 				return r;
@@ -258,12 +230,12 @@ static int open_port(struct udp *u, const struct udp_opts *o, uint16_t port,
 	struct sockaddr_storage a4 = { 0 }, a6 = { 0 };
 
 	a4.ss_family = AF_INET;
-	set_port(&a4, port);
+	addr_set_port(&a4, port);
 	r = open_one(u, &a4, kind, o->espinudp && kind == XPORT_UDP4500);
 	if (r)
 		return r;
 	a6.ss_family = AF_INET6;
-	set_port(&a6, port);
+	addr_set_port(&a6, port);
 	r = open_one(u, &a6, kind, o->espinudp && kind == XPORT_UDP4500);
 	if (r == -EAFNOSUPPORT)
 		r = 0;
@@ -357,8 +329,7 @@ static void msg_init(struct msghdr *mh, void *cb,
 
 	*mh = (struct msghdr){
 		.msg_name = (void *)remote,
-		.msg_namelen = remote->ss_family == AF_INET6 ?
-			sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		.msg_namelen = addr_len(remote),
 		.msg_iov = iov, .msg_iovlen = iovcnt,
 	};
 	if (local && local->ss_family == AF_INET) {
@@ -407,7 +378,7 @@ static void send_failed(struct udp *u, const struct sockaddr_storage *to, int er
 	char rb[64];
 
 	u->st.tx_err++;
-	log_debug("udp: send to %s: %s", sa_str(to, rb, sizeof(rb)), strerror(err));
+	log_debug("udp: send to %s: %s", addr_port_str(to, rb, sizeof(rb)), strerror(err));
 }
 
 /* Sends what s's queue holds, in order; a datagram the kernel refuses is
@@ -470,14 +441,14 @@ int udp_send(struct udp *u, const struct ike_path *path,
 		return -EINVAL;
 	if (len > u->max_msg) {
 		log_warn("udp: not sending a %zu byte IKE message to %s: above the %zu byte maximum",
-			 len, sa_str(&path->remote, rb, sizeof(rb)), u->max_msg);
+			 len, addr_port_str(&path->remote, rb, sizeof(rb)), u->max_msg);
 		u->st.drop_oversize++;
 		return -EMSGSIZE;
 	}
 	s = pick_sock(u, path->kind, &path->local, path->remote.ss_family);
 	if (!s) {
 		log_warn("udp: no %s socket for %s", xport_name(path->kind),
-			 sa_str(&path->remote, rb, sizeof(rb)));
+			 addr_port_str(&path->remote, rb, sizeof(rb)));
 		return -EAFNOSUPPORT;
 	}
 	m = path->kind == XPORT_UDP4500 ? sizeof(marker) : 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "htab.h"
 #include "kb_none.h"
@@ -53,17 +54,6 @@ struct none {
 	struct none_pol *pols;
 	struct htab sa_tab, pol_tab;
 };
-
-static const char *ip_str(const struct sockaddr_storage *ss, char *b, size_t n)
-{
-	if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, b, (socklen_t)n);
-	else if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, b, (socklen_t)n);
-	else
-		snprintf(b, n, "?");
-	return b;
-}
 
 static const char *nip_str(int family, const struct none_ip *ip, char *b, size_t n)
 {
@@ -121,7 +111,7 @@ static int none_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	if (find_sa(n, &sa->dst, sa->spi)) {
 		snprintf(kb->kb_error, sizeof(kb->kb_error),
 			 "SA spi 0x%08x to %s already exists", ntohl(sa->spi),
-			 ip_str(&sa->dst, a, sizeof(a)));
+			 addr_str(&sa->dst, a, sizeof(a)));
 		return -EEXIST;
 	}
 	s = calloc(1, sizeof(*s));
@@ -149,7 +139,7 @@ static int none_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	n->sas = s;
 	log_info("kernel(none): SA %s spi 0x%08x %s -> %s %s encap %s (not installed)",
 		 sa->inbound ? "in" : "out", ntohl(sa->spi),
-		 ip_str(&sa->src, a, sizeof(a)), ip_str(&sa->dst, b, sizeof(b)),
+		 addr_str(&sa->src, a, sizeof(a)), addr_str(&sa->dst, b, sizeof(b)),
 		 s->alg, encap_name(sa->encap));
 	return 0;
 }
@@ -163,7 +153,7 @@ static int none_sa_del(struct kbackend *kb, const struct sockaddr_storage *dst,
 	if (!s) {
 		snprintf(kb->kb_error, sizeof(kb->kb_error),
 			 "no SA spi 0x%08x to %s", ntohl(spi),
-			 ip_str(dst, a, sizeof(a)));
+			 addr_str(dst, a, sizeof(a)));
 		return -ENOENT;
 	}
 	sa_unlink(kb->priv, s);
@@ -187,7 +177,7 @@ static int none_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst
 	if (!s) {
 		snprintf(kb->kb_error, sizeof(kb->kb_error),
 			 "no SA spi 0x%08x to %s", ntohl(spi),
-			 ip_str(dst, a, sizeof(a)));
+			 addr_str(dst, a, sizeof(a)));
 		return -ENOENT;
 	}
 	s->encap = (uint8_t)encap;
@@ -290,8 +280,8 @@ static int none_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 	p->pprev = &n->pols;
 	n->pols = p;
 	log_info("kernel(none): policy %s %s/%u -> %s/%u reqid %u (not installed)",
-		 dir_name(pol->dir), ip_str(&pol->sel.src, a, sizeof(a)),
-		 pol->sel.src_plen, ip_str(&pol->sel.dst, b, sizeof(b)),
+		 dir_name(pol->dir), addr_str(&pol->sel.src, a, sizeof(a)),
+		 pol->sel.src_plen, addr_str(&pol->sel.dst, b, sizeof(b)),
 		 pol->sel.dst_plen, pol->reqid);
 	return 0;
 }

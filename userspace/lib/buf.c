@@ -12,6 +12,7 @@ void buf_init(struct buf *b)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->err = 0;
 }
 
 void buf_free(struct buf *b)
@@ -30,6 +31,7 @@ void buf_wipe(struct buf *b)
 void buf_reset(struct buf *b)
 {
 	b->len = 0;
+	b->err = 0;
 }
 
 int buf_reserve(struct buf *b, size_t extra)
@@ -37,8 +39,10 @@ int buf_reserve(struct buf *b, size_t extra)
 	size_t need, cap;
 	uint8_t *p;
 
+	if (b->err)
+		return b->err;
 	if (extra > SIZE_MAX - b->len)
-		return -ENOMEM;
+		return b->err = -ENOMEM;
 	need = b->len + extra;
 	if (need <= b->cap)
 		return 0;
@@ -47,7 +51,7 @@ int buf_reserve(struct buf *b, size_t extra)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	p = malloc(cap);
 	if (!p)
-		return -ENOMEM;
+		return b->err = -ENOMEM;
 	if (b->len)
 		memcpy(p, b->data, b->len);
 	/* Never realloc: the old storage may hold key material. */
@@ -77,10 +81,10 @@ int buf_append(struct buf *b, const void *src, size_t n)
 	uint8_t *p;
 
 	if (!n)
-		return 0;
+		return b->err;
 	p = buf_extend(b, n);
 	if (!p)
-		return -ENOMEM;
+		return b->err;
 	memcpy(p, src, n);
 	return 0;
 }
@@ -132,6 +136,8 @@ void buf_set_u32(struct buf *b, size_t off, uint32_t v)
 int buf_copy(struct buf *dst, const struct buf *src)
 {
 	buf_reset(dst);
+	if (src->err)
+		return dst->err = src->err;
 	return buf_append(dst, src->data, src->len);
 }
 

@@ -16,19 +16,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Appends never fail half-way: the first that cannot get memory makes the
+ * buffer sticky-bad (like struct ike_builder's err), and every append after
+ * it does nothing and returns that error.  So a buffer built by several
+ * appends is checked once, with buf_err(), before it is used; buf_reset()
+ * and buf_free() clear the error with the contents.
+ */
 struct buf {
 	uint8_t *data;
 	size_t len;
 	size_t cap;
+	int err;		/* 0, or the first failure (-ENOMEM) */
 };
 
-#define BUF_INIT { NULL, 0, 0 }
+#define BUF_INIT { NULL, 0, 0, 0 }
 
 void buf_init(struct buf *b);
 /* Frees the storage.  buf_wipe() also zeroes it first (use for secrets). */
 void buf_free(struct buf *b);
 void buf_wipe(struct buf *b);
-void buf_reset(struct buf *b);		/* len = 0, storage kept */
+void buf_reset(struct buf *b);		/* len = 0, storage kept, no error */
+static inline int buf_err(const struct buf *b)
+{
+	return b->err;
+}
 int buf_reserve(struct buf *b, size_t extra);	/* 0 or -ENOMEM */
 /* Appends n bytes and returns where they start (zeroed), or NULL. */
 uint8_t *buf_extend(struct buf *b, size_t n);
@@ -40,7 +52,8 @@ int buf_put_u64(struct buf *b, uint64_t v);
 /* Patch a big-endian field already written (offset must be in range). */
 void buf_set_u16(struct buf *b, size_t off, uint16_t v);
 void buf_set_u32(struct buf *b, size_t off, uint32_t v);
-int buf_copy(struct buf *dst, const struct buf *src);	/* dst replaced */
+/* dst replaced; a bad src makes dst bad too. */
+int buf_copy(struct buf *dst, const struct buf *src);
 
 struct cursor {
 	const uint8_t *p;

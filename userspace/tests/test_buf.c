@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The buffer and the bounds-checked cursor every parser reads through. */
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "buf.h"
@@ -124,6 +126,41 @@ TEST(buf_grows_and_keeps_content)
 	buf_wipe(&b);
 	ASSERT_EQ(0, b.len);
 	ASSERT_EQ(-12 /* -ENOMEM */, buf_reserve(&c, SIZE_MAX));
+	buf_free(&c);
+}
+
+/* The first append that cannot get memory makes the buffer sticky-bad:
+ * later appends do nothing and return the error, the contents stay as
+ * they were, and reset or free clear it (struct buf's contract). */
+TEST(sticky_error)
+{
+	struct buf b = BUF_INIT, c = BUF_INIT;
+
+	ASSERT_EQ(0, buf_append(&b, "abc", 3));
+	EXPECT_EQ(0, buf_err(&b));
+	/* More than can ever be had: the size check refuses it. */
+	EXPECT_EQ(-ENOMEM, buf_reserve(&b, SIZE_MAX - 1));
+	EXPECT_EQ(-ENOMEM, buf_err(&b));
+	EXPECT_EQ(-ENOMEM, buf_append(&b, "d", 1));
+	EXPECT_EQ(-ENOMEM, buf_put_u32(&b, 1));
+	EXPECT_EQ(-ENOMEM, buf_put_u64(&b, 1));
+	EXPECT_EQ(NULL, buf_extend(&b, 1));
+	EXPECT_EQ(-ENOMEM, buf_append(&b, "", 0));
+	EXPECT_EQ(3, b.len);
+	EXPECT_EQ(0, memcmp(b.data, "abc", 3));
+	/* A copy of a bad buffer is bad. */
+	EXPECT_EQ(-ENOMEM, buf_copy(&c, &b));
+	EXPECT_EQ(-ENOMEM, buf_err(&c));
+	buf_reset(&c);
+	EXPECT_EQ(0, buf_err(&c));
+	EXPECT_EQ(0, buf_append(&c, "x", 1));
+	buf_reset(&b);
+	EXPECT_EQ(0, buf_err(&b));
+	EXPECT_EQ(0, buf_append(&b, "e", 1));
+	EXPECT_EQ(1, b.len);
+	EXPECT_EQ(-ENOMEM, buf_reserve(&b, SIZE_MAX));
+	buf_free(&b);
+	EXPECT_EQ(0, buf_err(&b));
 	buf_free(&c);
 }
 

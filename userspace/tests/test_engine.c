@@ -101,7 +101,7 @@ static struct tconn *tconn_of(struct net *n, const struct tcp_conn *c)
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-	return sa_addr_eq(a, b);
+	return addr_eq(a, b);
 }
 
 static void enqueue(struct net *n, struct pkt *k)
@@ -192,7 +192,7 @@ static struct tcp_conn *fake_connect(void *ctx, const struct sockaddr_storage *l
 	(void)timeout_ms;
 	(void)err;
 	n->connects++;
-	sa_set_port(&l, n->next_port++);
+	addr_set_port(&l, n->next_port++);
 	a = tconn_new(n, p, true, &l, remote);
 	a->c->connecting = true;
 	b = tconn_new(n, to, false, remote, &l);

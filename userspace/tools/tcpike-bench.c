@@ -58,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "tools/cli.h"
 #include "crypto.h"
@@ -158,14 +159,6 @@ bad:
 	exit(2);
 }
 
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-}
-
 static int parse_addr(const char *s, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
@@ -227,7 +220,7 @@ static int send_udp(struct sa *sa, const struct buf *msg, bool natt)
 		.msg_iov = natt ? iov : iov + 1, .msg_iovlen = natt ? 2 : 1,
 	};
 
-	set_port(&d, natt ? g.natt_port : g.port);
+	addr_set_port(&d, natt ? g.natt_port : g.port);
 	if (sendmsg(g.usock[sa->usock], &mh, 0) < 0 &&
 	    errno != EAGAIN && errno != ENOBUFS) {
 		fprintf(stderr, "tcpike-bench: sendmsg: %s\n", strerror(errno));
@@ -242,8 +235,8 @@ static int tcp_open(struct sa *sa)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int one = 1, fd;
 
-	set_port(&d, g.tcp_port);
-	set_port(&s, 0);
+	addr_set_port(&d, g.tcp_port);
+	addr_set_port(&s, 0);
 	fd = socket(g.fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
