@@ -1,7 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * IKEv2 cryptography through OpenSSL 3 EVP: suites, key exchange, PRF and
- * key schedule, SK payload protection, AUTH, certificates, small helpers.
+ * IKEv2 cryptography through OpenSSL 3 EVP, one responsibility a file:
+ *   crypto_suite.c   transform lengths and digests, suite checks
+ *   crypto_esp.c     ESP algorithms by their kernel names, keying length
+ *   crypto_rand.c    random bytes, SPIs, nonces; constant-time compare
+ *   crypto_hmac.c    HMAC, prf and prf+ (RFC 7296 §2.13)
+ *   crypto_keys.c    the key schedule (§2.14, §2.17, §2.18)
+ *   crypto_kex.c     key exchange (ECDH, ML-KEM, ...) and its key pool
+ *   crypto_sk.c      SK / SKF payload protection (§3.14, RFC 7383)
+ *   crypto_auth.c    AUTH payloads: PSK and signatures (RFC 7427)
+ *   crypto_cert.c    certificates, chains, CERTREQ hashes
+ *   crypto_puzzle.c  RFC 8019 puzzles
+ *   crypto_natd.c    NAT detection hashes (§2.23)
+ *   crypto_cookie.c  COOKIE values (§2.6)
  *
  * Conventions:
  *  - Transform IDs are the IANA IKEv2 numbers (RFC 7296 §3.3.2 and the
@@ -429,6 +440,7 @@ bool crypto_equal(const void *a, const void *b, size_t len);
 struct iovec;
 int crypto_hmac(const char *digest, const uint8_t *key, size_t keylen,
 		const struct iovec *iov, int n, uint8_t *out, size_t outsz);
+const char *crypto_prf_digest(uint16_t prf);
 const char *crypto_integ_digest(uint16_t integ);
 
 #endif
