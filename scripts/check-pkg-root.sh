@@ -223,6 +223,54 @@ kill "$lpid" 2>/dev/null
 wait "$lpid" 2>/dev/null
 rm -f "$root/run/notify"
 
+# --- under systemd -------------------------------------------------------------
+# The root, packages installed, booted with Debian's 6.1 kernel and systemd
+# as PID 1 (scripts/vm-run --root); a oneshot unit runs
+# scripts/check-pkg-guest.sh once the system is up and writes its TAP to
+# the results share, then powers off.
+guest_unit=$root/etc/systemd/system/tcpike-pkg-guest.service
+if [ "${TCPIKE_PKG_SYSTEMD:-0}" != 1 ]; then
+	ok "the package under systemd # SKIP not yet on by default (TCPIKE_PKG_SYSTEMD=1)"
+elif [ -z "$(ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null)" ] || ! command -v qemu-system-x86_64 >/dev/null; then
+	ok "the package under systemd # SKIP no Debian 6.1 kernel image or QEMU (scripts/deps.sh installs them)"
+else
+	cat >"$guest_unit" <<EOF
+[Unit]
+Description=tcpike packaging test (scripts/check-pkg-guest.sh)
+After=multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'mkdir -p /run/vmout && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 vmout /run/vmout && { /build/${src##*/}/scripts/check-pkg-guest.sh >/run/vmout/output 2>&1; echo \$? >/run/vmout/rc; sync; }'
+ExecStartPost=/bin/systemctl poweroff --no-block
+
+[Install]
+WantedBy=default.target
+EOF
+	mkdir -p "$root/etc/systemd/system/default.target.wants"
+	ln -sf ../tcpike-pkg-guest.service "$root/etc/systemd/system/default.target.wants/"
+	umount "$root/proc" "$root/tmp" "$root/run"
+	umount -R "$root/dev"
+	start=$SECONDS
+	scripts/vm-run --kernel debian --root "$root" --init /lib/systemd/systemd --timeout 400 \
+		-- true >"$work/guest.out" 2>"$work/guest.err"
+	rc=$?
+	grep -E '^(ok|not ok) ' "$work/guest.out"
+	grep -vE '^(ok|not ok) ' "$work/guest.out" | sed 's/^/# /'
+	if [ $rc != 0 ] || ! grep -q '^ok ' "$work/guest.out"; then
+		nok "the package under systemd: the VM run failed (vm-run exit $rc)"
+		tail -n 30 "$work/guest.err" | sed 's/^/# /'
+	else
+		echo "# the systemd VM run took $((SECONDS - start)) s"
+	fi
+	rm -f "$guest_unit" "$root/etc/systemd/system/default.target.wants/tcpike-pkg-guest.service"
+	rmdir "$root/etc/systemd/system/default.target.wants" 2>/dev/null
+	mount -t proc proc "$root/proc"
+	mount --rbind /dev "$root/dev"
+	mount -t tmpfs tmpfs "$root/tmp"
+	mount -t tmpfs tmpfs "$root/run"
+fi
+
 # --- remove, purge ------------------------------------------------------------
 # On remove, dpkg keeps the conffile and deb-systemd-helper its record of the
 # unit's enablement (the multi-user.target.wants link and its state under
