@@ -390,6 +390,20 @@ static void child_stats(struct engine *e, struct ike_sa *sa, struct child_sa *c,
 		e->kb->ops->sa_stats(e->kb, &r, c->spi_out, outs);
 }
 
+/* An IKE SA's addresses, SPIs and suite as text (both status forms). */
+struct sa_text {
+	char l[64], r[64], si[17], sr[17], su[128];
+};
+
+static void sa_text(const struct ike_sa *sa, struct sa_text *t)
+{
+	addr_str(&sa->path.local, t->l, sizeof(t->l));
+	addr_str(&sa->path.remote, t->r, sizeof(t->r));
+	hex8(sa->spi_i, t->si);
+	hex8(sa->spi_r, t->sr);
+	suite_str(&sa->suite, t->su, sizeof(t->su));
+}
+
 static void status_text(struct engine *e, struct buf *b)
 {
 	uint64_t now = ike_now();
@@ -398,25 +412,22 @@ static void status_text(struct engine *e, struct buf *b)
 	bprintf(b, "tcpiked: backend %s, %zu IKE SA(s), %u half-open\n",
 		e->kb ? e->kb->ops->name : "?", e->n_sa, e->n_half_open);
 	for (sa = e->all; sa; sa = sa->next) {
-		char l[64], r[64], si[17], sr[17], su[128], pid[PEER_ID_STRLEN];
+		struct sa_text t;
+		char pid[PEER_ID_STRLEN];
 		struct child_sa *c;
 
-		addr_str(&sa->path.local, l, sizeof(l));
-		addr_str(&sa->path.remote, r, sizeof(r));
-		hex8(sa->spi_i, si);
-		hex8(sa->spi_r, sr);
-		suite_str(&sa->suite, su, sizeof(su));
+		sa_text(sa, &t);
 		bprintf(b, "%s: %s %llus, %s:%u ... %s:%u over %s%s%s\n", ike_sa_name(sa),
 			state_name(sa->state),
 			(unsigned long long)((now - (sa->established_ms ? sa->established_ms :
 						     sa->created_ms)) / 1000),
-			l, addr_port(&sa->path.local), r, addr_port(&sa->path.remote),
+			t.l, addr_port(&sa->path.local), t.r, addr_port(&sa->path.remote),
 			ike_xport_str(sa),
 			sa->nat_local ? ", NAT: local" : sa->nat_remote ? ", NAT: remote" : "",
 			sa->initiator ? ", initiator" : ", responder");
 		bprintf(b, "  IKE: %s, SPIs %s_i %s_r, peer %s, rekeys %llu, msgid out %u in %u, "
 			"retransmits %llu, fragmentation %s\n",
-			su, si, sr, sa->peer_id.type ? peer_id_str(sa, pid) : "-",
+			t.su, t.si, t.sr, sa->peer_id.type ? peer_id_str(sa, pid) : "-",
 			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
 		if (sa->probe.state != PROBE_NONE) {
@@ -513,98 +524,95 @@ static void udp_json(const struct udp *u, struct buf *b)
 		(unsigned long long)u->st.drop_short, (unsigned long long)u->st.drop_oversize);
 }
 
-static void status_json(struct engine *e, struct buf *b)
+static void child_json(struct engine *e, struct ike_sa *sa, struct child_sa *c, bool first,
+		       struct buf *b)
 {
-	uint64_t now = ike_now();
-	struct ike_sa *sa;
-	struct kex_pool_stats kp;
-	bool first = true;
+	char ls[256], rs[256], cs[128];
+	struct kb_stats in, o;
 
-	bprintf(b, "{\"backend\":");
-	jstr(b, e->kb ? e->kb->ops->name : "?");
-	bprintf(b, ",\"half_open\":%u,\"ike_sas\":[", e->n_half_open);
-	for (sa = e->all; sa; sa = sa->next) {
-		char l[64], r[64], si[17], sr[17], su[128], pid[PEER_ID_STRLEN];
-		struct child_sa *c;
-		bool cf = true;
+	ts_set_str(&c->ts_local, ls, sizeof(ls));
+	ts_set_str(&c->ts_remote, rs, sizeof(rs));
+	suite_str(&c->esp, cs, sizeof(cs));
+	child_stats(e, sa, c, &in, &o);
+	bprintf(b, "%s{\"name\":", first ? "" : ",");
+	jstr(b, c->cfg ? c->cfg->name : "?");
+	bprintf(b, ",\"state\":\"%s\",\"mode\":\"%s\",\"esp_transport\":\"%s\","
+		"\"spi_in\":\"%08x\",\"spi_out\":\"%08x\",\"reqid\":%u,"
+		"\"proposal\":\"%s\",\"local_ts\":\"%s\",\"remote_ts\":\"%s\","
+		"\"bytes_in\":%llu,\"packets_in\":%llu,\"bytes_out\":%llu,"
+		"\"packets_out\":%llu,\"rekeys\":%llu,"
+		"\"encap_local_port\":%u,\"encap_remote_port\":%u}",
+		child_state_name(c->state),
+		c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
+		c->esp_tcp ? "tcp" : c->encap ? "udp" : "raw",
+		ntohl(c->spi_in), ntohl(c->spi_out),
+		c->reqid, cs, ls, rs, (unsigned long long)in.bytes,
+		(unsigned long long)in.packets, (unsigned long long)o.bytes,
+		(unsigned long long)o.packets, (unsigned long long)c->rekeys,
+		c->encap ? c->encap_lport : 0, c->encap ? c->encap_rport : 0);
+}
 
-		addr_str(&sa->path.local, l, sizeof(l));
-		addr_str(&sa->path.remote, r, sizeof(r));
-		hex8(sa->spi_i, si);
-		hex8(sa->spi_r, sr);
-		suite_str(&sa->suite, su, sizeof(su));
-		bprintf(b, "%s{\"name\":", first ? "" : ",");
-		first = false;
-		jstr(b, sa->cfg ? sa->cfg->name : "?");
-		bprintf(b, ",\"id\":%llu,\"state\":\"%s\",\"initiator\":%s,\"local\":\"%s\","
-			"\"local_port\":%u,\"remote\":\"%s\",\"remote_port\":%u,\"transport\":\"%s\","
-			"\"nat_local\":%s,\"nat_remote\":%s,\"spi_i\":\"%s\",\"spi_r\":\"%s\","
-			"\"proposal\":\"%s\",\"xport_mode\":\"%s\",\"separate\":%s,"
-			"\"esp_in_tcp\":%s,\"tcp_fallback\":%s,\"tcp_originator\":%s,"
-			"\"peer_id\":",
-			(unsigned long long)sa->id, state_name(sa->state),
-			sa->initiator ? "true" : "false", l, addr_port(&sa->path.local), r,
-			addr_port(&sa->path.remote), xport_name(sa->path.kind),
-			sa->nat_local ? "true" : "false", sa->nat_remote ? "true" : "false",
-			si, sr, su, cfg_transport_name(sa->x.mode),
-			xport_separate(&sa->x) ? "true" : "false",
-			xport_esp_in_tcp(&sa->x) ? "true" : "false",
-			sa->x.origin == XO_FALLBACK ? "true" : "false",
-			xport_tcp_originator(&sa->x) ? "true" : "false");
-		jstr(b, peer_id_str(sa, pid));
-		{
-			static const char *const pst[] = {
-				[PROBE_NONE] = "none", [PROBE_SKIPPED] = "skipped",
-				[PROBE_RUNNING] = "running", [PROBE_OK] = "ok",
-				[PROBE_FAILED] = "failed",
-			};
-			char ps[96];
+/* The transport (ike_xport.c) and the ESP probe of an IKE SA. */
+static void xport_json(const struct ike_sa *sa, struct buf *b)
+{
+	static const char *const pst[] = {
+		[PROBE_NONE] = "none", [PROBE_SKIPPED] = "skipped",
+		[PROBE_RUNNING] = "running", [PROBE_OK] = "ok",
+		[PROBE_FAILED] = "failed",
+	};
+	char ps[96];
 
-			esp_probe_str(sa, ps, sizeof(ps));
-			bprintf(b, ",\"esp_probe\":\"%s\",\"esp_probe_text\":",
-				pst[sa->probe.state]);
-			jstr(b, ps);
-			bprintf(b, ",\"esp_probe_sent\":%u,\"esp_probe_answered\":%u,"
-				"\"rfc9329_rebuild\":%s",
-				sa->probe.sent, sa->probe.answered,
-				sa->x.origin == XO_REBUILD ? "true" : "false");
-			bprintf(b, ",\"xport_state\":\"%s\",\"tcp_link\":\"%s\"",
-				xport_state_name(sa->x.state), xport_link_name(sa->x.link));
-		}
-		bprintf(b, ",\"age_s\":%llu,\"rekeys\":%llu,\"retransmits\":%llu,"
-			"\"msgid_out\":%u,\"msgid_in\":%u,\"fragmentation\":%s,\"children\":[",
-			(unsigned long long)((now - sa->created_ms) / 1000),
-			(unsigned long long)sa->rekeys, (unsigned long long)sa->stats_retx,
-			sa->my_msgid, sa->peer_msgid, sa->peer_frag ? "true" : "false");
-		for (c = sa->children; c; c = c->next) {
-			char ls[256], rs[256], cs[128];
-			struct kb_stats in, o;
+	esp_probe_str(sa, ps, sizeof(ps));
+	bprintf(b, ",\"esp_probe\":\"%s\",\"esp_probe_text\":", pst[sa->probe.state]);
+	jstr(b, ps);
+	bprintf(b, ",\"esp_probe_sent\":%u,\"esp_probe_answered\":%u,"
+		"\"rfc9329_rebuild\":%s",
+		sa->probe.sent, sa->probe.answered,
+		sa->x.origin == XO_REBUILD ? "true" : "false");
+	bprintf(b, ",\"xport_state\":\"%s\",\"tcp_link\":\"%s\"",
+		xport_state_name(sa->x.state), xport_link_name(sa->x.link));
+}
 
-			ts_set_str(&c->ts_local, ls, sizeof(ls));
-			ts_set_str(&c->ts_remote, rs, sizeof(rs));
-			suite_str(&c->esp, cs, sizeof(cs));
-			child_stats(e, sa, c, &in, &o);
-			bprintf(b, "%s{\"name\":", cf ? "" : ",");
-			cf = false;
-			jstr(b, c->cfg ? c->cfg->name : "?");
-			bprintf(b, ",\"state\":\"%s\",\"mode\":\"%s\",\"esp_transport\":\"%s\","
-				"\"spi_in\":\"%08x\",\"spi_out\":\"%08x\",\"reqid\":%u,"
-				"\"proposal\":\"%s\",\"local_ts\":\"%s\",\"remote_ts\":\"%s\","
-				"\"bytes_in\":%llu,\"packets_in\":%llu,\"bytes_out\":%llu,"
-				"\"packets_out\":%llu,\"rekeys\":%llu,"
-				"\"encap_local_port\":%u,\"encap_remote_port\":%u}",
-				child_state_name(c->state),
-				c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
-				c->esp_tcp ? "tcp" : c->encap ? "udp" : "raw",
-				ntohl(c->spi_in), ntohl(c->spi_out),
-				c->reqid, cs, ls, rs, (unsigned long long)in.bytes,
-				(unsigned long long)in.packets, (unsigned long long)o.bytes,
-				(unsigned long long)o.packets, (unsigned long long)c->rekeys,
-				c->encap ? c->encap_lport : 0, c->encap ? c->encap_rport : 0);
-		}
-		bprintf(b, "]}");
-	}
-	bprintf(b, "],\"counters\":{\"rx\":%llu,\"tx\":%llu,\"rx_dropped\":%llu,\"rx_bad\":%llu,"
+static void ike_sa_json(struct engine *e, struct ike_sa *sa, bool first, uint64_t now,
+			struct buf *b)
+{
+	struct sa_text t;
+	char pid[PEER_ID_STRLEN];
+	struct child_sa *c;
+
+	sa_text(sa, &t);
+	bprintf(b, "%s{\"name\":", first ? "" : ",");
+	jstr(b, sa->cfg ? sa->cfg->name : "?");
+	bprintf(b, ",\"id\":%llu,\"state\":\"%s\",\"initiator\":%s,\"local\":\"%s\","
+		"\"local_port\":%u,\"remote\":\"%s\",\"remote_port\":%u,\"transport\":\"%s\","
+		"\"nat_local\":%s,\"nat_remote\":%s,\"spi_i\":\"%s\",\"spi_r\":\"%s\","
+		"\"proposal\":\"%s\",\"xport_mode\":\"%s\",\"separate\":%s,"
+		"\"esp_in_tcp\":%s,\"tcp_fallback\":%s,\"tcp_originator\":%s,"
+		"\"peer_id\":",
+		(unsigned long long)sa->id, state_name(sa->state),
+		sa->initiator ? "true" : "false", t.l, addr_port(&sa->path.local), t.r,
+		addr_port(&sa->path.remote), xport_name(sa->path.kind),
+		sa->nat_local ? "true" : "false", sa->nat_remote ? "true" : "false",
+		t.si, t.sr, t.su, cfg_transport_name(sa->x.mode),
+		xport_separate(&sa->x) ? "true" : "false",
+		xport_esp_in_tcp(&sa->x) ? "true" : "false",
+		sa->x.origin == XO_FALLBACK ? "true" : "false",
+		xport_tcp_originator(&sa->x) ? "true" : "false");
+	jstr(b, peer_id_str(sa, pid));
+	xport_json(sa, b);
+	bprintf(b, ",\"age_s\":%llu,\"rekeys\":%llu,\"retransmits\":%llu,"
+		"\"msgid_out\":%u,\"msgid_in\":%u,\"fragmentation\":%s,\"children\":[",
+		(unsigned long long)((now - sa->created_ms) / 1000),
+		(unsigned long long)sa->rekeys, (unsigned long long)sa->stats_retx,
+		sa->my_msgid, sa->peer_msgid, sa->peer_frag ? "true" : "false");
+	for (c = sa->children; c; c = c->next)
+		child_json(e, sa, c, c == sa->children, b);
+	bprintf(b, "]}");
+}
+
+static void counters_json(const struct engine *e, struct buf *b)
+{
+	bprintf(b, "\"counters\":{\"rx\":%llu,\"tx\":%llu,\"rx_dropped\":%llu,\"rx_bad\":%llu,"
 		"\"retransmits\":%llu,\"ike_established\":%llu,\"ike_failed\":%llu,"
 		"\"child_installed\":%llu,\"child_failed\":%llu,\"cookies_sent\":%llu,"
 		"\"cookies_ok\":%llu,\"invalid_ke_sent\":%llu,\"fragments_sent\":%llu,"
@@ -632,6 +640,21 @@ static void status_json(struct engine *e, struct buf *b)
 		(unsigned long long)e->st.puzzles_solved,
 		(unsigned long long)e->st.puzzles_unsolved,
 		(unsigned long long)e->st.puzzles_bad);
+}
+
+static void status_json(struct engine *e, struct buf *b)
+{
+	uint64_t now = ike_now();
+	struct ike_sa *sa;
+	struct kex_pool_stats kp;
+
+	bprintf(b, "{\"backend\":");
+	jstr(b, e->kb ? e->kb->ops->name : "?");
+	bprintf(b, ",\"half_open\":%u,\"ike_sas\":[", e->n_half_open);
+	for (sa = e->all; sa; sa = sa->next)
+		ike_sa_json(e, sa, sa == e->all, now, b);
+	bprintf(b, "],");
+	counters_json(e, b);
 	tcp_json(e->tcp, b);
 	bprintf(b, ",\"udp\":");
 	udp_json(e->udp, b);

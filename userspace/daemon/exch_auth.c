@@ -606,6 +606,38 @@ static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct id_cfg
 	return NULL;
 }
 
+/* Responder: the Child SA asked for in IKE_AUTH, installed into *ch; 0 or
+ * the notify type that refuses it (*ch NULL). */
+static uint16_t auth_first_child(struct ike_sa *sa, const struct conn_cfg *cc,
+				 const struct ike_msg *inner, struct child_sa **ch,
+				 struct ike_proposal *chosen)
+{
+	const struct child_cfg *chc = child_cfg_match(cc, inner);
+	uint16_t err;
+
+	*ch = NULL;
+	if (!chc) {
+		err = IKEV2_N_TS_UNACCEPTABLE;
+	} else {
+		*ch = child_new(sa, chc);
+		if (!*ch)
+			err = IKEV2_N_NO_ADDITIONAL_SAS;
+		else
+			err = child_select(sa, chc, *ch, inner, true, chosen);
+		if (!err && (child_install(*ch, &sa->ni, &sa->nr, NULL, false) ||
+			     child_policies(*ch)))
+			err = IKEV2_N_NO_PROPOSAL_CHOSEN;
+	}
+	if (!err)
+		return 0;
+	log_warn("%s: Child SA refused: %s", ike_sa_name(sa), ikev2_notify_name(err));
+	if (*ch)
+		child_free(*ch, true);
+	*ch = NULL;
+	sa->e->st.child_failed++;
+	return err;
+}
+
 void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		     const struct ike_msg *inner, const uint8_t *raw_plain)
 {
@@ -675,30 +707,8 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
 		initial_contact(sa);
 	/* The first Child SA (§1.2). */
-	if (ike_msg_find(inner, IKEV2_PL_SA)) {
-		const struct child_cfg *chc = child_cfg_match(cc, inner);
-
-		if (!chc) {
-			child_err = IKEV2_N_TS_UNACCEPTABLE;
-		} else {
-			ch = child_new(sa, chc);
-			if (!ch)
-				child_err = IKEV2_N_NO_ADDITIONAL_SAS;
-			else
-				child_err = child_select(sa, chc, ch, inner, true, &chosen);
-			if (!child_err && (child_install(ch, &sa->ni, &sa->nr, NULL, false) ||
-					   child_policies(ch)))
-				child_err = IKEV2_N_NO_PROPOSAL_CHOSEN;
-		}
-		if (child_err) {
-			log_warn("%s: Child SA refused: %s", ike_sa_name(sa),
-				 ikev2_notify_name(child_err));
-			if (ch)
-				child_free(ch, true);
-			ch = NULL;
-			sa->e->st.child_failed++;
-		}
-	}
+	if (ike_msg_find(inner, IKEV2_PL_SA))
+		child_err = auth_first_child(sa, cc, inner, &ch, &chosen);
 	chain_begin(&bld, &out);
 	ike_put_id(&bld, IKEV2_PL_IDR, me.type, me.data, me.len);
 	if (cc->local.auth == CFG_AUTH_PUBKEY)

@@ -510,17 +510,109 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	ike_kick(ns);
 }
 
+/* REKEY_SA (§1.3.3): the Child SA to rekey into *old (NULL: a new one);
+ * false when the request was refused (answered). */
+static bool child_rekey_target(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner,
+			       struct child_sa **old)
+{
+	struct ike_notify rk;
+	uint32_t spi;
+
+	*old = NULL;
+	if (ike_find_notify(inner, IKEV2_N_REKEY_SA, &rk))
+		return true;
+	if (rk.proto != IKEV2_PROTO_ESP || rk.spi_len != 4) {
+		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "bad REKEY_SA");
+		return false;
+	}
+	memcpy(&spi, rk.spi, 4);
+	*old = child_by_spi_out(sa, spi);
+	if (!*old || (*old)->state == CHILD_S_REKEYED) {
+		respond_error(sa, msgid, IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0, "no such Child SA");
+		return false;
+	}
+	if ((*old)->state == CHILD_S_DELETING) {
+		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+			      "that Child SA is being deleted");
+		return false;
+	}
+	return true;
+}
+
+/* PFS (§1.3.1): our KE into pub and the shared secret into gir when the
+ * chosen proposal has a group; false when refused (answered). */
+static bool child_pfs(struct ike_sa *sa, uint32_t msgid, const struct child_sa *c,
+		      const struct ike_msg *inner, struct buf *pub, struct buf *gir)
+{
+	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
+	struct ike_kex *kex;
+	struct ike_ke ke;
+	int r;
+
+	if (!c->esp.ke)
+		return true;
+	if (!pk || ike_get_ke(pk, &ke) || ke.group != c->esp.ke) {
+		uint8_t g[2] = { (uint8_t)(c->esp.ke >> 8), (uint8_t)c->esp.ke };
+
+		respond_error(sa, msgid, IKEV2_N_INVALID_KE_PAYLOAD, g, 2, "PFS group differs");
+		return false;
+	}
+	kex = kex_new(c->esp.ke);
+	r = !kex || kex_public(kex, pub) || kex_derive(kex, ke.data.p, ke.data.len, gir);
+	kex_free(kex);
+	if (r)
+		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "bad KE");
+	return !r;
+}
+
+/* Our CREATE_CHILD_SA response for the new Child SA c; 0 or -errno. */
+static int child_answer(struct ike_sa *sa, uint32_t msgid, const struct child_sa *c,
+			const struct ike_proposal *chosen, const struct buf *nr,
+			const struct buf *pub)
+{
+	struct buf out = BUF_INIT;
+	struct ike_builder bld;
+	int r;
+
+	chain_begin(&bld, &out);
+	if (c->mode == CFG_MODE_TRANSPORT)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	prop_put_chosen(&bld, chosen, &c->esp, (const uint8_t *)&c->spi_in, 4);
+	ike_put_nonce(&bld, nr->data, nr->len);
+	if (c->esp.ke)
+		ike_put_ke(&bld, c->esp.ke, pub->data, pub->len);
+	ts_set_put(&bld, IKEV2_PL_TSI, &c->ts_remote);
+	ts_set_put(&bld, IKEV2_PL_TSR, &c->ts_local);
+	r = ike_send_response(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, &bld);
+	buf_free(&out);
+	return r;
+}
+
+/* The peer rekeyed old into c (§2.8): c takes over, or, when our rekey of
+ * old crossed it, the collision is decided when ours is answered (§2.8.1). */
+static void child_rekeyed_by_peer(struct ike_sa *sa, struct child_sa *old, struct child_sa *c,
+				  const struct buf *nr, const struct ike_span *ni)
+{
+	c->rekeys = old->rekeys + 1;
+	if (old->state == CHILD_S_REKEYING) {
+		old->peer_rekey = c;
+		collision_keep(sa, nr, ni, &old->coll_nonce);
+		return;
+	}
+	c->policies = old->policies;
+	old->policies = false;
+	old->state = CHILD_S_REKEYED;
+	old->rekeyed_by = c;
+}
+
 static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
 {
 	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
-	struct ike_notify rk;
-	struct child_sa *old = NULL, *c;
+	struct child_sa *old, *c;
 	const struct child_cfg *cfg;
 	struct ike_proposal chosen;
 	struct ike_span ni;
-	struct ike_kex *kex = NULL;
-	struct buf out = BUF_INIT, pub = BUF_INIT, gir = BUF_INIT, nib = BUF_INIT, nr = BUF_INIT;
-	struct ike_builder bld;
+	struct buf pub = BUF_INIT, gir = BUF_INIT, nib = BUF_INIT, nr = BUF_INIT;
 	uint16_t err;
 
 	if (sa->req.task == TASK_IKE_REKEY) {
@@ -528,26 +620,8 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 			      "we are rekeying the IKE SA");
 		return;
 	}
-	if (!ike_find_notify(inner, IKEV2_N_REKEY_SA, &rk)) {
-		uint32_t spi;
-
-		if (rk.proto != IKEV2_PROTO_ESP || rk.spi_len != 4) {
-			respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "bad REKEY_SA");
-			return;
-		}
-		memcpy(&spi, rk.spi, 4);
-		old = child_by_spi_out(sa, spi);
-		if (!old || old->state == CHILD_S_REKEYED) {
-			respond_error(sa, msgid, IKEV2_N_CHILD_SA_NOT_FOUND, NULL, 0,
-				      "no such Child SA");
-			return;
-		}
-		if (old->state == CHILD_S_DELETING) {
-			respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
-				      "that Child SA is being deleted");
-			return;
-		}
-	}
+	if (!child_rekey_target(sa, msgid, inner, &old))
+		return;
 	if (!pn || ike_get_nonce(pn, &ni)) {
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "no Nonce");
 		return;
@@ -565,84 +639,31 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		c->reqid = old->reqid;
 	err = child_select(sa, cfg, c, inner, false, &chosen);
 	if (err) {
-		child_free(c, false);
 		respond_error(sa, msgid, err, NULL, 0, "proposal or selectors");
-		return;
+		goto drop;
 	}
-	if (crypto_nonce(&nr, IKE_NONCE_LEN)) {
-		child_free(c, false);
-		return;
-	}
-	if (c->esp.ke) {
-		const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
-		struct ike_ke ke;
-
-		if (!pk || ike_get_ke(pk, &ke) || ke.group != c->esp.ke) {
-			uint8_t g[2] = { (uint8_t)(c->esp.ke >> 8), (uint8_t)c->esp.ke };
-
-			child_free(c, false);
-			buf_wipe(&nr);
-			respond_error(sa, msgid, IKEV2_N_INVALID_KE_PAYLOAD, g, 2,
-				      "PFS group differs");
-			return;
-		}
-		kex = kex_new(c->esp.ke);
-		if (!kex || kex_public(kex, &pub) || kex_derive(kex, ke.data.p, ke.data.len, &gir)) {
-			kex_free(kex);
-			child_free(c, false);
-			buf_wipe(&nr);
-			buf_wipe(&gir);
-			buf_free(&pub);
-			respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "bad KE");
-			return;
-		}
-		kex_free(kex);
-	}
+	if (crypto_nonce(&nr, IKE_NONCE_LEN) || !child_pfs(sa, msgid, c, inner, &pub, &gir))
+		goto drop;
 	if (buf_append(&nib, ni.p, ni.len) ||
 	    child_install(c, &nib, &nr, c->esp.ke ? &gir : NULL, false) ||
 	    (!old && child_policies(c))) {
-		child_free(c, true);
-		buf_wipe(&nr);
-		buf_wipe(&gir);
-		buf_free(&pub);
-		buf_free(&nib);
 		respond_error(sa, msgid, IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0,
 			      "the kernel refused the SA");
-		return;
+		goto drop;
 	}
-	buf_wipe(&gir);
-	chain_begin(&bld, &out);
-	if (c->mode == CFG_MODE_TRANSPORT)
-		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
-	prop_put_chosen(&bld, &chosen, &c->esp, (const uint8_t *)&c->spi_in, 4);
-	ike_put_nonce(&bld, nr.data, nr.len);
-	if (c->esp.ke)
-		ike_put_ke(&bld, c->esp.ke, pub.data, pub.len);
-	ts_set_put(&bld, IKEV2_PL_TSI, &c->ts_remote);
-	ts_set_put(&bld, IKEV2_PL_TSR, &c->ts_local);
-	buf_free(&pub);
-	if (ike_send_response(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, &bld)) {
-		child_free(c, true);
-		goto out;
-	}
+	if (child_answer(sa, msgid, c, &chosen, &nr, &pub))
+		goto drop;
 	child_link(c);
 	child_schedule(c);
-	if (old) {
-		c->rekeys = old->rekeys + 1;
-		if (old->state == CHILD_S_REKEYING) {
-			/* §2.8.1: both rekeyed; decided when our response comes. */
-			old->peer_rekey = c;
-			collision_keep(sa, &nr, &ni, &old->coll_nonce);
-		} else {
-			c->policies = old->policies;
-			old->policies = false;
-			old->state = CHILD_S_REKEYED;
-			old->rekeyed_by = c;
-		}
-	}
-out:
-	buf_free(&out);
+	if (old)
+		child_rekeyed_by_peer(sa, old, c, &nr, &ni);
+	c = NULL;
+drop:
+	if (c)
+		child_free(c, true);
 	buf_wipe(&nr);
+	buf_wipe(&gir);
+	buf_free(&pub);
 	buf_free(&nib);
 }
 

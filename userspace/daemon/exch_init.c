@@ -591,131 +591,229 @@ static uint32_t half_open_from(struct engine *e, const struct sockaddr_storage *
 	return n;
 }
 
-void init_rx_request(struct engine *e, const struct ike_rx *rx,
-		     const struct ike_msg *m)
-{
-	const struct daemon_cfg *d = &e->cfg->daemon;
-	const struct ike_pl *psa, *pke, *pno;
-	struct ike_sa_pl sap;
+/* What a valid IKE_SA_INIT request carries, parsed once. */
+struct init_req {
+	const struct ike_rx *rx;
+	const struct ike_msg *m;
 	const struct conn_cfg *cc;
-	struct ike_sa *sa;
+	struct ike_sa_pl sap;
 	struct ike_ke ke;
 	struct ike_span ni;
-	struct ike_notify cookie;
-	struct buf msg = BUF_INIT, pub = BUF_INIT, sh = BUF_INIT, cr = BUF_INIT;
-	struct ike_builder bld;
-	struct ike_hdr h;
-	uint8_t zero[8] = { 0 };
-	char a[64], s[128];
-	int idx, i;
-	bool echo;
+	char from[64];		/* the initiator's address, for logs */
+};
 
-	addr_str(&rx->path.remote, a, sizeof(a));
+/* A bad request gets its error notify, no state (§2.21.1); true when the
+ * request goes no further. */
+static bool init_refused(struct engine *e, const struct ike_rx *rx, const struct ike_msg *m)
+{
+	static const uint8_t zero[8];
+	uint16_t t = ike_perr_notify(m->err);
+	uint8_t crit = m->critical_type;
+
 	if (m->err) {
-		uint16_t t = ike_perr_notify(m->err);
-		uint8_t crit = m->critical_type;
-
-		/* A bad request gets its error notify, no state (§2.21.1). */
 		if (t == IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD)
 			init_reply_notify(e, rx, &m->hdr, t, &crit, 1);
 		else if (t)
 			init_reply_notify(e, rx, &m->hdr, t, NULL, 0);
-		return;
+		return true;
 	}
 	if (m->hdr.msgid != 0 || memcmp(m->hdr.spi_r, zero, 8) ||
 	    !(m->hdr.flags & IKEV2_FLAG_INITIATOR)) {
 		e->st.rx_dropped++;
-		return;
+		return true;
 	}
-	sa = half_open_find(e, rx, m->hdr.spi_i);
-	if (sa) {
-		/* A retransmission: the same response again (§2.1).  Over
-		 * TCP it goes back on the connection it came on: the
-		 * originator may have reconnected, and the first one may be
-		 * gone (RFC 9329 §6.2, TCP-28). */
-		if (sa->init_req.len == rx->len && !memcmp(sa->init_req.data, rx->msg, rx->len) &&
-		    sa->resp_cache.n)
-			ike_send_raw(e, xport_reply_path(sa, rx), sa->resp_cache.pkt[0].data,
-				     sa->resp_cache.pkt[0].len);
-		return;
-	}
-	cc = conn_for(e, rx);
-	if (!cc) {
-		log_info("IKE_SA_INIT from %s: no connection configured for it", a);
-		init_reply_notify(e, rx, &m->hdr, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
-		return;
-	}
-	psa = ike_msg_find(m, IKEV2_PL_SA);
-	pke = ike_msg_find(m, IKEV2_PL_KE);
-	pno = ike_msg_find(m, IKEV2_PL_NONCE);
-	if (!psa || !pke || !pno || ike_get_sa(psa, &sap) || ike_get_ke(pke, &ke) ||
-	    ike_get_nonce(pno, &ni)) {
-		log_info("IKE_SA_INIT from %s: SA, KE or Nonce missing or malformed", a);
-		init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
-		return;
-	}
-	/* §2.6: above the threshold, only requests with our cookie proceed.
-	 * Over TCP the cookie comes with an RFC 8019 puzzle (TCP-29). */
-	if (e->n_half_open >= d->cookie_threshold) {
-		bool tcp = rx->path.kind == XPORT_TCP;
-		uint16_t pprf = tcp ? puzzle_prf(cc, &sap) : 0;
+	return false;
+}
 
-		if (ike_find_notify(m, IKEV2_N_COOKIE, &cookie) ||
-		    !cookie_valid(e, &cookie, &ni, &rx->path.remote, m->hdr.spi_i) ||
-		    (pprf && !puzzle_ok(e, m, &cookie, pprf))) {
-			uint8_t ck[COOKIE_LEN];
+/* A retransmission: the same response again (§2.1); true when it was one. */
+static bool init_retransmitted(struct engine *e, const struct ike_rx *rx,
+			       const struct ike_msg *m)
+{
+	struct ike_sa *sa = half_open_find(e, rx, m->hdr.spi_i);
 
-			if (!ike_find_notify(m, IKEV2_N_COOKIE, &cookie) &&
-			    !cookie_valid(e, &cookie, &ni, &rx->path.remote, m->hdr.spi_i))
-				e->st.cookies_bad++;
-			if (!cookie_make(e, e->cookie.cur, e->cookie.version, &ni,
-					 &rx->path.remote, m->hdr.spi_i, ck)) {
-				cookie_reply(e, rx, &m->hdr, ck, sizeof(ck), pprf);
-				e->st.cookies_sent++;
-				/* TCP-29: after a cookie request the connection is
-				 * closed; the initiator retries on a new one. */
-				if (tcp && rx->path.conn)
-					xport_close(e, rx->path.conn, 0);
-			}
-			return;
-		}
-		e->st.cookies_ok++;
-	}
-	if (e->n_half_open >= d->half_open_max ||
-	    (d->half_open_per_ip && half_open_from(e, &rx->path.remote) >= d->half_open_per_ip)) {
-		log_warn("IKE_SA_INIT from %s dropped: too many half-open IKE SAs", a);
-		e->st.rx_dropped++;
-		return;
-	}
-	sa = ike_sa_new(e, cc, false);
 	if (!sa)
-		return;
-	if (prop_select_ike(cc, &sap, &sa->suite, &idx)) {
-		log_info("IKE_SA_INIT from %s: no acceptable proposal", a);
-		init_reply_notify(e, rx, &m->hdr, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
-		ike_sa_destroy(sa, NULL);
-		return;
+		return false;
+	/* Over TCP it goes back on the connection it came on: the originator
+	 * may have reconnected, and the first one may be gone (RFC 9329 §6.2,
+	 * TCP-28). */
+	if (sa->init_req.len == rx->len && !memcmp(sa->init_req.data, rx->msg, rx->len) &&
+	    sa->resp_cache.n)
+		ike_send_raw(e, xport_reply_path(sa, rx), sa->resp_cache.pkt[0].data,
+			     sa->resp_cache.pkt[0].len);
+	return true;
+}
+
+/* The connection, SA, KE and Nonce of the request; false (answered) when
+ * one is missing or malformed. */
+static bool init_parse(struct engine *e, struct init_req *q)
+{
+	const struct ike_msg *m = q->m;
+	const struct ike_pl *psa = ike_msg_find(m, IKEV2_PL_SA);
+	const struct ike_pl *pke = ike_msg_find(m, IKEV2_PL_KE);
+	const struct ike_pl *pno = ike_msg_find(m, IKEV2_PL_NONCE);
+
+	q->cc = conn_for(e, q->rx);
+	if (!q->cc) {
+		log_info("IKE_SA_INIT from %s: no connection configured for it", q->from);
+		init_reply_notify(e, q->rx, &m->hdr, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return false;
 	}
-	if (ke.group != sa->suite.ke) {
-		/* The KE we got is fine if the chosen proposal also has it. */
-		bool in_prop = false;
+	if (!psa || !pke || !pno || ike_get_sa(psa, &q->sap) || ike_get_ke(pke, &q->ke) ||
+	    ike_get_nonce(pno, &q->ni)) {
+		log_info("IKE_SA_INIT from %s: SA, KE or Nonce missing or malformed", q->from);
+		init_reply_notify(e, q->rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		return false;
+	}
+	return true;
+}
 
-		for (i = 0; i < sap.p[idx].ntrans; i++)
-			in_prop |= sap.p[idx].t[i].type == IKEV2_TRANS_KE &&
-				   sap.p[idx].t[i].id == ke.group;
-		if (in_prop && prop_ke_allowed(cc, ke.group) && kex_supported(ke.group)) {
-			sa->suite.ke = ke.group;
-		} else {
-			uint8_t g[2] = { (uint8_t)(sa->suite.ke >> 8), (uint8_t)sa->suite.ke };
+/*
+ * §2.6: above the threshold, only requests with our cookie proceed.  Over
+ * TCP the cookie comes with an RFC 8019 puzzle (TCP-29).  True when the
+ * request may go on.
+ */
+static bool init_cookie_gate(struct engine *e, const struct init_req *q)
+{
+	const struct ike_rx *rx = q->rx;
+	const struct ike_msg *m = q->m;
+	bool tcp = rx->path.kind == XPORT_TCP;
+	uint16_t pprf;
+	struct ike_notify cookie;
+	uint8_t ck[COOKIE_LEN];
+	bool have;
 
-			log_info("IKE_SA_INIT from %s: KE group %u, asking for %u", a,
-				 ke.group, sa->suite.ke);
-			init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
-			e->st.invalid_ke_sent++;
-			ike_sa_destroy(sa, NULL);
-			return;
+	if (e->n_half_open < e->cfg->daemon.cookie_threshold)
+		return true;
+	pprf = tcp ? puzzle_prf(q->cc, &q->sap) : 0;
+	have = !ike_find_notify(m, IKEV2_N_COOKIE, &cookie) &&
+	       cookie_valid(e, &cookie, &q->ni, &rx->path.remote, m->hdr.spi_i);
+	if (have && (!pprf || puzzle_ok(e, m, &cookie, pprf))) {
+		e->st.cookies_ok++;
+		return true;
+	}
+	if (!have && !ike_find_notify(m, IKEV2_N_COOKIE, &cookie))
+		e->st.cookies_bad++;
+	if (!cookie_make(e, e->cookie.cur, e->cookie.version, &q->ni, &rx->path.remote,
+			 m->hdr.spi_i, ck)) {
+		cookie_reply(e, rx, &m->hdr, ck, sizeof(ck), pprf);
+		e->st.cookies_sent++;
+		/* TCP-29: after a cookie request the connection is closed; the
+		 * initiator retries on a new one. */
+		if (tcp && rx->path.conn)
+			xport_close(e, rx->path.conn, 0);
+	}
+	return false;
+}
+
+/* Room for one more half-open SA (in all, and from this address)? */
+static bool init_room(struct engine *e, const struct init_req *q)
+{
+	const struct daemon_cfg *d = &e->cfg->daemon;
+
+	if (e->n_half_open < d->half_open_max &&
+	    (!d->half_open_per_ip ||
+	     half_open_from(e, &q->rx->path.remote) < d->half_open_per_ip))
+		return true;
+	log_warn("IKE_SA_INIT from %s dropped: too many half-open IKE SAs", q->from);
+	e->st.rx_dropped++;
+	return false;
+}
+
+/* A new responder SA with the proposal and KE group chosen, *idx the
+ * proposal's index; NULL when refused (answered: NO_PROPOSAL_CHOSEN or
+ * INVALID_KE_PAYLOAD, §2.7). */
+static struct ike_sa *init_choose(struct engine *e, const struct init_req *q, int *idx)
+{
+	const struct ike_proposal *p;
+	struct ike_sa *sa = ike_sa_new(e, q->cc, false);
+	uint8_t g[2];
+	int i;
+
+	if (!sa)
+		return NULL;
+	if (prop_select_ike(q->cc, &q->sap, &sa->suite, idx)) {
+		log_info("IKE_SA_INIT from %s: no acceptable proposal", q->from);
+		init_reply_notify(e, q->rx, &q->m->hdr, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		ike_sa_destroy(sa, NULL);
+		return NULL;
+	}
+	if (q->ke.group == sa->suite.ke)
+		return sa;
+	/* The KE we got is fine if the chosen proposal also has it. */
+	p = &q->sap.p[*idx];
+	for (i = 0; i < p->ntrans; i++) {
+		if (p->t[i].type == IKEV2_TRANS_KE && p->t[i].id == q->ke.group &&
+		    prop_ke_allowed(q->cc, q->ke.group) && kex_supported(q->ke.group)) {
+			sa->suite.ke = q->ke.group;
+			return sa;
 		}
 	}
+	g[0] = (uint8_t)(sa->suite.ke >> 8);
+	g[1] = (uint8_t)sa->suite.ke;
+	log_info("IKE_SA_INIT from %s: KE group %u, asking for %u", q->from, q->ke.group,
+		 sa->suite.ke);
+	init_reply_notify(e, q->rx, &q->m->hdr, IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
+	e->st.invalid_ke_sent++;
+	ike_sa_destroy(sa, NULL);
+	return NULL;
+}
+
+/* Our response (its KE public value in pub), into msg; 0 or -errno. */
+static int init_response(struct ike_sa *sa, const struct init_req *q, int idx,
+			 const struct buf *pub, bool echo, struct buf *msg)
+{
+	const struct conn_cfg *cc = q->cc;
+	struct buf sh = BUF_INIT, cr = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_hdr h;
+	int r;
+
+	ike_sa_hdr(sa, &h, IKEV2_EXCH_IKE_SA_INIT, true, 0);
+	msg_begin(&bld, msg, &h);
+	prop_put_chosen(&bld, &q->sap.p[idx], &sa->suite, NULL, 0);
+	ike_put_ke(&bld, sa->suite.ke, pub->data, pub->len);
+	ike_put_nonce(&bld, sa->nr.data, sa->nr.len);
+	if (has_notify(q->m, IKEV2_N_NAT_DETECTION_SOURCE_IP))
+		natd_put(sa, &bld);
+	if (sa->peer_frag)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
+	if (wants_certs(cc) && !crypto_sig_hash_notify(&sh))
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS,
+			       sh.data, sh.len);
+	if (cc->remote.auth == CFG_AUTH_PUBKEY && !auth_certreq_data(sa->e, cc, &cr) && cr.len)
+		ike_put_certreq(&bld, IKEV2_CERT_X509_SIG, cr.data, cr.len);
+	if (echo)
+		ike_put_notify(&bld, 0, NULL, 0, sa->e->cfg->daemon.separate_transports_notify,
+			       NULL, 0);
+	buf_free(&sh);
+	buf_free(&cr);
+	r = msg_finish(&bld);
+	return r ? r : buf_err(msg);
+}
+
+void init_rx_request(struct engine *e, const struct ike_rx *rx,
+		     const struct ike_msg *m)
+{
+	const struct daemon_cfg *d = &e->cfg->daemon;
+	static const uint8_t zero[8];
+	struct init_req *q;
+	struct buf msg = BUF_INIT, pub = BUF_INIT;
+	struct ike_sa *sa = NULL;
+	char s[128];
+	int idx;
+	bool echo;
+
+	if (init_refused(e, rx, m) || init_retransmitted(e, rx, m))
+		return;
+	q = calloc(1, sizeof(*q));	/* the parsed SA payload: 4 KiB */
+	if (!q)
+		return;
+	q->rx = rx;
+	q->m = m;
+	addr_str(&rx->path.remote, q->from, sizeof(q->from));
+	if (!init_parse(e, q) || !init_cookie_gate(e, q) || !init_room(e, q) ||
+	    !(sa = init_choose(e, q, &idx)))
+		goto out;
 	memcpy(sa->spi_i, m->hdr.spi_i, 8);
 	/* RT-3: echo SEPARATE_TRANSPORTS when enabled (its data, if any, is
 	 * ignored: RT-14).  Without it, IKE_SA_INIT over TCP means RFC 9329
@@ -723,62 +821,40 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	echo = d->separate_transports && has_notify(m, d->separate_transports_notify);
 	xport_init_rx(sa, rx, echo);
 	sa->kex = kex_new(sa->suite.ke);
-	if (!sa->kex || buf_append(&sa->ni, ni.p, ni.len) ||
+	if (!sa->kex || buf_append(&sa->ni, q->ni.p, q->ni.len) ||
 	    crypto_nonce(&sa->nr, IKE_NONCE_LEN) || kex_public(sa->kex, &pub)) {
 		ike_sa_destroy(sa, "out of resources");
-		buf_free(&pub);
-		return;
+		goto out;
 	}
-	if (derive_keys(sa, &ke)) {
-		log_info("IKE_SA_INIT from %s: invalid KE value", a);
+	if (derive_keys(sa, &q->ke)) {
+		log_info("IKE_SA_INIT from %s: invalid KE value", q->from);
 		init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		ike_sa_destroy(sa, NULL);
-		buf_free(&pub);
-		return;
+		goto out;
 	}
 	natd_check(sa, m, zero);
 	peer_extensions(sa, m);
 	ike_sa_link(sa);
-
-	ike_sa_hdr(sa, &h, IKEV2_EXCH_IKE_SA_INIT, true, 0);
-	msg_begin(&bld, &msg, &h);
-	prop_put_chosen(&bld, &sap.p[idx], &sa->suite, NULL, 0);
-	ike_put_ke(&bld, sa->suite.ke, pub.data, pub.len);
-	ike_put_nonce(&bld, sa->nr.data, sa->nr.len);
-	if (has_notify(m, IKEV2_N_NAT_DETECTION_SOURCE_IP))
-		natd_put(sa, &bld);
-	if (sa->peer_frag)
-		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
-	if (wants_certs(cc) && !crypto_sig_hash_notify(&sh))
-		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS,
-			       sh.data, sh.len);
-	if (cc->remote.auth == CFG_AUTH_PUBKEY && !auth_certreq_data(e, cc, &cr) && cr.len)
-		ike_put_certreq(&bld, IKEV2_CERT_X509_SIG, cr.data, cr.len);
-	if (echo)
-		ike_put_notify(&bld, 0, NULL, 0, d->separate_transports_notify, NULL, 0);
-	buf_free(&pub);
-	buf_free(&sh);
-	buf_free(&cr);
-	if (msg_finish(&bld)) {
-		buf_free(&msg);
+	if (init_response(sa, q, idx, &pub, echo, &msg) ||
+	    buf_append(&sa->init_req, rx->msg, rx->len)) {
 		ike_sa_destroy(sa, "cannot build IKE_SA_INIT response");
-		return;
-	}
-	if (buf_append(&sa->init_req, rx->msg, rx->len)) {
-		buf_free(&msg);
-		ike_sa_destroy(sa, "out of resources");
-		return;
+		goto out;
 	}
 	buf_free(&sa->init_resp);
 	sa->init_resp = msg;
+	msg = (struct buf)BUF_INIT;
 	sa->state = IKE_S_HALF_OPEN;
 	ike_half_open_add(sa);
 	if (sa->nat_remote || sa->nat_local)
 		sa->natt = true;
 	suite_str(&sa->suite, s, sizeof(s));
-	log_info("%s: IKE_SA_INIT from %s port %u: %s%s", ike_sa_name(sa), a,
+	log_info("%s: IKE_SA_INIT from %s port %u: %s%s", ike_sa_name(sa), q->from,
 		 addr_port(&rx->path.remote), s,
 		 sa->nat_remote ? ", initiator is behind a NAT" : "");
 	ike_schedule_timers(sa);
 	ike_send_plain(sa, &sa->init_resp, false);
+out:
+	buf_free(&pub);
+	buf_free(&msg);
+	free(q);
 }

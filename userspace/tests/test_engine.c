@@ -1307,6 +1307,31 @@ SCENARIO(tcp_first_not_echoed_is_rfc9329)
 	net_free(n);
 }
 
+/* The status JSON tells each SA's transport state and TCP role. */
+TEST(status_shows_the_transport)
+{
+	struct net *n = net_new("transport = separate");
+	struct buf out = BUF_INIT;
+	int depth = 0;
+
+	initiate(n);
+	pump(n);
+	ASSERT_EQ(0, engine_status(A->e, true, &out));
+	ASSERT_EQ(0, buf_put_u8(&out, 0));
+	EXPECT_NE(NULL, strstr((char *)out.data, "\"xport_state\":\"separate\",\"tcp_link\":\"up\""));
+	EXPECT_NE(NULL, strstr((char *)out.data, "\"separate\":true,\"esp_in_tcp\":false,"
+			       "\"tcp_fallback\":false,\"tcp_originator\":true"));
+	for (const char *p = (char *)out.data; *p; p++)
+		depth += (*p == '{' || *p == '[') - (*p == '}' || *p == ']');
+	EXPECT_EQ(0, depth);
+	buf_free(&out);
+	ASSERT_EQ(0, engine_status(B->e, true, &out));
+	ASSERT_EQ(0, buf_put_u8(&out, 0));
+	EXPECT_NE(NULL, strstr((char *)out.data, "\"xport_state\":\"separate\",\"tcp_link\":\"peer\""));
+	buf_free(&out);
+	net_free(n);
+}
+
 /* RFC 7296 §2.6, RFC 9329 §6.3 (TCP-29): the responder wants a cookie
  * (over TCP with a puzzle, then it closes the connection); every
  * transport retries with it, over TCP on a new connection. */
