@@ -24,21 +24,24 @@
  *
  * Every state change goes through xport_go() / link_go() and so through
  * the two tables below; the unit test (userspace/tests/test_xport.c)
- * walks every row and every refusal.
+ * walks every row and every refusal, and test_engine.c takes every row
+ * with real exchanges.
+ *
+ * This file knows the IKE SA core (ikesa.c) but no exchange: when a
+ * connection comes up it says so (ike_path_ready) and the core decides what
+ * goes, IKE_SA_INIT, IKE_AUTH or the outstanding request.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "backend.h"
 #include "ike_xport.h"
 #include "ikesa.h"
 #include "log.h"
 #include "tcp.h"
-#include "udp.h"
 #include "wire.h"
 
 #define RECONNECT_MIN_MS	500
@@ -493,7 +496,7 @@ const struct ike_path *ike_esp_path(const struct ike_sa *sa)
 static void fallback_fire(struct timer *t);
 static void reconnect_fire(struct timer *t);
 
-static int xport_start(struct ike_sa *sa)
+int xport_start(struct ike_sa *sa)
 {
 	const struct conn_cfg *cc = sa->cfg;
 	struct engine *e = sa->e;
@@ -516,62 +519,15 @@ static int xport_start(struct ike_sa *sa)
 		addr_set_port(&sa->path.remote, IKEV2_NATT_PORT);
 		/* UDP may be blocked altogether: then TCP from the start. */
 		timer_arm(e->loop, &x->timer, cc->tcp_fallback_delay_ms, fallback_fire);
-		return init_start(sa);
+		return 1;
 	case XS_AUTO_INIT:
 		timer_arm(e->loop, &x->timer, cc->tcp_fallback_delay_ms, fallback_fire);
 		/* fall through */
 	default:
 		sa->path.kind = XPORT_UDP500;
 		addr_set_port(&sa->path.local, e->cfg->daemon.udp_port);
-		return init_start(sa);
+		return 1;
 	}
-}
-
-/* The source address the kernel would use towards dst (for NAT-D and IDs). */
-static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
-{
-	socklen_t sl = sizeof(*src);
-	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (const struct sockaddr *)dst, addr_len(dst)) ||
-	    getsockname(fd, (struct sockaddr *)src, &sl))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
-			    enum xport_origin origin, int *err)
-{
-	struct ike_sa *sa = ike_sa_new(e, cc, true);
-	int r;
-
-	if (!sa) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	sa->x.origin = origin;
-	sa->path.remote = cc->remote_addrs[0];
-	addr_set_port(&sa->path.remote, cc->remote_port);
-	if (cc->n_local) {
-		sa->path.local = cc->local_addrs[0];
-	} else if ((r = route_source(&sa->path.remote, &sa->path.local))) {
-		ike_sa_destroy(sa, NULL);
-		*err = r;
-		return NULL;
-	}
-	ike_sa_link(sa);
-	r = xport_start(sa);
-	if (r) {
-		ike_sa_destroy(sa, "cannot start");
-		*err = r;
-		return NULL;
-	}
-	*err = 0;
-	return sa;
 }
 
 /* --- initiations for later ------------------------------------------------------ */
@@ -765,6 +721,7 @@ void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err)
 	struct ike_sa *sa = c->user;
 	struct ike_path p;
 
+	(void)e;
 	/* An accepted connection is announced once its prefix arrived; when
 	 * its first frame came in the same read, that frame has already made
 	 * it an SA's path (TCP-26), and there is nothing more to do: the
@@ -781,34 +738,14 @@ void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err)
 	tcp_conn_path(c, &p);
 	sa->path.local = p.local;
 	sa->x.reconnects = 0;
-	if (sa->state == IKE_S_INIT_SENT) {
-		/* (Re)built now: NAT-D over this connection's ports. */
-		if (init_start(sa)) {
-			e->st.ike_failed++;
-			ike_sa_destroy(sa, "cannot send IKE_SA_INIT");
-		}
-	} else if (sa->state == IKE_S_AUTH_SENT && sa->req.task == TASK_NONE) {
-		/* Separate transports: IKE_AUTH is the first message on TCP
-		 * (RT-4), after the "IKETCP" prefix tcp.c sent (RT-6). */
-		xport_go(sa, XE_TCP_UP);
+	/* Separate transports: IKE_AUTH is the first message on TCP (RT-4),
+	 * after the "IKETCP" prefix tcp.c sent (RT-6). */
+	if (sa->state == IKE_S_AUTH_SENT && sa->req.task == TASK_NONE &&
+	    !xport_go(sa, XE_TCP_UP))
 		log_info("%s: IKE moved to TCP port %u (separate transports)",
 			 ike_sa_name(sa), addr_port(&sa->path.remote));
-		if (auth_start(sa)) {
-			e->st.ike_failed++;
-			ike_sa_destroy(sa, "cannot build IKE_AUTH");
-		}
-	} else {
-		ike_tcp_follow(sa);
-		/* TCP-28: the request that was outstanding goes out again on
-		 * the new connection.  With none, a liveness check tells the
-		 * peer (which cannot reconnect) where we are now. */
-		if (sa->req.task != TASK_NONE) {
-			ike_req_resend(sa);
-		} else if (sa->state == IKE_S_ESTABLISHED) {
-			sa->pending |= PEND_DPD;
-			ike_kick(sa);
-		}
-	}
+	ike_tcp_follow(sa);
+	ike_path_ready(sa);
 }
 
 void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err)

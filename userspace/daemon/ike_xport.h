@@ -191,9 +191,14 @@ static inline bool xport_tcp_originator(const struct ike_xport *x)
 /* Applies ev to the SA's mode: 0, or -EPERM (logged) when refused. */
 int xport_go(struct ike_sa *sa, enum xport_event ev);
 
-/* A new initiator IKE SA for cc, linked and started; NULL with *err. */
+/* A new initiator IKE SA for cc, linked and started (ikesa.c); NULL with
+ * *err. */
 struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 			    enum xport_origin origin, int *err);
+/* Sets an initiator SA on its transport (by its connection and origin):
+ * 1 when IKE_SA_INIT may go now, 0 when it waits for the TCP connection
+ * (ike_path_ready follows), or -errno. */
+int xport_start(struct ike_sa *sa);
 /* Initiates conn (by name) from the loop, right after the current event:
  * what an SA being destroyed asks for (RT-25). */
 void xport_initiate_later(struct engine *e, const char *conn, enum xport_origin origin);

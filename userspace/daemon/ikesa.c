@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -441,6 +442,85 @@ void ike_half_open_del(struct ike_sa *sa)
 	if (sa->ho_next)
 		sa->ho_next->ho_prev = sa->ho_prev;
 	e->n_half_open--;
+}
+
+/* --- starting an SA and its path ------------------------------------------ */
+
+/* The source address the kernel would use towards dst (for NAT-D and IDs). */
+static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+{
+	socklen_t sl = sizeof(*src);
+	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)dst, addr_len(dst)) ||
+	    getsockname(fd, (struct sockaddr *)src, &sl))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
+			    enum xport_origin origin, int *err)
+{
+	struct ike_sa *sa = ike_sa_new(e, cc, true);
+	int r;
+
+	if (!sa) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	sa->x.origin = origin;
+	sa->path.remote = cc->remote_addrs[0];
+	addr_set_port(&sa->path.remote, cc->remote_port);
+	if (cc->n_local) {
+		sa->path.local = cc->local_addrs[0];
+	} else if ((r = route_source(&sa->path.remote, &sa->path.local))) {
+		ike_sa_destroy(sa, NULL);
+		*err = r;
+		return NULL;
+	}
+	ike_sa_link(sa);
+	r = xport_start(sa);
+	if (r > 0)
+		r = init_start(sa);	/* over TCP: once connected */
+	if (r) {
+		ike_sa_destroy(sa, "cannot start");
+		*err = r;
+		return NULL;
+	}
+	*err = 0;
+	return sa;
+}
+
+/* The SA's TCP connection is up (ike_xport.c): what waited for it goes. */
+void ike_path_ready(struct ike_sa *sa)
+{
+	struct engine *e = sa->e;
+
+	if (sa->state == IKE_S_INIT_SENT) {
+		/* (Re)built now: NAT-D over this connection's ports. */
+		if (init_start(sa)) {
+			e->st.ike_failed++;
+			ike_sa_destroy(sa, "cannot send IKE_SA_INIT");
+		}
+	} else if (sa->state == IKE_S_AUTH_SENT && sa->req.task == TASK_NONE) {
+		if (auth_start(sa)) {
+			e->st.ike_failed++;
+			ike_sa_destroy(sa, "cannot build IKE_AUTH");
+		}
+	} else if (sa->req.task != TASK_NONE) {
+		/* TCP-28: the request that was outstanding goes out again on
+		 * the new connection. */
+		ike_req_resend(sa);
+	} else if (sa->state == IKE_S_ESTABLISHED) {
+		/* With none, a liveness check tells the peer (which cannot
+		 * reconnect) where we are now. */
+		sa->pending |= PEND_DPD;
+		ike_kick(sa);
+	}
 }
 
 /* --- output ----------------------------------------------------------------- */

@@ -364,6 +364,9 @@ void ike_req_done(struct ike_sa *sa);
 void ike_kick(struct ike_sa *sa);
 /* Sends the outstanding request again (a new TCP connection, TCP-32). */
 void ike_req_resend(struct ike_sa *sa);
+/* The SA's TCP connection came up: IKE_SA_INIT or IKE_AUTH that waited for
+ * it goes, or the outstanding request again (TCP-28). */
+void ike_path_ready(struct ike_sa *sa);
 void ike_rekey_later(struct ike_sa *sa, uint64_t ms);
 void ike_schedule_timers(struct ike_sa *sa);
 void pktset_free(struct pktset *ps);
