@@ -147,17 +147,23 @@ static struct ike_sa *conn_sa(struct engine *e, const struct conn_cfg *cc)
 static int reply(struct buf *out, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Formatted text appended to b (a line longer than 1 KiB is cut). */
+static void vbprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	char s[1024];
+	int n = vsnprintf(s, sizeof(s), fmt, ap);
+
+	if (n > 0)
+		buf_append(b, s, (size_t)n < sizeof(s) ? (size_t)n : sizeof(s) - 1);
+}
+
 static int reply(struct buf *out, int err, const char *fmt, ...)
 {
-	char s[512];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(s, sizeof(s), fmt, ap);
+	vbprintf(out, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		buf_append(out, s, strlen(s));
 	return err;
 }
 
@@ -345,15 +351,11 @@ static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(p
 
 static void bprintf(struct buf *b, const char *fmt, ...)
 {
-	char s[1024];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(s, sizeof(s), fmt, ap);
+	vbprintf(b, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		buf_append(b, s, (size_t)n < sizeof(s) ? (size_t)n : sizeof(s) - 1);
 }
 
 /* JSON string: escapes quotes, backslashes and control bytes. */

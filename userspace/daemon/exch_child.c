@@ -83,6 +83,22 @@ static uint64_t retry_delay(void)
 	return RETRY_MIN_MS + j % RETRY_SPAN_MS;
 }
 
+/* The new IKE SA of a rekey takes over everything about the peer: its
+ * transport and NAT state, extensions, identity, and the kernel's
+ * keepalives (registered per peer, not per SA). */
+static void ike_sa_succeed(struct ike_sa *ns, struct ike_sa *sa)
+{
+	ike_xport_inherit(ns, sa);
+	ns->peer_frag = sa->peer_frag;
+	ns->peer_sig_hashes = sa->peer_sig_hashes;
+	ns->peer_id = sa->peer_id;
+	ns->rekeys = sa->rekeys + 1;
+	if (sa->kernel_keepalive) {
+		ns->kernel_keepalive = true;
+		sa->kernel_keepalive = false;
+	}
+}
+
 void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 {
 	struct child_sa *c;
@@ -344,22 +360,11 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	buf_wipe(&gir);
-	/* The new SA takes over everything about the peer. */
-	ike_xport_inherit(ns, sa);
-	ns->natt = sa->natt;
-	ns->peer_frag = sa->peer_frag;
-	ns->peer_sig_hashes = sa->peer_sig_hashes;
-	ns->peer_id = sa->peer_id;
-	ns->rekeys = sa->rekeys + 1;
+	ike_sa_succeed(ns, sa);
 	ike_sa_link(ns);
 	r->new_ike = NULL;
 	if (sa->peer_ike)
 		lost = collision_lost(&ns->ni, &n, &sa->coll_nonce);
-	if (sa->kernel_keepalive) {
-		/* the keepalive registration belongs to the peer, not the SA */
-		ns->kernel_keepalive = true;
-		sa->kernel_keepalive = false;
-	}
 	ike_sa_established(ns);
 	if (lost) {
 		log_info("%s: simultaneous IKE SA rekey: ours is redundant", ike_sa_name(sa));
@@ -476,16 +481,7 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 		return;
 	}
 	buf_free(&out);
-	ike_xport_inherit(ns, sa);
-	ns->natt = sa->natt;
-	ns->peer_frag = sa->peer_frag;
-	ns->peer_sig_hashes = sa->peer_sig_hashes;
-	ns->peer_id = sa->peer_id;
-	ns->rekeys = sa->rekeys + 1;
-	if (sa->kernel_keepalive) {
-		ns->kernel_keepalive = true;
-		sa->kernel_keepalive = false;
-	}
+	ike_sa_succeed(ns, sa);
 	ike_sa_link(ns);
 	/* §2.8.2: both rekeyed; decided when our response comes, by the
 	 * lower nonce of this exchange (taken before ike_sa_established()
