@@ -144,18 +144,26 @@ static int none_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	return 0;
 }
 
-static int none_sa_del(struct kbackend *kb, const struct sockaddr_storage *dst,
-		       uint32_t spi)
+/* The SA, or NULL with the backend's sentence set. */
+static struct none_sa *find_sa_or_say(struct kbackend *kb, const struct sockaddr_storage *dst,
+				      uint32_t spi)
 {
 	struct none_sa *s = find_sa(kb->priv, dst, spi);
 	char a[64];
 
-	if (!s) {
-		snprintf(kb->kb_error, sizeof(kb->kb_error),
-			 "no SA spi 0x%08x to %s", ntohl(spi),
-			 addr_str(dst, a, sizeof(a)));
+	if (!s)
+		snprintf(kb->kb_error, sizeof(kb->kb_error), "no SA spi 0x%08x to %s",
+			 ntohl(spi), addr_str(dst, a, sizeof(a)));
+	return s;
+}
+
+static int none_sa_del(struct kbackend *kb, const struct sockaddr_storage *dst,
+		       uint32_t spi)
+{
+	struct none_sa *s = find_sa_or_say(kb, dst, spi);
+
+	if (!s)
 		return -ENOENT;
-	}
 	sa_unlink(kb->priv, s);
 	log_info("kernel(none): SA spi 0x%08x deleted", ntohl(spi));
 	free(s);
@@ -171,15 +179,10 @@ static int none_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst
 			 uint32_t spi, enum kb_encap encap, uint16_t sport,
 			 uint16_t dport)
 {
-	struct none_sa *s = find_sa(kb->priv, dst, spi);
-	char a[64];
+	struct none_sa *s = find_sa_or_say(kb, dst, spi);
 
-	if (!s) {
-		snprintf(kb->kb_error, sizeof(kb->kb_error),
-			 "no SA spi 0x%08x to %s", ntohl(spi),
-			 addr_str(dst, a, sizeof(a)));
+	if (!s)
 		return -ENOENT;
-	}
 	s->encap = (uint8_t)encap;
 	s->sport = encap == KB_ENCAP_RAW ? 0 : sport;
 	s->dport = encap == KB_ENCAP_RAW ? 0 : dport;
