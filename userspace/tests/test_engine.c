@@ -1435,6 +1435,34 @@ SCENARIO(tcp_originator_kept_across_rekey)
 	net_free(n);
 }
 
+/* TCP-18: the originator closes the connection when its IKE SA ends with
+ * no successor; a rekey hands it on instead. */
+SCENARIO(tcp_closed_when_the_sa_ends)
+{
+	struct net *n = net_new("transport = tcp");
+	struct buf out = BUF_INIT;
+	struct tcp_conn *c;
+
+	initiate(n);
+	pump(n);
+	rekey(A, false);
+	pump(n);
+	one_of_each(_metadata, n);
+	ASSERT_NE(NULL, live_conn(n, A));
+	c = live_conn(n, A)->c;
+	EXPECT_EQ(c, sa_a(n)->path.conn);	/* the rekeyed SA kept it */
+	engine_terminate(A->e, "c", &out);
+	buf_free(&out);
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, count_all(B));
+	EXPECT_TRUE(c->dead);
+	EXPECT_EQ(NULL, live_conn(n, A));
+	EXPECT_EQ(NULL, live_conn(n, B));
+	EXPECT_EQ(1, n->connects);
+	net_free(n);
+}
+
 /* --- the ESP reachability probe (RT-24..28) with a pretend kernel ---------------------- */
 
 /* The none backend, but counting inbound ESP as the test says and
@@ -1717,7 +1745,8 @@ TEST(every_transition_by_exchanges)
 		sc_tcp_unreachable, sc_tcp_first_unreachable,
 		sc_separate_udp_blocked_goes_tcp_first, sc_tcp_first_not_echoed_is_rfc9329,
 		sc_cookies_on_every_transport, sc_tcp_reconnect,
-		sc_tcp_originator_kept_across_rekey, sc_probe_answered_on_ip,
+		sc_tcp_originator_kept_across_rekey, sc_tcp_closed_when_the_sa_ends,
+		sc_probe_answered_on_ip,
 		sc_probe_moves_to_udp, sc_probe_fails_on_ip, sc_probe_fails_in_udp,
 		sc_probe_move_answered_late, sc_probe_rekeyed_on_ip, sc_probe_rekeyed_in_udp,
 		sc_esp_back_on_ip, sc_esp_to_udp_after_probe,
