@@ -149,6 +149,9 @@ static int reply(struct buf *out, int err, const char *fmt, ...)
 
 /* Formatted text appended to b (a line longer than 1 KiB is cut). */
 static void vbprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void vbprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	char s[1024];
 	int n = vsnprintf(s, sizeof(s), fmt, ap);
