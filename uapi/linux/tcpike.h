@@ -4,10 +4,31 @@
  * states.  The source of truth is uapi/tcpike.yaml; this header follows it.
  * Grow by appending: values never change once released.
  *
- * Family "tcpike", version 1.  Every command needs CAP_NET_ADMIN in the
- * caller's network namespace and acts on that namespace only.  Policies are
- * strict: an attribute a command does not use, an unknown flag bit or a
- * value out of range is refused, with an extended-ack message.
+ * Family "tcpike", version 1.  Every command acts on the caller's network
+ * namespace only.  Policies are strict: an attribute a command does not
+ * use, an unknown flag bit or a value out of range is refused, with an
+ * extended-ack message.
+ *
+ * Privileges, and which user namespace they are checked in:
+ *  - every command needs CAP_NET_ADMIN in the initial user namespace
+ *    (GENL_ADMIN_PERM, netlink_capable()): a process that is root only in
+ *    a user namespace of its own gets EPERM, even in a network namespace
+ *    that user namespace owns;
+ *  - joining the "events" group needs CAP_NET_ADMIN in the user namespace
+ *    that owns the caller's network namespace (GENL_MCAST_CAP_NET_ADMIN,
+ *    genl_bind(); genetlink has no initial-namespace check for groups):
+ *    anyone else gets EPERM.  Such a process sees only events of network
+ *    namespaces its user namespace owns, whose XFRM states it can read
+ *    with ip xfrm anyway.
+ *
+ * SAs and policies the module makes are ordinary XFRM states and policies:
+ * ip xfrm shows them, ip xfrm monitor and the audit log hear of them being
+ * added, updated (a steer) and deleted.  The module never adopts a state
+ * or policy it did not make, even one with the same identity, and tells
+ * of one of its own deleted by someone else (EVENT_SA_DELETED,
+ * EVENT_POLICY_DELETED).  It cannot be unloaded while it owns an SA or a
+ * policy (each holds a reference on the module): traffic is never left in
+ * clear by an unload.  Delete them first (or flush them with ip xfrm).
  *
  * Key attributes are write-only: they are never echoed in a reply, a dump
  * or a notification.
@@ -74,7 +95,13 @@
  * @TCPIKE_CMD_KEEPALIVE_SET: RFC 3948 NAT keepalives (one 0xFF byte in
  *	UDP) from SRC:ENCAP_SPORT to DST:ENCAP_DPORT every KEEPALIVE_INTERVAL
  *	seconds (1..3600; 0 removes them).  IPv4 only (FAMILY AF_INET).
- *	Setting an existing peer changes its interval.
+ *	Setting an existing peer changes its interval.  Each keepalive is
+ *	due up to an eighth of the interval early (jitter: peers set
+ *	together do not stay in step), and is not sent when an SA the
+ *	module owns on the same addresses and UDP ports sent ESP within
+ *	the interval (RFC 3948 §2.3).  At most max_keepalives (module
+ *	parameter) peers per namespace: ENOSPC beyond.  Sent in batches,
+ *	with bottom halves enabled between them.
  * @TCPIKE_CMD_REACH_SET: watch the reachability of an SA's peer: SPI,
  *	FAMILY, DST name an outbound SA the module owns, PAIR_SPI its inbound
  *	partner (the SA with that SPI whose destination is the outbound SA's
@@ -93,6 +120,19 @@
  *	SEL_PROTO, PRIORITY, REQID, MODE, for tunnel mode SRC and DST, and
  *	MARK + MARK_MASK, IF_ID when set.
  *	Resumable and flagged NLM_F_DUMP_INTR as the SA dump.
+ * @TCPIKE_CMD_EVENT_SA_DELETED: notification on the events group: an SA
+ *	the module owned is gone without the module deleting it, and the
+ *	module has forgotten it.  SPI, FAMILY, SRC, DST, REQID, MARK +
+ *	MARK_MASK and IF_ID when set, DEL_REASON (delete: another key
+ *	manager deleted it, as ip xfrm state delete; flush: ip xfrm state
+ *	flush; vanished: found gone with no notification).  A hard expire
+ *	is reported by EVENT_EXPIRE instead.
+ * @TCPIKE_CMD_EVENT_POLICY_DELETED: notification on the events group: a
+ *	policy the module owned is gone without the module deleting it (ip
+ *	xfrm policy delete, flush, or update, which replaces it), and the
+ *	module has forgotten it.  POLICY_DIR, FAMILY, SEL_SRC, SEL_DST,
+ *	SEL_SRC_PLEN, SEL_DST_PLEN, SEL_PROTO, REQID, MARK + MARK_MASK and
+ *	IF_ID when set, DEL_REASON (vanished: replaced by an update).
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -110,6 +150,8 @@ enum tcpike_cmd {
 	TCPIKE_CMD_REACH_SET,
 	TCPIKE_CMD_EVENT_REACH,
 	TCPIKE_CMD_POLICY_GET,
+	TCPIKE_CMD_EVENT_SA_DELETED,
+	TCPIKE_CMD_EVENT_POLICY_DELETED,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
@@ -150,6 +192,21 @@ enum tcpike_sa_flags {
 	TCPIKE_SA_F_ESN = 1 << 0,	/* 64-bit extended sequence numbers */
 };
 #define TCPIKE_SA_F_ALL		(TCPIKE_SA_F_ESN)
+
+/**
+ * enum tcpike_del_reason - how an SA or a policy went without the module
+ *	deleting it (TCPIKE_A_DEL_REASON)
+ * @TCPIKE_DEL_DELETE: another key manager deleted it (XFRM_MSG_DELSA,
+ *	XFRM_MSG_DELPOLICY: ip xfrm state/policy delete, PF_KEY)
+ * @TCPIKE_DEL_FLUSH: flushed (XFRM_MSG_FLUSHSA, XFRM_MSG_FLUSHPOLICY)
+ * @TCPIKE_DEL_VANISHED: found gone with no such notification (a policy
+ *	replaced by ip xfrm policy update, a state migrated)
+ */
+enum tcpike_del_reason {
+	TCPIKE_DEL_DELETE = 0,
+	TCPIKE_DEL_FLUSH = 1,
+	TCPIKE_DEL_VANISHED = 2,
+};
 
 /**
  * enum tcpike_a - attributes (one space for every command)
@@ -227,6 +284,14 @@ enum tcpike_sa_flags {
  * @TCPIKE_A_IF_ID: u32, XFRM interface id (XFRMA_IF_ID): ties the SA or
  *	policy to the xfrm interface with that if_id; never 0 (absent: none)
  *	(SA_NEW, POLICY_NEW, POLICY_DEL, SA_GET and POLICY_GET replies)
+ * @TCPIKE_A_DEL_REASON: u8, enum tcpike_del_reason (EVENT_SA_DELETED,
+ *	EVENT_POLICY_DELETED)
+ * @TCPIKE_A_STATS_KEEPALIVES_SKIPPED: u64, keepalives not sent because an
+ *	SA of the module sent ESP on the same addresses and ports within the
+ *	interval (reply)
+ * @TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS: u64, the longest time one batch of
+ *	the keepalive walk held its lock with bottom halves off, in
+ *	nanoseconds, since the namespace's first keepalive (reply)
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -285,6 +350,9 @@ enum tcpike_a {
 	TCPIKE_A_MARK,
 	TCPIKE_A_MARK_MASK,
 	TCPIKE_A_IF_ID,
+	TCPIKE_A_DEL_REASON,
+	TCPIKE_A_STATS_KEEPALIVES_SKIPPED,
+	TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1

@@ -65,6 +65,12 @@ static struct nla_policy reply_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_REACH_TIMEOUT] = { .type = NLA_U32 },
 	[TCPIKE_A_REACH_UP] = { .type = NLA_U8 },
 	[TCPIKE_A_STATS_REACHES] = { .type = NLA_U32 },
+	[TCPIKE_A_MARK] = { .type = NLA_U32 },
+	[TCPIKE_A_MARK_MASK] = { .type = NLA_U32 },
+	[TCPIKE_A_IF_ID] = { .type = NLA_U32 },
+	[TCPIKE_A_DEL_REASON] = { .type = NLA_U8 },
+	[TCPIKE_A_STATS_KEEPALIVES_SKIPPED] = { .type = NLA_U64 },
+	[TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS] = { .type = NLA_U64 },
 };
 
 struct req {
@@ -628,6 +634,10 @@ static int parse_stats(struct nlattr **a, void *arg)
 	s->keepalives_sent = a[TCPIKE_A_STATS_KEEPALIVES_SENT] ?
 			     nla_get_u64(a[TCPIKE_A_STATS_KEEPALIVES_SENT]) : 0;
 	s->reaches = a[TCPIKE_A_STATS_REACHES] ? nla_get_u32(a[TCPIKE_A_STATS_REACHES]) : 0;
+	s->keepalives_skipped = a[TCPIKE_A_STATS_KEEPALIVES_SKIPPED] ?
+				nla_get_u64(a[TCPIKE_A_STATS_KEEPALIVES_SKIPPED]) : 0;
+	s->keepalive_bh_peak_ns = a[TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS] ?
+				 nla_get_u64(a[TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS]) : 0;
 	return 0;
 }
 
@@ -763,8 +773,32 @@ static int event_from_msg(struct nlmsghdr *nlh, struct tnl_event *ev)
 		ev->pair_spi = nla_get_u32(a[TCPIKE_A_PAIR_SPI]);
 		ev->timeout_s = a[TCPIKE_A_REACH_TIMEOUT] ? nla_get_u32(a[TCPIKE_A_REACH_TIMEOUT]) : 0;
 		ev->up = nla_get_u8(a[TCPIKE_A_REACH_UP]) ? 1 : 0;
+	} else if (g->cmd == TCPIKE_CMD_EVENT_SA_DELETED && a[TCPIKE_A_SPI] && a[TCPIKE_A_DST]) {
+		ev->kind = TNL_EV_SA_DELETED;
+		ev->spi = nla_get_u32(a[TCPIKE_A_SPI]);
+		get_addr(a[TCPIKE_A_DST], ev->family, &ev->dst);
+		if (a[TCPIKE_A_SRC])
+			get_addr(a[TCPIKE_A_SRC], ev->family, &ev->src);
+		ev->reqid = a[TCPIKE_A_REQID] ? nla_get_u32(a[TCPIKE_A_REQID]) : 0;
+	} else if (g->cmd == TCPIKE_CMD_EVENT_POLICY_DELETED && a[TCPIKE_A_POLICY_DIR] &&
+		   a[TCPIKE_A_SEL_SRC] && a[TCPIKE_A_SEL_DST]) {
+		ev->kind = TNL_EV_POLICY_DELETED;
+		ev->dir = nla_get_u8(a[TCPIKE_A_POLICY_DIR]);
+		ev->sel.family = ev->family;
+		get_addr(a[TCPIKE_A_SEL_SRC], ev->family, &ev->sel.src);
+		get_addr(a[TCPIKE_A_SEL_DST], ev->family, &ev->sel.dst);
+		ev->sel.src_plen = a[TCPIKE_A_SEL_SRC_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_SRC_PLEN]) : 0;
+		ev->sel.dst_plen = a[TCPIKE_A_SEL_DST_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_DST_PLEN]) : 0;
+		ev->sel.proto = a[TCPIKE_A_SEL_PROTO] ? nla_get_u8(a[TCPIKE_A_SEL_PROTO]) : 0;
+		ev->reqid = a[TCPIKE_A_REQID] ? nla_get_u32(a[TCPIKE_A_REQID]) : 0;
 	} else {
 		return -EPROTO;
+	}
+	if (ev->kind == TNL_EV_SA_DELETED || ev->kind == TNL_EV_POLICY_DELETED) {
+		ev->reason = a[TCPIKE_A_DEL_REASON] ? nla_get_u8(a[TCPIKE_A_DEL_REASON]) : 0;
+		ev->mark = a[TCPIKE_A_MARK] ? nla_get_u32(a[TCPIKE_A_MARK]) : 0;
+		ev->mark_mask = a[TCPIKE_A_MARK_MASK] ? nla_get_u32(a[TCPIKE_A_MARK_MASK]) : 0;
+		ev->if_id = a[TCPIKE_A_IF_ID] ? nla_get_u32(a[TCPIKE_A_IF_ID]) : 0;
 	}
 	return 0;
 }

@@ -42,6 +42,8 @@ struct tnl_stats {
 	uint32_t keepalives;
 	uint64_t keepalives_sent;
 	uint32_t reaches;		/* reachability watches */
+	uint64_t keepalives_skipped;	/* not sent: ESP left within the interval */
+	uint64_t keepalive_bh_peak_ns;	/* longest keepalive batch with BHs off */
 };
 
 /* Returns 0, -ENOENT when the family is not registered (module not
@@ -100,7 +102,10 @@ int tnl_policy_dump(struct tnl *t, struct tnl_policy_info **out, size_t *n);
 int tnl_stats_get(struct tnl *t, struct tnl_stats *out);
 int tnl_policy_new(struct tnl *t, const struct kb_policy *pol);
 
-enum tnl_event_kind { TNL_EV_EXPIRE = 1, TNL_EV_ACQUIRE, TNL_EV_MAPPING, TNL_EV_REACH };
+enum tnl_event_kind {
+	TNL_EV_EXPIRE = 1, TNL_EV_ACQUIRE, TNL_EV_MAPPING, TNL_EV_REACH,
+	TNL_EV_SA_DELETED, TNL_EV_POLICY_DELETED,
+};
 
 struct tnl_event {
 	enum tnl_event_kind kind;
@@ -119,6 +124,12 @@ struct tnl_event {
 	 * resumed */
 	uint32_t pair_spi, timeout_s;
 	int up;
+	/* sa-deleted (spi, src, dst, reqid) and policy-deleted (dir, sel,
+	 * reqid): someone else deleted what the module owned; reason is an
+	 * enum tcpike_del_reason; mark/mark_mask 0/0 and if_id 0: none */
+	int reason;
+	uint8_t dir;			/* policy-deleted: enum tcpike_policy_dir */
+	uint32_t mark, mark_mask, if_id;
 };
 
 /* Joins the events group; then tnl_event_next() waits up to timeout_ms

@@ -168,6 +168,12 @@ static void print_mark(uint32_t mark, uint32_t mask, uint32_t if_id)
 		printf(" if_id 0x%x", if_id);
 }
 
+static const char *del_reason(int reason)
+{
+	return reason == TCPIKE_DEL_DELETE ? "delete" : reason == TCPIKE_DEL_FLUSH ? "flush" :
+	       reason == TCPIKE_DEL_VANISHED ? "vanished" : "unknown";
+}
+
 /* One line per event, flushed, so a test can read them as they come. */
 static int monitor(struct tnl *t, unsigned long count, unsigned long timeout_s)
 {
@@ -197,6 +203,17 @@ static int monitor(struct tnl *t, unsigned long count, unsigned long timeout_s)
 			printf("reach %s spi 0x%08x dst %s pair 0x%08x timeout %u\n",
 			       ev.up ? "up" : "down", ntohl(ev.spi), ntop(&ev.dst, a, sizeof(a)),
 			       ntohl(ev.pair_spi), ev.timeout_s);
+		else if (ev.kind == TNL_EV_SA_DELETED)
+			printf("sa-deleted %s spi 0x%08x src %s dst %s reqid %u\n",
+			       del_reason(ev.reason), ntohl(ev.spi), ntop(&ev.src, a, sizeof(a)),
+			       ntop(&ev.dst, b, sizeof(b)), ev.reqid);
+		else if (ev.kind == TNL_EV_POLICY_DELETED)
+			printf("policy-deleted %s dir %s sel %s/%u -> %s/%u proto %u reqid %u\n",
+			       del_reason(ev.reason), ev.dir == TCPIKE_DIR_IN ? "in" :
+			       ev.dir == TCPIKE_DIR_OUT ? "out" : "fwd",
+			       ntop(&ev.sel.src, a, sizeof(a)), ev.sel.src_plen,
+			       ntop(&ev.sel.dst, b, sizeof(b)), ev.sel.dst_plen, ev.sel.proto,
+			       ev.reqid);
 		else
 			printf("acquire reqid %u sel %s/%u -> %s/%u proto %u tmpl %s -> %s\n",
 			       ev.reqid, ntop(&ev.sel.src, a, sizeof(a)), ev.sel.src_plen,
@@ -470,8 +487,10 @@ int main(int argc, char **argv)
 		if (!err && st.reaches)
 			printf("reach watches %u\n", st.reaches);
 		if (!err && (st.keepalives || st.keepalives_sent))
-			printf("keepalives %u sent %llu\n", st.keepalives,
-			       (unsigned long long)st.keepalives_sent);
+			printf("keepalives %u sent %llu skipped %llu bh-peak-us %llu\n",
+			       st.keepalives, (unsigned long long)st.keepalives_sent,
+			       (unsigned long long)st.keepalives_skipped,
+			       (unsigned long long)(st.keepalive_bh_peak_ns / 1000));
 	} else {
 		tnl_close(&t);
 		usage();
