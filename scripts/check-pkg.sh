@@ -175,16 +175,15 @@ else
 	ok "man pages lint # SKIP mandoc not installed (scripts/deps.sh installs it)"
 fi
 
-# Every key config.c accepts (its "expected ..." lists per section) is an
-# item of tcpiked.conf(5), and the page names no other.
+# Every key of config.c's key table (tcpiked --config-reference=mdoc
+# generates its items) is an item of tcpiked.conf(5), and the page names no
+# other.
 t_man_keys() {
-	local code page
-	code=$(grep -o 'unknown(c, n, [a-z"]*, "[^"]*"' userspace/daemon/config.c |
-		sed 's/.*, "//; s/"$//' | tr ',' '\n' | tr -d ' ' |
-		grep -vE '^(\.\.\.|id[0-9]+|local|remote|children)$' | sort -u)
-	page=$(sed -n 's/^\.It Cm \([a-z_0-9-]*\).*/\1/p' man/tcpiked.conf.5 |
-		grep -vE '^(id[0-9]+|local|children|udp|tcp|auto|separate|separate-tcp-first)$' | sort -u)
-	[ -n "$code" ] || { echo "no key lists found in config.c"; return 1; }
+	local code page keys='s/^\.It Cm \([a-z_0-9-]*\) .*= .*/\1/p'
+	code=$(build/tcpiked --config-reference=mdoc | sed -n "$keys" |
+		grep -vE '^id[0-9]+$' | sort -u)
+	page=$(sed -n "$keys" man/tcpiked.conf.5 | grep -vE '^id[0-9]+$' | sort -u)
+	[ -n "$code" ] || { echo "tcpiked --config-reference=mdoc lists no key"; return 1; }
 	diff <(printf '%s\n' "$code") <(printf '%s\n' "$page") |
 		sed -n 's/^< \(.*\)/\1: accepted by config.c, not in tcpiked.conf(5)/p; s/^> \(.*\)/\1: in tcpiked.conf(5), not accepted by config.c/p'
 	[ "$code" = "$page" ]

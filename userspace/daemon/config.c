@@ -15,6 +15,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,6 @@ struct node {
 	char *key;		/* section name or key */
 	char *value;		/* NULL for a section */
 	int line;
-	bool used;
 	struct node *child, *next;
 };
 
@@ -273,28 +273,6 @@ static int parse_u64(struct ctx *c, const struct node *n, uint64_t min, uint64_t
 	return 0;
 }
 
-static int parse_u32(struct ctx *c, const struct node *n, uint32_t min, uint32_t max,
-		     uint32_t *out)
-{
-	uint64_t v;
-
-	if (parse_u64(c, n, min, max, &v))
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int parse_u16(struct ctx *c, const struct node *n, uint16_t min, uint16_t max,
-		     uint16_t *out)
-{
-	uint64_t v;
-
-	if (parse_u64(c, n, min, max, &v))
-		return -1;
-	*out = (uint16_t)v;
-	return 0;
-}
-
 /* "500ms", "20s", "1.5s", "5m", "4h", "1d"; a plain number is seconds. */
 static int parse_duration_ms(struct ctx *c, const struct node *n, uint64_t *ms)
 {
@@ -324,30 +302,6 @@ static int parse_duration_ms(struct ctx *c, const struct node *n, uint64_t *ms)
 bad:
 	return fail(c, n->line, "%s: expected a duration like 500ms, 20s, 5m or 4h, got '%s'",
 		    n->key, n->value);
-}
-
-static int dur_s(struct ctx *c, const struct node *n, uint32_t *s)
-{
-	uint64_t ms;
-
-	if (parse_duration_ms(c, n, &ms))
-		return -1;
-	if (ms / 1000 > UINT32_MAX)
-		return fail(c, n->line, "%s: duration too long", n->key);
-	*s = (uint32_t)(ms / 1000);
-	return 0;
-}
-
-static int dur_ms(struct ctx *c, const struct node *n, uint32_t *out)
-{
-	uint64_t ms;
-
-	if (parse_duration_ms(c, n, &ms))
-		return -1;
-	if (ms > UINT32_MAX)
-		return fail(c, n->line, "%s: duration too long", n->key);
-	*out = (uint32_t)ms;
-	return 0;
 }
 
 static int parse_addr(const char *s, struct sockaddr_storage *ss)
@@ -689,172 +643,691 @@ int config_parse_proposals(const char *s, bool esp, struct proposal_cfg *out,
 	return n > 0 ? n : -1;
 }
 
-/* --- sections ------------------------------------------------------------------ */
+/* --- the key table ------------------------------------------------------------- */
 
-static bool key_is(struct node *n, const char *k)
+enum key_type {
+	KT_BOOL,	/* bool: yes | no (true | false) */
+	KT_UINT,	/* unsigned of the field's size, min..max */
+	KT_DUR_S,	/* uint32_t seconds from a duration; min/max in ms */
+	KT_DUR_MS,	/* uint32_t milliseconds; min/max in ms */
+	KT_FACTOR,	/* double; min/max in thousandths */
+	KT_ENUM,	/* int from one of values[] */
+	KT_WORD,	/* char *: one of values[], as written */
+	KT_STR,		/* char * */
+	KT_ADDRS,	/* struct sockaddr_storage[max], int count */
+	KT_PORTS,	/* uint16_t[max], int count */
+	KT_PROP_IKE,	/* struct proposal_cfg[max], int count */
+	KT_PROP_ESP,
+	KT_TS,		/* struct ts_cfg[max], int count */
+	KT_ID,		/* struct id_cfg */
+	KT_IDS,		/* struct id_cfg[max], int count; one per "idN" key */
+	KT_CUSTOM,	/* parse() */
+};
+
+/* A value of a KT_ENUM or KT_WORD key; an alias is accepted, not listed. */
+struct key_value {
+	const char *name;
+	int value;
+	bool alias;
+	const char *help;	/* a sentence in the reference, or NULL */
+};
+
+struct key;
+typedef int (*key_parse_fn)(struct ctx *c, const struct node *n, const struct key *k,
+			    void *base);
+
+/*
+ * One key: where its value goes in the section's struct (off, size; a
+ * list's count at count_off), its bounds (numbers; durations in ms; list
+ * lengths), its default as it would be written in the file (parsed like
+ * any value before the section is read), and its help.  In help texts a
+ * word in `backquotes` is a keyword (Cm in the manual page).
+ */
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t off, size, count_off;
+	uint64_t min, max;
+	const char *def;
+	const char *arg;		/* the value's name in the reference */
+	const struct key_value *values;
+	key_parse_fn parse;
+	const char *help;
+	bool numbered;			/* also "name1", "name2", "name-x" */
+};
+
+#define K(n, t)		.name = n, .type = t
+#define V(n, v)		.name = n, .value = v
+#define ALIAS(n, v)	.name = n, .value = v, .alias = true
+#define FIELD(st, m)	.off = offsetof(struct st, m), .size = sizeof(((struct st *)0)->m)
+#define COUNT(st, m)	.count_off = offsetof(struct st, m)
+#define DAEMON(m)	FIELD(daemon_cfg, m)
+#define CONN(m)		FIELD(conn_cfg, m)
+#define END(m)		FIELD(end_cfg, m)
+#define CHILD(m)	FIELD(child_cfg, m)
+#define SECRET(m)	FIELD(secret_cfg, m)
+#define PORT		.min = 1, .max = 65535, .arg = "port"
+#define NOTIFY_TYPE	.min = 16384, .max = 65535, .arg = "type"
+#define COUNTER		.min = 1, .max = 10000000, .arg = "n"
+
+static int parse_kex_pool(struct ctx *c, const struct node *n, const struct key *k, void *base);
+static int parse_ts_list(struct ctx *c, const struct node *n, struct ts_cfg *out, int *count);
+static int parse_secret_value(struct ctx *c, const struct node *n, const struct key *k, void *base);
+static int parse_secret_file(struct ctx *c, const struct node *n, const struct key *k, void *base);
+
+static const struct key_value v_bool[] = {
+	{ V("yes", 1) }, { V("no", 0) }, { ALIAS("true", 1) }, { ALIAS("false", 0) }, { .name = NULL },
+};
+
+static const struct key_value v_backend[] = {
+	{ V("auto", 0), .help = "The module when it is loaded, else XFRM." },
+	{ V("module", 0), .help = "The tcpike module's generic netlink family." },
+	{ V("xfrm", 0), .help = "The kernel's XFRM netlink interface." },
+	{ V("none", 0), .help = "No kernel at all: the control plane alone." },
+	{ .name = NULL },
+};
+
+static const struct key_value v_log_level[] = {
+	{ V("error", LOG_LVL_ERR) }, { V("warning", LOG_LVL_WARN) }, { V("info", LOG_LVL_INFO) },
+	{ V("debug", LOG_LVL_DEBUG) }, { .name = NULL },
+};
+
+static const struct key_value v_transport[] = {
+	{ V("udp", CFG_XPORT_UDP), .help = "RFC 7296 over UDP." },
+	{ V("tcp", CFG_XPORT_TCP), .help = "RFC 9329: IKE and ESP in one TCP connection." },
+	{ V("auto", CFG_XPORT_AUTO),
+	  .help = "UDP first; when it gets no answer within `tcp_fallback_delay`, a new IKE SA over TCP." },
+	{ V("separate", CFG_XPORT_SEPARATE),
+	  .help = "IKE_SA_INIT over UDP with the SEPARATE_TRANSPORTS notify, then IKE over TCP, ESP on IP or in UDP." },
+	{ V("separate-tcp-first", CFG_XPORT_SEPARATE_TCP_FIRST),
+	  .help = "IKE_SA_INIT over TCP with the notify; a peer that does not echo it gets plain RFC 9329. After IKE_AUTH the initiator probes that ESP gets through, see `esp_probe`." },
+	{ .name = NULL },
+};
+
+static const struct key_value v_frag[] = {
+	{ V("yes", CFG_FRAG_YES) }, { V("no", CFG_FRAG_NO) }, { V("force", CFG_FRAG_FORCE) },
+	{ ALIAS("true", CFG_FRAG_YES) }, { ALIAS("false", CFG_FRAG_NO) }, { .name = NULL },
+};
+
+static const struct key_value v_start[] = {
+	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) }, { V("trap", CFG_START_TRAP) },
+	{ .name = NULL },
+};
+
+static const struct key_value v_auth[] = {
+	{ V("psk", CFG_AUTH_PSK) }, { V("pubkey", CFG_AUTH_PUBKEY) }, { .name = NULL },
+};
+
+static const struct key_value v_mode[] = {
+	{ V("tunnel", CFG_MODE_TUNNEL) }, { V("transport", CFG_MODE_TRANSPORT) }, { .name = NULL },
+};
+
+static const struct key daemon_keys[] = {
+	{ K("backend", KT_WORD), DAEMON(backend), .def = "auto", .values = v_backend,
+	  .help = "How SAs reach the kernel." },
+	{ K("listen", KT_ADDRS), DAEMON(listen), COUNT(daemon_cfg, n_listen), .max = CFG_MAX_ADDR,
+	  .arg = "address , ...",
+	  .help = "Up to 4 local addresses to bind; none: every address. They must exist when the daemon starts." },
+	{ K("udp_port", KT_UINT), DAEMON(udp_port), PORT, .def = "500", .help = "IKE over UDP." },
+	{ K("natt_port", KT_UINT), DAEMON(natt_port), PORT, .def = "4500",
+	  .help = "IKE and ESP over UDP after NAT traversal (RFC 3948)." },
+	{ K("tcp_ports", KT_PORTS), DAEMON(tcp_ports), COUNT(daemon_cfg, n_tcp_ports), .max = 4,
+	  .arg = "port , ...", .def = "4500", .help = "Up to 4 ports listened on for RFC 9329 TCP." },
+	{ K("control_socket", KT_STR), DAEMON(control_socket), .arg = "path",
+	  .def = CFG_CONTROL_SOCKET, .help = "The control socket of tcpikectl(8)." },
+	{ K("log_level", KT_ENUM), DAEMON(log_level), .values = v_log_level, .def = "info",
+	  .help = "The least severe messages logged." },
+	{ K("separate_transports", KT_BOOL), DAEMON(separate_transports), .def = "yes",
+	  .help = "As responder, echo the SEPARATE_TRANSPORTS notify and run IKE over TCP with ESP outside it; `no` answers as plain RFC 7296 and RFC 9329." },
+	{ K("separate_transports_notify", KT_UINT), DAEMON(separate_transports_notify), NOTIFY_TYPE,
+	  .def = "49152",
+	  .help = "The notify type of SEPARATE_TRANSPORTS. It has no IANA number yet; both peers must use the same." },
+	{ K("esp_transport_notify", KT_UINT), DAEMON(esp_transport_notify), NOTIFY_TYPE,
+	  .def = "49153",
+	  .help = "tcpike's own notify asking the peer to move ESP between IP and UDP 4500 during the ESP probe; both peers the same." },
+	{ K("tcp_puzzle_difficulty", KT_UINT), DAEMON(tcp_puzzle_difficulty), .min = 0,
+	  .max = CRYPTO_PUZZLE_MAX_ZBC, .arg = "bits", .def = "8",
+	  .help = "The zero bits asked by the RFC 8019 puzzle sent with cookies over TCP; 0 sends none." },
+	{ K("cookie_threshold", KT_UINT), DAEMON(cookie_threshold), .min = 0, .max = 10000000,
+	  .arg = "n", .def = "50",
+	  .help = "Half-open IKE SAs above which every IKE_SA_INIT must return a COOKIE (RFC 7296 section 2.6); 0 always asks." },
+	{ K("half_open_max", KT_UINT), DAEMON(half_open_max), COUNTER, .def = "5000",
+	  .help = "Half-open IKE SAs in all." },
+	{ K("half_open_per_ip", KT_UINT), DAEMON(half_open_per_ip), COUNTER, .def = "100",
+	  .help = "Half-open IKE SAs from one source address." },
+	{ K("tcp_max", KT_UINT), DAEMON(tcp_max), COUNTER, .def = "10000",
+	  .help = "TCP connections in all; more are accepted and closed at once." },
+	{ K("tcp_per_ip", KT_UINT), DAEMON(tcp_per_ip), COUNTER, .def = "50",
+	  .help = "TCP connections from one source address." },
+	{ K("tcp_prefix_timeout", KT_DUR_MS), DAEMON(tcp_prefix_timeout_ms), .def = "5s",
+	  .help = "Time a new connection has to send the IKETCP prefix." },
+	{ K("tcp_idle_timeout", KT_DUR_MS), DAEMON(tcp_idle_timeout_ms), .def = "30s",
+	  .help = "A TCP connection carrying no IKE SA is closed after this." },
+	{ K("max_ike_message", KT_UINT), DAEMON(max_ike_message), .min = 1280, .max = 65529,
+	  .arg = "bytes", .def = "65000",
+	  .help = "The largest IKE message; a larger TCP frame closes the connection." },
+	{ K("max_frag_buffers", KT_UINT), DAEMON(max_frag_buffers), .min = 1, .max = 100000,
+	  .arg = "n", .def = "64",
+	  .help = "Fragments of one IKE message (RFC 7383) held for reassembly." },
+	{ K("keepalive_interval", KT_DUR_S), DAEMON(keepalive_interval_s), .def = "20s",
+	  .help = "NAT keepalives behind a NAT, for connections that do not set their own." },
+	{ K("kex_pool", KT_CUSTOM), DAEMON(kex_pool), .parse = parse_kex_pool, .max = KEX_POOL_MAX,
+	  .arg = "auto | no | n", .def = "auto",
+	  .help = "Key-exchange key pairs generated ahead, per group in use, by a second thread: `auto` is 64 when the daemon may run on more than one CPU and none otherwise." },
+};
+
+static const struct key conn_keys[] = {
+	{ K("local_addrs", KT_ADDRS), CONN(local_addrs), COUNT(conn_cfg, n_local),
+	  .max = CFG_MAX_ADDR, .arg = "address , ...",
+	  .help = "Local addresses of the connection; none: any." },
+	{ K("remote_addrs", KT_ADDRS), CONN(remote_addrs), COUNT(conn_cfg, n_remote),
+	  .max = CFG_MAX_ADDR, .arg = "address , ...", .help = "The peer's addresses; required." },
+	{ K("local_port", KT_UINT), CONN(local_port), PORT, .def = "500",
+	  .help = "The local IKE UDP port." },
+	{ K("remote_port", KT_UINT), CONN(remote_port), PORT, .def = "500",
+	  .help = "The peer's IKE UDP port." },
+	{ K("transport", KT_ENUM), CONN(transport), .values = v_transport, .def = "udp",
+	  .help = "How IKE and ESP travel." },
+	{ K("tcp_port", KT_UINT), CONN(tcp_port), PORT, .def = "4500", .help = "The peer's TCP port." },
+	{ K("tcp_fallback_delay", KT_DUR_MS), CONN(tcp_fallback_delay_ms), .def = "1500ms",
+	  .help = "`auto`: time UDP is given before TCP is tried." },
+	{ K("tcp_connect_timeout", KT_DUR_MS), CONN(tcp_connect_timeout_ms), .def = "3s",
+	  .help = "Time to establish the TCP connection." },
+	{ K("udp_retry_without_separate", KT_BOOL), CONN(udp_retry_without_separate), .def = "yes",
+	  .help = "`separate`: when TCP cannot be reached, set the IKE SA up again over UDP without the notify." },
+	{ K("esp_probe", KT_BOOL), CONN(esp_probe), .def = "yes",
+	  .help = "`separate-tcp-first`: after IKE_AUTH, prove that ESP gets through, on IP, then in UDP 4500." },
+	{ K("esp_probe_delay", KT_DUR_MS), CONN(esp_probe_delay_ms), .def = "500ms",
+	  .help = "Time the probe on IP alone gets before UDP 4500 is tried too." },
+	{ K("esp_probe_timeout", KT_DUR_MS), CONN(esp_probe_timeout_ms), .min = 200, .def = "5s",
+	  .help = "No transport carrying ESP within this: the IKE SA is deleted and set up again as plain RFC 9329 with ESP in TCP." },
+	{ K("proposals", KT_PROP_IKE), CONN(ike), COUNT(conn_cfg, n_ike), .max = CFG_MAX_PROP,
+	  .arg = "proposal , ...", .def = "aes256gcm16-prfsha256-x25519-ecp256-modp2048",
+	  .help = "IKE proposals in strongSwan's notation, e.g. aes256gcm16-prfsha256-x25519: encryption `aes128`, `aes192`, `aes256` (CBC), `aes128gcm16`, `aes192gcm16`, `aes256gcm16`, `chacha20poly1305`; integrity `sha256`, `sha384`, `sha512`; PRF `prfsha256`, `prfsha384`, `prfsha512`; key exchange `modp2048`, `modp3072`, `modp4096`, `ecp256`, `ecp384`, `ecp521`, `x25519`, `x448`." },
+	{ K("fragmentation", KT_ENUM), CONN(fragmentation), .values = v_frag, .def = "yes",
+	  .help = "RFC 7383 IKE fragmentation; `force` fragments before the peer has said it supports it." },
+	{ K("fragment_size", KT_UINT), CONN(fragment_size), .min = 576, .max = 65535, .arg = "bytes",
+	  .def = "1280", .help = "Largest fragment." },
+	{ K("encap", KT_BOOL), CONN(encap), .def = "no",
+	  .help = "Claim a NAT so that ESP is UDP-encapsulated even without one." },
+	{ K("assume_no_nat", KT_BOOL), CONN(assume_no_nat), .def = "no",
+	  .help = "Send no NAT detection payloads." },
+	{ K("initial_contact", KT_BOOL), CONN(initial_contact), .def = "yes",
+	  .help = "Send INITIAL_CONTACT with the first IKE_AUTH." },
+	{ K("dpd_delay", KT_DUR_S), CONN(dpd_delay_s), .def = "30s",
+	  .help = "Dead peer detection after this long without traffic; 0 disables it." },
+	{ K("dpd_timeout", KT_DUR_S), CONN(dpd_timeout_s), .def = "150s",
+	  .help = "A peer that answers no liveness check for this long is dead." },
+	{ K("rekey_time", KT_DUR_S), CONN(rekey_time_s), .def = "4h", .help = "IKE SA rekeying." },
+	{ K("retransmit_base", KT_DUR_MS), CONN(retransmit_base_ms), .min = 1, .def = "1s",
+	  .help = "First retransmission of a request." },
+	{ K("retransmit_factor", KT_FACTOR), CONN(retransmit_factor), .min = 1000, .max = 10000,
+	  .arg = "factor", .def = "2.0", .help = "Back-off between retransmissions." },
+	{ K("retransmit_tries", KT_UINT), CONN(retransmit_tries), .min = 0, .max = 100, .arg = "n",
+	  .def = "5", .help = "Retransmissions before the peer is given up." },
+	{ K("keepalive_interval", KT_DUR_S), CONN(keepalive_interval_s), .def = "0",
+	  .help = "NAT keepalives of this connection; 0: the daemon's `keepalive_interval`." },
+	{ K("start_action", KT_ENUM), CONN(start_action), .values = v_start, .def = "none",
+	  .help = "`start` initiates the connection when the daemon starts and after a reload; `trap` is accepted and currently acts as `none`." },
+};
+
+static const struct key end_keys[] = {
+	{ K("auth", KT_ENUM), END(auth), .values = v_auth, .help = "Required." },
+	{ K("id", KT_ID), END(id), .arg = "identity", .help = "The identity; none: the IP address in use." },
+	{ K("certs", KT_STR), END(certs), .arg = "path",
+	  .help = "`pubkey`: this end's certificate in PEM, with its chain." },
+	{ K("key", KT_STR), END(key), .arg = "path",
+	  .help = "`pubkey`, local: the private key in PEM, mode 600." },
+	{ K("cacerts", KT_STR), END(cacerts), .arg = "path",
+	  .help = "`pubkey`, remote: the CA certificates the peer's chain must end at." },
+	{ K("send_certreq", KT_BOOL), END(send_certreq),
+	  .help = "Accepted; CERTREQ is sent whenever either end authenticates with `pubkey`." },
+};
+
+static const struct key child_keys[] = {
+	{ K("local_ts", KT_TS), CHILD(local_ts), COUNT(child_cfg, n_local_ts), .max = CFG_MAX_TS,
+	  .arg = "selector , ...",
+	  .help = "Local traffic selectors, up to 8, required: a subnet like 192.168.1.0/24 or fd00::/64, optionally followed by [proto/port] (proto `tcp`, `udp`, `icmp`, `icmpv6` or a number; port a number or lo-hi)." },
+	{ K("remote_ts", KT_TS), CHILD(remote_ts), COUNT(child_cfg, n_remote_ts), .max = CFG_MAX_TS,
+	  .arg = "selector , ...", .help = "The peer's traffic selectors, as `local_ts`." },
+	{ K("mode", KT_ENUM), CHILD(mode), .values = v_mode, .def = "tunnel", .help = "The IPsec mode." },
+	{ K("esp_proposals", KT_PROP_ESP), CHILD(esp), COUNT(child_cfg, n_esp), .max = CFG_MAX_PROP,
+	  .arg = "proposal , ...", .def = "aes256gcm16, aes128gcm16",
+	  .help = "ESP proposals, as `proposals` without PRF and key exchange, with `esn` or `noesn`." },
+	{ K("rekey_time", KT_DUR_S), CHILD(rekey_time_s), .def = "1h", .help = "Child SA rekeying." },
+	{ K("life_time", KT_DUR_S), CHILD(life_time_s), .def = "66m",
+	  .help = "Hard lifetime, longer than `rekey_time`." },
+	{ K("life_bytes", KT_UINT), CHILD(life_bytes), .min = 0, .max = UINT64_MAX, .arg = "n",
+	  .def = "0", .help = "Hard limit in bytes; 0: none." },
+	{ K("life_packets", KT_UINT), CHILD(life_packets), .min = 0, .max = UINT64_MAX, .arg = "n",
+	  .def = "0", .help = "Hard limit in packets; 0: none." },
+	{ K("replay_window", KT_UINT), CHILD(replay_window), .min = 0, .max = 4096, .arg = "n",
+	  .def = "64", .help = "The anti-replay window in packets." },
+	{ K("start_action", KT_ENUM), CHILD(start_action), .values = v_start, .def = "none",
+	  .help = "As for the connection." },
+};
+
+static const struct key secret_keys[] = {
+	{ K("id", KT_IDS), SECRET(ids), COUNT(secret_cfg, n_ids), .max = 4, .arg = "identity",
+	  .numbered = true,
+	  .help = "Up to 4 identities the key is used with: the key of an IKE SA is the one naming both ends' identities, or the remote one." },
+	{ K("secret", KT_CUSTOM), SECRET(secret), .parse = parse_secret_value, .arg = "string",
+	  .help = "The key itself." },
+	{ K("secret_file", KT_CUSTOM), SECRET(secret), .parse = parse_secret_file, .arg = "path",
+	  .help = "A file holding the key, 1 to 1023 bytes, mode 600; a final newline is not part of it." },
+};
+
+/* A subsection of a section, for the "expected" lists and the reference. */
+struct sub_def {
+	const char *names;	/* "local, remote" */
+	const char *help;
+};
+
+static const struct sub_def conn_subs[] = {
+	{ "local, remote", "The two ends, see below." },
+	{ "children", "The Child SAs, see below." },
+	{ NULL, NULL },
+};
+
+#define KEYS(t)	.keys = t, .n_keys = sizeof(t) / sizeof(t[0])
+
+static const struct section_def {
+	const char *what;		/* in messages */
+	const struct key *keys;
+	size_t n_keys;
+	const struct sub_def *subs;
+	const char *title, *intro;	/* the reference */
+} sections[CFG_SEC_COUNT] = {
+	[CFG_SEC_DAEMON] = { .what = "daemon", KEYS(daemon_keys), .title = "The daemon section" },
+	[CFG_SEC_CONN] = { .what = "connection", KEYS(conn_keys), .subs = conn_subs,
+			   .title = "The connections section",
+			   .intro = "Each subsection is a connection, named by its section name." },
+	[CFG_SEC_END] = { .what = "local", KEYS(end_keys), .title = "The local and remote sections" },
+	[CFG_SEC_CHILD] = { .what = "child", KEYS(child_keys), .title = "Child sections",
+			    .intro = "Each subsection of `children` is a Child SA, named by its section name." },
+	[CFG_SEC_SECRET] = { .what = "secret", KEYS(secret_keys), .title = "The secrets section",
+			     .intro = "Each subsection is a pre-shared key." },
+};
+
+const char *config_key_name(enum cfg_section s, size_t i)
 {
-	if (strcmp(n->key, k))
+	if ((unsigned int)s >= CFG_SEC_COUNT || i >= sections[s].n_keys)
+		return NULL;
+	return sections[s].keys[i].name;
+}
+
+static bool key_matches(const struct key *k, const char *name)
+{
+	size_t l = strlen(k->name);
+
+	if (strncmp(name, k->name, l))
 		return false;
-	n->used = true;
+	if (!name[l])
+		return true;
+	return k->numbered && (isdigit((unsigned char)name[l]) || name[l] == '-');
+}
+
+static const struct key *find_key(enum cfg_section s, const char *name)
+{
+	for (size_t i = 0; i < sections[s].n_keys; i++)
+		if (key_matches(&sections[s].keys[i], name))
+			return &sections[s].keys[i];
+	return NULL;
+}
+
+/* "a, b, c or d" of the values of a key (aliases left out). */
+static void values_list(const struct key_value *v, char *out, size_t len, const char *last_sep)
+{
+	size_t n = 0, total = 0, o = 0;
+
+	for (const struct key_value *p = v; p->name; p++)
+		total += !p->alias;
+	out[0] = 0;
+	for (const struct key_value *p = v; p->name && o < len; p++) {
+		if (p->alias)
+			continue;
+		o += (size_t)snprintf(out + o, len - o, "%s%s", n == 0 ? "" :
+				      n + 1 == total ? last_sep : ", ", p->name);
+		n++;
+	}
+}
+
+/* "unknown key 'x' in connection (expected a, b, ..., local, remote, children)" */
+static int unknown(struct ctx *c, const struct node *n, enum cfg_section s, const char *where)
+{
+	const struct section_def *sd = &sections[s];
+	char list[1024];
+	size_t o = 0;
+
+	list[0] = 0;
+	for (size_t i = 0; i < sd->n_keys && o < sizeof(list); i++) {
+		const char *name = sd->keys[i].name;
+
+		if (sd->keys[i].numbered)
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s, %s1, %s2, ...",
+					      i ? ", " : "", name, name, name);
+		else
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", name);
+	}
+	for (const struct sub_def *sub = sd->subs; sub && sub->names && o < sizeof(list); sub++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, ", %s", sub->names);
+	return fail(c, n->line, "unknown %s '%s' in %s (expected %s)",
+		    n->value ? "key" : "section", n->key, where, list);
+}
+
+static void store_uint(void *f, size_t size, uint64_t v)
+{
+	switch (size) {
+	case 1: *(uint8_t *)f = (uint8_t)v; break;
+	case 2: *(uint16_t *)f = (uint16_t)v; break;
+	case 4: *(uint32_t *)f = (uint32_t)v; break;
+	default: *(uint64_t *)f = v; break;
+	}
+}
+
+static uint64_t uint_max(size_t size)
+{
+	return size >= 8 ? UINT64_MAX : (1ULL << (size * 8)) - 1;
+}
+
+static const char *fmt_duration(uint64_t ms, char *s, size_t len)
+{
+	static const struct { uint64_t ms; const char *unit; } units[] = {
+		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" },
+	};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ms && ms % units[i].ms == 0) {
+			snprintf(s, len, "%llu%s", (unsigned long long)(ms / units[i].ms), units[i].unit);
+			return s;
+		}
+	snprintf(s, len, "%llums", (unsigned long long)ms);
+	return s;
+}
+
+static uint64_t dur_max(const struct key *k)
+{
+	if (k->max)
+		return k->max;
+	return k->type == KT_DUR_S ? (uint64_t)UINT32_MAX * 1000 : UINT32_MAX;
+}
+
+static int parse_dur(struct ctx *c, const struct node *n, const struct key *k, void *f)
+{
+	uint64_t ms = 0;
+	char b[32];
+
+	if (parse_duration_ms(c, n, &ms))
+		return -1;
+	if (ms < k->min)
+		return fail(c, n->line, "%s must be at least %s", n->key,
+			    fmt_duration(k->min, b, sizeof(b)));
+	if (ms > dur_max(k))
+		return fail(c, n->line, "%s: duration too long", n->key);
+	*(uint32_t *)f = (uint32_t)(k->type == KT_DUR_S ? ms / 1000 : ms);
+	return 0;
+}
+
+static int parse_enum(struct ctx *c, const struct node *n, const struct key *k, void *f)
+{
+	char list[256];
+
+	for (const struct key_value *v = k->values; v->name; v++) {
+		if (strcmp(n->value, v->name))
+			continue;
+		if (k->type == KT_ENUM) {
+			*(int *)f = v->value;
+			return 0;
+		}
+		free(*(char **)f);
+		*(char **)f = strdup(v->name);
+		return *(char **)f ? 0 : fail(c, n->line, "out of memory");
+	}
+	values_list(k->values, list, sizeof(list), " or ");
+	if (k->values == v_bool)
+		return fail(c, n->line, "%s: expected %s, got '%s'", n->key, list, n->value);
+	return fail(c, n->line, "unknown %s '%s' (expected %s)", n->key, n->value, list);
+}
+
+static int parse_factor(struct ctx *c, const struct node *n, const struct key *k, double *f)
+{
+	char *end;
+	double v = strtod(n->value, &end);
+
+	if (*end || !isdigit((unsigned char)n->value[0]) ||
+	    !(v >= (double)k->min / 1000 && v <= (double)k->max / 1000))
+		return fail(c, n->line, "%s: expected a number from %.1f to %.1f, got '%s'",
+			    n->key, (double)k->min / 1000, (double)k->max / 1000, n->value);
+	*f = v;
+	return 0;
+}
+
+static int parse_ports(struct ctx *c, const struct node *n, const struct key *k, uint16_t *out,
+		       int *count)
+{
+	char *copy = strdup(n->value), *items[8];
+	int r = 0, m = copy ? split_list(copy, items, (int)k->max) : -1;
+
+	if (m < 0)
+		r = fail(c, n->line, "%s: at most %d ports", n->key, (int)k->max);
+	for (int i = 0; !r && i < m; i++) {
+		struct node tmp = { .key = n->key, .value = items[i], .line = n->line };
+		uint64_t v;
+
+		r = parse_u64(c, &tmp, 1, 65535, &v);
+		out[i] = (uint16_t)v;
+	}
+	if (!r)
+		*count = m;
+	free(copy);
+	return r;
+}
+
+static int parse_ids(struct ctx *c, const struct node *n, const struct key *k, void *base)
+{
+	int *count = (int *)((char *)base + k->count_off);
+	struct id_cfg *ids = (struct id_cfg *)((char *)base + k->off);
+	char msg[200];
+
+	if ((uint64_t)*count == k->max)
+		return fail(c, n->line, "at most %d ids in a secret", (int)k->max);
+	if (config_parse_id(n->value, &ids[*count], msg, sizeof(msg)))
+		return fail(c, n->line, "%s: %s", n->key, msg);
+	(*count)++;
+	return 0;
+}
+
+/* One "key = value" into the section's struct at base. */
+static int parse_value(struct ctx *c, const struct node *n, const struct key *k, void *base)
+{
+	void *f = (char *)base + k->off;
+	int *count = (int *)((char *)base + k->count_off);
+	char msg[256];
+	uint64_t v;
+
+	switch (k->type) {
+	case KT_BOOL:
+		return parse_bool(c, n, f);
+	case KT_UINT:
+		if (parse_u64(c, n, k->min, k->max ? k->max : uint_max(k->size), &v))
+			return -1;
+		store_uint(f, k->size, v);
+		return 0;
+	case KT_DUR_S:
+	case KT_DUR_MS:
+		return parse_dur(c, n, k, f);
+	case KT_FACTOR:
+		return parse_factor(c, n, k, f);
+	case KT_ENUM:
+	case KT_WORD:
+		return parse_enum(c, n, k, f);
+	case KT_STR:
+		free(*(char **)f);
+		*(char **)f = strdup(n->value);
+		return *(char **)f ? 0 : fail(c, n->line, "out of memory");
+	case KT_ADDRS:
+		memset(f, 0, k->size);
+		return parse_addrs(c, n, f, (int)k->max, count);
+	case KT_PORTS:
+		memset(f, 0, k->size);
+		return parse_ports(c, n, k, f, count);
+	case KT_PROP_IKE:
+	case KT_PROP_ESP:
+		memset(f, 0, k->size);
+		*count = config_parse_proposals(n->value, k->type == KT_PROP_ESP, f, (int)k->max,
+						msg, sizeof(msg));
+		return *count < 0 ? fail(c, n->line, "%s: %s", n->key, msg) : 0;
+	case KT_TS:
+		memset(f, 0, k->size);
+		return parse_ts_list(c, n, f, count);
+	case KT_ID:
+		if (config_parse_id(n->value, f, msg, sizeof(msg)))
+			return fail(c, n->line, "%s: %s", n->key, msg);
+		return 0;
+	case KT_IDS:
+		return parse_ids(c, n, k, base);
+	case KT_CUSTOM:
+		return k->parse(c, n, k, base);
+	}
+	return fail(c, n->line, "%s: no parser", n->key);
+}
+
+/* Every default of a section, parsed as if written in the file. */
+static int apply_defaults(struct ctx *c, enum cfg_section s, void *base)
+{
+	for (size_t i = 0; i < sections[s].n_keys; i++) {
+		const struct key *k = &sections[s].keys[i];
+		struct node n = { .key = (char *)k->name, .value = (char *)k->def };
+
+		if (k->def && parse_value(c, &n, k, base))
+			return -1;
+	}
+	return 0;
+}
+
+static void free_keys(enum cfg_section s, void *base)
+{
+	for (size_t i = 0; i < sections[s].n_keys; i++) {
+		const struct key *k = &sections[s].keys[i];
+
+		if (k->type == KT_STR || k->type == KT_WORD) {
+			free(*(char **)((char *)base + k->off));
+			*(char **)((char *)base + k->off) = NULL;
+		}
+	}
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* The same value for every key of the section (reload keeps SAs then). */
+static bool keys_equal(enum cfg_section s, const void *a, const void *b)
+{
+	for (size_t i = 0; i < sections[s].n_keys; i++) {
+		const struct key *k = &sections[s].keys[i];
+		const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
+
+		switch (k->type) {
+		case KT_STR:
+		case KT_WORD:
+			if (!str_eq(*(char *const *)fa, *(char *const *)fb))
+				return false;
+			continue;
+		case KT_ADDRS:
+		case KT_PORTS:
+		case KT_PROP_IKE:
+		case KT_PROP_ESP:
+		case KT_TS:
+		case KT_IDS:
+			if (*(const int *)((const char *)a + k->count_off) !=
+			    *(const int *)((const char *)b + k->count_off))
+				return false;
+			break;
+		case KT_CUSTOM:
+			if (s == CFG_SEC_SECRET)
+				continue;	/* secrets are not compared */
+			break;
+		default:
+			break;
+		}
+		if (memcmp(fa, fb, k->size))
+			return false;
+	}
 	return true;
 }
 
-static int need_value(struct ctx *c, struct node *n)
+/* --- sections ------------------------------------------------------------------ */
+
+static int need_value(struct ctx *c, const struct node *n)
 {
 	if (!n->value)
 		return fail(c, n->line, "'%s' must be a value: expected '%s = ...'", n->key, n->key);
 	return 0;
 }
 
-static int need_section(struct ctx *c, struct node *n)
+static int need_section(struct ctx *c, const struct node *n)
 {
 	if (n->value)
 		return fail(c, n->line, "'%s' must be a section: expected '%s { ... }'", n->key, n->key);
 	return 0;
 }
 
-static char *dup_value(struct ctx *c, struct node *n)
+/*
+ * The keys of one section into base: defaults first, then each line
+ * through the table.  sub() takes the subsections, when the section has
+ * any.
+ */
+static int parse_section(struct ctx *c, const struct node *sec, enum cfg_section s,
+			 const char *where, void *base,
+			 int (*sub)(struct ctx *c, const struct node *n, void *base))
 {
-	char *s = strdup(n->value);
+	if (apply_defaults(c, s, base))
+		return -1;
+	for (const struct node *n = sec->child; n; n = n->next) {
+		const struct key *k;
+		int r;
 
-	if (!s)
-		fail(c, n->line, "out of memory");
-	return s;
-}
-
-static int unknown(struct ctx *c, struct node *n, const char *where, const char *expected)
-{
-	return fail(c, n->line, "unknown %s '%s' in %s (expected %s)",
-		    n->value ? "key" : "section", n->key, where, expected);
-}
-
-static int parse_daemon(struct ctx *c, struct node *sec, struct daemon_cfg *d)
-{
-	for (struct node *n = sec->child; n; n = n->next) {
-		int r = need_value(c, n);
-
-		if (r)
-			return r;
-		if (key_is(n, "backend")) {
-			if (strcmp(n->value, "auto") && strcmp(n->value, "module") &&
-			    strcmp(n->value, "xfrm") && strcmp(n->value, "none"))
-				return fail(c, n->line, "unknown backend '%s' (expected auto, module, xfrm or none)", n->value);
-			free(d->backend);
-			r = (d->backend = dup_value(c, n)) ? 0 : -1;
-		} else if (key_is(n, "listen")) {
-			r = parse_addrs(c, n, d->listen, CFG_MAX_ADDR, &d->n_listen);
-		} else if (key_is(n, "udp_port")) {
-			r = parse_u16(c, n, 1, 65535, &d->udp_port);
-		} else if (key_is(n, "natt_port")) {
-			r = parse_u16(c, n, 1, 65535, &d->natt_port);
-		} else if (key_is(n, "tcp_ports")) {
-			char *copy = strdup(n->value), *items[5];
-			int k = copy ? split_list(copy, items, 4) : -1;
-
-			if (k < 0)
-				r = fail(c, n->line, "tcp_ports: at most 4 ports");
-			for (int i = 0; !r && i < k; i++) {
-				struct node tmp = { .key = n->key, .value = items[i], .line = n->line };
-
-				r = parse_u16(c, &tmp, 1, 65535, &d->tcp_ports[i]);
-			}
-			if (!r)
-				d->n_tcp_ports = k;
-			free(copy);
-		} else if (key_is(n, "control_socket")) {
-			free(d->control_socket);
-			r = (d->control_socket = dup_value(c, n)) ? 0 : -1;
-		} else if (key_is(n, "log_level")) {
-			d->log_level = log_level_from_name(n->value);
-			if (d->log_level < 0)
-				r = fail(c, n->line, "unknown log_level '%s' (expected error, warning, info or debug)", n->value);
-		} else if (key_is(n, "separate_transports")) {
-			r = parse_bool(c, n, &d->separate_transports);
-		} else if (key_is(n, "separate_transports_notify")) {
-			/* Status notify types are 16384-65535 (RFC 7296 §3.10.1). */
-			r = parse_u16(c, n, 16384, 65535, &d->separate_transports_notify);
-		} else if (key_is(n, "esp_transport_notify")) {
-			r = parse_u16(c, n, 16384, 65535, &d->esp_transport_notify);
-		} else if (key_is(n, "tcp_puzzle_difficulty")) {
-			uint32_t v;
-
-			r = parse_u32(c, n, 0, CRYPTO_PUZZLE_MAX_ZBC, &v);
-			d->tcp_puzzle_difficulty = (uint8_t)v;
-		} else if (key_is(n, "cookie_threshold")) {
-			r = parse_u32(c, n, 0, 10000000, &d->cookie_threshold);
-		} else if (key_is(n, "half_open_max")) {
-			r = parse_u32(c, n, 1, 10000000, &d->half_open_max);
-		} else if (key_is(n, "half_open_per_ip")) {
-			r = parse_u32(c, n, 1, 10000000, &d->half_open_per_ip);
-		} else if (key_is(n, "tcp_max")) {
-			r = parse_u32(c, n, 1, 10000000, &d->tcp_max);
-		} else if (key_is(n, "tcp_per_ip")) {
-			r = parse_u32(c, n, 1, 10000000, &d->tcp_per_ip);
-		} else if (key_is(n, "tcp_prefix_timeout")) {
-			r = dur_ms(c, n, &d->tcp_prefix_timeout_ms);
-		} else if (key_is(n, "tcp_idle_timeout")) {
-			r = dur_ms(c, n, &d->tcp_idle_timeout_ms);
-		} else if (key_is(n, "max_ike_message")) {
-			r = parse_u32(c, n, 1280, 65529, &d->max_ike_message);
-		} else if (key_is(n, "max_frag_buffers")) {
-			r = parse_u32(c, n, 1, 100000, &d->max_frag_buffers);
-		} else if (key_is(n, "keepalive_interval")) {
-			r = dur_s(c, n, &d->keepalive_interval_s);
-		} else if (key_is(n, "kex_pool")) {
-			if (!strcmp(n->value, "auto"))
-				d->kex_pool = CFG_KEX_POOL_AUTO;
-			else if (!strcmp(n->value, "no"))
-				d->kex_pool = 0;
-			else if (!isdigit((unsigned char)n->value[0]) ||
-				 strtoul(n->value, NULL, 10) > KEX_POOL_MAX ||
-				 parse_u32(c, n, 0, KEX_POOL_MAX, &d->kex_pool))
-				r = fail(c, n->line, "kex_pool: expected auto, no or a number of key pairs from 0 to %d, got '%s'",
-					 KEX_POOL_MAX, n->value);
-		} else {
-			r = unknown(c, n, "daemon", "backend, listen, udp_port, natt_port, tcp_ports, control_socket, log_level, separate_transports, separate_transports_notify, esp_transport_notify, tcp_puzzle_difficulty, cookie_threshold, half_open_max, half_open_per_ip, tcp_max, tcp_per_ip, tcp_prefix_timeout, tcp_idle_timeout, max_ike_message, max_frag_buffers, keepalive_interval, kex_pool");
-		}
+		if (!n->value && sub)
+			r = sub(c, n, base);
+		else if (need_value(c, n))
+			r = -1;
+		else if (!(k = find_key(s, n->key)))
+			r = unknown(c, n, s, where);
+		else
+			r = parse_value(c, n, k, base);
 		if (r)
 			return r;
 	}
 	return 0;
 }
 
-static int parse_end(struct ctx *c, struct node *sec, struct end_cfg *e, const char *where)
+static int parse_kex_pool(struct ctx *c, const struct node *n, const struct key *k, void *base)
 {
-	char msg[200];
+	uint32_t *f = (uint32_t *)((char *)base + k->off);
+	uint64_t v;
 
-	for (struct node *n = sec->child; n; n = n->next) {
-		int r = need_value(c, n);
-
-		if (r)
-			return r;
-		if (key_is(n, "auth")) {
-			if (!strcmp(n->value, "psk"))
-				e->auth = CFG_AUTH_PSK;
-			else if (!strcmp(n->value, "pubkey"))
-				e->auth = CFG_AUTH_PUBKEY;
-			else
-				r = fail(c, n->line, "unknown auth '%s' (expected psk or pubkey)", n->value);
-		} else if (key_is(n, "id")) {
-			if (config_parse_id(n->value, &e->id, msg, sizeof(msg)))
-				r = fail(c, n->line, "id: %s", msg);
-		} else if (key_is(n, "certs")) {
-			free(e->certs);
-			r = (e->certs = dup_value(c, n)) ? 0 : -1;
-		} else if (key_is(n, "key")) {
-			free(e->key);
-			r = (e->key = dup_value(c, n)) ? 0 : -1;
-		} else if (key_is(n, "cacerts")) {
-			free(e->cacerts);
-			r = (e->cacerts = dup_value(c, n)) ? 0 : -1;
-		} else if (key_is(n, "send_certreq")) {
-			r = parse_bool(c, n, &e->send_certreq);
-		} else {
-			r = unknown(c, n, where, "auth, id, certs, key, cacerts, send_certreq");
-		}
-		if (r)
-			return r;
+	if (!strcmp(n->value, "auto")) {
+		*f = CFG_KEX_POOL_AUTO;
+		return 0;
 	}
+	if (!strcmp(n->value, "no")) {
+		*f = 0;
+		return 0;
+	}
+	if (!isdigit((unsigned char)n->value[0]) || strtoul(n->value, NULL, 10) > k->max ||
+	    parse_u64(c, n, 0, k->max, &v))
+		return fail(c, n->line, "%s: expected auto, no or a number of key pairs from 0 to %d, got '%s'",
+			    n->key, (int)k->max, n->value);
+	*f = (uint32_t)v;
+	return 0;
+}
+
+static int parse_end(struct ctx *c, const struct node *sec, struct end_cfg *e, const char *where)
+{
+	if (parse_section(c, sec, CFG_SEC_END, where, e, NULL))
+		return -1;
 	if (!e->auth)
 		return fail(c, sec->line, "%s: missing 'auth = psk|pubkey'", where);
 	if (e->auth == CFG_AUTH_PUBKEY && !strcmp(where, "local") && (!e->certs || !e->key))
@@ -862,7 +1335,7 @@ static int parse_end(struct ctx *c, struct node *sec, struct end_cfg *e, const c
 	return 0;
 }
 
-static int parse_ts_list(struct ctx *c, struct node *n, struct ts_cfg *out, int *count)
+static int parse_ts_list(struct ctx *c, const struct node *n, struct ts_cfg *out, int *count)
 {
 	char *copy = strdup(n->value), *items[CFG_MAX_TS + 1];
 	int k = copy ? split_list(copy, items, CFG_MAX_TS) : -1;
@@ -884,242 +1357,96 @@ static int parse_ts_list(struct ctx *c, struct node *n, struct ts_cfg *out, int 
 	return 0;
 }
 
-static int parse_start(struct ctx *c, struct node *n, enum cfg_start *s)
-{
-	if (!strcmp(n->value, "none"))
-		*s = CFG_START_NONE;
-	else if (!strcmp(n->value, "start"))
-		*s = CFG_START_START;
-	else if (!strcmp(n->value, "trap"))
-		*s = CFG_START_TRAP;
-	else
-		return fail(c, n->line, "unknown start_action '%s' (expected none, start or trap)", n->value);
-	return 0;
-}
-
-static int parse_child(struct ctx *c, struct node *sec, struct child_cfg *ch)
-{
-	char msg[256];
-
-	ch->rekey_time_s = 3600;
-	ch->life_time_s = 3960;
-	ch->replay_window = 64;
-	for (struct node *n = sec->child; n; n = n->next) {
-		int r = need_value(c, n);
-
-		if (r)
-			return r;
-		if (key_is(n, "local_ts")) {
-			r = parse_ts_list(c, n, ch->local_ts, &ch->n_local_ts);
-		} else if (key_is(n, "remote_ts")) {
-			r = parse_ts_list(c, n, ch->remote_ts, &ch->n_remote_ts);
-		} else if (key_is(n, "mode")) {
-			if (!strcmp(n->value, "tunnel"))
-				ch->mode = CFG_MODE_TUNNEL;
-			else if (!strcmp(n->value, "transport"))
-				ch->mode = CFG_MODE_TRANSPORT;
-			else
-				r = fail(c, n->line, "unknown mode '%s' (expected tunnel or transport)", n->value);
-		} else if (key_is(n, "esp_proposals")) {
-			ch->n_esp = config_parse_proposals(n->value, true, ch->esp, CFG_MAX_PROP, msg, sizeof(msg));
-			if (ch->n_esp < 0)
-				r = fail(c, n->line, "esp_proposals: %s", msg);
-		} else if (key_is(n, "rekey_time")) {
-			r = dur_s(c, n, &ch->rekey_time_s);
-		} else if (key_is(n, "life_time")) {
-			r = dur_s(c, n, &ch->life_time_s);
-		} else if (key_is(n, "life_bytes")) {
-			r = parse_u64(c, n, 0, UINT64_MAX, &ch->life_bytes);
-		} else if (key_is(n, "life_packets")) {
-			r = parse_u64(c, n, 0, UINT64_MAX, &ch->life_packets);
-		} else if (key_is(n, "replay_window")) {
-			r = parse_u32(c, n, 0, 4096, &ch->replay_window);
-		} else if (key_is(n, "start_action")) {
-			r = parse_start(c, n, &ch->start_action);
-		} else {
-			r = unknown(c, n, "child", "local_ts, remote_ts, mode, esp_proposals, rekey_time, life_time, life_bytes, life_packets, replay_window, start_action");
-		}
-		if (r)
-			return r;
-	}
-	if (!ch->n_local_ts || !ch->n_remote_ts)
-		return fail(c, sec->line, "child '%s': local_ts and remote_ts are required", ch->name);
-	if (!ch->n_esp)
-		ch->n_esp = config_parse_proposals("aes256gcm16, aes128gcm16", true, ch->esp,
-						   CFG_MAX_PROP, msg, sizeof(msg));
-	if (ch->life_time_s && ch->rekey_time_s >= ch->life_time_s)
-		return fail(c, sec->line, "child '%s': rekey_time must be shorter than life_time", ch->name);
-	return 0;
-}
-
 static void child_free(struct child_cfg *ch)
 {
 	while (ch) {
 		struct child_cfg *next = ch->next;
 
+		free_keys(CFG_SEC_CHILD, ch);
 		free(ch->name);
 		free(ch);
 		ch = next;
 	}
 }
 
-static int parse_transport(struct ctx *c, struct node *n, enum cfg_transport *t)
+static int parse_child(struct ctx *c, const struct node *sec, struct child_cfg *ch)
 {
-	static const char *const names[] = { "udp", "tcp", "auto", "separate", "separate-tcp-first" };
-
-	for (unsigned int i = 0; i < 5; i++) {
-		if (!strcmp(n->value, names[i])) {
-			*t = (enum cfg_transport)i;
-			return 0;
-		}
-	}
-	return fail(c, n->line, "unknown transport '%s' (expected udp, tcp, auto, separate, separate-tcp-first)", n->value);
+	if (parse_section(c, sec, CFG_SEC_CHILD, "child", ch, NULL))
+		return -1;
+	if (!ch->n_local_ts || !ch->n_remote_ts)
+		return fail(c, sec->line, "child '%s': local_ts and remote_ts are required", ch->name);
+	if (ch->life_time_s && ch->rekey_time_s >= ch->life_time_s)
+		return fail(c, sec->line, "child '%s': rekey_time must be shorter than life_time", ch->name);
+	return 0;
 }
 
 const char *cfg_transport_name(enum cfg_transport t)
 {
-	static const char *const names[] = { "udp", "tcp", "auto", "separate", "separate-tcp-first" };
-
-	return (unsigned int)t < 5 ? names[t] : "?";
+	for (const struct key_value *v = v_transport; v->name; v++)
+		if (v->value == (int)t)
+			return v->name;
+	return "?";
 }
 
-static int parse_conn(struct ctx *c, struct node *sec, struct conn_cfg *cc)
+/* A calloc'd struct for a named subsection k ("name { ... }"), its name
+ * (a char * at name_off) set; NULL with the error given. */
+static void *named_new(struct ctx *c, const struct node *k, size_t size, size_t name_off)
 {
-	char msg[256];
+	char *p, *name = NULL;
+
+	if (need_section(c, k))
+		return NULL;
+	p = calloc(1, size);
+	if (!p || !(name = strdup(k->key))) {
+		free(p);
+		fail(c, k->line, "out of memory");
+		return NULL;
+	}
+	*(char **)(p + name_off) = name;
+	return p;
+}
+
+static int parse_children(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
+{
 	struct child_cfg **tail = &cc->children;
 
-	cc->local_port = 500;
-	cc->remote_port = 500;
-	cc->tcp_port = 4500;
-	cc->tcp_fallback_delay_ms = 1500;	/* TCP-15: the UDP IKE_SA_INIT is retransmitted once first */
-	cc->tcp_connect_timeout_ms = 3000;
-	cc->udp_retry_without_separate = true;
-	cc->esp_probe = true;
-	/* RT-27: the UDP probe follows "after a short delay" (RFC 8305's
-	 * spirit; an ESP round trip over a long path fits in it). */
-	cc->esp_probe_delay_ms = 500;
-	cc->esp_probe_timeout_ms = 5000;
-	cc->fragmentation = CFG_FRAG_YES;
-	cc->fragment_size = 1280;
-	cc->initial_contact = true;
-	cc->dpd_delay_s = 30;
-	cc->dpd_timeout_s = 150;
-	cc->rekey_time_s = 14400;
-	cc->retransmit_base_ms = 1000;
-	cc->retransmit_factor = 2.0;
-	cc->retransmit_tries = 5;
-	cc->keepalive_interval_s = 0;	/* 0: the daemon's keepalive_interval */
-	for (struct node *n = sec->child; n; n = n->next) {
-		int r = 0;
+	for (const struct node *k = sec->child; k; k = k->next) {
+		struct child_cfg *ch = named_new(c, k, sizeof(*ch), offsetof(struct child_cfg, name));
 
-		if (!n->value) {
-			if (key_is(n, "local")) {
-				r = parse_end(c, n, &cc->local, "local");
-			} else if (key_is(n, "remote")) {
-				r = parse_end(c, n, &cc->remote, "remote");
-			} else if (key_is(n, "children")) {
-				for (struct node *k = n->child; k && !r; k = k->next) {
-					struct child_cfg *ch;
-
-					if ((r = need_section(c, k)))
-						break;
-					k->used = true;
-					ch = calloc(1, sizeof(*ch));
-					if (!ch || !(ch->name = strdup(k->key))) {
-						free(ch);
-						r = fail(c, k->line, "out of memory");
-						break;
-					}
-					ch->line = k->line;
-					*tail = ch;
-					tail = &ch->next;
-					r = parse_child(c, k, ch);
-				}
-			} else {
-				r = unknown(c, n, "connection", "local, remote, children");
-			}
-		} else if (key_is(n, "local_addrs")) {
-			r = parse_addrs(c, n, cc->local_addrs, CFG_MAX_ADDR, &cc->n_local);
-		} else if (key_is(n, "remote_addrs")) {
-			r = parse_addrs(c, n, cc->remote_addrs, CFG_MAX_ADDR, &cc->n_remote);
-		} else if (key_is(n, "local_port")) {
-			r = parse_u16(c, n, 1, 65535, &cc->local_port);
-		} else if (key_is(n, "remote_port")) {
-			r = parse_u16(c, n, 1, 65535, &cc->remote_port);
-		} else if (key_is(n, "transport")) {
-			r = parse_transport(c, n, &cc->transport);
-		} else if (key_is(n, "tcp_port")) {
-			r = parse_u16(c, n, 1, 65535, &cc->tcp_port);
-		} else if (key_is(n, "tcp_fallback_delay")) {
-			r = dur_ms(c, n, &cc->tcp_fallback_delay_ms);
-		} else if (key_is(n, "tcp_connect_timeout")) {
-			r = dur_ms(c, n, &cc->tcp_connect_timeout_ms);
-		} else if (key_is(n, "udp_retry_without_separate")) {
-			r = parse_bool(c, n, &cc->udp_retry_without_separate);
-		} else if (key_is(n, "esp_probe")) {
-			r = parse_bool(c, n, &cc->esp_probe);
-		} else if (key_is(n, "esp_probe_delay")) {
-			r = dur_ms(c, n, &cc->esp_probe_delay_ms);
-		} else if (key_is(n, "esp_probe_timeout")) {
-			r = dur_ms(c, n, &cc->esp_probe_timeout_ms);
-			if (!r && cc->esp_probe_timeout_ms < 200)
-				r = fail(c, n->line, "esp_probe_timeout must be at least 200ms");
-		} else if (key_is(n, "proposals")) {
-			cc->n_ike = config_parse_proposals(n->value, false, cc->ike, CFG_MAX_PROP, msg, sizeof(msg));
-			if (cc->n_ike < 0)
-				r = fail(c, n->line, "proposals: %s", msg);
-		} else if (key_is(n, "fragmentation")) {
-			if (!strcmp(n->value, "force")) {
-				cc->fragmentation = CFG_FRAG_FORCE;
-			} else {
-				bool b = false;
-
-				r = parse_bool(c, n, &b);
-				cc->fragmentation = b ? CFG_FRAG_YES : CFG_FRAG_NO;
-			}
-		} else if (key_is(n, "fragment_size")) {
-			r = parse_u16(c, n, 576, 65535, &cc->fragment_size);
-		} else if (key_is(n, "encap")) {
-			r = parse_bool(c, n, &cc->encap);
-		} else if (key_is(n, "assume_no_nat")) {
-			r = parse_bool(c, n, &cc->assume_no_nat);
-		} else if (key_is(n, "initial_contact")) {
-			r = parse_bool(c, n, &cc->initial_contact);
-		} else if (key_is(n, "dpd_delay")) {
-			r = dur_s(c, n, &cc->dpd_delay_s);
-		} else if (key_is(n, "dpd_timeout")) {
-			r = dur_s(c, n, &cc->dpd_timeout_s);
-		} else if (key_is(n, "rekey_time")) {
-			r = dur_s(c, n, &cc->rekey_time_s);
-		} else if (key_is(n, "retransmit_base")) {
-			r = dur_ms(c, n, &cc->retransmit_base_ms);
-			if (!r && !cc->retransmit_base_ms)
-				r = fail(c, n->line, "retransmit_base: must be above zero");
-		} else if (key_is(n, "retransmit_factor")) {
-			char *end;
-
-			cc->retransmit_factor = strtod(n->value, &end);
-			if (*end || !(cc->retransmit_factor >= 1.0 && cc->retransmit_factor <= 10.0))
-				r = fail(c, n->line, "retransmit_factor: expected a number from 1.0 to 10.0, got '%s'", n->value);
-		} else if (key_is(n, "retransmit_tries")) {
-			r = parse_u32(c, n, 0, 100, &cc->retransmit_tries);
-		} else if (key_is(n, "keepalive_interval")) {
-			r = dur_s(c, n, &cc->keepalive_interval_s);
-		} else if (key_is(n, "start_action")) {
-			r = parse_start(c, n, &cc->start_action);
-		} else {
-			r = unknown(c, n, "connection", "local_addrs, remote_addrs, local_port, remote_port, transport, tcp_port, tcp_fallback_delay, tcp_connect_timeout, udp_retry_without_separate, esp_probe, esp_probe_delay, esp_probe_timeout, proposals, fragmentation, fragment_size, encap, assume_no_nat, initial_contact, dpd_delay, dpd_timeout, rekey_time, retransmit_base, retransmit_factor, retransmit_tries, keepalive_interval, start_action, local, remote, children");
-		}
-		if (r)
-			return r;
+		if (!ch)
+			return -1;
+		ch->line = k->line;
+		*tail = ch;
+		tail = &ch->next;
+		if (parse_child(c, k, ch))
+			return -1;
 	}
+	return 0;
+}
+
+/* A connection's subsections: local, remote, children. */
+static int conn_sub(struct ctx *c, const struct node *n, void *base)
+{
+	struct conn_cfg *cc = base;
+
+	if (!strcmp(n->key, "local"))
+		return parse_end(c, n, &cc->local, "local");
+	if (!strcmp(n->key, "remote"))
+		return parse_end(c, n, &cc->remote, "remote");
+	if (!strcmp(n->key, "children"))
+		return parse_children(c, n, cc);
+	return fail(c, n->line, "unknown section '%s' in connection (expected local, remote, children)",
+		    n->key);
+}
+
+static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
+{
+	if (parse_section(c, sec, CFG_SEC_CONN, "connection", cc, conn_sub))
+		return -1;
 	if (!cc->n_remote)
 		return fail(c, sec->line, "connection '%s': remote_addrs is required", cc->name);
 	if (!cc->local.auth || !cc->remote.auth)
 		return fail(c, sec->line, "connection '%s': needs 'local { auth = ... }' and 'remote { auth = ... }'", cc->name);
-	if (!cc->n_ike)
-		cc->n_ike = config_parse_proposals("aes256gcm16-prfsha256-x25519-ecp256-modp2048", false,
-						   cc->ike, CFG_MAX_PROP, msg, sizeof(msg));
 	return 0;
 }
 
@@ -1129,12 +1456,9 @@ static void conn_free(struct conn_cfg *cc)
 		struct conn_cfg *next = cc->next;
 
 		child_free(cc->children);
-		free(cc->local.certs);
-		free(cc->local.key);
-		free(cc->local.cacerts);
-		free(cc->remote.certs);
-		free(cc->remote.key);
-		free(cc->remote.cacerts);
+		free_keys(CFG_SEC_END, &cc->local);
+		free_keys(CFG_SEC_END, &cc->remote);
+		free_keys(CFG_SEC_CONN, cc);
 		free(cc->name);
 		free(cc);
 		cc = next;
@@ -1156,14 +1480,30 @@ static void secret_free(struct secret_cfg *s)
 	}
 }
 
-/* A secret file must not be readable by group or others. */
-static int read_secret_file(struct ctx *c, struct node *n, struct secret_cfg *s)
+static int parse_secret_value(struct ctx *c, const struct node *n, const struct key *k, void *base)
 {
+	struct secret_cfg *s = base;
+
+	if (s->secret || !*n->value)
+		return fail(c, n->line, "secret: expected one non-empty secret");
+	s->secret_len = strlen(n->value);
+	s->secret = (uint8_t *)strdup(n->value);
+	s->line = n->line;
+	return s->secret ? 0 : fail(c, n->line, "out of memory");
+}
+
+/* A secret file must not be readable by group or others. */
+static int parse_secret_file(struct ctx *c, const struct node *n, const struct key *k, void *base)
+{
+	struct secret_cfg *s = base;
 	struct stat st;
 	char tmp[1024];
 	ssize_t len;
-	int fd = open(n->value, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (s->secret)
+		return fail(c, n->line, "secret: expected one non-empty secret");
+	fd = open(n->value, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(c, n->line, "secret_file: cannot open '%s': %s", n->value, strerror(errno));
 	if (fstat(fd, &st) || (st.st_mode & 077)) {
@@ -1188,39 +1528,10 @@ static int read_secret_file(struct ctx *c, struct node *n, struct secret_cfg *s)
 	return s->secret ? 0 : fail(c, n->line, "out of memory");
 }
 
-static int parse_secret(struct ctx *c, struct node *sec, struct secret_cfg *s)
+static int parse_secret(struct ctx *c, const struct node *sec, struct secret_cfg *s)
 {
-	char msg[200];
-
-	for (struct node *n = sec->child; n; n = n->next) {
-		int r = need_value(c, n);
-
-		if (r)
-			return r;
-		if (!strncmp(n->key, "id", 2) && (n->key[2] == 0 || isdigit((unsigned char)n->key[2]) ||
-						  n->key[2] == '-')) {
-			n->used = true;
-			if (s->n_ids == 4)
-				return fail(c, n->line, "at most 4 ids in a secret");
-			if (config_parse_id(n->value, &s->ids[s->n_ids++], msg, sizeof(msg)))
-				return fail(c, n->line, "%s: %s", n->key, msg);
-		} else if (key_is(n, "secret")) {
-			if (s->secret || !*n->value)
-				return fail(c, n->line, "secret: expected one non-empty secret");
-			s->secret_len = strlen(n->value);
-			s->secret = (uint8_t *)strdup(n->value);
-			s->line = n->line;
-			if (!s->secret)
-				return fail(c, n->line, "out of memory");
-		} else if (key_is(n, "secret_file")) {
-			if (s->secret)
-				return fail(c, n->line, "secret: expected one non-empty secret");
-			if (read_secret_file(c, n, s))
-				return -1;
-		} else {
-			return unknown(c, n, "secret", "id, id1, id2, ..., secret, secret_file");
-		}
-	}
+	if (parse_section(c, sec, CFG_SEC_SECRET, "secret", s, NULL))
+		return -1;
 	if (!s->secret)
 		return fail(c, sec->line, "secret '%s': missing 'secret' or 'secret_file'", s->name);
 	if (!s->n_ids)
@@ -1228,43 +1539,46 @@ static int parse_secret(struct ctx *c, struct node *sec, struct secret_cfg *s)
 	return 0;
 }
 
-static void daemon_defaults(struct daemon_cfg *d)
+static void parse_connections(struct ctx *c, const struct node *sec, struct config *cfg)
 {
-	d->udp_port = 500;
-	d->natt_port = 4500;
-	d->tcp_ports[0] = 4500;
-	d->n_tcp_ports = 1;
-	d->log_level = LOG_LVL_INFO;
-	/* draft-ietf-ipsecme-ikev2-reliable-transport has no IANA number yet:
-	 * private-use status range, clear of libreswan's 40960 and strongSwan's
-	 * 40961-40969 and 40501. */
-	d->separate_transports_notify = 49152;
-	/* tcpike's own: asks the peer to move the Child SAs' ESP between IP
-	 * and UDP 4500 while probing (RT-27); same private-use block. */
-	d->esp_transport_notify = 49153;
-	d->separate_transports = true;
-	d->cookie_threshold = 50;
-	/* RFC 8019 §7.1.1.1: a fixed, modest level (4 * 2^8 HMACs on
-	 * average for the initiator); 0 lets it choose. */
-	d->tcp_puzzle_difficulty = 8;
-	d->half_open_max = 5000;
-	d->half_open_per_ip = 100;
-	d->tcp_max = 10000;
-	d->tcp_per_ip = 50;
-	d->tcp_prefix_timeout_ms = 5000;
-	d->tcp_idle_timeout_ms = 30000;
-	d->max_ike_message = 65000;
-	d->max_frag_buffers = 64;
-	d->keepalive_interval_s = 20;
-	d->kex_pool = CFG_KEX_POOL_AUTO;
+	struct conn_cfg **tail = &cfg->conns;
+
+	for (const struct node *k = sec->child; k && !c->failed; k = k->next) {
+		struct conn_cfg *cc;
+
+		if (!k->value && config_conn(cfg, k->key)) {
+			fail(c, k->line, "connection '%s' defined twice", k->key);
+			break;
+		}
+		cc = named_new(c, k, sizeof(*cc), offsetof(struct conn_cfg, name));
+		if (!cc)
+			break;
+		cc->line = k->line;
+		*tail = cc;
+		tail = &cc->next;
+		parse_conn(c, k, cc);
+	}
+}
+
+static void parse_secrets(struct ctx *c, const struct node *sec, struct config *cfg)
+{
+	struct secret_cfg **tail = &cfg->secrets;
+
+	for (const struct node *k = sec->child; k && !c->failed; k = k->next) {
+		struct secret_cfg *s = named_new(c, k, sizeof(*s), offsetof(struct secret_cfg, name));
+
+		if (!s)
+			break;
+		*tail = s;
+		tail = &s->next;
+		parse_secret(c, k, s);
+	}
 }
 
 int config_parse(const char *name, const char *text, size_t len,
 		 struct config **out, char *err, size_t errlen)
 {
 	struct ctx c = { .file = name, .err = err, .errlen = errlen };
-	struct conn_cfg **ctail;
-	struct secret_cfg **stail;
 	struct config *cfg;
 	struct node *tree;
 	char *copy;
@@ -1276,8 +1590,10 @@ int config_parse(const char *name, const char *text, size_t len,
 		return fail(&c, 1, "file contains a NUL byte");
 	copy = malloc(len + 1);
 	cfg = calloc(1, sizeof(*cfg));
-	if (!copy || !cfg) {
+	if (!copy || !cfg || !(cfg->path = strdup(name))) {
 		free(copy);
+		if (cfg)
+			free(cfg->path);
 		free(cfg);
 		return fail(&c, 0, "out of memory");
 	}
@@ -1286,59 +1602,19 @@ int config_parse(const char *name, const char *text, size_t len,
 	tree = parse_tree(&c, copy);
 	OPENSSL_cleanse(copy, len);
 	free(copy);
-	if (c.failed) {
-		free(cfg);
-		return -1;
-	}
-	daemon_defaults(&cfg->daemon);
-	cfg->path = strdup(name);
-	ctail = &cfg->conns;
-	stail = &cfg->secrets;
+	apply_defaults(&c, CFG_SEC_DAEMON, &cfg->daemon);
 	for (struct node *n = tree; n && !c.failed; n = n->next) {
 		if (need_section(&c, n))
 			break;
-		if (key_is(n, "daemon")) {
-			parse_daemon(&c, n, &cfg->daemon);
-		} else if (key_is(n, "connections")) {
-			for (struct node *k = n->child; k && !c.failed; k = k->next) {
-				struct conn_cfg *cc;
-
-				if (need_section(&c, k))
-					break;
-				if (config_conn(cfg, k->key)) {
-					fail(&c, k->line, "connection '%s' defined twice", k->key);
-					break;
-				}
-				cc = calloc(1, sizeof(*cc));
-				if (!cc || !(cc->name = strdup(k->key))) {
-					free(cc);
-					fail(&c, k->line, "out of memory");
-					break;
-				}
-				cc->line = k->line;
-				*ctail = cc;
-				ctail = &cc->next;
-				parse_conn(&c, k, cc);
-			}
-		} else if (key_is(n, "secrets")) {
-			for (struct node *k = n->child; k && !c.failed; k = k->next) {
-				struct secret_cfg *s;
-
-				if (need_section(&c, k))
-					break;
-				s = calloc(1, sizeof(*s));
-				if (!s || !(s->name = strdup(k->key))) {
-					free(s);
-					fail(&c, k->line, "out of memory");
-					break;
-				}
-				*stail = s;
-				stail = &s->next;
-				parse_secret(&c, k, s);
-			}
-		} else {
-			unknown(&c, n, "the file", "daemon, connections, secrets");
-		}
+		if (!strcmp(n->key, "daemon"))
+			parse_section(&c, n, CFG_SEC_DAEMON, "daemon", &cfg->daemon, NULL);
+		else if (!strcmp(n->key, "connections"))
+			parse_connections(&c, n, cfg);
+		else if (!strcmp(n->key, "secrets"))
+			parse_secrets(&c, n, cfg);
+		else
+			fail(&c, n->line, "unknown section '%s' in the file (expected daemon, connections, secrets)",
+			     n->key);
 	}
 	node_free(tree);
 	if (c.failed) {
@@ -1400,8 +1676,7 @@ void config_free(struct config *c)
 		return;
 	conn_free(c->conns);
 	secret_free(c->secrets);
-	free(c->daemon.backend);
-	free(c->daemon.control_socket);
+	free_keys(CFG_SEC_DAEMON, &c->daemon);
 	free(c->path);
 	free(c);
 }
@@ -1440,59 +1715,287 @@ const struct secret_cfg *config_secret(const struct config *c,
 	return best;
 }
 
-static bool str_eq(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && !strcmp(a, b));
-}
-
-static bool end_eq(const struct end_cfg *a, const struct end_cfg *b)
-{
-	return a->auth == b->auth && id_eq(&a->id, &b->id) && str_eq(a->certs, b->certs) &&
-	       str_eq(a->key, b->key) && str_eq(a->cacerts, b->cacerts) &&
-	       a->send_certreq == b->send_certreq;
-}
-
-static bool child_eq(const struct child_cfg *a, const struct child_cfg *b)
-{
-	return !strcmp(a->name, b->name) &&
-	       a->n_local_ts == b->n_local_ts && a->n_remote_ts == b->n_remote_ts &&
-	       !memcmp(a->local_ts, b->local_ts, sizeof(a->local_ts)) &&
-	       !memcmp(a->remote_ts, b->remote_ts, sizeof(a->remote_ts)) &&
-	       a->mode == b->mode && a->n_esp == b->n_esp &&
-	       !memcmp(a->esp, b->esp, sizeof(a->esp)) &&
-	       a->rekey_time_s == b->rekey_time_s && a->life_time_s == b->life_time_s &&
-	       a->life_bytes == b->life_bytes && a->life_packets == b->life_packets &&
-	       a->replay_window == b->replay_window && a->start_action == b->start_action;
-}
-
 bool conn_cfg_equal(const struct conn_cfg *a, const struct conn_cfg *b)
 {
 	const struct child_cfg *x, *y;
 
-	if (strcmp(a->name, b->name) || a->n_local != b->n_local || a->n_remote != b->n_remote ||
-	    memcmp(a->local_addrs, b->local_addrs, sizeof(a->local_addrs)) ||
-	    memcmp(a->remote_addrs, b->remote_addrs, sizeof(a->remote_addrs)) ||
-	    a->local_port != b->local_port || a->remote_port != b->remote_port ||
-	    a->transport != b->transport || a->tcp_port != b->tcp_port ||
-	    a->tcp_fallback_delay_ms != b->tcp_fallback_delay_ms ||
-	    a->tcp_connect_timeout_ms != b->tcp_connect_timeout_ms ||
-	    a->udp_retry_without_separate != b->udp_retry_without_separate ||
-	    a->esp_probe != b->esp_probe || a->esp_probe_delay_ms != b->esp_probe_delay_ms ||
-	    a->esp_probe_timeout_ms != b->esp_probe_timeout_ms ||
-	    a->n_ike != b->n_ike || memcmp(a->ike, b->ike, sizeof(a->ike)) ||
-	    a->fragmentation != b->fragmentation || a->fragment_size != b->fragment_size ||
-	    a->encap != b->encap || a->assume_no_nat != b->assume_no_nat ||
-	    a->initial_contact != b->initial_contact || a->dpd_delay_s != b->dpd_delay_s ||
-	    a->dpd_timeout_s != b->dpd_timeout_s || a->rekey_time_s != b->rekey_time_s ||
-	    a->retransmit_base_ms != b->retransmit_base_ms ||
-	    a->retransmit_factor != b->retransmit_factor ||
-	    a->retransmit_tries != b->retransmit_tries ||
-	    a->keepalive_interval_s != b->keepalive_interval_s ||
-	    a->start_action != b->start_action ||
-	    !end_eq(&a->local, &b->local) || !end_eq(&a->remote, &b->remote))
+	if (strcmp(a->name, b->name) || !keys_equal(CFG_SEC_CONN, a, b) ||
+	    !keys_equal(CFG_SEC_END, &a->local, &b->local) ||
+	    !keys_equal(CFG_SEC_END, &a->remote, &b->remote))
 		return false;
 	for (x = a->children, y = b->children; x && y; x = x->next, y = y->next)
-		if (!child_eq(x, y))
+		if (strcmp(x->name, y->name) || !keys_equal(CFG_SEC_CHILD, x, y))
 			return false;
 	return !x && !y;
+}
+
+/* --- the reference ------------------------------------------------------------- */
+
+/* An output line of mdoc text, written without trailing blanks. */
+struct mline {
+	char b[1024];
+	size_t n;
+};
+
+static void mline_flush(FILE *f, struct mline *l)
+{
+	while (l->n && l->b[l->n - 1] == ' ')
+		l->n--;
+	if (l->n)
+		fprintf(f, "%.*s\n", (int)l->n, l->b);
+	l->n = 0;
+}
+
+static void mline_put(struct mline *l, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > sizeof(l->b) - l->n)
+		n = sizeof(l->b) - l->n;
+	memcpy(l->b + l->n, s, n);
+	l->n += n;
+}
+
+static bool abbreviation(const char *start, const char *dot)
+{
+	return dot - start >= 3 && (!strncmp(dot - 3, "e.g", 3) || !strncmp(dot - 3, "i.e", 3));
+}
+
+/*
+ * mdoc text: one sentence a line, a `word` as a Cm macro line (with the
+ * punctuation around it as delimiters), roff's escapes escaped.
+ */
+static void mdoc_text(FILE *f, const char *s)
+{
+	const char *start = s;
+	struct mline l = { .n = 0 };
+
+	while (*s) {
+		const char *e = *s == '`' ? strchr(s + 1, '`') : NULL;
+
+		if (e) {
+			bool open = l.n && l.b[l.n - 1] == '(';
+
+			if (open)
+				l.n--;
+			mline_flush(f, &l);
+			fprintf(f, ".Cm %s%.*s", open ? "( " : "", (int)(e - s - 1), s + 1);
+			for (s = e + 1; *s && strchr(".,;:)", *s) && (!s[1] || strchr(" .,;:)", s[1])); s++)
+				fprintf(f, " %c", *s);
+			fputc('\n', f);
+			while (*s == ' ')
+				s++;
+			continue;
+		}
+		if (!l.n) {
+			while (*s == ' ')
+				s++;
+			if (!*s)
+				break;
+			if (*s == '.' || *s == '\'')
+				mline_put(&l, "\\&");
+		}
+		if (*s == '\\') {
+			mline_put(&l, "\\e");
+		} else if (*s == ' ' && l.n > 64) {
+			mline_flush(f, &l);	/* lines of at most 80 bytes */
+		} else {
+			char ch[2] = { *s, 0 };
+
+			mline_put(&l, ch);
+		}
+		/* A new sentence on a new line. */
+		if (*s == '.' && s[1] == ' ' && !abbreviation(start, s))
+			mline_flush(f, &l);
+		s++;
+	}
+	mline_flush(f, &l);
+}
+
+/* Plain text, the backquotes dropped, wrapped at 79 columns: the first
+ * line after first, the others after indent. */
+static void text_wrap(FILE *f, const char *s, const char *first, const char *indent)
+{
+	size_t col = strlen(first);
+	bool bol = true;
+
+	fputs(first, f);
+	for (;;) {
+		size_t w, out = 0;
+
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		w = strcspn(s, " ");
+		for (size_t i = 0; i < w; i++)
+			out += s[i] != '`';
+		if (!bol && col + 1 + out > 79) {
+			fprintf(f, "\n%s", indent);
+			col = strlen(indent);
+			bol = true;
+		}
+		if (!bol) {
+			fputc(' ', f);
+			col++;
+		}
+		for (size_t i = 0; i < w; i++)
+			if (s[i] != '`')
+				fputc(s[i], f);
+		col += out;
+		bol = false;
+		s += w;
+	}
+	fputc('\n', f);
+}
+
+static const char *key_arg(const struct key *k)
+{
+	if (k->arg)
+		return k->arg;
+	switch (k->type) {
+	case KT_BOOL: return "yes | no";
+	case KT_DUR_S:
+	case KT_DUR_MS: return "duration";
+	default: return "value";
+	}
+}
+
+static void ref_bounds(const struct key *k, char *s, size_t len)
+{
+	char a[32];
+
+	s[0] = 0;
+	if (k->type == KT_UINT && k->arg && strcmp(k->arg, "port") &&
+	    k->max != uint_max(k->size))
+		snprintf(s, len, "From %llu to %llu.", (unsigned long long)k->min,
+			 (unsigned long long)k->max);
+	else if (k->type == KT_FACTOR)
+		snprintf(s, len, "From %.1f to %.1f.", (double)k->min / 1000, (double)k->max / 1000);
+	else if ((k->type == KT_DUR_S || k->type == KT_DUR_MS) && k->min)
+		snprintf(s, len, "At least %s.", fmt_duration(k->min, a, sizeof(a)));
+}
+
+/* "name = value" of a key's item: mdoc's macro line, or text. */
+static void key_head(FILE *f, const struct key *k, bool mdoc)
+{
+	const char *comma = mdoc ? " ," : ",";
+	bool first = true;
+
+	fprintf(f, mdoc ? ".It Cm %s" : "  %s", k->name);
+	if (k->numbered)
+		fprintf(f, "%s %s1%s %s2%s ...", comma, k->name, comma, k->name, comma);
+	fputs(" = ", f);
+	if (k->values && k->values != v_bool) {
+		fputs(mdoc ? "Cm " : "", f);
+		for (const struct key_value *v = k->values; v->name; v++)
+			if (!v->alias) {
+				fprintf(f, "%s%s", first ? "" : " | ", v->name);
+				first = false;
+			}
+	} else if (mdoc) {
+		fprintf(f, "Ar %s", k->type == KT_BOOL ? "bool" : key_arg(k));
+	} else {
+		for (const char *a = key_arg(k); *a; a++)
+			if (!(a[0] == ' ' && a[1] == ','))
+				fputc(*a, f);
+	}
+}
+
+static void ref_key_mdoc(FILE *f, const struct key *k)
+{
+	char bounds[64];
+
+	key_head(f, k, true);
+	fputc('\n', f);
+	mdoc_text(f, k->help);
+	if (k->values && k->values[0].help) {
+		fputs(".Bl -tag -width Ds\n", f);
+		for (const struct key_value *v = k->values; v->name; v++) {
+			if (v->alias)
+				continue;
+			fprintf(f, ".It Cm %s\n", v->name);
+			mdoc_text(f, v->help);
+		}
+		fputs(".El\n", f);
+	}
+	ref_bounds(k, bounds, sizeof(bounds));
+	if (bounds[0])
+		mdoc_text(f, bounds);
+	if (!k->def)
+		return;
+	if (k->type == KT_UINT || k->type == KT_PORTS || k->type == KT_FACTOR ||
+	    k->type == KT_DUR_S || k->type == KT_DUR_MS)
+		fprintf(f, "Default %s.\n", k->def);
+	else
+		fprintf(f, "Default\n.%s %s .\n", k->type == KT_STR ? "Pa" :
+			k->type == KT_PROP_IKE || k->type == KT_PROP_ESP ? "Ql" : "Cm", k->def);
+}
+
+static void ref_key_text(FILE *f, const struct key *k)
+{
+	char bounds[64];
+
+	key_head(f, k, false);
+	if (k->def)
+		fprintf(f, "  (default %s)", k->def);
+	fputc('\n', f);
+	text_wrap(f, k->help, "      ", "      ");
+	for (const struct key_value *v = k->values; v && v->name && v->help; v++)
+		if (!v->alias) {
+			char indent[64];
+
+			snprintf(indent, sizeof(indent), "      %s: ", v->name);
+			text_wrap(f, v->help, indent, "        ");
+		}
+	ref_bounds(k, bounds, sizeof(bounds));
+	if (bounds[0])
+		text_wrap(f, bounds, "      ", "      ");
+}
+
+void config_reference(FILE *f, enum cfg_ref_format fmt)
+{
+	for (unsigned int s = 0; s < CFG_SEC_COUNT; s++) {
+		const struct section_def *sd = &sections[s];
+
+		if (fmt == CFG_REF_MDOC) {
+			fprintf(f, ".Ss %s\n", sd->title);
+			if (sd->intro)
+				mdoc_text(f, sd->intro);
+			fputs(".Bl -tag -width Ds\n", f);
+		} else {
+			fprintf(f, "%s%s\n", s ? "\n" : "", sd->title);
+			if (sd->intro)
+				text_wrap(f, sd->intro, "  ", "  ");
+		}
+		for (size_t i = 0; i < sd->n_keys; i++) {
+			if (fmt == CFG_REF_MDOC)
+				ref_key_mdoc(f, &sd->keys[i]);
+			else
+				ref_key_text(f, &sd->keys[i]);
+		}
+		for (const struct sub_def *sub = sd->subs; sub && sub->names; sub++) {
+			if (fmt == CFG_REF_MDOC) {
+				const char *p = sub->names;
+
+				fputs(".It", f);
+				while (*p) {
+					size_t l = strcspn(p, ",");
+
+					fprintf(f, "%s Cm %.*s Brq ...", p == sub->names ? "" : " ,",
+						(int)l, p);
+					p += l;
+					while (*p == ',' || *p == ' ')
+						p++;
+				}
+				fputc('\n', f);
+				mdoc_text(f, sub->help);
+			} else {
+				fprintf(f, "  %s { ... }\n", sub->names);
+				text_wrap(f, sub->help, "      ", "      ");
+			}
+		}
+		if (fmt == CFG_REF_MDOC)
+			fputs(".El\n", f);
+	}
 }

@@ -14,12 +14,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #define CFG_MAX_XF	8	/* transforms of one type in one proposal */
 #define CFG_MAX_PROP	8	/* proposals in one list */
 #define CFG_MAX_TS	8	/* traffic selectors on one side */
 #define CFG_MAX_ADDR	4
+
+#define CFG_CONTROL_SOCKET	"/run/tcpiked/tcpiked.sock"
 
 enum cfg_transport {
 	CFG_XPORT_UDP = 0,	/* RFC 7296 over UDP (default) */
@@ -173,5 +176,31 @@ int config_parse_proposals(const char *s, bool esp, struct proposal_cfg *out,
 int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen);
 
 const char *cfg_transport_name(enum cfg_transport t);
+
+/*
+ * The key table (config.c): every key of every section, with its type,
+ * bounds, default and help, is one row there.  The parser, the "expected
+ * ..." lists of its errors, the reload comparison and the reference below
+ * all read it; adding a key is adding a row (and the field it fills).
+ */
+enum cfg_section {
+	CFG_SEC_DAEMON,		/* daemon { } */
+	CFG_SEC_CONN,		/* connections { NAME { } } */
+	CFG_SEC_END,		/* a connection's local { } and remote { } */
+	CFG_SEC_CHILD,		/* a connection's children { NAME { } } */
+	CFG_SEC_SECRET,		/* secrets { NAME { } } */
+	CFG_SEC_COUNT
+};
+
+/* The name of key i of a section, in the table's order; NULL past the last. */
+const char *config_key_name(enum cfg_section s, size_t i);
+
+enum cfg_ref_format {
+	CFG_REF_TEXT,		/* plain text, for a terminal */
+	CFG_REF_MDOC,		/* mdoc(7) sections for tcpiked.conf(5) */
+};
+
+/* Every section and key with its value, bounds, default and help. */
+void config_reference(FILE *f, enum cfg_ref_format fmt);
 
 #endif

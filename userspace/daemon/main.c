@@ -28,7 +28,7 @@
 
 #define DEFAULT_CONFIG	"/etc/tcpiked.conf"
 #define RUN_DIR		"/run/tcpiked"	/* systemd: RuntimeDirectory=tcpiked */
-#define DEFAULT_SOCKET	RUN_DIR "/tcpiked.sock"
+#define DEFAULT_SOCKET	CFG_CONTROL_SOCKET
 
 struct daemon {
 	struct loop *loop;
@@ -46,7 +46,10 @@ static void usage(FILE *f)
 		"  -b BACKEND  kernel backend: auto, module, xfrm or none (overrides the config)\n"
 		"  -d          debug logging\n"
 		"  -l          log to syslog instead of stderr\n"
-		"  -t          check the configuration and exit\n");
+		"  -t          check the configuration and exit\n"
+		"  --config-reference[=text|mdoc]\n"
+		"              every configuration key with its values, default and help\n"
+		"              (mdoc: the key sections of tcpiked.conf(5))\n");
 }
 
 /* --- control ops --------------------------------------------------------------- */
@@ -226,8 +229,22 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "f:S:s:b:dlth")) != -1) {
+	static const struct option longopts[] = {
+		{ "config-reference", optional_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((opt = getopt_long(argc, argv, "f:S:s:b:dlth", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'R':
+			if (optarg && strcmp(optarg, "mdoc") && strcmp(optarg, "text")) {
+				fprintf(stderr, "tcpiked: --config-reference takes text or mdoc\n");
+				return 2;
+			}
+			config_reference(stdout, optarg && !strcmp(optarg, "mdoc") ?
+					 CFG_REF_MDOC : CFG_REF_TEXT);
+			return fflush(stdout) ? 1 : 0;
 		case 'f':
 			d.config_path = optarg;
 			break;

@@ -3,6 +3,7 @@
  * malformed input is refused with "file:line: what was expected". */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,18 @@ static struct config *parse(const char *text, char *err, size_t errlen)
 	"connections {\n c {\n  remote_addrs = 10.0.0.2\n" \
 	"  local { auth = psk }\n  remote { auth = psk }\n"
 #define END " }\n}\n"
+
+/* The error of a text that must not parse (static: one at a time). */
+static const char *parse_err(const char *text)
+{
+	static char err[2048];
+	struct config *c = parse(text, err, sizeof(err));
+
+	if (!c)
+		return err;
+	config_free(c);
+	return "(parsed)";
+}
 
 TEST(example_file_parses)
 {
@@ -188,7 +201,7 @@ static const struct bad bad[] = {
 	{ "}\n", "t.conf:1: '}' without an open section" },
 	{ "demon {\n}\n", "t.conf:1: unknown section 'demon' in the file" },
 	{ BASE "  transport = tpc\n" END,
-	  "t.conf:6: unknown transport 'tpc' (expected udp, tcp, auto, separate, separate-tcp-first)" },
+	  "t.conf:6: unknown transport 'tpc' (expected udp, tcp, auto, separate or separate-tcp-first)" },
 	{ BASE "  proposals = aes256gcm16-prfsha256-x2559\n" END,
 	  "t.conf:6: proposals: unknown algorithm 'x2559'" },
 	{ BASE "  proposals = aes256-prfsha256-x25519\n" END,
@@ -199,7 +212,7 @@ static const struct bad bad[] = {
 	  "t.conf:6: dpd_delay: expected a duration like 500ms, 20s, 5m or 4h, got '30 seconds'" },
 	{ BASE "  encap = maybe\n" END, "t.conf:6: encap: expected yes or no, got 'maybe'" },
 	/* found by fuzz_config: a bad value must not read an unset flag */
-	{ BASE "  fragmentation = \xaf\n" END, "t.conf:6: fragmentation: expected yes or no" },
+	{ BASE "  fragmentation = \xaf\n" END, "t.conf:6: unknown fragmentation '\xaf' (expected yes, no or force)" },
 	{ BASE "  children { x {\n   local_ts = 10.0.0.0/33\n   remote_ts = 10.1.0.0/16\n  } }\n" END,
 	  "t.conf:7: local_ts: expected a subnet like 192.168.1.0/24" },
 	{ BASE "  children { x {\n   local_ts = 10.0.0.0/8\n  } }\n" END,
@@ -280,6 +293,318 @@ TEST(reload_comparison)
 	config_free(a);
 	config_free(b);
 	config_free(d);
+}
+
+/* --- the key table ---------------------------------------------------------- */
+
+/* The section kind of a path of section names in the example. */
+static int kind_of(char stack[][64], int depth)
+{
+	if (depth == 1 && !strcmp(stack[0], "daemon"))
+		return CFG_SEC_DAEMON;
+	if (depth == 2 && !strcmp(stack[0], "connections"))
+		return CFG_SEC_CONN;
+	if (depth == 3 && !strcmp(stack[0], "connections") &&
+	    (!strcmp(stack[2], "local") || !strcmp(stack[2], "remote")))
+		return CFG_SEC_END;
+	if (depth == 4 && !strcmp(stack[0], "connections") && !strcmp(stack[2], "children"))
+		return CFG_SEC_CHILD;
+	if (depth == 2 && !strcmp(stack[0], "secrets"))
+		return CFG_SEC_SECRET;
+	return -1;
+}
+
+/* The example shows every key of the table, in its section (written or
+ * commented out as "# key = ..."). */
+TEST(example_has_every_key)
+{
+	FILE *f = fopen("userspace/daemon/tcpiked.conf.example", "r");
+	static char seen[CFG_SEC_COUNT][64][40];
+	int n_seen[CFG_SEC_COUNT] = { 0 }, depth = 0, missing = 0;
+	char line[512], stack[8][64];
+
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line, key[40];
+		bool commented = false;
+		int kind;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '#') {
+			commented = true;
+			for (s++; *s == ' ' || *s == '\t'; s++)
+				;
+		}
+		if (!commented && sscanf(s, "%63[a-z0-9_-] {", stack[depth]) == 1 &&
+		    strchr(s, '{')) {
+			ASSERT_LT(depth, 7);
+			depth++;
+			continue;
+		}
+		if (!commented && *s == '}') {
+			ASSERT_GT(depth, 0);
+			depth--;
+			continue;
+		}
+		kind = kind_of(stack, depth);
+		if (kind >= 0 && sscanf(s, "%39[a-z0-9_] =", key) == 1 && strchr(s, '=') &&
+		    n_seen[kind] < 64)
+			snprintf(seen[kind][n_seen[kind]++], sizeof(seen[0][0]), "%s", key);
+	}
+	fclose(f);
+	for (int s = 0; s < CFG_SEC_COUNT; s++) {
+		for (size_t i = 0; config_key_name(s, i); i++) {
+			const char *name = config_key_name(s, i);
+			bool found = false;
+
+			for (int j = 0; j < n_seen[s]; j++)
+				found |= !strcmp(seen[s][j], name);
+			if (!found) {
+				TH_LOG("section kind %d: key '%s' is not in the example", s, name);
+				missing++;
+			}
+		}
+		EXPECT_GT(n_seen[s], 0);
+	}
+	EXPECT_EQ(0, missing);
+}
+
+/* An unknown key's error lists every key of its section, from the table. */
+TEST(unknown_key_lists_every_key_of_the_table)
+{
+	static const char *const text[CFG_SEC_COUNT] = {
+		[CFG_SEC_DAEMON] = "daemon {\n bogus = 1\n}\n",
+		[CFG_SEC_CONN] = BASE "  bogus = 1\n" END,
+		[CFG_SEC_END] = "connections {\n c {\n  remote_addrs = 10.0.0.2\n  local { bogus = 1 }\n }\n}\n",
+		[CFG_SEC_CHILD] = BASE "  children { x {\n   bogus = 1\n  } }\n" END,
+		[CFG_SEC_SECRET] = "secrets {\n s {\n  bogus = 1\n }\n}\n",
+	};
+
+	for (int s = 0; s < CFG_SEC_COUNT; s++) {
+		char err[2048] = "", *list;
+
+		EXPECT_EQ(NULL, parse(text[s], err, sizeof(err)));
+		list = strstr(err, "unknown key 'bogus' in ");
+		ASSERT_NE(NULL, list) TH_LOG("%s", err);
+		list = strstr(list, "(expected ");
+		ASSERT_NE(NULL, list) TH_LOG("%s", err);
+		for (size_t i = 0; config_key_name(s, i); i++) {
+			char want[64];
+			const char *name = config_key_name(s, i);
+			size_t l = strlen(name);
+			bool found = false;
+
+			/* a whole item of the list: after "(expected " or ", " */
+			for (char *p = strstr(list, name); p; p = strstr(p + 1, name))
+				found |= (p[-1] == ' ') && (p[l] == ',' || p[l] == ')');
+			snprintf(want, sizeof(want), "%s", name);
+			EXPECT_TRUE(found) TH_LOG("section %d: '%s' missing from: %s", s, want, err);
+		}
+	}
+	EXPECT_NE(NULL, strstr(parse_err(BASE "  bogus = 1\n" END), ", local, remote, children)"));
+}
+
+/* The reference names every key with its item line, in mdoc that mandoc
+ * lints clean (when mandoc is installed), and in text. */
+TEST(reference_documents_every_key)
+{
+	char *mdoc = NULL, *text = NULL, path[] = "/tmp/tcpike-ref-XXXXXX", cmd[256];
+	size_t ml = 0, tl = 0;
+	FILE *f = open_memstream(&mdoc, &ml);
+	int fd;
+
+	ASSERT_NE(NULL, f);
+	config_reference(f, CFG_REF_MDOC);
+	fclose(f);
+	f = open_memstream(&text, &tl);
+	config_reference(f, CFG_REF_TEXT);
+	fclose(f);
+	for (int s = 0; s < CFG_SEC_COUNT; s++)
+		for (size_t i = 0; config_key_name(s, i); i++) {
+			char item[80], line[80];
+
+			snprintf(item, sizeof(item), "\n.It Cm %s ", config_key_name(s, i));
+			snprintf(line, sizeof(line), "\n  %s", config_key_name(s, i));
+			EXPECT_NE(NULL, strstr(mdoc, item)) TH_LOG("no '%s' in the mdoc reference", item + 1);
+			EXPECT_NE(NULL, strstr(text, line)) TH_LOG("no '%s' in the text reference", line + 1);
+		}
+	/* values with help are a nested list; defaults are printed */
+	EXPECT_NE(NULL, strstr(mdoc, "\n.It Cm separate-tcp-first\n"));
+	EXPECT_NE(NULL, strstr(mdoc, "\n.It Cm transport = Cm udp | tcp | auto | separate | separate-tcp-first\n"));
+	EXPECT_NE(NULL, strstr(mdoc, "\nDefault 150s.\n"));
+	EXPECT_NE(NULL, strstr(mdoc, "\n.It Cm id , id1 , id2 , ... = Ar identity\n"));
+	EXPECT_NE(NULL, strstr(text, "  dpd_timeout = duration  (default 150s)\n"));
+	EXPECT_EQ(NULL, strstr(mdoc, " \n"));
+	EXPECT_EQ(NULL, strstr(mdoc, "\n\n"));
+	EXPECT_EQ(NULL, strchr(text, '`'));
+	fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	dprintf(fd, ".Dd November 28, 2026\n.Dt TCPIKED.CONF 5\n.Os\n.Sh NAME\n.Nm tcpiked.conf\n"
+		".Nd test\n.Sh DESCRIPTION\n%s", mdoc);
+	close(fd);
+	if (!access("/usr/bin/mandoc", X_OK)) {
+		snprintf(cmd, sizeof(cmd), "mandoc -Tlint -Wwarning %s", path);
+		EXPECT_EQ(0, system(cmd));
+	}
+	unlink(path);
+	free(mdoc);
+	free(text);
+}
+
+/* The defaults of the table are those tcpiked always had. */
+TEST(defaults)
+{
+	char err[512];
+	struct config *c = parse(BASE "  children { x {\n   local_ts = 10.0.0.0/8\n"
+				 "   remote_ts = 10.1.0.0/16\n  } }\n" END, err, sizeof(err));
+	const struct conn_cfg *cc;
+	const struct child_cfg *ch;
+
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_STREQ("auto", c->daemon.backend);
+	EXPECT_STREQ(CFG_CONTROL_SOCKET, c->daemon.control_socket);
+	EXPECT_EQ(0, c->daemon.n_listen);
+	EXPECT_EQ(500, c->daemon.udp_port);
+	EXPECT_EQ(4500, c->daemon.natt_port);
+	EXPECT_EQ(1, c->daemon.n_tcp_ports);
+	EXPECT_EQ(4500, c->daemon.tcp_ports[0]);
+	EXPECT_EQ(2, c->daemon.log_level);	/* info */
+	EXPECT_TRUE(c->daemon.separate_transports);
+	EXPECT_EQ(49152, c->daemon.separate_transports_notify);
+	EXPECT_EQ(49153, c->daemon.esp_transport_notify);
+	EXPECT_EQ(8, c->daemon.tcp_puzzle_difficulty);
+	EXPECT_EQ(50, c->daemon.cookie_threshold);
+	EXPECT_EQ(5000, c->daemon.half_open_max);
+	EXPECT_EQ(100, c->daemon.half_open_per_ip);
+	EXPECT_EQ(10000, c->daemon.tcp_max);
+	EXPECT_EQ(50, c->daemon.tcp_per_ip);
+	EXPECT_EQ(5000, c->daemon.tcp_prefix_timeout_ms);
+	EXPECT_EQ(30000, c->daemon.tcp_idle_timeout_ms);
+	EXPECT_EQ(65000, c->daemon.max_ike_message);
+	EXPECT_EQ(64, c->daemon.max_frag_buffers);
+	EXPECT_EQ(20, c->daemon.keepalive_interval_s);
+	EXPECT_EQ(CFG_KEX_POOL_AUTO, c->daemon.kex_pool);
+	cc = c->conns;
+	EXPECT_EQ(0, cc->n_local);
+	EXPECT_EQ(500, cc->local_port);
+	EXPECT_EQ(500, cc->remote_port);
+	EXPECT_EQ(CFG_XPORT_UDP, cc->transport);
+	EXPECT_EQ(4500, cc->tcp_port);
+	EXPECT_EQ(1500, cc->tcp_fallback_delay_ms);
+	EXPECT_EQ(3000, cc->tcp_connect_timeout_ms);
+	EXPECT_TRUE(cc->udp_retry_without_separate);
+	EXPECT_TRUE(cc->esp_probe);
+	EXPECT_EQ(1, cc->n_ike);
+	EXPECT_EQ(3, cc->ike[0].n_ke);		/* x25519-ecp256-modp2048 */
+	EXPECT_EQ(CFG_FRAG_YES, cc->fragmentation);
+	EXPECT_EQ(1280, cc->fragment_size);
+	EXPECT_FALSE(cc->encap);
+	EXPECT_FALSE(cc->assume_no_nat);
+	EXPECT_TRUE(cc->initial_contact);
+	EXPECT_EQ(30, cc->dpd_delay_s);
+	EXPECT_EQ(150, cc->dpd_timeout_s);
+	EXPECT_EQ(14400, cc->rekey_time_s);
+	EXPECT_EQ(1000, cc->retransmit_base_ms);
+	EXPECT_EQ(2.0, cc->retransmit_factor);
+	EXPECT_EQ(5, cc->retransmit_tries);
+	EXPECT_EQ(0, cc->keepalive_interval_s);
+	EXPECT_EQ(CFG_START_NONE, cc->start_action);
+	EXPECT_EQ(0, cc->local.id.type);
+	ch = cc->children;
+	EXPECT_EQ(CFG_MODE_TUNNEL, ch->mode);
+	EXPECT_EQ(2, ch->n_esp);
+	EXPECT_EQ(3600, ch->rekey_time_s);
+	EXPECT_EQ(3960, ch->life_time_s);
+	EXPECT_EQ(0, ch->life_bytes);
+	EXPECT_EQ(64, ch->replay_window);
+	config_free(c);
+}
+
+/*
+ * Reload keeps the SAs of a connection only when no key of it changed: a
+ * different value of each key of a connection, its ends and its children
+ * makes conn_cfg_equal() false.  A key added to the table without a line
+ * here fails the test.
+ */
+TEST(reload_compares_every_key)
+{
+	static const struct { int sec; const char *line; } change[] = {
+		{ CFG_SEC_CONN, "local_addrs = 10.0.0.1" },
+		{ CFG_SEC_CONN, "remote_addrs = 10.0.0.3" },
+		{ CFG_SEC_CONN, "local_port = 501" },
+		{ CFG_SEC_CONN, "remote_port = 501" },
+		{ CFG_SEC_CONN, "transport = tcp" },
+		{ CFG_SEC_CONN, "tcp_port = 443" },
+		{ CFG_SEC_CONN, "tcp_fallback_delay = 2s" },
+		{ CFG_SEC_CONN, "tcp_connect_timeout = 4s" },
+		{ CFG_SEC_CONN, "udp_retry_without_separate = no" },
+		{ CFG_SEC_CONN, "esp_probe = no" },
+		{ CFG_SEC_CONN, "esp_probe_delay = 1s" },
+		{ CFG_SEC_CONN, "esp_probe_timeout = 6s" },
+		{ CFG_SEC_CONN, "proposals = aes128gcm16-prfsha256-x25519" },
+		{ CFG_SEC_CONN, "fragmentation = no" },
+		{ CFG_SEC_CONN, "fragment_size = 1400" },
+		{ CFG_SEC_CONN, "encap = yes" },
+		{ CFG_SEC_CONN, "assume_no_nat = yes" },
+		{ CFG_SEC_CONN, "initial_contact = no" },
+		{ CFG_SEC_CONN, "dpd_delay = 10s" },
+		{ CFG_SEC_CONN, "dpd_timeout = 100s" },
+		{ CFG_SEC_CONN, "rekey_time = 1h" },
+		{ CFG_SEC_CONN, "retransmit_base = 2s" },
+		{ CFG_SEC_CONN, "retransmit_factor = 1.5" },
+		{ CFG_SEC_CONN, "retransmit_tries = 3" },
+		{ CFG_SEC_CONN, "keepalive_interval = 10s" },
+		{ CFG_SEC_CONN, "start_action = start" },
+		{ CFG_SEC_END, "auth = pubkey" },
+		{ CFG_SEC_END, "id = fqdn:b.example" },
+		{ CFG_SEC_END, "certs = /b.pem" },
+		{ CFG_SEC_END, "key = /b.key" },
+		{ CFG_SEC_END, "cacerts = /ca.pem" },
+		{ CFG_SEC_END, "send_certreq = yes" },
+		{ CFG_SEC_CHILD, "local_ts = 10.9.0.0/16" },
+		{ CFG_SEC_CHILD, "remote_ts = 10.8.0.0/16" },
+		{ CFG_SEC_CHILD, "mode = transport" },
+		{ CFG_SEC_CHILD, "esp_proposals = aes128gcm16" },
+		{ CFG_SEC_CHILD, "rekey_time = 30m" },
+		{ CFG_SEC_CHILD, "life_time = 2h" },
+		{ CFG_SEC_CHILD, "life_bytes = 1000000" },
+		{ CFG_SEC_CHILD, "life_packets = 1000" },
+		{ CFG_SEC_CHILD, "replay_window = 128" },
+		{ CFG_SEC_CHILD, "start_action = start" },
+	};
+	static const char *const fmt =
+		"connections {\n c {\n  remote_addrs = 10.0.0.2\n  %s\n"
+		"  local { auth = psk }\n  remote {\n   auth = psk\n   %s\n  }\n"
+		"  children { x {\n   local_ts = 10.0.0.0/8\n   remote_ts = 10.1.0.0/16\n   %s\n  } }\n"
+		" }\n}\n";
+	char err[512], text[1024];
+	struct config *base, *c;
+
+	snprintf(text, sizeof(text), fmt, "", "", "");
+	base = parse(text, err, sizeof(err));
+	ASSERT_NE(NULL, base) TH_LOG("%s", err);
+	for (size_t i = 0; i < sizeof(change) / sizeof(change[0]); i++) {
+		snprintf(text, sizeof(text), fmt, change[i].sec == CFG_SEC_CONN ? change[i].line : "",
+			 change[i].sec == CFG_SEC_END ? change[i].line : "",
+			 change[i].sec == CFG_SEC_CHILD ? change[i].line : "");
+		c = parse(text, err, sizeof(err));
+		ASSERT_NE(NULL, c) TH_LOG("%s: %s", change[i].line, err);
+		EXPECT_FALSE(conn_cfg_equal(base->conns, c->conns)) TH_LOG("%s", change[i].line);
+		EXPECT_TRUE(conn_cfg_equal(c->conns, c->conns));
+		config_free(c);
+	}
+	for (int s = CFG_SEC_CONN; s <= CFG_SEC_CHILD; s++)
+		for (size_t i = 0; config_key_name(s, i); i++) {
+			const char *name = config_key_name(s, i);
+			bool found = false;
+
+			for (size_t j = 0; j < sizeof(change) / sizeof(change[0]); j++)
+				found |= change[j].sec == s && !strncmp(change[j].line, name, strlen(name)) &&
+					 change[j].line[strlen(name)] == ' ';
+			EXPECT_TRUE(found) TH_LOG("section %d: no change of '%s' tested", s, name);
+		}
+	config_free(base);
 }
 
 TEST_HARNESS_MAIN
