@@ -113,7 +113,8 @@ all: programs $(addprefix $(O)/,$(filter tools/%,$(PROGS))) module
 userspace: $(addprefix $(O)/,$(PROGS))
 # What make install needs, and no test program (those want the kselftest
 # harness from linux-source): the Debian package builds this.
-programs: $(O)/tcpiked $(O)/tcpikectl $(O)/tools/tcpike-nl $(O)/tcpiked.service $(O)/tcpiked.conf
+programs: $(O)/tcpiked $(O)/tcpikectl $(O)/tools/tcpike-nl $(O)/tcpiked.service $(O)/tcpiked.conf \
+	  $(O)/man/tcpiked.conf.5
 asan: $(addprefix $(O)/asan/,$(PROGS) $(TESTS))
 
 # --- kernel module -------------------------------------------------------
@@ -169,6 +170,15 @@ $(O)/tcpiked.service: systemd/tcpiked.service.in FORCE
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 FORCE:
 
+# tcpiked.conf(5): the hand-written page around the key reference that
+# config.c's table generates, so the page cannot drift from the parser.
+$(O)/man/tcpiked.conf.5: man/tcpiked.conf.5.in $(O)/tcpiked
+	@mkdir -p $(@D)
+	$(O)/tcpiked --config-reference=mdoc >$@.ref
+	sed -e '/^\.\\" @CONFIG_REFERENCE@$$/{r $@.ref' -e 'd;}' $< >$@.tmp
+	@grep -q '^\.Ss The daemon section' $@.tmp || { echo "$@: no generated reference" >&2; exit 1; }
+	mv $@.tmp $@; rm -f $@.ref
+
 $(O)/tcpiked.conf: userspace/daemon/tcpiked.conf.example Makefile
 	@mkdir -p $(O)
 	awk '/^connections[ \t]*\{/ && !off { off = 1; \
@@ -183,7 +193,7 @@ install: programs
 	$(INSTALL) -m 755 $(O)/tcpiked $(O)/tcpikectl $(O)/tools/tcpike-nl $(DESTDIR)$(sbindir)/
 	$(INSTALL) -m 644 $(O)/tcpiked.service $(DESTDIR)$(systemdunitdir)/tcpiked.service
 	$(INSTALL) -m 644 $(patsubst %,man/%.8,$(MAN8)) $(DESTDIR)$(mandir)/man8/
-	$(INSTALL) -m 644 $(patsubst %,man/%.5,$(MAN5)) $(DESTDIR)$(mandir)/man5/
+	$(INSTALL) -m 644 $(patsubst %,$(O)/man/%.5,$(MAN5)) $(DESTDIR)$(mandir)/man5/
 	$(INSTALL) -m 644 $(patsubst %,scripts/completion/%,$(SBIN_PROGS)) $(DESTDIR)$(bashcompdir)/
 	$(INSTALL) -m 644 userspace/daemon/tcpiked.conf.example \
 		$(DESTDIR)$(docdir)/examples/tcpiked.conf

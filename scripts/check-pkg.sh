@@ -162,7 +162,8 @@ fi
 # --- host: man pages -------------------------------------------------------
 t_man() {
 	local f rc=0 w
-	for f in man/*.[0-9]; do
+	make -s build/man/tcpiked.conf.5 >/dev/null || return 1
+	for f in man/*.[0-9] build/man/tcpiked.conf.5; do
 		mandoc -Tlint -Wwarning "$f" || rc=1
 		w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=all -l "$f" 2>&1 >/dev/null)
 		[ -z "$w" ] || { echo "$f: $w"; rc=1; }
@@ -176,13 +177,14 @@ else
 fi
 
 # Every key of config.c's key table (tcpiked --config-reference=mdoc
-# generates its items) is an item of tcpiked.conf(5), and the page names no
-# other.
+# generates its items) is an item of the built tcpiked.conf(5), and the page
+# names no other: the generated reference really went into the page.
 t_man_keys() {
 	local code page keys='s/^\.It Cm \([a-z_0-9-]*\) .*= .*/\1/p'
 	code=$(build/tcpiked --config-reference=mdoc | sed -n "$keys" |
 		grep -vE '^id[0-9]+$' | sort -u)
-	page=$(sed -n "$keys" man/tcpiked.conf.5 | grep -vE '^id[0-9]+$' | sort -u)
+	make -s build/man/tcpiked.conf.5 >/dev/null || return 1
+	page=$(sed -n "$keys" build/man/tcpiked.conf.5 | grep -vE '^id[0-9]+$' | sort -u)
 	[ -n "$code" ] || { echo "tcpiked --config-reference=mdoc lists no key"; return 1; }
 	diff <(printf '%s\n' "$code") <(printf '%s\n' "$page") |
 		sed -n 's/^< \(.*\)/\1: accepted by config.c, not in tcpiked.conf(5)/p; s/^> \(.*\)/\1: in tcpiked.conf(5), not accepted by config.c/p'
