@@ -6,6 +6,9 @@
 #   ike_json NAME                `status --json` of that daemon
 #   ike_stop NAME                SIGTERM, then check exit status and the log
 #                                for sanitizer reports (one TAP line)
+#   kb_sas NAME                  the SAs its backend (none) holds now, from
+#                                what it was asked to install ($IKE_DIR/NAME.kb,
+#                                kb_none.h's TCPIKE_KB_NONE_RECORD)
 #
 # ike_conf keys (defaults in brackets):
 #   local=ADDR remote=ADDR [any]  lts=CIDR rts=CIDR  lid=ID rid=ID
@@ -112,6 +115,8 @@ EOF
 ike_start() {
 	local ns=$1 name=$2; shift 2
 	rm -f "$IKE_DIR/$name.sock"
+	: >"$IKE_DIR/$name.kb"
+	TCPIKE_KB_NONE_RECORD=$IKE_DIR/$name.kb \
 	ip netns exec "$ns" "$BIN/tcpiked" -f "$IKE_DIR/$name.conf" "$@" \
 		>"$IKE_DIR/$name.log" 2>&1 &
 	IKE_PID[$name]=$!
@@ -183,3 +188,77 @@ ike_log() {
 	tap_diag "--- $1 log (tail)"
 	grep -v 'debug: control: status' "$IKE_DIR/$1.log" | tail -n "${2:-30}" | sed 's/^/# /'
 }
+
+# --- the status of one daemon --------------------------------------------------
+# ike1 NAME FIELD       FIELD of its first ESTABLISHED IKE SA
+# child1 NAME FIELD     FIELD of the first INSTALLED Child SA of those
+# ike_counter NAME C    the daemon's counter C (status "counters")
+# ike_rekeys NAME / child_rekeys NAME: the rekeys behind the newest IKE SA /
+#                       Child SA (an SA counts its predecessors' rekeys)
+# rekeyed NAME ike|child N: established, and N rekeys of that kind behind it
+ike1() { ike_jq "$1" "[i for i in s['ike_sas'] if i['state']=='ESTABLISHED'][0]['$2']"; }
+child1() {
+	ike_jq "$1" "[c for i in s['ike_sas'] if i['state']=='ESTABLISHED' for c in i['children'] if c['state']=='INSTALLED'][0]['$2']"
+}
+ike_counter() { ike_jq "$1" "s['counters']['$2']"; }
+ike_rekeys() { ike_jq "$1" "max([i['rekeys'] for i in s['ike_sas']] or [0])"; }
+child_rekeys() { ike_jq "$1" "max([c['rekeys'] for i in s['ike_sas'] for c in i['children']] or [0])"; }
+rekeyed() {
+	ike_established "$1" || return 1
+	if [ "$2" = ike ]; then
+		[ "$(ike_rekeys "$1")" -ge "$3" ]
+	else
+		[ "$(child_rekeys "$1")" -ge "$3" ]
+	fi 2>/dev/null
+}
+
+# --- a pair: a (in NS_A, the initiator) and b (in NS_B) ------------------------
+# ike_up [A-KEY=VALUE...] [-- B-KEY=VALUE...]: stop a and b if running (their
+# clean-exit TAP lines), write their configs from A_ARGS / B_ARGS plus these
+# ike_conf keys, reset the wire counters, start b then a, and a initiates c.
+ike_up() {
+	local a=() b=() x side=a
+	for x in "$@"; do
+		[ "$x" = -- ] && { side=b; continue; }
+		if [ $side = a ]; then a+=("$x"); else b+=("$x"); fi
+	done
+	[ -n "${IKE_PID[a]:-}" ] && ike_stop a
+	[ -n "${IKE_PID[b]:-}" ] && ike_stop b
+	ike_conf a "${A_ARGS[@]}" "${a[@]}" && ike_conf b "${B_ARGS[@]}" "${b[@]}" || return 1
+	[ ${#WIRE_NS[@]} -gt 0 ] && wire_reset
+	ike_start "$NS_B" b && ike_start "$NS_A" a && ike_ctl a initiate c >/dev/null
+}
+
+# expect_established [-t SECONDS] "description" [NAME...]: one TAP line, ok
+# when each daemon (a and b by default) has its IKE SA and Child SA up,
+# waiting SECONDS (10) for the first and 5 more for each other; on failure
+# the daemons' logs follow.  Returns the outcome.
+expect_established() {
+	local t=10 desc n
+	[ "$1" = -t ] && { t=$2; shift 2; }
+	desc=$1; shift
+	[ $# -gt 0 ] || set -- a b
+	for n in "$@"; do
+		if ! wait_for "$t" ike_established "$n"; then
+			tap_fail "$desc" "$n has no established IKE SA with an installed Child SA"
+			for n in "${!IKE_PID[@]}"; do ike_log "$n"; done
+			return 1
+		fi
+		t=5
+	done
+	tap_ok "$desc"
+}
+
+# kb_sas NAME: one line per SA that NAME's none backend holds now, folded
+# from the record of every request it got (sa-add, sa-steer, sa-del):
+#   DIR SPI SRC DST ENCAP SPORT DPORT    (in order of installation)
+kb_sas() {
+	awk '$1 == "sa-add" { k = $4 " " $8; o[k] = ++n; d[k] = $2; s[k] = $6
+			      e[k] = $(NF - 2) " " $(NF - 1) " " $NF }
+	     $1 == "sa-steer" { k = $3 " " $5; if (k in d) e[k] = $7 " " $8 " " $9 }
+	     $1 == "sa-del" { k = $3 " " $5; delete d[k] }
+	     END { for (k in d) { split(k, x, " "); print o[k], d[k], x[1], s[k], x[2], e[k] } }' \
+		"$IKE_DIR/$1.kb" | sort -n | cut -d' ' -f2-
+}
+# kb_encaps NAME: the distinct "DIR:ENCAP:SPORT:DPORT" of those SAs, sorted
+kb_encaps() { kb_sas "$1" | awk '{print $1 ":" $5 ":" $6 ":" $7}' | sort -u | tr '\n' ' ' | sed 's/ $//'; }

@@ -1,118 +1,119 @@
 #!/bin/bash
 # Separate transports (draft-ietf-ipsecme-ikev2-reliable-transport) with the
 # initiator behind a NAT: two tcpiked (backend none), a -- r (masquerade) -- b.
-# What reaches b is counted with nft on b's input.
+# What each end sends and receives is counted with nft on a and on b, per
+# transport and port (lib.sh wire_count); the ESP encapsulation is read
+# from what each backend was asked to install (kb_sas), the NAT mapping
+# from r's conntrack.
 #
 #   separate            NAT detected over UDP, IKE moves to TCP, ESP in UDP
-#                       4500 (RT-20); NAT-keepalives (one byte FF) keep going
-#                       on UDP 4500 while IKE runs, and exchanges, on TCP
-#                       (RT-21, RT-22)
+#                       4500 with the NAT's ports (RT-20); NAT-keepalives
+#                       (one byte FF) from a at exactly its interval on UDP
+#                       4500 while IKE runs, and exchanges, on TCP (RT-21,
+#                       RT-22)
 #   separate-tcp-first  NAT-D over the TCP ports finds the NAT (RT-18 over
-#                       TCP, TCP-31); ESP still in UDP 4500 (RT-20)
+#                       TCP, TCP-31); ESP still in UDP 4500 (RT-20), kept
+#                       alive the same way (RT-21)
 . "$(dirname "$0")/../lib.sh"
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
-command -v nft >/dev/null || tap_skip_all "nft not installed"
 . "$TOP/selftests/ike.sh"
 topo_nat "ikn$$" || tap_skip_all "cannot build the NAT topology"
+wire_count a="$NS_A" b="$NS_B"
+# r maps a's UDP to ports 40000-40009, so ESP at the NAT's own port can be
+# told apart from ESP at an assumed 4500.
+ip netns exec "$NS_R" nft -f - <<'NFT'
+flush chain ip nat post
+add rule ip nat post oifname "rb" meta l4proto udp masquerade to :40000-40009
+add rule ip nat post oifname "rb" masquerade
+NFT
 
 # b sees a only as the router's address 10.0.0.1.
 A_ARGS=(local=10.1.0.2 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
 	lid=fqdn:a.test rid=fqdn:b.test)
 B_ARGS=(local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24
 	lid=fqdn:b.test rid=fqdn:a.test)
+NO_UDP_IKE=(a:out_ike500=0 a:in_ike500=0 b:out_ike500=0 b:in_ike500=0
+	    a:out_ike4500=0 a:in_ike4500=0 b:out_ike4500=0 b:in_ike4500=0)
 
-ip netns exec "$NS_B" nft -f - <<'NFT'
-table inet cnt {
-	counter udp500 {}
-	counter udp4500 {}	# keepalives excluded
-	counter ka4500 {}
-	counter tcp4500syn {}
-	chain in {
-		type filter hook input priority -10;
-		udp dport 500 counter name udp500
-		udp dport 4500 udp length 9 @th,64,8 0xff counter name ka4500
-		udp dport 4500 udp length != 9 counter name udp4500
-		tcp dport 4500 tcp flags & (syn|ack) == syn counter name tcp4500syn
-	}
+# nat_port: the port r maps a's UDP 4500 to (r's conntrack)
+nat_port() {
+	ip netns exec "$NS_R" conntrack -L -p udp --orig-src 10.1.0.2 --orig-port-dst 4500 2>/dev/null |
+		sed -n 's/.*src=10.0.0.2 dst=10.0.0.1 sport=4500 dport=\([0-9]*\).*/\1/p' | head -n 1
 }
-NFT
-cnt() {
-	ip netns exec "$NS_B" nft -j list counter inet cnt "$1" |
-		python3 -c "import json,sys; print([o['counter']['packets'] for o in json.load(sys.stdin)['nftables'] if 'counter' in o][0])"
+# ka_window TAG SECONDS "what ran meanwhile": a's keepalives over a window of
+# about SECONDS (measured) since wire_mark TAG at time KA_T0 (ns): with
+# keepalive_interval 1s, as many as whole seconds passed, give or take one
+# (RT-21); every one of them reached b through the NAT; none from b (not
+# behind the NAT); nothing else on UDP 4500 at either end (IKE on TCP).
+# (b is read after a: one more may have arrived in between.)
+ka_window() {
+	local tag=$1 secs=$2 what=$3 left ms k kb lo hi
+	left=$(( secs * 1000 - ($(date +%s%N) - KA_T0) / 1000000 ))
+	# the measurement window itself, not a wait for an event
+	[ "$left" -gt 0 ] && sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
+	ms=$(( ($(date +%s%N) - KA_T0) / 1000000 ))
+	k=$(( $(cnt a out_ka4500) - WIRE_MARK[$tag:a:out_ka4500] ))
+	kb=$(( $(cnt b in_ka4500) - WIRE_MARK[$tag:b:in_ka4500] ))
+	lo=$(( ms / 1000 - 1 )) hi=$(( (ms + 999) / 1000 + 1 ))
+	tap_diag "keepalives from a in $ms ms ($what): $k sent, $kb received by b"
+	tap_check "$what: a sent one NAT-keepalive per second on UDP 4500 ($k in $ms ms, $lo to $hi expected) (RT-21, RT-22)" \
+		test "$k" -ge "$lo" -a "$k" -le "$hi"
+	wire_check -d "$tag" "$what: every keepalive reached b through the NAT, none from b, nothing else on UDP 4500" \
+		b:in_ka4500\>="$k" b:in_ka4500\<=$((k + 1)) b:out_ka4500=0 a:in_ka4500=0 "${NO_UDP_IKE[@]}"
 }
-cnt_reset() { ip netns exec "$NS_B" nft reset counters table inet cnt >/dev/null; }
-
-# up "A conn_extra": restart both daemons, a initiates
-up() {
-	[ -n "${IKE_PID[a]:-}" ] && ike_stop a >/dev/null
-	[ -n "${IKE_PID[b]:-}" ] && ike_stop b >/dev/null
-	ike_conf a "${A_ARGS[@]}" "conn_extra=$1"
-	ike_conf b "${B_ARGS[@]}"
-	cnt_reset
-	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c >/dev/null
-}
-j() { ike_jq "$@"; }
-ike1() { j "$1" "[i for i in s['ike_sas'] if i['state']=='ESTABLISHED'][0]['$2']"; }
-child1() { j "$1" "[c for i in s['ike_sas'] if i['state']=='ESTABLISHED' for c in i['children'] if c['state']=='INSTALLED'][0]['$2']"; }
-child_rekeys() { j "$1" "sum(c['rekeys'] for i in s['ike_sas'] for c in i['children'])"; }
 
 # --- separate, UDP first, behind a NAT -----------------------------------------------
-up "transport = separate;keepalive_interval = 1s"
-if wait_for 10 ike_established a && wait_for 5 ike_established b; then
-	tap_ok "separate behind a NAT: IKE and Child SA established"
-else
-	tap_fail "separate behind a NAT: IKE and Child SA established"; ike_log a; ike_log b
-fi
-tap_check "separate behind a NAT: NAT seen by both, separate negotiated, IKE on TCP" \
+ike_up "conn_extra=transport = separate;keepalive_interval = 1s"
+expect_established "separate behind a NAT: IKE and Child SA established"
+tap_check "separate behind a NAT: a and b report the NAT on a's side, separate transports, IKE on TCP" \
 	test "$(ike1 a nat_local) $(ike1 b nat_remote) $(ike1 a separate) $(ike1 b separate) $(ike1 a transport) $(ike1 b transport)" = "True True True True tcp tcp"
-tap_check "separate behind a NAT: ESP in UDP 4500 on both ends (RT-20)" \
-	test "$(child1 a esp_transport) $(child1 b esp_transport)" = "udp udp"
-tap_check "separate behind a NAT: IKE_SA_INIT on UDP 4500, then one TCP connection" \
-	test "$(cnt udp500) $(cnt tcp4500syn)" = "0 1"
-# Over about 4 s with IKE busy on TCP (a Child SA rekey each way), the NAT
-# mapping for ESP is still kept alive on UDP 4500 by a (RT-21, RT-22).
-k0=$(cnt ka4500) u0=$(cnt udp4500) r0=$(child_rekeys a)
-sleep 1
+p=$(nat_port)
+tap_expect_eq "separate behind a NAT: both backends were asked for ESP in UDP 4500 over the NAT's mapping $p (RT-20)" \
+	"in:udp:4500:4500 out:udp:4500:4500 | in:udp:$p:4500 out:udp:4500:$p" "$(kb_encaps a) | $(kb_encaps b)"
+wire_check "separate behind a NAT: IKE_SA_INIT once each way on UDP 4500, nothing on 500, then one TCP connection from a" \
+	a:out_ike4500=1 a:in_ike4500=1 b:in_ike4500=1 b:out_ike4500=1 \
+	a:out_ike500=0 a:in_ike500=0 b:out_ike500=0 b:in_ike500=0 \
+	a:out_syn=1 b:in_syn=1 b:out_syn=0 a:out_tcp\>0 b:out_tcp\>0
+# A window of 5 s with IKE busy on TCP (a Child SA rekey each way): the NAT
+# mapping for ESP is still kept alive on UDP 4500 by a, at its interval.
+wire_mark ka
+KA_T0=$(date +%s%N)
+r0=$(child_rekeys a)
 ike_ctl a rekey c child >/dev/null
-sleep 1
+wait_for 5 rekeyed a child $((r0 + 1))
 ike_ctl b rekey c child >/dev/null
-sleep 2
-k1=$(cnt ka4500)
-more_rekeys() { test "$(child_rekeys a)" -ge $((r0 + 2)); }
-tap_check "separate behind a NAT: two Child SA rekeys meanwhile" wait_for 5 more_rekeys
-tap_check "separate behind a NAT: nothing but keepalives on UDP 4500 meanwhile (IKE on TCP)" \
-	test "$(cnt udp4500)" = "$u0"
-tap_diag "NAT-keepalives seen by b in 4 s: $((k1 - k0))"
-tap_check "separate behind a NAT: NAT-keepalives (FF) on UDP 4500 while IKE runs on TCP (RT-21, RT-22)" \
-	test $((k1 - k0)) -ge 2
-
-# Not more than one per second either (keepalive_interval = 1s): the
-# rekeys did not leave extra keepalive timers behind.
-k0=$(cnt ka4500)
-sleep 4
-k1=$(cnt ka4500)
-tap_diag "NAT-keepalives seen by b in the next 4 s: $((k1 - k0))"
-tap_check "separate behind a NAT: at most one keepalive per second after the rekeys" \
-	test $((k1 - k0)) -le 5
-ike_stop a
-ike_stop b
+tap_check "separate behind a NAT: two Child SA rekeys meanwhile" wait_for 5 rekeyed a child $((r0 + 2))
+ka_window ka 5 "separate behind a NAT, rekeys on TCP"
+# And when IKE is idle too: still one a second, no extra timers left
+# behind by the rekeys.
+wire_mark ka2
+KA_T0=$(date +%s%N)
+ka_window ka2 4 "separate behind a NAT, idle"
+tap_expect_eq "separate behind a NAT: the rekeyed Child SAs' ESP is still in UDP 4500 over the mapping (RT-20)" \
+	"in:udp:4500:4500 out:udp:4500:4500 | in:udp:$p:4500 out:udp:4500:$p" "$(kb_encaps a) | $(kb_encaps b)"
 
 # --- separate-tcp-first behind a NAT ---------------------------------------------------
-up "transport = separate-tcp-first;keepalive_interval = 1s"
-if wait_for 10 ike_established a && wait_for 5 ike_established b; then
-	tap_ok "separate-tcp-first behind a NAT: established"
-else
-	tap_fail "separate-tcp-first behind a NAT: established"; ike_log a; ike_log b
-fi
+# Here b learns nothing of a's UDP mapping before ESP flows (IKE came over
+# TCP), and with backend none no ESP flows: a NAT that keeps the port.
+ip netns exec "$NS_R" nft -f - <<'NFT'
+flush chain ip nat post
+add rule ip nat post oifname "rb" masquerade
+NFT
+ip netns exec "$NS_R" conntrack -F 2>/dev/null
+ike_up "conn_extra=transport = separate-tcp-first;keepalive_interval = 1s"
+expect_established "separate-tcp-first behind a NAT: established"
 tap_check "separate-tcp-first behind a NAT: NAT-D over the TCP ports finds the NAT on both ends (RT-18, TCP-31)" \
-	test "$(ike1 a nat_local) $(ike1 b nat_remote) $(ike1 a separate) $(cnt udp500)" = "True True True 0"
-tap_check "separate-tcp-first behind a NAT: ESP in UDP 4500, not in the stream (RT-20)" \
-	test "$(child1 a esp_transport) $(child1 b esp_transport) $(ike1 a esp_in_tcp)" = "udp udp False"
-k0=$(cnt ka4500)
-sleep 3
-tap_check "separate-tcp-first behind a NAT: NAT-keepalives on UDP 4500 (RT-21)" \
-	test $(( $(cnt ka4500) - k0 )) -ge 2
+	test "$(ike1 a nat_local) $(ike1 b nat_remote) $(ike1 a separate) $(ike1 b separate)" = "True True True True"
+wire_mark ka3
+KA_T0=$(date +%s%N)
+ka_window ka3 4 "separate-tcp-first behind a NAT"
+p=$(nat_port)
+tap_check "separate-tcp-first behind a NAT: r mapped a's UDP 4500 (from a's keepalives)" test -n "$p"
+tap_expect_eq "separate-tcp-first behind a NAT: ESP in UDP 4500, not in the stream, at both backends (RT-20)" \
+	"in:udp:4500:4500 out:udp:4500:4500 | in:udp:$p:4500 out:udp:4500:$p" "$(kb_encaps a) | $(kb_encaps b)"
+wire_check "separate-tcp-first behind a NAT: IKE only on the one TCP connection (RT-9)" \
+	a:out_syn=1 b:in_syn=1 "${NO_UDP_IKE[@]}"
 ike_stop a
 ike_stop b
 tap_done

@@ -41,6 +41,7 @@
 
 #include "backend.h"
 #include "ikesa.h"
+#include "kb_none.h"
 #include "log.h"
 #include "wire.h"
 
@@ -189,9 +190,11 @@ static int probe_send(struct ike_sa *sa, const struct child_sa *c)
 	return r;
 }
 
+/* The none backend counts ESP only when a test simulates it. */
 static bool kernel_esp(const struct engine *e)
 {
-	return e->kb && e->kb->kind != KB_NONE && e->kb->ops->sa_stats;
+	return e->kb && e->kb->ops->sa_stats &&
+	       (e->kb->kind != KB_NONE || kb_none_esp_simulated(e->kb));
 }
 
 /* The Child SA the probe watches: the first one up on IP or UDP. */
@@ -289,8 +292,10 @@ static void answer_tick(struct ike_sa *sa, struct child_sa *c, uint64_t now)
 
 static bool can_move_udp(struct ike_sa *sa)
 {
-	/* Raw <-> UDP in place keeps keys and replay state: the module. */
-	return sa->e->kb->kind == KB_MODULE && sa->e->cfg->daemon.esp_transport_notify;
+	/* Raw <-> UDP in place keeps keys and replay state: the module (and
+	 * the none backend's simulation). */
+	return (sa->e->kb->kind == KB_MODULE || kb_none_esp_simulated(sa->e->kb)) &&
+	       sa->e->cfg->daemon.esp_transport_notify;
 }
 
 static void probe_tick(struct timer *t)

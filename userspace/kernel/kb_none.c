@@ -2,12 +2,24 @@
 /*
  * The "none" kernel backend (see kb_none.h).  Keys are never copied: only
  * the SA's identity and parameters are kept.
+ *
+ * Two hooks for the namespace tests, from the environment (kb_none.h):
+ * TCPIKE_KB_NONE_RECORD names a file that gets one line for every request
+ * the backend receives, with every field of the SA or policy but the key
+ * bytes (their lengths only), so a test reads what would have been
+ * installed rather than the daemon's own account of it;
+ * TCPIKE_KB_NONE_ESP simulates inbound ESP per encapsulation (the ESP
+ * reachability probe's view of the network).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -35,6 +47,7 @@ struct none_sa {
 	uint8_t encap;			/* enum kb_encap */
 	bool inbound;
 	char alg[32];			/* kernel name, cut to fit */
+	uint64_t since_ms;		/* added or moved (TCPIKE_KB_NONE_ESP) */
 };
 
 struct none_pol {
@@ -53,6 +66,8 @@ struct none {
 	struct none_sa *sas;
 	struct none_pol *pols;
 	struct htab sa_tab, pol_tab;
+	int record_fd;			/* TCPIKE_KB_NONE_RECORD, or -1 */
+	int esp_arrives;		/* TCPIKE_KB_NONE_ESP: 1 << enum kb_encap, or -1 */
 };
 
 static const char *nip_str(int family, const struct none_ip *ip, char *b, size_t n)
@@ -78,6 +93,129 @@ static struct none_ip nip(const struct sockaddr_storage *ss)
 static const char *encap_name(enum kb_encap e)
 {
 	return e == KB_ENCAP_UDP ? "udp" : e == KB_ENCAP_TCP ? "tcp" : "raw";
+}
+
+/* --- test hooks ----------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One line to the record, written at once (a test reads it live). */
+static void __attribute__((format(printf, 2, 3))) record(struct none *n, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int k;
+
+	if (n->record_fd < 0)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return;
+	if ((size_t)k > sizeof(line) - 2)
+		k = sizeof(line) - 2;
+	line[k++] = '\n';
+	if (write(n->record_fd, line, (size_t)k) != k)
+		log_warn("kernel(none): TCPIKE_KB_NONE_RECORD: short write");
+}
+
+static void record_sel(char *b, size_t len, const struct kb_selector *sel)
+{
+	char s[64], d[64];
+
+	snprintf(b, len, "%s/%u-%s/%u proto %u ports %u-%u", addr_str(&sel->src, s, sizeof(s)),
+		 sel->src_plen, addr_str(&sel->dst, d, sizeof(d)), sel->dst_plen, sel->proto,
+		 sel->sport, sel->dport);
+}
+
+static void record_sa(struct none *n, const struct kb_sa *sa)
+{
+	char a[64], b[64], sel[200];
+
+	if (n->record_fd < 0)
+		return;
+	record_sel(sel, sizeof(sel), &sa->sel);
+	record(n, "sa-add %s spi 0x%08x src %s dst %s reqid %u mode %s sel %s aead %s "
+	       "icv %u enc %s auth %s trunc %u enc_key_len %u auth_key_len %u esn %d "
+	       "replay %u bytes %llu/%llu packets %llu/%llu seconds %llu/%llu "
+	       "mark 0x%x/0x%x if_id %u encap %s %u %u",
+	       sa->inbound ? "in" : "out", ntohl(sa->spi), addr_str(&sa->src, a, sizeof(a)),
+	       addr_str(&sa->dst, b, sizeof(b)), sa->reqid,
+	       sa->mode == KB_MODE_TRANSPORT ? "transport" : "tunnel", sel,
+	       sa->aead[0] ? sa->aead : "-", sa->aead_icv_bits, sa->enc[0] ? sa->enc : "-",
+	       sa->auth[0] ? sa->auth : "-", sa->auth_trunc_bits, sa->enc_key_len,
+	       sa->auth_key_len, sa->esn, sa->replay_window,
+	       (unsigned long long)sa->soft_bytes, (unsigned long long)sa->hard_bytes,
+	       (unsigned long long)sa->soft_packets, (unsigned long long)sa->hard_packets,
+	       (unsigned long long)sa->soft_seconds, (unsigned long long)sa->hard_seconds,
+	       sa->mark, sa->mark_mask, sa->if_id, encap_name(sa->encap), sa->encap_sport,
+	       sa->encap_dport);
+}
+
+static void record_pol(struct none *n, const char *what, const struct kb_policy *pol)
+{
+	char a[64], b[64], sel[200];
+
+	if (n->record_fd < 0)
+		return;
+	record_sel(sel, sizeof(sel), &pol->sel);
+	record(n, "%s %s sel %s priority %u reqid %u mode %s tmpl %s-%s mark 0x%x/0x%x if_id %u",
+	       what, pol->dir == KB_DIR_IN ? "in" : pol->dir == KB_DIR_OUT ? "out" : "fwd", sel,
+	       pol->priority, pol->reqid, pol->mode == KB_MODE_TRANSPORT ? "transport" : "tunnel",
+	       addr_str(&pol->tmpl_src, a, sizeof(a)), addr_str(&pol->tmpl_dst, b, sizeof(b)),
+	       pol->mark, pol->mark_mask, pol->if_id);
+}
+
+/* "raw,udp" -> the bit of each encapsulation; an empty list is none. */
+static int parse_encaps(const char *list)
+{
+	static const char *const names[] = { "raw", "udp", "tcp" };
+	int m = 0;
+
+	while (*list) {
+		size_t k = strcspn(list, ",");
+		unsigned int i;
+
+		for (i = 0; i < 3; i++)
+			if (strlen(names[i]) == k && !strncmp(list, names[i], k))
+				m |= 1 << i;
+		list += k + (list[k] == ',');
+	}
+	return m;
+}
+
+static void hooks_open(struct none *n)
+{
+	const char *rec = getenv("TCPIKE_KB_NONE_RECORD");
+	const char *esp = getenv("TCPIKE_KB_NONE_ESP");
+
+	n->record_fd = -1;
+	n->esp_arrives = -1;
+	if (rec && *rec) {
+		n->record_fd = open(rec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (n->record_fd < 0)
+			log_err("kernel(none): TCPIKE_KB_NONE_RECORD %s: %s", rec, strerror(errno));
+		else
+			log_info("kernel(none): recording every request in %s (test hook)", rec);
+	}
+	if (esp) {
+		n->esp_arrives = parse_encaps(esp);
+		log_info("kernel(none): simulating inbound ESP on '%s' (test hook)", esp);
+	}
+}
+
+bool kb_none_esp_simulated(const struct kbackend *kb)
+{
+	const struct none *n = kb->priv;
+
+	return kb->kind == KB_NONE && n && n->esp_arrives >= 0;
 }
 
 static struct none_sa *find_sa(struct none *n, const struct sockaddr_storage *dst,
@@ -126,8 +264,10 @@ static int none_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	s->sport = sa->encap_sport;
 	s->dport = sa->encap_dport;
 	s->inbound = sa->inbound;
+	s->since_ms = now_ms();
 	snprintf(s->alg, sizeof(s->alg), "%.*s", (int)sizeof(s->alg) - 1,
 		 sa->aead[0] ? sa->aead : sa->enc);
+	record_sa(n, sa);
 	if (htab_add(&n->sa_tab, &s->node, htab_hash_u32(s->spi))) {
 		free(s);
 		return -ENOMEM;
@@ -161,10 +301,12 @@ static int none_sa_del(struct kbackend *kb, const struct sockaddr_storage *dst,
 		       uint32_t spi)
 {
 	struct none_sa *s = find_sa_or_say(kb, dst, spi);
+	char a[64];
 
 	if (!s)
 		return -ENOENT;
 	sa_unlink(kb->priv, s);
+	record(kb->priv, "sa-del spi 0x%08x dst %s", ntohl(spi), addr_str(dst, a, sizeof(a)));
 	log_info("kernel(none): SA spi 0x%08x deleted", ntohl(spi));
 	free(s);
 	return 0;
@@ -180,23 +322,40 @@ static int none_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst
 			 uint16_t dport)
 {
 	struct none_sa *s = find_sa_or_say(kb, dst, spi);
+	char a[64];
 
 	if (!s)
 		return -ENOENT;
 	s->encap = (uint8_t)encap;
 	s->sport = encap == KB_ENCAP_RAW ? 0 : sport;
 	s->dport = encap == KB_ENCAP_RAW ? 0 : dport;
+	s->since_ms = now_ms();
+	record(kb->priv, "sa-steer spi 0x%08x dst %s encap %s %u %u", ntohl(spi),
+	       addr_str(dst, a, sizeof(a)), encap_name(encap), s->sport, s->dport);
 	log_info("kernel(none): SA spi 0x%08x now encap %s %u -> %u (not installed)",
 		 ntohl(spi), encap_name(encap), s->sport, s->dport);
 	return 0;
 }
 
+/*
+ * Nothing flows, so nothing is counted; but with TCPIKE_KB_NONE_ESP an
+ * inbound SA on one of the listed encapsulations counts 4 packets a second
+ * from 250 ms after it was added or moved there (the peer's ESP arriving),
+ * and one on any other encapsulation none (ESP that never arrives).
+ */
 static int none_sa_stats(struct kbackend *kb, const struct sockaddr_storage *dst,
 			 uint32_t spi, struct kb_stats *st)
 {
-	if (!find_sa(kb->priv, dst, spi))
+	struct none *n = kb->priv;
+	struct none_sa *s = find_sa(n, dst, spi);
+
+	if (!s)
 		return -ENOENT;
 	memset(st, 0, sizeof(*st));
+	if (n->esp_arrives > 0 && s->inbound && (n->esp_arrives & (1 << s->encap))) {
+		st->packets = (now_ms() - s->since_ms) / 250;
+		st->bytes = st->packets * 100;
+	}
 	return 0;
 }
 
@@ -282,6 +441,7 @@ static int none_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 		n->pols->pprev = &p->next;
 	p->pprev = &n->pols;
 	n->pols = p;
+	record_pol(n, "policy-add", pol);
 	log_info("kernel(none): policy %s %s/%u -> %s/%u reqid %u (not installed)",
 		 dir_name(pol->dir), addr_str(&pol->sel.src, a, sizeof(a)),
 		 pol->sel.src_plen, addr_str(&pol->sel.dst, b, sizeof(b)),
@@ -305,6 +465,7 @@ static int none_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 		p->next->pprev = p->pprev;
 	htab_del(&n->pol_tab, &p->node);
 	free(p);
+	record_pol(n, "policy-del", pol);
 	return 0;
 }
 
@@ -328,6 +489,8 @@ static void none_destroy(struct kbackend *kb)
 	}
 	htab_free(&n->sa_tab);
 	htab_free(&n->pol_tab);
+	if (n->record_fd >= 0)
+		close(n->record_fd);
 	free(n);
 	kb->priv = NULL;
 }
@@ -352,6 +515,7 @@ int kb_none_open(struct kbackend *kb)
 		return -ENOMEM;
 	kb->ops = &kb_none_ops;
 	kb->kind = KB_NONE;
+	hooks_open(kb->priv);
 	return 0;
 }
 

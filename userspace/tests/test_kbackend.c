@@ -3,7 +3,10 @@
  * entries refused with a sentence, steering recorded, names checked. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "buf.h"
@@ -67,6 +70,67 @@ TEST(none_sa_and_policy)
 	EXPECT_EQ(0, ns);
 	EXPECT_EQ(0, np);
 	buf_free(&dump);
+	kbackend_close(kb);
+}
+
+/* The test hooks: every request recorded with its fields but no key
+ * bytes; inbound ESP simulated only on the listed encapsulations. */
+TEST(none_record_and_simulated_esp)
+{
+	char path[] = "/tmp/tcpike-kbrec.XXXXXX", text[4096] = "";
+	struct kbackend *kb;
+	struct kb_sa sa = { 0 };
+	struct kb_stats st;
+	uint8_t key[36];
+	ssize_t k;
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	memset(key, 0xab, sizeof(key));
+	setenv("TCPIKE_KB_NONE_RECORD", path, 1);
+	setenv("TCPIKE_KB_NONE_ESP", "udp", 1);
+	kb = kbackend_open("none");
+	unsetenv("TCPIKE_KB_NONE_RECORD");
+	unsetenv("TCPIKE_KB_NONE_ESP");
+	ASSERT_NE(NULL, kb);
+	EXPECT_TRUE(kb_none_esp_simulated(kb));
+	sa.spi = htonl(0x0a0b0c0d);
+	sa.inbound = true;
+	sa.replay_window = 32;
+	ip4(&sa.src, "10.0.0.2");
+	ip4(&sa.dst, "10.0.0.1");
+	strcpy(sa.aead, "rfc4106(gcm(aes))");
+	sa.aead_icv_bits = 128;
+	sa.enc_key = key;
+	sa.enc_key_len = sizeof(key);
+	ASSERT_EQ(0, kb->ops->sa_add(kb, &sa));
+	usleep(300 * 1000);
+	ASSERT_EQ(0, kb->ops->sa_stats(kb, &sa.dst, sa.spi, &st));
+	EXPECT_EQ(0, st.packets);	/* on IP: never arrives */
+	ASSERT_EQ(0, kb->ops->sa_steer(kb, &sa.dst, sa.spi, KB_ENCAP_UDP, 4500, 40001));
+	ASSERT_EQ(0, kb->ops->sa_stats(kb, &sa.dst, sa.spi, &st));
+	EXPECT_EQ(0, st.packets);	/* not yet: 250 ms after the move */
+	usleep(300 * 1000);
+	ASSERT_EQ(0, kb->ops->sa_stats(kb, &sa.dst, sa.spi, &st));
+	EXPECT_LE(1, st.packets);
+	ASSERT_EQ(0, kb->ops->sa_del(kb, &sa.dst, sa.spi));
+	kbackend_close(kb);
+	k = read(fd, text, sizeof(text) - 1);
+	ASSERT_LT(0, k);
+	close(fd);
+	unlink(path);
+	EXPECT_NE(NULL, strstr(text, "sa-add in spi 0x0a0b0c0d src 10.0.0.2 dst 10.0.0.1 "));
+	EXPECT_NE(NULL, strstr(text, " aead rfc4106(gcm(aes)) icv 128 "));
+	EXPECT_NE(NULL, strstr(text, " enc_key_len 36 "));
+	EXPECT_NE(NULL, strstr(text, " replay 32 "));
+	EXPECT_NE(NULL, strstr(text, " encap raw 0 0\n"));
+	EXPECT_NE(NULL, strstr(text, "\nsa-steer spi 0x0a0b0c0d dst 10.0.0.1 encap udp 4500 40001\n"));
+	EXPECT_NE(NULL, strstr(text, "\nsa-del spi 0x0a0b0c0d dst 10.0.0.1\n"));
+	EXPECT_EQ(NULL, strstr(text, "abab"));	/* no key bytes */
+	/* without the hooks: nothing simulated */
+	kb = kbackend_open("none");
+	ASSERT_NE(NULL, kb);
+	EXPECT_FALSE(kb_none_esp_simulated(kb));
 	kbackend_close(kb);
 }
 
