@@ -817,8 +817,19 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	memcpy(sa->spi_i, m->hdr.spi_i, 8);
 	/* RT-3: echo SEPARATE_TRANSPORTS when enabled (its data, if any, is
 	 * ignored: RT-14).  Without it, IKE_SA_INIT over TCP means RFC 9329
-	 * proper, ESP in the stream. */
+	 * proper, ESP in the stream.  The draft's discovery runs on UDP 4500
+	 * (§3.1, so that it crosses the NATs and filters ESP in UDP will) or
+	 * TCP (§3.2); on UDP 500 it would prove nothing about that path and
+	 * nothing after it would (IKE never comes back to UDP, RT-12), so
+	 * there the notify is ignored and the SA stays plain RFC 7296, whose
+	 * NAT-T move to 4500 does test it (CONFORMANCE.md RT-38). */
 	echo = d->separate_transports && has_notify(m, d->separate_transports_notify);
+	if (echo && rx->path.kind == XPORT_UDP500) {
+		log_info("IKE_SA_INIT from %s: SEPARATE_TRANSPORTS on UDP port %u ignored: "
+			 "separate transports are negotiated on UDP 4500 or TCP", q->from,
+			 addr_port(&rx->path.local));
+		echo = false;
+	}
 	xport_init_rx(sa, rx, echo);
 	sa->kex = kex_new(sa->suite.ke);
 	if (!sa->kex || buf_append(&sa->ni, q->ni.p, q->ni.len) ||

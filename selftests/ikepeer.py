@@ -1,0 +1,624 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""An IKEv2 peer of its own, initiator or responder, that speaks separate
+transports for IKE and ESP as draft-ietf-ipsecme-ikev2-reliable-transport-04
+describes them (§3.1-§3.4), written from that text, RFC 7296, RFC 9329 and
+RFC 3948, not from tcpiked: so a mistake tcpiked makes the same way at both
+ends of a test between two tcpiked cannot hide here.
+
+    ikepeer.py [OPTIONS] init PEER [ACTION...]
+    ikepeer.py [OPTIONS] resp [ACTION...]
+
+It binds UDP 500 and 4500 (and, as responder, listens on TCP 4500) on
+--local.  PSK authentication, AES-GCM-16-256 / PRF-HMAC-SHA2-256 / X25519,
+one ESP Child SA (AES-GCM-16-256) between --lts and --rts; no ESP is sent.
+
+As initiator (--start): "udp4500" sends IKE_SA_INIT to UDP 4500 behind the
+non-ESP marker with N(SEPARATE_TRANSPORTS) (§3.1), "tcp" over TCP 4500 from
+the start with it (§3.2), "udp500" plain RFC 7296 on UDP 500 (with
+--notify it still carries the notify).  When the response echoes the notify
+after a UDP start, the next request (IKE_AUTH) goes over a new TCP
+connection to port 4500, "IKETCP" first (§3.1), and every later exchange
+stays there (§3.3).  If that connection cannot be made the attempt is
+cancelled, and with --rt8 a new IKE_SA_INIT goes over UDP 500 without the
+notify (§3.1).
+
+As responder it answers IKE_SA_INIT from wherever it comes, echoes the
+notify (--echo: yes, no, or data:HEX to echo it with data §3.4 tells the
+receiver to ignore), and takes IKE_AUTH over TCP (§3.1: "MUST be prepared
+to receive these exchanges over TCP"), requiring IKETCP first (RFC 9329
+§4); --no-tcp leaves TCP 4500 closed.  --bogus-natd sends a NAT-D source
+hash that cannot match, so the initiator sees the responder behind a NAT.
+
+Once established the ACTIONs run in order:
+
+    serve:S          answer the peer's requests for S seconds
+    info             an empty INFORMATIONAL (liveness), await the answer
+    info-notify      an INFORMATIONAL carrying N(SEPARATE_TRANSPORTS)
+    delete           Delete the IKE SA and await the answer
+    expect-delete:S  answer requests until the peer deletes the IKE SA
+
+What it sees is printed, one line each, for the test to check:
+
+    rx|tx TRANSPORT EXCHANGE req|resp msgid=N   every message (transport:
+                     udp500, udp4500, tcp; a message whose exchange is not
+                     ours is "rx ... other-sa")
+    init-req TRANSPORT N=TYPE/PROTO/SPISIZE/LEN... natd=yes|no|-
+                     the IKE_SA_INIT request a responder got, its notifies
+                     as encoded, and whether NAT-D matched the packet
+    init-resp TRANSPORT echo=yes|no [N=...]
+    tcp prefix=yes|no              a connection accepted, its first bytes
+    tcp connect failed: REASON     (initiator)
+    established transport=T separate=yes|no spi_i=HEX spi_r=HEX
+    info answered on T notify=yes|no
+    summary udp_after_switch=N tcp_requests_rx=N
+                     IKE of this SA that came over UDP after it moved to
+                     TCP (§3.3 says none), and requests that came over TCP
+
+The exit status is 1 when the peer broke a rule above (the line "FAIL:"
+says which) or did not answer in time.
+"""
+import argparse
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+from ikev2 import (
+    EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_INFO, EXCH_NAMES, EXCH_SA_INIT, F_INITIATOR,
+    F_RESPONSE, IKETCP, MARKER, N_NATD_DST, N_NATD_SRC, N_NO_PROPOSAL_CHOSEN, N_REKEY_SA,
+    PL_AUTH, PL_DELETE, PL_IDI, PL_IDR, PL_KE, PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR,
+    PROTO_ESP, PROTO_IKE, AUTH_PSK, ID_FQDN, Fail, FrameReader, KeyPair, Keys, chain,
+    esp_proposal, frame, header, ike_proposal, ke_body, natd_hash, notify_body, notifies,
+    offers_our_suite, open_sk, parse_header, parse_proposals, payloads, psk_auth, seal,
+    ts_payload)
+
+
+def out(*a):
+    print(*a)
+    sys.stdout.flush()
+
+
+class Conn:
+    """One TCP connection: its frames, whether IKETCP came first."""
+
+    def __init__(self, sock, accepted):
+        self.sock = sock
+        self.accepted = accepted
+        self.reader = FrameReader()
+        self.prefix = None if accepted else True
+        self.pending = b""
+        self.open = True
+
+
+class Net:
+    """The peer's sockets: UDP 500 and 4500, TCP 4500 listener and
+    connections.  poll() returns the IKE messages that arrived."""
+
+    def __init__(self, local, listen_tcp):
+        self.local = local
+        self.udp = {}
+        for port in (500, 4500):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((local, port))
+            self.udp[port] = s
+        self.listener = None
+        if listen_tcp:
+            self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.listener.bind((local, 4500))
+            self.listener.listen(8)
+        self.conns = []
+
+    def connect(self, peer, timeout=3):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.settimeout(timeout)
+        s.bind((self.local, 0))
+        s.connect((peer, 4500))
+        s.sendall(IKETCP)
+        c = Conn(s, False)
+        self.conns.append(c)
+        return c
+
+    def send(self, where, msg):
+        kind, arg = where
+        if kind == "tcp":
+            arg.sock.sendall(frame(msg))
+        elif kind == "udp4500":
+            self.udp[4500].sendto(MARKER + msg, arg)
+        else:
+            self.udp[500].sendto(msg, arg)
+
+    def poll(self, timeout):
+        """[(where, msg)] arriving within timeout; where is ("udp500",
+        (addr, port)), ("udp4500", (addr, port)) or ("tcp", Conn)."""
+        socks = list(self.udp.values()) + [c.sock for c in self.conns if c.open]
+        if self.listener:
+            socks.append(self.listener)
+        r, _, _ = select.select(socks, [], [], max(0.0, timeout))
+        got = []
+        for s in r:
+            if s is self.listener:
+                cs, _ = s.accept()
+                self.conns.append(Conn(cs, True))
+                continue
+            for port, u in self.udp.items():
+                if s is u:
+                    d, addr = s.recvfrom(65536)
+                    if port == 4500:
+                        if len(d) == 1 and d == b"\xff":
+                            continue            # a NAT-keepalive
+                        if d[:4] != MARKER:
+                            continue            # ESP
+                        d = d[4:]
+                    got.append((("udp%d" % port, addr), d))
+            for c in self.conns:
+                if s is c.sock:
+                    got += self.read_conn(c)
+        return got
+
+    def read_conn(self, c):
+        try:
+            d = c.sock.recv(65536)
+        except OSError:
+            d = b""
+        if not d:
+            c.open = False
+            c.sock.close()
+            return []
+        if c.prefix is None:
+            c.pending += d
+            if len(c.pending) < 6:
+                return []
+            c.prefix = c.pending[:6] == IKETCP
+            out("tcp prefix=%s" % ("yes" if c.prefix else "no"))
+            if not c.prefix:
+                # RFC 9329 §6.1: nothing for a session without the prefix
+                c.open = False
+                c.sock.close()
+                return []
+            d, c.pending = c.pending[6:], b""
+        c.reader.feed(d)
+        got = []
+        for f in c.reader.frames():
+            if len(f) <= 1:
+                continue                # empty frame or keepalive
+            if f[:4] != MARKER:
+                continue                # ESP in the stream
+            got.append((("tcp", c), f[4:]))
+        return got
+
+
+def where_name(where):
+    return where[0]
+
+
+class Peer:
+    def __init__(self, args, net):
+        self.a = args
+        self.net = net
+        self.psk = args.psk.encode()
+        self.spi_i = self.spi_r = None
+        self.keys = None
+        self.msgid_out = 0
+        self.msgid_in = 0
+        self.where = None           # where our requests go
+        self.on_tcp = False         # the SA moved to (or started on) TCP
+        self.separate = False
+        self.udp_after_switch = 0
+        self.tcp_requests_rx = 0
+        self.resp_cache = {}        # msgid -> response bytes
+        self.children = []          # [our inbound SPI, the peer's]
+        self.deleted = False
+        self.initiator = args.role == "init"
+
+    # --- bookkeeping of every message --------------------------------------------
+
+    def note_rx(self, where, msg):
+        h = parse_header(msg)
+        mine = self.spi_i is not None and h["spi_i"] == self.spi_i
+        out("rx %s %s %s msgid=%d%s" % (where_name(where), EXCH_NAMES.get(h["exch"], h["exch"]),
+                                         "resp" if h["response"] else "req", h["msgid"],
+                                         "" if mine or h["exch"] == EXCH_SA_INIT else " other-sa"))
+        if mine and self.on_tcp and where[0] != "tcp":
+            self.udp_after_switch += 1
+        if mine and where[0] == "tcp" and not h["response"]:
+            self.tcp_requests_rx += 1
+        return h
+
+    def send(self, where, msg):
+        h = parse_header(msg)
+        out("tx %s %s %s msgid=%d" % (where_name(where), EXCH_NAMES.get(h["exch"], h["exch"]),
+                                       "resp" if h["response"] else "req", h["msgid"]))
+        self.net.send(where, msg)
+
+    def flags(self, response):
+        return (F_INITIATOR if self.initiator else 0) | (F_RESPONSE if response else 0)
+
+    def sk_out(self):
+        return self.keys.sk_ei if self.initiator else self.keys.sk_er
+
+    def sk_in(self):
+        return self.keys.sk_er if self.initiator else self.keys.sk_ei
+
+    # --- waiting ------------------------------------------------------------------
+
+    def wait(self, pred, timeout, what):
+        """Poll until pred(where, header, msg) returns something; requests
+        of the established SA meanwhile are answered."""
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise Fail("timed out waiting for " + what)
+            for where, msg in self.net.poll(left):
+                try:
+                    h = self.note_rx(where, msg)
+                except Fail as e:
+                    out("rx bad message: %s" % e)
+                    continue
+                r = pred(where, h, msg)
+                if r is not None:
+                    return r
+                if h["spi_i"] != self.spi_i or h["response"] or not self.keys:
+                    continue
+                if h["exch"] == EXCH_SA_INIT:
+                    if not self.initiator:
+                        self.send(where, self.msg2)     # a retransmission
+                    continue
+                self.answer(where, h, msg)
+
+    # --- IKE_SA_INIT ----------------------------------------------------------------
+
+    def st_notify(self, data=b""):
+        return (PL_NOTIFY, notify_body(self.a.st_type, data))
+
+    def init_request(self, start, with_notify):
+        self.spi_i, self.spi_r = os.urandom(8), b"\0" * 8
+        self.ni = os.urandom(32)
+        self.kp = KeyPair()
+        if start == "tcp":
+            try:
+                c = self.net.connect(self.a.peer)
+            except OSError as e:
+                out("tcp connect failed: %s" % e)
+                raise Fail("cannot connect to TCP 4500")
+            self.where = ("tcp", c)
+            self.on_tcp = True
+            lport = c.sock.getsockname()[1]
+            rport = 4500
+        else:
+            port = 4500 if start == "udp4500" else 500
+            self.where = (start, (self.a.peer, port))
+            lport = rport = port
+        pls = [(PL_SA, ike_proposal()), (PL_KE, ke_body(self.kp.pub)), (PL_NONCE, self.ni),
+               (PL_NOTIFY, notify_body(N_NATD_SRC, natd_hash(self.spi_i, self.spi_r, self.a.local, lport))),
+               (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(self.spi_i, self.spi_r, self.a.peer, rport)))]
+        if with_notify:
+            pls.append(self.st_notify(bytes.fromhex(self.a.notify_data)))
+        first, body = chain(pls)
+        self.msg1 = header(self.spi_i, self.spi_r, first, EXCH_SA_INIT, F_INITIATOR, 0,
+                           28 + len(body)) + body
+        self.send(self.where, self.msg1)
+
+        def resp(where, h, msg):
+            if h["exch"] == EXCH_SA_INIT and h["response"] and h["spi_i"] == self.spi_i:
+                return where, msg
+        where, msg = self.wait(resp, self.a.timeout, "the IKE_SA_INIT response")
+        if where[0] != self.where[0]:
+            raise Fail("IKE_SA_INIT response over %s, the request went over %s" %
+                       (where[0], self.where[0]))
+        self.msg2 = msg
+        got = payloads(msg[16], msg[28:])
+        ns = notifies(got)
+        for ntype, _, _, _, _ in ns:
+            if ntype < 16384:
+                raise Fail("IKE_SA_INIT error notify %d" % ntype)
+        echo = [n for n in ns if n[0] == self.a.st_type]
+        out("init-resp %s echo=%s%s" % (where[0], "yes" if echo else "no",
+                                        "".join(" N=%d/%d/%d/%d" % (n[0], n[1], len(n[2]), n[4])
+                                                for n in ns)))
+        d = dict(got)
+        if PL_KE not in d or PL_NONCE not in d:
+            raise Fail("IKE_SA_INIT response without KE or Nonce")
+        self.spi_r = msg[8:16]
+        self.nr = d[PL_NONCE]
+        self.keys = Keys(self.kp.shared(d[PL_KE][4:]), self.ni, self.nr, self.spi_i, self.spi_r)
+        return bool(echo) and with_notify
+
+    # --- IKE_AUTH (initiator) ---------------------------------------------------------
+
+    def auth_request(self):
+        id_body = struct.pack("!B3x", ID_FQDN) + self.a.id.encode()
+        auth = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, id_body)
+        spi = os.urandom(4)
+        self.children.append([spi, None])
+        pls = [(PL_IDI, id_body), (PL_AUTH, struct.pack("!B3x", AUTH_PSK) + auth),
+               (PL_SA, esp_proposal(spi)),
+               (PL_TSI, ts_payload(self.a.lts)),
+               (PL_TSR, ts_payload(self.a.rts))]
+        self.msgid_out = 1
+        self.send(self.where, seal(self.keys.sk_ei, self.spi_i, self.spi_r, EXCH_AUTH,
+                                   F_INITIATOR, 1, pls))
+        where, h, msg = self.await_response(1, EXCH_AUTH)
+        inner = dict((t, b) for t, b in open_sk(self.keys.sk_er, msg))
+        for ntype, _, _, _, _ in notifies(open_sk(self.keys.sk_er, msg)):
+            if ntype < 16384:
+                raise Fail("IKE_AUTH error notify %d" % ntype)
+        if PL_AUTH not in inner or PL_IDR not in inner or PL_SA not in inner:
+            raise Fail("IKE_AUTH response without IDr, AUTH or SA")
+        want = psk_auth(self.psk, self.msg2, self.ni, self.keys.sk_pr, inner[PL_IDR])
+        if inner[PL_AUTH][4:] != want:
+            raise Fail("the responder's AUTH does not verify")
+        props = parse_proposals(inner[PL_SA])
+        self.children[-1][1] = props[0][2]
+        self.msgid_out = 2
+
+    def await_response(self, msgid, exch):
+        def resp(where, h, msg):
+            if h["spi_i"] == self.spi_i and h["response"] and h["msgid"] == msgid:
+                if h["exch"] != exch:
+                    raise Fail("response %d is %s, not %s" % (msgid, h["exch"], exch))
+                if self.on_tcp and where[0] != "tcp":
+                    raise Fail("response %d over %s after the switch to TCP" % (msgid, where[0]))
+                return where, h, msg
+        return self.wait(resp, self.a.timeout, "the response to message %d" % msgid)
+
+    # --- responder ----------------------------------------------------------------------
+
+    def serve_init(self):
+        def req(where, h, msg):
+            if h["exch"] == EXCH_SA_INIT and not h["response"]:
+                return where, msg
+        where, msg = self.wait(req, self.a.timeout, "an IKE_SA_INIT request")
+        while True:
+            r = self.serve_one(where, msg)
+            if r is None:
+                return
+            # A new IKE_SA_INIT instead of IKE_AUTH: the initiator gave the
+            # first attempt up (§3.1: TCP unreachable); this one counts.
+            where, msg = r
+            out("previous IKE SA abandoned by the initiator")
+
+    def serve_one(self, where, msg):
+        self.keys = None
+        self.separate = False
+        self.msg1 = msg
+        self.spi_i = msg[:8]
+        got = payloads(msg[16], msg[28:])
+        ns = notifies(got)
+        d = dict(got)
+        # NAT-D over the addresses and ports this request came with
+        if where[0] == "tcp":
+            src, dst = where[1].sock.getpeername(), where[1].sock.getsockname()
+        else:
+            src, dst = where[1], (self.a.local, 4500 if where[0] == "udp4500" else 500)
+        zero = b"\0" * 8
+        natd = "-"
+        nsrc = [n for n in ns if n[0] == N_NATD_SRC]
+        ndst = [n for n in ns if n[0] == N_NATD_DST]
+        if nsrc and ndst:
+            natd = "yes" if (nsrc[0][3] == natd_hash(self.spi_i, zero, src[0], src[1]) and
+                             ndst[0][3] == natd_hash(self.spi_i, zero, dst[0], dst[1])) else "no"
+        out("init-req %s%s natd=%s" % (where[0], "".join(" N=%d/%d/%d/%d" % (n[0], n[1], len(n[2]), n[4])
+                                                          for n in ns), natd))
+        props = [p for p in parse_proposals(d.get(PL_SA, b"")) if p[1] == PROTO_IKE and
+                 offers_our_suite(p[3])]
+        if not props or PL_KE not in d or struct.unpack("!H", d[PL_KE][:2])[0] != 31:
+            raise Fail("no acceptable IKE proposal (AES-GCM-16-256, SHA2-256, X25519 KE)")
+        self.spi_r = os.urandom(8)
+        self.ni = d[PL_NONCE]
+        self.nr = os.urandom(32)
+        kp = KeyPair()
+        self.keys = Keys(kp.shared(d[PL_KE][4:]), self.ni, self.nr, self.spi_i, self.spi_r)
+        sa = ike_proposal()
+        sa = sa[:4] + bytes([props[0][0]]) + sa[5:]        # their proposal number
+        natd_src = natd_hash(self.spi_i, self.spi_r, dst[0], dst[1])
+        if self.a.bogus_natd:
+            natd_src = bytes(20)
+        pls = [(PL_SA, sa), (PL_KE, ke_body(kp.pub)), (PL_NONCE, self.nr),
+               (PL_NOTIFY, notify_body(N_NATD_SRC, natd_src)),
+               (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(self.spi_i, self.spi_r, src[0], src[1])))]
+        asked = any(n[0] == self.a.st_type for n in ns)
+        if asked and self.a.echo != "no":
+            data = bytes.fromhex(self.a.echo[5:]) if self.a.echo.startswith("data:") else b""
+            pls.append(self.st_notify(data))
+            self.separate = True
+        first, body = chain(pls)
+        self.msg2 = header(self.spi_i, self.spi_r, first, EXCH_SA_INIT, F_RESPONSE, 0,
+                           28 + len(body)) + body
+        self.send(where, self.msg2)
+        self.on_tcp = where[0] == "tcp"
+        self.where = where
+
+        # IKE_AUTH: over TCP after a UDP start with the echo (§3.1)
+        def auth(where, h, msg):
+            if h["spi_i"] == self.spi_i and h["exch"] == EXCH_AUTH and not h["response"]:
+                return where, h, msg
+            if h["spi_i"] != self.spi_i and h["exch"] == EXCH_SA_INIT and not h["response"]:
+                return where, None, msg
+        where, h, msg = self.wait(auth, self.a.timeout, "IKE_AUTH")
+        if h is None:
+            return where, msg
+        out("auth-req %s msgid=%d spis=%s" % (
+            where[0], h["msgid"], "same" if msg[:16] == self.spi_i + self.spi_r else "other"))
+        if self.separate and where[0] != "tcp":
+            raise Fail("IKE_AUTH over %s after SEPARATE_TRANSPORTS was echoed" % where[0])
+        inner = open_sk(self.keys.sk_ei, msg)
+        d = dict(inner)
+        want = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, d.get(PL_IDI, b""))
+        if d.get(PL_AUTH, b"")[4:] != want:
+            raise Fail("the initiator's AUTH does not verify")
+        id_body = struct.pack("!B3x", ID_FQDN) + self.a.id.encode()
+        auth_v = psk_auth(self.psk, self.msg2, self.ni, self.keys.sk_pr, id_body)
+        esp = [p for p in parse_proposals(d[PL_SA]) if p[1] == PROTO_ESP and offers_our_suite(p[3], True)]
+        if not esp:
+            raise Fail("no acceptable ESP proposal")
+        spi = os.urandom(4)
+        self.children.append([spi, esp[0][2]])
+        pls = [(PL_IDR, id_body), (PL_AUTH, struct.pack("!B3x", AUTH_PSK) + auth_v),
+               (PL_SA, esp_proposal(spi, esp[0][0])), (PL_TSI, d[PL_TSI]), (PL_TSR, d[PL_TSR])]
+        self.msgid_in = 2
+        self.where = where
+        self.on_tcp = where[0] == "tcp"
+        self.respond(where, h, EXCH_AUTH, pls)
+        return None
+
+    def respond(self, where, h, exch, pls):
+        msg = seal(self.sk_out(), self.spi_i, self.spi_r, exch, self.flags(True), h["msgid"], pls)
+        self.resp_cache = {h["msgid"]: msg}
+        self.send(where, msg)
+
+    def answer(self, where, h, msg):
+        """A request of the established SA: answered where it came from."""
+        if h["msgid"] in self.resp_cache:
+            self.send(where, self.resp_cache[h["msgid"]])     # a retransmission
+            return
+        if h["msgid"] != self.msgid_in:
+            out("request with message ID %d, expected %d: dropped" % (h["msgid"], self.msgid_in))
+            return
+        inner = open_sk(self.sk_in(), msg)
+        self.msgid_in += 1
+        if where[0] == "tcp":
+            self.where = where      # RFC 9329 §6.1: the newest connection
+        if h["exch"] == EXCH_INFO:
+            pls = []
+            for t, b in inner:
+                if t != PL_DELETE:
+                    continue
+                proto = b[0]
+                if proto == PROTO_IKE:
+                    self.deleted = True
+                    out("peer deleted the IKE SA")
+                elif proto == PROTO_ESP:
+                    theirs = [b[4 + 4 * i:8 + 4 * i] for i in range(struct.unpack("!H", b[2:4])[0])]
+                    ours = [c[0] for c in self.children if c[1] in theirs]
+                    self.children = [c for c in self.children if c[1] not in theirs]
+                    if ours:
+                        pls.append((PL_DELETE, struct.pack("!BBH", PROTO_ESP, 4, len(ours)) + b"".join(ours)))
+            self.respond(where, h, EXCH_INFO, pls)
+        elif h["exch"] == EXCH_CREATE_CHILD:
+            d = dict(inner)
+            esp = [p for p in parse_proposals(d.get(PL_SA, b"")) if p[1] == PROTO_ESP and
+                   offers_our_suite(p[3], True)]
+            if not esp or PL_KE in d:
+                self.respond(where, h, EXCH_CREATE_CHILD,
+                             [(PL_NOTIFY, notify_body(N_NO_PROPOSAL_CHOSEN))])
+                return
+            spi = os.urandom(4)
+            self.children.append([spi, esp[0][2]])
+            pls = [(PL_SA, esp_proposal(spi, esp[0][0])), (PL_NONCE, os.urandom(32)),
+                   (PL_TSI, d[PL_TSI]), (PL_TSR, d[PL_TSR])]
+            rekey = [n for n in notifies(inner) if n[0] == N_REKEY_SA]
+            out("child %s answered" % ("rekey" if rekey else "creation"))
+            self.respond(where, h, EXCH_CREATE_CHILD, pls)
+        else:
+            self.respond(where, h, h["exch"], [])
+
+    # --- after establishment -------------------------------------------------------------
+
+    def request(self, exch, pls):
+        msgid = self.msgid_out
+        self.msgid_out += 1
+        self.send(self.where, seal(self.sk_out(), self.spi_i, self.spi_r, exch,
+                                   self.flags(False), msgid, pls))
+        where, h, msg = self.await_response(msgid, exch)
+        return where, open_sk(self.sk_in(), msg)
+
+    def run(self, actions):
+        for act in actions:
+            verb, _, arg = act.partition(":")
+            if verb == "serve":
+                try:
+                    self.wait(lambda w, h, m: None, float(arg), "")
+                except Fail:
+                    pass
+            elif verb in ("info", "info-notify"):
+                pls = [self.st_notify()] if verb == "info-notify" else []
+                where, inner = self.request(EXCH_INFO, pls)
+                has = any(n[0] == self.a.st_type for n in notifies(inner))
+                out("info answered on %s notify=%s" % (where[0], "yes" if has else "no"))
+            elif verb == "delete":
+                self.request(EXCH_INFO, [(PL_DELETE, struct.pack("!BBH", PROTO_IKE, 0, 0))])
+                out("deleted")
+                self.deleted = True
+            elif verb == "expect-delete":
+                end = time.monotonic() + float(arg)
+                while not self.deleted:
+                    try:
+                        self.wait(lambda w, h, m: None, min(0.2, end - time.monotonic()), "")
+                    except Fail:
+                        pass
+                    if time.monotonic() >= end and not self.deleted:
+                        raise Fail("the peer did not delete the IKE SA within %s s" % arg)
+            else:
+                raise Fail("unknown action " + act)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--local", required=True)
+    ap.add_argument("--psk", default="tcpike-test-psk-0123456789")
+    ap.add_argument("--id", default="py.test")
+    ap.add_argument("--lts", default="192.168.1.0/24")
+    ap.add_argument("--rts", default="192.168.2.0/24")
+    ap.add_argument("--st-type", type=int, default=49152,
+                    help="SEPARATE_TRANSPORTS' code point (tcpiked's default)")
+    ap.add_argument("--start", default="udp4500", choices=("udp4500", "udp500", "tcp"))
+    ap.add_argument("--no-notify", action="store_true")
+    ap.add_argument("--notify-data", default="", help="hex data in our notify")
+    ap.add_argument("--rt8", action="store_true")
+    ap.add_argument("--echo", default="yes")
+    ap.add_argument("--no-tcp", action="store_true")
+    ap.add_argument("--bogus-natd", action="store_true")
+    ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("role", choices=("init", "resp"))
+    ap.add_argument("rest", nargs="*")
+    a = ap.parse_args()
+    actions = a.rest
+    if a.role == "init":
+        if not actions:
+            ap.error("init needs the peer's address")
+        a.peer, actions = actions[0], actions[1:]
+    net = Net(a.local, a.role == "resp" and not a.no_tcp)
+    p = Peer(a, net)
+    out("ready")
+    try:
+        if a.role == "init":
+            with_notify = not a.no_notify
+            echoed = p.init_request(a.start, with_notify)
+            if echoed and a.start != "tcp":
+                # §3.1: the next exchange over TCP 4500, IKETCP first
+                try:
+                    c = net.connect(a.peer)
+                    p.where = ("tcp", c)
+                    p.on_tcp = True
+                except OSError as e:
+                    out("tcp connect failed: %s" % e)
+                    if not a.rt8:
+                        raise Fail("TCP 4500 unreachable after the echo")
+                    # the attempt is cancelled; a new one over UDP without it
+                    p.on_tcp = False
+                    p.init_request("udp500", False)
+                    echoed = False
+            p.separate = echoed
+            p.auth_request()
+        else:
+            p.serve_init()
+        out("established transport=%s separate=%s spi_i=%s spi_r=%s" % (
+            p.where[0], "yes" if p.separate else "no", p.spi_i.hex(), p.spi_r.hex()))
+        p.run(actions)
+    except (Fail, OSError, ValueError) as e:
+        out("FAIL:", e)
+        out("summary udp_after_switch=%d tcp_requests_rx=%d" % (p.udp_after_switch, p.tcp_requests_rx))
+        return 1
+    out("summary udp_after_switch=%d tcp_requests_rx=%d" % (p.udp_after_switch, p.tcp_requests_rx))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

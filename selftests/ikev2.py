@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The pieces of IKEv2 the independent test peers share, written from the
+RFCs (not from tcpiked): RFC 7296 (messages, payloads, key derivation, PSK
+authentication), RFC 5282 (AES-GCM in the SK payload), RFC 8031 (X25519),
+RFC 9329 (TCP framing).
+
+One suite only: ENCR_AES_GCM_16 with 256-bit keys, PRF_HMAC_SHA2_256,
+Curve25519; ESP proposals AES-GCM-16-256 without ESN.
+"""
+import hashlib
+import hmac
+import os
+import socket
+import struct
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import (
+    X25519PrivateKey, X25519PublicKey)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+# RFC 7296 §3.2, RFC 7383, RFC 8019
+PL_SA, PL_KE, PL_IDI, PL_IDR, PL_AUTH, PL_NONCE, PL_NOTIFY, PL_DELETE = \
+    33, 34, 35, 36, 39, 40, 41, 42
+PL_TSI, PL_TSR, PL_SK, PL_SKF = 44, 45, 46, 53
+EXCH_SA_INIT, EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_INFO = 34, 35, 36, 37
+EXCH_NAMES = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA",
+              37: "INFORMATIONAL"}
+F_INITIATOR, F_RESPONSE = 0x08, 0x20
+PROTO_IKE, PROTO_ESP = 1, 3
+N_NO_PROPOSAL_CHOSEN, N_INVALID_SYNTAX = 14, 7
+N_NATD_SRC, N_NATD_DST, N_REKEY_SA = 16388, 16389, 16393
+N_FRAG_SUPPORTED = 16430
+ENCR_AES_GCM_16, PRF_HMAC_SHA2_256, KE_X25519 = 20, 5, 31
+T_ENCR, T_PRF, T_INTEG, T_KE, T_ESN = 1, 2, 3, 4, 5
+ID_FQDN = 2
+AUTH_PSK = 2
+KEYLEN256 = struct.pack("!HH", 0x800E, 256)
+IKETCP = b"IKETCP"
+MARKER = b"\0\0\0\0"
+
+
+class Fail(Exception):
+    """The peer did something the RFCs do not allow (or we cannot follow)."""
+
+
+# --- encoding ---------------------------------------------------------------------
+
+def pl(nxt, body, critical=False):
+    """A generic payload: next payload, critical bit, length, body."""
+    return struct.pack("!BBH", nxt, 0x80 if critical else 0, 4 + len(body)) + body
+
+
+def chain(payloads):
+    """[(type, body)] -> (first type, bytes) with the next-payload links."""
+    out = b""
+    for i, (_, body) in enumerate(payloads):
+        nxt = payloads[i + 1][0] if i + 1 < len(payloads) else 0
+        out += pl(nxt, body)
+    return (payloads[0][0] if payloads else 0), out
+
+
+def transform(last, ttype, tid, attrs=b""):
+    body = struct.pack("!BBH", ttype, 0, tid) + attrs
+    return struct.pack("!BBH", 0 if last else 3, 0, 4 + len(body)) + body
+
+
+def proposal(num, proto, spi, trans, last=True):
+    t = b"".join(trans)
+    return struct.pack("!BBHBBBB", 0 if last else 2, 0, 8 + len(spi) + len(t), num,
+                       proto, len(spi), len(trans)) + spi + t
+
+
+def ike_proposal():
+    return proposal(1, PROTO_IKE, b"", [transform(False, T_ENCR, ENCR_AES_GCM_16, KEYLEN256),
+                                         transform(False, T_PRF, PRF_HMAC_SHA2_256),
+                                         transform(True, T_KE, KE_X25519)])
+
+
+def esp_proposal(spi, num=1):
+    return proposal(num, PROTO_ESP, spi, [transform(False, T_ENCR, ENCR_AES_GCM_16, KEYLEN256),
+                                          transform(True, T_ESN, 0)])
+
+
+def notify_body(ntype, data=b"", proto=0, spi=b""):
+    return struct.pack("!BBH", proto, len(spi), ntype) + spi + data
+
+
+def header(spi_i, spi_r, nxt, exch, flags, msgid, length):
+    return spi_i + spi_r + struct.pack("!BBBBII", nxt, 0x20, exch, flags, msgid, length)
+
+
+def ts_payload(cidr):
+    """One IPv4 address range TS (RFC 7296 §3.13.1), any protocol and port."""
+    net, plen = cidr.split("/")
+    a = struct.unpack("!I", socket.inet_aton(net))[0]
+    mask = (0xFFFFFFFF << (32 - int(plen))) & 0xFFFFFFFF
+    lo, hi = a & mask, (a & mask) | (~mask & 0xFFFFFFFF)
+    return struct.pack("!B3xBBHHH", 1, 7, 0, 16, 0, 65535) + \
+        struct.pack("!II", lo, hi)
+
+
+def frame(msg):
+    """RFC 9329 §3: Length (itself included), the zero marker, the message."""
+    return struct.pack("!H", 2 + 4 + len(msg)) + MARKER + msg
+
+
+def natd_hash(spi_i, spi_r, addr, port):
+    """RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | port)."""
+    return hashlib.sha1(spi_i + spi_r + socket.inet_aton(addr) +
+                        struct.pack("!H", port)).digest()
+
+
+# --- parsing ----------------------------------------------------------------------
+
+def payloads(first, data):
+    """[(type, body)] of a payload chain; Fail on a malformed one."""
+    out, nxt, off = [], first, 0
+    while nxt:
+        if off + 4 > len(data):
+            raise Fail("truncated payload chain")
+        this = nxt
+        nxt, _, plen = struct.unpack("!BBH", data[off:off + 4])
+        if plen < 4 or off + plen > len(data):
+            raise Fail("bad payload length %d at offset %d" % (plen, off))
+        out.append((this, data[off + 4:off + plen]))
+        off += plen
+    return out
+
+
+def parse_notify(body):
+    """(type, protocol, spi, data, encoded length) of a Notify body."""
+    if len(body) < 4:
+        raise Fail("short notify")
+    proto, spis, ntype = struct.unpack("!BBH", body[:4])
+    return ntype, proto, body[4:4 + spis], body[4 + spis:], 4 + len(body)
+
+
+def notifies(pls):
+    return [parse_notify(b) for t, b in pls if t == PL_NOTIFY]
+
+
+def parse_header(msg):
+    if len(msg) < 28:
+        raise Fail("message of %d bytes" % len(msg))
+    nxt, ver, exch, flags, msgid, length = struct.unpack("!BBBBII", msg[16:28])
+    if length != len(msg):
+        raise Fail("IKE length %d in %d bytes" % (length, len(msg)))
+    return dict(spi_i=msg[:8], spi_r=msg[8:16], next=nxt, exch=exch, flags=flags,
+                msgid=msgid, response=bool(flags & F_RESPONSE))
+
+
+def parse_proposals(body):
+    """[(num, proto, spi, [(type, id, attrs)])] of an SA payload."""
+    out, off = [], 0
+    while off + 8 <= len(body):
+        last, _, plen, num, proto, spis, ntrans = struct.unpack("!BBHBBBB", body[off:off + 8])
+        if plen < 8 or off + plen > len(body):
+            raise Fail("bad proposal length")
+        spi = body[off + 8:off + 8 + spis]
+        toff, trans = off + 8 + spis, []
+        for _ in range(ntrans):
+            _, _, tlen, ttype, _, tid = struct.unpack("!BBHBBH", body[toff:toff + 8])
+            trans.append((ttype, tid, body[toff + 8:toff + tlen]))
+            toff += tlen
+        out.append((num, proto, spi, trans))
+        off += plen
+        if last == 0:
+            break
+    return out
+
+
+def offers_our_suite(trans, esp=False):
+    """Does a proposal list every transform of our one suite?"""
+    have = {(t, i, a) for t, i, a in trans}
+    if (T_ENCR, ENCR_AES_GCM_16, KEYLEN256) not in have:
+        return False
+    if esp:
+        return (T_ESN, 0, b"") in have or not any(t == T_ESN for t, _, _ in trans)
+    return (T_PRF, PRF_HMAC_SHA2_256, b"") in have and (T_KE, KE_X25519, b"") in have
+
+
+# --- crypto -----------------------------------------------------------------------
+
+def prf(key, data):
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def prf_plus(key, seed, n):
+    out, t, i = b"", b"", 1
+    while len(out) < n:
+        t = prf(key, t + seed + bytes([i]))
+        out += t
+        i += 1
+    return out[:n]
+
+
+class KeyPair:
+    """An ephemeral X25519 key pair (RFC 8031)."""
+
+    def __init__(self):
+        self.priv = X25519PrivateKey.generate()
+        self.pub = self.priv.public_key().public_bytes(serialization.Encoding.Raw,
+                                                       serialization.PublicFormat.Raw)
+
+    def shared(self, peer_pub):
+        return self.priv.exchange(X25519PublicKey.from_public_bytes(peer_pub))
+
+
+def ke_body(pub):
+    return struct.pack("!HH", KE_X25519, 0) + pub
+
+
+class Keys:
+    """RFC 7296 §2.14 for AES-GCM-16-256 / PRF-HMAC-SHA2-256: no SK_a, SK_e
+    is 32 key bytes and a 4-byte salt (RFC 5282 §7.1)."""
+
+    def __init__(self, shared, ni, nr, spi_i, spi_r):
+        skeyseed = prf(ni + nr, shared)
+        km = prf_plus(skeyseed, ni + nr + spi_i + spi_r, 32 + 36 + 36 + 32 + 32)
+        self.sk_d, self.sk_ei, self.sk_er = km[:32], km[32:68], km[68:104]
+        self.sk_pi, self.sk_pr = km[104:136], km[136:168]
+
+
+def psk_auth(psk, signed_msg, nonce, sk_p, id_body):
+    """RFC 7296 §2.15: prf(prf(PSK, "Key Pad for IKEv2"),
+    RealMessage | Nonce | prf(SK_p, RestOfIDPayload))."""
+    return prf(prf(psk, b"Key Pad for IKEv2"), signed_msg + nonce + prf(sk_p, id_body))
+
+
+def seal(sk_e, spi_i, spi_r, exch, flags, msgid, pls):
+    """An encrypted message: HDR, SK{payloads}, AES-GCM per RFC 5282 (8-byte
+    IV, salt | IV nonce, AAD the header and SK payload header, 16-byte
+    ICV), no padding beyond the Pad Length byte."""
+    first, inner = chain(pls)
+    iv = os.urandom(8)
+    plain = inner + b"\0"
+    sk_len = 4 + 8 + len(plain) + 16
+    hdr = header(spi_i, spi_r, PL_SK, exch, flags, msgid, 28 + sk_len)
+    sk_hdr = struct.pack("!BBH", first, 0, sk_len)
+    ct = AESGCM(sk_e[:32]).encrypt(sk_e[32:] + iv, plain, hdr + sk_hdr)
+    return hdr + sk_hdr + iv + ct
+
+
+def open_sk(sk_e, msg):
+    """The payloads inside an encrypted message's SK payload."""
+    h = parse_header(msg)
+    if h["next"] != PL_SK:
+        raise Fail("encrypted message without an SK payload first (first payload %d)" % h["next"])
+    sk = msg[28:]
+    first, _, sk_len = struct.unpack("!BBH", sk[:4])
+    if sk_len != len(sk) or sk_len < 4 + 8 + 1 + 16:
+        raise Fail("SK payload length %d" % sk_len)
+    plain = AESGCM(sk_e[:32]).decrypt(sk_e[32:] + sk[4:12], sk[12:], msg[:28] + sk[:4])
+    plain = plain[:len(plain) - 1 - plain[-1]]
+    return payloads(first, plain)
+
+
+# --- RFC 9329 stream --------------------------------------------------------------
+
+class FrameReader:
+    """Frames out of a TCP stream: feed() bytes, frames() the complete ones."""
+
+    def __init__(self):
+        self.buf = b""
+
+    def feed(self, data):
+        self.buf += data
+
+    def frames(self):
+        out = []
+        while len(self.buf) >= 2:
+            n = struct.unpack("!H", self.buf[:2])[0]
+            if n < 2:
+                raise Fail("frame with Length %d" % n)
+            if len(self.buf) < n:
+                break
+            out.append(self.buf[2:n])
+            self.buf = self.buf[n:]
+        return out
