@@ -22,66 +22,17 @@ AES-GCM-16-256, PRF-HMAC-SHA2-256, X25519, PSK authentication (RFC 7296
 "established" when the IKE_AUTH response decrypts and carries AUTH and no
 error notify; exit status 1 with a reason otherwise.
 """
-import hashlib
-import hmac
 import os
 import select
 import socket
 import struct
 import sys
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import (
-    X25519PrivateKey, X25519PublicKey)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives import serialization
 
-PL_SA, PL_KE, PL_IDI, PL_AUTH, PL_NONCE, PL_NOTIFY = 33, 34, 35, 39, 40, 41
-PL_TSI, PL_TSR, PL_SK, PL_SKF = 44, 45, 46, 53
-N_FRAG_SUPPORTED = 16430
-
-
-class Fail(Exception):
-    pass
-
-
-def prf(key, data):
-    return hmac.new(key, data, hashlib.sha256).digest()
-
-
-def prf_plus(key, seed, n):
-    out, t, i = b"", b"", 1
-    while len(out) < n:
-        t = prf(key, t + seed + bytes([i]))
-        out += t
-        i += 1
-    return out[:n]
-
-
-def pl(nxt, body):
-    return struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
-
-
-def transform(last, ttype, tid, attrs=b""):
-    body = struct.pack("!BBH", ttype, 0, tid) + attrs
-    return struct.pack("!BBH", 0 if last else 3, 0, 4 + len(body)) + body
-
-
-def proposal(proto, spi, trans):
-    t = b"".join(trans)
-    return struct.pack("!BBHBBBB", 0, 0, 8 + len(spi) + len(t), 1, proto,
-                       len(spi), len(trans)) + spi + t
-
-
-KEYLEN256 = struct.pack("!HH", 0x800E, 256)
-
-
-def header(spi_i, spi_r, nxt, exch, flags, msgid, length):
-    return spi_i + spi_r + struct.pack("!BBBBII", nxt, 0x20, exch, flags,
-                                       msgid, length)
-
-
-def frame(msg):
-    return struct.pack("!H", 2 + 4 + len(msg)) + b"\0\0\0\0" + msg
+from ikev2 import (KEYLEN256, N_FRAG_SUPPORTED, PL_AUTH, PL_IDI, PL_KE, PL_NONCE, PL_NOTIFY,
+                   PL_SA, PL_SK, PL_SKF, PL_TSI, PL_TSR, Fail, KeyPair, Keys, frame, header,
+                   payloads, pl, proposal, psk_auth, transform, ts_payload)
 
 
 def read_frame(s):
@@ -102,20 +53,6 @@ def read_frame(s):
         buf += d
 
 
-def payloads(first, data):
-    out, nxt, off = [], first, 0
-    while nxt:
-        if off + 4 > len(data):
-            raise Fail("truncated payload chain")
-        this = nxt
-        nxt, _, plen = struct.unpack("!BBH", data[off:off + 4])
-        if plen < 4 or off + plen > len(data):
-            raise Fail("bad payload length")
-        out.append((this, data[off + 4:off + plen]))
-        off += plen
-    return out
-
-
 def main(argv):
     host, port, idi, idr, psk = (argv[1], int(argv[2]), argv[3], argv[4],
                                  argv[5].encode())
@@ -126,11 +63,10 @@ def main(argv):
 
     # IKE_SA_INIT
     spi_i, ni = os.urandom(8), os.urandom(32)
-    priv = X25519PrivateKey.generate()
-    pub = priv.public_key().public_bytes(serialization.Encoding.Raw,
-                                         serialization.PublicFormat.Raw)
-    sa = proposal(1, b"", [transform(False, 1, 20, KEYLEN256),
-                           transform(False, 2, 5), transform(True, 4, 31)])
+    kp = KeyPair()
+    pub = kp.pub
+    sa = proposal(1, 1, b"", [transform(False, 1, 20, KEYLEN256),
+                              transform(False, 2, 5), transform(True, 4, 31)])
     body = (pl(PL_KE, sa) + pl(PL_NONCE, struct.pack("!HH", 31, 0) + pub) +
             pl(PL_NOTIFY, ni) +
             pl(0, struct.pack("!BBH", 0, 0, N_FRAG_SUPPORTED)))
@@ -148,25 +84,19 @@ def main(argv):
     if PL_KE not in got or PL_NONCE not in got:
         raise Fail("IKE_SA_INIT response without KE or Nonce")
     nr = got[PL_NONCE]
-    shared = priv.exchange(X25519PublicKey.from_public_bytes(got[PL_KE][4:]))
-    skeyseed = prf(ni + nr, shared)
-    km = prf_plus(skeyseed, ni + nr + spi_i + spi_r, 32 + 36 + 36 + 32 + 32)
-    sk_ei, sk_er, sk_pi = km[32:68], km[68:104], km[104:136]
+    keys = Keys(kp.shared(got[PL_KE][4:]), ni, nr, spi_i, spi_r)
+    sk_ei, sk_er = keys.sk_ei, keys.sk_er
 
     # IKE_AUTH, PSK (§2.15)
     id_body = struct.pack("!B3x", 2) + idi.encode()
-    auth = prf(prf(psk, b"Key Pad for IKEv2"), msg1 + nr + prf(sk_pi, id_body))
-    esp = proposal(3, os.urandom(4), [transform(False, 1, 20, KEYLEN256),
-                                      transform(True, 5, 0)])
-
-    def ts(a, b):
-        return struct.pack("!B3xBBHHH", 1, 7, 0, 16, 0, 65535) + \
-            socket.inet_aton(a) + socket.inet_aton(b)
+    auth = psk_auth(psk, msg1, nr, keys.sk_pi, id_body)
+    esp = proposal(1, 3, os.urandom(4), [transform(False, 1, 20, KEYLEN256),
+                                         transform(True, 5, 0)])
     inner = (pl(PL_AUTH, id_body) +
              pl(PL_SA, struct.pack("!B3x", 2) + auth) +
              pl(PL_TSI, esp) +
-             pl(PL_TSR, ts("192.168.1.0", "192.168.1.255")) +
-             pl(0, ts("192.168.2.0", "192.168.2.255")))
+             pl(PL_TSR, ts_payload("192.168.1.0/24")) +
+             pl(0, ts_payload("192.168.2.0/24")))
     gcm = AESGCM(sk_ei[:32])
     chunk = -(-len(inner) // nfrag)
     parts = [inner[i:i + chunk] for i in range(0, len(inner), chunk)]
