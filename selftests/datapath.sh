@@ -1,55 +1,34 @@
 # tcpiked against tcpiked with real kernel ESP (sourced by the VM tests
 # selftests/vm/3*-ike-datapath-*.sh after lib.sh, ike.sh and module.sh):
 # dp_run TAG NAT BACKEND TRANSPORT EXPECT brings up a tunnel, pings between
-# the inner networks and checks with nft counters on b's input which
-# transport carried the ESP; with IKE on TCP it also rekeys (Child SA by b,
+# the inner networks and checks which transport carried the ESP both ways, counted on the wire at both ends
+# (lib.sh wire_count); with IKE on TCP it also rekeys (Child SA by b,
 # IKE SA by a) and pings again; at the end both daemons stop cleanly and
 # leave no XFRM state or policy behind.
-# counters on b's input, per transport
-counters() {
-	ip netns exec "$NS_B" nft -f - <<'NFT'
-table inet cnt {
-	counter n_esp {}
-	counter n_espudp {}
-	counter n_tcpdata {}
-	chain in {
-		type filter hook input priority -10;
-		meta l4proto esp counter name n_esp
-		udp dport 4500 udp length > 9 @th,64,32 != 0 counter name n_espudp
-		tcp dport 4500 tcp flags & (syn|fin|rst) == 0 meta length > 80 counter name n_tcpdata
-	}
-}
-NFT
-}
-cnt() {
-	timeout 5 ip netns exec "$NS_B" nft -j list counter inet cnt "n_$1" |
-		python3 -c "import json,sys; print([o['counter']['packets'] for o in json.load(sys.stdin)['nftables'] if 'counter' in o][0])"
-}
-cnt_reset() { ip netns exec "$NS_B" nft reset counters table inet cnt >/dev/null; }
 ping_ok() { ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 2 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1; }
-child_rekeys() { ike_jq "$1" "sum(c['rekeys'] for i in s['ike_sas'] for c in i['children'])"; }
-ike_rekeys() { ike_jq "$1" "sum(i['rekeys'] for i in s['ike_sas'])"; }
 
-# dp_ping_wire TAG EXPECT: ping between the inner networks, and EXPECT (esp,
-# espudp or tcpdata) must be the counter on b's input that carried it,
-# the other transports none.
+# dp_ping_wire TAG EXPECT: ping between the inner networks; EXPECT (esp,
+# espudp or tcpdata) is the transport that must carry the ESP both ways, at
+# both ends (lib.sh wire counters: sent and received), the others none.
 dp_ping_wire() {
-	local tag=$1 expect=$2 c_esp c_udp c_tcp
-	cnt_reset
+	local tag=$1 expect=$2 t
+	wire_mark ping
 	if ping_ok; then
 		tap_ok "$tag: ping through the tunnel"
 	else
 		tap_fail "$tag: ping through the tunnel"; ike_log a 15; ike_log b 15
 		ip -n "$NS_A" xfrm state | sed 's/^/# a: /'; ip -n "$NS_B" xfrm state | sed 's/^/# b: /'
 	fi
-	c_esp=$(cnt esp) c_udp=$(cnt espudp) c_tcp=$(cnt tcpdata)
 	case $expect in
-	esp) tap_check "$tag: ESP on IP, none in UDP or TCP (esp $c_esp, esp-in-udp $c_udp, tcp $c_tcp)" \
-		test "$c_esp" -ge 3 -a "$c_udp" = 0 -a "$c_tcp" = 0 ;;
-	espudp) tap_check "$tag: ESP in UDP 4500, none on IP (esp $c_esp, esp-in-udp $c_udp)" \
-		test "$c_udp" -ge 3 -a "$c_esp" = 0 ;;
-	tcpdata) tap_check "$tag: ESP inside the TCP connection (esp $c_esp, esp-in-udp $c_udp, tcp $c_tcp)" \
-		test "$c_tcp" -ge 3 -a "$c_esp" = 0 -a "$c_udp" = 0 ;;
+	esp) wire_check -d ping "$tag: ESP on IP both ways at both ends, none in UDP or TCP" \
+		a:out_esp\>=3 b:in_esp\>=3 b:out_esp\>=3 a:in_esp\>=3 \
+		a:out_esp4500=0 b:out_esp4500=0 a:out_tcp=0 b:out_tcp=0 ;;
+	espudp) wire_check -d ping "$tag: ESP in UDP 4500 both ways at both ends, none on IP" \
+		a:out_esp4500\>=3 b:in_esp4500\>=3 b:out_esp4500\>=3 a:in_esp4500\>=3 \
+		a:out_esp=0 b:out_esp=0 a:out_tcp=0 b:out_tcp=0 ;;
+	tcpdata) wire_check -d ping "$tag: ESP inside the TCP connection both ways, none on IP or in UDP" \
+		a:out_tcp\>=3 b:in_tcp\>=3 b:out_tcp\>=3 a:in_tcp\>=3 \
+		a:out_esp=0 b:out_esp=0 a:out_esp4500=0 b:out_esp4500=0 ;;
 	esac
 }
 
@@ -79,7 +58,7 @@ dp_run() {
 		ip -n "$NS_B" route add 192.168.1.0/24 dev vb src 192.168.2.1
 		local_a=10.0.0.1 remote_b=10.0.0.1
 	fi
-	counters
+	wire_count a="$NS_A" b="$NS_B"
 	ike_conf a local=$local_a remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
 		lid=fqdn:a.test rid=fqdn:b.test backend="$backend" "conn_extra=transport = $xport"
 	ike_conf b local=10.0.0.2 remote=$remote_b lts=192.168.2.0/24 rts=192.168.1.0/24 \
@@ -103,8 +82,8 @@ dp_run() {
 			ike_ctl a status | grep -i reachab | sed 's/^/# /'
 		fi ;;
 	separate)
-		tap_check "$tag: no ESP probe after a UDP-first setup (RT-23)" \
-			sh -c "! '$BIN/tcpikectl' -s '$IKE_DIR/a.sock' status | grep -q 'ESP reachability'" ;;
+		tap_expect_eq "$tag: no ESP probe after a UDP-first setup (RT-23)" \
+			"['none']" "$(ike_jq a "[i['esp_probe'] for i in s['ike_sas']]")" ;;
 	esac
 	dp_ping_wire "$tag" "$expect"
 	if [ "$xport" != udp ]; then

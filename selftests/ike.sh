@@ -215,7 +215,8 @@ rekeyed() {
 # --- a pair: a (in NS_A, the initiator) and b (in NS_B) ------------------------
 # ike_up [A-KEY=VALUE...] [-- B-KEY=VALUE...]: stop a and b if running (their
 # clean-exit TAP lines), write their configs from A_ARGS / B_ARGS plus these
-# ike_conf keys, reset the wire counters, start b then a, and a initiates c.
+# ike_conf keys, reset the wire counters (and run ike_up_hook, when a test
+# defines one, for counters of its own), start b then a, and a initiates c.
 ike_up() {
 	local a=() b=() x side=a
 	for x in "$@"; do
@@ -226,6 +227,7 @@ ike_up() {
 	[ -n "${IKE_PID[b]:-}" ] && ike_stop b
 	ike_conf a "${A_ARGS[@]}" "${a[@]}" && ike_conf b "${B_ARGS[@]}" "${b[@]}" || return 1
 	[ ${#WIRE_NS[@]} -gt 0 ] && wire_reset
+	declare -F ike_up_hook >/dev/null && ike_up_hook
 	ike_start "$NS_B" b && ike_start "$NS_A" a && ike_ctl a initiate c >/dev/null
 }
 
@@ -262,3 +264,30 @@ kb_sas() {
 }
 # kb_encaps NAME: the distinct "DIR:ENCAP:SPORT:DPORT" of those SAs, sorted
 kb_encaps() { kb_sas "$1" | awk '{print $1 ":" $5 ":" $6 ":" $7}' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
+
+# child_spis NAME / ike_spis NAME: "in/out" of each installed Child SA,
+# "spi_i/spi_r" of each established IKE SA, space-separated
+child_spis() { ike_jq "$1" "' '.join(c['spi_in']+'/'+c['spi_out'] for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED')"; }
+ike_spis() { ike_jq "$1" "' '.join(i['spi_i']+'/'+i['spi_r'] for i in s['ike_sas'] if i['state']=='ESTABLISHED')"; }
+# child_new OLD: a and b agree on one Child SA (mirrored SPIs) other than OLD
+child_new() {
+	local x
+	x=$(child_spis a)
+	[ -n "$x" ] && [ "$x" != "$1" ] && [ "$(echo "$x" | wc -w)" = 1 ] &&
+		[ "$(child_spis b | awk -F/ '{print $2"/"$1}')" = "$x" ]
+}
+# ike_new OLD CHILD: a and b on one IKE SA other than OLD, the Child SA
+# CHILD carried over
+ike_new() {
+	local x
+	x=$(ike_spis a)
+	[ -n "$x" ] && [ "$x" != "$1" ] && [ "$(ike_spis b)" = "$x" ] &&
+		[ "$(ike_count a)" = 1 ] && [ "$(ike_count b)" = 1 ] && [ "$(child_spis a)" = "$2" ]
+}
+# no_sa NAME...: none of them holds an IKE SA
+no_sa() {
+	local n
+	for n in "$@"; do [ "$(ike_count "$n")" = 0 ] || return 1; done
+}
+# failed_ge NAME N: NAME counted N or more failed IKE SAs
+failed_ge() { [ "$(ike_counter "$1" ike_failed)" -ge "$2" ] 2>/dev/null; }

@@ -31,22 +31,11 @@ wait_for 5 ip netns exec "$NS_A" ping -6 -c 1 -W 1 fd00::ff >/dev/null 2>&1 ||
 A_ARGS=(local=fd00::1 lts=fd01::/64 rts=fd02::/64 lid=fqdn:a.test rid=fqdn:b.test)
 B_ARGS=(remote=fd00::1 lts=fd02::/64 rts=fd01::/64 lid=fqdn:b.test rid=fqdn:a.test)
 
-# What reaches b, per transport; what reaches a, per source address of b.
-ip netns exec "$NS_B" nft -f - <<'NFT'
-table inet cnt {
-	counter udp500 {}
-	counter udp4500 {}
-	counter tcp4500 {}
-	chain in {
-		type filter hook input priority -10;
-		udp dport 500 counter name udp500
-		udp dport 4500 counter name udp4500
-		tcp dport 4500 counter name tcp4500
-	}
-}
-NFT
+# What each end sends and receives, per transport (lib.sh); what reaches a,
+# per source address of b.
+wire_count a="$NS_A" b="$NS_B"
 ip netns exec "$NS_A" nft -f - <<'NFT'
-table inet cnt {
+table inet src {
 	counter from2 {}
 	counter fromff {}
 	chain in {
@@ -56,52 +45,24 @@ table inet cnt {
 	}
 }
 NFT
-cnt() {	# cnt NS COUNTER
-	ip netns exec "$1" nft -j list counter inet cnt "$2" |
-		python3 -c "import json,sys; print([o['counter']['packets'] for o in json.load(sys.stdin)['nftables'] if 'counter' in o][0])"
-}
-cnt_reset() {
-	ip netns exec "$NS_A" nft reset counters table inet cnt >/dev/null
-	ip netns exec "$NS_B" nft reset counters table inet cnt >/dev/null
-}
-
+from() { cnt "$NS_A" "from$1" "inet src"; }
+ike_up_hook() { ip netns exec "$NS_A" nft reset counters table inet src >/dev/null; }
 # up A-REMOTE B-LOCAL(or "") "A conn_extra": restart both, a initiates
-up() {
-	[ -n "${IKE_PID[a]:-}" ] && ike_stop a
-	[ -n "${IKE_PID[b]:-}" ] && ike_stop b
-	ike_conf a "${A_ARGS[@]}" remote="$1" "conn_extra=$3"
-	ike_conf b "${B_ARGS[@]}" ${2:+local=$2}
-	cnt_reset
-	ike_start "$NS_B" b && ike_start "$NS_A" a && ike_ctl a initiate c >/dev/null
-}
-j() { ike_jq "$@"; }
-ike1() { j "$1" "[i for i in s['ike_sas'] if i['state']=='ESTABLISHED'][0]['$2']"; }
-child_ts() { j "$1" "' '.join(c['local_ts']+'='+c['remote_ts'] for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED')"; }
-rekeyed() {	# rekeyed NAME ike|child N
-	ike_established "$1" &&
-	[ "$(j "$1" "sum(i['rekeys'] for i in s['ike_sas']) if '$2'=='ike' else sum(c['rekeys'] for i in s['ike_sas'] for c in i['children'])")" -ge "$3" ] 2>/dev/null
-}
-established() {	# established TAG: both sides have the IKE SA and its Child SA
-	if wait_for 10 ike_established a && wait_for 5 ike_established b; then
-		tap_ok "$1: IKE and Child SA established"
-		return 0
-	fi
-	tap_fail "$1: IKE and Child SA established"
-	ike_log a; ike_log b
-	return 1
-}
+up() { ike_up remote="$1" "conn_extra=$3" -- ${2:+local=$2}; }
+child_ts() { ike_jq "$1" "' '.join(c['local_ts']+'='+c['remote_ts'] for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED')"; }
 
 # --- UDP ------------------------------------------------------------------------
 up fd00::2 fd00::2 ""
-if established "udp"; then
+if expect_established "udp: IKE and Child SA established"; then
 	tap_expect_eq "udp: a's peer is fd00::2 port 500, on UDP" "fd00::2 500 udp" \
 		"$(ike1 a remote) $(ike1 a remote_port) $(ike1 a transport)"
 	tap_expect_eq "udp: the Child SA's selectors are the IPv6 networks" \
 		"fd01::-fd01::ffff:ffff:ffff:ffff=fd02::-fd02::ffff:ffff:ffff:ffff" "$(child_ts a)"
-	tap_check "udp: every answer came from fd00::2, none from fd00::ff (from2 $(cnt "$NS_A" from2), fromff $(cnt "$NS_A" fromff))" \
-		test "$(cnt "$NS_A" from2)" -ge 2 -a "$(cnt "$NS_A" fromff)" = 0
-	tap_check "udp: b saw UDP 500 only (no NAT between them)" \
-		test "$(cnt "$NS_B" udp500)" -ge 2 -a "$(cnt "$NS_B" udp4500)" = 0 -a "$(cnt "$NS_B" tcp4500)" = 0
+	tap_check "udp: every answer came from fd00::2, none from fd00::ff (from2 $(from 2), fromff $(from ff))" \
+		test "$(from 2)" -ge 2 -a "$(from ff)" = 0
+	wire_check "udp: UDP 500 only, both ways at both ends (no NAT between them)" \
+		a:out_ike500\>=2 b:out_ike500\>=2 b:in_ike500\>=2 a:out_ike4500=0 b:out_ike4500=0 \
+		a:out_syn=0 a:out_tcp=0 b:out_tcp=0
 	ike_ctl a rekey c child >/dev/null
 	wait_for 10 rekeyed a child 1
 	ike_ctl b rekey c ike >/dev/null
@@ -114,28 +75,32 @@ fi
 
 # --- b asked at its other address, without local_addrs ---------------------------------
 up fd00::ff "" ""
-if established "two addresses"; then
+if expect_established "two addresses: IKE and Child SA established"; then
 	tap_expect_eq "two addresses: a's peer is fd00::ff port 500" "fd00::ff 500" "$(ike1 a remote) $(ike1 a remote_port)"
-	tap_check "two addresses: every answer came from fd00::ff, none from fd00::2 (fromff $(cnt "$NS_A" fromff), from2 $(cnt "$NS_A" from2))" \
-		test "$(cnt "$NS_A" fromff)" -ge 2 -a "$(cnt "$NS_A" from2)" = 0
+	tap_check "two addresses: every answer came from fd00::ff, none from fd00::2 (fromff $(from ff), from2 $(from 2))" \
+		test "$(from ff)" -ge 2 -a "$(from 2)" = 0
 fi
 
 # --- RFC 9329 over IPv6 ------------------------------------------------------------
 up fd00::2 fd00::2 "transport = tcp"
-if established "tcp"; then
+if expect_established "tcp: IKE and Child SA established"; then
 	tap_expect_eq "tcp: IKE on TCP with ESP in the stream, peer fd00::2 port 4500" \
 		"tcp True fd00::2 4500" "$(ike1 a transport) $(ike1 a esp_in_tcp) $(ike1 a remote) $(ike1 a remote_port)"
-	tap_check "tcp: b saw TCP 4500 and no UDP" \
-		test "$(cnt "$NS_B" tcp4500)" -gt 0 -a "$(cnt "$NS_B" udp500)" = 0 -a "$(cnt "$NS_B" udp4500)" = 0
+	wire_check "tcp: one TCP connection from a, data both ways, no UDP at either end" \
+		a:out_syn=1 b:in_syn=1 a:out_tcp\>0 b:out_tcp\>0 a:out_ike500=0 b:out_ike500=0 \
+		a:out_ike4500=0 b:out_ike4500=0
 fi
 
 # --- separate transports over IPv6 --------------------------------------------------
 up fd00::2 fd00::2 "transport = separate"
-if established "separate"; then
+if expect_established "separate: IKE and Child SA established"; then
 	tap_expect_eq "separate: IKE on TCP, ESP not in the stream" "tcp False" \
 		"$(ike1 a transport) $(ike1 a esp_in_tcp)"
-	tap_check "separate: b saw IKE_SA_INIT on UDP 4500, the rest on TCP 4500, nothing on 500" \
-		test "$(cnt "$NS_B" udp4500)" -ge 1 -a "$(cnt "$NS_B" tcp4500)" -gt 0 -a "$(cnt "$NS_B" udp500)" = 0
+	tap_expect_eq "separate: both backends were asked for ESP on IP" \
+		"in:raw:0:0 out:raw:0:0 | in:raw:0:0 out:raw:0:0" "$(kb_encaps a) | $(kb_encaps b)"
+	wire_check "separate: IKE_SA_INIT once each way on UDP 4500, the rest on one TCP connection, nothing on 500" \
+		a:out_ike4500=1 a:in_ike4500=1 b:out_ike4500=1 b:in_ike4500=1 a:out_ike500=0 \
+		b:out_ike500=0 a:out_syn=1 b:in_syn=1 a:out_tcp\>0 b:out_tcp\>0
 fi
 ike_stop a
 ike_stop b

@@ -20,18 +20,13 @@ ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 
 	lid=fqdn:a.test rid=fqdn:b.test "conn_extra=transport = tcp"
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 	lid=fqdn:b.test rid=fqdn:a.test
-ike_start "$NS_A" a && ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+wire_count a="$NS_A" b="$NS_B"
+ike_start "$NS_A" a && ike_start "$NS_B" b || tap_fail "tcpiked started"
 ike_ctl a initiate c >/dev/null
-if wait_for 10 ike_established a && wait_for 5 ike_established b; then
-	tap_ok "tcp: IKE and Child SA established"
-else
-	tap_fail "tcp: IKE and Child SA established"; ike_log a; ike_log b
-fi
+expect_established "tcp: IKE and Child SA established"
 
 j() { ike_jq "$@"; }
-# the newest Child SA's rekey count (during a rekey the old one is still there)
-child_rekeys() { j "$1" "max([c['rekeys'] for i in s['ike_sas'] for c in i['children']] or [0])"; }
-counter() { j "$1" "s['counters']['$2']"; }
+counter() { ike_counter "$@"; }
 # hold NS RULE: drop IKE-sized TCP segments matching RULE in NS's input
 hold() {
 	ip netns exec "$1" nft -f - <<NFT
@@ -42,37 +37,53 @@ NFT
 }
 release() { ip netns exec "$1" nft delete table inet hold; }
 kill_conn() { ip netns exec "$NS_A" ss -K dst 10.0.0.2 dport = 4500 >/dev/null 2>&1; }
-rekeyed() { test "$(child_rekeys "$1")" -ge "$2"; }
 
 # 1. The request never reached b: a re-sends it on its new connection.
-ra=$(child_rekeys a) rb=$(child_rekeys b) rc0=$(counter a tcp_reconnects)
+ra=$(child_rekeys a) rb=$(child_rekeys b)
+wire_mark r1
+pcap_start "$NS_B" vb "$IKE_DIR/r1.pcap" tcp port 4500
 hold "$NS_B" "tcp dport 4500"
 ike_ctl a rekey c child >/dev/null
-sleep 1.5
+sleep 1.5	# a window in which nothing may complete, not a wait for an event
 tap_check "request held up: a's Child SA rekey has not completed" \
 	test "$(child_rekeys a) $(child_rekeys b)" = "$ra $rb"
 kill_conn
 release "$NS_B"
-if wait_for 10 rekeyed a $((ra + 1)); then
+if wait_for 10 rekeyed a child $((ra + 1)); then
 	tap_ok "connection killed with the request outstanding: the rekey completes over a new connection"
 else
 	tap_fail "connection killed with the request outstanding: the rekey completes over a new connection"
 	ike_log a; ike_log b
 fi
-tap_check "one reconnect, no IKE retransmission, b rekeyed once" \
-	test "$(( $(counter a tcp_reconnects) - rc0 )) $(counter a retransmits) $(( $(child_rekeys b) - rb ))" = "1 0 1"
+pcap_stop
+wire_check -d r1 "one reconnect, by a" a:out_syn=1 b:in_syn=1 b:out_syn=0
+# requests_on PCAP EXCHANGE: "requests responses connections" of that
+# exchange in the capture (TCP retransmissions of a segment count once)
+requests_on() {
+	python3 "$TOP/selftests/ikepcap.py" --ike "$1" | awk -v x="$2" '
+		$1 == "tcp" && $3 == x && $4 == "req" { q++; split($2, p, ">"); c[p[1]] = 1 }
+		$1 == "tcp" && $3 == x && $4 == "resp" { r++ }
+		END { n = 0; for (k in c) n++; print q + 0, r + 0, n }'
+}
+tap_expect_eq "the capture: a wrote the request once on each connection, no IKE retransmission; b answered once (TCP-28)" \
+	"2 1 2" "$(requests_on "$IKE_DIR/r1.pcap" CREATE_CHILD_SA)"
+tap_check "b rekeyed once" test "$(( $(child_rekeys b) - rb ))" = 1
 
 # 2. b answered, the answer was lost with the connection: a re-sends, b
 # recognises the retransmission and sends its cached response.
-ra=$(child_rekeys a) rb=$(child_rekeys b) rc0=$(counter a tcp_reconnects)
+ra=$(child_rekeys a) rb=$(child_rekeys b)
+wire_mark r2
+pcap_start "$NS_B" vb "$IKE_DIR/r2.pcap" tcp port 4500
 hold "$NS_A" "tcp sport 4500"
 ike_ctl a rekey c child >/dev/null
-sleep 1.5
+b_rekeyed() { test "$(child_rekeys b)" = $((rb + 1)); }
+wait_for 5 b_rekeyed
+sleep 1		# a window in which a's rekey may not complete
 tap_check "response held up: b has rekeyed, a has not" \
 	test "$(child_rekeys a) $(child_rekeys b)" = "$ra $((rb + 1))"
 kill_conn
 release "$NS_A"
-if wait_for 10 rekeyed a $((ra + 1)); then
+if wait_for 10 rekeyed a child $((ra + 1)); then
 	tap_ok "connection killed with the response lost: a's rekey completes over a new connection"
 else
 	tap_fail "connection killed with the response lost: a's rekey completes over a new connection"
@@ -80,8 +91,10 @@ else
 fi
 tap_check "b answered the re-sent request from its cache: still one rekey on b, one SA pair" \
 	test "$(( $(child_rekeys b) - rb )) $(j b "len([c for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'])")" = "1 1"
-tap_check "a reconnected once more, no IKE retransmission" \
-	test "$(( $(counter a tcp_reconnects) - rc0 )) $(counter a retransmits)" = "1 0"
+pcap_stop
+wire_check -d r2 "a reconnected once more" a:out_syn=1 b:in_syn=1 b:out_syn=0
+tap_expect_eq "the capture: the request once on each connection, b's cached answer on the new one (TCP-28)" \
+	"2 2 2" "$(requests_on "$IKE_DIR/r2.pcap" CREATE_CHILD_SA)"
 tap_check "the SA pair still agrees: a's inbound SPI is b's outbound" \
 	test "$(j a "[c for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'][0]['spi_in']")" = \
 	     "$(j b "[c for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'][0]['spi_out']")"
@@ -91,14 +104,13 @@ tap_check "the SA pair still agrees: a's inbound SPI is b's outbound" \
 # drops it (rx_bad +1, no answer); unmodified it is a retransmission and
 # b's cached response comes back on that connection.
 ra=$(child_rekeys a)
-ip netns exec "$NS_B" tcpdump --immediate-mode -i vb -U -s 0 -w "$IKE_DIR/rk.pcap" tcp port 4500 \
-	>/dev/null 2>&1 &
-dump=$!
-sleep 1
+pcap_start "$NS_B" vb "$IKE_DIR/rk.pcap" tcp port 4500
+wire_mark r3
 ike_ctl a rekey c child >/dev/null
-wait_for 10 rekeyed a $((ra + 1))
-sleep 1		# the old Child SA's Delete
-kill "$dump"; wait "$dump" 2>/dev/null
+wait_for 10 rekeyed a child $((ra + 1))
+# the old Child SA's Delete: a's second request, and its answer
+wait_for 5 wire_grew r3 b out_tcp 2
+pcap_stop
 last=$(python3 "$TOP/selftests/ikepcap.py" --tcp-requests "$IKE_DIR/rk.pcap" | tail -n 1)
 if [ -n "$last" ]; then
 	bad=${last:0:$((${#last} - 2))}$(printf '%02x' $(( 0x${last: -2} ^ 1 )))
@@ -115,7 +127,7 @@ if [ -n "$last" ]; then
 		grep -q '^frame of' <<<"$out"
 	ra=$(child_rekeys a)
 	ike_ctl a rekey c child >/dev/null
-	tap_check "after the replays a's next rekey still completes" wait_for 10 rekeyed a $((ra + 1))
+	tap_check "after the replays a's next rekey still completes" wait_for 10 rekeyed a child $((ra + 1))
 else
 	tap_fail "TCP-42: a request of a captured from the TCP stream" "nothing in $IKE_DIR/rk.pcap"
 fi

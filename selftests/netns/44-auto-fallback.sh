@@ -9,8 +9,6 @@
 . "$(dirname "$0")/../lib.sh"
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
-command -v nft >/dev/null || tap_skip_all "nft not installed"
-command -v tcpdump >/dev/null || tap_skip_all "tcpdump not installed"
 . "$TOP/selftests/ike.sh"
 topo_pair "ikf$$" || tap_skip_all "cannot build the namespace pair"
 
@@ -28,19 +26,11 @@ ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 	lid=fqdn:b.test rid=fqdn:a.test
 PCAP=$IKE_DIR/fallback.pcap
-ip netns exec "$NS_B" tcpdump --immediate-mode -U -s 0 -ni vb -w "$PCAP" \
-	'udp port 500 or udp port 4500 or tcp port 4500' >/dev/null 2>&1 &
-TD=$!
-wait_for 5 test -s "$PCAP" || sleep 1
-ike_start "$NS_A" a && ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+pcap_start "$NS_B" vb "$PCAP" 'udp port 500 or udp port 4500 or tcp port 4500'
+ike_start "$NS_A" a && ike_start "$NS_B" b || tap_fail "tcpiked started"
 ike_ctl a initiate c >/dev/null
-if wait_for 10 ike_established a && wait_for 5 ike_established b; then
-	tap_ok "auto, UDP blocked: established over TCP"
-else
-	tap_fail "auto, UDP blocked: established over TCP"; ike_log a; ike_log b
-fi
-sleep 0.5
-kill "$TD"; wait "$TD" 2>/dev/null
+expect_established "auto, UDP blocked: established over TCP"
+pcap_stop
 reqs=$(python3 "$TOP/selftests/ikepcap.py" "$PCAP")
 tap_diag "$reqs"
 udp=$(printf '%s\n' "$reqs" | grep -c '^udp ')
@@ -57,7 +47,7 @@ tap_check "NAT-D of every UDP request: its own addresses and ports" \
 tap_check "NAT-D of the TCP request: the TCP connection's addresses and ports (TCP-16, TCP-31)" \
 	test -n "$(printf '%s\n' "$reqs" | grep '^tcp ' | grep 'natd_src=yes natd_dst=yes')"
 tap_check "a reports the fallback, no NAT found" \
-	test "$(ike_jq a "[i for i in s['ike_sas'] if i['state']=='ESTABLISHED'][0]['tcp_fallback']") $(ike_jq a "[i for i in s['ike_sas'] if i['state']=='ESTABLISHED'][0]['nat_local']")" = "True False"
+	test "$(ike1 a tcp_fallback) $(ike1 a nat_local)" = "True False"
 ike_stop a
 ike_stop b
 
@@ -67,15 +57,11 @@ ip netns exec "$NS_B" nft delete table inet blk
 ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
 	lid=fqdn:a.test rid=fqdn:b.test "conn_extra=assume_no_nat = yes"
 PCAP=$IKE_DIR/nonat.pcap
-ip netns exec "$NS_B" tcpdump --immediate-mode -U -s 0 -ni vb -w "$PCAP" \
-	'udp port 500 or udp port 4500' >/dev/null 2>&1 &
-TD=$!
-wait_for 5 test -s "$PCAP" || sleep 1
-ike_start "$NS_A" a && ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+pcap_start "$NS_B" vb "$PCAP" 'udp port 500 or udp port 4500'
+ike_start "$NS_A" a && ike_start "$NS_B" b || tap_fail "tcpiked started"
 ike_ctl a initiate c >/dev/null
 tap_check "assume_no_nat: established over UDP" wait_for 10 ike_established a
-sleep 0.5
-kill "$TD"; wait "$TD" 2>/dev/null
+pcap_stop
 reqs=$(python3 "$TOP/selftests/ikepcap.py" "$PCAP")
 tap_diag "$reqs"
 tap_check "assume_no_nat: the IKE_SA_INIT request carries no NAT-D (RT-19)" \

@@ -15,17 +15,16 @@ topo_pair "ikf$$" || tap_skip_all "cannot build the namespace pair"
 
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 	lid=fqdn:rsa.tcpike.test rid=fqdn:a.test auth=rsa rauth=psk "conn_extra=fragment_size = 600"
-c() { ike_jq b "s['counters']['$1']"; }
 # b restarts for each case: the same selectors twice would collide.
 for n in 3 1; do
 	ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
-	f0=$(c fragments_reassembled)
+	f0=$(ike_counter b fragments_reassembled)
 	out=$(ip netns exec "$NS_A" python3 "$TOP/selftests/ikefrag.py" 10.0.0.2 4500 \
 		a.test b.test tcpike-test-psk-0123456789 $n 2>&1)
 	tap_check "IKE_AUTH over TCP in $n fragment(s): answered, established ($out)" \
 		grep -q '^established' <<<"$out"
 	tap_check "b reassembled one message from $n fragment(s) (TCP-39)" \
-		test "$(( $(c fragments_reassembled) - f0 ))" = 1
+		test "$(( $(ike_counter b fragments_reassembled) - f0 ))" = 1
 	tap_check "b: the IKE SA and its Child SA are up" ike_established b
 	ike_stop b
 done

@@ -8,7 +8,7 @@
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
 grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null &&
-	tap_skip_all "this kernel has espintcp (the case is a kernel without it)"
+	tap_skip_all_design "this kernel has espintcp (the case is a kernel without it)"
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/module.sh"
 module_load

@@ -18,7 +18,7 @@ if [ $espintcp = 1 ]; then
 	dp_run "module, tcp (RFC 9329)" 0 module tcp tcpdata
 	dp_run "xfrm, tcp (RFC 9329), NAT" 1 xfrm tcp tcpdata
 else
-	tap_skip "tcp (RFC 9329): ESP in TCP" "kernel has no espintcp ULP"
+	tap_skip_design "tcp (RFC 9329): ESP in TCP" "kernel without the espintcp ULP"
 fi
 rmmod tcpike 2>/dev/null
 tap_done

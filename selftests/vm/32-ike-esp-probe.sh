@@ -11,7 +11,7 @@
 #               built again over TCP without SEPARATE_TRANSPORTS, ESP
 #               inside the TCP connection (RT-25)
 # Each case pings through the tunnel and counts on the wire which
-# transport carried the ESP (selftests/datapath.sh counters).
+# transport carried the ESP both ways, at both ends (selftests/datapath.sh).
 . "$(dirname "$0")/../lib.sh"
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
@@ -73,7 +73,7 @@ probe_run() {
 	topo_pair "pr$$" || { tap_fail "$tag: topology"; return; }
 	ip -n "$NS_A" route add 192.168.2.0/24 dev va src 192.168.1.1
 	ip -n "$NS_B" route add 192.168.1.0/24 dev vb src 192.168.2.1
-	counters
+	wire_count a="$NS_A" b="$NS_B"
 	block "$1"
 	ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
 		lid=fqdn:a.test rid=fqdn:b.test backend=module \
@@ -128,7 +128,7 @@ probe_run no-esp espudp
 if [ $espintcp = 1 ]; then
 	probe_run no-esp-udp tcpdata
 else
-	tap_skip "probe no-esp-udp: rebuild with ESP in TCP" "kernel has no espintcp ULP"
+	tap_skip_design "probe no-esp-udp: rebuild with ESP in TCP" "kernel without the espintcp ULP"
 fi
 rmmod tcpike 2>/dev/null
 tap_done
