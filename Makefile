@@ -8,6 +8,7 @@
 #   make check      every test layer (unit, netns, VM); TAP + a final count
 #   make check-debug the module tests on the debug kernel (KASAN, lockdep,
 #                   kmemleak): scripts/check --layer vm-debug
+#   make mutate     mutation testing (selftests/MUTATIONS, scripts/mutate)
 #   make module     the module only (KDIR=<tree> to choose the kernel)
 #   make fuzz       libFuzzer harnesses, bounded run (FUZZ_SECONDS)
 #   make style      checkpatch on kernel/ and uapi/
@@ -103,7 +104,7 @@ $(patsubst %.c,$(O)/asan/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)): $(HARNESS)
 $(O)/obj/userspace/tests/% $(O)/asan/obj/userspace/tests/% \
 $(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes -Wno-sign-compare
 
-.PHONY: demo bench all userspace asan module check check-debug fuzz style lint clean \
+.PHONY: demo bench all userspace asan module check check-debug mutate fuzz style lint clean \
 	install uninstall programs install-dkms
 # make: what a user runs (the programs, the tools, the unit and the
 # configuration to install) and the module when a kernel tree is there; the
@@ -228,6 +229,11 @@ check:
 
 check-debug:
 	scripts/check --layer vm-debug
+
+# Mutation testing, long, not in make check: selftests/MUTATIONS, each one
+# built and run against the tests CONFORMANCE.md cites for its rows.
+mutate:
+	scripts/mutate
 
 demo:
 	scripts/demo.sh

@@ -151,6 +151,14 @@ NFT
 # wire_show                     every non-zero counter as a TAP comment
 declare -A WIRE_NS WIRE_MARK
 WIRE_NAMES="ike500 ike4500 ka4500 esp4500 tcp syn fin esp"
+# Specs for wire_check between a (the initiator) and b: no IKE on UDP at
+# either end; and a separate-transports setup: IKE_SA_INIT once each way on
+# UDP 4500, nothing on 500, then one TCP connection, opened by a.
+WIRE_NO_UDP_IKE=(a:out_ike500=0 a:in_ike500=0 b:out_ike500=0 b:in_ike500=0
+		 a:out_ike4500=0 a:in_ike4500=0 b:out_ike4500=0 b:in_ike4500=0)
+WIRE_SEPARATE_SETUP=(a:out_ike4500=1 a:in_ike4500=1 b:in_ike4500=1 b:out_ike4500=1
+		     a:out_ike500=0 a:in_ike500=0 b:out_ike500=0 b:in_ike500=0
+		     a:out_syn=1 b:in_syn=1 b:out_syn=0 'a:out_tcp>0' 'b:out_tcp>0')
 
 wire_rules() {	# wire_rules PREFIX: the counting rules of one direction
 	local p=$1 t="{ ${WIRE_TCP_PORTS:-4500} }"

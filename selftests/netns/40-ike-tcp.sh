@@ -30,9 +30,6 @@ A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
 	lid=fqdn:a.test rid=fqdn:b.test)
 B_ARGS=(local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24
 	lid=fqdn:b.test rid=fqdn:a.test)
-# No UDP IKE in or out at either end (specs for wire_check).
-NO_UDP_IKE=(a:out_ike500=0 a:in_ike500=0 b:out_ike500=0 b:in_ike500=0
-	    a:out_ike4500=0 a:in_ike4500=0 b:out_ike4500=0 b:in_ike4500=0)
 # tcp_conns NS: the established TCP connections with port 4500 or 443 in NS
 tcp_conns() {
 	ip netns exec "$1" ss -Htn state established '( sport = :4500 or dport = :4500 or sport = :443 or dport = :443 )' | wc -l
@@ -57,7 +54,7 @@ tap_expect_eq "tcpiked runs with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only, no
 tap_check "tcp: a is the TCP originator, b is not" \
 	test "$(ike1 a tcp_originator) $(ike1 b tcp_originator)" = "True False"
 wire_check "tcp: IKE only over TCP, both ways, at both ends; one connection, opened by a (TCP-2, TCP-11, TCP-14)" \
-	a:out_syn=1 b:in_syn=1 b:out_syn=0 a:in_syn=0 a:out_tcp\>0 b:out_tcp\>0 "${NO_UDP_IKE[@]}"
+	a:out_syn=1 b:in_syn=1 b:out_syn=0 a:in_syn=0 a:out_tcp\>0 b:out_tcp\>0 "${WIRE_NO_UDP_IKE[@]}"
 # Rekeys both ways stay on the connection (TCP-1, TCP-22), no UDP.
 wire_mark rk
 ike_ctl a rekey c child >/dev/null
@@ -76,7 +73,7 @@ else
 fi
 tap_check "tcp: after the rekeys a is still the TCP originator" test "$(ike1 a tcp_originator)" = True
 wire_check -d rk "tcp: the rekeys of both sides on the same connection, no UDP at either end (TCP-1, TCP-22)" \
-	a:out_syn=0 b:in_syn=0 b:out_syn=0 a:out_tcp\>=4 b:out_tcp\>=4 "${NO_UDP_IKE[@]}"
+	a:out_syn=0 b:in_syn=0 b:out_syn=0 a:out_tcp\>=4 b:out_tcp\>=4 "${WIRE_NO_UDP_IKE[@]}"
 
 # TCP-28: no retransmission over a live connection.  b's answer is held
 # back (IKE-sized segments from b dropped at a's input) for 2.5 s, where
@@ -119,7 +116,7 @@ ike_ctl b rekey c child >/dev/null
 tap_check "tcp: b's rekey after the reconnect completes on the new connection" \
 	wait_for 10 rekeyed b child $((n + 1))
 wire_check -d kill "tcp: after the kills only a opened connections, each with a new IKETCP stream (TCP-19, TCP-21); no UDP" \
-	a:out_syn=2 b:out_syn=0 b:in_syn=2 "${NO_UDP_IKE[@]}"
+	a:out_syn=2 b:out_syn=0 b:in_syn=2 "${WIRE_NO_UDP_IKE[@]}"
 tap_check "tcp: one connection open at each end" test "$(tcp_conns "$NS_A") $(tcp_conns "$NS_B")" = "1 1"
 # TCP-18: the SA ends (a Delete from b); a, the originator, has no more use
 # for the connection and closes it at once (b would only after its 30 s
@@ -157,7 +154,7 @@ unblock "$NS_A"
 ike_up "conn_extra=transport = tcp" -- "daemon_extra=cookie_threshold = 0"
 expect_established "tcp: established through a cookie exchange" a
 wire_check "tcp: b sent a cookie and a retried on a second connection" \
-	a:out_syn=2 b:in_syn=2 b:out_syn=0 "${NO_UDP_IKE[@]}"
+	a:out_syn=2 b:in_syn=2 b:out_syn=0 "${WIRE_NO_UDP_IKE[@]}"
 tap_check "tcp: the cookie came with an RFC 8019 puzzle, a solved it (TCP-29)" \
 	test "$(ike_counter b cookies_sent) $(ike_counter b puzzles_sent) $(ike_counter b puzzles_solved) $(ike_counter b puzzles_bad)" = "1 1 1 0"
 
@@ -180,7 +177,7 @@ ike_up "conn_extra=transport = tcp"
 A_ARGS=("${a_saved[@]}")
 expect_established "tcp: INVALID_KE_PAYLOAD over TCP, a retried with b's group and is established"
 wire_check "tcp: one INVALID_KE_PAYLOAD, the retry on the same connection (TCP-30)" \
-	a:out_syn=1 b:in_syn=1 a:out_fin=0 "${NO_UDP_IKE[@]}"
+	a:out_syn=1 b:in_syn=1 a:out_fin=0 "${WIRE_NO_UDP_IKE[@]}"
 tap_expect_eq "tcp: b sent one INVALID_KE_PAYLOAD" 1 "$(ike_counter b invalid_ke_sent)"
 # NO_PROPOSAL_CHOSEN: acted on at once, not after the 5 s retransmission
 # schedule a waiting initiator would sit through (RFC 9329 §6.4).
@@ -197,7 +194,7 @@ else
 fi
 tap_check "tcp: after NO_PROPOSAL_CHOSEN a has no SA" sa_gone a
 tap_check "tcp: after NO_PROPOSAL_CHOSEN a closed its connection (TCP-18)" wait_for 2 wire_grew - a out_fin 1
-wire_check "tcp: one IKE_SA_INIT over one connection, nothing more" a:out_syn=1 a:out_tcp\<=2 "${NO_UDP_IKE[@]}"
+wire_check "tcp: one IKE_SA_INIT over one connection, nothing more" a:out_syn=1 a:out_tcp\<=2 "${WIRE_NO_UDP_IKE[@]}"
 
 # --- separate transports, UDP first ---------------------------------------------------
 pcap_start "$NS_B" vb "$IKE_DIR/sep.pcap" udp or tcp
@@ -208,9 +205,7 @@ tap_check "separate: both ends report separate transports, IKE on TCP, ESP on IP
 tap_expect_eq "separate: both backends were asked for ESP directly on IP (RT-15: no NAT)" \
 	"in:raw:0:0 out:raw:0:0 | in:raw:0:0 out:raw:0:0" "$(kb_encaps a) | $(kb_encaps b)"
 wire_check "separate: IKE_SA_INIT once each way on UDP 4500 (RT-1), nothing on 500; then one connection, opened by a (RT-4)" \
-	a:out_ike4500=1 b:in_ike4500=1 b:out_ike4500=1 a:in_ike4500=1 \
-	a:out_ike500=0 a:in_ike500=0 b:out_ike500=0 b:in_ike500=0 \
-	a:out_syn=1 b:in_syn=1 b:out_syn=0 a:out_tcp\>0 b:out_tcp\>0
+	"${WIRE_SEPARATE_SETUP[@]}"
 wire_mark rk
 ike_ctl a rekey c child >/dev/null
 wait_for 10 rekeyed a child 1
@@ -225,7 +220,7 @@ fi
 tap_check "separate: the new IKE SA is still separate on TCP" \
 	test "$(ike1 a separate) $(ike1 a transport) $(ike1 b separate) $(ike1 b transport)" = "True tcp True tcp"
 wire_check -d rk "separate: every later exchange, b's requests too, over TCP at both ends, no UDP (RT-12)" \
-	a:out_syn=0 b:out_tcp\>=4 a:out_tcp\>=4 "${NO_UDP_IKE[@]}"
+	a:out_syn=0 b:out_tcp\>=4 a:out_tcp\>=4 "${WIRE_NO_UDP_IKE[@]}"
 pcap_stop
 ike=$(python3 "$TOP/selftests/ikepcap.py" --ike "$IKE_DIR/sep.pcap")
 tap_diag "$ike"
@@ -299,7 +294,7 @@ tap_check "separate-tcp-first: both ends report separate transports, ESP on IP" 
 tap_expect_eq "separate-tcp-first: both backends were asked for ESP on IP, not in the stream (RT-10)" \
 	"in:raw:0:0 out:raw:0:0 | in:raw:0:0 out:raw:0:0" "$(kb_encaps a) | $(kb_encaps b)"
 wire_check "separate-tcp-first: IKE from the start on one TCP connection, no UDP IKE (RT-9)" \
-	a:out_syn=1 b:in_syn=1 "${NO_UDP_IKE[@]}"
+	a:out_syn=1 b:in_syn=1 "${WIRE_NO_UDP_IKE[@]}"
 ike_up "conn_extra=transport = separate-tcp-first" -- "daemon_extra=separate_transports = no"
 expect_established "separate-tcp-first, no echo: established"
 p=$(a_port)

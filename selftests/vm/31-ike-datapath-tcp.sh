@@ -12,6 +12,7 @@ require_netns
 module_load
 espintcp=1
 grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null || espintcp=0
+dp_run "module, separate" 0 module separate esp
 dp_run "module, separate, NAT" 1 module separate espudp
 dp_run "xfrm, separate-tcp-first, NAT" 1 xfrm separate-tcp-first espudp
 if [ $espintcp = 1 ]; then
