@@ -24,8 +24,9 @@
  * Modes: udp (both exchanges on UDP), tcp (RFC 9329: one TCP connection
  * per IKE SA, "IKETCP" then length-framed messages with the non-ESP
  * marker), separate (draft-ietf-ipsecme-ikev2-reliable-transport:
- * IKE_SA_INIT on UDP with N(SEPARATE_TRANSPORTS), which the responder must
- * echo, then IKE_AUTH over a new TCP connection).  --nat sends NAT-D
+ * IKE_SA_INIT on UDP 4500 with the non-ESP marker and
+ * N(SEPARATE_TRANSPORTS), which the responder must echo, then IKE_AUTH
+ * over a new TCP connection).  --nat sends NAT-D
  * notifies that cannot match (as from behind a NAT), so the responder uses
  * UDP encapsulation; over UDP the IKE_AUTH then goes to port 4500 with the
  * non-ESP marker (RFC 7296 §2.23, RFC 3948 §2.2).
@@ -289,7 +290,9 @@ static int send_req(struct sa *sa)
 	sa->tsent = cli_now_us();
 	if (tcp)
 		return send_tcp(sa, &sa->req) ? -1 : 0;
-	return send_udp(sa, &sa->req, sa->state == S_AUTH && sa->natt);
+	/* The draft's discovery is on UDP 4500 (with the non-ESP marker):
+	 * N(SEPARATE_TRANSPORTS) sent to 500 is not echoed. */
+	return send_udp(sa, &sa->req, (sa->state == S_AUTH && sa->natt) || g.mode == M_SEP);
 }
 
 static void ike_header(struct sa *sa, struct ike_hdr *h, uint8_t exch, uint32_t msgid)
