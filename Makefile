@@ -240,7 +240,7 @@ demo:
 
 # make bench [B=4] [QUICK=1]
 bench:
-	scripts/bench.sh $(if $(QUICK),--quick) $(B)
+	bench/run.sh $(if $(QUICK),--quick) $(B)
 
 
 fuzz:

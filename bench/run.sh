@@ -1,7 +1,7 @@
 #!/bin/bash
 # make bench: benchmarks, written to bench/results/<date>/report.md.
 #
-#   scripts/bench.sh [--quick] [B...]      (make bench [B=4] [QUICK=1])
+#   bench/run.sh [--quick] [B...]      (make bench [B=4] [QUICK=1])
 #
 # What exists today:
 #   B1  handshake rate: tools/tcpike-bench opens N IKE SAs (PSK, AES-GCM-16-256,
@@ -12,7 +12,7 @@
 #       Every answer is verified (AUTH checked).  Median of 5 runs, p50/p99
 #       latency, the ratio to charon and the `openssl speed` ceiling.
 #       --quick: 200 SAs, one run each; every handshake must verify.
-#   B3  ESP throughput per transport in the test VM (scripts/bench-b3.sh,
+#   B3  ESP throughput per transport in the test VM (bench/esp-throughput/host.sh,
 #       its own section b3.md + b3.png; about 12 minutes of VM).  Not in --quick.
 #   B4  UDP blocked: time from `tcpikectl initiate` to an installed Child
 #       SA, for transport auto and separate, two tcpiked (backend none, the
@@ -20,17 +20,17 @@
 #       at the responder.  Median, min and max over N runs; goal <= 2 s.
 #       The same with UDP open is measured in the same run as the
 #       reference, so the report shows the fallback's cost as a ratio.
-#       Then its VM part (scripts/bench-b4vm.sh, b4vm.md; B4_VM=0 skips it,
+#       Then its VM part (bench/udp-blocked/host.sh, b4vm.md; B4_VM=0 skips it,
 #       --quick too): time to the first ping reply through kernel ESP,
 #       tcpiked against Libreswan 4.10's enable-tcp=fallback (defaults and
 #       retransmit-timeout=10s), about 5 minutes of VM.
 #   B5  scale (host part): 10,000 IKE SAs with one Child SA each on one
 #       responder, resident memory per IKE SA ((RSS after - RSS before) / N)
 #       for tcpiked and charon in the same run.  Not in --quick.
-#       Then its VM part (scripts/bench-b5vm.sh, b5vm.md; B5_VM=0 skips it
+#       Then its VM part (bench/sa-scale/host.sh, b5vm.md; B5_VM=0 skips it
 #       and links the b5vm.md already in the output directory): SA pairs through
 #       tcpike.ko vs. XFRM netlink, CPU of 100,000 peers' keepalives.
-#   B2  big IKE messages under loss: scripts/bench-b2.sh (runnable alone),
+#   B2  big IKE messages under loss: bench/large-messages/run.sh (runnable alone),
 #       which writes its own section b2.md (+ b2.png); report.md links it.
 #       --quick: 2 setups per system at 0 % loss (must complete) and 6 at 5 %.
 # Goals are reported as met / not met; B1 and B5 fail the run only when the
@@ -472,7 +472,7 @@ b5() {
 		echo "1 s after the last SA was verified, then the responder's own count."
 		echo "Per IKE SA = (after - before) / $n.  Goal: <= 4 KiB per IKE SA."
 		echo "The VM part (10,000 SA pairs through the module vs. XFRM netlink,"
-		echo "keepalives for 100,000 peers) is in b5vm.md (scripts/bench-b5vm.sh)."
+		echo "keepalives for 100,000 peers) is in b5vm.md (bench/sa-scale/host.sh)."
 		echo
 		echo "| responder | RSS before KiB | RSS after KiB | IKE SAs held | KiB per IKE SA | goal <= 4 KiB |"
 		echo "|---|---|---|---|---|---|"
@@ -487,12 +487,12 @@ b5() {
 	} >>"$report"
 }
 
-# B2 runs on its own (scripts/bench-b2.sh); the report links its section.
+# B2 runs on its own (bench/large-messages/run.sh); the report links its section.
 b2() {
 	local q=
 	[ $quick = 1 ] && q=--quick
 	local goal
-	"$top/scripts/bench-b2.sh" $q "$out" || fail=1
+	"$top/bench/large-messages/run.sh" $q "$out" || fail=1
 	goal=$(grep -m1 '^| separate p95 / UDP' "$out/b2.md" 2>/dev/null | cut -d'|' -f2-4 |
 		sed 's/ *| */: /g; s/^ //; s/[: ]*$//')
 	{
@@ -506,7 +506,7 @@ b2() {
 {
 	echo "# tcpike benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "Command: \`$(for v in B4_VM B5_VM B5_RUNS; do [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"; done)scripts/bench.sh $*\`"
+	echo "Command: \`$(for v in B4_VM B5_VM B5_RUNS; do [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"; done)bench/run.sh $*\`"
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "- kernel: $(uname -r)"
@@ -524,17 +524,17 @@ for b in "${want[@]}"; do
 	case $b in
 	1) b1 ;;
 	2) b2 ;;
-	3) scripts/bench-b3.sh "$out" || fail=1
+	3) bench/esp-throughput/host.sh "$out" || fail=1
 	   [ -f "$out/b3.md" ] && echo "## B3: see [b3.md](b3.md)" >>"$report" ;;
 	4) b4
 	   if [ $quick = 0 ] && [ "${B4_VM:-1}" = 1 ]; then
-		scripts/bench-b4vm.sh "$out" || fail=1
+		bench/udp-blocked/host.sh "$out" || fail=1
 	   fi
 	   [ $quick = 0 ] && [ -f "$out/b4vm.md" ] &&
 		echo "## B4 (VM part, against Libreswan): see [b4vm.md](b4vm.md)" >>"$report" ;;
 	5) b5
 	   if [ "${B5_VM:-1}" = 1 ]; then
-		scripts/bench-b5vm.sh "$out" || fail=1
+		bench/sa-scale/host.sh "$out" || fail=1
 	   fi
 	   [ -f "$out/b5vm.md" ] && echo "## B5 (VM part): see [b5vm.md](b5vm.md)" >>"$report" ;;
 	*) echo "bench: B$b is not written yet (see the benchmark issue)" | tee -a "$report" ;;

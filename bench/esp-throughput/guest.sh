@@ -1,7 +1,7 @@
 #!/bin/bash
-# B3 inside the test VM (scripts/bench-b3.sh boots it):
+# B3 inside the test VM (bench/esp-throughput/host.sh boots it):
 #
-#   scripts/vm-run -- scripts/bench-b3-vm.sh
+#   scripts/vm-run -- bench/esp-throughput/guest.sh
 #
 # ESP throughput per transport.  Six namespace pairs, all up at once, each
 # a -- b over one veth with netem on both ends (B3_DELAY each way, the loss
@@ -27,7 +27,7 @@
 #   B3 CASE LOSS RUN MBPS MEAN_RTT_MS MAX_RTT_MS RETRANS SENT_BYTES SA_BYTES RCVD_BYTES
 # and "B3ERR sentence" for anything that went wrong; exit 1 then.
 set -u
-. "$(dirname "$0")/bench-guest.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 . "$TOP/selftests/ike.sh"
 RUNS=${B3_RUNS:-3}
 SECS=${B3_SECS:-8}
@@ -214,32 +214,7 @@ for c in $CASES; do
 		berr "$c: after the runs the outbound SA has encapsulation $(sa_encap "$c")"
 done
 # One python for all the results (it starts slowly under TCG).
-python3 - "$WORK" <<'PY' || err=1
-import glob, json, os, sys
-bad = 0
-for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
-    case, loss, run = os.path.basename(f)[:-5].rsplit("-", 2)
-    try:
-        j = json.load(open(f))
-        e = j["end"]
-        s = e["streams"][0]["sender"]
-        sent = e["sum_sent"]["bytes"]
-        # what crossed: bytes still queued at the end were never sent
-        rcvd = e["sum_received"]["bytes"]
-        mbps = e["sum_received"]["bits_per_second"] / 1e6
-    except (ValueError, KeyError, IndexError) as ex:
-        print("B3ERR %s loss %s run %s: no iperf3 result (%s)" % (case, loss, run, ex))
-        bad = 1
-        continue
-    sa = int(open(f + ".sa").read())
-    if sa < rcvd:
-        print("B3ERR %s loss %s run %s: the SA carried %d bytes, iperf3 received %d: traffic bypassed the tunnel"
-              % (case, loss, run, sa, rcvd))
-        bad = 1
-    print("B3 %s %s %s %.3f %.2f %.2f %d %d %d %d" % (case, loss, run, mbps, s["mean_rtt"] / 1000.0,
-          s["max_rtt"] / 1000.0, s.get("retransmits", -1), sent, sa, rcvd))
-sys.exit(bad)
-PY
+python3 "$(dirname "$0")/guest_check.py" "$WORK" || err=1
 for c in $CASES; do
 	case $c in mod-*) ike_stop "$c-a" >/dev/null; ike_stop "$c-b" >/dev/null ;; esac
 done

@@ -1,14 +1,14 @@
 #!/bin/bash
 # B3: ESP throughput per transport, in the test VM.
 #
-#   scripts/bench-b3.sh [OUTDIR]          (make bench B=3; OUTDIR defaults
+#   bench/esp-throughput/host.sh [OUTDIR]          (make bench B=3; OUTDIR defaults
 #                                          to bench/results/<date>)
-#   scripts/bench-b3.sh --from-raw FILE [OUTDIR]
+#   bench/esp-throughput/host.sh --from-raw FILE [OUTDIR]
 #                                          the report again from a run's
 #                                          b3-raw.txt, without the VM
 #
 # Boots the 6.12 test VM once (scripts/vm-run, TCG) and runs
-# scripts/bench-b3-vm.sh there: bulk TCP (iperf3) through tunnel-mode
+# bench/esp-throughput/guest.sh there: bulk TCP (iperf3) through tunnel-mode
 # AES-GCM-16-256 ESP between two namespaces, netem on the underlay
 # (B3_DELAY, 10 ms, each way; B3_LOSSES, 0 1 3 %, both ways), for ESP on
 # raw IP, in UDP and in TCP (espintcp), SAs programmed by tcpiked through
@@ -19,137 +19,17 @@
 # did not come up, traffic outside the tunnel, a run without a result);
 # goals met or not are reported, not failed.
 set -uo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-. "$top/scripts/bench-vm.sh"
+. "$top/bench/lib/vm.sh"
 vm_bench_args bench-b3 "$@"
 export B3_RUNS=${B3_RUNS:-3} B3_SECS=${B3_SECS:-8} B3_LOSSES=${B3_LOSSES:-0 1 3} B3_DELAY=${B3_DELAY:-10ms}
 raw=$out/b3-raw.txt
-vm_bench_raw bench-b3 B3 1800 "$raw" "$from" scripts/bench-b3-vm.sh \
+vm_bench_raw bench-b3 B3 1800 "$raw" "$from" bench/esp-throughput/guest.sh \
 	B3_RUNS B3_SECS B3_LOSSES B3_DELAY
 vm_bench_show bench-b3 B3 '^B3 ' || exit 1
 
-python3 - "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$*" <<'PY'
-import os, statistics, sys
-sys.path.insert(0, "scripts")
-from bench_vm import commit, problems, read_raw
-raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-lines, info, errs = read_raw(raw, "B3")
-rows = {}
-for w in lines:
-    if w[0] == "B3" and len(w) in (10, 11):
-        rows.setdefault((w[1], int(w[2])), []).append(
-            dict(mbps=float(w[4]), rtt=float(w[5]), maxrtt=float(w[6]), retr=int(w[7])))
-cases = ["mod-raw", "mod-udp", "mod-tcp", "hand-raw", "hand-udp", "hand-tcp"]
-label = {"mod-raw": "tcpiked+module, separate (ESP on raw IP)",
-         "mod-udp": "tcpiked+module, udp + encap (ESP in UDP)",
-         "mod-tcp": "tcpiked+module, tcp (ESP in TCP)",
-         "hand-raw": "ip xfrm, ESP on raw IP", "hand-udp": "ip xfrm, ESP in UDP",
-         "hand-tcp": "ip xfrm, ESP in TCP (espintcp)"}
-losses = sorted({l for (_, l) in rows})
-def med(c, l, k):
-    v = [r[k] for r in rows.get((c, l), [])]
-    return statistics.median(v) if v else None
-def ratio(a, b):
-    return a / b if a is not None and b else None
-def f(x, fmt="%.2f"):
-    return fmt % x if x is not None else "-"
-commit = commit()
-cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
-L = []
-p = L.append
-p("## B3: ESP throughput per transport (VM)")
-p("")
-p("Command: `scripts/bench-b3.sh %s` (`make bench B=3`), tcpike %s.  Host: %d CPUs, %s,"
-  % (args, commit, os.cpu_count(), cpu))
-p("shared; the VM: QEMU TCG (software emulation), 2 vCPUs, 1 GiB, %s; one boot, %s s."
-  % (next((i[len("kernel "):] for i in info if i.startswith("kernel ")), "?"), vm_s))
-p("")
-p("Two namespaces per case over one veth, netem on both ends: %s each way (about"
-  % os.environ.get("B3_DELAY", "10ms"))
-p("20 ms RTT) and the loss of the row in both directions; GSO off on the veths")
-p("(gso_max_segs 1) so that netem drops packets, not 64 KB bursts of the outer")
-p("TCP.  iperf3 (one TCP stream,")
-p("default congestion control) from 192.168.1.1 to 192.168.2.1 through tunnel-mode")
-p("ESP, AES-GCM-16-256 (rfc4106, 128-bit ICV), for %s s per run; median of %s runs."
-  % (os.environ.get("B3_SECS", "8"), os.environ.get("B3_RUNS", "3")))
-p("All six tunnels are up at once and the runs interleave (run, loss, case), so")
-p("drift of the emulated machine falls on every case alike.  *tcpiked+module*:")
-p("two tcpiked (-O2, backend module) negotiated the SAs and programmed them through")
-p("tcpike.ko; raw IP is transport `separate` (IKE on TCP, ESP on IP: no NAT), UDP")
-p("is transport `udp` with `encap = yes`, TCP is transport `tcp` (RFC 9329, ESP in")
-p("the IKE connection).  *ip xfrm*: the same SAs and policies with keys of our own;")
-p("UDP with an RFC 3948 socket on 4500 at each end, TCP with encap espintcp on a")
-p("connection held by selftests/espintcp_conn (IKETCP prefix, espintcp ULP).  Every")
-p("run is checked: the outbound SA counted at least the bytes iperf3 received, and its")
-p("state has the case's encapsulation.  Goodput = iperf3's receiver rate; inner RTT =")
-p("the sender's mean_rtt (TCP_INFO of the inner connection).  Absolute numbers are")
-p("those of an emulated CPU: read the ratios.")
-p("")
-problems(p, rc, errs)
-p("| case | loss % | goodput Mbit/s (median) | min | max | inner RTT ms (mean, median) | max RTT ms | retransmits |")
-p("|---|---|---|---|---|---|---|---|")
-for c in cases:
-    for l in losses:
-        v = rows.get((c, l))
-        if not v:
-            continue
-        g = [r["mbps"] for r in v]
-        p("| %s | %d | %s | %s | %s | %s | %s | %s |" % (label[c], l, f(med(c, l, "mbps")), f(min(g)), f(max(g)),
-          f(med(c, l, "rtt"), "%.1f"), f(med(c, l, "maxrtt"), "%.1f"), f(med(c, l, "retr"), "%.0f")))
-p("")
-p("Module-programmed / hand-installed, per transport (goal: goodput within 3 %):")
-p("")
-p("| transport | loss % | goodput ratio | inner RTT ratio | goal |")
-p("|---|---|---|---|---|")
-ok_all = True
-for t in ["raw", "udp", "tcp"]:
-    for l in losses:
-        g = ratio(med("mod-" + t, l, "mbps"), med("hand-" + t, l, "mbps"))
-        r = ratio(med("mod-" + t, l, "rtt"), med("hand-" + t, l, "rtt"))
-        st = "-" if g is None else ("met" if abs(g - 1) <= 0.03 else "not met")
-        ok_all = ok_all and st == "met"
-        p("| %s | %d | %s | %s | %s |" % (t, l, f(g, "%.3f"), f(r, "%.3f"), st))
-p("")
-p("Per transport, over ESP in UDP (the draft's argument: separate transports keep")
-p("the inner RTT within 1.2x of ESP in UDP; ESP in TCP suffers head-of-line blocking):")
-p("")
-p("| SAs by | loss % | raw/UDP inner RTT | goal <= 1.2 | TCP/UDP inner RTT | raw/UDP goodput | TCP/UDP goodput |")
-p("|---|---|---|---|---|---|---|")
-for who, pre in (("tcpiked+module", "mod-"), ("ip xfrm", "hand-")):
-    for l in losses:
-        rr = ratio(med(pre + "raw", l, "rtt"), med(pre + "udp", l, "rtt"))
-        tr = ratio(med(pre + "tcp", l, "rtt"), med(pre + "udp", l, "rtt"))
-        st = "-" if rr is None else ("met" if rr <= 1.2 else "not met")
-        p("| %s | %d | %s | %s | %s | %s | %s |" % (who, l, f(rr), st, f(tr),
-          f(ratio(med(pre + "raw", l, "mbps"), med(pre + "udp", l, "mbps"))),
-          f(ratio(med(pre + "tcp", l, "mbps"), med(pre + "udp", l, "mbps")))))
-p("")
-p("The issue's reference (Libreswan SAs in this VM, 10 ms per side, 3 % loss both")
-p("ways): ESP in TCP at about 0.75x the goodput of ESP in UDP, inner RTT about 20x")
-p("(631 ms against 27 ms).  Separate transports put ESP on IP or in UDP, never in")
-p("the IKE TCP connection, so the raw row is what `separate` gives.")
-p("")
-# plot data: one block per case, loss mbps rtt
-with open(os.path.join(out, ".b3-cases.dat"), "w") as d:
-    for c in cases:
-        d.write("# %s\n" % c)
-        for l in losses:
-            if rows.get((c, l)):
-                d.write("%d %f %f\n" % (l, med(c, l, "mbps"), med(c, l, "rtt")))
-            else:
-                d.write("%d NaN NaN\n" % l)
-        d.write("\n\n")
-with open(os.path.join(out, ".b3-ratios.dat"), "w") as d:
-    d.write("# loss, goodput mod/hand raw udp tcp, inner RTT raw/udp tcp/udp (module SAs)\n")
-    for l in losses:
-        vals = [ratio(med("mod-" + t, l, "mbps"), med("hand-" + t, l, "mbps")) for t in ("raw", "udp", "tcp")]
-        vals += [ratio(med("mod-raw", l, "rtt"), med("mod-udp", l, "rtt")),
-                 ratio(med("mod-tcp", l, "rtt"), med("mod-udp", l, "rtt"))]
-        d.write("%d %s\n" % (l, " ".join("NaN" if v is None else "%f" % v for v in vals)))
-open(os.path.join(out, "b3.md"), "w").write("\n".join(L) + "\n")
-print("bench-b3: module/hand goodput within 3 %% on every transport and loss: %s" % ("yes" if ok_all else "no"))
-PY
+python3 "$top/bench/esp-throughput/report.py" "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$*"
 [ $? = 0 ] || { echo "bench-b3: report failed" >&2; exit 1; }
 
 if command -v gnuplot >/dev/null; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""B2's setup driver (scripts/bench-b2.sh): starts N IKE SA setups, at
+"""B2's setup driver (bench/large-messages/run.sh): starts N IKE SA setups, at
 most W at a time, and times each one from the initiator's own log.
 
     bench-b2-drive.py --log FILE --count N --window W --bound S \

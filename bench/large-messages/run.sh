@@ -1,7 +1,7 @@
 #!/bin/bash
 # B2: big IKE messages under loss (the benchmark issue's B2).
 #
-#   scripts/bench-b2.sh [--quick] OUTDIR      (make bench B=2; scripts/bench.sh calls it)
+#   bench/large-messages/run.sh [--quick] OUTDIR      (make bench B=2; bench/run.sh calls it)
 #
 # Writes OUTDIR/b2.md (a section that report.md links), OUTDIR/b2.png and
 # the raw times in OUTDIR/b2-raw/.  Runs as root on the host, in network
@@ -36,9 +36,9 @@
 # fail the run; a broken harness (a failure at 0 % loss) does.
 #
 # A partial run, for trying things out (its b2.md is not a report):
-#   B2_SYSTEMS="tcpiked-udp charon-udp" B2_LOSSES="0 5" B2_N=40 scripts/bench-b2.sh DIR
+#   B2_SYSTEMS="tcpiked-udp charon-udp" B2_LOSSES="0 5" B2_N=40 bench/large-messages/run.sh DIR
 set -uo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 quick=0
 out=
 for a in "$@"; do
@@ -48,7 +48,7 @@ for a in "$@"; do
 	*) out=$a ;;
 	esac
 done
-[ -n "$out" ] || { echo "usage: scripts/bench-b2.sh [--quick] OUTDIR" >&2; exit 2; }
+[ -n "$out" ] || { echo "usage: bench/large-messages/run.sh [--quick] OUTDIR" >&2; exit 2; }
 out=$(realpath -m -- "$out")
 cd "$top"
 [ "$(id -u)" = 0 ] || { echo "bench-b2: run as root (namespaces)" >&2; exit 1; }
@@ -398,7 +398,7 @@ point() {
 	rbe0=$(rcvbuf_errors)
 	t0=$(date +%s.%N)
 	if [ "$sys" = tcpiked ]; then
-		python3 "$top/scripts/bench-b2-drive.py" --log "$IKE_DIR/a.log" --count "$n" --window "$w" \
+		python3 "$top/bench/large-messages/drive.py" --log "$IKE_DIR/a.log" --count "$n" --window "$w" \
 			--bound $BOUND --wait \
 			--start "$BIN/tcpikectl -s $IKE_DIR/a.sock initiate c{i}" \
 			--stop "$BIN/tcpikectl -s $IKE_DIR/a.sock terminate c{i}" \
@@ -407,7 +407,7 @@ point() {
 			--fail '^[0-9.]+ [a-z]+: c(?P<i>[0-9]+)\[[0-9]+\]: IKE SA deleted(?!.*retrying over UDP)' \
 			>"$raw" 2>"$B2_TMP/drive.err"
 	else
-		STRONGSWAN_CONF=$SW_DIR/s/strongswan.conf python3 "$top/scripts/bench-b2-drive.py" \
+		STRONGSWAN_CONF=$SW_DIR/s/strongswan.conf python3 "$top/bench/large-messages/drive.py" \
 			--log "$SW_DIR/s/charon.log" --count "$n" --window "$w" --bound $BOUND \
 			--start "swanctl --initiate --ike c{i} --child n{i} --timeout $((BOUND + 5)) --uri unix://$SW_DIR/s/charon.vici" \
 			--stop "swanctl --terminate --ike c{i} --force --timeout 5 --uri unix://$SW_DIR/s/charon.vici" \
@@ -566,7 +566,7 @@ md=$out/b2.md
 {
 	echo "## B2: big IKE messages under loss"
 	echo
-	echo "Command: \`scripts/bench-b2.sh$([ $quick = 1 ] && echo " --quick") $(realpath -m --relative-base="$top" -- "$out")\`$([ $quick = 1 ] && echo " (quick mode: a smoke test, not a measurement)")"
+	echo "Command: \`bench/large-messages/run.sh$([ $quick = 1 ] && echo " --quick") $(realpath -m --relative-base="$top" -- "$out")\`$([ $quick = 1 ] && echo " (quick mode: a smoke test, not a measurement)")"
 	echo "on $(date -u '+%Y-%m-%d %H:%M UTC'), tcpike $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . ':!bench/results' 2>/dev/null || echo ' (modified)'),"
 	echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), shared), kernel $(uname -r), load average"
 	echo "at the end $(cut -d' ' -f1-3 /proc/loadavg), $B2_WALL s in all."

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Sourced by the benchmarks that run in the test VM (bench-b3.sh,
 # bench-b4vm.sh, bench-b5vm.sh), from the project's top directory ($top).
-# Their report writers share scripts/bench_vm.py.
+# Their report writers share bench/lib/report_vm.py.
 #
 # vm_bench_raw NAME TAG TIMEOUT RAW FROM SCRIPT [VAR...]: fills RAW with the
 # lines of one VM run of SCRIPT (scripts/vm-run, TIMEOUT seconds; each VAR

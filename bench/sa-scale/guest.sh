@@ -1,7 +1,7 @@
 #!/bin/bash
-# B5's VM part inside the test VM (scripts/bench-b5vm.sh boots it):
+# B5's VM part inside the test VM (bench/sa-scale/host.sh boots it):
 #
-#   scripts/vm-run -- scripts/bench-b5-vm.sh
+#   scripts/vm-run -- bench/sa-scale/guest.sh
 #
 # 1. Time to install B5_PAIRS (10,000) SA pairs, each method in a fresh
 #    namespace, B5_RUNS (3) rounds interleaved:
@@ -21,7 +21,7 @@
 #   B5KA <tcpike-scale keepalive line>
 # and "B5ERR sentence" on any failure (exit 1).
 set -u
-. "$(dirname "$0")/bench-guest.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 PAIRS=${B5_PAIRS:-10000}
 RUNS=${B5_RUNS:-3}
 PEERS=${B5_PEERS:-100000}

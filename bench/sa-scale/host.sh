@@ -2,109 +2,24 @@
 # B5's VM part: SA install rate through tcpike.ko against XFRM netlink, and
 # the module's CPU cost of NAT keepalives for 100,000 peers.
 #
-#   scripts/bench-b5vm.sh [OUTDIR]        (make bench B=5 runs it after the
+#   bench/sa-scale/host.sh [OUTDIR]        (make bench B=5 runs it after the
 #                                          host part)
-#   scripts/bench-b5vm.sh --from-raw FILE [OUTDIR]
+#   bench/sa-scale/host.sh --from-raw FILE [OUTDIR]
 #
-# Boots the 6.12 test VM once (TCG) and runs scripts/bench-b5-vm.sh there
+# Boots the 6.12 test VM once (TCG) and runs bench/sa-scale/guest.sh there
 # (what it measures is described in that file).  Writes OUTDIR/b5vm.md and
 # keeps the raw lines in OUTDIR/b5vm-raw.txt.  Exit status 1 when the
 # harness broke (a refused request, states left behind, no result).
 set -uo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-. "$top/scripts/bench-vm.sh"
+. "$top/bench/lib/vm.sh"
 vm_bench_args bench-b5vm "$@"
 export B5_PAIRS=${B5_PAIRS:-10000} B5_RUNS=${B5_RUNS:-3} B5_PEERS=${B5_PEERS:-100000} B5_HOLD=${B5_HOLD:-40} B5_BUDGET=${B5_BUDGET:-300}
 raw=$out/b5vm-raw.txt
-vm_bench_raw bench-b5vm B5 1500 "$raw" "$from" scripts/bench-b5-vm.sh \
+vm_bench_raw bench-b5vm B5 1500 "$raw" "$from" bench/sa-scale/guest.sh \
 	B5_PAIRS B5_RUNS B5_PEERS B5_HOLD B5_BUDGET
 vm_bench_show bench-b5vm B5 '^B5(SA|KA) ' || exit 1
 
-python3 - "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$*" <<'PY' || exit 1
-import os, statistics, sys
-sys.path.insert(0, "scripts")
-from bench_vm import commit, problems, read_raw
-raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-lines, info, errs = read_raw(raw, "B5")
-sa, ka = {}, None
-for w in lines:
-    if w[0] == "B5SA" and len(w) == 8:
-        sa.setdefault(w[1], []).append(dict(pairs=int(w[3]), add=float(w[4]), dele=float(w[5]),
-                                            first=None if w[6] == "-" else float(w[6]),
-                                            last=None if w[7] == "-" else float(w[7])))
-    elif w[0] == "B5KA" and len(w) > 2:
-        ka = dict(x.split("=", 1) for x in w[2:] if "=" in x)
-commit = commit()
-pairs = int(os.environ.get("B5_PAIRS", "10000"))
-L = []
-p = L.append
-p("## B5: scale (VM part): SA install rate, keepalive cost")
-p("")
-p("Command: `scripts/bench-b5vm.sh %s` (`make bench B=5`), tcpike %s.  The 6.12 test VM under"
-  % (args, commit))
-p("QEMU TCG (software emulation, 2 vCPUs): absolute times are slow, read the ratios; %s;"
-  % (info[0] if info else "?"))
-p("one boot, %s s." % vm_s)
-p("")
-problems(p, rc, errs)
-p("%d SA pairs (AES-GCM-16-256 tunnel mode, 10.0.0.1 <-> one peer per pair, inbound" % pairs)
-p("replay window 64), each method in a fresh namespace, %d rounds interleaved; median."
-  % max(len(v) for v in sa.values()) if sa else "")
-p("*module* and *xfrm*: `tcpike-scale sa` through the daemon's own backends (one")
-p("request per SA, acked, as tcpiked installs them); *ip*: `ip -batch` of `ip xfrm")
-p("state add` lines (iproute2, XFRM netlink).  first/last: time for the first and")
-p("the last tenth of the pairs (equal when the cost per SA does not grow).")
-p("")
-p("| method | SA pairs/s (median) | add ms (median) | min | max | delete ms | first tenth ms | last tenth ms |")
-p("|---|---|---|---|---|---|---|---|")
-rate = {}
-for m in ("module", "xfrm", "ip"):
-    v = [r for r in sa.get(m, []) if r["pairs"] == pairs]
-    if not v:
-        continue
-    a = statistics.median(r["add"] for r in v)
-    rate[m] = pairs * 1000.0 / a if a else 0
-    fl = [r["first"] for r in v if r["first"] is not None]
-    ll = [r["last"] for r in v if r["last"] is not None]
-    p("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s |" % (m, rate[m], a, min(r["add"] for r in v),
-      max(r["add"] for r in v), statistics.median(r["dele"] for r in v),
-      "%.0f" % statistics.median(fl) if fl else "-", "%.0f" % statistics.median(ll) if ll else "-"))
-p("")
-p("| goal | value | status |")
-p("|---|---|---|")
-for ref in ("xfrm", "ip"):
-    if "module" in rate and ref in rate and rate[ref]:
-        r = rate["module"] / rate[ref]
-        p("| module install rate >= XFRM netlink (%s) | %.2fx | %s |" % (ref, r, "met" if r >= 1 else "not met"))
-p("")
-if ka:
-    peers = int(ka.get("peers", 0))
-    busy, base = float(ka.get("busy_pct", 0)), float(ka.get("base_busy_pct", 0))
-    sent, exp = int(ka.get("sent", 0)), int(ka.get("expected", 0))
-    p("NAT keepalives: %d UDP peers (10.0.0.1:4500 -> 10.64.0.0/10:4500 through a dummy"
-      % peers + (" device, **partial: the set budget ran out**)," if ka.get("partial") else " device),"))
-    p("every 20 s, set through the module one request each.  CPU busy (all CPUs, in % of")
-    p("one, /proc/stat) over %s s without keepalives, then over %s s with them running"
-      % (ka.get("hold_s"), ka.get("hold_s")))
-    p("(the window starts after the first wave was due); sent = the module's counter.")
-    p("")
-    p("| peers | set ms | first tenth ms | last tenth ms | remove ms | busy % without | busy % with | cost % of a CPU | sent | expected | CPU us per keepalive |")
-    p("|---|---|---|---|---|---|---|---|---|---|---|")
-    hold = float(ka.get("hold_s", 1))
-    per = (busy - base) / 100.0 * hold * 1e6 / sent if sent else float("nan")
-    p("| %d | %s | %s | %s | %s | %.1f | %.1f | %.1f | %d | %d | %.1f |" % (peers, ka.get("set_ms"),
-      ka.get("first_ms"), ka.get("last_ms"), ka.get("del_ms"), base, busy, busy - base, sent, exp, per))
-    p("")
-    if ka.get("first_ms") and ka.get("last_ms") and float(ka["first_ms"]) > 0:
-        g = float(ka["last_ms"]) / float(ka["first_ms"])
-        if g >= 2:
-            p("Setting a keepalive walks the namespace's whole list for a duplicate")
-            p("(kernel/keepalive.c, tcpike_ka_set): the last tenth of the peers took")
-            p("%.1fx as long as the first, so setting N peers costs O(N^2)." % g)
-        else:
-            p("The last tenth of the peers took %.1fx as long as the first to set." % g)
-        p("")
-open(os.path.join(out, "b5vm.md"), "w").write("\n".join(L) + "\n")
-PY
+python3 "$top/bench/sa-scale/report.py" "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$*" || exit 1
 [ "${rc:-1}" = 0 ]

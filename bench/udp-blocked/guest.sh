@@ -1,7 +1,7 @@
 #!/bin/bash
-# B4's VM part inside the test VM (scripts/bench-b4vm.sh boots it):
+# B4's VM part inside the test VM (bench/udp-blocked/host.sh boots it):
 #
-#   scripts/vm-run -- scripts/bench-b4-vm.sh
+#   scripts/vm-run -- bench/udp-blocked/guest.sh
 #
 # Time from the initiate command to the first ping reply through the tunnel
 # (kernel ESP, AES-GCM-16-256, X25519, PSK), two namespaces on a veth,
@@ -25,7 +25,7 @@
 # TRANSPORT: how the installed SAs carry ESP (a's kernel: "espintcp",
 # "espinudp" or "esp").
 set -u
-. "$(dirname "$0")/bench-guest.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/peers/libreswan.sh"
 RUNS=${B4_RUNS:-3}
