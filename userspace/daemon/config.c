@@ -1606,6 +1606,16 @@ int config_parse(const char *name, const char *text, size_t len,
 	for (struct node *n = tree; n && !c.failed; n = n->next) {
 		if (need_section(&c, n))
 			break;
+		/* a second section of a name would be merged or replace the
+		 * first: neither is what its writer meant */
+		for (struct node *m = tree; m != n; m = m->next)
+			if (!strcmp(m->key, n->key)) {
+				fail(&c, n->line, "section '%s' defined twice (first on line %d): merge them",
+				     n->key, m->line);
+				break;
+			}
+		if (c.failed)
+			break;
 		if (!strcmp(n->key, "daemon"))
 			parse_section(&c, n, CFG_SEC_DAEMON, "daemon", &cfg->daemon, NULL);
 		else if (!strcmp(n->key, "connections"))

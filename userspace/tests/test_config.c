@@ -227,6 +227,9 @@ static const struct bad bad[] = {
 	  "t.conf:7: connection 'c' defined twice" },
 	{ "secrets {\n s {\n  id = 1.2.3.4\n }\n}\n",
 	  "t.conf:2: secret 's': missing 'secret' or 'secret_file'" },
+	/* the second list replaced the first's head: leaked (fuzz/config) */
+	{ "secrets {\n a {\n  id = a\n  secret = \"0123456789abcdef\"\n }\n}\nsecrets {\n b {\n  id = b\n  secret = \"0123456789abcdef\"\n }\n}\n",
+	  "t.conf:7: section 'secrets' defined twice (first on line 1): merge them" },
 	{ "secrets {\n s {\n  secret = \"abc\n }\n}\n", "t.conf:3: unterminated quoted string" },
 	{ "daemon {\n separate_transports_notify = 100\n}\n",
 	  "t.conf:2: separate_transports_notify: expected a number from 16384 to 65535" },
