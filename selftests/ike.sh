@@ -12,7 +12,9 @@
 #
 # ike_conf keys (defaults in brackets):
 #   local=ADDR remote=ADDR [any]  lts=CIDR rts=CIDR  lid=ID rid=ID
-#   auth=psk|ecdsa|rsa [psk]  psk=SECRET  proposals=... esp=...
+#   auth=psk|ecdsa|rsa|rsapss [psk]  psk=SECRET  proposals=... esp=...
+#   (rsapss: an RSASSA-PSS-only key, OpenSSL type RSA-PSS)
+#   rauth=psk|pubkey [as auth]  cacerts=FILE [ca.pem, in tests/data]
 #   conn_extra="key = value;..."  daemon_extra="..."  child_extra="..."
 #   backend=none|xfrm|module [none]  mode=tunnel|transport
 IKE_DIR=$(mktemp -d /tmp/tcpike-ike.XXXXXX)
@@ -33,7 +35,7 @@ trap ike_cleanup EXIT
 # Key files must not be readable by others (tcpiked refuses them).
 ike_keys() {
 	[ -f "$IKE_DIR/ec256.key" ] && return
-	cp "$IKE_DATA/ec256.key" "$IKE_DATA/rsa.key" "$IKE_DIR/"
+	cp "$IKE_DATA/ec256.key" "$IKE_DATA/rsa.key" "$IKE_DATA/rsapss.key" "$IKE_DIR/"
 	chmod 600 "$IKE_DIR"/*.key
 	cat "$IKE_DATA/rsa.pem" "$IKE_DATA/inter.pem" > "$IKE_DIR/rsa-chain.pem"
 }
@@ -42,13 +44,13 @@ ike_conf() {
 	local name=$1; shift
 	local local= remote= lts= rts= lid= rid= auth=psk psk=tcpike-test-psk-0123456789
 	local proposals=aes256gcm16-prfsha256-x25519 esp=aes256gcm16 backend=none
-	local conn_extra= daemon_extra= child_extra= mode=tunnel rauth=
+	local conn_extra= daemon_extra= child_extra= mode=tunnel rauth= cacerts=ca.pem
 	local kv
 	for kv in "$@"; do
 		local k=${kv%%=*} v=${kv#*=}
 		case $k in
 		local|remote|lts|rts|lid|rid|auth|rauth|psk|proposals|esp|backend|mode| \
-		conn_extra|daemon_extra|child_extra) printf -v "$k" '%s' "$v" ;;
+		conn_extra|daemon_extra|child_extra|cacerts) printf -v "$k" '%s' "$v" ;;
 		*) echo "ike_conf: unknown key $k" >&2; return 1 ;;
 		esac
 	done
@@ -62,11 +64,14 @@ ike_conf() {
 	rsa) ike_keys; lauth_block="auth = pubkey
 			certs = $IKE_DIR/rsa-chain.pem
 			key = $IKE_DIR/rsa.key" ;;
+	rsapss) ike_keys; lauth_block="auth = pubkey
+			certs = $IKE_DATA/rsapss.pem
+			key = $IKE_DIR/rsapss.key" ;;
 	esac
 	case $rauth in
 	psk) rauth_block="auth = psk" ;;
 	*) rauth_block="auth = pubkey
-			cacerts = $IKE_DATA/ca.pem" ;;
+			cacerts = $IKE_DATA/$cacerts" ;;
 	esac
 	: > "$IKE_DIR/$name.conf"
 	chmod 600 "$IKE_DIR/$name.conf"

@@ -93,7 +93,8 @@ tap_expect_eq "ESP suite" "AES_CBC_256/HMAC_SHA2_256_128" "$(ike_jq a "s['ike_sa
 ike_up psk=one-secret-xxxxxxxxxxxxxxx -- psk=another-secret-yyyyyyyyyyyy
 wait_for 5 failed_ge a 1 && wait_for 3 no_sa a b
 tap_expect_eq "wrong PSK: AUTHENTICATION_FAILED, no SA on either side" "0 0" "$(ike_count a) $(ike_count b)"
-tap_check "responder logged the failed AUTH" grep -q "AUTH does not verify" "$IKE_DIR/b.log"
+tap_check "responder logged which part failed and why" \
+	grep -q "IKE_AUTH failed: the initiator's AUTH is refused: it does not match our shared secret" "$IKE_DIR/b.log"
 
 # --- narrowing, transport mode, cookies ---------------------------------------
 ike_up lts=192.168.1.0/24 rts=192.168.0.0/16 -- lts=192.168.2.0/24 rts=192.168.1.0/24

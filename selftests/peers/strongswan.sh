@@ -11,6 +11,7 @@
 #   sw_child_spis NAME           "IN/OUT" SPIs (hex) of the installed Child SAs
 #   sw_ike_count NAME            IKE SAs charon holds (any state)
 #   sw_stop NAME                 SIGTERM, wait for exit
+#   sw_kill NAME                 SIGKILL (a crash: no Delete sent), wait
 #   sw_log NAME [LINES]          tail of charon's log as TAP diagnostics
 #
 # Each instance lives in $SW_DIR/NAME: strongswan.conf (the only file
@@ -23,10 +24,19 @@
 # sw_conf keys (defaults in brackets):
 #   local=ADDR [%any]  remote=ADDR [%any]  lts=CIDR  rts=CIDR
 #   lid=ID  rid=ID  (strongSwan syntax: a.example, 10.0.0.1, ...)
-#   auth=psk|ecdsa [psk]  psk=SECRET  proposals=...  esp=...
+#   auth=psk|ecdsa|rsa [psk]  psk=SECRET  proposals=...  esp=...
+#     ecdsa: charon is ec384.tcpike.test (P-384), rsa: rsa.tcpike.test
+#     (RSA 2048 under the test intermediate, which charon sends along)
+#   lauth=METHOD rauth=METHOD  override the local/remote `auth =` (e.g.
+#     rsa/pss-sha256: charon signs, or requires the peer's signature, with
+#     RSASSA-PSS and SHA-256; pubkey with psk: the two methods differ)
+#   cacert=FILE [ca.pem]  the CA (in userspace/tests/data) that charon
+#     trusts for the peer's certificate
 #   kernel=netlink|libipsec [netlink]  (libipsec: userspace ESP, always
 #   UDP-encapsulated in 5.9.8; for hosts whose kernel has no ESP)
 #   conn_extra="k = v;..."  child_extra="k = v;..."
+#   charon_extra="k = v;..."   strongswan.conf options in charon { }
+#     (make_before_break = yes, ...)
 
 SW_CHARON=${SW_CHARON:-/usr/lib/ipsec/charon}
 SW_DIR=${SW_DIR:-$(mktemp -d /tmp/tcpike-sw.XXXXXX)}
@@ -50,13 +60,15 @@ sw_conf() {
 	local name=$1; shift
 	local local=%any remote=%any lts= rts= lid= rid= auth=psk
 	local psk=tcpike-test-psk-0123456789 proposals=aes256gcm16-prfsha256-x25519
-	local esp=aes256gcm16 kernel=netlink conn_extra= child_extra=
+	local esp=aes256gcm16 kernel=netlink conn_extra= child_extra= charon_extra=
+	local lauth= rauth= cacert=ca.pem
 	local d=$SW_DIR/$name kv knl encap=no auth_local auth_remote
 	for kv in "$@"; do
 		local k=${kv%%=*} v=${kv#*=}
 		case $k in
 		local|remote|lts|rts|lid|rid|auth|psk|proposals|esp|kernel| \
-		conn_extra|child_extra) printf -v "$k" '%s' "$v" ;;
+		conn_extra|child_extra|charon_extra|lauth|rauth|cacert)
+			printf -v "$k" '%s' "$v" ;;
 		*) echo "sw_conf: unknown key $k" >&2; return 1 ;;
 		esac
 	done
@@ -70,20 +82,32 @@ sw_conf() {
 	netlink) knl=kernel-netlink ;;
 	*) echo "sw_conf: kernel must be netlink or libipsec" >&2; return 1 ;;
 	esac
+	rm -f "$d"/x509/* "$d"/x509ca/* "$d"/private/*
 	case $auth in
-	psk) auth_local="auth = psk"; auth_remote="auth = psk" ;;
-	ecdsa)
-		# charon is ec384.tcpike.test (P-384); the peer's certificate
-		# is checked against the test CA.
+	psk) auth_local="auth = ${lauth:-psk}"; auth_remote="auth = ${rauth:-psk}" ;;
+	ecdsa|rsa)
+		# The peer's certificate is checked against $cacert.
+		local cert=ec384 ca
+		[ "$auth" = rsa ] && cert=rsa
+		cp "$TOP/userspace/tests/data/$cert.pem" "$d/x509/"
+		cp "$TOP/userspace/tests/data/$cert.key" "$d/private/"
+		chmod 600 "$d/private/$cert.key"
+		for ca in "$cacert" inter.pem; do
+			cp "$TOP/userspace/tests/data/$ca" "$d/x509ca/"
+		done
+		auth_local="auth = ${lauth:-pubkey}
+			certs = $cert.pem"
+		auth_remote="auth = ${rauth:-pubkey}
+			cacerts = $cacert" ;;
+	*) echo "sw_conf: auth must be psk, ecdsa or rsa" >&2; return 1 ;;
+	esac
+	# pubkey for one end of a PSK pair (an AUTH the peer must refuse)
+	case $auth_local in *pubkey*|*rsa/*|*ecdsa*) [ "$auth" = psk ] && {
 		cp "$TOP/userspace/tests/data/ec384.pem" "$d/x509/"
-		cp "$TOP/userspace/tests/data/ca.pem" "$d/x509ca/"
 		cp "$TOP/userspace/tests/data/ec384.key" "$d/private/"
 		chmod 600 "$d/private/ec384.key"
-		auth_local="auth = pubkey
-			certs = ec384.pem"
-		auth_remote="auth = pubkey
-			cacerts = ca.pem" ;;
-	*) echo "sw_conf: auth must be psk or ecdsa" >&2; return 1 ;;
+		auth_local="$auth_local
+			certs = ec384.pem"; } ;;
 	esac
 	cat > "$d/strongswan.conf" <<EOF
 # charon for tcpike's interop tests; nothing from /etc/strongswan.d is read.
@@ -95,6 +119,7 @@ charon {
 	install_virtual_ip = no
 	retransmit_timeout = 2.0
 	retransmit_tries = 4
+	$(printf '%s\n' "$charon_extra" | tr ';' '\n')
 	plugins {
 		vici {
 			socket = unix://$d/charon.vici
@@ -246,9 +271,140 @@ sw_stop() {
 	unset "SW_PID[$name]"
 }
 
+sw_kill() {
+	local pid=${SW_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "SW_PID[$1]"
+}
+
 sw_log() {
 	tap_diag "--- charon $1 log (tail)"
 	# without the vici chatter of the tests' polling
 	grep -v '\[CFG\] vici client' "$SW_DIR/$1/charon.log" 2>/dev/null |
 		tail -n "${2:-40}" | sed 's/^/# /'
+}
+
+# --- tcpiked "t" in $NS_A against charon "s" in $NS_B (topo_pair) ------------
+# For netns scenario tests, after selftests/ike.sh:
+#   swt_prereq PREFIX   skips the script unless charon with kernel-libipsec
+#       can run here; builds the namespace pair (NS_A, NS_B)
+#   swt_up [T-ARGS...] -- [S-ARGS...]   (re)write both configs and start
+#       both daemons (the running ones are stopped first); t is
+#       fqdn:t.tcpike.test at 10.0.0.1 with 192.168.1.0/24, s is
+#       s.tcpike.test at 10.0.0.2 with 192.168.2.0/24, charon on
+#       kernel-libipsec; later ARGS override these
+#   swt_agreed [N]   one established IKE SA each with the same SPIs and N
+#       [1] installed Child SAs, each side's inbound SPI the other's outbound
+#   swt_t_sas / swt_t_ike / swt_t_children   tcpiked's state (T_COUNT,
+#       T_IKE, T_CHILD) / its established IKE SPIs / installed Child SPIs
+#   swt_none         neither side holds an IKE SA
+#   swt_wait SECONDS COMMAND...   wait_for by the clock
+#   swt_state        both sides in one line (for diagnostics)
+#   swt_logs         both logs' tails as diagnostics
+#   swt_expect SECONDS DESC COMMAND...   one TAP line: ok when COMMAND
+#       succeeds within SECONDS, else both sides' state and logs
+#   swt_t_log_has DESC REGEX / swt_s_log_has DESC REGEX   one TAP line: a
+#       line of tcpiked's / charon's log matches (grep -E)
+swt_prereq() {
+	require_netns
+	[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+	sw_available || tap_skip_all "strongSwan (strongswan-charon, strongswan-swanctl) not installed"
+	[ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] ||
+		tap_skip_all "charon's kernel-libipsec plugin (libcharon-extra-plugins) not installed"
+	[ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun for kernel-libipsec"
+	topo_pair "$1$$" || tap_skip_all "cannot build the namespace pair"
+}
+
+swt_up() {
+	local t=() s=() x side=t
+	for x in "$@"; do
+		[ "$x" = -- ] && { side=s; continue; }
+		[ $side = t ] && t+=("$x") || s+=("$x")
+	done
+	[ -n "${IKE_PID[t]:-}" ] && ike_stop t
+	sw_stop s
+	ike_conf t local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+		lid=fqdn:t.tcpike.test rid=fqdn:s.tcpike.test "${t[@]}" &&
+	sw_conf s local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
+		lid=s.tcpike.test rid=t.tcpike.test kernel=libipsec "${s[@]}" &&
+	sw_start "$NS_B" s && ike_start "$NS_A" t
+}
+
+# swt_t_sas: one status of tcpiked into T_COUNT (IKE SAs, any state), T_IKE
+# ("SPIi/SPIr" of the established ones) and T_CHILD ("IN OUT" of each
+# installed Child SA), the way sw_sas does for charon.
+swt_t_sas() {
+	local r
+	r=$(ike_jq t "'%d|%s|%s' % (len(s['ike_sas']), ' '.join(i['spi_i']+'/'+i['spi_r'] for i in s['ike_sas'] if i['state']=='ESTABLISHED'), ' '.join(c['spi_in']+' '+c['spi_out'] for i in s['ike_sas'] for c in i['children'] if c['state']=='INSTALLED'))")
+	IFS='|' read -r T_COUNT T_IKE T_CHILD <<<"$r"
+	[ -n "$T_COUNT" ] || T_COUNT=-
+}
+swt_t_children() { swt_t_sas; echo "$T_CHILD"; }
+swt_t_ike() { swt_t_sas; echo "$T_IKE"; }
+
+swt_agreed() {
+	local n=${1:-1} c i want=
+	swt_t_sas
+	sw_sas s
+	c=($T_CHILD)
+	[ ${#c[@]} = $((2 * n)) ] && [ "$T_COUNT" = 1 ] && [ "$SW_COUNT" = 1 ] &&
+		[ "$T_IKE" = "$SW_IKE" ] || return 1
+	for ((i = 0; i < ${#c[@]}; i += 2)); do
+		want+="${c[i+1]}/${c[i]}"$'\n'
+	done
+	[ "$(sort <<<"${want%$'\n'}")" = "$(tr ' ' '\n' <<<"$SW_CHILD" | sort)" ]
+}
+
+# neither side holds an IKE SA
+swt_none() { swt_t_sas; sw_sas s; [ "$T_COUNT" = 0 ] && [ "$SW_COUNT" = 0 ]; }
+
+# swt_wait SECONDS COMMAND...: wait_for with a deadline in seconds, however
+# long each try takes (status checks of two daemons are slow on a loaded
+# machine)
+swt_wait() {
+	local end=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+
+swt_state() {
+	swt_t_sas
+	sw_sas s
+	echo "tcpiked: $T_COUNT IKE SA(s) '$T_IKE', children '$T_CHILD'; charon: $SW_COUNT IKE SA(s) '$SW_IKE', children '$SW_CHILD'"
+}
+swt_logs() { ike_log t 25; sw_log s 25; }
+
+swt_expect() {
+	local secs=$1 desc=$2
+	shift 2
+	if swt_wait "$secs" "$@"; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc" "$(swt_state)"
+		swt_logs
+	fi
+}
+
+swt_t_log_has() {
+	if grep -v 'debug: control: status' "$IKE_DIR/t.log" | grep -qE "$2"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "no line of tcpiked's log matches: $2"
+		ike_log t 15
+	fi
+}
+
+swt_s_log_has() {
+	if grep -qE "$2" "$SW_DIR/s/charon.log"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "no line of charon's log matches: $2"
+		sw_log s 15
+	fi
 }

@@ -35,7 +35,7 @@ else
 fi
 tap_check "tcp: IKE really on TCP at both ends" \
 	test "$(ike_jq a "s['ike_sas'][0]['transport']") $(ike_jq b "s['ike_sas'][0]['transport']")" = "tcp tcp"
-# b (the responder) installs first: it logs why, a hears NO_PROPOSAL_CHOSEN.
+# b (the responder) installs first: it logs why, a hears NO_ADDITIONAL_SAS.
 if grep -q "ESP-in-TCP refused: the kernel cannot attach espintcp" "$IKE_DIR/b.log"; then
 	tap_ok "tcp: b logged that ESP-in-TCP is refused by the kernel"
 else

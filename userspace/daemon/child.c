@@ -647,6 +647,27 @@ int child_install(struct child_sa *c, const struct buf *ni,
 }
 
 /*
+ * What to answer when our kernel refuses a Child SA the peer proposed
+ * acceptably (RFC 7296 §1.2/§1.3): nothing was wrong with the proposal, so
+ * not NO_PROPOSAL_CHOSEN.  A conflict or a shortage that may pass is
+ * TEMPORARY_FAILURE (§2.25; strongSwan tries again later); anything else
+ * NO_ADDITIONAL_SAS (§1.3: we will not take this Child SA).
+ */
+uint16_t child_install_notify(int err)
+{
+	switch (err) {
+	case -EEXIST:
+	case -EAGAIN:
+	case -EBUSY:
+	case -ENOBUFS:
+	case -ENOMEM:
+		return IKEV2_N_TEMPORARY_FAILURE;
+	default:
+		return IKEV2_N_NO_ADDITIONAL_SAS;
+	}
+}
+
+/*
  * RFC 7296 §2.23: once an authenticated message arrives from a new NAT
  * mapping, the IKE SA answers there (path_update); RFC 3948 ESP-in-UDP has
  * to follow or outbound ESP goes to a mapping the NAT no longer has.  Each

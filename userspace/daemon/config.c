@@ -711,6 +711,7 @@ struct key {
 #define COUNTER		.min = 1, .max = 10000000, .arg = "n"
 
 static int parse_kex_pool(struct ctx *c, const struct node *n, const struct key *k, void *base);
+static int parse_action(struct ctx *c, const struct node *n, const struct key *k, void *base);
 static int parse_ts_list(struct ctx *c, const struct node *n, struct ts_cfg *out, int *count);
 static int parse_secret_value(struct ctx *c, const struct node *n, const struct key *k, void *base);
 static int parse_secret_file(struct ctx *c, const struct node *n, const struct key *k, void *base);
@@ -752,6 +753,18 @@ static const struct key_value v_frag[] = {
 static const struct key_value v_start[] = {
 	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) }, { V("trap", CFG_START_TRAP) },
 	{ .name = NULL },
+};
+
+static const struct key_value v_action[] = {
+	{ V("clear", CFG_ACTION_CLEAR), .help = "Nothing more: the SAs are gone." },
+	{ V("restart", CFG_ACTION_RESTART), .help = "Set up again at once, see `keyingtries`." },
+	{ ALIAS("none", CFG_ACTION_CLEAR) }, { ALIAS("start", CFG_ACTION_RESTART) },
+	{ .name = NULL },
+};
+
+static const struct key_value v_pss[] = {
+	{ V("yes", CFG_PSS_YES) }, { V("no", CFG_PSS_NO) },
+	{ ALIAS("true", CFG_PSS_YES) }, { ALIAS("false", CFG_PSS_NO) }, { .name = NULL },
 };
 
 static const struct key_value v_auth[] = {
@@ -869,6 +882,16 @@ static const struct key conn_keys[] = {
 	  .help = "NAT keepalives of this connection; 0: the daemon's `keepalive_interval`." },
 	{ K("start_action", KT_ENUM), CONN(start_action), .values = v_start, .def = "none",
 	  .help = "`start` initiates the connection when the daemon starts and after a reload; `trap` is accepted and currently acts as `none`." },
+	{ K("keyingtries", KT_UINT), CONN(keyingtries), .min = 0, .max = 10000, .arg = "n", .def = "0",
+	  .help = "Attempts at establishing the connection, each with its retransmissions, before giving up; 0 tries for ever. Between attempts the daemon waits 1 s, doubling up to a minute. A peer that answers with an error (a refused proposal or authentication) is not tried again." },
+	{ K("dpd_action", KT_CUSTOM), CONN(dpd_action), .parse = parse_action, .values = v_action,
+	  .def = "clear",
+	  .help = "What follows when the peer does not answer a request of an established IKE SA (a liveness check, a rekey). Trap policies are not implemented yet, so the value `trap` is refused." },
+	{ K("close_action", KT_CUSTOM), CONN(close_action), .parse = parse_action,
+	  .values = v_action, .def = "clear",
+	  .help = "What follows when the peer deletes the IKE SA or a Child SA other than in a rekey (`none` and `start` are taken for `clear` and `restart`, as swanctl writes them): `restart` makes the Child SA again, or initiates the connection after 2 s unless the peer has set up a new IKE SA by then (a peer that reauthenticates deletes the old one first). The value `trap` is refused, as for `dpd_action`." },
+	{ K("rsa_pss", KT_ENUM), CONN(rsa_pss), .values = v_pss,
+	  .help = "Sign with RSASSA-PSS (RFC 8247 section 3.2) when the local key is RSA; `no` keeps PKCS#1 v1.5. Unset, PSS is used when the peer announced SIGNATURE_HASH_ALGORITHMS (RFC 7427). A key of type RSA-PSS always signs with PSS; the peer's signatures are verified in either padding." },
 };
 
 static const struct key end_keys[] = {
@@ -1301,6 +1324,23 @@ static int parse_section(struct ctx *c, const struct node *sec, enum cfg_section
 			return r;
 	}
 	return 0;
+}
+
+/* dpd_action, close_action: trap is refused, not taken for clear. */
+static int parse_action(struct ctx *c, const struct node *n, const struct key *k, void *base)
+{
+	char list[64];
+
+	if (!strcmp(n->value, "trap"))
+		return fail(c, n->line, "%s = trap is not supported yet (tcpiked has no trap policies): use clear or restart",
+			    n->key);
+	for (const struct key_value *v = k->values; v->name; v++)
+		if (!strcmp(n->value, v->name)) {
+			*(enum cfg_action *)((char *)base + k->off) = (enum cfg_action)v->value;
+			return 0;
+		}
+	values_list(k->values, list, sizeof(list), " or ");
+	return fail(c, n->line, "unknown %s '%s' (expected %s)", n->key, n->value, list);
 }
 
 static int parse_kex_pool(struct ctx *c, const struct node *n, const struct key *k, void *base)

@@ -36,6 +36,12 @@ enum cfg_auth { CFG_AUTH_PSK = 1, CFG_AUTH_PUBKEY };
 enum cfg_mode { CFG_MODE_TUNNEL = 0, CFG_MODE_TRANSPORT };
 enum cfg_start { CFG_START_NONE = 0, CFG_START_START, CFG_START_TRAP };
 enum cfg_frag { CFG_FRAG_NO = 0, CFG_FRAG_YES, CFG_FRAG_FORCE };
+/* What follows a dead peer (dpd_action) or the peer's Delete
+ * (close_action): nothing more, trap policies, or initiating again. */
+enum cfg_action { CFG_ACTION_CLEAR = 0, CFG_ACTION_TRAP, CFG_ACTION_RESTART };
+/* RSASSA-PSS for our RSA signatures: auto = when the peer announced
+ * SIGNATURE_HASH_ALGORITHMS (RFC 7427); RSA-PSS-only keys always. */
+enum cfg_pss { CFG_PSS_AUTO = 0, CFG_PSS_YES, CFG_PSS_NO };
 
 /* IANA transform IDs (RFC 7296 §3.3.2), one list per transform type. */
 struct proposal_cfg {
@@ -106,6 +112,11 @@ struct conn_cfg {
 	double retransmit_factor;
 	uint32_t keepalive_interval_s;
 	enum cfg_start start_action;
+	/* Attempts to establish before giving up; 0: forever, with back-off
+	 * (charon's keyingtries = 0). */
+	uint32_t keyingtries;
+	enum cfg_action dpd_action, close_action;
+	enum cfg_pss rsa_pss;
 	struct end_cfg local, remote;
 	struct child_cfg *children;
 	struct conn_cfg *next;

@@ -123,6 +123,7 @@ void engine_free(struct engine *e)
 		return;
 	engine_shutdown(e);
 	xport_later_free(e);
+	conn_retries_free(e);
 	timer_cancel(e->loop, &e->cookie_timer);
 	cred_free_all(e);
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
@@ -180,6 +181,8 @@ int engine_initiate(struct engine *e, const char *name, struct buf *out)
 		return reply(out, -ENOENT, "no connection named '%s'", name);
 	if (!cc->n_remote)
 		return reply(out, -EINVAL, "connection '%s' has no remote_addrs to initiate to", name);
+	/* now, not at the next keying attempt */
+	conn_retry_cancel(e, cc->name);
 	sa = conn_sa(e, cc);
 	if (sa) {
 		if (sa->state == IKE_S_ESTABLISHED) {
@@ -218,9 +221,11 @@ int engine_terminate(struct engine *e, const char *name, struct buf *out)
 	const struct conn_cfg *cc = config_conn(e->cfg, name);
 	struct ike_sa *sa, *n;
 	int count = 0;
+	bool retry;
 
 	if (!cc)
 		return reply(out, -ENOENT, "no connection named '%s'", name);
+	retry = conn_retry_cancel(e, cc->name);
 	for (sa = e->all; sa; sa = n) {
 		n = sa->next;
 		if (sa->cfg != cc || sa->state == IKE_S_DELETING)
@@ -233,6 +238,8 @@ int engine_terminate(struct engine *e, const char *name, struct buf *out)
 			delete_now(sa, "terminated");
 		}
 	}
+	if (!count && retry)
+		return reply(out, 0, "the next attempt of %s is cancelled\n", name);
 	if (!count)
 		return reply(out, -ENOENT, "connection '%s' has no IKE SA", name);
 	return reply(out, 0, "%d IKE SA(s) of %s being deleted\n", count, name);
@@ -464,6 +471,7 @@ static void status_text(struct engine *e, struct buf *b)
 				(unsigned long long)c->rekeys);
 		}
 	}
+	conn_retries_status(e, b, false);
 	bprintf(b, "counters: rx %llu tx %llu dropped %llu bad %llu retransmits %llu, "
 		"IKE SAs established %llu failed %llu, Child SAs %llu failed %llu, "
 		"cookies sent %llu, fragments sent %llu reassembled %llu, "
@@ -661,7 +669,9 @@ static void status_json(struct engine *e, struct buf *b)
 	bprintf(b, "],");
 	counters_json(e, b);
 	tcp_json(e->tcp, b);
-	bprintf(b, ",\"udp\":");
+	bprintf(b, ",\"retries\":[");
+	conn_retries_status(e, b, true);
+	bprintf(b, "],\"udp\":");
 	udp_json(e->udp, b);
 	kex_pool_stats(&kp);
 	/* Key pairs from the pool (hits) or generated in place (misses). */

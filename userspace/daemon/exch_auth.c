@@ -10,11 +10,14 @@
  * connection's CAs and carry the ID the peer claims.
  *
  * A failed authentication answers AUTHENTICATION_FAILED and leaves nothing
- * behind (§2.21.2).  A Child SA that cannot be made does not stop the IKE
- * SA (§1.2): the error notify goes in the response instead.
+ * behind (§2.21.2); as initiator we say so in an INFORMATIONAL of its own,
+ * and the log says whether the certificate or the AUTH was refused.  A
+ * Child SA that cannot be made does not stop the IKE SA (§1.2): the error
+ * notify goes in the response instead.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +86,9 @@ static struct cred *cred_get(struct engine *e, const struct conn_cfg *cc)
 			c->failed = true;
 			return NULL;
 		}
+		if (cc->rsa_pss == CFG_PSS_NO && EVP_PKEY_is_a(c->key, "RSA-PSS"))
+			log_warn("connection %s: key %s is RSASSA-PSS only: it signs with PSS although rsa_pss = no",
+				 cc->name, cc->local.key);
 	}
 	if (cc->remote.auth == CFG_AUTH_PUBKEY) {
 		const char *path = cc->remote.cacerts ? cc->remote.cacerts : cc->local.cacerts;
@@ -269,13 +275,19 @@ static int make_auth(struct ike_sa *sa, struct cred *cr, const struct id_cfg *me
 			return -ENOENT;
 		}
 		*method = IKEV2_AUTH_SHARED_KEY_MIC;
+		log_debug("%s: our AUTH: shared key", ike_sa_name(sa));
 		return crypto_auth_psk(sa->suite.prf, s->secret, s->secret_len,
 				       octets->data, octets->len, out);
 	}
 	if (!cr || !cr->key)
 		return -ENOENT;
 	if (sa->peer_sig_hashes || EVP_PKEY_get_base_id(cr->key) != EVP_PKEY_EC) {
-		enum crypto_sig_scheme sch = crypto_sig_choose(cr->key, sa->peer_sig_hashes, false);
+		/* RFC 8247 §3.2: RSASSA-PSS is the MUST; a peer that announced
+		 * SIGNATURE_HASH_ALGORITHMS speaks RFC 7427, whose
+		 * AlgorithmIdentifier names it. */
+		bool pss = sa->cfg->rsa_pss == CFG_PSS_YES ||
+			   (sa->cfg->rsa_pss == CFG_PSS_AUTO && sa->peer_sig_hashes);
+		enum crypto_sig_scheme sch = crypto_sig_choose(cr->key, sa->peer_sig_hashes, pss);
 
 		if (sch == CRYPTO_SIG_NONE) {
 			log_err("%s: no signature scheme the peer accepts fits our key",
@@ -283,21 +295,65 @@ static int make_auth(struct ike_sa *sa, struct cred *cr, const struct id_cfg *me
 			return -ENOTSUP;
 		}
 		*method = IKEV2_AUTH_DIGITAL_SIGNATURE;
+		log_debug("%s: our AUTH: %s", ike_sa_name(sa), crypto_sig_scheme_name(sch));
 		return crypto_auth_sign(cr->key, *method, sch, octets->data, octets->len, out);
 	}
 	*method = ec_method(cr->key);
+	log_debug("%s: our AUTH: %s (method %u)", ike_sa_name(sa),
+		  crypto_sig_scheme_name(crypto_auth_scheme(*method, NULL, 0)), *method);
 	return crypto_auth_sign(cr->key, *method, CRYPTO_SIG_NONE, octets->data,
 				octets->len, out);
 }
 
+static const char *auth_method_name(uint8_t m)
+{
+	switch (m) {
+	case IKEV2_AUTH_RSA_SIG:
+		return "RSA signature";
+	case IKEV2_AUTH_SHARED_KEY_MIC:
+		return "shared key";
+	case IKEV2_AUTH_DSS:
+		return "DSS signature";
+	case IKEV2_AUTH_ECDSA_256:
+	case IKEV2_AUTH_ECDSA_384:
+	case IKEV2_AUTH_ECDSA_521:
+		return "ECDSA signature";
+	case IKEV2_AUTH_DIGITAL_SIGNATURE:
+		return "digital signature";
+	default:
+		return "unknown";
+	}
+}
+
+/* Why the peer's authentication was refused: the part (its certificate or
+ * its AUTH) and a sentence, for the one line that is logged. */
+struct refusal {
+	const char *part;
+	char why[192];
+};
+
+static int refuse(struct refusal *no, const char *part, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int refuse(struct refusal *no, const char *part, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	no->part = part;
+	va_start(ap, fmt);
+	vsnprintf(no->why, sizeof(no->why), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 /*
- * Checks the peer's AUTH.  octets: peer's first message | our nonce |
- * prf(SK_p(peer), peer's ID body).  Returns 0 or -errno with the reason
- * logged.
+ * Checks the peer's certificate and AUTH.  octets: peer's first message |
+ * our nonce | prf(SK_p(peer), peer's ID body).  Returns 0, or -errno with
+ * what was refused and why in *no.
  */
 static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *inner,
 		      const struct id_cfg *me, const struct id_cfg *peer,
-		      const struct buf *octets)
+		      const struct buf *octets, struct refusal *no)
 {
 	const struct ike_pl *pa = ike_msg_find(inner, IKEV2_PL_AUTH);
 	const struct ike_pl *pl = NULL;
@@ -305,32 +361,35 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 	STACK_OF(X509) *inter = NULL;
 	X509 *ee = NULL;
 	EVP_PKEY *pub;
+	char pid[PEER_ID_STRLEN];
 	int r;
 
 	if (!pa || ike_get_auth(pa, &auth))
-		return -EBADMSG;
+		return refuse(no, "AUTH", -EBADMSG, "it is malformed");
 	if (sa->cfg->remote.auth == CFG_AUTH_PSK) {
 		const struct secret_cfg *s;
 
-		if (auth.type != IKEV2_AUTH_SHARED_KEY_MIC) {
-			log_warn("%s: peer used auth method %u, we expect a shared key",
-				 ike_sa_name(sa), auth.type);
-			return -EACCES;
-		}
+		if (auth.type != IKEV2_AUTH_SHARED_KEY_MIC)
+			return refuse(no, "AUTH", -EACCES,
+				      "it uses method %u (%s) where a shared key is expected",
+				      auth.type, auth_method_name(auth.type));
 		s = psk_for(sa, me, peer);
-		if (!s) {
-			char pid[PEER_ID_STRLEN];
-
-			log_warn("%s: no shared secret for the peer's identity %s",
-				 ike_sa_name(sa), peer_id_str(sa, pid));
-			return -ENOENT;
-		}
-		return crypto_auth_psk_verify(sa->suite.prf, s->secret, s->secret_len,
-					      octets->data, octets->len, auth.data.p,
-					      auth.data.len);
+		if (!s)
+			return refuse(no, "AUTH", -ENOENT, "we have no shared secret for its identity %s",
+				      peer_id_str(sa, pid));
+		r = crypto_auth_psk_verify(sa->suite.prf, s->secret, s->secret_len,
+					   octets->data, octets->len, auth.data.p,
+					   auth.data.len);
+		if (r)
+			return refuse(no, "AUTH", r, "it does not match our shared secret");
+		log_debug("%s: the peer's AUTH verifies: shared key", ike_sa_name(sa));
+		return 0;
 	}
+	if (auth.type == IKEV2_AUTH_SHARED_KEY_MIC)
+		return refuse(no, "AUTH", -EACCES,
+			      "it uses method 2 (shared key) where a signature is expected");
 	if (!cr || !cr->cas)
-		return -ENOENT;
+		return refuse(no, "certificate", -ENOENT, "we have no CA to check it against");
 	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_CERT))) {
 		struct ike_typed c;
 		X509 *x;
@@ -349,24 +408,28 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 		if (!inter || !sk_X509_push(inter, x))
 			X509_free(x);
 	}
-	r = -EKEYREJECTED;
 	if (!ee) {
-		log_warn("%s: peer sent no X.509 certificate", ike_sa_name(sa));
+		r = refuse(no, "certificate", -EKEYREJECTED, "it sent no X.509 certificate");
 	} else if (crypto_cert_verify(ee, inter, cr->cas, 0)) {
-		log_warn("%s: peer's certificate does not chain to our CAs", ike_sa_name(sa));
+		r = refuse(no, "certificate", -EKEYREJECTED, "it does not chain to our CAs");
 	} else if (!crypto_cert_matches_id(ee, peer->type, peer->data, peer->len)) {
-		char pid[PEER_ID_STRLEN];
-
-		log_warn("%s: peer's certificate does not contain its ID %s",
-			 ike_sa_name(sa), peer_id_str(sa, pid));
+		r = refuse(no, "certificate", -EKEYREJECTED, "it does not contain the identity %s",
+			   peer_id_str(sa, pid));
 	} else if (!(pub = X509_get0_pubkey(ee))) {
-		log_warn("%s: peer's certificate has no usable key", ike_sa_name(sa));
+		r = refuse(no, "certificate", -EKEYREJECTED, "it has no usable key");
 	} else {
+		enum crypto_sig_scheme sch = crypto_auth_scheme(auth.type, auth.data.p,
+								 auth.data.len);
+
 		r = crypto_auth_verify(pub, auth.type, auth.data.p, auth.data.len,
 				       octets->data, octets->len);
 		if (r)
-			log_warn("%s: peer's signature does not verify (%s)",
-				 ike_sa_name(sa), strerror(-r));
+			refuse(no, "AUTH", r, "its %s (method %u, %s) does not verify with the certificate's key: %s",
+			       auth_method_name(auth.type), auth.type, crypto_sig_scheme_name(sch),
+			       strerror(-r));
+		else
+			log_debug("%s: the peer's AUTH verifies: %s", ike_sa_name(sa),
+				  crypto_sig_scheme_name(sch));
 	}
 	X509_free(ee);
 	sk_X509_pop_free(inter, X509_free);
@@ -400,6 +463,18 @@ static int octets_for(struct ike_sa *sa, const struct buf *msg, const struct buf
 }
 
 /* --- initiator ------------------------------------------------------------------ */
+
+/* §2.4: INITIAL_CONTACT says this is the only IKE SA between us; not so
+ * while another of the connection's is up (a second initiate, a rekey's
+ * or a reauthentication's overlap). */
+static bool has_contact(const struct ike_sa *sa)
+{
+	for (const struct ike_sa *o = sa->e->all; o; o = o->next)
+		if (o != sa && o->cfg == sa->cfg &&
+		    (o->state == IKE_S_ESTABLISHED || o->state == IKE_S_REKEYED))
+			return true;
+	return false;
+}
 
 int auth_start(struct ike_sa *sa)
 {
@@ -435,7 +510,7 @@ int auth_start(struct ike_sa *sa)
 	if (sa->cfg->remote.id.type)
 		ike_put_id(&bld, IKEV2_PL_IDR, peer.type, peer.data, peer.len);
 	ike_put_auth(&bld, method, au.data, au.len);
-	if (sa->cfg->initial_contact)
+	if (sa->cfg->initial_contact && !has_contact(sa))
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
 	if (sa->cfg->children) {
 		struct child_sa *ch = child_new(sa, sa->cfg->children);
@@ -491,72 +566,45 @@ static bool auth_error_notify(struct ike_sa *sa, const struct ike_msg *inner,
 	return false;
 }
 
-static void auth_fail(struct ike_sa *sa, const char *why)
+static void auth_fail(struct ike_sa *sa, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void auth_fail(struct ike_sa *sa, const char *fmt, ...)
 {
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
 	sa->e->st.ike_failed++;
 	log_warn("%s: IKE_AUTH failed: %s", ike_sa_name(sa), why);
 	ike_sa_destroy(sa, NULL);
 }
 
-void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
+/*
+ * §2.21.2: the initiator that cannot authenticate the responder says so
+ * in an INFORMATIONAL with AUTHENTICATION_FAILED (the exception to never
+ * starting an exchange for an error in a response); the responder then
+ * need not keep its half of the IKE SA until its own timeout.  Sent once,
+ * not waited for.
+ */
+static void tell_auth_failed(struct ike_sa *sa)
 {
-	const struct ike_pl *pid = ike_msg_find(inner, IKEV2_PL_IDR);
-	struct cred *cr = cred_get(sa->e, sa->cfg);
-	struct child_sa *ch = sa->req.child;
-	struct ike_typed idr;
-	struct id_cfg me, want;
-	struct buf oct = BUF_INIT;
-	uint16_t child_err;
-	int r;
+	struct buf in = BUF_INIT;
+	struct ike_builder bld;
 
-	if (auth_error_notify(sa, inner, &child_err)) {
-		auth_fail(sa, "the responder refused our authentication");
-		return;
-	}
-	if (!pid || ike_get_id(pid, &idr) || !id_from_payload(&idr, &sa->peer_id)) {
-		auth_fail(sa, "response has no usable IDr");
-		return;
-	}
-	if (sa->cfg->remote.id.type && (id_wire(&sa->cfg->remote.id, &want) ||
-					!id_equal(&want, &sa->peer_id))) {
-		auth_fail(sa, "responder's identity is not the configured one");
-		return;
-	}
-	my_id(sa, cr, &me);
-	r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
-	if (!r)
-		r = check_auth(sa, cr, inner, &me, &sa->peer_id, &oct);
-	buf_wipe(&oct);
-	if (r) {
-		auth_fail(sa, "responder's AUTH does not verify");
-		return;
-	}
-	sa->req.child = NULL;
-	if (ch) {
-		uint16_t e = child_err ? child_err : child_accept(ch, inner, true);
-
-		if (!e && !child_install(ch, &sa->ni, &sa->nr, NULL, true) &&
-		    !child_policies(ch)) {
-			child_link(ch);
-			child_schedule(ch);
-		} else {
-			log_warn("%s: Child SA %s not established: %s", ike_sa_name(sa),
-				 ch->cfg->name, e ? ikev2_notify_name(e) : "kernel refused it");
-			child_free(ch, true);
-			sa->e->st.child_failed++;
-		}
-	}
-	ike_sa_established(sa);
-	esp_probe_start(sa);
-	/* Further children of the connection come by CREATE_CHILD_SA. */
-	if (sa->cfg->children && sa->cfg->children->next)
-		sa->pending |= PEND_CHILD;
-	ike_req_done(sa);
+	ike_req_done(sa);	/* IKE_AUTH is over: the next message ID */
+	chain_begin(&bld, &in);
+	ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+	if (!ike_send_request(sa, TASK_DPD, IKEV2_EXCH_INFORMATIONAL, &bld))
+		log_info("%s: AUTHENTICATION_FAILED sent to the responder", ike_sa_name(sa));
+	buf_free(&in);
 }
 
-/* --- responder ------------------------------------------------------------------- */
-
-/* §2.4: INITIAL_CONTACT: the peer has no other SA with us any more. */
+/* §2.4: INITIAL_CONTACT: the peer has no other SA with us any more.  Acted
+ * on before the new IKE SA's first Child SA is installed, whose selectors
+ * and policies the old ones may hold. */
 static void initial_contact(struct ike_sa *sa)
 {
 	struct ike_sa *o, *n;
@@ -572,6 +620,83 @@ static void initial_contact(struct ike_sa *sa)
 		}
 	}
 }
+
+void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
+{
+	const struct ike_pl *pid = ike_msg_find(inner, IKEV2_PL_IDR);
+	struct cred *cr = cred_get(sa->e, sa->cfg);
+	struct child_sa *ch = sa->req.child;
+	struct ike_typed idr;
+	struct id_cfg me, want;
+	struct buf oct = BUF_INIT;
+	struct refusal no = { .part = "AUTH", .why = "" };
+	struct ike_notify ic;
+	char a[PEER_ID_STRLEN], b[PEER_ID_STRLEN];
+	uint16_t child_err;
+	int r;
+
+	if (auth_error_notify(sa, inner, &child_err)) {
+		auth_fail(sa, "the responder refused our authentication");
+		return;
+	}
+	if (!pid || ike_get_id(pid, &idr) || !id_from_payload(&idr, &sa->peer_id)) {
+		auth_fail(sa, "response has no usable IDr");
+		return;
+	}
+	if (sa->cfg->remote.id.type && (id_wire(&sa->cfg->remote.id, &want) ||
+					!id_equal(&want, &sa->peer_id))) {
+		id_str(&want, b, sizeof(b));
+		tell_auth_failed(sa);
+		auth_fail(sa, "the responder's identity %s is not the configured %s",
+			  peer_id_str(sa, a), b);
+		return;
+	}
+	my_id(sa, cr, &me);
+	r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
+	if (r)
+		refuse(&no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
+	else
+		r = check_auth(sa, cr, inner, &me, &sa->peer_id, &oct, &no);
+	buf_wipe(&oct);
+	if (r) {
+		tell_auth_failed(sa);
+		auth_fail(sa, "the responder's %s is refused: %s", no.part, no.why);
+		return;
+	}
+	/* A responder may send INITIAL_CONTACT too (§2.4). */
+	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
+		initial_contact(sa);
+	sa->req.child = NULL;
+	if (ch) {
+		uint16_t e = child_err ? child_err : child_accept(ch, inner, true);
+
+		if (!e && !(r = child_install(ch, &sa->ni, &sa->nr, NULL, true)) &&
+		    !(r = child_policies(ch))) {
+			child_link(ch);
+			child_schedule(ch);
+		} else if (!e) {
+			/* The responder has it: delete it there (§1.4.1). */
+			log_warn("%s: Child SA %s not established: the kernel refused it (%s); deleting it at the peer",
+				 ike_sa_name(sa), ch->cfg->name, strerror(-r));
+			sa->e->st.child_failed++;
+			child_link(ch);
+			ch->pending |= CHILD_PEND_DELETE;
+		} else {
+			log_warn("%s: Child SA %s not established: %s", ike_sa_name(sa),
+				 ch->cfg->name, ikev2_notify_name(e));
+			child_free(ch, true);
+			sa->e->st.child_failed++;
+		}
+	}
+	ike_sa_established(sa);
+	esp_probe_start(sa);
+	/* Further children of the connection come by CREATE_CHILD_SA. */
+	if (sa->cfg->children && sa->cfg->children->next)
+		sa->pending |= PEND_CHILD;
+	ike_req_done(sa);
+}
+
+/* --- responder ------------------------------------------------------------------- */
 
 static bool conn_fits(struct ike_sa *sa, const struct conn_cfg *c,
 		      const struct id_cfg *peer, const struct id_cfg *idr)
@@ -613,7 +738,9 @@ static uint16_t auth_first_child(struct ike_sa *sa, const struct conn_cfg *cc,
 				 struct ike_proposal *chosen)
 {
 	const struct child_cfg *chc = child_cfg_match(cc, inner);
+	char why[96] = "";
 	uint16_t err;
+	int r;
 
 	*ch = NULL;
 	if (!chc) {
@@ -624,13 +751,17 @@ static uint16_t auth_first_child(struct ike_sa *sa, const struct conn_cfg *cc,
 			err = IKEV2_N_NO_ADDITIONAL_SAS;
 		else
 			err = child_select(sa, chc, *ch, inner, true, chosen);
-		if (!err && (child_install(*ch, &sa->ni, &sa->nr, NULL, false) ||
-			     child_policies(*ch)))
-			err = IKEV2_N_NO_PROPOSAL_CHOSEN;
+		/* the backend's own words are in the line before */
+		if (!err && ((r = child_install(*ch, &sa->ni, &sa->nr, NULL, false)) ||
+			     (r = child_policies(*ch)))) {
+			err = child_install_notify(r);
+			snprintf(why, sizeof(why), ": the kernel refused it (%s)", strerror(-r));
+		}
 	}
 	if (!err)
 		return 0;
-	log_warn("%s: Child SA refused: %s", ike_sa_name(sa), ikev2_notify_name(err));
+	log_warn("%s: Child SA%s%s refused with %s%s", ike_sa_name(sa), chc ? " " : "",
+		 chc ? chc->name : "", ikev2_notify_name(err), why);
 	if (*ch)
 		child_free(*ch, true);
 	*ch = NULL;
@@ -653,6 +784,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	struct child_sa *ch = NULL;
 	struct ike_proposal chosen;
 	struct ike_notify ic;
+	struct refusal no = { .part = "AUTH", .why = "" };
 	uint16_t child_err = 0;
 	uint8_t method = 0;
 	int r;
@@ -682,13 +814,15 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	cr = cred_get(sa->e, cc);
 	my_id(sa, cr, &me);
 	r = octets_for(sa, &sa->init_req, &sa->nr, &sa->keys.sk_pi, &sa->peer_id, &oct);
-	if (!r)
-		r = check_auth(sa, cr, inner, &me, &sa->peer_id, &oct);
+	if (r)
+		refuse(&no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
+	else
+		r = check_auth(sa, cr, inner, &me, &sa->peer_id, &oct, &no);
 	buf_wipe(&oct);
 	if (r) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
 				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
-		auth_fail(sa, "peer's AUTH does not verify");
+		auth_fail(sa, "the initiator's %s is refused: %s", no.part, no.why);
 		return;
 	}
 	r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &me, &oct);
@@ -736,6 +870,9 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		child_link(ch);
 		child_schedule(ch);
 	}
+	/* §2.21.2: an AUTHENTICATION_FAILED from the initiator can only come
+	 * in its next request. */
+	sa->auth_next_msgid = msgid + 1;
 	ike_sa_established(sa);
 	esp_probe_start(sa);
 }

@@ -610,6 +610,7 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 	struct ike_span ni;
 	struct buf pub = BUF_INIT, gir = BUF_INIT, nib = BUF_INIT, nr = BUF_INIT;
 	uint16_t err;
+	int kr;
 
 	if (sa->req.task == TASK_IKE_REKEY) {
 		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
@@ -640,11 +641,13 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 	}
 	if (crypto_nonce(&nr, IKE_NONCE_LEN) || !child_pfs(sa, msgid, c, inner, &pub, &gir))
 		goto drop;
-	if (buf_append(&nib, ni.p, ni.len) ||
-	    child_install(c, &nib, &nr, c->esp.ke ? &gir : NULL, false) ||
-	    (!old && child_policies(c))) {
-		respond_error(sa, msgid, IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0,
-			      "the kernel refused the SA");
+	if ((kr = buf_append(&nib, ni.p, ni.len)) ||
+	    (kr = child_install(c, &nib, &nr, c->esp.ke ? &gir : NULL, false)) ||
+	    (!old && (kr = child_policies(c)))) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "the kernel refused the SA (%s)", strerror(-kr));
+		respond_error(sa, msgid, child_install_notify(kr), NULL, 0, why);
 		goto drop;
 	}
 	if (child_answer(sa, msgid, c, &chosen, &nr, &pub))

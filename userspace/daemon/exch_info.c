@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * INFORMATIONAL (RFC 7296 §1.4, §2.4): Delete of Child SAs and of the IKE
- * SA, and liveness checks (an empty request, answered empty).
+ * SA, liveness checks (an empty request, answered empty), and the
+ * initiator's AUTHENTICATION_FAILED after IKE_AUTH (§2.21.2).  A Delete
+ * that is not part of a rekey is followed by close_action.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +13,9 @@
 
 #include "ikesa.h"
 #include "log.h"
+
+/* close_action = restart: how long the peer has to come back by itself. */
+#define CLOSE_RESTART_MS	2000u
 
 int info_start_dpd(struct ike_sa *sa)
 {
@@ -90,6 +95,26 @@ void info_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	}
 }
 
+/*
+ * §2.21.2: an initiator that could not authenticate us (our certificate or
+ * AUTH) says so in its first request after IKE_AUTH.  The IKE SA and the
+ * Child SA made with it go at once, not at our liveness check.  Anywhere
+ * else the notify means nothing (§3.10.1: only in IKE_AUTH's context).
+ */
+static bool auth_failed(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
+{
+	struct ike_notify n;
+
+	if (ike_find_notify(inner, IKEV2_N_AUTHENTICATION_FAILED, &n))
+		return false;
+	if (sa->initiator || !sa->auth_next_msgid || msgid != sa->auth_next_msgid) {
+		log_warn("%s: AUTHENTICATION_FAILED in INFORMATIONAL message %u ignored: only the initiator's first request after IKE_AUTH may carry it",
+			 ike_sa_name(sa), msgid);
+		return false;
+	}
+	return true;
+}
+
 void info_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
 {
 	const struct ike_pl *pl = NULL;
@@ -97,7 +122,20 @@ void info_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *in
 	struct ike_builder bld;
 	uint32_t del[64];
 	uint16_t ndel = 0;
-	bool delete_ike = false;
+	bool delete_ike = false, recreate = false;
+
+	if (auth_failed(sa, msgid, inner)) {
+		struct engine *e = sa->e;
+
+		chain_begin(&bld, &out);
+		ike_send_response(sa, IKEV2_EXCH_INFORMATIONAL, msgid, &bld);
+		buf_free(&out);
+		e->st.ike_failed++;
+		log_warn("%s: the peer refused our authentication (AUTHENTICATION_FAILED after IKE_AUTH)",
+			 ike_sa_name(sa));
+		ike_sa_destroy(sa, "the peer refused our authentication");
+		return;
+	}
 
 	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_DELETE))) {
 		struct ike_delete d;
@@ -126,6 +164,12 @@ void info_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *in
 				del[ndel++] = c->spi_in;
 			log_info("%s: peer deleted Child SA %s (%08x/%08x)", ike_sa_name(sa),
 				 c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out));
+			/* Not the old half of a rekey, nor one we delete too. */
+			if (c->state == CHILD_S_INSTALLED && sa->cfg->close_action == CFG_ACTION_RESTART) {
+				log_info("%s: close_action = restart: Child SA %s again", ike_sa_name(sa),
+					 c->cfg->name);
+				recreate = true;
+			}
 			if (sa->req.old == c)
 				sa->req.old = NULL;
 			child_free(c, true);
@@ -139,8 +183,22 @@ void info_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *in
 	ike_send_response(sa, IKEV2_EXCH_INFORMATIONAL, msgid, &bld);
 	buf_free(&out);
 	if (delete_ike) {
-		ike_sa_destroy(sa, sa->state == IKE_S_REKEYED ? "rekeyed" : "deleted by the peer");
+		struct engine *e = sa->e;
+		const struct conn_cfg *cc = sa->cfg;
+		bool rekeyed = sa->state == IKE_S_REKEYED || sa->rekeyed_to;
+		bool closed = !rekeyed && sa->state != IKE_S_DELETING;	/* not ours crossing */
+
+		ike_sa_destroy(sa, rekeyed ? "rekeyed" : "deleted by the peer");
+		/* A peer that reauthenticates deletes the old IKE SA and makes a
+		 * new one at once; waiting a little lets its new one count. */
+		if (closed && cc && cc->close_action == CFG_ACTION_RESTART) {
+			log_info("%s: close_action = restart: initiating again in %us unless the peer does first",
+				 cc->name, CLOSE_RESTART_MS / 1000);
+			conn_restart_later(e, cc, CLOSE_RESTART_MS);
+		}
 		return;
 	}
+	if (recreate && sa->state == IKE_S_ESTABLISHED)
+		sa->pending |= PEND_CHILD;
 	ike_kick(sa);
 }

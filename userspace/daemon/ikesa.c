@@ -699,10 +699,27 @@ static void retransmit_fire(struct timer *t)
 	if (r->task == TASK_NONE)
 		return;
 	if (r->tries >= max || (r->deadline_ms && now >= r->deadline_ms)) {
-		sa->e->st.dpd_dead += r->task == TASK_DPD;
+		struct engine *e = sa->e;
+		const struct conn_cfg *cc = sa->cfg;
+		bool restart = false;
+
+		e->st.dpd_dead += r->task == TASK_DPD;
 		log_warn("%s: no response to %s (message %u) after %u retransmits: peer is gone",
 			 ike_sa_name(sa), ike_exch_name(r->exch), r->msgid, r->tries);
+		if (sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) {
+			ike_keying_failed(sa, "peer did not answer");
+		} else if (sa->state == IKE_S_ESTABLISHED && cc &&
+			   cc->dpd_action == CFG_ACTION_RESTART) {
+			/* Any request of an established SA that goes unanswered
+			 * finds the peer dead, as a liveness check would. */
+			log_info("%s: dpd_action = restart: initiating %s again", ike_sa_name(sa),
+				 cc->name);
+			restart = true;
+		}
 		ike_sa_destroy(sa, "peer did not answer");
+		/* after the old SA and its policies are gone */
+		if (restart)
+			conn_restart_later(e, cc, 0);
 		return;
 	}
 	r->tries++;

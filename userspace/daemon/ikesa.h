@@ -20,6 +20,8 @@
  *   esp_probe.c   ESP reachability after a TCP-first separate setup
  *                 (RT-24..28) and the rebuild in RFC 9329 mode (RT-25)
  *   engine_ctl.c  status, initiate, terminate, rekey, reload
+ *   retry.c       establishing again: keyingtries, dpd_action and
+ *                 close_action = restart
  *
  * Single-threaded: everything runs from the event loop.  (The one other
  * thread, the key pair pool in crypto_kex.c, only generates key pairs and
@@ -237,6 +239,12 @@ struct ike_sa {
 
 	/* Identities */
 	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
+	/* Responder: the message ID of the initiator's first request after
+	 * IKE_AUTH, the one that may carry AUTHENTICATION_FAILED (§2.21.2). */
+	uint32_t auth_next_msgid;
+	/* Initiator: which attempt at establishing this is (keyingtries);
+	 * 0 = the first. */
+	unsigned int keying_attempt;
 
 	/* Message IDs (window 1 both ways) */
 	uint32_t my_msgid;	/* next request we send */
@@ -317,6 +325,9 @@ struct engine {
 
 	/* Credentials, loaded per connection name on demand */
 	struct cred *creds;
+	/* Connections to initiate again later (keyingtries, dpd_action,
+	 * close_action), by name */
+	struct conn_retry *retries;
 
 	struct engine_stats st;
 	bool shutting_down;
@@ -402,6 +413,20 @@ void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
 /* "confirmed on IP after 40 ms", "running", ... for status */
 void esp_probe_str(const struct ike_sa *sa, char *out, size_t len);
 
+/* retry.c: establishing again (keyingtries, dpd_action, close_action) */
+/* An initiator SA that was not established failed for why (the peer did
+ * not answer, could not be reached): the next attempt is scheduled with
+ * back-off unless keyingtries are used up.  Logs; the caller destroys sa. */
+void ike_keying_failed(struct ike_sa *sa, const char *why);
+/* The connection again in delay_ms (attempt 1), unless by then one of its
+ * IKE SAs exists (the peer's, say) or a retry is already due. */
+void conn_restart_later(struct engine *e, const struct conn_cfg *cc, uint64_t delay_ms);
+/* Drops the retry due for name; false if there was none. */
+bool conn_retry_cancel(struct engine *e, const char *name);
+void conn_retries_free(struct engine *e);
+/* The retries due, as "conn: attempt N in Ss" lines or JSON objects. */
+void conn_retries_status(struct engine *e, struct buf *b, bool json);
+
 /* exch_auth.c */
 int auth_start(struct ike_sa *sa);
 void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
@@ -457,6 +482,9 @@ int child_install(struct child_sa *c, const struct buf *ni,
 		  const struct buf *nr, const struct buf *gir, bool we_initiated);
 /* SPD entries for the Child SA's selectors (first SA of a reqid). */
 int child_policies(struct child_sa *c);
+/* The notify that answers a Child SA the kernel refused (-errno from
+ * child_install/child_policies): TEMPORARY_FAILURE or NO_ADDITIONAL_SAS. */
+uint16_t child_install_notify(int err);
 void child_link(struct child_sa *c);
 void child_schedule(struct child_sa *c);
 /* The IKE SA's path moved to new UDP ports (§2.23): move the

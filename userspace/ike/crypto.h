@@ -362,11 +362,20 @@ enum crypto_sig_scheme {
 
 /* Hash ID (CRYPTO_HASH_*) of a scheme. */
 uint16_t crypto_sig_hash(enum crypto_sig_scheme s);
+/* "RSASSA-PSS with SHA2-256", ... for logs ("none" for NONE). */
+const char *crypto_sig_scheme_name(enum crypto_sig_scheme s);
+/* The scheme a received AUTH (method and data, as crypto_auth_verify
+ * takes them) uses: NONE for a shared key, an unknown
+ * AlgorithmIdentifier or malformed data. */
+enum crypto_sig_scheme crypto_auth_scheme(uint8_t method, const uint8_t *auth,
+					  size_t authlen);
 /*
  * Picks a method-14 scheme for our key given the peer's
  * SIGNATURE_HASH_ALGORITHMS as a bitmask (bit n = hash ID n; 0 = peer sent
- * none, then SHA-256).  RSA keys use PKCS#1 v1.5 unless pss; ECDSA uses
- * the curve's hash.  CRYPTO_SIG_NONE if nothing fits.
+ * none, then SHA-256).  RSA keys use PKCS#1 v1.5 unless pss; RSASSA-PSS-only
+ * keys (OpenSSL type RSA-PSS) always PSS, with the hash they are
+ * restricted to if any; ECDSA uses the curve's hash.  CRYPTO_SIG_NONE if
+ * nothing fits.
  */
 enum crypto_sig_scheme crypto_sig_choose(EVP_PKEY *key, uint32_t peer_hashes,
 					 bool pss);

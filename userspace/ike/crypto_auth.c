@@ -6,11 +6,13 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/rsa.h>
 
 #include "crypto.h"
@@ -158,6 +160,24 @@ uint16_t crypto_sig_hash(enum crypto_sig_scheme s)
 	return 0;
 }
 
+const char *crypto_sig_scheme_name(enum crypto_sig_scheme s)
+{
+	static const char *const names[] = {
+		[CRYPTO_SIG_NONE] = "none",
+		[CRYPTO_SIG_RSA_PKCS1_SHA256] = "RSASSA-PKCS1-v1_5 with SHA2-256",
+		[CRYPTO_SIG_RSA_PKCS1_SHA384] = "RSASSA-PKCS1-v1_5 with SHA2-384",
+		[CRYPTO_SIG_RSA_PKCS1_SHA512] = "RSASSA-PKCS1-v1_5 with SHA2-512",
+		[CRYPTO_SIG_RSA_PSS_SHA256] = "RSASSA-PSS with SHA2-256",
+		[CRYPTO_SIG_RSA_PSS_SHA384] = "RSASSA-PSS with SHA2-384",
+		[CRYPTO_SIG_RSA_PSS_SHA512] = "RSASSA-PSS with SHA2-512",
+		[CRYPTO_SIG_ECDSA_SHA256] = "ECDSA with SHA2-256",
+		[CRYPTO_SIG_ECDSA_SHA384] = "ECDSA with SHA2-384",
+		[CRYPTO_SIG_ECDSA_SHA512] = "ECDSA with SHA2-512",
+	};
+
+	return (unsigned int)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
 static bool scheme_is_pss(enum crypto_sig_scheme s)
 {
 	return s == CRYPTO_SIG_RSA_PSS_SHA256 || s == CRYPTO_SIG_RSA_PSS_SHA384 ||
@@ -180,6 +200,61 @@ static bool key_is_rsa(EVP_PKEY *k)
 static bool key_is_ec(EVP_PKEY *k)
 {
 	return EVP_PKEY_is_a(k, "EC");
+}
+
+static bool key_is_pss_only(EVP_PKEY *k)
+{
+	return EVP_PKEY_is_a(k, "RSA-PSS");
+}
+
+/*
+ * RFC 4055 §3.1: an RSASSA-PSS key may carry parameters that restrict it
+ * to one hash (for the message and MGF1) and a minimum salt.  The hash ID
+ * (CRYPTO_HASH_*) it is restricted to, 0 for none, -1 when it restricts
+ * it to something we cannot sign with (another MGF1 hash, a longer salt
+ * than the hash, a hash we do not do).
+ */
+static int pss_key_hash(EVP_PKEY *k)
+{
+	static const struct { const char *name; int id; } md[] = {
+		{ "SHA2-256", CRYPTO_HASH_SHA2_256 },
+		{ "SHA2-384", CRYPTO_HASH_SHA2_384 },
+		{ "SHA2-512", CRYPTO_HASH_SHA2_512 },
+	};
+	char dig[64] = "", mgf[64] = "";
+	int salt = 0, id = -1;
+	EVP_MD *m;
+	size_t i;
+
+	if (!key_is_pss_only(k) ||
+	    !EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_RSA_DIGEST, dig, sizeof(dig), NULL))
+		return 0;
+	if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_RSA_MGF1_DIGEST, mgf,
+					   sizeof(mgf), NULL) &&
+	    strcasecmp(mgf, dig))
+		return -1;
+	EVP_PKEY_get_int_param(k, OSSL_PKEY_PARAM_RSA_PSS_SALTLEN, &salt);
+	m = EVP_MD_fetch(NULL, dig, NULL);
+	for (i = 0; m && i < sizeof(md) / sizeof(md[0]); i++)
+		if (EVP_MD_is_a(m, md[i].name) && salt <= EVP_MD_get_size(m))
+			id = md[i].id;
+	EVP_MD_free(m);
+	return id;
+}
+
+/* Can key sign with scheme s (PSS-only keys: PSS, with their hash)? */
+static bool scheme_fits_key(enum crypto_sig_scheme s, EVP_PKEY *k)
+{
+	int h;
+
+	if (scheme_is_ecdsa(s))
+		return key_is_ec(k);
+	if (!key_is_rsa(k))
+		return false;
+	if (!key_is_pss_only(k))
+		return true;
+	h = pss_key_hash(k);
+	return scheme_is_pss(s) && (!h || h == crypto_sig_hash(s));
 }
 
 /* The AlgorithmIdentifier we send for a scheme. */
@@ -262,9 +337,16 @@ enum crypto_sig_scheme crypto_sig_choose(EVP_PKEY *key, uint32_t peer_hashes,
 		  CRYPTO_SIG_RSA_PSS_SHA512, CRYPTO_SIG_ECDSA_SHA512 },
 	};
 	size_t i, first = 0;
+	int only = 0;
 
 	if (!peer_hashes)
 		peer_hashes = 1u << CRYPTO_HASH_SHA2_256;
+	if (key_is_pss_only(key)) {
+		pss = true;
+		only = pss_key_hash(key);
+		if (only < 0)
+			return CRYPTO_SIG_NONE;
+	}
 	if (key_is_ec(key)) {
 		/* Prefer the hash matching the curve (RFC 5656 §6.2.1). */
 		int bits = EVP_PKEY_get_bits(key);
@@ -276,7 +358,7 @@ enum crypto_sig_scheme crypto_sig_choose(EVP_PKEY *key, uint32_t peer_hashes,
 	for (i = 0; i < 3; i++) {
 		size_t j = (first + i) % 3;
 
-		if (!(peer_hashes & (1u << t[j].hash)))
+		if (!(peer_hashes & (1u << t[j].hash)) || (only && only != t[j].hash))
 			continue;
 		if (key_is_ec(key))
 			return t[j].ecdsa;
@@ -312,11 +394,15 @@ int crypto_sig_hash_parse(const uint8_t *data, size_t len, uint32_t *mask)
 
 /* --- sign / verify ------------------------------------------------------ */
 
-static int set_pss(EVP_PKEY_CTX *pctx, const EVP_MD *md)
+static int set_pss(EVP_PKEY_CTX *pctx, const EVP_MD *md, EVP_PKEY *key)
 {
 	if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, EVP_MD_get_size(md)) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0)
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, EVP_MD_get_size(md)) <= 0)
+		return -EIO;
+	/* A key restricted to one hash has its MGF1 hash set already (the
+	 * same, scheme_fits_key() saw to it), and OpenSSL refuses to be
+	 * told again. */
+	if (pss_key_hash(key) <= 0 && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0)
 		return -EIO;
 	return 0;
 }
@@ -336,7 +422,7 @@ static int do_sign(EVP_PKEY *key, enum crypto_sig_scheme s,
 		return -ENOMEM;
 	if (EVP_DigestSignInit(mctx, &pctx, md, NULL, key) <= 0)
 		goto out;
-	if (scheme_is_pss(s) && set_pss(pctx, md))
+	if (scheme_is_pss(s) && set_pss(pctx, md, key))
 		goto out;
 	if (EVP_DigestSign(mctx, NULL, &siglen, data, len) <= 0)
 		goto out;
@@ -374,7 +460,7 @@ static int do_verify(EVP_PKEY *pub, enum crypto_sig_scheme s,
 		return -ENOMEM;
 	if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pub) <= 0)
 		goto out;
-	if (scheme_is_pss(s) && set_pss(pctx, md))
+	if (scheme_is_pss(s) && set_pss(pctx, md, pub))
 		goto out;
 	ret = EVP_DigestVerify(mctx, sig, siglen, data, len) == 1 ? 0 :
 	      -EBADMSG;
@@ -402,6 +488,41 @@ static int ecdsa_method(uint8_t method, int *bits, size_t *flen,
 	return -ENOTSUP;
 }
 
+/* RFC 7427 §3: ASN.1 length (1) | AlgorithmIdentifier | signature. */
+static int split_sig(const uint8_t *auth, size_t authlen, enum crypto_sig_scheme *s,
+		     const uint8_t **sig, size_t *siglen)
+{
+	struct cursor c;
+	const uint8_t *algid;
+	uint8_t alen;
+
+	cur_init(&c, auth, authlen);
+	if (!cur_u8(&c, &alen) || !(algid = cur_take(&c, alen)) || !cur_left(&c))
+		return -EMSGSIZE;
+	*siglen = cur_left(&c);
+	*sig = cur_take(&c, *siglen);
+	*s = algid_scheme(algid, alen);
+	return 0;
+}
+
+enum crypto_sig_scheme crypto_auth_scheme(uint8_t method, const uint8_t *auth,
+					  size_t authlen)
+{
+	enum crypto_sig_scheme s = CRYPTO_SIG_NONE;
+	const uint8_t *sig;
+	size_t siglen, flen;
+	int bits;
+
+	if (method == CRYPTO_AUTH_DIGITAL_SIGNATURE) {
+		if (split_sig(auth, authlen, &s, &sig, &siglen))
+			return CRYPTO_SIG_NONE;
+		return s;
+	}
+	if (ecdsa_method(method, &bits, &flen, &s))
+		return CRYPTO_SIG_NONE;
+	return s;
+}
+
 int crypto_auth_sign(EVP_PKEY *key, uint8_t method,
 		     enum crypto_sig_scheme scheme,
 		     const uint8_t *octets, size_t octlen, struct buf *out)
@@ -420,8 +541,9 @@ int crypto_auth_sign(EVP_PKEY *key, uint8_t method,
 		n = scheme_algid(scheme, algid);
 		if (!n)
 			return -ENOTSUP;
-		if (scheme_is_ecdsa(scheme) ? !key_is_ec(key) : !key_is_rsa(key)) {
-			log_err("crypto: signature scheme does not fit the key");
+		if (!scheme_fits_key(scheme, key)) {
+			log_err("crypto: signature scheme %s does not fit the key",
+				crypto_sig_scheme_name(scheme));
 			return -EINVAL;
 		}
 		/* Length of the ASN.1 AlgorithmIdentifier, then it. */
@@ -495,23 +617,14 @@ int crypto_auth_verify(EVP_PKEY *pub, uint8_t method,
 		       const uint8_t *octets, size_t octlen)
 {
 	enum crypto_sig_scheme s;
-	struct cursor c;
-	const uint8_t *algid, *sig;
+	const uint8_t *sig;
 	struct buf der = BUF_INIT;
-	uint8_t alen;
 	size_t flen, siglen;
 	int bits, ret;
 
 	if (method == CRYPTO_AUTH_DIGITAL_SIGNATURE) {
-		/* RFC 7427 §3: ASN.1 length (1) | AlgorithmIdentifier |
-		 * signature value. */
-		cur_init(&c, auth, authlen);
-		if (!cur_u8(&c, &alen) || !(algid = cur_take(&c, alen)) ||
-		    !cur_left(&c))
+		if (split_sig(auth, authlen, &s, &sig, &siglen))
 			return -EMSGSIZE;
-		siglen = cur_left(&c);
-		sig = cur_take(&c, siglen);
-		s = algid_scheme(algid, alen);
 		if (s == CRYPTO_SIG_NONE) {
 			log_warn("crypto: AUTH uses an unknown or unsupported "
 				 "signature AlgorithmIdentifier");

@@ -185,6 +185,40 @@ TEST(kex_pool_setting)
 	}
 }
 
+/* keyingtries, dpd_action, close_action, rsa_pss: defaults and values. */
+TEST(recovery_and_signature_settings)
+{
+	char err[512];
+	struct config *c = parse(BASE END, err, sizeof(err));
+
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(0, c->conns->keyingtries);	/* forever, with back-off */
+	EXPECT_EQ(CFG_ACTION_CLEAR, c->conns->dpd_action);
+	EXPECT_EQ(CFG_ACTION_CLEAR, c->conns->close_action);
+	EXPECT_EQ(CFG_PSS_AUTO, c->conns->rsa_pss);
+	config_free(c);
+	c = parse(BASE "  keyingtries = 3\n  dpd_action = restart\n  close_action = restart\n"
+		  "  rsa_pss = yes\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(3, c->conns->keyingtries);
+	EXPECT_EQ(CFG_ACTION_RESTART, c->conns->dpd_action);
+	EXPECT_EQ(CFG_ACTION_RESTART, c->conns->close_action);
+	EXPECT_EQ(CFG_PSS_YES, c->conns->rsa_pss);
+	config_free(c);
+	/* swanctl's spellings for close_action: none (= clear), start */
+	c = parse(BASE "  close_action = start\n  dpd_action = clear\n  rsa_pss = no\n" END,
+		  err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(CFG_ACTION_RESTART, c->conns->close_action);
+	EXPECT_EQ(CFG_ACTION_CLEAR, c->conns->dpd_action);
+	EXPECT_EQ(CFG_PSS_NO, c->conns->rsa_pss);
+	config_free(c);
+	c = parse(BASE "  close_action = none\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(CFG_ACTION_CLEAR, c->conns->close_action);
+	config_free(c);
+}
+
 struct bad {
 	const char *text, *msg;
 };
@@ -243,6 +277,17 @@ static const struct bad bad[] = {
 	  "t.conf:2: tcp_puzzle_difficulty: expected a number from 0 to 20" },
 	{ "daemon {\n kex_pool = 257\n}\n",
 	  "t.conf:2: kex_pool: expected auto, no or a number of key pairs from 0 to 256, got '257'" },
+	{ BASE "  dpd_action = hold\n" END,
+	  "t.conf:6: unknown dpd_action 'hold' (expected clear or restart)" },
+	{ BASE "  close_action = restrat\n" END,
+	  "t.conf:6: unknown close_action 'restrat' (expected clear or restart)" },
+	{ BASE "  dpd_action = trap\n" END,
+	  "t.conf:6: dpd_action = trap is not supported yet (tcpiked has no trap policies): use clear or restart" },
+	{ BASE "  close_action = trap\n" END,
+	  "t.conf:6: close_action = trap is not supported yet (tcpiked has no trap policies): use clear or restart" },
+	{ BASE "  keyingtries = forever\n" END,
+	  "t.conf:6: keyingtries: expected a number from 0 to 10000, got 'forever'" },
+	{ BASE "  rsa_pss = maybe\n" END, "t.conf:6: unknown rsa_pss 'maybe' (expected yes or no)" },
 	{ "daemon {\n kex_pool = yes\n}\n",
 	  "t.conf:2: kex_pool: expected auto, no or a number of key pairs from 0 to 256, got 'yes'" },
 };
@@ -559,6 +604,10 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "retransmit_tries = 3" },
 		{ CFG_SEC_CONN, "keepalive_interval = 10s" },
 		{ CFG_SEC_CONN, "start_action = start" },
+		{ CFG_SEC_CONN, "keyingtries = 3" },
+		{ CFG_SEC_CONN, "dpd_action = restart" },
+		{ CFG_SEC_CONN, "close_action = restart" },
+		{ CFG_SEC_CONN, "rsa_pss = no" },
 		{ CFG_SEC_END, "auth = pubkey" },
 		{ CFG_SEC_END, "id = fqdn:b.example" },
 		{ CFG_SEC_END, "certs = /b.pem" },

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <openssl/asn1.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "crypto.h"
@@ -226,6 +227,77 @@ TEST(sig_choose_and_notify)
 	buf_free(&n);
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(ec384);
+}
+
+/*
+ * RSASSA-PSS-only keys (OpenSSL type RSA-PSS, SPKI id-RSASSA-PSS): signed
+ * with PSS whatever the caller asked for, and labelled so in the
+ * AlgorithmIdentifier (a PKCS#1 v1.5 label over a PSS signature fails at
+ * the peer); a key restricted to one hash signs with that hash only.
+ */
+TEST(rsa_pss_only_keys)
+{
+	EVP_PKEY *pss = load_key("rsapss.key", 0600), *pub = cert_key("rsapss.pem");
+	EVP_PKEY *rsa_pub = cert_key("rsa.pem"), *r384 = NULL;
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
+	struct buf auth = BUF_INIT;
+
+	ASSERT_NE(NULL, pss);
+	ASSERT_NE(NULL, pub);
+	ASSERT_EQ(CRYPTO_SIG_RSA_PSS_SHA256, crypto_sig_choose(pss, 0x1c, false));
+	ASSERT_EQ(CRYPTO_SIG_RSA_PSS_SHA512, crypto_sig_choose(pss, 1u << 4, false));
+	ASSERT_EQ(CRYPTO_SIG_RSA_PSS_SHA256, crypto_sig_choose(pss, 0, false));
+	sign_verify(_metadata, pss, pub, rsa_pub, 14, CRYPTO_SIG_RSA_PSS_SHA256, 72);
+	ASSERT_EQ(-EINVAL, crypto_auth_sign(pss, 14, CRYPTO_SIG_RSA_PKCS1_SHA256,
+					    octets, sizeof(octets), &auth));
+	ASSERT_EQ(0, auth.len);
+
+	/* Restricted to SHA-384 (and MGF1 SHA-384, salt at least 48). */
+	ASSERT_NE(NULL, kc);
+	ASSERT_LT(0, EVP_PKEY_keygen_init(kc));
+	ASSERT_LT(0, EVP_PKEY_CTX_set_rsa_keygen_bits(kc, 1024));
+	ASSERT_LT(0, EVP_PKEY_CTX_set_rsa_pss_keygen_md(kc, EVP_sha384()));
+	ASSERT_LT(0, EVP_PKEY_CTX_set_rsa_pss_keygen_saltlen(kc, 48));
+	ASSERT_LT(0, EVP_PKEY_keygen(kc, &r384));
+	ASSERT_EQ(CRYPTO_SIG_RSA_PSS_SHA384, crypto_sig_choose(r384, 0x1c, false));
+	ASSERT_EQ(CRYPTO_SIG_NONE, crypto_sig_choose(r384, 1u << 2, true));
+	sign_verify(_metadata, r384, r384, pub, 14, CRYPTO_SIG_RSA_PSS_SHA384, 72);
+	ASSERT_EQ(-EINVAL, crypto_auth_sign(r384, 14, CRYPTO_SIG_RSA_PSS_SHA256,
+					    octets, sizeof(octets), &auth));
+	buf_free(&auth);
+	EVP_PKEY_CTX_free(kc);
+	EVP_PKEY_free(r384);
+	EVP_PKEY_free(pss);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(rsa_pub);
+}
+
+/* What a received AUTH used, and how the logs name it. */
+TEST(auth_scheme_names)
+{
+	EVP_PKEY *rsa = load_key("rsa.key", 0600), *ec = load_key("ec256.key", 0600);
+	struct buf auth = BUF_INIT;
+
+	ASSERT_NE(NULL, rsa);
+	ASSERT_NE(NULL, ec);
+	ASSERT_STREQ("RSASSA-PSS with SHA2-256", crypto_sig_scheme_name(CRYPTO_SIG_RSA_PSS_SHA256));
+	ASSERT_STREQ("RSASSA-PKCS1-v1_5 with SHA2-384",
+		     crypto_sig_scheme_name(CRYPTO_SIG_RSA_PKCS1_SHA384));
+	ASSERT_STREQ("ECDSA with SHA2-512", crypto_sig_scheme_name(CRYPTO_SIG_ECDSA_SHA512));
+	ASSERT_STREQ("none", crypto_sig_scheme_name(CRYPTO_SIG_NONE));
+	ASSERT_EQ(0, crypto_auth_sign(rsa, 14, CRYPTO_SIG_RSA_PSS_SHA512, octets,
+				      sizeof(octets), &auth));
+	ASSERT_EQ(CRYPTO_SIG_RSA_PSS_SHA512, crypto_auth_scheme(14, auth.data, auth.len));
+	ASSERT_EQ(CRYPTO_SIG_NONE, crypto_auth_scheme(14, auth.data, 3));
+	ASSERT_EQ(0, crypto_auth_sign(ec, CRYPTO_AUTH_ECDSA_256, 0, octets,
+				      sizeof(octets), &auth));
+	ASSERT_EQ(CRYPTO_SIG_ECDSA_SHA256, crypto_auth_scheme(CRYPTO_AUTH_ECDSA_256,
+							      auth.data, auth.len));
+	ASSERT_EQ(CRYPTO_SIG_NONE, crypto_auth_scheme(CRYPTO_AUTH_PSK,
+						      auth.data, auth.len));
+	buf_free(&auth);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ec);
 }
 
 TEST(private_key_permissions)

@@ -1780,4 +1780,212 @@ TEST(every_transition_by_exchanges)
 	}
 }
 
+/* --- a gateway that stays up: keyingtries, dpd_action, close_action,
+ *     AUTHENTICATION_FAILED after IKE_AUTH ------------------------------------------- */
+
+static const struct conn_retry *retry_of(struct peer *p)
+{
+	return p->e->retries;
+}
+
+/* keyingtries = 0 (the default): a peer that does not answer is tried again
+ * after 1 s, 2 s, ... for as long as it takes. */
+TEST(keyingtries_forever_with_backoff)
+{
+	struct net *n = net_new(NULL);
+
+	n->block_udp = true;
+	initiate(n);
+	/* retransmit_tries = 3: 1 + 2 + 4 + 8 s, then attempt 2 one second on */
+	elapse(n, 15000);
+	EXPECT_EQ(0, count_all(A));
+	ASSERT_NE(NULL, retry_of(A));
+	elapse(n, 1000);
+	ASSERT_EQ(1, count_sa(A, IKE_S_INIT_SENT));
+	EXPECT_EQ(2, A->e->all->keying_attempt);
+	EXPECT_EQ(NULL, retry_of(A));
+	elapse(n, 15000);
+	EXPECT_EQ(0, count_all(A));
+	/* attempt 3 waits 2 s */
+	elapse(n, 1000);
+	EXPECT_EQ(0, count_all(A));
+	elapse(n, 1000);
+	ASSERT_EQ(1, count_sa(A, IKE_S_INIT_SENT));
+	EXPECT_EQ(3, A->e->all->keying_attempt);
+	n->block_udp = false;
+	elapse(n, 2000);
+	established(_metadata, n);
+	EXPECT_EQ(NULL, retry_of(A));
+	net_free(n);
+}
+
+TEST(keyingtries_gives_up)
+{
+	struct net *n = net_new("keyingtries = 2");
+	struct buf out = BUF_INIT;
+
+	n->block_udp = true;
+	initiate(n);
+	elapse(n, 16000);
+	ASSERT_EQ(1, count_sa(A, IKE_S_INIT_SENT));
+	elapse(n, 60000);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(NULL, retry_of(A));
+	/* terminate cancels a retry that is due */
+	net_free(n);
+	n = net_new(NULL);
+	n->block_udp = true;
+	initiate(n);
+	elapse(n, 15000);
+	ASSERT_NE(NULL, retry_of(A));
+	EXPECT_EQ(0, engine_terminate(A->e, "c", &out));
+	EXPECT_EQ(NULL, retry_of(A));
+	elapse(n, 5000);
+	EXPECT_EQ(0, count_all(A));
+	buf_free(&out);
+	net_free(n);
+}
+
+/* dpd_action = restart: a request of an established SA goes unanswered;
+ * the SA goes and the connection is initiated again, with INITIAL_CONTACT
+ * so b drops what it still holds. */
+TEST(dpd_action_restart)
+{
+	struct net *n = net_new("dpd_action = restart");
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	n->block_udp = true;
+	rekey(A, true);
+	elapse(n, 15000);
+	EXPECT_EQ(1, count_sa(A, IKE_S_INIT_SENT));
+	n->block_udp = false;
+	elapse(n, 2000);
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, count_all(B));
+	net_free(n);
+
+	/* clear (the default): gone, and nothing more */
+	n = net_new(NULL);
+	initiate(n);
+	pump(n);
+	n->block_udp = true;
+	rekey(A, true);
+	elapse(n, 30000);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(NULL, retry_of(A));
+	net_free(n);
+}
+
+static void delete_child(struct peer *p)
+{
+	struct ike_sa *sa = first_sa(p, IKE_S_ESTABLISHED);
+
+	sa->children->pending |= CHILD_PEND_DELETE;
+	ike_kick(sa);
+}
+
+/* close_action = restart: the peer deletes the IKE SA (or a Child SA) and
+ * the connection (the Child SA) comes back; the peer initiating first
+ * makes our restart unneeded. */
+TEST(close_action_restart)
+{
+	struct net *n = net_new("close_action = restart");
+	struct buf out = BUF_INIT;
+	uint32_t spi;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	engine_terminate(B->e, "c", &out);
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, count_all(B));
+	ASSERT_NE(NULL, retry_of(A));
+	EXPECT_EQ(NULL, retry_of(B));	/* b deleted it: nothing for b */
+	elapse(n, 2000);
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, count_all(B));
+
+	/* b deletes it and initiates itself at once: a only answers */
+	engine_terminate(B->e, "c", &out);
+	pump(n);
+	engine_initiate(B->e, "c", &out);
+	pump(n);
+	elapse(n, 3000);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_FALSE(first_sa(A, IKE_S_ESTABLISHED)->initiator);
+
+	/* a Child SA deleted by b comes back on the same IKE SA */
+	spi = first_sa(A, IKE_S_ESTABLISHED)->children->spi_in;
+	delete_child(B);
+	pump(n);
+	ASSERT_EQ(1, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	EXPECT_NE(spi, first_sa(A, IKE_S_ESTABLISHED)->children->spi_in);
+	EXPECT_TRUE(children_paired(first_sa(A, IKE_S_ESTABLISHED), first_sa(B, IKE_S_ESTABLISHED)));
+	buf_free(&out);
+	net_free(n);
+
+	/* clear: nothing comes back */
+	n = net_new(NULL);
+	initiate(n);
+	pump(n);
+	delete_child(B);
+	pump(n);
+	EXPECT_EQ(0, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	engine_terminate(B->e, "c", &out);
+	elapse(n, 5000);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(NULL, retry_of(A));
+	buf_free(&out);
+	net_free(n);
+}
+
+static void send_auth_failed(struct ike_sa *sa)
+{
+	struct buf in = BUF_INIT;
+	struct ike_builder bld;
+
+	chain_begin(&bld, &in);
+	ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+	ike_send_request(sa, TASK_DPD, IKEV2_EXCH_INFORMATIONAL, &bld);
+	buf_free(&in);
+}
+
+/* RFC 7296 §2.21.2: the initiator's AUTHENTICATION_FAILED in its first
+ * request after IKE_AUTH ends the responder's IKE SA and Child SA at once;
+ * the same notify later means nothing. */
+TEST(authentication_failed_after_ike_auth)
+{
+	struct net *n = net_new(NULL);
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	send_auth_failed(first_sa(A, IKE_S_ESTABLISHED));
+	pump(n);
+	EXPECT_EQ(0, count_all(B));
+	EXPECT_EQ(0, kernel_sas(B));
+	EXPECT_EQ(0, kernel_policies(B));
+	EXPECT_EQ(1, B->e->st.ike_failed);
+	net_free(n);
+
+	n = net_new(NULL);
+	initiate(n);
+	pump(n);
+	A->e->all->pending |= PEND_DPD;
+	ike_kick(A->e->all);
+	pump(n);
+	send_auth_failed(first_sa(A, IKE_S_ESTABLISHED));
+	pump(n);
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(0, B->e->st.ike_failed);
+	net_free(n);
+}
+
 TEST_HARNESS_MAIN

@@ -10,6 +10,8 @@
 #            SAN DNS:rsa.tcpike.test, IP:192.0.2.1, email:rsa@tcpike.test
 #   ec256    P-256 end entity signed by ca, SAN DNS:ec.tcpike.test, IP:2001:db8::1
 #   ec384    P-384 end entity signed by ca, SAN DNS:ec384.tcpike.test
+#   rsapss   RSASSA-PSS-only key (OpenSSL type RSA-PSS, SPKI id-RSASSA-PSS),
+#            2048 bits, signed by ca, SAN DNS:rsapss.tcpike.test
 #   short    P-256 end entity signed by ca, valid 1 day (expiry test checks
 #            it at a time after notAfter)
 #   ca.spki-sha1  SHA-1 of ca's SubjectPublicKeyInfo (CERTREQ), hex
@@ -22,6 +24,7 @@ days=36500
 key() {
 	case $2 in
 	rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" ;;
+	rsa-pss) openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -out "$1.key" ;;
 	*) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:"$2" -out "$1.key" ;;
 	esac
 }
@@ -57,6 +60,8 @@ key ec256 P-256;	sign ec256 "/O=tcpike/CN=ec.tcpike.test" ca $days \
 			"DNS:ec.tcpike.test,IP:2001:db8::1"
 key ec384 P-384;	sign ec384 "/O=tcpike/CN=ec384.tcpike.test" ca $days \
 			"DNS:ec384.tcpike.test"
+key rsapss rsa-pss;	sign rsapss "/O=tcpike/CN=rsapss.tcpike.test" ca $days \
+			"DNS:rsapss.tcpike.test"
 key short P-256;	sign short "/O=tcpike/CN=short.tcpike.test" ca 1 \
 			"DNS:short.tcpike.test"
 # CERTREQ expectation from the CLI (independent of tcpike's code).
