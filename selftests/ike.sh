@@ -16,6 +16,7 @@
 #   (rsapss: an RSASSA-PSS-only key, OpenSSL type RSA-PSS)
 #   rauth=psk|pubkey [as auth]  cacerts=FILE [ca.pem, in tests/data]
 #   conn_extra="key = value;..."  daemon_extra="..."  child_extra="..."
+#   children_extra="name {;key = value;...;}"  more children beside net
 #   backend=none|xfrm|module [none]  mode=tunnel|transport
 IKE_DIR=$(mktemp -d /tmp/tcpike-ike.XXXXXX)
 chmod 700 "$IKE_DIR"
@@ -44,13 +45,13 @@ ike_conf() {
 	local name=$1; shift
 	local local= remote= lts= rts= lid= rid= auth=psk psk=tcpike-test-psk-0123456789
 	local proposals=aes256gcm16-prfsha256-x25519 esp=aes256gcm16 backend=none
-	local conn_extra= daemon_extra= child_extra= mode=tunnel rauth= cacerts=ca.pem
+	local conn_extra= daemon_extra= child_extra= children_extra= mode=tunnel rauth= cacerts=ca.pem
 	local kv
 	for kv in "$@"; do
 		local k=${kv%%=*} v=${kv#*=}
 		case $k in
 		local|remote|lts|rts|lid|rid|auth|rauth|psk|proposals|esp|backend|mode| \
-		conn_extra|daemon_extra|child_extra|cacerts) printf -v "$k" '%s' "$v" ;;
+		conn_extra|daemon_extra|child_extra|children_extra|cacerts) printf -v "$k" '%s' "$v" ;;
 		*) echo "ike_conf: unknown key $k" >&2; return 1 ;;
 		esac
 	done
@@ -104,6 +105,7 @@ connections {
 				mode = $mode
 				$(printf '%s\n' "$child_extra" | tr ';' '\n')
 			}
+			$(printf '%s\n' "$children_extra" | tr ';' '\n')
 		}
 	}
 }

@@ -35,6 +35,7 @@
 #   kernel=netlink|libipsec [netlink]  (libipsec: userspace ESP, always
 #   UDP-encapsulated in 5.9.8; for hosts whose kernel has no ESP)
 #   conn_extra="k = v;..."  child_extra="k = v;..."
+#   children_extra="name {;k = v;...;}"  more children beside net
 #   charon_extra="k = v;..."   strongswan.conf options in charon { }
 #     (make_before_break = yes, ...)
 
@@ -61,13 +62,14 @@ sw_conf() {
 	local local=%any remote=%any lts= rts= lid= rid= auth=psk
 	local psk=tcpike-test-psk-0123456789 proposals=aes256gcm16-prfsha256-x25519
 	local esp=aes256gcm16 kernel=netlink conn_extra= child_extra= charon_extra=
+	local children_extra=
 	local lauth= rauth= cacert=ca.pem
 	local d=$SW_DIR/$name kv knl encap=no auth_local auth_remote
 	for kv in "$@"; do
 		local k=${kv%%=*} v=${kv#*=}
 		case $k in
 		local|remote|lts|rts|lid|rid|auth|psk|proposals|esp|kernel| \
-		conn_extra|child_extra|charon_extra|lauth|rauth|cacert)
+		conn_extra|child_extra|children_extra|charon_extra|lauth|rauth|cacert)
 			printf -v "$k" '%s' "$v" ;;
 		*) echo "sw_conf: unknown key $k" >&2; return 1 ;;
 		esac
@@ -174,6 +176,7 @@ connections {
 				start_action = none
 				$(printf '%s\n' "$child_extra" | tr ';' '\n')
 			}
+			$(printf '%s\n' "$children_extra" | tr ';' '\n')
 		}
 	}
 }

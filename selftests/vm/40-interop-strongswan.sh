@@ -10,8 +10,12 @@
 # on one IKE SA and one Child SA, and a ping 192.168.1.1 -> 192.168.2.1
 # must be counted on the ESP SAs tcpiked installed (ip -s xfrm state), not
 # merely answered.  One case puts a NAT (nft masquerade) in front of
-# charon: RFC 3948 UDP-encapsulated ESP must carry the ping.  A delete
-# from charon must leave no SA or policy of tcpiked in the kernel.
+# charon: RFC 3948 UDP-encapsulated ESP must carry the ping.  A
+# make-before-break reauthentication by charon (make_before_break = yes)
+# must end with the new IKE SA and Child SA carrying the ping and one set
+# of policies in the kernel (shared by the old and new Child SA while
+# both stood, never deleted in between).  A delete from charon must leave
+# no SA or policy of tcpiked in the kernel.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/module.sh"
 . "$TOP/selftests/ike.sh"
@@ -116,25 +120,28 @@ traffic() {
 	fi
 }
 
-# rekey CASE ike|child t|s: the named side starts the rekey; both sides
-# end with one IKE SA and one Child SA, mirrored, with new SPIs for what
-# was rekeyed and the same ones for the rest; then the ping.
+# rekey CASE ike|child|reauth t|s: the named side starts the rekey (reauth:
+# charon's make-before-break reauthentication); both sides end with one
+# IKE SA and one Child SA, mirrored, with new SPIs for what was rekeyed
+# (both for reauth) and the same ones for the rest; then the ping.
 rekey() {
 	local c=$1 what=$2 who=$3 oc oi side
 	[ "$who" = t ] && side=tcpiked || side=charon
 	oc=$T_CHILD oi=$T_IKE
 	if [ "$who" = t ]; then
 		"$TCTL" -s "$IKE_DIR/t.sock" rekey c "$what" >/dev/null
+	elif [ "$what" = reauth ]; then
+		sw_ctl s --rekey --ike c --reauth >/dev/null
 	else
 		sw_rekey s "$what" >/dev/null
 	fi
 	changed() {
 		agreed || return 1
-		if [ "$what" = child ]; then
-			[ "$T_CHILD" != "$oc" ] && [ "$T_IKE" = "$oi" ]
-		else
-			[ "$T_IKE" != "$oi" ] && [ "$T_CHILD" = "$oc" ]
-		fi
+		case $what in
+		child) [ "$T_CHILD" != "$oc" ] && [ "$T_IKE" = "$oi" ] ;;
+		ike) [ "$T_IKE" != "$oi" ] && [ "$T_CHILD" = "$oc" ] ;;
+		reauth) [ "$T_IKE" != "$oi" ] && [ "$T_CHILD" != "$oc" ] ;;
+		esac
 	}
 	if wait_for 10 changed; then
 		tap_ok "$c: $what SA rekey started by $side: new SPIs on both sides, one SA left each"
@@ -142,13 +149,28 @@ rekey() {
 		tap_fail "$c: $what SA rekey started by $side" "before: child '$oc' IKE '$oi'; now $(state_diag)"
 		ike_log t 30; sw_log s 30
 	fi
+	if [ "$what" = reauth ]; then
+		# one policy per direction, under the reqid of the new SAs,
+		# never deleted while the old and new Child SA both stood
+		local pol reqids
+		pol=$(ip -n "$T" xfrm policy | grep -cE 'dir (in|out|fwd)')
+		reqids=$(ip -n "$T" xfrm state | grep -o 'reqid [0-9]*' | sort -u | wc -l)
+		tap_expect_eq "$c: after the reauth: 3 policies and one reqid in the kernel" \
+			"3 1" "$pol $reqids"
+		if grep -qE 'installing a policy failed|refused with' "$IKE_DIR/t.log"; then
+			tap_fail "$c: the reauth's Child SA was installed beside the old one" \
+				"$(grep -E 'installing a policy failed|refused with' "$IKE_DIR/t.log" | head -3)"
+		else
+			tap_ok "$c: the reauth's Child SA was installed beside the old one"
+		fi
+	fi
 	traffic "$c" "after the $what rekey by $side"
 }
 
 # run_case NAME pair|nat TCPIKED-INITIATES(yes|no) AUTH(psk|ecdsa)
 #          SUITE(gcm|gcm-pfs|cbc) BACKEND(module|xfrm) STEP...
-# STEP: child:t child:s ike:t ike:s, a rekey and who starts it (t tcpiked,
-# s charon).
+# STEP: child:t child:s ike:t ike:s reauth:s, a rekey and who starts it
+# (t tcpiked, s charon).
 run_case() {
 	local c=$1 topo=$2 tinit=$3 auth=$4 suite=$5 backend=$6 step
 	local prop esp tl sl tid sid targs=() sargs=()
@@ -190,7 +212,8 @@ run_case() {
 	fi
 	ike_conf t "${targs[@]}" auth=$auth lid=fqdn:$tid rid=fqdn:$sid \
 		proposals=$prop esp=$esp backend=$backend
-	sw_conf s "${sargs[@]}" auth=$auth lid=$sid rid=$tid proposals=$prop esp=$esp
+	sw_conf s "${sargs[@]}" auth=$auth lid=$sid rid=$tid proposals=$prop esp=$esp \
+		"charon_extra=make_before_break = yes"
 	if ! sw_start "$S" s || ! ike_start "$T" t; then
 		tap_fail "$c: charon and tcpiked start" "$(tail -5 "$IKE_DIR/t.log")"
 		sw_log s
@@ -239,11 +262,12 @@ run_case() {
 	tap_diag "$c: done at ${SECONDS}s"
 }
 
-# Every rekey by each side in both roles; PSK and ECDSA in both roles;
-# both suites with both backends' worth of coverage within ~4 minutes of
-# TCG emulation.
+# Every rekey by each side in both roles (charon's IKE SA renewal as
+# responder by make-before-break reauthentication); PSK and ECDSA in both
+# roles; both suites with both backends' worth of coverage within ~4
+# minutes of TCG emulation.
 run_case psk-gcm-init pair yes psk gcm module child:t child:s ike:t ike:s
-run_case ecdsa-cbc-resp pair no ecdsa cbc module child:t child:s ike:t ike:s
+run_case ecdsa-cbc-resp pair no ecdsa cbc module child:t child:s ike:t reauth:s
 run_case ecdsa-gcm-pfs-init pair yes ecdsa gcm-pfs xfrm child:s child:t ike:t
 run_case nat-psk-cbc-esn-resp nat no psk cbc-esn module child:t ike:s
 run_case psk-cbc-init-xfrm pair yes psk cbc xfrm child:s ike:s

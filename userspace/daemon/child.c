@@ -9,7 +9,13 @@
  * selectors hold one port and a mask); that is logged.
  *
  * Policies belong to the reqid of a Child SA and move to its successor on
- * rekey, so traffic never meets a gap in the SPD.
+ * rekey, so traffic never meets a gap in the SPD.  A Child SA with exactly
+ * the selectors, mode and tunnel of one already installed (make-before-
+ * break reauthentication, a second Child SA for the same traffic) takes its
+ * reqid and shares its policies, as strongSwan and Libreswan do: the
+ * backend layer counts them and deletes them with the last Child SA
+ * (kb_policy_add), and the kernel's outbound lookup for the reqid picks the
+ * newest SA.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -267,8 +273,7 @@ struct child_sa *child_new(struct ike_sa *sa, const struct child_cfg *cfg)
 		free(c);
 		return NULL;
 	}
-	c->reqid = ++sa->e->next_reqid;
-	c->mode = cfg->mode;
+	c->mode = cfg->mode;	/* reqid: at install (child_reqid), or the rekeyed SA's */
 	return c;
 }
 
@@ -455,12 +460,15 @@ static void sel_of(const struct ike_ts *t, const uint8_t *a, uint8_t plen,
 	}
 }
 
-/* Calls fn for every (local prefix, remote prefix) pair of the Child SA. */
-static int for_each_policy(struct child_sa *c, bool add)
+typedef int (*pol_fn)(struct child_sa *c, const struct kb_policy *p, void *arg);
+
+/* Calls fn for every policy of the Child SA (each direction of every
+ * (local prefix, remote prefix) pair), always in the same order, until fn
+ * returns non-zero; returns that. */
+static int for_each_policy(struct child_sa *c, pol_fn fn, void *arg)
 {
 	struct ike_sa *sa = c->ike;
-	struct kbackend *kb = sa->e->kb;
-	int i, j, a, b, err = 0;
+	int i, j, a, b, r;
 
 	for (i = 0; i < c->ts_local.n; i++) {
 		const struct ike_ts *lt = &c->ts_local.ts[i];
@@ -482,7 +490,6 @@ static int for_each_policy(struct child_sa *c, bool add)
 					for (d = 0; d < 3; d++) {
 						struct kb_policy p;
 						bool out = dirs[d] == KB_DIR_OUT;
-						int r;
 
 						if (dirs[d] == KB_DIR_FWD && c->mode == CFG_MODE_TRANSPORT)
 							continue;
@@ -502,19 +509,79 @@ static int for_each_policy(struct child_sa *c, bool add)
 						p.tmpl_dst = out ? ike_esp_path(sa)->remote : ike_esp_path(sa)->local;
 						addr_set_port(&p.tmpl_src, 0);
 						addr_set_port(&p.tmpl_dst, 0);
-						r = add ? kb->ops->policy_add(kb, &p) :
-							  kb->ops->policy_del(kb, &p);
-						if (r && !err) {
-							err = r;
-							if (add)
-								kb_fail(c, "installing a policy", r);
-						}
+						r = fn(c, &p, arg);
+						if (r)
+							return r;
 					}
 				}
 			}
 		}
 	}
-	return err;
+	return 0;
+}
+
+/* arg: the count of policies added so far */
+static int pol_add(struct child_sa *c, const struct kb_policy *p, void *arg)
+{
+	int r = kb_policy_add(c->ike->e->kb, p);
+
+	if (r)
+		kb_fail(c, "installing a policy", r);
+	else
+		(*(int *)arg)++;
+	return r;
+}
+
+/* arg: how many more to delete (< 0: all) */
+static int pol_del(struct child_sa *c, const struct kb_policy *p, void *arg)
+{
+	int *left = arg;
+
+	if (!*left)
+		return 1;
+	if (*left > 0)
+		(*left)--;
+	kb_policy_del(c->ike->e->kb, p);
+	return 0;
+}
+
+struct pol_share {
+	uint32_t reqid, n;
+};
+
+/* Every policy held by one reqid with the same tunnel and mode. */
+static int pol_share(struct child_sa *c, const struct kb_policy *p, void *arg)
+{
+	struct pol_share *s = arg;
+	uint32_t holder = kb_policy_holder(c->ike->e->kb, p);
+
+	if (!holder || (s->n && holder != s->reqid)) {
+		s->reqid = 0;
+		return 1;
+	}
+	s->reqid = holder;
+	s->n++;
+	return 0;
+}
+
+/*
+ * The reqid of a new Child SA (not a rekey's): that of the installed Child
+ * SAs whose policies are exactly this one's (all of them, and no more), or
+ * a new one.  Sharing a reqid that holds more selectors would let this SA
+ * carry traffic the peer did not agree to.
+ */
+static uint32_t child_reqid(struct child_sa *c)
+{
+	struct kbackend *kb = c->ike->e->kb;
+	struct pol_share s = { 0, 0 };
+
+	if (!for_each_policy(c, pol_share, &s) && s.reqid &&
+	    s.n == kb_reqid_policies(kb, s.reqid)) {
+		log_info("%s: Child SA %s has the selectors and tunnel of reqid %u: "
+			 "shares its policies", ike_sa_name(c->ike), c->cfg->name, s.reqid);
+		return s.reqid;
+	}
+	return ++c->ike->e->next_reqid;
 }
 
 static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
@@ -618,6 +685,8 @@ int child_install(struct child_sa *c, const struct buf *ni,
 		c->encap_lport = addr_port(&ep->local);
 		c->encap_rport = addr_port(&ep->remote);
 	}
+	if (!c->reqid)
+		c->reqid = child_reqid(c);
 	r = sa_install(c, true, we_initiated ? r_e : i_e, al.enc_key_len,
 		       we_initiated ? r_a : i_a, al.auth_key_len, &al);
 	if (!r) {
@@ -743,11 +812,11 @@ int child_steer(struct child_sa *c, bool udp, uint16_t lport, uint16_t rport)
 
 int child_policies(struct child_sa *c)
 {
-	int r = for_each_policy(c, true);
+	int n = 0, r = for_each_policy(c, pol_add, &n);
 
 	c->policies = !r;
-	if (r)
-		for_each_policy(c, false);
+	if (r)	/* only those this call added */
+		for_each_policy(c, pol_del, &n);
 	return r;
 }
 
@@ -760,7 +829,9 @@ static void uninstall(struct child_sa *c)
 	addr_set_port(&src, 0);
 	addr_set_port(&dst, 0);
 	if (c->policies) {
-		for_each_policy(c, false);
+		int all = -1;
+
+		for_each_policy(c, pol_del, &all);
 		c->policies = false;
 	}
 	if (c->installed_in && kb->ops->sa_del(kb, &src, c->spi_in))

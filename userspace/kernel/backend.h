@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "htab.h"
+
 enum kb_kind { KB_NONE = 0, KB_XFRM, KB_MODULE };
 
 enum kb_encap {
@@ -110,7 +112,41 @@ struct kbackend {
 	enum kb_kind kind;
 	char kb_error[256];
 	void *priv;
+	struct htab shared;	/* kb_policy_add's policies (kbackend.c) */
+	struct htab reqids;	/* how many of them each reqid holds */
 };
+
+/* What a kernel's SPD tells policies apart by (selector, direction, mark,
+ * if_id), in few bytes: addresses as 16 octets (IPv4 in the first 4).
+ * Built by kb_pol_key_of() only, so keys compare with memcmp. */
+struct kb_pol_key {
+	uint8_t src[16], dst[16];
+	uint32_t mark, if_id;
+	uint16_t sport, dport;
+	uint8_t family, dir, src_plen, dst_plen, proto;
+};
+
+void kb_pol_key_of(struct kb_pol_key *k, const struct kb_policy *pol);
+uint32_t kb_pol_key_hash(const struct kb_pol_key *k);
+
+/*
+ * Policies shared by Child SAs (kbackend.c), the way strongSwan and
+ * Libreswan share them: Child SAs with identical selectors and tunnel
+ * (make-before-break reauthentication, a second Child SA for the same
+ * traffic) take one reqid and install its policies once.  kb_policy_add
+ * installs a policy the first time and counts the later adds of the same
+ * policy (same key, reqid, mode and tunnel); one held by another reqid or
+ * tunnel is -EEXIST with a sentence in kb_error.  kb_policy_del deletes it
+ * at the backend with the last reference (a policy never added here is
+ * passed through).  The same for the three backends.
+ */
+int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol);
+int kb_policy_del(struct kbackend *kb, const struct kb_policy *pol);
+/* The reqid whose policy has pol's key, mode and tunnel (pol's own reqid
+ * is not compared), or 0. */
+uint32_t kb_policy_holder(const struct kbackend *kb, const struct kb_policy *pol);
+/* How many distinct policies reqid holds through kb_policy_add. */
+uint32_t kb_reqid_policies(const struct kbackend *kb, uint32_t reqid);
 
 /* For backends without kernel keepalives or events (none, xfrm). */
 int kb_keepalive_unsupported(struct kbackend *kb, const struct sockaddr_storage *local,

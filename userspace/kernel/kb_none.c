@@ -53,10 +53,8 @@ struct none_sa {
 struct none_pol {
 	struct hnode node;		/* by selector, direction, mark */
 	struct none_pol *next, **pprev;
-	struct none_ip src, dst;	/* the selector's */
-	uint32_t reqid, mark, if_id;
-	uint16_t sport, dport;
-	uint8_t family, dir, src_plen, dst_plen, proto;
+	struct kb_pol_key k;
+	uint32_t reqid;
 };
 
 /* Lists keep the dump order; the tables make add/find/delete O(1), as a
@@ -70,10 +68,10 @@ struct none {
 	int esp_arrives;		/* TCPIKE_KB_NONE_ESP: 1 << enum kb_encap, or -1 */
 };
 
-static const char *nip_str(int family, const struct none_ip *ip, char *b, size_t n)
+static const char *nip_str(int family, const uint8_t ip[16], char *b, size_t n)
 {
 	if ((family != AF_INET && family != AF_INET6) ||
-	    !inet_ntop(family, ip->a, b, (socklen_t)n))
+	    !inet_ntop(family, ip, b, (socklen_t)n))
 		snprintf(b, n, "?");
 	return b;
 }
@@ -364,49 +362,17 @@ static int none_sa_stats(struct kbackend *kb, const struct sockaddr_storage *dst
 static void pol_rec(struct none_pol *r, const struct kb_policy *pol)
 {
 	memset(r, 0, sizeof(*r));
-	r->src = nip(&pol->sel.src);
-	r->dst = nip(&pol->sel.dst);
-	r->family = (uint8_t)pol->sel.family;
-	r->dir = (uint8_t)pol->dir;
-	r->src_plen = pol->sel.src_plen;
-	r->dst_plen = pol->sel.dst_plen;
-	r->proto = pol->sel.proto;
-	r->sport = pol->sel.sport;
-	r->dport = pol->sel.dport;
-	r->mark = pol->mark;
-	r->if_id = pol->if_id;
+	kb_pol_key_of(&r->k, pol);
 	r->reqid = pol->reqid;
-}
-
-static bool same_pol(const struct none_pol *a, const struct none_pol *b)
-{
-	return a->dir == b->dir && a->family == b->family &&
-	       !memcmp(&a->src, &b->src, sizeof(a->src)) &&
-	       !memcmp(&a->dst, &b->dst, sizeof(a->dst)) &&
-	       a->src_plen == b->src_plen && a->dst_plen == b->dst_plen &&
-	       a->proto == b->proto && a->sport == b->sport &&
-	       a->dport == b->dport && a->mark == b->mark && a->if_id == b->if_id;
-}
-
-/* Over exactly the fields same_pol() compares. */
-static uint32_t pol_hash(const struct none_pol *p)
-{
-	uint32_t v[8] = {
-		p->dir, p->family, p->src_plen, p->dst_plen, p->proto,
-		(uint32_t)p->sport << 16 | p->dport, p->mark, p->if_id,
-	};
-	uint32_t h = htab_hash(HTAB_SEED, v, sizeof(v));
-
-	h = htab_hash(h, p->src.a, sizeof(p->src.a));
-	return htab_hash(h, p->dst.a, sizeof(p->dst.a));
 }
 
 static struct none_pol *find_pol(struct none *n, const struct none_pol *key)
 {
-	for (struct hnode *h = htab_first(&n->pol_tab, pol_hash(key)); h; h = htab_next(h)) {
+	for (struct hnode *h = htab_first(&n->pol_tab, kb_pol_key_hash(&key->k)); h;
+	     h = htab_next(h)) {
 		struct none_pol *p = container_of(h, struct none_pol, node);
 
-		if (same_pol(p, key))
+		if (!memcmp(&p->k, &key->k, sizeof(key->k)))
 			return p;
 	}
 	return NULL;
@@ -432,7 +398,7 @@ static int none_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 	if (!p)
 		return -ENOMEM;
 	*p = key;
-	if (htab_add(&n->pol_tab, &p->node, pol_hash(p))) {
+	if (htab_add(&n->pol_tab, &p->node, kb_pol_key_hash(&p->k))) {
 		free(p);
 		return -ENOMEM;
 	}
@@ -544,19 +510,19 @@ int kb_none_dump(const struct kbackend *kb, struct buf *out)
 		int k = snprintf(line, sizeof(line),
 				 "sa %s spi 0x%08x %s -> %s %s encap %s %u -> %u reqid %u\n",
 				 s->inbound ? "in" : "out", ntohl(s->spi),
-				 nip_str(s->family, &s->src, a, sizeof(a)),
-				 nip_str(s->family, &s->dst, b, sizeof(b)), s->alg,
+				 nip_str(s->family, s->src.a, a, sizeof(a)),
+				 nip_str(s->family, s->dst.a, b, sizeof(b)), s->alg,
 				 encap_name(s->encap), s->sport, s->dport, s->reqid);
 		r = buf_append(out, line, (size_t)k);
 	}
 	for (const struct none_pol *p = n->pols; p && !r; p = p->next) {
 		int k = snprintf(line, sizeof(line),
 				 "policy %s %s/%u -> %s/%u reqid %u\n",
-				 dir_name(p->dir),
-				 nip_str(p->family, &p->src, a, sizeof(a)),
-				 p->src_plen,
-				 nip_str(p->family, &p->dst, b, sizeof(b)),
-				 p->dst_plen, p->reqid);
+				 dir_name(p->k.dir),
+				 nip_str(p->k.family, p->k.src, a, sizeof(a)),
+				 p->k.src_plen,
+				 nip_str(p->k.family, p->k.dst, b, sizeof(b)),
+				 p->k.dst_plen, p->reqid);
 		r = buf_append(out, line, (size_t)k);
 	}
 	return r;

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
+#include "addr.h"
 #include "backend.h"
 #include "kb_none.h"
 #include "log.h"
@@ -72,12 +75,15 @@ struct kbackend *kbackend_open(const char *name)
 	return kb;
 }
 
+static void shared_free(struct kbackend *kb);
+
 void kbackend_close(struct kbackend *kb)
 {
 	if (!kb)
 		return;
 	if (kb->ops && kb->ops->destroy)
 		kb->ops->destroy(kb);
+	shared_free(kb);
 	free(kb);
 }
 
@@ -92,4 +98,211 @@ int kb_keepalive_unsupported(struct kbackend *kb, const struct sockaddr_storage 
 int kb_no_event_fd(struct kbackend *kb)
 {
 	return -1;
+}
+
+/* --- policies shared by Child SAs ------------------------------------------------ */
+
+/* The address of ss in 16 octets (zero for another family). */
+static void ip16(uint8_t out[16], const struct sockaddr_storage *ss)
+{
+	memset(out, 0, 16);
+	if (ss->ss_family == AF_INET)
+		memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+}
+
+void kb_pol_key_of(struct kb_pol_key *k, const struct kb_policy *pol)
+{
+	memset(k, 0, sizeof(*k));	/* padding too: keys compare with memcmp */
+	ip16(k->src, &pol->sel.src);
+	ip16(k->dst, &pol->sel.dst);
+	k->mark = pol->mark;
+	k->if_id = pol->if_id;
+	k->sport = pol->sel.sport;
+	k->dport = pol->sel.dport;
+	k->family = (uint8_t)pol->sel.family;
+	k->dir = (uint8_t)pol->dir;
+	k->src_plen = pol->sel.src_plen;
+	k->dst_plen = pol->sel.dst_plen;
+	k->proto = pol->sel.proto;
+}
+
+uint32_t kb_pol_key_hash(const struct kb_pol_key *k)
+{
+	return htab_hash(HTAB_SEED, k, sizeof(*k));
+}
+
+/* One installed policy and how many Child SAs use it: the key, and what
+ * the policy points at (reqid, mode, tunnel), in few bytes. */
+struct shared_pol {
+	struct hnode node;		/* kb->shared, by kb_pol_key_hash */
+	struct kb_pol_key k;
+	uint32_t refs, reqid;
+	uint8_t tsrc[16], tdst[16];
+	uint8_t tfamily, mode;
+};
+
+struct reqid_use {
+	struct hnode node;		/* kb->reqids, by reqid */
+	uint32_t reqid, n;		/* policies it holds */
+};
+
+static struct shared_pol *shared_find(const struct kbackend *kb, const struct kb_pol_key *k)
+{
+	for (struct hnode *h = htab_first(&kb->shared, kb_pol_key_hash(k)); h; h = htab_next(h)) {
+		struct shared_pol *p = container_of(h, struct shared_pol, node);
+
+		if (!memcmp(&p->k, k, sizeof(*k)))
+			return p;
+	}
+	return NULL;
+}
+
+static bool same_target(const struct shared_pol *p, const struct kb_policy *pol)
+{
+	uint8_t s[16], d[16];
+
+	ip16(s, &pol->tmpl_src);
+	ip16(d, &pol->tmpl_dst);
+	return p->mode == (uint8_t)pol->mode && p->tfamily == (uint8_t)pol->tmpl_dst.ss_family &&
+	       !memcmp(p->tsrc, s, 16) && !memcmp(p->tdst, d, 16);
+}
+
+static struct reqid_use *reqid_find(const struct kbackend *kb, uint32_t reqid)
+{
+	for (struct hnode *h = htab_first(&kb->reqids, htab_hash_u32(reqid)); h; h = htab_next(h)) {
+		struct reqid_use *u = container_of(h, struct reqid_use, node);
+
+		if (u->reqid == reqid)
+			return u;
+	}
+	return NULL;
+}
+
+/* One more (d = 1) or one fewer (d = -1) policy held by reqid. */
+static int reqid_count(struct kbackend *kb, uint32_t reqid, int d)
+{
+	struct reqid_use *u = reqid_find(kb, reqid);
+
+	if (!u) {
+		if (d < 0)
+			return 0;
+		u = calloc(1, sizeof(*u));
+		if (!u)
+			return -ENOMEM;
+		u->reqid = reqid;
+		if (htab_add(&kb->reqids, &u->node, htab_hash_u32(reqid))) {
+			free(u);
+			return -ENOMEM;
+		}
+	}
+	u->n += (uint32_t)d;
+	if (!u->n) {
+		htab_del(&kb->reqids, &u->node);
+		free(u);
+	}
+	return 0;
+}
+
+int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol)
+{
+	struct kb_pol_key k;
+	struct shared_pol *p;
+	int r;
+
+	kb_pol_key_of(&k, pol);
+	p = shared_find(kb, &k);
+	if (p) {
+		char a[64];
+
+		if (p->reqid == pol->reqid && same_target(p, pol)) {
+			p->refs++;
+			return 0;
+		}
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "a policy for these selectors (%s/%u, %s) is held by reqid %u, "
+			 "a Child SA with other selectors or another tunnel",
+			 addr_str(&pol->sel.src, a, sizeof(a)), pol->sel.src_plen,
+			 pol->dir == KB_DIR_IN ? "in" : pol->dir == KB_DIR_OUT ? "out" : "fwd",
+			 p->reqid);
+		return -EEXIST;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->k = k;
+	p->refs = 1;
+	p->reqid = pol->reqid;
+	p->mode = (uint8_t)pol->mode;
+	p->tfamily = (uint8_t)pol->tmpl_dst.ss_family;
+	ip16(p->tsrc, &pol->tmpl_src);
+	ip16(p->tdst, &pol->tmpl_dst);
+	if (htab_add(&kb->shared, &p->node, kb_pol_key_hash(&k)) ||
+	    reqid_count(kb, pol->reqid, 1)) {
+		htab_del(&kb->shared, &p->node);	/* a no-op when not added */
+		free(p);
+		return -ENOMEM;
+	}
+	r = kb->ops->policy_add(kb, pol);
+	if (r) {
+		htab_del(&kb->shared, &p->node);
+		reqid_count(kb, pol->reqid, -1);
+		free(p);
+	}
+	return r;
+}
+
+int kb_policy_del(struct kbackend *kb, const struct kb_policy *pol)
+{
+	struct kb_pol_key k;
+	struct shared_pol *p;
+
+	kb_pol_key_of(&k, pol);
+	p = shared_find(kb, &k);
+	if (!p)
+		return kb->ops->policy_del(kb, pol);
+	if (--p->refs)
+		return 0;
+	htab_del(&kb->shared, &p->node);
+	reqid_count(kb, p->reqid, -1);
+	free(p);
+	return kb->ops->policy_del(kb, pol);
+}
+
+uint32_t kb_policy_holder(const struct kbackend *kb, const struct kb_policy *pol)
+{
+	struct kb_pol_key k;
+	const struct shared_pol *p;
+
+	kb_pol_key_of(&k, pol);
+	p = shared_find(kb, &k);
+	return p && same_target(p, pol) ? p->reqid : 0;
+}
+
+uint32_t kb_reqid_policies(const struct kbackend *kb, uint32_t reqid)
+{
+	const struct reqid_use *u = reqid_find(kb, reqid);
+
+	return u ? u->n : 0;
+}
+
+/* At close: the backend has removed (or left, by its own rule) what it
+ * installed; only the counts go. */
+static void shared_free(struct kbackend *kb)
+{
+	struct hnode *h;
+
+	for (size_t i = 0; i < kb->shared.size; i++)
+		while ((h = kb->shared.b[i])) {
+			htab_del(&kb->shared, h);
+			free(container_of(h, struct shared_pol, node));
+		}
+	for (size_t i = 0; i < kb->reqids.size; i++)
+		while ((h = kb->reqids.b[i])) {
+			htab_del(&kb->reqids, h);
+			free(container_of(h, struct reqid_use, node));
+		}
+	htab_free(&kb->shared);
+	htab_free(&kb->reqids);
 }

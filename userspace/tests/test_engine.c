@@ -22,6 +22,7 @@
 #include "backend.h"
 #include "config.h"
 #include "engine.h"
+#include "ike_xport.h"
 #include "ikesa.h"
 #include "kb_none.h"
 #include "log.h"
@@ -1028,6 +1029,63 @@ TEST(initial_contact_replaces_the_old_sa)
 	EXPECT_EQ(1, count_all(B));
 	EXPECT_NE(old_b, b->id);
 	EXPECT_EQ(2, kernel_sas(B));
+	net_free(n);
+}
+
+/*
+ * Make-before-break: a second IKE SA of the connection, with its own Child
+ * SA for the same selectors, while the first still stands; then the first
+ * deleted by a Delete.  Each side installs the policies once (the second
+ * Child SA takes the first's reqid) and keeps them until the last Child SA
+ * goes.  (Before: the second Child SA failed, "installing a policy failed:
+ * File exists".)
+ */
+TEST(same_selectors_share_policies)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *old_a, *a2;
+	int r;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	old_a = first_sa(A, IKE_S_ESTABLISHED);
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(3, kernel_policies(B));
+	a2 = ike_initiate(A->e, config_conn(A->cfg, "c"), 0, &r);
+	ASSERT_NE(NULL, a2);
+	pump(n);
+	/* (a2 is freed when its IKE_AUTH fails) */
+	ASSERT_EQ(2, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(2, count_sa(B, IKE_S_ESTABLISHED));
+	ASSERT_EQ(IKE_S_ESTABLISHED, a2->state);
+	ASSERT_EQ(1, count_children(a2));
+	EXPECT_EQ(0, A->e->st.child_failed);
+	EXPECT_EQ(0, B->e->st.child_failed);
+	EXPECT_EQ(4, kernel_sas(A));
+	EXPECT_EQ(4, kernel_sas(B));
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(3, kernel_policies(B));
+	EXPECT_EQ(old_a->children->reqid, a2->children->reqid);
+	/* the old IKE SA goes (the end of a reauthentication) */
+	old_a->pending |= PEND_DELETE_IKE;
+	ike_kick(old_a);
+	pump(n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(3, kernel_policies(B));
+	/* and the last */
+	a2->pending |= PEND_DELETE_IKE;
+	ike_kick(a2);
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, count_all(B));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_policies(A));
+	EXPECT_EQ(0, kernel_policies(B));
 	net_free(n);
 }
 

@@ -73,6 +73,71 @@ TEST(none_sa_and_policy)
 	kbackend_close(kb);
 }
 
+/* Policies shared by Child SAs (kbackend.c): the backend gets one add for
+ * identical selectors, direction, reqid and tunnel, and one delete with
+ * the last reference; another reqid or tunnel on the same selectors is
+ * refused with a sentence; a failed backend add counts nothing. */
+TEST(shared_policies)
+{
+	struct kbackend *kb = kbackend_open("none");
+	struct kb_policy pol = { 0 }, other, in;
+	size_t ns, np;
+
+	ASSERT_NE(NULL, kb);
+	pol.dir = KB_DIR_OUT;
+	pol.sel.family = AF_INET;
+	ip4(&pol.sel.src, "192.168.1.0");
+	ip4(&pol.sel.dst, "192.168.2.0");
+	pol.sel.src_plen = pol.sel.dst_plen = 24;
+	pol.reqid = 7;
+	ip4(&pol.tmpl_src, "10.0.0.1");
+	ip4(&pol.tmpl_dst, "10.0.0.2");
+	in = pol;
+	in.dir = KB_DIR_IN;
+	EXPECT_EQ(0, kb_policy_holder(kb, &pol));
+	ASSERT_EQ(0, kb_policy_add(kb, &pol));
+	ASSERT_EQ(0, kb_policy_add(kb, &in));
+	ASSERT_EQ(0, kb_policy_add(kb, &pol));	/* a second Child SA */
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(2, np);
+	EXPECT_EQ(2, kb_reqid_policies(kb, 7));
+	other = pol;
+	other.reqid = 0;	/* not compared */
+	EXPECT_EQ(7, kb_policy_holder(kb, &other));
+	ip4(&other.tmpl_dst, "10.0.0.3");	/* another tunnel */
+	EXPECT_EQ(0, kb_policy_holder(kb, &other));
+	other.reqid = 7;
+	EXPECT_EQ(-EEXIST, kb_policy_add(kb, &other));
+	EXPECT_NE(NULL, strstr(kb->kb_error, "held by reqid 7"));
+	other = pol;
+	other.reqid = 8;
+	EXPECT_EQ(-EEXIST, kb_policy_add(kb, &other));
+	EXPECT_EQ(0, kb_reqid_policies(kb, 8));
+	/* the first delete only drops a reference */
+	ASSERT_EQ(0, kb_policy_del(kb, &pol));
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(2, np);
+	ASSERT_EQ(0, kb_policy_del(kb, &pol));
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(1, np);
+	EXPECT_EQ(1, kb_reqid_policies(kb, 7));
+	EXPECT_EQ(0, kb_policy_holder(kb, &pol));
+	/* a policy the backend already has (not through kb_policy_add):
+	 * its refusal counts nothing */
+	ASSERT_EQ(0, kb->ops->policy_add(kb, &pol));
+	EXPECT_EQ(-EEXIST, kb_policy_add(kb, &pol));
+	EXPECT_EQ(0, kb_policy_holder(kb, &pol));
+	ASSERT_EQ(0, kb_policy_del(kb, &pol));	/* passed through */
+	ASSERT_EQ(0, kb_policy_del(kb, &in));
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(0, np);
+	EXPECT_EQ(0, kb_reqid_policies(kb, 7));
+	EXPECT_EQ(-ENOENT, kb_policy_del(kb, &in));
+	/* left at close: freed with the backend (ASan) */
+	ASSERT_EQ(0, kb_policy_add(kb, &in));
+	kbackend_close(kb);
+}
+
 /* The test hooks: every request recorded with its fields but no key
  * bytes; inbound ESP simulated only on the listed encapsulations. */
 TEST(none_record_and_simulated_esp)
