@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "log.h"
 
@@ -438,6 +439,30 @@ static int parse_ts(const char *s, struct ts_cfg *ts)
 	return 0;
 }
 
+/* Every ',' or '/' separated part is ATTR=VALUE, ATTR letters (a DN as
+ * strongSwan writes them, which exch_auth.c's dn_to_der takes). */
+static bool looks_like_dn(const char *s)
+{
+	int parts = 0;
+
+	while (*s) {
+		const char *a;
+
+		while (*s == ' ' || *s == ',' || *s == '/')
+			s++;
+		if (!*s)
+			break;
+		for (a = s; isalpha((unsigned char)*s); s++)
+			;
+		if (s == a || *s != '=' || !s[1] || s[1] == ',' || s[1] == '/')
+			return false;
+		while (*s && *s != ',' && *s != '/')
+			s++;
+		parts++;
+	}
+	return parts > 0;
+}
+
 int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -467,8 +492,24 @@ int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen)
 		 * text form here, marked with the DN type. */
 		id->type = 9;	/* ID_DER_ASN1_DN */
 		v = s + 3;
+	} else if (s[0] == '@' && s[1] == '#') {
+		snprintf(err, errlen, "'%s': key-id identities are not supported; "
+			 "write an address, fqdn:, email: or dn:", s);
+		return -1;
+	} else if (s[0] == '@') {
+		/* strongSwan's spellings: @@user@host an email, @host an FQDN */
+		id->type = s[1] == '@' ? 3 : 2;
+		v = s + (s[1] == '@' ? 2 : 1);
 	} else if (strchr(s, '@')) {
 		id->type = 3;
+	} else if (strchr(s, '=')) {
+		/* a DN written without dn: ("C=CH, O=Org, CN=host") */
+		if (!looks_like_dn(s)) {
+			snprintf(err, errlen, "'%s' is neither an FQDN nor a DN "
+				 "(\"C=CH, O=Org, CN=host\"); write fqdn:, email: or dn:", s);
+			return -1;
+		}
+		id->type = 9;
 	} else {
 		id->type = 2;
 	}
@@ -515,6 +556,7 @@ static const struct kw {
 	{ "x25519", T_KE, 31, 0 },
 	{ "curve25519", T_KE, 31, 0 },
 	{ "x448", T_KE, 32, 0 },
+	{ "curve448", T_KE, 32, 0 },
 	{ "esn", T_ESN, 1, 0 },
 	{ "noesn", T_ESN, 0, 0 },
 };
@@ -856,7 +898,7 @@ static const struct key conn_keys[] = {
 	  .help = "No transport carrying ESP within this: the IKE SA is deleted and set up again as plain RFC 9329 with ESP in TCP." },
 	{ K("proposals", KT_PROP_IKE), CONN(ike), COUNT(conn_cfg, n_ike), .max = CFG_MAX_PROP,
 	  .arg = "proposal , ...", .def = "aes256gcm16-prfsha256-x25519-ecp256-modp2048",
-	  .help = "IKE proposals in strongSwan's notation, e.g. aes256gcm16-prfsha256-x25519: encryption `aes128`, `aes192`, `aes256` (CBC), `aes128gcm16`, `aes192gcm16`, `aes256gcm16`, `chacha20poly1305`; integrity `sha256`, `sha384`, `sha512`; PRF `prfsha256`, `prfsha384`, `prfsha512`; key exchange `modp2048`, `modp3072`, `modp4096`, `ecp256`, `ecp384`, `ecp521`, `x25519`, `x448`." },
+	  .help = "IKE proposals in strongSwan's notation, e.g. aes256gcm16-prfsha256-x25519: encryption `aes128`, `aes192`, `aes256` (CBC), `aes128gcm16`, `aes192gcm16`, `aes256gcm16`, `chacha20poly1305`; integrity `sha256`, `sha384`, `sha512`; PRF `prfsha256`, `prfsha384`, `prfsha512`; key exchange `modp2048`, `modp3072`, `modp4096`, `ecp256`, `ecp384`, `ecp521`, `x25519` (or `curve25519`), `x448` (or `curve448`)." },
 	{ K("fragmentation", KT_ENUM), CONN(fragmentation), .values = v_frag, .def = "yes",
 	  .help = "RFC 7383 IKE fragmentation; `force` fragments before the peer has said it supports it." },
 	{ K("fragment_size", KT_UINT), CONN(fragment_size), .min = 576, .max = 65535, .arg = "bytes",
@@ -935,7 +977,7 @@ static const struct key secret_keys[] = {
 	  .numbered = true,
 	  .help = "Up to 4 identities the key is used with: the key of an IKE SA is the one naming both ends' identities, or the remote one." },
 	{ K("secret", KT_CUSTOM), SECRET(secret), .parse = parse_secret_value, .arg = "string",
-	  .help = "The key itself." },
+	  .help = "The key itself; `0x` followed by hex digits or `0s` followed by base64 is decoded, as strongSwan does." },
 	{ K("secret_file", KT_CUSTOM), SECRET(secret), .parse = parse_secret_file, .arg = "path",
 	  .help = "A file holding the key, 1 to 1023 bytes, mode 600; a final newline is not part of it." },
 };
@@ -1523,12 +1565,50 @@ static void secret_free(struct secret_cfg *s)
 static int parse_secret_value(struct ctx *c, const struct node *n, const struct key *k, void *base)
 {
 	struct secret_cfg *s = base;
+	const char *v = n->value;
 
-	if (s->secret || !*n->value)
+	if (s->secret || !*v)
 		return fail(c, n->line, "secret: expected one non-empty secret");
-	s->secret_len = strlen(n->value);
-	s->secret = (uint8_t *)strdup(n->value);
 	s->line = n->line;
+	/* strongSwan's encodings: 0x hex, 0s base64 */
+	if (!strncmp(v, "0x", 2) || !strncmp(v, "0s", 2)) {
+		size_t len = strlen(v + 2), pad = 0;
+		int r = -1;
+
+		if (v[1] == 'x') {
+			if (len && len % 2 == 0 && (s->secret = malloc(len / 2))) {
+				r = 0;
+				for (size_t i = 0; i < len / 2 && !r; i++) {
+					int hi = OPENSSL_hexchar2int((unsigned char)v[2 + 2 * i]);
+					int lo = OPENSSL_hexchar2int((unsigned char)v[3 + 2 * i]);
+
+					r = hi < 0 || lo < 0 ? -1 : 0;
+					if (!r)
+						s->secret[i] = (uint8_t)(hi << 4 | lo);
+				}
+				s->secret_len = len / 2;
+			}
+		} else if (len && len % 4 == 0 && (s->secret = malloc(len / 4 * 3))) {
+			r = EVP_DecodeBlock(s->secret, (const unsigned char *)v + 2, (int)len);
+			while (pad < 2 && v[2 + len - 1 - pad] == '=')
+				pad++;
+			s->secret_len = r > 0 ? (size_t)r - pad : 0;
+			r = s->secret_len ? 0 : -1;
+		}
+		if (!r)
+			return 0;
+		if (s->secret) {
+			OPENSSL_cleanse(s->secret, v[1] == 'x' ? len / 2 : len / 4 * 3);
+			free(s->secret);
+			s->secret = NULL;
+		}
+		s->secret_len = 0;
+		return fail(c, n->line, "secret: expected %s after '0%c' (a secret that starts "
+			    "with 0x or 0s is read as hex or base64, as strongSwan reads it)",
+			    v[1] == 'x' ? "an even number of hex digits" : "base64", v[1]);
+	}
+	s->secret_len = strlen(v);
+	s->secret = (uint8_t *)strdup(v);
 	return s->secret ? 0 : fail(c, n->line, "out of memory");
 }
 

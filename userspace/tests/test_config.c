@@ -219,6 +219,50 @@ TEST(recovery_and_signature_settings)
 	config_free(c);
 }
 
+/* What an operator pastes from swanctl.conf: @host (FQDN), @@user@host
+ * (email), a DN without dn:, 0x/0s secrets, curve448. */
+TEST(strongswan_spellings)
+{
+	char err[512];
+	struct id_cfg id;
+	struct config *c;
+
+	ASSERT_EQ(0, config_parse_id("@gw.example", &id, err, sizeof(err)));
+	EXPECT_EQ(2, id.type);	/* ID_FQDN, without the @ */
+	EXPECT_EQ(10, id.len);
+	EXPECT_EQ(0, memcmp(id.data, "gw.example", 10));
+	ASSERT_EQ(0, config_parse_id("@@ops@gw.example", &id, err, sizeof(err)));
+	EXPECT_EQ(3, id.type);	/* ID_RFC822_ADDR */
+	EXPECT_EQ(0, memcmp(id.data, "ops@gw.example", 14));
+	ASSERT_EQ(0, config_parse_id("C=CH, O=strongSwan, CN=gw", &id, err, sizeof(err)));
+	EXPECT_EQ(9, id.type);	/* ID_DER_ASN1_DN, as with dn: */
+	EXPECT_EQ(0, memcmp(id.data, "C=CH, O=strongSwan, CN=gw", 25));
+	EXPECT_EQ(-1, config_parse_id("@#0a1b", &id, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "key-id identities are not supported"));
+	EXPECT_EQ(-1, config_parse_id("CN=gw, =x", &id, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "is neither an FQDN nor a DN"));
+	c = parse(BASE "  proposals = aes256gcm16-prfsha256-curve448\n" END
+		  "secrets {\n a {\n  id = a\n  secret = 0x616263\n }\n"
+		  " b {\n  id = b\n  secret = 0sYWJjZA==\n }\n}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	ASSERT_NE(NULL, c->secrets);
+	ASSERT_NE(NULL, c->secrets->next);
+	for (const struct secret_cfg *sc = c->secrets; sc; sc = sc->next) {
+		if (!strcmp(sc->name, "a")) {
+			EXPECT_EQ(3, sc->secret_len);
+			EXPECT_EQ(0, memcmp(sc->secret, "abc", 3));
+		} else {
+			EXPECT_EQ(4, sc->secret_len);
+			EXPECT_EQ(0, memcmp(sc->secret, "abcd", 4));
+		}
+	}
+	config_free(c);
+	EXPECT_EQ(0, strncmp(parse_err("secrets {\n a {\n  id = a\n  secret = 0x123\n }\n}\n"),
+			     "t.conf:4: secret: expected an even number of hex digits after '0x'", 64));
+	EXPECT_EQ(0, strncmp(parse_err("secrets {\n a {\n  id = a\n  secret = 0s!!!!\n }\n}\n"),
+			     "t.conf:4: secret: expected base64 after '0s'", 44));
+}
+
 struct bad {
 	const char *text, *msg;
 };
