@@ -5,7 +5,8 @@
 # what happened asserted by content:
 #   - keyingtries (default: for ever, with back-off): tcpiked starts the
 #     connection (start_action = start) while charon is not up; charon
-#     comes 20 s later; keyingtries = 2 gives up after two attempts
+#     comes 20 s later; keyingtries = 2 (start_action = start in the
+#     child this time) gives up after two attempts
 #   - dpd_action = restart: charon killed and started again; tcpiked finds
 #     it dead and initiates anew (with INITIAL_CONTACT)
 #   - close_action = restart: charon deletes the IKE SA; tcpiked initiates
@@ -41,13 +42,13 @@ ike_stop t
 sw_stop s
 ike_conf t local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
 	lid=fqdn:t.tcpike.test rid=fqdn:s.tcpike.test \
-	conn_extra="$T_FAST;keyingtries = 2;start_action = start"
+	conn_extra="$T_FAST;keyingtries = 2" child_extra="start_action = start"
 ike_start "$NS_A" t
 gave_up() {
 	grep -q ': connecting failed (attempt 2 of 2): peer did not answer; giving up$' "$IKE_DIR/t.log" &&
 		[ "$(ike_jq t "(len(s['ike_sas']), s['retries'])")" = "(0, [])" ]
 }
-swt_expect 20 "keyingtries = 2 and no peer: two attempts, then it gives up with nothing left" gave_up
+swt_expect 20 "keyingtries = 2 and no peer (start_action = start in the child, where swanctl.conf puts it): two attempts, then it gives up with nothing left" gave_up
 swt_t_log_has "... having said the first would be followed" \
 	'c\[1\]: connecting failed \(attempt 1 of 2\): peer did not answer; next attempt in 1s$'
 

@@ -793,8 +793,7 @@ static const struct key_value v_frag[] = {
 };
 
 static const struct key_value v_start[] = {
-	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) }, { V("trap", CFG_START_TRAP) },
-	{ .name = NULL },
+	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) }, { .name = NULL },
 };
 
 static const struct key_value v_action[] = {
@@ -922,8 +921,9 @@ static const struct key conn_keys[] = {
 	  .def = "5", .help = "Retransmissions before the peer is given up." },
 	{ K("keepalive_interval", KT_DUR_S), CONN(keepalive_interval_s), .def = "0",
 	  .help = "NAT keepalives of this connection; 0: the daemon's `keepalive_interval`." },
-	{ K("start_action", KT_ENUM), CONN(start_action), .values = v_start, .def = "none",
-	  .help = "`start` initiates the connection when the daemon starts and after a reload; `trap` is accepted and currently acts as `none`." },
+	{ K("start_action", KT_CUSTOM), CONN(start_action), .parse = parse_action, .values = v_start,
+	  .def = "none",
+	  .help = "`start` initiates the connection when the daemon starts and after a reload. Trap policies are not implemented yet, so the value `trap` is refused." },
 	{ K("keyingtries", KT_UINT), CONN(keyingtries), .min = 0, .max = 10000, .arg = "n", .def = "0",
 	  .help = "Attempts at establishing the connection, each with its retransmissions, before giving up; 0 tries for ever. Between attempts the daemon waits 1 s, doubling up to a minute. A peer that answers with an error (a refused proposal or authentication) is not tried again." },
 	{ K("dpd_action", KT_CUSTOM), CONN(dpd_action), .parse = parse_action, .values = v_action,
@@ -968,8 +968,9 @@ static const struct key child_keys[] = {
 	  .def = "0", .help = "Hard limit in packets; 0: none." },
 	{ K("replay_window", KT_UINT), CHILD(replay_window), .min = 0, .max = 4096, .arg = "n",
 	  .def = "64", .help = "The anti-replay window in packets." },
-	{ K("start_action", KT_ENUM), CHILD(start_action), .values = v_start, .def = "none",
-	  .help = "As for the connection." },
+	{ K("start_action", KT_CUSTOM), CHILD(start_action), .parse = parse_action, .values = v_start,
+	  .def = "none",
+	  .help = "As for the connection (where swanctl.conf puts it): `start` initiates the connection, this child with the others." },
 };
 
 static const struct key secret_keys[] = {
@@ -1368,20 +1369,24 @@ static int parse_section(struct ctx *c, const struct node *sec, enum cfg_section
 	return 0;
 }
 
-/* dpd_action, close_action: trap is refused, not taken for clear. */
+/* dpd_action, close_action (enum cfg_action), start_action (enum
+ * cfg_start): trap is refused, not taken for another value. */
 static int parse_action(struct ctx *c, const struct node *n, const struct key *k, void *base)
 {
 	char list[64];
 
+	values_list(k->values, list, sizeof(list), " or ");
 	if (!strcmp(n->value, "trap"))
-		return fail(c, n->line, "%s = trap is not supported yet (tcpiked has no trap policies): use clear or restart",
-			    n->key);
+		return fail(c, n->line, "%s = trap is not supported yet (tcpiked has no trap policies): use %s",
+			    n->key, list);
 	for (const struct key_value *v = k->values; v->name; v++)
 		if (!strcmp(n->value, v->name)) {
-			*(enum cfg_action *)((char *)base + k->off) = (enum cfg_action)v->value;
+			if (k->values == v_start)
+				*(enum cfg_start *)((char *)base + k->off) = (enum cfg_start)v->value;
+			else
+				*(enum cfg_action *)((char *)base + k->off) = (enum cfg_action)v->value;
 			return 0;
 		}
-	values_list(k->values, list, sizeof(list), " or ");
 	return fail(c, n->line, "unknown %s '%s' (expected %s)", n->key, n->value, list);
 }
 

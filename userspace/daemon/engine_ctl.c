@@ -207,7 +207,12 @@ void engine_autostart(struct engine *e)
 	struct buf out = BUF_INIT;
 
 	for (cc = e->cfg->conns; cc; cc = cc->next) {
-		if (cc->start_action != CFG_START_START)
+		const struct child_cfg *ch = cc->children;
+
+		/* start_action = start on the connection or on a child */
+		while (ch && ch->start_action != CFG_START_START)
+			ch = ch->next;
+		if (cc->start_action != CFG_START_START && !ch)
 			continue;
 		buf_reset(&out);
 		if (engine_initiate(e, cc->name, &out))
