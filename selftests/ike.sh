@@ -2,6 +2,7 @@
 #
 #   ike_conf NAME key=value...   write $IKE_DIR/NAME.conf for one gateway
 #   ike_start NS NAME [args]     run $BIN/tcpiked in NS on that config
+#                                (IKE_WRAP="prlimit ... --": a command in front)
 #   ike_ctl NAME args...         tcpikectl on that daemon's socket
 #   ike_json NAME                `status --json` of that daemon
 #   ike_stop NAME                SIGTERM, then check exit status and the log
@@ -124,7 +125,7 @@ ike_start() {
 	rm -f "$IKE_DIR/$name.sock"
 	: >"$IKE_DIR/$name.kb"
 	TCPIKE_KB_NONE_RECORD=$IKE_DIR/$name.kb \
-	ip netns exec "$ns" "$BIN/tcpiked" -f "$IKE_DIR/$name.conf" "$@" \
+	${IKE_WRAP:-} ip netns exec "$ns" "$BIN/tcpiked" -f "$IKE_DIR/$name.conf" "$@" \
 		>"$IKE_DIR/$name.log" 2>&1 &
 	IKE_PID[$name]=$!
 	IKE_NS[$name]=$ns

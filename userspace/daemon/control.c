@@ -37,10 +37,17 @@ struct control {
 	long allow_uid;
 	const struct control_ops *ops;
 	void *ctx;
-	struct ctl_client *clients;
+	struct ctl_client *clients;	/* newest first */
+	unsigned int n_clients;
+	struct timer rest;		/* listener off: out of descriptors */
+	uint64_t nofile_logged_ms;
 };
 
 #define CTL_CLIENT_TIMEOUT_MS	5000
+/* Clients at once: the newest displaces the oldest, so idle connections
+ * can neither lock tcpikectl out nor use up the daemon's descriptors. */
+#define CTL_MAX_CLIENTS		16
+#define CTL_NOFILE_REST_MS	200
 
 /* "ERR " a b c "\n": the status line of a refused request. */
 static void reply_err3(struct buf *out, const char *a, const char *b,
@@ -185,6 +192,7 @@ static void client_free(struct ctl_client *cl)
 	for (struct ctl_client **pp = &c->clients; *pp; pp = &(*pp)->next)
 		if (*pp == cl) {
 			*pp = cl->next;
+			c->n_clients--;
 			break;
 		}
 	timer_cancel(c->loop, &cl->timer);
@@ -252,16 +260,36 @@ static void client_timeout(struct timer *t)
 	client_free(container_of(t, struct ctl_client, timer));
 }
 
+static void accept_io(void *ctx, int lfd, uint32_t ev);
+
+static void accept_rested(struct timer *t)
+{
+	struct control *c = container_of(t, struct control, rest);
+
+	loop_watch(c->loop, c->fd, LOOP_READ, accept_io, c);
+}
+
 static void accept_io(void *ctx, int lfd, uint32_t ev)
 {
 	struct control *c = ctx;
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	struct ctl_client *client;
+	struct ctl_client *client, **pp;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno != EMFILE && errno != ENFILE)
+			return;
+		/* The request stays in the backlog: rest rather than spin. */
+		if (!c->nofile_logged_ms || loop_now_ms() - c->nofile_logged_ms >= 10000) {
+			c->nofile_logged_ms = loop_now_ms();
+			log_warn("control: accept: %s: not accepting for %u ms",
+				 strerror(errno), CTL_NOFILE_REST_MS);
+		}
+		loop_unwatch(c->loop, lfd);
+		timer_arm(c->loop, &c->rest, CTL_NOFILE_REST_MS, accept_rested);
 		return;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
 	    (c->allow_uid < 0 ? cred.uid != 0 :
 	     (cred.uid != 0 && (long)cred.uid != c->allow_uid))) {
@@ -279,6 +307,13 @@ static void accept_io(void *ctx, int lfd, uint32_t ev)
 		close(fd);
 		return;
 	}
+	if (c->n_clients >= CTL_MAX_CLIENTS) {
+		for (pp = &c->clients; (*pp)->next; pp = &(*pp)->next)
+			;
+		log_debug("control: %u clients at once: closing the oldest", c->n_clients);
+		client_free(*pp);
+	}
+	c->n_clients++;
 	client->ctl = c;
 	client->fd = fd;
 	client->next = c->clients;
@@ -358,6 +393,7 @@ void control_close(struct control *c)
 		return;
 	while (c->clients)
 		client_free(c->clients);
+	timer_cancel(c->loop, &c->rest);
 	loop_unwatch(c->loop, c->fd);
 	close(c->fd);
 	unlink(c->path);

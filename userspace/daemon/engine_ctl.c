@@ -512,7 +512,8 @@ static void tcp_json(const struct tcp *t, struct buf *b)
 		"\"bad_length\":%llu,\"idle_timeout\":%llu,\"frames_ike\":%llu,"
 		"\"frames_esp\":%llu,\"frames_empty\":%llu,\"keepalives\":%llu,"
 		"\"oversized\":%llu,\"runts\":%llu,\"tx_frames\":%llu,"
-		"\"tx_dropped_queue_full\":%llu}",
+		"\"tx_dropped_queue_full\":%llu,\"accept_nofile\":%llu,"
+		"\"evicted_global\":%llu,\"evicted_per_ip\":%llu}",
 		n, (unsigned long long)st.accepted, (unsigned long long)st.connected,
 		(unsigned long long)st.connect_failed, (unsigned long long)st.closed,
 		(unsigned long long)st.refused_global, (unsigned long long)st.refused_per_ip,
@@ -522,7 +523,10 @@ static void tcp_json(const struct tcp *t, struct buf *b)
 		(unsigned long long)st.frames_empty, (unsigned long long)st.keepalives,
 		(unsigned long long)st.oversized, (unsigned long long)st.runts,
 		(unsigned long long)st.tx_frames,
-		(unsigned long long)st.tx_dropped_queue_full);
+		(unsigned long long)st.tx_dropped_queue_full,
+		(unsigned long long)st.accept_nofile,
+		(unsigned long long)st.evicted_global,
+		(unsigned long long)st.evicted_per_ip);
 }
 
 /* The UDP transport's counters (udp.h): what was dropped before the engine

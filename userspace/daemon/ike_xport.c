@@ -406,6 +406,8 @@ static void attach_conn(struct ike_sa *sa, struct tcp_conn *c)
 {
 	sa->path.conn = tcp_conn_get(c);
 	c->user = sa;
+	if (sa->state >= IKE_S_ESTABLISHED)
+		tcp_conn_proven(c);	/* an authenticated message came on it */
 }
 
 void ike_xport_free(struct ike_sa *sa)

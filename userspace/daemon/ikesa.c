@@ -1014,6 +1014,8 @@ void ike_sa_established(struct ike_sa *sa)
 
 	ike_half_open_del(sa);
 	sa->state = IKE_S_ESTABLISHED;
+	if (sa->path.kind == XPORT_TCP)
+		tcp_conn_proven(sa->path.conn);
 	sa->established_ms = ike_now();
 	sa->e->st.ike_established++;
 	free_init_material(sa);

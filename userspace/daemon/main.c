@@ -207,6 +207,11 @@ static int open_transports(struct daemon *d, const struct config *cfg, bool kern
 		.max_msg = cfg->daemon.max_ike_message,
 	};
 
+	to.max_conns = tcp_fit_nofile(cfg->daemon.tcp_max);
+	if (to.max_conns < cfg->daemon.tcp_max)
+		log_warn("tcp_max lowered to %u to fit the limit on open files (RLIMIT_NOFILE): %u connections need %u descriptors",
+			 to.max_conns, cfg->daemon.tcp_max,
+			 cfg->daemon.tcp_max + TCP_FD_RESERVE);
 	*u = udp_open(d->loop, &uo, engine_rx, d->e);
 	*t = *u ? tcp_open(d->loop, &to, engine_rx, d->e, &tcp_cb, d) : NULL;
 	if (!*u || !*t)

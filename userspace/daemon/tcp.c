@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,8 +54,44 @@ static int conn_link(struct tcp *t, struct tcp_conn *c)
 	return 0;
 }
 
+static void unproven_add(struct tcp *t, struct tcp_conn *c)
+{
+	c->seq = ++t->seq;
+	c->unp_next = NULL;
+	c->unp_prev = t->unproven_tail;
+	if (t->unproven_tail)
+		t->unproven_tail->unp_next = c;
+	else
+		t->unproven = c;
+	t->unproven_tail = c;
+}
+
+static void unproven_del(struct tcp *t, struct tcp_conn *c)
+{
+	if (!c->seq || c->proven)
+		return;
+	if (c->unp_prev)
+		c->unp_prev->unp_next = c->unp_next;
+	else
+		t->unproven = c->unp_next;
+	if (c->unp_next)
+		c->unp_next->unp_prev = c->unp_prev;
+	else
+		t->unproven_tail = c->unp_prev;
+	c->unp_next = c->unp_prev = NULL;
+}
+
+void tcp_conn_proven(struct tcp_conn *c)
+{
+	if (!c || c->proven || c->dead)
+		return;
+	unproven_del(c->tcp, c);
+	c->proven = true;
+}
+
 static void conn_unlink(struct tcp *t, struct tcp_conn *c)
 {
+	unproven_del(t, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (t->conns == c)
@@ -393,6 +430,85 @@ static uint32_t count_from(const struct tcp *t, const struct sockaddr_storage *a
 	return n;
 }
 
+/* The oldest accepted connection from a with no IKE SA proven on it. */
+static struct tcp_conn *oldest_unproven_from(const struct tcp *t,
+					     const struct sockaddr_storage *a)
+{
+	struct tcp_conn *old = NULL;
+
+	for (struct hnode *h = htab_first(&t->by_host, host_hash(a)); h; h = htab_next(h)) {
+		struct tcp_conn *c = container_of(h, struct tcp_conn, host_node);
+
+		if (c->seq && !c->proven && addr_eq(&c->remote, a) &&
+		    (!old || c->seq < old->seq))
+			old = c;
+	}
+	return old;
+}
+
+/*
+ * A limit is reached: close the oldest unproven connection (of the
+ * address, for tcp_per_ip) to make room.  False: every connection has an
+ * IKE SA on it (or is ours), the new one is refused.
+ */
+static bool evict_for(struct tcp *t, const struct sockaddr_storage *peer,
+		      bool per_ip)
+{
+	struct tcp_conn *c = per_ip ? oldest_unproven_from(t, peer) : t->unproven;
+	char rb[64];
+
+	if (!c)
+		return false;
+	if (per_ip)
+		t->st.evicted_per_ip++;
+	else
+		t->st.evicted_global++;
+	log_debug("tcp %s: closed to make room (%s): no IKE SA after %llu ms",
+		  addr_port_str(&c->remote, rb, sizeof(rb)),
+		  per_ip ? "tcp_per_ip" : "tcp_max",
+		  (unsigned long long)(loop_now_ms() - c->accepted_ms));
+	tcp_conn_close(c, -ECONNABORTED);
+	return true;
+}
+
+static void listen_io(void *ctx, int lfd, uint32_t ev);
+
+static void listen_watch(struct tcp *t, bool on)
+{
+	for (int i = 0; i < t->n_listen; i++) {
+		if (on)
+			loop_watch(t->loop, t->listen_fd[i], LOOP_READ, listen_io, t);
+		else
+			loop_unwatch(t->loop, t->listen_fd[i]);
+	}
+}
+
+static void listen_rested(struct timer *tm)
+{
+	listen_watch(container_of(tm, struct tcp, rest), true);
+}
+
+/*
+ * accept() found no descriptor free: the connection stays in the backlog
+ * and a level-triggered listener would fire again at once.  The listeners
+ * rest TCP_NOFILE_REST_MS (their backlogs keep what arrives meanwhile);
+ * one log line per 10 s at most.
+ */
+static void listen_rest(struct tcp *t, int err)
+{
+	uint64_t now = loop_now_ms();
+
+	t->st.accept_nofile++;
+	if (!t->nofile_logged_ms || now - t->nofile_logged_ms >= 10000) {
+		t->nofile_logged_ms = now;
+		log_warn("tcp: accept: %s: not accepting for %u ms (%llu times in all; %u connections open)",
+			 strerror(err), TCP_NOFILE_REST_MS,
+			 (unsigned long long)t->st.accept_nofile, t->n_conns);
+	}
+	listen_watch(t, false);
+	timer_arm(t->loop, &t->rest, TCP_NOFILE_REST_MS, listen_rested);
+}
+
 static void listen_io(void *ctx, int lfd, uint32_t ev)
 {
 	struct tcp *t = ctx;
@@ -407,20 +523,23 @@ static void listen_io(void *ctx, int lfd, uint32_t ev)
 		fd = accept4(lfd, (struct sockaddr *)&peer, &pl,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE)
+				listen_rest(t, errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+				 errno != EINTR && errno != ECONNABORTED)
 				log_warn("tcp: accept: %s", strerror(errno));
 			return;
 		}
 		addr_port_str(&peer, rb, sizeof(rb));
-		if (t->n_conns >= t->o.max_conns) {
+		if (t->n_conns >= t->o.max_conns && !evict_for(t, &peer, false)) {
 			t->st.refused_global++;
 			log_warn("tcp %s: refused: %u connections (tcp_max)", rb,
 				 t->n_conns);
 			close(fd);
 			continue;
 		}
-		if (count_from(t, &peer) >= t->o.max_per_ip) {
+		if (count_from(t, &peer) >= t->o.max_per_ip &&
+		    !evict_for(t, &peer, true)) {
 			t->st.refused_per_ip++;
 			log_warn("tcp %s: refused: %u connections from this address (tcp_per_ip)",
 				 rb, t->o.max_per_ip);
@@ -435,6 +554,8 @@ static void listen_io(void *ctx, int lfd, uint32_t ev)
 		pl = sizeof(c->local);
 		getsockname(fd, (struct sockaddr *)&c->local, &pl);
 		t->st.accepted++;
+		c->accepted_ms = loop_now_ms();
+		unproven_add(t, c);
 		log_debug("tcp %s: accepted", rb);
 		timer_arm(t->loop, &c->timer, t->o.prefix_timeout_ms, conn_timer);
 		conn_update_watch(c);
@@ -568,6 +689,7 @@ void tcp_close_all(struct tcp *t)
 	if (!t)
 		return;
 	drain_all(t);
+	timer_cancel(t->loop, &t->rest);
 	while (t->conns)
 		tcp_conn_close(t->conns, -ESHUTDOWN);
 	for (int i = 0; i < t->n_listen; i++) {
@@ -576,6 +698,24 @@ void tcp_close_all(struct tcp *t)
 	}
 	htab_free(&t->by_host);
 	free(t);
+}
+
+uint32_t tcp_fit_nofile(uint32_t max_conns)
+{
+	rlim_t want = (rlim_t)max_conns + TCP_FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return max_conns;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ?
+			      want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return max_conns;
+	return rl.rlim_cur > TCP_FD_RESERVE + 1 ? (uint32_t)(rl.rlim_cur - TCP_FD_RESERVE) : 1;
 }
 
 struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local,
@@ -731,7 +871,8 @@ int tcp_status(const struct tcp *t, struct buf *out)
 		     "tcp_prefix_timeout %llu\ntcp_bad_prefix %llu\n"
 		     "tcp_bad_length %llu\ntcp_idle_timeout %llu\n"
 		     "tcp_frames_ike %llu\ntcp_frames_esp %llu\ntcp_tx_frames %llu\n"
-		     "tcp_tx_dropped_queue_full %llu\n",
+		     "tcp_tx_dropped_queue_full %llu\ntcp_accept_nofile %llu\n"
+		     "tcp_evicted_global %llu\ntcp_evicted_per_ip %llu\n",
 		     t->n_conns,
 		     (unsigned long long)t->st.accepted,
 		     (unsigned long long)t->st.connected,
@@ -746,6 +887,9 @@ int tcp_status(const struct tcp *t, struct buf *out)
 		     (unsigned long long)t->st.frames_ike,
 		     (unsigned long long)t->st.frames_esp,
 		     (unsigned long long)t->st.tx_frames,
-		     (unsigned long long)t->st.tx_dropped_queue_full);
+		     (unsigned long long)t->st.tx_dropped_queue_full,
+		     (unsigned long long)t->st.accept_nofile,
+		     (unsigned long long)t->st.evicted_global,
+		     (unsigned long long)t->st.evicted_per_ip);
 	return buf_append(out, b, (size_t)n);
 }

@@ -28,6 +28,11 @@ struct tcp;
 
 #define TCP_MAX_LISTEN		16
 #define TCP_OUTQ_MAX		(256 * 1024)	/* bytes queued per connection */
+/* Descriptors kept for all but TCP connections (sockets, netlink, epoll,
+ * timers, control clients, files read at reload): see tcp_fit_nofile(). */
+#define TCP_FD_RESERVE		64
+/* How long the listeners rest when accept() finds no descriptor free. */
+#define TCP_NOFILE_REST_MS	200
 
 struct tcp_opts {
 	const struct sockaddr_storage *addrs;	/* NULL/0: wildcard v4 + v6 */
@@ -55,6 +60,8 @@ struct tcp_ops {
 struct tcp_stats {
 	uint64_t accepted, connected, connect_failed, closed;
 	uint64_t refused_global, refused_per_ip;
+	uint64_t accept_nofile;		/* accept(): EMFILE or ENFILE */
+	uint64_t evicted_global, evicted_per_ip; /* closed to make room */
 	uint64_t prefix_timeout, bad_prefix, bad_length, idle_timeout;
 	uint64_t frames_ike, frames_esp, frames_empty, keepalives, oversized;
 	uint64_t runts;
@@ -72,6 +79,7 @@ struct tcp_conn {
 	bool espintcp;		/* kernel ULP attached */
 	bool dead;		/* closed; fd is -1 */
 	bool announced;		/* connected(c, 0) was called: closed() follows */
+	bool proven;		/* an IKE SA authenticated on it (tcp_conn_proven) */
 	struct sockaddr_storage local, remote;
 	uint64_t last_activity_ms;
 	struct stream st;
@@ -81,6 +89,11 @@ struct tcp_conn {
 	void *user;		/* engine's pointer, free for its use */
 	struct tcp_conn *next, *prev;
 	struct hnode host_node;	/* tcp.by_host, by the remote's address */
+	/* Accepted and not proven yet, oldest first: what the limits close
+	 * to make room (tcp.unproven). */
+	struct tcp_conn *unp_next, *unp_prev;
+	uint64_t seq;		/* accept order; 0: we connected */
+	uint64_t accepted_ms;
 };
 
 struct tcp {
@@ -98,6 +111,10 @@ struct tcp {
 	 * them must not walk all of tcp_max at every accept. */
 	struct htab by_host;
 	struct tcp_stats st;
+	struct tcp_conn *unproven, *unproven_tail;
+	uint64_t seq;
+	struct timer rest;		/* listeners off: out of descriptors */
+	uint64_t nofile_logged_ms;
 };
 
 struct tcp *tcp_open(struct loop *loop, const struct tcp_opts *o,
@@ -105,6 +122,13 @@ struct tcp *tcp_open(struct loop *loop, const struct tcp_opts *o,
 		     const struct tcp_ops *ops, void *ops_ctx);
 /* Closes every connection (closed callbacks run) and the listeners. */
 void tcp_close_all(struct tcp *t);
+
+/*
+ * Makes RLIMIT_NOFILE fit max_conns connections plus TCP_FD_RESERVE: raises
+ * the soft limit as far as the hard limit allows.  Returns max_conns, or
+ * the smaller number that fits under the hard limit (at least 1).
+ */
+uint32_t tcp_fit_nofile(uint32_t max_conns);
 
 /*
  * Starts a non-blocking connect from local (port 0/address 0 = any) to
@@ -119,6 +143,14 @@ struct tcp_conn *tcp_conn_get(struct tcp_conn *c);
 void tcp_conn_put(struct tcp_conn *c);
 /* Closes now (the closed callback runs with err). */
 void tcp_conn_close(struct tcp_conn *c, int err);
+
+/*
+ * An IKE SA authenticated on c.  Until then an accepted connection is the
+ * first the limits close: a new connection beyond tcp_max or tcp_per_ip
+ * displaces the oldest unproven one (of its address, for tcp_per_ip)
+ * instead of being refused, so stalled connections cannot lock peers out.
+ */
+void tcp_conn_proven(struct tcp_conn *c);
 
 /*
  * Sends one IKE message: Length | 00000000 | msg (or, with espintcp on,

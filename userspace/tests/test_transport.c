@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -377,6 +378,32 @@ TEST(tcp_connect_refused_reported)
 	loop_free(l);
 }
 
+/* The peer closed fd (EOF or reset) within a second. */
+static bool closed_by_peer(struct loop *l, int fd)
+{
+	char b[16];
+
+	for (int i = 0; i < 100; i++) {
+		ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			return true;
+		loop_once(l, 10);
+	}
+	return false;
+}
+
+static void prove_all(struct tcp *t)
+{
+	for (struct tcp_conn *c = t->conns; c; c = c->next)
+		tcp_conn_proven(c);
+}
+
+/*
+ * tcp_per_ip: a new connection beyond the limit displaces the oldest of
+ * its address with no IKE SA proven on it; when all are proven it is
+ * refused.  Another address is counted apart.
+ */
 TEST(tcp_per_ip_limit)
 {
 	struct loop *l = loop_new();
@@ -387,17 +414,31 @@ TEST(tcp_per_ip_limit)
 			      .n_ports = 1, .max_per_ip = 2 };
 	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
 	struct sockaddr_storage dst = lo4(port);
-	int fd[3];
+	int fd[4];
 
 	ASSERT_NE(NULL, ts);
 	for (int i = 0; i < 3; i++) {
 		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
 		ASSERT_EQ(0, connect(fd[i], (void *)&dst, sizeof(struct sockaddr_in)));
+		for (int j = 0; j < 50 && ts->st.accepted < (uint64_t)i + 1; j++)
+			loop_once(l, 10);
 	}
+	EXPECT_EQ(2, ts->n_conns);
+	EXPECT_EQ(1, ts->st.evicted_per_ip);
+	EXPECT_EQ(0, ts->st.refused_per_ip);
+	EXPECT_TRUE(closed_by_peer(l, fd[0]));	/* the oldest went */
+	EXPECT_FALSE(closed_by_peer(l, fd[2]));
+
+	/* Proven connections are kept: the newcomer is refused. */
+	prove_all(ts);
+	fd[3] = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(fd[3], (void *)&dst, sizeof(struct sockaddr_in)));
 	for (int i = 0; i < 50 && ts->st.refused_per_ip == 0; i++)
 		loop_once(l, 10);
 	EXPECT_EQ(2, ts->n_conns);
 	EXPECT_EQ(1, ts->st.refused_per_ip);
+	EXPECT_EQ(1, ts->st.evicted_per_ip);
+	EXPECT_TRUE(closed_by_peer(l, fd[3]));
 
 	/* Another address is counted apart. */
 	struct sockaddr_storage other = lo4(0);
@@ -412,20 +453,61 @@ TEST(tcp_per_ip_limit)
 	EXPECT_EQ(1, ts->st.refused_per_ip);
 
 	/* A connection that goes gives its place back. */
-	close(fd[0]);
-	close(fd[2]);		/* (the refused one) */
+	close(fd[1]);
 	for (int i = 0; i < 50 && ts->n_conns > 2; i++)
 		loop_once(l, 10);
 	EXPECT_EQ(2, ts->n_conns);
-	fd[0] = socket(AF_INET, SOCK_STREAM, 0);
-	ASSERT_EQ(0, connect(fd[0], (void *)&dst, sizeof(struct sockaddr_in)));
+	fd[1] = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(fd[1], (void *)&dst, sizeof(struct sockaddr_in)));
 	for (int i = 0; i < 50 && ts->n_conns < 3; i++)
 		loop_once(l, 10);
 	EXPECT_EQ(3, ts->n_conns);
 	EXPECT_EQ(1, ts->st.refused_per_ip);
-	close(fd[0]);
-	close(fd[1]);
+	EXPECT_EQ(1, ts->st.evicted_per_ip);
+	for (int i = 0; i < 4; i++)
+		close(fd[i]);
 	close(fo);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
+/* tcp_max: the oldest unproven connection of any address makes room. */
+TEST(tcp_max_displaces_the_oldest_unproven)
+{
+	struct loop *l = loop_new();
+	struct sink srv = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 3);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
+			      .n_ports = 1, .max_conns = 3 };
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct sockaddr_storage dst = lo4(port);
+	int fd[5];
+
+	ASSERT_NE(NULL, ts);
+	for (int i = 0; i < 5; i++) {
+		struct sockaddr_storage src = lo4(0);
+
+		/* one proven connection first, from its own address */
+		((struct sockaddr_in *)&src)->sin_addr.s_addr = htonl(0x7f000001 + i);
+		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_EQ(0, bind(fd[i], (void *)&src, sizeof(struct sockaddr_in)));
+		ASSERT_EQ(0, connect(fd[i], (void *)&dst, sizeof(struct sockaddr_in)));
+		for (int j = 0; j < 50 && ts->st.accepted < (uint64_t)i + 1; j++)
+			loop_once(l, 10);
+		if (i == 0)
+			prove_all(ts);
+	}
+	EXPECT_EQ(3, ts->n_conns);
+	EXPECT_EQ(2, ts->st.evicted_global);
+	EXPECT_EQ(0, ts->st.refused_global);
+	EXPECT_FALSE(closed_by_peer(l, fd[0]));	/* proven: kept */
+	EXPECT_TRUE(closed_by_peer(l, fd[1]));	/* the two oldest unproven */
+	EXPECT_TRUE(closed_by_peer(l, fd[2]));
+	EXPECT_FALSE(closed_by_peer(l, fd[3]));
+	EXPECT_FALSE(closed_by_peer(l, fd[4]));
+	for (int i = 0; i < 5; i++)
+		close(fd[i]);
 	tcp_close_all(ts);
 	loop_free(l);
 }
@@ -527,6 +609,84 @@ TEST(tcp_idle_timeout_needs_an_sa)
 	close(fd2);
 	tcp_close_all(ts);
 	loop_free(l);
+}
+
+/*
+ * Out of descriptors: accept() fails with EMFILE while the connection stays
+ * in the backlog, so a level-triggered listener fires again at once.  The
+ * listener must rest instead of spinning (each loop_once then waits its
+ * full 10 ms) and take the connections once descriptors are free again.
+ */
+TEST(tcp_accept_out_of_descriptors_rests)
+{
+	struct loop *l = loop_new();
+	struct sink srv = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 3);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
+			      .n_ports = 1 };
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct sockaddr_storage dst = lo4(port);
+	struct rlimit rl;
+	int fd[3], fill[64], n_fill = 0, f;
+	uint64_t t0;
+
+	ASSERT_NE(NULL, ts);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_EQ(0, connect(fd[i], (void *)&dst, sizeof(struct sockaddr_in)));
+	}
+	/* Leave no descriptor free (this test runs in its own process). */
+	f = dup(0);
+	ASSERT_LE(0, f);
+	close(f);
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
+	rl.rlim_cur = (rlim_t)f + 8;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	while (n_fill < 64 && (f = dup(0)) >= 0)
+		fill[n_fill++] = f;
+	ASSERT_EQ(EMFILE, errno);
+	t0 = loop_now_ms();
+	for (int i = 0; i < 30; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(0, ts->n_conns);
+	/* Spinning takes a few ms for the 30 rounds; resting about 300. */
+	EXPECT_LE(150, (long)(loop_now_ms() - t0));
+	/* Counted once per rest, not once per wake-up. */
+	EXPECT_LE(1, ts->st.accept_nofile);
+	EXPECT_GE(4, ts->st.accept_nofile);
+	while (n_fill)
+		close(fill[--n_fill]);
+	for (int i = 0; i < 300 && ts->n_conns < 3; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(3, ts->n_conns);
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
+/* tcp_max needs tcp_max + TCP_FD_RESERVE descriptors: the soft limit is
+ * raised up to the hard one; above that, fewer connections are allowed. */
+TEST(tcp_fit_nofile_raises_or_lowers)
+{
+	struct rlimit rl;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 2000)
+		SKIP(return, "hard limit on open files below 2000");
+	rl.rlim_cur = 100;
+	rl.rlim_max = 2000;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	EXPECT_EQ(1000, tcp_fit_nofile(1000));
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
+	EXPECT_EQ(1000 + TCP_FD_RESERVE, rl.rlim_cur);
+	EXPECT_EQ(2000 - TCP_FD_RESERVE, tcp_fit_nofile(10000));
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
+	EXPECT_EQ(2000, rl.rlim_cur);
+	rl.rlim_cur = rl.rlim_max = 50;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	EXPECT_EQ(1, tcp_fit_nofile(10000));
 }
 
 TEST_HARNESS_MAIN
