@@ -322,6 +322,34 @@ static void accept_io(void *ctx, int lfd, uint32_t ev)
 	loop_watch(c->loop, fd, LOOP_READ, client_io, client);
 }
 
+int control_in_use(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path) || lstat(path, &st) ||
+	    !S_ISSOCK(st.st_mode))
+		return 0;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A listening daemon completes the connection into its backlog (a
+	 * full backlog: EAGAIN); a stale file left by a killed one refuses. */
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ? -errno : 0;
+	close(fd);
+	if (r == -ECONNREFUSED || r == -ENOENT)
+		return 0;
+	if (!r || r == -EAGAIN)
+		log_err("another tcpiked is running: its control socket %s answers; not starting",
+			path);
+	else
+		log_err("control socket %s: cannot tell whether a daemon owns it: %s; not starting",
+			path, strerror(-r));
+	return -EADDRINUSE;
+}
+
 struct control *control_open(struct loop *loop, const char *path,
 			     long allow_uid, const struct control_ops *ops,
 			     void *ctx)
@@ -351,6 +379,8 @@ struct control *control_open(struct loop *loop, const char *path,
 			log_err("%s exists and is not a socket", path);
 			return NULL;
 		}
+		if (control_in_use(path))
+			return NULL;
 		unlink(path);		/* stale socket of an earlier run */
 	}
 	c = calloc(1, sizeof(*c));

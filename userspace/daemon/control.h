@@ -39,6 +39,10 @@ struct control_ops {
 
 struct control;
 
+/* 0 when no daemon listens on path (no file, or a stale one); else says
+ * so in an error line and returns -EADDRINUSE. */
+int control_in_use(const char *path);
+
 /* Creates the socket at path (parent directory must exist, not be
  * group/other writable), mode 0600.  allow_uid: -1 = root only (tests
  * pass getuid()). */

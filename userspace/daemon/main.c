@@ -304,12 +304,15 @@ int main(int argc, char **argv)
 		d.exit_code = 1;
 		goto out;
 	}
-	if (open_transports(&d, cfg, kb->kind != KB_NONE, &u, &t)) {
+	if (!sock)
+		sock = cfg->daemon.control_socket ? cfg->daemon.control_socket : DEFAULT_SOCKET;
+	/* A second daemon stops here, before its sockets (UDP 500/4500 are
+	 * bound without SO_REUSEADDR: a second bind fails too). */
+	if (control_in_use(sock) ||
+	    open_transports(&d, cfg, kb->kind != KB_NONE, &u, &t)) {
 		d.exit_code = 1;
 		goto out;
 	}
-	if (!sock)
-		sock = cfg->daemon.control_socket ? cfg->daemon.control_socket : DEFAULT_SOCKET;
 	if (!strcmp(sock, DEFAULT_SOCKET) && mkdir(RUN_DIR, 0700) && errno != EEXIST)
 		log_warn("cannot create %s: %s", RUN_DIR, strerror(errno));
 	ctl = control_open(d.loop, sock, -1, &ctl_ops, &d);

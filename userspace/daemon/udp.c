@@ -166,7 +166,8 @@ static int open_one(struct udp *u, const struct sockaddr_storage *a,
 	fd = socket(a->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* No SO_REUSEADDR: with it a second daemon could bind the same UDP
+	 * port beside the first and take some of its packets. */
 	set_rcvbuf(fd);
 	if (a->ss_family == AF_INET) {
 		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
@@ -178,8 +179,8 @@ static int open_one(struct udp *u, const struct sockaddr_storage *a,
 		 addr_len(a)) < 0) {
 		int e = errno;
 
-		log_err("udp: cannot bind %s: %s", addr_port_str(a, ab, sizeof(ab)),
-			strerror(e));
+		log_err("udp: cannot bind %s: %s%s", addr_port_str(a, ab, sizeof(ab)),
+			strerror(e), e == EADDRINUSE ? " (is another IKE daemon running?)" : "");
 		close(fd);
 		return -e;
 	}

@@ -223,4 +223,55 @@ TEST(non_root_refused)
 	loop_free(l);
 }
 
+/* A live daemon's socket is not taken over; a stale file (its daemon
+ * killed) is.  More clients than 16 at once: the oldest is closed. */
+TEST(live_socket_kept_stale_taken_clients_capped)
+{
+	char dir[] = "/tmp/tcpike-ctl-XXXXXX", path[128];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct loop *l = loop_new();
+	struct control *c, *c2;
+	struct stat st0, st1;
+	int fd[20], stale;
+	char b;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	strcpy(sun.sun_path, path);
+	EXPECT_EQ(0, control_in_use(path));	/* no file */
+	c = control_open(l, path, (long)getuid(), &fake, NULL);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, stat(path, &st0));
+	EXPECT_EQ(-EADDRINUSE, control_in_use(path));
+	c2 = control_open(l, path, (long)getuid(), &fake, NULL);
+	EXPECT_EQ(NULL, c2);
+	ASSERT_EQ(0, stat(path, &st1));
+	EXPECT_EQ(st0.st_ino, st1.st_ino);	/* the live one's file */
+
+	for (int i = 0; i < 20; i++) {
+		fd[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		ASSERT_EQ(0, connect(fd[i], (void *)&sun, sizeof(sun)));
+		loop_once(l, 20);
+	}
+	for (int i = 0; i < 10; i++)
+		loop_once(l, 10);
+	/* The four oldest were closed to make room: EOF, not EAGAIN. */
+	for (int i = 0; i < 20; i++)
+		EXPECT_EQ(i < 4 ? 0 : -1, (int)recv(fd[i], &b, 1, MSG_DONTWAIT));
+	for (int i = 0; i < 20; i++)
+		close(fd[i]);
+	control_close(c);
+
+	/* A socket file with nobody listening: stale, taken over. */
+	stale = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_EQ(0, bind(stale, (void *)&sun, sizeof(sun)));
+	close(stale);
+	EXPECT_EQ(0, control_in_use(path));
+	c = control_open(l, path, (long)getuid(), &fake, NULL);
+	EXPECT_NE(NULL, c);
+	control_close(c);
+	rmdir(dir);
+	loop_free(l);
+}
+
 TEST_HARNESS_MAIN
