@@ -642,7 +642,8 @@ static void counters_json(const struct engine *e, struct buf *b)
 		"\"tcp_reconnects\":%llu,\"separate_negotiated\":%llu,"
 		"\"separate_tcp_failed\":%llu,\"esp_probes_ok\":%llu,"
 		"\"esp_probes_failed\":%llu,\"esp_moved_udp\":%llu,\"puzzles_sent\":%llu,"
-		"\"puzzles_solved\":%llu,\"puzzles_unsolved\":%llu,\"puzzles_bad\":%llu},"
+		"\"puzzles_solved\":%llu,\"puzzles_unsolved\":%llu,\"puzzles_bad\":%llu,"
+		"\"puzzles_deferred\":%llu},"
 		"\"tcp\":",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
 		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
@@ -661,7 +662,8 @@ static void counters_json(const struct engine *e, struct buf *b)
 		(unsigned long long)e->st.puzzles_sent,
 		(unsigned long long)e->st.puzzles_solved,
 		(unsigned long long)e->st.puzzles_unsolved,
-		(unsigned long long)e->st.puzzles_bad);
+		(unsigned long long)e->st.puzzles_bad,
+		(unsigned long long)e->st.puzzles_deferred);
 }
 
 static void status_json(struct engine *e, struct buf *b)

@@ -519,10 +519,12 @@ static void cookie_reply(struct engine *e, const struct ike_rx *rx,
 }
 
 /*
- * §7.1.4 with a valid cookie: a request without a solution comes from an
- * initiator that does not do puzzles and is still served (§7.1.5 allows
- * legacy clients; the half-open limits bound them); a solution that does
- * not reach the difficulty earns a new puzzle.
+ * RFC 8019 §7.1.4-7.1.5 with a valid cookie.  A solution that reaches the
+ * difficulty is served.  A request without one (an initiator that does not
+ * do puzzles) has the lowest priority: served only while half-open SAs
+ * take less than half of half_open_max, so the other half stays for
+ * initiators that solve puzzles; beyond that it gets a new cookie and
+ * puzzle, like a solution short of the difficulty.
  */
 static bool puzzle_ok(struct engine *e, const struct ike_msg *m,
 		      const struct ike_notify *cookie, uint16_t prf)
@@ -531,6 +533,10 @@ static bool puzzle_ok(struct engine *e, const struct ike_msg *m,
 	int zbc;
 
 	if (!ps) {
+		if (e->n_half_open >= e->cfg->daemon.half_open_max / 2) {
+			e->st.puzzles_deferred++;
+			return false;
+		}
 		e->st.puzzles_unsolved++;
 		return true;
 	}

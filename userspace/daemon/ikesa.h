@@ -294,6 +294,7 @@ struct engine_stats {
 	/* RFC 8019 over TCP: puzzles sent, solved (PS valid), returned without
 	 * a solution (legacy initiators, still served), solved badly. */
 	uint64_t puzzles_sent, puzzles_solved, puzzles_unsolved, puzzles_bad;
+	uint64_t puzzles_deferred;	/* unsolved, above half of half_open_max */
 	uint64_t invalid_ke_sent, retransmits, dpd_dead;
 	uint64_t frags_sent, frags_reassembled;
 	uint64_t tcp_fallbacks, tcp_reconnects, separate_negotiated;
