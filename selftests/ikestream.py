@@ -3,7 +3,7 @@
 """Crafted RFC 9329 TCP streams against a live IKE responder.
 
     ikestream.py [--src ADDR] HOST PORT ACTION...
-    ikestream.py [--src ADDR] HOST PORT hold:N
+    ikestream.py [--src ADDR] HOST PORT hold:N[:HEX[:S]]
     ikestream.py [--src ADDR] HOST PORT garbage:N:SEED
     ikestream.py [--src ADDR] HOST PORT slow:N:S
     ikestream.py [--src ADDR] HOST PORT inits:N:SEED
@@ -39,8 +39,9 @@ One connection runs the ACTIONs in order:
 Each expectation prints one line; the exit status is 1 at the first one
 that does not hold (the line says why), 0 when all held.
 
-hold:N opens N connections, sends the prefix on each, and prints "open" or
-"closed" per connection after 1 s (the per-address limit check).
+hold:N[:HEX[:S]] opens N connections, sends the prefix (and HEX) on each,
+waits S seconds (1), and prints "open" or
+"closed" per connection then (the per-address limit check).
 
 slow:N:S opens N connections that send "IKE" (half the prefix) and stall,
 and waits up to S s for the peer to close each; prints "closed C of N,
@@ -138,8 +139,9 @@ def wait_event(s, timeout):
         left = end - time.monotonic()
         if left <= 0:
             return "timeout", None
-        r, _, _ = select.select([s], [], [], left)
-        if not r:
+        p = select.poll()	# select() stops at descriptor 1024 (hold:2000)
+        p.register(s, select.POLLIN)
+        if not p.poll(left * 1000):
             continue
         try:
             d = s.recv(65536)
@@ -298,13 +300,13 @@ def run_actions(host, port, src, actions):
     s.close()
 
 
-def hold(host, port, src, n):
+def hold(host, port, src, n, extra=b"", secs=1.0):
     socks = []
     for _ in range(n):
         s = connect(host, port, src)
-        s.sendall(IKETCP)
+        s.sendall(IKETCP + extra)
         socks.append(s)
-    time.sleep(1)
+    time.sleep(secs)
     out = []
     for s in socks:
         ev, _ = wait_event(s, 0.01)
@@ -438,7 +440,9 @@ def main(argv):
     host, port, acts = argv[1], int(argv[2]), argv[3:]
     try:
         if acts[0].startswith("hold:"):
-            hold(host, port, src, int(acts[0][5:]))
+            f = acts[0].split(":")
+            hold(host, port, src, int(f[1]), bytes.fromhex(f[2]) if len(f) > 2 else b"",
+                 float(f[3]) if len(f) > 3 else 1.0)
             return 0
         if acts[0].startswith("slow:"):
             _, n, lim = acts[0].split(":")

@@ -13,14 +13,39 @@ int stream_init(struct stream *s, bool want_prefix, size_t max_ike)
 	s->want_prefix = want_prefix;
 	s->max_ike = max_ike && max_ike < STREAM_MAX_MSG - STREAM_NON_ESP_MARKER ?
 		     max_ike : STREAM_MAX_MSG - STREAM_NON_ESP_MARKER;
-	s->buf = malloc(STREAM_MAX_MSG);
-	return s->buf ? 0 : -ENOMEM;
+	return 0;
 }
 
 void stream_free(struct stream *s)
 {
 	free(s->buf);
 	s->buf = NULL;
+	s->cap = 0;
+}
+
+/*
+ * Room for need bytes of the current frame: the buffer grows with what
+ * arrives (doubling, at most to the frame's length), not with what the
+ * Length field announces, so a peer that announces 64 KB and stalls costs
+ * what it sent.
+ */
+static int reserve(struct stream *s, size_t need)
+{
+	size_t cap = s->cap ? s->cap : 512;
+	uint8_t *p;
+
+	if (need <= s->cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (cap > s->frame_len)
+		cap = s->frame_len;
+	p = realloc(s->buf, cap);
+	if (!p)
+		return -ENOMEM;
+	s->buf = p;
+	s->cap = cap;
+	return 0;
 }
 
 bool stream_partial(const struct stream *s)
@@ -107,6 +132,8 @@ int stream_feed(struct stream *s, const uint8_t *p, size_t len,
 		size_t n = cur_left(&c) < need ? cur_left(&c) : need;
 		const uint8_t *q = cur_take(&c, n);
 
+		if (reserve(s, (size_t)s->got + n))
+			return fatal(s, "out of memory for a frame");
 		memcpy(s->buf + s->got, q, n);
 		/* Decide as soon as the marker is in: an IKE message over the
 		 * limit is never buffered whole, and the stream is closed: a
@@ -125,6 +152,8 @@ int stream_feed(struct stream *s, const uint8_t *p, size_t len,
 			continue;
 		s->hdr_got = 0;
 		err = deliver(s, fn, ctx);
+		if (s->cap > STREAM_KEEP_BUF)
+			stream_free(s);
 		if (err)
 			return err;
 	}

@@ -34,6 +34,10 @@ struct stream_stats {
 	uint64_t ike, esp, empty, keepalives, oversized, runts;
 };
 
+/* A frame buffer larger than this is given back after its frame: idle
+ * connections hold at most this much (none before their first frame). */
+#define STREAM_KEEP_BUF		4096
+
 struct stream {
 	bool want_prefix;	/* responder side: "IKETCP" not complete yet */
 	uint8_t prefix_got;
@@ -42,7 +46,8 @@ struct stream {
 	uint16_t frame_len;	/* payload bytes of the current frame */
 	uint16_t got;		/* payload bytes received so far */
 	size_t max_ike;		/* largest IKE message accepted (marker excluded) */
-	uint8_t *buf;		/* one frame's payload, STREAM_MAX_MSG bytes */
+	uint8_t *buf;		/* one frame's payload as far as it came */
+	size_t cap;		/* bytes allocated at buf */
 	struct stream_stats st;
 	const char *error;	/* why the stream became fatal */
 };

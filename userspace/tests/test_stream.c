@@ -182,6 +182,36 @@ TEST_F(st, partial_frame_reported_and_not_delivered)
 
 /* An IKE frame over max_ike: refused once its marker is in, before the
  * body is buffered; the stream is dead (the caller closes it). */
+/*
+ * Memory follows what arrived, not what was announced: no buffer before the
+ * prefix and a frame header; a frame announcing 60,000 bytes holds about
+ * what came of it; after delivery a large buffer is given back.
+ */
+TEST_F(st, buffer_grows_with_the_data_and_shrinks_after)
+{
+	static uint8_t m[60000];
+	uint8_t f[2 + 4 + 100];
+
+	EXPECT_EQ(0, self->s.cap);
+	ASSERT_EQ(0, stream_feed(&self->s, (const uint8_t *)"IKETCP", 6, collect, self->k));
+	EXPECT_EQ(0, self->s.cap);
+	/* Length 60,006: marker + 60,000 bytes announced, 100 sent. */
+	f[0] = (uint8_t)((2 + 4 + sizeof(m)) >> 8);
+	f[1] = (uint8_t)(2 + 4 + sizeof(m));
+	memset(f + 2, 0, 4);
+	ike_msg(m, sizeof(m), 3);
+	memcpy(f + 6, m, 100);
+	ASSERT_EQ(0, stream_feed(&self->s, f, sizeof(f), collect, self->k));
+	EXPECT_LE(104, self->s.cap);
+	EXPECT_GE(4096, self->s.cap);
+	/* The rest arrives: delivered whole, then the buffer is given back. */
+	ASSERT_EQ(0, stream_feed(&self->s, m + 100, sizeof(m) - 100, collect, self->k));
+	ASSERT_EQ(1, self->k->ike);
+	ASSERT_EQ(sizeof(m), self->k->last_len);
+	EXPECT_EQ(0, memcmp(self->k->last, m, sizeof(m)));
+	EXPECT_GE(STREAM_KEEP_BUF, self->s.cap);
+}
+
 TEST(oversized_ike_closes_the_stream)
 {
 	struct stream s;
