@@ -12,7 +12,7 @@
 #   retransmitted IKE_SA_INIT on a new connection answered there (TCP-28);
 #   the same message without the prefix never delivered (TCP-24)
 #   random garbage streams: all closed, daemon answers, memory bounded
-#   per-address connection limit (tcp_per_ip)
+#   per-address connection limit (tcp_per_ip): the oldest unproven one goes
 #   N(SEPARATE_TRANSPORTS) with data echoed without it (RT-3, RT-13, RT-14)
 . "$(dirname "$0")/../lib.sh"
 require_netns
@@ -199,9 +199,10 @@ ike_stop b
 # --- per-address connection limit ----------------------------------------------------
 start_b 3 || tap_fail "tcpiked restarted with tcp_per_ip = 3"
 out=$(st hold:4 2>&1)
-tap_expect_eq "tcp_per_ip = 3: three connections from 10.0.0.1 open, the fourth closed" \
-	"open open open closed" "$out"
-tap_check "tcp_per_ip: one refusal counted" test "$(tcpc refused_per_ip)" = 1
+tap_expect_eq "tcp_per_ip = 3: the fourth connection from 10.0.0.1 closed the oldest (no IKE SA on it)" \
+	"closed open open open" "$out"
+tap_check "tcp_per_ip: one displacement counted, no refusal" \
+	test "$(tcpc evicted_per_ip) $(tcpc refused_per_ip)" = "1 0"
 out=$(st --src 10.0.0.3 hold:3 2>&1)
 tap_expect_eq "tcp_per_ip: another address gets its own three" "open open open" "$out"
 ike_stop b
