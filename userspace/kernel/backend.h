@@ -127,6 +127,11 @@ struct kb_pol_key {
 };
 
 void kb_pol_key_of(struct kb_pol_key *k, const struct kb_policy *pol);
+/* The address of ss in 16 octets (IPv4 in the first 4; zero for another
+ * family). */
+void kb_ip16(uint8_t out[16], const struct sockaddr_storage *ss);
+/* "in", "out" or "fwd". */
+const char *kb_dir_name(enum kb_dir d);
 uint32_t kb_pol_key_hash(const struct kb_pol_key *k);
 
 /*

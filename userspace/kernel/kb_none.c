@@ -79,12 +79,9 @@ static const char *nip_str(int family, const uint8_t ip[16], char *b, size_t n)
 /* The address of ss (zero for another family). */
 static struct none_ip nip(const struct sockaddr_storage *ss)
 {
-	struct none_ip ip = { { 0 } };
+	struct none_ip ip;
 
-	if (ss->ss_family == AF_INET)
-		memcpy(ip.a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(ip.a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	kb_ip16(ip.a, ss);
 	return ip;
 }
 
@@ -378,11 +375,6 @@ static struct none_pol *find_pol(struct none *n, const struct none_pol *key)
 	return NULL;
 }
 
-static const char *dir_name(enum kb_dir d)
-{
-	return d == KB_DIR_IN ? "in" : d == KB_DIR_OUT ? "out" : "fwd";
-}
-
 static int none_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 {
 	struct none *n = kb->priv;
@@ -409,7 +401,7 @@ static int none_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 	n->pols = p;
 	record_pol(n, "policy-add", pol);
 	log_info("kernel(none): policy %s %s/%u -> %s/%u reqid %u (not installed)",
-		 dir_name(pol->dir), addr_str(&pol->sel.src, a, sizeof(a)),
+		 kb_dir_name(pol->dir), addr_str(&pol->sel.src, a, sizeof(a)),
 		 pol->sel.src_plen, addr_str(&pol->sel.dst, b, sizeof(b)),
 		 pol->sel.dst_plen, pol->reqid);
 	return 0;
@@ -518,7 +510,7 @@ int kb_none_dump(const struct kbackend *kb, struct buf *out)
 	for (const struct none_pol *p = n->pols; p && !r; p = p->next) {
 		int k = snprintf(line, sizeof(line),
 				 "policy %s %s/%u -> %s/%u reqid %u\n",
-				 dir_name(p->k.dir),
+				 kb_dir_name(p->k.dir),
 				 nip_str(p->k.family, p->k.src, a, sizeof(a)),
 				 p->k.src_plen,
 				 nip_str(p->k.family, p->k.dst, b, sizeof(b)),

@@ -102,8 +102,7 @@ int kb_no_event_fd(struct kbackend *kb)
 
 /* --- policies shared by Child SAs ------------------------------------------------ */
 
-/* The address of ss in 16 octets (zero for another family). */
-static void ip16(uint8_t out[16], const struct sockaddr_storage *ss)
+void kb_ip16(uint8_t out[16], const struct sockaddr_storage *ss)
 {
 	memset(out, 0, 16);
 	if (ss->ss_family == AF_INET)
@@ -112,11 +111,16 @@ static void ip16(uint8_t out[16], const struct sockaddr_storage *ss)
 		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
 }
 
+const char *kb_dir_name(enum kb_dir d)
+{
+	return d == KB_DIR_IN ? "in" : d == KB_DIR_OUT ? "out" : "fwd";
+}
+
 void kb_pol_key_of(struct kb_pol_key *k, const struct kb_policy *pol)
 {
 	memset(k, 0, sizeof(*k));	/* padding too: keys compare with memcmp */
-	ip16(k->src, &pol->sel.src);
-	ip16(k->dst, &pol->sel.dst);
+	kb_ip16(k->src, &pol->sel.src);
+	kb_ip16(k->dst, &pol->sel.dst);
 	k->mark = pol->mark;
 	k->if_id = pol->if_id;
 	k->sport = pol->sel.sport;
@@ -163,8 +167,8 @@ static bool same_target(const struct shared_pol *p, const struct kb_policy *pol)
 {
 	uint8_t s[16], d[16];
 
-	ip16(s, &pol->tmpl_src);
-	ip16(d, &pol->tmpl_dst);
+	kb_ip16(s, &pol->tmpl_src);
+	kb_ip16(d, &pol->tmpl_dst);
 	return p->mode == (uint8_t)pol->mode && p->tfamily == (uint8_t)pol->tmpl_dst.ss_family &&
 	       !memcmp(p->tsrc, s, 16) && !memcmp(p->tdst, d, 16);
 }
@@ -224,7 +228,7 @@ int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 			 "a policy for these selectors (%s/%u, %s) is held by reqid %u, "
 			 "a Child SA with other selectors or another tunnel",
 			 addr_str(&pol->sel.src, a, sizeof(a)), pol->sel.src_plen,
-			 pol->dir == KB_DIR_IN ? "in" : pol->dir == KB_DIR_OUT ? "out" : "fwd",
+			 kb_dir_name(pol->dir),
 			 p->reqid);
 		return -EEXIST;
 	}
@@ -236,8 +240,8 @@ int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 	p->reqid = pol->reqid;
 	p->mode = (uint8_t)pol->mode;
 	p->tfamily = (uint8_t)pol->tmpl_dst.ss_family;
-	ip16(p->tsrc, &pol->tmpl_src);
-	ip16(p->tdst, &pol->tmpl_dst);
+	kb_ip16(p->tsrc, &pol->tmpl_src);
+	kb_ip16(p->tdst, &pol->tmpl_dst);
 	if (htab_add(&kb->shared, &p->node, kb_pol_key_hash(&k)) ||
 	    reqid_count(kb, pol->reqid, 1)) {
 		htab_del(&kb->shared, &p->node);	/* a no-op when not added */
