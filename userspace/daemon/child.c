@@ -467,7 +467,6 @@ typedef int (*pol_fn)(struct child_sa *c, const struct kb_policy *p, void *arg);
  * returns non-zero; returns that. */
 static int for_each_policy(struct child_sa *c, pol_fn fn, void *arg)
 {
-	struct ike_sa *sa = c->ike;
 	int i, j, a, b, r;
 
 	for (i = 0; i < c->ts_local.n; i++) {
@@ -505,10 +504,8 @@ static int for_each_policy(struct child_sa *c, pol_fn fn, void *arg)
 						p.reqid = c->reqid;
 						p.mode = c->mode == CFG_MODE_TRANSPORT ?
 							 KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
-						p.tmpl_src = out ? ike_esp_path(sa)->local : ike_esp_path(sa)->remote;
-						p.tmpl_dst = out ? ike_esp_path(sa)->remote : ike_esp_path(sa)->local;
-						addr_set_port(&p.tmpl_src, 0);
-						addr_set_port(&p.tmpl_dst, 0);
+						p.tmpl_src = out ? c->addr_local : c->addr_remote;
+						p.tmpl_dst = out ? c->addr_remote : c->addr_local;
 						r = fn(c, &p, arg);
 						if (r)
 							return r;
@@ -584,6 +581,25 @@ static uint32_t child_reqid(struct child_sa *c)
 	return ++c->ike->e->next_reqid;
 }
 
+/*
+ * The soft limit for a hard one.  Both ends count the same bytes on each
+ * SA (our outbound is the peer's inbound), so equal limits make both
+ * rekey at once, and a collision (§2.8.1) is the one rekey that cannot
+ * avoid dropping packets.  The IKE SA's original initiator, which both
+ * ends agree on, starts at 80 to 85 % of the limit; the responder's
+ * 90 to 95 % is the fallback if that rekey never came.  Random within the
+ * band per SA, so SAs made together do not all rekey together.
+ */
+static uint64_t soft_limit(const struct child_sa *c, uint64_t hard)
+{
+	uint32_t j = 0;
+
+	if (!hard)
+		return 0;
+	crypto_random(&j, sizeof(j));
+	return hard - (c->ike->initiator ? hard / 5 : hard / 10) + hard / 20000 * (j % 1001);
+}
+
 static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 		      size_t ekl, const uint8_t *ak, size_t akl,
 		      const struct crypto_esp_algs *al)
@@ -599,10 +615,8 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 	k.spi = inbound ? c->spi_in : c->spi_out;
 	k.reqid = c->reqid;
 	k.mode = c->mode == CFG_MODE_TRANSPORT ? KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
-	k.src = inbound ? ep->remote : ep->local;
-	k.dst = inbound ? ep->local : ep->remote;
-	addr_set_port(&k.src, 0);
-	addr_set_port(&k.dst, 0);
+	k.src = inbound ? c->addr_remote : c->addr_local;
+	k.dst = inbound ? c->addr_local : c->addr_remote;
 	if (k.mode == KB_MODE_TRANSPORT) {
 		k.sel.family = k.src.ss_family;
 		k.sel.src = k.src;
@@ -623,8 +637,13 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 	k.enc_key_len = (uint16_t)ekl;
 	k.esn = c->esp.esn;
 	k.replay_window = inbound ? cfg->replay_window : 0;
+	/* Byte and packet lifetimes are the kernel's to count: its soft
+	 * limit (expire event) starts the rekey, the hard one removes the SA
+	 * if the rekey never finished. */
 	k.hard_bytes = cfg->life_bytes;
 	k.hard_packets = cfg->life_packets;
+	k.soft_bytes = soft_limit(c, cfg->life_bytes);
+	k.soft_packets = soft_limit(c, cfg->life_packets);
 	/* The daemon rekeys by its own timer; the kernel's hard limit is the
 	 * backstop if it ever fails to. */
 	if (cfg->life_time_s)
@@ -642,6 +661,37 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 	if (r)
 		kb_fail(c, inbound ? "installing the inbound SA" : "installing the outbound SA", r);
 	return r;
+}
+
+/* The longest a rekey responder waits for the initiator's Delete of the
+ * old SA before it sends on the new one anyway. */
+#define OUT_DEFER_MS	3000
+
+void child_install_out(struct child_sa *c)
+{
+	const uint8_t *k = c->out_keys.data;
+	int r;
+
+	if (!c->out_deferred)
+		return;
+	c->out_deferred = false;
+	timer_cancel(c->ike->e->loop, &c->out_timer);
+	r = sa_install(c, false, k, c->out_al.enc_key_len, k + c->out_al.enc_key_len,
+		       c->out_al.auth_key_len, &c->out_al);
+	buf_wipe(&c->out_keys);
+	c->installed_out = !r;
+	if (r) {
+		c->pending |= CHILD_PEND_DELETE;
+		ike_kick(c->ike);
+	} else {
+		log_debug("%s: Child SA %s: outbound SA %08x installed", ike_sa_name(c->ike),
+			  c->cfg->name, ntohl(c->spi_out));
+	}
+}
+
+static void out_timer_fire(struct timer *t)
+{
+	child_install_out(container_of(t, struct child_sa, out_timer));
 }
 
 int child_install(struct child_sa *c, const struct buf *ni,
@@ -685,11 +735,23 @@ int child_install(struct child_sa *c, const struct buf *ni,
 		c->encap_lport = addr_port(&ep->local);
 		c->encap_rport = addr_port(&ep->remote);
 	}
+	c->addr_local = ep->local;
+	c->addr_remote = ep->remote;
+	addr_set_port(&c->addr_local, 0);
+	addr_set_port(&c->addr_remote, 0);
 	if (!c->reqid)
 		c->reqid = child_reqid(c);
 	r = sa_install(c, true, we_initiated ? r_e : i_e, al.enc_key_len,
 		       we_initiated ? r_a : i_a, al.auth_key_len, &al);
-	if (!r) {
+	if (!r && c->out_deferred) {
+		c->installed_in = true;
+		c->out_al = al;
+		r = buf_append(&c->out_keys, we_initiated ? i_e : r_e, al.enc_key_len) ||
+		    buf_append(&c->out_keys, we_initiated ? i_a : r_a, al.auth_key_len) ?
+		    -ENOMEM : 0;
+		if (!r)
+			timer_arm(sa->e->loop, &c->out_timer, OUT_DEFER_MS, out_timer_fire);
+	} else if (!r) {
 		c->installed_in = true;
 		r = sa_install(c, false, we_initiated ? i_e : r_e, al.enc_key_len,
 			       we_initiated ? i_a : r_a, al.auth_key_len, &al);
@@ -774,19 +836,16 @@ int child_steer(struct child_sa *c, bool udp, uint16_t lport, uint16_t rport)
 {
 	struct ike_sa *sa = c->ike;
 	struct kbackend *kb = sa->e->kb;
-	const struct ike_path *ep = ike_esp_path(sa);
-	struct sockaddr_storage l = ep->local, r = ep->remote;
+	const struct sockaddr_storage *lp = &c->addr_local, *rp = &c->addr_remote;
 	enum kb_encap to = udp ? KB_ENCAP_UDP : KB_ENCAP_RAW;
 	enum kb_encap was = c->encap ? KB_ENCAP_UDP : KB_ENCAP_RAW;
 	int ri = 0, ro = 0;
 
 	if (!kb->ops->sa_steer)
 		return -EOPNOTSUPP;
-	addr_set_port(&l, 0);
-	addr_set_port(&r, 0);
 	/* inbound: peer -> us; outbound: us -> peer */
 	if (c->installed_in)
-		ri = kb->ops->sa_steer(kb, &l, c->spi_in, to, rport, lport);
+		ri = kb->ops->sa_steer(kb, lp, c->spi_in, to, rport, lport);
 	if (ri) {
 		log_warn("%s: Child SA %08x: moving inbound ESP %s %u/%u: %s",
 			 ike_sa_name(sa), ntohl(c->spi_in), udp ? "into UDP" : "onto IP",
@@ -794,13 +853,13 @@ int child_steer(struct child_sa *c, bool udp, uint16_t lport, uint16_t rport)
 		return ri;
 	}
 	if (c->installed_out)
-		ro = kb->ops->sa_steer(kb, &r, c->spi_out, to, lport, rport);
+		ro = kb->ops->sa_steer(kb, rp, c->spi_out, to, lport, rport);
 	if (ro) {
 		log_warn("%s: Child SA %08x: moving outbound ESP %s %u/%u: %s",
 			 ike_sa_name(sa), ntohl(c->spi_out), udp ? "into UDP" : "onto IP",
 			 lport, rport, kb->kb_error);
 		if (c->installed_in)
-			kb->ops->sa_steer(kb, &l, c->spi_in, was, c->encap_rport,
+			kb->ops->sa_steer(kb, lp, c->spi_in, was, c->encap_rport,
 					  c->encap_lport);
 		return ro;
 	}
@@ -823,21 +882,20 @@ int child_policies(struct child_sa *c)
 static void uninstall(struct child_sa *c)
 {
 	struct kbackend *kb = c->ike->e->kb;
-	struct sockaddr_storage src = ike_esp_path(c->ike)->local;
-	struct sockaddr_storage dst = ike_esp_path(c->ike)->remote;
+	const struct sockaddr_storage *src = &c->addr_local, *dst = &c->addr_remote;
 
-	addr_set_port(&src, 0);
-	addr_set_port(&dst, 0);
+	/* Exactly what was installed: the IKE SA's path may have moved
+	 * since (a NAT rebinding, MOBIKE-less address change). */
 	if (c->policies) {
 		int all = -1;
 
 		for_each_policy(c, pol_del, &all);
 		c->policies = false;
 	}
-	if (c->installed_in && kb->ops->sa_del(kb, &src, c->spi_in))
+	if (c->installed_in && kb->ops->sa_del(kb, src, c->spi_in))
 		log_warn("%s: removing SA %08x: %s", ike_sa_name(c->ike), ntohl(c->spi_in),
 			 kb->kb_error);
-	if (c->installed_out && kb->ops->sa_del(kb, &dst, c->spi_out))
+	if (c->installed_out && kb->ops->sa_del(kb, dst, c->spi_out))
 		log_warn("%s: removing SA %08x: %s", ike_sa_name(c->ike), ntohl(c->spi_out),
 			 kb->kb_error);
 	c->installed_in = c->installed_out = false;
@@ -863,6 +921,11 @@ void child_free(struct child_sa *c, bool uninstall_it)
 
 	if (uninstall_it)
 		uninstall(c);
+	/* The old SA of a rekey we answered is gone: its successor sends. */
+	if (c->rekeyed_by && c->rekeyed_by->out_deferred && sa->state == IKE_S_ESTABLISHED)
+		child_install_out(c->rekeyed_by);
+	timer_cancel(sa->e->loop, &c->out_timer);
+	buf_wipe(&c->out_keys);
 	timer_cancel(sa->e->loop, &c->rekey_timer);
 	timer_cancel(sa->e->loop, &c->expire_timer);
 	child_unlink(c);

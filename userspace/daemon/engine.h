@@ -73,6 +73,14 @@ void engine_rx(void *ctx, const struct ike_rx *rx);
 void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err);
 void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err);
 
+/* Kernel events (kevent.c): watch the backend's event source from the
+ * engine's loop (before privileges are dropped); 0, or -errno when the
+ * backend has one and it cannot be opened.  engine_kernel_event() is what
+ * each event does (the loop's callback; tests call it directly). */
+struct kb_event;
+int engine_watch_kernel(struct engine *e);
+void engine_kernel_event(void *ctx, const struct kb_event *ev);
+
 /* Control (engine_ctl.c); each returns 0 or -errno with a sentence in out. */
 int engine_initiate(struct engine *e, const char *conn, struct buf *out);
 int engine_terminate(struct engine *e, const char *conn, struct buf *out);

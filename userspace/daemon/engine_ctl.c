@@ -122,6 +122,8 @@ void engine_free(struct engine *e)
 	if (!e)
 		return;
 	engine_shutdown(e);
+	if (e->kev_watched)
+		loop_unwatch(e->loop, e->kev_fd);
 	xport_later_free(e);
 	conn_retries_free(e);
 	timer_cancel(e->loop, &e->cookie_timer);
@@ -393,18 +395,15 @@ static void jstr(struct buf *b, const char *s)
 static void child_stats(struct engine *e, struct ike_sa *sa, struct child_sa *c,
 			struct kb_stats *in, struct kb_stats *outs)
 {
-	struct sockaddr_storage l = sa->path.local, r = sa->path.remote;
-
+	(void)sa;
 	memset(in, 0, sizeof(*in));
 	memset(outs, 0, sizeof(*outs));
-	addr_set_port(&l, 0);
-	addr_set_port(&r, 0);
 	if (!e->kb || !e->kb->ops->sa_stats)
 		return;
 	if (c->installed_in)
-		e->kb->ops->sa_stats(e->kb, &l, c->spi_in, in);
+		e->kb->ops->sa_stats(e->kb, &c->addr_local, c->spi_in, in);
 	if (c->installed_out)
-		e->kb->ops->sa_stats(e->kb, &r, c->spi_out, outs);
+		e->kb->ops->sa_stats(e->kb, &c->addr_remote, c->spi_out, outs);
 }
 
 /* An IKE SA's addresses, SPIs and suite as text (both status forms). */

@@ -212,12 +212,10 @@ static struct child_sa *probe_child(struct ike_sa *sa)
 static int inbound_packets(struct ike_sa *sa, const struct child_sa *c, uint64_t *pk)
 {
 	struct kbackend *kb = sa->e->kb;
-	struct sockaddr_storage l = ike_esp_path(sa)->local;
 	struct kb_stats st;
 	int r;
 
-	addr_set_port(&l, 0);
-	r = kb->ops->sa_stats(kb, &l, c->spi_in, &st);
+	r = kb->ops->sa_stats(kb, &c->addr_local, c->spi_in, &st);
 	if (!r)
 		*pk = st.packets;
 	return r;

@@ -632,8 +632,13 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 	c = child_new(sa, cfg);
 	if (!c)
 		return;
-	if (old)
+	if (old) {
 		c->reqid = old->reqid;
+		/* Our new outbound SA waits for the initiator's Delete of
+		 * the old one (it installs its inbound SA on our answer);
+		 * not in a collision, where both ends initiate. */
+		c->out_deferred = old->state == CHILD_S_INSTALLED;
+	}
 	err = child_select(sa, cfg, c, inner, false, &chosen);
 	if (err) {
 		respond_error(sa, msgid, err, NULL, 0, "proposal or selectors");

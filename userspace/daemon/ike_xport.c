@@ -698,10 +698,10 @@ void ike_tcp_follow(struct ike_sa *sa)
 	for (ch = sa->children; ch; ch = ch->next) {
 		if (!ch->installed_in || !e->kb->ops->sa_steer)
 			continue;
-		e->kb->ops->sa_steer(e->kb, &sa->path.local, ch->spi_in, KB_ENCAP_TCP,
+		e->kb->ops->sa_steer(e->kb, &ch->addr_local, ch->spi_in, KB_ENCAP_TCP,
 				     addr_port(&sa->path.remote), addr_port(&sa->path.local));
 		if (ch->installed_out)
-			e->kb->ops->sa_steer(e->kb, &sa->path.remote, ch->spi_out,
+			e->kb->ops->sa_steer(e->kb, &ch->addr_remote, ch->spi_out,
 					     KB_ENCAP_TCP, addr_port(&sa->path.local),
 					     addr_port(&sa->path.remote));
 	}

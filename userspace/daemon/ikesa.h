@@ -124,6 +124,18 @@ struct child_sa {
 	bool encap;		/* UDP-encapsulated (NAT) */
 	bool esp_tcp;		/* ESP inside the IKE TCP connection (RFC 9329) */
 	uint16_t encap_lport, encap_rport;	/* as in the kernel (host order) */
+	/* The outer addresses (ports 0) the kernel SAs were installed with:
+	 * what deletes, steers and kernel events name them by, whatever the
+	 * IKE SA's path is now. */
+	struct sockaddr_storage addr_local, addr_remote;
+	/* Responder of a rekey (RFC 7296 §2.8): the outbound SA waits until
+	 * the initiator, which installs its inbound SA only on our response,
+	 * deletes the old one (or out_timer fires); meanwhile out_keys holds
+	 * its keys (wiped when installed or freed). */
+	bool out_deferred;
+	struct buf out_keys;
+	struct crypto_esp_algs out_al;
+	struct timer out_timer;
 	uint64_t created_ms;
 	struct timer rekey_timer;
 	struct timer expire_timer;
@@ -336,6 +348,9 @@ struct engine {
 	 * started from the loop right after (ike_xport.c). */
 	struct xport_later *later;
 	struct timer later_timer;
+	/* The backend's event source, watched by the loop (kevent.c). */
+	int kev_fd;
+	bool kev_watched;
 };
 
 /* --- shared by the engine's files ------------------------------------------ */
@@ -481,6 +496,8 @@ const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
 /* Keys from SK_d (+ g^ir) and nonces, then into the kernel. */
 int child_install(struct child_sa *c, const struct buf *ni,
 		  const struct buf *nr, const struct buf *gir, bool we_initiated);
+/* Installs a deferred outbound SA now (see child_sa.out_deferred). */
+void child_install_out(struct child_sa *c);
 /* SPD entries for the Child SA's selectors (first SA of a reqid). */
 int child_policies(struct child_sa *c);
 /* The notify that answers a Child SA the kernel refused (-errno from

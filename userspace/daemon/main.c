@@ -313,6 +313,11 @@ int main(int argc, char **argv)
 		d.exit_code = 1;
 		goto out;
 	}
+	/* The module's events group needs CAP_NET_ADMIN: joined before
+	 * privileges go. */
+	if (engine_watch_kernel(d.e))
+		log_warn("kernel events unavailable (%s): soft byte and packet lifetimes will not rekey, NAT mapping changes are not followed",
+			 kb->kb_error[0] ? kb->kb_error : "no event source");
 	if (!strcmp(sock, DEFAULT_SOCKET) && mkdir(RUN_DIR, 0700) && errno != EEXIST)
 		log_warn("cannot create %s: %s", RUN_DIR, strerror(errno));
 	ctl = control_open(d.loop, sock, -1, &ctl_ops, &d);

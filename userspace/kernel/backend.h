@@ -80,6 +80,39 @@ struct kb_stats {
 	uint64_t bytes, packets, errors;
 };
 
+/*
+ * What the kernel tells the daemon (the module's "events" group, or
+ * XFRM's expire and mapping groups).  SAs are named as the kernel
+ * names them: SPI (network order) and outer destination address (no
+ * port); the daemon ignores SAs it does not know.
+ */
+enum kb_event_kind {
+	KB_EV_EXPIRE = 1,	/* a lifetime ran out: hard (the kernel deleted
+				 * the SA) or soft (time to rekey) */
+	KB_EV_ACQUIRE,		/* traffic hit a policy without an SA */
+	KB_EV_MAPPING,		/* UDP-encapsulated ESP arrived from a new
+				 * address or port (a NAT rebound) */
+	KB_EV_SA_GONE,		/* someone else deleted the SA (ip xfrm state
+				 * delete/flush): as a hard expire */
+};
+
+struct kb_event {
+	enum kb_event_kind kind;
+	uint32_t spi;				/* network order */
+	struct sockaddr_storage src, dst;	/* outer, ports 0; acquire: the
+						 * template's */
+	bool hard;				/* expire */
+	struct kb_selector sel;			/* acquire: the packet's */
+	uint32_t reqid;				/* acquire */
+	/* mapping: the peer's new address with its port (network order in
+	 * the sockaddr), and the encapsulation source port it had (host
+	 * order) */
+	struct sockaddr_storage new_remote;
+	uint16_t old_port;
+};
+
+typedef void (*kb_event_fn)(void *ctx, const struct kb_event *ev);
+
 struct kbackend;
 
 struct kbackend_ops {
@@ -101,9 +134,14 @@ struct kbackend_ops {
 			     const struct sockaddr_storage *local,
 			     const struct sockaddr_storage *remote,
 			     uint32_t interval_s);
-	/* fd to watch for kernel events, or -1; events handled by
-	 * kb_events_process(). */
+	/* The event source: an fd for the event loop to watch (opened on
+	 * first use, before privileges are dropped: the module's group needs
+	 * CAP_NET_ADMIN), or -1 with kb_error saying why; events_process()
+	 * then reads what is waiting without blocking and calls fn for each
+	 * event: 0 or -errno (a lost event, ENOBUFS, is logged and not
+	 * fatal).  NULL: the backend has no events (none). */
 	int (*event_fd)(struct kbackend *kb);
+	int (*events_process)(struct kbackend *kb, kb_event_fn fn, void *ctx);
 	void (*destroy)(struct kbackend *kb);
 };
 
@@ -166,6 +204,10 @@ void kb_nl_wipe_raw(unsigned char *raw, size_t len, const struct nlmsghdr *h);
 
 /* The XFRM backend's reply parsers on a byte buffer (fuzzing harness). */
 int kb_xfrm_parse_replies(const void *buf, size_t len);
+
+/* One XFRM notification (expire, acquire, mapping) as the xfrm backend's
+ * event source reads it: 0 with *ev filled, or -EPROTO (tests). */
+int kb_xfrm_parse_event(const void *buf, size_t len, struct kb_event *ev);
 
 /* Open a backend; "auto" picks module, then xfrm, then none. */
 struct kbackend *kbackend_open(const char *name);

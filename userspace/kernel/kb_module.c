@@ -118,6 +118,56 @@ static int kbm_event_fd(struct kbackend *kb)
 	return nl_socket_get_fd(t->ev_sk);
 }
 
+/* One module event as the daemon's kb_event; false for those it has no
+ * use for (reachability: see kevent.c; a deleted policy). */
+static bool kb_event_of(const struct tnl_event *te, struct kb_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->spi = te->spi;
+	ev->src = te->src;
+	ev->dst = te->dst;
+	switch (te->kind) {
+	case TNL_EV_EXPIRE:
+		ev->kind = KB_EV_EXPIRE;
+		ev->hard = te->hard;
+		return true;
+	case TNL_EV_SA_DELETED:
+		ev->kind = KB_EV_SA_GONE;
+		ev->hard = true;
+		return true;
+	case TNL_EV_ACQUIRE:
+		ev->kind = KB_EV_ACQUIRE;
+		ev->sel = te->sel;
+		ev->reqid = te->reqid;
+		return true;
+	case TNL_EV_MAPPING:
+		ev->kind = KB_EV_MAPPING;
+		ev->new_remote = te->new_addr;
+		if (te->new_addr.ss_family == AF_INET)
+			((struct sockaddr_in *)&ev->new_remote)->sin_port = htons(te->new_port);
+		else if (te->new_addr.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&ev->new_remote)->sin6_port = htons(te->new_port);
+		ev->old_port = te->old_port;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Everything waiting on the events socket, without blocking. */
+static int kbm_events_process(struct kbackend *kb, kb_event_fn fn, void *ctx)
+{
+	struct tnl *t = tnl_of(kb);
+	struct tnl_event te;
+	struct kb_event ev;
+	int r;
+
+	while ((r = tnl_event_next(t, &te, 0)) == 1)
+		if (kb_event_of(&te, &ev))
+			fn(ctx, &ev);
+	return r < 0 ? result(kb, "events", r) : 0;
+}
+
 static void kbm_destroy(struct kbackend *kb)
 {
 	struct tnl *t = tnl_of(kb);
@@ -139,6 +189,7 @@ const struct kbackend_ops kb_module_ops = {
 	.policy_del = kbm_policy_del,
 	.keepalive_set = kbm_keepalive_set,
 	.event_fd = kbm_event_fd,
+	.events_process = kbm_events_process,
 	.destroy = kbm_destroy,
 };
 

@@ -70,6 +70,7 @@ struct xfrm_be {
 	size_t errlen;
 	int kerr;		/* the kernel's errno from the last ack */
 	bool acked;		/* the ack (or error) of the request came */
+	int ev_fd;		/* XFRM's expire and mapping groups; 0 = not open */
 };
 
 static void to_xaddr(xfrm_address_t *x, const struct sockaddr_storage *ss)
@@ -801,9 +802,217 @@ static void xfrm_destroy(struct kbackend *kb)
 			log_warn("kernel(xfrm): removing a policy: %s", kb->kb_error);
 		free(p);
 	}
+	if (x->ev_fd > 0)
+		close(x->ev_fd);
 	nl_socket_free(x->sk);
 	free(x);
 	kb->priv = NULL;
+}
+
+/* --- events ------------------------------------------------------------------ */
+
+static void from_xaddr(struct sockaddr_storage *ss, int family, const xfrm_address_t *x)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		ss->ss_family = AF_INET;
+		memcpy(&((struct sockaddr_in *)ss)->sin_addr, &x->a4, 4);
+	} else if (family == AF_INET6) {
+		ss->ss_family = AF_INET6;
+		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, x->a6, 16);
+	}
+}
+
+static void from_xsel(struct kb_selector *s, const struct xfrm_selector *x)
+{
+	memset(s, 0, sizeof(*s));
+	s->family = x->family;
+	from_xaddr(&s->src, x->family, &x->saddr);
+	from_xaddr(&s->dst, x->family, &x->daddr);
+	s->src_plen = x->prefixlen_s;
+	s->dst_plen = x->prefixlen_d;
+	s->proto = x->proto;
+	s->sport = x->sport_mask ? ntohs(x->sport) : 0;
+	s->dport = x->dport_mask ? ntohs(x->dport) : 0;
+}
+
+/* The first XFRMA_TMPL of an acquire (reqid and outer family), bounds
+ * checked attribute by attribute. */
+static const struct xfrm_user_tmpl *acquire_tmpl(const struct nlmsghdr *h)
+{
+	size_t off = NLMSG_ALIGN(sizeof(struct xfrm_user_acquire));
+	size_t len = h->nlmsg_len - NLMSG_HDRLEN;
+	const unsigned char *p = NLMSG_DATA(h);
+
+	while (off + sizeof(struct nlattr) <= len) {
+		const struct nlattr *a = (const void *)(p + off);
+
+		if (a->nla_len < sizeof(*a) || a->nla_len > len - off)
+			return NULL;
+		if ((a->nla_type & NLA_TYPE_MASK) == XFRMA_TMPL &&
+		    a->nla_len >= NLA_HDRLEN + sizeof(struct xfrm_user_tmpl))
+			return (const void *)((const unsigned char *)a + NLA_HDRLEN);
+		off += NLA_ALIGN(a->nla_len);
+	}
+	return NULL;
+}
+
+/*
+ * One XFRM notification (h->nlmsg_len already checked against the
+ * datagram) as a kb_event: 0, or -EPROTO for what is not an ESP expire,
+ * acquire or mapping, or too short for its type.
+ */
+static int xfrm_event_parse(const struct nlmsghdr *h, struct kb_event *ev)
+{
+	size_t dlen = h->nlmsg_len - NLMSG_HDRLEN;
+
+	memset(ev, 0, sizeof(*ev));
+	if (h->nlmsg_type == XFRM_MSG_EXPIRE && dlen >= sizeof(struct xfrm_user_expire)) {
+		const struct xfrm_user_expire *x = NLMSG_DATA(h);
+
+		if (x->state.id.proto != IPPROTO_ESP)
+			return -EPROTO;
+		ev->kind = KB_EV_EXPIRE;
+		ev->spi = x->state.id.spi;
+		from_xaddr(&ev->dst, x->state.family, &x->state.id.daddr);
+		from_xaddr(&ev->src, x->state.family, &x->state.saddr);
+		ev->hard = x->hard != 0;
+		return 0;
+	}
+	if (h->nlmsg_type == XFRM_MSG_MAPPING && dlen >= sizeof(struct xfrm_user_mapping)) {
+		const struct xfrm_user_mapping *m = NLMSG_DATA(h);
+
+		if (m->id.proto != IPPROTO_ESP)
+			return -EPROTO;
+		ev->kind = KB_EV_MAPPING;
+		ev->spi = m->id.spi;
+		from_xaddr(&ev->dst, m->id.family, &m->id.daddr);
+		from_xaddr(&ev->src, m->id.family, &m->old_saddr);
+		from_xaddr(&ev->new_remote, m->id.family, &m->new_saddr);
+		if (m->id.family == AF_INET)
+			((struct sockaddr_in *)&ev->new_remote)->sin_port = m->new_sport;
+		else if (m->id.family == AF_INET6)
+			((struct sockaddr_in6 *)&ev->new_remote)->sin6_port = m->new_sport;
+		ev->old_port = ntohs(m->old_sport);
+		return 0;
+	}
+	if (h->nlmsg_type == XFRM_MSG_ACQUIRE && dlen >= sizeof(struct xfrm_user_acquire)) {
+		const struct xfrm_user_acquire *a = NLMSG_DATA(h);
+		const struct xfrm_user_tmpl *t = acquire_tmpl(h);
+		int family = t ? t->family : a->sel.family;
+
+		if (a->id.proto != IPPROTO_ESP)
+			return -EPROTO;
+		ev->kind = KB_EV_ACQUIRE;
+		from_xsel(&ev->sel, &a->sel);
+		from_xaddr(&ev->dst, family, &a->id.daddr);
+		from_xaddr(&ev->src, family, &a->saddr);
+		ev->reqid = t ? t->reqid : 0;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+int kb_xfrm_parse_event(const void *buf, size_t len, struct kb_event *ev)
+{
+	const struct nlmsghdr *h = buf;
+
+	if (len < NLMSG_HDRLEN || h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > len)
+		return -EPROTO;
+	return xfrm_event_parse(h, ev);
+}
+
+/* Forgets the record of an SA the kernel removed (hard expire). */
+static void forget_sa(struct xfrm_be *x, const struct sockaddr_storage *dst, uint32_t spi)
+{
+	for (struct xsa **pp = &x->sas; *pp; pp = &(*pp)->next)
+		if ((*pp)->spi == spi && same_ip(&(*pp)->dst, dst)) {
+			struct xsa *s = *pp;
+
+			*pp = s->next;
+			free(s);
+			return;
+		}
+}
+
+/*
+ * A socket of its own in XFRM's expire and mapping groups (the kernel
+ * sends them to every listener: the daemon picks its own SAs).  Not the
+ * acquire group: tcpiked starts nothing on an acquire (no trap policies),
+ * and a listener there makes the kernel hold a larval state for every
+ * packet that meets a policy without an SA, waiting for an answer that
+ * would not come.
+ */
+static int xfrm_event_fd(struct kbackend *kb)
+{
+	static const int groups[] = { XFRMNLGRP_EXPIRE, XFRMNLGRP_MAPPING };
+	struct xfrm_be *x = kb->priv;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd, rcvbuf = 1 << 20;
+
+	if (x->ev_fd > 0)
+		return x->ev_fd;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_XFRM);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		goto fail;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i],
+			       sizeof(groups[i])))
+			goto fail;
+	/* Many SAs expire together after a mass setup. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	x->ev_fd = fd;
+	return fd;
+fail:
+	snprintf(kb->kb_error, sizeof(kb->kb_error),
+		 "cannot listen to XFRM's expire and mapping groups: %s",
+		 strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int xfrm_events_process(struct kbackend *kb, kb_event_fn fn, void *ctx)
+{
+	struct xfrm_be *x = kb->priv;
+	union {
+		struct nlmsghdr h;
+		unsigned char b[16384];
+	} u;
+
+	if (x->ev_fd <= 0)
+		return -EINVAL;
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(x->ev_fd, u.b, sizeof(u.b), MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &fl);
+		struct nlmsghdr *h;
+		size_t rem;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			snprintf(kb->kb_error, sizeof(kb->kb_error), "%s",
+				 errno == ENOBUFS ? "kernel events were lost (receive buffer full)" :
+				 strerror(errno));
+			return -errno;
+		}
+		if (fl < sizeof(from) || from.nl_pid != 0)
+			continue;	/* only the kernel speaks here */
+		rem = (size_t)n;
+		for (h = &u.h; NLMSG_OK(h, rem); h = NLMSG_NEXT(h, rem)) {
+			struct kb_event ev;
+
+			if (xfrm_event_parse(h, &ev))
+				continue;
+			if (ev.kind == KB_EV_EXPIRE && ev.hard)
+				forget_sa(x, &ev.dst, ev.spi);
+			fn(ctx, &ev);
+		}
+	}
 }
 
 static const struct kbackend_ops kb_xfrm_ops = {
@@ -815,7 +1024,8 @@ static const struct kbackend_ops kb_xfrm_ops = {
 	.policy_add = xfrm_policy_add,
 	.policy_del = xfrm_policy_del,
 	.keepalive_set = kb_keepalive_unsupported,
-	.event_fd = kb_no_event_fd,
+	.event_fd = xfrm_event_fd,
+	.events_process = xfrm_events_process,
 	.destroy = xfrm_destroy,
 };
 
@@ -924,6 +1134,7 @@ int kb_xfrm_parse_replies(const void *buf, size_t len)
 	for (; nlmsg_ok(h, rem); h = nlmsg_next(h, &rem)) {
 		struct kb_stats st;
 		struct xfrm_encap_tmpl e;
+		struct kb_event ev;
 		struct nlattr *a;
 
 		if (h->nlmsg_type == NLMSG_ERROR &&
@@ -936,6 +1147,8 @@ int kb_xfrm_parse_replies(const void *buf, size_t len)
 			a = xfrm_find_encap(h);
 			if (a)
 				memcpy(&e, nla_data(a), sizeof(e));
+			good++;
+		} else if (!xfrm_event_parse(h, &ev)) {
 			good++;
 		}
 	}

@@ -748,10 +748,12 @@ TEST(duplicated_request_and_response)
 	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
 	duplicate(n);			/* b answers it ... */
 	ASSERT_EQ(2, queued(n));	/* the response, then the copy */
-	EXPECT_EQ(4, kernel_sas(B));	/* the new Child SA beside the old */
+	/* the new Child SA's inbound half beside the old (its outbound
+	 * waits for a's Delete) */
+	EXPECT_EQ(3, kernel_sas(B));
 	to_front(n, 1);
 	deliver(n);			/* ... and answers the copy from its cache */
-	EXPECT_EQ(4, kernel_sas(B));
+	EXPECT_EQ(3, kernel_sas(B));
 	ASSERT_EQ(2, queued(n));
 	EXPECT_EQ(n->head->len, n->head->next->len);
 	EXPECT_EQ(0, memcmp(n->head->data, n->head->next->data, n->head->len));
@@ -1003,6 +1005,343 @@ TEST(ike_delete_during_ike_rekey)
 	EXPECT_EQ(0, count_all(B));
 	EXPECT_EQ(0, kernel_sas(A));
 	EXPECT_EQ(0, kernel_sas(B));
+	net_free(n);
+}
+
+
+/* --- kernel events (expire, RFC 7296 §2.8 rekey on a lifetime) ------------------- */
+
+/* An expire event from the backend as the kernel would send it: the SA
+ * named by its SPI and outer destination (no port). */
+static void kernel_expire(struct peer *p, uint32_t spi, const struct sockaddr_storage *dst,
+			  bool hard)
+{
+	struct kb_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_EXPIRE;
+	ev.spi = spi;
+	ev.dst = *dst;
+	addr_set_port(&ev.dst, 0);
+	ev.hard = hard;
+	engine_kernel_event(p->e, &ev);
+}
+
+/* A soft expire of the outbound SA (a byte or packet limit) rekeys that
+ * Child SA: new SPIs at both ends, the old ones gone from the kernel. */
+TEST(soft_expire_rekeys_the_child)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *a, *b;
+	uint32_t in, out;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	in = a->children->spi_in;
+	out = a->children->spi_out;
+	kernel_expire(A, out, &B->addr, false);
+	/* the inbound SA reaches its limit too: one rekey, not two */
+	kernel_expire(A, in, &A->addr, false);
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	EXPECT_EQ(1, a->children->rekeys);	/* once, not once per half */
+	EXPECT_EQ(1, b->children->rekeys);
+	EXPECT_NE(in, a->children->spi_in);
+	EXPECT_NE(out, a->children->spi_out);
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(2, kernel_sas(B));
+	net_free(n);
+}
+
+/* A hard expire: the kernel removed the SA; the Child SA is deleted and
+ * the peer told (its half goes too), nothing left in either kernel. */
+TEST(hard_expire_deletes_the_child_and_tells_the_peer)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *a;
+	uint32_t in;
+	const struct kbackend_ops *o;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	in = a->children->spi_in;
+	/* what the kernel does on a hard expire */
+	o = A->kb->ops;
+	A->kb->ops = none_ops;
+	ASSERT_EQ(0, none_ops->sa_del(A->kb, &A->addr, in));
+	A->kb->ops = o;
+	kernel_expire(A, in, &A->addr, true);
+	pump(n);
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(0, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, count_children(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_sas(B));
+	EXPECT_EQ(0, kernel_policies(A));
+	EXPECT_EQ(0, kernel_policies(B));
+	net_free(n);
+}
+
+/* An expire for an SA the daemon does not know (another key manager's,
+ * or one already deleted) changes nothing. */
+TEST(expire_of_a_foreign_sa_is_ignored)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *a;
+
+	initiate(n);
+	pump(n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	kernel_expire(A, a->children->spi_in ^ htonl(0x1000), &A->addr, false);
+	kernel_expire(A, a->children->spi_out, &A->addr, true);	/* wrong dst */
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(0, first_sa(A, IKE_S_ESTABLISHED)->children->rekeys);
+	net_free(n);
+}
+
+/* Child SA life_bytes/life_packets become the kernel's hard limits, and
+ * a soft limit below them (with jitter) triggers the rekey in time: the
+ * original initiator's at 80..85 %, the responder's at 90..95 % (both ends
+ * count the same bytes: equal limits would make every rekey collide). */
+static struct kb_sa last_sa, last_sa_b;
+static struct kbackend *capture_b;
+
+static int capture_sa_add(struct kbackend *kb, const struct kb_sa *sa)
+{
+	struct kb_sa *l = kb == capture_b ? &last_sa_b : &last_sa;
+
+	*l = *sa;
+	l->enc_key = l->auth_key = NULL;
+	return none_ops->sa_add(kb, sa);
+}
+
+TEST(life_bytes_become_soft_and_hard_limits)
+{
+	struct net *n = net_new(NULL);
+	struct kbackend_ops cap;
+	uint64_t soft_b[2] = { 0 };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		n->p[i].cfg->conns->children->life_bytes = 1000000;
+		n->p[i].cfg->conns->children->life_packets = 10000;
+	}
+	cap = *none_ops;
+	cap.sa_add = capture_sa_add;
+	A->kb->ops = &cap;
+	B->kb->ops = &cap;
+	capture_b = B->kb;
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(1000000, last_sa.hard_bytes);
+		EXPECT_EQ(10000, last_sa.hard_packets);
+		EXPECT_GE(last_sa.soft_bytes, 800000);
+		EXPECT_LE(last_sa.soft_bytes, 850000);
+		EXPECT_GE(last_sa.soft_packets, 8000);
+		EXPECT_LE(last_sa.soft_packets, 8500);
+		EXPECT_EQ(1000000, last_sa_b.hard_bytes);
+		EXPECT_GE(last_sa_b.soft_bytes, 900000);
+		EXPECT_LE(last_sa_b.soft_bytes, 950000);
+		EXPECT_GE(last_sa_b.soft_packets, 9000);
+		EXPECT_LE(last_sa_b.soft_packets, 9500);
+		soft_b[i] = last_sa.soft_bytes;
+		if (!i) {
+			rekey(B, true);	/* the roles stay those of the IKE SA */
+			pump(n);
+		}
+	}
+	EXPECT_NE(soft_b[0], soft_b[1]);	/* jitter: per SA */
+	A->kb->ops = none_ops;
+	B->kb->ops = none_ops;
+	capture_b = NULL;
+	net_free(n);
+}
+
+
+/* The peer's NAT handed out a new port: the kernel saw ESP-in-UDP from
+ * it (a mapping event for our inbound SA).  The IKE SA and its Child SAs
+ * follow (same SPIs: steered, not rekeyed) and a liveness check goes out
+ * to the new port. */
+TEST(mapping_event_follows_the_new_port)
+{
+	struct net *n = net_new("encap = yes");
+	struct ike_sa *b;
+	struct kb_event ev;
+	uint32_t in;
+	uint64_t tx;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_TRUE(b->children->encap);
+	ASSERT_EQ(4500, addr_port(&b->path.remote));
+	in = b->children->spi_in;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_MAPPING;
+	ev.spi = in;
+	ev.dst = B->addr;
+	addr_set_port(&ev.dst, 0);
+	ev.new_remote = A->addr;
+	addr_set_port(&ev.new_remote, 4611);
+	ev.old_port = 4500;
+	tx = B->sent;
+	engine_kernel_event(B->e, &ev);
+	EXPECT_EQ(4611, addr_port(&b->path.remote));
+	EXPECT_EQ(in, b->children->spi_in);
+	EXPECT_EQ(4611, b->children->encap_rport);
+	EXPECT_EQ(4500, b->children->encap_lport);
+	EXPECT_LT(tx, B->sent);		/* the liveness check */
+	/* the same again changes nothing */
+	tx = B->sent;
+	engine_kernel_event(B->e, &ev);
+	EXPECT_EQ(tx, B->sent);
+	pump(n);
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	net_free(n);
+}
+
+/* A mapping event naming another address, or an SA that is not
+ * UDP-encapsulated, moves nothing (an address change would need the SAs
+ * and policies migrated, which tcpiked does not do). */
+TEST(mapping_event_for_another_address_moves_nothing)
+{
+	struct net *n = net_new("encap = yes");
+	struct ike_sa *b;
+	struct kb_event ev;
+
+	initiate(n);
+	pump(n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, b);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_MAPPING;
+	ev.spi = b->children->spi_in;
+	ev.dst = B->addr;
+	addr_set_port(&ev.dst, 0);
+	set_addr(&ev.new_remote, "10.9.9.9", 4611);
+	engine_kernel_event(B->e, &ev);
+	EXPECT_EQ(4500, addr_port(&b->path.remote));
+	EXPECT_TRUE(addr_eq(&b->path.remote, &A->addr));
+	EXPECT_EQ(4500, b->children->encap_rport);
+	net_free(n);
+}
+
+/* A Child SA is deleted with the addresses it was installed with, even
+ * after the IKE SA's path moved elsewhere (the delete used to recompute
+ * them from the path and missed, leaving both SAs in the kernel). */
+TEST(child_deleted_with_the_addresses_it_was_installed_with)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *a;
+	struct buf out = BUF_INIT;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	set_addr(&a->path.remote, "10.9.9.9", 500);
+	engine_terminate(A->e, "c", &out);
+	buf_free(&out);
+	pump(n);
+	elapse(n, 20000);
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_policies(A));
+	net_free(n);
+}
+
+
+/* §2.8: the responder of a Child SA rekey sends on the new SA only once
+ * the initiator has it (its Delete of the old SA says so): before that,
+ * its replies on the new SA would be dropped by a peer that has not yet
+ * installed the inbound half (ping loss at every rekey). */
+TEST(rekey_responder_sends_on_the_new_sa_after_the_delete)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *b;
+	struct child_sa *c;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	rekey(A, true);
+	deliver(n);			/* the rekey request at b */
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	for (c = b->children; c && c->state != CHILD_S_INSTALLED; c = c->next)
+		;
+	ASSERT_NE(NULL, c);
+	EXPECT_TRUE(c->installed_in);
+	EXPECT_FALSE(c->installed_out);
+	EXPECT_EQ(3, kernel_sas(B));	/* old pair + the new inbound */
+	deliver(n);			/* the answer at a: it installs both */
+	EXPECT_EQ(4, kernel_sas(A));
+	pump(n);			/* a's Delete of the old SA at b */
+	established(_metadata, n);
+	EXPECT_TRUE(first_sa(B, IKE_S_ESTABLISHED)->children->installed_out);
+	net_free(n);
+}
+
+/* The responder's old outbound SA reaches its soft limit before the
+ * initiator's Delete came: the new outbound SA takes over at once. */
+TEST(rekey_responder_sends_on_the_new_sa_when_the_old_runs_out)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *b;
+	struct child_sa *c, *old;
+
+	initiate(n);
+	pump(n);
+	rekey(A, true);
+	deliver(n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	for (c = b->children; c && c->state != CHILD_S_INSTALLED; c = c->next)
+		;
+	for (old = b->children; old && old->state != CHILD_S_REKEYED; old = old->next)
+		;
+	ASSERT_NE(NULL, c);
+	ASSERT_NE(NULL, old);
+	ASSERT_FALSE(c->installed_out);
+	kernel_expire(B, old->spi_in, &B->addr, false);	/* inbound: not yet */
+	EXPECT_FALSE(c->installed_out);
+	kernel_expire(B, old->spi_out, &A->addr, false);
+	EXPECT_TRUE(c->installed_out);
+	EXPECT_EQ(4, kernel_sas(B));
+	pump(n);
+	established(_metadata, n);
+	net_free(n);
+}
+
+/* The initiator's Delete never comes: the responder sends on the new SA
+ * after a while anyway. */
+TEST(rekey_responder_sends_on_the_new_sa_after_a_timeout)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *b;
+	struct child_sa *c;
+
+	initiate(n);
+	pump(n);
+	rekey(A, true);
+	deliver(n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	for (c = b->children; c && c->state != CHILD_S_INSTALLED; c = c->next)
+		;
+	ASSERT_NE(NULL, c);
+	n->block_udp = true;		/* the answer and all after it lost */
+	elapse(n, 3100);
+	EXPECT_TRUE(c->installed_out);
+	EXPECT_EQ(4, kernel_sas(B));
+	n->block_udp = false;
 	net_free(n);
 }
 

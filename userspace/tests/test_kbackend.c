@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The "none" backend: SAs and policies kept, duplicates and unknown
- * entries refused with a sentence, steering recorded, names checked. */
+ * entries refused with a sentence, steering recorded, names checked; the
+ * xfrm backend's reading of XFRM's notifications. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "buf.h"
 #include "kb_none.h"
@@ -287,6 +292,98 @@ TEST(auto_picks_something)
 
 	ASSERT_NE(NULL, kb);	/* none always works */
 	kbackend_close(kb);
+}
+
+/* XFRM's own notifications as the xfrm backend's event source reads
+ * them: the SA by SPI and destination, hard or soft, the NAT's new
+ * address and port, the acquire's selector and reqid (from XFRMA_TMPL);
+ * a message cut short or of another protocol is refused. */
+TEST(xfrm_event_parse)
+{
+	union {
+		struct nlmsghdr h;
+		unsigned char b[1024];
+	} u;
+	struct xfrm_user_expire *x;
+	struct xfrm_user_mapping *m;
+	struct xfrm_user_acquire *a;
+	struct nlattr *at;
+	struct xfrm_user_tmpl *t;
+	struct kb_event ev;
+	char s[64];
+
+	memset(&u, 0, sizeof(u));
+	u.h.nlmsg_type = XFRM_MSG_EXPIRE;
+	u.h.nlmsg_len = NLMSG_LENGTH(sizeof(*x));
+	x = NLMSG_DATA(&u.h);
+	x->state.id.spi = htonl(0xc0ffee01);
+	x->state.id.proto = IPPROTO_ESP;
+	x->state.family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.2", &x->state.id.daddr.a4);
+	inet_pton(AF_INET, "10.0.0.1", &x->state.saddr.a4);
+	x->hard = 0;
+	ASSERT_EQ(0, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
+	EXPECT_EQ(KB_EV_EXPIRE, ev.kind);
+	EXPECT_EQ(htonl(0xc0ffee01), ev.spi);
+	EXPECT_FALSE(ev.hard);
+	EXPECT_STREQ("10.0.0.2", addr_str(&ev.dst, s, sizeof(s)));
+	EXPECT_STREQ("10.0.0.1", addr_str(&ev.src, s, sizeof(s)));
+	x->hard = 1;
+	ASSERT_EQ(0, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
+	EXPECT_TRUE(ev.hard);
+	EXPECT_EQ(-EPROTO, kb_xfrm_parse_event(&u, u.h.nlmsg_len - 1, &ev));
+	u.h.nlmsg_len--;
+	EXPECT_EQ(-EPROTO, kb_xfrm_parse_event(&u, sizeof(u), &ev));
+	u.h.nlmsg_len++;
+	x->state.id.proto = IPPROTO_AH;
+	EXPECT_EQ(-EPROTO, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
+
+	memset(&u, 0, sizeof(u));
+	u.h.nlmsg_type = XFRM_MSG_MAPPING;
+	u.h.nlmsg_len = NLMSG_LENGTH(sizeof(*m));
+	m = NLMSG_DATA(&u.h);
+	m->id.spi = htonl(0x1234);
+	m->id.proto = IPPROTO_ESP;
+	m->id.family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.2", &m->id.daddr.a4);
+	inet_pton(AF_INET, "10.1.0.1", &m->old_saddr.a4);
+	inet_pton(AF_INET, "10.1.0.1", &m->new_saddr.a4);
+	m->old_sport = htons(4500);
+	m->new_sport = htons(40003);
+	ASSERT_EQ(0, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
+	EXPECT_EQ(KB_EV_MAPPING, ev.kind);
+	EXPECT_EQ(htonl(0x1234), ev.spi);
+	EXPECT_STREQ("10.1.0.1:40003", addr_port_str(&ev.new_remote, s, sizeof(s)));
+	EXPECT_EQ(4500, ev.old_port);
+
+	memset(&u, 0, sizeof(u));
+	u.h.nlmsg_type = XFRM_MSG_ACQUIRE;
+	u.h.nlmsg_len = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*a)) + NLA_HDRLEN + sizeof(*t));
+	a = NLMSG_DATA(&u.h);
+	a->id.proto = IPPROTO_ESP;
+	a->sel.family = AF_INET;
+	inet_pton(AF_INET, "192.168.1.5", &a->sel.saddr.a4);
+	inet_pton(AF_INET, "192.168.2.7", &a->sel.daddr.a4);
+	a->sel.prefixlen_s = a->sel.prefixlen_d = 32;
+	a->sel.proto = IPPROTO_ICMP;
+	inet_pton(AF_INET, "10.0.0.2", &a->id.daddr.a4);
+	inet_pton(AF_INET, "10.0.0.1", &a->saddr.a4);
+	at = (struct nlattr *)((unsigned char *)a + NLMSG_ALIGN(sizeof(*a)));
+	at->nla_type = XFRMA_TMPL;
+	at->nla_len = NLA_HDRLEN + sizeof(*t);
+	t = (struct xfrm_user_tmpl *)((unsigned char *)at + NLA_HDRLEN);
+	t->family = AF_INET;
+	t->reqid = 77;
+	ASSERT_EQ(0, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
+	EXPECT_EQ(KB_EV_ACQUIRE, ev.kind);
+	EXPECT_EQ(77, ev.reqid);
+	EXPECT_STREQ("192.168.2.7", addr_str(&ev.sel.dst, s, sizeof(s)));
+	EXPECT_EQ(IPPROTO_ICMP, ev.sel.proto);
+	EXPECT_STREQ("10.0.0.2", addr_str(&ev.dst, s, sizeof(s)));
+	/* an attribute longer than the message: no template, reqid 0 */
+	at->nla_len = 200;
+	ASSERT_EQ(0, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
+	EXPECT_EQ(0, ev.reqid);
 }
 
 TEST_HARNESS_MAIN
