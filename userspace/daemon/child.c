@@ -919,11 +919,13 @@ void child_free(struct child_sa *c, bool uninstall_it)
 	struct ike_sa *sa = c->ike;
 	struct child_sa *o;
 
-	if (uninstall_it)
-		uninstall(c);
-	/* The old SA of a rekey we answered is gone: its successor sends. */
+	/* The old SA of a rekey we answered goes: its successor sends, and
+	 * from before the old outbound SA is removed (RFC 7296 §2.8: make
+	 * before break; a moment with neither drops what is sent then). */
 	if (c->rekeyed_by && c->rekeyed_by->out_deferred && sa->state == IKE_S_ESTABLISHED)
 		child_install_out(c->rekeyed_by);
+	if (uninstall_it)
+		uninstall(c);
 	timer_cancel(sa->e->loop, &c->out_timer);
 	buf_wipe(&c->out_keys);
 	timer_cancel(sa->e->loop, &c->rekey_timer);

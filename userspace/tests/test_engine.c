@@ -1291,6 +1291,62 @@ TEST(rekey_responder_sends_on_the_new_sa_after_the_delete)
 	net_free(n);
 }
 
+/* Outbound SAs of one peer as its backend was asked for them, and the
+ * fewest there ever were after a delete (a moment with none drops what
+ * the kernel sends then). */
+static struct {
+	const struct kbackend *kb;
+	struct sockaddr_storage self;	/* the inbound SAs' destination */
+	int out, min;
+} outs;
+
+static int outs_sa_add(struct kbackend *kb, const struct kb_sa *sa)
+{
+	int r = none_ops->sa_add(kb, sa);
+
+	if (!r && kb == outs.kb && !sa->inbound)
+		outs.out++;
+	return r;
+}
+
+static int outs_sa_del(struct kbackend *kb, const struct sockaddr_storage *dst, uint32_t spi)
+{
+	bool out = kb == outs.kb && !addr_eq(dst, &outs.self);
+	int r = none_ops->sa_del(kb, dst, spi);
+
+	if (!r && out && --outs.out < outs.min)
+		outs.min = outs.out;
+	return r;
+}
+
+/* §2.8: when the initiator's Delete of the old SA arrives, the responder
+ * sends on the new SA before it removes the old one: never a moment with
+ * no outbound SA (its replies would be dropped then). */
+TEST(rekey_responder_never_without_an_outbound_sa)
+{
+	struct net *n = net_new(NULL);
+	struct kbackend_ops ops;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	ops = *none_ops;
+	ops.sa_add = outs_sa_add;
+	ops.sa_del = outs_sa_del;
+	B->kb->ops = &ops;
+	outs.kb = B->kb;
+	outs.self = B->addr;
+	outs.out = outs.min = 1;
+	rekey(A, true);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(1, outs.out);
+	EXPECT_EQ(1, outs.min);
+	B->kb->ops = none_ops;
+	outs.kb = NULL;
+	net_free(n);
+}
+
 /* The responder's old outbound SA reaches its soft limit before the
  * initiator's Delete came: the new outbound SA takes over at once. */
 TEST(rekey_responder_sends_on_the_new_sa_when_the_old_runs_out)
