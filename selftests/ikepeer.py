@@ -333,7 +333,7 @@ class Peer:
     # --- IKE_AUTH (initiator) ---------------------------------------------------------
 
     def auth_request(self):
-        id_body = struct.pack("!B3x", ID_FQDN) + self.a.id.encode()
+        id_body = struct.pack("!B3x", self.a.id_type) + self.a.id.encode()
         auth = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, id_body)
         spi = os.urandom(4)
         self.children.append([spi, None])
@@ -453,7 +453,7 @@ class Peer:
         want = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, d.get(PL_IDI, b""))
         if d.get(PL_AUTH, b"")[4:] != want:
             raise Fail("the initiator's AUTH does not verify")
-        id_body = struct.pack("!B3x", ID_FQDN) + self.a.id.encode()
+        id_body = struct.pack("!B3x", self.a.id_type) + self.a.id.encode()
         auth_v = psk_auth(self.psk, self.msg2, self.ni, self.keys.sk_pr, id_body)
         esp = [p for p in parse_proposals(d[PL_SA]) if p[1] == PROTO_ESP and offers_our_suite(p[3], True)]
         if not esp:
@@ -564,6 +564,8 @@ def main():
     ap.add_argument("--local", required=True)
     ap.add_argument("--psk", default="tcpike-test-psk-0123456789")
     ap.add_argument("--id", default="py.test")
+    ap.add_argument("--id-type", type=int, default=ID_FQDN,
+                    help="the ID payload's type (RFC 7296 3.5); --id is its data")
     ap.add_argument("--lts", default="192.168.1.0/24")
     ap.add_argument("--rts", default="192.168.2.0/24")
     ap.add_argument("--st-type", type=int, default=49152,

@@ -273,6 +273,7 @@ struct child_sa *child_new(struct ike_sa *sa, const struct child_cfg *cfg)
 		free(c);
 		return NULL;
 	}
+	c->id = ++sa->e->next_child_id;
 	c->mode = cfg->mode;	/* reqid: at install (child_reqid), or the rekeyed SA's */
 	return c;
 }
@@ -348,6 +349,7 @@ const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
 		if (both)
 			return ch;
 	}
+	explain_ts(cc->name, inner, cc, NULL, false);
 	return NULL;
 }
 
@@ -363,8 +365,10 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 	(void)sa;
 	if (!psa || ike_get_sa(psa, &sap) || get_ts_pair(inner, &tsi, &tsr))
 		return IKEV2_N_INVALID_SYNTAX;
-	if (prop_select_esp(cfg, &sap, in_auth, &c->esp, &idx))
+	if (prop_select_esp(cfg, &sap, in_auth, &c->esp, &idx)) {
+		explain_esp_proposals(sa, &sap, cfg, false);
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	}
 	if (sap.p[idx].spi_len != 4)
 		return IKEV2_N_INVALID_SYNTAX;
 	memcpy(&c->spi_out, sap.p[idx].spi, 4);
@@ -372,8 +376,10 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 	if (ts_narrow(&tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote) ||
 	    ts_narrow(&tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local))
 		return IKEV2_N_TEMPORARY_FAILURE;
-	if (!c->ts_remote.n || !c->ts_local.n)
+	if (!c->ts_remote.n || !c->ts_local.n) {
+		explain_ts(ike_sa_name(sa), inner, NULL, cfg, false);
 		return IKEV2_N_TS_UNACCEPTABLE;
+	}
 	/* §1.3.1: transport mode only when both want it. */
 	c->mode = cfg->mode == CFG_MODE_TRANSPORT && child_use_transport(inner) ?
 		  CFG_MODE_TRANSPORT : CFG_MODE_TUNNEL;
@@ -408,15 +414,19 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_a
 
 	if (!psa || ike_get_sa(psa, &sap) || get_ts_pair(inner, &tsi, &tsr))
 		return IKEV2_N_INVALID_SYNTAX;
-	if (prop_check_reply_esp(c->cfg, &sap, in_auth, &c->esp))
+	if (prop_check_reply_esp(c->cfg, &sap, in_auth, &c->esp)) {
+		explain_esp_proposals(c->ike, &sap, c->cfg, true);
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
+	}
 	if (sap.p[0].spi_len != 4)
 		return IKEV2_N_INVALID_SYNTAX;
 	memcpy(&c->spi_out, sap.p[0].spi, 4);
 	/* The responder may narrow but not widen (§2.9). */
 	if (!all_within(&tsi, c->cfg->local_ts, c->cfg->n_local_ts) ||
-	    !all_within(&tsr, c->cfg->remote_ts, c->cfg->n_remote_ts))
+	    !all_within(&tsr, c->cfg->remote_ts, c->cfg->n_remote_ts)) {
+		explain_ts(ike_sa_name(c->ike), inner, NULL, c->cfg, true);
 		return IKEV2_N_TS_UNACCEPTABLE;
+	}
 	ts_set_clear(&c->ts_local);
 	ts_set_clear(&c->ts_remote);
 	for (i = 0; i < tsi.n; i++)

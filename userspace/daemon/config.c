@@ -5,6 +5,8 @@
  * interpreted into struct config.  Any error stops the load with
  * "file:line: what was expected"; nothing is kept from a failed load.
  */
+#define LOG_SUBSYS LOG_SUB_CFG
+
 #include "config.h"
 #include "crypto.h"
 
@@ -22,10 +24,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
+#include "file.h"
 #include "log.h"
+#include "payload.h"
+#include "wire.h"
 
 #define CFG_MAX_FILE	(1 << 20)
 #define CFG_MAX_DEPTH	6
@@ -42,6 +50,8 @@ struct ctx {
 	char *err;
 	size_t errlen;
 	int failed;
+	char *warnings;		/* "file:line: text\n" lines, or NULL */
+	size_t warn_len;
 };
 
 static int fail(struct ctx *c, int line, const char *fmt, ...)
@@ -61,6 +71,32 @@ static int fail(struct ctx *c, int line, const char *fmt, ...)
 	vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+static void warn(struct ctx *c, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A warning: the load goes on; the daemon logs it, -t and reload print it. */
+static void warn(struct ctx *c, int line, const char *fmt, ...)
+{
+	char msg[512];
+	size_t n;
+	char *w;
+	va_list ap;
+
+	n = (size_t)snprintf(msg, sizeof(msg), "%s:%d: ", c->file, line);
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	w = realloc(c->warnings, c->warn_len + n + 2);
+	if (!w)
+		return;
+	memcpy(w + c->warn_len, msg, n);
+	w[c->warn_len + n] = '\n';
+	w[c->warn_len + n + 1] = 0;
+	c->warnings = w;
+	c->warn_len += n + 1;
 }
 
 static void node_free(struct node *n)
@@ -274,15 +310,36 @@ static int parse_u64(struct ctx *c, const struct node *n, uint64_t min, uint64_t
 	return 0;
 }
 
+/* Whether s starts with a decimal number ("12", "1.5"); *end after it. */
+static bool decimal(const char *s, char **end)
+{
+	size_t i = strspn(s, "0123456789");
+
+	if (!i)
+		return false;
+	if (s[i] == '.') {
+		size_t f = strspn(s + i + 1, "0123456789");
+
+		if (!f)
+			return false;
+		i += 1 + f;
+	}
+	*end = (char *)s + i;
+	return true;
+}
+
 /* "500ms", "20s", "1.5s", "5m", "4h", "1d"; a plain number is seconds. */
 static int parse_duration_ms(struct ctx *c, const struct node *n, uint64_t *ms)
 {
 	char *end;
 	double v, mult = 1000;
 
+	/* Decimal digits, one optional fraction, a unit: no hex, no exponent. */
+	if (!decimal(n->value, &end))
+		goto bad;
 	errno = 0;
-	v = strtod(n->value, &end);
-	if (!isdigit((unsigned char)n->value[0]) || errno || v < 0)
+	v = strtod(n->value, NULL);
+	if (errno || v < 0)
 		goto bad;
 	if (!strcmp(end, "ms"))
 		mult = 1;
@@ -556,14 +613,102 @@ static const struct kw {
 	{ "x25519", T_KE, 31, 0 },
 	{ "curve25519", T_KE, 31, 0 },
 	{ "x448", T_KE, 32, 0 },
-	{ "curve448", T_KE, 32, 0 },
+	{ "curve448", T_KE, 32, 0 },		/* strongSwan's name */
+	{ "aes128gcm128", T_ENCR, 20, 128 },	/* strongSwan: the ICV in bits */
+	{ "aes192gcm128", T_ENCR, 20, 192 },
+	{ "aes256gcm128", T_ENCR, 20, 256 },
 	{ "esn", T_ESN, 1, 0 },
 	{ "noesn", T_ESN, 0, 0 },
 };
 
+const char *config_alg_name(uint8_t type, uint16_t id, uint16_t keylen, char *buf, size_t len)
+{
+	static const struct { uint8_t type; uint16_t id; const char *name; } weak[] = {
+		{ T_ENCR, 3, "3des" }, { T_INTEG, 1, "md5" }, { T_INTEG, 2, "sha1" },
+		{ T_PRF, 1, "prfmd5" }, { T_PRF, 2, "prfsha1" }, { T_KE, 1, "modp768" },
+		{ T_KE, 2, "modp1024" }, { T_KE, 5, "modp1536" }, { T_KE, 35, "mlkem512" },
+		{ T_KE, 36, "mlkem768" }, { T_KE, 37, "mlkem1024" },
+	};
+
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
+		const struct kw *k = &keywords[i];
+
+		if ((k->type == type && k->id == id && (type != T_ENCR || k->keylen == keylen)) ||
+		    (type == T_INTEG && k->type == T_INTEG_PRF && k->id == id))
+			return k->name;
+	}
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
+		if (weak[i].type == type && weak[i].id == id)
+			return weak[i].name;
+	if (type == T_ENCR && keylen)
+		snprintf(buf, len, "ENCR_%u_%u", id, keylen);
+	else
+		snprintf(buf, len, "%s_%u", type == T_ENCR ? "ENCR" : type == T_PRF ? "PRF" :
+			 type == T_INTEG ? "INTEG" : type == T_KE ? "KE" : "T", id);
+	return buf;
+}
+
+int config_proposal_str(const struct proposal_cfg *p, char *out, size_t len)
+{
+	char b[32];
+	size_t o = 0;
+
+	out[0] = 0;
+#define PUT(name) do { if (o < len) o += (size_t)snprintf(out + o, len - o, "%s%s", o ? "-" : "", name); } while (0)
+	for (int i = 0; i < p->n_encr; i++)
+		PUT(config_alg_name(T_ENCR, p->encr[i].id, p->encr[i].keylen, b, sizeof(b)));
+	for (int i = 0; i < p->n_integ; i++)
+		PUT(config_alg_name(T_INTEG, p->integ[i], 0, b, sizeof(b)));
+	for (int i = 0; i < p->n_prf; i++)
+		PUT(config_alg_name(T_PRF, p->prf[i], 0, b, sizeof(b)));
+	for (int i = 0; i < p->n_ke; i++)
+		PUT(config_alg_name(T_KE, p->ke[i], 0, b, sizeof(b)));
+	for (int i = 0; i < p->n_esn; i++)
+		PUT(p->esn[i] ? "esn" : "noesn");
+#undef PUT
+	return (int)o;
+}
+
+int config_proposals_str(const struct proposal_cfg *p, int n, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = 0;
+	for (int i = 0; i < n && o + 3 < len; i++) {
+		if (i) {
+			memcpy(out + o, ", ", 3);
+			o += 2;
+		}
+		o += (size_t)config_proposal_str(&p[i], out + o, len - o);
+	}
+	return (int)o;
+}
+
 static bool is_aead(uint16_t encr)
 {
 	return encr == 20 || encr == 28;
+}
+
+/* Names in strongSwan's proposal syntax that tcpike does not implement
+ * (RFC 8247 deprecates most of them): said so, not "unknown". */
+static bool strongswan_only(const char *tok)
+{
+	static const char *const names[] = {
+		"sha1", "md5", "prfsha1", "prfmd5", "sha1_160", "aesxcbc", "aescmac",
+		"prfaesxcbc", "prfaescmac", "modp768", "modp1024", "modp1536", "modp6144",
+		"modp8192", "modp1024s160", "modp2048s224", "modp2048s256", "ecp192",
+		"ecp224", "ecp224bp", "ecp256bp", "ecp384bp", "ecp512bp", "3des", "des",
+		"blowfish", "cast128", "null", "camellia", "aes128ctr", "aes256ctr",
+		"aes128ccm16", "aes256ccm16", "aes128ccm8", "aes256ccm8", "aes128ccm12",
+		"aes256ccm12", "aes128gcm8", "aes256gcm8", "aes128gcm12", "aes256gcm12",
+		"aes128gcm64", "aes256gcm64", "aes128gcm96", "aes256gcm96", "aes128gmac",
+		"aes256gmac", "sha256_96",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(tok, names[i]) || (!strncmp(tok, "camellia", 8) && !strcmp(names[i], "camellia")))
+			return true;
+	return false;
 }
 
 static int one_proposal(char *s, bool esp, struct proposal_cfg *p, char *err, size_t errlen)
@@ -581,7 +726,9 @@ static int one_proposal(char *s, bool esp, struct proposal_cfg *p, char *err, si
 			if (!strcmp(tok, keywords[i].name))
 				k = &keywords[i];
 		if (!k) {
-			snprintf(err, errlen, "unknown algorithm '%s' (expected e.g. aes256gcm16, aes256, chacha20poly1305, sha256, prfsha256, modp2048, ecp256, x25519, esn)", tok);
+			snprintf(err, errlen, "%s algorithm '%s' (expected e.g. aes256gcm16, aes256, chacha20poly1305, sha256, prfsha256, modp2048, ecp256, x25519, esn)",
+				 strongswan_only(tok) ? "strongSwan knows it but tcpike does not offer (weak, or not implemented) the" :
+				 "unknown", tok);
 			return -1;
 		}
 		if ((k->type == T_ESN && !esp) || (k->type == T_PRF && esp)) {
@@ -678,9 +825,20 @@ int config_parse_proposals(const char *s, bool esp, struct proposal_cfg *out,
 		snprintf(err, errlen, "at most %d proposals", max);
 	else if (n == 0)
 		snprintf(err, errlen, "expected at least one proposal");
-	for (int i = 0; n > 0 && i < n; i++)
-		if (one_proposal(items[i], esp, &out[i], err, errlen))
+	for (int i = 0; n > 0 && i < n; i++) {
+		size_t l = strlen(items[i]);
+
+		/* strongSwan's '!' (no defaults added): tcpike never adds any. */
+		if (l > 1 && items[i][l - 1] == '!')
+			items[i][l - 1] = 0;
+		if (!strcmp(items[i], "default")) {
+			snprintf(err, errlen, "strongSwan's 'default' has no meaning here: tcpike adds no proposals to a list, write them out (e.g. %s)",
+				 esp ? "aes256gcm16" : "aes256gcm16-prfsha256-x25519");
 			n = -1;
+		} else if (one_proposal(items[i], esp, &out[i], err, errlen)) {
+			n = -1;
+		}
+	}
 	free(copy);
 	return n > 0 ? n : -1;
 }
@@ -736,6 +894,7 @@ struct key {
 	key_parse_fn parse;
 	const char *help;
 	bool numbered;			/* also "name1", "name2", "name-x" */
+	bool live;			/* a reload applies it to running SAs */
 };
 
 #define K(n, t)		.name = n, .type = t
@@ -754,6 +913,7 @@ struct key {
 
 static int parse_kex_pool(struct ctx *c, const struct node *n, const struct key *k, void *base);
 static int parse_action(struct ctx *c, const struct node *n, const struct key *k, void *base);
+static int parse_log_level(struct ctx *c, const struct node *n, const struct key *k, void *base);
 static int parse_ts_list(struct ctx *c, const struct node *n, struct ts_cfg *out, int *count);
 static int parse_secret_value(struct ctx *c, const struct node *n, const struct key *k, void *base);
 static int parse_secret_file(struct ctx *c, const struct node *n, const struct key *k, void *base);
@@ -768,11 +928,6 @@ static const struct key_value v_backend[] = {
 	{ V("xfrm", 0), .help = "The kernel's XFRM netlink interface." },
 	{ V("none", 0), .help = "No kernel at all: the control plane alone." },
 	{ .name = NULL },
-};
-
-static const struct key_value v_log_level[] = {
-	{ V("error", LOG_LVL_ERR) }, { V("warning", LOG_LVL_WARN) }, { V("info", LOG_LVL_INFO) },
-	{ V("debug", LOG_LVL_DEBUG) }, { .name = NULL },
 };
 
 static const struct key_value v_transport[] = {
@@ -829,8 +984,9 @@ static const struct key daemon_keys[] = {
 	  .arg = "port , ...", .def = "4500", .help = "Up to 4 ports listened on for RFC 9329 TCP." },
 	{ K("control_socket", KT_STR), DAEMON(control_socket), .arg = "path",
 	  .def = CFG_CONTROL_SOCKET, .help = "The control socket of tcpikectl(8)." },
-	{ K("log_level", KT_ENUM), DAEMON(log_level), .values = v_log_level, .def = "info",
-	  .help = "The least severe messages logged." },
+	{ K("log_level", KT_CUSTOM), DAEMON(log_level), .parse = parse_log_level, .def = "info",
+	  .arg = "level [, subsystem=level ...]",
+	  .help = "The least severe messages logged: `error`, `warning`, `info` or `debug`, then, if one subsystem should differ, subsystem=level for `ike`, `cfg`, `net`, `tcp`, `kernel` or `crypto`, e.g. \"info, tcp=debug\". tcpiked -d and tcpikectl loglevel override it." },
 	{ K("separate_transports", KT_BOOL), DAEMON(separate_transports), .def = "yes",
 	  .help = "As responder, echo the SEPARATE_TRANSPORTS notify and run IKE over TCP with ESP outside it; `no` answers as plain RFC 7296 and RFC 9329." },
 	{ K("separate_transports_notify", KT_UINT), DAEMON(separate_transports_notify), NOTIFY_TYPE,
@@ -908,16 +1064,16 @@ static const struct key conn_keys[] = {
 	  .help = "Send no NAT detection payloads." },
 	{ K("initial_contact", KT_BOOL), CONN(initial_contact), .def = "yes",
 	  .help = "Send INITIAL_CONTACT with the first IKE_AUTH." },
-	{ K("dpd_delay", KT_DUR_S), CONN(dpd_delay_s), .def = "30s",
+	{ K("dpd_delay", KT_DUR_S), CONN(dpd_delay_s), .live = true, .def = "30s",
 	  .help = "Dead peer detection after this long without traffic; 0 disables it." },
-	{ K("dpd_timeout", KT_DUR_S), CONN(dpd_timeout_s), .def = "150s",
+	{ K("dpd_timeout", KT_DUR_S), CONN(dpd_timeout_s), .live = true, .def = "150s",
 	  .help = "A peer that answers no liveness check for this long is dead." },
-	{ K("rekey_time", KT_DUR_S), CONN(rekey_time_s), .def = "4h", .help = "IKE SA rekeying." },
-	{ K("retransmit_base", KT_DUR_MS), CONN(retransmit_base_ms), .min = 1, .def = "1s",
+	{ K("rekey_time", KT_DUR_S), CONN(rekey_time_s), .live = true, .def = "4h", .help = "IKE SA rekeying." },
+	{ K("retransmit_base", KT_DUR_MS), CONN(retransmit_base_ms), .live = true, .min = 1, .def = "1s",
 	  .help = "First retransmission of a request." },
-	{ K("retransmit_factor", KT_FACTOR), CONN(retransmit_factor), .min = 1000, .max = 10000,
+	{ K("retransmit_factor", KT_FACTOR), CONN(retransmit_factor), .live = true, .min = 1000, .max = 10000,
 	  .arg = "factor", .def = "2.0", .help = "Back-off between retransmissions." },
-	{ K("retransmit_tries", KT_UINT), CONN(retransmit_tries), .min = 0, .max = 100, .arg = "n",
+	{ K("retransmit_tries", KT_UINT), CONN(retransmit_tries), .live = true, .min = 0, .max = 100, .arg = "n",
 	  .def = "5", .help = "Retransmissions before the peer is given up." },
 	{ K("keepalive_interval", KT_DUR_S), CONN(keepalive_interval_s), .def = "0",
 	  .help = "NAT keepalives of this connection; 0: the daemon's `keepalive_interval`." },
@@ -1130,6 +1286,14 @@ static int parse_dur(struct ctx *c, const struct node *n, const struct key *k, v
 			    fmt_duration(k->min, b, sizeof(b)));
 	if (ms > dur_max(k))
 		return fail(c, n->line, "%s: duration too long", n->key);
+	if (k->type == KT_DUR_S && ms % 1000) {
+		/* 500ms must not become 0, which turns a timer off. */
+		uint64_t up = (ms + 999) / 1000 * 1000;
+
+		warn(c, n->line, "%s = %s rounded up to %s (%s counts whole seconds)", n->key,
+		     n->value, fmt_duration(up, b, sizeof(b)), n->key);
+		ms = up;
+	}
 	*(uint32_t *)f = (uint32_t)(k->type == KT_DUR_S ? ms / 1000 : ms);
 	return 0;
 }
@@ -1157,11 +1321,10 @@ static int parse_enum(struct ctx *c, const struct node *n, const struct key *k, 
 
 static int parse_factor(struct ctx *c, const struct node *n, const struct key *k, double *f)
 {
-	char *end;
-	double v = strtod(n->value, &end);
+	char *end = NULL;
+	double v = decimal(n->value, &end) ? strtod(n->value, NULL) : -1;
 
-	if (*end || !isdigit((unsigned char)n->value[0]) ||
-	    !(v >= (double)k->min / 1000 && v <= (double)k->max / 1000))
+	if (!end || *end || !(v >= (double)k->min / 1000 && v <= (double)k->max / 1000))
 		return fail(c, n->line, "%s: expected a number from %.1f to %.1f, got '%s'",
 			    n->key, (double)k->min / 1000, (double)k->max / 1000, n->value);
 	*f = v;
@@ -1288,13 +1451,16 @@ static bool str_eq(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-/* The same value for every key of the section (reload keeps SAs then). */
-static bool keys_equal(enum cfg_section s, const void *a, const void *b)
+/* The same value for every key of the section (reload keeps SAs then);
+ * with but_live, keys a reload applies to running SAs may differ. */
+static bool keys_equal(enum cfg_section s, const void *a, const void *b, bool but_live)
 {
 	for (size_t i = 0; i < sections[s].n_keys; i++) {
 		const struct key *k = &sections[s].keys[i];
 		const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
 
+		if (but_live && k->live)
+			continue;
 		switch (k->type) {
 		case KT_STR:
 		case KT_WORD:
@@ -1388,6 +1554,28 @@ static int parse_action(struct ctx *c, const struct node *n, const struct key *k
 			return 0;
 		}
 	return fail(c, n->line, "unknown %s '%s' (expected %s)", n->key, n->value, list);
+}
+
+static int parse_log_level(struct ctx *c, const struct node *n, const struct key *k, void *base)
+{
+	struct daemon_cfg *d = base;
+	int all, levels[LOG_SUB_COUNT];
+	char err[256];
+
+	if (log_levels_parse(n->value, &all, levels, err, sizeof(err)))
+		return fail(c, n->line, "log_level: %s", err);
+	d->log_level = all >= 0 ? all : LOG_LVL_INFO;
+	for (int i = 0; i < (int)sizeof(d->log_levels); i++)
+		d->log_levels[i] = (int8_t)(i < LOG_SUB_COUNT ? levels[i] : -1);
+	return 0;
+}
+
+void config_log_apply(const struct daemon_cfg *d)
+{
+	log_set_level((enum log_level)d->log_level);
+	for (int i = 0; i < LOG_SUB_COUNT; i++)
+		if (d->log_levels[i] >= 0)
+			log_set_subsys_level((enum log_subsys)i, d->log_levels[i]);
 }
 
 static int parse_kex_pool(struct ctx *c, const struct node *n, const struct key *k, void *base)
@@ -1526,12 +1714,60 @@ static int conn_sub(struct ctx *c, const struct node *n, void *base)
 		    n->key);
 }
 
+/* The line of key in section sec (its last), else the section's. */
+static int line_of(const struct node *sec, const char *key)
+{
+	int line = sec->line;
+
+	for (const struct node *n = sec->child; n; n = n->next)
+		if (n->value && !strcmp(n->key, key))
+			line = n->line;
+	return line;
+}
+
+/* An address no peer has: unspecified, broadcast or multicast. */
+static const char *not_a_peer(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+
+		if (a == 0)
+			return "the unspecified address";
+		if (a == 0xffffffff)
+			return "the broadcast address";
+		if ((a >> 28) == 0xe)
+			return "a multicast address";
+	} else {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(a))
+			return "the unspecified address";
+		if (IN6_IS_ADDR_MULTICAST(a))
+			return "a multicast address";
+	}
+	return NULL;
+}
+
 static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
 {
 	if (parse_section(c, sec, CFG_SEC_CONN, "connection", cc, conn_sub))
 		return -1;
 	if (!cc->n_remote)
 		return fail(c, sec->line, "connection '%s': remote_addrs is required", cc->name);
+	for (int i = 0; i < cc->n_remote; i++) {
+		const char *what = not_a_peer(&cc->remote_addrs[i]);
+		char a[INET6_ADDRSTRLEN];
+
+		if (!what)
+			continue;
+		inet_ntop(cc->remote_addrs[i].ss_family,
+			  cc->remote_addrs[i].ss_family == AF_INET ?
+			  (const void *)&((struct sockaddr_in *)&cc->remote_addrs[i])->sin_addr :
+			  (const void *)&((struct sockaddr_in6 *)&cc->remote_addrs[i])->sin6_addr,
+			  a, sizeof(a));
+		return fail(c, line_of(sec, "remote_addrs"),
+			    "remote_addrs: %s is %s, not a peer's address", a, what);
+	}
 	if (!cc->local.auth || !cc->remote.auth)
 		return fail(c, sec->line, "connection '%s': needs 'local { auth = ... }' and 'remote { auth = ... }'", cc->name);
 	return 0;
@@ -1567,6 +1803,14 @@ static void secret_free(struct secret_cfg *s)
 	}
 }
 
+/* RFC 7296 §2.15: a PSK as strong as the keys it makes. */
+static void secret_strength(struct ctx *c, const struct node *n, const struct secret_cfg *s)
+{
+	if (s->secret_len < 16)
+		warn(c, n->line, "secret '%s' is %zu bytes: a PSK shorter than 16 bytes can be guessed offline from one exchange (RFC 7296 section 2.15), use a long random one",
+		     s->name, s->secret_len);
+}
+
 static int parse_secret_value(struct ctx *c, const struct node *n, const struct key *k, void *base)
 {
 	struct secret_cfg *s = base;
@@ -1600,8 +1844,10 @@ static int parse_secret_value(struct ctx *c, const struct node *n, const struct 
 			s->secret_len = r > 0 ? (size_t)r - pad : 0;
 			r = s->secret_len ? 0 : -1;
 		}
-		if (!r)
+		if (!r) {
+			secret_strength(c, n, s);
 			return 0;
+		}
 		if (s->secret) {
 			OPENSSL_cleanse(s->secret, v[1] == 'x' ? len / 2 : len / 4 * 3);
 			free(s->secret);
@@ -1614,43 +1860,36 @@ static int parse_secret_value(struct ctx *c, const struct node *n, const struct 
 	}
 	s->secret_len = strlen(v);
 	s->secret = (uint8_t *)strdup(v);
-	return s->secret ? 0 : fail(c, n->line, "out of memory");
+	if (!s->secret)
+		return fail(c, n->line, "out of memory");
+	secret_strength(c, n, s);
+	return 0;
 }
 
-/* A secret file must not be readable by group or others. */
+/* A secret file: regular, ours or root's, not readable by group or others. */
 static int parse_secret_file(struct ctx *c, const struct node *n, const struct key *k, void *base)
 {
 	struct secret_cfg *s = base;
-	struct stat st;
-	char tmp[1024];
-	ssize_t len;
-	int fd;
+	char msg[512];
+	size_t len = 0;
+	char *text;
 
 	if (s->secret)
 		return fail(c, n->line, "secret: expected one non-empty secret");
-	fd = open(n->value, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(c, n->line, "secret_file: cannot open '%s': %s", n->value, strerror(errno));
-	if (fstat(fd, &st) || (st.st_mode & 077)) {
-		close(fd);
-		return fail(c, n->line, "secret_file: '%s' is accessible by group or others (mode %03o): chmod 600 it",
-			    n->value, (unsigned int)(st.st_mode & 0777));
-	}
-	len = read(fd, tmp, sizeof(tmp));
-	close(fd);
-	if (len <= 0 || (size_t)len == sizeof(tmp)) {
-		OPENSSL_cleanse(tmp, sizeof(tmp));
+	text = file_read_regular(n->value, FILE_NO_GROUP_READ | FILE_OWNER, 1023, &len, NULL,
+				 msg, sizeof(msg));
+	if (!text)
+		return fail(c, n->line, "secret_file: %s", msg);
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (!len) {
+		free(text);
 		return fail(c, n->line, "secret_file: '%s' must hold 1 to 1023 bytes", n->value);
 	}
-	while (len && (tmp[len - 1] == '\n' || tmp[len - 1] == '\r'))
-		len--;
-	s->secret = malloc((size_t)len + 1);
-	if (s->secret) {
-		memcpy(s->secret, tmp, (size_t)len);
-		s->secret_len = (size_t)len;
-	}
-	OPENSSL_cleanse(tmp, sizeof(tmp));
-	return s->secret ? 0 : fail(c, n->line, "out of memory");
+	s->secret = (uint8_t *)text;
+	s->secret_len = len;
+	secret_strength(c, n, s);
+	return 0;
 }
 
 static int parse_secret(struct ctx *c, const struct node *sec, struct secret_cfg *s)
@@ -1661,6 +1900,123 @@ static int parse_secret(struct ctx *c, const struct node *sec, struct secret_cfg
 		return fail(c, sec->line, "secret '%s': missing 'secret' or 'secret_file'", s->name);
 	if (!s->n_ids)
 		return fail(c, sec->line, "secret '%s': needs at least one 'id'", s->name);
+	return 0;
+}
+
+/*
+ * A private notify type must be one no one else uses: not one IANA
+ * assigned (RFC 7296 section 3.10.1: 16384-40959 are IANA's), not
+ * Libreswan's or strongSwan's own (40960-40969), not the other one.
+ */
+static int check_notify(struct ctx *c, const struct node *sec, const char *key, uint16_t type,
+			const char *other_key, uint16_t other)
+{
+	const char *name = ikev2_notify_name(type);
+
+	if (strncmp(name, "unknown", 7) && type != IKEV2_N_SEPARATE_TRANSPORTS_DEFAULT)
+		return fail(c, line_of(sec, key), "%s: %u is %s, assigned by IANA: choose an unassigned type, e.g. from the private-use range 40970-65535",
+			    key, type, name);
+	if (type >= 40960 && type <= 40969)
+		return fail(c, line_of(sec, key), "%s: %u is a private notify of Libreswan or strongSwan: choose another, e.g. from 40970-65535",
+			    key, type);
+	if (type == other)
+		return fail(c, line_of(sec, key), "%s: %u is also %s: the two must differ",
+			    key, type, other_key);
+	return 0;
+}
+
+/* What the daemon's keys must be together. */
+static int daemon_checks(struct ctx *c, const struct node *sec, const struct daemon_cfg *d)
+{
+	if (d->udp_port == d->natt_port)
+		return fail(c, line_of(sec, "natt_port"), "natt_port: %u is udp_port too: IKE and NAT traversal need two ports",
+			    d->natt_port);
+	if (check_notify(c, sec, "separate_transports_notify", d->separate_transports_notify,
+			 "esp_transport_notify", d->esp_transport_notify) ||
+	    check_notify(c, sec, "esp_transport_notify", d->esp_transport_notify,
+			 "separate_transports_notify", d->separate_transports_notify))
+		return -1;
+	if (d->cookie_threshold > d->half_open_max)
+		return fail(c, line_of(sec, "cookie_threshold"), "cookie_threshold (%u) is above half_open_max (%u): cookies would never be asked for",
+			    d->cookie_threshold, d->half_open_max);
+	return 0;
+}
+
+static bool id_eq(const struct id_cfg *a, const struct id_cfg *b);
+
+static int node_cmp(const void *a, const void *b)
+{
+	const struct node *x = *(const struct node *const *)a, *y = *(const struct node *const *)b;
+	int r = strcmp(x->key, y->key);
+
+	if (r)
+		return r;
+	if (!x->value != !y->value)
+		return !x->value ? -1 : 1;
+	return x->line - y->line;
+}
+
+/*
+ * No key set twice in one section, no two subsections of one name: the
+ * second would silently win (or be merged).  parent names the section
+ * whose subsections these are, for the message.
+ */
+static int check_dups(struct ctx *c, const struct node *first, const char *parent)
+{
+	static const struct { const char *parent, *what; } named[] = {
+		{ "connections", "connection" }, { "secrets", "secret" }, { "children", "child" },
+	};
+	const struct node **v;
+	size_t n = 0, i;
+	const char *what = "section";
+	int r = 0;
+
+	for (const struct node *k = first; k; k = k->next)
+		n++;
+	if (n < 2)
+		goto children;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return fail(c, first->line, "out of memory");
+	i = 0;
+	for (const struct node *k = first; k; k = k->next)
+		v[i++] = k;
+	qsort(v, n, sizeof(*v), node_cmp);
+	for (i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		if (parent && !strcmp(parent, named[i].parent))
+			what = named[i].what;
+	for (i = 1; i < n && !r; i++) {
+		if (strcmp(v[i]->key, v[i - 1]->key) || !v[i]->value != !v[i - 1]->value)
+			continue;
+		if (v[i]->value)
+			r = fail(c, v[i]->line, "'%s' is set twice in this section (first on line %d): remove one",
+				 v[i]->key, v[i - 1]->line);
+		else
+			r = fail(c, v[i]->line, "%s '%s' defined twice (first on line %d)%s",
+				 what, v[i]->key, v[i - 1]->line, parent ? "" : ": merge them");
+	}
+	free(v);
+children:
+	for (const struct node *k = first; k && !r; k = k->next)
+		if (!k->value)
+			r = check_dups(c, k->child, k->key);
+	return r;
+}
+
+/* Two secrets for the same identities: one of them could never be used. */
+static int check_secrets(struct ctx *c, const struct config *cfg)
+{
+	for (const struct secret_cfg *a = cfg->secrets; a; a = a->next)
+		for (const struct secret_cfg *b = a->next; b; b = b->next) {
+			int common = 0;
+
+			for (int i = 0; i < a->n_ids; i++)
+				for (int j = 0; j < b->n_ids; j++)
+					common += id_eq(&a->ids[i], &b->ids[j]);
+			if (common >= 2 || (common == 1 && a->n_ids == 1 && b->n_ids == 1))
+				return fail(c, b->section_line, "secret '%s' is for the same identities as secret '%s' (line %d): one of them would never be used",
+					    b->name, a->name, a->section_line);
+		}
 	return 0;
 }
 
@@ -1694,6 +2050,7 @@ static void parse_secrets(struct ctx *c, const struct node *sec, struct config *
 
 		if (!s)
 			break;
+		s->section_line = k->line;
 		*tail = s;
 		tail = &s->next;
 		parse_secret(c, k, s);
@@ -1728,6 +2085,8 @@ int config_parse(const char *name, const char *text, size_t len,
 	OPENSSL_cleanse(copy, len);
 	free(copy);
 	apply_defaults(&c, CFG_SEC_DAEMON, &cfg->daemon);
+	if (!c.failed)
+		check_dups(&c, tree, NULL);
 	for (struct node *n = tree; n && !c.failed; n = n->next) {
 		if (need_section(&c, n))
 			break;
@@ -1741,8 +2100,10 @@ int config_parse(const char *name, const char *text, size_t len,
 			}
 		if (c.failed)
 			break;
-		if (!strcmp(n->key, "daemon"))
-			parse_section(&c, n, CFG_SEC_DAEMON, "daemon", &cfg->daemon, NULL);
+		if (!strcmp(n->key, "daemon")) {
+			if (!parse_section(&c, n, CFG_SEC_DAEMON, "daemon", &cfg->daemon, NULL))
+				daemon_checks(&c, n, &cfg->daemon);
+		}
 		else if (!strcmp(n->key, "connections"))
 			parse_connections(&c, n, cfg);
 		else if (!strcmp(n->key, "secrets"))
@@ -1752,6 +2113,9 @@ int config_parse(const char *name, const char *text, size_t len,
 			     n->key);
 	}
 	node_free(tree);
+	if (!c.failed)
+		check_secrets(&c, cfg);
+	cfg->warnings = c.warnings;
 	if (c.failed) {
 		config_free(cfg);
 		return -1;
@@ -1762,32 +2126,16 @@ int config_parse(const char *name, const char *text, size_t len,
 
 int config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
 	struct stat st;
+	size_t n = 0;
 	char *text;
-	size_t n;
 	int r;
 
 	*out = NULL;
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	text = file_read_regular(path, FILE_NO_GROUP_WRITE | FILE_OWNER, CFG_MAX_FILE, &n, &st,
+				 err, errlen);
+	if (!text)
 		return -1;
-	}
-	text = malloc(CFG_MAX_FILE + 1);
-	if (!text) {
-		fclose(f);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	if (fstat(fileno(f), &st))
-		st.st_mode = 0;
-	n = fread(text, 1, CFG_MAX_FILE + 1, f);
-	fclose(f);
-	if (n > CFG_MAX_FILE) {
-		free(text);
-		snprintf(err, errlen, "%s: larger than %d bytes", path, CFG_MAX_FILE);
-		return -1;
-	}
 	r = config_parse(path, text, n, out, err, errlen);
 	OPENSSL_cleanse(text, n);
 	free(text);
@@ -1812,6 +2160,7 @@ void config_free(struct config *c)
 	conn_free(c->conns);
 	secret_free(c->secrets);
 	free_keys(CFG_SEC_DAEMON, &c->daemon);
+	free(c->warnings);
 	free(c->path);
 	free(c);
 }
@@ -1850,18 +2199,174 @@ const struct secret_cfg *config_secret(const struct config *c,
 	return best;
 }
 
-bool conn_cfg_equal(const struct conn_cfg *a, const struct conn_cfg *b)
+static bool conns_equal(const struct conn_cfg *a, const struct conn_cfg *b, bool but_live)
 {
 	const struct child_cfg *x, *y;
 
-	if (strcmp(a->name, b->name) || !keys_equal(CFG_SEC_CONN, a, b) ||
-	    !keys_equal(CFG_SEC_END, &a->local, &b->local) ||
-	    !keys_equal(CFG_SEC_END, &a->remote, &b->remote))
+	if (strcmp(a->name, b->name) || !keys_equal(CFG_SEC_CONN, a, b, but_live) ||
+	    !keys_equal(CFG_SEC_END, &a->local, &b->local, but_live) ||
+	    !keys_equal(CFG_SEC_END, &a->remote, &b->remote, but_live))
 		return false;
 	for (x = a->children, y = b->children; x && y; x = x->next, y = y->next)
-		if (strcmp(x->name, y->name) || !keys_equal(CFG_SEC_CHILD, x, y))
+		if (strcmp(x->name, y->name) || !keys_equal(CFG_SEC_CHILD, x, y, but_live))
 			return false;
 	return !x && !y;
+}
+
+bool conn_cfg_equal(const struct conn_cfg *a, const struct conn_cfg *b)
+{
+	return conns_equal(a, b, false);
+}
+
+bool conn_cfg_equal_but_timers(const struct conn_cfg *a, const struct conn_cfg *b)
+{
+	return conns_equal(a, b, true);
+}
+
+/* --- what start-up needs ----------------------------------------------------------- */
+
+void config_id_str(const struct id_cfg *id, char *out, size_t len)
+{
+	switch (id->type) {
+	case 1:
+	case 5:
+		inet_ntop(id->type == 1 ? AF_INET : AF_INET6, id->data, out, (socklen_t)len);
+		return;
+	case 2:
+	case 3:
+	case 9:	/* a DN is kept as its text (exch_auth.c makes it DER) */
+		snprintf(out, len, "%s:%.*s", id->type == 2 ? "fqdn" : id->type == 3 ? "email" : "dn",
+			 id->len, id->data);
+		return;
+	}
+	snprintf(out, len, "(id type %u)", id->type);
+}
+
+static void addr_id(const struct sockaddr_storage *ss, struct id_cfg *id)
+{
+	memset(id, 0, sizeof(*id));
+	if (ss->ss_family == AF_INET) {
+		id->type = 1;
+		id->len = 4;
+		memcpy(id->data, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else {
+		id->type = 5;
+		id->len = 16;
+		memcpy(id->data, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	}
+}
+
+/* Whether one of secret s's identities can be this end's: the configured
+ * one, else one of its addresses, else (addresses unknown) any address. */
+static bool secret_names_end(const struct secret_cfg *s, const struct id_cfg *id,
+			     const struct sockaddr_storage *addrs, int n_addrs)
+{
+	for (int i = 0; i < s->n_ids; i++) {
+		struct id_cfg a;
+
+		if (id->type) {
+			if (id_eq(&s->ids[i], id))
+				return true;
+			continue;
+		}
+		if (!n_addrs && (s->ids[i].type == 1 || s->ids[i].type == 5))
+			return true;
+		for (int j = 0; j < n_addrs; j++) {
+			addr_id(&addrs[j], &a);
+			if (id_eq(&s->ids[i], &a))
+				return true;
+		}
+	}
+	return false;
+}
+
+static int check_psk(const struct config *cfg, const struct conn_cfg *cc, char *err, size_t errlen)
+{
+	char l[300] = "its address", r[300] = "its address";
+	struct id_cfg a;
+
+	for (const struct secret_cfg *s = cfg->secrets; s; s = s->next)
+		if (secret_names_end(s, &cc->local.id, cc->local_addrs, cc->n_local) ||
+		    secret_names_end(s, &cc->remote.id, cc->remote_addrs, cc->n_remote))
+			return 0;
+	if (cc->local.id.type) {
+		config_id_str(&cc->local.id, l, sizeof(l));
+	} else if (cc->n_local) {
+		addr_id(&cc->local_addrs[0], &a);
+		config_id_str(&a, l, sizeof(l));
+	}
+	if (cc->remote.id.type) {
+		config_id_str(&cc->remote.id, r, sizeof(r));
+	} else {
+		addr_id(&cc->remote_addrs[0], &a);
+		config_id_str(&a, r, sizeof(r));
+	}
+	snprintf(err, errlen, "%s:%d: connection '%s' authenticates with a PSK, but no secret names its identities (local %s, remote %s): add a secrets { } section with id = and id2 = them",
+		 cfg->path, cc->line, cc->name, l, r);
+	return -1;
+}
+
+/* The certificate, key and CA files, as the daemon loads them (the
+ * loaders log what is wrong with a file). */
+static int check_pubkey(const struct config *cfg, const struct conn_cfg *cc, char *err, size_t errlen)
+{
+	const char *ca = cc->remote.cacerts ? cc->remote.cacerts : cc->local.cacerts;
+
+	if (cc->local.auth == CFG_AUTH_PUBKEY) {
+		STACK_OF(X509) *certs = crypto_load_ca(cc->local.certs);
+		EVP_PKEY *key = crypto_load_privkey(cc->local.key);
+		bool match = certs && key && X509_check_private_key(sk_X509_value(certs, 0), key) == 1;
+
+		ERR_clear_error();
+		sk_X509_pop_free(certs, X509_free);
+		EVP_PKEY_free(key);
+		if (!certs || !key) {
+			snprintf(err, errlen, "%s:%d: connection '%s': cannot load the certificate '%s' or the key '%s' (see above)",
+				 cfg->path, cc->line, cc->name, cc->local.certs, cc->local.key);
+			return -1;
+		}
+		if (!match) {
+			snprintf(err, errlen, "%s:%d: connection '%s': the key '%s' is not the one of the certificate '%s'",
+				 cfg->path, cc->line, cc->name, cc->local.key, cc->local.certs);
+			return -1;
+		}
+	}
+	if (cc->remote.auth == CFG_AUTH_PUBKEY) {
+		STACK_OF(X509) *cas = ca ? crypto_load_ca(ca) : NULL;
+
+		sk_X509_pop_free(cas, X509_free);
+		if (!cas) {
+			snprintf(err, errlen, ca ? "%s:%d: connection '%s': cannot load a CA certificate from '%s' (see above)" :
+				 "%s:%d: connection '%s': remote auth = pubkey needs 'cacerts' with at least one CA certificate%s",
+				 cfg->path, cc->line, cc->name, ca ? ca : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Whether an earlier connection has the same credential files. */
+static bool creds_checked(const struct config *cfg, const struct conn_cfg *cc)
+{
+	for (const struct conn_cfg *p = cfg->conns; p != cc; p = p->next)
+		if (p->local.auth == cc->local.auth && p->remote.auth == cc->remote.auth &&
+		    str_eq(p->local.certs, cc->local.certs) && str_eq(p->local.key, cc->local.key) &&
+		    str_eq(p->local.cacerts, cc->local.cacerts) &&
+		    str_eq(p->remote.cacerts, cc->remote.cacerts))
+			return true;
+	return false;
+}
+
+int config_check(const struct config *cfg, char *err, size_t errlen)
+{
+	for (const struct conn_cfg *cc = cfg->conns; cc; cc = cc->next) {
+		if ((cc->local.auth == CFG_AUTH_PSK || cc->remote.auth == CFG_AUTH_PSK) &&
+		    check_psk(cfg, cc, err, errlen))
+			return -1;
+		if (!creds_checked(cfg, cc) && check_pubkey(cfg, cc, err, errlen))
+			return -1;
+	}
+	return 0;
 }
 
 /* --- the reference ------------------------------------------------------------- */

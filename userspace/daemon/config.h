@@ -129,6 +129,7 @@ struct secret_cfg {
 	uint8_t *secret;
 	size_t secret_len;
 	int line;			/* of an inline 'secret =', else 0 */
+	int section_line;
 	struct secret_cfg *next;
 };
 
@@ -141,6 +142,7 @@ struct daemon_cfg {
 	int n_tcp_ports;
 	char *control_socket;
 	int log_level;
+	int8_t log_levels[8];		/* per subsystem (log.h), -1: log_level */
 	uint16_t separate_transports_notify;
 	uint16_t esp_transport_notify;	/* private: move ESP raw <-> UDP */
 	bool separate_transports;	/* responder: echo the notify (RT-3) */
@@ -157,13 +159,26 @@ struct daemon_cfg {
 
 struct config {
 	char *path;
+	char *warnings;		/* "file:line: text\n" lines, or NULL */
 	struct daemon_cfg daemon;
 	struct conn_cfg *conns;
 	struct secret_cfg *secrets;
 };
 
-/* Returns 0 and *out, or -1 with "file:line: message" in err. */
+/*
+ * Returns 0 and *out, or -1 with "file:line: message" in err.  The file
+ * must be a regular file owned by root (or the user tcpiked runs as), not
+ * writable by group or others.  What is accepted with a warning is in
+ * (*out)->warnings.
+ */
 int config_load(const char *path, struct config **out, char *err, size_t errlen);
+/*
+ * What start-up needs beyond the syntax, checked on the file system: a
+ * secret for every PSK connection, the certificates, keys (and that they
+ * match) and CA files of every pubkey connection, readable and safe.
+ * tcpiked -t, start-up and reload run it; 0 or -1 with "file:line: ...".
+ */
+int config_check(const struct config *c, char *err, size_t errlen);
 /* The same from memory (name is used in messages). */
 int config_parse(const char *name, const char *text, size_t len,
 		 struct config **out, char *err, size_t errlen);
@@ -176,6 +191,10 @@ const struct secret_cfg *config_secret(const struct config *c,
 				       const struct id_cfg *b);
 /* Same settings (for reload: SAs of unchanged connections are kept). */
 bool conn_cfg_equal(const struct conn_cfg *a, const struct conn_cfg *b);
+/* The same but for timers a reload applies to running IKE SAs (the keys
+ * marked live in the table: dpd_delay, dpd_timeout, rekey_time and the
+ * retransmission keys of a connection). */
+bool conn_cfg_equal_but_timers(const struct conn_cfg *a, const struct conn_cfg *b);
 
 /* Parses one proposal list ("aes256gcm16-prfsha256-x25519, ...").
  * esp: ESP proposals (no PRF; ESN allowed).  Returns the count or -1
@@ -185,8 +204,19 @@ int config_parse_proposals(const char *s, bool esp, struct proposal_cfg *out,
 /* Parses an identity: "10.0.0.1", "fd00::1", "fqdn:gw.example",
  * "email:a@b", "dn:C=DE, CN=x", or a bare name taken as FQDN. */
 int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen);
+/* An identity as it would be written: "10.0.0.1", "fqdn:gw", "dn:CN=gw". */
+void config_id_str(const struct id_cfg *id, char *out, size_t len);
 
 const char *cfg_transport_name(enum cfg_transport t);
+/* The daemon's log levels (log_level, with its subsystem levels) set. */
+void config_log_apply(const struct daemon_cfg *d);
+
+/* A transform in strongSwan's words ("aes256gcm16", "prfsha256", "x25519";
+ * type and ID as on the wire, RFC 7296 §3.3.2), else "KE_36" in buf. */
+const char *config_alg_name(uint8_t type, uint16_t id, uint16_t keylen, char *buf, size_t len);
+/* "aes256gcm16-prfsha256-x25519" of one proposal, "a, b" of a list. */
+int config_proposal_str(const struct proposal_cfg *p, char *out, size_t len);
+int config_proposals_str(const struct proposal_cfg *p, int n, char *out, size_t len);
 
 /*
  * The key table (config.c): every key of every section, with its type,

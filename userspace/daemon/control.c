@@ -4,6 +4,8 @@
  * the request is read without blocking the loop, the reply is written with
  * a bounded wait (replies are small; a client that stops reading is cut).
  */
+#define LOG_SUBSYS LOG_SUB_CFG
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -28,6 +30,13 @@ struct ctl_client {
 	size_t len;
 	struct timer timer;
 	struct ctl_client *next;
+	/* held by an op (initiate --wait): log lines of conn go to it */
+	bool held, dead, replied;
+	struct buf pending;	/* log lines before the reply went out */
+	char conn[129];
+	char last_warn[512];
+	void (*cancel)(void *arg);
+	void *cancel_arg;
 };
 
 struct control {
@@ -39,6 +48,7 @@ struct control {
 	void *ctx;
 	struct ctl_client *clients;	/* newest first */
 	unsigned int n_clients;
+	int n_held;
 	struct timer rest;		/* listener off: out of descriptors */
 	uint64_t nofile_logged_ms;
 };
@@ -99,15 +109,131 @@ static bool valid_word(const char *w)
 	for (; *w; w++)
 		if (!((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') ||
 		      (*w >= '0' && *w <= '9') || *w == '-' || *w == '_' ||
-		      *w == '.'))
+		      *w == '.' || *w == '='))
 			return false;
 	return true;
 }
 
-void control_dispatch(const struct control_ops *ops, void *ctx,
-		      const char *line, struct buf *out)
+/* "--ike ID", "--child ID" or a connection name into t; false: usage. */
+static bool parse_target(char **argv, int argc, struct ctl_target *t)
 {
-	char tmp[CONTROL_MAX_REQ + 1], *argv[4], *save = NULL, *w;
+	char *end;
+
+	memset(t, 0, sizeof(*t));
+	if (argc == 1 && argv[0][0] != '-') {
+		t->kind = CTL_CONN;
+		t->conn = argv[0];
+		return true;
+	}
+	if (argc != 2 || (strcmp(argv[0], "--ike") && strcmp(argv[0], "--child")))
+		return false;
+	t->kind = argv[0][2] == 'i' ? CTL_IKE : CTL_CHILD;
+	t->id = strtoull(argv[1], &end, 10);
+	return argv[1][0] >= '0' && argv[1][0] <= '9' && !*end;
+}
+
+#define USAGE_STATUS	"usage: status [--json] [<connection>]"
+#define USAGE_INITIATE	"usage: initiate <connection> [--wait]"
+#define USAGE_TERMINATE	"usage: terminate <connection> | --ike <id> | --child <id>"
+#define USAGE_REKEY	"usage: rekey <connection> [ike|child] | --ike <id> | --child <id>"
+#define USAGE_LOGLEVEL	"usage: loglevel [error|warning|info|debug] [SUBSYSTEM=LEVEL ...] (subsystems: ike, cfg, net, tcp, kernel, crypto)"
+
+static int do_status(const struct control_ops *ops, void *ctx, char **argv, int argc,
+		     struct buf *body, struct buf *out)
+{
+	const char *conn = NULL;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") && !json) {
+			json = true;
+		} else if (argv[i][0] != '-' && !conn) {
+			conn = argv[i];
+		} else {
+			reply_err(out, USAGE_STATUS);
+			return 1;
+		}
+	}
+	return ops->status(ctx, conn, json, body);
+}
+
+static int do_loglevel(const struct control_ops *ops, void *ctx, char **argv, int argc,
+		       struct buf *body, struct buf *out)
+{
+	char spec[CONTROL_MAX_REQ + 1] = "", err[256];
+	int all, levels[LOG_SUB_COUNT];
+	size_t o = 0;
+
+	for (int i = 1; i < argc; i++)
+		o += (size_t)snprintf(spec + o, sizeof(spec) - o, "%s%s", i > 1 ? " " : "", argv[i]);
+	if (argc > 1 && log_levels_parse(spec, &all, levels, err, sizeof(err))) {
+		reply_err3(out, USAGE_LOGLEVEL, ": ", err);
+		return 1;
+	}
+	return ops->loglevel(ctx, argc > 1 ? spec : NULL, body);
+}
+
+/* The request in argv: 0 or the op's result in body; 1 when out already
+ * holds the ERR reply. */
+static int run_cmd(const struct control_ops *ops, void *ctx, char **argv, int argc,
+		   struct ctl_stream *stream, struct buf *body, struct buf *out)
+{
+	const char *cmd = argv[0];
+	struct ctl_target t;
+
+	if (!strcmp(cmd, "status"))
+		return do_status(ops, ctx, argv, argc, body, out);
+	if (!strcmp(cmd, "list-conns")) {
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json"))) {
+			reply_err(out, "usage: list-conns [--json]");
+			return 1;
+		}
+		return ops->list_conns(ctx, argc == 2, body);
+	}
+	if (!strcmp(cmd, "initiate")) {
+		if (argc < 2 || argc > 3 || argv[1][0] == '-' ||
+		    (argc == 3 && strcmp(argv[2], "--wait"))) {
+			reply_err(out, USAGE_INITIATE);
+			return 1;
+		}
+		return ops->initiate(ctx, argv[1], argc == 3 ? stream : NULL, body);
+	}
+	if (!strcmp(cmd, "terminate")) {
+		if (!parse_target(argv + 1, argc - 1, &t)) {
+			reply_err(out, USAGE_TERMINATE);
+			return 1;
+		}
+		return ops->terminate(ctx, &t, body);
+	}
+	if (!strcmp(cmd, "rekey")) {
+		bool child = argc == 3 && !strcmp(argv[2], "child");
+
+		if (argc == 3 && (child || !strcmp(argv[2], "ike")) && argv[1][0] != '-')
+			argc = 2;
+		if (!parse_target(argv + 1, argc - 1, &t)) {
+			reply_err(out, USAGE_REKEY);
+			return 1;
+		}
+		return ops->rekey(ctx, &t, child || t.kind == CTL_CHILD, body);
+	}
+	if (!strcmp(cmd, "reload")) {
+		if (argc != 1) {
+			reply_err(out, "usage: reload");
+			return 1;
+		}
+		return ops->reload(ctx, body);
+	}
+	if (!strcmp(cmd, "loglevel"))
+		return do_loglevel(ops, ctx, argv, argc, body, out);
+	reply_err3(out, "unknown command '", cmd,
+		   "' (expected status, list-conns, initiate, terminate, rekey, reload, loglevel)");
+	return 1;
+}
+
+void control_dispatch_stream(const struct control_ops *ops, void *ctx, const char *line,
+			     struct ctl_stream *stream, struct buf *out)
+{
+	char tmp[CONTROL_MAX_REQ + 1], *argv[8], *save = NULL, *w;
 	struct buf body = BUF_INIT;
 	int argc = 0, r;
 
@@ -118,7 +244,7 @@ void control_dispatch(const struct control_ops *ops, void *ctx,
 	snprintf(tmp, sizeof(tmp), "%s", line);
 	tmp[strcspn(tmp, "\r\n")] = 0;
 	for (w = strtok_r(tmp, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		if (argc == 4) {
+		if (argc == 8) {
 			reply_err(out, "too many arguments");
 			return;
 		}
@@ -129,60 +255,22 @@ void control_dispatch(const struct control_ops *ops, void *ctx,
 		return;
 	}
 	for (int i = 0; i < argc; i++)
-		if (!valid_word(argv[i]) && strcmp(argv[i], "--json")) {
+		if (!valid_word(argv[i])) {
 			reply_err(out, "invalid characters in request");
 			return;
 		}
-
-	const char *cmd = argv[0];
-	bool json = argc == 2 && !strcmp(argv[1], "--json");
-
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "list-conns")) {
-		bool st = !strcmp(cmd, "status");
-
-		if (argc > 2 || (argc == 2 && !json)) {
-			reply_err3(out, "usage: ", cmd, " [--json]");
-			return;
-		}
-		r = st ? ops->status(ctx, json, &body) :
-			 ops->list_conns(ctx, json, &body);
-	} else if (!strcmp(cmd, "initiate") || !strcmp(cmd, "terminate")) {
-		if (argc != 2) {
-			reply_err3(out, "usage: ", cmd, " <connection>");
-			return;
-		}
-		r = cmd[0] == 'i' ? ops->initiate(ctx, argv[1], &body) :
-				    ops->terminate(ctx, argv[1], &body);
-	} else if (!strcmp(cmd, "rekey")) {
-		bool child = false;
-
-		if (argc < 2 || argc > 3 ||
-		    (argc == 3 && strcmp(argv[2], "ike") &&
-		     strcmp(argv[2], "child"))) {
-			reply_err(out, "usage: rekey <connection> [ike|child]");
-			return;
-		}
-		child = argc == 3 && !strcmp(argv[2], "child");
-		r = ops->rekey(ctx, argv[1], child, &body);
-	} else if (!strcmp(cmd, "reload")) {
-		if (argc != 1) {
-			reply_err(out, "usage: reload");
-			return;
-		}
-		r = ops->reload(ctx, &body);
-	} else if (!strcmp(cmd, "loglevel")) {
-		if (argc != 2 || log_level_from_name(argv[1]) < 0) {
-			reply_err(out,
-				  "usage: loglevel <error|warning|info|debug>");
-			return;
-		}
-		r = ops->loglevel(ctx, argv[1], &body);
-	} else {
-		reply_err3(out, "unknown command '", cmd,
-			   "' (expected status, list-conns, initiate, terminate, rekey, reload, loglevel)");
+	r = run_cmd(ops, ctx, argv, argc, stream, &body, out);
+	if (r == 1 && buf_err(&body) == 0 && out->len && !memcmp(out->data, "ERR ", 4)) {
+		buf_free(&body);
 		return;
 	}
 	finish(out, r, &body);
+}
+
+void control_dispatch(const struct control_ops *ops, void *ctx,
+		      const char *line, struct buf *out)
+{
+	control_dispatch_stream(ops, ctx, line, NULL, out);
 }
 
 static void client_free(struct ctl_client *cl)
@@ -195,9 +283,14 @@ static void client_free(struct ctl_client *cl)
 			c->n_clients--;
 			break;
 		}
+	if (cl->held && !--c->n_held)
+		log_set_tap(NULL, NULL);
+	if (cl->cancel)
+		cl->cancel(cl->cancel_arg);
 	timer_cancel(c->loop, &cl->timer);
 	loop_unwatch(c->loop, cl->fd);
 	close(cl->fd);
+	buf_free(&cl->pending);
 	free(cl);
 }
 
@@ -220,6 +313,90 @@ static void write_all(int fd, const uint8_t *p, size_t n)
 	}
 }
 
+/* Whether a log line is about connection conn: "conn[3]: ..." (an SA of
+ * it), "connection conn" or "connection 'conn'". */
+static bool line_names(const char *line, const char *conn)
+{
+	size_t l = strlen(conn);
+
+	for (const char *p = strstr(line, conn); p; p = strstr(p + 1, conn)) {
+		bool start = p == line || p[-1] == ' ' || p[-1] == '\'';
+
+		if (start && (p[l] == '[' || (p[l] == '\'' && p > line && p[-1] == '\'')))
+			return true;
+		if (start && p - line >= 11 && !strncmp(p - 11, "connection ", 11) &&
+		    (!p[l] || strchr(" :,;)", p[l])))
+			return true;
+	}
+	return false;
+}
+
+/* The log tap while clients are held: their connection's lines. */
+static void tap(void *ctx, enum log_subsys s, enum log_level lvl, const char *line)
+{
+	struct control *c = ctx;
+
+	(void)s;
+	for (struct ctl_client *cl = c->clients; cl; cl = cl->next) {
+		char b[2100];
+		int n;
+
+		if (!cl->held || cl->dead || !line_names(line, cl->conn))
+			continue;
+		if (lvl <= LOG_LVL_WARN)
+			snprintf(cl->last_warn, sizeof(cl->last_warn), "%s", line);
+		n = snprintf(b, sizeof(b), "log: %s\n", line);
+		if ((size_t)n >= sizeof(b))
+			n = sizeof(b) - 1;
+		if (!cl->replied) {
+			if (cl->pending.len < 65536)
+				buf_append(&cl->pending, b, (size_t)n);
+			continue;
+		}
+		/* never blocks the daemon: a client that does not read
+		 * loses lines, one that is gone is dropped at the end */
+		if (send(cl->fd, b, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
+			cl->dead = true;
+	}
+}
+
+void ctl_stream_hold(struct ctl_stream *s, const char *conn, void (*cancel)(void *arg),
+		     void *arg)
+{
+	struct ctl_client *cl = (struct ctl_client *)s;
+
+	snprintf(cl->conn, sizeof(cl->conn), "%s", conn);
+	cl->cancel = cancel;
+	cl->cancel_arg = arg;
+	if (!cl->held && !cl->ctl->n_held++)
+		log_set_tap(tap, cl->ctl);
+	cl->held = true;
+}
+
+void ctl_stream_release(struct ctl_stream *s)
+{
+	struct ctl_client *cl = (struct ctl_client *)s;
+
+	cl->cancel = NULL;
+	if (cl->held && !--cl->ctl->n_held)
+		log_set_tap(NULL, NULL);
+	cl->held = false;
+}
+
+void ctl_stream_end(struct ctl_stream *s, bool ok, const char *sentence)
+{
+	struct ctl_client *cl = (struct ctl_client *)s;
+	char b[1200];
+	int n;
+
+	cl->cancel = NULL;	/* the op is done with it */
+	n = snprintf(b, sizeof(b), "result: %s %s%s%s\n", ok ? "ok" : "failed",
+		     sentence ? sentence : "", !ok && cl->last_warn[0] ? ": last: " : "",
+		     !ok ? cl->last_warn : "");
+	write_all(cl->fd, (const uint8_t *)b, (size_t)n < sizeof(b) ? (size_t)n : sizeof(b) - 1);
+	client_free(cl);
+}
+
 static void client_io(void *ctx, int fd, uint32_t ev)
 {
 	struct ctl_client *cl = ctx;
@@ -228,6 +405,16 @@ static void client_io(void *ctx, int fd, uint32_t ev)
 	char *nl;
 	ssize_t n;
 
+	if (cl->held) {
+		char b[64];
+
+		/* held: only the client's going away is read (or a dead
+		 * socket found by the tap) */
+		n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+		if (cl->dead || n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			client_free(cl);
+		return;
+	}
 	n = recv(fd, cl->req + cl->len, CONTROL_MAX_REQ - cl->len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -245,14 +432,22 @@ static void client_io(void *ctx, int fd, uint32_t ev)
 	} else {
 		*nl = 0;
 		log_debug("control: %s", cl->req);
-		control_dispatch(c->ops, c->ctx, cl->req, &out);
+		control_dispatch_stream(c->ops, c->ctx, cl->req, (struct ctl_stream *)cl, &out);
 	}
 	if (buf_err(&out))
 		write_all(fd, (const uint8_t *)"ERR out of memory\n", 18);
 	else
 		write_all(fd, out.data, out.len);
 	buf_free(&out);
-	client_free(cl);
+	cl->replied = true;
+	if (!cl->held) {
+		client_free(cl);
+		return;
+	}
+	timer_cancel(c->loop, &cl->timer);	/* until the result */
+	if (cl->pending.len && !buf_err(&cl->pending))
+		write_all(fd, cl->pending.data, cl->pending.len);
+	buf_free(&cl->pending);
 }
 
 static void client_timeout(struct timer *t)

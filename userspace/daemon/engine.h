@@ -86,6 +86,24 @@ int engine_initiate(struct engine *e, const char *conn, struct buf *out);
 int engine_terminate(struct engine *e, const char *conn, struct buf *out);
 int engine_rekey(struct engine *e, const char *conn, bool child, struct buf *out);
 int engine_status(struct engine *e, bool json, struct buf *out);
+/* The same for one connection's SAs (conn NULL: all). */
+int engine_status_conn(struct engine *e, const char *conn, bool json, struct buf *out);
+/* One IKE SA (child false) or Child SA by the id status shows. */
+int engine_terminate_id(struct engine *e, bool child, uint64_t id, struct buf *out);
+int engine_rekey_id(struct engine *e, bool child, uint64_t id, struct buf *out);
+
+/*
+ * The result of initiating conn, when it is known: fn(ctx, true, sentence)
+ * once an IKE SA of it is established with a Child SA (or it has none
+ * configured), fn(ctx, false, sentence) when none is left, or one is up
+ * without a Child SA.  Checked every 100 ms; a waiter ends with fn, or
+ * with engine_wait_cancel() (no fn then).  NULL: no such connection.
+ */
+struct engine_waiter;
+typedef void (*engine_wait_fn)(void *ctx, bool ok, const char *sentence);
+struct engine_waiter *engine_wait(struct engine *e, const char *conn, engine_wait_fn fn,
+				  void *ctx);
+void engine_wait_cancel(struct engine_waiter *w);
 int engine_list_conns(struct engine *e, bool json, struct buf *out);
 /* Swaps in a new config: SAs of unchanged connections are kept, others
  * deleted.  Takes ownership of cfg. */

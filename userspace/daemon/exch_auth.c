@@ -805,6 +805,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 
 		log_warn("%s: no connection for peer identity %s", ike_sa_name(sa),
 			 peer_id_str(sa, ids));
+		explain_no_conn(sa, idr_want.type ? &idr_want : NULL);
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
 				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
 		auth_fail(sa, "unknown peer identity");

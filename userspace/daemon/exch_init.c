@@ -660,13 +660,13 @@ static bool init_parse(struct engine *e, struct init_req *q)
 
 	q->cc = conn_for(e, q->rx);
 	if (!q->cc) {
-		log_info("IKE_SA_INIT from %s: no connection configured for it", q->from);
+		log_info_rl("IKE_SA_INIT from %s: no connection configured for it", q->from);
 		init_reply_notify(e, q->rx, &m->hdr, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return false;
 	}
 	if (!psa || !pke || !pno || ike_get_sa(psa, &q->sap) || ike_get_ke(pke, &q->ke) ||
 	    ike_get_nonce(pno, &q->ni)) {
-		log_info("IKE_SA_INIT from %s: SA, KE or Nonce missing or malformed", q->from);
+		log_info_rl("IKE_SA_INIT from %s: SA, KE or Nonce missing or malformed", q->from);
 		init_reply_notify(e, q->rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return false;
 	}
@@ -720,7 +720,7 @@ static bool init_room(struct engine *e, const struct init_req *q)
 	    (!d->half_open_per_ip ||
 	     half_open_from(e, &q->rx->path.remote) < d->half_open_per_ip))
 		return true;
-	log_warn("IKE_SA_INIT from %s dropped: too many half-open IKE SAs", q->from);
+	log_warn_rl("IKE_SA_INIT from %s dropped: too many half-open IKE SAs", q->from);
 	e->st.rx_dropped++;
 	return false;
 }
@@ -738,7 +738,7 @@ static struct ike_sa *init_choose(struct engine *e, const struct init_req *q, in
 	if (!sa)
 		return NULL;
 	if (prop_select_ike(q->cc, &q->sap, &sa->suite, idx)) {
-		log_info("IKE_SA_INIT from %s: no acceptable proposal", q->from);
+		explain_ike_proposals(q->from, &q->sap, q->cc);
 		init_reply_notify(e, q->rx, &q->m->hdr, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		ike_sa_destroy(sa, NULL);
 		return NULL;
@@ -756,7 +756,7 @@ static struct ike_sa *init_choose(struct engine *e, const struct init_req *q, in
 	}
 	g[0] = (uint8_t)(sa->suite.ke >> 8);
 	g[1] = (uint8_t)sa->suite.ke;
-	log_info("IKE_SA_INIT from %s: KE group %u, asking for %u", q->from, q->ke.group,
+	log_info_rl("IKE_SA_INIT from %s: KE group %u, asking for %u", q->from, q->ke.group,
 		 sa->suite.ke);
 	init_reply_notify(e, q->rx, &q->m->hdr, IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
 	e->st.invalid_ke_sent++;
@@ -844,7 +844,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 		goto out;
 	}
 	if (derive_keys(sa, &q->ke)) {
-		log_info("IKE_SA_INIT from %s: invalid KE value", q->from);
+		log_info_rl("IKE_SA_INIT from %s: invalid KE value", q->from);
 		init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		ike_sa_destroy(sa, NULL);
 		goto out;
@@ -865,7 +865,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	if (sa->nat_remote || sa->nat_local)
 		sa->natt = true;
 	suite_str(&sa->suite, s, sizeof(s));
-	log_info("%s: IKE_SA_INIT from %s port %u: %s%s", ike_sa_name(sa), q->from,
+	log_info_rl("%s: IKE_SA_INIT from %s port %u: %s%s", ike_sa_name(sa), q->from,
 		 addr_port(&rx->path.remote), s,
 		 sa->nat_remote ? ", initiator is behind a NAT" : "");
 	ike_schedule_timers(sa);

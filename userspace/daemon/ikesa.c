@@ -59,16 +59,9 @@ int id_str(const struct id_cfg *id, char *out, size_t len)
 			return snprintf(out, len, "%s", a);
 		break;
 	case IKEV2_ID_FQDN:
-	case IKEV2_ID_RFC822_ADDR: {
-		size_t i, n = id->len < len - 1 ? id->len : len - 1;
-
-		/* Peer-supplied text: printable ASCII only in logs. */
-		for (i = 0; i < n; i++)
-			out[i] = (id->data[i] >= 0x20 && id->data[i] < 0x7f) ?
-				 (char)id->data[i] : '?';
-		out[n] = 0;
-		return (int)n;
-	}
+	case IKEV2_ID_RFC822_ADDR:
+		/* Peer-supplied text: escaped, so no one forges a log line. */
+		return (int)strlen(log_escape(id->data, id->len, out, len));
 	case IKEV2_ID_DER_ASN1_DN: {
 		const unsigned char *p = id->data;
 		X509_NAME *nm = d2i_X509_NAME(NULL, &p, id->len);
@@ -78,8 +71,9 @@ int id_str(const struct id_cfg *id, char *out, size_t len)
 			X509_NAME_free(nm);
 			return (int)strlen(out);
 		}
-		/* a configured DN still in text form */
-		return snprintf(out, len, "%.*s", id->len, id->data);
+		/* a configured DN still in text form, or a peer's bytes that
+		 * are not DER: escaped either way */
+		return (int)strlen(log_escape(id->data, id->len, out, len));
 	}
 	default:
 		break;
@@ -546,6 +540,7 @@ int ike_send_raw(struct engine *e, const struct ike_path *path,
 
 	if (!e->net)
 		return -ENOTCONN;
+	trace_tx_plain(e, path, p, len);
 	r = e->net->send(e->net_ctx, path, p, len);
 	if (!r)
 		e->st.tx++;
@@ -621,7 +616,7 @@ static int seal_message(struct ike_sa *sa, uint8_t exch, bool response,
 	const uint8_t *plain = inner->b->data;
 	size_t len = inner->b->len;
 	struct ike_hdr h;
-	size_t room, chunk, whole;
+	size_t room, chunk, whole, sent = 0;
 	int r, n, i;
 
 	if (inner->err)
@@ -642,8 +637,10 @@ static int seal_message(struct ike_sa *sa, uint8_t exch, bool response,
 		if (!ps->pkt)
 			return -ENOMEM;
 		ps->n = 1;
-		return seal_one(sa, &h, inner->first_type, false, 0, 0, plain, len,
-				&ps->pkt[0]);
+		r = seal_one(sa, &h, inner->first_type, false, 0, 0, plain, len, &ps->pkt[0]);
+		if (!r)
+			trace_tx_sealed(sa, &h, inner->first_type, plain, len, ps->pkt[0].len, 1);
+		return r;
 	}
 	n = (int)((len + chunk - 1) / chunk);
 	if (n < 1)
@@ -665,7 +662,9 @@ static int seal_message(struct ike_sa *sa, uint8_t exch, bool response,
 			     &ps->pkt[i]);
 		if (r)
 			return r;
+		sent += ps->pkt[i].len;
 	}
+	trace_tx_sealed(sa, &h, inner->first_type, plain, len, sent, n);
 	sa->e->st.frags_sent += (uint64_t)n;
 	return 0;
 }
@@ -1008,6 +1007,28 @@ void ike_schedule_timers(struct ike_sa *sa)
 	}
 }
 
+/*
+ * A reload changed only timers of the SA's connection (sa->cfg is the new
+ * one): DPD runs at the new interval, the rekey falls due at the new
+ * rekey_time after establishment; retransmissions read sa->cfg each time.
+ */
+void ike_timers_reconfigured(struct ike_sa *sa)
+{
+	struct loop *l = sa->e->loop;
+	uint64_t now = ike_now(), due;
+
+	if (sa->state != IKE_S_ESTABLISHED)
+		return;
+	timer_cancel(l, &sa->dpd_timer);
+	if (sa->cfg->dpd_delay_s)
+		timer_arm(l, &sa->dpd_timer, (uint64_t)sa->cfg->dpd_delay_s * 1000, dpd_fire);
+	timer_cancel(l, &sa->life_timer);
+	if (sa->cfg->rekey_time_s) {
+		due = sa->established_ms + (uint64_t)sa->cfg->rekey_time_s * 1000;
+		timer_arm(l, &sa->life_timer, due > now ? due - now : 0, life_fire);
+	}
+}
+
 void ike_sa_established(struct ike_sa *sa)
 {
 	char peer[64], idb[PEER_ID_STRLEN];
@@ -1099,7 +1120,7 @@ static int frag_add(struct ike_sa *sa, const struct ike_rx *rx,
 	if (ike_get_skf(m->sk, &skf))
 		return -EBADMSG;
 	if (skf.total > FRAG_MAX_TOTAL || (maxb && skf.total > maxb)) {
-		log_warn("%s: message in %u fragments: more than the limit, dropped",
+		log_warn_rl("%s: message in %u fragments: more than the limit, dropped",
 			 ike_sa_name(sa), skf.total);
 		return -E2BIG;
 	}
@@ -1199,7 +1220,7 @@ static void dispatch_request(struct ike_sa *sa, const struct ike_rx *rx,
 		info_rx_request(sa, id, inner);
 		return;
 	default:
-		log_info("%s: request of exchange type %u not supported, dropped",
+		log_info_rl("%s: request of exchange type %u not supported, dropped",
 			 ike_sa_name(sa), exch);
 	}
 }
@@ -1336,11 +1357,15 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 	}
 	if (ike_chain_parse(first, plain.data, plain.len, inner)) {
 		inner_error(sa, m, inner, !response);
-	} else if (response) {
+		goto out;
+	}
+	trace_rx(e, sa, rx, m, inner);
+	if (response) {
 		dispatch_response(sa, inner);
 	} else {
 		dispatch_request(sa, rx, m, inner, plain.data);
 	}
+out:
 	free(inner);
 	buf_wipe(&plain);
 }
@@ -1368,6 +1393,7 @@ void engine_rx(void *ctx, const struct ike_rx *rx)
 		return;
 	}
 	if (m->hdr.exch == IKEV2_EXCH_IKE_SA_INIT) {
+		trace_rx(e, ike_sa_by_spi(e, m->hdr.spi_i), rx, m, NULL);
 		if (!(m->hdr.flags & IKEV2_FLAG_RESPONSE)) {
 			init_rx_request(e, rx, m);
 		} else {

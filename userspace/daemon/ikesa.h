@@ -117,6 +117,7 @@ struct child_sa {
 	unsigned int pending;	/* CHILD_PEND_* */
 	uint32_t spi_in, spi_out;	/* network order */
 	uint32_t reqid;
+	uint32_t id;		/* "net{7}" in status; terminate --child 7 */
 	enum cfg_mode mode;
 	struct ike_suite esp;	/* encr, encr_keylen, integ, esn (ke = PFS group) */
 	struct ts_set ts_local, ts_remote;	/* as negotiated */
@@ -331,7 +332,9 @@ struct engine {
 	struct ike_sa *half_open;	/* responder SAs before IKE_AUTH */
 	uint32_t n_half_open;
 	uint64_t next_id;
-	uint32_t next_reqid;
+	uint32_t next_reqid, next_child_id;
+	/* tcpikectl initiate --wait: the result of a connection (engine_ctl.c) */
+	struct engine_waiter *waiters;
 
 	struct cookie_secret cookie;
 	struct timer cookie_timer;
@@ -396,6 +399,24 @@ void ike_req_resend(struct ike_sa *sa);
 void ike_path_ready(struct ike_sa *sa);
 void ike_rekey_later(struct ike_sa *sa, uint64_t ms);
 void ike_schedule_timers(struct ike_sa *sa);
+void ike_timers_reconfigured(struct ike_sa *sa);
+
+/* trace.c: the debug-level message trace */
+void trace_rx(const struct engine *e, const struct ike_sa *sa, const struct ike_rx *rx,
+	      const struct ike_msg *outer, const struct ike_msg *inner);
+void trace_tx_plain(struct engine *e, const struct ike_path *path, const uint8_t *p, size_t len);
+void trace_tx_sealed(const struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
+		     const uint8_t *plain, size_t len, size_t bytes, int frags);
+/* trace.c: a failed negotiation explained, with both sides' values */
+void explain_ike_proposals(const char *from, const struct ike_sa_pl *sap,
+			   const struct conn_cfg *cc);
+void explain_esp_proposals(const struct ike_sa *sa, const struct ike_sa_pl *sap,
+			   const struct child_cfg *ch, bool reply);
+void explain_ts(const char *who, const struct ike_msg *inner, const struct conn_cfg *cc,
+		const struct child_cfg *one, bool reply);
+void explain_no_conn(const struct ike_sa *sa, const struct id_cfg *idr);
+/* "192.168.1.0/24,10.1.0.0/16" of configured selectors */
+void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len);
 void pktset_free(struct pktset *ps);
 /* An error notify in an encrypted response (INVALID_SYNTAX, ...). */
 int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,

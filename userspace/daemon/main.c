@@ -5,6 +5,8 @@
  * and runs the engine from one event loop until SIGTERM/SIGINT.  SIGHUP
  * reloads the config.  Runs in the foreground; logs to stderr unless -l.
  */
+#define LOG_SUBSYS LOG_SUB_CFG
+
 #include <errno.h>
 #include <getopt.h>
 #include <sched.h>
@@ -26,6 +28,10 @@
 #include "tcp.h"
 #include "udp.h"
 
+#ifndef TCPIKE_VERSION
+#define TCPIKE_VERSION	"unknown"	/* the Makefile sets it (git describe) */
+#endif
+
 #define DEFAULT_CONFIG	"/etc/tcpiked.conf"
 #define RUN_DIR		"/run/tcpiked"	/* systemd: RuntimeDirectory=tcpiked */
 #define DEFAULT_SOCKET	CFG_CONTROL_SOCKET
@@ -40,13 +46,16 @@ struct daemon {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: tcpiked [-f CONFIG] [-S SOCKET] [-b BACKEND] [-d] [-l]\n"
+		"usage: tcpiked [-f CONFIG] [-S SOCKET] [-b BACKEND] [-d] [-l] [-t]\n"
 		"  -f CONFIG   configuration file (default " DEFAULT_CONFIG ")\n"
 		"  -S SOCKET   control socket (default: daemon.control_socket or " DEFAULT_SOCKET ")\n"
 		"  -b BACKEND  kernel backend: auto, module, xfrm or none (overrides the config)\n"
 		"  -d          debug logging\n"
 		"  -l          log to syslog instead of stderr\n"
-		"  -t          check the configuration and exit\n"
+		"  -t          check the configuration as start-up would (secrets, certificates,\n"
+		"              keys, CA files) and exit: 0 when it is usable\n"
+		"  -h, --help  this help\n"
+		"  --version   the version\n"
 		"  --config-reference[=text|mdoc]\n"
 		"              every configuration key with its values, default and help\n"
 		"              (mdoc: the key sections of tcpiked.conf(5))\n");
@@ -54,9 +63,9 @@ static void usage(FILE *f)
 
 /* --- control ops --------------------------------------------------------------- */
 
-static int op_status(void *ctx, bool json, struct buf *out)
+static int op_status(void *ctx, const char *conn, bool json, struct buf *out)
 {
-	return engine_status(((struct daemon *)ctx)->e, json, out);
+	return engine_status_conn(((struct daemon *)ctx)->e, conn, json, out);
 }
 
 static int op_list(void *ctx, bool json, struct buf *out)
@@ -64,36 +73,102 @@ static int op_list(void *ctx, bool json, struct buf *out)
 	return engine_list_conns(((struct daemon *)ctx)->e, json, out);
 }
 
-static int op_initiate(void *ctx, const char *conn, struct buf *out)
+static void wait_done(void *ctx, bool ok, const char *sentence)
 {
-	return engine_initiate(((struct daemon *)ctx)->e, conn, out);
+	ctl_stream_end(ctx, ok, sentence);
 }
 
-static int op_terminate(void *ctx, const char *conn, struct buf *out)
+static void wait_gone(void *arg)
 {
-	return engine_terminate(((struct daemon *)ctx)->e, conn, out);
+	engine_wait_cancel(arg);
 }
 
-static int op_rekey(void *ctx, const char *conn, bool child, struct buf *out)
+/* initiate; with wait, the client is held until the connection is up or
+ * has failed, and gets its log lines meanwhile (control.h). */
+static int op_initiate(void *ctx, const char *conn, struct ctl_stream *wait, struct buf *out)
 {
-	return engine_rekey(((struct daemon *)ctx)->e, conn, child, out);
+	struct daemon *d = ctx;
+	struct engine_waiter *w = wait ? engine_wait(d->e, conn, wait_done, wait) : NULL;
+	int r;
+
+	if (w)
+		ctl_stream_hold(wait, conn, wait_gone, w);
+	r = engine_initiate(d->e, conn, out);
+	if (r && w)
+		ctl_stream_release(wait);	/* the ERR reply ends it */
+	return r;
+}
+
+static int op_terminate(void *ctx, const struct ctl_target *t, struct buf *out)
+{
+	struct engine *e = ((struct daemon *)ctx)->e;
+
+	if (t->kind == CTL_CONN)
+		return engine_terminate(e, t->conn, out);
+	return engine_terminate_id(e, t->kind == CTL_CHILD, t->id, out);
+}
+
+static int op_rekey(void *ctx, const struct ctl_target *t, bool child, struct buf *out)
+{
+	struct engine *e = ((struct daemon *)ctx)->e;
+
+	if (t->kind == CTL_CONN)
+		return engine_rekey(e, t->conn, child, out);
+	return engine_rekey_id(e, t->kind == CTL_CHILD, t->id, out);
+}
+
+/* Each warning of a loaded configuration logged, and added to out. */
+static void config_warnings(const struct config *cfg, struct buf *out)
+{
+	for (const char *w = cfg->warnings; w && *w;) {
+		size_t n = strcspn(w, "\n");
+
+		log_warn("%.*s", (int)n, w);
+		if (out) {
+			buf_append(out, "warning: ", 9);
+			buf_append(out, w, n + 1);
+		}
+		w += n + (w[n] == '\n');
+	}
+}
+
+/* The configuration at path, checked as start-up needs it, or NULL with
+ * the error in err. */
+static struct config *load(const char *path, struct buf *out, char *err, size_t errlen)
+{
+	struct config *cfg = NULL;
+
+	if (config_load(path, &cfg, err, errlen))
+		return NULL;
+	config_warnings(cfg, out);
+	if (config_check(cfg, err, errlen)) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
 }
 
 static int do_reload(struct daemon *d, struct buf *out)
 {
-	struct config *cfg = NULL;
+	struct buf warnings = BUF_INIT;
+	struct config *cfg;
 	char err[512];
 	int rc;
 
 	svc_notify("RELOADING=1");
-	if (config_load(d->config_path, &cfg, err, sizeof(err))) {
+	cfg = load(d->config_path, &warnings, err, sizeof(err));
+	if (!cfg) {
 		log_err("reload failed, keeping the running config: %s", err);
 		if (out)
 			buf_append(out, err, strlen(err));
+		buf_free(&warnings);
 		svc_notify("READY=1");
 		return -EINVAL;
 	}
-	rc = engine_reload(d->e, cfg, out ? out : &(struct buf)BUF_INIT);
+	rc = engine_reload(d->e, cfg, &warnings);
+	if (out)
+		buf_append(out, warnings.data, warnings.len);
+	buf_free(&warnings);
 	svc_notify("READY=1");
 	return rc;
 }
@@ -103,18 +178,26 @@ static int op_reload(void *ctx, struct buf *out)
 	return do_reload(ctx, out);
 }
 
-static int op_loglevel(void *ctx, const char *level, struct buf *out)
+/* loglevel: "debug", "info tcp=debug" (control.c checked it), or NULL:
+ * the levels now. */
+static int op_loglevel(void *ctx, const char *spec, struct buf *out)
 {
-	int l = log_level_from_name(level);
+	int all, levels[LOG_SUB_COUNT];
+	char err[256], now[256];
 
 	(void)ctx;
-	if (l < 0) {
-		const char *m = "unknown level (error, warning, info, debug)";
-
-		buf_append(out, m, strlen(m));
-		return -EINVAL;
+	if (spec) {
+		if (log_levels_parse(spec, &all, levels, err, sizeof(err)))
+			return buf_append(out, err, strlen(err)), -EINVAL;
+		if (all >= 0)
+			log_set_level((enum log_level)all);
+		for (int s = 0; s < LOG_SUB_COUNT; s++)
+			if (levels[s] >= 0)
+				log_set_subsys_level((enum log_subsys)s, levels[s]);
 	}
-	log_set_level((enum log_level)l);
+	log_levels_str(now, sizeof(now));
+	buf_append(out, now, strlen(now));
+	buf_append(out, "\n", 1);
 	return 0;
 }
 
@@ -237,6 +320,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config-reference", optional_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -272,6 +356,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("tcpiked %s\n", TCPIKE_VERSION);
+			return 0;
 		default:
 			usage(stderr);
 			return 2;
@@ -279,7 +366,8 @@ int main(int argc, char **argv)
 	}
 	if (syslog_out)
 		log_use_syslog("tcpiked");
-	if (config_load(d.config_path, &cfg, err, sizeof(err))) {
+	cfg = load(d.config_path, NULL, err, sizeof(err));
+	if (!cfg) {
 		log_err("%s", err);
 		return 1;
 	}
@@ -288,7 +376,10 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return 0;
 	}
-	log_set_level(debug ? LOG_LVL_DEBUG : (enum log_level)cfg->daemon.log_level);
+	if (debug)
+		log_set_level(LOG_LVL_DEBUG);
+	else
+		config_log_apply(&cfg->daemon);
 	signal(SIGPIPE, SIG_IGN);
 
 	d.loop = loop_new();

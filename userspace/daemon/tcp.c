@@ -3,6 +3,8 @@
  * RFC 9329 IKE over TCP: listeners, outbound connections, prefix, framing,
  * output queue, timeouts and limits.  See tcp.h.
  */
+#define LOG_SUBSYS LOG_SUB_TCP
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -292,7 +294,7 @@ static void conn_read(struct tcp_conn *c)
 			if ((size_t)n > sizeof(b) || (size_t)n <= 4 ||
 			    (size_t)n - 4 > t->o.max_msg) {
 				t->st.oversized++;
-				log_warn("tcp %s: closing: IKE message of %zd bytes over max_ike_message %zu",
+				log_warn_rl("tcp %s: closing: IKE message of %zd bytes over max_ike_message %zu",
 					 addr_port_str(&c->remote, rb, sizeof(rb)), n - 4,
 					 (size_t)t->o.max_msg);
 				tcp_conn_close(c, -EPROTO);
@@ -326,7 +328,7 @@ static void conn_read(struct tcp_conn *c)
 			} else {
 				t->st.bad_length++;
 			}
-			log_warn("tcp %s: closing: %s",
+			log_warn_rl("tcp %s: closing: %s",
 				 addr_port_str(&c->remote, rb, sizeof(rb)),
 				 c->st.error ? c->st.error : "bad stream");
 			tcp_conn_close(c, -EPROTO);
@@ -401,7 +403,7 @@ static void conn_timer(struct timer *tm)
 		tcp_conn_close(c, -ETIMEDOUT);
 	} else if (!c->originator && !c->prefix_seen) {
 		t->st.prefix_timeout++;
-		log_info("tcp %s: no IKETCP prefix within %u ms, closing", rb,
+		log_info_rl("tcp %s: no IKETCP prefix within %u ms, closing", rb,
 			 t->o.prefix_timeout_ms);
 		tcp_conn_close(c, -ETIMEDOUT);
 	} else if (!c->user) {
@@ -411,7 +413,7 @@ static void conn_timer(struct timer *tm)
 		 * the responder close it; otherwise such connections would
 		 * stay until tcp_max is used up. */
 		t->st.idle_timeout++;
-		log_info("tcp %s: no IKE SA on the connection after %u ms, closing",
+		log_info_rl("tcp %s: no IKE SA on the connection after %u ms, closing",
 			 rb, t->o.idle_timeout_ms);
 		tcp_conn_close(c, -ETIMEDOUT);
 	} else {
@@ -533,7 +535,7 @@ static void listen_io(void *ctx, int lfd, uint32_t ev)
 		addr_port_str(&peer, rb, sizeof(rb));
 		if (t->n_conns >= t->o.max_conns && !evict_for(t, &peer, false)) {
 			t->st.refused_global++;
-			log_warn("tcp %s: refused: %u connections (tcp_max)", rb,
+			log_warn_rl("tcp %s: refused: %u connections (tcp_max)", rb,
 				 t->n_conns);
 			close(fd);
 			continue;
@@ -541,7 +543,7 @@ static void listen_io(void *ctx, int lfd, uint32_t ev)
 		if (count_from(t, &peer) >= t->o.max_per_ip &&
 		    !evict_for(t, &peer, true)) {
 			t->st.refused_per_ip++;
-			log_warn("tcp %s: refused: %u connections from this address (tcp_per_ip)",
+			log_warn_rl("tcp %s: refused: %u connections from this address (tcp_per_ip)",
 				 rb, t->o.max_per_ip);
 			close(fd);
 			continue;

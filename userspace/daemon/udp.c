@@ -2,6 +2,8 @@
 /*
  * IKE over UDP 500 and 4500.  See udp.h.
  */
+#define LOG_SUBSYS LOG_SUB_NET
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

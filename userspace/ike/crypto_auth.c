@@ -4,6 +4,8 @@
  * Digital Signature method 14 with the AlgorithmIdentifiers of RFC 7427
  * Appendix A, and the ECDSA methods 9/10/11 with raw r | s (RFC 4754).
  */
+#define LOG_SUBSYS LOG_SUB_CRYPTO
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>

@@ -5,17 +5,21 @@
  * IKE identity to a certificate (RFC 4945 §3.1), and CERTREQ CA hashes
  * (RFC 7296 §3.7).
  */
+#define LOG_SUBSYS LOG_SUB_CRYPTO
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "crypto.h"
+#include "file.h"
 #include "log.h"
 
 static const char *ossl_reason(void)
@@ -26,28 +30,36 @@ static const char *ossl_reason(void)
 	return r ? r : "unknown error";
 }
 
+/*
+ * A regular file, root's or ours (file.h: a FIFO or device named here
+ * cannot block the daemon), not readable by group or others when private.
+ */
+static FILE *open_cred(const char *path, const char *what, bool private)
+{
+	char err[512];
+	int fd = file_open_regular(path, FILE_OWNER | (private ? FILE_NO_GROUP_READ : 0),
+				   err, sizeof(err));
+	FILE *f;
+
+	if (fd < 0) {
+		log_err("%s %s", what, err);
+		return NULL;
+	}
+	f = fdopen(fd, "rb");
+	if (!f) {
+		log_err("%s '%s': %s", what, path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 EVP_PKEY *crypto_load_privkey(const char *path)
 {
 	EVP_PKEY *k = NULL;
-	struct stat st;
-	FILE *f;
+	FILE *f = open_cred(path, "private key", true);
 
-	f = fopen(path, "rb");
-	if (!f) {
-		log_err("%s: %s", path, strerror(errno));
+	if (!f)
 		return NULL;
-	}
-	/* fstat on the opened file: no race between check and read. */
-	if (fstat(fileno(f), &st) < 0) {
-		log_err("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		log_err("%s: private key is accessible by group or others "
-			"(mode %04o); refusing it, chmod 600 it",
-			path, (unsigned int)(st.st_mode & 07777));
-		goto out;
-	}
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	if (!k) {
 		rewind(f);
@@ -56,7 +68,6 @@ EVP_PKEY *crypto_load_privkey(const char *path)
 	if (!k)
 		log_err("%s: cannot read a private key (PEM or DER): %s",
 			path, ossl_reason());
-out:
 	ERR_clear_error();
 	fclose(f);
 	return k;
@@ -65,13 +76,10 @@ out:
 X509 *crypto_load_cert(const char *path)
 {
 	X509 *x;
-	FILE *f;
+	FILE *f = open_cred(path, "certificate", false);
 
-	f = fopen(path, "rb");
-	if (!f) {
-		log_err("%s: %s", path, strerror(errno));
+	if (!f)
 		return NULL;
-	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	if (!x) {
 		rewind(f);
@@ -89,13 +97,10 @@ STACK_OF(X509) *crypto_load_ca(const char *path)
 {
 	STACK_OF(X509) *sk;
 	X509 *x;
-	FILE *f;
+	FILE *f = open_cred(path, "certificate file", false);
 
-	f = fopen(path, "rb");
-	if (!f) {
-		log_err("%s: %s", path, strerror(errno));
+	if (!f)
 		return NULL;
-	}
 	sk = sk_X509_new_null();
 	while (sk && (x = PEM_read_X509(f, NULL, NULL, NULL)))
 		if (!sk_X509_push(sk, x)) {

@@ -2,6 +2,8 @@
 /*
  * HMAC through EVP_MAC, the PRF and prf+ of RFC 7296 §2.13.
  */
+#define LOG_SUBSYS LOG_SUB_CRYPTO
+
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>

@@ -9,6 +9,8 @@
  * initiator sends an encapsulation key and the responder a ciphertext, so it
  * needs kex_encap()/kex_decap() next to kex_derive(); not implemented.
  */
+#define LOG_SUBSYS LOG_SUB_CRYPTO
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

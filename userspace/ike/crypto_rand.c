@@ -2,6 +2,8 @@
 /*
  * Random bytes (SPIs, nonces, IVs, jitter) and constant-time comparison.
  */
+#define LOG_SUBSYS LOG_SUB_CRYPTO
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

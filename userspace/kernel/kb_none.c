@@ -11,6 +11,8 @@
  * TCPIKE_KB_NONE_ESP simulates inbound ESP per encapsulation (the ESP
  * reachability probe's view of the network).
  */
+#define LOG_SUBSYS LOG_SUB_KERNEL
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

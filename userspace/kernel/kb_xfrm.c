@@ -5,6 +5,8 @@
  * Extended acks are on; the kernel's sentence lands in kb_error.  Netlink
  * buffers that held keys are wiped before they are freed.
  */
+#define LOG_SUBSYS LOG_SUB_KERNEL
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>

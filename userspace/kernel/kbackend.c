@@ -4,6 +4,8 @@
  * family resolves only when tcpike.ko is loaded), then plain XFRM when
  * kb_xfrm.c is built in, then none.  Each choice is logged with the reason.
  */
+#define LOG_SUBSYS LOG_SUB_KERNEL
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdbool.h>

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+
 #include "config.h"
 #include "kselftest_harness.h"
 
@@ -675,23 +676,41 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CHILD, "start_action = start" },
 	};
 	static const char *const fmt =
-		"connections {\n c {\n  remote_addrs = 10.0.0.2\n  %s\n"
-		"  local { auth = psk }\n  remote {\n   auth = psk\n   %s\n  }\n"
-		"  children { x {\n   local_ts = 10.0.0.0/8\n   remote_ts = 10.1.0.0/16\n   %s\n  } }\n"
-		" }\n}\n";
-	char err[512], text[1024];
-	struct config *base, *c;
+		"connections {\n c {\n%s  local { auth = psk }\n  remote {\n%s  }\n"
+		"  children { x {\n%s  } }\n }\n}\n";
+	/* each section's lines without the change, then the change */
+	static const char *const base_lines[3][3] = {
+		{ "remote_addrs = 10.0.0.2" }, { "auth = psk" },
+		{ "local_ts = 10.0.0.0/8", "remote_ts = 10.1.0.0/16" },
+	};
+	char err[512], text[1024], sec[3][256];
+	struct config *base = NULL, *c;
 
-	snprintf(text, sizeof(text), fmt, "", "", "");
-	base = parse(text, err, sizeof(err));
-	ASSERT_NE(NULL, base) TH_LOG("%s", err);
-	for (size_t i = 0; i < sizeof(change) / sizeof(change[0]); i++) {
-		snprintf(text, sizeof(text), fmt, change[i].sec == CFG_SEC_CONN ? change[i].line : "",
-			 change[i].sec == CFG_SEC_END ? change[i].line : "",
-			 change[i].sec == CFG_SEC_CHILD ? change[i].line : "");
+	for (size_t i = 0; i <= sizeof(change) / sizeof(change[0]); i++) {
+		const char *line = i ? change[i - 1].line : "";
+		int which = i ? change[i - 1].sec - CFG_SEC_CONN : -1;
+
+		for (int s = 0; s < 3; s++) {
+			size_t o = 0;
+
+			sec[s][0] = 0;
+			for (int l = 0; l < 3 && base_lines[s][l]; l++) {
+				size_t kl = strcspn(base_lines[s][l], " ");
+
+				if (s != which || strncmp(line, base_lines[s][l], kl) || line[kl] != ' ')
+					o += snprintf(sec[s] + o, sizeof(sec[s]) - o, "   %s\n", base_lines[s][l]);
+			}
+			if (s == which)
+				snprintf(sec[s] + o, sizeof(sec[s]) - o, "   %s\n", line);
+		}
+		snprintf(text, sizeof(text), fmt, sec[0], sec[1], sec[2]);
 		c = parse(text, err, sizeof(err));
-		ASSERT_NE(NULL, c) TH_LOG("%s: %s", change[i].line, err);
-		EXPECT_FALSE(conn_cfg_equal(base->conns, c->conns)) TH_LOG("%s", change[i].line);
+		ASSERT_NE(NULL, c) TH_LOG("%s: %s", line, err);
+		if (!base) {
+			base = c;
+			continue;
+		}
+		EXPECT_FALSE(conn_cfg_equal(base->conns, c->conns)) TH_LOG("%s", line);
 		EXPECT_TRUE(conn_cfg_equal(c->conns, c->conns));
 		config_free(c);
 	}
@@ -706,6 +725,319 @@ TEST(reload_compares_every_key)
 			EXPECT_TRUE(found) TH_LOG("section %d: no change of '%s' tested", s, name);
 		}
 	config_free(base);
+}
+
+/* --- strongSwan's spellings (issue 17) ----------------------------------------- */
+
+/* Each text refused with an error that starts with its msg. */
+static void expect_refused(struct __test_metadata *_metadata, const struct bad *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *err = parse_err(cases[i].text);
+
+		EXPECT_EQ(0, strncmp(err, cases[i].msg, strlen(cases[i].msg)))
+			TH_LOG("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].msg);
+	}
+}
+
+TEST(strongswan_spellings_accepted)
+{
+	char err[512];
+	struct config *c = parse("connections {\n c {\n  remote_addrs = 10.0.0.2\n"
+		"  proposals = aes256gcm128-prfsha384-curve448!, aes128gcm16-prfsha256-x25519\n"
+		"  local { auth = psk\n   id = @gw.example.org }\n"
+		"  remote { auth = psk\n   id = \"C=CH, O=strongSwan Project, CN=moon.strongswan.org\" }\n"
+		" }\n}\nsecrets {\n s {\n  id = @@alice@example.org\n"
+		"  secret = 0x000102030405060708090a0b0c0d0e0fff\n }\n"
+		" t {\n  id = \"/C=DE/O=x/CN=y\"\n  secret = 0sAAECAwQFBgcICQoLDA0ODw==\n }\n}\n",
+		err, sizeof(err));
+	const struct conn_cfg *cc;
+	static const char dn[] = "C=CH, O=strongSwan Project, CN=moon.strongswan.org";
+
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	cc = c->conns;
+	EXPECT_EQ(2, cc->n_ike);
+	EXPECT_EQ(32, cc->ike[0].ke[0]);	/* curve448 = x448 */
+	EXPECT_EQ(20, cc->ike[0].encr[0].id);	/* aes256gcm128 = aes256gcm16 */
+	EXPECT_EQ(256, cc->ike[0].encr[0].keylen);
+	EXPECT_EQ(2, cc->local.id.type);	/* @gw: FQDN without the @ */
+	EXPECT_EQ(14, cc->local.id.len);
+	EXPECT_EQ(0, memcmp("gw.example.org", cc->local.id.data, 14));
+	/* a DN: its text, made DER where certificates are (exch_auth.c) */
+	EXPECT_EQ(9, cc->remote.id.type);
+	EXPECT_EQ(sizeof(dn) - 1, cc->remote.id.len);
+	EXPECT_EQ(0, memcmp(dn, cc->remote.id.data, sizeof(dn) - 1));
+	EXPECT_EQ(3, c->secrets->ids[0].type);	/* @@: e-mail */
+	EXPECT_EQ(0, memcmp("alice@example.org", c->secrets->ids[0].data, 17));
+	EXPECT_EQ(17, c->secrets->secret_len);	/* 0x: hex */
+	EXPECT_EQ(0x0f, c->secrets->secret[15]);
+	EXPECT_EQ(0xff, c->secrets->secret[16]);
+	EXPECT_EQ(16, c->secrets->next->secret_len);	/* 0s: base64 */
+	EXPECT_EQ(0x0f, c->secrets->next->secret[15]);
+	EXPECT_EQ(9, c->secrets->next->ids[0].type);	/* "/C=.../CN=..." */
+	EXPECT_EQ(NULL, c->warnings);
+	config_free(c);
+}
+
+TEST(strongswan_spellings_refused_with_what_to_write)
+{
+	static const struct bad cases[] = {
+		{ BASE "  proposals = aes256-sha1-modp1024\n" END,
+		  "t.conf:6: proposals: strongSwan knows it but tcpike does not offer (weak, or not implemented) the algorithm 'sha1'" },
+		{ BASE "  proposals = aes256gcm16-prfsha256-x25519, default\n" END,
+		  "t.conf:6: proposals: strongSwan's 'default' has no meaning here: tcpike adds no proposals to a list, write them out" },
+	};
+
+	expect_refused(_metadata, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* --- nonsense refused (issue 18), duplicates (issue 17) ----------------------- */
+
+TEST(nonsense_refused)
+{
+	static const struct bad cases[] = {
+		{ "daemon {\n udp_port = 4500\n}\n",
+		  "t.conf:1: natt_port: 4500 is udp_port too: IKE and NAT traversal need two ports" },
+		{ "daemon {\n udp_port = 600\n natt_port = 600\n}\n",
+		  "t.conf:3: natt_port: 600 is udp_port too" },
+		{ "daemon {\n separate_transports_notify = 16390\n}\n",
+		  "t.conf:2: separate_transports_notify: 16390 is COOKIE, assigned by IANA: choose an unassigned type" },
+		{ "daemon {\n esp_transport_notify = 16430\n}\n",
+		  "t.conf:2: esp_transport_notify: 16430 is IKEV2_FRAGMENTATION_SUPPORTED, assigned by IANA" },
+		{ "daemon {\n esp_transport_notify = 40960\n}\n",
+		  "t.conf:2: esp_transport_notify: 40960 is a private notify of Libreswan or strongSwan" },
+		{ "daemon {\n esp_transport_notify = 49152\n}\n",
+		  "t.conf:1: separate_transports_notify: 49152 is also esp_transport_notify: the two must differ" },
+		{ "daemon {\n cookie_threshold = 600\n half_open_max = 500\n}\n",
+		  "t.conf:2: cookie_threshold (600) is above half_open_max (500): cookies would never be asked for" },
+		{ BASE "  dpd_delay = 0x10\n" END,
+		  "t.conf:6: dpd_delay: expected a duration like 500ms, 20s, 5m or 4h, got '0x10'" },
+		{ BASE "  dpd_delay = 1e3\n" END, "t.conf:6: dpd_delay: expected a duration" },
+		{ BASE "  tcp_connect_timeout = 0x1p3s\n" END, "t.conf:6: tcp_connect_timeout: expected a duration" },
+		{ BASE "  retransmit_factor = 0x1p1\n" END,
+		  "t.conf:6: retransmit_factor: expected a number from 1.0 to 10.0, got '0x1p1'" },
+		{ BASE "  retransmit_factor = 2e0\n" END, "t.conf:6: retransmit_factor: expected a number" },
+		{ "connections {\n c {\n  remote_addrs = 0.0.0.0\n }\n}\n",
+		  "t.conf:3: remote_addrs: 0.0.0.0 is the unspecified address, not a peer's address" },
+		{ "connections {\n c {\n  remote_addrs = 10.0.0.2, 255.255.255.255\n }\n}\n",
+		  "t.conf:3: remote_addrs: 255.255.255.255 is the broadcast address, not a peer's address" },
+		{ "connections {\n c {\n  remote_addrs = 239.1.2.3\n }\n}\n",
+		  "t.conf:3: remote_addrs: 239.1.2.3 is a multicast address" },
+		{ "connections {\n c {\n  remote_addrs = ::\n }\n}\n",
+		  "t.conf:3: remote_addrs: :: is the unspecified address" },
+		{ "connections {\n c {\n  remote_addrs = ff02::1\n }\n}\n",
+		  "t.conf:3: remote_addrs: ff02::1 is a multicast address" },
+		{ "secrets {\n a {\n  id = 1.1.1.1\n  id2 = 2.2.2.2\n  secret = 0123456789abcdef\n }\n"
+		  " b {\n  id = 2.2.2.2\n  id2 = 1.1.1.1\n  secret = fedcba9876543210\n }\n}\n",
+		  "t.conf:7: secret 'b' is for the same identities as secret 'a' (line 2): one of them would never be used" },
+		{ "secrets {\n a {\n  id = fqdn:x\n  secret = 0123456789abcdef\n }\n"
+		  " b {\n  id = fqdn:x\n  secret = fedcba9876543210\n }\n}\n",
+		  "t.conf:6: secret 'b' is for the same identities as secret 'a' (line 2)" },
+		/* duplicates: both lines named */
+		{ BASE "  dpd_delay = 10s\n  dpd_delay = 20s\n" END,
+		  "t.conf:7: 'dpd_delay' is set twice in this section (first on line 6): remove one" },
+		{ "daemon {\n}\ndaemon {\n}\n", "t.conf:3: section 'daemon' defined twice (first on line 1)" },
+		{ "secrets {\n s {\n  id = 1.1.1.1\n  secret = 0123456789abcdef\n }\n s {\n  id = 2.2.2.2\n"
+		  "  secret = 0123456789abcdef\n }\n}\n", "t.conf:6: secret 's' defined twice (first on line 2)" },
+		{ BASE "  children {\n   x { local_ts = 10.0.0.0/8\n    remote_ts = 10.1.0.0/8 }\n"
+		  "   x { local_ts = 10.0.0.0/8\n    remote_ts = 10.1.0.0/8 }\n  }\n" END,
+		  "t.conf:9: child 'x' defined twice (first on line 7)" },
+		{ BASE "  local { auth = psk }\n" END, "t.conf:6: section 'local' defined twice (first on line 4)" },
+		{ "secrets {\n s {\n  id2 = 1.1.1.1\n  id2 = 2.2.2.2\n  secret = 0123456789abcdef\n }\n}\n",
+		  "t.conf:4: 'id2' is set twice in this section (first on line 3)" },
+	};
+
+	expect_refused(_metadata, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Accepted, with a warning the daemon logs and reload prints. */
+TEST(warnings)
+{
+	char err[512];
+	struct config *c = parse(BASE "  dpd_delay = 500ms\n  rekey_time = 1500ms\n  dpd_timeout = 2s\n"
+				 " }\n}\nsecrets {\n s {\n  id = 1.1.1.1\n  secret = short\n }\n}\n",
+				 err, sizeof(err));
+
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(1, c->conns->dpd_delay_s);		/* not 0, which is off */
+	EXPECT_EQ(2, c->conns->rekey_time_s);
+	EXPECT_EQ(2, c->conns->dpd_timeout_s);
+	ASSERT_NE(NULL, c->warnings);
+	EXPECT_STREQ("t.conf:6: dpd_delay = 500ms rounded up to 1s (dpd_delay counts whole seconds)\n"
+		     "t.conf:7: rekey_time = 1500ms rounded up to 2s (rekey_time counts whole seconds)\n"
+		     "t.conf:14: secret 's' is 5 bytes: a PSK shorter than 16 bytes can be guessed offline from one exchange (RFC 7296 section 2.15), use a long random one\n",
+		     c->warnings);
+	config_free(c);
+}
+
+/* --- files: tcpiked -t checks what start-up would (issues 17, 18) ------------- */
+
+static char tmpdir[64];
+
+static const char *tmp_file(const char *name, const char *text, mode_t mode)
+{
+	static char path[64][128];
+	static int next;
+	char *p = path[next++ % 64];
+	int fd;
+
+	if (!tmpdir[0]) {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/tcpike-cfg-XXXXXX");
+		if (!mkdtemp(tmpdir))
+			return NULL;
+	}
+	snprintf(p, 128, "%s/%s", tmpdir, name);
+	unlink(p);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return NULL;
+	fchmod(fd, mode);
+	close(fd);
+	return p;
+}
+
+static void tmp_cleanup(void)
+{
+	char cmd[128];
+
+	if (!tmpdir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd))
+		return;
+	tmpdir[0] = 0;
+}
+
+static const char *copy_data_as(const char *name, const char *as, mode_t mode)
+{
+	char src[128], buf[8192];
+	int fd;
+	ssize_t n;
+
+	snprintf(src, sizeof(src), "userspace/tests/data/%s", name);
+	fd = open(src, O_RDONLY);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return tmp_file(as, buf, mode);
+}
+
+static const char *copy_data(const char *name, mode_t mode)
+{
+	return copy_data_as(name, name, mode);
+}
+
+/* Loads text as a file of mode mode and runs config_check: the error, or
+ * "" when both passed. */
+static const char *load_check(const char *text, mode_t mode)
+{
+	static char err[1024];
+	struct config *c = NULL;
+	const char *path = tmp_file("t.conf", text, mode);
+
+	err[0] = 0;
+	if (!path)
+		return "(no temporary file)";
+	if (!config_load(path, &c, err, sizeof(err)))
+		config_check(c, err, sizeof(err));
+	config_free(c);
+	return err;
+}
+
+#define PSK_CONN(extra) \
+	"connections {\n gw {\n  remote_addrs = 10.0.0.2\n  local { auth = psk\n   id = fqdn:a }\n" \
+	"  remote { auth = psk\n   id = fqdn:b }\n }\n}\n" extra
+
+#define CERT_CONN(certs, key, ca) \
+	"connections {\n gw {\n  remote_addrs = 10.0.0.2\n  local { auth = pubkey\n" \
+	"   certs = " certs "\n   key = " key " }\n  remote { auth = pubkey\n   cacerts = " ca " }\n }\n}\n"
+
+TEST(check_psk_secret_present)
+{
+	EXPECT_STREQ("", load_check(PSK_CONN("secrets {\n s {\n  id = fqdn:b\n  secret = 0123456789abcdef\n }\n}\n"), 0600));
+	EXPECT_STREQ("", load_check(PSK_CONN("secrets {\n s {\n  id = fqdn:a\n  secret = 0123456789abcdef\n }\n}\n"), 0600));
+	EXPECT_NE(NULL, strstr(load_check(PSK_CONN("secrets {\n s {\n  id = fqdn:c\n  secret = 0123456789abcdef\n }\n}\n"), 0600),
+			       "t.conf:2: connection 'gw' authenticates with a PSK, but no secret names its identities (local fqdn:a, remote fqdn:b)"));
+	EXPECT_NE(NULL, strstr(load_check(PSK_CONN(""), 0600), "no secret names its identities"));
+	tmp_cleanup();
+}
+
+TEST(check_certificates_keys_and_cas)
+{
+	char text[1024];
+	const char *ec = copy_data("ec256.pem", 0644), *eckey = copy_data("ec256.key", 0600);
+	const char *rsakey = copy_data("rsa.key", 0600), *ca = copy_data("ca.pem", 0644);
+	const char *openkey;
+
+	ASSERT_NE(NULL, ec);
+	ASSERT_NE(NULL, eckey);
+	ASSERT_NE(NULL, rsakey);
+	ASSERT_NE(NULL, ca);
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), ec, eckey, ca);
+	EXPECT_STREQ("", load_check(text, 0600));
+	/* the key of another certificate */
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), ec, rsakey, ca);
+	EXPECT_NE(NULL, strstr(load_check(text, 0600), "connection 'gw': the key '")) TH_LOG("%s", load_check(text, 0600));
+	EXPECT_NE(NULL, strstr(load_check(text, 0600), "is not the one of the certificate '"));
+	/* a key others can read */
+	openkey = copy_data_as("ec256.key", "open.key", 0644);
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), ec, openkey, ca);
+	EXPECT_NE(NULL, strstr(load_check(text, 0600), "cannot load the certificate")) TH_LOG("%s", load_check(text, 0600));
+	/* no such CA file; a directory as CA file */
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s/none.pem"), ec, eckey, tmpdir);
+	EXPECT_NE(NULL, strstr(load_check(text, 0600), "cannot load a CA certificate from '")) TH_LOG("%s", load_check(text, 0600));
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), ec, eckey, tmpdir);
+	EXPECT_NE(NULL, strstr(load_check(text, 0600), "cannot load a CA certificate from '"));
+	tmp_cleanup();
+}
+
+/* Not a regular file: refused at once, with the path and the reason; a
+ * FIFO must not block (the test would hang). */
+TEST(config_and_secret_file_must_be_regular)
+{
+	char fifo[128], text[1024], err[512];
+	struct config *c = NULL;
+
+	ASSERT_NE(NULL, tmp_file("x", "", 0600));
+	EXPECT_EQ(-1, config_load(tmpdir, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "' is a directory, not a regular file")) TH_LOG("%s", err);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	unlink(fifo);
+	ASSERT_EQ(0, mkfifo(fifo, 0600));
+	EXPECT_EQ(-1, config_load(fifo, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "/fifo' is a FIFO, not a regular file")) TH_LOG("%s", err);
+	EXPECT_EQ(-1, config_load("/dev/null", &c, err, sizeof(err)));
+	EXPECT_STREQ("'/dev/null' is a character device, not a regular file", err);
+	snprintf(text, sizeof(text), "secrets {\n s {\n  id = 1.2.3.4\n  secret_file = %s\n }\n}\n", fifo);
+	EXPECT_NE(NULL, strstr(load_check(text, 0600), "t.conf:4: secret_file: '")) TH_LOG("%s", load_check(text, 0600));
+	EXPECT_NE(NULL, strstr(load_check(text, 0600), "/fifo' is a FIFO, not a regular file"));
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), fifo, fifo, fifo);
+	EXPECT_NE(NULL, strstr(load_check(text, 0600), "cannot load the certificate"));
+	unlink(fifo);
+	tmp_cleanup();
+}
+
+/* A configuration others may change, or files of another user, refused. */
+TEST(file_modes_and_owners)
+{
+	const char *secret = tmp_file("psk", "0123456789abcdef\n", 0600);
+	char text[256];
+
+	EXPECT_NE(NULL, strstr(load_check("daemon {\n}\n", 0620), "t.conf' is writable by group or others (mode 620): chmod go-w it"));
+	EXPECT_NE(NULL, strstr(load_check("daemon {\n}\n", 0602), "is writable by group or others (mode 602)"));
+	EXPECT_STREQ("", load_check("daemon {\n}\n", 0644));
+	snprintf(text, sizeof(text), "secrets {\n s {\n  id = 1.2.3.4\n  secret_file = %s\n }\n}\n", secret);
+	EXPECT_STREQ("", load_check(text, 0600));
+	if (geteuid() == 0) {
+		/* root: a file of another user is refused */
+		ASSERT_EQ(0, chown(secret, 65534, 65534));
+		EXPECT_NE(NULL, strstr(load_check(text, 0600), "psk' is owned by uid 65534, not by root: chown root it"))
+			TH_LOG("%s", load_check(text, 0600));
+	}
+	tmp_cleanup();
 }
 
 TEST_HARNESS_MAIN

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "control.h"
+#include "log.h"
 #include "loop.h"
 #include "kselftest_harness.h"
 
@@ -25,9 +26,9 @@ static int put(struct buf *out, const char *s)
 	return buf_append(out, s, strlen(s));
 }
 
-static int f_status(void *ctx, bool json, struct buf *out)
+static int f_status(void *ctx, const char *conn, bool json, struct buf *out)
 {
-	snprintf(last, sizeof(last), "status json=%d", json);
+	snprintf(last, sizeof(last), "status json=%d conn=%s", json, conn ? conn : "-");
 	return put(out, json ? "{\"sas\":0}\n" : "sas 0\n");
 }
 
@@ -37,26 +38,51 @@ static int f_list(void *ctx, bool json, struct buf *out)
 	return put(out, "gw\n");
 }
 
-static int f_initiate(void *ctx, const char *conn, struct buf *out)
+static struct ctl_stream *held;
+
+static void f_cancel(void *arg)
 {
-	snprintf(last, sizeof(last), "initiate %s", conn);
+	snprintf(last, sizeof(last), "cancel %s", (const char *)arg);
+	held = NULL;
+}
+
+static int f_initiate(void *ctx, const char *conn, struct ctl_stream *wait, struct buf *out)
+{
+	snprintf(last, sizeof(last), "initiate %s wait=%d", conn, wait != NULL);
 	if (strcmp(conn, "gw")) {
 		put(out, "no connection named ");
 		put(out, conn);
 		return -ENOENT;
 	}
+	if (wait) {
+		held = wait;
+		ctl_stream_hold(wait, conn, f_cancel, "gw");
+		log_info("gw[1]: initiating to gw");	/* before the OK: queued */
+	}
+	return put(out, "gw[1]: IKE_SA_INIT sent\n");
+}
+
+static const char *target(const struct ctl_target *t)
+{
+	static char s[64];
+
+	if (t->kind == CTL_CONN)
+		snprintf(s, sizeof(s), "conn %s", t->conn);
+	else
+		snprintf(s, sizeof(s), "%s %llu", t->kind == CTL_IKE ? "ike" : "child",
+			 (unsigned long long)t->id);
+	return s;
+}
+
+static int f_terminate(void *ctx, const struct ctl_target *t, struct buf *out)
+{
+	snprintf(last, sizeof(last), "terminate %s", target(t));
 	return 0;
 }
 
-static int f_terminate(void *ctx, const char *conn, struct buf *out)
+static int f_rekey(void *ctx, const struct ctl_target *t, bool child, struct buf *out)
 {
-	snprintf(last, sizeof(last), "terminate %s", conn);
-	return 0;
-}
-
-static int f_rekey(void *ctx, const char *conn, bool child, struct buf *out)
-{
-	snprintf(last, sizeof(last), "rekey %s child=%d", conn, child);
+	snprintf(last, sizeof(last), "rekey %s child=%d", target(t), child);
 	return 0;
 }
 
@@ -66,14 +92,15 @@ static int f_reload(void *ctx, struct buf *out)
 	return put(out, "1 connection unchanged\n");
 }
 
-static int f_loglevel(void *ctx, const char *level, struct buf *out)
+static int f_loglevel(void *ctx, const char *spec, struct buf *out)
 {
-	snprintf(last, sizeof(last), "loglevel %s", level);
+	snprintf(last, sizeof(last), "loglevel %s", spec ? spec : "(show)");
 	return 0;
 }
 
 static const struct control_ops fake = {
-	f_status, f_list, f_initiate, f_terminate, f_rekey, f_reload, f_loglevel,
+	.status = f_status, .list_conns = f_list, .initiate = f_initiate,
+	.terminate = f_terminate, .rekey = f_rekey, .reload = f_reload, .loglevel = f_loglevel,
 };
 
 static char *run(const char *line)
@@ -91,20 +118,44 @@ static char *run(const char *line)
 TEST(dispatch_commands)
 {
 	EXPECT_STREQ("OK\nsas 0\n", run("status"));
-	EXPECT_STREQ("status json=0", last);
+	EXPECT_STREQ("status json=0 conn=-", last);
 	EXPECT_STREQ("OK\n{\"sas\":0}\n", run("status --json"));
+	EXPECT_STREQ("OK\n{\"sas\":0}\n", run("status gw --json"));
+	EXPECT_STREQ("status json=1 conn=gw", last);
+	EXPECT_STREQ("OK\nsas 0\n", run("status gw"));
+	EXPECT_STREQ("status json=0 conn=gw", last);
 	EXPECT_STREQ("OK\ngw\n", run("list-conns"));
-	EXPECT_STREQ("OK\n", run("initiate gw"));
-	EXPECT_STREQ("initiate gw", last);
+	EXPECT_STREQ("OK\ngw[1]: IKE_SA_INIT sent\n", run("initiate gw"));
+	EXPECT_STREQ("initiate gw wait=0", last);
+	/* no client to hold here: --wait reaches the op without one */
+	EXPECT_STREQ("OK\ngw[1]: IKE_SA_INIT sent\n", run("initiate gw --wait"));
+	EXPECT_STREQ("initiate gw wait=0", last);
 	EXPECT_STREQ("ERR no connection named nope\n", run("initiate nope"));
 	EXPECT_STREQ("OK\n", run("terminate gw"));
+	EXPECT_STREQ("terminate conn gw", last);
+	EXPECT_STREQ("OK\n", run("terminate --ike 3"));
+	EXPECT_STREQ("terminate ike 3", last);
+	EXPECT_STREQ("OK\n", run("terminate --child 12"));
+	EXPECT_STREQ("terminate child 12", last);
 	EXPECT_STREQ("OK\n", run("rekey gw"));
-	EXPECT_STREQ("rekey gw child=0", last);
+	EXPECT_STREQ("rekey conn gw child=0", last);
 	EXPECT_STREQ("OK\n", run("rekey gw child"));
-	EXPECT_STREQ("rekey gw child=1", last);
+	EXPECT_STREQ("rekey conn gw child=1", last);
+	EXPECT_STREQ("OK\n", run("rekey gw ike"));
+	EXPECT_STREQ("rekey conn gw child=0", last);
+	EXPECT_STREQ("OK\n", run("rekey --ike 4"));
+	EXPECT_STREQ("rekey ike 4 child=0", last);
+	EXPECT_STREQ("OK\n", run("rekey --child 5"));
+	EXPECT_STREQ("rekey child 5 child=1", last);
 	EXPECT_STREQ("OK\n1 connection unchanged\n", run("reload"));
 	EXPECT_STREQ("OK\n", run("loglevel debug"));
 	EXPECT_STREQ("loglevel debug", last);
+	EXPECT_STREQ("OK\n", run("loglevel info tcp=debug kernel=warning"));
+	EXPECT_STREQ("loglevel info tcp=debug kernel=warning", last);
+	EXPECT_STREQ("OK\n", run("loglevel ike=debug"));
+	EXPECT_STREQ("loglevel ike=debug", last);
+	EXPECT_STREQ("OK\n", run("loglevel"));
+	EXPECT_STREQ("loglevel (show)", last);
 }
 
 TEST(dispatch_errors)
@@ -113,12 +164,25 @@ TEST(dispatch_errors)
 	EXPECT_STREQ("ERR unknown command 'stauts' (expected status, list-conns, initiate, terminate, rekey, reload, loglevel)\n",
 		     run("stauts"));
 	EXPECT_STREQ("", last);
-	EXPECT_STREQ("ERR usage: initiate <connection>\n", run("initiate"));
-	EXPECT_STREQ("ERR usage: rekey <connection> [ike|child]\n", run("rekey gw esp"));
-	EXPECT_STREQ("ERR usage: loglevel <error|warning|info|debug>\n", run("loglevel loud"));
-	EXPECT_STREQ("ERR usage: status [--json]\n", run("status --xml"));
+	EXPECT_STREQ("ERR usage: initiate <connection> [--wait]\n", run("initiate"));
+	EXPECT_STREQ("ERR usage: initiate <connection> [--wait]\n", run("initiate gw --later"));
+	EXPECT_STREQ("ERR usage: rekey <connection> [ike|child] | --ike <id> | --child <id>\n",
+		     run("rekey gw esp"));
+	EXPECT_STREQ("ERR usage: rekey <connection> [ike|child] | --ike <id> | --child <id>\n",
+		     run("rekey --ike x"));
+	EXPECT_STREQ("ERR usage: terminate <connection> | --ike <id> | --child <id>\n",
+		     run("terminate --sa 3"));
+	EXPECT_STREQ("ERR usage: terminate <connection> | --ike <id> | --child <id>\n",
+		     run("terminate --child"));
+	EXPECT_STREQ("ERR usage: loglevel [error|warning|info|debug] [SUBSYSTEM=LEVEL ...] (subsystems: ike, cfg, net, tcp, kernel, crypto): 'loud': expected error, warning, info or debug first, then SUBSYSTEM=LEVEL (subsystems: ike, cfg, net, tcp, kernel, crypto)\n",
+		     run("loglevel loud"));
+	EXPECT_NE(NULL, strstr(run("loglevel tpc=debug"), "unknown subsystem 'tpc' (expected ike, cfg, net, tcp, kernel or crypto)"));
+	EXPECT_NE(NULL, strstr(run("loglevel tcp=loud"), "unknown level 'loud'"));
+	EXPECT_STREQ("ERR usage: status [--json] [<connection>]\n", run("status --xml"));
+	EXPECT_STREQ("ERR usage: status [--json] [<connection>]\n", run("status a b"));
+	EXPECT_STREQ("ERR usage: list-conns [--json]\n", run("list-conns gw"));
 	EXPECT_STREQ("ERR invalid characters in request\n", run("initiate g;w"));
-	EXPECT_STREQ("ERR too many arguments\n", run("a b c d e"));
+	EXPECT_STREQ("ERR too many arguments\n", run("a b c d e f g h i"));
 	EXPECT_STREQ("", last);	/* nothing reached the ops */
 }
 
@@ -272,6 +336,123 @@ TEST(live_socket_kept_stale_taken_clients_capped)
 	control_close(c);
 	rmdir(dir);
 	loop_free(l);
+}
+
+/* Runs req against a control socket in a child process; the child's whole
+ * reply comes back through a pipe.  step() drives the daemon's side. */
+static char *stream_run(struct __test_metadata *_metadata, const char *req,
+			void (*step)(struct loop *l, int i), bool hangup)
+{
+	static char got[4096];
+	char dir[] = "/tmp/tcpike-ctl-XXXXXX", path[128];
+	struct loop *l = loop_new();
+	struct control *c;
+	int pfd[2], status;
+	pid_t pid, r = 0;
+	ssize_t n, len = 0;
+
+	got[0] = 0;
+	if (!mkdtemp(dir) || pipe(pfd))
+		return got;
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	c = control_open(l, path, (long)getuid(), &fake, NULL);
+	if (!c)
+		return got;
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		char b[4096];
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		ssize_t k, all = 0;
+
+		close(pfd[0]);
+		strcpy(sun.sun_path, path);
+		if (connect(fd, (void *)&sun, sizeof(sun)) ||
+		    write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+			_exit(2);
+		while ((k = read(fd, b + all, sizeof(b) - 1 - (size_t)all)) > 0) {
+			all += k;
+			if (hangup && memchr(b, '\n', (size_t)all))
+				break;	/* the status line, then away */
+		}
+		if (write(pfd[1], b, (size_t)all) != all)
+			_exit(3);
+		_exit(0);
+	}
+	close(pfd[1]);
+	for (int i = 0; i < 500 && r == 0; i++) {
+		loop_once(l, 10);
+		if (step)
+			step(l, i);
+		r = waitpid(pid, &status, WNOHANG);
+	}
+	for (int i = 0; i < 10; i++)
+		loop_once(l, 10);	/* the hangup reaches the daemon side */
+	if (r == 0) {
+		control_close(c);	/* stuck: the client sees EOF */
+		c = NULL;
+		r = waitpid(pid, &status, 0);
+	}
+	while ((n = read(pfd[0], got + len, sizeof(got) - 1 - (size_t)len)) > 0)
+		len += n;
+	got[len] = 0;
+	close(pfd[0]);
+	EXPECT_EQ(pid, r);
+	if (c)
+		control_close(c);
+	rmdir(dir);
+	loop_free(l);
+	return got;
+}
+
+static void step_ok(struct loop *l, int i)
+{
+	if (i >= 5 && held) {
+		log_info("gw[1]: IKE SA established");
+		log_info("other[2]: IKE SA established");	/* not gw's */
+		log_info("connection gw: a line naming it");
+		ctl_stream_end(held, true, "gw[1] established, Child SA net{1}");
+		held = NULL;
+	}
+}
+
+static void step_fail(struct loop *l, int i)
+{
+	if (i >= 5 && held) {
+		log_warn("gw[1]: IKE SA deleted: peer did not answer");
+		ctl_stream_end(held, false, "no IKE SA of gw left");
+		held = NULL;
+	}
+}
+
+/* initiate --wait: OK, the connection's lines (those logged before the
+ * OK too), then the result; the client is closed after it. */
+TEST(initiate_wait_streams_lines_and_result)
+{
+	EXPECT_STREQ("OK\ngw[1]: IKE_SA_INIT sent\n"
+		     "log: gw[1]: initiating to gw\n"
+		     "log: gw[1]: IKE SA established\n"
+		     "log: connection gw: a line naming it\n"
+		     "result: ok gw[1] established, Child SA net{1}\n",
+		     stream_run(_metadata, "initiate gw --wait\n", step_ok, false));
+	EXPECT_STREQ("OK\ngw[1]: IKE_SA_INIT sent\n"
+		     "log: gw[1]: initiating to gw\n"
+		     "log: gw[1]: IKE SA deleted: peer did not answer\n"
+		     "result: failed no IKE SA of gw left: last: gw[1]: IKE SA deleted: peer did not answer\n",
+		     stream_run(_metadata, "initiate gw --wait\n", step_fail, false));
+	/* an error is the ERR line alone, nothing held */
+	EXPECT_STREQ("ERR no connection named gx\n",
+		     stream_run(_metadata, "initiate gx --wait\n", NULL, false));
+	EXPECT_EQ(NULL, held);
+}
+
+/* A client that goes away while held: the op hears of it (cancel). */
+TEST(initiate_wait_client_gone)
+{
+	last[0] = 0;
+	EXPECT_EQ(0, strncmp("OK\n", stream_run(_metadata, "initiate gw --wait\n", NULL, true), 3));
+	EXPECT_STREQ("cancel gw", last);
+	EXPECT_EQ(NULL, held);
 }
 
 TEST_HARNESS_MAIN

@@ -1943,8 +1943,11 @@ static struct net *probe_net(const char *extra)
 	struct net *n;
 	int i;
 
-	snprintf(conf, sizeof(conf), "transport = separate-tcp-first\n esp_probe_delay = 500ms\n"
-		 " esp_probe_timeout = 2s\n %s", extra ? extra : "");
+	/* a key set twice is an error: extra's replaces the default */
+	snprintf(conf, sizeof(conf), "transport = separate-tcp-first\n%s%s %s",
+		 extra && strstr(extra, "esp_probe_delay") ? "" : " esp_probe_delay = 500ms\n",
+		 extra && strstr(extra, "esp_probe_timeout") ? "" : " esp_probe_timeout = 2s\n",
+		 extra ? extra : "");
 	n = net_new(conf);
 	if (!n)
 		return NULL;

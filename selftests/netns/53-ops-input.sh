@@ -1,0 +1,100 @@
+#!/bin/bash
+# What an operator types and names (issues 18 and 23):
+#   tcpiked and tcpikectl answer --version and --help on stdout, exit 0,
+#   without a daemon or a configuration;
+#   a FIFO named as the configuration, a secret_file or a private key is
+#   refused at once by its type with file:line and why, instead of the
+#   daemon blocking in open() until someone writes to it (tcpiked -t and a
+#   real start);
+#   an identity a peer sends (selftests/ikepeer.py, not tcpiked) reaches
+#   the log escaped: a newline in it cannot start a forged log line, a
+#   backslash or control byte is written \\ or \xNN.
+# Bounded: about 15 s.
+. "$(dirname "$0")/../lib.sh"
+require_netns
+[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+. "$TOP/selftests/ike.sh"
+topo_pair "iko$$" || tap_skip_all "cannot build the namespace pair"
+
+# --- --version and --help -------------------------------------------------------
+# cli NAME ARGS...: runs a program with no daemon; its stdout, stderr and exit
+# status in $IKE_DIR/cli.{out,err}, $st
+cli() {
+	timeout -s KILL 5 "$BIN/$1" "${@:2}" >"$IKE_DIR/cli.out" 2>"$IKE_DIR/cli.err"
+	st=$?
+}
+for p in tcpiked tcpikectl; do
+	cli $p --version
+	tap_check "$p --version: exit 0 ($st), one line '$p VERSION' on stdout, nothing on stderr" \
+		test $st = 0 -a "$(wc -l <"$IKE_DIR/cli.out")" = 1 -a ! -s "$IKE_DIR/cli.err"
+	tap_check "... the version is the build's ($(cat "$IKE_DIR/cli.out"))" \
+		grep -qE "^$p [0-9]+\.[0-9]+\.[0-9]+" "$IKE_DIR/cli.out"
+	for h in --help -h; do
+		cli $p $h
+		tap_check "$p $h: exit 0 ($st), the usage on stdout naming --version" \
+			eval 'test $st = 0 && grep -q "^usage: $p" "$IKE_DIR/cli.out" && grep -q -- --version "$IKE_DIR/cli.out"'
+	done
+done
+cli tcpikectl status --help
+tap_check "tcpikectl status --help: exit 0 ($st), the command's usage" \
+	eval 'test $st = 0 && grep -q "status" "$IKE_DIR/cli.out"'
+cli tcpiked --no-such-option
+tap_check "tcpiked with an unknown option: not 0 ($st), the usage on stderr" \
+	eval 'test $st != 0 && grep -q "^usage: tcpiked" "$IKE_DIR/cli.err"'
+
+# --- FIFOs named as files -----------------------------------------------------------
+mkfifo -m 600 "$IKE_DIR/fifo"
+# daemon_t CONF [ARGS]: tcpiked on CONF in b's namespace, killed after 10 s
+# (the exit status then 137); $st, $secs, the output in $IKE_DIR/t.log
+daemon_t() {
+	local t0=$SECONDS
+	ip netns exec "$NS_B" timeout -s KILL 10 "$BIN/tcpiked" -f "$@" >"$IKE_DIR/t.log" 2>&1
+	st=$? secs=$((SECONDS - t0))
+}
+ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
+	lid=fqdn:b.test rid=fqdn:py.test
+sed "s|^\t\tsecret = .*|\t\tsecret_file = $IKE_DIR/fifo|" "$IKE_DIR/b.conf" >"$IKE_DIR/sf.conf"
+chmod 600 "$IKE_DIR/sf.conf"
+sf_line=$(grep -n secret_file "$IKE_DIR/sf.conf" | cut -d: -f1)
+for mode in -t start; do
+	if [ $mode = -t ]; then daemon_t "$IKE_DIR/sf.conf" -t; else daemon_t "$IKE_DIR/sf.conf"; fi
+	tap_check "secret_file a FIFO, tcpiked $mode: exit 1 ($st) within 5 s (${secs} s), not blocked" \
+		test $st = 1 -a $secs -le 5
+	tap_check "... the reason with file:line: sf.conf:$sf_line, 'is a FIFO, not a regular file'" \
+		grep -q "sf.conf:$sf_line: secret_file: '$IKE_DIR/fifo' is a FIFO, not a regular file" "$IKE_DIR/t.log"
+	[ $st = 1 ] || tap_diag "$(tail -n 5 "$IKE_DIR/t.log")"
+done
+daemon_t "$IKE_DIR/fifo"
+tap_check "the configuration a FIFO: exit 1 ($st) within 5 s (${secs} s), saying so" \
+	eval 'test $st = 1 -a $secs -le 5 && grep -q "fifo'"'"' is a FIFO, not a regular file" "$IKE_DIR/t.log"'
+ike_conf k local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 auth=ecdsa
+sed -i "s|key = .*|key = $IKE_DIR/fifo|" "$IKE_DIR/k.conf"
+daemon_t "$IKE_DIR/k.conf" -t
+tap_check "a private key that is a FIFO: exit 1 ($st) within 5 s (${secs} s), saying so" \
+	eval 'test $st = 1 -a $secs -le 5 && grep -q "fifo'"'"' is a FIFO, not a regular file" "$IKE_DIR/t.log"'
+[ $st = 1 ] || tap_diag "$(tail -n 5 "$IKE_DIR/t.log")"
+
+# --- a peer's identity in the log -------------------------------------------------
+# b knows py.test only: the identities below are unknown, logged and refused.
+ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+# peer_id TYPE DATA: the Python peer initiates to b with that ID payload
+peer_id() {
+	ip netns exec "$NS_A" timeout -s KILL 10 python3 -u "$TOP/selftests/ikepeer.py" \
+		--local 10.0.0.1 --id-type "$1" --id "$2" --timeout 3 init 10.0.0.2 \
+		>"$IKE_DIR/peer.out" 2>&1
+}
+# a DER_ASN1_DN (9) that is no DER: its bytes were logged as they came
+peer_id 9 $'cn\nFORGED-DN line'
+# an FQDN (2) with an escape sequence, a backslash and a newline
+peer_id 2 $'evil\e[2J\\\nFORGED-FQDN line'
+wait_for 5 grep -q 'FORGED-FQDN' "$IKE_DIR/b.log"
+tap_check "a DN that is no DER: logged escaped (cn\\x0aFORGED-DN)" \
+	grep -qF 'cn\x0aFORGED-DN line' "$IKE_DIR/b.log"
+tap_check "an FQDN: ESC, backslash and newline escaped (evil\\x1b[2J\\\\\\x0aFORGED-FQDN)" \
+	grep -qF 'evil\x1b[2J\\\x0aFORGED-FQDN line' "$IKE_DIR/b.log"
+tap_check "no log line starts with what the peer wrote after its newline" \
+	eval '! grep -q "^FORGED" "$IKE_DIR/b.log"'
+tap_check "no raw ESC byte in the log" eval '! grep -q $'"'"'\e'"'"' "$IKE_DIR/b.log"'
+grep -q FORGED "$IKE_DIR/b.log" || tap_diag "b.log: $(tail -n 8 "$IKE_DIR/b.log")" "peer: $(tail -n 3 "$IKE_DIR/peer.out")"
+ike_stop b
+tap_done
