@@ -232,11 +232,35 @@ static int attach_enc_auth(struct xfrm_state *x, const struct tcpike_sa_params *
 /* Anti-replay state: with ESN, or with a window wider than the legacy
  * 32-bit bitmap, the kernel uses the bitmap of xfrm_replay_state_esn.
  */
+/*
+ * A steer's new state gets a copy of the old one's anti-replay state,
+ * sized from its own bmp_len (xfrm_replay_state_esn_len), never from
+ * replay_window: XFRM_MSG_NEWAE may lower the window and keeps bmp_len.
+ * The same mode too: a bitmap state whose window was lowered to 32 or less
+ * stays a bitmap state (its output sequence number is in replay_esn), as
+ * xfrm_replay_clone does for xfrm_state_migrate.  What a live state
+ * changes meanwhile is copied again at the switch (steer_commit).
+ */
+static int clone_replay(struct xfrm_state *x, const struct xfrm_state *from)
+{
+	x->props.replay_window = from->props.replay_window;
+	x->props.flags |= from->props.flags & XFRM_STATE_ESN;
+	if (!from->replay_esn)
+		return 0;
+	x->replay_esn = kmemdup(from->replay_esn, xfrm_replay_state_esn_len(from->replay_esn),
+				GFP_KERNEL);
+	x->preplay_esn = kmemdup(from->preplay_esn, xfrm_replay_state_esn_len(from->preplay_esn),
+				 GFP_KERNEL);
+	return x->replay_esn && x->preplay_esn ? 0 : -ENOMEM;
+}
+
 static int attach_replay(struct xfrm_state *x, const struct tcpike_sa_params *p)
 {
 	struct xfrm_replay_state_esn *r, *pr;
 	unsigned int words, len;
 
+	if (p->replay_from)
+		return clone_replay(x, p->replay_from);
 	if (!(p->flags & TCPIKE_SA_F_ESN) && p->replay_window <= 32) {
 		x->props.replay_window = p->replay_window;
 		return 0;
@@ -555,14 +579,29 @@ void tcpike_sa_flush(struct net *net)
 	mutex_unlock(&tn->lock);
 }
 
+/* What xfrm_user tells the other key managers (ip xfrm monitor). */
+static void sa_notify(struct xfrm_state *x, int event)
+{
+	struct km_event c = { .event = event, .net = xs_net(x) };
+
+	km_state_notify(x, &c);
+}
+
 /*
  * Steer: the same SA (SPI, keys, lifetimes, mark, if_id) on another ESP
  * transport.  The encapsulation is part of an ESP state's initialisation
- * (header sizes), so a new state is built from the old one's parameters
- * (steer_build, which can fail and changes nothing), then takes over its
- * sequence numbers, anti-replay window and counters and replaces it
- * (steer_commit, which cannot fail).  Packets processed by the old state
- * between the copy and the swap (a handful at most) are the only cost.
+ * (header sizes, the espintcp socket), so a move between raw IP, UDP and
+ * TCP needs a new state, built beforehand (steer_build: it allocates, may
+ * sleep, changes nothing and can fail).  The switch (steer_commit) is one
+ * critical section under the old state's lock, the lock output and input
+ * take to hand out and check sequence numbers: the output sequence number,
+ * the anti-replay window and the counters are copied, the new state goes
+ * into the table and the old one is deleted.  Output on another CPU that
+ * found the old state takes its lock afterwards, sees it dead and drops
+ * the packet; so no sequence number leaves twice under the same key (with
+ * AES-GCM and ChaCha20-Poly1305 it is the nonce).  An ESP-in-UDP state
+ * whose ports change, and raw to raw, change in place under the lock, as
+ * xfrm_state_update does (steer_in_place).
  */
 static struct xfrm_state *steer_build(struct net *net, struct xfrm_state *x, u8 encap,
 				      __be16 sport, __be16 dport,
@@ -595,8 +634,7 @@ static struct xfrm_state *steer_build(struct net *net, struct xfrm_state *x, u8 
 		NL_SET_ERR_MSG_MOD(extack, "the SA has no algorithms to carry over");
 		return ERR_PTR(-EINVAL);
 	}
-	p.flags = (x->props.flags & XFRM_STATE_ESN) ? TCPIKE_SA_F_ESN : 0;
-	p.replay_window = x->replay_esn ? x->replay_esn->replay_window : x->props.replay_window;
+	p.replay_from = x;
 	p.soft_bytes = x->lft.soft_byte_limit == XFRM_INF ? 0 : x->lft.soft_byte_limit;
 	p.hard_bytes = x->lft.hard_byte_limit == XFRM_INF ? 0 : x->lft.hard_byte_limit;
 	p.soft_packets = x->lft.soft_packet_limit == XFRM_INF ? 0 : x->lft.soft_packet_limit;
@@ -609,26 +647,118 @@ static struct xfrm_state *steer_build(struct net *net, struct xfrm_state *x, u8 
 	return sa_build(net, &p, extack);
 }
 
-/* nx replaces x; consumes the caller's reference on nx, not on x. */
-static void steer_commit(struct xfrm_state *x, struct xfrm_state *nx)
+/*
+ * Caller holds x->lock, after the switch: x's window refuses every
+ * sequence number from now on.  A packet that passed x's replay check
+ * before the switch and is still being decrypted is rechecked against
+ * x's window afterwards (xfrm_input's resume, which does not look at
+ * km.state again); nx may have accepted the same number meanwhile, so
+ * the recheck must fail.  Legacy window: the highest number seen is the
+ * largest there is and every bit is set.  Bitmap (with or without ESN):
+ * the same, and with ESN a high half no packet in flight was checked
+ * against.  A window of 0 checks nothing, sealed or not.
+ */
+static void steer_seal(struct xfrm_state *x)
 {
-	/* Carry the sequence numbers, window and counters over. */
+	struct xfrm_replay_state_esn *r = x->replay_esn;
+
+	x->replay.seq = U32_MAX;
+	x->replay.bitmap = U32_MAX;
+	if (r) {
+		r->seq = U32_MAX;
+		r->seq_hi += 2;
+		memset(r->bmp, 0xff, r->bmp_len * sizeof(r->bmp[0]));
+	}
+}
+
+/*
+ * nx replaces x (see above).  On success the table has taken the caller's
+ * reference on nx; on failure the caller still holds it.  -ESRCH: x is no
+ * longer VALID (deleted, flushed or hard expired while nx was built), so
+ * nothing was done: a dead SA does not come back.
+ */
+static int steer_commit(struct xfrm_state *x, struct xfrm_state *nx)
+{
+	struct xfrm_replay_state_esn *r;
+
 	spin_lock_bh(&x->lock);
-	nx->replay = x->replay;
-	nx->preplay = x->preplay;
-	if (x->replay_esn && nx->replay_esn) {
-		memcpy(nx->replay_esn, x->replay_esn, xfrm_replay_state_esn_len(x->replay_esn));
+	if (x->km.state != XFRM_STATE_VALID) {
+		spin_unlock_bh(&x->lock);
+		return -ESRCH;
+	}
+	r = x->replay_esn;
+	if (r) {
+		/* Same lengths: nx's were cloned from x's (bmp_len never
+		 * changes on a live state, NEWAE checks it).
+		 */
+		memcpy(nx->replay_esn, r, xfrm_replay_state_esn_len(r));
 		memcpy(nx->preplay_esn, x->preplay_esn, xfrm_replay_state_esn_len(x->preplay_esn));
 	}
+	nx->props.replay_window = x->props.replay_window;
+	nx->replay = x->replay;
+	nx->preplay = x->preplay;
 	nx->curlft = x->curlft;
+	nx->lft = x->lft;
 	nx->stats = x->stats;
-	spin_unlock_bh(&x->lock);
-	/* Same (daddr, SPI, mark): the new state goes in front of the old one
-	 * in the lookup hash, then the old one is deleted (as xfrm_migrate
-	 * does).
+	nx->lastused = x->lastused;
+	nx->replay_maxage = x->replay_maxage;
+	nx->replay_maxdiff = x->replay_maxdiff;
+	/* A soft expire already reported is not reported again. */
+	nx->km.dying = x->km.dying;
+	/* Same (daddr, SPI, mark): nx goes in front of x in the lookup hash,
+	 * then x is deleted, as xfrm_state_migrate's callers do, but with
+	 * x's lock held throughout (x->lock before xfrm_state_lock, the
+	 * order __xfrm_state_delete's callers use).
 	 */
-	xfrm_state_insert(nx);		/* the table takes nx's reference */
-	xfrm_state_delete(x);
+	xfrm_state_hold(nx);		/* for the notification below */
+	xfrm_state_insert(nx);		/* the table takes the caller's reference */
+	steer_seal(x);
+	__xfrm_state_delete(x);
+	spin_unlock_bh(&x->lock);
+	/* The audit log sees a state replace another; key managers (ip xfrm
+	 * monitor) hear of the SA updated, as for XFRM_MSG_UPDSA.
+	 */
+	xfrm_audit_state_delete(x, 1, true);
+	xfrm_audit_state_add(nx, 1, true);
+	sa_notify(nx, XFRM_MSG_UPDSA);
+	xfrm_state_put(nx);
+	return 0;
+}
+
+/* Whether moving x to encap is a change of ports at most (raw to raw,
+ * ESP-in-UDP to ESP-in-UDP): then it is done in place.
+ */
+static bool steer_same_type(struct xfrm_state *x, u8 encap)
+{
+	u16 type = x->encap ? READ_ONCE(x->encap->encap_type) : 0;
+
+	return (encap == TCPIKE_ENCAP_RAW && !x->encap) ||
+	       (encap == TCPIKE_ENCAP_UDP && type == UDP_ENCAP_ESPINUDP);
+}
+
+/*
+ * The ports of an ESP-in-UDP state changed in place under its lock (what
+ * xfrm_state_update does for XFRM_MSG_UPDSA); raw to raw is nothing to
+ * do.  -ESRCH when x is no longer VALID.
+ */
+static int steer_in_place(struct xfrm_state *x, u8 encap, __be16 sport, __be16 dport)
+{
+	bool changed = false;
+	int err = 0;
+
+	spin_lock_bh(&x->lock);
+	if (x->km.state != XFRM_STATE_VALID) {
+		err = -ESRCH;
+	} else if (encap == TCPIKE_ENCAP_UDP &&
+		   (x->encap->encap_sport != sport || x->encap->encap_dport != dport)) {
+		x->encap->encap_sport = sport;
+		x->encap->encap_dport = dport;
+		changed = true;
+	}
+	spin_unlock_bh(&x->lock);
+	if (changed)
+		sa_notify(x, XFRM_MSG_UPDSA);
+	return err;
 }
 
 static void steer_discard(struct xfrm_state *nx)
@@ -643,7 +773,7 @@ int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 	struct xfrm_state *x, *nx;
-	int err = 0;
+	int err;
 
 	mutex_lock(&tn->lock);
 	x = tcpike_sa_lookup(net, family, daddr, spi, extack);
@@ -651,11 +781,16 @@ int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t
 		mutex_unlock(&tn->lock);
 		return -ENOENT;
 	}
-	nx = steer_build(net, x, encap, sport, dport, extack);
-	if (IS_ERR(nx))
-		err = PTR_ERR(nx);
-	else
-		steer_commit(x, nx);
+	if (steer_same_type(x, encap)) {
+		err = steer_in_place(x, encap, sport, dport);
+	} else {
+		nx = steer_build(net, x, encap, sport, dport, extack);
+		err = IS_ERR(nx) ? PTR_ERR(nx) : steer_commit(x, nx);
+		if (err && !IS_ERR(nx))
+			steer_discard(nx);
+	}
+	if (err == -ESRCH)
+		NL_SET_ERR_MSG_MOD(extack, "the SA was deleted or expired during the steer");
 	xfrm_state_put(x);
 	mutex_unlock(&tn->lock);
 	return err;
@@ -689,6 +824,7 @@ int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 	struct xfrm_state **old = NULL, **new = NULL;
+	__be16 *sports = NULL, *dports = NULL;
 	struct tcpike_sa_id *ids = NULL;
 	unsigned int n = 0, cap = 0, i, built = 0;
 	struct tcpike_sa *s;
@@ -707,7 +843,9 @@ int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __
 		ids = kcalloc(cap, sizeof(*ids), GFP_KERNEL);
 		old = kcalloc(cap, sizeof(*old), GFP_KERNEL);
 		new = kcalloc(cap, sizeof(*new), GFP_KERNEL);
-		if (!ids || !old || !new) {
+		sports = kcalloc(cap, sizeof(*sports), GFP_KERNEL);
+		dports = kcalloc(cap, sizeof(*dports), GFP_KERNEL);
+		if (!ids || !old || !new || !sports || !dports) {
 			err = -ENOMEM;
 			goto out;
 		}
@@ -739,11 +877,16 @@ int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __
 			sport = in ? pport : lport;
 			dport = in ? lport : pport;
 		}
-		new[built] = steer_build(net, x, encap, sport, dport, extack);
-		if (IS_ERR(new[built])) {
-			err = PTR_ERR(new[built]);
-			xfrm_state_put(x);
-			goto out;
+		sports[built] = sport;
+		dports[built] = dport;
+		if (!steer_same_type(x, encap)) {
+			new[built] = steer_build(net, x, encap, sport, dport, extack);
+			if (IS_ERR(new[built])) {
+				err = PTR_ERR(new[built]);
+				new[built] = NULL;
+				xfrm_state_put(x);
+				goto out;
+			}
 		}
 		built++;
 	}
@@ -752,11 +895,27 @@ int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __
 		err = -ENOENT;
 		goto out;
 	}
+	/* Nothing can fail now but a state that went meanwhile (hard
+	 * expire, flush, deleted by another key manager): it is not moved,
+	 * as if it had gone before the steer.
+	 */
 	for (i = 0; i < built; i++) {
-		steer_commit(old[i], new[i]);
-		new[i] = NULL;
+		int r;
+
+		if (new[i]) {
+			r = steer_commit(old[i], new[i]);
+			if (!r)
+				new[i] = NULL;
+		} else {
+			r = steer_in_place(old[i], encap, sports[i], dports[i]);
+		}
+		if (!r)
+			(*moved)++;
 	}
-	*moved = built;
+	if (!*moved) {
+		NL_SET_ERR_MSG_MOD(extack, "every SA of this reqid was deleted during the steer");
+		err = -ESRCH;
+	}
 out:
 	for (i = 0; i < built; i++) {
 		if (new[i])
@@ -767,5 +926,7 @@ out:
 	kfree(ids);
 	kfree(old);
 	kfree(new);
+	kfree(sports);
+	kfree(dports);
 	return err;
 }

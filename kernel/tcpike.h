@@ -140,6 +140,11 @@ struct tcpike_sa_params {
 	__be16 encap_sport, encap_dport;
 	struct xfrm_mark mark;		/* XFRMA_MARK: value/mask, 0/0 none */
 	u32 if_id;			/* XFRMA_IF_ID: 0 none */
+	/* A steer: the state whose anti-replay state is cloned (as
+	 * xfrm_replay_clone does), instead of one built from replay_window
+	 * and flags.
+	 */
+	const struct xfrm_state *replay_from;
 };
 
 int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,

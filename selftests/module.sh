@@ -105,3 +105,26 @@ time.sleep(float(sys.argv[2]))' "/tmp/$1-$ns" "${2:-600}" &
 	done
 	wait_for 20 test -s "/tmp/$1-$NS_A" && wait_for 20 test -s "/tmp/$1-$NS_B"
 }
+
+# module_unload DESC: the test's namespaces go first (their teardown, a
+# kernel work, drops what the module owned there), then rmmod, retried
+# meanwhile.
+module_unload() {
+	ns_cleanup
+	if wait_for 30 rmmod tcpike; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "$(rmmod tcpike 2>&1); $(lsmod | grep '^tcpike ')"
+	fi
+}
+
+# espintcp_conn NS READYFILE ARGS...: selftests/espintcp_conn in NS in the
+# background (listen ADDR PORT, or connect LADDR LPORT RADDR RPORT; -n: no
+# ULP); READYFILE gets "LPORT RPORT" once the connection holds the
+# espintcp ULP, READYFILE.err its complaints.
+espintcp_conn() {
+	local ns=$1 f=$2
+	shift 2
+	rm -f "$f"
+	ip netns exec "$ns" "$BIN/selftests/espintcp_conn" "$@" "$f" 2>"$f.err" &
+}

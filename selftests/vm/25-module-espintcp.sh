@@ -32,24 +32,18 @@ module_load
 topo_pair et
 
 # The connection: A (originator) 10.0.0.1:40500 -> B (responder) 10.0.0.2:4500.
-conn() { # ns readyfile args...
-	local ns=$1 f=$2
-	shift 2
-	rm -f "$f"
-	ip netns exec "$ns" "$CONN" "$@" "$f" 2>"$f.err" &
-}
-conn "$NS_B" /tmp/et-b listen 10.0.0.2 4500
+espintcp_conn "$NS_B" /tmp/et-b listen 10.0.0.2 4500
 wait_for 10 sh -c "ip -n $NS_B -o link show lo >/dev/null && ip netns exec $NS_B ss -Hltn 'sport = :4500' | grep -q LISTEN"
-conn "$NS_A" /tmp/et-a connect 10.0.0.1 40500 10.0.0.2 4500
+espintcp_conn "$NS_A" /tmp/et-a connect 10.0.0.1 40500 10.0.0.2 4500
 wait_for 10 test -s /tmp/et-a && wait_for 10 test -s /tmp/et-b
 tap_expect_eq "originator holds 40500 -> 4500 with IKETCP sent and the espintcp ULP" \
 	"40500 4500" "$(cat /tmp/et-a 2>/dev/null || cat /tmp/et-a.err)"
 tap_expect_eq "responder read IKETCP and holds 4500 -> 40500 with the espintcp ULP" \
 	"4500 40500" "$(cat /tmp/et-b 2>/dev/null || cat /tmp/et-b.err)"
 # A plain connection without the ULP (4600 <- 40600), for the refusals.
-conn "$NS_B" /tmp/et-pb -n listen 10.0.0.2 4600
+espintcp_conn "$NS_B" /tmp/et-pb -n listen 10.0.0.2 4600
 wait_for 10 sh -c "ip netns exec $NS_B ss -Hltn 'sport = :4600' | grep -q LISTEN"
-conn "$NS_A" /tmp/et-pa -n connect 10.0.0.1 40600 10.0.0.2 4600
+espintcp_conn "$NS_A" /tmp/et-pa -n connect 10.0.0.1 40600 10.0.0.2 4600
 wait_for 10 test -s /tmp/et-pa && wait_for 10 test -s /tmp/et-pb
 # RFC 3948 sockets on UDP 4500 for the udp leg, as in 22-module-steer.
 encap_sockets et-udp 900
@@ -197,9 +191,9 @@ tap_expect_eq "steer counter" "steers 6" \
 # IPv6: the SA finds its connection through the IPv6 established hash.
 ip -n "$NS_A" addr add fd00::1/64 dev va nodad
 ip -n "$NS_B" addr add fd00::2/64 dev vb nodad
-conn "$NS_B" /tmp/et-6b listen fd00::2 4700
+espintcp_conn "$NS_B" /tmp/et-6b listen fd00::2 4700
 wait_for 10 sh -c "ip netns exec $NS_B ss -Hltn 'sport = :4700' | grep -q LISTEN"
-conn "$NS_A" /tmp/et-6a connect fd00::1 40700 fd00::2 4700
+espintcp_conn "$NS_A" /tmp/et-6a connect fd00::1 40700 fd00::2 4700
 wait_for 10 test -s /tmp/et-6a && wait_for 10 test -s /tmp/et-6b
 SA6="--spi 0x6006 --src fd00::1 --dst fd00::2 --aead rfc4106(gcm(aes)) --icv 128 --key $KEY_AB"
 refused "IPv6 tcp on ports with no connection refused" "no established TCP connection" \
