@@ -24,6 +24,16 @@
 #include <net/espintcp.h>
 #endif
 
+/*
+ * The events group needs CAP_NET_ADMIN to join (GENL_MCAST_CAP_NET_ADMIN:
+ * 6.7, and 6.1.66 in the stable series, which Debian 12's 6.1 has).  A
+ * kernel without it would let every user read the events: refuse to build.
+ */
+#include <net/genetlink.h>
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "this kernel has no GENL_MCAST_CAP_NET_ADMIN (6.1.66 or later is needed): the events group would be open to every user"
+#endif
+
 #ifndef TCP_ENCAP_ESPINTCP		/* include/uapi/linux/udp.h, since 5.6 */
 #define TCP_ENCAP_ESPINTCP	7
 #endif

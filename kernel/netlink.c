@@ -938,7 +938,12 @@ static const struct genl_ops tcpike_ops[] = {
 };
 
 static const struct genl_multicast_group tcpike_mcgrps[] = {
-	{ .name = TCPIKE_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
+	/* Events name SPIs, peers, NAT mappings and traffic selectors:
+	 * joining needs CAP_NET_ADMIN in the user namespace that owns the
+	 * network namespace (genl_bind).  GENL_*_PERM are command flags and
+	 * mean nothing here.
+	 */
+	{ .name = TCPIKE_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct genl_family tcpike_family __ro_after_init = {
