@@ -101,8 +101,8 @@ printf '%s\n' "$out" | sed 's/^/# /'
 	tap_fail "no (SPI, sequence number) on the wire twice with different bytes" \
 		"$(printf '%s\n' "$out" | grep -c REUSE) reused: $(printf '%s\n' "$out" | grep REUSE | head -5 | tr '\n' ' ')"
 n_ab=$(printf '%s\n' "$out" | sed -n 's/^spi 0x00001001 packets \([0-9]*\) .*/\1/p')
-[ "${n_ab:-0}" -ge 2000 ] && tap_ok "the load put $n_ab ESP packets a -> b on the wire" ||
-	tap_fail "the load put at least 2000 ESP packets a -> b on the wire" "${n_ab:-0}"
+[ "${n_ab:-0}" -ge "${TCPIKE_STEER_MIN_PACKETS:-2000}" ] && tap_ok "the load put $n_ab ESP packets a -> b on the wire" ||
+	tap_fail "the load put at least ${TCPIKE_STEER_MIN_PACKETS:-2000} ESP packets a -> b on the wire" "${n_ab:-0}"
 
 # The captures saw the whole run: their highest sequence number of each SA
 # is the receiver's (its anti-replay context), so what is counted below is
