@@ -229,9 +229,6 @@ static int attach_enc_auth(struct xfrm_state *x, const struct tcpike_sa_params *
 	return 0;
 }
 
-/* Anti-replay state: with ESN, or with a window wider than the legacy
- * 32-bit bitmap, the kernel uses the bitmap of xfrm_replay_state_esn.
- */
 /*
  * A steer's new state gets a copy of the old one's anti-replay state,
  * sized from its own bmp_len (xfrm_replay_state_esn_len), never from
@@ -254,6 +251,9 @@ static int clone_replay(struct xfrm_state *x, const struct xfrm_state *from)
 	return x->replay_esn && x->preplay_esn ? 0 : -ENOMEM;
 }
 
+/* Anti-replay state: with ESN, or with a window wider than the legacy
+ * 32-bit bitmap, the kernel uses the bitmap of xfrm_replay_state_esn.
+ */
 static int attach_replay(struct xfrm_state *x, const struct tcpike_sa_params *p)
 {
 	struct xfrm_replay_state_esn *r, *pr;
