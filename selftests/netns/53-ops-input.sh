@@ -1,6 +1,6 @@
 #!/bin/bash
 # What an operator types and names (issues 18 and 23):
-#   tcpiked and tcpikectl answer --version and --help on stdout, exit 0,
+#   tcpiked, tcpikectl and tcpike-nl answer --version and --help on stdout, exit 0,
 #   without a daemon or a configuration;
 #   a FIFO named as the configuration, a secret_file or a private key is
 #   refused at once by its type with file:line and why, instead of the
@@ -23,14 +23,15 @@ cli() {
 	timeout -s KILL 5 "$BIN/$1" "${@:2}" >"$IKE_DIR/cli.out" 2>"$IKE_DIR/cli.err"
 	st=$?
 }
-for p in tcpiked tcpikectl; do
-	cli $p --version
+for path in tcpiked tcpikectl tools/tcpike-nl; do
+	p=${path##*/}
+	cli $path --version
 	tap_check "$p --version: exit 0 ($st), one line '$p VERSION' on stdout, nothing on stderr" \
 		test $st = 0 -a "$(wc -l <"$IKE_DIR/cli.out")" = 1 -a ! -s "$IKE_DIR/cli.err"
 	tap_check "... the version is the build's ($(cat "$IKE_DIR/cli.out"))" \
 		grep -qE "^$p [0-9]+\.[0-9]+\.[0-9]+" "$IKE_DIR/cli.out"
 	for h in --help -h; do
-		cli $p $h
+		cli $path $h
 		tap_check "$p $h: exit 0 ($st), the usage on stdout naming --version" \
 			eval 'test $st = 0 && grep -q "^usage: $p" "$IKE_DIR/cli.out" && grep -q -- --version "$IKE_DIR/cli.out"'
 	done

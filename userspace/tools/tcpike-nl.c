@@ -48,10 +48,11 @@ static const char *encap_name(uint8_t e)
 	       e == TCPIKE_ENCAP_TCP ? "tcp" : "unknown";
 }
 
-static void usage(void)
+static void usage_to(FILE *f, int status)
 {
-	fprintf(stderr,
-		"usage: tcpike-nl sa-new --spi N --src ADDR --dst ADDR [--mode tunnel|transport]\n"
+	fprintf(f,
+		"usage: tcpike-nl --help | --version\n"
+		"       tcpike-nl sa-new --spi N --src ADDR --dst ADDR [--mode tunnel|transport]\n"
 		"                 [--reqid N] [--replay N] [--esn]\n"
 		"                 (--aead NAME --icv BITS | --enc NAME --auth NAME --trunc BITS --auth-key HEX)\n"
 		"                 --key HEX\n"
@@ -73,7 +74,12 @@ static void usage(void)
 		"sa-new lifetimes: --soft-bytes N --hard-bytes N --soft-packets N --hard-packets N\n"
 		"                  --soft-seconds N --hard-seconds N\n"
 		"sa-new, policy-new, policy-del: --mark V[/M] (mask default 0xffffffff) --if-id N\n");
-	exit(2);
+	exit(status);
+}
+
+static void usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 static int parse_addr(const char *s, struct sockaddr_storage *ss)
@@ -260,6 +266,12 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
+		usage_to(stdout, 0);
+	if (!strcmp(cmd, "--version")) {
+		printf("tcpike-nl %s\n", TCPIKE_VERSION);
+		return 0;
+	}
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
