@@ -867,11 +867,21 @@ static const struct xfrm_user_tmpl *acquire_tmpl(const struct nlmsghdr *h)
 static int xfrm_event_parse(const struct nlmsghdr *h, struct kb_event *ev)
 {
 	size_t dlen = h->nlmsg_len - NLMSG_HDRLEN;
+	/* Messages after the first of a datagram are only 4-byte aligned
+	 * (NLMSG_ALIGN) and these structures hold 64-bit fields: each is
+	 * copied out before it is read.
+	 */
+	union {
+		struct xfrm_user_expire expire;
+		struct xfrm_user_mapping mapping;
+		struct xfrm_user_acquire acquire;
+	} u;
 
 	memset(ev, 0, sizeof(*ev));
-	if (h->nlmsg_type == XFRM_MSG_EXPIRE && dlen >= sizeof(struct xfrm_user_expire)) {
-		const struct xfrm_user_expire *x = NLMSG_DATA(h);
+	if (h->nlmsg_type == XFRM_MSG_EXPIRE && dlen >= sizeof(u.expire)) {
+		const struct xfrm_user_expire *x = &u.expire;
 
+		memcpy(&u.expire, NLMSG_DATA(h), sizeof(u.expire));
 		if (x->state.id.proto != IPPROTO_ESP)
 			return -EPROTO;
 		ev->kind = KB_EV_EXPIRE;
@@ -881,9 +891,10 @@ static int xfrm_event_parse(const struct nlmsghdr *h, struct kb_event *ev)
 		ev->hard = x->hard != 0;
 		return 0;
 	}
-	if (h->nlmsg_type == XFRM_MSG_MAPPING && dlen >= sizeof(struct xfrm_user_mapping)) {
-		const struct xfrm_user_mapping *m = NLMSG_DATA(h);
+	if (h->nlmsg_type == XFRM_MSG_MAPPING && dlen >= sizeof(u.mapping)) {
+		const struct xfrm_user_mapping *m = &u.mapping;
 
+		memcpy(&u.mapping, NLMSG_DATA(h), sizeof(u.mapping));
 		if (m->id.proto != IPPROTO_ESP)
 			return -EPROTO;
 		ev->kind = KB_EV_MAPPING;
@@ -898,11 +909,13 @@ static int xfrm_event_parse(const struct nlmsghdr *h, struct kb_event *ev)
 		ev->old_port = ntohs(m->old_sport);
 		return 0;
 	}
-	if (h->nlmsg_type == XFRM_MSG_ACQUIRE && dlen >= sizeof(struct xfrm_user_acquire)) {
-		const struct xfrm_user_acquire *a = NLMSG_DATA(h);
+	if (h->nlmsg_type == XFRM_MSG_ACQUIRE && dlen >= sizeof(u.acquire)) {
+		const struct xfrm_user_acquire *a = &u.acquire;
 		const struct xfrm_user_tmpl *t = acquire_tmpl(h);
-		int family = t ? t->family : a->sel.family;
+		int family;
 
+		memcpy(&u.acquire, NLMSG_DATA(h), sizeof(u.acquire));
+		family = t ? t->family : a->sel.family;
 		if (a->id.proto != IPPROTO_ESP)
 			return -EPROTO;
 		ev->kind = KB_EV_ACQUIRE;
