@@ -206,6 +206,7 @@ daemon {
 	control_socket = $IKE_DIR/$1.sock
 	log_level = info
 	cookie_threshold = 100000
+	half_open_max = 100000
 	half_open_per_ip = 100000
 	tcp_per_ip = 100000
 	tcp_max = 100000
@@ -603,7 +604,7 @@ md=$out/b2.md
 	echo "the bound; over TCP no retransmission on a live connection, RFC 9329);"
 	echo "charon retransmit_timeout 4 s, retransmit_base 1.8, retransmit_tries 5"
 	echo "(sends at 0, 4, 11.2, 24.2 s).  The responder's flood limits are raised"
-	echo "(cookie_threshold, half_open_per_ip, tcp_per_ip, tcp_max: one peer"
+	echo "(cookie_threshold, half_open_max, half_open_per_ip, tcp_per_ip, tcp_max: one peer"
 	echo "address holds up to N IKE SAs); max_ike_message (65000) and"
 	echo "max_frag_buffers (64) stay at their defaults.  charon: strongSwan"
 	echo "$(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null), kernel-libipsec (the host has no ESP),"
