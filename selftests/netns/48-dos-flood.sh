@@ -88,7 +88,13 @@ set -- $n
 tap_check "TCP half-open flood: every connection answered with a cookie or refused ($n)" \
 	test -n "$n" -a "$(( $2 + $3 ))" -ge 100 -a "$1" -le $(( $2 + 11 ))
 rpi=$(( $(tcpc refused_per_ip) + $(tcpc evicted_per_ip) - rpi0 ))
-tap_check "TCP floods held to tcp_per_ip = 40 (refused or displaced: $rpi)" test "$rpi" -ge 60
+# The slow flood's 100 stalled connections from one address meet
+# tcp_per_ip = 40 while they are opened; how many are displaced depends on
+# how fast they open against the 1 s prefix timeout, which frees places
+# too (about 60 on an idle machine, 86 and 52 seen under load).  At least
+# 20: without the limit there are none.  (netns/41 checks the bound
+# itself connection by connection.)
+tap_check "TCP floods held to tcp_per_ip = 40 (refused or displaced: $rpi)" test "$rpi" -ge 20
 n=$(sed -n 's/^closed \([0-9]*\) of 100, refused \([0-9]*\), last close after \([0-9.]*\) s$/\1 \2 \3/p' "$F.slow")
 set -- $n
 tap_check "slow-prefix flood: all 100 closed, the last after $3 s (tcp_prefix_timeout 1 s, bound 4 s)" \
