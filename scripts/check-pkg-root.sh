@@ -14,7 +14,10 @@ nok() { echo "not ok - pkg/$1"; }
 show() { tail -n "${2:-30}" "$1" | sed 's/^/# /'; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tcpike-pkgroot.XXXXXX")
-trap 'umount -R "$work/root" 2>/dev/null; rm -rf "$work"' EXIT
+# The root holds an rbind of the host's /dev: if it cannot be unmounted
+# (a process still in it, e.g. after a kill), it is detached lazily and
+# rm never crosses a mount point, or it would delete the host's devices.
+trap 'umount -R "$work/root" 2>/dev/null || umount -R -l "$work/root" 2>/dev/null; rm -rf --one-file-system "$work"' EXIT
 mkdir -p "$work/upper" "$work/wk" "$work/root"
 if ! mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/upper,workdir=$work/wk" "$work/root"; then
 	nok "Debian 12 root: overlay mount of $lower"

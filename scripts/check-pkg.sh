@@ -42,7 +42,7 @@ check() {
 }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tcpike-pkg.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf --one-file-system "$work"' EXIT	# never into a mount left behind
 
 # What make install puts where (mode path), for PREFIX=/usr; the package
 # holds the same (man pages compressed) plus its changelog and copyright.
