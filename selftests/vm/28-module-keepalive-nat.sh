@@ -13,15 +13,20 @@ ip netns exec "$NS_R" sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=2
 	tap_fail "conntrack UDP timeouts of 2 s on the NAT router"
 
 # b: one datagram in on UDP 4500; where it came from is a's mapping.
+rm -f /tmp/kn-b.ready /tmp/kn-b.map /tmp/kn-a.log
 ip netns exec "$NS_B" python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", 4500))
+open(sys.argv[2], "w").write("bound\n")
 s.settimeout(10)
 d, a = s.recvfrom(100)
-open(sys.argv[1], "w").write("%s %d\n" % a)' /tmp/kn-b.map &
+open(sys.argv[1], "w").write("%s %d\n" % a)' /tmp/kn-b.map /tmp/kn-b.ready &
 RECV=$!
-sleep 0.5
+# a says hello once: b must be bound first (a hello before that is
+# answered port-unreachable and lost; python's start-up under TCG took
+# longer than a fixed half second once).
+wait_for 10 test -s /tmp/kn-b.ready
 # a: UDP 4500, says hello to b and logs every datagram it gets.
 ip netns exec "$NS_A" python3 -c '
 import socket, sys
