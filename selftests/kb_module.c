@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "tcpike_nl.h"
 
@@ -25,15 +26,6 @@ static void check(int cond, const char *what, const char *detail)
 		printf("# %s\n", detail);
 		failed = 1;
 	}
-}
-
-static void v4(struct sockaddr_storage *ss, const char *a)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	sin->sin_family = AF_INET;
-	inet_pton(AF_INET, a, &sin->sin_addr);
 }
 
 int main(int argc, char **argv)
@@ -59,8 +51,8 @@ int main(int argc, char **argv)
 	}
 	sa.spi = htonl(0x5005);
 	sa.reqid = 9;
-	v4(&sa.src, "10.0.0.1");
-	v4(&sa.dst, "10.0.0.9");
+	addr_parse("10.0.0.1", &sa.src);
+	addr_parse("10.0.0.9", &sa.dst);
 	snprintf(sa.aead, sizeof(sa.aead), "rfc4106(gcm(aes))");
 	sa.aead_icv_bits = 128;
 	sa.enc_key = key;

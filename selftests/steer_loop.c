@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "tcpike_nl.h"
 
@@ -52,15 +53,6 @@ static int open_in(const char *name, struct tnl *t)
 	return err;
 }
 
-static void v4(struct sockaddr_storage *ss, const char *a)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	sin->sin_family = AF_INET;
-	inet_pton(AF_INET, a, &sin->sin_addr);
-}
-
 int main(int argc, char **argv)
 {
 	static const enum kb_encap with_tcp[] = { KB_ENCAP_UDP, KB_ENCAP_TCP, KB_ENCAP_UDP,
@@ -85,8 +77,8 @@ int main(int argc, char **argv)
 	nsteps = atoi(argv[5]) ? 4 : 2;
 	if (open_in(argv[1], &t[0]) || open_in(argv[2], &t[1]))
 		return 1;
-	v4(&to_b, "10.0.0.2");
-	v4(&to_a, "10.0.0.1");
+	addr_parse("10.0.0.2", &to_b);
+	addr_parse("10.0.0.1", &to_a);
 	for (r = 0; r < rounds; r++) {
 		for (s = 0; s < nsteps; s++) {
 			enum kb_encap enc = steps[s];

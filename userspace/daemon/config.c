@@ -7,6 +7,7 @@
  */
 #define LOG_SUBSYS LOG_SUB_CFG
 
+#include "addr.h"
 #include "config.h"
 #include "crypto.h"
 
@@ -362,23 +363,6 @@ bad:
 		    n->key, n->value);
 }
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *in = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
-
 /* Splits a comma-separated list in place; returns the count or -1. */
 static int split_list(char *s, char **items, int max)
 {
@@ -407,7 +391,7 @@ static int parse_addrs(struct ctx *c, const struct node *n, struct sockaddr_stor
 		return fail(c, n->line, "%s: at most %d addresses", n->key, max);
 	}
 	for (int i = 0; i < k; i++) {
-		if (parse_addr(items[i], &out[i])) {
+		if (addr_parse(items[i], &out[i])) {
 			fail(c, n->line, "%s: expected an IPv4 or IPv6 address, got '%s'",
 			     n->key, items[i]);
 			free(copy);
@@ -472,7 +456,7 @@ static int parse_ts(const char *s, struct ts_cfg *ts)
 	slash = strchr(addr, '/');
 	if (slash)
 		*slash = 0;
-	if (parse_addr(trim(addr), &ss))
+	if (addr_parse(trim(addr), &ss))
 		return -1;
 	ts->family = ss.ss_family;
 	bits = ts->family == AF_INET ? 32 : 128;
@@ -526,7 +510,7 @@ int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen)
 	const char *v = s;
 
 	memset(id, 0, sizeof(*id));
-	if (!parse_addr(s, &ss)) {
+	if (!addr_parse(s, &ss)) {
 		if (ss.ss_family == AF_INET) {
 			id->type = 1;	/* ID_IPV4_ADDR */
 			id->len = 4;

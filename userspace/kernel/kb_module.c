@@ -18,6 +18,7 @@
 
 #include <netlink/netlink.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "tcpike_nl.h"
 
@@ -143,10 +144,7 @@ static bool kb_event_of(const struct tnl_event *te, struct kb_event *ev)
 	case TNL_EV_MAPPING:
 		ev->kind = KB_EV_MAPPING;
 		ev->new_remote = te->new_addr;
-		if (te->new_addr.ss_family == AF_INET)
-			((struct sockaddr_in *)&ev->new_remote)->sin_port = htons(te->new_port);
-		else if (te->new_addr.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&ev->new_remote)->sin6_port = htons(te->new_port);
+		addr_set_port(&ev->new_remote, te->new_port);
 		ev->old_port = te->old_port;
 		return true;
 	default:

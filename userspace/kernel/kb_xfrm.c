@@ -27,6 +27,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "backend.h"
 #include "log.h"
 
@@ -902,10 +903,7 @@ static int xfrm_event_parse(const struct nlmsghdr *h, struct kb_event *ev)
 		from_xaddr(&ev->dst, m->id.family, &m->id.daddr);
 		from_xaddr(&ev->src, m->id.family, &m->old_saddr);
 		from_xaddr(&ev->new_remote, m->id.family, &m->new_saddr);
-		if (m->id.family == AF_INET)
-			((struct sockaddr_in *)&ev->new_remote)->sin_port = m->new_sport;
-		else if (m->id.family == AF_INET6)
-			((struct sockaddr_in6 *)&ev->new_remote)->sin6_port = m->new_sport;
+		addr_set_port(&ev->new_remote, ntohs(m->new_sport));
 		ev->old_port = ntohs(m->old_sport);
 		return 0;
 	}

@@ -16,6 +16,8 @@
 /* Room for addr_port_str(): "[" IPv6 "]:" port. */
 #define ADDR_STRLEN	(46 + 8)
 
+/* "10.0.0.1" or "fd00::1" into ss (port 0): 0, or -1 when it is neither. */
+int addr_parse(const char *s, struct sockaddr_storage *ss);
 /* The address alone ("10.0.0.1", "fd00::1"; "?" for another family). */
 const char *addr_str(const struct sockaddr_storage *ss, char *out, size_t len);
 /* With the port: "10.0.0.1:500", "[fd00::1]:500". */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Socket address helpers (lib/addr.c): text, ports, comparison, lengths,
- * for both families and for an address of neither. */
+/* Socket address helpers (lib/addr.c): parsing, text, ports, comparison,
+ * lengths, for both families and for an address of neither. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -88,6 +88,26 @@ TEST(lengths_and_bytes)
 	EXPECT_EQ(0xfd, p[0]);
 	EXPECT_EQ(0, addr_bytes(&u, &p));
 	EXPECT_EQ(NULL, p);
+}
+
+TEST(parse)
+{
+	static const char *const good[] = { "10.0.0.1", "0.0.0.0", "fd00::1", "::ffff:10.0.0.1" };
+	static const char *const bad[] = { "", "10.0.0", "10.0.0.256", "fd00::1/64", "gw.example",
+					   "10.0.0.1:500", " 10.0.0.1" };
+	struct sockaddr_storage ss, want;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		want = mk(good[i], 0);
+		ASSERT_EQ(0, addr_parse(good[i], &ss)) TH_LOG("%s", good[i]);
+		EXPECT_EQ(want.ss_family, ss.ss_family);
+		EXPECT_TRUE(addr_port_eq(&want, &ss)) TH_LOG("%s", good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&ss, 0xa5, sizeof(ss));
+		EXPECT_EQ(-1, addr_parse(bad[i], &ss)) TH_LOG("'%s'", bad[i]);
+		EXPECT_EQ(0, ss.ss_family) TH_LOG("'%s': left zeroed", bad[i]);
+	}
 }
 
 TEST_HARNESS_MAIN

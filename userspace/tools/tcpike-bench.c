@@ -162,16 +162,7 @@ bad:
 
 static int parse_addr(const char *s, struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		ss->ss_family = AF_INET;
-		return AF_INET;
-	}
-	if (inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		ss->ss_family = AF_INET6;
-		return AF_INET6;
-	}
-	return -1;
+	return addr_parse(s, ss) ? -1 : ss->ss_family;
 }
 
 /* The first Notify of a message as a name, for failure messages. */

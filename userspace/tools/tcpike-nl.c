@@ -40,6 +40,7 @@
 #include <linux/tcpike.h>
 #include <openssl/crypto.h>
 
+#include "addr.h"
 #include "tcpike_nl.h"
 
 static const char *encap_name(uint8_t e)
@@ -84,15 +85,8 @@ static void usage(void)
 
 static int parse_addr(const char *s, struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		ss->ss_family = AF_INET;
+	if (!addr_parse(s, ss))
 		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		ss->ss_family = AF_INET6;
-		return 0;
-	}
 	fprintf(stderr, "tcpike-nl: '%s' is not an IPv4 or IPv6 address\n", s);
 	exit(2);
 }
