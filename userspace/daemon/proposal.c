@@ -23,42 +23,31 @@
 
 #include "ikesa.h"
 
-static void add_t(struct ike_proposal *p, uint8_t type, uint16_t id, uint16_t keylen)
-{
-	if (p->ntrans >= IKE_MAX_TRANSFORMS)
-		return;
-	p->t[p->ntrans].type = type;
-	p->t[p->ntrans].id = id;
-	p->t[p->ntrans].keylen = keylen;
-	p->t[p->ntrans].unknown_attr = false;
-	p->ntrans++;
-}
-
 /* One configured proposal as an SA payload proposal.  first_ke (if in the
  * list) goes first: it is the group of the KE payload we send.  no_ke:
  * no KE transforms at all (IKE_AUTH). */
 static void cfg_to_prop(const struct proposal_cfg *pc, uint8_t proto,
-			uint16_t first_ke, bool no_ke, struct ike_proposal *p)
+			uint16_t first_ke, bool no_ke, struct ike_sa_pl *sa)
 {
 	int i;
 
 	for (i = 0; i < pc->n_encr; i++)
-		add_t(p, IKEV2_TRANS_ENCR, pc->encr[i].id, pc->encr[i].keylen);
+		ike_sa_add_trans(sa, IKEV2_TRANS_ENCR, pc->encr[i].id, pc->encr[i].keylen);
 	for (i = 0; i < pc->n_prf; i++)
-		add_t(p, IKEV2_TRANS_PRF, pc->prf[i], 0);
+		ike_sa_add_trans(sa, IKEV2_TRANS_PRF, pc->prf[i], 0);
 	for (i = 0; i < pc->n_integ; i++)
-		add_t(p, IKEV2_TRANS_INTEG, pc->integ[i], 0);
+		ike_sa_add_trans(sa, IKEV2_TRANS_INTEG, pc->integ[i], 0);
 	for (i = 0; i < pc->n_ke && !no_ke; i++)
 		if (pc->ke[i] == first_ke)
-			add_t(p, IKEV2_TRANS_KE, pc->ke[i], 0);
+			ike_sa_add_trans(sa, IKEV2_TRANS_KE, pc->ke[i], 0);
 	for (i = 0; i < pc->n_ke && !no_ke; i++)
 		if (pc->ke[i] != first_ke)
-			add_t(p, IKEV2_TRANS_KE, pc->ke[i], 0);
+			ike_sa_add_trans(sa, IKEV2_TRANS_KE, pc->ke[i], 0);
 	if (proto == IKEV2_PROTO_ESP) {
 		if (!pc->n_esn)
-			add_t(p, IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0);
+			ike_sa_add_trans(sa, IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0);
 		for (i = 0; i < pc->n_esn; i++)
-			add_t(p, IKEV2_TRANS_ESN, pc->esn[i], 0);
+			ike_sa_add_trans(sa, IKEV2_TRANS_ESN, pc->esn[i], 0);
 	}
 }
 
@@ -68,16 +57,11 @@ void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
 	struct ike_sa_pl sa;
 	int i;
 
-	memset(&sa, 0, sizeof(sa));
-	for (i = 0; i < cc->n_ike && i < IKE_MAX_PROPOSALS; i++) {
-		struct ike_proposal *p = &sa.p[sa.nprop++];
-
-		p->num = (uint8_t)(i + 1);
-		p->proto = IKEV2_PROTO_IKE;
-		p->spi_len = spi_len;
-		if (spi_len)
-			memcpy(p->spi, spi, spi_len);
-		cfg_to_prop(&cc->ike[i], IKEV2_PROTO_IKE, first_ke, false, p);
+	ike_sa_reset(&sa);
+	for (i = 0; i < cc->n_ike; i++) {
+		if (!ike_sa_add_prop(&sa, IKEV2_PROTO_IKE, spi, spi_len))
+			break;
+		cfg_to_prop(&cc->ike[i], IKEV2_PROTO_IKE, first_ke, false, &sa);
 	}
 	ike_put_sa(bld, &sa);
 }
@@ -88,15 +72,11 @@ void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
 	struct ike_sa_pl sa;
 	int i;
 
-	memset(&sa, 0, sizeof(sa));
-	for (i = 0; i < ch->n_esp && i < IKE_MAX_PROPOSALS; i++) {
-		struct ike_proposal *p = &sa.p[sa.nprop++];
-
-		p->num = (uint8_t)(i + 1);
-		p->proto = IKEV2_PROTO_ESP;
-		p->spi_len = 4;
-		memcpy(p->spi, &spi, 4);
-		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, no_ke, p);
+	ike_sa_reset(&sa);
+	for (i = 0; i < ch->n_esp; i++) {
+		if (!ike_sa_add_prop(&sa, IKEV2_PROTO_ESP, (const uint8_t *)&spi, 4))
+			break;
+		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, no_ke, &sa);
 	}
 	ike_put_sa(bld, &sa);
 }
@@ -261,23 +241,18 @@ void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 	struct ike_proposal *o;
 	bool esp = p->proto == IKEV2_PROTO_ESP;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.nprop = 1;
-	o = &sa.p[0];
-	o->num = p->num;
-	o->proto = p->proto;
-	o->spi_len = spi_len;
-	if (spi_len)
-		memcpy(o->spi, spi, spi_len);
-	add_t(o, IKEV2_TRANS_ENCR, s->encr, s->encr_keylen);
+	ike_sa_reset(&sa);
+	o = ike_sa_add_prop(&sa, p->proto, spi, spi_len);
+	o->num = p->num;	/* §3.3.1: the number of the one accepted */
+	ike_sa_add_trans(&sa, IKEV2_TRANS_ENCR, s->encr, s->encr_keylen);
 	if (!esp)
-		add_t(o, IKEV2_TRANS_PRF, s->prf, 0);
+		ike_sa_add_trans(&sa, IKEV2_TRANS_PRF, s->prf, 0);
 	if (!crypto_encr_is_aead(s->encr))
-		add_t(o, IKEV2_TRANS_INTEG, s->integ, 0);
+		ike_sa_add_trans(&sa, IKEV2_TRANS_INTEG, s->integ, 0);
 	if (s->ke)
-		add_t(o, IKEV2_TRANS_KE, s->ke, 0);
+		ike_sa_add_trans(&sa, IKEV2_TRANS_KE, s->ke, 0);
 	if (esp)
-		add_t(o, IKEV2_TRANS_ESN, s->esn ? IKEV2_ESN_YES : IKEV2_ESN_NO, 0);
+		ike_sa_add_trans(&sa, IKEV2_TRANS_ESN, s->esn ? IKEV2_ESN_YES : IKEV2_ESN_NO, 0);
 	ike_put_sa(bld, &sa);
 }
 

@@ -34,10 +34,17 @@ static void check(const struct ike_msg *m, const uint8_t *p, size_t len)
 		struct ike_delete d;
 		struct ike_skf f;
 
-		if (!ike_get_sa(pl, &sa))
-			for (int j = 0; j < sa.nprop; j++)
-				if (sa.p[j].ntrans > IKE_MAX_TRANSFORMS)
+		if (!ike_get_sa(pl, &sa)) {
+			int nt = 0;
+
+			for (int j = 0; j < sa.nprop; j++) {
+				if (sa.p[j].t != sa.pool + nt)
 					abort();
+				nt += sa.p[j].ntrans;
+			}
+			if (nt != sa.npool || nt > IKE_MAX_SA_TRANSFORMS)
+				abort();
+		}
 		ike_get_ke(pl, &ke);
 		ike_get_nonce(pl, &sp);
 		ike_get_id(pl, &t);

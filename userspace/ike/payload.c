@@ -84,7 +84,9 @@ static int get_transform(struct cursor *c, bool *last, struct ike_transform *t)
 	return 0;
 }
 
-static int get_proposal(struct cursor *c, bool *last, struct ike_proposal *p)
+/* One proposal; its transforms go to the pool after the npool in use. */
+static int get_proposal(struct cursor *c, bool *last, struct ike_sa_pl *sa,
+			struct ike_proposal *p)
 {
 	uint8_t more, rsv, ntrans;
 	uint16_t len;
@@ -106,8 +108,11 @@ static int get_proposal(struct cursor *c, bool *last, struct ike_proposal *p)
 		return -EBADMSG;
 	if (ntrans == 0)
 		return -EBADMSG;
-	if (ntrans > IKE_MAX_TRANSFORMS)
+	/* Cannot happen within a 16-bit payload length (see payload.h);
+	 * kept so the pool's bound does not rest on the caller. */
+	if (ntrans > IKE_MAX_SA_TRANSFORMS - sa->npool)
 		return -E2BIG;
+	p->t = &sa->pool[sa->npool];
 	for (i = 0; i < ntrans; i++) {
 		if (tlast)
 			return -EBADMSG;	/* "last" seen, more counted */
@@ -119,8 +124,47 @@ static int get_proposal(struct cursor *c, bool *last, struct ike_proposal *p)
 	if (!tlast || cur_left(&pc))
 		return -EBADMSG;
 	p->ntrans = ntrans;
+	sa->npool += ntrans;
 	*last = more == SUBSTRUC_LAST;
 	return 0;
+}
+
+void ike_sa_reset(struct ike_sa_pl *sa)
+{
+	sa->nprop = 0;
+	sa->npool = 0;
+}
+
+struct ike_proposal *ike_sa_add_prop(struct ike_sa_pl *sa, uint8_t proto,
+				     const uint8_t *spi, uint8_t spi_len)
+{
+	struct ike_proposal *p;
+
+	if (sa->nprop >= IKE_MAX_PROPOSALS || spi_len > IKE_SPI_MAX)
+		return NULL;
+	p = &sa->p[sa->nprop++];
+	memset(p, 0, sizeof(*p));
+	p->num = (uint8_t)sa->nprop;
+	p->proto = proto;
+	p->spi_len = spi_len;
+	if (spi_len)
+		memcpy(p->spi, spi, spi_len);
+	p->t = &sa->pool[sa->npool];
+	return p;
+}
+
+bool ike_sa_add_trans(struct ike_sa_pl *sa, uint8_t type, uint16_t id, uint16_t keylen)
+{
+	struct ike_proposal *p;
+
+	if (!sa->nprop || sa->npool >= IKE_MAX_SA_TRANSFORMS)
+		return false;
+	p = &sa->p[sa->nprop - 1];
+	if (p->ntrans >= IKE_MAX_TRANSFORMS)
+		return false;
+	p->t[p->ntrans++] = (struct ike_transform){ .type = type, .id = id, .keylen = keylen };
+	sa->npool++;
+	return true;
 }
 
 int ike_get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa)
@@ -130,24 +174,26 @@ int ike_get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa)
 	int n = 0, r;
 
 	body(pl, &c);
-	memset(sa, 0, sizeof(*sa));
+	ike_sa_reset(sa);
 	while (!last) {
 		if (!cur_left(&c))
 			return -EBADMSG;	/* no proposal, or "more" lied */
-		if (n == IKE_MAX_PROPOSALS)
-			return -E2BIG;
-		r = get_proposal(&c, &last, &sa->p[n]);
+		/* Proposal Num is one octet and numbering is 1, 2, ...: a
+		 * 256th proposal cannot be numbered. */
+		r = n == IKE_MAX_PROPOSALS ? -EBADMSG : get_proposal(&c, &last, sa, &sa->p[n]);
 		/* §3.3.1: the first is 1, each next one more. */
 		if (!r && sa->p[n].num != n + 1)
 			r = -EBADMSG;
 		if (r) {
-			memset(sa, 0, sizeof(*sa));
+			ike_sa_reset(sa);
 			return r;
 		}
 		n++;
 	}
-	if (cur_left(&c))
+	if (cur_left(&c)) {
+		ike_sa_reset(sa);
 		return -EBADMSG;
+	}
 	sa->nprop = n;
 	return 0;
 }
@@ -161,7 +207,7 @@ void ike_put_sa(struct ike_builder *bld, const struct ike_sa_pl *sa)
 		const struct ike_proposal *p = &sa->p[i];
 		size_t plen = 8 + p->spi_len;
 
-		if (p->spi_len > IKE_SPI_MAX || p->ntrans > IKE_MAX_TRANSFORMS) {
+		if (p->spi_len > IKE_SPI_MAX) {
 			if (!bld->err)
 				bld->err = -EINVAL;
 			return;

@@ -17,8 +17,8 @@
  *   (m.sk is the SK/SKF payload, m.sk_next its next-payload field).
  * Every ike_get_*() validates the whole body before filling its output and
  * returns 0, -EBADMSG (malformed: answer INVALID_SYNTAX) or -E2BIG (more
- * proposals/transforms/selectors/attributes than the fixed bounds below:
- * also INVALID_SYNTAX, logged as a local limit).  On error the output
+ * selectors/attributes than the fixed bounds below: also INVALID_SYNTAX,
+ * logged as a local limit; SA payloads are bounded by their format only).  On error the output
  * holds no usable entries (counts 0 for SA/TS; CP undefined).  Spans (const uint8_t *
  * + length) point into the received message: they live as long as it.
  *
@@ -44,8 +44,18 @@
 
 #include "msg.h"
 
-#define IKE_MAX_PROPOSALS	16
-#define IKE_MAX_TRANSFORMS	32	/* per proposal */
+/*
+ * SA payload bounds: what the wire format allows, not a guess at what
+ * peers send (strongSwan's default IKE proposal alone lists more than 32
+ * transforms).  Proposal Num and the transform count are one octet each
+ * (§3.3.1); a transform takes at least 8 bytes and a proposal 8 more, so
+ * an SA payload's 16-bit length holds at most (65535 - 4 - 8) / 8 of them.
+ * The transforms of all proposals share one pool in struct ike_sa_pl:
+ * about 70 KB, whatever the peer sends.
+ */
+#define IKE_MAX_PROPOSALS	255
+#define IKE_MAX_TRANSFORMS	255	/* per proposal */
+#define IKE_MAX_SA_TRANSFORMS	((65535 - 4 - 8) / 8)	/* in one SA payload */
 #define IKE_MAX_TS		16	/* selectors per TS payload */
 #define IKE_MAX_CP_ATTRS	32
 #define IKE_SPI_MAX		8
@@ -66,13 +76,25 @@ struct ike_proposal {
 	uint8_t spi_len;	/* 0 (IKE_SA_INIT), 4 (ESP/AH) or 8 (IKE rekey) */
 	uint8_t spi[IKE_SPI_MAX];
 	uint8_t ntrans;
-	struct ike_transform t[IKE_MAX_TRANSFORMS];
+	struct ike_transform *t;	/* ntrans entries in the owner's pool */
 };
 
+/* Holds pointers into itself: do not copy it; a copied ike_proposal's t
+ * lives only as long as the ike_sa_pl it came from. */
 struct ike_sa_pl {
 	int nprop;
+	int npool;
 	struct ike_proposal p[IKE_MAX_PROPOSALS];
+	struct ike_transform pool[IKE_MAX_SA_TRANSFORMS];
 };
+
+/* Building one: ike_sa_reset(), then for each proposal ike_sa_add_prop()
+ * followed by its transforms (ike_sa_add_trans() appends to the last
+ * proposal).  NULL / false at a bound; ike_put_sa() then sends what fit. */
+void ike_sa_reset(struct ike_sa_pl *sa);
+struct ike_proposal *ike_sa_add_prop(struct ike_sa_pl *sa, uint8_t proto,
+				     const uint8_t *spi, uint8_t spi_len);
+bool ike_sa_add_trans(struct ike_sa_pl *sa, uint8_t type, uint16_t id, uint16_t keylen);
 
 /* Checks numbering (first 1, each next +1), last-substructure markers,
  * every length, SPI size against protocol (IKE 0/8, ESP/AH 4); at least

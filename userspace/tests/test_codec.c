@@ -32,24 +32,36 @@ TEST(sa_round_trip)
 	struct ike_builder bld;
 	struct ike_msg m;
 
-	memset(&sa_in, 0, sizeof(sa_in));
-	sa_in.nprop = 2;
-	sa_in.p[0] = (struct ike_proposal){ .num = 1, .proto = IKEV2_PROTO_IKE, .ntrans = 4,
-		.t = { { IKEV2_TRANS_ENCR, IKEV2_ENCR_AES_GCM_16, 256, false },
-		       { IKEV2_TRANS_PRF, IKEV2_PRF_HMAC_SHA2_256, 0, false },
-		       { IKEV2_TRANS_KE, IKEV2_KE_CURVE25519, 0, false },
-		       { IKEV2_TRANS_KE, IKEV2_KE_ECP_256, 0, false } } };
-	sa_in.p[1] = (struct ike_proposal){ .num = 2, .proto = IKEV2_PROTO_ESP, .spi_len = 4,
-		.spi = { 0xc0, 0xff, 0xee, 0x01 }, .ntrans = 2,
-		.t = { { IKEV2_TRANS_ENCR, IKEV2_ENCR_CHACHA20_POLY1305, 0, false },
-		       { IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0, false } } };
+	int i, j;
+
+	ike_sa_reset(&sa_in);
+	ike_sa_add_prop(&sa_in, IKEV2_PROTO_IKE, NULL, 0);
+	ike_sa_add_trans(&sa_in, IKEV2_TRANS_ENCR, IKEV2_ENCR_AES_GCM_16, 256);
+	ike_sa_add_trans(&sa_in, IKEV2_TRANS_PRF, IKEV2_PRF_HMAC_SHA2_256, 0);
+	ike_sa_add_trans(&sa_in, IKEV2_TRANS_KE, IKEV2_KE_CURVE25519, 0);
+	ike_sa_add_trans(&sa_in, IKEV2_TRANS_KE, IKEV2_KE_ECP_256, 0);
+	ike_sa_add_prop(&sa_in, IKEV2_PROTO_ESP, (const uint8_t *)"\xc0\xff\xee\x01", 4);
+	ike_sa_add_trans(&sa_in, IKEV2_TRANS_ENCR, IKEV2_ENCR_CHACHA20_POLY1305, 0);
+	ike_sa_add_trans(&sa_in, IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0);
 	msg_begin(&bld, &b, &hdr);
 	ike_put_sa(&bld, &sa_in);
 	ASSERT_EQ(0, msg_finish(&bld));
 	ASSERT_EQ(0, ike_msg_parse(b.data, b.len, &m));
 	ASSERT_EQ(1, m.n);
 	ASSERT_EQ(0, ike_get_sa(&m.pl[0], &sa_out));
-	ASSERT_EQ(0, memcmp(&sa_in, &sa_out, sizeof(sa_in)));
+	ASSERT_EQ(2, sa_out.nprop);
+	ASSERT_EQ(6, sa_out.npool);
+	for (i = 0; i < 2; i++) {
+		const struct ike_proposal *x = &sa_in.p[i], *y = &sa_out.p[i];
+
+		ASSERT_EQ(x->num, y->num);
+		ASSERT_EQ(x->proto, y->proto);
+		ASSERT_EQ(x->spi_len, y->spi_len);
+		ASSERT_EQ(0, memcmp(x->spi, y->spi, x->spi_len));
+		ASSERT_EQ(x->ntrans, y->ntrans);
+		for (j = 0; j < x->ntrans; j++)
+			ASSERT_EQ(0, memcmp(&x->t[j], &y->t[j], sizeof(x->t[j])));
+	}
 	buf_free(&b);
 }
 

@@ -25,18 +25,12 @@ static void esp_cfg(struct child_cfg *ch)
  * unless 0. */
 static void peer_prop(struct ike_sa_pl *sa, uint16_t ke)
 {
-	struct ike_proposal *p = &sa->p[0];
-
-	memset(sa, 0, sizeof(*sa));
-	sa->nprop = 1;
-	p->num = 1;
-	p->proto = IKEV2_PROTO_ESP;
-	p->spi_len = 4;
-	memcpy(p->spi, "\x11\x22\x33\x44", 4);
-	p->t[p->ntrans++] = (struct ike_transform){ IKEV2_TRANS_ENCR, IKEV2_ENCR_AES_GCM_16, 256, false };
+	ike_sa_reset(sa);
+	ike_sa_add_prop(sa, IKEV2_PROTO_ESP, (const uint8_t *)"\x11\x22\x33\x44", 4);
+	ike_sa_add_trans(sa, IKEV2_TRANS_ENCR, IKEV2_ENCR_AES_GCM_16, 256);
 	if (ke)
-		p->t[p->ntrans++] = (struct ike_transform){ IKEV2_TRANS_KE, ke, 0, false };
-	p->t[p->ntrans++] = (struct ike_transform){ IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0, false };
+		ike_sa_add_trans(sa, IKEV2_TRANS_KE, ke, 0);
+	ike_sa_add_trans(sa, IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0);
 }
 
 static int count_type(const struct ike_sa_pl *sa, uint8_t type)
@@ -117,6 +111,119 @@ TEST(ike_auth_reply_without_ke_accepted)
 	/* a reply with another group than ours is still refused for a rekey */
 	peer_prop(&sa, IKEV2_KE_ECP_256);
 	EXPECT_EQ(-ENOENT, prop_check_reply_esp(&ch, &sa, false, &s));
+}
+
+/*
+ * A raw peer SA payload body of nprop ESP proposals with ntrans transforms
+ * each: ENCR AES-CBC without a key length (which we refuse), and last ESN
+ * none.  Transform good_t of proposal good_p (0-based; -1: none) is
+ * AES-GCM-16-256 instead, the one our esp_cfg() accepts.
+ */
+static size_t raw_esp_sa(uint8_t *b, size_t cap, int nprop, int ntrans, int good_p, int good_t)
+{
+	size_t o = 0;
+	int i, j;
+
+	for (i = 0; i < nprop; i++) {
+		size_t start = o, plen;
+
+		if (o + 12 + (size_t)ntrans * 8 + 4 > cap)
+			return 0;
+		b[o++] = i + 1 < nprop ? 2 : 0;
+		b[o++] = 0;
+		o += 2;			/* length, patched below */
+		b[o++] = (uint8_t)(i + 1);
+		b[o++] = IKEV2_PROTO_ESP;
+		b[o++] = 4;
+		b[o++] = (uint8_t)ntrans;
+		memcpy(b + o, "\x11\x22\x33\x44", 4);
+		o += 4;
+		for (j = 0; j < ntrans; j++) {
+			bool good = i == good_p && j == good_t;
+			bool esn = j + 1 == ntrans;
+			uint16_t id = esn ? IKEV2_ESN_NO :
+				      good ? IKEV2_ENCR_AES_GCM_16 : IKEV2_ENCR_AES_CBC;
+
+			b[o++] = esn ? 0 : 3;
+			b[o++] = 0;
+			b[o++] = 0;
+			b[o++] = good ? 12 : 8;
+			b[o++] = esn ? IKEV2_TRANS_ESN : IKEV2_TRANS_ENCR;
+			b[o++] = 0;
+			b[o++] = (uint8_t)(id >> 8);
+			b[o++] = (uint8_t)id;
+			if (good) {
+				b[o++] = 0x80 | (IKEV2_ATTR_KEY_LENGTH >> 8);
+				b[o++] = IKEV2_ATTR_KEY_LENGTH & 0xff;
+				b[o++] = 256 >> 8;
+				b[o++] = 256 & 0xff;
+			}
+		}
+		plen = o - start;
+		b[start + 2] = (uint8_t)(plen >> 8);
+		b[start + 3] = (uint8_t)plen;
+	}
+	return o;
+}
+
+static uint8_t big_sa[65535];
+
+static int select_raw(int nprop, int ntrans, int good_p, int good_t, int *idx)
+{
+	static struct child_cfg ch;
+	static struct ike_sa_pl sa;
+	struct ike_suite s;
+	struct ike_pl pl = { .type = IKEV2_PL_SA, .body = big_sa };
+	size_t n = raw_esp_sa(big_sa, sizeof(big_sa) - 4, nprop, ntrans, good_p, good_t);
+	int r;
+
+	if (!n)
+		return -EMSGSIZE;
+	pl.len = (uint16_t)n;
+	esp_cfg(&ch);
+	r = ike_get_sa(&pl, &sa);
+	if (r)
+		return r;
+	if (sa.nprop != nprop || sa.p[nprop - 1].ntrans != ntrans)
+		return -EINVAL;
+	r = prop_select_esp(&ch, &sa, true, &s, idx);
+	if (!r && (s.encr != IKEV2_ENCR_AES_GCM_16 || s.encr_keylen != 256))
+		return -EINVAL;
+	return r;
+}
+
+/* RFC 7296 §3.3 bounds proposals by the 1-octet Proposal Num and
+ * transforms by the 1-octet count: strongSwan's default IKE proposal alone
+ * lists more than 32 transforms, Libreswan offers several proposals. */
+TEST(selects_from_the_17th_proposal)
+{
+	int idx = -1;
+
+	ASSERT_EQ(0, select_raw(20, 3, 16, 0, &idx));
+	EXPECT_EQ(16, idx);
+	ASSERT_EQ(0, select_raw(255, 2, 254, 0, &idx));
+	EXPECT_EQ(254, idx);
+	EXPECT_EQ(-ENOENT, select_raw(20, 3, -1, 0, &idx));
+}
+
+TEST(selects_the_33rd_transform)
+{
+	int idx = -1;
+
+	ASSERT_EQ(0, select_raw(1, 40, 0, 34, &idx));
+	EXPECT_EQ(0, idx);
+	ASSERT_EQ(0, select_raw(1, 255, 0, 253, &idx));
+	EXPECT_EQ(0, idx);
+}
+
+/* As many transforms as an SA payload's 16-bit length can carry: 230
+ * proposals of 34 transforms (65,324 bytes), the last one chosen. */
+TEST(largest_sa_payload_parsed)
+{
+	int idx = -1;
+
+	ASSERT_EQ(0, select_raw(230, 34, 229, 32, &idx));
+	EXPECT_EQ(229, idx);
 }
 
 TEST_HARNESS_MAIN

@@ -43,29 +43,16 @@ static inline uint64_t cli_now_us(void)
  * AES-GCM-16-256 without ESN and the 4-byte SPI esp_spi. */
 static inline void cli_bench_proposal(struct ike_sa_pl *sa, const uint8_t *esp_spi)
 {
-	struct ike_proposal *p = &sa->p[0];
-
-	memset(sa, 0, sizeof(*sa));
-	sa->nprop = 1;
-	p->num = 1;
-	p->ntrans = 2;
-	p->t[0].type = IKEV2_TRANS_ENCR;
-	p->t[0].id = IKEV2_ENCR_AES_GCM_16;
-	p->t[0].keylen = 256;
+	ike_sa_reset(sa);
+	ike_sa_add_prop(sa, esp_spi ? IKEV2_PROTO_ESP : IKEV2_PROTO_IKE, esp_spi,
+			esp_spi ? 4 : 0);
+	ike_sa_add_trans(sa, IKEV2_TRANS_ENCR, IKEV2_ENCR_AES_GCM_16, 256);
 	if (esp_spi) {
-		p->proto = IKEV2_PROTO_ESP;
-		p->spi_len = 4;
-		memcpy(p->spi, esp_spi, 4);
-		p->t[1].type = IKEV2_TRANS_ESN;
-		p->t[1].id = IKEV2_ESN_NO;
+		ike_sa_add_trans(sa, IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0);
 		return;
 	}
-	p->proto = IKEV2_PROTO_IKE;
-	p->ntrans = 3;
-	p->t[1].type = IKEV2_TRANS_PRF;
-	p->t[1].id = IKEV2_PRF_HMAC_SHA2_256;
-	p->t[2].type = IKEV2_TRANS_KE;
-	p->t[2].id = IKEV2_KE_CURVE25519;
+	ike_sa_add_trans(sa, IKEV2_TRANS_PRF, IKEV2_PRF_HMAC_SHA2_256, 0);
+	ike_sa_add_trans(sa, IKEV2_TRANS_KE, IKEV2_KE_CURVE25519, 0);
 }
 
 #endif
