@@ -683,8 +683,8 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 	conn_retries_status(e, b, false);
 	bprintf(b, "counters: rx %llu tx %llu dropped %llu bad %llu retransmits %llu, "
 		"IKE SAs established %llu failed %llu, Child SAs %llu failed %llu, "
-		"cookies sent %llu, fragments sent %llu reassembled %llu, "
-		"TCP fallbacks %llu reconnects %llu, separate transports %llu "
+		"cookies sent %llu, fragments sent %llu reassembled %llu "
+		"dropped for max_frag_memory %llu, TCP fallbacks %llu reconnects %llu, separate transports %llu "
 		"(TCP failed %llu)\n",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
 		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
@@ -693,6 +693,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 		(unsigned long long)e->st.child_installed, (unsigned long long)e->st.child_failed,
 		(unsigned long long)e->st.cookies_sent, (unsigned long long)e->st.frags_sent,
 		(unsigned long long)e->st.frags_reassembled,
+		(unsigned long long)e->frags.evicted,
 		(unsigned long long)e->st.tcp_fallbacks, (unsigned long long)e->st.tcp_reconnects,
 		(unsigned long long)e->st.separate_negotiated,
 		(unsigned long long)e->st.separate_tcp_failed);
@@ -842,7 +843,8 @@ static void counters_json(const struct engine *e, struct buf *b)
 		"\"retransmits\":%llu,\"ike_established\":%llu,\"ike_failed\":%llu,"
 		"\"child_installed\":%llu,\"child_failed\":%llu,\"cookies_sent\":%llu,"
 		"\"cookies_ok\":%llu,\"invalid_ke_sent\":%llu,\"fragments_sent\":%llu,"
-		"\"fragments_reassembled\":%llu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
+		"\"fragments_reassembled\":%llu,\"fragments_evicted\":%llu,"
+		"\"fragment_bytes\":%zu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
 		"\"tcp_reconnects\":%llu,\"separate_negotiated\":%llu,"
 		"\"separate_tcp_failed\":%llu,\"esp_probes_ok\":%llu,"
 		"\"esp_probes_failed\":%llu,\"esp_moved_udp\":%llu,\"puzzles_sent\":%llu,"
@@ -856,6 +858,7 @@ static void counters_json(const struct engine *e, struct buf *b)
 		(unsigned long long)e->st.child_failed, (unsigned long long)e->st.cookies_sent,
 		(unsigned long long)e->st.cookies_ok, (unsigned long long)e->st.invalid_ke_sent,
 		(unsigned long long)e->st.frags_sent, (unsigned long long)e->st.frags_reassembled,
+		(unsigned long long)e->frags.evicted, e->frags.bytes,
 		(unsigned long long)e->st.dpd_dead, (unsigned long long)e->st.tcp_fallbacks,
 		(unsigned long long)e->st.tcp_reconnects,
 		(unsigned long long)e->st.separate_negotiated,

@@ -267,16 +267,6 @@ void pktset_free(struct pktset *ps)
 	ps->n = 0;
 }
 
-static void frag_reset(struct frag_rx *f)
-{
-	int i;
-
-	for (i = 0; f->plain && i < f->total; i++)
-		buf_wipe(&f->plain[i]);
-	free(f->plain);
-	memset(f, 0, sizeof(*f));
-}
-
 static void req_clear(struct ike_sa *sa)
 {
 	struct ike_req *r = &sa->req;
@@ -378,7 +368,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	timer_cancel(e->loop, &sa->dpd_timer);
 	timer_cancel(e->loop, &sa->keepalive_timer);
 	pktset_free(&sa->resp_cache);
-	frag_reset(&sa->frag);
+	frag_reset(&sa->e->frags, &sa->frag);
 	free_init_material(sa);
 	buf_free(&sa->peer_certreq_data);
 	buf_free(&sa->coll_nonce);
@@ -1110,12 +1100,13 @@ static int open_sk(struct ike_sa *sa, const struct ike_rx *rx,
 static int frag_add(struct ike_sa *sa, const struct ike_rx *rx,
 		    const struct ike_msg *m, struct buf *plain, uint8_t *first)
 {
-	struct frag_rx *f = &sa->frag;
+	struct engine *e = sa->e;
 	struct ike_skf skf;
 	struct buf p = BUF_INIT;
 	size_t sk_off = (size_t)(m->sk->body - rx->msg) - IKEV2_GENERIC_HDR_LEN;
-	uint32_t maxb = sa->e->cfg->daemon.max_frag_buffers;
-	int r, i;
+	uint32_t maxb = e->cfg->daemon.max_frag_buffers;
+	uint64_t evicted;
+	int r;
 
 	if (ike_get_skf(m->sk, &skf))
 		return -EBADMSG;
@@ -1129,50 +1120,17 @@ static int frag_add(struct ike_sa *sa, const struct ike_rx *rx,
 		buf_wipe(&p);
 		return r;
 	}
-	if (f->plain && (f->msgid != m->hdr.msgid || f->total != skf.total)) {
-		/* A newer message (or a different split): start again. */
-		if (f->msgid > m->hdr.msgid) {
-			buf_wipe(&p);
-			return -EALREADY;
-		}
-		frag_reset(f);
-	}
-	if (!f->plain) {
-		f->plain = calloc(skf.total, sizeof(*f->plain));
-		if (!f->plain) {
-			buf_wipe(&p);
-			return -ENOMEM;
-		}
-		f->msgid = m->hdr.msgid;
-		f->total = skf.total;
-	}
-	if (skf.num == 1)
-		f->first_type = m->sk_next;
-	if (f->plain[skf.num - 1].data || f->plain[skf.num - 1].len) {
-		buf_wipe(&p);
-		return 0;	/* duplicate */
-	}
-	if (f->bytes + p.len > sa->e->cfg->daemon.max_ike_message * 4u + 65536u) {
-		buf_wipe(&p);
-		frag_reset(f);
-		return -E2BIG;
-	}
-	f->plain[skf.num - 1] = p;
-	if (!p.data)	/* an empty fragment still counts */
-		f->plain[skf.num - 1].data = (uint8_t *)calloc(1, 1);
-	f->bytes += p.len;
-	if (++f->have < f->total)
-		return 0;
-	buf_reset(plain);
-	for (i = 0; i < f->total; i++)
-		if (buf_append(plain, f->plain[i].data, f->plain[i].len)) {
-			frag_reset(f);
-			return -ENOMEM;
-		}
-	*first = f->first_type;
-	sa->e->st.frags_reassembled++;
-	frag_reset(f);
-	return 1;
+	e->frags.cap = e->cfg->daemon.max_frag_memory;
+	evicted = e->frags.evicted;
+	r = frag_put(&e->frags, &sa->frag, m->hdr.msgid, skf.num, skf.total, m->sk_next, &p,
+		     e->cfg->daemon.max_ike_message * 4u + 65536u, plain, first);
+	if (e->frags.evicted != evicted)
+		log_warn_rl("fragments of %llu incomplete messages dropped: more than max_frag_memory (%u bytes) held",
+			    (unsigned long long)(e->frags.evicted - evicted),
+			    e->cfg->daemon.max_frag_memory);
+	if (r == 1)
+		e->st.frags_reassembled++;
+	return r;
 }
 
 static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,

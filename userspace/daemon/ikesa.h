@@ -42,6 +42,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "engine.h"
+#include "frag.h"
 #include "htab.h"
 #include "ike_xport.h"
 #include "loop.h"
@@ -153,15 +154,6 @@ struct child_sa {
 struct pktset {
 	struct buf *pkt;
 	int n;
-};
-
-/* Incoming RFC 7383 fragments of one message. */
-struct frag_rx {
-	uint32_t msgid;
-	uint16_t total, have;
-	uint8_t first_type;
-	struct buf *plain;	/* per fragment number - 1 (decrypted) */
-	size_t bytes;
 };
 
 struct ike_req {
@@ -346,6 +338,7 @@ struct engine {
 	struct conn_retry *retries;
 
 	struct engine_stats st;
+	struct frag_pool frags;	/* every SA's reassembly, max_frag_memory */
 	bool shutting_down;
 	/* Initiations asked for while an SA was being destroyed (RT-25),
 	 * started from the loop right after (ike_xport.c). */
