@@ -384,6 +384,16 @@ static void peer_extensions(struct ike_sa *sa, const struct ike_msg *m)
 	}
 }
 
+/* §3.3.1: "For an initial IKE SA negotiation, this field MUST be zero":
+ * every proposal of IKE_SA_INIT has an SPI Size of 0. */
+static bool init_spis_empty(const struct ike_sa_pl *sap)
+{
+	for (int i = 0; i < sap->nprop; i++)
+		if (sap->p[i].spi_len)
+			return false;
+	return true;
+}
+
 void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 		      const struct ike_msg *m)
 {
@@ -400,7 +410,7 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	if (!xport_init_response(sa, rx) || init_handle_notify(sa, m))
 		return;
 	if (!psa || !pke || !pno || ike_get_sa(psa, &sap) || ike_get_ke(pke, &ke) ||
-	    ike_get_nonce(pno, &nr)) {
+	    ike_get_nonce(pno, &nr) || !init_spis_empty(&sap)) {
 		init_fail(sa, "response lacks SA, KE or Nonce, or they are malformed");
 		return;
 	}
@@ -623,8 +633,10 @@ static bool init_refused(struct engine *e, const struct ike_rx *rx, const struct
 			init_reply_notify(e, rx, &m->hdr, t, NULL, 0);
 		return true;
 	}
+	/* §3.1: the initiator's SPI is never zero; the responder's is until
+	 * it answers. */
 	if (m->hdr.msgid != 0 || memcmp(m->hdr.spi_r, zero, 8) ||
-	    !(m->hdr.flags & IKEV2_FLAG_INITIATOR)) {
+	    !memcmp(m->hdr.spi_i, zero, 8) || !(m->hdr.flags & IKEV2_FLAG_INITIATOR)) {
 		e->st.rx_dropped++;
 		return true;
 	}
@@ -665,7 +677,7 @@ static bool init_parse(struct engine *e, struct init_req *q)
 		return false;
 	}
 	if (!psa || !pke || !pno || ike_get_sa(psa, &q->sap) || ike_get_ke(pke, &q->ke) ||
-	    ike_get_nonce(pno, &q->ni)) {
+	    ike_get_nonce(pno, &q->ni) || !init_spis_empty(&q->sap)) {
 		log_info_rl("IKE_SA_INIT from %s: SA, KE or Nonce missing or malformed", q->from);
 		init_reply_notify(e, q->rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return false;

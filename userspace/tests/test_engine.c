@@ -678,6 +678,91 @@ static struct ike_sa *sa_a_any(struct net *n)
 	return A->e->all;
 }
 
+/* a's IKE_SA_INIT request rebuilt with its own KE and Nonce, an SA
+ * payload of its one proposal with an SPI of spi_len bytes, and the
+ * initiator SPI zeroed if zero_spi.  Delivered to b in place of the real one. */
+static void send_init_variant(struct net *n, uint8_t spi_len, bool zero_spi)
+{
+	static struct ike_msg m;
+	static struct ike_sa_pl sa;
+	static const uint8_t spi[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct pkt *k = pop(n), *c;
+	struct buf out = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_hdr h;
+	struct ike_ke ke;
+	struct ike_span ni;
+
+	if (!k || ike_msg_parse(k->data, k->len, &m) ||
+	    ike_get_sa(ike_msg_find(&m, IKEV2_PL_SA), &sa) ||
+	    ike_get_ke(ike_msg_find(&m, IKEV2_PL_KE), &ke) ||
+	    ike_get_nonce(ike_msg_find(&m, IKEV2_PL_NONCE), &ni))
+		abort();
+	h = m.hdr;
+	if (zero_spi)
+		memset(h.spi_i, 0, 8);
+	sa.p[0].spi_len = spi_len;
+	memcpy(sa.p[0].spi, spi, spi_len);
+	msg_begin(&bld, &out, &h);
+	ike_put_sa(&bld, &sa);
+	ike_put_ke(&bld, ke.group, ke.data.p, ke.data.len);
+	ike_put_nonce(&bld, ni.p, ni.len);
+	if (msg_finish(&bld))
+		abort();
+	c = calloc(1, sizeof(*c) + out.len);
+	*c = *k;
+	c->len = out.len;
+	memcpy(c->data, out.data, out.len);
+	deliver_pkt(c);
+	free(c);
+	free(k);
+	buf_free(&out);
+}
+
+/* The notify type in b's unprotected answer at the head, 0 for none. */
+static uint16_t head_notify(struct net *n)
+{
+	static struct ike_msg m;
+
+	if (!n->head || ike_msg_parse(n->head->data, n->head->len, &m) || m.n < 1 ||
+	    m.pl[0].type != IKEV2_PL_NOTIFY)
+		return 0;
+	return (uint16_t)(m.pl[0].body[2] << 8 | m.pl[0].body[3]);
+}
+
+/* RFC 7296 §3.1: the initiator's SPI is never zero; §3.3.1: in an initial
+ * IKE SA negotiation the proposal's SPI Size MUST be zero. */
+TEST(init_request_spi_rules)
+{
+	struct net *n = net_new(NULL);
+	uint64_t dropped;
+
+	/* the rebuilt request itself is fine */
+	initiate(n);
+	send_init_variant(n, 0, false);
+	ASSERT_EQ(1, queued(n));
+	EXPECT_EQ(0, head_notify(n));
+	EXPECT_EQ(1, count_all(B));
+	net_free(n);
+
+	n = net_new(NULL);
+	initiate(n);
+	dropped = B->e->st.rx_dropped;
+	send_init_variant(n, 0, true);
+	EXPECT_EQ(0, queued(n));
+	EXPECT_EQ(0, count_all(B));
+	EXPECT_EQ(dropped + 1, B->e->st.rx_dropped);
+	net_free(n);
+
+	n = net_new(NULL);
+	initiate(n);
+	send_init_variant(n, 8, false);
+	ASSERT_EQ(1, queued(n));
+	EXPECT_EQ(IKEV2_N_INVALID_SYNTAX, head_notify(n));
+	EXPECT_EQ(0, count_all(B));
+	net_free(n);
+}
+
 /* --- retransmission and the response cache (RFC 7296 §2.1) ------------------------- */
 
 TEST(lost_request_is_retransmitted)
