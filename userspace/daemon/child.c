@@ -328,6 +328,13 @@ static int get_ts_pair(const struct ike_msg *inner, struct ike_ts_pl *tsi,
 	return 0;
 }
 
+bool child_ts_malformed(const struct ike_msg *inner)
+{
+	struct ike_ts_pl tsi, tsr;
+
+	return get_ts_pair(inner, &tsi, &tsr) != 0;
+}
+
 const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
 					const struct ike_msg *inner)
 {

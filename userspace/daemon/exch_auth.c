@@ -796,6 +796,13 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		auth_fail(sa, "request lacks IDi or AUTH");
 		return;
 	}
+	/* §2.21.2: INVALID_SYNTAX is not among the notifies that refuse only
+	 * the Child SA: a malformed TS payload fails the exchange. */
+	if (ike_msg_find(inner, IKEV2_PL_SA) && child_ts_malformed(inner)) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		auth_fail(sa, "request has TSi and TSr missing or malformed");
+		return;
+	}
 	memset(&idr_want, 0, sizeof(idr_want));
 	if (pidr && !ike_get_id(pidr, &idr_t))
 		id_from_payload(&idr_t, &idr_want);

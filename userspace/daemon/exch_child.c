@@ -623,6 +623,11 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "no Nonce");
 		return;
 	}
+	if (child_ts_malformed(inner)) {
+		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0,
+			      "TSi and TSr missing or malformed");
+		return;
+	}
 	cfg = old ? old->cfg : child_cfg_match(sa->cfg, inner);
 	if (!cfg) {
 		respond_error(sa, msgid, IKEV2_N_TS_UNACCEPTABLE, NULL, 0,

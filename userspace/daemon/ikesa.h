@@ -504,6 +504,9 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		      bool in_auth, struct ike_proposal *chosen);
 /* Initiator: accept the responder's choice; 0 or a notify type. */
 uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth);
+/* TSi or TSr missing or malformed (§3.13.1: INVALID_SYNTAX); selectors of
+ * unknown types are skipped, not malformed. */
+bool child_ts_malformed(const struct ike_msg *inner);
 /* Responder side: the config child whose selectors cover the request. */
 const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
 					const struct ike_msg *inner);

@@ -763,6 +763,119 @@ TEST(init_request_spi_rules)
 	net_free(n);
 }
 
+/* The first message in flight decrypted with the receiver's inbound keys
+ * (`to`'s only IKE SA): plain gets the inner chain, *first its first type. */
+static int head_open(struct net *n, struct peer *to, struct buf *plain, uint8_t *first)
+{
+	static struct ike_msg m;
+
+	if (!n->head || ike_msg_parse(n->head->data, n->head->len, &m) || !m.sk)
+		return -EBADMSG;
+	*first = m.sk_next;
+	return crypto_sk_open(&to->e->all->sk_in, n->head->data, n->head->len,
+			      (size_t)(m.sk->body - n->head->data) - IKEV2_GENERIC_HDR_LEN,
+			      false, plain);
+}
+
+/* The head (from a to b) sealed again with a's keys after edit() changed
+ * its TSi payload's body in place; then delivered. */
+static void deliver_edited_tsi(struct net *n, void (*edit)(uint8_t *body, size_t len))
+{
+	static struct ike_msg m, inner;
+	struct buf plain = BUF_INIT, out = BUF_INIT;
+	struct ike_builder bld;
+	const struct ike_pl *ts;
+	struct pkt *k, *c;
+	uint8_t first;
+	size_t off;
+
+	if (head_open(n, B, &plain, &first) || ike_msg_parse(n->head->data, n->head->len, &m) ||
+	    ike_chain_parse(first, plain.data, plain.len, &inner) ||
+	    !(ts = ike_msg_find(&inner, IKEV2_PL_TSI)))
+		abort();
+	edit(plain.data + (ts->body - plain.data), ts->len);
+	msg_begin(&bld, &out, &m.hdr);
+	off = ike_put_sk_header(&bld, first);
+	if (off == SIZE_MAX || crypto_sk_seal(&A->e->all->sk_out, &out, off, false,
+					      plain.data, plain.len))
+		abort();
+	k = pop(n);
+	c = calloc(1, sizeof(*c) + out.len);
+	*c = *k;
+	c->len = out.len;
+	memcpy(c->data, out.data, out.len);
+	deliver_pkt(c);
+	free(c);
+	free(k);
+	buf_free(&out);
+	buf_wipe(&plain);
+}
+
+static void ts_start_after_end(uint8_t *b, size_t len)
+{
+	(void)len;
+	b[4 + 8] = 0xff;	/* first selector's start address: 255.x > end */
+}
+
+static void ts_bad_length(uint8_t *b, size_t len)
+{
+	(void)len;
+	b[4 + 3] = 20;		/* an IPv4 range is 16 bytes */
+}
+
+static void ts_unknown_type(uint8_t *b, size_t len)
+{
+	(void)len;
+	b[4] = 200;		/* a type we do not know: skipped, not malformed */
+}
+
+/* The notify in b's IKE_AUTH answer at the head, as a reads it. */
+static uint16_t auth_answer_notify(struct net *n)
+{
+	static struct ike_msg inner;
+	struct buf plain = BUF_INIT;
+	struct ike_notify no;
+	uint8_t first;
+	uint16_t t = 0;
+
+	if (!head_open(n, A, &plain, &first) &&
+	    !ike_chain_parse(first, plain.data, plain.len, &inner) &&
+	    (!ike_find_notify(&inner, IKEV2_N_INVALID_SYNTAX, &no) ||
+	     !ike_find_notify(&inner, IKEV2_N_TS_UNACCEPTABLE, &no)))
+		t = no.type;
+	buf_wipe(&plain);
+	return t;
+}
+
+/* RFC 7296 §3.13.1: a TS payload with bad lengths or start > end is
+ * malformed: INVALID_SYNTAX, which in IKE_AUTH fails the IKE SA (§2.21.2
+ * lists the notifies that only refuse the Child SA; it is not one).  A
+ * selector of an unknown type is not malformed: with nothing else, the
+ * selectors are unacceptable. */
+TEST(malformed_ts_is_invalid_syntax)
+{
+	void (*edits[])(uint8_t *, size_t) = { ts_start_after_end, ts_bad_length,
+					       ts_unknown_type };
+	static const uint16_t want[] = { IKEV2_N_INVALID_SYNTAX, IKEV2_N_INVALID_SYNTAX,
+					 IKEV2_N_TS_UNACCEPTABLE };
+
+	for (int i = 0; i < 3; i++) {
+		struct net *n = net_new(NULL);
+
+		initiate(n);
+		deliver(n);
+		deliver(n);
+		ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+		deliver_edited_tsi(n, edits[i]);
+		ASSERT_EQ(1, queued(n));
+		ASSERT_TRUE(head_response(n));
+		EXPECT_EQ(want[i], auth_answer_notify(n));
+		EXPECT_EQ(i == 2, count_sa(B, IKE_S_ESTABLISHED));
+		EXPECT_EQ(0, kernel_sas(B));
+		net_free(n);
+	}
+}
+
 /* --- retransmission and the response cache (RFC 7296 §2.1) ------------------------- */
 
 TEST(lost_request_is_retransmitted)
