@@ -775,6 +775,7 @@ int ike_send_plain(struct ike_sa *sa, const struct buf *msg, bool request)
 	} else {
 		sa->resp_cached = true;
 		sa->resp_cache_msgid = 0;
+		sa->resp_req_ok = false;	/* exch_init.c compares the bytes */
 		sa->peer_msgid = 1;
 	}
 	return send_set(sa, ps);
@@ -796,6 +797,9 @@ int ike_send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 	}
 	sa->resp_cached = true;
 	sa->resp_cache_msgid = msgid;
+	sa->resp_req_ok = sa->pend_req_ok && sa->pend_req_msgid == msgid;
+	memcpy(sa->resp_req_hash, sa->pend_req_hash, sizeof(sa->resp_req_hash));
+	sa->pend_req_ok = false;
 	sa->peer_msgid = msgid + 1;
 	err = send_set(sa, &sa->resp_cache);
 	/* §2.1: over UDP a send that fails locally (an output filter's
@@ -1133,16 +1137,46 @@ static int frag_add(struct ike_sa *sa, const struct ike_rx *rx,
 	return r;
 }
 
+/*
+ * What tells a retransmission from another request with the same Message
+ * ID (§2.1: a retransmission is the same message): SHA-256 of the request
+ * as received, as strongSwan does.  Of a fragmented request, its first
+ * fragment: RFC 7383 §2.6.1 answers a retransmitted fragmented request on
+ * fragment 1 alone, without reassembling it again, so fragment 1 is all
+ * there is to compare then (strongSwan hashes the first fragment too).
+ */
+static bool req_digest(const struct ike_rx *rx, uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(rx->msg, rx->len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+}
+
+/* The request in hand (authenticated; whole or its fragment 1). */
+static void req_note(struct ike_sa *sa, const struct ike_rx *rx, uint32_t msgid)
+{
+	sa->pend_req_ok = req_digest(rx, sa->pend_req_hash);
+	sa->pend_req_msgid = msgid;
+}
+
 static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
 			    const struct ike_msg *m)
 {
 	struct ike_skf skf;
+	uint8_t h[32];
 
 	/* RFC 7383 §2.6.1: answer a fragmented retransmission once, on its
 	 * first fragment. */
 	if (m->sk && m->sk->type == IKEV2_PL_SKF &&
 	    (ike_get_skf(m->sk, &skf) || skf.num != 1))
 		return;
+	if (!sa->resp_req_ok || !req_digest(rx, h) ||
+	    memcmp(h, sa->resp_req_hash, sizeof(h))) {
+		log_info_rl("%s: request %u differs from the one answered with that Message ID: dropped, not answered again",
+			    ike_sa_name(sa), m->hdr.msgid);
+		sa->e->st.rx_dropped++;
+		return;
+	}
 	if (!xport_rx_retransmit(sa, rx, m))
 		return;
 	log_debug("%s: retransmitted request %u: resending response",
@@ -1282,7 +1316,11 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 		}
 	}
 	if (m->sk->type == IKEV2_PL_SKF) {
+		struct ike_skf skf;
+
 		r = frag_add(sa, rx, m, &plain, &first);
+		if (r >= 0 && !response && !ike_get_skf(m->sk, &skf) && skf.num == 1)
+			req_note(sa, rx, h->msgid);
 		if (r <= 0) {
 			if (r < 0 && r != -EALREADY) {
 				log_debug("%s: fragment dropped: %s", ike_sa_name(sa),
@@ -1304,6 +1342,8 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 			return;
 		}
 		first = m->sk_next;
+		if (!response)
+			req_note(sa, rx, h->msgid);
 	}
 	sa->stats_rx++;
 	sa->last_rx_ms = ike_now();

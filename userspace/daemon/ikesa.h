@@ -258,6 +258,12 @@ struct ike_sa {
 	struct pktset resp_cache;	/* last response sent */
 	uint32_t resp_cache_msgid;
 	bool resp_cached;
+	/* SHA-256 of the request resp_cache answers (resp_req_ok), so that
+	 * only a true retransmission gets it again; and of the request in
+	 * hand (pend_req_msgid), which becomes it when answered. */
+	uint8_t resp_req_hash[32], pend_req_hash[32];
+	uint32_t pend_req_msgid;
+	bool resp_req_ok, pend_req_ok;
 	struct frag_rx frag;
 	unsigned int pending;	/* PEND_* */
 

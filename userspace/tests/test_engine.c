@@ -778,8 +778,9 @@ static int head_open(struct net *n, struct peer *to, struct buf *plain, uint8_t 
 }
 
 /* The head (from a to b) sealed again with a's keys after edit() changed
- * its TSi payload's body in place; then delivered. */
-static void deliver_edited_tsi(struct net *n, void (*edit)(uint8_t *body, size_t len))
+ * the body of its first inner payload of type pltype in place; then
+ * delivered. */
+static void deliver_edited(struct net *n, uint8_t pltype, void (*edit)(uint8_t *body, size_t len))
 {
 	static struct ike_msg m, inner;
 	struct buf plain = BUF_INIT, out = BUF_INIT;
@@ -791,7 +792,7 @@ static void deliver_edited_tsi(struct net *n, void (*edit)(uint8_t *body, size_t
 
 	if (head_open(n, B, &plain, &first) || ike_msg_parse(n->head->data, n->head->len, &m) ||
 	    ike_chain_parse(first, plain.data, plain.len, &inner) ||
-	    !(ts = ike_msg_find(&inner, IKEV2_PL_TSI)))
+	    !(ts = ike_msg_find(&inner, pltype)))
 		abort();
 	edit(plain.data + (ts->body - plain.data), ts->len);
 	msg_begin(&bld, &out, &m.hdr);
@@ -866,7 +867,7 @@ TEST(malformed_ts_is_invalid_syntax)
 		deliver(n);
 		deliver(n);
 		ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
-		deliver_edited_tsi(n, edits[i]);
+		deliver_edited(n, IKEV2_PL_TSI, edits[i]);
 		ASSERT_EQ(1, queued(n));
 		ASSERT_TRUE(head_response(n));
 		EXPECT_EQ(want[i], auth_answer_notify(n));
@@ -931,6 +932,49 @@ TEST(lost_response_comes_from_the_cache)
 	pump(n);
 	established(_metadata, n);
 	net_free(n);
+}
+
+static void flip_first(uint8_t *b, size_t len)
+{
+	(void)len;
+	b[0] ^= 1;
+}
+
+/* A request with the Message ID of the one answered last but other
+ * content (authentic: sealed with the peer's keys) is not a
+ * retransmission: dropped, not answered from the cache. */
+static void same_msgid_other_request(struct __test_metadata *_metadata, const char *extra)
+{
+	struct net *n = net_new(extra);
+	uint64_t dropped;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	rekey(A, true);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	duplicate(n);			/* b answers; a copy of the request waits */
+	ASSERT_EQ(2, queued(n));
+	to_front(n, 1);
+	dropped = B->e->st.rx_dropped;
+	deliver_edited(n, IKEV2_PL_NONCE, flip_first);
+	EXPECT_EQ(1, queued(n));	/* only the first answer */
+	EXPECT_EQ(dropped + 1, B->e->st.rx_dropped);
+	ASSERT_TRUE(head_response(n));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(1, first_sa(B, IKE_S_ESTABLISHED)->children->rekeys);
+	net_free(n);
+}
+
+TEST(same_msgid_other_request_udp)
+{
+	same_msgid_other_request(_metadata, NULL);
+}
+
+TEST(same_msgid_other_request_tcp)
+{
+	same_msgid_other_request(_metadata, "transport = tcp");
 }
 
 TEST(duplicated_request_and_response)
