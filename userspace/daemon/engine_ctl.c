@@ -129,6 +129,7 @@ void engine_free(struct engine *e)
 	xport_later_free(e);
 	conn_retries_free(e);
 	timer_cancel(e->loop, &e->cookie_timer);
+	timer_cancel(e->loop, &e->trim_timer);
 	cred_free_all(e);
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
 	free(e->table);
@@ -844,7 +845,7 @@ static void counters_json(const struct engine *e, struct buf *b)
 		"\"child_installed\":%llu,\"child_failed\":%llu,\"cookies_sent\":%llu,"
 		"\"cookies_ok\":%llu,\"invalid_ke_sent\":%llu,\"fragments_sent\":%llu,"
 		"\"fragments_reassembled\":%llu,\"fragments_evicted\":%llu,"
-		"\"fragment_bytes\":%zu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
+		"\"fragment_bytes\":%zu,\"memory_trims\":%llu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
 		"\"tcp_reconnects\":%llu,\"separate_negotiated\":%llu,"
 		"\"separate_tcp_failed\":%llu,\"esp_probes_ok\":%llu,"
 		"\"esp_probes_failed\":%llu,\"esp_moved_udp\":%llu,\"puzzles_sent\":%llu,"
@@ -859,6 +860,7 @@ static void counters_json(const struct engine *e, struct buf *b)
 		(unsigned long long)e->st.cookies_ok, (unsigned long long)e->st.invalid_ke_sent,
 		(unsigned long long)e->st.frags_sent, (unsigned long long)e->st.frags_reassembled,
 		(unsigned long long)e->frags.evicted, e->frags.bytes,
+		(unsigned long long)e->st.mem_trims,
 		(unsigned long long)e->st.dpd_dead, (unsigned long long)e->st.tcp_fallbacks,
 		(unsigned long long)e->st.tcp_reconnects,
 		(unsigned long long)e->st.separate_negotiated,

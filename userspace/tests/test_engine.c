@@ -977,6 +977,42 @@ TEST(same_msgid_other_request_tcp)
 	same_msgid_other_request(_metadata, "transport = tcp");
 }
 
+/* count copies of a's IKE_SA_INIT request, each with its own initiator
+ * SPI, reach b and get answered; nothing else moves; then the half-open
+ * SAs time out (30 s). */
+static void half_open_burst(struct net *n, int count)
+{
+	struct pkt *k;
+
+	initiate(n);
+	k = pop(n);
+	for (int i = 0; i < count; i++) {
+		k->data[0] = (uint8_t)(i + 1);	/* the initiator's SPI */
+		deliver_pkt(k);		/* b holds a half-open SA */
+		drop(n);		/* its answer */
+	}
+	free(k);
+	n->block_udp = true;
+	elapse(n, 32000);
+}
+
+/* After a burst of half-open SAs has gone, the allocator is asked to give
+ * the memory back (malloc_trim), once; a handful of SAs is no burst. */
+TEST(memory_given_back_after_a_half_open_burst)
+{
+	struct net *n = net_new(NULL);
+
+	half_open_burst(n, 3);
+	EXPECT_EQ(0, B->e->n_half_open);
+	EXPECT_EQ(0, B->e->st.mem_trims);
+	net_free(n);
+	n = net_new(NULL);
+	half_open_burst(n, 80);
+	EXPECT_EQ(0, B->e->n_half_open);
+	EXPECT_EQ(1, B->e->st.mem_trims);
+	net_free(n);
+}
+
 TEST(duplicated_request_and_response)
 {
 	struct net *n = net_new(NULL);
