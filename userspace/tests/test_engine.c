@@ -678,6 +678,21 @@ static struct ike_sa *sa_a_any(struct net *n)
 	return A->e->all;
 }
 
+/* msg delivered along the way k (popped) came, in its place; k freed. */
+static void deliver_instead(struct pkt *k, const struct buf *msg)
+{
+	struct pkt *c = calloc(1, sizeof(*c) + msg->len);
+
+	if (!c || !k)
+		abort();
+	*c = *k;
+	c->len = msg->len;
+	memcpy(c->data, msg->data, msg->len);
+	deliver_pkt(c);
+	free(c);
+	free(k);
+}
+
 /* a's IKE_SA_INIT request rebuilt with its own KE and Nonce, an SA
  * payload of its one proposal with an SPI of spi_len bytes, and the
  * initiator SPI zeroed if zero_spi.  Delivered to b in place of the real one. */
@@ -686,7 +701,7 @@ static void send_init_variant(struct net *n, uint8_t spi_len, bool zero_spi)
 	static struct ike_msg m;
 	static struct ike_sa_pl sa;
 	static const uint8_t spi[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-	struct pkt *k = pop(n), *c;
+	struct pkt *k = pop(n);
 	struct buf out = BUF_INIT;
 	struct ike_builder bld;
 	struct ike_hdr h;
@@ -709,13 +724,7 @@ static void send_init_variant(struct net *n, uint8_t spi_len, bool zero_spi)
 	ike_put_nonce(&bld, ni.p, ni.len);
 	if (msg_finish(&bld))
 		abort();
-	c = calloc(1, sizeof(*c) + out.len);
-	*c = *k;
-	c->len = out.len;
-	memcpy(c->data, out.data, out.len);
-	deliver_pkt(c);
-	free(c);
-	free(k);
+	deliver_instead(k, &out);
 	buf_free(&out);
 }
 
@@ -786,7 +795,6 @@ static void deliver_edited(struct net *n, uint8_t pltype, void (*edit)(uint8_t *
 	struct buf plain = BUF_INIT, out = BUF_INIT;
 	struct ike_builder bld;
 	const struct ike_pl *ts;
-	struct pkt *k, *c;
 	uint8_t first;
 	size_t off;
 
@@ -800,14 +808,7 @@ static void deliver_edited(struct net *n, uint8_t pltype, void (*edit)(uint8_t *
 	if (off == SIZE_MAX || crypto_sk_seal(&A->e->all->sk_out, &out, off, false,
 					      plain.data, plain.len))
 		abort();
-	k = pop(n);
-	c = calloc(1, sizeof(*c) + out.len);
-	*c = *k;
-	c->len = out.len;
-	memcpy(c->data, out.data, out.len);
-	deliver_pkt(c);
-	free(c);
-	free(k);
+	deliver_instead(pop(n), &out);
 	buf_free(&out);
 	buf_wipe(&plain);
 }
@@ -934,6 +935,19 @@ TEST(lost_response_comes_from_the_cache)
 	net_free(n);
 }
 
+/* Established, then a's Child SA rekey request delivered to b, and a copy
+ * of it queued after b's response. */
+static void rekey_request_twice(struct __test_metadata *_metadata, struct net *n)
+{
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	rekey(A, true);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	duplicate(n);
+	ASSERT_EQ(2, queued(n));	/* the response, then the copy */
+}
+
 static void flip_first(uint8_t *b, size_t len)
 {
 	(void)len;
@@ -948,13 +962,7 @@ static void same_msgid_other_request(struct __test_metadata *_metadata, const ch
 	struct net *n = net_new(extra);
 	uint64_t dropped;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
-	rekey(A, true);
-	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
-	duplicate(n);			/* b answers; a copy of the request waits */
-	ASSERT_EQ(2, queued(n));
+	rekey_request_twice(_metadata, n);
 	to_front(n, 1);
 	dropped = B->e->st.rx_dropped;
 	deliver_edited(n, IKEV2_PL_NONCE, flip_first);
@@ -1019,13 +1027,7 @@ TEST(duplicated_request_and_response)
 	struct ike_sa *a, *b;
 	uint64_t dropped;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
-	rekey(A, true);
-	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
-	duplicate(n);			/* b answers it ... */
-	ASSERT_EQ(2, queued(n));	/* the response, then the copy */
+	rekey_request_twice(_metadata, n);	/* b answers it ... */
 	/* the new Child SA's inbound half beside the old (its outbound
 	 * waits for a's Delete) */
 	EXPECT_EQ(3, kernel_sas(B));
