@@ -854,7 +854,7 @@ static uint16_t auth_answer_notify(struct net *n)
  * lists the notifies that only refuse the Child SA; it is not one).  A
  * selector of an unknown type is not malformed: with nothing else, the
  * selectors are unacceptable. */
-TEST(malformed_ts_is_invalid_syntax)
+static void malformed_ts(struct __test_metadata *_metadata, const char *extra)
 {
 	void (*edits[])(uint8_t *, size_t) = { ts_start_after_end, ts_bad_length,
 					       ts_unknown_type };
@@ -862,12 +862,17 @@ TEST(malformed_ts_is_invalid_syntax)
 					 IKEV2_N_TS_UNACCEPTABLE };
 
 	for (int i = 0; i < 3; i++) {
-		struct net *n = net_new(NULL);
+		struct net *n = net_new(extra);
 
 		initiate(n);
-		deliver(n);
-		deliver(n);
+		for (int guard = 0; head_exch(n) != IKEV2_EXCH_IKE_AUTH && guard < 100; guard++) {
+			timers(n);
+			while (finish_connects(n))
+				;
+			deliver(n);
+		}
 		ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+		ASSERT_EQ(extra != NULL, n->head->via != NULL);	/* on TCP */
 		deliver_edited(n, IKEV2_PL_TSI, edits[i]);
 		ASSERT_EQ(1, queued(n));
 		ASSERT_TRUE(head_response(n));
@@ -876,6 +881,17 @@ TEST(malformed_ts_is_invalid_syntax)
 		EXPECT_EQ(0, kernel_sas(B));
 		net_free(n);
 	}
+}
+
+TEST(malformed_ts_is_invalid_syntax)
+{
+	malformed_ts(_metadata, NULL);
+}
+
+/* RFC 9329 §3 (TCP-25): IKE syntax errors over TCP get INVALID_SYNTAX too. */
+TEST(malformed_ts_is_invalid_syntax_tcp)
+{
+	malformed_ts(_metadata, "transport = tcp");
 }
 
 /* --- retransmission and the response cache (RFC 7296 §2.1) ------------------------- */
