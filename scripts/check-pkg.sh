@@ -127,7 +127,9 @@ fi
 # allow list: the sets it names, expanded by systemd-analyze).
 t_syscalls() {
 	local conf=$work/sc.conf sock=$work/sc.sock allowed used i
-	printf 'daemon {\n\tbackend = auto\n}\n' >"$conf"
+	# xfrm: the netlink socket a real start opens, without its ESP probe
+	# (auto refuses to start on a host whose kernel cannot hold ESP states)
+	printf 'daemon {\n\tbackend = xfrm\n}\n' >"$conf"
 	chmod 600 "$conf"
 	allowed=$(systemd-analyze syscall-filter 2>/dev/null | awk -v want="$(sed -n \
 		's/^SystemCallFilter=//p' systemd/tcpiked.service.in | tr '\n' ' ')" '

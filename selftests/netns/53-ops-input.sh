@@ -8,7 +8,9 @@
 #   real start);
 #   an identity a peer sends (selftests/ikepeer.py, not tcpiked) reaches
 #   the log escaped: a newline in it cannot start a forged log line, a
-#   backslash or control byte is written \\ or \xNN.
+#   backslash or control byte is written \\ or \xNN;
+#   backend = auto with neither the module nor XFRM usable: a refusal
+#   saying why each failed and to write backend = none, which still starts.
 # Bounded: about 15 s.
 . "$(dirname "$0")/../lib.sh"
 require_netns
@@ -74,6 +76,30 @@ daemon_t "$IKE_DIR/k.conf" -t
 tap_check "a private key that is a FIFO: exit 1 ($st) within 5 s (${secs} s), saying so" \
 	eval 'test $st = 1 -a $secs -le 5 && grep -q "fifo'"'"' is a FIFO, not a regular file" "$IKE_DIR/t.log"'
 [ $st = 1 ] || tap_diag "$(tail -n 5 "$IKE_DIR/t.log")"
+
+# --- backend = auto where no kernel backend works -----------------------------------
+# auto is the module or XFRM; with neither (no tcpike.ko, and a kernel that
+# cannot hold an ESP state: this host has no esp4) tcpiked refuses to start
+# saying why each failed, and runs without kernel SAs only when told so.
+ike_conf ab local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 backend=auto
+if [ -d /sys/module/tcpike ] || ip -n "$NS_B" xfrm state add src 192.0.2.2 dst 192.0.2.1 proto esp \
+	spi 0x7cb1d0e6 mode transport aead 'rfc4106(gcm(aes))' 0x$(printf '%040d' 0) 128 2>/dev/null; then
+	ip -n "$NS_B" xfrm state flush 2>/dev/null
+	tap_skip "backend = auto with neither module nor XFRM usable" "this kernel can hold ESP states"
+else
+	daemon_t "$IKE_DIR/ab.conf"
+	tap_check "backend = auto, neither module nor XFRM usable: exit 1 ($st) at once (${secs} s)" \
+		test $st = 1 -a $secs -le 5
+	tap_check "... one sentence: why the module and XFRM failed, and to write 'backend = none'" \
+		grep -q "error: backend auto: neither the tcpike module (generic netlink family 'tcpike' not found (is tcpike.ko loaded?)) nor XFRM (the kernel cannot hold ESP states: .*) can install SAs; write 'backend = none' (or tcpiked -b none) to run the control plane alone, without kernel SAs" "$IKE_DIR/t.log"
+	tap_check "... and it never said it runs on backend none" \
+		eval '! grep -q "backend: none\|backend none" "$IKE_DIR/t.log"'
+	[ $st = 1 ] || tap_diag "$(tail -n 5 "$IKE_DIR/t.log")"
+fi
+ike_start "$NS_B" ab -b none
+tap_check "backend = auto overridden with -b none: starts, on backend none" \
+	eval 'ike_ctl ab status >/dev/null && grep -q "tcpiked started: backend none" "$IKE_DIR/ab.log"'
+ike_stop ab
 
 # --- a peer's identity in the log -------------------------------------------------
 # b knows py.test only: the identities below are unknown, logged and refused.

@@ -907,7 +907,7 @@ static const struct key_value v_bool[] = {
 };
 
 static const struct key_value v_backend[] = {
-	{ V("auto", 0), .help = "The module when it is loaded, else XFRM." },
+	{ V("auto", 0), .help = "The module when it is loaded, else XFRM; when neither can install SAs tcpiked does not start (none must be named)." },
 	{ V("module", 0), .help = "The tcpike module's generic netlink family." },
 	{ V("xfrm", 0), .help = "The kernel's XFRM netlink interface." },
 	{ V("none", 0), .help = "No kernel at all: the control plane alone." },

@@ -209,7 +209,7 @@ int kb_xfrm_parse_replies(const void *buf, size_t len);
  * event source reads it: 0 with *ev filled, or -EPROTO (tests). */
 int kb_xfrm_parse_event(const void *buf, size_t len, struct kb_event *ev);
 
-/* Open a backend; "auto" picks module, then xfrm, then none. */
+/* Open a backend; "auto" picks module, then xfrm, else fails (never none). */
 struct kbackend *kbackend_open(const char *name);
 void kbackend_close(struct kbackend *kb);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Backend selection.  "auto" tries the tcpike module (its generic-netlink
- * family resolves only when tcpike.ko is loaded), then plain XFRM when
- * kb_xfrm.c is built in, then none.  Each choice is logged with the reason.
+ * family resolves only when tcpike.ko is loaded), then plain XFRM; when
+ * neither works it fails with both reasons.  none (no kernel SAs) is only
+ * had by naming it.
  */
 #define LOG_SUBSYS LOG_SUB_KERNEL
 
@@ -47,18 +48,29 @@ struct kbackend *kbackend_open(const char *name)
 	if (!kb)
 		return NULL;
 	if (!name || !strcmp(name, "auto")) {
-		static const char *const order[] = { "module", "xfrm", "none" };
+		static const char *const order[] = { "module", "xfrm" };
+		char why[2][200];
 
 		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+			const char *e;
+
 			memset(kb, 0, sizeof(*kb));
 			r = try_open(kb, order[i], true);
 			if (!r) {
 				log_info("kernel backend: %s (auto)", order[i]);
 				return kb;
 			}
-			log_info("kernel backend %s not usable: %s", order[i],
-				 kb->kb_error[0] ? kb->kb_error : strerror(-r));
+			e = kb->kb_error[0] ? kb->kb_error : strerror(-r);
+			if (!strncmp(e, "module backend: ", 16))
+				e += 16;
+			snprintf(why[i], sizeof(why[i]), "%.199s", e);
 		}
+		/* none is never chosen for the operator: a gateway that came
+		 * up without its kernel would pass no traffic, and say so only
+		 * in its status. */
+		log_err("backend auto: neither the tcpike module (%s) nor XFRM (%s) can install SAs; "
+			"write 'backend = none' (or tcpiked -b none) to run the control plane alone, without kernel SAs",
+			why[0], why[1]);
 		free(kb);
 		return NULL;
 	}
