@@ -10,7 +10,9 @@
 #   the log escaped: a newline in it cannot start a forged log line, a
 #   backslash or control byte is written \\ or \xNN;
 #   backend = auto with neither the module nor XFRM usable: a refusal
-#   saying why each failed and to write backend = none, which still starts.
+#   saying why each failed and to write backend = none, which still starts;
+#   a proposal, selector or identity mismatch: the responder's log says what
+#   the peer offered and what is configured, asserted by content.
 # Bounded: about 15 s.
 . "$(dirname "$0")/../lib.sh"
 require_netns
@@ -123,5 +125,40 @@ tap_check "no log line starts with what the peer wrote after its newline" \
 	eval '! grep -q "^FORGED" "$IKE_DIR/b.log"'
 tap_check "no raw ESC byte in the log" eval '! grep -q $'"'"'\e'"'"' "$IKE_DIR/b.log"'
 grep -q FORGED "$IKE_DIR/b.log" || tap_diag "b.log: $(tail -n 8 "$IKE_DIR/b.log")" "peer: $(tail -n 3 "$IKE_DIR/peer.out")"
+
+# --- a mismatch in the log: what the peer offered and what is configured -------------
+# tcpiked m (as py.test, from 10.0.0.1) differs from b's connection in one
+# thing at a time (reloaded between cases); b's log names both sides of it.
+M_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 lid=fqdn:py.test rid=fqdn:b.test)
+# mismatch DESC LINE [ike_conf ARGS]: m initiates with those changes; b logs LINE
+mismatch() {
+	local desc=$1 line=$2
+	shift 2
+	ike_conf m "${M_ARGS[@]}" "$@"
+	if [ -z "${IKE_PID[m]:-}" ]; then
+		ike_start "$NS_A" m || tap_fail "m started"
+	else
+		ike_ctl m reload >/dev/null
+	fi
+	ike_ctl m initiate c >/dev/null
+	if wait_for 5 grep -qF -- "$line" "$IKE_DIR/b.log"; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc" "b.log: $(grep -E 'warn|info: IKE_SA_INIT' "$IKE_DIR/b.log" | tail -n 3)"
+	fi
+}
+mismatch "IKE proposals: b logs the peer's offer and its own, in proposal strings" \
+	"IKE_SA_INIT from 10.0.0.1: no acceptable proposal: the peer offered aes128gcm16-prfsha384-ecp256; connection c has aes256gcm16-prfsha256-x25519" \
+	proposals=aes128gcm16-prfsha384-ecp256
+mismatch "ESP proposals: b logs the peer's offer and its esp_proposals" \
+	"Child SA net: no acceptable ESP proposal: the peer offered aes128gcm16-noesn; configured esp_proposals aes256gcm16" \
+	esp=aes128gcm16
+mismatch "traffic selectors: b logs both sides' selectors" \
+	"traffic selectors do not fit child net: the peer proposes TSi 192.168.9.0/24, TSr 192.168.2.0/24; configured local_ts 192.168.2.0/24, remote_ts 192.168.1.0/24" \
+	lts=192.168.9.0/24
+mismatch "identities: b logs the peer's and the one configured for its address" \
+	"no connection for the peer's identity m.test asking for ours to be b.test; configured for its address: c (remote id py.test, local id b.test)" \
+	lid=fqdn:m.test
+ike_stop m
 ike_stop b
 tap_done

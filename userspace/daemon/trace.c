@@ -282,19 +282,31 @@ void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len)
 	}
 }
 
+/* A TS payload's selectors written as ts_cfg_str writes the configured
+ * ones (a range that is a prefix as CIDR), so the two sides of a mismatch
+ * read alike. */
 static void ts_pl_str(const struct ike_msg *inner, uint8_t type, char *out, size_t len)
 {
 	const struct ike_pl *pl = ike_msg_find(inner, type);
 	struct ike_ts_pl ts;
-	struct ts_set s;
+	struct ts_cfg c[IKE_MAX_TS];
 
 	if (!pl || ike_get_ts(pl, &ts)) {
 		snprintf(out, len, "(none)");
 		return;
 	}
-	s.n = ts.n;
-	s.ts = ts.ts;
-	ts_set_str(&s, out, len);
+	memset(c, 0, sizeof(c));
+	for (int i = 0; i < ts.n; i++) {
+		const struct ike_ts *t = &ts.ts[i];
+
+		c[i].family = t->type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET;
+		c[i].proto = t->proto;
+		c[i].port_lo = t->sport;
+		c[i].port_hi = t->eport;
+		memcpy(c[i].start, t->start, sizeof(c[i].start));
+		memcpy(c[i].end, t->end, sizeof(c[i].end));
+	}
+	ts_cfgs_str(c, ts.n, out, len);
 }
 
 void explain_ts(const char *who, const struct ike_msg *inner, const struct conn_cfg *cc,
