@@ -43,9 +43,18 @@ done
 cli tcpikectl status --help
 tap_check "tcpikectl status --help: exit 0 ($st), the command's usage" \
 	eval 'test $st = 0 && grep -q "status" "$IKE_DIR/cli.out"'
-cli tcpiked --no-such-option
-tap_check "tcpiked with an unknown option: not 0 ($st), the usage on stderr" \
-	eval 'test $st != 0 && grep -q "^usage: tcpiked" "$IKE_DIR/cli.err"'
+# usage errors: exit 2 (tcpiked(8), tcpikectl(8)), the usage (or where to
+# find it) on stderr; tcpikectl's socket is no daemon's, so a command that
+# got through would exit 3
+for args in "tcpiked --no-such-option" "tcpiked stray-operand" "tcpiked -f" \
+	"tcpikectl" "tcpikectl no-such-command" "tcpikectl initiate" "tcpikectl initiate c extra" \
+	"tcpikectl status --no-such-flag" "tools/tcpike-nl --no-such-option"; do
+	set -- $args
+	p=${1##*/}
+	if [ $p = tcpikectl ]; then cli $1 -s "$IKE_DIR/no.sock" "${@:2}"; else cli $args; fi
+	tap_check "usage error '$p ${*:2}': exit 2 ($st), the usage on stderr" \
+		eval 'test $st = 2 && grep -q "usage: $p\|$p --help" "$IKE_DIR/cli.err"'
+done
 
 # --- FIFOs named as files -----------------------------------------------------------
 mkfifo -m 600 "$IKE_DIR/fifo"

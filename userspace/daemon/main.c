@@ -364,6 +364,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (optind < argc) {
+		/* an operand would otherwise be dropped and the default
+		 * configuration read in its place */
+		fprintf(stderr, "tcpiked: unexpected argument '%s' (the configuration is given with -f)\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
 	if (syslog_out)
 		log_use_syslog("tcpiked");
 	cfg = load(d.config_path, NULL, err, sizeof(err));
