@@ -1085,6 +1085,21 @@ TEST(peer_gone_after_retransmits)
 	net_free(n);
 }
 
+/* An IKE_SA_INIT the peer never answers is a failed IKE SA (ike_failed),
+ * as one it refuses is. */
+TEST(unanswered_ike_sa_init_counts_as_failed)
+{
+	struct net *n = net_new("keyingtries = 1");
+
+	n->block_udp = true;
+	initiate(n);
+	elapse(n, 16000);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(1, A->e->st.ike_failed);
+	EXPECT_EQ(0, A->e->st.ike_established);
+	net_free(n);
+}
+
 /* RFC 7383: over IPv6 every fragment's datagram (40-byte IPv6 header)
  * stays within fragment_size, and a message that fits over IPv4 but not
  * over IPv6 is fragmented. */
