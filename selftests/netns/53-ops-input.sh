@@ -12,7 +12,8 @@
 #   backend = auto with neither the module nor XFRM usable: a refusal
 #   saying why each failed and to write backend = none, which still starts;
 #   a proposal, selector or identity mismatch: the responder's log says what
-#   the peer offered and what is configured, asserted by content.
+#   the peer offered and what is configured, asserted by content; list-conns
+#   shows identities, auth, proposals and selectors.
 # Bounded: about 15 s.
 . "$(dirname "$0")/../lib.sh"
 require_netns
@@ -169,5 +170,12 @@ mismatch "identities: b logs the peer's and the one configured for its address" 
 	"no connection for the peer's identity m.test asking for ours to be b.test; configured for its address: c (remote id py.test, local id b.test)" \
 	lid=fqdn:m.test
 ike_stop m
+lc=$(ike_ctl b list-conns)
+tap_expect_eq "list-conns: addresses, IKE proposals, both ends' auth and identities, selectors, ESP proposals" \
+	"c: 10.0.0.2 ... 10.0.0.1, transport udp, start_action none
+  IKE aes256gcm16-prfsha256-x25519
+  local: psk, id fqdn:b.test
+  remote: psk, id fqdn:py.test
+  net: 192.168.2.0/24 === 192.168.1.0/24, tunnel, ESP aes256gcm16-noesn, rekey 3600s, start_action none" "$lc"
 ike_stop b
 tap_done
