@@ -13,7 +13,9 @@
 #   saying why each failed and to write backend = none, which still starts;
 #   a proposal, selector or identity mismatch: the responder's log says what
 #   the peer offered and what is configured, asserted by content; list-conns
-#   shows identities, auth, proposals and selectors.
+#   shows identities, auth, proposals and selectors;
+#   a Child SA with the selectors another peer's tunnel holds: refused with
+#   NO_ADDITIONAL_SAS, the IKE SA kept at both ends, the holder logged.
 # Bounded: about 15 s.
 . "$(dirname "$0")/../lib.sh"
 require_netns
@@ -136,6 +138,49 @@ tap_check "no log line starts with what the peer wrote after its newline" \
 tap_check "no raw ESC byte in the log" eval '! grep -q $'"'"'\e'"'"' "$IKE_DIR/b.log"'
 grep -q FORGED "$IKE_DIR/b.log" || tap_diag "b.log: $(tail -n 8 "$IKE_DIR/b.log")" "peer: $(tail -n 3 "$IKE_DIR/peer.out")"
 
+# --- the same selectors through another tunnel ---------------------------------------
+# b holds 192.168.2.0/24 === 192.168.1.0/24 with the Python peer (py.test,
+# 10.0.0.1); m (m.test, 10.0.0.3) asks for the same selectors through its
+# own tunnel (b's connection c2).  The SPD is ordered (RFC 4301 §4.4.1): the
+# policy stays with the first tunnel; b takes m's IKE SA without the Child
+# SA, with a notify that concerns only the Child SA in IKE_AUTH (RFC 7296
+# §1.2: NO_ADDITIONAL_SAS; strongSwan ends the whole IKE SA on a
+# TEMPORARY_FAILURE there) and logs who holds the selectors.
+ip -n "$NS_A" addr add 10.0.0.3/24 dev va
+ike_conf b2 local=10.0.0.2 remote=10.0.0.3 lts=192.168.2.0/24 rts=192.168.1.0/24 \
+	lid=fqdn:b.test rid=fqdn:m.test
+python3 - "$IKE_DIR/b.conf" "$IKE_DIR/b2.conf" <<'PY'
+import re, sys
+b, b2 = (open(f).read() for f in sys.argv[1:])
+conn = re.search(r"\n\tc \{.*?\n\t\}\n", b2, re.S).group(0).replace("\tc {", "\tc2 {", 1)
+sec = re.search(r"\n\ts \{.*?\n\t\}\n", b2, re.S).group(0).replace("\ts {", "\ts2 {", 1)
+b = b.replace("\n}\nsecrets {", conn + "}\nsecrets {", 1)
+open(sys.argv[1], "w").write(b[:b.rindex("}")] + sec.lstrip("\n") + "}\n")
+PY
+ike_ctl b reload >/dev/null || tap_fail "b reloaded with c2"
+: >"$IKE_DIR/b.kb"
+ip netns exec "$NS_A" timeout -s KILL 15 python3 -u "$TOP/selftests/ikepeer.py" \
+	--local 10.0.0.1 --timeout 5 --start udp500 --no-notify init 10.0.0.2 serve:8 >"$IKE_DIR/peer.out" 2>&1 &
+pypid=$!
+b_child() { test "$(ike_jq b "sum(len(i['children']) for i in s['ike_sas'] if i['state']=='ESTABLISHED')")" = "$1"; }
+tap_check "b: a Child SA with the Python peer" wait_for 5 b_child 1
+ike_conf m local=10.0.0.3 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+	lid=fqdn:m.test rid=fqdn:b.test "daemon_extra=listen = 10.0.0.3"
+ike_start "$NS_A" m || tap_fail "m started"
+ike_ctl m initiate c >/dev/null
+m_up() { test "$(ike_jq m "[i['state'] for i in s['ike_sas']]")" = "['ESTABLISHED']"; }
+tap_check "m: its IKE SA established all the same (the notify concerned the Child SA)" wait_for 5 m_up
+tap_expect_eq "m: no Child SA; b: the Python peer's only" "0 1" \
+	"$(ike_jq m "sum(len(i['children']) for i in s['ike_sas'])") $(ike_jq b "sum(len(i['children']) for i in s['ike_sas'])")"
+tap_check "b refused m's Child SA with NO_ADDITIONAL_SAS" \
+	grep -q "c2\[[0-9]*\]: Child SA net refused with NO_ADDITIONAL_SAS: the kernel refused it (File exists)" "$IKE_DIR/b.log"
+tap_check "... saying which Child SA and peer hold the selectors" \
+	grep -q "c2\[[0-9]*\]: Child SA net: 192.168.2.0/24 === 192.168.1.0/24 is held by Child SA net of c\[[0-9]*\] with 10.0.0.1 (another tunnel): refused" "$IKE_DIR/b.log"
+tap_expect_eq "b's backend: the first tunnel's three policies only, none deleted" "3 0" \
+	"$(grep -c '^policy-add' "$IKE_DIR/b.kb") $(grep -c '^policy-del' "$IKE_DIR/b.kb")"
+ike_stop m
+kill $pypid 2>/dev/null; wait $pypid 2>/dev/null
+
 # --- a mismatch in the log: what the peer offered and what is configured -------------
 # tcpiked m (as py.test, from 10.0.0.1) differs from b's connection in one
 # thing at a time (reloaded between cases); b's log names both sides of it.
@@ -176,6 +221,11 @@ tap_expect_eq "list-conns: addresses, IKE proposals, both ends' auth and identit
   IKE aes256gcm16-prfsha256-x25519
   local: psk, id fqdn:b.test
   remote: psk, id fqdn:py.test
+  net: 192.168.2.0/24 === 192.168.1.0/24, tunnel, ESP aes256gcm16-noesn, rekey 3600s, start_action none
+c2: 10.0.0.2 ... 10.0.0.3, transport udp, start_action none
+  IKE aes256gcm16-prfsha256-x25519
+  local: psk, id fqdn:b.test
+  remote: psk, id fqdn:m.test
   net: 192.168.2.0/24 === 192.168.1.0/24, tunnel, ESP aes256gcm16-noesn, rekey 3600s, start_action none" "$lc"
 ike_stop b
 tap_done

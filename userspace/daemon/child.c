@@ -534,11 +534,37 @@ static int for_each_policy(struct child_sa *c, pol_fn fn, void *arg)
 	return 0;
 }
 
+/* The selectors of p are another tunnel's (a Child SA with the same ones
+ * to another peer): which Child SA and peer hold them, for the operator.
+ * The SPD is ordered (RFC 4301 §4.4.1), so the policy stays theirs. */
+static void pol_held(struct child_sa *c, const struct kb_policy *p)
+{
+	uint32_t owner = kb_policy_owner(c->ike->e->kb, p);
+	const struct kb_selector *s = &p->sel;
+	bool out = p->dir == KB_DIR_OUT;
+	char l[64], r[64], peer[64];
+
+	addr_str(out ? &s->src : &s->dst, l, sizeof(l));
+	addr_str(out ? &s->dst : &s->src, r, sizeof(r));
+	for (const struct ike_sa *sa = c->ike->e->all; sa && owner; sa = sa->next)
+		for (const struct child_sa *h = sa->children; h; h = h->next) {
+			if (h == c || h->reqid != owner)
+				continue;
+			log_warn("%s: Child SA %s: %s/%u === %s/%u is held by Child SA %s of %s with %s (another tunnel): refused",
+				 ike_sa_name(c->ike), c->cfg->name, l, out ? s->src_plen : s->dst_plen,
+				 r, out ? s->dst_plen : s->src_plen, h->cfg->name, ike_sa_name(sa),
+				 addr_str(&sa->path.remote, peer, sizeof(peer)));
+			return;
+		}
+}
+
 /* arg: the count of policies added so far */
 static int pol_add(struct child_sa *c, const struct kb_policy *p, void *arg)
 {
 	int r = kb_policy_add(c->ike->e->kb, p);
 
+	if (r == -EEXIST)
+		pol_held(c, p);
 	if (r)
 		kb_fail(c, "installing a policy", r);
 	else
@@ -797,11 +823,14 @@ int child_install(struct child_sa *c, const struct buf *ni,
 /*
  * What to answer when our kernel refuses a Child SA the peer proposed
  * acceptably (RFC 7296 §1.2/§1.3): nothing was wrong with the proposal, so
- * not NO_PROPOSAL_CHOSEN.  A conflict or a shortage that may pass is
- * TEMPORARY_FAILURE (§2.25; strongSwan tries again later); anything else
- * NO_ADDITIONAL_SAS (§1.3: we will not take this Child SA).
+ * not NO_PROPOSAL_CHOSEN.  In CREATE_CHILD_SA a conflict or a shortage that
+ * may pass is TEMPORARY_FAILURE (§2.25; strongSwan tries again later).  In
+ * IKE_AUTH, and for anything else, NO_ADDITIONAL_SAS (§1.3: we will not
+ * take this Child SA): an initiator keeps its IKE SA only on the notifies
+ * §1.2 names as the Child SA's, and strongSwan ends the IKE SA on a
+ * TEMPORARY_FAILURE there.
  */
-uint16_t child_install_notify(int err)
+uint16_t child_install_notify(int err, bool ike_auth)
 {
 	switch (err) {
 	case -EEXIST:
@@ -809,7 +838,9 @@ uint16_t child_install_notify(int err)
 	case -EBUSY:
 	case -ENOBUFS:
 	case -ENOMEM:
-		return IKEV2_N_TEMPORARY_FAILURE;
+		if (!ike_auth)
+			return IKEV2_N_TEMPORARY_FAILURE;
+		/* fall through */
 	default:
 		return IKEV2_N_NO_ADDITIONAL_SAS;
 	}

@@ -754,7 +754,7 @@ static uint16_t auth_first_child(struct ike_sa *sa, const struct conn_cfg *cc,
 		/* the backend's own words are in the line before */
 		if (!err && ((r = child_install(*ch, &sa->ni, &sa->nr, NULL, false)) ||
 			     (r = child_policies(*ch)))) {
-			err = child_install_notify(r);
+			err = child_install_notify(r, true);
 			snprintf(why, sizeof(why), ": the kernel refused it (%s)", strerror(-r));
 		}
 	}

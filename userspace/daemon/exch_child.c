@@ -657,7 +657,7 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		char why[96];
 
 		snprintf(why, sizeof(why), "the kernel refused the SA (%s)", strerror(-kr));
-		respond_error(sa, msgid, child_install_notify(kr), NULL, 0, why);
+		respond_error(sa, msgid, child_install_notify(kr, false), NULL, 0, why);
 		goto drop;
 	}
 	if (child_answer(sa, msgid, c, &chosen, &nr, &pub))

@@ -530,7 +530,7 @@ void child_install_out(struct child_sa *c);
 int child_policies(struct child_sa *c);
 /* The notify that answers a Child SA the kernel refused (-errno from
  * child_install/child_policies): TEMPORARY_FAILURE or NO_ADDITIONAL_SAS. */
-uint16_t child_install_notify(int err);
+uint16_t child_install_notify(int err, bool ike_auth);
 void child_link(struct child_sa *c);
 void child_schedule(struct child_sa *c);
 /* The IKE SA's path moved to new UDP ports (§2.23): move the

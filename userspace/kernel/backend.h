@@ -188,6 +188,8 @@ int kb_policy_del(struct kbackend *kb, const struct kb_policy *pol);
 /* The reqid whose policy has pol's key, mode and tunnel (pol's own reqid
  * is not compared), or 0. */
 uint32_t kb_policy_holder(const struct kbackend *kb, const struct kb_policy *pol);
+/* The reqid whose policy has pol's key, whatever its tunnel, or 0. */
+uint32_t kb_policy_owner(const struct kbackend *kb, const struct kb_policy *pol);
 /* How many distinct policies reqid holds through kb_policy_add. */
 uint32_t kb_reqid_policies(const struct kbackend *kb, uint32_t reqid);
 

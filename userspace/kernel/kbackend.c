@@ -298,6 +298,16 @@ uint32_t kb_policy_holder(const struct kbackend *kb, const struct kb_policy *pol
 	return p && same_target(p, pol) ? p->reqid : 0;
 }
 
+uint32_t kb_policy_owner(const struct kbackend *kb, const struct kb_policy *pol)
+{
+	struct kb_pol_key k;
+	const struct shared_pol *p;
+
+	kb_pol_key_of(&k, pol);
+	p = shared_find(kb, &k);
+	return p ? p->reqid : 0;
+}
+
 uint32_t kb_reqid_policies(const struct kbackend *kb, uint32_t reqid)
 {
 	const struct reqid_use *u = reqid_find(kb, reqid);
