@@ -202,9 +202,9 @@ t_journal() {
 	JOURNAL_STREAM=$(stat -c '%d:%i' "$f") build/tcpiked -t -f "$bad" 2>>"$f" && return 1
 	cat "$f"
 	grep -q "^<3>$bad:2: unknown key 'bogus'" "$f" || return 1
-	# Not the journal: timestamps, no prefix.
+	# Not the journal: ISO 8601 UTC timestamps with milliseconds, no prefix.
 	build/tcpiked -t -f "$bad" 2>"$f" && return 1
-	grep -q "^[0-9.]* error: $bad:2:" "$f"
+	grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z error: $bad:2:" "$f"
 }
 check "stderr to the journal (\$JOURNAL_STREAM): each line starts with its priority (<3> for an error)" t_journal
 

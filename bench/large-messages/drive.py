@@ -11,8 +11,8 @@ Setup i is started by running --start with {i} replaced (without --wait
 the command is left running, e.g. a blocking `swanctl --initiate`, and
 reaped later).  The log is followed from where it ended when the driver
 started; --begin, --done and --fail are regular expressions with the
-named groups t (the log line's time, seconds since the epoch with a
-fraction) and i (the setup's number).  A setup's time is done.t -
+named groups t (the log line's time: seconds since the epoch with a
+fraction, as charon writes it, or ISO 8601 UTC as tcpiked does) and i (the setup's number).  A setup's time is done.t -
 begin.t, both read from the log (the daemon's clock, not this process's
 scheduling).  A setup that has no done line within --bound seconds of
 its start, or that logs a --fail line first, failed; --stop is then run
@@ -22,12 +22,21 @@ buffer or the backlog (a loss the path did not cause).  One line per
 setup on stdout: "i ok MS" or "i fail REASON".
 """
 import argparse
+import calendar
 import re
 import shlex
 import subprocess
 import sys
 import time
 
+
+
+def seconds(t):
+    """A log time in seconds: "1796490899.338" or "2026-12-05T17:06:07.123Z"."""
+    if "T" not in t:
+        return float(t)
+    day, frac = t.rstrip("Z").split(".") if "." in t else (t.rstrip("Z"), "0")
+    return calendar.timegm(time.strptime(day, "%Y-%m-%dT%H:%M:%S")) + float("0." + frac)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -97,13 +106,13 @@ def main():
                 m = begin.search(line)
                 if m:
                     # a retry of the same setup counts from the first
-                    t_begin.setdefault(int(m.group("i")), float(m.group("t")))
+                    t_begin.setdefault(int(m.group("i")), seconds(m.group("t")))
                     continue
                 m = done.search(line)
                 if m:
                     i = int(m.group("i"))
                     if i in started and i in t_begin:
-                        ms = (float(m.group("t")) - t_begin[i]) * 1000
+                        ms = (seconds(m.group("t")) - t_begin[i]) * 1000
                         finish(i, True, "%.0f" % ms)
                     continue
                 m = fail.search(line) if fail else None

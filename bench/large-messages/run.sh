@@ -403,9 +403,9 @@ point() {
 			--bound $BOUND --wait \
 			--start "$BIN/tcpikectl -s $IKE_DIR/a.sock initiate c{i}" \
 			--stop "$BIN/tcpikectl -s $IKE_DIR/a.sock terminate c{i}" \
-			--begin '^(?P<t>[0-9.]+) info: c(?P<i>[0-9]+)\[[0-9]+\]: initiating to' \
-			--done '^(?P<t>[0-9.]+) info: c(?P<i>[0-9]+)\[[0-9]+\]: Child SA net installed' \
-			--fail '^[0-9.]+ [a-z]+: c(?P<i>[0-9]+)\[[0-9]+\]: IKE SA deleted(?!.*retrying over UDP)' \
+			--begin '^(?P<t>[0-9T:.Z-]+) info: c(?P<i>[0-9]+)\[[0-9]+\]: initiating to' \
+			--done '^(?P<t>[0-9T:.Z-]+) info: c(?P<i>[0-9]+)\[[0-9]+\]: Child SA net installed' \
+			--fail '^[0-9T:.Z-]+ [a-z]+: c(?P<i>[0-9]+)\[[0-9]+\]: IKE SA deleted(?!.*retrying over UDP)' \
 			>"$raw" 2>"$B2_TMP/drive.err"
 	else
 		STRONGSWAN_CONF=$SW_DIR/s/strongswan.conf python3 "$top/bench/large-messages/drive.py" \

@@ -204,10 +204,15 @@ void log_msg_sub(enum log_subsys s, enum log_level lvl, const char *fmt, ...)
 	} else if (stderr_is_journal()) {
 		fprintf(stderr, "<%d>%s\n", prio[lvl], line);
 	} else {
-		/* the format scripts read (bench/large-messages, check-pkg) */
+		/* ISO 8601, UTC, milliseconds (2026-12-05T17:06:07.123Z):
+		 * read by bench/large-messages/drive.py and check-pkg */
+		struct tm tm;
+		char when[32];
+
 		clock_gettime(CLOCK_REALTIME, &ts);
-		fprintf(stderr, "%ld.%03ld %s: %s\n", (long)ts.tv_sec, ts.tv_nsec / 1000000,
-			names[lvl], line);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s: %s\n", when, ts.tv_nsec / 1000000, names[lvl], line);
 	}
 	if (tap)
 		tap(tap_ctx, s, lvl, line);

@@ -6,6 +6,8 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "log.h"
@@ -105,6 +107,46 @@ TEST(rate_limit_burst_then_counted)
 	EXPECT_EQ(LOG_RL_BURST, n_seen);
 	EXPECT_STREQ("ike warning refused 0", seen[0]);
 	log_set_tap(NULL, NULL);
+}
+
+/* A foreground line (stderr, not the journal): ISO 8601 UTC time with
+ * milliseconds, the level, the message; the time is now's. */
+TEST(foreground_line_iso8601_utc_ms)
+{
+	FILE *f = tmpfile();
+	int saved = dup(2), y, mo, d, h, mi, sec, ms;
+	char line[256] = "", lvl[16] = "", msg[32] = "";
+	time_t t0 = time(NULL), t;
+	struct tm tm = { 0 };
+
+	ASSERT_NE(NULL, f);
+	fflush(stderr);
+	ASSERT_EQ(2, dup2(fileno(f), 2));
+	log_set_level(LOG_LVL_INFO);
+	log_msg_sub(LOG_SUB_IKE, LOG_LVL_INFO, "stamped");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	fclose(f);
+	ASSERT_EQ(9, sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ %15[a-z]: %31s",
+			    &y, &mo, &d, &h, &mi, &sec, &ms, lvl, msg)) {
+		TH_LOG("line: %s", line);
+	}
+	EXPECT_STREQ("info", lvl);
+	EXPECT_STREQ("stamped", msg);
+	EXPECT_EQ(':', line[13]);
+	EXPECT_EQ('.', line[19]);
+	EXPECT_EQ('Z', line[23]);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	EXPECT_TRUE(t >= t0 && t <= t0 + 2);
 }
 
 TEST_HARNESS_MAIN
