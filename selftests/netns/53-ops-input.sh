@@ -15,7 +15,8 @@
 #   the peer offered and what is configured, asserted by content; list-conns
 #   shows identities, auth, proposals and selectors;
 #   a Child SA with the selectors another peer's tunnel holds: refused with
-#   NO_ADDITIONAL_SAS, the IKE SA kept at both ends, the holder logged.
+#   NO_ADDITIONAL_SAS, the IKE SA kept at both ends, the holder logged;
+#   reload of a timer keeps that IKE SA, a port change is a printed warning.
 # Bounded: about 15 s.
 . "$(dirname "$0")/../lib.sh"
 require_netns
@@ -178,6 +179,15 @@ tap_check "... saying which Child SA and peer hold the selectors" \
 	grep -q "c2\[[0-9]*\]: Child SA net: 192.168.2.0/24 === 192.168.1.0/24 is held by Child SA net of c\[[0-9]*\] with 10.0.0.1 (another tunnel): refused" "$IKE_DIR/b.log"
 tap_expect_eq "b's backend: the first tunnel's three policies only, none deleted" "3 0" \
 	"$(grep -c '^policy-add' "$IKE_DIR/b.kb") $(grep -c '^policy-del' "$IKE_DIR/b.kb")"
+# reload: a timer of c2 changed (dpd_delay) keeps m's IKE SA with the new
+# timer; a port changed is a warning printed by tcpikectl (restart needed)
+sed -i -e 's/^\tc2 {/&\n\t\tdpd_delay = 7s/' -e 's/^daemon {/&\n\tnatt_port = 4501/' "$IKE_DIR/b.conf"
+out=$(ike_ctl b reload 2>&1)
+tap_check "reload, dpd_delay of c2 changed: its IKE SA kept with the new timers ($(tail -n 1 <<<"$out"))" \
+	grep -q "(1 with new timers), 0 deleted" <<<"$out"
+tap_check "... b logged it for m's IKE SA" grep -q "c2\[[0-9]*\]: new timers of c2 applied" "$IKE_DIR/b.log"
+tap_check "... and tcpikectl prints the daemon's warning about the port" \
+	grep -q "^warning: listening addresses or ports changed: they take effect on restart" <<<"$out"
 ike_stop m
 kill $pypid 2>/dev/null; wait $pypid 2>/dev/null
 
