@@ -16,8 +16,9 @@
 #   shows identities, auth, proposals and selectors;
 #   a Child SA with the selectors another peer's tunnel holds: refused with
 #   NO_ADDITIONAL_SAS, the IKE SA kept at both ends, the holder logged;
-#   reload of a timer keeps that IKE SA, a port change is a printed warning.
-# Bounded: about 15 s.
+#   reload of a timer keeps that IKE SA, a port change is a printed warning;
+#   the message trace (payloads, transport) and status CONN by content.
+# Bounded: about 15 s (10 s alone on this host).
 . "$(dirname "$0")/../lib.sh"
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
@@ -179,6 +180,14 @@ tap_check "... saying which Child SA and peer hold the selectors" \
 	grep -q "c2\[[0-9]*\]: Child SA net: 192.168.2.0/24 === 192.168.1.0/24 is held by Child SA net of c\[[0-9]*\] with 10.0.0.1 (another tunnel): refused" "$IKE_DIR/b.log"
 tap_expect_eq "b's backend: the first tunnel's three policies only, none deleted" "3 0" \
 	"$(grep -c '^policy-add' "$IKE_DIR/b.kb") $(grep -c '^policy-del' "$IKE_DIR/b.kb")"
+# the message trace (debug), charon's style, with the transport
+tap_check "trace: b's IKE_AUTH response to m, its payloads and transport" \
+	grep -q "c2\[[0-9]*\]: sending IKE_AUTH response 1 \[ IDr AUTH N(NO_ADD_SAS) \] to 10.0.0.3\[500\] over udp/500 ([0-9]* bytes)" "$IKE_DIR/b.log"
+tap_check "trace: m's IKE_AUTH request as b received it" \
+	grep -qE "received IKE_AUTH request 1 \[ IDi .*AUTH .*SA TSi TSr \] from 10.0.0.3\[500\] over udp/500" "$IKE_DIR/b.log"
+# status CONN: only that connection's IKE SAs
+tap_check "status c2: m's IKE SA only, not the Python peer's" \
+	eval 'ike_ctl b status | grep -q "^c\[" && ike_ctl b status c2 | grep -q "^c2\[" && ! ike_ctl b status c2 | grep -q "^c\["'
 # reload: a timer of c2 changed (dpd_delay) keeps m's IKE SA with the new
 # timer; a port changed is a warning printed by tcpikectl (restart needed)
 sed -i -e 's/^\tc2 {/&\n\t\tdpd_delay = 7s/' -e 's/^daemon {/&\n\tnatt_port = 4501/' "$IKE_DIR/b.conf"
