@@ -100,6 +100,7 @@ TEST(shared_policies)
 	in = pol;
 	in.dir = KB_DIR_IN;
 	EXPECT_EQ(0, kb_policy_holder(kb, &pol));
+	EXPECT_EQ(0, kb_policy_owner(kb, &pol));
 	ASSERT_EQ(0, kb_policy_add(kb, &pol));
 	ASSERT_EQ(0, kb_policy_add(kb, &in));
 	ASSERT_EQ(0, kb_policy_add(kb, &pol));	/* a second Child SA */
@@ -111,6 +112,7 @@ TEST(shared_policies)
 	EXPECT_EQ(7, kb_policy_holder(kb, &other));
 	ip4(&other.tmpl_dst, "10.0.0.3");	/* another tunnel */
 	EXPECT_EQ(0, kb_policy_holder(kb, &other));
+	EXPECT_EQ(7, kb_policy_owner(kb, &other));	/* who has them, to name it */
 	other.reqid = 7;
 	EXPECT_EQ(-EEXIST, kb_policy_add(kb, &other));
 	EXPECT_NE(NULL, strstr(kb->kb_error, "held by reqid 7"));
