@@ -17,7 +17,9 @@
 #   a Child SA with the selectors another peer's tunnel holds: refused with
 #   NO_ADDITIONAL_SAS, the IKE SA kept at both ends, the holder logged;
 #   reload of a timer keeps that IKE SA, a port change is a printed warning;
-#   the message trace (payloads, transport) and status CONN by content.
+#   the message trace (payloads, transport) and status CONN by content;
+#   a new Child SA refused with TEMPORARY_FAILURE is not asked for again at
+#   once (it was, thousands of times a second).
 # Bounded: about 15 s (10 s alone on this host).
 . "$(dirname "$0")/../lib.sh"
 require_netns
@@ -197,6 +199,14 @@ tap_check "reload, dpd_delay of c2 changed: its IKE SA kept with the new timers 
 tap_check "... b logged it for m's IKE SA" grep -q "c2\[[0-9]*\]: new timers of c2 applied" "$IKE_DIR/b.log"
 tap_check "... and tcpikectl prints the daemon's warning about the port" \
 	grep -q "^warning: listening addresses or ports changed: they take effect on restart" <<<"$out"
+# m asks again on its IKE SA (initiate of an established connection):
+# CREATE_CHILD_SA, refused with TEMPORARY_FAILURE while the other tunnel
+# holds the selectors; m must not ask again at once (§2.25)
+ike_ctl m initiate c >/dev/null
+sleep 1.5	# a window: how often m asked in it
+n=$(grep -c "CREATE_CHILD_SA for net refused: TEMPORARY_FAILURE" "$IKE_DIR/m.log")
+tap_check "CREATE_CHILD_SA refused with TEMPORARY_FAILURE: m asked once in 1.5 s ($n), not again at once" test "$n" = 1
+tap_check "... and says when it asks again" grep -qE "c\[[0-9]+\]: asking for net again in [0-9]+ ms" "$IKE_DIR/m.log"
 ike_stop m
 kill $pypid 2>/dev/null; wait $pypid 2>/dev/null
 

@@ -367,6 +367,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	}
 	timer_cancel(e->loop, &sa->life_timer);
 	timer_cancel(e->loop, &sa->dpd_timer);
+	timer_cancel(e->loop, &sa->child_timer);
 	timer_cancel(e->loop, &sa->keepalive_timer);
 	pktset_free(&sa->resp_cache);
 	frag_reset(&sa->e->frags, &sa->frag);
@@ -904,22 +905,27 @@ void ike_kick(struct ike_sa *sa)
 	}
 	if (sa->pending & PEND_CHILD) {
 		const struct child_cfg *cc;
+		unsigned int i = 0;
 
 		sa->pending &= ~PEND_CHILD;
-		for (cc = sa->cfg->children; cc; cc = cc->next) {
+		for (cc = sa->cfg->children; cc; cc = cc->next, i++) {
 			bool have = false;
 
+			if (i < sa->child_from)
+				continue;	/* asked for in this pass */
 			for (c = sa->children; c; c = c->next)
 				have |= c->cfg == cc && c->state != CHILD_S_REKEYED;
 			if (!have) {
 				struct child_sa *n = child_new(sa, cc);
 
+				sa->child_from = i + 1;
 				if (n && !child_start_new(sa, n)) {
 					sa->pending |= PEND_CHILD;	/* more may follow */
 					return;
 				}
 			}
 		}
+		sa->child_from = 0;	/* the pass is over */
 	}
 	if (sa->pending & PEND_ESP_UDP) {
 		sa->pending &= ~PEND_ESP_UDP;
@@ -985,6 +991,21 @@ static void keepalive_fire(struct timer *t)
 void ike_rekey_later(struct ike_sa *sa, uint64_t ms)
 {
 	timer_arm(sa->e->loop, &sa->life_timer, ms, life_fire);
+}
+
+static void child_timer_fire(struct timer *t)
+{
+	struct ike_sa *sa = container_of(t, struct ike_sa, child_timer);
+
+	if (sa->state != IKE_S_ESTABLISHED)
+		return;
+	sa->pending |= PEND_CHILD;
+	ike_kick(sa);
+}
+
+void ike_children_later(struct ike_sa *sa, uint64_t ms)
+{
+	timer_arm(sa->e->loop, &sa->child_timer, ms, child_timer_fire);
 }
 
 void ike_schedule_timers(struct ike_sa *sa)

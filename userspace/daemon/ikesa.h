@@ -274,6 +274,11 @@ struct ike_sa {
 	uint64_t created_ms, established_ms, last_rx_ms;
 	struct timer life_timer;	/* half-open limit, or IKE rekey */
 	struct timer dpd_timer;
+	/* PEND_CHILD: the index in cfg->children to go on from (a refused
+	 * Child SA is not asked for again in the same pass), and the timer
+	 * of a new pass after TEMPORARY_FAILURE (§2.25) */
+	unsigned int child_from;
+	struct timer child_timer;
 	uint64_t rekeys;
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
@@ -402,6 +407,8 @@ void ike_req_resend(struct ike_sa *sa);
  * it goes, or the outstanding request again (TCP-28). */
 void ike_path_ready(struct ike_sa *sa);
 void ike_rekey_later(struct ike_sa *sa, uint64_t ms);
+/* The connection's missing Child SAs asked for again in ms. */
+void ike_children_later(struct ike_sa *sa, uint64_t ms);
 void ike_schedule_timers(struct ike_sa *sa);
 void ike_timers_reconfigured(struct ike_sa *sa);
 
