@@ -1795,6 +1795,53 @@ TEST(same_selectors_share_policies)
 	net_free(n);
 }
 
+/*
+ * b's policy for the selectors is another tunnel's: the Child SA in
+ * IKE_AUTH is refused with NO_ADDITIONAL_SAS and the IKE SA stands at both
+ * ends; asked for again by CREATE_CHILD_SA it is refused with
+ * TEMPORARY_FAILURE, once, not again at once (§2.25); once the other
+ * tunnel is gone the later pass installs it.
+ */
+TEST(selectors_of_another_tunnel_then_free)
+{
+	struct net *n = net_new(NULL);
+	struct kb_policy other = { .dir = KB_DIR_OUT, .reqid = 99, .mode = KB_MODE_TUNNEL };
+	struct ike_sa *a, *b;
+	struct buf out = BUF_INIT;
+
+	other.sel.family = AF_INET;
+	set_addr(&other.sel.src, "10.2.0.0", 0);
+	set_addr(&other.sel.dst, "10.1.0.0", 0);
+	other.sel.src_plen = other.sel.dst_plen = 16;
+	set_addr(&other.tmpl_src, "10.0.0.2", 0);
+	set_addr(&other.tmpl_dst, "10.0.0.9", 0);
+	ASSERT_EQ(0, kb_policy_add(B->kb, &other));
+	initiate(n);
+	pump(n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(0, count_children(a));
+	EXPECT_EQ(0, count_children(b));
+	EXPECT_EQ(1, B->e->st.child_failed);
+	engine_initiate(A->e, "c", &out);	/* the missing Child SA again */
+	buf_free(&out);
+	pump(n);
+	EXPECT_EQ(0, count_children(a));
+	EXPECT_EQ(2, A->e->st.child_failed);	/* IKE_AUTH's, one CREATE_CHILD_SA's */
+	elapse(n, 1000);
+	EXPECT_EQ(2, A->e->st.child_failed);	/* not asked again at once */
+	ASSERT_EQ(0, kb_policy_del(B->kb, &other));	/* the other tunnel goes */
+	elapse(n, 11000);
+	EXPECT_EQ(a, first_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_children(a));
+	EXPECT_EQ(1, count_children(b));
+	EXPECT_TRUE(children_paired(a, b));
+	EXPECT_EQ(3, kernel_policies(B));
+	net_free(n);
+}
+
 /* --- transports: every transition of ike_xport.c by real exchanges --------------------- */
 
 /*
