@@ -12,6 +12,20 @@ dir=$1
 shift
 export TOP=$top BIN=${BIN:-$top/build/asan}
 failed=0
+
+# After a timeout: every task still in uninterruptible sleep (a kill does
+# not end those), with its kernel stack, so that a hang in the kernel says
+# where it waits even without the hung-task detector.
+blocked_tasks() {
+	local d st
+	for d in /proc/[0-9]*; do
+		st=$(awk '/^State:/ {print $2}' "$d/status" 2>/dev/null)
+		[ "$st" = D ] || continue
+		echo "# blocked: pid ${d#/proc/} $(cat "$d/comm" 2>/dev/null) ($(tr '\0' ' ' <"$d/cmdline" 2>/dev/null | cut -c1-120))"
+		sed 's/^/#   /' "$d/stack" 2>/dev/null
+	done
+}
+
 for t in "$top/$dir"/[0-9]*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
@@ -29,6 +43,10 @@ for t in "$top/$dir"/[0-9]*.sh; do
 		if ! grep -q '^not ok ' "$out"; then
 			[ "$rc" = 124 ] && why="timed out" || why="exited with status $rc"
 			echo "not ok 999 $name: script $why without reporting a failure"
+		fi
+		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+			sleep 2
+			blocked_tasks
 		fi
 	fi
 	rm -f "$out"
