@@ -1227,7 +1227,7 @@ static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
 	    memcmp(h, sa->resp_req_hash, sizeof(h))) {
 		log_info_rl("%s: request %u differs from the one answered with that Message ID: dropped, not answered again",
 			    ike_sa_name(sa), m->hdr.msgid);
-		sa->e->st.rx_dropped++;
+		sa->e->st.rx_bad++;	/* forged or corrupted: as a failed ICV */
 		return;
 	}
 	if (!xport_rx_retransmit(sa, rx, m))

@@ -976,14 +976,14 @@ static void flip_first(uint8_t *b, size_t len)
 static void same_msgid_other_request(struct __test_metadata *_metadata, const char *extra)
 {
 	struct net *n = net_new(extra);
-	uint64_t dropped;
+	uint64_t bad;
 
 	rekey_request_twice(_metadata, n);
 	to_front(n, 1);
-	dropped = B->e->st.rx_dropped;
+	bad = B->e->st.rx_bad;
 	deliver_edited(n, IKEV2_PL_NONCE, flip_first);
 	EXPECT_EQ(1, queued(n));	/* only the first answer */
-	EXPECT_EQ(dropped + 1, B->e->st.rx_dropped);
+	EXPECT_EQ(bad + 1, B->e->st.rx_bad);
 	ASSERT_TRUE(head_response(n));
 	pump(n);
 	established(_metadata, n);
