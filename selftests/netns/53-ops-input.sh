@@ -19,8 +19,11 @@
 #   reload of a timer keeps that IKE SA, a port change is a printed warning;
 #   the message trace (payloads, transport) and status CONN by content;
 #   a new Child SA refused with TEMPORARY_FAILURE is not asked for again at
-#   once (it was, thousands of times a second).
-# Bounded: about 15 s (10 s alone on this host).
+#   once (it was, thousands of times a second);
+#   tcpikectl initiate waits for the result: exit 0 once established, 1 with
+#   the reason (a peer that does not answer: the timeout); --no-wait returns
+#   at once.
+# Bounded: about 17 s (10 s alone on this host).
 . "$(dirname "$0")/../lib.sh"
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
@@ -256,5 +259,49 @@ c2: 10.0.0.2 ... 10.0.0.3, transport udp, start_action none
   local: psk, id fqdn:b.test
   remote: psk, id fqdn:m.test
   net: 192.168.2.0/24 === 192.168.1.0/24, tunnel, ESP aes256gcm16-noesn, rekey 3600s, start_action none" "$lc"
+ike_stop b
+
+# --- tcpikectl initiate waits for the result; --no-wait returns at once ---------------
+# a peer that does not answer (b's address, a port nobody listens on): the
+# result is the timeout, after the retransmissions (0.1 + 0.2 + 0.4 s)
+ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
+	lid=fqdn:b.test rid=fqdn:a.test
+ike_conf m local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+	lid=fqdn:a.test rid=fqdn:b.test \
+	"conn_extra=remote_port = 5000;retransmit_base = 100ms;retransmit_tries = 2;keyingtries = 1"
+ike_start "$NS_B" b || tap_fail "b started"
+ike_start "$NS_A" m || tap_fail "m started"
+# ictl ARGS...: tcpikectl against m; stdout, stderr in $IKE_DIR/ictl.{out,err},
+# the exit status in $st, the time it took in $ms
+ictl() {
+	local t0=$(date +%s%N)
+	ike_ctl m "$@" >"$IKE_DIR/ictl.out" 2>"$IKE_DIR/ictl.err"
+	st=$?
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+ictl initiate c
+tap_check "initiate, the peer does not answer: exit 1 ($st) after the retransmissions ($ms ms, at least 700)" \
+	test "$st" = 1 -a "$ms" -ge 700
+tap_check "... the reason on stderr: no response to IKE_SA_INIT ($(cat "$IKE_DIR/ictl.err"))" \
+	grep -q "^tcpikectl: initiate failed: .*no response to IKE_SA_INIT (message 0) after 2 retransmits" "$IKE_DIR/ictl.err"
+tap_check "... the connection's log lines on stdout meanwhile" \
+	grep -q "^c\[[0-9]*\]: retransmit 1 of message 0" "$IKE_DIR/ictl.out"
+ictl initiate c --no-wait
+tap_check "initiate --no-wait, the peer does not answer: exit 0 ($st) at once ($ms ms, under 500)" \
+	test "$st" = 0 -a "$ms" -lt 500
+tap_check "... saying the IKE_SA_INIT is sent ($(cat "$IKE_DIR/ictl.out"))" \
+	grep -q "^c\[[0-9]*\]: IKE_SA_INIT sent" "$IKE_DIR/ictl.out"
+ictl initiate c --no-wait --timeout 5
+tap_check "initiate --no-wait --timeout: a usage error, exit 2 ($st)" test "$st" = 2
+# a peer that answers: exit 0 once the IKE SA and its Child SA are up
+ike_conf m local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+	lid=fqdn:a.test rid=fqdn:b.test
+ike_ctl m reload >/dev/null 2>&1
+ictl initiate c
+tap_check "initiate, the peer answers: exit 0 ($st), saying established with the Child SA ($(tail -n 1 "$IKE_DIR/ictl.out"))" \
+	eval 'test "$st" = 0 && grep -q "^c\[[0-9]*\] established over udp/500, Child SA net{[0-9]*}" "$IKE_DIR/ictl.out"'
+tap_expect_eq "... m's status when it returned: ESTABLISHED with one Child SA" "ESTABLISHED 1" \
+	"$(ike_jq m "' '.join(str(x) for i in s['ike_sas'] if i['state']=='ESTABLISHED' for x in (i['state'], len(i['children'])))")"
+ike_stop m
 ike_stop b
 tap_done
