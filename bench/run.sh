@@ -94,7 +94,7 @@ NFT
 	sed -i 's/log_level = debug//' "$IKE_DIR/a.conf" "$IKE_DIR/b.conf"
 	ike_start "$NS_A" a >/dev/null && ike_start "$NS_B" b >/dev/null || return 1
 	t0=$(now_ms)
-	ike_ctl a initiate c >/dev/null
+	ike_ctl a initiate c --no-wait >/dev/null
 	while ! ike_ctl a status 2>/dev/null | grep -q ': INSTALLED '; do
 		if [ $(( $(now_ms) - t0 )) -gt 10000 ]; then
 			tail -n 5 "$IKE_DIR/a.log" "$IKE_DIR/b.log" | sed 's/^/bench:   /' >&2

@@ -149,7 +149,7 @@ done
 sleep 1
 
 say "gw-a: tcpikectl initiate demo"
-"$BIN/tcpikectl" -s "$dir/a.sock" initiate demo
+"$BIN/tcpikectl" -s "$dir/a.sock" initiate demo --no-wait
 up() { "$BIN/tcpikectl" -s "$dir/a.sock" status | grep -q "INSTALLED"; }
 if ! wait_for 15 up; then
 	echo "demo: the tunnel did not come up; logs:"

@@ -236,7 +236,7 @@ ike_up() {
 	ike_conf a "${A_ARGS[@]}" "${a[@]}" && ike_conf b "${B_ARGS[@]}" "${b[@]}" || return 1
 	[ ${#WIRE_NS[@]} -gt 0 ] && wire_reset
 	declare -F ike_up_hook >/dev/null && ike_up_hook
-	ike_start "$NS_B" b && ike_start "$NS_A" a && ike_ctl a initiate c >/dev/null
+	ike_start "$NS_B" b && ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
 }
 
 # expect_established [-t SECONDS] "description" [NAME...]: one TAP line, ok

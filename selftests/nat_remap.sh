@@ -49,7 +49,7 @@ NFT
 		rts=192.168.2.0/24 lid=fqdn:a.test rid=fqdn:b.test conn_extra="keepalive_interval = 60s"
 	ike_conf b backend=$backend local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 \
 		rts=192.168.1.0/24 lid=fqdn:b.test rid=fqdn:a.test
-	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c >/dev/null
+	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c --no-wait >/dev/null
 	if wait_for 30 ike_established a && wait_for 10 ike_established b; then
 		tap_ok "$backend: established through the NAT"
 	else

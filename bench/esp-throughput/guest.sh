@@ -85,7 +85,7 @@ mod_case() {
 		sed -i 's/log_level = debug//' "$IKE_DIR/$c-$n.conf"
 	done
 	ike_start "${NSB[$c]}" "$c-b" && ike_start "${NSA[$c]}" "$c-a" || return 1
-	ike_ctl "$c-a" initiate c >/dev/null
+	ike_ctl "$c-a" initiate c --no-wait >/dev/null
 	wait_for 30 ike_established "$c-a" && wait_for 10 ike_established "$c-b"
 }
 

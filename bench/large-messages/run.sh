@@ -401,7 +401,7 @@ point() {
 	if [ "$sys" = tcpiked ]; then
 		python3 "$top/bench/large-messages/drive.py" --log "$IKE_DIR/a.log" --count "$n" --window "$w" \
 			--bound $BOUND --wait \
-			--start "$BIN/tcpikectl -s $IKE_DIR/a.sock initiate c{i}" \
+			--start "$BIN/tcpikectl -s $IKE_DIR/a.sock initiate c{i} --no-wait" \
 			--stop "$BIN/tcpikectl -s $IKE_DIR/a.sock terminate c{i}" \
 			--begin '^(?P<t>[0-9T:.Z-]+) info: c(?P<i>[0-9]+)\[[0-9]+\]: initiating to' \
 			--done '^(?P<t>[0-9T:.Z-]+) info: c(?P<i>[0-9]+)\[[0-9]+\]: Child SA net installed' \

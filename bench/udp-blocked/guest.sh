@@ -114,7 +114,7 @@ tcpiked_once() {	# tcpiked_once TRANSPORT BLOCKED RUN
 		return 1
 	fi
 	t0=$(date +%s%N)
-	ike_ctl a initiate c >/dev/null
+	ike_ctl a initiate c --no-wait >/dev/null
 	ms=$(first_reply "$t0") || { ms=-; berr "tcpiked-$x blocked=$b run $run: no ping reply in $LIMIT s"; tail -n 20 "$IKE_DIR/a.log" | sed 's/^/B4INFO a: /'; }
 	echo "B4VM tcpiked-$x $([ "$b" = 1 ] && echo blocked || echo open) $run $ms $(carrier)"
 	[ "$b" = 1 ] && [ "$(dropped)" -lt 1 ] && berr "tcpiked-$x run $run: no UDP reached the block"

@@ -37,7 +37,7 @@ ike_conf a local=10.1.0.2 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 
 	lid=fqdn:a.test rid=fqdn:b.test conn_extra="keepalive_interval = 1s;dpd_delay = 2s"
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 	lid=fqdn:b.test rid=fqdn:a.test
-ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c >/dev/null
+ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c --no-wait >/dev/null
 expect_established "NAT: IKE SA and Child SA established through the masquerade"
 
 sa0="s['ike_sas'][0]"
@@ -133,7 +133,7 @@ ike_stop b
 topo_pair "ikee$$" || tap_skip_all "cannot build the namespace pair"
 ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 conn_extra="encap = yes"
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24
-ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c >/dev/null
+ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c --no-wait >/dev/null
 expect_established "encap = yes: established without a NAT"
 tap_expect_eq "encap = yes: both sides on 4500, ESP in UDP 4500 <-> 4500" \
 	"udp-natt udp 4500 4500 udp-natt udp 4500 4500" \

@@ -37,7 +37,7 @@ ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 
 ike_start "$NS_A" a && ike_start "$NS_B" b || tap_fail "tcpiked started"
 
 for round in 1 2 3; do
-	ike_ctl a initiate c >/dev/null
+	ike_ctl a initiate c --no-wait >/dev/null
 	expect_established -t 15 "round $round: established with every fifth packet lost each way"
 	old=$(child_spis a)
 	ike_ctl a rekey c child >/dev/null

@@ -107,7 +107,7 @@ swt_expect 10 "the last Child SA goes with the IKE SA: the policies deleted once
 
 # --- two children with the same selectors, initiated by tcpiked ------------------
 swt_up "children_extra=net2 {;local_ts = 192.168.1.0/24;remote_ts = 192.168.2.0/24;esp_proposals = aes256gcm16;}"
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_expect 10 "tcpiked has two children with the same selectors: two Child SAs on both sides" \
 	swt_agreed 2
 policies_once "second (tcpiked)"

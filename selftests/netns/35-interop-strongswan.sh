@@ -15,7 +15,7 @@ swt_prereq swcp
 
 # --- INVALID_KE_PAYLOAD -----------------------------------------------------
 swt_up proposals=aes256gcm16-prfsha256-x25519-ecp256 -- proposals=aes256gcm16-prfsha256-ecp256
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 if wait_for 10 swt_agreed; then
 	tap_ok "tcpiked initiates with X25519, charon wants ECP-256: INVALID_KE and retry"
 else
@@ -34,7 +34,7 @@ tap_expect_eq "tcpiked sent one INVALID_KE_PAYLOAD" 1 "$(ike_jq t "s['counters']
 
 # --- reauthentication, DPD ----------------------------------------------------
 swt_up -- conn_extra="dpd_delay = 1s"
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 wait_for 10 swt_agreed
 old_ike=$(swt_t_ike) old_child=$(swt_t_children)
 sw_ctl s --rekey --ike c --reauth >/dev/null
@@ -57,7 +57,7 @@ fi
 # --- fragmentation ------------------------------------------------------------
 swt_up auth=rsa lid=fqdn:rsa.tcpike.test rid=fqdn:ec384.tcpike.test conn_extra="fragment_size = 576" \
    -- auth=ecdsa lid=ec384.tcpike.test rid=rsa.tcpike.test
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 if wait_for 10 swt_agreed; then
 	tap_ok "RSA chain from tcpiked in RFC 7383 fragments, ECDSA P-384 from charon"
 else

@@ -49,12 +49,12 @@ tap_expect_eq "no Child SA failed on tcpiked" 0 "$(ike_jq t "s['counters']['chil
 
 # tcpiked crashes; charon responds
 swt_up
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_wait 10 swt_agreed
 old=$(swt_t_ike)
 ike_kill t
 ike_start "$NS_A" t
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_expect 15 "tcpiked restarted, back with INITIAL_CONTACT: charon replaced the old IKE SA, one Child SA each" \
 	replaced
 swt_s_log_has "charon received INITIAL_CONTACT in tcpiked's IKE_AUTH" \
@@ -76,7 +76,7 @@ tap_expect_eq "tcpiked counted it as a failed IKE SA" 1 "$(ike_jq t "s['counters
 # --- tcpiked as initiator refuses the responder -------------------------------
 swt_up auth=ecdsa lid=fqdn:ec.tcpike.test rid=fqdn:ec384.tcpike.test cacerts=other-ca.pem \
 	-- auth=ecdsa lid=ec384.tcpike.test rid=ec.tcpike.test
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_expect 5 "tcpiked refused charon's certificate: neither side keeps an IKE SA" swt_none
 swt_t_log_has "tcpiked says it was the certificate" \
 	"c\\[1\\]: IKE_AUTH failed: the responder's certificate is refused: it does not chain to our CAs$"
@@ -87,7 +87,7 @@ swt_s_log_has "... and deleted its IKE SA at once" 'received DELETE for IKE_SA c
 
 # charon authenticates with a signature where tcpiked expects a shared key
 swt_up -- lauth=pubkey
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_expect 5 "tcpiked refused charon's AUTH: neither side keeps an IKE SA" swt_none
 swt_t_log_has "tcpiked says it was the AUTH, and why" \
 	"c\\[1\\]: IKE_AUTH failed: the responder's AUTH is refused: it uses method 10 \\(ECDSA signature\\) where a shared key is expected$"
@@ -96,7 +96,7 @@ swt_s_log_has "charon received AUTHENTICATION_FAILED" 'parsed INFORMATIONAL requ
 # --- RSASSA-PSS -----------------------------------------------------------------
 swt_up auth=rsa lid=fqdn:rsa.tcpike.test rid=fqdn:ec384.tcpike.test \
 	-- auth=ecdsa lid=ec384.tcpike.test rid=rsa.tcpike.test rauth=ike:rsa/pss-sha256
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_expect 10 "charon requires RSASSA-PSS (ike:rsa/pss-sha256): tcpiked's RSA key signs with it by default" \
 	swt_agreed
 swt_s_log_has "charon verified an RSASSA-PSS SHA-256 signature" \
@@ -105,7 +105,7 @@ swt_t_log_has "tcpiked logged the scheme it signed with" 'c\[1\]: our AUTH: RSAS
 
 swt_up auth=rsa lid=fqdn:rsa.tcpike.test rid=fqdn:ec384.tcpike.test conn_extra="rsa_pss = no" \
 	-- auth=ecdsa lid=ec384.tcpike.test rid=rsa.tcpike.test rauth=ike:rsa/pss-sha256
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_expect 5 "rsa_pss = no: PKCS#1 v1.5, which charon refuses; a clean failure on both sides" swt_none
 swt_t_log_has "tcpiked logged the scheme it signed with" \
 	'c\[1\]: our AUTH: RSASSA-PKCS1-v1_5 with SHA2-256$'
@@ -126,7 +126,7 @@ swt_t_log_has "tcpiked logged the scheme it verified" \
 # an RSASSA-PSS-only key
 swt_up auth=rsapss lid=fqdn:rsapss.tcpike.test rid=fqdn:ec384.tcpike.test \
 	-- auth=ecdsa lid=ec384.tcpike.test rid=rsapss.tcpike.test
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_expect 10 "an RSA-PSS-only key: signed with PSS and labelled so; charon verifies" swt_agreed
 swt_s_log_has "charon verified it as RSASSA-PSS" \
 	"authentication of 'rsapss.tcpike.test' with RSA_EMSA_PSS_SHA2_256_SALT_32 successful"

@@ -99,7 +99,7 @@ a_run() {
 	peer_start "$NS_B" "$PO" --local 10.0.0.2 --id py.test "${peer[@]}" ||
 		{ tap_fail "the peer started"; return 1; }
 	ike_conf a "${A_ARGS[@]}" "${conf[@]}"
-	ike_start "$NS_A" a && ike_ctl a initiate c >/dev/null
+	ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
 }
 
 a_run echo resp expect-delete:20 -- "conn_extra=transport = separate;dpd_delay = 1s"

@@ -54,7 +54,7 @@ swt_t_log_has "... having said the first would be followed" \
 
 # --- dpd_action = restart ------------------------------------------------------------
 swt_up conn_extra="$T_FAST;dpd_delay = 2s;dpd_action = restart"
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_wait 10 swt_agreed
 old=$(swt_t_ike)
 sw_kill s
@@ -67,7 +67,7 @@ swt_s_log_has "... with INITIAL_CONTACT, as charon saw" 'parsed IKE_AUTH request
 
 # --- close_action = restart ------------------------------------------------------------
 swt_up conn_extra="$T_FAST;close_action = restart"
-ike_ctl t initiate c >/dev/null
+ike_ctl t initiate c --no-wait >/dev/null
 swt_wait 10 swt_agreed
 old=$(swt_t_ike)
 sw_terminate s >/dev/null

@@ -126,7 +126,7 @@ ike_ctl b terminate c >/dev/null
 tap_check "tcp: b terminated the SA: a has none left" wait_for 5 sa_gone a
 tap_check "tcp: a, the originator, closed the connection when its last SA was gone (TCP-18)" \
 	wait_for 3 wire_grew end a out_fin 1
-ike_ctl a initiate c >/dev/null
+ike_ctl a initiate c --no-wait >/dev/null
 wait_for 10 ike_established a
 wire_mark end
 ike_ctl a terminate c >/dev/null

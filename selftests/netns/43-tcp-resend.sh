@@ -22,7 +22,7 @@ ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 
 	lid=fqdn:b.test rid=fqdn:a.test
 wire_count a="$NS_A" b="$NS_B"
 ike_start "$NS_A" a && ike_start "$NS_B" b || tap_fail "tcpiked started"
-ike_ctl a initiate c >/dev/null
+ike_ctl a initiate c --no-wait >/dev/null
 expect_established "tcp: IKE and Child SA established"
 
 j() { ike_jq "$@"; }
@@ -151,8 +151,8 @@ PY
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.0.0/16 \
 	lid=fqdn:b.test rid=fqdn:a.test
 ike_start "$NS_A" a && ike_start "$NS_B" b
-ike_ctl a initiate c >/dev/null
-ike_ctl a initiate d >/dev/null
+ike_ctl a initiate c --no-wait >/dev/null
+ike_ctl a initiate d --no-wait >/dev/null
 two_up() { ike_established a 2 && ike_established b 2; }
 if wait_for 10 two_up; then
 	tap_ok "two connections to one peer: two IKE SAs established over TCP"

@@ -28,7 +28,7 @@ ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 
 PCAP=$IKE_DIR/fallback.pcap
 pcap_start "$NS_B" vb "$PCAP" 'udp port 500 or udp port 4500 or tcp port 4500'
 ike_start "$NS_A" a && ike_start "$NS_B" b || tap_fail "tcpiked started"
-ike_ctl a initiate c >/dev/null
+ike_ctl a initiate c --no-wait >/dev/null
 expect_established "auto, UDP blocked: established over TCP"
 pcap_stop
 reqs=$(python3 "$TOP/selftests/ikepcap.py" "$PCAP")
@@ -59,7 +59,7 @@ ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 
 PCAP=$IKE_DIR/nonat.pcap
 pcap_start "$NS_B" vb "$PCAP" 'udp port 500 or udp port 4500'
 ike_start "$NS_A" a && ike_start "$NS_B" b || tap_fail "tcpiked started"
-ike_ctl a initiate c >/dev/null
+ike_ctl a initiate c --no-wait >/dev/null
 tap_check "assume_no_nat: established over UDP" wait_for 10 ike_established a
 pcap_stop
 reqs=$(python3 "$TOP/selftests/ikepcap.py" "$PCAP")

@@ -69,7 +69,7 @@ else
 	tap_fail "tcpikectl status answered during the flood within 2 s"
 fi
 t0=$(date +%s.%N)
-ike_ctl a initiate c >/dev/null
+ike_ctl a initiate c --no-wait >/dev/null
 if wait_for $EST_MAX_S ike_established a; then
 	tap_ok "legitimate peer over TCP established during the flood in $(echo "scale=1; ($(date +%s.%N) - $t0) / 1" | bc) s (bound ${EST_MAX_S} s)"
 else

@@ -174,7 +174,7 @@ tap_check "b: a Child SA with the Python peer" wait_for 5 b_child 1
 ike_conf m local=10.0.0.3 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
 	lid=fqdn:m.test rid=fqdn:b.test "daemon_extra=listen = 10.0.0.3"
 ike_start "$NS_A" m || tap_fail "m started"
-ike_ctl m initiate c >/dev/null
+ike_ctl m initiate c --no-wait >/dev/null
 m_up() { test "$(ike_jq m "[i['state'] for i in s['ike_sas']]")" = "['ESTABLISHED']"; }
 tap_check "m: its IKE SA established all the same (the notify concerned the Child SA)" wait_for 5 m_up
 tap_expect_eq "m: no Child SA; b: the Python peer's only" "0 1" \
@@ -205,7 +205,7 @@ tap_check "... and tcpikectl prints the daemon's warning about the port" \
 # m asks again on its IKE SA (initiate of an established connection):
 # CREATE_CHILD_SA, refused with TEMPORARY_FAILURE while the other tunnel
 # holds the selectors; m must not ask again at once (§2.25)
-ike_ctl m initiate c >/dev/null
+ike_ctl m initiate c --no-wait >/dev/null
 sleep 1.5	# a window: how often m asked in it
 n=$(grep -c "CREATE_CHILD_SA for net refused: TEMPORARY_FAILURE" "$IKE_DIR/m.log")
 tap_check "CREATE_CHILD_SA refused with TEMPORARY_FAILURE: m asked once in 1.5 s ($n), not again at once" test "$n" = 1
@@ -227,7 +227,7 @@ mismatch() {
 	else
 		ike_ctl m reload >/dev/null
 	fi
-	ike_ctl m initiate c >/dev/null
+	ike_ctl m initiate c --no-wait >/dev/null
 	if wait_for 5 grep -qF -- "$line" "$IKE_DIR/b.log"; then
 		tap_ok "$desc"
 	else
@@ -282,13 +282,13 @@ ictl() {
 ictl initiate c
 tap_check "initiate, the peer does not answer: exit 1 ($st) after the retransmissions ($ms ms, at least 700)" \
 	test "$st" = 1 -a "$ms" -ge 700
-tap_check "... the reason on stderr: no response to IKE_SA_INIT ($(cat "$IKE_DIR/ictl.err"))" \
-	grep -q "^tcpikectl: initiate failed: .*no response to IKE_SA_INIT (message 0) after 2 retransmits" "$IKE_DIR/ictl.err"
+tap_check "... the reason on stderr: the peer did not answer ($(cat "$IKE_DIR/ictl.err"))" \
+	grep -q "^tcpikectl: initiate failed: .*c\[[0-9]*\]: connecting failed (attempt 1 of 1): peer did not answer" "$IKE_DIR/ictl.err"
 tap_check "... the connection's log lines on stdout meanwhile" \
 	grep -q "^c\[[0-9]*\]: retransmit 1 of message 0" "$IKE_DIR/ictl.out"
 ictl initiate c --no-wait
-tap_check "initiate --no-wait, the peer does not answer: exit 0 ($st) at once ($ms ms, under 500)" \
-	test "$st" = 0 -a "$ms" -lt 500
+tap_check "initiate --no-wait, the peer does not answer: exit 0 ($st) at once ($ms ms, under 2000)" \
+	test "$st" = 0 -a "$ms" -lt 2000
 tap_check "... saying the IKE_SA_INIT is sent ($(cat "$IKE_DIR/ictl.out"))" \
 	grep -q "^c\[[0-9]*\]: IKE_SA_INIT sent" "$IKE_DIR/ictl.out"
 ictl initiate c --no-wait --timeout 5
@@ -299,7 +299,7 @@ ike_conf m local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 
 ike_ctl m reload >/dev/null 2>&1
 ictl initiate c
 tap_check "initiate, the peer answers: exit 0 ($st), saying established with the Child SA ($(tail -n 1 "$IKE_DIR/ictl.out"))" \
-	eval 'test "$st" = 0 && grep -q "^c\[[0-9]*\] established over udp/500, Child SA net{[0-9]*}" "$IKE_DIR/ictl.out"'
+	eval 'test "$st" = 0 && grep -q "^c\[[0-9]*\] established over udp, Child SA net{[0-9]*}" "$IKE_DIR/ictl.out"'
 tap_expect_eq "... m's status when it returned: ESTABLISHED with one Child SA" "ESTABLISHED 1" \
 	"$(ike_jq m "' '.join(str(x) for i in s['ike_sas'] if i['state']=='ESTABLISHED' for x in (i['state'], len(i['children'])))")"
 ike_stop m

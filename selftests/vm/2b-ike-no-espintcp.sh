@@ -22,7 +22,7 @@ pair() {	# pair TRANSPORT
 		lid=fqdn:a.test rid=fqdn:b.test backend=module "conn_extra=transport = $1"
 	ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 		lid=fqdn:b.test rid=fqdn:a.test backend=module
-	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c >/dev/null
+	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c --no-wait >/dev/null
 }
 ike_up() { ike_ctl "$1" status 2>/dev/null | grep -q ": ESTABLISHED "; }
 

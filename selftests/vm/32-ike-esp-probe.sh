@@ -80,7 +80,7 @@ probe_run() {
 		"conn_extra=transport = separate-tcp-first;esp_probe_delay = 500ms;esp_probe_timeout = 4s;tcp_connect_timeout = 2s"
 	ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 		lid=fqdn:b.test rid=fqdn:a.test backend=module
-	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c >/dev/null
+	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c --no-wait >/dev/null
 	case $1 in
 	open)
 		if wait_for 30 probe_ok_on "on IP"; then

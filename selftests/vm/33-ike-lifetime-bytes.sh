@@ -44,7 +44,7 @@ lifetime_run() {
 		lid=fqdn:a.test rid=fqdn:b.test backend="$backend" "child_extra=life_bytes = $LIFE"
 	ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 		lid=fqdn:b.test rid=fqdn:a.test backend="$backend" "child_extra=life_bytes = $LIFE"
-	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c >/dev/null
+	ike_start "$NS_A" a && ike_start "$NS_B" b && ike_ctl a initiate c --no-wait >/dev/null
 	if ! wait_for 20 ike_established a || ! wait_for 5 ike_established b; then
 		tap_fail "$tag: tunnel up"; ike_log a; ike_log b
 		ike_stop a >/dev/null; ike_stop b >/dev/null

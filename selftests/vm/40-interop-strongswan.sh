@@ -220,7 +220,7 @@ run_case() {
 		return
 	fi
 	if [ "$tinit" = yes ]; then
-		ike_ctl t initiate c >/dev/null
+		ike_ctl t initiate c --no-wait >/dev/null
 	else
 		sw_initiate s >/dev/null
 	fi

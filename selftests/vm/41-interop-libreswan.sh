@@ -285,7 +285,7 @@ step "case 1"
 lsw_conn tcp
 cap_start 1
 ike_conf a "${A_ARGS[@]}" "conn_extra=transport = tcp"
-ike_start "$NS_A" a && ike_ctl a initiate c >/dev/null
+ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
 if wait_s 30 a_up; then
 	tap_ok "1 tcpiked->pluto tcp: IKE and Child SA established"
 	tcp_case "1 tcpiked->pluto tcp" tcp True
@@ -301,7 +301,7 @@ wire_check "1 tcpiked->pluto tcp" 6
 step "case 1b"
 cap_start 1b
 ike_conf a "${A_ARGS[@]}" "conn_extra=transport = separate-tcp-first"
-ike_start "$NS_A" a && ike_ctl a initiate c >/dev/null
+ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
 if wait_s 30 a_up; then
 	tap_ok "1b tcpiked separate-tcp-first->pluto: established"
 	tap_expect_eq "1b: no echo of SEPARATE_TRANSPORTS from pluto: plain RFC 9329, ESP in the stream (RT-11)" \
@@ -344,7 +344,7 @@ cap_start 3a
 ike_conf a "${A_ARGS[@]}" "conn_extra=transport = auto;tcp_fallback_delay = 1s"
 ike_start "$NS_A" a
 t0=$(date +%s%N)
-ike_ctl a initiate c >/dev/null
+ike_ctl a initiate c --no-wait >/dev/null
 if ms=$(first_reply "$t0" 30); then
 	tap_ok "3a tcpiked auto->pluto, UDP blocked: ping through"
 	tap_diag "3a tcpiked auto -> pluto fallback: initiate to first ping reply $ms ms (tcp_fallback_delay 1s)"

@@ -31,6 +31,14 @@
 #define EXIT_USAGE	2
 #define EXIT_NO_DAEMON	3
 
+/* initiate: how long to wait for the result at most, so a script never
+ * hangs; above the daemon's default give-up time for a silent peer
+ * (retransmit_base 1 s, factor 2, 5 retransmits: 63 s) */
+#define INITIATE_TIMEOUT_S	120
+#define STR_(x)			#x
+#define STR(x)			STR_(x)
+#define INITIATE_TIMEOUT_STR	STR(INITIATE_TIMEOUT_S) " s"
+
 struct cmd {
 	const char *name, *args, *help;
 };
@@ -48,12 +56,14 @@ static const struct cmd cmds[] = {
 	  "The configured connections: addresses, transport, IKE proposals, both ends'\n"
 	  "authentication and identities, and each child's selectors and ESP proposals.\n"
 	  "  --json, --get   as for status (the JSON is an array of connections)" },
-	{ "initiate", "<connection> [--wait [--timeout <seconds>]]",
-	  "Bring a connection up: returns once the IKE_SA_INIT is sent.\n"
-	  "  --wait             wait for the result and print the connection's log lines\n"
-	  "                     meanwhile: exit 0 once its IKE SA is established with a\n"
-	  "                     Child SA, 1 with the reason when it failed\n"
-	  "  --timeout <s>      give up waiting after s seconds (exit 1; the daemon goes on)" },
+	{ "initiate", "<connection> [--timeout <seconds> | --no-wait]",
+	  "Bring a connection up and wait for the result, printing the connection's log\n"
+	  "lines meanwhile: exit 0 once its IKE SA is established with a Child SA, 1 with\n"
+	  "the reason when it failed (e.g. no response from the peer).\n"
+	  "  --timeout <s>      give up waiting after s seconds (default " INITIATE_TIMEOUT_STR ";\n"
+	  "                     exit 1, the daemon goes on)\n"
+	  "  --no-wait          return once the IKE_SA_INIT is sent\n"
+	  "  --wait             accepted for compatibility: waiting is the default" },
 	{ "terminate", "<connection> | --ike <id> | --child <id>",
 	  "Delete a connection's IKE SAs, or one IKE SA or Child SA by the id status\n"
 	  "shows (conn[3] is IKE SA 3; a Child SA's line ends with its id, \"id 7\")." },
@@ -115,7 +125,7 @@ struct req {
 	size_t len;
 	const char *gets[16];
 	int n_gets;
-	bool json, wait;
+	bool json, no_wait;
 	double timeout;
 };
 
@@ -173,13 +183,14 @@ static int build(struct req *r, int argc, char **argv)
 				return usage_err(c, "--get needs a path");
 			r->gets[r->n_gets++] = argv[++i];
 		} else if (!strcmp(a, "--wait") && !strcmp(c->name, "initiate")) {
-			r->wait = true;
+			/* the default; kept for scripts written when it was not */
+		} else if (!strcmp(a, "--no-wait") && !strcmp(c->name, "initiate")) {
+			r->no_wait = true;
 		} else if (!strcmp(a, "--timeout") && !strcmp(c->name, "initiate")) {
 			char *end;
 
 			if (i + 1 == argc || (r->timeout = strtod(argv[++i], &end)) <= 0 || *end)
 				return usage_err(c, "--timeout needs a number of seconds");
-			r->wait = true;
 		} else if ((!strcmp(a, "--ike") || !strcmp(a, "--child")) &&
 			   (!strcmp(c->name, "terminate") || !strcmp(c->name, "rekey"))) {
 			if (npos || i + 1 == argc || !is_id(argv[i + 1]))
@@ -196,6 +207,10 @@ static int build(struct req *r, int argc, char **argv)
 	}
 	if (r->n_gets)
 		r->json = true;
+	if (r->no_wait && r->timeout > 0)
+		return usage_err(c, "--timeout is how long to wait: not with --no-wait");
+	if (!strcmp(c->name, "initiate") && !r->no_wait && !(r->timeout > 0))
+		r->timeout = INITIATE_TIMEOUT_S;
 	if ((!strcmp(c->name, "status") && npos > 1) ||
 	    (!strcmp(c->name, "list-conns") && npos) ||
 	    (!strcmp(c->name, "initiate") && npos != 1) ||
@@ -209,7 +224,7 @@ static int build(struct req *r, int argc, char **argv)
 			return usage_err(c, "invalid argument '%s'", pos[i]);
 	if (r->json)
 		add_word(r, "--json");
-	if (!strcmp(c->name, "initiate") && r->wait)
+	if (!strcmp(c->name, "initiate") && !r->no_wait)
 		add_word(r, "--wait");
 	return 0;
 }
@@ -398,7 +413,7 @@ struct reply {
 	int result;		/* initiate: -1 none, 0 ok, 1 failed */
 };
 
-/* initiate --wait: "log: " lines printed as they come, then the result. */
+/* initiate (waiting): "log: " lines printed as they come, then the result. */
 static void stream_lines(struct reply *rp)
 {
 	char *nl;
@@ -447,7 +462,7 @@ static bool status_line(struct reply *rp)
 static int run(const char *sock, struct req *r)
 {
 	struct reply rp = { .result = -1 };
-	bool streaming = !strcmp(r->cmd->name, "initiate") && r->wait;
+	bool streaming = !strcmp(r->cmd->name, "initiate") && !r->no_wait;
 	double deadline = r->timeout > 0 ? now_s() + r->timeout : 0;
 	int fd = connect_to(sock), rc = 0;
 
@@ -508,7 +523,9 @@ static int run(const char *sock, struct req *r)
 		rc = rp.usage ? EXIT_USAGE : EXIT_REFUSED;
 	} else if (!rc && streaming) {
 		stream_lines(&rp);
-		rc = rp.result == 1 ? EXIT_REFUSED : 0;
+		if (rp.result < 0)
+			fprintf(stderr, "tcpikectl: the daemon closed the connection before the result\n");
+		rc = rp.result ? EXIT_REFUSED : 0;
 	} else if (!rc && r->n_gets) {
 		for (int i = 0; i < r->n_gets; i++)
 			if (!print_path(rp.data + rp.body, r->gets[i])) {

@@ -16,7 +16,8 @@
  *             is not well formed: "ERR usage: ..."), then the body (any
  *             text or JSON), then the daemon closes the connection.
  *
- *   initiate CONN --wait: after "OK\n", the connection's log lines as
+ *   initiate CONN --wait (tcpikectl's default; --no-wait leaves the word
+ *             out): after "OK\n", the connection's log lines as
  *             "log: <line>\n" while it is set up, then one line
  *             "result: ok <sentence>\n" or "result: failed <sentence>\n",
  *             then the daemon closes the connection.
