@@ -432,31 +432,48 @@ static uint32_t count_from(const struct tcp *t, const struct sockaddr_storage *a
 	return n;
 }
 
-/* The oldest accepted connection from a with no IKE SA proven on it. */
-static struct tcp_conn *oldest_unproven_from(const struct tcp *t,
-					     const struct sockaddr_storage *a)
+/*
+ * Which unproven connection makes room: the oldest with no IKE SA on it at
+ * all, else the oldest whose IKE SA is not authenticated yet.  A peer
+ * between IKE_SA_INIT (done: the engine set c->user) and IKE_AUTH is not
+ * cut off while a bare connection is left to close.  a: only connections
+ * from that address (tcp_per_ip); NULL: any (tcp_max, t->unproven is in
+ * accept order).
+ */
+static struct tcp_conn *evict_pick(const struct tcp *t, const struct sockaddr_storage *a)
 {
-	struct tcp_conn *old = NULL;
+	struct tcp_conn *bare = NULL, *any = NULL;
 
+	if (!a) {
+		for (struct tcp_conn *c = t->unproven; c; c = c->unp_next) {
+			if (!c->user)
+				return c;
+			any = any ? any : c;
+		}
+		return any;
+	}
 	for (struct hnode *h = htab_first(&t->by_host, host_hash(a)); h; h = htab_next(h)) {
 		struct tcp_conn *c = container_of(h, struct tcp_conn, host_node);
 
-		if (c->seq && !c->proven && addr_eq(&c->remote, a) &&
-		    (!old || c->seq < old->seq))
-			old = c;
+		if (!c->seq || c->proven || !addr_eq(&c->remote, a))
+			continue;
+		if (!any || c->seq < any->seq)
+			any = c;
+		if (!c->user && (!bare || c->seq < bare->seq))
+			bare = c;
 	}
-	return old;
+	return bare ? bare : any;
 }
 
 /*
- * A limit is reached: close the oldest unproven connection (of the
- * address, for tcp_per_ip) to make room.  False: every connection has an
- * IKE SA on it (or is ours), the new one is refused.
+ * A limit is reached: close an unproven connection (of the address, for
+ * tcp_per_ip) to make room (evict_pick).  False: every connection has an
+ * authenticated IKE SA on it (or is ours), the new one is refused.
  */
 static bool evict_for(struct tcp *t, const struct sockaddr_storage *peer,
 		      bool per_ip)
 {
-	struct tcp_conn *c = per_ip ? oldest_unproven_from(t, peer) : t->unproven;
+	struct tcp_conn *c = evict_pick(t, per_ip ? peer : NULL);
 	char rb[64];
 
 	if (!c)

@@ -147,8 +147,9 @@ void tcp_conn_close(struct tcp_conn *c, int err);
 /*
  * An IKE SA authenticated on c.  Until then an accepted connection is the
  * first the limits close: a new connection beyond tcp_max or tcp_per_ip
- * displaces the oldest unproven one (of its address, for tcp_per_ip)
- * instead of being refused, so stalled connections cannot lock peers out.
+ * displaces the oldest unproven one (of its address, for tcp_per_ip),
+ * one with no IKE SA on it at all first, instead of being refused, so
+ * stalled connections cannot lock peers out.
  */
 void tcp_conn_proven(struct tcp_conn *c);
 

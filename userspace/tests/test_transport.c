@@ -512,6 +512,64 @@ TEST(tcp_max_displaces_the_oldest_unproven)
 	loop_free(l);
 }
 
+/*
+ * A connection that carries an IKE SA (its IKE_SA_INIT exchange done: the
+ * engine set c->user) is not displaced while one without any SA is left:
+ * a flood of bare connections must not cut a peer off between IKE_SA_INIT
+ * and IKE_AUTH (netns 48 lost its peer that way, reset right after its
+ * IKE_AUTH request).  With none left, the oldest unproven one goes.
+ */
+TEST(tcp_max_keeps_a_connection_with_an_sa)
+{
+	struct loop *l = loop_new();
+	struct sink srv = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 3);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
+			      .n_ports = 1, .max_conns = 3 };
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct sockaddr_storage dst = lo4(port);
+	int fd[5];
+
+	ASSERT_NE(NULL, ts);
+	for (int i = 0; i < 5; i++) {
+		struct sockaddr_storage src = lo4(0);
+
+		((struct sockaddr_in *)&src)->sin_addr.s_addr = htonl(0x7f000001 + i);
+		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_EQ(0, bind(fd[i], (void *)&src, sizeof(struct sockaddr_in)));
+		ASSERT_EQ(0, connect(fd[i], (void *)&dst, sizeof(struct sockaddr_in)));
+		for (int j = 0; j < 50 && ts->st.accepted < (uint64_t)i + 1; j++)
+			loop_once(l, 10);
+		if (i == 0)
+			ts->conns->user = &srv;	/* a half-open IKE SA on it */
+	}
+	EXPECT_EQ(3, ts->n_conns);
+	EXPECT_EQ(2, ts->st.evicted_global);
+	EXPECT_FALSE(closed_by_peer(l, fd[0]));	/* has an SA: kept */
+	EXPECT_TRUE(closed_by_peer(l, fd[1]));	/* the two oldest without */
+	EXPECT_TRUE(closed_by_peer(l, fd[2]));
+	EXPECT_FALSE(closed_by_peer(l, fd[3]));
+	EXPECT_FALSE(closed_by_peer(l, fd[4]));
+	for (struct tcp_conn *c = ts->conns; c; c = c->next)
+		c->user = &srv;
+	/* Every connection has an SA now: the oldest unproven one goes. */
+	int f = socket(AF_INET, SOCK_STREAM, 0);
+
+	ASSERT_EQ(0, connect(f, (void *)&dst, sizeof(struct sockaddr_in)));
+	for (int j = 0; j < 50 && ts->st.evicted_global < 3; j++)
+		loop_once(l, 10);
+	EXPECT_EQ(3, ts->st.evicted_global);
+	EXPECT_TRUE(closed_by_peer(l, fd[0]));
+	for (struct tcp_conn *c = ts->conns; c; c = c->next)
+		c->user = NULL;
+	close(f);
+	for (int i = 0; i < 5; i++)
+		close(fd[i]);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
 TEST(tcp_prefix_timeout_and_bad_length)
 {
 	struct loop *l = loop_new();
