@@ -26,6 +26,7 @@ struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend
 		return NULL;
 	e->loop = loop;
 	e->cfg = cfg;
+	e->frags.cap = cfg->daemon.max_frag_memory;
 	e->kb = kb;
 	cookie_rotate(e);
 	return e;
@@ -519,6 +520,7 @@ int engine_reload(struct engine *e, struct config *cfg, struct buf *out)
 	cred_free_all(e);
 	config_free(e->cfg);
 	e->cfg = cfg;
+	e->frags.cap = cfg->daemon.max_frag_memory;
 	config_log_apply(&cfg->daemon);
 	log_info("config reloaded: %d IKE SA(s) kept (%d with new timers), %d deleted",
 		 kept, retimed, dropped);

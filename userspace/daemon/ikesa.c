@@ -1151,25 +1151,23 @@ static int open_sk(struct ike_sa *sa, const struct ike_rx *rx,
 
 /*
  * RFC 7383 §2.6: fragments are authenticated one by one and kept until all
- * of one message are in.  Returns 1 when complete (plain has the chain,
- * *first its first type), 0 while waiting, <0 to drop.
+ * of one message are in (skf: the SKF header, parsed by the caller).
+ * Returns 1 when complete (plain has the chain, *first its first type), 0
+ * while waiting, <0 to drop.
  */
-static int frag_add(struct ike_sa *sa, const struct ike_rx *rx,
-		    const struct ike_msg *m, struct buf *plain, uint8_t *first)
+static int frag_add(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *m,
+		    const struct ike_skf *skf, struct buf *plain, uint8_t *first)
 {
 	struct engine *e = sa->e;
-	struct ike_skf skf;
 	struct buf p = BUF_INIT;
 	size_t sk_off = (size_t)(m->sk->body - rx->msg) - IKEV2_GENERIC_HDR_LEN;
 	uint32_t maxb = e->cfg->daemon.max_frag_buffers;
 	uint64_t evicted;
 	int r;
 
-	if (ike_get_skf(m->sk, &skf))
-		return -EBADMSG;
-	if (skf.total > FRAG_MAX_TOTAL || (maxb && skf.total > maxb)) {
+	if (skf->total > FRAG_MAX_TOTAL || (maxb && skf->total > maxb)) {
 		log_warn_rl("%s: message in %u fragments: more than the limit, dropped",
-			 ike_sa_name(sa), skf.total);
+			 ike_sa_name(sa), skf->total);
 		return -E2BIG;
 	}
 	r = crypto_sk_open(&sa->sk_in, rx->msg, rx->len, sk_off, true, &p);
@@ -1177,9 +1175,8 @@ static int frag_add(struct ike_sa *sa, const struct ike_rx *rx,
 		buf_wipe(&p);
 		return r;
 	}
-	e->frags.cap = e->cfg->daemon.max_frag_memory;
 	evicted = e->frags.evicted;
-	r = frag_put(&e->frags, &sa->frag, m->hdr.msgid, skf.num, skf.total, m->sk_next, &p,
+	r = frag_put(&e->frags, &sa->frag, m->hdr.msgid, skf->num, skf->total, m->sk_next, &p,
 		     e->cfg->daemon.max_ike_message * 4u + 65536u, plain, first);
 	if (e->frags.evicted != evicted)
 		log_warn_rl("fragments of %llu incomplete messages dropped: more than max_frag_memory (%u bytes) held",
@@ -1371,8 +1368,8 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 	if (m->sk->type == IKEV2_PL_SKF) {
 		struct ike_skf skf;
 
-		r = frag_add(sa, rx, m, &plain, &first);
-		if (r >= 0 && !response && !ike_get_skf(m->sk, &skf) && skf.num == 1)
+		r = ike_get_skf(m->sk, &skf) ? -EBADMSG : frag_add(sa, rx, m, &skf, &plain, &first);
+		if (r >= 0 && !response && skf.num == 1)
 			req_note(sa, rx, h->msgid);
 		if (r <= 0) {
 			if (r < 0 && r != -EALREADY) {

@@ -250,23 +250,30 @@ static int bit(const uint8_t *a, size_t i)
 	return a[i / 8] >> (7 - i % 8) & 1;
 }
 
-/* "192.168.1.0/24", "10.0.0.1-10.0.0.9[6/80-80]" of a configured selector. */
-static void ts_cfg_str(const struct ts_cfg *t, char *out, size_t len)
+/* One selector: "192.168.1.0/24" when its range is a prefix, else
+ * "10.0.0.1-10.0.0.9"; "[6/80-80]" after it for a protocol and ports. */
+static void sel_str(int family, const uint8_t *start, const uint8_t *end, uint8_t proto,
+		    uint16_t port_lo, uint16_t port_hi, char *out, size_t len)
 {
-	size_t bits = t->family == AF_INET6 ? 128 : 32, plen = 0, o;
+	size_t bits = family == AF_INET6 ? 128 : 32, plen = 0, o;
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 	bool prefix = true;
 
-	while (plen < bits && bit(t->start, plen) == bit(t->end, plen))
+	while (plen < bits && bit(start, plen) == bit(end, plen))
 		plen++;
 	for (size_t i = plen; i < bits && prefix; i++)
-		prefix = !bit(t->start, i) && bit(t->end, i);
-	inet_ntop(t->family, t->start, a, sizeof(a));
-	inet_ntop(t->family, t->end, b, sizeof(b));
+		prefix = !bit(start, i) && bit(end, i);
+	inet_ntop(family, start, a, sizeof(a));
+	inet_ntop(family, end, b, sizeof(b));
 	o = (size_t)(prefix ? snprintf(out, len, "%s/%zu", a, plen) :
 			      snprintf(out, len, "%s-%s", a, b));
-	if (t->proto && o < len)
-		snprintf(out + o, len - o, "[%u/%u-%u]", t->proto, t->port_lo, t->port_hi);
+	if (proto && o < len)
+		snprintf(out + o, len - o, "[%u/%u-%u]", proto, port_lo, port_hi);
+}
+
+static void ts_cfg_str(const struct ts_cfg *t, char *out, size_t len)
+{
+	sel_str(t->family, t->start, t->end, t->proto, t->port_lo, t->port_hi, out, len);
 }
 
 void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len)
@@ -282,31 +289,28 @@ void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len)
 	}
 }
 
-/* A TS payload's selectors written as ts_cfg_str writes the configured
- * ones (a range that is a prefix as CIDR), so the two sides of a mismatch
- * read alike. */
+/* A TS payload's selectors written as the configured ones are (sel_str),
+ * so the two sides of a mismatch read alike. */
 static void ts_pl_str(const struct ike_msg *inner, uint8_t type, char *out, size_t len)
 {
 	const struct ike_pl *pl = ike_msg_find(inner, type);
 	struct ike_ts_pl ts;
-	struct ts_cfg c[IKE_MAX_TS];
+	size_t o = 0;
 
 	if (!pl || ike_get_ts(pl, &ts)) {
 		snprintf(out, len, "(none)");
 		return;
 	}
-	memset(c, 0, sizeof(c));
-	for (int i = 0; i < ts.n; i++) {
+	out[0] = 0;
+	for (int i = 0; i < ts.n && o + 2 < len; i++) {
 		const struct ike_ts *t = &ts.ts[i];
 
-		c[i].family = t->type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET;
-		c[i].proto = t->proto;
-		c[i].port_lo = t->sport;
-		c[i].port_hi = t->eport;
-		memcpy(c[i].start, t->start, sizeof(c[i].start));
-		memcpy(c[i].end, t->end, sizeof(c[i].end));
+		if (i)
+			out[o++] = ',';
+		sel_str(t->type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET, t->start, t->end,
+			t->proto, t->sport, t->eport, out + o, len - o);
+		o += strlen(out + o);
 	}
-	ts_cfgs_str(c, ts.n, out, len);
 }
 
 void explain_ts(const char *who, const struct ike_msg *inner, const struct conn_cfg *cc,

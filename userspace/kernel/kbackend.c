@@ -288,23 +288,26 @@ int kb_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 	return kb->ops->policy_del(kb, pol);
 }
 
-uint32_t kb_policy_holder(const struct kbackend *kb, const struct kb_policy *pol)
+/* The shared entry with pol's selector and direction, or NULL. */
+static const struct shared_pol *shared_of(const struct kbackend *kb, const struct kb_policy *pol)
 {
 	struct kb_pol_key k;
-	const struct shared_pol *p;
 
 	kb_pol_key_of(&k, pol);
-	p = shared_find(kb, &k);
+	return shared_find(kb, &k);
+}
+
+uint32_t kb_policy_holder(const struct kbackend *kb, const struct kb_policy *pol)
+{
+	const struct shared_pol *p = shared_of(kb, pol);
+
 	return p && same_target(p, pol) ? p->reqid : 0;
 }
 
 uint32_t kb_policy_owner(const struct kbackend *kb, const struct kb_policy *pol)
 {
-	struct kb_pol_key k;
-	const struct shared_pol *p;
+	const struct shared_pol *p = shared_of(kb, pol);
 
-	kb_pol_key_of(&k, pol);
-	p = shared_find(kb, &k);
 	return p ? p->reqid : 0;
 }
 

@@ -471,6 +471,35 @@ TEST(tcp_per_ip_limit)
 	loop_free(l);
 }
 
+/*
+ * fd[0..n-1] connected to dst, each from an address of its own
+ * (127.0.0.1 + i) and accepted; first() is applied to the server once
+ * the first one is in.
+ */
+static void connect_each(struct __test_metadata *_metadata, struct loop *l, struct tcp *ts,
+			 const struct sockaddr_storage *dst, int *fd, int n,
+			 void (*first)(struct tcp *))
+{
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_storage src = lo4(0);
+
+		((struct sockaddr_in *)&src)->sin_addr.s_addr = htonl(0x7f000001 + i);
+		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_EQ(0, bind(fd[i], (void *)&src, sizeof(struct sockaddr_in)));
+		ASSERT_EQ(0, connect(fd[i], (const void *)dst, sizeof(struct sockaddr_in)));
+		for (int j = 0; j < 50 && ts->st.accepted < (uint64_t)i + 1; j++)
+			loop_once(l, 10);
+		if (i == 0)
+			first(ts);
+	}
+}
+
+/* The engine's mark of an IKE SA (half open) on the only connection. */
+static void half_open_sa(struct tcp *ts)
+{
+	ts->conns->user = ts;
+}
+
 /* tcp_max: the oldest unproven connection of any address makes room. */
 TEST(tcp_max_displaces_the_oldest_unproven)
 {
@@ -485,19 +514,8 @@ TEST(tcp_max_displaces_the_oldest_unproven)
 	int fd[5];
 
 	ASSERT_NE(NULL, ts);
-	for (int i = 0; i < 5; i++) {
-		struct sockaddr_storage src = lo4(0);
-
-		/* one proven connection first, from its own address */
-		((struct sockaddr_in *)&src)->sin_addr.s_addr = htonl(0x7f000001 + i);
-		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
-		ASSERT_EQ(0, bind(fd[i], (void *)&src, sizeof(struct sockaddr_in)));
-		ASSERT_EQ(0, connect(fd[i], (void *)&dst, sizeof(struct sockaddr_in)));
-		for (int j = 0; j < 50 && ts->st.accepted < (uint64_t)i + 1; j++)
-			loop_once(l, 10);
-		if (i == 0)
-			prove_all(ts);
-	}
+	/* one proven connection first */
+	connect_each(_metadata, l, ts, &dst, fd, 5, prove_all);
 	EXPECT_EQ(3, ts->n_conns);
 	EXPECT_EQ(2, ts->st.evicted_global);
 	EXPECT_EQ(0, ts->st.refused_global);
@@ -532,18 +550,7 @@ TEST(tcp_max_keeps_a_connection_with_an_sa)
 	int fd[5];
 
 	ASSERT_NE(NULL, ts);
-	for (int i = 0; i < 5; i++) {
-		struct sockaddr_storage src = lo4(0);
-
-		((struct sockaddr_in *)&src)->sin_addr.s_addr = htonl(0x7f000001 + i);
-		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
-		ASSERT_EQ(0, bind(fd[i], (void *)&src, sizeof(struct sockaddr_in)));
-		ASSERT_EQ(0, connect(fd[i], (void *)&dst, sizeof(struct sockaddr_in)));
-		for (int j = 0; j < 50 && ts->st.accepted < (uint64_t)i + 1; j++)
-			loop_once(l, 10);
-		if (i == 0)
-			ts->conns->user = &srv;	/* a half-open IKE SA on it */
-	}
+	connect_each(_metadata, l, ts, &dst, fd, 5, half_open_sa);
 	EXPECT_EQ(3, ts->n_conns);
 	EXPECT_EQ(2, ts->st.evicted_global);
 	EXPECT_FALSE(closed_by_peer(l, fd[0]));	/* has an SA: kept */
