@@ -264,6 +264,13 @@ EOF
 	mkdir -p "$work/vmupper" "$work/vmwk" "$work/vmroot"
 	mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/vmupper,workdir=$work/vmwk" "$work/vmroot"
 	echo '/dev/root / 9p rw,trans=virtio,version=9p2000.L,msize=512000 0 0' >"$work/vmroot/etc/fstab"
+	# The root has no modules for the kernel it boots (no linux-image in
+	# it), so neither tcpike.ko nor xfrm_user loads and backend = auto
+	# refuses to start: a drop-in runs the unit's command with -b none, as
+	# an administrator would for the control plane alone (above).
+	mkdir -p "$work/vmroot/etc/systemd/system/tcpiked.service.d"
+	printf '[Service]\nExecStart=\nExecStart=%s\n' "$exec_start" \
+		>"$work/vmroot/etc/systemd/system/tcpiked.service.d/backend-none.conf"
 	start=$SECONDS
 	scripts/vm-run --kernel debian --root "$work/vmroot" --init /lib/systemd/systemd --timeout 400 \
 		-- true >"$work/guest.out" 2>"$work/guest.err"
