@@ -15,7 +15,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -329,34 +328,50 @@ static bool decimal(const char *s, char **end)
 	return true;
 }
 
-/* "500ms", "20s", "1.5s", "5m", "4h", "1d"; a plain number is seconds. */
-static int parse_duration_ms(struct ctx *c, const struct node *n, uint64_t *ms)
+/*
+ * "500ms", "20s", "1.5s", "5m", "4h", "1d"; a plain number is seconds.
+ * Decimal digits, one optional fraction, a unit: no hex, no exponent.
+ * Exact (no floating point): a part of a millisecond is rounded up, and
+ * *part says so (0.0001s must not become 0, which turns a timer off).
+ */
+static int parse_duration_ms(struct ctx *c, const struct node *n, uint64_t *ms, bool *part)
 {
-	char *end;
-	double v, mult = 1000;
+	static const struct { const char *unit; uint64_t ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ "d", 86400000 },
+	};
+	const char *p = n->value;
+	size_t i = strspn(p, "0123456789"), f = 0;
+	uint64_t whole = 0, frac = 0, scale = 1, mult = 0;
 
-	/* Decimal digits, one optional fraction, a unit: no hex, no exponent. */
-	if (!decimal(n->value, &end))
+	if (!i || i > 13)
 		goto bad;
-	errno = 0;
-	v = strtod(n->value, NULL);
-	if (errno || v < 0)
+	for (size_t j = 0; j < i; j++)
+		whole = whole * 10 + (uint64_t)(p[j] - '0');
+	*part = false;
+	if (p[i] == '.') {
+		f = strspn(p + i + 1, "0123456789");
+		if (!f)
+			goto bad;
+		/* nine digits are exact below 1 ms for every unit; any
+		 * further non-zero digit is a part of a millisecond */
+		for (size_t j = 0; j < f; j++) {
+			if (j < 9) {
+				frac = frac * 10 + (uint64_t)(p[i + 1 + j] - '0');
+				scale *= 10;
+			} else {
+				*part |= p[i + 1 + j] != '0';
+			}
+		}
+		i += 1 + f;
+	}
+	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+		if (!strcmp(p + i, units[u].unit))
+			mult = units[u].ms;
+	if (!mult || whole > 10000000000000ULL / mult)
 		goto bad;
-	if (!strcmp(end, "ms"))
-		mult = 1;
-	else if (!strcmp(end, "s") || !*end)
-		mult = 1000;
-	else if (!strcmp(end, "m"))
-		mult = 60000;
-	else if (!strcmp(end, "h"))
-		mult = 3600000;
-	else if (!strcmp(end, "d"))
-		mult = 86400000;
-	else
-		goto bad;
-	if (v * mult > 1e13)
-		goto bad;
-	*ms = (uint64_t)llround(v * mult);
+	*part |= frac * mult % scale != 0;
+	*ms = whole * mult + frac * mult / scale + *part;
 	return 0;
 bad:
 	return fail(c, n->line, "%s: expected a duration like 500ms, 20s, 5m or 4h, got '%s'",
@@ -1264,10 +1279,14 @@ static uint64_t dur_max(const struct key *k)
 static int parse_dur(struct ctx *c, const struct node *n, const struct key *k, void *f)
 {
 	uint64_t ms = 0;
+	bool part;
 	char b[32];
 
-	if (parse_duration_ms(c, n, &ms))
+	if (parse_duration_ms(c, n, &ms, &part))
 		return -1;
+	if (k->type == KT_DUR_MS && part)
+		warn(c, n->line, "%s = %s rounded up to %s (%s counts whole milliseconds)", n->key,
+		     n->value, fmt_duration(ms, b, sizeof(b)), n->key);
 	if (ms < k->min)
 		return fail(c, n->line, "%s must be at least %s", n->key,
 			    fmt_duration(k->min, b, sizeof(b)));
@@ -1701,10 +1720,10 @@ static int conn_sub(struct ctx *c, const struct node *n, void *base)
 		    n->key);
 }
 
-/* The line of key in section sec (its last), else the section's. */
-static int line_of(const struct node *sec, const char *key)
+/* The line where key is set in section sec (its last), 0 if it is not. */
+static int set_line(const struct node *sec, const char *key)
 {
-	int line = sec->line;
+	int line = 0;
 
 	for (const struct node *n = sec->child; n; n = n->next)
 		if (n->value && !strcmp(n->key, key))
@@ -1712,21 +1731,39 @@ static int line_of(const struct node *sec, const char *key)
 	return line;
 }
 
-/* An address no peer has: unspecified, broadcast or multicast. */
+/* The line of key in section sec (its last), else the section's. */
+static int line_of(const struct node *sec, const char *key)
+{
+	int line = set_line(sec, key);
+
+	return line ? line : sec->line;
+}
+
+/* An IPv4 address no peer has: unspecified, broadcast or multicast. */
+static const char *not_a_peer4(uint32_t a)
+{
+	if (a == 0)
+		return "the unspecified address";
+	if (a == 0xffffffff)
+		return "the broadcast address";
+	if ((a >> 28) == 0xe)
+		return "a multicast address";
+	return NULL;
+}
+
+/* An address no peer has, IPv4-mapped IPv6 included. */
 static const char *not_a_peer(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-
-		if (a == 0)
-			return "the unspecified address";
-		if (a == 0xffffffff)
-			return "the broadcast address";
-		if ((a >> 28) == 0xe)
-			return "a multicast address";
+		return not_a_peer4(ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr));
 	} else {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		uint32_t v4;
 
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(&v4, &a->s6_addr[12], 4);
+			return not_a_peer4(ntohl(v4));
+		}
 		if (IN6_IS_ADDR_UNSPECIFIED(a))
 			return "the unspecified address";
 		if (IN6_IS_ADDR_MULTICAST(a))
@@ -1891,12 +1928,26 @@ static int parse_secret(struct ctx *c, const struct node *sec, struct secret_cfg
 }
 
 /*
+ * Two keys that must differ: the one set last is blamed, on its line,
+ * and the other said to be its default when it is not in the file.
+ * Returns which of a (0) or b (1) to name first.
+ */
+static int blame(const struct node *sec, const char *a, const char *b, int *line,
+		 const char **dflt)
+{
+	int la = set_line(sec, a), lb = set_line(sec, b);
+
+	*line = la > lb ? la : lb ? lb : sec->line;
+	*dflt = la && lb ? "" : " (its default)";
+	return lb > la;
+}
+
+/*
  * A private notify type must be one no one else uses: not one IANA
  * assigned (RFC 7296 section 3.10.1: 16384-40959 are IANA's), not
  * Libreswan's or strongSwan's own (40960-40969), not the other one.
  */
-static int check_notify(struct ctx *c, const struct node *sec, const char *key, uint16_t type,
-			const char *other_key, uint16_t other)
+static int check_notify(struct ctx *c, const struct node *sec, const char *key, uint16_t type)
 {
 	const char *name = ikev2_notify_name(type);
 
@@ -1906,26 +1957,43 @@ static int check_notify(struct ctx *c, const struct node *sec, const char *key, 
 	if (type >= 40960 && type <= 40969)
 		return fail(c, line_of(sec, key), "%s: %u is a private notify of Libreswan or strongSwan: choose another, e.g. from 40970-65535",
 			    key, type);
-	if (type == other)
-		return fail(c, line_of(sec, key), "%s: %u is also %s: the two must differ",
-			    key, type, other_key);
 	return 0;
 }
 
 /* What the daemon's keys must be together. */
 static int daemon_checks(struct ctx *c, const struct node *sec, const struct daemon_cfg *d)
 {
-	if (d->udp_port == d->natt_port)
-		return fail(c, line_of(sec, "natt_port"), "natt_port: %u is udp_port too: IKE and NAT traversal need two ports",
-			    d->natt_port);
-	if (check_notify(c, sec, "separate_transports_notify", d->separate_transports_notify,
-			 "esp_transport_notify", d->esp_transport_notify) ||
-	    check_notify(c, sec, "esp_transport_notify", d->esp_transport_notify,
-			 "separate_transports_notify", d->separate_transports_notify))
+	static const char *const port[] = { "udp_port", "natt_port" };
+	static const char *const notify[] = { "separate_transports_notify", "esp_transport_notify" };
+	const char *dflt;
+	int line, b;
+
+	if (d->udp_port == d->natt_port) {
+		b = blame(sec, port[0], port[1], &line, &dflt);
+		return fail(c, line, "%s: %u is %s too%s: IKE and NAT traversal need two ports",
+			    port[b], d->natt_port, port[!b], dflt);
+	}
+	for (int i = 0; i < d->n_tcp_ports; i++)
+		for (int j = 0; j < i; j++)
+			if (d->tcp_ports[i] == d->tcp_ports[j])
+				return fail(c, line_of(sec, "tcp_ports"), "tcp_ports: %u is listed twice",
+					    d->tcp_ports[i]);
+	if (check_notify(c, sec, notify[0], d->separate_transports_notify) ||
+	    check_notify(c, sec, notify[1], d->esp_transport_notify))
 		return -1;
-	if (d->cookie_threshold > d->half_open_max)
-		return fail(c, line_of(sec, "cookie_threshold"), "cookie_threshold (%u) is above half_open_max (%u): cookies would never be asked for",
-			    d->cookie_threshold, d->half_open_max);
+	if (d->separate_transports_notify == d->esp_transport_notify) {
+		b = blame(sec, notify[0], notify[1], &line, &dflt);
+		return fail(c, line, "%s: %u is also %s%s: the two must differ",
+			    notify[b], d->esp_transport_notify, notify[!b], dflt);
+	}
+	if (d->cookie_threshold > d->half_open_max) {
+		/* the threshold's line when it is set, the maximum's if not */
+		line = set_line(sec, "cookie_threshold");
+		return fail(c, line ? line : line_of(sec, "half_open_max"),
+			    "cookie_threshold (%u%s) is above half_open_max (%u%s): cookies would never be asked for",
+			    d->cookie_threshold, line ? "" : ", its default", d->half_open_max,
+			    line && !set_line(sec, "half_open_max") ? ", its default" : "");
+	}
 	return 0;
 }
 

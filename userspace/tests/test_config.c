@@ -12,6 +12,7 @@
 
 
 #include "config.h"
+#include "log.h"
 #include "kselftest_harness.h"
 
 /* Copies src to a new 0600 file named from the mkstemp() template path. */
@@ -791,13 +792,19 @@ TEST(strongswan_spellings_refused_with_what_to_write)
 	expect_refused(_metadata, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+static const char *tmp_file(const char *name, const char *text, mode_t mode);
+static void tmp_cleanup(void);
+
 /* --- nonsense refused (issue 18), duplicates (issue 17) ----------------------- */
 
 TEST(nonsense_refused)
 {
 	static const struct bad cases[] = {
+		/* a clash with a default is blamed on the line that made it */
 		{ "daemon {\n udp_port = 4500\n}\n",
-		  "t.conf:1: natt_port: 4500 is udp_port too: IKE and NAT traversal need two ports" },
+		  "t.conf:2: udp_port: 4500 is natt_port too (its default): IKE and NAT traversal need two ports" },
+		{ "daemon {\n natt_port = 500\n}\n",
+		  "t.conf:2: natt_port: 500 is udp_port too (its default)" },
 		{ "daemon {\n udp_port = 600\n natt_port = 600\n}\n",
 		  "t.conf:3: natt_port: 600 is udp_port too" },
 		{ "daemon {\n separate_transports_notify = 16390\n}\n",
@@ -807,9 +814,19 @@ TEST(nonsense_refused)
 		{ "daemon {\n esp_transport_notify = 40960\n}\n",
 		  "t.conf:2: esp_transport_notify: 40960 is a private notify of Libreswan or strongSwan" },
 		{ "daemon {\n esp_transport_notify = 49152\n}\n",
-		  "t.conf:1: separate_transports_notify: 49152 is also esp_transport_notify: the two must differ" },
+		  "t.conf:2: esp_transport_notify: 49152 is also separate_transports_notify (its default): the two must differ" },
+		{ "daemon {\n separate_transports_notify = 50000\n esp_transport_notify = 50000\n}\n",
+		  "t.conf:3: esp_transport_notify: 50000 is also separate_transports_notify: the two must differ" },
+		{ "daemon {\n esp_transport_notify = 50000\n separate_transports_notify = 50000\n}\n",
+		  "t.conf:3: separate_transports_notify: 50000 is also esp_transport_notify: the two must differ" },
 		{ "daemon {\n cookie_threshold = 600\n half_open_max = 500\n}\n",
 		  "t.conf:2: cookie_threshold (600) is above half_open_max (500): cookies would never be asked for" },
+		{ "daemon {\n cookie_threshold = 6000\n}\n",
+		  "t.conf:2: cookie_threshold (6000) is above half_open_max (5000, its default)" },
+		{ "daemon {\n half_open_max = 10\n}\n",
+		  "t.conf:2: cookie_threshold (50, its default) is above half_open_max (10): cookies would never be asked for" },
+		{ "daemon {\n tcp_ports = 4500, 443, 4500\n}\n",
+		  "t.conf:2: tcp_ports: 4500 is listed twice" },
 		{ BASE "  dpd_delay = 0x10\n" END,
 		  "t.conf:6: dpd_delay: expected a duration like 500ms, 20s, 5m or 4h, got '0x10'" },
 		{ BASE "  dpd_delay = 1e3\n" END, "t.conf:6: dpd_delay: expected a duration" },
@@ -827,6 +844,13 @@ TEST(nonsense_refused)
 		  "t.conf:3: remote_addrs: :: is the unspecified address" },
 		{ "connections {\n c {\n  remote_addrs = ff02::1\n }\n}\n",
 		  "t.conf:3: remote_addrs: ff02::1 is a multicast address" },
+		/* the same written as IPv4-mapped IPv6 */
+		{ "connections {\n c {\n  remote_addrs = ::ffff:0.0.0.0\n }\n}\n",
+		  "t.conf:3: remote_addrs: ::ffff:0.0.0.0 is the unspecified address" },
+		{ "connections {\n c {\n  remote_addrs = ::ffff:255.255.255.255\n }\n}\n",
+		  "t.conf:3: remote_addrs: ::ffff:255.255.255.255 is the broadcast address" },
+		{ "connections {\n c {\n  remote_addrs = ::ffff:224.0.0.1\n }\n}\n",
+		  "t.conf:3: remote_addrs: ::ffff:224.0.0.1 is a multicast address" },
 		{ "secrets {\n a {\n  id = 1.1.1.1\n  id2 = 2.2.2.2\n  secret = 0123456789abcdef\n }\n"
 		  " b {\n  id = 2.2.2.2\n  id2 = 1.1.1.1\n  secret = fedcba9876543210\n }\n}\n",
 		  "t.conf:7: secret 'b' is for the same identities as secret 'a' (line 2): one of them would never be used" },
@@ -868,6 +892,44 @@ TEST(warnings)
 		     "t.conf:14: secret 's' is 5 bytes: a PSK shorter than 16 bytes can be guessed offline from one exchange (RFC 7296 section 2.15), use a long random one\n",
 		     c->warnings);
 	config_free(c);
+}
+
+/* Under a millisecond: a fraction lost on the way to ms must not make a
+ * timer 0 (off) either; and a short PSK is warned about in every spelling. */
+TEST(warnings_below_a_millisecond_and_short_psk_spellings)
+{
+	const char *secret = tmp_file("short", "abcdefgh\n", 0600);
+	char err[512], text[512];
+	struct config *c = parse(BASE "  dpd_delay = 0.0001s\n  tcp_fallback_delay = 0.4ms\n"
+				 "  esp_probe_delay = 1.5ms\n  tcp_connect_timeout = 1.1s\n"
+				 "  esp_probe_timeout = 0.0002999999999d\n" END, err, sizeof(err));
+
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(1, c->conns->dpd_delay_s);
+	EXPECT_EQ(1, c->conns->tcp_fallback_delay_ms);
+	EXPECT_EQ(2, c->conns->esp_probe_delay_ms);
+	EXPECT_EQ(1100, c->conns->tcp_connect_timeout_ms);	/* exact: no warning */
+	EXPECT_EQ(25920, c->conns->esp_probe_timeout_ms);	/* 25919.99999136ms */
+	ASSERT_NE(NULL, c->warnings);
+	EXPECT_STREQ("t.conf:6: dpd_delay = 0.0001s rounded up to 1s (dpd_delay counts whole seconds)\n"
+		     "t.conf:7: tcp_fallback_delay = 0.4ms rounded up to 1ms (tcp_fallback_delay counts whole milliseconds)\n"
+		     "t.conf:8: esp_probe_delay = 1.5ms rounded up to 2ms (esp_probe_delay counts whole milliseconds)\n"
+		     "t.conf:10: esp_probe_timeout = 0.0002999999999d rounded up to 25920ms (esp_probe_timeout counts whole milliseconds)\n",
+		     c->warnings);
+	config_free(c);
+
+	ASSERT_NE(NULL, secret);
+	snprintf(text, sizeof(text), "secrets {\n a {\n  id = 1.1.1.1\n  secret = 0x0001020304\n }\n"
+		 " b {\n  id = 2.2.2.2\n  secret = 0sAAECAw==\n }\n c {\n  id = 3.3.3.3\n  secret_file = %s\n }\n"
+		 " d {\n  id = 4.4.4.4\n  secret = 0x000102030405060708090a0b0c0d0e0f\n }\n}\n", secret);
+	c = parse(text, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_STREQ("t.conf:4: secret 'a' is 5 bytes: a PSK shorter than 16 bytes can be guessed offline from one exchange (RFC 7296 section 2.15), use a long random one\n"
+		     "t.conf:8: secret 'b' is 4 bytes: a PSK shorter than 16 bytes can be guessed offline from one exchange (RFC 7296 section 2.15), use a long random one\n"
+		     "t.conf:12: secret 'c' is 8 bytes: a PSK shorter than 16 bytes can be guessed offline from one exchange (RFC 7296 section 2.15), use a long random one\n",
+		     c->warnings);
+	config_free(c);
+	tmp_cleanup();
 }
 
 /* --- files: tcpiked -t checks what start-up would (issues 17, 18) ------------- */
@@ -1037,6 +1099,60 @@ TEST(file_modes_and_owners)
 		EXPECT_NE(NULL, strstr(load_check(text, 0600), "psk' is owned by uid 65534, not by root: chown root it"))
 			TH_LOG("%s", load_check(text, 0600));
 	}
+	tmp_cleanup();
+}
+
+static char tapped[4096];
+
+static void tap(void *ctx, enum log_subsys s, enum log_level lvl, const char *line)
+{
+	size_t n = strlen(tapped);
+
+	(void)ctx;
+	(void)s;
+	(void)lvl;
+	snprintf(tapped + n, sizeof(tapped) - n, "%s\n", line);
+}
+
+/* Run as root (as the daemon is), every file it reads must be root's: the
+ * configuration, a secret file, a key, a certificate, a CA file. */
+TEST(files_of_another_user_refused)
+{
+	const char *cert = copy_data("ec256.pem", 0644), *key = copy_data("ec256.key", 0600);
+	const char *ca = copy_data("ca.pem", 0644);
+	const char *paths[] = { cert, key, ca }, *conf;
+	char text[1024], err[1024];
+	struct config *c = NULL;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to give a file to another user");
+	ASSERT_NE(NULL, cert);
+	ASSERT_NE(NULL, key);
+	ASSERT_NE(NULL, ca);
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), cert, key, ca);
+	EXPECT_STREQ("", load_check(text, 0600));
+	/* the configuration itself */
+	conf = tmp_file("own.conf", text, 0600);
+	ASSERT_NE(NULL, conf);
+	ASSERT_EQ(0, chown(conf, 65534, 65534));
+	EXPECT_EQ(-1, config_load(conf, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "own.conf' is owned by uid 65534, not by root: chown root it"))
+		TH_LOG("%s", err);
+	EXPECT_EQ(NULL, c);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char want[256];
+
+		ASSERT_EQ(0, chown(paths[i], 65534, 65534));
+		tapped[0] = 0;
+		log_set_tap(tap, NULL);
+		EXPECT_NE(NULL, strstr(load_check(text, 0600), "t.conf:2: connection 'gw': cannot load"))
+			TH_LOG("%s", paths[i]);
+		log_set_tap(NULL, NULL);
+		snprintf(want, sizeof(want), "'%s' is owned by uid 65534, not by root: chown root it", paths[i]);
+		EXPECT_NE(NULL, strstr(tapped, want)) TH_LOG("logged: %s", tapped);
+		ASSERT_EQ(0, chown(paths[i], 0, 0));
+	}
+	EXPECT_STREQ("", load_check(text, 0600));
 	tmp_cleanup();
 }
 
