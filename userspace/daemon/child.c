@@ -317,60 +317,46 @@ bool child_use_transport(const struct ike_msg *inner)
 	return !ike_find_notify(inner, IKEV2_N_USE_TRANSPORT_MODE, &n);
 }
 
-static int get_ts_pair(const struct ike_msg *inner, struct ike_ts_pl *tsi,
-		       struct ike_ts_pl *tsr)
+int child_ts_get(const struct ike_msg *inner, struct child_ts *ts)
 {
 	const struct ike_pl *a = ike_msg_find(inner, IKEV2_PL_TSI);
 	const struct ike_pl *b = ike_msg_find(inner, IKEV2_PL_TSR);
 
-	if (!a || !b || ike_get_ts(a, tsi) || ike_get_ts(b, tsr))
+	if (!a || !b || ike_get_ts(a, &ts->tsi) || ike_get_ts(b, &ts->tsr))
 		return -EBADMSG;
 	return 0;
 }
 
-bool child_ts_malformed(const struct ike_msg *inner)
+const struct child_cfg *child_cfg_match(const struct conn_cfg *cc, const struct child_ts *ts)
 {
-	struct ike_ts_pl tsi, tsr;
-
-	return get_ts_pair(inner, &tsi, &tsr) != 0;
-}
-
-const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
-					const struct ike_msg *inner)
-{
-	struct ike_ts_pl tsi, tsr;
 	const struct child_cfg *ch;
 
-	if (get_ts_pair(inner, &tsi, &tsr))
-		return NULL;
 	for (ch = cc->children; ch; ch = ch->next) {
 		struct ts_set a = { 0 }, b = { 0 };
 		bool both;
 
 		/* The peer's TSi is our remote side, its TSr our local side. */
-		ts_narrow(&tsi, ch->remote_ts, ch->n_remote_ts, &a);
-		ts_narrow(&tsr, ch->local_ts, ch->n_local_ts, &b);
+		ts_narrow(&ts->tsi, ch->remote_ts, ch->n_remote_ts, &a);
+		ts_narrow(&ts->tsr, ch->local_ts, ch->n_local_ts, &b);
 		both = a.n && b.n;
 		ts_set_clear(&a);
 		ts_set_clear(&b);
 		if (both)
 			return ch;
 	}
-	explain_ts(cc->name, inner, cc, NULL, false);
+	explain_ts(cc->name, ts, cc, NULL, false);
 	return NULL;
 }
 
 uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		      struct child_sa *c, const struct ike_msg *inner,
-		      bool in_auth, struct ike_proposal *chosen)
+		      const struct child_ts *ts, bool in_auth, struct ike_proposal *chosen)
 {
 	struct ike_sa_pl sap;
-	struct ike_ts_pl tsi, tsr;
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	int idx;
 
-	(void)sa;
-	if (!psa || ike_get_sa(psa, &sap) || get_ts_pair(inner, &tsi, &tsr))
+	if (!psa || ike_get_sa(psa, &sap))
 		return IKEV2_N_INVALID_SYNTAX;
 	if (prop_select_esp(cfg, &sap, in_auth, &c->esp, &idx)) {
 		explain_esp_proposals(sa, &sap, cfg, false);
@@ -380,11 +366,11 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		return IKEV2_N_INVALID_SYNTAX;
 	memcpy(&c->spi_out, sap.p[idx].spi, 4);
 	*chosen = sap.p[idx];
-	if (ts_narrow(&tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote) ||
-	    ts_narrow(&tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local))
+	if (ts_narrow(&ts->tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote) ||
+	    ts_narrow(&ts->tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local))
 		return IKEV2_N_TEMPORARY_FAILURE;
 	if (!c->ts_remote.n || !c->ts_local.n) {
-		explain_ts(ike_sa_name(sa), inner, NULL, cfg, false);
+		explain_ts(ike_sa_name(sa), ts, NULL, cfg, false);
 		return IKEV2_N_TS_UNACCEPTABLE;
 	}
 	/* §1.3.1: transport mode only when both want it. */
@@ -415,11 +401,11 @@ static bool all_within(const struct ike_ts_pl *got, const struct ts_cfg *ours, i
 uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth)
 {
 	struct ike_sa_pl sap;
-	struct ike_ts_pl tsi, tsr;
+	struct child_ts ts;
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	int i;
 
-	if (!psa || ike_get_sa(psa, &sap) || get_ts_pair(inner, &tsi, &tsr))
+	if (!psa || ike_get_sa(psa, &sap) || child_ts_get(inner, &ts))
 		return IKEV2_N_INVALID_SYNTAX;
 	if (prop_check_reply_esp(c->cfg, &sap, in_auth, &c->esp)) {
 		explain_esp_proposals(c->ike, &sap, c->cfg, true);
@@ -429,18 +415,18 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_a
 		return IKEV2_N_INVALID_SYNTAX;
 	memcpy(&c->spi_out, sap.p[0].spi, 4);
 	/* The responder may narrow but not widen (§2.9). */
-	if (!all_within(&tsi, c->cfg->local_ts, c->cfg->n_local_ts) ||
-	    !all_within(&tsr, c->cfg->remote_ts, c->cfg->n_remote_ts)) {
-		explain_ts(ike_sa_name(c->ike), inner, NULL, c->cfg, true);
+	if (!all_within(&ts.tsi, c->cfg->local_ts, c->cfg->n_local_ts) ||
+	    !all_within(&ts.tsr, c->cfg->remote_ts, c->cfg->n_remote_ts)) {
+		explain_ts(ike_sa_name(c->ike), &ts, NULL, c->cfg, true);
 		return IKEV2_N_TS_UNACCEPTABLE;
 	}
 	ts_set_clear(&c->ts_local);
 	ts_set_clear(&c->ts_remote);
-	for (i = 0; i < tsi.n; i++)
-		if (ts_set_add(&c->ts_local, &tsi.ts[i]) == -ENOMEM)
+	for (i = 0; i < ts.tsi.n; i++)
+		if (ts_set_add(&c->ts_local, &ts.tsi.ts[i]) == -ENOMEM)
 			return IKEV2_N_TEMPORARY_FAILURE;
-	for (i = 0; i < tsr.n; i++)
-		if (ts_set_add(&c->ts_remote, &tsr.ts[i]) == -ENOMEM)
+	for (i = 0; i < ts.tsr.n; i++)
+		if (ts_set_add(&c->ts_remote, &ts.tsr.ts[i]) == -ENOMEM)
 			return IKEV2_N_TEMPORARY_FAILURE;
 	c->mode = c->cfg->mode == CFG_MODE_TRANSPORT && child_use_transport(inner) ?
 		  CFG_MODE_TRANSPORT : CFG_MODE_TUNNEL;

@@ -734,10 +734,10 @@ static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct id_cfg
 /* Responder: the Child SA asked for in IKE_AUTH, installed into *ch; 0 or
  * the notify type that refuses it (*ch NULL). */
 static uint16_t auth_first_child(struct ike_sa *sa, const struct conn_cfg *cc,
-				 const struct ike_msg *inner, struct child_sa **ch,
-				 struct ike_proposal *chosen)
+				 const struct ike_msg *inner, const struct child_ts *ts,
+				 struct child_sa **ch, struct ike_proposal *chosen)
 {
-	const struct child_cfg *chc = child_cfg_match(cc, inner);
+	const struct child_cfg *chc = child_cfg_match(cc, ts);
 	char why[96] = "";
 	uint16_t err;
 	int r;
@@ -750,7 +750,7 @@ static uint16_t auth_first_child(struct ike_sa *sa, const struct conn_cfg *cc,
 		if (!*ch)
 			err = IKEV2_N_NO_ADDITIONAL_SAS;
 		else
-			err = child_select(sa, chc, *ch, inner, true, chosen);
+			err = child_select(sa, chc, *ch, inner, ts, true, chosen);
 		/* the backend's own words are in the line before */
 		if (!err && ((r = child_install(*ch, &sa->ni, &sa->nr, NULL, false)) ||
 			     (r = child_policies(*ch)))) {
@@ -782,6 +782,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	struct ike_builder bld;
 	struct cred *cr;
 	struct child_sa *ch = NULL;
+	struct child_ts ts;
 	struct ike_proposal chosen;
 	struct ike_notify ic;
 	struct refusal no = { .part = "AUTH", .why = "" };
@@ -798,7 +799,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	}
 	/* §2.21.2: INVALID_SYNTAX is not among the notifies that refuse only
 	 * the Child SA: a malformed TS payload fails the exchange. */
-	if (ike_msg_find(inner, IKEV2_PL_SA) && child_ts_malformed(inner)) {
+	if (ike_msg_find(inner, IKEV2_PL_SA) && child_ts_get(inner, &ts)) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		auth_fail(sa, "request has TSi and TSr missing or malformed");
 		return;
@@ -850,7 +851,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		initial_contact(sa);
 	/* The first Child SA (§1.2). */
 	if (ike_msg_find(inner, IKEV2_PL_SA))
-		child_err = auth_first_child(sa, cc, inner, &ch, &chosen);
+		child_err = auth_first_child(sa, cc, inner, &ts, &ch, &chosen);
 	chain_begin(&bld, &out);
 	ike_put_id(&bld, IKEV2_PL_IDR, me.type, me.data, me.len);
 	if (cc->local.auth == CFG_AUTH_PUBKEY)

@@ -614,6 +614,7 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
 	struct child_sa *old, *c;
 	const struct child_cfg *cfg;
+	struct child_ts ts;
 	struct ike_proposal chosen;
 	struct ike_span ni;
 	struct buf pub = BUF_INIT, gir = BUF_INIT, nib = BUF_INIT, nr = BUF_INIT;
@@ -631,12 +632,12 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "no Nonce");
 		return;
 	}
-	if (child_ts_malformed(inner)) {
+	if (child_ts_get(inner, &ts)) {
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0,
 			      "TSi and TSr missing or malformed");
 		return;
 	}
-	cfg = old ? old->cfg : child_cfg_match(sa->cfg, inner);
+	cfg = old ? old->cfg : child_cfg_match(sa->cfg, &ts);
 	if (!cfg) {
 		respond_error(sa, msgid, IKEV2_N_TS_UNACCEPTABLE, NULL, 0,
 			      "no child configuration for these selectors");
@@ -652,7 +653,7 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		 * not in a collision, where both ends initiate. */
 		c->out_deferred = old->state == CHILD_S_INSTALLED;
 	}
-	err = child_select(sa, cfg, c, inner, false, &chosen);
+	err = child_select(sa, cfg, c, inner, &ts, false, &chosen);
 	if (err) {
 		respond_error(sa, msgid, err, NULL, 0, "proposal or selectors");
 		goto drop;

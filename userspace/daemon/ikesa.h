@@ -418,12 +418,17 @@ void trace_rx(const struct engine *e, const struct ike_sa *sa, const struct ike_
 void trace_tx_plain(struct engine *e, const struct ike_path *path, const uint8_t *p, size_t len);
 void trace_tx_sealed(const struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
 		     const uint8_t *plain, size_t len, size_t bytes, int frags);
+/* A message's TSi and TSr payloads, parsed (child_ts_get). */
+struct child_ts {
+	struct ike_ts_pl tsi, tsr;
+};
+
 /* trace.c: a failed negotiation explained, with both sides' values */
 void explain_ike_proposals(const char *from, const struct ike_sa_pl *sap,
 			   const struct conn_cfg *cc);
 void explain_esp_proposals(const struct ike_sa *sa, const struct ike_sa_pl *sap,
 			   const struct child_cfg *ch, bool reply);
-void explain_ts(const char *who, const struct ike_msg *inner, const struct conn_cfg *cc,
+void explain_ts(const char *who, const struct child_ts *ts, const struct conn_cfg *cc,
 		const struct child_cfg *one, bool reply);
 void explain_no_conn(const struct ike_sa *sa, const struct id_cfg *idr);
 /* "192.168.1.0/24,10.1.0.0/16" of configured selectors */
@@ -519,15 +524,15 @@ void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator);
  * type to answer with (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...). */
 uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		      struct child_sa *c, const struct ike_msg *inner,
-		      bool in_auth, struct ike_proposal *chosen);
+		      const struct child_ts *ts, bool in_auth, struct ike_proposal *chosen);
 /* Initiator: accept the responder's choice; 0 or a notify type. */
 uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth);
-/* TSi or TSr missing or malformed (§3.13.1: INVALID_SYNTAX); selectors of
- * unknown types are skipped, not malformed. */
-bool child_ts_malformed(const struct ike_msg *inner);
+/* A request's TSi and TSr into *ts, parsed once and handed on; -EBADMSG
+ * when either is missing or malformed (§3.13.1: INVALID_SYNTAX);
+ * selectors of unknown types are skipped, not malformed. */
+int child_ts_get(const struct ike_msg *inner, struct child_ts *ts);
 /* Responder side: the config child whose selectors cover the request. */
-const struct child_cfg *child_cfg_match(const struct conn_cfg *cc,
-					const struct ike_msg *inner);
+const struct child_cfg *child_cfg_match(const struct conn_cfg *cc, const struct child_ts *ts);
 /* Keys from SK_d (+ g^ir) and nonces, then into the kernel. */
 int child_install(struct child_sa *c, const struct buf *ni,
 		  const struct buf *nr, const struct buf *gir, bool we_initiated);

@@ -291,19 +291,13 @@ void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len)
 
 /* A TS payload's selectors written as the configured ones are (sel_str),
  * so the two sides of a mismatch read alike. */
-static void ts_pl_str(const struct ike_msg *inner, uint8_t type, char *out, size_t len)
+static void ts_pl_str(const struct ike_ts_pl *ts, char *out, size_t len)
 {
-	const struct ike_pl *pl = ike_msg_find(inner, type);
-	struct ike_ts_pl ts;
 	size_t o = 0;
 
-	if (!pl || ike_get_ts(pl, &ts)) {
-		snprintf(out, len, "(none)");
-		return;
-	}
 	out[0] = 0;
-	for (int i = 0; i < ts.n && o + 2 < len; i++) {
-		const struct ike_ts *t = &ts.ts[i];
+	for (int i = 0; i < ts->n && o + 2 < len; i++) {
+		const struct ike_ts *t = &ts->ts[i];
 
 		if (i)
 			out[o++] = ',';
@@ -313,13 +307,13 @@ static void ts_pl_str(const struct ike_msg *inner, uint8_t type, char *out, size
 	}
 }
 
-void explain_ts(const char *who, const struct ike_msg *inner, const struct conn_cfg *cc,
+void explain_ts(const char *who, const struct child_ts *ts, const struct conn_cfg *cc,
 		const struct child_cfg *one, bool reply)
 {
 	char tsi[512], tsr[512], l[512], r[512];
 
-	ts_pl_str(inner, IKEV2_PL_TSI, tsi, sizeof(tsi));
-	ts_pl_str(inner, IKEV2_PL_TSR, tsr, sizeof(tsr));
+	ts_pl_str(&ts->tsi, tsi, sizeof(tsi));
+	ts_pl_str(&ts->tsr, tsr, sizeof(tsr));
 	for (const struct child_cfg *ch = one ? one : cc->children; ch; ch = one ? NULL : ch->next) {
 		ts_cfgs_str(ch->local_ts, ch->n_local_ts, l, sizeof(l));
 		ts_cfgs_str(ch->remote_ts, ch->n_remote_ts, r, sizeof(r));
