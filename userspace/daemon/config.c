@@ -1930,7 +1930,7 @@ static int parse_secret(struct ctx *c, const struct node *sec, struct secret_cfg
 /*
  * Two keys that must differ: the one set last is blamed, on its line,
  * and the other said to be its default when it is not in the file.
- * Returns which of a (0) or b (1) to name first.
+ * Returns which of a (0) or b (1) is blamed.
  */
 static int blame(const struct node *sec, const char *a, const char *b, int *line,
 		 const char **dflt)
@@ -1945,7 +1945,8 @@ static int blame(const struct node *sec, const char *a, const char *b, int *line
 /*
  * A private notify type must be one no one else uses: not one IANA
  * assigned (RFC 7296 section 3.10.1: 16384-40959 are IANA's), not
- * Libreswan's or strongSwan's own (40960-40969), not the other one.
+ * Libreswan's or strongSwan's own (40960-40969); daemon_checks keeps the
+ * two apart.
  */
 static int check_notify(struct ctx *c, const struct node *sec, const char *key, uint16_t type)
 {
