@@ -1605,10 +1605,32 @@ static int parse_kex_pool(struct ctx *c, const struct node *n, const struct key 
 	return 0;
 }
 
+/* The line where key is set in section sec (its last), 0 if it is not. */
+static int set_line(const struct node *sec, const char *key)
+{
+	int line = 0;
+
+	for (const struct node *n = sec->child; n; n = n->next)
+		if (n->value && !strcmp(n->key, key))
+			line = n->line;
+	return line;
+}
+
+/* The line of key in section sec (its last), else the section's. */
+static int line_of(const struct node *sec, const char *key)
+{
+	int line = set_line(sec, key);
+
+	return line ? line : sec->line;
+}
+
 static int parse_end(struct ctx *c, const struct node *sec, struct end_cfg *e, const char *where)
 {
 	if (parse_section(c, sec, CFG_SEC_END, where, e, NULL))
 		return -1;
+	e->certs_line = set_line(sec, "certs");
+	e->key_line = set_line(sec, "key");
+	e->cacerts_line = set_line(sec, "cacerts");
 	if (!e->auth)
 		return fail(c, sec->line, "%s: missing 'auth = psk|pubkey'", where);
 	if (e->auth == CFG_AUTH_PUBKEY && !strcmp(where, "local") && (!e->certs || !e->key))
@@ -1718,25 +1740,6 @@ static int conn_sub(struct ctx *c, const struct node *n, void *base)
 		return parse_children(c, n, cc);
 	return fail(c, n->line, "unknown section '%s' in connection (expected local, remote, children)",
 		    n->key);
-}
-
-/* The line where key is set in section sec (its last), 0 if it is not. */
-static int set_line(const struct node *sec, const char *key)
-{
-	int line = 0;
-
-	for (const struct node *n = sec->child; n; n = n->next)
-		if (n->value && !strcmp(n->key, key))
-			line = n->line;
-	return line;
-}
-
-/* The line of key in section sec (its last), else the section's. */
-static int line_of(const struct node *sec, const char *key)
-{
-	int line = set_line(sec, key);
-
-	return line ? line : sec->line;
 }
 
 /* An IPv4 address no peer has: unspecified, broadcast or multicast. */
@@ -2362,12 +2365,36 @@ static int check_psk(const struct config *cfg, const struct conn_cfg *cc, char *
 	return -1;
 }
 
-/* The certificate, key and CA files, as the daemon loads them (the
- * loaders log what is wrong with a file). */
+/* A credential file the daemon could not open: on the line naming it. */
+static int check_cred_file(const struct config *cfg, const struct conn_cfg *cc, const char *key,
+			   const char *path, int line, bool private, char *err, size_t errlen)
+{
+	char why[512];
+	int fd = crypto_cred_open(path, private, why, sizeof(why));
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	snprintf(err, errlen, "%s:%d: %s: %s", cfg->path, line ? line : cc->line, key, why);
+	return -1;
+}
+
+/* The certificate, key and CA files, as the daemon loads them: a file it
+ * cannot open on its own line, one it cannot read on the connection's
+ * (the loaders log what is wrong inside it). */
 static int check_pubkey(const struct config *cfg, const struct conn_cfg *cc, char *err, size_t errlen)
 {
-	const char *ca = cc->remote.cacerts ? cc->remote.cacerts : cc->local.cacerts;
+	const struct end_cfg *ca_end = cc->remote.cacerts ? &cc->remote : &cc->local;
+	const char *ca = ca_end->cacerts;
 
+	if (cc->local.auth == CFG_AUTH_PUBKEY &&
+	    (check_cred_file(cfg, cc, "certs", cc->local.certs, cc->local.certs_line, false, err, errlen) ||
+	     check_cred_file(cfg, cc, "key", cc->local.key, cc->local.key_line, true, err, errlen)))
+		return -1;
+	if (cc->remote.auth == CFG_AUTH_PUBKEY && ca &&
+	    check_cred_file(cfg, cc, "cacerts", ca, ca_end->cacerts_line, false, err, errlen))
+		return -1;
 	if (cc->local.auth == CFG_AUTH_PUBKEY) {
 		STACK_OF(X509) *certs = crypto_load_ca(cc->local.certs);
 		EVP_PKEY *key = crypto_load_privkey(cc->local.key);

@@ -71,6 +71,7 @@ struct end_cfg {
 	enum cfg_auth auth;
 	struct id_cfg id;
 	char *certs, *key, *cacerts;	/* paths (pubkey) */
+	int certs_line, key_line, cacerts_line;
 	bool send_certreq;
 };
 

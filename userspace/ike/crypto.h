@@ -403,6 +403,10 @@ int crypto_auth_verify(EVP_PKEY *pub, uint8_t method,
 
 /* --- keys and certificates ---------------------------------------------- */
 
+/* A credential file opened as the loaders below open it (file.h: regular,
+ * root's or ours; a private one not readable by group or others): the
+ * descriptor, or -1 with "'path' <reason>" in err. */
+int crypto_cred_open(const char *path, bool private, char *err, size_t errlen);
 /* PEM (or DER) private key; refuses a file readable or writable by group
  * or others (logs why).  NULL on error. */
 EVP_PKEY *crypto_load_privkey(const char *path);

@@ -34,11 +34,16 @@ static const char *ossl_reason(void)
  * A regular file, root's or ours (file.h: a FIFO or device named here
  * cannot block the daemon), not readable by group or others when private.
  */
+int crypto_cred_open(const char *path, bool private, char *err, size_t errlen)
+{
+	return file_open_regular(path, FILE_OWNER | (private ? FILE_NO_GROUP_READ : 0),
+				 err, errlen);
+}
+
 static FILE *open_cred(const char *path, const char *what, bool private)
 {
 	char err[512];
-	int fd = file_open_regular(path, FILE_OWNER | (private ? FILE_NO_GROUP_READ : 0),
-				   err, sizeof(err));
+	int fd = crypto_cred_open(path, private, err, sizeof(err));
 	FILE *f;
 
 	if (fd < 0) {
