@@ -55,8 +55,11 @@ struct control {
 
 #define CTL_CLIENT_TIMEOUT_MS	5000
 /* Clients at once: the newest displaces the oldest, so idle connections
- * can neither lock tcpikectl out nor use up the daemon's descriptors. */
+ * can neither lock tcpikectl out nor use up the daemon's descriptors.
+ * A client waiting for an initiate's result (held: bounded by its own
+ * timeout) is displaced only when CTL_MAX_HELD more of them wait too. */
 #define CTL_MAX_CLIENTS		16
+#define CTL_MAX_HELD		64
 #define CTL_NOFILE_REST_MS	200
 
 /* "ERR " a b c "\n": the status line of a refused request. */
@@ -502,11 +505,17 @@ static void accept_io(void *ctx, int lfd, uint32_t ev)
 		close(fd);
 		return;
 	}
-	if (c->n_clients >= CTL_MAX_CLIENTS) {
-		for (pp = &c->clients; (*pp)->next; pp = &(*pp)->next)
-			;
-		log_debug("control: %u clients at once: closing the oldest", c->n_clients);
-		client_free(*pp);
+	if (c->n_clients - (unsigned int)c->n_held >= CTL_MAX_CLIENTS ||
+	    c->n_clients >= CTL_MAX_CLIENTS + CTL_MAX_HELD) {
+		struct ctl_client *oldest = NULL;
+		bool any = c->n_clients - (unsigned int)c->n_held < CTL_MAX_CLIENTS;
+
+		for (pp = &c->clients; *pp; pp = &(*pp)->next)
+			if (any || !(*pp)->held)
+				oldest = *pp;
+		log_debug("control: %u clients at once (%d waiting): closing the oldest%s",
+			  c->n_clients, c->n_held, any ? "" : " not waiting");
+		client_free(oldest);
 	}
 	c->n_clients++;
 	client->ctl = c;

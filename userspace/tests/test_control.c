@@ -425,6 +425,55 @@ static void step_fail(struct loop *l, int i)
 	}
 }
 
+/* A client waiting for an initiate's result is not one of the 16 idle
+ * clients a newcomer displaces: twenty idle ones after it close the four
+ * oldest idle ones, and the waiting one keeps its connection. */
+TEST(held_client_not_displaced)
+{
+	char dir[] = "/tmp/tcpike-ctl-XXXXXX", path[128], b[256];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct loop *l = loop_new();
+	struct control *c;
+	int w, fd[20];
+	ssize_t n;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	strcpy(sun.sun_path, path);
+	c = control_open(l, path, (long)getuid(), &fake, NULL);
+	ASSERT_NE(NULL, c);
+	held = NULL;
+	w = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(w, (void *)&sun, sizeof(sun)));
+	ASSERT_EQ(20, (int)write(w, "initiate gw --wait\n", 20));
+	for (int i = 0; i < 50 && !held; i++)
+		loop_once(l, 10);
+	ASSERT_NE(NULL, held);
+	for (int i = 0; i < 20; i++) {
+		fd[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		ASSERT_EQ(0, connect(fd[i], (void *)&sun, sizeof(sun)));
+		loop_once(l, 20);
+	}
+	for (int i = 0; i < 10; i++)
+		loop_once(l, 10);
+	for (int i = 0; i < 20; i++)
+		EXPECT_EQ(i < 4 ? 0 : -1, (int)recv(fd[i], b, 1, MSG_DONTWAIT));
+	/* the waiting client: its OK and log lines, no EOF */
+	n = recv(w, b, sizeof(b), MSG_DONTWAIT);
+	EXPECT_LT(0, (int)n);
+	EXPECT_EQ(-1, (int)recv(w, b, sizeof(b), MSG_DONTWAIT));
+	EXPECT_NE(NULL, held);
+	for (int i = 0; i < 20; i++)
+		close(fd[i]);
+	close(w);
+	for (int i = 0; i < 10; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(NULL, held);	/* its going away cancelled the wait */
+	control_close(c);
+	rmdir(dir);
+	loop_free(l);
+}
+
 /* initiate --wait: OK, the connection's lines (those logged before the
  * OK too), then the result; the client is closed after it. */
 TEST(initiate_wait_streams_lines_and_result)
