@@ -36,8 +36,10 @@ for t in "$top/$dir"/[0-9]*.sh; do
 	fi
 	echo "# === $dir/$name"
 	out=$(mktemp)
+	t0=$SECONDS
 	timeout -k 5 "${TCPIKE_TEST_TIMEOUT:-300}" bash "$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
+	echo "# $dir/$name: $((SECONDS - t0)) s"
 	if [ "$rc" != 0 ]; then
 		failed=1
 		if ! grep -q '^not ok ' "$out"; then
