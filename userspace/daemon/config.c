@@ -1279,7 +1279,7 @@ static uint64_t dur_max(const struct key *k)
 static int parse_dur(struct ctx *c, const struct node *n, const struct key *k, void *f)
 {
 	uint64_t ms = 0;
-	bool part;
+	bool part = false;
 	char b[32];
 
 	if (parse_duration_ms(c, n, &ms, &part))
