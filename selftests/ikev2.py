@@ -241,6 +241,18 @@ def seal(sk_e, spi_i, spi_r, exch, flags, msgid, pls):
     return hdr + sk_hdr + iv + ct
 
 
+def seal_frag(sk_e, spi_i, spi_r, exch, flags, msgid, first, part, num, total):
+    """One RFC 7383 fragment: HDR, SKF{part}; first is the inner chain's
+    first payload type (sent in fragment 1 only, §2.5), the AAD the header
+    and the whole SKF header (§2.5.3)."""
+    iv = os.urandom(8)
+    plain = part + b"\0"
+    skf_len = 8 + 8 + len(plain) + 16
+    hdr = header(spi_i, spi_r, PL_SKF, exch, flags, msgid, 28 + skf_len)
+    skf_hdr = struct.pack("!BBHHH", first if num == 1 else 0, 0, skf_len, num, total)
+    return hdr + skf_hdr + iv + AESGCM(sk_e[:32]).encrypt(sk_e[32:] + iv, plain, hdr + skf_hdr)
+
+
 def open_sk(sk_e, msg):
     """The payloads inside an encrypted message's SK payload."""
     h = parse_header(msg)

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Crafted IKEv2 requests to a responder over UDP 500, and what comes back
+on the wire, written from RFC 7296 and RFC 7383 (not from tcpiked): the
+evidence for netns 54 that tcpiked's hardening holds against a peer that
+is not tcpiked.
+
+    ikeprobe.py LOCAL PEER CASE...
+
+PSK "tcpike-test-psk-0123456789", IDi fqdn:py.test, AES-GCM-16-256 /
+PRF-HMAC-SHA2-256 / X25519, one ESP Child SA 192.168.1.0/24 ===
+192.168.2.0/24.  Each CASE prints one line or more:
+
+    props17   17 proposals, only the 17th acceptable
+              "props17 answered proposal=N transforms=T/ID[/KEYLEN],..."
+              (or "props17 notify=N,...", "props17 no answer")
+    trans33   one proposal of 35 transforms, the acceptable ENCR the 33rd
+              (32 of a private-use ID first): "trans33 answered ..." as above
+    spi0      IKE_SA_INIT with a zero initiator SPI (§3.1), then a valid one
+              as the probe: "spi0 silent" when the probe is answered and the
+              zero-SPI request is not, "spi0 answered"
+    propspi   a proposal with an 8-byte SPI in IKE_SA_INIT (§3.3.1):
+              "propspi notify=N,..." or "propspi answered proposal=..."
+    badts     IKE_AUTH whose TSi has its start address after its end
+              (§3.13.1): "badts auth notify=N,... spi_i=HEX spi_r=HEX"; then
+              an INFORMATIONAL on that SA and a new IKE_SA_INIT as the probe:
+              "badts info silent" or "badts info answered"
+    frag      IKE_AUTH in 3 fragments (RFC 7383), with an authentic fragment
+              1 of 2 of the same Message ID between fragments 2 and 3
+              (§2.6.2: a smaller Total Fragments is discarded):
+              "frag established" or "frag notify=N,..." or "frag no answer"
+    retrans   once established: INFORMATIONAL 2, answered; the same bytes
+              again: "retrans same answered identical=yes|no"; another
+              INFORMATIONAL with Message ID 2 (a status notify in it), then
+              INFORMATIONAL 3 as the probe: "retrans other silent|answered",
+              "retrans next answered|no answer"
+
+The last line, "summary sent=N received=M", counts the datagrams each way,
+for the test to compare with the counts on the wire.  A probe that is not
+answered within 3 s prints "... probe unanswered".
+"""
+import os
+import socket
+import struct
+import sys
+import time
+
+from ikev2 import (
+    AUTH_PSK, ENCR_AES_GCM_16, EXCH_AUTH, EXCH_INFO, EXCH_SA_INIT, F_INITIATOR, ID_FQDN,
+    KE_X25519, KEYLEN256, N_FRAG_SUPPORTED, N_NATD_DST, N_NATD_SRC, PL_AUTH, PL_IDI, PL_KE,
+    PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR, PRF_HMAC_SHA2_256, PROTO_IKE, T_ENCR, T_KE,
+    T_PRF, Fail, KeyPair, Keys, chain, esp_proposal, header, ike_proposal, ke_body, natd_hash,
+    notify_body, notifies, open_sk, parse_proposals, payloads, proposal,
+    psk_auth, seal, seal_frag, transform, ts_payload)
+
+PSK = b"tcpike-test-psk-0123456789"
+ID_BODY = struct.pack("!B3x", ID_FQDN) + b"py.test"
+PRF_HMAC_SHA2_512 = 7
+WAIT = 3.0          # for an answer that must come
+GRACE = 0.3         # after the probe's answer, for a late one that must not
+
+
+def out(*a):
+    print(*a)
+    sys.stdout.flush()
+
+
+def suite(last=True):
+    return [transform(False, T_ENCR, ENCR_AES_GCM_16, KEYLEN256),
+            transform(False, T_PRF, PRF_HMAC_SHA2_256),
+            transform(last, T_KE, KE_X25519)]
+
+
+def chosen(msg):
+    """'proposal=N transforms=...' of an IKE_SA_INIT response's SA payload,
+    or 'notify=N,...' of its error notifies."""
+    pls = payloads(msg[16], msg[28:])
+    errs = [str(n[0]) for n in notifies(pls) if n[0] < 16384]
+    if errs:
+        return "notify=" + ",".join(errs)
+    sa = dict(pls).get(PL_SA)
+    if sa is None:
+        return "no SA payload"
+    props = parse_proposals(sa)
+    return "answered proposal=%s transforms=%s" % (
+        ",".join(str(p[0]) for p in props),
+        ",".join("%d/%d%s" % (t, i, "/%d" % struct.unpack("!H", a[2:4])[0] if len(a) == 4 else "")
+                 for p in props for t, i, a in p[3]))
+
+
+class Probe:
+    def __init__(self, local, peer):
+        self.local, self.peer = local, peer
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((local, 500))
+        self.sent = self.received = 0
+
+    def send(self, msg):
+        self.s.sendto(msg, (self.peer, 500))
+        self.sent += 1
+
+    def recv(self, timeout):
+        """The next message within timeout, or None."""
+        self.s.settimeout(max(timeout, 0.001))
+        try:
+            d, _ = self.s.recvfrom(65536)
+        except socket.timeout:
+            return None
+        self.received += 1
+        return d
+
+    def until(self, pred, timeout=WAIT, grace=0.0):
+        """(the first message pred accepts or None, every other message
+        received meanwhile and for grace seconds after the match)."""
+        end, got, others = time.monotonic() + timeout, None, []
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return got, others
+            d = self.recv(left)
+            if d is None:
+                continue
+            if got is None and pred(d):
+                got = d
+                end = time.monotonic() + grace
+            else:
+                others.append(d)
+
+    # --- IKE_SA_INIT ------------------------------------------------------------
+
+    def init(self, sa_body=None, spi_i=None):
+        """Sends an IKE_SA_INIT request; returns the state to go on with."""
+        st = dict(spi_i=os.urandom(8) if spi_i is None else spi_i, ni=os.urandom(32), kp=KeyPair())
+        zero = b"\0" * 8
+        pls = [(PL_SA, sa_body or ike_proposal()), (PL_KE, ke_body(st["kp"].pub)),
+               (PL_NONCE, st["ni"]),
+               (PL_NOTIFY, notify_body(N_NATD_SRC, natd_hash(st["spi_i"], zero, self.local, 500))),
+               (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(st["spi_i"], zero, self.peer, 500))),
+               (PL_NOTIFY, notify_body(N_FRAG_SUPPORTED))]
+        first, body = chain(pls)
+        st["msg1"] = header(st["spi_i"], zero, first, EXCH_SA_INIT, F_INITIATOR, 0,
+                            28 + len(body)) + body
+        self.send(st["msg1"])
+        return st
+
+    @staticmethod
+    def init_resp_of(st):
+        return lambda d: d[:8] == st["spi_i"] and d[18] == EXCH_SA_INIT and d[19] & 0x20
+
+    def init_answered(self, sa_body=None, spi_i=None):
+        st = self.init(sa_body, spi_i)
+        r, _ = self.until(self.init_resp_of(st))
+        return st, r
+
+    def keyed(self, sa_body=None):
+        """A completed IKE_SA_INIT: st with keys, or Fail."""
+        st, r = self.init_answered(sa_body)
+        if r is None:
+            raise Fail("IKE_SA_INIT not answered")
+        d = dict(payloads(r[16], r[28:]))
+        if PL_KE not in d or PL_NONCE not in d:
+            raise Fail("IKE_SA_INIT answered without KE and Nonce: %s" % chosen(r))
+        st.update(msg2=r, spi_r=r[8:16], nr=d[PL_NONCE])
+        st["keys"] = Keys(st["kp"].shared(d[PL_KE][4:]), st["ni"], d[PL_NONCE],
+                          st["spi_i"], st["spi_r"])
+        return st
+
+    # --- IKE_AUTH and later -----------------------------------------------------
+
+    def auth_payloads(self, st, tsi=None):
+        auth = psk_auth(PSK, st["msg1"], st["nr"], st["keys"].sk_pi, ID_BODY)
+        return [(PL_IDI, ID_BODY), (PL_AUTH, struct.pack("!B3x", AUTH_PSK) + auth),
+                (PL_SA, esp_proposal(os.urandom(4))),
+                (PL_TSI, tsi or ts_payload("192.168.1.0/24")),
+                (PL_TSR, ts_payload("192.168.2.0/24"))]
+
+    def sealed(self, st, exch, msgid, pls):
+        return seal(st["keys"].sk_ei, st["spi_i"], st["spi_r"], exch, F_INITIATOR, msgid, pls)
+
+    @staticmethod
+    def resp_of(st, msgid):
+        return lambda d: (d[:16] == st["spi_i"] + st["spi_r"] and d[19] & 0x20 and
+                          struct.unpack("!I", d[20:24])[0] == msgid)
+
+    def answer(self, st, msgid, grace=0.0):
+        """(the response to msgid, opened: its payloads; the raw bytes), or
+        (None, None); the other messages received meanwhile in st."""
+        r, st["others"] = self.until(self.resp_of(st, msgid), grace=grace)
+        if r is None:
+            return None, None
+        return open_sk(st["keys"].sk_er, r), r
+
+    def established(self):
+        st = self.keyed()
+        self.send(self.sealed(st, EXCH_AUTH, 1, self.auth_payloads(st)))
+        inner, _ = self.answer(st, 1)
+        if inner is None or PL_AUTH not in dict(inner):
+            raise Fail("IKE_AUTH not answered with AUTH")
+        return st
+
+
+def errors(inner):
+    return ",".join(str(n[0]) for n in notifies(inner) if n[0] < 16384)
+
+
+def case_props17(p):
+    bad = [proposal(i, PROTO_IKE, b"",
+                    [transform(False, T_ENCR, ENCR_AES_GCM_16, KEYLEN256),
+                     transform(False, T_PRF, PRF_HMAC_SHA2_512),
+                     transform(True, T_KE, KE_X25519)], last=False) for i in range(1, 17)]
+    _, r = p.init_answered(b"".join(bad) + proposal(17, PROTO_IKE, b"", suite()))
+    out("props17", chosen(r) if r else "no answer")
+
+
+def case_trans33(p):
+    # 1024-65535 are private use (§3.3.2): no responder takes them unasked
+    junk = [transform(False, T_ENCR, 1024 + i) for i in range(32)]
+    _, r = p.init_answered(proposal(1, PROTO_IKE, b"", junk + suite()))
+    out("trans33", chosen(r) if r else "no answer")
+
+
+def case_spi0(p):
+    zero = p.init(spi_i=b"\0" * 8)
+    st = p.init()
+    r, others = p.until(p.init_resp_of(st), grace=GRACE)
+    if any(p.init_resp_of(zero)(d) for d in others):
+        out("spi0 answered")
+    elif r is None:
+        out("spi0 probe unanswered")
+    else:
+        out("spi0 silent")
+
+
+def case_propspi(p):
+    _, r = p.init_answered(proposal(1, PROTO_IKE, os.urandom(8), suite()))
+    out("propspi", chosen(r) if r else "no answer")
+
+
+def case_badts(p):
+    st = p.keyed()
+    tsi = struct.pack("!B3xBBHHH", 1, 7, 0, 16, 0, 65535) + \
+        socket.inet_aton("192.168.1.255") + socket.inet_aton("192.168.1.0")
+    p.send(p.sealed(st, EXCH_AUTH, 1, p.auth_payloads(st, tsi)))
+    inner, _ = p.answer(st, 1)
+    if inner is None:
+        out("badts auth no answer")
+        return
+    out("badts auth notify=%s auth=%s spi_i=%s spi_r=%s" % (
+        errors(inner) or "none", "yes" if PL_AUTH in dict(inner) else "no",
+        st["spi_i"].hex(), st["spi_r"].hex()))
+    p.send(p.sealed(st, EXCH_INFO, 2, []))
+    probe = p.init()
+    r, others = p.until(p.init_resp_of(probe), grace=GRACE)
+    if any(p.resp_of(st, 2)(d) for d in others):
+        out("badts info answered")
+    elif r is None:
+        out("badts info probe unanswered")
+    else:
+        out("badts info silent")
+
+
+def case_frag(p):
+    st = p.keyed()
+    got = [n[0] for n in notifies(payloads(st["msg2"][16], st["msg2"][28:]))]
+    if N_FRAG_SUPPORTED not in got:
+        out("frag responder did not offer fragmentation")
+    first, inner = chain(p.auth_payloads(st))
+    n = -(-len(inner) // 3)
+    parts = [inner[i:i + n] for i in range(0, len(inner), n)]
+    k = st["keys"].sk_ei
+
+    def frag(num, total, part):
+        return seal_frag(k, st["spi_i"], st["spi_r"], EXCH_AUTH, F_INITIATOR, 1, first,
+                         part, num, total)
+    p.send(frag(1, 3, parts[0]))
+    p.send(frag(2, 3, parts[1]))
+    p.send(frag(1, 2, parts[0]))        # a stale split: fewer fragments
+    p.send(frag(3, 3, parts[2]))
+    inner, _ = p.answer(st, 1)
+    if inner is None:
+        out("frag no answer")
+    elif errors(inner):
+        out("frag notify=%s" % errors(inner))
+    else:
+        out("frag established" if PL_AUTH in dict(inner) else "frag answered without AUTH")
+
+
+def case_retrans(p):
+    st = p.established()
+    req = p.sealed(st, EXCH_INFO, 2, [])
+    p.send(req)
+    _, r1 = p.answer(st, 2)
+    if r1 is None:
+        out("retrans first no answer")
+        return
+    p.send(req)
+    _, r2 = p.answer(st, 2)
+    out("retrans same %s" % ("no answer" if r2 is None else
+                             "answered identical=%s" % ("yes" if r1 == r2 else "no")))
+    # another request with Message ID 2: authentic, but not the one answered
+    p.send(p.sealed(st, EXCH_INFO, 2, [(PL_NOTIFY, notify_body(40001, b"other"))]))
+    p.send(p.sealed(st, EXCH_INFO, 3, []))
+    r3, _ = p.answer(st, 3, grace=GRACE)
+    out("retrans other %s" % ("answered" if any(p.resp_of(st, 2)(d) for d in st["others"])
+                              else "silent"))
+    out("retrans next %s" % ("answered" if r3 is not None else "no answer"))
+
+
+CASES = {"props17": case_props17, "trans33": case_trans33, "spi0": case_spi0,
+         "propspi": case_propspi, "badts": case_badts, "frag": case_frag,
+         "retrans": case_retrans}
+
+
+def main(argv):
+    if len(argv) < 4 or any(c not in CASES for c in argv[3:]):
+        sys.exit("usage: ikeprobe.py LOCAL PEER CASE... (%s)" % " ".join(CASES))
+    p = Probe(argv[1], argv[2])
+    out("ready")
+    st = 0
+    for c in argv[3:]:
+        try:
+            CASES[c](p)
+        except (Fail, OSError, ValueError) as e:
+            out("%s FAIL: %s" % (c, e))
+            st = 1
+    out("summary sent=%d received=%d" % (p.sent, p.received))
+    return st
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

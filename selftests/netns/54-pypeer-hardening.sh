@@ -1,0 +1,80 @@
+#!/bin/bash
+# Issue 18's RFC conformance fixes, seen on the wire by a peer that is not
+# tcpiked: selftests/ikeprobe.py (Python, written from RFC 7296 and RFC
+# 7383) sends crafted requests over UDP 500 to tcpiked b and reports what
+# came back; nft counts the datagrams both ways at b.  A "silent" check
+# sends a probe after the crafted request and waits for the probe's answer
+# (plus 0.3 s): b answers in order, so an answer to the crafted request
+# would have come first.
+#   9de021c  17 proposals, only the 17th acceptable: proposal 17 chosen;
+#            a proposal of 35 transforms whose acceptable ENCR is the 33rd
+#   8e40e3d  a zero initiator SPI: no answer; a proposal with an SPI in
+#            IKE_SA_INIT: INVALID_SYNTAX
+#   c167bec  IKE_AUTH with TSi start > end: INVALID_SYNTAX inside SK, and
+#            the IKE SA gone (§2.21.2: not a Child-SA-only notify)
+#   b19585e  RFC 7383 §2.6.2: a fragment with a smaller Total Fragments
+#            between the others is discarded; the message still completes
+#   9f44805  a request with the answered Message ID: byte-identical, the
+#            cached response again; other content (authentic), no answer
+#            (netns 43 replays over TCP only a byte-identical copy and one
+#            with a broken ICV, which fails authentication in any case)
+# Bounded: about 3 s.
+. "$(dirname "$0")/../lib.sh"
+require_netns
+[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+command -v nft >/dev/null || tap_skip_all "nft not installed"
+python3 -c 'import cryptography' 2>/dev/null || tap_skip_all "python3-cryptography not installed"
+. "$TOP/selftests/ike.sh"
+topo_pair "ikh$$" || tap_skip_all "cannot build the namespace pair"
+wire_count b="$NS_B"
+
+ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
+	lid=fqdn:b.test rid=fqdn:py.test
+ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+wire_reset
+PO=$IKE_DIR/probe.out
+ip netns exec "$NS_A" timeout -s KILL 30 python3 -u "$TOP/selftests/ikeprobe.py" 10.0.0.1 10.0.0.2 \
+	props17 trans33 spi0 propspi badts frag retrans >"$PO" 2>&1
+# saw "description" REGEX: ok when the probe printed a line matching REGEX
+saw() {
+	if grep -qE "$2" "$PO"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "no line matching /$2/; the probe printed:"
+		sed 's/^/#   /' "$PO" | tail -n 20
+	fi
+}
+# the one suite offered, as chosen: AES-GCM-16 256, PRF-HMAC-SHA2-256, X25519
+SUITE='1/20/256,2/5,4/31'
+saw "17 proposals, only the 17th acceptable: b chose proposal 17 (9de021c)" \
+	"^props17 answered proposal=17 transforms=$SUITE\$"
+saw "one proposal of 35 transforms, the acceptable ENCR the 33rd: b chose it (9de021c)" \
+	"^trans33 answered proposal=1 transforms=$SUITE\$"
+saw "IKE_SA_INIT with a zero initiator SPI: no answer, the valid one after it answered (8e40e3d, RFC 7296 §3.1)" \
+	'^spi0 silent$'
+saw "a proposal with an 8-byte SPI in IKE_SA_INIT: INVALID_SYNTAX (8e40e3d, RFC 7296 §3.3.1)" \
+	'^propspi notify=7$'
+saw "IKE_AUTH with TSi start after end: INVALID_SYNTAX in the encrypted response, no AUTH (c167bec, RFC 7296 §3.13.1)" \
+	'^badts auth notify=7 auth=no '
+saw "... and the IKE SA gone: an INFORMATIONAL on it not answered (RFC 7296 §2.21.2)" \
+	'^badts info silent$'
+spi=$(sed -n 's/^badts auth .* spi_i=\([0-9a-f]*\) .*/\1/p' "$PO")
+tap_check "... nor listed in b's status (${spi:-no SPI})" \
+	eval 'test -n "$spi" && test "$(ike_jq b "[i for i in s['"'"'ike_sas'"'"'] if i['"'"'spi_i'"'"']=='"'"'$spi'"'"']")" = "[]"'
+saw "IKE_AUTH in 3 fragments with an authentic fragment 1 of 2 among them: discarded, the message completed (b19585e, RFC 7383 §2.6.2)" \
+	'^frag established$'
+saw "a byte-identical retransmission of an answered request: the cached response, byte for byte (RFC 7296 §2.1)" \
+	'^retrans same answered identical=yes$'
+saw "another authentic request with the answered Message ID: no answer (9f44805)" \
+	'^retrans other silent$'
+saw "... and the next request answered" '^retrans next answered$'
+sent=$(sed -n 's/^summary sent=\([0-9]*\) .*/\1/p' "$PO")
+recv=$(sed -n 's/^summary .* received=\([0-9]*\)$/\1/p' "$PO")
+if [ -n "$sent" ]; then
+	wire_check "on the wire at b: the probe's $sent datagrams in, the $recv it received out, nothing else" \
+		b:in_ike500="$sent" b:out_ike500="$recv" b:in_ike4500=0 b:out_ike4500=0
+else
+	tap_fail "on the wire at b: the probe's datagrams" "no summary line: $(tail -n 3 "$PO")"
+fi
+ike_stop b
+tap_done
