@@ -405,7 +405,7 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_a
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	int i;
 
-	if (!psa || ike_get_sa(psa, &sap) || child_ts_get(inner, &ts))
+	if (!psa || ike_get_sa_reply(psa, &sap) || child_ts_get(inner, &ts))
 		return IKEV2_N_INVALID_SYNTAX;
 	if (prop_check_reply_esp(c->cfg, &sap, in_auth, &c->esp)) {
 		explain_esp_proposals(c->ike, &sap, c->cfg, true);

@@ -347,7 +347,7 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 			ike_rekey_later(sa, retry_delay());
 		return;
 	}
-	if (!psa || !pn || !pk || ike_get_sa(psa, &sap) || ike_get_nonce(pn, &n) ||
+	if (!psa || !pn || !pk || ike_get_sa_reply(psa, &sap) || ike_get_nonce(pn, &n) ||
 	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, &sap, &ns->suite) ||
 	    sap.p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
 	    kex_derive(r->kex, ke.data.p, ke.data.len, &gir)) {

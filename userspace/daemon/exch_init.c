@@ -409,7 +409,7 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 
 	if (!xport_init_response(sa, rx) || init_handle_notify(sa, m))
 		return;
-	if (!psa || !pke || !pno || ike_get_sa(psa, &sap) || ike_get_ke(pke, &ke) ||
+	if (!psa || !pke || !pno || ike_get_sa_reply(psa, &sap) || ike_get_ke(pke, &ke) ||
 	    ike_get_nonce(pno, &nr) || !init_spis_empty(&sap)) {
 		init_fail(sa, "response lacks SA, KE or Nonce, or they are malformed");
 		return;

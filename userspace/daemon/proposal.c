@@ -256,13 +256,17 @@ void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 	ike_put_sa(bld, &sa);
 }
 
-/* The reply must hold one proposal with one transform of each type. */
+/*
+ * The reply must hold one proposal with one transform of each type, taken
+ * from the proposal we sent under its number (§3.3.1): prop_put_ike and
+ * prop_put_esp send pcs[i] as proposal i + 1.
+ */
 static int check_reply(const struct proposal_cfg *pcs, int npc, uint8_t proto,
 		       bool no_ke, const struct ike_sa_pl *sa, struct ike_suite *out)
 {
 	const struct ike_proposal *p;
 	uint8_t seen[6] = { 0 };
-	int i, j;
+	int i;
 
 	if (sa->nprop != 1 || sa->p[0].proto != proto)
 		return -EBADMSG;
@@ -273,10 +277,10 @@ static int check_reply(const struct proposal_cfg *pcs, int npc, uint8_t proto,
 		if (p->t[i].unknown_attr)
 			return -EBADMSG;
 	}
-	for (j = 0; j < npc; j++)
-		if (match_one(&pcs[j], p, proto == IKEV2_PROTO_ESP, no_ke, out))
-			return 0;
-	return -ENOENT;
+	if (p->num < 1 || p->num > npc ||
+	    !match_one(&pcs[p->num - 1], p, proto == IKEV2_PROTO_ESP, no_ke, out))
+		return -ENOENT;
+	return 0;
 }
 
 int prop_check_reply_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,

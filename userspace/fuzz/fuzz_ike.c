@@ -45,6 +45,8 @@ static void check(const struct ike_msg *m, const uint8_t *p, size_t len)
 			if (nt != sa.npool || nt > IKE_MAX_SA_TRANSFORMS)
 				abort();
 		}
+		if (!ike_get_sa_reply(pl, &sa) && (sa.nprop != 1 || !sa.p[0].num))
+			abort();
 		ike_get_ke(pl, &ke);
 		ike_get_nonce(pl, &sp);
 		ike_get_id(pl, &t);

@@ -167,7 +167,8 @@ bool ike_sa_add_trans(struct ike_sa_pl *sa, uint8_t type, uint16_t id, uint16_t 
 	return true;
 }
 
-int ike_get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa)
+/* reply: the one proposal accepted, numbered as it was offered. */
+static int get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa, bool reply)
 {
 	struct cursor c;
 	bool last = false;
@@ -180,9 +181,12 @@ int ike_get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa)
 			return -EBADMSG;	/* no proposal, or "more" lied */
 		/* Proposal Num is one octet and numbering is 1, 2, ...: a
 		 * 256th proposal cannot be numbered. */
-		r = n == IKE_MAX_PROPOSALS ? -EBADMSG : get_proposal(&c, &last, sa, &sa->p[n]);
-		/* §3.3.1: the first is 1, each next one more. */
-		if (!r && sa->p[n].num != n + 1)
+		r = n == (reply ? 1 : IKE_MAX_PROPOSALS) ? -EBADMSG :
+			get_proposal(&c, &last, sa, &sa->p[n]);
+		/* §3.3.1: an offer's first is 1, each next one more; a
+		 * reply's "MUST match the number on the proposal sent that
+		 * was accepted". */
+		if (!r && (reply ? sa->p[n].num == 0 : sa->p[n].num != n + 1))
 			r = -EBADMSG;
 		if (r) {
 			ike_sa_reset(sa);
@@ -196,6 +200,16 @@ int ike_get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa)
 	}
 	sa->nprop = n;
 	return 0;
+}
+
+int ike_get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa)
+{
+	return get_sa(pl, sa, false);
+}
+
+int ike_get_sa_reply(const struct ike_pl *pl, struct ike_sa_pl *sa)
+{
+	return get_sa(pl, sa, true);
 }
 
 void ike_put_sa(struct ike_builder *bld, const struct ike_sa_pl *sa)
@@ -217,7 +231,7 @@ void ike_put_sa(struct ike_builder *bld, const struct ike_sa_pl *sa)
 		pl_put_u8(bld, i + 1 == sa->nprop ? SUBSTRUC_LAST : SUBSTRUC_PROPOSAL);
 		pl_put_u8(bld, 0);
 		pl_put_u16(bld, (uint16_t)plen);
-		pl_put_u8(bld, i + 1);	/* numbering is always 1.. */
+		pl_put_u8(bld, p->num);	/* 1, 2, ... or the one accepted */
 		pl_put_u8(bld, p->proto);
 		pl_put_u8(bld, p->spi_len);
 		pl_put_u8(bld, p->ntrans);

@@ -96,10 +96,17 @@ struct ike_proposal *ike_sa_add_prop(struct ike_sa_pl *sa, uint8_t proto,
 				     const uint8_t *spi, uint8_t spi_len);
 bool ike_sa_add_trans(struct ike_sa_pl *sa, uint8_t type, uint16_t id, uint16_t keylen);
 
-/* Checks numbering (first 1, each next +1), last-substructure markers,
- * every length, SPI size against protocol (IKE 0/8, ESP/AH 4); at least
- * one proposal and one transform per proposal. */
+/* An offer (a request's SA payload).  Checks numbering (first 1, each next
+ * +1), last-substructure markers, every length, SPI size against protocol
+ * (IKE 0/8, ESP/AH 4); at least one proposal and one transform per
+ * proposal. */
 int ike_get_sa(const struct ike_pl *pl, struct ike_sa_pl *sa);
+/* A reply (a response's SA payload): the same checks, but exactly one
+ * proposal, carrying the number of the offered one it accepts (§3.3.1;
+ * any but 0: the caller checks it against what it offered). */
+int ike_get_sa_reply(const struct ike_pl *pl, struct ike_sa_pl *sa);
+/* Each proposal goes out with its num: ike_sa_add_prop() numbers them 1,
+ * 2, ...; a reply sets the accepted one's. */
 void ike_put_sa(struct ike_builder *bld, const struct ike_sa_pl *sa);
 
 /* --- KE, Nonce, ID, AUTH, CERT, CERTREQ, Vendor ID ------------------------ */

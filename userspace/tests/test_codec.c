@@ -228,6 +228,50 @@ TEST(sa_bad_proposal_numbering)
 	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
 }
 
+/* A reply's one proposal carries the number it was offered under. */
+TEST(sa_reply_numbering)
+{
+	uint8_t p[2 * sizeof(sa_body)];
+	struct ike_pl pl;
+
+	memcpy(p, sa_body, sizeof(sa_body));
+	p[4] = 5;
+	pl = raw(IKEV2_PL_SA, p, sizeof(sa_body));
+	ASSERT_EQ(0, ike_get_sa_reply(&pl, &sa_out));
+	ASSERT_EQ(1, sa_out.nprop);
+	ASSERT_EQ(5, sa_out.p[0].num);
+	ASSERT_EQ(-EBADMSG, ike_get_sa(&pl, &sa_out));
+	p[4] = 0;
+	ASSERT_EQ(-EBADMSG, ike_get_sa_reply(&pl, &sa_out));
+	/* two proposals (1 and 2) are an offer, not a reply */
+	memcpy(p, sa_body, sizeof(sa_body));
+	memcpy(p + sizeof(sa_body), sa_body, sizeof(sa_body));
+	p[0] = 2;
+	p[sizeof(sa_body) + 4] = 2;
+	pl = raw(IKEV2_PL_SA, p, sizeof(p));
+	ASSERT_EQ(0, ike_get_sa(&pl, &sa_out));
+	ASSERT_EQ(-EBADMSG, ike_get_sa_reply(&pl, &sa_out));
+}
+
+/* What ike_put_sa sends is each proposal's num. */
+TEST(sa_put_keeps_the_number)
+{
+	struct buf b = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_msg m;
+
+	ike_sa_reset(&sa_in);
+	ike_sa_add_prop(&sa_in, IKEV2_PROTO_ESP, (const uint8_t *)"\xc0\xff\xee\x01", 4)->num = 9;
+	ike_sa_add_trans(&sa_in, IKEV2_TRANS_ENCR, IKEV2_ENCR_AES_GCM_16, 256);
+	msg_begin(&bld, &b, &hdr);
+	ike_put_sa(&bld, &sa_in);
+	ASSERT_EQ(0, msg_finish(&bld));
+	ASSERT_EQ(0, ike_msg_parse(b.data, b.len, &m));
+	ASSERT_EQ(0, ike_get_sa_reply(&m.pl[0], &sa_out));
+	ASSERT_EQ(9, sa_out.p[0].num);
+	buf_free(&b);
+}
+
 TEST(sa_transform_length_mismatch)
 {
 	uint8_t p[sizeof(sa_body)];

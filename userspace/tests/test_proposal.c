@@ -167,12 +167,14 @@ static size_t raw_esp_sa(uint8_t *b, size_t cap, int nprop, int ntrans, int good
 }
 
 static uint8_t big_sa[65535];
+static struct ike_sa_pl raw_sa;		/* select_raw's parse */
+static struct ike_suite raw_suite;	/* and what it chose */
 
 static int select_raw(int nprop, int ntrans, int good_p, int good_t, int *idx)
 {
 	static struct child_cfg ch;
-	static struct ike_sa_pl sa;
-	struct ike_suite s;
+	struct ike_sa_pl *sa = &raw_sa;
+	struct ike_suite *s = &raw_suite;
 	struct ike_pl pl = { .type = IKEV2_PL_SA, .body = big_sa };
 	size_t n = raw_esp_sa(big_sa, sizeof(big_sa) - 4, nprop, ntrans, good_p, good_t);
 	int r;
@@ -181,13 +183,13 @@ static int select_raw(int nprop, int ntrans, int good_p, int good_t, int *idx)
 		return -EMSGSIZE;
 	pl.len = (uint16_t)n;
 	esp_cfg(&ch);
-	r = ike_get_sa(&pl, &sa);
+	r = ike_get_sa(&pl, sa);
 	if (r)
 		return r;
-	if (sa.nprop != nprop || sa.p[nprop - 1].ntrans != ntrans)
+	if (sa->nprop != nprop || sa->p[nprop - 1].ntrans != ntrans)
 		return -EINVAL;
-	r = prop_select_esp(&ch, &sa, true, &s, idx);
-	if (!r && (s.encr != IKEV2_ENCR_AES_GCM_16 || s.encr_keylen != 256))
+	r = prop_select_esp(&ch, sa, true, s, idx);
+	if (!r && (s->encr != IKEV2_ENCR_AES_GCM_16 || s->encr_keylen != 256))
 		return -EINVAL;
 	return r;
 }
@@ -224,6 +226,61 @@ TEST(largest_sa_payload_parsed)
 
 	ASSERT_EQ(0, select_raw(230, 34, 229, 32, &idx));
 	EXPECT_EQ(229, idx);
+}
+
+/* prop_put_chosen() into an SA payload and back as a reply. */
+static int put_chosen_and_parse(const struct ike_proposal *p, const struct ike_suite *s,
+				struct ike_sa_pl *out)
+{
+	struct buf b = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_msg m;
+	int r;
+
+	chain_begin(&bld, &b);
+	prop_put_chosen(&bld, p, s, (const uint8_t *)"\x55\x66\x77\x88", 4);
+	r = chain_finish(&bld);
+	if (!r)
+		r = ike_chain_parse(bld.first_type, b.data, b.len, &m);
+	if (!r)
+		r = m.n == 1 && m.pl[0].type == IKEV2_PL_SA ? ike_get_sa_reply(&m.pl[0], out) : -EBADMSG;
+	buf_free(&b);
+	return r;
+}
+
+/* §3.3.1: "the proposal number in the SA payload MUST match the number on
+ * the proposal sent that was accepted".  The responder wrote 1 whatever it
+ * chose (ike_put_sa numbered every SA payload 1, 2, ...), and the
+ * initiator refused any reply numbered other than 1 as malformed. */
+TEST(reply_carries_the_accepted_number)
+{
+	static struct child_cfg ch;
+	static struct ike_sa_pl reply;
+	struct ike_suite s;
+	int idx = -1;
+
+	ASSERT_EQ(0, select_raw(20, 3, 16, 0, &idx));
+	ASSERT_EQ(16, idx);
+	ASSERT_EQ(0, put_chosen_and_parse(&raw_sa.p[idx], &raw_suite, &reply));
+	ASSERT_EQ(1, reply.nprop);
+	EXPECT_EQ(17, reply.p[0].num);
+	/* the initiator's side: what it sent as proposal 8 is the 8th of its
+	 * configuration (esp_proposals = aes128gcm16 x 7, aes256gcm16) */
+	memset(&ch, 0, sizeof(ch));
+	ch.n_esp = 8;
+	for (idx = 0; idx < 8; idx++) {
+		ch.esp[idx].encr[0].id = IKEV2_ENCR_AES_GCM_16;
+		ch.esp[idx].encr[0].keylen = idx == 7 ? 256 : 128;
+		ch.esp[idx].n_encr = 1;
+	}
+	reply.p[0].num = 8;
+	EXPECT_EQ(0, prop_check_reply_esp(&ch, &reply, true, &s));
+	EXPECT_EQ(256, s.encr_keylen);
+	/* the same transforms under another number: not what was offered */
+	reply.p[0].num = 1;
+	EXPECT_EQ(-ENOENT, prop_check_reply_esp(&ch, &reply, true, &s));
+	reply.p[0].num = 9;
+	EXPECT_EQ(-ENOENT, prop_check_reply_esp(&ch, &reply, true, &s));
 }
 
 TEST_HARNESS_MAIN

@@ -444,7 +444,7 @@ static void on_init_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 
 	if (m->hdr.msgid != 0)
 		return fail(sa, 1, "IKE_SA_INIT response with a message ID other than 0");
-	if (!(pl = ike_msg_find(m, IKEV2_PL_SA)) || ike_get_sa(pl, &sap) || sap.nprop != 1)
+	if (!(pl = ike_msg_find(m, IKEV2_PL_SA)) || ike_get_sa_reply(pl, &sap) || sap.nprop != 1)
 		return fail_n(sa, 2, "IKE_SA_INIT response without one SA proposal", m);
 	pr = &sap.p[0];
 	for (i = 0; i < pr->ntrans; i++) {
@@ -539,7 +539,7 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 		return fail(sa, 0, "IKE_AUTH response: AUTH payload missing or does not verify");
 	}
 	buf_wipe(&oct);
-	if (!(pl = ike_msg_find(&in, IKEV2_PL_SA)) || ike_get_sa(pl, &esp) ||
+	if (!(pl = ike_msg_find(&in, IKEV2_PL_SA)) || ike_get_sa_reply(pl, &esp) ||
 	    esp.nprop != 1 || esp.p[0].proto != IKEV2_PROTO_ESP || esp.p[0].spi_len != 4 ||
 	    !ike_msg_find(&in, IKEV2_PL_TSI) || !ike_msg_find(&in, IKEV2_PL_TSR)) {
 		buf_wipe(&plain);
