@@ -5,7 +5,7 @@ on the wire, written from RFC 7296 and RFC 7383 (not from tcpiked): the
 evidence for netns 54 that tcpiked's hardening holds against a peer that
 is not tcpiked.
 
-    ikeprobe.py LOCAL PEER CASE...
+    ikeprobe.py [--tcp] LOCAL PEER CASE...
 
 PSK "tcpike-test-psk-0123456789", IDi fqdn:py.test, AES-GCM-16-256 /
 PRF-HMAC-SHA2-256 / X25519, one ESP Child SA 192.168.1.0/24 ===
@@ -35,9 +35,14 @@ PRF-HMAC-SHA2-256 / X25519, one ESP Child SA 192.168.1.0/24 ===
               INFORMATIONAL 3 as the probe: "retrans other silent|answered",
               "retrans next answered|no answer"
 
-The last line, "summary sent=N received=M", counts the datagrams each way,
+The last line, "summary sent=N received=M", counts the messages each way,
 for the test to compare with the counts on the wire.  A probe that is not
 answered within 3 s prints "... probe unanswered".
+
+With --tcp the messages go over one TCP connection to PEER port 4500
+(RFC 9329: "IKETCP", then each message framed behind the zero marker),
+every line prefixed "tcp "; the first exchange that fails ends the
+connection's use ("tcp CASE connection closed").
 """
 import os
 import socket
@@ -47,9 +52,9 @@ import time
 
 from ikev2 import (
     AUTH_PSK, ENCR_AES_GCM_16, EXCH_AUTH, EXCH_INFO, EXCH_SA_INIT, F_INITIATOR, ID_FQDN,
-    KE_X25519, KEYLEN256, N_FRAG_SUPPORTED, N_NATD_DST, N_NATD_SRC, PL_AUTH, PL_IDI, PL_KE,
+    IKETCP, KE_X25519, KEYLEN256, MARKER, N_FRAG_SUPPORTED, N_NATD_DST, N_NATD_SRC, PL_AUTH, PL_IDI, PL_KE,
     PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR, PRF_HMAC_SHA2_256, PROTO_IKE, T_ENCR, T_KE,
-    T_PRF, Fail, KeyPair, Keys, chain, esp_proposal, header, ike_proposal, ke_body, natd_hash,
+    T_PRF, Fail, FrameReader, KeyPair, Keys, chain, frame, esp_proposal, header, ike_proposal, ke_body, natd_hash,
     notify_body, notifies, open_sk, parse_proposals, payloads, proposal,
     psk_auth, seal, seal_frag, transform, ts_payload)
 
@@ -89,21 +94,41 @@ def chosen(msg):
 
 
 class Probe:
-    def __init__(self, local, peer):
-        self.local, self.peer = local, peer
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.s.bind((local, 500))
+    def __init__(self, local, peer, tcp):
+        self.local, self.peer, self.tcp = local, peer, tcp
+        self.tag = "tcp " if tcp else ""
+        if tcp:
+            self.s = socket.create_connection((peer, 4500), WAIT, (local, 0))
+            self.s.sendall(IKETCP)
+            self.reader, self.frames = FrameReader(), []
+            self.ports = (self.s.getsockname()[1], 4500)
+        else:
+            self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.s.bind((local, 500))
+            self.ports = (500, 500)
         self.sent = self.received = 0
 
     def send(self, msg):
-        self.s.sendto(msg, (self.peer, 500))
+        if self.tcp:
+            self.s.sendall(frame(msg))
+        else:
+            self.s.sendto(msg, (self.peer, 500))
         self.sent += 1
 
     def recv(self, timeout):
         """The next message within timeout, or None."""
         self.s.settimeout(max(timeout, 0.001))
         try:
-            d, _ = self.s.recvfrom(65536)
+            if self.tcp:
+                while not self.frames:
+                    d = self.s.recv(65536)
+                    if not d:
+                        raise Fail("connection closed")
+                    self.reader.feed(d)
+                    self.frames = [f[4:] for f in self.reader.frames() if f[:4] == MARKER]
+                d = self.frames.pop(0)
+            else:
+                d, _ = self.s.recvfrom(65536)
         except socket.timeout:
             return None
         self.received += 1
@@ -134,8 +159,10 @@ class Probe:
         zero = b"\0" * 8
         pls = [(PL_SA, sa_body or ike_proposal()), (PL_KE, ke_body(st["kp"].pub)),
                (PL_NONCE, st["ni"]),
-               (PL_NOTIFY, notify_body(N_NATD_SRC, natd_hash(st["spi_i"], zero, self.local, 500))),
-               (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(st["spi_i"], zero, self.peer, 500))),
+               (PL_NOTIFY, notify_body(N_NATD_SRC, natd_hash(st["spi_i"], zero, self.local,
+                                                             self.ports[0]))),
+               (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(st["spi_i"], zero, self.peer,
+                                                             self.ports[1]))),
                (PL_NOTIFY, notify_body(N_FRAG_SUPPORTED))]
         first, body = chain(pls)
         st["msg1"] = header(st["spi_i"], zero, first, EXCH_SA_INIT, F_INITIATOR, 0,
@@ -209,14 +236,14 @@ def case_props17(p):
                      transform(False, T_PRF, PRF_HMAC_SHA2_512),
                      transform(True, T_KE, KE_X25519)], last=False) for i in range(1, 17)]
     _, r = p.init_answered(b"".join(bad) + proposal(17, PROTO_IKE, b"", suite()))
-    out("props17", chosen(r) if r else "no answer")
+    out(p.tag + "props17", chosen(r) if r else "no answer")
 
 
 def case_trans33(p):
     # 1024-65535 are private use (§3.3.2): no responder takes them unasked
     junk = [transform(False, T_ENCR, 1024 + i) for i in range(32)]
     _, r = p.init_answered(proposal(1, PROTO_IKE, b"", junk + suite()))
-    out("trans33", chosen(r) if r else "no answer")
+    out(p.tag + "trans33", chosen(r) if r else "no answer")
 
 
 def case_spi0(p):
@@ -224,16 +251,16 @@ def case_spi0(p):
     st = p.init()
     r, others = p.until(p.init_resp_of(st), grace=GRACE)
     if any(p.init_resp_of(zero)(d) for d in others):
-        out("spi0 answered")
+        out(p.tag + "spi0 answered")
     elif r is None:
-        out("spi0 probe unanswered")
+        out(p.tag + "spi0 probe unanswered")
     else:
-        out("spi0 silent")
+        out(p.tag + "spi0 silent")
 
 
 def case_propspi(p):
     _, r = p.init_answered(proposal(1, PROTO_IKE, os.urandom(8), suite()))
-    out("propspi", chosen(r) if r else "no answer")
+    out(p.tag + "propspi", chosen(r) if r else "no answer")
 
 
 def case_badts(p):
@@ -243,27 +270,27 @@ def case_badts(p):
     p.send(p.sealed(st, EXCH_AUTH, 1, p.auth_payloads(st, tsi)))
     inner, _ = p.answer(st, 1)
     if inner is None:
-        out("badts auth no answer")
+        out(p.tag + "badts auth no answer")
         return
-    out("badts auth notify=%s auth=%s spi_i=%s spi_r=%s" % (
+    out(p.tag + "badts auth notify=%s auth=%s spi_i=%s spi_r=%s" % (
         errors(inner) or "none", "yes" if PL_AUTH in dict(inner) else "no",
         st["spi_i"].hex(), st["spi_r"].hex()))
     p.send(p.sealed(st, EXCH_INFO, 2, []))
     probe = p.init()
     r, others = p.until(p.init_resp_of(probe), grace=GRACE)
     if any(p.resp_of(st, 2)(d) for d in others):
-        out("badts info answered")
+        out(p.tag + "badts info answered")
     elif r is None:
-        out("badts info probe unanswered")
+        out(p.tag + "badts info probe unanswered")
     else:
-        out("badts info silent")
+        out(p.tag + "badts info silent")
 
 
 def case_frag(p):
     st = p.keyed()
     got = [n[0] for n in notifies(payloads(st["msg2"][16], st["msg2"][28:]))]
     if N_FRAG_SUPPORTED not in got:
-        out("frag responder did not offer fragmentation")
+        out(p.tag + "frag responder did not offer fragmentation")
     first, inner = chain(p.auth_payloads(st))
     n = -(-len(inner) // 3)
     parts = [inner[i:i + n] for i in range(0, len(inner), n)]
@@ -278,11 +305,11 @@ def case_frag(p):
     p.send(frag(3, 3, parts[2]))
     inner, _ = p.answer(st, 1)
     if inner is None:
-        out("frag no answer")
+        out(p.tag + "frag no answer")
     elif errors(inner):
-        out("frag notify=%s" % errors(inner))
+        out(p.tag + "frag notify=%s" % errors(inner))
     else:
-        out("frag established" if PL_AUTH in dict(inner) else "frag answered without AUTH")
+        out(p.tag + ("frag established" if PL_AUTH in dict(inner) else "frag answered without AUTH"))
 
 
 def case_retrans(p):
@@ -291,19 +318,19 @@ def case_retrans(p):
     p.send(req)
     _, r1 = p.answer(st, 2)
     if r1 is None:
-        out("retrans first no answer")
+        out(p.tag + "retrans first no answer")
         return
     p.send(req)
     _, r2 = p.answer(st, 2)
-    out("retrans same %s" % ("no answer" if r2 is None else
+    out(p.tag + "retrans same %s" % ("no answer" if r2 is None else
                              "answered identical=%s" % ("yes" if r1 == r2 else "no")))
     # another request with Message ID 2: authentic, but not the one answered
     p.send(p.sealed(st, EXCH_INFO, 2, [(PL_NOTIFY, notify_body(40001, b"other"))]))
     p.send(p.sealed(st, EXCH_INFO, 3, []))
     r3, _ = p.answer(st, 3, grace=GRACE)
-    out("retrans other %s" % ("answered" if any(p.resp_of(st, 2)(d) for d in st["others"])
+    out(p.tag + "retrans other %s" % ("answered" if any(p.resp_of(st, 2)(d) for d in st["others"])
                               else "silent"))
-    out("retrans next %s" % ("answered" if r3 is not None else "no answer"))
+    out(p.tag + "retrans next %s" % ("answered" if r3 is not None else "no answer"))
 
 
 CASES = {"props17": case_props17, "trans33": case_trans33, "spi0": case_spi0,
@@ -312,16 +339,18 @@ CASES = {"props17": case_props17, "trans33": case_trans33, "spi0": case_spi0,
 
 
 def main(argv):
+    tcp = argv[1:2] == ["--tcp"]
+    argv = argv[1:] if tcp else argv
     if len(argv) < 4 or any(c not in CASES for c in argv[3:]):
-        sys.exit("usage: ikeprobe.py LOCAL PEER CASE... (%s)" % " ".join(CASES))
-    p = Probe(argv[1], argv[2])
+        sys.exit("usage: ikeprobe.py [--tcp] LOCAL PEER CASE... (%s)" % " ".join(CASES))
+    p = Probe(argv[1], argv[2], tcp)
     out("ready")
     st = 0
     for c in argv[3:]:
         try:
             CASES[c](p)
         except (Fail, OSError, ValueError) as e:
-            out("%s FAIL: %s" % (c, e))
+            out("%s%s FAIL: %s" % (p.tag, c, e))
             st = 1
     out("summary sent=%d received=%d" % (p.sent, p.received))
     return st

@@ -11,7 +11,8 @@
 #   8e40e3d  a zero initiator SPI: no answer; a proposal with an SPI in
 #            IKE_SA_INIT: INVALID_SYNTAX
 #   c167bec  IKE_AUTH with TSi start > end: INVALID_SYNTAX inside SK, and
-#            the IKE SA gone (§2.21.2: not a Child-SA-only notify)
+#            the IKE SA gone (§2.21.2: not a Child-SA-only notify); over
+#            UDP and over TCP (RFC 9329 §3, TCP-25)
 #   b19585e  RFC 7383 §2.6.2: a fragment with a smaller Total Fragments
 #            between the others is discarded; the message still completes
 #   9f44805  a request with the answered Message ID: byte-identical, the
@@ -58,9 +59,15 @@ saw "IKE_AUTH with TSi start after end: INVALID_SYNTAX in the encrypted response
 	'^badts auth notify=7 auth=no '
 saw "... and the IKE SA gone: an INFORMATIONAL on it not answered (RFC 7296 §2.21.2)" \
 	'^badts info silent$'
-spi=$(sed -n 's/^badts auth .* spi_i=\([0-9a-f]*\) .*/\1/p' "$PO")
-tap_check "... nor listed in b's status (${spi:-no SPI})" \
-	eval 'test -n "$spi" && test "$(ike_jq b "[i for i in s['"'"'ike_sas'"'"'] if i['"'"'spi_i'"'"']=='"'"'$spi'"'"']")" = "[]"'
+# gone_from_status PREFIX: ok when the SA of the probe's "PREFIXbadts auth"
+# line is not in b's status
+gone_from_status() {
+	local spi
+	spi=$(sed -n "s/^${1}badts auth .* spi_i=\([0-9a-f]*\) .*/\1/p" "$PO")
+	tap_check "... nor listed in b's status (${spi:-no SPI})" \
+		eval 'test -n "$spi" && test "$(ike_jq b "[i for i in s['"'"'ike_sas'"'"'] if i['"'"'spi_i'"'"']=='"'"'$spi'"'"']")" = "[]"'
+}
+gone_from_status ""
 saw "IKE_AUTH in 3 fragments with an authentic fragment 1 of 2 among them: discarded, the message completed (b19585e, RFC 7383 §2.6.2)" \
 	'^frag established$'
 saw "a byte-identical retransmission of an answered request: the cached response, byte for byte (RFC 7296 §2.1)" \
@@ -76,5 +83,15 @@ if [ -n "$sent" ]; then
 else
 	tap_fail "on the wire at b: the probe's datagrams" "no summary line: $(tail -n 3 "$PO")"
 fi
+# the same IKE_AUTH over TCP (RFC 9329 §3: syntax errors get INVALID_SYNTAX,
+# TCP-25), through a connection of the probe's
+PO=$IKE_DIR/probe-tcp.out
+ip netns exec "$NS_A" timeout -s KILL 30 python3 -u "$TOP/selftests/ikeprobe.py" --tcp \
+	10.0.0.1 10.0.0.2 badts >"$PO" 2>&1
+saw "over TCP, IKE_AUTH with TSi start after end: INVALID_SYNTAX in the encrypted response (TCP-25)" \
+	'^tcp badts auth notify=7 auth=no '
+saw "... and the IKE SA gone: an INFORMATIONAL on it over that connection not answered" \
+	'^tcp badts info silent$'
+gone_from_status "tcp "
 ike_stop b
 tap_done
