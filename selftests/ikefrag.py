@@ -31,8 +31,8 @@ import sys
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ikev2 import (KEYLEN256, N_FRAG_SUPPORTED, PL_AUTH, PL_IDI, PL_KE, PL_NONCE, PL_NOTIFY,
-                   PL_SA, PL_SK, PL_SKF, PL_TSI, PL_TSR, Fail, KeyPair, Keys, frame, header,
-                   payloads, pl, proposal, psk_auth, transform, ts_payload)
+                   PL_SA, PL_SK, PL_TSI, PL_TSR, Fail, KeyPair, Keys, frame, header,
+                   payloads, pl, proposal, psk_auth, seal_frag, transform, ts_payload)
 
 
 def read_frame(s):
@@ -97,19 +97,11 @@ def main(argv):
              pl(PL_TSI, esp) +
              pl(PL_TSR, ts_payload("192.168.1.0/24")) +
              pl(0, ts_payload("192.168.2.0/24")))
-    gcm = AESGCM(sk_ei[:32])
     chunk = -(-len(inner) // nfrag)
     parts = [inner[i:i + chunk] for i in range(0, len(inner), chunk)]
     for num, part in enumerate(parts, 1):
-        iv = os.urandom(8)
-        plain = part + b"\0"            # no padding, Pad Length 0
-        clen = len(plain) + 16
-        skf_len = 4 + 4 + 8 + clen
-        hdr = header(spi_i, spi_r, PL_SKF, 35, 0x08, 1, 28 + skf_len)
-        skf_hdr = struct.pack("!BBHHH", PL_IDI if num == 1 else 0, 0, skf_len,
-                              num, len(parts))
-        ct = gcm.encrypt(sk_ei[32:] + iv, plain, hdr + skf_hdr)
-        s.sendall(frame(hdr + skf_hdr + iv + ct))
+        s.sendall(frame(seal_frag(sk_ei, spi_i, spi_r, 35, 0x08, 1, PL_IDI, part, num,
+                                  len(parts))))
 
     r = read_frame(s)
     if r[:16] != spi_i + spi_r or r[18] != 35 or not r[19] & 0x20:
