@@ -19,7 +19,10 @@
 #            cached response again; other content (authentic), no answer
 #            (netns 43 replays over TCP only a byte-identical copy and one
 #            with a broken ICV, which fails authentication in any case)
-# Bounded: about 3 s.
+#   and tcpiked's own SA payloads numbered as RFC 7296 §3.3.1 says: as
+#   responder, the number of the proposal it accepts (props17 above); as
+#   initiator, a reply from selftests/ikepeer.py numbered 2 accepted.
+# Bounded: about 5 s alone on this host (10 s under a load of 5).
 . "$(dirname "$0")/../lib.sh"
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
@@ -94,4 +97,24 @@ saw "... and the IKE SA gone: an INFORMATIONAL on it over that connection not an
 	'^tcp badts info silent$'
 gone_from_status "tcp "
 ike_stop b
+
+# tcpiked as initiator offering two IKE and two ESP proposals, the second
+# of each the Python responder's one suite (selftests/ikepeer.py answers
+# with the number of the proposal it accepts, §3.3.1): a reply numbered 2
+# was refused as malformed (only 1 was read)
+PO=$IKE_DIR/peer.out
+ip netns exec "$NS_B" timeout -s KILL 15 python3 -u "$TOP/selftests/ikepeer.py" --local 10.0.0.2 \
+	--id py.test --timeout 5 resp serve:1 >"$PO" 2>&1 &
+ppid=$!
+wait_for 5 grep -q '^ready' "$PO"
+ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+	lid=fqdn:a.test rid=fqdn:py.test \
+	"proposals=aes128gcm16-prfsha256-x25519, aes256gcm16-prfsha256-x25519" "esp=aes128gcm16, aes256gcm16"
+ike_start "$NS_A" a || tap_fail "a started"
+ike_ctl a initiate c >/dev/null 2>&1
+tap_expect_eq "a offered two proposals, the responder took the second of each and numbered it 2: established with those" \
+	"ESTABLISHED AES_GCM_16_256/HMAC_SHA2_256/CURVE25519 AES_GCM_16_256" \
+	"$(ike_jq a "' '.join([s['ike_sas'][0]['state'], s['ike_sas'][0]['proposal']] + [c['proposal'] for c in s['ike_sas'][0]['children']])")"
+kill $ppid 2>/dev/null; wait $ppid 2>/dev/null
+ike_stop a
 tap_done
