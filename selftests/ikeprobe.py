@@ -230,6 +230,20 @@ def errors(inner):
     return ",".join(str(n[0]) for n in notifies(inner) if n[0] < 16384)
 
 
+def silent(p, what, answer_to):
+    """Sends a valid IKE_SA_INIT as the probe and prints "WHAT silent" when
+    it is answered and nothing answer_to accepts came before it or within
+    GRACE after it, "WHAT answered" when something did."""
+    probe = p.init()
+    r, others = p.until(p.init_resp_of(probe), grace=GRACE)
+    if any(answer_to(d) for d in others):
+        out(p.tag + what + " answered")
+    elif r is None:
+        out(p.tag + what + " probe unanswered")
+    else:
+        out(p.tag + what + " silent")
+
+
 def case_props17(p):
     bad = [proposal(i, PROTO_IKE, b"",
                     [transform(False, T_ENCR, ENCR_AES_GCM_16, KEYLEN256),
@@ -248,14 +262,7 @@ def case_trans33(p):
 
 def case_spi0(p):
     zero = p.init(spi_i=b"\0" * 8)
-    st = p.init()
-    r, others = p.until(p.init_resp_of(st), grace=GRACE)
-    if any(p.init_resp_of(zero)(d) for d in others):
-        out(p.tag + "spi0 answered")
-    elif r is None:
-        out(p.tag + "spi0 probe unanswered")
-    else:
-        out(p.tag + "spi0 silent")
+    silent(p, "spi0", p.init_resp_of(zero))
 
 
 def case_propspi(p):
@@ -276,14 +283,7 @@ def case_badts(p):
         errors(inner) or "none", "yes" if PL_AUTH in dict(inner) else "no",
         st["spi_i"].hex(), st["spi_r"].hex()))
     p.send(p.sealed(st, EXCH_INFO, 2, []))
-    probe = p.init()
-    r, others = p.until(p.init_resp_of(probe), grace=GRACE)
-    if any(p.resp_of(st, 2)(d) for d in others):
-        out(p.tag + "badts info answered")
-    elif r is None:
-        out(p.tag + "badts info probe unanswered")
-    else:
-        out(p.tag + "badts info silent")
+    silent(p, "badts info", p.resp_of(st, 2))
 
 
 def case_frag(p):

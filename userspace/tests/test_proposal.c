@@ -43,23 +43,33 @@ static int count_type(const struct ike_sa_pl *sa, uint8_t type)
 	return n;
 }
 
+/* The one SA payload built in b back through the decoder: as an offer, or
+ * as a reply (ike_get_sa_reply); b is freed. */
+static int sa_back(struct ike_builder *bld, struct buf *b, bool reply, struct ike_sa_pl *out)
+{
+	struct ike_msg m;
+	int r;
+
+	r = chain_finish(bld);
+	if (!r)
+		r = ike_chain_parse(bld->first_type, b->data, b->len, &m);
+	if (!r && (m.n != 1 || m.pl[0].type != IKEV2_PL_SA))
+		r = -EBADMSG;
+	if (!r)
+		r = reply ? ike_get_sa_reply(&m.pl[0], out) : ike_get_sa(&m.pl[0], out);
+	buf_free(b);
+	return r;
+}
+
 /* prop_put_esp into an SA payload and back through the decoder. */
 static int put_and_parse(const struct child_cfg *ch, bool no_ke, struct ike_sa_pl *out)
 {
 	struct buf b = BUF_INIT;
 	struct ike_builder bld;
-	struct ike_msg m;
-	int r;
 
 	chain_begin(&bld, &b);
 	prop_put_esp(&bld, ch, htonl(0x55667788), IKEV2_KE_CURVE25519, no_ke);
-	r = chain_finish(&bld);
-	if (!r)
-		r = ike_chain_parse(bld.first_type, b.data, b.len, &m);
-	if (!r)
-		r = m.n == 1 && m.pl[0].type == IKEV2_PL_SA ? ike_get_sa(&m.pl[0], out) : -EBADMSG;
-	buf_free(&b);
-	return r;
+	return sa_back(&bld, &b, false, out);
 }
 
 TEST(ike_auth_proposal_has_no_ke)
@@ -234,18 +244,10 @@ static int put_chosen_and_parse(const struct ike_proposal *p, const struct ike_s
 {
 	struct buf b = BUF_INIT;
 	struct ike_builder bld;
-	struct ike_msg m;
-	int r;
 
 	chain_begin(&bld, &b);
 	prop_put_chosen(&bld, p, s, (const uint8_t *)"\x55\x66\x77\x88", 4);
-	r = chain_finish(&bld);
-	if (!r)
-		r = ike_chain_parse(bld.first_type, b.data, b.len, &m);
-	if (!r)
-		r = m.n == 1 && m.pl[0].type == IKEV2_PL_SA ? ike_get_sa_reply(&m.pl[0], out) : -EBADMSG;
-	buf_free(&b);
-	return r;
+	return sa_back(&bld, &b, true, out);
 }
 
 /* §3.3.1: "the proposal number in the SA payload MUST match the number on
