@@ -5,7 +5,7 @@ on the wire, written from RFC 7296 and RFC 7383 (not from tcpiked): the
 evidence for netns 54 that tcpiked's hardening holds against a peer that
 is not tcpiked.
 
-    ikeprobe.py [--tcp] LOCAL PEER CASE...
+    ikeprobe.py LOCAL PEER [tcp:]CASE...
 
 PSK "tcpike-test-psk-0123456789", IDi fqdn:py.test, AES-GCM-16-256 /
 PRF-HMAC-SHA2-256 / X25519, one ESP Child SA 192.168.1.0/24 ===
@@ -35,14 +35,13 @@ PRF-HMAC-SHA2-256 / X25519, one ESP Child SA 192.168.1.0/24 ===
               INFORMATIONAL 3 as the probe: "retrans other silent|answered",
               "retrans next answered|no answer"
 
-The last line, "summary sent=N received=M", counts the messages each way,
-for the test to compare with the counts on the wire.  A probe that is not
-answered within 3 s prints "... probe unanswered".
-
-With --tcp the messages go over one TCP connection to PEER port 4500
+A case named tcp:CASE runs over one TCP connection to PEER port 4500
 (RFC 9329: "IKETCP", then each message framed behind the zero marker),
-every line prefixed "tcp "; the first exchange that fails ends the
-connection's use ("tcp CASE connection closed").
+shared by every tcp: case, its lines prefixed "tcp ".
+
+The last line, "summary sent=N received=M", counts the UDP datagrams each
+way, for the test to compare with the counts on the wire.  A probe that is
+not answered within 3 s prints "... probe unanswered".
 """
 import os
 import socket
@@ -339,20 +338,22 @@ CASES = {"props17": case_props17, "trans33": case_trans33, "spi0": case_spi0,
 
 
 def main(argv):
-    tcp = argv[1:2] == ["--tcp"]
-    argv = argv[1:] if tcp else argv
-    if len(argv) < 4 or any(c not in CASES for c in argv[3:]):
-        sys.exit("usage: ikeprobe.py [--tcp] LOCAL PEER CASE... (%s)" % " ".join(CASES))
-    p = Probe(argv[1], argv[2], tcp)
+    names = [c[4:] if c.startswith("tcp:") else c for c in argv[3:]]
+    if len(argv) < 4 or any(c not in CASES for c in names):
+        sys.exit("usage: ikeprobe.py LOCAL PEER [tcp:]CASE... (%s)" % " ".join(CASES))
+    udp, tcp = Probe(argv[1], argv[2], False), None
     out("ready")
     st = 0
     for c in argv[3:]:
+        if c.startswith("tcp:"):
+            tcp = tcp or Probe(argv[1], argv[2], True)
+        p = tcp if c.startswith("tcp:") else udp
         try:
-            CASES[c](p)
+            CASES[c[4:] if p.tcp else c](p)
         except (Fail, OSError, ValueError) as e:
-            out("%s%s FAIL: %s" % (p.tag, c, e))
+            out("%s FAIL: %s" % (c, e))
             st = 1
-    out("summary sent=%d received=%d" % (p.sent, p.received))
+    out("summary sent=%d received=%d" % (udp.sent, udp.received))
     return st
 
 
