@@ -29,7 +29,9 @@ PRF-HMAC-SHA2-256 / X25519, one ESP Child SA 192.168.1.0/24 ===
               1 of 2 of the same Message ID between fragments 2 and 3
               (§2.6.2: a smaller Total Fragments is discarded):
               "frag established" or "frag notify=N,..." or "frag no answer"
-    retrans   once established: INFORMATIONAL 2, answered; the same bytes
+    retrans   IKE_AUTH offering two ESP proposals, the second acceptable:
+              "auth esp answered proposal=N transforms=..."; then
+              INFORMATIONAL 2, answered; the same bytes
               again: "retrans same answered identical=yes|no"; another
               INFORMATIONAL with Message ID 2 (a status notify in it), then
               INFORMATIONAL 3 as the probe: "retrans other silent|answered",
@@ -52,8 +54,8 @@ import time
 from ikev2 import (
     AUTH_PSK, ENCR_AES_GCM_16, EXCH_AUTH, EXCH_INFO, EXCH_SA_INIT, F_INITIATOR, ID_FQDN,
     IKETCP, KE_X25519, KEYLEN256, MARKER, N_FRAG_SUPPORTED, N_NATD_DST, N_NATD_SRC, PL_AUTH, PL_IDI, PL_KE,
-    PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR, PRF_HMAC_SHA2_256, PROTO_IKE, T_ENCR, T_KE,
-    T_PRF, Fail, FrameReader, KeyPair, Keys, chain, frame, esp_proposal, header, ike_proposal, ke_body, natd_hash,
+    PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR, PRF_HMAC_SHA2_256, PROTO_ESP, PROTO_IKE, T_ENCR,
+    T_ESN, T_KE, T_PRF, Fail, FrameReader, KeyPair, Keys, chain, frame, esp_proposal, header, ike_proposal, ke_body, natd_hash,
     notify_body, notifies, open_sk, parse_proposals, payloads, proposal,
     psk_auth, seal, seal_frag, transform, ts_payload)
 
@@ -78,7 +80,11 @@ def suite(last=True):
 def chosen(msg):
     """'proposal=N transforms=...' of an IKE_SA_INIT response's SA payload,
     or 'notify=N,...' of its error notifies."""
-    pls = payloads(msg[16], msg[28:])
+    return chosen_of(payloads(msg[16], msg[28:]))
+
+
+def chosen_of(pls):
+    """The same of a response's payloads."""
     errs = [str(n[0]) for n in notifies(pls) if n[0] < 16384]
     if errs:
         return "notify=" + ",".join(errs)
@@ -193,10 +199,10 @@ class Probe:
 
     # --- IKE_AUTH and later -----------------------------------------------------
 
-    def auth_payloads(self, st, tsi=None):
+    def auth_payloads(self, st, tsi=None, esp=None):
         auth = psk_auth(PSK, st["msg1"], st["nr"], st["keys"].sk_pi, ID_BODY)
         return [(PL_IDI, ID_BODY), (PL_AUTH, struct.pack("!B3x", AUTH_PSK) + auth),
-                (PL_SA, esp_proposal(os.urandom(4))),
+                (PL_SA, esp or esp_proposal(os.urandom(4))),
                 (PL_TSI, tsi or ts_payload("192.168.1.0/24")),
                 (PL_TSR, ts_payload("192.168.2.0/24"))]
 
@@ -217,11 +223,20 @@ class Probe:
         return open_sk(st["keys"].sk_er, r), r
 
     def established(self):
+        """An IKE SA and its Child SA; two ESP proposals offered, only the
+        second acceptable (AES-GCM-16 with 128-bit keys first): prints
+        "auth esp answered proposal=N transforms=..." of the answer."""
         st = self.keyed()
-        self.send(self.sealed(st, EXCH_AUTH, 1, self.auth_payloads(st)))
+        spi = os.urandom(4)
+        esp = proposal(1, PROTO_ESP, spi, [transform(False, T_ENCR, ENCR_AES_GCM_16,
+                                                     struct.pack("!HH", 0x800E, 128)),
+                                           transform(True, T_ESN, 0)], last=False) + \
+            esp_proposal(spi, 2)
+        self.send(self.sealed(st, EXCH_AUTH, 1, self.auth_payloads(st, esp=esp)))
         inner, _ = self.answer(st, 1)
         if inner is None or PL_AUTH not in dict(inner):
             raise Fail("IKE_AUTH not answered with AUTH")
+        out(self.tag + "auth esp " + chosen_of(inner))
         return st
 
 

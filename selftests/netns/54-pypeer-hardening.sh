@@ -20,8 +20,9 @@
 #            (netns 43 replays over TCP only a byte-identical copy and one
 #            with a broken ICV, which fails authentication in any case)
 #   and tcpiked's own SA payloads numbered as RFC 7296 §3.3.1 says: as
-#   responder, the number of the proposal it accepts (props17 above); as
-#   initiator, a reply from selftests/ikepeer.py numbered 2 accepted.
+#   responder, the number of the proposal it accepts (IKE: props17 above;
+#   ESP: the second of two in IKE_AUTH); as initiator, a reply from
+#   selftests/ikepeer.py numbered 2 accepted.
 # Bounded: about 5 s alone on this host (10 s under a load of 5).
 . "$(dirname "$0")/../lib.sh"
 require_netns
@@ -73,6 +74,8 @@ gone_from_status() {
 gone_from_status ""
 saw "IKE_AUTH in 3 fragments with an authentic fragment 1 of 2 among them: discarded, the message completed (b19585e, RFC 7383 §2.6.2)" \
 	'^frag established$'
+saw "IKE_AUTH with two ESP proposals, only the second acceptable: b answered proposal 2 (§3.3.1)" \
+	'^auth esp answered proposal=2 transforms=1/20/256,5/0$'
 saw "a byte-identical retransmission of an answered request: the cached response, byte for byte (RFC 7296 §2.1)" \
 	'^retrans same answered identical=yes$'
 saw "another authentic request with the answered Message ID: no answer (9f44805)" \
