@@ -84,8 +84,8 @@ saw "... and the next request answered" '^retrans next answered$'
 sent=$(sed -n 's/^summary sent=\([0-9]*\) .*/\1/p' "$PO")
 recv=$(sed -n 's/^summary .* received=\([0-9]*\)$/\1/p' "$PO")
 if [ -n "$sent" ]; then
-	wire_check "on the wire at b: the probe's $sent datagrams in, the $recv it received out, nothing else" \
-		b:in_ike500="$sent" b:out_ike500="$recv" b:in_ike4500=0 b:out_ike4500=0
+	wire_check "on the wire at b: the probe's $sent datagrams in, the $recv it received out, nothing else on UDP; one TCP connection (tcp:badts)" \
+		b:in_ike500="$sent" b:out_ike500="$recv" b:in_ike4500=0 b:out_ike4500=0 b:in_syn=1 b:out_syn=0
 else
 	tap_fail "on the wire at b: the probe's datagrams" "no summary line: $(tail -n 3 "$PO")"
 fi
