@@ -25,9 +25,12 @@ PRF-HMAC-SHA2-256 / X25519, one ESP Child SA 192.168.1.0/24 ===
               (§3.13.1): "badts auth notify=N,... spi_i=HEX spi_r=HEX"; then
               an INFORMATIONAL on that SA and a new IKE_SA_INIT as the probe:
               "badts info silent" or "badts info answered"
-    frag      IKE_AUTH in 3 fragments (RFC 7383), with an authentic fragment
-              1 of 2 of the same Message ID between fragments 2 and 3
-              (§2.6.2: a smaller Total Fragments is discarded):
+    frag      IKE_AUTH split in 2, fragment 1 sent, then split in 3 (RFC
+              7383 §2.6.2: a larger Total Fragments starts reassembly over)
+              with the 2-split's fragment 2 between fragments 2 and 3 (a
+              smaller Total Fragments is discarded); the 2-split is of
+              another IKE_AUTH, with a malformed TSi, so a responder that
+              kept it instead answers INVALID_SYNTAX:
               "frag established" or "frag notify=N,..." or "frag no answer"
     retrans   IKE_AUTH offering two ESP proposals, the second acceptable:
               "auth esp answered proposal=N transforms=..."; then
@@ -64,6 +67,9 @@ ID_BODY = struct.pack("!B3x", ID_FQDN) + b"py.test"
 PRF_HMAC_SHA2_512 = 7
 WAIT = 3.0          # for an answer that must come
 GRACE = 0.3         # after the probe's answer, for a late one that must not
+# a TSi whose one IPv4 range starts after its end (RFC 7296 §3.13.1)
+BAD_TSI = struct.pack("!B3xBBHHH", 1, 7, 0, 16, 0, 65535) + \
+    socket.inet_aton("192.168.1.255") + socket.inet_aton("192.168.1.0")
 
 
 def out(*a):
@@ -286,9 +292,7 @@ def case_propspi(p):
 
 def case_badts(p):
     st = p.keyed()
-    tsi = struct.pack("!B3xBBHHH", 1, 7, 0, 16, 0, 65535) + \
-        socket.inet_aton("192.168.1.255") + socket.inet_aton("192.168.1.0")
-    p.send(p.sealed(st, EXCH_AUTH, 1, p.auth_payloads(st, tsi)))
+    p.send(p.sealed(st, EXCH_AUTH, 1, p.auth_payloads(st, BAD_TSI)))
     inner, _ = p.answer(st, 1)
     if inner is None:
         out(p.tag + "badts auth no answer")
@@ -313,9 +317,14 @@ def case_frag(p):
     def frag(num, total, part):
         return seal_frag(k, st["spi_i"], st["spi_r"], EXCH_AUTH, F_INITIATOR, 1, first,
                          part, num, total)
-    p.send(frag(1, 3, parts[0]))
+    # the 2-split: another IKE_AUTH, its TSi malformed (answered
+    # INVALID_SYNTAX, were it the one reassembled)
+    _, other = chain(p.auth_payloads(st, BAD_TSI))
+    half = -(-len(other) // 2)
+    p.send(frag(1, 2, other[:half]))    # a split into 2, given up for 3:
+    p.send(frag(1, 3, parts[0]))        # a larger total starts over
     p.send(frag(2, 3, parts[1]))
-    p.send(frag(1, 2, parts[0]))        # a stale split: fewer fragments
+    p.send(frag(2, 2, other[half:]))    # the stale split: fewer, discarded
     p.send(frag(3, 3, parts[2]))
     inner, _ = p.answer(st, 1)
     if inner is None:

@@ -13,8 +13,9 @@
 #   c167bec  IKE_AUTH with TSi start > end: INVALID_SYNTAX inside SK, and
 #            the IKE SA gone (§2.21.2: not a Child-SA-only notify); over
 #            UDP and over TCP (RFC 9329 §3, TCP-25)
-#   b19585e  RFC 7383 §2.6.2: a fragment with a smaller Total Fragments
-#            between the others is discarded; the message still completes
+#   b19585e  RFC 7383 §2.6.2: a larger Total Fragments starts reassembly
+#            over, a smaller one between the others is discarded; the
+#            message completes
 #   9f44805  a request with the answered Message ID: byte-identical, the
 #            cached response again; other content (authentic), no answer
 #            (netns 43 replays over TCP only a byte-identical copy and one
@@ -72,7 +73,7 @@ gone_from_status() {
 		eval 'test -n "$spi" && ike_ctl b status >"$IKE_DIR/st" && ! grep -q "SPIs ${spi}_i" "$IKE_DIR/st"'
 }
 gone_from_status ""
-saw "IKE_AUTH in 3 fragments with an authentic fragment 1 of 2 among them: discarded, the message completed (b19585e, RFC 7383 §2.6.2)" \
+saw "IKE_AUTH fragment 1 of 2, then 3 fragments with fragment 2 of 2 among them: the larger total started over, the smaller was discarded, the message completed (b19585e, RFC 7383 §2.6.2)" \
 	'^frag established$'
 saw "IKE_AUTH with two ESP proposals, only the second acceptable: b answered proposal 2 (§3.3.1)" \
 	'^auth esp answered proposal=2 transforms=1/20/256,5/0$'
