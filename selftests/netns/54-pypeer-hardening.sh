@@ -17,9 +17,10 @@
 #            over, a smaller one between the others is discarded; the
 #            message completes
 #   9f44805  a request with the answered Message ID: byte-identical, the
-#            cached response again; other content (authentic), no answer
-#            (netns 43 replays over TCP only a byte-identical copy and one
-#            with a broken ICV, which fails authentication in any case)
+#            cached response again; other content (authentic), no answer;
+#            over UDP and TCP (netns 43 replays over TCP only a
+#            byte-identical copy and one with a broken ICV, which fails
+#            authentication in any case)
 #   and tcpiked's own SA payloads numbered as RFC 7296 §3.3.1 says: as
 #   responder, the number of the proposal it accepts (IKE: props17 above;
 #   ESP: the second of two in IKE_AUTH); as initiator, a reply from
@@ -40,7 +41,7 @@ ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
 wire_reset
 PO=$IKE_DIR/probe.out
 ip netns exec "$NS_A" timeout -s KILL 30 python3 -u "$TOP/selftests/ikeprobe.py" 10.0.0.1 10.0.0.2 \
-	props17 trans33 spi0 propspi badts frag retrans tcp:badts >"$PO" 2>&1
+	props17 trans33 spi0 propspi badts frag retrans tcp:badts tcp:retrans >"$PO" 2>&1
 # saw "description" REGEX: ok when the probe printed a line matching REGEX
 saw() {
 	if grep -qE "$2" "$PO"; then
@@ -97,6 +98,11 @@ saw "over TCP, IKE_AUTH with TSi start after end: INVALID_SYNTAX in the encrypte
 saw "... and the IKE SA gone: an INFORMATIONAL on it over that connection not answered" \
 	'^tcp badts info silent$'
 gone_from_status "tcp "
+saw "over TCP, a byte-identical copy of an answered request on the same connection: the cached response, byte for byte (TCP-28)" \
+	'^tcp retrans same answered identical=yes$'
+saw "over TCP, another authentic request with the answered Message ID: no answer (9f44805)" \
+	'^tcp retrans other silent$'
+saw "... and the next request answered" '^tcp retrans next answered$'
 ike_stop b
 
 # tcpiked as initiator offering two IKE and two ESP proposals, the second
