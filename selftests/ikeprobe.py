@@ -56,11 +56,12 @@ import time
 
 from ikev2 import (
     AUTH_PSK, ENCR_AES_GCM_16, EXCH_AUTH, EXCH_INFO, EXCH_SA_INIT, F_INITIATOR, ID_FQDN,
-    IKETCP, KE_X25519, KEYLEN256, MARKER, N_FRAG_SUPPORTED, N_NATD_DST, N_NATD_SRC, PL_AUTH, PL_IDI, PL_KE,
-    PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR, PRF_HMAC_SHA2_256, PROTO_ESP, PROTO_IKE, T_ENCR,
-    T_ESN, T_KE, T_PRF, Fail, FrameReader, KeyPair, Keys, chain, frame, esp_proposal, header, ike_proposal, ke_body, natd_hash,
-    notify_body, notifies, open_sk, parse_proposals, payloads, proposal,
-    psk_auth, seal, seal_frag, transform, ts_payload)
+    IKETCP, KE_X25519, KEYLEN256, MARKER, N_FRAG_SUPPORTED, N_NATD_DST, N_NATD_SRC, PL_AUTH,
+    PL_IDI, PL_KE, PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR, PRF_HMAC_SHA2_256, PROTO_ESP,
+    PROTO_IKE, T_ENCR, T_ESN, T_KE, T_PRF, Fail, FrameReader, KeyPair, Keys, chain,
+    esp_proposal, frame, header, ike_proposal, ke_body, natd_hash, notify_body, notifies,
+    open_sk, parse_proposals, payloads, proposal, psk_auth, seal, seal_frag, transform,
+    ts_payload)
 
 PSK = b"tcpike-test-psk-0123456789"
 ID_BODY = struct.pack("!B3x", ID_FQDN) + b"py.test"
@@ -332,7 +333,8 @@ def case_frag(p):
     elif errors(inner):
         out(p.tag + "frag notify=%s" % errors(inner))
     else:
-        out(p.tag + ("frag established" if PL_AUTH in dict(inner) else "frag answered without AUTH"))
+        out(p.tag + ("frag established" if PL_AUTH in dict(inner) else
+                     "frag answered without AUTH"))
 
 
 def case_retrans(p):
