@@ -287,6 +287,27 @@ TEST(non_root_refused)
 	loop_free(l);
 }
 
+/* Twenty idle clients connect, one at a time; then: each of the four
+ * oldest was closed to make room (EOF), the other sixteen are open. */
+static void twenty_idle_four_closed(struct __test_metadata *_metadata, struct loop *l,
+				    const struct sockaddr_un *sun)
+{
+	int fd[20];
+	char b;
+
+	for (int i = 0; i < 20; i++) {
+		fd[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		ASSERT_EQ(0, connect(fd[i], (const void *)sun, sizeof(*sun)));
+		loop_once(l, 20);
+	}
+	for (int i = 0; i < 10; i++)
+		loop_once(l, 10);
+	for (int i = 0; i < 20; i++)
+		EXPECT_EQ(i < 4 ? 0 : -1, (int)recv(fd[i], &b, 1, MSG_DONTWAIT));
+	for (int i = 0; i < 20; i++)
+		close(fd[i]);
+}
+
 /* A live daemon's socket is not taken over; a stale file (its daemon
  * killed) is.  More clients than 16 at once: the oldest is closed. */
 TEST(live_socket_kept_stale_taken_clients_capped)
@@ -296,8 +317,7 @@ TEST(live_socket_kept_stale_taken_clients_capped)
 	struct loop *l = loop_new();
 	struct control *c, *c2;
 	struct stat st0, st1;
-	int fd[20], stale;
-	char b;
+	int stale;
 
 	ASSERT_NE(NULL, mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
@@ -312,18 +332,7 @@ TEST(live_socket_kept_stale_taken_clients_capped)
 	ASSERT_EQ(0, stat(path, &st1));
 	EXPECT_EQ(st0.st_ino, st1.st_ino);	/* the live one's file */
 
-	for (int i = 0; i < 20; i++) {
-		fd[i] = socket(AF_UNIX, SOCK_STREAM, 0);
-		ASSERT_EQ(0, connect(fd[i], (void *)&sun, sizeof(sun)));
-		loop_once(l, 20);
-	}
-	for (int i = 0; i < 10; i++)
-		loop_once(l, 10);
-	/* The four oldest were closed to make room: EOF, not EAGAIN. */
-	for (int i = 0; i < 20; i++)
-		EXPECT_EQ(i < 4 ? 0 : -1, (int)recv(fd[i], &b, 1, MSG_DONTWAIT));
-	for (int i = 0; i < 20; i++)
-		close(fd[i]);
+	twenty_idle_four_closed(_metadata, l, &sun);
 	control_close(c);
 
 	/* A socket file with nobody listening: stale, taken over. */
@@ -434,7 +443,7 @@ TEST(held_client_not_displaced)
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct loop *l = loop_new();
 	struct control *c;
-	int w, fd[20];
+	int w;
 	ssize_t n;
 
 	ASSERT_NE(NULL, mkdtemp(dir));
@@ -449,22 +458,12 @@ TEST(held_client_not_displaced)
 	for (int i = 0; i < 50 && !held; i++)
 		loop_once(l, 10);
 	ASSERT_NE(NULL, held);
-	for (int i = 0; i < 20; i++) {
-		fd[i] = socket(AF_UNIX, SOCK_STREAM, 0);
-		ASSERT_EQ(0, connect(fd[i], (void *)&sun, sizeof(sun)));
-		loop_once(l, 20);
-	}
-	for (int i = 0; i < 10; i++)
-		loop_once(l, 10);
-	for (int i = 0; i < 20; i++)
-		EXPECT_EQ(i < 4 ? 0 : -1, (int)recv(fd[i], b, 1, MSG_DONTWAIT));
+	twenty_idle_four_closed(_metadata, l, &sun);
 	/* the waiting client: its OK and log lines, no EOF */
 	n = recv(w, b, sizeof(b), MSG_DONTWAIT);
 	EXPECT_LT(0, (int)n);
 	EXPECT_EQ(-1, (int)recv(w, b, sizeof(b), MSG_DONTWAIT));
 	EXPECT_NE(NULL, held);
-	for (int i = 0; i < 20; i++)
-		close(fd[i]);
 	close(w);
 	for (int i = 0; i < 10; i++)
 		loop_once(l, 10);
