@@ -13,7 +13,10 @@
  * behind (§2.21.2); as initiator we say so in an INFORMATIONAL of its own,
  * and the log says whether the certificate or the AUTH was refused.  A
  * Child SA that cannot be made does not stop the IKE SA (§1.2): the error
- * notify goes in the response instead.
+ * notify goes in the response instead.  As initiator, a response with the
+ * responder's AUTH and such a notify establishes the IKE SA without the
+ * Child SA (§2.21.2); after TEMPORARY_FAILURE it is asked for again 2-10 s
+ * later by CREATE_CHILD_SA (§2.25), after the others not.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -536,9 +539,18 @@ int auth_start(struct ike_sa *sa)
 	return r;
 }
 
+/*
+ * The error notifies of an IKE_AUTH response: true if the responder
+ * refused the exchange.  §2.21.2: when the response carries the
+ * responder's AUTH, a Child SA that could not be made ("for any reason":
+ * the notifies §1.2 names, NO_ADDITIONAL_SAS, or TEMPORARY_FAILURE, which
+ * §2.25 says to try again later) leaves the IKE SA up; *child_err is that
+ * notify.  Without an AUTH, any error notify refuses the exchange.
+ */
 static bool auth_error_notify(struct ike_sa *sa, const struct ike_msg *inner,
 			      uint16_t *child_err)
 {
+	bool authed = ike_msg_find(inner, IKEV2_PL_AUTH) != NULL;
 	const struct ike_pl *pl = NULL;
 
 	*child_err = 0;
@@ -554,9 +566,12 @@ static bool auth_error_notify(struct ike_sa *sa, const struct ike_msg *inner,
 		case IKEV2_N_INTERNAL_ADDRESS_FAILURE:
 		case IKEV2_N_FAILED_CP_REQUIRED:
 		case IKEV2_N_NO_ADDITIONAL_SAS:
-			/* §1.2: these concern the Child SA only. */
-			*child_err = n.type;
-			break;
+		case IKEV2_N_TEMPORARY_FAILURE:
+			if (authed) {
+				*child_err = n.type;
+				break;
+			}
+			/* fall through */
 		default:
 			log_warn("%s: IKE_AUTH refused: %s", ike_sa_name(sa),
 				 ikev2_notify_name(n.type));
@@ -667,8 +682,18 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
 		initial_contact(sa);
 	sa->req.child = NULL;
-	if (ch) {
-		uint16_t e = child_err ? child_err : child_accept(ch, inner, true);
+	if (ch && child_err) {
+		/* §2.21.2: the IKE SA is up without it; §2.25: after
+		 * TEMPORARY_FAILURE it is asked for again later, by
+		 * CREATE_CHILD_SA; the others refuse it for good. */
+		log_warn("%s: Child SA %s not established: the peer refused it in IKE_AUTH with %s; the IKE SA stays up without it",
+			 ike_sa_name(sa), ch->cfg->name, ikev2_notify_name(child_err));
+		sa->e->st.child_failed++;
+		if (child_err == IKEV2_N_TEMPORARY_FAILURE)
+			child_new_later(sa, ch->cfg);
+		child_free(ch, true);
+	} else if (ch) {
+		uint16_t e = child_accept(ch, inner, true);
 
 		if (!e && !(r = child_install(ch, &sa->ni, &sa->nr, NULL, true)) &&
 		    !(r = child_policies(ch))) {
@@ -690,9 +715,13 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	}
 	ike_sa_established(sa);
 	esp_probe_start(sa);
-	/* Further children of the connection come by CREATE_CHILD_SA. */
-	if (sa->cfg->children && sa->cfg->children->next)
+	/* Further children of the connection come by CREATE_CHILD_SA; the
+	 * first was asked for in IKE_AUTH, and if it was refused, this pass
+	 * does not ask again (a TEMPORARY_FAILURE's later pass does). */
+	if (sa->cfg->children && sa->cfg->children->next) {
+		sa->child_from = ch ? 1 : 0;
 		sa->pending |= PEND_CHILD;
+	}
 	ike_req_done(sa);
 }
 

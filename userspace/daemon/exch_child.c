@@ -83,6 +83,15 @@ static uint64_t retry_delay(void)
 	return RETRY_MIN_MS + j % RETRY_SPAN_MS;
 }
 
+void child_new_later(struct ike_sa *sa, const struct child_cfg *cc)
+{
+	uint64_t ms = retry_delay();
+
+	log_info("%s: asking for %s again in %llu ms", ike_sa_name(sa), cc->name,
+		 (unsigned long long)ms);
+	ike_children_later(sa, ms);
+}
+
 /* The new IKE SA of a rekey takes over everything about the peer: its
  * transport and NAT state, extensions, identity, and the kernel's
  * keepalives (registered per peer, not per SA). */
@@ -258,14 +267,8 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 	if (err) {
 		log_warn("%s: CREATE_CHILD_SA for %s refused: %s", ike_sa_name(sa),
 			 c->cfg->name, ikev2_notify_name(err));
-		if (!old && err == IKEV2_N_TEMPORARY_FAILURE) {
-			/* §2.25: not at once; the pass goes on without it */
-			uint64_t ms = retry_delay();
-
-			log_info("%s: asking for %s again in %llu ms", ike_sa_name(sa),
-				 c->cfg->name, (unsigned long long)ms);
-			ike_children_later(sa, ms);
-		}
+		if (!old && err == IKEV2_N_TEMPORARY_FAILURE)
+			child_new_later(sa, c->cfg);	/* the pass goes on without it */
 		if (old && old->state == CHILD_S_REKEYING) {
 			old->state = CHILD_S_INSTALLED;
 			if (err == IKEV2_N_TEMPORARY_FAILURE) {

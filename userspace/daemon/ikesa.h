@@ -409,6 +409,10 @@ void ike_path_ready(struct ike_sa *sa);
 void ike_rekey_later(struct ike_sa *sa, uint64_t ms);
 /* The connection's missing Child SAs asked for again in ms. */
 void ike_children_later(struct ike_sa *sa, uint64_t ms);
+/* §2.25: a new Child SA of cc refused with TEMPORARY_FAILURE (in
+ * CREATE_CHILD_SA or IKE_AUTH) is asked for again in 2-10 s, by a new pass
+ * over the connection's Child SAs (ike_children_later). */
+void child_new_later(struct ike_sa *sa, const struct child_cfg *cc);
 void ike_schedule_timers(struct ike_sa *sa);
 void ike_timers_reconfigured(struct ike_sa *sa);
 

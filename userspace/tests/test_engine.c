@@ -275,23 +275,28 @@ static void set_addr(struct sockaddr_storage *ss, const char *a, uint16_t port)
 
 struct side {
 	const char *addr, *ts;
+	const char *ts2;	/* a second Child SA, net2, with these */
 };
 
 static const struct side v4[2] = {
-	{ "10.0.0.1", "10.1.0.0/16" }, { "10.0.0.2", "10.2.0.0/16" },
+	{ "10.0.0.1", "10.1.0.0/16", NULL }, { "10.0.0.2", "10.2.0.0/16", NULL },
 };
 static const struct side v6[2] = {
-	{ "fd00::1", "fd01::/64, fd01:1::/64, fd01:2::/64, fd01:3::/64, fd01:4::/64" },
-	{ "fd00::2", "fd02::/64, fd02:1::/64, fd02:2::/64, fd02:3::/64, fd02:4::/64" },
+	{ "fd00::1", "fd01::/64, fd01:1::/64, fd01:2::/64, fd01:3::/64, fd01:4::/64", NULL },
+	{ "fd00::2", "fd02::/64, fd02:1::/64, fd02:2::/64, fd02:3::/64, fd02:4::/64", NULL },
 };
 
 /* The configuration of one side: conn "c" towards the other. */
 static struct config *make_cfg(const struct side *me, const struct side *peer,
 			       const char *extra, const char *dextra)
 {
-	char text[4096], err[256];
+	char text[4096], err[256], net2[256] = "";
 	struct config *c = NULL;
 
+	if (me->ts2)
+		snprintf(net2, sizeof(net2),
+			 " net2 { local_ts = %s\n remote_ts = %s\n"
+			 "  esp_proposals = aes128gcm16\n rekey_time = 0 }", me->ts2, peer->ts2);
 	snprintf(text, sizeof(text),
 		 "daemon { backend = none\n separate_transports = yes\n"
 		 " cookie_threshold = 1000\n %s }\n"
@@ -301,11 +306,11 @@ static struct config *make_cfg(const struct side *me, const struct side *peer,
 		 " retransmit_tries = 3\n %s\n"
 		 " local { auth = psk\n id = %s }\n remote { auth = psk\n id = %s }\n"
 		 " children { net { local_ts = %s\n remote_ts = %s\n"
-		 "  esp_proposals = aes128gcm16\n rekey_time = 0 } } } }\n"
+		 "  esp_proposals = aes128gcm16\n rekey_time = 0 }%s } } }\n"
 		 "secrets { s { id = %s\n id2 = %s\n"
 		 " secret = \"a test secret of some length\" } }\n",
 		 dextra ? dextra : "", me->addr, peer->addr, extra ? extra : "",
-		 me->addr, peer->addr, me->ts, peer->ts, me->addr, peer->addr);
+		 me->addr, peer->addr, me->ts, peer->ts, net2, me->addr, peer->addr);
 	if (config_parse("test.conf", text, strlen(text), &c, err, sizeof(err))) {
 		fprintf(stderr, "config: %s\n", err);
 		return NULL;
@@ -786,10 +791,11 @@ static int head_open(struct net *n, struct peer *to, struct buf *plain, uint8_t 
 			      false, plain);
 }
 
-/* The head (from a to b) sealed again with a's keys after edit() changed
- * the body of its first inner payload of type pltype in place; then
- * delivered. */
-static void deliver_edited(struct net *n, uint8_t pltype, void (*edit)(uint8_t *body, size_t len))
+/* The head (from `from` to the other) sealed again with from's keys after
+ * edit() changed the body of its first inner payload of type pltype in
+ * place; then delivered. */
+static void deliver_edited_from(struct net *n, struct peer *from, uint8_t pltype,
+				void (*edit)(uint8_t *body, size_t len))
 {
 	static struct ike_msg m, inner;
 	struct buf plain = BUF_INIT, out = BUF_INIT;
@@ -798,19 +804,26 @@ static void deliver_edited(struct net *n, uint8_t pltype, void (*edit)(uint8_t *
 	uint8_t first;
 	size_t off;
 
-	if (head_open(n, B, &plain, &first) || ike_msg_parse(n->head->data, n->head->len, &m) ||
+	if (head_open(n, other_peer(from), &plain, &first) ||
+	    ike_msg_parse(n->head->data, n->head->len, &m) ||
 	    ike_chain_parse(first, plain.data, plain.len, &inner) ||
 	    !(ts = ike_msg_find(&inner, pltype)))
 		abort();
 	edit(plain.data + (ts->body - plain.data), ts->len);
 	msg_begin(&bld, &out, &m.hdr);
 	off = ike_put_sk_header(&bld, first);
-	if (off == SIZE_MAX || crypto_sk_seal(&A->e->all->sk_out, &out, off, false,
+	if (off == SIZE_MAX || crypto_sk_seal(&from->e->all->sk_out, &out, off, false,
 					      plain.data, plain.len))
 		abort();
 	deliver_instead(pop(n), &out);
 	buf_free(&out);
 	buf_wipe(&plain);
+}
+
+/* The head, from a to b, edited (see deliver_edited_from). */
+static void deliver_edited(struct net *n, uint8_t pltype, void (*edit)(uint8_t *body, size_t len))
+{
+	deliver_edited_from(n, A, pltype, edit);
 }
 
 static void ts_start_after_end(uint8_t *b, size_t len)
@@ -1802,19 +1815,30 @@ TEST(same_selectors_share_policies)
  * TEMPORARY_FAILURE, once, not again at once (§2.25); once the other
  * tunnel is gone the later pass installs it.
  */
+/* b's outbound policy for net's selectors through a tunnel to someone
+ * else (10.0.0.9): b cannot install net while it is there. */
+static void other_tunnel(struct kb_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->dir = KB_DIR_OUT;
+	p->reqid = 99;
+	p->mode = KB_MODE_TUNNEL;
+	p->sel.family = AF_INET;
+	set_addr(&p->sel.src, "10.2.0.0", 0);
+	set_addr(&p->sel.dst, "10.1.0.0", 0);
+	p->sel.src_plen = p->sel.dst_plen = 16;
+	set_addr(&p->tmpl_src, "10.0.0.2", 0);
+	set_addr(&p->tmpl_dst, "10.0.0.9", 0);
+}
+
 TEST(selectors_of_another_tunnel_then_free)
 {
 	struct net *n = net_new(NULL);
-	struct kb_policy other = { .dir = KB_DIR_OUT, .reqid = 99, .mode = KB_MODE_TUNNEL };
+	struct kb_policy other;
 	struct ike_sa *a, *b;
 	struct buf out = BUF_INIT;
 
-	other.sel.family = AF_INET;
-	set_addr(&other.sel.src, "10.2.0.0", 0);
-	set_addr(&other.sel.dst, "10.1.0.0", 0);
-	other.sel.src_plen = other.sel.dst_plen = 16;
-	set_addr(&other.tmpl_src, "10.0.0.2", 0);
-	set_addr(&other.tmpl_dst, "10.0.0.9", 0);
+	other_tunnel(&other);
 	ASSERT_EQ(0, kb_policy_add(B->kb, &other));
 	initiate(n);
 	pump(n);
@@ -1840,6 +1864,265 @@ TEST(selectors_of_another_tunnel_then_free)
 	EXPECT_TRUE(children_paired(a, b));
 	EXPECT_EQ(3, kernel_policies(B));
 	net_free(n);
+}
+
+/* --- a Child SA refused in the IKE_AUTH response (RFC 7296 §1.2, §2.21.2) ------------ */
+
+/* Lines logged while a test listens (at info level). */
+static char heard[64][256];
+static unsigned int n_heard;
+
+static void hear(void *ctx, enum log_subsys s, enum log_level lvl, const char *line)
+{
+	(void)ctx;
+	(void)s;
+	(void)lvl;
+	if (n_heard < sizeof(heard) / sizeof(heard[0]))
+		snprintf(heard[n_heard++], sizeof(heard[0]), "%s", line);
+}
+
+static void listen_log(bool on)
+{
+	n_heard = 0;
+	log_set_tap(on ? hear : NULL, NULL);
+	log_set_level(on ? LOG_LVL_INFO : LOG_LVL_ERR);
+}
+
+/* The first line heard that contains s, or NULL. */
+static const char *heard_line(const char *s)
+{
+	for (unsigned int i = 0; i < n_heard; i++)
+		if (strstr(heard[i], s))
+			return heard[i];
+	return NULL;
+}
+
+static unsigned int heard_count(const char *s)
+{
+	unsigned int c = 0;
+
+	for (unsigned int i = 0; i < n_heard; i++)
+		c += !!strstr(heard[i], s);
+	return c;
+}
+
+/* a's connection with two Child SAs: net (the one asked for in IKE_AUTH)
+ * and net2 (by CREATE_CHILD_SA after). */
+static const struct side v4_two[2] = {
+	{ "10.0.0.1", "10.1.0.0/16", "10.3.0.0/16" },
+	{ "10.0.0.2", "10.2.0.0/16", "10.4.0.0/16" },
+};
+
+/* Runs the exchanges until b's IKE_AUTH response is the next message. */
+static void to_auth_response(struct __test_metadata *_metadata, struct net *n)
+{
+	for (int guard = 0; !(head_exch(n) == IKEV2_EXCH_IKE_AUTH && head_response(n)) &&
+			    guard < 100; guard++) {
+		timers(n);
+		while (finish_connects(n))
+			;
+		deliver(n);
+	}
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	ASSERT_TRUE(head_response(n));
+	ASSERT_EQ(A, head_to(n));
+}
+
+/* The notify b put in its IKE_AUTH response (NO_ADDITIONAL_SAS: its
+ * kernel refused the Child SA) made another. */
+static uint16_t notify_now;
+
+static void notify_retype(uint8_t *b, size_t len)
+{
+	if (len < 4 || (b[2] << 8 | b[3]) != IKEV2_N_NO_ADDITIONAL_SAS)
+		abort();
+	b[2] = (uint8_t)(notify_now >> 8);
+	b[3] = (uint8_t)notify_now;
+}
+
+/* pump(), counting the requests of exchange exch from a to b. */
+static unsigned int pump_counting(struct net *n, int exch)
+{
+	unsigned int c = 0;
+	int guard = 0;
+
+	do {
+		timers(n);
+		while (finish_connects(n))
+			;
+		c += head_exch(n) == exch && !head_response(n) && head_to(n) == B;
+	} while ((deliver(n) || n->head) && ++guard < 10000);
+	timers(n);
+	return c;
+}
+
+/* elapse(), counting as pump_counting() does. */
+static unsigned int elapse_counting(struct net *n, uint64_t ms, int exch)
+{
+	uint64_t end = now_ms + ms;
+	unsigned int c = 0;
+
+	while (now_ms < end) {
+		now_ms += 100;
+		c += pump_counting(n, exch);
+	}
+	return c;
+}
+
+/*
+ * §2.21.2: the IKE_AUTH response authenticates b, but b cannot make the
+ * Child SA now (TEMPORARY_FAILURE): a's IKE SA is established without it,
+ * and (§2.25) a asks for it again by CREATE_CHILD_SA 2-10 s later, which
+ * succeeds; then nothing more is asked.
+ */
+TEST(child_refused_in_ike_auth_with_temporary_failure)
+{
+	struct net *n = net_new(NULL);
+	struct kb_policy other;
+	struct ike_sa *a, *b;
+	unsigned int asked = 0;
+	uint64_t t0;
+	const char *l;
+
+	other_tunnel(&other);
+	ASSERT_EQ(0, kb_policy_add(B->kb, &other));
+	listen_log(true);
+	initiate(n);
+	to_auth_response(_metadata, n);
+	notify_now = IKEV2_N_TEMPORARY_FAILURE;
+	deliver_edited_from(n, B, IKEV2_PL_NOTIFY, notify_retype);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, a);
+	ASSERT_TRUE(paired(a, b));
+	EXPECT_EQ(0, count_children(a));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	EXPECT_EQ(1, A->e->st.child_failed);
+	l = heard_line("Child SA net not established");
+	ASSERT_NE(NULL, l);
+	EXPECT_NE(NULL, strstr(l, ": Child SA net not established: the peer refused it in IKE_AUTH with TEMPORARY_FAILURE; the IKE SA stays up without it"));
+	EXPECT_NE(NULL, heard_line(": asking for net again in "));
+	ASSERT_EQ(0, kb_policy_del(B->kb, &other));	/* b could now */
+	t0 = now_ms;
+	asked = pump_counting(n, IKEV2_EXCH_CREATE_CHILD_SA);
+	while (!asked && now_ms - t0 < 12000) {
+		now_ms += 100;
+		asked = pump_counting(n, IKEV2_EXCH_CREATE_CHILD_SA);
+	}
+	EXPECT_EQ(1, asked);
+	EXPECT_LE(2000, now_ms - t0);
+	EXPECT_GE(10100, now_ms - t0);
+	EXPECT_EQ(a, first_sa(A, IKE_S_ESTABLISHED));
+	ASSERT_EQ(1, count_children(a));
+	EXPECT_TRUE(children_paired(a, b));
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(3, kernel_policies(B));
+	EXPECT_EQ(0, elapse_counting(n, 60000, IKEV2_EXCH_CREATE_CHILD_SA));
+	EXPECT_EQ(1, A->e->st.child_failed);
+	listen_log(false);
+	net_free(n);
+}
+
+/*
+ * §1.2, §2.21.2: the notifies that refuse the Child SA of IKE_AUTH for
+ * good.  The IKE SA stays; the log names the notify and the Child SA;
+ * the refused one is not asked for again (not at once by CREATE_CHILD_SA,
+ * not later); the connection's other Child SA (net2) is made as usual.
+ */
+TEST(child_refused_in_ike_auth_for_good)
+{
+	static const uint16_t types[] = {
+		IKEV2_N_NO_PROPOSAL_CHOSEN, IKEV2_N_TS_UNACCEPTABLE,
+		IKEV2_N_SINGLE_PAIR_REQUIRED, IKEV2_N_INTERNAL_ADDRESS_FAILURE,
+		IKEV2_N_FAILED_CP_REQUIRED, IKEV2_N_NO_ADDITIONAL_SAS,
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct net *n = net_new_on(v4_two, NULL, NULL);
+		struct kb_policy other;
+		struct ike_sa *a, *b;
+		unsigned int asked;
+		char want[192];
+
+		other_tunnel(&other);
+		ASSERT_EQ(0, kb_policy_add(B->kb, &other));
+		listen_log(true);
+		initiate(n);
+		to_auth_response(_metadata, n);
+		notify_now = types[i];
+		deliver_edited_from(n, B, IKEV2_PL_NOTIFY, notify_retype);
+		a = first_sa(A, IKE_S_ESTABLISHED);
+		b = first_sa(B, IKE_S_ESTABLISHED);
+		ASSERT_NE(NULL, a);
+		ASSERT_TRUE(paired(a, b));
+		EXPECT_EQ(0, A->e->st.ike_failed);
+		EXPECT_EQ(1, A->e->st.child_failed);
+		snprintf(want, sizeof(want),
+			 ": Child SA net not established: the peer refused it in IKE_AUTH with %s; the IKE SA stays up without it",
+			 ikev2_notify_name(types[i]));
+		EXPECT_NE(NULL, heard_line(want));
+		asked = pump_counting(n, IKEV2_EXCH_CREATE_CHILD_SA);
+		EXPECT_EQ(1, asked);		/* net2 only */
+		ASSERT_EQ(1, count_children(a));
+		EXPECT_STREQ("net2", a->children->cfg->name);
+		EXPECT_TRUE(children_paired(a, b));
+		EXPECT_EQ(0, elapse_counting(n, 60000, IKEV2_EXCH_CREATE_CHILD_SA));
+		EXPECT_EQ(0u, heard_count("asking for net again"));
+		EXPECT_EQ(1, A->e->st.child_failed);
+		EXPECT_EQ(a, first_sa(A, IKE_S_ESTABLISHED));
+		listen_log(false);
+		net_free(n);
+	}
+}
+
+/* The head (from `from`) with its encrypted payloads replaced by a lone
+ * notify of type, sealed with from's keys; then delivered. */
+static void deliver_lone_notify_from(struct net *n, struct peer *from, uint16_t type)
+{
+	static struct ike_msg m;
+	struct buf in = BUF_INIT, out = BUF_INIT;
+	struct ike_builder ib, bld;
+	size_t off;
+
+	if (!n->head || ike_msg_parse(n->head->data, n->head->len, &m))
+		abort();
+	chain_begin(&ib, &in);
+	ike_put_notify(&ib, 0, NULL, 0, type, NULL, 0);
+	if (chain_finish(&ib))
+		abort();
+	msg_begin(&bld, &out, &m.hdr);
+	off = ike_put_sk_header(&bld, ib.first_type);
+	if (off == SIZE_MAX || crypto_sk_seal(&from->e->all->sk_out, &out, off, false,
+					      in.data, in.len))
+		abort();
+	deliver_instead(pop(n), &out);
+	buf_free(&out);
+	buf_free(&in);
+}
+
+/* §2.21.2: an IKE_AUTH response with an error notify and no AUTH refuses
+ * the exchange, whatever the notify: the IKE SA goes, and the log names
+ * the notify (not "no usable IDr"). */
+TEST(ike_auth_refused_without_auth)
+{
+	static const uint16_t types[] = { IKEV2_N_TEMPORARY_FAILURE, IKEV2_N_NO_PROPOSAL_CHOSEN };
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct net *n = net_new(NULL);
+		char want[96];
+
+		listen_log(true);
+		initiate(n);
+		to_auth_response(_metadata, n);
+		deliver_lone_notify_from(n, B, types[i]);
+		EXPECT_EQ(0, count_all(A));
+		EXPECT_EQ(1, A->e->st.ike_failed);
+		snprintf(want, sizeof(want), ": IKE_AUTH refused: %s", ikev2_notify_name(types[i]));
+		EXPECT_NE(NULL, heard_line(want));
+		listen_log(false);
+		net_free(n);
+	}
 }
 
 /* --- transports: every transition of ike_xport.c by real exchanges --------------------- */
