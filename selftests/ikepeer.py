@@ -29,6 +29,8 @@ receiver to ignore), and takes IKE_AUTH over TCP (§3.1: "MUST be prepared
 to receive these exchanges over TCP"), requiring IKETCP first (RFC 9329
 §4); --no-tcp leaves TCP 4500 closed.  --bogus-natd sends a NAT-D source
 hash that cannot match, so the initiator sees the responder behind a NAT.
+--child-refuse N authenticates in IKE_AUTH but refuses the Child SA with
+error notify N (RFC 7296 §2.21.2; 43 is TEMPORARY_FAILURE).
 
 Once established the ACTIONs run in order:
 
@@ -37,6 +39,8 @@ Once established the ACTIONs run in order:
     info-notify      an INFORMATIONAL carrying N(SEPARATE_TRANSPORTS)
     delete           Delete the IKE SA and await the answer
     expect-delete:S  answer requests until the peer deletes the IKE SA
+    await-child:S    answer requests until the peer has made a Child SA
+                     (fails after S seconds)
 
 What it sees is printed, one line each, for the test to check:
 
@@ -51,6 +55,8 @@ What it sees is printed, one line each, for the test to check:
     tcp connect failed: REASON     (initiator)
     established transport=T separate=yes|no spi_i=HEX spi_r=HEX
     info answered on T notify=yes|no
+    auth-resp child refused with N (--child-refuse)
+    child creation answered S s after IKE_AUTH (--child-refuse)
     summary udp_after_switch=N tcp_requests_rx=N
                      IKE of this SA that came over UDP after it moved to
                      TCP (§3.3 says none), and requests that came over TCP
@@ -215,6 +221,7 @@ class Peer:
         self.children = []          # [our inbound SPI, the peer's]
         self.deleted = False
         self.initiator = args.role == "init"
+        self.auth_at = None         # when our IKE_AUTH response went
 
     # --- bookkeeping of every message --------------------------------------------
 
@@ -458,10 +465,16 @@ class Peer:
         esp = [p for p in parse_proposals(d[PL_SA]) if p[1] == PROTO_ESP and offers_our_suite(p[3], True)]
         if not esp:
             raise Fail("no acceptable ESP proposal")
-        spi = os.urandom(4)
-        self.children.append([spi, esp[0][2]])
-        pls = [(PL_IDR, id_body), (PL_AUTH, struct.pack("!B3x", AUTH_PSK) + auth_v),
-               (PL_SA, esp_proposal(spi, esp[0][0])), (PL_TSI, d[PL_TSI]), (PL_TSR, d[PL_TSR])]
+        pls = [(PL_IDR, id_body), (PL_AUTH, struct.pack("!B3x", AUTH_PSK) + auth_v)]
+        if self.a.child_refuse:
+            # RFC 7296 2.21.2: authenticated, the Child SA refused
+            pls.append((PL_NOTIFY, notify_body(self.a.child_refuse)))
+            out("auth-resp child refused with %d" % self.a.child_refuse)
+        else:
+            spi = os.urandom(4)
+            self.children.append([spi, esp[0][2]])
+            pls += [(PL_SA, esp_proposal(spi, esp[0][0])), (PL_TSI, d[PL_TSI]), (PL_TSR, d[PL_TSR])]
+        self.auth_at = time.monotonic()
         self.msgid_in = 2
         self.where = where
         self.on_tcp = where[0] == "tcp"
@@ -515,6 +528,8 @@ class Peer:
                    (PL_TSI, d[PL_TSI]), (PL_TSR, d[PL_TSR])]
             rekey = [n for n in notifies(inner) if n[0] == N_REKEY_SA]
             out("child %s answered" % ("rekey" if rekey else "creation"))
+            if not rekey and self.a.child_refuse:
+                out("child creation answered %.1f s after IKE_AUTH" % (time.monotonic() - self.auth_at))
             self.respond(where, h, EXCH_CREATE_CHILD, pls)
         else:
             self.respond(where, h, h["exch"], [])
@@ -546,6 +561,15 @@ class Peer:
                 self.request(EXCH_INFO, [(PL_DELETE, struct.pack("!BBH", PROTO_IKE, 0, 0))])
                 out("deleted")
                 self.deleted = True
+            elif verb == "await-child":
+                end = time.monotonic() + float(arg)
+                while not self.children:
+                    if time.monotonic() >= end:
+                        raise Fail("no Child SA asked for within %s s" % arg)
+                    try:
+                        self.wait(lambda w, h, m: None, min(0.2, end - time.monotonic()), "")
+                    except Fail:
+                        pass
             elif verb == "expect-delete":
                 end = time.monotonic() + float(arg)
                 while not self.deleted:
@@ -578,6 +602,8 @@ def main():
     ap.add_argument("--no-tcp", action="store_true")
     ap.add_argument("--bogus-natd", action="store_true")
     ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("--child-refuse", type=int, default=0, metavar="NOTIFY",
+                    help="responder: refuse the Child SA of IKE_AUTH with this error notify")
     ap.add_argument("role", choices=("init", "resp"))
     ap.add_argument("rest", nargs="*")
     a = ap.parse_args()

@@ -19,6 +19,9 @@
 #                      no notify, no IKE_AUTH of the first SA on UDP)
 #     TCP first        RT-9, RT-10 (echo: ESP on IP), RT-11 (none: ESP in
 #                      the stream)
+#     Child SA refused RFC 7296 §2.21.2: the peer authenticates in IKE_AUTH
+#                      but refuses the Child SA with TEMPORARY_FAILURE; a
+#                      keeps the IKE SA and (§2.25) asks again 2-10 s later
 #   the peer initiates (10.0.0.1), tcpiked answers (b):
 #     UDP 4500         RT-3, RT-13 (the echo as encoded), RT-14 (data in
 #                      the request ignored), RT-5 (IKE_AUTH taken over a
@@ -161,6 +164,20 @@ p=$(ip netns exec "$NS_A" ss -Htn state established '( dport = :4500 )' | awk '{
 tap_expect_eq "a's backend was asked for ESP in the TCP connection, plain RFC 9329 (RT-11)" \
 	"in:tcp:4500:$p out:tcp:$p:4500" "$(kb_encaps a)"
 peer_wait 5 >/dev/null
+
+# 43: TEMPORARY_FAILURE
+a_run childtmp --child-refuse 43 resp await-child:14 --
+alone() { test "$(ike_jq a "[(i['state'], len(i['children'])) for i in s['ike_sas']]")" = "[('ESTABLISHED', 0)]"; }
+wait_for 10 grep -qE '^(auth-resp|FAIL)' "$PO"
+saw "the peer refused a's Child SA in IKE_AUTH with TEMPORARY_FAILURE" '^auth-resp child refused with 43$'
+tap_check "a's IKE SA established without a Child SA (RFC 7296 §2.21.2)" wait_for 2 alone
+tap_check "... a logged which notify refused which Child SA" grep -q \
+	"Child SA net not established: the peer refused it in IKE_AUTH with TEMPORARY_FAILURE; the IKE SA stays up without it" "$IKE_DIR/a.log"
+peer_wait 16; peer_ok $? "a asked for the Child SA again by CREATE_CHILD_SA"
+saw "... 2-10 s after IKE_AUTH (§2.25)" '^child creation answered ([2-9]|10)\.[0-9] s after IKE_AUTH$'
+tap_expect_eq "... in one request" 1 "$(grep -cE '^rx [a-z0-9]+ CREATE_CHILD_SA req' "$PO")"
+tap_check "a has the IKE SA it had, now with the Child SA" \
+	test "$(ike_jq a "[(i['state'], len(i['children'])) for i in s['ike_sas']]")" = "[('ESTABLISHED', 1)]"
 ike_stop a
 
 # --- the peer initiates, tcpiked answers ----------------------------------------------
