@@ -689,8 +689,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		log_warn("%s: Child SA %s not established: the peer refused it in IKE_AUTH with %s; the IKE SA stays up without it",
 			 ike_sa_name(sa), ch->cfg->name, ikev2_notify_name(child_err));
 		sa->e->st.child_failed++;
-		if (child_err == IKEV2_N_TEMPORARY_FAILURE)
-			child_new_later(sa, ch->cfg);
+		child_new_refused(sa, ch->cfg, child_err);
 		child_free(ch, true);
 	} else if (ch) {
 		uint16_t e = child_accept(ch, inner, true);

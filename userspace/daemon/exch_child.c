@@ -92,6 +92,31 @@ void child_new_later(struct ike_sa *sa, const struct child_cfg *cc)
 	ike_children_later(sa, ms);
 }
 
+void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t err)
+{
+	const struct child_cfg *x;
+	unsigned int i = 0;
+
+	switch (err) {
+	case IKEV2_N_TEMPORARY_FAILURE:
+		child_new_later(sa, cc);
+		return;
+	case IKEV2_N_NO_PROPOSAL_CHOSEN:
+	case IKEV2_N_TS_UNACCEPTABLE:
+	case IKEV2_N_SINGLE_PAIR_REQUIRED:
+	case IKEV2_N_INTERNAL_ADDRESS_FAILURE:
+	case IKEV2_N_FAILED_CP_REQUIRED:
+	case IKEV2_N_NO_ADDITIONAL_SAS:
+		break;
+	default:
+		return;
+	}
+	for (x = sa->cfg->children; x && x != cc; x = x->next)
+		i++;
+	if (x && i < 32)
+		sa->child_refused |= 1u << i;
+}
+
 /* The new IKE SA of a rekey takes over everything about the peer: its
  * transport and NAT state, extensions, identity, and the kernel's
  * keepalives (registered per peer, not per SA). */
@@ -267,8 +292,8 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 	if (err) {
 		log_warn("%s: CREATE_CHILD_SA for %s refused: %s", ike_sa_name(sa),
 			 c->cfg->name, ikev2_notify_name(err));
-		if (!old && err == IKEV2_N_TEMPORARY_FAILURE)
-			child_new_later(sa, c->cfg);	/* the pass goes on without it */
+		if (!old)
+			child_new_refused(sa, c->cfg, err);	/* the pass goes on without it */
 		if (old && old->state == CHILD_S_REKEYING) {
 			old->state = CHILD_S_INSTALLED;
 			if (err == IKEV2_N_TEMPORARY_FAILURE) {

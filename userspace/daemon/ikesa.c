@@ -913,6 +913,8 @@ void ike_kick(struct ike_sa *sa)
 
 			if (i < sa->child_from)
 				continue;	/* asked for in this pass */
+			if (i < 32 && (sa->child_refused & 1u << i))
+				continue;	/* refused for good */
 			for (c = sa->children; c; c = c->next)
 				have |= c->cfg == cc && c->state != CHILD_S_REKEYED;
 			if (!have) {

@@ -279,6 +279,10 @@ struct ike_sa {
 	 * of a new pass after TEMPORARY_FAILURE (§2.25) */
 	unsigned int child_from;
 	struct timer child_timer;
+	/* Bit i: the i-th of cfg->children was refused for good by the peer
+	 * (not TEMPORARY_FAILURE): no pass asks for it again until an
+	 * operator's initiate or a reload clears this. */
+	uint32_t child_refused;
 	uint64_t rekeys;
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
@@ -413,6 +417,12 @@ void ike_children_later(struct ike_sa *sa, uint64_t ms);
  * CREATE_CHILD_SA or IKE_AUTH) is asked for again in 2-10 s, by a new pass
  * over the connection's Child SAs (ike_children_later). */
 void child_new_later(struct ike_sa *sa, const struct child_cfg *cc);
+/* cc, a new Child SA the peer refused with err: asked for again later
+ * (TEMPORARY_FAILURE, child_new_later) or, after the notifies that refuse
+ * a Child SA for good (§1.2, §1.3: NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE,
+ * SINGLE_PAIR_REQUIRED, INTERNAL_ADDRESS_FAILURE, FAILED_CP_REQUIRED,
+ * NO_ADDITIONAL_SAS), in no later pass (child_refused). */
+void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t err);
 void ike_schedule_timers(struct ike_sa *sa);
 void ike_timers_reconfigured(struct ike_sa *sa);
 

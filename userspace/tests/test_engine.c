@@ -1869,7 +1869,7 @@ TEST(selectors_of_another_tunnel_then_free)
 /* --- a Child SA refused in the IKE_AUTH response (RFC 7296 §1.2, §2.21.2) ------------ */
 
 /* Lines logged while a test listens (at info level). */
-static char heard[64][256];
+static char heard[512][256];
 static unsigned int n_heard;
 
 static void hear(void *ctx, enum log_subsys s, enum log_level lvl, const char *line)
@@ -2074,6 +2074,60 @@ TEST(child_refused_in_ike_auth_for_good)
 		listen_log(false);
 		net_free(n);
 	}
+}
+
+/* Lines heard that end with s. */
+static unsigned int heard_ending(const char *s)
+{
+	size_t n = strlen(s);
+	unsigned int c = 0;
+
+	for (unsigned int i = 0; i < n_heard; i++) {
+		size_t l = strlen(heard[i]);
+
+		c += l >= n && !strcmp(heard[i] + l - n, s);
+	}
+	return c;
+}
+
+/*
+ * net is refused for good in IKE_AUTH (TS_UNACCEPTABLE); net2 is refused
+ * by CREATE_CHILD_SA with TEMPORARY_FAILURE (b holds its selectors for
+ * another tunnel) again and again.  The passes that ask for net2 again
+ * do not ask for net; an operator's initiate does.
+ */
+TEST(child_refused_for_good_stays_out_of_later_passes)
+{
+	struct net *n = net_new_on(v4_two, NULL, NULL);
+	struct kb_policy other, other2;
+	struct buf out = BUF_INIT;
+	struct ike_sa *a;
+
+	other_tunnel(&other);
+	other2 = other;
+	set_addr(&other2.sel.src, "10.4.0.0", 0);
+	set_addr(&other2.sel.dst, "10.3.0.0", 0);
+	ASSERT_EQ(0, kb_policy_add(B->kb, &other));
+	ASSERT_EQ(0, kb_policy_add(B->kb, &other2));
+	listen_log(true);
+	initiate(n);
+	to_auth_response(_metadata, n);
+	notify_now = IKEV2_N_TS_UNACCEPTABLE;
+	deliver_edited_from(n, B, IKEV2_PL_NOTIFY, notify_retype);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, a);
+	elapse(n, 30000);
+	EXPECT_LE(3u, heard_ending(": creating Child SA net2"));	/* every 2-10 s */
+	EXPECT_EQ(0u, heard_ending(": creating Child SA net"));
+	EXPECT_EQ(0, count_children(a));
+	/* the operator asks: net is asked for (and refused: b's kernel) */
+	engine_initiate(A->e, "c", &out);
+	buf_free(&out);
+	pump(n);
+	EXPECT_EQ(1u, heard_ending(": creating Child SA net"));
+	EXPECT_EQ(a, first_sa(A, IKE_S_ESTABLISHED));
+	listen_log(false);
+	net_free(n);
 }
 
 /* The head (from `from`) with its encrypted payloads replaced by a lone
