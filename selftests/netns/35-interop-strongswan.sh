@@ -6,7 +6,9 @@
 # in both directions, charon's reauthentication (a new IKE SA replacing the
 # old one), liveness checks from charon, and tcpiked's IKE_AUTH in RFC 7383
 # fragments (RSA with an intermediate) reassembled by charon.  ESP itself
-# is tested against charon in the VM (selftests/vm/40).
+# is tested against charon in the VM (selftests/vm/40).  Each round also
+# has the accepted IKE or ESP proposal be the second one offered, so the
+# reply's SA payload carries proposal number 2 (RFC 7296 §3.3.1).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/peers/strongswan.sh"
@@ -14,7 +16,10 @@ trap 'sw_cleanup; ike_cleanup' EXIT
 swt_prereq swcp
 
 # --- INVALID_KE_PAYLOAD -----------------------------------------------------
-swt_up proposals=aes256gcm16-prfsha256-x25519-ecp256 -- proposals=aes256gcm16-prfsha256-ecp256
+# tcpiked also offers two ESP proposals, charon takes the second: its
+# IKE_AUTH response numbers it 2, which tcpiked refused before f7b9b4f
+swt_up proposals=aes256gcm16-prfsha256-x25519-ecp256 "esp=aes128gcm16, aes256gcm16" \
+   -- proposals=aes256gcm16-prfsha256-ecp256 esp=aes256gcm16
 ike_ctl t initiate c --no-wait >/dev/null
 if wait_for 10 swt_agreed; then
 	tap_ok "tcpiked initiates with X25519, charon wants ECP-256: INVALID_KE and retry"
@@ -22,8 +27,14 @@ else
 	tap_fail "tcpiked initiates with X25519, charon wants ECP-256" "$(ike_ctl t status)"; swt_logs
 fi
 tap_expect_eq "group in use" "AES_GCM_16_256/HMAC_SHA2_256/ECP_256" "$(ike_jq t "s['ike_sas'][0]['proposal']")"
+tap_expect_eq "tcpiked offered ESP AES-GCM-128 then AES-GCM-256, charon took the second: in use" \
+	"AES_GCM_16_256" "$(ike_jq t "s['ike_sas'][0]['children'][0]['proposal']")"
 
-swt_up proposals=aes256gcm16-prfsha256-ecp256 -- proposals=aes256gcm16-prfsha256-x25519-ecp256
+# charon offers two IKE and two ESP proposals, tcpiked accepts the second
+# of each
+swt_up proposals=aes256gcm16-prfsha256-ecp256 esp=aes256gcm16 \
+   -- "proposals=aes128gcm16-prfsha256-x25519-ecp256, aes256gcm16-prfsha256-x25519-ecp256" \
+      "esp=aes128gcm16, aes256gcm16"
 sw_initiate s >/dev/null
 if wait_for 10 swt_agreed; then
 	tap_ok "charon initiates with X25519, tcpiked wants ECP-256: INVALID_KE and retry"
@@ -31,11 +42,22 @@ else
 	tap_fail "charon initiates with X25519, tcpiked wants ECP-256" "$(ike_ctl t status)"; swt_logs
 fi
 tap_expect_eq "tcpiked sent one INVALID_KE_PAYLOAD" 1 "$(ike_jq t "s['counters']['invalid_ke_sent']")"
+tap_expect_eq "charon offered IKE AES-GCM-128 then AES-GCM-256, tcpiked took the second: in use" \
+	"AES_GCM_16_256/HMAC_SHA2_256/ECP_256 AES_GCM_16_256" \
+	"$(ike_jq t "s['ike_sas'][0]['proposal'] + ' ' + s['ike_sas'][0]['children'][0]['proposal']")"
+swt_s_log_has "... and charon's log: it selected that suite (only in its second proposal)" \
+	'selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/ECP_256'
 
 # --- reauthentication, DPD ----------------------------------------------------
-swt_up -- conn_extra="dpd_delay = 1s"
+# tcpiked offers two IKE proposals differing in cipher and PRF, charon
+# accepts the second: its IKE_SA_INIT response numbers it 2, which tcpiked
+# refused before f7b9b4f
+swt_up "proposals=aes128gcm16-prfsha256-x25519, aes256gcm16-prfsha384-x25519" \
+   -- proposals=aes256gcm16-prfsha384-x25519 conn_extra="dpd_delay = 1s"
 ike_ctl t initiate c --no-wait >/dev/null
 wait_for 10 swt_agreed
+tap_expect_eq "tcpiked offered IKE AES-GCM-128/SHA-256 then AES-GCM-256/SHA-384, charon took the second: in use" \
+	"AES_GCM_16_256/HMAC_SHA2_384/CURVE25519" "$(ike_jq t "s['ike_sas'][0]['proposal']")"
 old_ike=$(swt_t_ike) old_child=$(swt_t_children)
 sw_ctl s --rekey --ike c --reauth >/dev/null
 reauthed() { swt_agreed && [ "$(swt_t_ike)" != "$old_ike" ] && [ "$(swt_t_children)" != "$old_child" ]; }
