@@ -6,9 +6,10 @@
 # in both directions, charon's reauthentication (a new IKE SA replacing the
 # old one), liveness checks from charon, and tcpiked's IKE_AUTH in RFC 7383
 # fragments (RSA with an intermediate) reassembled by charon.  ESP itself
-# is tested against charon in the VM (selftests/vm/40).  Each round also
-# has the accepted IKE or ESP proposal be the second one offered, so the
-# reply's SA payload carries proposal number 2 (RFC 7296 §3.3.1).
+# is tested against charon in the VM (selftests/vm/40).  In the first
+# three rounds the accepted IKE or ESP proposal is also the second one
+# offered, so the reply's SA payload carries proposal number 2 (RFC 7296
+# §3.3.1).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/peers/strongswan.sh"
