@@ -21,6 +21,7 @@ static int __net_init tcpike_net_init(struct net *net)
 
 	mutex_init(&tn->lock);
 	spin_lock_init(&tn->own_lock);
+	INIT_WORK(&tn->gone_work, tcpike_gone_work);
 	err = tcpike_sa_init(tn);
 	if (err)
 		return err;
@@ -40,17 +41,29 @@ err_sa:
 	return err;
 }
 
-/* Namespace teardown and module unload: remove every state the module
- * created in the namespace.
+/*
+ * Namespace teardown (and module unload, which can only happen when the
+ * module owns nothing: each SA and policy holds a reference on it).
+ *
+ * This exit runs before XFRM's own (pernet exits run in the reverse order
+ * of registration), which flushes the namespace's states and policies; in
+ * between, a state's timer can still expire and call the key-manager
+ * callbacks.  So the namespace is marked dead under own_lock first, every
+ * callback and work checks that, and only then do the works stop and the
+ * records go (their states and policies are left to XFRM's flush).
  */
 static void __net_exit tcpike_net_exit(struct net *net)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 
+	spin_lock_bh(&tn->own_lock);
+	tn->dead = true;
+	spin_unlock_bh(&tn->own_lock);
+	cancel_work_sync(&tn->gone_work);
 	tcpike_ka_flush(net);
 	tcpike_reach_flush(net);
-	tcpike_policy_flush(net);
-	tcpike_sa_flush(net);
+	tcpike_policy_forget_all(tn);
+	tcpike_sa_forget_all(tn);
 	tcpike_ka_fini(net);
 	tcpike_policy_fini(tn);
 	tcpike_sa_fini(tn);
@@ -89,7 +102,11 @@ err_unregister_pernet:
 
 static void __exit tcpike_exit(void)
 {
-	/* No events, then no new requests; then remove the states. */
+	/* No key-manager callbacks (xfrm_unregister_km waits for those
+	 * running), no reachability work, no requests; then each namespace's
+	 * keepalives and works go.  There is no SA or policy left to remove:
+	 * while the module owned one, it could not be unloaded.
+	 */
 	tcpike_events_exit();
 	tcpike_reach_stop();
 	tcpike_netlink_exit();

@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The tcpike generic-netlink family: one strict policy per command, an
- * extack sentence for every rejection, CAP_NET_ADMIN in the caller's
- * namespace (GENL_ADMIN_PERM).  Keys are write-only.
+ * extack sentence for every rejection.  Keys are write-only.
+ *
+ * Privileges (uapi/linux/tcpike.h says the same): every command needs
+ * CAP_NET_ADMIN in the initial user namespace (GENL_ADMIN_PERM:
+ * netlink_capable()), so root of a user namespace of its own cannot reach
+ * the module's parsers; joining the "events" group needs CAP_NET_ADMIN in
+ * the user namespace that owns the network namespace
+ * (GENL_MCAST_CAP_NET_ADMIN: genl_bind() checks ns_capable(net->user_ns)),
+ * the only check genetlink has for a group.  Events name SPIs, peers, NAT
+ * mappings and traffic selectors: no business of unprivileged users.
  */
 #include <linux/in.h>
 #include <linux/in6.h>
@@ -446,6 +454,12 @@ static int put_alg_names(struct sk_buff *msg, struct xfrm_state *x)
 	return 0;
 }
 
+int tcpike_put_addr(struct sk_buff *msg, int attr, unsigned short family,
+		    const xfrm_address_t *a)
+{
+	return nla_put(msg, attr, family == AF_INET ? 4 : 16, a);
+}
+
 static u8 encap_of(const struct xfrm_state *x)
 {
 	if (!x->encap)
@@ -454,7 +468,7 @@ static u8 encap_of(const struct xfrm_state *x)
 }
 
 /* MARK and MARK_MASK when there is a mark, IF_ID when there is one. */
-static int put_mark(struct sk_buff *msg, const struct xfrm_mark *mark, u32 if_id)
+int tcpike_put_mark(struct sk_buff *msg, const struct xfrm_mark *mark, u32 if_id)
 {
 	return (mark->m ? nla_put_u32(msg, TCPIKE_A_MARK, mark->v) ?:
 			  nla_put_u32(msg, TCPIKE_A_MARK_MASK, mark->m) : 0) ?:
@@ -488,7 +502,7 @@ static int fill_sa(struct sk_buff *msg, struct xfrm_state *x, unsigned short fam
 	      nla_put_u8(msg, TCPIKE_A_ENCAP, encap_of(x)) ?:
 	      (x->encap ? nla_put_be16(msg, TCPIKE_A_ENCAP_SPORT, x->encap->encap_sport) ?:
 			  nla_put_be16(msg, TCPIKE_A_ENCAP_DPORT, x->encap->encap_dport) : 0) ?:
-	      put_mark(msg, &x->mark, x->if_id);
+	      tcpike_put_mark(msg, &x->mark, x->if_id);
 	spin_unlock_bh(&x->lock);
 	return err;
 }
@@ -574,7 +588,7 @@ static void *dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
 static int dump_sa(struct sk_buff *skb, struct netlink_callback *cb,
 		   const struct tcpike_sa_id *id)
 {
-	struct xfrm_state *x = tcpike_sa_state(sock_net(skb->sk), id);
+	struct xfrm_state *x = tcpike_sa_get(tcpike_pernet(sock_net(skb->sk)), &id->key);
 	void *hdr;
 	int err;
 
@@ -668,14 +682,14 @@ static int fill_policy(struct sk_buff *msg, u8 dir, struct xfrm_policy *xp)
 			  tunnel ? TCPIKE_MODE_TUNNEL : TCPIKE_MODE_TRANSPORT) ?:
 	       (tunnel ? put_sel_addr(msg, TCPIKE_A_SRC, t->encap_family, &t->saddr) ?:
 			 put_sel_addr(msg, TCPIKE_A_DST, t->encap_family, &t->id.daddr) : 0) ?:
-	       put_mark(msg, &xp->mark, xp->if_id);
+	       tcpike_put_mark(msg, &xp->mark, xp->if_id);
 }
 
 /* One policy, or -ENOENT (the kernel no longer has it), or -EMSGSIZE. */
 static int dump_policy(struct sk_buff *skb, struct netlink_callback *cb,
 		       const struct tcpike_policy_id *id)
 {
-	struct xfrm_policy *xp = tcpike_policy_lookup(sock_net(skb->sk), id);
+	struct xfrm_policy *xp = tcpike_policy_get(tcpike_pernet(sock_net(skb->sk)), id);
 	void *hdr;
 	int err;
 
@@ -734,6 +748,10 @@ static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	spin_lock_bh(&tn->ka_lock);
 	err = err ?: nla_put_u32(msg, TCPIKE_A_STATS_KEEPALIVES, tn->nr_keepalives) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_KEEPALIVES_SENT, tn->keepalives_sent,
+				TCPIKE_A_PAD) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_KEEPALIVES_SKIPPED, tn->keepalives_skipped,
+				TCPIKE_A_PAD) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS, tn->ka_bh_peak_ns,
 				TCPIKE_A_PAD);
 	spin_unlock_bh(&tn->ka_lock);
 	mutex_lock(&tn->reach_lock);
@@ -938,11 +956,6 @@ static const struct genl_ops tcpike_ops[] = {
 };
 
 static const struct genl_multicast_group tcpike_mcgrps[] = {
-	/* Events name SPIs, peers, NAT mappings and traffic selectors:
-	 * joining needs CAP_NET_ADMIN in the user namespace that owns the
-	 * network namespace (genl_bind).  GENL_*_PERM are command flags and
-	 * mean nothing here.
-	 */
 	{ .name = TCPIKE_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
@@ -959,9 +972,9 @@ static struct genl_family tcpike_family __ro_after_init = {
 	.n_mcgrps = ARRAY_SIZE(tcpike_mcgrps),
 };
 
-struct sk_buff *tcpike_event_new(u8 cmd, void **hdr)
+struct sk_buff *tcpike_event_new(u8 cmd, void **hdr, gfp_t gfp)
 {
-	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, gfp);
 
 	if (!msg)
 		return NULL;
@@ -973,7 +986,12 @@ struct sk_buff *tcpike_event_new(u8 cmd, void **hdr)
 	return msg;
 }
 
-void tcpike_event_send(struct net *net, struct sk_buff *msg)
+bool tcpike_events_listened(struct net *net)
+{
+	return genl_has_listeners(&tcpike_family, net, 0);
+}
+
+int tcpike_event_send(struct net *net, struct sk_buff *msg)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
 	int err;
@@ -985,6 +1003,7 @@ void tcpike_event_send(struct net *net, struct sk_buff *msg)
 	else if (err != -ESRCH)		/* -ESRCH: nobody listens, not a loss */
 		tn->events_dropped++;
 	spin_unlock_bh(&tn->own_lock);
+	return err;
 }
 
 int __init tcpike_netlink_init(void)

@@ -42,23 +42,17 @@ struct tcpike_reach {
 	bool down;			/* the down event was sent */
 };
 
-static int put_addr(struct sk_buff *msg, int attr, unsigned short family,
-		    const xfrm_address_t *a)
-{
-	return nla_put(msg, attr, family == AF_INET ? 4 : 16, a);
-}
-
 static void reach_event(struct tcpike_net *tn, const struct tcpike_reach *r)
 {
 	struct sk_buff *msg;
 	void *hdr;
 
-	msg = tcpike_event_new(TCPIKE_CMD_EVENT_REACH, &hdr);
+	msg = tcpike_event_new(TCPIKE_CMD_EVENT_REACH, &hdr, GFP_KERNEL);
 	if (!msg)
 		goto dropped;
 	if (nla_put_be32(msg, TCPIKE_A_SPI, r->spi) ||
 	    nla_put_u16(msg, TCPIKE_A_FAMILY, r->family) ||
-	    put_addr(msg, TCPIKE_A_DST, r->family, &r->daddr) ||
+	    tcpike_put_addr(msg, TCPIKE_A_DST, r->family, &r->daddr) ||
 	    nla_put_be32(msg, TCPIKE_A_PAIR_SPI, r->pair_spi) ||
 	    nla_put_u32(msg, TCPIKE_A_REACH_TIMEOUT, r->timeout_s) ||
 	    nla_put_u8(msg, TCPIKE_A_REACH_UP, !r->down)) {
@@ -94,7 +88,7 @@ static bool reach_sample(struct tcpike_net *tn, struct tcpike_reach *r, unsigned
 {
 	u64 out, in;
 
-	if (!tcpike_sa_owned(tn, r->family, &r->daddr, r->spi, false))
+	if (!tcpike_sa_known(tn, r->family, &r->daddr, r->spi))
 		return false;
 	if (!sa_packets(tn->net, r->family, &r->daddr, r->spi, &out) ||
 	    !sa_packets(tn->net, r->family, &r->saddr, r->pair_spi, &in))
@@ -194,8 +188,7 @@ int tcpike_reach_set(struct net *net, unsigned short family, const xfrm_address_
 		return -ENOENT;
 	saddr = x->props.saddr;
 	xfrm_state_put(x);
-	if (!tcpike_sa_owned(tn, family, &saddr, pair_spi, false) ||
-	    !sa_packets(net, family, &saddr, pair_spi, &in)) {
+	if (!sa_packets(net, family, &saddr, pair_spi, &in)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "no paired SA (PAIR_SPI, destination the SA's source) was created by tcpike");
 		return -ENOENT;

@@ -1,9 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * SAs: validated parameters -> an ordinary xfrm_state, created the way
- * net/xfrm/xfrm_user.c and net/key/af_key.c create theirs, and recorded as
- * owned by the module.
+ * net/xfrm/xfrm_user.c and net/key/af_key.c create theirs (audit record,
+ * key-manager notification), and recorded as owned by the module.
+ *
+ * A record holds a reference on its state: "ours" means that very state,
+ * never another one with the same SPI, destination and mark (ip xfrm can
+ * make one after ours is gone).  A record lives until the module deletes
+ * its state, the kernel deletes it at hard expiry, someone else deletes or
+ * flushes it (the key-manager notifications, events.c), or the namespace
+ * goes; each holds a reference on the module, so the module cannot be
+ * unloaded while it owns a state (unloading would leave traffic in clear).
  */
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/udp.h>
@@ -21,15 +30,31 @@ static const struct rhashtable_params sa_ht_params = {
 	.automatic_shrinking = true,
 };
 
+static const struct rhashtable_params sa_pair_params = {
+	.key_len = sizeof(struct tcpike_pair_key),
+	.key_offset = offsetof(struct tcpike_sa, pair),
+	.head_offset = offsetof(struct tcpike_sa, pnode),
+	.automatic_shrinking = true,
+};
+
 int tcpike_sa_init(struct tcpike_net *tn)
 {
+	int err;
+
 	INIT_LIST_HEAD(&tn->sas);
-	return rhashtable_init(&tn->sa_ht, &sa_ht_params);
+	err = rhashtable_init(&tn->sa_ht, &sa_ht_params);
+	if (err)
+		return err;
+	err = rhltable_init(&tn->sa_pair_ht, &sa_pair_params);
+	if (err)
+		rhashtable_destroy(&tn->sa_ht);
+	return err;
 }
 
-/* After tcpike_sa_flush(): the table is empty. */
+/* After tcpike_sa_forget_all(): the tables are empty. */
 void tcpike_sa_fini(struct tcpike_net *tn)
 {
+	rhltable_destroy(&tn->sa_pair_ht);
 	rhashtable_destroy(&tn->sa_ht);
 }
 
@@ -45,92 +70,180 @@ void tcpike_sa_key(struct tcpike_sa_key *k, unsigned short family,
 	k->family = family;
 }
 
-/* Caller holds own_lock. */
-static struct tcpike_sa *sa_find(struct tcpike_net *tn, unsigned short family,
-				 const xfrm_address_t *daddr, __be32 spi)
+static void pair_key(struct tcpike_pair_key *k, unsigned short family,
+		     const xfrm_address_t *saddr, const xfrm_address_t *daddr)
 {
-	struct tcpike_sa_key k;
-
-	tcpike_sa_key(&k, family, daddr, spi);
-	return rhashtable_lookup_fast(&tn->sa_ht, &k, sa_ht_params);
+	memset(k, 0, sizeof(*k));
+	if (family == AF_INET) {
+		k->saddr.a4 = saddr->a4;
+		k->daddr.a4 = daddr->a4;
+	} else {
+		k->saddr.in6 = saddr->in6;
+		k->daddr.in6 = daddr->in6;
+	}
+	k->family = family;
 }
 
-/* Caller holds own_lock; s is then freed with sa_free(). */
+static bool state_dead(const struct xfrm_state *x)
+{
+	return READ_ONCE(x->km.state) == XFRM_STATE_DEAD;
+}
+
+/* Caller holds own_lock. */
+static struct tcpike_sa *sa_find(struct tcpike_net *tn, const struct tcpike_sa_key *k)
+{
+	return rhashtable_lookup_fast(&tn->sa_ht, k, sa_ht_params);
+}
+
+/* Caller holds own_lock: the record of exactly x, or NULL. */
+static struct tcpike_sa *sa_of(struct tcpike_net *tn, const struct xfrm_state *x)
+{
+	struct tcpike_sa_key k;
+	struct tcpike_sa *s;
+
+	if (tn->dead || x->id.proto != IPPROTO_ESP)
+		return NULL;
+	tcpike_sa_key(&k, x->props.family, &x->id.daddr, x->id.spi);
+	s = sa_find(tn, &k);
+	return s && s->x == x ? s : NULL;
+}
+
+/* A record for x (taking a reference on it and on the module), not yet
+ * in the tables; NULL when out of memory or the module is going.
+ */
+static struct tcpike_sa *sa_alloc(struct xfrm_state *x)
+{
+	struct tcpike_sa *s;
+
+	if (!try_module_get(THIS_MODULE))
+		return NULL;
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s) {
+		module_put(THIS_MODULE);
+		return NULL;
+	}
+	tcpike_sa_key(&s->id.key, x->props.family, &x->id.daddr, x->id.spi);
+	s->id.reqid = x->props.reqid;
+	s->id.mark = x->mark;
+	pair_key(&s->pair, x->props.family, &x->props.saddr, &x->id.daddr);
+	xfrm_state_hold(x);
+	s->x = x;
+	return s;
+}
+
+/* Drops what the record holds (any context, own_lock or not). */
+static void sa_release(struct tcpike_sa *s)
+{
+	xfrm_state_put(s->x);
+	module_put(THIS_MODULE);
+	kfree_rcu(s, rcu);
+}
+
+/* Caller holds own_lock; s is then released with sa_release(). */
 static void sa_unlink(struct tcpike_net *tn, struct tcpike_sa *s)
 {
 	rhashtable_remove_fast(&tn->sa_ht, &s->hnode, sa_ht_params);
+	rhltable_remove(&tn->sa_pair_ht, &s->pnode, sa_pair_params);
 	list_del(&s->node);
 	tn->nr_sas--;
 	tn->sa_gen++;
 }
 
-static void sa_free(struct tcpike_sa *s)
-{
-	kfree_rcu(s, rcu);
-}
-
-/* Caller holds own_lock; own is in the table already. */
-static void sa_link(struct tcpike_net *tn, struct tcpike_sa *own)
-{
-	list_add_tail(&own->node, &tn->sas);
-	tn->nr_sas++;
-	tn->sa_gen++;
-}
-
 /*
  * Caller holds tn->lock.  Records own.  A record of the same SA whose
- * state the kernel no longer has (deleted with `ip xfrm state`, which
- * tells no key manager) gives way; -EEXIST when the kernel has it.
+ * state is dead (deleted by someone else and not yet noticed) gives way
+ * and is left in *stale for the caller to report and release; -EEXIST
+ * when the live state is ours.  A live state of someone else's with the
+ * same identity makes xfrm_state_add() fail afterwards.
  */
-static int sa_record(struct net *net, struct tcpike_net *tn, struct tcpike_sa *own)
+static int sa_record(struct tcpike_net *tn, struct tcpike_sa *own, struct tcpike_sa **stale)
 {
 	struct tcpike_sa *old;
-	struct tcpike_sa_id id;
-	struct xfrm_state *x;
 	int err;
 
+	*stale = NULL;
 	spin_lock_bh(&tn->own_lock);
-	old = rhashtable_lookup_get_insert_fast(&tn->sa_ht, &own->hnode, sa_ht_params);
-	if (!old)
-		sa_link(tn, own);
-	else if (!IS_ERR(old))
-		id = old->id;
-	spin_unlock_bh(&tn->own_lock);
-	if (IS_ERR_OR_NULL(old))
-		return PTR_ERR_OR_ZERO(old);
-
-	x = tcpike_sa_state(net, &id);
-	if (x) {
-		xfrm_state_put(x);
+	old = sa_find(tn, &own->id.key);
+	if (old && !state_dead(old->x)) {
+		spin_unlock_bh(&tn->own_lock);
 		return -EEXIST;
 	}
-	spin_lock_bh(&tn->own_lock);
-	old = rhashtable_lookup_fast(&tn->sa_ht, &own->id.key, sa_ht_params);
-	if (old) {		/* unless a hard expire forgot it meanwhile */
+	if (old) {
 		sa_unlink(tn, old);
-		sa_free(old);
+		*stale = old;
 	}
 	err = rhashtable_insert_fast(&tn->sa_ht, &own->hnode, sa_ht_params);
-	if (!err)
-		sa_link(tn, own);
+	if (!err) {
+		err = rhltable_insert(&tn->sa_pair_ht, &own->pnode, sa_pair_params);
+		if (err)
+			rhashtable_remove_fast(&tn->sa_ht, &own->hnode, sa_ht_params);
+	}
+	if (!err) {
+		list_add_tail(&own->node, &tn->sas);
+		tn->nr_sas++;
+		tn->sa_gen++;
+	}
 	spin_unlock_bh(&tn->own_lock);
 	return err;
 }
 
-/* forget: the kernel deleted the state itself (hard expire): drop it. */
-bool tcpike_sa_owned(struct tcpike_net *tn, unsigned short family,
-		     const xfrm_address_t *daddr, __be32 spi, bool forget)
+bool tcpike_sa_ours(struct tcpike_net *tn, const struct xfrm_state *x)
+{
+	bool ours;
+
+	spin_lock_bh(&tn->own_lock);
+	ours = sa_of(tn, x);
+	spin_unlock_bh(&tn->own_lock);
+	return ours;
+}
+
+bool tcpike_sa_forget(struct tcpike_net *tn, const struct xfrm_state *x)
 {
 	struct tcpike_sa *s;
 
 	spin_lock_bh(&tn->own_lock);
-	s = sa_find(tn, family, daddr, spi);
-	if (s && forget) {
+	s = sa_of(tn, x);
+	if (s)
 		sa_unlink(tn, s);
-		sa_free(s);
+	spin_unlock_bh(&tn->own_lock);
+	if (s)
+		sa_release(s);	/* the caller still holds x */
+	return s;
+}
+
+bool tcpike_sa_known(struct tcpike_net *tn, unsigned short family,
+		     const xfrm_address_t *daddr, __be32 spi)
+{
+	struct xfrm_state *x;
+	struct tcpike_sa_key k;
+
+	tcpike_sa_key(&k, family, daddr, spi);
+	x = tcpike_sa_get(tn, &k);
+	if (x)
+		xfrm_state_put(x);
+	return x;
+}
+
+/* The live state of the record with key k, with a reference, or NULL.  A
+ * dead one (someone else deleted it, and no notification named it yet)
+ * asks gone_work to drop the record.
+ */
+struct xfrm_state *tcpike_sa_get(struct tcpike_net *tn, const struct tcpike_sa_key *k)
+{
+	struct xfrm_state *x = NULL;
+	struct tcpike_sa *s;
+
+	spin_lock_bh(&tn->own_lock);
+	s = tn->dead ? NULL : sa_find(tn, k);
+	if (s && state_dead(s->x)) {
+		tn->gone_flags |= TCPIKE_GONE_SA_SCAN;
+		schedule_work(&tn->gone_work);
+	} else if (s) {
+		x = s->x;
+		xfrm_state_hold(x);
 	}
 	spin_unlock_bh(&tn->own_lock);
-	return s;
+	return x;
 }
 
 static int attach_aead(struct xfrm_state *x, const struct tcpike_sa_params *p,
@@ -229,28 +342,6 @@ static int attach_enc_auth(struct xfrm_state *x, const struct tcpike_sa_params *
 	return 0;
 }
 
-/*
- * A steer's new state gets a copy of the old one's anti-replay state,
- * sized from its own bmp_len (xfrm_replay_state_esn_len), never from
- * replay_window: XFRM_MSG_NEWAE may lower the window and keeps bmp_len.
- * The same mode too: a bitmap state whose window was lowered to 32 or less
- * stays a bitmap state (its output sequence number is in replay_esn), as
- * xfrm_replay_clone does for xfrm_state_migrate.  What a live state
- * changes meanwhile is copied again at the switch (steer_commit).
- */
-static int clone_replay(struct xfrm_state *x, const struct xfrm_state *from)
-{
-	x->props.replay_window = from->props.replay_window;
-	x->props.flags |= from->props.flags & XFRM_STATE_ESN;
-	if (!from->replay_esn)
-		return 0;
-	x->replay_esn = kmemdup(from->replay_esn, xfrm_replay_state_esn_len(from->replay_esn),
-				GFP_KERNEL);
-	x->preplay_esn = kmemdup(from->preplay_esn, xfrm_replay_state_esn_len(from->preplay_esn),
-				 GFP_KERNEL);
-	return x->replay_esn && x->preplay_esn ? 0 : -ENOMEM;
-}
-
 /* Anti-replay state: with ESN, or with a window wider than the legacy
  * 32-bit bitmap, the kernel uses the bitmap of xfrm_replay_state_esn.
  */
@@ -259,8 +350,6 @@ static int attach_replay(struct xfrm_state *x, const struct tcpike_sa_params *p)
 	struct xfrm_replay_state_esn *r, *pr;
 	unsigned int words, len;
 
-	if (p->replay_from)
-		return clone_replay(x, p->replay_from);
 	if (!(p->flags & TCPIKE_SA_F_ESN) && p->replay_window <= 32) {
 		x->props.replay_window = p->replay_window;
 		return 0;
@@ -294,14 +383,15 @@ static int attach_replay(struct xfrm_state *x, const struct tcpike_sa_params *p)
  * (its source is the local end) or inbound (its destination is), so both
  * orientations are looked up.
  */
-static int check_espintcp(struct net *net, const struct tcpike_sa_params *p,
+static int check_espintcp(struct net *net, unsigned short family, const xfrm_address_t *saddr,
+			  const xfrm_address_t *daddr, __be16 sport, __be16 dport,
 			  struct netlink_ext_ack *extack)
 {
 	struct sock *sk;
 	bool ulp;
 
-	if (!tcpike_have_espintcp(p->family)) {
-		if (p->family == AF_INET)
+	if (!tcpike_have_espintcp(family)) {
+		if (family == AF_INET)
 			NL_SET_ERR_MSG_MOD(extack,
 					   "this kernel has no ESP in TCP (built without CONFIG_INET_ESPINTCP)");
 		else
@@ -310,11 +400,9 @@ static int check_espintcp(struct net *net, const struct tcpike_sa_params *p,
 		return -EOPNOTSUPP;
 	}
 	rcu_read_lock();
-	sk = tcpike_tcp_lookup(net, p->family, &p->daddr, p->encap_dport,
-			       &p->saddr, p->encap_sport);
+	sk = tcpike_tcp_lookup(net, family, daddr, dport, saddr, sport);
 	if (!sk)
-		sk = tcpike_tcp_lookup(net, p->family, &p->saddr, p->encap_sport,
-				       &p->daddr, p->encap_dport);
+		sk = tcpike_tcp_lookup(net, family, saddr, sport, daddr, dport);
 	rcu_read_unlock();
 	if (!sk || !sk_fullsock(sk) || sk->sk_state != TCP_ESTABLISHED) {
 		if (sk)
@@ -333,6 +421,49 @@ static int check_espintcp(struct net *net, const struct tcpike_sa_params *p,
 	return 0;
 }
 
+/* The encapsulation of a state being built: RFC 3948 ESP-in-UDP or RFC
+ * 9329 ESP-in-TCP (espintcp); esp_init_state sizes headers from it.  For
+ * TCP the ports name the connection: esp_output looks up the established
+ * socket daddr:dport -> saddr:sport and hands it the packet.
+ */
+static int set_encap(struct xfrm_state *x, u8 encap, __be16 sport, __be16 dport)
+{
+	if (encap == TCPIKE_ENCAP_RAW)
+		return 0;
+	x->encap = kzalloc(sizeof(*x->encap), GFP_KERNEL);
+	if (!x->encap)
+		return -ENOMEM;
+	x->encap->encap_type = encap == TCPIKE_ENCAP_TCP ? TCP_ENCAP_ESPINTCP : UDP_ENCAP_ESPINUDP;
+	x->encap->encap_sport = sport;
+	x->encap->encap_dport = dport;
+	/* NAT mapping reports (km_new_mapping): at most one per
+	 * TCPIKE_MAPPING_MAXAGE seconds unless the port changes again, not
+	 * one per packet.
+	 */
+	x->mapping_maxage = TCPIKE_MAPPING_MAXAGE;
+	return 0;
+}
+
+/* The kernel's own checks and initialisation of a built state. */
+static int sa_init(struct xfrm_state *x, struct netlink_ext_ack *extack)
+{
+	int err = __xfrm_init_state(x, true, false, extack);
+
+	if (err) {
+		if (!extack || !extack->_msg)
+			NL_SET_ERR_MSG_MOD(extack, "the kernel refused the SA parameters");
+		return err;
+	}
+	x->km.state = XFRM_STATE_VALID;
+	return 0;
+}
+
+static void sa_discard(struct xfrm_state *x)
+{
+	x->km.state = XFRM_STATE_DEAD;
+	xfrm_state_put(x);
+}
+
 /* An initialised, not yet inserted state from p, or an ERR_PTR. */
 static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_params *p,
 				   struct netlink_ext_ack *extack)
@@ -341,7 +472,8 @@ static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_param
 	int err;
 
 	if (p->encap == TCPIKE_ENCAP_TCP) {
-		err = check_espintcp(net, p, extack);
+		err = check_espintcp(net, p->family, &p->saddr, &p->daddr, p->encap_sport,
+				     p->encap_dport, extack);
 		if (err)
 			return ERR_PTR(err);
 	}
@@ -380,203 +512,15 @@ static struct xfrm_state *sa_build(struct net *net, const struct tcpike_sa_param
 	x->replay_maxdiff = net->xfrm.sysctl_aevent_rseqth;
 	x->replay_maxage = (net->xfrm.sysctl_aevent_etime * HZ) / XFRM_AE_ETH_M;
 
-	if (p->encap != TCPIKE_ENCAP_RAW) {
-		/* RFC 3948 ESP-in-UDP or RFC 9329 ESP-in-TCP (espintcp);
-		 * esp_init_state sizes headers from it.  For TCP the ports
-		 * name the connection: esp_output looks up the established
-		 * socket daddr:dport -> saddr:sport and hands it the packet.
-		 */
-		x->encap = kzalloc(sizeof(*x->encap), GFP_KERNEL);
-		if (!x->encap) {
-			err = -ENOMEM;
-			goto err_put;
-		}
-		x->encap->encap_type = p->encap == TCPIKE_ENCAP_TCP ? TCP_ENCAP_ESPINTCP :
-								      UDP_ENCAP_ESPINUDP;
-		x->encap->encap_sport = p->encap_sport;
-		x->encap->encap_dport = p->encap_dport;
-		/* NAT mapping reports (km_new_mapping): at most one per
-		 * TCPIKE_MAPPING_MAXAGE seconds unless the port changes again,
-		 * not one per packet.
-		 */
-		x->mapping_maxage = TCPIKE_MAPPING_MAXAGE;
-	}
-	err = p->aead_name ? attach_aead(x, p, extack) : attach_enc_auth(x, p, extack);
-	if (err)
-		goto err_put;
-	err = attach_replay(x, p);
-	if (err)
-		goto err_put;
-	err = __xfrm_init_state(x, true, false, extack);
+	err = set_encap(x, p->encap, p->encap_sport, p->encap_dport) ?:
+	      (p->aead_name ? attach_aead(x, p, extack) : attach_enc_auth(x, p, extack)) ?:
+	      attach_replay(x, p) ?:
+	      sa_init(x, extack);
 	if (err) {
-		if (!extack || !extack->_msg)
-			NL_SET_ERR_MSG_MOD(extack, "the kernel refused the SA parameters");
-		goto err_put;
-	}
-	x->km.state = XFRM_STATE_VALID;
-	return x;
-
-err_put:
-	x->km.state = XFRM_STATE_DEAD;
-	xfrm_state_put(x);
-	return ERR_PTR(err);
-}
-
-int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
-		     struct netlink_ext_ack *extack)
-{
-	struct tcpike_net *tn = tcpike_pernet(net);
-	struct tcpike_sa *own;
-	struct xfrm_state *x;
-	int err;
-
-	own = kzalloc(sizeof(*own), GFP_KERNEL);
-	if (!own)
-		return -ENOMEM;
-	tcpike_sa_key(&own->id.key, p->family, &p->daddr, p->spi);
-	own->id.reqid = p->reqid;
-	own->id.mark = p->mark;
-
-	x = sa_build(net, p, extack);
-	if (IS_ERR(x)) {
-		kfree(own);
-		return PTR_ERR(x);
-	}
-
-	mutex_lock(&tn->lock);
-	/* Owned before it is visible, so an event for it is never missed. */
-	err = sa_record(net, tn, own);
-	if (err) {
-		mutex_unlock(&tn->lock);
-		if (err == -EEXIST)
-			NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI and destination exists");
-		else
-			NL_SET_ERR_MSG_MOD(extack, "no memory to record the SA");
-		goto err_put;
-	}
-	xfrm_state_hold(x);
-	err = xfrm_state_add(x);
-	if (err) {
-		spin_lock_bh(&tn->own_lock);
-		sa_unlink(tn, own);
-		spin_unlock_bh(&tn->own_lock);
-		mutex_unlock(&tn->lock);
-		__xfrm_state_put(x);
-		if (err == -EEXIST)
-			NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI and destination exists");
-		else
-			NL_SET_ERR_MSG_MOD(extack, "the kernel refused to add the SA");
-		goto err_put;
-	}
-	spin_lock_bh(&tn->own_lock);
-	tn->sa_created++;
-	spin_unlock_bh(&tn->own_lock);
-	mutex_unlock(&tn->lock);
-	xfrm_state_put(x);
-	return 0;
-
-err_put:
-	x->km.state = XFRM_STATE_DEAD;
-	xfrm_state_put(x);
-	sa_free(own);		/* it may have been in the table */
-	return err;
-}
-
-/*
- * xfrm_state_lookup() matches a state when (mark & x->mark.m) == x->mark.v;
- * the module's marks have no value bits outside the mask, so looking up
- * with the value finds the state.  A state of someone else's with the same
- * SPI and destination may match as well (a mark mask of 0 matches every
- * mark): only the one with exactly this mark is ours.
- */
-struct xfrm_state *tcpike_sa_state(struct net *net, const struct tcpike_sa_id *id)
-{
-	struct xfrm_state *x;
-
-	x = xfrm_state_lookup(net, id->mark.v, &id->key.daddr, id->key.spi, IPPROTO_ESP,
-			      id->key.family);
-	if (x && (x->mark.v != id->mark.v || x->mark.m != id->mark.m)) {
-		xfrm_state_put(x);
-		x = NULL;
+		sa_discard(x);
+		return ERR_PTR(err);
 	}
 	return x;
-}
-
-struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
-				    const xfrm_address_t *daddr, __be32 spi,
-				    struct netlink_ext_ack *extack)
-{
-	struct tcpike_net *tn = tcpike_pernet(net);
-	struct xfrm_state *x = NULL;
-	struct tcpike_sa_id id;
-	struct tcpike_sa *s;
-
-	spin_lock_bh(&tn->own_lock);
-	s = sa_find(tn, family, daddr, spi);
-	if (s)
-		id = s->id;
-	spin_unlock_bh(&tn->own_lock);
-	if (s)
-		x = tcpike_sa_state(net, &id);
-	if (!x)
-		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
-	return x;
-}
-
-/* s is off the list already; called without own_lock. */
-static void sa_remove(struct net *net, struct tcpike_sa *s)
-{
-	struct xfrm_state *x;
-
-	x = tcpike_sa_state(net, &s->id);
-	if (x) {
-		xfrm_state_delete(x);
-		xfrm_state_put(x);
-	}
-	sa_free(s);
-}
-
-int tcpike_sa_delete(struct net *net, unsigned short family,
-		     const xfrm_address_t *daddr, __be32 spi,
-		     struct netlink_ext_ack *extack)
-{
-	struct tcpike_net *tn = tcpike_pernet(net);
-	struct tcpike_sa *s;
-
-	mutex_lock(&tn->lock);
-	spin_lock_bh(&tn->own_lock);
-	s = sa_find(tn, family, daddr, spi);
-	if (s) {
-		sa_unlink(tn, s);
-		tn->sa_deleted++;
-	}
-	spin_unlock_bh(&tn->own_lock);
-	if (s)
-		sa_remove(net, s);
-	mutex_unlock(&tn->lock);
-	if (!s) {
-		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
-		return -ENOENT;
-	}
-	return 0;
-}
-
-void tcpike_sa_flush(struct net *net)
-{
-	struct tcpike_net *tn = tcpike_pernet(net);
-	struct tcpike_sa *s, *tmp;
-	LIST_HEAD(gone);
-
-	mutex_lock(&tn->lock);
-	spin_lock_bh(&tn->own_lock);
-	list_for_each_entry_safe(s, tmp, &tn->sas, node) {
-		sa_unlink(tn, s);
-		list_add_tail(&s->node, &gone);
-	}
-	spin_unlock_bh(&tn->own_lock);
-	list_for_each_entry_safe(s, tmp, &gone, node)
-		sa_remove(net, s);
-	mutex_unlock(&tn->lock);
 }
 
 /* What xfrm_user tells the other key managers (ip xfrm monitor). */
@@ -587,76 +531,354 @@ static void sa_notify(struct xfrm_state *x, int event)
 	km_state_notify(x, &c);
 }
 
+int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
+		     struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct tcpike_sa *own, *stale;
+	struct xfrm_state *x;
+	int err;
+
+	x = sa_build(net, p, extack);
+	if (IS_ERR(x))
+		return PTR_ERR(x);
+	own = sa_alloc(x);
+	if (!own) {
+		sa_discard(x);
+		NL_SET_ERR_MSG_MOD(extack, "no memory to record the SA, or the module is being unloaded");
+		return -ENOMEM;
+	}
+
+	mutex_lock(&tn->lock);
+	/* Owned before it is visible, so an event for it is never missed. */
+	err = sa_record(tn, own, &stale);
+	if (err) {
+		mutex_unlock(&tn->lock);
+		if (err == -EEXIST)
+			NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI and destination exists");
+		else
+			NL_SET_ERR_MSG_MOD(extack, "no memory to record the SA");
+		goto err_release;
+	}
+	if (stale) {
+		tcpike_event_sa_deleted(tn, stale->x, TCPIKE_DEL_VANISHED, GFP_KERNEL);
+		sa_release(stale);
+	}
+	xfrm_state_hold(x);	/* for after the add: the table takes ours */
+	err = xfrm_state_add(x);
+	xfrm_audit_state_add(x, err ? 0 : 1, true);
+	if (err) {
+		spin_lock_bh(&tn->own_lock);
+		sa_unlink(tn, own);
+		spin_unlock_bh(&tn->own_lock);
+		mutex_unlock(&tn->lock);
+		__xfrm_state_put(x);
+		if (err == -EEXIST)
+			NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI and destination exists");
+		else
+			NL_SET_ERR_MSG_MOD(extack, "the kernel refused to add the SA");
+		goto err_release;
+	}
+	spin_lock_bh(&tn->own_lock);
+	tn->sa_created++;
+	spin_unlock_bh(&tn->own_lock);
+	mutex_unlock(&tn->lock);
+	sa_notify(x, XFRM_MSG_NEWSA);
+	xfrm_state_put(x);
+	return 0;
+
+err_release:
+	sa_release(own);
+	sa_discard(x);
+	return err;
+}
+
+struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
+				    const xfrm_address_t *daddr, __be32 spi,
+				    struct netlink_ext_ack *extack)
+{
+	struct tcpike_sa_key k;
+	struct xfrm_state *x;
+
+	tcpike_sa_key(&k, family, daddr, spi);
+	x = tcpike_sa_get(tcpike_pernet(net), &k);
+	if (!x)
+		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
+	return x;
+}
+
+int tcpike_sa_delete(struct net *net, unsigned short family,
+		     const xfrm_address_t *daddr, __be32 spi,
+		     struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct xfrm_state *x = NULL;
+	struct tcpike_sa_key k;
+	struct tcpike_sa *s;
+	int err = -ENOENT;
+
+	tcpike_sa_key(&k, family, daddr, spi);
+	mutex_lock(&tn->lock);
+	spin_lock_bh(&tn->own_lock);
+	s = sa_find(tn, &k);
+	if (s) {
+		sa_unlink(tn, s);
+		x = s->x;
+		xfrm_state_hold(x);
+	}
+	spin_unlock_bh(&tn->own_lock);
+	if (s) {
+		sa_release(s);
+		err = xfrm_state_delete(x);
+		xfrm_audit_state_delete(x, err ? 0 : 1, true);
+		if (!err) {
+			sa_notify(x, XFRM_MSG_DELSA);
+			spin_lock_bh(&tn->own_lock);
+			tn->sa_deleted++;
+			spin_unlock_bh(&tn->own_lock);
+		} else {
+			/* Dead already: someone else deleted it first. */
+			tcpike_event_sa_deleted(tn, x, TCPIKE_DEL_VANISHED, GFP_KERNEL);
+			err = -ENOENT;
+		}
+		xfrm_state_put(x);
+	}
+	mutex_unlock(&tn->lock);
+	if (err)
+		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
+	return err;
+}
+
 /*
- * Steer: the same SA (SPI, keys, lifetimes, mark, if_id) on another ESP
- * transport.  The encapsulation is part of an ESP state's initialisation
- * (header sizes, the espintcp socket), so a move between raw IP, UDP and
- * TCP needs a new state, built beforehand (steer_build: it allocates, may
- * sleep, changes nothing and can fail).  The switch (steer_commit) is one
- * critical section under the old state's lock, the lock output and input
- * take to hand out and check sequence numbers: the output sequence number,
- * the anti-replay window and the counters are copied, the new state goes
- * into the table and the old one is deleted.  Output on another CPU that
- * found the old state takes its lock afterwards, sees it dead and drops
- * the packet; so no sequence number leaves twice under the same key (with
- * AES-GCM and ChaCha20-Poly1305 it is the nonce).  An ESP-in-UDP state
- * whose ports change, and raw to raw, change in place under the lock, as
- * xfrm_state_update does (steer_in_place).
+ * Namespace exit (marked dead first, so no callback touches the tables):
+ * the records go, the states stay for XFRM's own exit, which runs after
+ * this module's and flushes every state of the namespace.
+ */
+void tcpike_sa_forget_all(struct tcpike_net *tn)
+{
+	struct tcpike_sa *s, *tmp;
+	LIST_HEAD(gone);
+
+	spin_lock_bh(&tn->own_lock);
+	list_for_each_entry_safe(s, tmp, &tn->sas, node) {
+		sa_unlink(tn, s);
+		list_add_tail(&s->node, &gone);
+	}
+	spin_unlock_bh(&tn->own_lock);
+	list_for_each_entry_safe(s, tmp, &gone, node)
+		sa_release(s);
+}
+
+/* gone_work: the records whose state is dead are dropped and reported. */
+void tcpike_sa_drop_dead(struct tcpike_net *tn, u8 reason)
+{
+	struct tcpike_sa *s, *tmp;
+	LIST_HEAD(gone);
+
+	mutex_lock(&tn->lock);
+	spin_lock_bh(&tn->own_lock);
+	list_for_each_entry_safe(s, tmp, &tn->sas, node) {
+		if (!state_dead(s->x))
+			continue;
+		sa_unlink(tn, s);
+		list_add_tail(&s->node, &gone);
+	}
+	spin_unlock_bh(&tn->own_lock);
+	mutex_unlock(&tn->lock);
+	list_for_each_entry_safe(s, tmp, &gone, node) {
+		tcpike_event_sa_deleted(tn, s->x, reason, GFP_KERNEL);
+		sa_release(s);
+	}
+}
+
+/*
+ * Keepalives (keepalive.c) are not sent for a peer an SA of ours sent ESP
+ * to within the interval: x->lastused is the wall-clock second of the
+ * state's last packet (xfrm_output), and an outbound state has only those.
+ */
+bool tcpike_sa_sent_lately(struct tcpike_net *tn, __be32 saddr, __be32 daddr,
+			   __be16 sport, __be16 dport, u32 interval_s)
+{
+	time64_t now = ktime_get_real_seconds();
+	struct rhlist_head *list, *pos;
+	struct tcpike_pair_key k;
+	struct tcpike_sa *s;
+	bool sent = false;
+
+	memset(&k, 0, sizeof(k));
+	k.saddr.a4 = saddr;
+	k.daddr.a4 = daddr;
+	k.family = AF_INET;
+	rcu_read_lock();
+	spin_lock_bh(&tn->own_lock);
+	list = tn->dead ? NULL : rhltable_lookup(&tn->sa_pair_ht, &k, sa_pair_params);
+	rhl_for_each_entry_rcu(s, pos, list, pnode) {
+		struct xfrm_state *x = s->x;
+		struct xfrm_encap_tmpl *e = x->encap;
+
+		if (e && READ_ONCE(e->encap_type) == UDP_ENCAP_ESPINUDP &&
+		    READ_ONCE(e->encap_sport) == sport && READ_ONCE(e->encap_dport) == dport &&
+		    now - READ_ONCE(x->lastused) < interval_s) {
+			sent = true;
+			break;
+		}
+	}
+	spin_unlock_bh(&tn->own_lock);
+	rcu_read_unlock();
+	return sent;
+}
+
+/*
+ * Steer: the same SA (SPI, keys, sequence numbers, anti-replay window,
+ * lifetimes, mark, if_id, counters) on another ESP transport.
+ *
+ * The output sequence number is the IV of AES-GCM and ChaCha20-Poly1305
+ * (RFC 4106 §3.1, RFC 7634 §2): two packets sent with one sequence number
+ * under one key reuse a nonce.  So at no moment may two states of the SA
+ * hand out sequence numbers.  xfrm_output_one() takes a number under
+ * x->lock and only while x is VALID; the switch (steer_commit) therefore
+ * happens entirely under the old state's lock: check it is still VALID,
+ * copy its counters, replay window and lifetimes into the new state, put
+ * the new state in the record, insert it and delete the old one
+ * (__xfrm_state_delete marks it DEAD).  A packet that took its number
+ * before the switch was counted in what was copied; one that comes after
+ * finds the old state DEAD and is dropped (XfrmOutStateInvalid) or finds
+ * the new one.  Lock order x->lock, then the namespace's xfrm_state_lock
+ * (inside xfrm_state_insert and __xfrm_state_delete), as in
+ * xfrm_state_update() and xfrm_state_delete(); own_lock after x->lock, as
+ * in the key-manager callbacks.
+ *
+ * Inbound, xfrm_input() checks the window, decrypts without the lock and
+ * then checks again and advances the window, with no second look at the
+ * state's VALID.  A packet between the two checks at the switch would
+ * advance the old state's window after it was copied, and the same packet
+ * sent again would pass the new state's.  So the switch leaves the old
+ * state's window refusing everything (steer_seal), and such a packet is
+ * dropped (XfrmInStateSeqError) instead of being accepted twice.
+ *
+ * The encapsulation type is part of an ESP state's initialisation (header
+ * sizes, the espintcp socket), so moving between raw, UDP and TCP needs a
+ * new state, built beforehand (steer_build: it allocates and may sleep,
+ * changes nothing and can fail).  Only the ports of an ESP-in-UDP state
+ * change in place, under its lock, as xfrm_state_update() does.  (For
+ * espintcp the state caches its socket, so new ports need a new state.)
+ */
+
+/* A copy of a state's anti-replay bitmap state, sized from its own
+ * bmp_len (xfrm_replay_state_esn_len), never from replay_window:
+ * XFRM_MSG_NEWAE may lower the window and keeps bmp_len (as
+ * xfrm_replay_clone does for xfrm_state_migrate).
+ */
+static struct xfrm_replay_state_esn *replay_dup(struct xfrm_replay_state_esn *r)
+{
+	return r ? kmemdup(r, xfrm_replay_state_esn_len(r), GFP_KERNEL) : NULL;
+}
+
+/*
+ * A new state like x (as xfrm_state_clone builds one for
+ * xfrm_state_migrate) on the transport encap, initialised by the kernel
+ * and not inserted, or an ERR_PTR.  What can change on a live state
+ * (counters, window, lifetimes, output mark, if_id) is copied again at
+ * the switch, under x's lock.
  */
 static struct xfrm_state *steer_build(struct net *net, struct xfrm_state *x, u8 encap,
 				      __be16 sport, __be16 dport,
 				      struct netlink_ext_ack *extack)
 {
-	struct tcpike_sa_params p = { 0 };
+	struct xfrm_state *nx;
+	int err = -ENOMEM;
 
-	p.spi = x->id.spi;
-	p.family = x->props.family;
-	p.daddr = x->id.daddr;
-	p.saddr = x->props.saddr;
-	p.mode = x->props.mode == XFRM_MODE_TRANSPORT ? TCPIKE_MODE_TRANSPORT : TCPIKE_MODE_TUNNEL;
-	p.reqid = x->props.reqid;
-	p.mark = x->mark;
-	p.if_id = x->if_id;
-	if (x->aead) {
-		p.aead_name = x->aead->alg_name;
-		p.aead_icv_bits = x->aead->alg_icv_len;
-		p.enc_key = x->aead->alg_key;
-		p.enc_key_len = (x->aead->alg_key_len + 7) / 8;
-	} else if (x->ealg && x->aalg) {
-		p.enc_name = x->ealg->alg_name;
-		p.enc_key = x->ealg->alg_key;
-		p.enc_key_len = (x->ealg->alg_key_len + 7) / 8;
-		p.auth_name = x->aalg->alg_name;
-		p.auth_key = x->aalg->alg_key;
-		p.auth_key_len = (x->aalg->alg_key_len + 7) / 8;
-		p.auth_trunc_bits = x->aalg->alg_trunc_len;
-	} else {
+	if (encap == TCPIKE_ENCAP_TCP) {
+		err = check_espintcp(net, x->props.family, &x->props.saddr, &x->id.daddr,
+				     sport, dport, extack);
+		if (err)
+			return ERR_PTR(err);
+	}
+	if (!x->aead && !(x->ealg && x->aalg)) {
 		NL_SET_ERR_MSG_MOD(extack, "the SA has no algorithms to carry over");
 		return ERR_PTR(-EINVAL);
 	}
-	p.replay_from = x;
-	p.soft_bytes = x->lft.soft_byte_limit == XFRM_INF ? 0 : x->lft.soft_byte_limit;
-	p.hard_bytes = x->lft.hard_byte_limit == XFRM_INF ? 0 : x->lft.hard_byte_limit;
-	p.soft_packets = x->lft.soft_packet_limit == XFRM_INF ? 0 : x->lft.soft_packet_limit;
-	p.hard_packets = x->lft.hard_packet_limit == XFRM_INF ? 0 : x->lft.hard_packet_limit;
-	p.soft_seconds = x->lft.soft_add_expires_seconds;
-	p.hard_seconds = x->lft.hard_add_expires_seconds;
-	p.encap = encap;
-	p.encap_sport = sport;
-	p.encap_dport = dport;
-	return sa_build(net, &p, extack);
+	nx = xfrm_state_alloc(net);
+	if (!nx)
+		return ERR_PTR(-ENOMEM);
+	nx->id = x->id;
+	nx->sel = x->sel;
+	nx->props.mode = x->props.mode;
+	nx->props.reqid = x->props.reqid;
+	nx->props.family = x->props.family;
+	nx->props.saddr = x->props.saddr;
+	nx->props.flags = x->props.flags;
+	nx->props.extra_flags = x->props.extra_flags;
+	nx->props.replay_window = x->props.replay_window;
+	nx->props.aalgo = x->props.aalgo;
+	nx->props.ealgo = x->props.ealgo;
+	nx->mark = x->mark;
+	nx->tfcpad = x->tfcpad;
+	nx->geniv = x->geniv;
+	if (x->aead) {
+		nx->aead = kmemdup(x->aead, aead_len(x->aead), GFP_KERNEL);
+		if (!nx->aead)
+			goto err;
+	} else {
+		nx->ealg = kmemdup(x->ealg, xfrm_alg_len(x->ealg), GFP_KERNEL);
+		nx->aalg = kmemdup(x->aalg, xfrm_alg_auth_len(x->aalg), GFP_KERNEL);
+		if (!nx->ealg || !nx->aalg)
+			goto err;
+	}
+	/* bmp_len never changes on a live state (NEWAE checks it), so the
+	 * sizes read here hold at the switch; the ESN flag and the legacy
+	 * window make the kernel pick the same replay mode for nx.
+	 */
+	if (x->replay_esn) {
+		nx->replay_esn = replay_dup(x->replay_esn);
+		nx->preplay_esn = replay_dup(x->preplay_esn);
+		if (!nx->replay_esn || !nx->preplay_esn)
+			goto err;
+	}
+	err = set_encap(nx, encap, sport, dport) ?:
+	      sa_init(nx, extack);
+	if (err)
+		goto err;
+	return nx;
+err:
+	if (err == -ENOMEM)
+		NL_SET_ERR_MSG_MOD(extack, "no memory for the steered SA");
+	sa_discard(nx);
+	return ERR_PTR(err);
+}
+
+/* Caller holds x->lock: what changes on a live state, into nx. */
+static void steer_copy(struct xfrm_state *nx, struct xfrm_state *x)
+{
+	struct xfrm_replay_state_esn *r = x->replay_esn;
+
+	if (r) {
+		/* Same length: nx's were duplicated from x's (steer_build). */
+		memcpy(nx->replay_esn, r, xfrm_replay_state_esn_len(r));
+		memcpy(nx->preplay_esn, x->preplay_esn, xfrm_replay_state_esn_len(x->preplay_esn));
+	}
+	nx->replay = x->replay;
+	nx->preplay = x->preplay;
+	nx->curlft = x->curlft;
+	nx->stats = x->stats;
+	nx->lft = x->lft;
+	nx->lastused = x->lastused;
+	nx->props.smark = x->props.smark;
+	nx->if_id = x->if_id;
+	nx->replay_maxage = x->replay_maxage;
+	nx->replay_maxdiff = x->replay_maxdiff;
+	/* A soft expire already reported is not reported again. */
+	nx->km.dying = x->km.dying;
 }
 
 /*
  * Caller holds x->lock, after the switch: x's window refuses every
- * sequence number from now on.  A packet that passed x's replay check
- * before the switch and is still being decrypted is rechecked against
- * x's window afterwards (xfrm_input's resume, which does not look at
- * km.state again); nx may have accepted the same number meanwhile, so
- * the recheck must fail.  Legacy window: the highest number seen is the
- * largest there is and every bit is set.  Bitmap (with or without ESN):
- * the same, and with ESN a high half no packet in flight was checked
- * against.  A window of 0 checks nothing, sealed or not.
+ * sequence number from now on (see above).  Legacy window: the highest
+ * number seen is the largest there is and every bit is set.  Bitmap (with
+ * or without ESN): the same, and with ESN a high half no packet in flight
+ * was checked against, so the recheck's high-half comparison fails first.
+ * A window of 0 checks nothing, sealed or not: such an SA has no replay
+ * protection at all.
  */
 static void steer_seal(struct xfrm_state *x)
 {
@@ -672,43 +894,34 @@ static void steer_seal(struct xfrm_state *x)
 }
 
 /*
- * nx replaces x (see above).  On success the table has taken the caller's
- * reference on nx; on failure the caller still holds it.  -ESRCH: x is no
- * longer VALID (deleted, flushed or hard expired while nx was built), so
- * nothing was done: a dead SA does not come back.
+ * nx replaces x, atomically for x's packets (see above).  On success the
+ * table has taken the caller's reference on nx; on failure the caller
+ * still holds it.  -ESRCH: x is no longer VALID or no longer the
+ * record's (deleted, flushed or hard expired meanwhile), nothing done.
  */
-static int steer_commit(struct xfrm_state *x, struct xfrm_state *nx)
+static int steer_commit(struct tcpike_net *tn, struct xfrm_state *x, struct xfrm_state *nx)
 {
-	struct xfrm_replay_state_esn *r;
+	struct tcpike_sa *s;
 
 	spin_lock_bh(&x->lock);
 	if (x->km.state != XFRM_STATE_VALID) {
 		spin_unlock_bh(&x->lock);
 		return -ESRCH;
 	}
-	r = x->replay_esn;
-	if (r) {
-		/* Same lengths: nx's were cloned from x's (bmp_len never
-		 * changes on a live state, NEWAE checks it).
-		 */
-		memcpy(nx->replay_esn, r, xfrm_replay_state_esn_len(r));
-		memcpy(nx->preplay_esn, x->preplay_esn, xfrm_replay_state_esn_len(x->preplay_esn));
+	spin_lock(&tn->own_lock);
+	s = sa_of(tn, x);
+	if (s) {
+		steer_copy(nx, x);
+		xfrm_state_hold(nx);
+		s->x = nx;		/* the record's reference on x is ours now */
 	}
-	nx->props.replay_window = x->props.replay_window;
-	nx->replay = x->replay;
-	nx->preplay = x->preplay;
-	nx->curlft = x->curlft;
-	nx->lft = x->lft;
-	nx->stats = x->stats;
-	nx->lastused = x->lastused;
-	nx->replay_maxage = x->replay_maxage;
-	nx->replay_maxdiff = x->replay_maxdiff;
-	/* A soft expire already reported is not reported again. */
-	nx->km.dying = x->km.dying;
+	spin_unlock(&tn->own_lock);
+	if (!s) {
+		spin_unlock_bh(&x->lock);
+		return -ESRCH;
+	}
 	/* Same (daddr, SPI, mark): nx goes in front of x in the lookup hash,
-	 * then x is deleted, as xfrm_state_migrate's callers do, but with
-	 * x's lock held throughout (x->lock before xfrm_state_lock, the
-	 * order __xfrm_state_delete's callers use).
+	 * then x is deleted, as xfrm_state_migrate's callers do.
 	 */
 	xfrm_state_hold(nx);		/* for the notification below */
 	xfrm_state_insert(nx);		/* the table takes the caller's reference */
@@ -722,11 +935,12 @@ static int steer_commit(struct xfrm_state *x, struct xfrm_state *nx)
 	xfrm_audit_state_add(nx, 1, true);
 	sa_notify(nx, XFRM_MSG_UPDSA);
 	xfrm_state_put(nx);
+	xfrm_state_put(x);		/* the record's; the caller holds x too */
 	return 0;
 }
 
 /* Whether moving x to encap is a change of ports at most (raw to raw,
- * ESP-in-UDP to ESP-in-UDP): then it is done in place.
+ * UDP to UDP): then it is done in place (steer_in_place).
  */
 static bool steer_same_type(struct xfrm_state *x, u8 encap)
 {
@@ -761,10 +975,10 @@ static int steer_in_place(struct xfrm_state *x, u8 encap, __be16 sport, __be16 d
 	return err;
 }
 
-static void steer_discard(struct xfrm_state *nx)
+static void steer_gone_msg(int err, struct netlink_ext_ack *extack)
 {
-	nx->km.state = XFRM_STATE_DEAD;
-	xfrm_state_put(nx);
+	if (err == -ESRCH)
+		NL_SET_ERR_MSG_MOD(extack, "the SA was deleted or expired during the steer");
 }
 
 int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t *daddr,
@@ -785,12 +999,11 @@ int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t
 		err = steer_in_place(x, encap, sport, dport);
 	} else {
 		nx = steer_build(net, x, encap, sport, dport, extack);
-		err = IS_ERR(nx) ? PTR_ERR(nx) : steer_commit(x, nx);
+		err = IS_ERR(nx) ? PTR_ERR(nx) : steer_commit(tn, x, nx);
 		if (err && !IS_ERR(nx))
-			steer_discard(nx);
+			sa_discard(nx);
 	}
-	if (err == -ESRCH)
-		NL_SET_ERR_MSG_MOD(extack, "the SA was deleted or expired during the steer");
+	steer_gone_msg(err, extack);
 	xfrm_state_put(x);
 	mutex_unlock(&tn->lock);
 	return err;
@@ -806,14 +1019,24 @@ static bool addr_is_local(struct net *net, unsigned short family, const xfrm_add
 	return false;
 }
 
+/* One SA of a steer by reqid: its state, what replaces it (NULL: in
+ * place), its ports.
+ */
+struct steer_one {
+	struct xfrm_state *x, *nx;
+	__be16 sport, dport;
+};
+
 /*
  * Steer by reqid: every SA the module owns with this reqid (both
  * directions of a Child SA, and its rekeyed successor while both live)
  * moves, or none does.  All new states are built and checked first (an
  * espintcp connection missing for one of them, memory, the kernel's
  * init), and only when every one of them could be built are they swapped
- * in.  tn->lock keeps module requests out meanwhile; an SA the kernel
- * deletes by itself in between (hard expire) is simply not moved.
+ * in, each under its own lock; nothing can fail then but a state that
+ * went meanwhile (hard expire, flush, deleted by someone else), which is
+ * not moved, as if it had been gone before the steer.  tn->lock keeps
+ * module requests out meanwhile.
  *
  * UDP and TCP ports are given as the local port and the peer's: an SA
  * whose destination is an address of this namespace is inbound and gets
@@ -823,91 +1046,77 @@ int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __
 			  unsigned int *moved, struct netlink_ext_ack *extack)
 {
 	struct tcpike_net *tn = tcpike_pernet(net);
-	struct xfrm_state **old = NULL, **new = NULL;
-	__be16 *sports = NULL, *dports = NULL;
-	struct tcpike_sa_id *ids = NULL;
-	unsigned int n = 0, cap = 0, i, built = 0;
+	struct steer_one *v = NULL;
+	unsigned int n = 0, cap = 0, i;
 	struct tcpike_sa *s;
 	int err = 0;
 
 	*moved = 0;
 	mutex_lock(&tn->lock);
-	/* Creation takes tn->lock, so the matches can only become fewer
-	 * between counting and copying them.
+	/* Records of live states change only under tn->lock (a callback
+	 * drops some, never adds), so the matches can only become fewer
+	 * between counting and taking them.
 	 */
 	spin_lock_bh(&tn->own_lock);
 	list_for_each_entry(s, &tn->sas, node)
 		cap += s->id.reqid == reqid;
 	spin_unlock_bh(&tn->own_lock);
 	if (cap) {
-		ids = kcalloc(cap, sizeof(*ids), GFP_KERNEL);
-		old = kcalloc(cap, sizeof(*old), GFP_KERNEL);
-		new = kcalloc(cap, sizeof(*new), GFP_KERNEL);
-		sports = kcalloc(cap, sizeof(*sports), GFP_KERNEL);
-		dports = kcalloc(cap, sizeof(*dports), GFP_KERNEL);
-		if (!ids || !old || !new || !sports || !dports) {
+		v = kcalloc(cap, sizeof(*v), GFP_KERNEL);
+		if (!v) {
 			err = -ENOMEM;
 			goto out;
 		}
 	}
 	spin_lock_bh(&tn->own_lock);
-	list_for_each_entry(s, &tn->sas, node)
-		if (s->id.reqid == reqid && n < cap)
-			ids[n++] = s->id;
+	list_for_each_entry(s, &tn->sas, node) {
+		if (s->id.reqid != reqid || n == cap || state_dead(s->x))
+			continue;
+		v[n].x = s->x;
+		xfrm_state_hold(s->x);
+		n++;
+	}
 	spin_unlock_bh(&tn->own_lock);
+	if (!n) {
+		NL_SET_ERR_MSG_MOD(extack, "no SA with this reqid was created by tcpike");
+		err = -ENOENT;
+		goto out;
+	}
 
 	for (i = 0; i < n; i++) {
-		struct xfrm_state *x = tcpike_sa_state(net, &ids[i]);
-		__be16 sport = 0, dport = 0;
+		struct xfrm_state *x = v[i].x;
 		bool in, out;
 
-		if (!x)
-			continue;	/* the kernel deleted it (hard expire) */
-		old[built] = x;
 		if (encap != TCPIKE_ENCAP_RAW) {
 			in = addr_is_local(net, x->props.family, &x->id.daddr);
 			out = addr_is_local(net, x->props.family, &x->props.saddr);
 			if (in == out) {
 				NL_SET_ERR_MSG_MOD(extack,
 						   "an SA of this reqid has both or neither of its addresses in this namespace, so its ports cannot be oriented: steer it by SPI");
-				xfrm_state_put(x);
 				err = -EINVAL;
 				goto out;
 			}
-			sport = in ? pport : lport;
-			dport = in ? lport : pport;
+			v[i].sport = in ? pport : lport;
+			v[i].dport = in ? lport : pport;
 		}
-		sports[built] = sport;
-		dports[built] = dport;
-		if (!steer_same_type(x, encap)) {
-			new[built] = steer_build(net, x, encap, sport, dport, extack);
-			if (IS_ERR(new[built])) {
-				err = PTR_ERR(new[built]);
-				new[built] = NULL;
-				xfrm_state_put(x);
-				goto out;
-			}
+		if (steer_same_type(x, encap))
+			continue;
+		v[i].nx = steer_build(net, x, encap, v[i].sport, v[i].dport, extack);
+		if (IS_ERR(v[i].nx)) {
+			err = PTR_ERR(v[i].nx);
+			v[i].nx = NULL;
+			goto out;
 		}
-		built++;
 	}
-	if (!built) {
-		NL_SET_ERR_MSG_MOD(extack, "no SA with this reqid was created by tcpike");
-		err = -ENOENT;
-		goto out;
-	}
-	/* Nothing can fail now but a state that went meanwhile (hard
-	 * expire, flush, deleted by another key manager): it is not moved,
-	 * as if it had gone before the steer.
-	 */
-	for (i = 0; i < built; i++) {
+	for (i = 0; i < n; i++) {
 		int r;
 
-		if (new[i]) {
-			r = steer_commit(old[i], new[i]);
+		if (v[i].nx) {
+			r = steer_commit(tn, v[i].x, v[i].nx);
 			if (!r)
-				new[i] = NULL;
+				v[i].nx = NULL;
 		} else {
-			r = steer_in_place(old[i], encap, sports[i], dports[i]);
+			r = steer_in_place(v[i].x, encap, v[i].sport, v[i].dport);
 		}
 		if (!r)
 			(*moved)++;
@@ -917,16 +1126,12 @@ int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __
 		err = -ESRCH;
 	}
 out:
-	for (i = 0; i < built; i++) {
-		if (new[i])
-			steer_discard(new[i]);
-		xfrm_state_put(old[i]);
+	for (i = 0; i < n; i++) {
+		if (v[i].nx)
+			sa_discard(v[i].nx);
+		xfrm_state_put(v[i].x);
 	}
 	mutex_unlock(&tn->lock);
-	kfree(ids);
-	kfree(old);
-	kfree(new);
-	kfree(sports);
-	kfree(dports);
+	kfree(v);
 	return err;
 }

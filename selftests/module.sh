@@ -4,11 +4,13 @@ NL=$BIN/tools/tcpike-nl
 KEY_AB=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324
 KEY_BA=0xa1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4
 
-# Loads the module under test, or ends the script with a failure.
+# Loads the module under test, or ends the script with a failure.  One
+# left by a test before goes first (once its namespaces are gone: see
+# module_unload).
 module_load() {
 	local out
 	[ -f "$TCPIKE_MODULE" ] || tap_skip_all "module not built ($TCPIKE_MODULE)"
-	lsmod 2>/dev/null | grep -q '^tcpike ' && rmmod tcpike
+	lsmod 2>/dev/null | grep -q '^tcpike ' && wait_for 30 rmmod tcpike
 	# On a modular kernel (Debian's) the XFRM algorithm table is a module
 	# of its own, and insmod, unlike modprobe, does not load dependencies.
 	[ -d "/lib/modules/$(uname -r)/kernel" ] && modprobe -a xfrm_algo xfrm_user esp4 esp6 2>/dev/null
@@ -106,9 +108,10 @@ time.sleep(float(sys.argv[2]))' "/tmp/$1-$ns" "${2:-600}" &
 	wait_for 20 test -s "/tmp/$1-$NS_A" && wait_for 20 test -s "/tmp/$1-$NS_B"
 }
 
-# module_unload DESC: the test's namespaces go first (their teardown, a
-# kernel work, drops what the module owned there), then rmmod, retried
-# meanwhile.
+# module_unload DESC: rmmod, once nothing holds the module.  Each SA and
+# policy it owns holds a reference on it (an unload must not leave traffic
+# in clear), so the test's namespaces go first; their teardown, a kernel
+# work, drops what the module owned there, and rmmod is retried meanwhile.
 module_unload() {
 	ns_cleanup
 	if wait_for 30 rmmod tcpike; then
@@ -118,13 +121,23 @@ module_unload() {
 	fi
 }
 
-# espintcp_conn NS READYFILE ARGS...: selftests/espintcp_conn in NS in the
-# background (listen ADDR PORT, or connect LADDR LPORT RADDR RPORT; -n: no
-# ULP); READYFILE gets "LPORT RPORT" once the connection holds the
-# espintcp ULP, READYFILE.err its complaints.
-espintcp_conn() {
-	local ns=$1 f=$2
-	shift 2
-	rm -f "$f"
-	ip netns exec "$ns" "$BIN/selftests/espintcp_conn" "$@" "$f" 2>"$f.err" &
+# module_unload_refused DESC: rmmod fails, saying the module is in use.
+module_unload_refused() {
+	local out
+	if out=$(rmmod tcpike 2>&1); then
+		tap_fail "$1" "rmmod succeeded"
+	else
+		case "$out" in
+		*"in use"*) tap_ok "$1" ;;
+		*) tap_fail "$1" "$out" ;;
+		esac
+	fi
+}
+
+# nl_monitor NS FILE [COUNT [TIMEOUT]]: tcpike-nl monitor in NS in the
+# background (MON its pid), returning once it listens.
+nl_monitor() {
+	ip netns exec "$1" "$NL" monitor --count "${3:-1000}" --timeout "${4:-120}" >"$2" 2>&1 &
+	MON=$!
+	wait_for 10 grep -q listening "$2"
 }

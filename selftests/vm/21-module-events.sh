@@ -3,11 +3,11 @@
 # "events" group of each namespace, expire (soft then hard) for its SAs and
 # acquire for its policies; events stay in their namespace.
 . "$(dirname "$0")/../lib.sh"
-NL=$BIN/tools/tcpike-nl
+. "$TOP/selftests/module.sh"
 KEY=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324
 
 [ -f "$TCPIKE_MODULE" ] || tap_skip_all "module not built ($TCPIKE_MODULE)"
-lsmod 2>/dev/null | grep -q '^tcpike ' && rmmod tcpike
+lsmod 2>/dev/null | grep -q '^tcpike ' && wait_for 30 rmmod tcpike
 [ -d "/lib/modules/$(uname -r)/kernel" ] && modprobe -a xfrm_algo xfrm_user esp4 esp6 2>/dev/null
 if ! out=$(insmod "$TCPIKE_MODULE" 2>&1); then
 	tap_fail "insmod tcpike.ko" "$out"
@@ -57,5 +57,6 @@ case "$out" in
 *"soft lifetime is longer than its hard lifetime"*) tap_ok "soft > hard lifetime refused" ;;
 *) tap_fail "soft > hard lifetime refused" "$out" ;;
 esac
-tap_check "rmmod with a live policy and a listener" rmmod tcpike
+module_unload_refused "rmmod refused with a live policy (and a listener)"
+module_unload "rmmod once the namespaces are gone"
 tap_done

@@ -30,7 +30,9 @@ tap_expect_eq "dump in the other namespace lists its one SA" \
 	"spi 0x00008001 src 10.0.0.1 dst 10.0.0.2 reqid 0 rfc4106(gcm(aes)) encap raw packets 0" \
 	"$(ip netns exec "$NS_B" "$NL" sa-dump)"
 tap_check "dump echoes no key" sh -c "! printf '%s' \"\$1\" | grep -q KEY" _ "$da"
-tap_check "rmmod" rmmod tcpike
+module_unload_refused "rmmod refused while the backend's SAs live"
+for ns in "$NS_A" "$NS_B"; do ip -n "$ns" xfrm state flush; ip -n "$ns" xfrm policy flush; done
+tap_check "rmmod once they are flushed" wait_for 10 rmmod tcpike
 out=$(ip netns exec "$NS_A" "$KBT" --absent 2>&1)
 tap_check "without the module the backend reports the family absent" sh -c "! printf '%s\n' \"\$1\" | grep -q '^not ok'" _ "$out"
 tap_diag "$out"

@@ -101,5 +101,6 @@ wait_for 10 sh -c "! ip netns exec $NS_A $NL stats | grep -q '^reach'"
 tap_expect_eq "the watch went with its SA" "" "$(nl_a stats | grep '^reach')"
 tap_check "watch on the reverse SA in B" \
 	ip netns exec "$NS_B" "$NL" reach --spi 0x2002 --dst 10.0.0.1 --pair-spi 0x1001 --timeout 5
-tap_check "rmmod with a live watch" rmmod tcpike
+module_unload_refused "rmmod refused while the watched SAs live"
+module_unload "rmmod once the namespaces are gone (a watch live)"
 tap_done

@@ -26,6 +26,6 @@ ran=$(printf '%s\n' "$out" | grep -c '^ok \|^not ok ')
 TAP_N=$((TAP_N + ran))
 [ "$ran" -ge 5 ] || tap_fail "module_tables ran its 5 tests" "$ran TAP lines, status $rc"
 [ "$rc" = 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
-tap_check "rmmod after the namespaces exited" rmmod tcpike
+tap_check "rmmod after the namespaces exited" wait_for 30 rmmod tcpike
 tap_expect_eq "no WARNING or BUG" "" "$(dmesg | tail -n +$((mark + 1)) | grep -E 'WARNING|BUG|Oops')"
 tap_done
