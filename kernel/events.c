@@ -26,7 +26,17 @@ static void count_dropped(struct tcpike_net *tn)
 	spin_unlock_bh(&tn->own_lock);
 }
 
-/* Sends msg (built up to its attributes), or counts it lost. */
+/* A new event message, or NULL (counted lost). */
+static struct sk_buff *event_start(struct tcpike_net *tn, u8 cmd, void **hdr, gfp_t gfp)
+{
+	struct sk_buff *msg = tcpike_event_new(cmd, hdr, gfp);
+
+	if (!msg)
+		count_dropped(tn);
+	return msg;
+}
+
+/* Sends msg once its attributes are in (err 0), or counts it lost. */
 static int event_end(struct tcpike_net *tn, struct sk_buff *msg, void *hdr, int err)
 {
 	if (err) {
@@ -38,43 +48,39 @@ static int event_end(struct tcpike_net *tn, struct sk_buff *msg, void *hdr, int 
 	return tcpike_event_send(tn->net, msg);
 }
 
+/* What names an SA in an event: SPI, FAMILY, DST. */
+static int put_sa_id(struct sk_buff *msg, const struct xfrm_state *x)
+{
+	return nla_put_be32(msg, TCPIKE_A_SPI, x->id.spi) ?:
+	       nla_put_u16(msg, TCPIKE_A_FAMILY, x->props.family) ?:
+	       tcpike_put_addr(msg, TCPIKE_A_DST, x->props.family, &x->id.daddr);
+}
+
 static void event_expire(struct tcpike_net *tn, struct xfrm_state *x, bool hard)
 {
-	unsigned short family = x->props.family;
 	struct sk_buff *msg;
 	void *hdr;
 
-	msg = tcpike_event_new(TCPIKE_CMD_EVENT_EXPIRE, &hdr, GFP_ATOMIC);
-	if (!msg) {
-		count_dropped(tn);
-		return;
-	}
-	event_end(tn, msg, hdr,
-		  nla_put_be32(msg, TCPIKE_A_SPI, x->id.spi) ?:
-		  nla_put_u16(msg, TCPIKE_A_FAMILY, family) ?:
-		  tcpike_put_addr(msg, TCPIKE_A_DST, family, &x->id.daddr) ?:
-		  nla_put_u8(msg, TCPIKE_A_EVENT_HARD, hard ? 1 : 0));
+	msg = event_start(tn, TCPIKE_CMD_EVENT_EXPIRE, &hdr, GFP_ATOMIC);
+	if (msg)
+		event_end(tn, msg, hdr,
+			  put_sa_id(msg, x) ?:
+			  nla_put_u8(msg, TCPIKE_A_EVENT_HARD, hard ? 1 : 0));
 }
 
 void tcpike_event_sa_deleted(struct tcpike_net *tn, struct xfrm_state *x, u8 reason, gfp_t gfp)
 {
-	unsigned short family = x->props.family;
 	struct sk_buff *msg;
 	void *hdr;
 
-	msg = tcpike_event_new(TCPIKE_CMD_EVENT_SA_DELETED, &hdr, gfp);
-	if (!msg) {
-		count_dropped(tn);
-		return;
-	}
-	event_end(tn, msg, hdr,
-		  nla_put_be32(msg, TCPIKE_A_SPI, x->id.spi) ?:
-		  nla_put_u16(msg, TCPIKE_A_FAMILY, family) ?:
-		  tcpike_put_addr(msg, TCPIKE_A_SRC, family, &x->props.saddr) ?:
-		  tcpike_put_addr(msg, TCPIKE_A_DST, family, &x->id.daddr) ?:
-		  nla_put_u32(msg, TCPIKE_A_REQID, x->props.reqid) ?:
-		  tcpike_put_mark(msg, &x->mark, x->if_id) ?:
-		  nla_put_u8(msg, TCPIKE_A_DEL_REASON, reason));
+	msg = event_start(tn, TCPIKE_CMD_EVENT_SA_DELETED, &hdr, gfp);
+	if (msg)
+		event_end(tn, msg, hdr,
+			  put_sa_id(msg, x) ?:
+			  tcpike_put_addr(msg, TCPIKE_A_SRC, x->props.family, &x->props.saddr) ?:
+			  nla_put_u32(msg, TCPIKE_A_REQID, x->props.reqid) ?:
+			  tcpike_put_mark(msg, &x->mark, x->if_id) ?:
+			  nla_put_u8(msg, TCPIKE_A_DEL_REASON, reason));
 }
 
 void tcpike_event_policy_deleted(struct tcpike_net *tn, struct xfrm_policy *xp, u8 dir,
@@ -84,22 +90,19 @@ void tcpike_event_policy_deleted(struct tcpike_net *tn, struct xfrm_policy *xp, 
 	struct sk_buff *msg;
 	void *hdr;
 
-	msg = tcpike_event_new(TCPIKE_CMD_EVENT_POLICY_DELETED, &hdr, gfp);
-	if (!msg) {
-		count_dropped(tn);
-		return;
-	}
-	event_end(tn, msg, hdr,
-		  nla_put_u8(msg, TCPIKE_A_POLICY_DIR, dir) ?:
-		  nla_put_u16(msg, TCPIKE_A_FAMILY, sel->family) ?:
-		  tcpike_put_addr(msg, TCPIKE_A_SEL_SRC, sel->family, &sel->saddr) ?:
-		  tcpike_put_addr(msg, TCPIKE_A_SEL_DST, sel->family, &sel->daddr) ?:
-		  nla_put_u8(msg, TCPIKE_A_SEL_SRC_PLEN, sel->prefixlen_s) ?:
-		  nla_put_u8(msg, TCPIKE_A_SEL_DST_PLEN, sel->prefixlen_d) ?:
-		  nla_put_u8(msg, TCPIKE_A_SEL_PROTO, sel->proto) ?:
-		  nla_put_u32(msg, TCPIKE_A_REQID, xp->xfrm_nr ? xp->xfrm_vec[0].reqid : 0) ?:
-		  tcpike_put_mark(msg, &xp->mark, xp->if_id) ?:
-		  nla_put_u8(msg, TCPIKE_A_DEL_REASON, reason));
+	msg = event_start(tn, TCPIKE_CMD_EVENT_POLICY_DELETED, &hdr, gfp);
+	if (msg)
+		event_end(tn, msg, hdr,
+			  nla_put_u8(msg, TCPIKE_A_POLICY_DIR, dir) ?:
+			  nla_put_u16(msg, TCPIKE_A_FAMILY, sel->family) ?:
+			  tcpike_put_addr(msg, TCPIKE_A_SEL_SRC, sel->family, &sel->saddr) ?:
+			  tcpike_put_addr(msg, TCPIKE_A_SEL_DST, sel->family, &sel->daddr) ?:
+			  nla_put_u8(msg, TCPIKE_A_SEL_SRC_PLEN, sel->prefixlen_s) ?:
+			  nla_put_u8(msg, TCPIKE_A_SEL_DST_PLEN, sel->prefixlen_d) ?:
+			  nla_put_u8(msg, TCPIKE_A_SEL_PROTO, sel->proto) ?:
+			  nla_put_u32(msg, TCPIKE_A_REQID, xp->xfrm_nr ? xp->xfrm_vec[0].reqid : 0) ?:
+			  tcpike_put_mark(msg, &xp->mark, xp->if_id) ?:
+			  nla_put_u8(msg, TCPIKE_A_DEL_REASON, reason));
 }
 
 void tcpike_gone_kick(struct tcpike_net *tn, unsigned int flags)
@@ -185,11 +188,9 @@ static int tcpike_km_acquire(struct xfrm_state *x, struct xfrm_tmpl *t,
 	 */
 	if (!tcpike_events_listened(net))
 		return -ESRCH;
-	msg = tcpike_event_new(TCPIKE_CMD_EVENT_ACQUIRE, &hdr, GFP_ATOMIC);
-	if (!msg) {
-		count_dropped(tn);
+	msg = event_start(tn, TCPIKE_CMD_EVENT_ACQUIRE, &hdr, GFP_ATOMIC);
+	if (!msg)
 		return -ENOMEM;
-	}
 	return event_end(tn, msg, hdr,
 			 nla_put_u16(msg, TCPIKE_A_FAMILY, sel->family) ?:
 			 tcpike_put_addr(msg, TCPIKE_A_SEL_SRC, sel->family, &sel->saddr) ?:
@@ -217,15 +218,11 @@ static int tcpike_km_new_mapping(struct xfrm_state *x, xfrm_address_t *ipaddr, _
 
 	if (!x->encap || !tcpike_sa_ours(tn, x))
 		return -EINVAL;
-	msg = tcpike_event_new(TCPIKE_CMD_EVENT_MAPPING, &hdr, GFP_ATOMIC);
-	if (!msg) {
-		count_dropped(tn);
+	msg = event_start(tn, TCPIKE_CMD_EVENT_MAPPING, &hdr, GFP_ATOMIC);
+	if (!msg)
 		return -ENOMEM;
-	}
 	return event_end(tn, msg, hdr,
-			 nla_put_be32(msg, TCPIKE_A_SPI, x->id.spi) ?:
-			 nla_put_u16(msg, TCPIKE_A_FAMILY, family) ?:
-			 tcpike_put_addr(msg, TCPIKE_A_DST, family, &x->id.daddr) ?:
+			 put_sa_id(msg, x) ?:
 			 tcpike_put_addr(msg, TCPIKE_A_SRC, family, &x->props.saddr) ?:
 			 nla_put_be16(msg, TCPIKE_A_ENCAP_SPORT, x->encap->encap_sport) ?:
 			 tcpike_put_addr(msg, TCPIKE_A_MAPPING_ADDR, family, ipaddr) ?:

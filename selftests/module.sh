@@ -141,3 +141,14 @@ nl_monitor() {
 	MON=$!
 	wait_for 10 grep -q listening "$2"
 }
+
+# espintcp_conn NS READYFILE ARGS...: selftests/espintcp_conn in NS in the
+# background (listen ADDR PORT, or connect LADDR LPORT RADDR RPORT; -n: no
+# ULP); READYFILE gets "LPORT RPORT" once the connection holds the
+# espintcp ULP, READYFILE.err its complaints.
+espintcp_conn() {
+	local ns=$1 f=$2
+	shift 2
+	rm -f "$f"
+	ip netns exec "$ns" "$BIN/selftests/espintcp_conn" "$@" "$f" 2>"$f.err" &
+}
