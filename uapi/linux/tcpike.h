@@ -22,12 +22,13 @@
  *    with ip xfrm anyway.
  *
  * SAs and policies the module makes are ordinary XFRM states and policies:
- * ip xfrm shows them; ip xfrm monitor and the audit log hear of a steer
- * (an update).  This version of the module deletes the SAs and policies it
- * owns when it is unloaded, so an unload leaves their traffic unprotected.
- * Reserved, not sent by this version: EVENT_SA_DELETED,
- * EVENT_POLICY_DELETED (with DEL_REASON), STATS_KEEPALIVES_SKIPPED and
- * STATS_KEEPALIVE_BH_PEAK_NS.
+ * ip xfrm shows them, ip xfrm monitor and the audit log hear of them being
+ * added, updated (a steer) and deleted.  The module never adopts a state
+ * or policy it did not make, even one with the same identity, and tells
+ * of one of its own deleted by someone else (EVENT_SA_DELETED,
+ * EVENT_POLICY_DELETED).  It cannot be unloaded while it owns an SA or a
+ * policy (each holds a reference on the module): traffic is never left in
+ * clear by an unload.  Delete them first (or flush them with ip xfrm).
  *
  * Key attributes are write-only: they are never echoed in a reply, a dump
  * or a notification.
