@@ -88,9 +88,12 @@ tap_check "the tunnel still carries traffic" \
 	ip netns exec "$NS_A" ping -q -c 2 -i 0.2 -W 5 -I 192.168.1.1 192.168.2.1
 # Flushed with ip xfrm (another key manager): the module hears of it and
 # owns nothing; the keepalives, the watch, the listener and the pings go on.
+# Policies first: with the states gone and the policies still there, a
+# ping in between would make a larval state (the listener is there to
+# hear the acquire).
 for ns in "$NS_A" "$NS_B"; do
-	ip -n "$ns" xfrm state flush
 	ip -n "$ns" xfrm policy flush
+	ip -n "$ns" xfrm state flush
 done
 tap_check "rmmod once the states and policies are flushed, the rest live" wait_for 10 rmmod tcpike
 tap_expect_eq "nothing of the module's in XFRM (A, B)" "0 0 0 0" \
