@@ -6,7 +6,8 @@
 # tunnel makes the kernel send a soft expire, tcpiked rekeys the Child SA
 # before the hard limit, and not one ping is lost.  The rekey is checked in
 # the kernel (`ip xfrm state` holds other SPIs than before), not only in
-# tcpiked's status.
+# tcpiked's status.  With the module, an SA deleted behind tcpiked's back
+# (ip xfrm) ends the Child SA at both ends.
 . "$(dirname "$0")/../lib.sh"
 require_netns
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
@@ -31,6 +32,26 @@ limits_ok() {
 	else
 		tap_fail "$tag: $name's kernel SAs: hard byte limit $LIFE, soft at $lo..$hi % (got $n SAs,$bad)"
 		ip -s -n "$ns" xfrm state | sed "s/^/# $name: /"
+	fi
+}
+
+# With the module: a's outbound SA deleted behind tcpiked's back (ip xfrm,
+# another key manager).  The module reports it (EVENT_SA_DELETED), a
+# deletes the Child SA and tells b, and b's kernel no longer holds the SA:
+# seen in b's kernel, not only in a's log.
+foreign_delete() {
+	local spi
+	spi=$(ip -n "$NS_A" xfrm state | awk '$1 == "src" && $2 == "10.0.0.1" { getline; print $4; exit }')
+	if [ -z "$spi" ] || ! ip -n "$NS_A" xfrm state delete src 10.0.0.1 dst 10.0.0.2 proto esp spi "$spi"; then
+		tap_fail "$tag: a's outbound SA deleted with ip xfrm (spi '$spi')"
+		return
+	fi
+	b_lost() { ! ip -n "$NS_B" xfrm state | grep -q "spi $spi "; }
+	if wait_for 10 b_lost && grep -q "SA $(printf %08x "$spi") was deleted by someone else" "$IKE_DIR/a.log"; then
+		tap_ok "$tag: an SA deleted with ip xfrm at a: a deleted the Child SA, and b's kernel dropped $spi"
+	else
+		tap_fail "$tag: an SA deleted with ip xfrm at a: a deleted the Child SA, and b's kernel dropped $spi"
+		ip -n "$NS_B" xfrm state | sed 's/^/# b: /'; ike_log a 20; ike_log b 20
 	fi
 }
 
@@ -82,6 +103,7 @@ lifetime_run() {
 		tap_fail "$tag: the soft expire started the rekey, no hard expire"
 		grep -h "lifetime\|expire" "$IKE_DIR/a.log" "$IKE_DIR/b.log" | sed 's/^/# /'
 	fi
+	[ "$backend" = module ] && foreign_delete
 	ike_stop a
 	ike_stop b
 	tap_check "$tag: no XFRM state or policy left behind" \
