@@ -694,7 +694,9 @@ void tcpike_sa_drop_dead(struct tcpike_net *tn, u8 reason)
 /*
  * Keepalives (keepalive.c) are not sent for a peer an SA of ours sent ESP
  * to within the interval: x->lastused is the wall-clock second of the
- * state's last packet (xfrm_output), and an outbound state has only those.
+ * state's last packet (xfrm_output, 6.9 and later), and an outbound state
+ * has only those; on older kernels a change of its packet count since the
+ * walk's last look stands in for it.
  */
 bool tcpike_sa_sent_lately(struct tcpike_net *tn, __be32 saddr, __be32 daddr,
 			   __be16 sport, __be16 dport, u32 interval_s)
@@ -715,10 +717,18 @@ bool tcpike_sa_sent_lately(struct tcpike_net *tn, __be32 saddr, __be32 daddr,
 	rhl_for_each_entry_rcu(s, pos, list, pnode) {
 		struct xfrm_state *x = s->x;
 		struct xfrm_encap_tmpl *e = x->encap;
+		u64 packets = READ_ONCE(x->curlft.packets);
 
+		/* Output counted since the walk's last look (every interval
+		 * or so) counts as sent now: 6.1 keeps no lastused on output.
+		 */
+		if (packets != s->ka_packets) {
+			s->ka_packets = packets;
+			s->ka_changed = now;
+		}
 		if (e && READ_ONCE(e->encap_type) == UDP_ENCAP_ESPINUDP &&
 		    READ_ONCE(e->encap_sport) == sport && READ_ONCE(e->encap_dport) == dport &&
-		    now - READ_ONCE(x->lastused) < interval_s) {
+		    (now - READ_ONCE(x->lastused) < interval_s || now - s->ka_changed < interval_s)) {
 			sent = true;
 			break;
 		}

@@ -123,6 +123,12 @@ struct tcpike_sa {
 	struct tcpike_sa_id id;		/* first: dumps copy it */
 	struct tcpike_pair_key pair;
 	struct xfrm_state *x;
+	/* The keepalive walk's own record of output (own_lock): x's packet
+	 * count when it last looked, and the second it last saw it change.
+	 * Kernels before 6.9 do not set x->lastused on output.
+	 */
+	u64 ka_packets;
+	time64_t ka_changed;
 	struct rhash_head hnode;	/* tn->sa_ht */
 	struct rhlist_head pnode;	/* tn->sa_pair_ht */
 	struct list_head node;		/* tn->sas */
