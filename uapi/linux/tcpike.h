@@ -51,8 +51,9 @@
  * @TCPIKE_CMD_SA_DEL: delete an SA the module created.  Requires SPI,
  *	FAMILY, DST.
  * @TCPIKE_CMD_SA_GET: one SA's parameters and counters (no keys; MARK +
- *	MARK_MASK and IF_ID when set).  Requires SPI, FAMILY, DST.  With NLM_F_DUMP: every SA the module made in the
- *	caller's namespace, one message each, same attributes; the dump
+ *	MARK_MASK and IF_ID when set).  Requires SPI, FAMILY, DST.  With
+ *	NLM_F_DUMP: every SA the module made in the caller's namespace, one
+ *	message each, same attributes; the dump
  *	resumes across buffers and is flagged NLM_F_DUMP_INTR when the set of
  *	SAs changed meanwhile (read it again).
  * @TCPIKE_CMD_STATS_GET: module counters of the caller's namespace.
