@@ -27,10 +27,12 @@ live_setup() {
 		step ip netns exec "$ns" "$NL" sa-steer --spi 0x2002 --dst 10.0.0.1 \
 			--encap udp --sport 4500 --dport 4500 || return 1
 	done
+	# The keepalives go to port 4501: to 4500 the ping's ESP in UDP would
+	# (rightly) suppress them, as RFC 3948 wants while ESP flows.
 	step ip netns exec "$NS_A" "$NL" keepalive --src 10.0.0.1 --dst 10.0.0.2 \
-		--sport 4500 --dport 4500 --interval 1 &&
+		--sport 4500 --dport 4501 --interval 1 &&
 	step ip netns exec "$NS_B" "$NL" keepalive --src 10.0.0.2 --dst 10.0.0.1 \
-		--sport 4500 --dport 4500 --interval 1 &&
+		--sport 4500 --dport 4501 --interval 1 &&
 	step ip netns exec "$NS_A" "$NL" reach --spi 0x1001 --dst 10.0.0.2 \
 		--pair-spi 0x2002 --timeout 2 || return 1
 	ip netns exec "$NS_A" "$NL" monitor --count 1000 --timeout 600 >"/tmp/$1-mon.log" 2>&1 &
@@ -50,13 +52,13 @@ live_or_stop() { # description prefix
 	fi
 }
 
-# Keepalives B receives from A (one 0xFF byte in UDP 4500 -> 4500).
+# Keepalives B receives from A (one 0xFF byte in UDP 4500 -> 4501).
 ka_counter() {
 	ip netns exec "$NS_B" nft -f - <<'NFT'
 table inet wire {
 	chain in {
 		type filter hook input priority -300;
-		iifname "vb" ip saddr 10.0.0.1 udp sport 4500 udp dport 4500 udp length 9 @th,64,8 0xff counter comment "ka"
+		iifname "vb" ip saddr 10.0.0.1 udp sport 4500 udp dport 4501 udp length 9 @th,64,8 0xff counter comment "ka"
 	}
 }
 NFT
