@@ -433,36 +433,49 @@ static uint32_t count_from(const struct tcp *t, const struct sockaddr_storage *a
 }
 
 /*
- * Which unproven connection makes room: the oldest with no IKE SA on it at
- * all, else the oldest whose IKE SA is not authenticated yet.  A peer
- * between IKE_SA_INIT (done: the engine set c->user) and IKE_AUTH is not
- * cut off while a bare connection is left to close.  a: only connections
- * from that address (tcp_per_ip); NULL: any (tcp_max, t->unproven is in
- * accept order).
+ * How far an unproven connection got: 0 nothing answered on it, 1 we
+ * answered an IKE message on it (a cookie request, say) but it holds no
+ * IKE SA, 2 an IKE SA not authenticated yet (the engine set c->user).
+ */
+static int evict_rank(const struct tcp_conn *c)
+{
+	return c->user ? 2 : c->replied ? 1 : 0;
+}
+
+/*
+ * Which unproven connection makes room: the oldest of the lowest rank
+ * (evict_rank).  A peer in the middle of a cookie exchange or between
+ * IKE_SA_INIT and IKE_AUTH is not cut off while a connection that never
+ * got an answer (a flood of bare or garbage connections) is left to
+ * close.  a: only connections from that address (tcp_per_ip); NULL: any
+ * (tcp_max, t->unproven is in accept order).
  */
 static struct tcp_conn *evict_pick(const struct tcp *t, const struct sockaddr_storage *a)
 {
-	struct tcp_conn *bare = NULL, *any = NULL;
+	struct tcp_conn *best[3] = { NULL, NULL, NULL };
 
 	if (!a) {
 		for (struct tcp_conn *c = t->unproven; c; c = c->unp_next) {
-			if (!c->user)
-				return c;
-			any = any ? any : c;
-		}
-		return any;
-	}
-	for (struct hnode *h = htab_first(&t->by_host, host_hash(a)); h; h = htab_next(h)) {
-		struct tcp_conn *c = container_of(h, struct tcp_conn, host_node);
+			int r = evict_rank(c);
 
-		if (!c->seq || c->proven || !addr_eq(&c->remote, a))
-			continue;
-		if (!any || c->seq < any->seq)
-			any = c;
-		if (!c->user && (!bare || c->seq < bare->seq))
-			bare = c;
+			if (r == 0)
+				return c;
+			if (!best[r])
+				best[r] = c;
+		}
+	} else {
+		for (struct hnode *h = htab_first(&t->by_host, host_hash(a)); h; h = htab_next(h)) {
+			struct tcp_conn *c = container_of(h, struct tcp_conn, host_node);
+			int r;
+
+			if (!c->seq || c->proven || !addr_eq(&c->remote, a))
+				continue;
+			r = evict_rank(c);
+			if (!best[r] || c->seq < best[r]->seq)
+				best[r] = c;
+		}
 	}
-	return bare ? bare : any;
+	return best[0] ? best[0] : best[1] ? best[1] : best[2];
 }
 
 /*
@@ -818,8 +831,10 @@ int tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 		else
 			r = 0;
 		buf_free(&f);
-		if (!r)
+		if (!r) {
 			c->tcp->st.tx_frames++;
+			c->replied = true;
+		}
 		return r;
 	}
 	r = stream_frame(&f, true, msg, len);
@@ -832,6 +847,7 @@ int tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	if (r)
 		return r;
 	c->tcp->st.tx_frames++;
+	c->replied = true;
 	if (!c->connecting) {
 		r = conn_flush(c);
 		if (r) {

@@ -80,6 +80,7 @@ struct tcp_conn {
 	bool dead;		/* closed; fd is -1 */
 	bool announced;		/* connected(c, 0) was called: closed() follows */
 	bool proven;		/* an IKE SA authenticated on it (tcp_conn_proven) */
+	bool replied;		/* we sent an IKE message on it (a cookie, say) */
 	struct sockaddr_storage local, remote;
 	uint64_t last_activity_ms;
 	struct stream st;

@@ -577,6 +577,45 @@ TEST(tcp_max_keeps_a_connection_with_an_sa)
 	loop_free(l);
 }
 
+/* The engine's answer (a cookie, say) on the only connection, no SA. */
+static void answered_once(struct tcp *ts)
+{
+	static const uint8_t msg[28] = { 1 };
+
+	tcp_send(ts->conns, msg, sizeof(msg));
+}
+
+/* tcp_max: a connection we answered on (a peer in its cookie exchange)
+ * outlasts newer connections that never got an answer (netns 48: a
+ * flood's second batch of bare connections displaced the legitimate
+ * peer waiting for its cookie). */
+TEST(tcp_max_keeps_an_answered_connection)
+{
+	struct loop *l = loop_new();
+	struct sink srv = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 3);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
+			      .n_ports = 1, .max_conns = 3 };
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct sockaddr_storage dst = lo4(port);
+	int fd[5];
+
+	ASSERT_NE(NULL, ts);
+	connect_each(_metadata, l, ts, &dst, fd, 5, answered_once);
+	EXPECT_EQ(3, ts->n_conns);
+	EXPECT_EQ(2, ts->st.evicted_global);
+	EXPECT_FALSE(closed_by_peer(l, fd[0]));	/* answered: kept */
+	EXPECT_TRUE(closed_by_peer(l, fd[1]));	/* the two oldest never answered */
+	EXPECT_TRUE(closed_by_peer(l, fd[2]));
+	EXPECT_FALSE(closed_by_peer(l, fd[3]));
+	EXPECT_FALSE(closed_by_peer(l, fd[4]));
+	for (int i = 0; i < 5; i++)
+		close(fd[i]);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
 TEST(tcp_prefix_timeout_and_bad_length)
 {
 	struct loop *l = loop_new();
