@@ -656,6 +656,9 @@ static void tcp_failed(struct ike_sa *sa, int err)
 	if (was == XS_TCP_INIT || was == XS_SEP_TCP_INIT) {
 		snprintf(why, sizeof(why), "cannot reach the peer over TCP port %u: %s",
 			 cc->tcp_port, strerror(-err));
+		/* A failed attempt, tried again with back-off (keyingtries)
+		 * as an unanswered IKE_SA_INIT is. */
+		ike_keying_failed(sa, why);
 		ike_sa_destroy(sa, why);
 		return;
 	}

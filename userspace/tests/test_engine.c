@@ -2970,6 +2970,28 @@ TEST(keyingtries_forever_with_backoff)
 	net_free(n);
 }
 
+/* keyingtries: a TCP connection refused or reset before IKE_SA_INIT is
+ * answered (transport = tcp) is a failed attempt like an unanswered one:
+ * tried again after 1 s (netns 48: the legitimate peer, displaced by a
+ * flood from its own address, gave up at once). */
+TEST(keyingtries_after_tcp_failure)
+{
+	struct net *n = net_new("transport = tcp");
+
+	n->block_tcp = true;
+	initiate(n);
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	ASSERT_NE(NULL, retry_of(A));
+	n->block_tcp = false;
+	elapse(n, 1000);
+	EXPECT_EQ(NULL, retry_of(A));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	net_free(n);
+}
+
 TEST(keyingtries_gives_up)
 {
 	struct net *n = net_new("keyingtries = 2");
