@@ -500,30 +500,50 @@ static void half_open_sa(struct tcp *ts)
 	ts->conns->user = ts;
 }
 
-/* tcp_max: the oldest unproven connection of any address makes room. */
-TEST(tcp_max_displaces_the_oldest_unproven)
+/*
+ * tcp_max = 3, five connections from five addresses, first(ts) run on the
+ * first once it is accepted: the first is kept and the two oldest after it
+ * make room for the last two.  *lp and *tsp for the caller to go on with.
+ */
+static void first_of_five_kept(struct __test_metadata *_metadata, void (*first)(struct tcp *),
+			       struct sink *srv, struct loop **lp, struct tcp **tsp, int *fd)
 {
-	struct loop *l = loop_new();
-	struct sink srv = { 0 };
-	struct sockaddr_storage a = lo4(0);
-	uint16_t port = (uint16_t)(base_port() + 3);
+	static struct sockaddr_storage a;
+	static uint16_t port;
 	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
 			      .n_ports = 1, .max_conns = 3 };
-	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
-	struct sockaddr_storage dst = lo4(port);
-	int fd[5];
+	struct sockaddr_storage dst;
+	struct loop *l = loop_new();
+	struct tcp *ts;
 
+	a = lo4(0);
+	port = (uint16_t)(base_port() + 3);
+	dst = lo4(port);
+	ts = tcp_open(l, &o, on_rx, srv, &ops, srv);
+	*lp = l;
+	*tsp = ts;
 	ASSERT_NE(NULL, ts);
-	/* one proven connection first */
-	connect_each(_metadata, l, ts, &dst, fd, 5, prove_all);
+	connect_each(_metadata, l, ts, &dst, fd, 5, first);
 	EXPECT_EQ(3, ts->n_conns);
 	EXPECT_EQ(2, ts->st.evicted_global);
 	EXPECT_EQ(0, ts->st.refused_global);
-	EXPECT_FALSE(closed_by_peer(l, fd[0]));	/* proven: kept */
-	EXPECT_TRUE(closed_by_peer(l, fd[1]));	/* the two oldest unproven */
+	EXPECT_FALSE(closed_by_peer(l, fd[0]));	/* kept */
+	EXPECT_TRUE(closed_by_peer(l, fd[1]));	/* the two oldest after it */
 	EXPECT_TRUE(closed_by_peer(l, fd[2]));
 	EXPECT_FALSE(closed_by_peer(l, fd[3]));
 	EXPECT_FALSE(closed_by_peer(l, fd[4]));
+}
+
+/* tcp_max: the oldest unproven connection of any address makes room. */
+TEST(tcp_max_displaces_the_oldest_unproven)
+{
+	struct sink srv = { 0 };
+	struct loop *l;
+	struct tcp *ts;
+	int fd[5];
+
+	/* one proven connection first: kept */
+	first_of_five_kept(_metadata, prove_all, &srv, &l, &ts, fd);
 	for (int i = 0; i < 5; i++)
 		close(fd[i]);
 	tcp_close_all(ts);
@@ -539,25 +559,13 @@ TEST(tcp_max_displaces_the_oldest_unproven)
  */
 TEST(tcp_max_keeps_a_connection_with_an_sa)
 {
-	struct loop *l = loop_new();
 	struct sink srv = { 0 };
-	struct sockaddr_storage a = lo4(0);
-	uint16_t port = (uint16_t)(base_port() + 3);
-	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
-			      .n_ports = 1, .max_conns = 3 };
-	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
-	struct sockaddr_storage dst = lo4(port);
+	struct sockaddr_storage dst = lo4((uint16_t)(base_port() + 3));
+	struct loop *l;
+	struct tcp *ts;
 	int fd[5];
 
-	ASSERT_NE(NULL, ts);
-	connect_each(_metadata, l, ts, &dst, fd, 5, half_open_sa);
-	EXPECT_EQ(3, ts->n_conns);
-	EXPECT_EQ(2, ts->st.evicted_global);
-	EXPECT_FALSE(closed_by_peer(l, fd[0]));	/* has an SA: kept */
-	EXPECT_TRUE(closed_by_peer(l, fd[1]));	/* the two oldest without */
-	EXPECT_TRUE(closed_by_peer(l, fd[2]));
-	EXPECT_FALSE(closed_by_peer(l, fd[3]));
-	EXPECT_FALSE(closed_by_peer(l, fd[4]));
+	first_of_five_kept(_metadata, half_open_sa, &srv, &l, &ts, fd);
 	for (struct tcp_conn *c = ts->conns; c; c = c->next)
 		c->user = &srv;
 	/* Every connection has an SA now: the oldest unproven one goes. */
@@ -591,25 +599,12 @@ static void answered_once(struct tcp *ts)
  * peer waiting for its cookie). */
 TEST(tcp_max_keeps_an_answered_connection)
 {
-	struct loop *l = loop_new();
 	struct sink srv = { 0 };
-	struct sockaddr_storage a = lo4(0);
-	uint16_t port = (uint16_t)(base_port() + 3);
-	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
-			      .n_ports = 1, .max_conns = 3 };
-	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
-	struct sockaddr_storage dst = lo4(port);
+	struct loop *l;
+	struct tcp *ts;
 	int fd[5];
 
-	ASSERT_NE(NULL, ts);
-	connect_each(_metadata, l, ts, &dst, fd, 5, answered_once);
-	EXPECT_EQ(3, ts->n_conns);
-	EXPECT_EQ(2, ts->st.evicted_global);
-	EXPECT_FALSE(closed_by_peer(l, fd[0]));	/* answered: kept */
-	EXPECT_TRUE(closed_by_peer(l, fd[1]));	/* the two oldest never answered */
-	EXPECT_TRUE(closed_by_peer(l, fd[2]));
-	EXPECT_FALSE(closed_by_peer(l, fd[3]));
-	EXPECT_FALSE(closed_by_peer(l, fd[4]));
+	first_of_five_kept(_metadata, answered_once, &srv, &l, &ts, fd);
 	for (int i = 0; i < 5; i++)
 		close(fd[i]);
 	tcp_close_all(ts);
