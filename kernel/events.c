@@ -86,7 +86,6 @@ void tcpike_event_sa_deleted(struct tcpike_net *tn, struct xfrm_state *x, u8 rea
 void tcpike_event_policy_deleted(struct tcpike_net *tn, struct xfrm_policy *xp, u8 dir,
 				 u8 reason, gfp_t gfp)
 {
-	const struct xfrm_selector *sel = &xp->selector;
 	struct sk_buff *msg;
 	void *hdr;
 
@@ -94,12 +93,7 @@ void tcpike_event_policy_deleted(struct tcpike_net *tn, struct xfrm_policy *xp, 
 	if (msg)
 		event_end(tn, msg, hdr,
 			  nla_put_u8(msg, TCPIKE_A_POLICY_DIR, dir) ?:
-			  nla_put_u16(msg, TCPIKE_A_FAMILY, sel->family) ?:
-			  tcpike_put_addr(msg, TCPIKE_A_SEL_SRC, sel->family, &sel->saddr) ?:
-			  tcpike_put_addr(msg, TCPIKE_A_SEL_DST, sel->family, &sel->daddr) ?:
-			  nla_put_u8(msg, TCPIKE_A_SEL_SRC_PLEN, sel->prefixlen_s) ?:
-			  nla_put_u8(msg, TCPIKE_A_SEL_DST_PLEN, sel->prefixlen_d) ?:
-			  nla_put_u8(msg, TCPIKE_A_SEL_PROTO, sel->proto) ?:
+			  tcpike_put_selector(msg, &xp->selector) ?:
 			  nla_put_u32(msg, TCPIKE_A_REQID, xp->xfrm_nr ? xp->xfrm_vec[0].reqid : 0) ?:
 			  tcpike_put_mark(msg, &xp->mark, xp->if_id) ?:
 			  nla_put_u8(msg, TCPIKE_A_DEL_REASON, reason));
@@ -177,7 +171,6 @@ static int tcpike_km_acquire(struct xfrm_state *x, struct xfrm_tmpl *t,
 {
 	struct net *net = xs_net(x);
 	struct tcpike_net *tn = tcpike_pernet(net);
-	const struct xfrm_selector *sel = &xp->selector;
 	struct sk_buff *msg;
 	void *hdr;
 
@@ -192,12 +185,7 @@ static int tcpike_km_acquire(struct xfrm_state *x, struct xfrm_tmpl *t,
 	if (!msg)
 		return -ENOMEM;
 	return event_end(tn, msg, hdr,
-			 nla_put_u16(msg, TCPIKE_A_FAMILY, sel->family) ?:
-			 tcpike_put_addr(msg, TCPIKE_A_SEL_SRC, sel->family, &sel->saddr) ?:
-			 tcpike_put_addr(msg, TCPIKE_A_SEL_DST, sel->family, &sel->daddr) ?:
-			 nla_put_u8(msg, TCPIKE_A_SEL_SRC_PLEN, sel->prefixlen_s) ?:
-			 nla_put_u8(msg, TCPIKE_A_SEL_DST_PLEN, sel->prefixlen_d) ?:
-			 nla_put_u8(msg, TCPIKE_A_SEL_PROTO, sel->proto) ?:
+			 tcpike_put_selector(msg, &xp->selector) ?:
 			 nla_put_u32(msg, TCPIKE_A_REQID, t->reqid) ?:
 			 tcpike_put_addr(msg, TCPIKE_A_SRC, x->props.family, &x->props.saddr) ?:
 			 tcpike_put_addr(msg, TCPIKE_A_DST, x->props.family, &x->id.daddr));

@@ -468,6 +468,16 @@ static u8 encap_of(const struct xfrm_state *x)
 }
 
 /* MARK and MARK_MASK when there is a mark, IF_ID when there is one. */
+int tcpike_put_selector(struct sk_buff *msg, const struct xfrm_selector *sel)
+{
+	return nla_put_u16(msg, TCPIKE_A_FAMILY, sel->family) ?:
+	       tcpike_put_addr(msg, TCPIKE_A_SEL_SRC, sel->family, &sel->saddr) ?:
+	       tcpike_put_addr(msg, TCPIKE_A_SEL_DST, sel->family, &sel->daddr) ?:
+	       nla_put_u8(msg, TCPIKE_A_SEL_SRC_PLEN, sel->prefixlen_s) ?:
+	       nla_put_u8(msg, TCPIKE_A_SEL_DST_PLEN, sel->prefixlen_d) ?:
+	       nla_put_u8(msg, TCPIKE_A_SEL_PROTO, sel->proto);
+}
+
 int tcpike_put_mark(struct sk_buff *msg, const struct xfrm_mark *mark, u32 if_id)
 {
 	return (mark->m ? nla_put_u32(msg, TCPIKE_A_MARK, mark->v) ?:
@@ -656,32 +666,20 @@ static int tcpike_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			  sizeof(struct tcpike_sa_id), dump_sa_id);
 }
 
-static int put_sel_addr(struct sk_buff *msg, int attr, unsigned short family,
-			const xfrm_address_t *a)
-{
-	return nla_put(msg, attr, family == AF_INET ? 4 : 16, a);
-}
-
 /* One policy as the kernel holds it: selector, priority, template. */
 static int fill_policy(struct sk_buff *msg, u8 dir, struct xfrm_policy *xp)
 {
-	const struct xfrm_selector *sel = &xp->selector;
 	const struct xfrm_tmpl *t = &xp->xfrm_vec[0];
 	bool tunnel = t->mode == XFRM_MODE_TUNNEL;
 
 	return nla_put_u8(msg, TCPIKE_A_POLICY_DIR, dir) ?:
-	       nla_put_u16(msg, TCPIKE_A_FAMILY, sel->family) ?:
-	       put_sel_addr(msg, TCPIKE_A_SEL_SRC, sel->family, &sel->saddr) ?:
-	       put_sel_addr(msg, TCPIKE_A_SEL_DST, sel->family, &sel->daddr) ?:
-	       nla_put_u8(msg, TCPIKE_A_SEL_SRC_PLEN, sel->prefixlen_s) ?:
-	       nla_put_u8(msg, TCPIKE_A_SEL_DST_PLEN, sel->prefixlen_d) ?:
-	       nla_put_u8(msg, TCPIKE_A_SEL_PROTO, sel->proto) ?:
+	       tcpike_put_selector(msg, &xp->selector) ?:
 	       nla_put_u32(msg, TCPIKE_A_PRIORITY, xp->priority) ?:
 	       nla_put_u32(msg, TCPIKE_A_REQID, t->reqid) ?:
 	       nla_put_u8(msg, TCPIKE_A_MODE,
 			  tunnel ? TCPIKE_MODE_TUNNEL : TCPIKE_MODE_TRANSPORT) ?:
-	       (tunnel ? put_sel_addr(msg, TCPIKE_A_SRC, t->encap_family, &t->saddr) ?:
-			 put_sel_addr(msg, TCPIKE_A_DST, t->encap_family, &t->id.daddr) : 0) ?:
+	       (tunnel ? tcpike_put_addr(msg, TCPIKE_A_SRC, t->encap_family, &t->saddr) ?:
+			 tcpike_put_addr(msg, TCPIKE_A_DST, t->encap_family, &t->id.daddr) : 0) ?:
 	       tcpike_put_mark(msg, &xp->mark, xp->if_id);
 }
 

@@ -298,6 +298,8 @@ int tcpike_event_send(struct net *net, struct sk_buff *msg);
 struct sk_buff *tcpike_event_new(u8 cmd, void **hdr, gfp_t gfp);
 /* Whether anyone in net listens to the events group. */
 bool tcpike_events_listened(struct net *net);
+/* FAMILY, SEL_SRC, SEL_DST, their prefix lengths and SEL_PROTO. */
+int tcpike_put_selector(struct sk_buff *msg, const struct xfrm_selector *sel);
 int tcpike_put_mark(struct sk_buff *msg, const struct xfrm_mark *mark, u32 if_id);
 int tcpike_put_addr(struct sk_buff *msg, int attr, unsigned short family,
 		    const xfrm_address_t *a);

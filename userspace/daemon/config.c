@@ -341,32 +341,27 @@ static int parse_duration_ms(struct ctx *c, const struct node *n, uint64_t *ms, 
 		{ "d", 86400000 },
 	};
 	const char *p = n->value;
-	size_t i = strspn(p, "0123456789"), f = 0;
+	size_t i = strspn(p, "0123456789");
 	uint64_t whole = 0, frac = 0, scale = 1, mult = 0;
+	char *end;
 
-	if (!i || i > 13)
+	if (!decimal(p, &end) || i > 13)
 		goto bad;
 	for (size_t j = 0; j < i; j++)
 		whole = whole * 10 + (uint64_t)(p[j] - '0');
 	*part = false;
-	if (p[i] == '.') {
-		f = strspn(p + i + 1, "0123456789");
-		if (!f)
-			goto bad;
-		/* nine digits are exact below 1 ms for every unit; any
-		 * further non-zero digit is a part of a millisecond */
-		for (size_t j = 0; j < f; j++) {
-			if (j < 9) {
-				frac = frac * 10 + (uint64_t)(p[i + 1 + j] - '0');
-				scale *= 10;
-			} else {
-				*part |= p[i + 1 + j] != '0';
-			}
+	/* the fraction: nine digits are exact below 1 ms for every unit;
+	 * any further non-zero digit is a part of a millisecond */
+	for (const char *d = p + i + 1; d < end; d++) {
+		if (d - (p + i + 1) < 9) {
+			frac = frac * 10 + (uint64_t)(*d - '0');
+			scale *= 10;
+		} else {
+			*part |= *d != '0';
 		}
-		i += 1 + f;
 	}
 	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++)
-		if (!strcmp(p + i, units[u].unit))
+		if (!strcmp(end, units[u].unit))
 			mult = units[u].ms;
 	if (!mult || whole > 10000000000000ULL / mult)
 		goto bad;

@@ -559,24 +559,12 @@ static bool auth_error_notify(struct ike_sa *sa, const struct ike_msg *inner,
 
 		if (ike_get_notify(pl, &n) || n.type > IKEV2_N_ERROR_MAX)
 			continue;
-		switch (n.type) {
-		case IKEV2_N_NO_PROPOSAL_CHOSEN:
-		case IKEV2_N_TS_UNACCEPTABLE:
-		case IKEV2_N_SINGLE_PAIR_REQUIRED:
-		case IKEV2_N_INTERNAL_ADDRESS_FAILURE:
-		case IKEV2_N_FAILED_CP_REQUIRED:
-		case IKEV2_N_NO_ADDITIONAL_SAS:
-		case IKEV2_N_TEMPORARY_FAILURE:
-			if (authed) {
-				*child_err = n.type;
-				break;
-			}
-			/* fall through */
-		default:
-			log_warn("%s: IKE_AUTH refused: %s", ike_sa_name(sa),
-				 ikev2_notify_name(n.type));
-			return true;
+		if (authed && child_refusal_notify(n.type)) {
+			*child_err = n.type;
+			continue;
 		}
+		log_warn("%s: IKE_AUTH refused: %s", ike_sa_name(sa), ikev2_notify_name(n.type));
+		return true;
 	}
 	return false;
 }

@@ -92,25 +92,33 @@ void child_new_later(struct ike_sa *sa, const struct child_cfg *cc)
 	ike_children_later(sa, ms);
 }
 
-void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t err)
+bool child_refusal_notify(uint16_t type)
 {
-	const struct child_cfg *x;
-	unsigned int i = 0;
-
-	switch (err) {
-	case IKEV2_N_TEMPORARY_FAILURE:
-		child_new_later(sa, cc);
-		return;
+	switch (type) {
 	case IKEV2_N_NO_PROPOSAL_CHOSEN:
 	case IKEV2_N_TS_UNACCEPTABLE:
 	case IKEV2_N_SINGLE_PAIR_REQUIRED:
 	case IKEV2_N_INTERNAL_ADDRESS_FAILURE:
 	case IKEV2_N_FAILED_CP_REQUIRED:
 	case IKEV2_N_NO_ADDITIONAL_SAS:
-		break;
+	case IKEV2_N_TEMPORARY_FAILURE:
+		return true;
 	default:
+		return false;
+	}
+}
+
+void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t err)
+{
+	const struct child_cfg *x;
+	unsigned int i = 0;
+
+	if (err == IKEV2_N_TEMPORARY_FAILURE) {
+		child_new_later(sa, cc);
 		return;
 	}
+	if (!child_refusal_notify(err))
+		return;
 	for (x = sa->cfg->children; x && x != cc; x = x->next)
 		i++;
 	if (x && i < 32)

@@ -423,6 +423,9 @@ void child_new_later(struct ike_sa *sa, const struct child_cfg *cc);
  * SINGLE_PAIR_REQUIRED, INTERNAL_ADDRESS_FAILURE, FAILED_CP_REQUIRED,
  * NO_ADDITIONAL_SAS), in no later pass (child_refused). */
 void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t err);
+/* The error notifies that refuse a Child SA and not the IKE SA (§1.2,
+ * §1.3, §2.21.2), TEMPORARY_FAILURE (§2.25) among them. */
+bool child_refusal_notify(uint16_t type);
 void ike_schedule_timers(struct ike_sa *sa);
 void ike_timers_reconfigured(struct ike_sa *sa);
 

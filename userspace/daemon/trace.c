@@ -271,12 +271,9 @@ static void sel_str(int family, const uint8_t *start, const uint8_t *end, uint8_
 		snprintf(out + o, len - o, "[%u/%u-%u]", proto, port_lo, port_hi);
 }
 
-static void ts_cfg_str(const struct ts_cfg *t, char *out, size_t len)
-{
-	sel_str(t->family, t->start, t->end, t->proto, t->port_lo, t->port_hi, out, len);
-}
-
-void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len)
+/* n selectors, one(arr, i, ...) writing the i-th, joined by commas. */
+static void sels_join(const void *arr, int n, void (*one)(const void *, int, char *, size_t),
+		      char *out, size_t len)
 {
 	size_t o = 0;
 
@@ -284,27 +281,36 @@ void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len)
 	for (int i = 0; i < n && o + 2 < len; i++) {
 		if (i)
 			out[o++] = ',';
-		ts_cfg_str(&t[i], out + o, len - o);
+		one(arr, i, out + o, len - o);
 		o += strlen(out + o);
 	}
+}
+
+static void ts_cfg_one(const void *arr, int i, char *out, size_t len)
+{
+	const struct ts_cfg *t = (const struct ts_cfg *)arr + i;
+
+	sel_str(t->family, t->start, t->end, t->proto, t->port_lo, t->port_hi, out, len);
+}
+
+void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len)
+{
+	sels_join(t, n, ts_cfg_one, out, len);
+}
+
+static void ts_pl_one(const void *arr, int i, char *out, size_t len)
+{
+	const struct ike_ts *t = (const struct ike_ts *)arr + i;
+
+	sel_str(t->type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET, t->start, t->end,
+		t->proto, t->sport, t->eport, out, len);
 }
 
 /* A TS payload's selectors written as the configured ones are (sel_str),
  * so the two sides of a mismatch read alike. */
 static void ts_pl_str(const struct ike_ts_pl *ts, char *out, size_t len)
 {
-	size_t o = 0;
-
-	out[0] = 0;
-	for (int i = 0; i < ts->n && o + 2 < len; i++) {
-		const struct ike_ts *t = &ts->ts[i];
-
-		if (i)
-			out[o++] = ',';
-		sel_str(t->type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET, t->start, t->end,
-			t->proto, t->sport, t->eport, out + o, len - o);
-		o += strlen(out + o);
-	}
+	sels_join(ts->ts, ts->n, ts_pl_one, out, len);
 }
 
 void explain_ts(const char *who, const struct child_ts *ts, const struct conn_cfg *cc,
