@@ -17,7 +17,8 @@ tarball=/usr/src/linux-source-6.12.tar.xz
 frags=("$here/kernel/test.config")
 print_only=0
 must="INET_ESPINTCP INET6_ESPINTCP INET_ESP XFRM_USER XFRM_MIGRATE NET_SCH_NETEM
-      VETH NFT_MASQ NET_9P_VIRTIO MODULES MODULE_UNLOAD PACKET X86_MPPARSE"
+      VETH NFT_MASQ NET_9P_VIRTIO MODULES MODULE_UNLOAD PACKET X86_MPPARSE
+      USER_NS"
 
 for arg in "$@"; do
 	case "$arg" in

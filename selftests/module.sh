@@ -111,10 +111,11 @@ time.sleep(float(sys.argv[2]))' "/tmp/$1-$ns" "${2:-600}" &
 # module_unload DESC: rmmod, once nothing holds the module.  Each SA and
 # policy it owns holds a reference on it (an unload must not leave traffic
 # in clear), so the test's namespaces go first; their teardown, a kernel
-# work, drops what the module owned there, and rmmod is retried meanwhile.
+# work, drops what the module owned there, and rmmod is retried meanwhile
+# (2 min: under TCG and load, cleanup_net's RCU waits took over 30 s).
 module_unload() {
 	ns_cleanup
-	if wait_for 30 rmmod tcpike; then
+	if wait_for 120 rmmod tcpike; then
 		tap_ok "$1"
 	else
 		tap_fail "$1" "$(rmmod tcpike 2>&1); $(lsmod | grep '^tcpike ')"
