@@ -135,7 +135,7 @@ declare -A IKE_NS
 
 ike_ctl() {
 	local name=$1; shift
-	timeout 10 "$BIN/tcpikectl" -s "$IKE_DIR/$name.sock" "$@"
+	timeout 10 "$TOOL_BIN/tcpikectl" -s "$IKE_DIR/$name.sock" "$@"
 }
 
 ike_json() { ike_ctl "$1" status --json; }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Helpers for the tcpike.ko VM tests (sourced after lib.sh).
-NL=$BIN/tools/tcpike-nl
+NL=$TOOL_BIN/tools/tcpike-nl
 KEY_AB=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324
 KEY_BA=0xa1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4
 
@@ -151,5 +151,5 @@ espintcp_conn() {
 	local ns=$1 f=$2
 	shift 2
 	rm -f "$f"
-	ip netns exec "$ns" "$BIN/selftests/espintcp_conn" "$@" "$f" 2>"$f.err" &
+	ip netns exec "$ns" "$TOOL_BIN/selftests/espintcp_conn" "$@" "$f" 2>"$f.err" &
 }

@@ -61,6 +61,7 @@ else
 fi
 echo clear >"$kml"
 
+export TCPIKE_PLAIN_TOOLS=1	# as run-vm.sh
 TCPIKE_TEST_TIMEOUT=${TCPIKE_TEST_TIMEOUT:-900} "$top/selftests/run-suite.sh" selftests/vm "$@" || failed=1
 
 # Whatever a failed test left behind is unloaded now, so its exit path is

@@ -6,4 +6,7 @@
 # work on the host, vm/31's five tunnels took 330 s once and were cut off
 # while passing; the whole run stays bounded by vm-run's own timeout.
 export TCPIKE_TEST_TIMEOUT=${TCPIKE_TEST_TIMEOUT:-600}
+# The clients from the plain build (lib.sh TOOL_BIN); tcpiked and the
+# backend tests stay under ASan.
+export TCPIKE_PLAIN_TOOLS=1
 exec "$(dirname "$0")/run-suite.sh" selftests/vm "$@"

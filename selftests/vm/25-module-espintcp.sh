@@ -26,7 +26,7 @@ if ! grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
 	[ "$TAP_FAILED" = 0 ] || tap_done
 	tap_skip_all_design "kernel without espintcp (CONFIG_INET_ESPINTCP), e.g. Debian's 6.1"
 fi
-CONN=$BIN/selftests/espintcp_conn
+CONN=$TOOL_BIN/selftests/espintcp_conn
 [ -x "$CONN" ] || tap_skip_all "selftests/espintcp_conn not built ($CONN)"
 module_load
 topo_pair et

@@ -19,7 +19,7 @@ module_load
 topo_pair sl
 espintcp=0
 grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null && espintcp=1
-CONN=$BIN/selftests/espintcp_conn
+CONN=$TOOL_BIN/selftests/espintcp_conn
 [ $espintcp = 0 ] || [ -x "$CONN" ] || tap_skip_all "selftests/espintcp_conn not built ($CONN)"
 
 # Captures first, so the RFC 9329 stream is read from its SYN: ESP on IP
@@ -52,7 +52,7 @@ fi
 encap_sockets sl-udp 900
 tap_check "tunnel through the module (raw ESP, AES-GCM)" module_tunnel
 
-LOOP=$BIN/selftests/steer_loop
+LOOP=$TOOL_BIN/selftests/steer_loop
 [ -x "$LOOP" ] || tap_skip_all "selftests/steer_loop not built ($LOOP)"
 # What each receiver accepted, counted outside XFRM: a decrypted tunnel
 # packet comes up the stack again with a secpath (prerouting sees the ESP

@@ -20,7 +20,7 @@ if zcat /proc/config.gz 2>/dev/null | grep -q '^CONFIG_KASAN=y'; then
 else
 	PEERS=${TCPIKE_KA_PEERS:-100000}
 fi
-SCALE=$BIN/tools/tcpike-scale
+SCALE=$TOOL_BIN/tools/tcpike-scale
 [ -x "$SCALE" ] || tap_skip_all "tools/tcpike-scale not built ($SCALE)"
 module_load
 ns_add tcpike-kas-$$ || tap_fail "namespace"

@@ -31,7 +31,7 @@ T= S=
 # Every process start costs a few hundred ms under TCG: poll with the
 # plain (non-ASan) tcpikectl when built, and parse in bash.
 TCTL=$TOP/build/tcpikectl
-[ -x "$TCTL" ] || TCTL=$BIN/tcpikectl
+[ -x "$TCTL" ] || TCTL=$TOOL_BIN/tcpikectl
 
 # t_sas: one `tcpikectl status` (text), parsed into T_COUNT (IKE SAs in
 # any state), T_IKE ("SPIi/SPIr" of the established ones), T_CHILD ("IN
