@@ -942,7 +942,10 @@ static const struct key_value v_frag[] = {
 };
 
 static const struct key_value v_start[] = {
-	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) }, { .name = NULL },
+	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) },
+	{ V("trap", CFG_START_TRAP),
+	  .help = "Trap policies: the child's policies are installed at once, and traffic that meets them (the kernel's acquire) initiates the connection." },
+	{ .name = NULL },
 };
 
 static const struct key_value v_action[] = {
@@ -1076,12 +1079,12 @@ static const struct key conn_keys[] = {
 	  .help = "NAT keepalives of this connection; 0: the daemon's `keepalive_interval`." },
 	{ K("start_action", KT_CUSTOM), CONN(start_action), .parse = parse_action, .values = v_start,
 	  .def = "none",
-	  .help = "`start` initiates the connection when the daemon starts and after a reload. Trap policies are not implemented yet, so the value `trap` is refused." },
+	  .help = "`start` initiates the connection when the daemon starts and after a reload. With `trap` the policies of every child (that does not set its own `start_action`) are installed when the configuration loads, and traffic that meets them initiates the connection (the kernel's acquire, as strongSwan's trap policies); such a connection needs one `remote_addrs` and at most one `local_addrs` (none: the source address of the route to the peer), the outer addresses of the tunnel. The Child SA shares the trap's policies and reqid; they stay when it is deleted, and go with a reload that drops or changes the connection, and at shutdown." },
 	{ K("keyingtries", KT_UINT), CONN(keyingtries), .min = 0, .max = 10000, .arg = "n", .def = "0",
 	  .help = "Attempts at establishing the connection, each with its retransmissions, before giving up; 0 tries for ever. Between attempts the daemon waits 1 s, doubling up to a minute. A peer that answers with an error (a refused proposal or authentication) is not tried again." },
 	{ K("dpd_action", KT_CUSTOM), CONN(dpd_action), .parse = parse_action, .values = v_action,
 	  .def = "clear",
-	  .help = "What follows when the peer does not answer a request of an established IKE SA (a liveness check, a rekey). Trap policies are not implemented yet, so the value `trap` is refused." },
+	  .help = "What follows when the peer does not answer a request of an established IKE SA (a liveness check, a rekey). The value `trap` is refused: trap policies come from `start_action = trap`, and stay while the SAs come and go." },
 	{ K("close_action", KT_CUSTOM), CONN(close_action), .parse = parse_action,
 	  .values = v_action, .def = "clear",
 	  .help = "What follows when the peer deletes the IKE SA or a Child SA other than in a rekey (`none` and `start` are taken for `clear` and `restart`, as swanctl writes them): `restart` makes the Child SA again, or initiates the connection after 2 s unless the peer has set up a new IKE SA by then (a peer that reauthenticates deletes the old one first). The value `trap` is refused, as for `dpd_action`." },
@@ -1123,7 +1126,7 @@ static const struct key child_keys[] = {
 	  .def = "64", .help = "The anti-replay window in packets." },
 	{ K("start_action", KT_CUSTOM), CHILD(start_action), .parse = parse_action, .values = v_start,
 	  .def = "none",
-	  .help = "As for the connection (where swanctl.conf puts it): `start` initiates the connection, this child with the others." },
+	  .help = "As for the connection (where swanctl.conf puts it): `start` initiates the connection, this child with the others; `trap` installs this child's policies and initiates the connection when traffic meets them; `none` takes the connection's." },
 };
 
 static const struct key secret_keys[] = {
@@ -1537,14 +1540,15 @@ static int parse_section(struct ctx *c, const struct node *sec, enum cfg_section
 }
 
 /* dpd_action, close_action (enum cfg_action), start_action (enum
- * cfg_start): trap is refused, not taken for another value. */
+ * cfg_start): trap is refused for the first two, not taken for another
+ * value. */
 static int parse_action(struct ctx *c, const struct node *n, const struct key *k, void *base)
 {
 	char list[64];
 
 	values_list(k->values, list, sizeof(list), " or ");
-	if (!strcmp(n->value, "trap"))
-		return fail(c, n->line, "%s = trap is not supported yet (tcpiked has no trap policies): use %s",
+	if (k->values != v_start && !strcmp(n->value, "trap"))
+		return fail(c, n->line, "%s = trap is not supported (trap policies come from start_action = trap): use %s",
 			    n->key, list);
 	for (const struct key_value *v = k->values; v->name; v++)
 		if (!strcmp(n->value, v->name)) {
@@ -1770,6 +1774,33 @@ static const char *not_a_peer(const struct sockaddr_storage *ss)
 	return NULL;
 }
 
+bool cfg_child_trapped(const struct conn_cfg *cc, const struct child_cfg *ch)
+{
+	return ch->start_action == CFG_START_TRAP ||
+	       (ch->start_action == CFG_START_NONE && cc->start_action == CFG_START_TRAP);
+}
+
+/* A trap's policies are those of the Child SA to come: tunnel mode
+ * templates name the outer addresses, known before any IKE SA. */
+static int check_trap(struct ctx *c, const struct node *sec, const struct conn_cfg *cc)
+{
+	const struct child_cfg *ch = cc->children;
+
+	while (ch && !cfg_child_trapped(cc, ch))
+		ch = ch->next;
+	if (!ch)
+		return 0;
+	if (cc->n_remote != 1)
+		return fail(c, line_of(sec, "remote_addrs"),
+			    "remote_addrs: child '%s' has start_action = trap: its policies need the peer's one address (a tunnel template), got %d addresses",
+			    ch->name, cc->n_remote);
+	if (cc->n_local > 1)
+		return fail(c, line_of(sec, "local_addrs"),
+			    "local_addrs: child '%s' has start_action = trap: its policies need one local address, or none for the one the route to the peer takes, got %d addresses",
+			    ch->name, cc->n_local);
+	return 0;
+}
+
 static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
 {
 	if (parse_section(c, sec, CFG_SEC_CONN, "connection", cc, conn_sub))
@@ -1792,7 +1823,7 @@ static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	}
 	if (!cc->local.auth || !cc->remote.auth)
 		return fail(c, sec->line, "connection '%s': needs 'local { auth = ... }' and 'remote { auth = ... }'", cc->name);
-	return 0;
+	return check_trap(c, sec, cc);
 }
 
 static void conn_free(struct conn_cfg *cc)

@@ -190,6 +190,9 @@ const struct conn_cfg *config_conn(const struct config *c, const char *name);
 const struct secret_cfg *config_secret(const struct config *c,
 				       const struct id_cfg *a,
 				       const struct id_cfg *b);
+/* start_action = trap on the child, or on its connection when the
+ * child's is none: its policies are installed with the configuration. */
+bool cfg_child_trapped(const struct conn_cfg *cc, const struct child_cfg *ch);
 /* Same settings (for reload: SAs of unchanged connections are kept). */
 bool conn_cfg_equal(const struct conn_cfg *a, const struct conn_cfg *b);
 /* The same but for timers a reload applies to running IKE SAs (the keys

@@ -187,6 +187,39 @@ TEST(kex_pool_setting)
 }
 
 /* keyingtries, dpd_action, close_action, rsa_pss: defaults and values. */
+/* start_action = trap on a connection traps its children, on a child
+ * that child alone; a child's own start or none is kept. */
+TEST(trap_start_action)
+{
+	char err[512];
+	struct config *c = parse(BASE "  start_action = trap\n"
+				 "  children {\n   x { local_ts = 10.0.0.0/8\n remote_ts = 10.1.0.0/16 }\n"
+				 "   y { local_ts = 10.2.0.0/16\n remote_ts = 10.3.0.0/16\n start_action = start }\n"
+				 "  }\n" END, err, sizeof(err));
+	const struct conn_cfg *cc;
+
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	cc = c->conns;
+	EXPECT_EQ(CFG_START_TRAP, cc->start_action);
+	EXPECT_TRUE(cfg_child_trapped(cc, cc->children));
+	EXPECT_FALSE(cfg_child_trapped(cc, cc->children->next));
+	config_free(c);
+	c = parse(BASE "  children {\n   x { local_ts = 10.0.0.0/8\n remote_ts = 10.1.0.0/16\n"
+		  " start_action = trap }\n   y { local_ts = 10.2.0.0/16\n remote_ts = 10.3.0.0/16 }\n"
+		  "  }\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	cc = c->conns;
+	EXPECT_EQ(CFG_START_TRAP, cc->children->start_action);
+	EXPECT_TRUE(cfg_child_trapped(cc, cc->children));
+	EXPECT_FALSE(cfg_child_trapped(cc, cc->children->next));
+	config_free(c);
+	/* a connection without children has nothing to trap: accepted */
+	c = parse("connections {\n c {\n  remote_addrs = 10.0.0.2, 10.0.0.3\n  start_action = trap\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	config_free(c);
+}
+
 TEST(recovery_and_signature_settings)
 {
 	char err[512];
@@ -327,14 +360,19 @@ static const struct bad bad[] = {
 	{ BASE "  close_action = restrat\n" END,
 	  "t.conf:6: unknown close_action 'restrat' (expected clear or restart)" },
 	{ BASE "  dpd_action = trap\n" END,
-	  "t.conf:6: dpd_action = trap is not supported yet (tcpiked has no trap policies): use clear or restart" },
+	  "t.conf:6: dpd_action = trap is not supported (trap policies come from start_action = trap): use clear or restart" },
 	{ BASE "  close_action = trap\n" END,
-	  "t.conf:6: close_action = trap is not supported yet (tcpiked has no trap policies): use clear or restart" },
-	{ BASE "  start_action = trap\n" END,
-	  "t.conf:6: start_action = trap is not supported yet (tcpiked has no trap policies): use none or start" },
-	{ BASE "  children { x {\n   local_ts = 10.0.0.0/8\n   remote_ts = 10.1.0.0/16\n   start_action = trap\n  } }\n" END,
-	  "t.conf:9: start_action = trap is not supported yet (tcpiked has no trap policies): use none or start" },
-	{ BASE "  start_action = begin\n" END, "t.conf:6: unknown start_action 'begin' (expected none or start)" },
+	  "t.conf:6: close_action = trap is not supported (trap policies come from start_action = trap): use clear or restart" },
+	{ BASE "  start_action = begin\n" END, "t.conf:6: unknown start_action 'begin' (expected none, start or trap)" },
+	/* trap policies point at one peer from one local address */
+	{ "connections {\n c {\n  remote_addrs = 10.0.0.2, 10.0.0.3\n"
+	  "  local { auth = psk }\n  remote { auth = psk }\n"
+	  "  children { x {\n   local_ts = 10.0.0.0/8\n   remote_ts = 10.1.0.0/16\n   start_action = trap\n  } }\n" END,
+	  "t.conf:3: remote_addrs: child 'x' has start_action = trap: its policies need the peer's one address (a tunnel template), got 2 addresses" },
+	{ "connections {\n c {\n  local_addrs = 10.0.0.1, 10.0.0.4\n  remote_addrs = 10.0.0.2\n"
+	  "  local { auth = psk }\n  remote { auth = psk }\n  start_action = trap\n"
+	  "  children { x {\n   local_ts = 10.0.0.0/8\n   remote_ts = 10.1.0.0/16\n  } }\n" END,
+	  "t.conf:3: local_addrs: child 'x' has start_action = trap: its policies need one local address, or none for the one the route to the peer takes, got 2 addresses" },
 	{ BASE "  keyingtries = forever\n" END,
 	  "t.conf:6: keyingtries: expected a number from 0 to 10000, got 'forever'" },
 	{ BASE "  rsa_pss = maybe\n" END, "t.conf:6: unknown rsa_pss 'maybe' (expected yes or no)" },
