@@ -131,6 +131,22 @@ static int ts_narrow(const struct ike_ts_pl *peer, const struct ts_cfg *ours, in
 	return 0;
 }
 
+int child_ts_configured(struct child_sa *c)
+{
+	struct ike_ts t;
+	int i, r = 0;
+
+	for (i = 0; i < c->cfg->n_local_ts && !r; i++) {
+		ts_from_cfg(&c->cfg->local_ts[i], &t);
+		r = ts_set_add(&c->ts_local, &t);
+	}
+	for (i = 0; i < c->cfg->n_remote_ts && !r; i++) {
+		ts_from_cfg(&c->cfg->remote_ts[i], &t);
+		r = ts_set_add(&c->ts_remote, &t);
+	}
+	return r;
+}
+
 void ts_set_put(struct ike_builder *bld, uint8_t pltype, const struct ts_set *s)
 {
 	ike_put_ts(bld, pltype, s->ts, s->n);

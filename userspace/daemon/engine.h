@@ -64,7 +64,8 @@ struct engine_net {
 void engine_set_net(struct engine *e, const struct engine_net *net, void *ctx);
 /* The configuration in use (reloads replace it; the engine owns it). */
 struct config *engine_config(const struct engine *e);
-/* Starts connections with start_action = start. */
+/* Installs the trap policies of children with start_action = trap that
+ * have none yet, and starts connections with start_action = start. */
 void engine_autostart(struct engine *e);
 
 /* The ike_rx_fn for the transports (ctx = engine). */

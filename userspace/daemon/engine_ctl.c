@@ -116,6 +116,7 @@ void engine_shutdown(struct engine *e)
 	e->shutting_down = true;
 	while (e->all)
 		delete_now(e->all, "daemon stopping");
+	trap_remove_all(e);
 }
 
 void engine_free(struct engine *e)
@@ -213,6 +214,7 @@ void engine_autostart(struct engine *e)
 	const struct conn_cfg *cc;
 	struct buf out = BUF_INIT;
 
+	trap_install_all(e);
 	for (cc = e->cfg->conns; cc; cc = cc->next) {
 		const struct child_cfg *ch = cc->children;
 
@@ -520,6 +522,7 @@ int engine_reload(struct engine *e, struct config *cfg, struct buf *out)
 		reply(out, 0, "warning: %s\n", w);
 	}
 	cred_free_all(e);
+	trap_reload(e, cfg);
 	config_free(e->cfg);
 	e->cfg = cfg;
 	e->frags.cap = cfg->daemon.max_frag_memory;

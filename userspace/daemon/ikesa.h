@@ -367,6 +367,23 @@ struct engine {
 	/* The backend's event source, watched by the loop (kevent.c). */
 	int kev_fd;
 	bool kev_watched;
+	/* Installed trap policies, one per trapped child (trap.c). */
+	struct trap *traps;
+};
+
+/*
+ * The policies of a child with start_action = trap (trap.c), installed
+ * with the configuration: c is the Child SA to come as far as policies
+ * go (selectors as configured, mode, outer addresses, a reqid of its
+ * own), never negotiated nor linked into an IKE SA; holder stands for
+ * its IKE SA where child.c's policy code names one (engine, connection).
+ * A Child SA with these selectors and tunnel then shares the policies
+ * and their reqid (child_reqid), so its SAs meet the kernel's template.
+ */
+struct trap {
+	struct trap *next;
+	struct child_sa *c;
+	struct ike_sa holder;
 };
 
 /* --- shared by the engine's files ------------------------------------------ */
@@ -557,6 +574,9 @@ int child_install(struct child_sa *c, const struct buf *ni,
 void child_install_out(struct child_sa *c);
 /* SPD entries for the Child SA's selectors (first SA of a reqid). */
 int child_policies(struct child_sa *c);
+/* The Child SA's selectors as its config writes them, unnarrowed (a
+ * trap's, trap.c); 0, -ENOMEM or -E2BIG. */
+int child_ts_configured(struct child_sa *c);
 /* The notify that answers a Child SA the kernel refused (-errno from
  * child_install/child_policies): TEMPORARY_FAILURE or NO_ADDITIONAL_SAS. */
 uint16_t child_install_notify(int err, bool ike_auth);
@@ -605,6 +625,23 @@ int prop_check_reply_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
 /* Does any configured IKE proposal allow this KE group? */
 bool prop_ke_allowed(const struct conn_cfg *cc, uint16_t group);
 int suite_str(const struct ike_suite *s, char *out, size_t len);
+
+/* trap.c */
+/* Installs the trap policies of every trapped child of the configuration
+ * that has none yet (start-up, after a reload). */
+void trap_install_all(struct engine *e);
+/* Before a reload frees the old configuration: traps of children still
+ * trapped in connections that changed at most in timers follow cfg, the
+ * others are removed. */
+void trap_reload(struct engine *e, const struct config *cfg);
+void trap_remove_all(struct engine *e);
+/* The kernel's acquire: the trapped child it is for (by reqid, else by
+ * the packet's addresses) is initiated unless it is already up or being
+ * set up. */
+void trap_acquire(struct engine *e, const struct kb_event *ev);
+/* The installed trap of child ch of cc, or NULL. */
+const struct trap *trap_of(const struct engine *e, const struct conn_cfg *cc,
+			   const struct child_cfg *ch);
 
 /* identities (ikesa.c) */
 /* Our ID for a connection (the local address when none configured). */

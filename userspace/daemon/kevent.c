@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What the kernel tells the daemon, through the backend's event source
- * (the module's "events" group, or XFRM's expire and mapping
+ * (the module's "events" group, or XFRM's expire, acquire and mapping
  * groups; backend.h):
  *
  *   soft expire   (time, bytes or packets) the Child SA is rekeyed, as
@@ -12,6 +12,8 @@
  *                 module only): as a hard expire
  *   mapping       the peer's NAT moved its port: ESP-in-UDP and IKE
  *                 follow (on_mapping)
+ *   acquire       traffic met a trap policy without an SA: its connection
+ *                 is initiated (trap.c)
  *
  * SAs are found by SPI and outer destination, compared with the addresses
  * each Child SA was installed with; an event for an SA the daemon does not
@@ -150,6 +152,9 @@ void engine_kernel_event(void *ctx, const struct kb_event *ev)
 		break;
 	case KB_EV_MAPPING:
 		on_mapping(e, ev);
+		break;
+	case KB_EV_ACQUIRE:
+		trap_acquire(e, ev);
 		break;
 	default:
 		log_debug("kernel: event %d not handled", (int)ev->kind);

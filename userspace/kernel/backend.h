@@ -82,7 +82,7 @@ struct kb_stats {
 
 /*
  * What the kernel tells the daemon (the module's "events" group, or
- * XFRM's expire and mapping groups).  SAs are named as the kernel
+ * XFRM's expire, acquire and mapping groups).  SAs are named as the kernel
  * names them: SPI (network order) and outer destination address (no
  * port); the daemon ignores SAs it does not know.
  */

@@ -73,7 +73,7 @@ struct xfrm_be {
 	size_t errlen;
 	int kerr;		/* the kernel's errno from the last ack */
 	bool acked;		/* the ack (or error) of the request came */
-	int ev_fd;		/* XFRM's expire and mapping groups; 0 = not open */
+	int ev_fd;		/* XFRM's expire, acquire and mapping groups; 0 = not open */
 };
 
 static void to_xaddr(xfrm_address_t *x, const struct sockaddr_storage *ss)
@@ -949,16 +949,17 @@ static void forget_sa(struct xfrm_be *x, const struct sockaddr_storage *dst, uin
 }
 
 /*
- * A socket of its own in XFRM's expire and mapping groups (the kernel
- * sends them to every listener: the daemon picks its own SAs).  Not the
- * acquire group: tcpiked starts nothing on an acquire (no trap policies),
- * and a listener there makes the kernel hold a larval state for every
- * packet that meets a policy without an SA, waiting for an answer that
- * would not come.
+ * A socket of its own in XFRM's expire, acquire and mapping groups (the
+ * kernel sends them to every listener: the daemon picks its own SAs and
+ * trap policies).  The acquire group is joined whether or not a trap is
+ * configured: a reload may add one after the privileges to join it are
+ * gone.  With a listener there, a packet that meets a policy without an
+ * SA leaves a larval state in the kernel until its acquire times out
+ * (net.core.xfrm_acq_expires), which is what trap policies need.
  */
 static int xfrm_event_fd(struct kbackend *kb)
 {
-	static const int groups[] = { XFRMNLGRP_EXPIRE, XFRMNLGRP_MAPPING };
+	static const int groups[] = { XFRMNLGRP_EXPIRE, XFRMNLGRP_ACQUIRE, XFRMNLGRP_MAPPING };
 	struct xfrm_be *x = kb->priv;
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	int fd, rcvbuf = 1 << 20;
@@ -978,7 +979,7 @@ static int xfrm_event_fd(struct kbackend *kb)
 	return fd;
 fail:
 	snprintf(kb->kb_error, sizeof(kb->kb_error),
-		 "cannot listen to XFRM's expire and mapping groups: %s",
+		 "cannot listen to XFRM's expire, acquire and mapping groups: %s",
 		 strerror(errno));
 	if (fd >= 0)
 		close(fd);

@@ -3161,4 +3161,145 @@ TEST(authentication_failed_after_ike_auth)
 	net_free(n);
 }
 
+/* --- trap policies (start_action = trap) ------------------------------------------ */
+
+/* The kernel's acquire: a packet from src to dst met a policy without an
+ * SA (reqid: its template's; 0 for a backend that does not say). */
+static void kernel_acquire(struct peer *p, uint32_t reqid, const char *src, const char *dst)
+{
+	struct kb_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_ACQUIRE;
+	ev.reqid = reqid;
+	ev.sel.family = strchr(src, ':') ? AF_INET6 : AF_INET;
+	set_addr(&ev.sel.src, src, 0);
+	set_addr(&ev.sel.dst, dst, 0);
+	ev.sel.src_plen = ev.sel.dst_plen = ev.sel.family == AF_INET ? 32 : 128;
+	ev.sel.proto = IPPROTO_ICMP;
+	ev.src = p->addr;
+	ev.dst = other_peer(p)->addr;
+	addr_set_port(&ev.src, 0);
+	addr_set_port(&ev.dst, 0);
+	engine_kernel_event(p->e, &ev);
+}
+
+/* p's configuration replaced by its own with extra (as the other tests
+ * log: a reload applies the file's log level). */
+static int reload(struct peer *p, const char *extra)
+{
+	struct buf out = BUF_INIT;
+	int r = engine_reload(p->e, make_cfg(&v4[p != &p->net->p[0]], &v4[p == &p->net->p[0]],
+					     extra, NULL), &out);
+
+	p->cfg = engine_config(p->e);
+	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	buf_free(&out);
+	return r;
+}
+
+/* The reqid of the one trap of p (0: none installed). */
+static uint32_t trap_reqid(struct peer *p)
+{
+	return p->e->traps && !p->e->traps->next ? p->e->traps->c->reqid : 0;
+}
+
+/*
+ * The trap's policies (out, in, fwd) are installed with the configuration
+ * and no SA; an acquire initiates the connection once, however often the
+ * kernel repeats it; the Child SA takes the trap's reqid and shares its
+ * policies; deleting the Child SA leaves them, and the next acquire makes
+ * a new Child SA in the IKE SA that is up; shutdown removes them.
+ */
+TEST(trap_acquire_initiates_once)
+{
+	struct net *n = net_new("start_action = trap");
+	struct ike_sa *a;
+	uint32_t reqid;
+	struct buf out = BUF_INIT;
+
+	ASSERT_NE(NULL, n);
+	engine_autostart(A->e);
+	engine_autostart(B->e);
+	EXPECT_EQ(0, queued(n));	/* nothing initiated */
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(3, kernel_policies(B));
+	EXPECT_EQ(0, kernel_sas(A));
+	reqid = trap_reqid(A);
+	ASSERT_NE(0, reqid);
+	/* a reload of the same file keeps them as they are */
+	ASSERT_EQ(0, reload(A, "start_action = trap"));
+	EXPECT_EQ(reqid, trap_reqid(A));
+	EXPECT_EQ(3, kernel_policies(A));
+	/* traffic outside the child's selectors, for another reqid: not ours */
+	kernel_acquire(A, reqid + 100, "10.9.0.1", "10.2.0.7");
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, queued(n));
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, queued(n));	/* IKE_SA_INIT */
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");	/* the kernel repeats */
+	kernel_acquire(A, 0, "10.1.0.6", "10.2.0.8");	/* by its selectors */
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, queued(n));
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	EXPECT_EQ(reqid, a->children->reqid);
+	EXPECT_EQ(trap_reqid(B), first_sa(B, IKE_S_ESTABLISHED)->children->reqid);
+	EXPECT_EQ(3, kernel_policies(A));	/* shared, not installed twice */
+	EXPECT_EQ(3, kernel_policies(B));
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	EXPECT_EQ(0, queued(n));
+	EXPECT_EQ(1, count_all(A));
+	/* the Child SA deleted: the trap stays */
+	buf_reset(&out);
+	ASSERT_EQ(0, engine_terminate_id(A->e, true, a->children->id, &out));
+	pump(n);
+	EXPECT_EQ(0, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_sas(B));
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(3, kernel_policies(B));
+	/* the next acquire: a Child SA in the IKE SA that is up, once */
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	EXPECT_EQ(1, queued(n));
+	EXPECT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	EXPECT_EQ(1, queued(n));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(reqid, first_sa(A, IKE_S_ESTABLISHED)->children->reqid);
+	EXPECT_EQ(3, kernel_policies(A));
+	/* shutdown: SAs and the trap's policies gone */
+	engine_shutdown(A->e);
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_policies(A));
+	buf_free(&out);
+	net_free(n);
+}
+
+/* A reload that drops the trap (start_action back to none) removes its
+ * policies; one that brings it back installs them again. */
+TEST(trap_follows_reload)
+{
+	struct net *n = net_new("start_action = trap");
+
+	ASSERT_NE(NULL, n);
+	engine_autostart(A->e);
+	EXPECT_EQ(3, kernel_policies(A));
+	ASSERT_EQ(0, reload(A, NULL));
+	EXPECT_EQ(0, kernel_policies(A));
+	EXPECT_EQ(0, trap_reqid(A));
+	kernel_acquire(A, 0, "10.1.0.5", "10.2.0.7");
+	EXPECT_EQ(0, count_all(A));
+	ASSERT_EQ(0, reload(A, "start_action = trap"));
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_NE(0, trap_reqid(A));
+	EXPECT_EQ(0, count_all(A));
+	net_free(n);
+}
+
 TEST_HARNESS_MAIN
