@@ -629,6 +629,39 @@ static bool shown(const struct ike_sa *sa, const char *conn)
 	return !conn || (sa->cfg && !strcmp(sa->cfg->name, conn));
 }
 
+static void jlist(struct buf *b, const char *s);
+
+/* The installed trap policies: "trap c/net: L === R, reqid N" lines, or
+ * JSON objects. */
+static void traps_status(struct engine *e, const char *conn, bool json, struct buf *b)
+{
+	bool first = true;
+
+	for (const struct trap *t = e->traps; t; t = t->next) {
+		char ls[256], rs[256];
+
+		if (!shown(&t->holder, conn))
+			continue;
+		ts_set_str(&t->c->ts_local, ls, sizeof(ls));
+		ts_set_str(&t->c->ts_remote, rs, sizeof(rs));
+		if (!json) {
+			bprintf(b, "trap %s/%s: %s === %s, reqid %u\n", t->holder.cfg->name,
+				t->c->cfg->name, ls, rs, t->c->reqid);
+			continue;
+		}
+		bprintf(b, "%s{\"conn\":", first ? "" : ",");
+		jstr(b, t->holder.cfg->name);
+		bprintf(b, ",\"child\":");
+		jstr(b, t->c->cfg->name);
+		bprintf(b, ",\"local_ts\":");
+		jlist(b, ls);
+		bprintf(b, ",\"remote_ts\":");
+		jlist(b, rs);
+		bprintf(b, ",\"reqid\":%u}", t->c->reqid);
+		first = false;
+	}
+}
+
 static void status_text(struct engine *e, const char *conn, struct buf *b)
 {
 	uint64_t now = ike_now();
@@ -688,6 +721,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 				(unsigned long long)c->rekeys);
 		}
 	}
+	traps_status(e, conn, false, b);
 	conn_retries_status(e, b, false);
 	bprintf(b, "counters: rx %llu tx %llu dropped %llu bad %llu retransmits %llu, "
 		"IKE SAs established %llu failed %llu, Child SAs %llu failed %llu, "
@@ -900,7 +934,9 @@ static void status_json(struct engine *e, const char *conn, struct buf *b)
 	bprintf(b, "],");
 	counters_json(e, b);
 	tcp_json(e->tcp, b);
-	bprintf(b, ",\"retries\":[");
+	bprintf(b, ",\"traps\":[");
+	traps_status(e, conn, true, b);
+	bprintf(b, "],\"retries\":[");
 	conn_retries_status(e, b, true);
 	bprintf(b, "],\"udp\":");
 	udp_json(e->udp, b);
@@ -995,17 +1031,33 @@ static void end_text(const char *which, const struct end_cfg *ec, bool json, str
 		ec->cacerts ? ", cacerts " : "", ec->cacerts ? ec->cacerts : "");
 }
 
-static void child_text(const struct child_cfg *ch, bool json, bool first, struct buf *out)
+/* ", trap installed (reqid 3)" of a trapped child (t: its trap), else "". */
+static void trap_text(const struct trap *t, const struct conn_cfg *cc,
+		      const struct child_cfg *ch, char *out, size_t len)
 {
-	char l[512], r[512], esp[512];
+	out[0] = 0;
+	if (t)
+		snprintf(out, len, ", trap installed (reqid %u)", t->c->reqid);
+	else if (cfg_child_trapped(cc, ch))
+		snprintf(out, len, ", trap not installed (see the log)");
+}
+
+static void child_text(const struct engine *e, const struct conn_cfg *cc,
+		       const struct child_cfg *ch, bool json, bool first, struct buf *out)
+{
+	const struct trap *t = trap_of(e, cc, ch);
+	char l[512], r[512], esp[512], trap[64];
 
 	ts_cfgs_str(ch->local_ts, ch->n_local_ts, l, sizeof(l));
 	ts_cfgs_str(ch->remote_ts, ch->n_remote_ts, r, sizeof(r));
 	config_proposals_str(ch->esp, ch->n_esp, esp, sizeof(esp));
 	if (!json) {
-		bprintf(out, "  %s: %s === %s, %s, ESP %s, rekey %us, start_action %s\n", ch->name,
+		trap_text(t, cc, ch, trap, sizeof(trap));
+		bprintf(out, "  %s: %s === %s, %s, ESP %s, rekey %us, start_action %s%s\n", ch->name,
 			l, r, ch->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel", esp,
-			ch->rekey_time_s, start_name(ch->start_action));
+			ch->rekey_time_s,
+			start_name(cfg_child_trapped(cc, ch) ? CFG_START_TRAP : ch->start_action),
+			trap);
 		return;
 	}
 	bprintf(out, "%s{\"name\":", first ? "" : ",");
@@ -1017,8 +1069,12 @@ static void child_text(const struct child_cfg *ch, bool json, bool first, struct
 	bprintf(out, ",\"mode\":\"%s\",\"esp_proposals\":",
 		ch->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel");
 	jlist(out, esp);
-	bprintf(out, ",\"rekey_time\":%u,\"start_action\":\"%s\"}", ch->rekey_time_s,
+	bprintf(out, ",\"rekey_time\":%u,\"start_action\":\"%s\"", ch->rekey_time_s,
 		start_name(ch->start_action));
+	if (cfg_child_trapped(cc, ch))
+		bprintf(out, ",\"trap\":{\"installed\":%s,\"reqid\":%u}", t ? "true" : "false",
+			t ? t->c->reqid : 0);
+	bprintf(out, "}");
 }
 
 /* list-conns: what each connection is, as configured: addresses,
@@ -1057,7 +1113,7 @@ int engine_list_conns(struct engine *e, bool json, struct buf *out)
 		if (json)
 			bprintf(out, ",\"children\":[");
 		for (const struct child_cfg *ch = cc->children; ch; ch = ch->next)
-			child_text(ch, json, ch == cc->children, out);
+			child_text(e, cc, ch, json, ch == cc->children, out);
 		if (json)
 			bprintf(out, "]}");
 		first = false;

@@ -3217,6 +3217,7 @@ TEST(trap_acquire_initiates_once)
 	struct ike_sa *a;
 	uint32_t reqid;
 	struct buf out = BUF_INIT;
+	char want[256];
 
 	ASSERT_NE(NULL, n);
 	engine_autostart(A->e);
@@ -3228,6 +3229,24 @@ TEST(trap_acquire_initiates_once)
 	EXPECT_EQ(0, kernel_sas(A));
 	reqid = trap_reqid(A);
 	ASSERT_NE(0, reqid);
+	/* status and list-conns show it */
+	snprintf(want, sizeof(want), "start_action trap, trap installed (reqid %u)\n", reqid);
+	ASSERT_EQ(0, engine_list_conns(A->e, false, &out));
+	ASSERT_EQ(0, buf_put_u8(&out, 0));
+	EXPECT_NE(NULL, strstr((char *)out.data, want)) TH_LOG("%s", (char *)out.data);
+	buf_reset(&out);
+	snprintf(want, sizeof(want), "trap c/net: 10.1.0.0-10.1.255.255 === 10.2.0.0-10.2.255.255, reqid %u\n", reqid);
+	ASSERT_EQ(0, engine_status(A->e, false, &out));
+	ASSERT_EQ(0, buf_put_u8(&out, 0));
+	EXPECT_NE(NULL, strstr((char *)out.data, want)) TH_LOG("%s", (char *)out.data);
+	buf_reset(&out);
+	snprintf(want, sizeof(want), "\"traps\":[{\"conn\":\"c\",\"child\":\"net\","
+		 "\"local_ts\":[\"10.1.0.0-10.1.255.255\"],\"remote_ts\":[\"10.2.0.0-10.2.255.255\"],\"reqid\":%u}]",
+		 reqid);
+	ASSERT_EQ(0, engine_status(A->e, true, &out));
+	ASSERT_EQ(0, buf_put_u8(&out, 0));
+	EXPECT_NE(NULL, strstr((char *)out.data, want)) TH_LOG("%s", (char *)out.data);
+	buf_reset(&out);
 	/* a reload of the same file keeps them as they are */
 	ASSERT_EQ(0, reload(A, "start_action = trap"));
 	EXPECT_EQ(reqid, trap_reqid(A));

@@ -145,6 +145,59 @@ TEST(shared_policies)
 	kbackend_close(kb);
 }
 
+/* A trap's policies and the Child SA that answers its acquire (trap.c):
+ * the Child SA finds the trap's reqid as the holder of its policies,
+ * takes it, and adds a reference to each; its delete leaves the trap's
+ * policies in the backend, the trap's removal takes them out. */
+TEST(trap_and_child_share_policies)
+{
+	struct kbackend *kb = kbackend_open("none");
+	struct kb_policy trap[3] = { { 0 } }, child;
+	size_t ns, np;
+	int d;
+
+	ASSERT_NE(NULL, kb);
+	for (d = 0; d < 3; d++) {
+		bool out = d == KB_DIR_OUT;
+
+		trap[d].dir = (enum kb_dir)d;
+		trap[d].sel.family = AF_INET;
+		ip4(&trap[d].sel.src, out ? "192.168.1.0" : "192.168.2.0");
+		ip4(&trap[d].sel.dst, out ? "192.168.2.0" : "192.168.1.0");
+		trap[d].sel.src_plen = trap[d].sel.dst_plen = 24;
+		trap[d].reqid = 3;
+		ip4(&trap[d].tmpl_src, out ? "10.0.0.1" : "10.0.0.2");
+		ip4(&trap[d].tmpl_dst, out ? "10.0.0.2" : "10.0.0.1");
+		ASSERT_EQ(0, kb_policy_add(kb, &trap[d]));
+	}
+	EXPECT_EQ(3, kb_reqid_policies(kb, 3));
+	/* the Child SA: same selectors and tunnel, reqid not chosen yet */
+	for (d = 0; d < 3; d++) {
+		child = trap[d];
+		child.reqid = 0;
+		EXPECT_EQ(3, kb_policy_holder(kb, &child));
+		child.reqid = kb_policy_holder(kb, &child);
+		ASSERT_EQ(0, kb_policy_add(kb, &child));
+	}
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(3, np);		/* one policy each, shared */
+	EXPECT_EQ(3, kb_reqid_policies(kb, 3));
+	/* the Child SA deleted (or rekeyed away): the trap's stay */
+	for (d = 0; d < 3; d++)
+		ASSERT_EQ(0, kb_policy_del(kb, &trap[d]));
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(3, np);
+	EXPECT_EQ(3, kb_policy_holder(kb, &trap[KB_DIR_OUT]));
+	/* the trap removed: the last reference takes them out */
+	for (d = 0; d < 3; d++)
+		ASSERT_EQ(0, kb_policy_del(kb, &trap[d]));
+	kb_none_counts(kb, &ns, &np);
+	EXPECT_EQ(0, np);
+	EXPECT_EQ(0, kb_reqid_policies(kb, 3));
+	EXPECT_EQ(0, kb_policy_holder(kb, &trap[KB_DIR_OUT]));
+	kbackend_close(kb);
+}
+
 /* The test hooks: every request recorded with its fields but no key
  * bytes; inbound ESP simulated only on the listed encapsulations. */
 TEST(none_record_and_simulated_esp)
@@ -394,6 +447,48 @@ TEST(xfrm_event_parse)
 	at->nla_len = 200;
 	ASSERT_EQ(0, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
 	EXPECT_EQ(0, ev.reqid);
+
+	/* IPv6 traffic of a trap whose tunnel is IPv4 (the template's
+	 * family names the outer addresses), the template after another
+	 * attribute, the packet's ports kept */
+	memset(&u, 0, sizeof(u));
+	u.h.nlmsg_type = XFRM_MSG_ACQUIRE;
+	u.h.nlmsg_len = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*a)) + NLA_HDRLEN + 8 + NLA_HDRLEN +
+				     sizeof(*t));
+	a = NLMSG_DATA(&u.h);
+	a->id.proto = IPPROTO_ESP;
+	a->sel.family = AF_INET6;
+	inet_pton(AF_INET6, "fd01::5", &a->sel.saddr.a6);
+	inet_pton(AF_INET6, "fd02::7", &a->sel.daddr.a6);
+	a->sel.prefixlen_s = a->sel.prefixlen_d = 128;
+	a->sel.proto = IPPROTO_TCP;
+	a->sel.dport = htons(443);
+	a->sel.dport_mask = 0xffff;
+	inet_pton(AF_INET, "10.0.0.2", &a->id.daddr.a4);
+	inet_pton(AF_INET, "10.0.0.1", &a->saddr.a4);
+	at = (struct nlattr *)((unsigned char *)a + NLMSG_ALIGN(sizeof(*a)));
+	at->nla_type = XFRMA_MARK;
+	at->nla_len = NLA_HDRLEN + 8;
+	at = (struct nlattr *)((unsigned char *)at + NLA_HDRLEN + 8);
+	at->nla_type = XFRMA_TMPL;
+	at->nla_len = NLA_HDRLEN + sizeof(*t);
+	t = (struct xfrm_user_tmpl *)((unsigned char *)at + NLA_HDRLEN);
+	t->family = AF_INET;
+	t->reqid = 3;
+	ASSERT_EQ(0, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
+	EXPECT_EQ(KB_EV_ACQUIRE, ev.kind);
+	EXPECT_EQ(3, ev.reqid);
+	EXPECT_EQ(AF_INET6, ev.sel.family);
+	EXPECT_STREQ("fd01::5", addr_str(&ev.sel.src, s, sizeof(s)));
+	EXPECT_STREQ("fd02::7", addr_str(&ev.sel.dst, s, sizeof(s)));
+	EXPECT_EQ(128, ev.sel.dst_plen);
+	EXPECT_EQ(443, ev.sel.dport);
+	EXPECT_EQ(0, ev.sel.sport);
+	EXPECT_STREQ("10.0.0.1", addr_str(&ev.src, s, sizeof(s)));
+	EXPECT_STREQ("10.0.0.2", addr_str(&ev.dst, s, sizeof(s)));
+	/* an acquire for AH is not ours */
+	a->id.proto = IPPROTO_AH;
+	EXPECT_EQ(-EPROTO, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
 }
 
 TEST_HARNESS_MAIN
