@@ -3235,13 +3235,15 @@ TEST(trap_acquire_initiates_once)
 	ASSERT_EQ(0, buf_put_u8(&out, 0));
 	EXPECT_NE(NULL, strstr((char *)out.data, want)) TH_LOG("%s", (char *)out.data);
 	buf_reset(&out);
-	snprintf(want, sizeof(want), "trap c/net: 10.1.0.0-10.1.255.255 === 10.2.0.0-10.2.255.255, reqid %u\n", reqid);
+	snprintf(want, sizeof(want),
+		 "trap c/net: 10.1.0.0-10.1.255.255 === 10.2.0.0-10.2.255.255, reqid %u\n", reqid);
 	ASSERT_EQ(0, engine_status(A->e, false, &out));
 	ASSERT_EQ(0, buf_put_u8(&out, 0));
 	EXPECT_NE(NULL, strstr((char *)out.data, want)) TH_LOG("%s", (char *)out.data);
 	buf_reset(&out);
 	snprintf(want, sizeof(want), "\"traps\":[{\"conn\":\"c\",\"child\":\"net\","
-		 "\"local_ts\":[\"10.1.0.0-10.1.255.255\"],\"remote_ts\":[\"10.2.0.0-10.2.255.255\"],\"reqid\":%u}]",
+		 "\"local_ts\":[\"10.1.0.0-10.1.255.255\"],"
+		 "\"remote_ts\":[\"10.2.0.0-10.2.255.255\"],\"reqid\":%u}]",
 		 reqid);
 	ASSERT_EQ(0, engine_status(A->e, true, &out));
 	ASSERT_EQ(0, buf_put_u8(&out, 0));

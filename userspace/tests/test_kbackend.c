@@ -357,6 +357,43 @@ TEST(auto_is_never_none)
 	kbackend_close(kb);
 }
 
+/* An ESP acquire from 10.0.0.1 to 10.0.0.2 in the zeroed buffer h for a
+ * packet from src to dst of protocol proto (host selector): an XFRMA_MARK
+ * of pad bytes first when pad is not 0, then its XFRMA_TMPL (*at, *t:
+ * IPv4, reqid 0). */
+static struct xfrm_user_acquire *acquire_msg(struct nlmsghdr *h, const char *src, const char *dst,
+					     uint8_t proto, size_t pad, struct nlattr **at,
+					     struct xfrm_user_tmpl **t)
+{
+	struct xfrm_user_acquire *a = NLMSG_DATA(h);
+	unsigned char *p = (unsigned char *)a + NLMSG_ALIGN(sizeof(*a));
+	int af = strchr(src, ':') ? AF_INET6 : AF_INET;
+
+	a->sel.family = (uint16_t)af;
+	inet_pton(af, src, &a->sel.saddr);
+	inet_pton(af, dst, &a->sel.daddr);
+	a->sel.prefixlen_s = a->sel.prefixlen_d = af == AF_INET ? 32 : 128;
+	a->sel.proto = proto;
+
+	h->nlmsg_type = XFRM_MSG_ACQUIRE;
+	h->nlmsg_len = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*a)) + (pad ? NLA_HDRLEN + pad : 0) +
+				    NLA_HDRLEN + sizeof(**t));
+	a->id.proto = IPPROTO_ESP;
+	inet_pton(AF_INET, "10.0.0.2", &a->id.daddr.a4);
+	inet_pton(AF_INET, "10.0.0.1", &a->saddr.a4);
+	if (pad) {
+		((struct nlattr *)p)->nla_type = XFRMA_MARK;
+		((struct nlattr *)p)->nla_len = (uint16_t)(NLA_HDRLEN + pad);
+		p += NLA_HDRLEN + pad;
+	}
+	*at = (struct nlattr *)p;
+	(*at)->nla_type = XFRMA_TMPL;
+	(*at)->nla_len = NLA_HDRLEN + sizeof(**t);
+	*t = (struct xfrm_user_tmpl *)(p + NLA_HDRLEN);
+	(*t)->family = AF_INET;
+	return a;
+}
+
 /* XFRM's own notifications as the xfrm backend's event source reads
  * them: the SA by SPI and destination, hard or soft, the NAT's new
  * address and port, the acquire's selector and reqid (from XFRMA_TMPL);
@@ -420,22 +457,7 @@ TEST(xfrm_event_parse)
 	EXPECT_EQ(4500, ev.old_port);
 
 	memset(&u, 0, sizeof(u));
-	u.h.nlmsg_type = XFRM_MSG_ACQUIRE;
-	u.h.nlmsg_len = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*a)) + NLA_HDRLEN + sizeof(*t));
-	a = NLMSG_DATA(&u.h);
-	a->id.proto = IPPROTO_ESP;
-	a->sel.family = AF_INET;
-	inet_pton(AF_INET, "192.168.1.5", &a->sel.saddr.a4);
-	inet_pton(AF_INET, "192.168.2.7", &a->sel.daddr.a4);
-	a->sel.prefixlen_s = a->sel.prefixlen_d = 32;
-	a->sel.proto = IPPROTO_ICMP;
-	inet_pton(AF_INET, "10.0.0.2", &a->id.daddr.a4);
-	inet_pton(AF_INET, "10.0.0.1", &a->saddr.a4);
-	at = (struct nlattr *)((unsigned char *)a + NLMSG_ALIGN(sizeof(*a)));
-	at->nla_type = XFRMA_TMPL;
-	at->nla_len = NLA_HDRLEN + sizeof(*t);
-	t = (struct xfrm_user_tmpl *)((unsigned char *)at + NLA_HDRLEN);
-	t->family = AF_INET;
+	acquire_msg(&u.h, "192.168.1.5", "192.168.2.7", IPPROTO_ICMP, 0, &at, &t);
 	t->reqid = 77;
 	ASSERT_EQ(0, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
 	EXPECT_EQ(KB_EV_ACQUIRE, ev.kind);
@@ -452,28 +474,9 @@ TEST(xfrm_event_parse)
 	 * family names the outer addresses), the template after another
 	 * attribute, the packet's ports kept */
 	memset(&u, 0, sizeof(u));
-	u.h.nlmsg_type = XFRM_MSG_ACQUIRE;
-	u.h.nlmsg_len = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*a)) + NLA_HDRLEN + 8 + NLA_HDRLEN +
-				     sizeof(*t));
-	a = NLMSG_DATA(&u.h);
-	a->id.proto = IPPROTO_ESP;
-	a->sel.family = AF_INET6;
-	inet_pton(AF_INET6, "fd01::5", &a->sel.saddr.a6);
-	inet_pton(AF_INET6, "fd02::7", &a->sel.daddr.a6);
-	a->sel.prefixlen_s = a->sel.prefixlen_d = 128;
-	a->sel.proto = IPPROTO_TCP;
+	a = acquire_msg(&u.h, "fd01::5", "fd02::7", IPPROTO_TCP, 8, &at, &t);
 	a->sel.dport = htons(443);
 	a->sel.dport_mask = 0xffff;
-	inet_pton(AF_INET, "10.0.0.2", &a->id.daddr.a4);
-	inet_pton(AF_INET, "10.0.0.1", &a->saddr.a4);
-	at = (struct nlattr *)((unsigned char *)a + NLMSG_ALIGN(sizeof(*a)));
-	at->nla_type = XFRMA_MARK;
-	at->nla_len = NLA_HDRLEN + 8;
-	at = (struct nlattr *)((unsigned char *)at + NLA_HDRLEN + 8);
-	at->nla_type = XFRMA_TMPL;
-	at->nla_len = NLA_HDRLEN + sizeof(*t);
-	t = (struct xfrm_user_tmpl *)((unsigned char *)at + NLA_HDRLEN);
-	t->family = AF_INET;
 	t->reqid = 3;
 	ASSERT_EQ(0, kb_xfrm_parse_event(&u, u.h.nlmsg_len, &ev));
 	EXPECT_EQ(KB_EV_ACQUIRE, ev.kind);
