@@ -3302,6 +3302,60 @@ TEST(trap_acquire_initiates_once)
 	net_free(n);
 }
 
+/* Two trapped connections to two peers: an acquire starts the one its
+ * reqid names, or (reqid 0) the one whose selectors hold the packet, and
+ * nothing for traffic neither holds. */
+TEST(trap_acquire_picks_its_connection)
+{
+	static const char text[] =
+		"daemon { backend = none }\n"
+		"connections {\n"
+		" c { local_addrs = 10.0.0.1\n remote_addrs = 10.0.0.2\n start_action = trap\n"
+		"  local { auth = psk }\n remote { auth = psk }\n"
+		"  children { net { local_ts = 10.1.0.0/16\n remote_ts = 10.2.0.0/16 } } }\n"
+		" d { local_addrs = 10.0.0.1\n remote_addrs = 10.0.0.3\n"
+		"  local { auth = psk }\n remote { auth = psk }\n"
+		"  children { x { local_ts = 10.1.0.0/16\n remote_ts = 10.3.0.0/16 }\n"
+		"   y { local_ts = 10.1.0.0/16\n remote_ts = 10.4.0.0/16\n start_action = trap } } }\n"
+		"}\n"
+		"secrets { s { id = 10.0.0.1\n id2 = 10.0.0.3\n secret = \"a test secret of some length\" } }\n";
+	struct net *n = net_new(NULL);
+	struct config *cfg = NULL;
+	struct buf out = BUF_INIT;
+	const struct trap *t;
+	char err[256];
+	uint32_t d_reqid = 0;
+
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(0, config_parse("two.conf", text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	ASSERT_EQ(0, engine_reload(A->e, cfg, &out));
+	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	A->cfg = engine_config(A->e);
+	engine_autostart(A->e);
+	EXPECT_EQ(6, kernel_policies(A));	/* c/net and d/y, not d/x */
+	for (t = A->e->traps; t; t = t->next)
+		if (!strcmp(t->holder.cfg->name, "d"))
+			d_reqid = t->c->reqid;
+	ASSERT_NE(0, d_reqid);
+	EXPECT_EQ(NULL, trap_of(A->e, config_conn(A->cfg, "d"), A->cfg->conns->next->children));
+	/* d/x's traffic: no trap */
+	kernel_acquire(A, 0, "10.1.0.5", "10.3.0.7");
+	EXPECT_EQ(0, count_all(A));
+	kernel_acquire(A, d_reqid, "10.1.0.5", "10.4.0.7");
+	kernel_acquire(A, d_reqid, "10.1.0.5", "10.4.0.7");
+	ASSERT_EQ(1, count_all(A));
+	EXPECT_STREQ("d", A->e->all->cfg->name);
+	EXPECT_EQ(1, n->dropped);	/* its IKE_SA_INIT: nobody at 10.0.0.3 */
+	EXPECT_EQ(0, queued(n));
+	kernel_acquire(A, 0, "10.1.0.5", "10.2.0.7");
+	ASSERT_EQ(2, count_all(A));
+	EXPECT_STREQ("c", A->e->all->cfg->name);
+	EXPECT_EQ(1, queued(n));	/* its IKE_SA_INIT, to b */
+	buf_free(&out);
+	net_free(n);
+}
+
 /* A reload that drops the trap (start_action back to none) removes its
  * policies; one that brings it back installs them again. */
 TEST(trap_follows_reload)
