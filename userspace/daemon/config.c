@@ -942,9 +942,7 @@ static const struct key_value v_frag[] = {
 };
 
 static const struct key_value v_start[] = {
-	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) },
-	{ V("trap", CFG_START_TRAP),
-	  .help = "Trap policies: the child's policies are installed at once, and traffic that meets them (the kernel's acquire) initiates the connection." },
+	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) }, { V("trap", CFG_START_TRAP) },
 	{ .name = NULL },
 };
 
