@@ -239,10 +239,10 @@ const struct ike_path *xport_reply_path(const struct ike_sa *sa,
  * here (the UDP NAT rules of §2.23 do not apply).
  */
 bool xport_rx(struct ike_sa *sa, const struct ike_rx *rx, bool request);
-/* A retransmitted request: may the cached response go (over TCP the copy
- * on another connection must authenticate first, TCP-42)? */
-bool xport_rx_retransmit(struct ike_sa *sa, const struct ike_rx *rx,
-			 const struct ike_msg *m);
+/* A retransmitted request, byte for byte the one answered (checked by the
+ * caller): over TCP on another connection the return path moves there
+ * (TCP-26); an altered copy never gets here (TCP-42). */
+void xport_rx_retransmit(struct ike_sa *sa, const struct ike_rx *rx);
 /* Can the SA send now?  0, or -ENOTCONN with the TCP originator
  * reconnecting (TCP-28: the outstanding request goes when it is up). */
 int xport_send_ready(struct ike_sa *sa);

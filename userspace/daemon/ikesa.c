@@ -1229,8 +1229,7 @@ static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
 		sa->e->st.rx_bad++;	/* forged or corrupted: as a failed ICV */
 		return;
 	}
-	if (!xport_rx_retransmit(sa, rx, m))
-		return;
+	xport_rx_retransmit(sa, rx);
 	log_debug("%s: retransmitted request %u: resending response",
 		  ike_sa_name(sa), m->hdr.msgid);
 	send_set(sa, &sa->resp_cache);
