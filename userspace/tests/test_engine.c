@@ -276,21 +276,22 @@ static void set_addr(struct sockaddr_storage *ss, const char *a, uint16_t port)
 struct side {
 	const char *addr, *ts;
 	const char *ts2;	/* a second Child SA, net2, with these */
+	const char *more;	/* more children, as configuration text */
 };
 
 static const struct side v4[2] = {
-	{ "10.0.0.1", "10.1.0.0/16", NULL }, { "10.0.0.2", "10.2.0.0/16", NULL },
+	{ "10.0.0.1", "10.1.0.0/16", NULL, NULL }, { "10.0.0.2", "10.2.0.0/16", NULL, NULL },
 };
 static const struct side v6[2] = {
-	{ "fd00::1", "fd01::/64, fd01:1::/64, fd01:2::/64, fd01:3::/64, fd01:4::/64", NULL },
-	{ "fd00::2", "fd02::/64, fd02:1::/64, fd02:2::/64, fd02:3::/64, fd02:4::/64", NULL },
+	{ "fd00::1", "fd01::/64, fd01:1::/64, fd01:2::/64, fd01:3::/64, fd01:4::/64", NULL, NULL },
+	{ "fd00::2", "fd02::/64, fd02:1::/64, fd02:2::/64, fd02:3::/64, fd02:4::/64", NULL, NULL },
 };
 
 /* The configuration of one side: conn "c" towards the other. */
 static struct config *make_cfg(const struct side *me, const struct side *peer,
 			       const char *extra, const char *dextra)
 {
-	char text[4096], err[256], net2[256] = "";
+	char text[16384], err[256], net2[256] = "";
 	struct config *c = NULL;
 
 	if (me->ts2)
@@ -306,11 +307,12 @@ static struct config *make_cfg(const struct side *me, const struct side *peer,
 		 " retransmit_tries = 3\n %s\n"
 		 " local { auth = psk\n id = %s }\n remote { auth = psk\n id = %s }\n"
 		 " children { net { local_ts = %s\n remote_ts = %s\n"
-		 "  esp_proposals = aes128gcm16\n rekey_time = 0 }%s } } }\n"
+		 "  esp_proposals = aes128gcm16\n rekey_time = 0 }%s%s } } }\n"
 		 "secrets { s { id = %s\n id2 = %s\n"
 		 " secret = \"a test secret of some length\" } }\n",
 		 dextra ? dextra : "", me->addr, peer->addr, extra ? extra : "",
-		 me->addr, peer->addr, me->ts, peer->ts, net2, me->addr, peer->addr);
+		 me->addr, peer->addr, me->ts, peer->ts, net2, me->more ? me->more : "",
+		 me->addr, peer->addr);
 	if (config_parse("test.conf", text, strlen(text), &c, err, sizeof(err))) {
 		fprintf(stderr, "config: %s\n", err);
 		return NULL;
@@ -1869,7 +1871,7 @@ TEST(selectors_of_another_tunnel_then_free)
 /* --- a Child SA refused in the IKE_AUTH response (RFC 7296 §1.2, §2.21.2) ------------ */
 
 /* Lines logged while a test listens (at info level). */
-static char heard[512][256];
+static char heard[2048][256];
 static unsigned int n_heard;
 
 static void hear(void *ctx, enum log_subsys s, enum log_level lvl, const char *line)
@@ -1909,8 +1911,8 @@ static unsigned int heard_count(const char *s)
 /* a's connection with two Child SAs: net (the one asked for in IKE_AUTH)
  * and net2 (by CREATE_CHILD_SA after). */
 static const struct side v4_two[2] = {
-	{ "10.0.0.1", "10.1.0.0/16", "10.3.0.0/16" },
-	{ "10.0.0.2", "10.2.0.0/16", "10.4.0.0/16" },
+	{ "10.0.0.1", "10.1.0.0/16", "10.3.0.0/16", NULL },
+	{ "10.0.0.2", "10.2.0.0/16", "10.4.0.0/16", NULL },
 };
 
 /* Runs the exchanges until b's IKE_AUTH response is the next message. */
@@ -2126,6 +2128,269 @@ TEST(child_refused_for_good_stays_out_of_later_passes)
 	pump(n);
 	EXPECT_EQ(1u, heard_ending(": creating Child SA net"));
 	EXPECT_EQ(a, first_sa(A, IKE_S_ESTABLISHED));
+	listen_log(false);
+	net_free(n);
+}
+
+/* b's outbound policy for net2's selectors through another tunnel. */
+static void other_tunnel2(struct kb_policy *p)
+{
+	other_tunnel(p);
+	set_addr(&p->sel.src, "10.4.0.0", 0);
+	set_addr(&p->sel.dst, "10.3.0.0", 0);
+}
+
+/*
+ * b refuses net2 with TEMPORARY_FAILURE for ever (its kernel holds the
+ * selectors for another tunnel).  a asks again 5 times, each wait about
+ * twice the last (2-10 s first), then takes net2 as refused, says so in
+ * one line and asks no more; an operator's initiate asks again.
+ */
+TEST(child_temporary_failure_for_ever_is_given_up)
+{
+	struct net *n = net_new_on(v4_two, NULL, NULL);
+	struct kb_policy other2;
+	struct buf out = BUF_INIT;
+	struct ike_sa *a;
+	unsigned int asked;
+
+	other_tunnel2(&other2);
+	ASSERT_EQ(0, kb_policy_add(B->kb, &other2));
+	listen_log(true);
+	initiate(n);
+	asked = pump_counting(n, IKEV2_EXCH_CREATE_CHILD_SA);
+	asked += elapse_counting(n, 400000, IKEV2_EXCH_CREATE_CHILD_SA);
+	EXPECT_EQ(1 + 5, asked);
+	EXPECT_EQ(1u, heard_count(": Child SA net2 refused with TEMPORARY_FAILURE 6 times; not asked for again until an initiate or a reload"));
+	EXPECT_EQ(0, elapse_counting(n, 600000, IKEV2_EXCH_CREATE_CHILD_SA));
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(1, count_children(a));
+	EXPECT_STREQ("net", a->children->cfg->name);
+	engine_initiate(A->e, "c", &out);
+	buf_free(&out);
+	EXPECT_EQ(1, pump_counting(n, IKEV2_EXCH_CREATE_CHILD_SA));
+	ASSERT_EQ(0, kb_policy_del(B->kb, &other2));
+	elapse(n, 11000);
+	EXPECT_EQ(a, first_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(2, count_children(a));
+	EXPECT_TRUE(children_paired(a, first_sa(B, IKE_S_ESTABLISHED)));
+	listen_log(false);
+	net_free(n);
+}
+
+/* The time now jumps to when t is due, and the timers due run (nothing is
+ * delivered meanwhile). */
+static void jump_to(struct net *n, const struct timer *t)
+{
+	if (t->due_ms > now_ms)
+		now_ms = t->due_ms;
+	timers(n);
+}
+
+/*
+ * net, refused with TEMPORARY_FAILURE in IKE_AUTH, is due again while the
+ * pass that asks for net2 is still out: it is asked for once that pass
+ * is over, not lost in it.
+ */
+TEST(child_retry_due_during_a_pass_is_not_lost)
+{
+	struct net *n = net_new_on(v4_two, NULL, NULL);
+	struct kb_policy other;
+	struct ike_sa *a, *b;
+
+	other_tunnel(&other);
+	ASSERT_EQ(0, kb_policy_add(B->kb, &other));
+	initiate(n);
+	to_auth_response(_metadata, n);
+	notify_now = IKEV2_N_TEMPORARY_FAILURE;
+	deliver_edited_from(n, B, IKEV2_PL_NOTIFY, notify_retype);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));	/* net2's, held */
+	ASSERT_TRUE(timer_armed(&a->child_timer));
+	ASSERT_EQ(0, kb_policy_del(B->kb, &other));
+	jump_to(n, &a->child_timer);
+	EXPECT_FALSE(timer_armed(&a->child_timer));
+	pump(n);
+	elapse(n, 30000);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	EXPECT_EQ(a, first_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(2, count_children(a));
+	EXPECT_TRUE(children_paired(a, b));
+	net_free(n);
+}
+
+/* The same while our IKE SA rekey is out: the new IKE SA asks for it. */
+TEST(child_retry_due_during_an_ike_rekey_is_not_lost)
+{
+	struct net *n = net_new(NULL);
+	struct kb_policy other;
+	struct ike_sa *a;
+
+	for (int fire_first = 0; fire_first < 2; fire_first++) {
+		other_tunnel(&other);
+		ASSERT_EQ(0, kb_policy_add(B->kb, &other));
+		initiate(n);
+		to_auth_response(_metadata, n);
+		notify_now = IKEV2_N_TEMPORARY_FAILURE;
+		deliver_edited_from(n, B, IKEV2_PL_NOTIFY, notify_retype);
+		a = first_sa(A, IKE_S_ESTABLISHED);
+		ASSERT_NE(NULL, a);
+		ASSERT_TRUE(timer_armed(&a->child_timer));
+		ASSERT_EQ(0, kb_policy_del(B->kb, &other));
+		rekey(A, false);
+		ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));	/* the rekey, held */
+		if (fire_first)
+			jump_to(n, &a->child_timer);	/* due while it is out */
+		pump(n);	/* else due after, at the new IKE SA */
+		elapse(n, 30000);
+		a = first_sa(A, IKE_S_ESTABLISHED);
+		ASSERT_NE(NULL, a);
+		EXPECT_EQ(1, a->rekeys);
+		EXPECT_EQ(1, count_children(a));
+		EXPECT_TRUE(children_paired(a, first_sa(B, IKE_S_ESTABLISHED)));
+		net_free(n);
+		n = net_new(NULL);
+	}
+	net_free(n);
+}
+
+/* a's kernel refuses its adds.fail_at-th SA (1: the first). */
+static struct {
+	const struct kbackend *kb;
+	int n, fail_at;
+} adds;
+
+static int failing_sa_add(struct kbackend *kb, const struct kb_sa *sa)
+{
+	if (kb == adds.kb && ++adds.n == adds.fail_at)
+		return -EEXIST;
+	return none_ops->sa_add(kb, sa);
+}
+
+/*
+ * §1.4.1: a Child SA the peer accepted but our kernel refused (its inbound
+ * or outbound SA; net in IKE_AUTH, net2 by CREATE_CHILD_SA) is deleted at
+ * the peer by an INFORMATIONAL Delete: no half is left at b.
+ */
+TEST(child_our_kernel_refused_is_deleted_at_the_peer)
+{
+	for (int at = 1; at <= 4; at++) {
+		struct net *n = net_new_on(v4_two, NULL, NULL);
+		struct kbackend_ops ops = *none_ops;
+		struct ike_sa *a, *b;
+
+		ops.sa_add = failing_sa_add;
+		adds.kb = A->kb;
+		adds.n = 0;
+		adds.fail_at = at;
+		A->kb->ops = &ops;
+		initiate(n);
+		pump(n);
+		elapse(n, 2000);
+		A->kb->ops = none_ops;
+		a = first_sa(A, IKE_S_ESTABLISHED);
+		b = first_sa(B, IKE_S_ESTABLISHED);
+		ASSERT_NE(NULL, a);
+		ASSERT_TRUE(paired(a, b));
+		EXPECT_EQ(1, count_children(a));
+		EXPECT_STREQ(at <= 2 ? "net2" : "net", a->children->cfg->name);
+		EXPECT_TRUE(children_paired(a, b));
+		EXPECT_EQ(2, kernel_sas(A));
+		EXPECT_EQ(2, kernel_sas(B));
+		EXPECT_EQ(3, kernel_policies(A));
+		EXPECT_EQ(3, kernel_policies(B));
+		EXPECT_LE(1, A->e->st.child_failed);
+		adds.kb = NULL;
+		net_free(n);
+	}
+}
+
+/* The same for the new SA of our Child SA rekey: b deletes it and keeps
+ * the old one with its policies; a rekeys again later. */
+TEST(child_rekey_our_kernel_refused_is_deleted_at_the_peer)
+{
+	struct net *n = net_new(NULL);
+	struct kbackend_ops ops = *none_ops;
+	struct ike_sa *a, *b;
+	uint32_t spi;
+
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	spi = a->children->spi_in;
+	ops.sa_add = failing_sa_add;
+	adds.kb = A->kb;
+	adds.n = 0;
+	adds.fail_at = 2;	/* the new outbound SA */
+	A->kb->ops = &ops;
+	rekey(A, true);
+	pump(n);
+	A->kb->ops = none_ops;
+	adds.kb = NULL;
+	established(_metadata, n);
+	EXPECT_EQ(spi, a->children->spi_in);
+	EXPECT_EQ(CHILD_S_INSTALLED, a->children->state);
+	EXPECT_EQ(CHILD_S_INSTALLED, b->children->state);
+	EXPECT_TRUE(b->children->policies);
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(3, kernel_policies(B));
+	elapse(n, 11000);
+	established(_metadata, n);
+	EXPECT_EQ(1, a->children->rekeys);
+	EXPECT_EQ(1, b->children->rekeys);
+	EXPECT_EQ(3, kernel_policies(B));
+	net_free(n);
+}
+
+/*
+ * Forty Child SAs; b has no configuration for the last one (c40), which
+ * it refuses for good (TS_UNACCEPTABLE), and its kernel holds net2's
+ * selectors for another tunnel (TEMPORARY_FAILURE, later passes).  The
+ * later passes ask for net2 but not for c40: a refusal counts beyond the
+ * 32nd child too.
+ */
+TEST(child_refused_for_good_beyond_the_32nd)
+{
+	static char more[2][8192];
+	struct side sides[2] = { v4_two[0], v4_two[1] };
+	struct kb_policy other2;
+	struct net *n;
+	struct ike_sa *a;
+	char name[48];
+
+	for (int s = 0; s < 2; s++) {
+		size_t o = 0;
+
+		for (int k = 3; k <= (s ? 39 : 40); k++)
+			o += snprintf(more[s] + o, sizeof(more[s]) - o,
+				      " c%d { local_ts = 10.%d.0.0/16\n remote_ts = 10.%d.0.0/16\n"
+				      "  esp_proposals = aes128gcm16\n rekey_time = 0 }",
+				      k, (s ? 150 : 50) + k, (s ? 50 : 150) + k);
+		sides[s].more = more[s];
+	}
+	n = net_new_on(sides, NULL, NULL);
+	ASSERT_NE(NULL, n);
+	other_tunnel2(&other2);
+	ASSERT_EQ(0, kb_policy_add(B->kb, &other2));
+	listen_log(true);
+	initiate(n);
+	pump(n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(38, count_children(a));	/* all but net2 and c40 */
+	EXPECT_EQ(1u, heard_ending(": creating Child SA c40"));
+	elapse(n, 30000);
+	EXPECT_LE(2u, heard_ending(": creating Child SA net2"));
+	EXPECT_EQ(1u, heard_ending(": creating Child SA c40"));
+	for (int k = 3; k <= 39; k++) {
+		snprintf(name, sizeof(name), ": creating Child SA c%d", k);
+		EXPECT_EQ(1u, heard_ending(name));
+	}
+	EXPECT_EQ(38, count_children(a));
 	listen_log(false);
 	net_free(n);
 }
