@@ -193,7 +193,7 @@ int engine_initiate(struct engine *e, const char *name, struct buf *out)
 	sa = conn_sa(e, cc);
 	if (sa) {
 		if (sa->state == IKE_S_ESTABLISHED) {
-			sa->child_refused = 0;	/* the operator asks again */
+			child_wants_clear(sa);	/* the operator asks again */
 			sa->pending |= PEND_CHILD;
 			ike_kick(sa);
 		}
@@ -474,7 +474,7 @@ static void follow_config(struct ike_sa *sa, const struct conn_cfg *nc)
 	struct child_sa *c;
 
 	sa->cfg = nc;
-	sa->child_refused = 0;	/* by index in the old list */
+	child_wants_clear(sa);	/* by index in the old list */
 	for (c = sa->children; c; c = c->next)
 		c->cfg = child_by_name(nc, c->cfg->name);
 	if (sa->req.child)

@@ -686,13 +686,9 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		    !(r = child_policies(ch))) {
 			child_link(ch);
 			child_schedule(ch);
+			child_new_done(sa, ch->cfg);
 		} else if (!e) {
-			/* The responder has it: delete it there (§1.4.1). */
-			log_warn("%s: Child SA %s not established: the kernel refused it (%s); deleting it at the peer",
-				 ike_sa_name(sa), ch->cfg->name, strerror(-r));
-			sa->e->st.child_failed++;
-			child_link(ch);
-			ch->pending |= CHILD_PEND_DELETE;
+			child_refused_by_kernel(ch, r);	/* the responder has it */
 		} else {
 			log_warn("%s: Child SA %s not established: %s", ike_sa_name(sa),
 				 ch->cfg->name, ikev2_notify_name(e));

@@ -83,10 +83,84 @@ static uint64_t retry_delay(void)
 	return RETRY_MIN_MS + j % RETRY_SPAN_MS;
 }
 
-void child_new_later(struct ike_sa *sa, const struct child_cfg *cc)
+/* The want of cc (NULL: no such child, or out of memory), the table
+ * sized by the connection's children at the first refusal. */
+static struct child_want *child_want_of(struct ike_sa *sa, const struct child_cfg *cc)
 {
+	const struct child_cfg *x;
+	unsigned int i = 0, n = 0;
+
+	for (x = sa->cfg->children; x && x != cc; x = x->next)
+		i++;
+	if (!x)
+		return NULL;
+	if (!sa->wants) {
+		for (x = sa->cfg->children; x; x = x->next)
+			n++;
+		sa->wants = calloc(n, sizeof(*sa->wants));
+		if (!sa->wants) {
+			log_err("%s: out of memory: the refusal of %s is not kept",
+				ike_sa_name(sa), cc->name);
+			return NULL;
+		}
+		sa->n_wants = n;
+	}
+	return i < sa->n_wants ? &sa->wants[i] : NULL;
+}
+
+bool child_want_now(const struct ike_sa *sa, unsigned int i)
+{
+	const struct child_want *w = i < sa->n_wants ? &sa->wants[i] : NULL;
+
+	return !w || (!w->refused && w->due_ms <= ike_now());
+}
+
+void child_wants_rearm(struct ike_sa *sa)
+{
+	uint64_t now = ike_now(), due = 0;
+
+	for (unsigned int i = 0; i < sa->n_wants; i++) {
+		const struct child_want *w = &sa->wants[i];
+
+		if (!w->refused && w->due_ms > now && (!due || w->due_ms < due))
+			due = w->due_ms;
+	}
+	if (due)
+		ike_children_later(sa, due - now);
+}
+
+void child_wants_clear(struct ike_sa *sa)
+{
+	free(sa->wants);
+	sa->wants = NULL;
+	sa->n_wants = 0;
+}
+
+void child_new_done(struct ike_sa *sa, const struct child_cfg *cc)
+{
+	struct child_want *w = sa->wants ? child_want_of(sa, cc) : NULL;
+
+	if (w)
+		w->temp_fails = 0;
+}
+
+/* §2.25: TEMPORARY_FAILURE: cc again after 2-10 s, then after twice that
+ * each time; after CHILD_TEMP_RETRIES in vain it is refused. */
+static void child_new_later(struct ike_sa *sa, const struct child_cfg *cc)
+{
+	struct child_want *w = child_want_of(sa, cc);
 	uint64_t ms = retry_delay();
 
+	if (w) {
+		if (++w->temp_fails > CHILD_TEMP_RETRIES) {
+			w->refused = true;
+			log_warn("%s: Child SA %s refused with TEMPORARY_FAILURE %u times; not asked for again until an initiate or a reload",
+				 ike_sa_name(sa), cc->name, w->temp_fails);
+			return;
+		}
+		ms <<= w->temp_fails - 1;
+		w->due_ms = ike_now() + ms;
+	}
 	log_info("%s: asking for %s again in %llu ms", ike_sa_name(sa), cc->name,
 		 (unsigned long long)ms);
 	ike_children_later(sa, ms);
@@ -110,19 +184,41 @@ bool child_refusal_notify(uint16_t type)
 
 void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t err)
 {
-	const struct child_cfg *x;
-	unsigned int i = 0;
+	struct child_want *w;
 
 	if (err == IKEV2_N_TEMPORARY_FAILURE) {
 		child_new_later(sa, cc);
 		return;
 	}
-	if (!child_refusal_notify(err))
-		return;
-	for (x = sa->cfg->children; x && x != cc; x = x->next)
-		i++;
-	if (x && i < 32)
-		sa->child_refused |= 1u << i;
+	if (child_refusal_notify(err) && (w = child_want_of(sa, cc)))
+		w->refused = true;
+}
+
+void child_refused_by_kernel(struct child_sa *c, int err)
+{
+	struct ike_sa *sa = c->ike;
+
+	log_warn("%s: Child SA %s not established: the kernel refused it (%s); deleting it at the peer",
+		 ike_sa_name(sa), c->cfg->name, strerror(-err));
+	sa->e->st.child_failed++;
+	child_link(c);
+	c->pending |= CHILD_PEND_DELETE;
+}
+
+void child_rekey_undo(struct child_sa *c)
+{
+	struct child_sa *o;
+
+	for (o = c->ike->children; o; o = o->next) {
+		if (o->rekeyed_by != c || o->state != CHILD_S_REKEYED)
+			continue;
+		log_info("%s: Child SA %s (%08x) stays: its rekey was undone", ike_sa_name(c->ike),
+			 o->cfg->name, ntohl(o->spi_in));
+		o->policies = c->policies;
+		c->policies = false;
+		o->rekeyed_by = NULL;
+		o->state = CHILD_S_INSTALLED;
+	}
 }
 
 /* The new IKE SA of a rekey takes over everything about the peer: its
@@ -143,6 +239,7 @@ static void ike_sa_succeed(struct ike_sa *ns, struct ike_sa *sa)
 
 void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 {
+	struct loop *l = from->e->loop;
 	struct child_sa *c;
 
 	while ((c = from->children)) {
@@ -150,6 +247,25 @@ void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 		c->ike = to;
 		c->next = to->children;
 		to->children = c;
+	}
+	/* And what is still to be asked for: refusals, a pass due or
+	 * waiting for the exchange that rekeyed the IKE SA. */
+	if (!to->wants) {
+		to->wants = from->wants;
+		to->n_wants = from->n_wants;
+		from->wants = NULL;
+		from->n_wants = 0;
+	}
+	if (timer_armed(&from->child_timer)) {
+		uint64_t now = ike_now(), due = from->child_timer.due_ms;
+
+		ike_children_later(to, due > now ? due - now : 0);
+		timer_cancel(l, &from->child_timer);
+	}
+	if ((from->pending & PEND_CHILD) || from->child_again) {
+		to->pending |= PEND_CHILD;
+		from->pending &= ~PEND_CHILD;
+		from->child_again = false;
 	}
 }
 
@@ -296,6 +412,7 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct buf nr = BUF_INIT, gir = BUF_INIT;
 	struct ike_span n;
 	uint16_t err = first_error(inner);
+	int kr;
 
 	if (err) {
 		log_warn("%s: CREATE_CHILD_SA for %s refused: %s", ike_sa_name(sa),
@@ -325,9 +442,21 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 		log_warn("%s: CREATE_CHILD_SA response has no usable KE", ike_sa_name(sa));
 		goto fail;
 	}
-	if (child_install(c, &r->nonce, &nr, c->esp.ke ? &gir : NULL, true))
-		goto fail;
+	kr = child_install(c, &r->nonce, &nr, c->esp.ke ? &gir : NULL, true);
 	r->child = NULL;
+	if (kr) {
+		/* The peer has it: delete it there (§1.4.1); a rekey's old SA
+		 * stays, to be rekeyed again later. */
+		child_refused_by_kernel(c, kr);
+		if (old && old->state == CHILD_S_REKEYING) {
+			old->state = CHILD_S_INSTALLED;
+			child_rekey_later(old, retry_delay());
+		}
+		buf_wipe(&gir);
+		buf_wipe(&nr);
+		ike_req_done(sa);
+		return;
+	}
 	child_link(c);
 	child_schedule(c);
 	if (old) {
@@ -348,6 +477,8 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 		old->pending |= CHILD_PEND_DELETE;
 	} else if (child_policies(c)) {
 		c->pending |= CHILD_PEND_DELETE;
+	} else {
+		child_new_done(sa, c->cfg);
 	}
 	buf_wipe(&gir);
 	buf_wipe(&nr);

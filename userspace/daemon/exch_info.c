@@ -172,6 +172,7 @@ void info_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *in
 			}
 			if (sa->req.old == c)
 				sa->req.old = NULL;
+			child_rekey_undo(c);
 			child_free(c, true);
 		}
 	}

@@ -368,6 +368,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	timer_cancel(e->loop, &sa->life_timer);
 	timer_cancel(e->loop, &sa->dpd_timer);
 	timer_cancel(e->loop, &sa->child_timer);
+	child_wants_clear(sa);
 	timer_cancel(e->loop, &sa->keepalive_timer);
 	pktset_free(&sa->resp_cache);
 	frag_reset(&sa->e->frags, &sa->frag);
@@ -866,6 +867,37 @@ void ike_req_done(struct ike_sa *sa)
 
 /* --- queued work ------------------------------------------------------------ */
 
+/* PEND_CHILD: the connection's next missing Child SA asked for; false when
+ * the pass is over. */
+static bool child_pass(struct ike_sa *sa)
+{
+	const struct child_cfg *cc;
+	struct child_sa *c;
+	unsigned int i = 0;
+
+	for (cc = sa->cfg->children; cc; cc = cc->next, i++) {
+		bool have = false;
+
+		if (i < sa->child_from)
+			continue;	/* asked for in this pass */
+		if (!child_want_now(sa, i))
+			continue;	/* refused, or not yet again */
+		for (c = sa->children; c; c = c->next)
+			have |= c->cfg == cc && c->state != CHILD_S_REKEYED;
+		if (!have) {
+			struct child_sa *n = child_new(sa, cc);
+
+			sa->child_from = i + 1;
+			if (n && !child_start_new(sa, n)) {
+				sa->pending |= PEND_CHILD;	/* more may follow */
+				return true;
+			}
+		}
+	}
+	sa->child_from = 0;	/* the pass is over */
+	return false;
+}
+
 void ike_kick(struct ike_sa *sa)
 {
 	struct child_sa *c;
@@ -904,30 +936,15 @@ void ike_kick(struct ike_sa *sa)
 		}
 	}
 	if (sa->pending & PEND_CHILD) {
-		const struct child_cfg *cc;
-		unsigned int i = 0;
-
 		sa->pending &= ~PEND_CHILD;
-		for (cc = sa->cfg->children; cc; cc = cc->next, i++) {
-			bool have = false;
-
-			if (i < sa->child_from)
-				continue;	/* asked for in this pass */
-			if (i < 32 && (sa->child_refused & 1u << i))
-				continue;	/* refused for good */
-			for (c = sa->children; c; c = c->next)
-				have |= c->cfg == cc && c->state != CHILD_S_REKEYED;
-			if (!have) {
-				struct child_sa *n = child_new(sa, cc);
-
-				sa->child_from = i + 1;
-				if (n && !child_start_new(sa, n)) {
-					sa->pending |= PEND_CHILD;	/* more may follow */
-					return;
-				}
-			}
+		if (child_pass(sa))
+			return;
+		if (sa->child_again) {	/* due while the pass was under way */
+			sa->child_again = false;
+			if (child_pass(sa))
+				return;
 		}
-		sa->child_from = 0;	/* the pass is over */
+		child_wants_rearm(sa);
 	}
 	if (sa->pending & PEND_ESP_UDP) {
 		sa->pending &= ~PEND_ESP_UDP;
@@ -1001,12 +1018,18 @@ static void child_timer_fire(struct timer *t)
 
 	if (sa->state != IKE_S_ESTABLISHED)
 		return;
+	/* A pass under way may be past the Child SA now due. */
+	if (sa->child_from)
+		sa->child_again = true;
 	sa->pending |= PEND_CHILD;
 	ike_kick(sa);
 }
 
+/* Never later than a pass already due. */
 void ike_children_later(struct ike_sa *sa, uint64_t ms)
 {
+	if (timer_armed(&sa->child_timer) && sa->child_timer.due_ms <= ike_now() + ms)
+		return;
 	timer_arm(sa->e->loop, &sa->child_timer, ms, child_timer_fire);
 }
 

@@ -201,6 +201,17 @@ struct esp_probe {
 	struct timer timer;
 };
 
+/* What the passes over a connection's Child SAs know of one of them. */
+struct child_want {
+	/* Refused for good (not TEMPORARY_FAILURE, or that too often): no
+	 * pass asks for it again. */
+	bool refused;
+	/* TEMPORARY_FAILURE answers in a row, and when it may be asked for
+	 * again (the wait doubling each time, §2.25). */
+	unsigned int temp_fails;
+	uint64_t due_ms;
+};
+
 struct ike_sa {
 	struct engine *e;
 	const struct conn_cfg *cfg;	/* NULL only briefly (responder lookup) */
@@ -276,13 +287,17 @@ struct ike_sa {
 	struct timer dpd_timer;
 	/* PEND_CHILD: the index in cfg->children to go on from (a refused
 	 * Child SA is not asked for again in the same pass), and the timer
-	 * of a new pass after TEMPORARY_FAILURE (§2.25) */
+	 * of a new pass after TEMPORARY_FAILURE (§2.25); child_again: it
+	 * fired while a pass was under way, another follows that one. */
 	unsigned int child_from;
 	struct timer child_timer;
-	/* Bit i: the i-th of cfg->children was refused for good by the peer
-	 * (not TEMPORARY_FAILURE): no pass asks for it again until an
-	 * operator's initiate or a reload clears this. */
-	uint32_t child_refused;
+	bool child_again;
+	/* The peer's refusals of new Child SAs, by position in cfg->children
+	 * (n_wants of them, allocated at the first refusal; NULL: none).
+	 * Cleared by an operator's initiate and a reload (child_wants_clear);
+	 * they move with the Child SAs to a new IKE SA (ike_move_children). */
+	struct child_want *wants;
+	unsigned int n_wants;
 	uint64_t rekeys;
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
@@ -430,16 +445,28 @@ void ike_path_ready(struct ike_sa *sa);
 void ike_rekey_later(struct ike_sa *sa, uint64_t ms);
 /* The connection's missing Child SAs asked for again in ms. */
 void ike_children_later(struct ike_sa *sa, uint64_t ms);
-/* §2.25: a new Child SA of cc refused with TEMPORARY_FAILURE (in
- * CREATE_CHILD_SA or IKE_AUTH) is asked for again in 2-10 s, by a new pass
- * over the connection's Child SAs (ike_children_later). */
-void child_new_later(struct ike_sa *sa, const struct child_cfg *cc);
 /* cc, a new Child SA the peer refused with err: asked for again later
- * (TEMPORARY_FAILURE, child_new_later) or, after the notifies that refuse
- * a Child SA for good (§1.2, §1.3: NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE,
- * SINGLE_PAIR_REQUIRED, INTERNAL_ADDRESS_FAILURE, FAILED_CP_REQUIRED,
- * NO_ADDITIONAL_SAS), in no later pass (child_refused). */
+ * (§2.25: TEMPORARY_FAILURE, by a new pass over the connection's Child SAs
+ * 2-10 s later, the wait doubling up to CHILD_TEMP_RETRIES times, then
+ * refused) or, after the notifies that refuse a Child SA for good (§1.2,
+ * §1.3: NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, SINGLE_PAIR_REQUIRED,
+ * INTERNAL_ADDRESS_FAILURE, FAILED_CP_REQUIRED, NO_ADDITIONAL_SAS), in no
+ * later pass (struct child_want). */
 void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t err);
+#define CHILD_TEMP_RETRIES	5
+/* cc was established: its TEMPORARY_FAILUREs are forgotten. */
+void child_new_done(struct ike_sa *sa, const struct child_cfg *cc);
+/* May the pass ask for the i-th of the connection's children now? */
+bool child_want_now(const struct ike_sa *sa, unsigned int i);
+/* The pass is over: its timer for the Child SAs still waiting. */
+void child_wants_rearm(struct ike_sa *sa);
+void child_wants_clear(struct ike_sa *sa);
+/* c, accepted by the peer (IKE_AUTH, CREATE_CHILD_SA), could not be
+ * installed (err): the peer is told to delete its half (§1.4.1). */
+void child_refused_by_kernel(struct child_sa *c, int err);
+/* The peer deleted c, the new SA of its rekey we answered, before the
+ * old one (its kernel refused c): the old one is whole and stays. */
+void child_rekey_undo(struct child_sa *c);
 /* The error notifies that refuse a Child SA and not the IKE SA (§1.2,
  * §1.3, §2.21.2), TEMPORARY_FAILURE (§2.25) among them. */
 bool child_refusal_notify(uint16_t type);
