@@ -28,6 +28,7 @@ struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend
 	e->cfg = cfg;
 	e->frags.cap = cfg->daemon.max_frag_memory;
 	e->kb = kb;
+	mem_burst_init(&e->ho_mem, loop, &e->n_half_open);
 	cookie_rotate(e);
 	return e;
 }
@@ -114,6 +115,7 @@ static void delete_now(struct ike_sa *sa, const char *why)
 void engine_shutdown(struct engine *e)
 {
 	e->shutting_down = true;
+	mem_burst_stop(&e->ho_mem);
 	while (e->all)
 		delete_now(e->all, "daemon stopping");
 	trap_remove_all(e);
@@ -131,7 +133,7 @@ void engine_free(struct engine *e)
 	xport_later_free(e);
 	conn_retries_free(e);
 	timer_cancel(e->loop, &e->cookie_timer);
-	timer_cancel(e->loop, &e->trim_timer);
+	mem_burst_stop(&e->ho_mem);
 	cred_free_all(e);
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
 	free(e->table);
@@ -901,7 +903,7 @@ static void counters_json(const struct engine *e, struct buf *b)
 		(unsigned long long)e->st.cookies_ok, (unsigned long long)e->st.invalid_ke_sent,
 		(unsigned long long)e->st.frags_sent, (unsigned long long)e->st.frags_reassembled,
 		(unsigned long long)e->frags.evicted, e->frags.bytes,
-		(unsigned long long)e->st.mem_trims,
+		(unsigned long long)(e->ho_mem.trims + (e->tcp ? e->tcp->mem.trims : 0)),
 		(unsigned long long)e->st.dpd_dead, (unsigned long long)e->st.tcp_fallbacks,
 		(unsigned long long)e->st.tcp_reconnects,
 		(unsigned long long)e->st.separate_negotiated,

@@ -12,7 +12,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,32 +399,6 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	free(sa);
 }
 
-/*
- * After a flood the allocator keeps the freed SAs' pages (glibc returns
- * only the top of the heap by itself): once the half-open count has
- * fallen to a sixteenth of a peak of TRIM_BURST or more, and stays there
- * for TRIM_DELAY_MS (the dead SAs are freed from the loop meanwhile),
- * malloc_trim hands the free pages back.  Once per burst.
- */
-#define TRIM_BURST	64u
-#define TRIM_DELAY_MS	1000u
-
-static bool ho_fell(const struct engine *e)
-{
-	return e->ho_high >= TRIM_BURST && e->n_half_open <= e->ho_high / 16;
-}
-
-static void trim_fire(struct timer *t)
-{
-	struct engine *e = container_of(t, struct engine, trim_timer);
-
-	if (!ho_fell(e))
-		return;
-	malloc_trim(0);
-	e->st.mem_trims++;
-	e->ho_high = e->n_half_open;
-}
-
 void ike_half_open_add(struct ike_sa *sa)
 {
 	struct engine *e = sa->e;
@@ -439,8 +412,7 @@ void ike_half_open_add(struct ike_sa *sa)
 		e->half_open->ho_prev = sa;
 	e->half_open = sa;
 	e->n_half_open++;
-	if (e->n_half_open > e->ho_high)
-		e->ho_high = e->n_half_open;
+	mem_burst_up(&e->ho_mem);
 }
 
 void ike_half_open_del(struct ike_sa *sa)
@@ -457,8 +429,7 @@ void ike_half_open_del(struct ike_sa *sa)
 	if (sa->ho_next)
 		sa->ho_next->ho_prev = sa->ho_prev;
 	e->n_half_open--;
-	if (ho_fell(e) && !timer_armed(&e->trim_timer) && !e->shutting_down)
-		timer_arm(e->loop, &e->trim_timer, TRIM_DELAY_MS, trim_fire);
+	mem_burst_down(&e->ho_mem);	/* after a flood */
 }
 
 /* --- starting an SA and its path ------------------------------------------ */

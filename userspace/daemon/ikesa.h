@@ -46,6 +46,7 @@
 #include "htab.h"
 #include "ike_xport.h"
 #include "loop.h"
+#include "memtrim.h"
 #include "payload.h"
 #include "transport.h"
 
@@ -332,7 +333,6 @@ struct engine_stats {
 	uint64_t puzzles_deferred;	/* unsolved, above half of half_open_max */
 	uint64_t invalid_ke_sent, retransmits, dpd_dead;
 	uint64_t frags_sent, frags_reassembled;
-	uint64_t mem_trims;	/* malloc_trim after a half-open burst */
 	uint64_t tcp_fallbacks, tcp_reconnects, separate_negotiated;
 	uint64_t separate_tcp_failed;
 	uint64_t esp_probes_ok, esp_probes_failed, esp_moved_udp;
@@ -370,10 +370,8 @@ struct engine {
 
 	struct engine_stats st;
 	struct frag_pool frags;	/* every SA's reassembly, max_frag_memory */
-	/* The most half-open SAs since memory was last given back, and the
-	 * timer that gives it back once a burst is over (ikesa.c). */
-	uint32_t ho_high;
-	struct timer trim_timer;
+	/* Memory given back once a burst of half-open SAs is over. */
+	struct mem_burst ho_mem;
 	bool shutting_down;
 	/* Initiations asked for while an SA was being destroyed (RT-25),
 	 * started from the loop right after (ike_xport.c). */

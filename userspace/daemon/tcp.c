@@ -53,6 +53,7 @@ static int conn_link(struct tcp *t, struct tcp_conn *c)
 		t->conns->prev = c;
 	t->conns = c;
 	t->n_conns++;
+	mem_burst_up(&t->mem);
 	return 0;
 }
 
@@ -103,6 +104,7 @@ static void conn_unlink(struct tcp *t, struct tcp_conn *c)
 	c->next = c->prev = NULL;
 	htab_del(&t->by_host, &c->host_node);
 	t->n_conns--;
+	mem_burst_down(&t->mem);
 }
 
 struct tcp_conn *tcp_conn_get(struct tcp_conn *c)
@@ -634,6 +636,7 @@ struct tcp *tcp_open(struct loop *loop, const struct tcp_opts *o,
 	if (!t)
 		return NULL;
 	t->loop = loop;
+	mem_burst_init(&t->mem, loop, &t->n_conns);
 	t->o = *o;
 	t->o.addrs = NULL;
 	t->o.ports = NULL;
@@ -722,6 +725,7 @@ void tcp_close_all(struct tcp *t)
 		return;
 	drain_all(t);
 	timer_cancel(t->loop, &t->rest);
+	mem_burst_stop(&t->mem);
 	while (t->conns)
 		tcp_conn_close(t->conns, -ESHUTDOWN);
 	for (int i = 0; i < t->n_listen; i++) {

@@ -20,6 +20,7 @@
 
 #include "htab.h"
 #include "loop.h"
+#include "memtrim.h"
 #include "stream.h"
 #include "transport.h"
 
@@ -115,6 +116,7 @@ struct tcp {
 	struct tcp_conn *unproven, *unproven_tail;
 	uint64_t seq;
 	struct timer rest;		/* listeners off: out of descriptors */
+	struct mem_burst mem;		/* given back after a connection flood */
 	uint64_t nofile_logged_ms;
 };
 

@@ -1043,12 +1043,12 @@ TEST(memory_given_back_after_a_half_open_burst)
 
 	half_open_burst(n, 3);
 	EXPECT_EQ(0, B->e->n_half_open);
-	EXPECT_EQ(0, B->e->st.mem_trims);
+	EXPECT_EQ(0, B->e->ho_mem.trims);
 	net_free(n);
 	n = net_new(NULL);
 	half_open_burst(n, 80);
 	EXPECT_EQ(0, B->e->n_half_open);
-	EXPECT_EQ(1, B->e->st.mem_trims);
+	EXPECT_EQ(1, B->e->ho_mem.trims);
 	net_free(n);
 }
 

@@ -535,6 +535,43 @@ static void first_of_five_kept(struct __test_metadata *_metadata, void (*first)(
 }
 
 /* tcp_max: the oldest unproven connection of any address makes room. */
+static void nothing(struct tcp *ts)
+{
+	(void)ts;
+}
+
+/* After a burst of connections has gone, the allocator is asked to give
+ * the memory back (malloc_trim), once; a handful is no burst. */
+TEST(tcp_memory_given_back_after_a_connection_burst)
+{
+	static const int counts[] = { 3, MEM_BURST_MIN + 16 };
+
+	for (int k = 0; k < 2; k++) {
+		struct loop *l = loop_new();
+		struct sink srv = { 0 };
+		struct sockaddr_storage a = lo4(0);
+		uint16_t port = (uint16_t)(base_port() + 2);
+		struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port, .n_ports = 1 };
+		struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+		struct sockaddr_storage dst = lo4(port);
+		int fd[MEM_BURST_MIN + 16], n = counts[k];
+
+		ASSERT_NE(NULL, ts);
+		connect_each(_metadata, l, ts, &dst, fd, n, nothing);
+		ASSERT_EQ(n, ts->n_conns);
+		for (int i = 0; i < n; i++)
+			close(fd[i]);
+		for (int i = 0; i < 200 && ts->n_conns; i++)
+			loop_once(l, 10);
+		ASSERT_EQ(0, ts->n_conns);
+		for (int i = 0; i < 30; i++)	/* MEM_BURST_DELAY_MS and more */
+			loop_once(l, 50);
+		EXPECT_EQ(k, ts->mem.trims);
+		tcp_close_all(ts);
+		loop_free(l);
+	}
+}
+
 TEST(tcp_max_displaces_the_oldest_unproven)
 {
 	struct sink srv = { 0 };
