@@ -2189,6 +2189,26 @@ static void jump_to(struct net *n, const struct timer *t)
 	timers(n);
 }
 
+/* a's IKE SA, up without net: b refused it in IKE_AUTH with
+ * TEMPORARY_FAILURE (its kernel held the selectors, and holds them no
+ * more); NULL if that went otherwise. */
+static struct ike_sa *net_refused_for_now(struct __test_metadata *_metadata, struct net *n)
+{
+	struct kb_policy other;
+	struct ike_sa *a;
+
+	other_tunnel(&other);
+	EXPECT_EQ(0, kb_policy_add(B->kb, &other));
+	initiate(n);
+	to_auth_response(_metadata, n);
+	notify_now = IKEV2_N_TEMPORARY_FAILURE;
+	deliver_edited_from(n, B, IKEV2_PL_NOTIFY, notify_retype);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	EXPECT_EQ(0, kb_policy_del(B->kb, &other));
+	EXPECT_TRUE(a && timer_armed(&a->child_timer));
+	return a && timer_armed(&a->child_timer) ? a : NULL;
+}
+
 /*
  * net, refused with TEMPORARY_FAILURE in IKE_AUTH, is due again while the
  * pass that asks for net2 is still out: it is asked for once that pass
@@ -2197,20 +2217,10 @@ static void jump_to(struct net *n, const struct timer *t)
 TEST(child_retry_due_during_a_pass_is_not_lost)
 {
 	struct net *n = net_new_on(v4_two, NULL, NULL);
-	struct kb_policy other;
-	struct ike_sa *a, *b;
+	struct ike_sa *a = net_refused_for_now(_metadata, n), *b;
 
-	other_tunnel(&other);
-	ASSERT_EQ(0, kb_policy_add(B->kb, &other));
-	initiate(n);
-	to_auth_response(_metadata, n);
-	notify_now = IKEV2_N_TEMPORARY_FAILURE;
-	deliver_edited_from(n, B, IKEV2_PL_NOTIFY, notify_retype);
-	a = first_sa(A, IKE_S_ESTABLISHED);
 	ASSERT_NE(NULL, a);
 	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));	/* net2's, held */
-	ASSERT_TRUE(timer_armed(&a->child_timer));
-	ASSERT_EQ(0, kb_policy_del(B->kb, &other));
 	jump_to(n, &a->child_timer);
 	EXPECT_FALSE(timer_armed(&a->child_timer));
 	pump(n);
@@ -2226,20 +2236,11 @@ TEST(child_retry_due_during_a_pass_is_not_lost)
 TEST(child_retry_due_during_an_ike_rekey_is_not_lost)
 {
 	struct net *n = net_new(NULL);
-	struct kb_policy other;
 	struct ike_sa *a;
 
 	for (int fire_first = 0; fire_first < 2; fire_first++) {
-		other_tunnel(&other);
-		ASSERT_EQ(0, kb_policy_add(B->kb, &other));
-		initiate(n);
-		to_auth_response(_metadata, n);
-		notify_now = IKEV2_N_TEMPORARY_FAILURE;
-		deliver_edited_from(n, B, IKEV2_PL_NOTIFY, notify_retype);
-		a = first_sa(A, IKE_S_ESTABLISHED);
+		a = net_refused_for_now(_metadata, n);
 		ASSERT_NE(NULL, a);
-		ASSERT_TRUE(timer_armed(&a->child_timer));
-		ASSERT_EQ(0, kb_policy_del(B->kb, &other));
 		rekey(A, false);
 		ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));	/* the rekey, held */
 		if (fire_first)
