@@ -31,7 +31,6 @@
 #include "log.h"
 
 #define MAX_CIDRS	16	/* prefixes one range may turn into */
-#define POLICY_PRIO	2000
 
 /* --- selectors ------------------------------------------------------------- */
 
@@ -479,6 +478,37 @@ static void sel_of(const struct ike_ts *t, const uint8_t *a, uint8_t plen,
 	}
 }
 
+/*
+ * A policy's priority (lower wins in XFRM and in the module, which order
+ * the SPD by priority, then by insertion: RFC 4301 §4.4.1 leaves the
+ * order to the implementation).  strongSwan's scheme, so the two agree
+ * where they share a kernel: the more specific selector wins (prefix
+ * lengths first, then a protocol, then ports), and at equal selectors an
+ * installed Child SA's policy wins over a trap's, whose acquires would
+ * otherwise keep coming for traffic the SA can carry (a Child SA the
+ * responder narrowed has policies of its own, installed after the
+ * trap's).  A policy shared by both has the Child SA's while it lives
+ * (kbackend.c).
+ */
+#define PRIO_LOWEST	200000u	/* 2 x 128-bit prefixes take 131072 of it */
+#define PRIO_PER_PLEN	512u	/* a bit of prefix outweighs all below */
+#define PRIO_PROTO	256u
+#define PRIO_PER_PORT	64u	/* a port given: its 16 bits of mask, x 4 */
+#define PRIO_NOT_TRAP	1u	/* bit 1 stays free, as strongSwan's interface flag */
+
+static uint32_t policy_priority(const struct kb_selector *s, bool trap)
+{
+	uint32_t p = PRIO_LOWEST;
+
+	p -= (uint32_t)(s->src_plen + s->dst_plen) * PRIO_PER_PLEN;
+	if (s->proto)
+		p -= PRIO_PROTO;
+	p -= ((s->sport ? 1u : 0u) + (s->dport ? 1u : 0u)) * PRIO_PER_PORT;
+	if (!trap)
+		p -= PRIO_NOT_TRAP;
+	return p;
+}
+
 typedef int (*pol_fn)(struct child_sa *c, const struct kb_policy *p, void *arg);
 
 /* Calls fn for every policy of the Child SA (each direction of every
@@ -519,7 +549,7 @@ static int for_each_policy(struct child_sa *c, pol_fn fn, void *arg)
 						       out ? rp[b] : lp[a], &p.sel, false);
 						/* the protocol is one for both ends */
 						p.sel.proto = lt->proto ? lt->proto : rt->proto;
-						p.priority = POLICY_PRIO;
+						p.priority = policy_priority(&p.sel, c->trap);
 						p.reqid = c->reqid;
 						p.mode = c->mode == CFG_MODE_TRANSPORT ?
 							 KB_MODE_TRANSPORT : KB_MODE_TUNNEL;

@@ -124,6 +124,7 @@ struct child_sa {
 	struct ike_suite esp;	/* encr, encr_keylen, integ, esn (ke = PFS group) */
 	struct ts_set ts_local, ts_remote;	/* as negotiated */
 	bool installed_in, installed_out, policies;
+	bool trap;		/* a trap's stand-in (struct trap) */
 	bool encap;		/* UDP-encapsulated (NAT) */
 	bool esp_tcp;		/* ESP inside the IKE TCP connection (RFC 9329) */
 	uint16_t encap_lport, encap_rport;	/* as in the kernel (host order) */

@@ -72,6 +72,7 @@ static int trap_install(struct engine *e, const struct conn_cfg *cc, const struc
 	t->holder.cfg = cc;
 	c->ike = &t->holder;
 	c->cfg = ch;
+	c->trap = true;
 	c->mode = ch->mode;
 	c->addr_remote = cc->remote_addrs[0];
 	addr_set_port(&c->addr_remote, 0);

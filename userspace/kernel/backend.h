@@ -129,6 +129,9 @@ struct kbackend_ops {
 			uint32_t spi, struct kb_stats *st);
 	int (*policy_add)(struct kbackend *kb, const struct kb_policy *pol);
 	int (*policy_del)(struct kbackend *kb, const struct kb_policy *pol);
+	/* The installed policy with pol's key gets pol's priority, in place
+	 * (no moment without it); NULL: the backend cannot (module). */
+	int (*policy_update)(struct kbackend *kb, const struct kb_policy *pol);
 	/* Kernel NAT keepalives for one UDP-encapsulated peer (module only). */
 	int (*keepalive_set)(struct kbackend *kb,
 			     const struct sockaddr_storage *local,
@@ -181,7 +184,10 @@ uint32_t kb_pol_key_hash(const struct kb_pol_key *k);
  * policy (same key, reqid, mode and tunnel); one held by another reqid or
  * tunnel is -EEXIST with a sentence in kb_error.  kb_policy_del deletes it
  * at the backend with the last reference (a policy never added here is
- * passed through).  The same for the three backends.
+ * passed through).  The same for the three backends.  Holders may ask for
+ * two priorities (a trap's, its Child SA's: child.c): the policy has the
+ * better (lower) of those asked for by its present holders, changed in
+ * place by policy_update where the backend has it (not the module's).
  */
 int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol);
 int kb_policy_del(struct kbackend *kb, const struct kb_policy *pol);

@@ -56,7 +56,7 @@ struct none_pol {
 	struct hnode node;		/* by selector, direction, mark */
 	struct none_pol *next, **pprev;
 	struct kb_pol_key k;
-	uint32_t reqid;
+	uint32_t reqid, priority;
 };
 
 /* Lists keep the dump order; the tables make add/find/delete O(1), as a
@@ -363,6 +363,7 @@ static void pol_rec(struct none_pol *r, const struct kb_policy *pol)
 	memset(r, 0, sizeof(*r));
 	kb_pol_key_of(&r->k, pol);
 	r->reqid = pol->reqid;
+	r->priority = pol->priority;
 }
 
 static struct none_pol *find_pol(struct none *n, const struct none_pol *key)
@@ -429,6 +430,21 @@ static int none_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 	return 0;
 }
 
+static int none_policy_update(struct kbackend *kb, const struct kb_policy *pol)
+{
+	struct none_pol key, *p;
+
+	pol_rec(&key, pol);
+	p = find_pol(kb->priv, &key);
+	if (!p) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error), "no such policy");
+		return -ENOENT;
+	}
+	p->priority = pol->priority;
+	record_pol(kb->priv, "policy-update", pol);
+	return 0;
+}
+
 static void none_destroy(struct kbackend *kb)
 {
 	struct none *n = kb->priv;
@@ -463,6 +479,7 @@ static const struct kbackend_ops kb_none_ops = {
 	.sa_stats = none_sa_stats,
 	.policy_add = none_policy_add,
 	.policy_del = none_policy_del,
+	.policy_update = none_policy_update,
 	.keepalive_set = kb_keepalive_unsupported,
 	.event_fd = kb_no_event_fd,
 	.destroy = none_destroy,
@@ -511,12 +528,12 @@ int kb_none_dump(const struct kbackend *kb, struct buf *out)
 	}
 	for (const struct none_pol *p = n->pols; p && !r; p = p->next) {
 		int k = snprintf(line, sizeof(line),
-				 "policy %s %s/%u -> %s/%u reqid %u\n",
+				 "policy %s %s/%u -> %s/%u reqid %u priority %u\n",
 				 kb_dir_name(p->k.dir),
 				 nip_str(p->k.family, p->k.src, a, sizeof(a)),
 				 p->k.src_plen,
 				 nip_str(p->k.family, p->k.dst, b, sizeof(b)),
-				 p->k.dst_plen, p->reqid);
+				 p->k.dst_plen, p->reqid, p->priority);
 		r = buf_append(out, line, (size_t)k);
 	}
 	return r;

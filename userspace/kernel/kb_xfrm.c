@@ -678,13 +678,16 @@ static int xfrm_sa_stats(struct kbackend *kb, const struct sockaddr_storage *dst
 	return r;
 }
 
-static int policy_msg(struct kbackend *kb, const struct kb_policy *pol, bool add)
+/* type: XFRM_MSG_NEWPOLICY (exclusive), XFRM_MSG_UPDPOLICY (the policy
+ * with this selector replaced in place) or XFRM_MSG_DELPOLICY. */
+static int policy_msg(struct kbackend *kb, const struct kb_policy *pol, int type)
 {
+	bool add = type != XFRM_MSG_DELPOLICY;
 	struct nl_msg *m;
 	int r = 0;
 
-	m = nlmsg_alloc_simple(add ? XFRM_MSG_NEWPOLICY : XFRM_MSG_DELPOLICY,
-			       NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_EXCL : 0));
+	m = nlmsg_alloc_simple(type, NLM_F_REQUEST | NLM_F_ACK |
+				     (type == XFRM_MSG_NEWPOLICY ? NLM_F_EXCL : 0));
 	if (!m)
 		return -ENOMEM;
 	if (add) {
@@ -732,8 +735,9 @@ static int policy_msg(struct kbackend *kb, const struct kb_policy *pol, bool add
 	if (!r && pol->if_id && nla_put_u32(m, XFRMA_IF_ID, pol->if_id) < 0)
 		r = -EMSGSIZE;
 	if (!r)
-		r = xfrm_talk(kb, m, false, add ? "adding the policy" :
-						  "deleting the policy");
+		r = xfrm_talk(kb, m, false, type == XFRM_MSG_NEWPOLICY ? "adding the policy" :
+					    type == XFRM_MSG_UPDPOLICY ? "updating the policy" :
+					    "deleting the policy");
 	nlmsg_free(m);
 	return r;
 }
@@ -742,7 +746,7 @@ static int xfrm_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 {
 	struct xfrm_be *x = kb->priv;
 	struct xpol *rec;
-	int r = policy_msg(kb, pol, true);
+	int r = policy_msg(kb, pol, XFRM_MSG_NEWPOLICY);
 
 	if (r)
 		return r;
@@ -768,7 +772,7 @@ static bool same_pol(const struct kb_policy *a, const struct kb_policy *b)
 static int xfrm_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 {
 	struct xfrm_be *x = kb->priv;
-	int r = policy_msg(kb, pol, false);
+	int r = policy_msg(kb, pol, XFRM_MSG_DELPOLICY);
 
 	for (struct xpol **pp = &x->pols; *pp; pp = &(*pp)->next)
 		if (same_pol(&(*pp)->pol, pol)) {
@@ -776,6 +780,19 @@ static int xfrm_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 
 			*pp = p->next;
 			free(p);
+			break;
+		}
+	return r;
+}
+
+static int xfrm_policy_update(struct kbackend *kb, const struct kb_policy *pol)
+{
+	struct xfrm_be *x = kb->priv;
+	int r = policy_msg(kb, pol, XFRM_MSG_UPDPOLICY);
+
+	for (struct xpol *p = x->pols; p && !r; p = p->next)
+		if (same_pol(&p->pol, pol)) {
+			p->pol.priority = pol->priority;
 			break;
 		}
 	return r;
@@ -801,7 +818,7 @@ static void xfrm_destroy(struct kbackend *kb)
 		struct xpol *p = x->pols;
 
 		x->pols = p->next;
-		if (policy_msg(kb, &p->pol, false))
+		if (policy_msg(kb, &p->pol, XFRM_MSG_DELPOLICY))
 			log_warn("kernel(xfrm): removing a policy: %s", kb->kb_error);
 		free(p);
 	}
@@ -1037,6 +1054,7 @@ static const struct kbackend_ops kb_xfrm_ops = {
 	.sa_stats = xfrm_sa_stats,
 	.policy_add = xfrm_policy_add,
 	.policy_del = xfrm_policy_del,
+	.policy_update = xfrm_policy_update,
 	.keepalive_set = kb_keepalive_unsupported,
 	.event_fd = xfrm_event_fd,
 	.events_process = xfrm_events_process,

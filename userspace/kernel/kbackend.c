@@ -151,12 +151,26 @@ uint32_t kb_pol_key_hash(const struct kb_pol_key *k)
 	return htab_hash(HTAB_SEED, k, sizeof(*k));
 }
 
+/*
+ * The priorities a policy's holders asked for: a trap's and its Child
+ * SAs' (child.c's policy_priority differs between them only there, the
+ * selectors being one), so two at most.
+ */
+#define SHARED_PRIOS	2
+
 /* One installed policy and how many Child SAs use it: the key, and what
- * the policy points at (reqid, mode, tunnel), in few bytes. */
+ * the policy points at (reqid, mode, tunnel), in few bytes.  Its priority
+ * in the backend is the best (lowest) its holders asked for, as
+ * strongSwan's: a Child SA's while one lives, the trap's when only it is
+ * left. */
 struct shared_pol {
 	struct hnode node;		/* kb->shared, by kb_pol_key_hash */
 	struct kb_pol_key k;
 	uint32_t refs, reqid;
+	uint32_t prio;			/* the backend's */
+	struct {
+		uint32_t prio, n;	/* n holders asked for prio */
+	} want[SHARED_PRIOS];
 	uint8_t tsrc[16], tdst[16];
 	uint8_t tfamily, mode;
 };
@@ -223,6 +237,48 @@ static int reqid_count(struct kbackend *kb, uint32_t reqid, int d)
 	return 0;
 }
 
+/* The slot of the holders that asked for prio, else a free one, else -1. */
+static int want_slot(const struct shared_pol *p, uint32_t prio)
+{
+	int i, free_i = -1;
+
+	for (i = 0; i < SHARED_PRIOS; i++) {
+		if (p->want[i].n && p->want[i].prio == prio)
+			return i;
+		if (!p->want[i].n && free_i < 0)
+			free_i = i;
+	}
+	return free_i;
+}
+
+/*
+ * The backend's priority for p brought to the best its holders ask for.
+ * A backend that cannot update a policy in place (the module), or one
+ * that fails to, leaves it as it was: the holders share the reqid and
+ * the tunnel, so the policy still finds their SAs; only its order among
+ * overlapping policies of others is not what it should be.
+ */
+static void shared_reprio(struct kbackend *kb, struct shared_pol *p, const struct kb_policy *pol)
+{
+	struct kb_policy u = *pol;
+	uint32_t best = UINT32_MAX;
+	int i;
+
+	for (i = 0; i < SHARED_PRIOS; i++)
+		if (p->want[i].n && p->want[i].prio < best)
+			best = p->want[i].prio;
+	if (best == UINT32_MAX || best == p->prio || !kb->ops->policy_update)
+		return;
+	u.priority = best;
+	u.reqid = p->reqid;
+	if (kb->ops->policy_update(kb, &u)) {
+		log_warn("policy %s: keeping priority %u (not %u): %s", kb_dir_name(pol->dir),
+			 p->prio, best, kb->kb_error);
+		return;
+	}
+	p->prio = best;
+}
+
 int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 {
 	struct kb_pol_key k;
@@ -233,9 +289,20 @@ int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 	p = shared_find(kb, &k);
 	if (p) {
 		char a[64];
+		int w = want_slot(p, pol->priority);
 
 		if (p->reqid == pol->reqid && same_target(p, pol)) {
+			if (w < 0) {
+				snprintf(kb->kb_error, sizeof(kb->kb_error),
+					 "a policy for these selectors (%s/%u, %s) has holders with %d priorities already",
+					 addr_str(&pol->sel.src, a, sizeof(a)), pol->sel.src_plen,
+					 kb_dir_name(pol->dir), SHARED_PRIOS);
+				return -EINVAL;
+			}
 			p->refs++;
+			p->want[w].prio = pol->priority;
+			p->want[w].n++;
+			shared_reprio(kb, p, pol);
 			return 0;
 		}
 		snprintf(kb->kb_error, sizeof(kb->kb_error),
@@ -252,6 +319,8 @@ int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 	p->k = k;
 	p->refs = 1;
 	p->reqid = pol->reqid;
+	p->prio = p->want[0].prio = pol->priority;
+	p->want[0].n = 1;
 	p->mode = (uint8_t)pol->mode;
 	p->tfamily = (uint8_t)pol->tmpl_dst.ss_family;
 	kb_ip16(p->tsrc, &pol->tmpl_src);
@@ -280,8 +349,16 @@ int kb_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 	p = shared_find(kb, &k);
 	if (!p)
 		return kb->ops->policy_del(kb, pol);
-	if (--p->refs)
+	if (--p->refs) {
+		int w = want_slot(p, pol->priority);
+
+		/* a holder we do not know by its priority: one of any */
+		if (w < 0 || !p->want[w].n)
+			w = p->want[0].n ? 0 : 1;
+		p->want[w].n--;
+		shared_reprio(kb, p, pol);
 		return 0;
+	}
 	htab_del(&kb->shared, &p->node);
 	reqid_count(kb, p->reqid, -1);
 	free(p);

@@ -3644,4 +3644,122 @@ TEST(trap_follows_reload)
 	net_free(n);
 }
 
+/* The priority the backend holds for the policy whose dump line starts
+ * with sel ("policy out 10.1.0.0/16 -> 10.2.0.0/16"), or -1. */
+static long policy_priority(struct peer *p, const char *sel)
+{
+	const struct kbackend_ops *o = p->kb->ops;
+	struct buf dump = BUF_INIT;
+	const char *l = NULL;
+	long prio = -1;
+
+	p->kb->ops = none_ops;
+	if (!kb_none_dump(p->kb, &dump) && !buf_put_u8(&dump, 0))
+		l = strstr((char *)dump.data, sel);
+	p->kb->ops = o;
+	l = l ? strstr(l, " priority ") : NULL;
+	if (l)
+		prio = strtol(l + 10, NULL, 10);
+	buf_free(&dump);
+	return prio;
+}
+
+/* b, the responder, configured to narrow a's 10.1.0.0/16 to remote_ts. */
+static void b_narrows_to(struct net *n, const char *remote_ts)
+{
+	const struct side me = { "10.0.0.2", "10.2.0.0/16", NULL };
+	const struct side peer = { "10.0.0.1", remote_ts, NULL };
+	struct buf out = BUF_INIT;
+
+	engine_reload(B->e, make_cfg(&me, &peer, NULL, NULL), &out);
+	B->cfg = engine_config(B->e);
+	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	buf_free(&out);
+}
+
+/*
+ * A trap's acquire answered by a Child SA the responder narrowed: its
+ * policies (another reqid) must win over the trap's, which were installed
+ * first, or the kernel keeps matching the trap's and asking for SAs; and
+ * the more specific of two selectors wins (the priority counts prefix
+ * lengths, as strongSwan's).  Before, every policy had priority 2000.
+ */
+TEST(trap_narrowed_child_outranks_the_trap)
+{
+	static const char *const narrow[] = { "10.1.2.0/24", "10.1.2.3/32" };
+	static const char *const out_sel[] = { "policy out 10.1.2.0/24 -> 10.2.0.0/16 ",
+					       "policy out 10.1.2.3/32 -> 10.2.0.0/16 " };
+	const char *trap_sel = "policy out 10.1.0.0/16 -> 10.2.0.0/16 ";
+	long trap_prio = -1, prio[2] = { -1, -1 };
+
+	for (int i = 0; i < 2; i++) {
+		struct net *n = net_new("start_action = trap");
+		struct ike_sa *a;
+
+		ASSERT_NE(NULL, n);
+		b_narrows_to(n, narrow[i]);
+		engine_autostart(A->e);
+		trap_prio = policy_priority(A, trap_sel);
+		kernel_acquire(A, trap_reqid(A), "10.1.2.3", "10.2.0.7");
+		pump(n);
+		established(_metadata, n);
+		a = first_sa(A, IKE_S_ESTABLISHED);
+		EXPECT_NE(trap_reqid(A), a->children->reqid);
+		EXPECT_EQ(6, kernel_policies(A));	/* the trap's and the SA's */
+		prio[i] = policy_priority(A, out_sel[i]);
+		ASSERT_NE(-1, prio[i]);
+		ASSERT_NE(-1, trap_prio);
+		EXPECT_LT(prio[i], trap_prio) TH_LOG("%s: %ld, the trap's %ld", narrow[i],
+						      prio[i], trap_prio);
+		/* in and fwd too */
+		for (int d = 0; d < 2; d++) {
+			char s[128], t[128];
+
+			snprintf(s, sizeof(s), "policy %s 10.2.0.0/16 -> %s ", d ? "fwd" : "in",
+				 narrow[i]);
+			snprintf(t, sizeof(t), "policy %s 10.2.0.0/16 -> 10.1.0.0/16 ",
+				 d ? "fwd" : "in");
+			EXPECT_NE(-1, policy_priority(A, s));
+			EXPECT_LT(policy_priority(A, s), policy_priority(A, t));
+		}
+		net_free(n);
+	}
+	EXPECT_LT(prio[1], prio[0]) TH_LOG("/32 %ld, /24 %ld", prio[1], prio[0]);
+}
+
+/* A trap and the Child SA with its very selectors share each policy; it
+ * has the Child SA's priority (better than the trap's alone) while the
+ * Child SA lives, and the trap's again after it is deleted. */
+TEST(trap_shared_policy_takes_the_child_priority)
+{
+	struct net *n = net_new("start_action = trap");
+	const char *sel = "policy out 10.1.0.0/16 -> 10.2.0.0/16 ";
+	const char *bsel = "policy out 10.2.0.0/16 -> 10.1.0.0/16 ";
+	struct buf out = BUF_INIT;
+	long trap_prio, b_trap_prio;
+
+	ASSERT_NE(NULL, n);
+	engine_autostart(A->e);
+	engine_autostart(B->e);
+	trap_prio = policy_priority(A, sel);
+	b_trap_prio = policy_priority(B, bsel);
+	ASSERT_NE(-1, trap_prio);
+	ASSERT_NE(-1, b_trap_prio);
+	kernel_acquire(A, trap_reqid(A), "10.1.2.3", "10.2.0.7");
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(trap_reqid(A), first_sa(A, IKE_S_ESTABLISHED)->children->reqid);
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_LT(policy_priority(A, sel), trap_prio);
+	EXPECT_LT(policy_priority(B, bsel), b_trap_prio);	/* the responder's too */
+	ASSERT_EQ(0, engine_terminate_id(A->e, true, first_sa(A, IKE_S_ESTABLISHED)->children->id,
+					 &out));
+	pump(n);
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(trap_prio, policy_priority(A, sel));
+	EXPECT_EQ(b_trap_prio, policy_priority(B, bsel));
+	buf_free(&out);
+	net_free(n);
+}
+
 TEST_HARNESS_MAIN

@@ -198,6 +198,70 @@ TEST(trap_and_child_share_policies)
 	kbackend_close(kb);
 }
 
+/* The priority the none backend holds for the out policy of sel (dump). */
+static long dumped_priority(struct kbackend *kb, const char *sel)
+{
+	struct buf dump = BUF_INIT;
+	const char *l;
+	long prio = -1;
+
+	if (!kb_none_dump(kb, &dump) && !buf_put_u8(&dump, 0)) {
+		l = strstr((char *)dump.data, sel);
+		l = l ? strstr(l, " priority ") : NULL;
+		if (l)
+			prio = strtol(l + 10, NULL, 10);
+	}
+	buf_free(&dump);
+	return prio;
+}
+
+/* A policy shared by a trap and Child SAs has the best priority any of
+ * its holders asked for (lower wins in XFRM), as strongSwan does: the
+ * Child SA's while one lives, the trap's again when the last goes, each
+ * change one update at the backend. */
+TEST(shared_policy_takes_the_best_priority)
+{
+	struct kbackend *kb = kbackend_open("none");
+	struct kb_policy trap = { 0 }, sa;
+	const char *sel = "policy out 192.168.1.0/24 -> 192.168.2.0/24";
+
+	ASSERT_NE(NULL, kb);
+	trap.dir = KB_DIR_OUT;
+	trap.sel.family = AF_INET;
+	ip4(&trap.sel.src, "192.168.1.0");
+	ip4(&trap.sel.dst, "192.168.2.0");
+	trap.sel.src_plen = trap.sel.dst_plen = 24;
+	trap.reqid = 3;
+	trap.priority = 3001;
+	ip4(&trap.tmpl_src, "10.0.0.1");
+	ip4(&trap.tmpl_dst, "10.0.0.2");
+	sa = trap;
+	sa.priority = 3000;
+	ASSERT_EQ(0, kb_policy_add(kb, &trap));
+	EXPECT_EQ(3001, dumped_priority(kb, sel));
+	ASSERT_EQ(0, kb_policy_add(kb, &sa));
+	EXPECT_EQ(3000, dumped_priority(kb, sel));
+	ASSERT_EQ(0, kb_policy_add(kb, &sa));	/* make-before-break */
+	ASSERT_EQ(0, kb_policy_del(kb, &sa));
+	EXPECT_EQ(3000, dumped_priority(kb, sel));
+	ASSERT_EQ(0, kb_policy_del(kb, &sa));
+	EXPECT_EQ(3001, dumped_priority(kb, sel));
+	/* the trap's reference dropped and taken again while the Child SA's
+	 * lives: the Child SA's priority stays */
+	ASSERT_EQ(0, kb_policy_add(kb, &sa));
+	EXPECT_EQ(3000, dumped_priority(kb, sel));
+	ASSERT_EQ(0, kb_policy_del(kb, &trap));
+	EXPECT_EQ(3000, dumped_priority(kb, sel));
+	ASSERT_EQ(0, kb_policy_add(kb, &trap));
+	EXPECT_EQ(3000, dumped_priority(kb, sel));
+	ASSERT_EQ(0, kb_policy_del(kb, &sa));
+	EXPECT_EQ(3001, dumped_priority(kb, sel));
+	ASSERT_EQ(0, kb_policy_del(kb, &trap));
+	EXPECT_EQ(-1, dumped_priority(kb, sel));
+	EXPECT_EQ(0, kb_reqid_policies(kb, 3));
+	kbackend_close(kb);
+}
+
 /* The test hooks: every request recorded with its fields but no key
  * bytes; inbound ESP simulated only on the listed encapsulations. */
 TEST(none_record_and_simulated_esp)
