@@ -536,6 +536,10 @@ void ike_keying_failed(struct ike_sa *sa, const char *why);
 void conn_restart_later(struct engine *e, const struct conn_cfg *cc, uint64_t delay_ms);
 /* Drops the retry due for name; false if there was none. */
 bool conn_retry_cancel(struct engine *e, const char *name);
+/* A retry of name is due: true, with the attempt it starts and in how
+ * many ms. */
+bool conn_retry_pending(struct engine *e, const char *name, unsigned int *attempt,
+			uint64_t *in_ms);
 void conn_retries_free(struct engine *e);
 /* The retries due, as "conn: attempt N in Ss" lines or JSON objects. */
 void conn_retries_status(struct engine *e, struct buf *b, bool json);

@@ -168,6 +168,19 @@ bool conn_retry_cancel(struct engine *e, const char *name)
 	return true;
 }
 
+bool conn_retry_pending(struct engine *e, const char *name, unsigned int *attempt,
+			uint64_t *in_ms)
+{
+	struct conn_retry **pp = retry_find(e, name);
+	uint64_t now = ike_now();
+
+	if (!pp)
+		return false;
+	*attempt = (*pp)->attempt;
+	*in_ms = (*pp)->due_ms > now ? (*pp)->due_ms - now : 0;
+	return true;
+}
+
 void conn_retries_free(struct engine *e)
 {
 	while (e->retries)

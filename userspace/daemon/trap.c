@@ -227,6 +227,8 @@ void trap_acquire(struct engine *e, const struct kb_event *ev)
 	const struct conn_cfg *cc;
 	struct buf out = BUF_INIT;
 	struct ike_sa *sa;
+	unsigned int attempt;
+	uint64_t in_ms;
 
 	addr_str(&ev->sel.src, s, sizeof(s));
 	addr_str(&ev->sel.dst, d, sizeof(d));
@@ -240,6 +242,15 @@ void trap_acquire(struct engine *e, const struct kb_event *ev)
 	if (sa) {
 		log_debug("%s: acquire for %s -> %s (child %s): already being set up or up",
 			  ike_sa_name(sa), s, d, t->c->cfg->name);
+		return;
+	}
+	/* A failed attempt's back-off (keyingtries) or a restart is due: it
+	 * initiates when due; one now would restart the count and the
+	 * back-off, as often as the kernel repeats its acquire. */
+	if (conn_retry_pending(e, cc->name, &attempt, &in_ms)) {
+		log_debug("%s: acquire for %s -> %s (child %s): attempt %u is due in %llu ms, "
+			  "left to it", cc->name, s, d, t->c->cfg->name, attempt,
+			  (unsigned long long)in_ms);
 		return;
 	}
 	log_info("%s: child %s: traffic %s -> %s met its trap: initiating", cc->name,

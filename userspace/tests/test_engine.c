@@ -3762,4 +3762,38 @@ TEST(trap_shared_policy_takes_the_child_priority)
 	net_free(n);
 }
 
+/* An acquire while the connection waits out its keyingtries back-off (an
+ * attempt failed, the next is due): no extra attempt now, the back-off
+ * makes it when due, with its attempt number; the kernel repeats acquires
+ * for as long as traffic meets the trap. */
+TEST(trap_acquire_leaves_the_backoff_to_retry)
+{
+	struct net *n = net_new("start_action = trap");
+	uint32_t reqid;
+
+	ASSERT_NE(NULL, n);
+	engine_autostart(A->e);
+	reqid = trap_reqid(A);
+	n->block_udp = true;
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	ASSERT_EQ(1, count_sa(A, IKE_S_INIT_SENT));
+	/* retransmit_tries = 3: 1 + 2 + 4 + 8 s, then attempt 2 one second on */
+	elapse(n, 15000);
+	EXPECT_EQ(0, count_all(A));
+	ASSERT_NE(NULL, retry_of(A));
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	kernel_acquire(A, 0, "10.1.0.6", "10.2.0.8");
+	EXPECT_EQ(0, count_all(A));
+	ASSERT_NE(NULL, retry_of(A));
+	n->block_udp = false;
+	elapse(n, 1000);
+	ASSERT_EQ(1, count_all(A));
+	EXPECT_EQ(2, A->e->all->keying_attempt);
+	EXPECT_EQ(NULL, retry_of(A));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(reqid, first_sa(A, IKE_S_ESTABLISHED)->children->reqid);
+	net_free(n);
+}
+
 TEST_HARNESS_MAIN
