@@ -105,29 +105,72 @@ void ts_set_clear(struct ts_set *s)
 	s->n = 0;
 }
 
-/* Narrows the peer's selectors to ours (§2.9): every non-empty
- * intersection, in the peer's order, at most IKE_MAX_TS.  -ENOMEM leaves
- * out empty. */
-static int ts_narrow(const struct ike_ts_pl *peer, const struct ts_cfg *ours, int n_ours,
-		     struct ts_set *out)
+static bool ts_single(const struct ike_ts *t)
+{
+	return !memcmp(t->start, t->end, ts_alen(t));
+}
+
+/* The peer's first selector is one packet's (§2.9: an initiation the
+ * kernel's acquire started), and a later one of its own holds it. */
+static bool ts_packet_first(const struct ike_ts_pl *peer)
+{
+	int i;
+
+	if (peer->n < 2 || !ts_single(&peer->ts[0]))
+		return false;
+	for (i = 1; i < peer->n; i++)
+		if (ts_within(&peer->ts[0], &peer->ts[i]))
+			return true;
+	return false;
+}
+
+/* Every non-empty intersection of peer->ts[from..] with ours, in the
+ * peer's order, at most IKE_MAX_TS; with pkt, only those holding it. */
+static int ts_narrow_from(const struct ike_ts_pl *peer, int from, const struct ike_ts *pkt,
+			  const struct ts_cfg *ours, int n_ours, struct ts_set *out)
 {
 	int i, j;
 
-	ts_set_clear(out);
-	for (i = 0; i < peer->n; i++) {
+	for (i = from; i < peer->n; i++) {
 		for (j = 0; j < n_ours; j++) {
 			struct ike_ts o, t;
 
 			ts_from_cfg(&ours[j], &t);
-			if (!ts_intersect(&peer->ts[i], &t, &o))
+			if (!ts_intersect(&peer->ts[i], &t, &o) || (pkt && !ts_within(pkt, &o)))
 				continue;
-			if (ts_set_add(out, &o) == -ENOMEM) {
-				ts_set_clear(out);
+			if (ts_set_add(out, &o) == -ENOMEM)
 				return -ENOMEM;
-			}
 		}
 	}
 	return 0;
+}
+
+/*
+ * Narrows the peer's selectors to ours (§2.9): every non-empty
+ * intersection, in the peer's order, at most IKE_MAX_TS.  When the first
+ * is one packet's and a later one holds it, the packet says which of our
+ * selectors the initiator needs: those of the later ones' intersections
+ * that hold the packet (strongSwan and Libreswan answer so), not the
+ * packet's /32 beside them, which would give the initiator policies its
+ * trap's do not share; when none holds it, the later ones' all.
+ * -ENOMEM leaves out empty.
+ */
+static int ts_narrow(const struct ike_ts_pl *peer, const struct ts_cfg *ours, int n_ours,
+		     struct ts_set *out)
+{
+	int r;
+
+	ts_set_clear(out);
+	if (ts_packet_first(peer)) {
+		r = ts_narrow_from(peer, 1, &peer->ts[0], ours, n_ours, out);
+		if (!r && !out->n)
+			r = ts_narrow_from(peer, 1, NULL, ours, n_ours, out);
+	} else {
+		r = ts_narrow_from(peer, 0, NULL, ours, n_ours, out);
+	}
+	if (r)
+		ts_set_clear(out);
+	return r;
 }
 
 int child_ts_configured(struct child_sa *c)
@@ -313,12 +356,22 @@ void child_put_sa(struct child_sa *c, struct ike_builder *bld, bool in_auth)
 void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator)
 {
 	struct ike_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
+	struct child_trigger *t = c->ike->trigger;
 	int i, nl = 0, nr = 0;
 
 	(void)initiator;
-	for (i = 0; i < c->cfg->n_local_ts && i < IKE_MAX_TS; i++)
+	/* §2.9: a request for the traffic of one packet (the kernel's
+	 * acquire) names the packet first, so the responder can narrow to
+	 * the policy that holds it. */
+	if (t && t->cfg == c->cfg) {
+		l[nl++] = t->tsi;
+		r[nr++] = t->tsr;
+		free(t);
+		c->ike->trigger = NULL;
+	}
+	for (i = 0; i < c->cfg->n_local_ts && nl < IKE_MAX_TS; i++)
 		ts_from_cfg(&c->cfg->local_ts[i], &l[nl++]);
-	for (i = 0; i < c->cfg->n_remote_ts && i < IKE_MAX_TS; i++)
+	for (i = 0; i < c->cfg->n_remote_ts && nr < IKE_MAX_TS; i++)
 		ts_from_cfg(&c->cfg->remote_ts[i], &r[nr++]);
 	/* The exchange initiator's selectors are TSi, the other side's TSr. */
 	ike_put_ts(bld, IKEV2_PL_TSI, l, nl);
@@ -413,6 +466,21 @@ static bool all_within(const struct ike_ts_pl *got, const struct ts_cfg *ours, i
 	return got->n > 0;
 }
 
+/*
+ * got->ts[i] adds nothing to another of got's (it lies within it; of two
+ * equal ones, the later): a responder may answer with the packet's
+ * selector beside the range that holds it (§2.9), and a policy of its
+ * own would part this Child SA from its trap's policies and reqid.
+ */
+static bool ts_held(const struct ike_ts_pl *got, int i)
+{
+	for (int j = 0; j < got->n; j++)
+		if (j != i && ts_within(&got->ts[i], &got->ts[j]) &&
+		    (j < i || !ts_within(&got->ts[j], &got->ts[i])))
+			return true;
+	return false;
+}
+
 uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth)
 {
 	struct ike_sa_pl sap;
@@ -438,10 +506,10 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_a
 	ts_set_clear(&c->ts_local);
 	ts_set_clear(&c->ts_remote);
 	for (i = 0; i < ts.tsi.n; i++)
-		if (ts_set_add(&c->ts_local, &ts.tsi.ts[i]) == -ENOMEM)
+		if (!ts_held(&ts.tsi, i) && ts_set_add(&c->ts_local, &ts.tsi.ts[i]) == -ENOMEM)
 			return IKEV2_N_TEMPORARY_FAILURE;
 	for (i = 0; i < ts.tsr.n; i++)
-		if (ts_set_add(&c->ts_remote, &ts.tsr.ts[i]) == -ENOMEM)
+		if (!ts_held(&ts.tsr, i) && ts_set_add(&c->ts_remote, &ts.tsr.ts[i]) == -ENOMEM)
 			return IKEV2_N_TEMPORARY_FAILURE;
 	c->mode = c->cfg->mode == CFG_MODE_TRANSPORT && child_use_transport(inner) ?
 		  CFG_MODE_TRANSPORT : CFG_MODE_TUNNEL;

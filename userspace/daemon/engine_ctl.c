@@ -180,16 +180,27 @@ static int reply(struct buf *out, int err, const char *fmt, ...)
 	return err;
 }
 
-int engine_initiate(struct engine *e, const char *name, struct buf *out)
+/* sa's next Child SA of trig->cfg asks with trig's selectors first; a
+ * trigger not taken in memory is only a request without them. */
+static void set_trigger(struct ike_sa *sa, const struct child_trigger *trig)
 {
-	const struct conn_cfg *cc = config_conn(e->cfg, name);
+	if (!trig)
+		return;
+	if (!sa->trigger)
+		sa->trigger = malloc(sizeof(*sa->trigger));
+	if (sa->trigger)
+		*sa->trigger = *trig;
+}
+
+static int conn_initiate(struct engine *e, const struct conn_cfg *cc,
+			 const struct child_trigger *trig, struct buf *out)
+{
 	struct ike_sa *sa;
 	int r;
 
-	if (!cc)
-		return reply(out, -ENOENT, "no connection named '%s'", name);
 	if (!cc->n_remote)
-		return reply(out, -EINVAL, "connection '%s' has no remote_addrs to initiate to", name);
+		return reply(out, -EINVAL, "connection '%s' has no remote_addrs to initiate to",
+			     cc->name);
 	/* now, not at the next keying attempt */
 	conn_retry_cancel(e, cc->name);
 	sa = conn_sa(e, cc);
@@ -197,6 +208,7 @@ int engine_initiate(struct engine *e, const char *name, struct buf *out)
 		if (sa->state == IKE_S_ESTABLISHED) {
 			child_wants_clear(sa);	/* the operator asks again */
 			sa->pending |= PEND_CHILD;
+			set_trigger(sa, trig);
 			ike_kick(sa);
 		}
 		return reply(out, 0, "%s is already %s\n", ike_sa_name(sa),
@@ -205,10 +217,48 @@ int engine_initiate(struct engine *e, const char *name, struct buf *out)
 	sa = ike_initiate(e, cc, 0, &r);
 	if (!sa)
 		return reply(out, r, "cannot start IKE_SA_INIT: %s", strerror(-r));
+	set_trigger(sa, trig);
 	log_info("%s: initiating to %s", ike_sa_name(sa), cc->name);
 	return reply(out, 0, "%s: IKE_SA_INIT %s over %s\n", ike_sa_name(sa),
 		     sa->path.kind == XPORT_TCP ? "waits for the TCP connection" : "sent",
 		     cfg_transport_name(sa->x.mode));
+}
+
+int engine_initiate(struct engine *e, const char *name, struct buf *out)
+{
+	const struct conn_cfg *cc = config_conn(e->cfg, name);
+
+	if (!cc)
+		return reply(out, -ENOENT, "no connection named '%s'", name);
+	return conn_initiate(e, cc, NULL, out);
+}
+
+/* One end of the packet as a selector: its address, its protocol, its
+ * port where the protocol has ports (XFRM's ICMP type and code in the
+ * port fields are not ports: any). */
+static void packet_ts(const struct kb_selector *pkt, bool src, struct ike_ts *t)
+{
+	bool ports = pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP ||
+		     pkt->proto == IPPROTO_SCTP;
+	uint16_t port = src ? pkt->sport : pkt->dport;
+
+	memset(t, 0, sizeof(*t));
+	t->type = pkt->family == AF_INET6 ? IKEV2_TS_IPV6_ADDR_RANGE : IKEV2_TS_IPV4_ADDR_RANGE;
+	t->proto = pkt->proto;
+	t->sport = ports && port ? port : 0;
+	t->eport = ports && port ? port : 65535;
+	kb_ip16(t->start, src ? &pkt->src : &pkt->dst);
+	memcpy(t->end, t->start, sizeof(t->end));
+}
+
+int conn_initiate_trap(struct engine *e, const struct conn_cfg *cc, const struct child_cfg *ch,
+		       const struct kb_selector *pkt, struct buf *out)
+{
+	struct child_trigger trig = { .cfg = ch };
+
+	packet_ts(pkt, true, &trig.tsi);
+	packet_ts(pkt, false, &trig.tsr);
+	return conn_initiate(e, cc, &trig, out);
 }
 
 void engine_autostart(struct engine *e)

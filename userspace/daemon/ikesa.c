@@ -374,6 +374,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	free_init_material(sa);
 	buf_free(&sa->peer_certreq_data);
 	buf_free(&sa->coll_nonce);
+	free(sa->trigger);
 	ike_keys_wipe(&sa->keys);
 	crypto_sk_wipe(&sa->sk_in);
 	crypto_sk_wipe(&sa->sk_out);

@@ -51,6 +51,7 @@
 #include "transport.h"
 
 struct kbackend;
+struct kb_selector;
 struct udp;
 struct tcp;
 
@@ -300,6 +301,9 @@ struct ike_sa {
 	 * they move with the Child SAs to a new IKE SA (ike_move_children). */
 	struct child_want *wants;
 	unsigned int n_wants;
+	/* The packet whose acquire asked for a Child SA of trigger->cfg: its
+	 * selectors go first in that request (RFC 7296 §2.9), once. */
+	struct child_trigger *trigger;
 	uint64_t rekeys;
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
@@ -394,6 +398,12 @@ struct engine {
  * A Child SA with these selectors and tunnel then shares the policies
  * and their reqid (child_reqid), so its SAs meet the kernel's template.
  */
+/* What ike_sa.trigger holds: TSi and TSr of one packet (trap.c). */
+struct child_trigger {
+	const struct child_cfg *cfg;
+	struct ike_ts tsi, tsr;
+};
+
 struct trap {
 	struct trap *next;
 	struct child_sa *c;
@@ -669,6 +679,10 @@ void trap_remove_all(struct engine *e);
  * the packet's addresses) is initiated unless it is already up or being
  * set up. */
 void trap_acquire(struct engine *e, const struct kb_event *ev);
+/* engine_initiate for a trapped child of cc: a Child SA of ch, asked for
+ * with the selectors of the packet pkt first (RFC 7296 §2.9). */
+int conn_initiate_trap(struct engine *e, const struct conn_cfg *cc, const struct child_cfg *ch,
+		       const struct kb_selector *pkt, struct buf *out);
 /* The installed trap of child ch of cc, or NULL. */
 const struct trap *trap_of(const struct engine *e, const struct conn_cfg *cc,
 			   const struct child_cfg *ch);

@@ -255,7 +255,7 @@ void trap_acquire(struct engine *e, const struct kb_event *ev)
 	}
 	log_info("%s: child %s: traffic %s -> %s met its trap: initiating", cc->name,
 		 t->c->cfg->name, s, d);
-	if (engine_initiate(e, cc->name, &out))
+	if (conn_initiate_trap(e, cc, t->c->cfg, &ev->sel, &out))
 		log_warn("%s: initiating on an acquire failed: %.*s", cc->name, (int)out.len,
 			 (const char *)out.data);
 	buf_free(&out);

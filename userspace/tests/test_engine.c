@@ -3664,10 +3664,10 @@ static long policy_priority(struct peer *p, const char *sel)
 	return prio;
 }
 
-/* b, the responder, configured to narrow a's 10.1.0.0/16 to remote_ts. */
-static void b_narrows_to(struct net *n, const char *remote_ts)
+/* b's child with these selectors (a's stay 10.1.0.0/16 === 10.2.0.0/16). */
+static void b_selectors(struct net *n, const char *local_ts, const char *remote_ts)
 {
-	const struct side me = { "10.0.0.2", "10.2.0.0/16", NULL };
+	const struct side me = { "10.0.0.2", local_ts, NULL };
 	const struct side peer = { "10.0.0.1", remote_ts, NULL };
 	struct buf out = BUF_INIT;
 
@@ -3675,6 +3675,12 @@ static void b_narrows_to(struct net *n, const char *remote_ts)
 	B->cfg = engine_config(B->e);
 	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
 	buf_free(&out);
+}
+
+/* b, the responder, configured to narrow a's 10.1.0.0/16 to remote_ts. */
+static void b_narrows_to(struct net *n, const char *remote_ts)
+{
+	b_selectors(n, "10.2.0.0/16", remote_ts);
 }
 
 /*
@@ -3793,6 +3799,120 @@ TEST(trap_acquire_leaves_the_backoff_to_retry)
 	pump(n);
 	established(_metadata, n);
 	EXPECT_EQ(reqid, first_sa(A, IKE_S_ESTABLISHED)->children->reqid);
+	net_free(n);
+}
+
+/* The selectors of the request in flight (a to b), decrypted, as text:
+ * "TSi 10.1.2.3-10.1.2.3[1/0-65535],10.1.0.0-10.1.255.255 TSr ...". */
+static void head_ts(struct net *n, char *out, size_t len)
+{
+	static struct ike_msg inner;
+	struct buf plain = BUF_INIT;
+	struct ike_ts_pl tsi, tsr;
+	struct ts_set si = { 0 }, sr = { 0 };
+	char a[256] = "?", b[256] = "?";
+	uint8_t first;
+
+	if (!head_open(n, B, &plain, &first) &&
+	    !ike_chain_parse(first, plain.data, plain.len, &inner) &&
+	    ike_msg_find(&inner, IKEV2_PL_TSI) && ike_msg_find(&inner, IKEV2_PL_TSR) &&
+	    !ike_get_ts(ike_msg_find(&inner, IKEV2_PL_TSI), &tsi) &&
+	    !ike_get_ts(ike_msg_find(&inner, IKEV2_PL_TSR), &tsr)) {
+		/* ts_set_add would drop duplicates: copied as they are */
+		si.ts = tsi.ts;
+		si.n = tsi.n;
+		sr.ts = tsr.ts;
+		sr.n = tsr.n;
+		ts_set_str(&si, a, sizeof(a));
+		ts_set_str(&sr, b, sizeof(b));
+	}
+	snprintf(out, len, "TSi %s TSr %s", a, b);
+	buf_wipe(&plain);
+}
+
+/*
+ * RFC 7296 §2.9: a request an acquire started carries the packet's
+ * selectors first (its addresses, its protocol), then the configured
+ * ones; the responder (tcpiked) narrows to its configured range that
+ * holds the packet, not to that and the packet's too, so the Child SA has
+ * the trap's selectors, takes its reqid and shares its policies (before:
+ * the configured selectors only were sent).  The same for a Child SA made
+ * by CREATE_CHILD_SA in the IKE SA that is up.
+ */
+TEST(trap_request_starts_with_the_packet)
+{
+	const char *want = "TSi 10.1.2.3-10.1.2.3[1/0-65535],10.1.0.0-10.1.255.255 "
+			   "TSr 10.2.0.7-10.2.0.7[1/0-65535],10.2.0.0-10.2.255.255";
+	struct net *n = net_new("start_action = trap");
+	struct buf out = BUF_INIT;
+	struct ike_sa *a, *b;
+	char got[600], ls[256], rs[256];
+
+	ASSERT_NE(NULL, n);
+	engine_autostart(A->e);
+	engine_autostart(B->e);
+	kernel_acquire(A, trap_reqid(A), "10.1.2.3", "10.2.0.7");
+	deliver(n);	/* IKE_SA_INIT */
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	head_ts(n, got, sizeof(got));
+	EXPECT_STREQ(want, got);
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ts_set_str(&a->children->ts_local, ls, sizeof(ls));
+	ts_set_str(&a->children->ts_remote, rs, sizeof(rs));
+	EXPECT_STREQ("10.1.0.0-10.1.255.255", ls);
+	EXPECT_STREQ("10.2.0.0-10.2.255.255", rs);
+	EXPECT_EQ(trap_reqid(A), a->children->reqid);
+	EXPECT_EQ(trap_reqid(B), b->children->reqid);
+	EXPECT_EQ(3, kernel_policies(A));	/* one set, shared */
+	EXPECT_EQ(3, kernel_policies(B));
+	/* the Child SA deleted; the next acquire's CREATE_CHILD_SA too */
+	ASSERT_EQ(0, engine_terminate_id(A->e, true, a->children->id, &out));
+	pump(n);
+	kernel_acquire(A, trap_reqid(A), "10.1.2.3", "10.2.0.7");
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	head_ts(n, got, sizeof(got));
+	EXPECT_STREQ(want, got);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(trap_reqid(A), first_sa(A, IKE_S_ESTABLISHED)->children->reqid);
+	EXPECT_EQ(3, kernel_policies(A));
+	/* an operator's initiate: the configured selectors only */
+	ASSERT_EQ(0, engine_terminate_id(A->e, true, first_sa(A, IKE_S_ESTABLISHED)->children->id,
+					 &out));
+	pump(n);
+	initiate(n);
+	head_ts(n, got, sizeof(got));
+	EXPECT_STREQ("TSi 10.1.0.0-10.1.255.255 TSr 10.2.0.0-10.2.255.255", got);
+	buf_free(&out);
+	net_free(n);
+}
+
+/* A responder that answers with the packet's selector and the range that
+ * holds it (b configured with both): the initiator keeps the range, the
+ * packet's adds nothing to it, so the Child SA still has the trap's
+ * selectors and reqid and no policies of its own (before: a /32 policy
+ * more, another reqid, and the trap's policies refusing it). */
+TEST(trap_initiator_drops_a_selector_the_range_holds)
+{
+	struct net *n = net_new("start_action = trap");
+	struct ike_sa *a;
+	char rs[256];
+
+	ASSERT_NE(NULL, n);
+	b_selectors(n, "10.2.0.7/32, 10.2.0.0/16", "10.1.0.0/16");
+	engine_autostart(A->e);
+	kernel_acquire(A, trap_reqid(A), "10.1.2.3", "10.2.0.7");
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	ts_set_str(&a->children->ts_remote, rs, sizeof(rs));
+	EXPECT_STREQ("10.2.0.0-10.2.255.255", rs);
+	EXPECT_EQ(trap_reqid(A), a->children->reqid);
+	EXPECT_EQ(3, kernel_policies(A));
 	net_free(n);
 }
 
