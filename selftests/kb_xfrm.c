@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Drives the xfrm kernel backend for selftests/netns/10-transport-xfrm.sh:
- *   kb_xfrm policy   add an out and an in policy, print "added", wait for a
+ *   kb_xfrm policy   add an out and an in policy (the in one's priority
+ *                    3001, then updated to 3000), print "added", wait for a
  *                    line on stdin, then close the backend (which must
  *                    remove both) and print "closed"
  *   kb_xfrm sa       add an AES-GCM ESP SA; print "sa ok" or
@@ -136,6 +137,7 @@ int main(int argc, char **argv)
 		ip4(&p.sel.dst, "192.168.1.0");
 		ip4(&p.tmpl_src, "10.0.0.2");
 		ip4(&p.tmpl_dst, "10.0.0.1");
+		p.priority = 3001;
 		if (kb->ops->policy_add(kb, &p)) {
 			printf("policy failed: %s\n", kb->kb_error);
 			return 1;
@@ -143,6 +145,12 @@ int main(int argc, char **argv)
 		/* A duplicate is refused with the kernel's errno. */
 		if (kb->ops->policy_add(kb, &p) == 0) {
 			printf("duplicate policy accepted\n");
+			return 1;
+		}
+		/* The shared-policy layer's priority change, in place. */
+		p.priority = 3000;
+		if (kb->ops->policy_update(kb, &p)) {
+			printf("policy update failed: %s\n", kb->kb_error);
 			return 1;
 		}
 		printf("added\n");

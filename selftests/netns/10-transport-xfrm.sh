@@ -1,6 +1,7 @@
 #!/bin/bash
 # The xfrm kernel backend in a namespace: policies (which need no ESP) are
-# added and seen by `ip xfrm policy`, then removed when the backend closes;
+# added and seen by `ip xfrm policy`, one's priority updated in place, then
+# removed when the backend closes;
 # an ESP SA either installs (kernel with ESP) or fails with the kernel's
 # own sentence, never silently.
 . "$(dirname "$0")/../lib.sh"
@@ -19,6 +20,8 @@ tap_check "ip xfrm policy shows the out policy with its template" sh -c \
 	 ip -n $NS xfrm policy list dir out | grep -q 'tmpl src 10.0.0.1 dst 10.0.0.2'"
 tap_check "ip xfrm policy shows the in policy" sh -c \
 	"ip -n $NS xfrm policy list dir in | grep -q 'src 192.168.2.0/24 dst 192.168.1.0/24'"
+tap_check "the in policy's priority was updated in place (XFRM_MSG_UPDPOLICY): 3000" sh -c \
+	"ip -n $NS xfrm policy list dir in | grep -q 'dir in priority 3000 '"
 echo go >&"${KB[1]}"
 read -r -t 10 line <&"${KB[0]}"
 tap_expect_eq "backend closed" "closed" "$line"

@@ -3,7 +3,9 @@
 # policies (out, in, fwd) are in the kernel before any SA; a ping from a's
 # inner network meets them, the kernel's acquire (XFRM_MSG_ACQUIRE, on the
 # acquire group tcpiked listens to) makes a initiate, once however often
-# the kernel asks; a reload that drops the trap removes its policies.
+# the kernel asks; the trap's policy has a trap's priority, the Child SA
+# that shares it makes it an SA's; a reload that drops the trap removes
+# its policies.
 # Policies need no ESP in the kernel, the Child SA does: on a host kernel
 # without esp4 the IKE SA comes up without it (b's kernel refuses it),
 # which is all this test looks at; the data path is selftests/vm/34.
@@ -20,6 +22,10 @@ templates() { ip -n "$NS_A" xfrm policy | grep -c "tmpl src 10.0.0" || true; }
 templates_are() { [ "$(templates)" = "$1" ]; }
 ping1() { ip netns exec "$NS_A" ping -c 1 -W 1 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1; }
 initiated() { grep -c "child net: traffic 192.168.1.1 -> 192.168.2.1 met its trap: initiating" "$IKE_DIR/a.log"; }
+out_prio() {
+	ip -n "$NS_A" xfrm policy list dir out |
+		awk '$1 == "dir" && $2 == "out" && $3 == "priority" { print $4; exit }'
+}
 ike_up_a() { [ "$(ike_jq a "sum(1 for i in s['ike_sas'] if i['state']=='ESTABLISHED')")" = 1 ]; }
 
 A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
@@ -42,6 +48,10 @@ else
 	ip -n "$NS_A" xfrm policy | sed 's/^/# a: /'; ike_log a 10
 fi
 
+# child.c's policy priority: lower wins; 200000 less 512 a prefix bit
+# (24 + 24), one less for an installed SA's policy than for a trap's.
+tap_expect_eq "the trap's out policy has the trap priority for /24 === /24" 175424 "$(out_prio)"
+
 ping1
 if wait_for 10 ike_up_a; then
 	tap_ok "a ping meets the trap: a initiates, its IKE SA is established"
@@ -52,6 +62,13 @@ ping1
 ping1
 tap_expect_eq "more pings: still one IKE SA at a" 1 "$(ike_count a)"
 tap_expect_eq "... and one initiation on the acquire" 1 "$(initiated)"
+if grep -q "Child SA net installed" "$IKE_DIR/a.log"; then
+	tap_expect_eq "the Child SA shares it: the policy now has the SA's priority (XFRM_MSG_UPDPOLICY)" \
+		175423 "$(out_prio)"
+else
+	tap_skip "the Child SA shares the trap's policy, which takes the SA's priority" \
+		"no Child SA at a: $(grep -c 'the kernel refused it' "$IKE_DIR/b.log") refused by b's kernel (no ESP in this host kernel)"
+fi
 
 ike_conf a "${A_ARGS[@]}"
 ike_ctl a reload >/dev/null
