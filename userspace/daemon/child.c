@@ -152,19 +152,22 @@ static int ts_narrow_from(const struct ike_ts_pl *peer, int from, const struct i
  * selectors the initiator needs: those of the later ones' intersections
  * that hold the packet (strongSwan and Libreswan answer so), not the
  * packet's /32 beside them, which would give the initiator policies its
- * trap's do not share; when none holds it, the later ones' all.
- * -ENOMEM leaves out empty.
+ * trap's do not share; when none holds it, the later ones' all (then
+ * *missed, if given, is set).  -ENOMEM leaves out empty.
  */
 static int ts_narrow(const struct ike_ts_pl *peer, const struct ts_cfg *ours, int n_ours,
-		     struct ts_set *out)
+		     struct ts_set *out, bool *missed)
 {
 	int r;
 
 	ts_set_clear(out);
 	if (ts_packet_first(peer)) {
 		r = ts_narrow_from(peer, 1, &peer->ts[0], ours, n_ours, out);
-		if (!r && !out->n)
+		if (!r && !out->n) {
 			r = ts_narrow_from(peer, 1, NULL, ours, n_ours, out);
+			if (missed)
+				*missed = true;
+		}
 	} else {
 		r = ts_narrow_from(peer, 0, NULL, ours, n_ours, out);
 	}
@@ -395,25 +398,30 @@ int child_ts_get(const struct ike_msg *inner, struct child_ts *ts)
 	return 0;
 }
 
+/* The first child whose selectors meet the peer's, one whose selectors
+ * hold the packet the peer named first (§2.9) before any other. */
 const struct child_cfg *child_cfg_match(const struct conn_cfg *cc, const struct child_ts *ts)
 {
-	const struct child_cfg *ch;
+	const struct child_cfg *ch, *meets = NULL;
 
 	for (ch = cc->children; ch; ch = ch->next) {
 		struct ts_set a = { 0 }, b = { 0 };
-		bool both;
+		bool both, missed = false;
 
 		/* The peer's TSi is our remote side, its TSr our local side. */
-		ts_narrow(&ts->tsi, ch->remote_ts, ch->n_remote_ts, &a);
-		ts_narrow(&ts->tsr, ch->local_ts, ch->n_local_ts, &b);
+		ts_narrow(&ts->tsi, ch->remote_ts, ch->n_remote_ts, &a, &missed);
+		ts_narrow(&ts->tsr, ch->local_ts, ch->n_local_ts, &b, &missed);
 		both = a.n && b.n;
 		ts_set_clear(&a);
 		ts_set_clear(&b);
-		if (both)
+		if (both && !missed)
 			return ch;
+		if (both && !meets)
+			meets = ch;
 	}
-	explain_ts(cc->name, ts, cc, NULL, false);
-	return NULL;
+	if (!meets)
+		explain_ts(cc->name, ts, cc, NULL, false);
+	return meets;
 }
 
 uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
@@ -434,8 +442,8 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		return IKEV2_N_INVALID_SYNTAX;
 	memcpy(&c->spi_out, sap.p[idx].spi, 4);
 	*chosen = sap.p[idx];
-	if (ts_narrow(&ts->tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote) ||
-	    ts_narrow(&ts->tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local))
+	if (ts_narrow(&ts->tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote, NULL) ||
+	    ts_narrow(&ts->tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local, NULL))
 		return IKEV2_N_TEMPORARY_FAILURE;
 	if (!c->ts_remote.n || !c->ts_local.n) {
 		explain_ts(ike_sa_name(sa), ts, NULL, cfg, false);

@@ -605,7 +605,8 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_a
  * when either is missing or malformed (§3.13.1: INVALID_SYNTAX);
  * selectors of unknown types are skipped, not malformed. */
 int child_ts_get(const struct ike_msg *inner, struct child_ts *ts);
-/* Responder side: the config child whose selectors cover the request. */
+/* Responder side: the config child whose selectors meet the request's,
+ * one holding the packet the request names first (§2.9) before others. */
 const struct child_cfg *child_cfg_match(const struct conn_cfg *cc, const struct child_ts *ts);
 /* Keys from SK_d (+ g^ir) and nonces, then into the kernel. */
 int child_install(struct child_sa *c, const struct buf *ni,

@@ -3916,4 +3916,35 @@ TEST(trap_initiator_drops_a_selector_the_range_holds)
 	net_free(n);
 }
 
+/* §2.9 and the responder's choice of child: of b's two children on a's
+ * range, the one whose selectors hold the packet, though the other comes
+ * first in b's configuration (before: the first whose selectors met the
+ * range, which does not carry the packet). */
+TEST(trap_responder_picks_the_child_holding_the_packet)
+{
+	const struct side me = { "10.0.0.2", "10.2.0.0/16", "10.2.0.0/16" };
+	const struct side peer = { "10.0.0.1", "10.1.5.0/24", "10.1.2.0/24" };
+	struct net *n = net_new("start_action = trap");
+	struct buf out = BUF_INIT;
+	struct ike_sa *a;
+	char ls[256];
+
+	ASSERT_NE(NULL, n);
+	engine_reload(B->e, make_cfg(&me, &peer, NULL, NULL), &out);
+	B->cfg = engine_config(B->e);
+	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	engine_autostart(A->e);
+	kernel_acquire(A, trap_reqid(A), "10.1.2.3", "10.2.0.7");
+	pump(n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(1, count_children(a));
+	ts_set_str(&a->children->ts_local, ls, sizeof(ls));
+	EXPECT_STREQ("10.1.2.0-10.1.2.255", ls);
+	ASSERT_EQ(1, count_children(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_STREQ("net2", first_sa(B, IKE_S_ESTABLISHED)->children->cfg->name);
+	buf_free(&out);
+	net_free(n);
+}
+
 TEST_HARNESS_MAIN
