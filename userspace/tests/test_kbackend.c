@@ -78,6 +78,21 @@ TEST(none_sa_and_policy)
 	kbackend_close(kb);
 }
 
+/* An out policy 192.168.1.0/24 -> 192.168.2.0/24 through 10.0.0.1 ->
+ * 10.0.0.2 for reqid. */
+static void out_policy(struct kb_policy *p, uint32_t reqid)
+{
+	memset(p, 0, sizeof(*p));
+	p->dir = KB_DIR_OUT;
+	p->sel.family = AF_INET;
+	ip4(&p->sel.src, "192.168.1.0");
+	ip4(&p->sel.dst, "192.168.2.0");
+	p->sel.src_plen = p->sel.dst_plen = 24;
+	p->reqid = reqid;
+	ip4(&p->tmpl_src, "10.0.0.1");
+	ip4(&p->tmpl_dst, "10.0.0.2");
+}
+
 /* Policies shared by Child SAs (kbackend.c): the backend gets one add for
  * identical selectors, direction, reqid and tunnel, and one delete with
  * the last reference; another reqid or tunnel on the same selectors is
@@ -85,18 +100,11 @@ TEST(none_sa_and_policy)
 TEST(shared_policies)
 {
 	struct kbackend *kb = kbackend_open("none");
-	struct kb_policy pol = { 0 }, other, in;
+	struct kb_policy pol, other, in;
 	size_t ns, np;
 
 	ASSERT_NE(NULL, kb);
-	pol.dir = KB_DIR_OUT;
-	pol.sel.family = AF_INET;
-	ip4(&pol.sel.src, "192.168.1.0");
-	ip4(&pol.sel.dst, "192.168.2.0");
-	pol.sel.src_plen = pol.sel.dst_plen = 24;
-	pol.reqid = 7;
-	ip4(&pol.tmpl_src, "10.0.0.1");
-	ip4(&pol.tmpl_dst, "10.0.0.2");
+	out_policy(&pol, 7);
 	in = pol;
 	in.dir = KB_DIR_IN;
 	EXPECT_EQ(0, kb_policy_holder(kb, &pol));
@@ -222,42 +230,33 @@ static long dumped_priority(struct kbackend *kb, const char *sel)
 TEST(shared_policy_takes_the_best_priority)
 {
 	struct kbackend *kb = kbackend_open("none");
-	struct kb_policy trap = { 0 }, sa;
+	/* add or delete the trap's or an SA's reference: the priority after */
+	static const struct {
+		bool add, sa;
+		long prio;
+	} steps[] = {
+		{ true, false, 3001 }, { true, true, 3000 },
+		{ true, true, 3000 }, { false, true, 3000 },	/* make-before-break */
+		{ false, true, 3001 },
+		/* the trap's reference dropped and taken again while the
+		 * Child SA's lives: the Child SA's priority stays */
+		{ true, true, 3000 }, { false, false, 3000 }, { true, false, 3000 },
+		{ false, true, 3001 }, { false, false, -1 },
+	};
+	struct kb_policy trap, sa;
 	const char *sel = "policy out 192.168.1.0/24 -> 192.168.2.0/24";
 
 	ASSERT_NE(NULL, kb);
-	trap.dir = KB_DIR_OUT;
-	trap.sel.family = AF_INET;
-	ip4(&trap.sel.src, "192.168.1.0");
-	ip4(&trap.sel.dst, "192.168.2.0");
-	trap.sel.src_plen = trap.sel.dst_plen = 24;
-	trap.reqid = 3;
+	out_policy(&trap, 3);
 	trap.priority = 3001;
-	ip4(&trap.tmpl_src, "10.0.0.1");
-	ip4(&trap.tmpl_dst, "10.0.0.2");
 	sa = trap;
 	sa.priority = 3000;
-	ASSERT_EQ(0, kb_policy_add(kb, &trap));
-	EXPECT_EQ(3001, dumped_priority(kb, sel));
-	ASSERT_EQ(0, kb_policy_add(kb, &sa));
-	EXPECT_EQ(3000, dumped_priority(kb, sel));
-	ASSERT_EQ(0, kb_policy_add(kb, &sa));	/* make-before-break */
-	ASSERT_EQ(0, kb_policy_del(kb, &sa));
-	EXPECT_EQ(3000, dumped_priority(kb, sel));
-	ASSERT_EQ(0, kb_policy_del(kb, &sa));
-	EXPECT_EQ(3001, dumped_priority(kb, sel));
-	/* the trap's reference dropped and taken again while the Child SA's
-	 * lives: the Child SA's priority stays */
-	ASSERT_EQ(0, kb_policy_add(kb, &sa));
-	EXPECT_EQ(3000, dumped_priority(kb, sel));
-	ASSERT_EQ(0, kb_policy_del(kb, &trap));
-	EXPECT_EQ(3000, dumped_priority(kb, sel));
-	ASSERT_EQ(0, kb_policy_add(kb, &trap));
-	EXPECT_EQ(3000, dumped_priority(kb, sel));
-	ASSERT_EQ(0, kb_policy_del(kb, &sa));
-	EXPECT_EQ(3001, dumped_priority(kb, sel));
-	ASSERT_EQ(0, kb_policy_del(kb, &trap));
-	EXPECT_EQ(-1, dumped_priority(kb, sel));
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		const struct kb_policy *p = steps[i].sa ? &sa : &trap;
+
+		ASSERT_EQ(0, steps[i].add ? kb_policy_add(kb, p) : kb_policy_del(kb, p));
+		EXPECT_EQ(steps[i].prio, dumped_priority(kb, sel)) TH_LOG("step %zu", i);
+	}
 	EXPECT_EQ(0, kb_reqid_policies(kb, 3));
 	kbackend_close(kb);
 }
