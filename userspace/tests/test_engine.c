@@ -3667,8 +3667,8 @@ static long policy_priority(struct peer *p, const char *sel)
 /* b's child with these selectors (a's stay 10.1.0.0/16 === 10.2.0.0/16). */
 static void b_selectors(struct net *n, const char *local_ts, const char *remote_ts)
 {
-	const struct side me = { "10.0.0.2", local_ts, NULL };
-	const struct side peer = { "10.0.0.1", remote_ts, NULL };
+	const struct side me = { "10.0.0.2", local_ts, NULL, NULL };
+	const struct side peer = { "10.0.0.1", remote_ts, NULL, NULL };
 	struct buf out = BUF_INIT;
 
 	engine_reload(B->e, make_cfg(&me, &peer, NULL, NULL), &out);
@@ -3922,8 +3922,8 @@ TEST(trap_initiator_drops_a_selector_the_range_holds)
  * range, which does not carry the packet). */
 TEST(trap_responder_picks_the_child_holding_the_packet)
 {
-	const struct side me = { "10.0.0.2", "10.2.0.0/16", "10.2.0.0/16" };
-	const struct side peer = { "10.0.0.1", "10.1.5.0/24", "10.1.2.0/24" };
+	const struct side me = { "10.0.0.2", "10.2.0.0/16", "10.2.0.0/16", NULL };
+	const struct side peer = { "10.0.0.1", "10.1.5.0/24", "10.1.2.0/24", NULL };
 	struct net *n = net_new("start_action = trap");
 	struct buf out = BUF_INIT;
 	struct ike_sa *a;
