@@ -54,6 +54,16 @@ tap_check() {
 tap_expect_eq() {
 	if [ "$2" = "$3" ]; then tap_ok "$1"; else tap_fail "$1" "expected '$2', got '$3'"; fi
 }
+# saw "description" REGEX: ok when the file $PO (a peer's or a probe's
+# output) has a line matching REGEX; otherwise its last lines, indented
+saw() {
+	if grep -qE "$2" "$PO"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "no line matching /$2/ in $(basename "$PO"):"
+		sed 's/^/#   /' "$PO" | tail -n 25
+	fi
+}
 tap_diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
 tap_done() { exit $((TAP_FAILED > 0)); }
 

@@ -58,16 +58,6 @@ peer_wait() {
 	kill "$PEER_PID" 2>/dev/null
 	wait "$PEER_PID"
 }
-# saw "description" REGEX: one TAP line, ok when the peer printed a line
-# matching REGEX
-saw() {
-	if grep -qE "$2" "$PO"; then
-		tap_ok "$1"
-	else
-		tap_fail "$1" "no line matching /$2/ in the peer's output:"
-		sed 's/^/#   /' "$PO" | tail -n 25
-	fi
-}
 not_saw() {
 	if grep -qE "$2" "$PO"; then
 		tap_fail "$1" "the peer printed: $(grep -m1 -E "$2" "$PO")"

@@ -42,15 +42,6 @@ wire_reset
 PO=$IKE_DIR/probe.out
 ip netns exec "$NS_A" timeout -s KILL 30 python3 -u "$TOP/selftests/ikeprobe.py" 10.0.0.1 10.0.0.2 \
 	props17 trans33 spi0 propspi badts frag retrans tcp:badts tcp:retrans >"$PO" 2>&1
-# saw "description" REGEX: ok when the probe printed a line matching REGEX
-saw() {
-	if grep -qE "$2" "$PO"; then
-		tap_ok "$1"
-	else
-		tap_fail "$1" "no line matching /$2/; the probe printed:"
-		sed 's/^/#   /' "$PO" | tail -n 20
-	fi
-}
 # the one suite offered, as chosen: AES-GCM-16 256, PRF-HMAC-SHA2-256, X25519
 SUITE='1/20/256,2/5,4/31'
 saw "17 proposals, only the 17th acceptable: b chose proposal 17 (9de021c)" \
