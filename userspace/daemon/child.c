@@ -428,20 +428,20 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 		      struct child_sa *c, const struct ike_msg *inner,
 		      const struct child_ts *ts, bool in_auth, struct ike_proposal *chosen)
 {
-	struct ike_sa_pl sap;
+	struct ike_sa_pl *sap = &sa->e->rx_sap;
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	int idx;
 
-	if (!psa || ike_get_sa(psa, &sap))
+	if (!psa || ike_get_sa(psa, sap))
 		return IKEV2_N_INVALID_SYNTAX;
-	if (prop_select_esp(cfg, &sap, in_auth, &c->esp, &idx)) {
-		explain_esp_proposals(sa, &sap, cfg, false);
+	if (prop_select_esp(cfg, sap, in_auth, &c->esp, &idx)) {
+		explain_esp_proposals(sa, sap, cfg, false);
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
 	}
-	if (sap.p[idx].spi_len != 4)
+	if (sap->p[idx].spi_len != 4)
 		return IKEV2_N_INVALID_SYNTAX;
-	memcpy(&c->spi_out, sap.p[idx].spi, 4);
-	*chosen = sap.p[idx];
+	memcpy(&c->spi_out, sap->p[idx].spi, 4);
+	*chosen = sap->p[idx];
 	if (ts_narrow(&ts->tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote, NULL) ||
 	    ts_narrow(&ts->tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local, NULL))
 		return IKEV2_N_TEMPORARY_FAILURE;
@@ -491,20 +491,20 @@ static bool ts_held(const struct ike_ts_pl *got, int i)
 
 uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth)
 {
-	struct ike_sa_pl sap;
+	struct ike_sa_pl *sap = &c->ike->e->rx_sap;
 	struct child_ts ts;
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	int i;
 
-	if (!psa || ike_get_sa_reply(psa, &sap) || child_ts_get(inner, &ts))
+	if (!psa || ike_get_sa_reply(psa, sap) || child_ts_get(inner, &ts))
 		return IKEV2_N_INVALID_SYNTAX;
-	if (prop_check_reply_esp(c->cfg, &sap, in_auth, &c->esp)) {
-		explain_esp_proposals(c->ike, &sap, c->cfg, true);
+	if (prop_check_reply_esp(c->cfg, sap, in_auth, &c->esp)) {
+		explain_esp_proposals(c->ike, sap, c->cfg, true);
 		return IKEV2_N_NO_PROPOSAL_CHOSEN;
 	}
-	if (sap.p[0].spi_len != 4)
+	if (sap->p[0].spi_len != 4)
 		return IKEV2_N_INVALID_SYNTAX;
-	memcpy(&c->spi_out, sap.p[0].spi, 4);
+	memcpy(&c->spi_out, sap->p[0].spi, 4);
 	/* The responder may narrow but not widen (§2.9). */
 	if (!all_within(&ts.tsi, c->cfg->local_ts, c->cfg->n_local_ts) ||
 	    !all_within(&ts.tsr, c->cfg->remote_ts, c->cfg->n_remote_ts)) {

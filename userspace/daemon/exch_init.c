@@ -400,7 +400,7 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	const struct ike_pl *psa = ike_msg_find(m, IKEV2_PL_SA);
 	const struct ike_pl *pke = ike_msg_find(m, IKEV2_PL_KE);
 	const struct ike_pl *pno = ike_msg_find(m, IKEV2_PL_NONCE);
-	struct ike_sa_pl sap;
+	struct ike_sa_pl *sap = &sa->e->rx_sap;
 	struct ike_ke ke;
 	struct ike_span nr;
 	uint8_t zero[8] = { 0 };
@@ -409,8 +409,8 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 
 	if (!xport_init_response(sa, rx) || init_handle_notify(sa, m))
 		return;
-	if (!psa || !pke || !pno || ike_get_sa_reply(psa, &sap) || ike_get_ke(pke, &ke) ||
-	    ike_get_nonce(pno, &nr) || !init_spis_empty(&sap)) {
+	if (!psa || !pke || !pno || ike_get_sa_reply(psa, sap) || ike_get_ke(pke, &ke) ||
+	    ike_get_nonce(pno, &nr) || !init_spis_empty(sap)) {
 		init_fail(sa, "response lacks SA, KE or Nonce, or they are malformed");
 		return;
 	}
@@ -418,7 +418,7 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 		init_fail(sa, "response with a zero responder SPI");
 		return;
 	}
-	if (prop_check_reply_ike(sa->cfg, &sap, &sa->suite)) {
+	if (prop_check_reply_ike(sa->cfg, sap, &sa->suite)) {
 		init_fail(sa, "responder chose a proposal we did not offer");
 		return;
 	}
@@ -823,7 +823,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 
 	if (init_refused(e, rx, m) || init_retransmitted(e, rx, m))
 		return;
-	q = calloc(1, sizeof(*q));	/* the parsed SA payload: 4 KiB */
+	q = calloc(1, sizeof(*q));	/* the parsed SA payload: ~70 KB */
 	if (!q)
 		return;
 	q->rx = rx;

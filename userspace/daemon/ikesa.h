@@ -387,6 +387,9 @@ struct engine {
 	bool kev_watched;
 	/* Installed trap policies, one per trapped child (trap.c). */
 	struct trap *traps;
+	/* The SA payload of the message being read (~70 KB, kept off the
+	 * stack): one at a time, never across a return to the loop. */
+	struct ike_sa_pl rx_sap;
 };
 
 /*

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ikesa.h"
@@ -51,34 +52,57 @@ static void cfg_to_prop(const struct proposal_cfg *pc, uint8_t proto,
 	}
 }
 
+/* An empty SA payload to fill, on the heap (~70 KB); NULL, and the builder
+ * failed, without memory.  sa_put() sends it and frees it. */
+static struct ike_sa_pl *sa_new(struct ike_builder *bld)
+{
+	struct ike_sa_pl *sa = malloc(sizeof(*sa));
+
+	if (!sa) {
+		if (!bld->err)
+			bld->err = -ENOMEM;
+		return NULL;
+	}
+	ike_sa_reset(sa);
+	return sa;
+}
+
+static void sa_put(struct ike_builder *bld, struct ike_sa_pl *sa)
+{
+	ike_put_sa(bld, sa);
+	free(sa);
+}
+
 void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
 		  const uint8_t *spi, uint8_t spi_len, uint16_t first_ke)
 {
-	struct ike_sa_pl sa;
+	struct ike_sa_pl *sa = sa_new(bld);
 	int i;
 
-	ike_sa_reset(&sa);
+	if (!sa)
+		return;
 	for (i = 0; i < cc->n_ike; i++) {
-		if (!ike_sa_add_prop(&sa, IKEV2_PROTO_IKE, spi, spi_len))
+		if (!ike_sa_add_prop(sa, IKEV2_PROTO_IKE, spi, spi_len))
 			break;
-		cfg_to_prop(&cc->ike[i], IKEV2_PROTO_IKE, first_ke, false, &sa);
+		cfg_to_prop(&cc->ike[i], IKEV2_PROTO_IKE, first_ke, false, sa);
 	}
-	ike_put_sa(bld, &sa);
+	sa_put(bld, sa);
 }
 
 void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
 		  uint32_t spi, uint16_t pfs_ke, bool no_ke)
 {
-	struct ike_sa_pl sa;
+	struct ike_sa_pl *sa = sa_new(bld);
 	int i;
 
-	ike_sa_reset(&sa);
+	if (!sa)
+		return;
 	for (i = 0; i < ch->n_esp; i++) {
-		if (!ike_sa_add_prop(&sa, IKEV2_PROTO_ESP, (const uint8_t *)&spi, 4))
+		if (!ike_sa_add_prop(sa, IKEV2_PROTO_ESP, (const uint8_t *)&spi, 4))
 			break;
-		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, no_ke, &sa);
+		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, no_ke, sa);
 	}
-	ike_put_sa(bld, &sa);
+	sa_put(bld, sa);
 }
 
 static bool cfg_has(const struct proposal_cfg *pc, const struct ike_transform *t)
@@ -237,23 +261,24 @@ int prop_select_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
 void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 		     const struct ike_suite *s, const uint8_t *spi, uint8_t spi_len)
 {
-	struct ike_sa_pl sa;
+	struct ike_sa_pl *sa = sa_new(bld);
 	struct ike_proposal *o;
 	bool esp = p->proto == IKEV2_PROTO_ESP;
 
-	ike_sa_reset(&sa);
-	o = ike_sa_add_prop(&sa, p->proto, spi, spi_len);
+	if (!sa)
+		return;
+	o = ike_sa_add_prop(sa, p->proto, spi, spi_len);
 	o->num = p->num;	/* §3.3.1: the number of the one accepted */
-	ike_sa_add_trans(&sa, IKEV2_TRANS_ENCR, s->encr, s->encr_keylen);
+	ike_sa_add_trans(sa, IKEV2_TRANS_ENCR, s->encr, s->encr_keylen);
 	if (!esp)
-		ike_sa_add_trans(&sa, IKEV2_TRANS_PRF, s->prf, 0);
+		ike_sa_add_trans(sa, IKEV2_TRANS_PRF, s->prf, 0);
 	if (!crypto_encr_is_aead(s->encr))
-		ike_sa_add_trans(&sa, IKEV2_TRANS_INTEG, s->integ, 0);
+		ike_sa_add_trans(sa, IKEV2_TRANS_INTEG, s->integ, 0);
 	if (s->ke)
-		ike_sa_add_trans(&sa, IKEV2_TRANS_KE, s->ke, 0);
+		ike_sa_add_trans(sa, IKEV2_TRANS_KE, s->ke, 0);
 	if (esp)
-		ike_sa_add_trans(&sa, IKEV2_TRANS_ESN, s->esn ? IKEV2_ESN_YES : IKEV2_ESN_NO, 0);
-	ike_put_sa(bld, &sa);
+		ike_sa_add_trans(sa, IKEV2_TRANS_ESN, s->esn ? IKEV2_ESN_YES : IKEV2_ESN_NO, 0);
+	sa_put(bld, sa);
 }
 
 /*
