@@ -2389,49 +2389,45 @@ static int check_psk(const struct config *cfg, const struct conn_cfg *cc, char *
 	return -1;
 }
 
-/* A credential file the daemon could not open: on the line naming it. */
-static int check_cred_file(const struct config *cfg, const struct conn_cfg *cc, const char *key,
-			   const char *path, int line, bool private, char *err, size_t errlen)
+/* A credential the daemon could not load: a file it cannot open on the
+ * line naming it, one that holds no key or certificate on the
+ * connection's.  what: "the key", ... */
+static int cred_failed(const struct config *cfg, const struct conn_cfg *cc, const char *key,
+		       int line, const char *what, const struct cred_err *why, char *err,
+		       size_t errlen)
 {
-	char why[512];
-	int fd = crypto_cred_open(path, private, why, sizeof(why));
-
-	if (fd >= 0) {
-		close(fd);
-		return 0;
-	}
-	snprintf(err, errlen, "%s:%d: %s: %s", cfg->path, line ? line : cc->line, key, why);
+	if (why->opened)
+		snprintf(err, errlen, "%s:%d: connection '%s': cannot load %s %s",
+			 cfg->path, cc->line, cc->name, what, why->msg);
+	else
+		snprintf(err, errlen, "%s:%d: %s: %s", cfg->path, line ? line : cc->line, key, why->msg);
 	return -1;
 }
 
-/* The certificate, key and CA files, as the daemon loads them: a file it
- * cannot open on its own line, one it cannot read on the connection's
- * (the loaders log what is wrong inside it). */
+/* The certificate, key and CA files, loaded as the daemon loads them:
+ * each opened once. */
 static int check_pubkey(const struct config *cfg, const struct conn_cfg *cc, char *err, size_t errlen)
 {
 	const struct end_cfg *ca_end = cc->remote.cacerts ? &cc->remote : &cc->local;
 	const char *ca = ca_end->cacerts;
+	struct cred_err why;
 
-	if (cc->local.auth == CFG_AUTH_PUBKEY &&
-	    (check_cred_file(cfg, cc, "certs", cc->local.certs, cc->local.certs_line, false, err, errlen) ||
-	     check_cred_file(cfg, cc, "key", cc->local.key, cc->local.key_line, true, err, errlen)))
-		return -1;
-	if (cc->remote.auth == CFG_AUTH_PUBKEY && ca &&
-	    check_cred_file(cfg, cc, "cacerts", ca, ca_end->cacerts_line, false, err, errlen))
-		return -1;
 	if (cc->local.auth == CFG_AUTH_PUBKEY) {
-		STACK_OF(X509) *certs = crypto_load_ca(cc->local.certs);
-		EVP_PKEY *key = crypto_load_privkey(cc->local.key);
-		bool match = certs && key && X509_check_private_key(sk_X509_value(certs, 0), key) == 1;
+		STACK_OF(X509) *certs = crypto_load_ca(cc->local.certs, &why);
+		EVP_PKEY *key = NULL;
+		bool match;
 
+		if (!certs)
+			return cred_failed(cfg, cc, "certs", cc->local.certs_line, "the certificate",
+					   &why, err, errlen);
+		key = crypto_load_privkey(cc->local.key, &why);
+		match = key && X509_check_private_key(sk_X509_value(certs, 0), key) == 1;
 		ERR_clear_error();
 		sk_X509_pop_free(certs, X509_free);
 		EVP_PKEY_free(key);
-		if (!certs || !key) {
-			snprintf(err, errlen, "%s:%d: connection '%s': cannot load the certificate '%s' or the key '%s' (see above)",
-				 cfg->path, cc->line, cc->name, cc->local.certs, cc->local.key);
-			return -1;
-		}
+		if (!key)
+			return cred_failed(cfg, cc, "key", cc->local.key_line, "the key", &why,
+					   err, errlen);
 		if (!match) {
 			snprintf(err, errlen, "%s:%d: connection '%s': the key '%s' is not the one of the certificate '%s'",
 				 cfg->path, cc->line, cc->name, cc->local.key, cc->local.certs);
@@ -2439,15 +2435,17 @@ static int check_pubkey(const struct config *cfg, const struct conn_cfg *cc, cha
 		}
 	}
 	if (cc->remote.auth == CFG_AUTH_PUBKEY) {
-		STACK_OF(X509) *cas = ca ? crypto_load_ca(ca) : NULL;
+		STACK_OF(X509) *cas = ca ? crypto_load_ca(ca, &why) : NULL;
 
 		sk_X509_pop_free(cas, X509_free);
-		if (!cas) {
-			snprintf(err, errlen, ca ? "%s:%d: connection '%s': cannot load a CA certificate from '%s' (see above)" :
-				 "%s:%d: connection '%s': remote auth = pubkey needs 'cacerts' with at least one CA certificate%s",
-				 cfg->path, cc->line, cc->name, ca ? ca : "");
+		if (!ca) {
+			snprintf(err, errlen, "%s:%d: connection '%s': remote auth = pubkey needs 'cacerts' with at least one CA certificate",
+				 cfg->path, cc->line, cc->name);
 			return -1;
 		}
+		if (!cas)
+			return cred_failed(cfg, cc, "cacerts", ca_end->cacerts_line,
+					   "a CA certificate from", &why, err, errlen);
 	}
 	return 0;
 }

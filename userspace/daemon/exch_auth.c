@@ -59,6 +59,7 @@ void cred_free_all(struct engine *e)
 /* Credentials of a connection, loaded on first use and kept until reload. */
 static struct cred *cred_get(struct engine *e, const struct conn_cfg *cc)
 {
+	struct cred_err why;
 	struct cred *c;
 
 	for (c = e->creds; c; c = c->next)
@@ -71,12 +72,12 @@ static struct cred *cred_get(struct engine *e, const struct conn_cfg *cc)
 	c->next = e->creds;
 	e->creds = c;
 	if (cc->local.auth == CFG_AUTH_PUBKEY) {
-		STACK_OF(X509) *all = crypto_load_ca(cc->local.certs);
+		STACK_OF(X509) *all = crypto_load_ca(cc->local.certs, &why);
 
-		c->key = crypto_load_privkey(cc->local.key);
-		if (!all || !c->key || sk_X509_num(all) < 1) {
-			log_err("connection %s: cannot load certificate %s or key %s",
-				cc->name, cc->local.certs, cc->local.key);
+		c->key = all ? crypto_load_privkey(cc->local.key, &why) : NULL;
+		if (!all || !c->key) {
+			log_err("connection %s: cannot load its certificate or key: %s",
+				cc->name, why.msg);
 			sk_X509_pop_free(all, X509_free);
 			c->failed = true;
 			return NULL;
@@ -96,10 +97,14 @@ static struct cred *cred_get(struct engine *e, const struct conn_cfg *cc)
 	if (cc->remote.auth == CFG_AUTH_PUBKEY) {
 		const char *path = cc->remote.cacerts ? cc->remote.cacerts : cc->local.cacerts;
 
-		c->cas = path ? crypto_load_ca(path) : NULL;
+		c->cas = path ? crypto_load_ca(path, &why) : NULL;
 		if (!c->cas) {
-			log_err("connection %s: remote auth = pubkey needs 'cacerts' with at least one CA certificate",
-				cc->name);
+			if (path)
+				log_err("connection %s: cannot load a CA certificate from %s",
+					cc->name, why.msg);
+			else
+				log_err("connection %s: remote auth = pubkey needs 'cacerts' with at least one CA certificate",
+					cc->name);
 			c->failed = true;
 			return NULL;
 		}

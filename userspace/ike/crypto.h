@@ -403,16 +403,22 @@ int crypto_auth_verify(EVP_PKEY *pub, uint8_t method,
 
 /* --- keys and certificates ---------------------------------------------- */
 
-/* A credential file opened as the loaders below open it (file.h: regular,
- * root's or ours; a private one not readable by group or others): the
- * descriptor, or -1 with "'path' <reason>" in err. */
-int crypto_cred_open(const char *path, bool private, char *err, size_t errlen);
-/* PEM (or DER) private key; refuses a file readable or writable by group
- * or others (logs why).  NULL on error. */
-EVP_PKEY *crypto_load_privkey(const char *path);
-X509 *crypto_load_cert(const char *path);		/* PEM or DER */
-/* All certificates of a PEM file (CA bundle); NULL if none/error. */
-STACK_OF(X509) *crypto_load_ca(const char *path);
+/*
+ * The loaders open a credential file once, as file.h's file_open_regular()
+ * does (regular, root's or ours; a private key not readable by group or
+ * others), and read it.  NULL on error, and why (when not NULL) says what
+ * went wrong, naming the file: opened false when the file could not be
+ * opened (strerror, "not a regular file", its owner or mode), true when it
+ * holds no key or certificate (OpenSSL's reason).
+ */
+struct cred_err {
+	bool opened;
+	char msg[512];
+};
+EVP_PKEY *crypto_load_privkey(const char *path, struct cred_err *why);	/* PEM or DER */
+X509 *crypto_load_cert(const char *path, struct cred_err *why);		/* PEM or DER */
+/* All certificates of a PEM file (CA bundle), or its one DER certificate. */
+STACK_OF(X509) *crypto_load_ca(const char *path, struct cred_err *why);
 X509 *crypto_cert_from_der(const uint8_t *der, size_t len);
 int crypto_cert_to_der(X509 *x, struct buf *out);	/* out replaced */
 /*

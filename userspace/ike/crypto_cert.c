@@ -34,34 +34,37 @@ static const char *ossl_reason(void)
  * A regular file, root's or ours (file.h: a FIFO or device named here
  * cannot block the daemon), not readable by group or others when private.
  */
-int crypto_cred_open(const char *path, bool private, char *err, size_t errlen)
+static FILE *open_cred(const char *path, bool private, struct cred_err *why)
 {
-	return file_open_regular(path, FILE_OWNER | (private ? FILE_NO_GROUP_READ : 0),
-				 err, errlen);
-}
+	char err[sizeof(why->msg)];
+	int fd = file_open_regular(path, FILE_OWNER | (private ? FILE_NO_GROUP_READ : 0),
+				   err, sizeof(err));
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
 
-static FILE *open_cred(const char *path, const char *what, bool private)
-{
-	char err[512];
-	int fd = crypto_cred_open(path, private, err, sizeof(err));
-	FILE *f;
-
-	if (fd < 0) {
-		log_err("%s %s", what, err);
-		return NULL;
-	}
-	f = fdopen(fd, "rb");
-	if (!f) {
-		log_err("%s '%s': %s", what, path, strerror(errno));
+	if (fd >= 0 && !f) {
+		snprintf(err, sizeof(err), "'%s': %s", path, strerror(errno));
 		close(fd);
+	}
+	if (!f && why) {
+		why->opened = false;
+		snprintf(why->msg, sizeof(why->msg), "%s", err);
 	}
 	return f;
 }
 
-EVP_PKEY *crypto_load_privkey(const char *path)
+/* The file was opened but holds nothing of what was asked: why says so. */
+static void cred_unread(struct cred_err *why, const char *path, const char *what)
+{
+	if (why) {
+		why->opened = true;
+		snprintf(why->msg, sizeof(why->msg), "'%s': %s", path, what);
+	}
+}
+
+EVP_PKEY *crypto_load_privkey(const char *path, struct cred_err *why)
 {
 	EVP_PKEY *k = NULL;
-	FILE *f = open_cred(path, "private key", true);
+	FILE *f = open_cred(path, true, why);
 
 	if (!f)
 		return NULL;
@@ -71,17 +74,16 @@ EVP_PKEY *crypto_load_privkey(const char *path)
 		k = d2i_PrivateKey_fp(f, NULL);
 	}
 	if (!k)
-		log_err("%s: cannot read a private key (PEM or DER): %s",
-			path, ossl_reason());
+		cred_unread(why, path, ossl_reason());
 	ERR_clear_error();
 	fclose(f);
 	return k;
 }
 
-X509 *crypto_load_cert(const char *path)
+X509 *crypto_load_cert(const char *path, struct cred_err *why)
 {
 	X509 *x;
-	FILE *f = open_cred(path, "certificate", false);
+	FILE *f = open_cred(path, false, why);
 
 	if (!f)
 		return NULL;
@@ -91,18 +93,17 @@ X509 *crypto_load_cert(const char *path)
 		x = d2i_X509_fp(f, NULL);
 	}
 	if (!x)
-		log_err("%s: cannot read a certificate (PEM or DER): %s",
-			path, ossl_reason());
+		cred_unread(why, path, ossl_reason());
 	ERR_clear_error();
 	fclose(f);
 	return x;
 }
 
-STACK_OF(X509) *crypto_load_ca(const char *path)
+STACK_OF(X509) *crypto_load_ca(const char *path, struct cred_err *why)
 {
 	STACK_OF(X509) *sk;
 	X509 *x;
-	FILE *f = open_cred(path, "certificate file", false);
+	FILE *f = open_cred(path, false, why);
 
 	if (!f)
 		return NULL;
@@ -123,7 +124,7 @@ STACK_OF(X509) *crypto_load_ca(const char *path)
 	}
 	fclose(f);
 	if (!sk || sk_X509_num(sk) == 0) {
-		log_err("%s: no CA certificate found", path);
+		cred_unread(why, path, sk ? "no certificate in it (PEM or DER)" : strerror(ENOMEM));
 		sk_X509_pop_free(sk, X509_free);
 		return NULL;
 	}

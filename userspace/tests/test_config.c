@@ -3,11 +3,13 @@
  * malformed input is refused with "file:line: what was expected". */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 
@@ -995,6 +997,29 @@ static const char *tmp_file(const char *name, const char *text, mode_t mode)
 	return p;
 }
 
+/* open() of this program, counting the opens of up to four watched paths
+ * (each credential file opened once at config load); the system call does
+ * the rest. */
+static const char *watched[4];
+static int opens[4];
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+	int i;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	for (i = 0; i < 4; i++)
+		if (watched[i] && !strcmp(path, watched[i]))
+			opens[i]++;
+	return syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
 static void tmp_cleanup(void)
 {
 	char cmd[128];
@@ -1098,6 +1123,28 @@ TEST(check_certificates_keys_and_cas)
 	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), ec, eckey, eckey);
 	EXPECT_NE(NULL, strstr(load_check(text, 0600), "t.conf:2: connection 'gw': cannot load a CA certificate from '"))
 		TH_LOG("%s", load_check(text, 0600));
+	tmp_cleanup();
+}
+
+/* Checking a credential is loading it: each file opened once. */
+TEST(check_opens_each_credential_once)
+{
+	const char *ec = copy_data("ec256.pem", 0644), *eckey = copy_data("ec256.key", 0600);
+	const char *ca = copy_data("ca.pem", 0644);
+	char text[1024];
+
+	ASSERT_NE(NULL, ec);
+	ASSERT_NE(NULL, eckey);
+	ASSERT_NE(NULL, ca);
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), ec, eckey, ca);
+	watched[0] = ec;
+	watched[1] = eckey;
+	watched[2] = ca;
+	EXPECT_STREQ("", load_check(text, 0600));
+	EXPECT_EQ(1, opens[0]);	/* certs */
+	EXPECT_EQ(1, opens[1]);	/* key */
+	EXPECT_EQ(1, opens[2]);	/* cacerts */
+	memset(watched, 0, sizeof(watched));
 	tmp_cleanup();
 }
 

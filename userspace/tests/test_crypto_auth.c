@@ -63,7 +63,7 @@ static EVP_PKEY *load_key(const char *name, mode_t mode)
 	fchmod(out, mode);
 	close(in);
 	close(out);
-	k = crypto_load_privkey(tmp);
+	k = crypto_load_privkey(tmp, NULL);
 	unlink(tmp);
 	return k;
 }
@@ -114,7 +114,7 @@ static void sign_verify(struct __test_metadata *_metadata, EVP_PKEY *key,
 
 static EVP_PKEY *cert_key(const char *name)
 {
-	X509 *x = crypto_load_cert(data(name));
+	X509 *x = crypto_load_cert(data(name), NULL);
 	EVP_PKEY *k = x ? X509_get_pubkey(x) : NULL;
 
 	X509_free(x);
@@ -311,7 +311,27 @@ TEST(private_key_permissions)
 	k = load_key("ec256.key", 0600);
 	ASSERT_NE(NULL, k);
 	EVP_PKEY_free(k);
-	ASSERT_EQ(NULL, crypto_load_privkey("/nonexistent/key.pem"));
+	ASSERT_EQ(NULL, crypto_load_privkey("/nonexistent/key.pem", NULL));
+}
+
+/* A loader that fails says why, naming the file: not opened, or opened
+ * but holding no key or certificate (OpenSSL's reason). */
+TEST(loaders_say_why)
+{
+	struct cred_err why;
+
+	ASSERT_EQ(NULL, crypto_load_privkey("/nonexistent/key.pem", &why));
+	EXPECT_FALSE(why.opened);
+	EXPECT_STREQ("'/nonexistent/key.pem': No such file or directory", why.msg);
+	ASSERT_EQ(NULL, crypto_load_cert("/dev/null", &why));
+	EXPECT_FALSE(why.opened);
+	EXPECT_STREQ("'/dev/null' is a character device, not a regular file", why.msg);
+	ASSERT_EQ(NULL, crypto_load_ca(data("ec256.key"), &why));
+	EXPECT_TRUE(why.opened);
+	EXPECT_NE(NULL, strstr(why.msg, "ec256.key': no certificate in it (PEM or DER)")) TH_LOG("%s", why.msg);
+	ASSERT_EQ(NULL, crypto_load_cert(data("ec256.key"), &why));
+	EXPECT_TRUE(why.opened);
+	EXPECT_NE(NULL, strstr(why.msg, "ec256.key': ")) TH_LOG("%s", why.msg);
 }
 
 TEST(psk_and_octets)
@@ -356,13 +376,13 @@ TEST(psk_and_octets)
 
 TEST(cert_chain_validation)
 {
-	STACK_OF(X509) *cas = crypto_load_ca(data("ca.pem"));
-	STACK_OF(X509) *other = crypto_load_ca(data("other-ca.pem"));
+	STACK_OF(X509) *cas = crypto_load_ca(data("ca.pem"), NULL);
+	STACK_OF(X509) *other = crypto_load_ca(data("other-ca.pem"), NULL);
 	STACK_OF(X509) *inter = sk_X509_new_null();
-	X509 *rsa = crypto_load_cert(data("rsa.pem"));
-	X509 *ec = crypto_load_cert(data("ec256.pem"));
-	X509 *in = crypto_load_cert(data("inter.pem"));
-	X509 *shrt = crypto_load_cert(data("short.pem"));
+	X509 *rsa = crypto_load_cert(data("rsa.pem"), NULL);
+	X509 *ec = crypto_load_cert(data("ec256.pem"), NULL);
+	X509 *in = crypto_load_cert(data("inter.pem"), NULL);
+	X509 *shrt = crypto_load_cert(data("short.pem"), NULL);
 	struct buf der = BUF_INIT;
 	struct tm tm;
 	time_t nb;
@@ -412,8 +432,8 @@ TEST(cert_chain_validation)
 
 TEST(cert_identity)
 {
-	X509 *rsa = crypto_load_cert(data("rsa.pem"));
-	X509 *ec = crypto_load_cert(data("ec256.pem"));
+	X509 *rsa = crypto_load_cert(data("rsa.pem"), NULL);
+	X509 *ec = crypto_load_cert(data("ec256.pem"), NULL);
 	uint8_t v4[4], v6[16];
 	uint8_t *dn = NULL;
 	int dnlen;
@@ -449,8 +469,8 @@ TEST(cert_identity)
 
 TEST(certreq_hashes)
 {
-	STACK_OF(X509) *cas = crypto_load_ca(data("ca.pem"));
-	STACK_OF(X509) *other = crypto_load_ca(data("other-ca.pem"));
+	STACK_OF(X509) *cas = crypto_load_ca(data("ca.pem"), NULL);
+	STACK_OF(X509) *other = crypto_load_ca(data("other-ca.pem"), NULL);
 	struct buf cr = BUF_INIT, mixed = BUF_INIT;
 	uint8_t junk[20] = { 1 };
 	char want[41] = { 0 }, got[41];
