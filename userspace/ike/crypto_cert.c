@@ -52,12 +52,15 @@ static FILE *open_cred(const char *path, bool private, struct cred_err *why)
 	return f;
 }
 
-/* The file was opened but holds nothing of what was asked: why says so. */
-static void cred_unread(struct cred_err *why, const char *path, const char *what)
+/* The file was opened but holds no "what": why says so, with OpenSSL's
+ * reason when it has one. */
+static void cred_unread(struct cred_err *why, const char *path, const char *what,
+			const char *reason)
 {
 	if (why) {
 		why->opened = true;
-		snprintf(why->msg, sizeof(why->msg), "'%s': %s", path, what);
+		snprintf(why->msg, sizeof(why->msg), "'%s': no %s in it (PEM or DER)%s%s", path,
+			 what, reason ? ": " : "", reason ? reason : "");
 	}
 }
 
@@ -74,7 +77,7 @@ EVP_PKEY *crypto_load_privkey(const char *path, struct cred_err *why)
 		k = d2i_PrivateKey_fp(f, NULL);
 	}
 	if (!k)
-		cred_unread(why, path, ossl_reason());
+		cred_unread(why, path, "private key", ossl_reason());
 	ERR_clear_error();
 	fclose(f);
 	return k;
@@ -93,7 +96,7 @@ X509 *crypto_load_cert(const char *path, struct cred_err *why)
 		x = d2i_X509_fp(f, NULL);
 	}
 	if (!x)
-		cred_unread(why, path, ossl_reason());
+		cred_unread(why, path, "certificate", ossl_reason());
 	ERR_clear_error();
 	fclose(f);
 	return x;
@@ -124,7 +127,7 @@ STACK_OF(X509) *crypto_load_ca(const char *path, struct cred_err *why)
 	}
 	fclose(f);
 	if (!sk || sk_X509_num(sk) == 0) {
-		cred_unread(why, path, sk ? "no certificate in it (PEM or DER)" : strerror(ENOMEM));
+		cred_unread(why, path, "certificate", sk ? NULL : strerror(ENOMEM));
 		sk_X509_pop_free(sk, X509_free);
 		return NULL;
 	}
