@@ -92,7 +92,10 @@ ns_cleanup() {
 }
 trap ns_cleanup EXIT
 
-# wait_for SECONDS command... : poll every 0.1 s until the command succeeds
+# wait_for SECONDS command... : poll every 0.1 s until the command succeeds,
+# SECONDS * 10 tries: SECONDS for a quick command, longer for a slow one
+# (status queries of two daemons: swt_wait in peers/strongswan.sh keeps
+# to the clock)
 wait_for() {
 	local t=$(( $1 * 10 ))
 	shift

@@ -22,7 +22,7 @@ swt_prereq swcp
 swt_up proposals=aes256gcm16-prfsha256-x25519-ecp256 "esp=aes128gcm16, aes256gcm16" \
    -- proposals=aes256gcm16-prfsha256-ecp256 esp=aes256gcm16
 ike_ctl t initiate c --no-wait >/dev/null
-if wait_for 10 swt_agreed; then
+if swt_wait 10 swt_agreed; then
 	tap_ok "tcpiked initiates with X25519, charon wants ECP-256: INVALID_KE and retry"
 else
 	tap_fail "tcpiked initiates with X25519, charon wants ECP-256" "$(ike_ctl t status)"; swt_logs
@@ -37,7 +37,7 @@ swt_up proposals=aes256gcm16-prfsha256-ecp256 esp=aes256gcm16 \
    -- "proposals=aes128gcm16-prfsha256-x25519-ecp256, aes256gcm16-prfsha256-x25519-ecp256" \
       "esp=aes128gcm16, aes256gcm16"
 sw_initiate s >/dev/null
-if wait_for 10 swt_agreed; then
+if swt_wait 10 swt_agreed; then
 	tap_ok "charon initiates with X25519, tcpiked wants ECP-256: INVALID_KE and retry"
 else
 	tap_fail "charon initiates with X25519, tcpiked wants ECP-256" "$(ike_ctl t status)"; swt_logs
@@ -56,13 +56,13 @@ swt_s_log_has "... and charon's log: it selected that suite (only in its second 
 swt_up "proposals=aes128gcm16-prfsha256-x25519, aes256gcm16-prfsha384-x25519" \
    -- proposals=aes256gcm16-prfsha384-x25519 conn_extra="dpd_delay = 1s"
 ike_ctl t initiate c --no-wait >/dev/null
-wait_for 10 swt_agreed
+swt_wait 10 swt_agreed
 tap_expect_eq "tcpiked offered IKE AES-GCM-128/SHA-256 then AES-GCM-256/SHA-384, charon took the second: in use" \
 	"AES_GCM_16_256/HMAC_SHA2_384/CURVE25519" "$(ike_jq t "s['ike_sas'][0]['proposal']")"
 old_ike=$(swt_t_ike) old_child=$(swt_t_children)
 sw_ctl s --rekey --ike c --reauth >/dev/null
 reauthed() { swt_agreed && [ "$(swt_t_ike)" != "$old_ike" ] && [ "$(swt_t_children)" != "$old_child" ]; }
-if wait_for 10 reauthed; then
+if swt_wait 10 reauthed; then
 	tap_ok "charon reauthenticates: tcpiked ends with the new IKE SA and Child SA only"
 else
 	tap_fail "charon reauthenticates" "IKE '$old_ike' -> '$(swt_t_ike)', child '$old_child' -> '$(swt_t_children)', $(ike_count t) IKE SAs"
@@ -81,7 +81,7 @@ fi
 swt_up auth=rsa lid=fqdn:rsa.tcpike.test rid=fqdn:ec384.tcpike.test conn_extra="fragment_size = 576" \
    -- auth=ecdsa lid=ec384.tcpike.test rid=rsa.tcpike.test
 ike_ctl t initiate c --no-wait >/dev/null
-if wait_for 10 swt_agreed; then
+if swt_wait 10 swt_agreed; then
 	tap_ok "RSA chain from tcpiked in RFC 7383 fragments, ECDSA P-384 from charon"
 else
 	tap_fail "RSA chain from tcpiked in RFC 7383 fragments" "$(ike_ctl t status)"; swt_logs
