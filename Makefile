@@ -88,10 +88,8 @@ $(eval $(call flavour,$(O),$(CFLAGS)))
 $(eval $(call flavour,$(O)/asan,$(SANFLAGS)))
 # The daemon's code keeps multi-KB structures (a parsed SA payload is ~70 KB)
 # off the stack: struct engine's scratch or the heap.  Checked on the
-# optimised build (ASan's redzones change the frames); exch_child.c still
-# has two SA payloads on its stack (its own change, pending).
-$(patsubst %.c,$(O)/obj/%.o,$(filter-out userspace/daemon/exch_child.c,$(LIB_SRCS)) \
-	userspace/daemon/main.c): CFLAGS_BASE += -Wstack-usage=20480
+# optimised build (ASan's redzones change the frames).
+$(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS) userspace/daemon/main.c): CFLAGS_BASE += -Wstack-usage=20480
 
 PROGS = $(if $(wildcard userspace/daemon/main.c),tcpiked) \
 	$(if $(CTL_SRCS),tcpikectl) \

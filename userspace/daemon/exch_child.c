@@ -500,7 +500,7 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
 	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
-	struct ike_sa_pl sap;
+	struct ike_sa_pl *sap = &sa->e->rx_sap;	/* 70 KB: not on the stack */
 	struct ike_span n;
 	struct ike_ke ke;
 	struct buf gir = BUF_INIT;
@@ -514,16 +514,16 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 			ike_rekey_later(sa, retry_delay());
 		return;
 	}
-	if (!psa || !pn || !pk || ike_get_sa_reply(psa, &sap) || ike_get_nonce(pn, &n) ||
-	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, &sap, &ns->suite) ||
-	    sap.p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
+	if (!psa || !pn || !pk || ike_get_sa_reply(psa, sap) || ike_get_nonce(pn, &n) ||
+	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, sap, &ns->suite) ||
+	    sap->p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
 	    kex_derive(r->kex, ke.data.p, ke.data.len, &gir)) {
 		log_warn("%s: unusable IKE SA rekey response", ike_sa_name(sa));
 		buf_wipe(&gir);
 		ike_req_done(sa);
 		return;
 	}
-	memcpy(ns->spi_r, sap.p[0].spi, 8);
+	memcpy(ns->spi_r, sap->p[0].spi, 8);
 	if (buf_append(&ns->ni, r->nonce.data, r->nonce.len) ||
 	    buf_append(&ns->nr, n.p, n.len) ||
 	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
@@ -855,19 +855,21 @@ drop:
 void create_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
 {
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
-	struct ike_sa_pl sap;
+	/* 70 KB, not on the stack; child_create_request parses it again
+	 * into the same place (child_select), this one unused by then. */
+	struct ike_sa_pl *sap = &sa->e->rx_sap;
 
 	if (sa->state != IKE_S_ESTABLISHED) {
 		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
 			      "the IKE SA is being rekeyed or deleted");
 		return;
 	}
-	if (!psa || ike_get_sa(psa, &sap)) {
+	if (!psa || ike_get_sa(psa, sap)) {
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "no usable SA payload");
 		return;
 	}
-	if (sap.p[0].proto == IKEV2_PROTO_IKE)
-		ike_rekey_request(sa, msgid, inner, &sap);
+	if (sap->p[0].proto == IKEV2_PROTO_IKE)
+		ike_rekey_request(sa, msgid, inner, sap);
 	else
 		child_create_request(sa, msgid, inner);
 }
