@@ -2,7 +2,8 @@
 /*
  * Drives the xfrm kernel backend for selftests/netns/10-transport-xfrm.sh:
  *   kb_xfrm policy   add an out and an in policy (the in one's priority
- *                    3001, then updated to 3000), print "added", wait for a
+ *                    3001, then updated to 3000; one already in the kernel
+ *                    with those selectors is replaced), print "added", wait for a
  *                    line on stdin, then close the backend (which must
  *                    remove both) and print "closed"
  *   kb_xfrm sa       add an AES-GCM ESP SA; print "sa ok" or
@@ -142,9 +143,10 @@ int main(int argc, char **argv)
 			printf("policy failed: %s\n", kb->kb_error);
 			return 1;
 		}
-		/* A duplicate is refused with the kernel's errno. */
-		if (kb->ops->policy_add(kb, &p) == 0) {
-			printf("duplicate policy accepted\n");
+		/* One already in the kernel (this one, or the stale out
+		 * policy the test put there first) is replaced. */
+		if (kb->ops->policy_add(kb, &p)) {
+			printf("policy already in the kernel not replaced: %s\n", kb->kb_error);
 			return 1;
 		}
 		/* The shared-policy layer's priority change, in place. */

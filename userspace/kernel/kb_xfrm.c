@@ -742,12 +742,25 @@ static int policy_msg(struct kbackend *kb, const struct kb_policy *pol, int type
 	return r;
 }
 
+/*
+ * A policy with these selectors already in the kernel, which the shared
+ * layer (kbackend.c) does not hold, is one this daemon did not make now:
+ * most often left by a tcpiked that was killed (SIGKILL, a crash) and
+ * started again, whose Child SAs would otherwise all fail with EEXIST.
+ * It is replaced in place, as strongSwan's kernel-netlink does ("policy
+ * already exists, try to update it"), and said so.
+ */
 static int xfrm_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 {
 	struct xfrm_be *x = kb->priv;
 	struct xpol *rec;
 	int r = policy_msg(kb, pol, XFRM_MSG_NEWPOLICY);
 
+	if (r == -EEXIST) {
+		log_warn("kernel(xfrm): a %s policy with these selectors is already in the kernel "
+			 "(left by an earlier tcpiked?): replacing it", kb_dir_name(pol->dir));
+		r = policy_msg(kb, pol, XFRM_MSG_UPDPOLICY);
+	}
 	if (r)
 		return r;
 	rec = calloc(1, sizeof(*rec));
