@@ -277,6 +277,22 @@ lsw_child_new() {
 	n=$(lsw_children "$1")
 	[ -n "$n" ] && [ "$n" = "${n%% *}" ] && [ "$n" != "$2" ]
 }
+logs() { a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'; }
+case_end() {	# case_end CASE PINGS: a stopped, the capture too, queued
+	ike_stop a
+	cap_stop
+	wire_check "$1" "$2"
+}
+# pluto_up CONN TAG: CONN alone loaded in pluto, capture TAG, a new
+# tcpiked in a (responder), pluto initiates: true once a's SAs are up
+pluto_up() {
+	lsw_conn "$1"
+	cap_start "$2"
+	ike_conf a "${A_ARGS[@]}"
+	ike_start "$NS_A" a
+	lsw_w --initiate --asynchronous --name "$1" >/dev/null 2>&1
+	wait_s 30 a_up
+}
 lsw_restart() {	# lsw_restart: pluto in b again after lsw_kill
 	lsw_start "$NS_B" "$LSW_CONF" &&
 	wait_s 10 sh -c "ip netns exec $NS_B ss -Htln | grep -q '10.0.0.2:4500'"
@@ -348,11 +364,9 @@ if wait_s 30 a_up; then
 	tcp_case "1 tcpiked->pluto tcp" tcp True
 else
 	tap_fail "1 tcpiked->pluto tcp: IKE and Child SA established"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
-ike_stop a
-cap_stop
-wire_check "1 tcpiked->pluto tcp" 6
+case_end "1 tcpiked->pluto tcp" 6
 
 # --- 1b: tcpiked separate-tcp-first: pluto does not echo the notify -> RFC 9329 ---
 step "case 1b"
@@ -369,29 +383,20 @@ if wait_s 30 a_up; then
 	tap_check "1b: ping between the inner addresses" ping_in 3
 else
 	tap_fail "1b tcpiked separate-tcp-first->pluto: established"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
-ike_stop a
-cap_stop
-wire_check "1b tcpiked separate-tcp-first->pluto" 3
+case_end "1b tcpiked separate-tcp-first->pluto" 3
 
 # --- 2: pluto initiator, enable-tcp=yes -----------------------------------------
 step "case 2"
-lsw_conn tcp
-cap_start 2
-ike_conf a "${A_ARGS[@]}"
-ike_start "$NS_A" a
-lsw_w --initiate --asynchronous --name tcp >/dev/null 2>&1
-if wait_s 30 a_up; then
+if pluto_up tcp 2; then
 	tap_ok "2 pluto->tcpiked tcp: IKE and Child SA established"
 	tcp_case "2 pluto->tcpiked tcp" tcp False
 else
 	tap_fail "2 pluto->tcpiked tcp: IKE and Child SA established"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
-ike_stop a
-cap_stop
-wire_check "2 pluto->tcpiked tcp" 6
+case_end "2 pluto->tcpiked tcp" 6
 
 # --- 3: UDP blocked at the responder, fallback to TCP -----------------------------
 step "case 3a"
@@ -407,14 +412,12 @@ if ms=$(first_reply "$t0" 30); then
 	tap_diag "3a tcpiked auto -> pluto fallback: initiate to first ping reply $ms ms (tcp_fallback_delay 1s)"
 else
 	tap_fail "3a tcpiked auto->pluto, UDP blocked: ping through"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
 tap_expect_eq "3a: tcpiked fell back: IKE and ESP on TCP" "tcp True True True tcp" "$(facts)"
 tap_check "3a: a's kernel SAs are espintcp, b dropped the UDP attempts" \
 	test "$(xfrm_tcp)" = "2 2" -a "$(dropped "$NS_B")" -ge 1
-ike_stop a
-cap_stop
-wire_check "3a tcpiked auto->pluto" 1
+case_end "3a tcpiked auto->pluto" 1
 unblock "$NS_B"
 
 step "case 3b"
@@ -430,25 +433,18 @@ if ms=$(first_reply "$t0" 40); then
 	tap_diag "3b pluto enable-tcp=fallback -> tcpiked: initiate to first ping reply $ms ms (retransmit-timeout 3s, interval 250ms)"
 else
 	tap_fail "3b pluto fallback->tcpiked, UDP blocked: ping through"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
 tap_expect_eq "3b: tcpiked (responder) has IKE and ESP on TCP" "tcp True False False tcp" "$(facts)"
 tap_check "3b: a's kernel SAs are espintcp, a dropped the UDP attempts" \
 	test "$(xfrm_tcp)" = "2 2" -a "$(dropped "$NS_A")" -ge 1
 tap_check "3b: pluto established the Child SA with ESPinTCP" lsw_espintcp_up fb
-ike_stop a
-cap_stop
-wire_check "3b pluto fallback->tcpiked" 1
+case_end "3b pluto fallback->tcpiked" 1
 unblock "$NS_A"
 
 # --- 4: pluto crashes and comes back with INITIAL_CONTACT ------------------------
 step "case 4"
-lsw_conn tcp
-cap_start 4
-ike_conf a "${A_ARGS[@]}"
-ike_start "$NS_A" a
-lsw_w --initiate --asynchronous --name tcp >/dev/null 2>&1
-if wait_s 30 a_up; then
+if pluto_up tcp 4; then
 	old=$(a_ike)
 	lsw_kill "$NS_B"
 	if lsw_restart; then
@@ -459,7 +455,7 @@ if wait_s 30 a_up; then
 		else
 			tap_fail "4 pluto killed and back: tcpiked has one IKE SA, the new one, with one Child SA" \
 				"old IKE SA $old; now: $(st_a)"
-			a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+			logs
 		fi
 		tap_check "4: pluto sent INITIAL_CONTACT in its IKE_AUTH" \
 			grep -q '"tcp" #[0-9]*: sending INITIAL_CONTACT' "/run/pluto-$NS_B/pluto.log"
@@ -478,11 +474,9 @@ if wait_s 30 a_up; then
 	fi
 else
 	tap_fail "4 pluto->tcpiked tcp: IKE and Child SA established before the kill"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
-ike_stop a
-cap_stop
-wire_check "4 pluto killed and back" 3
+case_end "4 pluto killed and back" 3
 
 # --- 5: tcpiked crashes and comes back with INITIAL_CONTACT ----------------------
 # The old tcpiked's kernel SAs and policies stay in a (nothing removes them
@@ -500,7 +494,7 @@ if wait_s 30 a_up && wait_s 10 lsw_espintcp_up tcp; then
 		tap_ok "5 tcpiked killed and back: IKE and Child SA established again"
 	else
 		tap_fail "5 tcpiked killed and back: IKE and Child SA established again"
-		a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+		logs
 	fi
 	tap_check "5: tcpiked sent INITIAL_CONTACT in its IKE_AUTH" \
 		grep -q 'sending IKE_AUTH request 1 \[ .*N(INIT_CONTACT)' "$IKE_DIR/a.log"
@@ -517,20 +511,13 @@ if wait_s 30 a_up && wait_s 10 lsw_espintcp_up tcp; then
 	tap_check "5: ping between the inner addresses" ping_in 3
 else
 	tap_fail "5 tcpiked->pluto tcp: IKE and Child SA established before the kill"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
-ike_stop a
-cap_stop
-wire_check "5 tcpiked killed and back" 3
+case_end "5 tcpiked killed and back" 3
 
 # --- 6: reauthentication by pluto ------------------------------------------------
 step "case 6"
-lsw_conn ra
-cap_start 6
-ike_conf a "${A_ARGS[@]}"
-ike_start "$NS_A" a
-lsw_w --initiate --asynchronous --name ra >/dev/null 2>&1
-if wait_s 30 a_up; then
+if pluto_up ra 6; then
 	old=$(a_ike)
 	# one ping a second through the reauthentication (ikelifetime 20 s)
 	ip netns exec "$NS_A" busybox ping -c 60 -W 1 -I 192.168.1.1 192.168.2.1 \
@@ -541,7 +528,7 @@ if wait_s 30 a_up; then
 	else
 		tap_fail "6 pluto reauthenticates: tcpiked has one IKE SA, another than the first, with one Child SA" \
 			"first IKE SA $old; now: $(st_a)"
-		a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+		logs
 	fi
 	sleep 2
 	kill -INT "$pingpid" 2>/dev/null
@@ -555,11 +542,9 @@ if wait_s 30 a_up; then
 	tap_check "6: ping after the reauthentication" ping_in 3
 else
 	tap_fail "6 pluto->tcpiked reauth=yes: IKE and Child SA established"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
-ike_stop a
-cap_stop
-wire_check "6 pluto reauthenticates" 3
+case_end "6 pluto reauthenticates" 3
 lsw_w --shutdown >/dev/null 2>&1
 
 # --- 7: the captures, dissected ------------------------------------------------
