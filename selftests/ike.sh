@@ -7,6 +7,7 @@
 #   ike_json NAME                `status --json` of that daemon
 #   ike_stop NAME                SIGTERM, then check exit status and the log
 #                                for sanitizer reports (one TAP line)
+#   ike_kill NAME                SIGKILL, like a crash
 #   kb_sas NAME                  the SAs its backend (none) holds now, from
 #                                what it was asked to install ($IKE_DIR/NAME.kb,
 #                                kb_none.h's TCPIKE_KB_NONE_RECORD)
@@ -132,6 +133,14 @@ ike_start() {
 	wait_for 10 test -S "$IKE_DIR/$name.sock"
 }
 declare -A IKE_NS
+
+# ike_kill NAME: tcpiked killed like a crash (SIGKILL): no Delete, no
+# cleanup, its kernel SAs and policies left behind
+ike_kill() {
+	kill -9 "${IKE_PID[$1]}" 2>/dev/null
+	wait "${IKE_PID[$1]}" 2>/dev/null
+	unset "IKE_PID[$1]"
+}
 
 ike_ctl() {
 	local name=$1; shift

@@ -22,12 +22,6 @@
 trap 'sw_cleanup; ike_cleanup' EXIT
 swt_prereq swgw
 
-# tcpiked killed like a crash: no Delete, no cleanup
-ike_kill() {
-	kill -9 "${IKE_PID[$1]}" 2>/dev/null
-	wait "${IKE_PID[$1]}" 2>/dev/null
-	unset "IKE_PID[$1]"
-}
 replaced() { swt_agreed && [ "$(swt_t_ike)" != "$old" ]; }
 
 # --- INITIAL_CONTACT ----------------------------------------------------------

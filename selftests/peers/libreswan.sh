@@ -6,6 +6,7 @@
 
 LSW_ROOT=${TCPIKE_LIBRESWAN_ROOT:-}
 LSW=$LSW_ROOT/usr/libexec/ipsec
+declare -A LSW_PID
 
 lsw_available() {
 	[ -n "$LSW_ROOT" ] && [ -x "$LSW/pluto" ] && command -v certutil >/dev/null
@@ -24,15 +25,18 @@ lsw_setup() {
 	mount --bind /run/libexec /usr/libexec
 }
 
-# lsw_start NS CONFIG: pluto in NS, connections of CONFIG loaded.
+# lsw_start NS CONFIG: pluto in NS, connections of CONFIG loaded (again
+# after lsw_kill: the NSS database is kept).
 lsw_start() {
 	local ns=$1 conf=$2 i
 	lsw_setup || return 1
 	mkdir -p "/run/pluto-$ns" "/run/nss-$ns"
-	certutil -N -d "sql:/run/nss-$ns" --empty-password || return 1
+	[ -e "/run/nss-$ns/cert9.db" ] ||
+		certutil -N -d "sql:/run/nss-$ns" --empty-password || return 1
 	ip netns exec "$ns" "$LSW/pluto" --config "$conf" --nofork --rundir "/run/pluto-$ns" \
 		--nssdir "/run/nss-$ns" --ipsecdir "$LSW_ROOT/etc/ipsec.d" \
 		>"/run/pluto-$ns/stdout" 2>&1 &
+	LSW_PID[$ns]=$!
 	for i in $(seq 1 150); do
 		[ -S "/run/pluto-$ns/pluto.ctl" ] && break
 		sleep 0.1
@@ -50,6 +54,16 @@ lsw_whack() {
 
 lsw_stop() {
 	lsw_whack "$1" --shutdown >/dev/null 2>&1
+}
+
+# lsw_kill NS: pluto in NS killed like a crash (SIGKILL: no Delete, its
+# kernel SAs left behind); its control socket and lock file are removed so
+# that lsw_start waits for the new one.
+lsw_kill() {
+	kill -9 "${LSW_PID[$1]}" 2>/dev/null
+	wait "${LSW_PID[$1]}" 2>/dev/null
+	unset "LSW_PID[$1]"
+	rm -f "/run/pluto-$1/pluto.ctl" "/run/pluto-$1/pluto.pid"
 }
 
 # The pluto log without the algorithm self-test noise.

@@ -12,7 +12,17 @@
 #   3  UDP 500/4500 dropped at the responder: tcpiked transport = auto ->
 #      pluto, and pluto enable-tcp=fallback -> tcpiked; time from the
 #      initiate to the first ping reply goes to the diagnostics
-#   4  every capture dissects without "Malformed" in tshark
+#   4  pluto (initiator) killed with SIGKILL, started again, initiates with
+#      INITIAL_CONTACT: tcpiked deletes the old IKE SA and its Child SA,
+#      one of each left, its kernel holds just the new pair of SAs, ping
+#   5  tcpiked (initiator, transport = tcp) killed with SIGKILL, restarted,
+#      initiates with INITIAL_CONTACT: pluto has one Child SA, the new
+#      one; one IKE SA on tcpiked's side, ping
+#   6  reauthentication by pluto (reauth=yes, ikelifetime=20s: at the end
+#      of the lifetime a new IKE SA and Child SA, the old one deleted):
+#      tcpiked ends with one IKE SA with other SPIs and one Child SA, ping
+#      after it (pings lost during it go to the diagnostics)
+#   7  every capture dissects without "Malformed" in tshark
 #
 # What crossed the wire is taken from captures of both veth ends' egress
 # (an ingress capture also sees the decrypted inner packets), dissected by
@@ -54,9 +64,12 @@ A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
 	lid=10.0.0.1 rid=10.0.0.2 psk=$PSK backend=xfrm)
 
 # --- pluto in b ---------------------------------------------------------------
-# Two conns for the same pair: "tcp" (enable-tcp=yes) and "fb"
+# Three conns for the same pair: "tcp" (enable-tcp=yes), "fb"
 # (enable-tcp=fallback, short UDP phase: pluto checks retransmit-timeout only
-# at retransmit instants, so 3 s + 250 ms back-off gives ~4 s of UDP).
+# at retransmit instants, so 3 s + 250 ms back-off gives ~4 s of UDP) and
+# "ra" (enable-tcp=yes, reauth=yes: Libreswan 4.10 knows the key, though
+# its ipsec.conf(5) does not list it; an IKE SA with it is replaced by a
+# fresh IKE_SA_INIT at the end of ikelifetime, the old one expired at once).
 # Only the one a case needs is loaded (auto=ignore here, addconn by name).
 # pfs=no: tcpiked's rekeys here carry no KE payload.
 LSW_CONF=$IKE_DIR/lsw-b.conf
@@ -95,6 +108,13 @@ conn fb
 	enable-tcp=fallback
 	retransmit-timeout=3s
 	retransmit-interval=250
+
+conn ra
+	enable-tcp=yes
+	reauth=yes
+	ikelifetime=20s
+	rekeymargin=5s
+	rekeyfuzz=0%
 EOF
 if lsw_start "$NS_B" "$LSW_CONF" &&
    wait_for 5 sh -c "ip netns exec $NS_B ss -Htln | grep -q '10.0.0.2:4500'"; then
@@ -121,6 +141,7 @@ lsw_w() { timeout 20 ip netns exec "$NS_B" "$LSW/whack" --ctlsocket "/run/pluto-
 lsw_conn() {	# lsw_conn NAME: only that conn loaded
 	lsw_w --delete --name tcp >/dev/null 2>&1
 	lsw_w --delete --name fb >/dev/null 2>&1
+	lsw_w --delete --name ra >/dev/null 2>&1
 	timeout 20 ip netns exec "$NS_B" "$LSW/addconn" --config "$LSW_CONF" \
 		--ctlsocket "/run/pluto-$NS_B/pluto.ctl" "$1" >/dev/null
 }
@@ -224,6 +245,58 @@ a_log() {	# tcpiked's log without the status polls
 	grep -v 'control: status' "$IKE_DIR/a.log" | tail -n "${1:-40}" | sed 's/^/# /'
 }
 xfrm_is() { [ "$(xfrm_tcp)" = "$1" ]; }
+# "IKE-SAs Child-SAs" in a's status, of any state
+a_count() {
+	local t
+	t=$(st_a)
+	echo "$(printf '%s\n' "$t" | grep -c '^  IKE: ') $(printf '%s\n' "$t" | grep -c '^  net: ')"
+}
+# the SPIs of a's IKE SAs ("I_i R_r", one line each)
+a_ike() { st_a | sed -n 's/^  IKE: .*SPIs \([0-9a-f]*_i [0-9a-f]*_r\).*/\1/p'; }
+# a_replaced OLD: one IKE SA, not OLD, with one installed Child SA
+a_replaced() {
+	local x
+	x=$(a_ike)
+	[ -n "$x" ] && [ "$x" != "$1" ] && [ "$(a_count)" = "1 1" ] && a_up
+}
+# the Child SAs' SPIs in a's status and in a's kernel, sorted, as 0x%08x
+a_child_spis() {
+	st_a | sed -n 's/^  net: .*SPIs \([0-9a-f]*\)_i \([0-9a-f]*\)_o.*/0x\1 0x\2/p' |
+		tr ' ' '\n' | sort | tr '\n' ' '
+}
+a_xfrm_spis() {
+	ip -n "$NS_A" xfrm state | sed -n 's/.* spi \(0x[0-9a-f]*\) .*/\1/p' | sort | tr '\n' ' '
+}
+# pluto's Child SAs of CONN (the N of "#N" of each trafficstatus line)
+lsw_children() {
+	lsw_w --trafficstatus | sed -n "s/.*#\([0-9]*\): \"$1\".*/\1/p" | tr '\n' ' ' | sed 's/ $//'
+}
+# lsw_child_new CONN OLD: pluto has one Child SA of CONN, not OLD
+lsw_child_new() {
+	local n
+	n=$(lsw_children "$1")
+	[ -n "$n" ] && [ "$n" = "${n%% *}" ] && [ "$n" != "$2" ]
+}
+logs() { a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'; }
+case_end() {	# case_end CASE PINGS: a stopped, the capture too, queued
+	ike_stop a
+	cap_stop
+	wire_check "$1" "$2"
+}
+# pluto_up CONN TAG: CONN alone loaded in pluto, capture TAG, a new
+# tcpiked in a (responder), pluto initiates: true once a's SAs are up
+pluto_up() {
+	lsw_conn "$1"
+	cap_start "$2"
+	ike_conf a "${A_ARGS[@]}"
+	ike_start "$NS_A" a
+	lsw_w --initiate --asynchronous --name "$1" >/dev/null 2>&1
+	wait_s 30 a_up
+}
+lsw_restart() {	# lsw_restart: pluto in b again after lsw_kill
+	lsw_start "$NS_B" "$LSW_CONF" &&
+	wait_s 10 sh -c "ip netns exec $NS_B ss -Htln | grep -q '10.0.0.2:4500'"
+}
 # facts: "transport esp_in_tcp tcp_fallback tcp_originator esp_transport" of
 # a's established IKE SA and its installed Child SA, from the JSON status
 facts() {
@@ -291,11 +364,9 @@ if wait_s 30 a_up; then
 	tcp_case "1 tcpiked->pluto tcp" tcp True
 else
 	tap_fail "1 tcpiked->pluto tcp: IKE and Child SA established"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
-ike_stop a
-cap_stop
-wire_check "1 tcpiked->pluto tcp" 6
+case_end "1 tcpiked->pluto tcp" 6
 
 # --- 1b: tcpiked separate-tcp-first: pluto does not echo the notify -> RFC 9329 ---
 step "case 1b"
@@ -312,29 +383,20 @@ if wait_s 30 a_up; then
 	tap_check "1b: ping between the inner addresses" ping_in 3
 else
 	tap_fail "1b tcpiked separate-tcp-first->pluto: established"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
-ike_stop a
-cap_stop
-wire_check "1b tcpiked separate-tcp-first->pluto" 3
+case_end "1b tcpiked separate-tcp-first->pluto" 3
 
 # --- 2: pluto initiator, enable-tcp=yes -----------------------------------------
 step "case 2"
-lsw_conn tcp
-cap_start 2
-ike_conf a "${A_ARGS[@]}"
-ike_start "$NS_A" a
-lsw_w --initiate --asynchronous --name tcp >/dev/null 2>&1
-if wait_s 30 a_up; then
+if pluto_up tcp 2; then
 	tap_ok "2 pluto->tcpiked tcp: IKE and Child SA established"
 	tcp_case "2 pluto->tcpiked tcp" tcp False
 else
 	tap_fail "2 pluto->tcpiked tcp: IKE and Child SA established"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
-ike_stop a
-cap_stop
-wire_check "2 pluto->tcpiked tcp" 6
+case_end "2 pluto->tcpiked tcp" 6
 
 # --- 3: UDP blocked at the responder, fallback to TCP -----------------------------
 step "case 3a"
@@ -350,14 +412,12 @@ if ms=$(first_reply "$t0" 30); then
 	tap_diag "3a tcpiked auto -> pluto fallback: initiate to first ping reply $ms ms (tcp_fallback_delay 1s)"
 else
 	tap_fail "3a tcpiked auto->pluto, UDP blocked: ping through"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
 tap_expect_eq "3a: tcpiked fell back: IKE and ESP on TCP" "tcp True True True tcp" "$(facts)"
 tap_check "3a: a's kernel SAs are espintcp, b dropped the UDP attempts" \
 	test "$(xfrm_tcp)" = "2 2" -a "$(dropped "$NS_B")" -ge 1
-ike_stop a
-cap_stop
-wire_check "3a tcpiked auto->pluto" 1
+case_end "3a tcpiked auto->pluto" 1
 unblock "$NS_B"
 
 step "case 3b"
@@ -373,19 +433,121 @@ if ms=$(first_reply "$t0" 40); then
 	tap_diag "3b pluto enable-tcp=fallback -> tcpiked: initiate to first ping reply $ms ms (retransmit-timeout 3s, interval 250ms)"
 else
 	tap_fail "3b pluto fallback->tcpiked, UDP blocked: ping through"
-	a_log 40; lsw_log "$NS_B" | tail -20 | sed 's/^/# /'
+	logs
 fi
 tap_expect_eq "3b: tcpiked (responder) has IKE and ESP on TCP" "tcp True False False tcp" "$(facts)"
 tap_check "3b: a's kernel SAs are espintcp, a dropped the UDP attempts" \
 	test "$(xfrm_tcp)" = "2 2" -a "$(dropped "$NS_A")" -ge 1
 tap_check "3b: pluto established the Child SA with ESPinTCP" lsw_espintcp_up fb
-ike_stop a
-cap_stop
-wire_check "3b pluto fallback->tcpiked" 1
+case_end "3b pluto fallback->tcpiked" 1
 unblock "$NS_A"
+
+# --- 4: pluto crashes and comes back with INITIAL_CONTACT ------------------------
+step "case 4"
+if pluto_up tcp 4; then
+	old=$(a_ike)
+	lsw_kill "$NS_B"
+	if lsw_restart; then
+		lsw_conn tcp
+		lsw_w --initiate --asynchronous --name tcp >/dev/null 2>&1
+		if wait_s 30 a_replaced "$old"; then
+			tap_ok "4 pluto killed and back: tcpiked has one IKE SA, the new one, with one Child SA"
+		else
+			tap_fail "4 pluto killed and back: tcpiked has one IKE SA, the new one, with one Child SA" \
+				"old IKE SA $old; now: $(st_a)"
+			logs
+		fi
+		tap_check "4: pluto sent INITIAL_CONTACT in its IKE_AUTH" \
+			grep -q '"tcp" #[0-9]*: sending INITIAL_CONTACT' "/run/pluto-$NS_B/pluto.log"
+		tap_check "4: tcpiked logged the INITIAL_CONTACT ..." \
+			grep -q ': INITIAL_CONTACT from 10\.0\.0\.2$' "$IKE_DIR/a.log"
+		tap_check "4: ... and deleted the old IKE SA for it" \
+			grep -q ': IKE SA deleted: replaced after INITIAL_CONTACT$' "$IKE_DIR/a.log"
+		tap_expect_eq "4: one IKE SA and one Child SA on tcpiked" "1 1" "$(a_count)"
+		wait_s 5 xfrm_is "2 2"
+		tap_expect_eq "4: a's kernel has two SAs, espintcp, the new Child SA's (none of the old)" \
+			"2 2 $(a_child_spis)" "$(xfrm_tcp) $(a_xfrm_spis)"
+		tap_check "4: pluto established the Child SA with ESPinTCP" lsw_espintcp_up tcp
+		tap_check "4: ping between the inner addresses" ping_in 3
+	else
+		tap_fail "4: pluto starts again after SIGKILL" "$(tail -n 5 "/run/pluto-$NS_B/stdout")"
+	fi
+else
+	tap_fail "4 pluto->tcpiked tcp: IKE and Child SA established before the kill"
+	logs
+fi
+case_end "4 pluto killed and back" 3
+
+# --- 5: tcpiked crashes and comes back with INITIAL_CONTACT ----------------------
+# The old tcpiked's kernel SAs and policies stay in a (nothing removes them
+# after SIGKILL); the new one must still install its Child SA.
+step "case 5"
+lsw_conn tcp
+cap_start 5
+ike_conf a "${A_ARGS[@]}" "conn_extra=transport = tcp"
+ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
+if wait_s 30 a_up && wait_s 10 lsw_espintcp_up tcp; then
+	old=$(lsw_children tcp)
+	ike_kill a
+	ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
+	if wait_s 30 a_up; then
+		tap_ok "5 tcpiked killed and back: IKE and Child SA established again"
+	else
+		tap_fail "5 tcpiked killed and back: IKE and Child SA established again"
+		logs
+	fi
+	tap_check "5: tcpiked sent INITIAL_CONTACT in its IKE_AUTH" \
+		grep -q 'sending IKE_AUTH request 1 \[ .*N(INIT_CONTACT)' "$IKE_DIR/a.log"
+	tap_expect_eq "5: one IKE SA and one Child SA on tcpiked" "1 1" "$(a_count)"
+	# pluto discards its old Child SA on INITIAL_CONTACT
+	if wait_s 10 lsw_child_new tcp "$old"; then
+		tap_ok "5: pluto replaced its Child SA: one, the new one (#$(lsw_children tcp), was #$old)"
+	else
+		tap_fail "5: pluto replaced its Child SA: one, the new one" \
+			"before #$old, now: $(lsw_children tcp)"
+		lsw_w --status | grep '"tcp"' | tail -n 10 | sed 's/^/# /'
+	fi
+	tap_diag "5: pluto's established IKE SAs of \"tcp\" now: $(lsw_w --status | grep -c '"tcp".*ESTABLISHED_IKE_SA')"
+	tap_check "5: ping between the inner addresses" ping_in 3
+else
+	tap_fail "5 tcpiked->pluto tcp: IKE and Child SA established before the kill"
+	logs
+fi
+case_end "5 tcpiked killed and back" 3
+
+# --- 6: reauthentication by pluto ------------------------------------------------
+step "case 6"
+if pluto_up ra 6; then
+	old=$(a_ike)
+	# one ping a second through the reauthentication (ikelifetime 20 s)
+	ip netns exec "$NS_A" busybox ping -c 60 -W 1 -I 192.168.1.1 192.168.2.1 \
+		>"$IKE_DIR/ping6.log" 2>&1 &
+	pingpid=$!
+	if wait_s 45 a_replaced "$old"; then
+		tap_ok "6 pluto reauthenticates: tcpiked has one IKE SA, another than the first, with one Child SA"
+	else
+		tap_fail "6 pluto reauthenticates: tcpiked has one IKE SA, another than the first, with one Child SA" \
+			"first IKE SA $old; now: $(st_a)"
+		logs
+	fi
+	sleep 2
+	kill -INT "$pingpid" 2>/dev/null
+	wait "$pingpid" 2>/dev/null
+	tap_diag "6: pings through the reauthentication: $(grep -o '[0-9]* packets transmitted, [0-9]* packets received' "$IKE_DIR/ping6.log")"
+	tap_check "6: pluto logged the reauthentication" \
+		grep -q '"ra" #[0-9]*: initiate reauthentication of IKE SA' "/run/pluto-$NS_B/pluto.log"
+	wait_s 5 xfrm_is "2 2"
+	tap_expect_eq "6: a's kernel has the new Child SA's two SAs, espintcp" \
+		"2 2 $(a_child_spis)" "$(xfrm_tcp) $(a_xfrm_spis)"
+	tap_check "6: ping after the reauthentication" ping_in 3
+else
+	tap_fail "6 pluto->tcpiked reauth=yes: IKE and Child SA established"
+	logs
+fi
+case_end "6 pluto reauthenticates" 3
 lsw_w --shutdown >/dev/null 2>&1
 
-# --- 4: the captures, dissected ------------------------------------------------
+# --- 7: the captures, dissected ------------------------------------------------
 step "dissecting the captures"
 mergecap -a -F pcap -w "$IKE_DIR/all.pcap" "${CAPS[@]}"
 tshark -n -r "$IKE_DIR/all.pcap" -d tcp.port==4500,tcpencap -T fields \
