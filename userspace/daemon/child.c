@@ -718,7 +718,7 @@ static int pol_share(struct child_sa *c, const struct kb_policy *p, void *arg)
  * a new one.  Sharing a reqid that holds more selectors would let this SA
  * carry traffic the peer did not agree to.
  */
-static uint32_t child_reqid(struct child_sa *c)
+uint32_t child_reqid(struct child_sa *c)
 {
 	struct kbackend *kb = c->ike->e->kb;
 	struct pol_share s = { 0, 0 };

@@ -948,6 +948,7 @@ static const struct key_value v_start[] = {
 
 static const struct key_value v_action[] = {
 	{ V("clear", CFG_ACTION_CLEAR), .help = "Nothing more: the SAs are gone." },
+	{ V("trap", CFG_ACTION_TRAP), .help = "The children's trap policies are installed (as for `start_action = trap`): traffic that meets them initiates the connection." },
 	{ V("restart", CFG_ACTION_RESTART), .help = "Set up again at once, see `keyingtries`." },
 	{ ALIAS("none", CFG_ACTION_CLEAR) }, { ALIAS("start", CFG_ACTION_RESTART) },
 	{ .name = NULL },
@@ -1082,10 +1083,10 @@ static const struct key conn_keys[] = {
 	  .help = "Attempts at establishing the connection, each with its retransmissions, before giving up; 0 tries for ever. Between attempts the daemon waits 1 s, doubling up to a minute. A peer that answers with an error (a refused proposal or authentication) is not tried again." },
 	{ K("dpd_action", KT_CUSTOM), CONN(dpd_action), .parse = parse_action, .values = v_action,
 	  .def = "clear",
-	  .help = "What follows when the peer does not answer a request of an established IKE SA (a liveness check, a rekey). The value `trap` is refused: trap policies come from `start_action = trap`, and stay while the SAs come and go." },
+	  .help = "What follows when the peer does not answer a request of an established IKE SA (a liveness check, a rekey). With `trap` the children's trap policies are installed as the SAs go (as for `start_action = trap`, with its need of one `remote_addrs` and at most one `local_addrs`): the Child SA's policies pass to the trap, so traffic is held, never sent in clear, and the next packet that meets them initiates the connection. They stay until `tcpikectl terminate`, a reload that drops or changes the connection, or shutdown." },
 	{ K("close_action", KT_CUSTOM), CONN(close_action), .parse = parse_action,
 	  .values = v_action, .def = "clear",
-	  .help = "What follows when the peer deletes the IKE SA or a Child SA other than in a rekey (`none` and `start` are taken for `clear` and `restart`, as swanctl writes them): `restart` makes the Child SA again, or initiates the connection after 2 s unless the peer has set up a new IKE SA by then (a peer that reauthenticates deletes the old one first). The value `trap` is refused, as for `dpd_action`." },
+	  .help = "What follows when the peer deletes the IKE SA or a Child SA other than in a rekey (`none` and `start` are taken for `clear` and `restart`, as swanctl writes them): `restart` makes the Child SA again, or initiates the connection after 2 s unless the peer has set up a new IKE SA by then (a peer that reauthenticates deletes the old one first). With `trap` the daemon installs the trap policies of the deleted Child SA's child (of every child, when the IKE SA is deleted), as `dpd_action = trap` does." },
 	{ K("rsa_pss", KT_ENUM), CONN(rsa_pss), .values = v_pss,
 	  .help = "Sign with RSASSA-PSS (RFC 8247 section 3.2) when the local key is RSA; `no` keeps PKCS#1 v1.5. Unset, PSS is used when the peer announced SIGNATURE_HASH_ALGORITHMS (RFC 7427). A key of type RSA-PSS always signs with PSS; the peer's signatures are verified in either padding." },
 };
@@ -1538,16 +1539,12 @@ static int parse_section(struct ctx *c, const struct node *sec, enum cfg_section
 }
 
 /* dpd_action, close_action (enum cfg_action), start_action (enum
- * cfg_start): trap is refused for the first two, not taken for another
- * value. */
+ * cfg_start). */
 static int parse_action(struct ctx *c, const struct node *n, const struct key *k, void *base)
 {
 	char list[64];
 
 	values_list(k->values, list, sizeof(list), " or ");
-	if (k->values != v_start && !strcmp(n->value, "trap"))
-		return fail(c, n->line, "%s = trap is not supported (trap policies come from start_action = trap): use %s",
-			    n->key, list);
 	for (const struct key_value *v = k->values; v->name; v++)
 		if (!strcmp(n->value, v->name)) {
 			if (k->values == v_start)
@@ -1779,23 +1776,29 @@ bool cfg_child_trapped(const struct conn_cfg *cc, const struct child_cfg *ch)
 }
 
 /* A trap's policies are those of the Child SA to come: tunnel mode
- * templates name the outer addresses, known before any IKE SA. */
+ * templates name the outer addresses, known before any IKE SA.  With
+ * dpd_action or close_action = trap, every child may have one. */
 static int check_trap(struct ctx *c, const struct node *sec, const struct conn_cfg *cc)
 {
 	const struct child_cfg *ch = cc->children;
+	const char *why = "start_action";
 
 	while (ch && !cfg_child_trapped(cc, ch))
 		ch = ch->next;
+	if (!ch && (cc->dpd_action == CFG_ACTION_TRAP || cc->close_action == CFG_ACTION_TRAP)) {
+		ch = cc->children;
+		why = cc->dpd_action == CFG_ACTION_TRAP ? "dpd_action" : "close_action";
+	}
 	if (!ch)
 		return 0;
 	if (cc->n_remote != 1)
 		return fail(c, line_of(sec, "remote_addrs"),
-			    "remote_addrs: child '%s' has start_action = trap: its policies need the peer's one address (a tunnel template), got %d addresses",
-			    ch->name, cc->n_remote);
+			    "remote_addrs: child '%s' has %s = trap: its policies need the peer's one address (a tunnel template), got %d addresses",
+			    ch->name, why, cc->n_remote);
 	if (cc->n_local > 1)
 		return fail(c, line_of(sec, "local_addrs"),
-			    "local_addrs: child '%s' has start_action = trap: its policies need one local address, or none for the one the route to the peer takes, got %d addresses",
-			    ch->name, cc->n_local);
+			    "local_addrs: child '%s' has %s = trap: its policies need one local address, or none for the one the route to the peer takes, got %d addresses",
+			    ch->name, why, cc->n_local);
 	return 0;
 }
 

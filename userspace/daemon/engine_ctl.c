@@ -288,10 +288,12 @@ int engine_terminate(struct engine *e, const char *name, struct buf *out)
 	struct ike_sa *sa, *n;
 	int count = 0;
 	bool retry;
+	int traps;
 
 	if (!cc)
 		return reply(out, -ENOENT, "no connection named '%s'", name);
 	retry = conn_retry_cancel(e, cc->name);
+	traps = trap_remove_conn(e, cc);
 	for (sa = e->all; sa; sa = n) {
 		n = sa->next;
 		if (sa->cfg != cc || sa->state == IKE_S_DELETING)
@@ -306,6 +308,8 @@ int engine_terminate(struct engine *e, const char *name, struct buf *out)
 	}
 	if (!count && retry)
 		return reply(out, 0, "the next attempt of %s is cancelled\n", name);
+	if (!count && traps)
+		return reply(out, 0, "%d trap(s) of %s removed\n", traps, name);
 	if (!count)
 		return reply(out, -ENOENT, "connection '%s' has no IKE SA", name);
 	return reply(out, 0, "%d IKE SA(s) of %s being deleted\n", count, name);

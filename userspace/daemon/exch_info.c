@@ -170,6 +170,8 @@ void info_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *in
 					 c->cfg->name);
 				recreate = true;
 			}
+			if (c->state == CHILD_S_INSTALLED && sa->cfg->close_action == CFG_ACTION_TRAP)
+				trap_on_close(sa, c, "close_action");
 			if (sa->req.old == c)
 				sa->req.old = NULL;
 			child_rekey_undo(c);
@@ -189,6 +191,8 @@ void info_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *in
 		bool rekeyed = sa->state == IKE_S_REKEYED || sa->rekeyed_to;
 		bool closed = !rekeyed && sa->state != IKE_S_DELETING;	/* not ours crossing */
 
+		if (closed && cc && cc->close_action == CFG_ACTION_TRAP)
+			trap_on_close(sa, NULL, "close_action");
 		ike_sa_destroy(sa, rekeyed ? "rekeyed" : "deleted by the peer");
 		/* A peer that reauthenticates deletes the old IKE SA and makes a
 		 * new one at once; waiting a little lets its new one count. */

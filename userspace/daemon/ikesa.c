@@ -710,6 +710,9 @@ static void retransmit_fire(struct timer *t)
 			log_info("%s: dpd_action = restart: initiating %s again", ike_sa_name(sa),
 				 cc->name);
 			restart = true;
+		} else if (sa->state == IKE_S_ESTABLISHED && cc &&
+			   cc->dpd_action == CFG_ACTION_TRAP) {
+			trap_on_close(sa, NULL, "dpd_action");	/* before the policies go */
 		}
 		ike_sa_destroy(sa, "peer did not answer");
 		/* after the old SA and its policies are gone */

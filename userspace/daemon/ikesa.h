@@ -410,6 +410,7 @@ struct child_trigger {
 struct trap {
 	struct trap *next;
 	struct child_sa *c;
+	bool action;	/* dpd_action or close_action's, not start_action's */
 	struct ike_sa holder;
 };
 
@@ -621,6 +622,9 @@ int child_policies(struct child_sa *c);
 /* The Child SA's selectors as its config writes them, unnarrowed (a
  * trap's, trap.c); 0, -ENOMEM or -E2BIG. */
 int child_ts_configured(struct child_sa *c);
+/* The reqid of a new Child SA: that of the installed policies that are
+ * exactly c's, else a new one. */
+uint32_t child_reqid(struct child_sa *c);
 /* The notify that answers a Child SA the kernel refused (-errno from
  * child_install/child_policies): TEMPORARY_FAILURE or NO_ADDITIONAL_SAS. */
 uint16_t child_install_notify(int err, bool ike_auth);
@@ -679,6 +683,12 @@ void trap_install_all(struct engine *e);
  * others are removed. */
 void trap_reload(struct engine *e, const struct config *cfg);
 void trap_remove_all(struct engine *e);
+/* dpd_action or close_action (why) = trap: the traps of only's child, or
+ * of every child of sa, before they go (the Child SAs' policies pass to
+ * the traps). */
+void trap_on_close(struct ike_sa *sa, const struct child_sa *only, const char *why);
+/* `terminate`: removes cc's traps of trap_on_close; how many. */
+int trap_remove_conn(struct engine *e, const struct conn_cfg *cc);
 /* The kernel's acquire: the trapped child it is for (by reqid, else by
  * the packet's addresses) is initiated unless it is already up or being
  * set up. */

@@ -18,6 +18,12 @@
  *
  * A Child SA the responder narrowed has other policies and a reqid of
  * its own; the trap's stay as they are.
+ *
+ * dpd_action and close_action = trap install the same traps when the
+ * peer is found dead or closes (trap_on_close), before the Child SAs go:
+ * a trap whose policies are the Child SA's takes its reqid and one more
+ * reference to them, so they never leave the kernel.  Such a trap also
+ * goes with `tcpikectl terminate` (trap_remove_conn).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,7 +61,9 @@ static void trap_free(struct trap *t)
 	free(t);
 }
 
-static int trap_install(struct engine *e, const struct conn_cfg *cc, const struct child_cfg *ch)
+/* action: installed by dpd_action or close_action, not start_action */
+static int trap_install(struct engine *e, const struct conn_cfg *cc, const struct child_cfg *ch,
+			bool action)
 {
 	struct trap *t = calloc(1, sizeof(*t));
 	struct child_sa *c = calloc(1, sizeof(*c));
@@ -68,6 +76,7 @@ static int trap_install(struct engine *e, const struct conn_cfg *cc, const struc
 		return -ENOMEM;
 	}
 	t->c = c;
+	t->action = action;
 	t->holder.e = e;
 	t->holder.cfg = cc;
 	c->ike = &t->holder;
@@ -90,7 +99,7 @@ static int trap_install(struct engine *e, const struct conn_cfg *cc, const struc
 	if (!r)
 		r = child_ts_configured(c);
 	if (!r) {
-		c->reqid = ++e->next_reqid;
+		c->reqid = child_reqid(c);	/* a Child SA's with these policies */
 		r = child_policies(c);
 	}
 	if (r) {
@@ -122,7 +131,36 @@ void trap_install_all(struct engine *e)
 	for (const struct conn_cfg *cc = e->cfg->conns; cc; cc = cc->next)
 		for (const struct child_cfg *ch = cc->children; ch; ch = ch->next)
 			if (cfg_child_trapped(cc, ch) && !trap_of(e, cc, ch))
-				trap_install(e, cc, ch);
+				trap_install(e, cc, ch, false);
+}
+
+void trap_on_close(struct ike_sa *sa, const struct child_sa *only, const char *why)
+{
+	for (const struct child_sa *c = only ? only : sa->children; c; c = only ? NULL : c->next) {
+		if (trap_of(sa->e, sa->cfg, c->cfg))
+			continue;
+		log_info("%s: %s = trap: child %s trapped", ike_sa_name(sa), why, c->cfg->name);
+		trap_install(sa->e, sa->cfg, c->cfg, true);
+	}
+}
+
+int trap_remove_conn(struct engine *e, const struct conn_cfg *cc)
+{
+	struct trap **pp = &e->traps, *t;
+	int n = 0;
+
+	while ((t = *pp)) {
+		if (!t->action || t->holder.cfg != cc) {
+			pp = &t->next;
+			continue;
+		}
+		log_info("%s: child %s: trap policies removed (terminate)", cc->name,
+			 t->c->cfg->name);
+		*pp = t->next;
+		trap_free(t);
+		n++;
+	}
+	return n;
 }
 
 static const struct child_cfg *child_named(const struct conn_cfg *cc, const char *name)
@@ -142,8 +180,11 @@ void trap_reload(struct engine *e, const struct config *cfg)
 		const struct conn_cfg *nc = config_conn(cfg, t->holder.cfg->name);
 		const struct child_cfg *nch = nc ? child_named(nc, t->c->cfg->name) : NULL;
 
-		if (nch && cfg_child_trapped(nc, nch) &&
-		    conn_cfg_equal_but_timers(nc, t->holder.cfg)) {
+		if (nch && conn_cfg_equal_but_timers(nc, t->holder.cfg) &&
+		    (cfg_child_trapped(nc, nch) ||
+		     (t->action && (nc->dpd_action == CFG_ACTION_TRAP ||
+				    nc->close_action == CFG_ACTION_TRAP)))) {
+			t->action = !cfg_child_trapped(nc, nch);
 			t->holder.cfg = nc;
 			t->c->cfg = nch;
 			pp = &t->next;

@@ -215,6 +215,16 @@ TEST(trap_start_action)
 	EXPECT_TRUE(cfg_child_trapped(cc, cc->children));
 	EXPECT_FALSE(cfg_child_trapped(cc, cc->children->next));
 	config_free(c);
+	/* dpd_action and close_action = trap: accepted, nothing trapped at start */
+	c = parse(BASE "  dpd_action = trap\n  close_action = trap\n"
+		  "  children {\n   x { local_ts = 10.0.0.0/8\n remote_ts = 10.1.0.0/16 }\n  }\n" END,
+		  err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	cc = c->conns;
+	EXPECT_EQ(CFG_ACTION_TRAP, cc->dpd_action);
+	EXPECT_EQ(CFG_ACTION_TRAP, cc->close_action);
+	EXPECT_FALSE(cfg_child_trapped(cc, cc->children));
+	config_free(c);
 	/* a connection without children has nothing to trap: accepted */
 	c = parse("connections {\n c {\n  remote_addrs = 10.0.0.2, 10.0.0.3\n  start_action = trap\n"
 		  "  local { auth = psk }\n  remote { auth = psk }\n" END, err, sizeof(err));
@@ -358,13 +368,18 @@ static const struct bad bad[] = {
 	{ "daemon {\n kex_pool = 257\n}\n",
 	  "t.conf:2: kex_pool: expected auto, no or a number of key pairs from 0 to 256, got '257'" },
 	{ BASE "  dpd_action = hold\n" END,
-	  "t.conf:6: unknown dpd_action 'hold' (expected clear or restart)" },
+	  "t.conf:6: unknown dpd_action 'hold' (expected clear, trap or restart)" },
 	{ BASE "  close_action = restrat\n" END,
-	  "t.conf:6: unknown close_action 'restrat' (expected clear or restart)" },
-	{ BASE "  dpd_action = trap\n" END,
-	  "t.conf:6: dpd_action = trap is not supported (trap policies come from start_action = trap): use clear or restart" },
-	{ BASE "  close_action = trap\n" END,
-	  "t.conf:6: close_action = trap is not supported (trap policies come from start_action = trap): use clear or restart" },
+	  "t.conf:6: unknown close_action 'restrat' (expected clear, trap or restart)" },
+	/* dpd_action and close_action = trap: as start_action = trap */
+	{ "connections {\n c {\n  remote_addrs = 10.0.0.2, 10.0.0.3\n"
+	  "  local { auth = psk }\n  remote { auth = psk }\n  dpd_action = trap\n"
+	  "  children { x {\n   local_ts = 10.0.0.0/8\n   remote_ts = 10.1.0.0/16\n  } }\n" END,
+	  "t.conf:3: remote_addrs: child 'x' has dpd_action = trap: its policies need the peer's one address (a tunnel template), got 2 addresses" },
+	{ "connections {\n c {\n  local_addrs = 10.0.0.1, 10.0.0.4\n  remote_addrs = 10.0.0.2\n"
+	  "  local { auth = psk }\n  remote { auth = psk }\n  close_action = trap\n"
+	  "  children { x {\n   local_ts = 10.0.0.0/8\n   remote_ts = 10.1.0.0/16\n  } }\n" END,
+	  "t.conf:3: local_addrs: child 'x' has close_action = trap: its policies need one local address, or none for the one the route to the peer takes, got 2 addresses" },
 	{ BASE "  start_action = begin\n" END, "t.conf:6: unknown start_action 'begin' (expected none, start or trap)" },
 	/* trap policies point at one peer from one local address */
 	{ "connections {\n c {\n  remote_addrs = 10.0.0.2, 10.0.0.3\n"

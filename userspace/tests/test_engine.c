@@ -3644,6 +3644,138 @@ TEST(trap_follows_reload)
 	net_free(n);
 }
 
+/* The engine's call, its reply dropped. */
+static int terminate(struct peer *p)
+{
+	struct buf out = BUF_INIT;
+	int r = engine_terminate(p->e, "c", &out);
+
+	buf_free(&out);
+	return r;
+}
+
+/*
+ * dpd_action = trap: the peer stops answering; the SAs go, the children's
+ * trap policies stay (the Child SA's own, shared with the trap's reqid:
+ * never absent from the kernel), and the next acquire initiates once;
+ * `terminate` removes the traps.
+ */
+TEST(trap_dpd_action)
+{
+	struct net *n = net_new("dpd_action = trap");
+	uint32_t reqid;
+
+	ASSERT_NE(NULL, n);
+	engine_autostart(A->e);
+	EXPECT_EQ(0, kernel_policies(A));	/* nothing trapped before */
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	reqid = first_sa(A, IKE_S_ESTABLISHED)->children->reqid;
+	n->block_udp = true;
+	rekey(A, true);
+	elapse(n, 15000);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(NULL, retry_of(A));	/* not initiated again without traffic */
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(reqid, trap_reqid(A));
+	n->block_udp = false;
+	elapse(n, 5000);
+	EXPECT_EQ(0, count_all(A));
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, queued(n));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(reqid, first_sa(A, IKE_S_ESTABLISHED)->children->reqid);
+	EXPECT_EQ(3, kernel_policies(A));
+	/* terminate: the SAs and the traps go */
+	EXPECT_EQ(0, terminate(A));
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, kernel_policies(A));
+	EXPECT_EQ(0, trap_reqid(A));
+	/* with no IKE SA, terminate still removes them */
+	initiate(n);
+	pump(n);
+	n->block_udp = true;
+	rekey(A, true);
+	elapse(n, 15000);
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(0, terminate(A));
+	EXPECT_EQ(0, kernel_policies(A));
+	EXPECT_EQ(0, trap_reqid(A));
+	net_free(n);
+}
+
+/*
+ * close_action = trap: the peer deletes the IKE SA, or a Child SA other
+ * than in a rekey: that child's trap (the Child SA's reqid and policies)
+ * stays for the next acquire.  A rekey leaves nothing; a reload that
+ * changes the connection removes the traps.
+ */
+TEST(trap_close_action)
+{
+	struct net *n = net_new("close_action = trap");
+	uint32_t reqid;
+
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+	rekey(B, true);
+	pump(n);
+	EXPECT_EQ(0, trap_reqid(A));
+	reqid = first_sa(A, IKE_S_ESTABLISHED)->children->reqid;
+	EXPECT_EQ(0, terminate(B));
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, count_all(B));
+	EXPECT_EQ(NULL, retry_of(A));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(reqid, trap_reqid(A));
+	EXPECT_EQ(0, kernel_policies(B));	/* b's own terminate: no trap */
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	EXPECT_EQ(1, queued(n));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(3, kernel_policies(A));
+	/* a reload that changes the connection: gone (with its SAs) */
+	ASSERT_EQ(0, reload(A, "close_action = clear"));
+	EXPECT_EQ(0, trap_reqid(A));
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, kernel_policies(A));
+	net_free(n);
+
+	/* the peer deletes the Child SA: a trap, the IKE SA stays */
+	n = net_new("close_action = trap");
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	pump(n);
+	reqid = first_sa(A, IKE_S_ESTABLISHED)->children->reqid;
+	delete_child(B);
+	pump(n);
+	EXPECT_EQ(0, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(3, kernel_policies(A));
+	EXPECT_EQ(reqid, trap_reqid(A));
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	kernel_acquire(A, reqid, "10.1.0.5", "10.2.0.7");
+	EXPECT_EQ(1, queued(n));
+	EXPECT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	pump(n);
+	EXPECT_EQ(1, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, terminate(A));
+	pump(n);
+	EXPECT_EQ(0, kernel_policies(A));
+	EXPECT_EQ(0, trap_reqid(A));
+	net_free(n);
+}
+
 /* The priority the backend holds for the policy whose dump line starts
  * with sel ("policy out 10.1.0.0/16 -> 10.2.0.0/16"), or -1. */
 static long policy_priority(struct peer *p, const char *sel)
