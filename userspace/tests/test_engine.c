@@ -3654,6 +3654,15 @@ static int terminate(struct peer *p)
 	return r;
 }
 
+/* b stops answering: a's Child SA rekey goes unanswered until a finds
+ * it dead (retransmit_tries = 3: 1 + 2 + 4 + 8 s). */
+static void peer_goes_dead(struct net *n)
+{
+	n->block_udp = true;
+	rekey(A, true);
+	elapse(n, 15000);
+}
+
 /*
  * dpd_action = trap: the peer stops answering; the SAs go, the children's
  * trap policies stay (the Child SA's own, shared with the trap's reqid:
@@ -3672,9 +3681,7 @@ TEST(trap_dpd_action)
 	pump(n);
 	established(_metadata, n);
 	reqid = first_sa(A, IKE_S_ESTABLISHED)->children->reqid;
-	n->block_udp = true;
-	rekey(A, true);
-	elapse(n, 15000);
+	peer_goes_dead(n);
 	EXPECT_EQ(0, count_all(A));
 	EXPECT_EQ(NULL, retry_of(A));	/* not initiated again without traffic */
 	EXPECT_EQ(0, kernel_sas(A));
@@ -3698,11 +3705,10 @@ TEST(trap_dpd_action)
 	EXPECT_EQ(0, kernel_policies(A));
 	EXPECT_EQ(0, trap_reqid(A));
 	/* with no IKE SA, terminate still removes them */
+	n->block_udp = false;
 	initiate(n);
 	pump(n);
-	n->block_udp = true;
-	rekey(A, true);
-	elapse(n, 15000);
+	peer_goes_dead(n);
 	EXPECT_EQ(3, kernel_policies(A));
 	EXPECT_EQ(0, terminate(A));
 	EXPECT_EQ(0, kernel_policies(A));
