@@ -725,8 +725,9 @@ uint32_t child_reqid(struct child_sa *c)
 
 	if (!for_each_policy(c, pol_share, &s) && s.reqid &&
 	    s.n == kb_reqid_policies(kb, s.reqid)) {
-		log_info("%s: Child SA %s has the selectors and tunnel of reqid %u: "
-			 "shares its policies", ike_sa_name(c->ike), c->cfg->name, s.reqid);
+		log_info("%s: %s %s has the selectors and tunnel of reqid %u: "
+			 "shares its policies", c->trap ? c->ike->cfg->name : ike_sa_name(c->ike),
+			 c->trap ? "the trap of child" : "Child SA", c->cfg->name, s.reqid);
 		return s.reqid;
 	}
 	return ++c->ike->e->next_reqid;
