@@ -26,12 +26,17 @@ sa_reqids() {
 	ip -n "$NS_A" xfrm state | awk '/reqid/ { for (i = 1; i < NF; i++) if ($i == "reqid") print $(i + 1) }' |
 		sort -u | tr '\n' ' ' | sed 's/ $//'
 }
+# the priority of a's outbound policy
+out_prio() {
+	ip -n "$NS_A" xfrm policy list dir out src 192.168.1.0/24 dst 192.168.2.0/24 |
+		awk '$1 == "dir" && $2 == "out" && $3 == "priority" { print $4; exit }'
+}
 has_trap() { [ -n "$(trap_reqid)" ]; }
 no_states() { [ "$(esp_states)" = 0 ]; }
 two_states() { [ "$(esp_states)" -ge 2 ]; }
 
 trap_run() {
-	local tag=$1 backend=$2 reqid out id
+	local tag=$1 backend=$2 reqid out id tprio
 	ns_cleanup
 	topo_pair "tr$$" || { tap_fail "$tag: topology"; return; }
 	ip -n "$NS_A" route add 192.168.2.0/24 dev va src 192.168.1.1
@@ -49,6 +54,7 @@ trap_run() {
 	# The trap: out, in and fwd policies with a template, no SA, no IKE SA.
 	wait_for 5 has_trap
 	reqid=$(trap_reqid)
+	tprio=$(out_prio)
 	out=$(ip -n "$NS_A" xfrm policy | grep -c "tmpl src" || true)
 	if [ -n "$reqid" ] && [ "$out" = 3 ] && no_states && [ "$(ike_count a)" = 0 ] &&
 	   ike_ctl a status | grep -q "^trap c/net: .*, reqid $reqid$" &&
@@ -71,6 +77,14 @@ trap_run() {
 		ip -n "$NS_A" xfrm state | sed 's/^/# a: /'; ike_log a 20; ike_log b 10
 	fi
 	tap_expect_eq "$tag: one IKE SA at a" 1 "$(ike_count a)"
+	# The Child SA shares the trap's policies and, with the xfrm backend,
+	# gives them an SA's priority (one better: XFRM_MSG_UPDPOLICY in
+	# place); the module's family cannot update a policy, so there the
+	# trap's priority stays.
+	if [ "$backend" = xfrm ]; then
+		tap_expect_eq "$tag: the shared out policy now has the SA's priority, one better than the trap's ($tprio)" \
+			"$((${tprio:-0} - 1))" "$(out_prio)"
+	fi
 
 	wire_mark ping
 	out=$(ip netns exec "$NS_A" ping -c 5 -i 0.2 -W 2 -I 192.168.1.1 192.168.2.1 2>&1)
