@@ -45,6 +45,28 @@ static void ts_from_cfg(const struct ts_cfg *t, struct ike_ts *o)
 	memcpy(o->end, t->end, t->family == AF_INET6 ? 16 : 4);
 }
 
+bool ts_has_addr(const struct ike_ts *t, const struct sockaddr_storage *a)
+{
+	const uint8_t *p;
+	size_t n = addr_bytes(a, &p);
+
+	if (!n || (n == 4) != (t->type == IKEV2_TS_IPV4_ADDR_RANGE))
+		return false;
+	return memcmp(p, t->start, n) >= 0 && memcmp(p, t->end, n) <= 0;
+}
+
+bool ts_cfg_has_addr(const struct ts_cfg *ts, int n, const struct sockaddr_storage *a)
+{
+	struct ike_ts t;
+
+	for (int i = 0; i < n; i++) {
+		ts_from_cfg(&ts[i], &t);
+		if (ts_has_addr(&t, a))
+			return true;
+	}
+	return false;
+}
+
 static size_t ts_alen(const struct ike_ts *t)
 {
 	return t->type == IKEV2_TS_IPV6_ADDR_RANGE ? 16 : 4;

@@ -54,16 +54,6 @@
 
 static const char probe_payload[] = "tcpike ESP reachability probe";
 
-static bool ts_has(const struct ike_ts *t, const struct sockaddr_storage *a)
-{
-	const uint8_t *p;
-	size_t n = addr_bytes(a, &p);
-
-	if (!n || (n == 4) != (t->type == IKEV2_TS_IPV4_ADDR_RANGE))
-		return false;
-	return memcmp(p, t->start, n) >= 0 && memcmp(p, t->end, n) <= 0;
-}
-
 /* A selector a UDP datagram to the discard port (or its first port) fits. */
 static bool ts_udp(const struct ike_ts *t, uint16_t *port)
 {
@@ -81,7 +71,7 @@ static const struct ike_ts *set_has(const struct ts_set *s, const struct sockadd
 	int i;
 
 	for (i = 0; i < s->n; i++)
-		if (ts_has(&s->ts[i], a))
+		if (ts_has_addr(&s->ts[i], a))
 			return &s->ts[i];
 	return NULL;
 }

@@ -191,6 +191,10 @@ static inline bool xport_tcp_originator(const struct ike_xport *x)
 /* Applies ev to the SA's mode: 0, or -EPERM (logged) when refused. */
 int xport_go(struct ike_sa *sa, enum xport_event ev);
 
+/* The source address the kernel would use towards dst (a connected UDP
+ * socket asks it, nothing is sent; for NAT-D, IDs and trap templates):
+ * 0 or -errno (ikesa.c). */
+int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src);
 /* A new initiator IKE SA for cc, linked and started (ikesa.c); NULL with
  * *err. */
 struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,

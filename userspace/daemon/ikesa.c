@@ -435,8 +435,7 @@ void ike_half_open_del(struct ike_sa *sa)
 
 /* --- starting an SA and its path ------------------------------------------ */
 
-/* The source address the kernel would use towards dst (for NAT-D and IDs). */
-static int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
+int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *src)
 {
 	socklen_t sl = sizeof(*src);
 	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);

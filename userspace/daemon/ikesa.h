@@ -619,6 +619,10 @@ int child_install(struct child_sa *c, const struct buf *ni,
 void child_install_out(struct child_sa *c);
 /* SPD entries for the Child SA's selectors (first SA of a reqid). */
 int child_policies(struct child_sa *c);
+/* a lies within t, or within one of the n configured selectors ts
+ * (addresses only). */
+bool ts_has_addr(const struct ike_ts *t, const struct sockaddr_storage *a);
+bool ts_cfg_has_addr(const struct ts_cfg *ts, int n, const struct sockaddr_storage *a);
 /* The Child SA's selectors as its config writes them, unnarrowed (a
  * trap's, trap.c); 0, -ENOMEM or -E2BIG. */
 int child_ts_configured(struct child_sa *c);

@@ -29,27 +29,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "backend.h"
 #include "ikesa.h"
 #include "log.h"
 
-/* The source address of the route to remote (a connected UDP socket asks
- * the kernel, nothing is sent), port 0; 0 or -errno. */
+/* The source address of the route to remote (route_source), port 0. */
 static int route_src(const struct sockaddr_storage *remote, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage to = *remote;
-	socklen_t len = sizeof(*out);
-	int fd = socket(remote->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+	int r;
 
-	if (fd < 0)
-		return -errno;
 	addr_set_port(&to, 500);
-	if (connect(fd, (struct sockaddr *)&to, addr_len(&to)) ||
-	    getsockname(fd, (struct sockaddr *)out, &len))
-		r = -errno;
-	close(fd);
+	r = route_source(&to, out);
 	addr_set_port(out, 0);
 	return r;
 }
@@ -207,20 +199,6 @@ void trap_remove_all(struct engine *e)
 	}
 }
 
-/* a within one of the configured selectors (addresses only). */
-static bool ts_cfg_has(const struct ts_cfg *ts, int n, const struct sockaddr_storage *a)
-{
-	size_t len = a->ss_family == AF_INET6 ? 16 : 4;
-	uint8_t ip[16];
-
-	kb_ip16(ip, a);
-	for (int i = 0; i < n; i++)
-		if (ts[i].family == a->ss_family && memcmp(ip, ts[i].start, len) >= 0 &&
-		    memcmp(ip, ts[i].end, len) <= 0)
-			return true;
-	return false;
-}
-
 /* The trap an acquire is for: by the template's reqid, else the one whose
  * selectors hold the packet's addresses. */
 static struct trap *trap_for(struct engine *e, const struct kb_event *ev)
@@ -233,8 +211,8 @@ static struct trap *trap_for(struct engine *e, const struct kb_event *ev)
 	for (t = e->traps; t; t = t->next) {
 		const struct child_cfg *ch = t->c->cfg;
 
-		if (ts_cfg_has(ch->local_ts, ch->n_local_ts, &ev->sel.src) &&
-		    ts_cfg_has(ch->remote_ts, ch->n_remote_ts, &ev->sel.dst))
+		if (ts_cfg_has_addr(ch->local_ts, ch->n_local_ts, &ev->sel.src) &&
+		    ts_cfg_has_addr(ch->remote_ts, ch->n_remote_ts, &ev->sel.dst))
 			return t;
 	}
 	return NULL;
