@@ -303,26 +303,22 @@ static int open_transports(struct daemon *d, const struct config *cfg, bool kern
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	struct daemon d = { .config_path = DEFAULT_CONFIG };
-	const char *sock = NULL, *backend = NULL;
-	struct config *cfg = NULL;
-	struct kbackend *kb = NULL;
-	struct udp *u = NULL;
-	struct tcp *t = NULL;
-	struct control *ctl = NULL;
-	bool debug = false, syslog_out = false, check_only = false;
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	char err[512];
-	int opt;
+/* What the command line asks for. */
+struct opts {
+	const char *sock, *backend;
+	bool debug, syslog_out, check_only;
+};
 
+/* -1 to go on, else the exit code (help, version, reference, misuse). */
+static int parse_args(int argc, char **argv, struct daemon *d, struct opts *o)
+{
 	static const struct option longopts[] = {
 		{ "config-reference", optional_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "f:S:s:b:dlth", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -335,23 +331,23 @@ int main(int argc, char **argv)
 					 CFG_REF_MDOC : CFG_REF_TEXT);
 			return fflush(stdout) ? 1 : 0;
 		case 'f':
-			d.config_path = optarg;
+			d->config_path = optarg;
 			break;
 		case 'S':
 		case 's':
-			sock = optarg;
+			o->sock = optarg;
 			break;
 		case 'b':
-			backend = optarg;
+			o->backend = optarg;
 			break;
 		case 'd':
-			debug = true;
+			o->debug = true;
 			break;
 		case 'l':
-			syslog_out = true;
+			o->syslog_out = true;
 			break;
 		case 't':
-			check_only = true;
+			o->check_only = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -372,35 +368,32 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (syslog_out)
-		log_use_syslog("tcpiked");
-	cfg = load(d.config_path, NULL, err, sizeof(err));
-	if (!cfg) {
-		log_err("%s", err);
-		return 1;
-	}
-	if (check_only) {
-		printf("%s: OK\n", d.config_path);
-		config_free(cfg);
-		return 0;
-	}
-	if (debug)
-		log_set_level(LOG_LVL_DEBUG);
-	else
-		config_log_apply(&cfg->daemon);
-	signal(SIGPIPE, SIG_IGN);
+	return -1;
+}
 
-	d.loop = loop_new();
+/* Opens the backend, the transports and the control socket, drops
+ * privileges and runs the loop until a signal ends it; then tears it all
+ * down, cfg (or what reloads replaced it with) included. */
+static int run(struct daemon *d, struct config *cfg, const struct opts *o)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	const char *sock = o->sock, *backend = o->backend;
+	struct kbackend *kb = NULL;
+	struct udp *u = NULL;
+	struct tcp *t = NULL;
+	struct control *ctl = NULL;
+
+	d->loop = loop_new();
 	kb = kbackend_open(backend ? backend : cfg->daemon.backend);
-	if (!d.loop || !kb) {
+	if (!d->loop || !kb) {
 		log_err("cannot open the kernel backend '%s'",
 			backend ? backend : cfg->daemon.backend ? cfg->daemon.backend : "auto");
-		d.exit_code = 1;
+		d->exit_code = 1;
 		goto out;
 	}
-	d.e = engine_new(d.loop, cfg, kb);
-	if (!d.e) {
-		d.exit_code = 1;
+	d->e = engine_new(d->loop, cfg, kb);
+	if (!d->e) {
+		d->exit_code = 1;
 		goto out;
 	}
 	if (!sock)
@@ -408,50 +401,81 @@ int main(int argc, char **argv)
 	/* A second daemon stops here, before its sockets (UDP 500/4500 are
 	 * bound without SO_REUSEADDR: a second bind fails too). */
 	if (control_in_use(sock) ||
-	    open_transports(&d, cfg, kb->kind != KB_NONE, &u, &t)) {
-		d.exit_code = 1;
+	    open_transports(d, cfg, kb->kind != KB_NONE, &u, &t)) {
+		d->exit_code = 1;
 		goto out;
 	}
 	/* The module's events group needs CAP_NET_ADMIN: joined before
 	 * privileges go. */
-	if (engine_watch_kernel(d.e))
+	if (engine_watch_kernel(d->e))
 		log_warn("kernel events unavailable (%s): soft byte and packet lifetimes will not rekey, NAT mapping changes are not followed",
 			 kb->kb_error[0] ? kb->kb_error : "no event source");
 	if (!strcmp(sock, DEFAULT_SOCKET) && mkdir(RUN_DIR, 0700) && errno != EEXIST)
 		log_warn("cannot create %s: %s", RUN_DIR, strerror(errno));
-	ctl = control_open(d.loop, sock, -1, &ctl_ops, &d);
-	if (!ctl || loop_signals(d.loop, sigs, 3, on_signal, &d)) {
-		d.exit_code = 1;
+	ctl = control_open(d->loop, sock, -1, &ctl_ops, d);
+	if (!ctl || loop_signals(d->loop, sigs, 3, on_signal, d)) {
+		d->exit_code = 1;
 		goto out;
 	}
 	/* Everything privileged at start-up is done: keep only what the
 	 * kernel backend needs. */
 	if (privs_drop()) {
-		d.exit_code = 1;
+		d->exit_code = 1;
 		goto out;
 	}
 	kex_pool_begin(cfg->daemon.kex_pool);
-	log_info("tcpiked started: backend %s, config %s", kb->ops->name, d.config_path);
-	engine_autostart(d.e);
+	log_info("tcpiked started: backend %s, config %s", kb->ops->name, d->config_path);
+	engine_autostart(d->e);
 	/* Sockets bound, backend open: a Type=notify unit is started now. */
 	svc_notify("READY=1");
-	if (loop_run(d.loop))
-		d.exit_code = 1;
+	if (loop_run(d->loop))
+		d->exit_code = 1;
 out:
-	if (d.e)
-		engine_shutdown(d.e);
+	if (d->e)
+		engine_shutdown(d->e);
 	control_close(ctl);
 	if (t)
 		tcp_close_all(t);
-	if (d.e) {
-		cfg = engine_config(d.e);	/* reloads replaced it */
-		engine_free(d.e);
+	if (d->e) {
+		cfg = engine_config(d->e);	/* reloads replaced it */
+		engine_free(d->e);
 	}
 	udp_close(u);
 	kbackend_close(kb);
 	kex_pool_stop();
 	config_free(cfg);
-	loop_free(d.loop);
+	loop_free(d->loop);
 	log_info("tcpiked stopped");
-	return d.exit_code;
+	return d->exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .config_path = DEFAULT_CONFIG };
+	struct opts o = { 0 };
+	struct config *cfg;
+	char err[512];
+	int rc;
+
+	rc = parse_args(argc, argv, &d, &o);
+	if (rc >= 0)
+		return rc;
+	if (o.syslog_out)
+		log_use_syslog("tcpiked");
+	cfg = load(d.config_path, NULL, err, sizeof(err));
+	if (!cfg) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (o.check_only) {
+		printf("%s: OK\n", d.config_path);
+		config_free(cfg);
+		return 0;
+	}
+	if (o.debug)
+		log_set_level(LOG_LVL_DEBUG);
+	else
+		config_log_apply(&cfg->daemon);
+	signal(SIGPIPE, SIG_IGN);
+	return run(&d, cfg, &o);
 }
