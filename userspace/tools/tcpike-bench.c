@@ -679,7 +679,8 @@ static double pct(const uint64_t *v, unsigned long n, double q)
 	return (double)v[i] / 1000.0;
 }
 
-int main(int argc, char **argv)
+/* The options into g; 0, or the exit code. */
+static int parse_opts(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dst", required_argument, NULL, 'd' },
@@ -702,13 +703,7 @@ int main(int argc, char **argv)
 	};
 	const char *dst_s = NULL, *src_s = NULL, *tsi = "10.128.0.0/9",
 		   *tsr = "192.168.2.0/24";
-	struct epoll_event evs[256];
-	struct rusage ru;
-	struct rlimit rl;
-	uint64_t start, end, last_rt = 0, *lat;
-	unsigned long i, lo = 0;
-	double cpu;
-	int o, n;
+	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -766,37 +761,30 @@ int main(int argc, char **argv)
 		g.src[0].ss_family = (sa_family_t)g.fam;
 		g.nsrc = 1;
 	}
-	/* one descriptor per TCP connection, all held to the end */
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	g.sas = calloc(g.count, sizeof(*g.sas));
-	g.usock = calloc(g.nsock, sizeof(*g.usock));
-	lat = calloc(g.count, sizeof(*lat));
-	g.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!g.sas || !g.usock || !lat || g.ep < 0) {
-		fprintf(stderr, "tcpike-bench: out of memory\n");
-		return 1;
-	}
-	/* Many source ports (and addresses): each socket its own. */
-	if (g.mode != M_TCP) {
-		for (i = 0; i < g.nsock; i++) {
-			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
-			int buf = 1 << 20;
+	return 0;
+}
 
-			g.usock[i] = socket(g.fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-			if (g.usock[i] < 0 ||
-			    bind(g.usock[i], (struct sockaddr *)&g.src[i % (unsigned long)g.nsrc], g.dlen) ||
-			    epoll_ctl(g.ep, EPOLL_CTL_ADD, g.usock[i], &ev)) {
-				fprintf(stderr, "tcpike-bench: UDP socket %lu: %s\n", i, strerror(errno));
-				return 1;
-			}
-			setsockopt(g.usock[i], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+/* The UDP sockets, key pairs, nonces and SPIs, all before the clock
+ * starts; 0, or 1 with the reason told. */
+static int prepare(void)
+{
+	unsigned long i;
+
+	/* Many source ports (and addresses): each socket its own. */
+	for (i = 0; i < g.nsock && g.mode != M_TCP; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
+		int buf = 1 << 20;
+
+		g.usock[i] = socket(g.fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (g.usock[i] < 0 ||
+		    bind(g.usock[i], (struct sockaddr *)&g.src[i % (unsigned long)g.nsrc], g.dlen) ||
+		    epoll_ctl(g.ep, EPOLL_CTL_ADD, g.usock[i], &ev)) {
+			fprintf(stderr, "tcpike-bench: UDP socket %lu: %s\n", i, strerror(errno));
+			return 1;
 		}
+		setsockopt(g.usock[i], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	}
-	/* Before the clock: key pairs, nonces, SPIs (the SPI's last four
-	 * bytes index the SA). */
+	/* The SPI's last four bytes index the SA. */
 	for (i = 0; i < g.count; i++) {
 		struct sa *sa = &g.sas[i];
 
@@ -815,10 +803,28 @@ int main(int argc, char **argv)
 		sa->tfd = -1;
 		ike_keys_init(&sa->keys);
 	}
+	return 0;
+}
+
+/* The CPU time used so far, in seconds. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
 	getrusage(RUSAGE_SELF, &ru);
-	cpu = -((double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-		(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-	start = cli_now_us();
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Starts SAs up to the window until every one is done or failed, or the
+ * timeout is up; the time it began. */
+static uint64_t drive(void)
+{
+	struct epoll_event evs[256];
+	uint64_t start = cli_now_us(), last_rt = 0;
+	unsigned long lo = 0;
+	int n;
+
 	while (g.ok + g.failed < g.count) {
 		uint64_t t = cli_now_us();
 
@@ -844,11 +850,14 @@ int main(int argc, char **argv)
 				read_udp(g.usock[d]);
 		}
 	}
-	end = cli_now_us();
-	getrusage(RUSAGE_SELF, &ru);
-	cpu += (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	n = 0;
+	return start;
+}
+
+/* Frees the SAs, their latencies (from t0) into lat sorted; how many. */
+static unsigned long collect(uint64_t *lat)
+{
+	unsigned long i, n = 0;
+
 	for (i = 0; i < g.count; i++) {
 		struct sa *sa = &g.sas[i];
 
@@ -864,14 +873,48 @@ int main(int argc, char **argv)
 		done(sa);
 	}
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit rl;
+	uint64_t start, end, *lat;
+	unsigned long i, n;
+	double cpu;
+	int rc;
+
+	rc = parse_opts(argc, argv);
+	if (rc)
+		return rc;
+	/* one descriptor per TCP connection, all held to the end */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	g.sas = calloc(g.count, sizeof(*g.sas));
+	g.usock = calloc(g.nsock, sizeof(*g.usock));
+	lat = calloc(g.count, sizeof(*lat));
+	g.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (!g.sas || !g.usock || !lat || g.ep < 0) {
+		fprintf(stderr, "tcpike-bench: out of memory\n");
+		return 1;
+	}
+	if (prepare())
+		return 1;
+	cpu = -cpu_s();
+	start = drive();
+	end = cli_now_us();
+	cpu += cpu_s();
+	n = collect(lat);
 	printf("mode=%s count=%lu window=%lu ok=%lu failed=%lu timeouts=%lu retransmits=%lu "
 	       "elapsed_ms=%.1f rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_pct=%.0f\n",
 	       g.mode == M_UDP ? "udp" : g.mode == M_TCP ? "tcp" : "separate",
 	       g.count, g.window, g.ok, g.failed, g.timeouts, g.retransmits,
 	       (double)(end - start) / 1000.0,
 	       end > start ? (double)g.ok * 1e6 / (double)(end - start) : 0.0,
-	       pct(lat, (unsigned long)n, 0.5), pct(lat, (unsigned long)n, 0.9),
-	       pct(lat, (unsigned long)n, 0.99), n ? (double)lat[n - 1] / 1000.0 : 0.0,
+	       pct(lat, n, 0.5), pct(lat, n, 0.9),
+	       pct(lat, n, 0.99), n ? (double)lat[n - 1] / 1000.0 : 0.0,
 	       end > start ? 100.0 * cpu / ((double)(end - start) / 1e6) : 0.0);
 	for (i = 0; i < g.nsock && g.mode != M_TCP; i++)
 		close(g.usock[i]);

@@ -224,7 +224,18 @@ static int monitor(struct tnl *t, unsigned long count, unsigned long timeout_s)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the options say; which of them were given. */
+struct args {
+	struct kb_sa sa;
+	struct kb_policy pol;
+	uint8_t key[64], akey[64];
+	unsigned long count, timeout_s;
+	uint32_t interval, pair_spi;
+	bool have_sel, have_encap, have_interval, have_timeout;
+	bool have_spi, have_dst, have_reqid;
+};
+
+static void parse_opts(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "spi", 1, 0, 's' }, { "src", 1, 0, 'S' }, { "dst", 1, 0, 'D' },
@@ -243,19 +254,295 @@ int main(int argc, char **argv)
 		{ "mark", 1, 0, 14 }, { "if-id", 1, 0, 15 },
 		{ 0, 0, 0, 0 },
 	};
-	uint8_t key[64], akey[64];
-	struct kb_sa sa = { .replay_window = 32 };
-	struct kb_policy pol = { .dir = KB_DIR_OUT };
-	bool have_sel = false;
-	unsigned long count = 0, timeout_s = 0;
-	bool have_encap = false, have_interval = false;
-	uint32_t interval = 0, pair_spi = 0;
-	bool have_timeout = false;
+	struct kb_sa *sa = &a->sa;
+	struct kb_policy *pol = &a->pol;
+	char *slash;
+	int c;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': sa->spi = htonl((uint32_t)num(optarg)); a->have_spi = true; break;
+		case 'S': parse_addr(optarg, &sa->src); break;
+		case 'D': parse_addr(optarg, &sa->dst); a->have_dst = true; break;
+		case 'm':
+			if (!strcmp(optarg, "tunnel"))
+				sa->mode = KB_MODE_TUNNEL;
+			else if (!strcmp(optarg, "transport"))
+				sa->mode = KB_MODE_TRANSPORT;
+			else
+				usage();
+			break;
+		case 'r': sa->reqid = (uint32_t)num(optarg); a->have_reqid = true; break;
+		case 'w': sa->replay_window = (uint32_t)num(optarg); break;
+		case 'e': sa->esn = true; break;
+		case 'a': snprintf(sa->aead, sizeof(sa->aead), "%s", optarg); break;
+		case 'i': sa->aead_icv_bits = (uint16_t)num(optarg); break;
+		case 'E': snprintf(sa->enc, sizeof(sa->enc), "%s", optarg); break;
+		case 'A': snprintf(sa->auth, sizeof(sa->auth), "%s", optarg); break;
+		case 't': sa->auth_trunc_bits = (uint16_t)num(optarg); break;
+		case 'k':
+			sa->enc_key_len = parse_hex(optarg, a->key, sizeof(a->key));
+			sa->enc_key = a->key;
+			break;
+		case 'K':
+			sa->auth_key_len = parse_hex(optarg, a->akey, sizeof(a->akey));
+			sa->auth_key = a->akey;
+			break;
+		case 'd':
+			if (!strcmp(optarg, "in"))
+				pol->dir = KB_DIR_IN;
+			else if (!strcmp(optarg, "out"))
+				pol->dir = KB_DIR_OUT;
+			else if (!strcmp(optarg, "fwd"))
+				pol->dir = KB_DIR_FWD;
+			else
+				usage();
+			break;
+		case 'f':
+			parse_net(optarg, &pol->sel.src, &pol->sel.src_plen);
+			a->have_sel = true;
+			break;
+		case 'T': parse_net(optarg, &pol->sel.dst, &pol->sel.dst_plen); break;
+		case 'p': pol->sel.proto = (uint8_t)num(optarg); break;
+		case 'P': pol->priority = (uint32_t)num(optarg); break;
+		case 1: sa->soft_bytes = num(optarg); break;
+		case 2: sa->hard_bytes = num(optarg); break;
+		case 3: sa->soft_packets = num(optarg); break;
+		case 4: sa->hard_packets = num(optarg); break;
+		case 5: sa->soft_seconds = num(optarg); break;
+		case 6: sa->hard_seconds = num(optarg); break;
+		case 7: a->count = num(optarg); break;
+		case 8: a->timeout_s = num(optarg); a->have_timeout = true; break;
+		case 9:
+			if (!strcmp(optarg, "raw"))
+				sa->encap = KB_ENCAP_RAW;
+			else if (!strcmp(optarg, "udp"))
+				sa->encap = KB_ENCAP_UDP;
+			else if (!strcmp(optarg, "tcp"))
+				sa->encap = KB_ENCAP_TCP;
+			else
+				usage();
+			a->have_encap = true;
+			break;
+		case 10: sa->encap_sport = (uint16_t)num(optarg); break;
+		case 11: sa->encap_dport = (uint16_t)num(optarg); break;
+		case 12: a->interval = (uint32_t)num(optarg); a->have_interval = true; break;
+		case 13: a->pair_spi = htonl((uint32_t)num(optarg)); break;
+		case 14:
+			slash = strchr(optarg, '/');
+			if (slash)
+				*slash = 0;
+			sa->mark = (uint32_t)num(optarg);
+			sa->mark_mask = slash ? (uint32_t)num(slash + 1) : 0xffffffff;
+			break;
+		case 15: sa->if_id = (uint32_t)num(optarg); break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+/* Exits with the usage when cmd lacks an option it needs; a policy
+ * command's template comes from the SA options. */
+static void check_args(const char *cmd, struct args *a)
+{
+	struct kb_policy *pol = &a->pol;
+
+	if (!strncmp(cmd, "policy-", 7) && strcmp(cmd, "policy-dump")) {
+		if (!a->have_sel || !pol->sel.dst.ss_family)
+			usage();
+		pol->sel.family = pol->sel.src.ss_family;
+		pol->reqid = a->sa.reqid;
+		pol->mode = a->sa.mode;
+		pol->tmpl_src = a->sa.src;
+		pol->tmpl_dst = a->sa.dst;
+		pol->mark = a->sa.mark;
+		pol->mark_mask = a->sa.mark_mask;
+		pol->if_id = a->sa.if_id;
+	} else if (!strcmp(cmd, "keepalive")) {
+		if (!a->have_dst || !a->sa.src.ss_family || !a->sa.encap_sport ||
+		    !a->sa.encap_dport || !a->have_interval)
+			usage();
+	} else if (!strcmp(cmd, "sa-steer")) {
+		/* --reqid, or --spi and --dst; a mix is sent as given and the
+		 * kernel says why it refuses it. */
+		if (!a->have_reqid && (!a->have_spi || !a->have_dst))
+			usage();
+	} else if (strcmp(cmd, "stats") && strcmp(cmd, "monitor") && strcmp(cmd, "sa-dump") &&
+		   strcmp(cmd, "policy-dump") &&
+		   (!a->have_spi || !a->have_dst)) {
+		usage();
+	}
+}
+
+/* An SA's source and destination as text, by the family it reports. */
+static void sa_info_addrs(const struct tnl_sa_info *i, char *s, char *d)
+{
+	inet_ntop(i->family, i->family == AF_INET ?
+		  (const void *)&((const struct sockaddr_in *)&i->src)->sin_addr :
+		  (const void *)&((const struct sockaddr_in6 *)&i->src)->sin6_addr, s,
+		  INET6_ADDRSTRLEN);
+	inet_ntop(i->family, i->family == AF_INET ?
+		  (const void *)&((const struct sockaddr_in *)&i->dst)->sin_addr :
+		  (const void *)&((const struct sockaddr_in6 *)&i->dst)->sin6_addr, d,
+		  INET6_ADDRSTRLEN);
+}
+
+static int sa_dump(struct tnl *t)
+{
+	struct tnl_sa_info *v = NULL;
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	size_t k, n = 0;
+	int err = tnl_sa_dump(t, &v, &n);
+
+	for (k = 0; !err && k < n; k++) {
+		sa_info_addrs(&v[k], s, d);
+		printf("spi 0x%08x src %s dst %s reqid %u %s encap %s packets %llu",
+		       ntohl(v[k].spi), s, d, v[k].reqid,
+		       v[k].aead[0] ? v[k].aead : v[k].enc, encap_name(v[k].encap),
+		       (unsigned long long)v[k].packets);
+		print_mark(v[k].mark, v[k].mark_mask, v[k].if_id);
+		printf("%s\n", v[k].has_key ? " KEY ATTRIBUTE ECHOED" : "");
+	}
+	free(v);
+	return err;
+}
+
+static int policy_dump(struct tnl *t)
+{
+	static const char *const dirs[] = { "in", "out", "fwd" };
+	struct tnl_policy_info *v = NULL;
+	char addr[4][INET6_ADDRSTRLEN];
+	size_t k, n = 0;
+	int err = tnl_policy_dump(t, &v, &n);
+
+	for (k = 0; !err && k < n; k++) {
+		printf("%s %s/%u -> %s/%u proto %u priority %u reqid %u",
+		       v[k].dir < 3 ? dirs[v[k].dir] : "?",
+		       ntop(&v[k].sel.src, addr[0], sizeof(addr[0])), v[k].sel.src_plen,
+		       ntop(&v[k].sel.dst, addr[1], sizeof(addr[1])), v[k].sel.dst_plen,
+		       v[k].sel.proto, v[k].priority, v[k].reqid);
+		if (v[k].mode == TCPIKE_MODE_TUNNEL)
+			printf(" tunnel %s -> %s", ntop(&v[k].tmpl_src, addr[2], sizeof(addr[2])),
+			       ntop(&v[k].tmpl_dst, addr[3], sizeof(addr[3])));
+		else
+			printf(" transport");
+		print_mark(v[k].mark, v[k].mark_mask, v[k].if_id);
+		printf("\n");
+	}
+	free(v);
+	return err;
+}
+
+static int sa_get(struct tnl *t, const struct kb_sa *sa)
+{
+	struct tnl_sa_info i;
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	int err = tnl_sa_get(t, &sa->dst, sa->spi, &i);
+
+	if (err)
+		return err;
+	sa_info_addrs(&i, s, d);
+	printf("spi 0x%08x src %s dst %s mode %s reqid %u replay %u%s\n",
+	       ntohl(i.spi), s, d, i.mode ? "transport" : "tunnel", i.reqid,
+	       i.replay_window, i.flags & 1 ? " esn" : "");
+	if (i.aead[0])
+		printf("aead %s icv %u\n", i.aead, i.aead_icv_bits);
+	else
+		printf("enc %s auth %s trunc %u\n", i.enc, i.auth, i.auth_trunc_bits);
+	if (i.encap)
+		printf("encap %s %u -> %u\n", encap_name(i.encap), i.encap_sport,
+		       i.encap_dport);
+	else
+		printf("encap raw\n");
+	printf("packets %llu bytes %llu errors %llu\n",
+	       (unsigned long long)i.packets, (unsigned long long)i.bytes,
+	       (unsigned long long)i.errors);
+	if (i.mark_mask || i.if_id) {
+		printf("xfrm");
+		print_mark(i.mark, i.mark_mask, i.if_id);
+		printf("\n");
+	}
+	if (i.has_key)
+		printf("KEY ATTRIBUTE ECHOED\n");
+	return 0;
+}
+
+static int stats(struct tnl *t)
+{
+	struct tnl_stats st;
+	int err = tnl_stats_get(t, &st);
+
+	if (err)
+		return err;
+	printf("sas %u created %llu deleted %llu policies %u events %llu dropped %llu steers %llu\n",
+	       st.sas, (unsigned long long)st.sa_created,
+	       (unsigned long long)st.sa_deleted, st.policies,
+	       (unsigned long long)st.events_sent,
+	       (unsigned long long)st.events_dropped,
+	       (unsigned long long)st.steers);
+	/* A second line only when keepalives exist or were sent. */
+	if (st.reaches)
+		printf("reach watches %u\n", st.reaches);
+	if (st.keepalives || st.keepalives_sent)
+		printf("keepalives %u sent %llu skipped %llu bh-peak-us %llu\n",
+		       st.keepalives, (unsigned long long)st.keepalives_sent,
+		       (unsigned long long)st.keepalives_skipped,
+		       (unsigned long long)(st.keepalive_bh_peak_ns / 1000));
+	return 0;
+}
+
+/* cmd on the open family; 0 or -errno.  Exits with the usage (t closed)
+ * for an unknown command or a missing option. */
+static int run(struct tnl *t, const char *cmd, const struct args *a)
+{
+	const struct kb_sa *sa = &a->sa;
+
+	if (!strcmp(cmd, "sa-new"))
+		return tnl_sa_new(t, sa);
+	if (!strcmp(cmd, "sa-steer") && a->have_encap) {
+		struct tnl_steer st = { .dst = a->have_spi || a->have_dst ? &sa->dst : NULL,
+					.spi = sa->spi, .by_reqid = a->have_reqid,
+					.reqid = sa->reqid, .encap = sa->encap,
+					.sport = sa->encap_sport, .dport = sa->encap_dport };
+
+		return tnl_sa_steer_req(t, &st);
+	}
+	if (!strcmp(cmd, "reach") && a->have_timeout)
+		return tnl_reach_set(t, &sa->dst, sa->spi, a->pair_spi, (uint32_t)a->timeout_s);
+	if (!strcmp(cmd, "sa-del"))
+		return tnl_sa_del(t, &sa->dst, sa->spi);
+	if (!strcmp(cmd, "keepalive"))
+		return tnl_keepalive_set(t, &sa->src, &sa->dst, sa->encap_sport,
+					 sa->encap_dport, a->interval);
+	if (!strcmp(cmd, "sa-dump"))
+		return sa_dump(t);
+	if (!strcmp(cmd, "policy-dump"))
+		return policy_dump(t);
+	if (!strcmp(cmd, "sa-get"))
+		return sa_get(t, sa);
+	if (!strcmp(cmd, "policy-new"))
+		return tnl_policy_new(t, &a->pol);
+	if (!strcmp(cmd, "policy-del"))
+		return tnl_policy_del(t, &a->pol);
+	if (!strcmp(cmd, "monitor"))
+		return monitor(t, a->count, a->timeout_s);
+	if (!strcmp(cmd, "stats"))
+		return stats(t);
+	/* unknown, or sa-steer without --encap, reach without --timeout */
+	tnl_close(t);
+	usage();
+	return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .sa.replay_window = 32, .pol.dir = KB_DIR_OUT };
 	struct tnl t;
 	const char *cmd;
-	int c, err;
-	bool have_spi = false, have_dst = false, have_reqid = false;
-	char *slash;
+	int err;
 
 	if (argc < 2)
 		usage();
@@ -266,243 +553,16 @@ int main(int argc, char **argv)
 		printf("tcpike-nl %s\n", TCPIKE_VERSION);
 		return 0;
 	}
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': sa.spi = htonl((uint32_t)num(optarg)); have_spi = true; break;
-		case 'S': parse_addr(optarg, &sa.src); break;
-		case 'D': parse_addr(optarg, &sa.dst); have_dst = true; break;
-		case 'm':
-			if (!strcmp(optarg, "tunnel"))
-				sa.mode = KB_MODE_TUNNEL;
-			else if (!strcmp(optarg, "transport"))
-				sa.mode = KB_MODE_TRANSPORT;
-			else
-				usage();
-			break;
-		case 'r': sa.reqid = (uint32_t)num(optarg); have_reqid = true; break;
-		case 'w': sa.replay_window = (uint32_t)num(optarg); break;
-		case 'e': sa.esn = true; break;
-		case 'a': snprintf(sa.aead, sizeof(sa.aead), "%s", optarg); break;
-		case 'i': sa.aead_icv_bits = (uint16_t)num(optarg); break;
-		case 'E': snprintf(sa.enc, sizeof(sa.enc), "%s", optarg); break;
-		case 'A': snprintf(sa.auth, sizeof(sa.auth), "%s", optarg); break;
-		case 't': sa.auth_trunc_bits = (uint16_t)num(optarg); break;
-		case 'k': sa.enc_key_len = parse_hex(optarg, key, sizeof(key)); sa.enc_key = key; break;
-		case 'K': sa.auth_key_len = parse_hex(optarg, akey, sizeof(akey)); sa.auth_key = akey; break;
-		case 'd':
-			if (!strcmp(optarg, "in"))
-				pol.dir = KB_DIR_IN;
-			else if (!strcmp(optarg, "out"))
-				pol.dir = KB_DIR_OUT;
-			else if (!strcmp(optarg, "fwd"))
-				pol.dir = KB_DIR_FWD;
-			else
-				usage();
-			break;
-		case 'f': parse_net(optarg, &pol.sel.src, &pol.sel.src_plen); have_sel = true; break;
-		case 'T': parse_net(optarg, &pol.sel.dst, &pol.sel.dst_plen); break;
-		case 'p': pol.sel.proto = (uint8_t)num(optarg); break;
-		case 'P': pol.priority = (uint32_t)num(optarg); break;
-		case 1: sa.soft_bytes = num(optarg); break;
-		case 2: sa.hard_bytes = num(optarg); break;
-		case 3: sa.soft_packets = num(optarg); break;
-		case 4: sa.hard_packets = num(optarg); break;
-		case 5: sa.soft_seconds = num(optarg); break;
-		case 6: sa.hard_seconds = num(optarg); break;
-		case 7: count = num(optarg); break;
-		case 8: timeout_s = num(optarg); have_timeout = true; break;
-		case 9:
-			if (!strcmp(optarg, "raw"))
-				sa.encap = KB_ENCAP_RAW;
-			else if (!strcmp(optarg, "udp"))
-				sa.encap = KB_ENCAP_UDP;
-			else if (!strcmp(optarg, "tcp"))
-				sa.encap = KB_ENCAP_TCP;
-			else
-				usage();
-			have_encap = true;
-			break;
-		case 10: sa.encap_sport = (uint16_t)num(optarg); break;
-		case 11: sa.encap_dport = (uint16_t)num(optarg); break;
-		case 12: interval = (uint32_t)num(optarg); have_interval = true; break;
-		case 13: pair_spi = htonl((uint32_t)num(optarg)); break;
-		case 14:
-			slash = strchr(optarg, '/');
-			if (slash)
-				*slash = 0;
-			sa.mark = (uint32_t)num(optarg);
-			sa.mark_mask = slash ? (uint32_t)num(slash + 1) : 0xffffffff;
-			break;
-		case 15: sa.if_id = (uint32_t)num(optarg); break;
-		default: usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	if (!strncmp(cmd, "policy-", 7) && strcmp(cmd, "policy-dump")) {
-		if (!have_sel || !pol.sel.dst.ss_family)
-			usage();
-		pol.sel.family = pol.sel.src.ss_family;
-		pol.reqid = sa.reqid;
-		pol.mode = sa.mode;
-		pol.tmpl_src = sa.src;
-		pol.tmpl_dst = sa.dst;
-		pol.mark = sa.mark;
-		pol.mark_mask = sa.mark_mask;
-		pol.if_id = sa.if_id;
-	} else if (!strcmp(cmd, "keepalive")) {
-		if (!have_dst || !sa.src.ss_family || !sa.encap_sport || !sa.encap_dport ||
-		    !have_interval)
-			usage();
-	} else if (!strcmp(cmd, "sa-steer")) {
-		/* --reqid, or --spi and --dst; a mix is sent as given and the
-		 * kernel says why it refuses it. */
-		if (!have_reqid && (!have_spi || !have_dst))
-			usage();
-	} else if (strcmp(cmd, "stats") && strcmp(cmd, "monitor") && strcmp(cmd, "sa-dump") &&
-		   strcmp(cmd, "policy-dump") &&
-		   (!have_spi || !have_dst)) {
-		usage();
-	}
+	parse_opts(argc, argv, &a);
+	check_args(cmd, &a);
 	err = tnl_open(&t);
 	if (err) {
 		fprintf(stderr, "tcpike-nl: %s\n", t.error[0] ? t.error : strerror(-err));
 		return 1;
 	}
-	if (!strcmp(cmd, "sa-new")) {
-		err = tnl_sa_new(&t, &sa);
-	} else if (!strcmp(cmd, "sa-steer")) {
-		if (!have_encap) {
-			tnl_close(&t);
-			usage();
-		}
-		struct tnl_steer st = { .dst = have_spi || have_dst ? &sa.dst : NULL,
-					.spi = sa.spi, .by_reqid = have_reqid, .reqid = sa.reqid,
-					.encap = sa.encap, .sport = sa.encap_sport,
-					.dport = sa.encap_dport };
-
-		err = tnl_sa_steer_req(&t, &st);
-	} else if (!strcmp(cmd, "reach")) {
-		if (!have_timeout) {
-			tnl_close(&t);
-			usage();
-		}
-		err = tnl_reach_set(&t, &sa.dst, sa.spi, pair_spi, (uint32_t)timeout_s);
-	} else if (!strcmp(cmd, "sa-del")) {
-		err = tnl_sa_del(&t, &sa.dst, sa.spi);
-	} else if (!strcmp(cmd, "keepalive")) {
-		err = tnl_keepalive_set(&t, &sa.src, &sa.dst, sa.encap_sport, sa.encap_dport,
-					interval);
-	} else if (!strcmp(cmd, "sa-dump")) {
-		struct tnl_sa_info *v = NULL;
-		char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-		size_t k, n = 0;
-
-		err = tnl_sa_dump(&t, &v, &n);
-		for (k = 0; !err && k < n; k++) {
-			inet_ntop(v[k].family, v[k].family == AF_INET ?
-				  (void *)&((struct sockaddr_in *)&v[k].src)->sin_addr :
-				  (void *)&((struct sockaddr_in6 *)&v[k].src)->sin6_addr, s, sizeof(s));
-			inet_ntop(v[k].family, v[k].family == AF_INET ?
-				  (void *)&((struct sockaddr_in *)&v[k].dst)->sin_addr :
-				  (void *)&((struct sockaddr_in6 *)&v[k].dst)->sin6_addr, d, sizeof(d));
-			printf("spi 0x%08x src %s dst %s reqid %u %s encap %s packets %llu",
-			       ntohl(v[k].spi), s, d, v[k].reqid,
-			       v[k].aead[0] ? v[k].aead : v[k].enc, encap_name(v[k].encap),
-			       (unsigned long long)v[k].packets);
-			print_mark(v[k].mark, v[k].mark_mask, v[k].if_id);
-			printf("%s\n", v[k].has_key ? " KEY ATTRIBUTE ECHOED" : "");
-		}
-		free(v);
-	} else if (!strcmp(cmd, "policy-dump")) {
-		static const char *const dirs[] = { "in", "out", "fwd" };
-		struct tnl_policy_info *v = NULL;
-		char addr[4][INET6_ADDRSTRLEN];
-		size_t k, n = 0;
-
-		err = tnl_policy_dump(&t, &v, &n);
-		for (k = 0; !err && k < n; k++) {
-			printf("%s %s/%u -> %s/%u proto %u priority %u reqid %u",
-			       v[k].dir < 3 ? dirs[v[k].dir] : "?",
-			       ntop(&v[k].sel.src, addr[0], sizeof(addr[0])), v[k].sel.src_plen,
-			       ntop(&v[k].sel.dst, addr[1], sizeof(addr[1])), v[k].sel.dst_plen,
-			       v[k].sel.proto, v[k].priority, v[k].reqid);
-			if (v[k].mode == TCPIKE_MODE_TUNNEL)
-				printf(" tunnel %s -> %s", ntop(&v[k].tmpl_src, addr[2], sizeof(addr[2])),
-				       ntop(&v[k].tmpl_dst, addr[3], sizeof(addr[3])));
-			else
-				printf(" transport");
-			print_mark(v[k].mark, v[k].mark_mask, v[k].if_id);
-			printf("\n");
-		}
-		free(v);
-	} else if (!strcmp(cmd, "sa-get")) {
-		struct tnl_sa_info i;
-		char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-
-		err = tnl_sa_get(&t, &sa.dst, sa.spi, &i);
-		if (!err) {
-			inet_ntop(i.family, i.family == AF_INET ?
-				  (void *)&((struct sockaddr_in *)&i.src)->sin_addr :
-				  (void *)&((struct sockaddr_in6 *)&i.src)->sin6_addr, s, sizeof(s));
-			inet_ntop(i.family, i.family == AF_INET ?
-				  (void *)&((struct sockaddr_in *)&i.dst)->sin_addr :
-				  (void *)&((struct sockaddr_in6 *)&i.dst)->sin6_addr, d, sizeof(d));
-			printf("spi 0x%08x src %s dst %s mode %s reqid %u replay %u%s\n",
-			       ntohl(i.spi), s, d, i.mode ? "transport" : "tunnel", i.reqid,
-			       i.replay_window, i.flags & 1 ? " esn" : "");
-			if (i.aead[0])
-				printf("aead %s icv %u\n", i.aead, i.aead_icv_bits);
-			else
-				printf("enc %s auth %s trunc %u\n", i.enc, i.auth, i.auth_trunc_bits);
-			if (i.encap)
-				printf("encap %s %u -> %u\n", encap_name(i.encap), i.encap_sport,
-				       i.encap_dport);
-			else
-				printf("encap raw\n");
-			printf("packets %llu bytes %llu errors %llu\n",
-			       (unsigned long long)i.packets, (unsigned long long)i.bytes,
-			       (unsigned long long)i.errors);
-			if (i.mark_mask || i.if_id) {
-				printf("xfrm");
-				print_mark(i.mark, i.mark_mask, i.if_id);
-				printf("\n");
-			}
-			if (i.has_key)
-				printf("KEY ATTRIBUTE ECHOED\n");
-		}
-	} else if (!strcmp(cmd, "policy-new")) {
-		err = tnl_policy_new(&t, &pol);
-	} else if (!strcmp(cmd, "policy-del")) {
-		err = tnl_policy_del(&t, &pol);
-	} else if (!strcmp(cmd, "monitor")) {
-		err = monitor(&t, count, timeout_s);
-	} else if (!strcmp(cmd, "stats")) {
-		struct tnl_stats st;
-
-		err = tnl_stats_get(&t, &st);
-		if (!err)
-			printf("sas %u created %llu deleted %llu policies %u events %llu dropped %llu steers %llu\n",
-			       st.sas, (unsigned long long)st.sa_created,
-			       (unsigned long long)st.sa_deleted, st.policies,
-			       (unsigned long long)st.events_sent,
-			       (unsigned long long)st.events_dropped,
-			       (unsigned long long)st.steers);
-		/* A second line only when keepalives exist or were sent. */
-		if (!err && st.reaches)
-			printf("reach watches %u\n", st.reaches);
-		if (!err && (st.keepalives || st.keepalives_sent))
-			printf("keepalives %u sent %llu skipped %llu bh-peak-us %llu\n",
-			       st.keepalives, (unsigned long long)st.keepalives_sent,
-			       (unsigned long long)st.keepalives_skipped,
-			       (unsigned long long)(st.keepalive_bh_peak_ns / 1000));
-	} else {
-		tnl_close(&t);
-		usage();
-	}
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(akey, sizeof(akey));
+	err = run(&t, cmd, &a);
+	OPENSSL_cleanse(a.key, sizeof(a.key));
+	OPENSSL_cleanse(a.akey, sizeof(a.akey));
 	if (err)
 		fprintf(stderr, "tcpike-nl: %s: %s\n", cmd, t.error[0] ? t.error : strerror(-err));
 	tnl_close(&t);
