@@ -27,7 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "backend.h"
-#include "ikesa.h"
+#include "exch.h"
 #include "log.h"
 
 #define MAX_CIDRS	16	/* prefixes one range may turn into */
@@ -120,7 +120,7 @@ int ts_set_add(struct ts_set *s, const struct ike_ts *t)
 	return 0;
 }
 
-void ts_set_clear(struct ts_set *s)
+static void ts_set_clear(struct ts_set *s)
 {
 	free(s->ts);
 	s->ts = NULL;
@@ -308,7 +308,7 @@ static bool spi_in_use(struct engine *e, uint32_t spi)
 	return false;
 }
 
-uint32_t child_alloc_spi(struct engine *e)
+static uint32_t child_alloc_spi(struct engine *e)
 {
 	uint32_t spi;
 
@@ -328,18 +328,6 @@ struct child_sa *child_by_spi_out(struct ike_sa *sa, uint32_t spi)
 	for (c = sa->children; c; c = c->next)
 		if (c->spi_out == spi)
 			return c;
-	return NULL;
-}
-
-struct child_sa *child_by_spi_in(struct ike_sa *sa, uint32_t spi)
-{
-	struct child_sa *c;
-
-	for (c = sa->children; c; c = c->next)
-		if (c->spi_in == spi)
-			return c;
-	if (sa->req.child && sa->req.child->spi_in == spi)
-		return sa->req.child;
 	return NULL;
 }
 
@@ -403,7 +391,7 @@ void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator)
 	ike_put_ts(bld, IKEV2_PL_TSR, r, nr);
 }
 
-bool child_use_transport(const struct ike_msg *inner)
+static bool child_use_transport(const struct ike_msg *inner)
 {
 	struct ike_notify n;
 
@@ -1080,7 +1068,7 @@ static void uninstall(struct child_sa *c)
 	c->installed_in = c->installed_out = false;
 }
 
-void child_unlink(struct child_sa *c)
+static void child_unlink(struct child_sa *c)
 {
 	struct child_sa **pp;
 

@@ -5,8 +5,8 @@
  * tell it about TCP connections; the control socket asks it to initiate,
  * terminate, rekey, report and reload.  It does not care which transport
  * carried a message: every IKE SA remembers the path its peer last used and
- * answers there.  Its inside (IKE SAs, Child SAs, exchanges) is ikesa.h,
- * shared by the engine's own files only.
+ * answers there.  Its inside, shared by the engine's own files only, is
+ * ikesa.h (IKE SAs, Child SAs, the core) and exch.h (the exchanges).
  *
  * Single-threaded: everything runs from the event loop.
  */

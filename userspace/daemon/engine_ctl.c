@@ -13,10 +13,42 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "ikesa.h"
+#include "exch.h"
 #include "log.h"
 #include "tcp.h"
 #include "udp.h"
+
+/* The exchanges as the core sees them (struct exch_ops): the one place
+ * that names them together. */
+const struct exch_ops exch_ops = {
+	.init_rx_request = init_rx_request,
+	.init_rx_response = init_rx_response,
+	.init_start = init_start,
+	.auth_start = auth_start,
+	.types = {
+		[IKEV2_EXCH_IKE_AUTH - IKEV2_EXCH_IKE_AUTH] = {
+			.rx_request = auth_rx_request,
+			.rx_response = auth_rx_response,
+			.half_open = true,
+		},
+		[IKEV2_EXCH_CREATE_CHILD_SA - IKEV2_EXCH_IKE_AUTH] = {
+			.rx_request = create_rx_request,
+			.rx_response = create_rx_response,
+		},
+		[IKEV2_EXCH_INFORMATIONAL - IKEV2_EXCH_IKE_AUTH] = {
+			.rx_request = info_rx_request,
+			.rx_response = info_rx_response,
+		},
+	},
+	.delete_ike = info_start_delete_ike,
+	.ike_rekey = ike_start_rekey,
+	.delete_child = info_start_delete_child,
+	.child_rekey = child_start_rekey,
+	.child_pass = child_pass,
+	.esp_transport = esp_transport_start,
+	.dpd = info_start_dpd,
+	.probe_stop = esp_probe_stop,
+};
 
 struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend *kb)
 {
@@ -28,6 +60,7 @@ struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend
 	e->cfg = cfg;
 	e->frags.cap = cfg->daemon.max_frag_memory;
 	e->kb = kb;
+	e->exch = &exch_ops;
 	mem_burst_init(&e->ho_mem, loop, &e->n_half_open);
 	cookie_rotate(e);
 	return e;

@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "ikesa.h"
+#include "exch.h"
 #include "kb_none.h"
 #include "log.h"
 #include "wire.h"

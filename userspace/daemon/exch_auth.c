@@ -28,7 +28,7 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
-#include "ikesa.h"
+#include "exch.h"
 #include "log.h"
 
 struct cred {
@@ -176,6 +176,26 @@ static int id_wire(const struct id_cfg *in, struct id_cfg *out)
 	}
 	*out = *in;
 	return 0;
+}
+/* Our ID for a connection (the local address when none configured). */
+static void ike_local_id(const struct ike_sa *sa, struct id_cfg *id)
+{
+	const struct sockaddr_storage *l = &sa->path.local;
+
+	if (sa->cfg && sa->cfg->local.id.type) {
+		*id = sa->cfg->local.id;
+		return;
+	}
+	memset(id, 0, sizeof(*id));
+	if (l->ss_family == AF_INET6) {
+		id->type = IKEV2_ID_IPV6_ADDR;
+		id->len = 16;
+		memcpy(id->data, &((const struct sockaddr_in6 *)l)->sin6_addr, 16);
+	} else {
+		id->type = IKEV2_ID_IPV4_ADDR;
+		id->len = 4;
+		memcpy(id->data, &((const struct sockaddr_in *)l)->sin_addr, 4);
+	}
 }
 
 /* Our ID: configured, else the certificate's subject, else our address. */

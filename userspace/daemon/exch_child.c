@@ -17,14 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ikesa.h"
+#include "exch.h"
 #include "log.h"
 #include "tcp.h"
 
 #define RETRY_MIN_MS	2000u	/* after TEMPORARY_FAILURE (§2.25) */
 #define RETRY_SPAN_MS	8000u
 
-uint16_t first_error(const struct ike_msg *inner)
+/* The first error notify (type <= 16383) in a chain, or 0. */
+static uint16_t first_error(const struct ike_msg *inner)
 {
 	const struct ike_pl *pl = NULL;
 
@@ -108,14 +109,16 @@ static struct child_want *child_want_of(struct ike_sa *sa, const struct child_cf
 	return i < sa->n_wants ? &sa->wants[i] : NULL;
 }
 
-bool child_want_now(const struct ike_sa *sa, unsigned int i)
+/* May the pass ask for the i-th of the connection's children now? */
+static bool child_want_now(const struct ike_sa *sa, unsigned int i)
 {
 	const struct child_want *w = i < sa->n_wants ? &sa->wants[i] : NULL;
 
 	return !w || (!w->refused && w->due_ms <= ike_now());
 }
 
-void child_wants_rearm(struct ike_sa *sa)
+/* The pass is over: its timer for the Child SAs still waiting. */
+static void child_wants_rearm(struct ike_sa *sa)
 {
 	uint64_t now = ike_now(), due = 0;
 
@@ -127,13 +130,6 @@ void child_wants_rearm(struct ike_sa *sa)
 	}
 	if (due)
 		ike_children_later(sa, due - now);
-}
-
-void child_wants_clear(struct ike_sa *sa)
-{
-	free(sa->wants);
-	sa->wants = NULL;
-	sa->n_wants = 0;
 }
 
 void child_new_done(struct ike_sa *sa, const struct child_cfg *cc)
@@ -237,7 +233,7 @@ static void ike_sa_succeed(struct ike_sa *ns, struct ike_sa *sa)
 	}
 }
 
-void ike_move_children(struct ike_sa *from, struct ike_sa *to)
+static void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 {
 	struct loop *l = from->e->loop;
 	struct child_sa *c;
@@ -312,7 +308,7 @@ static int child_request(struct ike_sa *sa, struct child_sa *c, struct child_sa 
 	return err;
 }
 
-int child_start_new(struct ike_sa *sa, struct child_sa *c)
+static int child_start_new(struct ike_sa *sa, struct child_sa *c)
 {
 	int r = child_request(sa, c, NULL);
 
@@ -324,6 +320,50 @@ int child_start_new(struct ike_sa *sa, struct child_sa *c)
 	}
 	log_info("%s: creating Child SA %s", ike_sa_name(sa), c->cfg->name);
 	return 0;
+}
+
+/* The connection's next missing Child SA asked for; false when the pass
+ * is over. */
+static bool child_pass_next(struct ike_sa *sa)
+{
+	const struct child_cfg *cc;
+	struct child_sa *c;
+	unsigned int i = 0;
+
+	for (cc = sa->cfg->children; cc; cc = cc->next, i++) {
+		bool have = false;
+
+		if (i < sa->child_from)
+			continue;	/* asked for in this pass */
+		if (!child_want_now(sa, i))
+			continue;	/* refused, or not yet again */
+		for (c = sa->children; c; c = c->next)
+			have |= c->cfg == cc && c->state != CHILD_S_REKEYED;
+		if (!have) {
+			struct child_sa *n = child_new(sa, cc);
+
+			sa->child_from = i + 1;
+			if (n && !child_start_new(sa, n)) {
+				sa->pending |= PEND_CHILD;	/* more may follow */
+				return true;
+			}
+		}
+	}
+	sa->child_from = 0;	/* the pass is over */
+	return false;
+}
+
+bool child_pass(struct ike_sa *sa)
+{
+	if (child_pass_next(sa))
+		return true;
+	if (sa->child_again) {	/* due while the pass was under way */
+		sa->child_again = false;
+		if (child_pass_next(sa))
+			return true;
+	}
+	child_wants_rearm(sa);
+	return false;
 }
 
 int child_start_rekey(struct ike_sa *sa, struct child_sa *old)
@@ -852,8 +892,10 @@ drop:
 	buf_free(&nib);
 }
 
-void create_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
+void create_rx_request(struct ike_sa *sa, const struct ike_msg *m,
+		       const struct ike_msg *inner, const uint8_t *plain)
 {
+	uint32_t msgid = m->hdr.msgid;
 	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
 	/* 70 KB, not on the stack; child_create_request parses it again
 	 * into the same place (child_select), this one unused by then. */

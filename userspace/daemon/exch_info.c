@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ikesa.h"
+#include "exch.h"
 #include "log.h"
 
 /* close_action = restart: how long the peer has to come back by itself. */
@@ -115,8 +115,10 @@ static bool auth_failed(struct ike_sa *sa, uint32_t msgid, const struct ike_msg 
 	return true;
 }
 
-void info_rx_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
+void info_rx_request(struct ike_sa *sa, const struct ike_msg *m,
+		     const struct ike_msg *inner, const uint8_t *plain)
 {
+	uint32_t msgid = m->hdr.msgid;
 	const struct ike_pl *pl = NULL;
 	struct buf out = BUF_INIT;
 	struct ike_builder bld;

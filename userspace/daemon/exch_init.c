@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "ikesa.h"
+#include "exch.h"
 #include "log.h"
 #include "tcp.h"
 

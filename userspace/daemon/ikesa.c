@@ -81,26 +81,6 @@ int id_str(const struct id_cfg *id, char *out, size_t len)
 	return snprintf(out, len, "(id type %u, %u bytes)", id->type, id->len);
 }
 
-void ike_local_id(const struct ike_sa *sa, struct id_cfg *id)
-{
-	const struct sockaddr_storage *l = &sa->path.local;
-
-	if (sa->cfg && sa->cfg->local.id.type) {
-		*id = sa->cfg->local.id;
-		return;
-	}
-	memset(id, 0, sizeof(*id));
-	if (l->ss_family == AF_INET6) {
-		id->type = IKEV2_ID_IPV6_ADDR;
-		id->len = 16;
-		memcpy(id->data, &((const struct sockaddr_in6 *)l)->sin6_addr, 16);
-	} else {
-		id->type = IKEV2_ID_IPV4_ADDR;
-		id->len = 4;
-		memcpy(id->data, &((const struct sockaddr_in *)l)->sin_addr, 4);
-	}
-}
-
 /* --- the SA table ----------------------------------------------------------- */
 
 static const uint8_t *our_spi(const struct ike_sa *sa)
@@ -322,12 +302,29 @@ static bool keepalive_shared(const struct ike_sa *sa)
 	return false;
 }
 
+static void ike_half_open_del(struct ike_sa *sa)
+{
+	struct engine *e = sa->e;
+
+	if (!sa->on_ho)
+		return;
+	sa->on_ho = false;
+	if (sa->ho_prev)
+		sa->ho_prev->ho_next = sa->ho_next;
+	else
+		e->half_open = sa->ho_next;
+	if (sa->ho_next)
+		sa->ho_next->ho_prev = sa->ho_prev;
+	e->n_half_open--;
+	mem_burst_down(&e->ho_mem);	/* after a flood */
+}
+
 static void reap_fire(struct timer *t)
 {
 	ike_sa_destroy(container_of(t, struct ike_sa, life_timer), NULL);
 }
 
-void ike_sa_destroy_later(struct ike_sa *sa, const char *why)
+static void ike_sa_destroy_later(struct ike_sa *sa, const char *why)
 {
 	/* The life timer is free: nothing re-arms it on a deleting SA. */
 	if (why)
@@ -378,7 +375,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	ike_keys_wipe(&sa->keys);
 	crypto_sk_wipe(&sa->sk_in);
 	crypto_sk_wipe(&sa->sk_out);
-	esp_probe_stop(sa);
+	sa->e->exch->probe_stop(sa);
 	ike_xport_free(sa);
 	table_unlink(sa);
 	if (sa->prev)
@@ -414,23 +411,6 @@ void ike_half_open_add(struct ike_sa *sa)
 	e->half_open = sa;
 	e->n_half_open++;
 	mem_burst_up(&e->ho_mem);
-}
-
-void ike_half_open_del(struct ike_sa *sa)
-{
-	struct engine *e = sa->e;
-
-	if (!sa->on_ho)
-		return;
-	sa->on_ho = false;
-	if (sa->ho_prev)
-		sa->ho_prev->ho_next = sa->ho_next;
-	else
-		e->half_open = sa->ho_next;
-	if (sa->ho_next)
-		sa->ho_next->ho_prev = sa->ho_prev;
-	e->n_half_open--;
-	mem_burst_down(&e->ho_mem);	/* after a flood */
 }
 
 /* --- starting an SA and its path ------------------------------------------ */
@@ -473,7 +453,7 @@ struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 	ike_sa_link(sa);
 	r = xport_start(sa);
 	if (r > 0)
-		r = init_start(sa);	/* over TCP: once connected */
+		r = e->exch->init_start(sa);	/* over TCP: once connected */
 	if (r) {
 		ike_sa_destroy(sa, "cannot start");
 		*err = r;
@@ -490,12 +470,12 @@ void ike_path_ready(struct ike_sa *sa)
 
 	if (sa->state == IKE_S_INIT_SENT) {
 		/* (Re)built now: NAT-D over this connection's ports. */
-		if (init_start(sa)) {
+		if (e->exch->init_start(sa)) {
 			e->st.ike_failed++;
 			ike_sa_destroy(sa, "cannot send IKE_SA_INIT");
 		}
 	} else if (sa->state == IKE_S_AUTH_SENT && sa->req.task == TASK_NONE) {
-		if (auth_start(sa)) {
+		if (e->exch->auth_start(sa)) {
 			e->st.ike_failed++;
 			ike_sa_destroy(sa, "cannot build IKE_AUTH");
 		}
@@ -841,39 +821,9 @@ void ike_req_done(struct ike_sa *sa)
 
 /* --- queued work ------------------------------------------------------------ */
 
-/* PEND_CHILD: the connection's next missing Child SA asked for; false when
- * the pass is over. */
-static bool child_pass(struct ike_sa *sa)
-{
-	const struct child_cfg *cc;
-	struct child_sa *c;
-	unsigned int i = 0;
-
-	for (cc = sa->cfg->children; cc; cc = cc->next, i++) {
-		bool have = false;
-
-		if (i < sa->child_from)
-			continue;	/* asked for in this pass */
-		if (!child_want_now(sa, i))
-			continue;	/* refused, or not yet again */
-		for (c = sa->children; c; c = c->next)
-			have |= c->cfg == cc && c->state != CHILD_S_REKEYED;
-		if (!have) {
-			struct child_sa *n = child_new(sa, cc);
-
-			sa->child_from = i + 1;
-			if (n && !child_start_new(sa, n)) {
-				sa->pending |= PEND_CHILD;	/* more may follow */
-				return true;
-			}
-		}
-	}
-	sa->child_from = 0;	/* the pass is over */
-	return false;
-}
-
 void ike_kick(struct ike_sa *sa)
 {
+	const struct exch_ops *x = sa->e->exch;
 	struct child_sa *c;
 
 	if (sa->req.task != TASK_NONE || sa->state == IKE_S_DEAD)
@@ -883,7 +833,7 @@ void ike_kick(struct ike_sa *sa)
 		return;
 	if (sa->pending & PEND_DELETE_IKE) {
 		sa->pending &= ~PEND_DELETE_IKE;
-		if (!info_start_delete_ike(sa))
+		if (!x->delete_ike(sa))
 			return;
 		ike_sa_destroy_later(sa, "could not send Delete");
 		return;
@@ -892,42 +842,36 @@ void ike_kick(struct ike_sa *sa)
 		return;
 	if (sa->pending & PEND_IKE_REKEY) {
 		sa->pending &= ~PEND_IKE_REKEY;
-		if (!ike_start_rekey(sa))
+		if (!x->ike_rekey(sa))
 			return;
 	}
 	for (c = sa->children; c; c = c->next) {
 		if (c->pending & CHILD_PEND_DELETE) {
 			c->pending &= ~CHILD_PEND_DELETE;
-			if (!info_start_delete_child(sa, c))
+			if (!x->delete_child(sa, c))
 				return;
 		}
 	}
 	for (c = sa->children; c; c = c->next) {
 		if (c->pending & CHILD_PEND_REKEY) {
 			c->pending &= ~CHILD_PEND_REKEY;
-			if (c->state == CHILD_S_INSTALLED && !child_start_rekey(sa, c))
+			if (c->state == CHILD_S_INSTALLED && !x->child_rekey(sa, c))
 				return;
 		}
 	}
 	if (sa->pending & PEND_CHILD) {
 		sa->pending &= ~PEND_CHILD;
-		if (child_pass(sa))
+		if (x->child_pass(sa))
 			return;
-		if (sa->child_again) {	/* due while the pass was under way */
-			sa->child_again = false;
-			if (child_pass(sa))
-				return;
-		}
-		child_wants_rearm(sa);
 	}
 	if (sa->pending & PEND_ESP_UDP) {
 		sa->pending &= ~PEND_ESP_UDP;
-		if (!esp_transport_start(sa))
+		if (!x->esp_transport(sa))
 			return;
 	}
 	if (sa->pending & PEND_DPD) {
 		sa->pending &= ~PEND_DPD;
-		info_start_dpd(sa);
+		x->dpd(sa);
 	}
 }
 
@@ -997,6 +941,13 @@ static void child_timer_fire(struct timer *t)
 		sa->child_again = true;
 	sa->pending |= PEND_CHILD;
 	ike_kick(sa);
+}
+
+void child_wants_clear(struct ike_sa *sa)
+{
+	free(sa->wants);
+	sa->wants = NULL;
+	sa->n_wants = 0;
 }
 
 /* Never later than a pass already due. */
@@ -1232,59 +1183,31 @@ static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
 	send_set(sa, &sa->resp_cache);
 }
 
-static void dispatch_request(struct ike_sa *sa, const struct ike_rx *rx,
-			     const struct ike_msg *m, const struct ike_msg *inner,
-			     const uint8_t *plain)
+/* The core's handlers of an encrypted exchange type, or NULL. */
+static const struct exch_type *exch_type_of(const struct engine *e, uint8_t exch)
 {
-	uint8_t exch = m->hdr.exch;
-	uint32_t id = m->hdr.msgid;
-
-	(void)rx;
-	switch (exch) {
-	case IKEV2_EXCH_IKE_AUTH:
-		if (sa->state != IKE_S_HALF_OPEN || sa->initiator) {
-			log_debug("%s: IKE_AUTH request in the wrong state, dropped",
-				  ike_sa_name(sa));
-			return;
-		}
-		auth_rx_request(sa, m, inner, plain);
-		return;
-	case IKEV2_EXCH_CREATE_CHILD_SA:
-		if (sa->state == IKE_S_HALF_OPEN)
-			return;
-		create_rx_request(sa, id, inner);
-		return;
-	case IKEV2_EXCH_INFORMATIONAL:
-		if (sa->state == IKE_S_HALF_OPEN)
-			return;
-		info_rx_request(sa, id, inner);
-		return;
-	default:
-		log_info_rl("%s: request of exchange type %u not supported, dropped",
-			 ike_sa_name(sa), exch);
-	}
+	if (exch < IKEV2_EXCH_IKE_AUTH || exch > IKEV2_EXCH_INFORMATIONAL)
+		return NULL;
+	return &e->exch->types[exch - IKEV2_EXCH_IKE_AUTH];
 }
 
-static void dispatch_response(struct ike_sa *sa, const struct ike_msg *inner)
+static void dispatch_request(struct ike_sa *sa, const struct ike_msg *m,
+			     const struct ike_msg *inner, const uint8_t *plain)
 {
-	switch (sa->req.task) {
-	case TASK_AUTH:
-		auth_rx_response(sa, inner);
-		return;
-	case TASK_CHILD_NEW:
-	case TASK_CHILD_REKEY:
-	case TASK_IKE_REKEY:
-		create_rx_response(sa, inner);
-		return;
-	case TASK_DELETE_CHILD:
-	case TASK_DELETE_IKE:
-	case TASK_DPD:
-	case TASK_ESP_TRANSPORT:
-		info_rx_response(sa, inner);
-		return;
-	default:
+	const struct exch_type *t = exch_type_of(sa->e, m->hdr.exch);
+
+	if (!t) {
+		log_info_rl("%s: request of exchange type %u not supported, dropped",
+			    ike_sa_name(sa), m->hdr.exch);
 		return;
 	}
+	if (t->half_open ? sa->state != IKE_S_HALF_OPEN || sa->initiator :
+			   sa->state == IKE_S_HALF_OPEN) {
+		log_debug("%s: %s request in the wrong state, dropped",
+			  ike_sa_name(sa), ike_exch_name(m->hdr.exch));
+		return;
+	}
+	t->rx_request(sa, m, inner, plain);
 }
 
 /* An unknown critical payload inside SK (§2.5), or a malformed chain. */
@@ -1407,9 +1330,13 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 	}
 	trace_rx(e, sa, rx, m, inner);
 	if (response) {
-		dispatch_response(sa, inner);
+		/* of the request's type: checked above */
+		const struct exch_type *t = exch_type_of(e, sa->req.exch);
+
+		if (t)
+			t->rx_response(sa, inner);
 	} else {
-		dispatch_request(sa, rx, m, inner, plain.data);
+		dispatch_request(sa, m, inner, plain.data);
 	}
 out:
 	free(inner);
@@ -1434,20 +1361,20 @@ void engine_rx(void *ctx, const struct ike_rx *rx)
 		 * (§2.21.1); init_rx_request does that. */
 		if (m->err >= IKE_PERR_VERSION && m->hdr.exch == IKEV2_EXCH_IKE_SA_INIT &&
 		    !(m->hdr.flags & IKEV2_FLAG_RESPONSE))
-			init_rx_request(e, rx, m);
+			e->exch->init_rx_request(e, rx, m);
 		free(m);
 		return;
 	}
 	if (m->hdr.exch == IKEV2_EXCH_IKE_SA_INIT) {
 		trace_rx(e, ike_sa_by_spi(e, m->hdr.spi_i), rx, m, NULL);
 		if (!(m->hdr.flags & IKEV2_FLAG_RESPONSE)) {
-			init_rx_request(e, rx, m);
+			e->exch->init_rx_request(e, rx, m);
 		} else {
 			struct ike_sa *sa = ike_sa_by_spi(e, m->hdr.spi_i);
 
 			if (sa && sa->initiator && sa->state == IKE_S_INIT_SENT &&
 			    m->hdr.msgid == 0 && !(m->hdr.flags & IKEV2_FLAG_INITIATOR))
-				init_rx_response(sa, rx, m);
+				e->exch->init_rx_response(sa, rx, m);
 			else
 				e->st.rx_dropped++;
 		}

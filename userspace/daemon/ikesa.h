@@ -1,27 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The IKEv2 engine's inside, shared by its files: IKE SAs, Child SAs and
- * the exchanges between them (RFC 7296).  The rest of the daemon sees only
- * engine.h.
+ * The IKEv2 engine's core, shared by its files: IKE SAs, Child SAs, the
+ * engine, and what ikesa.c, child.c, trace.c, retry.c and trap.c offer
+ * them (RFC 7296).  The rest of the daemon sees only engine.h.
  *
- * Files:
- *   ikesa.c       SA table, message intake (window, retransmit detection,
- *                 decryption, fragment reassembly), sending, retransmission,
- *                 timers (rekey, DPD, half-open), teardown
- *   exch_init.c   IKE_SA_INIT both roles, cookies, INVALID_KE, NAT-D
- *   exch_auth.c   IKE_AUTH both roles, PSK and certificate authentication
- *   exch_child.c  CREATE_CHILD_SA: new Child SA, Child and IKE SA rekeying
- *   exch_info.c   INFORMATIONAL: delete, liveness
- *   child.c       Child SA proposals, traffic selector narrowing, keying,
- *                 installation in the kernel backend
- *   proposal.c    IKE/ESP proposal encoding and selection
- *   ike_xport.c   the transport state machine: UDP, TCP (RFC 9329),
- *                 separate transports, fallback, reconnecting
- *   esp_probe.c   ESP reachability after a TCP-first separate setup
- *                 (RT-24..28) and the rebuild in RFC 9329 mode (RT-25)
- *   engine_ctl.c  status, initiate, terminate, rekey, reload
- *   retry.c       establishing again: keyingtries, dpd_action and
- *                 close_action = restart
+ * Layers, each calling only the ones below it (and the core calling the
+ * exchanges only through struct exch_ops):
+ *   engine_ctl.c  engine life, control, status; fills in exch_ops
+ *   exch.h        the exchanges: exch_init.c (IKE_SA_INIT, cookies,
+ *                 NAT-D), exch_auth.c (IKE_AUTH), exch_child.c
+ *                 (CREATE_CHILD_SA, rekeys and their collisions), exch_info.c
+ *                 (INFORMATIONAL), esp_probe.c (RT-24..28), child.c's
+ *                 negotiation; proposal.h (proposal.c)
+ *   ikesa.h       this: ikesa.c (SA table, message intake, sending,
+ *                 retransmission, timers, teardown), child.c (Child SAs,
+ *                 kernel installation), trace.c, retry.c (establishing
+ *                 again), trap.c (start_action = trap), kevent.c;
+ *                 ike_xport.h (the transport state machine, ike_xport.c)
  *
  * Single-threaded: everything runs from the event loop.  (The one other
  * thread, the key pair pool in crypto_kex.c, only generates key pairs and
@@ -390,6 +385,8 @@ struct engine {
 	/* The SA payload of the message being read (~70 KB, kept off the
 	 * stack): one at a time, never across a return to the loop. */
 	struct ike_sa_pl rx_sap;
+	/* The exchanges' handlers (struct exch_ops, exch.h). */
+	const struct exch_ops *exch;
 };
 
 /*
@@ -414,7 +411,51 @@ struct trap {
 	struct ike_sa holder;
 };
 
-/* --- shared by the engine's files ------------------------------------------ */
+/*
+ * What the core (ikesa.c) needs of the exchanges (exch.h): it hands on what
+ * it receives and starts the work it queued through these, and names no
+ * function of exch_*.c or esp_probe.c itself.  engine_new() puts exch_ops
+ * (engine_ctl.c) in engine.exch; the exchanges call the core directly.
+ */
+struct exch_type {
+	/* A request of this exchange type: m the message, inner its decrypted
+	 * payloads, plain their bytes (what IKE_AUTH's AUTH signs). */
+	void (*rx_request)(struct ike_sa *sa, const struct ike_msg *m,
+			   const struct ike_msg *inner, const uint8_t *plain);
+	/* The response to our request of this type. */
+	void (*rx_response)(struct ike_sa *sa, const struct ike_msg *inner);
+	/* Taken only by a responder before IKE_AUTH is done (IKE_AUTH); the
+	 * others only after it. */
+	bool half_open;
+};
+
+struct exch_ops {
+	/* IKE_SA_INIT: a request (answered without an SA where refused), the
+	 * response to ours, and ours (again: TCP connected, a cookie). */
+	void (*init_rx_request)(struct engine *e, const struct ike_rx *rx,
+				const struct ike_msg *m);
+	void (*init_rx_response)(struct ike_sa *sa, const struct ike_rx *rx,
+				 const struct ike_msg *m);
+	int (*init_start)(struct ike_sa *sa);
+	int (*auth_start)(struct ike_sa *sa);
+	/* The encrypted exchanges, by type (IKE_AUTH .. INFORMATIONAL). */
+	struct exch_type types[IKEV2_EXCH_INFORMATIONAL - IKEV2_EXCH_IKE_AUTH + 1];
+	/* The queued work ike_kick() starts, in its order; 0 when the request
+	 * went out. */
+	int (*delete_ike)(struct ike_sa *sa);
+	int (*ike_rekey)(struct ike_sa *sa);
+	int (*delete_child)(struct ike_sa *sa, struct child_sa *c);
+	int (*child_rekey)(struct ike_sa *sa, struct child_sa *old);
+	/* PEND_CHILD: the next missing Child SAs of the connection; true when
+	 * a request went out. */
+	bool (*child_pass)(struct ike_sa *sa);
+	int (*esp_transport)(struct ike_sa *sa);
+	int (*dpd)(struct ike_sa *sa);
+	/* sa goes: the ESP probe's timer with it. */
+	void (*probe_stop)(struct ike_sa *sa);
+};
+
+/* --- the core, for the engine's files ---------------------------------------- */
 
 /* ikesa.c */
 struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
@@ -422,13 +463,9 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 void ike_sa_link(struct ike_sa *sa);		/* into the SPI table */
 /* Frees the SA and everything it holds; starts nothing new. */
 void ike_sa_destroy(struct ike_sa *sa, const char *why);
-/* The same from the loop, right after the current event (why logged
- * now): for callers whose own callers still use the SA (ike_kick). */
-void ike_sa_destroy_later(struct ike_sa *sa, const char *why);
 struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
 void ike_sa_established(struct ike_sa *sa);
 void ike_half_open_add(struct ike_sa *sa);
-void ike_half_open_del(struct ike_sa *sa);
 int ike_sa_keys_set(struct ike_sa *sa);		/* sk_in/sk_out from keys */
 /* "conn[id]", valid for four more calls (two SAs in one log line). */
 const char *ike_sa_name(const struct ike_sa *sa);
@@ -458,33 +495,15 @@ void ike_path_ready(struct ike_sa *sa);
 void ike_rekey_later(struct ike_sa *sa, uint64_t ms);
 /* The connection's missing Child SAs asked for again in ms. */
 void ike_children_later(struct ike_sa *sa, uint64_t ms);
-/* cc, a new Child SA the peer refused with err: asked for again later
- * (§2.25: TEMPORARY_FAILURE, by a new pass over the connection's Child SAs
- * 2-10 s later, the wait doubling up to CHILD_TEMP_RETRIES times, then
- * refused) or, after the notifies that refuse a Child SA for good (§1.2,
- * §1.3: NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, SINGLE_PAIR_REQUIRED,
- * INTERNAL_ADDRESS_FAILURE, FAILED_CP_REQUIRED, NO_ADDITIONAL_SAS), in no
- * later pass (struct child_want). */
-void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t err);
-#define CHILD_TEMP_RETRIES	5
-/* cc was established: its TEMPORARY_FAILUREs are forgotten. */
-void child_new_done(struct ike_sa *sa, const struct child_cfg *cc);
-/* May the pass ask for the i-th of the connection's children now? */
-bool child_want_now(const struct ike_sa *sa, unsigned int i);
-/* The pass is over: its timer for the Child SAs still waiting. */
-void child_wants_rearm(struct ike_sa *sa);
+/* Forgets the peer's refusals of new Child SAs (struct child_want). */
 void child_wants_clear(struct ike_sa *sa);
-/* c, accepted by the peer (IKE_AUTH, CREATE_CHILD_SA), could not be
- * installed (err): the peer is told to delete its half (§1.4.1). */
-void child_refused_by_kernel(struct child_sa *c, int err);
-/* The peer deleted c, the new SA of its rekey we answered, before the
- * old one (its kernel refused c): the old one is whole and stays. */
-void child_rekey_undo(struct child_sa *c);
-/* The error notifies that refuse a Child SA and not the IKE SA (§1.2,
- * §1.3, §2.21.2), TEMPORARY_FAILURE (§2.25) among them. */
-bool child_refusal_notify(uint16_t type);
 void ike_schedule_timers(struct ike_sa *sa);
 void ike_timers_reconfigured(struct ike_sa *sa);
+void pktset_free(struct pktset *ps);
+/* An error notify in an encrypted response (INVALID_SYNTAX, ...). */
+int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
+		       uint16_t type, const uint8_t *data, size_t len);
+uint64_t ike_now(void);
 
 /* trace.c: the debug-level message trace */
 void trace_rx(const struct engine *e, const struct ike_sa *sa, const struct ike_rx *rx,
@@ -492,53 +511,10 @@ void trace_rx(const struct engine *e, const struct ike_sa *sa, const struct ike_
 void trace_tx_plain(struct engine *e, const struct ike_path *path, const uint8_t *p, size_t len);
 void trace_tx_sealed(const struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
 		     const uint8_t *plain, size_t len, size_t bytes, int frags);
-/* A message's TSi and TSr payloads, parsed (child_ts_get). */
-struct child_ts {
-	struct ike_ts_pl tsi, tsr;
-};
-
-/* trace.c: a failed negotiation explained, with both sides' values */
-void explain_ike_proposals(const char *from, const struct ike_sa_pl *sap,
-			   const struct conn_cfg *cc);
-void explain_esp_proposals(const struct ike_sa *sa, const struct ike_sa_pl *sap,
-			   const struct child_cfg *ch, bool reply);
-void explain_ts(const char *who, const struct child_ts *ts, const struct conn_cfg *cc,
-		const struct child_cfg *one, bool reply);
-void explain_no_conn(const struct ike_sa *sa, const struct id_cfg *idr);
 /* "192.168.1.0/24,10.1.0.0/16" of configured selectors */
 void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len);
-void pktset_free(struct pktset *ps);
-/* An error notify in an encrypted response (INVALID_SYNTAX, ...). */
-int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
-		       uint16_t type, const uint8_t *data, size_t len);
-uint64_t ike_now(void);
-
-/* exch_init.c */
-int init_start(struct ike_sa *sa);
-void init_rx_request(struct engine *e, const struct ike_rx *rx,
-		     const struct ike_msg *m);
-void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
-		      const struct ike_msg *m);
-void cookie_rotate(struct engine *e);
-/* Our NAT-D notifies for the current path into an IKE_SA_INIT. */
-void natd_put(struct ike_sa *sa, struct ike_builder *bld);
 
 /* ike_xport.c: see ike_xport.h */
-
-/* esp_probe.c */
-/* After IKE_AUTH (both roles): starts the probe or the answering when
- * IKE started over TCP with separate transports. */
-void esp_probe_start(struct ike_sa *sa);
-void esp_probe_stop(struct ike_sa *sa);
-/* The INFORMATIONAL asking the peer to move ESP to UDP 4500 (RT-27). */
-int esp_transport_start(struct ike_sa *sa);
-/* Responder: a request carrying our private notify; puts the echo into
- * the response being built when the move was done. */
-void esp_transport_rx_request(struct ike_sa *sa, const struct ike_msg *inner,
-			      struct ike_builder *resp);
-void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
-/* "confirmed on IP after 40 ms", "running", ... for status */
-void esp_probe_str(const struct ike_sa *sa, char *out, size_t len);
 
 /* retry.c: establishing again (keyingtries, dpd_action, close_action) */
 /* An initiator SA that was not established failed for why (the peer did
@@ -558,63 +534,10 @@ void conn_retries_free(struct engine *e);
 /* The retries due, as "conn: attempt N in Ss" lines or JSON objects. */
 void conn_retries_status(struct engine *e, struct buf *b, bool json);
 
-/* exch_auth.c */
-int auth_start(struct ike_sa *sa);
-void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
-		     const struct ike_msg *inner, const uint8_t *raw_plain);
-void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
-void cred_free_all(struct engine *e);
-/* CERTREQ data (SHA-1 of our trusted CAs' keys) for a connection. */
-int auth_certreq_data(struct engine *e, const struct conn_cfg *cc, struct buf *out);
-
-/* exch_child.c */
-void ike_move_children(struct ike_sa *from, struct ike_sa *to);
-/* The first error notify (type <= 16383) in a chain, or 0. */
-uint16_t first_error(const struct ike_msg *inner);
-int child_start_new(struct ike_sa *sa, struct child_sa *c);
-int child_start_rekey(struct ike_sa *sa, struct child_sa *old);
-int ike_start_rekey(struct ike_sa *sa);
-void create_rx_request(struct ike_sa *sa, uint32_t msgid,
-		       const struct ike_msg *inner);
-void create_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
-
-/* exch_info.c */
-int info_start_dpd(struct ike_sa *sa);
-int info_start_delete_ike(struct ike_sa *sa);
-int info_start_delete_child(struct ike_sa *sa, struct child_sa *c);
-void info_rx_request(struct ike_sa *sa, uint32_t msgid,
-		     const struct ike_msg *inner);
-void info_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
-
-/* child.c */
+/* child.c: Child SAs as the core and the services see them (exch.h has
+ * their negotiation) */
 struct child_sa *child_new(struct ike_sa *sa, const struct child_cfg *cfg);
 void child_free(struct child_sa *c, bool uninstall);
-void child_unlink(struct child_sa *c);
-struct child_sa *child_by_spi_out(struct ike_sa *sa, uint32_t spi);
-struct child_sa *child_by_spi_in(struct ike_sa *sa, uint32_t spi);
-/* Our SA payload (ESP proposals with our SPI).  in_auth: the Child SA is
- * made in IKE_AUTH, whose proposals carry no KE transform (RFC 7296 §1.2);
- * the same flag goes to child_select() and child_accept(). */
-void child_put_sa(struct child_sa *c, struct ike_builder *bld, bool in_auth);
-/* Our TSi/TSr from the config (initiator) */
-void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator);
-/* Responder: pick a proposal, narrow selectors; returns 0 or the notify
- * type to answer with (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...). */
-uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
-		      struct child_sa *c, const struct ike_msg *inner,
-		      const struct child_ts *ts, bool in_auth, struct ike_proposal *chosen);
-/* Initiator: accept the responder's choice; 0 or a notify type. */
-uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth);
-/* A request's TSi and TSr into *ts, parsed once and handed on; -EBADMSG
- * when either is missing or malformed (§3.13.1: INVALID_SYNTAX);
- * selectors of unknown types are skipped, not malformed. */
-int child_ts_get(const struct ike_msg *inner, struct child_ts *ts);
-/* Responder side: the config child whose selectors meet the request's,
- * one holding the packet the request names first (§2.9) before others. */
-const struct child_cfg *child_cfg_match(const struct conn_cfg *cc, const struct child_ts *ts);
-/* Keys from SK_d (+ g^ir) and nonces, then into the kernel. */
-int child_install(struct child_sa *c, const struct buf *ni,
-		  const struct buf *nr, const struct buf *gir, bool we_initiated);
 /* Installs a deferred outbound SA now (see child_sa.out_deferred). */
 void child_install_out(struct child_sa *c);
 /* SPD entries for the Child SA's selectors (first SA of a reqid). */
@@ -629,54 +552,16 @@ int child_ts_configured(struct child_sa *c);
 /* The reqid of a new Child SA: that of the installed policies that are
  * exactly c's, else a new one. */
 uint32_t child_reqid(struct child_sa *c);
-/* The notify that answers a Child SA the kernel refused (-errno from
- * child_install/child_policies): TEMPORARY_FAILURE or NO_ADDITIONAL_SAS. */
-uint16_t child_install_notify(int err, bool ike_auth);
-void child_link(struct child_sa *c);
-void child_schedule(struct child_sa *c);
 /* The IKE SA's path moved to new UDP ports (§2.23): move the
  * encapsulation of its UDP-encapsulated Child SAs there too. */
 void child_follow_path(struct ike_sa *sa);
-void child_rekey_later(struct child_sa *c, uint64_t ms);
 /* Moves a Child SA's ESP (both directions) to raw IP or UDP encapsulation
  * with the given ports (host order), keys and replay state kept; 0 or
  * -errno with the backend's sentence logged. */
 int child_steer(struct child_sa *c, bool udp, uint16_t lport, uint16_t rport);
-uint32_t child_alloc_spi(struct engine *e);
-bool child_use_transport(const struct ike_msg *inner);
-void ts_set_put(struct ike_builder *bld, uint8_t pltype, const struct ts_set *s);
 /* Appends t unless already there; -ENOMEM, or -E2BIG past IKE_MAX_TS. */
 int ts_set_add(struct ts_set *s, const struct ike_ts *t);
-void ts_set_clear(struct ts_set *s);
 int ts_set_str(const struct ts_set *s, char *out, size_t len);
-
-/* proposal.c */
-/* Our proposals as an SA payload (spi: 0-length for IKE_SA_INIT). */
-void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
-		  const uint8_t *spi, uint8_t spi_len, uint16_t first_ke);
-/* no_ke: leave the KE transforms out (IKE_AUTH, RFC 7296 §1.2). */
-void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
-		  uint32_t spi, uint16_t pfs_ke, bool no_ke);
-/* Select from a received SA payload: the first of the peer's proposals we
- * accept.  out gets the suite, *num its number (for the reply), spi the
- * peer's SPI.  -ENOENT when nothing matches. */
-int prop_select_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
-		    struct ike_suite *out, int *idx);
-/* no_ke (ESP, IKE_AUTH): KE transforms neither required nor chosen. */
-int prop_select_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
-		    bool no_ke, struct ike_suite *out, int *idx);
-/* The reply: the chosen proposal with our SPI. */
-void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
-		     const struct ike_suite *s, const uint8_t *spi,
-		     uint8_t spi_len);
-/* Initiator: is the responder's one-proposal answer among ours? */
-int prop_check_reply_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
-			 struct ike_suite *out);
-int prop_check_reply_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
-			 bool no_ke, struct ike_suite *out);
-/* Does any configured IKE proposal allow this KE group? */
-bool prop_ke_allowed(const struct conn_cfg *cc, uint16_t group);
-int suite_str(const struct ike_suite *s, char *out, size_t len);
 
 /* trap.c */
 /* Installs the trap policies of every trapped child of the configuration
@@ -706,8 +591,6 @@ const struct trap *trap_of(const struct engine *e, const struct conn_cfg *cc,
 			   const struct child_cfg *ch);
 
 /* identities (ikesa.c) */
-/* Our ID for a connection (the local address when none configured). */
-void ike_local_id(const struct ike_sa *sa, struct id_cfg *id);
 int id_str(const struct id_cfg *id, char *out, size_t len);
 /* The peer's identity as text into out (PEER_ID_STRLEN), "" before it is
  * known; returns out. */

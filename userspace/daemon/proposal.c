@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ikesa.h"
+#include "proposal.h"
 
 /* One configured proposal as an SA payload proposal.  first_ke (if in the
  * list) goes first: it is the group of the KE payload we send.  no_ke:

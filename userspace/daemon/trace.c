@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ikesa.h"
+#include "exch.h"
 #include "log.h"
 
 /* charon's short names of the payloads */

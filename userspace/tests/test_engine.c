@@ -23,7 +23,7 @@
 #include "config.h"
 #include "engine.h"
 #include "ike_xport.h"
-#include "ikesa.h"
+#include "exch.h"
 #include "kb_none.h"
 #include "log.h"
 #include "loop.h"

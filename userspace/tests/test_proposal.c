@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ikesa.h"
+#include "proposal.h"
 #include "kselftest_harness.h"
 
 /* esp_proposals = aes256gcm16-x25519 */

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the exchange files share (exch_init.c, exch_auth.c, exch_child.c,
+ * exch_info.c, esp_probe.c's INFORMATIONAL, child.c's negotiation): on
+ * top of the core (ikesa.h), which they call and which reaches them only
+ * through struct exch_ops, filled in from these by engine_ctl.c.
+ */
+#ifndef TCPIKE_EXCH_H
+#define TCPIKE_EXCH_H
+
+#include "ikesa.h"
+#include "proposal.h"
+
+/* The handlers engine_new() gives the core (engine_ctl.c). */
+extern const struct exch_ops exch_ops;
+
+/* A message's TSi and TSr payloads, parsed (child_ts_get). */
+struct child_ts {
+	struct ike_ts_pl tsi, tsr;
+};
+
+/* trace.c: a failed negotiation explained, with both sides' values */
+void explain_ike_proposals(const char *from, const struct ike_sa_pl *sap,
+			   const struct conn_cfg *cc);
+void explain_esp_proposals(const struct ike_sa *sa, const struct ike_sa_pl *sap,
+			   const struct child_cfg *ch, bool reply);
+void explain_ts(const char *who, const struct child_ts *ts, const struct conn_cfg *cc,
+		const struct child_cfg *one, bool reply);
+void explain_no_conn(const struct ike_sa *sa, const struct id_cfg *idr);
+
+/* exch_init.c */
+int init_start(struct ike_sa *sa);
+void init_rx_request(struct engine *e, const struct ike_rx *rx,
+		     const struct ike_msg *m);
+void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
+		      const struct ike_msg *m);
+void cookie_rotate(struct engine *e);
+/* Our NAT-D notifies for the current path into an IKE_SA_INIT. */
+void natd_put(struct ike_sa *sa, struct ike_builder *bld);
+
+/* esp_probe.c */
+/* After IKE_AUTH (both roles): starts the probe or the answering when
+ * IKE started over TCP with separate transports. */
+void esp_probe_start(struct ike_sa *sa);
+void esp_probe_stop(struct ike_sa *sa);
+/* The INFORMATIONAL asking the peer to move ESP to UDP 4500 (RT-27). */
+int esp_transport_start(struct ike_sa *sa);
+/* Responder: a request carrying our private notify; puts the echo into
+ * the response being built when the move was done. */
+void esp_transport_rx_request(struct ike_sa *sa, const struct ike_msg *inner,
+			      struct ike_builder *resp);
+void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+/* "confirmed on IP after 40 ms", "running", ... for status */
+void esp_probe_str(const struct ike_sa *sa, char *out, size_t len);
+
+/* exch_auth.c */
+int auth_start(struct ike_sa *sa);
+void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
+		     const struct ike_msg *inner, const uint8_t *raw_plain);
+void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+void cred_free_all(struct engine *e);
+/* CERTREQ data (SHA-1 of our trusted CAs' keys) for a connection. */
+int auth_certreq_data(struct engine *e, const struct conn_cfg *cc, struct buf *out);
+
+/* exch_child.c */
+/* cc, a new Child SA the peer refused with err: asked for again later
+ * (§2.25: TEMPORARY_FAILURE, by a new pass over the connection's Child SAs
+ * 2-10 s later, the wait doubling up to CHILD_TEMP_RETRIES times, then
+ * refused) or, after the notifies that refuse a Child SA for good (§1.2,
+ * §1.3: NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, SINGLE_PAIR_REQUIRED,
+ * INTERNAL_ADDRESS_FAILURE, FAILED_CP_REQUIRED, NO_ADDITIONAL_SAS), in no
+ * later pass (struct child_want). */
+void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t err);
+#define CHILD_TEMP_RETRIES	5
+/* cc was established: its TEMPORARY_FAILUREs are forgotten. */
+void child_new_done(struct ike_sa *sa, const struct child_cfg *cc);
+/* c, accepted by the peer (IKE_AUTH, CREATE_CHILD_SA), could not be
+ * installed (err): the peer is told to delete its half (§1.4.1). */
+void child_refused_by_kernel(struct child_sa *c, int err);
+/* The peer deleted c, the new SA of its rekey we answered, before the
+ * old one (its kernel refused c): the old one is whole and stays. */
+void child_rekey_undo(struct child_sa *c);
+/* The error notifies that refuse a Child SA and not the IKE SA (§1.2,
+ * §1.3, §2.21.2), TEMPORARY_FAILURE (§2.25) among them. */
+bool child_refusal_notify(uint16_t type);
+/* PEND_CHILD: the pass over the connection's missing Child SAs (a new one
+ * asked for: true), its timer re-armed once it is over (exch_ops). */
+bool child_pass(struct ike_sa *sa);
+int child_start_rekey(struct ike_sa *sa, struct child_sa *old);
+int ike_start_rekey(struct ike_sa *sa);
+void create_rx_request(struct ike_sa *sa, const struct ike_msg *m,
+		       const struct ike_msg *inner, const uint8_t *plain);
+void create_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+
+/* exch_info.c */
+int info_start_dpd(struct ike_sa *sa);
+int info_start_delete_ike(struct ike_sa *sa);
+int info_start_delete_child(struct ike_sa *sa, struct child_sa *c);
+void info_rx_request(struct ike_sa *sa, const struct ike_msg *m,
+		     const struct ike_msg *inner, const uint8_t *plain);
+void info_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+
+/* child.c: a Child SA's negotiation */
+struct child_sa *child_by_spi_out(struct ike_sa *sa, uint32_t spi);
+/* Our SA payload (ESP proposals with our SPI).  in_auth: the Child SA is
+ * made in IKE_AUTH, whose proposals carry no KE transform (RFC 7296 §1.2);
+ * the same flag goes to child_select() and child_accept(). */
+void child_put_sa(struct child_sa *c, struct ike_builder *bld, bool in_auth);
+/* Our TSi/TSr from the config (initiator) */
+void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator);
+/* Responder: pick a proposal, narrow selectors; returns 0 or the notify
+ * type to answer with (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...). */
+uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
+		      struct child_sa *c, const struct ike_msg *inner,
+		      const struct child_ts *ts, bool in_auth, struct ike_proposal *chosen);
+/* Initiator: accept the responder's choice; 0 or a notify type. */
+uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_auth);
+/* A request's TSi and TSr into *ts, parsed once and handed on; -EBADMSG
+ * when either is missing or malformed (§3.13.1: INVALID_SYNTAX);
+ * selectors of unknown types are skipped, not malformed. */
+int child_ts_get(const struct ike_msg *inner, struct child_ts *ts);
+/* Responder side: the config child whose selectors meet the request's,
+ * one holding the packet the request names first (§2.9) before others. */
+const struct child_cfg *child_cfg_match(const struct conn_cfg *cc, const struct child_ts *ts);
+/* Keys from SK_d (+ g^ir) and nonces, then into the kernel. */
+int child_install(struct child_sa *c, const struct buf *ni,
+		  const struct buf *nr, const struct buf *gir, bool we_initiated);
+/* The notify that answers a Child SA the kernel refused (-errno from
+ * child_install/child_policies): TEMPORARY_FAILURE or NO_ADDITIONAL_SAS. */
+uint16_t child_install_notify(int err, bool ike_auth);
+void child_link(struct child_sa *c);
+void child_schedule(struct child_sa *c);
+void child_rekey_later(struct child_sa *c, uint64_t ms);
+void ts_set_put(struct ike_builder *bld, uint8_t pltype, const struct ts_set *s);
+
+#endif
