@@ -177,24 +177,20 @@ static int id_wire(const struct id_cfg *in, struct id_cfg *out)
 	*out = *in;
 	return 0;
 }
-/* Our ID for a connection (the local address when none configured). */
-static void ike_local_id(const struct ike_sa *sa, struct id_cfg *id)
-{
-	const struct sockaddr_storage *l = &sa->path.local;
 
-	if (sa->cfg && sa->cfg->local.id.type) {
-		*id = sa->cfg->local.id;
-		return;
-	}
+/* An address as an ID: the peer's for secrets when no remote ID is set,
+ * ours when none is configured. */
+static void addr_id(const struct sockaddr_storage *a, struct id_cfg *id)
+{
 	memset(id, 0, sizeof(*id));
-	if (l->ss_family == AF_INET6) {
+	if (a->ss_family == AF_INET6) {
 		id->type = IKEV2_ID_IPV6_ADDR;
 		id->len = 16;
-		memcpy(id->data, &((const struct sockaddr_in6 *)l)->sin6_addr, 16);
+		memcpy(id->data, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
 	} else {
 		id->type = IKEV2_ID_IPV4_ADDR;
 		id->len = 4;
-		memcpy(id->data, &((const struct sockaddr_in *)l)->sin_addr, 4);
+		memcpy(id->data, &((const struct sockaddr_in *)a)->sin_addr, 4);
 	}
 }
 
@@ -217,7 +213,7 @@ static int my_id(struct ike_sa *sa, struct cred *cr, struct id_cfg *id)
 		}
 		OPENSSL_free(der);
 	}
-	ike_local_id(sa, id);
+	addr_id(&sa->path.local, id);
 	return 0;
 }
 
@@ -248,21 +244,6 @@ static bool id_from_payload(const struct ike_typed *t, struct id_cfg *id)
 	id->len = (uint8_t)t->data.len;
 	memcpy(id->data, t->data.p, t->data.len);
 	return true;
-}
-
-/* The peer's address as an ID (for secrets when no remote ID is set). */
-static void addr_id(const struct sockaddr_storage *a, struct id_cfg *id)
-{
-	memset(id, 0, sizeof(*id));
-	if (a->ss_family == AF_INET6) {
-		id->type = IKEV2_ID_IPV6_ADDR;
-		id->len = 16;
-		memcpy(id->data, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
-	} else {
-		id->type = IKEV2_ID_IPV4_ADDR;
-		id->len = 4;
-		memcpy(id->data, &((const struct sockaddr_in *)a)->sin_addr, 4);
-	}
 }
 
 static const struct secret_cfg *psk_for(struct ike_sa *sa, const struct id_cfg *me,

@@ -542,8 +542,9 @@ static int dump_once(struct tnl *t, struct dump *d)
 	return d->err;
 }
 
-/* Retries a dump the kernel flagged inconsistent, a few times. */
-static int dump_all(struct tnl *t, struct dump *d, const char *what)
+/* Retries a dump the kernel flagged inconsistent, a few times; d->v has
+ * the elements (NULL on an error), *n how many. */
+static int dump_all(struct tnl *t, struct dump *d, const char *what, size_t *n)
 {
 	int err, tries;
 
@@ -561,6 +562,8 @@ static int dump_all(struct tnl *t, struct dump *d, const char *what)
 			snprintf(t->error, sizeof(t->error), err == -EAGAIN ?
 				 "the %s list kept changing during the dump" : "%s dump: %s",
 				 what, strerror(-err));
+	} else {
+		*n = d->n;
 	}
 	return err;
 }
@@ -569,12 +572,9 @@ int tnl_sa_dump(struct tnl *t, struct tnl_sa_info **out, size_t *n)
 {
 	struct dump d = { .t = t, .cmd = TCPIKE_CMD_SA_GET, .size = sizeof(**out),
 			  .parse = parse_sa };
-	int err = dump_all(t, &d, "SA");
+	int err = dump_all(t, &d, "SA", n);
 
-	if (!err) {
-		*out = d.v;
-		*n = d.n;
-	}
+	*out = d.v;
 	return err;
 }
 
@@ -609,12 +609,9 @@ int tnl_policy_dump(struct tnl *t, struct tnl_policy_info **out, size_t *n)
 {
 	struct dump d = { .t = t, .cmd = TCPIKE_CMD_POLICY_GET, .size = sizeof(**out),
 			  .parse = parse_policy };
-	int err = dump_all(t, &d, "policy");
+	int err = dump_all(t, &d, "policy", n);
 
-	if (!err) {
-		*out = d.v;
-		*n = d.n;
-	}
+	*out = d.v;
 	return err;
 }
 

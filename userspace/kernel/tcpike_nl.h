@@ -84,7 +84,8 @@ int tnl_reach_set(struct tnl *t, const struct sockaddr_storage *dst, uint32_t sp
 		  uint32_t pair_spi, uint32_t timeout_s);
 int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 	       struct tnl_sa_info *out);
-/* Every SA the module made in this namespace: *out (free() it) holds *n.
+/* Every SA the module made in this namespace: *out (free() it; NULL on
+ * an error) holds *n.
  * A dump the kernel flags inconsistent (the list changed) is retried. */
 int tnl_sa_dump(struct tnl *t, struct tnl_sa_info **out, size_t *n);
 /* A policy as the module reports it (tcpike_policy_dir, tcpike_mode). */
