@@ -644,6 +644,14 @@ static void established(struct __test_metadata *_metadata, struct net *n)
 	ASSERT_EQ(2, kernel_sas(B));
 }
 
+/* A initiates, the exchanges run to the end: both established. */
+static void bring_up(struct __test_metadata *_metadata, struct net *n)
+{
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
+}
+
 /* --- IKE_SA_INIT, IKE_AUTH ------------------------------------------------------- */
 
 static void sc_udp_setup_again(struct __test_metadata *_metadata);
@@ -970,9 +978,7 @@ TEST(lost_response_comes_from_the_cache)
  * of it queued after b's response. */
 static void rekey_request_twice(struct __test_metadata *_metadata, struct net *n)
 {
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	rekey(A, true);
 	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
 	duplicate(n);
@@ -1087,9 +1093,7 @@ TEST(peer_gone_after_retransmits)
 {
 	struct net *n = net_new(NULL);
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	n->block_udp = true;
 	rekey(A, true);
 	/* 1 s, 2 s, 4 s, then the last wait of 8 s (retransmit_tries = 3). */
@@ -1157,9 +1161,7 @@ TEST(ipv6_fragments_fit_the_fragment_size)
 static void both_rekey(struct __test_metadata *_metadata, struct net *n, bool child,
 		       bool b_first)
 {
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	rekey(A, child);
 	rekey(B, child);
 	ASSERT_EQ(2, queued(n));
@@ -1361,9 +1363,7 @@ TEST(soft_expire_rekeys_the_child)
 	struct ike_sa *a, *b;
 	uint32_t in, out;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	a = first_sa(A, IKE_S_ESTABLISHED);
 	in = a->children->spi_in;
 	out = a->children->spi_out;
@@ -1392,9 +1392,7 @@ TEST(hard_expire_deletes_the_child_and_tells_the_peer)
 	uint32_t in;
 	const struct kbackend_ops *o;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	a = first_sa(A, IKE_S_ESTABLISHED);
 	in = a->children->spi_in;
 	/* what the kernel does on a hard expire */
@@ -1465,9 +1463,7 @@ TEST(life_bytes_become_soft_and_hard_limits)
 	A->kb->ops = &cap;
 	B->kb->ops = &cap;
 	capture_b = B->kb;
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	for (i = 0; i < 2; i++) {
 		EXPECT_EQ(1000000, last_sa.hard_bytes);
 		EXPECT_EQ(10000, last_sa.hard_packets);
@@ -1506,9 +1502,7 @@ TEST(mapping_event_follows_the_new_port)
 	uint32_t in;
 	uint64_t tx;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	b = first_sa(B, IKE_S_ESTABLISHED);
 	ASSERT_TRUE(b->children->encap);
 	ASSERT_EQ(4500, addr_port(&b->path.remote));
@@ -1572,9 +1566,7 @@ TEST(child_deleted_with_the_addresses_it_was_installed_with)
 	struct ike_sa *a;
 	struct buf out = BUF_INIT;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	a = first_sa(A, IKE_S_ESTABLISHED);
 	set_addr(&a->path.remote, "10.9.9.9", 500);
 	engine_terminate(A->e, "c", &out);
@@ -1597,9 +1589,7 @@ TEST(rekey_responder_sends_on_the_new_sa_after_the_delete)
 	struct ike_sa *b;
 	struct child_sa *c;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	rekey(A, true);
 	deliver(n);			/* the rekey request at b */
 	b = first_sa(B, IKE_S_ESTABLISHED);
@@ -1653,9 +1643,7 @@ TEST(rekey_responder_never_without_an_outbound_sa)
 	struct net *n = net_new(NULL);
 	struct kbackend_ops ops;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	ops = *none_ops;
 	ops.sa_add = outs_sa_add;
 	ops.sa_del = outs_sa_del;
@@ -1735,17 +1723,13 @@ TEST(initial_contact_replaces_the_old_sa)
 	struct ike_sa *b;
 	uint64_t old_b;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	old_b = first_sa(B, IKE_S_ESTABLISHED)->id;
 	/* a restarts: its SA is gone without a word to b. */
 	ike_sa_destroy(first_sa(A, IKE_S_ESTABLISHED), NULL);
 	ASSERT_EQ(0, queued(n));
 	ASSERT_EQ(1, count_all(B));
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	b = first_sa(B, IKE_S_ESTABLISHED);
 	EXPECT_EQ(1, count_all(B));
 	EXPECT_NE(old_b, b->id);
@@ -1767,9 +1751,7 @@ TEST(same_selectors_share_policies)
 	struct ike_sa *old_a, *a2;
 	int r;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	old_a = first_sa(A, IKE_S_ESTABLISHED);
 	EXPECT_EQ(3, kernel_policies(A));
 	EXPECT_EQ(3, kernel_policies(B));
@@ -2318,9 +2300,7 @@ TEST(child_rekey_our_kernel_refused_is_deleted_at_the_peer)
 	struct ike_sa *a, *b;
 	uint32_t spi;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	a = first_sa(A, IKE_S_ESTABLISHED);
 	b = first_sa(B, IKE_S_ESTABLISHED);
 	spi = a->children->spi_in;
@@ -2604,9 +2584,7 @@ SCENARIO(separate_not_echoed_stays_udp)
 	struct net *n = net_new("transport = separate");
 
 	B->cfg->daemon.separate_transports = false;
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
 	EXPECT_EQ(XS_UDP, sa_b(n)->x.state);
 	EXPECT_EQ(0, n->connects);
@@ -2764,9 +2742,7 @@ SCENARIO(cookies_on_every_transport)
 
 		B->cfg->daemon.cookie_threshold = 0;
 		B->cfg->daemon.tcp_puzzle_difficulty = 4;
-		initiate(n);
-		pump(n);
-		established(_metadata, n);
+		bring_up(_metadata, n);
 		EXPECT_EQ(1, B->e->st.cookies_sent);
 		EXPECT_EQ(1, B->e->st.cookies_ok);
 		EXPECT_EQ(conns[i], n->connects);
@@ -2783,9 +2759,7 @@ SCENARIO(tcp_reconnect)
 	struct net *n = net_new("transport = tcp");
 	struct tconn *t;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	t = live_conn(n, A);
 	ASSERT_NE(NULL, t);
 	tconn_cut(t, -ECONNRESET);
@@ -2930,9 +2904,7 @@ SCENARIO(probe_answered_on_ip)
 {
 	struct net *n = probe_net(NULL);
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
 	EXPECT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
 	esp_in[0] = 1;
@@ -3293,9 +3265,7 @@ TEST(dpd_action_restart)
 {
 	struct net *n = net_new("dpd_action = restart");
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	n->block_udp = true;
 	rekey(A, true);
 	elapse(n, 15000);
@@ -3336,9 +3306,7 @@ TEST(close_action_restart)
 	struct buf out = BUF_INIT;
 	uint32_t spi;
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	engine_terminate(B->e, "c", &out);
 	pump(n);
 	EXPECT_EQ(0, count_all(A));
@@ -3403,9 +3371,7 @@ TEST(authentication_failed_after_ike_auth)
 {
 	struct net *n = net_new(NULL);
 
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	send_auth_failed(first_sa(A, IKE_S_ESTABLISHED));
 	pump(n);
 	EXPECT_EQ(0, count_all(B));
@@ -3677,9 +3643,7 @@ TEST(trap_dpd_action)
 	ASSERT_NE(NULL, n);
 	engine_autostart(A->e);
 	EXPECT_EQ(0, kernel_policies(A));	/* nothing trapped before */
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	reqid = first_sa(A, IKE_S_ESTABLISHED)->children->reqid;
 	peer_goes_dead(n);
 	EXPECT_EQ(0, count_all(A));
@@ -3728,9 +3692,7 @@ TEST(trap_close_action)
 	uint32_t reqid;
 
 	ASSERT_NE(NULL, n);
-	initiate(n);
-	pump(n);
-	established(_metadata, n);
+	bring_up(_metadata, n);
 	rekey(B, true);
 	pump(n);
 	EXPECT_EQ(0, trap_reqid(A));

@@ -534,6 +534,28 @@ static void first_of_five_kept(struct __test_metadata *_metadata, void (*first)(
 	EXPECT_FALSE(closed_by_peer(l, fd[4]));
 }
 
+/* What first_of_five_kept left open, closed. */
+static void five_closed(int *fd, struct tcp *ts, struct loop *l)
+{
+	for (int i = 0; i < 5; i++)
+		close(fd[i]);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
+/* first_of_five_kept, and no more. */
+static void only_first_of_five_kept(struct __test_metadata *_metadata,
+				    void (*first)(struct tcp *))
+{
+	struct sink srv = { 0 };
+	struct loop *l;
+	struct tcp *ts;
+	int fd[5];
+
+	first_of_five_kept(_metadata, first, &srv, &l, &ts, fd);
+	five_closed(fd, ts, l);
+}
+
 /* tcp_max: the oldest unproven connection of any address makes room. */
 static void nothing(struct tcp *ts)
 {
@@ -574,17 +596,8 @@ TEST(tcp_memory_given_back_after_a_connection_burst)
 
 TEST(tcp_max_displaces_the_oldest_unproven)
 {
-	struct sink srv = { 0 };
-	struct loop *l;
-	struct tcp *ts;
-	int fd[5];
-
 	/* one proven connection first: kept */
-	first_of_five_kept(_metadata, prove_all, &srv, &l, &ts, fd);
-	for (int i = 0; i < 5; i++)
-		close(fd[i]);
-	tcp_close_all(ts);
-	loop_free(l);
+	only_first_of_five_kept(_metadata, prove_all);
 }
 
 /*
@@ -616,10 +629,7 @@ TEST(tcp_max_keeps_a_connection_with_an_sa)
 	for (struct tcp_conn *c = ts->conns; c; c = c->next)
 		c->user = NULL;
 	close(f);
-	for (int i = 0; i < 5; i++)
-		close(fd[i]);
-	tcp_close_all(ts);
-	loop_free(l);
+	five_closed(fd, ts, l);
 }
 
 /* The engine's answer (a cookie, say) on the only connection, no SA. */
@@ -636,16 +646,7 @@ static void answered_once(struct tcp *ts)
  * peer waiting for its cookie). */
 TEST(tcp_max_keeps_an_answered_connection)
 {
-	struct sink srv = { 0 };
-	struct loop *l;
-	struct tcp *ts;
-	int fd[5];
-
-	first_of_five_kept(_metadata, answered_once, &srv, &l, &ts, fd);
-	for (int i = 0; i < 5; i++)
-		close(fd[i]);
-	tcp_close_all(ts);
-	loop_free(l);
+	only_first_of_five_kept(_metadata, answered_once);
 }
 
 TEST(tcp_prefix_timeout_and_bad_length)
