@@ -182,37 +182,37 @@ def check_init_resp(f, spi_i):
     return spi_r.hex(), m
 
 
-def cookie_of(f, spi_i):
-    """The COOKIE data of an IKE_SA_INIT response that asks for one."""
-    if len(f) < 4 + 28 or f[:4] != MARKER or f[4:12] != spi_i:
-        raise Fail("not an IKE_SA_INIT response to us (%d bytes)" % len(f))
-    m = f[4:]
+def payloads(m):
+    """(type, offset, length) of each payload of an IKE message in turn."""
     nxt, off = m[16], 28
     while nxt and off + 4 <= len(m):
         this = nxt
         nxt, _, plen = struct.unpack("!BBH", m[off:off + 4])
         if plen < 4 or off + plen > len(m):
             raise Fail("malformed payload chain at offset %d" % off)
+        yield this, off, plen
+        off += plen
+
+
+def cookie_of(f, spi_i):
+    """The COOKIE data of an IKE_SA_INIT response that asks for one."""
+    if len(f) < 4 + 28 or f[:4] != MARKER or f[4:12] != spi_i:
+        raise Fail("not an IKE_SA_INIT response to us (%d bytes)" % len(f))
+    m = f[4:]
+    for this, off, plen in payloads(m):
         if this == PL_NOTIFY and plen >= 8 and \
                 struct.unpack("!H", m[off + 6:off + 8])[0] == N_COOKIE:
             return m[off + 8:off + plen], m
-        off += plen
     raise Fail("IKE_SA_INIT response without N(COOKIE)")
 
 
 def notifies(m):
     """{type: [(protocol, spi size, payload length)]} of an IKE message."""
     out = {}
-    nxt, off = m[16], 28
-    while nxt and off + 4 <= len(m):
-        this = nxt
-        nxt, _, plen = struct.unpack("!BBH", m[off:off + 4])
-        if plen < 4 or off + plen > len(m):
-            raise Fail("malformed payload chain at offset %d" % off)
+    for this, off, plen in payloads(m):
         if this == PL_NOTIFY and plen >= 8:
             proto, spis, ntype = struct.unpack("!BBH", m[off + 4:off + 8])
             out.setdefault(ntype, []).append((proto, spis, plen))
-        off += plen
     return out
 
 

@@ -32,26 +32,34 @@ static void ip4(struct sockaddr_storage *ss, const char *a)
 	inet_pton(AF_INET, a, &s->sin_addr);
 }
 
+/* An AES-GCM (128-bit ICV) tunnel-mode SA from src to dst, window 32. */
+static void gcm_sa(struct kb_sa *sa, uint32_t spi, const char *src, const char *dst,
+		   const uint8_t *key, size_t key_len)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->spi = htonl(spi);
+	ip4(&sa->src, src);
+	ip4(&sa->dst, dst);
+	sa->mode = KB_MODE_TUNNEL;
+	strcpy(sa->aead, "rfc4106(gcm(aes))");
+	sa->aead_icv_bits = 128;
+	sa->enc_key = key;
+	sa->enc_key_len = key_len;
+	sa->replay_window = 32;
+}
+
 static int tcp_sa(struct kbackend *kb, const char *src, const char *sport,
 		  const char *dst, const char *dport, const char *spi)
 {
 	uint32_t v = (uint32_t)strtoul(spi, NULL, 0);
 	uint8_t key[20];
-	struct kb_sa sa = { 0 };
+	struct kb_sa sa;
 	int err;
 
 	for (unsigned int i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(v + i * 7);
-	sa.spi = htonl(v);
+	gcm_sa(&sa, v, src, dst, key, sizeof(key));
 	sa.reqid = 9;
-	ip4(&sa.src, src);
-	ip4(&sa.dst, dst);
-	sa.mode = KB_MODE_TUNNEL;
-	strcpy(sa.aead, "rfc4106(gcm(aes))");
-	sa.aead_icv_bits = 128;
-	sa.enc_key = key;
-	sa.enc_key_len = sizeof(key);
-	sa.replay_window = 32;
 	sa.encap = KB_ENCAP_TCP;
 	sa.encap_sport = (uint16_t)atoi(sport);
 	sa.encap_dport = (uint16_t)atoi(dport);
@@ -82,20 +90,12 @@ static int tcp_policy(struct kbackend *kb, enum kb_dir dir, const char *from,
 	return err;
 }
 
-static int tcp_tunnel(struct kbackend *kb, int argc, char **argv)
+/* "added", then the backend is held until a line comes on stdin (the
+ * test looks at the kernel meanwhile), then closed: "closed". */
+static int added_until_stdin(struct kbackend *kb)
 {
-	const char *local = argv[2], *lport = argv[3], *lnet = argv[4];
-	const char *peer = argv[5], *pport = argv[6], *pnet = argv[7];
 	char line[16];
 
-	if (tcp_sa(kb, local, lport, peer, pport, argv[8]) ||
-	    tcp_sa(kb, peer, pport, local, lport, argv[9]) ||
-	    tcp_policy(kb, KB_DIR_OUT, lnet, pnet, local, peer) ||
-	    tcp_policy(kb, KB_DIR_IN, pnet, lnet, peer, local) ||
-	    tcp_policy(kb, KB_DIR_FWD, pnet, lnet, peer, local)) {
-		kbackend_close(kb);
-		return 1;
-	}
 	printf("added\n");
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))
@@ -105,10 +105,25 @@ static int tcp_tunnel(struct kbackend *kb, int argc, char **argv)
 	return 0;
 }
 
+static int tcp_tunnel(struct kbackend *kb, int argc, char **argv)
+{
+	const char *local = argv[2], *lport = argv[3], *lnet = argv[4];
+	const char *peer = argv[5], *pport = argv[6], *pnet = argv[7];
+
+	if (tcp_sa(kb, local, lport, peer, pport, argv[8]) ||
+	    tcp_sa(kb, peer, pport, local, lport, argv[9]) ||
+	    tcp_policy(kb, KB_DIR_OUT, lnet, pnet, local, peer) ||
+	    tcp_policy(kb, KB_DIR_IN, pnet, lnet, peer, local) ||
+	    tcp_policy(kb, KB_DIR_FWD, pnet, lnet, peer, local)) {
+		kbackend_close(kb);
+		return 1;
+	}
+	return added_until_stdin(kb);
+}
+
 int main(int argc, char **argv)
 {
 	struct kbackend *kb;
-	char line[16];
 
 	if (argc != 2 && !(argc == 10 && !strcmp(argv[1], "tcp-tunnel")))
 		return 2;
@@ -155,27 +170,13 @@ int main(int argc, char **argv)
 			printf("policy update failed: %s\n", kb->kb_error);
 			return 1;
 		}
-		printf("added\n");
-		fflush(stdout);
-		if (!fgets(line, sizeof(line), stdin))
-			return 1;
-		kbackend_close(kb);
-		printf("closed\n");
-		return 0;
+		return added_until_stdin(kb);
 	}
 	if (!strcmp(argv[1], "sa")) {
 		static const uint8_t key[20] = { 1, 2, 3 };
-		struct kb_sa sa = { 0 };
+		struct kb_sa sa;
 
-		sa.spi = htonl(0x1000);
-		ip4(&sa.src, "10.0.0.1");
-		ip4(&sa.dst, "10.0.0.2");
-		sa.mode = KB_MODE_TUNNEL;
-		strcpy(sa.aead, "rfc4106(gcm(aes))");
-		sa.aead_icv_bits = 128;
-		sa.enc_key = key;
-		sa.enc_key_len = sizeof(key);
-		sa.replay_window = 32;
+		gcm_sa(&sa, 0x1000, "10.0.0.1", "10.0.0.2", key, sizeof(key));
 		if (kb->ops->sa_add(kb, &sa))
 			printf("sa failed: %s\n", kb->kb_error);
 		else

@@ -471,6 +471,26 @@ static int octets_for(struct ike_sa *sa, const struct buf *msg, const struct buf
 				  nonce->len, body, n, out);
 }
 
+/* The peer's AUTH over what it signed (§2.15: its first message, our
+ * nonce, its identity under SK_pi or SK_pr); 0, or refused in *no. */
+static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_msg *inner,
+			   const struct id_cfg *me, struct refusal *no)
+{
+	struct buf oct = BUF_INIT;
+	int r;
+
+	if (sa->initiator)
+		r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
+	else
+		r = octets_for(sa, &sa->init_req, &sa->nr, &sa->keys.sk_pi, &sa->peer_id, &oct);
+	if (r)
+		refuse(no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
+	else
+		r = check_auth(sa, cr, inner, me, &sa->peer_id, &oct, no);
+	buf_wipe(&oct);
+	return r;
+}
+
 /* --- initiator ------------------------------------------------------------------ */
 
 /* §2.4: INITIAL_CONTACT says this is the only IKE SA between us; not so
@@ -637,7 +657,6 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct child_sa *ch = sa->req.child;
 	struct ike_typed idr;
 	struct id_cfg me, want;
-	struct buf oct = BUF_INIT;
 	struct refusal no = { .part = "AUTH", .why = "" };
 	struct ike_notify ic;
 	char a[PEER_ID_STRLEN], b[PEER_ID_STRLEN];
@@ -661,12 +680,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	my_id(sa, cr, &me);
-	r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
-	if (r)
-		refuse(&no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
-	else
-		r = check_auth(sa, cr, inner, &me, &sa->peer_id, &oct, &no);
-	buf_wipe(&oct);
+	r = peer_auth_check(sa, cr, inner, &me, &no);
 	if (r) {
 		tell_auth_failed(sa);
 		auth_fail(sa, "the responder's %s is refused: %s", no.part, no.why);
@@ -840,12 +854,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	sa->cfg = cc;
 	cr = cred_get(sa->e, cc);
 	my_id(sa, cr, &me);
-	r = octets_for(sa, &sa->init_req, &sa->nr, &sa->keys.sk_pi, &sa->peer_id, &oct);
-	if (r)
-		refuse(&no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
-	else
-		r = check_auth(sa, cr, inner, &me, &sa->peer_id, &oct, &no);
-	buf_wipe(&oct);
+	r = peer_auth_check(sa, cr, inner, &me, &no);
 	if (r) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
 				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
