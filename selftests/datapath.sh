@@ -1,10 +1,13 @@
 # tcpiked against tcpiked with real kernel ESP (sourced by the VM tests
-# selftests/vm/3*-ike-datapath-*.sh after lib.sh, ike.sh and module.sh):
+# selftests/vm/3*-ike-*.sh after lib.sh; sources ike.sh and module.sh):
 # dp_run TAG NAT BACKEND TRANSPORT EXPECT brings up a tunnel, pings between
 # the inner networks and checks which transport carried the ESP both ways, counted on the wire at both ends
 # (lib.sh wire_count); with IKE on TCP it also rekeys (Child SA by b,
 # IKE SA by a) and pings again; at the end both daemons stop cleanly and
 # leave no XFRM state or policy behind.
+. "$TOP/selftests/ike.sh"
+. "$TOP/selftests/module.sh"
+
 ping_ok() { ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 2 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1; }
 
 # dp_ping_wire TAG EXPECT: ping between the inner networks; EXPECT (esp,

@@ -77,6 +77,18 @@ require_netns() {
 	ip netns add tcpike-probe-$$ 2>/dev/null || tap_skip_all "cannot create network namespaces"
 	ip netns del tcpike-probe-$$
 }
+# Namespaces and a built tcpiked: what every test of the daemon needs.
+require_tcpiked() {
+	require_netns
+	[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+}
+# The Python peers' cryptography (selftests/ikev2.py).
+require_py_crypto() {
+	python3 -c 'import cryptography' 2>/dev/null ||
+		tap_skip_all "python3 has no cryptography module (Debian: python3-cryptography)"
+}
+# Does the kernel offer the espintcp ULP (ESP in TCP, RFC 9329)?
+have_espintcp() { grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; }
 
 # Namespaces made through ns_add are removed on exit.
 NS_LIST=()

@@ -21,6 +21,38 @@ module_load() {
 	tap_ok "insmod tcpike.ko"
 }
 
+# wire_in NAME=MATCH...: B's table inet wire, counting on its input from A
+# (link vb) what each MATCH (nft) selects in a rule commented NAME.
+wire_in() {
+	local r rules=
+	for r in "$@"; do
+		rules+=$'\t\tiifname "vb" '"${r#*=} counter comment \"${r%%=*}\""$'\n'
+	done
+	ip netns exec "$NS_B" nft -f - <<NFT
+table inet wire {
+	chain in {
+		type filter hook input priority -300;
+$rules	}
+}
+NFT
+}
+
+# rule_cnt NAME: the packets counted by wire_in's rule NAME.
+rule_cnt() {
+	ip netns exec "$NS_B" nft list table inet wire |
+		sed -n "s/.*counter packets \([0-9]*\) .*comment \"$1\".*/\1/p"
+}
+
+# sa_oseq [NS SRC DST SPI [SELECTOR...]]: the output sequence number (hex)
+# of an ESP state; by default A's 0x1001 to B (module_tunnel's).
+sa_oseq() {
+	local ns=${1:-$NS_A} src=${2:-10.0.0.1} dst=${3:-10.0.0.2} spi=${4:-0x1001}
+
+	shift $(($# < 4 ? $# : 4))
+	ip -n "$ns" xfrm state get src "$src" dst "$dst" proto esp spi "$spi" "$@" |
+		sed -n 's/.*oseq 0x\([0-9a-f]*\).*/\1/p'
+}
+
 # module_tunnel: after topo_pair, an AES-GCM tunnel 192.168.1.0/24 <->
 # 192.168.2.0/24 between 10.0.0.1 and 10.0.0.2, SAs (0x1001 a->b, 0x2002
 # b->a, reqid 7) and policies all through the module.

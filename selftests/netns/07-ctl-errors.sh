@@ -4,8 +4,7 @@
 # not use as non-root (exit 3, "permission denied"), and the daemon
 # refusing a non-root peer that got through the file mode.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "ctl$$" || tap_skip_all "cannot build the namespace pair"
 

@@ -6,8 +6,7 @@
 # round trip, NO_PROPOSAL_CHOSEN, AUTHENTICATION_FAILED, traffic selector
 # narrowing, cookies, liveness (DPD) against a dead peer.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "ikeb$$" || tap_skip_all "cannot build the namespace pair"
 

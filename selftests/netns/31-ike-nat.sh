@@ -8,8 +8,7 @@
 # new port and the existing Child SA's encapsulation moves there too.
 # Then, without a NAT, encap = yes forces UDP encapsulation.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 command -v conntrack >/dev/null || tap_skip_all "conntrack not installed (scripts/deps.sh)"
 . "$TOP/selftests/ike.sh"
 topo_nat "iken$$" || tap_skip_all "cannot build the NAT topology"

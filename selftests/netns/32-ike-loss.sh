@@ -7,8 +7,7 @@
 # counters show that retransmissions (and b's resent cached responses) did
 # the work: the drops really happened.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "ikel$$" || tap_skip_all "cannot build the namespace pair"
 

@@ -8,8 +8,7 @@
 # returns its cookies is then held by half_open_per_ip.  b must stay up
 # and exit cleanly.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 [ -x "$BIN/tools/ike-flood" ] || tap_skip_all "$BIN/tools/ike-flood not built (make asan)"
 . "$TOP/selftests/ike.sh"
 topo_pair "ikef$$" || tap_skip_all "cannot build the namespace pair"

@@ -13,8 +13,7 @@
 #   tcp        RFC 9329 over IPv6 (TCP 4500, no UDP)
 #   separate   IKE_SA_INIT on UDP 4500 with the notify, the rest on TCP 4500
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 command -v nft >/dev/null || tap_skip_all "nft not installed"
 . "$TOP/selftests/ike.sh"
 topo_pair "ik6$$" || tap_skip_all "cannot build the namespace pair"

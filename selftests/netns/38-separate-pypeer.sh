@@ -34,8 +34,7 @@
 #     TCP blocked      RT-8 by the peer: its UDP retry is served
 #     extension off    RT-3: no echo, IKE stays on UDP
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "ikp$$" || tap_skip_all "cannot build the namespace pair"
 wire_count a="$NS_A" b="$NS_B"

@@ -20,8 +20,7 @@
 #   separate-tcp-first  notify echoed (ESP on IP) and not (RFC 9329, RT-11)
 #   auto                UDP blocked: TCP fallback
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "iket$$" || tap_skip_all "cannot build the namespace pair"
 WIRE_TCP_PORTS="4500, 443" wire_count a="$NS_A" b="$NS_B"

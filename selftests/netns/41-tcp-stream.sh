@@ -15,8 +15,7 @@
 #   per-address connection limit (tcp_per_ip): the oldest unproven one goes
 #   N(SEPARATE_TRANSPORTS) with data echoed without it (RT-3, RT-13, RT-14)
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 command -v python3 >/dev/null || tap_skip_all "python3 not installed"
 . "$TOP/selftests/ike.sh"
 topo_pair "iks$$" || tap_skip_all "cannot build the namespace pair"

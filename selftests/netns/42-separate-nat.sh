@@ -15,8 +15,7 @@
 #                       TCP, TCP-31); ESP still in UDP 4500 (RT-20), kept
 #                       alive the same way (RT-21)
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_nat "ikn$$" || tap_skip_all "cannot build the NAT topology"
 wire_count a="$NS_A" b="$NS_B"

@@ -9,8 +9,7 @@
 # the originator a, and the drop is lifted; nothing else can deliver the
 # request, since tcpiked does not retransmit over TCP.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 command -v nft >/dev/null || tap_skip_all "nft not installed"
 command -v ss >/dev/null || tap_skip_all "ss not installed"
 . "$TOP/selftests/ike.sh"

@@ -7,8 +7,7 @@
 # none at all (RT-19).  A capture on b's link is read by
 # selftests/ikepcap.py, which recomputes the hashes.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "ikf$$" || tap_skip_all "cannot build the namespace pair"
 

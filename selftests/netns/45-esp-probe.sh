@@ -19,8 +19,7 @@
 #   UDP first ESP never arrives, and yet no probe: IKE_SA_INIT over UDP
 #             proved the path (RT-23)
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 
 A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24

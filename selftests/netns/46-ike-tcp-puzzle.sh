@@ -10,8 +10,7 @@
 # tcpiked as initiator solving the puzzle is in 40 ("the cookie came with an
 # RFC 8019 puzzle, a solved it").
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 command -v python3 >/dev/null || tap_skip_all "python3 not installed"
 . "$TOP/selftests/ike.sh"
 topo_pair "ikz$$" || tap_skip_all "cannot build the namespace pair"

@@ -6,10 +6,8 @@
 # fragment_size 600, which over UDP it would send in fragments; over TCP
 # the answer must be one SK payload (ikefrag.py checks).
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
-python3 -c 'import cryptography' 2>/dev/null ||
-	tap_skip_all "python3 has no cryptography module (Debian: python3-cryptography)"
+require_tcpiked
+require_py_crypto
 . "$TOP/selftests/ike.sh"
 topo_pair "ikf$$" || tap_skip_all "cannot build the namespace pair"
 

@@ -8,10 +8,8 @@
 # dpd_delay 2 s) then goes on A, the connection that last carried a valid
 # message.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
-python3 -c 'import cryptography' 2>/dev/null ||
-	tap_skip_all "python3 has no cryptography module (Debian: python3-cryptography)"
+require_tcpiked
+require_py_crypto
 . "$TOP/selftests/ike.sh"
 topo_pair "itc$$" || tap_skip_all "cannot build the namespace pair"
 

@@ -9,8 +9,7 @@
 #     out `tcpikectl status` or a legitimate peer over TCP.
 # Bounded: about 20 s, 210 connections.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 command -v python3 >/dev/null || tap_skip_all "python3 not installed"
 command -v prlimit >/dev/null || tap_skip_all "prlimit not installed"
 . "$TOP/selftests/ike.sh"

@@ -7,8 +7,7 @@
 # A socket file left by a daemon that died (SIGKILL) is still taken over.
 # Bounded: about 10 s.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "iks$$" || tap_skip_all "cannot build the namespace pair"
 

@@ -9,8 +9,7 @@
 #   then tcpiked a (10.0.0.1, IKE over TCP, solves puzzles) gets its SA.
 # Bounded: about 20 s, 60 connections.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 command -v python3 >/dev/null || tap_skip_all "python3 not installed"
 . "$TOP/selftests/ike.sh"
 topo_pair "ikq$$" || tap_skip_all "cannot build the namespace pair"

@@ -25,8 +25,7 @@
 #   at once.
 # Bounded: about 17 s (10 s alone on this host).
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "iko$$" || tap_skip_all "cannot build the namespace pair"
 

@@ -27,10 +27,9 @@
 #   selftests/ikepeer.py numbered 2 accepted.
 # Bounded: about 5 s alone on this host (10 s under a load of 5).
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 command -v nft >/dev/null || tap_skip_all "nft not installed"
-python3 -c 'import cryptography' 2>/dev/null || tap_skip_all "python3-cryptography not installed"
+require_py_crypto
 . "$TOP/selftests/ike.sh"
 topo_pair "ikh$$" || tap_skip_all "cannot build the namespace pair"
 wire_count b="$NS_B"

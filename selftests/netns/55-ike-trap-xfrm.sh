@@ -10,8 +10,7 @@
 # without esp4 the IKE SA comes up without it (b's kernel refuses it),
 # which is all this test looks at; the data path is selftests/vm/34.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "trx$$" || tap_skip_all "cannot build the namespace pair"
 ip -n "$NS_A" xfrm policy list >/dev/null 2>&1 || tap_skip_all "no xfrm_user in this kernel"

@@ -4,15 +4,7 @@
 # acquire for its policies; events stay in their namespace.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/module.sh"
-KEY=0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324
-
-[ -f "$TCPIKE_MODULE" ] || tap_skip_all "module not built ($TCPIKE_MODULE)"
-lsmod 2>/dev/null | grep -q '^tcpike ' && wait_for 30 rmmod tcpike
-[ -d "/lib/modules/$(uname -r)/kernel" ] && modprobe -a xfrm_algo xfrm_user esp4 esp6 2>/dev/null
-if ! out=$(insmod "$TCPIKE_MODULE" 2>&1); then
-	tap_fail "insmod tcpike.ko" "$out"
-	tap_done
-fi
+module_load
 topo_pair ev
 
 # monitor NS FILE COUNT TIMEOUT: background listener, waits until it listens
@@ -26,7 +18,7 @@ monitor "$NS_A" /tmp/ev-a.log 2 20
 monitor "$NS_B" /tmp/ev-b.log 1 8
 MON_B=$MON
 ip netns exec "$NS_A" "$NL" sa-new --spi 0x3001 --src 10.0.0.1 --dst 10.0.0.2 \
-	--aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY --soft-seconds 1 --hard-seconds 3
+	--aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY_AB --soft-seconds 1 --hard-seconds 3
 wait_for 20 sh -c '[ $(grep -c expire /tmp/ev-a.log) -ge 2 ]'
 tap_expect_eq "soft then hard expire events for a 1 s / 3 s SA" \
 	"expire soft spi 0x00003001 dst 10.0.0.2|expire hard spi 0x00003001 dst 10.0.0.2" \
@@ -52,7 +44,7 @@ tap_expect_eq "acquire event for a policy hit with no SA" \
 
 # Soft lifetimes longer than hard ones make no sense.
 out=$(ip netns exec "$NS_A" "$NL" sa-new --spi 0x3002 --src 10.0.0.1 --dst 10.0.0.2 \
-	--aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY --soft-seconds 10 --hard-seconds 5 2>&1)
+	--aead 'rfc4106(gcm(aes))' --icv 128 --key $KEY_AB --soft-seconds 10 --hard-seconds 5 2>&1)
 case "$out" in
 *"soft lifetime is longer than its hard lifetime"*) tap_ok "soft > hard lifetime refused" ;;
 *) tap_fail "soft > hard lifetime refused" "$out" ;;

@@ -12,18 +12,7 @@ tap_check "tunnel through the module" module_tunnel
 # An RFC 3948 encapsulation socket on UDP 4500 in each namespace, as the
 # daemon holds it.
 encap_sockets encap
-ip netns exec "$NS_B" nft -f - <<'NFT'
-table inet wire {
-	chain in {
-		type filter hook input priority -300;
-		iifname "vb" meta l4proto esp counter comment "esp"
-		iifname "vb" udp dport 4500 counter comment "udp4500"
-	}
-}
-NFT
-cnt() { ip netns exec "$NS_B" nft list table inet wire | sed -n "s/.*counter packets \([0-9]*\) .*comment \"$1\".*/\1/p"; }
-oseq() { ip -n "$NS_A" xfrm state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 |
-	sed -n 's/.*oseq 0x\([0-9a-f]*\).*/\1/p'; }
+wire_in "esp=meta l4proto esp" "udp4500=udp dport 4500"
 # Both ends of each direction switch together, as two daemons would: XFRM
 # drops ESP whose encapsulation does not match the receiving state.  The
 # plain (non-ASan) client keeps the gap short under emulation.
@@ -41,11 +30,11 @@ steer_all() { # encap [ports...]
 
 ping_start /tmp/steer-ping.log
 sleep 2
-s0=$((16#$(oseq)))
+s0=$((16#$(sa_oseq)))
 tap_check "steer raw -> udp (4500 -> 4500) on both sides" steer_all --encap udp --sport 4500 --dport 4500
-e0=$(cnt esp) u0=$(cnt udp4500)
+e0=$(rule_cnt esp) u0=$(rule_cnt udp4500)
 sleep 3
-e1=$(cnt esp) u1=$(cnt udp4500) s1=$((16#$(oseq)))
+e1=$(rule_cnt esp) u1=$(rule_cnt udp4500) s1=$((16#$(sa_oseq)))
 [ $((u1 - u0)) -ge 20 ] && [ $((e1 - e0)) -le 1 ] &&
 	tap_ok "ESP moved into UDP 4500 on the wire (udp +$((u1 - u0)), raw +$((e1 - e0)))" ||
 	tap_fail "ESP moved into UDP 4500 on the wire" "udp +$((u1 - u0)), raw +$((e1 - e0))"
@@ -67,9 +56,9 @@ tap_expect_eq "NAT port change reported as a mapping event" \
 	"$(grep mapping /tmp/steer-map.log)"
 ip netns exec "$NS_A" "$FAST" sa-steer --spi 0x1001 --dst 10.0.0.2 --encap udp --sport 4500 --dport 4500
 tap_check "steer udp -> raw on both sides" steer_all --encap raw
-e1=$(cnt esp) u1=$(cnt udp4500)
+e1=$(rule_cnt esp) u1=$(rule_cnt udp4500)
 sleep 3
-e2=$(cnt esp) u2=$(cnt udp4500)
+e2=$(rule_cnt esp) u2=$(rule_cnt udp4500)
 [ $((e2 - e1)) -ge 20 ] && [ $((u2 - u1)) -le 1 ] &&
 	tap_ok "ESP back on raw IP (raw +$((e2 - e1)), udp +$((u2 - u1)))" ||
 	tap_fail "ESP back on raw IP" "raw +$((e2 - e1)), udp +$((u2 - u1))"

@@ -8,23 +8,15 @@
 . "$TOP/selftests/module.sh"
 module_load
 topo_pair ka
-ip netns exec "$NS_B" nft -f - <<'NFT'
-table inet wire {
-	chain in {
-		type filter hook input priority -300;
-		iifname "vb" ip saddr 10.0.0.1 udp sport 4500 udp dport 4500 udp length 9 @th,64,8 0xff counter comment "ka"
-	}
-}
-NFT
-cnt() { ip netns exec "$NS_B" nft list table inet wire | sed -n 's/.*counter packets \([0-9]*\) .*comment "ka".*/\1/p'; }
+wire_in "ka=ip saddr 10.0.0.1 udp sport 4500 udp dport 4500 udp length 9 @th,64,8 0xff"
 KA="ip netns exec $NS_A $NL keepalive --src 10.0.0.1 --dst 10.0.0.2 --sport 4500 --dport 4500"
 tap_check "keepalive every 1 s set" $KA --interval 1
 # Reading the counter takes a while under emulation: the window is timed
 # from before the first read to after the second.
 t0=$(date +%s)
-c0=$(cnt)
+c0=$(rule_cnt ka)
 sleep 5
-c1=$(cnt)
+c1=$(rule_cnt ka)
 t1=$(date +%s)
 n=$((c1 - c0)) d=$((t1 - t0))
 [ $n -ge $((d / 2)) ] && [ $n -le $((d + 2)) ] &&
@@ -35,9 +27,9 @@ case "$st" in "keepalives 1 sent "[1-9]*) tap_ok "module counts the keepalives (
 *) tap_fail "module counts the keepalives" "$st" ;; esac
 tap_check "keepalive removed" $KA --interval 0
 sleep 1
-c2=$(cnt)
+c2=$(rule_cnt ka)
 sleep 3
-c3=$(cnt)
+c3=$(rule_cnt ka)
 tap_expect_eq "no keepalive after removal" "$c2" "$c3"
 out=$($KA --interval 0 2>&1)
 case "$out" in *"no keepalive for these"*) tap_ok "removing an unknown keepalive refused" ;;
@@ -66,17 +58,17 @@ tap_check "tunnel through the module, its ESP in UDP 4500" tunnel_udp
 tap_check "keepalive every 2 s set" $KA --interval 2
 ping_start /tmp/ka-ping.log 100000 0.2
 sleep 3
-c0=$(cnt) s0=$(skipped)
+c0=$(rule_cnt ka) s0=$(skipped)
 sleep 8
-c1=$(cnt) s1=$(skipped)
+c1=$(rule_cnt ka) s1=$(skipped)
 [ $((c1 - c0)) -le 1 ] && [ "${s1:-0}" -gt "${s0:-0}" ] &&
 	tap_ok "no keepalive while the SA sent ESP on those ports ($((c1 - c0)) on the wire, $((s1 - s0)) skipped)" ||
 	tap_fail "no keepalive while the SA sent ESP on those ports" "$((c1 - c0)) on the wire, skipped $s0 -> $s1"
 ping_check "the ping stream went through meanwhile" /tmp/ka-ping.log 10
 sleep 3
-c2=$(cnt)
+c2=$(rule_cnt ka)
 sleep 8
-c3=$(cnt)
+c3=$(rule_cnt ka)
 [ $((c3 - c2)) -ge 2 ] && tap_ok "keepalives again once ESP stopped ($((c3 - c2)) in 8 s)" ||
 	tap_fail "keepalives again once ESP stopped" "$((c3 - c2)) in 8 s"
 # The SAs and policies go (flushed: the module hears of it), the keepalive stays.
@@ -91,7 +83,7 @@ mark=$(dmesg | wc -l)
 tap_check "rmmod with a live keepalive" wait_for 10 rmmod tcpike
 sleep 2
 tap_expect_eq "no WARNING or BUG at unload" "" "$(dmesg | tail -n +$((mark + 1)) | grep -E 'WARNING|BUG|Oops')"
-c4=$(cnt)
+c4=$(rule_cnt ka)
 sleep 2
-tap_expect_eq "no keepalive after unload" "$c4" "$(cnt)"
+tap_expect_eq "no keepalive after unload" "$c4" "$(rule_cnt ka)"
 tap_done

@@ -11,7 +11,7 @@
 # plain-XFRM backend (XFRMA_ENCAP type 7) ends the test.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/module.sh"
-if ! grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
+if ! have_espintcp; then
 	# What can be checked there: the module refuses tcp with the reason.
 	module_load
 	topo_pair et
@@ -90,25 +90,14 @@ tap_expect_eq "sa-get reports the tcp transport and ports" "encap tcp 4500 -> 40
 # What arrives on B's link from A: raw ESP, ESP in UDP 4500, and TCP
 # segments to 4500 that carry more than headers (ESP records; ACKs and
 # the prefix are shorter).
-ip netns exec "$NS_B" nft -f - <<'NFT'
-table inet wire {
-	chain in {
-		type filter hook input priority -300;
-		iifname "vb" meta l4proto esp counter comment "esp"
-		iifname "vb" udp dport 4500 counter comment "udp4500"
-		iifname "vb" tcp dport 4500 ip length gt 100 counter comment "tcp4500"
-	}
-}
-NFT
-cnt() { ip netns exec "$NS_B" nft list table inet wire | sed -n "s/.*counter packets \([0-9]*\) .*comment \"$1\".*/\1/p"; }
-oseq() { ip -n "$NS_A" xfrm state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 |
-	sed -n 's/.*oseq 0x\([0-9a-f]*\).*/\1/p'; }
+wire_in "esp=meta l4proto esp" "udp4500=udp dport 4500" \
+	"tcp4500=tcp dport 4500 ip length gt 100"
 # wire LABEL: counters over 3 s of the ping stream; sets E U T (deltas).
 wire() {
 	local e0 u0 t0
-	e0=$(cnt esp) u0=$(cnt udp4500) t0=$(cnt tcp4500)
+	e0=$(rule_cnt esp) u0=$(rule_cnt udp4500) t0=$(rule_cnt tcp4500)
 	sleep 3
-	E=$(($(cnt esp) - e0)) U=$(($(cnt udp4500) - u0)) T=$(($(cnt tcp4500) - t0))
+	E=$(($(rule_cnt esp) - e0)) U=$(($(rule_cnt udp4500) - u0)) T=$(($(rule_cnt tcp4500) - t0))
 }
 
 lossless() { # description ping-output
@@ -147,13 +136,13 @@ ip netns exec "$NS_A" timeout 3 tcpdump -l -nn -i va -c 200 'esp or (tcp port 45
 tap_check "tcpdump: ESP records in TCP 40500 > 4500, no raw ESP" sh -c \
 	"grep -q '10.0.0.1.40500 > 10.0.0.2.4500' /tmp/et-dump.txt && ! grep -q ESP /tmp/et-dump.txt"
 
-s0=$((16#$(oseq)))
+s0=$((16#$(sa_oseq)))
 tap_check "steer tcp -> udp (4500 -> 4500) on both sides" steer_all udp "${UDP_PORTS[@]}"
 wire
 [ $U -ge 20 ] && [ $T -le 1 ] && [ $E -le 1 ] &&
 	tap_ok "ESP moved into UDP 4500 (udp +$U, tcp +$T, raw +$E)" ||
 	tap_fail "ESP moved into UDP 4500" "udp +$U, tcp +$T, raw +$E"
-s1=$((16#$(oseq)))
+s1=$((16#$(sa_oseq)))
 [ "$s1" -gt "$s0" ] && tap_ok "sequence numbers continued across tcp -> udp ($s0 -> $s1)" ||
 	tap_fail "sequence numbers continued across tcp -> udp" "$s0 -> $s1"
 
@@ -169,7 +158,7 @@ wire
 [ $T -ge 20 ] && [ $U -le 1 ] && [ $E -le 1 ] &&
 	tap_ok "ESP back in the TCP connection (tcp +$T, udp +$U, raw +$E)" ||
 	tap_fail "ESP back in the TCP connection" "tcp +$T, udp +$U, raw +$E"
-s2=$((16#$(oseq)))
+s2=$((16#$(sa_oseq)))
 [ "$s2" -gt "$s1" ] && tap_ok "sequence numbers continued across udp -> tcp ($s1 -> $s2)" ||
 	tap_fail "sequence numbers continued across udp -> tcp" "$s1 -> $s2"
 
@@ -178,7 +167,7 @@ wire
 [ $E -ge 20 ] && [ $T -le 1 ] && [ $U -le 1 ] &&
 	tap_ok "ESP on raw IP (raw +$E, tcp +$T, udp +$U)" ||
 	tap_fail "ESP on raw IP" "raw +$E, tcp +$T, udp +$U"
-s3=$((16#$(oseq)))
+s3=$((16#$(sa_oseq)))
 [ "$s3" -gt "$s2" ] && tap_ok "sequence numbers continued across tcp -> raw ($s2 -> $s3)" ||
 	tap_fail "sequence numbers continued across tcp -> raw" "$s2 -> $s3"
 # Three steers of both ends: at most a handful (5) lost per steer.
@@ -228,9 +217,9 @@ tap_expect_eq "xfrm backend added the espintcp SAs and policies in both namespac
 	"added added" "$(head -1 "/tmp/et-kx-$NS_A") $(head -1 "/tmp/et-kx-$NS_B")"
 tap_check "ip xfrm shows the backend's espintcp state" sh -c \
 	"ip -n $NS_B xfrm state get src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x3004 | grep -q 'encap type espintcp sport 4500 dport 40500'"
-t0=$(cnt tcp4500) e0=$(cnt esp)
+t0=$(rule_cnt tcp4500) e0=$(rule_cnt esp)
 out=$(ip netns exec "$NS_A" ping -c 10 -i 0.2 -W 2 -I 192.168.1.1 192.168.2.1 2>&1)
-T=$(($(cnt tcp4500) - t0)) E=$(($(cnt esp) - e0))
+T=$(($(rule_cnt tcp4500) - t0)) E=$(($(rule_cnt esp) - e0))
 lossless "ping through the xfrm backend's ESP in TCP" "$out"
 [ $T -ge 5 ] && [ $E -eq 0 ] && tap_ok "the xfrm backend's ESP rode the TCP connection (tcp +$T, raw +$E)" ||
 	tap_fail "the xfrm backend's ESP rode the TCP connection" "tcp +$T, raw +$E"

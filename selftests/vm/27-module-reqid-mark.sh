@@ -31,22 +31,12 @@ time.sleep(600)' "/tmp/rq-encap-$1" "$2" &
 enc_sock "$NS_A" 4500
 enc_sock "$NS_B" 4501
 wait_for 10 test -s "/tmp/rq-encap-$NS_A" && wait_for 10 test -s "/tmp/rq-encap-$NS_B"
-ip netns exec "$NS_B" nft -f - <<'NFT'
-table inet wire {
-	chain in {
-		type filter hook input priority -300;
-		iifname "vb" meta l4proto esp counter comment "esp"
-		iifname "vb" udp dport 4501 counter comment "udp4501"
-	}
-}
-NFT
-cnt() { ip netns exec "$NS_B" nft list table inet wire | sed -n "s/.*counter packets \([0-9]*\) .*comment \"$1\".*/\1/p"; }
+wire_in "esp=meta l4proto esp" "udp4501=udp dport 4501"
 state() { # ns src dst spi [mark V mask M]
 	local ns=$1 src=$2 dst=$3 spi=$4
 	shift 4
 	ip -n "$ns" xfrm state get src "$src" dst "$dst" proto esp spi "$spi" "$@"
 }
-oseq() { state "$@" | sed -n 's/.*oseq 0x\([0-9a-f]*\).*/\1/p'; }
 spis() { ip -n "$1" xfrm state | sed -n 's/.* spi \(0x[0-9a-f]*\) .*/\1/p' | sort | tr '\n' ' '; }
 FAST=$TOP/build/tools/tcpike-nl
 [ -x "$FAST" ] || FAST=$NL
@@ -68,12 +58,12 @@ steer_both() { # encap
 spis_a=$(spis "$NS_A") spis_b=$(spis "$NS_B")
 ping_start /tmp/rq-ping.log
 sleep 2
-sa0=$((16#$(oseq "$NS_A" 10.0.0.1 10.0.0.2 0x1001))) sb0=$((16#$(oseq "$NS_B" 10.0.0.2 10.0.0.1 0x2002)))
+sa0=$((16#$(sa_oseq "$NS_A" 10.0.0.1 10.0.0.2 0x1001))) sb0=$((16#$(sa_oseq "$NS_B" 10.0.0.2 10.0.0.1 0x2002)))
 tap_check "steer by reqid raw -> udp, one request per host" steer_both udp
-e0=$(cnt esp) u0=$(cnt udp4501)
+e0=$(rule_cnt esp) u0=$(rule_cnt udp4501)
 sleep 3
-e1=$(cnt esp) u1=$(cnt udp4501)
-sa1=$((16#$(oseq "$NS_A" 10.0.0.1 10.0.0.2 0x1001))) sb1=$((16#$(oseq "$NS_B" 10.0.0.2 10.0.0.1 0x2002)))
+e1=$(rule_cnt esp) u1=$(rule_cnt udp4501)
+sa1=$((16#$(sa_oseq "$NS_A" 10.0.0.1 10.0.0.2 0x1001))) sb1=$((16#$(sa_oseq "$NS_B" 10.0.0.2 10.0.0.1 0x2002)))
 ok=1
 for ns in "$NS_A" "$NS_B"; do
 	state "$ns" 10.0.0.1 10.0.0.2 0x1001 | grep -q 'encap type espinudp sport 4500 dport 4501' &&
@@ -123,13 +113,13 @@ tap_check "raw steer of reqid 9 (no ports to orient) moves it" \
 $N sa-del --spi 0x9001 --dst 10.0.0.2 && $N sa-del --spi 0x9002 --dst 10.9.9.2
 
 tap_check "steer by reqid udp -> raw, one request per host" steer_both raw
-e1=$(cnt esp) u1=$(cnt udp4501)
+e1=$(rule_cnt esp) u1=$(rule_cnt udp4501)
 sleep 3
-e2=$(cnt esp) u2=$(cnt udp4501)
+e2=$(rule_cnt esp) u2=$(rule_cnt udp4501)
 [ $((e2 - e1)) -ge 20 ] && [ $((u2 - u1)) -le 1 ] &&
 	tap_ok "ESP back on raw IP (raw +$((e2 - e1)), udp +$((u2 - u1)))" ||
 	tap_fail "ESP back on raw IP" "raw +$((e2 - e1)), udp +$((u2 - u1))"
-sa2=$((16#$(oseq "$NS_A" 10.0.0.1 10.0.0.2 0x1001)))
+sa2=$((16#$(sa_oseq "$NS_A" 10.0.0.1 10.0.0.2 0x1001)))
 [ "$sa2" -gt "$sa1" ] && tap_ok "sequence numbers continued across the second steer ($sa1 -> $sa2)" ||
 	tap_fail "sequence numbers continued across the second steer" "$sa1 -> $sa2"
 # Two steers of both hosts, each host's its own process: what is lost is

@@ -53,17 +53,8 @@ live_or_stop() { # description prefix
 }
 
 # Keepalives B receives from A (one 0xFF byte in UDP 4500 -> 4501).
-ka_counter() {
-	ip netns exec "$NS_B" nft -f - <<'NFT'
-table inet wire {
-	chain in {
-		type filter hook input priority -300;
-		iifname "vb" ip saddr 10.0.0.1 udp sport 4500 udp dport 4501 udp length 9 @th,64,8 0xff counter comment "ka"
-	}
-}
-NFT
-}
-ka_count() { ip netns exec "$NS_B" nft list table inet wire | sed -n 's/.*counter packets \([0-9]*\) .*comment "ka".*/\1/p'; }
+ka_counter() { wire_in "ka=ip saddr 10.0.0.1 udp sport 4500 udp dport 4501 udp length 9 @th,64,8 0xff"; }
+ka_count() { rule_cnt ka; }
 
 # --- 1: rmmod with everything live ------------------------------------------
 module_load

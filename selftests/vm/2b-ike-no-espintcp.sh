@@ -5,9 +5,8 @@
 # and nothing half-made; separate transports (IKE on TCP, ESP on IP) carry
 # traffic.  On a kernel with espintcp this test has nothing to show.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
-grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null &&
+require_tcpiked
+have_espintcp &&
 	tap_skip_all_design "this kernel has espintcp (the case is a kernel without it)"
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/module.sh"

@@ -18,7 +18,7 @@ command -v iperf3 >/dev/null || tap_skip_all "iperf3 not installed"
 module_load
 topo_pair sl
 espintcp=0
-grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null && espintcp=1
+have_espintcp && espintcp=1
 CONN=$TOOL_BIN/selftests/espintcp_conn
 [ $espintcp = 0 ] || [ -x "$CONN" ] || tap_skip_all "selftests/espintcp_conn not built ($CONN)"
 

@@ -4,10 +4,7 @@
 # NAT router, the transport that carried ESP counted on the wire
 # (selftests/datapath.sh).
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
-. "$TOP/selftests/ike.sh"
-. "$TOP/selftests/module.sh"
+require_tcpiked
 . "$TOP/selftests/datapath.sh"
 module_load
 dp_run "module, udp" 0 module udp esp

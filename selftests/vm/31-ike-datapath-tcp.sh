@@ -4,18 +4,13 @@
 # NAT router, the transport that carried ESP counted on the wire
 # (selftests/datapath.sh).
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
-. "$TOP/selftests/ike.sh"
-. "$TOP/selftests/module.sh"
+require_tcpiked
 . "$TOP/selftests/datapath.sh"
 module_load
-espintcp=1
-grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null || espintcp=0
 dp_run "module, separate" 0 module separate esp
 dp_run "module, separate, NAT" 1 module separate espudp
 dp_run "xfrm, separate-tcp-first, NAT" 1 xfrm separate-tcp-first espudp
-if [ $espintcp = 1 ]; then
+if have_espintcp; then
 	dp_run "module, tcp (RFC 9329)" 0 module tcp tcpdata
 	dp_run "xfrm, tcp (RFC 9329), NAT" 1 xfrm tcp tcpdata
 else

@@ -13,14 +13,9 @@
 # Each case pings through the tunnel and counts on the wire which
 # transport carried the ESP both ways, at both ends (selftests/datapath.sh).
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
-. "$TOP/selftests/ike.sh"
-. "$TOP/selftests/module.sh"
+require_tcpiked
 . "$TOP/selftests/datapath.sh"
 module_load
-espintcp=1
-grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null || espintcp=0
 
 block() {
 	case $1 in
@@ -125,7 +120,7 @@ probe_run() {
 
 probe_run open esp
 probe_run no-esp espudp
-if [ $espintcp = 1 ]; then
+if have_espintcp; then
 	probe_run no-esp-udp tcpdata
 else
 	tap_skip_design "probe no-esp-udp: rebuild with ESP in TCP" "kernel without the espintcp ULP"

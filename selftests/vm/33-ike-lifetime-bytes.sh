@@ -9,8 +9,7 @@
 # tcpiked's status.  With the module, an SA deleted behind tcpiked's back
 # (ip xfrm) ends the Child SA at both ends.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/module.sh"
 

@@ -6,10 +6,7 @@
 # come back, ESP counted on the wire both ways; the Child SA deleted from
 # the CLI leaves the trap, and the next ping brings it up again.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
-. "$TOP/selftests/ike.sh"
-. "$TOP/selftests/module.sh"
+require_tcpiked
 . "$TOP/selftests/datapath.sh"
 
 # One ping from a's inner address: the first meets the trap without an SA

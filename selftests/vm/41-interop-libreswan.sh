@@ -30,7 +30,7 @@ require_root
 [ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
 . "$TOP/selftests/peers/libreswan.sh"
 lsw_available || tap_skip_all "no Libreswan root (TCPIKE_LIBRESWAN_ROOT from scripts/libreswan-root.sh) or no certutil"
-grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null ||
+have_espintcp ||
 	tap_skip_all_design "kernel without espintcp (CONFIG_INET_ESPINTCP)"
 for c in tcpdump tshark nft busybox python3; do
 	command -v $c >/dev/null || tap_skip_all "$c not installed"

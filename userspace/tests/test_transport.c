@@ -81,6 +81,25 @@ static uint16_t base_port(void)
 	return (uint16_t)(40000 + (getpid() % 5000) * 4);
 }
 
+/* A TCP transport on 127.0.0.1, port base_port() + off, with o's limits
+ * (its addresses and ports are set here, and kept: the transport holds
+ * them), reporting to srv; *dst is where to connect. */
+static struct tcp *listen_lo(struct loop *l, struct tcp_opts o, int off, struct sink *srv,
+			     struct sockaddr_storage *dst)
+{
+	static struct sockaddr_storage a;
+	static uint16_t port;
+
+	a = lo4(0);
+	port = (uint16_t)(base_port() + off);
+	*dst = lo4(port);
+	o.addrs = &a;
+	o.n_addrs = 1;
+	o.ports = &port;
+	o.n_ports = 1;
+	return tcp_open(l, &o, on_rx, srv, &ops, srv);
+}
+
 TEST(udp_natt_marker_keepalive_esp)
 {
 	struct loop *l = loop_new();
@@ -287,14 +306,10 @@ TEST(tcp_prefix_frames_both_ways)
 {
 	struct loop *l = loop_new();
 	struct sink srv = { 0 }, cli = { 0 };
-	struct sockaddr_storage a = lo4(0);
-	uint16_t port = (uint16_t)(base_port() + 2);
-	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
-			      .n_ports = 1 };
+	struct sockaddr_storage dst;
 	struct tcp_opts oc = { 0 };
-	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	struct tcp *ts = listen_lo(l, (struct tcp_opts){ 0 }, 2, &srv, &dst);
 	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
-	struct sockaddr_storage dst = lo4(port);
 	struct tcp_conn *c;
 	int err;
 
@@ -330,12 +345,8 @@ TEST(tcp_bad_prefix_closes_without_delivery)
 {
 	struct loop *l = loop_new();
 	struct sink srv = { 0 };
-	struct sockaddr_storage a = lo4(0);
-	uint16_t port = (uint16_t)(base_port() + 3);
-	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
-			      .n_ports = 1 };
-	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
-	struct sockaddr_storage dst = lo4(port);
+	struct sockaddr_storage dst;
+	struct tcp *ts = listen_lo(l, (struct tcp_opts){ 0 }, 3, &srv, &dst);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	/* A valid frame but no IKETCP first (TCP-24). */
 	uint8_t junk[] = { 0, 9, 0, 0, 0, 0, 'a', 'b', 'c' };
@@ -408,12 +419,8 @@ TEST(tcp_per_ip_limit)
 {
 	struct loop *l = loop_new();
 	struct sink srv = { 0 };
-	struct sockaddr_storage a = lo4(0);
-	uint16_t port = (uint16_t)(base_port() + 3);
-	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
-			      .n_ports = 1, .max_per_ip = 2 };
-	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
-	struct sockaddr_storage dst = lo4(port);
+	struct sockaddr_storage dst;
+	struct tcp *ts = listen_lo(l, (struct tcp_opts){ .max_per_ip = 2 }, 3, &srv, &dst);
 	int fd[4];
 
 	ASSERT_NE(NULL, ts);
@@ -508,18 +515,10 @@ static void half_open_sa(struct tcp *ts)
 static void first_of_five_kept(struct __test_metadata *_metadata, void (*first)(struct tcp *),
 			       struct sink *srv, struct loop **lp, struct tcp **tsp, int *fd)
 {
-	static struct sockaddr_storage a;
-	static uint16_t port;
-	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
-			      .n_ports = 1, .max_conns = 3 };
 	struct sockaddr_storage dst;
 	struct loop *l = loop_new();
-	struct tcp *ts;
+	struct tcp *ts = listen_lo(l, (struct tcp_opts){ .max_conns = 3 }, 3, srv, &dst);
 
-	a = lo4(0);
-	port = (uint16_t)(base_port() + 3);
-	dst = lo4(port);
-	ts = tcp_open(l, &o, on_rx, srv, &ops, srv);
 	*lp = l;
 	*tsp = ts;
 	ASSERT_NE(NULL, ts);
@@ -571,11 +570,8 @@ TEST(tcp_memory_given_back_after_a_connection_burst)
 	for (int k = 0; k < 2; k++) {
 		struct loop *l = loop_new();
 		struct sink srv = { 0 };
-		struct sockaddr_storage a = lo4(0);
-		uint16_t port = (uint16_t)(base_port() + 2);
-		struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port, .n_ports = 1 };
-		struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
-		struct sockaddr_storage dst = lo4(port);
+		struct sockaddr_storage dst;
+		struct tcp *ts = listen_lo(l, (struct tcp_opts){ 0 }, 2, &srv, &dst);
 		int fd[MEM_BURST_MIN + 16], n = counts[k];
 
 		ASSERT_NE(NULL, ts);
@@ -653,12 +649,8 @@ TEST(tcp_prefix_timeout_and_bad_length)
 {
 	struct loop *l = loop_new();
 	struct sink srv = { 0 };
-	struct sockaddr_storage a = lo4(0);
-	uint16_t port = (uint16_t)(base_port() + 3);
-	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
-			      .n_ports = 1, .prefix_timeout_ms = 100 };
-	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
-	struct sockaddr_storage dst = lo4(port);
+	struct sockaddr_storage dst;
+	struct tcp *ts = listen_lo(l, (struct tcp_opts){ .prefix_timeout_ms = 100 }, 3, &srv, &dst);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	int fd2 = socket(AF_INET, SOCK_STREAM, 0);
 	/* Prefix split over two writes, then a frame of length 1: fatal. */
@@ -702,12 +694,8 @@ TEST(tcp_idle_timeout_needs_an_sa)
 {
 	struct loop *l = loop_new();
 	struct sink srv = { 0 };
-	struct sockaddr_storage a = lo4(0);
-	uint16_t port = (uint16_t)(base_port() + 3);
-	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
-			      .n_ports = 1, .idle_timeout_ms = 100 };
-	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
-	struct sockaddr_storage dst = lo4(port);
+	struct sockaddr_storage dst;
+	struct tcp *ts = listen_lo(l, (struct tcp_opts){ .idle_timeout_ms = 100 }, 3, &srv, &dst);
 	static const uint8_t msg[] = { 'I', 'K', 'E', 'T', 'C', 'P',
 				       0, 10, 0, 0, 0, 0, 'j', 'u', 'n', 'k' };
 	static int engine_sa;
@@ -758,12 +746,8 @@ TEST(tcp_accept_out_of_descriptors_rests)
 {
 	struct loop *l = loop_new();
 	struct sink srv = { 0 };
-	struct sockaddr_storage a = lo4(0);
-	uint16_t port = (uint16_t)(base_port() + 3);
-	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port,
-			      .n_ports = 1 };
-	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
-	struct sockaddr_storage dst = lo4(port);
+	struct sockaddr_storage dst;
+	struct tcp *ts = listen_lo(l, (struct tcp_opts){ 0 }, 3, &srv, &dst);
 	struct rlimit rl;
 	int fd[3], fill[64], n_fill = 0, f;
 	uint64_t t0;
