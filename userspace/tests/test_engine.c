@@ -3353,15 +3353,77 @@ TEST(close_action_restart)
 	net_free(n);
 }
 
-static void send_auth_failed(struct ike_sa *sa)
+/* A request of exchange type exch from sa as its next one (in place of
+ * any outstanding), with one notify of type notify (0: empty). */
+static void send_request(struct ike_sa *sa, uint8_t exch, uint16_t notify)
 {
 	struct buf in = BUF_INIT;
 	struct ike_builder bld;
 
 	chain_begin(&bld, &in);
-	ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
-	ike_send_request(sa, TASK_DPD, IKEV2_EXCH_INFORMATIONAL, &bld);
+	if (notify)
+		ike_put_notify(&bld, 0, NULL, 0, notify, NULL, 0);
+	ike_send_request(sa, TASK_DPD, exch, &bld);
 	buf_free(&in);
+}
+
+static void send_auth_failed(struct ike_sa *sa)
+{
+	send_request(sa, IKEV2_EXCH_INFORMATIONAL, IKEV2_N_AUTHENTICATION_FAILED);
+}
+
+/*
+ * Each exchange type's requests are taken in their state only (the core's
+ * table of exchanges, struct exch_ops): a responder's half-open SA takes
+ * IKE_AUTH and nothing else, an established one anything but IKE_AUTH, and
+ * a type no exchange handles is dropped.  Dropped means unanswered, the
+ * message ID window where it was.
+ */
+TEST(requests_taken_only_in_their_exchange_state)
+{
+	static const uint8_t not_yet[] = { IKEV2_EXCH_CREATE_CHILD_SA, IKEV2_EXCH_INFORMATIONAL };
+	struct net *n = net_new(NULL);
+	struct ike_sa *a, *b;
+
+	initiate(n);
+	deliver(n);		/* IKE_SA_INIT */
+	deliver(n);		/* its response: a's IKE_AUTH goes */
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	drop(n);
+	a = first_sa(A, IKE_S_AUTH_SENT);
+	b = first_sa(B, IKE_S_HALF_OPEN);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	for (unsigned int i = 0; i < sizeof(not_yet); i++) {
+		send_request(a, not_yet[i], 0);
+		ASSERT_EQ(1, queued(n));
+		deliver(n);
+		EXPECT_EQ(0, queued(n)) TH_LOG("exchange %u answered half-open", not_yet[i]);
+		EXPECT_EQ(1, b->peer_msgid);
+		EXPECT_EQ(IKE_S_HALF_OPEN, b->state);
+	}
+	net_free(n);
+
+	n = net_new(NULL);
+	bring_up(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	for (unsigned int exch = IKEV2_EXCH_IKE_AUTH; exch <= 45; exch += 45 - IKEV2_EXCH_IKE_AUTH) {
+		uint32_t msgid = b->peer_msgid;
+
+		send_request(a, (uint8_t)exch, 0);
+		ASSERT_EQ(1, queued(n));
+		deliver(n);
+		EXPECT_EQ(0, queued(n)) TH_LOG("exchange %u answered when established", exch);
+		EXPECT_EQ(msgid, b->peer_msgid);
+		EXPECT_EQ(IKE_S_ESTABLISHED, b->state);
+	}
+	/* what is taken there is answered */
+	send_request(a, IKEV2_EXCH_INFORMATIONAL, 0);
+	deliver(n);
+	EXPECT_EQ(1, queued(n));
+	EXPECT_TRUE(head_response(n));
+	net_free(n);
 }
 
 /* RFC 7296 §2.21.2: the initiator's AUTHENTICATION_FAILED in its first
