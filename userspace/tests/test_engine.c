@@ -644,6 +644,18 @@ static void established(struct __test_metadata *_metadata, struct net *n)
 	ASSERT_EQ(2, kernel_sas(B));
 }
 
+/* The IKE SA stays up at both ends without its Child SA, nothing of which
+ * is left in the kernels. */
+static void childless_pair(struct __test_metadata *_metadata, struct net *n)
+{
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(0, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, count_children(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_sas(B));
+}
+
 /* A initiates, the exchanges run to the end: both established. */
 static void bring_up(struct __test_metadata *_metadata, struct net *n)
 {
@@ -1305,12 +1317,7 @@ TEST(child_delete_during_rekey)
 	deliver(n);			/* the rekey at b: being deleted */
 	deliver(n);			/* the delete at a */
 	pump(n);
-	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
-	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
-	EXPECT_EQ(0, count_children(first_sa(A, IKE_S_ESTABLISHED)));
-	EXPECT_EQ(0, count_children(first_sa(B, IKE_S_ESTABLISHED)));
-	EXPECT_EQ(0, kernel_sas(A));
-	EXPECT_EQ(0, kernel_sas(B));
+	childless_pair(_metadata, n);
 	net_free(n);
 }
 
@@ -1402,12 +1409,7 @@ TEST(hard_expire_deletes_the_child_and_tells_the_peer)
 	A->kb->ops = o;
 	kernel_expire(A, in, &A->addr, true);
 	pump(n);
-	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
-	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
-	EXPECT_EQ(0, count_children(first_sa(A, IKE_S_ESTABLISHED)));
-	EXPECT_EQ(0, count_children(first_sa(B, IKE_S_ESTABLISHED)));
-	EXPECT_EQ(0, kernel_sas(A));
-	EXPECT_EQ(0, kernel_sas(B));
+	childless_pair(_metadata, n);
 	EXPECT_EQ(0, kernel_policies(A));
 	EXPECT_EQ(0, kernel_policies(B));
 	net_free(n);
@@ -1661,24 +1663,32 @@ TEST(rekey_responder_never_without_an_outbound_sa)
 	net_free(n);
 }
 
-/* The responder's old outbound SA reaches its soft limit before the
- * initiator's Delete came: the new outbound SA takes over at once. */
-TEST(rekey_responder_sends_on_the_new_sa_when_the_old_runs_out)
+/* Up, and a's Child SA rekey answered by b (a's Delete of the old one not
+ * yet sent): b's new Child SA, or NULL. */
+static struct child_sa *rekey_answered_by_b(struct net *n)
 {
-	struct net *n = net_new(NULL);
-	struct ike_sa *b;
-	struct child_sa *c, *old;
+	struct child_sa *c;
 
 	initiate(n);
 	pump(n);
 	rekey(A, true);
 	deliver(n);
-	b = first_sa(B, IKE_S_ESTABLISHED);
-	for (c = b->children; c && c->state != CHILD_S_INSTALLED; c = c->next)
+	for (c = first_sa(B, IKE_S_ESTABLISHED)->children; c && c->state != CHILD_S_INSTALLED;
+	     c = c->next)
 		;
-	for (old = b->children; old && old->state != CHILD_S_REKEYED; old = old->next)
-		;
+	return c;
+}
+
+/* The responder's old outbound SA reaches its soft limit before the
+ * initiator's Delete came: the new outbound SA takes over at once. */
+TEST(rekey_responder_sends_on_the_new_sa_when_the_old_runs_out)
+{
+	struct net *n = net_new(NULL);
+	struct child_sa *c = rekey_answered_by_b(n), *old;
+
 	ASSERT_NE(NULL, c);
+	for (old = c->ike->children; old && old->state != CHILD_S_REKEYED; old = old->next)
+		;
 	ASSERT_NE(NULL, old);
 	ASSERT_FALSE(c->installed_out);
 	kernel_expire(B, old->spi_in, &B->addr, false);	/* inbound: not yet */
@@ -1696,16 +1706,8 @@ TEST(rekey_responder_sends_on_the_new_sa_when_the_old_runs_out)
 TEST(rekey_responder_sends_on_the_new_sa_after_a_timeout)
 {
 	struct net *n = net_new(NULL);
-	struct ike_sa *b;
-	struct child_sa *c;
+	struct child_sa *c = rekey_answered_by_b(n);
 
-	initiate(n);
-	pump(n);
-	rekey(A, true);
-	deliver(n);
-	b = first_sa(B, IKE_S_ESTABLISHED);
-	for (c = b->children; c && c->state != CHILD_S_INSTALLED; c = c->next)
-		;
 	ASSERT_NE(NULL, c);
 	n->block_udp = true;		/* the answer and all after it lost */
 	elapse(n, 3100);
