@@ -388,6 +388,17 @@ static void get_addr(struct nlattr *a, int family, struct sockaddr_storage *ss)
 		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, nla_data(a), 16);
 }
 
+/* A selector's attributes, its addresses of family. */
+static void get_sel(struct nlattr **a, int family, struct kb_selector *sel)
+{
+	sel->family = family;
+	get_addr(a[TCPIKE_A_SEL_SRC], family, &sel->src);
+	get_addr(a[TCPIKE_A_SEL_DST], family, &sel->dst);
+	sel->src_plen = a[TCPIKE_A_SEL_SRC_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_SRC_PLEN]) : 0;
+	sel->dst_plen = a[TCPIKE_A_SEL_DST_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_DST_PLEN]) : 0;
+	sel->proto = a[TCPIKE_A_SEL_PROTO] ? nla_get_u8(a[TCPIKE_A_SEL_PROTO]) : 0;
+}
+
 static void get_str(struct nlattr *a, char *out, size_t n)
 {
 	if (a)
@@ -586,12 +597,7 @@ static int parse_policy(struct nlattr **a, void *arg)
 	    !a[TCPIKE_A_SEL_DST])
 		return -EPROTO;
 	p->dir = nla_get_u8(a[TCPIKE_A_POLICY_DIR]);
-	p->sel.family = nla_get_u16(a[TCPIKE_A_FAMILY]);
-	get_addr(a[TCPIKE_A_SEL_SRC], p->sel.family, &p->sel.src);
-	get_addr(a[TCPIKE_A_SEL_DST], p->sel.family, &p->sel.dst);
-	p->sel.src_plen = a[TCPIKE_A_SEL_SRC_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_SRC_PLEN]) : 0;
-	p->sel.dst_plen = a[TCPIKE_A_SEL_DST_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_DST_PLEN]) : 0;
-	p->sel.proto = a[TCPIKE_A_SEL_PROTO] ? nla_get_u8(a[TCPIKE_A_SEL_PROTO]) : 0;
+	get_sel(a, nla_get_u16(a[TCPIKE_A_FAMILY]), &p->sel);
 	p->priority = a[TCPIKE_A_PRIORITY] ? nla_get_u32(a[TCPIKE_A_PRIORITY]) : 0;
 	p->reqid = a[TCPIKE_A_REQID] ? nla_get_u32(a[TCPIKE_A_REQID]) : 0;
 	p->mode = a[TCPIKE_A_MODE] ? nla_get_u8(a[TCPIKE_A_MODE]) : 0;
@@ -741,12 +747,7 @@ static int event_from_msg(struct nlmsghdr *nlh, struct tnl_event *ev)
 		ev->hard = a[TCPIKE_A_EVENT_HARD] && nla_get_u8(a[TCPIKE_A_EVENT_HARD]);
 	} else if (g->cmd == TCPIKE_CMD_EVENT_ACQUIRE && a[TCPIKE_A_SEL_SRC] && a[TCPIKE_A_SEL_DST]) {
 		ev->kind = TNL_EV_ACQUIRE;
-		ev->sel.family = ev->family;
-		get_addr(a[TCPIKE_A_SEL_SRC], ev->family, &ev->sel.src);
-		get_addr(a[TCPIKE_A_SEL_DST], ev->family, &ev->sel.dst);
-		ev->sel.src_plen = a[TCPIKE_A_SEL_SRC_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_SRC_PLEN]) : 0;
-		ev->sel.dst_plen = a[TCPIKE_A_SEL_DST_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_DST_PLEN]) : 0;
-		ev->sel.proto = a[TCPIKE_A_SEL_PROTO] ? nla_get_u8(a[TCPIKE_A_SEL_PROTO]) : 0;
+		get_sel(a, ev->family, &ev->sel);
 		ev->reqid = a[TCPIKE_A_REQID] ? nla_get_u32(a[TCPIKE_A_REQID]) : 0;
 		if (a[TCPIKE_A_SRC])
 			get_addr(a[TCPIKE_A_SRC], ev->family, &ev->src);
@@ -781,12 +782,7 @@ static int event_from_msg(struct nlmsghdr *nlh, struct tnl_event *ev)
 		   a[TCPIKE_A_SEL_SRC] && a[TCPIKE_A_SEL_DST]) {
 		ev->kind = TNL_EV_POLICY_DELETED;
 		ev->dir = nla_get_u8(a[TCPIKE_A_POLICY_DIR]);
-		ev->sel.family = ev->family;
-		get_addr(a[TCPIKE_A_SEL_SRC], ev->family, &ev->sel.src);
-		get_addr(a[TCPIKE_A_SEL_DST], ev->family, &ev->sel.dst);
-		ev->sel.src_plen = a[TCPIKE_A_SEL_SRC_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_SRC_PLEN]) : 0;
-		ev->sel.dst_plen = a[TCPIKE_A_SEL_DST_PLEN] ? nla_get_u8(a[TCPIKE_A_SEL_DST_PLEN]) : 0;
-		ev->sel.proto = a[TCPIKE_A_SEL_PROTO] ? nla_get_u8(a[TCPIKE_A_SEL_PROTO]) : 0;
+		get_sel(a, ev->family, &ev->sel);
 		ev->reqid = a[TCPIKE_A_REQID] ? nla_get_u32(a[TCPIKE_A_REQID]) : 0;
 	} else {
 		return -EPROTO;
