@@ -181,6 +181,38 @@ TEST(dispatch_errors)
 	EXPECT_STREQ("", last);	/* nothing reached the ops */
 }
 
+/* In a forked client: req over the socket at path; exits 0 when the whole
+ * reply is want, 1 when not, 2 when it cannot ask. */
+static void __attribute__((noreturn)) ask_and_exit(const char *path, const char *req,
+						   const char *want)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char b[128] = { 0 };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ssize_t n, got = 0;
+
+	strcpy(sun.sun_path, path);
+	if (connect(fd, (void *)&sun, sizeof(sun)) ||
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		_exit(2);
+	while ((n = read(fd, b + got, sizeof(b) - 1 - (size_t)got)) > 0)
+		got += n;
+	_exit(strcmp(b, want) ? 1 : 0);
+}
+
+/* The loop runs (2 s at most) until the child pid exits, then it is
+ * waited for; waitpid's result. */
+static pid_t loop_until_exit(struct loop *l, pid_t pid, int *status)
+{
+	pid_t r = 0;
+
+	for (int i = 0; i < 100 && r == 0; i++) {
+		loop_once(l, 20);
+		r = waitpid(pid, status, WNOHANG);
+	}
+	return r ? r : waitpid(pid, status, 0);
+}
+
 TEST(socket_roundtrip_and_mode)
 {
 	char dir[] = "/tmp/tcpike-ctl-XXXXXX", path[128];
@@ -198,29 +230,9 @@ TEST(socket_roundtrip_and_mode)
 	EXPECT_EQ(0600, st.st_mode & 0777);
 	pid = fork();
 	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-		char b[64] = { 0 };
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		ssize_t n, got = 0;
-
-		strcpy(sun.sun_path, path);
-		if (connect(fd, (void *)&sun, sizeof(sun)) ||
-		    write(fd, "status\n", 7) != 7)
-			_exit(2);
-		while ((n = read(fd, b + got, sizeof(b) - 1 - (size_t)got)) > 0)
-			got += n;
-		_exit(strcmp(b, "OK\nsas 0\n") ? 1 : 0);
-	}
-	pid_t r = 0;
-
-	for (int i = 0; i < 100 && r == 0; i++) {
-		loop_once(l, 20);
-		r = waitpid(pid, &status, WNOHANG);
-	}
-	if (r == 0)
-		r = waitpid(pid, &status, 0);
-	ASSERT_EQ(pid, r);
+	if (pid == 0)
+		ask_and_exit(path, "status\n", "OK\nsas 0\n");
+	ASSERT_EQ(pid, loop_until_exit(l, pid, &status));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	control_close(c);
@@ -236,7 +248,7 @@ TEST(non_root_refused)
 	char dir[] = "/tmp/tcpike-ctl-XXXXXX", path[128];
 	struct loop *l;
 	struct control *c;
-	pid_t pid, r = 0;
+	pid_t pid;
 	int status;
 
 	if (getuid() != 0)
@@ -251,30 +263,12 @@ TEST(non_root_refused)
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-		char b[128] = { 0 };
-		ssize_t n, got = 0;
-		int fd;
-
 		if (setgid(65534) || setuid(65534))
 			_exit(3);
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		strcpy(sun.sun_path, path);
-		if (connect(fd, (void *)&sun, sizeof(sun)) ||
-		    write(fd, "reload\n", 7) != 7)
-			_exit(2);
-		while ((n = read(fd, b + got, sizeof(b) - 1 - (size_t)got)) > 0)
-			got += n;
-		_exit(strcmp(b, "ERR permission denied: tcpikectl must run as root\n") ? 1 : 0);
+		ask_and_exit(path, "reload\n", "ERR permission denied: tcpikectl must run as root\n");
 	}
 	last[0] = 0;
-	for (int i = 0; i < 100 && r == 0; i++) {
-		loop_once(l, 20);
-		r = waitpid(pid, &status, WNOHANG);
-	}
-	if (r == 0)
-		r = waitpid(pid, &status, 0);
-	ASSERT_EQ(pid, r);
+	ASSERT_EQ(pid, loop_until_exit(l, pid, &status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_STREQ("", last);	/* reload never ran */
 	control_close(c);
