@@ -2540,6 +2540,7 @@ SCENARIO(auto_udp_answers)
 SCENARIO(auto_races_tcp_when_udp_is_blocked)
 {
 	struct net *n = net_new("transport = auto");
+	struct buf out = BUF_INIT;
 	uint8_t spi[8];
 
 	n->block_udp = true;
@@ -2561,6 +2562,12 @@ SCENARIO(auto_races_tcp_when_udp_is_blocked)
 	EXPECT_EQ(1, A->e->st.tcp_races_tcp_won);
 	EXPECT_EQ(1, A->e->st.tcp_connects);
 	EXPECT_EQ(0, A->e->st.ike_failed);
+	ASSERT_EQ(0, engine_status(A->e, true, &out));
+	ASSERT_EQ(0, buf_put_u8(&out, 0));
+	EXPECT_NE(NULL, strstr((char *)out.data, "\"tcp_connects\":1,\"tcp_races\":1,"
+			       "\"tcp_races_udp_won\":0,\"tcp_races_tcp_won\":1,"));
+	EXPECT_NE(NULL, strstr((char *)out.data, "\"tcp_fallback\":true"));
+	buf_free(&out);
 	elapse(n, 5000);		/* no UDP retransmission is left */
 	EXPECT_EQ(2, n->dropped);
 	EXPECT_EQ(1, n->connects);
