@@ -671,6 +671,8 @@ static void race_fire(struct timer *t)
 	if (sa->state != IKE_S_INIT_SENT || sa->x.race || xport_go(sa, XE_RACE))
 		return;
 	ike_req_resend(sa);
+	sa->stats_retx++;
+	e->st.retransmits++;
 	log_info("%s: no answer over UDP in %u ms: IKE_SA_INIT sent again, and over TCP port %u beside it",
 		 ike_sa_name(sa), cc->tcp_race_delay_ms, cc->tcp_port);
 	e->st.tcp_races++;
