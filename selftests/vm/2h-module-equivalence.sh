@@ -10,7 +10,8 @@
 # xfrm_dump.py: every field of xfrm_usersa_info / xfrm_userpolicy_info and
 # every attribute) must match field for field.  Same SPIs and keys on both
 # sides; what moves by itself (current lifetime, statistics, last use, a
-# policy's index) is left out of the dump.
+# policy's index) is left out of the dump.  Then the daemon's xfrm
+# backend's SAs (selftests/kb_xfrm) against ip xfrm the same way.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/module.sh"
 
@@ -158,6 +159,47 @@ pol_same "transport-mode policy" out 10.0.0.1/32 10.0.0.2/32 \
 pol_same "IPv6 tunnel policy" out 2001:db8:1::/48 2001:db8:2::/48 \
 	-- --reqid 9 --src 2001:db8::1 --dst 2001:db8::2 \
 	-- tmpl src 2001:db8::1 dst 2001:db8::2 proto esp reqid 9 mode tunnel
+
+# The daemon's other kernel backend (xfrm: XFRM netlink from tcpiked, the
+# same kb_sa) against ip xfrm, for the windows tcpiked configures (default
+# 64): a window above 32 is the bitmap's, not a legacy window xfrm_user
+# clamps to 32.
+KX=$BIN/selftests/kb_xfrm
+NS_X=eq-x
+ns_add "$NS_X" || tap_fail "namespace $NS_X"
+KX_KEY=0x010203$(printf '0%.0s' $(seq 34))
+for w in "32" "64" "1024" "128 esn"; do
+	set -- $w
+	# kb_xfrm holds its SA until a line on its stdin (the backend's
+	# close removes what it installed).
+	rm -f /tmp/eq-kx.in /tmp/eq-kx.out
+	mkfifo /tmp/eq-kx.in
+	ip netns exec "$NS_X" "$KX" sa $w </tmp/eq-kx.in >/tmp/eq-kx.out 2>/tmp/eq-kx.err &
+	kx=$!
+	exec 7>/tmp/eq-kx.in
+	if ! wait_for 20 grep -q "^sa ok" /tmp/eq-kx.out; then
+		tap_fail "xfrm backend, window $w, as ip xfrm installs it" \
+			"$(cat /tmp/eq-kx.out /tmp/eq-kx.err)"
+		exec 7>&-
+		wait $kx
+		continue
+	fi
+	ip -n "$NS_H" xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1000 mode tunnel \
+		aead 'rfc4106(gcm(aes))' "$KX_KEY" 128 replay-window "$1" ${2:+flag esn}
+	a=$(ip netns exec "$NS_X" python3 "$DUMP" 2>&1)
+	h=$(ip netns exec "$NS_H" python3 "$DUMP" 2>&1)
+	if [ -n "$a" ] && [ "$a" = "$h" ]; then
+		tap_ok "xfrm backend, window $w, as ip xfrm installs it"
+	else
+		tap_fail "xfrm backend, window $w, as ip xfrm installs it" \
+			"$(diff <(printf '%s\n' "$h") <(printf '%s\n' "$a") |
+			sed 's/^</ip xfrm:/; s/^>/xfrm backend: /' | grep -v '^---' | head -20)"
+	fi
+	echo >&7
+	exec 7>&-
+	wait $kx
+	ip -n "$NS_H" xfrm state flush
+done
 
 # The comparison can fail: a field set differently on one side shows.
 out=$(ip netns exec "$NS_A" "$NL" sa-new --spi 0x10ff --src 10.0.0.1 --dst 10.0.0.2 "${GCM_MOD[@]}" --replay 32 2>&1 &&
