@@ -114,8 +114,9 @@ b4() {
 		echo
 		echo "Two tcpiked (backend none, -O2 build) in host namespaces, $runs runs per row;"
 		echo "time from \`tcpikectl initiate\` until the Child SA is installed on the"
-		echo "initiator (polled every 10 ms).  Default tcp_fallback_delay (1.5 s: one"
-		echo "UDP retransmission first, RFC 9329 §5.1).  Goal: <= 2000 ms with UDP blocked."
+		echo "initiator (polled every 10 ms).  Defaults: auto races TCP beside UDP after"
+		echo "tcp_race_delay (250 ms, UDP sent once more first, RFC 9329 §5.1); separate"
+		echo "falls back after tcp_fallback_delay (1.5 s).  Goal: <= 2000 ms with UDP blocked."
 		echo
 		echo "| transport | UDP | median ms | min | max | vs. UDP open | goal |"
 		echo "|---|---|---|---|---|---|---|"

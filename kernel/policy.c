@@ -177,6 +177,11 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *pp,
 	}
 	tcpike_policy_key(&own->id, pp->dir, &pp->sel, &pp->mark, pp->if_id);
 	xp->selector = pp->sel;
+	/* No byte or packet limits, as af_key and iproute2 install them. */
+	xp->lft.soft_byte_limit = XFRM_INF;
+	xp->lft.hard_byte_limit = XFRM_INF;
+	xp->lft.soft_packet_limit = XFRM_INF;
+	xp->lft.hard_packet_limit = XFRM_INF;
 	xp->family = pp->sel.family;
 	xp->priority = pp->priority;
 	xp->action = XFRM_POLICY_ALLOW;

@@ -368,8 +368,10 @@ static int attach_replay(struct xfrm_state *x, const struct tcpike_sa_params *p)
 	memcpy(pr, r, len);
 	x->replay_esn = r;
 	x->preplay_esn = pr;
-	x->props.replay_window = min_t(unsigned int, p->replay_window,
-				       sizeof(x->replay.bitmap) * 8);
+	/* As xfrm_user requires of a state with XFRMA_REPLAY_ESN_VAL
+	 * (verify_replay): the legacy window is 0, the bitmap's is the one.
+	 */
+	x->props.replay_window = 0;
 	if (p->flags & TCPIKE_SA_F_ESN)
 		x->props.flags |= XFRM_STATE_ESN;
 	return 0;

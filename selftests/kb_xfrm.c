@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Drives the xfrm kernel backend for selftests/netns/10-transport-xfrm.sh:
+ * Drives the xfrm kernel backend for selftests/netns/10-transport-xfrm.sh
+ * and vm/2h-module-equivalence.sh:
  *   kb_xfrm policy   add an out and an in policy (the in one's priority
  *                    3001, then updated to 3000; one already in the kernel
  *                    with those selectors is replaced), print "added", wait for a
  *                    line on stdin, then close the backend (which must
  *                    remove both) and print "closed"
- *   kb_xfrm sa       add an AES-GCM ESP SA; print "sa ok" or
- *                    "sa failed: <kb_error>" (exit 0 either way)
+ *   kb_xfrm sa [WINDOW [esn]]
+ *                    add an AES-GCM ESP SA (spi 0x1000, 10.0.0.1 ->
+ *                    10.0.0.2, key 01 02 03 and 17 zero bytes, replay
+ *                    window WINDOW, default 32); print "sa ok" or
+ *                    "sa failed: <kb_error>" (exit 0 either way); with a
+ *                    WINDOW, hold the SA until a line on stdin
  *   kb_xfrm tcp-tunnel LOCAL LPORT LNET PEER PPORT PNET OUTSPI INSPI
  *                    a tunnel LNET/24 <-> PNET/24 between LOCAL and PEER
  *                    with ESP in TCP on the connection LOCAL:LPORT <->
@@ -125,7 +130,8 @@ int main(int argc, char **argv)
 {
 	struct kbackend *kb;
 
-	if (argc != 2 && !(argc == 10 && !strcmp(argv[1], "tcp-tunnel")))
+	if (argc != 2 && !(argc == 10 && !strcmp(argv[1], "tcp-tunnel")) &&
+	    !((argc == 3 || argc == 4) && !strcmp(argv[1], "sa")))
 		return 2;
 	kb = kbackend_open("xfrm");
 	if (!kb)
@@ -175,12 +181,20 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "sa")) {
 		static const uint8_t key[20] = { 1, 2, 3 };
 		struct kb_sa sa;
+		char line[16];
 
 		gcm_sa(&sa, 0x1000, "10.0.0.1", "10.0.0.2", key, sizeof(key));
-		if (kb->ops->sa_add(kb, &sa))
+		sa.replay_window = argc > 2 ? (uint32_t)atoi(argv[2]) : 32;
+		sa.esn = argc > 3 && !strcmp(argv[3], "esn");
+		if (kb->ops->sa_add(kb, &sa)) {
 			printf("sa failed: %s\n", kb->kb_error);
-		else
+		} else {
 			printf("sa ok\n");
+			/* With a window given, held until a line on stdin. */
+			fflush(stdout);
+			if (argc > 2 && !fgets(line, sizeof(line), stdin))
+				return 1;
+		}
 		kbackend_close(kb);
 		return 0;
 	}

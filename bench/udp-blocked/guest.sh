@@ -8,7 +8,7 @@
 # with UDP 500/4500 dropped at the responder's input and, as the reference,
 # with UDP open:
 #   tcpiked-auto       two tcpiked (backend module), transport auto, every
-#                      timer at its default (tcp_fallback_delay 1.5 s)
+#                      timer at its default (tcp_race_delay 250 ms)
 #   tcpiked-separate   the same with transport separate
 #   lsw-default        two Libreswan 4.10 pluto, enable-tcp=fallback,
 #                      retransmit-timeout and -interval at their defaults

@@ -13,7 +13,7 @@ for w in lines:
         res.setdefault((w[1], w[2]), []).append((None if w[4] == "-" else int(w[4]), w[5]))
 commit = commit()
 cases = [
-    ("tcpiked-auto", "tcpiked, transport auto (default tcp_fallback_delay 1.5 s)"),
+    ("tcpiked-auto", "tcpiked, transport auto (default tcp_race_delay 250 ms)"),
     ("tcpiked-separate", "tcpiked, transport separate"),
     ("lsw-default", "Libreswan, enable-tcp=fallback, defaults (retransmit-timeout 60 s, interval 500 ms)"),
     ("lsw-tuned", "Libreswan, enable-tcp=fallback, retransmit-timeout=10s (ipsec.conf(5))"),
@@ -79,9 +79,11 @@ if rows:
 p("Libreswan's fallback starts only once its UDP attempt has given up: the")
 p("retransmit-timeout is checked at retransmit instants, with the interval doubling from")
 p("500 ms, so 60 s becomes about 64 s and 10 s about 16 s of UDP before the first TCP")
-p("packet.  tcpiked (auto and separate) sends IKE_SA_INIT over UDP, retransmits it once")
-p("and, with no answer within tcp_fallback_delay (1.5 s), starts over on TCP 4500 with a")
-p("new SPI (RFC 9329 §5.1); separate then keeps ESP out of the TCP stream (on IP here).")
+p("packet.  tcpiked sends IKE_SA_INIT over UDP; with no answer, auto sends it once more")
+p("after tcp_race_delay (250 ms) and races a new IKE SA over TCP 4500 beside it (new SPI,")
+p("RFC 9329 §5.1), keeping whichever completes IKE_SA_INIT first; separate retransmits")
+p("once and after tcp_fallback_delay (1.5 s) starts over on TCP 4500, then keeps ESP out")
+p("of the TCP stream (on IP here).")
 p("")
 open(os.path.join(out, "b4vm.md"), "w").write("\n".join(L) + "\n")
 sys.exit(1 if fail else 0)

@@ -300,12 +300,12 @@ p=$(a_port)
 tap_expect_eq "separate-tcp-first, no echo: plain RFC 9329, both backends put ESP in the stream (RT-11)" \
 	"in:tcp:4500:$p out:tcp:$p:4500 | in:tcp:$p:4500 out:tcp:4500:$p" "$(kb_encaps a) | $(kb_encaps b)"
 
-# --- auto: UDP blocked, TCP fallback ---------------------------------------------------
+# --- auto: UDP blocked, TCP races it after tcp_race_delay (250 ms) and wins ----------
 block "$NS_B" "udp dport { 500, 4500 } drop"
-ike_up "conn_extra=transport = auto;tcp_fallback_delay = 500ms"
+ike_up "conn_extra=transport = auto"
 expect_established "auto, UDP blocked: established over TCP"
-tap_check "auto, UDP blocked: a reports the fallback, IKE and ESP on TCP" \
-	test "$(ike1 a tcp_fallback) $(ike1 a transport) $(ike_counter a tcp_fallbacks)" = "True tcp 1"
+tap_check "auto, UDP blocked: a reports the fallback (a race TCP won), IKE and ESP on TCP" \
+	test "$(ike1 a tcp_fallback) $(ike1 a transport) $(ike_counter a tcp_races_tcp_won) $(ike_counter a tcp_fallbacks)" = "True tcp 1 0"
 p=$(a_port)
 tap_expect_eq "auto, UDP blocked: ESP in the stream at both ends' backends" \
 	"in:tcp:4500:$p out:tcp:$p:4500 | in:tcp:$p:4500 out:tcp:4500:$p" "$(kb_encaps a) | $(kb_encaps b)"

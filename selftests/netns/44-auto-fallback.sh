@@ -1,11 +1,13 @@
 #!/bin/bash
 # transport = auto with UDP blocked, checked on the wire (RFC 9329 §5.1):
-# the UDP IKE_SA_INIT is retransmitted before the fallback (TCP-15), the
-# TCP attempt is a new IKE_SA_INIT with a new SPIi (TCP-16), and every
+# after tcp_race_delay (250 ms) the UDP IKE_SA_INIT goes once more (TCP-15)
+# and a new IKE_SA_INIT over TCP with a new SPIi races it (TCP-16); TCP
+# wins, the tunnel is up within 1 s of initiate, UDP goes quiet; every
 # request's NAT-D hashes are computed over its own addresses and ports,
 # the TCP ports for the TCP one (TCP-16, TCP-31, RT-18); with assume_no_nat
 # none at all (RT-19).  A capture on b's link is read by
-# selftests/ikepcap.py, which recomputes the hashes.
+# selftests/ikepcap.py, which recomputes the hashes.  With UDP open auto
+# opens no TCP connection: no SYN on the wire.
 . "$(dirname "$0")/../lib.sh"
 require_tcpiked
 . "$TOP/selftests/ike.sh"
@@ -17,18 +19,30 @@ table inet blk {
 	chain in { type filter hook input priority -20; udp dport { 500, 4500 } drop; }
 }
 NFT
-# The fallback delay leaves room for one UDP retransmission (1 s, then
-# 2 s later): TCP-15 asks for at least one before TCP.
-ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
-	lid=fqdn:a.test rid=fqdn:b.test \
-	"conn_extra=transport = auto;tcp_fallback_delay = 1500ms"
+# auto_initiate PCAP FILTER: a with transport = auto, every timer at its
+# default (tcp_race_delay 250 ms, retransmit_base 1 s), a capture on b's
+# link; a initiates and waits: $ms is the time from initiate until
+# tcpikectl saw the Child SA installed (it looks every 100 ms).
+auto_initiate() {
+	local t0
+	ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
+		lid=fqdn:a.test rid=fqdn:b.test "conn_extra=transport = auto"
+	PCAP=$IKE_DIR/$1
+	pcap_start "$NS_B" vb "$PCAP" "$2"
+	ike_start "$NS_A" a && ike_start "$NS_B" b || tap_fail "tcpiked started"
+	t0=$(date +%s%N)
+	ike_ctl a initiate c >/dev/null
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 	lid=fqdn:b.test rid=fqdn:a.test
-PCAP=$IKE_DIR/fallback.pcap
-pcap_start "$NS_B" vb "$PCAP" 'udp port 500 or udp port 4500 or tcp port 4500'
-ike_start "$NS_A" a && ike_start "$NS_B" b || tap_fail "tcpiked started"
-ike_ctl a initiate c --no-wait >/dev/null
+auto_initiate fallback.pcap 'udp port 500 or udp port 4500 or tcp port 4500'
 expect_established "auto, UDP blocked: established over TCP"
+tap_check "auto, UDP blocked: initiate returned with the tunnel up within 1.0 s ($ms ms; goal 0.5 s)" \
+	test "$ms" -lt 1000
+# A second UDP retransmission would go at 1 s: none, the UDP SA lost.
+sleep 1.5
 pcap_stop
 reqs=$(python3 "$TOP/selftests/ikepcap.py" "$PCAP")
 tap_diag "$reqs"
@@ -47,6 +61,10 @@ tap_check "NAT-D of the TCP request: the TCP connection's addresses and ports (T
 	test -n "$(printf '%s\n' "$reqs" | grep '^tcp ' | grep 'natd_src=yes natd_dst=yes')"
 tap_check "a reports the fallback, no NAT found" \
 	test "$(ike1 a tcp_fallback) $(ike1 a nat_local)" = "True False"
+tap_expect_eq "UDP twice, then TCP, then nothing more over UDP (the UDP SA was dropped)" \
+	"udp udp tcp" "$(printf '%s\n' "$reqs" | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//')"
+tap_expect_eq "a's counters: one race, won by TCP, one connection opened" "1 1 0 1" \
+	"$(ike_counter a tcp_races) $(ike_counter a tcp_races_tcp_won) $(ike_counter a tcp_races_udp_won) $(ike_counter a tcp_connects)"
 ike_stop a
 ike_stop b
 
@@ -66,6 +84,22 @@ tap_diag "$reqs"
 tap_check "assume_no_nat: the IKE_SA_INIT request carries no NAT-D (RT-19)" \
 	test -n "$(printf '%s\n' "$reqs" | grep '^udp 500>500 .*natd_src=- natd_dst=-')" -a \
 	-z "$(printf '%s\n' "$reqs" | grep 'natd_src=yes')"
+ike_stop a
+ike_stop b
+
+# UDP open: auto is as fast as udp and opens no TCP connection (no SYN on
+# the wire, counted by tcpdump on b's link, outside the daemons).
+auto_initiate open.pcap 'udp port 500 or udp port 4500 or tcp'
+expect_established "auto, UDP open: established over UDP"
+tap_diag "auto, UDP open: initiate returned with the tunnel up in $ms ms"
+sleep 1
+pcap_stop
+syns=$(tcpdump -nr "$PCAP" 'tcp[tcpflags] & tcp-syn != 0' 2>/dev/null | wc -l)
+udp=$(tcpdump -nr "$PCAP" 'udp port 500' 2>/dev/null | wc -l)
+tap_expect_eq "auto, UDP open: no TCP SYN on the wire, IKE over UDP 500 both ways (TCP-4)" \
+	"0 yes" "$syns $([ "$udp" -ge 4 ] && echo yes || echo "no ($udp)")"
+tap_expect_eq "auto, UDP open: a reports UDP, no race, no connection" "udp 0 0" \
+	"$(ike1 a transport) $(ike_counter a tcp_races) $(ike_counter a tcp_connects)"
 ike_stop a
 ike_stop b
 tap_done

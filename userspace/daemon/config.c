@@ -928,7 +928,7 @@ static const struct key_value v_transport[] = {
 	{ V("udp", CFG_XPORT_UDP), .help = "RFC 7296 over UDP." },
 	{ V("tcp", CFG_XPORT_TCP), .help = "RFC 9329: IKE and ESP in one TCP connection." },
 	{ V("auto", CFG_XPORT_AUTO),
-	  .help = "UDP first; when it gets no answer within `tcp_fallback_delay`, a new IKE SA over TCP." },
+	  .help = "UDP first; when it gets no answer within `tcp_race_delay`, a second IKE SA over TCP races it, and the first to complete IKE_SA_INIT is kept." },
 	{ V("separate", CFG_XPORT_SEPARATE),
 	  .help = "IKE_SA_INIT over UDP with the SEPARATE_TRANSPORTS notify, then IKE over TCP, ESP on IP or in UDP." },
 	{ V("separate-tcp-first", CFG_XPORT_SEPARATE_TCP_FIRST),
@@ -1039,7 +1039,9 @@ static const struct key conn_keys[] = {
 	  .help = "How IKE and ESP travel." },
 	{ K("tcp_port", KT_UINT), CONN(tcp_port), PORT, .def = "4500", .help = "The peer's TCP port." },
 	{ K("tcp_fallback_delay", KT_DUR_MS), CONN(tcp_fallback_delay_ms), .def = "1500ms",
-	  .help = "`auto`: time UDP is given before TCP is tried." },
+	  .help = "`separate`: time UDP is given before the IKE SA is dropped for a new one over TCP (as `separate-tcp-first`). With `auto` it is taken for `tcp_race_delay` when that is not set (configurations older than the race), with a warning; setting both there is refused." },
+	{ K("tcp_race_delay", KT_DUR_MS), CONN(tcp_race_delay_ms), .min = 1, .def = "250ms",
+	  .help = "`auto`: time the UDP IKE_SA_INIT has alone, about one round trip to the peer. Unanswered by then, it is sent once more and a new IKE SA (a new SPI, RFC 9329 section 5.1) starts over TCP beside it, as Happy Eyeballs (RFC 8305) races address families; the first to complete IKE_SA_INIT goes on and the other is dropped without a word (its TCP connection closed). When UDP answers in time no TCP connection is opened." },
 	{ K("tcp_connect_timeout", KT_DUR_MS), CONN(tcp_connect_timeout_ms), .def = "3s",
 	  .help = "Time to establish the TCP connection." },
 	{ K("udp_retry_without_separate", KT_BOOL), CONN(udp_retry_without_separate), .def = "yes",
@@ -1802,6 +1804,25 @@ static int check_trap(struct ctx *c, const struct node *sec, const struct conn_c
 	return 0;
 }
 
+/* auto raced UDP and TCP after tcp_race_delay; before, it dropped UDP for
+ * TCP after tcp_fallback_delay.  An older configuration that set the
+ * latter keeps its delay. */
+static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
+{
+	int fb = set_line(sec, "tcp_fallback_delay");
+
+	if (cc->transport != CFG_XPORT_AUTO || !fb)
+		return 0;
+	if (set_line(sec, "tcp_race_delay"))
+		return fail(c, fb, "tcp_fallback_delay: transport = auto starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay");
+	if (cc->tcp_fallback_delay_ms < 1)
+		return fail(c, fb, "tcp_fallback_delay: with transport = auto it is taken for tcp_race_delay, which must be at least 1ms");
+	cc->tcp_race_delay_ms = cc->tcp_fallback_delay_ms;
+	warn(c, fb, "tcp_fallback_delay: transport = auto now races TCP beside UDP after tcp_race_delay (default 250ms); taken as tcp_race_delay = %ums, write that instead",
+	     cc->tcp_race_delay_ms);
+	return 0;
+}
+
 static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
 {
 	if (parse_section(c, sec, CFG_SEC_CONN, "connection", cc, conn_sub))
@@ -1824,6 +1845,8 @@ static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	}
 	if (!cc->local.auth || !cc->remote.auth)
 		return fail(c, sec->line, "connection '%s': needs 'local { auth = ... }' and 'remote { auth = ... }'", cc->name);
+	if (check_race(c, sec, cc))
+		return -1;
 	return check_trap(c, sec, cc);
 }
 

@@ -815,7 +815,8 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 	bprintf(b, "counters: rx %llu tx %llu dropped %llu bad %llu retransmits %llu, "
 		"IKE SAs established %llu failed %llu, Child SAs %llu failed %llu, "
 		"cookies sent %llu, fragments sent %llu reassembled %llu "
-		"dropped for max_frag_memory %llu, TCP fallbacks %llu reconnects %llu, separate transports %llu "
+		"dropped for max_frag_memory %llu, TCP connects %llu fallbacks %llu reconnects %llu, "
+		"races %llu (won by UDP %llu, by TCP %llu), separate transports %llu "
 		"(TCP failed %llu)\n",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
 		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
@@ -824,8 +825,10 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 		(unsigned long long)e->st.child_installed, (unsigned long long)e->st.child_failed,
 		(unsigned long long)e->st.cookies_sent, (unsigned long long)e->st.frags_sent,
 		(unsigned long long)e->st.frags_reassembled,
-		(unsigned long long)e->frags.evicted,
+		(unsigned long long)e->frags.evicted, (unsigned long long)e->st.tcp_connects,
 		(unsigned long long)e->st.tcp_fallbacks, (unsigned long long)e->st.tcp_reconnects,
+		(unsigned long long)e->st.tcp_races, (unsigned long long)e->st.tcp_races_udp_won,
+		(unsigned long long)e->st.tcp_races_tcp_won,
 		(unsigned long long)e->st.separate_negotiated,
 		(unsigned long long)e->st.separate_tcp_failed);
 }
@@ -954,7 +957,7 @@ static void ike_sa_json(struct engine *e, struct ike_sa *sa, bool first, uint64_
 		t.si, t.sr, t.su, cfg_transport_name(sa->x.mode),
 		xport_separate(&sa->x) ? "true" : "false",
 		xport_esp_in_tcp(&sa->x) ? "true" : "false",
-		sa->x.origin == XO_FALLBACK ? "true" : "false",
+		sa->x.origin == XO_FALLBACK || sa->x.origin == XO_RACE ? "true" : "false",
 		xport_tcp_originator(&sa->x) ? "true" : "false");
 	jstr(b, peer_id_str(sa, pid));
 	xport_json(sa, b);
@@ -976,7 +979,8 @@ static void counters_json(const struct engine *e, struct buf *b)
 		"\"cookies_ok\":%llu,\"invalid_ke_sent\":%llu,\"fragments_sent\":%llu,"
 		"\"fragments_reassembled\":%llu,\"fragments_evicted\":%llu,"
 		"\"fragment_bytes\":%zu,\"memory_trims\":%llu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
-		"\"tcp_reconnects\":%llu,\"separate_negotiated\":%llu,"
+		"\"tcp_reconnects\":%llu,\"tcp_connects\":%llu,\"tcp_races\":%llu,"
+		"\"tcp_races_udp_won\":%llu,\"tcp_races_tcp_won\":%llu,\"separate_negotiated\":%llu,"
 		"\"separate_tcp_failed\":%llu,\"esp_probes_ok\":%llu,"
 		"\"esp_probes_failed\":%llu,\"esp_moved_udp\":%llu,\"puzzles_sent\":%llu,"
 		"\"puzzles_solved\":%llu,\"puzzles_unsolved\":%llu,\"puzzles_bad\":%llu,"
@@ -992,7 +996,9 @@ static void counters_json(const struct engine *e, struct buf *b)
 		(unsigned long long)e->frags.evicted, e->frags.bytes,
 		(unsigned long long)(e->ho_mem.trims + (e->tcp ? e->tcp->mem.trims : 0)),
 		(unsigned long long)e->st.dpd_dead, (unsigned long long)e->st.tcp_fallbacks,
-		(unsigned long long)e->st.tcp_reconnects,
+		(unsigned long long)e->st.tcp_reconnects, (unsigned long long)e->st.tcp_connects,
+		(unsigned long long)e->st.tcp_races, (unsigned long long)e->st.tcp_races_udp_won,
+		(unsigned long long)e->st.tcp_races_tcp_won,
 		(unsigned long long)e->st.separate_negotiated,
 		(unsigned long long)e->st.separate_tcp_failed,
 		(unsigned long long)e->st.esp_probes_ok,

@@ -229,8 +229,10 @@ int init_start(struct ike_sa *sa)
 
 static void init_fail(struct ike_sa *sa, const char *why)
 {
-	sa->e->st.ike_failed++;
 	log_warn("%s: IKE_SA_INIT failed: %s", ike_sa_name(sa), why);
+	/* auto: the other SA of the race may still succeed. */
+	if (!xport_race_goes_on(sa))
+		sa->e->st.ike_failed++;
 	ike_sa_destroy(sa, NULL);
 }
 

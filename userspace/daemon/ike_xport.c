@@ -7,8 +7,11 @@
  *   udp                 RFC 7296: IKE and ESP over UDP (and ESP on IP)
  *   tcp                 RFC 9329: IKE and ESP inside one TCP connection
  *   auto                UDP first; when UDP gets no answer within
- *                       tcp_fallback_delay, a new IKE SA over TCP (§5.1:
- *                       new SPI, NAT-D over the TCP ports)
+ *                       tcp_race_delay, IKE_SA_INIT goes over UDP once more
+ *                       and a new IKE SA starts over TCP beside it (§5.1:
+ *                       new SPI, NAT-D over the TCP ports); the first to
+ *                       complete IKE_SA_INIT goes on, the other is dropped
+ *                       (Happy Eyeballs, RFC 8305, between transports)
  *   separate            IKE_SA_INIT on UDP 4500 with N(SEPARATE_TRANSPORTS)
  *                       (RT-1, RT-2); if echoed, IKE moves to TCP 4500 for
  *                       IKE_AUTH and everything after (RT-4, RT-12), ESP
@@ -56,6 +59,10 @@
  *                            SA for that (TCP-16)
  *   XS_SEP.. + XE_IKE_UDP    once on TCP, IKE stays on TCP (RT-12, RT-30)
  *   XS_UDP_INIT + XE_FALLBACK  transport = udp never falls back (TCP-4)
+ *   XS_AUTO_INIT + XE_FALLBACK auto races TCP beside UDP, it does not drop
+ *                            its UDP SA before TCP has answered
+ *   XS_AUTO_RACE + XE_RACE   one race per attempt
+ *   XS_TCP_INIT + XE_RACE_LOST a TCP SA that races nothing does not lose
  *   XS_*_INIT + XE_INIT_ECHO  an echo we did not ask for is ignored
  *                            (the SA goes on as without it: XE_INIT_DONE)
  *   XS_TCP + XE_ESP_UDP      RFC 9329 keeps ESP in the stream (TCP-14)
@@ -70,6 +77,8 @@ const struct xport_rule xport_rules[] = {
 	{ XS_NEW, XE_START_SEP, XS_SEP_INIT, "RT-1, RT-2" },
 	{ XS_NEW, XE_START_TCP, XS_TCP_INIT, "TCP-2; TCP-16 (fallback); RT-25 (rebuild)" },
 	{ XS_NEW, XE_START_SEP_TCP, XS_SEP_TCP_INIT, "RT-9" },
+	{ XS_NEW, XE_START_RACE, XS_RACE_TCP_INIT,
+	  "TCP-16 (a new SPI, NAT-D over the TCP ports), TCP-31" },
 	/* The responder by what its first IKE_SA_INIT came over. */
 	{ XS_NEW, XE_RX_INIT_UDP, XS_UDP, "RFC 7296; RT-3 (no echo when disabled)" },
 	{ XS_NEW, XE_RX_INIT_UDP_SEP, XS_SEP_AWAIT, "RT-3, RT-5" },
@@ -78,25 +87,38 @@ const struct xport_rule xport_rules[] = {
 	/* COOKIE, INVALID_KE_PAYLOAD: the request again, every payload kept. */
 	{ XS_UDP_INIT, XE_INIT_RETRY, XS_UDP_INIT, "RFC 7296 §2.6, §2.7" },
 	{ XS_AUTO_INIT, XE_INIT_RETRY, XS_AUTO_INIT, "RFC 7296 §2.6, §2.7" },
+	{ XS_AUTO_RACE, XE_INIT_RETRY, XS_AUTO_RACE, "RFC 7296 §2.6, §2.7" },
+	{ XS_RACE_TCP_INIT, XE_INIT_RETRY, XS_RACE_TCP_INIT, "TCP-29, TCP-30" },
 	{ XS_SEP_INIT, XE_INIT_RETRY, XS_SEP_INIT, "RFC 7296 §2.6 (the notify is repeated)" },
 	{ XS_TCP_INIT, XE_INIT_RETRY, XS_TCP_INIT, "TCP-29, TCP-30" },
 	{ XS_SEP_TCP_INIT, XE_INIT_RETRY, XS_SEP_TCP_INIT, "TCP-29, TCP-30" },
 	/* The final IKE_SA_INIT response. */
 	{ XS_UDP_INIT, XE_INIT_DONE, XS_UDP, "RFC 7296" },
 	{ XS_AUTO_INIT, XE_INIT_DONE, XS_UDP, "TCP-4 (UDP answered)" },
+	{ XS_AUTO_RACE, XE_INIT_DONE, XS_UDP, "TCP-4 (UDP answered first: the TCP SA goes)" },
+	{ XS_RACE_TCP_INIT, XE_INIT_DONE, XS_TCP, "TCP-14 (TCP answered first: the UDP SA goes)" },
 	{ XS_SEP_INIT, XE_INIT_DONE, XS_UDP, "RT-3 (not echoed: the peer lacks it)" },
 	{ XS_TCP_INIT, XE_INIT_DONE, XS_TCP, "TCP-14" },
 	{ XS_SEP_TCP_INIT, XE_INIT_DONE, XS_TCP, "RT-11" },
 	{ XS_SEP_INIT, XE_INIT_ECHO, XS_SEP_CONNECT, "RT-4" },
 	{ XS_SEP_TCP_INIT, XE_INIT_ECHO, XS_SEP_PROBE, "RT-10, RT-24" },
-	/* UDP unanswered: this SA goes, a new one over TCP follows. */
-	{ XS_AUTO_INIT, XE_FALLBACK, XS_CLOSED, "TCP-15, TCP-16" },
+	/* separate, UDP unanswered: this SA goes, a new one over TCP follows. */
 	{ XS_SEP_INIT, XE_FALLBACK, XS_CLOSED, "RT-9 (new SA over TCP with the notify)" },
+	/* auto, UDP unanswered in tcp_race_delay: once more over UDP, and a
+	 * new SA over TCP beside this one; the first to complete IKE_SA_INIT
+	 * goes on, the other goes without a word (nothing is authenticated:
+	 * no INFORMATIONAL is possible; the peer's half-open SA times out). */
+	{ XS_AUTO_INIT, XE_RACE, XS_AUTO_RACE,
+	  "TCP-13, TCP-15 (UDP retransmitted first), TCP-16 (a new SA over TCP)" },
+	{ XS_AUTO_RACE, XE_RACE_LOST, XS_CLOSED, "TCP-16 (the SA over TCP answered first)" },
+	{ XS_RACE_TCP_INIT, XE_RACE_LOST, XS_CLOSED,
+	  "TCP-4 (UDP answered first), TCP-18 (our connection closed)" },
 	/* IKE onto TCP after a UDP IKE_SA_INIT. */
 	{ XS_SEP_CONNECT, XE_TCP_UP, XS_SEP, "RT-4, RT-6" },
 	{ XS_SEP_AWAIT, XE_TCP_UP, XS_SEP, "RT-5" },
 	/* TCP failed before the SA was up. */
 	{ XS_TCP_INIT, XE_TCP_FAIL, XS_CLOSED, "TCP-30 (acted on at once)" },
+	{ XS_RACE_TCP_INIT, XE_TCP_FAIL, XS_CLOSED, "TCP-30 (the SA over UDP goes on alone)" },
 	{ XS_SEP_TCP_INIT, XE_TCP_FAIL, XS_CLOSED, "TCP-30 (acted on at once)" },
 	{ XS_SEP_CONNECT, XE_TCP_FAIL, XS_CLOSED, "RT-7 (RT-8 may retry)" },
 	{ XS_SEP, XE_TCP_FAIL, XS_CLOSED, "RT-7 (IKE_AUTH's connection broke)" },
@@ -192,6 +214,8 @@ enum cfg_transport xport_start_mode(enum cfg_transport configured, enum xport_or
 		return CFG_XPORT_UDP;
 	case XO_REBUILD:
 		return CFG_XPORT_TCP;
+	case XO_RACE:
+		return CFG_XPORT_TCP;
 	case XO_FALLBACK:
 		/* Separate transports are still asked for, from TCP (RT-9). */
 		return configured == CFG_XPORT_SEPARATE ? CFG_XPORT_SEPARATE_TCP_FIRST :
@@ -202,11 +226,11 @@ enum cfg_transport xport_start_mode(enum cfg_transport configured, enum xport_or
 	return configured;
 }
 
-enum xport_event xport_start_event(enum cfg_transport mode)
+enum xport_event xport_start_event(enum cfg_transport mode, enum xport_origin o)
 {
 	switch (mode) {
 	case CFG_XPORT_TCP:
-		return XE_START_TCP;
+		return o == XO_RACE ? XE_START_RACE : XE_START_TCP;
 	case CFG_XPORT_AUTO:
 		return XE_START_AUTO;
 	case CFG_XPORT_SEPARATE:
@@ -221,7 +245,8 @@ enum xport_event xport_start_event(enum cfg_transport mode)
 
 static const char *const state_names[XS_COUNT] = {
 	[XS_NEW] = "new", [XS_UDP_INIT] = "udp-init", [XS_AUTO_INIT] = "auto-init",
-	[XS_SEP_INIT] = "separate-init", [XS_TCP_INIT] = "tcp-init",
+	[XS_AUTO_RACE] = "auto-race", [XS_SEP_INIT] = "separate-init",
+	[XS_TCP_INIT] = "tcp-init", [XS_RACE_TCP_INIT] = "race-tcp-init",
 	[XS_SEP_TCP_INIT] = "separate-tcp-init", [XS_UDP] = "udp",
 	[XS_SEP_CONNECT] = "separate-connect", [XS_SEP_AWAIT] = "separate-await",
 	[XS_SEP_PROBE] = "separate-probe", [XS_SEP_PROBE_UDP] = "separate-probe-udp",
@@ -232,11 +257,13 @@ static const char *const state_names[XS_COUNT] = {
 static const char *const event_names[XE_COUNT] = {
 	[XE_START_UDP] = "start-udp", [XE_START_AUTO] = "start-auto",
 	[XE_START_SEP] = "start-separate", [XE_START_TCP] = "start-tcp",
-	[XE_START_SEP_TCP] = "start-separate-tcp", [XE_RX_INIT_UDP] = "rx-init-udp",
+	[XE_START_SEP_TCP] = "start-separate-tcp", [XE_START_RACE] = "start-race",
+	[XE_RX_INIT_UDP] = "rx-init-udp",
 	[XE_RX_INIT_UDP_SEP] = "rx-init-udp-separate", [XE_RX_INIT_TCP] = "rx-init-tcp",
 	[XE_RX_INIT_TCP_SEP] = "rx-init-tcp-separate", [XE_INIT_RETRY] = "init-retry",
 	[XE_INIT_DONE] = "init-done", [XE_INIT_ECHO] = "init-echo",
-	[XE_FALLBACK] = "fallback", [XE_TCP_UP] = "tcp-up", [XE_TCP_FAIL] = "tcp-fail",
+	[XE_FALLBACK] = "fallback", [XE_RACE] = "race", [XE_RACE_LOST] = "race-lost",
+	[XE_TCP_UP] = "tcp-up", [XE_TCP_FAIL] = "tcp-fail",
 	[XE_IKE_UDP] = "ike-on-udp", [XE_ESP_UDP] = "esp-to-udp", [XE_ESP_IP] = "esp-to-ip",
 	[XE_PROBE_OK] = "probe-ok", [XE_PROBE_SKIP] = "probe-skip",
 	[XE_PROBE_FAIL] = "probe-fail",
@@ -294,6 +321,7 @@ bool xport_state_ike_tcp(enum xport_state s)
 {
 	switch (s) {
 	case XS_TCP_INIT:
+	case XS_RACE_TCP_INIT:
 	case XS_SEP_TCP_INIT:
 	case XS_SEP_CONNECT:
 	case XS_SEP_PROBE:
@@ -379,7 +407,8 @@ const char *ike_xport_str(const struct ike_sa *sa)
 	if (sa->path.kind == XPORT_TCP)
 		return x->origin == XO_REBUILD ?
 		       "tcp (rebuilt: ESP did not get through beside it)" :
-		       x->origin == XO_FALLBACK ? "tcp (fallback from udp)" : "tcp";
+		       x->origin == XO_FALLBACK ? "tcp (fallback from udp)" :
+		       x->origin == XO_RACE ? "tcp (raced udp, answered first)" : "tcp";
 	return xport_name(sa->path.kind);
 }
 
@@ -416,6 +445,10 @@ void ike_xport_free(struct ike_sa *sa)
 	bool successor;
 
 	timer_cancel(sa->e->loop, &sa->x.timer);
+	if (sa->x.race) {
+		sa->x.race->x.race = NULL;
+		sa->x.race = NULL;
+	}
 	if (!c)
 		return;
 	/* One TCP connection per IKE SA (TCP-22, TCP-18): when the SA ends with no
@@ -463,6 +496,7 @@ int ike_tcp_connect(struct ike_sa *sa)
 		return err;
 	}
 	link_go(sa, XLE_CONNECT);
+	e->st.tcp_connects++;
 	c->user = sa;
 	sa->path.kind = XPORT_TCP;
 	sa->path.conn = c;	/* tcp_connect's reference */
@@ -496,6 +530,7 @@ const struct ike_path *ike_esp_path(const struct ike_sa *sa)
 /* --- starting an SA ----------------------------------------------------------- */
 
 static void fallback_fire(struct timer *t);
+static void race_fire(struct timer *t);
 static void reconnect_fire(struct timer *t);
 
 int xport_start(struct ike_sa *sa)
@@ -505,10 +540,11 @@ int xport_start(struct ike_sa *sa)
 	struct ike_xport *x = &sa->x;
 
 	x->mode = xport_start_mode(cc->transport, x->origin);
-	if (xport_go(sa, xport_start_event(x->mode)))
+	if (xport_go(sa, xport_start_event(x->mode, x->origin)))
 		return -EINVAL;
 	switch (x->state) {
 	case XS_TCP_INIT:
+	case XS_RACE_TCP_INIT:
 	case XS_SEP_TCP_INIT:
 		/* IKE_SA_INIT goes out once connected: NAT-D covers the
 		 * connection's ports (TCP-31). */
@@ -523,7 +559,7 @@ int xport_start(struct ike_sa *sa)
 		timer_arm(e->loop, &x->timer, cc->tcp_fallback_delay_ms, fallback_fire);
 		return 1;
 	case XS_AUTO_INIT:
-		timer_arm(e->loop, &x->timer, cc->tcp_fallback_delay_ms, fallback_fire);
+		timer_arm(e->loop, &x->timer, cc->tcp_race_delay_ms, race_fire);
 		/* fall through */
 	default:
 		sa->path.kind = XPORT_UDP500;
@@ -589,9 +625,8 @@ void xport_later_free(struct engine *e)
 }
 
 /*
- * auto and separate: UDP had tcp_fallback_delay to answer.  RFC 9329 §5.1
- * (TCP-16): a new IKE_SA_INIT over TCP with a new SPI; the UDP attempt is
- * dropped.
+ * separate: UDP had tcp_fallback_delay to answer.  RFC 9329 §5.1 (TCP-16):
+ * a new IKE_SA_INIT over TCP with a new SPI; the UDP attempt is dropped.
  */
 static void fallback_fire(struct timer *t)
 {
@@ -613,6 +648,80 @@ static void fallback_fire(struct timer *t)
 	else
 		log_info("%s: IKE_SA_INIT over TCP (fallback for %s)", ike_sa_name(ns),
 			 cc->name);
+}
+
+/*
+ * auto: UDP had tcp_race_delay (about one round trip) to answer.  As Happy
+ * Eyeballs (RFC 8305) races address families, TCP now races UDP: RFC 9329
+ * §5.1 lets TCP start "slightly before" UDP's retransmissions are spent,
+ * recommends one UDP retransmission first (TCP-15: it goes now, ahead of
+ * its timer) and wants a new IKE_SA_INIT over TCP, new SPI and NAT-D over
+ * the TCP ports (TCP-16).  The UDP SA keeps retransmitting; whichever
+ * completes IKE_SA_INIT first goes on (xport_init_done).  When UDP answers
+ * within the delay no connection is ever opened.
+ */
+static void race_fire(struct timer *t)
+{
+	struct ike_sa *sa = container_of(t, struct ike_sa, x.timer);
+	struct engine *e = sa->e;
+	const struct conn_cfg *cc = sa->cfg;
+	struct ike_sa *ns;
+	int err;
+
+	if (sa->state != IKE_S_INIT_SENT || sa->x.race || xport_go(sa, XE_RACE))
+		return;
+	ike_req_resend(sa);
+	sa->stats_retx++;
+	e->st.retransmits++;
+	log_info("%s: no answer over UDP in %u ms: IKE_SA_INIT sent again, and over TCP port %u beside it",
+		 ike_sa_name(sa), cc->tcp_race_delay_ms, cc->tcp_port);
+	e->st.tcp_races++;
+	ns = ike_initiate(e, cc, XO_RACE, &err);
+	if (!ns) {
+		log_warn("%s: no TCP beside UDP: %s; UDP goes on alone", cc->name,
+			 strerror(-err));
+		return;
+	}
+	ns->x.race = sa;
+	sa->x.race = ns;
+	ns->keying_attempt = sa->keying_attempt;
+	if (sa->trigger && (ns->trigger = malloc(sizeof(*ns->trigger))))
+		*ns->trigger = *sa->trigger;
+	log_info("%s: IKE_SA_INIT over TCP, racing %s over UDP", ike_sa_name(ns),
+		 ike_sa_name(sa));
+}
+
+bool xport_race_goes_on(struct ike_sa *sa)
+{
+	struct ike_sa *o = sa->x.race;
+
+	if (!o)
+		return false;
+	log_info("%s: over %s given up; %s goes on over %s", ike_sa_name(sa),
+		 xport_name(sa->path.kind), ike_sa_name(o), xport_name(o->path.kind));
+	return true;
+}
+
+/* The first of a race to complete IKE_SA_INIT: the other goes. */
+static void race_won(struct ike_sa *sa)
+{
+	struct ike_sa *o = sa->x.race;
+	bool tcp = sa->path.kind == XPORT_TCP;
+
+	if (!o)
+		return;
+	sa->x.race = NULL;
+	o->x.race = NULL;
+	xport_go(o, XE_RACE_LOST);
+	if (tcp)
+		sa->e->st.tcp_races_tcp_won++;
+	else
+		sa->e->st.tcp_races_udp_won++;
+	log_info("%s: %s answered first; %s over %s dropped", ike_sa_name(sa),
+		 tcp ? "TCP" : "UDP", ike_sa_name(o), tcp ? "UDP" : "TCP");
+	/* Nothing is authenticated yet: no Delete can go.  A TCP connection
+	 * of the loser is closed with it (ike_xport_free, TCP-18). */
+	ike_sa_destroy(o, NULL);
 }
 
 /*
@@ -652,8 +761,12 @@ static void tcp_failed(struct ike_sa *sa, int err)
 	}
 	if (xport_go(sa, XE_TCP_FAIL))
 		return;		/* RFC 9329 (TCP-19): IKE_AUTH times out instead */
+	if (was == XS_RACE_TCP_INIT && xport_race_goes_on(sa)) {
+		ike_sa_destroy(sa, NULL);
+		return;
+	}
 	e->st.ike_failed++;
-	if (was == XS_TCP_INIT || was == XS_SEP_TCP_INIT) {
+	if (was == XS_TCP_INIT || was == XS_RACE_TCP_INIT || was == XS_SEP_TCP_INIT) {
 		snprintf(why, sizeof(why), "cannot reach the peer over TCP port %u: %s",
 			 cc->tcp_port, strerror(-err));
 		/* A failed attempt, tried again with back-off (keyingtries)
@@ -829,6 +942,7 @@ void xport_init_done(struct ike_sa *sa, bool echoed)
 	/* An echo of a notify we did not send is ignored. */
 	if (!echoed || xport_go(sa, XE_INIT_ECHO)) {
 		xport_go(sa, XE_INIT_DONE);
+		race_won(sa);
 		return;
 	}
 	sa->e->st.separate_negotiated++;

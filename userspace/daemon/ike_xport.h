@@ -32,10 +32,13 @@ enum xport_state {
 	XS_NEW = 0,		/* nothing sent or received yet */
 	/* Initiator, IKE_SA_INIT out: */
 	XS_UDP_INIT,		/* on UDP 500, no notify (udp; RT-8 retry) */
-	XS_AUTO_INIT,		/* on UDP 500, TCP fallback armed (auto, TCP-15) */
+	XS_AUTO_INIT,		/* on UDP 500, the race armed (auto, TCP-15) */
+	XS_AUTO_RACE,		/* ... unanswered in tcp_race_delay: still on
+				 * UDP, a TCP IKE SA racing it (TCP-16) */
 	XS_SEP_INIT,		/* on UDP 4500 with N(SEPARATE_TRANSPORTS)
 				 * (RT-1, RT-2), TCP fallback armed */
 	XS_TCP_INIT,		/* over TCP, no notify (tcp; fallback; RT-25) */
+	XS_RACE_TCP_INIT,	/* ... auto's TCP SA, racing the UDP one */
 	XS_SEP_TCP_INIT,	/* over TCP with the notify (RT-9) */
 	/* After IKE_SA_INIT: */
 	XS_UDP,			/* IKE and ESP on UDP (RFC 7296) */
@@ -63,6 +66,7 @@ enum xport_event {
 	XE_START_SEP,		/* initiate: transport = separate */
 	XE_START_TCP,		/* initiate: tcp, auto's fallback, RT-25 rebuild */
 	XE_START_SEP_TCP,	/* initiate: separate-tcp-first, separate's fallback */
+	XE_START_RACE,		/* initiate: auto's TCP SA beside the UDP one */
 	XE_RX_INIT_UDP,		/* responder: IKE_SA_INIT over UDP, not echoing */
 	XE_RX_INIT_UDP_SEP,	/* ... over UDP with the notify, echoed (RT-3) */
 	XE_RX_INIT_TCP,		/* ... over TCP, not echoing */
@@ -70,7 +74,9 @@ enum xport_event {
 	XE_INIT_RETRY,		/* initiator: COOKIE / INVALID_KE: IKE_SA_INIT again */
 	XE_INIT_DONE,		/* initiator: final response, no notify in it */
 	XE_INIT_ECHO,		/* initiator: final response echoing the notify */
-	XE_FALLBACK,		/* no answer over UDP in tcp_fallback_delay */
+	XE_FALLBACK,		/* separate: no answer over UDP in tcp_fallback_delay */
+	XE_RACE,		/* auto: no answer over UDP in tcp_race_delay */
+	XE_RACE_LOST,		/* the other SA of the race completed IKE_SA_INIT */
 	XE_TCP_UP,		/* IKE on TCP now: our connection for IKE_AUTH is up,
 				 * or an authenticated message came over TCP */
 	XE_TCP_FAIL,		/* TCP failed before the IKE SA was up */
@@ -108,7 +114,8 @@ enum xport_link_event {
  * connection's transport. */
 enum xport_origin {
 	XO_CONFIG = 0,		/* initiate / start_action */
-	XO_FALLBACK,		/* UDP had no answer (TCP-15, TCP-16) */
+	XO_FALLBACK,		/* separate: UDP had no answer (TCP-15, TCP-16) */
+	XO_RACE,		/* auto: UDP had no answer yet, TCP races it */
 	XO_UDP_RETRY,		/* TCP 4500 unreachable after separate (RT-8) */
 	XO_REBUILD,		/* ESP unreachable beside TCP (RT-25) */
 };
@@ -130,7 +137,7 @@ int xport_next(enum xport_state from, enum xport_event ev, size_t *rule);
 int xport_link_next(enum xport_link from, enum xport_link_event ev, size_t *rule);
 /* What an initiator SA sets out with, and the event that starts it. */
 enum cfg_transport xport_start_mode(enum cfg_transport configured, enum xport_origin o);
-enum xport_event xport_start_event(enum cfg_transport mode);
+enum xport_event xport_start_event(enum cfg_transport mode, enum xport_origin o);
 
 /* Times row was taken since start (all SAs). */
 uint64_t xport_rule_hits(bool link, size_t row);
@@ -147,7 +154,9 @@ struct ike_xport {
 	enum cfg_transport mode;	/* what the SA set out with (status) */
 	struct ike_path esp;		/* separate, IKE on TCP: ESP's UDP 4500
 					 * path (ESP on IP uses its addresses) */
-	struct timer timer;		/* TCP fallback, reconnect backoff */
+	struct timer timer;		/* TCP fallback or race, reconnect backoff */
+	struct ike_sa *race;		/* auto: the other SA of the race, until
+					 * one completes IKE_SA_INIT */
 	unsigned int reconnects;
 };
 
@@ -222,8 +231,13 @@ bool xport_init_response(struct ike_sa *sa, const struct ike_rx *rx);
 /* Initiator: COOKIE or INVALID_KE_PAYLOAD, the request goes again; over TCP
  * after a cookie on a new connection (TCP-29). */
 void xport_init_retry(struct ike_sa *sa, bool cookie);
-/* Initiator: the final response; echoed: it carried the notify. */
+/* Initiator: the final response; echoed: it carried the notify.  The
+ * other SA of auto's race, if any, goes. */
 void xport_init_done(struct ike_sa *sa, bool echoed);
+/* Initiator, IKE_SA_INIT failed (unanswered, refused, TCP unreachable):
+ * true when the other SA of a race goes on, and this failure is no failed
+ * attempt of the connection (no keyingtries retry, not counted). */
+bool xport_race_goes_on(struct ike_sa *sa);
 /* Initiator, IKE_SA_INIT done: true when IKE_AUTH waits for the TCP
  * connection of separate transports (RT-4), which is being opened. */
 bool xport_auth_waits(struct ike_sa *sa);

@@ -679,7 +679,9 @@ static void retransmit_fire(struct timer *t)
 		e->st.dpd_dead += r->task == TASK_DPD;
 		log_warn("%s: no response to %s (message %u) after %u retransmits: peer is gone",
 			 ike_sa_name(sa), ike_exch_name(r->exch), r->msgid, r->tries);
-		if (sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) {
+		if (sa->state == IKE_S_INIT_SENT && xport_race_goes_on(sa)) {
+			/* auto: the SA over TCP carries the attempt */
+		} else if (sa->state == IKE_S_INIT_SENT || sa->state == IKE_S_AUTH_SENT) {
 			e->st.ike_failed++;	/* as a refused one is */
 			ike_keying_failed(sa, "peer did not answer");
 		} else if (sa->state == IKE_S_ESTABLISHED && cc &&

@@ -334,6 +334,8 @@ struct engine_stats {
 	uint64_t invalid_ke_sent, retransmits, dpd_dead;
 	uint64_t frags_sent, frags_reassembled;
 	uint64_t tcp_fallbacks, tcp_reconnects, separate_negotiated;
+	/* Connections we opened; auto's races, and who won them. */
+	uint64_t tcp_connects, tcp_races, tcp_races_udp_won, tcp_races_tcp_won;
 	uint64_t separate_tcp_failed;
 	uint64_t esp_probes_ok, esp_probes_failed, esp_moved_udp;
 };

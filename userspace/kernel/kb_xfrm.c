@@ -417,6 +417,7 @@ static int xfrm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	struct xfrm_usersa_info p;
 	struct nl_msg *m;
 	struct xsa *rec;
+	bool bmp;
 	int r = 0;
 
 	r = check_encap(kb, sa);
@@ -441,10 +442,15 @@ static int xfrm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 	p.lft.hard_packet_limit = lim(sa->hard_packets);
 	p.lft.soft_add_expires_seconds = sa->soft_seconds;
 	p.lft.hard_add_expires_seconds = sa->hard_seconds;
+	/* A window wider than the legacy 32-bit bitmap, or ESN, goes in
+	 * XFRMA_REPLAY_ESN_VAL with the legacy window 0, as iproute2 and
+	 * strongSwan install it (xfrm_user clamps a legacy window to 32).
+	 */
+	bmp = sa->esn || sa->replay_window > 32;
 	if (sa->esn)
 		p.flags |= XFRM_STATE_ESN;
-	else
-		p.replay_window = (uint8_t)(sa->replay_window > 255 ? 255 : sa->replay_window);
+	if (!bmp)
+		p.replay_window = (uint8_t)sa->replay_window;
 
 	m = nlmsg_alloc_simple(XFRM_MSG_NEWSA, NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL);
 	if (!m)
@@ -472,7 +478,7 @@ static int xfrm_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 		if (nla_put(m, XFRMA_ENCAP, sizeof(e), &e) < 0)
 			r = -EMSGSIZE;
 	}
-	if (!r && sa->esn) {
+	if (!r && bmp) {
 		uint32_t win = sa->replay_window ? sa->replay_window : 32;
 		uint32_t words = (win + 31) / 32;
 		size_t len = sizeof(struct xfrm_replay_state_esn) + words * 4;

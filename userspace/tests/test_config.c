@@ -645,6 +645,7 @@ TEST(defaults)
 	EXPECT_EQ(CFG_XPORT_UDP, cc->transport);
 	EXPECT_EQ(4500, cc->tcp_port);
 	EXPECT_EQ(1500, cc->tcp_fallback_delay_ms);
+	EXPECT_EQ(250, cc->tcp_race_delay_ms);
 	EXPECT_EQ(3000, cc->tcp_connect_timeout_ms);
 	EXPECT_TRUE(cc->udp_retry_without_separate);
 	EXPECT_TRUE(cc->esp_probe);
@@ -690,6 +691,7 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "transport = tcp" },
 		{ CFG_SEC_CONN, "tcp_port = 443" },
 		{ CFG_SEC_CONN, "tcp_fallback_delay = 2s" },
+		{ CFG_SEC_CONN, "tcp_race_delay = 100ms" },
 		{ CFG_SEC_CONN, "tcp_connect_timeout = 4s" },
 		{ CFG_SEC_CONN, "udp_retry_without_separate = no" },
 		{ CFG_SEC_CONN, "esp_probe = no" },
@@ -946,6 +948,42 @@ TEST(warnings)
 		     "t.conf:14: secret 's' is 5 bytes: a PSK shorter than 16 bytes can be guessed offline from one exchange (RFC 7296 section 2.15), use a long random one\n",
 		     c->warnings);
 	config_free(c);
+}
+
+/* transport = auto races TCP after tcp_race_delay; a configuration from
+ * before the race that set tcp_fallback_delay keeps its delay, with a
+ * warning; both set is refused; separate keeps tcp_fallback_delay. */
+TEST(auto_takes_an_old_fallback_delay_for_the_race)
+{
+	char err[512];
+	struct config *c = parse(BASE "  transport = auto\n  tcp_fallback_delay = 1s\n" END,
+				 err, sizeof(err));
+
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(1000, c->conns->tcp_race_delay_ms);
+	ASSERT_NE(NULL, c->warnings);
+	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: transport = auto now races TCP beside UDP after tcp_race_delay (default 250ms); taken as tcp_race_delay = 1000ms, write that instead\n",
+		     c->warnings);
+	config_free(c);
+
+	c = parse(BASE "  transport = auto\n  tcp_race_delay = 100ms\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(100, c->conns->tcp_race_delay_ms);
+	EXPECT_EQ(NULL, c->warnings);
+	config_free(c);
+
+	c = parse(BASE "  transport = separate\n  tcp_fallback_delay = 1s\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(250, c->conns->tcp_race_delay_ms);
+	EXPECT_EQ(1000, c->conns->tcp_fallback_delay_ms);
+	EXPECT_EQ(NULL, c->warnings);
+	config_free(c);
+
+	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: transport = auto starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay",
+		     parse_err(BASE "  transport = auto\n  tcp_fallback_delay = 1s\n"
+			       "  tcp_race_delay = 300ms\n" END));
+	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: with transport = auto it is taken for tcp_race_delay, which must be at least 1ms",
+		     parse_err(BASE "  transport = auto\n  tcp_fallback_delay = 0\n" END));
 }
 
 /* Under a millisecond: a fraction lost on the way to ms must not make a

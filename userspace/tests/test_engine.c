@@ -2481,38 +2481,235 @@ SCENARIO(tcp_rfc9329)
 	net_free(n);
 }
 
+/* UDP answers: no TCP connection is ever opened, and the SA is up as
+ * fast as over transport = udp (no clock passes); UDP answering slowly,
+ * within tcp_race_delay, still opens none. */
 SCENARIO(auto_udp_answers)
 {
 	struct net *n = net_new("transport = auto");
+	uint64_t t0 = now_ms;
 
 	initiate(n);
 	EXPECT_EQ(XS_AUTO_INIT, A->e->all->x.state);
 	pump(n);
 	established(_metadata, n);
+	EXPECT_EQ(t0, now_ms);
 	elapse(n, 3000);
-	EXPECT_EQ(0, n->connects);	/* the fallback was called off */
+	EXPECT_EQ(0, n->connects);	/* the race was called off */
+	EXPECT_EQ(0, A->e->st.tcp_connects);
+	EXPECT_EQ(0, A->e->st.tcp_races);
 	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
+	net_free(n);
+
+	n = net_new("transport = auto");
+	initiate(n);
+	now_ms += 200;			/* the request is 200 ms on its way */
+	timers(n);
+	EXPECT_EQ(1, queued(n));
+	pump(n);
+	established(_metadata, n);
+	elapse(n, 3000);
+	EXPECT_EQ(0, n->connects);
+	EXPECT_EQ(0, A->e->st.tcp_connects);
+	EXPECT_EQ(1, count_all(A));
 	net_free(n);
 }
 
-SCENARIO(auto_falls_back_to_tcp)
+/* UDP blocked: after tcp_race_delay (250 ms) without an answer the UDP
+ * IKE_SA_INIT goes once more (TCP-15) and a new IKE SA starts over TCP
+ * beside it (TCP-16); TCP completes IKE_SA_INIT first and the UDP SA goes.
+ * Within the race delay and one round trip. */
+SCENARIO(auto_races_tcp_when_udp_is_blocked)
 {
 	struct net *n = net_new("transport = auto");
+	struct buf out = BUF_INIT;
 	uint8_t spi[8];
 
 	n->block_udp = true;
 	initiate(n);
 	memcpy(spi, A->e->all->spi_i, 8);
-	elapse(n, 1400);
+	elapse(n, 200);
 	EXPECT_EQ(0, n->connects);
-	elapse(n, 200);			/* tcp_fallback_delay = 1500 ms */
+	EXPECT_EQ(1, n->dropped);
+	elapse(n, 100);			/* tcp_race_delay = 250 ms */
 	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(2, n->dropped);	/* TCP-15: UDP twice before TCP */
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));	/* the UDP SA is gone */
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(XO_RACE, sa_a(n)->x.origin);
+	EXPECT_NE(0, memcmp(spi, sa_a(n)->spi_i, 8));	/* TCP-16: a new SA */
+	EXPECT_EQ(1, A->e->st.tcp_races);
+	EXPECT_EQ(1, A->e->st.tcp_races_tcp_won);
+	EXPECT_EQ(1, A->e->st.tcp_connects);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	ASSERT_EQ(0, engine_status(A->e, true, &out));
+	ASSERT_EQ(0, buf_put_u8(&out, 0));
+	EXPECT_NE(NULL, strstr((char *)out.data, "\"tcp_connects\":1,\"tcp_races\":1,"
+			       "\"tcp_races_udp_won\":0,\"tcp_races_tcp_won\":1,"));
+	EXPECT_NE(NULL, strstr((char *)out.data, "\"tcp_fallback\":true"));
+	buf_free(&out);
+	elapse(n, 5000);		/* no UDP retransmission is left */
+	EXPECT_EQ(2, n->dropped);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, count_all(A));
+	net_free(n);
+}
+
+static int count_xstate(struct peer *p, enum xport_state xs)
+{
+	int n = 0;
+
+	for (struct ike_sa *sa = p->e->all; sa; sa = sa->next)
+		n += sa->x.state == xs;
+	return n;
+}
+
+/* The race started: UDP's IKE_SA_INIT went again and TCP's connect is
+ * under way (the first request was held up, not lost). */
+static struct net *race_started(const char *dextra_b)
+{
+	struct net *n = net_new("transport = auto");
+
+	if (dextra_b) {
+		B->cfg->daemon.cookie_threshold = 0;
+		B->cfg->daemon.tcp_puzzle_difficulty = 4;
+	}
+	initiate(n);
+	now_ms += 300;
+	timers(n);
+	return n;
+}
+
+/* UDP answers after TCP started but before TCP's IKE_SA_INIT completed:
+ * UDP wins, the TCP SA goes and its connection is closed; the peer's
+ * half-open SA over TCP times out. */
+SCENARIO(auto_race_udp_answers_first)
+{
+	struct net *n = race_started(NULL);
+
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(2, queued(n));	/* the UDP request, sent again */
+	EXPECT_EQ(2, count_all(A));
+	EXPECT_EQ(1, count_xstate(A, XS_AUTO_RACE));
+	EXPECT_EQ(1, count_xstate(A, XS_RACE_TCP_INIT));
+	while (finish_connects(n))
+		;
+	EXPECT_EQ(3, queued(n));	/* and the TCP one */
+	deliver(n);
+	deliver(n);
+	deliver(n);
+	EXPECT_EQ(2, count_all(B));	/* one half-open SA per request */
+	ASSERT_EQ(IKEV2_EXCH_IKE_SA_INIT, head_exch(n));
+	ASSERT_EQ(A, head_to(n));
+	ASSERT_EQ(XPORT_UDP500, n->head->path.kind);
+	deliver(n);			/* UDP's response, first */
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_UDP, A->e->all->x.state);
+	EXPECT_EQ(NULL, live_conn(n, A));
+	EXPECT_EQ(1, A->e->st.tcp_races_udp_won);
+	pump(n);			/* TCP's response comes to nothing */
+	established(_metadata, n);
+	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_UDP, sa_b(n)->x.state);
+	EXPECT_EQ(NULL, live_conn(n, B));
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	elapse(n, 60000);
+	EXPECT_EQ(1, count_all(B));	/* the half-open one timed out */
+	EXPECT_EQ(1, n->connects);
+	net_free(n);
+}
+
+/* TCP completes IKE_SA_INIT first: the UDP SA goes; UDP's response,
+ * coming late, finds no SA and is dropped without a word. */
+SCENARIO(auto_race_tcp_answers_first)
+{
+	struct net *n = race_started(NULL);
+	uint64_t sent, dropped;
+
+	while (finish_connects(n))
+		;
+	to_front(n, 2);
+	deliver(n);			/* TCP's IKE_SA_INIT */
+	to_front(n, 2);
+	deliver(n);			/* its response: TCP wins */
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_TCP, A->e->all->x.state);
+	EXPECT_EQ(1, A->e->st.tcp_races_tcp_won);
+	deliver(n);			/* UDP's first request, late */
+	drop(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_SA_INIT, head_exch(n));
+	ASSERT_EQ(A, head_to(n));
+	sent = A->sent;
+	dropped = A->e->st.rx_dropped;
+	deliver(n);			/* UDP's response */
+	EXPECT_EQ(sent, A->sent);
+	EXPECT_EQ(dropped + 1, A->e->st.rx_dropped);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_TCP, sa_b(n)->x.state);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(sent, A->sent);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	net_free(n);
+}
+
+/* TCP unreachable during the race: UDP goes on alone, and that is no
+ * failed attempt of the connection. */
+SCENARIO(auto_race_tcp_refused)
+{
+	struct net *n = race_started(NULL);
+
+	n->block_tcp = true;
+	while (finish_connects(n))
+		;
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_AUTO_RACE, A->e->all->x.state);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	EXPECT_EQ(NULL, A->e->retries);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	net_free(n);
+}
+
+/* Neither answers: the last of the two to fail makes the one failed
+ * attempt (keyingtries), once. */
+TEST(auto_race_both_fail_once)
+{
+	struct net *n = net_new("transport = auto");
+
+	n->block_udp = n->block_tcp = true;
+	initiate(n);
+	elapse(n, 300);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	EXPECT_EQ(NULL, A->e->retries);
+	elapse(n, 15000);		/* UDP's retransmissions spent */
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(1, A->e->st.ike_failed);
+	EXPECT_NE(NULL, A->e->retries);
+	net_free(n);
+}
+
+/* A responder asking for cookies on both: each retries on its transport
+ * (over TCP on a new connection, TCP-29), one wins. */
+SCENARIO(auto_race_with_cookies)
+{
+	struct net *n = race_started("cookies");
+
+	pump(n);
 	established(_metadata, n);
 	EXPECT_EQ(1, count_all(A));
-	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
-	EXPECT_EQ(XO_FALLBACK, sa_a(n)->x.origin);
-	EXPECT_NE(0, memcmp(spi, sa_a(n)->spi_i, 8));	/* TCP-16: a new SA */
-	EXPECT_EQ(1, A->e->st.tcp_fallbacks);
+	EXPECT_LE(2, B->e->st.cookies_sent);	/* over UDP and over TCP */
+	EXPECT_EQ(1, A->e->st.tcp_races_udp_won + A->e->st.tcp_races_tcp_won);
 	net_free(n);
 }
 
@@ -3130,7 +3327,9 @@ static bool unreachable_row(bool link, size_t i)
 TEST(every_transition_by_exchanges)
 {
 	static const scenario_fn all[] = {
-		sc_tcp_rfc9329, sc_auto_udp_answers, sc_auto_falls_back_to_tcp,
+		sc_tcp_rfc9329, sc_auto_udp_answers, sc_auto_races_tcp_when_udp_is_blocked,
+		sc_auto_race_udp_answers_first, sc_auto_race_tcp_answers_first,
+		sc_auto_race_tcp_refused, sc_auto_race_with_cookies,
 		sc_separate_moves_ike_to_tcp, sc_separate_udp_message_does_not_move_ike,
 		sc_separate_not_echoed_stays_udp, sc_separate_tcp_blocked_retries_over_udp,
 		sc_separate_auth_connection_breaks, sc_tcp_first_auth_connection_breaks,

@@ -32,8 +32,20 @@ static const struct walk mode_walks[] = {
 	{ "auto: UDP answered (TCP-4, TCP-15)", XS_NEW,
 	  { { XE_START_AUTO, XS_AUTO_INIT }, { XE_INIT_RETRY, XS_AUTO_INIT },
 	    { XE_INIT_DONE, XS_UDP }, END } },
-	{ "auto: UDP unanswered, the SA is dropped for a new one (TCP-16)", XS_AUTO_INIT,
-	  { { XE_FALLBACK, XS_CLOSED }, END } },
+	{ "auto: UDP unanswered in tcp_race_delay, TCP races it, UDP answers first (TCP-15, TCP-4)",
+	  XS_AUTO_INIT,
+	  { { XE_RACE, XS_AUTO_RACE }, { XE_INIT_RETRY, XS_AUTO_RACE },
+	    { XE_INIT_DONE, XS_UDP }, END } },
+	{ "auto: ... TCP answers first, the UDP SA goes (TCP-16)", XS_AUTO_RACE,
+	  { { XE_RACE_LOST, XS_CLOSED }, END } },
+	{ "auto: the racing TCP SA, a cookie on a new connection, answered first (TCP-16, TCP-29)",
+	  XS_NEW,
+	  { { XE_START_RACE, XS_RACE_TCP_INIT }, { XE_INIT_RETRY, XS_RACE_TCP_INIT },
+	    { XE_INIT_DONE, XS_TCP }, END } },
+	{ "auto: ... UDP answered first, the TCP SA goes (TCP-4)", XS_RACE_TCP_INIT,
+	  { { XE_RACE_LOST, XS_CLOSED }, END } },
+	{ "auto: ... TCP unreachable, UDP goes on alone (TCP-30)", XS_RACE_TCP_INIT,
+	  { { XE_TCP_FAIL, XS_CLOSED }, END } },
 	{ "separate: echoed, IKE_AUTH on TCP, ESP to UDP and back (RT-4, RT-27)", XS_NEW,
 	  { { XE_START_SEP, XS_SEP_INIT }, { XE_INIT_RETRY, XS_SEP_INIT },
 	    { XE_INIT_ECHO, XS_SEP_CONNECT }, { XE_TCP_UP, XS_SEP },
@@ -211,6 +223,20 @@ TEST(named_refusals)
 		{ XS_TCP, XE_IKE_UDP, "RFC 9329 keeps IKE on TCP (TCP-14)" },
 		{ XS_REBUILD, XE_IKE_UDP, "IKE stays on TCP (RT-12)" },
 		{ XS_UDP_INIT, XE_FALLBACK, "transport = udp does not fall back" },
+		{ XS_AUTO_INIT, XE_FALLBACK, "auto races TCP beside UDP: UDP is not dropped unanswered" },
+		{ XS_AUTO_RACE, XE_FALLBACK, "auto races TCP beside UDP: UDP is not dropped unanswered" },
+		{ XS_UDP_INIT, XE_RACE, "transport = udp never uses TCP (TCP-4)" },
+		{ XS_SEP_INIT, XE_RACE, "separate falls back, it does not race" },
+		{ XS_AUTO_RACE, XE_RACE, "one race per attempt" },
+		{ XS_RACE_TCP_INIT, XE_RACE, "the TCP SA of a race does not race again" },
+		{ XS_UDP, XE_RACE, "UDP answered" },
+		{ XS_AUTO_INIT, XE_RACE_LOST, "no race before tcp_race_delay" },
+		{ XS_TCP_INIT, XE_RACE_LOST, "transport = tcp races nothing" },
+		{ XS_UDP, XE_RACE_LOST, "the winner stays (IKE_SA_INIT done)" },
+		{ XS_TCP, XE_RACE_LOST, "the winner stays (IKE_SA_INIT done)" },
+		{ XS_AUTO_RACE, XE_TCP_FAIL, "the UDP SA of a race has no TCP" },
+		{ XS_AUTO_RACE, XE_INIT_ECHO, "an echo we did not ask for" },
+		{ XS_RACE_TCP_INIT, XE_INIT_ECHO, "an echo we did not ask for" },
 		{ XS_TCP_INIT, XE_FALLBACK, "already on TCP" },
 		{ XS_UDP, XE_FALLBACK, "UDP answered" },
 		{ XS_UDP_INIT, XE_INIT_ECHO, "an echo we did not ask for" },
@@ -259,8 +285,8 @@ TEST(start_by_transport_and_origin)
 		{ CFG_XPORT_SEPARATE, XO_CONFIG, XS_SEP_INIT },
 		{ CFG_XPORT_TCP, XO_CONFIG, XS_TCP_INIT },
 		{ CFG_XPORT_SEPARATE_TCP_FIRST, XO_CONFIG, XS_SEP_TCP_INIT },
-		/* TCP-16: auto's fallback is a new SA over TCP ... */
-		{ CFG_XPORT_AUTO, XO_FALLBACK, XS_TCP_INIT },
+		/* TCP-16: auto's race is a new SA over TCP ... */
+		{ CFG_XPORT_AUTO, XO_RACE, XS_RACE_TCP_INIT },
 		/* ... separate's still asks for separate transports (RT-9) */
 		{ CFG_XPORT_SEPARATE, XO_FALLBACK, XS_SEP_TCP_INIT },
 		/* RT-8: over UDP without the notify */
@@ -274,7 +300,7 @@ TEST(start_by_transport_and_origin)
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		enum cfg_transport m = xport_start_mode(v[i].t, v[i].o);
 
-		EXPECT_EQ(v[i].s, xport_next(XS_NEW, xport_start_event(m), NULL));
+		EXPECT_EQ(v[i].s, xport_next(XS_NEW, xport_start_event(m, v[i].o), NULL));
 	}
 	/* The notify goes only where the start offers it. */
 	EXPECT_TRUE(xport_state_offers(XS_SEP_INIT));
@@ -282,6 +308,8 @@ TEST(start_by_transport_and_origin)
 	EXPECT_FALSE(xport_state_offers(XS_TCP_INIT));
 	EXPECT_FALSE(xport_state_offers(XS_UDP_INIT));
 	EXPECT_FALSE(xport_state_offers(XS_AUTO_INIT));
+	EXPECT_FALSE(xport_state_offers(XS_AUTO_RACE));
+	EXPECT_FALSE(xport_state_offers(XS_RACE_TCP_INIT));
 }
 
 /* What the states mean to the rest of the engine (the old booleans). */
@@ -293,7 +321,7 @@ TEST(state_meanings)
 		bool sep = s == XS_SEP_CONNECT || s == XS_SEP_AWAIT || s == XS_SEP_PROBE ||
 			   s == XS_SEP_PROBE_UDP || s == XS_SEP || s == XS_SEP_UDP ||
 			   s == XS_REBUILD;
-		bool tcp = s == XS_TCP_INIT || s == XS_SEP_TCP_INIT || s == XS_SEP_CONNECT ||
+		bool tcp = s == XS_TCP_INIT || s == XS_RACE_TCP_INIT || s == XS_SEP_TCP_INIT || s == XS_SEP_CONNECT ||
 			   s == XS_SEP_PROBE || s == XS_SEP_PROBE_UDP || s == XS_SEP ||
 			   s == XS_SEP_UDP || s == XS_TCP || s == XS_REBUILD;
 		struct ike_xport x = { .state = s };
