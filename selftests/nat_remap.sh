@@ -11,8 +11,7 @@
 # minutes.  The test kernel has no ctnetlink, so the mapping is dropped by letting it
 # time out: short UDP conntrack timeouts on r, a quiet moment, defaults back.
 . "$(dirname "$0")/../lib.sh"
-require_netns
-[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+require_tcpiked
 . "$TOP/selftests/ike.sh"
 
 sa0="s['ike_sas'][0]"

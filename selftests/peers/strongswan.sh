@@ -311,8 +311,7 @@ sw_log() {
 #   swt_t_log_has DESC REGEX / swt_s_log_has DESC REGEX   one TAP line: a
 #       line of tcpiked's / charon's log matches (grep -E)
 swt_prereq() {
-	require_netns
-	[ -x "$BIN/tcpiked" ] || tap_skip_all "$BIN/tcpiked not built (make asan)"
+	require_tcpiked
 	sw_available || tap_skip_all "strongSwan (strongswan-charon, strongswan-swanctl) not installed"
 	[ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] ||
 		tap_skip_all "charon's kernel-libipsec plugin (libcharon-extra-plugins) not installed"

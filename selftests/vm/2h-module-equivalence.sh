@@ -107,7 +107,7 @@ sa_same "ESP in UDP 4500 (RFC 3948)" 0x100a 10.0.0.1 10.0.0.2 \
 	-- "${GCM_MOD[@]}" --encap udp --sport 4500 --dport 4500 \
 	-- "${GCM_IP[@]}" replay-window 32 encap espinudp 4500 4500 0.0.0.0
 
-if grep -qw espintcp /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null &&
+if have_espintcp &&
    [ -x "$TOOL_BIN/selftests/espintcp_conn" ]; then
 	espintcp_conn "$NS_B" /tmp/eq-b listen 10.0.0.2 4500
 	wait_for 10 sh -c "ip netns exec $NS_B ss -Hltn 'sport = :4500' | grep -q LISTEN"
