@@ -19,7 +19,9 @@
 #             selftests/espintcp_conn (IKETCP prefix, espintcp ULP)
 # The tunnels are made with no loss; then for each run and each loss every
 # case gets one iperf3 run (B3_SECS seconds, 192.168.1.1 -> 192.168.2.1),
-# interleaved so that drift in this emulated machine hits all alike.
+# each transport's module and hand cases back to back and the first of the
+# two alternating from run to run (ABBA), so that drift in this emulated
+# machine hits both alike and each run gives one module/hand pair.
 # Every run is checked: the case's outbound SA must have carried at least
 # the bytes iperf3 received (nothing bypassed the tunnel), and its state must
 # have the case's encapsulation.
@@ -29,7 +31,7 @@
 set -u
 . "$(dirname "$0")/../lib/guest.sh"
 . "$TOP/selftests/ike.sh"
-RUNS=${B3_RUNS:-3}
+RUNS=${B3_RUNS:-10}
 SECS=${B3_SECS:-8}
 LOSSES=${B3_LOSSES:-0 1 3}
 DELAY=${B3_DELAY:-10ms}
@@ -194,10 +196,24 @@ for c in $CASES; do
 	CASES=$(echo " $CASES " | sed "s/ $c / /")
 done
 [ -n "${CASES// /}" ] || exit 1
+# The order of a run: each transport's module and hand case back to back
+# (a pair, for the paired module/hand ratio), the pair's first case
+# alternating from run to run (ABBA...), so neither kind always runs
+# first after a loss change or in a drifting machine.
+run_order() {	# run_order RUN: the cases of CASES in this run's order
+	local t a b
+	for t in raw udp tcp; do
+		a=mod-$t b=hand-$t
+		[ $(($1 % 2)) = 0 ] && { a=hand-$t b=mod-$t; }
+		for c in $a $b; do
+			case " $CASES " in *" $c "*) printf '%s ' "$c" ;; esac
+		done
+	done
+}
 for run in $(seq "$RUNS"); do
 	for loss in $LOSSES; do
 		set_loss "$loss"
-		for c in $CASES; do
+		for c in $(run_order "$run"); do
 			f=$WORK/$c-$loss-$run.json
 			b0=$(sa_bytes "$c")
 			ip netns exec "${NSA[$c]}" timeout $((SECS + 40)) iperf3 -c 192.168.2.1 \

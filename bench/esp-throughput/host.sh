@@ -13,8 +13,8 @@
 # (B3_DELAY, 10 ms, each way; B3_LOSSES, 0 1 3 %, both ways), for ESP on
 # raw IP, in UDP and in TCP (espintcp), SAs programmed by tcpiked through
 # tcpike.ko and the same SAs installed by hand with `ip xfrm`.  Median of
-# B3_RUNS (3) runs of B3_SECS (8) seconds, every case interleaved with the
-# others.  Writes OUTDIR/b3.md and OUTDIR/b3.png; the raw lines stay in
+# B3_RUNS (10) runs of B3_SECS (8) seconds, every case interleaved with the
+# others, module and hand back to back in ABBA order (the paired ratio).  Writes OUTDIR/b3.md and OUTDIR/b3.png; the raw lines stay in
 # OUTDIR/b3-raw.txt.  Exit status 1 when the harness broke (a tunnel that
 # did not come up, traffic outside the tunnel, a run without a result);
 # goals met or not are reported, not failed.
@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 . "$top/bench/lib/vm.sh"
 vm_bench_args bench-b3 "$@"
-export B3_RUNS=${B3_RUNS:-3} B3_SECS=${B3_SECS:-8} B3_LOSSES=${B3_LOSSES:-0 1 3} B3_DELAY=${B3_DELAY:-10ms}
+export B3_RUNS=${B3_RUNS:-10} B3_SECS=${B3_SECS:-8} B3_LOSSES=${B3_LOSSES:-0 1 3} B3_DELAY=${B3_DELAY:-10ms}
 raw=$out/b3-raw.txt
 vm_bench_raw bench-b3 B3 1800 "$raw" "$from" bench/esp-throughput/guest.sh \
 	B3_RUNS B3_SECS B3_LOSSES B3_DELAY

@@ -2,7 +2,7 @@
 """The esp-throughput benchmark's report writer (bench/esp-throughput/host.sh runs it):
     report.py RAW OUTDIR RC VM_SECONDS ARGS
 reads the guest's raw lines and writes the report section."""
-import os, statistics, sys
+import os, random, statistics, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from report_vm import commit, problems, read_raw
 raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
@@ -11,7 +11,7 @@ rows = {}
 for w in lines:
     if w[0] == "B3" and len(w) in (10, 11):
         rows.setdefault((w[1], int(w[2])), []).append(
-            dict(mbps=float(w[4]), rtt=float(w[5]), maxrtt=float(w[6]), retr=int(w[7])))
+            dict(run=int(w[3]), mbps=float(w[4]), rtt=float(w[5]), maxrtt=float(w[6]), retr=int(w[7])))
 cases = ["mod-raw", "mod-udp", "mod-tcp", "hand-raw", "hand-udp", "hand-tcp"]
 label = {"mod-raw": "tcpiked+module, separate (ESP on raw IP)",
          "mod-udp": "tcpiked+module, udp + encap (ESP in UDP)",
@@ -44,9 +44,11 @@ p("(gso_max_segs 1) so that netem drops packets, not 64 KB bursts of the outer")
 p("TCP.  iperf3 (one TCP stream,")
 p("default congestion control) from 192.168.1.1 to 192.168.2.1 through tunnel-mode")
 p("ESP, AES-GCM-16-256 (rfc4106, 128-bit ICV), for %s s per run; median of %s runs."
-  % (os.environ.get("B3_SECS", "8"), os.environ.get("B3_RUNS", "3")))
-p("All six tunnels are up at once and the runs interleave (run, loss, case), so")
-p("drift of the emulated machine falls on every case alike.  *tcpiked+module*:")
+  % (os.environ.get("B3_SECS", "8"), os.environ.get("B3_RUNS", "10")))
+p("All six tunnels are up at once and the runs interleave (run, loss, case), each")
+p("transport's module and hand cases back to back, the first of the two alternating")
+p("from run to run (ABBA), so drift of the emulated machine falls on every case")
+p("alike and each run gives a module/hand pair.  *tcpiked+module*:")
 p("two tcpiked (-O2, backend module) negotiated the SAs and programmed them through")
 p("tcpike.ko; raw IP is transport `separate` (IKE on TCP, ESP on IP: no NAT), UDP")
 p("is transport `udp` with `encap = yes`, TCP is transport `tcp` (RFC 9329, ESP in")
@@ -70,18 +72,38 @@ for c in cases:
         p("| %s | %d | %s | %s | %s | %s | %s | %s |" % (label[c], l, f(med(c, l, "mbps")), f(min(g)), f(max(g)),
           f(med(c, l, "rtt"), "%.1f"), f(med(c, l, "maxrtt"), "%.1f"), f(med(c, l, "retr"), "%.0f")))
 p("")
-p("Module-programmed / hand-installed, per transport (goal: goodput within 3 %):")
+def paired(t, l, k):
+    """Per-run module/hand ratios of one transport and loss (runs with both)."""
+    mod = {r["run"]: r[k] for r in rows.get(("mod-" + t, l), [])}
+    hand = {r["run"]: r[k] for r in rows.get(("hand-" + t, l), [])}
+    return [mod[i] / hand[i] for i in sorted(mod) if i in hand and hand[i]]
+def boot_ci(v, n=2000):
+    """95 % percentile-bootstrap interval of the median (fixed seed)."""
+    if len(v) < 2:
+        return None, None
+    rng = random.Random(1)
+    m = sorted(statistics.median(rng.choices(v, k=len(v))) for _ in range(n))
+    return m[int(0.025 * n)], m[int(0.975 * n) - 1]
+p("Module-programmed / hand-installed, per transport: the median of the per-run")
+p("ratios (each run's module case and hand case ran back to back) with a 95 %")
+p("bootstrap interval (2,000 resamples of the pairs).  No goal line: under")
+p("emulation run-to-run spread is large; that the module's SAs ARE the hand-installed")
+p("ones is checked by construction instead (selftests/vm/2h-module-equivalence.sh:")
+p("every field of the kernel's netlink dump of the states and policies, in make check).")
 p("")
-p("| transport | loss % | goodput ratio | inner RTT ratio | goal |")
-p("|---|---|---|---|---|")
-ok_all = True
+p("| transport | loss % | pairs | goodput ratio (median) | 95 % interval | inner RTT ratio (median) | 95 % interval |")
+p("|---|---|---|---|---|---|---|")
 for t in ["raw", "udp", "tcp"]:
     for l in losses:
-        g = ratio(med("mod-" + t, l, "mbps"), med("hand-" + t, l, "mbps"))
-        r = ratio(med("mod-" + t, l, "rtt"), med("hand-" + t, l, "rtt"))
-        st = "-" if g is None else ("met" if abs(g - 1) <= 0.03 else "not met")
-        ok_all = ok_all and st == "met"
-        p("| %s | %d | %s | %s | %s |" % (t, l, f(g, "%.3f"), f(r, "%.3f"), st))
+        g = paired(t, l, "mbps")
+        r = paired(t, l, "rtt")
+        if not g:
+            continue
+        glo, ghi = boot_ci(g)
+        rlo, rhi = boot_ci(r)
+        p("| %s | %d | %d | %s | %s-%s | %s | %s-%s |" % (t, l, len(g), f(statistics.median(g), "%.3f"),
+          f(glo, "%.3f"), f(ghi, "%.3f"), f(statistics.median(r), "%.3f") if r else "-",
+          f(rlo, "%.3f"), f(rhi, "%.3f")))
 p("")
 p("Per transport, over ESP in UDP (the draft's argument: separate transports keep")
 p("the inner RTT within 1.2x of ESP in UDP; ESP in TCP suffers head-of-line blocking):")
@@ -120,4 +142,9 @@ with open(os.path.join(out, ".b3-ratios.dat"), "w") as d:
                  ratio(med("mod-tcp", l, "rtt"), med("mod-udp", l, "rtt"))]
         d.write("%d %s\n" % (l, " ".join("NaN" if v is None else "%f" % v for v in vals)))
 open(os.path.join(out, "b3.md"), "w").write("\n".join(L) + "\n")
-print("bench-b3: module/hand goodput within 3 %% on every transport and loss: %s" % ("yes" if ok_all else "no"))
+for t in ["raw", "udp", "tcp"]:
+    g = paired(t, losses[0], "mbps") if losses else []
+    if g:
+        lo, hi = boot_ci(g)
+        print("bench-b3: module/hand goodput, %s at %d %% loss: median %.3f over %d pairs (95 %% interval %s-%s)"
+              % (t, losses[0], statistics.median(g), len(g), f(lo, "%.3f"), f(hi, "%.3f")))
