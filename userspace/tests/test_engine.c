@@ -2814,6 +2814,7 @@ SCENARIO(separate_udp_message_does_not_move_ike)
 SCENARIO(separate_not_echoed_stays_udp)
 {
 	struct net *n = net_new("transport = separate");
+	struct buf out = BUF_INIT;
 
 	B->cfg->daemon.separate_transports = false;
 	initiate(n);
@@ -2835,6 +2836,11 @@ SCENARIO(separate_not_echoed_stays_udp)
 	EXPECT_EQ(1, A->e->st.tcp_preconnects);
 	EXPECT_EQ(1, A->e->st.tcp_preconnects_unused);
 	EXPECT_EQ(0, A->e->st.ike_failed);
+	ASSERT_EQ(0, engine_status(A->e, true, &out));
+	ASSERT_EQ(0, buf_put_u8(&out, 0));
+	EXPECT_NE(NULL, strstr((char *)out.data, "\"tcp_preconnects\":1,"
+			       "\"tcp_preconnects_unused\":1,\"tcp_preconnects_failed\":0,"));
+	buf_free(&out);
 	net_free(n);
 }
 
