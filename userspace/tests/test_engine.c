@@ -2811,10 +2811,19 @@ SCENARIO(separate_udp_message_does_not_move_ike)
 
 /* RT-3: the peer lacks the draft; the connection opened beside
  * IKE_SA_INIT (tcp_preconnect) is closed unused, counted. */
+static bool status_has(struct peer *p, const char *what)
+{
+	struct buf out = BUF_INIT;
+	bool has = !engine_status(p->e, true, &out) && !buf_put_u8(&out, 0) &&
+		   strstr((char *)out.data, what);
+
+	buf_free(&out);
+	return has;
+}
+
 SCENARIO(separate_not_echoed_stays_udp)
 {
 	struct net *n = net_new("transport = separate");
-	struct buf out = BUF_INIT;
 
 	B->cfg->daemon.separate_transports = false;
 	initiate(n);
@@ -2836,11 +2845,8 @@ SCENARIO(separate_not_echoed_stays_udp)
 	EXPECT_EQ(1, A->e->st.tcp_preconnects);
 	EXPECT_EQ(1, A->e->st.tcp_preconnects_unused);
 	EXPECT_EQ(0, A->e->st.ike_failed);
-	ASSERT_EQ(0, engine_status(A->e, true, &out));
-	ASSERT_EQ(0, buf_put_u8(&out, 0));
-	EXPECT_NE(NULL, strstr((char *)out.data, "\"tcp_preconnects\":1,"
-			       "\"tcp_preconnects_unused\":1,\"tcp_preconnects_failed\":0,"));
-	buf_free(&out);
+	EXPECT_TRUE(status_has(A, "\"tcp_preconnects\":1,\"tcp_preconnects_unused\":1,"
+			       "\"tcp_preconnects_failed\":0,"));
 	net_free(n);
 }
 
@@ -2965,37 +2971,6 @@ TEST(separate_preconnect_overlaps_a_lost_syn)
 	EXPECT_EQ(1100, after2);
 }
 
-/* The pre-connect refused before the echo: the UDP exchange goes on
- * (nothing is known of the peer yet); the echo then finds TCP
- * unreachable, as a connect after it would: RT-7 cancels, RT-8 retries
- * over UDP without the notify. */
-SCENARIO(separate_preconnect_refused_before_the_echo)
-{
-	struct net *n = net_new("transport = separate");
-	struct ike_sa *a;
-
-	n->block_tcp = true;
-	initiate(n);
-	a = A->e->all;
-	while (finish_connects(n))
-		;
-	EXPECT_EQ(1, A->e->st.tcp_preconnects_failed);
-	EXPECT_EQ(XS_SEP_INIT, a->x.state);
-	EXPECT_EQ(IKE_S_INIT_SENT, a->state);
-	EXPECT_EQ(0, A->e->st.ike_failed);
-	EXPECT_EQ(0, A->e->st.separate_tcp_failed);
-	ASSERT_EQ(1, queued(n));
-	EXPECT_EQ(IKEV2_EXCH_IKE_SA_INIT, head_exch(n));
-	pump(n);
-	EXPECT_EQ(1, A->e->st.separate_tcp_failed);
-	established(_metadata, n);
-	EXPECT_EQ(1, count_all(A));
-	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
-	EXPECT_EQ(XO_UDP_RETRY, sa_a(n)->x.origin);
-	EXPECT_EQ(1, n->connects);	/* not tried again after the echo */
-	net_free(n);
-}
-
 /* ... and when the peer does not echo, the failure was of no matter. */
 SCENARIO(separate_preconnect_refused_not_echoed)
 {
@@ -3037,21 +3012,45 @@ SCENARIO(separate_preconnection_closed_before_the_echo)
 	net_free(n);
 }
 
-SCENARIO(separate_tcp_blocked_retries_over_udp)
+/*
+ * TCP refused.  Pre-connecting (the default), the refusal comes before
+ * the echo: the UDP exchange goes on (nothing is known of the peer yet),
+ * and the echo then finds TCP unreachable as a connect after it would.
+ * RT-7: cancelled; RT-8: a new IKE_SA_INIT over UDP without the notify.
+ */
+static void tcp_blocked_retries(struct __test_metadata *_metadata, bool pre)
 {
-	struct net *n = net_new("transport = separate");
+	struct net *n = net_new(pre ? "transport = separate" :
+				"transport = separate\n tcp_preconnect = no");
+	struct ike_sa *a;
 
 	n->block_tcp = true;
 	initiate(n);
+	a = A->e->all;
+	while (finish_connects(n))
+		;
+	EXPECT_EQ(pre, A->e->st.tcp_preconnects_failed);
+	EXPECT_EQ(XS_SEP_INIT, a->x.state);
+	EXPECT_EQ(IKE_S_INIT_SENT, a->state);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	ASSERT_EQ(1, queued(n));
+	EXPECT_EQ(IKEV2_EXCH_IKE_SA_INIT, head_exch(n));
+	EXPECT_EQ(0, A->e->st.separate_tcp_failed);
 	pump(n);
-	/* RT-7: cancelled; RT-8: a new IKE_SA_INIT over UDP without the notify. */
 	EXPECT_EQ(1, A->e->st.separate_tcp_failed);
 	established(_metadata, n);
 	EXPECT_EQ(1, count_all(A));
 	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
 	EXPECT_EQ(XO_UDP_RETRY, sa_a(n)->x.origin);
 	EXPECT_EQ(XS_UDP, sa_b(n)->x.state);
+	EXPECT_EQ(1, n->connects);	/* one connect either way */
 	net_free(n);
+}
+
+SCENARIO(separate_tcp_blocked_retries_over_udp)
+{
+	tcp_blocked_retries(_metadata, false);
+	tcp_blocked_retries(_metadata, true);
 }
 
 /* RT-7 again: the connection carrying IKE_AUTH breaks (UDP IKE_SA_INIT,
@@ -3585,7 +3584,7 @@ TEST(every_transition_by_exchanges)
 		sc_auto_race_tcp_refused, sc_auto_race_with_cookies,
 		sc_separate_moves_ike_to_tcp, sc_separate_udp_message_does_not_move_ike,
 		sc_separate_not_echoed_stays_udp, sc_separate_tcp_blocked_retries_over_udp,
-		sc_separate_preconnects_beside_init, sc_separate_preconnect_refused_before_the_echo,
+		sc_separate_preconnects_beside_init,
 		sc_separate_preconnect_refused_not_echoed,
 		sc_separate_preconnection_closed_before_the_echo,
 		sc_separate_auth_connection_breaks, sc_tcp_first_auth_connection_breaks,
