@@ -268,6 +268,50 @@ expect_established "separate, tcp_preconnect = no, responder without the extensi
 wire_check "separate, tcp_preconnect = no, responder without the extension: everything on UDP 4500, no TCP at all" \
 	a:out_ike4500\>=2 b:out_ike4500\>=2 a:out_syn=0 b:in_syn=0 a:out_tcp=0 b:out_tcp=0 a:out_ike500=0
 
+# tcp_preconnect: the first SYN and the first IKE_SA_INIT request are both
+# lost at b.  Connecting after the echo, the two waits add up (the
+# kernel's 1 s SYN retransmission after the 1 s IKE retransmission: 2 s at
+# least); pre-connected they overlap (about 1 s).
+ike_up_hook() {
+	ip netns exec "$NS_B" nft delete table inet lose1 2>/dev/null
+	ip netns exec "$NS_B" nft -f - <<NFT
+table inet lose1 {
+	set syn { type ipv4_addr; flags dynamic; }
+	set init { type ipv4_addr; flags dynamic; }
+	chain in {
+		type filter hook input priority -20;
+		tcp dport 4500 tcp flags & (syn|ack) == syn ip saddr @syn accept
+		tcp dport 4500 tcp flags & (syn|ack) == syn add @syn { ip saddr } drop
+		udp dport 4500 @th,64,32 0 @th,240,8 34 ip saddr @init accept
+		udp dport 4500 @th,64,32 0 @th,240,8 34 add @init { ip saddr } drop
+	}
+}
+NFT
+}
+lost_both() {	# lost_both yes|no: $ms, from the initiate to established
+	local t0
+	ms=0
+	ike_up "conn_extra=transport = separate;tcp_preconnect = $1"
+	t0=$(date +%s%N)
+	while ! ike_established a && [ "$ms" -lt 10000 ]; do
+		sleep 0.005
+		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	done
+}
+lost_both no
+ms_no=$ms
+lost_both yes
+ms_pre=$ms
+tap_diag "first SYN and first IKE_SA_INIT lost: established ${ms_no} ms after the initiate without the pre-connect, ${ms_pre} ms with it (polled every 5 ms)"
+tap_check "separate, first SYN and first IKE_SA_INIT lost, tcp_preconnect = no: the losses add up (2 s or more)" \
+	test "$ms_no" -ge 2000
+tap_check "separate, first SYN and first IKE_SA_INIT lost: pre-connected, the losses overlap (less than 1.9 s)" \
+	test "$ms_pre" -lt 1900
+tap_check "separate, first SYN and first IKE_SA_INIT lost: one connect, one IKE retransmission" \
+	test "$(ike_counter a tcp_connects) $(ike_counter a retransmits)" = "1 1"
+unset -f ike_up_hook
+ip netns exec "$NS_B" nft delete table inet lose1
+
 # TCP 4500 blocked after the UDP IKE_SA_INIT: RT-7 cancel, RT-8 retry on UDP.
 block "$NS_B" "tcp dport 4500 reject with tcp reset"
 pcap_start "$NS_B" vb "$IKE_DIR/rt8.pcap" udp or tcp
