@@ -551,6 +551,7 @@ static void pre_done(struct ike_sa *sa, int err, bool closed)
 			  ike_sa_name(sa), sa->cfg->tcp_port);
 		return;
 	}
+	closed = closed && sa->x.link == XL_UP;	/* not while connecting */
 	sa->x.pre = NULL;
 	if (c->user == sa)
 		c->user = NULL;
@@ -558,7 +559,7 @@ static void pre_done(struct ike_sa *sa, int err, bool closed)
 	link_go(sa, closed ? XLE_CLOSED : XLE_FAILED);
 	/* A connection that was up and went (the peer's tcp_idle_timeout)
 	 * is opened again at the echo; a refused connect is RT-7's then. */
-	sa->x.pre_err = closed ? 0 : err;
+	sa->x.pre_err = closed ? 0 : err ? err : -ECONNRESET;
 	if (!closed)
 		sa->e->st.tcp_preconnects_failed++;
 	log_info("%s: TCP port %u %s before the IKE_SA_INIT response (%s); IKE_SA_INIT goes on over UDP",
