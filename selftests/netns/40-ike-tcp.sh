@@ -243,14 +243,79 @@ tap_expect_eq "separate: after the IKE_SA_INIT pair, no IKE on UDP either way (R
 	2 "$(grep -c '^udp' <<<"$ike")"
 tap_check "separate: CREATE_CHILD_SA requests from both a and b, all on TCP (RT-12)" \
 	test "$(grep -cE '^tcp 10.0.0.1:[0-9]+>10.0.0.2:4500 CREATE_CHILD_SA req' <<<"$ike") $(grep -cE '^tcp 10.0.0.2:4500>10.0.0.1:[0-9]+ CREATE_CHILD_SA req' <<<"$ike")" = "1 2"
+# tcp_preconnect (the default): a's SYN reached b before b's IKE_SA_INIT
+# response left it (capture times at b), and a counted no other connect.
+syn_t=$(tcpdump -tt -nn -r "$IKE_DIR/sep.pcap" 'tcp dst port 4500 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' 2>/dev/null | awk 'NR == 1 { print $1 }')
+resp_t=$(tcpdump -tt -nn -r "$IKE_DIR/sep.pcap" 'udp and src host 10.0.0.2 and src port 4500' 2>/dev/null | awk 'NR == 1 { print $1 }')
+tap_diag "first SYN at b $syn_t, first IKE_SA_INIT response from b $resp_t"
+tap_check "separate: a's SYN arrived before the IKE_SA_INIT response left b (tcp_preconnect)" \
+	awk -v s="$syn_t" -v r="$resp_t" 'BEGIN { exit !(s != "" && r != "" && s + 0 < r + 0) }'
+tap_check "separate: one connect, the pre-connect, none unused" \
+	test "$(ike_counter a tcp_connects) $(ike_counter a tcp_preconnects) $(ike_counter a tcp_preconnects_unused)" = "1 1 0"
 
 # The responder does not do it: no echo (RT-3 negative), plain IKE on UDP 4500.
 ike_up "conn_extra=transport = separate" -- "daemon_extra=separate_transports = no"
 expect_established "separate, responder without the extension: established over UDP" a
 tap_check "separate, responder without the extension: IKE stays on UDP 4500 (a reports no separate transports)" \
 	test "$(ike1 a separate) $(ike1 a transport)" = "False udp-natt"
-wire_check "separate, responder without the extension: everything on UDP 4500, no TCP at all" \
+wire_check "separate, responder without the extension: IKE on UDP 4500; a's pre-connection carried the prefix only, b sent nothing on it, a closed it" \
+	a:out_ike4500\>=2 b:out_ike4500\>=2 a:out_syn=1 b:in_syn=1 a:out_tcp\<=1 b:out_tcp=0 a:out_fin=1 a:out_ike500=0
+tap_check "separate, responder without the extension: the pre-connection counted unused" \
+	test "$(ike_counter a tcp_preconnects) $(ike_counter a tcp_preconnects_unused)" = "1 1"
+ike_up "conn_extra=transport = separate;tcp_preconnect = no" -- "daemon_extra=separate_transports = no"
+expect_established "separate, tcp_preconnect = no, responder without the extension: established over UDP" a
+wire_check "separate, tcp_preconnect = no, responder without the extension: everything on UDP 4500, no TCP at all" \
 	a:out_ike4500\>=2 b:out_ike4500\>=2 a:out_syn=0 b:in_syn=0 a:out_tcp=0 b:out_tcp=0 a:out_ike500=0
+
+# tcp_preconnect: the first SYN and the first IKE_SA_INIT request are both
+# lost at b.  Connecting after the echo, the two waits add up (the
+# kernel's 1 s SYN retransmission after the 1 s IKE retransmission: 2 s at
+# least); pre-connected they overlap (about 1 s).
+ike_up_hook() {
+	ip netns exec "$NS_B" nft delete table inet lose1 2>/dev/null
+	ip netns exec "$NS_B" nft -f - <<NFT
+table inet lose1 {
+	set syn { type ipv4_addr; flags dynamic; }
+	set init { type ipv4_addr; flags dynamic; }
+	chain in {
+		type filter hook input priority -20;
+		tcp dport 4500 tcp flags & (syn|ack) == syn ip saddr @syn accept
+		tcp dport 4500 tcp flags & (syn|ack) == syn add @syn { ip saddr } drop
+		udp dport 4500 @th,64,32 0 @th,240,8 34 ip saddr @init accept
+		udp dport 4500 @th,64,32 0 @th,240,8 34 add @init { ip saddr } drop
+	}
+}
+NFT
+}
+# ms from a's first IKE_SA_INIT to its IKE SA established, by a's own log
+# (a's initiate command may return late on a loaded machine)
+lost_both() {	# lost_both yes|no: $ms
+	ike_up "conn_extra=transport = separate;tcp_preconnect = $1"
+	wait_for 10 ike_established a
+	ms=$(python3 - "$IKE_DIR/a.log" <<'PY'
+import sys, datetime
+t = {}
+for line in open(sys.argv[1]):
+    for key, what in (("s", "sending IKE_SA_INIT request"), ("e", "IKE SA established")):
+        if what in line and key not in t:
+            t[key] = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+print(int((t["e"] - t["s"]).total_seconds() * 1000) if len(t) == 2 else 99999)
+PY
+)
+}
+lost_both no
+ms_no=$ms
+lost_both yes
+ms_pre=$ms
+tap_diag "first SYN and first IKE_SA_INIT lost: established ${ms_no} ms after the first IKE_SA_INIT without the pre-connect, ${ms_pre} ms with it (a's log)"
+tap_check "separate, first SYN and first IKE_SA_INIT lost, tcp_preconnect = no: the losses add up (2 s or more)" \
+	test "$ms_no" -ge 2000
+tap_check "separate, first SYN and first IKE_SA_INIT lost: pre-connected, the losses overlap (at least 0.5 s sooner)" \
+	test "$ms_pre" -le $((ms_no - 500))
+tap_check "separate, first SYN and first IKE_SA_INIT lost: one connect, one IKE retransmission" \
+	test "$(ike_counter a tcp_connects) $(ike_counter a retransmits)" = "1 1"
+unset -f ike_up_hook
+ip netns exec "$NS_B" nft delete table inet lose1
 
 # TCP 4500 blocked after the UDP IKE_SA_INIT: RT-7 cancel, RT-8 retry on UDP.
 block "$NS_B" "tcp dport 4500 reject with tcp reset"
@@ -317,8 +382,8 @@ tap_check "separate, UDP blocked: fell back to separate-tcp-first (RT-9)" \
 	test "$(ike1 a tcp_fallback) $(ike1 a xport_mode) $(ike1 a separate)" = "True separate-tcp-first True"
 tap_expect_eq "separate, UDP blocked: ESP on IP at both ends' backends" \
 	"in:raw:0:0 out:raw:0:0 | in:raw:0:0 out:raw:0:0" "$(kb_encaps a) | $(kb_encaps b)"
-wire_check "separate, UDP blocked: UDP 4500 went unanswered, then one TCP connection" \
-	a:out_ike4500\>=1 a:in_ike4500=0 a:out_ike500=0 a:out_syn=1
+wire_check "separate, UDP blocked: UDP 4500 went unanswered, then one TCP connection besides the pre-connection (closed with the UDP attempt)" \
+	a:out_ike4500\>=1 a:in_ike4500=0 a:out_ike500=0 a:out_syn=2
 unblock "$NS_B"
 ike_up "conn_extra=transport = auto"
 expect_established "auto, UDP open: established"

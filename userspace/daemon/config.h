@@ -100,6 +100,7 @@ struct conn_cfg {
 	uint16_t tcp_port;
 	uint32_t tcp_fallback_delay_ms, tcp_race_delay_ms, tcp_connect_timeout_ms;
 	bool udp_retry_without_separate;	/* RT-8 */
+	bool tcp_preconnect;		/* separate: connect beside IKE_SA_INIT */
 	/* RT-24..28: ESP reachability after a TCP-first separate setup */
 	bool esp_probe;
 	uint32_t esp_probe_delay_ms, esp_probe_timeout_ms;

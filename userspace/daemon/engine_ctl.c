@@ -817,7 +817,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 		"cookies sent %llu, fragments sent %llu reassembled %llu "
 		"dropped for max_frag_memory %llu, TCP connects %llu fallbacks %llu reconnects %llu, "
 		"races %llu (won by UDP %llu, by TCP %llu), separate transports %llu "
-		"(TCP failed %llu)\n",
+		"(TCP failed %llu), pre-connects %llu (unused %llu, failed %llu)\n",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
 		(unsigned long long)e->st.rx_dropped, (unsigned long long)e->st.rx_bad,
 		(unsigned long long)e->st.retransmits,
@@ -830,7 +830,10 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 		(unsigned long long)e->st.tcp_races, (unsigned long long)e->st.tcp_races_udp_won,
 		(unsigned long long)e->st.tcp_races_tcp_won,
 		(unsigned long long)e->st.separate_negotiated,
-		(unsigned long long)e->st.separate_tcp_failed);
+		(unsigned long long)e->st.separate_tcp_failed,
+		(unsigned long long)e->st.tcp_preconnects,
+		(unsigned long long)e->st.tcp_preconnects_unused,
+		(unsigned long long)e->st.tcp_preconnects_failed);
 }
 
 /* The TCP transport's counters (tcp.h), so tests and operators see what
@@ -981,7 +984,9 @@ static void counters_json(const struct engine *e, struct buf *b)
 		"\"fragment_bytes\":%zu,\"memory_trims\":%llu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
 		"\"tcp_reconnects\":%llu,\"tcp_connects\":%llu,\"tcp_races\":%llu,"
 		"\"tcp_races_udp_won\":%llu,\"tcp_races_tcp_won\":%llu,\"separate_negotiated\":%llu,"
-		"\"separate_tcp_failed\":%llu,\"esp_probes_ok\":%llu,"
+		"\"separate_tcp_failed\":%llu,\"tcp_preconnects\":%llu,"
+		"\"tcp_preconnects_unused\":%llu,\"tcp_preconnects_failed\":%llu,"
+		"\"esp_probes_ok\":%llu,"
 		"\"esp_probes_failed\":%llu,\"esp_moved_udp\":%llu,\"puzzles_sent\":%llu,"
 		"\"puzzles_solved\":%llu,\"puzzles_unsolved\":%llu,\"puzzles_bad\":%llu,"
 		"\"puzzles_deferred\":%llu},"
@@ -1001,6 +1006,9 @@ static void counters_json(const struct engine *e, struct buf *b)
 		(unsigned long long)e->st.tcp_races_tcp_won,
 		(unsigned long long)e->st.separate_negotiated,
 		(unsigned long long)e->st.separate_tcp_failed,
+		(unsigned long long)e->st.tcp_preconnects,
+		(unsigned long long)e->st.tcp_preconnects_unused,
+		(unsigned long long)e->st.tcp_preconnects_failed,
 		(unsigned long long)e->st.esp_probes_ok,
 		(unsigned long long)e->st.esp_probes_failed,
 		(unsigned long long)e->st.esp_moved_udp,

@@ -15,7 +15,9 @@
  *   separate            IKE_SA_INIT on UDP 4500 with N(SEPARATE_TRANSPORTS)
  *                       (RT-1, RT-2); if echoed, IKE moves to TCP 4500 for
  *                       IKE_AUTH and everything after (RT-4, RT-12), ESP
- *                       stays on IP or UDP 4500 (RT-15, RT-20)
+ *                       stays on IP or UDP 4500 (RT-15, RT-20).  The
+ *                       connection is opened beside IKE_SA_INIT
+ *                       (tcp_preconnect), IKE_AUTH its first message
  *   separate-tcp-first  IKE_SA_INIT over TCP with the notify (RT-9); no
  *                       echo means plain RFC 9329 (RT-11)
  *
@@ -167,7 +169,9 @@ const struct xport_rule xport_link_rules[] = {
 	{ XL_CONNECTING, XLE_PEER_CONN, XL_UP, "TCP-26 (still the originator, TCP-1)" },
 	{ XL_UP, XLE_PEER_CONN, XL_UP, "TCP-26 (still the originator, TCP-1)" },
 	{ XL_DOWN, XLE_PEER_CONN, XL_UP, "TCP-26 (still the originator, TCP-1)" },
-	{ XL_UP, XLE_DROP, XL_NONE, "TCP-29 (the cookie retry on a new connection)" },
+	{ XL_UP, XLE_DROP, XL_NONE, "TCP-29 (the cookie retry on a new connection); RT-3 (pre-connected, not echoed)" },
+	{ XL_CONNECTING, XLE_DROP, XL_NONE, "RT-3 (pre-connecting, not echoed)" },
+	{ XL_DOWN, XLE_DROP, XL_NONE, "RT-3 (the pre-connect failed, not echoed)" },
 };
 const size_t xport_n_link_rules = sizeof(xport_link_rules) / sizeof(xport_link_rules[0]);
 
@@ -439,12 +443,29 @@ static void attach_conn(struct ike_sa *sa, struct tcp_conn *c)
 		tcp_conn_proven(c);	/* an authenticated message came on it */
 }
 
+/* The pre-connection leaves the SA: closed, or failed (not counted). */
+static void pre_close(struct ike_sa *sa)
+{
+	struct tcp_conn *c = sa->x.pre;
+
+	sa->x.pre = NULL;
+	sa->x.pre_err = 0;
+	if (!c)
+		return;
+	if (c->user == sa)
+		c->user = NULL;
+	if (!c->dead && !sa->e->shutting_down)
+		xport_close(sa->e, c, 0);
+	tcp_conn_put(c);
+}
+
 void ike_xport_free(struct ike_sa *sa)
 {
 	struct tcp_conn *c = sa->path.conn;
 	bool successor;
 
 	timer_cancel(sa->e->loop, &sa->x.timer);
+	pre_close(sa);
 	if (sa->x.race) {
 		sa->x.race->x.race = NULL;
 		sa->x.race = NULL;
@@ -462,12 +483,94 @@ void ike_xport_free(struct ike_sa *sa)
 	tcp_conn_put(c);
 }
 
-int ike_tcp_connect(struct ike_sa *sa)
+/* A connection to the peer's TCP port from our address on the SA's path
+ * (local and remote get the ports used): NULL with *err, logged. */
+static struct tcp_conn *open_conn(struct ike_sa *sa, struct sockaddr_storage *local,
+				  struct sockaddr_storage *remote, int *err)
 {
 	struct engine *e = sa->e;
-	struct sockaddr_storage local = sa->path.local, remote = sa->path.remote;
 	struct tcp_conn *c;
 	char a[64];
+
+	*local = sa->path.local;
+	*remote = sa->path.remote;
+	addr_set_port(remote, sa->cfg->tcp_port);
+	addr_set_port(local, 0);
+	*err = -ENOTCONN;
+	c = e->net ? e->net->connect(e->net_ctx, local, remote,
+				     sa->cfg->tcp_connect_timeout_ms, err) : NULL;
+	if (!c) {
+		addr_str(remote, a, sizeof(a));
+		log_warn("%s: cannot connect to %s port %u over TCP: %s", ike_sa_name(sa),
+			 a, sa->cfg->tcp_port, *err == -ENOTCONN ?
+			 "the TCP listener, which IKE over TCP needs, is not open" :
+			 strerror(-*err));
+		return NULL;
+	}
+	link_go(sa, XLE_CONNECT);
+	e->st.tcp_connects++;
+	c->user = sa;
+	return c;
+}
+
+/*
+ * separate (tcp_preconnect): the connection IKE_AUTH needs is opened as
+ * IKE_SA_INIT goes out over UDP, so that its handshake, a lost SYN's
+ * retransmission included, overlaps the first round trip.  The draft
+ * moves IKE after IKE_SA_INIT and says nothing of when the connect
+ * starts: nothing but the IKETCP prefix (RT-6, TCP-11, queued by tcp.c
+ * with the connect) goes on it before the echo, and IKE_AUTH is its first
+ * message (RT-4).  A failure is kept for the echo (xport_auth_waits) and
+ * does not touch the UDP exchange: the peer may not want TCP at all.
+ */
+static void pre_connect(struct ike_sa *sa)
+{
+	struct sockaddr_storage local, remote;
+	struct tcp_conn *c;
+	int err;
+
+	sa->e->st.tcp_preconnects++;
+	c = open_conn(sa, &local, &remote, &err);
+	if (!c) {
+		sa->e->st.tcp_preconnects_failed++;
+		sa->x.pre_err = err;
+		return;
+	}
+	sa->x.pre = c;		/* tcp_connect's reference */
+}
+
+/* The pre-connection finished connecting (err 0), failed, or closed
+ * (closed) before the echo: kept for it, or its failure is. */
+static void pre_done(struct ike_sa *sa, int err, bool closed)
+{
+	struct tcp_conn *c = sa->x.pre;
+
+	if (!err && !closed) {
+		link_go(sa, XLE_CONNECTED);
+		log_debug("%s: TCP port %u connected ahead of the IKE_SA_INIT response",
+			  ike_sa_name(sa), sa->cfg->tcp_port);
+		return;
+	}
+	closed = closed && sa->x.link == XL_UP;	/* not while connecting */
+	sa->x.pre = NULL;
+	if (c->user == sa)
+		c->user = NULL;
+	tcp_conn_put(c);
+	link_go(sa, closed ? XLE_CLOSED : XLE_FAILED);
+	/* A connection that was up and went (the peer's tcp_idle_timeout)
+	 * is opened again at the echo; a refused connect is RT-7's then. */
+	sa->x.pre_err = closed ? 0 : err ? err : -ECONNRESET;
+	if (!closed)
+		sa->e->st.tcp_preconnects_failed++;
+	log_info("%s: TCP port %u %s before the IKE_SA_INIT response (%s); IKE_SA_INIT goes on over UDP",
+		 ike_sa_name(sa), sa->cfg->tcp_port, closed ? "closed" : "unreachable",
+		 err ? strerror(-err) : "by the peer");
+}
+
+int ike_tcp_connect(struct ike_sa *sa)
+{
+	struct sockaddr_storage local, remote;
+	struct tcp_conn *c;
 	int err;
 
 	if (sa->path.conn && !sa->path.conn->dead)
@@ -482,22 +585,9 @@ int ike_tcp_connect(struct ike_sa *sa)
 			  ike_sa_name(sa));
 		return -EPERM;
 	}
-	addr_set_port(&remote, sa->cfg->tcp_port);
-	addr_set_port(&local, 0);
-	err = -ENOTCONN;
-	c = e->net ? e->net->connect(e->net_ctx, &local, &remote,
-				     sa->cfg->tcp_connect_timeout_ms, &err) : NULL;
-	if (!c) {
-		addr_str(&remote, a, sizeof(a));
-		log_warn("%s: cannot connect to %s port %u over TCP: %s", ike_sa_name(sa),
-			 a, sa->cfg->tcp_port, err == -ENOTCONN ?
-			 "the TCP listener, which IKE over TCP needs, is not open" :
-			 strerror(-err));
+	c = open_conn(sa, &local, &remote, &err);
+	if (!c)
 		return err;
-	}
-	link_go(sa, XLE_CONNECT);
-	e->st.tcp_connects++;
-	c->user = sa;
 	sa->path.kind = XPORT_TCP;
 	sa->path.conn = c;	/* tcp_connect's reference */
 	sa->path.local = local;
@@ -557,6 +647,8 @@ int xport_start(struct ike_sa *sa)
 		addr_set_port(&sa->path.remote, IKEV2_NATT_PORT);
 		/* UDP may be blocked altogether: then TCP from the start. */
 		timer_arm(e->loop, &x->timer, cc->tcp_fallback_delay_ms, fallback_fire);
+		if (cc->tcp_preconnect)
+			pre_connect(sa);
 		return 1;
 	case XS_AUTO_INIT:
 		timer_arm(e->loop, &x->timer, cc->tcp_race_delay_ms, race_fire);
@@ -834,12 +926,17 @@ void ike_esp_tcp_ready(struct ike_sa *sa)
 			 ike_sa_name(sa));
 }
 
+static void tcp_up(struct ike_sa *sa);
+
 void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err)
 {
 	struct ike_sa *sa = c->user;
-	struct ike_path p;
 
 	(void)e;
+	if (sa && sa->x.pre == c) {
+		pre_done(sa, err, false);
+		return;
+	}
 	/* An accepted connection is announced once its prefix arrived; when
 	 * its first frame came in the same read, that frame has already made
 	 * it an SA's path (TCP-26), and there is nothing more to do: the
@@ -853,7 +950,15 @@ void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err)
 		return;
 	}
 	link_go(sa, XLE_CONNECTED);
-	tcp_conn_path(c, &p);
+	tcp_up(sa);
+}
+
+/* The SA's connection (ours) is up: what waited for it goes. */
+static void tcp_up(struct ike_sa *sa)
+{
+	struct ike_path p;
+
+	tcp_conn_path(sa->path.conn, &p);
 	sa->path.local = p.local;
 	sa->x.reconnects = 0;
 	/* Separate transports: IKE_AUTH is the first message on TCP (RT-4),
@@ -872,6 +977,10 @@ void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err)
 	bool orig;
 
 	(void)e;
+	if (sa && sa->x.pre == c) {
+		pre_done(sa, err, true);
+		return;
+	}
 	if (!sa || sa->path.conn != c)
 		return;
 	orig = xport_tcp_originator(&sa->x);
@@ -943,6 +1052,13 @@ void xport_init_done(struct ike_sa *sa, bool echoed)
 	if (!echoed || xport_go(sa, XE_INIT_ECHO)) {
 		xport_go(sa, XE_INIT_DONE);
 		race_won(sa);
+		/* RT-3: the peer lacks separate transports; the connection
+		 * opened beside IKE_SA_INIT goes unused. */
+		if (sa->x.pre)
+			sa->e->st.tcp_preconnects_unused++;
+		if (sa->x.pre || sa->x.link == XL_DOWN)
+			link_go(sa, XLE_DROP);
+		pre_close(sa);
 		return;
 	}
 	sa->e->st.separate_negotiated++;
@@ -954,6 +1070,9 @@ void xport_init_done(struct ike_sa *sa, bool echoed)
 
 bool xport_auth_waits(struct ike_sa *sa)
 {
+	struct tcp_conn *c = sa->x.pre;
+	int err = sa->x.pre_err;
+
 	if (sa->x.state != XS_SEP_CONNECT)
 		return false;
 	/* RT-4: IKE_AUTH goes over TCP, once connected; ESP stays where
@@ -961,6 +1080,31 @@ bool xport_auth_waits(struct ike_sa *sa)
 	sa->x.esp = sa->path;
 	sa->x.esp.conn = NULL;
 	sa->path.conn = NULL;
+	sa->x.pre = NULL;
+	sa->x.pre_err = 0;
+	if (c) {
+		/* Opened beside IKE_SA_INIT: the SA's path now (its
+		 * reference); when still connecting, engine_tcp_connected
+		 * goes on as after a connect made now. */
+		sa->path.kind = XPORT_TCP;
+		sa->path.conn = c;
+		sa->path.remote = c->remote;
+		addr_set_port(&sa->path.local, 0);
+		if (c->dead) {
+			/* Gone, not reported yet: connect again. */
+			if (ike_tcp_connect(sa))
+				tcp_failed(sa, -ENOTCONN);
+		} else if (!c->connecting) {
+			tcp_up(sa);
+		}
+		return true;
+	}
+	if (err) {
+		/* Refused before the echo: as a connect refused now (RT-7,
+		 * RT-8 may retry). */
+		tcp_failed(sa, err);
+		return true;
+	}
 	if (ike_tcp_connect(sa))
 		tcp_failed(sa, -ENOTCONN);
 	return true;

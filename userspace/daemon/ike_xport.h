@@ -158,6 +158,11 @@ struct ike_xport {
 	struct ike_sa *race;		/* auto: the other SA of the race, until
 					 * one completes IKE_SA_INIT */
 	unsigned int reconnects;
+	/* separate: the connection opened beside IKE_SA_INIT (tcp_preconnect),
+	 * the SA's path once the response echoes the notify; pre_err: its
+	 * connect failed before. */
+	struct tcp_conn *pre;
+	int pre_err;
 };
 
 /* What a state means (the old booleans, derived). */

@@ -337,6 +337,8 @@ struct engine_stats {
 	/* Connections we opened; auto's races, and who won them. */
 	uint64_t tcp_connects, tcp_races, tcp_races_udp_won, tcp_races_tcp_won;
 	uint64_t separate_tcp_failed;
+	/* separate: connects beside IKE_SA_INIT, closed unused, failed early */
+	uint64_t tcp_preconnects, tcp_preconnects_unused, tcp_preconnects_failed;
 	uint64_t esp_probes_ok, esp_probes_failed, esp_moved_udp;
 };
 

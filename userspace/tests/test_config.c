@@ -694,6 +694,7 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "tcp_race_delay = 100ms" },
 		{ CFG_SEC_CONN, "tcp_connect_timeout = 4s" },
 		{ CFG_SEC_CONN, "udp_retry_without_separate = no" },
+		{ CFG_SEC_CONN, "tcp_preconnect = no" },
 		{ CFG_SEC_CONN, "esp_probe = no" },
 		{ CFG_SEC_CONN, "esp_probe_delay = 1s" },
 		{ CFG_SEC_CONN, "esp_probe_timeout = 6s" },

@@ -51,6 +51,7 @@ struct tconn {
 	struct peer *owner;
 	struct tconn *other;
 	struct tconn *next;
+	uint64_t up_ms;		/* originator: when its connect completes */
 };
 
 struct pkt {
@@ -59,6 +60,7 @@ struct pkt {
 	struct peer *to;
 	struct ike_path path;	/* as the receiver sees it */
 	struct tconn *via;	/* TCP: the receiving end */
+	uint64_t due_ms;	/* not delivered before (net's one_way_ms) */
 	size_t len;
 	uint8_t data[];
 };
@@ -81,6 +83,11 @@ struct net {
 	uint16_t next_port;
 	bool block_udp, block_tcp;
 	unsigned int dropped, connects;
+	/* Path delay: each message takes one_way_ms, a connect connect_ms
+	 * (a lost first SYN: the kernel's 1 s retransmission plus a round
+	 * trip); 0 by default, everything at once. */
+	uint64_t one_way_ms, connect_ms;
+	uint64_t connect_at[8];	/* when the first connects were started */
 };
 
 static struct peer *other_peer(struct peer *p)
@@ -146,6 +153,7 @@ static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg,
 		k->path.conn = t->other->c;
 	}
 	k->len = len;
+	k->due_ms = now_ms + n->one_way_ms;
 	memcpy(k->data, msg, len);
 	enqueue(n, k);
 	p->sent++;
@@ -192,10 +200,13 @@ static struct tcp_conn *fake_connect(void *ctx, const struct sockaddr_storage *l
 
 	(void)timeout_ms;
 	(void)err;
+	if (n->connects < sizeof(n->connect_at) / sizeof(n->connect_at[0]))
+		n->connect_at[n->connects] = now_ms;
 	n->connects++;
 	addr_set_port(&l, n->next_port++);
 	a = tconn_new(n, p, true, &l, remote);
 	a->c->connecting = true;
+	a->up_ms = now_ms + n->connect_ms;
 	b = tconn_new(n, to, false, remote, &l);
 	/* The responder's end is announced once IKETCP is in (tcp.c); its
 	 * engine learns of it from the first message. */
@@ -244,6 +255,7 @@ static void fake_close(void *ctx, struct tcp_conn *c, int err)
 	tconn_cut_one(t, err);
 	k = calloc(1, sizeof(*k));
 	k->fin = true;
+	k->due_ms = now_ms + p->net->one_way_ms;
 	k->to = t->other->owner;
 	k->via = t->other;
 	enqueue(p->net, k);
@@ -431,10 +443,11 @@ static void deliver_pkt(struct pkt *k)
 	engine_rx(k->to->e, &rx);
 }
 
-/* Delivers the first message in flight; returns false when there is none. */
+/* Delivers the first message in flight; returns false when there is none
+ * (or it is still on its way: one_way_ms). */
 static bool deliver(struct net *n)
 {
-	struct pkt *k = pop(n);
+	struct pkt *k = n->head && n->head->due_ms <= now_ms ? pop(n) : NULL;
 
 	if (!k)
 		return false;
@@ -488,7 +501,7 @@ static bool finish_connects(struct net *n)
 	for (t = n->conns; t; t = t->next) {
 		struct tcp_conn *c = t->c;
 
-		if (!c->originator || !c->connecting || c->dead)
+		if (!c->originator || !c->connecting || c->dead || now_ms < t->up_ms)
 			continue;
 		any = true;
 		c->connecting = false;
@@ -518,7 +531,7 @@ static void pump(struct net *n)
 		timers(n);
 		while (finish_connects(n))
 			;
-	} while ((deliver(n) || n->head) && ++guard < 10000);
+	} while ((deliver(n) || (n->head && n->head->due_ms <= now_ms)) && ++guard < 10000);
 	timers(n);
 }
 
@@ -2778,33 +2791,248 @@ SCENARIO(separate_udp_message_does_not_move_ike)
 	net_free(n);
 }
 
+/* RT-3: the peer lacks the draft; the connection opened beside
+ * IKE_SA_INIT (tcp_preconnect) is closed unused, counted. */
+static bool status_has(struct peer *p, const char *what)
+{
+	struct buf out = BUF_INIT;
+	bool has = !engine_status(p->e, true, &out) && !buf_put_u8(&out, 0) &&
+		   strstr((char *)out.data, what);
+
+	buf_free(&out);
+	return has;
+}
+
 SCENARIO(separate_not_echoed_stays_udp)
 {
 	struct net *n = net_new("transport = separate");
 
 	B->cfg->daemon.separate_transports = false;
-	bring_up(_metadata, n);
+	initiate(n);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(XL_CONNECTING, A->e->all->x.link);
+	deliver(n);
+	deliver(n);		/* not echoed, still connecting */
+	EXPECT_EQ(XL_NONE, A->e->all->x.link);
+	EXPECT_EQ(NULL, A->e->all->x.pre);
+	pump(n);
+	established(_metadata, n);
 	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
 	EXPECT_EQ(XS_UDP, sa_b(n)->x.state);
+	EXPECT_EQ(XL_NONE, sa_a(n)->x.link);
+	EXPECT_EQ(XPORT_UDP4500, sa_a(n)->path.kind);
+	EXPECT_EQ(NULL, live_conn(n, A));
+	EXPECT_EQ(NULL, live_conn(n, B));
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, A->e->st.tcp_preconnects);
+	EXPECT_EQ(1, A->e->st.tcp_preconnects_unused);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	EXPECT_TRUE(status_has(A, "\"tcp_preconnects\":1,\"tcp_preconnects_unused\":1,"
+			       "\"tcp_preconnects_failed\":0,"));
+	net_free(n);
+}
+
+/* tcp_preconnect = no: nothing is opened before the echo. */
+TEST(separate_without_preconnect_connects_after_the_echo)
+{
+	struct net *n = net_new("transport = separate\n tcp_preconnect = no");
+
+	initiate(n);
+	EXPECT_EQ(0, n->connects);
+	deliver(n);
+	deliver(n);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(XS_SEP_CONNECT, A->e->all->x.state);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(0, A->e->st.tcp_preconnects);
+	B->cfg->daemon.separate_transports = false;
+	net_free(n);
+	n = net_new("transport = separate\n tcp_preconnect = no");
+	B->cfg->daemon.separate_transports = false;
+	initiate(n);
+	pump(n);
+	established(_metadata, n);
 	EXPECT_EQ(0, n->connects);
 	net_free(n);
 }
 
-SCENARIO(separate_tcp_blocked_retries_over_udp)
+/* The connect starts with IKE_SA_INIT (fake time 0), carries nothing
+ * before the echo, and IKE_AUTH goes on it the moment the echo is in
+ * (RT-4; IKETCP went first when it came up, RT-6). */
+SCENARIO(separate_preconnects_beside_init)
+{
+	struct net *n = net_new("transport = separate");
+	uint64_t t0 = now_ms;
+	struct ike_sa *a;
+
+	initiate(n);
+	a = A->e->all;
+	EXPECT_EQ(XS_SEP_INIT, a->x.state);
+	EXPECT_EQ(XPORT_UDP4500, a->path.kind);		/* RT-1 */
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(t0, n->connect_at[0]);
+	EXPECT_EQ(XL_CONNECTING, a->x.link);
+	ASSERT_EQ(1, queued(n));
+	EXPECT_EQ(XPORT_UDP4500, n->head->path.kind);
+	while (finish_connects(n))
+		;
+	EXPECT_EQ(XL_UP, a->x.link);
+	EXPECT_EQ(XS_SEP_INIT, a->x.state);
+	EXPECT_EQ(1, queued(n));		/* nothing on the connection yet */
+	deliver(n);				/* IKE_SA_INIT */
+	deliver(n);				/* echoed */
+	/* No connect now: IKE_AUTH at once, first on the connection. */
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	EXPECT_EQ(XPORT_TCP, n->head->path.kind);
+	EXPECT_EQ(XS_SEP, a->x.state);
+	EXPECT_EQ(XPORT_TCP, a->path.kind);
+	EXPECT_EQ(XPORT_UDP4500, a->x.esp.kind);
+	EXPECT_EQ(t0, now_ms);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
+	EXPECT_EQ(XL_UP, sa_a(n)->x.link);
+	EXPECT_EQ(XPORT_UDP4500, ike_esp_path(sa_a(n))->kind);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, A->e->st.tcp_connects);
+	EXPECT_EQ(1, A->e->st.tcp_preconnects);
+	EXPECT_EQ(0, A->e->st.tcp_preconnects_unused);
+	EXPECT_EQ(0, A->e->st.tcp_preconnects_failed);
+	net_free(n);
+}
+
+/* Time from initiate to an established IKE SA over a path of 50 ms round
+ * trip whose first SYN is lost (the connect takes 1 s more), and, with
+ * lose_init, whose first IKE_SA_INIT is lost too (retransmit_base 1 s). */
+static uint64_t setup_ms(struct __test_metadata *_metadata, const char *extra,
+			 bool lose_init)
+{
+	struct net *n = net_new(extra);
+	uint64_t t0 = now_ms, t;
+
+	n->one_way_ms = 25;
+	n->connect_ms = 1050;
+	initiate(n);
+	if (lose_init)
+		drop(n);
+	while (!sa_a(n) && now_ms - t0 < 10000) {
+		now_ms += 5;
+		pump(n);
+	}
+	t = now_ms - t0;
+	established(_metadata, n);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(1, n->connects);
+	net_free(n);
+	return t;
+}
+
+/* A lost SYN costs its second (the kernel's retransmission) either way;
+ * the pre-connect hides the IKE_SA_INIT round trip behind it, and when
+ * the IKE_SA_INIT is lost as well the two losses overlap instead of
+ * adding up. */
+TEST(separate_preconnect_overlaps_a_lost_syn)
+{
+	uint64_t before = setup_ms(_metadata, "transport = separate\n tcp_preconnect = no", false);
+	uint64_t after = setup_ms(_metadata, "transport = separate", false);
+	uint64_t before2 = setup_ms(_metadata, "transport = separate\n tcp_preconnect = no", true);
+	uint64_t after2 = setup_ms(_metadata, "transport = separate", true);
+
+	TH_LOG("first SYN lost: %llu ms without the pre-connect, %llu ms with it",
+	       (unsigned long long)before, (unsigned long long)after);
+	TH_LOG("first SYN and first IKE_SA_INIT lost: %llu ms without, %llu ms with",
+	       (unsigned long long)before2, (unsigned long long)after2);
+	/* init 50 + connect 1050 + auth 50, against connect 1050 + auth 50 */
+	EXPECT_EQ(1150, before);
+	EXPECT_EQ(1100, after);
+	/* init 1050 + connect 1050 + auth 50, against 1050 + auth 50 */
+	EXPECT_EQ(2150, before2);
+	EXPECT_EQ(1100, after2);
+}
+
+/* ... and when the peer does not echo, the failure was of no matter. */
+SCENARIO(separate_preconnect_refused_not_echoed)
 {
 	struct net *n = net_new("transport = separate");
 
 	n->block_tcp = true;
+	B->cfg->daemon.separate_transports = false;
 	initiate(n);
 	pump(n);
-	/* RT-7: cancelled; RT-8: a new IKE_SA_INIT over UDP without the notify. */
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(XO_CONFIG, sa_a(n)->x.origin);
+	EXPECT_EQ(XL_NONE, sa_a(n)->x.link);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	EXPECT_EQ(0, A->e->st.separate_tcp_failed);
+	EXPECT_EQ(1, A->e->st.tcp_preconnects_failed);
+	net_free(n);
+}
+
+/* The pre-connection came up and was closed before the echo (the peer's
+ * tcp_idle_timeout, a middlebox): the echo connects again, as without
+ * the pre-connect. */
+SCENARIO(separate_preconnection_closed_before_the_echo)
+{
+	struct net *n = net_new("transport = separate");
+
+	initiate(n);
+	while (finish_connects(n))
+		;
+	tconn_cut(live_conn(n, A), -ECONNRESET);
+	EXPECT_EQ(XL_DOWN, A->e->all->x.link);
+	EXPECT_EQ(XS_SEP_INIT, A->e->all->x.state);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(2, n->connects);
+	EXPECT_EQ(0, A->e->st.separate_tcp_failed);
+	net_free(n);
+}
+
+/*
+ * TCP refused.  Pre-connecting (the default), the refusal comes before
+ * the echo: the UDP exchange goes on (nothing is known of the peer yet),
+ * and the echo then finds TCP unreachable as a connect after it would.
+ * RT-7: cancelled; RT-8: a new IKE_SA_INIT over UDP without the notify.
+ */
+static void tcp_blocked_retries(struct __test_metadata *_metadata, bool pre)
+{
+	struct net *n = net_new(pre ? "transport = separate" :
+				"transport = separate\n tcp_preconnect = no");
+	struct ike_sa *a;
+
+	n->block_tcp = true;
+	initiate(n);
+	a = A->e->all;
+	while (finish_connects(n))
+		;
+	EXPECT_EQ(pre, A->e->st.tcp_preconnects_failed);
+	EXPECT_EQ(XS_SEP_INIT, a->x.state);
+	EXPECT_EQ(IKE_S_INIT_SENT, a->state);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	ASSERT_EQ(1, queued(n));
+	EXPECT_EQ(IKEV2_EXCH_IKE_SA_INIT, head_exch(n));
+	EXPECT_EQ(0, A->e->st.separate_tcp_failed);
+	pump(n);
 	EXPECT_EQ(1, A->e->st.separate_tcp_failed);
 	established(_metadata, n);
 	EXPECT_EQ(1, count_all(A));
 	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
 	EXPECT_EQ(XO_UDP_RETRY, sa_a(n)->x.origin);
 	EXPECT_EQ(XS_UDP, sa_b(n)->x.state);
+	EXPECT_EQ(1, n->connects);	/* one connect either way */
 	net_free(n);
+}
+
+SCENARIO(separate_tcp_blocked_retries_over_udp)
+{
+	tcp_blocked_retries(_metadata, false);
+	tcp_blocked_retries(_metadata, true);
 }
 
 /* RT-7 again: the connection carrying IKE_AUTH breaks (UDP IKE_SA_INIT,
@@ -3332,6 +3560,9 @@ TEST(every_transition_by_exchanges)
 		sc_auto_race_tcp_refused, sc_auto_race_with_cookies,
 		sc_separate_moves_ike_to_tcp, sc_separate_udp_message_does_not_move_ike,
 		sc_separate_not_echoed_stays_udp, sc_separate_tcp_blocked_retries_over_udp,
+		sc_separate_preconnects_beside_init,
+		sc_separate_preconnect_refused_not_echoed,
+		sc_separate_preconnection_closed_before_the_echo,
 		sc_separate_auth_connection_breaks, sc_tcp_first_auth_connection_breaks,
 		sc_tcp_unreachable, sc_tcp_first_unreachable,
 		sc_separate_udp_blocked_goes_tcp_first, sc_tcp_first_not_echoed_is_rfc9329,

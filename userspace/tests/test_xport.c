@@ -104,6 +104,11 @@ static const struct walk link_walks[] = {
 	    { XLE_CLOSED, XL_DOWN }, { XLE_CONNECT, XL_CONNECTING },
 	    { XLE_FAILED, XL_DOWN }, { XLE_PEER_CONN, XL_UP }, { XLE_PEER_CONN, XL_UP },
 	    { XLE_DROP, XL_NONE } } },
+	{ "originator: connected beside IKE_SA_INIT, not echoed (RT-3)", XL_NONE,
+	  { { XLE_CONNECT, XL_CONNECTING }, { XLE_DROP, XL_NONE }, END } },
+	{ "originator: pre-connect refused, not echoed (RT-3)", XL_NONE,
+	  { { XLE_CONNECT, XL_CONNECTING }, { XLE_FAILED, XL_DOWN }, { XLE_DROP, XL_NONE },
+	    END } },
 	{ "originator: the peer's connection while connecting (TCP-26)", XL_CONNECTING,
 	  { { XLE_PEER_CONN, XL_UP }, END } },
 	{ "responder: the peer reconnects (TCP-19, TCP-26)", XL_NONE,
@@ -274,6 +279,9 @@ TEST(named_refusals)
 	EXPECT_EQ(-1, xport_link_next(XL_UP, XLE_CONNECT, NULL));
 	EXPECT_EQ(-1, xport_link_next(XL_CONNECTING, XLE_CONNECT, NULL));
 	EXPECT_EQ(-1, xport_link_next(XL_NONE, XLE_CLOSED, NULL));
+	/* Only our own connection is let go unused (tcp_preconnect). */
+	EXPECT_EQ(-1, xport_link_next(XL_PEER, XLE_DROP, NULL));
+	EXPECT_EQ(-1, xport_link_next(XL_PEER_LOST, XLE_DROP, NULL));
 }
 
 /* The configured transport and the reason for an SA give its start. */
