@@ -1,0 +1,102 @@
+#!/bin/bash
+# The README's memory bound at the default limits (issue 18): the plain
+# build (build/tcpiked, `make userspace`: ASan's RSS says little) with no
+# limit key in its configuration, driven to each global limit from enough
+# source addresses to pass the per-address ones:
+#   half_open_max 5000   ike-flood from 60 addresses (half_open_per_ip 100),
+#                        returning every COOKIE (cookie_threshold 50): the
+#                        flooder receives exactly 5000 IKE_SA_INIT responses
+#                        with an SA, b's status says 5000 half-open SAs
+#   tcp_max 10000        10000 connections from 210 addresses (tcp_per_ip
+#                        50), while those half-open SAs still live, each
+#                        sending the prefix and part of the largest IKE frame
+#                        (what a connection costs most: a partial frame is
+#                        buffered), under RLIMIT_NOFILE 1024:10064 (b raises
+#                        its soft limit to tcp_max + 64); `ss` in b's
+#                        namespace counts 10000 established connections
+#   every connection     then the same connections each with 60 KB of
+#   holding 60 KB        the frame: max_stream_memory (32 MB) closes the
+#                        oldest to stay under it
+# At each point b's VmRSS is under RSS_MAX_KB (the README's 96 MB); after
+# the floods (half-open SAs expire after 30 s) it is back within 512 kB of
+# its value before them.  Bounded: about 90 s.
+. "$(dirname "$0")/../lib.sh"
+require_netns
+PLAIN=${PLAIN:-$TOP/build}	# make userspace (scripts/check builds it with asan)
+[ -x "$PLAIN/tcpiked" ] || tap_skip_all "$PLAIN/tcpiked not built (make userspace)"
+[ -x "$BIN/tools/ike-flood" ] || tap_skip_all "$BIN/tools/ike-flood not built (make asan)"
+command -v python3 >/dev/null || tap_skip_all "python3 not installed"
+command -v prlimit >/dev/null || tap_skip_all "prlimit not installed"
+command -v ss >/dev/null || tap_skip_all "ss not installed"
+. "$TOP/selftests/ike.sh"
+topo_pair "ikl$$" || tap_skip_all "cannot build the namespace pair"
+NSRC=210
+ip -n "$NS_B" route add 10.0.1.0/24 dev vb
+for i in $(seq $NSRC); do echo "addr add 10.0.1.$i/32 dev va"; done | ip -n "$NS_A" -batch -
+
+RSS_MAX_KB=$((96 * 1024))
+RSS_BACK_KB=512
+HO_MAX=5000 TCP_MAX=10000	# the defaults (config.c)
+ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24
+# remote_addrs holds 4 addresses: connection c copied for the 60 sources
+# of the half-open flood; log_level info (debug: 20000 lines of floods)
+python3 - "$IKE_DIR/b.conf" <<'PY'
+import re, sys
+conf = open(sys.argv[1]).read().replace("log_level = debug", "log_level = info")
+c = re.search(r"\n\tc \{\n.*?\n\t\}\n", conf, re.S).group(0)
+more = "".join(c.replace("\tc {", "\tf%d {" % k).replace(
+    "remote_addrs = 10.0.0.1", "remote_addrs = " + ", ".join(
+        "10.0.1.%d" % (4 * k + i + 1) for i in range(4))) for k in range(15))
+open(sys.argv[1], "w").write(conf.replace(c, c + more, 1))
+PY
+grep -Eq '(half_open|tcp)_(max|per_ip)|cookie_threshold' "$IKE_DIR/b.conf" &&
+	tap_fail "b's configuration sets no limit"
+BIN=$PLAIN IKE_WRAP="prlimit --nofile=1024:$((TCP_MAX + 64)) --" ike_start "$NS_B" b ||
+	tap_skip_all "the plain tcpiked did not start"
+
+st() { local src=$1; shift; ip netns exec "$NS_A" python3 "$TOP/selftests/ikestream.py" --src "$src" 10.0.0.2 4500 "$@"; }
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/${IKE_PID[b]}/status"; }
+half_open() { ike_jq b "s['half_open']"; }
+tcpc() { ike_jq b "s['tcp']['$1']"; }
+established() { ip netns exec "$NS_B" ss -Htn state established '( sport = :4500 )' | wc -l; }
+mb() { echo "$(( ($1 + 512) / 1024 )) MB"; }
+F=$IKE_DIR/flood
+
+# A little of each flood first: the code and the caches they touch once
+# (library pages, OpenSSL's) stay, and are not what is measured.
+ip netns exec "$NS_A" "$BIN/tools/ike-flood" --dst 10.0.0.2 --src 10.0.0.1 \
+	--count 200 --rate 1000 --sockets 16 --wait 1 --answer-cookies >/dev/null 2>&1
+st 10.0.0.1 fill:20:1:40000:0.5 >/dev/null 2>&1
+sleep 1
+p0=$(rss)
+tap_diag "b's VmRSS before the floods: $p0 kB"
+
+# --- half_open_max ---------------------------------------------------------------
+ho0=$(half_open)
+ip netns exec "$NS_A" "$BIN/tools/ike-flood" --dst 10.0.0.2 --src 10.0.1.1 --sources 60 \
+	--count 6000 --rate 2500 --sockets 240 --wait 2 --answer-cookies >"$F.ho" 2>&1
+rc=$?
+ho=$(half_open) r1=$(rss)
+tap_diag "ike-flood: $(cat "$F.ho")"
+sa_init=$(sed -n 's/.* sa_init=\([0-9]*\) .*/\1/p' "$F.ho")
+tap_check "ike-flood ran (rc $rc)" test "$rc" = 0
+tap_expect_eq "half_open_max: the flooder got exactly $HO_MAX - $ho0 (the warm-up's) IKE_SA_INIT responses with an SA" \
+	"$((HO_MAX - ho0))" "$sa_init"
+tap_expect_eq "half_open_max: b holds $HO_MAX half-open IKE SAs" "$HO_MAX" "$ho"
+tap_check "b's VmRSS at half_open_max under $(mb $RSS_MAX_KB): $r1 kB ($(( (r1 - p0) * 1024 / HO_MAX )) bytes per half-open SA)" \
+	test "$r1" -lt $RSS_MAX_KB
+
+# --- tcp_max, the half-open SAs still there ----------------------------------------
+st 10.0.1.1 fill:$TCP_MAX:$NSRC:${FILL_SEND:-1000}:6 >"$F.fill" 2>&1 & p_fill=$!
+at_max() { [ "$(established)" -ge $TCP_MAX ]; }
+wait_for 60 at_max
+n=$(established) r2=$(rss) conns=$(tcpc connections)
+tap_diag "b tcp: $(ike_jq b "' '.join('%s=%s' % kv for kv in s['tcp'].items() if kv[1])")"
+wait $p_fill
+tap_diag "fill: $(cat "$F.fill" | tr '\n' ' ')"
+tap_expect_eq "tcp_max: $TCP_MAX established connections to b's port 4500 (ss)" "$TCP_MAX" "$n"
+tap_expect_eq "tcp_max: b's status counts $TCP_MAX connections" "$TCP_MAX" "$conns"
+tap_check "b's VmRSS at tcp_max (and half_open_max) under $(mb $RSS_MAX_KB): $r2 kB ($(( (r2 - r1) * 1024 / TCP_MAX )) bytes per connection)" \
+	test "$r2" -lt $RSS_MAX_KB
+
+tap_done
