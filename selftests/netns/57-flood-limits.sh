@@ -36,7 +36,7 @@ for i in $(seq $NSRC); do echo "addr add 10.0.1.$i/32 dev va"; done | ip -n "$NS
 
 RSS_MAX_KB=$((96 * 1024))
 RSS_BACK_KB=512
-HO_MAX=5000 TCP_MAX=10000	# the defaults (config.c)
+HO_MAX=5000 TCP_MAX=10000 STREAM_MAX=$((32 << 20))	# the defaults (config.c)
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24
 # remote_addrs holds 4 addresses: connection c copied for the 60 sources
 # of the half-open flood; log_level info (debug: 20000 lines of floods)
@@ -55,9 +55,6 @@ BIN=$PLAIN IKE_WRAP="prlimit --nofile=1024:$((TCP_MAX + 64)) --" ike_start "$NS_
 	tap_skip_all "the plain tcpiked did not start"
 
 st() { local src=$1; shift; ip netns exec "$NS_A" python3 "$TOP/selftests/ikestream.py" --src "$src" 10.0.0.2 4500 "$@"; }
-rss() { awk '/^VmRSS/ { print $2 }' "/proc/${IKE_PID[b]}/status"; }
-half_open() { ike_jq b "s['half_open']"; }
-tcpc() { ike_jq b "s['tcp']['$1']"; }
 established() { ip netns exec "$NS_B" ss -Htn state established '( sport = :4500 )' | wc -l; }
 mb() { echo "$(( ($1 + 512) / 1024 )) MB"; }
 F=$IKE_DIR/flood
@@ -68,35 +65,62 @@ ip netns exec "$NS_A" "$BIN/tools/ike-flood" --dst 10.0.0.2 --src 10.0.0.1 \
 	--count 200 --rate 1000 --sockets 16 --wait 1 --answer-cookies >/dev/null 2>&1
 st 10.0.0.1 fill:20:1:40000:0.5 >/dev/null 2>&1
 sleep 1
-p0=$(rss)
-tap_diag "b's VmRSS before the floods: $p0 kB"
+p0=$(ike_rss b) ho0=$(ike_jq b "s['half_open']")
+tap_diag "b's VmRSS before the floods: $p0 kB, $ho0 half-open SAs of the warm-up"
 
 # --- half_open_max ---------------------------------------------------------------
-ho0=$(half_open)
 ip netns exec "$NS_A" "$BIN/tools/ike-flood" --dst 10.0.0.2 --src 10.0.1.1 --sources 60 \
 	--count 6000 --rate 2500 --sockets 240 --wait 2 --answer-cookies >"$F.ho" 2>&1
 rc=$?
-ho=$(half_open) r1=$(rss)
+ho=$(ike_jq b "s['half_open']") r1=$(ike_rss b)
 tap_diag "ike-flood: $(cat "$F.ho")"
 sa_init=$(sed -n 's/.* sa_init=\([0-9]*\) .*/\1/p' "$F.ho")
 tap_check "ike-flood ran (rc $rc)" test "$rc" = 0
-tap_expect_eq "half_open_max: the flooder got exactly $HO_MAX - $ho0 (the warm-up's) IKE_SA_INIT responses with an SA" \
+tap_expect_eq "half_open_max: the flooder got $HO_MAX - $ho0 (the warm-up's) IKE_SA_INIT responses with an SA" \
 	"$((HO_MAX - ho0))" "$sa_init"
 tap_expect_eq "half_open_max: b holds $HO_MAX half-open IKE SAs" "$HO_MAX" "$ho"
 tap_check "b's VmRSS at half_open_max under $(mb $RSS_MAX_KB): $r1 kB ($(( (r1 - p0) * 1024 / HO_MAX )) bytes per half-open SA)" \
 	test "$r1" -lt $RSS_MAX_KB
 
 # --- tcp_max, the half-open SAs still there ----------------------------------------
-st 10.0.1.1 fill:$TCP_MAX:$NSRC:${FILL_SEND:-1000}:6 >"$F.fill" 2>&1 & p_fill=$!
+# 2040 bytes of a frame on each connection: a 2 KB buffer, 20 MB for all,
+# under max_stream_memory (4 KB each would pass it).
+st 10.0.1.1 fill:$TCP_MAX:$NSRC:2040:${HOLD_S:-10} >"$F.fill" 2>&1 & p_fill=$!
 at_max() { [ "$(established)" -ge $TCP_MAX ]; }
-wait_for 60 at_max
-n=$(established) r2=$(rss) conns=$(tcpc connections)
-tap_diag "b tcp: $(ike_jq b "' '.join('%s=%s' % kv for kv in s['tcp'].items() if kv[1])")"
-wait $p_fill
-tap_diag "fill: $(cat "$F.fill" | tr '\n' ' ')"
+wait_for 40 at_max
+n=$(established) r2=$(ike_rss b) conns=$(ike_tcp b connections) sm=$(ike_tcp b stream_memory)
 tap_expect_eq "tcp_max: $TCP_MAX established connections to b's port 4500 (ss)" "$TCP_MAX" "$n"
 tap_expect_eq "tcp_max: b's status counts $TCP_MAX connections" "$TCP_MAX" "$conns"
-tap_check "b's VmRSS at tcp_max (and half_open_max) under $(mb $RSS_MAX_KB): $r2 kB ($(( (r2 - r1) * 1024 / TCP_MAX )) bytes per connection)" \
+tap_check "b's VmRSS at tcp_max (and half_open_max) under $(mb $RSS_MAX_KB): $r2 kB ($(( (r2 - r1) * 1024 / TCP_MAX )) bytes per connection, $sm of frames)" \
 	test "$r2" -lt $RSS_MAX_KB
 
+# --- max_stream_memory: 1000 more, 65000 bytes of a frame on each ------------------
+# At tcp_max each new connection closes the oldest one never answered; each
+# frame past max_stream_memory closes the oldest one holding a frame buffer.
+ike_sample b "$F.sm" & sampler=$!
+st 10.0.1.1 fill:1000:$NSRC:65000:3 >"$F.big" 2>&1 & p_big=$!
+wait_for 30 grep -q opened "$F.big"
+sleep 0.5	# what was sent on the last ones is read
+sm=$(ike_tcp b stream_memory) ev=$(ike_tcp b evicted_memory)
+wait $p_big
+ike_sample_end $sampler b "$F.sm"
+r3=$(max_of "$F.sm.rss")
+wait $p_fill
+tap_diag "fill: $(cat "$F.fill" | tr '\n' ' '); big: $(cat "$F.big" | tr '\n' ' ')"
+tap_diag "b tcp: $(ike_jq b "' '.join('%s=%s' % kv for kv in s['tcp'].items() if kv[1])")"
+tap_check "max_stream_memory: $ev connections closed for it, $sm bytes of frames held (at most $STREAM_MAX, more than half of it)" \
+	test "$ev" -gt 0 -a "$sm" -le $STREAM_MAX -a "$sm" -gt $((STREAM_MAX / 2))
+tap_check "b's VmRSS with every frame buffer full, at tcp_max and half_open_max, under $(mb $RSS_MAX_KB): max $r3 kB" \
+	test "$r3" -lt $RSS_MAX_KB
+
+# --- and back: half-open SAs expire after 30 s, connections close ------------------
+none_left() { [ "$(ike_jq b "s['half_open']")" = 0 ] && [ "$(ike_tcp b connections)" = 0 ]; }
+tap_check "the half-open SAs expired and the connections closed" wait_for 40 none_left
+back() { [ "$(ike_rss b)" -le $((p0 + RSS_BACK_KB)) ]; }
+wait_for 5 back
+p1=$(ike_rss b)
+tap_diag "memory trims: $(ike_jq b "s['counters']['memory_trims']")"
+tap_check "b's VmRSS back within $RSS_BACK_KB kB of $p0 kB after the floods ($p1 kB)" \
+	test "$p1" -le $((p0 + RSS_BACK_KB))
+ike_stop b
 tap_done
