@@ -549,7 +549,8 @@ static int stream_room(struct stream_pool *p, struct stream *s, size_t need)
 			tcp_conn_close(c, -ECONNABORTED);
 		}
 	}
-	return p->used + need > p->max ? -ENOBUFS : 0;
+	/* (the engine, told of those closes, may have closed this one too) */
+	return p->used + need > p->max || self->dead ? -ENOBUFS : 0;
 }
 
 static void listen_io(void *ctx, int lfd, uint32_t ev);
