@@ -1011,7 +1011,7 @@ static const struct key daemon_keys[] = {
 	  .help = "A TCP connection carrying no IKE SA is closed after this." },
 	{ K("max_stream_memory", KT_UINT), DAEMON(max_stream_memory), .min = 65536, .max = 1u << 30,
 	  .arg = "bytes", .def = "33554432",
-	  .help = "Bytes of partial TCP frames buffered for all connections together (a frame is buffered as it arrives, up to 64 KB each); past it the oldest connection holding one that has no authenticated IKE SA is closed first." },
+	  .help = "Bytes of TCP frame buffers of all connections together (a frame is buffered as it arrives, up to 64 KB each; a connection keeps at most 4 KB between frames); past it the oldest connection with a buffer and no authenticated IKE SA is closed first." },
 	{ K("max_ike_message", KT_UINT), DAEMON(max_ike_message), .min = 1280, .max = 65529,
 	  .arg = "bytes", .def = "65000",
 	  .help = "The largest IKE message; a larger TCP frame closes the connection." },
