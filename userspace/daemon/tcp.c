@@ -657,8 +657,11 @@ static int listen_one(struct tcp *t, const struct sockaddr_storage *a)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (a->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* The system's largest backlog (net.core.somaxconn): while the loop
+	 * is busy a burst of connections waits there, not for a dropped
+	 * SYN's retransmission 1 s later (netns/57: 1243 of 10500 were). */
 	if (bind(fd, (const struct sockaddr *)a, addr_len(a)) < 0 ||
-	    listen(fd, 128) < 0) {
+	    listen(fd, SOMAXCONN) < 0) {
 		int e = errno;
 
 		log_err("tcp: cannot listen on %s: %s",
