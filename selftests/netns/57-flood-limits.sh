@@ -26,7 +26,7 @@
 . "$(dirname "$0")/../lib.sh"
 require_netns
 PLAIN=${PLAIN:-$TOP/build}	# make userspace (scripts/check builds it with asan)
-[ -x "$PLAIN/tcpiked" ] || tap_skip_all "$PLAIN/tcpiked not built (make userspace)"
+[ -x "$PLAIN/tcpiked" ] || { tap_fail "$PLAIN/tcpiked not built (make userspace)"; tap_done; }
 [ -x "$BIN/tools/ike-flood" ] || tap_skip_all "$BIN/tools/ike-flood not built (make asan)"
 command -v python3 >/dev/null || tap_skip_all "python3 not installed"
 command -v prlimit >/dev/null || tap_skip_all "prlimit not installed"
@@ -53,10 +53,10 @@ more = "".join(c.replace("\tc {", "\tf%d {" % k).replace(
         "10.0.1.%d" % (4 * k + i + 1) for i in range(4))) for k in range(int(sys.argv[2])))
 open(sys.argv[1], "w").write(conf.replace(c, c + more, 1))
 PY
-grep -Eq '(half_open|tcp)_(max|per_ip)|cookie_threshold' "$IKE_DIR/b.conf" &&
+grep -Eq '(half_open|tcp)_(max|per_ip)|cookie_threshold|max_(stream|frag)_memory' "$IKE_DIR/b.conf" &&
 	tap_fail "b's configuration sets no limit"
 BIN=$PLAIN IKE_WRAP="prlimit --nofile=1024:$((TCP_MAX + 64)) --" ike_start "$NS_B" b ||
-	tap_skip_all "the plain tcpiked did not start"
+	{ tap_fail "the plain tcpiked starts"; ike_log b; tap_done; }
 
 st() { local src=$1; shift; ip netns exec "$NS_A" python3 "$TOP/selftests/ikestream.py" --src "$src" 10.0.0.2 4500 "$@"; }
 established() { ip netns exec "$NS_B" ss -Htn state established '( sport = :4500 )' | wc -l; }
