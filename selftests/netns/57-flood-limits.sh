@@ -74,15 +74,21 @@ tap_diag "b's VmRSS before the floods: $p0 kB, $ho0 half-open SAs of the warm-up
 
 # --- half_open_max ---------------------------------------------------------------
 # HO_SRC addresses can hold 9200 half-open SAs: the global limit binds
-# with 4300 requests to spare (on a loaded machine b's socket drops a
-# sixth of them at 2500/s; past the limit they get no answer).
-ip netns exec "$NS_A" "$BIN/tools/ike-flood" --dst 10.0.0.2 --src 10.0.1.1 --sources $HO_SRC \
-	--count $((HO_SRC * 100)) --rate 2000 --sockets $((HO_SRC * 4)) --wait 2 \
-	--answer-cookies >"$F.ho" 2>&1
-rc=$?
+# with 4300 requests to spare (past it they get no answer).  On a loaded
+# machine b's socket drops up to a fifth of them (and of the cookies
+# returned): a second round, a third, from the same addresses, all within
+# the half-open SAs' 30 s (the warm-up's included).
+sa_init=0 rc=0
+for round in 1 2 3; do
+	[ "$(ike_jq b "s['half_open']")" -lt $HO_MAX ] || break
+	ip netns exec "$NS_A" "$BIN/tools/ike-flood" --dst 10.0.0.2 --src 10.0.1.1 \
+		--sources $HO_SRC --count $((HO_SRC * 100)) --rate 2000 \
+		--sockets $((HO_SRC * 4)) --wait 1 --answer-cookies >"$F.ho" 2>&1 || rc=$?
+	tap_diag "ike-flood, round $round: $(cat "$F.ho")"
+	n=$(sed -n 's/.* sa_init=\([0-9]*\) .*/\1/p' "$F.ho")
+	sa_init=$((sa_init + ${n:-0}))
+done
 ho=$(ike_jq b "s['half_open']") r1=$(ike_rss b)
-tap_diag "ike-flood: $(cat "$F.ho")"
-sa_init=$(sed -n 's/.* sa_init=\([0-9]*\) .*/\1/p' "$F.ho")
 tap_check "ike-flood ran (rc $rc)" test "$rc" = 0
 tap_expect_eq "half_open_max: the flooder got $HO_MAX - $ho0 (the warm-up's) IKE_SA_INIT responses with an SA" \
 	"$((HO_MAX - ho0))" "$sa_init"
@@ -93,9 +99,10 @@ tap_check "b's VmRSS at half_open_max under $(mb $RSS_MAX_KB): $r1 kB ($(( (r1 -
 # --- tcp_max, the half-open SAs still there ----------------------------------------
 # 2040 bytes of a frame on each connection: a 2 KB buffer, 20 MB for all,
 # under max_stream_memory (4 KB each would pass it).  500 more than
-# tcp_max (50 from each address, tcp_per_ip): the oldest make room.
+# tcp_max (50 from each address, tcp_per_ip): the oldest make room.  Held
+# 25 s (tcp_idle_timeout is 30 s), until the next flood closes them.
 NTCP=$((NSRC * 50))
-st 10.0.1.1 fill:$NTCP:$NSRC:2040:10 >"$F.fill" 2>&1 & p_fill=$!
+st 10.0.1.1 fill:$NTCP:$NSRC:2040:25 >"$F.fill" 2>&1 & p_fill=$!
 at_max() { grep -q opened "$F.fill" && [ "$(established)" -ge $TCP_MAX ]; }
 wait_for 40 at_max
 # and b has read what each sent (on a loaded machine it may lag behind)
