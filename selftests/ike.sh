@@ -172,6 +172,31 @@ ike_established() {
 
 ike_count() { ike_jq "$1" "len(s['ike_sas'])"; }
 
+# --- memory under a flood ------------------------------------------------------
+# ike_rss NAME                  VmRSS of NAME's tcpiked, kB
+# ike_tcp NAME FIELD            a field of its status' "tcp" (connections, ...)
+# ike_sample NAME FILE          until killed, every 0.2 s: its half-open SAs
+#                               to FILE.ho, its VmRSS to FILE.rss
+# ike_sample_end PID NAME FILE  stops that sampler (PID), then one last round
+#                               (on a loaded machine a short flood may end
+#                               before the loop came round)
+# max_of FILE                   the largest number in FILE
+ike_rss() { awk '/^VmRSS/ { print $2 }' "/proc/${IKE_PID[$1]}/status"; }
+ike_tcp() { ike_jq "$1" "s['tcp']['$2']"; }
+ike_sample() {
+	while :; do
+		ike_jq "$1" "s['half_open']" >>"$2.ho" 2>/dev/null
+		ike_rss "$1" >>"$2.rss" 2>/dev/null
+		sleep 0.2
+	done
+}
+ike_sample_end() {
+	kill "$1"; wait "$1" 2>/dev/null
+	ike_jq "$2" "s['half_open']" >>"$3.ho" 2>/dev/null
+	ike_rss "$2" >>"$3.rss" 2>/dev/null
+}
+max_of() { sort -n "$1" | tail -n1; }
+
 ike_stop() {
 	local name=$1 pid=${IKE_PID[$1]} rc i
 	kill -TERM "$pid" 2>/dev/null

@@ -7,6 +7,7 @@
     ikestream.py [--src ADDR] HOST PORT garbage:N:SEED
     ikestream.py [--src ADDR] HOST PORT slow:N:S
     ikestream.py [--src ADDR] HOST PORT inits:N:SEED
+    ikestream.py [--src ADDR] HOST PORT fill:N:A:SEND:S
 
 One connection runs the ACTIONs in order:
 
@@ -51,12 +52,21 @@ inits:N:SEED opens N connections, each sending the prefix and an
 IKE_SA_INIT (seeds SEED-0 .. SEED-N-1) it never follows up (a TCP
 half-open flood); prints "answered A cookies K closed C of N" after 2 s.
 
+fill:N:A:SEND:S opens N connections from A consecutive addresses (--src
+and the A - 1 after it, round robin), each sending the prefix and SEND
+bytes of an IKE frame announcing the largest message (65000 bytes, marker
+included: a partial frame the responder buffers); prints "opened O of N"
+once all are opened (a refused one is closed), holds them S seconds and
+prints "open O of N" (those the peer did not close).  For tcp_max: raise
+RLIMIT_NOFILE first (prlimit).
+
 garbage:N:SEED opens N connections (at most 100 at a time) that send
 random bytes (some after a valid prefix, some half-closed afterwards) and
 waits for the peer to close each; prints "closed C of N" and the number
 still open after the wait (exit 1 when any).
 """
 import errno
+import ipaddress
 import os
 import random
 import select
@@ -321,9 +331,14 @@ def wait_closed(socks, limit, on_close=None, on_data=None):
     each, on_data(s, bytes) for what arrived).  Returns the open ones."""
     live = list(socks)
     end = time.monotonic() + limit
+    p = select.poll()	# select() stops at descriptor 1024 (fill)
+    byfd = {}
+    for s in live:
+        p.register(s, select.POLLIN)
+        byfd[s.fileno()] = s
     while live and time.monotonic() < end:
-        r, _, _ = select.select(live, [], [], max(0, end - time.monotonic()))
-        for s in r:
+        for fd, _ in p.poll(max(0, end - time.monotonic()) * 1000):
+            s = byfd[fd]
             try:
                 d = s.recv(65536)
             except ConnectionResetError:
@@ -335,9 +350,53 @@ def wait_closed(socks, limit, on_close=None, on_data=None):
                     on_data(s, d)
                 continue
             live.remove(s)
+            p.unregister(fd)
             if on_close:
                 on_close(s)
     return live
+
+
+def fill(host, port, src, n, nsrc, send, secs):
+    base = ipaddress.ip_address(src)
+    # not zeros: pages of zeros may cost the responder nothing
+    body = bytes(random.Random(send).getrandbits(8) for _ in range(send))
+    part = IKETCP + struct.pack("!H", 2 + 4 + 65000) + (MARKER + body)[:send]
+    socks = []
+    t0 = time.monotonic()
+    # 100 handshakes at a time (the listener's backlog is 128): one by one
+    # took 27 s on a loaded machine, near tcp_idle_timeout
+    for b0 in range(0, n, 100):
+        p = select.poll()
+        pending = {}
+        for i in range(b0, min(n, b0 + 100)):
+            s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+            s.bind((str(base + i % nsrc), 0))
+            s.setblocking(False)
+            s.connect_ex((host, port))
+            p.register(s, select.POLLOUT)
+            pending[s.fileno()] = s
+        end = time.monotonic() + 10
+        while pending and time.monotonic() < end:
+            for fd, _ in p.poll(max(0, end - time.monotonic()) * 1000):
+                s = pending.pop(fd)
+                p.unregister(fd)
+                try:
+                    if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                        raise OSError("connect failed")
+                    s.settimeout(5)
+                    s.sendall(part)
+                    s.setblocking(False)
+                    socks.append(s)
+                except OSError:
+                    s.close()
+        for s in pending.values():
+            s.close()
+    print("opened %d of %d in %.1f s" % (len(socks), n, time.monotonic() - t0), flush=True)
+    still = wait_closed(socks, secs, on_close=lambda s: s.close())
+    print("open %d of %d" % (len(still), n))
+    for s in still:
+        s.close()
+    return 0
 
 
 def garbage(host, port, src, n, seed):
@@ -450,6 +509,9 @@ def main(argv):
         if acts[0].startswith("inits:"):
             _, n, seed = acts[0].split(":")
             return inits(host, port, src, int(n), seed)
+        if acts[0].startswith("fill:"):
+            _, n, nsrc, send, secs = acts[0].split(":")
+            return fill(host, port, src, int(n), int(nsrc), int(send), float(secs))
         if acts[0].startswith("garbage:"):
             _, n, seed = acts[0].split(":")
             return garbage(host, port, src, int(n), seed)

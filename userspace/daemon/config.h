@@ -152,6 +152,7 @@ struct daemon_cfg {
 	uint8_t tcp_puzzle_difficulty;	/* RFC 8019 ZBC with cookies over TCP */
 	uint32_t tcp_max, tcp_per_ip, tcp_prefix_timeout_ms, tcp_idle_timeout_ms;
 	uint32_t max_ike_message, max_frag_buffers, max_frag_memory, keepalive_interval_s;
+	uint32_t max_stream_memory;
 	/* Key pairs generated ahead per group by a second thread (0: none;
 	 * CFG_KEX_POOL_AUTO: 64 when the daemon may run on another CPU). */
 	uint32_t kex_pool;

@@ -855,7 +855,8 @@ static void tcp_json(const struct tcp *t, struct buf *b)
 		"\"frames_esp\":%llu,\"frames_empty\":%llu,\"keepalives\":%llu,"
 		"\"oversized\":%llu,\"runts\":%llu,\"tx_frames\":%llu,"
 		"\"tx_dropped_queue_full\":%llu,\"accept_nofile\":%llu,"
-		"\"evicted_global\":%llu,\"evicted_per_ip\":%llu}",
+		"\"evicted_global\":%llu,\"evicted_per_ip\":%llu,"
+		"\"evicted_memory\":%llu,\"stream_memory\":%zu}",
 		n, (unsigned long long)st.accepted, (unsigned long long)st.connected,
 		(unsigned long long)st.connect_failed, (unsigned long long)st.closed,
 		(unsigned long long)st.refused_global, (unsigned long long)st.refused_per_ip,
@@ -868,7 +869,8 @@ static void tcp_json(const struct tcp *t, struct buf *b)
 		(unsigned long long)st.tx_dropped_queue_full,
 		(unsigned long long)st.accept_nofile,
 		(unsigned long long)st.evicted_global,
-		(unsigned long long)st.evicted_per_ip);
+		(unsigned long long)st.evicted_per_ip,
+		(unsigned long long)st.evicted_memory, t->pool.used);
 }
 
 /* The UDP transport's counters (udp.h): what was dropped before the engine

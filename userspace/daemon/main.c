@@ -288,6 +288,7 @@ static int open_transports(struct daemon *d, const struct config *cfg, bool kern
 		.prefix_timeout_ms = cfg->daemon.tcp_prefix_timeout_ms,
 		.idle_timeout_ms = cfg->daemon.tcp_idle_timeout_ms,
 		.max_msg = cfg->daemon.max_ike_message,
+		.max_stream_mem = cfg->daemon.max_stream_memory,
 	};
 
 	to.max_conns = tcp_fit_nofile(cfg->daemon.tcp_max);

@@ -18,6 +18,8 @@ int stream_init(struct stream *s, bool want_prefix, size_t max_ike)
 
 void stream_free(struct stream *s)
 {
+	if (s->pool && s->cap)
+		s->pool->used -= s->cap;
 	free(s->buf);
 	s->buf = NULL;
 	s->cap = 0;
@@ -27,10 +29,12 @@ void stream_free(struct stream *s)
  * Room for need bytes of the current frame: the buffer grows with what
  * arrives (doubling, at most to the frame's length), not with what the
  * Length field announces, so a peer that announces 64 KB and stalls costs
- * what it sent.
+ * what it sent; and within the pool's budget, so that many such peers
+ * together cost at most that.
  */
 static int reserve(struct stream *s, size_t need)
 {
+	struct stream_pool *pool = s->pool;
 	size_t cap = s->cap ? s->cap : 512;
 	uint8_t *p;
 
@@ -40,9 +44,15 @@ static int reserve(struct stream *s, size_t need)
 		cap *= 2;
 	if (cap > s->frame_len)
 		cap = s->frame_len;
+	if (pool && pool->used + (cap - s->cap) > pool->max &&
+	    (!pool->room || pool->room(pool, s, cap - s->cap) ||
+	     pool->used + (cap - s->cap) > pool->max))
+		return -ENOBUFS;
 	p = realloc(s->buf, cap);
 	if (!p)
 		return -ENOMEM;
+	if (pool)
+		pool->used += cap - s->cap;
 	s->buf = p;
 	s->cap = cap;
 	return 0;
@@ -132,7 +142,12 @@ int stream_feed(struct stream *s, const uint8_t *p, size_t len,
 		size_t n = cur_left(&c) < need ? cur_left(&c) : need;
 		const uint8_t *q = cur_take(&c, n);
 
-		if (reserve(s, (size_t)s->got + n))
+		err = reserve(s, (size_t)s->got + n);
+		if (err == -ENOBUFS) {
+			s->st.over_pool++;
+			return fatal(s, "frame buffers over max_stream_memory");
+		}
+		if (err)
 			return fatal(s, "out of memory for a frame");
 		memcpy(s->buf + s->got, q, n);
 		/* Decide as soon as the marker is in: an IKE message over the

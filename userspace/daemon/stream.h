@@ -32,11 +32,26 @@ enum stream_kind {
 
 struct stream_stats {
 	uint64_t ike, esp, empty, keepalives, oversized, runts;
+	uint64_t over_pool;	/* a frame found no room in the pool */
 };
 
 /* A frame buffer larger than this is given back after its frame: idle
  * connections hold at most this much (none before their first frame). */
 #define STREAM_KEEP_BUF		4096
+
+struct stream;
+
+/*
+ * Frame buffers of many streams under one budget (tcp.c: max_stream_memory).
+ * A buffer that would take used past max asks room() first, which makes
+ * room by freeing other streams' buffers (their connections closed) and
+ * returns 0, or returns non-zero: the frame then fails the stream
+ * (s->error "frame buffers over max_stream_memory").
+ */
+struct stream_pool {
+	size_t used, max;
+	int (*room)(struct stream_pool *p, struct stream *s, size_t need);
+};
 
 struct stream {
 	bool want_prefix;	/* responder side: "IKETCP" not complete yet */
@@ -50,6 +65,7 @@ struct stream {
 	size_t cap;		/* bytes allocated at buf */
 	struct stream_stats st;
 	const char *error;	/* why the stream became fatal */
+	struct stream_pool *pool;	/* NULL: no budget; set after stream_init() */
 };
 
 /* Called once per complete message.  A non-zero return stops feeding and
@@ -65,6 +81,7 @@ typedef int (*stream_msg_fn)(void *ctx, enum stream_kind kind,
  * Returns 0 or -ENOMEM.
  */
 int stream_init(struct stream *s, bool want_prefix, size_t max_ike);
+/* Gives the frame buffer back (to its pool too); the stream stays usable. */
 void stream_free(struct stream *s);
 
 /*

@@ -45,6 +45,7 @@ struct tcp_opts {
 	uint32_t prefix_timeout_ms;	/* 0 = 5000 */
 	uint32_t idle_timeout_ms;	/* no IKE SA uses it; 0 = 30000 */
 	size_t max_msg;			/* 0 = STREAM_MAX_MSG */
+	size_t max_stream_mem;		/* frame buffers of all; 0 = 32 MB */
 };
 
 struct tcp_ops {
@@ -63,6 +64,7 @@ struct tcp_stats {
 	uint64_t refused_global, refused_per_ip;
 	uint64_t accept_nofile;		/* accept(): EMFILE or ENFILE */
 	uint64_t evicted_global, evicted_per_ip; /* closed to make room */
+	uint64_t evicted_memory;	/* closed for max_stream_memory */
 	uint64_t prefix_timeout, bad_prefix, bad_length, idle_timeout;
 	uint64_t frames_ike, frames_esp, frames_empty, keepalives, oversized;
 	uint64_t runts;
@@ -117,6 +119,8 @@ struct tcp {
 	uint64_t seq;
 	struct timer rest;		/* listeners off: out of descriptors */
 	struct mem_burst mem;		/* given back after a connection flood */
+	struct stream_pool pool;	/* every frame buffer, max_stream_mem */
+	struct tcp_conn *feeding;	/* its stream_feed() is under way */
 	uint64_t nofile_logged_ms;
 };
 

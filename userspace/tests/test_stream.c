@@ -212,6 +212,71 @@ TEST_F(st, buffer_grows_with_the_data_and_shrinks_after)
 	EXPECT_GE(STREAM_KEEP_BUF, self->s.cap);
 }
 
+/* The pool's room(): frees the stream it was given (none: refuses). */
+static struct stream *victim;
+static int rooms;
+
+static int free_victim(struct stream_pool *p, struct stream *s, size_t need)
+{
+	(void)s;
+	(void)need;
+	rooms++;
+	if (!victim)
+		return -1;
+	stream_free(victim);
+	victim = NULL;
+	return 0;
+}
+
+/* Prefix and the first n bytes (marker included) of an IKE frame
+ * announcing 60,000 message bytes. */
+static int feed_part(struct stream *s, size_t n, struct sink *k)
+{
+	static uint8_t b[8 + 4 + 60000];
+
+	memcpy(b, "IKETCP\xea\x66", 8);
+	return stream_feed(s, b, 8 + n, collect, k);
+}
+
+/*
+ * Streams sharing a pool: their buffers are counted in it; one that would
+ * pass its max asks room() first, and fails the stream (counted, the
+ * caller closes it) when no room is made; a freed buffer goes back.
+ */
+TEST(pool_bounds_the_buffers_of_all)
+{
+	struct stream_pool pool = { .max = 8192, .room = free_victim };
+	struct stream a, b, c;
+	struct sink *k = calloc(1, sizeof(*k));
+
+	ASSERT_NE(NULL, k);
+	ASSERT_EQ(0, stream_init(&a, true, 0));
+	ASSERT_EQ(0, stream_init(&b, true, 0));
+	ASSERT_EQ(0, stream_init(&c, true, 0));
+	a.pool = b.pool = c.pool = &pool;
+	ASSERT_EQ(0, feed_part(&a, 5000, k));
+	EXPECT_EQ(8192, a.cap);
+	EXPECT_EQ(8192, pool.used);
+	EXPECT_EQ(0, rooms);
+	/* b's 512 bytes do not fit: room() frees a's buffer. */
+	victim = &a;
+	ASSERT_EQ(0, feed_part(&b, 100, k));
+	EXPECT_EQ(1, rooms);
+	EXPECT_EQ(0, a.cap);
+	EXPECT_EQ(512, pool.used);
+	/* c's 8 KB do not fit, and no room is made: c fails, b keeps its. */
+	ASSERT_EQ(-EPROTO, feed_part(&c, 5000, k));
+	EXPECT_EQ(2, rooms);
+	EXPECT_EQ(1, c.st.over_pool);
+	EXPECT_STREQ("frame buffers over max_stream_memory", c.error);
+	EXPECT_EQ(512, pool.used);
+	EXPECT_EQ(0, k->ike);
+	stream_free(&b);
+	stream_free(&c);
+	EXPECT_EQ(0, pool.used);
+	free(k);
+}
+
 TEST(oversized_ike_closes_the_stream)
 {
 	struct stream s;

@@ -645,6 +645,60 @@ TEST(tcp_max_keeps_an_answered_connection)
 	only_first_of_five_kept(_metadata, answered_once);
 }
 
+/* The prefix and n bytes (marker included) of an IKE frame announcing
+ * 60,004; the loop runs until the tcp's frame buffers hold want bytes. */
+static void send_part(struct __test_metadata *_metadata, struct loop *l, struct tcp *ts,
+		      int fd, size_t n, size_t want)
+{
+	static uint8_t b[8 + 60004];
+
+	ASSERT_GE(sizeof(b) - 8, n);
+	memcpy(b, "IKETCP\xea\x66", 8);
+	ASSERT_EQ((ssize_t)(8 + n), send(fd, b, 8 + n, 0));
+	for (int i = 0; i < 100 && ts->pool.used != want; i++)
+		loop_once(l, 10);
+	EXPECT_EQ(want, ts->pool.used);
+}
+
+/*
+ * max_stream_memory: the frame buffers of all connections stay under it.
+ * A frame that would pass it closes the oldest unproven connection holding
+ * a buffer (never a proven one); when closing those is not enough, its own
+ * connection is closed.  A closed connection's buffer is back at once.
+ */
+TEST(tcp_stream_memory_closes_the_oldest_holder)
+{
+	struct sink srv = { 0 };
+	struct sockaddr_storage a = lo4(0);
+	uint16_t port = (uint16_t)(base_port() + 1);
+	struct tcp_opts o = { .addrs = &a, .n_addrs = 1, .ports = &port, .n_ports = 1,
+			      .max_stream_mem = 65536 };
+	struct sockaddr_storage dst = lo4(port);
+	struct loop *l = loop_new();
+	struct tcp *ts = tcp_open(l, &o, on_rx, &srv, &ops, &srv);
+	int fd[4];
+
+	ASSERT_NE(NULL, ts);
+	connect_each(_metadata, l, ts, &dst, fd, 4, prove_all);
+	send_part(_metadata, l, ts, fd[0], 20000, 32768);	/* proven */
+	send_part(_metadata, l, ts, fd[1], 20000, 65536);
+	/* 1 KB more: the oldest unproven holder, fd[1], makes room. */
+	send_part(_metadata, l, ts, fd[2], 600, 32768 + 1024);
+	EXPECT_EQ(1, ts->st.evicted_memory);
+	EXPECT_TRUE(closed_by_peer(l, fd[1]));
+	/* 60,004 more: fd[2] goes, and that is not enough: fd[3] is closed. */
+	send_part(_metadata, l, ts, fd[3], 40000, 32768);
+	EXPECT_EQ(3, ts->st.evicted_memory);
+	EXPECT_TRUE(closed_by_peer(l, fd[2]));
+	EXPECT_TRUE(closed_by_peer(l, fd[3]));
+	EXPECT_FALSE(closed_by_peer(l, fd[0]));
+	EXPECT_EQ(1, ts->n_conns);
+	for (int i = 0; i < 4; i++)
+		close(fd[i]);
+	tcp_close_all(ts);
+	loop_free(l);
+}
+
 TEST(tcp_prefix_timeout_and_bad_length)
 {
 	struct loop *l = loop_new();

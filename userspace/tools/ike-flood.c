@@ -6,12 +6,16 @@
  * a real key: nothing here completes an exchange), round robin from many
  * UDP source ports at a given rate, and counts what comes back.
  *
- *   ike-flood --dst ADDR [--port 500] [--src ADDR] [--count N] [--rate N/s]
- *             [--sockets N] [--wait SECONDS] [--answer-cookies]
+ *   ike-flood --dst ADDR [--port 500] [--src ADDR [--sources N]] [--count N]
+ *             [--rate N/s] [--sockets N] [--wait SECONDS] [--answer-cookies]
  *
  * --answer-cookies returns each COOKIE once, as an initiator would (§2.6:
  * the same request with N(COOKIE) first), so the responder's half-open
  * limits rather than its cookies are what stops the flood.
+ *
+ * --sources N spreads the sockets over N consecutive addresses from --src
+ * (socket i bound to --src + i mod N; the addresses must be configured),
+ * to reach a responder's global limits past its per-address ones.
  *
  * Prints one line of counters:
  *   sent=N cookie_retries=N answers=N cookies=N sa_init=N invalid_ke=N
@@ -54,8 +58,8 @@ struct counts {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ike-flood --dst ADDR [--port N] [--src ADDR] [--count N] [--rate N]\n"
-		"                 [--sockets N] [--wait SECONDS] [--answer-cookies]\n");
+		"usage: ike-flood --dst ADDR [--port N] [--src ADDR [--sources N]] [--count N]\n"
+		"                 [--rate N] [--sockets N] [--wait SECONDS] [--answer-cookies]\n");
 	exit(2);
 }
 
@@ -82,6 +86,22 @@ static int build(const struct req *r, const struct ike_notify *cookie, struct bu
 	ike_put_ke(&bld, IKEV2_KE_CURVE25519, r->ke, sizeof(r->ke));
 	ike_put_nonce(&bld, r->nonce, sizeof(r->nonce));
 	return msg_finish(&bld);
+}
+
+/* a + n: the address n after a (the last bytes carry). */
+static void addr_add(struct sockaddr_storage *a, unsigned long n)
+{
+	uint8_t *p = a->ss_family == AF_INET ?
+		     (uint8_t *)&((struct sockaddr_in *)a)->sin_addr :
+		     (uint8_t *)&((struct sockaddr_in6 *)a)->sin6_addr;
+	int i = a->ss_family == AF_INET ? 3 : 15;
+
+	for (; i >= 0 && n; i--) {
+		unsigned long v = p[i] + (n & 0xff);
+
+		p[i] = (uint8_t)v;
+		n = (n >> 8) + (v >> 8);
+	}
 }
 
 static int send_req(int fd, const struct sockaddr_storage *dst, socklen_t dlen,
@@ -171,10 +191,11 @@ int main(int argc, char **argv)
 		{ "sockets", required_argument, NULL, 'k' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "answer-cookies", no_argument, NULL, 'c' },
+		{ "sources", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dst_s = NULL, *src_s = NULL;
-	unsigned long count = 1000, rate = 1000, nsock = 64, wait_s = 2, i;
+	unsigned long count = 1000, rate = 1000, nsock = 64, wait_s = 2, nsrc = 1, i;
 	uint16_t port = IKEV2_UDP_PORT;
 	bool answer_cookies = false;
 	struct sockaddr_storage dst, src;
@@ -196,11 +217,14 @@ int main(int argc, char **argv)
 		case 'k': nsock = cli_num("ike-flood", optarg, 1, 1024); break;
 		case 'w': wait_s = cli_num("ike-flood", optarg, 0, 600); break;
 		case 'c': answer_cookies = true; break;
+		case 'a': nsrc = cli_num("ike-flood", optarg, 1, 1024); break;
 		default: usage();
 		}
 	}
-	if (!dst_s || optind != argc)
+	if (!dst_s || optind != argc || (nsrc > 1 && !src_s))
 		usage();
+	if (nsrc > nsock)
+		nsock = nsrc;		/* a socket for each address at least */
 	memset(&dst, 0, sizeof(dst));
 	memset(&src, 0, sizeof(src));
 	if (inet_pton(AF_INET, dst_s, &((struct sockaddr_in *)&dst)->sin_addr) == 1) {
@@ -229,11 +253,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ike-flood: out of memory\n");
 		return 1;
 	}
-	/* Many source ports: each socket is bound to its own ephemeral port. */
+	/* Many source ports: each socket is bound to its own ephemeral port
+	 * (of its address, with --sources). */
 	for (i = 0; i < nsock; i++) {
+		struct sockaddr_storage a = src;
+
+		addr_add(&a, i % nsrc);
 		pfd[i].fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 		pfd[i].events = POLLIN;
-		if (pfd[i].fd < 0 || bind(pfd[i].fd, (struct sockaddr *)&src, dlen)) {
+		if (pfd[i].fd < 0 || bind(pfd[i].fd, (struct sockaddr *)&a, dlen)) {
 			fprintf(stderr, "ike-flood: socket %lu: %s\n", i, strerror(errno));
 			return 1;
 		}
