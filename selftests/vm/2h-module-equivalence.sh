@@ -27,7 +27,7 @@ CBC_KEY=0x$(printf 'c%.0s' $(seq 64))
 
 # same DESC -- MODULE-ARGS -- IP-ARGS: one SA each way, dumps compared.
 same() {
-	local desc=$1 mod=() hand=() out a h
+	local desc=$1 mod=() hand=() out
 	shift 2
 	while [ "$1" != -- ]; do mod+=("$1"); shift; done
 	shift
@@ -40,20 +40,27 @@ same() {
 		tap_fail "$desc" "ip xfrm refused: $out"
 		return
 	fi
-	a=$(ip netns exec "$NS_A" python3 "$DUMP" 2>&1)
+	dumps_match "$desc" "$NS_A" module
+}
+
+# dumps_match DESC NS LABEL: ok when NS's netlink dump is NS_H's (ip
+# xfrm's), but for the line MOD_ONLY, which NS's must have.
+dumps_match() {
+	local a h
+	a=$(ip netns exec "$2" python3 "$DUMP" 2>&1)
 	h=$(ip netns exec "$NS_H" python3 "$DUMP" 2>&1)
 	if [ -n "$MOD_ONLY" ]; then
 		if ! printf '%s\n' "$a" | grep -qxF "  $MOD_ONLY"; then
-			tap_fail "$desc" "the module's state has no '$MOD_ONLY'"
+			tap_fail "$1" "the $3's state has no '$MOD_ONLY'"
 			return
 		fi
 		a=$(printf '%s\n' "$a" | grep -vxF "  $MOD_ONLY")
 	fi
 	if [ -n "$a" ] && [ "$a" = "$h" ]; then
-		tap_ok "$desc"
+		tap_ok "$1"
 	else
-		tap_fail "$desc" "$(diff <(printf '%s\n' "$h") <(printf '%s\n' "$a") |
-			sed 's/^</ip xfrm:/; s/^>/module: /' | grep -v '^---' | head -20)"
+		tap_fail "$1" "$(diff <(printf '%s\n' "$h") <(printf '%s\n' "$a") |
+			sed "s/^</ip xfrm:/; s/^>/$3: /" | grep -v '^---' | head -20)"
 	fi
 }
 
@@ -186,15 +193,7 @@ for w in "32" "64" "1024" "128 esn"; do
 	fi
 	ip -n "$NS_H" xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1000 mode tunnel \
 		aead 'rfc4106(gcm(aes))' "$KX_KEY" 128 replay-window "$1" ${2:+flag esn}
-	a=$(ip netns exec "$NS_X" python3 "$DUMP" 2>&1)
-	h=$(ip netns exec "$NS_H" python3 "$DUMP" 2>&1)
-	if [ -n "$a" ] && [ "$a" = "$h" ]; then
-		tap_ok "xfrm backend, window $w, as ip xfrm installs it"
-	else
-		tap_fail "xfrm backend, window $w, as ip xfrm installs it" \
-			"$(diff <(printf '%s\n' "$h") <(printf '%s\n' "$a") |
-			sed 's/^</ip xfrm:/; s/^>/xfrm backend: /' | grep -v '^---' | head -20)"
-	fi
+	dumps_match "xfrm backend, window $w, as ip xfrm installs it" "$NS_X" "xfrm backend"
 	echo >&7
 	exec 7>&-
 	wait $kx
