@@ -17,6 +17,8 @@ import socket
 import struct
 import sys
 
+from xfrm_ae import parse_attrs
+
 NETLINK_XFRM = 6
 XFRM_MSG_GETSA = 0x12
 XFRM_MSG_GETPOLICY = 0x15
@@ -66,14 +68,7 @@ def fields(prefix, fmt, names, raw):
 
 def attrs(buf, counters):
     out = []
-    off = 0
-    while off + 4 <= len(buf):
-        ln, kind = struct.unpack('=HH', buf[off:off + 4])
-        if ln < 4:
-            break
-        kind &= 0x7fff
-        data = buf[off + 4:off + ln]
-        off += (ln + 3) & ~3
+    for kind, data in parse_attrs(buf).items():
         if kind in MOVING and not counters:
             continue
         name = ATTR_NAMES.get(kind, f'attr{kind}')

@@ -213,18 +213,6 @@ static int reply(struct buf *out, int err, const char *fmt, ...)
 	return err;
 }
 
-/* sa's next Child SA of trig->cfg asks with trig's selectors first; a
- * trigger not taken in memory is only a request without them. */
-static void set_trigger(struct ike_sa *sa, const struct child_trigger *trig)
-{
-	if (!trig)
-		return;
-	if (!sa->trigger)
-		sa->trigger = malloc(sizeof(*sa->trigger));
-	if (sa->trigger)
-		*sa->trigger = *trig;
-}
-
 static int conn_initiate(struct engine *e, const struct conn_cfg *cc,
 			 const struct child_trigger *trig, struct buf *out)
 {
@@ -241,7 +229,7 @@ static int conn_initiate(struct engine *e, const struct conn_cfg *cc,
 		if (sa->state == IKE_S_ESTABLISHED) {
 			child_wants_clear(sa);	/* the operator asks again */
 			sa->pending |= PEND_CHILD;
-			set_trigger(sa, trig);
+			ike_set_trigger(sa, trig);
 			ike_kick(sa);
 		}
 		return reply(out, 0, "%s is already %s\n", ike_sa_name(sa),
@@ -250,7 +238,7 @@ static int conn_initiate(struct engine *e, const struct conn_cfg *cc,
 	sa = ike_initiate(e, cc, 0, &r);
 	if (!sa)
 		return reply(out, r, "cannot start IKE_SA_INIT: %s", strerror(-r));
-	set_trigger(sa, trig);
+	ike_set_trigger(sa, trig);
 	log_info("%s: initiating to %s", ike_sa_name(sa), cc->name);
 	return reply(out, 0, "%s: IKE_SA_INIT %s over %s\n", ike_sa_name(sa),
 		     sa->path.kind == XPORT_TCP ? "waits for the TCP connection" : "sent",

@@ -483,24 +483,22 @@ void ike_xport_free(struct ike_sa *sa)
 	tcp_conn_put(c);
 }
 
-/* A connection to the peer's TCP port from our address on the SA's path
- * (local and remote get the ports used): NULL with *err, logged. */
-static struct tcp_conn *open_conn(struct ike_sa *sa, struct sockaddr_storage *local,
-				  struct sockaddr_storage *remote, int *err)
+/* A connection to the peer's TCP port from our address on the SA's path:
+ * NULL with *err, logged. */
+static struct tcp_conn *open_conn(struct ike_sa *sa, int *err)
 {
+	struct sockaddr_storage local = sa->path.local, remote = sa->path.remote;
 	struct engine *e = sa->e;
 	struct tcp_conn *c;
 	char a[64];
 
-	*local = sa->path.local;
-	*remote = sa->path.remote;
-	addr_set_port(remote, sa->cfg->tcp_port);
-	addr_set_port(local, 0);
+	addr_set_port(&remote, sa->cfg->tcp_port);
+	addr_set_port(&local, 0);
 	*err = -ENOTCONN;
-	c = e->net ? e->net->connect(e->net_ctx, local, remote,
+	c = e->net ? e->net->connect(e->net_ctx, &local, &remote,
 				     sa->cfg->tcp_connect_timeout_ms, err) : NULL;
 	if (!c) {
-		addr_str(remote, a, sizeof(a));
+		addr_str(&remote, a, sizeof(a));
 		log_warn("%s: cannot connect to %s port %u over TCP: %s", ike_sa_name(sa),
 			 a, sa->cfg->tcp_port, *err == -ENOTCONN ?
 			 "the TCP listener, which IKE over TCP needs, is not open" :
@@ -511,6 +509,16 @@ static struct tcp_conn *open_conn(struct ike_sa *sa, struct sockaddr_storage *lo
 	e->st.tcp_connects++;
 	c->user = sa;
 	return c;
+}
+
+/* c, which open_conn made for sa, becomes the SA's path (tcp_connect's
+ * reference); the local port is the connection's once it is up (tcp_up). */
+static void path_take_conn(struct ike_sa *sa, struct tcp_conn *c)
+{
+	sa->path.kind = XPORT_TCP;
+	sa->path.conn = c;
+	sa->path.remote = c->remote;
+	addr_set_port(&sa->path.local, 0);
 }
 
 /*
@@ -525,12 +533,11 @@ static struct tcp_conn *open_conn(struct ike_sa *sa, struct sockaddr_storage *lo
  */
 static void pre_connect(struct ike_sa *sa)
 {
-	struct sockaddr_storage local, remote;
 	struct tcp_conn *c;
 	int err;
 
 	sa->e->st.tcp_preconnects++;
-	c = open_conn(sa, &local, &remote, &err);
+	c = open_conn(sa, &err);
 	if (!c) {
 		sa->e->st.tcp_preconnects_failed++;
 		sa->x.pre_err = err;
@@ -569,7 +576,6 @@ static void pre_done(struct ike_sa *sa, int err, bool closed)
 
 int ike_tcp_connect(struct ike_sa *sa)
 {
-	struct sockaddr_storage local, remote;
 	struct tcp_conn *c;
 	int err;
 
@@ -585,13 +591,10 @@ int ike_tcp_connect(struct ike_sa *sa)
 			  ike_sa_name(sa));
 		return -EPERM;
 	}
-	c = open_conn(sa, &local, &remote, &err);
+	c = open_conn(sa, &err);
 	if (!c)
 		return err;
-	sa->path.kind = XPORT_TCP;
-	sa->path.conn = c;	/* tcp_connect's reference */
-	sa->path.local = local;
-	sa->path.remote = remote;
+	path_take_conn(sa, c);
 	return 0;
 }
 
@@ -762,9 +765,7 @@ static void race_fire(struct timer *t)
 
 	if (sa->state != IKE_S_INIT_SENT || sa->x.race || xport_go(sa, XE_RACE))
 		return;
-	ike_req_resend(sa);
-	sa->stats_retx++;
-	e->st.retransmits++;
+	ike_req_retransmit(sa);
 	log_info("%s: no answer over UDP in %u ms: IKE_SA_INIT sent again, and over TCP port %u beside it",
 		 ike_sa_name(sa), cc->tcp_race_delay_ms, cc->tcp_port);
 	e->st.tcp_races++;
@@ -777,8 +778,7 @@ static void race_fire(struct timer *t)
 	ns->x.race = sa;
 	sa->x.race = ns;
 	ns->keying_attempt = sa->keying_attempt;
-	if (sa->trigger && (ns->trigger = malloc(sizeof(*ns->trigger))))
-		*ns->trigger = *sa->trigger;
+	ike_set_trigger(ns, sa->trigger);
 	log_info("%s: IKE_SA_INIT over TCP, racing %s over UDP", ike_sa_name(ns),
 		 ike_sa_name(sa));
 }
@@ -1083,23 +1083,17 @@ bool xport_auth_waits(struct ike_sa *sa)
 	sa->x.pre = NULL;
 	sa->x.pre_err = 0;
 	if (c) {
-		/* Opened beside IKE_SA_INIT: the SA's path now (its
-		 * reference); when still connecting, engine_tcp_connected
-		 * goes on as after a connect made now. */
-		sa->path.kind = XPORT_TCP;
-		sa->path.conn = c;
-		sa->path.remote = c->remote;
-		addr_set_port(&sa->path.local, 0);
-		if (c->dead) {
-			/* Gone, not reported yet: connect again. */
-			if (ike_tcp_connect(sa))
-				tcp_failed(sa, -ENOTCONN);
-		} else if (!c->connecting) {
-			tcp_up(sa);
+		/* Opened beside IKE_SA_INIT: the SA's path now; when still
+		 * connecting, engine_tcp_connected goes on as after a connect
+		 * made now, and when gone (not reported yet) ike_tcp_connect
+		 * below connects again. */
+		path_take_conn(sa, c);
+		if (!c->dead) {
+			if (!c->connecting)
+				tcp_up(sa);
+			return true;
 		}
-		return true;
-	}
-	if (err) {
+	} else if (err) {
 		/* Refused before the echo: as a connect refused now (RT-7,
 		 * RT-8 may retry). */
 		tcp_failed(sa, err);

@@ -705,11 +705,28 @@ static void retransmit_fire(struct timer *t)
 	if (xport_retransmits(sa)) {
 		log_debug("%s: retransmit %u of message %u", ike_sa_name(sa),
 			  r->tries, r->msgid);
-		sa->stats_retx++;
-		sa->e->st.retransmits++;
-		send_set(sa, &r->out);
+		ike_req_retransmit(sa);
 	}
 	req_arm(sa);
+}
+
+void ike_set_trigger(struct ike_sa *sa, const struct child_trigger *trig)
+{
+	if (!trig)
+		return;
+	if (!sa->trigger)
+		sa->trigger = malloc(sizeof(*sa->trigger));
+	if (sa->trigger)
+		*sa->trigger = *trig;
+}
+
+void ike_req_retransmit(struct ike_sa *sa)
+{
+	if (sa->req.task == TASK_NONE || !sa->req.out.n)
+		return;
+	sa->stats_retx++;
+	sa->e->st.retransmits++;
+	send_set(sa, &sa->req.out);
 }
 
 void ike_req_resend(struct ike_sa *sa)

@@ -493,6 +493,12 @@ void ike_req_done(struct ike_sa *sa);
 void ike_kick(struct ike_sa *sa);
 /* Sends the outstanding request again (a new TCP connection, TCP-32). */
 void ike_req_resend(struct ike_sa *sa);
+/* The same, as a retransmission (counted), outside the retransmit timer. */
+void ike_req_retransmit(struct ike_sa *sa);
+/* sa's next Child SA of trig->cfg asks with trig's selectors first (a copy;
+ * NULL: nothing); a trigger not taken in memory is only a request
+ * without them. */
+void ike_set_trigger(struct ike_sa *sa, const struct child_trigger *trig);
 /* The SA's TCP connection came up: IKE_SA_INIT or IKE_AUTH that waited for
  * it goes, or the outstanding request again (TCP-28). */
 void ike_path_ready(struct ike_sa *sa);

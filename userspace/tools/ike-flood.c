@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "tools/cli.h"
 #include "crypto.h"
@@ -91,17 +92,35 @@ static int build(const struct req *r, const struct ike_notify *cookie, struct bu
 /* a + n: the address n after a (the last bytes carry). */
 static void addr_add(struct sockaddr_storage *a, unsigned long n)
 {
-	uint8_t *p = a->ss_family == AF_INET ?
-		     (uint8_t *)&((struct sockaddr_in *)a)->sin_addr :
-		     (uint8_t *)&((struct sockaddr_in6 *)a)->sin6_addr;
-	int i = a->ss_family == AF_INET ? 3 : 15;
+	const uint8_t *cp;
+	size_t len = addr_bytes(a, &cp);
+	uint8_t *p = (uint8_t *)cp;
 
-	for (; i >= 0 && n; i--) {
+	for (size_t i = len; i-- > 0 && n;) {
 		unsigned long v = p[i] + (n & 0xff);
 
 		p[i] = (uint8_t)v;
 		n = (n >> 8) + (v >> 8);
 	}
+}
+
+/* nsock non-blocking sockets, each bound to an ephemeral port of its
+ * address: src + (i mod nsrc).  Non-zero (said) when one cannot be. */
+static int open_sockets(struct pollfd *pfd, unsigned long nsock,
+			const struct sockaddr_storage *src, unsigned long nsrc)
+{
+	for (unsigned long i = 0; i < nsock; i++) {
+		struct sockaddr_storage a = *src;
+
+		addr_add(&a, i % nsrc);
+		pfd[i].fd = socket(src->ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		pfd[i].events = POLLIN;
+		if (pfd[i].fd < 0 || bind(pfd[i].fd, (struct sockaddr *)&a, addr_len(&a))) {
+			fprintf(stderr, "ike-flood: socket %lu: %s\n", i, strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static int send_req(int fd, const struct sockaddr_storage *dst, socklen_t dlen,
@@ -205,7 +224,7 @@ int main(int argc, char **argv)
 	struct counts c = { 0 };
 	struct buf msg = BUF_INIT;
 	uint64_t start, deadline;
-	int o, fam, rc = 0;
+	int o, rc = 0;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -225,25 +244,15 @@ int main(int argc, char **argv)
 		usage();
 	if (nsrc > nsock)
 		nsock = nsrc;		/* a socket for each address at least */
-	memset(&dst, 0, sizeof(dst));
-	memset(&src, 0, sizeof(src));
-	if (inet_pton(AF_INET, dst_s, &((struct sockaddr_in *)&dst)->sin_addr) == 1) {
-		fam = AF_INET;
-		((struct sockaddr_in *)&dst)->sin_port = htons(port);
-		dlen = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, dst_s, &((struct sockaddr_in6 *)&dst)->sin6_addr) == 1) {
-		fam = AF_INET6;
-		((struct sockaddr_in6 *)&dst)->sin6_port = htons(port);
-		dlen = sizeof(struct sockaddr_in6);
-	} else {
+	if (addr_parse(dst_s, &dst)) {
 		fprintf(stderr, "ike-flood: --dst '%s': not an IPv4 or IPv6 address\n", dst_s);
 		return 2;
 	}
-	dst.ss_family = (sa_family_t)fam;
-	src.ss_family = (sa_family_t)fam;
-	if (src_s && inet_pton(fam, src_s, fam == AF_INET ?
-			       (void *)&((struct sockaddr_in *)&src)->sin_addr :
-			       (void *)&((struct sockaddr_in6 *)&src)->sin6_addr) != 1) {
+	addr_set_port(&dst, port);
+	dlen = addr_len(&dst);
+	memset(&src, 0, sizeof(src));
+	src.ss_family = dst.ss_family;
+	if (src_s && (addr_parse(src_s, &src) || src.ss_family != dst.ss_family)) {
 		fprintf(stderr, "ike-flood: --src '%s': not an address of the --dst family\n", src_s);
 		return 2;
 	}
@@ -253,19 +262,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ike-flood: out of memory\n");
 		return 1;
 	}
-	/* Many source ports: each socket is bound to its own ephemeral port
-	 * (of its address, with --sources). */
-	for (i = 0; i < nsock; i++) {
-		struct sockaddr_storage a = src;
-
-		addr_add(&a, i % nsrc);
-		pfd[i].fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-		pfd[i].events = POLLIN;
-		if (pfd[i].fd < 0 || bind(pfd[i].fd, (struct sockaddr *)&a, dlen)) {
-			fprintf(stderr, "ike-flood: socket %lu: %s\n", i, strerror(errno));
-			return 1;
-		}
-	}
+	/* Many source ports (and addresses, with --sources). */
+	if (open_sockets(pfd, nsock, &src, nsrc))
+		return 1;
 	start = cli_now_us();
 	for (i = 0; i < count && !rc; i++) {
 		struct req *r = &reqs[i];
