@@ -44,6 +44,20 @@ tap_check "auto, UDP blocked: initiate returned with the tunnel up within 1.0 s 
 # A second UDP retransmission would go at 1 s: none, the UDP SA lost.
 sleep 1.5
 pcap_stop
+# The same times on the wire, from b's capture (outside the daemons): a's
+# first UDP IKE_SA_INIT, a's first SYN to TCP 4500, and the last TCP
+# segment with data from b (its IKE_AUTH response; backend none: no ESP).
+wire_ms=$(tcpdump -tt -nn -r "$PCAP" 2>/dev/null | awk '
+	function ms(t) { return int(t * 1000) }
+	/10\.0\.0\.1\.500 > 10\.0\.0\.2\.500: / && !u { u = ms($1) }
+	/10\.0\.0\.1\.[0-9]+ > 10\.0\.0\.2\.4500: Flags \[S\]/ && !s { s = ms($1) }
+	/10\.0\.0\.2\.4500 > 10\.0\.0\.1\.[0-9]+: Flags/ && !/length 0$/ { r = ms($1) }
+	END { if (u && s && r) print s - u, r - u; else print "none none" }')
+tap_diag "on the wire: first SYN $(echo $wire_ms | cut -d' ' -f1) ms after the first UDP IKE_SA_INIT, b's last TCP data $(echo $wire_ms | cut -d' ' -f2) ms after it"
+tap_check "on the wire: a's SYN within 0.5 s of its first UDP IKE_SA_INIT (the race, tcp_race_delay 250 ms)" \
+	test "${wire_ms%% *}" != none -a "${wire_ms%% *}" -lt 500
+tap_check "on the wire: b's IKE_AUTH response over TCP within 1.0 s of a's first UDP IKE_SA_INIT" \
+	test "${wire_ms##* }" != none -a "${wire_ms##* }" -lt 1000
 reqs=$(python3 "$TOP/selftests/ikepcap.py" "$PCAP")
 tap_diag "$reqs"
 udp=$(printf '%s\n' "$reqs" | grep -c '^udp ')
