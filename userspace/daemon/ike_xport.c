@@ -722,6 +722,8 @@ void xport_later_free(struct engine *e)
 /*
  * separate: UDP had tcp_fallback_delay to answer.  RFC 9329 §5.1 (TCP-16):
  * a new IKE_SA_INIT over TCP with a new SPI; the UDP attempt is dropped.
+ * The TCP SA is the same attempt (keyingtries) for the same packet (the
+ * trap's trigger), as auto's racing SA is.
  */
 static void fallback_fire(struct timer *t)
 {
@@ -729,6 +731,7 @@ static void fallback_fire(struct timer *t)
 	struct engine *e = sa->e;
 	const struct conn_cfg *cc = sa->cfg;
 	struct ike_sa *ns;
+	char why[96];
 	int err;
 
 	if (sa->state != IKE_S_INIT_SENT || xport_go(sa, XE_FALLBACK))
@@ -736,13 +739,18 @@ static void fallback_fire(struct timer *t)
 	log_warn("%s: no answer over UDP in %u ms: falling back to TCP port %u",
 		 ike_sa_name(sa), cc->tcp_fallback_delay_ms, cc->tcp_port);
 	e->st.tcp_fallbacks++;
-	ike_sa_destroy(sa, NULL);
 	ns = ike_initiate(e, cc, XO_FALLBACK, &err);
-	if (!ns)
-		log_err("%s: TCP fallback failed: %s", cc->name, strerror(-err));
-	else
+	if (!ns) {
+		snprintf(why, sizeof(why), "TCP fallback failed: %s", strerror(-err));
+		log_err("%s: %s", cc->name, why);
+		ike_keying_failed(sa, why);
+	} else {
+		ns->keying_attempt = sa->keying_attempt;
+		ike_set_trigger(ns, sa->trigger);
 		log_info("%s: IKE_SA_INIT over TCP (fallback for %s)", ike_sa_name(ns),
 			 cc->name);
+	}
+	ike_sa_destroy(sa, NULL);
 }
 
 /*

@@ -4485,6 +4485,67 @@ TEST(trap_request_starts_with_the_packet)
 	net_free(n);
 }
 
+/* separate with UDP and TCP both blocked: the TCP fallback (tcp_fallback_delay)
+ * belongs to the same attempt as the UDP IKE_SA_INIT it replaces, so
+ * keyingtries counts attempts, not fallbacks, and gives up (before: the
+ * fallback's SA started again at attempt 0, and keyingtries = 2 retried
+ * for ever). */
+TEST(separate_fallback_is_the_same_attempt)
+{
+	struct net *n = net_new("transport = separate\n tcp_preconnect = no\n keyingtries = 2");
+	unsigned int i;
+
+	n->block_udp = n->block_tcp = true;
+	initiate(n);
+	elapse(n, 1600);		/* UDP's 1500 ms, then TCP refused */
+	EXPECT_EQ(1, A->e->st.tcp_fallbacks);
+	EXPECT_EQ(0, count_all(A));
+	ASSERT_NE(NULL, retry_of(A));
+	elapse(n, 1000);		/* attempt 2, over UDP */
+	ASSERT_EQ(1, count_all(A));
+	EXPECT_EQ(2, A->e->all->keying_attempt);
+	elapse(n, 1600);		/* and its fallback over TCP, attempt 2 too */
+	EXPECT_EQ(2, A->e->st.tcp_fallbacks);
+	for (i = 0; i < 30; i++)
+		elapse(n, 2000);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(NULL, retry_of(A));
+	EXPECT_EQ(2, A->e->st.tcp_fallbacks);
+	net_free(n);
+}
+
+/* A trapped connection over separate transports, UDP blocked: the IKE_AUTH
+ * that the TCP fallback sends still names the packet that met the trap
+ * first (RFC 7296 §2.9), as the UDP attempt would have. */
+TEST(separate_fallback_keeps_the_trigger)
+{
+	const char *want = "TSi 10.1.2.3-10.1.2.3[1/0-65535],10.1.0.0-10.1.255.255 "
+			   "TSr 10.2.0.7-10.2.0.7[1/0-65535],10.2.0.0-10.2.255.255";
+	struct net *n = net_new("start_action = trap\n transport = separate\n tcp_preconnect = no");
+	char got[600];
+	int guard = 0;
+
+	ASSERT_NE(NULL, n);
+	engine_autostart(A->e);
+	engine_autostart(B->e);
+	n->block_udp = true;
+	kernel_acquire(A, trap_reqid(A), "10.1.2.3", "10.2.0.7");
+	elapse(n, 1400);
+	now_ms += 100;		/* tcp_fallback_delay: step by step from here */
+	timers(n);
+	EXPECT_EQ(1, A->e->st.tcp_fallbacks);
+	while (head_exch(n) != IKEV2_EXCH_IKE_AUTH && ++guard < 100)
+		if (!deliver(n))
+			finish_connects(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	head_ts(n, got, sizeof(got));
+	EXPECT_STREQ(want, got);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(trap_reqid(A), first_sa(A, IKE_S_ESTABLISHED)->children->reqid);
+	net_free(n);
+}
+
 /* A responder that answers with the packet's selector and the range that
  * holds it (b configured with both): the initiator keeps the range, the
  * packet's adds nothing to it, so the Child SA still has the trap's
