@@ -36,6 +36,9 @@ enum cfg_auth { CFG_AUTH_PSK = 1, CFG_AUTH_PUBKEY };
 enum cfg_mode { CFG_MODE_TUNNEL = 0, CFG_MODE_TRANSPORT };
 enum cfg_start { CFG_START_NONE = 0, CFG_START_START, CFG_START_TRAP };
 enum cfg_frag { CFG_FRAG_NO = 0, CFG_FRAG_YES, CFG_FRAG_FORCE };
+/* RFC 9242 IKE_INTERMEDIATE: answered when the initiator asks (accept),
+ * also asked for as initiator (yes), or neither (no). */
+enum cfg_inter { CFG_INTER_ACCEPT = 0, CFG_INTER_YES, CFG_INTER_NO };
 /* What follows a dead peer (dpd_action) or the peer's Delete
  * (close_action): nothing more, trap policies, or initiating again. */
 enum cfg_action { CFG_ACTION_CLEAR = 0, CFG_ACTION_TRAP, CFG_ACTION_RESTART };
@@ -108,6 +111,7 @@ struct conn_cfg {
 	int n_ike;
 	enum cfg_frag fragmentation;
 	uint16_t fragment_size;
+	enum cfg_inter intermediate;
 	bool encap, assume_no_nat, initial_contact;
 	uint32_t dpd_delay_s, dpd_timeout_s, rekey_time_s;
 	uint32_t retransmit_base_ms, retransmit_tries;

@@ -24,7 +24,7 @@ const struct exch_ops exch_ops = {
 	.init_rx_request = init_rx_request,
 	.init_rx_response = init_rx_response,
 	.init_start = init_start,
-	.auth_start = auth_start,
+	.auth_start = inter_start,
 	.types = {
 		[IKEV2_EXCH_IKE_AUTH - IKEV2_EXCH_IKE_AUTH] = {
 			.rx_request = auth_rx_request,
@@ -38,6 +38,11 @@ const struct exch_ops exch_ops = {
 		[IKEV2_EXCH_INFORMATIONAL - IKEV2_EXCH_IKE_AUTH] = {
 			.rx_request = info_rx_request,
 			.rx_response = info_rx_response,
+		},
+		[IKEV2_EXCH_IKE_INTERMEDIATE - IKEV2_EXCH_IKE_AUTH] = {
+			.rx_request = inter_rx_request,
+			.rx_response = inter_rx_response,
+			.half_open = true,
 		},
 	},
 	.delete_ike = info_start_delete_ike,

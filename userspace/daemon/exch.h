@@ -62,6 +62,17 @@ void cred_free_all(struct engine *e);
 /* CERTREQ data (SHA-1 of our trusted CAs' keys) for a connection. */
 int auth_certreq_data(struct engine *e, const struct conn_cfg *cc, struct buf *out);
 
+/* exch_inter.c (RFC 9242) */
+/* The initiator after IKE_SA_INIT: IKE_INTERMEDIATE when negotiated and
+ * not yet done, else auth_start(). */
+int inter_start(struct ike_sa *sa);
+void inter_rx_request(struct ike_sa *sa, const struct ike_msg *m,
+		      const struct ike_msg *inner, const uint8_t *plain);
+void inter_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+/* Appends IntAuth (§3.3.2) to the signed octets after IKE_INTERMEDIATE;
+ * nothing without one. */
+int inter_octets(const struct ike_sa *sa, struct buf *octets);
+
 /* exch_child.c */
 /* cc, a new Child SA the peer refused with err: asked for again later
  * (§2.25: TEMPORARY_FAILURE, by a new pass over the connection's Child SAs

@@ -460,15 +460,17 @@ static void put_certs(struct ike_builder *bld, struct cred *cr)
 	buf_free(&der);
 }
 
-/* octets = msg | nonce | prf(SK_p, ID body) */
+/* octets = msg | nonce | prf(SK_p, ID body) [| IntAuth (RFC 9242)] */
 static int octets_for(struct ike_sa *sa, const struct buf *msg, const struct buf *nonce,
 		      const struct buf *skp, const struct id_cfg *id, struct buf *out)
 {
 	uint8_t body[4 + 255];
 	size_t n = id_body(id, body);
+	int r;
 
-	return crypto_auth_octets(sa->suite.prf, skp, msg->data, msg->len, nonce->data,
-				  nonce->len, body, n, out);
+	r = crypto_auth_octets(sa->suite.prf, skp, msg->data, msg->len, nonce->data,
+			       nonce->len, body, n, out);
+	return r ? r : inter_octets(sa, out);
 }
 
 /* The peer's AUTH over what it signed (§2.15: its first message, our

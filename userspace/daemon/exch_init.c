@@ -208,6 +208,10 @@ int init_start(struct ike_sa *sa)
 	if (wants_certs(sa->cfg) && !crypto_sig_hash_notify(&sh))
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS,
 			       sh.data, sh.len);
+	/* RFC 9242 §3.1: protocol 0, no SPI, no data. */
+	if (sa->cfg->intermediate == CFG_INTER_YES)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_INTERMEDIATE_EXCHANGE_SUPPORTED,
+			       NULL, 0);
 	/* RT-2, RT-13: protocol 0, no SPI, no data. */
 	if (xport_state_offers(sa->x.state))
 		ike_put_notify(&bld, 0, NULL, 0, sa->e->cfg->daemon.separate_transports_notify,
@@ -373,6 +377,11 @@ static void peer_extensions(struct ike_sa *sa, const struct ike_msg *m)
 
 	sa->peer_frag = sa->cfg->fragmentation != CFG_FRAG_NO &&
 			has_notify(m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED);
+	/* RFC 9242 §3.1: an initiator announced it only with `yes`; a
+	 * responder answers unless `no` (its data is ignored). */
+	sa->inter = (sa->initiator ? sa->cfg->intermediate == CFG_INTER_YES :
+				     sa->cfg->intermediate != CFG_INTER_NO) &&
+		    has_notify(m, IKEV2_N_INTERMEDIATE_EXCHANGE_SUPPORTED);
 	if (!ike_find_notify(m, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, &n))
 		crypto_sig_hash_parse(n.data.p, n.data.len, &sa->peer_sig_hashes);
 	if (ike_msg_find(m, IKEV2_PL_CERTREQ)) {
@@ -450,20 +459,21 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 		return;
 	}
 	suite_str(&sa->suite, s, sizeof(s));
-	log_info("%s: IKE_SA_INIT done: %s%s%s", ike_sa_name(sa), s,
+	log_info("%s: IKE_SA_INIT done: %s%s%s%s", ike_sa_name(sa), s,
 		 sa->natt ? ", NAT detected: moving to port 4500" : "",
 		 xport_separate(&sa->x) ? ", separate transports: IKE on TCP, ESP on UDP/IP" :
-		 offered ? ", peer did not echo SEPARATE_TRANSPORTS" : "");
+		 offered ? ", peer did not echo SEPARATE_TRANSPORTS" : "",
+		 sa->inter ? ", IKE_INTERMEDIATE next" : "");
 	sa->state = IKE_S_AUTH_SENT;
 	sa->req.task = TASK_NONE;
 	timer_cancel(sa->e->loop, &sa->req.timer);
 	pktset_free(&sa->req.out);
 	sa->my_msgid = 1;
-	/* RT-4: IKE_AUTH goes over TCP, once connected. */
+	/* RT-4: IKE_INTERMEDIATE or IKE_AUTH goes over TCP, once connected. */
 	if (xport_auth_waits(sa))
 		return;
-	if (auth_start(sa))
-		init_fail(sa, "cannot build IKE_AUTH");
+	if (inter_start(sa))
+		init_fail(sa, "cannot build IKE_INTERMEDIATE or IKE_AUTH");
 }
 
 /* --- the responder ------------------------------------------------------------ */
@@ -802,6 +812,9 @@ static int init_response(struct ike_sa *sa, const struct init_req *q, int idx,
 			       sh.data, sh.len);
 	if (cc->remote.auth == CFG_AUTH_PUBKEY && !auth_certreq_data(sa->e, cc, &cr) && cr.len)
 		ike_put_certreq(&bld, IKEV2_CERT_X509_SIG, cr.data, cr.len);
+	if (sa->inter)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_INTERMEDIATE_EXCHANGE_SUPPORTED,
+			       NULL, 0);
 	if (echo)
 		ike_put_notify(&bld, 0, NULL, 0, sa->e->cfg->daemon.separate_transports_notify,
 			       NULL, 0);

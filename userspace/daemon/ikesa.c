@@ -282,6 +282,8 @@ static void free_init_material(struct ike_sa *sa)
 	buf_free(&sa->init_resp);
 	buf_free(&sa->cookie);
 	buf_free(&sa->puzzle);
+	buf_wipe(&sa->int_auth_i);
+	buf_wipe(&sa->int_auth_r);
 }
 
 /* Kernel keepalives are per peer: a rekeyed IKE SA's successor still
@@ -1205,9 +1207,12 @@ static void resend_response(struct ike_sa *sa, const struct ike_rx *rx,
 /* The core's handlers of an encrypted exchange type, or NULL. */
 static const struct exch_type *exch_type_of(const struct engine *e, uint8_t exch)
 {
-	if (exch < IKEV2_EXCH_IKE_AUTH || exch > IKEV2_EXCH_INFORMATIONAL)
+	const struct exch_type *t;
+
+	if (exch < IKEV2_EXCH_IKE_AUTH || exch > IKEV2_EXCH_IKE_INTERMEDIATE)
 		return NULL;
-	return &e->exch->types[exch - IKEV2_EXCH_IKE_AUTH];
+	t = &e->exch->types[exch - IKEV2_EXCH_IKE_AUTH];
+	return t->rx_request ? t : NULL;
 }
 
 static void dispatch_request(struct ike_sa *sa, const struct ike_msg *m,
@@ -1245,8 +1250,12 @@ static void inner_error(struct ike_sa *sa, const struct ike_msg *m,
 		else
 			ike_respond_notify(sa, m->hdr.exch, m->hdr.msgid,
 					   IKEV2_N_INVALID_SYNTAX, NULL, 0);
-		if (m->hdr.exch == IKEV2_EXCH_IKE_AUTH)
-			ike_sa_destroy(sa, "IKE_AUTH request malformed");
+		/* The initial exchanges end with their error (§2.21.1, and
+		 * RFC 9242 §3.4 for IKE_INTERMEDIATE). */
+		if (m->hdr.exch == IKEV2_EXCH_IKE_AUTH ||
+		    (m->hdr.exch == IKEV2_EXCH_IKE_INTERMEDIATE &&
+		     sa->state == IKE_S_HALF_OPEN))
+			ike_sa_destroy(sa, "initial exchange's request malformed");
 		return;
 	}
 	/* A malformed response ends the exchange and the SA (§2.21.1). */
@@ -1309,6 +1318,8 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 		struct ike_skf skf;
 
 		r = ike_get_skf(m->sk, &skf) ? -EBADMSG : frag_add(sa, rx, m, &skf, &plain, &first);
+		if (r >= 0 && skf.num == 1)
+			sa->frag_sk_flags = m->sk->flags;
 		if (r >= 0 && !response && skf.num == 1)
 			req_note(sa, rx, h->msgid);
 		if (r <= 0) {
@@ -1348,6 +1359,11 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 		goto out;
 	}
 	trace_rx(e, sa, rx, m, inner);
+	sa->rx_sk = (struct ike_rx_sk){
+		.m = m, .plain = plain.data, .plain_len = plain.len, .first = first,
+		.sk_flags = m->sk->type == IKEV2_PL_SKF ? sa->frag_sk_flags : m->sk->flags,
+		.fragmented = m->sk->type == IKEV2_PL_SKF,
+	};
 	if (response) {
 		/* of the request's type: checked above */
 		const struct exch_type *t = exch_type_of(e, sa->req.exch);

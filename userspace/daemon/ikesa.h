@@ -72,6 +72,7 @@ enum ike_task {
 	TASK_NONE = 0,
 	TASK_INIT,		/* IKE_SA_INIT */
 	TASK_AUTH,		/* IKE_AUTH */
+	TASK_INTER,		/* IKE_INTERMEDIATE (RFC 9242) */
 	TASK_CHILD_NEW,		/* CREATE_CHILD_SA for a new Child SA */
 	TASK_CHILD_REKEY,	/* CREATE_CHILD_SA with REKEY_SA */
 	TASK_IKE_REKEY,		/* CREATE_CHILD_SA rekeying the IKE SA */
@@ -146,6 +147,18 @@ struct child_sa {
 	struct buf coll_nonce;
 	uint64_t rekeys;
 	struct child_sa *next;
+};
+
+/* What the core decrypted of an encrypted message, while its handler runs:
+ * the outer message (of a fragmented one, the last fragment), the SK
+ * payload's content and first inner type, and SK's flags byte (of the
+ * first fragment's SKF, RFC 9242 §3.3.2). */
+struct ike_rx_sk {
+	const struct ike_msg *m;
+	const uint8_t *plain;
+	size_t plain_len;
+	uint8_t first, sk_flags;
+	bool fragmented;
 };
 
 /* Packets of one message as sent (several with RFC 7383 fragments). */
@@ -251,6 +264,16 @@ struct ike_sa {
 	bool peer_certreq;
 	struct buf peer_certreq_data;
 
+	/* RFC 9242 (exch_inter.c): both announced INTERMEDIATE_EXCHANGE_
+	 * SUPPORTED; the IKE_INTERMEDIATE exchanges done, and IntAuth_iN and
+	 * IntAuth_rN over their messages (§3.3.2), for AUTH. */
+	bool inter;
+	uint32_t inter_n;
+	struct buf int_auth_i, int_auth_r;
+	/* The encrypted message handed to an exchange's handler, for the
+	 * call only (IntAuth covers what lies outside SK). */
+	struct ike_rx_sk rx_sk;
+
 	/* Identities */
 	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
 	/* Responder: the message ID of the initiator's first request after
@@ -274,6 +297,7 @@ struct ike_sa {
 	uint32_t pend_req_msgid;
 	bool resp_req_ok, pend_req_ok;
 	struct frag_rx frag;
+	uint8_t frag_sk_flags;	/* fragment 1's SKF flags byte (struct ike_rx_sk) */
 	unsigned int pending;	/* PEND_* */
 
 	struct child_sa *children;
@@ -428,8 +452,8 @@ struct exch_type {
 			   const struct ike_msg *inner, const uint8_t *plain);
 	/* The response to our request of this type. */
 	void (*rx_response)(struct ike_sa *sa, const struct ike_msg *inner);
-	/* Taken only by a responder before IKE_AUTH is done (IKE_AUTH); the
-	 * others only after it. */
+	/* Taken only by a responder before IKE_AUTH is done (IKE_AUTH,
+	 * IKE_INTERMEDIATE); the others only after it. */
 	bool half_open;
 };
 
@@ -441,9 +465,11 @@ struct exch_ops {
 	void (*init_rx_response)(struct ike_sa *sa, const struct ike_rx *rx,
 				 const struct ike_msg *m);
 	int (*init_start)(struct ike_sa *sa);
+	/* The initiator's first request after IKE_SA_INIT: IKE_INTERMEDIATE
+	 * when negotiated (RFC 9242), else IKE_AUTH. */
 	int (*auth_start)(struct ike_sa *sa);
-	/* The encrypted exchanges, by type (IKE_AUTH .. INFORMATIONAL). */
-	struct exch_type types[IKEV2_EXCH_INFORMATIONAL - IKEV2_EXCH_IKE_AUTH + 1];
+	/* The encrypted exchanges, by type (IKE_AUTH .. IKE_INTERMEDIATE). */
+	struct exch_type types[IKEV2_EXCH_IKE_INTERMEDIATE - IKEV2_EXCH_IKE_AUTH + 1];
 	/* The queued work ike_kick() starts, in its order; 0 when the request
 	 * went out. */
 	int (*delete_ike)(struct ike_sa *sa);

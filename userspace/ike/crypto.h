@@ -338,6 +338,12 @@ int crypto_auth_octets(uint16_t prf, const struct buf *sk_p,
 		       const uint8_t *msg, size_t msglen,
 		       const uint8_t *nonce, size_t noncelen,
 		       const uint8_t *id_body, size_t idlen, struct buf *out);
+/* RFC 9242 §3.3.2: chain (IntAuth_[i/r](n-1), empty before the first
+ * IKE_INTERMEDIATE) replaced by prf(SK_p, chain | A | P), A being the
+ * message's header to SK's generic header with adjusted lengths, P SK's
+ * inner payloads in plain text. */
+int crypto_int_auth(uint16_t prf, const struct buf *sk_p, struct buf *chain,
+		    const uint8_t *a, size_t alen, const uint8_t *p, size_t plen);
 /* out (replaced) = prf(prf(psk, "Key Pad for IKEv2"), octets). */
 int crypto_auth_psk(uint16_t prf, const uint8_t *psk, size_t psklen,
 		    const uint8_t *octets, size_t octlen, struct buf *out);

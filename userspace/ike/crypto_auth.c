@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/uio.h>
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -40,6 +41,28 @@ int crypto_auth_octets(uint16_t prf, const struct buf *sk_p,
 	    buf_append(out, mac.data, mac.len))
 		ret = -ENOMEM;
 	buf_wipe(&mac);
+	return ret;
+}
+
+int crypto_int_auth(uint16_t prf, const struct buf *sk_p, struct buf *chain,
+		    const uint8_t *a, size_t alen, const uint8_t *p, size_t plen)
+{
+	/* IntAuth_in = prf(SK_pin, IntAuth_i(n-1) | IntAuth_inA [| IntAuth_inP]) */
+	struct iovec iov[3] = {
+		{ chain->data, chain->len }, { (void *)a, alen }, { (void *)p, plen },
+	};
+	const char *md = crypto_prf_digest(prf);
+	uint8_t t[CRYPTO_MAX_PRF_LEN];
+	size_t n = crypto_prf_len(prf);
+	int ret;
+
+	if (!md)
+		return -ENOTSUP;
+	ret = crypto_hmac(md, sk_p->data, sk_p->len, iov, 3, t, sizeof(t));
+	buf_wipe(chain);
+	if (!ret && buf_append(chain, t, n))
+		ret = -ENOMEM;
+	OPENSSL_cleanse(t, sizeof(t));
 	return ret;
 }
 

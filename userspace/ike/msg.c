@@ -61,6 +61,7 @@ static int walk(uint8_t first, struct cursor *c, struct ike_msg *m)
 		pl = &m->pl[m->n++];
 		pl->type = type;
 		pl->critical = flags & IKEV2_PL_CRITICAL;
+		pl->flags = flags;
 		pl->next = next;
 		pl->body = body.p;
 		pl->len = len - IKEV2_GENERIC_HDR_LEN;

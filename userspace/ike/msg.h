@@ -33,6 +33,8 @@ struct ike_hdr {
 struct ike_pl {
 	uint8_t type;
 	bool critical;
+	uint8_t flags;		/* the C bit and RESERVED as received (RFC 9242
+				 * §3.3.2 authenticates SK's) */
 	uint8_t next;		/* its next-payload field (for SK/SKF: the
 				 * first inner payload) */
 	const uint8_t *body;	/* after the 4-byte generic header */
