@@ -1968,6 +1968,371 @@ static unsigned int elapse_counting(struct net *n, uint64_t ms, int exch)
 	return c;
 }
 
+/* --- IKE_INTERMEDIATE (RFC 9242) ------------------------------------------------- */
+
+/* The Message ID of the first message in flight. */
+static uint32_t head_msgid(const struct net *n)
+{
+	const uint8_t *d = n->head->data;
+
+	return (uint32_t)d[20] << 24 | (uint32_t)d[21] << 16 | (uint32_t)d[22] << 8 | d[23];
+}
+
+/* The world runs until a message of exchange exch is first in flight;
+ * false if none comes. */
+static bool step_to(struct net *n, int exch)
+{
+	for (int guard = 0; guard < 100; guard++) {
+		if (head_exch(n) == exch)
+			return true;
+		timers(n);
+		while (finish_connects(n))
+			;
+		if (head_exch(n) != exch)
+			deliver(n);
+	}
+	return head_exch(n) == exch;
+}
+
+/* A message of exchange exch with Message ID msgid from `from`'s only IKE
+ * SA (a request, or a response), its SK holding plain (first: its first
+ * payload type), sealed with from's keys and delivered to the other as it
+ * sees the path; what is in flight stays there. */
+static void inject_from(struct net *n, struct peer *from, uint8_t exch, bool response,
+			uint32_t msgid, uint8_t first, const uint8_t *plain, size_t len)
+{
+	struct peer *to = other_peer(from);
+	struct pkt *k = calloc(1, sizeof(*k));
+	struct buf out = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_hdr h;
+	size_t off;
+
+	if (!k || !to->e->all)
+		abort();
+	k->to = to;
+	k->path = to->e->all->path;
+	k->due_ms = now_ms;
+	ike_sa_hdr(from->e->all, &h, exch, response, msgid);
+	msg_begin(&bld, &out, &h);
+	off = ike_put_sk_header(&bld, first);
+	if (off == SIZE_MAX || crypto_sk_seal(&from->e->all->sk_out, &out, off, false, plain, len))
+		abort();
+	deliver_instead(k, &out);
+	buf_free(&out);
+}
+
+/* The head (b's answer to a) carries an error notify of this type. */
+static bool answer_has(struct net *n, uint16_t type)
+{
+	static struct ike_msg inner;
+	struct buf plain = BUF_INIT;
+	struct ike_notify no;
+	uint8_t first;
+	bool has = false;
+
+	if (!head_open(n, A, &plain, &first) &&
+	    !ike_chain_parse(first, plain.data, plain.len, &inner))
+		has = !ike_find_notify(&inner, type, &no);
+	buf_wipe(&plain);
+	return has;
+}
+
+/*
+ * RFC 9242 §3.1-§3.3 end to end: both announce the exchange, a (intermediate
+ * = yes) runs one IKE_INTERMEDIATE with Message ID 1 before IKE_AUTH, which
+ * takes Message ID 2 (§3.2), over the path IKE_AUTH would have taken
+ * (TCP after the separate transports' echo, RT-4); b answers with its
+ * default (accept); both AUTHs cover IntAuth.
+ */
+static void inter_setup(struct __test_metadata *_metadata, const char *extra, bool tcp)
+{
+	char conf[256];
+	struct net *n;
+
+	snprintf(conf, sizeof(conf), "intermediate = yes\n %s", extra ? extra : "");
+	n = net_new(conf);
+	ASSERT_NE(NULL, n);
+	B->cfg->conns->intermediate = CFG_INTER_ACCEPT;
+	initiate(n);
+	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_INTERMEDIATE));
+	EXPECT_FALSE(head_response(n));
+	EXPECT_EQ(1, head_msgid(n));
+	EXPECT_EQ(tcp, n->head->via != NULL);
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_INTERMEDIATE, head_exch(n));
+	EXPECT_TRUE(head_response(n));
+	EXPECT_EQ(1, head_msgid(n));
+	deliver(n);
+	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_AUTH));
+	EXPECT_EQ(2, head_msgid(n));
+	EXPECT_EQ(tcp, n->head->via != NULL);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_TRUE(sa_a_any(n)->inter);
+	EXPECT_EQ(1, first_sa(A, IKE_S_ESTABLISHED)->inter_n);
+	EXPECT_EQ(1, first_sa(B, IKE_S_ESTABLISHED)->inter_n);
+	/* the next request goes on from IKE_AUTH's Message ID */
+	rekey(A, true);
+	EXPECT_EQ(3, head_msgid(n));
+	pump(n);
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	net_free(n);
+}
+
+TEST(intermediate_udp)
+{
+	inter_setup(_metadata, NULL, false);
+}
+
+TEST(intermediate_tcp)
+{
+	inter_setup(_metadata, "transport = tcp", true);
+}
+
+TEST(intermediate_separate)
+{
+	inter_setup(_metadata, "transport = separate", true);
+}
+
+/* §3.1: a responder that does not announce the exchange (intermediate =
+ * no) gets plain IKE_AUTH with Message ID 1; an initiator that does not
+ * ask (accept) is not answered with the notify and runs none either. */
+TEST(intermediate_not_supported_falls_back_to_ike_auth)
+{
+	for (int i = 0; i < 2; i++) {
+		struct net *n = net_new("intermediate = yes");
+
+		ASSERT_NE(NULL, n);
+		if (i)
+			A->cfg->conns->intermediate = CFG_INTER_ACCEPT;
+		else
+			B->cfg->conns->intermediate = CFG_INTER_NO;
+		initiate(n);
+		ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_AUTH));
+		EXPECT_EQ(1, head_msgid(n));
+		EXPECT_FALSE(sa_a_any(n)->inter);
+		EXPECT_EQ(0, pump_counting(n, IKEV2_EXCH_IKE_INTERMEDIATE));
+		established(_metadata, n);
+		EXPECT_EQ(0, first_sa(B, IKE_S_ESTABLISHED)->inter_n);
+		net_free(n);
+	}
+}
+
+/* The head (an IKE_INTERMEDIATE message from `from`) sealed again with an
+ * extra status notify of private type in its SK: its ICV is good, its
+ * content is not what from sent. */
+static void deliver_inter_tampered(struct net *n, struct peer *from)
+{
+	static const uint8_t data[4] = { 1, 2, 3, 4 };
+	struct buf plain = BUF_INIT, in = BUF_INIT;
+	struct ike_builder bld;
+	struct pkt *k;
+	uint8_t first;
+
+	if (head_open(n, other_peer(from), &plain, &first) || plain.len || first)
+		abort();
+	chain_begin(&bld, &in);
+	ike_put_notify(&bld, 0, NULL, 0, 40961, data, sizeof(data));
+	if (chain_finish(&bld))
+		abort();
+	inject_from(n, from, IKEV2_EXCH_IKE_INTERMEDIATE, from == B, head_msgid(n),
+		    bld.first_type, in.data, in.len);
+	k = pop(n);
+	free(k);
+	buf_free(&in);
+	buf_wipe(&plain);
+}
+
+/*
+ * §3.3.2: IntAuth binds every IKE_INTERMEDIATE message into AUTH.  The
+ * request (then the response) changed in flight under valid keys, as an
+ * attacker who broke the key exchange could: the receiver takes it, and
+ * its IntAuth then differs from the sender's, so the AUTH that b checks
+ * fails, and no IKE SA comes up.
+ */
+TEST(intermediate_tampered_fails_auth)
+{
+	for (int resp = 0; resp < 2; resp++) {
+		struct net *n = net_new("intermediate = yes");
+
+		ASSERT_NE(NULL, n);
+		initiate(n);
+		ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_INTERMEDIATE));
+		if (resp) {
+			deliver(n);
+			ASSERT_TRUE(head_response(n));
+			deliver_inter_tampered(n, B);
+		} else {
+			deliver_inter_tampered(n, A);
+			ASSERT_TRUE(head_response(n));
+			EXPECT_EQ(IKEV2_EXCH_IKE_INTERMEDIATE, head_exch(n));
+		}
+		ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_AUTH));
+		deliver(n);
+		ASSERT_TRUE(head_response(n));
+		EXPECT_TRUE(answer_has(n, IKEV2_N_AUTHENTICATION_FAILED));
+		pump(n);
+		EXPECT_EQ(0, count_sa(A, IKE_S_ESTABLISHED));
+		EXPECT_EQ(0, count_sa(B, IKE_S_ESTABLISHED));
+		EXPECT_EQ(0, kernel_sas(B));
+		net_free(n);
+	}
+}
+
+/*
+ * §3.3.2: IntAuth is over the message before fragmentation; one received
+ * in RFC 7383 fragments is reconstructed (Next Payload naming SK, SK's
+ * length of the whole) before the prf.  a's request is replaced by one
+ * carrying 3000 bytes, in three fragments delivered out of order, and
+ * a's IntAuth_i1 by the test's own over the unfragmented form: AUTH
+ * succeeds only if b computed the same over the fragments.
+ */
+TEST(intermediate_fragmented_request)
+{
+	static uint8_t data[3000];
+	struct buf in = BUF_INIT, a = BUF_INIT;
+	struct ike_builder bld;
+	struct ike_sa *sa;
+	struct ike_hdr h;
+	struct net *n = net_new("intermediate = yes");
+	struct pkt *k;
+	size_t chunk = 1100;
+	static const int order[3] = { 2, 0, 1 };
+
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_INTERMEDIATE));
+	sa = A->e->all;
+	memset(data, 0x5a, sizeof(data));
+	chain_begin(&bld, &in);
+	ike_put_notify(&bld, 0, NULL, 0, 40961, data, sizeof(data));
+	ASSERT_EQ(0, chain_finish(&bld));
+	/* A: SPIs, Next Payload SK, version 2.0, exchange 43, I, MID 1,
+	 * adjusted Length; SK's header with its adjusted Payload Length. */
+	buf_append(&a, sa->spi_i, 8);
+	buf_append(&a, sa->spi_r, 8);
+	buf_put_u8(&a, IKEV2_PL_SK);
+	buf_put_u8(&a, 0x20);
+	buf_put_u8(&a, IKEV2_EXCH_IKE_INTERMEDIATE);
+	buf_put_u8(&a, IKEV2_FLAG_INITIATOR);
+	buf_put_u32(&a, 1);
+	buf_put_u32(&a, (uint32_t)(28 + 4 + in.len));
+	buf_put_u8(&a, bld.first_type);
+	buf_put_u8(&a, 0);
+	buf_put_u16(&a, (uint16_t)(4 + in.len));
+	buf_free(&sa->int_auth_i);
+	ASSERT_EQ(0, crypto_int_auth(sa->suite.prf, &sa->keys.sk_pi, &sa->int_auth_i,
+				     a.data, a.len, in.data, in.len));
+	k = pop(n);
+	ike_sa_hdr(sa, &h, IKEV2_EXCH_IKE_INTERMEDIATE, false, 1);
+	for (int j = 0; j < 3; j++) {
+		int i = order[j];
+		size_t off = (size_t)i * chunk, l = i < 2 ? chunk : in.len - off;
+		struct pkt *c = calloc(1, sizeof(*c));
+		struct buf out = BUF_INIT;
+		struct ike_builder fb;
+		size_t sk;
+
+		ASSERT_NE(NULL, c);
+		*c = *k;
+		msg_begin(&fb, &out, &h);
+		sk = ike_put_skf_header(&fb, i ? 0 : bld.first_type, (uint16_t)(i + 1), 3);
+		ASSERT_NE(SIZE_MAX, sk);
+		ASSERT_EQ(0, crypto_sk_seal(&sa->sk_out, &out, sk, true, in.data + off, l));
+		deliver_instead(c, &out);
+		buf_free(&out);
+	}
+	free(k);
+	ASSERT_EQ(1, queued(n));
+	ASSERT_TRUE(head_response(n));
+	EXPECT_EQ(IKEV2_EXCH_IKE_INTERMEDIATE, head_exch(n));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(1, B->e->st.frags_reassembled);
+	buf_free(&a);
+	buf_free(&in);
+	net_free(n);
+}
+
+/*
+ * Bad input (RFC 9242 §3.2, §5): IKE_INTERMEDIATE that was not negotiated
+ * is dropped and IKE_AUTH still goes on; one out of order (Message ID 5)
+ * is outside the window; a second one where one was all the IKE SA
+ * needs, or one with a KE without an additional key exchange, is refused
+ * with INVALID_SYNTAX and the half-open SA goes; one after IKE_AUTH, or
+ * sent to the initiator, is dropped and the IKE SA stays.
+ */
+TEST(intermediate_bad_input)
+{
+	static const uint8_t ke[4 + 32] = { 0, 31, 0, 0 };	/* x25519, zeros */
+	struct buf kp = BUF_INIT;
+	struct ike_builder bld;
+	uint64_t dropped;
+	struct net *n;
+
+	/* not negotiated (b does not announce it) */
+	n = net_new("intermediate = no");
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_AUTH));
+	dropped = B->e->st.rx_dropped;
+	inject_from(n, A, IKEV2_EXCH_IKE_INTERMEDIATE, false, 1, 0, NULL, 0);
+	EXPECT_EQ(1, queued(n));
+	EXPECT_EQ(dropped + 1, B->e->st.rx_dropped);
+	EXPECT_EQ(1, count_sa(B, IKE_S_HALF_OPEN));
+	pump(n);
+	established(_metadata, n);
+	/* after IKE_AUTH, and towards the initiator */
+	inject_from(n, A, IKEV2_EXCH_IKE_INTERMEDIATE, false, B->e->all->peer_msgid, 0, NULL, 0);
+	EXPECT_EQ(0, queued(n));
+	rekey(A, true);
+	inject_from(n, B, IKEV2_EXCH_IKE_INTERMEDIATE, false, B->e->all->my_msgid, 0, NULL, 0);
+	EXPECT_EQ(1, queued(n));
+	pump(n);
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	net_free(n);
+
+	/* out of order, then one too many */
+	n = net_new("intermediate = yes");
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_INTERMEDIATE));
+	dropped = B->e->st.rx_dropped;
+	inject_from(n, A, IKEV2_EXCH_IKE_INTERMEDIATE, false, 5, 0, NULL, 0);
+	EXPECT_EQ(1, queued(n));
+	EXPECT_EQ(dropped + 1, B->e->st.rx_dropped);
+	deliver(n);
+	deliver(n);
+	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_AUTH));
+	inject_from(n, A, IKEV2_EXCH_IKE_INTERMEDIATE, false, 2, 0, NULL, 0);
+	ASSERT_EQ(2, queued(n));
+	free(pop(n));		/* the IKE_AUTH request */
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_INVALID_SYNTAX));
+	EXPECT_EQ(0, count_all(B));
+	net_free(n);
+
+	/* a KE with no additional key exchange negotiated */
+	n = net_new("intermediate = yes");
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_INTERMEDIATE));
+	chain_begin(&bld, &kp);
+	pl_begin(&bld, IKEV2_PL_KE, false);
+	pl_put(&bld, ke, sizeof(ke));
+	ASSERT_EQ(0, chain_finish(&bld));
+	inject_from(n, A, IKEV2_EXCH_IKE_INTERMEDIATE, false, 1, bld.first_type, kp.data, kp.len);
+	free(pop(n));		/* a's own */
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_INVALID_SYNTAX));
+	EXPECT_EQ(0, count_all(B));
+	buf_free(&kp);
+	net_free(n);
+}
+
 /*
  * §2.21.2: the IKE_AUTH response authenticates b, but b cannot make the
  * Child SA now (TEMPORARY_FAILURE): a's IKE SA is established without it,
