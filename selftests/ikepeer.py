@@ -32,6 +32,19 @@ hash that cannot match, so the initiator sees the responder behind a NAT.
 --child-refuse N authenticates in IKE_AUTH but refuses the Child SA with
 error notify N (RFC 7296 §2.21.2; 43 is TEMPORARY_FAILURE).
 
+IKE_INTERMEDIATE (RFC 9242), initiator: --intermediate puts
+N(INTERMEDIATE_EXCHANGE_SUPPORTED) in IKE_SA_INIT; when the response has it
+too, one IKE_INTERMEDIATE (Message ID 1) goes before IKE_AUTH (Message ID
+2), over wherever IKE_AUTH goes (TCP after the separate transports' echo),
+carrying --inter-pad N bytes in a private-use status notify (none: SK
+empty), in RFC 7383 fragments of --frag-size N bytes over UDP (it then
+announces IKEV2_FRAGMENTATION_SUPPORTED too).  Both AUTH payloads, ours
+and the responder's, cover IntAuth_i1 | IntAuth_r1 | IKE_AUTH_MID
+(§3.3.2), computed here from the messages before fragmentation.
+--int-auth-mistake computes it wrongly on purpose: wire-length (Length
+fields as on the wire, not adjusted), swap (IntAuth_r before IntAuth_i),
+mid (IKE_AUTH_MID 1, as if there had been no IKE_INTERMEDIATE).
+
 Once established the ACTIONs run in order:
 
     serve:S          answer the peer's requests for S seconds
@@ -53,6 +66,7 @@ What it sees is printed, one line each, for the test to check:
     init-resp TRANSPORT echo=yes|no [N=...]
     tcp prefix=yes|no              a connection accepted, its first bytes
     tcp connect failed: REASON     (initiator)
+    inter-resp TRANSPORT msgid=N frags=N   the IKE_INTERMEDIATE answered
     established transport=T separate=yes|no spi_i=HEX spi_r=HEX
     info answered on T notify=yes|no
     auth-resp child refused with N (--child-refuse)
@@ -73,13 +87,14 @@ import sys
 import time
 
 from ikev2 import (
-    EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_INFO, EXCH_NAMES, EXCH_SA_INIT, F_INITIATOR,
-    F_RESPONSE, IKETCP, MARKER, N_NATD_DST, N_NATD_SRC, N_NO_PROPOSAL_CHOSEN, N_REKEY_SA,
+    EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_INFO, EXCH_INTERMEDIATE, EXCH_NAMES, EXCH_SA_INIT,
+    F_INITIATOR, F_RESPONSE, IKETCP, MARKER, N_FRAG_SUPPORTED, N_INTERMEDIATE_SUPPORTED,
+    N_NATD_DST, N_NATD_SRC, N_NO_PROPOSAL_CHOSEN, N_REKEY_SA, PL_SK,
     PL_AUTH, PL_DELETE, PL_IDI, PL_IDR, PL_KE, PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR,
     PROTO_ESP, PROTO_IKE, AUTH_PSK, ID_FQDN, Fail, FrameReader, KeyPair, Keys, chain,
     esp_proposal, frame, header, ike_proposal, ke_body, natd_hash, notify_body, notifies,
-    offers_our_suite, open_sk, parse_header, parse_proposals, payloads, psk_auth, seal,
-    ts_payload)
+    int_auth_step, offers_our_suite, open_sk, open_sk_plain, parse_header, parse_proposals,
+    payloads, psk_auth, seal, seal_frag, ts_payload)
 
 
 def out(*a):
@@ -222,6 +237,8 @@ class Peer:
         self.deleted = False
         self.initiator = args.role == "init"
         self.auth_at = None         # when our IKE_AUTH response went
+        self.inter_ok = False       # both announced IKE_INTERMEDIATE (RFC 9242)
+        self.int_auth = b""         # IntAuth for the AUTH payloads (§3.3.2)
 
     # --- bookkeeping of every message --------------------------------------------
 
@@ -307,6 +324,10 @@ class Peer:
                (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(self.spi_i, self.spi_r, self.a.peer, rport)))]
         if with_notify:
             pls.append(self.st_notify(bytes.fromhex(self.a.notify_data)))
+        if self.a.intermediate:
+            pls.append((PL_NOTIFY, notify_body(N_INTERMEDIATE_SUPPORTED)))
+        if self.a.frag_size:
+            pls.append((PL_NOTIFY, notify_body(N_FRAG_SUPPORTED)))
         first, body = chain(pls)
         self.msg1 = header(self.spi_i, self.spi_r, first, EXCH_SA_INIT, F_INITIATOR, 0,
                            28 + len(body)) + body
@@ -335,35 +356,79 @@ class Peer:
         self.spi_r = msg[8:16]
         self.nr = d[PL_NONCE]
         self.keys = Keys(self.kp.shared(d[PL_KE][4:]), self.ni, self.nr, self.spi_i, self.spi_r)
+        self.inter_ok = self.a.intermediate and any(n[0] == N_INTERMEDIATE_SUPPORTED for n in ns)
         return bool(echo) and with_notify
+
+    # --- IKE_INTERMEDIATE (initiator, RFC 9242) -----------------------------------------
+
+    def intermediate(self):
+        """§3.2: Message ID 1, the Encrypted payload present (empty unless
+        --inter-pad); §3.3.2: IntAuth_i1 over our request and IntAuth_r1
+        over the answer, each as if unfragmented."""
+        pls = []
+        if self.a.inter_pad:
+            pls.append((PL_NOTIFY, notify_body(40961, b"\x5a" * self.a.inter_pad)))
+        first, inner = chain(pls)
+        fs = self.a.frag_size
+        if fs and self.where[0] != "tcp":
+            parts = [inner[i:i + fs] for i in range(0, len(inner), fs)] or [b""]
+            for num, part in enumerate(parts, 1):
+                msg = seal_frag(self.keys.sk_ei, self.spi_i, self.spi_r, EXCH_INTERMEDIATE,
+                                F_INITIATOR, 1, first, part, num, len(parts))
+                self.send(self.where, msg)
+            frags, wire = len(parts), None
+        else:
+            msg = seal(self.keys.sk_ei, self.spi_i, self.spi_r, EXCH_INTERMEDIATE,
+                       F_INITIATOR, 1, pls)
+            self.send(self.where, msg)
+            frags, wire = 1, len(msg)
+        hdr = header(self.spi_i, self.spi_r, PL_SK, EXCH_INTERMEDIATE, F_INITIATOR, 1, 0)
+        mistake = self.a.int_auth_mistake
+        ia_i = int_auth_step(b"", self.keys.sk_pi, hdr, first, inner,
+                             wire_len=wire if mistake == "wire-length" else None)
+        where, h, msg = self.await_response(1, EXCH_INTERMEDIATE)
+        rfirst, rplain = open_sk_plain(self.keys.sk_er, msg)
+        for ntype, _, _, _, _ in notifies(payloads(rfirst, rplain)):
+            if ntype < 16384:
+                raise Fail("IKE_INTERMEDIATE error notify %d" % ntype)
+        ia_r = int_auth_step(b"", self.keys.sk_pr, msg[:28], rfirst, rplain, sk_flags=msg[29],
+                             wire_len=len(msg) if mistake == "wire-length" else None)
+        out("inter-resp %s msgid=%d frags=%d" % (where[0], h["msgid"], frags))
+        # IntAuth = IntAuth_iN | IntAuth_rN | IKE_AUTH_MID (one more than
+        # the last IKE_INTERMEDIATE's Message ID, §3.2)
+        mid = 1 if mistake == "mid" else 2
+        self.int_auth = (ia_r + ia_i if mistake == "swap" else ia_i + ia_r) + struct.pack("!I", mid)
+        self.msgid_out = 2
 
     # --- IKE_AUTH (initiator) ---------------------------------------------------------
 
     def auth_request(self):
         id_body = struct.pack("!B3x", self.a.id_type) + self.a.id.encode()
-        auth = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, id_body)
+        auth = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, id_body, self.int_auth)
         spi = os.urandom(4)
         self.children.append([spi, None])
         pls = [(PL_IDI, id_body), (PL_AUTH, struct.pack("!B3x", AUTH_PSK) + auth),
                (PL_SA, esp_proposal(spi)),
                (PL_TSI, ts_payload(self.a.lts)),
                (PL_TSR, ts_payload(self.a.rts))]
-        self.msgid_out = 1
+        mid = 2 if self.int_auth else 1
+        self.msgid_out = mid
         self.send(self.where, seal(self.keys.sk_ei, self.spi_i, self.spi_r, EXCH_AUTH,
-                                   F_INITIATOR, 1, pls))
-        where, h, msg = self.await_response(1, EXCH_AUTH)
+                                   F_INITIATOR, mid, pls))
+        where, h, msg = self.await_response(mid, EXCH_AUTH)
         inner = dict((t, b) for t, b in open_sk(self.keys.sk_er, msg))
         for ntype, _, _, _, _ in notifies(open_sk(self.keys.sk_er, msg)):
             if ntype < 16384:
                 raise Fail("IKE_AUTH error notify %d" % ntype)
         if PL_AUTH not in inner or PL_IDR not in inner or PL_SA not in inner:
             raise Fail("IKE_AUTH response without IDr, AUTH or SA")
-        want = psk_auth(self.psk, self.msg2, self.ni, self.keys.sk_pr, inner[PL_IDR])
+        want = psk_auth(self.psk, self.msg2, self.ni, self.keys.sk_pr, inner[PL_IDR],
+                        self.int_auth)
         if inner[PL_AUTH][4:] != want:
             raise Fail("the responder's AUTH does not verify")
         props = parse_proposals(inner[PL_SA])
         self.children[-1][1] = props[0][2]
-        self.msgid_out = 2
+        self.msgid_out = mid + 1
 
     def await_response(self, msgid, exch):
         def resp(where, h, msg):
@@ -604,6 +669,13 @@ def main():
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--child-refuse", type=int, default=0, metavar="NOTIFY",
                     help="responder: refuse the Child SA of IKE_AUTH with this error notify")
+    ap.add_argument("--intermediate", action="store_true",
+                    help="initiator: announce and run IKE_INTERMEDIATE (RFC 9242)")
+    ap.add_argument("--inter-pad", type=int, default=0, metavar="BYTES")
+    ap.add_argument("--frag-size", type=int, default=0, metavar="BYTES",
+                    help="RFC 7383 fragments of IKE_INTERMEDIATE over UDP")
+    ap.add_argument("--int-auth-mistake", default="none",
+                    choices=("none", "wire-length", "swap", "mid"))
     ap.add_argument("role", choices=("init", "resp"))
     ap.add_argument("rest", nargs="*")
     a = ap.parse_args()
@@ -634,6 +706,8 @@ def main():
                     p.init_request("udp500", False)
                     echoed = False
             p.separate = echoed
+            if p.inter_ok:
+                p.intermediate()
             p.auth_request()
         else:
             p.serve_init()

@@ -2,7 +2,7 @@
 """The pieces of IKEv2 the independent test peers share, written from the
 RFCs (not from tcpiked): RFC 7296 (messages, payloads, key derivation, PSK
 authentication), RFC 5282 (AES-GCM in the SK payload), RFC 8031 (X25519),
-RFC 9329 (TCP framing).
+RFC 9329 (TCP framing), RFC 9242 (IntAuth of IKE_INTERMEDIATE).
 
 One suite only: ENCR_AES_GCM_16 with 256-bit keys, PRF_HMAC_SHA2_256,
 Curve25519; ESP proposals AES-GCM-16-256 without ESN.
@@ -23,13 +23,16 @@ PL_SA, PL_KE, PL_IDI, PL_IDR, PL_AUTH, PL_NONCE, PL_NOTIFY, PL_DELETE = \
     33, 34, 35, 36, 39, 40, 41, 42
 PL_TSI, PL_TSR, PL_SK, PL_SKF = 44, 45, 46, 53
 EXCH_SA_INIT, EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_INFO = 34, 35, 36, 37
+EXCH_INTERMEDIATE = 43
 EXCH_NAMES = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA",
-              37: "INFORMATIONAL"}
+              37: "INFORMATIONAL", 43: "IKE_INTERMEDIATE"}
 F_INITIATOR, F_RESPONSE = 0x08, 0x20
 PROTO_IKE, PROTO_ESP = 1, 3
 N_NO_PROPOSAL_CHOSEN, N_INVALID_SYNTAX = 14, 7
 N_NATD_SRC, N_NATD_DST, N_REKEY_SA = 16388, 16389, 16393
 N_FRAG_SUPPORTED = 16430
+N_INTERMEDIATE_SUPPORTED = 16438
+N_AUTHENTICATION_FAILED = 24
 ENCR_AES_GCM_16, PRF_HMAC_SHA2_256, KE_X25519 = 20, 5, 31
 T_ENCR, T_PRF, T_INTEG, T_KE, T_ESN = 1, 2, 3, 4, 5
 ID_FQDN = 2
@@ -221,10 +224,31 @@ class Keys:
         self.sk_pi, self.sk_pr = km[104:136], km[136:168]
 
 
-def psk_auth(psk, signed_msg, nonce, sk_p, id_body):
+def psk_auth(psk, signed_msg, nonce, sk_p, id_body, int_auth=b""):
     """RFC 7296 §2.15: prf(prf(PSK, "Key Pad for IKEv2"),
-    RealMessage | Nonce | prf(SK_p, RestOfIDPayload))."""
-    return prf(prf(psk, b"Key Pad for IKEv2"), signed_msg + nonce + prf(sk_p, id_body))
+    RealMessage | Nonce | prf(SK_p, RestOfIDPayload)), with RFC 9242
+    §3.3.2's IntAuth appended after IKE_INTERMEDIATE exchanges."""
+    return prf(prf(psk, b"Key Pad for IKEv2"),
+               signed_msg + nonce + prf(sk_p, id_body) + int_auth)
+
+
+def int_auth_step(prev, sk_p, hdr, first, plain, unprot=b"", sk_flags=0, wire_len=None):
+    """RFC 9242 §3.3.2: IntAuth_[i/r]n = prf(SK_p[i/r], IntAuth_[i/r](n-1) |
+    A | P).  A runs from the IKE header (hdr: its 28 bytes as sent or
+    received) to the Encrypted payload's generic header, the header's Length
+    and SK's Payload Length counting A and P only (no IV, padding, Pad
+    Length or ICV); P is SK's inner payloads in plain text.  The header's
+    Next Payload names the first unprotected payload or SK, as in the
+    message reassembled from fragments.  wire_len: lengths as on the wire
+    instead (a mistake, for tests)."""
+    nxt = hdr[16] if unprot else PL_SK
+    length = 28 + len(unprot) + 4 + len(plain)
+    sk_len = 4 + len(plain)
+    if wire_len is not None:
+        length, sk_len = wire_len, wire_len - 28 - len(unprot)
+    a = hdr[:16] + bytes([nxt]) + hdr[17:24] + struct.pack("!I", length) + unprot + \
+        struct.pack("!BBH", first, sk_flags, sk_len)
+    return prf(sk_p, prev + a + plain)
 
 
 def seal(sk_e, spi_i, spi_r, exch, flags, msgid, pls):
@@ -255,6 +279,12 @@ def seal_frag(sk_e, spi_i, spi_r, exch, flags, msgid, first, part, num, total):
 
 def open_sk(sk_e, msg):
     """The payloads inside an encrypted message's SK payload."""
+    return payloads(*open_sk_plain(sk_e, msg))
+
+
+def open_sk_plain(sk_e, msg):
+    """(first inner payload type, inner payloads as bytes) of an encrypted
+    message with SK as its only payload."""
     h = parse_header(msg)
     if h["next"] != PL_SK:
         raise Fail("encrypted message without an SK payload first (first payload %d)" % h["next"])
@@ -264,7 +294,7 @@ def open_sk(sk_e, msg):
         raise Fail("SK payload length %d" % sk_len)
     plain = AESGCM(sk_e[:32]).decrypt(sk_e[32:] + sk[4:12], sk[12:], msg[:28] + sk[:4])
     plain = plain[:len(plain) - 1 - plain[-1]]
-    return payloads(first, plain)
+    return first, plain
 
 
 # --- RFC 9329 stream --------------------------------------------------------------

@@ -960,10 +960,11 @@ static void ike_sa_json(struct engine *e, struct ike_sa *sa, bool first, uint64_
 	jstr(b, peer_id_str(sa, pid));
 	xport_json(sa, b);
 	bprintf(b, ",\"age_s\":%llu,\"rekeys\":%llu,\"retransmits\":%llu,"
-		"\"msgid_out\":%u,\"msgid_in\":%u,\"fragmentation\":%s,\"children\":[",
+		"\"msgid_out\":%u,\"msgid_in\":%u,\"fragmentation\":%s,\"intermediate\":%u,"
+		"\"children\":[",
 		(unsigned long long)((now - sa->created_ms) / 1000),
 		(unsigned long long)sa->rekeys, (unsigned long long)sa->stats_retx,
-		sa->my_msgid, sa->peer_msgid, sa->peer_frag ? "true" : "false");
+		sa->my_msgid, sa->peer_msgid, sa->peer_frag ? "true" : "false", sa->inter_n);
 	for (c = sa->children; c; c = c->next)
 		child_json(e, sa, c, c == sa->children, b);
 	bprintf(b, "]}");

@@ -5,7 +5,8 @@
  * decrypted chain whose first payload type is the first byte (what an SK
  * payload's contents look like).  Every recorded payload body must lie
  * inside the input, and every typed decoder (payload.h) runs on every
- * payload found, whatever its type.
+ * payload found, whatever its type.  Seeds: corpus/ike (IKE_INTERMEDIATE
+ * with an unprotected payload before SK, and in an SKF fragment, too).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +22,13 @@ static void check(const struct ike_msg *m, const uint8_t *p, size_t len)
 			abort();
 	}
 	if (m->n > IKE_MAX_PAYLOADS)
+		abort();
+	/* What RFC 9242's IntAuth takes of a message outside SK (exch_inter.c):
+	 * the unprotected payloads, one span from the first payload's generic
+	 * header to SK's, inside the input; SK is the last payload. */
+	if (m->sk && m->n > 1 &&
+	    (m->sk != &m->pl[m->n - 1] || m->pl[0].body - 4 < p ||
+	     m->sk->body - 4 < m->pl[0].body - 4))
 		abort();
 	for (int i = 0; i < m->n; i++) {
 		static struct ike_sa_pl sa;
