@@ -942,7 +942,12 @@ static const struct key_value v_frag[] = {
 };
 
 static const struct key_value v_inter[] = {
-	{ V("accept", CFG_INTER_ACCEPT) }, { V("yes", CFG_INTER_YES) }, { V("no", CFG_INTER_NO) },
+	{ V("accept", CFG_INTER_ACCEPT),
+	  .help = "As responder, answer the notify and take the exchange; as initiator, do not ask for it. Section 3.1 has a responder that supports the exchange say so and section 3.2 leaves its use to the initiator, so answering costs nothing until one asks." },
+	{ V("yes", CFG_INTER_YES),
+	  .help = "As initiator too: announce the notify in IKE_SA_INIT and, when the responder announces it as well, run one IKE_INTERMEDIATE exchange before IKE_AUTH, as Libreswan's intermediate=yes does; without additional key exchanges it carries nothing, but AUTH covers it (section 3.3.2)." },
+	{ V("no", CFG_INTER_NO),
+	  .help = "Neither announce nor answer, as an implementation without RFC 9242 (Libreswan's intermediate=no)." },
 	{ ALIAS("true", CFG_INTER_YES) }, { ALIAS("false", CFG_INTER_NO) }, { .name = NULL },
 };
 
@@ -1070,7 +1075,7 @@ static const struct key conn_keys[] = {
 	{ K("fragment_size", KT_UINT), CONN(fragment_size), .min = 576, .max = 65535, .arg = "bytes",
 	  .def = "1280", .help = "Largest fragment." },
 	{ K("intermediate", KT_ENUM), CONN(intermediate), .values = v_inter, .def = "accept",
-	  .help = "RFC 9242 IKE_INTERMEDIATE. `yes`: as initiator, announce INTERMEDIATE_EXCHANGE_SUPPORTED in IKE_SA_INIT and, when the responder announces it too, run one IKE_INTERMEDIATE exchange before IKE_AUTH (as Libreswan's intermediate=yes; without additional key exchanges it carries nothing but is authenticated into AUTH, RFC 9242 section 3.3.2). `accept`: as responder, answer the notify and take the exchange, but do not ask for it: section 3.1 has a responder that supports the exchange say so, and section 3.2 leaves its use to the initiator, so answering costs nothing until one asks. `no`: neither announce nor answer, as an implementation without RFC 9242 (Libreswan's intermediate=no)." },
+	  .help = "RFC 9242 IKE_INTERMEDIATE (N(INTERMEDIATE_EXCHANGE_SUPPORTED) in IKE_SA_INIT), here without additional key exchanges." },
 	{ K("encap", KT_BOOL), CONN(encap), .def = "no",
 	  .help = "Claim a NAT so that ESP is UDP-encapsulated even without one." },
 	{ K("assume_no_nat", KT_BOOL), CONN(assume_no_nat), .def = "no",

@@ -704,6 +704,7 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "encap = yes" },
 		{ CFG_SEC_CONN, "assume_no_nat = yes" },
 		{ CFG_SEC_CONN, "initial_contact = no" },
+		{ CFG_SEC_CONN, "intermediate = yes" },
 		{ CFG_SEC_CONN, "dpd_delay = 10s" },
 		{ CFG_SEC_CONN, "dpd_timeout = 100s" },
 		{ CFG_SEC_CONN, "rekey_time = 1h" },
