@@ -38,41 +38,8 @@ require_tcpiked
 . "$TOP/selftests/ike.sh"
 topo_pair "ikp$$" || tap_skip_all "cannot build the namespace pair"
 wire_count a="$NS_A" b="$NS_B"
-PEER=$TOP/selftests/ikepeer.py
+. "$TOP/selftests/ikepeer.sh"
 NO_UDP_AFTER=(a:out_ike500=0 a:in_ike500=0 b:out_ike500=0 b:in_ike500=0)
-
-# peer_start NS OUTFILE ARGS...: the Python peer in the background; returns
-# once its sockets are bound ("ready")
-peer_start() {
-	local ns=$1 out=$2; shift 2
-	: >"$out"
-	ip netns exec "$ns" python3 -u "$PEER" "$@" >"$out" 2>&1 &
-	PEER_PID=$!
-	wait_for 5 grep -q '^ready' "$out"
-}
-# peer_wait SECONDS: the peer's exit status (killed after SECONDS)
-peer_wait() {
-	local t=$(( $1 * 10 ))
-	while kill -0 "$PEER_PID" 2>/dev/null && [ $t -gt 0 ]; do sleep 0.1; t=$((t - 1)); done
-	kill "$PEER_PID" 2>/dev/null
-	wait "$PEER_PID"
-}
-not_saw() {
-	if grep -qE "$2" "$PO"; then
-		tap_fail "$1" "the peer printed: $(grep -m1 -E "$2" "$PO")"
-	else
-		tap_ok "$1"
-	fi
-}
-peer_ok() {
-	if [ "$1" = 0 ]; then
-		tap_ok "$2"
-	else
-		tap_fail "$2" "ikepeer.py exited $1: $(grep -m1 FAIL "$PO")"
-		sed 's/^/#   /' "$PO" | tail -n 25
-		ike_log a 20 2>/dev/null; ike_log b 20 2>/dev/null
-	fi
-}
 
 # --- tcpiked initiates ------------------------------------------------------------
 A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24

@@ -56,7 +56,9 @@ static int int_auth_add(struct ike_sa *sa, bool request, const struct buf *a,
 
 	if (buf_err(a))
 		return buf_err(a);
-	if (IKEV2_HDR_LEN + a->len + plen > IKEV2_MAX_MSG)
+	/* SK's adjusted Payload Length is 16 bits: a reassembled message
+	 * beyond that was never one SK payload. */
+	if (IKEV2_GENERIC_HDR_LEN + plen > 0xffff)
 		return -EMSGSIZE;
 	return crypto_int_auth(sa->suite.prf, skp, chain, a->data, a->len, plain, plen);
 }

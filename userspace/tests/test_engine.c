@@ -2038,6 +2038,33 @@ static bool answer_has(struct net *n, uint16_t type)
 	return has;
 }
 
+/* A new pair, a initiating, run until a message of exchange exch is first
+ * in flight; NULL if it does not come. */
+static struct net *started_to(const char *extra, int exch)
+{
+	struct net *n = net_new(extra);
+
+	if (n) {
+		initiate(n);
+		if (!step_to(n, exch)) {
+			net_free(n);
+			n = NULL;
+		}
+	}
+	return n;
+}
+
+/* An empty IKE_INTERMEDIATE request from a with Message ID msgid: true
+ * when b answers nothing and counts it dropped. */
+static bool inter_dropped(struct net *n, uint32_t msgid)
+{
+	unsigned int q = queued(n);
+	uint64_t dropped = B->e->st.rx_dropped;
+
+	inject_from(n, A, IKEV2_EXCH_IKE_INTERMEDIATE, false, msgid, 0, NULL, 0);
+	return queued(n) == q && B->e->st.rx_dropped == dropped + 1;
+}
+
 /*
  * RFC 9242 §3.1-§3.3 end to end: both announce the exchange, a (intermediate
  * = yes) runs one IKE_INTERMEDIATE with Message ID 1 before IKE_AUTH, which
@@ -2155,11 +2182,9 @@ static void deliver_inter_tampered(struct net *n, struct peer *from)
 TEST(intermediate_tampered_fails_auth)
 {
 	for (int resp = 0; resp < 2; resp++) {
-		struct net *n = net_new("intermediate = yes");
+		struct net *n = started_to("intermediate = yes", IKEV2_EXCH_IKE_INTERMEDIATE);
 
 		ASSERT_NE(NULL, n);
-		initiate(n);
-		ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_INTERMEDIATE));
 		if (resp) {
 			deliver(n);
 			ASSERT_TRUE(head_response(n));
@@ -2196,14 +2221,12 @@ TEST(intermediate_fragmented_request)
 	struct ike_builder bld;
 	struct ike_sa *sa;
 	struct ike_hdr h;
-	struct net *n = net_new("intermediate = yes");
+	struct net *n = started_to("intermediate = yes", IKEV2_EXCH_IKE_INTERMEDIATE);
 	struct pkt *k;
 	size_t chunk = 1100;
 	static const int order[3] = { 2, 0, 1 };
 
 	ASSERT_NE(NULL, n);
-	initiate(n);
-	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_INTERMEDIATE));
 	sa = A->e->all;
 	memset(data, 0x5a, sizeof(data));
 	chain_begin(&bld, &in);
@@ -2269,18 +2292,12 @@ TEST(intermediate_bad_input)
 	static const uint8_t ke[4 + 32] = { 0, 31, 0, 0 };	/* x25519, zeros */
 	struct buf kp = BUF_INIT;
 	struct ike_builder bld;
-	uint64_t dropped;
 	struct net *n;
 
 	/* not negotiated (b does not announce it) */
-	n = net_new("intermediate = no");
+	n = started_to("intermediate = no", IKEV2_EXCH_IKE_AUTH);
 	ASSERT_NE(NULL, n);
-	initiate(n);
-	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_AUTH));
-	dropped = B->e->st.rx_dropped;
-	inject_from(n, A, IKEV2_EXCH_IKE_INTERMEDIATE, false, 1, 0, NULL, 0);
-	EXPECT_EQ(1, queued(n));
-	EXPECT_EQ(dropped + 1, B->e->st.rx_dropped);
+	EXPECT_TRUE(inter_dropped(n, 1));
 	EXPECT_EQ(1, count_sa(B, IKE_S_HALF_OPEN));
 	pump(n);
 	established(_metadata, n);
@@ -2296,14 +2313,9 @@ TEST(intermediate_bad_input)
 	net_free(n);
 
 	/* out of order, then one too many */
-	n = net_new("intermediate = yes");
+	n = started_to("intermediate = yes", IKEV2_EXCH_IKE_INTERMEDIATE);
 	ASSERT_NE(NULL, n);
-	initiate(n);
-	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_INTERMEDIATE));
-	dropped = B->e->st.rx_dropped;
-	inject_from(n, A, IKEV2_EXCH_IKE_INTERMEDIATE, false, 5, 0, NULL, 0);
-	EXPECT_EQ(1, queued(n));
-	EXPECT_EQ(dropped + 1, B->e->st.rx_dropped);
+	EXPECT_TRUE(inter_dropped(n, 5));
 	deliver(n);
 	deliver(n);
 	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_AUTH));
@@ -2316,10 +2328,8 @@ TEST(intermediate_bad_input)
 	net_free(n);
 
 	/* a KE with no additional key exchange negotiated */
-	n = net_new("intermediate = yes");
+	n = started_to("intermediate = yes", IKEV2_EXCH_IKE_INTERMEDIATE);
 	ASSERT_NE(NULL, n);
-	initiate(n);
-	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_INTERMEDIATE));
 	chain_begin(&bld, &kp);
 	pl_begin(&bld, IKEV2_PL_KE, false);
 	pl_put(&bld, ke, sizeof(ke));
