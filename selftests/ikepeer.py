@@ -32,13 +32,17 @@ hash that cannot match, so the initiator sees the responder behind a NAT.
 --child-refuse N authenticates in IKE_AUTH but refuses the Child SA with
 error notify N (RFC 7296 §2.21.2; 43 is TEMPORARY_FAILURE).
 
-IKE_INTERMEDIATE (RFC 9242), initiator: --intermediate puts
+IKE_INTERMEDIATE (RFC 9242).  As responder, --intermediate answers
+N(INTERMEDIATE_EXCHANGE_SUPPORTED) and each IKE_INTERMEDIATE request (in
+order, Message IDs 1, 2, ...) with an empty SK, and checks and makes AUTH
+with IntAuth.  As initiator, --intermediate puts
 N(INTERMEDIATE_EXCHANGE_SUPPORTED) in IKE_SA_INIT; when the response has it
 too, one IKE_INTERMEDIATE (Message ID 1) goes before IKE_AUTH (Message ID
 2), over wherever IKE_AUTH goes (TCP after the separate transports' echo),
 carrying --inter-pad N bytes in a private-use status notify (none: SK
 empty), in RFC 7383 fragments of --frag-size N bytes over UDP (it then
-announces IKEV2_FRAGMENTATION_SUPPORTED too).  Both AUTH payloads, ours
+announces IKEV2_FRAGMENTATION_SUPPORTED too); --inter-notify-data HEX puts
+data in the notify (§3.1 has the receiver ignore it).  Both AUTH payloads, ours
 and the responder's, cover IntAuth_i1 | IntAuth_r1 | IKE_AUTH_MID
 (§3.3.2), computed here from the messages before fragmentation.
 --int-auth-mistake computes it wrongly on purpose: wire-length (Length
@@ -67,6 +71,7 @@ What it sees is printed, one line each, for the test to check:
     tcp prefix=yes|no              a connection accepted, its first bytes
     tcp connect failed: REASON     (initiator)
     inter-resp TRANSPORT msgid=N frags=N   the IKE_INTERMEDIATE answered
+    inter-req TRANSPORT msgid=N    an IKE_INTERMEDIATE request (responder)
     established transport=T separate=yes|no spi_i=HEX spi_r=HEX
     info answered on T notify=yes|no
     auth-resp child refused with N (--child-refuse)
@@ -325,7 +330,8 @@ class Peer:
         if with_notify:
             pls.append(self.st_notify(bytes.fromhex(self.a.notify_data)))
         if self.a.intermediate:
-            pls.append((PL_NOTIFY, notify_body(N_INTERMEDIATE_SUPPORTED)))
+            pls.append((PL_NOTIFY, notify_body(N_INTERMEDIATE_SUPPORTED,
+                                               bytes.fromhex(self.a.inter_notify_data))))
         if self.a.frag_size:
             pls.append((PL_NOTIFY, notify_body(N_FRAG_SUPPORTED)))
         first, body = chain(pls)
@@ -495,6 +501,11 @@ class Peer:
         pls = [(PL_SA, sa), (PL_KE, ke_body(kp.pub)), (PL_NONCE, self.nr),
                (PL_NOTIFY, notify_body(N_NATD_SRC, natd_src)),
                (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(self.spi_i, self.spi_r, src[0], src[1])))]
+        # RFC 9242 §3.1: answered with --intermediate
+        self.inter_ok = self.a.intermediate and any(n[0] == N_INTERMEDIATE_SUPPORTED for n in ns)
+        if self.inter_ok:
+            pls.append((PL_NOTIFY, notify_body(N_INTERMEDIATE_SUPPORTED)))
+        self.int_auth, ia, inter_resp = b"", [b"", b""], {}
         asked = any(n[0] == self.a.st_type for n in ns)
         if asked and self.a.echo != "no":
             data = bytes.fromhex(self.a.echo[5:]) if self.a.echo.startswith("data:") else b""
@@ -507,26 +518,58 @@ class Peer:
         self.on_tcp = where[0] == "tcp"
         self.where = where
 
+        def intermediate(where, h, msg):
+            """RFC 9242: an IKE_INTERMEDIATE request (§3.2: Message IDs 1,
+            2, ...) answered with an empty SK; IntAuth_i and IntAuth_r
+            chained over the request and our answer (§3.3.2)."""
+            if h["msgid"] in inter_resp:
+                self.send(where, inter_resp[h["msgid"]])       # a retransmission
+                return
+            if not self.inter_ok or h["msgid"] != len(inter_resp) + 1:
+                raise Fail("IKE_INTERMEDIATE request %d not expected" % h["msgid"])
+            if self.separate and where[0] != "tcp":
+                raise Fail("IKE_INTERMEDIATE over %s after SEPARATE_TRANSPORTS was echoed" % where[0])
+            out("inter-req %s msgid=%d" % (where[0], h["msgid"]))
+            first, plain = open_sk_plain(self.keys.sk_ei, msg)
+            ia[0] = int_auth_step(ia[0], self.keys.sk_pi, msg[:28], first, plain, sk_flags=msg[29])
+            resp = seal(self.keys.sk_er, self.spi_i, self.spi_r, EXCH_INTERMEDIATE, F_RESPONSE,
+                        h["msgid"], [])
+            rhdr = header(self.spi_i, self.spi_r, PL_SK, EXCH_INTERMEDIATE, F_RESPONSE, h["msgid"], 0)
+            ia[1] = int_auth_step(ia[1], self.keys.sk_pr, rhdr, 0, b"")
+            inter_resp[h["msgid"]] = resp
+            self.send(where, resp)
+
         # IKE_AUTH: over TCP after a UDP start with the echo (§3.1)
         def auth(where, h, msg):
-            if h["spi_i"] == self.spi_i and h["exch"] == EXCH_AUTH and not h["response"]:
+            if h["spi_i"] == self.spi_i and h["exch"] in (EXCH_AUTH, EXCH_INTERMEDIATE) and \
+                    not h["response"]:
                 return where, h, msg
             if h["spi_i"] != self.spi_i and h["exch"] == EXCH_SA_INIT and not h["response"]:
                 return where, None, msg
         where, h, msg = self.wait(auth, self.a.timeout, "IKE_AUTH")
+        while h is not None and h["exch"] == EXCH_INTERMEDIATE:
+            intermediate(where, h, msg)
+            where, h, msg = self.wait(auth, self.a.timeout, "IKE_AUTH")
         if h is None:
             return where, msg
         out("auth-req %s msgid=%d spis=%s" % (
             where[0], h["msgid"], "same" if msg[:16] == self.spi_i + self.spi_r else "other"))
         if self.separate and where[0] != "tcp":
             raise Fail("IKE_AUTH over %s after SEPARATE_TRANSPORTS was echoed" % where[0])
+        if inter_resp:
+            if h["msgid"] != len(inter_resp) + 1:
+                raise Fail("IKE_AUTH with Message ID %d after %d IKE_INTERMEDIATE" %
+                           (h["msgid"], len(inter_resp)))
+            # IntAuth = IntAuth_iN | IntAuth_rN | IKE_AUTH_MID (§3.3.2)
+            self.int_auth = ia[0] + ia[1] + struct.pack("!I", h["msgid"])
         inner = open_sk(self.keys.sk_ei, msg)
         d = dict(inner)
-        want = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, d.get(PL_IDI, b""))
+        want = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, d.get(PL_IDI, b""),
+                        self.int_auth)
         if d.get(PL_AUTH, b"")[4:] != want:
             raise Fail("the initiator's AUTH does not verify")
         id_body = struct.pack("!B3x", self.a.id_type) + self.a.id.encode()
-        auth_v = psk_auth(self.psk, self.msg2, self.ni, self.keys.sk_pr, id_body)
+        auth_v = psk_auth(self.psk, self.msg2, self.ni, self.keys.sk_pr, id_body, self.int_auth)
         esp = [p for p in parse_proposals(d[PL_SA]) if p[1] == PROTO_ESP and offers_our_suite(p[3], True)]
         if not esp:
             raise Fail("no acceptable ESP proposal")
@@ -540,7 +583,7 @@ class Peer:
             self.children.append([spi, esp[0][2]])
             pls += [(PL_SA, esp_proposal(spi, esp[0][0])), (PL_TSI, d[PL_TSI]), (PL_TSR, d[PL_TSR])]
         self.auth_at = time.monotonic()
-        self.msgid_in = 2
+        self.msgid_in = h["msgid"] + 1
         self.where = where
         self.on_tcp = where[0] == "tcp"
         self.respond(where, h, EXCH_AUTH, pls)
@@ -670,7 +713,9 @@ def main():
     ap.add_argument("--child-refuse", type=int, default=0, metavar="NOTIFY",
                     help="responder: refuse the Child SA of IKE_AUTH with this error notify")
     ap.add_argument("--intermediate", action="store_true",
-                    help="initiator: announce and run IKE_INTERMEDIATE (RFC 9242)")
+                    help="announce and run (initiator) or answer (responder) IKE_INTERMEDIATE")
+    ap.add_argument("--inter-notify-data", default="", metavar="HEX",
+                    help="data in our INTERMEDIATE_EXCHANGE_SUPPORTED (RFC 9242 3.1: ignored)")
     ap.add_argument("--inter-pad", type=int, default=0, metavar="BYTES")
     ap.add_argument("--frag-size", type=int, default=0, metavar="BYTES",
                     help="RFC 7383 fragments of IKE_INTERMEDIATE over UDP")

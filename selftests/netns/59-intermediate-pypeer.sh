@@ -1,13 +1,14 @@
 #!/bin/bash
 # IKE_INTERMEDIATE (RFC 9242) against a peer that is not tcpiked:
-# selftests/ikepeer.py initiates from 10.0.0.1 with --intermediate and
-# computes IntAuth itself, from the RFC (selftests/ikev2.py int_auth_step),
-# over its messages before fragmentation; tcpiked (b, backend none) answers.
-# The peer checks tcpiked's AUTH with IntAuth in it and fails on any
-# mistake; tcpiked checks the peer's.
+# selftests/ikepeer.py --intermediate computes IntAuth itself, from the RFC
+# (selftests/ikev2.py int_auth_step), over the messages before
+# fragmentation, checks tcpiked's AUTH with it and fails on any mistake;
+# tcpiked (backend none) checks the peer's.
 #
+#   the peer initiates from 10.0.0.1, tcpiked answers (b):
 #   udp              §3.1: b answers N(INTERMEDIATE_EXCHANGE_SUPPORTED)
-#                    encoded protocol 0, no SPI, no data; §3.2: the
+#                    encoded protocol 0, no SPI, no data (also to one with
+#                    data, which it ignores); §3.2: the
 #                    exchange with Message ID 1, IKE_AUTH with 2, a later
 #                    request with 3; §3.3.2: both AUTHs over IntAuth
 #   udp fragments    §3.2, §3.3.2: 3000 bytes in the IKE_INTERMEDIATE, sent
@@ -19,6 +20,12 @@
 #                    on the wire, IntAuth_r before IntAuth_i, IKE_AUTH_MID
 #                    1): b refuses AUTH with AUTHENTICATION_FAILED, no SA
 #   intermediate=no  b does not answer the notify: plain IKE_AUTH, ID 1
+#
+#   tcpiked initiates (a, intermediate = yes), the peer answers with
+#   --intermediate and checks a's AUTH with its own IntAuth:
+#     udp            §3.1: the notify as a encodes it; §3.2: Message IDs
+#     separate       IKE_INTERMEDIATE the first request on TCP
+#     unsupported    a peer that does not answer the notify gets IKE_AUTH
 . "$(dirname "$0")/../lib.sh"
 require_tcpiked
 . "$TOP/selftests/ike.sh"
@@ -50,6 +57,12 @@ saw "IKE_AUTH followed with Message ID 2 (3.2)" '^rx udp500 IKE_AUTH resp msgid=
 saw "the next request took Message ID 3" '^tx udp500 INFORMATIONAL req msgid=3$'
 expect_established "udp: b established" b
 tap_expect_eq "b counts one IKE_INTERMEDIATE exchange" 1 "$(ike1 b intermediate)"
+
+b_run notify-data "" --start udp500 --no-notify --intermediate --inter-notify-data 6a756e6b \
+	init 10.0.0.2
+peer_wait 10; peer_ok $? "a notify with 4 data bytes: established with IKE_INTERMEDIATE"
+saw "b answered it without data (3.1: data it does not understand is ignored)" \
+	'^init-resp udp500 .*N=16438/0/0/8'
 
 b_run udp-frag "" --start udp500 --no-notify --intermediate --inter-pad 3000 --frag-size 1000 \
 	init 10.0.0.2
@@ -99,4 +112,37 @@ saw "IKE_AUTH with Message ID 1" '^rx udp500 IKE_AUTH resp msgid=1$'
 tap_expect_eq "b counts no IKE_INTERMEDIATE" 0 "$(ike1 b intermediate)"
 
 ike_stop b
+
+# --- tcpiked initiates (a), the peer answers at 10.0.0.2 ------------------------------
+A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
+	lid=fqdn:a.test rid=fqdn:py.test)
+# a_run "case" "A conf extra" PEER-ARGS...: the peer answers, a starts and
+# initiates
+a_run() {
+	PO=$IKE_DIR/peer-$1.out
+	[ -n "${IKE_PID[a]:-}" ] && ike_stop a
+	peer_start "$NS_B" "$PO" --local 10.0.0.2 --id py.test "${@:3}" ||
+		{ tap_fail "the peer started"; return 1; }
+	ike_conf a "${A_ARGS[@]}" "$2" && ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
+}
+
+a_run init-udp "conn_extra=intermediate = yes" --intermediate resp serve:3
+expect_established "a initiates over UDP with IKE_INTERMEDIATE: established" a
+peer_wait 10; peer_ok $? "the peer verified a's AUTH with its own IntAuth, a verified the peer's"
+saw "a announced N(INTERMEDIATE_EXCHANGE_SUPPORTED), protocol 0, no SPI, no data (3.1)" \
+	'^init-req udp500 .*N=16438/0/0/8'
+saw "a's IKE_INTERMEDIATE came with Message ID 1 (3.2)" '^inter-req udp500 msgid=1$'
+saw "a's IKE_AUTH followed with Message ID 2 (3.2)" '^auth-req udp500 msgid=2 spis=same$'
+
+a_run init-separate "conn_extra=transport = separate;intermediate = yes" --intermediate resp serve:3
+expect_established "a initiates with separate transports and IKE_INTERMEDIATE: established" a
+peer_wait 10; peer_ok $? "separate: AUTH verified both ways with IntAuth"
+saw "a's IKE_INTERMEDIATE was its first request on TCP (draft 3.1)" '^inter-req tcp msgid=1$'
+saw "a's IKE_AUTH followed on TCP with Message ID 2" '^auth-req tcp msgid=2 spis=same$'
+
+a_run init-unsupported "conn_extra=intermediate = yes" resp serve:3
+expect_established "a initiates, the peer does not answer the notify: established" a
+peer_wait 10; peer_ok $? "the peer without IKE_INTERMEDIATE was not sent one"
+saw "a's IKE_AUTH came with Message ID 1" '^auth-req udp500 msgid=1 spis=same$'
+ike_stop a
 tap_done
