@@ -2123,6 +2123,22 @@ TEST(intermediate_separate)
 	inter_setup(_metadata, "transport = separate", true);
 }
 
+/* §3.2: with a NAT seen in IKE_SA_INIT (here claimed, encap = yes), the
+ * first IKE_INTERMEDIATE already goes to port 4500, and so does the rest. */
+TEST(intermediate_moves_to_4500_with_a_nat)
+{
+	struct net *n = started_to("intermediate = yes\n encap = yes", IKEV2_EXCH_IKE_INTERMEDIATE);
+
+	ASSERT_NE(NULL, n);
+	EXPECT_EQ(XPORT_UDP4500, n->head->path.kind);
+	EXPECT_EQ(IKEV2_NATT_PORT, addr_port(&n->head->path.local));
+	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_AUTH));
+	EXPECT_EQ(XPORT_UDP4500, n->head->path.kind);
+	pump(n);
+	established(_metadata, n);
+	net_free(n);
+}
+
 /* §3.1: a responder that does not announce the exchange (intermediate =
  * no) gets plain IKE_AUTH with Message ID 1; an initiator that does not
  * ask (accept) is not answered with the notify and runs none either. */
