@@ -826,6 +826,20 @@ static int head_open(struct net *n, struct peer *to, struct buf *plain, uint8_t 
 			      false, plain);
 }
 
+/* out = HDR h, SK{plain} (first: its first payload type) sealed with the
+ * keys of `from`'s only IKE SA. */
+static void seal_from(struct peer *from, const struct ike_hdr *h, uint8_t first,
+		      const uint8_t *plain, size_t len, struct buf *out)
+{
+	struct ike_builder bld;
+	size_t off;
+
+	msg_begin(&bld, out, h);
+	off = ike_put_sk_header(&bld, first);
+	if (off == SIZE_MAX || crypto_sk_seal(&from->e->all->sk_out, out, off, false, plain, len))
+		abort();
+}
+
 /* The head (from `from` to the other) sealed again with from's keys after
  * edit() changed the body of its first inner payload of type pltype in
  * place; then delivered. */
@@ -834,10 +848,8 @@ static void deliver_edited_from(struct net *n, struct peer *from, uint8_t pltype
 {
 	static struct ike_msg m, inner;
 	struct buf plain = BUF_INIT, out = BUF_INIT;
-	struct ike_builder bld;
 	const struct ike_pl *ts;
 	uint8_t first;
-	size_t off;
 
 	if (head_open(n, other_peer(from), &plain, &first) ||
 	    ike_msg_parse(n->head->data, n->head->len, &m) ||
@@ -845,11 +857,7 @@ static void deliver_edited_from(struct net *n, struct peer *from, uint8_t pltype
 	    !(ts = ike_msg_find(&inner, pltype)))
 		abort();
 	edit(plain.data + (ts->body - plain.data), ts->len);
-	msg_begin(&bld, &out, &m.hdr);
-	off = ike_put_sk_header(&bld, first);
-	if (off == SIZE_MAX || crypto_sk_seal(&from->e->all->sk_out, &out, off, false,
-					      plain.data, plain.len))
-		abort();
+	seal_from(from, &m.hdr, first, plain.data, plain.len, &out);
 	deliver_instead(pop(n), &out);
 	buf_free(&out);
 	buf_wipe(&plain);
@@ -2004,9 +2012,7 @@ static void inject_from(struct net *n, struct peer *from, uint8_t exch, bool res
 	struct peer *to = other_peer(from);
 	struct pkt *k = calloc(1, sizeof(*k));
 	struct buf out = BUF_INIT;
-	struct ike_builder bld;
 	struct ike_hdr h;
-	size_t off;
 
 	if (!k || !to->e->all)
 		abort();
@@ -2014,10 +2020,7 @@ static void inject_from(struct net *n, struct peer *from, uint8_t exch, bool res
 	k->path = to->e->all->path;
 	k->due_ms = now_ms;
 	ike_sa_hdr(from->e->all, &h, exch, response, msgid);
-	msg_begin(&bld, &out, &h);
-	off = ike_put_sk_header(&bld, first);
-	if (off == SIZE_MAX || crypto_sk_seal(&from->e->all->sk_out, &out, off, false, plain, len))
-		abort();
+	seal_from(from, &h, first, plain, len, &out);
 	deliver_instead(k, &out);
 	buf_free(&out);
 }
