@@ -243,8 +243,9 @@ void xport_init_done(struct ike_sa *sa, bool echoed);
  * true when the other SA of a race goes on, and this failure is no failed
  * attempt of the connection (no keyingtries retry, not counted). */
 bool xport_race_goes_on(struct ike_sa *sa);
-/* Initiator, IKE_SA_INIT done: true when IKE_AUTH waits for the TCP
- * connection of separate transports (RT-4), which is being opened. */
+/* Initiator, IKE_SA_INIT done: true when IKE_AUTH (or IKE_INTERMEDIATE)
+ * waits for the TCP connection of separate transports (RT-4), which is
+ * being opened. */
 bool xport_auth_waits(struct ike_sa *sa);
 /* Responder: the SA made for an IKE_SA_INIT request from rx, echo: we
  * answer with the notify (RT-3). */
