@@ -970,8 +970,8 @@ static void tcp_up(struct ike_sa *sa)
 	sa->path.local = p.local;
 	sa->x.reconnects = 0;
 	/* Separate transports: IKE_AUTH (or IKE_INTERMEDIATE before it, RFC
-	 * 9242) is the first message on TCP (RT-4),
-	 * after the "IKETCP" prefix tcp.c sent (RT-6). */
+	 * 9242) is the first message on TCP (RT-4), after the "IKETCP"
+	 * prefix tcp.c sent (RT-6). */
 	if (sa->state == IKE_S_AUTH_SENT && sa->req.task == TASK_NONE &&
 	    !xport_go(sa, XE_TCP_UP))
 		log_info("%s: IKE moved to TCP port %u (separate transports)",
@@ -1085,8 +1085,7 @@ bool xport_auth_waits(struct ike_sa *sa)
 	if (sa->x.state != XS_SEP_CONNECT)
 		return false;
 	/* RT-4: IKE_INTERMEDIATE or IKE_AUTH goes over TCP, once connected;
-	 * ESP stays where
-	 * IKE_SA_INIT went. */
+	 * ESP stays where IKE_SA_INIT went. */
 	sa->x.esp = sa->path;
 	sa->x.esp.conn = NULL;
 	sa->path.conn = NULL;
