@@ -26,6 +26,8 @@
 #     udp            §3.1: the notify as a encodes it; §3.2: Message IDs
 #     separate       IKE_INTERMEDIATE the first request on TCP
 #     unsupported    a peer that does not answer the notify gets IKE_AUTH
+#
+#   two tcpiked with certificates (ECDSA, RSA): signatures over IntAuth
 . "$(dirname "$0")/../lib.sh"
 require_tcpiked
 . "$TOP/selftests/ike.sh"
@@ -145,4 +147,20 @@ expect_established "a initiates, the peer does not answer the notify: establishe
 peer_wait 10; peer_ok $? "the peer without IKE_INTERMEDIATE was not sent one"
 saw "a's IKE_AUTH came with Message ID 1" '^auth-req udp500 msgid=1 spis=same$'
 ike_stop a
+
+# --- signatures: two tcpiked with certificates ----------------------------------------
+# AUTH's signed octets gain IntAuth as PSK's do (exch_auth.c octets_for);
+# here both ends are tcpiked, ECDSA one way and RSA the other, and IKE_AUTH
+# goes in RFC 7383 fragments after the IKE_INTERMEDIATE.
+ike_up auth=ecdsa lid=fqdn:ec.tcpike.test rid=fqdn:rsa.tcpike.test \
+	conn_extra="intermediate = yes;fragment_size = 576" \
+   -- auth=rsa lid=fqdn:rsa.tcpike.test rid=fqdn:ec.tcpike.test \
+	conn_extra="fragment_size = 576"
+expect_established "certificates: ECDSA initiator, RSA responder, after IKE_INTERMEDIATE" a b
+tap_expect_eq "certificates: one IKE_INTERMEDIATE at each end" "1 1" \
+	"$(ike1 a intermediate) $(ike1 b intermediate)"
+tap_check "certificates: b's IKE_AUTH went in fragments, reassembled by a" \
+	test "$(ike_counter a fragments_reassembled)" -ge 1
+ike_stop a
+ike_stop b
 tap_done
