@@ -132,12 +132,12 @@ for round in 1 2 3; do
 	n=$(sed -n 's/.* sa_init=\([0-9]*\) .*/\1/p' "$F.ho")
 	sa_init=$((sa_init + ${n:-0}))
 done
-ho=$(ike_jq b "s['half_open']") r1=$(ike_rss b) fb1=$(fb)
+ho=$(ike_jq b "s['half_open']") r1=$(ike_rss b) fbh=$(fb)
 tap_check "ike-flood ran (rc $rc)" test "$rc" = 0
 tap_expect_eq "half_open_max: the flooder got $HO_MAX - $hof (the warm-up's and the fragments') IKE_SA_INIT responses with an SA" \
 	"$((HO_MAX - hof))" "$sa_init"
 tap_expect_eq "half_open_max: b holds $HO_MAX half-open IKE SAs" "$HO_MAX" "$ho"
-tap_check "b's VmRSS at half_open_max (and max_frag_memory: $fb1 bytes held) under $(mb $RSS_MAX_KB): $r1 kB ($(( (r1 - r0) * 1024 / (HO_MAX - hof) )) bytes per half-open SA)" \
+tap_check "b's VmRSS at half_open_max (and max_frag_memory: $fbh bytes held) under $(mb $RSS_MAX_KB): $r1 kB ($(( (r1 - r0) * 1024 / (HO_MAX - hof) )) bytes per half-open SA)" \
 	test "$r1" -lt $RSS_MAX_KB
 
 # --- tcp_max, the half-open SAs still there ----------------------------------------
