@@ -219,8 +219,8 @@ static int conn_initiate(struct engine *e, const struct conn_cfg *cc,
 	struct ike_sa *sa;
 	int r;
 
-	if (!cc->n_remote)
-		return reply(out, -EINVAL, "connection '%s' has no remote_addrs to initiate to",
+	if (!cfg_remote_addr(cc))
+		return reply(out, -EINVAL, "connection '%s' has no address in remote_addrs to initiate to (prefixes and %%any only admit peers)",
 			     cc->name);
 	/* now, not at the next keying attempt */
 	conn_retry_cancel(e, cc->name);
@@ -1080,6 +1080,19 @@ static void addrs_text(const struct sockaddr_storage *a, int n, char *out, size_
 	}
 }
 
+static void peers_text(const struct cfg_peer *p, int n, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = 0;
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i)
+			o += (size_t)snprintf(out + o, len - o, ", ");
+		config_peer_str(&p[i], out + o, len - o);
+		o += strlen(out + o);
+	}
+}
+
 /* A JSON array of the items of "a, b, c". */
 static void jlist(struct buf *b, const char *s)
 {
@@ -1183,7 +1196,7 @@ int engine_list_conns(struct engine *e, bool json, struct buf *out)
 		char l[256], r[256], ike[1024];
 
 		addrs_text(cc->local_addrs, cc->n_local, l, sizeof(l));
-		addrs_text(cc->remote_addrs, cc->n_remote, r, sizeof(r));
+		peers_text(cc->remote_addrs, cc->n_remote, r, sizeof(r));
 		config_proposals_str(cc->ike, cc->n_ike, ike, sizeof(ike));
 		if (json) {
 			bprintf(out, "%s{\"name\":", first ? "" : ",");

@@ -433,15 +433,17 @@ int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *sr
 struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 			    enum xport_origin origin, int *err)
 {
-	struct ike_sa *sa = ike_sa_new(e, cc, true);
+	const struct sockaddr_storage *to = cfg_remote_addr(cc);
+	struct ike_sa *sa = to ? ike_sa_new(e, cc, true) : NULL;
 	int r;
 
 	if (!sa) {
-		*err = -ENOMEM;
+		/* prefixes and %any admit peers, name none to initiate to */
+		*err = to ? -ENOMEM : -EDESTADDRREQ;
 		return NULL;
 	}
 	sa->x.origin = origin;
-	sa->path.remote = cc->remote_addrs[0];
+	sa->path.remote = *to;
 	addr_set_port(&sa->path.remote, cc->remote_port);
 	if (cc->n_local) {
 		sa->path.local = cc->local_addrs[0];
