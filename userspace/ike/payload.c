@@ -616,7 +616,7 @@ int ike_get_cp(const struct ike_pl *pl, struct ike_cp *cp)
 {
 	struct cursor c;
 	uint8_t type, rsv[3];
-	int n = 0;
+	int n = 0, skipped = 0;
 
 	body(pl, &c);
 	if (!cur_u8(&c, &type) || !cur_copy(&c, rsv, 3))
@@ -629,8 +629,10 @@ int ike_get_cp(const struct ike_pl *pl, struct ike_cp *cp)
 
 		if (!cur_u16(&c, &at) || !cur_u16(&c, &len) || !cur_sub(&c, len, &v))
 			return -EBADMSG;
-		if (n == IKE_MAX_CP_ATTRS)
-			return -E2BIG;
+		if (n == IKE_MAX_CP_ATTRS) {
+			skipped++;	/* read for its length, not kept */
+			continue;
+		}
 		cp->a[n].type = at & 0x7fff;	/* top bit reserved */
 		cp->a[n].val.p = v.p;
 		cp->a[n].val.len = v.left;
@@ -638,6 +640,42 @@ int ike_get_cp(const struct ike_pl *pl, struct ike_cp *cp)
 	}
 	cp->cfg_type = type;
 	cp->n = n;
+	cp->skipped = skipped;
+	return 0;
+}
+
+int ike_cp_want(const struct ike_cp *cp, struct ike_cp_want *w)
+{
+	memset(w, 0, sizeof(*w));
+	for (int i = 0; i < cp->n; i++) {
+		size_t l = cp->a[i].val.len;
+
+		switch (cp->a[i].type) {
+		case IKEV2_CP_INTERNAL_IP4_ADDRESS:
+			if (l != 0 && l != 4)
+				return -EBADMSG;
+			w->ip4 = true;
+			break;
+		case IKEV2_CP_INTERNAL_IP6_ADDRESS:
+			if (l != 0 && l != 17)
+				return -EBADMSG;
+			w->ip6 = true;
+			break;
+		case IKEV2_CP_INTERNAL_IP4_DNS:
+			if (l != 0 && l != 4)
+				return -EBADMSG;
+			w->dns4 = true;
+			break;
+		case IKEV2_CP_INTERNAL_IP6_DNS:
+			if (l != 0 && l != 16)
+				return -EBADMSG;
+			w->dns6 = true;
+			break;
+		default:
+			w->other++;	/* §3.15.1: not ours to answer */
+			break;
+		}
+	}
 	return 0;
 }
 
