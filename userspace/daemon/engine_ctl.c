@@ -58,6 +58,12 @@ struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend
 		return NULL;
 	e->loop = loop;
 	e->cfg = cfg;
+	e->pools = pool_set_new();
+	if (!e->pools || pool_set_apply(e->pools, cfg)) {
+		pool_set_free(e->pools);
+		free(e);
+		return NULL;
+	}
 	e->frags.cap = cfg->daemon.max_frag_memory;
 	e->kb = kb;
 	e->exch = &exch_ops;
@@ -168,6 +174,7 @@ void engine_free(struct engine *e)
 	timer_cancel(e->loop, &e->cookie_timer);
 	mem_burst_stop(&e->ho_mem);
 	cred_free_all(e);
+	pool_set_free(e->pools);
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
 	free(e->table);
 	htab_free(&e->child_spis);
@@ -600,6 +607,13 @@ int engine_reload(struct engine *e, struct config *cfg, struct buf *out)
 	}
 	cred_free_all(e);
 	trap_reload(e, cfg);
+	/* unchanged pools keep their leases, held or remembered */
+	if (pool_set_apply(e->pools, cfg)) {
+		static const char w[] = "out of memory for the new address pools: the old ones stay";
+
+		log_warn("reload: %s", w);
+		reply(out, 0, "warning: %s\n", w);
+	}
 	config_free(e->cfg);
 	e->cfg = cfg;
 	e->frags.cap = cfg->daemon.max_frag_memory;

@@ -841,6 +841,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	struct ike_proposal chosen;
 	struct ike_notify ic;
 	struct refusal no = { .part = "AUTH", .why = "" };
+	struct vip_ask ask;
 	uint16_t child_err = 0;
 	uint8_t method = 0;
 	int r;
@@ -857,6 +858,12 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	if (ike_msg_find(inner, IKEV2_PL_SA) && child_ts_get(inner, &ts)) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		auth_fail(sa, "request has TSi and TSr missing or malformed");
+		return;
+	}
+	/* ... and so does a malformed CP payload (§3.15.1's lengths) */
+	if (vip_request_get(sa, inner, &ask)) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		auth_fail(sa, "request has a malformed CP payload");
 		return;
 	}
 	memset(&idr_want, 0, sizeof(idr_want));
@@ -899,15 +906,21 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	 * the first Child SA, whose selectors and policies they may hold. */
 	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
 		initial_contact(sa);
+	/* Virtual IPs before the first Child SA, whose remote selectors
+	 * they narrow; none to give refuses that Child SA (§3.15.4). */
+	child_err = vip_assign(sa, cc, &ask);
 	/* The first Child SA (§1.2). */
-	if (ike_msg_find(inner, IKEV2_PL_SA))
+	if (ike_msg_find(inner, IKEV2_PL_SA) && !child_err)
 		child_err = auth_first_child(sa, cc, inner, &ts, &ch, &chosen);
+	else if (child_err)
+		sa->e->st.child_failed++;
 	chain_begin(&bld, &out);
 	ike_put_id(&bld, IKEV2_PL_IDR, me.type, me.data, me.len);
 	if (cc->local.auth == CFG_AUTH_PUBKEY)
 		put_certs(&bld, cr);
 	ike_put_auth(&bld, method, au.data, au.len);
 	buf_wipe(&au);
+	vip_put_reply(sa, &bld);
 	if (ch) {
 		if (ch->mode == CFG_MODE_TRANSPORT)
 			ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);

@@ -226,6 +226,10 @@ static void ike_sa_succeed(struct ike_sa *ns, struct ike_sa *sa)
 	ns->peer_frag = sa->peer_frag;
 	ns->peer_sig_hashes = sa->peer_sig_hashes;
 	ns->peer_id = sa->peer_id;
+	/* the leases pass on: the peer keeps its addresses */
+	memcpy(ns->vip, sa->vip, sizeof(ns->vip));
+	ns->n_vip = sa->n_vip;
+	sa->n_vip = 0;
 	ns->rekeys = sa->rekeys + 1;
 	if (sa->kernel_keepalive) {
 		ns->kernel_keepalive = true;

@@ -333,6 +333,20 @@ static void ike_sa_destroy_later(struct ike_sa *sa, const char *why)
 	timer_arm(sa->e->loop, &sa->life_timer, 0, reap_fire);
 }
 
+void ike_vips_release(struct ike_sa *sa)
+{
+	char a[ADDR_STRLEN], ids[PEER_ID_STRLEN];
+
+	for (int i = 0; i < sa->n_vip; i++) {
+		if (!sa->e->pools || !pool_release(sa->e->pools, sa->vip[i].pool, &sa->peer_id))
+			continue;	/* the pool went with a reload */
+		log_info("%s: virtual IP %s of pool %s released by %s (kept for it)",
+			 ike_sa_name(sa), addr_str(&sa->vip[i].addr, a, sizeof(a)),
+			 sa->vip[i].pool, peer_id_str(sa, ids));
+	}
+	sa->n_vip = 0;
+}
+
 void ike_sa_destroy(struct ike_sa *sa, const char *why)
 {
 	struct engine *e = sa->e;
@@ -355,6 +369,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 		child_free(c, true);
 	}
 	sa->children = NULL;
+	ike_vips_release(sa);
 	if (sa->kernel_keepalive && e->kb && e->kb->ops->keepalive_set &&
 	    !keepalive_shared(sa)) {
 		const struct ike_path *ep = ike_esp_path(sa);
