@@ -753,6 +753,64 @@ static void traps_status(struct engine *e, const char *conn, bool json, struct b
 	}
 }
 
+struct lease_out {
+	const struct conn_cfg *cc;	/* only its pools' leases; NULL: all */
+	bool json, first;
+	struct buf *b;
+};
+
+static bool lease_status(const struct pool_lease_info *l, void *arg)
+{
+	struct lease_out *o = arg;
+	char a[ADDR_STRLEN], id[PEER_ID_STRLEN];
+	bool ours = !o->cc;
+
+	for (int i = 0; o->cc && i < o->cc->n_pools; i++)
+		ours |= !strcmp(o->cc->pools[i].name, l->pool);
+	if (!ours)
+		return true;
+	addr_str(l->addr, a, sizeof(a));
+	id_str(l->id, id, sizeof(id));
+	if (!o->json) {
+		bprintf(o->b, "lease %s: %s to %s, %s\n", l->pool, a, id,
+			l->refs ? "online" : "offline (kept for it)");
+		return true;
+	}
+	bprintf(o->b, "%s{\"pool\":", o->first ? "" : ",");
+	jstr(o->b, l->pool);
+	bprintf(o->b, ",\"address\":\"%s\",\"identity\":", a);
+	jstr(o->b, id);
+	bprintf(o->b, ",\"online\":%s,\"ike_sas\":%u}", l->refs ? "true" : "false", l->refs);
+	o->first = false;
+	return true;
+}
+
+/* The pools' leases, held or remembered: those of conn's pools, or all. */
+static void leases_status(struct engine *e, const char *conn, bool json, struct buf *b)
+{
+	struct lease_out o = {
+		.cc = conn ? config_conn(e->cfg, conn) : NULL, .json = json, .first = true, .b = b,
+	};
+
+	pool_leases(e->pools, lease_status, &o);
+}
+
+static void vips_text(const struct ike_sa *sa, bool json, struct buf *b)
+{
+	char a[ADDR_STRLEN];
+
+	for (int i = 0; i < sa->n_vip; i++) {
+		addr_str(&sa->vip[i].addr, a, sizeof(a));
+		if (!json) {
+			bprintf(b, "  virtual IP %s from pool %s\n", a, sa->vip[i].pool);
+			continue;
+		}
+		bprintf(b, "%s{\"address\":\"%s\",\"pool\":", i ? "," : "", a);
+		jstr(b, sa->vip[i].pool);
+		bprintf(b, "}");
+	}
+}
+
 static void status_text(struct engine *e, const char *conn, struct buf *b)
 {
 	uint64_t now = ike_now();
@@ -781,6 +839,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 			t.su, t.si, t.sr, sa->peer_id.type ? peer_id_str(sa, pid) : "-",
 			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
+		vips_text(sa, false, b);
 		if (sa->probe.state != PROBE_NONE) {
 			char ps[96];
 
@@ -813,6 +872,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 		}
 	}
 	traps_status(e, conn, false, b);
+	leases_status(e, conn, false, b);
 	conn_retries_status(e, b, false);
 	bprintf(b, "counters: rx %llu tx %llu dropped %llu bad %llu retransmits %llu, "
 		"IKE SAs established %llu failed %llu, Child SAs %llu failed %llu, "
@@ -975,6 +1035,8 @@ static void ike_sa_json(struct engine *e, struct ike_sa *sa, bool first, uint64_
 		sa->my_msgid, sa->peer_msgid, sa->peer_frag ? "true" : "false");
 	for (c = sa->children; c; c = c->next)
 		child_json(e, sa, c, c == sa->children, b);
+	bprintf(b, "],\"vips\":[");
+	vips_text(sa, true, b);
 	bprintf(b, "]}");
 }
 
@@ -1043,6 +1105,8 @@ static void status_json(struct engine *e, const char *conn, struct buf *b)
 	tcp_json(e->tcp, b);
 	bprintf(b, ",\"traps\":[");
 	traps_status(e, conn, true, b);
+	bprintf(b, "],\"leases\":[");
+	leases_status(e, conn, true, b);
 	bprintf(b, "],\"retries\":[");
 	conn_retries_status(e, b, true);
 	bprintf(b, "],\"udp\":");
