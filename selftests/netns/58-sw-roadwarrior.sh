@@ -129,7 +129,12 @@ expect_vip() {	# expect_vip DESC CHARON ID ADDR
 }
 
 t_conf
-ike_start "$NS_A" t || tap_skip_all "tcpiked did not start"
+if ike_start "$NS_A" t; then
+	tap_ok "tcpiked starts with remote_addrs = %any and a pool"
+else
+	tap_fail "tcpiked starts with remote_addrs = %any and a pool" "$(tail -n 5 "$IKE_DIR/t.log")"
+	tap_done
+fi
 rw_conf s 10.0.0.2 10.0.0.1 carol@tcpike.test && sw_start "$NS_B" s ||
 	tap_skip_all "charon carol did not start"
 rw_conf d 10.0.1.2 10.0.1.1 dave@tcpike.test && sw_start "$NS_C" d ||
