@@ -226,10 +226,6 @@ static void ike_sa_succeed(struct ike_sa *ns, struct ike_sa *sa)
 	ns->peer_frag = sa->peer_frag;
 	ns->peer_sig_hashes = sa->peer_sig_hashes;
 	ns->peer_id = sa->peer_id;
-	/* the leases pass on: the peer keeps its addresses */
-	memcpy(ns->vip, sa->vip, sizeof(ns->vip));
-	ns->n_vip = sa->n_vip;
-	sa->n_vip = 0;
 	ns->rekeys = sa->rekeys + 1;
 	if (sa->kernel_keepalive) {
 		ns->kernel_keepalive = true;
@@ -247,6 +243,13 @@ static void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 		c->ike = to;
 		c->next = to->children;
 		to->children = c;
+	}
+	/* The virtual IPs' leases with them: the peer keeps its addresses
+	 * (to the winner of a rekey collision, as the children). */
+	if (from->n_vip && !to->n_vip) {
+		memcpy(to->vip, from->vip, sizeof(to->vip));
+		to->n_vip = from->n_vip;
+		from->n_vip = 0;
 	}
 	/* And what is still to be asked for: refusals, a pass due or
 	 * waiting for the exchange that rekeyed the IKE SA. */
