@@ -10,7 +10,8 @@
 #   - carol (10.0.0.2) gets the pool's first address and its DNS server;
 #     tcpiked narrows TSi to that address /32
 #   - dave, another identity from another address (10.0.1.2), gets another
-#   - carol's charon restarted: the same address back (its lease was kept)
+#   - carol's charon restarted: the same address back (its lease was kept);
+#     charon rekeys the IKE SA: the new one keeps the address
 #   - two connections fit (%any and 10.0.0.0/16): the longer prefix wins,
 #     logged; its pool has one address: carol gets it, dave gets
 #     INTERNAL_ADDRESS_FAILURE (§3.15.4) and no Child SA, the IKE SA stays
@@ -190,6 +191,17 @@ swt_t_log_has "tcpiked logged the release" \
 sw_start "$NS_B" s
 sw_initiate s >/dev/null
 expect_vip "carol's charon restarted: carol gets 10.10.0.1 back" s carol@tcpike.test 10.10.0.1
+old=$(ike_jq t "' '.join(i['spi_i'] for i in s['ike_sas'] if i['peer_id']=='carol@tcpike.test')")
+sw_rekey s ike >/dev/null
+rekeyed() {
+	local now
+	now=$(ike_jq t "' '.join(i['spi_i'] for i in s['ike_sas'] if i['peer_id']=='carol@tcpike.test' and i['state']=='ESTABLISHED')")
+	[ -n "$now" ] && [ "$now" != "$old" ] && [ "$(t_vip carol@tcpike.test)" = 10.10.0.1 ]
+}
+swt_expect 10 "charon rekeyed carol's IKE SA: the new one holds 10.10.0.1" rekeyed
+tap_expect_eq "... and the lease stayed held, once" "rw carol@tcpike.test True" "$(t_lease 10.10.0.1)"
+tap_expect_eq "... by one IKE SA" 1 \
+	"$(ike_jq t "[l['ike_sas'] for l in s['leases'] if l['address']=='10.10.0.1'][0]")"
 
 # --- the most specific connection; its pool of one address exhausted -----------
 ike_stop t
