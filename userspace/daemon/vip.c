@@ -19,7 +19,7 @@
 int vip_request_get(struct ike_sa *sa, const struct ike_msg *inner, struct vip_ask *ask)
 {
 	const struct ike_pl *pl = ike_msg_find(inner, IKEV2_PL_CP);
-	static struct ike_cp cp;	/* ~800 bytes, one message at a time */
+	struct ike_cp cp;
 
 	memset(ask, 0, sizeof(*ask));
 	if (!pl)
@@ -107,7 +107,7 @@ uint16_t vip_assign(struct ike_sa *sa, const struct conn_cfg *cc, const struct v
 
 void vip_put_reply(struct ike_sa *sa, struct ike_builder *bld)
 {
-	static struct ike_cp cp;
+	struct ike_cp cp;
 	uint8_t val[IKE_MAX_CP_ATTRS][17];
 	const struct config *cfg = sa->e->cfg;
 
