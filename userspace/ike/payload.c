@@ -8,6 +8,7 @@
 #include "payload.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 static void body(const struct ike_pl *pl, struct cursor *c)
@@ -646,35 +647,33 @@ int ike_get_cp(const struct ike_pl *pl, struct ike_cp *cp)
 
 int ike_cp_want(const struct ike_cp *cp, struct ike_cp_want *w)
 {
+	/* §3.15.1: the attributes we answer, the value length each may have
+	 * besides 0 in a request, and what it asks for */
+	static const struct {
+		uint16_t type;
+		uint8_t len;
+		size_t off;
+	} known[] = {
+		{ IKEV2_CP_INTERNAL_IP4_ADDRESS, 4, offsetof(struct ike_cp_want, ip4) },
+		{ IKEV2_CP_INTERNAL_IP6_ADDRESS, 17, offsetof(struct ike_cp_want, ip6) },
+		{ IKEV2_CP_INTERNAL_IP4_DNS, 4, offsetof(struct ike_cp_want, dns4) },
+		{ IKEV2_CP_INTERNAL_IP6_DNS, 16, offsetof(struct ike_cp_want, dns6) },
+	};
+
 	memset(w, 0, sizeof(*w));
 	for (int i = 0; i < cp->n; i++) {
-		size_t l = cp->a[i].val.len;
+		size_t k, l = cp->a[i].val.len;
 
-		switch (cp->a[i].type) {
-		case IKEV2_CP_INTERNAL_IP4_ADDRESS:
-			if (l != 0 && l != 4)
-				return -EBADMSG;
-			w->ip4 = true;
-			break;
-		case IKEV2_CP_INTERNAL_IP6_ADDRESS:
-			if (l != 0 && l != 17)
-				return -EBADMSG;
-			w->ip6 = true;
-			break;
-		case IKEV2_CP_INTERNAL_IP4_DNS:
-			if (l != 0 && l != 4)
-				return -EBADMSG;
-			w->dns4 = true;
-			break;
-		case IKEV2_CP_INTERNAL_IP6_DNS:
-			if (l != 0 && l != 16)
-				return -EBADMSG;
-			w->dns6 = true;
-			break;
-		default:
-			w->other++;	/* §3.15.1: not ours to answer */
-			break;
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (known[k].type == cp->a[i].type)
+				break;
+		if (k == sizeof(known) / sizeof(known[0])) {
+			w->other++;	/* not ours to answer */
+			continue;
 		}
+		if (l && l != known[k].len)
+			return -EBADMSG;
+		*(bool *)((char *)w + known[k].off) = true;
 	}
 	return 0;
 }

@@ -826,6 +826,25 @@ static int head_open(struct net *n, struct peer *to, struct buf *plain, uint8_t 
 			      false, plain);
 }
 
+/* plain, an inner chain starting with type first, sealed with from's keys
+ * under header h, delivered in place of the head; plain wiped. */
+static void deliver_sealed(struct net *n, struct peer *from, const struct ike_hdr *h,
+			   uint8_t first, struct buf *plain)
+{
+	struct buf out = BUF_INIT;
+	struct ike_builder bld;
+	size_t off;
+
+	msg_begin(&bld, &out, h);
+	off = ike_put_sk_header(&bld, first);
+	if (off == SIZE_MAX || crypto_sk_seal(&from->e->all->sk_out, &out, off, false,
+					      plain->data, plain->len))
+		abort();
+	deliver_instead(pop(n), &out);
+	buf_free(&out);
+	buf_wipe(plain);
+}
+
 /* The head (from `from` to the other) sealed again with from's keys after
  * edit() changed the body of its first inner payload of type pltype in
  * place; then delivered. */
@@ -833,11 +852,9 @@ static void deliver_edited_from(struct net *n, struct peer *from, uint8_t pltype
 				void (*edit)(uint8_t *body, size_t len))
 {
 	static struct ike_msg m, inner;
-	struct buf plain = BUF_INIT, out = BUF_INIT;
-	struct ike_builder bld;
+	struct buf plain = BUF_INIT;
 	const struct ike_pl *ts;
 	uint8_t first;
-	size_t off;
 
 	if (head_open(n, other_peer(from), &plain, &first) ||
 	    ike_msg_parse(n->head->data, n->head->len, &m) ||
@@ -845,14 +862,7 @@ static void deliver_edited_from(struct net *n, struct peer *from, uint8_t pltype
 	    !(ts = ike_msg_find(&inner, pltype)))
 		abort();
 	edit(plain.data + (ts->body - plain.data), ts->len);
-	msg_begin(&bld, &out, &m.hdr);
-	off = ike_put_sk_header(&bld, first);
-	if (off == SIZE_MAX || crypto_sk_seal(&from->e->all->sk_out, &out, off, false,
-					      plain.data, plain.len))
-		abort();
-	deliver_instead(pop(n), &out);
-	buf_free(&out);
-	buf_wipe(&plain);
+	deliver_sealed(n, from, &m.hdr, first, &plain);
 }
 
 /* The head, from a to b, edited (see deliver_edited_from). */
@@ -4639,10 +4649,9 @@ static void gateway(struct __test_metadata *_metadata, struct net *n, const char
 static void deliver_with_cp(struct net *n, const uint8_t *cp, size_t len)
 {
 	static struct ike_msg m, inner;
-	struct buf plain = BUF_INIT, out = BUF_INIT;
-	struct ike_builder bld;
+	struct buf plain = BUF_INIT;
 	uint8_t first, hdr[4] = { 0, 0, (uint8_t)((len + 4) >> 8), (uint8_t)(len + 4) };
-	size_t off, last;
+	size_t last;
 
 	if (head_exch(n) != IKEV2_EXCH_IKE_AUTH || head_open(n, B, &plain, &first) ||
 	    ike_msg_parse(n->head->data, n->head->len, &m) ||
@@ -4652,14 +4661,7 @@ static void deliver_with_cp(struct net *n, const uint8_t *cp, size_t len)
 	plain.data[last] = IKEV2_PL_CP;	/* the last payload's Next Payload */
 	if (buf_append(&plain, hdr, 4) || buf_append(&plain, cp, len))
 		abort();
-	msg_begin(&bld, &out, &m.hdr);
-	off = ike_put_sk_header(&bld, first);
-	if (off == SIZE_MAX || crypto_sk_seal(&A->e->all->sk_out, &out, off, false,
-					      plain.data, plain.len))
-		abort();
-	deliver_instead(pop(n), &out);
-	buf_free(&out);
-	buf_wipe(&plain);
+	deliver_sealed(n, A, &m.hdr, first, &plain);
 }
 
 /* b's IKE_AUTH response at the head, opened with a's keys: its CP (cp->n
