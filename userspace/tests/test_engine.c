@@ -4827,6 +4827,21 @@ TEST(vip_pool_exhausted)
 	net_free(n);
 }
 
+/* A new pair, b a %any gateway with a pool, a's IKE_AUTH request sent
+ * with CP body cp: b's response read into *out and *nt (auth_response),
+ * not yet delivered. */
+static void gw_asked(struct __test_metadata *_metadata, struct net **np, const uint8_t *cp,
+		     size_t len, struct ike_cp *out, uint16_t *nt)
+{
+	struct net *n = net_new(NULL);
+
+	*np = n;
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/24", "");
+	auth_with_cp(n, cp, len);
+	auth_response(n, out, nt);
+}
+
 /* A malformed CP fails the exchange with INVALID_SYNTAX (§2.21.2); a
  * CFG_REPLY from the initiator is ignored; 100 attributes get an answer
  * to the first ones. */
@@ -4839,25 +4854,18 @@ TEST(vip_bad_requests)
 		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 10, 1, 7, 9,
 	};
 	static uint8_t many[4 + 100 * 4];
-	struct net *n = net_new(NULL);
 	static struct ike_cp cp;
+	struct net *n;
 	uint16_t nt;
 
-	ASSERT_NE(NULL, n);
-	gateway(_metadata, n, "%any", "10.1.7.0/24", "");
-	auth_with_cp(n, short4, sizeof(short4));
-	auth_response(n, &cp, &nt);
+	gw_asked(_metadata, &n, short4, sizeof(short4), &cp, &nt);
 	EXPECT_EQ(IKEV2_N_INVALID_SYNTAX, nt);
 	pump(n);
 	EXPECT_EQ(0, count_sa(B, IKE_S_ESTABLISHED));
 	EXPECT_STREQ("0/0", leases(n));
 	net_free(n);
 
-	n = net_new(NULL);
-	ASSERT_NE(NULL, n);
-	gateway(_metadata, n, "%any", "10.1.7.0/24", "");
-	auth_with_cp(n, reply, sizeof(reply));
-	auth_response(n, &cp, &nt);
+	gw_asked(_metadata, &n, reply, sizeof(reply), &cp, &nt);
 	EXPECT_EQ(0, nt);
 	EXPECT_EQ(-1, cp.n);
 	pump(n);
@@ -4869,11 +4877,7 @@ TEST(vip_bad_requests)
 	many[5] = IKEV2_CP_INTERNAL_IP4_ADDRESS;
 	for (int i = 1; i < 100; i++)
 		many[4 + 4 * i + 1] = 0x50;	/* unknown */
-	n = net_new(NULL);
-	ASSERT_NE(NULL, n);
-	gateway(_metadata, n, "%any", "10.1.7.0/24", "");
-	auth_with_cp(n, many, sizeof(many));
-	auth_response(n, &cp, &nt);
+	gw_asked(_metadata, &n, many, sizeof(many), &cp, &nt);
 	EXPECT_EQ(0, nt);
 	ASSERT_EQ(2, cp.n);	/* the address, and the pool's DNS with it */
 	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_ADDRESS, cp.a[0].type);
