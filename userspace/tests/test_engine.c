@@ -4887,6 +4887,35 @@ TEST(vip_bad_requests)
 	net_free(n);
 }
 
+/* An IPv6 address from an IPv6 pool (§3.15.1: with its prefix length):
+ * a's IPv4 selectors hold no IPv6 address, so the Child SA is refused
+ * with TS_UNACCEPTABLE, the IKE SA keeping the address. */
+TEST(vip_ipv6_address)
+{
+	static const uint8_t req6[] = {
+		IKEV2_CFG_REQUEST, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP6_ADDRESS, 0, 0,
+	};
+	static const uint8_t want[17] = { 0xfd, 0, 0, 7, [15] = 1, [16] = 128 };
+	struct net *n = net_new(NULL);
+	static struct ike_cp cp;
+	uint16_t nt;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "fd00:7::/120", "");
+	auth_with_cp(n, req6, sizeof(req6));
+	auth_response(n, &cp, &nt);
+	EXPECT_EQ(IKEV2_N_TS_UNACCEPTABLE, nt);
+	ASSERT_EQ(2, cp.n);
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP6_ADDRESS, cp.a[0].type);
+	ASSERT_EQ(17, cp.a[0].val.len);
+	EXPECT_EQ(0, memcmp(want, cp.a[0].val.p, 17));
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_DNS, cp.a[1].type);
+	pump(n);
+	childless_pair(_metadata, n);
+	EXPECT_STREQ("fd00:7::1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	net_free(n);
+}
+
 /* Of the connections whose remote_addrs admit a peer, the longest prefix
  * wins over a shorter one naming the peer's identity and over %any,
  * whatever their order in the file. */
