@@ -4687,12 +4687,19 @@ static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
 		*notify = (uint16_t)(pl->body[2] << 8 | pl->body[3]);
 }
 
-/* a up to its IKE_AUTH request, which goes with a CP body added. */
+/* a up to its IKE_AUTH request (over whichever transport), which goes
+ * with a CP body added. */
 static void auth_with_cp(struct net *n, const uint8_t *cp, size_t len)
 {
+	int guard = 0;
+
 	initiate(n);
-	deliver(n);	/* IKE_SA_INIT request */
-	deliver(n);	/* ... and response */
+	while (head_exch(n) != IKEV2_EXCH_IKE_AUTH && ++guard < 1000) {
+		timers(n);
+		while (finish_connects(n))
+			;
+		deliver(n);
+	}
 	deliver_with_cp(n, cp, len);
 }
 
@@ -4913,6 +4920,29 @@ TEST(vip_ipv6_address)
 	pump(n);
 	childless_pair(_metadata, n);
 	EXPECT_STREQ("fd00:7::1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	net_free(n);
+}
+
+/* The same over TCP (RFC 9329): the gateway's answer does not depend on
+ * the transport. */
+TEST(vip_over_tcp)
+{
+	struct net *n = net_new("transport = tcp");
+	static struct ike_cp cp;
+	uint16_t nt;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/24", "");
+	auth_with_cp(n, cp_req4, sizeof(cp_req4));
+	EXPECT_EQ(XPORT_TCP, B->e->all->path.kind);
+	auth_response(n, &cp, &nt);
+	EXPECT_EQ(0, nt);
+	ASSERT_EQ(2, cp.n);
+	EXPECT_EQ(0, memcmp(cp.a[0].val.p, "\x0a\x01\x07\x01", 4));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XPORT_TCP, first_sa(B, IKE_S_ESTABLISHED)->path.kind);
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
 	net_free(n);
 }
 
