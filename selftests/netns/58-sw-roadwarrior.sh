@@ -15,8 +15,8 @@
 #   - two connections fit (%any and 10.0.0.0/16): the longer prefix wins,
 #     logged; its pool has one address: carol gets it, dave gets
 #     INTERNAL_ADDRESS_FAILURE (§3.15.4) and no Child SA, the IKE SA stays
-#   - over TCP (RFC 9329): charon 5.9.8 has no TCP encapsulation, skipped
-#     (test_engine.c's vip_over_tcp runs the gateway over TCP)
+#   - not over TCP (RFC 9329): charon 5.9.8 has no TCP encapsulation;
+#     test_engine.c's vip_over_tcp runs the gateway over TCP
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/peers/strongswan.sh"
@@ -234,8 +234,6 @@ tap_expect_eq "dave has an IKE SA without Child SA on tcpiked; carol keeps her l
 	"1||one carol@tcpike.test True" \
 	"$(ike_jq t "len([i for i in s['ike_sas'] if i['peer_id']=='dave@tcpike.test'])")|$(t_child_rts dave@tcpike.test)|$(t_lease 10.20.0.5)"
 
-tap_skip "a road warrior over TCP (RFC 9329)" \
-	"charon 5.9.8 has no TCP encapsulation; test_engine's vip_over_tcp covers the gateway over TCP"
 
 ike_stop t
 sw_stop s
