@@ -2,7 +2,8 @@
 # Build a tiny initramfs that lets Debian's stock kernel (modules for virtio
 # and 9p are not built in there) boot the same 9p root as the test kernel:
 # busybox-static as /init loads the modules and switch_roots into the 9p
-# root, then runs the init given as tcpike_init= on the command line.
+# root (with the command line's rootflags=), then runs the init given as
+# tcpike_init= on the command line.
 #
 #   scripts/vm-initramfs.sh KERNEL-VERSION   -> prints the cpio path (cached)
 set -euo pipefail
@@ -38,7 +39,8 @@ B=/bin/busybox
 \$B mount -t devtmpfs dev /dev
 for m in $list; do \$B insmod \$m || echo "initramfs: insmod \$m failed"; done
 init=\$(\$B sed -n 's/.*tcpike_init=\([^ ]*\).*/\1/p' /proc/cmdline)
-\$B mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000 /dev/root /newroot || \$B sh
+flags=\$(\$B sed -n 's/.*rootflags=\([^ ]*\).*/\1/p' /proc/cmdline)
+\$B mount -t 9p -o ro,\${flags:-trans=virtio,version=9p2000.L,msize=512000} /dev/root /newroot || \$B sh
 \$B umount /dev
 \$B umount /proc
 exec \$B switch_root /newroot "\$init"

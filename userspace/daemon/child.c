@@ -398,6 +398,33 @@ static bool child_use_transport(const struct ike_msg *inner)
 	return !ike_find_notify(inner, IKEV2_N_USE_TRANSPORT_MODE, &n);
 }
 
+/* The peer's side narrowed further to its virtual IPs (RFC 7296 §3.15,
+ * §2.9): each selector keeps the address of its family, selectors of a
+ * family it was given none of go.  -ENOMEM leaves s empty. */
+static int ts_narrow_vips(const struct ike_sa *sa, struct ts_set *s)
+{
+	struct ts_set out = { 0 };
+	int r = 0;
+
+	for (int i = 0; i < s->n && !r; i++)
+		for (int v = 0; v < sa->n_vip && !r; v++) {
+			struct ike_ts t = s->ts[i];
+			const uint8_t *p;
+			size_t l = addr_bytes(&sa->vip[v].addr, &p);
+
+			if (!ts_has_addr(&t, &sa->vip[v].addr))
+				continue;
+			memcpy(t.start, p, l);
+			memcpy(t.end, p, l);
+			r = ts_set_add(&out, &t) == -ENOMEM ? -ENOMEM : 0;
+		}
+	ts_set_clear(s);
+	if (r)
+		ts_set_clear(&out);
+	*s = out;
+	return r;
+}
+
 int child_ts_get(const struct ike_msg *inner, struct child_ts *ts)
 {
 	const struct ike_pl *a = ike_msg_find(inner, IKEV2_PL_TSI);
@@ -453,8 +480,16 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 	memcpy(&c->spi_out, sap->p[idx].spi, 4);
 	*chosen = sap->p[idx];
 	if (ts_narrow(&ts->tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote, NULL) ||
-	    ts_narrow(&ts->tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local, NULL))
+	    ts_narrow(&ts->tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local, NULL) ||
+	    (sa->n_vip && ts_narrow_vips(sa, &c->ts_remote)))
 		return IKEV2_N_TEMPORARY_FAILURE;
+	if (sa->n_vip && !c->ts_remote.n && c->ts_local.n) {
+		char a[ADDR_STRLEN];
+
+		log_warn("%s: child %s: the peer's TSi and remote_ts hold not its virtual IP %s%s",
+			 ike_sa_name(sa), cfg->name, addr_str(&sa->vip[0].addr, a, sizeof(a)),
+			 sa->n_vip > 1 ? " nor its other one" : "");
+	}
 	if (!c->ts_remote.n || !c->ts_local.n) {
 		explain_ts(ike_sa_name(sa), ts, NULL, cfg, false);
 		return IKEV2_N_TS_UNACCEPTABLE;

@@ -413,6 +413,142 @@ static int parse_addrs(struct ctx *c, const struct node *n, struct sockaddr_stor
 	return 0;
 }
 
+/* Keeps the first plen bits of the address bytes a (len bytes); true when
+ * the bits after them were zero already. */
+static bool mask_bits(uint8_t *a, size_t len, unsigned int plen)
+{
+	bool clean = true;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t mask = i * 8 >= plen ? 0 :
+			       (i * 8 + 8 <= plen ? 0xff : (uint8_t)(0xff << (8 - (plen - i * 8))));
+
+		clean &= !(a[i] & ~mask);
+		a[i] &= mask;
+	}
+	return clean;
+}
+
+/* An address with its prefix length: "10.0.0.0/8", "fd00::1" (a full
+ * length); NULL, or what is wrong with s. */
+static const char *parse_prefix(const char *s, struct sockaddr_storage *ss, unsigned int *plen)
+{
+	char a[INET6_ADDRSTRLEN + 8], *slash, *end;
+	unsigned long bits, l;
+	uint8_t *p;
+
+	if (strlen(s) >= sizeof(a))
+		return "expected an address or a prefix";
+	snprintf(a, sizeof(a), "%s", s);
+	slash = strchr(a, '/');
+	if (slash)
+		*slash = 0;
+	if (addr_parse(trim(a), ss))
+		return "expected an address or a prefix";
+	bits = ss->ss_family == AF_INET ? 32 : 128;
+	l = bits;
+	if (slash) {
+		l = strtoul(slash + 1, &end, 10);
+		if (*end || !isdigit((unsigned char)slash[1]) || l > bits)
+			return "expected a prefix length after '/' of at most 32 (IPv4) or 128 (IPv6)";
+	}
+	p = ss->ss_family == AF_INET ? (uint8_t *)&((struct sockaddr_in *)ss)->sin_addr :
+				       (uint8_t *)&((struct sockaddr_in6 *)ss)->sin6_addr;
+	if (!mask_bits(p, bits / 8, (unsigned int)l))
+		return "host bits are set after the prefix length";
+	*plen = (unsigned int)l;
+	return NULL;
+}
+
+/* remote_addrs: addresses, prefixes and %any (struct cfg_peer). */
+static int parse_peers(struct ctx *c, const struct node *n, struct cfg_peer *out,
+		       int max, int *count)
+{
+	char *copy = strdup(n->value), *items[CFG_MAX_ADDR + 1];
+	int k = copy ? split_list(copy, items, max) : -1;
+
+	if (k < 0) {
+		free(copy);
+		return fail(c, n->line, "%s: at most %d addresses, prefixes or %%any", n->key, max);
+	}
+	for (int i = 0; i < k; i++) {
+		const char *why = NULL;
+		unsigned int plen;
+
+		if (!strcmp(items[i], "%any")) {
+			out[i].addr.ss_family = AF_UNSPEC;
+			out[i].plen = 0;
+			continue;
+		}
+		why = parse_prefix(items[i], &out[i].addr, &plen);
+		if (why) {
+			fail(c, n->line, "%s: %s (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %%any), got '%s'",
+			     n->key, why, items[i]);
+			free(copy);
+			return -1;
+		}
+		out[i].plen = (uint8_t)plen;
+	}
+	*count = k;
+	free(copy);
+	return 0;
+}
+
+static unsigned int peer_bits(const struct cfg_peer *p)
+{
+	return p->addr.ss_family == AF_INET ? 32 : p->addr.ss_family == AF_INET6 ? 128 : 0;
+}
+
+static bool peer_is_addr(const struct cfg_peer *p)
+{
+	return p->addr.ss_family != AF_UNSPEC && p->plen == peer_bits(p);
+}
+
+const char *config_peer_str(const struct cfg_peer *p, char *out, size_t len)
+{
+	char a[ADDR_STRLEN];
+
+	if (p->addr.ss_family == AF_UNSPEC)
+		snprintf(out, len, "%%any");
+	else if (peer_is_addr(p))
+		snprintf(out, len, "%s", addr_str(&p->addr, a, sizeof(a)));
+	else
+		snprintf(out, len, "%s/%u", addr_str(&p->addr, a, sizeof(a)), p->plen);
+	return out;
+}
+
+int cfg_remote_match(const struct conn_cfg *cc, const struct sockaddr_storage *a)
+{
+	const uint8_t *pa, *pp;
+	size_t len = addr_bytes(a, &pa);
+	int best = -1;
+
+	for (int i = 0; i < cc->n_remote; i++) {
+		const struct cfg_peer *p = &cc->remote_addrs[i];
+		uint8_t m[16];
+
+		if (p->addr.ss_family == AF_UNSPEC) {
+			best = best < 0 ? 0 : best;
+			continue;
+		}
+		if (p->addr.ss_family != a->ss_family || !len || addr_bytes(&p->addr, &pp) != len)
+			continue;
+		memcpy(m, pa, len);
+		mask_bits(m, len, p->plen);
+		if (!memcmp(m, pp, len) && (int)p->plen > best)
+			best = p->plen;
+	}
+	return best;
+}
+
+const struct sockaddr_storage *cfg_remote_addr(const struct conn_cfg *cc)
+{
+	for (int i = 0; i < cc->n_remote; i++)
+		if (peer_is_addr(&cc->remote_addrs[i]))
+			return &cc->remote_addrs[i].addr;
+	return NULL;
+}
+
 /* "192.168.1.0/24", "10.1.2.3", "fd00::/64", optionally "[proto/port]" or
  * "[proto/lo-hi]" with proto a number, tcp, udp, icmp or icmpv6. */
 static int parse_ts(const char *s, struct ts_cfg *ts)
@@ -849,6 +985,7 @@ enum key_type {
 	KT_WORD,	/* char *: one of values[], as written */
 	KT_STR,		/* char * */
 	KT_ADDRS,	/* struct sockaddr_storage[max], int count */
+	KT_PEERS,	/* struct cfg_peer[max], int count */
 	KT_PORTS,	/* uint16_t[max], int count */
 	KT_PROP_IKE,	/* struct proposal_cfg[max], int count */
 	KT_PROP_ESP,
@@ -901,6 +1038,7 @@ struct key {
 #define END(m)		FIELD(end_cfg, m)
 #define CHILD(m)	FIELD(child_cfg, m)
 #define SECRET(m)	FIELD(secret_cfg, m)
+#define POOL(m)		FIELD(pool_cfg, m)
 #define PORT		.min = 1, .max = 65535, .arg = "port"
 #define NOTIFY_TYPE	.min = 16384, .max = 65535, .arg = "type"
 #define COUNTER		.min = 1, .max = 10000000, .arg = "n"
@@ -911,6 +1049,8 @@ static int parse_log_level(struct ctx *c, const struct node *n, const struct key
 static int parse_ts_list(struct ctx *c, const struct node *n, struct ts_cfg *out, int *count);
 static int parse_secret_value(struct ctx *c, const struct node *n, const struct key *k, void *base);
 static int parse_secret_file(struct ctx *c, const struct node *n, const struct key *k, void *base);
+static int parse_pool_names(struct ctx *c, const struct node *n, const struct key *k, void *base);
+static int parse_pool_addrs(struct ctx *c, const struct node *n, const struct key *k, void *base);
 
 static const struct key_value v_bool[] = {
 	{ V("yes", 1) }, { V("no", 0) }, { ALIAS("true", 1) }, { ALIAS("false", 0) }, { .name = NULL },
@@ -1042,8 +1182,11 @@ static const struct key conn_keys[] = {
 	{ K("local_addrs", KT_ADDRS), CONN(local_addrs), COUNT(conn_cfg, n_local),
 	  .max = CFG_MAX_ADDR, .arg = "address , ...",
 	  .help = "Local addresses of the connection; none: any." },
-	{ K("remote_addrs", KT_ADDRS), CONN(remote_addrs), COUNT(conn_cfg, n_remote),
-	  .max = CFG_MAX_ADDR, .arg = "address , ...", .help = "The peer's addresses; required." },
+	{ K("remote_addrs", KT_PEERS), CONN(remote_addrs), COUNT(conn_cfg, n_remote),
+	  .max = CFG_MAX_ADDR, .arg = "address | prefix | %any , ...",
+	  .help = "The peer's addresses, required: up to 4 addresses, prefixes (10.0.0.0/8, 2001:db8::/32, 0.0.0.0/0) or `%any` (either family). A connection initiates to its first address; one with prefixes or `%any` alone only responds (a remote-access gateway's road warriors), so `start_action = start` or `trap` needs an address listed. Of the connections whose `local_addrs` and `remote_addrs` admit a peer, the one with the longest matching prefix wins (an address is the longest, `%any` the shortest), then one whose remote `id` names the peer's identity over one that takes any, then the first in the file; the choice is logged when more than one fitted." },
+	{ K("pools", KT_CUSTOM), CONN(pools), .parse = parse_pool_names, .arg = "name , ...",
+	  .help = "Up to 4 address pools (see the pools section) from which a peer asking for a virtual IP in IKE_AUTH (a CFG_REQUEST configuration payload, RFC 7296 section 3.15) gets one, the first pool of the family asked for with a free address; with it go the pool's `dns` servers, and the Child SA's remote selector is narrowed to that address. An identity gets the address it had before while its lease is remembered, after reconnecting too. A pool with no address left refuses the Child SA with INTERNAL_ADDRESS_FAILURE; the IKE SA stays. Without `pools` a request for an address gets nothing (RFC 7296 section 3.15.4)." },
 	{ K("local_port", KT_UINT), CONN(local_port), PORT, .def = "500",
 	  .help = "The local IKE UDP port." },
 	{ K("remote_port", KT_UINT), CONN(remote_port), PORT, .def = "500",
@@ -1157,6 +1300,14 @@ static const struct key secret_keys[] = {
 	  .help = "A file holding the key, 1 to 1023 bytes, mode 600; a final newline is not part of it." },
 };
 
+static const struct key pool_keys[] = {
+	{ K("addrs", KT_CUSTOM), POOL(first), .parse = parse_pool_addrs, .arg = "prefix | first-last",
+	  .help = "The pool's addresses, required: a prefix (10.10.0.0/24, fd00:10::/112) without its first and, in IPv4, its last address (the network and broadcast addresses; a /31 or /32, /127 or /128 keeps them), or a range 10.10.0.10-10.10.0.99 of one family, at most 2^32 addresses." },
+	{ K("dns", KT_ADDRS), POOL(dns), COUNT(pool_cfg, n_dns), .max = CFG_MAX_DNS,
+	  .arg = "address , ...",
+	  .help = "Up to 4 DNS servers sent with an address of the pool (INTERNAL_IP4_DNS, INTERNAL_IP6_DNS), of either family." },
+};
+
 /* A subsection of a section, for the "expected" lists and the reference. */
 struct sub_def {
 	const char *names;	/* "local, remote" */
@@ -1187,6 +1338,8 @@ static const struct section_def {
 			    .intro = "Each subsection of `children` is a Child SA, named by its section name." },
 	[CFG_SEC_SECRET] = { .what = "secret", KEYS(secret_keys), .title = "The secrets section",
 			     .intro = "Each subsection is a pre-shared key." },
+	[CFG_SEC_POOL] = { .what = "pool", KEYS(pool_keys), .title = "The pools section",
+			   .intro = "Each subsection is an address pool for virtual IPs, named by its section name, which a connection's `pools` lists." },
 };
 
 const char *config_key_name(enum cfg_section s, size_t i)
@@ -1419,6 +1572,9 @@ static int parse_value(struct ctx *c, const struct node *n, const struct key *k,
 	case KT_ADDRS:
 		memset(f, 0, k->size);
 		return parse_addrs(c, n, f, (int)k->max, count);
+	case KT_PEERS:
+		memset(f, 0, k->size);
+		return parse_peers(c, n, f, (int)k->max, count);
 	case KT_PORTS:
 		memset(f, 0, k->size);
 		return parse_ports(c, n, k, f, count);
@@ -1490,6 +1646,7 @@ static bool keys_equal(enum cfg_section s, const void *a, const void *b, bool bu
 				return false;
 			continue;
 		case KT_ADDRS:
+		case KT_PEERS:
 		case KT_PORTS:
 		case KT_PROP_IKE:
 		case KT_PROP_ESP:
@@ -1801,6 +1958,7 @@ static int check_trap(struct ctx *c, const struct node *sec, const struct conn_c
 {
 	const struct child_cfg *ch = cc->children;
 	const char *why = "start_action";
+	int n_addr = 0;
 
 	while (ch && !cfg_child_trapped(cc, ch))
 		ch = ch->next;
@@ -1810,15 +1968,36 @@ static int check_trap(struct ctx *c, const struct node *sec, const struct conn_c
 	}
 	if (!ch)
 		return 0;
-	if (cc->n_remote != 1)
+	for (int i = 0; i < cc->n_remote; i++)
+		n_addr += peer_is_addr(&cc->remote_addrs[i]);
+	if (n_addr != 1 || cc->n_remote != 1)
 		return fail(c, line_of(sec, "remote_addrs"),
-			    "remote_addrs: child '%s' has %s = trap: its policies need the peer's one address (a tunnel template), got %d addresses",
-			    ch->name, why, cc->n_remote);
+			    "remote_addrs: child '%s' has %s = trap: its policies need the peer's one address (a tunnel template), got %d addresses%s",
+			    ch->name, why, n_addr, n_addr == cc->n_remote ? "" : " and prefixes or %any");
 	if (cc->n_local > 1)
 		return fail(c, line_of(sec, "local_addrs"),
 			    "local_addrs: child '%s' has %s = trap: its policies need one local address, or none for the one the route to the peer takes, got %d addresses",
 			    ch->name, why, cc->n_local);
 	return 0;
+}
+
+/* A connection that starts (or traps) initiates, to an address: prefixes
+ * and %any only say whom a responder admits. */
+static int check_start(struct ctx *c, const struct node *sec, const struct conn_cfg *cc)
+{
+	const char *what = cc->start_action == CFG_START_START ? "start" :
+			   cc->start_action == CFG_START_TRAP ? "trap" : NULL;
+	char p[ADDR_STRLEN + 8];
+
+	for (const struct child_cfg *ch = cc->children; ch && !what; ch = ch->next)
+		what = ch->start_action == CFG_START_START ? "start" :
+		       ch->start_action == CFG_START_TRAP ? "trap" : NULL;
+	if (!what || cfg_remote_addr(cc))
+		return 0;
+	return fail(c, line_of(sec, "remote_addrs"),
+		    "remote_addrs: connection '%s' has start_action = %s, but %s%s admits peers and is no address to initiate to: list the peer's address too, or set start_action = none",
+		    cc->name, what, config_peer_str(&cc->remote_addrs[0], p, sizeof(p)),
+		    cc->n_remote > 1 ? " (and the rest)" : "");
 }
 
 /* auto raced UDP and TCP after tcp_race_delay; before, it dropped UDP for
@@ -1846,23 +2025,21 @@ static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 		return -1;
 	if (!cc->n_remote)
 		return fail(c, sec->line, "connection '%s': remote_addrs is required", cc->name);
+	cc->pools_line = line_of(sec, "pools");
 	for (int i = 0; i < cc->n_remote; i++) {
-		const char *what = not_a_peer(&cc->remote_addrs[i]);
-		char a[INET6_ADDRSTRLEN];
+		const char *what = peer_is_addr(&cc->remote_addrs[i]) ?
+				   not_a_peer(&cc->remote_addrs[i].addr) : NULL;
+		char a[ADDR_STRLEN];
 
 		if (!what)
 			continue;
-		inet_ntop(cc->remote_addrs[i].ss_family,
-			  cc->remote_addrs[i].ss_family == AF_INET ?
-			  (const void *)&((struct sockaddr_in *)&cc->remote_addrs[i])->sin_addr :
-			  (const void *)&((struct sockaddr_in6 *)&cc->remote_addrs[i])->sin6_addr,
-			  a, sizeof(a));
 		return fail(c, line_of(sec, "remote_addrs"),
-			    "remote_addrs: %s is %s, not a peer's address", a, what);
+			    "remote_addrs: %s is %s, not a peer's address",
+			    addr_str(&cc->remote_addrs[i].addr, a, sizeof(a)), what);
 	}
 	if (!cc->local.auth || !cc->remote.auth)
 		return fail(c, sec->line, "connection '%s': needs 'local { auth = ... }' and 'remote { auth = ... }'", cc->name);
-	if (check_race(c, sec, cc))
+	if (check_race(c, sec, cc) || check_start(c, sec, cc))
 		return -1;
 	return check_trap(c, sec, cc);
 }
@@ -2091,6 +2268,7 @@ static int check_dups(struct ctx *c, const struct node *first, const char *paren
 {
 	static const struct { const char *parent, *what; } named[] = {
 		{ "connections", "connection" }, { "secrets", "secret" }, { "children", "child" },
+		{ "pools", "pool" },
 	};
 	const struct node **v;
 	size_t n = 0, i;
@@ -2127,6 +2305,172 @@ children:
 		if (!k->value)
 			r = check_dups(c, k->child, k->key);
 	return r;
+}
+
+/* A connection's pools = p4, p6: names, checked against the pools
+ * section once the file is read (check_pool_names). */
+static int parse_pool_names(struct ctx *c, const struct node *n, const struct key *k, void *base)
+{
+	struct conn_cfg *cc = base;
+	char *copy = strdup(n->value), *items[CFG_MAX_POOLS + 1];
+	int m = copy ? split_list(copy, items, CFG_MAX_POOLS) : -1;
+
+	(void)k;
+	memset(cc->pools, 0, sizeof(cc->pools));
+	cc->n_pools = 0;
+	if (m <= 0) {
+		free(copy);
+		return fail(c, n->line, "%s: expected 1 to %d pool names", n->key, CFG_MAX_POOLS);
+	}
+	for (int i = 0; i < m; i++) {
+		if (strlen(items[i]) >= CFG_NAME_MAX || !valid_key(items[i])) {
+			fail(c, n->line, "%s: expected the name of a section of pools { }, got '%s'",
+			     n->key, items[i]);
+			free(copy);
+			return -1;
+		}
+		for (int j = 0; j < i; j++)
+			if (!strcmp(cc->pools[j].name, items[i])) {
+				fail(c, n->line, "%s: pool '%s' is listed twice", n->key, items[i]);
+				free(copy);
+				return -1;
+			}
+		snprintf(cc->pools[i].name, CFG_NAME_MAX, "%s", items[i]);
+	}
+	cc->n_pools = m;
+	free(copy);
+	return 0;
+}
+
+/* Address bytes of ss into out (16 bytes, zero-padded); the family. */
+static int addr_raw(const struct sockaddr_storage *ss, uint8_t out[16])
+{
+	const uint8_t *p;
+	size_t l = addr_bytes(ss, &p);
+
+	memset(out, 0, 16);
+	memcpy(out, p, l);
+	return ss->ss_family;
+}
+
+/* The count of first..last (first <= last), UINT64_MAX when they differ
+ * before their last 32 bits. */
+static uint64_t range_size(const uint8_t *first, const uint8_t *last, size_t len)
+{
+	uint32_t f, l;
+
+	if (memcmp(first, last, len - 4))
+		return UINT64_MAX;
+	memcpy(&f, first + len - 4, 4);
+	memcpy(&l, last + len - 4, 4);
+	return (uint64_t)ntohl(l) - ntohl(f) + 1;
+}
+
+uint64_t cfg_pool_size(const struct pool_cfg *pl)
+{
+	return range_size(pl->first, pl->last, pl->family == AF_INET ? 4 : 16);
+}
+
+/* pool addrs: "10.10.0.0/24" or "10.10.0.10-10.10.0.99". */
+static int parse_pool_addrs(struct ctx *c, const struct node *n, const struct key *k, void *base)
+{
+	struct pool_cfg *pl = base;
+	struct sockaddr_storage a, b;
+	const char *dash = strchr(n->value, '-'), *why = NULL;
+	unsigned int plen, bits;
+	size_t len;
+
+	(void)k;
+	if (dash) {
+		char lo[INET6_ADDRSTRLEN + 1];
+
+		if ((size_t)(dash - n->value) >= sizeof(lo))
+			goto bad;
+		snprintf(lo, sizeof(lo), "%.*s", (int)(dash - n->value), n->value);
+		if (addr_parse(trim(lo), &a) || addr_parse(dash + 1 + strspn(dash + 1, " \t"), &b))
+			goto bad;
+		if (a.ss_family != b.ss_family)
+			return fail(c, n->line, "%s: the range's ends are of two families", n->key);
+		pl->family = addr_raw(&a, pl->first);
+		addr_raw(&b, pl->last);
+		len = pl->family == AF_INET ? 4 : 16;
+		if (memcmp(pl->first, pl->last, len) > 0)
+			return fail(c, n->line, "%s: the range's first address is after its last", n->key);
+	} else {
+		why = parse_prefix(n->value, &a, &plen);
+		if (why)
+			return fail(c, n->line, "%s: %s, got '%s'", n->key, why, n->value);
+		pl->family = addr_raw(&a, pl->first);
+		bits = pl->family == AF_INET ? 32 : 128;
+		len = bits / 8;
+		memcpy(pl->last, pl->first, 16);
+		for (unsigned int i = plen; i < bits; i++)
+			pl->last[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		/* not the network address, nor IPv4's broadcast address */
+		if (bits - plen >= 2) {
+			for (int i = (int)len - 1; i >= 0 && !++pl->first[i]; i--)
+				;
+			if (pl->family == AF_INET)
+				pl->last[3]--;
+		}
+	}
+	if (range_size(pl->first, pl->last, len) == UINT64_MAX)
+		return fail(c, n->line, "%s: at most 2^32 addresses in a pool", n->key);
+	return 0;
+bad:
+	return fail(c, n->line, "%s: expected a prefix like 10.10.0.0/24 or a range like 10.10.0.10-10.10.0.99, got '%s'",
+		    n->key, n->value);
+}
+
+static int parse_pool(struct ctx *c, const struct node *sec, struct pool_cfg *pl)
+{
+	if (strlen(pl->name) >= CFG_NAME_MAX)
+		return fail(c, sec->line, "pool '%s': a pool's name has at most %d characters",
+			    pl->name, CFG_NAME_MAX - 1);
+	if (parse_section(c, sec, CFG_SEC_POOL, "pool", pl, NULL))
+		return -1;
+	if (!pl->family)
+		return fail(c, sec->line, "pool '%s': addrs is required", pl->name);
+	return 0;
+}
+
+static void pool_free(struct pool_cfg *pl)
+{
+	while (pl) {
+		struct pool_cfg *next = pl->next;
+
+		free_keys(CFG_SEC_POOL, pl);
+		free(pl->name);
+		free(pl);
+		pl = next;
+	}
+}
+
+static void parse_pools(struct ctx *c, const struct node *sec, struct config *cfg)
+{
+	struct pool_cfg **tail = &cfg->pools;
+
+	for (const struct node *k = sec->child; k && !c->failed; k = k->next) {
+		struct pool_cfg *pl = named_new(c, k, sizeof(*pl), offsetof(struct pool_cfg, name));
+
+		if (!pl)
+			break;
+		pl->line = k->line;
+		*tail = pl;
+		tail = &pl->next;
+		parse_pool(c, k, pl);
+	}
+}
+
+/* Every pool a connection names exists; the file is read by now. */
+static int check_pool_names(struct ctx *c, const struct config *cfg)
+{
+	for (const struct conn_cfg *cc = cfg->conns; cc; cc = cc->next)
+		for (int i = 0; i < cc->n_pools; i++)
+			if (!config_pool(cfg, cc->pools[i].name))
+				return fail(c, cc->pools_line, "pools: connection '%s' names pool '%s', which the pools section does not define",
+					    cc->name, cc->pools[i].name);
+	return 0;
 }
 
 /* Two secrets for the same identities: one of them could never be used. */
@@ -2234,13 +2578,17 @@ int config_parse(const char *name, const char *text, size_t len,
 			parse_connections(&c, n, cfg);
 		else if (!strcmp(n->key, "secrets"))
 			parse_secrets(&c, n, cfg);
+		else if (!strcmp(n->key, "pools"))
+			parse_pools(&c, n, cfg);
 		else
-			fail(&c, n->line, "unknown section '%s' in the file (expected daemon, connections, secrets)",
+			fail(&c, n->line, "unknown section '%s' in the file (expected daemon, connections, secrets, pools)",
 			     n->key);
 	}
 	node_free(tree);
 	if (!c.failed)
 		check_secrets(&c, cfg);
+	if (!c.failed)
+		check_pool_names(&c, cfg);
 	cfg->warnings = c.warnings;
 	if (c.failed) {
 		config_free(cfg);
@@ -2285,6 +2633,7 @@ void config_free(struct config *c)
 		return;
 	conn_free(c->conns);
 	secret_free(c->secrets);
+	pool_free(c->pools);
 	free_keys(CFG_SEC_DAEMON, &c->daemon);
 	free(c->warnings);
 	free(c->path);
@@ -2296,6 +2645,14 @@ const struct conn_cfg *config_conn(const struct config *c, const char *name)
 	for (const struct conn_cfg *cc = c->conns; cc; cc = cc->next)
 		if (!strcmp(cc->name, name))
 			return cc;
+	return NULL;
+}
+
+const struct pool_cfg *config_pool(const struct config *c, const char *name)
+{
+	for (const struct pool_cfg *pl = c->pools; pl; pl = pl->next)
+		if (!strcmp(pl->name, name))
+			return pl;
 	return NULL;
 }
 
@@ -2406,6 +2763,34 @@ static bool secret_names_end(const struct secret_cfg *s, const struct id_cfg *id
 	return false;
 }
 
+/* The same for the peer's end, whose addresses may be prefixes or %any:
+ * an address identity of the secret within one of them names it. */
+static bool secret_names_peer(const struct secret_cfg *s, const struct conn_cfg *cc)
+{
+	for (int i = 0; i < s->n_ids; i++) {
+		const struct id_cfg *id = &s->ids[i];
+		struct sockaddr_storage a = { 0 };
+
+		if (cc->remote.id.type) {
+			if (id_eq(id, &cc->remote.id))
+				return true;
+			continue;
+		}
+		if (id->type == 1 && id->len == 4) {
+			a.ss_family = AF_INET;
+			memcpy(&((struct sockaddr_in *)&a)->sin_addr, id->data, 4);
+		} else if (id->type == 5 && id->len == 16) {
+			a.ss_family = AF_INET6;
+			memcpy(&((struct sockaddr_in6 *)&a)->sin6_addr, id->data, 16);
+		} else {
+			continue;
+		}
+		if (cfg_remote_match(cc, &a) >= 0)
+			return true;
+	}
+	return false;
+}
+
 static int check_psk(const struct config *cfg, const struct conn_cfg *cc, char *err, size_t errlen)
 {
 	char l[300] = "its address", r[300] = "its address";
@@ -2413,7 +2798,7 @@ static int check_psk(const struct config *cfg, const struct conn_cfg *cc, char *
 
 	for (const struct secret_cfg *s = cfg->secrets; s; s = s->next)
 		if (secret_names_end(s, &cc->local.id, cc->local_addrs, cc->n_local) ||
-		    secret_names_end(s, &cc->remote.id, cc->remote_addrs, cc->n_remote))
+		    secret_names_peer(s, cc))
 			return 0;
 	if (cc->local.id.type) {
 		config_id_str(&cc->local.id, l, sizeof(l));
@@ -2423,8 +2808,8 @@ static int check_psk(const struct config *cfg, const struct conn_cfg *cc, char *
 	}
 	if (cc->remote.id.type) {
 		config_id_str(&cc->remote.id, r, sizeof(r));
-	} else {
-		addr_id(&cc->remote_addrs[0], &a);
+	} else if (cfg_remote_addr(cc)) {
+		addr_id(cfg_remote_addr(cc), &a);
 		config_id_str(&a, r, sizeof(r));
 	}
 	snprintf(err, errlen, "%s:%d: connection '%s' authenticates with a PSK, but no secret names its identities (local %s, remote %s): add a secrets { } section with id = and id2 = them",

@@ -21,6 +21,9 @@
 #define CFG_MAX_PROP	8	/* proposals in one list */
 #define CFG_MAX_TS	8	/* traffic selectors on one side */
 #define CFG_MAX_ADDR	4
+#define CFG_MAX_POOLS	4	/* pools of one connection */
+#define CFG_MAX_DNS	4	/* DNS servers of one pool */
+#define CFG_NAME_MAX	64	/* a pool's name */
 
 #define CFG_CONTROL_SOCKET	"/run/tcpiked/tcpiked.sock"
 
@@ -93,11 +96,32 @@ struct child_cfg {
 	struct child_cfg *next;
 };
 
+/*
+ * One item of remote_addrs: an address (plen 32 or 128), a prefix such as
+ * 10.0.0.0/8 (host bits zero), or %any (family AF_UNSPEC, plen 0).  Only a
+ * connection with an address can initiate; prefixes and %any admit peers
+ * as responder (a remote-access gateway's road warriors).
+ */
+struct cfg_peer {
+	struct sockaddr_storage addr;
+	uint8_t plen;
+};
+
+/* A pool's name, as a connection's pools = lists it. */
+struct cfg_pool_name {
+	char name[CFG_NAME_MAX];
+};
+
 struct conn_cfg {
 	char *name;
 	int line;
-	struct sockaddr_storage local_addrs[CFG_MAX_ADDR], remote_addrs[CFG_MAX_ADDR];
+	struct sockaddr_storage local_addrs[CFG_MAX_ADDR];
+	struct cfg_peer remote_addrs[CFG_MAX_ADDR];
 	int n_local, n_remote;		/* 0 local = any */
+	/* Virtual IPs handed out to peers asking with a CP payload (RFC
+	 * 7296 §3.15), from these pools in order. */
+	struct cfg_pool_name pools[CFG_MAX_POOLS];
+	int n_pools, pools_line;
 	uint16_t local_port, remote_port;	/* IKE UDP ports (500) */
 	enum cfg_transport transport;
 	uint16_t tcp_port;
@@ -139,6 +163,21 @@ struct secret_cfg {
 	struct secret_cfg *next;
 };
 
+/*
+ * An address pool (pools { NAME { addrs = ...; dns = ... } }): one range
+ * of one family, first..last in network order, and the DNS servers sent
+ * with its addresses.
+ */
+struct pool_cfg {
+	char *name;
+	int line;
+	int family;			/* AF_INET / AF_INET6 */
+	uint8_t first[16], last[16];
+	struct sockaddr_storage dns[CFG_MAX_DNS];
+	int n_dns;
+	struct pool_cfg *next;
+};
+
 struct daemon_cfg {
 	char *backend;			/* auto | module | xfrm | none */
 	struct sockaddr_storage listen[CFG_MAX_ADDR];
@@ -170,6 +209,7 @@ struct config {
 	struct daemon_cfg daemon;
 	struct conn_cfg *conns;
 	struct secret_cfg *secrets;
+	struct pool_cfg *pools;
 };
 
 /*
@@ -192,6 +232,17 @@ int config_parse(const char *name, const char *text, size_t len,
 void config_free(struct config *c);
 
 const struct conn_cfg *config_conn(const struct config *c, const char *name);
+const struct pool_cfg *config_pool(const struct config *c, const char *name);
+/* The addresses of a pool (at most 2^32). */
+uint64_t cfg_pool_size(const struct pool_cfg *pl);
+/* How well peer address a fits one of cc's remote_addrs: the longest
+ * matching prefix length (0 for %any), or -1 when none admits it. */
+int cfg_remote_match(const struct conn_cfg *cc, const struct sockaddr_storage *a);
+/* The first address (not a prefix, not %any) of cc's remote_addrs: the
+ * one it initiates to; NULL when it has none (a responder only). */
+const struct sockaddr_storage *cfg_remote_addr(const struct conn_cfg *cc);
+/* "10.0.0.2", "10.0.0.0/8", "%any". */
+const char *config_peer_str(const struct cfg_peer *p, char *out, size_t len);
 /* The PSK for a pair of identities (either order), or NULL. */
 const struct secret_cfg *config_secret(const struct config *c,
 				       const struct id_cfg *a,
@@ -240,6 +291,7 @@ enum cfg_section {
 	CFG_SEC_END,		/* a connection's local { } and remote { } */
 	CFG_SEC_CHILD,		/* a connection's children { NAME { } } */
 	CFG_SEC_SECRET,		/* secrets { NAME { } } */
+	CFG_SEC_POOL,		/* pools { NAME { } } */
 	CFG_SEC_COUNT
 };
 

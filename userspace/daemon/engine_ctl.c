@@ -63,6 +63,12 @@ struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend
 		return NULL;
 	e->loop = loop;
 	e->cfg = cfg;
+	e->pools = pool_set_new();
+	if (!e->pools || pool_set_apply(e->pools, cfg)) {
+		pool_set_free(e->pools);
+		free(e);
+		return NULL;
+	}
 	e->frags.cap = cfg->daemon.max_frag_memory;
 	e->kb = kb;
 	e->exch = &exch_ops;
@@ -173,6 +179,7 @@ void engine_free(struct engine *e)
 	timer_cancel(e->loop, &e->cookie_timer);
 	mem_burst_stop(&e->ho_mem);
 	cred_free_all(e);
+	pool_set_free(e->pools);
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
 	free(e->table);
 	htab_free(&e->child_spis);
@@ -224,8 +231,8 @@ static int conn_initiate(struct engine *e, const struct conn_cfg *cc,
 	struct ike_sa *sa;
 	int r;
 
-	if (!cc->n_remote)
-		return reply(out, -EINVAL, "connection '%s' has no remote_addrs to initiate to",
+	if (!cfg_remote_addr(cc))
+		return reply(out, -EINVAL, "connection '%s' has no address in remote_addrs to initiate to (prefixes and %%any only admit peers)",
 			     cc->name);
 	/* now, not at the next keying attempt */
 	conn_retry_cancel(e, cc->name);
@@ -605,6 +612,13 @@ int engine_reload(struct engine *e, struct config *cfg, struct buf *out)
 	}
 	cred_free_all(e);
 	trap_reload(e, cfg);
+	/* unchanged pools keep their leases, held or remembered */
+	if (pool_set_apply(e->pools, cfg)) {
+		static const char w[] = "out of memory for the new address pools: the old ones stay";
+
+		log_warn("reload: %s", w);
+		reply(out, 0, "warning: %s\n", w);
+	}
 	config_free(e->cfg);
 	e->cfg = cfg;
 	e->frags.cap = cfg->daemon.max_frag_memory;
@@ -744,6 +758,64 @@ static void traps_status(struct engine *e, const char *conn, bool json, struct b
 	}
 }
 
+struct lease_out {
+	const struct conn_cfg *cc;	/* only its pools' leases; NULL: all */
+	bool json, first;
+	struct buf *b;
+};
+
+static bool lease_status(const struct pool_lease_info *l, void *arg)
+{
+	struct lease_out *o = arg;
+	char a[ADDR_STRLEN], id[PEER_ID_STRLEN];
+	bool ours = !o->cc;
+
+	for (int i = 0; o->cc && i < o->cc->n_pools; i++)
+		ours |= !strcmp(o->cc->pools[i].name, l->pool);
+	if (!ours)
+		return true;
+	addr_str(l->addr, a, sizeof(a));
+	id_str(l->id, id, sizeof(id));
+	if (!o->json) {
+		bprintf(o->b, "lease %s: %s to %s, %s\n", l->pool, a, id,
+			l->refs ? "online" : "offline (kept for it)");
+		return true;
+	}
+	bprintf(o->b, "%s{\"pool\":", o->first ? "" : ",");
+	jstr(o->b, l->pool);
+	bprintf(o->b, ",\"address\":\"%s\",\"identity\":", a);
+	jstr(o->b, id);
+	bprintf(o->b, ",\"online\":%s,\"ike_sas\":%u}", l->refs ? "true" : "false", l->refs);
+	o->first = false;
+	return true;
+}
+
+/* The pools' leases, held or remembered: those of conn's pools, or all. */
+static void leases_status(struct engine *e, const char *conn, bool json, struct buf *b)
+{
+	struct lease_out o = {
+		.cc = conn ? config_conn(e->cfg, conn) : NULL, .json = json, .first = true, .b = b,
+	};
+
+	pool_leases(e->pools, lease_status, &o);
+}
+
+static void vips_text(const struct ike_sa *sa, bool json, struct buf *b)
+{
+	char a[ADDR_STRLEN];
+
+	for (int i = 0; i < sa->n_vip; i++) {
+		addr_str(&sa->vip[i].addr, a, sizeof(a));
+		if (!json) {
+			bprintf(b, "  virtual IP %s from pool %s\n", a, sa->vip[i].pool);
+			continue;
+		}
+		bprintf(b, "%s{\"address\":\"%s\",\"pool\":", i ? "," : "", a);
+		jstr(b, sa->vip[i].pool);
+		bprintf(b, "}");
+	}
+}
+
 static void status_text(struct engine *e, const char *conn, struct buf *b)
 {
 	uint64_t now = ike_now();
@@ -772,6 +844,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 			t.su, t.si, t.sr, sa->peer_id.type ? peer_id_str(sa, pid) : "-",
 			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
+		vips_text(sa, false, b);
 		if (sa->probe.state != PROBE_NONE) {
 			char ps[96];
 
@@ -804,6 +877,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 		}
 	}
 	traps_status(e, conn, false, b);
+	leases_status(e, conn, false, b);
 	conn_retries_status(e, b, false);
 	bprintf(b, "counters: rx %llu tx %llu dropped %llu bad %llu retransmits %llu, "
 		"IKE SAs established %llu failed %llu, Child SAs %llu failed %llu, "
@@ -967,6 +1041,8 @@ static void ike_sa_json(struct engine *e, struct ike_sa *sa, bool first, uint64_
 		sa->my_msgid, sa->peer_msgid, sa->peer_frag ? "true" : "false", sa->inter_n);
 	for (c = sa->children; c; c = c->next)
 		child_json(e, sa, c, c == sa->children, b);
+	bprintf(b, "],\"vips\":[");
+	vips_text(sa, true, b);
 	bprintf(b, "]}");
 }
 
@@ -1035,6 +1111,8 @@ static void status_json(struct engine *e, const char *conn, struct buf *b)
 	tcp_json(e->tcp, b);
 	bprintf(b, ",\"traps\":[");
 	traps_status(e, conn, true, b);
+	bprintf(b, "],\"leases\":[");
+	leases_status(e, conn, true, b);
 	bprintf(b, "],\"retries\":[");
 	conn_retries_status(e, b, true);
 	bprintf(b, "],\"udp\":");
@@ -1082,6 +1160,19 @@ static void addrs_text(const struct sockaddr_storage *a, int n, char *out, size_
 		if (i)
 			o += (size_t)snprintf(out + o, len - o, ", ");
 		addr_str(&a[i], out + o, len - o);
+		o += strlen(out + o);
+	}
+}
+
+static void peers_text(const struct cfg_peer *p, int n, char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = 0;
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i)
+			o += (size_t)snprintf(out + o, len - o, ", ");
+		config_peer_str(&p[i], out + o, len - o);
 		o += strlen(out + o);
 	}
 }
@@ -1189,7 +1280,7 @@ int engine_list_conns(struct engine *e, bool json, struct buf *out)
 		char l[256], r[256], ike[1024];
 
 		addrs_text(cc->local_addrs, cc->n_local, l, sizeof(l));
-		addrs_text(cc->remote_addrs, cc->n_remote, r, sizeof(r));
+		peers_text(cc->remote_addrs, cc->n_remote, r, sizeof(r));
 		config_proposals_str(cc->ike, cc->n_ike, ike, sizeof(ike));
 		if (json) {
 			bprintf(out, "%s{\"name\":", first ? "" : ",");

@@ -28,6 +28,23 @@ void explain_ts(const char *who, const struct child_ts *ts, const struct conn_cf
 		const struct child_cfg *one, bool reply);
 void explain_no_conn(const struct ike_sa *sa, const struct id_cfg *idr);
 
+/* vip.c: virtual IPs for a peer's CFG_REQUEST (RFC 7296 §3.15) */
+struct vip_ask {
+	bool present;		/* a CFG_REQUEST asking for something we know */
+	struct ike_cp_want w;
+};
+
+/* The CP payload of an IKE_AUTH request into ask: 0 (none, or not a
+ * CFG_REQUEST: ignored with a log) or -EBADMSG (malformed). */
+int vip_request_get(struct ike_sa *sa, const struct ike_msg *inner, struct vip_ask *ask);
+/* Addresses from cc's pools into sa->vip for what ask wants, by the
+ * peer's identity: 0, or INTERNAL_ADDRESS_FAILURE (logged) when pools of
+ * the families asked for had none left (§3.15.4). */
+uint16_t vip_assign(struct ike_sa *sa, const struct conn_cfg *cc, const struct vip_ask *ask);
+/* The CFG_REPLY with sa's virtual IPs and their pools' DNS servers;
+ * nothing when sa has none. */
+void vip_put_reply(struct ike_sa *sa, struct ike_builder *bld);
+
 /* exch_init.c */
 int init_start(struct ike_sa *sa);
 void init_rx_request(struct engine *e, const struct ike_rx *rx,

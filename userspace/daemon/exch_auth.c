@@ -732,37 +732,60 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 
 /* --- responder ------------------------------------------------------------------- */
 
-static bool conn_fits(struct ike_sa *sa, const struct conn_cfg *c,
-		      const struct id_cfg *peer, const struct id_cfg *idr)
+/*
+ * How well connection c fits the peer: -1 when it does not, else twice
+ * its longest remote_addrs prefix holding the peer's address (an address
+ * 32 or 128, %any 0), plus one when its remote id names the peer (more
+ * specific than one taking any identity).
+ */
+static int conn_fit(struct ike_sa *sa, const struct conn_cfg *c,
+		    const struct id_cfg *peer, const struct id_cfg *idr)
 {
+	int plen = cfg_remote_match(c, &sa->path.remote);
 	struct id_cfg w;
-	bool addr_ok = !c->n_remote;
-	int i;
 
-	for (i = 0; i < c->n_remote; i++)
-		addr_ok |= addr_eq(&c->remote_addrs[i], &sa->path.remote);
-	if (!addr_ok)
-		return false;
+	if (plen < 0)
+		return -1;
 	if (c->remote.id.type && (id_wire(&c->remote.id, &w) || !id_equal(&w, peer)))
-		return false;
+		return -1;
 	if (idr && c->local.id.type && (id_wire(&c->local.id, &w) || !id_equal(&w, idr)))
-		return false;
-	return true;
+		return -1;
+	return plen * 2 + !!c->remote.id.type;
 }
 
 /* The connection for the peer's identity among those that fit the
- * addresses; the one chosen at IKE_SA_INIT is tried first. */
+ * addresses: the most specific (conn_fit), then the one chosen at
+ * IKE_SA_INIT, then the first in the file.  When more than one fitted,
+ * the log says which won and why. */
 static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct id_cfg *peer,
 					  const struct id_cfg *idr)
 {
-	const struct conn_cfg *c;
+	const struct conn_cfg *c, *best = NULL;
+	int f, best_f = -1, n = 0;
+	char others[256] = "", ids[PEER_ID_STRLEN], a[ADDR_STRLEN];
+	size_t o = 0;
 
-	if (conn_fits(sa, sa->cfg, peer, idr))
-		return sa->cfg;
-	for (c = sa->e->cfg->conns; c; c = c->next)
-		if (c != sa->cfg && conn_fits(sa, c, peer, idr))
-			return c;
-	return NULL;
+	for (c = sa->e->cfg->conns; c; c = c->next) {
+		f = conn_fit(sa, c, peer, idr);
+		if (f < 0)
+			continue;
+		n++;
+		if (f > best_f || (f == best_f && c == sa->cfg)) {
+			best = c;
+			best_f = f;
+		}
+	}
+	if (n < 2)
+		return best;
+	for (c = sa->e->cfg->conns; c && o < sizeof(others); c = c->next)
+		if (c != best && (f = conn_fit(sa, c, peer, idr)) >= 0)
+			o += (size_t)snprintf(others + o, sizeof(others) - o, "%s%s (/%d%s)",
+					      o ? ", " : "", c->name, f / 2,
+					      f & 1 ? ", its id" : "");
+	log_info("%s: %d connections fit peer %s at %s: %s chosen, remote_addrs /%d%s, over %s",
+		 ike_sa_name(sa), n, peer_id_str(sa, ids), addr_str(&sa->path.remote, a, sizeof(a)),
+		 best->name, best_f / 2, best_f & 1 ? " and its remote id" : "", others);
+	return best;
 }
 
 /* Responder: the Child SA asked for in IKE_AUTH, installed into *ch; 0 or
@@ -820,6 +843,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	struct ike_proposal chosen;
 	struct ike_notify ic;
 	struct refusal no = { .part = "AUTH", .why = "" };
+	struct vip_ask ask;
 	uint16_t child_err = 0;
 	uint8_t method = 0;
 	int r;
@@ -836,6 +860,12 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	if (ike_msg_find(inner, IKEV2_PL_SA) && child_ts_get(inner, &ts)) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		auth_fail(sa, "request has TSi and TSr missing or malformed");
+		return;
+	}
+	/* ... and so does a malformed CP payload (§3.15.1's lengths) */
+	if (vip_request_get(sa, inner, &ask)) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		auth_fail(sa, "request has a malformed CP payload");
 		return;
 	}
 	memset(&idr_want, 0, sizeof(idr_want));
@@ -878,15 +908,21 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	 * the first Child SA, whose selectors and policies they may hold. */
 	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
 		initial_contact(sa);
+	/* Virtual IPs before the first Child SA, whose remote selectors
+	 * they narrow; none to give refuses that Child SA (§3.15.4). */
+	child_err = vip_assign(sa, cc, &ask);
 	/* The first Child SA (§1.2). */
-	if (ike_msg_find(inner, IKEV2_PL_SA))
+	if (ike_msg_find(inner, IKEV2_PL_SA) && !child_err)
 		child_err = auth_first_child(sa, cc, inner, &ts, &ch, &chosen);
+	else if (child_err)
+		sa->e->st.child_failed++;
 	chain_begin(&bld, &out);
 	ike_put_id(&bld, IKEV2_PL_IDR, me.type, me.data, me.len);
 	if (cc->local.auth == CFG_AUTH_PUBKEY)
 		put_certs(&bld, cr);
 	ike_put_auth(&bld, method, au.data, au.len);
 	buf_wipe(&au);
+	vip_put_reply(sa, &bld);
 	if (ch) {
 		if (ch->mode == CFG_MODE_TRANSPORT)
 			ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);

@@ -244,6 +244,13 @@ static void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 		c->next = to->children;
 		to->children = c;
 	}
+	/* The virtual IPs' leases with them: the peer keeps its addresses
+	 * (to the winner of a rekey collision, as the children). */
+	if (from->n_vip && !to->n_vip) {
+		memcpy(to->vip, from->vip, sizeof(to->vip));
+		to->n_vip = from->n_vip;
+		from->n_vip = 0;
+	}
 	/* And what is still to be asked for: refusals, a pass due or
 	 * waiting for the exchange that rekeyed the IKE SA. */
 	if (!to->wants) {

@@ -584,16 +584,23 @@ static bool addr_listed(const struct sockaddr_storage *list, int n,
 	return false;
 }
 
-/* The connection for a peer: the first whose addresses admit both ends. */
+/* The connection for a peer: of those whose addresses admit both ends,
+ * the one with the longest remote_addrs prefix holding the peer's (an
+ * address before a prefix before %any), else the first.  IKE_AUTH
+ * chooses again with the identities (exch_auth.c's conn_for_id). */
 static const struct conn_cfg *conn_for(struct engine *e, const struct ike_rx *rx)
 {
-	const struct conn_cfg *c;
+	const struct conn_cfg *c, *best = NULL;
+	int m, best_m = -1;
 
-	for (c = e->cfg->conns; c; c = c->next)
-		if (addr_listed(c->remote_addrs, c->n_remote, &rx->path.remote) &&
-		    addr_listed(c->local_addrs, c->n_local, &rx->path.local))
-			return c;
-	return NULL;
+	for (c = e->cfg->conns; c; c = c->next) {
+		m = cfg_remote_match(c, &rx->path.remote);
+		if (m > best_m && addr_listed(c->local_addrs, c->n_local, &rx->path.local)) {
+			best = c;
+			best_m = m;
+		}
+	}
+	return best;
 }
 
 static struct ike_sa *half_open_find(struct engine *e, const struct ike_rx *rx,

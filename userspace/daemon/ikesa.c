@@ -335,6 +335,20 @@ static void ike_sa_destroy_later(struct ike_sa *sa, const char *why)
 	timer_arm(sa->e->loop, &sa->life_timer, 0, reap_fire);
 }
 
+void ike_vips_release(struct ike_sa *sa)
+{
+	char a[ADDR_STRLEN], ids[PEER_ID_STRLEN];
+
+	for (int i = 0; i < sa->n_vip; i++) {
+		if (!sa->e->pools || !pool_release(sa->e->pools, sa->vip[i].pool, &sa->peer_id))
+			continue;	/* the pool went with a reload */
+		log_info("%s: virtual IP %s of pool %s released by %s (kept for it)",
+			 ike_sa_name(sa), addr_str(&sa->vip[i].addr, a, sizeof(a)),
+			 sa->vip[i].pool, peer_id_str(sa, ids));
+	}
+	sa->n_vip = 0;
+}
+
 void ike_sa_destroy(struct ike_sa *sa, const char *why)
 {
 	struct engine *e = sa->e;
@@ -357,6 +371,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 		child_free(c, true);
 	}
 	sa->children = NULL;
+	ike_vips_release(sa);
 	if (sa->kernel_keepalive && e->kb && e->kb->ops->keepalive_set &&
 	    !keepalive_shared(sa)) {
 		const struct ike_path *ep = ike_esp_path(sa);
@@ -435,15 +450,17 @@ int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *sr
 struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 			    enum xport_origin origin, int *err)
 {
-	struct ike_sa *sa = ike_sa_new(e, cc, true);
+	const struct sockaddr_storage *to = cfg_remote_addr(cc);
+	struct ike_sa *sa = to ? ike_sa_new(e, cc, true) : NULL;
 	int r;
 
 	if (!sa) {
-		*err = -ENOMEM;
+		/* prefixes and %any admit peers, name none to initiate to */
+		*err = to ? -ENOMEM : -EDESTADDRREQ;
 		return NULL;
 	}
 	sa->x.origin = origin;
-	sa->path.remote = cc->remote_addrs[0];
+	sa->path.remote = *to;
 	addr_set_port(&sa->path.remote, cc->remote_port);
 	if (cc->n_local) {
 		sa->path.local = cc->local_addrs[0];

@@ -43,6 +43,7 @@
 #include "loop.h"
 #include "memtrim.h"
 #include "payload.h"
+#include "pool.h"
 #include "transport.h"
 
 struct kbackend;
@@ -276,6 +277,15 @@ struct ike_sa {
 
 	/* Identities */
 	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
+	/* Responder: the virtual IPs the peer was given from pools (a CP
+	 * payload, RFC 7296 §3.15), at most one per family; their leases
+	 * are released when the SA goes (ike_vips_release), or pass to the
+	 * SA that rekeys it. */
+	struct ike_vip {
+		struct sockaddr_storage addr;
+		char pool[CFG_NAME_MAX];
+	} vip[2];
+	int n_vip;
 	/* Responder: the message ID of the initiator's first request after
 	 * IKE_AUTH, the one that may carry AUTHENTICATION_FAILED (§2.21.2). */
 	uint32_t auth_next_msgid;
@@ -408,6 +418,8 @@ struct engine {
 	/* The backend's event source, watched by the loop (kevent.c). */
 	int kev_fd;
 	bool kev_watched;
+	/* Address pools and their leases by identity (pool.c). */
+	struct pool_set *pools;
 	/* Installed trap policies, one per trapped child (trap.c). */
 	struct trap *traps;
 	/* The SA payload of the message being read (~70 KB, kept off the
@@ -493,6 +505,9 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 void ike_sa_link(struct ike_sa *sa);		/* into the SPI table */
 /* Frees the SA and everything it holds; starts nothing new. */
 void ike_sa_destroy(struct ike_sa *sa, const char *why);
+/* The SA's virtual IPs go back to their pools (remembered for the
+ * identity); the SA holds none after. */
+void ike_vips_release(struct ike_sa *sa);
 struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
 void ike_sa_established(struct ike_sa *sa);
 void ike_half_open_add(struct ike_sa *sa);

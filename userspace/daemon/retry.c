@@ -125,7 +125,7 @@ static void retry_fire(struct timer *t)
 	int err;
 
 	retry_drop(retry_find(e, r->name));
-	if (!cc || !cc->n_remote)
+	if (!cc || !cfg_remote_addr(cc))
 		return;		/* gone or changed by a reload */
 	if (conn_busy(e, cc)) {
 		log_debug("%s: not initiated again: it has an IKE SA", cc->name);
@@ -145,7 +145,7 @@ static void retry_fire(struct timer *t)
 
 void ike_keying_failed(struct ike_sa *sa, const char *why)
 {
-	if (!sa->initiator || !sa->cfg || !sa->cfg->n_remote)
+	if (!sa->initiator || !sa->cfg || !cfg_remote_addr(sa->cfg))
 		return;
 	retry_after(sa->e, sa->cfg, ike_sa_name(sa), sa->keying_attempt ? sa->keying_attempt : 1,
 		    why);
@@ -153,7 +153,7 @@ void ike_keying_failed(struct ike_sa *sa, const char *why)
 
 void conn_restart_later(struct engine *e, const struct conn_cfg *cc, uint64_t delay_ms)
 {
-	if (e->shutting_down || !cc->n_remote || retry_find(e, cc->name))
+	if (e->shutting_down || !cfg_remote_addr(cc) || retry_find(e, cc->name))
 		return;
 	retry_schedule(e, cc->name, 1, delay_ms);
 }

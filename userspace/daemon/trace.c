@@ -336,11 +336,7 @@ void explain_no_conn(const struct ike_sa *sa, const struct id_cfg *idr)
 
 	id_str(&sa->peer_id, got, sizeof(got));
 	for (const struct conn_cfg *c = sa->e->cfg->conns; c && o < sizeof(list); c = c->next) {
-		bool addr_ok = !c->n_remote;
-
-		for (int i = 0; i < c->n_remote; i++)
-			addr_ok |= addr_eq(&c->remote_addrs[i], &sa->path.remote);
-		if (!addr_ok)
+		if (cfg_remote_match(c, &sa->path.remote) < 0)
 			continue;
 		if (c->remote.id.type)
 			id_str(&c->remote.id, want, sizeof(want));

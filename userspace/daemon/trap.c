@@ -75,7 +75,7 @@ static int trap_install(struct engine *e, const struct conn_cfg *cc, const struc
 	c->cfg = ch;
 	c->trap = true;
 	c->mode = ch->mode;
-	c->addr_remote = cc->remote_addrs[0];
+	c->addr_remote = *cfg_remote_addr(cc);	/* config.c's check_trap */
 	addr_set_port(&c->addr_remote, 0);
 	if (cc->n_local) {
 		c->addr_local = cc->local_addrs[0];

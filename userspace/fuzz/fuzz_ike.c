@@ -67,7 +67,13 @@ static void check(const struct ike_msg *m, const uint8_t *p, size_t len)
 			for (unsigned int j = 0; j < d.nspi && d.spi_len == 4; j++)
 				(void)ike_delete_spi(&d, j);
 		ike_get_ts(pl, &ts);
-		ike_get_cp(pl, &cp);
+		if (!ike_get_cp(pl, &cp)) {
+			struct ike_cp_want w;
+
+			if (cp.n > IKE_MAX_CP_ATTRS || cp.skipped < 0)
+				abort();
+			ike_cp_want(&cp, &w);
+		}
 		ike_get_sk(pl, &sp);
 		ike_get_skf(pl, &f);
 	}

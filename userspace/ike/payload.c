@@ -8,6 +8,7 @@
 #include "payload.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 static void body(const struct ike_pl *pl, struct cursor *c)
@@ -616,7 +617,7 @@ int ike_get_cp(const struct ike_pl *pl, struct ike_cp *cp)
 {
 	struct cursor c;
 	uint8_t type, rsv[3];
-	int n = 0;
+	int n = 0, skipped = 0;
 
 	body(pl, &c);
 	if (!cur_u8(&c, &type) || !cur_copy(&c, rsv, 3))
@@ -629,8 +630,10 @@ int ike_get_cp(const struct ike_pl *pl, struct ike_cp *cp)
 
 		if (!cur_u16(&c, &at) || !cur_u16(&c, &len) || !cur_sub(&c, len, &v))
 			return -EBADMSG;
-		if (n == IKE_MAX_CP_ATTRS)
-			return -E2BIG;
+		if (n == IKE_MAX_CP_ATTRS) {
+			skipped++;	/* read for its length, not kept */
+			continue;
+		}
 		cp->a[n].type = at & 0x7fff;	/* top bit reserved */
 		cp->a[n].val.p = v.p;
 		cp->a[n].val.len = v.left;
@@ -638,6 +641,40 @@ int ike_get_cp(const struct ike_pl *pl, struct ike_cp *cp)
 	}
 	cp->cfg_type = type;
 	cp->n = n;
+	cp->skipped = skipped;
+	return 0;
+}
+
+int ike_cp_want(const struct ike_cp *cp, struct ike_cp_want *w)
+{
+	/* §3.15.1: the attributes we answer, the value length each may have
+	 * besides 0 in a request, and what it asks for */
+	static const struct {
+		uint16_t type;
+		uint8_t len;
+		size_t off;
+	} known[] = {
+		{ IKEV2_CP_INTERNAL_IP4_ADDRESS, 4, offsetof(struct ike_cp_want, ip4) },
+		{ IKEV2_CP_INTERNAL_IP6_ADDRESS, 17, offsetof(struct ike_cp_want, ip6) },
+		{ IKEV2_CP_INTERNAL_IP4_DNS, 4, offsetof(struct ike_cp_want, dns4) },
+		{ IKEV2_CP_INTERNAL_IP6_DNS, 16, offsetof(struct ike_cp_want, dns6) },
+	};
+
+	memset(w, 0, sizeof(*w));
+	for (int i = 0; i < cp->n; i++) {
+		size_t k, l = cp->a[i].val.len;
+
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (known[k].type == cp->a[i].type)
+				break;
+		if (k == sizeof(known) / sizeof(known[0])) {
+			w->other++;	/* not ours to answer */
+			continue;
+		}
+		if (l && l != known[k].len)
+			return -EBADMSG;
+		*(bool *)((char *)w + known[k].off) = true;
+	}
 	return 0;
 }
 

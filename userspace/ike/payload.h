@@ -17,7 +17,7 @@
  *   (m.sk is the SK/SKF payload, m.sk_next its next-payload field).
  * Every ike_get_*() validates the whole body before filling its output and
  * returns 0, -EBADMSG (malformed: answer INVALID_SYNTAX) or -E2BIG (more
- * selectors/attributes than the fixed bounds below: also INVALID_SYNTAX,
+ * selectors than the fixed bounds below: also INVALID_SYNTAX,
  * logged as a local limit; SA payloads are bounded by their format only).  On error the output
  * holds no usable entries (counts 0 for SA/TS; CP undefined).  Spans (const uint8_t *
  * + length) point into the received message: they live as long as it.
@@ -219,10 +219,25 @@ struct ike_cp {
 	uint8_t cfg_type;	/* IKEV2_CFG_* */
 	int n;
 	struct ike_cp_attr a[IKE_MAX_CP_ATTRS];
+	int skipped;		/* attributes past IKE_MAX_CP_ATTRS: length
+				 * checked, not kept */
 };
 
+/* Every attribute's header and length is checked (-EBADMSG); the first
+ * IKE_MAX_CP_ATTRS are kept, the rest counted in skipped: a peer asking
+ * for more than we could answer gets an answer to the first ones. */
 int ike_get_cp(const struct ike_pl *pl, struct ike_cp *cp);
 void ike_put_cp(struct ike_builder *bld, const struct ike_cp *cp);
+
+/* What a CFG_REQUEST's kept attributes ask for (§3.15.1): 0, or -EBADMSG
+ * when a known attribute has a length §3.15.1 does not allow (address
+ * attributes may be empty or carry the address the peer would like). */
+struct ike_cp_want {
+	bool ip4, ip6, dns4, dns6;
+	int other;		/* attributes of other types, ignored */
+};
+
+int ike_cp_want(const struct ike_cp *cp, struct ike_cp_want *w);
 
 /* --- SK / SKF (§3.14, RFC 7383 §2.5) --------------------------------------- */
 

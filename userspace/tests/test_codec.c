@@ -355,6 +355,87 @@ TEST(ts_start_after_end)
 	ASSERT_EQ(-EBADMSG, ike_get_ts(&pl, &ts));
 }
 
+/* A CFG_REQUEST with 100 attributes: every header read, the first
+ * IKE_MAX_CP_ATTRS kept and the rest counted; cut short or of an unknown
+ * CFG type: malformed. */
+TEST(cp_many_attributes_and_malformed)
+{
+	static uint8_t p[4 + 100 * 4 + 16];
+	struct ike_pl pl;
+	static struct ike_cp cp;
+	struct ike_cp_want w;
+	size_t o = 4;
+
+	p[0] = IKEV2_CFG_REQUEST;
+	for (int i = 0; i < 100; i++) {
+		p[o + 1] = i == 99 ? IKEV2_CP_INTERNAL_IP6_ADDRESS : 0x40 + (i & 7);
+		o += 4;
+	}
+	pl = raw(IKEV2_PL_CP, p, o);
+	ASSERT_EQ(0, ike_get_cp(&pl, &cp));
+	EXPECT_EQ(IKE_MAX_CP_ATTRS, cp.n);
+	EXPECT_EQ(100 - IKE_MAX_CP_ATTRS, cp.skipped);
+	ASSERT_EQ(0, ike_cp_want(&cp, &w));
+	EXPECT_FALSE(w.ip6);	/* the 100th: not among those kept */
+	EXPECT_EQ(IKE_MAX_CP_ATTRS, w.other);
+	/* an attribute whose length runs past the payload */
+	p[o + 1] = IKEV2_CP_INTERNAL_IP4_ADDRESS;
+	p[o + 3] = 8;
+	pl = raw(IKEV2_PL_CP, p, o + 4 + 4);
+	EXPECT_EQ(-EBADMSG, ike_get_cp(&pl, &cp));
+	/* half an attribute header */
+	pl = raw(IKEV2_PL_CP, p, 4 + 2);
+	EXPECT_EQ(-EBADMSG, ike_get_cp(&pl, &cp));
+	/* no room for the CFG type and its reserved bytes */
+	pl = raw(IKEV2_PL_CP, p, 3);
+	EXPECT_EQ(-EBADMSG, ike_get_cp(&pl, &cp));
+	p[0] = 5;	/* no such CFG type */
+	pl = raw(IKEV2_PL_CP, p, 4);
+	EXPECT_EQ(-EBADMSG, ike_get_cp(&pl, &cp));
+}
+
+/* §3.15.1's lengths: an address attribute empty or with the address (and
+ * IPv6's prefix length), DNS empty or an address; unknown types ignored. */
+TEST(cp_request_attribute_lengths)
+{
+	uint8_t p[] = {
+		IKEV2_CFG_REQUEST, 0, 0, 0,
+		0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 0,
+		0, IKEV2_CP_INTERNAL_IP6_ADDRESS, 0, 17,
+		0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 64,
+		0, IKEV2_CP_INTERNAL_IP4_DNS, 0, 0,
+		0x70, 0x00, 0, 2, 0xab, 0xcd,	/* unknown, top bit reserved */
+		0, IKEV2_CP_INTERNAL_IP6_DNS, 0, 0,
+	};
+	static const uint8_t bad4[] = {
+		IKEV2_CFG_REQUEST, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 3, 10, 0, 0,
+	};
+	static const uint8_t bad6[] = {
+		IKEV2_CFG_REQUEST, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP6_ADDRESS, 0, 16,
+		0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	};
+	struct ike_pl pl = raw(IKEV2_PL_CP, p, sizeof(p));
+	static struct ike_cp cp;
+	struct ike_cp_want w;
+
+	ASSERT_EQ(0, ike_get_cp(&pl, &cp));
+	ASSERT_EQ(5, cp.n);
+	EXPECT_EQ(0x7000, cp.a[3].type);
+	ASSERT_EQ(0, ike_cp_want(&cp, &w));
+	EXPECT_TRUE(w.ip4);
+	EXPECT_TRUE(w.ip6);
+	EXPECT_TRUE(w.dns4);
+	EXPECT_TRUE(w.dns6);
+	EXPECT_EQ(1, w.other);
+	/* an IPv4 address of 3 bytes; an IPv6 one without its prefix length */
+	pl = raw(IKEV2_PL_CP, bad4, sizeof(bad4));
+	ASSERT_EQ(0, ike_get_cp(&pl, &cp));
+	EXPECT_EQ(-EBADMSG, ike_cp_want(&cp, &w));
+	pl = raw(IKEV2_PL_CP, bad6, sizeof(bad6));
+	ASSERT_EQ(0, ike_get_cp(&pl, &cp));
+	EXPECT_EQ(-EBADMSG, ike_cp_want(&cp, &w));
+}
+
 TEST(ts_wrong_length_for_type)
 {
 	uint8_t p[] = {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 
+#include "addr.h"
 #include "config.h"
 #include "kselftest_harness.h"
 
@@ -232,6 +233,124 @@ TEST(trap_start_action)
 	config_free(c);
 }
 
+/* remote_addrs takes prefixes and %any (a responder's road warriors);
+ * the longest matching prefix is the better fit, and such a connection
+ * cannot start or trap without an address among them. */
+TEST(remote_addrs_prefixes_and_any)
+{
+	char err[512];
+	struct sockaddr_storage a, b6;
+	const struct conn_cfg *cc;
+	struct config *c;
+	char s[64];
+
+	c = parse("connections {\n"
+		  " any {\n  remote_addrs = %any\n  local { auth = psk }\n  remote { auth = psk }\n }\n"
+		  " ten {\n  remote_addrs = 10.0.0.0/8, 2001:db8::/32\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n"
+		  " both {\n  remote_addrs = 10.1.2.3, 0.0.0.0/0\n  start_action = start\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	ASSERT_EQ(0, addr_parse("10.1.2.3", &a));
+	ASSERT_EQ(0, addr_parse("2001:db8:1::7", &b6));
+	cc = config_conn(c, "any");
+	EXPECT_EQ(0, cfg_remote_match(cc, &a));
+	EXPECT_EQ(0, cfg_remote_match(cc, &b6));
+	EXPECT_EQ(NULL, cfg_remote_addr(cc));
+	EXPECT_STREQ("%any", config_peer_str(&cc->remote_addrs[0], s, sizeof(s)));
+	cc = config_conn(c, "ten");
+	EXPECT_EQ(8, cfg_remote_match(cc, &a));
+	EXPECT_EQ(32, cfg_remote_match(cc, &b6));
+	EXPECT_STREQ("2001:db8::/32", config_peer_str(&cc->remote_addrs[1], s, sizeof(s)));
+	ASSERT_EQ(0, addr_parse("11.0.0.1", &a));
+	EXPECT_EQ(-1, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("10.1.2.3", &a));
+	cc = config_conn(c, "both");
+	EXPECT_EQ(32, cfg_remote_match(cc, &a));
+	EXPECT_EQ(-1, cfg_remote_match(cc, &b6));
+	ASSERT_NE(NULL, cfg_remote_addr(cc));
+	EXPECT_STREQ("10.1.2.3", addr_str(cfg_remote_addr(cc), s, sizeof(s)));
+	EXPECT_FALSE(conn_cfg_equal(config_conn(c, "any"), config_conn(c, "ten")));
+	config_free(c);
+
+	EXPECT_STREQ("t.conf:3: remote_addrs: connection 'c' has start_action = start, but %any admits peers and is no address to initiate to: list the peer's address too, or set start_action = none",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n  start_action = start\n"
+			       "  local { auth = psk }\n  remote { auth = psk }\n" END));
+	EXPECT_STREQ("t.conf:3: remote_addrs: connection 'c' has start_action = trap, but 10.0.0.0/8 (and the rest) admits peers and is no address to initiate to: list the peer's address too, or set start_action = none",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.0/8, %any\n"
+			       "  local { auth = psk }\n  remote { auth = psk }\n"
+			       "  children { x { local_ts = 10.0.0.0/8\n remote_ts = 10.1.0.0/16\n start_action = trap } }\n" END));
+	EXPECT_NE(NULL, strstr(parse_err("connections {\n c {\n  remote_addrs = 10.0.0.2, %any\n"
+					 "  start_action = trap\n"
+					 "  local { auth = psk }\n  remote { auth = psk }\n"
+					 "  children { x { local_ts = 10.0.0.0/8\n remote_ts = 10.1.0.0/16 } }\n" END),
+			       "t.conf:3: remote_addrs: child 'x' has start_action = trap: its policies need the peer's one address (a tunnel template), got 1 addresses and prefixes or %any"));
+	EXPECT_STREQ("t.conf:3: remote_addrs: host bits are set after the prefix length (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '10.0.0.1/8'",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.1/8\n" END));
+	EXPECT_STREQ("t.conf:3: remote_addrs: expected a prefix length after '/' of at most 32 (IPv4) or 128 (IPv6) (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '10.0.0.0/33'",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.0/33\n" END));
+	EXPECT_STREQ("t.conf:3: remote_addrs: expected an address or a prefix (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '%all'",
+		     parse_err("connections {\n c {\n  remote_addrs = %all\n" END));
+	/* the address of a literal is still checked */
+	EXPECT_STREQ("t.conf:3: remote_addrs: 224.0.0.1 is a multicast address, not a peer's address",
+		     parse_err("connections {\n c {\n  remote_addrs = 224.0.0.1\n" END));
+}
+
+/* pools { NAME { addrs, dns } } and a connection's pools = NAME. */
+TEST(pools_section)
+{
+	char err[512], s[64];
+	const struct pool_cfg *pl;
+	const struct conn_cfg *cc;
+	struct config *c;
+
+	c = parse("pools {\n p4 {\n  addrs = 10.10.0.0/24\n  dns = 10.10.0.1, fd00::53\n }\n"
+		  " one { addrs = 10.20.0.5/32 }\n"
+		  " r6 { addrs = fd00:10::10-fd00:10::1f }\n}\n"
+		  "connections {\n c {\n  remote_addrs = %any\n  pools = p4, r6\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	pl = config_pool(c, "p4");
+	ASSERT_NE(NULL, pl);
+	EXPECT_EQ(AF_INET, pl->family);
+	EXPECT_EQ(1, pl->first[3]);	/* not the network address */
+	EXPECT_EQ(254, pl->last[3]);	/* nor the broadcast address */
+	EXPECT_EQ(254, cfg_pool_size(pl));
+	EXPECT_EQ(2, pl->n_dns);
+	EXPECT_STREQ("fd00::53", addr_str(&pl->dns[1], s, sizeof(s)));
+	pl = config_pool(c, "one");
+	ASSERT_NE(NULL, pl);
+	EXPECT_EQ(1, cfg_pool_size(pl));
+	EXPECT_EQ(5, pl->first[3]);
+	pl = config_pool(c, "r6");
+	ASSERT_NE(NULL, pl);
+	EXPECT_EQ(AF_INET6, pl->family);
+	EXPECT_EQ(16, cfg_pool_size(pl));
+	cc = config_conn(c, "c");
+	EXPECT_EQ(2, cc->n_pools);
+	EXPECT_STREQ("r6", cc->pools[1].name);
+	config_free(c);
+
+	EXPECT_STREQ("t.conf:3: pools: connection 'c' names pool 'p9', which the pools section does not define",
+		     parse_err("connections {\n c {\n  pools = p9\n  remote_addrs = %any\n"
+			       "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n"
+			       "pools {\n p4 { addrs = 10.10.0.0/24 }\n}\n"));
+	EXPECT_STREQ("t.conf:2: pool 'p': addrs is required",
+		     parse_err("pools {\n p {\n  dns = 10.0.0.1\n }\n}\n"));
+	EXPECT_STREQ("t.conf:2: addrs: expected a prefix like 10.10.0.0/24 or a range like 10.10.0.10-10.10.0.99, got '10.0.0.9-x'",
+		     parse_err("pools {\n p { addrs = 10.0.0.9-x }\n}\n"));
+	EXPECT_STREQ("t.conf:2: addrs: the range's first address is after its last",
+		     parse_err("pools {\n p { addrs = 10.0.0.9-10.0.0.1 }\n}\n"));
+	EXPECT_STREQ("t.conf:2: addrs: the range's ends are of two families",
+		     parse_err("pools {\n p { addrs = 10.0.0.9-fd00::1 }\n}\n"));
+	EXPECT_STREQ("t.conf:2: addrs: at most 2^32 addresses in a pool",
+		     parse_err("pools {\n p { addrs = fd00::/64 }\n}\n"));
+	EXPECT_STREQ("t.conf:3: pool 'p' defined twice (first on line 2)",
+		     parse_err("pools {\n p { addrs = 10.0.0.0/24 }\n p { addrs = 10.1.0.0/24 }\n}\n"));
+	EXPECT_STREQ("t.conf:6: pools: pool 'p' is listed twice",
+		     parse_err(BASE "  pools = p, p\n" END));
+}
+
 TEST(recovery_and_signature_settings)
 {
 	char err[512];
@@ -346,7 +465,7 @@ static const struct bad bad[] = {
 	{ "connections {\n c {\n  local { auth = psk }\n  remote { auth = psk }\n }\n}\n",
 	  "t.conf:2: connection 'c': remote_addrs is required" },
 	{ "connections {\n c {\n  remote_addrs = 10.0.0.300\n }\n}\n",
-	  "t.conf:3: remote_addrs: expected an IPv4 or IPv6 address, got '10.0.0.300'" },
+	  "t.conf:3: remote_addrs: expected an address or a prefix (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '10.0.0.300'" },
 	{ BASE " }\n c {\n  remote_addrs = 10.0.0.3\n }\n}\n",
 	  "t.conf:7: connection 'c' defined twice" },
 	{ "secrets {\n s {\n  id = 1.2.3.4\n }\n}\n",
@@ -464,6 +583,8 @@ static int kind_of(char stack[][64], int depth)
 		return CFG_SEC_CHILD;
 	if (depth == 2 && !strcmp(stack[0], "secrets"))
 		return CFG_SEC_SECRET;
+	if (depth == 2 && !strcmp(stack[0], "pools"))
+		return CFG_SEC_POOL;
 	return -1;
 }
 
@@ -532,6 +653,7 @@ TEST(unknown_key_lists_every_key_of_the_table)
 		[CFG_SEC_END] = "connections {\n c {\n  remote_addrs = 10.0.0.2\n  local { bogus = 1 }\n }\n}\n",
 		[CFG_SEC_CHILD] = BASE "  children { x {\n   bogus = 1\n  } }\n" END,
 		[CFG_SEC_SECRET] = "secrets {\n s {\n  bogus = 1\n }\n}\n",
+		[CFG_SEC_POOL] = "pools {\n p {\n  bogus = 1\n }\n}\n",
 	};
 
 	for (int s = 0; s < CFG_SEC_COUNT; s++) {
@@ -717,6 +839,7 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "dpd_action = restart" },
 		{ CFG_SEC_CONN, "close_action = restart" },
 		{ CFG_SEC_CONN, "rsa_pss = no" },
+		{ CFG_SEC_CONN, "pools = q" },
 		{ CFG_SEC_END, "auth = pubkey" },
 		{ CFG_SEC_END, "id = fqdn:b.example" },
 		{ CFG_SEC_END, "certs = /b.pem" },
@@ -736,7 +859,8 @@ TEST(reload_compares_every_key)
 	};
 	static const char *const fmt =
 		"connections {\n c {\n%s  local { auth = psk }\n  remote {\n%s  }\n"
-		"  children { x {\n%s  } }\n }\n}\n";
+		"  children { x {\n%s  } }\n }\n}\n"
+		"pools {\n q { addrs = 10.11.0.0/24 }\n}\n";
 	/* each section's lines without the change, then the change */
 	static const char *const base_lines[3][3] = {
 		{ "remote_addrs = 10.0.0.2" }, { "auth = psk" },

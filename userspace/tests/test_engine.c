@@ -840,6 +840,19 @@ static void seal_from(struct peer *from, const struct ike_hdr *h, uint8_t first,
 		abort();
 }
 
+/* plain, an inner chain starting with type first, sealed with from's keys
+ * under header h, delivered in place of the head; plain wiped. */
+static void deliver_sealed(struct net *n, struct peer *from, const struct ike_hdr *h,
+			   uint8_t first, struct buf *plain)
+{
+	struct buf out = BUF_INIT;
+
+	seal_from(from, h, first, plain->data, plain->len, &out);
+	deliver_instead(pop(n), &out);
+	buf_free(&out);
+	buf_wipe(plain);
+}
+
 /* The head (from `from` to the other) sealed again with from's keys after
  * edit() changed the body of its first inner payload of type pltype in
  * place; then delivered. */
@@ -847,7 +860,7 @@ static void deliver_edited_from(struct net *n, struct peer *from, uint8_t pltype
 				void (*edit)(uint8_t *body, size_t len))
 {
 	static struct ike_msg m, inner;
-	struct buf plain = BUF_INIT, out = BUF_INIT;
+	struct buf plain = BUF_INIT;
 	const struct ike_pl *ts;
 	uint8_t first;
 
@@ -857,10 +870,7 @@ static void deliver_edited_from(struct net *n, struct peer *from, uint8_t pltype
 	    !(ts = ike_msg_find(&inner, pltype)))
 		abort();
 	edit(plain.data + (ts->body - plain.data), ts->len);
-	seal_from(from, &m.hdr, first, plain.data, plain.len, &out);
-	deliver_instead(pop(n), &out);
-	buf_free(&out);
-	buf_wipe(&plain);
+	deliver_sealed(n, from, &m.hdr, first, &plain);
 }
 
 /* The head, from a to b, edited (see deliver_edited_from). */
@@ -4993,6 +5003,364 @@ TEST(trap_responder_picks_the_child_holding_the_packet)
 	ASSERT_EQ(1, count_children(first_sa(B, IKE_S_ESTABLISHED)));
 	EXPECT_STREQ("net2", first_sa(B, IKE_S_ESTABLISHED)->children->cfg->name);
 	buf_free(&out);
+	net_free(n);
+}
+
+/* --- virtual IPs (RFC 7296 §3.15) and connections by prefix ---------------------- */
+
+/* b as a gateway: connection c admits peers from remote (a prefix, %any)
+ * and gives addresses from pool p (addrs); more: further connections. */
+static void gateway(struct __test_metadata *_metadata, struct net *n, const char *remote,
+		    const char *addrs, const char *more)
+{
+	char text[4096], err[256];
+	struct config *cfg = NULL;
+	struct buf out = BUF_INIT;
+
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none }\n"
+		 "pools { p { addrs = %s\n dns = 10.2.0.53 } }\n"
+		 "connections {\n"
+		 " c { local_addrs = 10.0.0.2\n remote_addrs = %s\n pools = p\n"
+		 "  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n"
+		 "  local { auth = psk\n id = 10.0.0.2 }\n remote { auth = psk }\n"
+		 "  children { net { local_ts = 10.2.0.0/16\n remote_ts = 10.1.0.0/16\n"
+		 "   esp_proposals = aes128gcm16\n rekey_time = 0 } } }\n"
+		 "%s}\n"
+		 "secrets { s { id = 10.0.0.2\n id2 = 10.0.0.1\n"
+		 " secret = \"a test secret of some length\" } }\n", addrs, remote, more);
+	ASSERT_EQ(0, config_parse("gw.conf", text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	ASSERT_EQ(0, engine_reload(B->e, cfg, &out));
+	B->cfg = engine_config(B->e);
+	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	buf_free(&out);
+}
+
+/* a's IKE_AUTH request at the head, with a CP payload of this body added
+ * at the end of its inner chain (AUTH does not cover it), sealed again
+ * and delivered to b. */
+static void deliver_with_cp(struct net *n, const uint8_t *cp, size_t len)
+{
+	static struct ike_msg m, inner;
+	struct buf plain = BUF_INIT;
+	uint8_t first, hdr[4] = { 0, 0, (uint8_t)((len + 4) >> 8), (uint8_t)(len + 4) };
+	size_t last;
+
+	if (head_exch(n) != IKEV2_EXCH_IKE_AUTH || head_open(n, B, &plain, &first) ||
+	    ike_msg_parse(n->head->data, n->head->len, &m) ||
+	    ike_chain_parse(first, plain.data, plain.len, &inner) || !inner.n)
+		abort();
+	last = (size_t)(inner.pl[inner.n - 1].body - plain.data) - IKEV2_GENERIC_HDR_LEN;
+	plain.data[last] = IKEV2_PL_CP;	/* the last payload's Next Payload */
+	if (buf_append(&plain, hdr, 4) || buf_append(&plain, cp, len))
+		abort();
+	deliver_sealed(n, A, &m.hdr, first, &plain);
+}
+
+/* b's IKE_AUTH response at the head, opened with a's keys: its CP (cp->n
+ * -1 when it has none; its values live until the next call) and the
+ * first notify's type (0: none). */
+static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
+{
+	static struct ike_msg inner;
+	static struct buf plain = BUF_INIT;
+	const struct ike_pl *pl;
+	uint8_t first;
+
+	*notify = 0;
+	cp->n = -1;
+	buf_wipe(&plain);
+	if (head_open(n, A, &plain, &first) || ike_chain_parse(first, plain.data, plain.len, &inner))
+		abort();
+	pl = ike_msg_find(&inner, IKEV2_PL_CP);
+	if (pl && ike_get_cp(pl, cp))
+		abort();
+	pl = ike_msg_find(&inner, IKEV2_PL_NOTIFY);
+	if (pl)
+		*notify = (uint16_t)(pl->body[2] << 8 | pl->body[3]);
+}
+
+/* a up to its IKE_AUTH request (over whichever transport), which goes
+ * with a CP body added. */
+static void auth_with_cp(struct net *n, const uint8_t *cp, size_t len)
+{
+	int guard = 0;
+
+	initiate(n);
+	while (head_exch(n) != IKEV2_EXCH_IKE_AUTH && ++guard < 1000) {
+		timers(n);
+		while (finish_connects(n))
+			;
+		deliver(n);
+	}
+	deliver_with_cp(n, cp, len);
+}
+
+static const uint8_t cp_req4[] = {
+	IKEV2_CFG_REQUEST, 0, 0, 0,
+	0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 0,
+	0, IKEV2_CP_INTERNAL_IP4_DNS, 0, 0,
+};
+
+static bool lease_count(const struct pool_lease_info *l, void *arg)
+{
+	unsigned int *c = arg;
+
+	c[0]++;
+	c[1] += l->refs;
+	return true;
+}
+
+/* Leases of b's pools, and the IKE SAs holding them, as "leases/refs". */
+static const char *leases(struct net *n)
+{
+	static char s[32];
+	unsigned int c[2] = { 0, 0 };
+
+	pool_leases(B->e->pools, lease_count, c);
+	snprintf(s, sizeof(s), "%u/%u", c[0], c[1]);
+	return s;
+}
+
+static const char *vip_of(const struct ike_sa *sa)
+{
+	static char a[ADDR_STRLEN];
+
+	return sa && sa->n_vip ? addr_str(&sa->vip[0].addr, a, sizeof(a)) : "-";
+}
+
+/*
+ * A CFG_REQUEST to a %any gateway: the pool's first address and its DNS
+ * server in a CFG_REPLY, TSi narrowed to the address on both ends; a
+ * rekey of the IKE SA keeps it, a delete keeps the lease for the identity
+ * (remembered, not held), and reconnecting gets the same address.
+ */
+TEST(vip_from_pool_narrowed_and_kept_by_identity)
+{
+	struct net *n = net_new(NULL);
+	static struct ike_cp cp;
+	struct buf out = BUF_INIT;
+	struct ike_sa *b;
+	uint16_t nt;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
+	auth_with_cp(n, cp_req4, sizeof(cp_req4));
+	auth_response(n, &cp, &nt);
+	EXPECT_EQ(0, nt);
+	ASSERT_EQ(2, cp.n);
+	EXPECT_EQ(IKEV2_CFG_REPLY, cp.cfg_type);
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_ADDRESS, cp.a[0].type);
+	ASSERT_EQ(4, cp.a[0].val.len);
+	EXPECT_EQ(0, memcmp(cp.a[0].val.p, "\x0a\x01\x07\x01", 4));
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_DNS, cp.a[1].type);
+	ASSERT_EQ(4, cp.a[1].val.len);
+	EXPECT_EQ(0, memcmp(cp.a[1].val.p, "\x0a\x02\x00\x35", 4));
+	pump(n);
+	established(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	EXPECT_STREQ("10.1.7.1", vip_of(b));
+	ASSERT_EQ(1, b->children->ts_remote.n);
+	EXPECT_EQ(0, memcmp(b->children->ts_remote.ts[0].start, "\x0a\x01\x07\x01", 4));
+	EXPECT_EQ(0, memcmp(b->children->ts_remote.ts[0].end, "\x0a\x01\x07\x01", 4));
+	/* a took the narrowed selector for its own */
+	ASSERT_EQ(1, first_sa(A, IKE_S_ESTABLISHED)->children->ts_local.n);
+	EXPECT_EQ(0, memcmp(first_sa(A, IKE_S_ESTABLISHED)->children->ts_local.ts[0].end,
+			    "\x0a\x01\x07\x01", 4));
+	EXPECT_STREQ("1/1", leases(n));
+
+	rekey(A, false);
+	pump(n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_EQ(1, count_all(B));
+	EXPECT_NE(0, b->rekeys);
+	EXPECT_STREQ("10.1.7.1", vip_of(b));
+	EXPECT_STREQ("1/1", leases(n));
+
+	engine_terminate(A->e, "c", &out);
+	pump(n);
+	EXPECT_EQ(0, count_all(B));
+	EXPECT_STREQ("1/0", leases(n));	/* remembered, not held */
+	auth_with_cp(n, cp_req4, sizeof(cp_req4));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_STREQ("1/1", leases(n));
+	buf_free(&out);
+	net_free(n);
+}
+
+/* §3.15.4: no address left (the pool's one held by another identity):
+ * INTERNAL_ADDRESS_FAILURE, no Child SA, the IKE SA stays; without a
+ * CFG_REQUEST the same peer gets its Child SA, unnarrowed. */
+TEST(vip_pool_exhausted)
+{
+	struct net *n = net_new(NULL);
+	static struct ike_cp cp;
+	struct sockaddr_storage held;
+	struct id_cfg other;
+	char err[64];
+	uint16_t nt;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "10.0.0.0/8", "10.1.7.5/32", "");
+	ASSERT_EQ(0, config_parse_id("email:other@x", &other, err, sizeof(err)));
+	ASSERT_EQ(0, pool_acquire(B->e->pools, "p", &other, &held));
+	auth_with_cp(n, cp_req4, sizeof(cp_req4));
+	auth_response(n, &cp, &nt);
+	EXPECT_EQ(IKEV2_N_INTERNAL_ADDRESS_FAILURE, nt);
+	EXPECT_EQ(-1, cp.n);
+	pump(n);
+	childless_pair(_metadata, n);
+	EXPECT_STREQ("-", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_STREQ("1/1", leases(n));
+	net_free(n);
+
+	n = net_new(NULL);
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "10.0.0.0/8", "10.1.7.5/32", "");
+	bring_up(_metadata, n);
+	EXPECT_STREQ("-", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_EQ(0, memcmp(first_sa(B, IKE_S_ESTABLISHED)->children->ts_remote.ts[0].end,
+			    "\x0a\x01\xff\xff", 4));
+	EXPECT_STREQ("0/0", leases(n));
+	net_free(n);
+}
+
+/* A new pair, b a %any gateway with a pool, a's IKE_AUTH request sent
+ * with CP body cp: b's response read into *out and *nt (auth_response),
+ * not yet delivered. */
+static void gw_asked(struct __test_metadata *_metadata, struct net **np, const uint8_t *cp,
+		     size_t len, struct ike_cp *out, uint16_t *nt)
+{
+	struct net *n = net_new(NULL);
+
+	*np = n;
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/24", "");
+	auth_with_cp(n, cp, len);
+	auth_response(n, out, nt);
+}
+
+/* A malformed CP fails the exchange with INVALID_SYNTAX (§2.21.2); a
+ * CFG_REPLY from the initiator is ignored; 100 attributes get an answer
+ * to the first ones. */
+TEST(vip_bad_requests)
+{
+	static const uint8_t short4[] = {
+		IKEV2_CFG_REQUEST, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 3, 10, 1, 7,
+	};
+	static const uint8_t reply[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 10, 1, 7, 9,
+	};
+	static uint8_t many[4 + 100 * 4];
+	static struct ike_cp cp;
+	struct net *n;
+	uint16_t nt;
+
+	gw_asked(_metadata, &n, short4, sizeof(short4), &cp, &nt);
+	EXPECT_EQ(IKEV2_N_INVALID_SYNTAX, nt);
+	pump(n);
+	EXPECT_EQ(0, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_STREQ("0/0", leases(n));
+	net_free(n);
+
+	gw_asked(_metadata, &n, reply, sizeof(reply), &cp, &nt);
+	EXPECT_EQ(0, nt);
+	EXPECT_EQ(-1, cp.n);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_STREQ("-", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	net_free(n);
+
+	many[0] = IKEV2_CFG_REQUEST;
+	many[5] = IKEV2_CP_INTERNAL_IP4_ADDRESS;
+	for (int i = 1; i < 100; i++)
+		many[4 + 4 * i + 1] = 0x50;	/* unknown */
+	gw_asked(_metadata, &n, many, sizeof(many), &cp, &nt);
+	EXPECT_EQ(0, nt);
+	ASSERT_EQ(2, cp.n);	/* the address, and the pool's DNS with it */
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_ADDRESS, cp.a[0].type);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	net_free(n);
+}
+
+/* An IPv6 address from an IPv6 pool (§3.15.1: with its prefix length):
+ * a's IPv4 selectors hold no IPv6 address, so the Child SA is refused
+ * with TS_UNACCEPTABLE, the IKE SA keeping the address. */
+TEST(vip_ipv6_address)
+{
+	static const uint8_t req6[] = {
+		IKEV2_CFG_REQUEST, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP6_ADDRESS, 0, 0,
+	};
+	static const uint8_t want[17] = { 0xfd, 0, 0, 7, [15] = 1, [16] = 128 };
+	struct net *n = net_new(NULL);
+	static struct ike_cp cp;
+	uint16_t nt;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "fd00:7::/120", "");
+	auth_with_cp(n, req6, sizeof(req6));
+	auth_response(n, &cp, &nt);
+	EXPECT_EQ(IKEV2_N_TS_UNACCEPTABLE, nt);
+	ASSERT_EQ(2, cp.n);
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP6_ADDRESS, cp.a[0].type);
+	ASSERT_EQ(17, cp.a[0].val.len);
+	EXPECT_EQ(0, memcmp(want, cp.a[0].val.p, 17));
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_DNS, cp.a[1].type);
+	pump(n);
+	childless_pair(_metadata, n);
+	EXPECT_STREQ("fd00:7::1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	net_free(n);
+}
+
+/* The same over TCP (RFC 9329): the gateway's answer does not depend on
+ * the transport. */
+TEST(vip_over_tcp)
+{
+	struct net *n = net_new("transport = tcp");
+	static struct ike_cp cp;
+	uint16_t nt;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/24", "");
+	auth_with_cp(n, cp_req4, sizeof(cp_req4));
+	EXPECT_EQ(XPORT_TCP, B->e->all->path.kind);
+	auth_response(n, &cp, &nt);
+	EXPECT_EQ(0, nt);
+	ASSERT_EQ(2, cp.n);
+	EXPECT_EQ(0, memcmp(cp.a[0].val.p, "\x0a\x01\x07\x01", 4));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XPORT_TCP, first_sa(B, IKE_S_ESTABLISHED)->path.kind);
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	net_free(n);
+}
+
+/* Of the connections whose remote_addrs admit a peer, the longest prefix
+ * wins over a shorter one naming the peer's identity and over %any,
+ * whatever their order in the file. */
+TEST(most_specific_connection_wins)
+{
+	struct net *n = net_new(NULL);
+	static const char more[] =
+		" wide { remote_addrs = 10.0.0.0/8\n proposals = aes128gcm16-prfsha256-x25519\n"
+		"  local { auth = psk\n id = 10.0.0.2 }\n remote { auth = psk\n id = 10.0.0.1 }\n"
+		"  children { net { local_ts = 10.2.0.0/16\n remote_ts = 10.1.0.0/16 } } }\n"
+		" near { remote_addrs = 10.9.0.0/16, 10.0.0.0/24\n proposals = aes128gcm16-prfsha256-x25519\n"
+		"  local { auth = psk\n id = 10.0.0.2 }\n remote { auth = psk }\n"
+		"  children { net { local_ts = 10.2.0.0/16\n remote_ts = 10.1.0.0/16 } } }\n"
+		" far { remote_addrs = 10.9.0.0/16\n proposals = aes128gcm16-prfsha256-x25519\n"
+		"  local { auth = psk\n id = 10.0.0.2 }\n remote { auth = psk }\n"
+		"  children { net { local_ts = 10.2.0.0/16\n remote_ts = 10.1.0.0/16 } } }\n";
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/24", more);
+	bring_up(_metadata, n);
+	EXPECT_STREQ("near", first_sa(B, IKE_S_ESTABLISHED)->cfg->name);
 	net_free(n);
 }
 
