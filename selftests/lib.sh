@@ -178,6 +178,9 @@ NFT
 #   syn      SYN without ACK to one of those ports (a connection opened)
 #   fin      FIN on one of those ports
 #   esp      IP protocol 50 (ESP on IP)
+#   icmp     ICMP (IPv4); on output it counts a local packet before any
+#            IPsec policy encrypts it, so clear and tunnelled alike; a
+#            packet held by a trap (no SA yet) never gets there
 # HOST is the short name the checks use (a, b, r).
 #
 # cnt NS-or-HOST NAME [TABLE]   a counter's packets (TABLE "inet wire")
@@ -189,7 +192,7 @@ NFT
 #       lists every counter that did not
 # wire_show                     every non-zero counter as a TAP comment
 declare -A WIRE_NS WIRE_MARK
-WIRE_NAMES="ike500 ike4500 ka4500 esp4500 tcp syn fin esp"
+WIRE_NAMES="ike500 ike4500 ka4500 esp4500 tcp syn fin esp icmp"
 # Specs for wire_check between a (the initiator) and b: no IKE on UDP at
 # either end; and a separate-transports setup: IKE_SA_INIT once each way on
 # UDP 4500, nothing on 500, then one TCP connection, opened by a.
@@ -216,6 +219,7 @@ wire_rules() {	# wire_rules PREFIX: the counting rules of one direction
 		tcp sport $t tcp flags & fin == fin counter name ${p}_fin
 		tcp dport $t tcp sport != $t tcp flags & fin == fin counter name ${p}_fin
 		meta l4proto esp counter name ${p}_esp
+		meta l4proto icmp counter name ${p}_icmp
 NFT
 }
 
