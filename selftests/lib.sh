@@ -178,9 +178,10 @@ NFT
 #   syn      SYN without ACK to one of those ports (a connection opened)
 #   fin      FIN on one of those ports
 #   esp      IP protocol 50 (ESP on IP)
-#   icmp     ICMP (IPv4); on output it counts a local packet before any
-#            IPsec policy encrypts it, so clear and tunnelled alike; a
-#            packet held by a trap (no SA yet) never gets there
+#   icmp     ICMP (IPv4); on output a local packet is counted before any
+#            IPsec policy encrypts it or a trap holds it, so out_icmp says
+#            only that it was sent; in_icmp counts clear ICMP and what ESP
+#            decrypted
 # HOST is the short name the checks use (a, b, r).
 #
 # cnt NS-or-HOST NAME [TABLE]   a counter's packets (TABLE "inet wire")
