@@ -35,6 +35,17 @@ dp_ping_wire() {
 	esac
 }
 
+# dp_pair PREFIX: a fresh pair of namespaces (a 10.0.0.1, b 10.0.0.2), the
+# inner networks routed over the veth from the inner addresses, wire
+# counters at both ends.
+dp_pair() {
+	ns_cleanup
+	topo_pair "$1" || return 1
+	ip -n "$NS_A" route add 192.168.2.0/24 dev va src 192.168.1.1
+	ip -n "$NS_B" route add 192.168.1.0/24 dev vb src 192.168.2.1
+	wire_count a="$NS_A" b="$NS_B"
+}
+
 # dp_stop_clean TAG: both daemons stop cleanly and removed what they installed.
 dp_stop_clean() {
 	ike_stop a

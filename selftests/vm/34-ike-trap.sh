@@ -34,11 +34,7 @@ two_states() { [ "$(esp_states)" -ge 2 ]; }
 
 trap_run() {
 	local tag=$1 backend=$2 reqid out id tprio
-	ns_cleanup
-	topo_pair "tr$$" || { tap_fail "$tag: topology"; return; }
-	ip -n "$NS_A" route add 192.168.2.0/24 dev va src 192.168.1.1
-	ip -n "$NS_B" route add 192.168.1.0/24 dev vb src 192.168.2.1
-	wire_count a="$NS_A" b="$NS_B"
+	dp_pair "tr$$" || { tap_fail "$tag: topology"; return; }
 	ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
 		lid=fqdn:a.test rid=fqdn:b.test backend="$backend" "conn_extra=start_action = trap"
 	ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \

@@ -25,12 +25,8 @@ two_states() { [ "$(esp_states)" -ge 2 ]; }
 
 # action_run TAG KEY: KEY (dpd_action or close_action) = trap on a.
 action_run() {
-	local tag=$1 key=$2 out
-	ns_cleanup
-	topo_pair "dt$$" || { tap_fail "$tag: topology"; return; }
-	ip -n "$NS_A" route add 192.168.2.0/24 dev va src 192.168.1.1
-	ip -n "$NS_B" route add 192.168.1.0/24 dev vb src 192.168.2.1
-	wire_count a="$NS_A" b="$NS_B"
+	local tag=$1 key=$2 out why wait
+	dp_pair "dt$$" || { tap_fail "$tag: topology"; return; }
 	ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
 		lid=fqdn:a.test rid=fqdn:b.test backend=xfrm \
 		"conn_extra=$key = trap;dpd_delay = 2s;retransmit_base = 500ms;retransmit_tries = 2"
@@ -48,31 +44,26 @@ action_run() {
 		return
 	fi
 
+	# dpd_action: b crashes (SIGKILL) and its kernel state goes, as in a
+	# reboot; a's liveness check (dpd_delay 2 s, then 0.5 + 1 + 2 s of
+	# retransmissions) finds it dead.  close_action: b deletes the IKE SA.
 	if [ "$key" = dpd_action ]; then
 		ike_kill b
-		ip -n "$NS_B" xfrm state flush
-		ip -n "$NS_B" xfrm policy flush
-		# dpd_delay 2 s, then 0.5 + 1 + 2 s of retransmissions
-		if wait_for 20 trapped; then
-			tap_ok "$tag: b gone, a's liveness check unanswered: the Child SA's policies are a trap (3 templates, no SA, no IKE SA)"
-		else
-			tap_fail "$tag: b gone: the Child SA's policies became a trap" \
-				"$(templates) templates, $(esp_states) states, $(ike_count a) IKE SAs"
-			ip -n "$NS_A" xfrm policy | sed 's/^/# a: /'; ike_log a 20
-		fi
+		why="b gone, a's liveness check unanswered" wait=20
 	else
 		ike_ctl b terminate c >/dev/null
-		if wait_for 10 trapped; then
-			tap_ok "$tag: b deleted the IKE SA: the Child SA's policies are a trap (3 templates, no SA, no IKE SA)"
-		else
-			tap_fail "$tag: b deleted the IKE SA: the Child SA's policies became a trap" \
-				"$(templates) templates, $(esp_states) states, $(ike_count a) IKE SAs"
-			ip -n "$NS_A" xfrm policy | sed 's/^/# a: /'; ike_log a 20
-		fi
-		ike_stop b >/dev/null
-		ip -n "$NS_B" xfrm state flush
-		ip -n "$NS_B" xfrm policy flush
+		why="b deleted the IKE SA" wait=10
 	fi
+	if wait_for $wait trapped; then
+		tap_ok "$tag: $why: the Child SA's policies are a trap (3 templates, no SA, no IKE SA)"
+	else
+		tap_fail "$tag: $why: the Child SA's policies became a trap" \
+			"$(templates) templates, $(esp_states) states, $(ike_count a) IKE SAs"
+		ip -n "$NS_A" xfrm policy | sed 's/^/# a: /'; ike_log a 20
+	fi
+	[ "$key" = dpd_action ] || ike_stop b >/dev/null
+	ip -n "$NS_B" xfrm state flush
+	ip -n "$NS_B" xfrm policy flush
 
 	# While b is away: a's traffic meets the trap, nothing leaves in clear.
 	wire_mark away
