@@ -21,6 +21,11 @@
 #      policies are still in a's kernel: the new one replaces them)
 #   (6, pluto's reauth=yes, was written and failed on its set-up: pluto's
 #   control socket refused the case; left out until that is understood)
+#   8  IKE_INTERMEDIATE (RFC 9242, no additional key exchange) over TCP:
+#      pluto intermediate=yes -> tcpiked (intermediate = accept, the
+#      default), and tcpiked intermediate = yes -> pluto: one exchange
+#      each (tcpiked's status), the PSK AUTH over IntAuth verifies both
+#      ways, ping
 #   7  every capture dissects without "Malformed" in tshark
 #
 # What crossed the wire is taken from captures of both veth ends' egress
@@ -65,7 +70,8 @@ A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
 # --- pluto in b ---------------------------------------------------------------
 # Three conns for the same pair: "tcp" (enable-tcp=yes), "fb"
 # (enable-tcp=fallback, short UDP phase: pluto checks retransmit-timeout only
-# at retransmit instants, so 3 s + 250 ms back-off gives ~4 s of UDP).
+# at retransmit instants, so 3 s + 250 ms back-off gives ~4 s of UDP) and
+# "im" (enable-tcp=yes, intermediate=yes: one IKE_INTERMEDIATE, RFC 9242).
 # Only the one a case needs is loaded (auto=ignore here, addconn by name).
 # initial-contact=yes on "tcp": without it Libreswan 4.10 sent no
 # INITIAL_CONTACT after a restart (its IKE_AUTH: IDi AUTH SA TSi TSr),
@@ -108,6 +114,10 @@ conn fb
 	enable-tcp=fallback
 	retransmit-timeout=3s
 	retransmit-interval=250
+
+conn im
+	enable-tcp=yes
+	intermediate=yes
 EOF
 if lsw_start "$NS_B" "$LSW_CONF" &&
    wait_for 5 sh -c "ip netns exec $NS_B ss -Htln | grep -q '10.0.0.2:4500'"; then
@@ -134,6 +144,7 @@ lsw_w() { timeout 20 ip netns exec "$NS_B" "$LSW/whack" --ctlsocket "/run/pluto-
 lsw_conn() {	# lsw_conn NAME: only that conn loaded
 	lsw_w --delete --name tcp >/dev/null 2>&1
 	lsw_w --delete --name fb >/dev/null 2>&1
+	lsw_w --delete --name im >/dev/null 2>&1
 	timeout 20 ip netns exec "$NS_B" "$LSW/addconn" --config "$LSW_CONF" \
 		--ctlsocket "/run/pluto-$NS_B/pluto.ctl" "$1" >/dev/null
 }
@@ -512,6 +523,39 @@ case_end "5 tcpiked killed and back" 3
 lsw_w --shutdown >/dev/null 2>&1
 
 # --- 7: the captures, dissected ------------------------------------------------
+# --- 8: IKE_INTERMEDIATE with pluto's intermediate=yes -----------------------------
+# inter_n: the IKE_INTERMEDIATE exchanges of a's established IKE SA
+inter_n() { ike_jq a "[i['intermediate'] for i in s['ike_sas'] if i['state']=='ESTABLISHED']"; }
+step "case 8a"
+if pluto_up im 8a; then
+	tap_ok "8a pluto intermediate=yes->tcpiked: IKE and Child SA established (AUTH over IntAuth verified both ways)"
+	tap_expect_eq "8a: one IKE_INTERMEDIATE exchange before IKE_AUTH" "[1]" "$(inter_n)"
+	tap_check "8a: tcpiked received it from pluto" \
+		grep -q 'received IKE_INTERMEDIATE request 1 ' "$IKE_DIR/a.log"
+	tap_check "8a: ping between the inner addresses" ping_in 3
+else
+	tap_fail "8a pluto intermediate=yes->tcpiked: IKE and Child SA established"
+	logs
+fi
+case_end "8a pluto intermediate->tcpiked" 3
+
+step "case 8b"
+lsw_conn im
+cap_start 8b
+ike_conf a "${A_ARGS[@]}" "conn_extra=transport = tcp;intermediate = yes"
+ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
+if wait_s 30 a_up; then
+	tap_ok "8b tcpiked intermediate = yes->pluto: IKE and Child SA established (AUTH over IntAuth verified both ways)"
+	tap_expect_eq "8b: one IKE_INTERMEDIATE exchange before IKE_AUTH" "[1]" "$(inter_n)"
+	tap_check "8b: pluto answered it" \
+		grep -q 'received IKE_INTERMEDIATE response 1 ' "$IKE_DIR/a.log"
+	tap_check "8b: ping between the inner addresses" ping_in 3
+else
+	tap_fail "8b tcpiked intermediate = yes->pluto: IKE and Child SA established"
+	logs
+fi
+case_end "8b tcpiked intermediate->pluto" 3
+
 step "dissecting the captures"
 mergecap -a -F pcap -w "$IKE_DIR/all.pcap" "${CAPS[@]}"
 tshark -n -r "$IKE_DIR/all.pcap" -d tcp.port==4500,tcpencap -T fields \
