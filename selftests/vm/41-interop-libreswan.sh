@@ -401,6 +401,41 @@ else
 fi
 case_end "2 pluto->tcpiked tcp" 6
 
+# --- 8: IKE_INTERMEDIATE with pluto's intermediate=yes -----------------------------
+# Before the restarts of cases 4 and 5: placed after them, the restarted
+# pluto died with SIGSEGV when conn "im" was loaded (2026-12-06, once).
+# inter_n: the IKE_INTERMEDIATE exchanges of a's established IKE SA
+inter_n() { ike_jq a "[i['intermediate'] for i in s['ike_sas'] if i['state']=='ESTABLISHED']"; }
+step "case 8a"
+if pluto_up im 8a; then
+	tap_ok "8a pluto intermediate=yes->tcpiked: IKE and Child SA established (AUTH over IntAuth verified both ways)"
+	tap_expect_eq "8a: one IKE_INTERMEDIATE exchange before IKE_AUTH" "[1]" "$(inter_n)"
+	tap_check "8a: tcpiked received it from pluto" \
+		grep -q 'received IKE_INTERMEDIATE request 1 ' "$IKE_DIR/a.log"
+	tap_check "8a: ping between the inner addresses" ping_in 3
+else
+	tap_fail "8a pluto intermediate=yes->tcpiked: IKE and Child SA established"
+	logs
+fi
+case_end "8a pluto intermediate->tcpiked" 3
+
+step "case 8b"
+lsw_conn im
+cap_start 8b
+ike_conf a "${A_ARGS[@]}" "conn_extra=transport = tcp;intermediate = yes"
+ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
+if wait_s 30 a_up; then
+	tap_ok "8b tcpiked intermediate = yes->pluto: IKE and Child SA established (AUTH over IntAuth verified both ways)"
+	tap_expect_eq "8b: one IKE_INTERMEDIATE exchange before IKE_AUTH" "[1]" "$(inter_n)"
+	tap_check "8b: pluto answered it" \
+		grep -q 'received IKE_INTERMEDIATE response 1 ' "$IKE_DIR/a.log"
+	tap_check "8b: ping between the inner addresses" ping_in 3
+else
+	tap_fail "8b tcpiked intermediate = yes->pluto: IKE and Child SA established"
+	logs
+fi
+case_end "8b tcpiked intermediate->pluto" 3
+
 # --- 3: UDP blocked at the responder, fallback to TCP -----------------------------
 step "case 3a"
 lsw_conn fb
@@ -523,39 +558,6 @@ case_end "5 tcpiked killed and back" 3
 lsw_w --shutdown >/dev/null 2>&1
 
 # --- 7: the captures, dissected ------------------------------------------------
-# --- 8: IKE_INTERMEDIATE with pluto's intermediate=yes -----------------------------
-# inter_n: the IKE_INTERMEDIATE exchanges of a's established IKE SA
-inter_n() { ike_jq a "[i['intermediate'] for i in s['ike_sas'] if i['state']=='ESTABLISHED']"; }
-step "case 8a"
-if pluto_up im 8a; then
-	tap_ok "8a pluto intermediate=yes->tcpiked: IKE and Child SA established (AUTH over IntAuth verified both ways)"
-	tap_expect_eq "8a: one IKE_INTERMEDIATE exchange before IKE_AUTH" "[1]" "$(inter_n)"
-	tap_check "8a: tcpiked received it from pluto" \
-		grep -q 'received IKE_INTERMEDIATE request 1 ' "$IKE_DIR/a.log"
-	tap_check "8a: ping between the inner addresses" ping_in 3
-else
-	tap_fail "8a pluto intermediate=yes->tcpiked: IKE and Child SA established"
-	logs
-fi
-case_end "8a pluto intermediate->tcpiked" 3
-
-step "case 8b"
-lsw_conn im
-cap_start 8b
-ike_conf a "${A_ARGS[@]}" "conn_extra=transport = tcp;intermediate = yes"
-ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
-if wait_s 30 a_up; then
-	tap_ok "8b tcpiked intermediate = yes->pluto: IKE and Child SA established (AUTH over IntAuth verified both ways)"
-	tap_expect_eq "8b: one IKE_INTERMEDIATE exchange before IKE_AUTH" "[1]" "$(inter_n)"
-	tap_check "8b: pluto answered it" \
-		grep -q 'received IKE_INTERMEDIATE response 1 ' "$IKE_DIR/a.log"
-	tap_check "8b: ping between the inner addresses" ping_in 3
-else
-	tap_fail "8b tcpiked intermediate = yes->pluto: IKE and Child SA established"
-	logs
-fi
-case_end "8b tcpiked intermediate->pluto" 3
-
 step "dissecting the captures"
 mergecap -a -F pcap -w "$IKE_DIR/all.pcap" "${CAPS[@]}"
 tshark -n -r "$IKE_DIR/all.pcap" -d tcp.port==4500,tcpencap -T fields \
