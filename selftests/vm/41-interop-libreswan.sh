@@ -435,6 +435,13 @@ else
 	logs
 fi
 case_end "8b tcpiked intermediate->pluto" 3
+if kill -0 "${LSW_PID[$NS_B]}" 2>/dev/null; then
+	tap_ok "8: pluto still runs after both IKE_INTERMEDIATE cases"
+else
+	tap_fail "8: pluto still runs after both IKE_INTERMEDIATE cases" \
+		"$(tail -n 15 "/run/pluto-$NS_B/stdout" 2>/dev/null)"
+	lsw_log "$NS_B" | tail -n 15 | sed 's/^/#   /'
+fi
 
 # --- 3: UDP blocked at the responder, fallback to TCP -----------------------------
 step "case 3a"
