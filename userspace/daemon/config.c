@@ -1187,6 +1187,9 @@ static const struct key conn_keys[] = {
 	  .help = "The peer's addresses, required: up to 4 addresses, prefixes (10.0.0.0/8, 2001:db8::/32, 0.0.0.0/0) or `%any` (either family). A connection initiates to its first address; one with prefixes or `%any` alone only responds (a remote-access gateway's road warriors), so `start_action = start` or `trap` needs an address listed. Of the connections whose `local_addrs` and `remote_addrs` admit a peer, the one with the longest matching prefix wins (an address is the longest, `%any` the shortest), then one whose remote `id` names the peer's identity over one that takes any, then the first in the file; the choice is logged when more than one fitted." },
 	{ K("pools", KT_CUSTOM), CONN(pools), .parse = parse_pool_names, .arg = "name , ...",
 	  .help = "Up to 4 address pools (see the pools section) from which a peer asking for a virtual IP in IKE_AUTH (a CFG_REQUEST configuration payload, RFC 7296 section 3.15) gets one, the first pool of the family asked for with a free address; with it go the pool's `dns` servers, and the Child SA's remote selector is narrowed to that address. An identity gets the address it had before while its lease is remembered, after reconnecting too. A pool with no address left refuses the Child SA with INTERNAL_ADDRESS_FAILURE; the IKE SA stays. Without `pools` a request for an address gets nothing (RFC 7296 section 3.15.4)." },
+	{ K("vips", KT_ADDRS), CONN(vips), COUNT(conn_cfg, n_vips), .max = 2,
+	  .arg = "0.0.0.0 | :: | address , ...",
+	  .help = "As initiator (a road warrior), ask the peer for a virtual IP of each family listed in IKE_AUTH (a CFG_REQUEST configuration payload, RFC 7296 section 3.15), with its DNS servers: `0.0.0.0` or `::` for any address, a literal address for that one; after a reconnect the address had before is asked for. The address the peer gives is the Child SAs' local selector (the `local_ts` that holds it, narrowed to it) and, with a kernel backend (`xfrm` or `module`), is added to the interface holding the IKE SA's local address (`lo` if none) while the IKE SA lives; backend `none` installs nothing. DNS servers received are logged and shown by `tcpikectl status`, never written to resolv.conf. A peer that gives no usable address fails the Child SA; the IKE SA stays." },
 	{ K("local_port", KT_UINT), CONN(local_port), PORT, .def = "500",
 	  .help = "The local IKE UDP port." },
 	{ K("remote_port", KT_UINT), CONN(remote_port), PORT, .def = "500",
@@ -2019,6 +2022,32 @@ static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	return 0;
 }
 
+const char *config_not_a_host(const struct sockaddr_storage *ss)
+{
+	return not_a_peer(ss);
+}
+
+/* vips: one per family, an address that could be a host's (§3.15.1). */
+static int check_vips(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
+{
+	char a[ADDR_STRLEN];
+
+	if (cc->n_vips == 2 && cc->vips[0].ss_family == cc->vips[1].ss_family)
+		return fail(c, line_of(sec, "vips"), "vips: one address of each family at most, got two %s",
+			    cc->vips[0].ss_family == AF_INET ? "IPv4" : "IPv6");
+	for (int i = 0; i < cc->n_vips; i++) {
+		static const uint8_t zero[16];
+		const uint8_t *p;
+		size_t l = addr_bytes(&cc->vips[i], &p);
+		const char *what = !memcmp(p, zero, l) ? NULL : not_a_peer(&cc->vips[i]);
+
+		if (what)
+			return fail(c, line_of(sec, "vips"), "vips: %s is %s, not a virtual IP",
+				    addr_str(&cc->vips[i], a, sizeof(a)), what);
+	}
+	return 0;
+}
+
 static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
 {
 	if (parse_section(c, sec, CFG_SEC_CONN, "connection", cc, conn_sub))
@@ -2039,7 +2068,7 @@ static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	}
 	if (!cc->local.auth || !cc->remote.auth)
 		return fail(c, sec->line, "connection '%s': needs 'local { auth = ... }' and 'remote { auth = ... }'", cc->name);
-	if (check_race(c, sec, cc) || check_start(c, sec, cc))
+	if (check_race(c, sec, cc) || check_start(c, sec, cc) || check_vips(c, sec, cc))
 		return -1;
 	return check_trap(c, sec, cc);
 }

@@ -122,6 +122,11 @@ struct conn_cfg {
 	 * 7296 §3.15), from these pools in order. */
 	struct cfg_pool_name pools[CFG_MAX_POOLS];
 	int n_pools, pools_line;
+	/* As initiator, the virtual IPs asked for in IKE_AUTH (a CFG_REQUEST,
+	 * §3.15): 0.0.0.0 and :: for any, an address for that one; at most
+	 * one per family. */
+	struct sockaddr_storage vips[2];
+	int n_vips;
 	uint16_t local_port, remote_port;	/* IKE UDP ports (500) */
 	enum cfg_transport transport;
 	uint16_t tcp_port;
@@ -305,5 +310,9 @@ enum cfg_ref_format {
 
 /* Every section and key with its value, bounds, default and help. */
 void config_reference(FILE *f, enum cfg_ref_format fmt);
+
+/* What makes ss no host's address (unspecified, broadcast, multicast;
+ * IPv4-mapped too), or NULL. */
+const char *config_not_a_host(const struct sockaddr_storage *ss);
 
 #endif

@@ -44,6 +44,13 @@ uint16_t vip_assign(struct ike_sa *sa, const struct conn_cfg *cc, const struct v
 /* The CFG_REPLY with sa's virtual IPs and their pools' DNS servers;
  * nothing when sa has none. */
 void vip_put_reply(struct ike_sa *sa, struct ike_builder *bld);
+/* Initiator (vips =): the CFG_REQUEST of an IKE_AUTH request, asking for
+ * the addresses had before when there were some. */
+void vip_put_request(struct ike_sa *sa, struct ike_builder *bld);
+/* The CFG_REPLY of an IKE_AUTH response into sa->my_vip, put on the host:
+ * 0 (taken, or none asked for: one unasked for is ignored with a log),
+ * -ENOENT (asked, none usable given: logged) or -EBADMSG (malformed). */
+int vip_reply_take(struct ike_sa *sa, const struct ike_msg *inner);
 
 /* exch_init.c */
 int init_start(struct ike_sa *sa);
@@ -105,6 +112,8 @@ void child_new_done(struct ike_sa *sa, const struct child_cfg *cc);
 /* c, accepted by the peer (IKE_AUTH, CREATE_CHILD_SA), could not be
  * installed (err): the peer is told to delete its half (§1.4.1). */
 void child_refused_by_kernel(struct child_sa *c, int err);
+/* The same for a reason of ours (why: a sentence for the log). */
+void child_refuse_at_peer(struct child_sa *c, const char *why);
 /* The peer deleted c, the new SA of its rekey we answered, before the
  * old one (its kernel refused c): the old one is whole and stays. */
 void child_rekey_undo(struct child_sa *c);

@@ -192,10 +192,18 @@ void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t e
 
 void child_refused_by_kernel(struct child_sa *c, int err)
 {
+	char why[96];
+
+	snprintf(why, sizeof(why), "the kernel refused it (%s)", strerror(-err));
+	child_refuse_at_peer(c, why);
+}
+
+void child_refuse_at_peer(struct child_sa *c, const char *why)
+{
 	struct ike_sa *sa = c->ike;
 
-	log_warn("%s: Child SA %s not established: the kernel refused it (%s); deleting it at the peer",
-		 ike_sa_name(sa), c->cfg->name, strerror(-err));
+	log_warn("%s: Child SA %s not established: %s; deleting it at the peer",
+		 ike_sa_name(sa), c->cfg->name, why);
 	sa->e->st.child_failed++;
 	child_link(c);
 	c->pending |= CHILD_PEND_DELETE;
@@ -250,6 +258,17 @@ static void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 		memcpy(to->vip, from->vip, sizeof(to->vip));
 		to->n_vip = from->n_vip;
 		from->n_vip = 0;
+	}
+	if (from->n_my_vip && !to->n_my_vip) {
+		memcpy(to->my_vip, from->my_vip, sizeof(to->my_vip));
+		memcpy(to->vip_dns, from->vip_dns, sizeof(to->vip_dns));
+		to->n_my_vip = from->n_my_vip;
+		to->n_vip_dns = from->n_vip_dns;
+		to->vip_installed = from->vip_installed;
+		to->vip_asked = from->vip_asked;
+		from->n_my_vip = 0;
+		from->n_vip_dns = 0;
+		from->vip_installed = 0;
 	}
 	/* And what is still to be asked for: refusals, a pass due or
 	 * waiting for the exchange that rekeyed the IKE SA. */

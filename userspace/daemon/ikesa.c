@@ -372,6 +372,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	}
 	sa->children = NULL;
 	ike_vips_release(sa);
+	vip_drop(sa);
 	if (sa->kernel_keepalive && e->kb && e->kb->ops->keepalive_set &&
 	    !keepalive_shared(sa)) {
 		const struct ike_path *ep = ike_esp_path(sa);

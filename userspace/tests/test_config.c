@@ -296,6 +296,27 @@ TEST(remote_addrs_prefixes_and_any)
 		     parse_err("connections {\n c {\n  remote_addrs = 224.0.0.1\n" END));
 }
 
+/* vips = (a road warrior's request): any address of a family or a
+ * literal one, one per family, never one no host has. */
+TEST(vips_key)
+{
+	char err[512], s[64];
+	struct config *c;
+
+	c = parse("connections {\n c {\n  remote_addrs = 10.0.0.2\n  vips = 0.0.0.0, fd00::7\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	ASSERT_EQ(2, config_conn(c, "c")->n_vips);
+	EXPECT_STREQ("fd00::7", addr_str(&config_conn(c, "c")->vips[1], s, sizeof(s)));
+	config_free(c);
+	EXPECT_STREQ("t.conf:4: vips: one address of each family at most, got two IPv4",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.2\n  vips = 0.0.0.0, 10.1.1.1\n"
+			       "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n"));
+	EXPECT_STREQ("t.conf:4: vips: 224.0.0.1 is a multicast address, not a virtual IP",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.2\n  vips = 224.0.0.1\n"
+			       "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n"));
+}
+
 /* pools { NAME { addrs, dns } } and a connection's pools = NAME. */
 TEST(pools_section)
 {
@@ -840,6 +861,7 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "close_action = restart" },
 		{ CFG_SEC_CONN, "rsa_pss = no" },
 		{ CFG_SEC_CONN, "pools = q" },
+		{ CFG_SEC_CONN, "vips = 0.0.0.0" },
 		{ CFG_SEC_END, "auth = pubkey" },
 		{ CFG_SEC_END, "id = fqdn:b.example" },
 		{ CFG_SEC_END, "certs = /b.pem" },
