@@ -286,16 +286,6 @@ static int range_to_cidrs(const uint8_t *start, const uint8_t *end, size_t n,
 	return -E2BIG;
 }
 
-static void set_addr(struct sockaddr_storage *ss, int af, const uint8_t *a)
-{
-	memset(ss, 0, sizeof(*ss));
-	ss->ss_family = (sa_family_t)af;
-	if (af == AF_INET)
-		memcpy(&((struct sockaddr_in *)ss)->sin_addr, a, 4);
-	else
-		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, a, 16);
-}
-
 /* --- SPIs and lookup -------------------------------------------------------- */
 
 static bool spi_in_use(struct engine *e, uint32_t spi)
@@ -628,7 +618,7 @@ static void sel_of(const struct ike_ts *t, const uint8_t *a, uint8_t plen,
 	int af = t->type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET;
 
 	s->family = af;
-	set_addr(src ? &s->src : &s->dst, af, a);
+	addr_from_bytes(src ? &s->src : &s->dst, af, a);
 	if (src)
 		s->src_plen = plen;
 	else

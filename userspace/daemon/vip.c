@@ -237,16 +237,6 @@ void vip_put_request(struct ike_sa *sa, struct ike_builder *bld)
 	ike_put_cp(bld, &cp);
 }
 
-static void set_addr(struct sockaddr_storage *ss, int af, const uint8_t *p)
-{
-	memset(ss, 0, sizeof(*ss));
-	ss->ss_family = (sa_family_t)af;
-	if (af == AF_INET)
-		memcpy(&((struct sockaddr_in *)ss)->sin_addr, p, 4);
-	else
-		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, p, 16);
-}
-
 static bool asked(const struct conn_cfg *cc, int af)
 {
 	for (int i = 0; i < cc->n_vips; i++)
@@ -263,7 +253,7 @@ static void take_addr(struct ike_sa *sa, int af, const uint8_t *p)
 	const char *bad;
 	char a[ADDR_STRLEN];
 
-	set_addr(&ss, af, p);
+	addr_from_bytes(&ss, af, p);
 	addr_str(&ss, a, sizeof(a));
 	if (!asked(sa->cfg, af)) {
 		log_warn("%s: virtual IP %s in the CFG_REPLY ignored: we asked for no %s address",
@@ -355,9 +345,9 @@ int vip_reply_take(struct ike_sa *sa, const struct ike_msg *inner)
 	}
 	sa->n_vip_dns = 0;
 	for (int i = 0; i < g.n_dns4; i++)
-		set_addr(&sa->vip_dns[sa->n_vip_dns++], AF_INET, g.dns4[i]);
+		addr_from_bytes(&sa->vip_dns[sa->n_vip_dns++], AF_INET, g.dns4[i]);
 	for (int i = 0; i < g.n_dns6; i++)
-		set_addr(&sa->vip_dns[sa->n_vip_dns++], AF_INET6, g.dns6[i]);
+		addr_from_bytes(&sa->vip_dns[sa->n_vip_dns++], AF_INET6, g.dns6[i]);
 	for (int i = 0; i < sa->n_my_vip; i++)
 		log_info("%s: virtual IP %s from the peer", ike_sa_name(sa),
 			 addr_str(&sa->my_vip[i], a, sizeof(a)));

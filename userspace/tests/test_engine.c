@@ -3197,14 +3197,19 @@ SCENARIO(separate_udp_message_does_not_move_ike)
 
 /* RT-3: the peer lacks the draft; the connection opened beside
  * IKE_SA_INIT (tcp_preconnect) is closed unused, counted. */
-static bool status_has(struct peer *p, const char *what)
+static bool status_contains(struct peer *p, bool json, const char *what)
 {
 	struct buf out = BUF_INIT;
-	bool has = !engine_status(p->e, true, &out) && !buf_put_u8(&out, 0) &&
+	bool has = !engine_status(p->e, json, &out) && !buf_put_u8(&out, 0) &&
 		   strstr((char *)out.data, what);
 
 	buf_free(&out);
 	return has;
+}
+
+static bool status_has(struct peer *p, const char *what)
+{
+	return status_contains(p, true, what);
 }
 
 SCENARIO(separate_not_echoed_stays_udp)
@@ -5382,12 +5387,7 @@ static void up_to_auth(struct net *n)
 
 static bool status_text_has(struct peer *p, const char *what)
 {
-	struct buf out = BUF_INIT;
-	bool has = !engine_status(p->e, false, &out) && !buf_put_u8(&out, 0) &&
-		   strstr((char *)out.data, what);
-
-	buf_free(&out);
-	return has;
+	return status_contains(p, false, what);
 }
 
 static bool ts_is(const struct ts_set *s, const char *want)
