@@ -5068,10 +5068,10 @@ static void deliver_with_cp(struct net *n, const uint8_t *cp, size_t len)
 	deliver_cp_from(n, A, cp, len);
 }
 
-/* b's IKE_AUTH response at the head, opened with a's keys: its CP (cp->n
- * -1 when it has none; its values live until the next call) and the
- * first notify's type (0: none). */
-static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
+/* The IKE_AUTH message at the head, opened with the keys of to, its
+ * receiver: its CP (cp->n -1 when it has none; its values live until the
+ * next call) and the first notify's type (0: none). */
+static void auth_cp(struct net *n, struct peer *to, struct ike_cp *cp, uint16_t *notify)
 {
 	static struct ike_msg inner;
 	static struct buf plain = BUF_INIT;
@@ -5081,7 +5081,8 @@ static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
 	*notify = 0;
 	cp->n = -1;
 	buf_wipe(&plain);
-	if (head_open(n, A, &plain, &first) || ike_chain_parse(first, plain.data, plain.len, &inner))
+	if (head_exch(n) != IKEV2_EXCH_IKE_AUTH || head_open(n, to, &plain, &first) ||
+	    ike_chain_parse(first, plain.data, plain.len, &inner))
 		abort();
 	pl = ike_msg_find(&inner, IKEV2_PL_CP);
 	if (pl && ike_get_cp(pl, cp))
@@ -5091,9 +5092,15 @@ static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
 		*notify = (uint16_t)(pl->body[2] << 8 | pl->body[3]);
 }
 
-/* a up to its IKE_AUTH request (over whichever transport), which goes
- * with a CP body added. */
-static void auth_with_cp(struct net *n, const uint8_t *cp, size_t len)
+/* b's IKE_AUTH response at the head (auth_cp). */
+static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
+{
+	auth_cp(n, A, cp, notify);
+}
+
+/* a initiated, up to its IKE_AUTH request at the head (over whichever
+ * transport). */
+static void up_to_auth(struct net *n)
 {
 	int guard = 0;
 
@@ -5104,6 +5111,12 @@ static void auth_with_cp(struct net *n, const uint8_t *cp, size_t len)
 			;
 		deliver(n);
 	}
+}
+
+/* a up to its IKE_AUTH request, which goes with a CP body added. */
+static void auth_with_cp(struct net *n, const uint8_t *cp, size_t len)
+{
+	up_to_auth(n);
 	deliver_with_cp(n, cp, len);
 }
 
@@ -5352,37 +5365,14 @@ TEST(vip_over_tcp)
 
 /* --- tcpiked as a road warrior: vips = (RFC 7296 §3.15, initiator side) --------- */
 
-/* a's IKE_AUTH request at the head, opened with b's keys: its CP (cp->n
- * -1 when it has none); not delivered. */
+/* a's IKE_AUTH request at the head (auth_cp); not delivered. */
 static void auth_request_cp(struct net *n, struct ike_cp *cp)
 {
-	static struct ike_msg inner;
-	static struct buf plain = BUF_INIT;
-	const struct ike_pl *pl;
-	uint8_t first;
+	uint16_t nt;
 
-	cp->n = -1;
-	buf_wipe(&plain);
-	if (head_exch(n) != IKEV2_EXCH_IKE_AUTH || head_response(n) ||
-	    head_open(n, B, &plain, &first) || ike_chain_parse(first, plain.data, plain.len, &inner))
+	if (head_response(n))
 		abort();
-	pl = ike_msg_find(&inner, IKEV2_PL_CP);
-	if (pl && ike_get_cp(pl, cp))
-		abort();
-}
-
-/* a initiated, up to its IKE_AUTH request at the head. */
-static void up_to_auth(struct net *n)
-{
-	int guard = 0;
-
-	initiate(n);
-	while (head_exch(n) != IKEV2_EXCH_IKE_AUTH && ++guard < 1000) {
-		timers(n);
-		while (finish_connects(n))
-			;
-		deliver(n);
-	}
+	auth_cp(n, B, cp, &nt);
 }
 
 static bool status_text_has(struct peer *p, const char *what)
