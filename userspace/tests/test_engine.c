@@ -5403,6 +5403,7 @@ TEST(rw_vip_requested_used_and_kept)
 	struct buf out = BUF_INIT;
 	struct ike_sa *a;
 	bool ip4 = false, dns4 = false;
+	char ts[256];
 
 	ASSERT_NE(NULL, n);
 	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
@@ -5433,6 +5434,9 @@ TEST(rw_vip_requested_used_and_kept)
 	EXPECT_NE(0, a->rekeys);
 	EXPECT_TRUE(status_text_has(A, "  virtual IP 10.1.7.1 (ours, from the peer)\n"));
 	rekey(A, true);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	head_ts(n, ts, sizeof(ts));
+	EXPECT_STREQ("TSi 10.1.7.1-10.1.7.1 TSr 10.2.0.0-10.2.255.255", ts);
 	pump(n);
 	a = first_sa(A, IKE_S_ESTABLISHED);
 	ASSERT_EQ(1, count_children(a));
