@@ -5585,7 +5585,7 @@ TEST(rw_vip_bad_replies)
 }
 
 /* Of vips = 0.0.0.0, :: the gateway has only an IPv4 pool: a takes that
- * one (§3.15.4), its IPv6 request unanswered. */
+ * one (§3.15.4), its IPv6 request unanswered; an IPv6 address alone. */
 TEST(rw_vip_both_families_one_given)
 {
 	struct net *n = net_new("vips = 0.0.0.0, ::");
@@ -5602,6 +5602,18 @@ TEST(rw_vip_both_families_one_given)
 	pump(n);
 	established(_metadata, n);
 	EXPECT_TRUE(status_text_has(A, "  virtual IP 10.1.7.1 (ours, from the peer)\n"));
+	net_free(n);
+
+	/* vips = :: from an IPv6 pool: a takes fd00:7::1 (its IPv4
+	 * selectors hold it not, so b refuses the Child SA) */
+	n = net_new("vips = ::");
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "fd00:7::/120", "");
+	initiate(n);
+	pump(n);
+	childless_pair(_metadata, n);
+	EXPECT_TRUE(status_text_has(A, "  virtual IP fd00:7::1 (ours, from the peer)\n"));
+	EXPECT_TRUE(status_has(A, "\"our_vips\":[\"fd00:7::1\"],\"dns\":[\"10.2.0.53\"]"));
 	net_free(n);
 }
 
