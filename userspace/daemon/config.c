@@ -744,6 +744,9 @@ static const struct kw {
 	{ "curve25519", T_KE, 31, 0 },
 	{ "x448", T_KE, 32, 0 },
 	{ "curve448", T_KE, 32, 0 },		/* strongSwan's name */
+	{ "mlkem512", T_KE, 35, 0 },		/* ML-KEM: OpenSSL 3.5 or later */
+	{ "mlkem768", T_KE, 36, 0 },
+	{ "mlkem1024", T_KE, 37, 0 },
 	{ "aes128gcm128", T_ENCR, 20, 128 },	/* strongSwan: the ICV in bits */
 	{ "aes192gcm128", T_ENCR, 20, 192 },
 	{ "aes256gcm128", T_ENCR, 20, 256 },
@@ -756,8 +759,7 @@ const char *config_alg_name(uint8_t type, uint16_t id, uint16_t keylen, char *bu
 	static const struct { uint8_t type; uint16_t id; const char *name; } weak[] = {
 		{ T_ENCR, 3, "3des" }, { T_INTEG, 1, "md5" }, { T_INTEG, 2, "sha1" },
 		{ T_PRF, 1, "prfmd5" }, { T_PRF, 2, "prfsha1" }, { T_KE, 1, "modp768" },
-		{ T_KE, 2, "modp1024" }, { T_KE, 5, "modp1536" }, { T_KE, 35, "mlkem512" },
-		{ T_KE, 36, "mlkem768" }, { T_KE, 37, "mlkem1024" },
+		{ T_KE, 2, "modp1024" }, { T_KE, 5, "modp1536" },
 	};
 
 	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
@@ -841,6 +843,20 @@ static bool strongswan_only(const char *tok)
 	return false;
 }
 
+/* A key exchange method in the table that OpenSSL lacks: ML-KEM before 3.5,
+ * or a 3.5 whose provider configuration leaves it out. */
+static void mlkem_missing(const char *tok, char *err, size_t errlen)
+{
+#if OPENSSL_VERSION_NUMBER < 0x30500000L
+	(void)tok;
+	snprintf(err, errlen, "ML-KEM needs OpenSSL 3.5 or later; this tcpiked was built with OpenSSL %s",
+		 OPENSSL_VERSION_STR);
+#else
+	snprintf(err, errlen, "'%s': OpenSSL %s has no such key exchange here (do its providers leave ML-KEM out?)",
+		 tok, OpenSSL_version(OPENSSL_VERSION_STRING));
+#endif
+}
+
 static int one_proposal(char *s, bool esp, struct proposal_cfg *p, char *err, size_t errlen)
 {
 	char *save = NULL, *tok;
@@ -886,6 +902,10 @@ static int one_proposal(char *s, bool esp, struct proposal_cfg *p, char *err, si
 			p->integ[p->n_integ++] = k->id;
 			break;
 		case T_KE:
+			if (!kex_supported(k->id)) {
+				mlkem_missing(tok, err, errlen);
+				return -1;
+			}
 			if (p->n_ke == CFG_MAX_XF)
 				goto many;
 			p->ke[p->n_ke++] = k->id;

@@ -676,9 +676,10 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 		}
 	}
 	memcpy(ns->spi_i, sap->p[idx].spi, 8);
-	kex = kex_new(ns->suite.ke);
-	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) || kex_public(kex, &pub) ||
-	    kex_derive(kex, ke.data.p, ke.data.len, &gir) ||
+	/* The initiator's KE first: an ML-KEM response is made from it. */
+	kex = kex_new_responder(ns->suite.ke);
+	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) ||
+	    kex_derive(kex, ke.data.p, ke.data.len, &gir) || kex_public(kex, &pub) ||
 	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
 				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
 				  ns->spi_i, ns->spi_r, &ns->keys) ||
@@ -775,8 +776,8 @@ static bool child_pfs(struct ike_sa *sa, uint32_t msgid, const struct child_sa *
 		respond_error(sa, msgid, IKEV2_N_INVALID_KE_PAYLOAD, g, 2, "PFS group differs");
 		return false;
 	}
-	kex = kex_new(c->esp.ke);
-	r = !kex || kex_public(kex, pub) || kex_derive(kex, ke.data.p, ke.data.len, gir);
+	kex = kex_new_responder(c->esp.ke);
+	r = !kex || kex_derive(kex, ke.data.p, ke.data.len, gir) || kex_public(kex, pub);
 	kex_free(kex);
 	if (r)
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "bad KE");

@@ -871,16 +871,21 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 		echo = false;
 	}
 	xport_init_rx(sa, rx, echo);
-	sa->kex = kex_new(sa->suite.ke);
+	sa->kex = kex_new_responder(sa->suite.ke);
 	if (!sa->kex || buf_append(&sa->ni, q->ni.p, q->ni.len) ||
-	    crypto_nonce(&sa->nr, IKE_NONCE_LEN) || kex_public(sa->kex, &pub)) {
+	    crypto_nonce(&sa->nr, IKE_NONCE_LEN)) {
 		ike_sa_destroy(sa, "out of resources");
 		goto out;
 	}
+	/* The initiator's KE first: an ML-KEM response is made from it. */
 	if (derive_keys(sa, &q->ke)) {
 		log_info_rl("IKE_SA_INIT from %s: invalid KE value", q->from);
 		init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		ike_sa_destroy(sa, NULL);
+		goto out;
+	}
+	if (kex_public(sa->kex, &pub)) {
+		ike_sa_destroy(sa, "out of resources");
 		goto out;
 	}
 	natd_check(sa, m, zero);

@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <openssl/opensslv.h>
+
 
 #include "addr.h"
 #include "config.h"
@@ -972,6 +974,38 @@ TEST(strongswan_spellings_refused_with_what_to_write)
 	};
 
 	expect_refused(_metadata, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/*
+ * ML-KEM (draft-ietf-ipsecme-ikev2-mlkem, IDs 35-37) by strongSwan's names:
+ * accepted where OpenSSL provides it (3.5 and later), and where it does
+ * not, refused on the line that asked for it with what is missing.
+ */
+TEST(mlkem_needs_openssl_3_5)
+{
+	static const char *const names[] = { "mlkem512", "mlkem768", "mlkem1024" };
+	char text[512], err[512];
+
+	for (size_t i = 0; i < 3; i++) {
+		struct config *c;
+#if OPENSSL_VERSION_NUMBER < 0x30500000L
+		char want[256];
+#endif
+
+		snprintf(text, sizeof(text), BASE "  proposals = aes256gcm16-prfsha256-%s\n" END,
+			 names[i]);
+		c = parse(text, err, sizeof(err));
+#if OPENSSL_VERSION_NUMBER >= 0x30500000L
+		ASSERT_NE(NULL, c) TH_LOG("%s: %s", names[i], err);
+		EXPECT_EQ(35 + i, c->conns->ike[0].ke[0]);
+		config_free(c);
+#else
+		snprintf(want, sizeof(want), "t.conf:6: proposals: ML-KEM needs OpenSSL 3.5 or "
+			 "later; this tcpiked was built with OpenSSL %s", OPENSSL_VERSION_STR);
+		ASSERT_EQ(NULL, c) TH_LOG("%s accepted", names[i]);
+		EXPECT_STREQ(want, err);
+#endif
+	}
 }
 
 static const char *tmp_file(const char *name, const char *text, mode_t mode);
