@@ -19,7 +19,10 @@ mirror=${TCPIKE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=${TCPIKE_SWPQ_SUITE:-forky}
 pkgs=(
 	strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
-	libstrongswan-extra-plugins iproute2 procps
+	libstrongswan-extra-plugins
+	# kernel-libipsec: userspace ESP, for a host kernel without ESP
+	libcharon-extra-plugins
+	iproute2 procps
 )
 hash=$(printf '%s\n' "$suite" "${pkgs[@]}" | sha256sum | cut -c1-12)
 root="$cache/strongswan-pq-root-$hash"
