@@ -63,7 +63,8 @@ ADDKE chosen --intermediate runs the one empty exchange as above.
 --addke-mistake, on purpose: no-update (keys kept as IKE_SA_INIT made
 them), wrong-group (a KE of another method than negotiated), no-ke (the
 IKE_INTERMEDIATE without KE); an initiator makes it in every exchange, a
-responder in its answers.
+responder in its answers; skip (initiator): IKE_AUTH right after
+IKE_SA_INIT, no IKE_INTERMEDIATE at all.
 
 Once established the ACTIONs run in order:
 
@@ -867,7 +868,7 @@ def main():
     ap.add_argument("--addke", action="append", default=[], metavar="N=ID[,ID...]",
                     help="RFC 9370: ADDKE N (transform type 5 + N) with these IDs (0: NONE)")
     ap.add_argument("--addke-mistake", default="none",
-                    choices=("none", "no-update", "wrong-group", "no-ke"))
+                    choices=("none", "no-update", "wrong-group", "no-ke", "skip"))
     ap.add_argument("role", choices=("init", "resp"))
     ap.add_argument("rest", nargs="*")
     a = ap.parse_args()
@@ -898,7 +899,7 @@ def main():
                     p.init_request("udp500", False)
                     echoed = False
             p.separate = echoed
-            if p.inter_ok:
+            if p.inter_ok and a.addke_mistake != "skip":
                 p.intermediate()
             p.auth_request()
         else:

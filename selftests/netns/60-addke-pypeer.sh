@@ -18,8 +18,11 @@
 #                    NO_PROPOSAL_CHOSEN
 #   mistakes         the peer's KE of the wrong method: INVALID_KE_PAYLOAD
 #                    naming the negotiated one; no KE: INVALID_SYNTAX; its
-#                    keys not updated: IKE_AUTH does not decrypt at b; no
+#                    keys not updated: IKE_AUTH does not decrypt at b;
+#                    IKE_AUTH straight after IKE_SA_INIT: INVALID_SYNTAX; no
 #                    SA at b in any
+#   no duplicates    ecp384 offered for ADDKE1 and ADDKE2: b takes x448 for
+#                    the second (2.2.1)
 #
 #   tcpiked initiates (a), the peer answers:
 #   one over UDP, two over TCP (transport = tcp), ke1_none chosen by a peer
@@ -75,11 +78,16 @@ peer_wait 10; peer_ok $? "ADDKE1 ecp384 or NONE, b without ADDKE: established"
 saw "b chose NONE (2.2.1)" '^addke chosen=$'
 not_saw "no additional key exchange took place" '^addke-resp'
 
+b_run no-duplicates aes256gcm16-prfsha256-x25519-ke1_ecp384-ke1_x448-ke2_ecp384-ke2_x448 \
+	--start udp500 --no-notify --intermediate --addke 1=20 --addke 2=20,32 init 10.0.0.2
+peer_wait 10; peer_ok $? "ecp384 for ADDKE1, ecp384 or x448 for ADDKE2: established"
+saw "b did not choose ecp384 twice (2.2.1)" '^addke chosen=20,32$'
+
 b_run not-offered "$P1" --start udp500 --no-notify --intermediate --timeout 5 init 10.0.0.2
 peer_wait 10
 saw "b requires ADDKE1, none offered: NO_PROPOSAL_CHOSEN" '^FAIL: IKE_SA_INIT error notify 14$'
 
-for m in wrong-group no-ke no-update; do
+for m in wrong-group no-ke no-update skip; do
 	b_run "mistake-$m" "$P1" --start udp500 --no-notify --intermediate --addke 1=20 \
 		--addke-mistake "$m" --timeout 5 init 10.0.0.2
 	peer_wait 10
@@ -95,6 +103,9 @@ for m in wrong-group no-ke no-update; do
 		saw "keys not updated: the IKE_INTERMEDIATE was answered" '^addke-resp msgid=1 ke=20$'
 		saw "... IKE_AUTH under the old keys got no answer" \
 			'^FAIL: timed out waiting for the response to message 2$' ;;
+	skip)
+		saw "IKE_AUTH without the additional key exchange: INVALID_SYNTAX" \
+			'^FAIL: IKE_AUTH error notify 7$' ;;
 	esac
 	tap_check "ADDKE mistake $m: the peer did not establish" test "$rc" != 0
 	tap_expect_eq "ADDKE mistake $m: no IKE SA at b" 0 "$(ike_counter b ike_established)"
