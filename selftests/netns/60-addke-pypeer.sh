@@ -115,37 +115,29 @@ ike_stop b
 # --- tcpiked initiates (a), the peer answers at 10.0.0.2 ------------------------------
 A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
 	lid=fqdn:a.test rid=fqdn:py.test)
-a_run() {
-	PO=$IKE_DIR/peer-$1.out
-	[ -n "${IKE_PID[a]:-}" ] && ike_stop a
-	peer_start "$NS_B" "$PO" --local 10.0.0.2 --id py.test "${@:4}" ||
-		{ tap_fail "the peer started"; return 1; }
-	ike_conf a "${A_ARGS[@]}" proposals="$2" ${3:+"$3"} && ike_start "$NS_A" a &&
-		ike_ctl a initiate c --no-wait >/dev/null
-}
-
-a_run init-one "$P1" "" --intermediate --addke 1=20 resp serve:3
+a_run init-one --intermediate --addke 1=20 resp serve:3 -- proposals="$P1"
 expect_established "a initiates with ADDKE1 over UDP: established" a
 peer_wait 10; peer_ok $? "the peer checked a's KE, its keys and AUTH"
 saw "a announced INTERMEDIATE_EXCHANGE_SUPPORTED with ADDKE (2.2.1)" '^init-req udp500 .*N=16438/'
 saw "a's KEi(1) was ecp384, Message ID 1" '^addke-req msgid=1 ke=20$'
 saw "a's IKE_AUTH followed with Message ID 2 under the updated keys" '^auth-req udp500 msgid=2 spis=same$'
 
-a_run init-two "$P2" "conn_extra=transport = tcp" --intermediate --addke 1=20 --addke 2=32 resp serve:3
+a_run init-two --intermediate --addke 1=20 --addke 2=32 resp serve:3 -- proposals="$P2" \
+	"conn_extra=transport = tcp"
 expect_established "a initiates with two ADDKEs over TCP: established" a
 peer_wait 10; peer_ok $? "two ADDKEs over TCP: the peer checked both key exchanges and AUTH"
 saw "a's first: ecp384" '^addke-req msgid=1 ke=20$'
 saw "a's second: x448" '^addke-req msgid=2 ke=32$'
 saw "a's IKE_AUTH with Message ID 3 on TCP" '^auth-req tcp msgid=3 spis=same$'
 
-a_run init-none "$P1-ke1_none" "" --intermediate resp serve:3
+a_run init-none --intermediate resp serve:3 -- proposals="$P1-ke1_none"
 expect_established "a offers ke1_none, the peer without ADDKE: established" a
 peer_wait 10; peer_ok $? "NONE chosen: no additional key exchange"
 saw "a's IKE_AUTH came with Message ID 1" '^auth-req udp500 msgid=1 spis=same$'
 
 for m in wrong-group no-ke no-update; do
-	a_run "init-mistake-$m" "$P1" "" --intermediate --addke 1=20 --addke-mistake "$m" \
-		--timeout 6 resp
+	a_run "init-mistake-$m" --intermediate --addke 1=20 --addke-mistake "$m" \
+		--timeout 6 resp -- proposals="$P1"
 	peer_wait 10
 	rc=$?
 	tap_check "peer mistake $m: the peer did not establish" test "$rc" != 0
