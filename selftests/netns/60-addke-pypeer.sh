@@ -29,7 +29,8 @@
 #   without ADDKE; the peer's mistakes (wrong method, no KE, keys not
 #   updated): a gives up, no SA
 #
-#   two tcpiked, ADDKE1 and ADDKE2, both ways established
+#   two tcpiked, ADDKE1 and ADDKE2, both ways established; an IKE SA rekey
+#   (without additional key exchanges: IKE_FOLLOWUP_KE is not implemented)
 . "$(dirname "$0")/../lib.sh"
 require_tcpiked
 . "$TOP/selftests/ike.sh"
@@ -156,6 +157,12 @@ ike_up proposals="$P2" rid=fqdn:b.test -- proposals="$P2" rid=fqdn:a.test
 expect_established "two tcpiked, ADDKE1 and ADDKE2: established" a b
 tap_expect_eq "two tcpiked: two IKE_INTERMEDIATE at each end" "2 2" \
 	"$(ike1 a intermediate) $(ike1 b intermediate)"
+# IKE_FOLLOWUP_KE (2.2.4) is not implemented: the rekey carries no ADDKE
+# transform and runs the type-4 exchange alone; both ends take that
+ike_ctl a rekey c ike >/dev/null
+tap_check "two tcpiked: the IKE SA rekeys without additional key exchanges" \
+	wait_for 5 rekeyed a ike 1
+tap_check "... and b took the rekey" wait_for 5 rekeyed b ike 1
 ike_stop a
 ike_stop b
 tap_done
