@@ -75,6 +75,9 @@ Once established the ACTIONs run in order:
     expect-delete:S  answer requests until the peer deletes the IKE SA
     await-child:S    answer requests until the peer has made a Child SA
                      (fails after S seconds)
+    rekey-addke:IDS  CREATE_CHILD_SA rekeying the IKE SA with ADDKE1 of
+                     these IDs (RFC 9370 2.2.4), the answer printed; the
+                     rekey is not carried on
 
 What it sees is printed, one line each, for the test to check:
 
@@ -94,6 +97,7 @@ What it sees is printed, one line each, for the test to check:
     addke-req msgid=N ke=ID        ... (responder; ke=- without a KE)
     established transport=T separate=yes|no spi_i=HEX spi_r=HEX
     info answered on T notify=yes|no
+    rekey-addke answered notify=N | sa addke=TYPE:ID,...
     auth-resp child refused with N (--child-refuse)
     child creation answered S s after IKE_AUTH (--child-refuse)
     summary udp_after_switch=N tcp_requests_rx=N
@@ -809,6 +813,19 @@ class Peer:
                 where, inner = self.request(EXCH_INFO, pls)
                 has = any(n[0] == self.a.st_type for n in notifies(inner))
                 out("info answered on %s notify=%s" % (where[0], "yes" if has else "no"))
+            elif verb == "rekey-addke":
+                # RFC 7296 §1.3.2: SA (a new SPI), Ni, KEi
+                kx = KeyPair()
+                pls = [(PL_SA, ike_proposal({1: [int(i) for i in arg.split(",")]}, os.urandom(8))),
+                       (PL_NONCE, os.urandom(32)), (PL_KE, ke_body(kx.pub))]
+                where, inner = self.request(EXCH_CREATE_CHILD, pls)
+                errs = [n[0] for n in notifies(inner) if n[0] < 16384]
+                if errs:
+                    out("rekey-addke answered notify=%d" % errs[0])
+                else:
+                    props = parse_proposals(dict(inner).get(PL_SA, b""))
+                    got = [(t, i) for t, i, _ in (props[0][3] if props else []) if t >= T_ADDKE1]
+                    out("rekey-addke answered sa addke=%s" % ",".join("%d:%d" % x for x in got))
             elif verb == "delete":
                 self.request(EXCH_INFO, [(PL_DELETE, struct.pack("!BBH", PROTO_IKE, 0, 0))])
                 out("deleted")

@@ -82,13 +82,14 @@ def proposal(num, proto, spi, trans, last=True):
                        proto, len(spi), len(trans)) + spi + t
 
 
-def ike_proposal(addke=None):
-    """Our one IKE proposal; addke {n: [IDs]}: ADDKEn transforms (RFC 9370)."""
+def ike_proposal(addke=None, spi=b""):
+    """Our one IKE proposal; addke {n: [IDs]}: ADDKEn transforms (RFC 9370);
+    spi: the new IKE SA's in a rekey (RFC 7296 §1.3.2)."""
     ts = [(T_ENCR, ENCR_AES_GCM_16, KEYLEN256), (T_PRF, PRF_HMAC_SHA2_256, b""),
           (T_KE, KE_X25519, b"")]
     for n in sorted(addke or {}):
         ts += [(T_ADDKE1 + n - 1, i, b"") for i in addke[n]]
-    return proposal(1, PROTO_IKE, b"", [transform(k == len(ts) - 1, t, i, a)
+    return proposal(1, PROTO_IKE, spi, [transform(k == len(ts) - 1, t, i, a)
                                          for k, (t, i, a) in enumerate(ts)])
 
 

@@ -63,6 +63,16 @@ saw "the next request under the updated keys took Message ID 3" '^tx udp500 INFO
 expect_established "one ADDKE over UDP: b established" b
 tap_expect_eq "b counts one IKE_INTERMEDIATE exchange" 1 "$(ike1 b intermediate)"
 
+# IKE_FOLLOWUP_KE (2.2.4) is not implemented: an IKE SA rekey that
+# requires an additional key exchange is refused, one that allows NONE
+# gets it
+b_run rekey-addke "$P1" --start udp500 --no-notify --intermediate --addke 1=20 init 10.0.0.2 \
+	rekey-addke:20 rekey-addke:20,0
+peer_wait 10; peer_ok $? "rekey requests with ADDKE1 answered"
+saw "CREATE_CHILD_SA with ADDKE1 ecp384 required: NO_PROPOSAL_CHOSEN" \
+	'^rekey-addke answered notify=14$'
+saw "CREATE_CHILD_SA with ADDKE1 ecp384 or NONE: NONE chosen" '^rekey-addke answered sa addke=6:0$'
+
 b_run two-tcp "$P2" --start tcp --no-notify --intermediate --addke 1=20 --addke 2=32 \
 	init 10.0.0.2 info
 peer_wait 10; peer_ok $? "two ADDKEs over TCP: the peer established, IntAuth chained over both"
