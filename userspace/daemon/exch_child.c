@@ -413,7 +413,7 @@ int ike_start_rekey(struct ike_sa *sa)
 		return -ENOMEM;
 	}
 	chain_begin(&bld, &in);
-	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke);
+	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke, false);
 	ike_put_nonce(&bld, r->nonce.data, r->nonce.len);
 	ike_put_ke(&bld, sa->suite.ke, pub.data, pub.len);
 	buf_free(&pub);
@@ -562,7 +562,7 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	if (!psa || !pn || !pk || ike_get_sa_reply(psa, sap) || ike_get_nonce(pn, &n) ||
-	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, sap, &ns->suite) ||
+	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, sap, PROP_ADDKE_NONE, &ns->suite) ||
 	    sap->p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
 	    kex_derive(r->kex, ke.data.p, ke.data.len, &gir)) {
 		log_warn("%s: unusable IKE SA rekey response", ike_sa_name(sa));
@@ -654,7 +654,8 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	ns = ike_sa_new(sa->e, sa->cfg, false);
 	if (!ns)
 		return;
-	if (prop_select_ike(sa->cfg, sap, &ns->suite, &idx) || sap->p[idx].spi_len != 8) {
+	if (prop_select_ike(sa->cfg, sap, PROP_ADDKE_NONE, &ns->suite, &idx) ||
+	    sap->p[idx].spi_len != 8) {
 		ike_sa_destroy(ns, NULL);
 		respond_error(sa, msgid, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0,
 			      "no acceptable IKE proposal");

@@ -108,6 +108,9 @@
 struct ike_suite {
 	uint16_t encr, encr_keylen, prf, integ, ke;
 	bool esn;
+	/* RFC 9370: the methods of Additional Key Exchange 1..7, in type
+	 * order; 0 (NONE) where none takes place. */
+	uint16_t addke[7];
 };
 
 /* True if encr with that key length (bits; 0 = the default) is known. */

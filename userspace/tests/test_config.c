@@ -1448,4 +1448,37 @@ TEST(files_of_another_user_refused)
 	tmp_cleanup();
 }
 
+/* RFC 9370 in strongSwan's words: keN_METHOD and keN_none, IKE only. */
+TEST(additional_key_exchanges)
+{
+	struct proposal_cfg p[2];
+	char err[512], s[256];
+	struct config *c;
+
+	ASSERT_EQ(1, config_parse_proposals("aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none",
+					    false, p, 2, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(1, p[0].n_addke[0]);
+	EXPECT_EQ(20, p[0].addke[0][0]);
+	EXPECT_EQ(2, p[0].n_addke[1]);
+	EXPECT_EQ(32, p[0].addke[1][0]);
+	EXPECT_EQ(0, p[0].addke[1][1]);
+	EXPECT_EQ(0, p[0].n_addke[2]);
+	config_proposal_str(&p[0], s, sizeof(s));
+	EXPECT_STREQ("aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none", s);
+	EXPECT_EQ(-1, config_parse_proposals("aes256gcm16-ke1_ecp384", true, p, 2, err,
+					     sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "not supported yet"));
+	EXPECT_EQ(-1, config_parse_proposals("aes256gcm16-prfsha256-x25519-ke8_ecp384", false, p,
+					     2, err, sizeof(err)));
+	EXPECT_EQ(-1, config_parse_proposals("aes256gcm16-prfsha256-x25519-ke1_sha256", false, p,
+					     2, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "ke1_sha256"));
+	c = parse("connections {\n c {\n  remote_addrs = 10.0.0.2\n  intermediate = no\n"
+		  "  proposals = aes256gcm16-prfsha256-x25519-ke1_ecp384\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	EXPECT_EQ(NULL, c);
+	EXPECT_NE(NULL, strstr(err, "intermediate = accept or yes"));
+	config_free(c);
+}
+
 TEST_HARNESS_MAIN

@@ -218,11 +218,11 @@ TEST(key_schedule_initial_rekey_child)
 {
 	struct ike_suite gcm = { CRYPTO_ENCR_AES_GCM_16, 256,
 				 CRYPTO_PRF_HMAC_SHA2_256, CRYPTO_INTEG_NONE,
-				 CRYPTO_KE_MODP_2048, false };
+				 CRYPTO_KE_MODP_2048, false, { 0 } };
 	struct ike_suite cbc = { CRYPTO_ENCR_AES_CBC, 256,
 				 CRYPTO_PRF_HMAC_SHA2_384,
 				 CRYPTO_INTEG_HMAC_SHA2_256_128,
-				 CRYPTO_KE_ECP_256, false };
+				 CRYPTO_KE_ECP_256, false, { 0 } };
 	uint8_t ni[32], nr[32], gir[256], spii[8], spir[8];
 	struct ike_keys k, k2;
 	struct buf km = BUF_INIT;
@@ -799,14 +799,14 @@ static void roundtrip(struct __test_metadata *_metadata,
 TEST(sk_roundtrip_and_tamper)
 {
 	struct ike_suite s[] = {
-		{ CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
-		{ CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
-		{ CRYPTO_ENCR_AES_GCM_8, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
-		{ CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
+		{ CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } },
+		{ CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } },
+		{ CRYPTO_ENCR_AES_GCM_8, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } },
+		{ CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } },
 		{ CRYPTO_ENCR_AES_CBC, 128, CRYPTO_PRF_HMAC_SHA2_256,
-		  CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false },
+		  CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false, { 0 } },
 		{ CRYPTO_ENCR_AES_CBC, 256, CRYPTO_PRF_HMAC_SHA2_512,
-		  CRYPTO_INTEG_HMAC_SHA2_512_256, 0, false },
+		  CRYPTO_INTEG_HMAC_SHA2_512_256, 0, false, { 0 } },
 	};
 	size_t i;
 
@@ -841,10 +841,10 @@ static void known_message(struct __test_metadata *_metadata,
 
 TEST(sk_known_messages)
 {
-	struct ike_suite gcm = { CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false };
-	struct ike_suite cc = { CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false };
+	struct ike_suite gcm = { CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } };
+	struct ike_suite cc = { CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } };
 	struct ike_suite cbc = { CRYPTO_ENCR_AES_CBC, 128, CRYPTO_PRF_HMAC_SHA2_256,
-				 CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false };
+				 CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false, { 0 } };
 	const char *k32s = "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f01020304";
 
 	known_message(_metadata, &gcm, k32s, "",
@@ -866,7 +866,7 @@ TEST(sk_known_messages)
  * by Python's AESGCM: plaintext 01 02 03 c8): the distinct -EPROTO. */
 TEST(sk_bad_pad_length)
 {
-	struct ike_suite s = { CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false };
+	struct ike_suite s = { CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } };
 	struct buf ke = BUF_INIT, m = BUF_INIT, pt = BUF_INIT;
 	struct sk_ctx k;
 
