@@ -119,6 +119,30 @@ ike_ctl t initiate c --no-wait >/dev/null
 swt_expect 15 "tcpiked initiates with ML-KEM-1024 (1568-byte key, IP-fragmented), agreed" swt_agreed
 sw_stop s
 
+# --- hybrid: X25519 in IKE_SA_INIT, ML-KEM-768 as RFC 9370's ADDKE1 --------------
+# one IKE_INTERMEDIATE carries the ML-KEM exchange, the keys are updated
+# with its secret (RFC 9370 2.2.2) before IKE_AUTH; both directions
+for who in t s; do
+	swt_up proposals=aes256gcm16-prfsha256-x25519-ke1_mlkem768 \
+	   -- proposals=aes256gcm16-prfsha256-x25519-ke1_mlkem768
+	if [ $who = t ]; then
+		ike_ctl t initiate c --no-wait >/dev/null
+		name="tcpiked initiates"
+	else
+		sw_initiate s >/dev/null
+		name="charon initiates"
+	fi
+	swt_expect 15 "$name X25519 + ke1_mlkem768 (RFC 9370): charon 6.1 agrees" swt_agreed
+	tap_expect_eq "$name: tcpiked's IKE SA names X25519 and ADDKE1 ML-KEM-768" \
+		"AES_GCM_16_256/HMAC_SHA2_256/CURVE25519/ADDKE1:ML_KEM_768" \
+		"$(ike_jq t "s['ike_sas'][0]['proposal']")"
+	swt_s_log_has "$name: charon selected it" \
+		'selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519/KE1_ML_KEM_768'
+	swt_s_log_has "$name: one IKE_INTERMEDIATE with the ML-KEM exchange" \
+		'(parsed|generating) IKE_INTERMEDIATE (request|response) 1 \[ KE \]'
+done
+sw_stop s
+
 # --- KE data that is no ML-KEM-768 encapsulation key ----------------------------
 # tcpiked (t, 10.0.0.1) answers the probe from 10.0.0.2
 ike_conf t local=10.0.0.1 remote=10.0.0.2 proposals=aes256gcm16-prfsha256-mlkem768 \

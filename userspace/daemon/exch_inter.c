@@ -388,7 +388,7 @@ void inter_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		return;
 	}
 	if (group) {
-		kex = kex_new(group);
+		kex = kex_new_responder(group);
 		if (!kex || kex_derive(kex, ke.data.p, ke.data.len, &shared) ||
 		    kex_public(kex, &pub)) {
 			kex_free(kex);
