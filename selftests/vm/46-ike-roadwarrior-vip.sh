@@ -13,7 +13,7 @@
 #   - separate transports, module backend: r drops UDP 500 only, UDP 4500
 #     gets through: IKE on TCP, ESP in UDP 4500 (behind the NAT), the same
 #     checks (asking again for the address had before after a reconnect
-#     is netns/60's, against charon)
+#     is netns/62's, against charon)
 # Runs alone: scripts/vm-run --timeout 900 -- selftests/run-vm.sh 46
 . "$(dirname "$0")/../lib.sh"
 require_tcpiked

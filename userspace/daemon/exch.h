@@ -86,10 +86,17 @@ void cred_free_all(struct engine *e);
 /* CERTREQ data (SHA-1 of our trusted CAs' keys) for a connection. */
 int auth_certreq_data(struct engine *e, const struct conn_cfg *cc, struct buf *out);
 
-/* exch_inter.c (RFC 9242) */
+/* exch_inter.c (RFC 9242, RFC 9370) */
 /* The initiator after IKE_SA_INIT: IKE_INTERMEDIATE when negotiated and
- * not yet done, else auth_start(). */
+ * not yet done (one per additional key exchange), else auth_start(). */
 int inter_start(struct ike_sa *sa);
+/* Initiator: do we announce INTERMEDIATE_EXCHANGE_SUPPORTED (intermediate =
+ * yes, or additional key exchanges in the proposals)? */
+bool inter_announce(const struct conn_cfg *cc);
+/* Responder: how the ADDKE types of a request m's proposals are taken. */
+enum prop_addke inter_addke_mode(const struct conn_cfg *cc, const struct ike_msg *m);
+/* Additional key exchanges negotiated (not NONE) and not yet done. */
+bool inter_pending(const struct ike_sa *sa);
 void inter_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		      const struct ike_msg *inner, const uint8_t *plain);
 void inter_rx_response(struct ike_sa *sa, const struct ike_msg *inner);

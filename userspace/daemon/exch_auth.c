@@ -865,6 +865,13 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	int r;
 
 	(void)raw_plain;
+	/* RFC 9370 §2.2.1: IKE_AUTH only after every additional key exchange
+	 * negotiated, or it would go without them. */
+	if (inter_pending(sa)) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		auth_fail(sa, "IKE_AUTH before the additional key exchanges (RFC 9370)");
+		return;
+	}
 	if (!pid || ike_get_id(pid, &idi) || !id_from_payload(&idi, &sa->peer_id) ||
 	    !ike_msg_find(inner, IKEV2_PL_AUTH)) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);

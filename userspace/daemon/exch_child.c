@@ -432,7 +432,7 @@ int ike_start_rekey(struct ike_sa *sa)
 		return -ENOMEM;
 	}
 	chain_begin(&bld, &in);
-	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke);
+	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke, false);
 	ike_put_nonce(&bld, r->nonce.data, r->nonce.len);
 	ike_put_ke(&bld, sa->suite.ke, pub.data, pub.len);
 	buf_free(&pub);
@@ -581,7 +581,7 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	if (!psa || !pn || !pk || ike_get_sa_reply(psa, sap) || ike_get_nonce(pn, &n) ||
-	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, sap, &ns->suite) ||
+	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, sap, PROP_ADDKE_NONE, &ns->suite) ||
 	    sap->p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
 	    kex_derive(r->kex, ke.data.p, ke.data.len, &gir)) {
 		log_warn("%s: unusable IKE SA rekey response", ike_sa_name(sa));
@@ -673,7 +673,8 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	ns = ike_sa_new(sa->e, sa->cfg, false);
 	if (!ns)
 		return;
-	if (prop_select_ike(sa->cfg, sap, &ns->suite, &idx) || sap->p[idx].spi_len != 8) {
+	if (prop_select_ike(sa->cfg, sap, PROP_ADDKE_NONE, &ns->suite, &idx) ||
+	    sap->p[idx].spi_len != 8) {
 		ike_sa_destroy(ns, NULL);
 		respond_error(sa, msgid, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0,
 			      "no acceptable IKE proposal");
@@ -695,9 +696,10 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 		}
 	}
 	memcpy(ns->spi_i, sap->p[idx].spi, 8);
-	kex = kex_new(ns->suite.ke);
-	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) || kex_public(kex, &pub) ||
-	    kex_derive(kex, ke.data.p, ke.data.len, &gir) ||
+	/* The initiator's KE first: an ML-KEM response is made from it. */
+	kex = kex_new_responder(ns->suite.ke);
+	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) ||
+	    kex_derive(kex, ke.data.p, ke.data.len, &gir) || kex_public(kex, &pub) ||
 	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
 				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
 				  ns->spi_i, ns->spi_r, &ns->keys) ||
@@ -794,8 +796,8 @@ static bool child_pfs(struct ike_sa *sa, uint32_t msgid, const struct child_sa *
 		respond_error(sa, msgid, IKEV2_N_INVALID_KE_PAYLOAD, g, 2, "PFS group differs");
 		return false;
 	}
-	kex = kex_new(c->esp.ke);
-	r = !kex || kex_public(kex, pub) || kex_derive(kex, ke.data.p, ke.data.len, gir);
+	kex = kex_new_responder(c->esp.ke);
+	r = !kex || kex_derive(kex, ke.data.p, ke.data.len, gir) || kex_public(kex, pub);
 	kex_free(kex);
 	if (r)
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "bad KE");

@@ -276,6 +276,8 @@ static void free_init_material(struct ike_sa *sa)
 {
 	kex_free(sa->kex);
 	sa->kex = NULL;
+	kex_free(sa->addke_kex);
+	sa->addke_kex = NULL;
 	buf_wipe(&sa->ni);
 	buf_wipe(&sa->nr);
 	buf_free(&sa->init_req);

@@ -240,6 +240,7 @@ struct ike_sa {
 
 	/* IKE_SA_INIT material, kept until IKE_AUTH is done */
 	struct ike_kex *kex;
+	struct ike_kex *addke_kex;	/* RFC 9370: the running additional one */
 	struct buf ni, nr;
 	struct buf init_req, init_resp;	/* as sent/received, for AUTH */
 	struct buf cookie;	/* initiator: cookie to echo */

@@ -905,6 +905,7 @@ const char *ikev2_transform_name(uint8_t type, uint16_t id)
 		}
 		break;
 	case IKEV2_TRANS_KE:
+	case IKEV2_TRANS_ADDKE1 ... IKEV2_TRANS_ADDKE7:
 		switch (id) {
 		T(KE, NONE); T(KE, MODP_2048); T(KE, MODP_3072); T(KE, MODP_4096);
 		T(KE, MODP_6144); T(KE, MODP_8192); T(KE, ECP_256); T(KE, ECP_384);

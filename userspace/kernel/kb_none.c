@@ -82,7 +82,7 @@ static const char *nip_str(int family, const uint8_t ip[16], char *b, size_t n)
 /* The address of ss (zero for another family). */
 static struct none_ip nip(const struct sockaddr_storage *ss)
 {
-	struct none_ip ip;
+	struct none_ip ip = { { 0 } };
 
 	kb_ip16(ip.a, ss);
 	return ip;
