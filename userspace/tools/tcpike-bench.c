@@ -15,7 +15,12 @@
  *                [--src ADDR[,ADDR...]] [--sockets N] [--port 500]
  *                [--tcp-port 4500] [--id FQDN] [--psk SECRET]
  *                [--tsi CIDR] [--tsr CIDR] [--timeout SECONDS]
- *                [--sep-notify 49152] [--nat]
+ *                [--sep-notify 49152] [--nat] [--distinct-ids]
+ *
+ * IDi is --id [bench.tcpike.test] (FQDN) for every IKE SA, or with
+ * --distinct-ids c<k>.<--id> for the k-th (c0.bench.tcpike.test, ...), as
+ * many clients would have: a responder that keeps state per identity
+ * (charon's lists per identity pair) then pays what it would pay for real.
  *
  * The Child SA of the k-th IKE SA asks for TSi = the (k+1)-th host of
  * --tsi [10.128.0.0/9] and TSr = --tsr [192.168.2.0/24], so every Child
@@ -39,6 +44,7 @@
  * Prints one line:
  *   mode=M count=N window=W ok=N failed=N timeouts=N retransmits=N
  *   elapsed_ms=X rate=X p50_ms=X p90_ms=X p99_ms=X max_ms=X cpu_pct=X
+ *   ids=one|distinct
  * cpu_pct is this process's CPU time over the elapsed time: near 100 means
  * the generator, not the responder, set the pace.  The first failure of
  * each kind is described on stderr.  Exit status: 0 when every SA was
@@ -100,7 +106,7 @@ static struct {
 	socklen_t dlen;
 	int nsrc, fam;
 	uint16_t port, natt_port, tcp_port, sep_notify;
-	bool nat;
+	bool nat, distinct;
 	const char *id, *psk;
 	struct ike_ts tsi, tsr;
 	int *usock;
@@ -123,7 +129,8 @@ static void usage(void)
 		"usage: tcpike-bench --dst ADDR --count N [--window W] [--mode udp|tcp|separate]\n"
 		"                    [--src ADDR[,ADDR...]] [--sockets N] [--port N] [--natt-port N]\n"
 		"                    [--tcp-port N] [--id FQDN] [--psk SECRET] [--tsi CIDR]\n"
-		"                    [--tsr CIDR] [--timeout SECONDS] [--sep-notify N] [--nat]\n");
+		"                    [--tsr CIDR] [--timeout SECONDS] [--sep-notify N] [--nat]\n"
+		"                    [--distinct-ids]\n");
 	exit(2);
 }
 
@@ -355,6 +362,18 @@ static void id_body(uint8_t *out, size_t *len, const uint8_t *data, size_t dlen)
 	*len = 4 + dlen;
 }
 
+/* This SA's IDi (FQDN data): --id, or c<k>.--id with --distinct-ids. */
+static size_t sa_id(const struct sa *sa, char *out, size_t len)
+{
+	int n;
+
+	if (g.distinct)
+		n = snprintf(out, len, "c%lu.%s", (unsigned long)(sa - g.sas), g.id);
+	else
+		n = snprintf(out, len, "%s", g.id);
+	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
 /* IKE_AUTH request: SK { IDi, AUTH, SA(ESP), TSi, TSr }. */
 static int build_auth(struct sa *sa, const struct ike_span *nr)
 {
@@ -364,12 +383,16 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 	struct sk_ctx k;
 	struct ike_hdr h;
 	uint8_t idb[260];
-	size_t idlen, sk_off;
+	char id[256];
+	size_t idlen, sk_off, ilen;
 	struct ike_ts tsi;
 	uint32_t spi, host, last;
 	int r;
 
-	id_body(idb, &idlen, (const uint8_t *)g.id, strlen(g.id));
+	ilen = sa_id(sa, id, sizeof(id));
+	if (!ilen)
+		return -ENAMETOOLONG;
+	id_body(idb, &idlen, (const uint8_t *)id, ilen);
 	if (crypto_auth_octets(suite.prf, &sa->keys.sk_pi, sa->init_req.data,
 			       sa->init_req.len, nr->p, nr->len, idb, idlen, &oct) ||
 	    crypto_auth_psk(suite.prf, (const uint8_t *)g.psk, strlen(g.psk),
@@ -383,7 +406,7 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 	cli_bench_proposal(&esp, (const uint8_t *)&spi);
 
 	chain_begin(&in, &inner);
-	ike_put_id(&in, IKEV2_PL_IDI, IKEV2_ID_FQDN, (const uint8_t *)g.id, strlen(g.id));
+	ike_put_id(&in, IKEV2_PL_IDI, IKEV2_ID_FQDN, (const uint8_t *)id, ilen);
 	ike_put_auth(&in, IKEV2_AUTH_SHARED_KEY_MIC, auth.data, auth.len);
 	ike_put_sa(&in, &esp);
 	/* A host of its own inside --tsi per SA: every Child SA gets
@@ -699,6 +722,7 @@ static int parse_opts(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "sep-notify", required_argument, NULL, 'S' },
 		{ "nat", no_argument, NULL, 'N' },
+		{ "distinct-ids", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dst_s = NULL, *src_s = NULL, *tsi = "10.128.0.0/9",
@@ -732,10 +756,12 @@ static int parse_opts(int argc, char **argv)
 		case 'T': g.timeout_s = cli_num("tcpike-bench", optarg, 1, 3600); break;
 		case 'S': g.sep_notify = (uint16_t)cli_num("tcpike-bench", optarg, 1, 65535); break;
 		case 'N': g.nat = true; break;
+		case 'D': g.distinct = true; break;
 		default: usage();
 		}
 	}
-	if (!dst_s || optind != argc || strlen(g.id) > 255 || !*g.psk)
+	/* with --distinct-ids, room for "c999999." */
+	if (!dst_s || optind != argc || strlen(g.id) > (g.distinct ? 247 : 255) || !*g.psk)
 		usage();
 	parse_ts(tsi, &g.tsi);
 	parse_ts(tsr, &g.tsr);
@@ -911,14 +937,15 @@ int main(int argc, char **argv)
 	cpu += cpu_s();
 	n = collect(lat);
 	printf("mode=%s count=%lu window=%lu ok=%lu failed=%lu timeouts=%lu retransmits=%lu "
-	       "elapsed_ms=%.1f rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_pct=%.0f\n",
+	       "elapsed_ms=%.1f rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_pct=%.0f ids=%s\n",
 	       g.mode == M_UDP ? "udp" : g.mode == M_TCP ? "tcp" : "separate",
 	       g.count, g.window, g.ok, g.failed, g.timeouts, g.retransmits,
 	       (double)(end - start) / 1000.0,
 	       end > start ? (double)g.ok * 1e6 / (double)(end - start) : 0.0,
 	       pct(lat, n, 0.5), pct(lat, n, 0.9),
 	       pct(lat, n, 0.99), n ? (double)lat[n - 1] / 1000.0 : 0.0,
-	       end > start ? 100.0 * cpu / ((double)(end - start) / 1e6) : 0.0);
+	       end > start ? 100.0 * cpu / ((double)(end - start) / 1e6) : 0.0,
+	       g.distinct ? "distinct" : "one");
 	for (i = 0; i < g.nsock && g.mode != M_TCP; i++)
 		close(g.usock[i]);
 	close(g.ep);
