@@ -11,13 +11,21 @@
 # kernel-ipsec half stays unused when load-tester comes first in
 # charon.load.  No stroke, no other kernel plugin.
 #
-#   scripts/charon-loadtester.sh        -> prints the prefix (cached)
+#   scripts/charon-loadtester.sh          -> prints the prefix (cached)
+#   scripts/charon-loadtester.sh --check  -> the prefix if built, else
+#                                            exit 1 (nothing is built)
 #
 # apt-get source needs a deb-src entry: a private sources file for the
 # archive and suites that /etc/apt/sources.list.d/debian.sources names,
 # with private lists, so the system's apt state is not touched.  The build
 # runs at nice 19 with -j2 (the machine is shared).  Never committed.
 set -euo pipefail
+check=0
+case "${1:-}" in
+--check) check=1 ;;
+"") ;;
+*) echo "usage: scripts/charon-loadtester.sh [--check]" >&2; exit 2 ;;
+esac
 cache=${TCPIKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tcpike}
 ver=$(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null || true)
 [ -n "$ver" ] || ver=$(apt-cache policy strongswan-charon 2>/dev/null | sed -n 's/^  Candidate: //p')
@@ -31,6 +39,7 @@ if [ -f "$stamp" ] && [ -x "$prefix/libexec/ipsec/charon" ] && [ -x "$prefix/sbi
 	echo "$prefix"
 	exit 0
 fi
+[ $check = 0 ] || exit 1
 [ "$(id -u)" = 0 ] || { echo "charon-loadtester: run as root (apt-get update)" >&2; exit 1; }
 w=$(mktemp -d /tmp/charon-lt.XXXXXX)
 trap 'rm -rf "$w"' EXIT
