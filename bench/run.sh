@@ -5,13 +5,22 @@
 #
 # What exists today:
 #   B1  handshake rate: tools/tcpike-bench opens N IKE SAs (PSK, AES-GCM-16-256,
-#       PRF-HMAC-SHA2-256, X25519, one Child SA each), W in flight, against
-#       one responder pinned to one CPU (the generator on the other):
-#       tcpiked (backend none) over UDP, TCP (RFC 9329) and separate
-#       transports, and strongSwan's charon (kernel-libipsec) over UDP.
-#       Every answer is verified (AUTH checked).  Median of 5 runs, p50/p99
-#       latency, the ratio to charon and the `openssl speed` ceiling.
-#       --quick: 200 SAs, one run each; every handshake must verify.
+#       PRF-HMAC-SHA2-256, X25519, one Child SA each, every SA with its own
+#       identity), W in flight, against one responder pinned to one CPU (the
+#       generator on the other): tcpiked (backend none: no data plane) over
+#       UDP, TCP (RFC 9329) and separate transports; over UDP the like-for-
+#       like charon (charon-lt: strongSwan 5.9.8 with the load-tester's fake
+#       kernel, no data plane either, built by scripts/charon-loadtester.sh;
+#       without that build the row is left out and the report says so) and
+#       Debian's charon with kernel-libipsec (a userspace data plane: not
+#       like-for-like).  Every answer is verified (AUTH checked).  Median of
+#       5 runs at N = 4000: rate, p50/p99 latency, the responder's CPU
+#       microseconds per IKE SA (schedstat, all threads), the ratio to charon
+#       and the `openssl speed` ceiling; then tcpiked and the charons over
+#       N = 250, 1000, 10000.  Every run is a line of b1.csv beside the report.
+#       --quick: 200 SAs, one run each, no sweep; every handshake must
+#       verify, and charon-lt (when built) must list 20 distinct remote
+#       identities after 20 clients.
 #   B3  ESP throughput per transport in the test VM (bench/esp-throughput/host.sh,
 #       its own section b3.md + b3.png; about 12 minutes of VM).  Not in --quick.
 #   B4  UDP blocked: time from `tcpikectl initiate` to an installed Child
@@ -188,7 +197,7 @@ lt_ok() { [ -n "$SW_LT" ] && command -v swanctl >/dev/null; }
 # (no data plane, as tcpiked's backend none).  Every responder takes any
 # peer identity with the one PSK (tcpike-bench --distinct-ids): tcpiked's
 # connection has no remote id and its secret names the responder's id;
-# charon's connection has no remote id and its secret only id-l.  tcpiked2: tcpiked with
+# charon's connection has no remote id and its secret no id.  tcpiked2: tcpiked with
 # its key pair pool (a second thread making X25519 pairs ahead), that
 # thread on GEN_CPU; plain tcpiked runs without the pool, as kex_pool = auto
 # does on one CPU (it is pinned after it started, so auto would not see it).
@@ -218,7 +227,12 @@ resp_start() {
 		sed -i -e 's/^charon {$/charon {\n\tikesa_table_size = 16384\n\tikesa_table_segments = 16\n\tcookie_threshold = 10000000\n\tcookie_threshold_ip = 10000000\n\tblock_threshold = 10000000\n\tinit_limit_half_open = 0/' \
 			-e 's/^\t\t\tdefault = 1$/\t\t\tdefault = -1/' -e 's/^\t\t\t\(ike\|cfg\) = 2$/\t\t\t\1 = -1/' \
 			"$SW_DIR/r/strongswan.conf"
-		sed -i -e 's/encap = yes/encap = no/' -e '/^\t\tid-r =/d' "$SW_DIR/r/swanctl.conf"
+		# Any identity with the one PSK: a secret without ids (charon
+		# looks it up before it has chosen its own id: '%any').  No
+		# CERTREQ (the load-tester adds a CA of its own that charon would
+		# otherwise name in every IKE_SA_INIT response).
+		sed -i -e 's/encap = yes/encap = no/' -e '/^\t\tid-[lr] =/d' \
+			-e 's/^\t\tmobike = no$/\t\tmobike = no\n\t\tsend_certreq = no/' "$SW_DIR/r/swanctl.conf"
 		sw_start "$NS_B" r || return 1
 		RESP_PID=${SW_PID[r]}
 		;;

@@ -4,7 +4,8 @@
 # like-for-like row (bench/run.sh): the load-tester's fake kernel interface
 # (charon.plugins.load-tester.fake_kernel = yes, initiators = 0) installs
 # nothing, as tcpiked's backend none does.  Only what the benchmark needs is
-# built: openssl (every algorithm and the RNG), nonce, random, pem, x509,
+# built: openssl (every algorithm and the RNG), kdf (prf+ through
+# openssl's HMAC: 5.9.8 has no KDF in openssl), nonce, random, pem, x509,
 # pubkey, pkcs1, socket-default, vici and swanctl, load-tester, and
 # kernel-netlink, because libcharon will not start without a kernel-net
 # interface (addresses, routes; 5.9.8 src/libcharon/daemon.c): its
@@ -78,7 +79,7 @@ rm -rf "$prefix"
 nice -n 19 ./configure --prefix="$prefix" --sysconfdir="$prefix/etc" \
 	--disable-defaults --enable-charon --enable-ikev2 --enable-swanctl --enable-vici \
 	--enable-openssl --enable-nonce --enable-random --enable-pem --enable-x509 \
-	--enable-pubkey --enable-pkcs1 --enable-socket-default --enable-load-tester \
+	--enable-pubkey --enable-pkcs1 --enable-kdf --enable-socket-default --enable-load-tester \
 	--enable-kernel-netlink --disable-stroke --disable-scepclient --disable-pki \
 	>"$w/configure.log" 2>&1 ||
 	{ tail -n 20 "$w/configure.log" >&2; exit 1; }

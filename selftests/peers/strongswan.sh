@@ -92,11 +92,15 @@ sw_conf() {
 		[ -x "${SW_LT:-}/libexec/ipsec/charon" ] ||
 			{ echo "sw_conf: no load-tester charon in SW_LT='${SW_LT:-}'" >&2; return 1; }
 		knl="load-tester kernel-netlink"
-		load="random nonce openssl pem pkcs1 x509 pubkey"
+		load="random nonce openssl kdf pem pkcs1 x509 pubkey"
+		# The plugin's own credential set holds a PSK for any pair
+		# of identities ("default-psk", preshared_key), which charon may pick to
+		# sign its AUTH: it is set to the same secret.
 		plugins_extra="load-tester {
 			enable = yes
 			fake_kernel = yes
 			initiators = 0
+			preshared_key = $psk
 		}"
 		SW_BIN[$name]=$SW_LT/libexec/ipsec/charon ;;
 	*) echo "sw_conf: kernel must be netlink, libipsec or loadtester" >&2; return 1 ;;
