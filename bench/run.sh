@@ -381,8 +381,10 @@ b1() {
 	b_topo || return 1
 	# The sweep over N (the like-for-like pair and, when there, charon
 	# with kernel-libipsec); the table at B1_N with every responder.
-	local sweep=(250 1000 4000 10000)
+	# B1_N, B1_RUNS, B1_SWEEP override them (to try the harness at small N).
+	local sweep=(${B1_SWEEP:-250 1000 4000 10000})
 	if [ $quick = 1 ]; then n=200 w=32 runs=1 sweep=(); else n=4000 w=64 runs=5; fi
+	n=${B1_N:-$n} runs=${B1_RUNS:-$runs}
 	local systems=("tcpiked udp" "tcpiked tcp" "tcpiked separate")
 	[ "$GEN_CPU" != "$RESP_CPU" ] && systems+=("tcpiked2 udp")
 	local ref=
@@ -444,7 +446,7 @@ b1() {
 		echo "PSK, AES-GCM-16-256 / PRF-HMAC-SHA2-256 / X25519, one Child SA each"
 		echo "(ESP AES-GCM-16-256, its own /32 TSi), from 64 UDP sockets on 4"
 		echo "source addresses, **every SA with its own identity** (IDi"
-		echo "c<k>.bench.tcpike.test, \`--distinct-ids\`; both responders take any"
+		echo "c<k>.bench.tcpike.test, \`--distinct-ids\`; every responder takes any"
 		echo "identity with one PSK); every IKE_AUTH response is decrypted and its"
 		echo "AUTH verified.  The responder (fresh for every run) is pinned to CPU"
 		echo "$RESP_CPU with \`taskset -a\` (**one core**), the generator to CPU $GEN_CPU, both"
@@ -453,7 +455,8 @@ b1() {
 		echo
 		echo "- tcpiked: backend none (no data plane), -O2 build, log level warning."
 		if lt_ok; then
-			echo "- charon-lt: $(cat "$SW_LT/VERSION" 2>/dev/null) (scripts/charon-loadtester.sh):"
+			echo "- charon-lt: strongSwan $(cat "$SW_LT/VERSION" 2>/dev/null) built from Debian's source package"
+			echo "  (scripts/charon-loadtester.sh; the installed charon is $(sw_version)):"
 			echo "  the load-tester plugin's fake kernel interface (\`fake_kernel = yes\`,"
 			echo "  \`initiators = 0\`): no SA or policy installed anywhere, the like-for-like"
 			echo "  row; kernel-netlink only for addresses."
@@ -478,7 +481,7 @@ b1() {
 		echo
 		echo "N = $n:"
 		echo
-		echo "| responder | kernel | transport | N | IKE SAs/s (median) | min | max | responder us/SA | p50 ms | p99 ms | generator CPU % | vs. ${ref:-charon} |"
+		echo "| responder | kernel | transport | N | IKE SAs/s (median) | min | max | responder us/SA | p50 ms | p99 ms | generator CPU % | vs. ${ref%% *} UDP |"
 		echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 		for key in "${systems[@]}"; do
 			[ -n "${RATE[$key $n]:-}" ] || continue
@@ -651,7 +654,7 @@ b2() {
 {
 	echo "# tcpike benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "Command: \`$(for v in B4_VM B5_VM B5_RUNS; do [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"; done)bench/run.sh $*\`"
+	echo "Command: \`$(for v in B1_N B1_RUNS B1_SWEEP B4_VM B5_VM B5_RUNS; do [ -n "${!v:-}" ] && printf "%s='%s' " "$v" "${!v}"; done)bench/run.sh $*\`"
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "- kernel: $(uname -r)"

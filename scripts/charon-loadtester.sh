@@ -86,6 +86,6 @@ nice -n 19 ./configure --prefix="$prefix" --sysconfdir="$prefix/etc" \
 nice -n 19 make -s -j2 >"$w/make.log" 2>&1 || { tail -n 30 "$w/make.log" >&2; exit 1; }
 nice -n 19 make -s install >"$w/install.log" 2>&1 || { tail -n 30 "$w/install.log" >&2; exit 1; }
 echo "built in $(( $(date +%s) - t0 )) s (configure, make -j2 at nice 19, install)" >&2
-echo "strongSwan $got (Debian source package), load-tester, built in $(( $(date +%s) - t0 )) s" >"$prefix/VERSION"
-touch "$stamp"
+echo "$got" >"$prefix/VERSION"
+echo "built in $(( $(date +%s) - t0 )) s" >"$stamp"
 echo "$prefix"
