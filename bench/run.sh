@@ -10,8 +10,9 @@
 #       generator on the other): tcpiked (backend none: no data plane) over
 #       UDP, TCP (RFC 9329) and separate transports; over UDP the like-for-
 #       like charon (charon-lt: strongSwan 5.9.8 with the load-tester's fake
-#       kernel, no data plane either, built by scripts/charon-loadtester.sh;
-#       without that build the row is left out and the report says so) and
+#       kernel, no data plane either, built by scripts/charon-loadtester.sh,
+#       which the full run calls when the build is missing; without it the
+#       row is left out and the report says so) and
 #       Debian's charon with kernel-libipsec (a userspace data plane: not
 #       like-for-like).  Every answer is verified (AUTH checked).  Median of
 #       5 runs at N = 4000: rate, p50/p99 latency, the responder's CPU
@@ -186,9 +187,15 @@ sw_ok() {
 		[ -c /dev/net/tun ]
 }
 
-# The like-for-like charon: built by scripts/charon-loadtester.sh (not here:
-# it takes minutes), with the load-tester's fake kernel interface.
+# The like-for-like charon, with the load-tester's fake kernel interface:
+# built by scripts/charon-loadtester.sh (about 2 minutes at -j2, once);
+# the full run builds it when it is missing, --quick only uses it.
 SW_LT=$(scripts/charon-loadtester.sh --check 2>/dev/null)
+if [ -z "$SW_LT" ] && [ $quick = 0 ] && [[ " ${want[*]} " == *" 1 "* ]]; then
+	echo "bench: building charon with the load-tester (scripts/charon-loadtester.sh)" >&2
+	SW_LT=$(scripts/charon-loadtester.sh 2>"$BENCH_TMP/charon-lt.log") ||
+		{ SW_LT=; tail -n 5 "$BENCH_TMP/charon-lt.log" | sed 's/^/bench:   /' >&2; }
+fi
 lt_ok() { [ -n "$SW_LT" ] && command -v swanctl >/dev/null; }
 
 # resp_start tcpiked|tcpiked2|charon|charon-lt: a fresh responder in NS_B
@@ -618,6 +625,7 @@ b5() {
 		echo "$n IKE SAs with one Child SA each (tcpike-bench over UDP as in B1,"
 		echo "64 in flight) on one fresh responder; VmRSS read 1 s after start and"
 		echo "1 s after the last SA was verified, then the responder's own count."
+		echo "Every IKE SA has its own identity (tcpike-bench --distinct-ids, as in B1)."
 		echo "Per IKE SA = (after - before) / $n.  Goal: <= 4 KiB per IKE SA."
 		echo "The VM part (10,000 SA pairs through the module vs. XFRM netlink,"
 		echo "keepalives for 100,000 peers) is in b5vm.md (bench/sa-scale/host.sh)."
