@@ -362,7 +362,7 @@ b1_row() {
 	P99[$key]=$(printf '%s\n' "${p99s[@]}" | median)
 	CPU[$key]=$(printf '%s\n' "${cpus[@]}" | median)
 	US[$key]=$(printf '%s\n' "${uss[@]}" | median)
-	echo "B1 $sys ($(resp_kernel "$sys")) $mode N=$n: median ${RATE[$key]} IKE SAs/s, ${US[$key]} us responder CPU per SA over ${#rates[@]} run(s) (p50 ${P50[$key]} ms, p99 ${P99[$key]} ms), all verified, distinct identities"
+	echo "B1 $sys ($(resp_kernel "$sys")) $mode N=$n: median ${RATE[$key]} IKE SAs/s, ${US[$key]} us responder CPU per SA over ${#rates[@]} run(s) (p50 ${P50[$key]} ms, p99 ${P99[$key]} ms), all verified, identities: $(kv ids)"
 }
 
 # charon-lt must have answered 20 clients as 20 identities: its own list of
