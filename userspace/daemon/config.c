@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 
 #include "file.h"
+#include "htab.h"
 #include "log.h"
 #include "payload.h"
 #include "wire.h"
@@ -2723,6 +2724,34 @@ void config_id_str(const struct id_cfg *id, char *out, size_t len)
 		return;
 	}
 	snprintf(out, len, "(id type %u)", id->type);
+}
+
+/* RFC 7296 §3.5: an FQDN is compared as DNS names are (RFC 4343), an
+ * RFC 822 address as mail does in practice; the others are bytes. */
+static bool id_folds(const struct id_cfg *id)
+{
+	return id->type == IKEV2_ID_FQDN || id->type == IKEV2_ID_RFC822_ADDR;
+}
+
+bool config_id_equal(const struct id_cfg *a, const struct id_cfg *b)
+{
+	if (a->type != b->type || a->len != b->len)
+		return false;
+	if (id_folds(a))
+		return !strncasecmp((const char *)a->data, (const char *)b->data, a->len);
+	return !memcmp(a->data, b->data, a->len);
+}
+
+uint32_t config_id_hash(const struct id_cfg *id)
+{
+	uint8_t folded[sizeof(id->data)];
+	uint32_t h = htab_hash(HTAB_SEED, &id->type, 1);
+
+	if (!id_folds(id))
+		return htab_hash(h, id->data, id->len);
+	for (size_t i = 0; i < id->len; i++)
+		folded[i] = (uint8_t)tolower(id->data[i]);
+	return htab_hash(h, folded, id->len);
 }
 
 static void addr_id(const struct sockaddr_storage *ss, struct id_cfg *id)

@@ -267,6 +267,11 @@ int config_parse_proposals(const char *s, bool esp, struct proposal_cfg *out,
 int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen);
 /* An identity as it would be written: "10.0.0.1", "fqdn:gw", "dn:CN=gw". */
 void config_id_str(const struct id_cfg *id, char *out, size_t len);
+/* Whether a and b name the same identity: FQDN and RFC 822 identities
+ * regardless of case, the others byte for byte; config_id_hash agrees
+ * (equal identities, equal hashes), for tables keyed by identity. */
+bool config_id_equal(const struct id_cfg *a, const struct id_cfg *b);
+uint32_t config_id_hash(const struct id_cfg *id);
 
 const char *cfg_transport_name(enum cfg_transport t);
 /* The daemon's log levels (log_level, with its subsystem levels) set. */

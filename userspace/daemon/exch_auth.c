@@ -225,15 +225,6 @@ static size_t id_body(const struct id_cfg *id, uint8_t *out)
 	return 4u + id->len;
 }
 
-static bool id_equal(const struct id_cfg *a, const struct id_cfg *b)
-{
-	if (a->type != b->type || a->len != b->len)
-		return false;
-	if (a->type == IKEV2_ID_FQDN || a->type == IKEV2_ID_RFC822_ADDR)
-		return !strncasecmp((const char *)a->data, (const char *)b->data, a->len);
-	return !memcmp(a->data, b->data, a->len);
-}
-
 /* The peer's ID as a config-comparable id_cfg; false if it is too long. */
 static bool id_from_payload(const struct ike_typed *t, struct id_cfg *id)
 {
@@ -643,7 +634,7 @@ static void initial_contact(struct ike_sa *sa)
 	for (o = sa->e->all; o; o = n) {
 		n = o->next;
 		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED &&
-		    id_equal(&o->peer_id, &sa->peer_id)) {
+		    config_id_equal(&o->peer_id, &sa->peer_id)) {
 			char pid[PEER_ID_STRLEN];
 
 			log_info("%s: INITIAL_CONTACT from %s", ike_sa_name(o), peer_id_str(sa, pid));
@@ -674,7 +665,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	if (sa->cfg->remote.id.type && (id_wire(&sa->cfg->remote.id, &want) ||
-					!id_equal(&want, &sa->peer_id))) {
+					!config_id_equal(&want, &sa->peer_id))) {
 		id_str(&want, b, sizeof(b));
 		tell_auth_failed(sa);
 		auth_fail(sa, "the responder's identity %s is not the configured %s",
@@ -746,9 +737,9 @@ static int conn_fit(struct ike_sa *sa, const struct conn_cfg *c,
 
 	if (plen < 0)
 		return -1;
-	if (c->remote.id.type && (id_wire(&c->remote.id, &w) || !id_equal(&w, peer)))
+	if (c->remote.id.type && (id_wire(&c->remote.id, &w) || !config_id_equal(&w, peer)))
 		return -1;
-	if (idr && c->local.id.type && (id_wire(&c->local.id, &w) || !id_equal(&w, idr)))
+	if (idr && c->local.id.type && (id_wire(&c->local.id, &w) || !config_id_equal(&w, idr)))
 		return -1;
 	return plen * 2 + !!c->remote.id.type;
 }
