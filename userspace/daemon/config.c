@@ -1092,6 +1092,16 @@ static const struct key_value v_inter[] = {
 	{ ALIAS("true", CFG_INTER_YES) }, { ALIAS("false", CFG_INTER_NO) }, { .name = NULL },
 };
 
+static const struct key_value v_unique[] = {
+	{ V("replace", CFG_UNIQUE_REPLACE),
+	  .help = "Once the new IKE SA stands, the old one and its Child SAs are deleted: the peer gets an INFORMATIONAL Delete (sent once, not waited for, as the client is usually gone) and a TCP connection that carried only the old one is closed. The new Child SAs share the old ones' policies meanwhile, and a virtual IP's lease passes to the new IKE SA: the same address." },
+	{ V("keep", CFG_UNIQUE_KEEP),
+	  .help = "The new IKE SA is refused with AUTHENTICATION_FAILED, as strongSwan does; the old one stays." },
+	{ V("never", CFG_UNIQUE_NEVER),
+	  .help = "Both stay, up to `ike_sas_per_id`." },
+	{ .name = NULL },
+};
+
 static const struct key_value v_start[] = {
 	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) }, { V("trap", CFG_START_TRAP) },
 	{ .name = NULL },
@@ -1226,6 +1236,14 @@ static const struct key conn_keys[] = {
 	  .help = "Send no NAT detection payloads." },
 	{ K("initial_contact", KT_BOOL), CONN(initial_contact), .def = "yes",
 	  .help = "Send INITIAL_CONTACT with the first IKE_AUTH." },
+	{ K("unique", KT_ENUM), CONN(unique), .values = v_unique, .live = true, .def = "replace",
+	  .help = "What an IKE_AUTH does, as responder or initiator, when the peer's identity already has an established IKE SA of this connection and the peer did not send INITIAL_CONTACT (RFC 7296 section 2.4; with it the old SAs are dropped without a Delete, whatever this says), as strongSwan's `unique`; the log names both IKE SAs and the identity." },
+	{ K("ike_sas_per_id", KT_UINT), CONN(ike_sas_per_id), .live = true, .min = 0, .max = 100000,
+	  .arg = "n", .def = "4",
+	  .help = "Established IKE SAs of one peer identity, over all connections (after `unique` has replaced an old one); one more is refused in IKE_AUTH with AUTHENTICATION_FAILED and logged with the identity and the limit, so that one client cannot take the gateway's memory. Rekeying an IKE SA does not count. 0: no limit." },
+	{ K("child_sas_max", KT_UINT), CONN(child_sas_max), .live = true, .min = 0, .max = 100000,
+	  .arg = "n", .def = "64",
+	  .help = "Child SAs of one IKE SA; a CREATE_CHILD_SA request for one more is answered with NO_ADDITIONAL_SAS (RFC 7296 section 1.3) and logged with the identity and the limit. Rekeying a Child SA does not count. 0: no limit." },
 	{ K("dpd_delay", KT_DUR_S), CONN(dpd_delay_s), .live = true, .def = "30s",
 	  .help = "Dead peer detection after this long without traffic; 0 disables it." },
 	{ K("dpd_timeout", KT_DUR_S), CONN(dpd_timeout_s), .live = true, .def = "150s",

@@ -48,6 +48,9 @@ enum cfg_action { CFG_ACTION_CLEAR = 0, CFG_ACTION_TRAP, CFG_ACTION_RESTART };
 /* RSASSA-PSS for our RSA signatures: auto = when the peer announced
  * SIGNATURE_HASH_ALGORITHMS (RFC 7427); RSA-PSS-only keys always. */
 enum cfg_pss { CFG_PSS_AUTO = 0, CFG_PSS_YES, CFG_PSS_NO };
+/* A second IKE SA of one identity on one connection (strongSwan's
+ * unique): the old one deleted, the new one refused, or both kept. */
+enum cfg_unique { CFG_UNIQUE_REPLACE = 0, CFG_UNIQUE_KEEP, CFG_UNIQUE_NEVER };
 
 /* IANA transform IDs (RFC 7296 §3.3.2), one list per transform type. */
 struct proposal_cfg {
@@ -137,6 +140,10 @@ struct conn_cfg {
 	uint16_t fragment_size;
 	enum cfg_inter intermediate;
 	bool encap, assume_no_nat, initial_contact;
+	enum cfg_unique unique;
+	/* Per-client limits, 0: none: established IKE SAs of one peer
+	 * identity (over all connections), Child SAs of one IKE SA. */
+	uint32_t ike_sas_per_id, child_sas_max;
 	uint32_t dpd_delay_s, dpd_timeout_s, rekey_time_s;
 	uint32_t retransmit_base_ms, retransmit_tries;
 	double retransmit_factor;

@@ -643,6 +643,67 @@ static void initial_contact(struct ike_sa *sa)
 	}
 }
 
+/*
+ * An identity with an IKE SA already (strongSwan's unique; after
+ * INITIAL_CONTACT, which drops the old ones first): false when `unique =
+ * keep` or `ike_sas_per_id` refuses the new IKE SA (logged), *replace true
+ * when older IKE SAs of the connection and identity are to go once it
+ * stands (unique_replace).  Counted are established IKE SAs, so that
+ * rekeying (CREATE_CHILD_SA, not IKE_AUTH) never meets the limit.
+ */
+static bool unique_admit(struct ike_sa *sa, bool *replace)
+{
+	const struct conn_cfg *cc = sa->cfg;
+	const struct ike_sa *o, *kept = NULL;
+	char pid[PEER_ID_STRLEN];
+	uint32_t n = 0;
+
+	*replace = false;
+	for (o = sa->e->all; o; o = o->next) {
+		if (o == sa || o->state != IKE_S_ESTABLISHED ||
+		    !config_id_equal(&o->peer_id, &sa->peer_id))
+			continue;
+		if (o->cfg == cc && cc->unique == CFG_UNIQUE_REPLACE) {
+			*replace = true;
+			continue;
+		}
+		if (o->cfg == cc && cc->unique == CFG_UNIQUE_KEEP && !kept)
+			kept = o;
+		n++;
+	}
+	if (kept) {
+		log_warn("%s: IKE SA of %s refused (unique = keep): %s is up for the identity",
+			 ike_sa_name(sa), peer_id_str(sa, pid), ike_sa_name(kept));
+		return false;
+	}
+	if (cc->ike_sas_per_id && n >= cc->ike_sas_per_id) {
+		log_warn("%s: IKE SA refused: %u IKE SAs of %s up, the limit (ike_sas_per_id)",
+			 ike_sa_name(sa), n, peer_id_str(sa, pid));
+		return false;
+	}
+	return true;
+}
+
+/* unique = replace: the identity's older IKE SAs of the connection go with
+ * their Child SAs, their peer told by a Delete (a TCP connection that
+ * carried only them closed), once the new one stands: a virtual IP's
+ * lease, held by both a moment, stays with the identity. */
+static void unique_replace(struct ike_sa *sa)
+{
+	struct ike_sa *o, *n;
+	char pid[PEER_ID_STRLEN];
+
+	for (o = sa->e->all; o; o = n) {
+		n = o->next;
+		if (o == sa || o->cfg != sa->cfg || o->state != IKE_S_ESTABLISHED ||
+		    !config_id_equal(&o->peer_id, &sa->peer_id))
+			continue;
+		log_info("%s: replaces %s of %s (unique = replace)", ike_sa_name(sa),
+			 ike_sa_name(o), peer_id_str(sa, pid));
+		ike_sa_delete_now(o, "replaced by a new IKE SA of the identity");
+	}
+}
+
 void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 {
 	const struct ike_pl *pid = ike_msg_find(inner, IKEV2_PL_IDR);
@@ -654,6 +715,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct ike_notify ic;
 	char a[PEER_ID_STRLEN], b[PEER_ID_STRLEN];
 	uint16_t child_err;
+	bool replace;
 	int r;
 
 	if (auth_error_notify(sa, inner, &child_err)) {
@@ -682,6 +744,11 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	/* A responder may send INITIAL_CONTACT too (§2.4). */
 	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
 		initial_contact(sa);
+	if (!unique_admit(sa, &replace)) {
+		tell_auth_failed(sa);
+		auth_fail(sa, "the identity's IKE SAs refuse another");
+		return;
+	}
 	sa->req.child = NULL;
 	if (ch && child_err) {
 		/* §2.21.2: the IKE SA is up without it; §2.25: after
@@ -710,6 +777,8 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		}
 	}
 	ike_sa_established(sa);
+	if (replace)
+		unique_replace(sa);
 	esp_probe_start(sa);
 	/* Further children of the connection come by CREATE_CHILD_SA; the
 	 * first was asked for in IKE_AUTH, and if it was refused, this pass
@@ -837,6 +906,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	struct vip_ask ask;
 	uint16_t child_err = 0;
 	uint8_t method = 0;
+	bool replace;
 	int r;
 
 	(void)raw_plain;
@@ -899,6 +969,13 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	 * the first Child SA, whose selectors and policies they may hold. */
 	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
 		initial_contact(sa);
+	if (!unique_admit(sa, &replace)) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
+				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+		buf_wipe(&au);
+		auth_fail(sa, "the identity's IKE SAs refuse another");
+		return;
+	}
 	/* Virtual IPs before the first Child SA, whose remote selectors
 	 * they narrow; none to give refuses that Child SA (§3.15.4). */
 	child_err = vip_assign(sa, cc, &ask);
@@ -939,5 +1016,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	 * in its next request. */
 	sa->auth_next_msgid = msgid + 1;
 	ike_sa_established(sa);
+	if (replace)
+		unique_replace(sa);
 	esp_probe_start(sa);
 }

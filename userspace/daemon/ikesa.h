@@ -505,6 +505,9 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 void ike_sa_link(struct ike_sa *sa);		/* into the SPI table */
 /* Frees the SA and everything it holds; starts nothing new. */
 void ike_sa_destroy(struct ike_sa *sa, const char *why);
+/* An established SA's peer is told by a Delete, sent once and not waited
+ * for (none while a request of ours is out), then the SA is destroyed. */
+void ike_sa_delete_now(struct ike_sa *sa, const char *why);
 /* The SA's virtual IPs go back to their pools (remembered for the
  * identity); the SA holds none after. */
 void ike_vips_release(struct ike_sa *sa);
