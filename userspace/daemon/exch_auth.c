@@ -647,8 +647,8 @@ static void initial_contact(struct ike_sa *sa)
  * An identity with an IKE SA already (strongSwan's unique; after
  * INITIAL_CONTACT, which drops the old ones first): false when `unique =
  * keep` or `ike_sas_per_id` refuses the new IKE SA (logged), *replace true
- * when older IKE SAs of the connection and identity are to go once it
- * stands (unique_replace).  Counted are established IKE SAs, so that
+ * when older IKE SAs of the connection and identity are to go
+ * (unique_replace).  Counted are established IKE SAs, so that
  * rekeying (CREATE_CHILD_SA, not IKE_AUTH) never meets the limit.
  */
 static bool unique_admit(struct ike_sa *sa, bool *replace)
@@ -686,8 +686,10 @@ static bool unique_admit(struct ike_sa *sa, bool *replace)
 
 /* unique = replace: the identity's older IKE SAs of the connection go with
  * their Child SAs, their peer told by a Delete (a TCP connection that
- * carried only them closed), once the new one stands: a virtual IP's
- * lease, held by both a moment, stays with the identity. */
+ * carried only them closed).  As after INITIAL_CONTACT, before the new
+ * IKE SA's virtual IP and first Child SA: the old Child SAs hold its
+ * selectors' policies, with another tunnel when the client has moved, and
+ * the lease the old IKE SA gives back is the identity's, the same address. */
 static void unique_replace(struct ike_sa *sa)
 {
 	struct ike_sa *o, *n;
@@ -749,6 +751,8 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		auth_fail(sa, "the identity's IKE SAs refuse another");
 		return;
 	}
+	if (replace)
+		unique_replace(sa);
 	sa->req.child = NULL;
 	if (ch && child_err) {
 		/* §2.21.2: the IKE SA is up without it; §2.25: after
@@ -777,8 +781,6 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		}
 	}
 	ike_sa_established(sa);
-	if (replace)
-		unique_replace(sa);
 	esp_probe_start(sa);
 	/* Further children of the connection come by CREATE_CHILD_SA; the
 	 * first was asked for in IKE_AUTH, and if it was refused, this pass
@@ -976,6 +978,8 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		auth_fail(sa, "the identity's IKE SAs refuse another");
 		return;
 	}
+	if (replace)
+		unique_replace(sa);
 	/* Virtual IPs before the first Child SA, whose remote selectors
 	 * they narrow; none to give refuses that Child SA (§3.15.4). */
 	child_err = vip_assign(sa, cc, &ask);
@@ -1016,7 +1020,5 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	 * in its next request. */
 	sa->auth_next_msgid = msgid + 1;
 	ike_sa_established(sa);
-	if (replace)
-		unique_replace(sa);
 	esp_probe_start(sa);
 }
