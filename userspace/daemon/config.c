@@ -1094,7 +1094,7 @@ static const struct key_value v_inter[] = {
 
 static const struct key_value v_unique[] = {
 	{ V("replace", CFG_UNIQUE_REPLACE),
-	  .help = "The old IKE SA and its Child SAs are deleted before the new one's virtual IP and first Child SA (whose selectors the old ones hold, through another tunnel when the client has moved): the peer gets an INFORMATIONAL Delete, sent once and not waited for as the client is usually gone, and a TCP connection that carried only the old IKE SA is closed. The identity's lease of a virtual IP, given back by the old IKE SA, goes to the new one: the same address." },
+	  .help = "The old IKE SA and its Child SAs are deleted: the peer gets an INFORMATIONAL Delete, sent once and not waited for as the client is usually gone, and a TCP connection that carried only the old IKE SA is closed. One from another address (the client moved) goes before the new one's virtual IP and first Child SA, whose selectors its Child SAs hold through another tunnel; one from the same address once the new one stands, the new Child SAs sharing its policies meanwhile (a make-before-break reauthentication loses nothing). The identity's virtual IP stays the same." },
 	{ V("keep", CFG_UNIQUE_KEEP),
 	  .help = "The new IKE SA is refused with AUTHENTICATION_FAILED, as strongSwan does; the old one stays." },
 	{ V("never", CFG_UNIQUE_NEVER),

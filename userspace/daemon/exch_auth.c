@@ -648,7 +648,7 @@ static void initial_contact(struct ike_sa *sa)
  * INITIAL_CONTACT, which drops the old ones first): false when `unique =
  * keep` or `ike_sas_per_id` refuses the new IKE SA (logged), *replace true
  * when older IKE SAs of the connection and identity are to go
- * (unique_replace).  Counted are established IKE SAs, so that
+ * (unique_replace, before and after the new one's Child SA).  Counted are established IKE SAs, so that
  * rekeying (CREATE_CHILD_SA, not IKE_AUTH) never meets the limit.
  */
 static bool unique_admit(struct ike_sa *sa, bool *replace)
@@ -684,13 +684,18 @@ static bool unique_admit(struct ike_sa *sa, bool *replace)
 	return true;
 }
 
-/* unique = replace: the identity's older IKE SAs of the connection go with
+/*
+ * unique = replace: the identity's older IKE SAs of the connection go with
  * their Child SAs, their peer told by a Delete (a TCP connection that
- * carried only them closed).  As after INITIAL_CONTACT, before the new
- * IKE SA's virtual IP and first Child SA: the old Child SAs hold its
- * selectors' policies, with another tunnel when the client has moved, and
- * the lease the old IKE SA gives back is the identity's, the same address. */
-static void unique_replace(struct ike_sa *sa)
+ * carried only them closed).  Those from another address (moved: the
+ * client roamed) go before the new IKE SA's virtual IP and first Child
+ * SA, as after INITIAL_CONTACT: their Child SAs hold its selectors with
+ * another tunnel.  Those from the same address go once the new one stands
+ * (moved false), its Child SAs sharing their policies meanwhile, so that
+ * a make-before-break reauthentication loses no packet.  Either way the
+ * identity's lease of a virtual IP stays, the same address.
+ */
+static void unique_replace(struct ike_sa *sa, bool moved)
 {
 	struct ike_sa *o, *n;
 	char pid[PEER_ID_STRLEN];
@@ -698,7 +703,8 @@ static void unique_replace(struct ike_sa *sa)
 	for (o = sa->e->all; o; o = n) {
 		n = o->next;
 		if (o == sa || o->cfg != sa->cfg || o->state != IKE_S_ESTABLISHED ||
-		    !config_id_equal(&o->peer_id, &sa->peer_id))
+		    !config_id_equal(&o->peer_id, &sa->peer_id) ||
+		    (moved && addr_eq(&o->path.remote, &sa->path.remote)))
 			continue;
 		log_info("%s: replaces %s of %s (unique = replace)", ike_sa_name(sa),
 			 ike_sa_name(o), peer_id_str(sa, pid));
@@ -752,7 +758,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	if (replace)
-		unique_replace(sa);
+		unique_replace(sa, true);
 	sa->req.child = NULL;
 	if (ch && child_err) {
 		/* §2.21.2: the IKE SA is up without it; §2.25: after
@@ -781,6 +787,8 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		}
 	}
 	ike_sa_established(sa);
+	if (replace)
+		unique_replace(sa, false);
 	esp_probe_start(sa);
 	/* Further children of the connection come by CREATE_CHILD_SA; the
 	 * first was asked for in IKE_AUTH, and if it was refused, this pass
@@ -979,7 +987,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		return;
 	}
 	if (replace)
-		unique_replace(sa);
+		unique_replace(sa, true);
 	/* Virtual IPs before the first Child SA, whose remote selectors
 	 * they narrow; none to give refuses that Child SA (§3.15.4). */
 	child_err = vip_assign(sa, cc, &ask);
@@ -1020,5 +1028,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	 * in its next request. */
 	sa->auth_next_msgid = msgid + 1;
 	ike_sa_established(sa);
+	if (replace)
+		unique_replace(sa, false);
 	esp_probe_start(sa);
 }
