@@ -1243,7 +1243,7 @@ static const struct key conn_keys[] = {
 	  .help = "Established IKE SAs of one peer identity, over all connections (after `unique` has replaced an old one); one more is refused in IKE_AUTH with AUTHENTICATION_FAILED and logged with the identity and the limit, so that one client cannot take the gateway's memory. Rekeying an IKE SA does not count. 0: no limit." },
 	{ K("child_sas_max", KT_UINT), CONN(child_sas_max), .live = true, .min = 0, .max = 100000,
 	  .arg = "n", .def = "64",
-	  .help = "Child SAs of one IKE SA; a CREATE_CHILD_SA request for one more is answered with NO_ADDITIONAL_SAS (RFC 7296 section 1.3) and logged with the identity and the limit. Rekeying a Child SA does not count. 0: no limit." },
+	  .help = "Child SAs of one IKE SA; a CREATE_CHILD_SA request for one more is answered with NO_ADDITIONAL_SAS (RFC 7296 section 3.10.1) and logged with the identity and the limit. Rekeying a Child SA does not count. 0: no limit." },
 	{ K("dpd_delay", KT_DUR_S), CONN(dpd_delay_s), .live = true, .def = "30s",
 	  .help = "Dead peer detection after this long without traffic; 0 disables it." },
 	{ K("dpd_timeout", KT_DUR_S), CONN(dpd_timeout_s), .live = true, .def = "150s",

@@ -824,7 +824,8 @@ static void child_rekeyed_by_peer(struct ike_sa *sa, struct child_sa *old, struc
 }
 
 /* child_sas_max: one more Child SA (not a rekey's) is answered with
- * NO_ADDITIONAL_SAS (§1.3); true when it was. */
+ * NO_ADDITIONAL_SAS (§3.10.1: unwilling to accept more on this IKE SA);
+ * true when it was. */
 static bool child_over_limit(struct ike_sa *sa, uint32_t msgid)
 {
 	char why[128], pid[PEER_ID_STRLEN];
