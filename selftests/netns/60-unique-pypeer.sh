@@ -16,9 +16,10 @@
 #   never + ike_sas_per_id = 1: the limit refuses the second with
 #                     AUTHENTICATION_FAILED, logged with the identity
 #   never             both stay
-# (Virtual IPs across the replacement and child_sas_max: test_engine.c's
-# unique_replace_keeps_the_vip and child_sas_max_limit; ikepeer.py sends
-# no CP payload and makes one Child SA.)
+#   child_sas_max = 2 one client's third Child SA (CREATE_CHILD_SA) is
+#                     refused with NO_ADDITIONAL_SAS, the IKE SA stays
+# (Virtual IPs across the replacement: test_engine.c's
+# unique_replace_keeps_the_vip; ikepeer.py sends no CP payload.)
 . "$(dirname "$0")/../lib.sh"
 require_tcpiked
 . "$TOP/selftests/ike.sh"
@@ -103,6 +104,24 @@ not_saw "never: the first peer got no Delete" '^peer deleted'
 PO=$PO2
 peer_ok "$RC2" "never: the second peer established"
 tap_expect_eq "never: b has both IKE SAs" "2 10.0.0.1 10.0.0.3" "$B_COUNT $B_PEERS"
+
+# child_sas_max = 2: the peer's first CREATE_CHILD_SA is answered, the
+# second refused with NO_ADDITIONAL_SAS (35, RFC 7296 section 3.10.1)
+PO=$IKE_DIR/peer-children.out
+ike_stop b
+ike_conf b "${B_ARGS[@]}" "conn_extra=child_sas_max = 2" && ike_start "$NS_B" b ||
+	tap_fail "children: b started"
+peer_start "$NS_A" "$PO" --local 10.0.0.1 --id py.test --start udp500 --no-notify \
+	init 10.0.0.2 child child info || tap_fail "children: the peer started"
+peer_wait 15; peer_ok $? "child_sas_max = 2: the peer ran its exchanges"
+saw "child_sas_max = 2: the second Child SA was made" '^child created$'
+saw "child_sas_max = 2: the third was refused with NO_ADDITIONAL_SAS" '^child refused notify=35$'
+saw "child_sas_max = 2: the IKE SA stayed (an INFORMATIONAL answered after)" '^info answered'
+tap_expect_eq "child_sas_max = 2: b has two Child SAs" 2 \
+	"$(ike_jq b "len([c for c in s['ike_sas'][0]['children'] if c['state']=='INSTALLED'])")"
+tap_check "child_sas_max = 2: b logged the identity and the limit" \
+	grep -q 'refused (NO_ADDITIONAL_SAS): 2 Child SAs of py.test up, the limit (child_sas_max)' \
+	"$IKE_DIR/b.log"
 
 ike_stop b
 tap_done
