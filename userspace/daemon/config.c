@@ -1240,7 +1240,7 @@ static const struct key conn_keys[] = {
 	  .help = "What an IKE_AUTH does, as responder or initiator, when the peer's identity already has an established IKE SA of this connection and the peer did not send INITIAL_CONTACT (RFC 7296 section 2.4; with it the old SAs are dropped without a Delete, whatever this says), as strongSwan's `unique`; the log names both IKE SAs and the identity." },
 	{ K("ike_sas_per_id", KT_UINT), CONN(ike_sas_per_id), .live = true, .min = 0, .max = 100000,
 	  .arg = "n", .def = "4",
-	  .help = "Established IKE SAs of one peer identity, over all connections (after `unique` has replaced an old one); one more is refused in IKE_AUTH with AUTHENTICATION_FAILED and logged with the identity and the limit, so that one client cannot take the gateway's memory. Rekeying an IKE SA does not count. 0: no limit." },
+	  .help = "Established IKE SAs of one peer identity on the connection (after `unique` has replaced an old one; the connections of a site-to-site peer count apart); one more is refused in IKE_AUTH with AUTHENTICATION_FAILED and logged with the identity and the limit, so that one client cannot take the gateway's memory. Rekeying an IKE SA does not count. 0: no limit." },
 	{ K("child_sas_max", KT_UINT), CONN(child_sas_max), .live = true, .min = 0, .max = 100000,
 	  .arg = "n", .def = "64",
 	  .help = "Child SAs of one IKE SA; a CREATE_CHILD_SA request for one more is answered with NO_ADDITIONAL_SAS (RFC 7296 section 3.10.1) and logged with the identity and the limit. Rekeying a Child SA does not count. 0: no limit." },

@@ -142,7 +142,7 @@ struct conn_cfg {
 	bool encap, assume_no_nat, initial_contact;
 	enum cfg_unique unique;
 	/* Per-client limits, 0: none: established IKE SAs of one peer
-	 * identity (over all connections), Child SAs of one IKE SA. */
+	 * identity on the connection, Child SAs of one IKE SA. */
 	uint32_t ike_sas_per_id, child_sas_max;
 	uint32_t dpd_delay_s, dpd_timeout_s, rekey_time_s;
 	uint32_t retransmit_base_ms, retransmit_tries;

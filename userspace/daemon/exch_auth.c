@@ -644,12 +644,13 @@ static void initial_contact(struct ike_sa *sa)
 }
 
 /*
- * An identity with an IKE SA already (strongSwan's unique; after
- * INITIAL_CONTACT, which drops the old ones first): false when `unique =
- * keep` or `ike_sas_per_id` refuses the new IKE SA (logged), *replace true
- * when older IKE SAs of the connection and identity are to go
- * (unique_replace, before and after the new one's Child SA).  Counted are established IKE SAs, so that
- * rekeying (CREATE_CHILD_SA, not IKE_AUTH) never meets the limit.
+ * An identity with an IKE SA of the connection already (strongSwan's
+ * unique; after INITIAL_CONTACT, which drops the old ones first): false
+ * when `unique = keep` or `ike_sas_per_id` refuses the new IKE SA
+ * (logged), *replace true when older ones are to go (unique_replace,
+ * before and after the new one's Child SA).  Counted are established IKE
+ * SAs, so that rekeying (CREATE_CHILD_SA, not IKE_AUTH) never meets the
+ * limit.
  */
 static bool unique_admit(struct ike_sa *sa, bool *replace)
 {
@@ -660,14 +661,14 @@ static bool unique_admit(struct ike_sa *sa, bool *replace)
 
 	*replace = false;
 	for (o = sa->e->all; o; o = o->next) {
-		if (o == sa || o->state != IKE_S_ESTABLISHED ||
+		if (o == sa || o->cfg != cc || o->state != IKE_S_ESTABLISHED ||
 		    !config_id_equal(&o->peer_id, &sa->peer_id))
 			continue;
-		if (o->cfg == cc && cc->unique == CFG_UNIQUE_REPLACE) {
+		if (cc->unique == CFG_UNIQUE_REPLACE) {
 			*replace = true;
 			continue;
 		}
-		if (o->cfg == cc && cc->unique == CFG_UNIQUE_KEEP && !kept)
+		if (cc->unique == CFG_UNIQUE_KEEP && !kept)
 			kept = o;
 		n++;
 	}
