@@ -5513,9 +5513,8 @@ TEST(child_sas_max_limit)
 	pump(n);
 	a = first_sa(A, IKE_S_ESTABLISHED);
 	b = first_sa(B, IKE_S_ESTABLISHED);
-	ASSERT_NE(NULL, a);
-	ASSERT_NE(NULL, b);
-	EXPECT_EQ(1, count_children(a));
+	ASSERT_TRUE(paired(a, b));
+	EXPECT_TRUE(children_paired(a, b));
 	EXPECT_EQ(1, count_children(b));
 	EXPECT_NE(NULL, heard_line("(NO_ADDITIONAL_SAS): 1 Child SAs of 10.0.0.1 up, the limit (child_sas_max)"));
 	spi = b->children->spi_in;
