@@ -176,6 +176,7 @@ void engine_free(struct engine *e)
 		engine_wait_cancel(e->waiters);
 	xport_later_free(e);
 	conn_retries_free(e);
+	vip_memo_free(e);
 	timer_cancel(e->loop, &e->cookie_timer);
 	mem_burst_stop(&e->ho_mem);
 	cred_free_all(e);
@@ -816,6 +817,33 @@ static void vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 	}
 }
 
+/* Initiator: the addresses the peer gave us and its DNS servers. */
+static void my_vips_text(const struct ike_sa *sa, bool json, struct buf *b)
+{
+	char a[ADDR_STRLEN];
+
+	if (json)
+		bprintf(b, ",\"our_vips\":[");
+	for (int i = 0; i < sa->n_my_vip; i++) {
+		addr_str(&sa->my_vip[i], a, sizeof(a));
+		if (json)
+			bprintf(b, "%s\"%s\"", i ? "," : "", a);
+		else
+			bprintf(b, "  virtual IP %s (ours, from the peer)\n", a);
+	}
+	if (json)
+		bprintf(b, "],\"dns\":[");
+	for (int i = 0; i < sa->n_vip_dns; i++) {
+		addr_str(&sa->vip_dns[i], a, sizeof(a));
+		if (json)
+			bprintf(b, "%s\"%s\"", i ? "," : "", a);
+		else
+			bprintf(b, "  DNS server %s (from the peer, not applied)\n", a);
+	}
+	if (json)
+		bprintf(b, "]");
+}
+
 static void status_text(struct engine *e, const char *conn, struct buf *b)
 {
 	uint64_t now = ike_now();
@@ -845,6 +873,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
 		vips_text(sa, false, b);
+		my_vips_text(sa, false, b);
 		if (sa->probe.state != PROBE_NONE) {
 			char ps[96];
 
@@ -1043,7 +1072,9 @@ static void ike_sa_json(struct engine *e, struct ike_sa *sa, bool first, uint64_
 		child_json(e, sa, c, c == sa->children, b);
 	bprintf(b, "],\"vips\":[");
 	vips_text(sa, true, b);
-	bprintf(b, "]}");
+	bprintf(b, "]");
+	my_vips_text(sa, true, b);
+	bprintf(b, "}");
 }
 
 static void counters_json(const struct engine *e, struct buf *b)

@@ -534,6 +534,7 @@ int auth_start(struct ike_sa *sa)
 	ike_put_auth(&bld, method, au.data, au.len);
 	if (sa->cfg->initial_contact && !has_contact(sa))
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
+	vip_put_request(sa, &bld);
 	if (sa->cfg->children) {
 		struct child_sa *ch = child_new(sa, sa->cfg->children);
 
@@ -725,7 +726,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	char a[PEER_ID_STRLEN], b[PEER_ID_STRLEN];
 	uint16_t child_err;
 	bool replace;
-	int r;
+	int r, vr;
 
 	if (auth_error_notify(sa, inner, &child_err)) {
 		auth_fail(sa, "the responder refused our authentication");
@@ -761,6 +762,19 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	if (replace)
 		unique_replace(sa, true);
 	sa->req.child = NULL;
+	vr = vip_reply_take(sa, inner);
+	if (vr == -EBADMSG) {
+		/* §2.21.2: authenticated, so the IKE SA is up at the peer
+		 * and goes by an INFORMATIONAL Delete */
+		log_warn("%s: the IKE SA is deleted: its IKE_AUTH response is malformed", ike_sa_name(sa));
+		if (ch)
+			child_free(ch, true);
+		sa->e->st.child_failed += ch ? 1 : 0;
+		ike_sa_established(sa);
+		sa->pending |= PEND_DELETE_IKE;
+		ike_req_done(sa);
+		return;
+	}
 	if (ch && child_err) {
 		/* §2.21.2: the IKE SA is up without it; §2.25: after
 		 * TEMPORARY_FAILURE it is asked for again later, by
@@ -773,7 +787,9 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	} else if (ch) {
 		uint16_t e = child_accept(ch, inner, true);
 
-		if (!e && !(r = child_install(ch, &sa->ni, &sa->nr, NULL, true)) &&
+		if (!e && vr)
+			child_refuse_at_peer(ch, "we asked for a virtual IP for its selectors and got none");
+		else if (!e && !(r = child_install(ch, &sa->ni, &sa->nr, NULL, true)) &&
 		    !(r = child_policies(ch))) {
 			child_link(ch);
 			child_schedule(ch);
@@ -921,6 +937,13 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	int r;
 
 	(void)raw_plain;
+	/* RFC 9370 §2.2.1: IKE_AUTH only after every additional key exchange
+	 * negotiated, or it would go without them. */
+	if (inter_pending(sa)) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		auth_fail(sa, "IKE_AUTH before the additional key exchanges (RFC 9370)");
+		return;
+	}
 	if (!pid || ike_get_id(pid, &idi) || !id_from_payload(&idi, &sa->peer_id) ||
 	    !ike_msg_find(inner, IKEV2_PL_AUTH)) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);

@@ -240,6 +240,7 @@ struct ike_sa {
 
 	/* IKE_SA_INIT material, kept until IKE_AUTH is done */
 	struct ike_kex *kex;
+	struct ike_kex *addke_kex;	/* RFC 9370: the running additional one */
 	struct buf ni, nr;
 	struct buf init_req, init_resp;	/* as sent/received, for AUTH */
 	struct buf cookie;	/* initiator: cookie to echo */
@@ -286,6 +287,17 @@ struct ike_sa {
 		char pool[CFG_NAME_MAX];
 	} vip[2];
 	int n_vip;
+	/* Initiator (vips =): the virtual IPs the peer gave us in its
+	 * CFG_REPLY, our Child SAs' local selectors; added to the host
+	 * (bit i of vip_installed) while the SA lives, passed to the SA that
+	 * rekeys it.  The DNS servers that came with them are shown, not
+	 * applied. */
+	bool vip_asked;
+	struct sockaddr_storage my_vip[2];
+	int n_my_vip;
+	uint8_t vip_installed;
+	struct sockaddr_storage vip_dns[2 * IKE_MAX_CP_DNS];
+	int n_vip_dns;
 	/* Responder: the message ID of the initiator's first request after
 	 * IKE_AUTH, the one that may carry AUTHENTICATION_FAILED (§2.21.2). */
 	uint32_t auth_next_msgid;
@@ -405,6 +417,9 @@ struct engine {
 	/* Connections to initiate again later (keyingtries, dpd_action,
 	 * close_action), by name */
 	struct conn_retry *retries;
+	/* The virtual IPs a connection had last, asked for again when it
+	 * reconnects (vip.c), by name */
+	struct vip_memo *vip_memo;
 
 	struct engine_stats st;
 	struct frag_pool frags;	/* every SA's reassembly, max_frag_memory */
@@ -511,6 +526,10 @@ void ike_sa_delete_now(struct ike_sa *sa, const char *why);
 /* The SA's virtual IPs go back to their pools (remembered for the
  * identity); the SA holds none after. */
 void ike_vips_release(struct ike_sa *sa);
+/* vip.c, initiator: the virtual IPs off the host, remembered for the
+ * connection; called as the SA goes. */
+void vip_drop(struct ike_sa *sa);
+void vip_memo_free(struct engine *e);
 struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
 void ike_sa_established(struct ike_sa *sa);
 void ike_half_open_add(struct ike_sa *sa);

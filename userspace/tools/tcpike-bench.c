@@ -898,10 +898,13 @@ int main(int argc, char **argv)
 	g.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!g.sas || !g.usock || !lat || g.ep < 0) {
 		fprintf(stderr, "tcpike-bench: out of memory\n");
+		free(lat);
 		return 1;
 	}
-	if (prepare())
+	if (prepare()) {
+		free(lat);
 		return 1;
+	}
 	cpu = -cpu_s();
 	start = drive();
 	end = cli_now_us();
