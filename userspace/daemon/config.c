@@ -1166,7 +1166,7 @@ static const struct key_value v_inter[] = {
 
 static const struct key_value v_unique[] = {
 	{ V("replace", CFG_UNIQUE_REPLACE),
-	  .help = "The old IKE SA and its Child SAs are deleted: the peer gets an INFORMATIONAL Delete, sent once and not waited for as the client is usually gone, and a TCP connection that carried only the old IKE SA is closed. One from another address (the client moved) goes before the new one's virtual IP and first Child SA, whose selectors its Child SAs hold through another tunnel; one from the same address once the new one stands, the new Child SAs sharing its policies meanwhile (a make-before-break reauthentication loses nothing). The identity's virtual IP stays the same." },
+	  .help = "The old IKE SA and its Child SAs are deleted: the peer gets an INFORMATIONAL Delete, sent once and not waited for as the client is usually gone, and a TCP connection that carried only the old IKE SA is closed. One from another address (the client moved) goes before the new one's virtual IP and first Child SA, whose selectors its Child SAs hold through another tunnel; one from the same address 10 s after the new one stands, the new Child SAs sharing its policies meanwhile: a make-before-break reauthentication (strongSwan's make_before_break) deletes it itself first and loses nothing. The identity's virtual IP stays the same." },
 	{ V("keep", CFG_UNIQUE_KEEP),
 	  .help = "The new IKE SA is refused with AUTHENTICATION_FAILED, as strongSwan does; the old one stays." },
 	{ V("never", CFG_UNIQUE_NEVER),

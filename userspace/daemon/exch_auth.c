@@ -692,11 +692,27 @@ static bool unique_admit(struct ike_sa *sa, bool *replace)
  * carried only them closed).  Those from another address (moved: the
  * client roamed) go before the new IKE SA's virtual IP and first Child
  * SA, as after INITIAL_CONTACT: their Child SAs hold its selectors with
- * another tunnel.  Those from the same address go once the new one stands
- * (moved false), its Child SAs sharing their policies meanwhile, so that
- * a make-before-break reauthentication loses no packet.  Either way the
- * identity's lease of a virtual IP stays, the same address.
+ * another tunnel.  Those from the same address are given UNIQUE_GRACE_MS
+ * once the new one stands (moved false), its Child SAs sharing their
+ * policies meanwhile: a make-before-break reauthentication (strongSwan's
+ * make_before_break) deletes the old IKE SA itself once its new Child SAs
+ * are installed, and a Delete from us racing with our IKE_AUTH response
+ * would make the peer drop its old Child SA before the new one is in.
+ * Either way the identity's lease of a virtual IP stays, the same address.
  */
+#define UNIQUE_GRACE_MS	10000
+
+static void unique_grace_over(struct timer *t)
+{
+	struct ike_sa *o = container_of(t, struct ike_sa, replace_timer);
+
+	if (o->state != IKE_S_ESTABLISHED)
+		return;
+	log_info("%s: deleted: replaced by a newer IKE SA of the identity %u s ago (unique = replace)",
+		 ike_sa_name(o), UNIQUE_GRACE_MS / 1000);
+	ike_sa_delete_now(o, "replaced by a new IKE SA of the identity");
+}
+
 static void unique_replace(struct ike_sa *sa, bool moved)
 {
 	struct ike_sa *o, *n;
@@ -708,6 +724,16 @@ static void unique_replace(struct ike_sa *sa, bool moved)
 		    !config_id_equal(&o->peer_id, &sa->peer_id) ||
 		    (moved && addr_eq(&o->path.remote, &sa->path.remote)))
 			continue;
+		if (!moved) {
+			if (!timer_armed(&o->replace_timer)) {
+				log_info("%s: replaces %s of %s in %u s unless its peer deletes it first (unique = replace)",
+					 ike_sa_name(sa), ike_sa_name(o), peer_id_str(sa, pid),
+					 UNIQUE_GRACE_MS / 1000);
+				timer_arm(sa->e->loop, &o->replace_timer, UNIQUE_GRACE_MS,
+					  unique_grace_over);
+			}
+			continue;
+		}
 		log_info("%s: replaces %s of %s (unique = replace)", ike_sa_name(sa),
 			 ike_sa_name(o), peer_id_str(sa, pid));
 		ike_sa_delete_now(o, "replaced by a new IKE SA of the identity");

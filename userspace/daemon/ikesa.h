@@ -329,6 +329,9 @@ struct ike_sa {
 	uint64_t created_ms, established_ms, last_rx_ms;
 	struct timer life_timer;	/* half-open limit, or IKE rekey */
 	struct timer dpd_timer;
+	/* unique = replace of an IKE SA from the same address: its peer's
+	 * make-before-break reauthentication deletes it first, or this does */
+	struct timer replace_timer;
 	/* PEND_CHILD: the index in cfg->children to go on from (a refused
 	 * Child SA is not asked for again in the same pass), and the timer
 	 * of a new pass after TEMPORARY_FAILURE (§2.25); child_again: it

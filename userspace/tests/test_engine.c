@@ -5655,6 +5655,17 @@ static struct ike_sa *second_sa(struct __test_metadata *_metadata, struct net *n
 	return sa;
 }
 
+/* p's IKE SA that is the other end of sa */
+static struct ike_sa *sa_paired_with(struct peer *p, struct ike_sa *sa)
+{
+	struct ike_sa *o;
+
+	for (o = p->e->all; o; o = o->next)
+		if (paired(sa, o))
+			return o;
+	return NULL;
+}
+
 static void set_unique(struct peer *p, enum cfg_unique u)
 {
 	((struct conn_cfg *)config_conn(p->cfg, "c"))->unique = u;
@@ -5681,6 +5692,14 @@ static void replace_by_responder(struct __test_metadata *_metadata, const char *
 	old_b = first_sa(B, IKE_S_ESTABLISHED)->id;
 	listen_log(true);
 	a2 = second_sa(_metadata, n);
+	/* the same address: the old one is given UNIQUE_GRACE_MS (a
+	 * make-before-break peer deletes it itself meanwhile); both stand */
+	EXPECT_EQ(2, count_all(B));
+	EXPECT_EQ(1u, heard_count("in 10 s unless its peer deletes it first (unique = replace)"));
+	EXPECT_EQ(0u, heard_count(": IKE SA deleted: deleted by the peer"));
+	elapse(n, 9800);
+	EXPECT_EQ(2, count_all(B));
+	elapse(n, 300);
 	EXPECT_EQ(1, count_all(B));
 	b = first_sa(B, IKE_S_ESTABLISHED);
 	ASSERT_NE(NULL, b);
@@ -5691,7 +5710,7 @@ static void replace_by_responder(struct __test_metadata *_metadata, const char *
 	EXPECT_EQ(1, count_children(b));
 	EXPECT_EQ(2, kernel_sas(A));
 	EXPECT_EQ(2, kernel_sas(B));
-	EXPECT_EQ(1u, heard_count("(unique = replace)"));
+	EXPECT_EQ(2u, heard_count("(unique = replace)"));
 	EXPECT_EQ(1u, heard_count(": IKE SA deleted: deleted by the peer"));
 	listen_log(false);
 	net_free(n);
@@ -5718,6 +5737,8 @@ TEST(unique_replace_as_initiator)
 	set_unique(B, CFG_UNIQUE_NEVER);
 	bring_up(_metadata, n);
 	a2 = second_sa(_metadata, n);
+	EXPECT_EQ(2, count_all(A));	/* the grace of the same address */
+	elapse(n, 10100);
 	EXPECT_EQ(1, count_all(A));
 	EXPECT_EQ(a2, first_sa(A, IKE_S_ESTABLISHED));
 	EXPECT_EQ(1, count_all(B));
@@ -5824,6 +5845,8 @@ TEST(unique_replace_keeps_the_vip)
 		deliver(n);
 	deliver_with_cp(n, cp_req4, sizeof(cp_req4));
 	pump(n);
+	EXPECT_STREQ("10.1.7.1", vip_of(sa_paired_with(B, a2)));
+	elapse(n, 10100);	/* the old one's grace over */
 	EXPECT_EQ(1, count_all(B));
 	EXPECT_EQ(1, count_all(A));
 	EXPECT_TRUE(paired(a2, first_sa(B, IKE_S_ESTABLISHED)));
