@@ -73,6 +73,9 @@ Once established the ACTIONs run in order:
     info-notify      an INFORMATIONAL carrying N(SEPARATE_TRANSPORTS)
     delete           Delete the IKE SA and await the answer
     expect-delete:S  answer requests until the peer deletes the IKE SA
+    child            a new Child SA by CREATE_CHILD_SA (RFC 7296 §1.3.1), the
+                     first one's selectors, no PFS: "child created" or
+                     "child refused notify=N,..."
     await-child:S    answer requests until the peer has made a Child SA
                      (fails after S seconds)
     rekey-addke:IDS  CREATE_CHILD_SA rekeying the IKE SA with ADDKE1 of
@@ -839,6 +842,18 @@ class Peer:
                         self.wait(lambda w, h, m: None, min(0.2, end - time.monotonic()), "")
                     except Fail:
                         pass
+            elif verb == "child":
+                spi = os.urandom(4)
+                where, inner = self.request(EXCH_CREATE_CHILD, [
+                    (PL_SA, esp_proposal(spi)), (PL_NONCE, os.urandom(32)),
+                    (PL_TSI, ts_payload(self.a.lts)), (PL_TSR, ts_payload(self.a.rts))])
+                errs = [str(n[0]) for n in notifies(inner) if n[0] < 16384]
+                props = parse_proposals(dict(inner).get(PL_SA, b""))
+                if errs or not props:
+                    out("child refused notify=%s" % (",".join(errs) or "none"))
+                else:
+                    self.children.append([spi, props[0][2]])
+                    out("child created")
             elif verb == "expect-delete":
                 end = time.monotonic() + float(arg)
                 while not self.deleted:

@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 
 #include "file.h"
+#include "htab.h"
 #include "log.h"
 #include "payload.h"
 #include "wire.h"
@@ -1163,6 +1164,16 @@ static const struct key_value v_inter[] = {
 	{ ALIAS("true", CFG_INTER_YES) }, { ALIAS("false", CFG_INTER_NO) }, { .name = NULL },
 };
 
+static const struct key_value v_unique[] = {
+	{ V("replace", CFG_UNIQUE_REPLACE),
+	  .help = "The old IKE SA and its Child SAs are deleted: the peer gets an INFORMATIONAL Delete, sent once and not waited for as the client is usually gone, and a TCP connection that carried only the old IKE SA is closed. One from another address (the client moved) goes before the new one's virtual IP and first Child SA, whose selectors its Child SAs hold through another tunnel; one from the same address 10 s after the new one stands, the new Child SAs sharing its policies meanwhile: a make-before-break reauthentication (strongSwan's make_before_break) deletes it itself first and loses nothing. The identity's virtual IP stays the same." },
+	{ V("keep", CFG_UNIQUE_KEEP),
+	  .help = "The new IKE SA is refused with AUTHENTICATION_FAILED, as strongSwan does; the old one stays." },
+	{ V("never", CFG_UNIQUE_NEVER),
+	  .help = "Both stay, up to `ike_sas_per_id`." },
+	{ .name = NULL },
+};
+
 static const struct key_value v_start[] = {
 	{ V("none", CFG_START_NONE) }, { V("start", CFG_START_START) }, { V("trap", CFG_START_TRAP) },
 	{ .name = NULL },
@@ -1300,6 +1311,14 @@ static const struct key conn_keys[] = {
 	  .help = "Send no NAT detection payloads." },
 	{ K("initial_contact", KT_BOOL), CONN(initial_contact), .def = "yes",
 	  .help = "Send INITIAL_CONTACT with the first IKE_AUTH." },
+	{ K("unique", KT_ENUM), CONN(unique), .values = v_unique, .live = true, .def = "replace",
+	  .help = "What an IKE_AUTH does, as responder or initiator, when the peer's identity already has an established IKE SA of this connection and the peer did not send INITIAL_CONTACT (RFC 7296 section 2.4; with it the old SAs are dropped without a Delete, whatever this says), as strongSwan's `unique`; the log names both IKE SAs and the identity." },
+	{ K("ike_sas_per_id", KT_UINT), CONN(ike_sas_per_id), .live = true, .min = 0, .max = 100000,
+	  .arg = "n", .def = "4",
+	  .help = "Established IKE SAs of one peer identity on the connection (after `unique` has replaced an old one; the connections of a site-to-site peer count apart); one more is refused in IKE_AUTH with AUTHENTICATION_FAILED and logged with the identity and the limit, so that one client cannot take the gateway's memory. Rekeying an IKE SA does not count. 0: no limit." },
+	{ K("child_sas_max", KT_UINT), CONN(child_sas_max), .live = true, .min = 0, .max = 100000,
+	  .arg = "n", .def = "64",
+	  .help = "Child SAs of one IKE SA; a CREATE_CHILD_SA request for one more is answered with NO_ADDITIONAL_SAS (RFC 7296 section 3.10.1) and logged with the identity and the limit. Rekeying a Child SA does not count. 0: no limit." },
 	{ K("dpd_delay", KT_DUR_S), CONN(dpd_delay_s), .live = true, .def = "30s",
 	  .help = "Dead peer detection after this long without traffic; 0 disables it." },
 	{ K("dpd_timeout", KT_DUR_S), CONN(dpd_timeout_s), .live = true, .def = "150s",
@@ -2844,6 +2863,34 @@ void config_id_str(const struct id_cfg *id, char *out, size_t len)
 		return;
 	}
 	snprintf(out, len, "(id type %u)", id->type);
+}
+
+/* RFC 7296 §3.5: an FQDN is compared as DNS names are (RFC 4343), an
+ * RFC 822 address as mail does in practice; the others are bytes. */
+static bool id_folds(const struct id_cfg *id)
+{
+	return id->type == IKEV2_ID_FQDN || id->type == IKEV2_ID_RFC822_ADDR;
+}
+
+bool config_id_equal(const struct id_cfg *a, const struct id_cfg *b)
+{
+	if (a->type != b->type || a->len != b->len)
+		return false;
+	if (id_folds(a))
+		return !strncasecmp((const char *)a->data, (const char *)b->data, a->len);
+	return !memcmp(a->data, b->data, a->len);
+}
+
+uint32_t config_id_hash(const struct id_cfg *id)
+{
+	uint8_t folded[sizeof(id->data)];
+	uint32_t h = htab_hash(HTAB_SEED, &id->type, 1);
+
+	if (!id_folds(id))
+		return htab_hash(h, id->data, id->len);
+	for (size_t i = 0; i < id->len; i++)
+		folded[i] = (uint8_t)tolower(id->data[i]);
+	return htab_hash(h, folded, id->len);
 }
 
 static void addr_id(const struct sockaddr_storage *ss, struct id_cfg *id)

@@ -49,6 +49,9 @@ enum cfg_action { CFG_ACTION_CLEAR = 0, CFG_ACTION_TRAP, CFG_ACTION_RESTART };
 /* RSASSA-PSS for our RSA signatures: auto = when the peer announced
  * SIGNATURE_HASH_ALGORITHMS (RFC 7427); RSA-PSS-only keys always. */
 enum cfg_pss { CFG_PSS_AUTO = 0, CFG_PSS_YES, CFG_PSS_NO };
+/* A second IKE SA of one identity on one connection (strongSwan's
+ * unique): the old one deleted, the new one refused, or both kept. */
+enum cfg_unique { CFG_UNIQUE_REPLACE = 0, CFG_UNIQUE_KEEP, CFG_UNIQUE_NEVER };
 
 /* IANA transform IDs (RFC 7296 §3.3.2), one list per transform type. */
 struct proposal_cfg {
@@ -148,6 +151,10 @@ struct conn_cfg {
 	uint16_t fragment_size;
 	enum cfg_inter intermediate;
 	bool encap, assume_no_nat, initial_contact;
+	enum cfg_unique unique;
+	/* Per-client limits, 0: none: established IKE SAs of one peer
+	 * identity on the connection, Child SAs of one IKE SA. */
+	uint32_t ike_sas_per_id, child_sas_max;
 	uint32_t dpd_delay_s, dpd_timeout_s, rekey_time_s;
 	uint32_t retransmit_base_ms, retransmit_tries;
 	double retransmit_factor;
@@ -278,6 +285,11 @@ int config_parse_proposals(const char *s, bool esp, struct proposal_cfg *out,
 int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen);
 /* An identity as it would be written: "10.0.0.1", "fqdn:gw", "dn:CN=gw". */
 void config_id_str(const struct id_cfg *id, char *out, size_t len);
+/* Whether a and b name the same identity: FQDN and RFC 822 identities
+ * regardless of case, the others byte for byte; config_id_hash agrees
+ * (equal identities, equal hashes), for tables keyed by identity. */
+bool config_id_equal(const struct id_cfg *a, const struct id_cfg *b);
+uint32_t config_id_hash(const struct id_cfg *id);
 
 const char *cfg_transport_name(enum cfg_transport t);
 /* The daemon's log levels (log_level, with its subsystem levels) set. */

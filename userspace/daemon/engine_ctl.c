@@ -141,7 +141,7 @@ struct config *engine_config(const struct engine *e)
 }
 
 /* Best effort on the way out: one unacknowledged Delete, then gone. */
-static void delete_now(struct ike_sa *sa, const char *why)
+void ike_sa_delete_now(struct ike_sa *sa, const char *why)
 {
 	if (sa->keyed && (sa->state == IKE_S_ESTABLISHED || sa->state == IKE_S_REKEYED)) {
 		struct buf in = BUF_INIT;
@@ -161,7 +161,7 @@ void engine_shutdown(struct engine *e)
 	e->shutting_down = true;
 	mem_burst_stop(&e->ho_mem);
 	while (e->all)
-		delete_now(e->all, "daemon stopping");
+		ike_sa_delete_now(e->all, "daemon stopping");
 	trap_remove_all(e);
 }
 
@@ -337,7 +337,7 @@ int engine_terminate(struct engine *e, const char *name, struct buf *out)
 			sa->pending |= PEND_DELETE_IKE;
 			ike_kick(sa);
 		} else {
-			delete_now(sa, "terminated");
+			ike_sa_delete_now(sa, "terminated");
 		}
 	}
 	if (!count && retry)
@@ -407,7 +407,7 @@ int engine_terminate_id(struct engine *e, bool child, uint64_t id, struct buf *o
 			sa->pending |= PEND_DELETE_IKE;
 			ike_kick(sa);
 		} else if (sa->state != IKE_S_DELETING) {
-			delete_now(sa, "terminated");
+			ike_sa_delete_now(sa, "terminated");
 		}
 		return reply(out, 0, "IKE SA %llu being deleted\n", (unsigned long long)id);
 	}
@@ -597,7 +597,7 @@ int engine_reload(struct engine *e, struct config *cfg, struct buf *out)
 		}
 		/* The old config goes away with this call: SAs of changed
 		 * connections end now. */
-		delete_now(sa, "its connection changed on reload");
+		ike_sa_delete_now(sa, "its connection changed on reload");
 		dropped++;
 	}
 	if (cfg->daemon.udp_port != e->cfg->daemon.udp_port ||

@@ -844,6 +844,26 @@ static void child_rekeyed_by_peer(struct ike_sa *sa, struct child_sa *old, struc
 	old->rekeyed_by = c;
 }
 
+/* child_sas_max: one more Child SA (not a rekey's) is answered with
+ * NO_ADDITIONAL_SAS (§3.10.1: unwilling to accept more on this IKE SA);
+ * true when it was. */
+static bool child_over_limit(struct ike_sa *sa, uint32_t msgid)
+{
+	char why[128], pid[PEER_ID_STRLEN];
+	uint32_t n = 0;
+
+	if (!sa->cfg->child_sas_max)
+		return false;
+	for (const struct child_sa *c = sa->children; c; c = c->next)
+		n += c->state == CHILD_S_INSTALLED || c->state == CHILD_S_REKEYING;
+	if (n < sa->cfg->child_sas_max)
+		return false;
+	snprintf(why, sizeof(why), "%u Child SAs of %s up, the limit (child_sas_max)", n,
+		 peer_id_str(sa, pid));
+	respond_error(sa, msgid, IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0, why);
+	return true;
+}
+
 static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
 {
 	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
@@ -878,6 +898,8 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 			      "no child configuration for these selectors");
 		return;
 	}
+	if (!old && child_over_limit(sa, msgid))
+		return;
 	c = child_new(sa, cfg);
 	if (!c)
 		return;

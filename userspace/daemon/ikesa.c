@@ -383,6 +383,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	}
 	timer_cancel(e->loop, &sa->life_timer);
 	timer_cancel(e->loop, &sa->dpd_timer);
+	timer_cancel(e->loop, &sa->replace_timer);
 	timer_cancel(e->loop, &sa->child_timer);
 	child_wants_clear(sa);
 	timer_cancel(e->loop, &sa->keepalive_timer);

@@ -329,6 +329,9 @@ struct ike_sa {
 	uint64_t created_ms, established_ms, last_rx_ms;
 	struct timer life_timer;	/* half-open limit, or IKE rekey */
 	struct timer dpd_timer;
+	/* unique = replace of an IKE SA from the same address: its peer's
+	 * make-before-break reauthentication deletes it first, or this does */
+	struct timer replace_timer;
 	/* PEND_CHILD: the index in cfg->children to go on from (a refused
 	 * Child SA is not asked for again in the same pass), and the timer
 	 * of a new pass after TEMPORARY_FAILURE (§2.25); child_again: it
@@ -520,6 +523,9 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 void ike_sa_link(struct ike_sa *sa);		/* into the SPI table */
 /* Frees the SA and everything it holds; starts nothing new. */
 void ike_sa_destroy(struct ike_sa *sa, const char *why);
+/* An established SA's peer is told by a Delete, sent once and not waited
+ * for (none while a request of ours is out), then the SA is destroyed. */
+void ike_sa_delete_now(struct ike_sa *sa, const char *why);
 /* The SA's virtual IPs go back to their pools (remembered for the
  * identity); the SA holds none after. */
 void ike_vips_release(struct ike_sa *sa);

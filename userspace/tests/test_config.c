@@ -477,6 +477,11 @@ static const struct bad bad[] = {
 	{ BASE "  dpd_delay = 30 seconds\n" END,
 	  "t.conf:6: dpd_delay: expected a duration like 500ms, 20s, 5m or 4h, got '30 seconds'" },
 	{ BASE "  encap = maybe\n" END, "t.conf:6: encap: expected yes or no, got 'maybe'" },
+	{ BASE "  unique = no\n" END, "t.conf:6: unknown unique 'no' (expected replace, keep or never)" },
+	{ BASE "  ike_sas_per_id = -1\n" END,
+	  "t.conf:6: ike_sas_per_id: expected a number from 0 to 100000, got '-1'" },
+	{ BASE "  child_sas_max = 100001\n" END,
+	  "t.conf:6: child_sas_max: expected a number from 0 to 100000, got '100001'" },
 	/* found by fuzz_config: a bad value must not read an unset flag */
 	{ BASE "  fragmentation = \xaf\n" END, "t.conf:6: unknown fragmentation '\xaf' (expected yes, no or force)" },
 	{ BASE "  children { x {\n   local_ts = 10.0.0.0/33\n   remote_ts = 10.1.0.0/16\n  } }\n" END,
@@ -801,6 +806,9 @@ TEST(defaults)
 	EXPECT_FALSE(cc->encap);
 	EXPECT_FALSE(cc->assume_no_nat);
 	EXPECT_TRUE(cc->initial_contact);
+	EXPECT_EQ(CFG_UNIQUE_REPLACE, cc->unique);
+	EXPECT_EQ(4, cc->ike_sas_per_id);
+	EXPECT_EQ(64, cc->child_sas_max);
 	EXPECT_EQ(30, cc->dpd_delay_s);
 	EXPECT_EQ(150, cc->dpd_timeout_s);
 	EXPECT_EQ(14400, cc->rekey_time_s);
@@ -849,6 +857,9 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "encap = yes" },
 		{ CFG_SEC_CONN, "assume_no_nat = yes" },
 		{ CFG_SEC_CONN, "initial_contact = no" },
+		{ CFG_SEC_CONN, "unique = keep" },
+		{ CFG_SEC_CONN, "ike_sas_per_id = 1" },
+		{ CFG_SEC_CONN, "child_sas_max = 2" },
 		{ CFG_SEC_CONN, "intermediate = yes" },
 		{ CFG_SEC_CONN, "dpd_delay = 10s" },
 		{ CFG_SEC_CONN, "dpd_timeout = 100s" },

@@ -1780,7 +1780,7 @@ TEST(initial_contact_replaces_the_old_sa)
  */
 TEST(same_selectors_share_policies)
 {
-	struct net *n = net_new(NULL);
+	struct net *n = net_new("unique = never");
 	struct ike_sa *old_a, *a2;
 	int r;
 
@@ -5638,6 +5638,220 @@ TEST(most_specific_connection_wins)
 	gateway(_metadata, n, "%any", "10.1.7.0/24", more);
 	bring_up(_metadata, n);
 	EXPECT_STREQ("near", first_sa(B, IKE_S_ESTABLISHED)->cfg->name);
+	net_free(n);
+}
+
+/* --- unique and per-client limits (issue 22) ------------------------------------------ */
+
+/* a sets up a second IKE SA of c beside the first; pumped to the end. */
+static struct ike_sa *second_sa(struct __test_metadata *_metadata, struct net *n)
+{
+	struct ike_sa *sa;
+	int r;
+
+	sa = ike_initiate(A->e, config_conn(A->cfg, "c"), 0, &r);
+	EXPECT_NE(NULL, sa);
+	pump(n);
+	return sa;
+}
+
+/* p's IKE SA that is the other end of sa */
+static struct ike_sa *sa_paired_with(struct peer *p, struct ike_sa *sa)
+{
+	struct ike_sa *o;
+
+	for (o = p->e->all; o; o = o->next)
+		if (paired(sa, o))
+			return o;
+	return NULL;
+}
+
+static void set_unique(struct peer *p, enum cfg_unique u)
+{
+	((struct conn_cfg *)config_conn(p->cfg, "c"))->unique = u;
+}
+
+/*
+ * A client comes again without INITIAL_CONTACT while its first IKE SA
+ * stands (a keeps both: it plays the client the gateway sees twice): b's
+ * unique = replace deletes the old one with a Delete, which takes a's
+ * old one too; one IKE SA at each end, the new one.
+ */
+static void replace_by_responder(struct __test_metadata *_metadata, const char *extra)
+{
+	char x[128];
+	struct net *n;
+	struct ike_sa *a2, *b;
+	uint64_t old_b;
+
+	snprintf(x, sizeof(x), "initial_contact = no\n %s", extra);
+	n = net_new(x);
+	ASSERT_NE(NULL, n);
+	set_unique(A, CFG_UNIQUE_NEVER);
+	bring_up(_metadata, n);
+	old_b = first_sa(B, IKE_S_ESTABLISHED)->id;
+	listen_log(true);
+	a2 = second_sa(_metadata, n);
+	/* the same address: the old one is given UNIQUE_GRACE_MS (a
+	 * make-before-break peer deletes it itself meanwhile); both stand */
+	EXPECT_EQ(2, count_all(B));
+	EXPECT_EQ(1u, heard_count("in 10 s unless its peer deletes it first (unique = replace)"));
+	EXPECT_EQ(0u, heard_count(": IKE SA deleted: deleted by the peer"));
+	elapse(n, 9800);
+	EXPECT_EQ(2, count_all(B));
+	elapse(n, 300);
+	EXPECT_EQ(1, count_all(B));
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, b);
+	EXPECT_NE(old_b, b->id);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(a2, first_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_TRUE(paired(a2, b));
+	EXPECT_EQ(1, count_children(b));
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(2u, heard_count("(unique = replace)"));
+	EXPECT_EQ(1u, heard_count(": IKE SA deleted: deleted by the peer"));
+	listen_log(false);
+	net_free(n);
+}
+
+TEST(unique_replace_deletes_the_old_sa)
+{
+	replace_by_responder(_metadata, "");
+}
+
+TEST(unique_replace_over_tcp)
+{
+	replace_by_responder(_metadata, "transport = tcp");
+}
+
+/* As initiator too: a's second IKE SA of the same identity pair replaces
+ * its first (and b's does the same on its side). */
+TEST(unique_replace_as_initiator)
+{
+	struct net *n = net_new("initial_contact = no");
+	struct ike_sa *a2;
+
+	ASSERT_NE(NULL, n);
+	set_unique(B, CFG_UNIQUE_NEVER);
+	bring_up(_metadata, n);
+	a2 = second_sa(_metadata, n);
+	EXPECT_EQ(2, count_all(A));	/* the grace of the same address */
+	elapse(n, 10100);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(a2, first_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_TRUE(paired(a2, first_sa(B, IKE_S_ESTABLISHED)));
+	net_free(n);
+}
+
+/* keep: the newcomer is refused with AUTHENTICATION_FAILED, logged with
+ * both IKE SAs and the identity; the old one stays at both ends. */
+TEST(unique_keep_refuses_the_new_sa)
+{
+	struct net *n = net_new("initial_contact = no");
+	struct ike_sa *old_a, *old_b;
+	const char *l;
+
+	ASSERT_NE(NULL, n);
+	set_unique(A, CFG_UNIQUE_NEVER);
+	set_unique(B, CFG_UNIQUE_KEEP);
+	bring_up(_metadata, n);
+	old_a = first_sa(A, IKE_S_ESTABLISHED);
+	old_b = first_sa(B, IKE_S_ESTABLISHED);
+	listen_log(true);
+	second_sa(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_EQ(old_a, first_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(old_b, first_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1u, B->e->st.ike_failed);
+	EXPECT_NE(NULL, heard_line("IKE_AUTH refused: AUTHENTICATION_FAILED"));
+	l = heard_line("(unique = keep)");
+	ASSERT_NE(NULL, l);
+	EXPECT_NE(NULL, strstr(l, ike_sa_name(old_b))) TH_LOG("%s", l);
+	EXPECT_NE(NULL, strstr(l, "10.0.0.1")) TH_LOG("%s", l);
+	EXPECT_EQ(2, kernel_sas(B));
+	listen_log(false);
+	net_free(n);
+}
+
+/* never: both stay, up to ike_sas_per_id; one more is refused. */
+TEST(ike_sas_per_id_limit)
+{
+	struct net *n = net_new("initial_contact = no\n unique = never\n ike_sas_per_id = 2");
+
+	ASSERT_NE(NULL, n);
+	bring_up(_metadata, n);
+	second_sa(_metadata, n);
+	EXPECT_EQ(2, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(2, count_sa(B, IKE_S_ESTABLISHED));
+	listen_log(true);
+	second_sa(_metadata, n);
+	EXPECT_EQ(2, count_all(A));
+	EXPECT_EQ(2, count_all(B));
+	EXPECT_NE(NULL, heard_line("IKE_AUTH refused: AUTHENTICATION_FAILED"));
+	EXPECT_NE(NULL, heard_line("2 IKE SAs of 10.0.0.1 up, the limit (ike_sas_per_id)"));
+	listen_log(false);
+	net_free(n);
+}
+
+/* child_sas_max = 1: net in IKE_AUTH, net2 by CREATE_CHILD_SA is answered
+ * with NO_ADDITIONAL_SAS; rekeying net is not one more. */
+TEST(child_sas_max_limit)
+{
+	struct net *n = net_new_on(v4_two, "child_sas_max = 1", NULL);
+	struct ike_sa *a, *b;
+	uint32_t spi;
+
+	ASSERT_NE(NULL, n);
+	listen_log(true);
+	initiate(n);
+	pump(n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_TRUE(paired(a, b));
+	EXPECT_TRUE(children_paired(a, b));
+	EXPECT_EQ(1, count_children(b));
+	EXPECT_NE(NULL, heard_line("(NO_ADDITIONAL_SAS): 1 Child SAs of 10.0.0.1 up, the limit (child_sas_max)"));
+	spi = b->children->spi_in;
+	rekey(A, true);
+	pump(n);
+	ASSERT_EQ(1, count_children(b));
+	EXPECT_NE(spi, b->children->spi_in);
+	EXPECT_EQ(1, count_children(a));
+	listen_log(false);
+	net_free(n);
+}
+
+/* A client with a virtual IP comes again without INITIAL_CONTACT: the
+ * old IKE SA goes, the new one has the same address, one lease held. */
+TEST(unique_replace_keeps_the_vip)
+{
+	struct net *n = net_new("initial_contact = no\n unique = never");
+	struct ike_sa *a2;
+	int r, guard = 0;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
+	auth_with_cp(n, cp_req4, sizeof(cp_req4));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	a2 = ike_initiate(A->e, config_conn(A->cfg, "c"), 0, &r);
+	ASSERT_NE(NULL, a2);
+	while (head_exch(n) != IKEV2_EXCH_IKE_AUTH && ++guard < 1000)
+		deliver(n);
+	deliver_with_cp(n, cp_req4, sizeof(cp_req4));
+	pump(n);
+	EXPECT_STREQ("10.1.7.1", vip_of(sa_paired_with(B, a2)));
+	elapse(n, 10100);	/* the old one's grace over */
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_TRUE(paired(a2, first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_STREQ("1/1", leases(n));
 	net_free(n);
 }
 
