@@ -3,8 +3,9 @@
 # tcpiked remote-access gateway (remote_addrs = %any, a pool) with real
 # kernel ESP (issue 22's VM item):
 #   a (10.1.0.2) -- r (nft masquerade) -- b (10.0.0.2, 192.168.2.1 behind it)
-#   - tcp (RFC 9329), plain XFRM backend: r drops every UDP packet a sends
-#     (a network that blocks UDP); a gets 10.10.0.1 from b's pool, the
+#   - transport = auto, plain XFRM backend: r drops every UDP packet a
+#     sends (a network that blocks UDP; r's counter shows a tried UDP
+#     first), a falls back to TCP (RFC 9329); a gets 10.10.0.1 from b's pool, the
 #     address is on a's interface holding its IKE address (ip addr), its
 #     Child SA's local selector and b's remote one are the address, a ping
 #     from 10.10.0.1 to 192.168.2.1 goes as ESP inside the TCP connection
@@ -29,12 +30,13 @@ rw_topo() {
 	ip -n "$NS_B" route add 10.10.0.0/24 via 10.0.0.1
 	ip netns exec "$NS_R" nft -f - <<NFT
 table inet blk {
-	chain fwd {
+	chain block {
 		type filter hook forward priority filter - 10;
 		iifname "ra" $2 counter drop
 	}
 }
 NFT
+	[ $? = 0 ] || return 1
 	wire_count a="$NS_A" b="$NS_B"
 }
 
@@ -100,9 +102,17 @@ rw_run() {
 	dp_stop_clean "$tag"
 }
 
+# UDP dropped at r: what a sent on UDP (transport = auto tries it first)
+r_dropped() { ip netns exec "$NS_R" nft list chain inet blk block | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'; }
 if have_espintcp; then
-	rw_run "xfrm, tcp (RFC 9329), NAT, UDP blocked" xfrm tcp "meta l4proto udp" tcpdata
-	wire_check "xfrm, tcp: b never saw IKE on UDP" b:in_ike500=0 b:in_ike4500=0
+	rw_run "xfrm, auto -> tcp (RFC 9329), NAT, UDP blocked" xfrm auto "meta l4proto udp" tcpdata
+	wire_check "xfrm, auto -> tcp: b never saw IKE on UDP" b:in_ike500=0 b:in_ike4500=0
+	n=$(r_dropped)
+	if [ "${n:-0}" -gt 0 ]; then
+		tap_ok "xfrm, auto -> tcp: a tried UDP first, r dropped it ($n packets)"
+	else
+		tap_fail "xfrm, auto -> tcp: a tried UDP first, r dropped it" "counter: '$n'"
+	fi
 else
 	tap_skip_design "tcp (RFC 9329): ESP in TCP" "kernel without the espintcp ULP"
 fi
