@@ -78,9 +78,17 @@ Once established the ACTIONs run in order:
                      "child refused notify=N,..."
     await-child:S    answer requests until the peer has made a Child SA
                      (fails after S seconds)
+    await-rekey:S    answer requests until the peer has rekeyed the IKE SA
+                     (its ADDKE types chosen as in IKE_SA_INIT, RFC 9370
+                     2.2.4: one IKE_FOLLOWUP_KE per method, linked); the
+                     next actions on the new SA
     rekey-addke:IDS  CREATE_CHILD_SA rekeying the IKE SA with ADDKE1 of
-                     these IDs (RFC 9370 2.2.4), the answer printed; the
-                     rekey is not carried on
+                     these IDs (RFC 9370 2.2.4), the answer printed; with
+                     an additional key exchange chosen, one IKE_FOLLOWUP_KE
+                     per method (KEi(n) and the link the last answer
+                     carried), the new SA keyed from SKEYSEED = prf(SK_d,
+                     SK(0) | Ni | Nr | SK(1) | ...), the old one deleted
+                     and the next actions on the new one
 
 What it sees is printed, one line each, for the test to check:
 
@@ -101,6 +109,15 @@ What it sees is printed, one line each, for the test to check:
     established transport=T separate=yes|no spi_i=HEX spi_r=HEX
     info answered on T notify=yes|no
     rekey-addke answered notify=N | sa addke=TYPE:ID,...
+    rekey-addke link=yes|no        N(ADDITIONAL_KEY_EXCHANGE) in the answer
+    followup msgid=N ke=ID link=yes|no   an IKE_FOLLOWUP_KE answered, KEr(n)
+                     of method ID, with or without the next link
+    followup answered notify=N     ... refused
+    rekeyed spi_i=HEX spi_r=HEX    the new IKE SA, the old one deleted
+    ike-rekey-req addke=TYPE:ID,... | refused   the peer's IKE SA rekey
+    followup-req msgid=N ke=ID | refused STATE_NOT_FOUND   its IKE_FOLLOWUP_KE
+    rekeyed by the peer spi_i=HEX spi_r=HEX     its new SA, now ours
+    peer deleted the old IKE SA
     auth-resp child refused with N (--child-refuse)
     child creation answered S s after IKE_AUTH (--child-refuse)
     summary udp_after_switch=N tcp_requests_rx=N
@@ -119,15 +136,15 @@ import sys
 import time
 
 from ikev2 import (
-    EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_INFO, EXCH_INTERMEDIATE, EXCH_NAMES, EXCH_SA_INIT,
-    F_INITIATOR, F_RESPONSE, IKETCP, MARKER, N_FRAG_SUPPORTED, N_INTERMEDIATE_SUPPORTED,
+    EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_FOLLOWUP_KE, EXCH_INFO, EXCH_INTERMEDIATE, EXCH_NAMES,
+    EXCH_SA_INIT, N_ADDITIONAL_KEY_EXCHANGE, N_STATE_NOT_FOUND, F_INITIATOR, F_RESPONSE, IKETCP, MARKER, N_FRAG_SUPPORTED, N_INTERMEDIATE_SUPPORTED,
     N_NATD_DST, N_NATD_SRC, N_NO_PROPOSAL_CHOSEN, N_REKEY_SA, PL_SK,
     PL_AUTH, PL_DELETE, PL_IDI, PL_IDR, PL_KE, PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR,
     PROTO_ESP, PROTO_IKE, AUTH_PSK, ID_FQDN, KE_NONE, KE_X25519, KE_X448, T_ADDKE1,
     Fail, FrameReader, KeyExchange, KeyPair, Keys, chain,
     esp_proposal, frame, header, ike_proposal, ke_body, natd_hash, notify_body, notifies,
     int_auth_step, offers_our_suite, open_sk, open_sk_plain, parse_header, parse_proposals,
-    payloads, psk_auth, seal, seal_frag, ts_payload)
+    payloads, psk_auth, rekeyed_keys, seal, seal_frag, ts_payload)
 
 
 def out(*a):
@@ -277,6 +294,9 @@ class Peer:
             n, ids = spec.split("=")
             self.addke[int(n)] = [int(i) for i in ids.split(",")]
         self.addke_chosen = []      # the methods of the exchanges, in order
+        self.rekey_st = None        # the peer's IKE SA rekey under way (RFC 9370 §2.2.4)
+        self.old_sa = None          # (spi_i, spi_r, keys, initiator, msgid_in) it replaced
+        self.rekeyed = False
 
     # --- bookkeeping of every message --------------------------------------------
 
@@ -326,6 +346,10 @@ class Peer:
                 r = pred(where, h, msg)
                 if r is not None:
                     return r
+                if (self.old_sa and h["spi_i"] == self.old_sa[0] and not h["response"] and
+                        h["exch"] != EXCH_SA_INIT):
+                    self.answer_old(where, h, msg)
+                    continue
                 if h["spi_i"] != self.spi_i or h["response"] or not self.keys:
                     continue
                 if h["exch"] == EXCH_SA_INIT:
@@ -740,6 +764,84 @@ class Peer:
             chosen[n] = ok[0]
         return chosen
 
+    def answer_ike_rekey(self, where, h, inner):
+        """RFC 7296 §1.3.2, the peer rekeys the IKE SA: SA (our SPI), Nr,
+        KEr; RFC 9370 §2.2.4: ADDKE types chosen as in IKE_SA_INIT, and
+        with a method among them N(ADDITIONAL_KEY_EXCHANGE) to link the
+        first IKE_FOLLOWUP_KE.  The new SA is ours after the last."""
+        d = dict(inner)
+        prop = [p for p in parse_proposals(d[PL_SA]) if p[1] == PROTO_IKE][0]
+        chosen = self.choose_addke(prop[3]) if offers_our_suite(prop[3]) else None
+        if chosen is None:
+            out("ike-rekey-req refused")
+            self.respond(where, h, EXCH_CREATE_CHILD,
+                         [(PL_NOTIFY, notify_body(N_NO_PROPOSAL_CHOSEN))])
+            return
+        kx = KeyPair()
+        st = {"spi_i": prop[2], "spi_r": os.urandom(8), "ni": d[PL_NONCE],
+              "nr": os.urandom(32), "secrets": [kx.shared(self.ke_of(inner, KE_X25519))],
+              "methods": [chosen[n] for n in sorted(chosen) if chosen[n]],
+              "link": os.urandom(8)}
+        pls = [(PL_SA, ike_proposal({n: [chosen[n]] for n in chosen}, st["spi_r"])),
+               (PL_NONCE, st["nr"]), (PL_KE, ke_body(kx.pub))]
+        if st["methods"]:
+            pls.append((PL_NOTIFY, notify_body(N_ADDITIONAL_KEY_EXCHANGE, st["link"])))
+        out("ike-rekey-req addke=%s" % ",".join("%d:%d" % (T_ADDKE1 + n - 1, i)
+                                                 for n, i in sorted(chosen.items())))
+        self.respond(where, h, EXCH_CREATE_CHILD, pls)
+        self.rekey_st = st
+        if not st["methods"]:
+            self.rekey_switch()
+
+    def answer_followup(self, where, h, inner):
+        """RFC 9370 §2.2.4, responder: KEi(n) of the n-th method with the
+        link we gave; KEr(n) back with the next link, none after the last;
+        an unknown link: STATE_NOT_FOUND."""
+        st, m = self.rekey_st, self.a.followup_mistake
+        links = [n[3] for n in notifies(inner) if n[0] == N_ADDITIONAL_KEY_EXCHANGE]
+        if not st or not links or links[0] != st["link"] or m == "state-not-found":
+            out("followup-req msgid=%d refused STATE_NOT_FOUND" % h["msgid"])
+            self.rekey_st = None
+            self.respond(where, h, EXCH_FOLLOWUP_KE,
+                         [(PL_NOTIFY, notify_body(N_STATE_NOT_FOUND))])
+            return
+        group = st["methods"][len(st["secrets"]) - 1]
+        kx = KeyExchange(group)
+        st["secrets"].append(kx.shared(self.ke_of(inner, group)))
+        pls = [(PL_KE, ke_body(kx.pub, group))]
+        more = len(st["secrets"]) - 1 < len(st["methods"])
+        if more:
+            st["link"] = os.urandom(8)
+            pls.append((PL_NOTIFY, notify_body(N_ADDITIONAL_KEY_EXCHANGE, st["link"])))
+        out("followup-req msgid=%d ke=%d" % (h["msgid"], group))
+        self.respond(where, h, EXCH_FOLLOWUP_KE, pls)
+        if not more:
+            self.rekey_switch()
+
+    def rekey_switch(self):
+        """The peer's rekey done: the new SA's keys (RFC 9370 §2.2.4), the
+        peer its original initiator (§2.18); the old SA kept to answer
+        its Delete."""
+        st = self.rekey_st
+        self.rekey_st = None
+        self.old_sa = (self.spi_i, self.spi_r, self.keys, self.initiator, self.msgid_in)
+        self.keys = rekeyed_keys(self.keys.sk_d, st["secrets"], st["ni"], st["nr"],
+                                 st["spi_i"], st["spi_r"])
+        self.spi_i, self.spi_r = st["spi_i"], st["spi_r"]
+        self.initiator, self.msgid_out, self.msgid_in, self.resp_cache = False, 0, 0, {}
+        self.rekeyed = True
+        out("rekeyed by the peer spi_i=%s spi_r=%s" % (self.spi_i.hex(), self.spi_r.hex()))
+
+    def answer_old(self, where, h, msg):
+        """A request on the SA the peer rekeyed (its Delete, §2.8)."""
+        spi_i, spi_r, keys, initiator, mid = self.old_sa
+        inner = open_sk(keys.sk_ei if not initiator else keys.sk_er, msg)
+        if any(t == PL_DELETE and b[0] == PROTO_IKE for t, b in inner):
+            out("peer deleted the old IKE SA")
+        msg = seal(keys.sk_er if not initiator else keys.sk_ei, spi_i, spi_r, h["exch"],
+                   (F_INITIATOR if initiator else 0) | F_RESPONSE, h["msgid"], [])
+        self.send(where, msg)
+
     def respond(self, where, h, exch, pls):
         msg = seal(self.sk_out(), self.spi_i, self.spi_r, exch, self.flags(True), h["msgid"], pls)
         self.resp_cache = {h["msgid"]: msg}
@@ -773,6 +875,11 @@ class Peer:
                     if ours:
                         pls.append((PL_DELETE, struct.pack("!BBH", PROTO_ESP, 4, len(ours)) + b"".join(ours)))
             self.respond(where, h, EXCH_INFO, pls)
+        elif h["exch"] == EXCH_CREATE_CHILD and any(
+                p[1] == PROTO_IKE for p in parse_proposals(dict(inner).get(PL_SA, b""))):
+            self.answer_ike_rekey(where, h, inner)
+        elif h["exch"] == EXCH_FOLLOWUP_KE:
+            self.answer_followup(where, h, inner)
         elif h["exch"] == EXCH_CREATE_CHILD:
             d = dict(inner)
             esp = [p for p in parse_proposals(d.get(PL_SA, b"")) if p[1] == PROTO_ESP and
@@ -803,6 +910,52 @@ class Peer:
         where, h, msg = self.await_response(msgid, exch)
         return where, open_sk(self.sk_in(), msg)
 
+    def rekey_followup(self, kx, req, inner, props, methods):
+        """RFC 9370 §2.2.4: the additional key exchanges of our IKE SA
+        rekey, one IKE_FOLLOWUP_KE each, in type order, each request with
+        the link the previous answer carried; then the new SA's keys,
+        the old SA deleted (RFC 7296 §2.8) and the new one ours."""
+        d, r = dict(inner), dict(req)
+        ni, nr = r[PL_NONCE], d[PL_NONCE]
+        spi_i, spi_r = parse_proposals(r[PL_SA])[0][2], props[0][2]
+        secrets = [kx.shared(self.ke_of(inner, KE_X25519))]
+        m = self.a.followup_mistake
+
+        def link_of(pls):
+            ls = [n[3] for n in notifies(pls) if n[0] == N_ADDITIONAL_KEY_EXCHANGE]
+            return ls[0] if ls else None
+        link = link_of(inner)
+        out("rekey-addke link=%s" % ("yes" if link is not None else "no"))
+        if link is None and methods:
+            raise Fail("additional key exchanges chosen, no ADDITIONAL_KEY_EXCHANGE")
+        for group in methods:
+            if m == "bad-link":
+                link = bytes(b ^ 0xff for b in link)
+            kxn = KeyExchange(KE_X448 if m == "wrong-group" else group)
+            mid = self.msgid_out
+            where, rinner = self.request(EXCH_FOLLOWUP_KE, [
+                (PL_KE, ke_body(kxn.pub, kxn.group)),
+                (PL_NOTIFY, notify_body(N_ADDITIONAL_KEY_EXCHANGE, link))])
+            errs = [n[0] for n in notifies(rinner) if n[0] < 16384]
+            if errs:
+                out("followup answered notify=%d" % errs[0])
+                return
+            secrets.append(kxn.shared(self.ke_of(rinner, group)))
+            link = link_of(rinner)
+            out("followup msgid=%d ke=%d link=%s" % (mid, group, "no" if link is None else "yes"))
+        if not methods:
+            return
+        if link is not None:
+            raise Fail("ADDITIONAL_KEY_EXCHANGE after the last additional key exchange")
+        if m == "no-addke-secret":
+            secrets = secrets[:1]
+        keys = rekeyed_keys(self.keys.sk_d, secrets, ni, nr, spi_i, spi_r)
+        self.request(EXCH_INFO, [(PL_DELETE, struct.pack("!BBH", PROTO_IKE, 0, 0))])
+        # §2.18: who rekeyed is the new SA's original initiator
+        self.spi_i, self.spi_r, self.keys = spi_i, spi_r, keys
+        self.initiator, self.msgid_out, self.msgid_in, self.resp_cache = True, 0, 0, {}
+        out("rekeyed spi_i=%s spi_r=%s" % (spi_i.hex(), spi_r.hex()))
+
     def run(self, actions):
         for act in actions:
             verb, _, arg = act.partition(":")
@@ -829,6 +982,7 @@ class Peer:
                     props = parse_proposals(dict(inner).get(PL_SA, b""))
                     got = [(t, i) for t, i, _ in (props[0][3] if props else []) if t >= T_ADDKE1]
                     out("rekey-addke answered sa addke=%s" % ",".join("%d:%d" % x for x in got))
+                    self.rekey_followup(kx, pls, inner, props, [i for _, i in got if i])
             elif verb == "delete":
                 self.request(EXCH_INFO, [(PL_DELETE, struct.pack("!BBH", PROTO_IKE, 0, 0))])
                 out("deleted")
@@ -854,6 +1008,15 @@ class Peer:
                 else:
                     self.children.append([spi, props[0][2]])
                     out("child created")
+            elif verb == "await-rekey":
+                end = time.monotonic() + float(arg)
+                while not self.rekeyed:
+                    if time.monotonic() >= end:
+                        raise Fail("the peer did not rekey the IKE SA within %s s" % arg)
+                    try:
+                        self.wait(lambda w, h, m: None, min(0.2, end - time.monotonic()), "")
+                    except Fail:
+                        pass
             elif verb == "expect-delete":
                 end = time.monotonic() + float(arg)
                 while not self.deleted:
@@ -901,6 +1064,12 @@ def main():
                     help="RFC 9370: ADDKE N (transform type 5 + N) with these IDs (0: NONE)")
     ap.add_argument("--addke-mistake", default="none",
                     choices=("none", "no-update", "wrong-group", "no-ke", "skip"))
+    ap.add_argument("--followup-mistake", default="none",
+                    choices=("none", "bad-link", "wrong-group", "no-addke-secret",
+                             "state-not-found"),
+                    help="RFC 9370 2.2.4 on purpose (initiator): the link altered, a KE "
+                    "of x448 for the negotiated method, the new keys without SK(1..n); "
+                    "(responder) every IKE_FOLLOWUP_KE answered STATE_NOT_FOUND")
     ap.add_argument("role", choices=("init", "resp"))
     ap.add_argument("rest", nargs="*")
     a = ap.parse_args()

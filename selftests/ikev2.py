@@ -28,8 +28,9 @@ PL_SA, PL_KE, PL_IDI, PL_IDR, PL_AUTH, PL_NONCE, PL_NOTIFY, PL_DELETE = \
 PL_TSI, PL_TSR, PL_SK, PL_SKF = 44, 45, 46, 53
 EXCH_SA_INIT, EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_INFO = 34, 35, 36, 37
 EXCH_INTERMEDIATE = 43
+EXCH_FOLLOWUP_KE = 44           # RFC 9370 §2.2.4
 EXCH_NAMES = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA",
-              37: "INFORMATIONAL", 43: "IKE_INTERMEDIATE"}
+              37: "INFORMATIONAL", 43: "IKE_INTERMEDIATE", 44: "IKE_FOLLOWUP_KE"}
 F_INITIATOR, F_RESPONSE = 0x08, 0x20
 PROTO_IKE, PROTO_ESP = 1, 3
 N_NO_PROPOSAL_CHOSEN, N_INVALID_SYNTAX = 14, 7
@@ -44,6 +45,7 @@ T_ENCR, T_PRF, T_INTEG, T_KE, T_ESN = 1, 2, 3, 4, 5
 T_ADDKE1 = 6
 KE_NONE, KE_ECP256, KE_ECP384, KE_ECP521, KE_X448 = 0, 19, 20, 21, 32
 N_INVALID_KE_PAYLOAD = 17
+N_STATE_NOT_FOUND, N_ADDITIONAL_KEY_EXCHANGE = 47, 16441     # RFC 9370 §2.2.4
 ID_FQDN = 2
 AUTH_PSK = 2
 KEYLEN256 = struct.pack("!HH", 0x800E, 256)
@@ -285,6 +287,19 @@ class Keys:
         km = prf_plus(skeyseed, ni + nr + spi_i + spi_r, 32 + 36 + 36 + 32 + 32)
         self.sk_d, self.sk_ei, self.sk_er = km[:32], km[32:68], km[68:104]
         self.sk_pi, self.sk_pr = km[104:136], km[136:168]
+
+
+def rekeyed_keys(sk_d, secrets, ni, nr, spi_i, spi_r):
+    """RFC 9370 §2.2.4, an IKE SA rekey with additional key exchanges:
+    SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1) | ... SK(n)), SK_d of the
+    old SA, then the keys as RFC 7296 §2.18 (prf+ over Ni | Nr | SPIi |
+    SPIr of the new SA)."""
+    k = Keys.__new__(Keys)
+    skeyseed = prf(sk_d, secrets[0] + ni + nr + b"".join(secrets[1:]))
+    km = prf_plus(skeyseed, ni + nr + spi_i + spi_r, 32 + 36 + 36 + 32 + 32)
+    k.sk_d, k.sk_ei, k.sk_er = km[:32], km[32:68], km[68:104]
+    k.sk_pi, k.sk_pr = km[104:136], km[136:168]
+    return k
 
 
 def psk_auth(psk, signed_msg, nonce, sk_p, id_body, int_auth=b""):

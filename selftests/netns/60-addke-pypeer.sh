@@ -29,8 +29,17 @@
 #   without ADDKE; the peer's mistakes (wrong method, no KE, keys not
 #   updated): a gives up, no SA
 #
+#   a rekeys the IKE SA with ADDKE1 (2.2.4): the peer links one
+#   IKE_FOLLOWUP_KE, the new SA answers; STATE_NOT_FOUND to it: the rekey
+#   fails as a whole, the old SA stays
+#
+#   IKE SA rekey by the peer with ADDKE1 (2.2.4): b answers with the link,
+#   one IKE_FOLLOWUP_KE, the new SA keyed with SK(0) and SK(1); an unknown
+#   link: STATE_NOT_FOUND; KEi(1) of another method: INVALID_KE_PAYLOAD;
+#   the peer's keys without SK(1): the new SA is not understood
+#
 #   two tcpiked, ADDKE1 and ADDKE2, both ways established; an IKE SA rekey
-#   (without additional key exchanges: IKE_FOLLOWUP_KE is not implemented)
+#   with two IKE_FOLLOWUP_KE
 . "$(dirname "$0")/../lib.sh"
 require_tcpiked
 . "$TOP/selftests/ike.sh"
@@ -63,16 +72,43 @@ saw "the next request under the updated keys took Message ID 3" '^tx udp500 INFO
 expect_established "one ADDKE over UDP: b established" b
 tap_expect_eq "b counts one IKE_INTERMEDIATE exchange" 1 "$(ike1 b intermediate)"
 
-# IKE_FOLLOWUP_KE (2.2.4) is not implemented: an IKE SA rekey that
-# requires an additional key exchange is refused, one that allows NONE
-# gets it
+# RFC 9370 2.2.4: the peer rekeys the IKE SA with ADDKE1 ecp384; b
+# chooses it, links one IKE_FOLLOWUP_KE, and the new SA is keyed from
+# SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1)); NONE alone for a type b
+# requires is refused
 b_run rekey-addke "$P1" --start udp500 --no-notify --intermediate --addke 1=20 init 10.0.0.2 \
-	rekey-addke:20 rekey-addke:20,0
-peer_wait 10; peer_ok $? "rekey requests with ADDKE1 answered"
-saw "CREATE_CHILD_SA with ADDKE1 ecp384 required: NO_PROPOSAL_CHOSEN" \
+	rekey-addke:0 rekey-addke:20 info
+peer_wait 10; peer_ok $? "IKE SA rekey with ADDKE1: the peer rekeyed and was answered on the new SA"
+saw "CREATE_CHILD_SA with ADDKE1 NONE only, b requires ecp384: NO_PROPOSAL_CHOSEN" \
 	'^rekey-addke answered notify=14$'
-saw "CREATE_CHILD_SA with ADDKE1 ecp384 or NONE: NONE chosen" '^rekey-addke answered sa addke=6:0$'
+saw "CREATE_CHILD_SA with ADDKE1 ecp384: b chose it (2.2.4)" '^rekey-addke answered sa addke=6:20$'
+saw "... and linked the next exchange: N(ADDITIONAL_KEY_EXCHANGE)" '^rekey-addke link=yes$'
+saw "IKE_FOLLOWUP_KE answered with KEr(1) of ecp384, no further link" \
+	'^followup msgid=[0-9]+ ke=20 link=no$'
+saw "the new IKE SA answered under SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1))" \
+	'^rx udp500 INFORMATIONAL resp msgid=0$'
+tap_check "b rekeyed the IKE SA with the additional key exchange" wait_for 5 rekeyed b ike 1
 
+for m in bad-link wrong-group no-addke-secret; do
+	b_run "followup-$m" "$P1" --start udp500 --no-notify --intermediate --addke 1=20 \
+		--followup-mistake "$m" --timeout 4 init 10.0.0.2 rekey-addke:20 info
+	peer_wait 10
+	rc=$?
+	case $m in
+	bad-link)
+		saw "IKE_FOLLOWUP_KE with a link b never sent: STATE_NOT_FOUND (2.2.4)" \
+			'^followup answered notify=47$'
+		saw "... not fatal: the old IKE SA still answers" '^info answered on udp500' ;;
+	wrong-group)
+		saw "KEi(1) of x448 where ecp384 was negotiated: INVALID_KE_PAYLOAD" \
+			'^followup answered notify=17$' ;;
+	no-addke-secret)
+		tap_check "the peer's new keys without SK(1): b does not understand the new SA" \
+			test "$rc" != 0 ;;
+	esac
+	[ "$m" = no-addke-secret ] ||
+		tap_expect_eq "IKE_FOLLOWUP_KE mistake $m: b did not rekey" 0 "$(ike_rekeys b)"
+done
 b_run two-tcp "$P2" --start tcp --no-notify --intermediate --addke 1=20 --addke 2=32 \
 	init 10.0.0.2 info
 peer_wait 10; peer_ok $? "two ADDKEs over TCP: the peer established, IntAuth chained over both"
@@ -146,6 +182,34 @@ expect_established "a offers ke1_none, the peer without ADDKE: established" a
 peer_wait 10; peer_ok $? "NONE chosen: no additional key exchange"
 saw "a's IKE_AUTH came with Message ID 1" '^auth-req udp500 msgid=1 spis=same$'
 
+# a rekeys the IKE SA with ADDKE1 (RFC 9370 2.2.4): the peer chooses it and
+# links one IKE_FOLLOWUP_KE; the new SA answers under SK(0) and SK(1)
+a_run rekey-addke --intermediate --addke 1=20 resp await-rekey:10 info -- proposals="$P1"
+expect_established "a with ADDKE1: established before its rekey" a
+ike_ctl a rekey c ike >/dev/null
+peer_wait 15; peer_ok $? "a rekeyed the IKE SA through IKE_FOLLOWUP_KE, the new SA answered"
+saw "a's rekey offered ADDKE1 ecp384, the peer chose it (2.2.4)" '^ike-rekey-req addke=6:20$'
+saw "a's IKE_FOLLOWUP_KE: KEi(1) of ecp384 with the peer's link" \
+	'^followup-req msgid=[0-9]+ ke=20$'
+saw "a deleted the old IKE SA once the new one was keyed" '^peer deleted the old IKE SA$'
+saw "a's new SA answered under SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1))" \
+	'^info answered on udp500'
+tap_check "a counts the IKE SA rekey" wait_for 5 rekeyed a ike 1
+
+# STATE_NOT_FOUND to a's IKE_FOLLOWUP_KE: the whole rekey failed (2.2.4),
+# the old SA stays
+a_run rekey-state-not-found --intermediate --addke 1=20 --followup-mistake state-not-found \
+	resp serve:4 info -- proposals="$P1"
+expect_established "a with ADDKE1: established (STATE_NOT_FOUND case)" a
+ike_ctl a rekey c ike >/dev/null
+peer_wait 15; peer_ok $? "a's old IKE SA answered after STATE_NOT_FOUND"
+saw "the peer answered a's IKE_FOLLOWUP_KE with STATE_NOT_FOUND" \
+	'^followup-req msgid=[0-9]+ refused STATE_NOT_FOUND$'
+not_saw "no new IKE SA at the peer" '^rekeyed by the peer'
+tap_expect_eq "a did not rekey: the rekey failed as a whole" 0 "$(ike_rekeys a)"
+tap_check "a logged the failure" \
+	grep -q "IKE SA rekey failed in IKE_FOLLOWUP_KE: STATE_NOT_FOUND" "$IKE_DIR/a.log"
+
 for m in wrong-group no-ke no-update; do
 	a_run "init-mistake-$m" --intermediate --addke 1=20 --addke-mistake "$m" \
 		--timeout 6 resp -- proposals="$P1"
@@ -167,12 +231,17 @@ ike_up proposals="$P2" rid=fqdn:b.test -- proposals="$P2" rid=fqdn:a.test
 expect_established "two tcpiked, ADDKE1 and ADDKE2: established" a b
 tap_expect_eq "two tcpiked: two IKE_INTERMEDIATE at each end" "2 2" \
 	"$(ike1 a intermediate) $(ike1 b intermediate)"
-# IKE_FOLLOWUP_KE (2.2.4) is not implemented: the rekey carries no ADDKE
-# transform and runs the type-4 exchange alone; both ends take that
+# RFC 9370 2.2.4: the rekey negotiates ADDKE1 and ADDKE2, two
+# IKE_FOLLOWUP_KE exchanges follow, one per method in type order
 ike_ctl a rekey c ike >/dev/null
-tap_check "two tcpiked: the IKE SA rekeys without additional key exchanges" \
+tap_check "two tcpiked: the IKE SA rekeys with two additional key exchanges" \
 	wait_for 5 rekeyed a ike 1
 tap_check "... and b took the rekey" wait_for 5 rekeyed b ike 1
+tap_check "a ran two IKE_FOLLOWUP_KE" \
+	grep -q "rekeying the IKE SA: 2 additional key exchanges" "$IKE_DIR/a.log"
+tap_check "b answered both" \
+	grep -q "IKE SA rekey by the peer: 2 additional key exchanges done" "$IKE_DIR/b.log"
+expect_established "two tcpiked: both established on the new IKE SA" a b
 ike_stop a
 ike_stop b
 tap_done

@@ -44,7 +44,12 @@ const struct exch_ops exch_ops = {
 			.rx_response = inter_rx_response,
 			.half_open = true,
 		},
+		[IKEV2_EXCH_IKE_FOLLOWUP_KE - IKEV2_EXCH_IKE_AUTH] = {
+			.rx_request = followup_rx_request,
+			.rx_response = followup_rx_response,
+		},
 	},
+	.followup_clear = followup_clear,
 	.delete_ike = info_start_delete_ike,
 	.ike_rekey = ike_start_rekey,
 	.delete_child = info_start_delete_child,

@@ -104,6 +104,38 @@ void inter_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
  * nothing without one. */
 int inter_octets(const struct ike_sa *sa, struct buf *octets);
 
+/* exch_followup.c: IKE_FOLLOWUP_KE (RFC 9370 §2.2.4), the responder of an
+ * IKE SA rekey with additional key exchanges.  followup_count: the
+ * additional exchanges a suite negotiated with a method, _method the one
+ * after n done (0: none left), in type order. */
+unsigned int followup_count(const struct ike_suite *s);
+uint16_t followup_method(const struct ike_suite *s, unsigned int n);
+/* The rekey's CREATE_CHILD_SA answered (SA, Nr, KEr of type 4 and the
+ * link), ns kept for the exchanges that follow; -errno when not sent. */
+int followup_begin(struct ike_sa *sa, uint32_t msgid, struct ike_sa *ns,
+		   const struct ike_proposal *chosen, const struct buf *gir,
+		   const struct buf *pub);
+/* Initiator: the rekey's CREATE_CHILD_SA answered with additional
+ * exchanges (the SA's keys from SK(0) in gir, ns->ni, ns->nr, the link in
+ * inner): its request done, the first IKE_FOLLOWUP_KE sent; -errno when
+ * not (ns still the request's). */
+int followup_start(struct ike_sa *sa, struct ike_sa *ns, const struct ike_msg *inner,
+		   const struct buf *gir);
+/* Our rekey's IKE_FOLLOWUP_KE exchanges under way (§2.2.4: the peer's
+ * rekeys get TEMPORARY_FAILURE meanwhile). */
+bool followup_busy(const struct ike_sa *sa);
+void followup_clear(struct ike_followup *f);
+void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
+			 const struct ike_msg *inner, const uint8_t *plain);
+void followup_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+/* exch_child.c: the peer's rekey of sa into ns done, ns takes over
+ * (_adopt); ours (_finish, ns keyed); the first error notify of a
+ * response, 0 if none; when to try a refused exchange again. */
+void ike_rekey_adopt(struct ike_sa *sa, struct ike_sa *ns);
+void ike_rekey_finish(struct ike_sa *sa, struct ike_sa *ns);
+uint16_t exch_first_error(const struct ike_msg *inner);
+uint64_t exch_retry_delay(void);
+
 /* exch_child.c */
 /* cc, a new Child SA the peer refused with err: asked for again later
  * (§2.25: TEMPORARY_FAILURE, by a new pass over the connection's Child SAs

@@ -25,7 +25,7 @@
 #define RETRY_SPAN_MS	8000u
 
 /* The first error notify (type <= 16383) in a chain, or 0. */
-static uint16_t first_error(const struct ike_msg *inner)
+uint16_t exch_first_error(const struct ike_msg *inner)
 {
 	const struct ike_pl *pl = NULL;
 
@@ -76,7 +76,7 @@ static bool collision_lost(const struct buf *our_req, const struct ike_span *the
 	return !buf_err(kept) && nonce_cmp(m.p, m.len, kept->data, kept->len) < 0;
 }
 
-static uint64_t retry_delay(void)
+uint64_t exch_retry_delay(void)
 {
 	uint32_t j = 0;
 
@@ -145,7 +145,7 @@ void child_new_done(struct ike_sa *sa, const struct child_cfg *cc)
 static void child_new_later(struct ike_sa *sa, const struct child_cfg *cc)
 {
 	struct child_want *w = child_want_of(sa, cc);
-	uint64_t ms = retry_delay();
+	uint64_t ms = exch_retry_delay();
 
 	if (w) {
 		if (++w->temp_fails > CHILD_TEMP_RETRIES) {
@@ -432,7 +432,8 @@ int ike_start_rekey(struct ike_sa *sa)
 		return -ENOMEM;
 	}
 	chain_begin(&bld, &in);
-	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke, false);
+	/* RFC 9370 §2.2.4: with the ADDKE transforms, run in IKE_FOLLOWUP_KE */
+	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke, true);
 	ike_put_nonce(&bld, r->nonce.data, r->nonce.len);
 	ike_put_ke(&bld, sa->suite.ke, pub.data, pub.len);
 	buf_free(&pub);
@@ -477,7 +478,7 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
 	struct buf nr = BUF_INIT, gir = BUF_INIT;
 	struct ike_span n;
-	uint16_t err = first_error(inner);
+	uint16_t err = exch_first_error(inner);
 	int kr;
 
 	if (err) {
@@ -488,7 +489,7 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 		if (old && old->state == CHILD_S_REKEYING) {
 			old->state = CHILD_S_INSTALLED;
 			if (err == IKEV2_N_TEMPORARY_FAILURE) {
-				child_rekey_later(old, retry_delay());
+				child_rekey_later(old, exch_retry_delay());
 			} else if (err == IKEV2_N_CHILD_SA_NOT_FOUND && !old->peer_rekey) {
 				/* §2.25: gone at the peer: drop it, make a new one. */
 				child_free(old, true);
@@ -516,7 +517,7 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 		child_refused_by_kernel(c, kr);
 		if (old && old->state == CHILD_S_REKEYING) {
 			old->state = CHILD_S_INSTALLED;
-			child_rekey_later(old, retry_delay());
+			child_rekey_later(old, exch_retry_delay());
 		}
 		buf_wipe(&gir);
 		buf_wipe(&nr);
@@ -559,53 +560,19 @@ fail:
 	ike_req_done(sa);	/* frees r->child */
 }
 
-static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
+/* Our rekey of sa into ns is complete, its keys set (§2.18; RFC 9370
+ * §2.2.4: after the last IKE_FOLLOWUP_KE): ns takes over, or the peer's
+ * when its rekey crossed ours with a lower nonce (§2.8.2). */
+void ike_rekey_finish(struct ike_sa *sa, struct ike_sa *ns)
 {
-	struct ike_req *r = &sa->req;
-	struct ike_sa *ns = r->new_ike;
-	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
-	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
-	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
-	struct ike_sa_pl *sap = &sa->e->rx_sap;	/* 70 KB: not on the stack */
-	struct ike_span n;
-	struct ike_ke ke;
-	struct buf gir = BUF_INIT;
-	uint16_t err = first_error(inner);
+	struct ike_span nr = { .p = ns->nr.data, .len = ns->nr.len };
 	bool lost = false;
 
-	if (err) {
-		log_warn("%s: IKE SA rekey refused: %s", ike_sa_name(sa), ikev2_notify_name(err));
-		ike_req_done(sa);	/* destroys r->new_ike */
-		if (err == IKEV2_N_TEMPORARY_FAILURE || err == IKEV2_N_NO_ADDITIONAL_SAS)
-			ike_rekey_later(sa, retry_delay());
-		return;
-	}
-	if (!psa || !pn || !pk || ike_get_sa_reply(psa, sap) || ike_get_nonce(pn, &n) ||
-	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, sap, PROP_ADDKE_NONE, &ns->suite) ||
-	    sap->p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
-	    kex_derive(r->kex, ke.data.p, ke.data.len, &gir)) {
-		log_warn("%s: unusable IKE SA rekey response", ike_sa_name(sa));
-		buf_wipe(&gir);
-		ike_req_done(sa);
-		return;
-	}
-	memcpy(ns->spi_r, sap->p[0].spi, 8);
-	if (buf_append(&ns->ni, r->nonce.data, r->nonce.len) ||
-	    buf_append(&ns->nr, n.p, n.len) ||
-	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
-				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
-				  ns->spi_i, ns->spi_r, &ns->keys) ||
-	    ike_sa_keys_set(ns)) {
-		buf_wipe(&gir);
-		ike_req_done(sa);
-		return;
-	}
-	buf_wipe(&gir);
 	ike_sa_succeed(ns, sa);
 	ike_sa_link(ns);
-	r->new_ike = NULL;
+	sa->req.new_ike = NULL;
 	if (sa->peer_ike)
-		lost = collision_lost(&ns->ni, &n, &sa->coll_nonce);
+		lost = collision_lost(&ns->ni, &nr, &sa->coll_nonce);
 	ike_sa_established(ns);
 	if (lost) {
 		log_info("%s: simultaneous IKE SA rekey: ours is redundant", ike_sa_name(sa));
@@ -627,6 +594,77 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	ike_kick(ns);
 }
 
+/* RFC 9370 §2.2.4: additional key exchanges negotiated in a rekey that
+ * crossed the peer's, ours with the lowest nonce: nothing to delete yet,
+ * the rekey just stops (no IKE_FOLLOWUP_KE) and the peer's SA goes on. */
+static void ike_rekey_yield(struct ike_sa *sa)
+{
+	log_info("%s: simultaneous IKE SA rekey: ours is redundant, its additional key "
+		 "exchanges not started", ike_sa_name(sa));
+	ike_move_children(sa, sa->peer_ike);
+	sa->rekeyed_to = sa->peer_ike;
+	sa->rekeyed_to->referenced = true;
+	sa->state = IKE_S_REKEYED;
+	ike_req_done(sa);	/* destroys r->new_ike */
+	sa->pending = PEND_DELETE_IKE;
+	ike_kick(sa);
+}
+
+static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
+{
+	struct ike_req *r = &sa->req;
+	struct ike_sa *ns = r->new_ike;
+	const struct ike_pl *psa = ike_msg_find(inner, IKEV2_PL_SA);
+	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
+	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
+	struct ike_sa_pl *sap = &sa->e->rx_sap;	/* 70 KB: not on the stack */
+	struct ike_span n;
+	struct ike_ke ke;
+	struct buf gir = BUF_INIT;
+	uint16_t err = exch_first_error(inner);
+
+	if (err) {
+		log_warn("%s: IKE SA rekey refused: %s", ike_sa_name(sa), ikev2_notify_name(err));
+		ike_req_done(sa);	/* destroys r->new_ike */
+		if (err == IKEV2_N_TEMPORARY_FAILURE || err == IKEV2_N_NO_ADDITIONAL_SAS)
+			ike_rekey_later(sa, exch_retry_delay());
+		return;
+	}
+	if (!psa || !pn || !pk || ike_get_sa_reply(psa, sap) || ike_get_nonce(pn, &n) ||
+	    ike_get_ke(pk, &ke) ||
+	    prop_check_reply_ike(sa->cfg, sap, PROP_ADDKE_NEGOTIATE, &ns->suite) ||
+	    sap->p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
+	    kex_derive(r->kex, ke.data.p, ke.data.len, &gir)) {
+		log_warn("%s: unusable IKE SA rekey response", ike_sa_name(sa));
+		buf_wipe(&gir);
+		ike_req_done(sa);
+		return;
+	}
+	memcpy(ns->spi_r, sap->p[0].spi, 8);
+	if (followup_count(&ns->suite) && sa->peer_ike &&
+	    collision_lost(&r->nonce, &n, &sa->coll_nonce)) {
+		buf_wipe(&gir);
+		ike_rekey_yield(sa);
+		return;
+	}
+	if (buf_append(&ns->ni, r->nonce.data, r->nonce.len) ||
+	    buf_append(&ns->nr, n.p, n.len) ||
+	    (followup_count(&ns->suite) ? followup_start(sa, ns, inner, &gir) :
+	     crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+				   ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
+				   ns->spi_i, ns->spi_r, &ns->keys) ||
+	     ike_sa_keys_set(ns))) {
+		log_warn("%s: IKE SA rekey failed", ike_sa_name(sa));
+		buf_wipe(&gir);
+		if (sa->req.task == TASK_IKE_REKEY)
+			ike_req_done(sa);
+		return;
+	}
+	buf_wipe(&gir);
+	if (!followup_count(&ns->suite))
+		ike_rekey_finish(sa, ns);
+}
+
 void create_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 {
 	if (sa->req.task == TASK_IKE_REKEY)
@@ -645,6 +683,38 @@ static void respond_error(struct ike_sa *sa, uint32_t msgid, uint16_t type,
 	ike_respond_notify(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, type, data, len);
 }
 
+/* The peer's rekey of sa into ns is complete (§2.18; RFC 9370 §2.2.4:
+ * after the last IKE_FOLLOWUP_KE): ns takes over, or, when our own rekey
+ * is out, the collision is decided when ours is answered (§2.8.2). */
+void ike_rekey_adopt(struct ike_sa *sa, struct ike_sa *ns)
+{
+	struct ike_span ni = { .p = ns->ni.data, .len = ns->ni.len };
+	bool ours = sa->req.task == TASK_IKE_REKEY;
+
+	ike_sa_succeed(ns, sa);
+	ike_sa_link(ns);
+	/* the lower nonce of this exchange, taken before
+	 * ike_sa_established() wipes the new SA's nonces */
+	if (ours)
+		collision_keep(sa, &ns->nr, &ni, &sa->coll_nonce);
+	ike_sa_established(ns);
+	if (ours) {
+		sa->peer_ike = ns;
+		ns->referenced = true;
+		log_info("%s: simultaneous IKE SA rekey", ike_sa_name(sa));
+		return;
+	}
+	ike_move_children(sa, ns);
+	sa->rekeyed_to = ns;
+	ns->referenced = true;
+	sa->state = IKE_S_REKEYED;
+	log_info("%s: IKE SA rekeyed by the peer, now %s", ike_sa_name(sa), ike_sa_name(ns));
+	/* The peer deletes the old SA (§2.8); pending work moves over. */
+	ns->pending |= sa->pending & ~(PEND_DELETE_IKE | PEND_IKE_REKEY);
+	sa->pending = 0;
+	ike_kick(ns);
+}
+
 static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner,
 			      const struct ike_sa_pl *sap)
 {
@@ -660,8 +730,10 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	int idx, i;
 	bool in_prop = false;
 
-	/* §2.25.1: not while one of our Child SA exchanges is out. */
-	if (t == TASK_CHILD_NEW || t == TASK_CHILD_REKEY || t == TASK_DELETE_CHILD) {
+	/* §2.25.1: not while one of our Child SA exchanges is out; RFC 9370
+	 * §2.2.4: nor while our rekey's IKE_FOLLOWUP_KE exchanges run. */
+	if (t == TASK_CHILD_NEW || t == TASK_CHILD_REKEY || t == TASK_DELETE_CHILD ||
+	    followup_busy(sa)) {
 		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
 			      "a Child SA exchange of ours is in progress");
 		return;
@@ -673,7 +745,7 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	ns = ike_sa_new(sa->e, sa->cfg, false);
 	if (!ns)
 		return;
-	if (prop_select_ike(sa->cfg, sap, PROP_ADDKE_NONE, &ns->suite, &idx) ||
+	if (prop_select_ike(sa->cfg, sap, PROP_ADDKE_NEGOTIATE, &ns->suite, &idx) ||
 	    sap->p[idx].spi_len != 8) {
 		ike_sa_destroy(ns, NULL);
 		respond_error(sa, msgid, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0,
@@ -700,10 +772,10 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	kex = kex_new_responder(ns->suite.ke);
 	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) ||
 	    kex_derive(kex, ke.data.p, ke.data.len, &gir) || kex_public(kex, &pub) ||
-	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+	    (followup_count(&ns->suite) ? 0 : crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
 				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
 				  ns->spi_i, ns->spi_r, &ns->keys) ||
-	    ike_sa_keys_set(ns)) {
+	    ike_sa_keys_set(ns))) {
 		kex_free(kex);
 		buf_free(&pub);
 		buf_wipe(&gir);
@@ -712,6 +784,14 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 		return;
 	}
 	kex_free(kex);
+	if (followup_count(&ns->suite)) {
+		/* RFC 9370 §2.2.4: the new SA waits for IKE_FOLLOWUP_KE */
+		if (followup_begin(sa, msgid, ns, &sap->p[idx], &gir, &pub))
+			ike_sa_destroy(ns, NULL);
+		buf_wipe(&gir);
+		buf_free(&pub);
+		return;
+	}
 	buf_wipe(&gir);
 	chain_begin(&bld, &out);
 	prop_put_chosen(&bld, &sap->p[idx], &ns->suite, ns->spi_r, 8);
@@ -724,29 +804,7 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 		return;
 	}
 	buf_free(&out);
-	ike_sa_succeed(ns, sa);
-	ike_sa_link(ns);
-	/* §2.8.2: both rekeyed; decided when our response comes, by the
-	 * lower nonce of this exchange (taken before ike_sa_established()
-	 * wipes the new SA's nonces). */
-	if (t == TASK_IKE_REKEY)
-		collision_keep(sa, &ns->nr, &ni, &sa->coll_nonce);
-	ike_sa_established(ns);
-	if (t == TASK_IKE_REKEY) {
-		sa->peer_ike = ns;
-		ns->referenced = true;
-		log_info("%s: simultaneous IKE SA rekey", ike_sa_name(sa));
-		return;
-	}
-	ike_move_children(sa, ns);
-	sa->rekeyed_to = ns;
-	ns->referenced = true;
-	sa->state = IKE_S_REKEYED;
-	log_info("%s: IKE SA rekeyed by the peer, now %s", ike_sa_name(sa), ike_sa_name(ns));
-	/* The peer deletes the old SA (§2.8); pending work moves over. */
-	ns->pending |= sa->pending & ~(PEND_DELETE_IKE | PEND_IKE_REKEY);
-	sa->pending = 0;
-	ike_kick(ns);
+	ike_rekey_adopt(sa, ns);
 }
 
 /* REKEY_SA (§1.3.3): the Child SA to rekey into *old (NULL: a new one);
@@ -876,7 +934,7 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 	uint16_t err;
 	int kr;
 
-	if (sa->req.task == TASK_IKE_REKEY) {
+	if (sa->req.task == TASK_IKE_REKEY || followup_busy(sa)) {
 		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
 			      "we are rekeying the IKE SA");
 		return;

@@ -27,23 +27,14 @@
 /* Additional key exchanges negotiated with a method (not NONE). */
 static unsigned int addke_count(const struct ike_sa *sa)
 {
-	unsigned int n = 0;
-
-	for (int i = 0; i < IKEV2_ADDKE_MAX; i++)
-		n += sa->suite.addke[i] != IKEV2_KE_NONE;
-	return n;
+	return followup_count(&sa->suite);
 }
 
 /* The method of the exchange after the inter_n done, 0 if none is left:
  * in the order of the transform types (RFC 9370 §2.2.1). */
 static uint16_t addke_next(const struct ike_sa *sa)
 {
-	unsigned int k = 0;
-
-	for (int i = 0; i < IKEV2_ADDKE_MAX; i++)
-		if (sa->suite.addke[i] != IKEV2_KE_NONE && k++ == sa->inter_n)
-			return sa->suite.addke[i];
-	return 0;
+	return followup_method(&sa->suite, sa->inter_n);
 }
 
 /*

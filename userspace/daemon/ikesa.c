@@ -390,6 +390,9 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	pktset_free(&sa->resp_cache);
 	frag_reset(&sa->e->frags, &sa->frag);
 	free_init_material(sa);
+	/* rekeys still in IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) */
+	e->exch->followup_clear(&sa->fu_resp);
+	e->exch->followup_clear(&sa->fu_init);
 	buf_free(&sa->peer_certreq_data);
 	buf_free(&sa->coll_nonce);
 	free(sa->trigger);
@@ -413,6 +416,10 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 			o->rekeyed_to = NULL;
 		if (o->peer_ike == sa)
 			o->peer_ike = NULL;
+		if (o->fu_resp.ns == sa)
+			o->fu_resp.ns = NULL;
+		if (o->fu_init.ns == sa)
+			o->fu_init.ns = NULL;
 	}
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
@@ -861,6 +868,12 @@ void ike_req_done(struct ike_sa *sa)
 	ike_kick(sa);
 }
 
+void ike_req_continue(struct ike_sa *sa)
+{
+	req_clear(sa);
+	sa->my_msgid++;
+}
+
 /* --- queued work ------------------------------------------------------------ */
 
 void ike_kick(struct ike_sa *sa)
@@ -1230,7 +1243,7 @@ static const struct exch_type *exch_type_of(const struct engine *e, uint8_t exch
 {
 	const struct exch_type *t;
 
-	if (exch < IKEV2_EXCH_IKE_AUTH || exch > IKEV2_EXCH_IKE_INTERMEDIATE)
+	if (exch < IKEV2_EXCH_IKE_AUTH || exch > IKEV2_EXCH_IKE_FOLLOWUP_KE)
 		return NULL;
 	t = &e->exch->types[exch - IKEV2_EXCH_IKE_AUTH];
 	return t->rx_request ? t : NULL;

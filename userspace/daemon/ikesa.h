@@ -68,6 +68,25 @@ enum child_state {
 	CHILD_S_DELETING,
 };
 
+/*
+ * RFC 9370 §2.2.4: an IKE SA rekey whose additional key exchanges run in
+ * IKE_FOLLOWUP_KE exchanges after its CREATE_CHILD_SA (exch_followup.c).
+ * ns is the new SA, linked only after the last; seed is SK(0) | Ni | Nr |
+ * SK(1) | ... so far; link the blob of the next request (the responder's
+ * own, or the one the initiator got); the responder drops it at
+ * expires_ms; kex is the initiator's running key exchange.
+ */
+#define IKE_FOLLOWUP_LINK_MAX	64
+struct ike_followup {
+	struct ike_sa *ns;
+	struct buf seed;
+	uint8_t link[IKE_FOLLOWUP_LINK_MAX];
+	size_t link_len;
+	uint32_t n;
+	uint64_t expires_ms;
+	struct ike_kex *kex;
+};
+
 /* What the one outstanding request of an IKE SA is doing (window 1). */
 enum ike_task {
 	TASK_NONE = 0,
@@ -77,6 +96,7 @@ enum ike_task {
 	TASK_CHILD_NEW,		/* CREATE_CHILD_SA for a new Child SA */
 	TASK_CHILD_REKEY,	/* CREATE_CHILD_SA with REKEY_SA */
 	TASK_IKE_REKEY,		/* CREATE_CHILD_SA rekeying the IKE SA */
+	TASK_IKE_FOLLOWUP,	/* IKE_FOLLOWUP_KE of that rekey (RFC 9370) */
 	TASK_DELETE_CHILD,	/* INFORMATIONAL with Delete (ESP) */
 	TASK_DELETE_IKE,	/* INFORMATIONAL with Delete (IKE) */
 	TASK_DPD,		/* empty INFORMATIONAL */
@@ -272,6 +292,9 @@ struct ike_sa {
 	bool inter;
 	uint32_t inter_n;
 	struct buf int_auth_i, int_auth_r;
+	/* RFC 9370 §2.2.4: the peer's IKE SA rekey and ours while their
+	 * additional key exchanges run (exch_followup.c) */
+	struct ike_followup fu_resp, fu_init;
 	/* The encrypted message handed to an exchange's handler, for the
 	 * call only (IntAuth covers what lies outside SK). */
 	struct ike_rx_sk rx_sk;
@@ -498,10 +521,12 @@ struct exch_ops {
 	/* The initiator's first request after IKE_SA_INIT: IKE_INTERMEDIATE
 	 * when negotiated (RFC 9242), else IKE_AUTH. */
 	int (*auth_start)(struct ike_sa *sa);
-	/* The encrypted exchanges, by type (IKE_AUTH .. IKE_INTERMEDIATE). */
-	struct exch_type types[IKEV2_EXCH_IKE_INTERMEDIATE - IKEV2_EXCH_IKE_AUTH + 1];
+	/* The encrypted exchanges, by type (IKE_AUTH .. IKE_FOLLOWUP_KE). */
+	struct exch_type types[IKEV2_EXCH_IKE_FOLLOWUP_KE - IKEV2_EXCH_IKE_AUTH + 1];
 	/* The queued work ike_kick() starts, in its order; 0 when the request
 	 * went out. */
+	/* An IKE SA rekey's additional key exchanges dropped (RFC 9370). */
+	void (*followup_clear)(struct ike_followup *f);
 	int (*delete_ike)(struct ike_sa *sa);
 	int (*ike_rekey)(struct ike_sa *sa);
 	int (*delete_child)(struct ike_sa *sa, struct child_sa *c);
@@ -555,6 +580,9 @@ int ike_send_raw(struct engine *e, const struct ike_path *path,
 /* The current request is done (response processed): clear it, go on
  * with queued work. */
 void ike_req_done(struct ike_sa *sa);
+/* ike_req_done without starting queued work: the handler sends the next
+ * request of a series (IKE_FOLLOWUP_KE) itself. */
+void ike_req_continue(struct ike_sa *sa);
 /* Starts queued work if idle.  Never frees sa. */
 void ike_kick(struct ike_sa *sa);
 /* Sends the outstanding request again (a new TCP connection, TCP-32). */

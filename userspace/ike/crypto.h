@@ -290,6 +290,15 @@ int crypto_ike_rekey_keys(const struct ike_suite *s, uint16_t old_prf,
 			  const uint8_t *nr, size_t nrlen,
 			  const uint8_t spii[8], const uint8_t spir[8],
 			  struct ike_keys *out);
+/* RFC 9370 §2.2.4: SKEYSEED = prf(SK_d (old), seed) with seed = SK(0) | Ni
+ * | Nr | SK(1) | ... | SK(n) as the caller assembled it, the keys split
+ * from it as crypto_ike_rekey_keys' (which is this with SK(0) | Ni | Nr). */
+int crypto_ike_rekey_keys_seed(const struct ike_suite *s, uint16_t old_prf,
+			       const struct buf *old_sk_d, const uint8_t *seed,
+			       size_t seedlen, const uint8_t *ni, size_t nilen,
+			       const uint8_t *nr, size_t nrlen,
+			       const uint8_t spii[8], const uint8_t spir[8],
+			       struct ike_keys *out);
 /* Child SA KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr) (§2.17); gir may
  * be NULL (no PFS).  out (replaced) gets len bytes. */
 int crypto_child_keymat(uint16_t prf, const struct buf *sk_d,

@@ -105,6 +105,30 @@ out:
 	return ret;
 }
 
+int crypto_ike_rekey_keys_seed(const struct ike_suite *s, uint16_t old_prf,
+			       const struct buf *old_sk_d, const uint8_t *seed,
+			       size_t seedlen, const uint8_t *ni, size_t nilen,
+			       const uint8_t *nr, size_t nrlen,
+			       const uint8_t spii[8], const uint8_t spir[8],
+			       struct ike_keys *out)
+{
+	struct buf skeyseed = BUF_INIT;
+	int ret;
+
+	ret = crypto_suite_check(s);
+	if (ret)
+		goto out;
+	ret = crypto_prf(old_prf, old_sk_d->data, old_sk_d->len, seed, seedlen, &skeyseed);
+	if (ret)
+		goto out;
+	ret = split_keys(s, &skeyseed, ni, nilen, nr, nrlen, spii, spir, out);
+out:
+	buf_wipe(&skeyseed);
+	if (ret)
+		ike_keys_wipe(out);
+	return ret;
+}
+
 int crypto_ike_rekey_keys(const struct ike_suite *s, uint16_t old_prf,
 			  const struct buf *old_sk_d, const uint8_t *gir,
 			  size_t girlen, const uint8_t *ni, size_t nilen,
@@ -112,28 +136,19 @@ int crypto_ike_rekey_keys(const struct ike_suite *s, uint16_t old_prf,
 			  const uint8_t spii[8], const uint8_t spir[8],
 			  struct ike_keys *out)
 {
-	struct buf data = BUF_INIT, skeyseed = BUF_INIT;
+	struct buf data = BUF_INIT;
 	int ret;
 
-	ret = crypto_suite_check(s);
-	if (ret)
-		goto out;
 	/* SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), old PRF. */
 	if (buf_append(&data, gir, girlen) || buf_append(&data, ni, nilen) ||
 	    buf_append(&data, nr, nrlen)) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = crypto_prf(old_prf, old_sk_d->data, old_sk_d->len, data.data,
-			 data.len, &skeyseed);
-	if (ret)
-		goto out;
-	ret = split_keys(s, &skeyseed, ni, nilen, nr, nrlen, spii, spir, out);
-out:
-	buf_wipe(&skeyseed);
-	buf_wipe(&data);
-	if (ret)
+		buf_wipe(&data);
 		ike_keys_wipe(out);
+		return -ENOMEM;
+	}
+	ret = crypto_ike_rekey_keys_seed(s, old_prf, old_sk_d, data.data, data.len, ni, nilen,
+					 nr, nrlen, spii, spir, out);
+	buf_wipe(&data);
 	return ret;
 }
 
