@@ -10,7 +10,9 @@
 # host's.  ML-KEM-768 alone in IKE_SA_INIT (a 1184-byte encapsulation key
 # from the initiator, a 1088-byte ciphertext back) in both directions;
 # ML-KEM-768 as PFS in CREATE_CHILD_SA and in an IKE SA rekey with tcpiked
-# as the responder, which encapsulates; ML-KEM-1024 in IKE_SA_INIT (an
+# as the responder, which encapsulates; X25519 + ke1_mlkem768 (RFC 9370)
+# in IKE_INTERMEDIATE and in IKE SA rekeys by either side, the ML-KEM
+# exchange in IKE_FOLLOWUP_KE (charon's log shows it); ML-KEM-1024 in IKE_SA_INIT (an
 # 1.8 KB message, IP-fragmented); and KE data that is no encapsulation key
 # answered INVALID_SYNTAX (selftests/ikeprobe.py, case mlkem).
 #
@@ -140,6 +142,24 @@ for who in t s; do
 		'selected proposal: IKE:AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519/KE1_ML_KEM_768'
 	swt_s_log_has "$name: one IKE_INTERMEDIATE with the ML-KEM exchange" \
 		'(parsed|generating) IKE_INTERMEDIATE (request|response) 1 \[ KE \]'
+	# RFC 9370 2.2.4: the IKE SA rekeyed with ke1_mlkem768 by the side
+	# that made it: X25519 in CREATE_CHILD_SA, ML-KEM-768 in one
+	# IKE_FOLLOWUP_KE linked by N(ADDITIONAL_KEY_EXCHANGE)
+	old=$(swt_t_ike)
+	if [ $who = t ]; then
+		ike_ctl t rekey c ike >/dev/null
+		dir=parsed
+	else
+		sw_rekey s ike >/dev/null
+		dir=generating
+	fi
+	swt_expect 15 "$name, then rekeys the IKE SA with ke1_mlkem768: agreed on the new SA" \
+		ike_rekeyed
+	swt_s_log_has "$name: the rekey's ML-KEM exchange in IKE_FOLLOWUP_KE (2.2.4)" \
+		"$dir IKE_FOLLOWUP_KE request [0-9]+ \\[ .*KE"
+	tap_check "$name: tcpiked logged the additional key exchange of the rekey" \
+		grep -qE "(rekeying the IKE SA|IKE SA rekey by the peer): 1 additional key exchange" \
+		"$IKE_DIR/t.log"
 done
 sw_stop s
 

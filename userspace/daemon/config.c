@@ -881,7 +881,7 @@ static int addke_token(const char *tok, bool esp, struct proposal_cfg *p, char *
 		return 0;
 	n = tok[2] - '1';
 	if (esp) {
-		snprintf(err, errlen, "'%s': additional key exchanges in CREATE_CHILD_SA (RFC 9370 IKE_FOLLOWUP_KE) are not supported yet; only IKE proposals take keN_",
+		snprintf(err, errlen, "'%s': additional key exchanges for Child SAs (RFC 9370 IKE_FOLLOWUP_KE) are not supported yet; only IKE proposals take keN_",
 			 tok);
 		return -1;
 	}
@@ -1298,7 +1298,7 @@ static const struct key conn_keys[] = {
 	  .help = "No transport carrying ESP within this: the IKE SA is deleted and set up again as plain RFC 9329 with ESP in TCP." },
 	{ K("proposals", KT_PROP_IKE), CONN(ike), COUNT(conn_cfg, n_ike), .max = CFG_MAX_PROP,
 	  .arg = "proposal , ...", .def = "aes256gcm16-prfsha256-x25519-ecp256-modp2048",
-	  .help = "IKE proposals in strongSwan's notation, e.g. aes256gcm16-prfsha256-x25519: encryption `aes128`, `aes192`, `aes256` (CBC), `aes128gcm16`, `aes192gcm16`, `aes256gcm16`, `chacha20poly1305`; integrity `sha256`, `sha384`, `sha512`; PRF `prfsha256`, `prfsha384`, `prfsha512`; key exchange `modp2048`, `modp3072`, `modp4096`, `ecp256`, `ecp384`, `ecp521`, `x25519` (or `curve25519`), `x448` (or `curve448`), and ML-KEM (FIPS 203, draft-ietf-ipsecme-ikev2-mlkem) `mlkem512`, `mlkem768`, `mlkem1024` where tcpiked was built with OpenSSL 3.5 or later (elsewhere a configuration error). Additional key exchanges (RFC 9370) as strongSwan writes them, `ke1_` to `ke7_` followed by any key exchange method (`ke1_ecp384`, `ke2_mlkem768`), run in IKE_INTERMEDIATE exchanges in the order of N after IKE_SA_INIT, with `keN_none` making that one optional (e.g. aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none). Additional key exchanges in CREATE_CHILD_SA (IKE_FOLLOWUP_KE) are not supported yet: a rekey of such an IKE SA runs the key exchange of type 4 alone and a peer's proposal that requires one is refused." },
+	  .help = "IKE proposals in strongSwan's notation, e.g. aes256gcm16-prfsha256-x25519: encryption `aes128`, `aes192`, `aes256` (CBC), `aes128gcm16`, `aes192gcm16`, `aes256gcm16`, `chacha20poly1305`; integrity `sha256`, `sha384`, `sha512`; PRF `prfsha256`, `prfsha384`, `prfsha512`; key exchange `modp2048`, `modp3072`, `modp4096`, `ecp256`, `ecp384`, `ecp521`, `x25519` (or `curve25519`), `x448` (or `curve448`), and ML-KEM (FIPS 203, draft-ietf-ipsecme-ikev2-mlkem) `mlkem512`, `mlkem768`, `mlkem1024` where tcpiked was built with OpenSSL 3.5 or later (elsewhere a configuration error). Additional key exchanges (RFC 9370) as strongSwan writes them, `ke1_` to `ke7_` followed by any key exchange method (`ke1_ecp384`, `ke2_mlkem768`), run in IKE_INTERMEDIATE exchanges in the order of N after IKE_SA_INIT, with `keN_none` making that one optional (e.g. aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none). An IKE SA rekey runs them too, in IKE_FOLLOWUP_KE exchanges after its CREATE_CHILD_SA (RFC 9370 2.2.4), in both roles. Additional key exchanges for Child SAs are not supported yet: keN_ in esp_proposals is a configuration error." },
 	{ K("fragmentation", KT_ENUM), CONN(fragmentation), .values = v_frag, .def = "yes",
 	  .help = "RFC 7383 IKE fragmentation; `force` fragments before the peer has said it supports it." },
 	{ K("fragment_size", KT_UINT), CONN(fragment_size), .min = 576, .max = 65535, .arg = "bytes",

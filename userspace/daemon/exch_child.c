@@ -432,8 +432,10 @@ int ike_start_rekey(struct ike_sa *sa)
 		return -ENOMEM;
 	}
 	chain_begin(&bld, &in);
-	/* RFC 9370 §2.2.4: with the ADDKE transforms, run in IKE_FOLLOWUP_KE */
-	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke, true);
+	/* RFC 9370 §2.2.4: the ADDKE transforms too, run in IKE_FOLLOWUP_KE,
+	 * when this SA has additional key exchanges (a peer without RFC 9370
+	 * would refuse a proposal with unknown transform types) */
+	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke, followup_count(&sa->suite) > 0);
 	ike_put_nonce(&bld, r->nonce.data, r->nonce.len);
 	ike_put_ke(&bld, sa->suite.ke, pub.data, pub.len);
 	buf_free(&pub);

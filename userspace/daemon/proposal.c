@@ -18,11 +18,12 @@
  * to its rekeys in CREATE_CHILD_SA.
  *
  * RFC 9370's Additional Key Exchange types (6..12, ADDKE1..ADDKE7) go in
- * IKE proposals of IKE_SA_INIT only, and are chosen there as any type,
- * with two rules of their own (§2.2.1): a type the initiator left out
- * counts as NONE, and no method is chosen twice (NONE may be).  Where
- * they cannot run (no IKE_INTERMEDIATE; CREATE_CHILD_SA, as IKE_FOLLOWUP_KE
- * is not implemented) see enum prop_addke.
+ * IKE proposals of IKE_SA_INIT and of IKE SA rekeys (run there in
+ * IKE_FOLLOWUP_KE, exch_followup.c), and are chosen as any type, with two
+ * rules of their own (§2.2.1): a type the initiator left out counts as
+ * NONE, and no method is chosen twice (NONE may be).  Where they cannot
+ * run (no IKE_INTERMEDIATE; ESP, as Child SAs take none yet) see enum
+ * prop_addke.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -298,9 +298,9 @@ static void peer_ike(struct ike_sa_pl *sa, const uint16_t *ids, int n)
 		ike_sa_add_trans(sa, IKEV2_TRANS_ADDKE1, ids[i], 0);
 }
 
-/* RFC 9370 §2.2.1: ADDKE chosen in IKE_SA_INIT with IKE_INTERMEDIATE,
- * a proposal with them skipped without it, and NONE alone taken in
- * CREATE_CHILD_SA (IKE_FOLLOWUP_KE is not implemented). */
+/* RFC 9370 §2.2.1: ADDKE chosen in IKE_SA_INIT with IKE_INTERMEDIATE
+ * (and IKE SA rekeys), a proposal with them skipped without it, and NONE
+ * alone taken where none can run (ESP). */
 TEST(additional_key_exchange_modes)
 {
 	static const uint16_t ecp384[] = { IKEV2_KE_ECP_384 };
