@@ -85,7 +85,7 @@ saw "CREATE_CHILD_SA with ADDKE1 ecp384: b chose it (2.2.4)" '^rekey-addke answe
 saw "... and linked the next exchange: N(ADDITIONAL_KEY_EXCHANGE)" '^rekey-addke link=yes$'
 saw "IKE_FOLLOWUP_KE answered with KEr(1) of ecp384, no further link" \
 	'^followup msgid=[0-9]+ ke=20 link=no$'
-saw "the new IKE SA answered under SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1))" \
+saw "the new IKE SA answered under SKEYSEED from SK_d, SK(0), Ni, Nr and SK(1)" \
 	'^rx udp500 INFORMATIONAL resp msgid=0$'
 tap_check "b rekeyed the IKE SA with the additional key exchange" wait_for 5 rekeyed b ike 1
 
@@ -192,7 +192,7 @@ saw "a's rekey offered ADDKE1 ecp384, the peer chose it (2.2.4)" '^ike-rekey-req
 saw "a's IKE_FOLLOWUP_KE: KEi(1) of ecp384 with the peer's link" \
 	'^followup-req msgid=[0-9]+ ke=20$'
 saw "a deleted the old IKE SA once the new one was keyed" '^peer deleted the old IKE SA$'
-saw "a's new SA answered under SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1))" \
+saw "a's new SA answered under SKEYSEED from SK_d, SK(0), Ni, Nr and SK(1)" \
 	'^info answered on udp500'
 tap_check "a counts the IKE SA rekey" wait_for 5 rekeyed a ike 1
 
