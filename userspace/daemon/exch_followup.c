@@ -10,7 +10,7 @@
  * | SK(1) | ... | SK(n)) and the rest as in RFC 7296 §2.18.
  *
  * The responder answers an unknown blob, or one whose state it dropped
- * (after FOLLOWUP_WAIT_MS: §2.2.4 asks for some 5 to 20 s), with
+ * (FOLLOWUP_WAIT_MS after its answer: §2.2.4 suggests 5 to 20 s), with
  * STATE_NOT_FOUND; the initiator takes that, or any error, as the failure
  * of the whole rekey and tries it again later.  Any key exchange method
  * goes, the responder deriving before it answers (a KEM's ciphertext).
@@ -84,15 +84,26 @@ static int followup_keys(struct ike_sa *sa, struct ike_followup *f)
 
 /* --- responder ----------------------------------------------------------------- */
 
-/* A fresh link blob for the next request, put in the response. */
-static int followup_link(struct ike_followup *f, struct ike_builder *bld)
+/* §2.2.4: no next request in time, the state goes (the old SA forgets
+ * its new one as ike_sa_destroy() says: ns is referenced). */
+static void followup_expire(struct timer *t)
+{
+	struct ike_sa *ns = container_of(t, struct ike_sa, life_timer);
+
+	log_info("%s: the peer's IKE SA rekey dropped: no IKE_FOLLOWUP_KE within %u s",
+		 ike_sa_name(ns), FOLLOWUP_WAIT_MS / 1000);
+	ike_sa_destroy(ns, NULL);
+}
+
+/* A fresh link blob for the next request, put in the response; the
+ * wait for that request starts. */
+static int followup_link(struct ike_followup *f, struct ike_sa *ns, struct ike_builder *bld)
 {
 	f->link_len = 8;
 	if (crypto_random(f->link, f->link_len))
 		return -EIO;
-	f->expires_ms = ike_now() + FOLLOWUP_WAIT_MS;
 	ike_put_notify(bld, 0, NULL, 0, IKEV2_N_ADDITIONAL_KEY_EXCHANGE, f->link, f->link_len);
-	return 0;
+	return timer_arm(ns->e->loop, &ns->life_timer, FOLLOWUP_WAIT_MS, followup_expire);
 }
 
 int followup_begin(struct ike_sa *sa, uint32_t msgid, struct ike_sa *ns,
@@ -111,7 +122,7 @@ int followup_begin(struct ike_sa *sa, uint32_t msgid, struct ike_sa *ns,
 	prop_put_chosen(&bld, chosen, &ns->suite, ns->spi_r, 8);
 	ike_put_nonce(&bld, ns->nr.data, ns->nr.len);
 	ike_put_ke(&bld, ns->suite.ke, pub->data, pub->len);
-	r = followup_link(f, &bld);
+	r = followup_link(f, ns, &bld);
 	if (!r)
 		r = ike_send_response(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, &bld);
 	buf_free(&out);
@@ -192,17 +203,13 @@ void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	int r;
 
 	(void)plain;
+	if (!f->ns)
+		followup_clear(f);	/* dropped (followup_expire): the seed too */
 	if (ike_find_notify(inner, IKEV2_N_ADDITIONAL_KEY_EXCHANGE, &link) || !f->ns ||
 	    !f->link_len || link.data.len != f->link_len ||
 	    !crypto_equal(link.data.p, f->link, f->link_len)) {
 		followup_refuse(sa, msgid, IKEV2_N_STATE_NOT_FOUND, NULL, 0,
-				"no key exchange under way with that link");
-		return;
-	}
-	if (f->expires_ms <= ike_now()) {
-		followup_clear(f);
-		followup_refuse(sa, msgid, IKEV2_N_STATE_NOT_FOUND, NULL, 0,
-				"the key exchange waited too long and was dropped");
+				"no key exchange under way with that link (unknown, or dropped)");
 		return;
 	}
 	ns = f->ns;
@@ -213,7 +220,7 @@ void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	chain_begin(&bld, &out);
 	ike_put_ke(&bld, group, pub.data, pub.len);
 	if (f->n < followup_count(&ns->suite)) {
-		r = followup_link(f, &bld);
+		r = followup_link(f, ns, &bld);
 		if (!r)
 			r = ike_send_response(sa, IKEV2_EXCH_IKE_FOLLOWUP_KE, msgid, &bld);
 		if (r)
@@ -221,6 +228,7 @@ void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		goto out;
 	}
 	/* The last one: the new IKE SA's keys, then it takes over. */
+	timer_cancel(sa->e->loop, &ns->life_timer);
 	r = followup_keys(sa, f);
 	if (!r)
 		r = ike_send_response(sa, IKEV2_EXCH_IKE_FOLLOWUP_KE, msgid, &bld);

@@ -73,8 +73,8 @@ enum child_state {
  * IKE_FOLLOWUP_KE exchanges after its CREATE_CHILD_SA (exch_followup.c).
  * ns is the new SA, linked only after the last; seed is SK(0) | Ni | Nr |
  * SK(1) | ... so far; link the blob of the next request (the responder's
- * own, or the one the initiator got); the responder drops it at
- * expires_ms; kex is the initiator's running key exchange.
+ * own, or the one the initiator got; the responder drops it all when ns's
+ * life timer fires first); kex is the initiator's running key exchange.
  */
 #define IKE_FOLLOWUP_LINK_MAX	64
 struct ike_followup {
@@ -83,7 +83,6 @@ struct ike_followup {
 	uint8_t link[IKE_FOLLOWUP_LINK_MAX];
 	size_t link_len;
 	uint32_t n;
-	uint64_t expires_ms;
 	struct ike_kex *kex;
 };
 
