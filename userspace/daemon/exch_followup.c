@@ -292,7 +292,10 @@ static void followup_fail(struct ike_sa *sa, const char *why)
 	log_warn("%s: IKE SA rekey failed in IKE_FOLLOWUP_KE: %s", ike_sa_name(sa), why);
 	followup_clear(&sa->fu_init);
 	sa->e->st.ike_failed++;
-	ike_req_done(sa);
+	/* the exchange answered, or a request not sent (its Message ID
+	 * already taken by ike_req_continue) */
+	if (sa->req.task == TASK_IKE_FOLLOWUP)
+		ike_req_done(sa);
 	/* §2.2.4: the initiator MAY start the rekey again */
 	ike_rekey_later(sa, exch_retry_delay());
 	ike_kick(sa);
