@@ -2985,14 +2985,15 @@ static int check_psk(const struct config *cfg, const struct conn_cfg *cc, char *
 	return -1;
 }
 
-/* A credential the daemon could not load: a file it cannot open on the
- * line naming it, one that holds no key or certificate on the
- * connection's.  what: "the key", ... */
+/* A credential the daemon could not load: a file it cannot open, or a key
+ * this OpenSSL cannot use (ML-DSA before 3.5), on the line naming it; one
+ * that holds no key or certificate on the connection's.  what: "the key",
+ * ... */
 static int cred_failed(const struct config *cfg, const struct conn_cfg *cc, const char *key,
 		       int line, const char *what, const struct cred_err *why, char *err,
 		       size_t errlen)
 {
-	if (why->opened)
+	if (why->opened && !why->unsupported)
 		snprintf(err, errlen, "%s:%d: connection '%s': cannot load %s %s",
 			 cfg->path, cc->line, cc->name, what, why->msg);
 	else

@@ -289,6 +289,13 @@ static int make_auth(struct ike_sa *sa, struct cred *cr, const struct id_cfg *me
 			   (sa->cfg->rsa_pss == CFG_PSS_AUTO && sa->peer_sig_hashes);
 		enum crypto_sig_scheme sch = crypto_sig_choose(cr->key, sa->peer_sig_hashes, pss);
 
+		if (sch == CRYPTO_SIG_NONE && crypto_sig_choose(cr->key, 1u << CRYPTO_HASH_IDENTITY,
+								pss) != CRYPTO_SIG_NONE) {
+			/* draft-ietf-ipsecme-ikev2-pqc-auth */
+			log_err("%s: our key is ML-DSA, but the peer did not announce Identity (5) in SIGNATURE_HASH_ALGORITHMS: it takes no ML-DSA signature",
+				ike_sa_name(sa));
+			return -ENOTSUP;
+		}
 		if (sch == CRYPTO_SIG_NONE) {
 			log_err("%s: no signature scheme the peer accepts fits our key",
 				ike_sa_name(sa));

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/opensslv.h>
 
 
@@ -1369,6 +1370,34 @@ TEST(check_certificates_keys_and_cas)
 	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), ec, eckey, eckey);
 	EXPECT_NE(NULL, strstr(load_check(text, 0600), "t.conf:2: connection 'gw': cannot load a CA certificate from '"))
 		TH_LOG("%s", load_check(text, 0600));
+	tmp_cleanup();
+}
+
+/*
+ * An ML-DSA key and certificate (FIPS 204): loaded where OpenSSL has
+ * ML-DSA (3.5 or later); elsewhere refused on the line naming the key, with
+ * what is needed.
+ */
+TEST(check_mldsa_key_needs_openssl_35)
+{
+	const char *cert = copy_data("mldsa65.pem", 0644), *key = copy_data("mldsa65.key", 0600);
+	const char *ca = copy_data("mldsa-ca.pem", 0644);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "ML-DSA-65", NULL);
+	bool have = c && EVP_PKEY_keygen_init(c) > 0;
+	char text[1024], want[512];
+
+	EVP_PKEY_CTX_free(c);
+	ASSERT_NE(NULL, cert);
+	ASSERT_NE(NULL, key);
+	ASSERT_NE(NULL, ca);
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), cert, key, ca);
+	if (have) {
+		EXPECT_STREQ("", load_check(text, 0600));
+	} else {
+		snprintf(want, sizeof(want), "%s/t.conf:6: key: '%s': an ML-DSA-65 key (FIPS 204): ML-DSA needs OpenSSL 3.5 or later; this tcpiked was built with OpenSSL %s",
+			 tmpdir, key, OPENSSL_VERSION_STR);
+		EXPECT_STREQ(want, load_check(text, 0600));
+	}
 	tmp_cleanup();
 }
 
