@@ -1353,7 +1353,7 @@ static const struct key end_keys[] = {
 	{ K("certs", KT_STR), END(certs), .arg = "path",
 	  .help = "`pubkey`: this end's certificate in PEM, with its chain." },
 	{ K("key", KT_STR), END(key), .arg = "path",
-	  .help = "`pubkey`, local: the private key in PEM, mode 600." },
+	  .help = "`pubkey`, local: the private key in PEM, mode 600: RSA (PKCS#1 v1.5 or RSASSA-PSS), ECDSA, or ML-DSA-44, -65, -87 (FIPS 204; draft-ietf-ipsecme-ikev2-pqc-auth: RFC 7427 signatures of pure ML-DSA, to a peer that announces Identity in SIGNATURE_HASH_ALGORITHMS) where tcpiked was built with OpenSSL 3.5 or later (elsewhere a configuration error on this line)." },
 	{ K("cacerts", KT_STR), END(cacerts), .arg = "path",
 	  .help = "`pubkey`, remote: the CA certificates the peer's chain must end at." },
 	{ K("send_certreq", KT_BOOL), END(send_certreq),
