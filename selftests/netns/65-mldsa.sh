@@ -22,27 +22,15 @@
 # scripts/check builds for the netns layer.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/ike.sh"
+. "$TOP/selftests/trixie.sh"
 
 require_netns
 troot=${TCPIKE_DEBIAN13_ROOT:-$("$TOP/scripts/trixie-root.sh" --print-dir)}
 [ -x "$troot/usr/bin/gcc" ] && [ -f "$troot/usr/include/openssl/opensslv.h" ] ||
 	tap_skip_all "no Debian 13 root at $troot (scripts/trixie-root.sh)"
 
-# The daemon under test, built in the Debian 13 root as netns/61 builds it.
-"$TOP/scripts/kselftest-headers.sh" "$TOP/build-trixie/include" >/dev/null 2>&1
-if ! out=$(unshare -m --propagation private sh -c '
-	set -e
-	mount -t proc proc "$1/proc"
-	mount --rbind /dev "$1/dev"
-	mount -t tmpfs tmpfs "$1/tmp"
-	mkdir -p "$1/src"
-	mount --bind "$2" "$1/src"
-	chroot "$1" make -s -C /src -j2 O=build-trixie build-trixie/asan/tcpiked
-' sh "$troot" "$TOP" 2>&1); then
-	tap_fail "tcpiked builds in the Debian 13 root" "$(tail -n 20 <<<"$out")"
-	tap_done
-fi
-tap_ok "tcpiked builds in the Debian 13 root against $(chroot "$troot" openssl version | cut -d' ' -f1-2)"
+# The daemon under test, built in the Debian 13 root (selftests/trixie.sh).
+trixie_tcpiked "$troot"
 
 # --- the ML-DSA-65 PKI, by openssl 3.5's CLI -------------------------------------
 pki=$IKE_DIR/pki
@@ -76,21 +64,6 @@ tap_expect_eq "a's certificate: an ML-DSA-65 key, signed with ML-DSA-65" \
 	"Public Key Algorithm: ML-DSA-65 Signature Algorithm: ML-DSA-65" \
 	"$(grep -oE '(Signature|Public Key) Algorithm: .*' <<<"$out" | sort -u | tr '\n' ' ' | sed 's/ $//')"
 
-# $BIN/tcpiked for ike_start: the root's build, run in that root with
-# $IKE_DIR (configs, sockets, the backends' records, the PKI) at the same
-# path.
-wrap=$IKE_DIR/bin
-mkdir -p "$wrap"
-cat >"$wrap/tcpiked" <<EOF
-#!/bin/sh
-exec unshare -m --propagation private sh -c '
-	mount -t proc proc "\$0/proc" && mount --rbind /dev "\$0/dev" &&
-	mount -t tmpfs tmpfs "\$0/tmp" && mkdir -p "\$0/src" "\$0$IKE_DIR" &&
-	mount --bind "$TOP" "\$0/src" && mount --bind "$IKE_DIR" "\$0$IKE_DIR" &&
-	exec chroot "\$0" /src/build-trixie/asan/tcpiked "\$@"' "$troot" "\$@"
-EOF
-chmod +x "$wrap/tcpiked"
-BIN=$wrap
 topo_pair mldsa$$ || tap_skip_all "cannot build the namespace pair"
 
 A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
