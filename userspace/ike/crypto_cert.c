@@ -70,7 +70,10 @@ static void cred_unread(struct cred_err *why, const char *path, const char *what
 /*
  * The ML-DSA parameter set of an unencrypted PKCS#8 key in f (PEM or DER)
  * that OpenSSL could not load, NONE when it is none: reads the
- * PrivateKeyInfo without the key's algorithm, wiping the bytes read.
+ * PrivateKeyInfo without knowing the key's algorithm.  The PEM's DER is
+ * read into the secure heap and wiped, the PrivateKeyInfo's key octets
+ * are wiped when it is freed; a DER file is read as d2i_PrivateKey_fp()
+ * reads it.
  */
 static enum crypto_sig_scheme p8_mldsa(FILE *f)
 {
