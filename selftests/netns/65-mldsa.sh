@@ -89,6 +89,8 @@ for n in a b; do
 	log_has $n "$n verified its peer's ML-DSA-65 signature" "c\\[1\\]: the peer's AUTH verifies: ML-DSA-65$"
 done
 tap_expect_eq "b's peer is a.tcpike.test" "a.tcpike.test" "$(ike_jq b "s['ike_sas'][0]['peer_id']")"
+log_has a "a's IKE_AUTH request (certificate and signature, about 9.5 KB) went in RFC 7383 fragments" \
+	'sending IKE_AUTH request 1 \[ IDi CERT .*AUTH.* \] .*\([0-9]{4,} bytes in [0-9]+ fragments\)$'
 
 # --- b initiating, X25519 + ML-KEM-768 (RFC 9370 ADDKE1) ------------------------
 ike_stop a
