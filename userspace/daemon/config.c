@@ -460,7 +460,54 @@ static const char *parse_prefix(const char *s, struct sockaddr_storage *ss, unsi
 	return NULL;
 }
 
-/* remote_addrs: addresses, prefixes and %any (struct cfg_peer). */
+/* The bits a and b (len bytes) share from the start. */
+static unsigned int common_bits(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t x = a[i] ^ b[i];
+
+		if (x) {
+			while (!(x & 0x80)) {
+				x <<= 1;
+				n++;
+			}
+			return n;
+		}
+		n += 8;
+	}
+	return n;
+}
+
+/* FIRST-LAST, two addresses of one family, the lower first. */
+static int parse_range(struct ctx *c, const struct node *n, char *item, struct cfg_peer *p)
+{
+	char *dash = strchr(item, '-');
+	const uint8_t *a, *b;
+	size_t la, lb;
+
+	*dash = 0;
+	if (addr_parse(trim(item), &p->addr) || addr_parse(trim(dash + 1), &p->last)) {
+		*dash = '-';
+		return fail(c, n->line, "%s: expected a range of two addresses like 10.1.0.5-10.1.0.50, got '%s'",
+			    n->key, item);
+	}
+	*dash = '-';
+	la = addr_bytes(&p->addr, &a);
+	lb = addr_bytes(&p->last, &b);
+	if (la != lb)
+		return fail(c, n->line, "%s: a range's two ends are addresses of one family, got '%s'",
+			    n->key, item);
+	if (memcmp(a, b, la) > 0)
+		return fail(c, n->line, "%s: a range goes from the lower address to the higher, got '%s'",
+			    n->key, item);
+	p->plen = (uint8_t)common_bits(a, b, la);
+	p->range = p->plen < la * 8;
+	return 0;
+}
+
+/* remote_addrs: addresses, prefixes, ranges and %any (struct cfg_peer). */
 static int parse_peers(struct ctx *c, const struct node *n, struct cfg_peer *out,
 		       int max, int *count)
 {
@@ -478,6 +525,13 @@ static int parse_peers(struct ctx *c, const struct node *n, struct cfg_peer *out
 		if (!strcmp(items[i], "%any")) {
 			out[i].addr.ss_family = AF_UNSPEC;
 			out[i].plen = 0;
+			continue;
+		}
+		if (strchr(items[i], '-')) {
+			if (parse_range(c, n, items[i], &out[i])) {
+				free(copy);
+				return -1;
+			}
 			continue;
 		}
 		why = parse_prefix(items[i], &out[i].addr, &plen);
@@ -501,17 +555,20 @@ static unsigned int peer_bits(const struct cfg_peer *p)
 
 static bool peer_is_addr(const struct cfg_peer *p)
 {
-	return p->addr.ss_family != AF_UNSPEC && p->plen == peer_bits(p);
+	return p->addr.ss_family != AF_UNSPEC && p->plen == peer_bits(p) && !p->range;
 }
 
 const char *config_peer_str(const struct cfg_peer *p, char *out, size_t len)
 {
-	char a[ADDR_STRLEN];
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
 
 	if (p->addr.ss_family == AF_UNSPEC)
 		snprintf(out, len, "%%any");
 	else if (peer_is_addr(p))
 		snprintf(out, len, "%s", addr_str(&p->addr, a, sizeof(a)));
+	else if (p->range)
+		snprintf(out, len, "%s-%s", addr_str(&p->addr, a, sizeof(a)),
+			 addr_str(&p->last, b, sizeof(b)));
 	else
 		snprintf(out, len, "%s/%u", addr_str(&p->addr, a, sizeof(a)), p->plen);
 	return out;
@@ -533,6 +590,15 @@ int cfg_remote_match(const struct conn_cfg *cc, const struct sockaddr_storage *a
 		}
 		if (p->addr.ss_family != a->ss_family || !len || addr_bytes(&p->addr, &pp) != len)
 			continue;
+		if (p->range) {
+			const uint8_t *pl;
+
+			addr_bytes(&p->last, &pl);
+			if (memcmp(pa, pp, len) >= 0 && memcmp(pa, pl, len) <= 0 &&
+			    (int)p->plen > best)
+				best = p->plen;
+			continue;
+		}
 		memcpy(m, pa, len);
 		mask_bits(m, len, p->plen);
 		if (!memcmp(m, pp, len) && (int)p->plen > best)
@@ -650,12 +716,40 @@ static bool looks_like_dn(const char *s)
 	return parts > 0;
 }
 
+static bool wild_head(const char *v, size_t len, char c);
+
+/*
+ * strongSwan's wildcards: an FQDN *.domain, an email *@domain, a DN whose
+ * RDN values are * or *.suffix; a '*' nowhere else.
+ */
+static bool wild_ok(uint8_t type, const char *v)
+{
+	if (type == 2)
+		return wild_head(v, strlen(v), '.') && strlen(v) > 1 && !strchr(v + 1, '*');
+	if (type == 3)
+		return wild_head(v, strlen(v), '@') && strlen(v) > 2 && !strchr(v + 1, '*');
+	if (type != 9)
+		return false;
+	while (*v) {
+		size_t n = strcspn(v, ",/");
+		const char *eq = memchr(v, '=', n), *star = memchr(v, '*', n);
+
+		if (star && (!eq || star != eq + 1 || !wild_head(star, n - (size_t)(star - v), '.') ||
+			     memchr(star + 1, '*', n - (size_t)(star + 1 - v))))
+			return false;
+		v += n + !!v[n];
+	}
+	return true;
+}
+
 int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	const char *v = s;
 
 	memset(id, 0, sizeof(*id));
+	if (!strcmp(s, "%any"))
+		return 0;	/* any identity: as if none were set */
 	if (!addr_parse(s, &ss)) {
 		if (ss.ss_family == AF_INET) {
 			id->type = 1;	/* ID_IPV4_ADDR */
@@ -704,9 +798,26 @@ int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen)
 		snprintf(err, errlen, "expected an identity (address, fqdn:, email: or dn:), got '%s'", s);
 		return -1;
 	}
+	if (strchr(v, '*') && !wild_ok(id->type, v)) {
+		snprintf(err, errlen, "'*' stands only for a whole name part: write *@domain, *.domain, or a DN value * or *.suffix, got '%s'",
+			 s);
+		return -1;
+	}
 	id->len = (uint8_t)strlen(v);
 	memcpy(id->data, v, id->len);
 	return 0;
+}
+
+/* A '*' that starts v and is followed by its end or by c and more. */
+static bool wild_head(const char *v, size_t len, char c)
+{
+	return v[0] == '*' && (len == 1 || (len > 2 && v[1] == c));
+}
+
+bool config_id_wild(const struct id_cfg *id)
+{
+	return (id->type == 2 || id->type == 3 || id->type == 9) &&
+	       memchr(id->data, '*', id->len);
 }
 
 /* --- proposals ----------------------------------------------------------------- */
@@ -1801,6 +1912,11 @@ static int parse_end(struct ctx *c, const struct node *sec, struct end_cfg *e, c
 	e->certs_line = set_line(sec, "certs");
 	e->key_line = set_line(sec, "key");
 	e->cacerts_line = set_line(sec, "cacerts");
+	for (const struct node *n = sec->child; n && !strcmp(where, "local"); n = n->next)
+		if (n->value && !strcmp(n->key, "id") &&
+		    (!strcmp(n->value, "%any") || strchr(n->value, '*')))
+			return fail(c, n->line, "id: our own identity cannot be a wildcard or %%any (only the remote one matches many), got '%s'",
+				    n->value);
 	if (!e->auth)
 		return fail(c, sec->line, "%s: missing 'auth = psk|pubkey'", where);
 	if (e->auth == CFG_AUTH_PUBKEY && !strcmp(where, "local") && (!e->certs || !e->key))
@@ -1987,7 +2103,7 @@ static int check_start(struct ctx *c, const struct node *sec, const struct conn_
 {
 	const char *what = cc->start_action == CFG_START_START ? "start" :
 			   cc->start_action == CFG_START_TRAP ? "trap" : NULL;
-	char p[ADDR_STRLEN + 8];
+	char p[2 * ADDR_STRLEN + 8];
 
 	for (const struct child_cfg *ch = cc->children; ch && !what; ch = ch->next)
 		what = ch->start_action == CFG_START_START ? "start" :

@@ -98,13 +98,17 @@ struct child_cfg {
 
 /*
  * One item of remote_addrs: an address (plen 32 or 128), a prefix such as
- * 10.0.0.0/8 (host bits zero), or %any (family AF_UNSPEC, plen 0).  Only a
+ * 10.0.0.0/8 (host bits zero), a range, or %any (family AF_UNSPEC, plen 0).  Only a
  * connection with an address can initiate; prefixes and %any admit peers
  * as responder (a remote-access gateway's road warriors).
  */
 struct cfg_peer {
 	struct sockaddr_storage addr;
 	uint8_t plen;
+	/* A range addr-last (10.1.0.5-10.1.0.50): plen is then the longest
+	 * prefix holding both ends, its specificity among connections. */
+	bool range;
+	struct sockaddr_storage last;
 };
 
 /* A pool's name, as a connection's pools = lists it. */
@@ -267,6 +271,9 @@ int config_parse_proposals(const char *s, bool esp, struct proposal_cfg *out,
 int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen);
 /* An identity as it would be written: "10.0.0.1", "fqdn:gw", "dn:CN=gw". */
 void config_id_str(const struct id_cfg *id, char *out, size_t len);
+/* A remote id with strongSwan's wildcards (*@domain, *.domain, a DN
+ * value * or *.suffix), matched by exch_auth.c rather than compared. */
+bool config_id_wild(const struct id_cfg *id);
 
 const char *cfg_transport_name(enum cfg_transport t);
 /* The daemon's log levels (log_level, with its subsystem levels) set. */

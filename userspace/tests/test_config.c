@@ -296,6 +296,89 @@ TEST(remote_addrs_prefixes_and_any)
 		     parse_err("connections {\n c {\n  remote_addrs = 224.0.0.1\n" END));
 }
 
+/* A remote id may be %any or carry wildcards (strongSwan's: *@domain,
+ * *.domain, a DN whose RDN values are * or *.suffix); a local id may not,
+ * and a * anywhere else is refused on its line. */
+TEST(remote_id_wildcards)
+{
+	char err[512];
+	const struct conn_cfg *cc;
+	struct config *c;
+
+	c = parse("connections {\n"
+		  " any {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = %any }\n }\n"
+		  " mail {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = *@example.com }\n }\n"
+		  " host {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = *.clients.example.com }\n }\n"
+		  " dn {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = \"C=CH, O=Org, CN=*\" }\n }\n"
+		  " dn2 {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = \"C=CH, O=*, CN=*.clients.example.com\" }\n }\n"
+		  "}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(0, config_conn(c, "any")->remote.id.type);
+	cc = config_conn(c, "mail");
+	EXPECT_EQ(3, cc->remote.id.type);
+	EXPECT_TRUE(config_id_wild(&cc->remote.id));
+	cc = config_conn(c, "host");
+	EXPECT_EQ(2, cc->remote.id.type);
+	EXPECT_TRUE(config_id_wild(&cc->remote.id));
+	EXPECT_TRUE(config_id_wild(&config_conn(c, "dn")->remote.id));
+	EXPECT_TRUE(config_id_wild(&config_conn(c, "dn2")->remote.id));
+	config_free(c);
+
+	EXPECT_STREQ("t.conf:4: id: '*' stands only for a whole name part: write *@domain, *.domain, or a DN value * or *.suffix, got 'a*.example.com'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  remote { id = a*.example.com }\n" END));
+	EXPECT_STREQ("t.conf:4: id: '*' stands only for a whole name part: write *@domain, *.domain, or a DN value * or *.suffix, got 'C=CH, CN=x*'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  remote { id = \"C=CH, CN=x*\" }\n" END));
+	EXPECT_STREQ("t.conf:4: id: '*' stands only for a whole name part: write *@domain, *.domain, or a DN value * or *.suffix, got 'alice@*'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  remote { id = alice@* }\n" END));
+	EXPECT_STREQ("t.conf:4: id: our own identity cannot be a wildcard or %any (only the remote one matches many), got '*.example.com'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  local { id = *.example.com }\n" END));
+	EXPECT_STREQ("t.conf:4: id: our own identity cannot be a wildcard or %any (only the remote one matches many), got '%any'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  local { id = %any }\n" END));
+}
+
+/* remote_addrs ranges: first-last of one family, matched as specific as
+ * the longest prefix holding the whole range. */
+TEST(remote_addrs_ranges)
+{
+	char err[512], s[96];
+	struct sockaddr_storage a;
+	const struct conn_cfg *cc;
+	struct config *c;
+
+	c = parse("connections {\n c {\n  remote_addrs = 10.1.0.5-10.1.0.50, fd00::10-fd00::1f\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	cc = config_conn(c, "c");
+	ASSERT_EQ(0, addr_parse("10.1.0.5", &a));
+	EXPECT_EQ(26, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("10.1.0.50", &a));
+	EXPECT_EQ(26, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("10.1.0.51", &a));
+	EXPECT_EQ(-1, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("10.1.0.4", &a));
+	EXPECT_EQ(-1, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("fd00::1a", &a));
+	EXPECT_EQ(124, cfg_remote_match(cc, &a));
+	EXPECT_EQ(NULL, cfg_remote_addr(cc));
+	EXPECT_STREQ("10.1.0.5-10.1.0.50", config_peer_str(&cc->remote_addrs[0], s, sizeof(s)));
+	config_free(c);
+
+	EXPECT_STREQ("t.conf:3: remote_addrs: a range goes from the lower address to the higher, got '10.1.0.50-10.1.0.5'",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.1.0.50-10.1.0.5\n" END));
+	EXPECT_STREQ("t.conf:3: remote_addrs: a range's two ends are addresses of one family, got '10.1.0.5-fd00::1'",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.1.0.5-fd00::1\n" END));
+}
+
 /* pools { NAME { addrs, dns } } and a connection's pools = NAME. */
 TEST(pools_section)
 {
