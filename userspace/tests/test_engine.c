@@ -5364,4 +5364,160 @@ TEST(most_specific_connection_wins)
 	net_free(n);
 }
 
+
+/* --- connections by the peer's identity, with wildcards ------------------------ */
+
+/* e's configuration replaced by text. */
+static void reload_text(struct __test_metadata *_metadata, struct peer *p, const char *text)
+{
+	char err[256];
+	struct config *cfg = NULL;
+	struct buf out = BUF_INIT;
+
+	ASSERT_EQ(0, config_parse("id.conf", text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	ASSERT_EQ(0, engine_reload(p->e, cfg, &out));
+	p->cfg = engine_config(p->e);
+	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	buf_free(&out);
+}
+
+#define ID_CONN(name, id) \
+	" " name " { local_addrs = 10.0.0.2\n remote_addrs = %any\n" \
+	"  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n" \
+	"  local { auth = psk\n id = 10.0.0.2 }\n remote { auth = psk\n id = " id " }\n" \
+	"  children { net { local_ts = 10.2.0.0/16\n remote_ts = 10.1.0.0/16\n" \
+	"   esp_proposals = aes128gcm16\n rekey_time = 0 } } }\n"
+
+/* a as a road warrior with identity id; b with connections (ID_CONN)
+ * and a secret for every identity a takes here. */
+static struct net *by_id(struct __test_metadata *_metadata, const char *id, const char *conns)
+{
+	struct net *n = net_new(NULL);
+	char text[4096];
+
+	if (!n)
+		return NULL;
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none }\n"
+		 "connections { c { local_addrs = 10.0.0.1\n remote_addrs = 10.0.0.2\n"
+		 "  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n"
+		 "  retransmit_base = 1s\n retransmit_tries = 3\n"
+		 "  local { auth = psk\n id = %s }\n remote { auth = psk\n id = 10.0.0.2 }\n"
+		 "  children { net { local_ts = 10.1.0.0/16\n remote_ts = 10.2.0.0/16\n"
+		 "   esp_proposals = aes128gcm16\n rekey_time = 0 } } } }\n"
+		 "secrets { s { id = %s\n id2 = 10.0.0.2\n"
+		 " secret = \"a test secret of some length\" } }\n", id, id);
+	reload_text(_metadata, A, text);
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none }\nconnections {\n%s}\n"
+		 "secrets { s { id = 10.0.0.2\n id2 = alice@example.com\n id3 = bob@example.com\n"
+		 " id4 = h1.clients.example.com\n"
+		 " secret = \"a test secret of some length\" }\n"
+		 " t { id = 10.0.0.2\n id2 = h1.other.org\n"
+		 " secret = \"a test secret of some length\" } }\n", conns);
+	reload_text(_metadata, B, text);
+	return n;
+}
+
+/* The exact identity wins over *@domain and %any, in any order; a
+ * longer suffix over a shorter; %any takes the rest. */
+TEST(connection_by_wildcard_id)
+{
+	static const char conns[] =
+		ID_CONN("any", "%any") ID_CONN("mail", "*@example.com")
+		ID_CONN("dom", "*.example.com") ID_CONN("exact", "alice@example.com")
+		ID_CONN("host", "*.clients.example.com");
+	static const struct {
+		const char *id, *conn;
+	} cases[] = {
+		{ "alice@example.com", "exact" }, { "bob@example.com", "mail" },
+		{ "h1.clients.example.com", "host" }, { "h1.other.org", "any" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct net *n = by_id(_metadata, cases[i].id, conns);
+
+		ASSERT_NE(NULL, n);
+		bring_up(_metadata, n);
+		EXPECT_STREQ(cases[i].conn, first_sa(B, IKE_S_ESTABLISHED)->cfg->name)
+			TH_LOG("peer %s", cases[i].id);
+		net_free(n);
+	}
+}
+
+/* An identity no wildcard matches is refused with AUTHENTICATION_FAILED. */
+TEST(connection_by_wildcard_id_none)
+{
+	static const char conns[] = ID_CONN("mail", "*@example.com")
+				    ID_CONN("host", "*.clients.example.com");
+	struct net *n = by_id(_metadata, "h1.other.org", conns);
+
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	while (queued(n) && !(head_exch(n) == IKEV2_EXCH_IKE_AUTH && head_response(n)))
+		deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_AUTHENTICATION_FAILED));
+	pump(n);
+	EXPECT_EQ(0, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(0, count_sa(A, IKE_S_ESTABLISHED));
+	net_free(n);
+}
+
+/* Two connections matching equally: the first in the file. */
+TEST(connection_by_wildcard_id_tie)
+{
+	static const char conns[] = ID_CONN("one", "*@example.com") ID_CONN("two", "*@example.com");
+	struct net *n = by_id(_metadata, "bob@example.com", conns);
+
+	ASSERT_NE(NULL, n);
+	bring_up(_metadata, n);
+	EXPECT_STREQ("one", first_sa(B, IKE_S_ESTABLISHED)->cfg->name);
+	net_free(n);
+}
+
+/* DNs: an RDN value * matches any value, *.suffix a CN ending so; the
+ * RDNs must be the same in number and order; fewer wildcards and longer
+ * literals rank higher, the exact DN highest. */
+TEST(dn_wildcard_match)
+{
+	static const struct {
+		const char *pattern, *dn;
+		int match;	/* -1 none, 1 a wildcard, 2 exact */
+	} cases[] = {
+		{ "C=CH, O=Org, CN=*", "C=CH, O=Org, CN=alice", 1 },
+		{ "C=CH, O=Org, CN=*.clients.example.com", "C=CH, O=Org, CN=h1.clients.example.com", 1 },
+		{ "C=CH, O=Org, CN=*.clients.example.com", "C=CH, O=Org, CN=h1.example.com", -1 },
+		{ "C=CH, O=Org, CN=*", "C=CH, O=Other, CN=alice", -1 },
+		{ "C=CH, O=Org, CN=*", "C=CH, O=Org, OU=x, CN=alice", -1 },
+		{ "C=CH, O=Org, CN=*", "C=CH, CN=alice, O=Org", -1 },
+		{ "C=CH, O=Org, CN=alice", "C=CH, O=Org, CN=alice", 2 },
+	};
+	char err[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct id_cfg pat, text, der;
+		int m;
+
+		ASSERT_EQ(0, config_parse_id(cases[i].pattern, &pat, err, sizeof(err)));
+		ASSERT_EQ(0, config_parse_id(cases[i].dn, &text, err, sizeof(err)));
+		ASSERT_EQ(0, auth_id_der(&text, &der));
+		m = auth_id_match(&pat, &der);
+		EXPECT_EQ(cases[i].match, m < 0 ? -1 : m == AUTH_ID_EXACT ? 2 : 1)
+			TH_LOG("%s against %s: %d", cases[i].pattern, cases[i].dn, m);
+	}
+	/* more literal parts, more specific */
+	{
+		struct id_cfg a, b, text, der;
+
+		ASSERT_EQ(0, config_parse_id("C=CH, O=*, CN=*", &a, err, sizeof(err)));
+		ASSERT_EQ(0, config_parse_id("C=CH, O=Org, CN=*", &b, err, sizeof(err)));
+		ASSERT_EQ(0, config_parse_id("C=CH, O=Org, CN=alice", &text, err, sizeof(err)));
+		ASSERT_EQ(0, auth_id_der(&text, &der));
+		EXPECT_LT(auth_id_match(&a, &der), auth_id_match(&b, &der));
+		EXPECT_GE(auth_id_match(&a, &der), 0);
+	}
+}
+
 TEST_HARNESS_MAIN
