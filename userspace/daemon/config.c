@@ -1294,8 +1294,8 @@ static const struct key conn_keys[] = {
 	  .max = CFG_MAX_ADDR, .arg = "address , ...",
 	  .help = "Local addresses of the connection; none: any." },
 	{ K("remote_addrs", KT_PEERS), CONN(remote_addrs), COUNT(conn_cfg, n_remote),
-	  .max = CFG_MAX_ADDR, .arg = "address | prefix | %any , ...",
-	  .help = "The peer's addresses, required: up to 4 addresses, prefixes (10.0.0.0/8, 2001:db8::/32, 0.0.0.0/0) or `%any` (either family). A connection initiates to its first address; one with prefixes or `%any` alone only responds (a remote-access gateway's road warriors), so `start_action = start` or `trap` needs an address listed. Of the connections whose `local_addrs` and `remote_addrs` admit a peer, the one with the longest matching prefix wins (an address is the longest, `%any` the shortest), then one whose remote `id` names the peer's identity over one that takes any, then the first in the file; the choice is logged when more than one fitted." },
+	  .max = CFG_MAX_ADDR, .arg = "address | prefix | range | %any , ...",
+	  .help = "The peer's addresses, required: up to 4 addresses, prefixes (10.0.0.0/8, 2001:db8::/32, 0.0.0.0/0), ranges (10.1.0.5-10.1.0.50) or `%any` (either family). A connection initiates to its first address; one with prefixes, ranges or `%any` alone only responds (a remote-access gateway's road warriors), so `start_action = start` or `trap` needs an address listed. Of the connections whose `local_addrs` and `remote_addrs` admit a peer, the one with the longest matching prefix wins (an address is the longest, `%any` the shortest, a range counts as the longest prefix holding it), then the one whose remote `id` matches the peer's identity best (the identity itself, then wildcards holding to more of it, then `%any` or none), then the one chosen at IKE_SA_INIT, then the first in the file; the choice is logged when more than one fitted, with a warning naming both when two fitted equally. A peer sending a certificate fits a pubkey connection only when the certificate chains to that connection's `cacerts`." },
 	{ K("pools", KT_CUSTOM), CONN(pools), .parse = parse_pool_names, .arg = "name , ...",
 	  .help = "Up to 4 address pools (see the pools section) from which a peer asking for a virtual IP in IKE_AUTH (a CFG_REQUEST configuration payload, RFC 7296 section 3.15) gets one, the first pool of the family asked for with a free address; with it go the pool's `dns` servers, and the Child SA's remote selector is narrowed to that address. An identity gets the address it had before while its lease is remembered, after reconnecting too. A pool with no address left refuses the Child SA with INTERNAL_ADDRESS_FAILURE; the IKE SA stays. Without `pools` a request for an address gets nothing (RFC 7296 section 3.15.4)." },
 	{ K("local_port", KT_UINT), CONN(local_port), PORT, .def = "500",
@@ -1366,7 +1366,7 @@ static const struct key conn_keys[] = {
 
 static const struct key end_keys[] = {
 	{ K("auth", KT_ENUM), END(auth), .values = v_auth, .help = "Required." },
-	{ K("id", KT_ID), END(id), .arg = "identity", .help = "The identity; none: the IP address in use." },
+	{ K("id", KT_ID), END(id), .arg = "identity", .help = "The identity; none: the IP address in use. The remote one may match many: `%any` (as if none were set), `*@example.com`, `*.example.com`, or a DN whose RDN values are `*` (any value) or `*.suffix` (`C=CH, O=Org, CN=*.clients.example.com`; the RDNs in the same number and order); a `*` elsewhere, or in the local id, is an error." },
 	{ K("certs", KT_STR), END(certs), .arg = "path",
 	  .help = "`pubkey`: this end's certificate in PEM, with its chain." },
 	{ K("key", KT_STR), END(key), .arg = "path",
