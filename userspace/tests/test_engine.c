@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "config.h"
@@ -5518,6 +5520,80 @@ TEST(dn_wildcard_match)
 		EXPECT_LT(auth_id_match(&a, &der), auth_id_match(&b, &der));
 		EXPECT_GE(auth_id_match(&a, &der), 0);
 	}
+}
+
+
+/* The test PKI of test_crypto_auth.c (userspace/tests/data); a few
+ * paths may be in use at once (the arguments of one snprintf). */
+static const char *pki(const char *name)
+{
+	static char paths[8][1024];
+	static unsigned int next;
+	char *path = paths[next++ % 8];
+	const char *slash = strrchr(__FILE__, '/');
+
+	snprintf(path, sizeof(paths[0]), "%.*s/data/%s", (int)(slash ? slash - __FILE__ : 1),
+		 slash ? __FILE__ : ".", name);
+	return path;
+}
+
+/* A private 0600 copy of a key of the test PKI (git checks out 0644),
+ * into path (a mkstemp template). */
+static int private_key(const char *name, char *path)
+{
+	char buf[4096];
+	FILE *in = fopen(pki(name), "r");
+	int out = mkstemp(path);
+	size_t n;
+
+	if (!in || out < 0 || fchmod(out, 0600))
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (write(out, buf, n) != (ssize_t)n)
+			return -1;
+	fclose(in);
+	close(out);
+	return 0;
+}
+
+/* Two %any connections with certificates, the first trusting another CA:
+ * a's certificate (from the test CA) picks the second, whose CA it
+ * chains to, and not the first in the file. */
+TEST(connection_by_ca)
+{
+	char ka[] = "/tmp/tcpike-eng-XXXXXX", kb[] = "/tmp/tcpike-eng-XXXXXX", text[4096];
+	struct net *n = net_new(NULL);
+
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(0, private_key("ec256.key", ka));
+	ASSERT_EQ(0, private_key("ec384.key", kb));
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none }\n"
+		 "connections { c { local_addrs = 10.0.0.1\n remote_addrs = 10.0.0.2\n"
+		 "  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n"
+		 "  local { auth = pubkey\n id = ec.tcpike.test\n certs = %s\n key = %s }\n"
+		 "  remote { auth = pubkey\n id = ec384.tcpike.test\n cacerts = %s }\n"
+		 "  children { net { local_ts = 10.1.0.0/16\n remote_ts = 10.2.0.0/16\n"
+		 "   esp_proposals = aes128gcm16\n rekey_time = 0 } } } }\n",
+		 pki("ec256.pem"), ka, pki("ca.pem"));
+	reload_text(_metadata, A, text);
+#define CA_CONN(name, ca) \
+	" " name " { local_addrs = 10.0.0.2\n remote_addrs = %%any\n" \
+	"  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n" \
+	"  local { auth = pubkey\n id = ec384.tcpike.test\n certs = %s\n key = %s }\n" \
+	"  remote { auth = pubkey\n cacerts = %s }\n" \
+	"  children { net { local_ts = 10.2.0.0/16\n remote_ts = 10.1.0.0/16\n" \
+	"   esp_proposals = aes128gcm16\n rekey_time = 0 } } }\n"
+	snprintf(text, sizeof(text), "daemon { backend = none }\nconnections {\n"
+		 CA_CONN("theirs", "other-ca.pem") CA_CONN("ours", "ca.pem") "}\n",
+		 pki("ec384.pem"), kb, pki("other-ca.pem"), pki("ec384.pem"), kb, pki("ca.pem"));
+#undef CA_CONN
+	reload_text(_metadata, B, text);
+	bring_up(_metadata, n);
+	EXPECT_STREQ("ours", first_sa(B, IKE_S_ESTABLISHED)->cfg->name);
+	net_free(n);
+	unlink(ka);
+	unlink(kb);
 }
 
 TEST_HARNESS_MAIN
