@@ -115,6 +115,7 @@ expect_conn "carol (ec.tcpike.test): established on hosts (*.tcpike.test); charo
 sw_initiate d >/dev/null
 expect_conn "dave (rsa@tcpike.test, from the intermediate CA): established on mail (*@tcpike.test)" \
 	d rsa@tcpike.test mail
+
 # --- eve: carol's certificate, her DN as identity: no remote id matches --------
 sw_stop d
 rw e 10.0.1.2 10.0.1.1 '"O=tcpike, CN=ec.tcpike.test"' ecdsa ec256 && sw_start "$NS_C" e ||
@@ -131,6 +132,7 @@ swt_t_log_has "tcpiked logged the identity it found no connection for" \
 	'no connection for peer identity /O=tcpike/CN=ec\.tcpike\.test$'
 tap_expect_eq "tcpiked holds carol's IKE SA only (dave stopped, eve refused)" "hosts" \
 	"$(ike_jq t "' '.join(i['name'] for i in s['ike_sas'])")"
+
 ike_stop t
 sw_stop s
 sw_stop e
