@@ -2879,6 +2879,21 @@ static bool secret_names_end(const struct secret_cfg *s, const struct id_cfg *id
 	return false;
 }
 
+/* Whether a secret's id is one a wildcard remote id admits: *.domain and
+ * *@domain by their suffix; any DN for a DN pattern (exch_auth.c matches
+ * the RDNs when the peer comes). */
+static bool wild_names(const struct id_cfg *pattern, const struct id_cfg *id)
+{
+	size_t m = pattern->len - 1u;
+
+	if (id->type != pattern->type)
+		return false;
+	if (id->type == 9)
+		return true;
+	return id->len > m && !strncasecmp((const char *)id->data + id->len - m,
+					   (const char *)pattern->data + 1, m);
+}
+
 /* The same for the peer's end, whose addresses may be prefixes or %any:
  * an address identity of the secret within one of them names it. */
 static bool secret_names_peer(const struct secret_cfg *s, const struct conn_cfg *cc)
@@ -2887,6 +2902,11 @@ static bool secret_names_peer(const struct secret_cfg *s, const struct conn_cfg 
 		const struct id_cfg *id = &s->ids[i];
 		struct sockaddr_storage a = { 0 };
 
+		if (config_id_wild(&cc->remote.id)) {
+			if (wild_names(&cc->remote.id, id))
+				return true;
+			continue;
+		}
 		if (cc->remote.id.type) {
 			if (id_eq(id, &cc->remote.id))
 				return true;

@@ -1351,6 +1351,20 @@ TEST(check_psk_secret_present)
 	tmp_cleanup();
 }
 
+/* A wildcard remote id names every peer it matches: a secret for one of
+ * them (or for our own id) will do; one for no such peer is an error. */
+TEST(check_psk_secret_wildcard)
+{
+#define WILD_CONN(extra) \
+	"connections {\n gw {\n  remote_addrs = %any\n  local { auth = psk\n   id = fqdn:gw }\n" \
+	"  remote { auth = psk\n   id = *@example.com }\n }\n}\n" extra
+	EXPECT_STREQ("", load_check(WILD_CONN("secrets {\n s {\n  id = gw.example.net\n  id2 = carol@example.com\n  secret = 0123456789abcdef\n }\n}\n"), 0600));
+	EXPECT_NE(NULL, strstr(load_check(WILD_CONN("secrets {\n s {\n  id = other.example.net\n  id2 = carol@example.org\n  secret = 0123456789abcdef\n }\n}\n"), 0600),
+			       "t.conf:2: connection 'gw' authenticates with a PSK, but no secret names its identities (local fqdn:gw, remote email:*@example.com)"));
+#undef WILD_CONN
+	tmp_cleanup();
+}
+
 TEST(check_certificates_keys_and_cas)
 {
 	char text[1024], want[512];
