@@ -434,6 +434,46 @@ static int refuse(struct refusal *no, const char *part, int err, const char *fmt
 	return err;
 }
 
+/* The peer's certificates from an IKE_AUTH request: its own, then the
+ * intermediates (check_auth; conn_fit parses them once for every
+ * connection's CA). */
+struct peer_certs {
+	X509 *ee;
+	STACK_OF(X509) *inter;
+};
+
+static void peer_certs_get(const struct ike_msg *inner, struct peer_certs *pc)
+{
+	const struct ike_pl *pl = NULL;
+
+	pc->ee = NULL;
+	pc->inter = NULL;
+	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_CERT))) {
+		struct ike_typed c;
+		X509 *x;
+
+		if (ike_get_cert(pl, &c) || c.type != IKEV2_CERT_X509_SIG)
+			continue;
+		x = crypto_cert_from_der(c.data.p, c.data.len);
+		if (!x)
+			continue;
+		if (!pc->ee) {
+			pc->ee = x;
+			continue;
+		}
+		if (!pc->inter)
+			pc->inter = sk_X509_new_null();
+		if (!pc->inter || !sk_X509_push(pc->inter, x))
+			X509_free(x);
+	}
+}
+
+static void peer_certs_free(struct peer_certs *pc)
+{
+	X509_free(pc->ee);
+	sk_X509_pop_free(pc->inter, X509_free);
+}
+
 /*
  * Checks the peer's certificate and AUTH.  octets: peer's first message |
  * our nonce | prf(SK_p(peer), peer's ID body).  Returns 0, or -errno with
@@ -444,10 +484,10 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 		      const struct buf *octets, struct refusal *no)
 {
 	const struct ike_pl *pa = ike_msg_find(inner, IKEV2_PL_AUTH);
-	const struct ike_pl *pl = NULL;
 	struct ike_typed auth;
-	STACK_OF(X509) *inter = NULL;
-	X509 *ee = NULL;
+	struct peer_certs pc;
+	STACK_OF(X509) *inter;
+	X509 *ee;
 	EVP_PKEY *pub;
 	char pid[PEER_ID_STRLEN];
 	int r;
@@ -478,24 +518,9 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 			      "it uses method 2 (shared key) where a signature is expected");
 	if (!cr || !cr->cas)
 		return refuse(no, "certificate", -ENOENT, "we have no CA to check it against");
-	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_CERT))) {
-		struct ike_typed c;
-		X509 *x;
-
-		if (ike_get_cert(pl, &c) || c.type != IKEV2_CERT_X509_SIG)
-			continue;
-		x = crypto_cert_from_der(c.data.p, c.data.len);
-		if (!x)
-			continue;
-		if (!ee) {
-			ee = x;
-			continue;
-		}
-		if (!inter)
-			inter = sk_X509_new_null();
-		if (!inter || !sk_X509_push(inter, x))
-			X509_free(x);
-	}
+	peer_certs_get(inner, &pc);
+	ee = pc.ee;
+	inter = pc.inter;
 	if (!ee) {
 		r = refuse(no, "certificate", -EKEYREJECTED, "it sent no X.509 certificate");
 	} else if (crypto_cert_verify(ee, inter, cr->cas, 0)) {
@@ -519,8 +544,7 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 			log_debug("%s: the peer's AUTH verifies: %s", ike_sa_name(sa),
 				  crypto_sig_scheme_name(sch));
 	}
-	X509_free(ee);
-	sk_X509_pop_free(inter, X509_free);
+	peer_certs_free(&pc);
 	return r;
 }
 
@@ -809,45 +833,6 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 }
 
 /* --- responder ------------------------------------------------------------------- */
-
-/* The peer's certificates from an IKE_AUTH request, parsed once for
- * every connection's CA (conn_fit). */
-struct peer_certs {
-	X509 *ee;
-	STACK_OF(X509) *inter;
-};
-
-static void peer_certs_get(const struct ike_msg *inner, struct peer_certs *pc)
-{
-	const struct ike_pl *pl = NULL;
-
-	pc->ee = NULL;
-	pc->inter = NULL;
-	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_CERT))) {
-		struct ike_typed c;
-		X509 *x;
-
-		if (ike_get_cert(pl, &c) || c.type != IKEV2_CERT_X509_SIG)
-			continue;
-		x = crypto_cert_from_der(c.data.p, c.data.len);
-		if (!x)
-			continue;
-		if (!pc->ee) {
-			pc->ee = x;
-			continue;
-		}
-		if (!pc->inter)
-			pc->inter = sk_X509_new_null();
-		if (!pc->inter || !sk_X509_push(pc->inter, x))
-			X509_free(x);
-	}
-}
-
-static void peer_certs_free(struct peer_certs *pc)
-{
-	X509_free(pc->ee);
-	sk_X509_pop_free(pc->inter, X509_free);
-}
 
 /*
  * How well connection c fits the peer: -1 when it does not, else
