@@ -20,13 +20,7 @@ trap 'sw_cleanup; ike_cleanup' EXIT
 swt_prereq swid
 
 # dave's (then eve's) namespace, on a second link to tcpiked's
-NS_C=swid$$-c
-ns_add "$NS_C" || tap_skip_all "cannot add a third namespace"
-ip link add va2 netns "$NS_A" type veth peer name vc netns "$NS_C"
-ip -n "$NS_A" addr add 10.0.1.1/24 dev va2
-ip -n "$NS_C" addr add 10.0.1.2/24 dev vc
-ip -n "$NS_A" link set va2 up
-ip -n "$NS_C" link set vc up
+swt_third_ns swid$$-c
 
 D=$TOP/userspace/tests/data
 install -m 600 "$D/ec384.key" "$IKE_DIR/t.key"

@@ -5010,14 +5010,27 @@ TEST(trap_responder_picks_the_child_holding_the_packet)
 
 /* --- virtual IPs (RFC 7296 §3.15) and connections by prefix ---------------------- */
 
+/* p's configuration replaced by text. */
+static void reload_text(struct __test_metadata *_metadata, struct peer *p, const char *text)
+{
+	char err[256];
+	struct config *cfg = NULL;
+	struct buf out = BUF_INIT;
+
+	ASSERT_EQ(0, config_parse("test.conf", text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	ASSERT_EQ(0, engine_reload(p->e, cfg, &out));
+	p->cfg = engine_config(p->e);
+	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	buf_free(&out);
+}
+
 /* b as a gateway: connection c admits peers from remote (a prefix, %any)
  * and gives addresses from pool p (addrs); more: further connections. */
 static void gateway(struct __test_metadata *_metadata, struct net *n, const char *remote,
 		    const char *addrs, const char *more)
 {
-	char text[4096], err[256];
-	struct config *cfg = NULL;
-	struct buf out = BUF_INIT;
+	char text[4096];
 
 	snprintf(text, sizeof(text),
 		 "daemon { backend = none }\n"
@@ -5031,12 +5044,7 @@ static void gateway(struct __test_metadata *_metadata, struct net *n, const char
 		 "%s}\n"
 		 "secrets { s { id = 10.0.0.2\n id2 = 10.0.0.1\n"
 		 " secret = \"a test secret of some length\" } }\n", addrs, remote, more);
-	ASSERT_EQ(0, config_parse("gw.conf", text, strlen(text), &cfg, err, sizeof(err)))
-		TH_LOG("%s", err);
-	ASSERT_EQ(0, engine_reload(B->e, cfg, &out));
-	B->cfg = engine_config(B->e);
-	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
-	buf_free(&out);
+	reload_text(_metadata, B, text);
 }
 
 /* a's IKE_AUTH request at the head, with a CP payload of this body added
@@ -5368,21 +5376,6 @@ TEST(most_specific_connection_wins)
 
 
 /* --- connections by the peer's identity, with wildcards ------------------------ */
-
-/* e's configuration replaced by text. */
-static void reload_text(struct __test_metadata *_metadata, struct peer *p, const char *text)
-{
-	char err[256];
-	struct config *cfg = NULL;
-	struct buf out = BUF_INIT;
-
-	ASSERT_EQ(0, config_parse("id.conf", text, strlen(text), &cfg, err, sizeof(err)))
-		TH_LOG("%s", err);
-	ASSERT_EQ(0, engine_reload(p->e, cfg, &out));
-	p->cfg = engine_config(p->e);
-	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
-	buf_free(&out);
-}
 
 #define ID_CONN(name, id) \
 	" " name " { local_addrs = 10.0.0.2\n remote_addrs = %any\n" \
