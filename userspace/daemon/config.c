@@ -480,6 +480,33 @@ static unsigned int common_bits(const uint8_t *a, const uint8_t *b, size_t len)
 	return n;
 }
 
+/* A DNS name (RFC 1123): labels of letters, digits and inner hyphens,
+ * one letter at least (so that 10.0.0.256 is a bad address, no name). */
+static bool is_host(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	bool letter = false;
+
+	if (!len || len >= CFG_HOST_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '.') {
+			if (!label || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum(ch) && (ch != '-' || !label))
+			return false;
+		letter |= isalpha(ch) != 0;
+		if (++label > 63)
+			return false;
+	}
+	return letter && s[len - 1] != '-';
+}
+
 /* FIRST-LAST, two addresses of one family, the lower first. */
 static int parse_range(struct ctx *c, const struct node *n, char *item, struct cfg_peer *p)
 {
@@ -527,6 +554,24 @@ static int parse_peers(struct ctx *c, const struct node *n, struct cfg_peer *out
 			out[i].plen = 0;
 			continue;
 		}
+		if (is_host(items[i])) {
+			for (int j = 0; j < i; j++)
+				if (out[j].host[0]) {
+					fail(c, n->line, "%s: at most one DNS name, got '%s' after '%s'",
+					     n->key, items[i], out[j].host);
+					free(copy);
+					return -1;
+				}
+			snprintf(out[i].host, sizeof(out[i].host), "%s", items[i]);
+			continue;
+		}
+		if (!strchr(items[i], '/') && !strchr(items[i], '-') &&
+		    addr_parse(items[i], &out[i].addr)) {
+			fail(c, n->line, "%s: expected an address, a prefix, a range, %%any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %%any or gw.example.com), got '%s'",
+			     n->key, items[i]);
+			free(copy);
+			return -1;
+		}
 		if (strchr(items[i], '-')) {
 			if (parse_range(c, n, items[i], &out[i])) {
 				free(copy);
@@ -562,7 +607,9 @@ const char *config_peer_str(const struct cfg_peer *p, char *out, size_t len)
 {
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
 
-	if (p->addr.ss_family == AF_UNSPEC)
+	if (p->host[0])
+		snprintf(out, len, "%s", p->host);
+	else if (p->addr.ss_family == AF_UNSPEC)
 		snprintf(out, len, "%%any");
 	else if (peer_is_addr(p))
 		snprintf(out, len, "%s", addr_str(&p->addr, a, sizeof(a)));
@@ -584,6 +631,8 @@ int cfg_remote_match(const struct conn_cfg *cc, const struct sockaddr_storage *a
 		const struct cfg_peer *p = &cc->remote_addrs[i];
 		uint8_t m[16];
 
+		if (p->host[0])
+			continue;	/* dns.c: the addresses last resolved */
 		if (p->addr.ss_family == AF_UNSPEC) {
 			best = best < 0 ? 0 : best;
 			continue;
@@ -612,6 +661,14 @@ const struct sockaddr_storage *cfg_remote_addr(const struct conn_cfg *cc)
 	for (int i = 0; i < cc->n_remote; i++)
 		if (peer_is_addr(&cc->remote_addrs[i]))
 			return &cc->remote_addrs[i].addr;
+	return NULL;
+}
+
+const char *cfg_remote_host(const struct conn_cfg *cc)
+{
+	for (int i = 0; i < cc->n_remote; i++)
+		if (cc->remote_addrs[i].host[0])
+			return cc->remote_addrs[i].host;
 	return NULL;
 }
 
@@ -1294,8 +1351,8 @@ static const struct key conn_keys[] = {
 	  .max = CFG_MAX_ADDR, .arg = "address , ...",
 	  .help = "Local addresses of the connection; none: any." },
 	{ K("remote_addrs", KT_PEERS), CONN(remote_addrs), COUNT(conn_cfg, n_remote),
-	  .max = CFG_MAX_ADDR, .arg = "address | prefix | range | %any , ...",
-	  .help = "The peer's addresses, required: up to 4 addresses, prefixes (10.0.0.0/8, 2001:db8::/32, 0.0.0.0/0), ranges (10.1.0.5-10.1.0.50) or `%any` (either family). A connection initiates to its first address; one with prefixes, ranges or `%any` alone only responds (a remote-access gateway's road warriors), so `start_action = start` or `trap` needs an address listed. Of the connections whose `local_addrs` and `remote_addrs` admit a peer, the one with the longest matching prefix wins (an address is the longest, `%any` the shortest, a range counts as the longest prefix holding it), then the one whose remote `id` matches the peer's identity best (the identity itself, then wildcards holding to more of it, then `%any` or none), then the one chosen at IKE_SA_INIT, then the first in the file; the choice is logged when more than one fitted, with a warning naming both when two fitted equally. A peer sending a certificate fits a pubkey connection only when the certificate chains to that connection's `cacerts`." },
+	  .max = CFG_MAX_ADDR, .arg = "address | prefix | range | %any | name , ...",
+	  .help = "The peer's addresses, required: up to 4 addresses, prefixes (10.0.0.0/8, 2001:db8::/32, 0.0.0.0/0), ranges (10.1.0.5-10.1.0.50), `%any` (either family) or one DNS name (gw.example.com). A connection initiates to its first address, else to its name: resolved when it initiates (again on every keyingtries attempt) and on start-up and reload, never while the file is read, in a resolver thread so that the daemon never waits; a name that does not resolve (within 5 s) is logged with the resolver's words and counts as a failed attempt. As responder, a name admits the addresses it last resolved to (as specific as an address); one with prefixes, ranges or `%any` alone only responds (a remote-access gateway's road warriors), so `start_action = start` or `trap` needs an address listed. Of the connections whose `local_addrs` and `remote_addrs` admit a peer, the one with the longest matching prefix wins (an address is the longest, `%any` the shortest, a range counts as the longest prefix holding it), then the one whose remote `id` matches the peer's identity best (the identity itself, then wildcards holding to more of it, then `%any` or none), then the one chosen at IKE_SA_INIT, then the first in the file; the choice is logged when more than one fitted, with a warning naming both when two fitted equally. A peer sending a certificate fits a pubkey connection only when the certificate chains to that connection's `cacerts`." },
 	{ K("pools", KT_CUSTOM), CONN(pools), .parse = parse_pool_names, .arg = "name , ...",
 	  .help = "Up to 4 address pools (see the pools section) from which a peer asking for a virtual IP in IKE_AUTH (a CFG_REQUEST configuration payload, RFC 7296 section 3.15) gets one, the first pool of the family asked for with a free address; with it go the pool's `dns` servers, and the Child SA's remote selector is narrowed to that address. An identity gets the address it had before while its lease is remembered, after reconnecting too. A pool with no address left refuses the Child SA with INTERNAL_ADDRESS_FAILURE; the IKE SA stays. Without `pools` a request for an address gets nothing (RFC 7296 section 3.15.4)." },
 	{ K("local_port", KT_UINT), CONN(local_port), PORT, .def = "500",
@@ -2103,12 +2160,12 @@ static int check_start(struct ctx *c, const struct node *sec, const struct conn_
 {
 	const char *what = cc->start_action == CFG_START_START ? "start" :
 			   cc->start_action == CFG_START_TRAP ? "trap" : NULL;
-	char p[2 * ADDR_STRLEN + 8];
+	char p[CFG_HOST_MAX + 2 * ADDR_STRLEN];
 
 	for (const struct child_cfg *ch = cc->children; ch && !what; ch = ch->next)
 		what = ch->start_action == CFG_START_START ? "start" :
 		       ch->start_action == CFG_START_TRAP ? "trap" : NULL;
-	if (!what || cfg_remote_addr(cc))
+	if (!what || cfg_remote_addr(cc) || (cfg_remote_host(cc) && !strcmp(what, "start")))
 		return 0;
 	return fail(c, line_of(sec, "remote_addrs"),
 		    "remote_addrs: connection '%s' has start_action = %s, but %s%s admits peers and is no address to initiate to: list the peer's address too, or set start_action = none",

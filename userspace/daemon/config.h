@@ -24,6 +24,7 @@
 #define CFG_MAX_POOLS	4	/* pools of one connection */
 #define CFG_MAX_DNS	4	/* DNS servers of one pool */
 #define CFG_NAME_MAX	64	/* a pool's name */
+#define CFG_HOST_MAX	254	/* a DNS name in remote_addrs, its NUL */
 
 #define CFG_CONTROL_SOCKET	"/run/tcpiked/tcpiked.sock"
 
@@ -109,6 +110,9 @@ struct cfg_peer {
 	 * prefix holding both ends, its specificity among connections. */
 	bool range;
 	struct sockaddr_storage last;
+	/* A DNS name (addr AF_UNSPEC): resolved by the daemon when it
+	 * initiates and on (re)load (dns.c), never while parsing. */
+	char host[CFG_HOST_MAX];
 };
 
 /* A pool's name, as a connection's pools = lists it. */
@@ -245,6 +249,8 @@ int cfg_remote_match(const struct conn_cfg *cc, const struct sockaddr_storage *a
 /* The first address (not a prefix, not %any) of cc's remote_addrs: the
  * one it initiates to; NULL when it has none (a responder only). */
 const struct sockaddr_storage *cfg_remote_addr(const struct conn_cfg *cc);
+/* The DNS name among cc's remote_addrs (at most one), or NULL. */
+const char *cfg_remote_host(const struct conn_cfg *cc);
 /* "10.0.0.2", "10.0.0.0/8", "%any". */
 const char *config_peer_str(const struct cfg_peer *p, char *out, size_t len);
 /* The PSK for a pair of identities (either order), or NULL. */

@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
+#include "dns.h"
 #include "exch.h"
 #include "log.h"
 
@@ -847,7 +848,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 static int conn_fit(struct ike_sa *sa, const struct conn_cfg *c, const struct id_cfg *peer,
 		    const struct id_cfg *idr, const struct peer_certs *pc)
 {
-	int plen = cfg_remote_match(c, &sa->path.remote), idm;
+	int plen = dns_remote_match(sa->e, c, &sa->path.remote), idm;
 	struct id_cfg w;
 	struct cred *cr;
 

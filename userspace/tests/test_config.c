@@ -289,7 +289,7 @@ TEST(remote_addrs_prefixes_and_any)
 		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.1/8\n" END));
 	EXPECT_STREQ("t.conf:3: remote_addrs: expected a prefix length after '/' of at most 32 (IPv4) or 128 (IPv6) (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '10.0.0.0/33'",
 		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.0/33\n" END));
-	EXPECT_STREQ("t.conf:3: remote_addrs: expected an address or a prefix (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '%all'",
+	EXPECT_STREQ("t.conf:3: remote_addrs: expected an address, a prefix, a range, %any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %any or gw.example.com), got '%all'",
 		     parse_err("connections {\n c {\n  remote_addrs = %all\n" END));
 	/* the address of a literal is still checked */
 	EXPECT_STREQ("t.conf:3: remote_addrs: 224.0.0.1 is a multicast address, not a peer's address",
@@ -377,6 +377,38 @@ TEST(remote_addrs_ranges)
 		     parse_err("connections {\n c {\n  remote_addrs = 10.1.0.50-10.1.0.5\n" END));
 	EXPECT_STREQ("t.conf:3: remote_addrs: a range's two ends are addresses of one family, got '10.1.0.5-fd00::1'",
 		     parse_err("connections {\n c {\n  remote_addrs = 10.1.0.5-fd00::1\n" END));
+}
+
+/* remote_addrs names: kept as names (resolved by the daemon when it
+ * initiates, never while parsing), admitting no peer until resolved; one
+ * may be started. */
+TEST(remote_addrs_names)
+{
+	char err[512], s[300];
+	struct sockaddr_storage a;
+	const struct conn_cfg *cc;
+	struct config *c;
+
+	c = parse("connections {\n c {\n  remote_addrs = gw.example.com, 10.9.0.0/16\n"
+		  "  start_action = start\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	cc = config_conn(c, "c");
+	EXPECT_STREQ("gw.example.com", cfg_remote_host(cc));
+	EXPECT_EQ(NULL, cfg_remote_addr(cc));
+	EXPECT_STREQ("gw.example.com", config_peer_str(&cc->remote_addrs[0], s, sizeof(s)));
+	ASSERT_EQ(0, addr_parse("10.1.2.3", &a));
+	EXPECT_EQ(-1, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("10.9.2.3", &a));
+	EXPECT_EQ(16, cfg_remote_match(cc, &a));
+	config_free(c);
+
+	EXPECT_STREQ("t.conf:3: remote_addrs: expected an address, a prefix, a range, %any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %any or gw.example.com), got 'gw_1.example.com'",
+		     parse_err("connections {\n c {\n  remote_addrs = gw_1.example.com\n" END));
+	EXPECT_STREQ("t.conf:3: remote_addrs: expected an address, a prefix, a range, %any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %any or gw.example.com), got '10.0.0.256'",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.256\n" END));
+	EXPECT_STREQ("t.conf:3: remote_addrs: at most one DNS name, got 'a.example.com' after 'b.example.com'",
+		     parse_err("connections {\n c {\n  remote_addrs = b.example.com, a.example.com\n" END));
 }
 
 /* pools { NAME { addrs, dns } } and a connection's pools = NAME. */
@@ -548,7 +580,7 @@ static const struct bad bad[] = {
 	{ "connections {\n c {\n  local { auth = psk }\n  remote { auth = psk }\n }\n}\n",
 	  "t.conf:2: connection 'c': remote_addrs is required" },
 	{ "connections {\n c {\n  remote_addrs = 10.0.0.300\n }\n}\n",
-	  "t.conf:3: remote_addrs: expected an address or a prefix (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '10.0.0.300'" },
+	  "t.conf:3: remote_addrs: expected an address, a prefix, a range, %any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %any or gw.example.com), got '10.0.0.300'" },
 	{ BASE " }\n c {\n  remote_addrs = 10.0.0.3\n }\n}\n",
 	  "t.conf:7: connection 'c' defined twice" },
 	{ "secrets {\n s {\n  id = 1.2.3.4\n }\n}\n",

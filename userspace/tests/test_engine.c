@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5587,6 +5588,121 @@ TEST(connection_by_ca)
 	net_free(n);
 	unlink(ka);
 	unlink(kb);
+}
+
+
+/* --- remote_addrs names ----------------------------------------------------------- */
+
+/* A pair where b is where "localhost" resolves first, a initiating to
+ * that name; NULL if the name does not resolve here. */
+static struct net *by_name(struct __test_metadata *_metadata, const char *name)
+{
+	static struct side sides[2];
+	static char baddr[ADDR_STRLEN];
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *ai;
+	struct sockaddr_storage ss = { 0 };
+	char text[4096];
+	struct net *n;
+	bool is6;
+
+	if (getaddrinfo("localhost", NULL, &hints, &ai))
+		return NULL;
+	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	addr_str(&ss, baddr, sizeof(baddr));
+	is6 = ss.ss_family == AF_INET6;
+	sides[0] = is6 ? v6[0] : v4[0];
+	sides[1] = is6 ? v6[1] : v4[1];
+	sides[1].addr = baddr;
+	n = net_new_on(sides, NULL, NULL);
+	if (!n)
+		return NULL;
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none }\n"
+		 "connections { c { local_addrs = %s\n remote_addrs = %s\n"
+		 "  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n"
+		 "  retransmit_base = 1s\n retransmit_tries = 3\n"
+		 "  local { auth = psk\n id = %s }\n remote { auth = psk\n id = %s }\n"
+		 "  children { net { local_ts = %s\n remote_ts = %s\n"
+		 "   esp_proposals = aes128gcm16\n rekey_time = 0 } } } }\n"
+		 "secrets { s { id = %s\n id2 = %s\n"
+		 " secret = \"a test secret of some length\" } }\n",
+		 sides[0].addr, name, sides[0].addr, baddr, sides[0].ts, sides[1].ts,
+		 sides[0].addr, baddr);
+	reload_text(_metadata, A, text);
+	return n;
+}
+
+/* The resolver's thread answers in real time: the loop polls it as the
+ * test's clock goes on, until done gives true or 2 s have passed. */
+static bool resolve_until(struct net *n, bool (*done)(struct net *n))
+{
+	for (int i = 0; i < 1000 && !done(n); i++) {
+		usleep(2000);
+		now_ms += 20;
+		timers(n);
+	}
+	return done(n);
+}
+
+static bool something_sent(struct net *n)
+{
+	return queued(n) > 0;
+}
+
+static bool retry_due(struct net *n)
+{
+	unsigned int attempt;
+	uint64_t in;
+
+	return conn_retry_pending(A->e, "c", &attempt, &in);
+}
+
+/* remote_addrs = localhost: nothing is sent before the name resolves, in
+ * the resolver's thread; IKE_SA_INIT goes to its address then, and b (a
+ * responder for a) sees it from there. */
+TEST(initiate_to_dns_name)
+{
+	struct net *n = by_name(_metadata, "localhost");
+	struct buf out = BUF_INIT;
+
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(0, engine_initiate(A->e, "c", &out));
+	EXPECT_NE(NULL, strstr((const char *)out.data, "resolving localhost"))
+		TH_LOG("%.*s", (int)out.len, (const char *)out.data);
+	EXPECT_EQ(0, queued(n));
+	ASSERT_TRUE(resolve_until(n, something_sent));
+	pump(n);
+	established(_metadata, n);
+	buf_free(&out);
+	net_free(n);
+}
+
+/* A name that does not resolve: a failed attempt, tried again with
+ * back-off (keyingtries), and asked again then. */
+TEST(initiate_to_dns_name_unresolved)
+{
+	struct net *n = by_name(_metadata, "no-such-host.invalid");
+	struct buf out = BUF_INIT;
+	unsigned int attempt = 0;
+	uint64_t in = 0;
+
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(0, engine_initiate(A->e, "c", &out));
+	ASSERT_TRUE(resolve_until(n, retry_due));
+	EXPECT_TRUE(conn_retry_pending(A->e, "c", &attempt, &in));
+	EXPECT_EQ(2, attempt);
+	EXPECT_EQ(0, queued(n));
+	EXPECT_EQ(0, count_all(A));
+	/* the retry resolves again and fails again: attempt 3 */
+	now_ms += in;
+	timers(n);
+	EXPECT_FALSE(retry_due(n));
+	ASSERT_TRUE(resolve_until(n, retry_due));
+	EXPECT_TRUE(conn_retry_pending(A->e, "c", &attempt, &in));
+	EXPECT_EQ(3, attempt);
+	buf_free(&out);
+	net_free(n);
 }
 
 TEST_HARNESS_MAIN
