@@ -12,12 +12,18 @@
 #   - eve, with carol's certificate but her DN as identity
 #     (O=tcpike, CN=ec.tcpike.test), matches no remote id (the DN wildcard
 #     wants CN=*.clients.tcpike.test): AUTHENTICATION_FAILED, logged
-#   - not here: DNS names in remote_addrs (not yet supported)
+#   - tcpiked initiates to carol by a DNS name (remote_addrs =
+#     carol.tcpike.test, from the hosts file of tcpiked's namespace:
+#     /etc/netns/NAME/hosts, which ip netns exec mounts on /etc/hosts);
+#     a name that does not resolve is logged with the resolver's words and
+#     is a failed attempt, tried again
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/peers/strongswan.sh"
-trap 'sw_cleanup; ike_cleanup' EXIT
+trap 'sw_cleanup; ike_cleanup; [ -z "${NS_A:-}" ] || rm -rf "/etc/netns/$NS_A"' EXIT
 swt_prereq swid
+mkdir -p "/etc/netns/$NS_A"
+printf '127.0.0.1 localhost\n10.0.0.2 carol.tcpike.test\n' >"/etc/netns/$NS_A/hosts"
 
 # dave's (then eve's) namespace, on a second link to tcpiked's
 swt_third_ns swid$$-c
@@ -126,6 +132,36 @@ swt_t_log_has "tcpiked logged the identity it found no connection for" \
 	'no connection for peer identity /O=tcpike/CN=ec\.tcpike\.test$'
 tap_expect_eq "tcpiked holds carol's IKE SA only (dave stopped, eve refused)" "hosts" \
 	"$(ike_jq t "' '.join(i['name'] for i in s['ike_sas'])")"
+
+# --- tcpiked initiates by a DNS name -------------------------------------------
+ike_stop t
+{
+	printf 'daemon {\n\tbackend = none\n\tcontrol_socket = %s\n\tlog_level = debug\n}\nconnections {\n' \
+		"$IKE_DIR/t.sock"
+	conn tocarol ec.tcpike.test | sed -e 's/remote_addrs = %any/remote_addrs = carol.tcpike.test/' \
+		-e 's|remote_ts = 10.0.0.0/8|remote_ts = 10.0.0.2/32|'
+	conn nowhere ec.tcpike.test | sed -e 's/remote_addrs = %any/remote_addrs = nowhere.tcpike.test\n\t\tkeyingtries = 2/'
+	printf '}\n'
+} >"$IKE_DIR/t.conf"
+ike_start "$NS_A" t || tap_fail "tcpiked starts with names in remote_addrs" "$(tail -n 5 "$IKE_DIR/t.log")"
+ike_ctl t initiate tocarol >"$IKE_DIR/init.txt" 2>&1
+tocarol_up() { [ "$(ike_jq t "' '.join(i['name'] + ' ' + i['remote'] for i in s['ike_sas'] if i['state']=='ESTABLISHED')")" = "tocarol 10.0.0.2" ]; }
+if swt_wait 15 tocarol_up; then
+	tap_ok "tcpiked initiated to carol.tcpike.test (its namespace's hosts file): established with 10.0.0.2"
+else
+	tap_fail "tcpiked initiated to carol.tcpike.test" "$(cat "$IKE_DIR/init.txt")"
+	ike_log t 20
+fi
+swt_t_log_has "tcpiked logged what the name resolved to" \
+	'tocarol: carol\.tcpike\.test resolved to 10\.0\.0\.2$'
+ike_ctl t initiate nowhere >"$IKE_DIR/init.txt" 2>&1
+gave_up() { grep -q 'nowhere: connecting failed (attempt 2 of 2): cannot resolve nowhere\.tcpike\.test: .*; giving up$' "$IKE_DIR/t.log"; }
+if swt_wait 15 gave_up &&
+   grep -qE 'nowhere: connecting failed \(attempt 1 of 2\): cannot resolve nowhere\.tcpike\.test: .+; next attempt in 1s$' "$IKE_DIR/t.log"; then
+	tap_ok "a name that does not resolve: logged with the resolver's words, a failed attempt, asked again, given up after keyingtries = 2"
+else
+	tap_fail "a name that does not resolve is a failed attempt" "$(grep nowhere "$IKE_DIR/t.log" | tail -n 5)"
+fi
 
 ike_stop t
 sw_stop s
