@@ -150,11 +150,15 @@ int dns_resolve(struct engine *e, const struct conn_cfg *cc, bool initiate, unsi
 	if (strcmp(d->host, host))
 		d->n = 0;	/* another name since a reload */
 	if (d->busy && gai_error(&d->req) == EAI_INPROGRESS) {
-		/* the request under way answers this one too */
+		/* the request under way answers this one too (one given up
+		 * on is polled again, for another DNS_TIMEOUT_MS) */
 		d->initiate |= initiate;
 		if (initiate)
 			d->attempt = attempt;
-		return 0;
+		if (timer_armed(&d->timer))
+			return 0;
+		d->started_ms = ike_now();
+		return timer_arm(e->loop, &d->timer, DNS_POLL_MS, dns_poll);
 	}
 	if (d->busy) {
 		freeaddrinfo(d->req.ar_result);
