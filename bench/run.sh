@@ -5,13 +5,23 @@
 #
 # What exists today:
 #   B1  handshake rate: tools/tcpike-bench opens N IKE SAs (PSK, AES-GCM-16-256,
-#       PRF-HMAC-SHA2-256, X25519, one Child SA each), W in flight, against
-#       one responder pinned to one CPU (the generator on the other):
-#       tcpiked (backend none) over UDP, TCP (RFC 9329) and separate
-#       transports, and strongSwan's charon (kernel-libipsec) over UDP.
-#       Every answer is verified (AUTH checked).  Median of 5 runs, p50/p99
-#       latency, the ratio to charon and the `openssl speed` ceiling.
-#       --quick: 200 SAs, one run each; every handshake must verify.
+#       PRF-HMAC-SHA2-256, X25519, one Child SA each, every SA with its own
+#       identity), W in flight, against one responder pinned to one CPU (the
+#       generator on the other): tcpiked (backend none: no data plane) over
+#       UDP, TCP (RFC 9329) and separate transports; over UDP the like-for-
+#       like charon (charon-lt: strongSwan 5.9.8 with the load-tester's fake
+#       kernel, no data plane either, built by scripts/charon-loadtester.sh,
+#       which the full run calls when the build is missing; without it the
+#       row is left out and the report says so) and
+#       Debian's charon with kernel-libipsec (a userspace data plane: not
+#       like-for-like).  Every answer is verified (AUTH checked).  Median of
+#       5 runs at N = 4000: rate, p50/p99 latency, the responder's CPU
+#       microseconds per IKE SA (schedstat, all threads), the ratio to charon
+#       and the `openssl speed` ceiling; then tcpiked and the charons over
+#       N = 250, 1000, 10000.  Every run is a line of b1.csv beside the report.
+#       --quick: 200 SAs, one run each, no sweep; every handshake must
+#       verify, and charon-lt (when built) must list 20 distinct remote
+#       identities after 20 clients.
 #   B3  ESP throughput per transport in the test VM (bench/esp-throughput/host.sh,
 #       its own section b3.md + b3.png; about 12 minutes of VM).  Not in --quick.
 #   B4  UDP blocked: time from `tcpikectl initiate` to an installed Child
@@ -177,8 +187,24 @@ sw_ok() {
 		[ -c /dev/net/tun ]
 }
 
-# resp_start tcpiked|tcpiked2|charon: a fresh responder in NS_B pinned to
-# RESP_CPU (all its threads); RESP_PID is its pid.  tcpiked2: tcpiked with
+# The like-for-like charon, with the load-tester's fake kernel interface:
+# built by scripts/charon-loadtester.sh (about 2 minutes at -j2, once);
+# the full run builds it when it is missing, --quick only uses it.
+SW_LT=$(scripts/charon-loadtester.sh --check 2>/dev/null)
+if [ -z "$SW_LT" ] && [ $quick = 0 ] && [[ " ${want[*]} " == *" 1 "* ]]; then
+	echo "bench: building charon with the load-tester (scripts/charon-loadtester.sh)" >&2
+	SW_LT=$(scripts/charon-loadtester.sh 2>"$BENCH_TMP/charon-lt.log") ||
+		{ SW_LT=; tail -n 5 "$BENCH_TMP/charon-lt.log" | sed 's/^/bench:   /' >&2; }
+fi
+lt_ok() { [ -n "$SW_LT" ] && command -v swanctl >/dev/null; }
+
+# resp_start tcpiked|tcpiked2|charon|charon-lt: a fresh responder in NS_B
+# pinned to RESP_CPU (all its threads); RESP_PID is its pid.  charon:
+# kernel-libipsec (userspace ESP), charon-lt: the load-tester's fake kernel
+# (no data plane, as tcpiked's backend none).  Every responder takes any
+# peer identity with the one PSK (tcpike-bench --distinct-ids): tcpiked's
+# connection has no remote id and its secret names the responder's id;
+# charon's connection has no remote id and its secret no id.  tcpiked2: tcpiked with
 # its key pair pool (a second thread making X25519 pairs ahead), that
 # thread on GEN_CPU; plain tcpiked runs without the pool, as kex_pool = auto
 # does on one CPU (it is pinned after it started, so auto would not see it).
@@ -194,20 +220,26 @@ resp_start() {
 			lid=fqdn:resp.tcpike.test rid=fqdn:bench.tcpike.test psk=$B_PSK \
 			"daemon_extra=log_level = warning;cookie_threshold = 10000000;half_open_max = 10000000;half_open_per_ip = 10000000;tcp_max = 100000;tcp_per_ip = 100000;kex_pool = $pool" \
 			"conn_extra=dpd_delay = 0" || return 1
-		sed -i 's/log_level = debug//' "$IKE_DIR/r.conf"
+		sed -i -e 's/log_level = debug//' -e '/^\t\t\tid = fqdn:bench.tcpike.test$/d' "$IKE_DIR/r.conf"
 		ike_start "$NS_B" r || { tail -n 5 "$IKE_DIR/r.log" >&2; return 1; }
 		RESP_PID=${IKE_PID[r]}
 		;;
-	charon)
+	charon|charon-lt)
 		sw_conf r local=10.0.0.2 remote=%any lts=192.168.2.0/24 rts=10.128.0.0/9 \
-			lid=resp.tcpike.test rid=bench.tcpike.test psk=$B_PSK kernel=libipsec || return 1
+			lid=resp.tcpike.test psk=$B_PSK \
+			kernel="$([ "$1" = charon ] && echo libipsec || echo loadtester)" || return 1
 		# Fair sizing: a hash table for 10,000+ IKE SAs, no cookies or
 		# per-IP blocking, no half-open limit; logging off (tcpiked
 		# logs warnings only).
 		sed -i -e 's/^charon {$/charon {\n\tikesa_table_size = 16384\n\tikesa_table_segments = 16\n\tcookie_threshold = 10000000\n\tcookie_threshold_ip = 10000000\n\tblock_threshold = 10000000\n\tinit_limit_half_open = 0/' \
 			-e 's/^\t\t\tdefault = 1$/\t\t\tdefault = -1/' -e 's/^\t\t\t\(ike\|cfg\) = 2$/\t\t\t\1 = -1/' \
 			"$SW_DIR/r/strongswan.conf"
-		sed -i 's/encap = yes/encap = no/' "$SW_DIR/r/swanctl.conf"
+		# Any identity with the one PSK: a secret without ids (charon
+		# looks it up before it has chosen its own id: '%any').  No
+		# CERTREQ (the load-tester adds a CA of its own that charon would
+		# otherwise name in every IKE_SA_INIT response).
+		sed -i -e 's/encap = yes/encap = no/' -e '/^\t\tid-[lr] =/d' \
+			-e 's/^\t\tmobike = no$/\t\tmobike = no\n\t\tsend_certreq = no/' "$SW_DIR/r/swanctl.conf"
 		sw_start "$NS_B" r || return 1
 		RESP_PID=${SW_PID[r]}
 		;;
@@ -237,7 +269,7 @@ resp_start() {
 resp_stop() {
 	case $1 in
 	tcpiked|tcpiked2) [ -n "${IKE_PID[r]:-}" ] && ike_stop r >/dev/null ;;
-	charon) sw_stop r ;;
+	charon|charon-lt) sw_stop r ;;
 	esac
 	RESP_PID=
 }
@@ -260,7 +292,7 @@ gen() {
 	[ "$1" = tcp ] && nat=
 	GEN=$(nice -n -20 taskset -c "$GEN_CPU" ip netns exec "$NS_A" "$BIN/tools/tcpike-bench" \
 		--dst 10.0.0.2 --src "$B_SRC" --psk "$B_PSK" --sockets 64 \
-		--mode "$1" --count "$2" --window "$3" --timeout 300 $nat 2>"$BENCH_TMP/gen.err")
+		--mode "$1" --count "$2" --window "$3" --timeout 300 --distinct-ids $nat 2>"$BENCH_TMP/gen.err")
 	local rc=$?
 	[ $rc = 0 ] && return 0
 	echo "bench: tcpike-bench $1 x$2: $GEN" >&2
@@ -283,39 +315,116 @@ crypto_speed() {
 	echo "${x:-0} ${h:-0} ${g:-0}"
 }
 
+# The responder's CPU time so far, all threads (schedstat's first field:
+# ns on a CPU), so that charon's thread pool counts as tcpiked's loop does.
+resp_cpu_ns() {
+	cat /proc/"$RESP_PID"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
+}
+
+resp_kernel() {
+	case $1 in
+	tcpiked|tcpiked2) echo "none" ;;
+	charon) echo "kernel-libipsec" ;;
+	charon-lt) echo "load-tester fake_kernel" ;;
+	esac
+}
+
+# b1_row SYS MODE N W RUNS: RUNS runs of N SAs against a fresh SYS each,
+# every run a line of $out/b1.csv; the medians into RATE, P50, P99, CPU
+# (generator %), US (responder CPU us per IKE SA), MIN, MAX under "SYS
+# MODE N".  A handshake that does not verify fails the benchmark.
+b1_row() {
+	local sys=$1 mode=$2 n=$3 w=$4 runs=$5 key="$1 $2 $3" i c0 c1 us
+	local rates=() p50s=() p99s=() cpus=() uss=()
+	for i in $(seq "$runs"); do
+		resp_start "$sys" || { echo "bench: B1: $sys does not start" >&2; fail=1; return 1; }
+		c0=$(resp_cpu_ns)
+		if gen "$mode" "$n" "$w"; then
+			c1=$(resp_cpu_ns)
+			us=$(awk -v a="$c0" -v b="$c1" -v k="$(kv ok)" 'BEGIN{printf "%.1f", (b - a) / 1000 / k}')
+			rates+=("$(kv rate)") p50s+=("$(kv p50_ms)") p99s+=("$(kv p99_ms)")
+			cpus+=("$(kv cpu_pct)") uss+=("$us")
+			printf '%s,%s,%s,%s,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s\n' "$sys" \
+				"$(resp_kernel "$sys")" "$mode" "$(kv ids)" "$n" "$w" "$i" "$(kv ok)" \
+				"$(kv rate)" "$(kv p50_ms)" "$(kv p99_ms)" "$us" "$(kv cpu_pct)" \
+				"$([ "$sys" = tcpiked2 ] && echo "$RESP_CPU+$GEN_CPU" || echo "$RESP_CPU")" \
+				"$(cut -d' ' -f1 /proc/loadavg)" >>"$out/b1.csv"
+		else
+			fail=1	# a handshake that did not verify: the harness broke
+		fi
+		resp_stop "$sys"
+	done
+	[ ${#rates[@]} -gt 0 ] || return 1
+	RATE[$key]=$(printf '%s\n' "${rates[@]}" | median)
+	MIN[$key]=$(printf '%s\n' "${rates[@]}" | sort -g | head -n1)
+	MAX[$key]=$(printf '%s\n' "${rates[@]}" | sort -g | tail -n1)
+	P50[$key]=$(printf '%s\n' "${p50s[@]}" | median)
+	P99[$key]=$(printf '%s\n' "${p99s[@]}" | median)
+	CPU[$key]=$(printf '%s\n' "${cpus[@]}" | median)
+	US[$key]=$(printf '%s\n' "${uss[@]}" | median)
+	echo "B1 $sys ($(resp_kernel "$sys")) $mode N=$n: median ${RATE[$key]} IKE SAs/s, ${US[$key]} us responder CPU per SA over ${#rates[@]} run(s) (p50 ${P50[$key]} ms, p99 ${P99[$key]} ms), all verified, identities: $(kv ids)"
+}
+
+# charon-lt must have answered 20 clients as 20 identities: its own list of
+# IKE SAs names 20 distinct remote ids (c0.bench.tcpike.test ...).
+b1_ids_check() {
+	local ids est
+	resp_start charon-lt || { echo "bench: B1: charon-lt does not start" >&2; return 1; }
+	if ! gen udp 20 10; then
+		resp_stop charon-lt
+		return 1
+	fi
+	ids=$(sw_ctl r --list-sas 2>/dev/null |
+		sed -n "s/^  remote '\\(c[0-9]*\\.bench\\.tcpike\\.test\\)' @ .*/\\1/p" | sort -u | wc -l)
+	est=$(sw_ctl r --list-sas 2>/dev/null | grep -c ': #[0-9]*, ESTABLISHED, IKEv2')
+	resp_stop charon-lt
+	echo "B1 charon-lt, 20 clients: $est IKE SAs established, $ids distinct remote identities"
+	[ "$ids" = 20 ] && [ "$est" = 20 ]
+}
+
 b1() {
-	local n w runs sys mode r rates p50s p99s cpus med ok i key
-	declare -A RATE P50 P99 CPU MIN MAX
+	local n w runs sys mode r i key x
+	declare -A RATE P50 P99 CPU MIN MAX US
 	b_topo || return 1
-	if [ $quick = 1 ]; then n=200 w=32 runs=1; else n=4000 w=64 runs=5; fi
+	# The sweep over N (the like-for-like pair and, when there, charon
+	# with kernel-libipsec); the table at B1_N with every responder.
+	# B1_N, B1_RUNS, B1_SWEEP override them (to try the harness at small N).
+	local sweep=(${B1_SWEEP:-250 1000 4000 10000})
+	if [ $quick = 1 ]; then n=200 w=32 runs=1 sweep=(); else n=4000 w=64 runs=5; fi
+	n=${B1_N:-$n} runs=${B1_RUNS:-$runs}
 	local systems=("tcpiked udp" "tcpiked tcp" "tcpiked separate")
 	[ "$GEN_CPU" != "$RESP_CPU" ] && systems+=("tcpiked2 udp")
+	local ref=
+	if lt_ok; then
+		systems+=("charon-lt udp")
+		ref="charon-lt udp"
+	else
+		echo "bench: B1: no load-tester charon (scripts/charon-loadtester.sh builds it): no like-for-like charon row" >&2
+	fi
 	if sw_ok; then
 		systems+=("charon udp")
+		ref=${ref:-charon udp}
 	else
-		echo "bench: B1: strongSwan charon with kernel-libipsec not available, tcpiked only" >&2
+		echo "bench: B1: strongSwan charon with kernel-libipsec not available" >&2
+	fi
+	echo "responder,kernel,transport,ids,n,window,run,ok,rate_per_s,p50_ms,p99_ms,resp_cpu_us_per_sa,gen_cpu_pct,resp_cpus,load1" >"$out/b1.csv"
+	local ids=skipped
+	if lt_ok; then
+		if b1_ids_check; then ids=ok; else ids=FAILED; fail=1; fi
 	fi
 	for key in "${systems[@]}"; do
 		read -r sys mode <<<"$key"
-		rates=() p50s=() p99s=() cpus=()
-		for i in $(seq "$runs"); do
-			resp_start "$sys" || { echo "bench: B1: $sys does not start" >&2; fail=1; continue 2; }
-			if gen "$mode" "$n" "$w"; then
-				rates+=("$(kv rate)") p50s+=("$(kv p50_ms)") p99s+=("$(kv p99_ms)")
-				cpus+=("$(kv cpu_pct)")
-			else
-				fail=1	# a handshake that did not verify: the harness broke
-			fi
-			resp_stop "$sys"
+		b1_row "$sys" "$mode" "$n" "$w" "$runs"
+	done
+	local swept=("tcpiked udp")
+	lt_ok && swept+=("charon-lt udp")
+	sw_ok && swept+=("charon udp")
+	for x in "${sweep[@]}"; do
+		[ "$x" = "$n" ] && continue
+		for key in "${swept[@]}"; do
+			read -r sys mode <<<"$key"
+			b1_row "$sys" "$mode" "$x" "$w" "$runs"
 		done
-		[ ${#rates[@]} -gt 0 ] || continue
-		RATE[$key]=$(printf '%s\n' "${rates[@]}" | median)
-		MIN[$key]=$(printf '%s\n' "${rates[@]}" | sort -g | head -n1)
-		MAX[$key]=$(printf '%s\n' "${rates[@]}" | sort -g | tail -n1)
-		P50[$key]=$(printf '%s\n' "${p50s[@]}" | median)
-		P99[$key]=$(printf '%s\n' "${p99s[@]}" | median)
-		CPU[$key]=$(printf '%s\n' "${cpus[@]}" | median)
-		echo "B1 $sys $mode: median ${RATE[$key]} IKE SAs/s over ${#rates[@]} run(s) of $n (p50 ${P50[$key]} ms, p99 ${P99[$key]} ms), all verified"
 	done
 	# Negative control: with the wrong PSK no SA may count as done (the
 	# responder refuses our AUTH; a generator that did not check answers
@@ -324,7 +433,7 @@ b1() {
 	if resp_start tcpiked; then
 		if GEN=$(taskset -c "$GEN_CPU" ip netns exec "$NS_A" "$BIN/tools/tcpike-bench" \
 			 --dst 10.0.0.2 --src "$B_SRC" --psk "not-$B_PSK" --count 20 --window 10 \
-			 --timeout 30 2>/dev/null) || [ "$(kv ok)" != 0 ] || [ "$(kv failed)" != 20 ]; then
+			 --distinct-ids --timeout 30 2>/dev/null) || [ "$(kv ok)" != 0 ] || [ "$(kv failed)" != 20 ]; then
 			echo "bench: B1: wrong PSK, yet tcpike-bench reported: $GEN" >&2
 			ctl="FAILED"
 			fail=1
@@ -332,40 +441,84 @@ b1() {
 		resp_stop tcpiked
 	fi
 	echo "B1 negative control (wrong PSK, 20 SAs): $ctl"
-	local x h g ceil
+	local h g ceil
 	read -r x h g < <(crypto_speed)
 	ceil=$(awk -v x="$x" -v h="$h" -v g="$g" 'BEGIN{ if (x > 0 && h > 0 && g > 0) printf "%.0f", 1 / (2 / x + 16 / h + 2 / g); else print 0 }')
-	local sw=${RATE["charon udp"]:-}
+	local sw=${ref:+${RATE["$ref $n"]:-}}
+	local t="tcpiked udp $n"
 	{
 		echo "## B1: handshake rate"
 		echo
-		echo "\`tcpike-bench\` (userspace/tools) opens $n IKE SAs per run, $w in flight,"
+		echo "\`tcpike-bench\` (userspace/tools) opens N IKE SAs per run, $w in flight,"
 		echo "PSK, AES-GCM-16-256 / PRF-HMAC-SHA2-256 / X25519, one Child SA each"
 		echo "(ESP AES-GCM-16-256, its own /32 TSi), from 64 UDP sockets on 4"
-		echo "source addresses; every IKE_AUTH response is decrypted and its AUTH"
-		echo "verified.  The responder (fresh for every run) is pinned to CPU"
-		echo "$RESP_CPU with \`taskset -a\`, the generator to CPU $GEN_CPU, both at nice -20"
-		echo "(the machine is shared; see the load averages).  tcpiked:"
-		echo "backend none, -O2 build, log level warning.  charon $(sw_version):"
-		echo "kernel-libipsec, ikesa_table_size 16384, cookies/blocking/half-open"
-		echo "limits off (tcpiked's raised the same way), logging off.  UDP and"
-		echo "separate runs send NAT-D as from behind a NAT (kernel-libipsec only"
-		echo "installs UDP-encapsulated SAs), so IKE_AUTH goes to 4500 for both."
-		echo "Rate = verified IKE SAs / time from the first request to the last"
-		echo "verified response; median of $runs run(s).  Negative control: 20"
-		echo "SAs with the wrong PSK must all fail ($ctl)."
+		echo "source addresses, **every SA with its own identity** (IDi"
+		echo "c<k>.bench.tcpike.test, \`--distinct-ids\`; every responder takes any"
+		echo "identity with one PSK); every IKE_AUTH response is decrypted and its"
+		echo "AUTH verified.  The responder (fresh for every run) is pinned to CPU"
+		echo "$RESP_CPU with \`taskset -a\` (**one core**), the generator to CPU $GEN_CPU, both"
+		echo "at nice -20 (the machine is shared; see the load averages).  Same"
+		echo "proposals on every responder.  Responders:"
 		echo
-		echo "| responder | transport | IKE SAs/s (median) | min | max | p50 ms | p99 ms | generator CPU % | vs. charon UDP |"
-		echo "|---|---|---|---|---|---|---|---|---|"
+		echo "- tcpiked: backend none (no data plane), -O2 build, log level warning."
+		if lt_ok; then
+			echo "- charon-lt: strongSwan $(cat "$SW_LT/VERSION" 2>/dev/null) built from Debian's source package"
+			echo "  (scripts/charon-loadtester.sh; the installed charon is $(sw_version)):"
+			echo "  the load-tester plugin's fake kernel interface (\`fake_kernel = yes\`,"
+			echo "  \`initiators = 0\`): no SA or policy installed anywhere, the like-for-like"
+			echo "  row; kernel-netlink only for addresses."
+		else
+			echo "- charon-lt (the like-for-like row): **not run**, the load-tester build"
+			echo "  is absent (scripts/charon-loadtester.sh builds it in about 2 minutes)."
+		fi
+		sw_ok && echo "- charon: Debian's $(sw_version) with kernel-libipsec, its userspace ESP
+  stack, which keeps every Child SA in lists of its own: NOT like-for-like
+  (it holds a data plane that tcpiked's backend none does not)."
+		echo
+		echo "Both charons: ikesa_table_size 16384, cookies/blocking/half-open limits"
+		echo "off (tcpiked's raised the same way), logging off.  UDP and separate runs"
+		echo "send NAT-D as from behind a NAT (kernel-libipsec only installs"
+		echo "UDP-encapsulated SAs), so IKE_AUTH goes to 4500 for all.  Rate ="
+		echo "verified IKE SAs / time from the first request to the last verified"
+		echo "response; responder CPU per SA = the responder's CPU time over the"
+		echo "run, all threads (/proc/PID/task/*/schedstat), / verified SAs; median"
+		echo "of $runs run(s).  Every run's figures are in [b1.csv](b1.csv)."
+		echo "Negative control: 20 SAs with the wrong PSK must all fail ($ctl)."
+		echo "Distinct identities: charon-lt, 20 clients, lists 20 distinct remote ids ($ids)."
+		echo
+		echo "N = $n:"
+		echo
+		echo "| responder | kernel | transport | N | IKE SAs/s (median) | min | max | responder us/SA | p50 ms | p99 ms | generator CPU % | vs. ${ref%% *} UDP |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 		for key in "${systems[@]}"; do
-			[ -n "${RATE[$key]:-}" ] || continue
+			[ -n "${RATE[$key $n]:-}" ] || continue
 			read -r sys mode <<<"$key"
-			printf '| %s | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s |\n' "$sys" "$mode" \
-				"${RATE[$key]}" "${MIN[$key]}" "${MAX[$key]}" "${P50[$key]}" "${P99[$key]}" \
-				"${CPU[$key]}" \
-				"$([ -n "$sw" ] && awk -v a="${RATE[$key]}" -v b="$sw" 'BEGIN{printf "%.2fx", a/b}' || echo -)"
+			printf '| %s | %s | %s | %d | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s |\n' "$sys" \
+				"$(resp_kernel "$sys")" "$mode" "$n" \
+				"${RATE[$key $n]}" "${MIN[$key $n]}" "${MAX[$key $n]}" "${US[$key $n]}" \
+				"${P50[$key $n]}" "${P99[$key $n]}" "${CPU[$key $n]}" \
+				"$([ -n "$sw" ] && awk -v a="${RATE[$key $n]}" -v b="$sw" 'BEGIN{printf "%.2fx", a/b}' || echo -)"
 		done
 		echo
+		if [ ${#sweep[@]} -gt 0 ]; then
+			echo "Against N (UDP, one core, distinct identities; responder CPU per SA, median of $runs):"
+			echo
+			echo "| N | tcpiked (none) us/SA | IKE SAs/s | p50/p99 ms | charon-lt (fake kernel) us/SA | IKE SAs/s | p50/p99 ms | charon-lt / tcpiked per SA | goal >= 3x | charon (kernel-libipsec) us/SA | IKE SAs/s |"
+			echo "|---|---|---|---|---|---|---|---|---|---|---|"
+			for x in "${sweep[@]}"; do
+				local a="tcpiked udp $x" b="charon-lt udp $x" c="charon udp $x" q=- gl=-
+				if [ -n "${US[$a]:-}" ] && [ -n "${US[$b]:-}" ]; then
+					q=$(awk -v a="${US[$a]}" -v b="${US[$b]}" 'BEGIN{printf "%.2f", b / a}')
+					gl=$(awk -v q="$q" 'BEGIN{print (q >= 3) ? "met" : "not met"}')
+					q=${q}x
+				fi
+				printf '| %d | %s | %.0f | %s/%s | %s | %.0f | %s/%s | %s | %s | %s | %.0f |\n' "$x" \
+					"${US[$a]:--}" "${RATE[$a]:-0}" "${P50[$a]:--}" "${P99[$a]:--}" \
+					"${US[$b]:--}" "${RATE[$b]:-0}" "${P50[$b]:--}" "${P99[$b]:--}" \
+					"$q" "$gl" "${US[$c]:--}" "${RATE[$c]:-0}"
+			done
+			echo
+		fi
 		echo "Crypto ceiling on CPU $RESP_CPU (\`openssl speed\`, $(openssl version | cut -d' ' -f1-2)):"
 		echo "X25519 derive $(printf '%.0f' "$x")/s, HMAC-SHA-256 on 256 bytes $(printf '%.0f' "$h")/s,"
 		echo "AES-256-GCM on 256 bytes $(printf '%.0f' "$g")/s.  A PSK responder does per IKE SA"
@@ -377,14 +530,14 @@ b1() {
 		echo
 		echo "| goal | value | status |"
 		echo "|---|---|---|"
-		if [ -n "${RATE["tcpiked udp"]:-}" ] && [ -n "$sw" ]; then
-			r=$(awk -v a="${RATE["tcpiked udp"]}" -v b="$sw" 'BEGIN{printf "%.2f", a/b}')
-			printf '| tcpiked UDP >= 2x charon UDP | %sx | %s |\n' "$r" \
+		if [ -n "${RATE[$t]:-}" ] && [ -n "$sw" ]; then
+			r=$(awk -v a="${RATE[$t]}" -v b="$sw" 'BEGIN{printf "%.2f", a/b}')
+			printf '| tcpiked UDP >= 2x %s UDP (rate, N = %d) | %sx | %s |\n' "${ref%% *}" "$n" "$r" \
 				"$(awk -v r="$r" 'BEGIN{print (r >= 2) ? "met" : "not met"}')"
 		fi
-		if [ -n "${RATE["tcpiked udp"]:-}" ] && [ "$ceil" -gt 0 ]; then
+		if [ -n "${RATE[$t]:-}" ] && [ "$ceil" -gt 0 ]; then
 			# One decimal, and judged unrounded: 59.7 % is not 60.
-			r=$(awk -v a="${RATE["tcpiked udp"]}" -v c="$ceil" 'BEGIN{printf "%.1f", 100 * a / c}')
+			r=$(awk -v a="${RATE[$t]}" -v c="$ceil" 'BEGIN{printf "%.1f", 100 * a / c}')
 			printf '| tcpiked UDP >= 60 %% of the ceiling | %s %% | %s |\n' "$r" \
 				"$(awk -v r="$r" 'BEGIN{print (r >= 60) ? "met" : "not met"}')"
 		fi
@@ -393,33 +546,34 @@ b1() {
 		echo "daemon with its key pair pool (\`kex_pool\`, on by default when a"
 		echo "second CPU is there): a second thread, pinned to CPU $GEN_CPU (the event"
 		echo "loop stays on CPU $RESP_CPU), makes the X25519 key pairs ahead, each used"
-		echo "once, about a quarter of a PSK handshake's work.  This machine has"
-		echo "$(nproc) CPUs and the generator needs most of CPU $GEN_CPU, so the row shows"
-		echo "what the pool gains on a shared second CPU, not a dedicated one.  When"
-		echo "the generator's CPU is near 100 %, it, not the responder, set the pace."
+		echo "once, about a quarter of a PSK handshake's work; its CPU counts in"
+		echo "us/SA.  This machine has $(nproc) CPUs and the generator needs most of"
+		echo "CPU $GEN_CPU, so the row shows what the pool gains on a shared second CPU,"
+		echo "not a dedicated one.  When the generator's CPU is near 100 %, it, not"
+		echo "the responder, set the pace."
 		echo
-		if [ -n "${RATE["tcpiked2 udp"]:-}" ] && [ -n "${RATE["tcpiked udp"]:-}" ]; then
+		if [ -n "${RATE["tcpiked2 udp $n"]:-}" ] && [ -n "${RATE[$t]:-}" ]; then
 			printf 'Two CPUs against one: %s.\n\n' \
-				"$(awk -v a="${RATE["tcpiked2 udp"]}" -v b="${RATE["tcpiked udp"]}" 'BEGIN{printf "%.2fx", a/b}')"
+				"$(awk -v a="${RATE["tcpiked2 udp $n"]}" -v b="${RATE[$t]}" 'BEGIN{printf "%.2fx", a/b}')"
 		fi
 	} >>"$report"
-	b1_plot "$ceil" "$sw" "${systems[@]}"
+	b1_plot "$ceil" "$sw" "$n" "${systems[@]}"
 }
 
 # A bar per row with the ceiling and 2x charon as lines (gnuplot, SVG).
 b1_plot() {
-	local ceil=$1 sw=$2 key sys mode; shift 2
+	local ceil=$1 sw=$2 n=$3 key sys mode; shift 3
 	command -v gnuplot >/dev/null || { echo "(gnuplot not installed: no plot)" >>"$report"; return; }
 	: >"$BENCH_TMP/b1.dat"
 	for key in "$@"; do
-		[ -n "${RATE[$key]:-}" ] || continue
+		[ -n "${RATE[$key $n]:-}" ] || continue
 		read -r sys mode <<<"$key"
-		echo "\"$sys\\n$mode\" ${RATE[$key]}" >>"$BENCH_TMP/b1.dat"
+		echo "\"$sys\\n$mode\" ${RATE[$key $n]}" >>"$BENCH_TMP/b1.dat"
 	done
 	gnuplot <<GP 2>/dev/null || return
 set terminal pngcairo size 760,440 font "sans,10"
 set output "$out/b1.png"
-set title "B1: IKE SAs per second, responder on one core (median)"
+set title "B1: IKE SAs per second, N = $n, distinct identities, responder on one core (median)"
 set style fill solid 0.6
 set boxwidth 0.6
 set yrange [0:*]
@@ -429,7 +583,7 @@ set bmargin 4
 plot "$BENCH_TMP/b1.dat" using 0:2:xtic(1) with boxes title "measured", \
      $ceil with lines dashtype 2 title "crypto ceiling", \
      $(awk -v c="$ceil" 'BEGIN{print 0.6 * c}') with lines dashtype 3 title "60 % of ceiling"$( [ -n "$sw" ] && echo ", \\
-     $(awk -v s="$sw" 'BEGIN{print 2 * s}') with lines dashtype 4 title \"2x charon UDP\"")
+     $(awk -v s="$sw" 'BEGIN{print 2 * s}') with lines dashtype 4 title \"2x ${ref%% *} UDP\"")
 GP
 	echo "![B1 rates](b1.png)" >>"$report"
 	echo >>"$report"
@@ -471,6 +625,7 @@ b5() {
 		echo "$n IKE SAs with one Child SA each (tcpike-bench over UDP as in B1,"
 		echo "64 in flight) on one fresh responder; VmRSS read 1 s after start and"
 		echo "1 s after the last SA was verified, then the responder's own count."
+		echo "Every IKE SA has its own identity (tcpike-bench --distinct-ids, as in B1)."
 		echo "Per IKE SA = (after - before) / $n.  Goal: <= 4 KiB per IKE SA."
 		echo "The VM part (10,000 SA pairs through the module vs. XFRM netlink,"
 		echo "keepalives for 100,000 peers) is in b5vm.md (bench/sa-scale/host.sh)."
@@ -507,7 +662,7 @@ b2() {
 {
 	echo "# tcpike benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "Command: \`$(for v in B4_VM B5_VM B5_RUNS; do [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"; done)bench/run.sh $*\`"
+	echo "Command: \`$(for v in B1_N B1_RUNS B1_SWEEP B4_VM B5_VM B5_RUNS; do [ -n "${!v:-}" ] && printf "%s='%s' " "$v" "${!v}"; done)bench/run.sh $*\`"
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "- kernel: $(uname -r)"

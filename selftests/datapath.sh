@@ -9,6 +9,12 @@
 . "$TOP/selftests/module.sh"
 
 ping_ok() { ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 2 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1; }
+# One ping from a's inner address (a trap's first packet meets no SA and is
+# dropped, as are those meeting the larval state: net.core.xfrm_larval_drop)
+ping1() { ip netns exec "$NS_A" ping -c 1 -W 1 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1; }
+# a's XFRM states, and "at least the two of one Child SA"
+esp_states() { ip -n "$NS_A" xfrm state | grep -c '^src' || true; }
+two_states() { [ "$(esp_states)" -ge 2 ]; }
 
 # dp_ping_wire TAG EXPECT: ping between the inner networks; EXPECT (esp,
 # espudp or tcpdata) is the transport that must carry the ESP both ways, at

@@ -49,6 +49,23 @@ and the responder's, cover IntAuth_i1 | IntAuth_r1 | IKE_AUTH_MID
 fields as on the wire, not adjusted), swap (IntAuth_r before IntAuth_i),
 mid (IKE_AUTH_MID 1, as if there had been no IKE_INTERMEDIATE).
 
+Additional key exchanges (RFC 9370).  --addke N=ID[,ID...] (repeatable)
+offers (initiator) or accepts (responder) the Transform IDs (those of type
+4; 0 is NONE) for ADDKE N, transform type 5 + N (§2.2.1).  The responder
+picks, for each ADDKE type of the initiator's proposal, the first offered
+ID it accepts (an omitted type counts as NONE) and fails when it cannot.
+After IKE_SA_INIT one IKE_INTERMEDIATE per ADDKE not NONE, in type order
+(§2.2.2): KEi(n) with the n-th method, KEr(n) back, then SKEYSEED(n) =
+prf(SK_d(n-1), SK(n) | Ni | Nr) and the seven keys from prf+(SKEYSEED(n),
+Ni | Nr | SPIi | SPIr); the next exchange goes under those keys, IntAuth
+chains on with the keys of each exchange (RFC 9242 §3.3.2).  Without any
+ADDKE chosen --intermediate runs the one empty exchange as above.
+--addke-mistake, on purpose: no-update (keys kept as IKE_SA_INIT made
+them), wrong-group (a KE of another method than negotiated), no-ke (the
+IKE_INTERMEDIATE without KE); an initiator makes it in every exchange, a
+responder in its answers; skip (initiator): IKE_AUTH right after
+IKE_SA_INIT, no IKE_INTERMEDIATE at all.
+
 Once established the ACTIONs run in order:
 
     serve:S          answer the peer's requests for S seconds
@@ -56,8 +73,14 @@ Once established the ACTIONs run in order:
     info-notify      an INFORMATIONAL carrying N(SEPARATE_TRANSPORTS)
     delete           Delete the IKE SA and await the answer
     expect-delete:S  answer requests until the peer deletes the IKE SA
+    child            a new Child SA by CREATE_CHILD_SA (RFC 7296 §1.3.1), the
+                     first one's selectors, no PFS: "child created" or
+                     "child refused notify=N,..."
     await-child:S    answer requests until the peer has made a Child SA
                      (fails after S seconds)
+    rekey-addke:IDS  CREATE_CHILD_SA rekeying the IKE SA with ADDKE1 of
+                     these IDs (RFC 9370 2.2.4), the answer printed; the
+                     rekey is not carried on
 
 What it sees is printed, one line each, for the test to check:
 
@@ -72,8 +95,12 @@ What it sees is printed, one line each, for the test to check:
     tcp connect failed: REASON     (initiator)
     inter-resp TRANSPORT msgid=N frags=N   the IKE_INTERMEDIATE answered
     inter-req TRANSPORT msgid=N    an IKE_INTERMEDIATE request (responder)
+    addke chosen=ID,...            the ADDKE IDs chosen, in type order
+    addke-resp msgid=N ke=ID       an additional key exchange done (initiator)
+    addke-req msgid=N ke=ID        ... (responder; ke=- without a KE)
     established transport=T separate=yes|no spi_i=HEX spi_r=HEX
     info answered on T notify=yes|no
+    rekey-addke answered notify=N | sa addke=TYPE:ID,...
     auth-resp child refused with N (--child-refuse)
     child creation answered S s after IKE_AUTH (--child-refuse)
     summary udp_after_switch=N tcp_requests_rx=N
@@ -96,7 +123,8 @@ from ikev2 import (
     F_INITIATOR, F_RESPONSE, IKETCP, MARKER, N_FRAG_SUPPORTED, N_INTERMEDIATE_SUPPORTED,
     N_NATD_DST, N_NATD_SRC, N_NO_PROPOSAL_CHOSEN, N_REKEY_SA, PL_SK,
     PL_AUTH, PL_DELETE, PL_IDI, PL_IDR, PL_KE, PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR,
-    PROTO_ESP, PROTO_IKE, AUTH_PSK, ID_FQDN, Fail, FrameReader, KeyPair, Keys, chain,
+    PROTO_ESP, PROTO_IKE, AUTH_PSK, ID_FQDN, KE_NONE, KE_X25519, KE_X448, T_ADDKE1,
+    Fail, FrameReader, KeyExchange, KeyPair, Keys, chain,
     esp_proposal, frame, header, ike_proposal, ke_body, natd_hash, notify_body, notifies,
     int_auth_step, offers_our_suite, open_sk, open_sk_plain, parse_header, parse_proposals,
     payloads, psk_auth, seal, seal_frag, ts_payload)
@@ -244,6 +272,11 @@ class Peer:
         self.auth_at = None         # when our IKE_AUTH response went
         self.inter_ok = False       # both announced IKE_INTERMEDIATE (RFC 9242)
         self.int_auth = b""         # IntAuth for the AUTH payloads (§3.3.2)
+        self.addke = {}             # RFC 9370: ADDKE n -> [IDs] offered/accepted
+        for spec in args.addke:
+            n, ids = spec.split("=")
+            self.addke[int(n)] = [int(i) for i in ids.split(",")]
+        self.addke_chosen = []      # the methods of the exchanges, in order
 
     # --- bookkeeping of every message --------------------------------------------
 
@@ -324,7 +357,8 @@ class Peer:
             port = 4500 if start == "udp4500" else 500
             self.where = (start, (self.a.peer, port))
             lport = rport = port
-        pls = [(PL_SA, ike_proposal()), (PL_KE, ke_body(self.kp.pub)), (PL_NONCE, self.ni),
+        pls = [(PL_SA, ike_proposal(self.addke)), (PL_KE, ke_body(self.kp.pub)),
+               (PL_NONCE, self.ni),
                (PL_NOTIFY, notify_body(N_NATD_SRC, natd_hash(self.spi_i, self.spi_r, self.a.local, lport))),
                (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(self.spi_i, self.spi_r, self.a.peer, rport)))]
         if with_notify:
@@ -363,15 +397,85 @@ class Peer:
         self.nr = d[PL_NONCE]
         self.keys = Keys(self.kp.shared(d[PL_KE][4:]), self.ni, self.nr, self.spi_i, self.spi_r)
         self.inter_ok = self.a.intermediate and any(n[0] == N_INTERMEDIATE_SUPPORTED for n in ns)
+        self.addke_chosen = self.chosen_addke(d[PL_SA])
         return bool(echo) and with_notify
+
+    def chosen_addke(self, sa):
+        """RFC 9370 §2.2.1: the responder's choice, one transform per ADDKE
+        type we offered, each one of ours, no method twice but NONE."""
+        props = parse_proposals(sa)
+        if len(props) != 1:
+            raise Fail("%d proposals in the IKE_SA_INIT response" % len(props))
+        got = {}
+        for t, i, _ in props[0][3]:
+            if t < T_ADDKE1:
+                continue
+            n = t - T_ADDKE1 + 1
+            if n in got or i not in self.addke.get(n, []):
+                raise Fail("ADDKE%d %d chosen, not one of ours" % (n, i))
+            got[n] = i
+        for n in self.addke:
+            if n not in got and KE_NONE not in self.addke[n]:
+                raise Fail("no ADDKE%d chosen" % n)
+        chosen = [got[n] for n in sorted(got) if got[n] != KE_NONE]
+        if len(set(chosen)) != len(chosen):
+            raise Fail("a method chosen twice for ADDKE: %s" % chosen)
+        if chosen and not self.inter_ok:
+            raise Fail("ADDKE chosen without IKE_INTERMEDIATE")
+        if self.addke:
+            out("addke chosen=%s" % ",".join(str(i) for i in chosen))
+        return chosen
+
+    def mistaken_ke(self, group):
+        """(KE payloads, our key exchange) for an exchange of method
+        group, as --addke-mistake says."""
+        m = self.a.addke_mistake
+        if m == "no-ke":
+            return [], None
+        kx = KeyExchange(group)
+        if m == "wrong-group":
+            other = KeyExchange(KE_X448 if group != KE_X448 else KE_X25519)
+            return [(PL_KE, ke_body(other.pub, other.group))], kx
+        return [(PL_KE, ke_body(kx.pub, group))], kx
+
+    def ke_of(self, pls, group):
+        """The peer's KE payload of method group, Fail otherwise."""
+        kes = [b for t, b in pls if t == PL_KE]
+        if len(kes) != 1:
+            raise Fail("%d KE payloads in an additional key exchange" % len(kes))
+        got = struct.unpack("!H", kes[0][:2])[0]
+        if got != group:
+            raise Fail("KE of method %d, %d was negotiated" % (got, group))
+        return kes[0][4:]
+
+    def update_keys(self, shared):
+        if self.a.addke_mistake != "no-update":
+            self.keys.update(shared, self.ni, self.nr, self.spi_i, self.spi_r)
 
     # --- IKE_INTERMEDIATE (initiator, RFC 9242) -----------------------------------------
 
     def intermediate(self):
-        """§3.2: Message ID 1, the Encrypted payload present (empty unless
-        --inter-pad); §3.3.2: IntAuth_i1 over our request and IntAuth_r1
-        over the answer, each as if unfragmented."""
-        pls = []
+        """One exchange per additional key exchange chosen, else one empty
+        one; IKE_AUTH's Message ID follows the last."""
+        ia = [b"", b""]
+        for mid, group in enumerate(self.addke_chosen or [None], 1):
+            ia = self.inter_round(mid, group, ia)
+        # IntAuth = IntAuth_iN | IntAuth_rN | IKE_AUTH_MID (one more than
+        # the last IKE_INTERMEDIATE's Message ID, §3.2)
+        self.msgid_out = len(self.addke_chosen or [None]) + 1
+        mistake = self.a.int_auth_mistake
+        mid = 1 if mistake == "mid" else self.msgid_out
+        self.int_auth = (ia[1] + ia[0] if mistake == "swap" else ia[0] + ia[1]) + \
+            struct.pack("!I", mid)
+
+    def inter_round(self, mid, group, ia):
+        """§3.2: Message ID mid, the Encrypted payload present (empty unless
+        --inter-pad or a KE); §3.3.2: IntAuth_i over our request and
+        IntAuth_r over the answer chained on, each as if unfragmented.
+        RFC 9370 §2.2.2: with group, KEi(n), KEr(n) and the key update."""
+        pls, kx = [], None
+        if group is not None:
+            pls, kx = self.mistaken_ke(group)
         if self.a.inter_pad:
             pls.append((PL_NOTIFY, notify_body(40961, b"\x5a" * self.a.inter_pad)))
         first, inner = chain(pls)
@@ -380,31 +484,34 @@ class Peer:
             parts = [inner[i:i + fs] for i in range(0, len(inner), fs)] or [b""]
             for num, part in enumerate(parts, 1):
                 msg = seal_frag(self.keys.sk_ei, self.spi_i, self.spi_r, EXCH_INTERMEDIATE,
-                                F_INITIATOR, 1, first, part, num, len(parts))
+                                F_INITIATOR, mid, first, part, num, len(parts))
                 self.send(self.where, msg)
             frags, wire = len(parts), None
         else:
             msg = seal(self.keys.sk_ei, self.spi_i, self.spi_r, EXCH_INTERMEDIATE,
-                       F_INITIATOR, 1, pls)
+                       F_INITIATOR, mid, pls)
             self.send(self.where, msg)
             frags, wire = 1, len(msg)
-        hdr = header(self.spi_i, self.spi_r, PL_SK, EXCH_INTERMEDIATE, F_INITIATOR, 1, 0)
+        hdr = header(self.spi_i, self.spi_r, PL_SK, EXCH_INTERMEDIATE, F_INITIATOR, mid, 0)
         mistake = self.a.int_auth_mistake
-        ia_i = int_auth_step(b"", self.keys.sk_pi, hdr, first, inner,
+        ia_i = int_auth_step(ia[0], self.keys.sk_pi, hdr, first, inner,
                              wire_len=wire if mistake == "wire-length" else None)
-        where, h, msg = self.await_response(1, EXCH_INTERMEDIATE)
+        where, h, msg = self.await_response(mid, EXCH_INTERMEDIATE)
         rfirst, rplain = open_sk_plain(self.keys.sk_er, msg)
-        for ntype, _, _, _, _ in notifies(payloads(rfirst, rplain)):
+        rpls = payloads(rfirst, rplain)
+        for ntype, _, _, data, _ in notifies(rpls):
             if ntype < 16384:
-                raise Fail("IKE_INTERMEDIATE error notify %d" % ntype)
-        ia_r = int_auth_step(b"", self.keys.sk_pr, msg[:28], rfirst, rplain, sk_flags=msg[29],
+                raise Fail("IKE_INTERMEDIATE error notify %d%s" %
+                           (ntype, " data=" + data.hex() if data else ""))
+        ia_r = int_auth_step(ia[1], self.keys.sk_pr, msg[:28], rfirst, rplain, sk_flags=msg[29],
                              wire_len=len(msg) if mistake == "wire-length" else None)
         out("inter-resp %s msgid=%d frags=%d" % (where[0], h["msgid"], frags))
-        # IntAuth = IntAuth_iN | IntAuth_rN | IKE_AUTH_MID (one more than
-        # the last IKE_INTERMEDIATE's Message ID, §3.2)
-        mid = 1 if mistake == "mid" else 2
-        self.int_auth = (ia_r + ia_i if mistake == "swap" else ia_i + ia_r) + struct.pack("!I", mid)
-        self.msgid_out = 2
+        if group is not None:
+            peer = self.ke_of(rpls, group)
+            if kx is not None:
+                self.update_keys(kx.shared(peer))
+            out("addke-resp msgid=%d ke=%d" % (mid, group))
+        return [ia_i, ia_r]
 
     # --- IKE_AUTH (initiator) ---------------------------------------------------------
 
@@ -417,7 +524,7 @@ class Peer:
                (PL_SA, esp_proposal(spi)),
                (PL_TSI, ts_payload(self.a.lts)),
                (PL_TSR, ts_payload(self.a.rts))]
-        mid = 2 if self.int_auth else 1
+        mid = self.msgid_out if self.int_auth else 1
         self.msgid_out = mid
         self.send(self.where, seal(self.keys.sk_ei, self.spi_i, self.spi_r, EXCH_AUTH,
                                    F_INITIATOR, mid, pls))
@@ -486,14 +593,21 @@ class Peer:
                                                           for n in ns), natd))
         props = [p for p in parse_proposals(d.get(PL_SA, b"")) if p[1] == PROTO_IKE and
                  offers_our_suite(p[3])]
+        # RFC 9242 §3.1: answered with --intermediate
+        self.inter_ok = self.a.intermediate and any(n[0] == N_INTERMEDIATE_SUPPORTED for n in ns)
+        props = [(p, c) for p, c in ((p, self.choose_addke(p[3])) for p in props) if c is not None]
         if not props or PL_KE not in d or struct.unpack("!H", d[PL_KE][:2])[0] != 31:
             raise Fail("no acceptable IKE proposal (AES-GCM-16-256, SHA2-256, X25519 KE)")
+        props, chosen = [props[0][0]], props[0][1]
+        self.addke_chosen = [chosen[n] for n in sorted(chosen) if chosen[n] != KE_NONE]
+        if self.addke:
+            out("addke chosen=%s" % ",".join(str(i) for i in self.addke_chosen))
         self.spi_r = os.urandom(8)
         self.ni = d[PL_NONCE]
         self.nr = os.urandom(32)
         kp = KeyPair()
         self.keys = Keys(kp.shared(d[PL_KE][4:]), self.ni, self.nr, self.spi_i, self.spi_r)
-        sa = ike_proposal()
+        sa = ike_proposal(dict((n, [i]) for n, i in chosen.items()))
         sa = sa[:4] + bytes([props[0][0]]) + sa[5:]        # their proposal number
         natd_src = natd_hash(self.spi_i, self.spi_r, dst[0], dst[1])
         if self.a.bogus_natd:
@@ -501,8 +615,6 @@ class Peer:
         pls = [(PL_SA, sa), (PL_KE, ke_body(kp.pub)), (PL_NONCE, self.nr),
                (PL_NOTIFY, notify_body(N_NATD_SRC, natd_src)),
                (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(self.spi_i, self.spi_r, src[0], src[1])))]
-        # RFC 9242 §3.1: answered with --intermediate
-        self.inter_ok = self.a.intermediate and any(n[0] == N_INTERMEDIATE_SUPPORTED for n in ns)
         if self.inter_ok:
             pls.append((PL_NOTIFY, notify_body(N_INTERMEDIATE_SUPPORTED)))
         self.int_auth, ia, inter_resp = b"", [b"", b""], {}
@@ -532,12 +644,28 @@ class Peer:
             out("inter-req %s msgid=%d" % (where[0], h["msgid"]))
             first, plain = open_sk_plain(self.keys.sk_ei, msg)
             ia[0] = int_auth_step(ia[0], self.keys.sk_pi, msg[:28], first, plain, sk_flags=msg[29])
+            # RFC 9370 §2.2.2: the n-th exchange carries the n-th method
+            n = h["msgid"]
+            group = self.addke_chosen[n - 1] if n <= len(self.addke_chosen) else None
+            rpls, shared = [], None
+            if group is not None:
+                peer = self.ke_of(payloads(first, plain), group)
+                rpls, kx = self.mistaken_ke(group)
+                if kx is not None:
+                    shared = kx.shared(peer)
+            elif any(t == PL_KE for t, _ in payloads(first, plain)):
+                raise Fail("a KE in IKE_INTERMEDIATE %d, no additional key exchange left" % n)
+            rfirst, rinner = chain(rpls)
             resp = seal(self.keys.sk_er, self.spi_i, self.spi_r, EXCH_INTERMEDIATE, F_RESPONSE,
-                        h["msgid"], [])
+                        h["msgid"], rpls)
             rhdr = header(self.spi_i, self.spi_r, PL_SK, EXCH_INTERMEDIATE, F_RESPONSE, h["msgid"], 0)
-            ia[1] = int_auth_step(ia[1], self.keys.sk_pr, rhdr, 0, b"")
+            ia[1] = int_auth_step(ia[1], self.keys.sk_pr, rhdr, rfirst, rinner)
             inter_resp[h["msgid"]] = resp
             self.send(where, resp)
+            if group is not None:
+                out("addke-req msgid=%d ke=%d" % (n, group))
+                if shared is not None:
+                    self.update_keys(shared)
 
         # IKE_AUTH: over TCP after a UDP start with the echo (§3.1)
         def auth(where, h, msg):
@@ -556,6 +684,9 @@ class Peer:
             where[0], h["msgid"], "same" if msg[:16] == self.spi_i + self.spi_r else "other"))
         if self.separate and where[0] != "tcp":
             raise Fail("IKE_AUTH over %s after SEPARATE_TRANSPORTS was echoed" % where[0])
+        if len(inter_resp) < len(self.addke_chosen):
+            raise Fail("IKE_AUTH after %d of %d additional key exchanges" %
+                       (len(inter_resp), len(self.addke_chosen)))
         if inter_resp:
             if h["msgid"] != len(inter_resp) + 1:
                 raise Fail("IKE_AUTH with Message ID %d after %d IKE_INTERMEDIATE" %
@@ -588,6 +719,26 @@ class Peer:
         self.on_tcp = where[0] == "tcp"
         self.respond(where, h, EXCH_AUTH, pls)
         return None
+
+    def choose_addke(self, trans):
+        """RFC 9370 §2.2.1: for each ADDKE type of a proposal the first ID
+        we accept ({n: ID}), None when a type has none; an omitted type
+        is NONE.  Without IKE_INTERMEDIATE ADDKE types are unknown ones,
+        and the proposal is skipped."""
+        offered = {}
+        for t, i, _ in trans:
+            if t >= T_ADDKE1:
+                offered.setdefault(t - T_ADDKE1 + 1, []).append(i)
+        if offered and not self.inter_ok:
+            return None
+        chosen = {}
+        for n in sorted(offered):
+            ok = [i for i in offered[n] if i in self.addke.get(n, [KE_NONE]) and
+                  (i == KE_NONE or i not in chosen.values())]
+            if not ok:
+                return None
+            chosen[n] = ok[0]
+        return chosen
 
     def respond(self, where, h, exch, pls):
         msg = seal(self.sk_out(), self.spi_i, self.spi_r, exch, self.flags(True), h["msgid"], pls)
@@ -665,6 +816,19 @@ class Peer:
                 where, inner = self.request(EXCH_INFO, pls)
                 has = any(n[0] == self.a.st_type for n in notifies(inner))
                 out("info answered on %s notify=%s" % (where[0], "yes" if has else "no"))
+            elif verb == "rekey-addke":
+                # RFC 7296 §1.3.2: SA (a new SPI), Ni, KEi
+                kx = KeyPair()
+                pls = [(PL_SA, ike_proposal({1: [int(i) for i in arg.split(",")]}, os.urandom(8))),
+                       (PL_NONCE, os.urandom(32)), (PL_KE, ke_body(kx.pub))]
+                where, inner = self.request(EXCH_CREATE_CHILD, pls)
+                errs = [n[0] for n in notifies(inner) if n[0] < 16384]
+                if errs:
+                    out("rekey-addke answered notify=%d" % errs[0])
+                else:
+                    props = parse_proposals(dict(inner).get(PL_SA, b""))
+                    got = [(t, i) for t, i, _ in (props[0][3] if props else []) if t >= T_ADDKE1]
+                    out("rekey-addke answered sa addke=%s" % ",".join("%d:%d" % x for x in got))
             elif verb == "delete":
                 self.request(EXCH_INFO, [(PL_DELETE, struct.pack("!BBH", PROTO_IKE, 0, 0))])
                 out("deleted")
@@ -678,6 +842,18 @@ class Peer:
                         self.wait(lambda w, h, m: None, min(0.2, end - time.monotonic()), "")
                     except Fail:
                         pass
+            elif verb == "child":
+                spi = os.urandom(4)
+                where, inner = self.request(EXCH_CREATE_CHILD, [
+                    (PL_SA, esp_proposal(spi)), (PL_NONCE, os.urandom(32)),
+                    (PL_TSI, ts_payload(self.a.lts)), (PL_TSR, ts_payload(self.a.rts))])
+                errs = [str(n[0]) for n in notifies(inner) if n[0] < 16384]
+                props = parse_proposals(dict(inner).get(PL_SA, b""))
+                if errs or not props:
+                    out("child refused notify=%s" % (",".join(errs) or "none"))
+                else:
+                    self.children.append([spi, props[0][2]])
+                    out("child created")
             elif verb == "expect-delete":
                 end = time.monotonic() + float(arg)
                 while not self.deleted:
@@ -721,6 +897,10 @@ def main():
                     help="RFC 7383 fragments of IKE_INTERMEDIATE over UDP")
     ap.add_argument("--int-auth-mistake", default="none",
                     choices=("none", "wire-length", "swap", "mid"))
+    ap.add_argument("--addke", action="append", default=[], metavar="N=ID[,ID...]",
+                    help="RFC 9370: ADDKE N (transform type 5 + N) with these IDs (0: NONE)")
+    ap.add_argument("--addke-mistake", default="none",
+                    choices=("none", "no-update", "wrong-group", "no-ke", "skip"))
     ap.add_argument("role", choices=("init", "resp"))
     ap.add_argument("rest", nargs="*")
     a = ap.parse_args()
@@ -751,7 +931,7 @@ def main():
                     p.init_request("udp500", False)
                     echoed = False
             p.separate = echoed
-            if p.inter_ok:
+            if p.inter_ok and a.addke_mistake != "skip":
                 p.intermediate()
             p.auth_request()
         else:

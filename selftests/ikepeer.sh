@@ -1,7 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0
-# Running selftests/ikepeer.py from a netns test (38, 59): source after
+# Running selftests/ikepeer.py from a netns test (38, 59, 60): source after
 # lib.sh and ike.sh; PO is the peer's output file, which saw (lib.sh) reads.
 PEER=$TOP/selftests/ikepeer.py
+
+# a_run "case" PEER-ARGS... -- A-CONF-ARGS...: the peer answers at 10.0.0.2
+# (in NS_B), a (A_ARGS and the conf args) starts in NS_A and initiates;
+# a_run_hook, when defined, runs before the peer starts
+a_run() {
+	local peer=() conf=() x side=p
+	PO=$IKE_DIR/peer-$1.out; shift
+	for x in "$@"; do
+		[ "$x" = -- ] && { side=a; continue; }
+		if [ $side = p ]; then peer+=("$x"); else conf+=("$x"); fi
+	done
+	[ -n "${IKE_PID[a]:-}" ] && ike_stop a
+	declare -F a_run_hook >/dev/null && a_run_hook
+	peer_start "$NS_B" "$PO" --local 10.0.0.2 --id py.test "${peer[@]}" ||
+		{ tap_fail "the peer started"; return 1; }
+	ike_conf a "${A_ARGS[@]}" "${conf[@]}"
+	ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
+}
 
 # peer_start NS OUTFILE ARGS...: the Python peer in the background; returns
 # once its sockets are bound ("ready")

@@ -39,6 +39,9 @@ PRF-HMAC-SHA2-256 / X25519, one ESP Child SA 192.168.1.0/24 ===
               INFORMATIONAL with Message ID 2 (a status notify in it), then
               INFORMATIONAL 3 as the probe: "retrans other silent|answered",
               "retrans next answered|no answer"
+    mlkem     IKE_SA_INIT offering ML-KEM-768 alone, its KE of 1183, 1185
+              and 1184 bytes that fail FIPS 203's key check: "mlkem LEN
+              notify=7" (INVALID_SYNTAX) or "mlkem LEN answered ..."
 
 A case named tcp:CASE runs over one TCP connection to PEER port 4500
 (RFC 9329: "IKETCP", then each message framed behind the zero marker),
@@ -358,9 +361,28 @@ def case_retrans(p):
     out(p.tag + "retrans next %s" % ("answered" if r3 is not None else "no answer"))
 
 
+def case_mlkem(p):
+    """IKE_SA_INIT offering ML-KEM-768 (ID 36) alone with a KE payload that
+    is no encapsulation key: 1183 and 1185 bytes (ML-KEM-768's is 1184,
+    FIPS 203 table 3), then 1184 bytes of 0xff, every 12-bit coefficient
+    4095, not below q = 3329 (FIPS 203 §7.2's modulus check).  One line
+    each, "mlkem LEN chosen" as in props17 (notify=7 is INVALID_SYNTAX)."""
+    mlkem = proposal(1, PROTO_IKE, b"", [transform(False, T_ENCR, ENCR_AES_GCM_16, KEYLEN256),
+                                          transform(False, T_PRF, PRF_HMAC_SHA2_256),
+                                          transform(True, T_KE, 36)])
+    zero = b"\0" * 8
+    for n, data in ((1183, os.urandom(1183)), (1185, os.urandom(1185)), (1184, b"\xff" * 1184)):
+        spi_i = os.urandom(8)
+        first, body = chain([(PL_SA, mlkem), (PL_KE, struct.pack("!HH", 36, 0) + data),
+                             (PL_NONCE, os.urandom(32))])
+        p.send(header(spi_i, zero, first, EXCH_SA_INIT, F_INITIATOR, 0, 28 + len(body)) + body)
+        r, _ = p.until(p.init_resp_of(dict(spi_i=spi_i)))
+        out(p.tag + "mlkem %d" % n, chosen(r) if r else "no answer")
+
+
 CASES = {"props17": case_props17, "trans33": case_trans33, "spi0": case_spi0,
          "propspi": case_propspi, "badts": case_badts, "frag": case_frag,
-         "retrans": case_retrans}
+         "retrans": case_retrans, "mlkem": case_mlkem}
 
 
 def main(argv):

@@ -13,9 +13,13 @@ import os
 import socket
 import struct
 
+from cryptography.exceptions import InvalidTag
+
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.x25519 import (
     X25519PrivateKey, X25519PublicKey)
+from cryptography.hazmat.primitives.asymmetric.x448 import X448PrivateKey, X448PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 # RFC 7296 §3.2, RFC 7383, RFC 8019
@@ -35,6 +39,11 @@ N_INTERMEDIATE_SUPPORTED = 16438
 N_AUTHENTICATION_FAILED = 24
 ENCR_AES_GCM_16, PRF_HMAC_SHA2_256, KE_X25519 = 20, 5, 31
 T_ENCR, T_PRF, T_INTEG, T_KE, T_ESN = 1, 2, 3, 4, 5
+# RFC 9370 §2.2.1: Additional Key Exchange 1..7 are transform types 6..12,
+# their IDs those of type 4 (0 = NONE)
+T_ADDKE1 = 6
+KE_NONE, KE_ECP256, KE_ECP384, KE_ECP521, KE_X448 = 0, 19, 20, 21, 32
+N_INVALID_KE_PAYLOAD = 17
 ID_FQDN = 2
 AUTH_PSK = 2
 KEYLEN256 = struct.pack("!HH", 0x800E, 256)
@@ -73,10 +82,15 @@ def proposal(num, proto, spi, trans, last=True):
                        proto, len(spi), len(trans)) + spi + t
 
 
-def ike_proposal():
-    return proposal(1, PROTO_IKE, b"", [transform(False, T_ENCR, ENCR_AES_GCM_16, KEYLEN256),
-                                         transform(False, T_PRF, PRF_HMAC_SHA2_256),
-                                         transform(True, T_KE, KE_X25519)])
+def ike_proposal(addke=None, spi=b""):
+    """Our one IKE proposal; addke {n: [IDs]}: ADDKEn transforms (RFC 9370);
+    spi: the new IKE SA's in a rekey (RFC 7296 §1.3.2)."""
+    ts = [(T_ENCR, ENCR_AES_GCM_16, KEYLEN256), (T_PRF, PRF_HMAC_SHA2_256, b""),
+          (T_KE, KE_X25519, b"")]
+    for n in sorted(addke or {}):
+        ts += [(T_ADDKE1 + n - 1, i, b"") for i in addke[n]]
+    return proposal(1, PROTO_IKE, spi, [transform(k == len(ts) - 1, t, i, a)
+                                         for k, (t, i, a) in enumerate(ts)])
 
 
 def esp_proposal(spi, num=1):
@@ -209,8 +223,48 @@ class KeyPair:
         return self.priv.exchange(X25519PublicKey.from_public_bytes(peer_pub))
 
 
-def ke_body(pub):
-    return struct.pack("!HH", KE_X25519, 0) + pub
+def ke_body(pub, group=KE_X25519):
+    return struct.pack("!HH", group, 0) + pub
+
+
+class KeyExchange:
+    """An ephemeral key pair of any group we know: Curve25519 and Curve448
+    (RFC 8031: the raw public value, the raw shared secret), the NIST
+    curves (RFC 5903 §7: x | y in fixed length, the shared secret x)."""
+    CURVES = {KE_ECP256: (ec.SECP256R1, 32), KE_ECP384: (ec.SECP384R1, 48),
+              KE_ECP521: (ec.SECP521R1, 66)}
+
+    def __init__(self, group):
+        self.group = group
+        if group == KE_X25519:
+            kp = KeyPair()
+            self.priv, self.pub = kp.priv, kp.pub
+        elif group == KE_X448:
+            self.priv = X448PrivateKey.generate()
+            self.pub = self.priv.public_key().public_bytes(serialization.Encoding.Raw,
+                                                           serialization.PublicFormat.Raw)
+        elif group in self.CURVES:
+            curve, n = self.CURVES[group]
+            self.priv = ec.generate_private_key(curve())
+            pt = self.priv.public_key().public_bytes(serialization.Encoding.X962,
+                                                     serialization.PublicFormat.UncompressedPoint)
+            self.pub = pt[1:]
+        else:
+            raise Fail("key exchange method %d unknown here" % group)
+
+    def shared(self, peer):
+        try:
+            if self.group == KE_X25519:
+                return self.priv.exchange(X25519PublicKey.from_public_bytes(peer))
+            if self.group == KE_X448:
+                return self.priv.exchange(X448PublicKey.from_public_bytes(peer))
+            curve, n = self.CURVES[self.group]
+            if len(peer) != 2 * n:
+                raise Fail("ECP public value of %d bytes" % len(peer))
+            pk = ec.EllipticCurvePublicKey.from_encoded_point(curve(), b"\x04" + peer)
+            return self.priv.exchange(ec.ECDH(), pk)
+        except ValueError as e:
+            raise Fail("invalid public value for method %d: %s" % (self.group, e))
 
 
 class Keys:
@@ -219,6 +273,15 @@ class Keys:
 
     def __init__(self, shared, ni, nr, spi_i, spi_r):
         skeyseed = prf(ni + nr, shared)
+        km = prf_plus(skeyseed, ni + nr + spi_i + spi_r, 32 + 36 + 36 + 32 + 32)
+        self.sk_d, self.sk_ei, self.sk_er = km[:32], km[32:68], km[68:104]
+        self.sk_pi, self.sk_pr = km[104:136], km[136:168]
+
+    def update(self, shared, ni, nr, spi_i, spi_r):
+        """RFC 9370 §2.2.2, after the n-th additional key exchange:
+        SKEYSEED(n) = prf(SK_d(n-1), SK(n) | Ni | Nr), then the seven keys
+        from prf+(SKEYSEED(n), Ni | Nr | SPIi | SPIr) as in §2.14."""
+        skeyseed = prf(self.sk_d, shared + ni + nr)
         km = prf_plus(skeyseed, ni + nr + spi_i + spi_r, 32 + 36 + 36 + 32 + 32)
         self.sk_d, self.sk_ei, self.sk_er = km[:32], km[32:68], km[68:104]
         self.sk_pi, self.sk_pr = km[104:136], km[136:168]
@@ -292,7 +355,11 @@ def open_sk_plain(sk_e, msg):
     first, _, sk_len = struct.unpack("!BBH", sk[:4])
     if sk_len != len(sk) or sk_len < 4 + 8 + 1 + 16:
         raise Fail("SK payload length %d" % sk_len)
-    plain = AESGCM(sk_e[:32]).decrypt(sk_e[32:] + sk[4:12], sk[12:], msg[:28] + sk[:4])
+    try:
+        plain = AESGCM(sk_e[:32]).decrypt(sk_e[32:] + sk[4:12], sk[12:], msg[:28] + sk[:4])
+    except InvalidTag:
+        raise Fail("%s message %d does not decrypt (ICV)" %
+                   (EXCH_NAMES.get(h["exch"], h["exch"]), h["msgid"]))
     plain = plain[:len(plain) - 1 - plain[-1]]
     return first, plain
 

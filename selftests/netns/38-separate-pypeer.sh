@@ -44,22 +44,8 @@ NO_UDP_AFTER=(a:out_ike500=0 a:in_ike500=0 b:out_ike500=0 b:in_ike500=0)
 # --- tcpiked initiates ------------------------------------------------------------
 A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
 	lid=fqdn:a.test rid=fqdn:py.test)
-# a_run "case" PEER-ARGS... -- A-CONF-ARGS...: the peer answers at 10.0.0.2,
-# a starts and initiates
-a_run() {
-	local peer=() conf=() x side=p
-	PO=$IKE_DIR/peer-$1.out; shift
-	for x in "$@"; do
-		[ "$x" = -- ] && { side=a; continue; }
-		if [ $side = p ]; then peer+=("$x"); else conf+=("$x"); fi
-	done
-	[ -n "${IKE_PID[a]:-}" ] && ike_stop a
-	wire_reset
-	peer_start "$NS_B" "$PO" --local 10.0.0.2 --id py.test "${peer[@]}" ||
-		{ tap_fail "the peer started"; return 1; }
-	ike_conf a "${A_ARGS[@]}" "${conf[@]}"
-	ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
-}
+# a_run (ikepeer.sh): the peer answers, a initiates; the wire counted anew
+a_run_hook() { wire_reset; }
 
 a_run echo resp expect-delete:20 -- "conn_extra=transport = separate;dpd_delay = 1s"
 expect_established "tcpiked initiates, separate: established with the Python responder" a

@@ -135,7 +135,8 @@ ike_stop b
 
 # 4. Two IKE SAs to the same peer do not share a connection (TCP-22, TCP-26):
 # a gets a second connection "d", a copy of "c" for another subnet (no
-# INITIAL_CONTACT, which would make b drop the first SA).
+# INITIAL_CONTACT, which would make b drop the first SA; b's one
+# connection takes both, unique = never: the default replace would too).
 ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
 	lid=fqdn:a.test rid=fqdn:b.test "conn_extra=transport = tcp;initial_contact = no"
 python3 - "$IKE_DIR/a.conf" <<'PY'
@@ -148,7 +149,7 @@ s = s.replace(c, c + c.replace("\tc {", "\td {", 1)
 open(p, "w").write(s)
 PY
 ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.0.0/16 \
-	lid=fqdn:b.test rid=fqdn:a.test
+	lid=fqdn:b.test rid=fqdn:a.test "conn_extra=unique = never"
 ike_start "$NS_A" a && ike_start "$NS_B" b
 ike_ctl a initiate c --no-wait >/dev/null
 ike_ctl a initiate d --no-wait >/dev/null

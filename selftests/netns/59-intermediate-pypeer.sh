@@ -118,17 +118,8 @@ ike_stop b
 # --- tcpiked initiates (a), the peer answers at 10.0.0.2 ------------------------------
 A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
 	lid=fqdn:a.test rid=fqdn:py.test)
-# a_run "case" "A conf extra" PEER-ARGS...: the peer answers, a starts and
-# initiates
-a_run() {
-	PO=$IKE_DIR/peer-$1.out
-	[ -n "${IKE_PID[a]:-}" ] && ike_stop a
-	peer_start "$NS_B" "$PO" --local 10.0.0.2 --id py.test "${@:3}" ||
-		{ tap_fail "the peer started"; return 1; }
-	ike_conf a "${A_ARGS[@]}" "$2" && ike_start "$NS_A" a && ike_ctl a initiate c --no-wait >/dev/null
-}
 
-a_run init-udp "conn_extra=intermediate = yes" --intermediate resp serve:3
+a_run init-udp --intermediate resp serve:3 -- "conn_extra=intermediate = yes"
 expect_established "a initiates over UDP with IKE_INTERMEDIATE: established" a
 peer_wait 10; peer_ok $? "the peer verified a's AUTH with its own IntAuth, a verified the peer's"
 saw "a announced N(INTERMEDIATE_EXCHANGE_SUPPORTED), protocol 0, no SPI, no data (3.1)" \
@@ -136,13 +127,14 @@ saw "a announced N(INTERMEDIATE_EXCHANGE_SUPPORTED), protocol 0, no SPI, no data
 saw "a's IKE_INTERMEDIATE came with Message ID 1 (3.2)" '^inter-req udp500 msgid=1$'
 saw "a's IKE_AUTH followed with Message ID 2 (3.2)" '^auth-req udp500 msgid=2 spis=same$'
 
-a_run init-separate "conn_extra=transport = separate;intermediate = yes" --intermediate resp serve:3
+a_run init-separate --intermediate resp serve:3 -- \
+	"conn_extra=transport = separate;intermediate = yes"
 expect_established "a initiates with separate transports and IKE_INTERMEDIATE: established" a
 peer_wait 10; peer_ok $? "separate: AUTH verified both ways with IntAuth"
 saw "a's IKE_INTERMEDIATE was its first request on TCP (draft 3.1)" '^inter-req tcp msgid=1$'
 saw "a's IKE_AUTH followed on TCP with Message ID 2" '^auth-req tcp msgid=2 spis=same$'
 
-a_run init-unsupported "conn_extra=intermediate = yes" resp serve:3
+a_run init-unsupported resp serve:3 -- "conn_extra=intermediate = yes"
 expect_established "a initiates, the peer does not answer the notify: established" a
 peer_wait 10; peer_ok $? "the peer without IKE_INTERMEDIATE was not sent one"
 saw "a's IKE_AUTH came with Message ID 1" '^auth-req udp500 msgid=1 spis=same$'

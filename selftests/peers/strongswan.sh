@@ -32,8 +32,11 @@
 #     RSASSA-PSS and SHA-256; pubkey with psk: the two methods differ)
 #   cacert=FILE [ca.pem]  the CA (in userspace/tests/data) that charon
 #     trusts for the peer's certificate
-#   kernel=netlink|libipsec [netlink]  (libipsec: userspace ESP, always
-#   UDP-encapsulated in 5.9.8; for hosts whose kernel has no ESP)
+#   kernel=netlink|libipsec|loadtester [netlink]  (libipsec: userspace
+#   ESP, always UDP-encapsulated in 5.9.8; for hosts whose kernel has no
+#   ESP.  loadtester: the charon that scripts/charon-loadtester.sh built,
+#   in SW_LT (its prefix), with the load-tester's fake kernel interface,
+#   which installs no SA or policy anywhere, and no initiators of its own)
 #   conn_extra="k = v;..."  child_extra="k = v;..."
 #   children_extra="name {;k = v;...;}"  more children beside net
 #   charon_extra="k = v;..."   strongswan.conf options in charon { }
@@ -42,7 +45,7 @@
 SW_CHARON=${SW_CHARON:-/usr/lib/ipsec/charon}
 SW_DIR=${SW_DIR:-$(mktemp -d /tmp/tcpike-sw.XXXXXX)}
 chmod 700 "$SW_DIR"
-declare -A SW_PID SW_NS
+declare -A SW_PID SW_NS SW_BIN
 
 sw_available() {
 	[ -x "$SW_CHARON" ] && command -v swanctl >/dev/null &&
@@ -64,7 +67,8 @@ sw_conf() {
 	local esp=aes256gcm16 kernel=netlink conn_extra= child_extra= charon_extra=
 	local children_extra=
 	local lauth= rauth= cacert=ca.pem
-	local d=$SW_DIR/$name kv knl encap=no auth_local auth_remote
+	local d=$SW_DIR/$name kv knl encap=no auth_local auth_remote plugins_extra=
+	local load="random nonce openssl curve25519 aes sha2 hmac gcm kdf pem pkcs1 pkcs8 x509 pubkey constraints"
 	for kv in "$@"; do
 		local k=${kv%%=*} v=${kv#*=}
 		case $k in
@@ -82,8 +86,26 @@ sw_conf() {
 	# needed for addresses and routes.
 	libipsec) knl="kernel-libipsec kernel-netlink"; encap=yes ;;
 	netlink) knl=kernel-netlink ;;
-	*) echo "sw_conf: kernel must be netlink or libipsec" >&2; return 1 ;;
+	# The fake kernel-ipsec first; kernel-netlink only for kernel-net
+	# (libcharon needs one), which that build has beside it.
+	loadtester)
+		[ -x "${SW_LT:-}/libexec/ipsec/charon" ] ||
+			{ echo "sw_conf: no load-tester charon in SW_LT='${SW_LT:-}'" >&2; return 1; }
+		knl="load-tester kernel-netlink"
+		load="random nonce openssl kdf pem pkcs1 x509 pubkey"
+		# The plugin's own credential set holds a PSK for any pair
+		# of identities ("default-psk", preshared_key), which charon may pick to
+		# sign its AUTH: it is set to the same secret.
+		plugins_extra="load-tester {
+			enable = yes
+			fake_kernel = yes
+			initiators = 0
+			preshared_key = $psk
+		}"
+		SW_BIN[$name]=$SW_LT/libexec/ipsec/charon ;;
+	*) echo "sw_conf: kernel must be netlink, libipsec or loadtester" >&2; return 1 ;;
 	esac
+	[ "$kernel" = loadtester ] || unset "SW_BIN[$name]"
 	rm -f "$d"/x509/* "$d"/x509ca/* "$d"/private/*
 	case $auth in
 	psk) auth_local="auth = ${lauth:-psk}"; auth_remote="auth = ${rauth:-psk}" ;;
@@ -114,7 +136,7 @@ sw_conf() {
 	cat > "$d/strongswan.conf" <<EOF
 # charon for tcpike's interop tests; nothing from /etc/strongswan.d is read.
 charon {
-	load = random nonce openssl curve25519 aes sha2 hmac gcm kdf pem pkcs1 pkcs8 x509 pubkey constraints $knl socket-default vici
+	load = $load $knl socket-default vici
 	# The tests add their own routes; the test kernel has no policy
 	# routing (IP_MULTIPLE_TABLES) for charon's table 220 anyway.
 	install_routes = no
@@ -126,6 +148,7 @@ charon {
 		vici {
 			socket = unix://$d/charon.vici
 		}
+		$plugins_extra
 	}
 	filelog {
 		main {
@@ -201,7 +224,7 @@ sw_start() {
 	rm -f "$d/charon.vici"
 	STRONGSWAN_CONF=$d/strongswan.conf ip netns exec "$ns" \
 		unshare -m --propagation private sh -c \
-		'mount -t tmpfs charon-run /run && exec "$0"' "$SW_CHARON" \
+		'mount -t tmpfs charon-run /run && exec "$0"' "${SW_BIN[$name]:-$SW_CHARON}" \
 		>"$d/stdout" 2>&1 &
 	SW_PID[$name]=$!
 	SW_NS[$name]=$ns

@@ -9,16 +9,12 @@
 require_tcpiked
 . "$TOP/selftests/datapath.sh"
 
-# One ping from a's inner address: the first meets the trap without an SA
-# (the acquire) and is dropped, as are those meeting the larval state the
-# kernel keeps meanwhile (net.core.xfrm_larval_drop).
-ping1() { ip netns exec "$NS_A" ping -c 1 -W 1 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1; }
-# a's outbound trap policy (its template's reqid), and a's ESP states
+# a's outbound trap policy (its template's reqid); ping1, esp_states and
+# two_states are datapath.sh's
 trap_reqid() {
 	ip -n "$NS_A" xfrm policy list dir out src 192.168.1.0/24 dst 192.168.2.0/24 |
 		awk '/reqid/ { for (i = 1; i < NF; i++) if ($i == "reqid") { print $(i + 1); exit } }'
 }
-esp_states() { ip -n "$NS_A" xfrm state | grep -c '^src' || true; }
 sa_reqids() {
 	ip -n "$NS_A" xfrm state | awk '/reqid/ { for (i = 1; i < NF; i++) if ($i == "reqid") print $(i + 1) }' |
 		sort -u | tr '\n' ' ' | sed 's/ $//'
@@ -30,7 +26,6 @@ out_prio() {
 }
 has_trap() { [ -n "$(trap_reqid)" ]; }
 no_states() { [ "$(esp_states)" = 0 ]; }
-two_states() { [ "$(esp_states)" -ge 2 ]; }
 
 trap_run() {
 	local tag=$1 backend=$2 reqid out id tprio

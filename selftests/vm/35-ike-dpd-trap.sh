@@ -14,14 +14,11 @@
 require_tcpiked
 . "$TOP/selftests/datapath.sh"
 
-ping1() { ip netns exec "$NS_A" ping -c 1 -W 1 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1; }
 templates() { ip -n "$NS_A" xfrm policy | grep -c "tmpl src" || true; }
-esp_states() { ip -n "$NS_A" xfrm state | grep -c '^src' || true; }
 trapped() {
 	[ "$(templates)" = 3 ] && [ "$(esp_states)" = 0 ] && [ "$(ike_count a)" = 0 ] &&
 		ike_ctl a status | grep -q "^trap c/net: "
 }
-two_states() { [ "$(esp_states)" -ge 2 ]; }
 
 # action_run TAG KEY: KEY (dpd_action or close_action) = trap on a.
 action_run() {

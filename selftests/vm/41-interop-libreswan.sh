@@ -19,8 +19,10 @@
 #      initiates with INITIAL_CONTACT: pluto has one Child SA, the new
 #      one; one IKE SA on tcpiked's side, ping (the old tcpiked's
 #      policies are still in a's kernel: the new one replaces them)
-#   (6, pluto's reauth=yes, was written and failed on its set-up: pluto's
-#   control socket refused the case; left out until that is understood)
+#   6  pluto reauthenticates (reauth=yes, ikelifetime=20s): a new IKE SA
+#      from IKE_SA_INIT with a new Child SA, the old ones deleted by
+#      pluto; tcpiked ends with one IKE SA, another than the first, one
+#      Child SA, its kernel with that Child SA's two SAs, ping
 #   8  IKE_INTERMEDIATE (RFC 9242, no additional key exchange) over TCP:
 #      pluto intermediate=yes -> tcpiked (intermediate = accept, the
 #      default), and tcpiked intermediate = yes -> pluto: one exchange
@@ -71,7 +73,10 @@ A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
 # Three conns for the same pair: "tcp" (enable-tcp=yes), "fb"
 # (enable-tcp=fallback, short UDP phase: pluto checks retransmit-timeout only
 # at retransmit instants, so 3 s + 250 ms back-off gives ~4 s of UDP) and
-# "im" (enable-tcp=yes, intermediate=yes: one IKE_INTERMEDIATE, RFC 9242).
+# "im" (enable-tcp=yes, intermediate=yes: one IKE_INTERMEDIATE, RFC 9242)
+# and "ra" (enable-tcp=yes, reauth=yes: Libreswan 4.10 knows the key, though
+# its ipsec.conf(5) does not list it; at the end of ikelifetime pluto
+# replaces the IKE SA by a fresh IKE_SA_INIT instead of rekeying it).
 # Only the one a case needs is loaded (auto=ignore here, addconn by name).
 # initial-contact=yes on "tcp": without it Libreswan 4.10 sent no
 # INITIAL_CONTACT after a restart (its IKE_AUTH: IDi AUTH SA TSi TSr),
@@ -118,6 +123,14 @@ conn fb
 conn im
 	enable-tcp=yes
 	intermediate=yes
+
+conn ra
+	enable-tcp=yes
+	initial-contact=yes
+	reauth=yes
+	ikelifetime=20s
+	rekeymargin=5s
+	rekeyfuzz=0%
 EOF
 if lsw_start "$NS_B" "$LSW_CONF" &&
    wait_for 5 sh -c "ip netns exec $NS_B ss -Htln | grep -q '10.0.0.2:4500'"; then
@@ -145,6 +158,7 @@ lsw_conn() {	# lsw_conn NAME: only that conn loaded
 	lsw_w --delete --name tcp >/dev/null 2>&1
 	lsw_w --delete --name fb >/dev/null 2>&1
 	lsw_w --delete --name im >/dev/null 2>&1
+	lsw_w --delete --name ra >/dev/null 2>&1
 	timeout 20 ip netns exec "$NS_B" "$LSW/addconn" --config "$LSW_CONF" \
 		--ctlsocket "/run/pluto-$NS_B/pluto.ctl" "$1" >/dev/null
 }
@@ -561,6 +575,52 @@ else
 	logs
 fi
 case_end "5 tcpiked killed and back" 3
+
+# --- 6: reauthentication by pluto ------------------------------------------------
+# A fresh pluto: Libreswan 4.10's pluto died (no log line, control socket
+# gone) when "tcp" was deleted with case 5's IKE SA still up on it.
+# Case 5's killed tcpiked left its SAs in a's kernel (they go at their
+# hard lifetime, as strongSwan's would): flushed so that case 6 counts its own.
+step "case 6"
+ip -n "$NS_A" xfrm state flush
+lsw_kill "$NS_B"
+lsw_restart || tap_fail "6: pluto starts again" "$(tail -n 5 "/run/pluto-$NS_B/stdout")"
+if pluto_up ra 6; then
+	old=$(a_ike) old_spis=$(a_child_spis)
+	# pings through the reauthentication (ikelifetime 20 s), one line each
+	while :; do
+		if ip netns exec "$NS_A" busybox ping -c 1 -W 1 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1
+		then echo ok; else echo lost; fi
+		sleep 0.5
+	done >"$IKE_DIR/ping6.log" 2>&1 &
+	pingpid=$!
+	if wait_s 50 a_replaced "$old"; then
+		tap_ok "6 pluto reauthenticates: tcpiked has one IKE SA, another than the first, with one Child SA"
+	else
+		tap_fail "6 pluto reauthenticates: tcpiked has one IKE SA, another than the first, with one Child SA" \
+			"first IKE SA $old; now: $(st_a)"
+		logs
+	fi
+	sleep 2
+	kill "$pingpid" 2>/dev/null
+	wait "$pingpid" 2>/dev/null
+	ok=$(grep -c '^ok' "$IKE_DIR/ping6.log") lost=$(grep -c '^lost' "$IKE_DIR/ping6.log")
+	tap_check "6: pings through the reauthentication, at most one lost ($ok answered, $lost lost)" \
+		test "$ok" -ge 5 -a "$lost" -le 1
+	tap_check "6: pluto logged the reauthentication" \
+		grep -q '"ra" #[0-9]*: initiate reauthentication of IKE SA' "/run/pluto-$NS_B/pluto.log"
+	tap_check "6: tcpiked saw a second IKE_SA_INIT (the reauthentication, not a rekey)" \
+		sh -c "[ \$(grep -c 'received IKE_SA_INIT request' '$IKE_DIR/a.log') -ge 2 ]"
+	wait_s 5 xfrm_is "2 2"
+	tap_expect_eq "6: a's kernel has the new Child SA's two SAs, espintcp, none of the first's ($old_spis)" \
+		"2 2 $(a_child_spis)" "$(xfrm_tcp) $(a_xfrm_spis)"
+	tap_check "6: pluto established the Child SA with ESPinTCP" lsw_espintcp_up ra
+	tap_check "6: ping after the reauthentication" ping_in 3
+else
+	tap_fail "6 pluto->tcpiked reauth=yes: IKE and Child SA established"
+	logs
+fi
+case_end "6 pluto reauthenticates" 3
 
 lsw_w --shutdown >/dev/null 2>&1
 

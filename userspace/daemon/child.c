@@ -286,16 +286,6 @@ static int range_to_cidrs(const uint8_t *start, const uint8_t *end, size_t n,
 	return -E2BIG;
 }
 
-static void set_addr(struct sockaddr_storage *ss, int af, const uint8_t *a)
-{
-	memset(ss, 0, sizeof(*ss));
-	ss->ss_family = (sa_family_t)af;
-	if (af == AF_INET)
-		memcpy(&((struct sockaddr_in *)ss)->sin_addr, a, 4);
-	else
-		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, a, 16);
-}
-
 /* --- SPIs and lookup -------------------------------------------------------- */
 
 static bool spi_in_use(struct engine *e, uint32_t spi)
@@ -366,11 +356,33 @@ void child_put_sa(struct child_sa *c, struct ike_builder *bld, bool in_auth)
 	prop_put_esp(bld, c->cfg, c->spi_in, pfs_group(c->cfg), in_auth);
 }
 
+/* A road warrior's selectors are its virtual IPs (§3.15): each local_ts
+ * narrowed to those it holds, into l (room for max); how many. */
+static int ts_local_vips(const struct child_sa *c, struct ike_ts *l, int max)
+{
+	const struct ike_sa *sa = c->ike;
+	int nl = 0;
+
+	for (int i = 0; i < c->cfg->n_local_ts; i++)
+		for (int v = 0; v < sa->n_my_vip && nl < max; v++) {
+			const uint8_t *p;
+			size_t al = addr_bytes(&sa->my_vip[v], &p);
+
+			ts_from_cfg(&c->cfg->local_ts[i], &l[nl]);
+			if (!ts_has_addr(&l[nl], &sa->my_vip[v]))
+				continue;
+			memcpy(l[nl].start, p, al);
+			memcpy(l[nl].end, p, al);
+			nl++;
+		}
+	return nl;
+}
+
 void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator)
 {
 	struct ike_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
 	struct child_trigger *t = c->ike->trigger;
-	int i, nl = 0, nr = 0;
+	int i, nv, nl = 0, nr = 0;
 
 	(void)initiator;
 	/* §2.9: a request for the traffic of one packet (the kernel's
@@ -382,7 +394,9 @@ void child_put_ts(struct child_sa *c, struct ike_builder *bld, bool initiator)
 		free(t);
 		c->ike->trigger = NULL;
 	}
-	for (i = 0; i < c->cfg->n_local_ts && nl < IKE_MAX_TS; i++)
+	nv = ts_local_vips(c, l + nl, IKE_MAX_TS - nl);
+	nl += nv;
+	for (i = 0; i < c->cfg->n_local_ts && nl < IKE_MAX_TS && !nv; i++)
 		ts_from_cfg(&c->cfg->local_ts[i], &l[nl++]);
 	for (i = 0; i < c->cfg->n_remote_ts && nr < IKE_MAX_TS; i++)
 		ts_from_cfg(&c->cfg->remote_ts[i], &r[nr++]);
@@ -398,21 +412,21 @@ static bool child_use_transport(const struct ike_msg *inner)
 	return !ike_find_notify(inner, IKEV2_N_USE_TRANSPORT_MODE, &n);
 }
 
-/* The peer's side narrowed further to its virtual IPs (RFC 7296 §3.15,
- * §2.9): each selector keeps the address of its family, selectors of a
- * family it was given none of go.  -ENOMEM leaves s empty. */
-static int ts_narrow_vips(const struct ike_sa *sa, struct ts_set *s)
+/* A side narrowed further to its virtual IPs (RFC 7296 §3.15, §2.9):
+ * each selector keeps the address of its family, selectors of a family
+ * it was given none of go.  -ENOMEM leaves s empty. */
+static int ts_narrow_addrs(const struct sockaddr_storage *va, int n, struct ts_set *s)
 {
 	struct ts_set out = { 0 };
 	int r = 0;
 
 	for (int i = 0; i < s->n && !r; i++)
-		for (int v = 0; v < sa->n_vip && !r; v++) {
+		for (int v = 0; v < n && !r; v++) {
 			struct ike_ts t = s->ts[i];
 			const uint8_t *p;
-			size_t l = addr_bytes(&sa->vip[v].addr, &p);
+			size_t l = addr_bytes(&va[v], &p);
 
-			if (!ts_has_addr(&t, &sa->vip[v].addr))
+			if (!ts_has_addr(&t, &va[v]))
 				continue;
 			memcpy(t.start, p, l);
 			memcpy(t.end, p, l);
@@ -423,6 +437,16 @@ static int ts_narrow_vips(const struct ike_sa *sa, struct ts_set *s)
 		ts_set_clear(&out);
 	*s = out;
 	return r;
+}
+
+/* The peer's side narrowed to the virtual IPs it was given. */
+static int ts_narrow_vips(const struct ike_sa *sa, struct ts_set *s)
+{
+	struct sockaddr_storage va[2];
+
+	for (int v = 0; v < sa->n_vip; v++)
+		va[v] = sa->vip[v].addr;
+	return ts_narrow_addrs(va, sa->n_vip, s);
 }
 
 int child_ts_get(const struct ike_msg *inner, struct child_ts *ts)
@@ -481,7 +505,8 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 	*chosen = sap->p[idx];
 	if (ts_narrow(&ts->tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote, NULL) ||
 	    ts_narrow(&ts->tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local, NULL) ||
-	    (sa->n_vip && ts_narrow_vips(sa, &c->ts_remote)))
+	    (sa->n_vip && ts_narrow_vips(sa, &c->ts_remote)) ||
+	    (sa->n_my_vip && ts_narrow_addrs(sa->my_vip, sa->n_my_vip, &c->ts_local)))
 		return IKEV2_N_TEMPORARY_FAILURE;
 	if (sa->n_vip && !c->ts_remote.n && c->ts_local.n) {
 		char a[ADDR_STRLEN];
@@ -564,6 +589,14 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_a
 	for (i = 0; i < ts.tsr.n; i++)
 		if (!ts_held(&ts.tsr, i) && ts_set_add(&c->ts_remote, &ts.tsr.ts[i]) == -ENOMEM)
 			return IKEV2_N_TEMPORARY_FAILURE;
+	/* §3.15: our side is our virtual IPs, however wide the peer left it */
+	if (c->ike->n_my_vip &&
+	    ts_narrow_addrs(c->ike->my_vip, c->ike->n_my_vip, &c->ts_local))
+		return IKEV2_N_TEMPORARY_FAILURE;
+	if (!c->ts_local.n) {
+		explain_ts(ike_sa_name(c->ike), &ts, NULL, c->cfg, true);
+		return IKEV2_N_TS_UNACCEPTABLE;
+	}
 	c->mode = c->cfg->mode == CFG_MODE_TRANSPORT && child_use_transport(inner) ?
 		  CFG_MODE_TRANSPORT : CFG_MODE_TUNNEL;
 	return 0;
@@ -585,7 +618,7 @@ static void sel_of(const struct ike_ts *t, const uint8_t *a, uint8_t plen,
 	int af = t->type == IKEV2_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET;
 
 	s->family = af;
-	set_addr(src ? &s->src : &s->dst, af, a);
+	addr_from_bytes(src ? &s->src : &s->dst, af, a);
 	if (src)
 		s->src_plen = plen;
 	else

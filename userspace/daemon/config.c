@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 
 #include "file.h"
+#include "htab.h"
 #include "log.h"
 #include "payload.h"
 #include "wire.h"
@@ -912,6 +913,9 @@ static const struct kw {
 	{ "curve25519", T_KE, 31, 0 },
 	{ "x448", T_KE, 32, 0 },
 	{ "curve448", T_KE, 32, 0 },		/* strongSwan's name */
+	{ "mlkem512", T_KE, 35, 0 },		/* ML-KEM: OpenSSL 3.5 or later */
+	{ "mlkem768", T_KE, 36, 0 },
+	{ "mlkem1024", T_KE, 37, 0 },
 	{ "aes128gcm128", T_ENCR, 20, 128 },	/* strongSwan: the ICV in bits */
 	{ "aes192gcm128", T_ENCR, 20, 192 },
 	{ "aes256gcm128", T_ENCR, 20, 256 },
@@ -924,8 +928,7 @@ const char *config_alg_name(uint8_t type, uint16_t id, uint16_t keylen, char *bu
 	static const struct { uint8_t type; uint16_t id; const char *name; } weak[] = {
 		{ T_ENCR, 3, "3des" }, { T_INTEG, 1, "md5" }, { T_INTEG, 2, "sha1" },
 		{ T_PRF, 1, "prfmd5" }, { T_PRF, 2, "prfsha1" }, { T_KE, 1, "modp768" },
-		{ T_KE, 2, "modp1024" }, { T_KE, 5, "modp1536" }, { T_KE, 35, "mlkem512" },
-		{ T_KE, 36, "mlkem768" }, { T_KE, 37, "mlkem1024" },
+		{ T_KE, 2, "modp1024" }, { T_KE, 5, "modp1536" },
 	};
 
 	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
@@ -961,6 +964,15 @@ int config_proposal_str(const struct proposal_cfg *p, char *out, size_t len)
 		PUT(config_alg_name(T_PRF, p->prf[i], 0, b, sizeof(b)));
 	for (int i = 0; i < p->n_ke; i++)
 		PUT(config_alg_name(T_KE, p->ke[i], 0, b, sizeof(b)));
+	for (int n = 0; n < CFG_MAX_ADDKE; n++) {
+		for (int i = 0; i < p->n_addke[n]; i++) {
+			char kb[48];
+
+			snprintf(kb, sizeof(kb), "ke%d_%s", n + 1, p->addke[n][i] ?
+				 config_alg_name(T_KE, p->addke[n][i], 0, b, sizeof(b)) : "none");
+			PUT(kb);
+		}
+	}
 	for (int i = 0; i < p->n_esn; i++)
 		PUT(p->esn[i] ? "esn" : "noesn");
 #undef PUT
@@ -1009,17 +1021,74 @@ static bool strongswan_only(const char *tok)
 	return false;
 }
 
+/* A key exchange method in the table that OpenSSL lacks: ML-KEM before 3.5,
+ * or a 3.5 whose provider configuration leaves it out. */
+static void mlkem_missing(const char *tok, char *err, size_t errlen)
+{
+#if OPENSSL_VERSION_NUMBER < 0x30500000L
+	(void)tok;
+	snprintf(err, errlen, "ML-KEM needs OpenSSL 3.5 or later; this tcpiked was built with OpenSSL %s",
+		 OPENSSL_VERSION_STR);
+#else
+	snprintf(err, errlen, "'%s': OpenSSL %s has no such key exchange here (do its providers leave ML-KEM out?)",
+		 tok, OpenSSL_version(OPENSSL_VERSION_STRING));
+#endif
+}
+
+/*
+ * strongSwan's "keN_METHOD" (N 1..7): an Additional Key Exchange of RFC
+ * 9370, METHOD any key exchange keyword or "none" (the exchange optional).
+ * 1 when tok is one (added to p), 0 when it is not, -1 on an error.
+ */
+static int addke_token(const char *tok, bool esp, struct proposal_cfg *p, char *err,
+		       size_t errlen)
+{
+	int n;
+
+	if (strncmp(tok, "ke", 2) || tok[2] < '1' || tok[2] > '7' || tok[3] != '_')
+		return 0;
+	n = tok[2] - '1';
+	if (esp) {
+		snprintf(err, errlen, "'%s': additional key exchanges in CREATE_CHILD_SA (RFC 9370 IKE_FOLLOWUP_KE) are not supported yet; only IKE proposals take keN_",
+			 tok);
+		return -1;
+	}
+	if (p->n_addke[n] == CFG_MAX_XF) {
+		snprintf(err, errlen, "too many algorithms of one kind in a proposal (at most %d)",
+			 CFG_MAX_XF);
+		return -1;
+	}
+	if (!strcmp(tok + 4, "none")) {
+		p->addke[n][p->n_addke[n]++] = 0;
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
+		if (keywords[i].type == T_KE && !strcmp(tok + 4, keywords[i].name)) {
+			p->addke[n][p->n_addke[n]++] = keywords[i].id;
+			return 1;
+		}
+	}
+	snprintf(err, errlen, "unknown key exchange method in '%s' (expected e.g. ke1_ecp384, ke2_x448, ke1_none)",
+		 tok);
+	return -1;
+}
+
 static int one_proposal(char *s, bool esp, struct proposal_cfg *p, char *err, size_t errlen)
 {
 	char *save = NULL, *tok;
 	uint16_t integ_prf[CFG_MAX_XF];
-	int n_ip = 0;
+	int n_ip = 0, r;
 
 	memset(p, 0, sizeof(*p));
 	for (tok = strtok_r(s, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
 		const struct kw *k = NULL;
 
 		tok = trim(tok);
+		r = addke_token(tok, esp, p, err, errlen);
+		if (r < 0)
+			return -1;
+		if (r)
+			continue;
 		for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
 			if (!strcmp(tok, keywords[i].name))
 				k = &keywords[i];
@@ -1054,6 +1123,10 @@ static int one_proposal(char *s, bool esp, struct proposal_cfg *p, char *err, si
 			p->integ[p->n_integ++] = k->id;
 			break;
 		case T_KE:
+			if (!kex_supported(k->id)) {
+				mlkem_missing(tok, err, errlen);
+				return -1;
+			}
 			if (p->n_ke == CFG_MAX_XF)
 				goto many;
 			p->ke[p->n_ke++] = k->id;
@@ -1251,12 +1324,22 @@ static const struct key_value v_frag[] = {
 
 static const struct key_value v_inter[] = {
 	{ V("accept", CFG_INTER_ACCEPT),
-	  .help = "As responder, answer the notify and take the exchange; as initiator, do not ask for it. Section 3.1 has a responder that supports the exchange say so and section 3.2 leaves its use to the initiator, so answering costs nothing until one asks." },
+	  .help = "As responder, answer the notify and take the exchange; as initiator, ask for it only when the proposals have additional key exchanges (keN_, RFC 9370 section 2.2.1 requires it then). Section 3.1 has a responder that supports the exchange say so and section 3.2 leaves its use to the initiator, so answering costs nothing until one asks." },
 	{ V("yes", CFG_INTER_YES),
-	  .help = "As initiator too: announce the notify in IKE_SA_INIT and, when the responder announces it as well, run one IKE_INTERMEDIATE exchange before IKE_AUTH, as Libreswan's intermediate=yes does; without additional key exchanges it carries nothing, but AUTH covers it (section 3.3.2)." },
+	  .help = "As initiator too: announce the notify in IKE_SA_INIT and, when the responder announces it as well, run IKE_INTERMEDIATE before IKE_AUTH: one exchange per additional key exchange negotiated (RFC 9370), else one that carries nothing, as Libreswan's intermediate=yes does, which AUTH covers all the same (section 3.3.2)." },
 	{ V("no", CFG_INTER_NO),
-	  .help = "Neither announce nor answer, as an implementation without RFC 9242 (Libreswan's intermediate=no)." },
+	  .help = "Neither announce nor answer, as an implementation without RFC 9242 (Libreswan's intermediate=no); proposals with keN_ need the exchange and are refused with it." },
 	{ ALIAS("true", CFG_INTER_YES) }, { ALIAS("false", CFG_INTER_NO) }, { .name = NULL },
+};
+
+static const struct key_value v_unique[] = {
+	{ V("replace", CFG_UNIQUE_REPLACE),
+	  .help = "The old IKE SA and its Child SAs are deleted: the peer gets an INFORMATIONAL Delete, sent once and not waited for as the client is usually gone, and a TCP connection that carried only the old IKE SA is closed. One from another address (the client moved) goes before the new one's virtual IP and first Child SA, whose selectors its Child SAs hold through another tunnel; one from the same address 10 s after the new one stands, the new Child SAs sharing its policies meanwhile: a make-before-break reauthentication (strongSwan's make_before_break) deletes it itself first and loses nothing. The identity's virtual IP stays the same." },
+	{ V("keep", CFG_UNIQUE_KEEP),
+	  .help = "The new IKE SA is refused with AUTHENTICATION_FAILED, as strongSwan does; the old one stays." },
+	{ V("never", CFG_UNIQUE_NEVER),
+	  .help = "Both stay, up to `ike_sas_per_id`." },
+	{ .name = NULL },
 };
 
 static const struct key_value v_start[] = {
@@ -1355,6 +1438,9 @@ static const struct key conn_keys[] = {
 	  .help = "The peer's addresses, required: up to 4 addresses, prefixes (10.0.0.0/8, 2001:db8::/32, 0.0.0.0/0), ranges (10.1.0.5-10.1.0.50), `%any` (either family) or one DNS name (gw.example.com). A connection initiates to its first address, else to its name: resolved when it initiates (again on every keyingtries attempt) and on start-up and reload, never while the file is read, in a resolver thread so that the daemon never waits; a name that does not resolve (within 5 s) is logged with the resolver's words and counts as a failed attempt. As responder, a name admits the addresses it last resolved to (as specific as an address); one with prefixes, ranges or `%any` alone only responds (a remote-access gateway's road warriors), so `start_action = start` or `trap` needs an address listed. Of the connections whose `local_addrs` and `remote_addrs` admit a peer, the one with the longest matching prefix wins (an address is the longest, `%any` the shortest, a range counts as the longest prefix holding it), then the one whose remote `id` matches the peer's identity best (the identity itself, then wildcards holding to more of it, then `%any` or none), then the one chosen at IKE_SA_INIT, then the first in the file; the choice is logged when more than one fitted, with a warning naming both when two fitted equally. A peer sending a certificate fits a pubkey connection only when the certificate chains to that connection's `cacerts`." },
 	{ K("pools", KT_CUSTOM), CONN(pools), .parse = parse_pool_names, .arg = "name , ...",
 	  .help = "Up to 4 address pools (see the pools section) from which a peer asking for a virtual IP in IKE_AUTH (a CFG_REQUEST configuration payload, RFC 7296 section 3.15) gets one, the first pool of the family asked for with a free address; with it go the pool's `dns` servers, and the Child SA's remote selector is narrowed to that address. An identity gets the address it had before while its lease is remembered, after reconnecting too. A pool with no address left refuses the Child SA with INTERNAL_ADDRESS_FAILURE; the IKE SA stays. Without `pools` a request for an address gets nothing (RFC 7296 section 3.15.4)." },
+	{ K("vips", KT_ADDRS), CONN(vips), COUNT(conn_cfg, n_vips), .max = 2,
+	  .arg = "0.0.0.0 | :: | address , ...",
+	  .help = "As initiator (a road warrior), ask the peer for a virtual IP of each family listed in IKE_AUTH (a CFG_REQUEST configuration payload, RFC 7296 section 3.15), with its DNS servers: `0.0.0.0` or `::` for any address, a literal address for that one; after a reconnect the address had before is asked for. The address the peer gives is the Child SAs' local selector (the `local_ts` that holds it, narrowed to it) and, with a kernel backend (`xfrm` or `module`), is added to the interface holding the IKE SA's local address (`lo` if none) while the IKE SA lives; backend `none` installs nothing. DNS servers received are logged and shown by `tcpikectl status`, never written to resolv.conf. A peer that gives no usable address fails the Child SA; the IKE SA stays." },
 	{ K("local_port", KT_UINT), CONN(local_port), PORT, .def = "500",
 	  .help = "The local IKE UDP port." },
 	{ K("remote_port", KT_UINT), CONN(remote_port), PORT, .def = "500",
@@ -1380,19 +1466,27 @@ static const struct key conn_keys[] = {
 	  .help = "No transport carrying ESP within this: the IKE SA is deleted and set up again as plain RFC 9329 with ESP in TCP." },
 	{ K("proposals", KT_PROP_IKE), CONN(ike), COUNT(conn_cfg, n_ike), .max = CFG_MAX_PROP,
 	  .arg = "proposal , ...", .def = "aes256gcm16-prfsha256-x25519-ecp256-modp2048",
-	  .help = "IKE proposals in strongSwan's notation, e.g. aes256gcm16-prfsha256-x25519: encryption `aes128`, `aes192`, `aes256` (CBC), `aes128gcm16`, `aes192gcm16`, `aes256gcm16`, `chacha20poly1305`; integrity `sha256`, `sha384`, `sha512`; PRF `prfsha256`, `prfsha384`, `prfsha512`; key exchange `modp2048`, `modp3072`, `modp4096`, `ecp256`, `ecp384`, `ecp521`, `x25519` (or `curve25519`), `x448` (or `curve448`)." },
+	  .help = "IKE proposals in strongSwan's notation, e.g. aes256gcm16-prfsha256-x25519: encryption `aes128`, `aes192`, `aes256` (CBC), `aes128gcm16`, `aes192gcm16`, `aes256gcm16`, `chacha20poly1305`; integrity `sha256`, `sha384`, `sha512`; PRF `prfsha256`, `prfsha384`, `prfsha512`; key exchange `modp2048`, `modp3072`, `modp4096`, `ecp256`, `ecp384`, `ecp521`, `x25519` (or `curve25519`), `x448` (or `curve448`), and ML-KEM (FIPS 203, draft-ietf-ipsecme-ikev2-mlkem) `mlkem512`, `mlkem768`, `mlkem1024` where tcpiked was built with OpenSSL 3.5 or later (elsewhere a configuration error). Additional key exchanges (RFC 9370) as strongSwan writes them, `ke1_` to `ke7_` followed by any key exchange method (`ke1_ecp384`, `ke2_mlkem768`), run in IKE_INTERMEDIATE exchanges in the order of N after IKE_SA_INIT, with `keN_none` making that one optional (e.g. aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none). Additional key exchanges in CREATE_CHILD_SA (IKE_FOLLOWUP_KE) are not supported yet: a rekey of such an IKE SA runs the key exchange of type 4 alone and a peer's proposal that requires one is refused." },
 	{ K("fragmentation", KT_ENUM), CONN(fragmentation), .values = v_frag, .def = "yes",
 	  .help = "RFC 7383 IKE fragmentation; `force` fragments before the peer has said it supports it." },
 	{ K("fragment_size", KT_UINT), CONN(fragment_size), .min = 576, .max = 65535, .arg = "bytes",
 	  .def = "1280", .help = "Largest fragment." },
 	{ K("intermediate", KT_ENUM), CONN(intermediate), .values = v_inter, .def = "accept",
-	  .help = "RFC 9242 IKE_INTERMEDIATE (N(INTERMEDIATE_EXCHANGE_SUPPORTED) in IKE_SA_INIT), here without additional key exchanges." },
+	  .help = "RFC 9242 IKE_INTERMEDIATE (N(INTERMEDIATE_EXCHANGE_SUPPORTED) in IKE_SA_INIT), which carries the additional key exchanges of RFC 9370 (keN_ in proposals)." },
 	{ K("encap", KT_BOOL), CONN(encap), .def = "no",
 	  .help = "Claim a NAT so that ESP is UDP-encapsulated even without one." },
 	{ K("assume_no_nat", KT_BOOL), CONN(assume_no_nat), .def = "no",
 	  .help = "Send no NAT detection payloads." },
 	{ K("initial_contact", KT_BOOL), CONN(initial_contact), .def = "yes",
 	  .help = "Send INITIAL_CONTACT with the first IKE_AUTH." },
+	{ K("unique", KT_ENUM), CONN(unique), .values = v_unique, .live = true, .def = "replace",
+	  .help = "What an IKE_AUTH does, as responder or initiator, when the peer's identity already has an established IKE SA of this connection and the peer did not send INITIAL_CONTACT (RFC 7296 section 2.4; with it the old SAs are dropped without a Delete, whatever this says), as strongSwan's `unique`; the log names both IKE SAs and the identity." },
+	{ K("ike_sas_per_id", KT_UINT), CONN(ike_sas_per_id), .live = true, .min = 0, .max = 100000,
+	  .arg = "n", .def = "4",
+	  .help = "Established IKE SAs of one peer identity on the connection (after `unique` has replaced an old one; the connections of a site-to-site peer count apart); one more is refused in IKE_AUTH with AUTHENTICATION_FAILED and logged with the identity and the limit, so that one client cannot take the gateway's memory. Rekeying an IKE SA does not count. 0: no limit." },
+	{ K("child_sas_max", KT_UINT), CONN(child_sas_max), .live = true, .min = 0, .max = 100000,
+	  .arg = "n", .def = "64",
+	  .help = "Child SAs of one IKE SA; a CREATE_CHILD_SA request for one more is answered with NO_ADDITIONAL_SAS (RFC 7296 section 3.10.1) and logged with the identity and the limit. Rekeying a Child SA does not count. 0: no limit." },
 	{ K("dpd_delay", KT_DUR_S), CONN(dpd_delay_s), .live = true, .def = "30s",
 	  .help = "Dead peer detection after this long without traffic; 0 disables it." },
 	{ K("dpd_timeout", KT_DUR_S), CONN(dpd_timeout_s), .live = true, .def = "150s",
@@ -1443,7 +1537,7 @@ static const struct key child_keys[] = {
 	{ K("mode", KT_ENUM), CHILD(mode), .values = v_mode, .def = "tunnel", .help = "The IPsec mode." },
 	{ K("esp_proposals", KT_PROP_ESP), CHILD(esp), COUNT(child_cfg, n_esp), .max = CFG_MAX_PROP,
 	  .arg = "proposal , ...", .def = "aes256gcm16, aes128gcm16",
-	  .help = "ESP proposals, as `proposals` without PRF and key exchange, with `esn` or `noesn`." },
+	  .help = "ESP proposals, as `proposals` without PRF, with `esn` or `noesn`; a key exchange method (`ecp256`, `mlkem768`, ...) is the PFS of CREATE_CHILD_SA." },
 	{ K("rekey_time", KT_DUR_S), CHILD(rekey_time_s), .def = "1h", .help = "Child SA rekeying." },
 	{ K("life_time", KT_DUR_S), CHILD(life_time_s), .def = "66m",
 	  .help = "Hard lifetime, longer than `rekey_time`." },
@@ -2192,6 +2286,51 @@ static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	return 0;
 }
 
+const char *config_not_a_host(const struct sockaddr_storage *ss)
+{
+	return not_a_peer(ss);
+}
+
+/* vips: one per family, an address that could be a host's (§3.15.1). */
+static int check_vips(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
+{
+	char a[ADDR_STRLEN];
+
+	if (cc->n_vips == 2 && cc->vips[0].ss_family == cc->vips[1].ss_family)
+		return fail(c, line_of(sec, "vips"), "vips: one address of each family at most, got two %s",
+			    cc->vips[0].ss_family == AF_INET ? "IPv4" : "IPv6");
+	for (int i = 0; i < cc->n_vips; i++) {
+		static const uint8_t zero[16];
+		const uint8_t *p;
+		size_t l = addr_bytes(&cc->vips[i], &p);
+		const char *what = !memcmp(p, zero, l) ? NULL : not_a_peer(&cc->vips[i]);
+
+		if (what)
+			return fail(c, line_of(sec, "vips"), "vips: %s is %s, not a virtual IP",
+				    addr_str(&cc->vips[i], a, sizeof(a)), what);
+	}
+	return 0;
+}
+
+bool config_has_addke(const struct conn_cfg *cc)
+{
+	for (int i = 0; i < cc->n_ike; i++)
+		for (int n = 0; n < CFG_MAX_ADDKE; n++)
+			if (cc->ike[i].n_addke[n])
+				return true;
+	return false;
+}
+
+/* RFC 9370 §2.2.1: additional key exchanges run in IKE_INTERMEDIATE. */
+static int check_addke(struct ctx *c, const struct node *sec, const struct conn_cfg *cc)
+{
+	if (cc->intermediate != CFG_INTER_NO || !config_has_addke(cc))
+		return 0;
+	return fail(c, line_of(sec, "intermediate"),
+		    "intermediate: connection '%s' has additional key exchanges (keN_) in its proposals, which run in IKE_INTERMEDIATE exchanges (RFC 9370): set intermediate = accept or yes, or remove them",
+		    cc->name);
+}
+
 static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
 {
 	if (parse_section(c, sec, CFG_SEC_CONN, "connection", cc, conn_sub))
@@ -2212,7 +2351,8 @@ static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	}
 	if (!cc->local.auth || !cc->remote.auth)
 		return fail(c, sec->line, "connection '%s': needs 'local { auth = ... }' and 'remote { auth = ... }'", cc->name);
-	if (check_race(c, sec, cc) || check_start(c, sec, cc))
+	if (check_race(c, sec, cc) || check_start(c, sec, cc) || check_vips(c, sec, cc) ||
+	    check_addke(c, sec, cc))
 		return -1;
 	return check_trap(c, sec, cc);
 }
@@ -2896,6 +3036,34 @@ void config_id_str(const struct id_cfg *id, char *out, size_t len)
 		return;
 	}
 	snprintf(out, len, "(id type %u)", id->type);
+}
+
+/* RFC 7296 §3.5: an FQDN is compared as DNS names are (RFC 4343), an
+ * RFC 822 address as mail does in practice; the others are bytes. */
+static bool id_folds(const struct id_cfg *id)
+{
+	return id->type == IKEV2_ID_FQDN || id->type == IKEV2_ID_RFC822_ADDR;
+}
+
+bool config_id_equal(const struct id_cfg *a, const struct id_cfg *b)
+{
+	if (a->type != b->type || a->len != b->len)
+		return false;
+	if (id_folds(a))
+		return !strncasecmp((const char *)a->data, (const char *)b->data, a->len);
+	return !memcmp(a->data, b->data, a->len);
+}
+
+uint32_t config_id_hash(const struct id_cfg *id)
+{
+	uint8_t folded[sizeof(id->data)];
+	uint32_t h = htab_hash(HTAB_SEED, &id->type, 1);
+
+	if (!id_folds(id))
+		return htab_hash(h, id->data, id->len);
+	for (size_t i = 0; i < id->len; i++)
+		folded[i] = (uint8_t)tolower(id->data[i]);
+	return htab_hash(h, folded, id->len);
 }
 
 static void addr_id(const struct sockaddr_storage *ss, struct id_cfg *id)

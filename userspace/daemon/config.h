@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #define CFG_MAX_XF	8	/* transforms of one type in one proposal */
+#define CFG_MAX_ADDKE	7	/* RFC 9370's ADDKE1..ADDKE7 */
 #define CFG_MAX_PROP	8	/* proposals in one list */
 #define CFG_MAX_TS	8	/* traffic selectors on one side */
 #define CFG_MAX_ADDR	4
@@ -49,6 +50,9 @@ enum cfg_action { CFG_ACTION_CLEAR = 0, CFG_ACTION_TRAP, CFG_ACTION_RESTART };
 /* RSASSA-PSS for our RSA signatures: auto = when the peer announced
  * SIGNATURE_HASH_ALGORITHMS (RFC 7427); RSA-PSS-only keys always. */
 enum cfg_pss { CFG_PSS_AUTO = 0, CFG_PSS_YES, CFG_PSS_NO };
+/* A second IKE SA of one identity on one connection (strongSwan's
+ * unique): the old one deleted, the new one refused, or both kept. */
+enum cfg_unique { CFG_UNIQUE_REPLACE = 0, CFG_UNIQUE_KEEP, CFG_UNIQUE_NEVER };
 
 /* IANA transform IDs (RFC 7296 §3.3.2), one list per transform type. */
 struct proposal_cfg {
@@ -58,6 +62,11 @@ struct proposal_cfg {
 	} encr[CFG_MAX_XF];
 	uint16_t prf[CFG_MAX_XF], integ[CFG_MAX_XF], ke[CFG_MAX_XF], esn[2];
 	uint8_t n_encr, n_prf, n_integ, n_ke, n_esn;
+	/* RFC 9370: Additional Key Exchange n + 1 (transform type 6 + n),
+	 * strongSwan's "ke1_ecp384" ... "ke7_x448"; 0 ("ke1_none") makes it
+	 * optional.  IKE proposals only. */
+	uint16_t addke[CFG_MAX_ADDKE][CFG_MAX_XF];
+	uint8_t n_addke[CFG_MAX_ADDKE];
 };
 
 struct ts_cfg {
@@ -130,6 +139,11 @@ struct conn_cfg {
 	 * 7296 §3.15), from these pools in order. */
 	struct cfg_pool_name pools[CFG_MAX_POOLS];
 	int n_pools, pools_line;
+	/* As initiator, the virtual IPs asked for in IKE_AUTH (a CFG_REQUEST,
+	 * §3.15): 0.0.0.0 and :: for any, an address for that one; at most
+	 * one per family. */
+	struct sockaddr_storage vips[2];
+	int n_vips;
 	uint16_t local_port, remote_port;	/* IKE UDP ports (500) */
 	enum cfg_transport transport;
 	uint16_t tcp_port;
@@ -145,6 +159,10 @@ struct conn_cfg {
 	uint16_t fragment_size;
 	enum cfg_inter intermediate;
 	bool encap, assume_no_nat, initial_contact;
+	enum cfg_unique unique;
+	/* Per-client limits, 0: none: established IKE SAs of one peer
+	 * identity on the connection, Child SAs of one IKE SA. */
+	uint32_t ike_sas_per_id, child_sas_max;
 	uint32_t dpd_delay_s, dpd_timeout_s, rekey_time_s;
 	uint32_t retransmit_base_ms, retransmit_tries;
 	double retransmit_factor;
@@ -280,6 +298,11 @@ void config_id_str(const struct id_cfg *id, char *out, size_t len);
 /* A remote id with strongSwan's wildcards (*@domain, *.domain, a DN
  * value * or *.suffix), matched by exch_auth.c rather than compared. */
 bool config_id_wild(const struct id_cfg *id);
+/* Whether a and b name the same identity: FQDN and RFC 822 identities
+ * regardless of case, the others byte for byte; config_id_hash agrees
+ * (equal identities, equal hashes), for tables keyed by identity. */
+bool config_id_equal(const struct id_cfg *a, const struct id_cfg *b);
+uint32_t config_id_hash(const struct id_cfg *id);
 
 const char *cfg_transport_name(enum cfg_transport t);
 /* The daemon's log levels (log_level, with its subsystem levels) set. */
@@ -291,6 +314,9 @@ const char *config_alg_name(uint8_t type, uint16_t id, uint16_t keylen, char *bu
 /* "aes256gcm16-prfsha256-x25519" of one proposal, "a, b" of a list. */
 int config_proposal_str(const struct proposal_cfg *p, char *out, size_t len);
 int config_proposals_str(const struct proposal_cfg *p, int n, char *out, size_t len);
+/* Does any IKE proposal of the connection have an additional key exchange
+ * (RFC 9370, keN_)? */
+bool config_has_addke(const struct conn_cfg *cc);
 
 /*
  * The key table (config.c): every key of every section, with its type,
@@ -318,5 +344,9 @@ enum cfg_ref_format {
 
 /* Every section and key with its value, bounds, default and help. */
 void config_reference(FILE *f, enum cfg_ref_format fmt);
+
+/* What makes ss no host's address (unspecified, broadcast, multicast;
+ * IPv4-mapped too), or NULL. */
+const char *config_not_a_host(const struct sockaddr_storage *ss);
 
 #endif

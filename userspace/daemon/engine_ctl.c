@@ -142,7 +142,7 @@ struct config *engine_config(const struct engine *e)
 }
 
 /* Best effort on the way out: one unacknowledged Delete, then gone. */
-static void delete_now(struct ike_sa *sa, const char *why)
+void ike_sa_delete_now(struct ike_sa *sa, const char *why)
 {
 	if (sa->keyed && (sa->state == IKE_S_ESTABLISHED || sa->state == IKE_S_REKEYED)) {
 		struct buf in = BUF_INIT;
@@ -162,7 +162,7 @@ void engine_shutdown(struct engine *e)
 	e->shutting_down = true;
 	mem_burst_stop(&e->ho_mem);
 	while (e->all)
-		delete_now(e->all, "daemon stopping");
+		ike_sa_delete_now(e->all, "daemon stopping");
 	trap_remove_all(e);
 }
 
@@ -178,6 +178,7 @@ void engine_free(struct engine *e)
 	xport_later_free(e);
 	conn_retries_free(e);
 	dns_free_all(e);
+	vip_memo_free(e);
 	timer_cancel(e->loop, &e->cookie_timer);
 	mem_burst_stop(&e->ho_mem);
 	cred_free_all(e);
@@ -347,7 +348,7 @@ int engine_terminate(struct engine *e, const char *name, struct buf *out)
 			sa->pending |= PEND_DELETE_IKE;
 			ike_kick(sa);
 		} else {
-			delete_now(sa, "terminated");
+			ike_sa_delete_now(sa, "terminated");
 		}
 	}
 	if (!count && retry)
@@ -417,7 +418,7 @@ int engine_terminate_id(struct engine *e, bool child, uint64_t id, struct buf *o
 			sa->pending |= PEND_DELETE_IKE;
 			ike_kick(sa);
 		} else if (sa->state != IKE_S_DELETING) {
-			delete_now(sa, "terminated");
+			ike_sa_delete_now(sa, "terminated");
 		}
 		return reply(out, 0, "IKE SA %llu being deleted\n", (unsigned long long)id);
 	}
@@ -609,7 +610,7 @@ int engine_reload(struct engine *e, struct config *cfg, struct buf *out)
 		}
 		/* The old config goes away with this call: SAs of changed
 		 * connections end now. */
-		delete_now(sa, "its connection changed on reload");
+		ike_sa_delete_now(sa, "its connection changed on reload");
 		dropped++;
 	}
 	if (cfg->daemon.udp_port != e->cfg->daemon.udp_port ||
@@ -829,6 +830,33 @@ static void vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 	}
 }
 
+/* Initiator: the addresses the peer gave us and its DNS servers. */
+static void my_vips_text(const struct ike_sa *sa, bool json, struct buf *b)
+{
+	char a[ADDR_STRLEN];
+
+	if (json)
+		bprintf(b, ",\"our_vips\":[");
+	for (int i = 0; i < sa->n_my_vip; i++) {
+		addr_str(&sa->my_vip[i], a, sizeof(a));
+		if (json)
+			bprintf(b, "%s\"%s\"", i ? "," : "", a);
+		else
+			bprintf(b, "  virtual IP %s (ours, from the peer)\n", a);
+	}
+	if (json)
+		bprintf(b, "],\"dns\":[");
+	for (int i = 0; i < sa->n_vip_dns; i++) {
+		addr_str(&sa->vip_dns[i], a, sizeof(a));
+		if (json)
+			bprintf(b, "%s\"%s\"", i ? "," : "", a);
+		else
+			bprintf(b, "  DNS server %s (from the peer, not applied)\n", a);
+	}
+	if (json)
+		bprintf(b, "]");
+}
+
 static void status_text(struct engine *e, const char *conn, struct buf *b)
 {
 	uint64_t now = ike_now();
@@ -858,6 +886,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
 		vips_text(sa, false, b);
+		my_vips_text(sa, false, b);
 		if (sa->probe.state != PROBE_NONE) {
 			char ps[96];
 
@@ -1056,7 +1085,9 @@ static void ike_sa_json(struct engine *e, struct ike_sa *sa, bool first, uint64_
 		child_json(e, sa, c, c == sa->children, b);
 	bprintf(b, "],\"vips\":[");
 	vips_text(sa, true, b);
-	bprintf(b, "]}");
+	bprintf(b, "]");
+	my_vips_text(sa, true, b);
+	bprintf(b, "}");
 }
 
 static void counters_json(const struct engine *e, struct buf *b)

@@ -44,6 +44,13 @@ uint16_t vip_assign(struct ike_sa *sa, const struct conn_cfg *cc, const struct v
 /* The CFG_REPLY with sa's virtual IPs and their pools' DNS servers;
  * nothing when sa has none. */
 void vip_put_reply(struct ike_sa *sa, struct ike_builder *bld);
+/* Initiator (vips =): the CFG_REQUEST of an IKE_AUTH request, asking for
+ * the addresses had before when there were some. */
+void vip_put_request(struct ike_sa *sa, struct ike_builder *bld);
+/* The CFG_REPLY of an IKE_AUTH response into sa->my_vip, put on the host:
+ * 0 (taken, or none asked for: one unasked for is ignored with a log),
+ * -ENOENT (asked, none usable given: logged) or -EBADMSG (malformed). */
+int vip_reply_take(struct ike_sa *sa, const struct ike_msg *inner);
 
 /* exch_init.c */
 int init_start(struct ike_sa *sa);
@@ -86,10 +93,17 @@ int auth_id_match(const struct id_cfg *pattern, const struct id_cfg *peer);
 /* A configured identity in wire form (a DN's text as DER): 0 or -errno. */
 int auth_id_der(const struct id_cfg *in, struct id_cfg *out);
 
-/* exch_inter.c (RFC 9242) */
+/* exch_inter.c (RFC 9242, RFC 9370) */
 /* The initiator after IKE_SA_INIT: IKE_INTERMEDIATE when negotiated and
- * not yet done, else auth_start(). */
+ * not yet done (one per additional key exchange), else auth_start(). */
 int inter_start(struct ike_sa *sa);
+/* Initiator: do we announce INTERMEDIATE_EXCHANGE_SUPPORTED (intermediate =
+ * yes, or additional key exchanges in the proposals)? */
+bool inter_announce(const struct conn_cfg *cc);
+/* Responder: how the ADDKE types of a request m's proposals are taken. */
+enum prop_addke inter_addke_mode(const struct conn_cfg *cc, const struct ike_msg *m);
+/* Additional key exchanges negotiated (not NONE) and not yet done. */
+bool inter_pending(const struct ike_sa *sa);
 void inter_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		      const struct ike_msg *inner, const uint8_t *plain);
 void inter_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
@@ -112,6 +126,8 @@ void child_new_done(struct ike_sa *sa, const struct child_cfg *cc);
 /* c, accepted by the peer (IKE_AUTH, CREATE_CHILD_SA), could not be
  * installed (err): the peer is told to delete its half (§1.4.1). */
 void child_refused_by_kernel(struct child_sa *c, int err);
+/* The same for a reason of ours (why: a sentence for the log). */
+void child_refuse_at_peer(struct child_sa *c, const char *why);
 /* The peer deleted c, the new SA of its rekey we answered, before the
  * old one (its kernel refused c): the old one is whole and stays. */
 void child_rekey_undo(struct child_sa *c);

@@ -231,15 +231,6 @@ static size_t id_body(const struct id_cfg *id, uint8_t *out)
 	return 4u + id->len;
 }
 
-static bool id_equal(const struct id_cfg *a, const struct id_cfg *b)
-{
-	if (a->type != b->type || a->len != b->len)
-		return false;
-	if (a->type == IKEV2_ID_FQDN || a->type == IKEV2_ID_RFC822_ADDR)
-		return !strncasecmp((const char *)a->data, (const char *)b->data, a->len);
-	return !memcmp(a->data, b->data, a->len);
-}
-
 /* How specific a wildcard match is: by the literal bytes it held to,
  * between any identity (0) and the exact one (AUTH_ID_EXACT). */
 static int wild_score(size_t literal)
@@ -304,7 +295,7 @@ int auth_id_match(const struct id_cfg *pattern, const struct id_cfg *peer)
 	if (!pattern->type)
 		return 0;
 	if (!config_id_wild(pattern))
-		return !id_wire(pattern, &w) && id_equal(&w, peer) ? AUTH_ID_EXACT : -1;
+		return !id_wire(pattern, &w) && config_id_equal(&w, peer) ? AUTH_ID_EXACT : -1;
 	if (pattern->type != peer->type)
 		return -1;
 	if (pattern->type == IKEV2_ID_DER_ASN1_DN)
@@ -647,6 +638,7 @@ int auth_start(struct ike_sa *sa)
 	ike_put_auth(&bld, method, au.data, au.len);
 	if (sa->cfg->initial_contact && !has_contact(sa))
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
+	vip_put_request(sa, &bld);
 	if (sa->cfg->children) {
 		struct child_sa *ch = child_new(sa, sa->cfg->children);
 
@@ -747,12 +739,108 @@ static void initial_contact(struct ike_sa *sa)
 	for (o = sa->e->all; o; o = n) {
 		n = o->next;
 		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED &&
-		    id_equal(&o->peer_id, &sa->peer_id)) {
+		    config_id_equal(&o->peer_id, &sa->peer_id)) {
 			char pid[PEER_ID_STRLEN];
 
 			log_info("%s: INITIAL_CONTACT from %s", ike_sa_name(o), peer_id_str(sa, pid));
 			ike_sa_destroy(o, "replaced after INITIAL_CONTACT");
 		}
+	}
+}
+
+/*
+ * An identity with an IKE SA of the connection already (strongSwan's
+ * unique; after INITIAL_CONTACT, which drops the old ones first): false
+ * when `unique = keep` or `ike_sas_per_id` refuses the new IKE SA
+ * (logged), *replace true when older ones are to go (unique_replace,
+ * before and after the new one's Child SA).  Counted are established IKE
+ * SAs, so that rekeying (CREATE_CHILD_SA, not IKE_AUTH) never meets the
+ * limit.
+ */
+static bool unique_admit(struct ike_sa *sa, bool *replace)
+{
+	const struct conn_cfg *cc = sa->cfg;
+	const struct ike_sa *o, *kept = NULL;
+	char pid[PEER_ID_STRLEN];
+	uint32_t n = 0;
+
+	*replace = false;
+	for (o = sa->e->all; o; o = o->next) {
+		if (o == sa || o->cfg != cc || o->state != IKE_S_ESTABLISHED ||
+		    !config_id_equal(&o->peer_id, &sa->peer_id))
+			continue;
+		if (cc->unique == CFG_UNIQUE_REPLACE) {
+			*replace = true;
+			continue;
+		}
+		if (cc->unique == CFG_UNIQUE_KEEP && !kept)
+			kept = o;
+		n++;
+	}
+	if (kept) {
+		log_warn("%s: IKE SA of %s refused (unique = keep): %s is up for the identity",
+			 ike_sa_name(sa), peer_id_str(sa, pid), ike_sa_name(kept));
+		return false;
+	}
+	if (cc->ike_sas_per_id && n >= cc->ike_sas_per_id) {
+		log_warn("%s: IKE SA refused: %u IKE SAs of %s up, the limit (ike_sas_per_id)",
+			 ike_sa_name(sa), n, peer_id_str(sa, pid));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * unique = replace: the identity's older IKE SAs of the connection go with
+ * their Child SAs, their peer told by a Delete (a TCP connection that
+ * carried only them closed).  Those from another address (moved: the
+ * client roamed) go before the new IKE SA's virtual IP and first Child
+ * SA, as after INITIAL_CONTACT: their Child SAs hold its selectors with
+ * another tunnel.  Those from the same address are given UNIQUE_GRACE_MS
+ * once the new one stands (moved false), its Child SAs sharing their
+ * policies meanwhile: a make-before-break reauthentication (strongSwan's
+ * make_before_break) deletes the old IKE SA itself once its new Child SAs
+ * are installed, and a Delete from us racing with our IKE_AUTH response
+ * would make the peer drop its old Child SA before the new one is in.
+ * Either way the identity's lease of a virtual IP stays, the same address.
+ */
+#define UNIQUE_GRACE_MS	10000
+
+static void unique_grace_over(struct timer *t)
+{
+	struct ike_sa *o = container_of(t, struct ike_sa, replace_timer);
+
+	if (o->state != IKE_S_ESTABLISHED)
+		return;
+	log_info("%s: deleted: replaced by a newer IKE SA of the identity %u s ago (unique = replace)",
+		 ike_sa_name(o), UNIQUE_GRACE_MS / 1000);
+	ike_sa_delete_now(o, "replaced by a new IKE SA of the identity");
+}
+
+static void unique_replace(struct ike_sa *sa, bool moved)
+{
+	struct ike_sa *o, *n;
+	char pid[PEER_ID_STRLEN];
+
+	for (o = sa->e->all; o; o = n) {
+		n = o->next;
+		if (o == sa || o->cfg != sa->cfg || o->state != IKE_S_ESTABLISHED ||
+		    !config_id_equal(&o->peer_id, &sa->peer_id) ||
+		    (moved && addr_eq(&o->path.remote, &sa->path.remote)))
+			continue;
+		if (!moved) {
+			if (!timer_armed(&o->replace_timer)) {
+				log_info("%s: replaces %s of %s in %u s unless its peer deletes it first (unique = replace)",
+					 ike_sa_name(sa), ike_sa_name(o), peer_id_str(sa, pid),
+					 UNIQUE_GRACE_MS / 1000);
+				timer_arm(sa->e->loop, &o->replace_timer, UNIQUE_GRACE_MS,
+					  unique_grace_over);
+			}
+			continue;
+		}
+		log_info("%s: replaces %s of %s (unique = replace)", ike_sa_name(sa),
+			 ike_sa_name(o), peer_id_str(sa, pid));
+		ike_sa_delete_now(o, "replaced by a new IKE SA of the identity");
 	}
 }
 
@@ -767,7 +855,8 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct ike_notify ic;
 	char a[PEER_ID_STRLEN], b[PEER_ID_STRLEN];
 	uint16_t child_err;
-	int r;
+	bool replace;
+	int r, vr;
 
 	if (auth_error_notify(sa, inner, &child_err)) {
 		auth_fail(sa, "the responder refused our authentication");
@@ -794,7 +883,27 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	/* A responder may send INITIAL_CONTACT too (§2.4). */
 	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
 		initial_contact(sa);
+	if (!unique_admit(sa, &replace)) {
+		tell_auth_failed(sa);
+		auth_fail(sa, "the identity's IKE SAs refuse another");
+		return;
+	}
+	if (replace)
+		unique_replace(sa, true);
 	sa->req.child = NULL;
+	vr = vip_reply_take(sa, inner);
+	if (vr == -EBADMSG) {
+		/* §2.21.2: authenticated, so the IKE SA is up at the peer
+		 * and goes by an INFORMATIONAL Delete */
+		log_warn("%s: the IKE SA is deleted: its IKE_AUTH response is malformed", ike_sa_name(sa));
+		if (ch)
+			child_free(ch, true);
+		sa->e->st.child_failed += ch ? 1 : 0;
+		ike_sa_established(sa);
+		sa->pending |= PEND_DELETE_IKE;
+		ike_req_done(sa);
+		return;
+	}
 	if (ch && child_err) {
 		/* §2.21.2: the IKE SA is up without it; §2.25: after
 		 * TEMPORARY_FAILURE it is asked for again later, by
@@ -807,7 +916,9 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	} else if (ch) {
 		uint16_t e = child_accept(ch, inner, true);
 
-		if (!e && !(r = child_install(ch, &sa->ni, &sa->nr, NULL, true)) &&
+		if (!e && vr)
+			child_refuse_at_peer(ch, "we asked for a virtual IP for its selectors and got none");
+		else if (!e && !(r = child_install(ch, &sa->ni, &sa->nr, NULL, true)) &&
 		    !(r = child_policies(ch))) {
 			child_link(ch);
 			child_schedule(ch);
@@ -822,6 +933,8 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		}
 	}
 	ike_sa_established(sa);
+	if (replace)
+		unique_replace(sa, false);
 	esp_probe_start(sa);
 	/* Further children of the connection come by CREATE_CHILD_SA; the
 	 * first was asked for in IKE_AUTH, and if it was refused, this pass
@@ -854,7 +967,7 @@ static int conn_fit(struct ike_sa *sa, const struct conn_cfg *c, const struct id
 
 	if (plen < 0 || (idm = auth_id_match(&c->remote.id, peer)) < 0)
 		return -1;
-	if (idr && c->local.id.type && (id_wire(&c->local.id, &w) || !id_equal(&w, idr)))
+	if (idr && c->local.id.type && (id_wire(&c->local.id, &w) || !config_id_equal(&w, idr)))
 		return -1;
 	if (pc->ee && c->remote.auth == CFG_AUTH_PUBKEY &&
 	    (!(cr = cred_get(sa->e, c)) || !cr->cas || crypto_cert_verify(pc->ee, pc->inter, cr->cas, 0)))
@@ -984,9 +1097,17 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	struct vip_ask ask;
 	uint16_t child_err = 0;
 	uint8_t method = 0;
+	bool replace;
 	int r;
 
 	(void)raw_plain;
+	/* RFC 9370 §2.2.1: IKE_AUTH only after every additional key exchange
+	 * negotiated, or it would go without them. */
+	if (inter_pending(sa)) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		auth_fail(sa, "IKE_AUTH before the additional key exchanges (RFC 9370)");
+		return;
+	}
 	if (!pid || ike_get_id(pid, &idi) || !id_from_payload(&idi, &sa->peer_id) ||
 	    !ike_msg_find(inner, IKEV2_PL_AUTH)) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
@@ -1046,6 +1167,15 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	 * the first Child SA, whose selectors and policies they may hold. */
 	if (!ike_find_notify(inner, IKEV2_N_INITIAL_CONTACT, &ic))
 		initial_contact(sa);
+	if (!unique_admit(sa, &replace)) {
+		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
+				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+		buf_wipe(&au);
+		auth_fail(sa, "the identity's IKE SAs refuse another");
+		return;
+	}
+	if (replace)
+		unique_replace(sa, true);
 	/* Virtual IPs before the first Child SA, whose remote selectors
 	 * they narrow; none to give refuses that Child SA (§3.15.4). */
 	child_err = vip_assign(sa, cc, &ask);
@@ -1086,5 +1216,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	 * in its next request. */
 	sa->auth_next_msgid = msgid + 1;
 	ike_sa_established(sa);
+	if (replace)
+		unique_replace(sa, false);
 	esp_probe_start(sa);
 }

@@ -192,10 +192,18 @@ void child_new_refused(struct ike_sa *sa, const struct child_cfg *cc, uint16_t e
 
 void child_refused_by_kernel(struct child_sa *c, int err)
 {
+	char why[96];
+
+	snprintf(why, sizeof(why), "the kernel refused it (%s)", strerror(-err));
+	child_refuse_at_peer(c, why);
+}
+
+void child_refuse_at_peer(struct child_sa *c, const char *why)
+{
 	struct ike_sa *sa = c->ike;
 
-	log_warn("%s: Child SA %s not established: the kernel refused it (%s); deleting it at the peer",
-		 ike_sa_name(sa), c->cfg->name, strerror(-err));
+	log_warn("%s: Child SA %s not established: %s; deleting it at the peer",
+		 ike_sa_name(sa), c->cfg->name, why);
 	sa->e->st.child_failed++;
 	child_link(c);
 	c->pending |= CHILD_PEND_DELETE;
@@ -250,6 +258,17 @@ static void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 		memcpy(to->vip, from->vip, sizeof(to->vip));
 		to->n_vip = from->n_vip;
 		from->n_vip = 0;
+	}
+	if (from->n_my_vip && !to->n_my_vip) {
+		memcpy(to->my_vip, from->my_vip, sizeof(to->my_vip));
+		memcpy(to->vip_dns, from->vip_dns, sizeof(to->vip_dns));
+		to->n_my_vip = from->n_my_vip;
+		to->n_vip_dns = from->n_vip_dns;
+		to->vip_installed = from->vip_installed;
+		to->vip_asked = from->vip_asked;
+		from->n_my_vip = 0;
+		from->n_vip_dns = 0;
+		from->vip_installed = 0;
 	}
 	/* And what is still to be asked for: refusals, a pass due or
 	 * waiting for the exchange that rekeyed the IKE SA. */
@@ -413,7 +432,7 @@ int ike_start_rekey(struct ike_sa *sa)
 		return -ENOMEM;
 	}
 	chain_begin(&bld, &in);
-	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke);
+	prop_put_ike(&bld, sa->cfg, ns->spi_i, 8, sa->suite.ke, false);
 	ike_put_nonce(&bld, r->nonce.data, r->nonce.len);
 	ike_put_ke(&bld, sa->suite.ke, pub.data, pub.len);
 	buf_free(&pub);
@@ -562,7 +581,7 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	if (!psa || !pn || !pk || ike_get_sa_reply(psa, sap) || ike_get_nonce(pn, &n) ||
-	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, sap, &ns->suite) ||
+	    ike_get_ke(pk, &ke) || prop_check_reply_ike(sa->cfg, sap, PROP_ADDKE_NONE, &ns->suite) ||
 	    sap->p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
 	    kex_derive(r->kex, ke.data.p, ke.data.len, &gir)) {
 		log_warn("%s: unusable IKE SA rekey response", ike_sa_name(sa));
@@ -654,7 +673,8 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	ns = ike_sa_new(sa->e, sa->cfg, false);
 	if (!ns)
 		return;
-	if (prop_select_ike(sa->cfg, sap, &ns->suite, &idx) || sap->p[idx].spi_len != 8) {
+	if (prop_select_ike(sa->cfg, sap, PROP_ADDKE_NONE, &ns->suite, &idx) ||
+	    sap->p[idx].spi_len != 8) {
 		ike_sa_destroy(ns, NULL);
 		respond_error(sa, msgid, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0,
 			      "no acceptable IKE proposal");
@@ -676,9 +696,10 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 		}
 	}
 	memcpy(ns->spi_i, sap->p[idx].spi, 8);
-	kex = kex_new(ns->suite.ke);
-	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) || kex_public(kex, &pub) ||
-	    kex_derive(kex, ke.data.p, ke.data.len, &gir) ||
+	/* The initiator's KE first: an ML-KEM response is made from it. */
+	kex = kex_new_responder(ns->suite.ke);
+	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) ||
+	    kex_derive(kex, ke.data.p, ke.data.len, &gir) || kex_public(kex, &pub) ||
 	    crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
 				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
 				  ns->spi_i, ns->spi_r, &ns->keys) ||
@@ -775,8 +796,8 @@ static bool child_pfs(struct ike_sa *sa, uint32_t msgid, const struct child_sa *
 		respond_error(sa, msgid, IKEV2_N_INVALID_KE_PAYLOAD, g, 2, "PFS group differs");
 		return false;
 	}
-	kex = kex_new(c->esp.ke);
-	r = !kex || kex_public(kex, pub) || kex_derive(kex, ke.data.p, ke.data.len, gir);
+	kex = kex_new_responder(c->esp.ke);
+	r = !kex || kex_derive(kex, ke.data.p, ke.data.len, gir) || kex_public(kex, pub);
 	kex_free(kex);
 	if (r)
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "bad KE");
@@ -823,6 +844,26 @@ static void child_rekeyed_by_peer(struct ike_sa *sa, struct child_sa *old, struc
 	old->rekeyed_by = c;
 }
 
+/* child_sas_max: one more Child SA (not a rekey's) is answered with
+ * NO_ADDITIONAL_SAS (§3.10.1: unwilling to accept more on this IKE SA);
+ * true when it was. */
+static bool child_over_limit(struct ike_sa *sa, uint32_t msgid)
+{
+	char why[128], pid[PEER_ID_STRLEN];
+	uint32_t n = 0;
+
+	if (!sa->cfg->child_sas_max)
+		return false;
+	for (const struct child_sa *c = sa->children; c; c = c->next)
+		n += c->state == CHILD_S_INSTALLED || c->state == CHILD_S_REKEYING;
+	if (n < sa->cfg->child_sas_max)
+		return false;
+	snprintf(why, sizeof(why), "%u Child SAs of %s up, the limit (child_sas_max)", n,
+		 peer_id_str(sa, pid));
+	respond_error(sa, msgid, IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0, why);
+	return true;
+}
+
 static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct ike_msg *inner)
 {
 	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
@@ -857,6 +898,8 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 			      "no child configuration for these selectors");
 		return;
 	}
+	if (!old && child_over_limit(sa, msgid))
+		return;
 	c = child_new(sa, cfg);
 	if (!c)
 		return;

@@ -198,7 +198,7 @@ int init_start(struct ike_sa *sa)
 	/* RFC 8019 §7.1.2: the solution right after the cookie. */
 	if (sa->cookie.len && sa->puzzle.len)
 		ike_put_ps(&bld, sa->puzzle.data, sa->puzzle.len);
-	prop_put_ike(&bld, sa->cfg, NULL, 0, sa->ke_group);
+	prop_put_ike(&bld, sa->cfg, NULL, 0, sa->ke_group, true);
 	ike_put_ke(&bld, sa->ke_group, pub.data, pub.len);
 	ike_put_nonce(&bld, sa->ni.data, sa->ni.len);
 	/* RT-18/RT-19: NAT-D always, unless configured to assume no NAT. */
@@ -210,7 +210,7 @@ int init_start(struct ike_sa *sa)
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_SIGNATURE_HASH_ALGORITHMS,
 			       sh.data, sh.len);
 	/* RFC 9242 §3.1: protocol 0, no SPI, no data. */
-	if (sa->cfg->intermediate == CFG_INTER_YES)
+	if (inter_announce(sa->cfg))
 		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_INTERMEDIATE_EXCHANGE_SUPPORTED,
 			       NULL, 0);
 	/* RT-2, RT-13: protocol 0, no SPI, no data. */
@@ -380,7 +380,7 @@ static void peer_extensions(struct ike_sa *sa, const struct ike_msg *m)
 			has_notify(m, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED);
 	/* RFC 9242 §3.1: an initiator announced it only with `yes`; a
 	 * responder answers unless `no` (its data is ignored). */
-	sa->inter = (sa->initiator ? sa->cfg->intermediate == CFG_INTER_YES :
+	sa->inter = (sa->initiator ? inter_announce(sa->cfg) :
 				     sa->cfg->intermediate != CFG_INTER_NO) &&
 		    has_notify(m, IKEV2_N_INTERMEDIATE_EXCHANGE_SUPPORTED);
 	if (!ike_find_notify(m, IKEV2_N_SIGNATURE_HASH_ALGORITHMS, &n))
@@ -430,7 +430,7 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 		init_fail(sa, "response with a zero responder SPI");
 		return;
 	}
-	if (prop_check_reply_ike(sa->cfg, sap, &sa->suite)) {
+	if (prop_check_reply_ike(sa->cfg, sap, PROP_ADDKE_NEGOTIATE, &sa->suite)) {
 		init_fail(sa, "responder chose a proposal we did not offer");
 		return;
 	}
@@ -451,6 +451,11 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	if (natd_check(sa, m, sa->spi_r) && (sa->nat_local || sa->nat_remote))
 		float_to_natt(sa);
 	peer_extensions(sa, m);
+	/* RFC 9370 §2.2.1: without IKE_INTERMEDIATE ADDKE types are unknown. */
+	if (!sa->inter && inter_pending(sa)) {
+		init_fail(sa, "responder chose additional key exchanges without IKE_INTERMEDIATE");
+		return;
+	}
 	offered = xport_state_offers(sa->x.state);
 	/* RT-4, RT-9; without the echo RFC 9329 proper over TCP (RT-11). */
 	xport_init_done(sa, has_notify(m, sa->e->cfg->daemon.separate_transports_notify));
@@ -523,7 +528,8 @@ static uint16_t puzzle_prf(const struct conn_cfg *cc, const struct ike_sa_pl *sa
 	struct ike_suite s;
 	int idx;
 
-	if (prop_select_ike(cc, sap, &s, &idx) || !crypto_prf_supported(s.prf))
+	if (prop_select_ike(cc, sap, PROP_ADDKE_NEGOTIATE, &s, &idx) ||
+	    !crypto_prf_supported(s.prf))
 		return 0;
 	return s.prf;
 }
@@ -769,7 +775,7 @@ static struct ike_sa *init_choose(struct engine *e, const struct init_req *q, in
 
 	if (!sa)
 		return NULL;
-	if (prop_select_ike(q->cc, &q->sap, &sa->suite, idx)) {
+	if (prop_select_ike(q->cc, &q->sap, inter_addke_mode(q->cc, q->m), &sa->suite, idx)) {
 		explain_ike_proposals(q->from, &q->sap, q->cc);
 		init_reply_notify(e, q->rx, &q->m->hdr, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		ike_sa_destroy(sa, NULL);
@@ -872,16 +878,21 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 		echo = false;
 	}
 	xport_init_rx(sa, rx, echo);
-	sa->kex = kex_new(sa->suite.ke);
+	sa->kex = kex_new_responder(sa->suite.ke);
 	if (!sa->kex || buf_append(&sa->ni, q->ni.p, q->ni.len) ||
-	    crypto_nonce(&sa->nr, IKE_NONCE_LEN) || kex_public(sa->kex, &pub)) {
+	    crypto_nonce(&sa->nr, IKE_NONCE_LEN)) {
 		ike_sa_destroy(sa, "out of resources");
 		goto out;
 	}
+	/* The initiator's KE first: an ML-KEM response is made from it. */
 	if (derive_keys(sa, &q->ke)) {
 		log_info_rl("IKE_SA_INIT from %s: invalid KE value", q->from);
 		init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		ike_sa_destroy(sa, NULL);
+		goto out;
+	}
+	if (kex_public(sa->kex, &pub)) {
+		ike_sa_destroy(sa, "out of resources");
 		goto out;
 	}
 	natd_check(sa, m, zero);

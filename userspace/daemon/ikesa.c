@@ -277,6 +277,8 @@ static void free_init_material(struct ike_sa *sa)
 {
 	kex_free(sa->kex);
 	sa->kex = NULL;
+	kex_free(sa->addke_kex);
+	sa->addke_kex = NULL;
 	buf_wipe(&sa->ni);
 	buf_wipe(&sa->nr);
 	buf_free(&sa->init_req);
@@ -373,6 +375,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	}
 	sa->children = NULL;
 	ike_vips_release(sa);
+	vip_drop(sa);
 	if (sa->kernel_keepalive && e->kb && e->kb->ops->keepalive_set &&
 	    !keepalive_shared(sa)) {
 		const struct ike_path *ep = ike_esp_path(sa);
@@ -381,6 +384,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	}
 	timer_cancel(e->loop, &sa->life_timer);
 	timer_cancel(e->loop, &sa->dpd_timer);
+	timer_cancel(e->loop, &sa->replace_timer);
 	timer_cancel(e->loop, &sa->child_timer);
 	child_wants_clear(sa);
 	timer_cancel(e->loop, &sa->keepalive_timer);

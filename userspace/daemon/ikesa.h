@@ -240,6 +240,7 @@ struct ike_sa {
 
 	/* IKE_SA_INIT material, kept until IKE_AUTH is done */
 	struct ike_kex *kex;
+	struct ike_kex *addke_kex;	/* RFC 9370: the running additional one */
 	struct buf ni, nr;
 	struct buf init_req, init_resp;	/* as sent/received, for AUTH */
 	struct buf cookie;	/* initiator: cookie to echo */
@@ -286,6 +287,17 @@ struct ike_sa {
 		char pool[CFG_NAME_MAX];
 	} vip[2];
 	int n_vip;
+	/* Initiator (vips =): the virtual IPs the peer gave us in its
+	 * CFG_REPLY, our Child SAs' local selectors; added to the host
+	 * (bit i of vip_installed) while the SA lives, passed to the SA that
+	 * rekeys it.  The DNS servers that came with them are shown, not
+	 * applied. */
+	bool vip_asked;
+	struct sockaddr_storage my_vip[2];
+	int n_my_vip;
+	uint8_t vip_installed;
+	struct sockaddr_storage vip_dns[2 * IKE_MAX_CP_DNS];
+	int n_vip_dns;
 	/* Responder: the message ID of the initiator's first request after
 	 * IKE_AUTH, the one that may carry AUTHENTICATION_FAILED (§2.21.2). */
 	uint32_t auth_next_msgid;
@@ -317,6 +329,9 @@ struct ike_sa {
 	uint64_t created_ms, established_ms, last_rx_ms;
 	struct timer life_timer;	/* half-open limit, or IKE rekey */
 	struct timer dpd_timer;
+	/* unique = replace of an IKE SA from the same address: its peer's
+	 * make-before-break reauthentication deletes it first, or this does */
+	struct timer replace_timer;
 	/* PEND_CHILD: the index in cfg->children to go on from (a refused
 	 * Child SA is not asked for again in the same pass), and the timer
 	 * of a new pass after TEMPORARY_FAILURE (§2.25); child_again: it
@@ -407,6 +422,9 @@ struct engine {
 	struct conn_retry *retries;
 	/* remote_addrs names and what they last resolved to (dns.c) */
 	struct conn_dns *dns;
+	/* The virtual IPs a connection had last, asked for again when it
+	 * reconnects (vip.c), by name */
+	struct vip_memo *vip_memo;
 
 	struct engine_stats st;
 	struct frag_pool frags;	/* every SA's reassembly, max_frag_memory */
@@ -507,9 +525,16 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 void ike_sa_link(struct ike_sa *sa);		/* into the SPI table */
 /* Frees the SA and everything it holds; starts nothing new. */
 void ike_sa_destroy(struct ike_sa *sa, const char *why);
+/* An established SA's peer is told by a Delete, sent once and not waited
+ * for (none while a request of ours is out), then the SA is destroyed. */
+void ike_sa_delete_now(struct ike_sa *sa, const char *why);
 /* The SA's virtual IPs go back to their pools (remembered for the
  * identity); the SA holds none after. */
 void ike_vips_release(struct ike_sa *sa);
+/* vip.c, initiator: the virtual IPs off the host, remembered for the
+ * connection; called as the SA goes. */
+void vip_drop(struct ike_sa *sa);
+void vip_memo_free(struct engine *e);
 struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
 void ike_sa_established(struct ike_sa *sa);
 void ike_half_open_add(struct ike_sa *sa);

@@ -41,16 +41,6 @@ struct pool_set {
 	struct pool *pools;
 };
 
-static uint32_t id_hash(const struct id_cfg *id)
-{
-	return htab_hash(htab_hash(HTAB_SEED, &id->type, 1), id->data, id->len);
-}
-
-static bool id_same(const struct id_cfg *a, const struct id_cfg *b)
-{
-	return a->type == b->type && a->len == b->len && !memcmp(a->data, b->data, a->len);
-}
-
 static struct pool *pool_find(const struct pool_set *ps, const char *name)
 {
 	for (struct pool *p = ps->pools; p; p = p->next)
@@ -61,12 +51,12 @@ static struct pool *pool_find(const struct pool_set *ps, const char *name)
 
 static struct lease *lease_find(const struct pool *p, const struct id_cfg *id)
 {
-	uint32_t h = id_hash(id);
+	uint32_t h = config_id_hash(id);
 
 	for (struct hnode *n = htab_first(&p->ids, h); n; n = htab_next(n)) {
 		struct lease *l = container_of(n, struct lease, node);
 
-		if (id_same(&l->id, id))
+		if (config_id_equal(&l->id, id))
 			return l;
 	}
 	return NULL;
@@ -214,7 +204,7 @@ int pool_acquire(struct pool_set *ps, const char *name, const struct id_cfg *id,
 			return -ENOMEM;
 		pool_addr(p, p->next_off, &l->addr);
 		l->id = *id;
-		if (htab_add(&p->ids, &l->node, id_hash(id))) {
+		if (htab_add(&p->ids, &l->node, config_id_hash(id))) {
 			free(l);
 			return -ENOMEM;
 		}
@@ -229,7 +219,7 @@ int pool_acquire(struct pool_set *ps, const char *name, const struct id_cfg *id,
 			return -ENOSPC;
 		htab_del(&p->ids, &l->node);
 		l->id = *id;
-		if (htab_add(&p->ids, &l->node, id_hash(id)))
+		if (htab_add(&p->ids, &l->node, config_id_hash(id)))
 			return -ENOMEM;	/* no bucket array: cannot happen once added */
 	}
 	l->refs++;

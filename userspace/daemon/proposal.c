@@ -16,6 +16,13 @@
  * transform.  A Child SA made in IKE_AUTH is matched with the KE
  * transforms ignored on both sides ("no_ke"); its PFS group only applies
  * to its rekeys in CREATE_CHILD_SA.
+ *
+ * RFC 9370's Additional Key Exchange types (6..12, ADDKE1..ADDKE7) go in
+ * IKE proposals of IKE_SA_INIT only, and are chosen there as any type,
+ * with two rules of their own (§2.2.1): a type the initiator left out
+ * counts as NONE, and no method is chosen twice (NONE may be).  Where
+ * they cannot run (no IKE_INTERMEDIATE; CREATE_CHILD_SA, as IKE_FOLLOWUP_KE
+ * is not implemented) see enum prop_addke.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,11 +33,11 @@
 
 /* One configured proposal as an SA payload proposal.  first_ke (if in the
  * list) goes first: it is the group of the KE payload we send.  no_ke:
- * no KE transforms at all (IKE_AUTH). */
+ * no KE transforms at all (IKE_AUTH).  addke: the ADDKE transforms too. */
 static void cfg_to_prop(const struct proposal_cfg *pc, uint8_t proto,
-			uint16_t first_ke, bool no_ke, struct ike_sa_pl *sa)
+			uint16_t first_ke, bool no_ke, bool addke, struct ike_sa_pl *sa)
 {
-	int i;
+	int i, n;
 
 	for (i = 0; i < pc->n_encr; i++)
 		ike_sa_add_trans(sa, IKEV2_TRANS_ENCR, pc->encr[i].id, pc->encr[i].keylen);
@@ -44,6 +51,9 @@ static void cfg_to_prop(const struct proposal_cfg *pc, uint8_t proto,
 	for (i = 0; i < pc->n_ke && !no_ke; i++)
 		if (pc->ke[i] != first_ke)
 			ike_sa_add_trans(sa, IKEV2_TRANS_KE, pc->ke[i], 0);
+	for (n = 0; n < IKEV2_ADDKE_MAX && addke; n++)
+		for (i = 0; i < pc->n_addke[n]; i++)
+			ike_sa_add_trans(sa, (uint8_t)(IKEV2_TRANS_ADDKE1 + n), pc->addke[n][i], 0);
 	if (proto == IKEV2_PROTO_ESP) {
 		if (!pc->n_esn)
 			ike_sa_add_trans(sa, IKEV2_TRANS_ESN, IKEV2_ESN_NO, 0);
@@ -74,7 +84,7 @@ static void sa_put(struct ike_builder *bld, struct ike_sa_pl *sa)
 }
 
 void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
-		  const uint8_t *spi, uint8_t spi_len, uint16_t first_ke)
+		  const uint8_t *spi, uint8_t spi_len, uint16_t first_ke, bool addke)
 {
 	struct ike_sa_pl *sa = sa_new(bld);
 	int i;
@@ -84,7 +94,7 @@ void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
 	for (i = 0; i < cc->n_ike; i++) {
 		if (!ike_sa_add_prop(sa, IKEV2_PROTO_IKE, spi, spi_len))
 			break;
-		cfg_to_prop(&cc->ike[i], IKEV2_PROTO_IKE, first_ke, false, sa);
+		cfg_to_prop(&cc->ike[i], IKEV2_PROTO_IKE, first_ke, false, addke, sa);
 	}
 	sa_put(bld, sa);
 }
@@ -100,7 +110,7 @@ void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
 	for (i = 0; i < ch->n_esp; i++) {
 		if (!ike_sa_add_prop(sa, IKEV2_PROTO_ESP, (const uint8_t *)&spi, 4))
 			break;
-		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, no_ke, sa);
+		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, no_ke, false, sa);
 	}
 	sa_put(bld, sa);
 }
@@ -164,10 +174,66 @@ static bool cfg_needs(const struct proposal_cfg *pc, uint8_t type, bool esp)
 	}
 }
 
+/* May ADDKE n + 1 be method id, after the types before it chose theirs? */
+static bool addke_ok(const struct proposal_cfg *pc, int n, uint16_t id,
+		     enum prop_addke mode, const struct ike_suite *s)
+{
+	int i;
+
+	if (id != IKEV2_KE_NONE && (mode != PROP_ADDKE_NEGOTIATE || !kex_supported(id)))
+		return false;
+	if (id == IKEV2_KE_NONE && (mode != PROP_ADDKE_NEGOTIATE || !pc->n_addke[n]))
+		return true;
+	for (i = 0; i < n && id != IKEV2_KE_NONE; i++)
+		if (s->addke[i] == id)
+			return false;	/* §2.2.1: no method twice */
+	for (i = 0; i < pc->n_addke[n]; i++)
+		if (pc->addke[n][i] == id)
+			return true;
+	return false;
+}
+
+/* Our ADDKE n + 1 without NONE: the peer must run it. */
+static bool addke_required(const struct proposal_cfg *pc, int n)
+{
+	return pc->n_addke[n] && !addke_ok(pc, n, IKEV2_KE_NONE, PROP_ADDKE_NEGOTIATE, NULL);
+}
+
+/* The ADDKE types of peer proposal p into s->addke (§2.2.1). */
+static bool match_addke(const struct proposal_cfg *pc, const struct ike_proposal *p,
+			enum prop_addke mode, struct ike_suite *s)
+{
+	int n, i;
+
+	for (n = 0; n < IKEV2_ADDKE_MAX; n++) {
+		bool present = false, got = false;
+
+		for (i = 0; i < p->ntrans; i++) {
+			const struct ike_transform *t = &p->t[i];
+
+			if (t->type != IKEV2_TRANS_ADDKE1 + n || t->unknown_attr)
+				continue;
+			if (mode == PROP_ADDKE_SKIP)
+				return false;
+			present = true;
+			if (got || !addke_ok(pc, n, t->id, mode, s))
+				continue;
+			got = true;
+			s->addke[n] = t->id;
+		}
+		if (present && !got)
+			return false;
+		if (!present && mode == PROP_ADDKE_NEGOTIATE && addke_required(pc, n))
+			return false;
+	}
+	return true;
+}
+
 /* Picks one transform per type from peer proposal p under our pc; with
- * no_ke the KE type is left out of the match (ESP in IKE_AUTH, §1.2). */
+ * no_ke the KE and ADDKE types are left out of the match (ESP in IKE_AUTH,
+ * §1.2), else addke says what becomes of ADDKE types. */
 static bool match_one(const struct proposal_cfg *pc, const struct ike_proposal *p,
-		      bool esp, bool no_ke, struct ike_suite *s)
+		      bool esp, bool no_ke, enum prop_addke addke, struct ike_suite *s)
 {
 	static const uint8_t types[] = { IKEV2_TRANS_ENCR, IKEV2_TRANS_PRF,
 					 IKEV2_TRANS_INTEG, IKEV2_TRANS_KE,
@@ -218,6 +284,8 @@ static bool match_one(const struct proposal_cfg *pc, const struct ike_proposal *
 	}
 	if (!esp && (!s->prf || !s->ke))
 		return false;
+	if (!no_ke && !match_addke(pc, p, esp ? PROP_ADDKE_NONE : addke, s))
+		return false;
 	if (!crypto_encr_supported(s->encr, s->encr_keylen))
 		return false;
 	if (crypto_encr_is_aead(s->encr) ? s->integ != IKEV2_AUTH_NONE :
@@ -227,8 +295,8 @@ static bool match_one(const struct proposal_cfg *pc, const struct ike_proposal *
 }
 
 static int select_from(const struct proposal_cfg *pcs, int npc, uint8_t proto,
-		       bool no_ke, const struct ike_sa_pl *sa, struct ike_suite *out,
-		       int *idx)
+		       bool no_ke, enum prop_addke addke, const struct ike_sa_pl *sa,
+		       struct ike_suite *out, int *idx)
 {
 	int i, j;
 
@@ -237,7 +305,7 @@ static int select_from(const struct proposal_cfg *pcs, int npc, uint8_t proto,
 			continue;
 		for (j = 0; j < npc; j++) {
 			if (match_one(&pcs[j], &sa->p[i], proto == IKEV2_PROTO_ESP, no_ke,
-				      out)) {
+				      addke, out)) {
 				*idx = i;
 				return 0;
 			}
@@ -247,15 +315,16 @@ static int select_from(const struct proposal_cfg *pcs, int npc, uint8_t proto,
 }
 
 int prop_select_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
-		    struct ike_suite *out, int *idx)
+		    enum prop_addke addke, struct ike_suite *out, int *idx)
 {
-	return select_from(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, false, sa, out, idx);
+	return select_from(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, false, addke, sa, out, idx);
 }
 
 int prop_select_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
 		    bool no_ke, struct ike_suite *out, int *idx)
 {
-	return select_from(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, sa, out, idx);
+	return select_from(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, PROP_ADDKE_NONE, sa, out,
+			   idx);
 }
 
 void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
@@ -264,6 +333,7 @@ void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 	struct ike_sa_pl *sa = sa_new(bld);
 	struct ike_proposal *o;
 	bool esp = p->proto == IKEV2_PROTO_ESP;
+	int i, n;
 
 	if (!sa)
 		return;
@@ -276,6 +346,15 @@ void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 		ike_sa_add_trans(sa, IKEV2_TRANS_INTEG, s->integ, 0);
 	if (s->ke)
 		ike_sa_add_trans(sa, IKEV2_TRANS_KE, s->ke, 0);
+	/* RFC 9370 §2.2.1: an ADDKE type offered, its choice (NONE too) */
+	for (n = 0; n < IKEV2_ADDKE_MAX && !esp; n++) {
+		for (i = 0; i < p->ntrans; i++) {
+			if (p->t[i].type == IKEV2_TRANS_ADDKE1 + n) {
+				ike_sa_add_trans(sa, p->t[i].type, s->addke[n], 0);
+				break;
+			}
+		}
+	}
 	if (esp)
 		ike_sa_add_trans(sa, IKEV2_TRANS_ESN, s->esn ? IKEV2_ESN_YES : IKEV2_ESN_NO, 0);
 	sa_put(bld, sa);
@@ -287,37 +366,39 @@ void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
  * prop_put_esp send pcs[i] as proposal i + 1.
  */
 static int check_reply(const struct proposal_cfg *pcs, int npc, uint8_t proto,
-		       bool no_ke, const struct ike_sa_pl *sa, struct ike_suite *out)
+		       bool no_ke, enum prop_addke addke, const struct ike_sa_pl *sa,
+		       struct ike_suite *out)
 {
 	const struct ike_proposal *p;
-	uint8_t seen[6] = { 0 };
+	uint8_t seen[IKEV2_TRANS_ADDKE7 + 1] = { 0 };
 	int i;
 
 	if (sa->nprop != 1 || sa->p[0].proto != proto)
 		return -EBADMSG;
 	p = &sa->p[0];
 	for (i = 0; i < p->ntrans; i++) {
-		if (p->t[i].type == 0 || p->t[i].type > 5 || seen[p->t[i].type]++)
+		if (p->t[i].type == 0 || p->t[i].type > IKEV2_TRANS_ADDKE7 ||
+		    seen[p->t[i].type]++)
 			return -EBADMSG;
 		if (p->t[i].unknown_attr)
 			return -EBADMSG;
 	}
 	if (p->num < 1 || p->num > npc ||
-	    !match_one(&pcs[p->num - 1], p, proto == IKEV2_PROTO_ESP, no_ke, out))
+	    !match_one(&pcs[p->num - 1], p, proto == IKEV2_PROTO_ESP, no_ke, addke, out))
 		return -ENOENT;
 	return 0;
 }
 
 int prop_check_reply_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
-			 struct ike_suite *out)
+			 enum prop_addke addke, struct ike_suite *out)
 {
-	return check_reply(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, false, sa, out);
+	return check_reply(cc->ike, cc->n_ike, IKEV2_PROTO_IKE, false, addke, sa, out);
 }
 
 int prop_check_reply_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
 			 bool no_ke, struct ike_suite *out)
 {
-	return check_reply(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, sa, out);
+	return check_reply(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, PROP_ADDKE_NONE, sa, out);
 }
 
 bool prop_ke_allowed(const struct conn_cfg *cc, uint16_t group)
@@ -346,6 +427,10 @@ int suite_str(const struct ike_suite *s, char *out, size_t len)
 	if (s->ke && n >= 0 && (size_t)n < len)
 		n += snprintf(out + n, len - (size_t)n, "/%s",
 			      ikev2_transform_name(IKEV2_TRANS_KE, s->ke));
+	for (int i = 0; i < IKEV2_ADDKE_MAX; i++)
+		if (s->addke[i] && n >= 0 && (size_t)n < len)
+			n += snprintf(out + n, len - (size_t)n, "/ADDKE%d:%s", i + 1,
+				      ikev2_transform_name(IKEV2_TRANS_KE, s->addke[i]));
 	if (s->esn && n >= 0 && (size_t)n < len)
 		n += snprintf(out + n, len - (size_t)n, "/ESN");
 	return n;

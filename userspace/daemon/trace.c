@@ -196,7 +196,8 @@ void trace_tx_sealed(const struct ike_sa *sa, const struct ike_hdr *h, uint8_t f
 static void offered_str(const struct ike_sa_pl *sap, char *out, size_t len)
 {
 	static const uint8_t order[] = {
-		IKEV2_TRANS_ENCR, IKEV2_TRANS_INTEG, IKEV2_TRANS_PRF, IKEV2_TRANS_KE, IKEV2_TRANS_ESN,
+		IKEV2_TRANS_ENCR, IKEV2_TRANS_INTEG, IKEV2_TRANS_PRF, IKEV2_TRANS_KE, 6, 7, 8, 9,
+		10, 11, 12, IKEV2_TRANS_ESN,	/* RFC 9370's ADDKE1..7 as keN_ */
 	};
 	size_t o = 0;
 
@@ -208,14 +209,18 @@ static void offered_str(const struct ike_sa_pl *sap, char *out, size_t len)
 		o += (size_t)snprintf(out + o, len - o, "%s", i ? ", " : "");
 		for (size_t k = 0; k < sizeof(order); k++)
 			for (int t = 0; t < p->ntrans && o < len; t++) {
-				char b[32];
+				char b[32], kn[8] = "";
 				const char *n;
 
 				if (p->t[t].type != order[k])
 					continue;
+				if (order[k] >= IKEV2_TRANS_ADDKE1)
+					snprintf(kn, sizeof(kn), "ke%d_", order[k] - IKEV2_TRANS_ADDKE1 + 1);
 				n = order[k] == IKEV2_TRANS_ESN ? (p->t[t].id ? "esn" : "noesn") :
-				    config_alg_name(order[k], p->t[t].id, p->t[t].keylen, b, sizeof(b));
-				o += (size_t)snprintf(out + o, len - o, "%s%s", first ? "" : "-", n);
+				    order[k] >= IKEV2_TRANS_ADDKE1 && !p->t[t].id ? "none" :
+				    config_alg_name(order[k] >= IKEV2_TRANS_ADDKE1 ? IKEV2_TRANS_KE :
+						    order[k], p->t[t].id, p->t[t].keylen, b, sizeof(b));
+				o += (size_t)snprintf(out + o, len - o, "%s%s%s", first ? "" : "-", kn, n);
 				first = false;
 			}
 	}

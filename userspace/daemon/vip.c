@@ -5,14 +5,23 @@
  * connection's pools (pool.c) by the peer's identity, and answers with a
  * CFG_REPLY carrying them and the pools' DNS servers.  child.c narrows
  * the Child SA's remote selectors to the addresses (sa->vip).
+ *
+ * As a road warrior (vips =), the initiator asks with a CFG_REQUEST of
+ * its own, takes the CFG_REPLY's addresses (sa->my_vip) for its local
+ * selectors, puts them on the host through the kernel backend while the
+ * IKE SA lives, and remembers them per connection to ask for the same
+ * ones after a reconnect.  DNS servers are shown, never applied.
  */
 #define LOG_SUBSYS LOG_SUB_IKE
 
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "backend.h"
 #include "exch.h"
 #include "log.h"
 
@@ -145,4 +154,234 @@ void vip_put_reply(struct ike_sa *sa, struct ike_builder *bld)
 		}
 	}
 	ike_put_cp(bld, &cp);
+}
+
+/* --- initiator: vips = ---------------------------------------------------------- */
+
+struct vip_memo {
+	struct vip_memo *next;
+	char conn[CFG_NAME_MAX];
+	struct sockaddr_storage a[2];
+	int n;
+};
+
+static struct vip_memo *memo_of(struct engine *e, const char *conn, bool make)
+{
+	struct vip_memo *m;
+
+	for (m = e->vip_memo; m; m = m->next)
+		if (!strcmp(m->conn, conn))
+			return m;
+	if (!make || !(m = calloc(1, sizeof(*m))))
+		return NULL;
+	snprintf(m->conn, sizeof(m->conn), "%s", conn);
+	m->next = e->vip_memo;
+	e->vip_memo = m;
+	return m;
+}
+
+void vip_memo_free(struct engine *e)
+{
+	while (e->vip_memo) {
+		struct vip_memo *m = e->vip_memo;
+
+		e->vip_memo = m->next;
+		free(m);
+	}
+}
+
+static bool addr_zero(const struct sockaddr_storage *a)
+{
+	static const uint8_t zero[16];
+	const uint8_t *p;
+	size_t l = addr_bytes(a, &p);
+
+	return !l || !memcmp(p, zero, l);
+}
+
+void vip_put_request(struct ike_sa *sa, struct ike_builder *bld)
+{
+	const struct conn_cfg *cc = sa->cfg;
+	const struct vip_memo *m = memo_of(sa->e, cc->name, false);
+	uint8_t val[2][17];
+	struct ike_cp cp;
+
+	sa->vip_asked = cc->n_vips > 0;
+	if (!cc->n_vips)
+		return;
+	memset(&cp, 0, sizeof(cp));
+	cp.cfg_type = IKEV2_CFG_REQUEST;
+	for (int i = 0; i < cc->n_vips; i++) {
+		const struct sockaddr_storage *want = &cc->vips[i];
+		bool v6 = want->ss_family == AF_INET6;
+		const uint8_t *p;
+		size_t l;
+
+		/* §3.15.1: a non-empty value asks for that address: the
+		 * configured one, else the one we had */
+		for (int j = 0; m && addr_zero(want) && j < m->n; j++)
+			if (m->a[j].ss_family == want->ss_family)
+				want = &m->a[j];
+		cp.a[cp.n].type = v6 ? IKEV2_CP_INTERNAL_IP6_ADDRESS : IKEV2_CP_INTERNAL_IP4_ADDRESS;
+		if (!addr_zero(want)) {
+			l = addr_bytes(want, &p);
+			memcpy(val[i], p, l);
+			if (v6)
+				val[i][l++] = 128;
+			cp.a[cp.n].val.p = val[i];
+			cp.a[cp.n].val.len = l;
+		}
+		cp.n++;
+		cp.a[cp.n++].type = v6 ? IKEV2_CP_INTERNAL_IP6_DNS : IKEV2_CP_INTERNAL_IP4_DNS;
+	}
+	ike_put_cp(bld, &cp);
+}
+
+static bool asked(const struct conn_cfg *cc, int af)
+{
+	for (int i = 0; i < cc->n_vips; i++)
+		if (cc->vips[i].ss_family == af)
+			return true;
+	return false;
+}
+
+/* An address of the reply into sa->my_vip if we asked for its family and
+ * a host can have it. */
+static void take_addr(struct ike_sa *sa, int af, const uint8_t *p)
+{
+	struct sockaddr_storage ss;
+	const char *bad;
+	char a[ADDR_STRLEN];
+
+	addr_from_bytes(&ss, af, p);
+	addr_str(&ss, a, sizeof(a));
+	if (!asked(sa->cfg, af)) {
+		log_warn("%s: virtual IP %s in the CFG_REPLY ignored: we asked for no %s address",
+			 ike_sa_name(sa), a, af == AF_INET ? "IPv4" : "IPv6");
+		return;
+	}
+	bad = config_not_a_host(&ss);
+	if (bad) {
+		log_warn("%s: virtual IP %s in the CFG_REPLY refused: %s is no host's address",
+			 ike_sa_name(sa), a, bad);
+		return;
+	}
+	sa->my_vip[sa->n_my_vip++] = ss;
+}
+
+/* On the host with a kernel backend; none says it puts nothing there. */
+static void vip_install(struct ike_sa *sa)
+{
+	struct kbackend *kb = sa->e->kb;
+	char a[ADDR_STRLEN], ifn[IF_NAMESIZE] = "";
+
+	for (int i = 0; i < sa->n_my_vip; i++) {
+		int r;
+
+		addr_str(&sa->my_vip[i], a, sizeof(a));
+		if (!kb || !kb->ops->vip_add) {
+			log_debug("%s: virtual IP %s not put on the host: the backend cannot",
+				  ike_sa_name(sa), a);
+			continue;
+		}
+		r = kb->ops->vip_add(kb, &sa->my_vip[i], &sa->path.local, ifn);
+		if (!r) {
+			sa->vip_installed |= (uint8_t)(1u << i);
+			if (kb->kind == KB_NONE)
+				log_debug("%s: virtual IP %s not put on the host: backend none installs nothing",
+					  ike_sa_name(sa), a);
+			else
+				log_info("%s: virtual IP %s added to %s", ike_sa_name(sa), a, ifn);
+		} else if (r == -EEXIST) {
+			log_info("%s: virtual IP %s is on the host already: left as it is",
+				 ike_sa_name(sa), a);
+		} else {
+			log_warn("%s: virtual IP %s could not be put on the host: %s",
+				 ike_sa_name(sa), a, kb->kb_error[0] ? kb->kb_error : strerror(-r));
+		}
+	}
+}
+
+int vip_reply_take(struct ike_sa *sa, const struct ike_msg *inner)
+{
+	const struct ike_pl *pl = ike_msg_find(inner, IKEV2_PL_CP);
+	struct vip_memo *m;
+	struct ike_cp_got g;
+	struct ike_cp cp;
+	char a[ADDR_STRLEN];
+
+	if (!sa->vip_asked) {
+		if (pl)
+			log_warn("%s: CP payload in the IKE_AUTH response ignored: we asked for no virtual IP",
+				 ike_sa_name(sa));
+		return 0;
+	}
+	if (!pl) {
+		log_warn("%s: the peer gave no virtual IP (no CFG_REPLY in its IKE_AUTH response)",
+			 ike_sa_name(sa));
+		return -ENOENT;
+	}
+	if (ike_get_cp(pl, &cp) || (cp.cfg_type == IKEV2_CFG_REPLY && ike_cp_got(&cp, &g))) {
+		log_warn("%s: malformed CP payload in the IKE_AUTH response", ike_sa_name(sa));
+		return -EBADMSG;
+	}
+	if (cp.cfg_type != IKEV2_CFG_REPLY) {
+		log_warn("%s: the peer gave no virtual IP (a CP payload of type %u, not CFG_REPLY)",
+			 ike_sa_name(sa), cp.cfg_type);
+		return -ENOENT;
+	}
+	if (cp.skipped || g.extra)
+		log_info("%s: CFG_REPLY with %d attributes: the first address of each family and %d DNS servers of each read",
+			 ike_sa_name(sa), cp.n + cp.skipped, IKE_MAX_CP_DNS);
+	sa->n_my_vip = 0;
+	if (g.has4)
+		take_addr(sa, AF_INET, g.ip4);
+	if (g.has6)
+		take_addr(sa, AF_INET6, g.ip6);
+	if (!sa->n_my_vip) {
+		log_warn("%s: the peer gave no usable virtual IP: the Child SA is refused",
+			 ike_sa_name(sa));
+		return -ENOENT;
+	}
+	sa->n_vip_dns = 0;
+	for (int i = 0; i < g.n_dns4; i++)
+		addr_from_bytes(&sa->vip_dns[sa->n_vip_dns++], AF_INET, g.dns4[i]);
+	for (int i = 0; i < g.n_dns6; i++)
+		addr_from_bytes(&sa->vip_dns[sa->n_vip_dns++], AF_INET6, g.dns6[i]);
+	for (int i = 0; i < sa->n_my_vip; i++)
+		log_info("%s: virtual IP %s from the peer", ike_sa_name(sa),
+			 addr_str(&sa->my_vip[i], a, sizeof(a)));
+	for (int i = 0; i < sa->n_vip_dns; i++)
+		log_info("%s: DNS server %s from the peer (shown, not applied)", ike_sa_name(sa),
+			 addr_str(&sa->vip_dns[i], a, sizeof(a)));
+	m = memo_of(sa->e, sa->cfg->name, true);
+	if (m) {
+		memcpy(m->a, sa->my_vip, sizeof(m->a));
+		m->n = sa->n_my_vip;
+	}
+	vip_install(sa);
+	return 0;
+}
+
+void vip_drop(struct ike_sa *sa)
+{
+	struct kbackend *kb = sa->e->kb;
+	char a[ADDR_STRLEN];
+
+	for (int i = 0; i < sa->n_my_vip; i++) {
+		int r;
+
+		if (!(sa->vip_installed & (1u << i)) || !kb || !kb->ops->vip_del)
+			continue;
+		addr_str(&sa->my_vip[i], a, sizeof(a));
+		r = kb->ops->vip_del(kb, &sa->my_vip[i]);
+		if (r && r != -ENOENT)
+			log_warn("%s: virtual IP %s could not be taken off the host: %s",
+				 ike_sa_name(sa), a, kb->kb_error[0] ? kb->kb_error : strerror(-r));
+		else if (kb->kind != KB_NONE)
+			log_info("%s: virtual IP %s taken off the host", ike_sa_name(sa), a);
+	}
+	sa->vip_installed = 0;
+	sa->n_my_vip = 0;
+	sa->n_vip_dns = 0;
 }

@@ -69,10 +69,14 @@ static void check(const struct ike_msg *m, const uint8_t *p, size_t len)
 		ike_get_ts(pl, &ts);
 		if (!ike_get_cp(pl, &cp)) {
 			struct ike_cp_want w;
+			struct ike_cp_got g;
 
 			if (cp.n > IKE_MAX_CP_ATTRS || cp.skipped < 0)
 				abort();
 			ike_cp_want(&cp, &w);
+			if (!ike_cp_got(&cp, &g) && (g.n_dns4 > IKE_MAX_CP_DNS ||
+						     g.n_dns6 > IKE_MAX_CP_DNS || g.plen6 > 128))
+				abort();
 		}
 		ike_get_sk(pl, &sp);
 		ike_get_skf(pl, &f);

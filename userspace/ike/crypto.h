@@ -73,11 +73,10 @@
 #define CRYPTO_KE_ECP_521		21
 #define CRYPTO_KE_CURVE25519		31
 #define CRYPTO_KE_CURVE448		32
-/*
- * ML-KEM (draft-ietf-ipsecme-ikev2-mlkem, RFC 9370 additional KE) would be
- * 35/36/37; it needs an encapsulation API (kex_encap/kex_decap) rather than
- * kex_derive and is not implemented: kex_new() returns NULL/-ENOTSUP.
- */
+/* ML-KEM (FIPS 203; draft-ietf-ipsecme-ikev2-mlkem): OpenSSL 3.5 or later */
+#define CRYPTO_KE_MLKEM_512		35
+#define CRYPTO_KE_MLKEM_768		36
+#define CRYPTO_KE_MLKEM_1024		37
 /* Authentication methods (RFC 7296 §3.8, RFC 4754, RFC 7427) */
 #define CRYPTO_AUTH_RSA_SIG		1
 #define CRYPTO_AUTH_PSK			2
@@ -109,6 +108,9 @@
 struct ike_suite {
 	uint16_t encr, encr_keylen, prf, integ, ke;
 	bool esn;
+	/* RFC 9370: the methods of Additional Key Exchange 1..7, in type
+	 * order; 0 (NONE) where none takes place. */
+	uint16_t addke[7];
 };
 
 /* True if encr with that key length (bits; 0 = the default) is known. */
@@ -167,12 +169,29 @@ int crypto_nonce(struct buf *out, size_t len);
 
 struct ike_kex;
 
-bool kex_supported(uint16_t group);
-/* Length of the KE payload data / public value for the group, 0 if not
- * supported: MODP prime length, ECP 2*field, X25519 32, X448 56. */
+/*
+ * Key exchange methods (Transform Type 4).  A Diffie-Hellman group's two
+ * KE values are alike; ML-KEM's are not: the initiator sends an
+ * encapsulation key, the responder the ciphertext made from it.  So:
+ *   initiator: kex_new, kex_public (sent), kex_derive(responder's value)
+ *   responder: kex_new_responder, kex_derive(initiator's value),
+ *              kex_public (sent)
+ * The responder's kex_public before its kex_derive is -EINVAL for ML-KEM.
+ */
+bool kex_supported(uint16_t group);	/* ML-KEM: only if OpenSSL has it */
+/* Length of the initiator's KE payload data for the group, 0 if not
+ * supported: MODP prime length, ECP 2*field, X25519 32, X448 56, ML-KEM
+ * its encapsulation key (800, 1184, 1568). */
 size_t kex_public_len(uint16_t group);
-/* Generates an ephemeral key pair; NULL if unsupported or on error. */
+/* Length of the responder's: the same but ML-KEM's ciphertext (768, 1088,
+ * 1568). */
+size_t kex_response_len(uint16_t group);
+/* The initiator's kex: an ephemeral key pair; NULL if unsupported or on
+ * error. */
 struct ike_kex *kex_new(uint16_t group);
+/* The responder's kex: kex_new() for a DH group; ML-KEM's has no key pair
+ * (kex_derive encapsulates). */
+struct ike_kex *kex_new_responder(uint16_t group);
 /*
  * For known-answer tests only: a kex from a fixed private key (big-endian
  * scalar for ECP, raw for X25519/X448).  ECP also needs the matching public
@@ -190,7 +209,10 @@ int kex_public(const struct ike_kex *k, struct buf *out);
  * subgroup; ECP point on the curve; both -EPROTO) and derives the shared
  * secret g^ir in IKE encoding into shared (replaced): MODP padded to the
  * prime length, ECP the x coordinate (RFC 5903 §7), X25519/X448 the raw
- * output, all-zero rejected (RFC 8031 §2.3, -EPROTO).
+ * output, all-zero rejected (RFC 8031 §2.3, -EPROTO).  ML-KEM: the
+ * responder encapsulates to the initiator's key (FIPS 203 §7.2 key check,
+ * -EPROTO; once, then -EINVAL), the initiator decapsulates; the secret is
+ * the KEM's 32 bytes.
  */
 int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 	       struct buf *shared);

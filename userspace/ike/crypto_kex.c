@@ -5,9 +5,13 @@
  * prime length; ECP public x | y each padded to the field size, shared
  * secret x only (RFC 5903 §7); X25519/X448 raw little-endian strings.
  *
- * ML-KEM (draft-ietf-ipsecme-ikev2-mlkem) would be a fourth kind: its
- * initiator sends an encapsulation key and the responder a ciphertext, so it
- * needs kex_encap()/kex_decap() next to kex_derive(); not implemented.
+ * ML-KEM (FIPS 203; draft-ietf-ipsecme-ikev2-mlkem, IDs 35-37) is a KEM:
+ * the initiator's KE data is its encapsulation key, the responder's the
+ * ciphertext that encapsulating to that key gave, the shared secret the
+ * KEM's 32 bytes.  The responder's kex (kex_new_responder) therefore has no
+ * key pair: kex_derive() encapsulates and kex_public() then returns the
+ * ciphertext.  OpenSSL has ML-KEM from 3.5 on; where it has not (Debian
+ * 12's 3.0), a probe says so and the three IDs are unsupported.
  */
 #define LOG_SUBSYS LOG_SUB_CRYPTO
 
@@ -25,29 +29,39 @@
 #include "crypto.h"
 #include "log.h"
 
-enum kex_kind { KEX_MODP, KEX_ECP, KEX_ECX };
+enum kex_kind { KEX_MODP, KEX_ECP, KEX_ECX, KEX_MLKEM };
 
 struct kex_group {
 	uint16_t id;
 	enum kex_kind kind;
 	const char *name;	/* OpenSSL group / key type name */
 	size_t len;		/* prime bytes, field bytes, or key bytes */
+	size_t ctlen;		/* ML-KEM: the responder's ciphertext bytes */
 };
 
 static const struct kex_group groups[] = {
-	{ CRYPTO_KE_MODP_2048, KEX_MODP, "modp_2048", 256 },
-	{ CRYPTO_KE_MODP_3072, KEX_MODP, "modp_3072", 384 },
-	{ CRYPTO_KE_MODP_4096, KEX_MODP, "modp_4096", 512 },
-	{ CRYPTO_KE_ECP_256, KEX_ECP, "P-256", 32 },
-	{ CRYPTO_KE_ECP_384, KEX_ECP, "P-384", 48 },
-	{ CRYPTO_KE_ECP_521, KEX_ECP, "P-521", 66 },
-	{ CRYPTO_KE_CURVE25519, KEX_ECX, "X25519", 32 },
-	{ CRYPTO_KE_CURVE448, KEX_ECX, "X448", 56 },
+	{ CRYPTO_KE_MODP_2048, KEX_MODP, "modp_2048", 256, 0 },
+	{ CRYPTO_KE_MODP_3072, KEX_MODP, "modp_3072", 384, 0 },
+	{ CRYPTO_KE_MODP_4096, KEX_MODP, "modp_4096", 512, 0 },
+	{ CRYPTO_KE_ECP_256, KEX_ECP, "P-256", 32, 0 },
+	{ CRYPTO_KE_ECP_384, KEX_ECP, "P-384", 48, 0 },
+	{ CRYPTO_KE_ECP_521, KEX_ECP, "P-521", 66, 0 },
+	{ CRYPTO_KE_CURVE25519, KEX_ECX, "X25519", 32, 0 },
+	{ CRYPTO_KE_CURVE448, KEX_ECX, "X448", 56, 0 },
+	/* FIPS 203 §8 table 3: encapsulation key 384k + 32, ciphertext
+	 * 32(du k + dv) */
+	{ CRYPTO_KE_MLKEM_512, KEX_MLKEM, "ML-KEM-512", 800, 768 },
+	{ CRYPTO_KE_MLKEM_768, KEX_MLKEM, "ML-KEM-768", 1184, 1088 },
+	{ CRYPTO_KE_MLKEM_1024, KEX_MLKEM, "ML-KEM-1024", 1568, 1568 },
 };
+
+#define MLKEM_SS_LEN	32	/* FIPS 203: every parameter set */
 
 struct ike_kex {
 	const struct kex_group *g;
-	EVP_PKEY *key;
+	EVP_PKEY *key;		/* NULL for an ML-KEM responder */
+	bool responder;		/* ML-KEM: encapsulates, sends ct */
+	struct buf ct;		/* ML-KEM responder: after kex_derive() */
 };
 
 /*
@@ -103,13 +117,41 @@ static EVP_PKEY *ecx_public(const struct kex_group *g, const uint8_t *peer, size
 	return EVP_PKEY_fromdata(ecx_ctx[i].pub, &k, EVP_PKEY_PUBLIC_KEY, params) > 0 ? k : NULL;
 }
 
+/*
+ * Whether OpenSSL's providers have each ML-KEM parameter set: asked once,
+ * by name, so that a build against 3.0 runs and a 3.5 whose configuration
+ * leaves ML-KEM out is told apart from one that has it.
+ */
+static bool mlkem_have[3];
+static pthread_once_t mlkem_once = PTHREAD_ONCE_INIT;
+
+static void mlkem_probe(void)
+{
+	static const char *const names[] = { "ML-KEM-512", "ML-KEM-768", "ML-KEM-1024" };
+	EVP_PKEY_CTX *c;
+
+	for (size_t i = 0; i < 3; i++) {
+		c = EVP_PKEY_CTX_new_from_name(NULL, names[i], NULL);
+		mlkem_have[i] = c && EVP_PKEY_keygen_init(c) > 0;
+		EVP_PKEY_CTX_free(c);
+	}
+	ERR_clear_error();
+}
+
 static const struct kex_group *find_group(uint16_t id)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-		if (groups[i].id == id)
-			return &groups[i];
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (groups[i].id != id)
+			continue;
+		if (groups[i].kind == KEX_MLKEM) {
+			pthread_once(&mlkem_once, mlkem_probe);
+			if (!mlkem_have[id - CRYPTO_KE_MLKEM_512])
+				return NULL;
+		}
+		return &groups[i];
+	}
 	return NULL;
 }
 
@@ -125,6 +167,15 @@ size_t kex_public_len(uint16_t group)
 	if (!g)
 		return 0;
 	return g->kind == KEX_ECP ? 2 * g->len : g->len;
+}
+
+size_t kex_response_len(uint16_t group)
+{
+	const struct kex_group *g = find_group(group);
+
+	if (g && g->kind == KEX_MLKEM)
+		return g->ctlen;
+	return kex_public_len(group);
 }
 
 uint16_t kex_group(const struct ike_kex *k)
@@ -168,6 +219,9 @@ static EVP_PKEY *kex_generate(const struct kex_group *g, EVP_PKEY_CTX *ecx_gen)
 			key = EVP_PKEY_Q_keygen(NULL, NULL, g->name);
 		else if (EVP_PKEY_generate(ecx_gen, &key) <= 0)
 			key = NULL;
+		break;
+	case KEX_MLKEM:
+		key = EVP_PKEY_Q_keygen(NULL, NULL, g->name);
 		break;
 	}
 	return key;
@@ -372,6 +426,22 @@ struct ike_kex *kex_new(uint16_t group)
 	return k;
 }
 
+struct ike_kex *kex_new_responder(uint16_t group)
+{
+	const struct kex_group *g = find_group(group);
+	struct ike_kex *k;
+
+	if (!g || g->kind != KEX_MLKEM)
+		return kex_new(group);
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->g = g;
+	k->responder = true;
+	k->ct = (struct buf)BUF_INIT;
+	return k;
+}
+
 /* An EC public key from IKE x | y (len 2*field) in group g. */
 static EVP_PKEY *ecp_from(const struct kex_group *g, const uint8_t *xy,
 			  const uint8_t *priv, size_t privlen)
@@ -425,7 +495,7 @@ struct ike_kex *kex_new_from_private(uint16_t group, const uint8_t *priv,
 	const struct kex_group *g = find_group(group);
 	struct ike_kex *k;
 
-	if (!g || g->kind == KEX_MODP || privlen > INT32_MAX)
+	if (!g || g->kind == KEX_MODP || g->kind == KEX_MLKEM || privlen > INT32_MAX)
 		return NULL;
 	if (g->kind == KEX_ECP && (!pub || publen != 2 * g->len))
 		return NULL;
@@ -451,6 +521,7 @@ void kex_free(struct ike_kex *k)
 	if (!k)
 		return;
 	EVP_PKEY_free(k->key);	/* clears the private key material */
+	buf_free(&k->ct);
 	free(k);
 }
 
@@ -464,6 +535,12 @@ int kex_public(const struct ike_kex *k, struct buf *out)
 	int ret = -EIO;
 
 	buf_reset(out);
+	if (k->responder) {
+		/* Nothing to send before the initiator's key is in. */
+		if (!k->ct.len)
+			return -EINVAL;
+		return buf_append(out, k->ct.data, k->ct.len) ? -ENOMEM : 0;
+	}
 	p = buf_extend(out, n);
 	if (!p)
 		return -ENOMEM;
@@ -484,6 +561,7 @@ int kex_public(const struct ike_kex *k, struct buf *out)
 		}
 		break;
 	case KEX_ECX:
+	case KEX_MLKEM:
 		got = n;
 		if (EVP_PKEY_get_raw_public_key(k->key, p, &got) && got == n)
 			ret = 0;
@@ -539,6 +617,80 @@ out:
 	return ret;
 }
 
+/*
+ * ML-KEM, responder: encapsulates to the initiator's key, keeps the
+ * ciphertext for kex_public().  OpenSSL's import of the key is FIPS 203
+ * §7.2's encapsulation key check (every coefficient below q); a key that
+ * fails it is the peer's error, -EPROTO.  Once only.
+ */
+static int mlkem_encap(struct ike_kex *k, const uint8_t *peer, size_t len,
+		       struct buf *shared)
+{
+	const struct kex_group *g = k->g;
+	size_t ctlen = g->ctlen, sslen = MLKEM_SS_LEN;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pk;
+	uint8_t *ct, *ss;
+	int ret = -EIO;
+
+	if (k->ct.len)
+		return -EINVAL;
+	if (len != g->len)
+		return -EMSGSIZE;
+	pk = EVP_PKEY_new_raw_public_key_ex(NULL, g->name, NULL, peer, len);
+	if (!pk) {
+		ERR_clear_error();
+		log_warn("crypto: peer ML-KEM encapsulation key rejected (method %u)", g->id);
+		return -EPROTO;
+	}
+	ct = buf_extend(&k->ct, ctlen);
+	ss = buf_extend(shared, sslen);
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	if (ct && ss && ctx && EVP_PKEY_encapsulate_init(ctx, NULL) > 0 &&
+	    EVP_PKEY_encapsulate(ctx, ct, &ctlen, ss, &sslen) > 0 &&
+	    ctlen == g->ctlen && sslen == MLKEM_SS_LEN)
+		ret = 0;
+	if (ret) {
+		ossl_fail("ML-KEM encapsulation");
+		buf_wipe(shared);
+		buf_reset(&k->ct);
+	}
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	return ret;
+}
+
+/*
+ * ML-KEM, initiator: decapsulates the responder's ciphertext.  Any
+ * ciphertext of the right length decapsulates: a forged one gives a
+ * pseudorandom secret (FIPS 203 implicit rejection) and the AUTH exchange
+ * fails, so the length is the check.
+ */
+static int mlkem_decap(struct ike_kex *k, const uint8_t *peer, size_t len,
+		       struct buf *shared)
+{
+	const struct kex_group *g = k->g;
+	size_t sslen = MLKEM_SS_LEN;
+	EVP_PKEY_CTX *ctx;
+	uint8_t *ss;
+	int ret = -EIO;
+
+	if (len != g->ctlen)
+		return -EMSGSIZE;
+	ss = buf_extend(shared, sslen);
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->key, NULL);
+	if (ss && ctx && EVP_PKEY_decapsulate_init(ctx, NULL) > 0 &&
+	    EVP_PKEY_decapsulate(ctx, ss, &sslen, peer, len) > 0 &&
+	    sslen == MLKEM_SS_LEN)
+		ret = 0;
+	if (ret) {
+		ossl_fail("ML-KEM decapsulation");
+		buf_wipe(shared);
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return ret;
+}
+
 int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 	       struct buf *shared)
 {
@@ -551,6 +703,9 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 	int ret;
 
 	buf_wipe(shared);	/* nothing from a previous call survives */
+	if (g->kind == KEX_MLKEM)
+		return k->responder ? mlkem_encap(k, peer, len, shared) :
+				      mlkem_decap(k, peer, len, shared);
 	if (len != kex_public_len(g->id))
 		return -EMSGSIZE;
 	switch (g->kind) {

@@ -678,6 +678,57 @@ int ike_cp_want(const struct ike_cp *cp, struct ike_cp_want *w)
 	return 0;
 }
 
+int ike_cp_got(const struct ike_cp *cp, struct ike_cp_got *g)
+{
+	memset(g, 0, sizeof(*g));
+	for (int i = 0; i < cp->n; i++) {
+		const struct ike_span *v = &cp->a[i].val;
+
+		switch (cp->a[i].type) {
+		case IKEV2_CP_INTERNAL_IP4_ADDRESS:
+			if (v->len != 4)
+				return -EBADMSG;
+			if (g->has4) {
+				g->extra++;
+				break;
+			}
+			memcpy(g->ip4, v->p, 4);
+			g->has4 = true;
+			break;
+		case IKEV2_CP_INTERNAL_IP6_ADDRESS:
+			if (v->len != 17 || v->p[16] > 128)
+				return -EBADMSG;
+			if (g->has6) {
+				g->extra++;
+				break;
+			}
+			memcpy(g->ip6, v->p, 16);
+			g->plen6 = v->p[16];
+			g->has6 = true;
+			break;
+		case IKEV2_CP_INTERNAL_IP4_DNS:
+			if (v->len != 4)
+				return -EBADMSG;
+			if (g->n_dns4 == IKE_MAX_CP_DNS)
+				g->extra++;
+			else
+				memcpy(g->dns4[g->n_dns4++], v->p, 4);
+			break;
+		case IKEV2_CP_INTERNAL_IP6_DNS:
+			if (v->len != 16)
+				return -EBADMSG;
+			if (g->n_dns6 == IKE_MAX_CP_DNS)
+				g->extra++;
+			else
+				memcpy(g->dns6[g->n_dns6++], v->p, 16);
+			break;
+		default:
+			g->other++;	/* netmask, subnets, ...: not used */
+		}
+	}
+	return 0;
+}
+
 void ike_put_cp(struct ike_builder *bld, const struct ike_cp *cp)
 {
 	static const uint8_t zero[3];
@@ -854,6 +905,7 @@ const char *ikev2_transform_name(uint8_t type, uint16_t id)
 		}
 		break;
 	case IKEV2_TRANS_KE:
+	case IKEV2_TRANS_ADDKE1 ... IKEV2_TRANS_ADDKE7:
 		switch (id) {
 		T(KE, NONE); T(KE, MODP_2048); T(KE, MODP_3072); T(KE, MODP_4096);
 		T(KE, MODP_6144); T(KE, MODP_8192); T(KE, ECP_256); T(KE, ECP_384);

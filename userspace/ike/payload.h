@@ -239,6 +239,24 @@ struct ike_cp_want {
 
 int ike_cp_want(const struct ike_cp *cp, struct ike_cp_want *w);
 
+/* What a CFG_REPLY's kept attributes give (§3.15.1): the first address of
+ * each family (IPv6 with its prefix length) and the first IKE_MAX_CP_DNS
+ * DNS servers of each; 0, or -EBADMSG when a known attribute has not the
+ * length of its value (a reply carries it; a prefix length is at most
+ * 128).  Whether an address is usable is the caller's to judge. */
+#define IKE_MAX_CP_DNS	2
+
+struct ike_cp_got {
+	bool has4, has6;
+	uint8_t ip4[4], ip6[16], plen6;
+	uint8_t dns4[IKE_MAX_CP_DNS][4], dns6[IKE_MAX_CP_DNS][16];
+	int n_dns4, n_dns6;
+	int extra;		/* addresses and DNS servers past those kept */
+	int other;		/* attributes of other types, ignored */
+};
+
+int ike_cp_got(const struct ike_cp *cp, struct ike_cp_got *g);
+
 /* --- SK / SKF (§3.14, RFC 7383 §2.5) --------------------------------------- */
 
 /* The protected span (IV || ciphertext || ICV); sizes are the crypto

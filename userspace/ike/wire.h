@@ -120,6 +120,10 @@
 #define IKEV2_TRANS_INTEG		3
 #define IKEV2_TRANS_KE			4
 #define IKEV2_TRANS_ESN			5
+/* RFC 9370 §2.2.1: Additional Key Exchange 1..7, IDs those of type 4 */
+#define IKEV2_TRANS_ADDKE1		6
+#define IKEV2_TRANS_ADDKE7		12
+#define IKEV2_ADDKE_MAX			7
 #define IKEV2_ATTR_KEY_LENGTH		14
 #define IKEV2_ATTR_TV			0x8000	/* AF bit: TV format */
 

@@ -146,6 +146,13 @@ struct kbackend_ops {
 	int (*event_fd)(struct kbackend *kb);
 	int (*events_process)(struct kbackend *kb, kb_event_fn fn, void *ctx);
 	void (*destroy)(struct kbackend *kb);
+	/* A road warrior's virtual IP on the host: added (as a host prefix)
+	 * to the interface holding near, the IKE SA's local address, or lo;
+	 * ifname (IF_NAMESIZE) gets the interface's name.  none only
+	 * records it. */
+	int (*vip_add)(struct kbackend *kb, const struct sockaddr_storage *vip,
+		       const struct sockaddr_storage *near, char *ifname);
+	int (*vip_del)(struct kbackend *kb, const struct sockaddr_storage *vip);
 };
 
 struct kbackend {
@@ -200,6 +207,10 @@ uint32_t kb_policy_owner(const struct kbackend *kb, const struct kb_policy *pol)
 uint32_t kb_reqid_policies(const struct kbackend *kb, uint32_t reqid);
 
 /* For backends without kernel keepalives or events (none, xfrm). */
+/* kb_addr.c: vip_add and vip_del through rtnetlink (xfrm, module). */
+int kb_vip_add(struct kbackend *kb, const struct sockaddr_storage *vip,
+	       const struct sockaddr_storage *near, char *ifname);
+int kb_vip_del(struct kbackend *kb, const struct sockaddr_storage *vip);
 int kb_keepalive_unsupported(struct kbackend *kb, const struct sockaddr_storage *local,
 			     const struct sockaddr_storage *remote, uint32_t interval_s);
 int kb_no_event_fd(struct kbackend *kb);

@@ -189,6 +189,8 @@ const struct kbackend_ops kb_module_ops = {
 	.event_fd = kbm_event_fd,
 	.events_process = kbm_events_process,
 	.destroy = kbm_destroy,
+	.vip_add = kb_vip_add,
+	.vip_del = kb_vip_del,
 };
 
 int kb_module_open(struct kbackend *kb)

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +82,7 @@ static const char *nip_str(int family, const uint8_t ip[16], char *b, size_t n)
 /* The address of ss (zero for another family). */
 static struct none_ip nip(const struct sockaddr_storage *ss)
 {
-	struct none_ip ip;
+	struct none_ip ip = { { 0 } };
 
 	kb_ip16(ip.a, ss);
 	return ip;
@@ -471,6 +472,26 @@ static void none_destroy(struct kbackend *kb)
 	kb->priv = NULL;
 }
 
+/* A virtual IP is not put on the host: only recorded for the tests. */
+static int none_vip_add(struct kbackend *kb, const struct sockaddr_storage *vip,
+			const struct sockaddr_storage *near, char *ifname)
+{
+	char a[ADDR_STRLEN];
+
+	(void)near;
+	snprintf(ifname, IF_NAMESIZE, "none");
+	record(kb->priv, "vip-add %s", addr_str(vip, a, sizeof(a)));
+	return 0;
+}
+
+static int none_vip_del(struct kbackend *kb, const struct sockaddr_storage *vip)
+{
+	char a[ADDR_STRLEN];
+
+	record(kb->priv, "vip-del %s", addr_str(vip, a, sizeof(a)));
+	return 0;
+}
+
 static const struct kbackend_ops kb_none_ops = {
 	.name = "none",
 	.sa_add = none_sa_add,
@@ -483,6 +504,8 @@ static const struct kbackend_ops kb_none_ops = {
 	.keepalive_set = kb_keepalive_unsupported,
 	.event_fd = kb_no_event_fd,
 	.destroy = none_destroy,
+	.vip_add = none_vip_add,
+	.vip_del = none_vip_del,
 };
 
 int kb_none_open(struct kbackend *kb)

@@ -6,7 +6,9 @@
  * Test hooks, read from the environment when the backend opens:
  *   TCPIKE_KB_NONE_RECORD=FILE  every request the backend gets is appended
  *       to FILE, one line each: "sa-add", "sa-steer", "sa-del",
- *       "policy-add", "policy-del", "policy-update" with every field but the key bytes
+ *       "policy-add", "policy-del", "policy-update" with every field but the key bytes,
+ *       "vip-add", "vip-del" with a road warrior's virtual IP (never put
+ *       on the host)
  *   TCPIKE_KB_NONE_ESP=LIST     inbound ESP is simulated: an inbound SA
  *       whose encapsulation is in LIST (raw, udp, tcp, comma-separated;
  *       empty for none) counts 4 packets a second from 250 ms after it was

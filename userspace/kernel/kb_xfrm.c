@@ -1078,6 +1078,8 @@ static const struct kbackend_ops kb_xfrm_ops = {
 	.event_fd = xfrm_event_fd,
 	.events_process = xfrm_events_process,
 	.destroy = xfrm_destroy,
+	.vip_add = kb_vip_add,
+	.vip_del = kb_vip_del,
 };
 
 /*

@@ -77,6 +77,16 @@ size_t addr_bytes(const struct sockaddr_storage *ss, const uint8_t **p)
 	return 0;
 }
 
+void addr_from_bytes(struct sockaddr_storage *ss, int af, const uint8_t *p)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)af;
+	if (af == AF_INET)
+		memcpy(&((struct sockaddr_in *)ss)->sin_addr, p, 4);
+	else
+		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, p, 16);
+}
+
 bool addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	const uint8_t *pa, *pb;

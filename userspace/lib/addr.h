@@ -34,5 +34,7 @@ bool addr_port_eq(const struct sockaddr_storage *a, const struct sockaddr_storag
 socklen_t addr_len(const struct sockaddr_storage *ss);
 /* The address bytes (4 or 16) and their count; 0 for another family. */
 size_t addr_bytes(const struct sockaddr_storage *ss, const uint8_t **p);
+/* ss = the address of family af (AF_INET: 4 bytes, else 16) at p, port 0. */
+void addr_from_bytes(struct sockaddr_storage *ss, int af, const uint8_t *p);
 
 #endif

@@ -436,6 +436,67 @@ TEST(cp_request_attribute_lengths)
 	EXPECT_EQ(-EBADMSG, ike_cp_want(&cp, &w));
 }
 
+/* A CFG_REPLY (§3.15.1) as the initiator reads it: the first address of
+ * each family, IPv6's with its prefix length, DNS servers of both; a
+ * second address of a family counted, not used; an empty or short value,
+ * or a prefix length past 128: malformed. */
+TEST(cp_reply_addresses)
+{
+	uint8_t p[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0,
+		0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 10, 1, 7, 1,
+		0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 10, 1, 7, 2,
+		0, IKEV2_CP_INTERNAL_IP6_ADDRESS, 0, 17,
+		0xfd, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 64,
+		0, IKEV2_CP_INTERNAL_IP4_DNS, 0, 4, 10, 2, 0, 53,
+		0, IKEV2_CP_INTERNAL_IP6_DNS, 0, 16,
+		0xfd, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53,
+		0, 0x50, 0, 1, 0xab,	/* unknown */
+	};
+	static const uint8_t empty4[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 0,
+	};
+	static const uint8_t short6[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP6_ADDRESS, 0, 16,
+		0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	};
+	static const uint8_t dns3[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_DNS, 0, 3, 10, 2, 0,
+	};
+	struct ike_pl pl = raw(IKEV2_PL_CP, p, sizeof(p));
+	static struct ike_cp cp;
+	struct ike_cp_got g;
+
+	ASSERT_EQ(0, ike_get_cp(&pl, &cp));
+	ASSERT_EQ(0, ike_cp_got(&cp, &g));
+	ASSERT_TRUE(g.has4);
+	EXPECT_EQ(0, memcmp(g.ip4, "\x0a\x01\x07\x01", 4));
+	ASSERT_TRUE(g.has6);
+	EXPECT_EQ(0xfd, g.ip6[0]);
+	EXPECT_EQ(1, g.ip6[15]);
+	EXPECT_EQ(64, g.plen6);
+	EXPECT_EQ(1, g.extra);
+	ASSERT_EQ(1, g.n_dns4);
+	EXPECT_EQ(0, memcmp(g.dns4[0], "\x0a\x02\x00\x35", 4));
+	ASSERT_EQ(1, g.n_dns6);
+	EXPECT_EQ(0x53, g.dns6[0][15]);
+	EXPECT_EQ(1, g.other);
+	/* a prefix length past 128 */
+	p[12 + 8 + 4 + 16] = 129;
+	pl = raw(IKEV2_PL_CP, p, sizeof(p));
+	ASSERT_EQ(0, ike_get_cp(&pl, &cp));
+	EXPECT_EQ(-EBADMSG, ike_cp_got(&cp, &g));
+	pl = raw(IKEV2_PL_CP, empty4, sizeof(empty4));
+	ASSERT_EQ(0, ike_get_cp(&pl, &cp));
+	EXPECT_EQ(-EBADMSG, ike_cp_got(&cp, &g));
+	pl = raw(IKEV2_PL_CP, short6, sizeof(short6));
+	ASSERT_EQ(0, ike_get_cp(&pl, &cp));
+	EXPECT_EQ(-EBADMSG, ike_cp_got(&cp, &g));
+	pl = raw(IKEV2_PL_CP, dns3, sizeof(dns3));
+	ASSERT_EQ(0, ike_get_cp(&pl, &cp));
+	EXPECT_EQ(-EBADMSG, ike_cp_got(&cp, &g));
+}
+
 TEST(ts_wrong_length_for_type)
 {
 	uint8_t p[] = {

@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <openssl/opensslv.h>
+
 
 #include "addr.h"
 #include "config.h"
@@ -411,6 +413,27 @@ TEST(remote_addrs_names)
 		     parse_err("connections {\n c {\n  remote_addrs = b.example.com, a.example.com\n" END));
 }
 
+/* vips = (a road warrior's request): any address of a family or a
+ * literal one, one per family, never one no host has. */
+TEST(vips_key)
+{
+	char err[512], s[64];
+	struct config *c;
+
+	c = parse("connections {\n c {\n  remote_addrs = 10.0.0.2\n  vips = 0.0.0.0, fd00::7\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	ASSERT_EQ(2, config_conn(c, "c")->n_vips);
+	EXPECT_STREQ("fd00::7", addr_str(&config_conn(c, "c")->vips[1], s, sizeof(s)));
+	config_free(c);
+	EXPECT_STREQ("t.conf:4: vips: one address of each family at most, got two IPv4",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.2\n  vips = 0.0.0.0, 10.1.1.1\n"
+			       "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n"));
+	EXPECT_STREQ("t.conf:4: vips: 224.0.0.1 is a multicast address, not a virtual IP",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.2\n  vips = 224.0.0.1\n"
+			       "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n"));
+}
+
 /* pools { NAME { addrs, dns } } and a connection's pools = NAME. */
 TEST(pools_section)
 {
@@ -569,6 +592,11 @@ static const struct bad bad[] = {
 	{ BASE "  dpd_delay = 30 seconds\n" END,
 	  "t.conf:6: dpd_delay: expected a duration like 500ms, 20s, 5m or 4h, got '30 seconds'" },
 	{ BASE "  encap = maybe\n" END, "t.conf:6: encap: expected yes or no, got 'maybe'" },
+	{ BASE "  unique = no\n" END, "t.conf:6: unknown unique 'no' (expected replace, keep or never)" },
+	{ BASE "  ike_sas_per_id = -1\n" END,
+	  "t.conf:6: ike_sas_per_id: expected a number from 0 to 100000, got '-1'" },
+	{ BASE "  child_sas_max = 100001\n" END,
+	  "t.conf:6: child_sas_max: expected a number from 0 to 100000, got '100001'" },
 	/* found by fuzz_config: a bad value must not read an unset flag */
 	{ BASE "  fragmentation = \xaf\n" END, "t.conf:6: unknown fragmentation '\xaf' (expected yes, no or force)" },
 	{ BASE "  children { x {\n   local_ts = 10.0.0.0/33\n   remote_ts = 10.1.0.0/16\n  } }\n" END,
@@ -893,6 +921,9 @@ TEST(defaults)
 	EXPECT_FALSE(cc->encap);
 	EXPECT_FALSE(cc->assume_no_nat);
 	EXPECT_TRUE(cc->initial_contact);
+	EXPECT_EQ(CFG_UNIQUE_REPLACE, cc->unique);
+	EXPECT_EQ(4, cc->ike_sas_per_id);
+	EXPECT_EQ(64, cc->child_sas_max);
 	EXPECT_EQ(30, cc->dpd_delay_s);
 	EXPECT_EQ(150, cc->dpd_timeout_s);
 	EXPECT_EQ(14400, cc->rekey_time_s);
@@ -941,6 +972,9 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "encap = yes" },
 		{ CFG_SEC_CONN, "assume_no_nat = yes" },
 		{ CFG_SEC_CONN, "initial_contact = no" },
+		{ CFG_SEC_CONN, "unique = keep" },
+		{ CFG_SEC_CONN, "ike_sas_per_id = 1" },
+		{ CFG_SEC_CONN, "child_sas_max = 2" },
 		{ CFG_SEC_CONN, "intermediate = yes" },
 		{ CFG_SEC_CONN, "dpd_delay = 10s" },
 		{ CFG_SEC_CONN, "dpd_timeout = 100s" },
@@ -955,6 +989,7 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "close_action = restart" },
 		{ CFG_SEC_CONN, "rsa_pss = no" },
 		{ CFG_SEC_CONN, "pools = q" },
+		{ CFG_SEC_CONN, "vips = 0.0.0.0" },
 		{ CFG_SEC_END, "auth = pubkey" },
 		{ CFG_SEC_END, "id = fqdn:b.example" },
 		{ CFG_SEC_END, "certs = /b.pem" },
@@ -1087,6 +1122,38 @@ TEST(strongswan_spellings_refused_with_what_to_write)
 	};
 
 	expect_refused(_metadata, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/*
+ * ML-KEM (draft-ietf-ipsecme-ikev2-mlkem, IDs 35-37) by strongSwan's names:
+ * accepted where OpenSSL provides it (3.5 and later), and where it does
+ * not, refused on the line that asked for it with what is missing.
+ */
+TEST(mlkem_needs_openssl_3_5)
+{
+	static const char *const names[] = { "mlkem512", "mlkem768", "mlkem1024" };
+	char text[512], err[512];
+
+	for (size_t i = 0; i < 3; i++) {
+		struct config *c;
+#if OPENSSL_VERSION_NUMBER < 0x30500000L
+		char want[256];
+#endif
+
+		snprintf(text, sizeof(text), BASE "  proposals = aes256gcm16-prfsha256-%s\n" END,
+			 names[i]);
+		c = parse(text, err, sizeof(err));
+#if OPENSSL_VERSION_NUMBER >= 0x30500000L
+		ASSERT_NE(NULL, c) TH_LOG("%s: %s", names[i], err);
+		EXPECT_EQ(35 + i, c->conns->ike[0].ke[0]);
+		config_free(c);
+#else
+		snprintf(want, sizeof(want), "t.conf:6: proposals: ML-KEM needs OpenSSL 3.5 or "
+			 "later; this tcpiked was built with OpenSSL %s", OPENSSL_VERSION_STR);
+		ASSERT_EQ(NULL, c) TH_LOG("%s accepted", names[i]);
+		EXPECT_STREQ(want, err);
+#endif
+	}
 }
 
 static const char *tmp_file(const char *name, const char *text, mode_t mode);
@@ -1541,6 +1608,39 @@ TEST(files_of_another_user_refused)
 	}
 	EXPECT_STREQ("", load_check(text, 0600));
 	tmp_cleanup();
+}
+
+/* RFC 9370 in strongSwan's words: keN_METHOD and keN_none, IKE only. */
+TEST(additional_key_exchanges)
+{
+	struct proposal_cfg p[2];
+	char err[512], s[256];
+	struct config *c;
+
+	ASSERT_EQ(1, config_parse_proposals("aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none",
+					    false, p, 2, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(1, p[0].n_addke[0]);
+	EXPECT_EQ(20, p[0].addke[0][0]);
+	EXPECT_EQ(2, p[0].n_addke[1]);
+	EXPECT_EQ(32, p[0].addke[1][0]);
+	EXPECT_EQ(0, p[0].addke[1][1]);
+	EXPECT_EQ(0, p[0].n_addke[2]);
+	config_proposal_str(&p[0], s, sizeof(s));
+	EXPECT_STREQ("aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none", s);
+	EXPECT_EQ(-1, config_parse_proposals("aes256gcm16-ke1_ecp384", true, p, 2, err,
+					     sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "not supported yet"));
+	EXPECT_EQ(-1, config_parse_proposals("aes256gcm16-prfsha256-x25519-ke8_ecp384", false, p,
+					     2, err, sizeof(err)));
+	EXPECT_EQ(-1, config_parse_proposals("aes256gcm16-prfsha256-x25519-ke1_sha256", false, p,
+					     2, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "ke1_sha256"));
+	c = parse("connections {\n c {\n  remote_addrs = 10.0.0.2\n  intermediate = no\n"
+		  "  proposals = aes256gcm16-prfsha256-x25519-ke1_ecp384\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	EXPECT_EQ(NULL, c);
+	EXPECT_NE(NULL, strstr(err, "intermediate = accept or yes"));
+	config_free(c);
 }
 
 TEST_HARNESS_MAIN

@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <openssl/err.h>
+
 #include "crypto.h"
 #include "kselftest_harness.h"
 
@@ -216,11 +218,11 @@ TEST(key_schedule_initial_rekey_child)
 {
 	struct ike_suite gcm = { CRYPTO_ENCR_AES_GCM_16, 256,
 				 CRYPTO_PRF_HMAC_SHA2_256, CRYPTO_INTEG_NONE,
-				 CRYPTO_KE_MODP_2048, false };
+				 CRYPTO_KE_MODP_2048, false, { 0 } };
 	struct ike_suite cbc = { CRYPTO_ENCR_AES_CBC, 256,
 				 CRYPTO_PRF_HMAC_SHA2_384,
 				 CRYPTO_INTEG_HMAC_SHA2_256_128,
-				 CRYPTO_KE_ECP_256, false };
+				 CRYPTO_KE_ECP_256, false, { 0 } };
 	uint8_t ni[32], nr[32], gir[256], spii[8], spir[8];
 	struct ike_keys k, k2;
 	struct buf km = BUF_INIT;
@@ -419,17 +421,21 @@ TEST(x25519_rfc7748)
 
 static void agree(struct __test_metadata *_metadata, uint16_t group)
 {
-	struct ike_kex *i = kex_new(group), *r = kex_new(group);
+	struct ike_kex *i = kex_new(group), *r = kex_new_responder(group);
 	struct buf pi = BUF_INIT, pr = BUF_INIT, si = BUF_INIT, sr = BUF_INIT;
 
 	ASSERT_NE(NULL, i);
 	ASSERT_NE(NULL, r);
 	ASSERT_EQ(group, kex_group(i));
+	ASSERT_EQ(group, kex_group(r));
 	ASSERT_EQ(0, kex_public(i, &pi));
-	ASSERT_EQ(0, kex_public(r, &pr));
 	ASSERT_EQ(kex_public_len(group), pi.len);
-	ASSERT_EQ(0, kex_derive(i, pr.data, pr.len, &si));
+	/* The responder's order: the initiator's value first (for a KEM it
+	 * is what the responder's value is made from). */
 	ASSERT_EQ(0, kex_derive(r, pi.data, pi.len, &sr));
+	ASSERT_EQ(0, kex_public(r, &pr));
+	ASSERT_EQ(kex_response_len(group), pr.len);
+	ASSERT_EQ(0, kex_derive(i, pr.data, pr.len, &si));
 	ASSERT_EQ(si.len, sr.len);
 	ASSERT_EQ(0, memcmp(si.data, sr.data, si.len));
 	kex_free(i);
@@ -452,7 +458,109 @@ TEST(kex_agree_all_groups)
 	for (n = 0; n < sizeof(g) / sizeof(g[0]); n++)
 		agree(_metadata, g[n]);
 	ASSERT_EQ(NULL, kex_new(2));	/* MODP-1024: refused */
-	ASSERT_EQ(0, kex_public_len(35));	/* ML-KEM: not yet */
+	ASSERT_EQ(NULL, kex_new_responder(2));
+}
+
+/* Whether this OpenSSL has ML-KEM, asked of OpenSSL, not of crypto_kex.c. */
+static bool openssl_has_mlkem(void)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "ML-KEM-768", NULL);
+
+	EVP_PKEY_CTX_free(c);
+	ERR_clear_error();
+	return c != NULL;
+}
+
+/* OpenSSL's own encapsulation to the initiator's key: the secret that
+ * kex_derive() must decapsulate from ct. */
+static void mlkem_encap(struct __test_metadata *_metadata, const char *name,
+			const struct buf *ek, struct buf *ct, uint8_t ss[32])
+{
+	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key_ex(NULL, name, NULL, ek->data, ek->len);
+	EVP_PKEY_CTX *c = pk ? EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL) : NULL;
+	size_t ctlen = 0, sslen = 32;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(1, EVP_PKEY_encapsulate_init(c, NULL));
+	ASSERT_EQ(1, EVP_PKEY_encapsulate(c, NULL, &ctlen, NULL, &sslen));
+	buf_reset(ct);
+	ASSERT_NE(NULL, buf_extend(ct, ctlen));
+	ASSERT_EQ(1, EVP_PKEY_encapsulate(c, ct->data, &ctlen, ss, &sslen));
+	ASSERT_EQ(32, sslen);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(pk);
+}
+
+/*
+ * ML-KEM (draft-ietf-ipsecme-ikev2-mlkem, FIPS 203): the initiator's KE
+ * data is the encapsulation key (800, 1184, 1568 bytes), the responder's
+ * the ciphertext (768, 1088, 1568), the shared secret the KEM's 32 bytes.
+ * Lengths are checked exactly each way; an encapsulation key that fails
+ * FIPS 203's modulus check is refused; a changed ciphertext decapsulates
+ * to another secret (implicit rejection), not to an error.
+ */
+TEST(kex_mlkem)
+{
+	static const struct {
+		uint16_t id;
+		const char *name;
+		size_t ek, ct;
+	} m[] = {
+		{ 35, "ML-KEM-512", 800, 768 },
+		{ 36, "ML-KEM-768", 1184, 1088 },
+		{ 37, "ML-KEM-1024", 1568, 1568 },
+	};
+	struct buf ek = BUF_INIT, ct = BUF_INIT, si = BUF_INIT, sr = BUF_INIT;
+	uint8_t ss[32];
+
+	for (size_t n = 0; n < 3; n++) {
+		struct ike_kex *i, *r;
+
+		if (!openssl_has_mlkem()) {
+			/* OpenSSL 3.0-3.4: not offered, not made. */
+			ASSERT_FALSE(kex_supported(m[n].id));
+			ASSERT_EQ(NULL, kex_new(m[n].id));
+			ASSERT_EQ(NULL, kex_new_responder(m[n].id));
+			ASSERT_EQ(0, kex_public_len(m[n].id));
+			continue;
+		}
+		ASSERT_TRUE(kex_supported(m[n].id));
+		ASSERT_EQ(m[n].ek, kex_public_len(m[n].id));
+		ASSERT_EQ(m[n].ct, kex_response_len(m[n].id));
+		agree(_metadata, m[n].id);
+		i = kex_new(m[n].id);
+		r = kex_new_responder(m[n].id);
+		ASSERT_NE(NULL, i);
+		ASSERT_NE(NULL, r);
+		/* A responder has nothing to send before it has the key. */
+		ASSERT_EQ(-EINVAL, kex_public(r, &ct));
+		ASSERT_EQ(0, kex_public(i, &ek));
+		ASSERT_EQ(m[n].ek, ek.len);
+		ASSERT_EQ(-EMSGSIZE, kex_derive(r, ek.data, ek.len - 1, &sr));
+		ASSERT_EQ(0, sr.len);
+		/* OpenSSL's encapsulation, our decapsulation. */
+		mlkem_encap(_metadata, m[n].name, &ek, &ct, ss);
+		ASSERT_EQ(m[n].ct, ct.len);
+		ASSERT_EQ(-EMSGSIZE, kex_derive(i, ct.data, ct.len - 1, &si));
+		ASSERT_EQ(-EMSGSIZE, kex_derive(i, ct.data, ct.len + 1, &si));
+		ASSERT_EQ(0, kex_derive(i, ct.data, ct.len, &si));
+		ASSERT_EQ(32, si.len);
+		ASSERT_EQ(0, memcmp(si.data, ss, 32));
+		ct.data[5] ^= 0x40;
+		ASSERT_EQ(0, kex_derive(i, ct.data, ct.len, &si));
+		ASSERT_NE(0, memcmp(si.data, ss, 32));
+		/* FIPS 203 §7.2: a coefficient of q or more (12 bits 0xfff). */
+		ek.data[0] = 0xff;
+		ek.data[1] |= 0x0f;
+		ASSERT_EQ(-EPROTO, kex_derive(r, ek.data, ek.len, &sr));
+		ASSERT_EQ(0, sr.len);
+		kex_free(i);
+		kex_free(r);
+	}
+	buf_free(&ek);
+	buf_free(&ct);
+	buf_wipe(&si);
+	buf_wipe(&sr);
 }
 
 /* Waits up to 10 s for the pool to hold want pairs. */
@@ -691,14 +799,14 @@ static void roundtrip(struct __test_metadata *_metadata,
 TEST(sk_roundtrip_and_tamper)
 {
 	struct ike_suite s[] = {
-		{ CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
-		{ CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
-		{ CRYPTO_ENCR_AES_GCM_8, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
-		{ CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false },
+		{ CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } },
+		{ CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } },
+		{ CRYPTO_ENCR_AES_GCM_8, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } },
+		{ CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } },
 		{ CRYPTO_ENCR_AES_CBC, 128, CRYPTO_PRF_HMAC_SHA2_256,
-		  CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false },
+		  CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false, { 0 } },
 		{ CRYPTO_ENCR_AES_CBC, 256, CRYPTO_PRF_HMAC_SHA2_512,
-		  CRYPTO_INTEG_HMAC_SHA2_512_256, 0, false },
+		  CRYPTO_INTEG_HMAC_SHA2_512_256, 0, false, { 0 } },
 	};
 	size_t i;
 
@@ -733,10 +841,10 @@ static void known_message(struct __test_metadata *_metadata,
 
 TEST(sk_known_messages)
 {
-	struct ike_suite gcm = { CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false };
-	struct ike_suite cc = { CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false };
+	struct ike_suite gcm = { CRYPTO_ENCR_AES_GCM_16, 256, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } };
+	struct ike_suite cc = { CRYPTO_ENCR_CHACHA20_POLY1305, 0, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } };
 	struct ike_suite cbc = { CRYPTO_ENCR_AES_CBC, 128, CRYPTO_PRF_HMAC_SHA2_256,
-				 CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false };
+				 CRYPTO_INTEG_HMAC_SHA2_256_128, 0, false, { 0 } };
 	const char *k32s = "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f01020304";
 
 	known_message(_metadata, &gcm, k32s, "",
@@ -758,7 +866,7 @@ TEST(sk_known_messages)
  * by Python's AESGCM: plaintext 01 02 03 c8): the distinct -EPROTO. */
 TEST(sk_bad_pad_length)
 {
-	struct ike_suite s = { CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false };
+	struct ike_suite s = { CRYPTO_ENCR_AES_GCM_16, 128, CRYPTO_PRF_HMAC_SHA2_256, 0, 0, false, { 0 } };
 	struct buf ke = BUF_INIT, m = BUF_INIT, pt = BUF_INIT;
 	struct sk_ctx k;
 

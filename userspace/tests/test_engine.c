@@ -1783,7 +1783,7 @@ TEST(initial_contact_replaces_the_old_sa)
  */
 TEST(same_selectors_share_policies)
 {
-	struct net *n = net_new(NULL);
+	struct net *n = net_new("unique = never");
 	struct ike_sa *old_a, *a2;
 	int r;
 
@@ -3200,14 +3200,19 @@ SCENARIO(separate_udp_message_does_not_move_ike)
 
 /* RT-3: the peer lacks the draft; the connection opened beside
  * IKE_SA_INIT (tcp_preconnect) is closed unused, counted. */
-static bool status_has(struct peer *p, const char *what)
+static bool status_contains(struct peer *p, bool json, const char *what)
 {
 	struct buf out = BUF_INIT;
-	bool has = !engine_status(p->e, true, &out) && !buf_put_u8(&out, 0) &&
+	bool has = !engine_status(p->e, json, &out) && !buf_put_u8(&out, 0) &&
 		   strstr((char *)out.data, what);
 
 	buf_free(&out);
 	return has;
+}
+
+static bool status_has(struct peer *p, const char *what)
+{
+	return status_contains(p, true, what);
 }
 
 SCENARIO(separate_not_echoed_stays_udp)
@@ -5048,17 +5053,17 @@ static void gateway(struct __test_metadata *_metadata, struct net *n, const char
 	reload_text(_metadata, B, text);
 }
 
-/* a's IKE_AUTH request at the head, with a CP payload of this body added
- * at the end of its inner chain (AUTH does not cover it), sealed again
- * and delivered to b. */
-static void deliver_with_cp(struct net *n, const uint8_t *cp, size_t len)
+/* from's IKE_AUTH message at the head, with a CP payload of this body
+ * added at the end of its inner chain (AUTH does not cover it), sealed
+ * again and delivered to the other. */
+static void deliver_cp_from(struct net *n, struct peer *from, const uint8_t *cp, size_t len)
 {
 	static struct ike_msg m, inner;
 	struct buf plain = BUF_INIT;
 	uint8_t first, hdr[4] = { 0, 0, (uint8_t)((len + 4) >> 8), (uint8_t)(len + 4) };
 	size_t last;
 
-	if (head_exch(n) != IKEV2_EXCH_IKE_AUTH || head_open(n, B, &plain, &first) ||
+	if (head_exch(n) != IKEV2_EXCH_IKE_AUTH || head_open(n, other_peer(from), &plain, &first) ||
 	    ike_msg_parse(n->head->data, n->head->len, &m) ||
 	    ike_chain_parse(first, plain.data, plain.len, &inner) || !inner.n)
 		abort();
@@ -5066,13 +5071,18 @@ static void deliver_with_cp(struct net *n, const uint8_t *cp, size_t len)
 	plain.data[last] = IKEV2_PL_CP;	/* the last payload's Next Payload */
 	if (buf_append(&plain, hdr, 4) || buf_append(&plain, cp, len))
 		abort();
-	deliver_sealed(n, A, &m.hdr, first, &plain);
+	deliver_sealed(n, from, &m.hdr, first, &plain);
 }
 
-/* b's IKE_AUTH response at the head, opened with a's keys: its CP (cp->n
- * -1 when it has none; its values live until the next call) and the
- * first notify's type (0: none). */
-static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
+static void deliver_with_cp(struct net *n, const uint8_t *cp, size_t len)
+{
+	deliver_cp_from(n, A, cp, len);
+}
+
+/* The IKE_AUTH message at the head, opened with the keys of to, its
+ * receiver: its CP (cp->n -1 when it has none; its values live until the
+ * next call) and the first notify's type (0: none). */
+static void auth_cp(struct net *n, struct peer *to, struct ike_cp *cp, uint16_t *notify)
 {
 	static struct ike_msg inner;
 	static struct buf plain = BUF_INIT;
@@ -5082,7 +5092,8 @@ static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
 	*notify = 0;
 	cp->n = -1;
 	buf_wipe(&plain);
-	if (head_open(n, A, &plain, &first) || ike_chain_parse(first, plain.data, plain.len, &inner))
+	if (head_exch(n) != IKEV2_EXCH_IKE_AUTH || head_open(n, to, &plain, &first) ||
+	    ike_chain_parse(first, plain.data, plain.len, &inner))
 		abort();
 	pl = ike_msg_find(&inner, IKEV2_PL_CP);
 	if (pl && ike_get_cp(pl, cp))
@@ -5092,9 +5103,15 @@ static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
 		*notify = (uint16_t)(pl->body[2] << 8 | pl->body[3]);
 }
 
-/* a up to its IKE_AUTH request (over whichever transport), which goes
- * with a CP body added. */
-static void auth_with_cp(struct net *n, const uint8_t *cp, size_t len)
+/* b's IKE_AUTH response at the head (auth_cp). */
+static void auth_response(struct net *n, struct ike_cp *cp, uint16_t *notify)
+{
+	auth_cp(n, A, cp, notify);
+}
+
+/* a initiated, up to its IKE_AUTH request at the head (over whichever
+ * transport). */
+static void up_to_auth(struct net *n)
 {
 	int guard = 0;
 
@@ -5105,6 +5122,12 @@ static void auth_with_cp(struct net *n, const uint8_t *cp, size_t len)
 			;
 		deliver(n);
 	}
+}
+
+/* a up to its IKE_AUTH request, which goes with a CP body added. */
+static void auth_with_cp(struct net *n, const uint8_t *cp, size_t len)
+{
+	up_to_auth(n);
 	deliver_with_cp(n, cp, len);
 }
 
@@ -5348,6 +5371,260 @@ TEST(vip_over_tcp)
 	established(_metadata, n);
 	EXPECT_EQ(XPORT_TCP, first_sa(B, IKE_S_ESTABLISHED)->path.kind);
 	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	net_free(n);
+}
+
+/* --- tcpiked as a road warrior: vips = (RFC 7296 §3.15, initiator side) --------- */
+
+/* a's IKE_AUTH request at the head (auth_cp); not delivered. */
+static void auth_request_cp(struct net *n, struct ike_cp *cp)
+{
+	uint16_t nt;
+
+	if (head_response(n))
+		abort();
+	auth_cp(n, B, cp, &nt);
+}
+
+static bool status_text_has(struct peer *p, const char *what)
+{
+	return status_contains(p, false, what);
+}
+
+static bool ts_is(const struct ts_set *s, const char *want)
+{
+	char t[256];
+
+	ts_set_str(s, t, sizeof(t));
+	return !strcmp(t, want);
+}
+
+/*
+ * a with vips = 0.0.0.0 against a %any gateway: its IKE_AUTH request
+ * asks for an IPv4 address and DNS, it takes the CFG_REPLY's address as
+ * its TSi (both ends narrowed to it) and shows it and the DNS server in
+ * its status; a rekey of the IKE SA and of the Child SA keep it (the new
+ * Child SA asks with TSi = the address); after a reconnect a asks for
+ * the address it had.
+ */
+TEST(rw_vip_requested_used_and_kept)
+{
+	struct net *n = net_new("vips = 0.0.0.0");
+	static struct ike_cp cp;
+	struct buf out = BUF_INIT;
+	struct ike_sa *a;
+	bool ip4 = false, dns4 = false;
+	char ts[256];
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
+	up_to_auth(n);
+	auth_request_cp(n, &cp);
+	ASSERT_NE(-1, cp.n);
+	EXPECT_EQ(IKEV2_CFG_REQUEST, cp.cfg_type);
+	for (int i = 0; i < cp.n; i++) {
+		ip4 |= cp.a[i].type == IKEV2_CP_INTERNAL_IP4_ADDRESS && !cp.a[i].val.len;
+		dns4 |= cp.a[i].type == IKEV2_CP_INTERNAL_IP4_DNS;
+		EXPECT_NE(IKEV2_CP_INTERNAL_IP6_ADDRESS, cp.a[i].type);
+	}
+	EXPECT_TRUE(ip4);
+	EXPECT_TRUE(dns4);
+	pump(n);
+	established(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	EXPECT_TRUE(ts_is(&a->children->ts_local, "10.1.7.1-10.1.7.1"));
+	EXPECT_TRUE(ts_is(&first_sa(B, IKE_S_ESTABLISHED)->children->ts_remote, "10.1.7.1-10.1.7.1"));
+	EXPECT_TRUE(status_text_has(A, "  virtual IP 10.1.7.1 (ours, from the peer)\n"));
+	EXPECT_TRUE(status_text_has(A, "  DNS server 10.2.0.53 (from the peer, not applied)\n"));
+	EXPECT_TRUE(status_has(A, "\"our_vips\":[\"10.1.7.1\"],\"dns\":[\"10.2.0.53\"]"));
+
+	rekey(A, false);
+	pump(n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	ASSERT_EQ(1, count_all(A));
+	EXPECT_NE(0, a->rekeys);
+	EXPECT_TRUE(status_text_has(A, "  virtual IP 10.1.7.1 (ours, from the peer)\n"));
+	rekey(A, true);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	head_ts(n, ts, sizeof(ts));
+	EXPECT_STREQ("TSi 10.1.7.1-10.1.7.1 TSr 10.2.0.0-10.2.255.255", ts);
+	pump(n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	ASSERT_EQ(1, count_children(a));
+	EXPECT_TRUE(ts_is(&a->children->ts_local, "10.1.7.1-10.1.7.1"));
+	EXPECT_TRUE(ts_is(&first_sa(B, IKE_S_ESTABLISHED)->children->ts_remote, "10.1.7.1-10.1.7.1"));
+
+	engine_terminate(A->e, "c", &out);
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	up_to_auth(n);
+	auth_request_cp(n, &cp);
+	ip4 = false;
+	for (int i = 0; i < cp.n; i++)
+		ip4 |= cp.a[i].type == IKEV2_CP_INTERNAL_IP4_ADDRESS && cp.a[i].val.len == 4 &&
+		       !memcmp(cp.a[i].val.p, "\x0a\x01\x07\x01", 4);
+	EXPECT_TRUE(ip4);	/* the address it had, asked for again */
+	pump(n);
+	established(_metadata, n);
+	EXPECT_TRUE(status_text_has(A, "  virtual IP 10.1.7.1 (ours, from the peer)\n"));
+	buf_free(&out);
+	net_free(n);
+}
+
+/* §3.15.4: the gateway has no address left: INTERNAL_ADDRESS_FAILURE; a
+ * counts the Child SA as failed, the IKE SA stays without it. */
+TEST(rw_vip_refused_by_gateway)
+{
+	struct net *n = net_new("vips = 0.0.0.0");
+	struct sockaddr_storage held;
+	struct id_cfg other;
+	char err[64];
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.5/32", "");
+	ASSERT_EQ(0, config_parse_id("email:other@x", &other, err, sizeof(err)));
+	ASSERT_EQ(0, pool_acquire(B->e->pools, "p", &other, &held));
+	initiate(n);
+	pump(n);
+	childless_pair(_metadata, n);
+	EXPECT_EQ(1, A->e->st.child_failed);
+	EXPECT_FALSE(status_text_has(A, "virtual IP"));
+	net_free(n);
+}
+
+/* A responder that answers no CFG_REQUEST (no pools) but makes the Child
+ * SA: a has no address for its TSi, refuses it and deletes it at the
+ * peer, as charon does; a failed attempt. */
+TEST(rw_vip_none_given)
+{
+	struct net *n = net_new("vips = 0.0.0.0");
+
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	pump(n);
+	childless_pair(_metadata, n);
+	EXPECT_EQ(1, A->e->st.child_failed);
+	EXPECT_FALSE(status_text_has(A, "virtual IP"));
+	net_free(n);
+}
+
+/* b's IKE_AUTH response with a CP body added, a with vips (or not). */
+static struct net *rw_reply(const char *extra, const uint8_t *cp, size_t len)
+{
+	struct net *n = net_new(extra);
+	int guard = 0;
+
+	if (!n)
+		return NULL;
+	up_to_auth(n);
+	deliver(n);
+	while (!(head_exch(n) == IKEV2_EXCH_IKE_AUTH && head_response(n)) && ++guard < 100)
+		deliver(n);
+	deliver_cp_from(n, B, cp, len);
+	pump(n);
+	return n;
+}
+
+/* Replies a road warrior cannot use: an address we did not ask for (no
+ * vips), 0.0.0.0, multicast, only the family not asked for: never used;
+ * the Child SA is refused and deleted at the peer where we asked.  A
+ * malformed CP deletes the IKE SA (§2.21.2).  100 attributes: the first
+ * ones are read. */
+TEST(rw_vip_bad_replies)
+{
+	static const uint8_t unasked[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 10, 1, 7, 9,
+	};
+	static const uint8_t zero[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 0, 0, 0, 0,
+	};
+	static const uint8_t mcast[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 224, 0, 0, 1,
+	};
+	static const uint8_t v6only[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP6_ADDRESS, 0, 17,
+		0xfd, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 128,
+	};
+	static const uint8_t request[] = {
+		IKEV2_CFG_REQUEST, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 10, 1, 7, 9,
+	};
+	static const uint8_t short4[] = {
+		IKEV2_CFG_REPLY, 0, 0, 0, 0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 3, 10, 1, 7,
+	};
+	static const struct {
+		const uint8_t *cp;
+		size_t len;
+	} unusable[] = {
+		{ zero, sizeof(zero) }, { mcast, sizeof(mcast) }, { v6only, sizeof(v6only) },
+		{ request, sizeof(request) },
+	};
+	static uint8_t many[4 + 8 + 99 * 4];
+	struct net *n;
+
+	n = rw_reply(NULL, unasked, sizeof(unasked));
+	ASSERT_NE(NULL, n);
+	established(_metadata, n);
+	EXPECT_TRUE(ts_is(&first_sa(A, IKE_S_ESTABLISHED)->children->ts_local, "10.1.0.0-10.1.255.255"));
+	EXPECT_FALSE(status_text_has(A, "virtual IP"));
+	net_free(n);
+
+	for (size_t i = 0; i < sizeof(unusable) / sizeof(unusable[0]); i++) {
+		n = rw_reply("vips = 0.0.0.0", unusable[i].cp, unusable[i].len);
+		ASSERT_NE(NULL, n);
+		childless_pair(_metadata, n);
+		EXPECT_EQ(1, A->e->st.child_failed);
+		EXPECT_FALSE(status_text_has(A, "virtual IP")) TH_LOG("case %zu", i);
+		net_free(n);
+	}
+
+	n = rw_reply("vips = 0.0.0.0", short4, sizeof(short4));
+	ASSERT_NE(NULL, n);
+	EXPECT_EQ(0, count_all(A));
+	net_free(n);
+
+	many[0] = IKEV2_CFG_REPLY;
+	memcpy(many + 4, "\x00\x01\x00\x04\x0a\x01\x07\x09", 8);
+	for (int i = 0; i < 99; i++)
+		many[12 + 4 * i + 1] = 0x50;	/* unknown */
+	n = rw_reply("vips = 0.0.0.0", many, sizeof(many));
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_TRUE(status_text_has(A, "  virtual IP 10.1.7.9 (ours, from the peer)\n"));
+	ASSERT_EQ(1, count_children(first_sa(A, IKE_S_ESTABLISHED)));
+	EXPECT_TRUE(ts_is(&first_sa(A, IKE_S_ESTABLISHED)->children->ts_local, "10.1.7.9-10.1.7.9"));
+	net_free(n);
+}
+
+/* Of vips = 0.0.0.0, :: the gateway has only an IPv4 pool: a takes that
+ * one (§3.15.4), its IPv6 request unanswered; an IPv6 address alone. */
+TEST(rw_vip_both_families_one_given)
+{
+	struct net *n = net_new("vips = 0.0.0.0, ::");
+	static struct ike_cp cp;
+	bool ip6 = false;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
+	up_to_auth(n);
+	auth_request_cp(n, &cp);
+	for (int i = 0; i < cp.n; i++)
+		ip6 |= cp.a[i].type == IKEV2_CP_INTERNAL_IP6_ADDRESS;
+	EXPECT_TRUE(ip6);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_TRUE(status_text_has(A, "  virtual IP 10.1.7.1 (ours, from the peer)\n"));
+	net_free(n);
+
+	/* vips = :: from an IPv6 pool: a takes fd00:7::1 (its IPv4
+	 * selectors hold it not, so b refuses the Child SA) */
+	n = net_new("vips = ::");
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "fd00:7::/120", "");
+	initiate(n);
+	pump(n);
+	childless_pair(_metadata, n);
+	EXPECT_TRUE(status_text_has(A, "  virtual IP fd00:7::1 (ours, from the peer)\n"));
+	EXPECT_TRUE(status_has(A, "\"our_vips\":[\"fd00:7::1\"],\"dns\":[\"10.2.0.53\"]"));
 	net_free(n);
 }
 
@@ -5702,6 +5979,220 @@ TEST(initiate_to_dns_name_unresolved)
 	EXPECT_TRUE(conn_retry_pending(A->e, "c", &attempt, &in));
 	EXPECT_EQ(3, attempt);
 	buf_free(&out);
+	net_free(n);
+}
+
+/* --- unique and per-client limits (issue 22) ------------------------------------------ */
+
+/* a sets up a second IKE SA of c beside the first; pumped to the end. */
+static struct ike_sa *second_sa(struct __test_metadata *_metadata, struct net *n)
+{
+	struct ike_sa *sa;
+	int r;
+
+	sa = ike_initiate(A->e, config_conn(A->cfg, "c"), 0, &r);
+	EXPECT_NE(NULL, sa);
+	pump(n);
+	return sa;
+}
+
+/* p's IKE SA that is the other end of sa */
+static struct ike_sa *sa_paired_with(struct peer *p, struct ike_sa *sa)
+{
+	struct ike_sa *o;
+
+	for (o = p->e->all; o; o = o->next)
+		if (paired(sa, o))
+			return o;
+	return NULL;
+}
+
+static void set_unique(struct peer *p, enum cfg_unique u)
+{
+	((struct conn_cfg *)config_conn(p->cfg, "c"))->unique = u;
+}
+
+/*
+ * A client comes again without INITIAL_CONTACT while its first IKE SA
+ * stands (a keeps both: it plays the client the gateway sees twice): b's
+ * unique = replace deletes the old one with a Delete, which takes a's
+ * old one too; one IKE SA at each end, the new one.
+ */
+static void replace_by_responder(struct __test_metadata *_metadata, const char *extra)
+{
+	char x[128];
+	struct net *n;
+	struct ike_sa *a2, *b;
+	uint64_t old_b;
+
+	snprintf(x, sizeof(x), "initial_contact = no\n %s", extra);
+	n = net_new(x);
+	ASSERT_NE(NULL, n);
+	set_unique(A, CFG_UNIQUE_NEVER);
+	bring_up(_metadata, n);
+	old_b = first_sa(B, IKE_S_ESTABLISHED)->id;
+	listen_log(true);
+	a2 = second_sa(_metadata, n);
+	/* the same address: the old one is given UNIQUE_GRACE_MS (a
+	 * make-before-break peer deletes it itself meanwhile); both stand */
+	EXPECT_EQ(2, count_all(B));
+	EXPECT_EQ(1u, heard_count("in 10 s unless its peer deletes it first (unique = replace)"));
+	EXPECT_EQ(0u, heard_count(": IKE SA deleted: deleted by the peer"));
+	elapse(n, 9800);
+	EXPECT_EQ(2, count_all(B));
+	elapse(n, 300);
+	EXPECT_EQ(1, count_all(B));
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_NE(NULL, b);
+	EXPECT_NE(old_b, b->id);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(a2, first_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_TRUE(paired(a2, b));
+	EXPECT_EQ(1, count_children(b));
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(2u, heard_count("(unique = replace)"));
+	EXPECT_EQ(1u, heard_count(": IKE SA deleted: deleted by the peer"));
+	listen_log(false);
+	net_free(n);
+}
+
+TEST(unique_replace_deletes_the_old_sa)
+{
+	replace_by_responder(_metadata, "");
+}
+
+TEST(unique_replace_over_tcp)
+{
+	replace_by_responder(_metadata, "transport = tcp");
+}
+
+/* As initiator too: a's second IKE SA of the same identity pair replaces
+ * its first (and b's does the same on its side). */
+TEST(unique_replace_as_initiator)
+{
+	struct net *n = net_new("initial_contact = no");
+	struct ike_sa *a2;
+
+	ASSERT_NE(NULL, n);
+	set_unique(B, CFG_UNIQUE_NEVER);
+	bring_up(_metadata, n);
+	a2 = second_sa(_metadata, n);
+	EXPECT_EQ(2, count_all(A));	/* the grace of the same address */
+	elapse(n, 10100);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(a2, first_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_TRUE(paired(a2, first_sa(B, IKE_S_ESTABLISHED)));
+	net_free(n);
+}
+
+/* keep: the newcomer is refused with AUTHENTICATION_FAILED, logged with
+ * both IKE SAs and the identity; the old one stays at both ends. */
+TEST(unique_keep_refuses_the_new_sa)
+{
+	struct net *n = net_new("initial_contact = no");
+	struct ike_sa *old_a, *old_b;
+	const char *l;
+
+	ASSERT_NE(NULL, n);
+	set_unique(A, CFG_UNIQUE_NEVER);
+	set_unique(B, CFG_UNIQUE_KEEP);
+	bring_up(_metadata, n);
+	old_a = first_sa(A, IKE_S_ESTABLISHED);
+	old_b = first_sa(B, IKE_S_ESTABLISHED);
+	listen_log(true);
+	second_sa(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_EQ(old_a, first_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(old_b, first_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1u, B->e->st.ike_failed);
+	EXPECT_NE(NULL, heard_line("IKE_AUTH refused: AUTHENTICATION_FAILED"));
+	l = heard_line("(unique = keep)");
+	ASSERT_NE(NULL, l);
+	EXPECT_NE(NULL, strstr(l, ike_sa_name(old_b))) TH_LOG("%s", l);
+	EXPECT_NE(NULL, strstr(l, "10.0.0.1")) TH_LOG("%s", l);
+	EXPECT_EQ(2, kernel_sas(B));
+	listen_log(false);
+	net_free(n);
+}
+
+/* never: both stay, up to ike_sas_per_id; one more is refused. */
+TEST(ike_sas_per_id_limit)
+{
+	struct net *n = net_new("initial_contact = no\n unique = never\n ike_sas_per_id = 2");
+
+	ASSERT_NE(NULL, n);
+	bring_up(_metadata, n);
+	second_sa(_metadata, n);
+	EXPECT_EQ(2, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(2, count_sa(B, IKE_S_ESTABLISHED));
+	listen_log(true);
+	second_sa(_metadata, n);
+	EXPECT_EQ(2, count_all(A));
+	EXPECT_EQ(2, count_all(B));
+	EXPECT_NE(NULL, heard_line("IKE_AUTH refused: AUTHENTICATION_FAILED"));
+	EXPECT_NE(NULL, heard_line("2 IKE SAs of 10.0.0.1 up, the limit (ike_sas_per_id)"));
+	listen_log(false);
+	net_free(n);
+}
+
+/* child_sas_max = 1: net in IKE_AUTH, net2 by CREATE_CHILD_SA is answered
+ * with NO_ADDITIONAL_SAS; rekeying net is not one more. */
+TEST(child_sas_max_limit)
+{
+	struct net *n = net_new_on(v4_two, "child_sas_max = 1", NULL);
+	struct ike_sa *a, *b;
+	uint32_t spi;
+
+	ASSERT_NE(NULL, n);
+	listen_log(true);
+	initiate(n);
+	pump(n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_TRUE(paired(a, b));
+	EXPECT_TRUE(children_paired(a, b));
+	EXPECT_EQ(1, count_children(b));
+	EXPECT_NE(NULL, heard_line("(NO_ADDITIONAL_SAS): 1 Child SAs of 10.0.0.1 up, the limit (child_sas_max)"));
+	spi = b->children->spi_in;
+	rekey(A, true);
+	pump(n);
+	ASSERT_EQ(1, count_children(b));
+	EXPECT_NE(spi, b->children->spi_in);
+	EXPECT_EQ(1, count_children(a));
+	listen_log(false);
+	net_free(n);
+}
+
+/* A client with a virtual IP comes again without INITIAL_CONTACT: the
+ * old IKE SA goes, the new one has the same address, one lease held. */
+TEST(unique_replace_keeps_the_vip)
+{
+	struct net *n = net_new("initial_contact = no\n unique = never");
+	struct ike_sa *a2;
+	int r, guard = 0;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
+	auth_with_cp(n, cp_req4, sizeof(cp_req4));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	a2 = ike_initiate(A->e, config_conn(A->cfg, "c"), 0, &r);
+	ASSERT_NE(NULL, a2);
+	while (head_exch(n) != IKEV2_EXCH_IKE_AUTH && ++guard < 1000)
+		deliver(n);
+	deliver_with_cp(n, cp_req4, sizeof(cp_req4));
+	pump(n);
+	EXPECT_STREQ("10.1.7.1", vip_of(sa_paired_with(B, a2)));
+	elapse(n, 10100);	/* the old one's grace over */
+	EXPECT_EQ(1, count_all(B));
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_TRUE(paired(a2, first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_STREQ("1/1", leases(n));
 	net_free(n);
 }
 

@@ -110,6 +110,35 @@ TEST(same_identity_same_address)
 	config_free(c);
 }
 
+/* RFC 7296 §3.5 leaves FQDN and RFC 822 identities to DNS's and mail's
+ * case rules, which authentication already follows (exch_auth.c): Carol
+ * reconnecting as carol is the same client, with the same lease. */
+TEST(identity_case_does_not_split_leases)
+{
+	struct config *c = cfg(" p { addrs = 10.10.0.0/24 }\n");
+	struct pool_set *ps = pool_set_new();
+	struct seen s = { 0 };
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, pool_set_apply(ps, c));
+	EXPECT_STREQ("10.10.0.1", get(ps, "p", "email:Carol@X.example"));
+	EXPECT_STREQ("10.10.0.1", get(ps, "p", "email:carol@x.EXAMPLE"));
+	EXPECT_STREQ("10.10.0.2", get(ps, "p", "fqdn:GW.example"));
+	EXPECT_TRUE(put(ps, "p", "fqdn:gw.EXAMPLE"));
+	EXPECT_STREQ("10.10.0.2", get(ps, "p", "fqdn:Gw.Example"));
+	/* a DN is compared as bytes, as authentication does */
+	EXPECT_STREQ("10.10.0.3", get(ps, "p", "dn:CN=Carol"));
+	EXPECT_STREQ("10.10.0.4", get(ps, "p", "dn:CN=carol"));
+	EXPECT_TRUE(put(ps, "p", "email:CAROL@x.example"));
+	EXPECT_TRUE(put(ps, "p", "email:carol@x.example"));
+	EXPECT_FALSE(put(ps, "p", "email:carol@x.example"));
+	pool_leases(ps, count, &s);
+	EXPECT_EQ(4, s.n);
+	EXPECT_EQ(3, s.held);
+	pool_set_free(ps);
+	config_free(c);
+}
+
 TEST(exhausted_then_oldest_remembered_reused)
 {
 	struct config *c = cfg(" one { addrs = 10.20.0.5/32 }\n two { addrs = 10.30.0.1-10.30.0.2 }\n");

@@ -285,4 +285,58 @@ TEST(reply_carries_the_accepted_number)
 	EXPECT_EQ(-ENOENT, prop_check_reply_esp(&ch, &reply, true, &s));
 }
 
+/* An IKE proposal AES-GCM-16-256, PRF-SHA2-256, x25519, then the ADDKE1
+ * transforms ids (n of them; 0 is NONE). */
+static void peer_ike(struct ike_sa_pl *sa, const uint16_t *ids, int n)
+{
+	ike_sa_reset(sa);
+	ike_sa_add_prop(sa, IKEV2_PROTO_IKE, NULL, 0);
+	ike_sa_add_trans(sa, IKEV2_TRANS_ENCR, IKEV2_ENCR_AES_GCM_16, 256);
+	ike_sa_add_trans(sa, IKEV2_TRANS_PRF, IKEV2_PRF_HMAC_SHA2_256, 0);
+	ike_sa_add_trans(sa, IKEV2_TRANS_KE, IKEV2_KE_CURVE25519, 0);
+	for (int i = 0; i < n; i++)
+		ike_sa_add_trans(sa, IKEV2_TRANS_ADDKE1, ids[i], 0);
+}
+
+/* RFC 9370 §2.2.1: ADDKE chosen in IKE_SA_INIT with IKE_INTERMEDIATE,
+ * a proposal with them skipped without it, and NONE alone taken in
+ * CREATE_CHILD_SA (IKE_FOLLOWUP_KE is not implemented). */
+TEST(additional_key_exchange_modes)
+{
+	static const uint16_t ecp384[] = { IKEV2_KE_ECP_384 };
+	static const uint16_t optional[] = { IKEV2_KE_ECP_384, IKEV2_KE_NONE };
+	static struct conn_cfg cc;
+	static struct ike_sa_pl sa;
+	struct ike_suite s;
+	int idx;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.n_ike = 1;
+	cc.ike[0].encr[0].id = IKEV2_ENCR_AES_GCM_16;
+	cc.ike[0].encr[0].keylen = 256;
+	cc.ike[0].n_encr = 1;
+	cc.ike[0].prf[0] = IKEV2_PRF_HMAC_SHA2_256;
+	cc.ike[0].n_prf = 1;
+	cc.ike[0].ke[0] = IKEV2_KE_CURVE25519;
+	cc.ike[0].n_ke = 1;
+	cc.ike[0].addke[0][0] = IKEV2_KE_ECP_384;
+	cc.ike[0].n_addke[0] = 1;
+
+	peer_ike(&sa, ecp384, 1);
+	EXPECT_EQ(0, prop_select_ike(&cc, &sa, PROP_ADDKE_NEGOTIATE, &s, &idx));
+	EXPECT_EQ(IKEV2_KE_ECP_384, s.addke[0]);
+	EXPECT_EQ(-ENOENT, prop_select_ike(&cc, &sa, PROP_ADDKE_SKIP, &s, &idx));
+	EXPECT_EQ(-ENOENT, prop_select_ike(&cc, &sa, PROP_ADDKE_NONE, &s, &idx));
+	peer_ike(&sa, optional, 2);
+	EXPECT_EQ(0, prop_select_ike(&cc, &sa, PROP_ADDKE_NONE, &s, &idx));
+	EXPECT_EQ(IKEV2_KE_NONE, s.addke[0]);
+	/* ours required, the peer's left out: refused until ke1_none */
+	peer_ike(&sa, NULL, 0);
+	EXPECT_EQ(-ENOENT, prop_select_ike(&cc, &sa, PROP_ADDKE_NEGOTIATE, &s, &idx));
+	cc.ike[0].addke[0][1] = IKEV2_KE_NONE;
+	cc.ike[0].n_addke[0] = 2;
+	EXPECT_EQ(0, prop_select_ike(&cc, &sa, PROP_ADDKE_NEGOTIATE, &s, &idx));
+	EXPECT_EQ(IKEV2_KE_NONE, s.addke[0]);
+}
+
 TEST_HARNESS_MAIN

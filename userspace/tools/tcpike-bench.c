@@ -15,11 +15,24 @@
  *                [--src ADDR[,ADDR...]] [--sockets N] [--port 500]
  *                [--tcp-port 4500] [--id FQDN] [--psk SECRET]
  *                [--tsi CIDR] [--tsr CIDR] [--timeout SECONDS]
- *                [--sep-notify 49152] [--nat]
+ *                [--sep-notify 49152] [--nat] [--distinct-ids]
+ *                [--vip-out FILE]
+ *
+ * IDi is --id [bench.tcpike.test] (FQDN) for every IKE SA, or with
+ * --distinct-ids c<k>.<--id> for the k-th (c0.bench.tcpike.test, ...), as
+ * many clients would have: a responder that keeps state per identity
+ * (charon's lists per identity pair) then pays what it would pay for real.
  *
  * The Child SA of the k-th IKE SA asks for TSi = the (k+1)-th host of
  * --tsi [10.128.0.0/9] and TSr = --tsr [192.168.2.0/24], so every Child
  * SA has policies of its own (as remote-access clients would).
+ *
+ * --vip-out FILE: every IKE_AUTH asks for a virtual IPv4 address (CP
+ * CFG_REQUEST with an empty INTERNAL_IP4_ADDRESS, RFC 7296 §3.15) with TSi
+ * 0.0.0.0-255.255.255.255 for the gateway to narrow, as a road warrior
+ * does; FILE gets one line per IKE SA, "IDi ADDRESS", "IDi
+ * INTERNAL_ADDRESS_FAILURE" (the IKE SA up, its Child SA refused: counted
+ * as failed) or "IDi -" (failed otherwise).
  *
  * Modes: udp (both exchanges on UDP), tcp (RFC 9329: one TCP connection
  * per IKE SA, "IKETCP" then length-framed messages with the non-ESP
@@ -39,6 +52,7 @@
  * Prints one line:
  *   mode=M count=N window=W ok=N failed=N timeouts=N retransmits=N
  *   elapsed_ms=X rate=X p50_ms=X p90_ms=X p99_ms=X max_ms=X cpu_pct=X
+ *   ids=one|distinct
  * cpu_pct is this process's CPU time over the elapsed time: near 100 means
  * the generator, not the responder, set the pace.  The first failure of
  * each kind is described on stderr.  Exit status: 0 when every SA was
@@ -91,6 +105,8 @@ struct sa {
 	int tries;
 	uint64_t t0, tsent;
 	uint32_t child_spi;
+	uint8_t vip[4];		/* --vip-out: the CFG_REPLY's address */
+	bool has_vip, addr_fail;
 };
 
 static struct {
@@ -100,8 +116,8 @@ static struct {
 	socklen_t dlen;
 	int nsrc, fam;
 	uint16_t port, natt_port, tcp_port, sep_notify;
-	bool nat;
-	const char *id, *psk;
+	bool nat, distinct;
+	const char *id, *psk, *vip_out;
 	struct ike_ts tsi, tsr;
 	int *usock;
 	int ep;
@@ -123,7 +139,8 @@ static void usage(void)
 		"usage: tcpike-bench --dst ADDR --count N [--window W] [--mode udp|tcp|separate]\n"
 		"                    [--src ADDR[,ADDR...]] [--sockets N] [--port N] [--natt-port N]\n"
 		"                    [--tcp-port N] [--id FQDN] [--psk SECRET] [--tsi CIDR]\n"
-		"                    [--tsr CIDR] [--timeout SECONDS] [--sep-notify N] [--nat]\n");
+		"                    [--tsr CIDR] [--timeout SECONDS] [--sep-notify N] [--nat]\n"
+		"                    [--distinct-ids] [--vip-out FILE]\n");
 	exit(2);
 }
 
@@ -355,6 +372,18 @@ static void id_body(uint8_t *out, size_t *len, const uint8_t *data, size_t dlen)
 	*len = 4 + dlen;
 }
 
+/* This SA's IDi (FQDN data): --id, or c<k>.--id with --distinct-ids. */
+static size_t sa_id(const struct sa *sa, char *out, size_t len)
+{
+	int n;
+
+	if (g.distinct)
+		n = snprintf(out, len, "c%lu.%s", (unsigned long)(sa - g.sas), g.id);
+	else
+		n = snprintf(out, len, "%s", g.id);
+	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
 /* IKE_AUTH request: SK { IDi, AUTH, SA(ESP), TSi, TSr }. */
 static int build_auth(struct sa *sa, const struct ike_span *nr)
 {
@@ -364,12 +393,16 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 	struct sk_ctx k;
 	struct ike_hdr h;
 	uint8_t idb[260];
-	size_t idlen, sk_off;
+	char id[256];
+	size_t idlen, sk_off, ilen;
 	struct ike_ts tsi;
 	uint32_t spi, host, last;
 	int r;
 
-	id_body(idb, &idlen, (const uint8_t *)g.id, strlen(g.id));
+	ilen = sa_id(sa, id, sizeof(id));
+	if (!ilen)
+		return -ENAMETOOLONG;
+	id_body(idb, &idlen, (const uint8_t *)id, ilen);
 	if (crypto_auth_octets(suite.prf, &sa->keys.sk_pi, sa->init_req.data,
 			       sa->init_req.len, nr->p, nr->len, idb, idlen, &oct) ||
 	    crypto_auth_psk(suite.prf, (const uint8_t *)g.psk, strlen(g.psk),
@@ -383,9 +416,19 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 	cli_bench_proposal(&esp, (const uint8_t *)&spi);
 
 	chain_begin(&in, &inner);
-	ike_put_id(&in, IKEV2_PL_IDI, IKEV2_ID_FQDN, (const uint8_t *)g.id, strlen(g.id));
+	ike_put_id(&in, IKEV2_PL_IDI, IKEV2_ID_FQDN, (const uint8_t *)id, ilen);
 	ike_put_auth(&in, IKEV2_AUTH_SHARED_KEY_MIC, auth.data, auth.len);
 	ike_put_sa(&in, &esp);
+	if (g.vip_out) {
+		struct ike_cp cp = { .cfg_type = IKEV2_CFG_REQUEST, .n = 1 };
+
+		cp.a[0].type = IKEV2_CP_INTERNAL_IP4_ADDRESS;
+		ike_put_cp(&in, &cp);
+		tsi = g.tsi;
+		memset(tsi.start, 0, 4);
+		memset(tsi.end, 0xff, 4);
+		goto put_ts;
+	}
 	/* A host of its own inside --tsi per SA: every Child SA gets
 	 * distinct policies, as remote-access clients would. */
 	tsi = g.tsi;
@@ -397,6 +440,7 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 	host = htonl(host);
 	memcpy(tsi.start, &host, 4);
 	memcpy(tsi.end, &host, 4);
+put_ts:
 	ike_put_ts(&in, IKEV2_PL_TSI, &tsi, 1);
 	ike_put_ts(&in, IKEV2_PL_TSR, &g.tsr, 1);
 	r = chain_finish(&in);
@@ -497,6 +541,55 @@ static void done(struct sa *sa)
 	buf_free(&sa->init_resp);
 }
 
+/* --vip-out: the CFG_REPLY's IPv4 address, or INTERNAL_ADDRESS_FAILURE
+ * (the SA failed, 1); 0 to go on checking the Child SA. */
+static int vip_take(struct sa *sa, const struct ike_msg *in)
+{
+	const struct ike_pl *pl = ike_msg_find(in, IKEV2_PL_CP);
+	struct ike_cp cp;
+	struct ike_cp_got got;
+
+	if (has_notify(in, IKEV2_N_INTERNAL_ADDRESS_FAILURE)) {
+		sa->addr_fail = true;
+		fail_n(sa, 21, "IKE_AUTH response: INTERNAL_ADDRESS_FAILURE", in);
+		return 1;
+	}
+	if (!pl || ike_get_cp(pl, &cp) || cp.cfg_type != IKEV2_CFG_REPLY ||
+	    ike_cp_got(&cp, &got) || !got.has4) {
+		fail_n(sa, 22, "IKE_AUTH response: no CFG_REPLY with an IPv4 address", in);
+		return 1;
+	}
+	memcpy(sa->vip, got.ip4, 4);
+	sa->has_vip = true;
+	return 0;
+}
+
+/* --vip-out FILE: what each IKE SA was given; 0, or -1 with the reason told. */
+static int vip_write(void)
+{
+	FILE *f = fopen(g.vip_out, "w");
+	char id[256], a[INET_ADDRSTRLEN];
+	unsigned long i;
+
+	if (!f) {
+		fprintf(stderr, "tcpike-bench: %s: %s\n", g.vip_out, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < g.count; i++) {
+		const struct sa *sa = &g.sas[i];
+
+		sa_id(sa, id, sizeof(id));
+		fprintf(f, "%s %s\n", id,
+			sa->state == S_DONE && sa->has_vip ? inet_ntop(AF_INET, sa->vip, a, sizeof(a)) :
+			sa->addr_fail ? "INTERNAL_ADDRESS_FAILURE" : "-");
+	}
+	if (fclose(f)) {
+		fprintf(stderr, "tcpike-bench: %s: %s\n", g.vip_out, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ike_msg *m)
 {
 	static struct ike_msg in;
@@ -539,6 +632,10 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 		return fail(sa, 0, "IKE_AUTH response: AUTH payload missing or does not verify");
 	}
 	buf_wipe(&oct);
+	if (g.vip_out && vip_take(sa, &in)) {
+		buf_wipe(&plain);
+		return;
+	}
 	if (!(pl = ike_msg_find(&in, IKEV2_PL_SA)) || ike_get_sa_reply(pl, &esp) ||
 	    esp.nprop != 1 || esp.p[0].proto != IKEV2_PROTO_ESP || esp.p[0].spi_len != 4 ||
 	    !ike_msg_find(&in, IKEV2_PL_TSI) || !ike_msg_find(&in, IKEV2_PL_TSR)) {
@@ -699,6 +796,8 @@ static int parse_opts(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "sep-notify", required_argument, NULL, 'S' },
 		{ "nat", no_argument, NULL, 'N' },
+		{ "distinct-ids", no_argument, NULL, 'D' },
+		{ "vip-out", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dst_s = NULL, *src_s = NULL, *tsi = "10.128.0.0/9",
@@ -732,10 +831,13 @@ static int parse_opts(int argc, char **argv)
 		case 'T': g.timeout_s = cli_num("tcpike-bench", optarg, 1, 3600); break;
 		case 'S': g.sep_notify = (uint16_t)cli_num("tcpike-bench", optarg, 1, 65535); break;
 		case 'N': g.nat = true; break;
+		case 'D': g.distinct = true; break;
+		case 'V': g.vip_out = optarg; break;
 		default: usage();
 		}
 	}
-	if (!dst_s || optind != argc || strlen(g.id) > 255 || !*g.psk)
+	/* with --distinct-ids, room for "c999999." */
+	if (!dst_s || optind != argc || strlen(g.id) > (g.distinct ? 247 : 255) || !*g.psk)
 		usage();
 	parse_ts(tsi, &g.tsi);
 	parse_ts(tsr, &g.tsr);
@@ -898,29 +1000,35 @@ int main(int argc, char **argv)
 	g.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!g.sas || !g.usock || !lat || g.ep < 0) {
 		fprintf(stderr, "tcpike-bench: out of memory\n");
+		free(lat);
 		return 1;
 	}
-	if (prepare())
+	if (prepare()) {
+		free(lat);
 		return 1;
+	}
 	cpu = -cpu_s();
 	start = drive();
 	end = cli_now_us();
 	cpu += cpu_s();
+	if (g.vip_out && vip_write())
+		rc = 1;
 	n = collect(lat);
 	printf("mode=%s count=%lu window=%lu ok=%lu failed=%lu timeouts=%lu retransmits=%lu "
-	       "elapsed_ms=%.1f rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_pct=%.0f\n",
+	       "elapsed_ms=%.1f rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_pct=%.0f ids=%s\n",
 	       g.mode == M_UDP ? "udp" : g.mode == M_TCP ? "tcp" : "separate",
 	       g.count, g.window, g.ok, g.failed, g.timeouts, g.retransmits,
 	       (double)(end - start) / 1000.0,
 	       end > start ? (double)g.ok * 1e6 / (double)(end - start) : 0.0,
 	       pct(lat, n, 0.5), pct(lat, n, 0.9),
 	       pct(lat, n, 0.99), n ? (double)lat[n - 1] / 1000.0 : 0.0,
-	       end > start ? 100.0 * cpu / ((double)(end - start) / 1e6) : 0.0);
+	       end > start ? 100.0 * cpu / ((double)(end - start) / 1e6) : 0.0,
+	       g.distinct ? "distinct" : "one");
 	for (i = 0; i < g.nsock && g.mode != M_TCP; i++)
 		close(g.usock[i]);
 	close(g.ep);
 	free(g.sas);
 	free(g.usock);
 	free(lat);
-	return g.ok == g.count ? 0 : 1;
+	return g.ok == g.count && !rc ? 0 : 1;
 }
