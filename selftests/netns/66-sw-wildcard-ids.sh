@@ -9,6 +9,9 @@
 #     (*.tcpike.test), not on mail or on the DN wildcard
 #   - dave (rsa@tcpike.test, an email in his certificate, from the
 #     intermediate CA) lands on mail (*@tcpike.test)
+#   - both ask for a virtual IP (vips = 0.0.0.0): each gets a distinct
+#     address of tcpiked's pool, the one charon shows is the one tcpiked
+#     shows for that identity (a road warrior with certificates)
 #   - eve, with carol's certificate but her DN as identity
 #     (O=tcpike, CN=ec.tcpike.test), matches no remote id (the DN wildcard
 #     wants CN=*.clients.tcpike.test): AUTHENTICATION_FAILED, logged
@@ -37,6 +40,7 @@ conn() {
 	cat <<EOF
 	$1 {
 		remote_addrs = %any
+		pools = rw
 		proposals = aes256gcm16-prfsha256-x25519
 		local {
 			auth = pubkey
@@ -62,8 +66,9 @@ EOF
 : >"$IKE_DIR/t.conf"
 chmod 600 "$IKE_DIR/t.conf"
 {
-	printf 'daemon {\n\tbackend = none\n\tcontrol_socket = %s\n\tlog_level = debug\n}\nconnections {\n' \
+	printf 'daemon {\n\tbackend = none\n\tcontrol_socket = %s\n\tlog_level = debug\n}\n' \
 		"$IKE_DIR/t.sock"
+	printf 'pools {\n\trw {\n\t\taddrs = 10.10.0.0/24\n\t}\n}\nconnections {\n'
 	conn dn '"O=tcpike, CN=*.clients.tcpike.test"'
 	conn mail '*@tcpike.test'
 	conn hosts '*.tcpike.test'
@@ -81,7 +86,8 @@ fi
 rw() {
 	local d=$SW_DIR/$1
 	sw_conf "$1" local="$2" remote="$3" lid="$4" rid=ec384.tcpike.test auth="$5" \
-		lts=dynamic rts=192.168.1.0/24 kernel=libipsec || return 1
+		lts=dynamic rts=192.168.1.0/24 kernel=libipsec conn_extra="vips = 0.0.0.0" \
+		charon_extra="install_virtual_ip = yes" || return 1
 	[ -n "${6:-}" ] || return 0
 	rm -f "$d"/x509/* "$d"/private/*
 	cp "$D/$6.pem" "$d/x509/"
@@ -116,6 +122,24 @@ sw_initiate d >/dev/null
 expect_conn "dave (rsa@tcpike.test, from the intermediate CA): established on mail (*@tcpike.test)" \
 	d rsa@tcpike.test mail
 
+# the virtual IP charon NAME shows ("local '...' @ 10.0.0.2[4500] [10.10.0.1]")
+# and tcpiked's for peer ID
+rw_vip() {
+	sw_ctl "$1" --list-sas 2>/dev/null | sed -n "s/^  local .* \[\([0-9.]*\)\]\$/\1/p" | head -n1
+}
+t_vip() {
+	ike_jq t "' '.join(v['address'] for i in s['ike_sas'] if i['state']=='ESTABLISHED' and i['peer_id']=='$1' for v in i['vips'])"
+}
+cv=$(rw_vip s) dv=$(rw_vip d)
+tap_expect_eq "carol and dave were given distinct addresses of the pool, the same on both sides" \
+	"carol 10.10.0.x=$(t_vip ec.tcpike.test), dave 10.10.0.x=$(t_vip rsa@tcpike.test), distinct" \
+	"carol $(sed 's/[0-9]*$/x/' <<<"$cv")=$cv, dave $(sed 's/[0-9]*$/x/' <<<"$dv")=$dv, $([ -n "$cv" ] && [ "$cv" != "$dv" ] && echo distinct)"
+child_on() {	# child_on CHARON VIP: its Child SA from the virtual IP
+	grep -q "CHILD_SA net{[0-9]*} established .* TS $2/32 === 192.168.1.0/24" "$SW_DIR/$1/charon.log"
+}
+both_children() { child_on s "$cv" && child_on d "$dv"; }
+tap_check "their Child SAs established (charon's logs), from the virtual IPs" both_children
+
 # --- eve: carol's certificate, her DN as identity: no remote id matches --------
 sw_stop d
 rw e 10.0.1.2 10.0.1.1 '"O=tcpike, CN=ec.tcpike.test"' ecdsa ec256 && sw_start "$NS_C" e ||
@@ -138,9 +162,9 @@ ike_stop t
 {
 	printf 'daemon {\n\tbackend = none\n\tcontrol_socket = %s\n\tlog_level = debug\n}\nconnections {\n' \
 		"$IKE_DIR/t.sock"
-	conn tocarol ec.tcpike.test | sed -e 's/remote_addrs = %any/remote_addrs = carol.tcpike.test/' \
+	conn tocarol ec.tcpike.test | sed -e 's/remote_addrs = %any/remote_addrs = carol.tcpike.test/' -e '/pools = rw/d' \
 		-e 's|remote_ts = 10.0.0.0/8|remote_ts = 10.0.0.2/32|'
-	conn nowhere ec.tcpike.test | sed -e 's/remote_addrs = %any/remote_addrs = nowhere.tcpike.test\n\t\tkeyingtries = 2/'
+	conn nowhere ec.tcpike.test | sed -e 's/remote_addrs = %any/remote_addrs = nowhere.tcpike.test\n\t\tkeyingtries = 2/' -e '/pools = rw/d'
 	printf '}\n'
 } >"$IKE_DIR/t.conf"
 ike_start "$NS_A" t || tap_fail "tcpiked starts with names in remote_addrs" "$(tail -n 5 "$IKE_DIR/t.log")"
