@@ -5225,6 +5225,36 @@ TEST(vip_from_pool_narrowed_and_kept_by_identity)
 	net_free(n);
 }
 
+/* A client asking for an address outside every pool (§3.15.1 lets it
+ * name the address it would like) gets one of the pool, never its own
+ * choice. */
+TEST(vip_requested_outside_the_pool)
+{
+	static const uint8_t want_outside[] = {
+		IKEV2_CFG_REQUEST, 0, 0, 0,
+		0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 192, 0, 2, 77,
+	};
+	struct net *n = net_new(NULL);
+	static struct ike_cp cp;
+	uint16_t nt;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
+	auth_with_cp(n, want_outside, sizeof(want_outside));
+	auth_response(n, &cp, &nt);
+	EXPECT_EQ(0, nt);
+	ASSERT_LE(1, cp.n);
+	EXPECT_EQ(IKEV2_CFG_REPLY, cp.cfg_type);
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_ADDRESS, cp.a[0].type);
+	ASSERT_EQ(4, cp.a[0].val.len);
+	EXPECT_EQ(0, memcmp(cp.a[0].val.p, "\x0a\x01\x07\x01", 4));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_STREQ("1/1", leases(n));
+	net_free(n);
+}
+
 /* §3.15.4: no address left (the pool's one held by another identity):
  * INTERNAL_ADDRESS_FAILURE, no Child SA, the IKE SA stays; without a
  * CFG_REQUEST the same peer gets its Child SA, unnarrowed. */
