@@ -965,6 +965,9 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
  */
 #define FIT_ADDR (AUTH_ID_EXACT + 1)
 
+/* conn_fit: all but the certificate, which chains to none of its CAs */
+#define FIT_BUT_CHAIN	(-2)
+
 static int conn_fit(struct ike_sa *sa, const struct conn_cfg *c, const struct id_cfg *peer,
 		    const struct id_cfg *idr, const struct peer_certs *pc)
 {
@@ -978,7 +981,7 @@ static int conn_fit(struct ike_sa *sa, const struct conn_cfg *c, const struct id
 		return -1;
 	if (pc->ee && c->remote.auth == CFG_AUTH_PUBKEY &&
 	    (!(cr = cred_get(sa->e, c)) || !cr->cas || crypto_cert_verify(pc->ee, pc->inter, cr->cas, 0)))
-		return -1;
+		return FIT_BUT_CHAIN;
 	return plen * FIT_ADDR + idm;
 }
 
@@ -997,7 +1000,7 @@ static const char *fit_id_str(int f)
 static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct ike_msg *inner,
 					  const struct id_cfg *peer, const struct id_cfg *idr)
 {
-	const struct conn_cfg *c, *best = NULL, *tie = NULL;
+	const struct conn_cfg *c, *best = NULL, *tie = NULL, *chain = NULL;
 	int *fit, i, k = 0, best_f = -1, n = 0;
 	char others[256] = "", ids[PEER_ID_STRLEN], a[ADDR_STRLEN];
 	struct peer_certs pc;
@@ -1011,6 +1014,8 @@ static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct ike_ms
 	peer_certs_get(inner, &pc);
 	for (c = sa->e->cfg->conns, i = 0; c; c = c->next, i++) {
 		fit[i] = conn_fit(sa, c, peer, idr, &pc);
+		if (fit[i] == FIT_BUT_CHAIN && (!chain || c == sa->cfg))
+			chain = c;
 		if (fit[i] < 0)
 			continue;
 		n++;
@@ -1031,6 +1036,10 @@ static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct ike_ms
 				      fit[i] % FIT_ADDR ? ", a wildcard id" : "");
 	}
 	free(fit);
+	/* None fits but one whose CAs the certificate does not chain to: that
+	 * one, so that its check names the certificate as what is refused. */
+	if (!best)
+		return chain;
 	if (n < 2)
 		return best;
 	peer_id_str(sa, ids);
