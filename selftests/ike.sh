@@ -16,7 +16,10 @@
 #   local=ADDR remote=ADDR [any]  lts=CIDR rts=CIDR  lid=ID rid=ID
 #   auth=psk|ecdsa|rsa|rsapss [psk]  psk=SECRET  proposals=... esp=...
 #   (rsapss: an RSASSA-PSS-only key, OpenSSL type RSA-PSS)
-#   rauth=psk|pubkey [as auth]  cacerts=FILE [ca.pem, in tests/data]
+#   auth=files cert=FILE key=FILE  a certificate (chain) and key of the
+#     test's own (ML-DSA in netns/65), absolute paths
+#   rauth=psk|pubkey [as auth]  cacerts=FILE [ca.pem, in tests/data; or an
+#     absolute path]
 #   conn_extra="key = value;..."  daemon_extra="..."  child_extra="..."
 #   children_extra="name {;key = value;...;}"  more children beside net
 #   backend=none|xfrm|module [none]  mode=tunnel|transport
@@ -48,12 +51,13 @@ ike_conf() {
 	local local= remote= lts= rts= lid= rid= auth=psk psk=tcpike-test-psk-0123456789
 	local proposals=aes256gcm16-prfsha256-x25519 esp=aes256gcm16 backend=none
 	local conn_extra= daemon_extra= child_extra= children_extra= mode=tunnel rauth= cacerts=ca.pem
+	local cert= key=
 	local kv
 	for kv in "$@"; do
 		local k=${kv%%=*} v=${kv#*=}
 		case $k in
 		local|remote|lts|rts|lid|rid|auth|rauth|psk|proposals|esp|backend|mode| \
-		conn_extra|daemon_extra|child_extra|children_extra|cacerts) printf -v "$k" '%s' "$v" ;;
+		conn_extra|daemon_extra|child_extra|children_extra|cacerts|cert|key) printf -v "$k" '%s' "$v" ;;
 		*) echo "ike_conf: unknown key $k" >&2; return 1 ;;
 		esac
 	done
@@ -70,11 +74,15 @@ ike_conf() {
 	rsapss) ike_keys; lauth_block="auth = pubkey
 			certs = $IKE_DATA/rsapss.pem
 			key = $IKE_DIR/rsapss.key" ;;
+	files) lauth_block="auth = pubkey
+			certs = $cert
+			key = $key" ;;
 	esac
+	[[ $cacerts = /* ]] || cacerts=$IKE_DATA/$cacerts
 	case $rauth in
 	psk) rauth_block="auth = psk" ;;
 	*) rauth_block="auth = pubkey
-			cacerts = $IKE_DATA/$cacerts" ;;
+			cacerts = $cacerts" ;;
 	esac
 	: > "$IKE_DIR/$name.conf"
 	chmod 600 "$IKE_DIR/$name.conf"

@@ -26,13 +26,7 @@ swt_prereq swrw
 	tap_skip_all "charon's resolve plugin (strongswan-charon) not installed"
 
 # dave's namespace, on a second link to tcpiked's
-NS_C=swrw$$-c
-ns_add "$NS_C" || tap_skip_all "cannot add a third namespace"
-ip link add va2 netns "$NS_A" type veth peer name vc netns "$NS_C"
-ip -n "$NS_A" addr add 10.0.1.1/24 dev va2
-ip -n "$NS_C" addr add 10.0.1.2/24 dev vc
-ip -n "$NS_A" link set va2 up
-ip -n "$NS_C" link set vc up
+swt_third_ns swrw$$-c
 
 PSK=tcpike-roadwarrior-psk-0123456789
 

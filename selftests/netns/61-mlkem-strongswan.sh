@@ -21,6 +21,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/ike.sh"
 . "$TOP/selftests/peers/strongswan.sh"
+. "$TOP/selftests/trixie.sh"
 trap 'sw_cleanup; ike_cleanup' EXIT
 
 require_netns
@@ -35,35 +36,9 @@ sroot=${TCPIKE_SWPQ_ROOT:-$("$TOP/scripts/strongswan-pq-root.sh" --print-dir)}
 [ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun for kernel-libipsec"
 command -v swanctl >/dev/null || tap_skip_all "swanctl (strongswan-swanctl) not installed"
 
-# The daemon under test, built in the Debian 13 root with ASan like $BIN's
-# (make is incremental: after the first run this is a few seconds).
-"$TOP/scripts/kselftest-headers.sh" "$TOP/build-trixie/include" >/dev/null 2>&1
-if ! out=$(unshare -m --propagation private sh -c '
-	set -e
-	mount -t proc proc "$1/proc"
-	mount --rbind /dev "$1/dev"
-	mount -t tmpfs tmpfs "$1/tmp"
-	mkdir -p "$1/src"
-	mount --bind "$2" "$1/src"
-	chroot "$1" make -s -C /src -j2 O=build-trixie build-trixie/asan/tcpiked
-' sh "$troot" "$TOP" 2>&1); then
-	tap_fail "tcpiked builds in the Debian 13 root" "$(tail -n 20 <<<"$out")"
-	tap_done
-fi
-tap_ok "tcpiked builds in the Debian 13 root against $(chroot "$troot" openssl version | cut -d' ' -f1-2)"
-
-# $BIN/tcpiked for ike_start: the root's build, run in that root with
-# $IKE_DIR (configs, socket, the backend's record) at the same path.
+# The daemon under test, built in the Debian 13 root (selftests/trixie.sh).
+trixie_tcpiked "$troot"
 wrap=$IKE_DIR/bin
-mkdir -p "$wrap"
-cat >"$wrap/tcpiked" <<EOF
-#!/bin/sh
-exec unshare -m --propagation private sh -c '
-	mount -t proc proc "\$0/proc" && mount --rbind /dev "\$0/dev" &&
-	mount -t tmpfs tmpfs "\$0/tmp" && mkdir -p "\$0/src" "\$0$IKE_DIR" &&
-	mount --bind "$TOP" "\$0/src" && mount --bind "$IKE_DIR" "\$0$IKE_DIR" &&
-	exec chroot "\$0" /src/build-trixie/asan/tcpiked "\$@"' "$troot" "\$@"
-EOF
 # charon for sw_start (already in a mount namespace with /run its own):
 # the strongSwan root's, with $SW_DIR at the same path.
 cat >"$wrap/charon" <<EOF
@@ -74,8 +49,7 @@ mount -t proc proc "\$r/proc" && mount --rbind /dev "\$r/dev" &&
 	mkdir -p "\$r$SW_DIR" && mount --bind "$SW_DIR" "\$r$SW_DIR" &&
 	exec chroot "\$r" /usr/lib/ipsec/charon
 EOF
-chmod +x "$wrap/tcpiked" "$wrap/charon"
-BIN=$wrap
+chmod +x "$wrap/charon"
 SW_CHARON=$wrap/charon
 topo_pair mlkem$$ || tap_skip_all "cannot build the namespace pair"
 

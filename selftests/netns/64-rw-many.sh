@@ -12,7 +12,11 @@
 #     identities: each client is given its own address back
 #   - a pool of 150 addresses: 150 clients are given one, the other 50
 #     INTERNAL_ADDRESS_FAILURE (RFC 7296 §3.15.4), never an address twice
-# Certificates are not used: the generator authenticates with PSK only.
+#   - certificates: the 200 with an ECDSA certificate each from one CA
+#     (tcpike-bench --certs; the gateway's remote auth = pubkey, cacerts =
+#     that CA): 200 distinct addresses; with PSK AUTH instead all 200 are
+#     refused; one with a certificate of another CA is refused with
+#     AUTHENTICATION_FAILED, the 199 others up
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/ike.sh"
 trap 'ike_cleanup' EXIT
@@ -25,7 +29,8 @@ topo_pair rwm$$ || tap_skip_all "cannot build the namespace pair"
 PSK=tcpike-rw-many-psk-0123456789
 N=200
 
-# g_conf ADDRS: the gateway (in b), its pool "rw" of ADDRS
+# g_conf ADDRS [REMOTE-AUTH]: the gateway (in b), its pool "rw" of ADDRS,
+# its peers' authentication (psk by default)
 g_conf() {
 	cat >"$IKE_DIR/g.conf" <<EOF
 daemon {
@@ -53,7 +58,7 @@ connections {
 			id = fqdn:resp.tcpike.test
 		}
 		remote {
-			auth = psk
+			${2:-auth = psk}
 		}
 		children {
 			net {
@@ -79,7 +84,7 @@ EOF
 gen() {
 	ip netns exec "$NS_A" "$GEN" --dst 10.0.0.2 --count $N --window 20 --mode "$1" \
 		--id rw.tcpike.test --psk "$PSK" --distinct-ids --vip-out "$2" --timeout 30 \
-		2>"$2.err"
+		${3:+--certs "$3"} 2>"$2.err"
 }
 # leases: "identity address" of every lease tcpiked's status lists, sorted
 leases() {
@@ -136,5 +141,50 @@ tap_check "150 distinct addresses, in the pool" \
 	       ! grep -qv ' 10\.20\.0\.\([1-9]\|[1-9][0-9]\|1[0-4][0-9]\|150\)$' '$IKE_DIR/v3.ok'"
 tap_expect_eq "tcpiked logged each refusal: no virtual IP, every IPv4 pool exhausted" 50 \
 	"$(grep -c ": no virtual IP for c[0-9]*\.rw\.tcpike\.test from connection rw's pools: every IPv4 pool exhausted; the Child SA is refused with INTERNAL_ADDRESS_FAILURE" "$IKE_DIR/g.log")"
+ike_stop g
+
+# --- certificates from one CA ------------------------------------------------------
+# an ECDSA P-256 key and certificate (SAN DNS = its identity) per client
+C=$IKE_DIR/certs
+mkdir -p "$C"
+(
+	umask 077
+	cd "$C" || exit 1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+		-subj "/CN=rw CA" -days 2 -out ca.pem 2>/dev/null &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key \
+		-subj "/CN=another CA" -days 2 -out other.pem 2>/dev/null || exit 1
+	for k in $(seq 0 $((N - 1))); do
+		n=c$k.rw.tcpike.test
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key \
+			-subj "/CN=$n" -addext "subjectAltName=DNS:$n" 2>/dev/null |
+		openssl x509 -req -CA ca.pem -CAkey ca.key -copy_extensions copy -days 2 \
+			-out $n.crt 2>/dev/null || exit 1
+	done
+) || tap_fail "the CA and $N client certificates made (openssl)"
+g_conf 10.20.0.0/24 "auth = pubkey
+			cacerts = $C/ca.pem"
+ike_start "$NS_B" g || { tap_fail "the gateway starts with pubkey"; ike_log g 20; tap_done; }
+out=$(gen udp "$IKE_DIR/v4" "$C")
+tap_check "$N clients with certificates from one CA: every one established ($out)" \
+	grep -q "ok=$N failed=0 timeouts=0" <<<"$out"
+[ -s "$IKE_DIR/v4.err" ] && sed 's/^/# /' "$IKE_DIR/v4.err"
+both() { distinct "$1" $N && in_pool "$1"; }
+tap_check "$N distinct addresses, in the pool" both "$IKE_DIR/v4"
+# the same clients with the PSK instead: auth = pubkey refuses them all
+out=$(gen udp "$IKE_DIR/v4p")
+tap_check "the same $N with PSK AUTH instead: every one refused ($out)" \
+	grep -q "ok=0 failed=$N timeouts=0" <<<"$out"
+# c7 now with a certificate of another CA, its identity the same
+n=c7.rw.tcpike.test
+(umask 077; cd "$C" &&
+ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key \
+	-subj "/CN=$n" -addext "subjectAltName=DNS:$n" 2>/dev/null |
+ openssl x509 -req -CA other.pem -CAkey other.key -copy_extensions copy -days 2 -out $n.crt 2>/dev/null)
+out=$(gen udp "$IKE_DIR/v5" "$C")
+tap_check "c7 with another CA's certificate: 199 established, 1 failed ($out)" \
+	grep -q "ok=199 failed=1 timeouts=0" <<<"$out"
+tap_check "c7 was told AUTHENTICATION_FAILED" grep -q "AUTHENTICATION_FAILED" "$IKE_DIR/v5.err"
+tap_expect_eq "c7 was given no address" "c7.rw.tcpike.test -" "$(grep '^c7\.' "$IKE_DIR/v5")"
 ike_stop g
 tap_done

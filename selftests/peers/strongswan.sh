@@ -333,6 +333,18 @@ sw_log() {
 #       succeeds within SECONDS, else both sides' state and logs
 #   swt_t_log_has DESC REGEX / swt_s_log_has DESC REGEX   one TAP line: a
 #       line of tcpiked's / charon's log matches (grep -E)
+# swt_third_ns NAME: namespace NS_C (10.0.1.2) on a second link to NS_A's
+# (10.0.1.1), for a second road warrior; skips all when it cannot
+swt_third_ns() {
+	NS_C=$1
+	ns_add "$NS_C" || tap_skip_all "cannot add a third namespace"
+	ip link add va2 netns "$NS_A" type veth peer name vc netns "$NS_C"
+	ip -n "$NS_A" addr add 10.0.1.1/24 dev va2
+	ip -n "$NS_C" addr add 10.0.1.2/24 dev vc
+	ip -n "$NS_A" link set va2 up
+	ip -n "$NS_C" link set vc up
+}
+
 swt_prereq() {
 	require_tcpiked
 	sw_available || tap_skip_all "strongSwan (strongswan-charon, strongswan-swanctl) not installed"

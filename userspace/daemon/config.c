@@ -461,7 +461,81 @@ static const char *parse_prefix(const char *s, struct sockaddr_storage *ss, unsi
 	return NULL;
 }
 
-/* remote_addrs: addresses, prefixes and %any (struct cfg_peer). */
+/* The bits a and b (len bytes) share from the start. */
+static unsigned int common_bits(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t x = a[i] ^ b[i];
+
+		if (x) {
+			while (!(x & 0x80)) {
+				x <<= 1;
+				n++;
+			}
+			return n;
+		}
+		n += 8;
+	}
+	return n;
+}
+
+/* A DNS name (RFC 1123): labels of letters, digits and inner hyphens,
+ * one letter at least (so that 10.0.0.256 is a bad address, no name). */
+static bool is_host(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	bool letter = false;
+
+	if (!len || len >= CFG_HOST_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '.') {
+			if (!label || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum(ch) && (ch != '-' || !label))
+			return false;
+		letter |= isalpha(ch) != 0;
+		if (++label > 63)
+			return false;
+	}
+	return letter && s[len - 1] != '-';
+}
+
+/* FIRST-LAST, two addresses of one family, the lower first. */
+static int parse_range(struct ctx *c, const struct node *n, char *item, struct cfg_peer *p)
+{
+	char *dash = strchr(item, '-');
+	const uint8_t *a, *b;
+	size_t la, lb;
+
+	*dash = 0;
+	if (addr_parse(trim(item), &p->addr) || addr_parse(trim(dash + 1), &p->last)) {
+		*dash = '-';
+		return fail(c, n->line, "%s: expected a range of two addresses like 10.1.0.5-10.1.0.50, got '%s'",
+			    n->key, item);
+	}
+	*dash = '-';
+	la = addr_bytes(&p->addr, &a);
+	lb = addr_bytes(&p->last, &b);
+	if (la != lb)
+		return fail(c, n->line, "%s: a range's two ends are addresses of one family, got '%s'",
+			    n->key, item);
+	if (memcmp(a, b, la) > 0)
+		return fail(c, n->line, "%s: a range goes from the lower address to the higher, got '%s'",
+			    n->key, item);
+	p->plen = (uint8_t)common_bits(a, b, la);
+	p->range = p->plen < la * 8;
+	return 0;
+}
+
+/* remote_addrs: addresses, prefixes, ranges and %any (struct cfg_peer). */
 static int parse_peers(struct ctx *c, const struct node *n, struct cfg_peer *out,
 		       int max, int *count)
 {
@@ -479,6 +553,31 @@ static int parse_peers(struct ctx *c, const struct node *n, struct cfg_peer *out
 		if (!strcmp(items[i], "%any")) {
 			out[i].addr.ss_family = AF_UNSPEC;
 			out[i].plen = 0;
+			continue;
+		}
+		if (is_host(items[i])) {
+			for (int j = 0; j < i; j++)
+				if (out[j].host[0]) {
+					fail(c, n->line, "%s: at most one DNS name, got '%s' after '%s'",
+					     n->key, items[i], out[j].host);
+					free(copy);
+					return -1;
+				}
+			snprintf(out[i].host, sizeof(out[i].host), "%s", items[i]);
+			continue;
+		}
+		if (!strchr(items[i], '/') && !strchr(items[i], '-') &&
+		    addr_parse(items[i], &out[i].addr)) {
+			fail(c, n->line, "%s: expected an address, a prefix, a range, %%any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %%any or gw.example.com), got '%s'",
+			     n->key, items[i]);
+			free(copy);
+			return -1;
+		}
+		if (strchr(items[i], '-')) {
+			if (parse_range(c, n, items[i], &out[i])) {
+				free(copy);
+				return -1;
+			}
 			continue;
 		}
 		why = parse_prefix(items[i], &out[i].addr, &plen);
@@ -502,17 +601,22 @@ static unsigned int peer_bits(const struct cfg_peer *p)
 
 static bool peer_is_addr(const struct cfg_peer *p)
 {
-	return p->addr.ss_family != AF_UNSPEC && p->plen == peer_bits(p);
+	return p->addr.ss_family != AF_UNSPEC && p->plen == peer_bits(p) && !p->range;
 }
 
 const char *config_peer_str(const struct cfg_peer *p, char *out, size_t len)
 {
-	char a[ADDR_STRLEN];
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
 
-	if (p->addr.ss_family == AF_UNSPEC)
+	if (p->host[0])
+		snprintf(out, len, "%s", p->host);
+	else if (p->addr.ss_family == AF_UNSPEC)
 		snprintf(out, len, "%%any");
 	else if (peer_is_addr(p))
 		snprintf(out, len, "%s", addr_str(&p->addr, a, sizeof(a)));
+	else if (p->range)
+		snprintf(out, len, "%s-%s", addr_str(&p->addr, a, sizeof(a)),
+			 addr_str(&p->last, b, sizeof(b)));
 	else
 		snprintf(out, len, "%s/%u", addr_str(&p->addr, a, sizeof(a)), p->plen);
 	return out;
@@ -528,12 +632,23 @@ int cfg_remote_match(const struct conn_cfg *cc, const struct sockaddr_storage *a
 		const struct cfg_peer *p = &cc->remote_addrs[i];
 		uint8_t m[16];
 
+		if (p->host[0])
+			continue;	/* dns.c: the addresses last resolved */
 		if (p->addr.ss_family == AF_UNSPEC) {
 			best = best < 0 ? 0 : best;
 			continue;
 		}
 		if (p->addr.ss_family != a->ss_family || !len || addr_bytes(&p->addr, &pp) != len)
 			continue;
+		if (p->range) {
+			const uint8_t *pl;
+
+			addr_bytes(&p->last, &pl);
+			if (memcmp(pa, pp, len) >= 0 && memcmp(pa, pl, len) <= 0 &&
+			    (int)p->plen > best)
+				best = p->plen;
+			continue;
+		}
 		memcpy(m, pa, len);
 		mask_bits(m, len, p->plen);
 		if (!memcmp(m, pp, len) && (int)p->plen > best)
@@ -547,6 +662,14 @@ const struct sockaddr_storage *cfg_remote_addr(const struct conn_cfg *cc)
 	for (int i = 0; i < cc->n_remote; i++)
 		if (peer_is_addr(&cc->remote_addrs[i]))
 			return &cc->remote_addrs[i].addr;
+	return NULL;
+}
+
+const char *cfg_remote_host(const struct conn_cfg *cc)
+{
+	for (int i = 0; i < cc->n_remote; i++)
+		if (cc->remote_addrs[i].host[0])
+			return cc->remote_addrs[i].host;
 	return NULL;
 }
 
@@ -651,12 +774,40 @@ static bool looks_like_dn(const char *s)
 	return parts > 0;
 }
 
+static bool wild_head(const char *v, size_t len, char c);
+
+/*
+ * strongSwan's wildcards: an FQDN *.domain, an email *@domain, a DN whose
+ * RDN values are * or *.suffix; a '*' nowhere else.
+ */
+static bool wild_ok(uint8_t type, const char *v)
+{
+	if (type == 2)
+		return wild_head(v, strlen(v), '.') && strlen(v) > 1 && !strchr(v + 1, '*');
+	if (type == 3)
+		return wild_head(v, strlen(v), '@') && strlen(v) > 2 && !strchr(v + 1, '*');
+	if (type != 9)
+		return false;
+	while (*v) {
+		size_t n = strcspn(v, ",/");
+		const char *eq = memchr(v, '=', n), *star = memchr(v, '*', n);
+
+		if (star && (!eq || star != eq + 1 || !wild_head(star, n - (size_t)(star - v), '.') ||
+			     memchr(star + 1, '*', n - (size_t)(star + 1 - v))))
+			return false;
+		v += n + !!v[n];
+	}
+	return true;
+}
+
 int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	const char *v = s;
 
 	memset(id, 0, sizeof(*id));
+	if (!strcmp(s, "%any"))
+		return 0;	/* any identity: as if none were set */
 	if (!addr_parse(s, &ss)) {
 		if (ss.ss_family == AF_INET) {
 			id->type = 1;	/* ID_IPV4_ADDR */
@@ -705,9 +856,26 @@ int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen)
 		snprintf(err, errlen, "expected an identity (address, fqdn:, email: or dn:), got '%s'", s);
 		return -1;
 	}
+	if (strchr(v, '*') && !wild_ok(id->type, v)) {
+		snprintf(err, errlen, "'*' stands only for a whole name part: write *@domain, *.domain, or a DN value * or *.suffix, got '%s'",
+			 s);
+		return -1;
+	}
 	id->len = (uint8_t)strlen(v);
 	memcpy(id->data, v, id->len);
 	return 0;
+}
+
+/* A '*' that starts v and is followed by its end or by c and more. */
+static bool wild_head(const char *v, size_t len, char c)
+{
+	return v[0] == '*' && (len == 1 || (len > 2 && v[1] == c));
+}
+
+bool config_id_wild(const struct id_cfg *id)
+{
+	return (id->type == 2 || id->type == 3 || id->type == 9) &&
+	       memchr(id->data, '*', id->len);
 }
 
 /* --- proposals ----------------------------------------------------------------- */
@@ -1266,8 +1434,8 @@ static const struct key conn_keys[] = {
 	  .max = CFG_MAX_ADDR, .arg = "address , ...",
 	  .help = "Local addresses of the connection; none: any." },
 	{ K("remote_addrs", KT_PEERS), CONN(remote_addrs), COUNT(conn_cfg, n_remote),
-	  .max = CFG_MAX_ADDR, .arg = "address | prefix | %any , ...",
-	  .help = "The peer's addresses, required: up to 4 addresses, prefixes (10.0.0.0/8, 2001:db8::/32, 0.0.0.0/0) or `%any` (either family). A connection initiates to its first address; one with prefixes or `%any` alone only responds (a remote-access gateway's road warriors), so `start_action = start` or `trap` needs an address listed. Of the connections whose `local_addrs` and `remote_addrs` admit a peer, the one with the longest matching prefix wins (an address is the longest, `%any` the shortest), then one whose remote `id` names the peer's identity over one that takes any, then the first in the file; the choice is logged when more than one fitted." },
+	  .max = CFG_MAX_ADDR, .arg = "address | prefix | range | %any | name , ...",
+	  .help = "The peer's addresses, required: up to 4 addresses, prefixes (10.0.0.0/8, 2001:db8::/32, 0.0.0.0/0), ranges (10.1.0.5-10.1.0.50), `%any` (either family) or one DNS name (gw.example.com). A connection initiates to its first address, else to its name: resolved when it initiates (again on every keyingtries attempt) and on start-up and reload, never while the file is read, in a resolver thread so that the daemon never waits; a name that does not resolve (within 5 s) is logged with the resolver's words and counts as a failed attempt. As responder, a name admits the addresses it last resolved to (as specific as an address); one with prefixes, ranges or `%any` alone only responds (a remote-access gateway's road warriors), so `start_action = start` or `trap` needs an address listed. Of the connections whose `local_addrs` and `remote_addrs` admit a peer, the one with the longest matching prefix wins (an address is the longest, `%any` the shortest, a range counts as the longest prefix holding it), then the one whose remote `id` matches the peer's identity best (the identity itself, then wildcards holding to more of it, then `%any` or none), then the one chosen at IKE_SA_INIT, then the first in the file; the choice is logged when more than one fitted, with a warning naming both when two fitted equally. A peer sending a certificate fits a pubkey connection only when the certificate chains to that connection's `cacerts`." },
 	{ K("pools", KT_CUSTOM), CONN(pools), .parse = parse_pool_names, .arg = "name , ...",
 	  .help = "Up to 4 address pools (see the pools section) from which a peer asking for a virtual IP in IKE_AUTH (a CFG_REQUEST configuration payload, RFC 7296 section 3.15) gets one, the first pool of the family asked for with a free address; with it go the pool's `dns` servers, and the Child SA's remote selector is narrowed to that address. An identity gets the address it had before while its lease is remembered, after reconnecting too. A pool with no address left refuses the Child SA with INTERNAL_ADDRESS_FAILURE; the IKE SA stays. Without `pools` a request for an address gets nothing (RFC 7296 section 3.15.4)." },
 	{ K("vips", KT_ADDRS), CONN(vips), COUNT(conn_cfg, n_vips), .max = 2,
@@ -1349,11 +1517,11 @@ static const struct key conn_keys[] = {
 
 static const struct key end_keys[] = {
 	{ K("auth", KT_ENUM), END(auth), .values = v_auth, .help = "Required." },
-	{ K("id", KT_ID), END(id), .arg = "identity", .help = "The identity; none: the IP address in use." },
+	{ K("id", KT_ID), END(id), .arg = "identity", .help = "The identity; none: the IP address in use. The remote one may match many: `%any` (as if none were set), `*@example.com`, `*.example.com`, or a DN whose RDN values are `*` (any value) or `*.suffix` (`C=CH, O=Org, CN=*.clients.example.com`; the RDNs in the same number and order); a `*` elsewhere, or in the local id, is an error." },
 	{ K("certs", KT_STR), END(certs), .arg = "path",
 	  .help = "`pubkey`: this end's certificate in PEM, with its chain." },
 	{ K("key", KT_STR), END(key), .arg = "path",
-	  .help = "`pubkey`, local: the private key in PEM, mode 600." },
+	  .help = "`pubkey`, local: the private key in PEM, mode 600: RSA (PKCS#1 v1.5 or RSASSA-PSS), ECDSA, or ML-DSA-44, -65, -87 (FIPS 204; draft-ietf-ipsecme-ikev2-pqc-auth: RFC 7427 signatures of pure ML-DSA, to a peer that announces Identity in SIGNATURE_HASH_ALGORITHMS) where tcpiked was built with OpenSSL 3.5 or later (elsewhere a configuration error on this line)." },
 	{ K("cacerts", KT_STR), END(cacerts), .arg = "path",
 	  .help = "`pubkey`, remote: the CA certificates the peer's chain must end at." },
 	{ K("send_certreq", KT_BOOL), END(send_certreq),
@@ -1895,6 +2063,11 @@ static int parse_end(struct ctx *c, const struct node *sec, struct end_cfg *e, c
 	e->certs_line = set_line(sec, "certs");
 	e->key_line = set_line(sec, "key");
 	e->cacerts_line = set_line(sec, "cacerts");
+	for (const struct node *n = sec->child; n && !strcmp(where, "local"); n = n->next)
+		if (n->value && !strcmp(n->key, "id") &&
+		    (!strcmp(n->value, "%any") || strchr(n->value, '*')))
+			return fail(c, n->line, "id: our own identity cannot be a wildcard or %%any (only the remote one matches many), got '%s'",
+				    n->value);
 	if (!e->auth)
 		return fail(c, sec->line, "%s: missing 'auth = psk|pubkey'", where);
 	if (e->auth == CFG_AUTH_PUBKEY && !strcmp(where, "local") && (!e->certs || !e->key))
@@ -2081,12 +2254,12 @@ static int check_start(struct ctx *c, const struct node *sec, const struct conn_
 {
 	const char *what = cc->start_action == CFG_START_START ? "start" :
 			   cc->start_action == CFG_START_TRAP ? "trap" : NULL;
-	char p[ADDR_STRLEN + 8];
+	char p[CFG_HOST_MAX + 2 * ADDR_STRLEN];
 
 	for (const struct child_cfg *ch = cc->children; ch && !what; ch = ch->next)
 		what = ch->start_action == CFG_START_START ? "start" :
 		       ch->start_action == CFG_START_TRAP ? "trap" : NULL;
-	if (!what || cfg_remote_addr(cc))
+	if (!what || cfg_remote_addr(cc) || (cfg_remote_host(cc) && !strcmp(what, "start")))
 		return 0;
 	return fail(c, line_of(sec, "remote_addrs"),
 		    "remote_addrs: connection '%s' has start_action = %s, but %s%s admits peers and is no address to initiate to: list the peer's address too, or set start_action = none",
@@ -2931,6 +3104,21 @@ static bool secret_names_end(const struct secret_cfg *s, const struct id_cfg *id
 	return false;
 }
 
+/* Whether a secret's id is one a wildcard remote id admits: *.domain and
+ * *@domain by their suffix; any DN for a DN pattern (exch_auth.c matches
+ * the RDNs when the peer comes). */
+static bool wild_names(const struct id_cfg *pattern, const struct id_cfg *id)
+{
+	size_t m = pattern->len - 1u;
+
+	if (id->type != pattern->type)
+		return false;
+	if (id->type == 9)
+		return true;
+	return id->len > m && !strncasecmp((const char *)id->data + id->len - m,
+					   (const char *)pattern->data + 1, m);
+}
+
 /* The same for the peer's end, whose addresses may be prefixes or %any:
  * an address identity of the secret within one of them names it. */
 static bool secret_names_peer(const struct secret_cfg *s, const struct conn_cfg *cc)
@@ -2939,6 +3127,11 @@ static bool secret_names_peer(const struct secret_cfg *s, const struct conn_cfg 
 		const struct id_cfg *id = &s->ids[i];
 		struct sockaddr_storage a = { 0 };
 
+		if (config_id_wild(&cc->remote.id)) {
+			if (wild_names(&cc->remote.id, id))
+				return true;
+			continue;
+		}
 		if (cc->remote.id.type) {
 			if (id_eq(id, &cc->remote.id))
 				return true;
@@ -2985,14 +3178,15 @@ static int check_psk(const struct config *cfg, const struct conn_cfg *cc, char *
 	return -1;
 }
 
-/* A credential the daemon could not load: a file it cannot open on the
- * line naming it, one that holds no key or certificate on the
- * connection's.  what: "the key", ... */
+/* A credential the daemon could not load: a file it cannot open, or a key
+ * this OpenSSL cannot use (ML-DSA before 3.5), on the line naming it; one
+ * that holds no key or certificate on the connection's.  what: "the key",
+ * ... */
 static int cred_failed(const struct config *cfg, const struct conn_cfg *cc, const char *key,
 		       int line, const char *what, const struct cred_err *why, char *err,
 		       size_t errlen)
 {
-	if (why->opened)
+	if (why->opened && !why->unsupported)
 		snprintf(err, errlen, "%s:%d: connection '%s': cannot load %s %s",
 			 cfg->path, cc->line, cc->name, what, why->msg);
 	else

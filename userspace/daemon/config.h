@@ -25,6 +25,7 @@
 #define CFG_MAX_POOLS	4	/* pools of one connection */
 #define CFG_MAX_DNS	4	/* DNS servers of one pool */
 #define CFG_NAME_MAX	64	/* a pool's name */
+#define CFG_HOST_MAX	254	/* a DNS name in remote_addrs, its NUL */
 
 #define CFG_CONTROL_SOCKET	"/run/tcpiked/tcpiked.sock"
 
@@ -107,13 +108,20 @@ struct child_cfg {
 
 /*
  * One item of remote_addrs: an address (plen 32 or 128), a prefix such as
- * 10.0.0.0/8 (host bits zero), or %any (family AF_UNSPEC, plen 0).  Only a
+ * 10.0.0.0/8 (host bits zero), a range, or %any (family AF_UNSPEC, plen 0).  Only a
  * connection with an address can initiate; prefixes and %any admit peers
  * as responder (a remote-access gateway's road warriors).
  */
 struct cfg_peer {
 	struct sockaddr_storage addr;
 	uint8_t plen;
+	/* A range addr-last (10.1.0.5-10.1.0.50): plen is then the longest
+	 * prefix holding both ends, its specificity among connections. */
+	bool range;
+	struct sockaddr_storage last;
+	/* A DNS name (addr AF_UNSPEC): resolved by the daemon when it
+	 * initiates and on (re)load (dns.c), never while parsing. */
+	char host[CFG_HOST_MAX];
 };
 
 /* A pool's name, as a connection's pools = lists it. */
@@ -259,6 +267,8 @@ int cfg_remote_match(const struct conn_cfg *cc, const struct sockaddr_storage *a
 /* The first address (not a prefix, not %any) of cc's remote_addrs: the
  * one it initiates to; NULL when it has none (a responder only). */
 const struct sockaddr_storage *cfg_remote_addr(const struct conn_cfg *cc);
+/* The DNS name among cc's remote_addrs (at most one), or NULL. */
+const char *cfg_remote_host(const struct conn_cfg *cc);
 /* "10.0.0.2", "10.0.0.0/8", "%any". */
 const char *config_peer_str(const struct cfg_peer *p, char *out, size_t len);
 /* The PSK for a pair of identities (either order), or NULL. */
@@ -285,6 +295,9 @@ int config_parse_proposals(const char *s, bool esp, struct proposal_cfg *out,
 int config_parse_id(const char *s, struct id_cfg *id, char *err, size_t errlen);
 /* An identity as it would be written: "10.0.0.1", "fqdn:gw", "dn:CN=gw". */
 void config_id_str(const struct id_cfg *id, char *out, size_t len);
+/* A remote id with strongSwan's wildcards (*@domain, *.domain, a DN
+ * value * or *.suffix), matched by exch_auth.c rather than compared. */
+bool config_id_wild(const struct id_cfg *id);
 /* Whether a and b name the same identity: FQDN and RFC 822 identities
  * regardless of case, the others byte for byte; config_id_hash agrees
  * (equal identities, equal hashes), for tables keyed by identity. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "dns.h"
 #include "exch.h"
 #include "log.h"
 #include "tcp.h"
@@ -181,6 +182,7 @@ void engine_free(struct engine *e)
 		engine_wait_cancel(e->waiters);
 	xport_later_free(e);
 	conn_retries_free(e);
+	dns_free_all(e);
 	vip_memo_free(e);
 	timer_cancel(e->loop, &e->cookie_timer);
 	mem_burst_stop(&e->ho_mem);
@@ -237,7 +239,7 @@ static int conn_initiate(struct engine *e, const struct conn_cfg *cc,
 	struct ike_sa *sa;
 	int r;
 
-	if (!cfg_remote_addr(cc))
+	if (!conn_can_initiate(cc))
 		return reply(out, -EINVAL, "connection '%s' has no address in remote_addrs to initiate to (prefixes and %%any only admit peers)",
 			     cc->name);
 	/* now, not at the next keying attempt */
@@ -252,6 +254,14 @@ static int conn_initiate(struct engine *e, const struct conn_cfg *cc,
 		}
 		return reply(out, 0, "%s is already %s\n", ike_sa_name(sa),
 			     sa->state == IKE_S_ESTABLISHED ? "established" : "being set up");
+	}
+	if (!cfg_remote_addr(cc)) {
+		/* a name, asked for again each time (dns.c initiates) */
+		r = dns_resolve(e, cc, true, 1);
+		if (r)
+			return reply(out, r, "cannot resolve %s", cfg_remote_host(cc));
+		return reply(out, 0, "%s: resolving %s, IKE_SA_INIT follows\n", cc->name,
+			     cfg_remote_host(cc));
 	}
 	sa = ike_initiate(e, cc, 0, &r);
 	if (!sa)
@@ -306,6 +316,7 @@ void engine_autostart(struct engine *e)
 	struct buf out = BUF_INIT;
 
 	trap_install_all(e);
+	dns_resolve_all(e);	/* a responder admits what they resolve to */
 	for (cc = e->cfg->conns; cc; cc = cc->next) {
 		const struct child_cfg *ch = cc->children;
 
@@ -494,6 +505,8 @@ static int conn_result(struct engine *e, const struct conn_cfg *cc, char *why, s
 	if (pending)
 		return 0;
 	snprintf(why, len, "no IKE SA of %s left", cc->name);
+	if (dns_pending(e, cc, why, len))
+		return 0;
 	return -1;
 }
 

@@ -85,6 +85,13 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
 void cred_free_all(struct engine *e);
 /* CERTREQ data (SHA-1 of our trusted CAs' keys) for a connection. */
 int auth_certreq_data(struct engine *e, const struct conn_cfg *cc, struct buf *out);
+/* How configured remote id pattern matches the peer's (wire form): -1
+ * not, 0 any identity (none set, %any), a wildcard's score rising with
+ * the literal bytes it holds to, AUTH_ID_EXACT for the identity itself. */
+#define AUTH_ID_EXACT 63
+int auth_id_match(const struct id_cfg *pattern, const struct id_cfg *peer);
+/* A configured identity in wire form (a DN's text as DER): 0 or -errno. */
+int auth_id_der(const struct id_cfg *in, struct id_cfg *out);
 
 /* exch_inter.c (RFC 9242, RFC 9370) */
 /* The initiator after IKE_SA_INIT: IKE_INTERMEDIATE when negotiated and

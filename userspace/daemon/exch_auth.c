@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
+#include "dns.h"
 #include "exch.h"
 #include "log.h"
 
@@ -162,6 +163,11 @@ static int dn_to_der(const struct id_cfg *in, struct id_cfg *out)
 /* A configured ID in wire form (DNs are text in the config). */
 static int id_wire(const struct id_cfg *in, struct id_cfg *out)
 {
+	return auth_id_der(in, out);
+}
+
+int auth_id_der(const struct id_cfg *in, struct id_cfg *out)
+{
 	if (in->type == IKEV2_ID_DER_ASN1_DN) {
 		const unsigned char *p = in->data;
 		X509_NAME *nm = d2i_X509_NAME(NULL, &p, in->len);
@@ -223,6 +229,80 @@ static size_t id_body(const struct id_cfg *id, uint8_t *out)
 	out[1] = out[2] = out[3] = 0;
 	memcpy(out + 4, id->data, id->len);
 	return 4u + id->len;
+}
+
+/* How specific a wildcard match is: by the literal bytes it held to,
+ * between any identity (0) and the exact one (AUTH_ID_EXACT). */
+static int wild_score(size_t literal)
+{
+	return 2 + (int)(literal < AUTH_ID_EXACT - 3 ? literal : AUTH_ID_EXACT - 3);
+}
+
+/* s (n bytes) is longer than suf (m) and ends with it, case aside. */
+static bool suffix_match(const uint8_t *s, size_t n, const uint8_t *suf, size_t m)
+{
+	return n > m && !strncasecmp((const char *)s + n - m, (const char *)suf, m);
+}
+
+/* strongSwan's rule for DNs: the same RDNs in the same order, a value *
+ * matches any value, *.suffix (our addition, for CNs) one ending so. */
+static int dn_match(const struct id_cfg *pattern, const struct id_cfg *peer)
+{
+	X509_NAME *a = NULL, *b = NULL;
+	const unsigned char *p;
+	struct id_cfg pw;
+	size_t literal = 0;
+	int n, r = -1;
+
+	if (id_wire(pattern, &pw))
+		return -1;
+	p = pw.data;
+	a = d2i_X509_NAME(NULL, &p, pw.len);
+	p = peer->data;
+	b = d2i_X509_NAME(NULL, &p, peer->len);
+	if (!a || !b || (n = X509_NAME_entry_count(a)) != X509_NAME_entry_count(b))
+		goto out;
+	for (int i = 0; i < n; i++) {
+		X509_NAME_ENTRY *ea = X509_NAME_get_entry(a, i), *eb = X509_NAME_get_entry(b, i);
+		const ASN1_STRING *va = X509_NAME_ENTRY_get_data(ea);
+		const ASN1_STRING *vb = X509_NAME_ENTRY_get_data(eb);
+		const uint8_t *da = ASN1_STRING_get0_data(va), *db = ASN1_STRING_get0_data(vb);
+		size_t la = (size_t)ASN1_STRING_length(va), lb = (size_t)ASN1_STRING_length(vb);
+
+		if (OBJ_cmp(X509_NAME_ENTRY_get_object(ea), X509_NAME_ENTRY_get_object(eb)))
+			goto out;
+		if (la && da[0] == '*') {
+			if (la > 1 && !suffix_match(db, lb, da + 1, la - 1))
+				goto out;
+			literal += la - 1;
+		} else if (la != lb || strncasecmp((const char *)da, (const char *)db, la)) {
+			goto out;
+		} else {
+			literal += la;
+		}
+	}
+	r = wild_score(literal);
+out:
+	X509_NAME_free(a);
+	X509_NAME_free(b);
+	return r;
+}
+
+int auth_id_match(const struct id_cfg *pattern, const struct id_cfg *peer)
+{
+	struct id_cfg w;
+
+	if (!pattern->type)
+		return 0;
+	if (!config_id_wild(pattern))
+		return !id_wire(pattern, &w) && config_id_equal(&w, peer) ? AUTH_ID_EXACT : -1;
+	if (pattern->type != peer->type)
+		return -1;
+	if (pattern->type == IKEV2_ID_DER_ASN1_DN)
+		return dn_match(pattern, peer);
+	/* *.domain, *@domain */
+	return suffix_match(peer->data, peer->len, pattern->data + 1, pattern->len - 1u) ?
+	       wild_score(pattern->len - 1u) : -1;
 }
 
 /* The peer's ID as a config-comparable id_cfg; false if it is too long. */
@@ -289,6 +369,13 @@ static int make_auth(struct ike_sa *sa, struct cred *cr, const struct id_cfg *me
 			   (sa->cfg->rsa_pss == CFG_PSS_AUTO && sa->peer_sig_hashes);
 		enum crypto_sig_scheme sch = crypto_sig_choose(cr->key, sa->peer_sig_hashes, pss);
 
+		if (sch == CRYPTO_SIG_NONE && crypto_sig_choose(cr->key, 1u << CRYPTO_HASH_IDENTITY,
+								pss) != CRYPTO_SIG_NONE) {
+			/* draft-ietf-ipsecme-ikev2-pqc-auth */
+			log_err("%s: our key is ML-DSA, but the peer did not announce Identity (5) in SIGNATURE_HASH_ALGORITHMS: it takes no ML-DSA signature",
+				ike_sa_name(sa));
+			return -ENOTSUP;
+		}
 		if (sch == CRYPTO_SIG_NONE) {
 			log_err("%s: no signature scheme the peer accepts fits our key",
 				ike_sa_name(sa));
@@ -346,6 +433,46 @@ static int refuse(struct refusal *no, const char *part, int err, const char *fmt
 	return err;
 }
 
+/* The peer's certificates from an IKE_AUTH request: its own, then the
+ * intermediates (check_auth; conn_fit parses them once for every
+ * connection's CA). */
+struct peer_certs {
+	X509 *ee;
+	STACK_OF(X509) *inter;
+};
+
+static void peer_certs_get(const struct ike_msg *inner, struct peer_certs *pc)
+{
+	const struct ike_pl *pl = NULL;
+
+	pc->ee = NULL;
+	pc->inter = NULL;
+	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_CERT))) {
+		struct ike_typed c;
+		X509 *x;
+
+		if (ike_get_cert(pl, &c) || c.type != IKEV2_CERT_X509_SIG)
+			continue;
+		x = crypto_cert_from_der(c.data.p, c.data.len);
+		if (!x)
+			continue;
+		if (!pc->ee) {
+			pc->ee = x;
+			continue;
+		}
+		if (!pc->inter)
+			pc->inter = sk_X509_new_null();
+		if (!pc->inter || !sk_X509_push(pc->inter, x))
+			X509_free(x);
+	}
+}
+
+static void peer_certs_free(struct peer_certs *pc)
+{
+	X509_free(pc->ee);
+	sk_X509_pop_free(pc->inter, X509_free);
+}
+
 /*
  * Checks the peer's certificate and AUTH.  octets: peer's first message |
  * our nonce | prf(SK_p(peer), peer's ID body).  Returns 0, or -errno with
@@ -356,10 +483,10 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 		      const struct buf *octets, struct refusal *no)
 {
 	const struct ike_pl *pa = ike_msg_find(inner, IKEV2_PL_AUTH);
-	const struct ike_pl *pl = NULL;
 	struct ike_typed auth;
-	STACK_OF(X509) *inter = NULL;
-	X509 *ee = NULL;
+	struct peer_certs pc;
+	STACK_OF(X509) *inter;
+	X509 *ee;
 	EVP_PKEY *pub;
 	char pid[PEER_ID_STRLEN];
 	int r;
@@ -390,24 +517,9 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 			      "it uses method 2 (shared key) where a signature is expected");
 	if (!cr || !cr->cas)
 		return refuse(no, "certificate", -ENOENT, "we have no CA to check it against");
-	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_CERT))) {
-		struct ike_typed c;
-		X509 *x;
-
-		if (ike_get_cert(pl, &c) || c.type != IKEV2_CERT_X509_SIG)
-			continue;
-		x = crypto_cert_from_der(c.data.p, c.data.len);
-		if (!x)
-			continue;
-		if (!ee) {
-			ee = x;
-			continue;
-		}
-		if (!inter)
-			inter = sk_X509_new_null();
-		if (!inter || !sk_X509_push(inter, x))
-			X509_free(x);
-	}
+	peer_certs_get(inner, &pc);
+	ee = pc.ee;
+	inter = pc.inter;
 	if (!ee) {
 		r = refuse(no, "certificate", -EKEYREJECTED, "it sent no X.509 certificate");
 	} else if (crypto_cert_verify(ee, inter, cr->cas, 0)) {
@@ -431,8 +543,7 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 			log_debug("%s: the peer's AUTH verifies: %s", ike_sa_name(sa),
 				  crypto_sig_scheme_name(sch));
 	}
-	X509_free(ee);
-	sk_X509_pop_free(inter, X509_free);
+	peer_certs_free(&pc);
 	return r;
 }
 
@@ -510,7 +621,7 @@ int auth_start(struct ike_sa *sa)
 	if (!c)
 		return -ENOENT;
 	my_id(sa, c, &me);
-	if (sa->cfg->remote.id.type)
+	if (sa->cfg->remote.id.type && !config_id_wild(&sa->cfg->remote.id))
 		id_wire(&sa->cfg->remote.id, &peer);
 	else
 		addr_id(&sa->path.remote, &peer);
@@ -529,7 +640,7 @@ int auth_start(struct ike_sa *sa)
 	if (sa->cfg->remote.auth == CFG_AUTH_PUBKEY && c->cas &&
 	    !crypto_certreq_data(c->cas, &cr) && cr.len)
 		ike_put_certreq(&bld, IKEV2_CERT_X509_SIG, cr.data, cr.len);
-	if (sa->cfg->remote.id.type)
+	if (sa->cfg->remote.id.type && !config_id_wild(&sa->cfg->remote.id))
 		ike_put_id(&bld, IKEV2_PL_IDR, peer.type, peer.data, peer.len);
 	ike_put_auth(&bld, method, au.data, au.len);
 	if (sa->cfg->initial_contact && !has_contact(sa))
@@ -746,7 +857,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct cred *cr = cred_get(sa->e, sa->cfg);
 	struct child_sa *ch = sa->req.child;
 	struct ike_typed idr;
-	struct id_cfg me, want;
+	struct id_cfg me;
 	struct refusal no = { .part = "AUTH", .why = "" };
 	struct ike_notify ic;
 	char a[PEER_ID_STRLEN], b[PEER_ID_STRLEN];
@@ -762,9 +873,8 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		auth_fail(sa, "response has no usable IDr");
 		return;
 	}
-	if (sa->cfg->remote.id.type && (id_wire(&sa->cfg->remote.id, &want) ||
-					!config_id_equal(&want, &sa->peer_id))) {
-		id_str(&want, b, sizeof(b));
+	if (auth_id_match(&sa->cfg->remote.id, &sa->peer_id) < 0) {
+		config_id_str(&sa->cfg->remote.id, b, sizeof(b));
 		tell_auth_failed(sa);
 		auth_fail(sa, "the responder's identity %s is not the configured %s",
 			  peer_id_str(sa, a), b);
@@ -846,58 +956,102 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 /* --- responder ------------------------------------------------------------------- */
 
 /*
- * How well connection c fits the peer: -1 when it does not, else twice
- * its longest remote_addrs prefix holding the peer's address (an address
- * 32 or 128, %any 0), plus one when its remote id names the peer (more
- * specific than one taking any identity).
+ * How well connection c fits the peer: -1 when it does not, else
+ * FIT_ADDR times its longest remote_addrs prefix holding the peer's
+ * address (an address 32 or 128, %any 0) plus how its remote id matches
+ * (auth_id_match: 0 any, a wildcard's score, AUTH_ID_EXACT).  A peer
+ * with a certificate fits a pubkey connection only when it chains to the
+ * connection's CAs (strongSwan's CA constraint).
  */
-static int conn_fit(struct ike_sa *sa, const struct conn_cfg *c,
-		    const struct id_cfg *peer, const struct id_cfg *idr)
-{
-	int plen = cfg_remote_match(c, &sa->path.remote);
-	struct id_cfg w;
+#define FIT_ADDR (AUTH_ID_EXACT + 1)
 
-	if (plen < 0)
-		return -1;
-	if (c->remote.id.type && (id_wire(&c->remote.id, &w) || !config_id_equal(&w, peer)))
+/* conn_fit: all but the certificate, which chains to none of its CAs */
+#define FIT_BUT_CHAIN	(-2)
+
+static int conn_fit(struct ike_sa *sa, const struct conn_cfg *c, const struct id_cfg *peer,
+		    const struct id_cfg *idr, const struct peer_certs *pc)
+{
+	int plen = dns_remote_match(sa->e, c, &sa->path.remote), idm;
+	struct id_cfg w;
+	struct cred *cr;
+
+	if (plen < 0 || (idm = auth_id_match(&c->remote.id, peer)) < 0)
 		return -1;
 	if (idr && c->local.id.type && (id_wire(&c->local.id, &w) || !config_id_equal(&w, idr)))
 		return -1;
-	return plen * 2 + !!c->remote.id.type;
+	if (pc->ee && c->remote.auth == CFG_AUTH_PUBKEY &&
+	    (!(cr = cred_get(sa->e, c)) || !cr->cas || crypto_cert_verify(pc->ee, pc->inter, cr->cas, 0)))
+		return FIT_BUT_CHAIN;
+	return plen * FIT_ADDR + idm;
+}
+
+/* ", its remote id", ... for a fit's identity part. */
+static const char *fit_id_str(int f)
+{
+	return f % FIT_ADDR == AUTH_ID_EXACT ? " and its remote id" :
+	       f % FIT_ADDR ? " and a wildcard remote id" : "";
 }
 
 /* The connection for the peer's identity among those that fit the
  * addresses: the most specific (conn_fit), then the one chosen at
  * IKE_SA_INIT, then the first in the file.  When more than one fitted,
- * the log says which won and why. */
-static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct id_cfg *peer,
-					  const struct id_cfg *idr)
+ * the log says which won and why, and warns when another fitted as
+ * well. */
+static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct ike_msg *inner,
+					  const struct id_cfg *peer, const struct id_cfg *idr)
 {
-	const struct conn_cfg *c, *best = NULL;
-	int f, best_f = -1, n = 0;
+	const struct conn_cfg *c, *best = NULL, *tie = NULL, *chain = NULL;
+	int *fit, i, k = 0, best_f = -1, n = 0;
 	char others[256] = "", ids[PEER_ID_STRLEN], a[ADDR_STRLEN];
+	struct peer_certs pc;
 	size_t o = 0;
 
-	for (c = sa->e->cfg->conns; c; c = c->next) {
-		f = conn_fit(sa, c, peer, idr);
-		if (f < 0)
+	for (c = sa->e->cfg->conns; c; c = c->next)
+		k++;
+	fit = calloc((size_t)k + 1, sizeof(*fit));
+	if (!fit)
+		return NULL;
+	peer_certs_get(inner, &pc);
+	for (c = sa->e->cfg->conns, i = 0; c; c = c->next, i++) {
+		fit[i] = conn_fit(sa, c, peer, idr, &pc);
+		if (fit[i] == FIT_BUT_CHAIN && (!chain || c == sa->cfg))
+			chain = c;
+		if (fit[i] < 0)
 			continue;
 		n++;
-		if (f > best_f || (f == best_f && c == sa->cfg)) {
+		if (fit[i] > best_f || (fit[i] == best_f && c == sa->cfg)) {
 			best = c;
-			best_f = f;
+			best_f = fit[i];
 		}
 	}
+	peer_certs_free(&pc);
+	for (c = sa->e->cfg->conns, i = 0; n > 1 && c && o < sizeof(others); c = c->next, i++) {
+		if (c == best || fit[i] < 0)
+			continue;
+		if (fit[i] == best_f && !tie)
+			tie = c;
+		o += (size_t)snprintf(others + o, sizeof(others) - o, "%s%s (/%d%s)",
+				      o ? ", " : "", c->name, fit[i] / FIT_ADDR,
+				      fit[i] % FIT_ADDR == AUTH_ID_EXACT ? ", its id" :
+				      fit[i] % FIT_ADDR ? ", a wildcard id" : "");
+	}
+	free(fit);
+	/* None fits but one whose CAs the certificate does not chain to: that
+	 * one, so that its check names the certificate as what is refused. */
+	if (!best)
+		return chain;
 	if (n < 2)
 		return best;
-	for (c = sa->e->cfg->conns; c && o < sizeof(others); c = c->next)
-		if (c != best && (f = conn_fit(sa, c, peer, idr)) >= 0)
-			o += (size_t)snprintf(others + o, sizeof(others) - o, "%s%s (/%d%s)",
-					      o ? ", " : "", c->name, f / 2,
-					      f & 1 ? ", its id" : "");
+	peer_id_str(sa, ids);
+	addr_str(&sa->path.remote, a, sizeof(a));
 	log_info("%s: %d connections fit peer %s at %s: %s chosen, remote_addrs /%d%s, over %s",
-		 ike_sa_name(sa), n, peer_id_str(sa, ids), addr_str(&sa->path.remote, a, sizeof(a)),
-		 best->name, best_f / 2, best_f & 1 ? " and its remote id" : "", others);
+		 ike_sa_name(sa), n, ids, a, best->name, best_f / FIT_ADDR, fit_id_str(best_f),
+		 others);
+	if (tie)
+		log_warn("%s: connections %s and %s match peer %s at %s equally (remote_addrs /%d%s): %s taken as %s; make one more specific",
+			 ike_sa_name(sa), best->name, tie->name, ids, a, best_f / FIT_ADDR,
+			 fit_id_str(best_f), best->name,
+			 best == sa->cfg ? "the one chosen at IKE_SA_INIT" : "the first in the file");
 	return best;
 }
 
@@ -992,7 +1146,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	memset(&idr_want, 0, sizeof(idr_want));
 	if (pidr && !ike_get_id(pidr, &idr_t))
 		id_from_payload(&idr_t, &idr_want);
-	cc = conn_for_id(sa, &sa->peer_id, idr_want.type ? &idr_want : NULL);
+	cc = conn_for_id(sa, inner, &sa->peer_id, idr_want.type ? &idr_want : NULL);
 	if (!cc) {
 		char ids[PEER_ID_STRLEN];
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "dns.h"
 #include "exch.h"
 #include "log.h"
 #include "tcp.h"
@@ -600,7 +601,7 @@ static const struct conn_cfg *conn_for(struct engine *e, const struct ike_rx *rx
 	int m, best_m = -1;
 
 	for (c = e->cfg->conns; c; c = c->next) {
-		m = cfg_remote_match(c, &rx->path.remote);
+		m = dns_remote_match(e, c, &rx->path.remote);
 		if (m > best_m && addr_listed(c->local_addrs, c->n_local, &rx->path.local)) {
 			best = c;
 			best_m = m;

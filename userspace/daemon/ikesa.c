@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "backend.h"
+#include "dns.h"
 #include "ikesa.h"
 #include "log.h"
 #include "tcp.h"
@@ -461,7 +462,9 @@ int route_source(const struct sockaddr_storage *dst, struct sockaddr_storage *sr
 struct ike_sa *ike_initiate(struct engine *e, const struct conn_cfg *cc,
 			    enum xport_origin origin, int *err)
 {
-	const struct sockaddr_storage *to = cfg_remote_addr(cc);
+	/* a name: the address resolved for this attempt (dns.c) */
+	const struct sockaddr_storage *to = cfg_remote_addr(cc) ? cfg_remote_addr(cc) :
+					    dns_addr(e, cc);
 	struct ike_sa *sa = to ? ike_sa_new(e, cc, true) : NULL;
 	int r;
 

@@ -442,6 +442,8 @@ struct engine {
 	/* Connections to initiate again later (keyingtries, dpd_action,
 	 * close_action), by name */
 	struct conn_retry *retries;
+	/* remote_addrs names and what they last resolved to (dns.c) */
+	struct conn_dns *dns;
 	/* The virtual IPs a connection had last, asked for again when it
 	 * reconnects (vip.c), by name */
 	struct vip_memo *vip_memo;
@@ -629,6 +631,13 @@ void ike_keying_failed(struct ike_sa *sa, const char *why);
 void conn_restart_later(struct engine *e, const struct conn_cfg *cc, uint64_t delay_ms);
 /* Drops the retry due for name; false if there was none. */
 bool conn_retry_cancel(struct engine *e, const char *name);
+/* Attempt n of cc (a name resolved: dns.c): started now, or failed with
+ * why and tried again after the back-off (keyingtries). */
+void conn_attempt_start(struct engine *e, const struct conn_cfg *cc, unsigned int n);
+void conn_attempt_failed(struct engine *e, const struct conn_cfg *cc, unsigned int n,
+			 const char *why);
+/* cc names its peer: an address, or a DNS name to resolve first. */
+bool conn_can_initiate(const struct conn_cfg *cc);
 /* A retry of name is due: true, with the attempt it starts and in how
  * many ms. */
 bool conn_retry_pending(struct engine *e, const char *name, unsigned int *attempt,

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "ikesa.h"
 #include "log.h"
 
@@ -114,23 +115,44 @@ static void retry_after(struct engine *e, const struct conn_cfg *cc, const char 
 	retry_schedule(e, cc->name, n + 1, ms);
 }
 
+bool conn_can_initiate(const struct conn_cfg *cc)
+{
+	return cfg_remote_addr(cc) || cfg_remote_host(cc);
+}
+
+void conn_attempt_failed(struct engine *e, const struct conn_cfg *cc, unsigned int n,
+			 const char *why)
+{
+	retry_after(e, cc, cc->name, n, why);
+}
+
 static void retry_fire(struct timer *t)
 {
 	struct conn_retry *r = container_of(t, struct conn_retry, timer);
 	struct engine *e = r->e;
 	const struct conn_cfg *cc = config_conn(e->cfg, r->name);
 	unsigned int attempt = r->attempt;
-	struct ike_sa *sa;
-	char why[96];
-	int err;
 
 	retry_drop(retry_find(e, r->name));
-	if (!cc || !cfg_remote_addr(cc))
+	if (!cc || !conn_can_initiate(cc))
 		return;		/* gone or changed by a reload */
 	if (conn_busy(e, cc)) {
 		log_debug("%s: not initiated again: it has an IKE SA", cc->name);
 		return;
 	}
+	/* every attempt asks the resolver again (dns.c goes on) */
+	if (cfg_remote_addr(cc))
+		conn_attempt_start(e, cc, attempt);
+	else if (dns_resolve(e, cc, true, attempt))
+		retry_after(e, cc, cc->name, attempt, "cannot resolve its name");
+}
+
+void conn_attempt_start(struct engine *e, const struct conn_cfg *cc, unsigned int attempt)
+{
+	struct ike_sa *sa;
+	char why[96];
+	int err;
+
 	sa = ike_initiate(e, cc, XO_CONFIG, &err);
 	if (!sa) {
 		/* A local failure (no route yet at boot, say) is a failed
@@ -145,7 +167,7 @@ static void retry_fire(struct timer *t)
 
 void ike_keying_failed(struct ike_sa *sa, const char *why)
 {
-	if (!sa->initiator || !sa->cfg || !cfg_remote_addr(sa->cfg))
+	if (!sa->initiator || !sa->cfg || !conn_can_initiate(sa->cfg))
 		return;
 	retry_after(sa->e, sa->cfg, ike_sa_name(sa), sa->keying_attempt ? sa->keying_attempt : 1,
 		    why);
@@ -153,7 +175,7 @@ void ike_keying_failed(struct ike_sa *sa, const char *why)
 
 void conn_restart_later(struct engine *e, const struct conn_cfg *cc, uint64_t delay_ms)
 {
-	if (e->shutting_down || !cfg_remote_addr(cc) || retry_find(e, cc->name))
+	if (e->shutting_down || !conn_can_initiate(cc) || retry_find(e, cc->name))
 		return;
 	retry_schedule(e, cc->name, 1, delay_ms);
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "exch.h"
 #include "log.h"
 
@@ -341,7 +342,7 @@ void explain_no_conn(const struct ike_sa *sa, const struct id_cfg *idr)
 
 	id_str(&sa->peer_id, got, sizeof(got));
 	for (const struct conn_cfg *c = sa->e->cfg->conns; c && o < sizeof(list); c = c->next) {
-		if (cfg_remote_match(c, &sa->path.remote) < 0)
+		if (dns_remote_match(sa->e, c, &sa->path.remote) < 0)
 			continue;
 		if (c->remote.id.type)
 			id_str(&c->remote.id, want, sizeof(want));

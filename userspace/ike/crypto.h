@@ -95,6 +95,7 @@
 #define CRYPTO_HASH_SHA2_256		2
 #define CRYPTO_HASH_SHA2_384		3
 #define CRYPTO_HASH_SHA2_512		4
+#define CRYPTO_HASH_IDENTITY		5	/* RFC 8420: no prehash (ML-DSA) */
 
 /* Largest sizes anything here produces (for stack arrays). */
 #define CRYPTO_MAX_PRF_LEN	64
@@ -395,10 +396,18 @@ enum crypto_sig_scheme {
 	CRYPTO_SIG_ECDSA_SHA256,
 	CRYPTO_SIG_ECDSA_SHA384,
 	CRYPTO_SIG_ECDSA_SHA512,
+	/* FIPS 204 pure ML-DSA (draft-ietf-ipsecme-ikev2-pqc-auth): OpenSSL
+	 * 3.5 or later */
+	CRYPTO_SIG_MLDSA_44,
+	CRYPTO_SIG_MLDSA_65,
+	CRYPTO_SIG_MLDSA_87,
 };
 
-/* Hash ID (CRYPTO_HASH_*) of a scheme. */
+/* Hash ID (CRYPTO_HASH_*) of a scheme: IDENTITY for ML-DSA. */
 uint16_t crypto_sig_hash(enum crypto_sig_scheme s);
+/* Whether this OpenSSL can sign and verify with s (ML-DSA: 3.5 or later,
+ * its providers asked once). */
+bool crypto_sig_supported(enum crypto_sig_scheme s);
 /* "RSASSA-PSS with SHA2-256", ... for logs ("none" for NONE). */
 const char *crypto_sig_scheme_name(enum crypto_sig_scheme s);
 /* The scheme a received AUTH (method and data, as crypto_auth_verify
@@ -411,12 +420,14 @@ enum crypto_sig_scheme crypto_auth_scheme(uint8_t method, const uint8_t *auth,
  * SIGNATURE_HASH_ALGORITHMS as a bitmask (bit n = hash ID n; 0 = peer sent
  * none, then SHA-256).  RSA keys use PKCS#1 v1.5 unless pss; RSASSA-PSS-only
  * keys (OpenSSL type RSA-PSS) always PSS, with the hash they are
- * restricted to if any; ECDSA uses the curve's hash.  CRYPTO_SIG_NONE if
- * nothing fits.
+ * restricted to if any; ECDSA uses the curve's hash; ML-DSA keys their
+ * parameter set, only when the peer announced Identity (5).
+ * CRYPTO_SIG_NONE if nothing fits.
  */
 enum crypto_sig_scheme crypto_sig_choose(EVP_PKEY *key, uint32_t peer_hashes,
 					 bool pss);
-/* Appends the SIGNATURE_HASH_ALGORITHMS notify data (2, 3, 4) to out. */
+/* Appends the SIGNATURE_HASH_ALGORITHMS notify data (2, 3, 4, and 5 where
+ * OpenSSL has ML-DSA) to out. */
 int crypto_sig_hash_notify(struct buf *out);
 /* Parses received SIGNATURE_HASH_ALGORITHMS data into a bitmask (unknown
  * IDs ignored).  -EMSGSIZE on an odd length. */
@@ -450,6 +461,7 @@ int crypto_auth_verify(EVP_PKEY *pub, uint8_t method,
  */
 struct cred_err {
 	bool opened;
+	bool unsupported;	/* a key of an algorithm this OpenSSL lacks (ML-DSA) */
 	char msg[512];
 };
 EVP_PKEY *crypto_load_privkey(const char *path, struct cred_err *why);	/* PEM or DER */

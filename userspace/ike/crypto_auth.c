@@ -3,10 +3,16 @@
  * IKEv2 authentication: the signed octets and PSK AUTH (RFC 7296 §2.15),
  * Digital Signature method 14 with the AlgorithmIdentifiers of RFC 7427
  * Appendix A, and the ECDSA methods 9/10/11 with raw r | s (RFC 4754).
+ * ML-DSA (FIPS 204) under method 14 as draft-ietf-ipsecme-ikev2-pqc-auth
+ * has it: pure ML-DSA over the signed octets with an empty context, the
+ * AlgorithmIdentifier id-ml-dsa-44/65/87 with parameters absent, and the
+ * Identity "hash" (RFC 8420) in SIGNATURE_HASH_ALGORITHMS.  OpenSSL has
+ * ML-DSA from 3.5 on; where it has not, the schemes are unknown here.
  */
 #define LOG_SUBSYS LOG_SUB_CRYPTO
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/uio.h>
@@ -119,6 +125,18 @@ static const uint8_t algid_ecdsa_sha512[] = {
 	0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03,
 	0x04 };
 
+/* draft-ietf-ipsecme-ikev2-pqc-auth: id-ml-dsa-44/65/87
+ * (2.16.840.1.101.3.4.3.17-19), the parameters absent. */
+static const uint8_t algid_mldsa_44[] = {
+	0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+	0x03, 0x11 };
+static const uint8_t algid_mldsa_65[] = {
+	0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+	0x03, 0x12 };
+static const uint8_t algid_mldsa_87[] = {
+	0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+	0x03, 0x13 };
+
 #define PSS_ALGID_MAX	72
 
 /*
@@ -172,9 +190,62 @@ static const EVP_MD *scheme_md(enum crypto_sig_scheme s)
 	}
 }
 
+static bool scheme_is_mldsa(enum crypto_sig_scheme s)
+{
+	return s == CRYPTO_SIG_MLDSA_44 || s == CRYPTO_SIG_MLDSA_65 || s == CRYPTO_SIG_MLDSA_87;
+}
+
+/* OpenSSL's name of an ML-DSA parameter set, NULL for other schemes. */
+static const char *mldsa_name(enum crypto_sig_scheme s)
+{
+	static const char *const names[] = { "ML-DSA-44", "ML-DSA-65", "ML-DSA-87" };
+
+	return scheme_is_mldsa(s) ? names[s - CRYPTO_SIG_MLDSA_44] : NULL;
+}
+
+/*
+ * Whether OpenSSL's providers have each ML-DSA parameter set: asked once,
+ * as crypto_kex.c asks for ML-KEM, so that 3.0 and a 3.5 whose providers
+ * leave ML-DSA out are told apart from one that has it.
+ */
+static bool mldsa_have[3];
+static pthread_once_t mldsa_once = PTHREAD_ONCE_INIT;
+
+static void mldsa_probe(void)
+{
+	for (int i = 0; i < 3; i++) {
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL,
+			mldsa_name(CRYPTO_SIG_MLDSA_44 + i), NULL);
+
+		mldsa_have[i] = c && EVP_PKEY_keygen_init(c) > 0;
+		EVP_PKEY_CTX_free(c);
+	}
+	ERR_clear_error();
+}
+
+bool crypto_sig_supported(enum crypto_sig_scheme s)
+{
+	if (!scheme_is_mldsa(s))
+		return s > CRYPTO_SIG_NONE && s <= CRYPTO_SIG_ECDSA_SHA512;
+	pthread_once(&mldsa_once, mldsa_probe);
+	return mldsa_have[s - CRYPTO_SIG_MLDSA_44];
+}
+
+/* The ML-DSA scheme of a key, NONE for other keys. */
+static enum crypto_sig_scheme key_mldsa(EVP_PKEY *k)
+{
+	for (int i = 0; i < 3; i++)
+		if (EVP_PKEY_is_a(k, mldsa_name(CRYPTO_SIG_MLDSA_44 + i)))
+			return CRYPTO_SIG_MLDSA_44 + i;
+	return CRYPTO_SIG_NONE;
+}
+
 uint16_t crypto_sig_hash(enum crypto_sig_scheme s)
 {
 	const EVP_MD *md = scheme_md(s);
+
+	if (scheme_is_mldsa(s))
+		return CRYPTO_HASH_IDENTITY;
 
 	if (md == EVP_sha256())
 		return CRYPTO_HASH_SHA2_256;
@@ -198,6 +269,9 @@ const char *crypto_sig_scheme_name(enum crypto_sig_scheme s)
 		[CRYPTO_SIG_ECDSA_SHA256] = "ECDSA with SHA2-256",
 		[CRYPTO_SIG_ECDSA_SHA384] = "ECDSA with SHA2-384",
 		[CRYPTO_SIG_ECDSA_SHA512] = "ECDSA with SHA2-512",
+		[CRYPTO_SIG_MLDSA_44] = "ML-DSA-44",
+		[CRYPTO_SIG_MLDSA_65] = "ML-DSA-65",
+		[CRYPTO_SIG_MLDSA_87] = "ML-DSA-87",
 	};
 
 	return (unsigned int)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
@@ -272,6 +346,8 @@ static bool scheme_fits_key(enum crypto_sig_scheme s, EVP_PKEY *k)
 {
 	int h;
 
+	if (scheme_is_mldsa(s))
+		return key_mldsa(k) == s;
 	if (scheme_is_ecdsa(s))
 		return key_is_ec(k);
 	if (!key_is_rsa(k))
@@ -313,6 +389,16 @@ static size_t scheme_algid(enum crypto_sig_scheme s, uint8_t out[PSS_ALGID_MAX])
 		return pss_algid(0x02, 48, true, out);
 	case CRYPTO_SIG_RSA_PSS_SHA512:
 		return pss_algid(0x03, 64, true, out);
+	case CRYPTO_SIG_MLDSA_44:
+	case CRYPTO_SIG_MLDSA_65:
+	case CRYPTO_SIG_MLDSA_87:
+		/* Unknown where OpenSSL cannot sign or verify them. */
+		if (!crypto_sig_supported(s))
+			return 0;
+		p = s == CRYPTO_SIG_MLDSA_44 ? algid_mldsa_44 :
+		    s == CRYPTO_SIG_MLDSA_65 ? algid_mldsa_65 : algid_mldsa_87;
+		n = sizeof(algid_mldsa_65);
+		break;
 	default:
 		return 0;
 	}
@@ -328,7 +414,8 @@ static enum crypto_sig_scheme algid_scheme(const uint8_t *a, size_t len)
 		CRYPTO_SIG_RSA_PKCS1_SHA512, CRYPTO_SIG_RSA_PSS_SHA256,
 		CRYPTO_SIG_RSA_PSS_SHA384, CRYPTO_SIG_RSA_PSS_SHA512,
 		CRYPTO_SIG_ECDSA_SHA256, CRYPTO_SIG_ECDSA_SHA384,
-		CRYPTO_SIG_ECDSA_SHA512,
+		CRYPTO_SIG_ECDSA_SHA512, CRYPTO_SIG_MLDSA_44, CRYPTO_SIG_MLDSA_65,
+		CRYPTO_SIG_MLDSA_87,
 	};
 	uint8_t want[PSS_ALGID_MAX];
 	size_t i, n;
@@ -361,9 +448,15 @@ enum crypto_sig_scheme crypto_sig_choose(EVP_PKEY *key, uint32_t peer_hashes,
 		{ CRYPTO_HASH_SHA2_512, CRYPTO_SIG_RSA_PKCS1_SHA512,
 		  CRYPTO_SIG_RSA_PSS_SHA512, CRYPTO_SIG_ECDSA_SHA512 },
 	};
+	enum crypto_sig_scheme mldsa = key_mldsa(key);
 	size_t i, first = 0;
 	int only = 0;
 
+	/* ML-DSA signs the octets themselves: only for a peer that said it
+	 * takes that, with Identity (draft-ietf-ipsecme-ikev2-pqc-auth). */
+	if (mldsa)
+		return peer_hashes & (1u << CRYPTO_HASH_IDENTITY) && crypto_sig_supported(mldsa) ?
+		       mldsa : CRYPTO_SIG_NONE;
 	if (!peer_hashes)
 		peer_hashes = 1u << CRYPTO_HASH_SHA2_256;
 	if (key_is_pss_only(key)) {
@@ -394,9 +487,14 @@ enum crypto_sig_scheme crypto_sig_choose(EVP_PKEY *key, uint32_t peer_hashes,
 
 int crypto_sig_hash_notify(struct buf *out)
 {
+	bool mldsa = crypto_sig_supported(CRYPTO_SIG_MLDSA_44) ||
+		     crypto_sig_supported(CRYPTO_SIG_MLDSA_65) ||
+		     crypto_sig_supported(CRYPTO_SIG_MLDSA_87);
+
 	if (buf_put_u16(out, CRYPTO_HASH_SHA2_256) ||
 	    buf_put_u16(out, CRYPTO_HASH_SHA2_384) ||
-	    buf_put_u16(out, CRYPTO_HASH_SHA2_512))
+	    buf_put_u16(out, CRYPTO_HASH_SHA2_512) ||
+	    (mldsa && buf_put_u16(out, CRYPTO_HASH_IDENTITY)))
 		return -ENOMEM;
 	return 0;
 }
@@ -412,7 +510,7 @@ int crypto_sig_hash_parse(const uint8_t *data, size_t len, uint32_t *mask)
 	cur_init(&c, data, len);
 	while (cur_left(&c) && cur_u16(&c, &h))
 		if (h == CRYPTO_HASH_SHA2_256 || h == CRYPTO_HASH_SHA2_384 ||
-		    h == CRYPTO_HASH_SHA2_512)
+		    h == CRYPTO_HASH_SHA2_512 || h == CRYPTO_HASH_IDENTITY)
 			*mask |= 1u << h;
 	return cur_ok(&c) ? 0 : -EMSGSIZE;
 }
@@ -432,7 +530,9 @@ static int set_pss(EVP_PKEY_CTX *pctx, const EVP_MD *md, EVP_PKEY *key)
 	return 0;
 }
 
-/* A DER signature with key under scheme (padding for RSA) into out. */
+/* A DER signature with key under scheme (padding for RSA) into out; no
+ * digest for ML-DSA, which signs the data itself (pure ML-DSA, FIPS 204
+ * §5.2 with an empty context). */
 static int do_sign(EVP_PKEY *key, enum crypto_sig_scheme s,
 		   const uint8_t *data, size_t len, struct buf *out)
 {
@@ -655,7 +755,8 @@ int crypto_auth_verify(EVP_PKEY *pub, uint8_t method,
 				 "signature AlgorithmIdentifier");
 			return -ENOTSUP;
 		}
-		if (scheme_is_ecdsa(s) ? !key_is_ec(pub) : !key_is_rsa(pub)) {
+		if (scheme_is_mldsa(s) ? key_mldsa(pub) != s :
+		    scheme_is_ecdsa(s) ? !key_is_ec(pub) : !key_is_rsa(pub)) {
 			log_warn("crypto: AUTH signature algorithm does not "
 				 "match the peer's key type");
 			return -EBADMSG;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/opensslv.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -47,6 +48,7 @@ static FILE *open_cred(const char *path, bool private, struct cred_err *why)
 	}
 	if (!f && why) {
 		why->opened = false;
+		why->unsupported = false;
 		snprintf(why->msg, sizeof(why->msg), "%s", err);
 	}
 	return f;
@@ -59,13 +61,82 @@ static void cred_unread(struct cred_err *why, const char *path, const char *what
 {
 	if (why) {
 		why->opened = true;
+		why->unsupported = false;
 		snprintf(why->msg, sizeof(why->msg), "'%s': no %s in it (PEM or DER)%s%s", path,
 			 what, reason ? ": " : "", reason ? reason : "");
 	}
 }
 
+/*
+ * The ML-DSA parameter set of an unencrypted PKCS#8 key in f (PEM or DER)
+ * that OpenSSL could not load, NONE when it is none: reads the
+ * PrivateKeyInfo without knowing the key's algorithm.  The PEM's DER is
+ * read into the secure heap and wiped, the PrivateKeyInfo's key octets
+ * are wiped when it is freed; a DER file is read as d2i_PrivateKey_fp()
+ * reads it.
+ */
+static enum crypto_sig_scheme p8_mldsa(FILE *f)
+{
+	/* id-ml-dsa-44/65/87 (FIPS 204; RFC 9881) */
+	static const char *const oids[] = {
+		"2.16.840.1.101.3.4.3.17", "2.16.840.1.101.3.4.3.18", "2.16.840.1.101.3.4.3.19",
+	};
+	enum crypto_sig_scheme s = CRYPTO_SIG_NONE;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	const ASN1_OBJECT *alg;
+	char name[64], *pname = NULL;
+	long len = 0;
+	BIO *b;
+
+	rewind(f);
+	b = BIO_new_fp(f, BIO_NOCLOSE);
+	if (b && PEM_bytes_read_bio_secmem(&der, &len, &pname, PEM_STRING_PKCS8INF, b, NULL,
+					   NULL) == 1) {
+		p = der;
+		p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, len);
+		OPENSSL_secure_clear_free(der, (size_t)len);
+	}
+	OPENSSL_free(pname);
+	BIO_free(b);
+	if (!p8) {
+		rewind(f);
+		p8 = d2i_PKCS8_PRIV_KEY_INFO_fp(f, NULL);
+	}
+	if (p8 && PKCS8_pkey_get0(&alg, NULL, NULL, NULL, p8) == 1 &&
+	    OBJ_obj2txt(name, sizeof(name), alg, 1) > 0)
+		for (int i = 0; i < 3; i++)
+			if (!strcmp(name, oids[i]))
+				s = CRYPTO_SIG_MLDSA_44 + i;
+	PKCS8_PRIV_KEY_INFO_free(p8);	/* wipes the key octets */
+	ERR_clear_error();
+	return s;
+}
+
+/* An ML-DSA key this OpenSSL cannot use: why says what is needed. */
+static void mldsa_unsupported(struct cred_err *why, const char *path,
+			      enum crypto_sig_scheme s)
+{
+	if (!why)
+		return;
+	why->opened = true;
+	why->unsupported = true;
+#if OPENSSL_VERSION_NUMBER < 0x30500000L
+	snprintf(why->msg, sizeof(why->msg),
+		 "'%s': an %s key (FIPS 204): ML-DSA needs OpenSSL 3.5 or later; this tcpiked was built with OpenSSL %s",
+		 path, crypto_sig_scheme_name(s), OPENSSL_VERSION_STR);
+#else
+	snprintf(why->msg, sizeof(why->msg),
+		 "'%s': an %s key (FIPS 204), which OpenSSL %s cannot use here (do its providers leave ML-DSA out?)",
+		 path, crypto_sig_scheme_name(s), OpenSSL_version(OPENSSL_VERSION_STRING));
+#endif
+}
+
 EVP_PKEY *crypto_load_privkey(const char *path, struct cred_err *why)
 {
+	enum crypto_sig_scheme mldsa;
+	const char *reason;
 	EVP_PKEY *k = NULL;
 	FILE *f = open_cred(path, true, why);
 
@@ -76,8 +147,11 @@ EVP_PKEY *crypto_load_privkey(const char *path, struct cred_err *why)
 		rewind(f);
 		k = d2i_PrivateKey_fp(f, NULL);
 	}
-	if (!k)
-		cred_unread(why, path, "private key", ossl_reason());
+	reason = ossl_reason();
+	if (!k && (mldsa = p8_mldsa(f)) && !crypto_sig_supported(mldsa))
+		mldsa_unsupported(why, path, mldsa);
+	else if (!k)
+		cred_unread(why, path, "private key", reason);
 	ERR_clear_error();
 	fclose(f);
 	return k;

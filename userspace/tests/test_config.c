@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/opensslv.h>
 
 
@@ -291,11 +292,126 @@ TEST(remote_addrs_prefixes_and_any)
 		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.1/8\n" END));
 	EXPECT_STREQ("t.conf:3: remote_addrs: expected a prefix length after '/' of at most 32 (IPv4) or 128 (IPv6) (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '10.0.0.0/33'",
 		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.0/33\n" END));
-	EXPECT_STREQ("t.conf:3: remote_addrs: expected an address or a prefix (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '%all'",
+	EXPECT_STREQ("t.conf:3: remote_addrs: expected an address, a prefix, a range, %any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %any or gw.example.com), got '%all'",
 		     parse_err("connections {\n c {\n  remote_addrs = %all\n" END));
 	/* the address of a literal is still checked */
 	EXPECT_STREQ("t.conf:3: remote_addrs: 224.0.0.1 is a multicast address, not a peer's address",
 		     parse_err("connections {\n c {\n  remote_addrs = 224.0.0.1\n" END));
+}
+
+/* A remote id may be %any or carry wildcards (strongSwan's: *@domain,
+ * *.domain, a DN whose RDN values are * or *.suffix); a local id may not,
+ * and a * anywhere else is refused on its line. */
+TEST(remote_id_wildcards)
+{
+	char err[512];
+	const struct conn_cfg *cc;
+	struct config *c;
+
+	c = parse("connections {\n"
+		  " any {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = %any }\n }\n"
+		  " mail {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = *@example.com }\n }\n"
+		  " host {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = *.clients.example.com }\n }\n"
+		  " dn {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = \"C=CH, O=Org, CN=*\" }\n }\n"
+		  " dn2 {\n  remote_addrs = %any\n  local { auth = psk }\n"
+		  "  remote { auth = psk\n   id = \"C=CH, O=*, CN=*.clients.example.com\" }\n }\n"
+		  "}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(0, config_conn(c, "any")->remote.id.type);
+	cc = config_conn(c, "mail");
+	EXPECT_EQ(3, cc->remote.id.type);
+	EXPECT_TRUE(config_id_wild(&cc->remote.id));
+	cc = config_conn(c, "host");
+	EXPECT_EQ(2, cc->remote.id.type);
+	EXPECT_TRUE(config_id_wild(&cc->remote.id));
+	EXPECT_TRUE(config_id_wild(&config_conn(c, "dn")->remote.id));
+	EXPECT_TRUE(config_id_wild(&config_conn(c, "dn2")->remote.id));
+	config_free(c);
+
+	EXPECT_STREQ("t.conf:4: id: '*' stands only for a whole name part: write *@domain, *.domain, or a DN value * or *.suffix, got 'a*.example.com'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  remote { id = a*.example.com }\n" END));
+	EXPECT_STREQ("t.conf:4: id: '*' stands only for a whole name part: write *@domain, *.domain, or a DN value * or *.suffix, got 'C=CH, CN=x*'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  remote { id = \"C=CH, CN=x*\" }\n" END));
+	EXPECT_STREQ("t.conf:4: id: '*' stands only for a whole name part: write *@domain, *.domain, or a DN value * or *.suffix, got 'alice@*'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  remote { id = alice@* }\n" END));
+	EXPECT_STREQ("t.conf:4: id: our own identity cannot be a wildcard or %any (only the remote one matches many), got '*.example.com'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  local { id = *.example.com }\n" END));
+	EXPECT_STREQ("t.conf:4: id: our own identity cannot be a wildcard or %any (only the remote one matches many), got '%any'",
+		     parse_err("connections {\n c {\n  remote_addrs = %any\n"
+			       "  local { id = %any }\n" END));
+}
+
+/* remote_addrs ranges: first-last of one family, matched as specific as
+ * the longest prefix holding the whole range. */
+TEST(remote_addrs_ranges)
+{
+	char err[512], s[96];
+	struct sockaddr_storage a;
+	const struct conn_cfg *cc;
+	struct config *c;
+
+	c = parse("connections {\n c {\n  remote_addrs = 10.1.0.5-10.1.0.50, fd00::10-fd00::1f\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	cc = config_conn(c, "c");
+	ASSERT_EQ(0, addr_parse("10.1.0.5", &a));
+	EXPECT_EQ(26, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("10.1.0.50", &a));
+	EXPECT_EQ(26, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("10.1.0.51", &a));
+	EXPECT_EQ(-1, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("10.1.0.4", &a));
+	EXPECT_EQ(-1, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("fd00::1a", &a));
+	EXPECT_EQ(124, cfg_remote_match(cc, &a));
+	EXPECT_EQ(NULL, cfg_remote_addr(cc));
+	EXPECT_STREQ("10.1.0.5-10.1.0.50", config_peer_str(&cc->remote_addrs[0], s, sizeof(s)));
+	config_free(c);
+
+	EXPECT_STREQ("t.conf:3: remote_addrs: a range goes from the lower address to the higher, got '10.1.0.50-10.1.0.5'",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.1.0.50-10.1.0.5\n" END));
+	EXPECT_STREQ("t.conf:3: remote_addrs: a range's two ends are addresses of one family, got '10.1.0.5-fd00::1'",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.1.0.5-fd00::1\n" END));
+}
+
+/* remote_addrs names: kept as names (resolved by the daemon when it
+ * initiates, never while parsing), admitting no peer until resolved; one
+ * may be started. */
+TEST(remote_addrs_names)
+{
+	char err[512], s[300];
+	struct sockaddr_storage a;
+	const struct conn_cfg *cc;
+	struct config *c;
+
+	c = parse("connections {\n c {\n  remote_addrs = gw.example.com, 10.9.0.0/16\n"
+		  "  start_action = start\n"
+		  "  local { auth = psk }\n  remote { auth = psk }\n }\n}\n", err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	cc = config_conn(c, "c");
+	EXPECT_STREQ("gw.example.com", cfg_remote_host(cc));
+	EXPECT_EQ(NULL, cfg_remote_addr(cc));
+	EXPECT_STREQ("gw.example.com", config_peer_str(&cc->remote_addrs[0], s, sizeof(s)));
+	ASSERT_EQ(0, addr_parse("10.1.2.3", &a));
+	EXPECT_EQ(-1, cfg_remote_match(cc, &a));
+	ASSERT_EQ(0, addr_parse("10.9.2.3", &a));
+	EXPECT_EQ(16, cfg_remote_match(cc, &a));
+	config_free(c);
+
+	EXPECT_STREQ("t.conf:3: remote_addrs: expected an address, a prefix, a range, %any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %any or gw.example.com), got 'gw_1.example.com'",
+		     parse_err("connections {\n c {\n  remote_addrs = gw_1.example.com\n" END));
+	EXPECT_STREQ("t.conf:3: remote_addrs: expected an address, a prefix, a range, %any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %any or gw.example.com), got '10.0.0.256'",
+		     parse_err("connections {\n c {\n  remote_addrs = 10.0.0.256\n" END));
+	EXPECT_STREQ("t.conf:3: remote_addrs: at most one DNS name, got 'a.example.com' after 'b.example.com'",
+		     parse_err("connections {\n c {\n  remote_addrs = b.example.com, a.example.com\n" END));
 }
 
 /* vips = (a road warrior's request): any address of a family or a
@@ -493,7 +609,7 @@ static const struct bad bad[] = {
 	{ "connections {\n c {\n  local { auth = psk }\n  remote { auth = psk }\n }\n}\n",
 	  "t.conf:2: connection 'c': remote_addrs is required" },
 	{ "connections {\n c {\n  remote_addrs = 10.0.0.300\n }\n}\n",
-	  "t.conf:3: remote_addrs: expected an address or a prefix (like 10.0.0.2, 10.0.0.0/8, 2001:db8::/32 or %any), got '10.0.0.300'" },
+	  "t.conf:3: remote_addrs: expected an address, a prefix, a range, %any or a DNS name (like 10.0.0.2, 10.0.0.0/8, 10.1.0.5-10.1.0.50, %any or gw.example.com), got '10.0.0.300'" },
 	{ BASE " }\n c {\n  remote_addrs = 10.0.0.3\n }\n}\n",
 	  "t.conf:7: connection 'c' defined twice" },
 	{ "secrets {\n s {\n  id = 1.2.3.4\n }\n}\n",
@@ -1335,6 +1451,20 @@ TEST(check_psk_secret_present)
 	tmp_cleanup();
 }
 
+/* A wildcard remote id names every peer it matches: a secret for one of
+ * them (or for our own id) will do; one for no such peer is an error. */
+TEST(check_psk_secret_wildcard)
+{
+#define WILD_CONN(extra) \
+	"connections {\n gw {\n  remote_addrs = %any\n  local { auth = psk\n   id = fqdn:gw }\n" \
+	"  remote { auth = psk\n   id = *@example.com }\n }\n}\n" extra
+	EXPECT_STREQ("", load_check(WILD_CONN("secrets {\n s {\n  id = gw.example.net\n  id2 = carol@example.com\n  secret = 0123456789abcdef\n }\n}\n"), 0600));
+	EXPECT_NE(NULL, strstr(load_check(WILD_CONN("secrets {\n s {\n  id = other.example.net\n  id2 = carol@example.org\n  secret = 0123456789abcdef\n }\n}\n"), 0600),
+			       "t.conf:2: connection 'gw' authenticates with a PSK, but no secret names its identities (local fqdn:gw, remote email:*@example.com)"));
+#undef WILD_CONN
+	tmp_cleanup();
+}
+
 TEST(check_certificates_keys_and_cas)
 {
 	char text[1024], want[512];
@@ -1369,6 +1499,34 @@ TEST(check_certificates_keys_and_cas)
 	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), ec, eckey, eckey);
 	EXPECT_NE(NULL, strstr(load_check(text, 0600), "t.conf:2: connection 'gw': cannot load a CA certificate from '"))
 		TH_LOG("%s", load_check(text, 0600));
+	tmp_cleanup();
+}
+
+/*
+ * An ML-DSA key and certificate (FIPS 204): loaded where OpenSSL has
+ * ML-DSA (3.5 or later); elsewhere refused on the line naming the key, with
+ * what is needed.
+ */
+TEST(check_mldsa_key_needs_openssl_35)
+{
+	const char *cert = copy_data("mldsa65.pem", 0644), *key = copy_data("mldsa65.key", 0600);
+	const char *ca = copy_data("mldsa-ca.pem", 0644);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "ML-DSA-65", NULL);
+	bool have = c && EVP_PKEY_keygen_init(c) > 0;
+	char text[1024], want[512];
+
+	EVP_PKEY_CTX_free(c);
+	ASSERT_NE(NULL, cert);
+	ASSERT_NE(NULL, key);
+	ASSERT_NE(NULL, ca);
+	snprintf(text, sizeof(text), CERT_CONN("%s", "%s", "%s"), cert, key, ca);
+	if (have) {
+		EXPECT_STREQ("", load_check(text, 0600));
+	} else {
+		snprintf(want, sizeof(want), "%s/t.conf:6: key: '%s': an ML-DSA-65 key (FIPS 204): ML-DSA needs OpenSSL 3.5 or later; this tcpiked was built with OpenSSL %s",
+			 tmpdir, key, OPENSSL_VERSION_STR);
+		EXPECT_STREQ(want, load_check(text, 0600));
+	}
 	tmp_cleanup();
 }
 

@@ -2,7 +2,9 @@
 /*
  * IKEv2 authentication crypto: signed octets, PSK, RFC 7427 signatures
  * (RSA PKCS#1 v1.5, RSA-PSS, ECDSA P-256/P-384), RFC 4754 ECDSA, key file
- * permissions, certificate chains and identities, CERTREQ hashes.  The PKI
+ * permissions, certificate chains and identities, CERTREQ hashes, ML-DSA
+ * (FIPS 204, draft-ietf-ipsecme-ikev2-pqc-auth) where OpenSSL has it and
+ * its refusal where it has not.  The PKI
  * is userspace/tests/data (regenerate with data/mkcerts.sh).
  */
 #include <errno.h>
@@ -46,7 +48,7 @@ static const char *data(const char *name)
 }
 
 /* Git checks files out 0644: copy a key to a private 0600 file. */
-static EVP_PKEY *load_key(const char *name, mode_t mode)
+static EVP_PKEY *load_key_why(const char *name, mode_t mode, struct cred_err *why)
 {
 	char tmp[] = "/tmp/tcpike-key-XXXXXX", buf[4096];
 	EVP_PKEY *k;
@@ -63,10 +65,31 @@ static EVP_PKEY *load_key(const char *name, mode_t mode)
 	fchmod(out, mode);
 	close(in);
 	close(out);
-	k = crypto_load_privkey(tmp, NULL);
+	k = crypto_load_privkey(tmp, why);
 	unlink(tmp);
 	return k;
 }
+
+static EVP_PKEY *load_key(const char *name, mode_t mode)
+{
+	return load_key_why(name, mode, NULL);
+}
+
+/* Whether this OpenSSL has ML-DSA, asked of OpenSSL, not of crypto_auth.c. */
+static bool openssl_has_mldsa(void)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "ML-DSA-65", NULL);
+	bool ok = c && EVP_PKEY_keygen_init(c) > 0;
+
+	EVP_PKEY_CTX_free(c);
+	return ok;
+}
+
+/* draft-ietf-ipsecme-ikev2-pqc-auth: id-ml-dsa-65 with parameters absent,
+ * behind the AUTH data's length byte. */
+static const uint8_t mldsa65_auth_head[] = {
+	0x0d, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+	0x04, 0x03, 0x12 };
 
 static const uint8_t octets[] = "RealMessage1 | NonceRData | MACedIDForI";
 
@@ -214,7 +237,8 @@ TEST(sig_choose_and_notify)
 	uint32_t mask;
 
 	ASSERT_EQ(0, crypto_sig_hash_notify(&n));
-	ASSERT_EQ(6, n.len);
+	/* and Identity (5) where OpenSSL has ML-DSA */
+	ASSERT_EQ(openssl_has_mldsa() ? 8 : 6, n.len);
 	ASSERT_EQ(0, memcmp(n.data, "\x00\x02\x00\x03\x00\x04", 6));
 	ASSERT_EQ(0, crypto_sig_hash_parse((const uint8_t *)"\x00\x01\x00\x03\x00\x09", 6, &mask));
 	ASSERT_EQ(1u << 3, mask);
@@ -298,6 +322,181 @@ TEST(auth_scheme_names)
 	buf_free(&auth);
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(ec);
+}
+
+/*
+ * Where OpenSSL has no ML-DSA (3.0-3.4): a key file holding one is refused
+ * with a sentence naming the parameter set and what is needed, the
+ * AlgorithmIdentifiers are unknown, SIGNATURE_HASH_ALGORITHMS does not
+ * announce Identity.  Where it has ML-DSA, the same file loads.
+ */
+TEST(mldsa_refused_without_openssl_35)
+{
+	EVP_PKEY *rsa = load_key("rsa.key", 0600), *pub = cert_key("rsa.pem"), *k;
+	struct cred_err why;
+	struct buf auth = BUF_INIT, n = BUF_INIT;
+
+	if (openssl_has_mldsa()) {
+		k = load_key_why("mldsa65.key", 0600, &why);
+		ASSERT_NE(NULL, k);
+		ASSERT_TRUE(EVP_PKEY_is_a(k, "ML-DSA-65"));
+		ASSERT_TRUE(crypto_sig_supported(CRYPTO_SIG_MLDSA_65));
+		EVP_PKEY_free(k);
+		EVP_PKEY_free(rsa);
+		EVP_PKEY_free(pub);
+		return;
+	}
+	for (int i = CRYPTO_SIG_MLDSA_44; i <= CRYPTO_SIG_MLDSA_87; i++)
+		ASSERT_FALSE(crypto_sig_supported(i));
+	ASSERT_EQ(NULL, load_key_why("mldsa65.key", 0600, &why));
+	EXPECT_TRUE(why.opened);
+	EXPECT_TRUE(why.unsupported);
+	EXPECT_NE(NULL, strstr(why.msg, "': an ML-DSA-65 key (FIPS 204): ML-DSA needs OpenSSL 3.5 or later; "
+				       "this tcpiked was built with OpenSSL 3."))
+		TH_LOG("%s", why.msg);
+	/* Another key OpenSSL cannot read is no ML-DSA key. */
+	ASSERT_EQ(NULL, load_key_why("mldsa65.pem", 0600, &why));
+	EXPECT_FALSE(why.unsupported);
+	ASSERT_EQ(CRYPTO_SIG_NONE, crypto_sig_choose(rsa, 1u << CRYPTO_HASH_IDENTITY, false));
+	ASSERT_EQ(0, crypto_sig_hash_notify(&n));
+	ASSERT_EQ(6, n.len);
+	/* An ML-DSA-65 AUTH: its AlgorithmIdentifier is unknown here. */
+	buf_append(&auth, mldsa65_auth_head, sizeof(mldsa65_auth_head));
+	buf_extend(&auth, 3309);
+	ASSERT_EQ(CRYPTO_SIG_NONE, crypto_auth_scheme(14, auth.data, auth.len));
+	ASSERT_EQ(-ENOTSUP, crypto_auth_verify(pub, 14, auth.data, auth.len, octets,
+					       sizeof(octets)));
+	ASSERT_EQ(-ENOTSUP, crypto_auth_sign(rsa, 14, CRYPTO_SIG_MLDSA_65, octets,
+					     sizeof(octets), &auth));
+	buf_free(&auth);
+	buf_free(&n);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(pub);
+}
+
+/*
+ * ML-DSA-44/65/87 (FIPS 204) under method 14 as
+ * draft-ietf-ipsecme-ikev2-pqc-auth has it: pure ML-DSA over the signed
+ * octets (empty context), AlgorithmIdentifier id-ml-dsa-NN with its
+ * parameters absent, compared exactly; chosen only when the peer announced
+ * the Identity "hash" (5, RFC 8420) in SIGNATURE_HASH_ALGORITHMS.  Without
+ * ML-DSA in OpenSSL only the names are there (the refusal is the test
+ * above).
+ */
+TEST(mldsa_signatures)
+{
+	static const struct {
+		const char *name;
+		enum crypto_sig_scheme s;
+		size_t siglen;
+	} m[] = {
+		{ "ML-DSA-44", CRYPTO_SIG_MLDSA_44, 2420 },
+		{ "ML-DSA-65", CRYPTO_SIG_MLDSA_65, 3309 },
+		{ "ML-DSA-87", CRYPTO_SIG_MLDSA_87, 4627 },
+	};
+	EVP_PKEY *k[3], *other, *rsa = load_key("rsa.key", 0600), *rsa_pub = cert_key("rsa.pem");
+	struct buf auth = BUF_INIT, alt = BUF_INIT, n = BUF_INIT;
+	uint32_t mask;
+	size_t i;
+
+	ASSERT_NE(NULL, rsa);
+	if (!openssl_has_mldsa()) {
+		for (i = 0; i < 3; i++) {
+			ASSERT_STREQ(m[i].name, crypto_sig_scheme_name(m[i].s));
+			ASSERT_EQ(-ENOTSUP, crypto_auth_sign(rsa, 14, m[i].s, octets,
+							     sizeof(octets), &auth));
+		}
+		EVP_PKEY_free(rsa);
+		EVP_PKEY_free(rsa_pub);
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		k[i] = EVP_PKEY_Q_keygen(NULL, NULL, m[i].name);
+		other = EVP_PKEY_Q_keygen(NULL, NULL, m[i].name);
+		ASSERT_NE(NULL, k[i]);
+		ASSERT_NE(NULL, other);
+		sign_verify(_metadata, k[i], k[i], other, 14, m[i].s, 13);
+		ASSERT_EQ(0, crypto_auth_sign(k[i], 14, m[i].s, octets, sizeof(octets), &auth));
+		ASSERT_EQ(14 + m[i].siglen, auth.len);
+		ASSERT_EQ(0x11 + i, auth.data[13]);
+		ASSERT_EQ(m[i].s, crypto_auth_scheme(14, auth.data, auth.len));
+		ASSERT_STREQ(m[i].name, crypto_sig_scheme_name(m[i].s));
+		ASSERT_EQ(CRYPTO_HASH_IDENTITY, crypto_sig_hash(m[i].s));
+		/* Chosen only with Identity announced, whatever else was. */
+		ASSERT_EQ(m[i].s, crypto_sig_choose(k[i], 1u << CRYPTO_HASH_IDENTITY, false));
+		ASSERT_EQ(m[i].s, crypto_sig_choose(k[i], 0x3c, true));
+		ASSERT_EQ(CRYPTO_SIG_NONE, crypto_sig_choose(k[i], 0x1c, false));
+		ASSERT_EQ(CRYPTO_SIG_NONE, crypto_sig_choose(k[i], 0, false));
+		/* Another parameter set's signature or label: refused. */
+		ASSERT_EQ(-EINVAL, crypto_auth_sign(k[i], 14, m[(i + 1) % 3].s, octets,
+						    sizeof(octets), &alt));
+		ASSERT_EQ(-EBADMSG, crypto_auth_verify(k[(i + 2) % 3], 14, auth.data, auth.len,
+						       octets, sizeof(octets)));
+		ASSERT_EQ(-EBADMSG, crypto_auth_verify(rsa_pub, 14, auth.data, auth.len,
+						       octets, sizeof(octets)));
+		if (i)
+			EVP_PKEY_free(k[i - 1]);
+		EVP_PKEY_free(other);
+	}
+	EVP_PKEY_free(k[2]);
+	/* An RSA key cannot sign ML-DSA, nor verify it. */
+	ASSERT_EQ(-EINVAL, crypto_auth_sign(rsa, 14, CRYPTO_SIG_MLDSA_65, octets, sizeof(octets),
+					    &auth));
+	ASSERT_EQ(CRYPTO_SIG_RSA_PKCS1_SHA256, crypto_sig_choose(rsa, 1u << CRYPTO_HASH_IDENTITY | 4,
+								 false));
+
+	/* The test PKI: an ML-DSA-65 end entity under an ML-DSA-65 CA. */
+	{
+		EVP_PKEY *key = load_key("mldsa65.key", 0600), *pub = cert_key("mldsa65.pem");
+		STACK_OF(X509) *cas = crypto_load_ca(data("mldsa-ca.pem"), NULL);
+		STACK_OF(X509) *other_cas = crypto_load_ca(data("ca.pem"), NULL);
+		X509 *ee = crypto_load_cert(data("mldsa65.pem"), NULL);
+
+		ASSERT_NE(NULL, key);
+		ASSERT_NE(NULL, pub);
+		ASSERT_NE(NULL, ee);
+		ASSERT_NE(NULL, cas);
+		ASSERT_EQ(1, X509_check_private_key(ee, key));
+		ASSERT_EQ(0, crypto_cert_verify(ee, NULL, cas, 0));
+		ASSERT_EQ(-EKEYREJECTED, crypto_cert_verify(ee, NULL, other_cas, 0));
+		ASSERT_EQ(0, crypto_auth_sign(key, 14, CRYPTO_SIG_MLDSA_65, octets,
+					      sizeof(octets), &auth));
+		ASSERT_EQ(0, memcmp(auth.data, mldsa65_auth_head, sizeof(mldsa65_auth_head)));
+		ASSERT_EQ(0, crypto_auth_verify(pub, 14, auth.data, auth.len, octets,
+						sizeof(octets)));
+		/* Parameters present (NULL): not the draft's AlgorithmIdentifier. */
+		buf_reset(&alt);
+		buf_append(&alt, "\x0f\x30\x0d", 3);
+		buf_append(&alt, auth.data + 3, 11);
+		buf_append(&alt, "\x05\x00", 2);
+		buf_append(&alt, auth.data + 14, auth.len - 14);
+		ASSERT_EQ(CRYPTO_SIG_NONE, crypto_auth_scheme(14, alt.data, alt.len));
+		ASSERT_EQ(-ENOTSUP, crypto_auth_verify(pub, 14, alt.data, alt.len, octets,
+						       sizeof(octets)));
+		/* A signature one byte short or long: refused. */
+		ASSERT_EQ(-EBADMSG, crypto_auth_verify(pub, 14, auth.data, auth.len - 1, octets,
+						       sizeof(octets)));
+		buf_put_u8(&auth, 0);
+		ASSERT_EQ(-EBADMSG, crypto_auth_verify(pub, 14, auth.data, auth.len, octets,
+						       sizeof(octets)));
+		sk_X509_pop_free(cas, X509_free);
+		sk_X509_pop_free(other_cas, X509_free);
+		X509_free(ee);
+		EVP_PKEY_free(key);
+		EVP_PKEY_free(pub);
+	}
+
+	/* SIGNATURE_HASH_ALGORITHMS: Identity (5) announced and understood. */
+	ASSERT_EQ(0, crypto_sig_hash_notify(&n));
+	ASSERT_EQ(8, n.len);
+	ASSERT_EQ(0, memcmp(n.data, "\x00\x02\x00\x03\x00\x04\x00\x05", 8));
+	ASSERT_EQ(0, crypto_sig_hash_parse((const uint8_t *)"\x00\x05", 2, &mask));
+	ASSERT_EQ(1u << CRYPTO_HASH_IDENTITY, mask);
+	buf_free(&auth);
+	buf_free(&alt);
+	buf_free(&n);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(rsa_pub);
 }
 
 TEST(private_key_permissions)

@@ -15,9 +15,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "config.h"
@@ -5013,14 +5016,27 @@ TEST(trap_responder_picks_the_child_holding_the_packet)
 
 /* --- virtual IPs (RFC 7296 §3.15) and connections by prefix ---------------------- */
 
+/* p's configuration replaced by text. */
+static void reload_text(struct __test_metadata *_metadata, struct peer *p, const char *text)
+{
+	char err[256];
+	struct config *cfg = NULL;
+	struct buf out = BUF_INIT;
+
+	ASSERT_EQ(0, config_parse("test.conf", text, strlen(text), &cfg, err, sizeof(err)))
+		TH_LOG("%s", err);
+	ASSERT_EQ(0, engine_reload(p->e, cfg, &out));
+	p->cfg = engine_config(p->e);
+	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	buf_free(&out);
+}
+
 /* b as a gateway: connection c admits peers from remote (a prefix, %any)
  * and gives addresses from pool p (addrs); more: further connections. */
 static void gateway(struct __test_metadata *_metadata, struct net *n, const char *remote,
 		    const char *addrs, const char *more)
 {
-	char text[4096], err[256];
-	struct config *cfg = NULL;
-	struct buf out = BUF_INIT;
+	char text[4096];
 
 	snprintf(text, sizeof(text),
 		 "daemon { backend = none }\n"
@@ -5034,12 +5050,7 @@ static void gateway(struct __test_metadata *_metadata, struct net *n, const char
 		 "%s}\n"
 		 "secrets { s { id = 10.0.0.2\n id2 = 10.0.0.1\n"
 		 " secret = \"a test secret of some length\" } }\n", addrs, remote, more);
-	ASSERT_EQ(0, config_parse("gw.conf", text, strlen(text), &cfg, err, sizeof(err)))
-		TH_LOG("%s", err);
-	ASSERT_EQ(0, engine_reload(B->e, cfg, &out));
-	B->cfg = engine_config(B->e);
-	log_set_level(getenv("TEST_ENGINE_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
-	buf_free(&out);
+	reload_text(_metadata, B, text);
 }
 
 /* from's IKE_AUTH message at the head, with a CP payload of this body
@@ -5211,6 +5222,36 @@ TEST(vip_from_pool_narrowed_and_kept_by_identity)
 	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
 	EXPECT_STREQ("1/1", leases(n));
 	buf_free(&out);
+	net_free(n);
+}
+
+/* A client asking for an address outside every pool (§3.15.1 lets it
+ * name the address it would like) gets one of the pool, never its own
+ * choice. */
+TEST(vip_requested_outside_the_pool)
+{
+	static const uint8_t want_outside[] = {
+		IKEV2_CFG_REQUEST, 0, 0, 0,
+		0, IKEV2_CP_INTERNAL_IP4_ADDRESS, 0, 4, 192, 0, 2, 77,
+	};
+	struct net *n = net_new(NULL);
+	static struct ike_cp cp;
+	uint16_t nt;
+
+	ASSERT_NE(NULL, n);
+	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
+	auth_with_cp(n, want_outside, sizeof(want_outside));
+	auth_response(n, &cp, &nt);
+	EXPECT_EQ(0, nt);
+	ASSERT_LE(1, cp.n);
+	EXPECT_EQ(IKEV2_CFG_REPLY, cp.cfg_type);
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_ADDRESS, cp.a[0].type);
+	ASSERT_EQ(4, cp.a[0].val.len);
+	EXPECT_EQ(0, memcmp(cp.a[0].val.p, "\x0a\x01\x07\x01", 4));
+	pump(n);
+	established(_metadata, n);
+	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
+	EXPECT_STREQ("1/1", leases(n));
 	net_free(n);
 }
 
@@ -5638,6 +5679,336 @@ TEST(most_specific_connection_wins)
 	gateway(_metadata, n, "%any", "10.1.7.0/24", more);
 	bring_up(_metadata, n);
 	EXPECT_STREQ("near", first_sa(B, IKE_S_ESTABLISHED)->cfg->name);
+	net_free(n);
+}
+
+
+/* --- connections by the peer's identity, with wildcards ------------------------ */
+
+#define ID_CONN(name, id) \
+	" " name " { local_addrs = 10.0.0.2\n remote_addrs = %any\n" \
+	"  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n" \
+	"  local { auth = psk\n id = 10.0.0.2 }\n remote { auth = psk\n id = " id " }\n" \
+	"  children { net { local_ts = 10.2.0.0/16\n remote_ts = 10.1.0.0/16\n" \
+	"   esp_proposals = aes128gcm16\n rekey_time = 0 } } }\n"
+
+/* a as a road warrior with identity id; b with connections (ID_CONN)
+ * and a secret for every identity a takes here. */
+static struct net *by_id(struct __test_metadata *_metadata, const char *id, const char *conns)
+{
+	struct net *n = net_new(NULL);
+	char text[4096];
+
+	if (!n)
+		return NULL;
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none }\n"
+		 "connections { c { local_addrs = 10.0.0.1\n remote_addrs = 10.0.0.2\n"
+		 "  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n"
+		 "  retransmit_base = 1s\n retransmit_tries = 3\n"
+		 "  local { auth = psk\n id = %s }\n remote { auth = psk\n id = 10.0.0.2 }\n"
+		 "  children { net { local_ts = 10.1.0.0/16\n remote_ts = 10.2.0.0/16\n"
+		 "   esp_proposals = aes128gcm16\n rekey_time = 0 } } } }\n"
+		 "secrets { s { id = %s\n id2 = 10.0.0.2\n"
+		 " secret = \"a test secret of some length\" } }\n", id, id);
+	reload_text(_metadata, A, text);
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none }\nconnections {\n%s}\n"
+		 "secrets { s { id = 10.0.0.2\n id2 = alice@example.com\n id3 = bob@example.com\n"
+		 " id4 = h1.clients.example.com\n"
+		 " secret = \"a test secret of some length\" }\n"
+		 " t { id = 10.0.0.2\n id2 = h1.other.org\n"
+		 " secret = \"a test secret of some length\" } }\n", conns);
+	reload_text(_metadata, B, text);
+	return n;
+}
+
+/* The exact identity wins over *@domain and %any, in any order; a
+ * longer suffix over a shorter; %any takes the rest. */
+TEST(connection_by_wildcard_id)
+{
+	static const char conns[] =
+		ID_CONN("any", "%any") ID_CONN("mail", "*@example.com")
+		ID_CONN("dom", "*.example.com") ID_CONN("exact", "alice@example.com")
+		ID_CONN("host", "*.clients.example.com");
+	static const struct {
+		const char *id, *conn;
+	} cases[] = {
+		{ "alice@example.com", "exact" }, { "bob@example.com", "mail" },
+		{ "h1.clients.example.com", "host" }, { "h1.other.org", "any" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct net *n = by_id(_metadata, cases[i].id, conns);
+
+		ASSERT_NE(NULL, n);
+		bring_up(_metadata, n);
+		EXPECT_STREQ(cases[i].conn, first_sa(B, IKE_S_ESTABLISHED)->cfg->name)
+			TH_LOG("peer %s", cases[i].id);
+		net_free(n);
+	}
+}
+
+/* An identity no wildcard matches is refused with AUTHENTICATION_FAILED. */
+TEST(connection_by_wildcard_id_none)
+{
+	static const char conns[] = ID_CONN("mail", "*@example.com")
+				    ID_CONN("host", "*.clients.example.com");
+	struct net *n = by_id(_metadata, "h1.other.org", conns);
+
+	ASSERT_NE(NULL, n);
+	initiate(n);
+	while (queued(n) && !(head_exch(n) == IKEV2_EXCH_IKE_AUTH && head_response(n)))
+		deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_AUTH, head_exch(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_AUTHENTICATION_FAILED));
+	pump(n);
+	EXPECT_EQ(0, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(0, count_sa(A, IKE_S_ESTABLISHED));
+	net_free(n);
+}
+
+/* Two connections matching equally: the first in the file. */
+TEST(connection_by_wildcard_id_tie)
+{
+	static const char conns[] = ID_CONN("one", "*@example.com") ID_CONN("two", "*@example.com");
+	struct net *n = by_id(_metadata, "bob@example.com", conns);
+
+	ASSERT_NE(NULL, n);
+	bring_up(_metadata, n);
+	EXPECT_STREQ("one", first_sa(B, IKE_S_ESTABLISHED)->cfg->name);
+	net_free(n);
+}
+
+/* DNs: an RDN value * matches any value, *.suffix a CN ending so; the
+ * RDNs must be the same in number and order; fewer wildcards and longer
+ * literals rank higher, the exact DN highest. */
+TEST(dn_wildcard_match)
+{
+	static const struct {
+		const char *pattern, *dn;
+		int match;	/* -1 none, 1 a wildcard, 2 exact */
+	} cases[] = {
+		{ "C=CH, O=Org, CN=*", "C=CH, O=Org, CN=alice", 1 },
+		{ "C=CH, O=Org, CN=*.clients.example.com", "C=CH, O=Org, CN=h1.clients.example.com", 1 },
+		{ "C=CH, O=Org, CN=*.clients.example.com", "C=CH, O=Org, CN=h1.example.com", -1 },
+		{ "C=CH, O=Org, CN=*", "C=CH, O=Other, CN=alice", -1 },
+		{ "C=CH, O=Org, CN=*", "C=CH, O=Org, OU=x, CN=alice", -1 },
+		{ "C=CH, O=Org, CN=*", "C=CH, CN=alice, O=Org", -1 },
+		{ "C=CH, O=Org, CN=alice", "C=CH, O=Org, CN=alice", 2 },
+	};
+	char err[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct id_cfg pat, text, der;
+		int m;
+
+		ASSERT_EQ(0, config_parse_id(cases[i].pattern, &pat, err, sizeof(err)));
+		ASSERT_EQ(0, config_parse_id(cases[i].dn, &text, err, sizeof(err)));
+		ASSERT_EQ(0, auth_id_der(&text, &der));
+		m = auth_id_match(&pat, &der);
+		EXPECT_EQ(cases[i].match, m < 0 ? -1 : m == AUTH_ID_EXACT ? 2 : 1)
+			TH_LOG("%s against %s: %d", cases[i].pattern, cases[i].dn, m);
+	}
+	/* more literal parts, more specific */
+	{
+		struct id_cfg a, b, text, der;
+
+		ASSERT_EQ(0, config_parse_id("C=CH, O=*, CN=*", &a, err, sizeof(err)));
+		ASSERT_EQ(0, config_parse_id("C=CH, O=Org, CN=*", &b, err, sizeof(err)));
+		ASSERT_EQ(0, config_parse_id("C=CH, O=Org, CN=alice", &text, err, sizeof(err)));
+		ASSERT_EQ(0, auth_id_der(&text, &der));
+		EXPECT_LT(auth_id_match(&a, &der), auth_id_match(&b, &der));
+		EXPECT_GE(auth_id_match(&a, &der), 0);
+	}
+}
+
+
+/* The test PKI of test_crypto_auth.c (userspace/tests/data); a few
+ * paths may be in use at once (the arguments of one snprintf). */
+static const char *pki(const char *name)
+{
+	static char paths[8][1024];
+	static unsigned int next;
+	char *path = paths[next++ % 8];
+	const char *slash = strrchr(__FILE__, '/');
+
+	snprintf(path, sizeof(paths[0]), "%.*s/data/%s", (int)(slash ? slash - __FILE__ : 1),
+		 slash ? __FILE__ : ".", name);
+	return path;
+}
+
+/* A private 0600 copy of a key of the test PKI (git checks out 0644),
+ * into path (a mkstemp template). */
+static int private_key(const char *name, char *path)
+{
+	char buf[4096];
+	FILE *in = fopen(pki(name), "r");
+	int out = mkstemp(path);
+	size_t n;
+
+	if (!in || out < 0 || fchmod(out, 0600))
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (write(out, buf, n) != (ssize_t)n)
+			return -1;
+	fclose(in);
+	close(out);
+	return 0;
+}
+
+/* Two %any connections with certificates, the first trusting another CA:
+ * a's certificate (from the test CA) picks the second, whose CA it
+ * chains to, and not the first in the file. */
+TEST(connection_by_ca)
+{
+	char ka[] = "/tmp/tcpike-eng-XXXXXX", kb[] = "/tmp/tcpike-eng-XXXXXX", text[4096];
+	struct net *n = net_new(NULL);
+
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(0, private_key("ec256.key", ka));
+	ASSERT_EQ(0, private_key("ec384.key", kb));
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none }\n"
+		 "connections { c { local_addrs = 10.0.0.1\n remote_addrs = 10.0.0.2\n"
+		 "  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n"
+		 "  local { auth = pubkey\n id = ec.tcpike.test\n certs = %s\n key = %s }\n"
+		 "  remote { auth = pubkey\n id = ec384.tcpike.test\n cacerts = %s }\n"
+		 "  children { net { local_ts = 10.1.0.0/16\n remote_ts = 10.2.0.0/16\n"
+		 "   esp_proposals = aes128gcm16\n rekey_time = 0 } } } }\n",
+		 pki("ec256.pem"), ka, pki("ca.pem"));
+	reload_text(_metadata, A, text);
+#define CA_CONN(name, ca) \
+	" " name " { local_addrs = 10.0.0.2\n remote_addrs = %%any\n" \
+	"  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n" \
+	"  local { auth = pubkey\n id = ec384.tcpike.test\n certs = %s\n key = %s }\n" \
+	"  remote { auth = pubkey\n cacerts = %s }\n" \
+	"  children { net { local_ts = 10.2.0.0/16\n remote_ts = 10.1.0.0/16\n" \
+	"   esp_proposals = aes128gcm16\n rekey_time = 0 } } }\n"
+	snprintf(text, sizeof(text), "daemon { backend = none }\nconnections {\n"
+		 CA_CONN("theirs", "other-ca.pem") CA_CONN("ours", "ca.pem") "}\n",
+		 pki("ec384.pem"), kb, pki("other-ca.pem"), pki("ec384.pem"), kb, pki("ca.pem"));
+#undef CA_CONN
+	reload_text(_metadata, B, text);
+	bring_up(_metadata, n);
+	EXPECT_STREQ("ours", first_sa(B, IKE_S_ESTABLISHED)->cfg->name);
+	net_free(n);
+	unlink(ka);
+	unlink(kb);
+}
+
+
+/* --- remote_addrs names ----------------------------------------------------------- */
+
+/* A pair where b is where "localhost" resolves first, a initiating to
+ * that name; NULL if the name does not resolve here. */
+static struct net *by_name(struct __test_metadata *_metadata, const char *name)
+{
+	static struct side sides[2];
+	static char baddr[ADDR_STRLEN];
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *ai;
+	struct sockaddr_storage ss = { 0 };
+	char text[4096];
+	struct net *n;
+	bool is6;
+
+	if (getaddrinfo("localhost", NULL, &hints, &ai))
+		return NULL;
+	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	addr_str(&ss, baddr, sizeof(baddr));
+	is6 = ss.ss_family == AF_INET6;
+	sides[0] = is6 ? v6[0] : v4[0];
+	sides[1] = is6 ? v6[1] : v4[1];
+	sides[1].addr = baddr;
+	n = net_new_on(sides, NULL, NULL);
+	if (!n)
+		return NULL;
+	snprintf(text, sizeof(text),
+		 "daemon { backend = none }\n"
+		 "connections { c { local_addrs = %s\n remote_addrs = %s\n"
+		 "  proposals = aes128gcm16-prfsha256-x25519\n dpd_delay = 0\n rekey_time = 0\n"
+		 "  retransmit_base = 1s\n retransmit_tries = 3\n"
+		 "  local { auth = psk\n id = %s }\n remote { auth = psk\n id = %s }\n"
+		 "  children { net { local_ts = %s\n remote_ts = %s\n"
+		 "   esp_proposals = aes128gcm16\n rekey_time = 0 } } } }\n"
+		 "secrets { s { id = %s\n id2 = %s\n"
+		 " secret = \"a test secret of some length\" } }\n",
+		 sides[0].addr, name, sides[0].addr, baddr, sides[0].ts, sides[1].ts,
+		 sides[0].addr, baddr);
+	reload_text(_metadata, A, text);
+	return n;
+}
+
+/* The resolver's thread answers in real time: the loop polls it as the
+ * test's clock goes on, until done gives true or 2 s have passed. */
+static bool resolve_until(struct net *n, bool (*done)(struct net *n))
+{
+	for (int i = 0; i < 1000 && !done(n); i++) {
+		usleep(2000);
+		now_ms += 20;
+		timers(n);
+	}
+	return done(n);
+}
+
+static bool something_sent(struct net *n)
+{
+	return queued(n) > 0;
+}
+
+static bool retry_due(struct net *n)
+{
+	unsigned int attempt;
+	uint64_t in;
+
+	return conn_retry_pending(A->e, "c", &attempt, &in);
+}
+
+/* remote_addrs = localhost: nothing is sent before the name resolves, in
+ * the resolver's thread; IKE_SA_INIT goes to its address then, and b (a
+ * responder for a) sees it from there. */
+TEST(initiate_to_dns_name)
+{
+	struct net *n = by_name(_metadata, "localhost");
+	struct buf out = BUF_INIT;
+
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(0, engine_initiate(A->e, "c", &out));
+	EXPECT_NE(NULL, strstr((const char *)out.data, "resolving localhost"))
+		TH_LOG("%.*s", (int)out.len, (const char *)out.data);
+	EXPECT_EQ(0, queued(n));
+	ASSERT_TRUE(resolve_until(n, something_sent));
+	pump(n);
+	established(_metadata, n);
+	buf_free(&out);
+	net_free(n);
+}
+
+/* A name that does not resolve: a failed attempt, tried again with
+ * back-off (keyingtries), and asked again then. */
+TEST(initiate_to_dns_name_unresolved)
+{
+	struct net *n = by_name(_metadata, "no-such-host.invalid");
+	struct buf out = BUF_INIT;
+	unsigned int attempt = 0;
+	uint64_t in = 0;
+
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(0, engine_initiate(A->e, "c", &out));
+	ASSERT_TRUE(resolve_until(n, retry_due));
+	EXPECT_TRUE(conn_retry_pending(A->e, "c", &attempt, &in));
+	EXPECT_EQ(2, attempt);
+	EXPECT_EQ(0, queued(n));
+	EXPECT_EQ(0, count_all(A));
+	/* the retry resolves again and fails again: attempt 3 */
+	now_ms += in;
+	timers(n);
+	EXPECT_FALSE(retry_due(n));
+	ASSERT_TRUE(resolve_until(n, retry_due));
+	EXPECT_TRUE(conn_retry_pending(A->e, "c", &attempt, &in));
+	EXPECT_EQ(3, attempt);
+	buf_free(&out);
 	net_free(n);
 }
 

@@ -16,7 +16,7 @@
  *                [--tcp-port 4500] [--id FQDN] [--psk SECRET]
  *                [--tsi CIDR] [--tsr CIDR] [--timeout SECONDS]
  *                [--sep-notify 49152] [--nat] [--distinct-ids]
- *                [--vip-out FILE]
+ *                [--vip-out FILE] [--certs DIR]
  *
  * IDi is --id [bench.tcpike.test] (FQDN) for every IKE SA, or with
  * --distinct-ids c<k>.<--id> for the k-th (c0.bench.tcpike.test, ...), as
@@ -33,6 +33,12 @@
  * does; FILE gets one line per IKE SA, "IDi ADDRESS", "IDi
  * INTERNAL_ADDRESS_FAILURE" (the IKE SA up, its Child SA refused: counted
  * as failed) or "IDi -" (failed otherwise).
+ *
+ * --certs DIR: each IKE SA authenticates with a certificate of its own
+ * instead of the PSK: DIR/<IDi>.crt (its end-entity certificate, sent in a
+ * CERT payload) and DIR/<IDi>.key (an ECDSA P-256 key: AUTH method 9, RFC
+ * 4754), loaded before the clock starts; the responder's AUTH is still
+ * checked with --psk.
  *
  * Modes: udp (both exchanges on UDP), tcp (RFC 9329: one TCP connection
  * per IKE SA, "IKETCP" then length-framed messages with the non-ESP
@@ -107,6 +113,8 @@ struct sa {
 	uint32_t child_spi;
 	uint8_t vip[4];		/* --vip-out: the CFG_REPLY's address */
 	bool has_vip, addr_fail;
+	EVP_PKEY *key;		/* --certs: ours, and our certificate (DER) */
+	struct buf cert;
 };
 
 static struct {
@@ -117,7 +125,7 @@ static struct {
 	int nsrc, fam;
 	uint16_t port, natt_port, tcp_port, sep_notify;
 	bool nat, distinct;
-	const char *id, *psk, *vip_out;
+	const char *id, *psk, *vip_out, *certs;
 	struct ike_ts tsi, tsr;
 	int *usock;
 	int ep;
@@ -140,7 +148,7 @@ static void usage(void)
 		"                    [--src ADDR[,ADDR...]] [--sockets N] [--port N] [--natt-port N]\n"
 		"                    [--tcp-port N] [--id FQDN] [--psk SECRET] [--tsi CIDR]\n"
 		"                    [--tsr CIDR] [--timeout SECONDS] [--sep-notify N] [--nat]\n"
-		"                    [--distinct-ids] [--vip-out FILE]\n");
+		"                    [--distinct-ids] [--vip-out FILE] [--certs DIR]\n");
 	exit(2);
 }
 
@@ -405,8 +413,10 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 	id_body(idb, &idlen, (const uint8_t *)id, ilen);
 	if (crypto_auth_octets(suite.prf, &sa->keys.sk_pi, sa->init_req.data,
 			       sa->init_req.len, nr->p, nr->len, idb, idlen, &oct) ||
-	    crypto_auth_psk(suite.prf, (const uint8_t *)g.psk, strlen(g.psk),
-			    oct.data, oct.len, &auth)) {
+	    (sa->key ? crypto_auth_sign(sa->key, IKEV2_AUTH_ECDSA_256, CRYPTO_SIG_NONE,
+					oct.data, oct.len, &auth) :
+	     crypto_auth_psk(suite.prf, (const uint8_t *)g.psk, strlen(g.psk),
+			     oct.data, oct.len, &auth))) {
 		buf_wipe(&oct);
 		return -EIO;
 	}
@@ -417,7 +427,10 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 
 	chain_begin(&in, &inner);
 	ike_put_id(&in, IKEV2_PL_IDI, IKEV2_ID_FQDN, (const uint8_t *)id, ilen);
-	ike_put_auth(&in, IKEV2_AUTH_SHARED_KEY_MIC, auth.data, auth.len);
+	if (sa->key)
+		ike_put_cert(&in, IKEV2_CERT_X509_SIG, sa->cert.data, sa->cert.len);
+	ike_put_auth(&in, sa->key ? IKEV2_AUTH_ECDSA_256 : IKEV2_AUTH_SHARED_KEY_MIC,
+		     auth.data, auth.len);
 	ike_put_sa(&in, &esp);
 	if (g.vip_out) {
 		struct ike_cp cp = { .cfg_type = IKEV2_CFG_REQUEST, .n = 1 };
@@ -614,8 +627,9 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 		return fail(sa, 15, "IKE_AUTH response: malformed inner payloads");
 	}
 	if (!(pl = ike_msg_find(&in, IKEV2_PL_IDR)) || ike_get_id(pl, &idr)) {
+		fail_n(sa, 20, "IKE_AUTH response without IDr", &in);	/* in is in plain */
 		buf_wipe(&plain);
-		return fail_n(sa, 20, "IKE_AUTH response without IDr", &in);
+		return;
 	}
 	/* The responder signs its IKE_SA_INIT response, Ni and prf(SK_pr,
 	 * IDr') (§2.15); IDr' is the payload body as received. */
@@ -639,8 +653,9 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 	if (!(pl = ike_msg_find(&in, IKEV2_PL_SA)) || ike_get_sa_reply(pl, &esp) ||
 	    esp.nprop != 1 || esp.p[0].proto != IKEV2_PROTO_ESP || esp.p[0].spi_len != 4 ||
 	    !ike_msg_find(&in, IKEV2_PL_TSI) || !ike_msg_find(&in, IKEV2_PL_TSR)) {
+		fail_n(sa, 16, "IKE_AUTH response without a Child SA (SA, TSi, TSr)", &in);
 		buf_wipe(&plain);
-		return fail_n(sa, 16, "IKE_AUTH response without a Child SA (SA, TSi, TSr)", &in);
+		return;
 	}
 	buf_wipe(&plain);
 	sa->state = S_DONE;
@@ -798,6 +813,7 @@ static int parse_opts(int argc, char **argv)
 		{ "nat", no_argument, NULL, 'N' },
 		{ "distinct-ids", no_argument, NULL, 'D' },
 		{ "vip-out", required_argument, NULL, 'V' },
+		{ "certs", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dst_s = NULL, *src_s = NULL, *tsi = "10.128.0.0/9",
@@ -833,6 +849,7 @@ static int parse_opts(int argc, char **argv)
 		case 'N': g.nat = true; break;
 		case 'D': g.distinct = true; break;
 		case 'V': g.vip_out = optarg; break;
+		case 'C': g.certs = optarg; break;
 		default: usage();
 		}
 	}
@@ -862,6 +879,33 @@ static int parse_opts(int argc, char **argv)
 	} else {
 		g.src[0].ss_family = (sa_family_t)g.fam;
 		g.nsrc = 1;
+	}
+	return 0;
+}
+
+/* --certs: the SA's key and certificate, DIR/<IDi>.key and .crt; 0, or 1
+ * with the reason told. */
+static int load_cred(struct sa *sa)
+{
+	char id[256], path[4096];
+	struct cred_err why = { 0 };
+	X509 *x;
+
+	sa_id(sa, id, sizeof(id));
+	snprintf(path, sizeof(path), "%s/%s.key", g.certs, id);
+	sa->key = crypto_load_privkey(path, &why);
+	if (sa->key) {
+		snprintf(path, sizeof(path), "%s/%s.crt", g.certs, id);
+		x = crypto_load_cert(path, &why);
+		if (x && crypto_cert_to_der(x, &sa->cert))
+			snprintf(why.msg, sizeof(why.msg), "%.400s: cannot encode it", path);
+		else if (x)
+			why.msg[0] = 0;
+		X509_free(x);
+	}
+	if (!sa->key || why.msg[0]) {
+		fprintf(stderr, "tcpike-bench: %s\n", why.msg[0] ? why.msg : path);
+		return 1;
 	}
 	return 0;
 }
@@ -904,6 +948,8 @@ static int prepare(void)
 		sa->usock = (int)(i % g.nsock);
 		sa->tfd = -1;
 		ike_keys_init(&sa->keys);
+		if (g.certs && load_cred(sa))
+			return 1;
 	}
 	return 0;
 }
@@ -972,6 +1018,8 @@ static unsigned long collect(uint64_t *lat)
 			stream_free(&sa->stream);
 		}
 		kex_free(sa->kex);
+		EVP_PKEY_free(sa->key);
+		buf_free(&sa->cert);
 		done(sa);
 	}
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);

@@ -15,6 +15,11 @@
 #   short    P-256 end entity signed by ca, valid 1 day (expiry test checks
 #            it at a time after notAfter)
 #   ca.spki-sha1  SHA-1 of ca's SubjectPublicKeyInfo (CERTREQ), hex
+#   mldsa-ca ML-DSA-65 root CA "tcpike ML-DSA test CA" (FIPS 204)
+#   mldsa65  ML-DSA-65 end entity signed by mldsa-ca, SAN DNS:mldsa.tcpike.test
+#            (these two only where openssl has ML-DSA, 3.5 or later: Debian
+#            12's 3.0 leaves them as they are; `scripts/trixie-run sh
+#            userspace/tests/data/mkcerts.sh --mldsa` makes just them)
 # Git stores keys 0644; tests copy them to 0600 files before loading.
 set -eu
 cd "$(dirname "$0")"
@@ -23,6 +28,7 @@ days=36500
 
 key() {
 	case $2 in
+	ML-DSA-*) openssl genpkey -algorithm "$2" -out "$1.key" ;;
 	rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" ;;
 	rsa-pss) openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -out "$1.key" ;;
 	*) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:"$2" -out "$1.key" ;;
@@ -40,6 +46,7 @@ ext() {	# name san [ca]
 sign() {	# name subject issuer days san [ca]
 	openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
 	ext "$1" "$5" "${6:-}"
+	# (-sha256 is ignored for ML-DSA issuers: pure ML-DSA has no digest)
 	openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" \
 		-CAcreateserial -days "$4" -sha256 -extfile "$1.ext" -out "$1.pem"
 	rm -f "$1.csr" "$1.ext"
@@ -50,6 +57,19 @@ root() {	# name subject
 		-addext basicConstraints=critical,CA:TRUE \
 		-addext keyUsage=critical,keyCertSign,cRLSign -out "$1.pem"
 }
+
+mldsa() {
+	openssl list -signature-algorithms | grep -q ML-DSA-65 || return 0
+	key mldsa-ca ML-DSA-65;	root mldsa-ca "/O=tcpike/CN=tcpike ML-DSA test CA"
+	key mldsa65 ML-DSA-65;	sign mldsa65 "/O=tcpike/CN=mldsa.tcpike.test" mldsa-ca $days \
+				"DNS:mldsa.tcpike.test"
+	rm -f ./*.srl
+	chmod 644 mldsa-ca.pem mldsa65.pem
+}
+if [ "${1:-}" = --mldsa ]; then
+	mldsa
+	exit 0
+fi
 
 key ca P-256;		root ca "/O=tcpike/CN=tcpike test CA"
 key other-ca P-256;	root other-ca "/O=elsewhere/CN=other CA"
@@ -67,5 +87,6 @@ key short P-256;	sign short "/O=tcpike/CN=short.tcpike.test" ca 1 \
 # CERTREQ expectation from the CLI (independent of tcpike's code).
 openssl x509 -in ca.pem -pubkey -noout | openssl pkey -pubin -outform DER |
 	sha1sum | cut -d' ' -f1 > ca.spki-sha1
+mldsa
 rm -f ./*.srl
 chmod 644 ./*.pem ca.spki-sha1
