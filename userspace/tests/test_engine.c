@@ -5164,6 +5164,25 @@ static const char *vip_of(const struct ike_sa *sa)
 	return sa && sa->n_vip ? addr_str(&sa->vip[0].addr, a, sizeof(a)) : "-";
 }
 
+/* A %any gateway with the pool 10.1.7.0/30 answers a's IKE_AUTH carrying
+ * the CP body req with no error notify and a CFG_REPLY whose first
+ * attribute is the pool's first address; the reply in *cp. */
+static void pool_start_replied(struct __test_metadata *_metadata, struct net *n,
+			       const uint8_t *req, size_t len, struct ike_cp *cp)
+{
+	uint16_t nt;
+
+	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
+	auth_with_cp(n, req, len);
+	auth_response(n, cp, &nt);
+	EXPECT_EQ(0, nt);
+	ASSERT_LE(1, cp->n);
+	EXPECT_EQ(IKEV2_CFG_REPLY, cp->cfg_type);
+	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_ADDRESS, cp->a[0].type);
+	ASSERT_EQ(4, cp->a[0].val.len);
+	EXPECT_EQ(0, memcmp(cp->a[0].val.p, "\x0a\x01\x07\x01", 4));
+}
+
 /*
  * A CFG_REQUEST to a %any gateway: the pool's first address and its DNS
  * server in a CFG_REPLY, TSi narrowed to the address on both ends; a
@@ -5176,18 +5195,10 @@ TEST(vip_from_pool_narrowed_and_kept_by_identity)
 	static struct ike_cp cp;
 	struct buf out = BUF_INIT;
 	struct ike_sa *b;
-	uint16_t nt;
 
 	ASSERT_NE(NULL, n);
-	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
-	auth_with_cp(n, cp_req4, sizeof(cp_req4));
-	auth_response(n, &cp, &nt);
-	EXPECT_EQ(0, nt);
+	pool_start_replied(_metadata, n, cp_req4, sizeof(cp_req4), &cp);
 	ASSERT_EQ(2, cp.n);
-	EXPECT_EQ(IKEV2_CFG_REPLY, cp.cfg_type);
-	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_ADDRESS, cp.a[0].type);
-	ASSERT_EQ(4, cp.a[0].val.len);
-	EXPECT_EQ(0, memcmp(cp.a[0].val.p, "\x0a\x01\x07\x01", 4));
 	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_DNS, cp.a[1].type);
 	ASSERT_EQ(4, cp.a[1].val.len);
 	EXPECT_EQ(0, memcmp(cp.a[1].val.p, "\x0a\x02\x00\x35", 4));
@@ -5236,18 +5247,9 @@ TEST(vip_requested_outside_the_pool)
 	};
 	struct net *n = net_new(NULL);
 	static struct ike_cp cp;
-	uint16_t nt;
 
 	ASSERT_NE(NULL, n);
-	gateway(_metadata, n, "%any", "10.1.7.0/30", "");
-	auth_with_cp(n, want_outside, sizeof(want_outside));
-	auth_response(n, &cp, &nt);
-	EXPECT_EQ(0, nt);
-	ASSERT_LE(1, cp.n);
-	EXPECT_EQ(IKEV2_CFG_REPLY, cp.cfg_type);
-	EXPECT_EQ(IKEV2_CP_INTERNAL_IP4_ADDRESS, cp.a[0].type);
-	ASSERT_EQ(4, cp.a[0].val.len);
-	EXPECT_EQ(0, memcmp(cp.a[0].val.p, "\x0a\x01\x07\x01", 4));
+	pool_start_replied(_metadata, n, want_outside, sizeof(want_outside), &cp);
 	pump(n);
 	established(_metadata, n);
 	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
