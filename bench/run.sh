@@ -50,7 +50,7 @@
 #       b2pq.png, b2pq-raw/): tcpiked built against OpenSSL 3.5 in the Debian 13
 #       root on both sides, X25519 + ML-KEM-1024 (IKE_INTERMEDIATE), ML-DSA-87
 #       end entity + intermediate each way; UDP (retransmit_base 250 ms, 500 ms,
-#       1 s), TCP, separate, at 0/1/5/10 % loss, N 40; message sizes and
+#       1 s), TCP, separate, at 0/1/5/10 % loss, N 100; message sizes and
 #       fragments from the daemons' logs.  About 10 minutes.  --quick: as B2's
 #       (the ASan build the netns layer made; skipped without the root).
 # Goals are reported as met / not met; B1 and B5 fail the run only when the
