@@ -581,6 +581,27 @@ GP
 	} >>"$md"
 }
 
+# b2_table: a row per point; --pq adds the fragments each side sent
+b2_table() {
+	local key sys xport loss p fr=
+	[ $pq = 1 ] && fr=" fragments sent (initiator/responder) |"
+	echo "| initiator | transport | loss % | N | W | established | p50 ms | p95 ms | loss seen % | retransmits (initiator/responder) |$fr UDP rcvbuf drops | wall s |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|$([ $pq = 1 ] && echo "---|")"
+	for key in "${systems[@]}"; do
+		read -r sys xport <<<"$key"
+		for loss in "${losses[@]}"; do
+			[ -n "${R["$sys $xport $loss"]:-}" ] || continue
+			read -r -a p <<<"${R["$sys $xport $loss"]}"
+			[ $pq = 1 ] && fr=" ${p[7]}/${p[9]} |"
+			printf '| %s | %s | %s | %s | %s | %s/%s (%s %%) | %s | %s | %s | %s/%s |%s %s | %s |\n' \
+				"$sys" "$xport" "$loss" "$(n_for "$sys" "$loss")" "$(w_for "$sys" "$loss")" \
+				"${p[2]}" "$(n_for "$sys" "$loss")" "${p[3]}" \
+				"$(fmt_ms "${p[0]}")" "$(fmt_ms "${p[1]}")" "${p[4]}" "${p[6]}" "${p[8]}" \
+				"$fr" "${p[10]}" "${p[5]}"
+		done
+	done
+}
+
 # --- the --pq section ------------------------------------------------------------
 
 # msg_size SYSTEM SIDE EXCHANGE DIRECTION: "BYTES (K fragments)" or "BYTES"
@@ -668,25 +689,12 @@ b2pq_section() {
 		echo
 		echo "### Time to established per loss rate"
 		echo
-		echo "| system | loss % | N | W | established | p50 ms | p95 ms | loss seen % | retransmits (i/r) | fragments sent (i/r) | UDP rcvbuf drops | wall s |"
-		echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-		for key in "${systems[@]}"; do
-			read -r sys xport <<<"$key"
-			for loss in "${losses[@]}"; do
-				[ -n "${R["$sys $xport $loss"]:-}" ] || continue
-				read -r -a p <<<"${R["$sys $xport $loss"]}"
-				printf '| %s %s | %s | %s | %s | %s/%s (%s %%) | %s | %s | %s | %s/%s | %s/%s | %s | %s |\n' \
-					"$sys" "$xport" "$loss" "$(n_for "$sys" "$loss")" "$(w_for "$sys" "$loss")" \
-					"${p[2]}" "$(n_for "$sys" "$loss")" "${p[3]}" \
-					"$(fmt_ms "${p[0]}")" "$(fmt_ms "${p[1]}")" "${p[4]}" "${p[6]}" "${p[8]}" \
-					"${p[7]}" "${p[9]}" "${p[10]}" "${p[5]}"
-			done
-		done
+		b2_table
 		echo
 		echo "### Summary: best-tuned UDP, TCP, separate transports"
 		echo
-		echo "| loss % | UDP best-tuned (retransmit_base) | UDP p50 / p95 ms | UDP established | TCP p50 / p95 ms | TCP established | separate p50 / p95 ms | separate established | separate p95 / UDP p95 |"
-		echo "|---|---|---|---|---|---|---|---|---|"
+		echo "| loss % | UDP best-tuned (retransmit_base) | UDP p50 / p95 ms | UDP established | TCP p50 / p95 ms | TCP established | separate p50 / p95 ms | separate established | TCP p95 / UDP p95 | separate p95 / UDP p95 |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
 		for loss in "${losses[@]}"; do
 			rt=$(best_udp "$loss")
 			local u=() t=() q=() row
@@ -703,11 +711,15 @@ b2pq_section() {
 				fi
 				unset -n v
 			done
-			if [ ${#u[@]} -gt 0 ] && [ ${#q[@]} -gt 0 ]; then
-				row+=" $(ratio "${q[1]}" "${u[1]}") |"
-			else
-				row+=" - |"
-			fi
+			for x in t q; do
+				local -n v=$x
+				if [ ${#u[@]} -gt 0 ] && [ ${#v[@]} -gt 0 ]; then
+					row+=" $(ratio "${v[1]}" "${u[1]}") |"
+				else
+					row+=" - |"
+				fi
+				unset -n v
+			done
 			echo "$row"
 		done
 		echo
@@ -879,19 +891,7 @@ md=$out/$T.md
 	echo "responder (the pairing: charon's fragments and timers for the request,"
 	echo "tcpiked's fragments for the response)."
 	echo
-	echo "| initiator | transport | loss % | N | W | established | p50 ms | p95 ms | loss seen % | retransmits (initiator/responder) | UDP rcvbuf drops | wall s |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-	for key in "${systems[@]}"; do
-		read -r sys xport <<<"$key"
-		for loss in "${losses[@]}"; do
-			[ -n "${R["$sys $xport $loss"]:-}" ] || continue
-			read -r -a p <<<"${R["$sys $xport $loss"]}"
-			printf '| %s | %s | %s | %s | %s | %s (%s %%) | %s | %s | %s | %s/%s | %s | %s |\n' \
-				"$sys" "$xport" "$loss" "$(n_for "$sys" "$loss")" "$(w_for "$sys" "$loss")" "${p[2]}" "${p[3]}" \
-				"$(fmt_ms "${p[0]}")" "$(fmt_ms "${p[1]}")" "${p[4]}" "${p[6]}" "${p[8]}" \
-				"${p[10]}" "${p[5]}"
-		done
-	done
+	b2_table
 	echo
 	echo "(charon's retransmission count is not read: \"-\".)"
 	echo
