@@ -584,7 +584,9 @@ GP
 # b2_table: a row per point; --pq adds the fragments each side sent
 b2_table() {
 	local key sys xport loss p fr=
-	[ $pq = 1 ] && fr=" fragments sent (initiator/responder) |"
+	# tcpiked's counter "fragments sent" counts a message's fragments
+	# once, when it is sealed: its retransmissions are not in it
+	[ $pq = 1 ] && fr=" fragments made, resends not counted (initiator/responder) |"
 	echo "| initiator | transport | loss % | N | W | established | p50 ms | p95 ms | loss seen % | retransmits (initiator/responder) |$fr UDP rcvbuf drops | wall s |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|$([ $pq = 1 ] && echo "---|")"
 	for key in "${systems[@]}"; do
