@@ -364,12 +364,12 @@ static int ts_local_vips(const struct child_sa *c, struct ike_ts *l, int max)
 	int nl = 0;
 
 	for (int i = 0; i < c->cfg->n_local_ts; i++)
-		for (int v = 0; v < sa->n_my_vip && nl < max; v++) {
+		for (int v = 0; v < ike_n_my_vip(sa) && nl < max; v++) {
 			const uint8_t *p;
-			size_t al = addr_bytes(&sa->my_vip[v], &p);
+			size_t al = addr_bytes(&sa->rw->my_vip[v], &p);
 
 			ts_from_cfg(&c->cfg->local_ts[i], &l[nl]);
-			if (!ts_has_addr(&l[nl], &sa->my_vip[v]))
+			if (!ts_has_addr(&l[nl], &sa->rw->my_vip[v]))
 				continue;
 			memcpy(l[nl].start, p, al);
 			memcpy(l[nl].end, p, al);
@@ -444,9 +444,9 @@ static int ts_narrow_vips(const struct ike_sa *sa, struct ts_set *s)
 {
 	struct sockaddr_storage va[2];
 
-	for (int v = 0; v < sa->n_vip; v++)
-		va[v] = sa->vip[v].addr;
-	return ts_narrow_addrs(va, sa->n_vip, s);
+	for (int v = 0; v < ike_n_vip(sa); v++)
+		va[v] = sa->rw->vip[v].addr;
+	return ts_narrow_addrs(va, ike_n_vip(sa), s);
 }
 
 int child_ts_get(const struct ike_msg *inner, struct child_ts *ts)
@@ -505,15 +505,15 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 	*chosen = sap->p[idx];
 	if (ts_narrow(&ts->tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote, NULL) ||
 	    ts_narrow(&ts->tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local, NULL) ||
-	    (sa->n_vip && ts_narrow_vips(sa, &c->ts_remote)) ||
-	    (sa->n_my_vip && ts_narrow_addrs(sa->my_vip, sa->n_my_vip, &c->ts_local)))
+	    (ike_n_vip(sa) && ts_narrow_vips(sa, &c->ts_remote)) ||
+	    (ike_n_my_vip(sa) && ts_narrow_addrs(sa->rw->my_vip, sa->rw->n_my_vip, &c->ts_local)))
 		return IKEV2_N_TEMPORARY_FAILURE;
-	if (sa->n_vip && !c->ts_remote.n && c->ts_local.n) {
+	if (ike_n_vip(sa) && !c->ts_remote.n && c->ts_local.n) {
 		char a[ADDR_STRLEN];
 
 		log_warn("%s: child %s: the peer's TSi and remote_ts hold not its virtual IP %s%s",
-			 ike_sa_name(sa), cfg->name, addr_str(&sa->vip[0].addr, a, sizeof(a)),
-			 sa->n_vip > 1 ? " nor its other one" : "");
+			 ike_sa_name(sa), cfg->name, addr_str(&sa->rw->vip[0].addr, a, sizeof(a)),
+			 sa->rw->n_vip > 1 ? " nor its other one" : "");
 	}
 	if (!c->ts_remote.n || !c->ts_local.n) {
 		explain_ts(ike_sa_name(sa), ts, NULL, cfg, false);
@@ -590,8 +590,8 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_a
 		if (!ts_held(&ts.tsr, i) && ts_set_add(&c->ts_remote, &ts.tsr.ts[i]) == -ENOMEM)
 			return IKEV2_N_TEMPORARY_FAILURE;
 	/* §3.15: our side is our virtual IPs, however wide the peer left it */
-	if (c->ike->n_my_vip &&
-	    ts_narrow_addrs(c->ike->my_vip, c->ike->n_my_vip, &c->ts_local))
+	if (ike_n_my_vip(c->ike) &&
+	    ts_narrow_addrs(c->ike->rw->my_vip, c->ike->rw->n_my_vip, &c->ts_local))
 		return IKEV2_N_TEMPORARY_FAILURE;
 	if (!c->ts_local.n) {
 		explain_ts(ike_sa_name(c->ike), &ts, NULL, c->cfg, true);

@@ -823,14 +823,16 @@ static void vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 {
 	char a[ADDR_STRLEN];
 
-	for (int i = 0; i < sa->n_vip; i++) {
-		addr_str(&sa->vip[i].addr, a, sizeof(a));
+	for (int i = 0; i < ike_n_vip(sa); i++) {
+		const struct ike_vip *v = &sa->rw->vip[i];
+
+		addr_str(&v->addr, a, sizeof(a));
 		if (!json) {
-			bprintf(b, "  virtual IP %s from pool %s\n", a, sa->vip[i].pool);
+			bprintf(b, "  virtual IP %s from pool %s\n", a, v->pool);
 			continue;
 		}
 		bprintf(b, "%s{\"address\":\"%s\",\"pool\":", i ? "," : "", a);
-		jstr(b, sa->vip[i].pool);
+		jstr(b, v->pool);
 		bprintf(b, "}");
 	}
 }
@@ -838,12 +840,14 @@ static void vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 /* Initiator: the addresses the peer gave us and its DNS servers. */
 static void my_vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 {
+	static const struct ike_rw none;
+	const struct ike_rw *rw = sa->rw ? sa->rw : &none;
 	char a[ADDR_STRLEN];
 
 	if (json)
 		bprintf(b, ",\"our_vips\":[");
-	for (int i = 0; i < sa->n_my_vip; i++) {
-		addr_str(&sa->my_vip[i], a, sizeof(a));
+	for (int i = 0; i < rw->n_my_vip; i++) {
+		addr_str(&rw->my_vip[i], a, sizeof(a));
 		if (json)
 			bprintf(b, "%s\"%s\"", i ? "," : "", a);
 		else
@@ -851,8 +855,8 @@ static void my_vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 	}
 	if (json)
 		bprintf(b, "],\"dns\":[");
-	for (int i = 0; i < sa->n_vip_dns; i++) {
-		addr_str(&sa->vip_dns[i], a, sizeof(a));
+	for (int i = 0; i < rw->n_vip_dns; i++) {
+		addr_str(&rw->vip_dns[i], a, sizeof(a));
 		if (json)
 			bprintf(b, "%s\"%s\"", i ? "," : "", a);
 		else

@@ -254,21 +254,9 @@ static void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 	}
 	/* The virtual IPs' leases with them: the peer keeps its addresses
 	 * (to the winner of a rekey collision, as the children). */
-	if (from->n_vip && !to->n_vip) {
-		memcpy(to->vip, from->vip, sizeof(to->vip));
-		to->n_vip = from->n_vip;
-		from->n_vip = 0;
-	}
-	if (from->n_my_vip && !to->n_my_vip) {
-		memcpy(to->my_vip, from->my_vip, sizeof(to->my_vip));
-		memcpy(to->vip_dns, from->vip_dns, sizeof(to->vip_dns));
-		to->n_my_vip = from->n_my_vip;
-		to->n_vip_dns = from->n_vip_dns;
-		to->vip_installed = from->vip_installed;
-		to->vip_asked = from->vip_asked;
-		from->n_my_vip = 0;
-		from->n_vip_dns = 0;
-		from->vip_installed = 0;
+	if (from->rw && !to->rw) {
+		to->rw = from->rw;
+		from->rw = NULL;
 	}
 	/* And what is still to be asked for: refusals, a pass due or
 	 * waiting for the exchange that rekeyed the IKE SA. */

@@ -16,6 +16,7 @@
  * goes, the responder deriving before it answers (a KEM's ciphertext).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exch.h"
@@ -45,7 +46,11 @@ uint16_t followup_method(const struct ike_suite *s, unsigned int n)
 
 void followup_clear(struct ike_followup *f)
 {
-	struct ike_sa *ns = f->ns;
+	struct ike_sa *ns;
+
+	if (!f)
+		return;
+	ns = f->ns;
 
 	f->ns = NULL;
 	f->n = 0;
@@ -55,6 +60,16 @@ void followup_clear(struct ike_followup *f)
 	f->kex = NULL;
 	if (ns)
 		ike_sa_destroy(ns, NULL);
+}
+
+/* One role's state (sa->fu_resp or sa->fu_init), made by its first rekey
+ * with additional key exchanges and freed with the SA: most IKE SAs never
+ * run one.  NULL when out of memory. */
+static struct ike_followup *followup_get(struct ike_followup **fp)
+{
+	if (!*fp)
+		*fp = calloc(1, sizeof(**fp));
+	return *fp;
 }
 
 /* SK(0) | Ni | Nr to start the seed of ns's keys. */
@@ -110,11 +125,13 @@ int followup_begin(struct ike_sa *sa, uint32_t msgid, struct ike_sa *ns,
 		   const struct ike_proposal *chosen, const struct buf *gir,
 		   const struct buf *pub)
 {
-	struct ike_followup *f = &sa->fu_resp;
+	struct ike_followup *f = followup_get(&sa->fu_resp);
 	struct buf out = BUF_INIT;
 	struct ike_builder bld;
 	int r;
 
+	if (!f)
+		return -ENOMEM;
 	r = followup_seed(f, ns, gir);
 	if (r)
 		return r;
@@ -139,7 +156,7 @@ int followup_begin(struct ike_sa *sa, uint32_t msgid, struct ike_sa *ns,
 
 bool followup_busy(const struct ike_sa *sa)
 {
-	return sa->fu_init.ns;
+	return sa->fu_init && sa->fu_init->ns;
 }
 
 static void followup_refuse(struct ike_sa *sa, uint32_t msgid, uint16_t type,
@@ -156,7 +173,7 @@ static bool followup_ke(struct ike_sa *sa, uint32_t msgid, const struct ike_msg 
 			uint16_t group, struct buf *pub)
 {
 	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
-	struct ike_followup *f = &sa->fu_resp;
+	struct ike_followup *f = sa->fu_resp;
 	struct buf sk = BUF_INIT;
 	struct ike_kex *kex;
 	struct ike_ke ke;
@@ -193,7 +210,7 @@ static bool followup_ke(struct ike_sa *sa, uint32_t msgid, const struct ike_msg 
 void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 			 const struct ike_msg *inner, const uint8_t *plain)
 {
-	struct ike_followup *f = &sa->fu_resp;
+	struct ike_followup *f = sa->fu_resp;
 	uint32_t msgid = m->hdr.msgid;
 	struct buf out = BUF_INIT, pub = BUF_INIT;
 	struct ike_builder bld;
@@ -203,9 +220,9 @@ void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	int r;
 
 	(void)plain;
-	if (!f->ns)
+	if (f && !f->ns)
 		followup_clear(f);	/* dropped (followup_expire): the seed too */
-	if (ike_find_notify(inner, IKEV2_N_ADDITIONAL_KEY_EXCHANGE, &link) || !f->ns ||
+	if (ike_find_notify(inner, IKEV2_N_ADDITIONAL_KEY_EXCHANGE, &link) || !f || !f->ns ||
 	    !f->link_len || link.data.len != f->link_len ||
 	    !crypto_equal(link.data.p, f->link, f->link_len)) {
 		followup_refuse(sa, msgid, IKEV2_N_STATE_NOT_FOUND, NULL, 0,
@@ -266,7 +283,7 @@ static bool followup_take_link(struct ike_followup *f, const struct ike_msg *inn
 /* KEi(n) of the next method and the link back (§2.2.4). */
 static int followup_send(struct ike_sa *sa)
 {
-	struct ike_followup *f = &sa->fu_init;
+	struct ike_followup *f = sa->fu_init;
 	uint16_t group = followup_method(&f->ns->suite, f->n);
 	struct buf in = BUF_INIT, pub = BUF_INIT;
 	struct ike_builder bld;
@@ -290,7 +307,7 @@ static int followup_send(struct ike_sa *sa)
 static void followup_fail(struct ike_sa *sa, const char *why)
 {
 	log_warn("%s: IKE SA rekey failed in IKE_FOLLOWUP_KE: %s", ike_sa_name(sa), why);
-	followup_clear(&sa->fu_init);
+	followup_clear(sa->fu_init);
 	sa->e->st.ike_failed++;
 	/* the exchange answered, or a request not sent (its Message ID
 	 * already taken by ike_req_continue) */
@@ -304,8 +321,8 @@ static void followup_fail(struct ike_sa *sa, const char *why)
 int followup_start(struct ike_sa *sa, struct ike_sa *ns, const struct ike_msg *inner,
 		   const struct buf *gir)
 {
-	struct ike_followup *f = &sa->fu_init;
-	int r = followup_seed(f, ns, gir);
+	struct ike_followup *f = followup_get(&sa->fu_init);
+	int r = f ? followup_seed(f, ns, gir) : -ENOMEM;
 
 	if (r)
 		return r;
@@ -328,10 +345,10 @@ int followup_start(struct ike_sa *sa, struct ike_sa *ns, const struct ike_msg *i
 
 void followup_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 {
-	struct ike_followup *f = &sa->fu_init;
+	struct ike_followup *f = sa->fu_init;
 	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
 	struct buf sk = BUF_INIT;
-	struct ike_sa *ns = f->ns;
+	struct ike_sa *ns = f ? f->ns : NULL;
 	uint16_t err = exch_first_error(inner);
 	uint16_t group;
 	struct ike_ke ke;

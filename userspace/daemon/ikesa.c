@@ -338,18 +338,28 @@ static void ike_sa_destroy_later(struct ike_sa *sa, const char *why)
 	timer_arm(sa->e->loop, &sa->life_timer, 0, reap_fire);
 }
 
+struct ike_rw *ike_rw_get(struct ike_sa *sa)
+{
+	if (!sa->rw)
+		sa->rw = calloc(1, sizeof(*sa->rw));
+	return sa->rw;
+}
+
 void ike_vips_release(struct ike_sa *sa)
 {
 	char a[ADDR_STRLEN], ids[PEER_ID_STRLEN];
 
-	for (int i = 0; i < sa->n_vip; i++) {
-		if (!sa->e->pools || !pool_release(sa->e->pools, sa->vip[i].pool, &sa->peer_id))
+	for (int i = 0; i < ike_n_vip(sa); i++) {
+		const struct ike_vip *v = &sa->rw->vip[i];
+
+		if (!sa->e->pools || !pool_release(sa->e->pools, v->pool, &sa->peer_id))
 			continue;	/* the pool went with a reload */
 		log_info("%s: virtual IP %s of pool %s released by %s (kept for it)",
-			 ike_sa_name(sa), addr_str(&sa->vip[i].addr, a, sizeof(a)),
-			 sa->vip[i].pool, peer_id_str(sa, ids));
+			 ike_sa_name(sa), addr_str(&v->addr, a, sizeof(a)),
+			 v->pool, peer_id_str(sa, ids));
 	}
-	sa->n_vip = 0;
+	if (sa->rw)
+		sa->rw->n_vip = 0;
 }
 
 void ike_sa_destroy(struct ike_sa *sa, const char *why)
@@ -376,6 +386,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	sa->children = NULL;
 	ike_vips_release(sa);
 	vip_drop(sa);
+	free(sa->rw);
 	if (sa->kernel_keepalive && e->kb && e->kb->ops->keepalive_set &&
 	    !keepalive_shared(sa)) {
 		const struct ike_path *ep = ike_esp_path(sa);
@@ -392,8 +403,11 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	frag_reset(&sa->e->frags, &sa->frag);
 	free_init_material(sa);
 	/* rekeys still in IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) */
-	e->exch->followup_clear(&sa->fu_resp);
-	e->exch->followup_clear(&sa->fu_init);
+	e->exch->followup_clear(sa->fu_resp);
+	e->exch->followup_clear(sa->fu_init);
+	free(sa->fu_resp);
+	free(sa->fu_init);
+	sa->fu_resp = sa->fu_init = NULL;
 	buf_free(&sa->peer_certreq_data);
 	buf_free(&sa->coll_nonce);
 	free(sa->trigger);
@@ -417,10 +431,10 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 			o->rekeyed_to = NULL;
 		if (o->peer_ike == sa)
 			o->peer_ike = NULL;
-		if (o->fu_resp.ns == sa)
-			o->fu_resp.ns = NULL;
-		if (o->fu_init.ns == sa)
-			o->fu_init.ns = NULL;
+		if (o->fu_resp && o->fu_resp->ns == sa)
+			o->fu_resp->ns = NULL;
+		if (o->fu_init && o->fu_init->ns == sa)
+			o->fu_init->ns = NULL;
 	}
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);

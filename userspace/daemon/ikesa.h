@@ -243,6 +243,35 @@ struct child_want {
 	uint64_t due_ms;
 };
 
+/*
+ * Virtual IPs of an IKE SA (vip.c), apart from it since most SAs have none
+ * (issue 21: memory per IKE SA): allocated by ike_rw_get() when the first
+ * is asked for or taken, freed with the SA, passed to the SA that rekeys
+ * it.
+ */
+struct ike_rw {
+	/* Responder: the virtual IPs the peer was given from pools (a CP
+	 * payload, RFC 7296 §3.15), at most one per family; their leases
+	 * are released when the SA goes (ike_vips_release), or pass to the
+	 * SA that rekeys it. */
+	struct ike_vip {
+		struct sockaddr_storage addr;
+		char pool[CFG_NAME_MAX];
+	} vip[2];
+	int n_vip;
+	/* Initiator (vips =): the virtual IPs the peer gave us in its
+	 * CFG_REPLY, our Child SAs' local selectors; added to the host
+	 * (bit i of vip_installed) while the SA lives, passed to the SA that
+	 * rekeys it.  The DNS servers that came with them are shown, not
+	 * applied. */
+	bool vip_asked;
+	struct sockaddr_storage my_vip[2];
+	int n_my_vip;
+	uint8_t vip_installed;
+	struct sockaddr_storage vip_dns[2 * IKE_MAX_CP_DNS];
+	int n_vip_dns;
+};
+
 struct ike_sa {
 	struct engine *e;
 	const struct conn_cfg *cfg;	/* NULL only briefly (responder lookup) */
@@ -292,34 +321,18 @@ struct ike_sa {
 	uint32_t inter_n;
 	struct buf int_auth_i, int_auth_r;
 	/* RFC 9370 §2.2.4: the peer's IKE SA rekey and ours while their
-	 * additional key exchanges run (exch_followup.c) */
-	struct ike_followup fu_resp, fu_init;
+	 * additional key exchanges run (exch_followup.c), allocated by the
+	 * first such rekey: NULL for most SAs. */
+	struct ike_followup *fu_resp, *fu_init;
 	/* The encrypted message handed to an exchange's handler, for the
 	 * call only (IntAuth covers what lies outside SK). */
 	struct ike_rx_sk rx_sk;
 
 	/* Identities */
 	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
-	/* Responder: the virtual IPs the peer was given from pools (a CP
-	 * payload, RFC 7296 §3.15), at most one per family; their leases
-	 * are released when the SA goes (ike_vips_release), or pass to the
-	 * SA that rekeys it. */
-	struct ike_vip {
-		struct sockaddr_storage addr;
-		char pool[CFG_NAME_MAX];
-	} vip[2];
-	int n_vip;
-	/* Initiator (vips =): the virtual IPs the peer gave us in its
-	 * CFG_REPLY, our Child SAs' local selectors; added to the host
-	 * (bit i of vip_installed) while the SA lives, passed to the SA that
-	 * rekeys it.  The DNS servers that came with them are shown, not
-	 * applied. */
-	bool vip_asked;
-	struct sockaddr_storage my_vip[2];
-	int n_my_vip;
-	uint8_t vip_installed;
-	struct sockaddr_storage vip_dns[2 * IKE_MAX_CP_DNS];
-	int n_vip_dns;
+	/* The road warrior's virtual IPs (struct ike_rw), allocated by the
+	 * first that has any: NULL for most SAs. */
+	struct ike_rw *rw;
 	/* Responder: the message ID of the initiator's first request after
 	 * IKE_AUTH, the one that may carry AUTHENTICATION_FAILED (§2.21.2). */
 	uint32_t auth_next_msgid;
@@ -385,6 +398,19 @@ struct ike_sa {
 	struct ike_sa *ho_next, *ho_prev;
 	struct ike_sa *next, *prev;	/* all SAs */
 };
+
+/* sa's virtual IPs, allocated on first use; NULL when out of memory. */
+struct ike_rw *ike_rw_get(struct ike_sa *sa);
+
+static inline int ike_n_vip(const struct ike_sa *sa)
+{
+	return sa->rw ? sa->rw->n_vip : 0;
+}
+
+static inline int ike_n_my_vip(const struct ike_sa *sa)
+{
+	return sa->rw ? sa->rw->n_my_vip : 0;
+}
 
 /* Rotating secret for COOKIE (§2.6): version byte + HMAC. */
 struct cookie_secret {
@@ -526,7 +552,8 @@ struct exch_ops {
 	struct exch_type types[IKEV2_EXCH_IKE_FOLLOWUP_KE - IKEV2_EXCH_IKE_AUTH + 1];
 	/* The queued work ike_kick() starts, in its order; 0 when the request
 	 * went out. */
-	/* An IKE SA rekey's additional key exchanges dropped (RFC 9370). */
+	/* An IKE SA rekey's additional key exchanges dropped (RFC 9370);
+	 * f may be NULL. */
 	void (*followup_clear)(struct ike_followup *f);
 	int (*delete_ike)(struct ike_sa *sa);
 	int (*ike_rekey)(struct ike_sa *sa);
