@@ -897,18 +897,30 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
  * old SA before it sends on the new one anyway. */
 #define OUT_DEFER_MS	3000
 
+static void out_free(struct child_sa *c)
+{
+	struct child_out *o = c->out;
+
+	if (!o)
+		return;
+	timer_cancel(c->ike->e->loop, &o->timer);
+	buf_wipe(&o->keys);
+	free(o);
+	c->out = NULL;
+}
+
 void child_install_out(struct child_sa *c)
 {
-	const uint8_t *k = c->out_keys.data;
+	const struct child_out *o = c->out;
 	int r;
 
 	if (!c->out_deferred)
 		return;
 	c->out_deferred = false;
-	timer_cancel(c->ike->e->loop, &c->out_timer);
-	r = sa_install(c, false, k, c->out_al.enc_key_len, k + c->out_al.enc_key_len,
-		       c->out_al.auth_key_len, &c->out_al);
-	buf_wipe(&c->out_keys);
+	r = o ? sa_install(c, false, o->keys.data, o->al.enc_key_len,
+			   o->keys.data + o->al.enc_key_len, o->al.auth_key_len, &o->al) :
+		-ENOMEM;
+	out_free(c);
 	c->installed_out = !r;
 	if (r) {
 		c->pending |= CHILD_PEND_DELETE;
@@ -921,7 +933,28 @@ void child_install_out(struct child_sa *c)
 
 static void out_timer_fire(struct timer *t)
 {
-	child_install_out(container_of(t, struct child_sa, out_timer));
+	child_install_out(container_of(t, struct child_out, timer)->c);
+}
+
+/* The outbound SA's algorithms and keys kept until child_install_out. */
+static int out_defer(struct child_sa *c, const struct crypto_esp_algs *al,
+		     const uint8_t *e, const uint8_t *a)
+{
+	struct child_out *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->c = c;
+	o->al = *al;
+	if (buf_append(&o->keys, e, al->enc_key_len) ||
+	    buf_append(&o->keys, a, al->auth_key_len)) {
+		buf_wipe(&o->keys);
+		free(o);
+		return -ENOMEM;
+	}
+	c->out = o;
+	timer_arm(c->ike->e->loop, &o->timer, OUT_DEFER_MS, out_timer_fire);
+	return 0;
 }
 
 int child_install(struct child_sa *c, const struct buf *ni,
@@ -975,12 +1008,7 @@ int child_install(struct child_sa *c, const struct buf *ni,
 		       we_initiated ? r_a : i_a, al.auth_key_len, &al);
 	if (!r && c->out_deferred) {
 		c->installed_in = true;
-		c->out_al = al;
-		r = buf_append(&c->out_keys, we_initiated ? i_e : r_e, al.enc_key_len) ||
-		    buf_append(&c->out_keys, we_initiated ? i_a : r_a, al.auth_key_len) ?
-		    -ENOMEM : 0;
-		if (!r)
-			timer_arm(sa->e->loop, &c->out_timer, OUT_DEFER_MS, out_timer_fire);
+		r = out_defer(c, &al, we_initiated ? i_e : r_e, we_initiated ? i_a : r_a);
 	} else if (!r) {
 		c->installed_in = true;
 		r = sa_install(c, false, we_initiated ? i_e : r_e, al.enc_key_len,
@@ -1161,8 +1189,7 @@ void child_free(struct child_sa *c, bool uninstall_it)
 		child_install_out(c->rekeyed_by);
 	if (uninstall_it)
 		uninstall(c);
-	timer_cancel(sa->e->loop, &c->out_timer);
-	buf_wipe(&c->out_keys);
+	out_free(c);
 	timer_cancel(sa->e->loop, &c->rekey_timer);
 	timer_cancel(sa->e->loop, &c->expire_timer);
 	child_unlink(c);

@@ -287,6 +287,14 @@ static void free_init_material(struct ike_sa *sa)
 	buf_free(&sa->puzzle);
 	buf_wipe(&sa->int_auth_i);
 	buf_wipe(&sa->int_auth_r);
+	/* SK_pi and SK_pr sign AUTH only; SK_e and SK_a live on in sk_in and
+	 * sk_out (ike_sa_keys_set): of the keys, SK_d alone is used again. */
+	buf_wipe(&sa->keys.sk_pi);
+	buf_wipe(&sa->keys.sk_pr);
+	buf_wipe(&sa->keys.sk_ai);
+	buf_wipe(&sa->keys.sk_ar);
+	buf_wipe(&sa->keys.sk_ei);
+	buf_wipe(&sa->keys.sk_er);
 }
 
 /* Kernel keepalives are per peer: a rekeyed IKE SA's successor still

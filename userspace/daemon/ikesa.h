@@ -128,6 +128,14 @@ struct ts_set {
 	struct ike_ts *ts;
 };
 
+/* A rekey responder's outbound SA until it is installed (child_sa.out). */
+struct child_out {
+	struct child_sa *c;
+	struct buf keys;
+	struct crypto_esp_algs al;
+	struct timer timer;
+};
+
 struct child_sa {
 	struct ike_sa *ike;
 	struct hnode spi_node;	/* in engine.child_spis, by spi_in */
@@ -151,12 +159,10 @@ struct child_sa {
 	struct sockaddr_storage addr_local, addr_remote;
 	/* Responder of a rekey (RFC 7296 §2.8): the outbound SA waits until
 	 * the initiator, which installs its inbound SA only on our response,
-	 * deletes the old one (or out_timer fires); meanwhile out_keys holds
-	 * its keys (wiped when installed or freed). */
+	 * deletes the old one (or out's timer fires); meanwhile out holds
+	 * its keys (wiped and freed when installed or with the Child SA). */
 	bool out_deferred;
-	struct buf out_keys;
-	struct crypto_esp_algs out_al;
-	struct timer out_timer;
+	struct child_out *out;
 	uint64_t created_ms;
 	struct timer rekey_timer;
 	struct timer expire_timer;
