@@ -465,6 +465,8 @@ void ike_xport_free(struct ike_sa *sa)
 	bool successor;
 
 	timer_cancel(sa->e->loop, &sa->x.timer);
+	free(sa->x.esp);
+	sa->x.esp = NULL;
 	pre_close(sa);
 	if (sa->x.race) {
 		sa->x.race->x.race = NULL;
@@ -598,15 +600,25 @@ int ike_tcp_connect(struct ike_sa *sa)
 	return 0;
 }
 
+/* Separate transports: ESP's own path p (without a connection), kept
+ * apart from the SA that most never need; NULL when out of memory. */
+static struct ike_path *esp_path_set(struct ike_sa *sa, const struct ike_path *p)
+{
+	if (!sa->x.esp && !(sa->x.esp = malloc(sizeof(*sa->x.esp))))
+		return NULL;
+	*sa->x.esp = *p;
+	sa->x.esp->conn = NULL;
+	return sa->x.esp;
+}
+
 /* Separate transports: ESP's UDP path when IKE came to TCP first (RT-9). */
 static void esp_path_from_tcp(struct ike_sa *sa)
 {
-	struct ike_path *u = &sa->x.esp;
+	struct ike_path *u = esp_path_set(sa, &sa->path);
 
-	memset(u, 0, sizeof(*u));
+	if (!u)
+		return;
 	u->kind = XPORT_UDP4500;
-	u->local = sa->path.local;
-	u->remote = sa->path.remote;
 	addr_set_port(&u->local, sa->e->cfg->daemon.natt_port);
 	addr_set_port(&u->remote, IKEV2_NATT_PORT);
 }
@@ -615,9 +627,9 @@ const struct ike_path *ike_esp_path(const struct ike_sa *sa)
 {
 	const struct ike_xport *x = &sa->x;
 
-	if (sa->path.kind != XPORT_TCP || xport_esp_in_tcp(x) || !xport_separate(x))
+	if (sa->path.kind != XPORT_TCP || xport_esp_in_tcp(x) || !xport_separate(x) || !x->esp)
 		return &sa->path;
-	return &x->esp;
+	return x->esp;
 }
 
 /* --- starting an SA ----------------------------------------------------------- */
@@ -1086,8 +1098,7 @@ bool xport_auth_waits(struct ike_sa *sa)
 		return false;
 	/* RT-4: IKE_INTERMEDIATE or IKE_AUTH goes over TCP, once connected;
 	 * ESP stays where IKE_SA_INIT went. */
-	sa->x.esp = sa->path;
-	sa->x.esp.conn = NULL;
+	esp_path_set(sa, &sa->path);
 	sa->path.conn = NULL;
 	sa->x.pre = NULL;
 	sa->x.pre_err = 0;
@@ -1154,8 +1165,7 @@ bool xport_rx(struct ike_sa *sa, const struct ike_rx *rx, bool request)
 		 * the UDP path. */
 		if (xport_go(sa, XE_TCP_UP))
 			return true;
-		sa->x.esp = *p;
-		sa->x.esp.conn = NULL;
+		esp_path_set(sa, p);
 		log_info("%s: IKE moved to TCP (separate transports)", ike_sa_name(sa));
 	}
 	/* TCP-26: the newest connection with a valid message. */
@@ -1219,7 +1229,8 @@ void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old)
 	x->link = o->link;
 	x->origin = o->origin;
 	x->mode = o->mode;
-	x->esp = o->esp;
+	if (o->esp)
+		esp_path_set(ns, o->esp);
 	/* The probe and the rebuild belong to the first IKE SA; the probe's
 	 * result is carried. */
 	if (xport_state_probing(x->state))

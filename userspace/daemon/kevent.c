@@ -122,7 +122,7 @@ static void on_mapping(struct engine *e, const struct kb_event *ev)
 	}
 	sa = c->ike;
 	/* ike_esp_path() is the IKE path itself, or the separate ESP one */
-	ep = ike_esp_path(sa) == &sa->path ? &sa->path : &sa->x.esp;
+	ep = ike_esp_path(sa) == &sa->path ? &sa->path : sa->x.esp;
 	if (sa->state != IKE_S_ESTABLISHED || ep->kind != XPORT_UDP4500 ||
 	    addr_port_eq(&ep->remote, &ev->new_remote))
 		return;

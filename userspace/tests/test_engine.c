@@ -3372,7 +3372,7 @@ SCENARIO(separate_preconnects_beside_init)
 	EXPECT_EQ(XPORT_TCP, n->head->path.kind);
 	EXPECT_EQ(XS_SEP, a->x.state);
 	EXPECT_EQ(XPORT_TCP, a->path.kind);
-	EXPECT_EQ(XPORT_UDP4500, a->x.esp.kind);
+	EXPECT_EQ(XPORT_UDP4500, a->x.esp->kind);
 	EXPECT_EQ(t0, now_ms);
 	pump(n);
 	established(_metadata, n);
