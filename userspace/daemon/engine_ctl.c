@@ -896,7 +896,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
 		vips_text(sa, false, b);
 		my_vips_text(sa, false, b);
-		if (sa->probe.state != PROBE_NONE) {
+		if (ike_probe(sa)->state != PROBE_NONE) {
 			char ps[96];
 
 			esp_probe_str(sa, ps, sizeof(ps));
@@ -1044,14 +1044,15 @@ static void xport_json(const struct ike_sa *sa, struct buf *b)
 		[PROBE_RUNNING] = "running", [PROBE_OK] = "ok",
 		[PROBE_FAILED] = "failed",
 	};
+	const struct esp_probe *p = ike_probe(sa);
 	char ps[96];
 
 	esp_probe_str(sa, ps, sizeof(ps));
-	bprintf(b, ",\"esp_probe\":\"%s\",\"esp_probe_text\":", pst[sa->probe.state]);
+	bprintf(b, ",\"esp_probe\":\"%s\",\"esp_probe_text\":", pst[p->state]);
 	jstr(b, ps);
 	bprintf(b, ",\"esp_probe_sent\":%u,\"esp_probe_answered\":%u,"
 		"\"rfc9329_rebuild\":%s",
-		sa->probe.sent, sa->probe.answered,
+		p->sent, p->answered,
 		sa->x.origin == XO_REBUILD ? "true" : "false");
 	bprintf(b, ",\"xport_state\":\"%s\",\"tcp_link\":\"%s\"",
 		xport_state_name(sa->x.state), xport_link_name(sa->x.link));

@@ -218,7 +218,7 @@ static const char *on_what(bool udp)
 
 static void probe_ok(struct ike_sa *sa, const char *how)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = sa->probe;
 
 	p->state = PROBE_OK;
 	p->done_ms = ike_now();
@@ -234,7 +234,7 @@ static void probe_ok(struct ike_sa *sa, const char *how)
 /* RT-25: delete the IKE SA and build it again in RFC 9329 mode. */
 static void probe_failed(struct ike_sa *sa)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = sa->probe;
 
 	p->state = PROBE_FAILED;
 	p->done_ms = ike_now();
@@ -253,7 +253,7 @@ static void probe_failed(struct ike_sa *sa)
 /* The responder's half: answer inbound ESP while the window is open. */
 static void answer_tick(struct ike_sa *sa, struct child_sa *c, uint64_t now)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = sa->probe;
 	uint64_t pk;
 
 	if (now - p->phase_ms > 2ull * sa->cfg->esp_probe_timeout_ms) {
@@ -288,8 +288,8 @@ static bool can_move_udp(struct ike_sa *sa)
 
 static void probe_tick(struct timer *t)
 {
-	struct ike_sa *sa = container_of(t, struct ike_sa, probe.timer);
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = container_of(t, struct esp_probe, timer);
+	struct ike_sa *sa = p->sa;
 	const struct conn_cfg *cc = sa->cfg;
 	struct child_sa *c;
 	uint64_t now = ike_now(), pk;
@@ -345,13 +345,20 @@ static void probe_tick(struct timer *t)
 
 void esp_probe_start(struct ike_sa *sa)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p;
 	struct child_sa *c;
 	uint64_t pk;
 	int r;
 
 	if (!xport_state_probing(sa->x.state))
 		return;		/* RT-23: IKE over UDP proved UDP */
+	p = ike_probe_get(sa);
+	if (!p) {
+		log_err("%s: no memory for an ESP reachability probe: none run",
+			ike_sa_name(sa));
+		xport_go(sa, XE_PROBE_SKIP);
+		return;
+	}
 	if (!kernel_esp(sa->e) || !sa->cfg->esp_probe) {
 		p->state = PROBE_SKIPPED;
 		p->skip_why = !kernel_esp(sa->e) ? "no kernel ESP (backend none)" :
@@ -397,7 +404,8 @@ void esp_probe_start(struct ike_sa *sa)
 
 void esp_probe_stop(struct ike_sa *sa)
 {
-	timer_cancel(sa->e->loop, &sa->probe.timer);
+	if (sa->probe)
+		timer_cancel(sa->e->loop, &sa->probe->timer);
 }
 
 int esp_transport_start(struct ike_sa *sa)
@@ -464,9 +472,11 @@ void esp_transport_rx_request(struct ike_sa *sa, const struct ike_msg *inner,
 		return;
 	}
 	xport_go(sa, udp ? XE_ESP_UDP : XE_ESP_IP);
-	sa->probe.udp = udp;
-	sa->probe.phase_ms = ike_now();	/* answer for a while longer */
-	sa->probe.answered_before = sa->probe.answered;
+	if (sa->probe) {
+		sa->probe->udp = udp;
+		sa->probe->phase_ms = ike_now();	/* answer for a while longer */
+		sa->probe->answered_before = sa->probe->answered;
+	}
 	sa->e->st.esp_moved_udp += udp;
 	log_info("%s: ESP moved %s at the peer's request (reachability probe)",
 		 ike_sa_name(sa), on_what(udp));
@@ -475,7 +485,7 @@ void esp_transport_rx_request(struct ike_sa *sa, const struct ike_msg *inner,
 
 void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = sa->probe;
 	struct ike_notify n;
 	struct child_sa *c;
 	uint64_t pk;
@@ -493,7 +503,7 @@ void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	}
 	xport_go(sa, XE_ESP_UDP);
 	sa->e->st.esp_moved_udp++;
-	if (p->state != PROBE_RUNNING)
+	if (!p || p->state != PROBE_RUNNING)
 		return;
 	p->udp = true;
 	p->phase_ms = ike_now();
@@ -506,7 +516,7 @@ void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 
 void esp_probe_str(const struct ike_sa *sa, char *out, size_t len)
 {
-	const struct esp_probe *p = &sa->probe;
+	const struct esp_probe *p = ike_probe(sa);
 
 	switch (p->state) {
 	case PROBE_NONE:

@@ -1217,6 +1217,20 @@ bool xport_retransmits(const struct ike_sa *sa)
 
 /* --- rekeying ------------------------------------------------------------------ */
 
+struct esp_probe *ike_probe_get(struct ike_sa *sa)
+{
+	if (!sa->probe && (sa->probe = calloc(1, sizeof(*sa->probe))))
+		sa->probe->sa = sa;
+	return sa->probe;
+}
+
+const struct esp_probe *ike_probe(const struct ike_sa *sa)
+{
+	static const struct esp_probe none = { .state = PROBE_NONE };
+
+	return sa->probe ? sa->probe : &none;
+}
+
 void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old)
 {
 	const struct ike_xport *o = &old->x;
@@ -1237,15 +1251,20 @@ void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old)
 		xport_go(ns, XE_PROBE_SKIP);
 	else if (x->state == XS_REBUILD)
 		x->state = XS_SEP;
-	ns->probe.state = old->probe.state == PROBE_RUNNING ? PROBE_SKIPPED : old->probe.state;
-	ns->probe.skip_why = old->probe.state == PROBE_RUNNING ?
-			     "IKE SA rekeyed while probing" : old->probe.skip_why;
-	ns->probe.answering = old->probe.answering;
-	ns->probe.udp = old->probe.udp;
-	ns->probe.sent = old->probe.sent;
-	ns->probe.answered = old->probe.answered;
-	ns->probe.start_ms = old->probe.start_ms;
-	ns->probe.done_ms = old->probe.done_ms;
+	if (old->probe && ike_probe_get(ns)) {
+		const struct esp_probe *op = old->probe;
+		struct esp_probe *np = ns->probe;
+
+		np->state = op->state == PROBE_RUNNING ? PROBE_SKIPPED : op->state;
+		np->skip_why = op->state == PROBE_RUNNING ?
+			       "IKE SA rekeyed while probing" : op->skip_why;
+		np->answering = op->answering;
+		np->udp = op->udp;
+		np->sent = op->sent;
+		np->answered = op->answered;
+		np->start_ms = op->start_ms;
+		np->done_ms = op->done_ms;
+	}
 	ns->natt = old->natt;
 	ns->nat_local = old->nat_local;
 	ns->nat_remote = old->nat_remote;

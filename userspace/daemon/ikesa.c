@@ -423,6 +423,8 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	crypto_sk_wipe(&sa->sk_in);
 	crypto_sk_wipe(&sa->sk_out);
 	sa->e->exch->probe_stop(sa);
+	free(sa->probe);
+	sa->probe = NULL;
 	ike_xport_free(sa);
 	table_unlink(sa);
 	if (sa->prev)

@@ -225,6 +225,7 @@ enum esp_probe_state {
 };
 
 struct esp_probe {
+	struct ike_sa *sa;
 	enum esp_probe_state state;
 	bool answering;		/* responder: echo inbound ESP */
 	bool udp;		/* the transport probed/confirmed: UDP 4500 */
@@ -306,7 +307,9 @@ struct ike_sa {
 	 * path is where IKE goes; ESP goes where ike_esp_path() says; the
 	 * state machine is ike_xport.c's. */
 	struct ike_xport x;
-	struct esp_probe probe;
+	/* Allocated when a probe starts (ike_probe_get): NULL for SAs that
+	 * began over UDP, most of them; ike_probe() reads either. */
+	struct esp_probe *probe;
 
 	/* NAT traversal (§2.23) */
 	bool nat_local, nat_remote;	/* we / the peer are behind a NAT */
@@ -652,7 +655,11 @@ void trace_tx_sealed(const struct ike_sa *sa, const struct ike_hdr *h, uint8_t f
 /* "192.168.1.0/24,10.1.0.0/16" of configured selectors */
 void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len);
 
-/* ike_xport.c: see ike_xport.h */
+/* ike_xport.c: see ike_xport.h, and: */
+/* sa's ESP probe, made now if it has none; NULL when out of memory. */
+struct esp_probe *ike_probe_get(struct ike_sa *sa);
+/* sa's ESP probe, or one in PROBE_NONE when it never had one. */
+const struct esp_probe *ike_probe(const struct ike_sa *sa);
 
 /* retry.c: establishing again (keyingtries, dpd_action, close_action) */
 /* An initiator SA that was not established failed for why (the peer did

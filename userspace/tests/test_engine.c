@@ -3590,7 +3590,7 @@ SCENARIO(separate_udp_blocked_goes_tcp_first)
 	EXPECT_EQ(CFG_XPORT_SEPARATE_TCP_FIRST, sa_a(n)->x.mode);
 	/* The none backend has no ESP to probe: skipped, separate kept. */
 	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
-	EXPECT_EQ(PROBE_SKIPPED, sa_a(n)->probe.state);
+	EXPECT_EQ(PROBE_SKIPPED, ike_probe(sa_a(n))->state);
 	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
 	EXPECT_EQ(XPORT_UDP4500, ike_esp_path(sa_a(n))->kind);
 	net_free(n);
@@ -3817,15 +3817,15 @@ SCENARIO(probe_answered_on_ip)
 
 	bring_up(_metadata, n);
 	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
-	EXPECT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
 	esp_in[0] = 1;
 	elapse(n, 200);
 	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
-	EXPECT_EQ(PROBE_OK, sa_a(n)->probe.state);
+	EXPECT_EQ(PROBE_OK, ike_probe(sa_a(n))->state);
 	EXPECT_EQ(XS_SEP_PROBE, sa_b(n)->x.state);
 	elapse(n, 4100);
 	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
-	EXPECT_EQ(PROBE_SKIPPED, sa_b(n)->probe.state);
+	EXPECT_EQ(PROBE_SKIPPED, ike_probe(sa_b(n))->state);
 	net_free(n);
 }
 
@@ -3854,7 +3854,7 @@ SCENARIO(probe_moves_to_udp)
 	EXPECT_EQ(XS_SEP_UDP, sa_b(n)->x.state);
 	/* b could not send an answer (no address of this host in its
 	 * selectors): its window closed unanswered. */
-	EXPECT_EQ(PROBE_SKIPPED, sa_b(n)->probe.state);
+	EXPECT_EQ(PROBE_SKIPPED, ike_probe(sa_b(n))->state);
 	/* A Child SA made now is encapsulated too. */
 	rekey(A, true);
 	pump(n);
@@ -3948,7 +3948,7 @@ static void probe_rekeyed(struct __test_metadata *_metadata, uint64_t after)
 	rekey(A, false);
 	pump(n);
 	one_of_each(_metadata, n);
-	EXPECT_EQ(PROBE_SKIPPED, sa_a(n)->probe.state);
+	EXPECT_EQ(PROBE_SKIPPED, ike_probe(sa_a(n))->state);
 	EXPECT_FALSE(xport_state_probing(sa_a(n)->x.state));
 	EXPECT_FALSE(xport_state_probing(sa_b(n)->x.state));
 	net_free(n);
