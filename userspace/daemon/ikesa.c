@@ -859,6 +859,10 @@ int ike_send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 		sa->resp_cached = false;
 		return err;
 	}
+	/* §2.1: kept until the next request, which may be hours away: no
+	 * bigger than it is */
+	for (int i = 0; i < sa->resp_cache.n; i++)
+		buf_fit(&sa->resp_cache.pkt[i]);
 	sa->resp_cached = true;
 	sa->resp_cache_msgid = msgid;
 	sa->resp_req_ok = sa->pend_req_ok && sa->pend_req_msgid == msgid;
