@@ -584,9 +584,9 @@ static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_
 	int r;
 
 	if (sa->initiator)
-		r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
+		r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
 	else
-		r = octets_for(sa, &sa->init_req, &sa->nr, &sa->keys.sk_pi, &sa->peer_id, &oct);
+		r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->keys.sk_pi, &sa->peer_id, &oct);
 	if (r)
 		refuse(no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
 	else
@@ -625,7 +625,7 @@ int auth_start(struct ike_sa *sa)
 		id_wire(&sa->cfg->remote.id, &peer);
 	else
 		addr_id(&sa->path.remote, &peer);
-	r = octets_for(sa, &sa->init_req, &sa->nr, &sa->keys.sk_pi, &me, &oct);
+	r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->keys.sk_pi, &me, &oct);
 	if (!r)
 		r = make_auth(sa, c, &me, &peer, &oct, &method, &au);
 	buf_wipe(&oct);
@@ -1168,7 +1168,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		auth_fail(sa, "the initiator's %s is refused: %s", no.part, no.why);
 		return;
 	}
-	r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &me, &oct);
+	r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->keys.sk_pr, &me, &oct);
 	if (!r)
 		r = make_auth(sa, cr, &me, &sa->peer_id, &oct, &method, &au);
 	buf_wipe(&oct);

@@ -844,7 +844,7 @@ static void race_won(struct ike_sa *sa)
  */
 static bool fits_udp(const struct ike_sa *sa)
 {
-	return sa->init_req.len < 1200;
+	return !sa->init || sa->init->init_req.len < 1200;
 }
 
 static void reconnect_later(struct ike_sa *sa)

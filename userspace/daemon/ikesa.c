@@ -187,12 +187,13 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 	sa->cfg = cfg;
 	sa->initiator = initiator;
 	sa->id = ++e->next_id;
+	sa->init = calloc(1, sizeof(*sa->init));
+	if (!sa->init) {
+		free(sa);
+		return NULL;
+	}
 	buf_init(&sa->ni);
 	buf_init(&sa->nr);
-	buf_init(&sa->init_req);
-	buf_init(&sa->init_resp);
-	buf_init(&sa->cookie);
-	buf_init(&sa->puzzle);
 	buf_init(&sa->peer_certreq_data);
 	buf_init(&sa->req.nonce);
 	ike_keys_init(&sa->keys);
@@ -281,12 +282,16 @@ static void free_init_material(struct ike_sa *sa)
 	sa->addke_kex = NULL;
 	buf_wipe(&sa->ni);
 	buf_wipe(&sa->nr);
-	buf_free(&sa->init_req);
-	buf_free(&sa->init_resp);
-	buf_free(&sa->cookie);
-	buf_free(&sa->puzzle);
-	buf_wipe(&sa->int_auth_i);
-	buf_wipe(&sa->int_auth_r);
+	if (sa->init) {
+		buf_free(&sa->init->init_req);
+		buf_free(&sa->init->init_resp);
+		buf_free(&sa->init->cookie);
+		buf_free(&sa->init->puzzle);
+		buf_wipe(&sa->init->int_auth_i);
+		buf_wipe(&sa->init->int_auth_r);
+		free(sa->init);
+		sa->init = NULL;
+	}
 	/* SK_pi and SK_pr sign AUTH only; SK_e and SK_a live on in sk_in and
 	 * sk_out (ike_sa_keys_set): of the keys, SK_d alone is used again. */
 	buf_wipe(&sa->keys.sk_pi);

@@ -279,6 +279,17 @@ struct ike_rw {
 	int n_vip_dns;
 };
 
+/* The messages an IKE SA keeps only until IKE_AUTH is done (ike_sa.init):
+ * apart from it so that established SAs do not carry them. */
+struct ike_init {
+	struct buf init_req, init_resp;	/* as sent/received, for AUTH */
+	struct buf cookie;	/* initiator: cookie to echo */
+	struct buf puzzle;	/* initiator: RFC 8019 solution for it */
+	/* RFC 9242: IntAuth_iN and IntAuth_rN over the IKE_INTERMEDIATE
+	 * messages (§3.3.2), for AUTH */
+	struct buf int_auth_i, int_auth_r;
+};
+
 struct ike_sa {
 	struct engine *e;
 	const struct conn_cfg *cfg;	/* NULL only briefly (responder lookup) */
@@ -297,9 +308,8 @@ struct ike_sa {
 	struct ike_kex *kex;
 	struct ike_kex *addke_kex;	/* RFC 9370: the running additional one */
 	struct buf ni, nr;
-	struct buf init_req, init_resp;	/* as sent/received, for AUTH */
-	struct buf cookie;	/* initiator: cookie to echo */
-	struct buf puzzle;	/* initiator: RFC 8019 solution for it */
+	/* made with the SA, NULL once established (struct ike_init) */
+	struct ike_init *init;
 	uint16_t ke_group;	/* initiator: group to offer */
 	unsigned int init_restarts;
 
@@ -324,11 +334,10 @@ struct ike_sa {
 	struct buf peer_certreq_data;
 
 	/* RFC 9242 (exch_inter.c): both announced INTERMEDIATE_EXCHANGE_
-	 * SUPPORTED; the IKE_INTERMEDIATE exchanges done, and IntAuth_iN and
-	 * IntAuth_rN over their messages (§3.3.2), for AUTH. */
+	 * SUPPORTED; the IKE_INTERMEDIATE exchanges done (IntAuth over their
+	 * messages: init). */
 	bool inter;
 	uint32_t inter_n;
-	struct buf int_auth_i, int_auth_r;
 	/* RFC 9370 §2.2.4: the peer's IKE SA rekey and ours while their
 	 * additional key exchanges run (exch_followup.c), allocated by the
 	 * first such rekey: NULL for most SAs. */

@@ -2349,8 +2349,8 @@ TEST(intermediate_fragmented_request)
 	buf_put_u8(&a, bld.first_type);
 	buf_put_u8(&a, 0);
 	buf_put_u16(&a, (uint16_t)(4 + in.len));
-	buf_free(&sa->int_auth_i);
-	ASSERT_EQ(0, crypto_int_auth(sa->suite.prf, &sa->keys.sk_pi, &sa->int_auth_i,
+	buf_free(&sa->init->int_auth_i);
+	ASSERT_EQ(0, crypto_int_auth(sa->suite.prf, &sa->keys.sk_pi, &sa->init->int_auth_i,
 				     a.data, a.len, in.data, in.len));
 	k = pop(n);
 	ike_sa_hdr(sa, &h, IKEV2_EXCH_IKE_INTERMEDIATE, false, 1);
