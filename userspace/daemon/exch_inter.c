@@ -154,7 +154,7 @@ static int int_auth_ours(struct ike_sa *sa, bool response, uint32_t msgid,
 /* The peer's message the core just decrypted (sa->rx_sk). */
 static int int_auth_peers(struct ike_sa *sa, bool request)
 {
-	const struct ike_rx_sk *x = &sa->rx_sk;
+	const struct ike_rx_sk *x = sa->rx_sk;
 	const struct ike_msg *m = x->m;
 	const uint8_t *unprot = NULL;
 	struct buf a = BUF_INIT;

@@ -1340,6 +1340,7 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 	bool response = h->flags & IKEV2_FLAG_RESPONSE;
 	const uint8_t *spi = sender_is_orig_init ? h->spi_r : h->spi_i;
 	struct ike_msg *inner = NULL;
+	struct ike_rx_sk rx_sk;
 	struct buf plain = BUF_INIT;
 	struct ike_sa *sa = ike_sa_by_spi(e, spi);
 	uint8_t first = 0;
@@ -1429,11 +1430,12 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 		goto out;
 	}
 	trace_rx(e, sa, rx, m, inner);
-	sa->rx_sk = (struct ike_rx_sk){
+	rx_sk = (struct ike_rx_sk){
 		.m = m, .plain = plain.data, .plain_len = plain.len, .first = first,
 		.sk_flags = m->sk->type == IKEV2_PL_SKF ? sa->frag_sk_flags : m->sk->flags,
 		.fragmented = m->sk->type == IKEV2_PL_SKF,
 	};
+	sa->rx_sk = &rx_sk;
 	if (response) {
 		/* of the request's type: checked above */
 		const struct exch_type *t = exch_type_of(e, sa->req.exch);

@@ -343,8 +343,9 @@ struct ike_sa {
 	 * first such rekey: NULL for most SAs. */
 	struct ike_followup *fu_resp, *fu_init;
 	/* The encrypted message handed to an exchange's handler, for the
-	 * call only (IntAuth covers what lies outside SK). */
-	struct ike_rx_sk rx_sk;
+	 * call only (IntAuth covers what lies outside SK): it points into the
+	 * intake's stack frame. */
+	const struct ike_rx_sk *rx_sk;
 
 	/* Identities */
 	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
