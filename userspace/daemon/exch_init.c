@@ -391,8 +391,8 @@ static void peer_extensions(struct ike_sa *sa, const struct ike_msg *m)
 		sa->peer_certreq = true;
 		/* Without the data (no memory) any of our certificates goes. */
 		if (!ike_get_certreq(ike_msg_find(m, IKEV2_PL_CERTREQ), &cr) &&
-		    buf_append(&sa->peer_certreq_data, cr.data.p, cr.data.len))
-			buf_free(&sa->peer_certreq_data);
+		    buf_append(&sa->init->peer_certreq_data, cr.data.p, cr.data.len))
+			buf_free(&sa->init->peer_certreq_data);
 	}
 }
 

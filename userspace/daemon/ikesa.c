@@ -194,7 +194,6 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 	}
 	buf_init(&sa->ni);
 	buf_init(&sa->nr);
-	buf_init(&sa->peer_certreq_data);
 	buf_init(&sa->req.nonce);
 	ike_keys_init(&sa->keys);
 	new_spi(e, initiator ? sa->spi_i : sa->spi_r);
@@ -289,6 +288,7 @@ static void free_init_material(struct ike_sa *sa)
 		buf_free(&sa->init->puzzle);
 		buf_wipe(&sa->init->int_auth_i);
 		buf_wipe(&sa->init->int_auth_r);
+		buf_free(&sa->init->peer_certreq_data);
 		free(sa->init);
 		sa->init = NULL;
 	}
@@ -421,7 +421,6 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	free(sa->fu_resp);
 	free(sa->fu_init);
 	sa->fu_resp = sa->fu_init = NULL;
-	buf_free(&sa->peer_certreq_data);
 	buf_free(&sa->coll_nonce);
 	free(sa->trigger);
 	ike_keys_wipe(&sa->keys);

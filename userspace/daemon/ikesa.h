@@ -288,6 +288,7 @@ struct ike_init {
 	/* RFC 9242: IntAuth_iN and IntAuth_rN over the IKE_INTERMEDIATE
 	 * messages (§3.3.2), for AUTH */
 	struct buf int_auth_i, int_auth_r;
+	struct buf peer_certreq_data;	/* the CERTREQ's CA hashes */
 };
 
 struct ike_sa {
@@ -330,8 +331,7 @@ struct ike_sa {
 	/* Extensions the peer announced */
 	bool peer_frag;		/* IKEV2_FRAGMENTATION_SUPPORTED both ways */
 	uint32_t peer_sig_hashes;	/* SIGNATURE_HASH_ALGORITHMS bitmask */
-	bool peer_certreq;
-	struct buf peer_certreq_data;
+	bool peer_certreq;	/* its CAs: init->peer_certreq_data */
 
 	/* RFC 9242 (exch_inter.c): both announced INTERMEDIATE_EXCHANGE_
 	 * SUPPORTED; the IKE_INTERMEDIATE exchanges done (IntAuth over their
