@@ -115,6 +115,10 @@ int inter_octets(const struct ike_sa *sa, struct buf *octets);
  * IKE SA rekey with additional key exchanges.  followup_count: the
  * additional exchanges a suite negotiated with a method, _method the one
  * after n done (0: none left), in type order. */
+/* §2.2.4: "If the initiator continues to receive STATE_NOT_FOUND
+ * notifications after several retries", the IKE SA is deleted: after
+ * this many series in a row ended so. */
+#define FOLLOWUP_NOT_FOUND_MAX 3
 unsigned int followup_count(const struct ike_suite *s);
 uint16_t followup_method(const struct ike_suite *s, unsigned int n);
 /* The rekey's CREATE_CHILD_SA answered (SA, Nr, KEr of type 4 and the
