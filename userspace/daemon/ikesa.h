@@ -69,16 +69,19 @@ enum child_state {
 };
 
 /*
- * RFC 9370 §2.2.4: an IKE SA rekey whose additional key exchanges run in
- * IKE_FOLLOWUP_KE exchanges after its CREATE_CHILD_SA (exch_followup.c).
- * ns is the new SA, linked only after the last; seed is SK(0) | Ni | Nr |
- * SK(1) | ... so far; link the blob of the next request (the responder's
- * own, or the one the initiator got; the responder drops it all when ns's
- * life timer fires first); kex is the initiator's running key exchange.
+ * RFC 9370 §2.2.4: an IKE SA rekey, or a new or rekeyed Child SA, whose
+ * additional key exchanges run in IKE_FOLLOWUP_KE exchanges after its
+ * CREATE_CHILD_SA (exch_followup.c).  ns is the new IKE SA, or child the
+ * new Child SA (old: the one it rekeys, NULL when gone), linked only after
+ * the last; seed is SK(0) | Ni | Nr | SK(1) | ... so far; link the blob of
+ * the next request (the responder's own, or the one the initiator got; the
+ * responder drops it all when ns's life timer, or child's expire timer,
+ * fires first); kex is the initiator's running key exchange.
  */
 #define IKE_FOLLOWUP_LINK_MAX	64
 struct ike_followup {
 	struct ike_sa *ns;
+	struct child_sa *child, *old;
 	struct buf seed;
 	uint8_t link[IKE_FOLLOWUP_LINK_MAX];
 	size_t link_len;
@@ -294,6 +297,8 @@ struct ike_sa {
 	/* RFC 9370 §2.2.4: the peer's IKE SA rekey and ours while their
 	 * additional key exchanges run (exch_followup.c) */
 	struct ike_followup fu_resp, fu_init;
+	/* §2.2.4: our series that ended in STATE_NOT_FOUND, in a row */
+	unsigned int fu_not_found;
 	/* The encrypted message handed to an exchange's handler, for the
 	 * call only (IntAuth covers what lies outside SK). */
 	struct ike_rx_sk rx_sk;

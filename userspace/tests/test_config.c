@@ -1671,7 +1671,7 @@ TEST(additional_key_exchanges)
 	EXPECT_STREQ("t.conf:8: esp_proposals: 'ke1_ecp384' needs a key exchange method for PFS before it (e.g. aes256gcm16-x25519-ke1_ecp384): RFC 9370 runs additional key exchanges after the CREATE_CHILD_SA's own",
 		     parse_err(BASE "  children { n {\n   remote_ts = 10.2.0.0/16\n"
 			       "   esp_proposals = aes256gcm16-ke1_ecp384\n  } }\n" END));
-	c = parse(BASE "  children { n {\n   remote_ts = 10.2.0.0/16\n"
+	c = parse(BASE "  children { n {\n   local_ts = 10.1.0.0/16\n   remote_ts = 10.2.0.0/16\n"
 		  "   esp_proposals = aes256gcm16-x25519-ke1_ecp384\n  } }\n" END, err, sizeof(err));
 	EXPECT_NE(NULL, c) TH_LOG("%s", err);
 	config_free(c);
