@@ -998,21 +998,15 @@ static int child_install_km(struct child_sa *c, struct buf *km,
 int child_install(struct child_sa *c, const struct buf *ni,
 		  const struct buf *nr, const struct buf *gir, bool we_initiated)
 {
-	struct ike_sa *sa = c->ike;
-	struct crypto_esp_algs al;
-	struct buf km = BUF_INIT;
-	int r;
+	struct buf seed = BUF_INIT;
+	int r = -ENOMEM;
 
-	r = crypto_esp_xfrm_names(c->esp.encr, c->esp.encr_keylen, c->esp.integ, &al);
-	if (!r)
-		r = crypto_child_keymat(sa->suite.prf, &sa->keys.sk_d, gir ? gir->data : NULL,
-					gir ? gir->len : 0, ni->data, ni->len, nr->data, nr->len,
-					crypto_esp_keymat_len(&al), &km);
-	if (r) {
-		buf_wipe(&km);
-		return r;
-	}
-	return child_install_km(c, &km, &al, we_initiated);
+	/* §2.17: KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr) */
+	if ((!gir || !buf_append(&seed, gir->data, gir->len)) &&
+	    !buf_append(&seed, ni->data, ni->len) && !buf_append(&seed, nr->data, nr->len))
+		r = child_install_seed(c, &seed, we_initiated);
+	buf_wipe(&seed);
+	return r;
 }
 
 int child_install_seed(struct child_sa *c, const struct buf *seed, bool we_initiated)

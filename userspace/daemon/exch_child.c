@@ -246,6 +246,11 @@ static void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 	struct loop *l = from->e->loop;
 	struct child_sa *c;
 
+	/* RFC 9370 §2.2.4: a Child SA series of the peer's still waiting
+	 * belongs to the old IKE SA and ends with it (its old Child SA is
+	 * the new IKE SA's now) */
+	if (from->fu_resp.child)
+		followup_clear(&from->fu_resp);
 	while ((c = from->children)) {
 		from->children = c->next;
 		c->ike = to;

@@ -444,28 +444,10 @@ static int followup_first(struct ike_sa *sa)
 	return 0;	/* answered for */
 }
 
-int followup_start(struct ike_sa *sa, struct ike_sa *ns, const struct ike_msg *inner,
-		   const struct buf *gir)
-{
-	struct ike_followup *f = &sa->fu_init;
-	int r = followup_seed(f, gir, &ns->ni, &ns->nr);
-
-	if (r)
-		return r;
-	if (!followup_take_link(f, inner)) {
-		buf_wipe(&f->seed);
-		return -EBADMSG;
-	}
-	f->ns = ns;
-	ns->referenced = true;
-	log_info("%s: rekeying the IKE SA: %u additional key exchanges (RFC 9370 "
-		 "IKE_FOLLOWUP_KE)", ike_sa_name(sa), followup_count(&ns->suite));
-	return followup_first(sa);
-}
-
-int followup_child_start(struct ike_sa *sa, struct child_sa *c, struct child_sa *old,
-			 const struct ike_msg *inner, const struct buf *ni,
-			 const struct buf *nr, const struct buf *gir)
+/* Our series' seed and the response's link into fu_init; -errno (nothing
+ * kept) when either fails. */
+static int followup_init(struct ike_sa *sa, const struct ike_msg *inner, const struct buf *gir,
+			 const struct buf *ni, const struct buf *nr)
 {
 	struct ike_followup *f = &sa->fu_init;
 	int r = followup_seed(f, gir, ni, nr);
@@ -476,8 +458,33 @@ int followup_child_start(struct ike_sa *sa, struct child_sa *c, struct child_sa 
 		buf_wipe(&f->seed);
 		return -EBADMSG;
 	}
-	f->child = c;
-	f->old = old;
+	return 0;
+}
+
+int followup_start(struct ike_sa *sa, struct ike_sa *ns, const struct ike_msg *inner,
+		   const struct buf *gir)
+{
+	int r = followup_init(sa, inner, gir, &ns->ni, &ns->nr);
+
+	if (r)
+		return r;
+	sa->fu_init.ns = ns;
+	ns->referenced = true;
+	log_info("%s: rekeying the IKE SA: %u additional key exchanges (RFC 9370 "
+		 "IKE_FOLLOWUP_KE)", ike_sa_name(sa), followup_count(&ns->suite));
+	return followup_first(sa);
+}
+
+int followup_child_start(struct ike_sa *sa, struct child_sa *c, struct child_sa *old,
+			 const struct ike_msg *inner, const struct buf *ni,
+			 const struct buf *nr, const struct buf *gir)
+{
+	int r = followup_init(sa, inner, gir, ni, nr);
+
+	if (r)
+		return r;
+	sa->fu_init.child = c;
+	sa->fu_init.old = old;
 	log_info("%s: %s Child SA %s: %u additional key exchanges (RFC 9370 IKE_FOLLOWUP_KE)",
 		 ike_sa_name(sa), old ? "rekeying" : "creating", c->cfg->name,
 		 followup_count(&c->esp));

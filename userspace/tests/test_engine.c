@@ -2038,8 +2038,8 @@ static void inject_from(struct net *n, struct peer *from, uint8_t exch, bool res
 	buf_free(&out);
 }
 
-/* The head (b's answer to a) carries an error notify of this type. */
-static bool answer_has(struct net *n, uint16_t type)
+/* The head (an answer to `to`) carries an error notify of this type. */
+static bool answer_to_has(struct net *n, struct peer *to, uint16_t type)
 {
 	static struct ike_msg inner;
 	struct buf plain = BUF_INIT;
@@ -2047,11 +2047,17 @@ static bool answer_has(struct net *n, uint16_t type)
 	uint8_t first;
 	bool has = false;
 
-	if (!head_open(n, A, &plain, &first) &&
+	if (!head_open(n, to, &plain, &first) &&
 	    !ike_chain_parse(first, plain.data, plain.len, &inner))
 		has = !ike_find_notify(&inner, type, &no);
 	buf_wipe(&plain);
 	return has;
+}
+
+/* ... b's answer to a. */
+static bool answer_has(struct net *n, uint16_t type)
+{
+	return answer_to_has(n, A, type);
 }
 
 /* A new pair, a initiating, run until a message of exchange exch is first
@@ -6406,19 +6412,22 @@ TEST(child_new_addke)
 	net_free(n);
 }
 
-/* The first IKE_FOLLOWUP_KE of a's rekey, taken out of the network. */
-static struct pkt *followup_held(struct __test_metadata *_metadata, struct net *n)
+/* A pair with one additional key exchange, a rekeying the Child SA: its
+ * first IKE_FOLLOWUP_KE taken out of the network into *k (NULL, and the
+ * pair, if it did not come). */
+static struct net *followup_held(struct __test_metadata *_metadata, struct pkt **k)
 {
-	struct pkt *k;
+	struct net *n = addke_pair(_metadata, addke_one);
 
+	*k = NULL;
+	if (!n)
+		return NULL;
 	rekey(A, true);
 	deliver(n);
 	deliver(n);
-	if (head_exch(n) != IKEV2_EXCH_IKE_FOLLOWUP_KE)
-		return NULL;
-	k = pop(n);
-	(void)_metadata;
-	return k;
+	if (head_exch(n) == IKEV2_EXCH_IKE_FOLLOWUP_KE)
+		*k = pop(n);
+	return n;
 }
 
 /*
@@ -6429,16 +6438,14 @@ static struct pkt *followup_held(struct __test_metadata *_metadata, struct net *
  */
 TEST(child_addke_state_dropped_then_not_found)
 {
-	struct net *n = addke_pair(_metadata, addke_one);
 	uint32_t old_in;
 	struct pkt *k;
+	struct net *n = followup_held(_metadata, &k);
 
-	ASSERT_NE(NULL, n);
-	old_in = sa_a(n)->children->spi_in;
-	A->cfg->conns->retransmit_tries = 20;	/* a waits longer than b */
-	k = followup_held(_metadata, n);
 	ASSERT_NE(NULL, k);
 	free(k);
+	old_in = sa_a(n)->children->spi_in;	/* the old one: the new is not linked */
+	A->cfg->conns->retransmit_tries = 20;	/* a waits longer than b */
 	listen_log(true);
 	/* a's retransmits lost for 21 s: b's state goes after 20 */
 	for (int i = 0; i < 210; i++) {
@@ -6467,6 +6474,68 @@ TEST(child_addke_state_dropped_then_not_found)
 	elapse(n, 40000);
 	one_of_each(_metadata, n);
 	EXPECT_NE(old_in, sa_a(n)->children->spi_in);
+	net_free(n);
+}
+
+/*
+ * §2.2.4: "The former 'Diffie-Hellman Group Num' ... field in the KEi(n)
+ * and KEr(n) payloads MUST match the n-th negotiated additional key
+ * exchange": b expects another method than a sends (its state edited),
+ * answers INVALID_KE_PAYLOAD and drops its state; a fails the series.
+ * Nothing of the new Child SA is installed at either end.
+ */
+TEST(child_addke_wrong_method_fails_the_series)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+	uint32_t old_in;
+
+	ASSERT_NE(NULL, n);
+	old_in = sa_a(n)->children->spi_in;
+	rekey(A, true);
+	deliver(n);
+	ASSERT_NE(NULL, sa_b(n)->fu_resp.child);
+	sa_b(n)->fu_resp.child->esp.addke[0] = IKEV2_KE_ECP_384;
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	deliver(n);
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_INVALID_KE_PAYLOAD));
+	EXPECT_EQ(NULL, sa_b(n)->fu_resp.child);
+	deliver(n);
+	EXPECT_EQ(NULL, sa_a(n)->fu_init.child);
+	EXPECT_EQ(0, queued(n));
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(old_in, sa_a(n)->children->spi_in);
+	EXPECT_EQ(CHILD_S_INSTALLED, sa_a(n)->children->state);
+	EXPECT_EQ(1, count_children(sa_b(n)));
+	net_free(n);
+}
+
+/*
+ * An IKE_FOLLOWUP_KE never answered: a gives up on b (the IKE SA goes, as
+ * any exchange's timeout), b drops its state after 20 s; neither installed
+ * anything of the new Child SA.
+ */
+TEST(child_addke_unanswered_installs_nothing)
+{
+	struct pkt *k;
+	struct net *n = followup_held(_metadata, &k);
+
+	ASSERT_NE(NULL, k);
+	free(k);
+	for (int i = 0; i < 250; i++) {
+		now_ms += 100;
+		timers(n);
+		while (n->head && head_to(n) == B)
+			drop(n);
+		pump(n);
+	}
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(NULL, first_sa(B, IKE_S_ESTABLISHED) ?
+		  first_sa(B, IKE_S_ESTABLISHED)->fu_resp.child : NULL);
+	EXPECT_LE(kernel_sas(B), 2);
 	net_free(n);
 }
 
@@ -6539,23 +6608,6 @@ TEST(ike_addke_state_not_found_for_ever_deletes_the_ike_sa)
 	net_free(n);
 }
 
-/* Answer (to a, from b: to_a) of the first message in flight carries an
- * error notify of this type. */
-static bool answer_to_has(struct net *n, struct peer *to, uint16_t type)
-{
-	static struct ike_msg inner;
-	struct buf plain = BUF_INIT;
-	struct ike_notify no;
-	uint8_t first;
-	bool has = false;
-
-	if (!head_open(n, to, &plain, &first) &&
-	    !ike_chain_parse(first, plain.data, plain.len, &inner))
-		has = !ike_find_notify(&inner, type, &no);
-	buf_wipe(&plain);
-	return has;
-}
-
 /*
  * §2.2.4: "a TEMPORARY_FAILURE notification MUST be sent in response to"
  * a CREATE_CHILD_SA rekeying an SA whose rekey's IKE_FOLLOWUP_KE series
@@ -6564,11 +6616,9 @@ static bool answer_to_has(struct net *n, struct peer *to, uint16_t type)
  */
 TEST(child_rekey_during_our_followup_gets_temporary_failure)
 {
-	struct net *n = addke_pair(_metadata, addke_one);
 	struct pkt *k;
+	struct net *n = followup_held(_metadata, &k);
 
-	ASSERT_NE(NULL, n);
-	k = followup_held(_metadata, n);
 	ASSERT_NE(NULL, k);
 	rekey(B, true);
 	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
