@@ -156,10 +156,11 @@ void followup_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
 /* exch_child.c: our Child SA c (rekeying old, or NULL) installed, or
  * refused by our kernel (kr), the request then done; lost: ours is the
  * redundant one of a collision (§2.8.1).  The peer's Child SA c after its
- * last IKE_FOLLOWUP_KE installed: it takes over from old (_adopt). */
+ * last IKE_FOLLOWUP_KE installed, or any the peer made: it takes over from
+ * old, if any (child_peer_adopt). */
 void child_new_installed(struct ike_sa *sa, struct child_sa *c, struct child_sa *old, int kr,
 			 bool lost);
-void child_followup_adopt(struct ike_sa *sa, struct child_sa *c, struct child_sa *old);
+void child_peer_adopt(struct child_sa *c, struct child_sa *old);
 /* exch_child.c: the peer's rekey of sa into ns done, ns takes over
  * (_adopt); ours (_finish, ns keyed); the first error notify of a
  * response, 0 if none; when to try a refused exchange again. */

@@ -957,7 +957,7 @@ static int child_answer(struct ike_sa *sa, uint32_t msgid, const struct child_sa
 /* The peer rekeyed old into c (§2.8): c takes over, or, when our rekey of
  * old crossed it, the collision is decided when ours is answered (§2.8.1;
  * the lower nonce of the peer's exchange kept when it was answered). */
-void child_followup_adopt(struct ike_sa *sa, struct child_sa *c, struct child_sa *old)
+void child_peer_adopt(struct child_sa *c, struct child_sa *old)
 {
 	child_link(c);
 	child_schedule(c);
@@ -972,7 +972,6 @@ void child_followup_adopt(struct ike_sa *sa, struct child_sa *c, struct child_sa
 	old->policies = false;
 	old->state = CHILD_S_REKEYED;
 	old->rekeyed_by = c;
-	(void)sa;
 }
 
 /* child_sas_max: one more Child SA (not a rekey's) is answered with
@@ -1055,12 +1054,14 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 	}
 	if (crypto_nonce(&nr, IKE_NONCE_LEN) || !child_pfs(sa, msgid, c, inner, &pub, &gir))
 		goto drop;
-	if (buf_append(&nib, ni.p, ni.len))
+	if (buf_append(&nib, ni.p, ni.len) ||
+	    (followup_count(&c->esp) && followup_child_begin(sa, c, old, &gir, &nib, &nr))) {
+		respond_error(sa, msgid, child_install_notify(-ENOMEM, false), NULL, 0,
+			      "out of memory");
 		goto drop;
+	}
 	if (followup_count(&c->esp)) {
 		/* RFC 9370 §2.2.4: installed after the last IKE_FOLLOWUP_KE */
-		if (followup_child_begin(sa, c, old, &gir, &nib, &nr))
-			goto drop;
 		if (child_answer(sa, msgid, c, &chosen, &nr, &pub, true)) {
 			followup_clear(&sa->fu_resp);	/* c too */
 			c = NULL;
@@ -1083,7 +1084,7 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		goto drop;
 	if (old && old->state == CHILD_S_REKEYING)
 		collision_keep(sa, &nr, &ni, &old->coll_nonce);
-	child_followup_adopt(sa, c, old);
+	child_peer_adopt(c, old);
 	c = NULL;
 drop:
 	if (c)

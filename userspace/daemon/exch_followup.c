@@ -275,7 +275,7 @@ static void followup_child_last(struct ike_sa *sa, uint32_t msgid, struct ike_bu
 	followup_clear(f);
 	log_info("%s: Child SA %s by the peer: %u additional key exchanges done",
 		 ike_sa_name(sa), c->cfg->name, followup_count(&c->esp));
-	child_followup_adopt(sa, c, old);
+	child_peer_adopt(c, old);
 }
 
 void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
