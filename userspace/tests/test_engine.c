@@ -6268,7 +6268,8 @@ static bool keys_agree(struct net *n)
 
 	for (i = 0; i < n_keys_seen; i++) {
 		for (j = 0; j < n_keys_seen; j++) {
-			if (keys_seen[j].kb == keys_seen[i].kb || keys_seen[j].spi != keys_seen[i].spi)
+			if (keys_seen[j].kb == keys_seen[i].kb ||
+			    keys_seen[j].spi != keys_seen[i].spi)
 				continue;
 			if (keys_seen[j].len != keys_seen[i].len ||
 			    memcmp(keys_seen[j].key, keys_seen[i].key, keys_seen[i].len))
