@@ -760,10 +760,9 @@ static void initial_contact(struct ike_sa *sa)
 {
 	struct ike_sa *o, *n;
 
-	for (o = sa->e->all; o; o = n) {
-		n = o->next;
-		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED &&
-		    config_id_equal(&o->peer_id, &sa->peer_id)) {
+	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o; o = n) {
+		n = ike_by_peer_next(o, &sa->peer_id);
+		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED) {
 			char pid[PEER_ID_STRLEN];
 
 			log_info("%s: INITIAL_CONTACT from %s", ike_sa_name(o), peer_id_str(sa, pid));
@@ -789,9 +788,9 @@ static bool unique_admit(struct ike_sa *sa, bool *replace)
 	uint32_t n = 0;
 
 	*replace = false;
-	for (o = sa->e->all; o; o = o->next) {
-		if (o == sa || o->cfg != cc || o->state != IKE_S_ESTABLISHED ||
-		    !config_id_equal(&o->peer_id, &sa->peer_id))
+	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o;
+	     o = ike_by_peer_next(o, &sa->peer_id)) {
+		if (o == sa || o->cfg != cc || o->state != IKE_S_ESTABLISHED)
 			continue;
 		if (cc->unique == CFG_UNIQUE_REPLACE) {
 			*replace = true;
@@ -846,10 +845,9 @@ static void unique_replace(struct ike_sa *sa, bool moved)
 	struct ike_sa *o, *n;
 	char pid[PEER_ID_STRLEN];
 
-	for (o = sa->e->all; o; o = n) {
-		n = o->next;
+	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o; o = n) {
+		n = ike_by_peer_next(o, &sa->peer_id);
 		if (o == sa || o->cfg != sa->cfg || o->state != IKE_S_ESTABLISHED ||
-		    !config_id_equal(&o->peer_id, &sa->peer_id) ||
 		    (moved && addr_eq(&o->path.remote, &sa->path.remote)))
 			continue;
 		if (!moved) {
