@@ -305,6 +305,9 @@ struct ike_sa {
 
 	/* Identities */
 	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
+	/* in engine.peer_ids once established (ike_by_peer_*) */
+	struct hnode id_node;
+	bool id_indexed;
 	/* Responder: the virtual IPs the peer was given from pools (a CP
 	 * payload, RFC 7296 §3.15), at most one per family; their leases
 	 * are released when the SA goes (ike_vips_release), or pass to the
@@ -432,6 +435,10 @@ struct engine {
 	struct ike_sa *all;
 	struct htab child_spis;	/* every child_sa by spi_in (§2.6, RFC 4303
 				 * §2.1: our inbound SPIs are unique) */
+	struct htab peer_ids;	/* IKE SAs established once, by the peer's
+				 * identity (config_id_hash): unique,
+				 * INITIAL_CONTACT and ike_sas_per_id look
+				 * there, not through every SA */
 	struct ike_sa *half_open;	/* responder SAs before IKE_AUTH */
 	uint32_t n_half_open;
 	uint64_t next_id;
@@ -566,6 +573,11 @@ void vip_drop(struct ike_sa *sa);
 void vip_memo_free(struct engine *e);
 struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
 void ike_sa_established(struct ike_sa *sa);
+/* The IKE SAs that were established and whose peer identity is id (in
+ * any state since: callers check), without a walk of every SA; next is
+ * taken before the caller may free o. */
+struct ike_sa *ike_by_peer_first(struct engine *e, const struct id_cfg *id);
+struct ike_sa *ike_by_peer_next(const struct ike_sa *o, const struct id_cfg *id);
 void ike_half_open_add(struct ike_sa *sa);
 int ike_sa_keys_set(struct ike_sa *sa);		/* sk_in/sk_out from keys */
 /* "conn[id]", valid for four more calls (two SAs in one log line). */
