@@ -300,6 +300,7 @@ static void free_init_material(struct ike_sa *sa)
 	buf_wipe(&sa->keys.sk_ar);
 	buf_wipe(&sa->keys.sk_ei);
 	buf_wipe(&sa->keys.sk_er);
+	buf_fit(&sa->keys.sk_d);	/* kept as long as the SA */
 }
 
 /* Kernel keepalives are per peer: a rekeyed IKE SA's successor still
