@@ -3119,6 +3119,79 @@ TEST(auto_race_both_fail_once)
 	net_free(n);
 }
 
+/* Time passes in steps of 5 ms until a has its IKE SA (10 s at most):
+ * the time from t0 that took. */
+static uint64_t until_established(struct net *n, uint64_t t0)
+{
+	while (!sa_a(n) && now_ms - t0 < 10000) {
+		now_ms += 5;
+		pump(n);
+	}
+	return now_ms - t0;
+}
+
+/* Time from initiate to an established IKE SA with UDP blocked, over a
+ * path of 50 ms round trip whose connect takes one round trip too. */
+static uint64_t auto_blocked_ms(struct __test_metadata *_metadata, const char *extra)
+{
+	struct net *n = net_new(extra);
+	uint64_t t0 = now_ms, t;
+
+	n->block_udp = true;
+	n->one_way_ms = 25;
+	n->connect_ms = 50;
+	initiate(n);
+	timers(n);		/* the loop's next pass, before any time passes */
+	t = until_established(n, t0);
+	established(_metadata, n);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(1, A->e->st.tcp_races_tcp_won);
+	EXPECT_EQ(1, n->connects);
+	net_free(n);
+	return t;
+}
+
+/* tcp_race_delay = 0: TCP starts with the first UDP request, which goes
+ * once (not again ahead of its timer, as after a delay); the first to
+ * complete IKE_SA_INIT goes on and the other is dropped, its connection
+ * closed.  With UDP blocked that saves the delay: race 250 + connect 50 +
+ * IKE_SA_INIT 50 + IKE_AUTH 50 against 0 + 50 + 50 + 50. */
+TEST(auto_race_delay_zero_starts_both_at_once)
+{
+	struct net *n = net_new("transport = auto\n tcp_race_delay = 0");
+	uint64_t t0 = now_ms;
+
+	initiate(n);
+	EXPECT_EQ(0, n->connects);	/* from the loop, right after */
+	timers(n);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, queued(n));	/* the UDP request, once */
+	EXPECT_EQ(XPORT_UDP500, n->head->path.kind);
+	EXPECT_EQ(2, count_all(A));
+	EXPECT_EQ(1, count_xstate(A, XS_AUTO_RACE));
+	EXPECT_EQ(1, count_xstate(A, XS_RACE_TCP_INIT));
+	EXPECT_EQ(1, A->e->st.tcp_races);
+	EXPECT_EQ(0, A->e->st.retransmits);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(t0, now_ms);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, A->e->st.tcp_races_udp_won + A->e->st.tcp_races_tcp_won);
+	if (sa_a(n)->x.state == XS_UDP) {
+		EXPECT_EQ(NULL, live_conn(n, A));
+	} else {
+		EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	}
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	elapse(n, 3000);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, count_all(A));
+	net_free(n);
+
+	EXPECT_EQ(400, auto_blocked_ms(_metadata, "transport = auto"));
+	EXPECT_EQ(150, auto_blocked_ms(_metadata, "transport = auto\n tcp_race_delay = 0"));
+}
+
 /* A responder asking for cookies on both: each retries on its transport
  * (over TCP on a new connection, TCP-29), one wins. */
 SCENARIO(auto_race_with_cookies)
@@ -3330,11 +3403,7 @@ static uint64_t setup_ms(struct __test_metadata *_metadata, const char *extra,
 	initiate(n);
 	if (lose_init)
 		drop(n);
-	while (!sa_a(n) && now_ms - t0 < 10000) {
-		now_ms += 5;
-		pump(n);
-	}
-	t = now_ms - t0;
+	t = until_established(n, t0);
 	established(_metadata, n);
 	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
 	EXPECT_EQ(1, n->connects);
