@@ -113,6 +113,27 @@ struct kb_event {
 
 typedef void (*kb_event_fn)(void *ctx, const struct kb_event *ev);
 
+/*
+ * One installed Child SA moved to new outer addresses (RFC 7296 §2.23: the
+ * peer's NAT now shows it from another address; RFC 3948): both halves
+ * keep their SPIs, keys, sequence numbers and replay state, and its
+ * policies' templates name the new tunnel.  Addresses without ports.
+ */
+struct kb_move {
+	uint32_t reqid;
+	enum kb_mode mode;
+	uint32_t spi_in, spi_out;	/* network order; 0: that half is not installed */
+	struct sockaddr_storage old_local, old_remote;	/* as installed */
+	struct sockaddr_storage local, remote;		/* where they go */
+	enum kb_encap encap;		/* RAW or UDP, as installed (unchanged) */
+	uint16_t lport, rport;		/* UDP: the new encapsulation ports (host order) */
+	uint16_t old_lport, old_rport;	/* UDP: the ports installed (to go back) */
+	/* The Child SA's policies as installed (the old tunnel in their
+	 * templates) whose templates move: each direction's. */
+	const struct kb_policy *pols;
+	unsigned int n_pols;
+};
+
 struct kbackend;
 
 struct kbackend_ops {
@@ -127,6 +148,13 @@ struct kbackend_ops {
 			uint16_t dport);
 	int (*sa_stats)(struct kbackend *kb, const struct sockaddr_storage *dst,
 			uint32_t spi, struct kb_stats *st);
+	/* Move a Child SA and its policies' templates to new outer addresses
+	 * (struct kb_move), never by a delete and an add (a sequence number
+	 * restarted under the same key reuses AES-GCM nonces).  All or
+	 * nothing where the backend can tell: on failure the SAs are where
+	 * they were, or kb_error says which is where.  Call it through
+	 * kb_child_move(), which keeps the shared policies' records. */
+	int (*sa_move)(struct kbackend *kb, const struct kb_move *m);
 	int (*policy_add)(struct kbackend *kb, const struct kb_policy *pol);
 	int (*policy_del)(struct kbackend *kb, const struct kb_policy *pol);
 	/* The installed policy with pol's key gets pol's priority, in place
@@ -198,6 +226,10 @@ uint32_t kb_pol_key_hash(const struct kb_pol_key *k);
  */
 int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol);
 int kb_policy_del(struct kbackend *kb, const struct kb_policy *pol);
+/* m->pols whose templates have not yet moved (a policy shared with a
+ * Child SA moved before this one is left out) go with the SAs to the
+ * backend's sa_move; on success the shared records name the new tunnel. */
+int kb_child_move(struct kbackend *kb, const struct kb_move *m);
 /* The reqid whose policy has pol's key, mode and tunnel (pol's own reqid
  * is not compared), or 0. */
 uint32_t kb_policy_holder(const struct kbackend *kb, const struct kb_policy *pol);

@@ -91,6 +91,9 @@ struct net {
 	 * trip); 0 by default, everything at once. */
 	uint64_t one_way_ms, connect_ms;
 	uint64_t connect_at[8];	/* when the first connects were started */
+	/* A NAT in front of a (family 0: none): b sees a's UDP from this
+	 * address, a's ports kept, and reaches a only there. */
+	struct sockaddr_storage nat_a;
 };
 
 static struct peer *other_peer(struct peer *p)
@@ -135,7 +138,8 @@ static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg,
 		t = tconn_of(n, path->conn);
 		if (!t || t->owner != p || t->c->dead || t->c->connecting)
 			return -ENOTCONN;
-	} else if (!same_addr(&path->remote, &to->addr)) {
+	} else if (!same_addr(&path->remote, to == &n->p[0] && n->nat_a.ss_family ?
+					      &n->nat_a : &to->addr)) {
 		n->dropped++;	/* nobody there */
 		return 0;
 	} else if (n->block_udp) {
@@ -149,6 +153,14 @@ static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg,
 	k->path.kind = path->kind;
 	k->path.local = path->remote;
 	k->path.remote = path->local;
+	if (!t && n->nat_a.ss_family) {
+		bool to_a = to == &n->p[0];
+		struct sockaddr_storage *ext = to_a ? &k->path.local : &k->path.remote;
+		uint16_t port = addr_port(ext);
+
+		*ext = to_a ? to->addr : n->nat_a;
+		addr_set_port(ext, port);
+	}
 	if (t) {
 		k->via = t->other;
 		k->path.local = t->other->c->local;
@@ -1567,19 +1579,145 @@ TEST(mapping_event_follows_the_new_port)
 	net_free(n);
 }
 
-/* A mapping event naming another address, or an SA that is not
- * UDP-encapsulated, moves nothing (an address change would need the SAs
- * and policies migrated, which tcpiked does not do). */
-TEST(mapping_event_for_another_address_moves_nothing)
+/* Whether p's backend (none) holds a line with s in its dump. */
+static bool kernel_has(struct peer *p, const char *s)
+{
+	const struct kbackend_ops *o = p->kb->ops;
+	struct buf dump = BUF_INIT;
+	bool has = false;
+
+	p->kb->ops = none_ops;
+	if (!kb_none_dump(p->kb, &dump) && !buf_put_u8(&dump, 0))
+		has = strstr((char *)dump.data, s) != NULL;
+	p->kb->ops = o;
+	buf_free(&dump);
+	return has;
+}
+
+/* b's Child SA is installed on (and only on) a's address as, both halves
+ * and the templates of its out, in and fwd policies. */
+static void child_on(struct __test_metadata *_metadata, struct net *n, const char *as,
+		     const char *not)
+{
+	struct child_sa *c = first_sa(B, IKE_S_ESTABLISHED)->children;
+	struct sockaddr_storage at;
+	char want[128];
+
+	snprintf(want, sizeof(want), "sa out spi 0x%08x 10.0.0.2 -> %s ", ntohl(c->spi_out), as);
+	EXPECT_TRUE(kernel_has(B, want));
+	snprintf(want, sizeof(want), "sa in spi 0x%08x %s -> 10.0.0.2 ", ntohl(c->spi_in), as);
+	EXPECT_TRUE(kernel_has(B, want));
+	snprintf(want, sizeof(want), "tmpl 10.0.0.2 -> %s\n", as);
+	EXPECT_TRUE(kernel_has(B, want));
+	snprintf(want, sizeof(want), "tmpl %s -> 10.0.0.2\n", as);
+	EXPECT_TRUE(kernel_has(B, want));
+	EXPECT_FALSE(kernel_has(B, not));
+	set_addr(&at, as, 0);
+	EXPECT_TRUE(addr_eq(&c->addr_remote, &at));
+}
+
+/* b's Child SA, deleted from where it is now, leaves nothing behind. */
+static void child_deleted(struct __test_metadata *_metadata, struct net *n, struct peer *by)
+{
+	struct buf out = BUF_INIT;
+
+	engine_terminate(by->e, "c", &out);
+	buf_free(&out);
+	pump(n);
+	elapse(n, 20000);
+	EXPECT_EQ(0, kernel_sas(B));
+	EXPECT_EQ(0, kernel_policies(B));
+	EXPECT_EQ(0, kernel_sas(A));
+}
+
+/* The peer's NAT now shows it from another public address (RFC 7296
+ * §2.23): the kernel saw its ESP-in-UDP from there (a mapping event, only
+ * after the packet decrypted).  The IKE SA and its Child SA follow: same
+ * SPIs, both halves and the policies' templates moved (not deleted and
+ * added again), a liveness check goes to the new address and is answered,
+ * and the Child SA is deleted later from where it is.  (tcpiked used to
+ * log the new address and follow nothing.) */
+TEST(mapping_event_follows_a_new_address)
 {
 	struct net *n = net_new("encap = yes");
 	struct ike_sa *b;
 	struct kb_event ev;
+	uint32_t in, out;
+	uint64_t tx;
 
-	initiate(n);
-	pump(n);
+	bring_up(_metadata, n);
 	b = first_sa(B, IKE_S_ESTABLISHED);
-	ASSERT_NE(NULL, b);
+	ASSERT_TRUE(b->children->encap);
+	child_on(_metadata, n, "10.0.0.1", "10.9.9.10");
+	in = b->children->spi_in;
+	out = b->children->spi_out;
+	set_addr(&n->nat_a, "10.9.9.10", 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_MAPPING;
+	ev.spi = in;
+	ev.dst = B->addr;
+	addr_set_port(&ev.dst, 0);
+	set_addr(&ev.new_remote, "10.9.9.10", 4500);
+	ev.old_port = 4500;
+	tx = B->sent;
+	engine_kernel_event(B->e, &ev);
+	EXPECT_TRUE(addr_port_eq(&b->path.remote, &ev.new_remote));
+	EXPECT_EQ(in, b->children->spi_in);
+	EXPECT_EQ(out, b->children->spi_out);
+	EXPECT_EQ(4500, b->children->encap_rport);
+	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	EXPECT_LT(tx, B->sent);		/* the liveness check */
+	/* the same again changes nothing */
+	tx = B->sent;
+	engine_kernel_event(B->e, &ev);
+	EXPECT_EQ(tx, B->sent);
+	pump(n);
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(0, n->dropped);	/* nothing went to the old address */
+	child_deleted(_metadata, n, B);
+	net_free(n);
+}
+
+/* The same move told by IKE: an authenticated request from the peer's new
+ * public address, with a NAT between (§2.23).  The IKE SA answers there
+ * and its Child SA's SAs and policies follow; a's delete later removes
+ * them from there.  (tcpiked used to move the IKE SA only, logging "Child
+ * SAs keep the old one".) */
+TEST(ike_request_from_a_new_address_moves_the_child_sas)
+{
+	struct net *n = net_new("encap = yes");
+	struct ike_sa *a, *b;
+	uint32_t in;
+
+	bring_up(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	in = b->children->spi_in;
+	set_addr(&n->nat_a, "10.9.9.10", 0);
+	a->pending |= PEND_DPD;
+	ike_kick(a);
+	pump(n);
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	set_addr(&n->nat_a, "10.9.9.10", 4500);
+	EXPECT_TRUE(addr_port_eq(&b->path.remote, &n->nat_a));
+	EXPECT_EQ(in, b->children->spi_in);
+	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	child_deleted(_metadata, n, A);
+	net_free(n);
+}
+
+/* A mapping event for an SA that is not UDP-encapsulated (no NAT), or
+ * one of another family, moves nothing. */
+TEST(mapping_event_for_raw_esp_moves_nothing)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *b;
+	struct kb_event ev;
+
+	bring_up(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_FALSE(b->children->encap);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = KB_EV_MAPPING;
 	ev.spi = b->children->spi_in;
@@ -1587,9 +1725,9 @@ TEST(mapping_event_for_another_address_moves_nothing)
 	addr_set_port(&ev.dst, 0);
 	set_addr(&ev.new_remote, "10.9.9.9", 4611);
 	engine_kernel_event(B->e, &ev);
-	EXPECT_EQ(4500, addr_port(&b->path.remote));
+	EXPECT_EQ(500, addr_port(&b->path.remote));
 	EXPECT_TRUE(addr_eq(&b->path.remote, &A->addr));
-	EXPECT_EQ(4500, b->children->encap_rport);
+	child_on(_metadata, n, "10.0.0.1", "10.9.9.9");
 	net_free(n);
 }
 
