@@ -134,6 +134,16 @@
  *	module has forgotten it.  POLICY_DIR, FAMILY, SEL_SRC, SEL_DST,
  *	SEL_SRC_PLEN, SEL_DST_PLEN, SEL_PROTO, REQID, MARK + MARK_MASK and
  *	IF_ID when set, DEL_REASON (vanished: replaced by an update).
+ * @TCPIKE_CMD_SA_MOVE: move an SA the module owns (SPI, FAMILY, DST) to new
+ *	outer addresses MOVE_SRC and MOVE_DST (of FAMILY), keeping SPI, keys,
+ *	sequence numbers, replay window, lifetimes and counters, the switch
+ *	atomic as SA_STEER's (RFC 7296 §2.23: the peer's NAT now shows it
+ *	from another address).  ENCAP_SPORT and ENCAP_DPORT, when given, are
+ *	a UDP-encapsulated SA's new ports.  Not for espintcp SAs (they move
+ *	with their connection).
+ * @TCPIKE_CMD_POLICY_MOVE: a tunnel-mode policy the module owns (named as
+ *	in POLICY_DEL) gets MOVE_SRC and MOVE_DST as its template's tunnel
+ *	endpoints, in place (cached routes are dropped).
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -153,6 +163,8 @@ enum tcpike_cmd {
 	TCPIKE_CMD_POLICY_GET,
 	TCPIKE_CMD_EVENT_SA_DELETED,
 	TCPIKE_CMD_EVENT_POLICY_DELETED,
+	TCPIKE_CMD_SA_MOVE,
+	TCPIKE_CMD_POLICY_MOVE,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
@@ -293,6 +305,9 @@ enum tcpike_del_reason {
  * @TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS: u64, the longest time one batch of
  *	the keepalive walk held its lock with bottom halves off, in
  *	nanoseconds, since the namespace's first keepalive (reply)
+ * @TCPIKE_A_MOVE_SRC: new outer source address, 4 or 16 bytes (SA_MOVE:
+ *	the SA's; POLICY_MOVE: the template's)
+ * @TCPIKE_A_MOVE_DST: new outer destination address, 4 or 16 bytes
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -354,6 +369,8 @@ enum tcpike_a {
 	TCPIKE_A_DEL_REASON,
 	TCPIKE_A_STATS_KEEPALIVES_SKIPPED,
 	TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS,
+	TCPIKE_A_MOVE_SRC,
+	TCPIKE_A_MOVE_DST,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1

@@ -70,6 +70,66 @@ static int kbm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst,
 	return result(kb, "SA steer", tnl_sa_steer(tnl_of(kb), dst, spi, encap, sport, dport));
 }
 
+/* One half of a move (or its way back): the SA on dst to src -> ndst. */
+static int kbm_move_half(struct kbackend *kb, const struct kb_move *m, bool in, bool back)
+{
+	const struct sockaddr_storage *l = back ? &m->old_local : &m->local;
+	const struct sockaddr_storage *r = back ? &m->old_remote : &m->remote;
+	const struct sockaddr_storage *at = in ? (back ? &m->local : &m->old_local) :
+						 (back ? &m->remote : &m->old_remote);
+	uint16_t lp = back ? m->old_lport : m->lport, rp = back ? m->old_rport : m->rport;
+	bool udp = m->encap == KB_ENCAP_UDP;
+
+	return tnl_sa_move(tnl_of(kb), at, in ? m->spi_in : m->spi_out, in ? r : l, in ? l : r,
+			   udp ? (in ? rp : lp) : 0, udp ? (in ? lp : rp) : 0);
+}
+
+static int kbm_move_pol(struct kbackend *kb, const struct kb_move *m, unsigned int i, bool back)
+{
+	bool out = m->pols[i].dir == KB_DIR_OUT;
+	const struct sockaddr_storage *l = back ? &m->old_local : &m->local;
+	const struct sockaddr_storage *r = back ? &m->old_remote : &m->remote;
+
+	return tnl_policy_move(tnl_of(kb), &m->pols[i], out ? l : r, out ? r : l);
+}
+
+/*
+ * SA_MOVE for each half (the module switches each atomically, as a
+ * steer: keys, sequence numbers and replay state kept), then POLICY_MOVE
+ * for each template.  A refusal puts back what moved, so the daemon's
+ * record of the Child SA stays true; kb_error keeps the first sentence.
+ */
+static int kbm_sa_move(struct kbackend *kb, const struct kb_move *m)
+{
+	char why[sizeof(kb->kb_error)];
+	bool in = false, out = false;
+	unsigned int i = 0;
+	int r = 0;
+
+	if (m->spi_in) {
+		r = result(kb, "SA move (inbound)", kbm_move_half(kb, m, true, false));
+		in = !r;
+	}
+	if (!r && m->spi_out) {
+		r = result(kb, "SA move (outbound)", kbm_move_half(kb, m, false, false));
+		out = !r;
+	}
+	for (i = 0; !r && i < m->n_pols; i++)
+		if ((r = result(kb, "policy move", kbm_move_pol(kb, m, i, false))))
+			break;
+	if (!r)
+		return 0;
+	memcpy(why, kb->kb_error, sizeof(why));
+	while (i--)
+		kbm_move_pol(kb, m, i, true);
+	if (out)
+		kbm_move_half(kb, m, false, true);
+	if (in)
+		kbm_move_half(kb, m, true, true);
+	memcpy(kb->kb_error, why, sizeof(why));
+	return r;
+}
+
 static int kbm_sa_stats(struct kbackend *kb, const struct sockaddr_storage *dst,
 			uint32_t spi, struct kb_stats *st)
 {
@@ -183,6 +243,7 @@ const struct kbackend_ops kb_module_ops = {
 	.sa_del = kbm_sa_del,
 	.sa_steer = kbm_sa_steer,
 	.sa_stats = kbm_sa_stats,
+	.sa_move = kbm_sa_move,
 	.policy_add = kbm_policy_add,
 	.policy_del = kbm_policy_del,
 	.keepalive_set = kbm_keepalive_set,

@@ -138,6 +138,14 @@ struct tnl_event {
 int tnl_events_join(struct tnl *t);
 int tnl_event_next(struct tnl *t, struct tnl_event *ev, int timeout_ms);
 int tnl_policy_del(struct tnl *t, const struct kb_policy *pol);
+/* An SA to new outer addresses (SA_MOVE), keys and replay state kept;
+ * sport and dport (host order, 0: kept) a UDP-encapsulated SA's new ports. */
+int tnl_sa_move(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		const struct sockaddr_storage *nsrc, const struct sockaddr_storage *ndst,
+		uint16_t sport, uint16_t dport);
+/* A tunnel-mode policy's template to new endpoints, in place (POLICY_MOVE). */
+int tnl_policy_move(struct tnl *t, const struct kb_policy *pol,
+		    const struct sockaddr_storage *tsrc, const struct sockaddr_storage *tdst);
 /* The reply parsers on a byte buffer (for the fuzzing harness). */
 int tnl_parse_replies(const void *buf, size_t len);
 
