@@ -936,7 +936,8 @@ static int parse_move(struct genl_info *info, unsigned short family, xfrm_addres
 }
 
 /* One SA (SPI, FAMILY, DST) to MOVE_SRC -> MOVE_DST; the ports, both or
- * neither, only for a UDP-encapsulated SA (the module checks). */
+ * neither, only for a UDP-encapsulated SA (the module checks).
+ */
 static int tcpike_nl_sa_move(struct sk_buff *skb, struct genl_info *info)
 {
 	struct tcpike_net *tn = tcpike_pernet(genl_info_net(info));

@@ -1167,7 +1167,8 @@ static u8 move_encap(const struct xfrm_state *x)
 }
 
 /* Caller holds own_lock: the record's keys put back in the tables (after
- * a failed move_rekey); false when not even that could be done. */
+ * a failed move_rekey); false when not even that could be done.
+ */
 static bool move_rehash(struct tcpike_net *tn, struct tcpike_sa *s)
 {
 	if (rhashtable_insert_fast(&tn->sa_ht, &s->hnode, sa_ht_params))
@@ -1180,7 +1181,8 @@ static bool move_rehash(struct tcpike_net *tn, struct tcpike_sa *s)
 
 /* Caller holds own_lock: the record s takes nx's identity; on failure it
  * keeps its own, or (when the tables cannot take it back either) it is
- * unlinked and left in *lost for the caller to release. */
+ * unlinked and left in *lost for the caller to release.
+ */
 static int move_rekey(struct tcpike_net *tn, struct tcpike_sa *s, struct xfrm_state *nx,
 		      struct tcpike_sa **lost)
 {
@@ -1288,7 +1290,8 @@ int tcpike_sa_move(struct net *net, unsigned short family, const xfrm_address_t 
 		goto out;
 	}
 	/* Initialised for the family, which is the same; the addresses take
-	 * no part in it (xfrm_state_migrate sets them so too). */
+	 * no part in it (xfrm_state_migrate sets them so too).
+	 */
 	nx->id.daddr = *ndaddr;
 	nx->props.saddr = *nsaddr;
 	err = move_commit(tn, x, nx);
