@@ -39,7 +39,7 @@ static void move_checks(struct kbackend *kb, const struct kb_sa *sa)
 {
 	struct kb_policy pol = { 0 };
 	struct kb_stats st;
-	struct kb_move m = { 0 };
+	struct kb_move m = { 0 }, back;
 	struct sockaddr_storage six;
 	int err;
 
@@ -73,8 +73,14 @@ static void move_checks(struct kbackend *kb, const struct kb_sa *sa)
 	      kb->kb_error);
 	err = kb->ops->policy_del(kb, &pol);
 	check(err == 0, "move: policy_del", kb->kb_error);
-	/* the policy is gone: the SA goes, the policy refuses, the SA comes back */
-	err = kb->ops->sa_move(kb, &m);
+	/* back, with the policy gone: the SA goes, the policy refuses, the SA
+	 * comes back */
+	back = m;
+	back.old_remote = m.remote;
+	back.remote = m.old_remote;
+	back.old_rport = m.rport;
+	back.rport = m.old_rport;
+	err = kb->ops->sa_move(kb, &back);
 	check(err == -ENOENT && strstr(kb->kb_error, "policy move: ") &&
 	      strstr(kb->kb_error, "no policy with this direction"),
 	      "sa_move with a missing policy refused with the kernel's sentence", kb->kb_error);
