@@ -574,6 +574,34 @@ static void xfrm_id(struct xfrm_usersa_id *id, const struct sockaddr_storage *ds
 	id->proto = IPPROTO_ESP;
 }
 
+/* The state (dst, spi) as the kernel holds it: a copy of the GETSA
+ * reply in *h (it holds keys: the caller wipes and frees it), or -errno
+ * with *h NULL. */
+static int read_state(struct kbackend *kb, const struct sockaddr_storage *dst, uint32_t spi,
+		      struct nlmsghdr **h)
+{
+	struct xfrm_be *x = kb->priv;
+	struct xfrm_usersa_id id;
+	struct nl_msg *m = nlmsg_alloc_simple(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
+	int r;
+
+	*h = NULL;
+	if (!m)
+		return -ENOMEM;
+	xfrm_id(&id, dst, spi);
+	x->want_state_req = true;
+	x->want_state_done = false;
+	r = nlmsg_append(m, &id, sizeof(id), NLMSG_ALIGNTO) < 0 ? -EMSGSIZE :
+		xfrm_talk(kb, m, false, "reading the ESP SA");
+	x->want_state_req = false;
+	nlmsg_free(m);
+	*h = x->want_state;
+	x->want_state = NULL;
+	if (!r && !*h)
+		r = -ENOMEM;
+	return r;
+}
+
 /*
  * Plain XFRM can change the ports of a UDP-encapsulated SA in place: an
  * XFRM_MSG_UPDSA for a valid state copies the new encapsulation template
@@ -588,8 +616,6 @@ static int xfrm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst
 			 uint32_t spi, enum kb_encap encap, uint16_t sport,
 			 uint16_t dport)
 {
-	struct xfrm_be *x = kb->priv;
-	struct xfrm_usersa_id id;
 	struct xfrm_encap_tmpl e;
 	struct nlmsghdr *h;
 	struct nlattr *a, *old_encap = NULL;
@@ -601,20 +627,7 @@ static int xfrm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst
 			 "moving an SA between transports needs the tcpike module");
 		return -EOPNOTSUPP;
 	}
-	xfrm_id(&id, dst, spi);
-	m = nlmsg_alloc_simple(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
-	if (!m)
-		return -ENOMEM;
-	x->want_state_req = true;
-	x->want_state_done = false;
-	r = nlmsg_append(m, &id, sizeof(id), NLMSG_ALIGNTO) < 0 ? -EMSGSIZE :
-		xfrm_talk(kb, m, false, "reading the ESP SA");
-	x->want_state_req = false;
-	nlmsg_free(m);
-	h = x->want_state;
-	x->want_state = NULL;
-	if (!r && !h)
-		r = -ENOMEM;
+	r = read_state(kb, dst, spi, &h);
 	if (r)
 		goto out;
 	old_encap = xfrm_find_encap(h);
@@ -885,26 +898,11 @@ static int migrate_msg(struct kbackend *kb, const struct kb_policy *pol, const s
 static bool sa_from(struct kbackend *kb, const struct sockaddr_storage *dst, uint32_t spi,
 		    const struct sockaddr_storage *src)
 {
-	struct xfrm_be *x = kb->priv;
-	struct xfrm_usersa_id id;
-	struct nl_msg *m = nlmsg_alloc_simple(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
 	struct nlmsghdr *h;
 	xfrm_address_t want;
 	bool ok = false;
-	int r;
 
-	if (!m)
-		return false;
-	xfrm_id(&id, dst, spi);
-	x->want_state_req = true;
-	x->want_state_done = false;
-	r = nlmsg_append(m, &id, sizeof(id), NLMSG_ALIGNTO) < 0 ? -EMSGSIZE :
-		xfrm_talk(kb, m, false, "reading the ESP SA");
-	x->want_state_req = false;
-	nlmsg_free(m);
-	h = x->want_state;
-	x->want_state = NULL;
-	if (!r && h) {
+	if (!read_state(kb, dst, spi, &h)) {
 		to_xaddr(&want, src);
 		ok = !memcmp(&((struct xfrm_usersa_info *)nlmsg_data(h))->saddr, &want,
 			     sizeof(want));
