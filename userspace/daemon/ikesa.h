@@ -145,9 +145,10 @@ struct child_sa {
 	bool encap;		/* UDP-encapsulated (NAT) */
 	bool esp_tcp;		/* ESP inside the IKE TCP connection (RFC 9329) */
 	uint16_t encap_lport, encap_rport;	/* as in the kernel (host order) */
-	/* The outer addresses (ports 0) the kernel SAs were installed with:
-	 * what deletes, steers and kernel events name them by, whatever the
-	 * IKE SA's path is now. */
+	/* The outer addresses (ports 0) the kernel SAs are installed with
+	 * (at install, then wherever child_follow_path moved them): what
+	 * deletes, steers and kernel events name them by, whatever the IKE
+	 * SA's path is now. */
 	struct sockaddr_storage addr_local, addr_remote;
 	/* Responder of a rekey (RFC 7296 §2.8): the outbound SA waits until
 	 * the initiator, which installs its inbound SA only on our response,
@@ -664,8 +665,10 @@ int child_ts_configured(struct child_sa *c);
 /* The reqid of a new Child SA: that of the installed policies that are
  * exactly c's, else a new one. */
 uint32_t child_reqid(struct child_sa *c);
-/* The IKE SA's path moved to new UDP ports (§2.23): move the
- * encapsulation of its UDP-encapsulated Child SAs there too. */
+/* The IKE SA's ESP path moved (§2.23, a NAT's new mapping): its Child SAs
+ * follow, to new UDP ports (steered) or to new addresses with their
+ * policies' templates (the backend's sa_move); one that cannot stays as
+ * installed, logged. */
 void child_follow_path(struct ike_sa *sa);
 /* Moves a Child SA's ESP (both directions) to raw IP or UDP encapsulation
  * with the given ports (host order), keys and replay state kept; 0 or
