@@ -1264,6 +1264,10 @@ int tcpike_sa_move(struct net *net, unsigned short family, const xfrm_address_t 
 	}
 	encap = move_encap(x);
 	err = -EINVAL;
+	if (x->props.mode != XFRM_MODE_TUNNEL) {
+		NL_SET_ERR_MSG_MOD(extack, "only a tunnel-mode SA moves: a transport-mode SA's selector is its addresses");
+		goto out;
+	}
 	if (encap == TCPIKE_ENCAP_TCP) {
 		NL_SET_ERR_MSG_MOD(extack, "an ESP-in-TCP SA moves with its connection: steer it instead");
 		goto out;

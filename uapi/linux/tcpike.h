@@ -139,8 +139,8 @@
  *	sequence numbers, replay window, lifetimes and counters, the switch
  *	atomic as SA_STEER's (RFC 7296 §2.23: the peer's NAT now shows it
  *	from another address).  ENCAP_SPORT and ENCAP_DPORT, when given, are
- *	a UDP-encapsulated SA's new ports.  Not for espintcp SAs (they move
- *	with their connection).
+ *	a UDP-encapsulated SA's new ports.  Tunnel mode only, and not for
+ *	espintcp SAs (they move with their connection).
  * @TCPIKE_CMD_POLICY_MOVE: a tunnel-mode policy the module owns (named as
  *	in POLICY_DEL) gets MOVE_SRC and MOVE_DST as its template's tunnel
  *	endpoints, in place (cached routes are dropped).
