@@ -1703,6 +1703,15 @@ TEST(ike_request_from_a_new_address_moves_the_child_sas)
 	EXPECT_TRUE(addr_port_eq(&b->path.remote, &n->nat_a));
 	EXPECT_EQ(in, b->children->spi_in);
 	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	/* a rekey then installs the new Child SA there and removes the old
+	 * one from there: two SAs and three policies, none elsewhere */
+	rekey(B, true);
+	pump(n);
+	ASSERT_NE(NULL, first_sa(B, IKE_S_ESTABLISHED)->children);
+	EXPECT_NE(in, first_sa(B, IKE_S_ESTABLISHED)->children->spi_in);
+	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(3, kernel_policies(B));
 	child_deleted(_metadata, n, A);
 	net_free(n);
 }
