@@ -101,17 +101,21 @@ static const struct nla_policy policy_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_IF_ID] = { .type = NLA_U32 },
 };
 
+/* What names a policy (POLICY_DEL, POLICY_MOVE). */
+#define POLICY_ID_ATTRS							\
+	[TCPIKE_A_POLICY_DIR] = NLA_POLICY_MAX(NLA_U8, TCPIKE_DIR_FWD),	\
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },			\
+	[TCPIKE_A_SEL_SRC] = NLA_POLICY_MIN_LEN(4),			\
+	[TCPIKE_A_SEL_DST] = NLA_POLICY_MIN_LEN(4),			\
+	[TCPIKE_A_SEL_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),		\
+	[TCPIKE_A_SEL_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),		\
+	[TCPIKE_A_SEL_PROTO] = { .type = NLA_U8 },			\
+	[TCPIKE_A_MARK] = { .type = NLA_U32 },				\
+	[TCPIKE_A_MARK_MASK] = { .type = NLA_U32 },			\
+	[TCPIKE_A_IF_ID] = { .type = NLA_U32 }
+
 static const struct nla_policy policy_del_policy[TCPIKE_A_MAX + 1] = {
-	[TCPIKE_A_POLICY_DIR] = NLA_POLICY_MAX(NLA_U8, TCPIKE_DIR_FWD),
-	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
-	[TCPIKE_A_SEL_SRC] = NLA_POLICY_MIN_LEN(4),
-	[TCPIKE_A_SEL_DST] = NLA_POLICY_MIN_LEN(4),
-	[TCPIKE_A_SEL_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
-	[TCPIKE_A_SEL_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
-	[TCPIKE_A_SEL_PROTO] = { .type = NLA_U8 },
-	[TCPIKE_A_MARK] = { .type = NLA_U32 },
-	[TCPIKE_A_MARK_MASK] = { .type = NLA_U32 },
-	[TCPIKE_A_IF_ID] = { .type = NLA_U32 },
+	POLICY_ID_ATTRS,
 };
 
 static const struct nla_policy sa_move_policy[TCPIKE_A_MAX + 1] = {
@@ -125,16 +129,7 @@ static const struct nla_policy sa_move_policy[TCPIKE_A_MAX + 1] = {
 };
 
 static const struct nla_policy policy_move_policy[TCPIKE_A_MAX + 1] = {
-	[TCPIKE_A_POLICY_DIR] = NLA_POLICY_MAX(NLA_U8, TCPIKE_DIR_FWD),
-	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
-	[TCPIKE_A_SEL_SRC] = NLA_POLICY_MIN_LEN(4),
-	[TCPIKE_A_SEL_DST] = NLA_POLICY_MIN_LEN(4),
-	[TCPIKE_A_SEL_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
-	[TCPIKE_A_SEL_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
-	[TCPIKE_A_SEL_PROTO] = { .type = NLA_U8 },
-	[TCPIKE_A_MARK] = { .type = NLA_U32 },
-	[TCPIKE_A_MARK_MASK] = { .type = NLA_U32 },
-	[TCPIKE_A_IF_ID] = { .type = NLA_U32 },
+	POLICY_ID_ATTRS,
 	[TCPIKE_A_MOVE_SRC] = NLA_POLICY_MIN_LEN(4),
 	[TCPIKE_A_MOVE_DST] = NLA_POLICY_MIN_LEN(4),
 };
