@@ -1716,6 +1716,45 @@ TEST(ike_request_from_a_new_address_moves_the_child_sas)
 	net_free(n);
 }
 
+static int refuse_move(struct kbackend *kb, const struct kb_move *m)
+{
+	(void)m;
+	snprintf(kb->kb_error, sizeof(kb->kb_error), "refused (test)");
+	return -ENODATA;
+}
+
+/* A Child SA the backend cannot move (its kernel refused) stays recorded
+ * where it is installed, so its delete still finds it there; the IKE SA
+ * follows the peer all the same. */
+TEST(child_that_cannot_move_is_deleted_where_it_is)
+{
+	struct net *n = net_new("encap = yes");
+	struct kbackend_ops refusing;
+	struct ike_sa *b;
+	struct kb_event ev;
+
+	bring_up(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	refusing = *none_ops;
+	refusing.sa_move = refuse_move;
+	B->kb->ops = &refusing;
+	set_addr(&n->nat_a, "10.9.9.10", 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_MAPPING;
+	ev.spi = b->children->spi_in;
+	ev.dst = B->addr;
+	addr_set_port(&ev.dst, 0);
+	set_addr(&ev.new_remote, "10.9.9.10", 4500);
+	engine_kernel_event(B->e, &ev);
+	B->kb->ops = none_ops;
+	EXPECT_TRUE(addr_port_eq(&b->path.remote, &ev.new_remote));
+	child_on(_metadata, n, "10.0.0.1", "10.9.9.10");
+	pump(n);	/* the liveness check, answered */
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	child_deleted(_metadata, n, B);
+	net_free(n);
+}
+
 /* A mapping event for an SA that is not UDP-encapsulated (no NAT), or
  * one of another family, moves nothing. */
 TEST(mapping_event_for_raw_esp_moves_nothing)
