@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Drives the xfrm kernel backend for selftests/netns/10-transport-xfrm.sh,
- * netns/67-xfrm-migrate-policies.sh, vm/2h-module-equivalence.sh and
+ * netns/69-xfrm-migrate-policies.sh, vm/2h-module-equivalence.sh and
  * vm/39-xfrm-migrate.sh:
  *   kb_xfrm policy   add an out and an in policy (the in one's priority
  *                    3001, then updated to 3000; one already in the kernel
