@@ -1461,7 +1461,7 @@ static const struct key conn_keys[] = {
 	{ K("esp_probe", KT_BOOL), CONN(esp_probe), .def = "yes",
 	  .help = "`separate-tcp-first`: after IKE_AUTH, prove that ESP gets through, on IP, then in UDP 4500." },
 	{ K("esp_probe_delay", KT_DUR_MS), CONN(esp_probe_delay_ms), .def = "500ms",
-	  .help = "Time the probe on IP alone gets before UDP 4500 is tried too." },
+	  .help = "Time the probe on IP alone gets before UDP 4500 is tried too. With the module backend the module's reachability watch on the Child SA tells it (no ESP back for this long, rounded up to whole seconds); with the xfrm backend UDP 4500 cannot be tried." },
 	{ K("esp_probe_timeout", KT_DUR_MS), CONN(esp_probe_timeout_ms), .min = 200, .def = "5s",
 	  .help = "No transport carrying ESP within this: the IKE SA is deleted and set up again as plain RFC 9329 with ESP in TCP." },
 	{ K("proposals", KT_PROP_IKE), CONN(ike), COUNT(conn_cfg, n_ike), .max = CFG_MAX_PROP,

@@ -206,9 +206,9 @@ struct ike_req {
 /*
  * ESP reachability (RT-24..28) when IKE started over TCP: the initiator
  * sends a probe through its outbound Child SA and waits for ESP to come
- * back on the inbound one (the kernel's counters), first on IP, after
- * esp_probe_delay also in UDP 4500; the responder answers inbound ESP
- * with a probe of its own.
+ * back on the inbound one (the module's reachability events, else the
+ * kernel's counters), first on IP, after esp_probe_delay also in UDP 4500;
+ * the responder answers inbound ESP with a probe of its own.
  */
 enum esp_probe_state {
 	PROBE_NONE = 0,		/* not needed: IKE started over UDP (RT-23) */
@@ -229,6 +229,15 @@ struct esp_probe {
 	uint64_t seen;		/* ... at the last look (responder) */
 	uint64_t start_ms, phase_ms, done_ms, last_ms;
 	unsigned int sent, answered, answered_before;
+	unsigned int sent_ok;	/* probe datagrams that left */
+	/* With a backend that has reach_set (the module), the kernel's
+	 * reachability events on the probed Child SA replace reading its
+	 * counters: events, the probe listens to them; watch, one is set,
+	 * on the outbound SA (watch_dst, watch_spi) paired with watch_pair
+	 * (network order). */
+	bool events, watch;
+	uint32_t watch_spi, watch_pair;
+	struct sockaddr_storage watch_dst;
 	struct timer timer;
 };
 
@@ -537,8 +546,10 @@ struct exch_ops {
 	bool (*child_pass)(struct ike_sa *sa);
 	int (*esp_transport)(struct ike_sa *sa);
 	int (*dpd)(struct ike_sa *sa);
-	/* sa goes: the ESP probe's timer with it. */
+	/* sa goes: the ESP probe's timer and reachability watch with it. */
 	void (*probe_stop)(struct ike_sa *sa);
+	/* A reachability event (kevent.c) for the Child SA c's watch. */
+	void (*probe_reach)(struct child_sa *c, bool up);
 };
 
 /* --- the core, for the engine's files ---------------------------------------- */

@@ -3697,6 +3697,7 @@ SCENARIO(tcp_closed_when_the_sa_ends)
  * claiming to be the module, so the probe runs and ESP may move between
  * IP and UDP 4500 in place. */
 static uint64_t esp_in[2];
+static unsigned int stats_calls[2];
 static struct kbackend *probe_kb[2];
 static struct kbackend_ops pretend_ops;
 
@@ -3707,6 +3708,7 @@ static int pretend_stats(struct kbackend *kb, const struct sockaddr_storage *dst
 
 	(void)dst;
 	(void)spi;
+	stats_calls[i]++;
 	memset(st, 0, sizeof(*st));
 	st->packets = esp_in[i];
 	return 0;
@@ -3730,6 +3732,7 @@ static struct net *probe_net(const char *extra)
 	pretend_ops.sa_stats = pretend_stats;
 	for (i = 0; i < 2; i++) {
 		esp_in[i] = 0;
+		stats_calls[i] = 0;
 		probe_kb[i] = n->p[i].kb;
 		n->p[i].kb->ops = &pretend_ops;
 		n->p[i].kb->kind = KB_MODULE;
@@ -3949,6 +3952,228 @@ SCENARIO(esp_to_udp_after_probe)
 	net_free(n);
 }
 
+/* --- the probe on the module's reachability events (reach_set) ------------------ */
+
+/* The watches each end has set, as the module keeps them: one per
+ * outbound SA, set again in place, removed by timeout 0. */
+struct pretend_watch {
+	struct sockaddr_storage dst;
+	uint32_t spi, pair, timeout;
+};
+
+#define PRETEND_WATCHES 4
+static struct pretend_watch watches[2][PRETEND_WATCHES];
+static unsigned int reach_calls[2];
+
+static int pretend_reach_set(struct kbackend *kb, const struct sockaddr_storage *dst,
+			     uint32_t spi, uint32_t pair_spi, uint32_t timeout_s)
+{
+	struct pretend_watch *w = watches[kb == probe_kb[1]], *free_w = NULL;
+	int i;
+
+	reach_calls[kb == probe_kb[1]]++;
+	for (i = 0; i < PRETEND_WATCHES; i++) {
+		if (!w[i].timeout) {
+			free_w = free_w ?: &w[i];
+			continue;
+		}
+		if (w[i].spi == spi && addr_eq(&w[i].dst, dst))
+			break;
+	}
+	if (!timeout_s) {
+		if (i == PRETEND_WATCHES)
+			return -ENOENT;		/* no reachability watch on this SA */
+		w[i].timeout = 0;
+		return 0;
+	}
+	if (i == PRETEND_WATCHES && !free_w)
+		return -ENOSPC;
+	if (i == PRETEND_WATCHES)
+		w = free_w;
+	else
+		w = &w[i];
+	w->dst = *dst;
+	w->spi = spi;
+	w->pair = pair_spi;
+	w->timeout = timeout_s;
+	return 0;
+}
+
+static int watches_live(int side)
+{
+	int i, k = 0;
+
+	for (i = 0; i < PRETEND_WATCHES; i++)
+		k += watches[side][i].timeout != 0;
+	return k;
+}
+
+/* The one live watch of a side (NULL when not exactly one). */
+static const struct pretend_watch *watch_of(int side)
+{
+	int i;
+
+	if (watches_live(side) != 1)
+		return NULL;
+	for (i = 0; !watches[side][i].timeout; i++)
+		;
+	return &watches[side][i];
+}
+
+/* probe_net with a backend that has reach_set: the module as the probe
+ * sees it. */
+static struct net *probe_watch_net(const char *extra)
+{
+	struct net *n = probe_net(extra);
+
+	pretend_ops.reach_set = pretend_reach_set;
+	memset(watches, 0, sizeof(watches));
+	memset(reach_calls, 0, sizeof(reach_calls));
+	return n;
+}
+
+/* The module's reachability event for c (outbound SA, its inbound pair),
+ * up or down, at side's engine. */
+static void reach_event(struct net *n, int side, const struct child_sa *c, bool up)
+{
+	struct kb_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_REACH;
+	ev.spi = c->spi_out;
+	ev.dst = c->addr_remote;
+	ev.pair_spi = c->spi_in;
+	ev.up = up;
+	engine_kernel_event(n->p[side].e, &ev);
+}
+
+static void expect_watch_on(struct __test_metadata *_metadata, int side,
+			    const struct child_sa *c, uint32_t timeout)
+{
+	const struct pretend_watch *w = watch_of(side);
+
+	ASSERT_NE(NULL, w);
+	EXPECT_EQ(c->spi_out, w->spi);
+	EXPECT_EQ(c->spi_in, w->pair);
+	EXPECT_TRUE(addr_eq(&c->addr_remote, &w->dst));
+	EXPECT_EQ(timeout, w->timeout);
+}
+
+/* Both ends watch their Child SA (a for esp_probe_delay rounded up to a
+ * second, b for 1 s) and read no counter while the probe runs, though the
+ * counters say ESP came in; b answers an up and watches again; a's up is
+ * the confirmation, and each watch is removed when its side is done. */
+SCENARIO(probe_watch_confirms_on_up)
+{
+	struct net *n = probe_watch_net(NULL);
+	unsigned int polled, b_calls;
+
+	bring_up(_metadata, n);
+	ASSERT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 1);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	polled = stats_calls[0] + stats_calls[1];
+	esp_in[0] = esp_in[1] = 1;
+	elapse(n, 300);
+	EXPECT_EQ(polled, stats_calls[0] + stats_calls[1]);
+	EXPECT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
+	/* the probe reached b: b answers and starts its watch over */
+	b_calls = reach_calls[1];
+	reach_event(n, 1, sa_b(n)->children, true);
+	EXPECT_EQ(b_calls + 1, reach_calls[1]);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	reach_event(n, 0, sa_a(n)->children, true);
+	EXPECT_EQ(PROBE_OK, sa_a(n)->probe.state);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(0, watches_live(0));
+	/* b's answering window closes (2 x esp_probe_timeout) */
+	elapse(n, 4200);
+	EXPECT_FALSE(xport_state_probing(sa_b(n)->x.state));
+	EXPECT_EQ(0, watches_live(1));
+	EXPECT_EQ(polled, stats_calls[0] + stats_calls[1]);
+	net_free(n);
+}
+
+/* A down on IP moves both ends to UDP 4500 at once (long before
+ * esp_probe_delay); both watches start over there, and the up in UDP
+ * confirms it. */
+SCENARIO(probe_watch_down_moves_to_udp)
+{
+	struct net *n = probe_watch_net("esp_probe_delay = 3s\n esp_probe_timeout = 8s\n");
+	unsigned int polled, a_calls, b_calls;
+
+	initiate(n);
+	pump(n);
+	ASSERT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);
+	polled = stats_calls[0] + stats_calls[1];
+	elapse(n, 1000);
+	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
+	a_calls = reach_calls[0];
+	b_calls = reach_calls[1];
+	reach_event(n, 0, sa_a(n)->children, false);
+	pump(n);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_b(n)->x.state);
+	EXPECT_TRUE(sa_a(n)->children->encap);
+	EXPECT_TRUE(sa_b(n)->children->encap);
+	EXPECT_LT(a_calls, reach_calls[0]);
+	EXPECT_LT(b_calls, reach_calls[1]);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	/* a second down in UDP changes nothing: the timeout decides */
+	reach_event(n, 0, sa_a(n)->children, false);
+	pump(n);
+	EXPECT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	esp_in[0] = esp_in[1] = 1;
+	elapse(n, 500);
+	EXPECT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	reach_event(n, 0, sa_a(n)->children, true);
+	EXPECT_EQ(PROBE_OK, sa_a(n)->probe.state);
+	EXPECT_EQ(XS_SEP_UDP, sa_a(n)->x.state);
+	EXPECT_TRUE(sa_a(n)->probe.udp);
+	EXPECT_EQ(0, watches_live(0));
+	EXPECT_EQ(polled, stats_calls[0] + stats_calls[1]);
+	net_free(n);
+}
+
+/* The watch follows a rekeyed Child SA (the old one's removed, no other
+ * Child SA watched), an event on an SA that is not watched changes
+ * nothing, and when the probe fails both watches go with their IKE SAs;
+ * the rebuilt one (ESP in TCP) sets none. */
+SCENARIO(probe_watch_follows_rekey)
+{
+	struct net *n = probe_watch_net("esp_probe_delay = 3s\n esp_probe_timeout = 4s\n");
+	uint64_t end = now_ms + 20000;
+	struct child_sa old;
+
+	initiate(n);
+	pump(n);
+	ASSERT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	old = *sa_a(n)->children;
+	rekey(A, true);
+	pump(n);
+	elapse(n, 200);
+	ASSERT_NE(old.spi_in, sa_a(n)->children->spi_in);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	/* the old pair is no Child SA any more: nothing happens */
+	reach_event(n, 0, &old, true);
+	EXPECT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	while (!A->e->st.esp_probes_failed && now_ms < end)
+		elapse(n, 100);
+	EXPECT_EQ(1, A->e->st.esp_probes_failed);
+	EXPECT_EQ(0, watches_live(0));
+	pump(n);
+	elapse(n, 1000);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(0, watches_live(0));
+	EXPECT_EQ(0, watches_live(1));
+	net_free(n);
+}
+
 typedef void (*scenario_fn)(struct __test_metadata *_metadata);
 
 /* Rows only a peer other than tcpiked makes us take (the peer opening a
@@ -3984,6 +4209,8 @@ TEST(every_transition_by_exchanges)
 		sc_probe_moves_to_udp, sc_probe_fails_on_ip, sc_probe_fails_in_udp,
 		sc_probe_move_answered_late, sc_probe_rekeyed_on_ip, sc_probe_rekeyed_in_udp,
 		sc_esp_back_on_ip, sc_esp_to_udp_after_probe,
+		sc_probe_watch_confirms_on_up, sc_probe_watch_down_moves_to_udp,
+		sc_probe_watch_follows_rekey,
 	};
 	size_t i;
 	int link;
