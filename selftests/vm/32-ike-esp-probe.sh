@@ -73,7 +73,12 @@ reach_sample() { # NS FILE
 		>"$2" 2>/dev/null &
 	REACH_PIDS="$REACH_PIDS $!"
 }
-reach_stop() { [ -n "$REACH_PIDS" ] && kill $REACH_PIDS 2>/dev/null; wait $REACH_PIDS 2>/dev/null; REACH_PIDS=; }
+reach_stop() {
+	[ -n "$REACH_PIDS" ] || return 0	# (a bare wait would wait for the daemons)
+	kill $REACH_PIDS 2>/dev/null
+	wait $REACH_PIDS 2>/dev/null
+	REACH_PIDS=
+}
 reach_max() { sed -n 's/^reach watches //p' "$1" | sort -n | tail -1; }
 no_watch() { ! ip netns exec "$1" "$NL" stats | grep -q '^reach'; }
 no_watches() { no_watch "$NS_A" && no_watch "$NS_B"; }
@@ -101,7 +106,10 @@ reach_checks() {
 		sh -c "! grep -q \"reading the Child SA's counters\|reading its counters instead\" '$IKE_DIR/a.log' '$IKE_DIR/b.log'"
 }
 
-# probe_run CASE EXPECT(esp|espudp|tcpdata)
+# probe_run CASE EXPECT(esp|espudp|tcpdata).  a's esp_probe_delay of 500 ms
+# is a watch of 1 s (whole seconds), sampled by the module every 500 ms: the
+# down comes 1.5 to 2 s in, and the up in UDP up to a second after the
+# move, hence an esp_probe_timeout of 6 s.
 probe_run() {
 	local tag="probe $1" expect=$2
 	ns_cleanup
@@ -112,7 +120,7 @@ probe_run() {
 	block "$1"
 	ike_conf a local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24 \
 		lid=fqdn:a.test rid=fqdn:b.test backend=module \
-		"conn_extra=transport = separate-tcp-first;esp_probe_delay = 500ms;esp_probe_timeout = 4s;tcp_connect_timeout = 2s"
+		"conn_extra=transport = separate-tcp-first;esp_probe_delay = 500ms;esp_probe_timeout = 6s;tcp_connect_timeout = 2s"
 	ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
 		lid=fqdn:b.test rid=fqdn:a.test backend=module
 	reach_sample "$NS_A" /tmp/pr-reach-a
