@@ -229,14 +229,15 @@ static const char *on_what(bool udp)
 /* The module's reachability watch (backend reach_set) ---------------------- */
 
 /* The seconds a watch waits for ESP back before "down": the initiator's
- * esp_probe_delay rounded up (at least 1); the responder's 1. */
+ * esp_probe_delay rounded up (at least 1, at most the module's 3600); the
+ * responder's 1. */
 static uint32_t watch_timeout(const struct ike_sa *sa)
 {
 	uint32_t ms = sa->cfg->esp_probe_delay_ms;
 
 	if (sa->probe.answering || ms <= 1000)
 		return 1;
-	return (ms + 999) / 1000;
+	return ms > 3600000 ? 3600 : (ms + 999) / 1000;
 }
 
 static void watch_clear(struct ike_sa *sa)

@@ -4144,7 +4144,7 @@ SCENARIO(probe_watch_down_moves_to_udp)
  * the rebuilt one (ESP in TCP) sets none. */
 SCENARIO(probe_watch_follows_rekey)
 {
-	struct net *n = probe_watch_net("esp_probe_delay = 3s\n esp_probe_timeout = 4s\n");
+	struct net *n = probe_watch_net("esp_probe_delay = 2001ms\n esp_probe_timeout = 4s\n");
 	uint64_t end = now_ms + 20000;
 	struct child_sa old;
 
@@ -4156,7 +4156,7 @@ SCENARIO(probe_watch_follows_rekey)
 	pump(n);
 	elapse(n, 200);
 	ASSERT_NE(old.spi_in, sa_a(n)->children->spi_in);
-	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);	/* 2001 ms rounded up */
 	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
 	/* the old pair is no Child SA any more: nothing happens */
 	reach_event(n, 0, &old, true);
