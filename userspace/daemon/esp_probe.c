@@ -274,7 +274,8 @@ static void watch_set(struct ike_sa *sa, const struct child_sa *c)
 	if (kb->ops->reach_set(kb, &c->addr_remote, c->spi_out, c->spi_in, t)) {
 		log_warn("%s: no reachability watch on Child SA %s (%s): reading its counters instead",
 			 ike_sa_name(sa), c->cfg->name, kb->kb_error);
-		p->events = p->watch = false;
+		watch_clear(sa);	/* the one set before on this SA */
+		p->events = false;
 		p->base = p->seen = 0;
 		return;
 	}
