@@ -3964,6 +3964,7 @@ struct pretend_watch {
 #define PRETEND_WATCHES 4
 static struct pretend_watch watches[2][PRETEND_WATCHES];
 static unsigned int reach_calls[2];
+static bool reach_refused;	/* the module says no to every watch */
 
 static int pretend_reach_set(struct kbackend *kb, const struct sockaddr_storage *dst,
 			     uint32_t spi, uint32_t pair_spi, uint32_t timeout_s)
@@ -3972,6 +3973,8 @@ static int pretend_reach_set(struct kbackend *kb, const struct sockaddr_storage 
 	int i;
 
 	reach_calls[kb == probe_kb[1]]++;
+	if (reach_refused && timeout_s)
+		return -EINVAL;
 	for (i = 0; i < PRETEND_WATCHES; i++) {
 		if (!w[i].timeout) {
 			free_w = free_w ?: &w[i];
@@ -4029,6 +4032,7 @@ static struct net *probe_watch_net(const char *extra)
 	pretend_ops.reach_set = pretend_reach_set;
 	memset(watches, 0, sizeof(watches));
 	memset(reach_calls, 0, sizeof(reach_calls));
+	reach_refused = false;
 	return n;
 }
 
@@ -4171,6 +4175,24 @@ SCENARIO(probe_watch_follows_rekey)
 	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
 	EXPECT_EQ(0, watches_live(0));
 	EXPECT_EQ(0, watches_live(1));
+	net_free(n);
+}
+
+/* A watch the module refuses: the probe reads the counters, as with the
+ * backends that have no watches. */
+TEST(probe_watch_refused_reads_counters)
+{
+	struct net *n = probe_watch_net(NULL);
+
+	reach_refused = true;
+	bring_up(_metadata, n);
+	ASSERT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	EXPECT_LE(1, reach_calls[0]);
+	EXPECT_EQ(0, watches_live(0));
+	esp_in[0] = 1;
+	elapse(n, 200);
+	EXPECT_EQ(PROBE_OK, sa_a(n)->probe.state);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
 	net_free(n);
 }
 
