@@ -64,7 +64,12 @@ ADDKE chosen --intermediate runs the one empty exchange as above.
 them), wrong-group (a KE of another method than negotiated), no-ke (the
 IKE_INTERMEDIATE without KE); an initiator makes it in every exchange, a
 responder in its answers; skip (initiator): IKE_AUTH right after
-IKE_SA_INIT, no IKE_INTERMEDIATE at all.
+IKE_SA_INIT, no IKE_INTERMEDIATE at all; short-ke (KE data one byte
+short), bad-ek (an ML-KEM encapsulation key whose first coefficient is
+0xfff, which FIPS 203 §7.2's modulus check refuses).  ML-KEM (IDs 35-37,
+draft-ietf-ipsecme-ikev2-mlkem) comes from @noble/post-quantum
+(ikev2.py's Noble, TCPIKE_NOBLE_DIR): the initiator's KEi(n) is noble's
+encapsulation key, the responder's KEr(n) noble's ciphertext.
 
 Once established the ACTIONs run in order:
 
@@ -106,6 +111,8 @@ What it sees is printed, one line each, for the test to check:
     addke chosen=ID,...            the ADDKE IDs chosen, in type order
     addke-resp msgid=N ke=ID       an additional key exchange done (initiator)
     addke-req msgid=N ke=ID        ... (responder; ke=- without a KE)
+    ke-len msgid=N sent=N got=N    the KE data lengths of that exchange
+                     (responder: got first)
     established transport=T separate=yes|no spi_i=HEX spi_r=HEX
     info answered on T notify=yes|no
     rekey-addke answered notify=N | sa addke=TYPE:ID,...
@@ -141,7 +148,7 @@ from ikev2 import (
     N_NATD_DST, N_NATD_SRC, N_NO_PROPOSAL_CHOSEN, N_REKEY_SA, PL_SK,
     PL_AUTH, PL_DELETE, PL_IDI, PL_IDR, PL_KE, PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR,
     PROTO_ESP, PROTO_IKE, AUTH_PSK, ID_FQDN, KE_NONE, KE_X25519, KE_X448, T_ADDKE1,
-    Fail, FrameReader, KeyExchange, KeyPair, Keys, chain,
+    MLKEM, Fail, FrameReader, KeyExchange, KeyPair, Keys, chain, ke_respond,
     esp_proposal, frame, header, ike_proposal, ke_body, natd_hash, notify_body, notifies,
     int_auth_step, offers_our_suite, open_sk, open_sk_plain, parse_header, parse_proposals,
     payloads, psk_auth, rekeyed_keys, seal, seal_frag, ts_payload)
@@ -460,7 +467,30 @@ class Peer:
         if m == "wrong-group":
             other = KeyExchange(KE_X448 if group != KE_X448 else KE_X25519)
             return [(PL_KE, ke_body(other.pub, other.group))], kx
-        return [(PL_KE, ke_body(kx.pub, group))], kx
+        return [(PL_KE, ke_body(self.mistaken_data(kx.pub, group), group))], kx
+
+    def mistaken_data(self, data, group):
+        """KE data as --addke-mistake says: short-ke one byte short;
+        bad-ek (ML-KEM) the first coefficient of the encapsulation key
+        0xfff, at least q (FIPS 203 §7.2's modulus check fails)."""
+        m = self.a.addke_mistake
+        if m == "short-ke":
+            return data[:-1]
+        if m == "bad-ek" and group in MLKEM:
+            return b"\xff" + bytes([data[1] | 0x0f]) + data[2:]
+        return data
+
+    def answer_ke(self, group, peer):
+        """A responder's (KE payloads, shared secret) answering KEi(n) of
+        method group, as --addke-mistake says (the secret the right one)."""
+        m = self.a.addke_mistake
+        if m == "no-ke":
+            return [], None
+        pub, shared = ke_respond(group, peer)
+        if m == "wrong-group":
+            other = KeyExchange(KE_X448 if group != KE_X448 else KE_X25519)
+            return [(PL_KE, ke_body(other.pub, other.group))], shared
+        return [(PL_KE, ke_body(self.mistaken_data(pub, group), group))], shared
 
     def ke_of(self, pls, group):
         """The peer's KE payload of method group, Fail otherwise."""
@@ -532,6 +562,7 @@ class Peer:
         out("inter-resp %s msgid=%d frags=%d" % (where[0], h["msgid"], frags))
         if group is not None:
             peer = self.ke_of(rpls, group)
+            out("ke-len msgid=%d sent=%d got=%d" % (mid, len(pls[0][1]) - 4 if pls else 0, len(peer)))
             if kx is not None:
                 self.update_keys(kx.shared(peer))
             out("addke-resp msgid=%d ke=%d" % (mid, group))
@@ -674,9 +705,8 @@ class Peer:
             rpls, shared = [], None
             if group is not None:
                 peer = self.ke_of(payloads(first, plain), group)
-                rpls, kx = self.mistaken_ke(group)
-                if kx is not None:
-                    shared = kx.shared(peer)
+                rpls, shared = self.answer_ke(group, peer)
+                out("ke-len msgid=%d got=%d sent=%d" % (n, len(peer), len(rpls[0][1]) - 4 if rpls else 0))
             elif any(t == PL_KE for t, _ in payloads(first, plain)):
                 raise Fail("a KE in IKE_INTERMEDIATE %d, no additional key exchange left" % n)
             rfirst, rinner = chain(rpls)
@@ -806,9 +836,9 @@ class Peer:
                          [(PL_NOTIFY, notify_body(N_STATE_NOT_FOUND))])
             return
         group = st["methods"][len(st["secrets"]) - 1]
-        kx = KeyExchange(group)
-        st["secrets"].append(kx.shared(self.ke_of(inner, group)))
-        pls = [(PL_KE, ke_body(kx.pub, group))]
+        pub, shared = ke_respond(group, self.ke_of(inner, group))
+        st["secrets"].append(shared)
+        pls = [(PL_KE, ke_body(pub, group))]
         more = len(st["secrets"]) - 1 < len(st["methods"])
         if more:
             st["link"] = os.urandom(8)
@@ -1063,7 +1093,10 @@ def main():
     ap.add_argument("--addke", action="append", default=[], metavar="N=ID[,ID...]",
                     help="RFC 9370: ADDKE N (transform type 5 + N) with these IDs (0: NONE)")
     ap.add_argument("--addke-mistake", default="none",
-                    choices=("none", "no-update", "wrong-group", "no-ke", "skip"))
+                    choices=("none", "no-update", "wrong-group", "no-ke", "skip", "short-ke",
+                             "bad-ek"),
+                    help="short-ke: KE data a byte short; bad-ek: an ML-KEM encapsulation "
+                    "key failing FIPS 203's modulus check")
     ap.add_argument("--followup-mistake", default="none",
                     choices=("none", "bad-link", "wrong-group", "no-addke-secret",
                              "state-not-found"),

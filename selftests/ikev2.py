@@ -2,16 +2,21 @@
 """The pieces of IKEv2 the independent test peers share, written from the
 RFCs (not from tcpiked): RFC 7296 (messages, payloads, key derivation, PSK
 authentication), RFC 5282 (AES-GCM in the SK payload), RFC 8031 (X25519),
-RFC 9329 (TCP framing), RFC 9242 (IntAuth of IKE_INTERMEDIATE).
+RFC 9329 (TCP framing), RFC 9242 (IntAuth of IKE_INTERMEDIATE), ML-KEM
+(FIPS 203, draft-ietf-ipsecme-ikev2-mlkem) from @noble/post-quantum through
+selftests/noblepq.mjs (class Noble), not from OpenSSL.
 
 One suite only: ENCR_AES_GCM_16 with 256-bit keys, PRF_HMAC_SHA2_256,
 Curve25519; ESP proposals AES-GCM-16-256 without ESN.
 """
 import hashlib
 import hmac
+import json
 import os
+import shlex
 import socket
 import struct
+import subprocess
 
 from cryptography.exceptions import InvalidTag
 
@@ -44,6 +49,11 @@ T_ENCR, T_PRF, T_INTEG, T_KE, T_ESN = 1, 2, 3, 4, 5
 # their IDs those of type 4 (0 = NONE)
 T_ADDKE1 = 6
 KE_NONE, KE_ECP256, KE_ECP384, KE_ECP521, KE_X448 = 0, 19, 20, 21, 32
+# draft-ietf-ipsecme-ikev2-mlkem: ID -> (noble's name, encapsulation key
+# bytes in KEi, ciphertext bytes in KEr), FIPS 203 §8 table 3
+KE_MLKEM512, KE_MLKEM768, KE_MLKEM1024 = 35, 36, 37
+MLKEM = {KE_MLKEM512: ("ml_kem512", 800, 768), KE_MLKEM768: ("ml_kem768", 1184, 1088),
+         KE_MLKEM1024: ("ml_kem1024", 1568, 1568)}
 N_INVALID_KE_PAYLOAD = 17
 N_STATE_NOT_FOUND, N_ADDITIONAL_KEY_EXCHANGE = 47, 16441     # RFC 9370 §2.2.4
 ID_FQDN = 2
@@ -229,16 +239,75 @@ def ke_body(pub, group=KE_X25519):
     return struct.pack("!HH", group, 0) + pub
 
 
+class Noble:
+    """@noble/post-quantum, run by node through selftests/noblepq.mjs: one
+    process for the whole peer, started on first use, one JSON request and
+    answer a line.  TCPIKE_NOBLE_CMD is the command that runs it
+    (selftests/trixie.sh trixie_noble: node in the Debian 13 root); without
+    it, the host's node with TCPIKE_NOBLE_DIR, the directory holding
+    noble's node_modules (scripts/noble-pq.sh installs it there)."""
+    proc = None
+
+    @classmethod
+    def call(cls, **req):
+        if cls.proc is None:
+            cmd = os.environ.get("TCPIKE_NOBLE_CMD")
+            d = os.environ.get("TCPIKE_NOBLE_DIR")
+            if cmd:
+                argv = shlex.split(cmd)
+            elif d:
+                here = os.path.dirname(os.path.abspath(__file__))
+                argv = ["node", os.path.join(here, "noblepq.mjs"), d]
+            else:
+                raise Fail("ML-KEM/ML-DSA need @noble/post-quantum: set TCPIKE_NOBLE_CMD or "
+                           "TCPIKE_NOBLE_DIR (scripts/noble-pq.sh)")
+            cls.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        cls.proc.stdin.write(json.dumps(req) + "\n")
+        cls.proc.stdin.flush()
+        line = cls.proc.stdout.readline()
+        if not line:
+            raise Fail("noblepq.mjs exited")
+        r = json.loads(line)
+        if "error" in r:
+            raise Fail("noble %s: %s" % (req.get("op"), r["error"]))
+        return {k: bytes.fromhex(v) if isinstance(v, str) and k != "version" else v
+                for k, v in r.items()}
+
+
+def ke_respond(group, peer):
+    """The responder's side of a key exchange of method group with the
+    initiator's value peer: (our KE data, the shared secret).  ML-KEM
+    (draft-ietf-ipsecme-ikev2-mlkem §2): the initiator's KE data is its
+    encapsulation key, of exactly the parameter set's length, ours the
+    ciphertext noble's encapsulation to it gave (noble refuses a key
+    failing FIPS 203 §7.2's modulus check); a DH group: a key pair of our
+    own."""
+    if group in MLKEM:
+        name, eklen, _ = MLKEM[group]
+        if len(peer) != eklen:
+            raise Fail("ML-KEM encapsulation key of %d bytes, %d expected" % (len(peer), eklen))
+        r = Noble.call(op="kem-encap", alg=name, ek=peer.hex())
+        return r["ct"], r["ss"]
+    kx = KeyExchange(group)
+    return kx.pub, kx.shared(peer)
+
+
 class KeyExchange:
-    """An ephemeral key pair of any group we know: Curve25519 and Curve448
-    (RFC 8031: the raw public value, the raw shared secret), the NIST
-    curves (RFC 5903 §7: x | y in fixed length, the shared secret x)."""
+    """The initiator's side of a key exchange: an ephemeral key pair of any
+    group we know: Curve25519 and Curve448 (RFC 8031: the raw public value,
+    the raw shared secret), the NIST curves (RFC 5903 §7: x | y in fixed
+    length, the shared secret x), ML-KEM (noble's encapsulation key sent,
+    the responder's ciphertext decapsulated, of exactly its length)."""
     CURVES = {KE_ECP256: (ec.SECP256R1, 32), KE_ECP384: (ec.SECP384R1, 48),
               KE_ECP521: (ec.SECP521R1, 66)}
 
     def __init__(self, group):
         self.group = group
-        if group == KE_X25519:
+        if group in MLKEM:
+            r = Noble.call(op="kem-keygen", alg=MLKEM[group][0])
+            self.pub, self.dk = r["ek"], r["dk"]
+        elif group == KE_X25519:
             kp = KeyPair()
             self.priv, self.pub = kp.priv, kp.pub
         elif group == KE_X448:
@@ -255,6 +324,11 @@ class KeyExchange:
             raise Fail("key exchange method %d unknown here" % group)
 
     def shared(self, peer):
+        if self.group in MLKEM:
+            name, _, ctlen = MLKEM[self.group]
+            if len(peer) != ctlen:
+                raise Fail("ML-KEM ciphertext of %d bytes, %d expected" % (len(peer), ctlen))
+            return Noble.call(op="kem-decap", alg=name, ct=peer.hex(), dk=self.dk.hex())["ss"]
         try:
             if self.group == KE_X25519:
                 return self.priv.exchange(X25519PublicKey.from_public_bytes(peer))
