@@ -9,6 +9,7 @@ selftests/noblepq.mjs (class Noble), not from OpenSSL.
 One suite only: ENCR_AES_GCM_16 with 256-bit keys, PRF_HMAC_SHA2_256,
 Curve25519; ESP proposals AES-GCM-16-256 without ESN.
 """
+import base64
 import hashlib
 import hmac
 import json
@@ -475,3 +476,133 @@ class FrameReader:
             out.append(self.buf[2:n])
             self.buf = self.buf[n:]
         return out
+
+
+# --- ML-DSA certificates and RFC 7427 AUTH (draft-ietf-ipsecme-ikev2-pqc-auth) ---
+
+PL_CERT, PL_CERTREQ = 37, 38
+CERT_X509_SIG = 4
+AUTH_DIGITAL_SIGNATURE = 14                      # RFC 7427 §3
+N_SIGNATURE_HASH_ALGORITHMS = 16431
+SIG_HASH_IDENTITY = 5                            # RFC 8420: the signer hashes itself
+# id-ml-dsa-44/65/87, 2.16.840.1.101.3.4.3.17-19 (FIPS 204, RFC 9881): the
+# AlgorithmIdentifier DER with parameters absent; noble's name
+MLDSA = {
+    "ml_dsa44": bytes.fromhex("300b0609608648016503040311"),
+    "ml_dsa65": bytes.fromhex("300b0609608648016503040312"),
+    "ml_dsa87": bytes.fromhex("300b0609608648016503040313"),
+}
+
+
+def der(data, off=0):
+    """(tag, value, offset after) of one DER element at off."""
+    if off + 2 > len(data):
+        raise Fail("truncated DER")
+    tag, n = data[off], data[off + 1]
+    off += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(data[off:off + k], "big")
+        off += k
+    if off + n > len(data):
+        raise Fail("DER length past the end")
+    return tag, data[off:off + n], off + n
+
+
+def der_seq(value):
+    """The DER elements of a SEQUENCE's value, each as its whole encoding."""
+    out, off = [], 0
+    while off < len(value):
+        _, _, end = der(value, off)
+        out.append(value[off:end])
+        off = end
+    return out
+
+
+def pem_der(path):
+    """The DER of a PEM file's first block (or the file, if DER)."""
+    raw = open(path, "rb").read()
+    if not raw.startswith(b"-----"):
+        return raw
+    lines = raw.decode().splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("-----BEGIN"))
+    end = next(i for i, l in enumerate(lines) if i > start and l.startswith("-----END"))
+    return base64.b64decode("".join(lines[start + 1:end]))
+
+
+class Cert:
+    """An X.509 certificate read field by field (RFC 5280 §4.1): the signed
+    TBSCertificate, the issuer's signature algorithm and signature, the
+    subject's AlgorithmIdentifier and public key.  Only ML-DSA keys are
+    of use here."""
+
+    def __init__(self, der_bytes):
+        self.der = der_bytes
+        _, cert, _ = der(der_bytes)
+        tbs, sig_alg, sig = der_seq(cert)
+        self.tbs = tbs
+        self.sig_alg = sig_alg
+        _, bits, _ = der(sig)
+        self.sig = bits[1:]
+        fields = der_seq(der(tbs)[1])
+        if fields[0][0] == 0xA0:                # [0] version
+            fields = fields[1:]
+        spki = fields[5]
+        alg, pub = der_seq(der(spki)[1])
+        self.key_alg = alg
+        self.pub = der(pub)[1][1:]
+        self.alg = next((n for n, a in MLDSA.items() if a == alg), None)
+
+    def verify_by(self, issuer):
+        """The issuer's ML-DSA signature over the TBSCertificate, checked
+        by noble; Fail when it is not."""
+        if issuer.alg is None or self.sig_alg != MLDSA[issuer.alg]:
+            raise Fail("certificate not signed with the issuer's ML-DSA")
+        if not Noble.call(op="dsa-verify", alg=issuer.alg, pk=issuer.pub.hex(),
+                          msg=self.tbs.hex(), sig=self.sig.hex())["ok"]:
+            raise Fail("certificate signature does not verify under the CA's key (noble)")
+
+
+def mldsa_seed(path):
+    """The 32-byte seed in OpenSSL 3.5's PKCS#8 ML-DSA private key
+    (draft-ietf-lamps-dilithium-certificates: seed [0], or SEQUENCE {seed,
+    expandedKey}): noble's keygen(seed) makes the same key pair."""
+    _, pki, _ = der(pem_der(path))
+    _, inner, _ = der(der_seq(pki)[2])
+    tag, val, _ = der(inner)
+    if tag == 0x80 and len(val) == 32:
+        return val
+    if tag == 0x30:
+        t, seed, _ = der(val)
+        if t == 0x04 and len(seed) == 32:
+            return seed
+    raise Fail("%s: no ML-DSA seed (an expanded-key-only file?)" % path)
+
+
+def mldsa_auth(alg, sk, octets):
+    """RFC 7427 §3 AUTH data: method 14, the AlgorithmIdentifier's length
+    and DER, then pure ML-DSA (empty context) over the signed octets."""
+    sig = Noble.call(op="dsa-sign", alg=alg, sk=sk.hex(), msg=octets.hex())["sig"]
+    ai = MLDSA[alg]
+    return struct.pack("!B3x", AUTH_DIGITAL_SIGNATURE) + bytes([len(ai)]) + ai + sig
+
+
+def mldsa_check(cert, auth, octets):
+    """The peer's AUTH payload body: method 14 with its certificate key's
+    ML-DSA AlgorithmIdentifier, a signature over octets noble verifies."""
+    if len(auth) < 5 or auth[0] != AUTH_DIGITAL_SIGNATURE:
+        raise Fail("AUTH method %d, 14 expected" % (auth[0] if auth else -1))
+    n = auth[4]
+    ai, sig = auth[5:5 + n], auth[5 + n:]
+    if cert.alg is None or ai != MLDSA[cert.alg]:
+        raise Fail("AUTH AlgorithmIdentifier %s, not the certificate key's" % ai.hex())
+    if not Noble.call(op="dsa-verify", alg=cert.alg, pk=cert.pub.hex(), msg=octets.hex(),
+                      sig=sig.hex())["ok"]:
+        raise Fail("the peer's ML-DSA AUTH does not verify (noble)")
+    return cert.alg, len(sig)
+
+
+def signed_octets(msg, nonce, sk_p, id_body, int_auth=b""):
+    """RFC 7296 §2.15 (RFC 9242 §3.3.2): RealMessage | Nonce |
+    prf(SK_p, RestOfIDPayload) | IntAuth, what AUTH signs."""
+    return msg + nonce + prf(sk_p, id_body) + int_auth

@@ -149,4 +149,70 @@ for m in no-update short-ke; do
 	tap_check "a -> peer, peer mistake $m: a still runs" test -d "/proc/${IKE_PID[a]}"
 done
 ike_stop a
+
+# --- ML-DSA-65 from noble (FIPS 204): the peer signs and verifies ---------------------------
+# The PKI by openssl 3.5's CLI in the Debian 13 root: an ML-DSA-65 CA,
+# tcpiked's certificate (t.tcpike.test) and the peer's (py.tcpike.test),
+# another CA; the peer's key is noble's keygen of the seed in its key file.
+pki=$IKE_DIR/pki
+mkdir -p "$pki"
+if ! out=$(unshare -m --propagation private sh -c '
+	r=$1 d=$2
+	mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" &&
+	mkdir -p "$r$d" && mount --bind "$d" "$r$d" && exec chroot "$r" sh -ec "
+	cd $d
+	for ca in ca other-ca; do
+		openssl req -x509 -newkey ML-DSA-65 -nodes -keyout \$ca.key -out \$ca.pem \
+			-days 2 -subj /O=tcpike/CN=\$ca-ML-DSA-65 \
+			-addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign,cRLSign
+	done
+	for ee in t py; do
+		openssl genpkey -algorithm ML-DSA-65 -out \$ee.key
+		openssl req -new -key \$ee.key -out \$ee.csr -subj /O=tcpike/CN=\$ee.tcpike.test
+		printf \"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nsubjectAltName=DNS:%s\n\" \
+			\$ee.tcpike.test > \$ee.ext
+		openssl x509 -req -in \$ee.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-days 2 -extfile \$ee.ext -out \$ee.pem
+	done"' sh "$troot" "$pki" 2>&1); then
+	tap_fail "openssl 3.5 makes the ML-DSA-65 PKI" "$(tail -n 20 <<<"$out")"
+	tap_done
+fi
+DSA_PEER=(--id py.tcpike.test --cert "$pki/py.pem" --key "$pki/py.key" --cacert "$pki/ca.pem")
+DSA_CONF=(auth=files cert="$pki/t.pem" key="$pki/t.key" cacerts="$pki/ca.pem"
+	lid=fqdn:t.tcpike.test rid=fqdn:py.tcpike.test)
+B_ARGS+=("${DSA_CONF[@]}")
+A_ARGS+=("${DSA_CONF[@]}")
+b_start
+peer_init dsa-init --start tcp --no-notify "${DSA_PEER[@]}" init 10.0.0.2 info
+peer_wait 10
+peer_ok $? "ML-DSA-65, peer -> b over tcp: established"
+saw "the peer's key: noble's keygen of the seed in openssl's key file gives the certificate's" \
+	"^mldsa key ml_dsa65 from the seed: the certificate's\$"
+saw "b's certificate signed by the CA and b's AUTH (3309-byte ML-DSA-65) verified by noble" \
+	'^peer-auth ml_dsa65 sig=3309 cert=[0-9]+ by-ca=yes$'
+expect_established "ML-DSA-65, peer -> b: b established" b
+tap_check "b verified the peer's noble ML-DSA-65 signature" \
+	grep -q "the peer's AUTH verifies: ML-DSA-65" "$IKE_DIR/b.log"
+# signed over the wrong octets (IntAuth_r before IntAuth_i): refused
+peer_init dsa-swap --start tcp --no-notify --int-auth-mistake swap --timeout 4 "${DSA_PEER[@]}" \
+	init 10.0.0.2
+peer_wait 8
+saw "the peer's ML-DSA signature over other octets: AUTHENTICATION_FAILED" \
+	'^FAIL: IKE_AUTH error notify 24$'
+ike_stop b
+
+a_run dsa-resp --intermediate --addke 1=36 "${DSA_PEER[@]}" resp serve:2 -- "conn_extra=transport = tcp"
+expect_established "ML-DSA-65, a -> peer over tcp: a established (the peer's noble signature verified)" a
+peer_wait 10
+peer_ok $? "ML-DSA-65, a -> peer: the peer checked a's certificate and AUTH"
+saw "a's certificate signed by the CA and a's ML-DSA-65 AUTH verified by noble" \
+	'^peer-auth ml_dsa65 sig=3309 cert=[0-9]+ by-ca=yes$'
+# the peer trusting another CA: a's certificate refused by noble's check
+a_run dsa-other-ca --intermediate --addke 1=36 --id py.tcpike.test --cert "$pki/py.pem" \
+	--key "$pki/py.key" --cacert "$pki/other-ca.pem" --timeout 4 resp -- "conn_extra=transport = tcp"
+peer_wait 8
+saw "the peer trusting another CA refuses a's certificate (noble)" \
+	'^FAIL: certificate signature does not verify under the CA'"'"'s key \(noble\)$'
+ike_stop a
 tap_done
