@@ -24,6 +24,11 @@
 #   bad input to b: KEi(1) one byte short, an encapsulation key failing
 #   FIPS 203's modulus check: INVALID_SYNTAX, no SA, b keeps running and
 #   establishes with the next peer; to a: KEr(1) a byte short, a gives up
+#   ML-DSA-65 (FIPS 204) from noble: the peer signs its IKE_AUTH with the key
+#   noble makes from the seed in an openssl 3.5 key file (the certificate's
+#   key, checked), verifies tcpiked's certificate against the CA and its
+#   AUTH; each role over TCP; a signature over other octets and a CA the peer
+#   does not trust are refused
 #   FIPS 203 known-answer vectors (NIST ACVP) through crypto_kex.c against
 #   OpenSSL 3.5: userspace/tests/test_mlkem_kat.c, built and run in the root
 #
