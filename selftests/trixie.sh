@@ -17,6 +17,11 @@
 #       0.7.1 needs 20.19 or later), DIR (scripts/noble-pq.sh) at /noble
 #       and the tree at /src: exports TCPIKE_NOBLE_CMD
 #   trixie_make ROOT TARGET...  make -C /src O=build-trixie TARGET... in ROOT
+#   trixie_pki ROOT DIR EE...   an ML-DSA-65 PKI made by ROOT's openssl 3.5
+#       in DIR: ca and other-ca (.pem, .key), and for each EE EE.pem
+#       (CN and DNS name EE.tcpike.test, signed by ca) and EE.key; prints
+#       the first EE's certificate as text; its output is the error when it
+#       fails
 trixie_tcpiked() {
 	local root=$1 out wrap=$IKE_DIR/bin
 	if ! out=$(trixie_make "$root" build-trixie/asan/tcpiked 2>&1); then
@@ -95,4 +100,33 @@ exec unshare -m --propagation private sh -c '
 EOF
 	chmod +x "$wrap/noblepq"
 	export TCPIKE_NOBLE_CMD=$wrap/noblepq
+}
+
+trixie_pki() {
+	local root=$1 dir=$2
+	shift 2
+	mkdir -p "$dir"
+	unshare -m --propagation private sh -c '
+	r=$1 d=$2
+	shift 2
+	mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" &&
+	mkdir -p "$r$d" && mount --bind "$d" "$r$d" && exec chroot "$r" sh -ec "
+	cd $d
+	umask 077
+	for ca in ca other-ca; do
+		openssl req -x509 -newkey ML-DSA-65 -nodes -keyout \$ca.key -out \$ca.pem \
+			-days 2 -subj /O=tcpike/CN=\$ca-ML-DSA-65 \
+			-addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign,cRLSign
+	done
+	for ee in $*; do
+		openssl req -newkey ML-DSA-65 -nodes -keyout \$ee.key -out \$ee.csr \
+			-subj /O=tcpike/CN=\$ee.tcpike.test
+		printf \"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nsubjectAltName=DNS:%s\n\" \
+			\$ee.tcpike.test > \$ee.ext
+		openssl x509 -req -in \$ee.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+			-days 2 -extfile \$ee.ext -out \$ee.pem
+	done
+	chmod 644 ./*.pem
+	openssl x509 -in $1.pem -noout -text"' sh "$root" "$dir" "$@"
 }

@@ -160,26 +160,7 @@ ike_stop a
 # tcpiked's certificate (t.tcpike.test) and the peer's (py.tcpike.test),
 # another CA; the peer's key is noble's keygen of the seed in its key file.
 pki=$IKE_DIR/pki
-mkdir -p "$pki"
-if ! out=$(unshare -m --propagation private sh -c '
-	r=$1 d=$2
-	mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" &&
-	mkdir -p "$r$d" && mount --bind "$d" "$r$d" && exec chroot "$r" sh -ec "
-	cd $d
-	for ca in ca other-ca; do
-		openssl req -x509 -newkey ML-DSA-65 -nodes -keyout \$ca.key -out \$ca.pem \
-			-days 2 -subj /O=tcpike/CN=\$ca-ML-DSA-65 \
-			-addext basicConstraints=critical,CA:TRUE \
-			-addext keyUsage=critical,keyCertSign,cRLSign
-	done
-	for ee in t py; do
-		openssl genpkey -algorithm ML-DSA-65 -out \$ee.key
-		openssl req -new -key \$ee.key -out \$ee.csr -subj /O=tcpike/CN=\$ee.tcpike.test
-		printf \"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nsubjectAltName=DNS:%s\n\" \
-			\$ee.tcpike.test > \$ee.ext
-		openssl x509 -req -in \$ee.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-			-days 2 -extfile \$ee.ext -out \$ee.pem
-	done"' sh "$troot" "$pki" 2>&1); then
+if ! out=$(trixie_pki "$troot" "$pki" t py 2>&1); then
 	tap_fail "openssl 3.5 makes the ML-DSA-65 PKI" "$(tail -n 20 <<<"$out")"
 	tap_done
 fi
