@@ -12,11 +12,13 @@
 # once, into ~/.cache/tcpike/noble-pq-0.7.1 (scripts/noble-pq.sh; never into
 # the tree); when that cannot be done the test is skipped, saying why.
 #
-#   the peer initiates (b answers), over UDP and over TCP (RFC 9329): its
+#   the peer initiates (b answers), over UDP, over TCP (RFC 9329), and with
+#   separate transports (IKE_SA_INIT over UDP, the rest over TCP): its
 #   KEi(1) is noble's 1184-byte encapsulation key, b encapsulates (OpenSSL)
 #   and sends the 1088-byte ciphertext, the peer decapsulates it (noble);
 #   b's AUTH verifies at the peer under the keys from that secret
-#   tcpiked initiates (a), over UDP and TCP: a's encapsulation key (OpenSSL)
+#   tcpiked initiates (a), over UDP, TCP and separate transports: a's
+#   encapsulation key (OpenSSL)
 #   encapsulated to by the peer (noble), a decapsulates; a's AUTH verifies
 #   under the updated keys, the peer's at a
 #   the peer's keys not updated with the ML-KEM secret: IKE_AUTH is not
@@ -80,20 +82,28 @@ peer_init() {
 }
 
 # --- the peer initiates, b answers ----------------------------------------------------------
-for start in udp500 tcp; do
-	t=${start%500}
+# t: the case; start: where IKE_SA_INIT goes; w: where the rest goes
+# (separate transports: TCP after the echo, the draft §3.1)
+for c in udp:udp500:udp500 tcp:tcp:tcp separate:udp4500:tcp; do
+	IFS=: read -r t start w <<<"$c"
+	notify=(--no-notify)
+	[ $t = separate ] && notify=()
 	b_start
-	peer_init "init-$t" --start $start --no-notify init 10.0.0.2 info
+	peer_init "init-$t" --start $start "${notify[@]}" init 10.0.0.2 info
 	peer_wait 10
 	peer_ok $? "peer -> b over $t: established, b's AUTH verified under the keys from the ML-KEM secret the peer decapsulated"
 	saw "peer -> b over $t: b chose ADDKE1 ML-KEM-768" '^addke chosen=36$'
 	saw "peer -> b over $t: KEi(1) of 1184 bytes (noble's key), KEr(1) of 1088 (b's ciphertext)" \
 		'^ke-len msgid=1 sent=1184 got=1088$'
-	saw "peer -> b over $t: IKE_AUTH response 2 under the updated keys" "^rx $start IKE_AUTH resp msgid=2\$"
-	saw "peer -> b over $t: a later request answered" "^rx $start INFORMATIONAL resp msgid=3\$"
+	saw "peer -> b over $t: the ML-KEM exchange in IKE_INTERMEDIATE 1 over $w" "^inter-resp $w msgid=1 "
+	saw "peer -> b over $t: IKE_AUTH response 2 under the updated keys" "^rx $w IKE_AUTH resp msgid=2\$"
+	saw "peer -> b over $t: a later request answered" "^rx $w INFORMATIONAL resp msgid=3\$"
 	expect_established "peer -> b over $t: b established (the peer's AUTH verified)" b
 	tap_expect_eq "peer -> b over $t: b's IKE SA names ADDKE1 ML-KEM-768" "$PROP" \
 		"$(ike_jq b "s['ike_sas'][0]['proposal']")"
+	[ $t = separate ] &&
+		tap_expect_eq "peer -> b separate: b reports separate transports, IKE on TCP" "True tcp" \
+			"$(ike1 b separate) $(ike1 b transport)"
 done
 
 # the peer's keys not updated with the ML-KEM secret: b cannot decrypt
@@ -124,17 +134,18 @@ tap_check "b is the same process" test "$bpid" = "${IKE_PID[b]}" -a -d "/proc/$b
 ike_stop b
 
 # --- a (tcpiked) initiates, the peer answers -------------------------------------------------
-for t in udp tcp; do
+for c in udp:udp500 tcp:tcp separate:tcp; do
+	IFS=: read -r t w <<<"$c"
 	extra=()
-	[ $t = tcp ] && extra=("conn_extra=transport = tcp")
+	[ $t = udp ] || extra=("conn_extra=transport = $t")
 	a_run "resp-$t" --intermediate --addke 1=36 resp serve:2 -- "${extra[@]}"
 	expect_established "a -> peer over $t: a established (the peer's AUTH verified)" a
 	peer_wait 10
 	peer_ok $? "a -> peer over $t: the peer verified a's AUTH under the keys from the secret it encapsulated"
 	saw "a -> peer over $t: KEi(1) of 1184 bytes (a's key), KEr(1) of 1088 (noble's ciphertext)" \
 		'^ke-len msgid=1 got=1184 sent=1088$'
-	tw=$t; [ $t = udp ] && tw=udp500
-	saw "a -> peer over $t: a's IKE_AUTH with Message ID 2" "^auth-req $tw msgid=2 spis=same\$"
+	saw "a -> peer over $t: a's ML-KEM exchange in IKE_INTERMEDIATE 1 over $w" "^inter-req $w msgid=1\$"
+	saw "a -> peer over $t: a's IKE_AUTH with Message ID 2" "^auth-req $w msgid=2 spis=same\$"
 	tap_expect_eq "a -> peer over $t: a's IKE SA names ADDKE1 ML-KEM-768" "$PROP" \
 		"$(ike_jq a "s['ike_sas'][0]['proposal']")"
 done
