@@ -8,7 +8,7 @@
 # OpenSSL 3.5 in the Debian 13 root and runs from it (selftests/trixie.sh,
 # as netns/61 and 65); the peer runs on the host.
 #
-# @noble/post-quantum 0.7.1 is installed with npm from the npm registry,
+# @noble/post-quantum 0.7.1 is fetched from the npm registry (curl, pinned sha512),
 # once, into ~/.cache/tcpike/noble-pq-0.7.1 (scripts/noble-pq.sh; never into
 # the tree); when that cannot be done the test is skipped, saying why.
 #
@@ -47,7 +47,7 @@ troot=${TCPIKE_DEBIAN13_ROOT:-$("$TOP/scripts/trixie-root.sh" --print-dir)}
 	tap_skip_all "no Debian 13 root at $troot (scripts/trixie-root.sh)"
 [ -x "$troot/usr/bin/node" ] || tap_skip_all "no node in $troot (scripts/trixie-root.sh installs nodejs)"
 if ! noble=$("$TOP/scripts/noble-pq.sh" 2>"$IKE_DIR/noble.err"); then
-	tap_skip_all "@noble/post-quantum 0.7.1 is not cached and scripts/noble-pq.sh could not install it (npm missing, or the npm registry unreachable: a network outage, not a fault of tcpiked): $(tail -n 1 "$IKE_DIR/noble.err")"
+	tap_skip_all "@noble/post-quantum 0.7.1 is not cached and scripts/noble-pq.sh could not fetch it (the npm registry unreachable: a network outage, not a fault of tcpiked): $(tail -n 1 "$IKE_DIR/noble.err")"
 fi
 # the peer's noble, run by the root's node (selftests/trixie.sh)
 trixie_noble "$troot" "$noble"
