@@ -192,6 +192,7 @@ void engine_free(struct engine *e)
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
 	free(e->table);
 	htab_free(&e->child_spis);
+	htab_free(&e->peer_ids);
 	free(e);
 }
 

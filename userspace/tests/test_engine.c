@@ -2038,8 +2038,8 @@ static void inject_from(struct net *n, struct peer *from, uint8_t exch, bool res
 	buf_free(&out);
 }
 
-/* The head (b's answer to a) carries an error notify of this type. */
-static bool answer_has(struct net *n, uint16_t type)
+/* The head (an answer to `to`) carries an error notify of this type. */
+static bool answer_to_has(struct net *n, struct peer *to, uint16_t type)
 {
 	static struct ike_msg inner;
 	struct buf plain = BUF_INIT;
@@ -2047,11 +2047,17 @@ static bool answer_has(struct net *n, uint16_t type)
 	uint8_t first;
 	bool has = false;
 
-	if (!head_open(n, A, &plain, &first) &&
+	if (!head_open(n, to, &plain, &first) &&
 	    !ike_chain_parse(first, plain.data, plain.len, &inner))
 		has = !ike_find_notify(&inner, type, &no);
 	buf_wipe(&plain);
 	return has;
+}
+
+/* ... b's answer to a. */
+static bool answer_has(struct net *n, uint16_t type)
+{
+	return answer_to_has(n, A, type);
 }
 
 /* A new pair, a initiating, run until a message of exchange exch is first
@@ -6474,6 +6480,478 @@ TEST(unique_replace_keeps_the_vip)
 	EXPECT_TRUE(paired(a2, first_sa(B, IKE_S_ESTABLISHED)));
 	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
 	EXPECT_STREQ("1/1", leases(n));
+	net_free(n);
+}
+
+/* --- RFC 9370 §2.2.4: additional key exchanges in CREATE_CHILD_SA -------------- */
+
+/* Keys each kernel got, by SPI: a Child SA's two ends must agree. */
+struct key_rec {
+	struct kbackend *kb;
+	uint32_t spi;
+	uint8_t key[64];
+	uint16_t len;
+};
+static struct key_rec keys_seen[32];
+static unsigned int n_keys_seen;
+
+static int keys_sa_add(struct kbackend *kb, const struct kb_sa *sa)
+{
+	if (n_keys_seen < sizeof(keys_seen) / sizeof(keys_seen[0]) &&
+	    sa->enc_key_len <= sizeof(keys_seen[0].key)) {
+		struct key_rec *k = &keys_seen[n_keys_seen++];
+
+		k->kb = kb;
+		k->spi = sa->spi;
+		k->len = sa->enc_key_len;
+		memcpy(k->key, sa->enc_key, sa->enc_key_len);
+	}
+	return none_ops->sa_add(kb, sa);
+}
+
+/* Every SPI one kernel got, the other got with the same key (and it is
+ * one of them at least). */
+static bool keys_agree(struct net *n)
+{
+	unsigned int i, j, pairs = 0;
+
+	for (i = 0; i < n_keys_seen; i++) {
+		for (j = 0; j < n_keys_seen; j++) {
+			if (keys_seen[j].kb == keys_seen[i].kb ||
+			    keys_seen[j].spi != keys_seen[i].spi)
+				continue;
+			if (keys_seen[j].len != keys_seen[i].len ||
+			    memcmp(keys_seen[j].key, keys_seen[i].key, keys_seen[i].len))
+				return false;
+			pairs++;
+		}
+	}
+	(void)n;
+	return pairs == n_keys_seen && pairs > 0;
+}
+
+/* Both ends' Child SA "net": PFS with x25519, then the methods of addke
+ * (0-terminated) as ADDKE1, ADDKE2, ... (keN_ in esp_proposals). */
+static void child_addke(struct net *n, const uint16_t *addke)
+{
+	for (int i = 0; i < 2; i++) {
+		struct proposal_cfg *p = &n->p[i].cfg->conns->children->esp[0];
+
+		p->ke[0] = IKEV2_KE_CURVE25519;
+		p->n_ke = 1;
+		for (int k = 0; addke[k]; k++) {
+			p->addke[k][0] = addke[k];
+			p->n_addke[k] = 1;
+		}
+	}
+}
+
+static struct kbackend_ops keys_ops;
+
+/* A pair up with the Child SA's additional key exchanges configured, its
+ * kernels recording keys. */
+static struct net *addke_pair(struct __test_metadata *_metadata, const uint16_t *addke)
+{
+	struct net *n = net_new(NULL);
+
+	if (!n)
+		return NULL;
+	child_addke(n, addke);
+	n_keys_seen = 0;
+	keys_ops = *none_ops;
+	keys_ops.sa_add = keys_sa_add;
+	A->kb->ops = &keys_ops;
+	B->kb->ops = &keys_ops;
+	bring_up(_metadata, n);
+	return n;
+}
+
+/* by rekeys the Child SA: CREATE_CHILD_SA, then one IKE_FOLLOWUP_KE per
+ * additional method (§2.2.4), nothing new in either kernel before the
+ * last; then the new pair alone, its keys the same at both ends. */
+static void child_rekey_addke(struct __test_metadata *_metadata, struct net *n,
+			      struct peer *by, unsigned int nke)
+{
+	struct peer *to = other_peer(by);
+	uint32_t old_in = first_sa(by, IKE_S_ESTABLISHED)->children->spi_in;
+	uint64_t rekeys = sa_a(n)->children->rekeys;
+	unsigned int i;
+
+	rekey(by, true);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	ASSERT_EQ(to, head_to(n));
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	ASSERT_TRUE(head_response(n));
+	deliver(n);
+	for (i = 0; i < nke; i++) {
+		EXPECT_EQ(2, kernel_sas(A));
+		EXPECT_EQ(2, kernel_sas(B));
+		EXPECT_EQ(1, count_children(sa_a(n)));
+		EXPECT_EQ(1, count_children(sa_b(n)));
+		ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n)) TH_LOG("exchange %u", i + 1);
+		EXPECT_FALSE(head_response(n));
+		EXPECT_EQ(to, head_to(n));
+		deliver(n);
+		ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+		EXPECT_TRUE(head_response(n));
+		deliver(n);
+	}
+	EXPECT_NE(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	pump(n);
+	one_of_each(_metadata, n);
+	EXPECT_NE(old_in, first_sa(by, IKE_S_ESTABLISHED)->children->spi_in);
+	EXPECT_EQ(rekeys + 1, sa_a(n)->children->rekeys);
+	EXPECT_EQ(rekeys + 1, sa_b(n)->children->rekeys);
+	EXPECT_TRUE(keys_agree(n));
+}
+
+static const uint16_t addke_two[] = { IKEV2_KE_CURVE448, IKEV2_KE_ECP_256, 0 };
+static const uint16_t addke_one[] = { IKEV2_KE_CURVE448, 0 };
+
+TEST(child_rekey_addke_by_initiator)
+{
+	struct net *n = addke_pair(_metadata, addke_two);
+
+	ASSERT_NE(NULL, n);
+	/* IKE_AUTH's Child SA had none (its ESP proposals carry no KE) */
+	EXPECT_EQ(0, sa_a(n)->children->esp.addke[0]);
+	child_rekey_addke(_metadata, n, A, 2);
+	EXPECT_EQ(IKEV2_KE_CURVE448, sa_a(n)->children->esp.addke[0]);
+	EXPECT_EQ(IKEV2_KE_ECP_256, sa_b(n)->children->esp.addke[1]);
+	net_free(n);
+}
+
+TEST(child_rekey_addke_by_responder)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	ASSERT_NE(NULL, n);
+	child_rekey_addke(_metadata, n, B, 1);
+	/* and again, by the other side */
+	child_rekey_addke(_metadata, n, A, 1);
+	net_free(n);
+}
+
+/* A new Child SA (CREATE_CHILD_SA without REKEY_SA) with an additional key
+ * exchange: installed after its IKE_FOLLOWUP_KE only. */
+TEST(child_new_addke)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+	struct ike_sa *a;
+
+	ASSERT_NE(NULL, n);
+	a = sa_a(n);
+	child_free(a->children, true);	/* a forgot it: b's goes too, below */
+	child_free(sa_b(n)->children, true);
+	a->pending |= PEND_CHILD;
+	ike_kick(a);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	deliver(n);
+	ASSERT_TRUE(head_response(n));
+	deliver(n);
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_sas(B));
+	ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	deliver(n);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_TRUE(keys_agree(n));
+	net_free(n);
+}
+
+/* A pair with one additional key exchange, a rekeying the Child SA: its
+ * first IKE_FOLLOWUP_KE taken out of the network into *k (NULL, and the
+ * pair, if it did not come). */
+static struct net *followup_held(struct __test_metadata *_metadata, struct pkt **k)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	*k = NULL;
+	if (!n)
+		return NULL;
+	rekey(A, true);
+	deliver(n);
+	deliver(n);
+	if (head_exch(n) == IKEV2_EXCH_IKE_FOLLOWUP_KE)
+		*k = pop(n);
+	return n;
+}
+
+/*
+ * §2.2.4: the responder drops its state when no IKE_FOLLOWUP_KE comes in
+ * time, and answers a late one with STATE_NOT_FOUND; the initiator takes
+ * that as the failure of the whole rekey: nothing new installed, the old
+ * Child SA stays and is rekeyed again later.
+ */
+TEST(child_addke_state_dropped_then_not_found)
+{
+	uint32_t old_in;
+	struct pkt *k;
+	struct net *n = followup_held(_metadata, &k);
+
+	ASSERT_NE(NULL, k);
+	free(k);
+	old_in = sa_a(n)->children->spi_in;	/* the old one: the new is not linked */
+	A->cfg->conns->retransmit_tries = 20;	/* a waits longer than b */
+	listen_log(true);
+	/* a's retransmits lost for 21 s: b's state goes after 20 */
+	for (int i = 0; i < 210; i++) {
+		now_ms += 100;
+		timers(n);
+		while (n->head)
+			drop(n);
+	}
+	EXPECT_NE(NULL, heard_line("no IKE_FOLLOWUP_KE within"));
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(1, count_children(sa_b(n)));
+	/* the next retransmit gets STATE_NOT_FOUND */
+	jump_to(n, &sa_a(n)->req.timer);
+	ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	deliver(n);
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_STATE_NOT_FOUND));
+	deliver(n);
+	listen_log(false);
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(1, count_children(sa_a(n)));
+	EXPECT_EQ(old_in, sa_a(n)->children->spi_in);
+	EXPECT_EQ(CHILD_S_INSTALLED, sa_a(n)->children->state);
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	/* tried again later, this time through */
+	elapse(n, 40000);
+	one_of_each(_metadata, n);
+	EXPECT_NE(old_in, sa_a(n)->children->spi_in);
+	net_free(n);
+}
+
+/*
+ * §2.2.4: "The former 'Diffie-Hellman Group Num' ... field in the KEi(n)
+ * and KEr(n) payloads MUST match the n-th negotiated additional key
+ * exchange": b expects another method than a sends (its state edited),
+ * answers INVALID_KE_PAYLOAD and drops its state; a fails the series.
+ * Nothing of the new Child SA is installed at either end.
+ */
+TEST(child_addke_wrong_method_fails_the_series)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+	uint32_t old_in;
+
+	ASSERT_NE(NULL, n);
+	old_in = sa_a(n)->children->spi_in;
+	rekey(A, true);
+	deliver(n);
+	ASSERT_NE(NULL, sa_b(n)->fu_resp.child);
+	sa_b(n)->fu_resp.child->esp.addke[0] = IKEV2_KE_ECP_384;
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	deliver(n);
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_INVALID_KE_PAYLOAD));
+	EXPECT_EQ(NULL, sa_b(n)->fu_resp.child);
+	deliver(n);
+	EXPECT_EQ(NULL, sa_a(n)->fu_init.child);
+	EXPECT_EQ(0, queued(n));
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(old_in, sa_a(n)->children->spi_in);
+	EXPECT_EQ(CHILD_S_INSTALLED, sa_a(n)->children->state);
+	EXPECT_EQ(1, count_children(sa_b(n)));
+	net_free(n);
+}
+
+/*
+ * An IKE_FOLLOWUP_KE never answered: a gives up on b (the IKE SA goes, as
+ * any exchange's timeout), b drops its state after 20 s; neither installed
+ * anything of the new Child SA.
+ */
+TEST(child_addke_unanswered_installs_nothing)
+{
+	struct pkt *k;
+	struct net *n = followup_held(_metadata, &k);
+
+	ASSERT_NE(NULL, k);
+	free(k);
+	for (int i = 0; i < 250; i++) {
+		now_ms += 100;
+		timers(n);
+		while (n->head && head_to(n) == B)
+			drop(n);
+		pump(n);
+	}
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(NULL, first_sa(B, IKE_S_ESTABLISHED) ?
+		  first_sa(B, IKE_S_ESTABLISHED)->fu_resp.child : NULL);
+	EXPECT_LE(kernel_sas(B), 2);
+	net_free(n);
+}
+
+/*
+ * §2.2.4: "If the initiator continues to receive STATE_NOT_FOUND
+ * notifications after several retries, it MUST treat this situation as a
+ * fatal error and delete the IKE SA by sending a DELETE payload."  b
+ * forgets every series before its IKE_FOLLOWUP_KE arrives.
+ */
+static void not_found_for_ever(struct __test_metadata *_metadata, struct net *n, bool child)
+{
+	unsigned int series = 0, guard = 0;
+
+	rekey(A, child);
+	while (count_sa(A, IKE_S_ESTABLISHED) && ++guard < 2000) {
+		if (head_exch(n) == IKEV2_EXCH_IKE_FOLLOWUP_KE && !head_response(n)) {
+			followup_clear(&sa_b(n)->fu_resp);
+			series++;
+		}
+		if (!n->head) {
+			now_ms += 100;
+			timers(n);
+			continue;
+		}
+		deliver(n);
+	}
+	EXPECT_EQ(FOLLOWUP_NOT_FOUND_MAX, series);
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, count_all(B));	/* a's Delete came */
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_sas(B));
+}
+
+TEST(child_addke_state_not_found_for_ever_deletes_the_ike_sa)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	ASSERT_NE(NULL, n);
+	not_found_for_ever(_metadata, n, true);
+	net_free(n);
+}
+
+/* The IKE SA's own rekey with an additional key exchange (x448 as ADDKE1
+ * after IKE_INTERMEDIATE in the IKE SA's setup). */
+static struct net *ike_addke_pair(struct __test_metadata *_metadata)
+{
+	struct net *n = net_new(NULL);
+
+	if (!n)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		struct proposal_cfg *p = &n->p[i].cfg->conns->ike[0];
+
+		p->addke[0][0] = IKEV2_KE_CURVE448;
+		p->n_addke[0] = 1;
+		n->p[i].cfg->conns->intermediate = i ? CFG_INTER_ACCEPT : CFG_INTER_YES;
+	}
+	bring_up(_metadata, n);
+	return n;
+}
+
+TEST(ike_addke_state_not_found_for_ever_deletes_the_ike_sa)
+{
+	struct net *n = ike_addke_pair(_metadata);
+
+	ASSERT_NE(NULL, n);
+	EXPECT_EQ(IKEV2_KE_CURVE448, sa_a(n)->suite.addke[0]);
+	not_found_for_ever(_metadata, n, false);
+	net_free(n);
+}
+
+/*
+ * §2.2.4: "a TEMPORARY_FAILURE notification MUST be sent in response to"
+ * a CREATE_CHILD_SA rekeying an SA whose rekey's IKE_FOLLOWUP_KE series
+ * this end runs.  a's series is under way (its IKE_FOLLOWUP_KE in flight)
+ * when b's rekey of the same Child SA reaches it.
+ */
+TEST(child_rekey_during_our_followup_gets_temporary_failure)
+{
+	struct pkt *k;
+	struct net *n = followup_held(_metadata, &k);
+
+	ASSERT_NE(NULL, k);
+	rekey(B, true);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	ASSERT_EQ(A, head_to(n));
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_to_has(n, B, IKEV2_N_TEMPORARY_FAILURE));
+	deliver(n);
+	deliver_pkt(k);		/* a's series goes on */
+	free(k);
+	pump(n);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(1, sa_a(n)->children->rekeys);
+	EXPECT_TRUE(keys_agree(n));
+	net_free(n);
+}
+
+/*
+ * §2.2.4: simultaneous rekeys that both negotiated additional key
+ * exchanges: the initiator of the exchange with the lowest nonce stops
+ * without IKE_FOLLOWUP_KE ("there is nothing to delete yet"); the other
+ * series alone runs, one new pair at the end.
+ */
+static void addke_collision(struct __test_metadata *_metadata, struct net *n, bool child,
+			    bool b_first)
+{
+	unsigned int a_fu = 0, b_fu = 0, guard = 0;
+
+	rekey(A, child);
+	rekey(B, child);
+	ASSERT_EQ(2, queued(n));
+	deliver(n);		/* a's request at b */
+	deliver(n);		/* b's request at a */
+	ASSERT_EQ(2, queued(n));
+	ASSERT_TRUE(head_response(n));
+	if (b_first)
+		to_front(n, 1);
+	while (n->head && ++guard < 1000) {
+		if (head_exch(n) == IKEV2_EXCH_IKE_FOLLOWUP_KE && !head_response(n)) {
+			a_fu += head_to(n) == B;
+			b_fu += head_to(n) == A;
+		}
+		deliver(n);
+	}
+	EXPECT_EQ(1, a_fu + b_fu);
+	EXPECT_TRUE(!a_fu || !b_fu);
+	pump(n);
+	elapse(n, 25000);	/* the loser's state at the winner dropped */
+	one_of_each(_metadata, n);
+	if (child) {
+		EXPECT_EQ(1, sa_a(n)->children->rekeys);
+		EXPECT_EQ(1, sa_b(n)->children->rekeys);
+		EXPECT_TRUE(keys_agree(n));
+	} else {
+		EXPECT_EQ(1, sa_a(n)->rekeys);
+	}
+}
+
+TEST(child_addke_collision_a_answer_first)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	ASSERT_NE(NULL, n);
+	addke_collision(_metadata, n, true, false);
+	net_free(n);
+}
+
+TEST(child_addke_collision_b_answer_first)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	ASSERT_NE(NULL, n);
+	addke_collision(_metadata, n, true, true);
+	net_free(n);
+}
+
+TEST(ike_addke_collision)
+{
+	struct net *n = ike_addke_pair(_metadata);
+
+	ASSERT_NE(NULL, n);
+	addke_collision(_metadata, n, false, false);
 	net_free(n);
 }
 
