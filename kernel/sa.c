@@ -12,6 +12,7 @@
  * goes; each holds a reference on the module, so the module cannot be
  * unloaded while it owns a state (unloading would leave traffic in clear).
  */
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -906,6 +907,29 @@ static void steer_seal(struct xfrm_state *x)
 }
 
 /*
+ * A test hook (selftests/vm/2c): the switch holds x->lock this many
+ * microseconds longer, between the copy and the delete, so that output on
+ * another CPU meets the switch even under emulation.  Output there waits
+ * for the lock; a steer that dropped the lock before the delete (as
+ * tcpike did until 2026-11) would hand out the copied sequence numbers
+ * twice, and vm/2c catches that.  0 (the default) in normal use.
+ */
+static unsigned int steer_hold_us;
+module_param(steer_hold_us, uint, 0600);
+MODULE_PARM_DESC(steer_hold_us,
+		 "test hook: microseconds a steer holds the SA's lock at the switch (default 0, at most 20000)");
+
+static void steer_hold(void)
+{
+	unsigned int us = min(READ_ONCE(steer_hold_us), 20000U);
+
+	if (us) {
+		mdelay(us / 1000);
+		udelay(us % 1000);
+	}
+}
+
+/*
  * nx replaces x, atomically for x's packets (see above).  On success the
  * table has taken the caller's reference on nx; on failure the caller
  * still holds it.  -ESRCH: x is no longer VALID or no longer the
@@ -924,6 +948,7 @@ static int steer_commit(struct tcpike_net *tn, struct xfrm_state *x, struct xfrm
 	s = sa_of(tn, x);
 	if (s) {
 		steer_copy(nx, x);
+		steer_hold();
 		xfrm_state_hold(nx);
 		s->x = nx;		/* the record's reference on x is ours now */
 	}

@@ -107,14 +107,17 @@
  *	FAMILY, DST name an outbound SA the module owns, PAIR_SPI its inbound
  *	partner (the SA with that SPI whose destination is the outbound SA's
  *	source), REACH_TIMEOUT seconds (1..3600; 0 removes the watch, then
- *	without PAIR_SPI).  Setting an existing watch changes it.  The watch
- *	goes with the outbound SA when the module no longer owns it.
- * @TCPIKE_CMD_EVENT_REACH: notification on the events group: outbound ESP
- *	on a watched SA was sent for REACH_TIMEOUT seconds with no inbound ESP
- *	on its pair (REACH_UP 0), or inbound ESP came again after that
- *	(REACH_UP 1).  SPI, FAMILY, DST (the outbound SA), PAIR_SPI,
- *	REACH_TIMEOUT, REACH_UP.  Sampled twice a second from the SAs'
- *	packet counters.
+ *	without PAIR_SPI).  Setting an existing watch changes it.  A watch
+ *	set or changed starts unknown, from the SAs' counters at that moment.
+ *	The watch goes with the outbound SA when the module no longer owns it.
+ * @TCPIKE_CMD_EVENT_REACH: notification on the events group, each time a
+ *	watch's state changes: REACH_UP 1 when inbound ESP arrived on the
+ *	pair, the first packet after the watch was set or changed (unknown to
+ *	up) or after a down (down to up); REACH_UP 0 when outbound ESP on the
+ *	watched SA was sent for REACH_TIMEOUT seconds with no inbound ESP on
+ *	its pair (unknown or up to down).  SPI, FAMILY, DST (the outbound SA),
+ *	PAIR_SPI, REACH_TIMEOUT, REACH_UP.  Sampled twice a second from the
+ *	SAs' packet counters.
  * @TCPIKE_CMD_POLICY_GET: with NLM_F_DUMP (only): every policy the module
  *	made in the caller's namespace as the kernel holds it, one message
  *	each: POLICY_DIR, FAMILY, SEL_SRC, SEL_DST, SEL_SRC_PLEN, SEL_DST_PLEN,
@@ -285,7 +288,8 @@ enum tcpike_del_reason {
  *	with an outbound one (REACH_SET, EVENT_REACH)
  * @TCPIKE_A_REACH_TIMEOUT: u32, seconds of outbound ESP with no inbound
  *	before the peer is reported unreachable (0-3600; 0 removes)
- * @TCPIKE_A_REACH_UP: u8, in EVENT_REACH: 0 unreachable, 1 inbound resumed
+ * @TCPIKE_A_REACH_UP: u8, in EVENT_REACH: 0 unreachable, 1 inbound ESP
+ *	arrived (the first since the watch was set, or since a down)
  * @TCPIKE_A_STATS_REACHES: u32, reachability watches (reply)
  * @TCPIKE_A_MARK: u32, XFRM mark value (XFRMA_MARK): an SA is used for
  *	inbound packets with (skb->mark & MARK_MASK) == MARK and by policies

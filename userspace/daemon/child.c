@@ -924,32 +924,20 @@ static void out_timer_fire(struct timer *t)
 	child_install_out(container_of(t, struct child_sa, out_timer));
 }
 
-int child_install(struct child_sa *c, const struct buf *ni,
-		  const struct buf *nr, const struct buf *gir, bool we_initiated)
+/* The Child SA's SAs into the kernel from its KEYMAT km (wiped). */
+static int child_install_km(struct child_sa *c, struct buf *km,
+			    const struct crypto_esp_algs *alg, bool we_initiated)
 {
 	struct ike_sa *sa = c->ike;
-	struct crypto_esp_algs al;
-	struct buf km = BUF_INIT;
+	struct crypto_esp_algs al = *alg;
 	const uint8_t *i_e, *i_a, *r_e, *r_a;
-	size_t need;
 	const struct ike_path *ep;
 	int r;
 	char ls[256], rs[256], su[96];
 
-	r = crypto_esp_xfrm_names(c->esp.encr, c->esp.encr_keylen, c->esp.integ, &al);
-	if (r)
-		return r;
-	need = crypto_esp_keymat_len(&al);
-	r = crypto_child_keymat(sa->suite.prf, &sa->keys.sk_d, gir ? gir->data : NULL,
-				gir ? gir->len : 0, ni->data, ni->len, nr->data, nr->len,
-				need, &km);
-	if (r) {
-		buf_wipe(&km);
-		return r;
-	}
 	/* §2.17: initiator-to-responder keys first, encryption before
 	 * integrity in each direction. */
-	i_e = km.data;
+	i_e = km->data;
 	i_a = i_e + al.enc_key_len;
 	r_e = i_a + al.auth_key_len;
 	r_a = r_e + al.enc_key_len;
@@ -987,7 +975,7 @@ int child_install(struct child_sa *c, const struct buf *ni,
 			       we_initiated ? i_a : r_a, al.auth_key_len, &al);
 		c->installed_out = !r;
 	}
-	buf_wipe(&km);
+	buf_wipe(km);
 	if (r) {
 		sa->e->st.child_failed++;
 		return r;
@@ -1005,6 +993,38 @@ int child_install(struct child_sa *c, const struct buf *ni,
 		 ls, rs, c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
 		 c->esp_tcp ? " (ESP in TCP)" : c->encap ? " (UDP-encapsulated)" : "", su);
 	return 0;
+}
+
+int child_install(struct child_sa *c, const struct buf *ni,
+		  const struct buf *nr, const struct buf *gir, bool we_initiated)
+{
+	struct buf seed = BUF_INIT;
+	int r = -ENOMEM;
+
+	/* §2.17: KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr) */
+	if ((!gir || !buf_append(&seed, gir->data, gir->len)) &&
+	    !buf_append(&seed, ni->data, ni->len) && !buf_append(&seed, nr->data, nr->len))
+		r = child_install_seed(c, &seed, we_initiated);
+	buf_wipe(&seed);
+	return r;
+}
+
+int child_install_seed(struct child_sa *c, const struct buf *seed, bool we_initiated)
+{
+	struct ike_sa *sa = c->ike;
+	struct crypto_esp_algs al;
+	struct buf km = BUF_INIT;
+	int r;
+
+	r = crypto_esp_xfrm_names(c->esp.encr, c->esp.encr_keylen, c->esp.integ, &al);
+	if (!r)
+		r = crypto_prf_plus(sa->suite.prf, sa->keys.sk_d.data, sa->keys.sk_d.len,
+				    seed->data, seed->len, crypto_esp_keymat_len(&al), &km);
+	if (r) {
+		buf_wipe(&km);
+		return r;
+	}
+	return child_install_km(c, &km, &al, we_initiated);
 }
 
 /*
@@ -1275,6 +1295,12 @@ void child_free(struct child_sa *c, bool uninstall_it)
 	ts_set_clear(&c->ts_remote);
 	if (sa->req.old == c)
 		sa->req.old = NULL;
+	/* a rekey of c in IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) installs its
+	 * new Child SA as a new one */
+	if (sa->fu_init.old == c)
+		sa->fu_init.old = NULL;
+	if (sa->fu_resp.old == c)
+		sa->fu_resp.old = NULL;
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }

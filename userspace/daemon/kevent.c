@@ -14,6 +14,9 @@
  *                 and IKE follow (on_mapping)
  *   acquire       traffic met a trap policy without an SA: its connection
  *                 is initiated (trap.c)
+ *   reachability  a watch the ESP probe set on its Child SA (module only)
+ *                 changed: inbound ESP came (up) or outbound went
+ *                 unanswered (down); handed to the probe (esp_probe.c)
  *
  * SAs are found by SPI and outer destination, compared with the addresses
  * each Child SA was installed with; an event for an SA the daemon does not
@@ -137,6 +140,25 @@ static void on_mapping(struct engine *e, const struct kb_event *ev)
 	ike_kick(sa);
 }
 
+/* A watch names its outbound SA (spi, dst) and the inbound pair_spi: the
+ * Child SA is found by its inbound SPI (unique here) and checked. */
+static void on_reach(struct engine *e, const struct kb_event *ev)
+{
+	struct child_sa *c;
+	struct hnode *n;
+
+	for (n = htab_first(&e->child_spis, htab_hash_u32(ev->pair_spi)); n; n = htab_next(n)) {
+		c = container_of(n, struct child_sa, spi_node);
+		if (c->spi_in == ev->pair_spi && c->spi_out == ev->spi &&
+		    addr_eq(&c->addr_remote, &ev->dst)) {
+			e->exch->probe_reach(c, ev->up);
+			return;
+		}
+	}
+	log_debug("kernel: reachability %s of SA %08x, not one of ours", ev->up ? "up" : "down",
+		  ntohl(ev->spi));
+}
+
 void engine_kernel_event(void *ctx, const struct kb_event *ev)
 {
 	struct engine *e = ctx;
@@ -151,6 +173,9 @@ void engine_kernel_event(void *ctx, const struct kb_event *ev)
 		break;
 	case KB_EV_ACQUIRE:
 		trap_acquire(e, ev);
+		break;
+	case KB_EV_REACH:
+		on_reach(e, ev);
 		break;
 	default:
 		log_debug("kernel: event %d not handled", (int)ev->kind);

@@ -94,6 +94,11 @@ enum kb_event_kind {
 				 * address or port (a NAT rebound) */
 	KB_EV_SA_GONE,		/* someone else deleted the SA (ip xfrm state
 				 * delete/flush): as a hard expire */
+	KB_EV_REACH,		/* a reachability watch (reach_set) changed:
+				 * up, inbound ESP on pair_spi, the first
+				 * since the watch was set or since a down;
+				 * down, outbound ESP on spi for the timeout
+				 * and nothing inbound */
 };
 
 struct kb_event {
@@ -109,6 +114,10 @@ struct kb_event {
 	 * order) */
 	struct sockaddr_storage new_remote;
 	uint16_t old_port;
+	/* reach: the outbound SA is (spi, dst), its inbound pair pair_spi
+	 * (network order) */
+	uint32_t pair_spi;
+	bool up;
 };
 
 typedef void (*kb_event_fn)(void *ctx, const struct kb_event *ev);
@@ -165,6 +174,14 @@ struct kbackend_ops {
 			     const struct sockaddr_storage *local,
 			     const struct sockaddr_storage *remote,
 			     uint32_t interval_s);
+	/* A reachability watch on a Child SA: the outbound SA (dst, spi)
+	 * and its inbound pair_spi (both network order), KB_EV_REACH events
+	 * when inbound ESP arrives (the first after this call, or after a
+	 * down) and after timeout_s seconds of outbound with no inbound.
+	 * Set again, a watch starts over; timeout_s 0 removes it.  NULL:
+	 * the backend has none (xfrm, none), counters are read instead. */
+	int (*reach_set)(struct kbackend *kb, const struct sockaddr_storage *dst,
+			 uint32_t spi, uint32_t pair_spi, uint32_t timeout_s);
 	/* The event source: an fd for the event loop to watch (opened on
 	 * first use, before privileges are dropped: the module's group needs
 	 * CAP_NET_ADMIN), or -1 with kb_error saying why; events_process()

@@ -169,6 +169,13 @@ static int kbm_keepalive_set(struct kbackend *kb, const struct sockaddr_storage 
 							 interval_s));
 }
 
+static int kbm_reach_set(struct kbackend *kb, const struct sockaddr_storage *dst,
+			 uint32_t spi, uint32_t pair_spi, uint32_t timeout_s)
+{
+	return result(kb, "reachability watch", tnl_reach_set(tnl_of(kb), dst, spi, pair_spi,
+							       timeout_s));
+}
+
 /* Joins the events group on first use; read it with tnl_event_next(). */
 static int kbm_event_fd(struct kbackend *kb)
 {
@@ -180,7 +187,7 @@ static int kbm_event_fd(struct kbackend *kb)
 }
 
 /* One module event as the daemon's kb_event; false for those it has no
- * use for (reachability: see kevent.c; a deleted policy). */
+ * use for (a deleted policy). */
 static bool kb_event_of(const struct tnl_event *te, struct kb_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -206,6 +213,11 @@ static bool kb_event_of(const struct tnl_event *te, struct kb_event *ev)
 		ev->new_remote = te->new_addr;
 		addr_set_port(&ev->new_remote, te->new_port);
 		ev->old_port = te->old_port;
+		return true;
+	case TNL_EV_REACH:
+		ev->kind = KB_EV_REACH;
+		ev->pair_spi = te->pair_spi;
+		ev->up = te->up;
 		return true;
 	default:
 		return false;
@@ -247,6 +259,7 @@ const struct kbackend_ops kb_module_ops = {
 	.policy_add = kbm_policy_add,
 	.policy_del = kbm_policy_del,
 	.keepalive_set = kbm_keepalive_set,
+	.reach_set = kbm_reach_set,
 	.event_fd = kbm_event_fd,
 	.events_process = kbm_events_process,
 	.destroy = kbm_destroy,

@@ -78,8 +78,10 @@ int tnl_keepalive_set(struct tnl *t, const struct sockaddr_storage *local,
 		      const struct sockaddr_storage *remote, uint16_t sport, uint16_t dport,
 		      uint32_t interval_s);
 /* Reachability watch on the outbound SA (dst, spi) with its inbound pair
- * (pair_spi, network order): events after timeout_s seconds of outbound
- * with no inbound, and when inbound resumes; timeout_s 0 removes it. */
+ * (pair_spi, network order), set or set again in the unknown state: an
+ * up event for the first inbound after that (or after a down), a down
+ * event after timeout_s seconds of outbound with no inbound; timeout_s 0
+ * removes it. */
 int tnl_reach_set(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 		  uint32_t pair_spi, uint32_t timeout_s);
 int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
@@ -122,7 +124,7 @@ struct tnl_event {
 	uint16_t old_port, new_port;
 	/* reach: SA (spi, dst) with its inbound pair_spi (network order);
 	 * up 0: outbound for timeout_s seconds and nothing inbound, 1: inbound
-	 * resumed */
+	 * arrived (the first since the watch was set, or since a down) */
 	uint32_t pair_spi, timeout_s;
 	int up;
 	/* sa-deleted (spi, src, dst, reqid) and policy-deleted (dir, sel,
