@@ -59,6 +59,7 @@ const struct exch_ops exch_ops = {
 	.esp_transport = esp_transport_start,
 	.dpd = info_start_dpd,
 	.probe_stop = esp_probe_stop,
+	.probe_reach = esp_probe_reach,
 };
 
 struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend *kb)
@@ -191,6 +192,7 @@ void engine_free(struct engine *e)
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
 	free(e->table);
 	htab_free(&e->child_spis);
+	htab_free(&e->peer_ids);
 	free(e);
 }
 

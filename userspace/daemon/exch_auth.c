@@ -433,20 +433,25 @@ static int refuse(struct refusal *no, const char *part, int err, const char *fmt
 	return err;
 }
 
-/* The peer's certificates from an IKE_AUTH request: its own, then the
- * intermediates (check_auth; conn_fit parses them once for every
- * connection's CA). */
+/* The peer's certificates from one IKE_AUTH message: its own, then the
+ * intermediates, parsed once for conn_fit (every connection's CAs) and
+ * check_auth.  Each chain check is done once: the CA sets the chain was
+ * checked against, with the result, are kept beside (chain_ok). */
+#define PEER_CERTS_MEMO	8
+
 struct peer_certs {
 	X509 *ee;
 	STACK_OF(X509) *inter;
+	const struct cred *memo[PEER_CERTS_MEMO];
+	bool memo_ok[PEER_CERTS_MEMO];
+	int n_memo;
 };
 
 static void peer_certs_get(const struct ike_msg *inner, struct peer_certs *pc)
 {
 	const struct ike_pl *pl = NULL;
 
-	pc->ee = NULL;
-	pc->inter = NULL;
+	memset(pc, 0, sizeof(*pc));
 	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_CERT))) {
 		struct ike_typed c;
 		X509 *x;
@@ -473,20 +478,36 @@ static void peer_certs_free(struct peer_certs *pc)
 	sk_X509_pop_free(pc->inter, X509_free);
 }
 
+/* Whether the peer's certificate chains to cr's CAs (checked once per
+ * credential set and message). */
+static bool chain_ok(struct peer_certs *pc, const struct cred *cr)
+{
+	bool ok;
+	int i;
+
+	for (i = 0; i < pc->n_memo; i++)
+		if (pc->memo[i] == cr)
+			return pc->memo_ok[i];
+	ok = pc->ee && cr && cr->cas && !crypto_cert_verify(pc->ee, pc->inter, cr->cas, 0);
+	if (pc->n_memo < PEER_CERTS_MEMO) {
+		pc->memo[pc->n_memo] = cr;
+		pc->memo_ok[pc->n_memo++] = ok;
+	}
+	return ok;
+}
+
 /*
  * Checks the peer's certificate and AUTH.  octets: peer's first message |
  * our nonce | prf(SK_p(peer), peer's ID body).  Returns 0, or -errno with
  * what was refused and why in *no.
  */
 static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *inner,
-		      const struct id_cfg *me, const struct id_cfg *peer,
+		      struct peer_certs *pc, const struct id_cfg *me, const struct id_cfg *peer,
 		      const struct buf *octets, struct refusal *no)
 {
 	const struct ike_pl *pa = ike_msg_find(inner, IKEV2_PL_AUTH);
 	struct ike_typed auth;
-	struct peer_certs pc;
-	STACK_OF(X509) *inter;
-	X509 *ee;
+	X509 *ee = pc->ee;
 	EVP_PKEY *pub;
 	char pid[PEER_ID_STRLEN];
 	int r;
@@ -517,12 +538,9 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 			      "it uses method 2 (shared key) where a signature is expected");
 	if (!cr || !cr->cas)
 		return refuse(no, "certificate", -ENOENT, "we have no CA to check it against");
-	peer_certs_get(inner, &pc);
-	ee = pc.ee;
-	inter = pc.inter;
 	if (!ee) {
 		r = refuse(no, "certificate", -EKEYREJECTED, "it sent no X.509 certificate");
-	} else if (crypto_cert_verify(ee, inter, cr->cas, 0)) {
+	} else if (!chain_ok(pc, cr)) {
 		r = refuse(no, "certificate", -EKEYREJECTED, "it does not chain to our CAs");
 	} else if (!crypto_cert_matches_id(ee, peer->type, peer->data, peer->len)) {
 		r = refuse(no, "certificate", -EKEYREJECTED, "it does not contain the identity %s",
@@ -543,7 +561,6 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 			log_debug("%s: the peer's AUTH verifies: %s", ike_sa_name(sa),
 				  crypto_sig_scheme_name(sch));
 	}
-	peer_certs_free(&pc);
 	return r;
 }
 
@@ -578,7 +595,7 @@ static int octets_for(struct ike_sa *sa, const struct buf *msg, const struct buf
 /* The peer's AUTH over what it signed (§2.15: its first message, our
  * nonce, its identity under SK_pi or SK_pr); 0, or refused in *no. */
 static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_msg *inner,
-			   const struct id_cfg *me, struct refusal *no)
+			   struct peer_certs *pc, const struct id_cfg *me, struct refusal *no)
 {
 	struct buf oct = BUF_INIT;
 	int r;
@@ -590,7 +607,7 @@ static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_
 	if (r)
 		refuse(no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
 	else
-		r = check_auth(sa, cr, inner, me, &sa->peer_id, &oct, no);
+		r = check_auth(sa, cr, inner, pc, me, &sa->peer_id, &oct, no);
 	buf_wipe(&oct);
 	return r;
 }
@@ -743,10 +760,9 @@ static void initial_contact(struct ike_sa *sa)
 {
 	struct ike_sa *o, *n;
 
-	for (o = sa->e->all; o; o = n) {
-		n = o->next;
-		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED &&
-		    config_id_equal(&o->peer_id, &sa->peer_id)) {
+	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o; o = n) {
+		n = ike_by_peer_next(o, &sa->peer_id);
+		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED) {
 			char pid[PEER_ID_STRLEN];
 
 			log_info("%s: INITIAL_CONTACT from %s", ike_sa_name(o), peer_id_str(sa, pid));
@@ -772,9 +788,9 @@ static bool unique_admit(struct ike_sa *sa, bool *replace)
 	uint32_t n = 0;
 
 	*replace = false;
-	for (o = sa->e->all; o; o = o->next) {
-		if (o == sa || o->cfg != cc || o->state != IKE_S_ESTABLISHED ||
-		    !config_id_equal(&o->peer_id, &sa->peer_id))
+	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o;
+	     o = ike_by_peer_next(o, &sa->peer_id)) {
+		if (o == sa || o->cfg != cc || o->state != IKE_S_ESTABLISHED)
 			continue;
 		if (cc->unique == CFG_UNIQUE_REPLACE) {
 			*replace = true;
@@ -829,10 +845,9 @@ static void unique_replace(struct ike_sa *sa, bool moved)
 	struct ike_sa *o, *n;
 	char pid[PEER_ID_STRLEN];
 
-	for (o = sa->e->all; o; o = n) {
-		n = o->next;
+	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o; o = n) {
+		n = ike_by_peer_next(o, &sa->peer_id);
 		if (o == sa || o->cfg != sa->cfg || o->state != IKE_S_ESTABLISHED ||
-		    !config_id_equal(&o->peer_id, &sa->peer_id) ||
 		    (moved && addr_eq(&o->path.remote, &sa->path.remote)))
 			continue;
 		if (!moved) {
@@ -859,6 +874,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct ike_typed idr;
 	struct id_cfg me;
 	struct refusal no = { .part = "AUTH", .why = "" };
+	struct peer_certs pc;
 	struct ike_notify ic;
 	char a[PEER_ID_STRLEN], b[PEER_ID_STRLEN];
 	uint16_t child_err;
@@ -881,7 +897,9 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	my_id(sa, cr, &me);
-	r = peer_auth_check(sa, cr, inner, &me, &no);
+	peer_certs_get(inner, &pc);
+	r = peer_auth_check(sa, cr, inner, &pc, &me, &no);
+	peer_certs_free(&pc);
 	if (r) {
 		tell_auth_failed(sa);
 		auth_fail(sa, "the responder's %s is refused: %s", no.part, no.why);
@@ -969,18 +987,16 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 #define FIT_BUT_CHAIN	(-2)
 
 static int conn_fit(struct ike_sa *sa, const struct conn_cfg *c, const struct id_cfg *peer,
-		    const struct id_cfg *idr, const struct peer_certs *pc)
+		    const struct id_cfg *idr, struct peer_certs *pc)
 {
 	int plen = dns_remote_match(sa->e, c, &sa->path.remote), idm;
 	struct id_cfg w;
-	struct cred *cr;
 
 	if (plen < 0 || (idm = auth_id_match(&c->remote.id, peer)) < 0)
 		return -1;
 	if (idr && c->local.id.type && (id_wire(&c->local.id, &w) || !config_id_equal(&w, idr)))
 		return -1;
-	if (pc->ee && c->remote.auth == CFG_AUTH_PUBKEY &&
-	    (!(cr = cred_get(sa->e, c)) || !cr->cas || crypto_cert_verify(pc->ee, pc->inter, cr->cas, 0)))
+	if (pc->ee && c->remote.auth == CFG_AUTH_PUBKEY && !chain_ok(pc, cred_get(sa->e, c)))
 		return FIT_BUT_CHAIN;
 	return plen * FIT_ADDR + idm;
 }
@@ -997,13 +1013,12 @@ static const char *fit_id_str(int f)
  * IKE_SA_INIT, then the first in the file.  When more than one fitted,
  * the log says which won and why, and warns when another fitted as
  * well. */
-static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct ike_msg *inner,
+static const struct conn_cfg *conn_for_id(struct ike_sa *sa, struct peer_certs *pc,
 					  const struct id_cfg *peer, const struct id_cfg *idr)
 {
 	const struct conn_cfg *c, *best = NULL, *tie = NULL, *chain = NULL;
 	int *fit, i, k = 0, best_f = -1, n = 0;
 	char others[256] = "", ids[PEER_ID_STRLEN], a[ADDR_STRLEN];
-	struct peer_certs pc;
 	size_t o = 0;
 
 	for (c = sa->e->cfg->conns; c; c = c->next)
@@ -1011,9 +1026,8 @@ static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct ike_ms
 	fit = calloc((size_t)k + 1, sizeof(*fit));
 	if (!fit)
 		return NULL;
-	peer_certs_get(inner, &pc);
 	for (c = sa->e->cfg->conns, i = 0; c; c = c->next, i++) {
-		fit[i] = conn_fit(sa, c, peer, idr, &pc);
+		fit[i] = conn_fit(sa, c, peer, idr, pc);
 		if (fit[i] == FIT_BUT_CHAIN && (!chain || c == sa->cfg))
 			chain = c;
 		if (fit[i] < 0)
@@ -1024,7 +1038,6 @@ static const struct conn_cfg *conn_for_id(struct ike_sa *sa, const struct ike_ms
 			best_f = fit[i];
 		}
 	}
-	peer_certs_free(&pc);
 	for (c = sa->e->cfg->conns, i = 0; n > 1 && c && o < sizeof(others); c = c->next, i++) {
 		if (c == best || fit[i] < 0)
 			continue;
@@ -1104,6 +1117,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	const struct conn_cfg *cc;
 	struct buf oct = BUF_INIT, au = BUF_INIT, out = BUF_INIT;
 	struct ike_builder bld;
+	struct peer_certs pc;
 	struct cred *cr;
 	struct child_sa *ch = NULL;
 	struct child_ts ts;
@@ -1146,10 +1160,12 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	memset(&idr_want, 0, sizeof(idr_want));
 	if (pidr && !ike_get_id(pidr, &idr_t))
 		id_from_payload(&idr_t, &idr_want);
-	cc = conn_for_id(sa, inner, &sa->peer_id, idr_want.type ? &idr_want : NULL);
+	peer_certs_get(inner, &pc);
+	cc = conn_for_id(sa, &pc, &sa->peer_id, idr_want.type ? &idr_want : NULL);
 	if (!cc) {
 		char ids[PEER_ID_STRLEN];
 
+		peer_certs_free(&pc);
 		log_warn("%s: no connection for peer identity %s", ike_sa_name(sa),
 			 peer_id_str(sa, ids));
 		explain_no_conn(sa, idr_want.type ? &idr_want : NULL);
@@ -1161,7 +1177,8 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	sa->cfg = cc;
 	cr = cred_get(sa->e, cc);
 	my_id(sa, cr, &me);
-	r = peer_auth_check(sa, cr, inner, &me, &no);
+	r = peer_auth_check(sa, cr, inner, &pc, &me, &no);
+	peer_certs_free(&pc);
 	if (r) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
 				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);

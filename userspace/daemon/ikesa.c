@@ -403,6 +403,8 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	sa->e->exch->probe_stop(sa);
 	ike_xport_free(sa);
 	table_unlink(sa);
+	if (sa->id_indexed)
+		htab_del(&e->peer_ids, &sa->id_node);
 	if (sa->prev)
 		sa->prev->next = sa->next;
 	else
@@ -1084,12 +1086,42 @@ void ike_timers_reconfigured(struct ike_sa *sa)
 	}
 }
 
+static struct ike_sa *by_peer(const struct hnode *n, const struct id_cfg *id)
+{
+	for (; n; n = htab_next(n)) {
+		struct ike_sa *o = container_of(n, struct ike_sa, id_node);
+
+		if (config_id_equal(&o->peer_id, id))
+			return o;
+	}
+	return NULL;
+}
+
+struct ike_sa *ike_by_peer_first(struct engine *e, const struct id_cfg *id)
+{
+	return by_peer(htab_first(&e->peer_ids, config_id_hash(id)), id);
+}
+
+struct ike_sa *ike_by_peer_next(const struct ike_sa *o, const struct id_cfg *id)
+{
+	return by_peer(htab_next(&o->id_node), id);
+}
+
 void ike_sa_established(struct ike_sa *sa)
 {
 	char peer[64], idb[PEER_ID_STRLEN];
 
 	ike_half_open_del(sa);
 	sa->state = IKE_S_ESTABLISHED;
+	/* Only the first add can fail (no bucket array): then unique and
+	 * INITIAL_CONTACT would not see this SA, so it is said. */
+	if (!sa->id_indexed) {
+		if (htab_add(&sa->e->peer_ids, &sa->id_node, config_id_hash(&sa->peer_id)))
+			log_warn("%s: no memory to index the peer's identity: unique and INITIAL_CONTACT will not see this IKE SA",
+				 ike_sa_name(sa));
+		else
+			sa->id_indexed = true;
+	}
 	if (sa->path.kind == XPORT_TCP)
 		tcp_conn_proven(sa->path.conn);
 	sa->established_ms = ike_now();
@@ -1139,11 +1171,12 @@ static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request
 		p->remote = rx->path.remote;
 		p->local = rx->path.local;
 		/* A new NAT mapping on 4500: the Child SAs' ESP-in-UDP follows
-		 * (RFC 3948); a new address would need an SA migration. */
-		if (port_moved && !addr_moved && p->kind == XPORT_UDP4500)
+		 * (RFC 3948), to new ports or, with their policies, to a new
+		 * address (child_follow_path). */
+		if ((port_moved || addr_moved) && p->kind == XPORT_UDP4500)
 			child_follow_path(sa);
 		else if (addr_moved && sa->children)
-			log_warn("%s: peer address changed: Child SAs keep the old one",
+			log_warn("%s: peer address changed off UDP 4500: Child SAs keep the old one",
 				 ike_sa_name(sa));
 	}
 }

@@ -69,16 +69,19 @@ enum child_state {
 };
 
 /*
- * RFC 9370 §2.2.4: an IKE SA rekey whose additional key exchanges run in
- * IKE_FOLLOWUP_KE exchanges after its CREATE_CHILD_SA (exch_followup.c).
- * ns is the new SA, linked only after the last; seed is SK(0) | Ni | Nr |
- * SK(1) | ... so far; link the blob of the next request (the responder's
- * own, or the one the initiator got; the responder drops it all when ns's
- * life timer fires first); kex is the initiator's running key exchange.
+ * RFC 9370 §2.2.4: an IKE SA rekey, or a new or rekeyed Child SA, whose
+ * additional key exchanges run in IKE_FOLLOWUP_KE exchanges after its
+ * CREATE_CHILD_SA (exch_followup.c).  ns is the new IKE SA, or child the
+ * new Child SA (old: the one it rekeys, NULL when gone), linked only after
+ * the last; seed is SK(0) | Ni | Nr | SK(1) | ... so far; link the blob of
+ * the next request (the responder's own, or the one the initiator got; the
+ * responder drops it all when ns's life timer, or child's expire timer,
+ * fires first); kex is the initiator's running key exchange.
  */
 #define IKE_FOLLOWUP_LINK_MAX	64
 struct ike_followup {
 	struct ike_sa *ns;
+	struct child_sa *child, *old;
 	struct buf seed;
 	uint8_t link[IKE_FOLLOWUP_LINK_MAX];
 	size_t link_len;
@@ -145,9 +148,10 @@ struct child_sa {
 	bool encap;		/* UDP-encapsulated (NAT) */
 	bool esp_tcp;		/* ESP inside the IKE TCP connection (RFC 9329) */
 	uint16_t encap_lport, encap_rport;	/* as in the kernel (host order) */
-	/* The outer addresses (ports 0) the kernel SAs were installed with:
-	 * what deletes, steers and kernel events name them by, whatever the
-	 * IKE SA's path is now. */
+	/* The outer addresses (ports 0) the kernel SAs are installed with
+	 * (at install, then wherever child_follow_path moved them): what
+	 * deletes, steers and kernel events name them by, whatever the IKE
+	 * SA's path is now. */
 	struct sockaddr_storage addr_local, addr_remote;
 	/* Responder of a rekey (RFC 7296 §2.8): the outbound SA waits until
 	 * the initiator, which installs its inbound SA only on our response,
@@ -206,9 +210,9 @@ struct ike_req {
 /*
  * ESP reachability (RT-24..28) when IKE started over TCP: the initiator
  * sends a probe through its outbound Child SA and waits for ESP to come
- * back on the inbound one (the kernel's counters), first on IP, after
- * esp_probe_delay also in UDP 4500; the responder answers inbound ESP
- * with a probe of its own.
+ * back on the inbound one (the module's reachability events, else the
+ * kernel's counters), first on IP, after esp_probe_delay also in UDP 4500;
+ * the responder answers inbound ESP with a probe of its own.
  */
 enum esp_probe_state {
 	PROBE_NONE = 0,		/* not needed: IKE started over UDP (RT-23) */
@@ -229,6 +233,15 @@ struct esp_probe {
 	uint64_t seen;		/* ... at the last look (responder) */
 	uint64_t start_ms, phase_ms, done_ms, last_ms;
 	unsigned int sent, answered, answered_before;
+	unsigned int sent_ok;	/* probe datagrams that left */
+	/* With a backend that has reach_set (the module), the kernel's
+	 * reachability events on the probed Child SA replace reading its
+	 * counters: events, the probe listens to them; watch, one is set,
+	 * on the outbound SA (watch_dst, watch_spi) paired with watch_pair
+	 * (network order). */
+	bool events, watch;
+	uint32_t watch_spi, watch_pair;
+	struct sockaddr_storage watch_dst;
 	struct timer timer;
 };
 
@@ -294,12 +307,17 @@ struct ike_sa {
 	/* RFC 9370 §2.2.4: the peer's IKE SA rekey and ours while their
 	 * additional key exchanges run (exch_followup.c) */
 	struct ike_followup fu_resp, fu_init;
+	/* §2.2.4: our series that ended in STATE_NOT_FOUND, in a row */
+	unsigned int fu_not_found;
 	/* The encrypted message handed to an exchange's handler, for the
 	 * call only (IntAuth covers what lies outside SK). */
 	struct ike_rx_sk rx_sk;
 
 	/* Identities */
 	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
+	/* in engine.peer_ids once established (ike_by_peer_*) */
+	struct hnode id_node;
+	bool id_indexed;
 	/* Responder: the virtual IPs the peer was given from pools (a CP
 	 * payload, RFC 7296 §3.15), at most one per family; their leases
 	 * are released when the SA goes (ike_vips_release), or pass to the
@@ -427,6 +445,10 @@ struct engine {
 	struct ike_sa *all;
 	struct htab child_spis;	/* every child_sa by spi_in (§2.6, RFC 4303
 				 * §2.1: our inbound SPIs are unique) */
+	struct htab peer_ids;	/* IKE SAs established once, by the peer's
+				 * identity (config_id_hash): unique,
+				 * INITIAL_CONTACT and ike_sas_per_id look
+				 * there, not through every SA */
 	struct ike_sa *half_open;	/* responder SAs before IKE_AUTH */
 	uint32_t n_half_open;
 	uint64_t next_id;
@@ -537,8 +559,10 @@ struct exch_ops {
 	bool (*child_pass)(struct ike_sa *sa);
 	int (*esp_transport)(struct ike_sa *sa);
 	int (*dpd)(struct ike_sa *sa);
-	/* sa goes: the ESP probe's timer with it. */
+	/* sa goes: the ESP probe's timer and reachability watch with it. */
 	void (*probe_stop)(struct ike_sa *sa);
+	/* A reachability event (kevent.c) for the Child SA c's watch. */
+	void (*probe_reach)(struct child_sa *c, bool up);
 };
 
 /* --- the core, for the engine's files ---------------------------------------- */
@@ -561,6 +585,11 @@ void vip_drop(struct ike_sa *sa);
 void vip_memo_free(struct engine *e);
 struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
 void ike_sa_established(struct ike_sa *sa);
+/* The IKE SAs that were established and whose peer identity is id (in
+ * any state since: callers check), without a walk of every SA; next is
+ * taken before the caller may free o. */
+struct ike_sa *ike_by_peer_first(struct engine *e, const struct id_cfg *id);
+struct ike_sa *ike_by_peer_next(const struct ike_sa *o, const struct id_cfg *id);
 void ike_half_open_add(struct ike_sa *sa);
 int ike_sa_keys_set(struct ike_sa *sa);		/* sk_in/sk_out from keys */
 /* "conn[id]", valid for four more calls (two SAs in one log line). */
@@ -664,8 +693,10 @@ int child_ts_configured(struct child_sa *c);
 /* The reqid of a new Child SA: that of the installed policies that are
  * exactly c's, else a new one. */
 uint32_t child_reqid(struct child_sa *c);
-/* The IKE SA's path moved to new UDP ports (§2.23): move the
- * encapsulation of its UDP-encapsulated Child SAs there too. */
+/* The IKE SA's ESP path moved (§2.23, a NAT's new mapping): its Child SAs
+ * follow, to new UDP ports (steered) or to new addresses with their
+ * policies' templates (the backend's sa_move); one that cannot stays as
+ * installed, logged. */
 void child_follow_path(struct ike_sa *sa);
 /* Moves a Child SA's ESP (both directions) to raw IP or UDP encapsulation
  * with the given ports (host order), keys and replay state kept; 0 or
