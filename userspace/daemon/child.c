@@ -1081,14 +1081,105 @@ uint16_t child_install_notify(int err, bool ike_auth)
 	}
 }
 
+/* for_each_policy's callback: every policy into a growing array. */
+struct pol_list {
+	struct kb_policy *p;
+	unsigned int n;
+};
+
+static int pol_collect(struct child_sa *c, const struct kb_policy *p, void *arg)
+{
+	struct pol_list *l = arg;
+	struct kb_policy *n = realloc(l->p, (l->n + 1) * sizeof(*n));
+
+	(void)c;
+	if (!n)
+		return -ENOMEM;
+	l->p = n;
+	l->p[l->n++] = *p;
+	return 0;
+}
+
+/*
+ * A Child SA to the ESP path's addresses (and ports): both halves keep
+ * SPIs, keys, sequence numbers and replay state, and its policies'
+ * templates name the new tunnel (the backend's sa_move: XFRM_MSG_MIGRATE
+ * with xfrm).  The Child SA then records where it is, so a delete or a
+ * rekey later removes exactly what is installed.  Transport mode cannot
+ * move: its selectors are the addresses the peer agreed to.
+ */
+static int child_move(struct child_sa *c, const struct ike_path *ep)
+{
+	struct ike_sa *sa = c->ike;
+	struct kbackend *kb = sa->e->kb;
+	struct pol_list l = { NULL, 0 };
+	struct kb_move m;
+	char ol[ADDR_STRLEN], orr[ADDR_STRLEN], nl[ADDR_STRLEN], nr[ADDR_STRLEN];
+	int r = 0;
+
+	addr_port_str(&ep->local, nl, sizeof(nl));
+	addr_port_str(&ep->remote, nr, sizeof(nr));
+	if (c->mode == CFG_MODE_TRANSPORT) {
+		log_warn("%s: Child SA %s %08x: the peer is now at %s, but a transport-mode SA's selectors are its old address: not moved",
+			 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), nr);
+		return -EOPNOTSUPP;
+	}
+	memset(&m, 0, sizeof(m));
+	m.reqid = c->reqid;
+	m.mode = KB_MODE_TUNNEL;
+	m.spi_in = c->installed_in ? c->spi_in : 0;
+	m.spi_out = c->installed_out ? c->spi_out : 0;
+	m.old_local = c->addr_local;
+	m.old_remote = c->addr_remote;
+	m.local = ep->local;
+	m.remote = ep->remote;
+	addr_set_port(&m.local, 0);
+	addr_set_port(&m.remote, 0);
+	m.encap = c->encap ? KB_ENCAP_UDP : KB_ENCAP_RAW;
+	if (c->encap) {
+		m.lport = addr_port(&ep->local);
+		m.rport = addr_port(&ep->remote);
+		m.old_lport = c->encap_lport;
+		m.old_rport = c->encap_rport;
+	}
+	if (c->policies)
+		r = for_each_policy(c, pol_collect, &l);
+	m.pols = l.p;
+	m.n_pols = l.n;
+	if (!r)
+		r = kb_child_move(kb, &m);
+	free(l.p);
+	addr_str(&c->addr_local, ol, sizeof(ol));
+	addr_str(&c->addr_remote, orr, sizeof(orr));
+	if (r) {
+		log_warn("%s: Child SA %s %08x/%08x: moving it from %s <-> %s to %s <-> %s: %s",
+			 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out),
+			 ol, orr, nl, nr, kb->kb_error[0] ? kb->kb_error : strerror(-r));
+		return r;
+	}
+	c->addr_local = m.local;
+	c->addr_remote = m.remote;
+	if (c->encap) {
+		c->encap_lport = m.lport;
+		c->encap_rport = m.rport;
+	}
+	log_info("%s: Child SA %s %08x/%08x: now %s <-> %s (was %s <-> %s), same SPIs and keys",
+		 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out), nl, nr,
+		 ol, orr);
+	return 0;
+}
+
 /*
  * RFC 7296 §2.23: once an authenticated message arrives from a new NAT
- * mapping, the IKE SA answers there (path_update); RFC 3948 ESP-in-UDP has
- * to follow or outbound ESP goes to a mapping the NAT no longer has.  Each
- * installed SA keeps keys and replay state and only gets the new ports
- * (the backend's sa_steer).  The outer addresses are part of the kernel
- * SA's identity, so a peer that also changed address is not followed here
- * (that would need a migration); the caller only calls us for port moves.
+ * mapping, the IKE SA answers there (path_update, or the kernel's mapping
+ * event: kevent.c); RFC 3948 ESP-in-UDP has to follow or outbound ESP
+ * goes to a mapping the NAT no longer has.  A Child SA installed with
+ * other addresses moves to the path's (child_move); one with only other
+ * ports gets them (the backend's sa_steer).  Either way keys and replay
+ * state stay.  Newest first, as the list is: of two Child SAs sharing a
+ * reqid (a rekey under way), the kernel's migration takes the newest
+ * state first.  One that cannot move stays where it was installed and
+ * is still deleted there.
  */
 void child_follow_path(struct ike_sa *sa)
 {
@@ -1098,6 +1189,12 @@ void child_follow_path(struct ike_sa *sa)
 	struct child_sa *c;
 
 	for (c = sa->children; c; c = c->next) {
+		if (c->esp_tcp || (!c->installed_in && !c->installed_out))
+			continue;
+		if (!addr_eq(&c->addr_local, &ep->local) || !addr_eq(&c->addr_remote, &ep->remote)) {
+			child_move(c, ep);
+			continue;
+		}
 		if (!c->encap || (c->encap_lport == lport && c->encap_rport == rport))
 			continue;
 		ol = c->encap_lport;

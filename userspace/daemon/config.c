@@ -1452,8 +1452,8 @@ static const struct key conn_keys[] = {
 	{ K("tcp_port", KT_UINT), CONN(tcp_port), PORT, .def = "4500", .help = "The peer's TCP port." },
 	{ K("tcp_fallback_delay", KT_DUR_MS), CONN(tcp_fallback_delay_ms), .def = "1500ms",
 	  .help = "`separate`: time UDP is given before the IKE SA is dropped for a new one over TCP (as `separate-tcp-first`). With `auto` it is taken for `tcp_race_delay` when that is not set (configurations older than the race), with a warning; setting both there is refused." },
-	{ K("tcp_race_delay", KT_DUR_MS), CONN(tcp_race_delay_ms), .min = 1, .def = "250ms",
-	  .help = "`auto`: time the UDP IKE_SA_INIT has alone, about one round trip to the peer. Unanswered by then, it is sent once more and a new IKE SA (a new SPI, RFC 9329 section 5.1) starts over TCP beside it, as Happy Eyeballs (RFC 8305) races address families; the first to complete IKE_SA_INIT goes on and the other is dropped without a word (its TCP connection closed). When UDP answers in time no TCP connection is opened." },
+	{ K("tcp_race_delay", KT_DUR_MS), CONN(tcp_race_delay_ms), .def = "250ms",
+	  .help = "`auto`: time the UDP IKE_SA_INIT has alone, about one round trip to the peer. Unanswered by then, it is sent once more and a new IKE SA (a new SPI, RFC 9329 section 5.1) starts over TCP beside it, as Happy Eyeballs (RFC 8305) races address families; the first to complete IKE_SA_INIT goes on and the other is dropped without a word (its TCP connection closed). When UDP answers in time no TCP connection is opened. `0` starts TCP together with the first UDP request (which then goes only once, against RFC 9329 section 5.1's advice to retransmit over UDP first): a TCP connection and a half-open IKE SA at the peer for every setup, even where UDP works." },
 	{ K("tcp_connect_timeout", KT_DUR_MS), CONN(tcp_connect_timeout_ms), .def = "3s",
 	  .help = "Time to establish the TCP connection." },
 	{ K("tcp_preconnect", KT_BOOL), CONN(tcp_preconnect), .def = "yes",
@@ -1463,7 +1463,7 @@ static const struct key conn_keys[] = {
 	{ K("esp_probe", KT_BOOL), CONN(esp_probe), .def = "yes",
 	  .help = "`separate-tcp-first`: after IKE_AUTH, prove that ESP gets through, on IP, then in UDP 4500." },
 	{ K("esp_probe_delay", KT_DUR_MS), CONN(esp_probe_delay_ms), .def = "500ms",
-	  .help = "Time the probe on IP alone gets before UDP 4500 is tried too." },
+	  .help = "Time the probe on IP alone gets before UDP 4500 is tried too. With the module backend the module's reachability watch on the Child SA tells it (no ESP back for this long, rounded up to whole seconds); with the xfrm backend UDP 4500 cannot be tried." },
 	{ K("esp_probe_timeout", KT_DUR_MS), CONN(esp_probe_timeout_ms), .min = 200, .def = "5s",
 	  .help = "No transport carrying ESP within this: the IKE SA is deleted and set up again as plain RFC 9329 with ESP in TCP." },
 	{ K("proposals", KT_PROP_IKE), CONN(ike), COUNT(conn_cfg, n_ike), .max = CFG_MAX_PROP,
@@ -2280,8 +2280,6 @@ static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 		return 0;
 	if (set_line(sec, "tcp_race_delay"))
 		return fail(c, fb, "tcp_fallback_delay: transport = auto starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay");
-	if (cc->tcp_fallback_delay_ms < 1)
-		return fail(c, fb, "tcp_fallback_delay: with transport = auto it is taken for tcp_race_delay, which must be at least 1ms");
 	cc->tcp_race_delay_ms = cc->tcp_fallback_delay_ms;
 	warn(c, fb, "tcp_fallback_delay: transport = auto now races TCP beside UDP after tcp_race_delay (default 250ms); taken as tcp_race_delay = %ums, write that instead",
 	     cc->tcp_race_delay_ms);

@@ -59,6 +59,7 @@ const struct exch_ops exch_ops = {
 	.esp_transport = esp_transport_start,
 	.dpd = info_start_dpd,
 	.probe_stop = esp_probe_stop,
+	.probe_reach = esp_probe_reach,
 };
 
 struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend *kb)

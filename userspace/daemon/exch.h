@@ -67,6 +67,8 @@ void natd_put(struct ike_sa *sa, struct ike_builder *bld);
  * IKE started over TCP with separate transports. */
 void esp_probe_start(struct ike_sa *sa);
 void esp_probe_stop(struct ike_sa *sa);
+/* The module's reachability event for the watch on c (kevent.c). */
+void esp_probe_reach(struct child_sa *c, bool up);
 /* The INFORMATIONAL asking the peer to move ESP to UDP 4500 (RT-27). */
 int esp_transport_start(struct ike_sa *sa);
 /* Responder: a request carrying our private notify; puts the echo into

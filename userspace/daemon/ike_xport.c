@@ -773,7 +773,10 @@ static void fallback_fire(struct timer *t)
  * its timer) and wants a new IKE_SA_INIT over TCP, new SPI and NAT-D over
  * the TCP ports (TCP-16).  The UDP SA keeps retransmitting; whichever
  * completes IKE_SA_INIT first goes on (xport_init_done).  When UDP answers
- * within the delay no connection is ever opened.
+ * within the delay no connection is ever opened.  tcp_race_delay = 0 starts
+ * TCP right after the first UDP request (from the loop: the timer is 0),
+ * without sending it again: the administrator's choice against §5.1's
+ * advice, for paths known to drop UDP often.
  */
 static void race_fire(struct timer *t)
 {
@@ -785,9 +788,15 @@ static void race_fire(struct timer *t)
 
 	if (sa->state != IKE_S_INIT_SENT || sa->x.race || xport_go(sa, XE_RACE))
 		return;
-	ike_req_retransmit(sa);
-	log_info("%s: no answer over UDP in %u ms: IKE_SA_INIT sent again, and over TCP port %u beside it",
-		 ike_sa_name(sa), cc->tcp_race_delay_ms, cc->tcp_port);
+	if (cc->tcp_race_delay_ms) {
+		ike_req_retransmit(sa);
+		log_info("%s: no answer over UDP in %u ms: IKE_SA_INIT sent again, and over TCP port %u beside it",
+			 ike_sa_name(sa), cc->tcp_race_delay_ms, cc->tcp_port);
+	} else {
+		/* 0: both at once, the request just sent goes only once. */
+		log_info("%s: tcp_race_delay = 0: IKE_SA_INIT over TCP port %u beside UDP",
+			 ike_sa_name(sa), cc->tcp_port);
+	}
 	e->st.tcp_races++;
 	ns = ike_initiate(e, cc, XO_RACE, &err);
 	if (!ns) {
@@ -819,9 +828,12 @@ static void race_won(struct ike_sa *sa)
 {
 	struct ike_sa *o = sa->x.race;
 	bool tcp = sa->path.kind == XPORT_TCP;
+	uint64_t since;
 
 	if (!o)
 		return;
+	/* From the UDP SA's start: the initiation, as far as the race goes. */
+	since = ike_now() - (tcp ? o->created_ms : sa->created_ms);
 	sa->x.race = NULL;
 	o->x.race = NULL;
 	xport_go(o, XE_RACE_LOST);
@@ -829,8 +841,9 @@ static void race_won(struct ike_sa *sa)
 		sa->e->st.tcp_races_tcp_won++;
 	else
 		sa->e->st.tcp_races_udp_won++;
-	log_info("%s: %s answered first; %s over %s dropped", ike_sa_name(sa),
-		 tcp ? "TCP" : "UDP", ike_sa_name(o), tcp ? "UDP" : "TCP");
+	log_info("%s: %s answered first, %llu ms after initiating; %s over %s dropped",
+		 ike_sa_name(sa), tcp ? "TCP" : "UDP", (unsigned long long)since,
+		 ike_sa_name(o), tcp ? "UDP" : "TCP");
 	/* Nothing is authenticated yet: no Delete can go.  A TCP connection
 	 * of the loser is closed with it (ike_xport_free, TCP-18). */
 	ike_sa_destroy(o, NULL);

@@ -1204,11 +1204,12 @@ static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request
 		p->remote = rx->path.remote;
 		p->local = rx->path.local;
 		/* A new NAT mapping on 4500: the Child SAs' ESP-in-UDP follows
-		 * (RFC 3948); a new address would need an SA migration. */
-		if (port_moved && !addr_moved && p->kind == XPORT_UDP4500)
+		 * (RFC 3948), to new ports or, with their policies, to a new
+		 * address (child_follow_path). */
+		if ((port_moved || addr_moved) && p->kind == XPORT_UDP4500)
 			child_follow_path(sa);
 		else if (addr_moved && sa->children)
-			log_warn("%s: peer address changed: Child SAs keep the old one",
+			log_warn("%s: peer address changed off UDP 4500: Child SAs keep the old one",
 				 ike_sa_name(sa));
 	}
 }

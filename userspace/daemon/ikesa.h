@@ -156,9 +156,10 @@ struct child_sa {
 	bool encap;		/* UDP-encapsulated (NAT) */
 	bool esp_tcp;		/* ESP inside the IKE TCP connection (RFC 9329) */
 	uint16_t encap_lport, encap_rport;	/* as in the kernel (host order) */
-	/* The outer addresses (ports 0) the kernel SAs were installed with:
-	 * what deletes, steers and kernel events name them by, whatever the
-	 * IKE SA's path is now. */
+	/* The outer addresses (ports 0) the kernel SAs are installed with
+	 * (at install, then wherever child_follow_path moved them): what
+	 * deletes, steers and kernel events name them by, whatever the IKE
+	 * SA's path is now. */
 	struct sockaddr_storage addr_local, addr_remote;
 	/* Responder of a rekey (RFC 7296 §2.8): the outbound SA waits until
 	 * the initiator, which installs its inbound SA only on our response,
@@ -215,9 +216,9 @@ struct ike_req {
 /*
  * ESP reachability (RT-24..28) when IKE started over TCP: the initiator
  * sends a probe through its outbound Child SA and waits for ESP to come
- * back on the inbound one (the kernel's counters), first on IP, after
- * esp_probe_delay also in UDP 4500; the responder answers inbound ESP
- * with a probe of its own.
+ * back on the inbound one (the module's reachability events, else the
+ * kernel's counters), first on IP, after esp_probe_delay also in UDP 4500;
+ * the responder answers inbound ESP with a probe of its own.
  */
 enum esp_probe_state {
 	PROBE_NONE = 0,		/* not needed: IKE started over UDP (RT-23) */
@@ -239,6 +240,15 @@ struct esp_probe {
 	uint64_t seen;		/* ... at the last look (responder) */
 	uint64_t start_ms, phase_ms, done_ms, last_ms;
 	unsigned int sent, answered, answered_before;
+	unsigned int sent_ok;	/* probe datagrams that left */
+	/* With a backend that has reach_set (the module), the kernel's
+	 * reachability events on the probed Child SA replace reading its
+	 * counters: events, the probe listens to them; watch, one is set,
+	 * on the outbound SA (watch_dst, watch_spi) paired with watch_pair
+	 * (network order). */
+	bool events, watch;
+	uint32_t watch_spi, watch_pair;
+	struct sockaddr_storage watch_dst;
 	struct timer timer;
 };
 
@@ -595,8 +605,10 @@ struct exch_ops {
 	bool (*child_pass)(struct ike_sa *sa);
 	int (*esp_transport)(struct ike_sa *sa);
 	int (*dpd)(struct ike_sa *sa);
-	/* sa goes: the ESP probe's timer with it. */
+	/* sa goes: the ESP probe's timer and reachability watch with it. */
 	void (*probe_stop)(struct ike_sa *sa);
+	/* A reachability event (kevent.c) for the Child SA c's watch. */
+	void (*probe_reach)(struct child_sa *c, bool up);
 };
 
 /* --- the core, for the engine's files ---------------------------------------- */
@@ -731,8 +743,10 @@ int child_ts_configured(struct child_sa *c);
 /* The reqid of a new Child SA: that of the installed policies that are
  * exactly c's, else a new one. */
 uint32_t child_reqid(struct child_sa *c);
-/* The IKE SA's path moved to new UDP ports (§2.23): move the
- * encapsulation of its UDP-encapsulated Child SAs there too. */
+/* The IKE SA's ESP path moved (§2.23, a NAT's new mapping): its Child SAs
+ * follow, to new UDP ports (steered) or to new addresses with their
+ * policies' templates (the backend's sa_move); one that cannot stays as
+ * installed, logged. */
 void child_follow_path(struct ike_sa *sa);
 /* Moves a Child SA's ESP (both directions) to raw IP or UDP encapsulation
  * with the given ports (host order), keys and replay state kept; 0 or

@@ -1291,8 +1291,18 @@ TEST(auto_takes_an_old_fallback_delay_for_the_race)
 	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: transport = auto starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay",
 		     parse_err(BASE "  transport = auto\n  tcp_fallback_delay = 1s\n"
 			       "  tcp_race_delay = 300ms\n" END));
-	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: with transport = auto it is taken for tcp_race_delay, which must be at least 1ms",
-		     parse_err(BASE "  transport = auto\n  tcp_fallback_delay = 0\n" END));
+
+	/* 0: TCP together with UDP, in either spelling. */
+	c = parse(BASE "  transport = auto\n  tcp_race_delay = 0\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(0, c->conns->tcp_race_delay_ms);
+	EXPECT_EQ(NULL, c->warnings);
+	config_free(c);
+	c = parse(BASE "  transport = auto\n  tcp_fallback_delay = 0\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(0, c->conns->tcp_race_delay_ms);
+	ASSERT_NE(NULL, c->warnings);
+	config_free(c);
 }
 
 /* Under a millisecond: a fraction lost on the way to ms must not make a

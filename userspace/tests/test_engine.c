@@ -97,6 +97,9 @@ struct net {
 	 * trip); 0 by default, everything at once. */
 	uint64_t one_way_ms, connect_ms;
 	uint64_t connect_at[8];	/* when the first connects were started */
+	/* A NAT in front of a (family 0: none): b sees a's UDP from this
+	 * address, a's ports kept, and reaches a only there. */
+	struct sockaddr_storage nat_a;
 };
 
 static struct peer *other_peer(struct peer *p)
@@ -141,7 +144,8 @@ static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg,
 		t = tconn_of(n, path->conn);
 		if (!t || t->owner != p || t->c->dead || t->c->connecting)
 			return -ENOTCONN;
-	} else if (!same_addr(&path->remote, &to->addr)) {
+	} else if (!same_addr(&path->remote, to == &n->p[0] && n->nat_a.ss_family ?
+					      &n->nat_a : &to->addr)) {
 		n->dropped++;	/* nobody there */
 		return 0;
 	} else if (n->block_udp) {
@@ -155,6 +159,14 @@ static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg,
 	k->path.kind = path->kind;
 	k->path.local = path->remote;
 	k->path.remote = path->local;
+	if (!t && n->nat_a.ss_family) {
+		bool to_a = to == &n->p[0];
+		struct sockaddr_storage *ext = to_a ? &k->path.local : &k->path.remote;
+		uint16_t port = addr_port(ext);
+
+		*ext = to_a ? to->addr : n->nat_a;
+		addr_set_port(ext, port);
+	}
 	if (t) {
 		k->via = t->other;
 		k->path.local = t->other->c->local;
@@ -1640,19 +1652,193 @@ TEST(mapping_event_follows_the_new_port)
 	net_free(n);
 }
 
-/* A mapping event naming another address, or an SA that is not
- * UDP-encapsulated, moves nothing (an address change would need the SAs
- * and policies migrated, which tcpiked does not do). */
-TEST(mapping_event_for_another_address_moves_nothing)
+/* Whether p's backend (none) holds a line with s in its dump. */
+static bool kernel_has(struct peer *p, const char *s)
+{
+	const struct kbackend_ops *o = p->kb->ops;
+	struct buf dump = BUF_INIT;
+	bool has = false;
+
+	p->kb->ops = none_ops;
+	if (!kb_none_dump(p->kb, &dump) && !buf_put_u8(&dump, 0))
+		has = strstr((char *)dump.data, s) != NULL;
+	p->kb->ops = o;
+	buf_free(&dump);
+	return has;
+}
+
+/* b's Child SA is installed on (and only on) a's address as, both halves
+ * and the templates of its out, in and fwd policies. */
+static void child_on(struct __test_metadata *_metadata, struct net *n, const char *as,
+		     const char *not)
+{
+	struct child_sa *c = first_sa(B, IKE_S_ESTABLISHED)->children;
+	struct sockaddr_storage at;
+	char want[128];
+
+	snprintf(want, sizeof(want), "sa out spi 0x%08x 10.0.0.2 -> %s ", ntohl(c->spi_out), as);
+	EXPECT_TRUE(kernel_has(B, want));
+	snprintf(want, sizeof(want), "sa in spi 0x%08x %s -> 10.0.0.2 ", ntohl(c->spi_in), as);
+	EXPECT_TRUE(kernel_has(B, want));
+	snprintf(want, sizeof(want), "tmpl 10.0.0.2 -> %s\n", as);
+	EXPECT_TRUE(kernel_has(B, want));
+	snprintf(want, sizeof(want), "tmpl %s -> 10.0.0.2\n", as);
+	EXPECT_TRUE(kernel_has(B, want));
+	EXPECT_FALSE(kernel_has(B, not));
+	set_addr(&at, as, 0);
+	EXPECT_TRUE(addr_eq(&c->addr_remote, &at));
+}
+
+/* b's Child SA, deleted from where it is now, leaves nothing behind. */
+static void child_deleted(struct __test_metadata *_metadata, struct net *n, struct peer *by)
+{
+	struct buf out = BUF_INIT;
+
+	engine_terminate(by->e, "c", &out);
+	buf_free(&out);
+	pump(n);
+	elapse(n, 20000);
+	EXPECT_EQ(0, kernel_sas(B));
+	EXPECT_EQ(0, kernel_policies(B));
+	EXPECT_EQ(0, kernel_sas(A));
+}
+
+/* The peer's NAT now shows it from another public address (RFC 7296
+ * §2.23): the kernel saw its ESP-in-UDP from there (a mapping event, only
+ * after the packet decrypted).  The IKE SA and its Child SA follow: same
+ * SPIs, both halves and the policies' templates moved (not deleted and
+ * added again), a liveness check goes to the new address and is answered,
+ * and the Child SA is deleted later from where it is.  (tcpiked used to
+ * log the new address and follow nothing.) */
+TEST(mapping_event_follows_a_new_address)
 {
 	struct net *n = net_new("encap = yes");
 	struct ike_sa *b;
 	struct kb_event ev;
+	uint32_t in, out;
+	uint64_t tx;
 
-	initiate(n);
-	pump(n);
+	bring_up(_metadata, n);
 	b = first_sa(B, IKE_S_ESTABLISHED);
-	ASSERT_NE(NULL, b);
+	ASSERT_TRUE(b->children->encap);
+	child_on(_metadata, n, "10.0.0.1", "10.9.9.10");
+	in = b->children->spi_in;
+	out = b->children->spi_out;
+	set_addr(&n->nat_a, "10.9.9.10", 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_MAPPING;
+	ev.spi = in;
+	ev.dst = B->addr;
+	addr_set_port(&ev.dst, 0);
+	set_addr(&ev.new_remote, "10.9.9.10", 4500);
+	ev.old_port = 4500;
+	tx = B->sent;
+	engine_kernel_event(B->e, &ev);
+	EXPECT_TRUE(addr_port_eq(&b->path.remote, &ev.new_remote));
+	EXPECT_EQ(in, b->children->spi_in);
+	EXPECT_EQ(out, b->children->spi_out);
+	EXPECT_EQ(4500, b->children->encap_rport);
+	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	EXPECT_LT(tx, B->sent);		/* the liveness check */
+	/* the same again changes nothing */
+	tx = B->sent;
+	engine_kernel_event(B->e, &ev);
+	EXPECT_EQ(tx, B->sent);
+	pump(n);
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(0, n->dropped);	/* nothing went to the old address */
+	child_deleted(_metadata, n, B);
+	net_free(n);
+}
+
+/* The same move told by IKE: an authenticated request from the peer's new
+ * public address, with a NAT between (§2.23).  The IKE SA answers there
+ * and its Child SA's SAs and policies follow; a's delete later removes
+ * them from there.  (tcpiked used to move the IKE SA only, logging "Child
+ * SAs keep the old one".) */
+TEST(ike_request_from_a_new_address_moves_the_child_sas)
+{
+	struct net *n = net_new("encap = yes");
+	struct ike_sa *a, *b;
+	uint32_t in;
+
+	bring_up(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	in = b->children->spi_in;
+	set_addr(&n->nat_a, "10.9.9.10", 0);
+	a->pending |= PEND_DPD;
+	ike_kick(a);
+	pump(n);
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	set_addr(&n->nat_a, "10.9.9.10", 4500);
+	EXPECT_TRUE(addr_port_eq(&b->path.remote, &n->nat_a));
+	EXPECT_EQ(in, b->children->spi_in);
+	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	/* a rekey then installs the new Child SA there and removes the old
+	 * one from there: two SAs and three policies, none elsewhere */
+	rekey(B, true);
+	pump(n);
+	ASSERT_NE(NULL, first_sa(B, IKE_S_ESTABLISHED)->children);
+	EXPECT_NE(in, first_sa(B, IKE_S_ESTABLISHED)->children->spi_in);
+	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(3, kernel_policies(B));
+	child_deleted(_metadata, n, A);
+	net_free(n);
+}
+
+static int refuse_move(struct kbackend *kb, const struct kb_move *m)
+{
+	(void)m;
+	snprintf(kb->kb_error, sizeof(kb->kb_error), "refused (test)");
+	return -ENODATA;
+}
+
+/* A Child SA the backend cannot move (its kernel refused) stays recorded
+ * where it is installed, so its delete still finds it there; the IKE SA
+ * follows the peer all the same. */
+TEST(child_that_cannot_move_is_deleted_where_it_is)
+{
+	struct net *n = net_new("encap = yes");
+	struct kbackend_ops refusing;
+	struct ike_sa *b;
+	struct kb_event ev;
+
+	bring_up(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	refusing = *none_ops;
+	refusing.sa_move = refuse_move;
+	B->kb->ops = &refusing;
+	set_addr(&n->nat_a, "10.9.9.10", 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_MAPPING;
+	ev.spi = b->children->spi_in;
+	ev.dst = B->addr;
+	addr_set_port(&ev.dst, 0);
+	set_addr(&ev.new_remote, "10.9.9.10", 4500);
+	engine_kernel_event(B->e, &ev);
+	B->kb->ops = none_ops;
+	EXPECT_TRUE(addr_port_eq(&b->path.remote, &ev.new_remote));
+	child_on(_metadata, n, "10.0.0.1", "10.9.9.10");
+	pump(n);	/* the liveness check, answered */
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	child_deleted(_metadata, n, B);
+	net_free(n);
+}
+
+/* A mapping event for an SA that is not UDP-encapsulated (no NAT), or
+ * one of another family, moves nothing. */
+TEST(mapping_event_for_raw_esp_moves_nothing)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *b;
+	struct kb_event ev;
+
+	bring_up(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_FALSE(b->children->encap);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = KB_EV_MAPPING;
 	ev.spi = b->children->spi_in;
@@ -1660,9 +1846,9 @@ TEST(mapping_event_for_another_address_moves_nothing)
 	addr_set_port(&ev.dst, 0);
 	set_addr(&ev.new_remote, "10.9.9.9", 4611);
 	engine_kernel_event(B->e, &ev);
-	EXPECT_EQ(4500, addr_port(&b->path.remote));
+	EXPECT_EQ(500, addr_port(&b->path.remote));
 	EXPECT_TRUE(addr_eq(&b->path.remote, &A->addr));
-	EXPECT_EQ(4500, b->children->encap_rport);
+	child_on(_metadata, n, "10.0.0.1", "10.9.9.9");
 	net_free(n);
 }
 
@@ -3198,6 +3384,79 @@ TEST(auto_race_both_fail_once)
 	net_free(n);
 }
 
+/* Time passes in steps of 5 ms until a has its IKE SA (10 s at most):
+ * the time from t0 that took. */
+static uint64_t until_established(struct net *n, uint64_t t0)
+{
+	while (!sa_a(n) && now_ms - t0 < 10000) {
+		now_ms += 5;
+		pump(n);
+	}
+	return now_ms - t0;
+}
+
+/* Time from initiate to an established IKE SA with UDP blocked, over a
+ * path of 50 ms round trip whose connect takes one round trip too. */
+static uint64_t auto_blocked_ms(struct __test_metadata *_metadata, const char *extra)
+{
+	struct net *n = net_new(extra);
+	uint64_t t0 = now_ms, t;
+
+	n->block_udp = true;
+	n->one_way_ms = 25;
+	n->connect_ms = 50;
+	initiate(n);
+	timers(n);		/* the loop's next pass, before any time passes */
+	t = until_established(n, t0);
+	established(_metadata, n);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(1, A->e->st.tcp_races_tcp_won);
+	EXPECT_EQ(1, n->connects);
+	net_free(n);
+	return t;
+}
+
+/* tcp_race_delay = 0: TCP starts with the first UDP request, which goes
+ * once (not again ahead of its timer, as after a delay); the first to
+ * complete IKE_SA_INIT goes on and the other is dropped, its connection
+ * closed.  With UDP blocked that saves the delay: race 250 + connect 50 +
+ * IKE_SA_INIT 50 + IKE_AUTH 50 against 0 + 50 + 50 + 50. */
+TEST(auto_race_delay_zero_starts_both_at_once)
+{
+	struct net *n = net_new("transport = auto\n tcp_race_delay = 0");
+	uint64_t t0 = now_ms;
+
+	initiate(n);
+	EXPECT_EQ(0, n->connects);	/* from the loop, right after */
+	timers(n);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, queued(n));	/* the UDP request, once */
+	EXPECT_EQ(XPORT_UDP500, n->head->path.kind);
+	EXPECT_EQ(2, count_all(A));
+	EXPECT_EQ(1, count_xstate(A, XS_AUTO_RACE));
+	EXPECT_EQ(1, count_xstate(A, XS_RACE_TCP_INIT));
+	EXPECT_EQ(1, A->e->st.tcp_races);
+	EXPECT_EQ(0, A->e->st.retransmits);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(t0, now_ms);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, A->e->st.tcp_races_udp_won + A->e->st.tcp_races_tcp_won);
+	if (sa_a(n)->x.state == XS_UDP) {
+		EXPECT_EQ(NULL, live_conn(n, A));
+	} else {
+		EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	}
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	elapse(n, 3000);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, count_all(A));
+	net_free(n);
+
+	EXPECT_EQ(400, auto_blocked_ms(_metadata, "transport = auto"));
+	EXPECT_EQ(150, auto_blocked_ms(_metadata, "transport = auto\n tcp_race_delay = 0"));
+}
+
 /* A responder asking for cookies on both: each retries on its transport
  * (over TCP on a new connection, TCP-29), one wins. */
 SCENARIO(auto_race_with_cookies)
@@ -3409,11 +3668,7 @@ static uint64_t setup_ms(struct __test_metadata *_metadata, const char *extra,
 	initiate(n);
 	if (lose_init)
 		drop(n);
-	while (!sa_a(n) && now_ms - t0 < 10000) {
-		now_ms += 5;
-		pump(n);
-	}
-	t = now_ms - t0;
+	t = until_established(n, t0);
 	established(_metadata, n);
 	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
 	EXPECT_EQ(1, n->connects);
@@ -3776,6 +4031,7 @@ SCENARIO(tcp_closed_when_the_sa_ends)
  * claiming to be the module, so the probe runs and ESP may move between
  * IP and UDP 4500 in place. */
 static uint64_t esp_in[2];
+static unsigned int stats_calls[2];
 static struct kbackend *probe_kb[2];
 static struct kbackend_ops pretend_ops;
 
@@ -3786,6 +4042,7 @@ static int pretend_stats(struct kbackend *kb, const struct sockaddr_storage *dst
 
 	(void)dst;
 	(void)spi;
+	stats_calls[i]++;
 	memset(st, 0, sizeof(*st));
 	st->packets = esp_in[i];
 	return 0;
@@ -3809,6 +4066,7 @@ static struct net *probe_net(const char *extra)
 	pretend_ops.sa_stats = pretend_stats;
 	for (i = 0; i < 2; i++) {
 		esp_in[i] = 0;
+		stats_calls[i] = 0;
 		probe_kb[i] = n->p[i].kb;
 		n->p[i].kb->ops = &pretend_ops;
 		n->p[i].kb->kind = KB_MODULE;
@@ -4028,6 +4286,250 @@ SCENARIO(esp_to_udp_after_probe)
 	net_free(n);
 }
 
+/* --- the probe on the module's reachability events (reach_set) ------------------ */
+
+/* The watches each end has set, as the module keeps them: one per
+ * outbound SA, set again in place, removed by timeout 0. */
+struct pretend_watch {
+	struct sockaddr_storage dst;
+	uint32_t spi, pair, timeout;
+};
+
+#define PRETEND_WATCHES 4
+static struct pretend_watch watches[2][PRETEND_WATCHES];
+static unsigned int reach_calls[2];
+static bool reach_refused;	/* the module says no to every watch */
+
+static int pretend_reach_set(struct kbackend *kb, const struct sockaddr_storage *dst,
+			     uint32_t spi, uint32_t pair_spi, uint32_t timeout_s)
+{
+	struct pretend_watch *w = watches[kb == probe_kb[1]], *free_w = NULL;
+	int i;
+
+	reach_calls[kb == probe_kb[1]]++;
+	if (reach_refused && timeout_s)
+		return -EINVAL;
+	for (i = 0; i < PRETEND_WATCHES; i++) {
+		if (!w[i].timeout) {
+			free_w = free_w ?: &w[i];
+			continue;
+		}
+		if (w[i].spi == spi && addr_eq(&w[i].dst, dst))
+			break;
+	}
+	if (!timeout_s) {
+		if (i == PRETEND_WATCHES)
+			return -ENOENT;		/* no reachability watch on this SA */
+		w[i].timeout = 0;
+		return 0;
+	}
+	if (i == PRETEND_WATCHES && !free_w)
+		return -ENOSPC;
+	if (i == PRETEND_WATCHES)
+		w = free_w;
+	else
+		w = &w[i];
+	w->dst = *dst;
+	w->spi = spi;
+	w->pair = pair_spi;
+	w->timeout = timeout_s;
+	return 0;
+}
+
+static int watches_live(int side)
+{
+	int i, k = 0;
+
+	for (i = 0; i < PRETEND_WATCHES; i++)
+		k += watches[side][i].timeout != 0;
+	return k;
+}
+
+/* The one live watch of a side (NULL when not exactly one). */
+static const struct pretend_watch *watch_of(int side)
+{
+	int i;
+
+	if (watches_live(side) != 1)
+		return NULL;
+	for (i = 0; !watches[side][i].timeout; i++)
+		;
+	return &watches[side][i];
+}
+
+/* probe_net with a backend that has reach_set: the module as the probe
+ * sees it. */
+static struct net *probe_watch_net(const char *extra)
+{
+	struct net *n = probe_net(extra);
+
+	pretend_ops.reach_set = pretend_reach_set;
+	memset(watches, 0, sizeof(watches));
+	memset(reach_calls, 0, sizeof(reach_calls));
+	reach_refused = false;
+	return n;
+}
+
+/* The module's reachability event for c (outbound SA, its inbound pair),
+ * up or down, at side's engine. */
+static void reach_event(struct net *n, int side, const struct child_sa *c, bool up)
+{
+	struct kb_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_REACH;
+	ev.spi = c->spi_out;
+	ev.dst = c->addr_remote;
+	ev.pair_spi = c->spi_in;
+	ev.up = up;
+	engine_kernel_event(n->p[side].e, &ev);
+}
+
+static void expect_watch_on(struct __test_metadata *_metadata, int side,
+			    const struct child_sa *c, uint32_t timeout)
+{
+	const struct pretend_watch *w = watch_of(side);
+
+	ASSERT_NE(NULL, w);
+	EXPECT_EQ(c->spi_out, w->spi);
+	EXPECT_EQ(c->spi_in, w->pair);
+	EXPECT_TRUE(addr_eq(&c->addr_remote, &w->dst));
+	EXPECT_EQ(timeout, w->timeout);
+}
+
+/* Both ends watch their Child SA (a for esp_probe_delay rounded up to a
+ * second, b for 1 s) and read no counter while the probe runs, though the
+ * counters say ESP came in; b answers an up and watches again; a's up is
+ * the confirmation, and each watch is removed when its side is done. */
+SCENARIO(probe_watch_confirms_on_up)
+{
+	struct net *n = probe_watch_net(NULL);
+	unsigned int polled, b_calls;
+
+	bring_up(_metadata, n);
+	ASSERT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 1);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	polled = stats_calls[0] + stats_calls[1];
+	esp_in[0] = esp_in[1] = 1;
+	elapse(n, 300);
+	EXPECT_EQ(polled, stats_calls[0] + stats_calls[1]);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
+	/* the probe reached b: b answers and starts its watch over */
+	b_calls = reach_calls[1];
+	reach_event(n, 1, sa_b(n)->children, true);
+	EXPECT_EQ(b_calls + 1, reach_calls[1]);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	reach_event(n, 0, sa_a(n)->children, true);
+	EXPECT_EQ(PROBE_OK, ike_probe(sa_a(n))->state);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(0, watches_live(0));
+	/* b's answering window closes (2 x esp_probe_timeout) */
+	elapse(n, 4200);
+	EXPECT_FALSE(xport_state_probing(sa_b(n)->x.state));
+	EXPECT_EQ(0, watches_live(1));
+	EXPECT_EQ(polled, stats_calls[0] + stats_calls[1]);
+	net_free(n);
+}
+
+/* A down on IP moves both ends to UDP 4500 at once (long before
+ * esp_probe_delay); both watches start over there, and the up in UDP
+ * confirms it. */
+SCENARIO(probe_watch_down_moves_to_udp)
+{
+	struct net *n = probe_watch_net("esp_probe_delay = 3s\n esp_probe_timeout = 8s\n");
+	unsigned int polled, a_calls, b_calls;
+
+	initiate(n);
+	pump(n);
+	ASSERT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);
+	polled = stats_calls[0] + stats_calls[1];
+	elapse(n, 1000);
+	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
+	a_calls = reach_calls[0];
+	b_calls = reach_calls[1];
+	reach_event(n, 0, sa_a(n)->children, false);
+	pump(n);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_b(n)->x.state);
+	EXPECT_TRUE(sa_a(n)->children->encap);
+	EXPECT_TRUE(sa_b(n)->children->encap);
+	EXPECT_LT(a_calls, reach_calls[0]);
+	EXPECT_LT(b_calls, reach_calls[1]);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	/* a second down in UDP changes nothing: the timeout decides */
+	reach_event(n, 0, sa_a(n)->children, false);
+	pump(n);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	esp_in[0] = esp_in[1] = 1;
+	elapse(n, 500);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	reach_event(n, 0, sa_a(n)->children, true);
+	EXPECT_EQ(PROBE_OK, ike_probe(sa_a(n))->state);
+	EXPECT_EQ(XS_SEP_UDP, sa_a(n)->x.state);
+	EXPECT_TRUE(ike_probe(sa_a(n))->udp);
+	EXPECT_EQ(0, watches_live(0));
+	EXPECT_EQ(polled, stats_calls[0] + stats_calls[1]);
+	net_free(n);
+}
+
+/* The watch follows a rekeyed Child SA (the old one's removed, no other
+ * Child SA watched), an event on an SA that is not watched changes
+ * nothing, and when the probe fails both watches go with their IKE SAs;
+ * the rebuilt one (ESP in TCP) sets none. */
+SCENARIO(probe_watch_follows_rekey)
+{
+	struct net *n = probe_watch_net("esp_probe_delay = 2001ms\n esp_probe_timeout = 4s\n");
+	uint64_t end = now_ms + 20000;
+	struct child_sa old;
+
+	initiate(n);
+	pump(n);
+	ASSERT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	old = *sa_a(n)->children;
+	rekey(A, true);
+	pump(n);
+	elapse(n, 200);
+	ASSERT_NE(old.spi_in, sa_a(n)->children->spi_in);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);	/* 2001 ms rounded up */
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	/* the old pair is no Child SA any more: nothing happens */
+	reach_event(n, 0, &old, true);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	while (!A->e->st.esp_probes_failed && now_ms < end)
+		elapse(n, 100);
+	EXPECT_EQ(1, A->e->st.esp_probes_failed);
+	EXPECT_EQ(0, watches_live(0));
+	pump(n);
+	elapse(n, 1000);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(0, watches_live(0));
+	EXPECT_EQ(0, watches_live(1));
+	net_free(n);
+}
+
+/* A watch the module refuses: the probe reads the counters, as with the
+ * backends that have no watches. */
+TEST(probe_watch_refused_reads_counters)
+{
+	struct net *n = probe_watch_net(NULL);
+
+	reach_refused = true;
+	bring_up(_metadata, n);
+	ASSERT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	EXPECT_LE(1, reach_calls[0]);
+	EXPECT_EQ(0, watches_live(0));
+	esp_in[0] = 1;
+	elapse(n, 200);
+	EXPECT_EQ(PROBE_OK, ike_probe(sa_a(n))->state);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	net_free(n);
+}
+
 typedef void (*scenario_fn)(struct __test_metadata *_metadata);
 
 /* Rows only a peer other than tcpiked makes us take (the peer opening a
@@ -4063,6 +4565,8 @@ TEST(every_transition_by_exchanges)
 		sc_probe_moves_to_udp, sc_probe_fails_on_ip, sc_probe_fails_in_udp,
 		sc_probe_move_answered_late, sc_probe_rekeyed_on_ip, sc_probe_rekeyed_in_udp,
 		sc_esp_back_on_ip, sc_esp_to_udp_after_probe,
+		sc_probe_watch_confirms_on_up, sc_probe_watch_down_moves_to_udp,
+		sc_probe_watch_follows_rekey,
 	};
 	size_t i;
 	int link;
