@@ -101,17 +101,37 @@ static const struct nla_policy policy_policy[TCPIKE_A_MAX + 1] = {
 	[TCPIKE_A_IF_ID] = { .type = NLA_U32 },
 };
 
+/* What names a policy (POLICY_DEL, POLICY_MOVE). */
+#define POLICY_ID_ATTRS							\
+	[TCPIKE_A_POLICY_DIR] = NLA_POLICY_MAX(NLA_U8, TCPIKE_DIR_FWD),	\
+	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },			\
+	[TCPIKE_A_SEL_SRC] = NLA_POLICY_MIN_LEN(4),			\
+	[TCPIKE_A_SEL_DST] = NLA_POLICY_MIN_LEN(4),			\
+	[TCPIKE_A_SEL_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),		\
+	[TCPIKE_A_SEL_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),		\
+	[TCPIKE_A_SEL_PROTO] = { .type = NLA_U8 },			\
+	[TCPIKE_A_MARK] = { .type = NLA_U32 },				\
+	[TCPIKE_A_MARK_MASK] = { .type = NLA_U32 },			\
+	[TCPIKE_A_IF_ID] = { .type = NLA_U32 }
+
 static const struct nla_policy policy_del_policy[TCPIKE_A_MAX + 1] = {
-	[TCPIKE_A_POLICY_DIR] = NLA_POLICY_MAX(NLA_U8, TCPIKE_DIR_FWD),
+	POLICY_ID_ATTRS,
+};
+
+static const struct nla_policy sa_move_policy[TCPIKE_A_MAX + 1] = {
+	[TCPIKE_A_SPI] = { .type = NLA_BE32 },
 	[TCPIKE_A_FAMILY] = { .type = NLA_U16 },
-	[TCPIKE_A_SEL_SRC] = NLA_POLICY_MIN_LEN(4),
-	[TCPIKE_A_SEL_DST] = NLA_POLICY_MIN_LEN(4),
-	[TCPIKE_A_SEL_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
-	[TCPIKE_A_SEL_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
-	[TCPIKE_A_SEL_PROTO] = { .type = NLA_U8 },
-	[TCPIKE_A_MARK] = { .type = NLA_U32 },
-	[TCPIKE_A_MARK_MASK] = { .type = NLA_U32 },
-	[TCPIKE_A_IF_ID] = { .type = NLA_U32 },
+	[TCPIKE_A_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_MOVE_SRC] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_MOVE_DST] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_ENCAP_SPORT] = { .type = NLA_BE16 },
+	[TCPIKE_A_ENCAP_DPORT] = { .type = NLA_BE16 },
+};
+
+static const struct nla_policy policy_move_policy[TCPIKE_A_MAX + 1] = {
+	POLICY_ID_ATTRS,
+	[TCPIKE_A_MOVE_SRC] = NLA_POLICY_MIN_LEN(4),
+	[TCPIKE_A_MOVE_DST] = NLA_POLICY_MIN_LEN(4),
 };
 
 static struct genl_family tcpike_family;
@@ -879,6 +899,92 @@ static int tcpike_nl_policy_del(struct sk_buff *skb, struct genl_info *info)
 	return tcpike_policy_delete(genl_info_net(info), &id, info->extack);
 }
 
+/* MOVE_SRC and MOVE_DST, both required, of the family's length. */
+static int parse_move(struct genl_info *info, unsigned short family, xfrm_address_t *nsrc,
+		      xfrm_address_t *ndst)
+{
+	struct nlattr **a = info->attrs;
+	unsigned int alen = family == AF_INET ? 4 : 16;
+
+	if (!require(info, TCPIKE_A_MOVE_SRC, "missing new source address (TCPIKE_A_MOVE_SRC)") ||
+	    !require(info, TCPIKE_A_MOVE_DST, "missing new destination address (TCPIKE_A_MOVE_DST)"))
+		return -EINVAL;
+	if (nla_len(a[TCPIKE_A_MOVE_SRC]) != alen) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_MOVE_SRC],
+				    "new source address length does not match the family");
+		return -EINVAL;
+	}
+	if (nla_len(a[TCPIKE_A_MOVE_DST]) != alen) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_MOVE_DST],
+				    "new destination address length does not match the family");
+		return -EINVAL;
+	}
+	memset(nsrc, 0, sizeof(*nsrc));
+	memset(ndst, 0, sizeof(*ndst));
+	memcpy(nsrc, nla_data(a[TCPIKE_A_MOVE_SRC]), alen);
+	memcpy(ndst, nla_data(a[TCPIKE_A_MOVE_DST]), alen);
+	if (xfrm_addr_any(nsrc, family) || xfrm_addr_any(ndst, family)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "the new addresses cannot be unspecified");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One SA (SPI, FAMILY, DST) to MOVE_SRC -> MOVE_DST; the ports, both or
+ * neither, only for a UDP-encapsulated SA (the module checks).
+ */
+static int tcpike_nl_sa_move(struct sk_buff *skb, struct genl_info *info)
+{
+	struct tcpike_net *tn = tcpike_pernet(genl_info_net(info));
+	struct nlattr **a = info->attrs;
+	xfrm_address_t daddr, nsrc, ndst;
+	unsigned short family;
+	__be16 sport = 0, dport = 0;
+	bool ports;
+	__be32 spi;
+	int err;
+
+	err = parse_sa_id(info, &family, &daddr, &spi) ?:
+	      parse_move(info, family, &nsrc, &ndst);
+	if (err)
+		return err;
+	ports = a[TCPIKE_A_ENCAP_SPORT] || a[TCPIKE_A_ENCAP_DPORT];
+	if (ports) {
+		if (!a[TCPIKE_A_ENCAP_SPORT] || !a[TCPIKE_A_ENCAP_DPORT]) {
+			NL_SET_ERR_MSG_MOD(info->extack, "give both new ports or neither");
+			return -EINVAL;
+		}
+		sport = nla_get_be16(a[TCPIKE_A_ENCAP_SPORT]);
+		dport = nla_get_be16(a[TCPIKE_A_ENCAP_DPORT]);
+		if (!sport || !dport) {
+			NL_SET_ERR_MSG_MOD(info->extack, "UDP encapsulation needs non-zero ports");
+			return -EINVAL;
+		}
+	}
+	err = tcpike_sa_move(genl_info_net(info), family, &daddr, spi, &nsrc, &ndst, ports,
+			     sport, dport, info->extack);
+	if (!err) {
+		spin_lock_bh(&tn->own_lock);
+		tn->steers++;
+		spin_unlock_bh(&tn->own_lock);
+	}
+	return err;
+}
+
+static int tcpike_nl_policy_move(struct sk_buff *skb, struct genl_info *info)
+{
+	struct tcpike_policy_id id = { 0 };
+	xfrm_address_t nsrc, ndst;
+	int err;
+
+	err = parse_selector(info, &id.dir, &id.sel) ?:
+	      parse_mark(info, &id.mark, &id.if_id) ?:
+	      parse_move(info, id.sel.family, &nsrc, &ndst);
+	if (err)
+		return err;
+	return tcpike_policy_move(genl_info_net(info), &id, &nsrc, &ndst, info->extack);
+}
+
 static const struct genl_ops tcpike_ops[] = {
 	{
 		.cmd = TCPIKE_CMD_SA_NEW,
@@ -949,6 +1055,20 @@ static const struct genl_ops tcpike_ops[] = {
 		.doit = tcpike_nl_stats_get,
 		.policy = sa_id_policy,
 		.maxattr = 0,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_SA_MOVE,
+		.doit = tcpike_nl_sa_move,
+		.policy = sa_move_policy,
+		.maxattr = TCPIKE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = TCPIKE_CMD_POLICY_MOVE,
+		.doit = tcpike_nl_policy_move,
+		.policy = policy_move_policy,
+		.maxattr = TCPIKE_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

@@ -361,3 +361,47 @@ void tcpike_policy_drop_dead(struct tcpike_net *tn, u8 reason)
 		policy_release(p);
 	}
 }
+
+/*
+ * A policy's template gets new tunnel endpoints in place, as
+ * xfrm_policy_migrate() rewrites them for XFRM_MSG_MIGRATE: under the
+ * policy's lock, and the genid bumped so cached bundles (routes built
+ * through the old tunnel) are dropped.  RFC 7296 §2.23: the SAs moved to
+ * the peer's new address (tcpike_sa_move), and the policy must find them
+ * there.
+ */
+int tcpike_policy_move(struct net *net, const struct tcpike_policy_id *id,
+		       const xfrm_address_t *tsrc, const xfrm_address_t *tdst,
+		       struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct xfrm_policy *xp;
+	int err = 0;
+
+	mutex_lock(&tn->lock);
+	xp = tcpike_policy_get(tn, id);
+	if (!xp) {
+		mutex_unlock(&tn->lock);
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no policy with this direction and selector was created by tcpike (with this mark and if_id)");
+		return -ENOENT;
+	}
+	write_lock_bh(&xp->lock);
+	if (xp->walk.dead) {
+		err = -ENOENT;
+		NL_SET_ERR_MSG_MOD(extack, "the policy was deleted during the move");
+	} else if (xp->xfrm_nr != 1 || xp->xfrm_vec[0].mode != XFRM_MODE_TUNNEL) {
+		err = -EINVAL;
+		NL_SET_ERR_MSG_MOD(extack, "only a tunnel-mode policy has endpoints to move");
+	} else {
+		xp->xfrm_vec[0].id.daddr = *tdst;
+		xp->xfrm_vec[0].saddr = *tsrc;
+		atomic_inc(&xp->genid);
+	}
+	write_unlock_bh(&xp->lock);
+	if (!err)
+		policy_notify(xp, id->dir, XFRM_MSG_UPDPOLICY);
+	xfrm_pol_put(xp);
+	mutex_unlock(&tn->lock);
+	return err;
+}

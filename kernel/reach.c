@@ -1,9 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reachability of a peer, per SA pair: an event when outbound ESP on an SA
- * went on for the watch's timeout with no inbound ESP on its paired SA (the
- * path or the peer is gone, RFC 7296 §2.4 liveness without waiting for an
- * IKE exchange), and another when inbound ESP resumes.
+ * Reachability of a peer, per SA pair.  A watch starts unknown and reports
+ * each change of what it knows:
+ *
+ *   unknown/down -> up    inbound ESP on the paired SA: the first packet
+ *                         after the watch was set (or changed), or the
+ *                         first after a down
+ *   unknown/up -> down    outbound ESP on the SA went on for the watch's
+ *                         timeout with no inbound ESP on its pair (the path
+ *                         or the peer is gone, RFC 7296 §2.4 liveness
+ *                         without waiting for an IKE exchange)
+ *
+ * So a daemon that sets a watch and sends hears "up" as soon as the peer's
+ * ESP comes back (tcpiked's ESP reachability probe after IKE over TCP),
+ * or "down" when nothing came back for the timeout.
  *
  * The kernel's own counters are the evidence: curlft.packets of the
  * outbound state (counted as packets are sent) and of the inbound state
@@ -27,6 +37,12 @@
  */
 static bool reach_stopping;
 
+enum reach_state {
+	REACH_UNKNOWN,		/* set or changed: no inbound since, no down */
+	REACH_UP,
+	REACH_DOWN,
+};
+
 struct tcpike_reach {
 	struct list_head node;
 	unsigned short family;
@@ -39,7 +55,7 @@ struct tcpike_reach {
 	unsigned long out_start;	/* first outbound after the last inbound */
 	unsigned long last_out;		/* last outbound seen */
 	bool out_pending;		/* outbound since the last inbound */
-	bool down;			/* the down event was sent */
+	enum reach_state state;		/* as the last event said */
 };
 
 static void reach_event(struct tcpike_net *tn, const struct tcpike_reach *r)
@@ -55,7 +71,7 @@ static void reach_event(struct tcpike_net *tn, const struct tcpike_reach *r)
 	    tcpike_put_addr(msg, TCPIKE_A_DST, r->family, &r->daddr) ||
 	    nla_put_be32(msg, TCPIKE_A_PAIR_SPI, r->pair_spi) ||
 	    nla_put_u32(msg, TCPIKE_A_REACH_TIMEOUT, r->timeout_s) ||
-	    nla_put_u8(msg, TCPIKE_A_REACH_UP, !r->down)) {
+	    nla_put_u8(msg, TCPIKE_A_REACH_UP, r->state == REACH_UP)) {
 		nlmsg_free(msg);
 		goto dropped;
 	}
@@ -96,8 +112,8 @@ static bool reach_sample(struct tcpike_net *tn, struct tcpike_reach *r, unsigned
 	if (in != r->in_pkts) {
 		r->in_pkts = in;
 		r->out_pending = false;
-		if (r->down) {
-			r->down = false;
+		if (r->state != REACH_UP) {
+			r->state = REACH_UP;
 			reach_event(tn, r);
 		}
 	}
@@ -109,9 +125,9 @@ static bool reach_sample(struct tcpike_net *tn, struct tcpike_reach *r, unsigned
 			r->out_start = now;
 		}
 	}
-	if (!r->down && r->out_pending &&
+	if (r->state != REACH_DOWN && r->out_pending &&
 	    time_after_eq(r->last_out, r->out_start + r->timeout)) {
-		r->down = true;
+		r->state = REACH_DOWN;
 		reach_event(tn, r);
 	}
 	return true;
@@ -215,7 +231,9 @@ int tcpike_reach_set(struct net *net, unsigned short family, const xfrm_address_
 		list_add_tail(&nr->node, &tn->reaches);
 		tn->nr_reaches++;
 	}
-	/* A new or changed watch starts from what the counters say now. */
+	/* A new or changed watch starts from what the counters say now, and
+	 * knows nothing: the next inbound packet is reported (up).
+	 */
 	nr->family = family;
 	nr->daddr = *daddr;
 	nr->saddr = saddr;
@@ -226,7 +244,7 @@ int tcpike_reach_set(struct net *net, unsigned short family, const xfrm_address_
 	nr->out_pkts = out;
 	nr->in_pkts = in;
 	nr->out_pending = false;
-	nr->down = false;
+	nr->state = REACH_UNKNOWN;
 	schedule_delayed_work(&tn->reach_work, REACH_TICK);
 	mutex_unlock(&tn->reach_lock);
 	return 0;

@@ -1172,3 +1172,166 @@ out:
 	kfree(v);
 	return err;
 }
+
+/*
+ * Move: the same SA on new outer addresses (RFC 7296 §2.23: the peer's
+ * NAT now shows it from another address).  The addresses are the state's
+ * identity in the SAD (daddr, SPI) and its hashes, so a new state is built
+ * as a steer builds one (steer_build, on the SA's own transport) and
+ * switched in as a steer switches (under the old state's lock: counters,
+ * replay state and lifetimes copied, the old one sealed and deleted); the
+ * module's record moves to the new identity in the same moment.
+ */
+
+/* The SA's own transport, as steer_build takes it. */
+static u8 move_encap(const struct xfrm_state *x)
+{
+	if (!x->encap)
+		return TCPIKE_ENCAP_RAW;
+	return x->encap->encap_type == UDP_ENCAP_ESPINUDP ? TCPIKE_ENCAP_UDP : TCPIKE_ENCAP_TCP;
+}
+
+/* Caller holds own_lock: the record's keys put back in the tables (after
+ * a failed move_rekey); false when not even that could be done.
+ */
+static bool move_rehash(struct tcpike_net *tn, struct tcpike_sa *s)
+{
+	if (rhashtable_insert_fast(&tn->sa_ht, &s->hnode, sa_ht_params))
+		return false;
+	if (!rhltable_insert(&tn->sa_pair_ht, &s->pnode, sa_pair_params))
+		return true;
+	rhashtable_remove_fast(&tn->sa_ht, &s->hnode, sa_ht_params);
+	return false;
+}
+
+/* Caller holds own_lock: the record s takes nx's identity; on failure it
+ * keeps its own, or (when the tables cannot take it back either) it is
+ * unlinked and left in *lost for the caller to release.
+ */
+static int move_rekey(struct tcpike_net *tn, struct tcpike_sa *s, struct xfrm_state *nx,
+		      struct tcpike_sa **lost)
+{
+	struct tcpike_sa_key key = s->id.key;
+	struct tcpike_pair_key pair = s->pair;
+
+	rhashtable_remove_fast(&tn->sa_ht, &s->hnode, sa_ht_params);
+	rhltable_remove(&tn->sa_pair_ht, &s->pnode, sa_pair_params);
+	tcpike_sa_key(&s->id.key, nx->props.family, &nx->id.daddr, nx->id.spi);
+	pair_key(&s->pair, nx->props.family, &nx->props.saddr, &nx->id.daddr);
+	if (move_rehash(tn, s))
+		return 0;
+	s->id.key = key;
+	s->pair = pair;
+	if (!move_rehash(tn, s)) {
+		list_del(&s->node);
+		tn->nr_sas--;
+		tn->sa_gen++;
+		*lost = s;
+	}
+	return -ENOMEM;
+}
+
+/* nx (x on new addresses) replaces x, as steer_commit does it. */
+static int move_commit(struct tcpike_net *tn, struct xfrm_state *x, struct xfrm_state *nx)
+{
+	struct tcpike_sa *s, *lost = NULL;
+	int err = -ESRCH;
+
+	spin_lock_bh(&x->lock);
+	if (x->km.state != XFRM_STATE_VALID) {
+		spin_unlock_bh(&x->lock);
+		return -ESRCH;
+	}
+	spin_lock(&tn->own_lock);
+	s = sa_of(tn, x);
+	if (s)
+		err = move_rekey(tn, s, nx, &lost);
+	if (!err) {
+		steer_copy(nx, x);
+		xfrm_state_hold(nx);
+		s->x = nx;		/* the record's reference on x is ours now */
+	}
+	spin_unlock(&tn->own_lock);
+	if (err) {
+		spin_unlock_bh(&x->lock);
+		if (lost)
+			sa_release(lost);
+		return err;
+	}
+	xfrm_state_hold(nx);		/* for the notification below */
+	xfrm_state_insert(nx);		/* the table takes the caller's reference */
+	steer_seal(x);
+	__xfrm_state_delete(x);
+	spin_unlock_bh(&x->lock);
+	xfrm_audit_state_delete(x, 1, true);
+	xfrm_audit_state_add(nx, 1, true);
+	sa_notify(x, XFRM_MSG_DELSA);
+	sa_notify(nx, XFRM_MSG_NEWSA);
+	xfrm_state_put(nx);
+	xfrm_state_put(x);		/* the record's; the caller holds x too */
+	return 0;
+}
+
+int tcpike_sa_move(struct net *net, unsigned short family, const xfrm_address_t *daddr,
+		   __be32 spi, const xfrm_address_t *nsaddr, const xfrm_address_t *ndaddr,
+		   bool ports, __be16 sport, __be16 dport, struct netlink_ext_ack *extack)
+{
+	struct tcpike_net *tn = tcpike_pernet(net);
+	struct xfrm_state *x, *nx, *o;
+	u8 encap;
+	int err;
+
+	mutex_lock(&tn->lock);
+	x = tcpike_sa_lookup(net, family, daddr, spi, extack);
+	if (!x) {
+		mutex_unlock(&tn->lock);
+		return -ENOENT;
+	}
+	encap = move_encap(x);
+	err = -EINVAL;
+	if (x->props.mode != XFRM_MODE_TUNNEL) {
+		NL_SET_ERR_MSG_MOD(extack, "only a tunnel-mode SA moves: a transport-mode SA's selector is its addresses");
+		goto out;
+	}
+	if (encap == TCPIKE_ENCAP_TCP) {
+		NL_SET_ERR_MSG_MOD(extack, "an ESP-in-TCP SA moves with its connection: steer it instead");
+		goto out;
+	}
+	if (ports && encap != TCPIKE_ENCAP_UDP) {
+		NL_SET_ERR_MSG_MOD(extack, "ports given for an SA that is not UDP-encapsulated");
+		goto out;
+	}
+	if (!ports && x->encap) {
+		sport = x->encap->encap_sport;
+		dport = x->encap->encap_dport;
+	}
+	o = xfrm_addr_equal(ndaddr, daddr, family) ? NULL :
+	    xfrm_state_lookup(net, x->mark.v & x->mark.m, ndaddr, spi, IPPROTO_ESP, family);
+	if (o) {
+		xfrm_state_put(o);
+		NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI to the new destination exists already");
+		err = -EEXIST;
+		goto out;
+	}
+	nx = steer_build(net, x, encap, sport, dport, extack);
+	if (IS_ERR(nx)) {
+		err = PTR_ERR(nx);
+		goto out;
+	}
+	/* Initialised for the family, which is the same; the addresses take
+	 * no part in it (xfrm_state_migrate sets them so too).
+	 */
+	nx->id.daddr = *ndaddr;
+	nx->props.saddr = *nsaddr;
+	err = move_commit(tn, x, nx);
+	if (err)
+		sa_discard(nx);
+	if (err == -ESRCH)
+		NL_SET_ERR_MSG_MOD(extack, "the SA was deleted or expired during the move");
+	else if (err == -ENOMEM)
+		NL_SET_ERR_MSG_MOD(extack, "no memory for the moved SA's record");
+out:
+	xfrm_state_put(x);
+	mutex_unlock(&tn->lock);
+	return err;
+}

@@ -227,6 +227,13 @@ int tcpike_sa_steer(struct net *net, unsigned short family, const xfrm_address_t
  */
 int tcpike_sa_steer_reqid(struct net *net, u32 reqid, u8 encap, __be16 lport, __be16 pport,
 			  unsigned int *moved, struct netlink_ext_ack *extack);
+/* The SA (family, daddr, spi) on the outer addresses nsaddr -> ndaddr,
+ * keeping SPI, keys, counters and replay state (sa.c); with ports, a
+ * UDP-encapsulated SA's new ports.
+ */
+int tcpike_sa_move(struct net *net, unsigned short family, const xfrm_address_t *daddr,
+		   __be32 spi, const xfrm_address_t *nsaddr, const xfrm_address_t *ndaddr,
+		   bool ports, __be16 sport, __be16 dport, struct netlink_ext_ack *extack);
 /* Whether an SA the module owns on saddr -> daddr, in UDP with these
  * ports, sent ESP within the last interval_s seconds (keepalive.c).
  */
@@ -237,6 +244,10 @@ int tcpike_policy_create(struct net *net, const struct tcpike_policy_params *p,
 			 struct netlink_ext_ack *extack);
 int tcpike_policy_delete(struct net *net, const struct tcpike_policy_id *id,
 			 struct netlink_ext_ack *extack);
+/* The tunnel endpoints of the policy id's template, in place. */
+int tcpike_policy_move(struct net *net, const struct tcpike_policy_id *id,
+		       const xfrm_address_t *tsrc, const xfrm_address_t *tdst,
+		       struct netlink_ext_ack *extack);
 /* The policy the module owns with identity id, with a reference, or NULL. */
 struct xfrm_policy *tcpike_policy_get(struct tcpike_net *tn, const struct tcpike_policy_id *id);
 void tcpike_policy_key(struct tcpike_policy_id *k, u8 dir, const struct xfrm_selector *sel,

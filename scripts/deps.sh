@@ -16,7 +16,7 @@ pkgs=(
 	qemu-system-x86 linux-image-amd64 debootstrap
 	# tests: namespaces, NAT, loss, captures, traffic
 	iproute2 nftables tcpdump tshark iperf3 busybox-static procps psmisc
-	python3 python3-cryptography bsdextrautils iputils-ping socat conntrack
+	python3 python3-cryptography bsdextrautils iputils-ping socat conntrack curl
 	# packaging checks: man page lint, the Debian 12 root (scripts/check-pkg.sh)
 	mandoc debootstrap strace
 	# make bench: plots in the report

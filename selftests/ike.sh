@@ -262,6 +262,21 @@ rekeyed() {
 	fi 2>/dev/null
 }
 
+# log_ms NAME FROM TO: milliseconds from the first line of NAME's log
+# containing FROM to the first one after it containing TO, by the log's own
+# stamps (ISO 8601, UTC, ms: the daemon's clock, not when a command
+# returned on a loaded machine); 99999 when either is missing.
+log_ms() {
+	python3 - "$IKE_DIR/$1.log" "$2" "$3" <<'PY'
+import sys, datetime
+t = []
+for line in open(sys.argv[1]):
+    if len(t) < 2 and sys.argv[2 + len(t)] in line:
+        t.append(datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f"))
+print(int((t[1] - t[0]).total_seconds() * 1000) if len(t) == 2 else 99999)
+PY
+}
+
 # --- a pair: a (in NS_A, the initiator) and b (in NS_B) ------------------------
 # ike_up [A-KEY=VALUE...] [-- B-KEY=VALUE...]: stop a and b if running (their
 # clean-exit TAP lines), write their configs from A_ARGS / B_ARGS plus these

@@ -64,7 +64,21 @@ ADDKE chosen --intermediate runs the one empty exchange as above.
 them), wrong-group (a KE of another method than negotiated), no-ke (the
 IKE_INTERMEDIATE without KE); an initiator makes it in every exchange, a
 responder in its answers; skip (initiator): IKE_AUTH right after
-IKE_SA_INIT, no IKE_INTERMEDIATE at all.
+IKE_SA_INIT, no IKE_INTERMEDIATE at all; short-ke (KE data one byte
+short), bad-ek (an ML-KEM encapsulation key whose first coefficient is
+0xfff, which FIPS 203 §7.2's modulus check refuses).  ML-KEM (IDs 35-37,
+draft-ietf-ipsecme-ikev2-mlkem) comes from @noble/post-quantum
+(ikev2.py's Noble, TCPIKE_NOBLE_DIR): the initiator's KEi(n) is noble's
+encapsulation key, the responder's KEr(n) noble's ciphertext.
+
+ML-DSA (FIPS 204, draft-ietf-ipsecme-ikev2-pqc-auth).  With --cert (and
+--key, --cacert) AUTH is RFC 7427's method 14 instead of the PSK: the
+key is noble's keygen of the 32-byte seed in the OpenSSL 3.5 key file,
+which must give the certificate's public key; IKE_SA_INIT carries
+SIGNATURE_HASH_ALGORITHMS with Identity (5); our CERT and a pure ML-DSA
+signature over the octets of RFC 7296 §2.15 (IntAuth appended) go in
+IKE_AUTH; the peer's CERT must be signed by --cacert's key and its AUTH
+carry that key's AlgorithmIdentifier and verify, both checked by noble.
 
 Once established the ACTIONs run in order:
 
@@ -106,6 +120,8 @@ What it sees is printed, one line each, for the test to check:
     addke chosen=ID,...            the ADDKE IDs chosen, in type order
     addke-resp msgid=N ke=ID       an additional key exchange done (initiator)
     addke-req msgid=N ke=ID        ... (responder; ke=- without a KE)
+    ke-len msgid=N sent=N got=N    the KE data lengths of that exchange
+                     (responder: got first)
     established transport=T separate=yes|no spi_i=HEX spi_r=HEX
     info answered on T notify=yes|no
     rekey-addke answered notify=N | sa addke=TYPE:ID,...
@@ -118,6 +134,8 @@ What it sees is printed, one line each, for the test to check:
     followup-req msgid=N ke=ID | refused STATE_NOT_FOUND   its IKE_FOLLOWUP_KE
     rekeyed by the peer spi_i=HEX spi_r=HEX     its new SA, now ours
     peer deleted the old IKE SA
+    mldsa key ALG from the seed: the certificate's   (--cert)
+    peer-auth ALG sig=N cert=N by-ca=yes   the peer's ML-DSA AUTH verified
     auth-resp child refused with N (--child-refuse)
     child creation answered S s after IKE_AUTH (--child-refuse)
     summary udp_after_switch=N tcp_requests_rx=N
@@ -141,7 +159,9 @@ from ikev2 import (
     N_NATD_DST, N_NATD_SRC, N_NO_PROPOSAL_CHOSEN, N_REKEY_SA, PL_SK,
     PL_AUTH, PL_DELETE, PL_IDI, PL_IDR, PL_KE, PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR,
     PROTO_ESP, PROTO_IKE, AUTH_PSK, ID_FQDN, KE_NONE, KE_X25519, KE_X448, T_ADDKE1,
-    Fail, FrameReader, KeyExchange, KeyPair, Keys, chain,
+    MLKEM, Fail, FrameReader, KeyExchange, KeyPair, Keys, chain, ke_respond,
+    CERT_X509_SIG, N_SIGNATURE_HASH_ALGORITHMS, PL_CERT, SIG_HASH_IDENTITY, Cert, Noble,
+    mldsa_auth, mldsa_check, mldsa_seed, pem_der, signed_octets,
     esp_proposal, frame, header, ike_proposal, ke_body, natd_hash, notify_body, notifies,
     int_auth_step, offers_our_suite, open_sk, open_sk_plain, parse_header, parse_proposals,
     payloads, psk_auth, rekeyed_keys, seal, seal_frag, ts_payload)
@@ -297,6 +317,52 @@ class Peer:
         self.rekey_st = None        # the peer's IKE SA rekey under way (RFC 9370 §2.2.4)
         self.old_sa = None          # (spi_i, spi_r, keys, initiator, msgid_in) it replaced
         self.rekeyed = False
+        self.cert = None            # --cert: ML-DSA with noble instead of the PSK
+        if args.cert:
+            self.cert = Cert(pem_der(args.cert))
+            self.ca = Cert(pem_der(args.cacert))
+            if self.cert.alg is None:
+                raise Fail("%s: not an ML-DSA certificate" % args.cert)
+            k = Noble.call(op="dsa-keygen", alg=self.cert.alg, seed=mldsa_seed(args.key).hex())
+            if k["pk"] != self.cert.pub:
+                raise Fail("noble's %s key from the seed in %s is not the certificate's" %
+                           (self.cert.alg, args.key))
+            self.sk = k["sk"]
+            out("mldsa key %s from the seed: the certificate's" % self.cert.alg)
+
+    # --- authentication: PSK, or ML-DSA certificates (RFC 7427) -------------------
+
+    def our_auth(self, msg, nonce, sk_p, id_body):
+        """Our CERT and AUTH payloads over RFC 7296 §2.15's octets."""
+        if not self.cert:
+            return [(PL_AUTH, struct.pack("!B3x", AUTH_PSK) +
+                     psk_auth(self.psk, msg, nonce, sk_p, id_body, self.int_auth))]
+        octets = signed_octets(msg, nonce, sk_p, id_body, self.int_auth)
+        return [(PL_CERT, bytes([CERT_X509_SIG]) + self.cert.der),
+                (PL_AUTH, mldsa_auth(self.cert.alg, self.sk, octets))]
+
+    def check_auth(self, pls, msg, nonce, sk_p, id_body):
+        """The peer's AUTH: the PSK's, or its certificate (signed by
+        --cacert, checked by noble) and ML-DSA signature; Fail if not."""
+        d = dict(pls)
+        if not self.cert:
+            return d.get(PL_AUTH, b"")[4:] == psk_auth(self.psk, msg, nonce, sk_p, id_body,
+                                                       self.int_auth)
+        certs = [b for t, b in pls if t == PL_CERT and b[:1] == bytes([CERT_X509_SIG])]
+        if not certs:
+            raise Fail("no X.509 CERT payload from the peer")
+        cert = Cert(certs[0][1:])
+        cert.verify_by(self.ca)
+        alg, n = mldsa_check(cert, d.get(PL_AUTH, b""),
+                             signed_octets(msg, nonce, sk_p, id_body, self.int_auth))
+        out("peer-auth %s sig=%d cert=%d by-ca=yes" % (alg, n, len(cert.der)))
+        return True
+
+    def sig_hash_notify(self):
+        """RFC 7427 §4 with Identity (RFC 8420), which ML-DSA signs with."""
+        return [(PL_NOTIFY, notify_body(N_SIGNATURE_HASH_ALGORITHMS,
+                                        struct.pack("!HH", 2, SIG_HASH_IDENTITY)))] \
+            if self.cert else []
 
     # --- bookkeeping of every message --------------------------------------------
 
@@ -392,6 +458,7 @@ class Peer:
                                                bytes.fromhex(self.a.inter_notify_data))))
         if self.a.frag_size:
             pls.append((PL_NOTIFY, notify_body(N_FRAG_SUPPORTED)))
+        pls += self.sig_hash_notify()
         first, body = chain(pls)
         self.msg1 = header(self.spi_i, self.spi_r, first, EXCH_SA_INIT, F_INITIATOR, 0,
                            28 + len(body)) + body
@@ -460,7 +527,30 @@ class Peer:
         if m == "wrong-group":
             other = KeyExchange(KE_X448 if group != KE_X448 else KE_X25519)
             return [(PL_KE, ke_body(other.pub, other.group))], kx
-        return [(PL_KE, ke_body(kx.pub, group))], kx
+        return [(PL_KE, ke_body(self.mistaken_data(kx.pub, group), group))], kx
+
+    def mistaken_data(self, data, group):
+        """KE data as --addke-mistake says: short-ke one byte short;
+        bad-ek (ML-KEM) the first coefficient of the encapsulation key
+        0xfff, at least q (FIPS 203 §7.2's modulus check fails)."""
+        m = self.a.addke_mistake
+        if m == "short-ke":
+            return data[:-1]
+        if m == "bad-ek" and group in MLKEM:
+            return b"\xff" + bytes([data[1] | 0x0f]) + data[2:]
+        return data
+
+    def answer_ke(self, group, peer):
+        """A responder's (KE payloads, shared secret) answering KEi(n) of
+        method group, as --addke-mistake says (the secret the right one)."""
+        m = self.a.addke_mistake
+        if m == "no-ke":
+            return [], None
+        pub, shared = ke_respond(group, peer)
+        if m == "wrong-group":
+            other = KeyExchange(KE_X448 if group != KE_X448 else KE_X25519)
+            return [(PL_KE, ke_body(other.pub, other.group))], shared
+        return [(PL_KE, ke_body(self.mistaken_data(pub, group), group))], shared
 
     def ke_of(self, pls, group):
         """The peer's KE payload of method group, Fail otherwise."""
@@ -532,6 +622,7 @@ class Peer:
         out("inter-resp %s msgid=%d frags=%d" % (where[0], h["msgid"], frags))
         if group is not None:
             peer = self.ke_of(rpls, group)
+            out("ke-len msgid=%d sent=%d got=%d" % (mid, len(pls[0][1]) - 4 if pls else 0, len(peer)))
             if kx is not None:
                 self.update_keys(kx.shared(peer))
             out("addke-resp msgid=%d ke=%d" % (mid, group))
@@ -541,10 +632,9 @@ class Peer:
 
     def auth_request(self):
         id_body = struct.pack("!B3x", self.a.id_type) + self.a.id.encode()
-        auth = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, id_body, self.int_auth)
         spi = os.urandom(4)
         self.children.append([spi, None])
-        pls = [(PL_IDI, id_body), (PL_AUTH, struct.pack("!B3x", AUTH_PSK) + auth),
+        pls = [(PL_IDI, id_body)] + self.our_auth(self.msg1, self.nr, self.keys.sk_pi, id_body) + [
                (PL_SA, esp_proposal(spi)),
                (PL_TSI, ts_payload(self.a.lts)),
                (PL_TSR, ts_payload(self.a.rts))]
@@ -553,15 +643,14 @@ class Peer:
         self.send(self.where, seal(self.keys.sk_ei, self.spi_i, self.spi_r, EXCH_AUTH,
                                    F_INITIATOR, mid, pls))
         where, h, msg = self.await_response(mid, EXCH_AUTH)
-        inner = dict((t, b) for t, b in open_sk(self.keys.sk_er, msg))
-        for ntype, _, _, _, _ in notifies(open_sk(self.keys.sk_er, msg)):
+        rpls = open_sk(self.keys.sk_er, msg)
+        inner = dict(rpls)
+        for ntype, _, _, _, _ in notifies(rpls):
             if ntype < 16384:
                 raise Fail("IKE_AUTH error notify %d" % ntype)
         if PL_AUTH not in inner or PL_IDR not in inner or PL_SA not in inner:
             raise Fail("IKE_AUTH response without IDr, AUTH or SA")
-        want = psk_auth(self.psk, self.msg2, self.ni, self.keys.sk_pr, inner[PL_IDR],
-                        self.int_auth)
-        if inner[PL_AUTH][4:] != want:
+        if not self.check_auth(rpls, self.msg2, self.ni, self.keys.sk_pr, inner[PL_IDR]):
             raise Fail("the responder's AUTH does not verify")
         props = parse_proposals(inner[PL_SA])
         self.children[-1][1] = props[0][2]
@@ -641,6 +730,7 @@ class Peer:
                (PL_NOTIFY, notify_body(N_NATD_DST, natd_hash(self.spi_i, self.spi_r, src[0], src[1])))]
         if self.inter_ok:
             pls.append((PL_NOTIFY, notify_body(N_INTERMEDIATE_SUPPORTED)))
+        pls += self.sig_hash_notify()
         self.int_auth, ia, inter_resp = b"", [b"", b""], {}
         asked = any(n[0] == self.a.st_type for n in ns)
         if asked and self.a.echo != "no":
@@ -674,9 +764,8 @@ class Peer:
             rpls, shared = [], None
             if group is not None:
                 peer = self.ke_of(payloads(first, plain), group)
-                rpls, kx = self.mistaken_ke(group)
-                if kx is not None:
-                    shared = kx.shared(peer)
+                rpls, shared = self.answer_ke(group, peer)
+                out("ke-len msgid=%d got=%d sent=%d" % (n, len(peer), len(rpls[0][1]) - 4 if rpls else 0))
             elif any(t == PL_KE for t, _ in payloads(first, plain)):
                 raise Fail("a KE in IKE_INTERMEDIATE %d, no additional key exchange left" % n)
             rfirst, rinner = chain(rpls)
@@ -719,16 +808,13 @@ class Peer:
             self.int_auth = ia[0] + ia[1] + struct.pack("!I", h["msgid"])
         inner = open_sk(self.keys.sk_ei, msg)
         d = dict(inner)
-        want = psk_auth(self.psk, self.msg1, self.nr, self.keys.sk_pi, d.get(PL_IDI, b""),
-                        self.int_auth)
-        if d.get(PL_AUTH, b"")[4:] != want:
+        if not self.check_auth(inner, self.msg1, self.nr, self.keys.sk_pi, d.get(PL_IDI, b"")):
             raise Fail("the initiator's AUTH does not verify")
         id_body = struct.pack("!B3x", self.a.id_type) + self.a.id.encode()
-        auth_v = psk_auth(self.psk, self.msg2, self.ni, self.keys.sk_pr, id_body, self.int_auth)
         esp = [p for p in parse_proposals(d[PL_SA]) if p[1] == PROTO_ESP and offers_our_suite(p[3], True)]
         if not esp:
             raise Fail("no acceptable ESP proposal")
-        pls = [(PL_IDR, id_body), (PL_AUTH, struct.pack("!B3x", AUTH_PSK) + auth_v)]
+        pls = [(PL_IDR, id_body)] + self.our_auth(self.msg2, self.ni, self.keys.sk_pr, id_body)
         if self.a.child_refuse:
             # RFC 7296 2.21.2: authenticated, the Child SA refused
             pls.append((PL_NOTIFY, notify_body(self.a.child_refuse)))
@@ -806,9 +892,9 @@ class Peer:
                          [(PL_NOTIFY, notify_body(N_STATE_NOT_FOUND))])
             return
         group = st["methods"][len(st["secrets"]) - 1]
-        kx = KeyExchange(group)
-        st["secrets"].append(kx.shared(self.ke_of(inner, group)))
-        pls = [(PL_KE, ke_body(kx.pub, group))]
+        pub, shared = ke_respond(group, self.ke_of(inner, group))
+        st["secrets"].append(shared)
+        pls = [(PL_KE, ke_body(pub, group))]
         more = len(st["secrets"]) - 1 < len(st["methods"])
         if more:
             st["link"] = os.urandom(8)
@@ -1063,13 +1149,22 @@ def main():
     ap.add_argument("--addke", action="append", default=[], metavar="N=ID[,ID...]",
                     help="RFC 9370: ADDKE N (transform type 5 + N) with these IDs (0: NONE)")
     ap.add_argument("--addke-mistake", default="none",
-                    choices=("none", "no-update", "wrong-group", "no-ke", "skip"))
+                    choices=("none", "no-update", "wrong-group", "no-ke", "skip", "short-ke",
+                             "bad-ek"),
+                    help="short-ke: KE data a byte short; bad-ek: an ML-KEM encapsulation "
+                    "key failing FIPS 203's modulus check")
     ap.add_argument("--followup-mistake", default="none",
                     choices=("none", "bad-link", "wrong-group", "no-addke-secret",
                              "state-not-found"),
                     help="RFC 9370 2.2.4 on purpose (initiator): the link altered, a KE "
                     "of x448 for the negotiated method, the new keys without SK(1..n); "
                     "(responder) every IKE_FOLLOWUP_KE answered STATE_NOT_FOUND")
+    ap.add_argument("--cert", metavar="PEM",
+                    help="authenticate with this ML-DSA certificate (RFC 7427, noble) instead "
+                    "of the PSK; --key its OpenSSL 3.5 key file (the seed is taken), --cacert "
+                    "the CA the peer's certificate must be signed by")
+    ap.add_argument("--key", metavar="PEM")
+    ap.add_argument("--cacert", metavar="PEM")
     ap.add_argument("role", choices=("init", "resp"))
     ap.add_argument("rest", nargs="*")
     a = ap.parse_args()
@@ -1079,7 +1174,11 @@ def main():
             ap.error("init needs the peer's address")
         a.peer, actions = actions[0], actions[1:]
     net = Net(a.local, a.role == "resp" and not a.no_tcp)
-    p = Peer(a, net)
+    try:
+        p = Peer(a, net)
+    except Fail as e:
+        out("FAIL:", e)
+        return 1
     out("ready")
     try:
         if a.role == "init":

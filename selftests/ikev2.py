@@ -2,16 +2,22 @@
 """The pieces of IKEv2 the independent test peers share, written from the
 RFCs (not from tcpiked): RFC 7296 (messages, payloads, key derivation, PSK
 authentication), RFC 5282 (AES-GCM in the SK payload), RFC 8031 (X25519),
-RFC 9329 (TCP framing), RFC 9242 (IntAuth of IKE_INTERMEDIATE).
+RFC 9329 (TCP framing), RFC 9242 (IntAuth of IKE_INTERMEDIATE), ML-KEM
+(FIPS 203, draft-ietf-ipsecme-ikev2-mlkem) from @noble/post-quantum through
+selftests/noblepq.mjs (class Noble), not from OpenSSL.
 
 One suite only: ENCR_AES_GCM_16 with 256-bit keys, PRF_HMAC_SHA2_256,
 Curve25519; ESP proposals AES-GCM-16-256 without ESN.
 """
+import base64
 import hashlib
 import hmac
+import json
 import os
+import shlex
 import socket
 import struct
+import subprocess
 
 from cryptography.exceptions import InvalidTag
 
@@ -44,6 +50,11 @@ T_ENCR, T_PRF, T_INTEG, T_KE, T_ESN = 1, 2, 3, 4, 5
 # their IDs those of type 4 (0 = NONE)
 T_ADDKE1 = 6
 KE_NONE, KE_ECP256, KE_ECP384, KE_ECP521, KE_X448 = 0, 19, 20, 21, 32
+# draft-ietf-ipsecme-ikev2-mlkem: ID -> (noble's name, encapsulation key
+# bytes in KEi, ciphertext bytes in KEr), FIPS 203 §8 table 3
+KE_MLKEM512, KE_MLKEM768, KE_MLKEM1024 = 35, 36, 37
+MLKEM = {KE_MLKEM512: ("ml_kem512", 800, 768), KE_MLKEM768: ("ml_kem768", 1184, 1088),
+         KE_MLKEM1024: ("ml_kem1024", 1568, 1568)}
 N_INVALID_KE_PAYLOAD = 17
 N_STATE_NOT_FOUND, N_ADDITIONAL_KEY_EXCHANGE = 47, 16441     # RFC 9370 §2.2.4
 ID_FQDN = 2
@@ -229,16 +240,75 @@ def ke_body(pub, group=KE_X25519):
     return struct.pack("!HH", group, 0) + pub
 
 
+class Noble:
+    """@noble/post-quantum, run by node through selftests/noblepq.mjs: one
+    process for the whole peer, started on first use, one JSON request and
+    answer a line.  TCPIKE_NOBLE_CMD is the command that runs it
+    (selftests/trixie.sh trixie_noble: node in the Debian 13 root); without
+    it, the host's node with TCPIKE_NOBLE_DIR, the directory holding
+    noble's node_modules (scripts/noble-pq.sh installs it there)."""
+    proc = None
+
+    @classmethod
+    def call(cls, **req):
+        if cls.proc is None:
+            cmd = os.environ.get("TCPIKE_NOBLE_CMD")
+            d = os.environ.get("TCPIKE_NOBLE_DIR")
+            if cmd:
+                argv = shlex.split(cmd)
+            elif d:
+                here = os.path.dirname(os.path.abspath(__file__))
+                argv = ["node", os.path.join(here, "noblepq.mjs"), d]
+            else:
+                raise Fail("ML-KEM/ML-DSA need @noble/post-quantum: set TCPIKE_NOBLE_CMD or "
+                           "TCPIKE_NOBLE_DIR (scripts/noble-pq.sh)")
+            cls.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        cls.proc.stdin.write(json.dumps(req) + "\n")
+        cls.proc.stdin.flush()
+        line = cls.proc.stdout.readline()
+        if not line:
+            raise Fail("noblepq.mjs exited")
+        r = json.loads(line)
+        if "error" in r:
+            raise Fail("noble %s: %s" % (req.get("op"), r["error"]))
+        return {k: bytes.fromhex(v) if isinstance(v, str) and k != "version" else v
+                for k, v in r.items()}
+
+
+def ke_respond(group, peer):
+    """The responder's side of a key exchange of method group with the
+    initiator's value peer: (our KE data, the shared secret).  ML-KEM
+    (draft-ietf-ipsecme-ikev2-mlkem §2): the initiator's KE data is its
+    encapsulation key, of exactly the parameter set's length, ours the
+    ciphertext noble's encapsulation to it gave (noble refuses a key
+    failing FIPS 203 §7.2's modulus check); a DH group: a key pair of our
+    own."""
+    if group in MLKEM:
+        name, eklen, _ = MLKEM[group]
+        if len(peer) != eklen:
+            raise Fail("ML-KEM encapsulation key of %d bytes, %d expected" % (len(peer), eklen))
+        r = Noble.call(op="kem-encap", alg=name, ek=peer.hex())
+        return r["ct"], r["ss"]
+    kx = KeyExchange(group)
+    return kx.pub, kx.shared(peer)
+
+
 class KeyExchange:
-    """An ephemeral key pair of any group we know: Curve25519 and Curve448
-    (RFC 8031: the raw public value, the raw shared secret), the NIST
-    curves (RFC 5903 §7: x | y in fixed length, the shared secret x)."""
+    """The initiator's side of a key exchange: an ephemeral key pair of any
+    group we know: Curve25519 and Curve448 (RFC 8031: the raw public value,
+    the raw shared secret), the NIST curves (RFC 5903 §7: x | y in fixed
+    length, the shared secret x), ML-KEM (noble's encapsulation key sent,
+    the responder's ciphertext decapsulated, of exactly its length)."""
     CURVES = {KE_ECP256: (ec.SECP256R1, 32), KE_ECP384: (ec.SECP384R1, 48),
               KE_ECP521: (ec.SECP521R1, 66)}
 
     def __init__(self, group):
         self.group = group
-        if group == KE_X25519:
+        if group in MLKEM:
+            r = Noble.call(op="kem-keygen", alg=MLKEM[group][0])
+            self.pub, self.dk = r["ek"], r["dk"]
+        elif group == KE_X25519:
             kp = KeyPair()
             self.priv, self.pub = kp.priv, kp.pub
         elif group == KE_X448:
@@ -255,6 +325,11 @@ class KeyExchange:
             raise Fail("key exchange method %d unknown here" % group)
 
     def shared(self, peer):
+        if self.group in MLKEM:
+            name, _, ctlen = MLKEM[self.group]
+            if len(peer) != ctlen:
+                raise Fail("ML-KEM ciphertext of %d bytes, %d expected" % (len(peer), ctlen))
+            return Noble.call(op="kem-decap", alg=name, ct=peer.hex(), dk=self.dk.hex())["ss"]
         try:
             if self.group == KE_X25519:
                 return self.priv.exchange(X25519PublicKey.from_public_bytes(peer))
@@ -401,3 +476,133 @@ class FrameReader:
             out.append(self.buf[2:n])
             self.buf = self.buf[n:]
         return out
+
+
+# --- ML-DSA certificates and RFC 7427 AUTH (draft-ietf-ipsecme-ikev2-pqc-auth) ---
+
+PL_CERT, PL_CERTREQ = 37, 38
+CERT_X509_SIG = 4
+AUTH_DIGITAL_SIGNATURE = 14                      # RFC 7427 §3
+N_SIGNATURE_HASH_ALGORITHMS = 16431
+SIG_HASH_IDENTITY = 5                            # RFC 8420: the signer hashes itself
+# id-ml-dsa-44/65/87, 2.16.840.1.101.3.4.3.17-19 (FIPS 204, RFC 9881): the
+# AlgorithmIdentifier DER with parameters absent; noble's name
+MLDSA = {
+    "ml_dsa44": bytes.fromhex("300b0609608648016503040311"),
+    "ml_dsa65": bytes.fromhex("300b0609608648016503040312"),
+    "ml_dsa87": bytes.fromhex("300b0609608648016503040313"),
+}
+
+
+def der(data, off=0):
+    """(tag, value, offset after) of one DER element at off."""
+    if off + 2 > len(data):
+        raise Fail("truncated DER")
+    tag, n = data[off], data[off + 1]
+    off += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(data[off:off + k], "big")
+        off += k
+    if off + n > len(data):
+        raise Fail("DER length past the end")
+    return tag, data[off:off + n], off + n
+
+
+def der_seq(value):
+    """The DER elements of a SEQUENCE's value, each as its whole encoding."""
+    out, off = [], 0
+    while off < len(value):
+        _, _, end = der(value, off)
+        out.append(value[off:end])
+        off = end
+    return out
+
+
+def pem_der(path):
+    """The DER of a PEM file's first block (or the file, if DER)."""
+    raw = open(path, "rb").read()
+    if not raw.startswith(b"-----"):
+        return raw
+    lines = raw.decode().splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("-----BEGIN"))
+    end = next(i for i, l in enumerate(lines) if i > start and l.startswith("-----END"))
+    return base64.b64decode("".join(lines[start + 1:end]))
+
+
+class Cert:
+    """An X.509 certificate read field by field (RFC 5280 §4.1): the signed
+    TBSCertificate, the issuer's signature algorithm and signature, the
+    subject's AlgorithmIdentifier and public key.  Only ML-DSA keys are
+    of use here."""
+
+    def __init__(self, der_bytes):
+        self.der = der_bytes
+        _, cert, _ = der(der_bytes)
+        tbs, sig_alg, sig = der_seq(cert)
+        self.tbs = tbs
+        self.sig_alg = sig_alg
+        _, bits, _ = der(sig)
+        self.sig = bits[1:]
+        fields = der_seq(der(tbs)[1])
+        if fields[0][0] == 0xA0:                # [0] version
+            fields = fields[1:]
+        spki = fields[5]
+        alg, pub = der_seq(der(spki)[1])
+        self.key_alg = alg
+        self.pub = der(pub)[1][1:]
+        self.alg = next((n for n, a in MLDSA.items() if a == alg), None)
+
+    def verify_by(self, issuer):
+        """The issuer's ML-DSA signature over the TBSCertificate, checked
+        by noble; Fail when it is not."""
+        if issuer.alg is None or self.sig_alg != MLDSA[issuer.alg]:
+            raise Fail("certificate not signed with the issuer's ML-DSA")
+        if not Noble.call(op="dsa-verify", alg=issuer.alg, pk=issuer.pub.hex(),
+                          msg=self.tbs.hex(), sig=self.sig.hex())["ok"]:
+            raise Fail("certificate signature does not verify under the CA's key (noble)")
+
+
+def mldsa_seed(path):
+    """The 32-byte seed in OpenSSL 3.5's PKCS#8 ML-DSA private key
+    (draft-ietf-lamps-dilithium-certificates: seed [0], or SEQUENCE {seed,
+    expandedKey}): noble's keygen(seed) makes the same key pair."""
+    _, pki, _ = der(pem_der(path))
+    _, inner, _ = der(der_seq(pki)[2])
+    tag, val, _ = der(inner)
+    if tag == 0x80 and len(val) == 32:
+        return val
+    if tag == 0x30:
+        t, seed, _ = der(val)
+        if t == 0x04 and len(seed) == 32:
+            return seed
+    raise Fail("%s: no ML-DSA seed (an expanded-key-only file?)" % path)
+
+
+def mldsa_auth(alg, sk, octets):
+    """RFC 7427 §3 AUTH data: method 14, the AlgorithmIdentifier's length
+    and DER, then pure ML-DSA (empty context) over the signed octets."""
+    sig = Noble.call(op="dsa-sign", alg=alg, sk=sk.hex(), msg=octets.hex())["sig"]
+    ai = MLDSA[alg]
+    return struct.pack("!B3x", AUTH_DIGITAL_SIGNATURE) + bytes([len(ai)]) + ai + sig
+
+
+def mldsa_check(cert, auth, octets):
+    """The peer's AUTH payload body: method 14 with its certificate key's
+    ML-DSA AlgorithmIdentifier, a signature over octets noble verifies."""
+    if len(auth) < 5 or auth[0] != AUTH_DIGITAL_SIGNATURE:
+        raise Fail("AUTH method %d, 14 expected" % (auth[0] if auth else -1))
+    n = auth[4]
+    ai, sig = auth[5:5 + n], auth[5 + n:]
+    if cert.alg is None or ai != MLDSA[cert.alg]:
+        raise Fail("AUTH AlgorithmIdentifier %s, not the certificate key's" % ai.hex())
+    if not Noble.call(op="dsa-verify", alg=cert.alg, pk=cert.pub.hex(), msg=octets.hex(),
+                      sig=sig.hex())["ok"]:
+        raise Fail("the peer's ML-DSA AUTH does not verify (noble)")
+    return cert.alg, len(sig)
+
+
+def signed_octets(msg, nonce, sk_p, id_body, int_auth=b""):
+    """RFC 7296 §2.15 (RFC 9242 §3.3.2): RealMessage | Nonce |
+    prf(SK_p, RestOfIDPayload) | IntAuth, what AUTH signs."""
+    return msg + nonce + prf(sk_p, id_body) + int_auth

@@ -28,6 +28,81 @@ static void check(int cond, const char *what, const char *detail)
 	}
 }
 
+/*
+ * sa_move (RFC 7296 §2.23): the UDP-encapsulated SA sa (10.0.0.1 ->
+ * 10.0.0.9) and its out policy to the peer's new address 10.0.0.7 and port
+ * 40001 (SA_MOVE, POLICY_MOVE), then back; a move whose policy is not
+ * there leaves the SA where it was; addresses of the wrong family are
+ * refused with the kernel's sentence.  sa ends where it began.
+ */
+static void move_checks(struct kbackend *kb, const struct kb_sa *sa)
+{
+	struct kb_policy pol = { 0 };
+	struct kb_stats st;
+	struct kb_move m = { 0 }, back;
+	struct sockaddr_storage six;
+	int err;
+
+	pol.dir = KB_DIR_OUT;
+	pol.sel.family = AF_INET;
+	addr_parse("192.168.1.0", &pol.sel.src);
+	addr_parse("192.168.2.0", &pol.sel.dst);
+	pol.sel.src_plen = pol.sel.dst_plen = 24;
+	pol.reqid = sa->reqid;
+	pol.tmpl_src = sa->src;
+	pol.tmpl_dst = sa->dst;
+	err = kb->ops->policy_add(kb, &pol);
+	check(err == 0, "move: policy_add", kb->kb_error);
+	m.reqid = sa->reqid;
+	m.spi_out = sa->spi;
+	m.old_local = sa->src;
+	m.old_remote = sa->dst;
+	m.local = sa->src;
+	addr_parse("10.0.0.7", &m.remote);
+	m.encap = KB_ENCAP_UDP;
+	m.lport = 4500;
+	m.rport = 40001;
+	m.old_lport = m.old_rport = 4500;
+	m.pols = &pol;
+	m.n_pols = 1;
+	err = kb->ops->sa_move(kb, &m);
+	check(err == 0, "sa_move to the peer's new address", kb->kb_error);
+	check(kb->ops->sa_stats(kb, &m.remote, sa->spi, &st) == 0, "the SA is on the new address",
+	      kb->kb_error);
+	check(kb->ops->sa_stats(kb, &sa->dst, sa->spi, &st) == -ENOENT, "and not on the old",
+	      kb->kb_error);
+	err = kb->ops->policy_del(kb, &pol);
+	check(err == 0, "move: policy_del", kb->kb_error);
+	/* back, with the policy gone: the SA goes, the policy refuses, the SA
+	 * comes back */
+	back = m;
+	back.old_remote = m.remote;
+	back.remote = m.old_remote;
+	back.old_rport = m.rport;
+	back.rport = m.old_rport;
+	err = kb->ops->sa_move(kb, &back);
+	check(err == -ENOENT && strstr(kb->kb_error, "policy move: ") &&
+	      strstr(kb->kb_error, "no policy with this direction"),
+	      "sa_move with a missing policy refused with the kernel's sentence", kb->kb_error);
+	check(kb->ops->sa_stats(kb, &m.remote, sa->spi, &st) == 0,
+	      "and the SA is where it was", kb->kb_error);
+	addr_parse("fd00::7", &six);
+	err = tnl_sa_move(kb->priv, &m.remote, sa->spi, &sa->src, &six, 0, 0);
+	check(err == -EINVAL && strstr(((struct tnl *)kb->priv)->error,
+				       "new destination address length does not match the family"),
+	      "sa-move to an address of another family refused", ((struct tnl *)kb->priv)->error);
+	err = tnl_sa_move(kb->priv, &m.remote, sa->spi, &sa->src, &sa->dst, 4500, 0);
+	check(err == -EINVAL && strstr(((struct tnl *)kb->priv)->error, "both new ports or neither"),
+	      "sa-move with one port refused", ((struct tnl *)kb->priv)->error);
+	err = tnl_policy_move(kb->priv, &pol, &sa->src, &sa->dst);
+	check(err == -ENOENT && strstr(((struct tnl *)kb->priv)->error, "no policy"),
+	      "policy-move of a policy not there refused", ((struct tnl *)kb->priv)->error);
+	/* back where it began (ports kept as given) */
+	err = tnl_sa_move(kb->priv, &m.remote, sa->spi, &sa->src, &sa->dst, 4500, 4500);
+	check(err == 0 && kb->ops->sa_stats(kb, &sa->dst, sa->spi, &st) == 0, "sa-move back",
+	      ((struct tnl *)kb->priv)->error);
+}
+
 int main(int argc, char **argv)
 {
 	static const uint8_t key[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
@@ -84,6 +159,7 @@ int main(int argc, char **argv)
 	err = kb.ops->keepalive_set(&kb, &sa.src, &sa.dst, 0);
 	check(err == -ENOENT && strstr(kb.kb_error, "no keepalive"), "keepalive off again refused",
 	      kb.kb_error);
+	move_checks(&kb, &sa);
 	err = kb.ops->sa_del(&kb, &sa.dst, sa.spi);
 	check(err == 0, "sa_del", kb.kb_error);
 	err = kb.ops->sa_del(&kb, &sa.dst, sa.spi);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Drives the xfrm kernel backend for selftests/netns/10-transport-xfrm.sh
- * and vm/2h-module-equivalence.sh:
+ * Drives the xfrm kernel backend for selftests/netns/10-transport-xfrm.sh,
+ * netns/69-xfrm-migrate-policies.sh, vm/2h-module-equivalence.sh and
+ * vm/39-xfrm-migrate.sh:
  *   kb_xfrm policy   add an out and an in policy (the in one's priority
  *                    3001, then updated to 3000; one already in the kernel
  *                    with those selectors is replaced), print "added", wait for a
@@ -20,6 +21,22 @@
  *                    SAs (keys derived from the SPI, so both ends agree)
  *                    and out/in/fwd policies; print "added", wait for a
  *                    line on stdin, close the backend, print "closed"
+ *   kb_xfrm move     a UDP-encapsulated tunnel 192.168.1.0/24 <->
+ *                    192.168.2.0/24 between 10.0.0.1 and 10.0.0.2 (SAs
+ *                    0x2001 in, 0x2002 out, reqid 7, ports 4500) and its
+ *                    out/in/fwd policies: print "added", wait for a line;
+ *                    move it to the peer's new address 10.0.0.7 port 40001
+ *                    (kb_child_move: XFRM_MSG_MIGRATE), print "moved" or
+ *                    "move failed: <kb_error>", wait for a line; delete the
+ *                    SAs (at their new address) and the policies, print
+ *                    "deleted", wait for a line, close, print "closed"
+ *   kb_xfrm move-policies [spi]
+ *                    the same policies without SAs (no ESP needed): move
+ *                    them (XFRM_MSG_MIGRATE with no state to take), or
+ *                    with spi a move naming an outbound SA that is not
+ *                    there (the templates must go back), print "moved" or
+ *                    "move failed: <kb_error>", wait for a line, close,
+ *                    print "closed"
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -126,18 +143,150 @@ static int tcp_tunnel(struct kbackend *kb, int argc, char **argv)
 	return added_until_stdin(kb);
 }
 
+static bool next_line(void)
+{
+	char line[16];
+
+	fflush(stdout);
+	return fgets(line, sizeof(line), stdin) != NULL;
+}
+
+/* The out, in and fwd policies of the tunnel 10.0.0.1 <-> 10.0.0.2,
+ * reqid 7, added through the shared layer. */
+static int move_policies(struct kbackend *kb, struct kb_policy pols[3])
+{
+	static const enum kb_dir dirs[] = { KB_DIR_OUT, KB_DIR_IN, KB_DIR_FWD };
+	int i, err = 0;
+
+	memset(pols, 0, 3 * sizeof(*pols));
+	for (i = 0; i < 3 && !err; i++) {
+		bool out = dirs[i] == KB_DIR_OUT;
+
+		pols[i].dir = dirs[i];
+		pols[i].sel.family = AF_INET;
+		ip4(&pols[i].sel.src, out ? "192.168.1.0" : "192.168.2.0");
+		ip4(&pols[i].sel.dst, out ? "192.168.2.0" : "192.168.1.0");
+		pols[i].sel.src_plen = pols[i].sel.dst_plen = 24;
+		pols[i].reqid = 7;
+		pols[i].mode = KB_MODE_TUNNEL;
+		ip4(&pols[i].tmpl_src, out ? "10.0.0.1" : "10.0.0.2");
+		ip4(&pols[i].tmpl_dst, out ? "10.0.0.2" : "10.0.0.1");
+		err = kb_policy_add(kb, &pols[i]);
+	}
+	return err;
+}
+
+/* The move of that tunnel to the peer's new address 10.0.0.7:40001. */
+static void move_of(struct kb_move *m, const struct kb_policy *pols)
+{
+	memset(m, 0, sizeof(*m));
+	m->reqid = 7;
+	m->mode = KB_MODE_TUNNEL;
+	ip4(&m->old_local, "10.0.0.1");
+	ip4(&m->old_remote, "10.0.0.2");
+	m->local = m->old_local;
+	ip4(&m->remote, "10.0.0.7");
+	m->encap = KB_ENCAP_UDP;
+	m->lport = 4500;
+	m->rport = 40001;
+	m->old_lport = m->old_rport = 4500;
+	m->pols = pols;
+	m->n_pols = 3;
+}
+
+static int move_policies_only(struct kbackend *kb, const char *spi)
+{
+	struct kb_policy pols[3];
+	struct kb_move m;
+
+	if (move_policies(kb, pols)) {
+		printf("add failed: %s\n", kb->kb_error);
+		kbackend_close(kb);
+		return 1;
+	}
+	move_of(&m, pols);
+	if (spi)
+		m.spi_out = htonl((uint32_t)strtoul(spi, NULL, 0));
+	if (kb_child_move(kb, &m))
+		printf("move failed: %s\n", kb->kb_error);
+	else
+		printf("moved\n");
+	if (!next_line())
+		return 1;
+	kbackend_close(kb);
+	printf("closed\n");
+	return 0;
+}
+
+static int move_tunnel(struct kbackend *kb)
+{
+	static const uint8_t key[20] = { 7 };
+	struct kb_policy pols[3];
+	struct kb_sa sa;
+	struct kb_move m;
+	int i, err = 0;
+
+	for (i = 0; i < 2 && !err; i++) {
+		gcm_sa(&sa, i ? 0x2002 : 0x2001, i ? "10.0.0.1" : "10.0.0.2",
+		       i ? "10.0.0.2" : "10.0.0.1", key, sizeof(key));
+		sa.reqid = 7;
+		sa.encap = KB_ENCAP_UDP;
+		sa.encap_sport = sa.encap_dport = 4500;
+		sa.inbound = !i;
+		if (i)
+			sa.replay_window = 0;
+		err = kb->ops->sa_add(kb, &sa);
+	}
+	if (!err)
+		err = move_policies(kb, pols);
+	if (err) {
+		printf("add failed: %s\n", kb->kb_error);
+		kbackend_close(kb);
+		return 1;
+	}
+	printf("added\n");
+	if (!next_line())
+		return 1;
+	move_of(&m, pols);
+	m.spi_in = htonl(0x2001);
+	m.spi_out = htonl(0x2002);
+	err = kb_child_move(kb, &m);
+	if (err)
+		printf("move failed: %s\n", kb->kb_error);
+	else
+		printf("moved\n");
+	if (!next_line())
+		return 1;
+	if (!err && (kb->ops->sa_del(kb, &m.local, m.spi_in) ||
+		     kb->ops->sa_del(kb, &m.remote, m.spi_out)))
+		printf("delete failed: %s\n", kb->kb_error);
+	for (i = 0; i < 3; i++)
+		kb_policy_del(kb, &pols[i]);
+	printf("deleted\n");
+	if (!next_line())
+		return 1;
+	kbackend_close(kb);
+	printf("closed\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct kbackend *kb;
 
 	if (argc != 2 && !(argc == 10 && !strcmp(argv[1], "tcp-tunnel")) &&
-	    !((argc == 3 || argc == 4) && !strcmp(argv[1], "sa")))
+	    !((argc == 3 || argc == 4) && !strcmp(argv[1], "sa")) &&
+	    !(argc == 3 && !strcmp(argv[1], "move-policies")))
 		return 2;
 	kb = kbackend_open("xfrm");
 	if (!kb)
 		return 1;
 	if (!strcmp(argv[1], "tcp-tunnel"))
 		return tcp_tunnel(kb, argc, argv);
+	if (!strcmp(argv[1], "move"))
+		return move_tunnel(kb);
+	if (!strcmp(argv[1], "move-policies"))
+		return move_policies_only(kb, argc > 2 ? argv[2] : NULL);
 	if (!strcmp(argv[1], "policy")) {
 		struct kb_policy p = { 0 };
 

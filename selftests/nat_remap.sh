@@ -6,6 +6,9 @@
 # authenticated message (an IKE SA rekey) b's IKE SA and its existing Child
 # SA (same SPIs: steered, not rekeyed) use the new port, and ping flows
 # again.  Without the steer, b's ESP would still go to the dead mapping.
+# Then r's public address changes (SNAT to a second address) under a
+# running ping: b moves its Child SA (same SPIs) and the policies'
+# templates to a's new address, and deleting the tunnel leaves nothing.
 #
 # One backend per script (38 runs the module): under emulation each takes
 # minutes.  The test kernel has no ctnetlink, so the mapping is dropped by letting it
@@ -94,6 +97,84 @@ NFT
 		tap_fail "$backend: ping through the tunnel over the new mapping"; ike_log b
 	fi
 	tap_check "$backend: no steering failure logged" sh -c "! grep -q 'moving .* ESP-in-UDP' '$IKE_DIR/b.log'"
+
+	# The NAT's public address changes under a running ping: r takes
+	# 10.0.0.3 as well and from now on a's UDP leaves as 10.0.0.3:4500
+	# (stateless, untracked, rewritten both ways: the change is at once,
+	# no conntrack entry keeps the old mapping), and what b sends to the
+	# old public address is dropped (that mapping is gone).  a's ESP
+	# reaches b from the new address, b's kernel reports the mapping
+	# (the packet decrypted), and b moves its Child SA there: same SPIs,
+	# both states and the policies' templates (XFRM_MSG_MIGRATE with
+	# xfrm, the module's move with the module), RFC 7296 §2.23.
+	ip -n "$NS_R" addr add 10.0.0.3/24 dev rb
+	spi_b=$(ike_jq b "$ch0['spi_in']")
+	spi_bo=$(ike_jq b "$ch0['spi_out']")
+	ip netns exec "$NS_A" ping -q -c 75 -i 0.2 -W 1 -I 192.168.1.1 192.168.2.1 \
+		>"$IKE_DIR/ping-move.txt" 2>&1 &
+	ping_pid=$!
+	sleep 2
+	ip netns exec "$NS_R" nft -f - <<'NFT'
+table ip renat {
+	counter esp_new {}
+	counter esp_old {}
+	chain pre {
+		type filter hook prerouting priority -300;
+		iifname "ra" ip saddr 10.1.0.2 udp sport { 500, 4500 } notrack
+		iifname "rb" ip daddr 10.0.0.3 udp dport 4500 udp length > 9 @th,64,32 != 0 counter name esp_new
+		iifname "rb" ip daddr 10.0.0.3 udp dport { 500, 4500 } notrack ip daddr set 10.1.0.2
+		iifname "rb" ip daddr 10.0.0.1 udp dport != 500 udp length > 9 @th,64,32 != 0 counter name esp_old
+		iifname "rb" ip daddr 10.0.0.1 meta l4proto udp drop
+	}
+	chain post {
+		type filter hook postrouting priority 0;
+		oifname "rb" ip saddr 10.1.0.2 udp sport { 500, 4500 } ip saddr set 10.0.0.3
+	}
+}
+NFT
+	wait "$ping_pid"
+	lost=$(awk '/packets transmitted/ {print $1 - $4}' "$IKE_DIR/ping-move.txt")
+	if [ -n "$lost" ] && [ "$lost" -le 5 ]; then
+		tap_ok "$backend: the ping kept going while the NAT's address changed ($lost of 75 lost)"
+	else
+		tap_fail "$backend: the ping kept going while the NAT's address changed" \
+			"lost '$lost': $(tail -2 "$IKE_DIR/ping-move.txt")"
+		ike_log b
+	fi
+	tap_expect_eq "$backend: b's IKE SA and Child SA (same SPIs) follow the new address" \
+		"10.0.0.3 4500 $spi_b $spi_bo" \
+		"$(ike_jq b "$sa0['remote']") $(ike_jq b "$sa0['remote_port']") $(ike_jq b "$ch0['spi_in']") $(ike_jq b "$ch0['spi_out']")"
+	st=$(ip -n "$NS_B" xfrm state)
+	tap_check "$backend: b's kernel SAs are on the new address, none on the old" \
+		sh -c "echo '$st' | grep -q 'src 10.0.0.2 dst 10.0.0.3' &&
+		       echo '$st' | grep -q 'src 10.0.0.3 dst 10.0.0.2' &&
+		       ! echo '$st' | grep -q '10.0.0.1' && echo '$st' | grep -q 'dport 4500'"
+	pol=$(ip -n "$NS_B" xfrm policy)
+	tap_check "$backend: b's policies' templates name the new address, none the old" \
+		sh -c "echo '$pol' | grep -q 'tmpl src 10.0.0.2 dst 10.0.0.3' &&
+		       echo '$pol' | grep -q 'tmpl src 10.0.0.3 dst 10.0.0.2' &&
+		       ! echo '$pol' | grep -q '10.0.0.1'"
+	old0=$(ip netns exec "$NS_R" nft list counter ip renat esp_old | awk '/packets/ {print $2}')
+	new0=$(ip netns exec "$NS_R" nft list counter ip renat esp_new | awk '/packets/ {print $2}')
+	if wait_for 10 ping_ok; then
+		tap_ok "$backend: ping through the tunnel on the new address"
+	else
+		tap_fail "$backend: ping through the tunnel on the new address"; ike_log b
+	fi
+	old1=$(ip netns exec "$NS_R" nft list counter ip renat esp_old | awk '/packets/ {print $2}')
+	new1=$(ip netns exec "$NS_R" nft list counter ip renat esp_new | awk '/packets/ {print $2}')
+	tap_check "$backend: b's ESP goes to the new address, no more to the old ($new0 -> $new1, old $old0 -> $old1)" \
+		test "$new1" -gt "$new0" -a "$old1" = "$old0"
+	tap_check "$backend: no move failure logged" sh -c "! grep -q 'moving it from' '$IKE_DIR/b.log'"
+	ike_ctl b terminate c >/dev/null
+	gone() { [ "$(ip -n "$NS_B" xfrm state | grep -c '^src')" = 0 ] &&
+		 [ "$(ip -n "$NS_B" xfrm policy | grep -c '^src')" = 0 ]; }
+	if wait_for 10 gone; then
+		tap_ok "$backend: deleting the tunnel leaves no SA or policy on b"
+	else
+		tap_fail "$backend: deleting the tunnel leaves no SA or policy on b" \
+			"$(ip -n "$NS_B" xfrm state; ip -n "$NS_B" xfrm policy)"
+	fi
 	ike_stop a
 	ike_stop b
 	ns_cleanup

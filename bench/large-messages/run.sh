@@ -751,7 +751,7 @@ if [ $pq = 1 ]; then
 		exit 1
 	fi
 	PQ_BUILD=$([ $quick = 1 ] && echo asan/tcpiked || echo tcpiked)
-	trixie_build "$troot" "build-trixie/$PQ_BUILD" >"$B2_TMP/build.log" ||
+	trixie_make "$troot" "build-trixie/$PQ_BUILD" >"$B2_TMP/build.log" 2>&1 ||
 		{ sed 's/^/bench-b2: /' "$B2_TMP/build.log" >&2; exit 1; }
 	b2pq_certs "$troot" || { echo "bench-b2: cannot make the certificates" >&2; exit 1; }
 	trixie_wrap "$troot" "/src/build-trixie/$PQ_BUILD"

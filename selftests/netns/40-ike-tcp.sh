@@ -292,16 +292,7 @@ NFT
 lost_both() {	# lost_both yes|no: $ms
 	ike_up "conn_extra=transport = separate;tcp_preconnect = $1"
 	wait_for 10 ike_established a
-	ms=$(python3 - "$IKE_DIR/a.log" <<'PY'
-import sys, datetime
-t = {}
-for line in open(sys.argv[1]):
-    for key, what in (("s", "sending IKE_SA_INIT request"), ("e", "IKE SA established")):
-        if what in line and key not in t:
-            t[key] = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
-print(int((t["e"] - t["s"]).total_seconds() * 1000) if len(t) == 2 else 99999)
-PY
-)
+	ms=$(log_ms a "sending IKE_SA_INIT request" "IKE SA established")
 }
 lost_both no
 ms_no=$ms

@@ -12,7 +12,10 @@
 # ML-KEM-768 as PFS in CREATE_CHILD_SA and in an IKE SA rekey with tcpiked
 # as the responder, which encapsulates; X25519 + ke1_mlkem768 (RFC 9370)
 # in IKE_INTERMEDIATE and in IKE SA rekeys by either side, the ML-KEM
-# exchange in IKE_FOLLOWUP_KE (charon's log shows it); ML-KEM-1024 in IKE_SA_INIT (an
+# exchange in IKE_FOLLOWUP_KE (charon's log shows it), and so Child SA
+# rekeys by either side with aes256gcm16-x25519-ke1_mlkem768 in
+# esp_proposals (RFC 9370 2.2.4: X25519 as PFS in CREATE_CHILD_SA, ML-KEM in
+# IKE_FOLLOWUP_KE, new SPIs on both sides); ML-KEM-1024 in IKE_SA_INIT (an
 # 1.8 KB message, IP-fragmented); and KE data that is no encapsulation key
 # answered INVALID_SYNTAX (selftests/ikeprobe.py, case mlkem).
 #
@@ -100,7 +103,9 @@ sw_stop s
 # with its secret (RFC 9370 2.2.2) before IKE_AUTH; both directions
 for who in t s; do
 	swt_up proposals=aes256gcm16-prfsha256-x25519-ke1_mlkem768 \
-	   -- proposals=aes256gcm16-prfsha256-x25519-ke1_mlkem768
+		esp=aes256gcm16-x25519-ke1_mlkem768 \
+	   -- proposals=aes256gcm16-prfsha256-x25519-ke1_mlkem768 \
+		esp=aes256gcm16-x25519-ke1_mlkem768
 	if [ $who = t ]; then
 		ike_ctl t initiate c --no-wait >/dev/null
 		name="tcpiked initiates"
@@ -133,6 +138,29 @@ for who in t s; do
 		"$dir IKE_FOLLOWUP_KE request [0-9]+ \\[ .*KE"
 	tap_check "$name: tcpiked logged the additional key exchange of the rekey" \
 		grep -qE "(rekeying the IKE SA|IKE SA rekey by the peer): 1 additional key exchange" \
+		"$IKE_DIR/t.log"
+	# RFC 9370 2.2.4: the Child SA (IKE_AUTH's, made without either)
+	# rekeyed by the same side: X25519 in the CREATE_CHILD_SA, ML-KEM-768
+	# in one IKE_FOLLOWUP_KE, the new Child SA installed after it
+	old=$(swt_t_children)
+	if [ $who = t ]; then
+		ike_ctl t rekey c child >/dev/null
+	else
+		sw_rekey s child >/dev/null
+	fi
+	swt_expect 15 "$name, then rekeys the Child SA with ke1_mlkem768: new SPIs agreed" \
+		rekeyed
+	tap_diag "before: tcpiked's Child SPIs $old; after: $(swt_state)"
+	# on the new IKE SA (charon's <c|2>; the IKE SA rekey's ran on <c|1>)
+	swt_s_log_has "$name: the Child SA rekey's CREATE_CHILD_SA response links an IKE_FOLLOWUP_KE" \
+		'<c\|2> (parsed|generating) CREATE_CHILD_SA response [0-9]+ \[ SA No KE (TSi TSr N\(ADD_KE\)|N\(ADD_KE\) TSi TSr) \]'
+	swt_s_log_has "$name: the Child SA rekey's ML-KEM exchange in IKE_FOLLOWUP_KE (2.2.4)" \
+		"<c\\|2> $dir IKE_FOLLOWUP_KE request [0-9]+ \\[ KE N\\(ADD_KE\\) \\]"
+	tap_check "$name: tcpiked logged the Child SA's additional key exchange" \
+		grep -qE "(rekeying Child SA net|Child SA net by the peer): 1 additional key exchange" \
+		"$IKE_DIR/t.log"
+	tap_check "$name: tcpiked installed the new Child SA after it" \
+		grep -qE "Child SA net( by the peer)?: 1 additional key exchanges? done" \
 		"$IKE_DIR/t.log"
 done
 sw_stop s

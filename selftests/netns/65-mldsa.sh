@@ -34,29 +34,7 @@ trixie_tcpiked "$troot"
 
 # --- the ML-DSA-65 PKI, by openssl 3.5's CLI -------------------------------------
 pki=$IKE_DIR/pki
-mkdir -p "$pki"
-if ! out=$(unshare -m --propagation private sh -c '
-	r=$1 d=$2
-	mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" &&
-	mkdir -p "$r$d" && mount --bind "$d" "$r$d" && exec chroot "$r" sh -ec "
-	cd $d
-	umask 077
-	for ca in ca other-ca; do
-		openssl req -x509 -newkey ML-DSA-65 -nodes -keyout \$ca.key -out \$ca.pem \
-			-days 2 -subj /O=tcpike/CN=\$ca-ML-DSA-65 \
-			-addext basicConstraints=critical,CA:TRUE \
-			-addext keyUsage=critical,keyCertSign,cRLSign
-	done
-	for ee in a b; do
-		openssl req -newkey ML-DSA-65 -nodes -keyout \$ee.key -out \$ee.csr \
-			-subj /O=tcpike/CN=\$ee.tcpike.test
-		printf \"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nsubjectAltName=DNS:%s\n\" \
-			\$ee.tcpike.test > \$ee.ext
-		openssl x509 -req -in \$ee.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-			-days 2 -extfile \$ee.ext -out \$ee.pem
-	done
-	chmod 644 ./*.pem
-	openssl x509 -in a.pem -noout -text"' sh "$troot" "$pki" 2>&1); then
+if ! out=$(trixie_pki "$troot" "$pki" a b 2>&1); then
 	tap_fail "openssl 3.5 makes the ML-DSA-65 PKI" "$(tail -n 20 <<<"$out")"
 	tap_done
 fi

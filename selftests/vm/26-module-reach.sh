@@ -3,11 +3,12 @@
 # the kernel holds it, once, resumed across buffers, not the others.
 #
 # tcpike.ko reachability events: a watch on the outbound SA of a live
-# tunnel reports "down" once outbound ESP went on for its timeout with no
-# inbound ESP on the paired SA (the peer's ESP is dropped on its way out),
-# not before, and "up" when inbound ESP comes back; bad requests are
-# refused with their sentence; the watch goes with its SA; unload with a
-# live watch is clean.
+# tunnel starts unknown and reports "up" for the first inbound ESP on the
+# paired SA after it was set, "down" once outbound ESP went on for its
+# timeout with no inbound ESP (the peer's ESP is dropped on its way out),
+# not before, "up" again when inbound ESP comes back, and, set again, "up"
+# for the next inbound ESP; bad requests are refused with their sentence;
+# the watch goes with its SA; unload with a live watch is clean.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/module.sh"
 module_load
@@ -60,12 +61,17 @@ refused "removing an absent watch refused" "no reachability watch on this SA" \
 tap_check "watch 0x1001 (pair 0x2002, 2 s) set" \
 	ip netns exec "$NS_A" "$NL" reach --spi 0x1001 --dst 10.0.0.2 --pair-spi 0x2002 --timeout 2
 tap_expect_eq "stats count the watch" "reach watches 1" "$(nl_a stats | grep '^reach')"
-ip netns exec "$NS_A" "$NL" monitor --count 2 --timeout 90 >/tmp/rc-mon.log 2>&1 &
+ip netns exec "$NS_A" "$NL" monitor --count 4 --timeout 90 >/tmp/rc-mon.log 2>&1 &
 MON=$!
 wait_for 10 grep -q listening /tmp/rc-mon.log
+ups_at_least() { [ "$(grep -c '^reach up' /tmp/rc-mon.log)" -ge "$1" ]; }
+UP="reach up spi 0x00001001 dst 10.0.0.2 pair 0x00002002 timeout 2"
 ping_start /tmp/rc-ping.log
+wait_for 10 ups_at_least 1
+tap_expect_eq "up event for the first inbound ESP after the watch was set" "$UP" \
+	"$(grep '^reach' /tmp/rc-mon.log)"
 sleep 4
-tap_expect_eq "no event while ESP flows both ways" 0 "$(grep -c '^reach' /tmp/rc-mon.log)"
+tap_expect_eq "no other event while ESP flows both ways" 1 "$(grep -c '^reach' /tmp/rc-mon.log)"
 # B's ESP to A is dropped on its way out: A keeps sending, hears nothing.
 ms() { echo $(($(date +%s%N) / 1000000)); }
 ip netns exec "$NS_B" nft -f - <<'NFT'
@@ -85,10 +91,13 @@ tap_expect_eq "down event for the watched SA" \
 [ $((t1 - t0)) -ge 1500 ] && tap_ok "not reported before the timeout ($((t1 - t0)) ms after the block)" ||
 	tap_fail "not reported before the timeout" "$((t1 - t0)) ms after the block"
 ip netns exec "$NS_B" nft delete table inet blk
-wait_for 20 grep -q '^reach up' /tmp/rc-mon.log
-tap_expect_eq "up event when inbound ESP resumes" \
-	"reach up spi 0x00001001 dst 10.0.0.2 pair 0x00002002 timeout 2" \
-	"$(grep '^reach up' /tmp/rc-mon.log)"
+wait_for 20 ups_at_least 2
+tap_expect_eq "up event when inbound ESP resumes" "$UP" "$(grep '^reach up' /tmp/rc-mon.log | sed -n 2p)"
+tap_check "watch set again while ESP flows" \
+	ip netns exec "$NS_A" "$NL" reach --spi 0x1001 --dst 10.0.0.2 --pair-spi 0x2002 --timeout 2
+wait_for 10 ups_at_least 3
+tap_expect_eq "set again, the watch starts over: up for the next inbound ESP" \
+	"up down up up" "$(grep '^reach' /tmp/rc-mon.log | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//')"
 wait $MON
 kill -INT $PING
 wait $PING

@@ -107,14 +107,17 @@
  *	FAMILY, DST name an outbound SA the module owns, PAIR_SPI its inbound
  *	partner (the SA with that SPI whose destination is the outbound SA's
  *	source), REACH_TIMEOUT seconds (1..3600; 0 removes the watch, then
- *	without PAIR_SPI).  Setting an existing watch changes it.  The watch
- *	goes with the outbound SA when the module no longer owns it.
- * @TCPIKE_CMD_EVENT_REACH: notification on the events group: outbound ESP
- *	on a watched SA was sent for REACH_TIMEOUT seconds with no inbound ESP
- *	on its pair (REACH_UP 0), or inbound ESP came again after that
- *	(REACH_UP 1).  SPI, FAMILY, DST (the outbound SA), PAIR_SPI,
- *	REACH_TIMEOUT, REACH_UP.  Sampled twice a second from the SAs'
- *	packet counters.
+ *	without PAIR_SPI).  Setting an existing watch changes it.  A watch
+ *	set or changed starts unknown, from the SAs' counters at that moment.
+ *	The watch goes with the outbound SA when the module no longer owns it.
+ * @TCPIKE_CMD_EVENT_REACH: notification on the events group, each time a
+ *	watch's state changes: REACH_UP 1 when inbound ESP arrived on the
+ *	pair, the first packet after the watch was set or changed (unknown to
+ *	up) or after a down (down to up); REACH_UP 0 when outbound ESP on the
+ *	watched SA was sent for REACH_TIMEOUT seconds with no inbound ESP on
+ *	its pair (unknown or up to down).  SPI, FAMILY, DST (the outbound SA),
+ *	PAIR_SPI, REACH_TIMEOUT, REACH_UP.  Sampled twice a second from the
+ *	SAs' packet counters.
  * @TCPIKE_CMD_POLICY_GET: with NLM_F_DUMP (only): every policy the module
  *	made in the caller's namespace as the kernel holds it, one message
  *	each: POLICY_DIR, FAMILY, SEL_SRC, SEL_DST, SEL_SRC_PLEN, SEL_DST_PLEN,
@@ -134,6 +137,16 @@
  *	module has forgotten it.  POLICY_DIR, FAMILY, SEL_SRC, SEL_DST,
  *	SEL_SRC_PLEN, SEL_DST_PLEN, SEL_PROTO, REQID, MARK + MARK_MASK and
  *	IF_ID when set, DEL_REASON (vanished: replaced by an update).
+ * @TCPIKE_CMD_SA_MOVE: move an SA the module owns (SPI, FAMILY, DST) to new
+ *	outer addresses MOVE_SRC and MOVE_DST (of FAMILY), keeping SPI, keys,
+ *	sequence numbers, replay window, lifetimes and counters, the switch
+ *	atomic as SA_STEER's (RFC 7296 §2.23: the peer's NAT now shows it
+ *	from another address).  ENCAP_SPORT and ENCAP_DPORT, when given, are
+ *	a UDP-encapsulated SA's new ports.  Tunnel mode only, and not for
+ *	espintcp SAs (they move with their connection).
+ * @TCPIKE_CMD_POLICY_MOVE: a tunnel-mode policy the module owns (named as
+ *	in POLICY_DEL) gets MOVE_SRC and MOVE_DST as its template's tunnel
+ *	endpoints, in place (cached routes are dropped).
  */
 enum tcpike_cmd {
 	TCPIKE_CMD_UNSPEC,
@@ -153,6 +166,8 @@ enum tcpike_cmd {
 	TCPIKE_CMD_POLICY_GET,
 	TCPIKE_CMD_EVENT_SA_DELETED,
 	TCPIKE_CMD_EVENT_POLICY_DELETED,
+	TCPIKE_CMD_SA_MOVE,
+	TCPIKE_CMD_POLICY_MOVE,
 
 	__TCPIKE_CMD_MAX,
 	TCPIKE_CMD_MAX = __TCPIKE_CMD_MAX - 1
@@ -273,7 +288,8 @@ enum tcpike_del_reason {
  *	with an outbound one (REACH_SET, EVENT_REACH)
  * @TCPIKE_A_REACH_TIMEOUT: u32, seconds of outbound ESP with no inbound
  *	before the peer is reported unreachable (0-3600; 0 removes)
- * @TCPIKE_A_REACH_UP: u8, in EVENT_REACH: 0 unreachable, 1 inbound resumed
+ * @TCPIKE_A_REACH_UP: u8, in EVENT_REACH: 0 unreachable, 1 inbound ESP
+ *	arrived (the first since the watch was set, or since a down)
  * @TCPIKE_A_STATS_REACHES: u32, reachability watches (reply)
  * @TCPIKE_A_MARK: u32, XFRM mark value (XFRMA_MARK): an SA is used for
  *	inbound packets with (skb->mark & MARK_MASK) == MARK and by policies
@@ -293,6 +309,9 @@ enum tcpike_del_reason {
  * @TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS: u64, the longest time one batch of
  *	the keepalive walk held its lock with bottom halves off, in
  *	nanoseconds, since the namespace's first keepalive (reply)
+ * @TCPIKE_A_MOVE_SRC: new outer source address, 4 or 16 bytes (SA_MOVE:
+ *	the SA's; POLICY_MOVE: the template's)
+ * @TCPIKE_A_MOVE_DST: new outer destination address, 4 or 16 bytes
  */
 enum tcpike_a {
 	TCPIKE_A_UNSPEC,
@@ -354,6 +373,8 @@ enum tcpike_a {
 	TCPIKE_A_DEL_REASON,
 	TCPIKE_A_STATS_KEEPALIVES_SKIPPED,
 	TCPIKE_A_STATS_KEEPALIVE_BH_PEAK_NS,
+	TCPIKE_A_MOVE_SRC,
+	TCPIKE_A_MOVE_DST,
 
 	__TCPIKE_A_MAX,
 	TCPIKE_A_MAX = __TCPIKE_A_MAX - 1

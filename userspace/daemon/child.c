@@ -364,12 +364,12 @@ static int ts_local_vips(const struct child_sa *c, struct ike_ts *l, int max)
 	int nl = 0;
 
 	for (int i = 0; i < c->cfg->n_local_ts; i++)
-		for (int v = 0; v < sa->n_my_vip && nl < max; v++) {
+		for (int v = 0; v < ike_n_my_vip(sa) && nl < max; v++) {
 			const uint8_t *p;
-			size_t al = addr_bytes(&sa->my_vip[v], &p);
+			size_t al = addr_bytes(&sa->rw->my_vip[v], &p);
 
 			ts_from_cfg(&c->cfg->local_ts[i], &l[nl]);
-			if (!ts_has_addr(&l[nl], &sa->my_vip[v]))
+			if (!ts_has_addr(&l[nl], &sa->rw->my_vip[v]))
 				continue;
 			memcpy(l[nl].start, p, al);
 			memcpy(l[nl].end, p, al);
@@ -444,9 +444,9 @@ static int ts_narrow_vips(const struct ike_sa *sa, struct ts_set *s)
 {
 	struct sockaddr_storage va[2];
 
-	for (int v = 0; v < sa->n_vip; v++)
-		va[v] = sa->vip[v].addr;
-	return ts_narrow_addrs(va, sa->n_vip, s);
+	for (int v = 0; v < ike_n_vip(sa); v++)
+		va[v] = sa->rw->vip[v].addr;
+	return ts_narrow_addrs(va, ike_n_vip(sa), s);
 }
 
 int child_ts_get(const struct ike_msg *inner, struct child_ts *ts)
@@ -505,15 +505,15 @@ uint16_t child_select(struct ike_sa *sa, const struct child_cfg *cfg,
 	*chosen = sap->p[idx];
 	if (ts_narrow(&ts->tsi, cfg->remote_ts, cfg->n_remote_ts, &c->ts_remote, NULL) ||
 	    ts_narrow(&ts->tsr, cfg->local_ts, cfg->n_local_ts, &c->ts_local, NULL) ||
-	    (sa->n_vip && ts_narrow_vips(sa, &c->ts_remote)) ||
-	    (sa->n_my_vip && ts_narrow_addrs(sa->my_vip, sa->n_my_vip, &c->ts_local)))
+	    (ike_n_vip(sa) && ts_narrow_vips(sa, &c->ts_remote)) ||
+	    (ike_n_my_vip(sa) && ts_narrow_addrs(sa->rw->my_vip, sa->rw->n_my_vip, &c->ts_local)))
 		return IKEV2_N_TEMPORARY_FAILURE;
-	if (sa->n_vip && !c->ts_remote.n && c->ts_local.n) {
+	if (ike_n_vip(sa) && !c->ts_remote.n && c->ts_local.n) {
 		char a[ADDR_STRLEN];
 
 		log_warn("%s: child %s: the peer's TSi and remote_ts hold not its virtual IP %s%s",
-			 ike_sa_name(sa), cfg->name, addr_str(&sa->vip[0].addr, a, sizeof(a)),
-			 sa->n_vip > 1 ? " nor its other one" : "");
+			 ike_sa_name(sa), cfg->name, addr_str(&sa->rw->vip[0].addr, a, sizeof(a)),
+			 sa->rw->n_vip > 1 ? " nor its other one" : "");
 	}
 	if (!c->ts_remote.n || !c->ts_local.n) {
 		explain_ts(ike_sa_name(sa), ts, NULL, cfg, false);
@@ -590,8 +590,8 @@ uint16_t child_accept(struct child_sa *c, const struct ike_msg *inner, bool in_a
 		if (!ts_held(&ts.tsr, i) && ts_set_add(&c->ts_remote, &ts.tsr.ts[i]) == -ENOMEM)
 			return IKEV2_N_TEMPORARY_FAILURE;
 	/* §3.15: our side is our virtual IPs, however wide the peer left it */
-	if (c->ike->n_my_vip &&
-	    ts_narrow_addrs(c->ike->my_vip, c->ike->n_my_vip, &c->ts_local))
+	if (ike_n_my_vip(c->ike) &&
+	    ts_narrow_addrs(c->ike->rw->my_vip, c->ike->rw->n_my_vip, &c->ts_local))
 		return IKEV2_N_TEMPORARY_FAILURE;
 	if (!c->ts_local.n) {
 		explain_ts(ike_sa_name(c->ike), &ts, NULL, c->cfg, true);
@@ -897,18 +897,30 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
  * old SA before it sends on the new one anyway. */
 #define OUT_DEFER_MS	3000
 
+static void out_free(struct child_sa *c)
+{
+	struct child_out *o = c->out;
+
+	if (!o)
+		return;
+	timer_cancel(c->ike->e->loop, &o->timer);
+	buf_wipe(&o->keys);
+	free(o);
+	c->out = NULL;
+}
+
 void child_install_out(struct child_sa *c)
 {
-	const uint8_t *k = c->out_keys.data;
+	const struct child_out *o = c->out;
 	int r;
 
 	if (!c->out_deferred)
 		return;
 	c->out_deferred = false;
-	timer_cancel(c->ike->e->loop, &c->out_timer);
-	r = sa_install(c, false, k, c->out_al.enc_key_len, k + c->out_al.enc_key_len,
-		       c->out_al.auth_key_len, &c->out_al);
-	buf_wipe(&c->out_keys);
+	r = o ? sa_install(c, false, o->keys.data, o->al.enc_key_len,
+			   o->keys.data + o->al.enc_key_len, o->al.auth_key_len, &o->al) :
+		-ENOMEM;
+	out_free(c);
 	c->installed_out = !r;
 	if (r) {
 		c->pending |= CHILD_PEND_DELETE;
@@ -921,35 +933,44 @@ void child_install_out(struct child_sa *c)
 
 static void out_timer_fire(struct timer *t)
 {
-	child_install_out(container_of(t, struct child_sa, out_timer));
+	child_install_out(container_of(t, struct child_out, timer)->c);
 }
 
-int child_install(struct child_sa *c, const struct buf *ni,
-		  const struct buf *nr, const struct buf *gir, bool we_initiated)
+/* The outbound SA's algorithms and keys kept until child_install_out. */
+static int out_defer(struct child_sa *c, const struct crypto_esp_algs *al,
+		     const uint8_t *e, const uint8_t *a)
+{
+	struct child_out *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->c = c;
+	o->al = *al;
+	if (buf_append(&o->keys, e, al->enc_key_len) ||
+	    buf_append(&o->keys, a, al->auth_key_len)) {
+		buf_wipe(&o->keys);
+		free(o);
+		return -ENOMEM;
+	}
+	c->out = o;
+	timer_arm(c->ike->e->loop, &o->timer, OUT_DEFER_MS, out_timer_fire);
+	return 0;
+}
+
+/* The Child SA's SAs into the kernel from its KEYMAT km (wiped). */
+static int child_install_km(struct child_sa *c, struct buf *km,
+			    const struct crypto_esp_algs *alg, bool we_initiated)
 {
 	struct ike_sa *sa = c->ike;
-	struct crypto_esp_algs al;
-	struct buf km = BUF_INIT;
+	struct crypto_esp_algs al = *alg;
 	const uint8_t *i_e, *i_a, *r_e, *r_a;
-	size_t need;
 	const struct ike_path *ep;
 	int r;
 	char ls[256], rs[256], su[96];
 
-	r = crypto_esp_xfrm_names(c->esp.encr, c->esp.encr_keylen, c->esp.integ, &al);
-	if (r)
-		return r;
-	need = crypto_esp_keymat_len(&al);
-	r = crypto_child_keymat(sa->suite.prf, &sa->keys.sk_d, gir ? gir->data : NULL,
-				gir ? gir->len : 0, ni->data, ni->len, nr->data, nr->len,
-				need, &km);
-	if (r) {
-		buf_wipe(&km);
-		return r;
-	}
 	/* §2.17: initiator-to-responder keys first, encryption before
 	 * integrity in each direction. */
-	i_e = km.data;
+	i_e = km->data;
 	i_a = i_e + al.enc_key_len;
 	r_e = i_a + al.auth_key_len;
 	r_a = r_e + al.enc_key_len;
@@ -975,19 +996,14 @@ int child_install(struct child_sa *c, const struct buf *ni,
 		       we_initiated ? r_a : i_a, al.auth_key_len, &al);
 	if (!r && c->out_deferred) {
 		c->installed_in = true;
-		c->out_al = al;
-		r = buf_append(&c->out_keys, we_initiated ? i_e : r_e, al.enc_key_len) ||
-		    buf_append(&c->out_keys, we_initiated ? i_a : r_a, al.auth_key_len) ?
-		    -ENOMEM : 0;
-		if (!r)
-			timer_arm(sa->e->loop, &c->out_timer, OUT_DEFER_MS, out_timer_fire);
+		r = out_defer(c, &al, we_initiated ? i_e : r_e, we_initiated ? i_a : r_a);
 	} else if (!r) {
 		c->installed_in = true;
 		r = sa_install(c, false, we_initiated ? i_e : r_e, al.enc_key_len,
 			       we_initiated ? i_a : r_a, al.auth_key_len, &al);
 		c->installed_out = !r;
 	}
-	buf_wipe(&km);
+	buf_wipe(km);
 	if (r) {
 		sa->e->st.child_failed++;
 		return r;
@@ -1005,6 +1021,38 @@ int child_install(struct child_sa *c, const struct buf *ni,
 		 ls, rs, c->mode == CFG_MODE_TRANSPORT ? "transport" : "tunnel",
 		 c->esp_tcp ? " (ESP in TCP)" : c->encap ? " (UDP-encapsulated)" : "", su);
 	return 0;
+}
+
+int child_install(struct child_sa *c, const struct buf *ni,
+		  const struct buf *nr, const struct buf *gir, bool we_initiated)
+{
+	struct buf seed = BUF_INIT;
+	int r = -ENOMEM;
+
+	/* §2.17: KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr) */
+	if ((!gir || !buf_append(&seed, gir->data, gir->len)) &&
+	    !buf_append(&seed, ni->data, ni->len) && !buf_append(&seed, nr->data, nr->len))
+		r = child_install_seed(c, &seed, we_initiated);
+	buf_wipe(&seed);
+	return r;
+}
+
+int child_install_seed(struct child_sa *c, const struct buf *seed, bool we_initiated)
+{
+	struct ike_sa *sa = c->ike;
+	struct crypto_esp_algs al;
+	struct buf km = BUF_INIT;
+	int r;
+
+	r = crypto_esp_xfrm_names(c->esp.encr, c->esp.encr_keylen, c->esp.integ, &al);
+	if (!r)
+		r = crypto_prf_plus(sa->suite.prf, sa->keys.sk_d.data, sa->keys.sk_d.len,
+				    seed->data, seed->len, crypto_esp_keymat_len(&al), &km);
+	if (r) {
+		buf_wipe(&km);
+		return r;
+	}
+	return child_install_km(c, &km, &al, we_initiated);
 }
 
 /*
@@ -1033,14 +1081,105 @@ uint16_t child_install_notify(int err, bool ike_auth)
 	}
 }
 
+/* for_each_policy's callback: every policy into a growing array. */
+struct pol_list {
+	struct kb_policy *p;
+	unsigned int n;
+};
+
+static int pol_collect(struct child_sa *c, const struct kb_policy *p, void *arg)
+{
+	struct pol_list *l = arg;
+	struct kb_policy *n = realloc(l->p, (l->n + 1) * sizeof(*n));
+
+	(void)c;
+	if (!n)
+		return -ENOMEM;
+	l->p = n;
+	l->p[l->n++] = *p;
+	return 0;
+}
+
+/*
+ * A Child SA to the ESP path's addresses (and ports): both halves keep
+ * SPIs, keys, sequence numbers and replay state, and its policies'
+ * templates name the new tunnel (the backend's sa_move: XFRM_MSG_MIGRATE
+ * with xfrm).  The Child SA then records where it is, so a delete or a
+ * rekey later removes exactly what is installed.  Transport mode cannot
+ * move: its selectors are the addresses the peer agreed to.
+ */
+static int child_move(struct child_sa *c, const struct ike_path *ep)
+{
+	struct ike_sa *sa = c->ike;
+	struct kbackend *kb = sa->e->kb;
+	struct pol_list l = { NULL, 0 };
+	struct kb_move m;
+	char ol[ADDR_STRLEN], orr[ADDR_STRLEN], nl[ADDR_STRLEN], nr[ADDR_STRLEN];
+	int r = 0;
+
+	addr_port_str(&ep->local, nl, sizeof(nl));
+	addr_port_str(&ep->remote, nr, sizeof(nr));
+	if (c->mode == CFG_MODE_TRANSPORT) {
+		log_warn("%s: Child SA %s %08x: the peer is now at %s, but a transport-mode SA's selectors are its old address: not moved",
+			 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), nr);
+		return -EOPNOTSUPP;
+	}
+	memset(&m, 0, sizeof(m));
+	m.reqid = c->reqid;
+	m.mode = KB_MODE_TUNNEL;
+	m.spi_in = c->installed_in ? c->spi_in : 0;
+	m.spi_out = c->installed_out ? c->spi_out : 0;
+	m.old_local = c->addr_local;
+	m.old_remote = c->addr_remote;
+	m.local = ep->local;
+	m.remote = ep->remote;
+	addr_set_port(&m.local, 0);
+	addr_set_port(&m.remote, 0);
+	m.encap = c->encap ? KB_ENCAP_UDP : KB_ENCAP_RAW;
+	if (c->encap) {
+		m.lport = addr_port(&ep->local);
+		m.rport = addr_port(&ep->remote);
+		m.old_lport = c->encap_lport;
+		m.old_rport = c->encap_rport;
+	}
+	if (c->policies)
+		r = for_each_policy(c, pol_collect, &l);
+	m.pols = l.p;
+	m.n_pols = l.n;
+	if (!r)
+		r = kb_child_move(kb, &m);
+	free(l.p);
+	addr_str(&c->addr_local, ol, sizeof(ol));
+	addr_str(&c->addr_remote, orr, sizeof(orr));
+	if (r) {
+		log_warn("%s: Child SA %s %08x/%08x: moving it from %s <-> %s to %s <-> %s: %s",
+			 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out),
+			 ol, orr, nl, nr, kb->kb_error[0] ? kb->kb_error : strerror(-r));
+		return r;
+	}
+	c->addr_local = m.local;
+	c->addr_remote = m.remote;
+	if (c->encap) {
+		c->encap_lport = m.lport;
+		c->encap_rport = m.rport;
+	}
+	log_info("%s: Child SA %s %08x/%08x: now %s <-> %s (was %s <-> %s), same SPIs and keys",
+		 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out), nl, nr,
+		 ol, orr);
+	return 0;
+}
+
 /*
  * RFC 7296 §2.23: once an authenticated message arrives from a new NAT
- * mapping, the IKE SA answers there (path_update); RFC 3948 ESP-in-UDP has
- * to follow or outbound ESP goes to a mapping the NAT no longer has.  Each
- * installed SA keeps keys and replay state and only gets the new ports
- * (the backend's sa_steer).  The outer addresses are part of the kernel
- * SA's identity, so a peer that also changed address is not followed here
- * (that would need a migration); the caller only calls us for port moves.
+ * mapping, the IKE SA answers there (path_update, or the kernel's mapping
+ * event: kevent.c); RFC 3948 ESP-in-UDP has to follow or outbound ESP
+ * goes to a mapping the NAT no longer has.  A Child SA installed with
+ * other addresses moves to the path's (child_move); one with only other
+ * ports gets them (the backend's sa_steer).  Either way keys and replay
+ * state stay.  Newest first, as the list is: of two Child SAs sharing a
+ * reqid (a rekey under way), the kernel's migration takes the newest
+ * state first.  One that cannot move stays where it was installed and
+ * is still deleted there.
  */
 void child_follow_path(struct ike_sa *sa)
 {
@@ -1050,6 +1189,12 @@ void child_follow_path(struct ike_sa *sa)
 	struct child_sa *c;
 
 	for (c = sa->children; c; c = c->next) {
+		if (c->esp_tcp || (!c->installed_in && !c->installed_out))
+			continue;
+		if (!addr_eq(&c->addr_local, &ep->local) || !addr_eq(&c->addr_remote, &ep->remote)) {
+			child_move(c, ep);
+			continue;
+		}
 		if (!c->encap || (c->encap_lport == lport && c->encap_rport == rport))
 			continue;
 		ol = c->encap_lport;
@@ -1161,8 +1306,7 @@ void child_free(struct child_sa *c, bool uninstall_it)
 		child_install_out(c->rekeyed_by);
 	if (uninstall_it)
 		uninstall(c);
-	timer_cancel(sa->e->loop, &c->out_timer);
-	buf_wipe(&c->out_keys);
+	out_free(c);
 	timer_cancel(sa->e->loop, &c->rekey_timer);
 	timer_cancel(sa->e->loop, &c->expire_timer);
 	child_unlink(c);
@@ -1178,6 +1322,12 @@ void child_free(struct child_sa *c, bool uninstall_it)
 	ts_set_clear(&c->ts_remote);
 	if (sa->req.old == c)
 		sa->req.old = NULL;
+	/* a rekey of c in IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) installs its
+	 * new Child SA as a new one */
+	if (sa->fu_init && sa->fu_init->old == c)
+		sa->fu_init->old = NULL;
+	if (sa->fu_resp && sa->fu_resp->old == c)
+		sa->fu_resp->old = NULL;
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }

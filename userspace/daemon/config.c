@@ -1048,9 +1048,11 @@ static int addke_token(const char *tok, bool esp, struct proposal_cfg *p, char *
 	if (strncmp(tok, "ke", 2) || tok[2] < '1' || tok[2] > '7' || tok[3] != '_')
 		return 0;
 	n = tok[2] - '1';
-	if (esp) {
-		snprintf(err, errlen, "'%s': additional key exchanges for Child SAs (RFC 9370 IKE_FOLLOWUP_KE) are not supported yet; only IKE proposals take keN_",
-			 tok);
+	/* RFC 9370 §2.2.4: in CREATE_CHILD_SA the additional exchanges
+	 * follow the one of transform type 4, the PFS group */
+	if (esp && !p->n_ke) {
+		snprintf(err, errlen, "'%s' needs a key exchange method for PFS before it (e.g. aes256gcm16-x25519-%s): RFC 9370 runs additional key exchanges after the CREATE_CHILD_SA's own",
+			 tok, tok);
 		return -1;
 	}
 	if (p->n_addke[n] == CFG_MAX_XF) {
@@ -1450,8 +1452,8 @@ static const struct key conn_keys[] = {
 	{ K("tcp_port", KT_UINT), CONN(tcp_port), PORT, .def = "4500", .help = "The peer's TCP port." },
 	{ K("tcp_fallback_delay", KT_DUR_MS), CONN(tcp_fallback_delay_ms), .def = "1500ms",
 	  .help = "`separate`: time UDP is given before the IKE SA is dropped for a new one over TCP (as `separate-tcp-first`). With `auto` it is taken for `tcp_race_delay` when that is not set (configurations older than the race), with a warning; setting both there is refused." },
-	{ K("tcp_race_delay", KT_DUR_MS), CONN(tcp_race_delay_ms), .min = 1, .def = "250ms",
-	  .help = "`auto`: time the UDP IKE_SA_INIT has alone, about one round trip to the peer. Unanswered by then, it is sent once more and a new IKE SA (a new SPI, RFC 9329 section 5.1) starts over TCP beside it, as Happy Eyeballs (RFC 8305) races address families; the first to complete IKE_SA_INIT goes on and the other is dropped without a word (its TCP connection closed). When UDP answers in time no TCP connection is opened." },
+	{ K("tcp_race_delay", KT_DUR_MS), CONN(tcp_race_delay_ms), .def = "250ms",
+	  .help = "`auto`: time the UDP IKE_SA_INIT has alone, about one round trip to the peer. Unanswered by then, it is sent once more and a new IKE SA (a new SPI, RFC 9329 section 5.1) starts over TCP beside it, as Happy Eyeballs (RFC 8305) races address families; the first to complete IKE_SA_INIT goes on and the other is dropped without a word (its TCP connection closed). When UDP answers in time no TCP connection is opened. `0` starts TCP together with the first UDP request (which then goes only once, against RFC 9329 section 5.1's advice to retransmit over UDP first): a TCP connection and a half-open IKE SA at the peer for every setup, even where UDP works." },
 	{ K("tcp_connect_timeout", KT_DUR_MS), CONN(tcp_connect_timeout_ms), .def = "3s",
 	  .help = "Time to establish the TCP connection." },
 	{ K("tcp_preconnect", KT_BOOL), CONN(tcp_preconnect), .def = "yes",
@@ -1461,12 +1463,12 @@ static const struct key conn_keys[] = {
 	{ K("esp_probe", KT_BOOL), CONN(esp_probe), .def = "yes",
 	  .help = "`separate-tcp-first`: after IKE_AUTH, prove that ESP gets through, on IP, then in UDP 4500." },
 	{ K("esp_probe_delay", KT_DUR_MS), CONN(esp_probe_delay_ms), .def = "500ms",
-	  .help = "Time the probe on IP alone gets before UDP 4500 is tried too." },
+	  .help = "Time the probe on IP alone gets before UDP 4500 is tried too. With the module backend the module's reachability watch on the Child SA tells it (no ESP back for this long, rounded up to whole seconds); with the xfrm backend UDP 4500 cannot be tried." },
 	{ K("esp_probe_timeout", KT_DUR_MS), CONN(esp_probe_timeout_ms), .min = 200, .def = "5s",
 	  .help = "No transport carrying ESP within this: the IKE SA is deleted and set up again as plain RFC 9329 with ESP in TCP." },
 	{ K("proposals", KT_PROP_IKE), CONN(ike), COUNT(conn_cfg, n_ike), .max = CFG_MAX_PROP,
 	  .arg = "proposal , ...", .def = "aes256gcm16-prfsha256-x25519-ecp256-modp2048",
-	  .help = "IKE proposals in strongSwan's notation, e.g. aes256gcm16-prfsha256-x25519: encryption `aes128`, `aes192`, `aes256` (CBC), `aes128gcm16`, `aes192gcm16`, `aes256gcm16`, `chacha20poly1305`; integrity `sha256`, `sha384`, `sha512`; PRF `prfsha256`, `prfsha384`, `prfsha512`; key exchange `modp2048`, `modp3072`, `modp4096`, `ecp256`, `ecp384`, `ecp521`, `x25519` (or `curve25519`), `x448` (or `curve448`), and ML-KEM (FIPS 203, draft-ietf-ipsecme-ikev2-mlkem) `mlkem512`, `mlkem768`, `mlkem1024` where tcpiked was built with OpenSSL 3.5 or later (elsewhere a configuration error). Additional key exchanges (RFC 9370) as strongSwan writes them, `ke1_` to `ke7_` followed by any key exchange method (`ke1_ecp384`, `ke2_mlkem768`), run in IKE_INTERMEDIATE exchanges in the order of N after IKE_SA_INIT, with `keN_none` making that one optional (e.g. aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none). An IKE SA rekey runs them too, in IKE_FOLLOWUP_KE exchanges after its CREATE_CHILD_SA (RFC 9370 2.2.4), in both roles. Additional key exchanges for Child SAs are not supported yet: keN_ in esp_proposals is a configuration error." },
+	  .help = "IKE proposals in strongSwan's notation, e.g. aes256gcm16-prfsha256-x25519: encryption `aes128`, `aes192`, `aes256` (CBC), `aes128gcm16`, `aes192gcm16`, `aes256gcm16`, `chacha20poly1305`; integrity `sha256`, `sha384`, `sha512`; PRF `prfsha256`, `prfsha384`, `prfsha512`; key exchange `modp2048`, `modp3072`, `modp4096`, `ecp256`, `ecp384`, `ecp521`, `x25519` (or `curve25519`), `x448` (or `curve448`), and ML-KEM (FIPS 203, draft-ietf-ipsecme-ikev2-mlkem) `mlkem512`, `mlkem768`, `mlkem1024` where tcpiked was built with OpenSSL 3.5 or later (elsewhere a configuration error). Additional key exchanges (RFC 9370) as strongSwan writes them, `ke1_` to `ke7_` followed by any key exchange method (`ke1_ecp384`, `ke2_mlkem768`), run in IKE_INTERMEDIATE exchanges in the order of N after IKE_SA_INIT, with `keN_none` making that one optional (e.g. aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none). An IKE SA rekey runs them too, in IKE_FOLLOWUP_KE exchanges after its CREATE_CHILD_SA (RFC 9370 2.2.4), in both roles; so do Child SAs made or rekeyed by CREATE_CHILD_SA when esp_proposals name them (see there)." },
 	{ K("fragmentation", KT_ENUM), CONN(fragmentation), .values = v_frag, .def = "yes",
 	  .help = "RFC 7383 IKE fragmentation; `force` fragments before the peer has said it supports it." },
 	{ K("fragment_size", KT_UINT), CONN(fragment_size), .min = 576, .max = 65535, .arg = "bytes",
@@ -1537,7 +1539,7 @@ static const struct key child_keys[] = {
 	{ K("mode", KT_ENUM), CHILD(mode), .values = v_mode, .def = "tunnel", .help = "The IPsec mode." },
 	{ K("esp_proposals", KT_PROP_ESP), CHILD(esp), COUNT(child_cfg, n_esp), .max = CFG_MAX_PROP,
 	  .arg = "proposal , ...", .def = "aes256gcm16, aes128gcm16",
-	  .help = "ESP proposals, as `proposals` without PRF, with `esn` or `noesn`; a key exchange method (`ecp256`, `mlkem768`, ...) is the PFS of CREATE_CHILD_SA." },
+	  .help = "ESP proposals, as `proposals` without PRF, with `esn` or `noesn`; a key exchange method (`ecp256`, `mlkem768`, ...) is the PFS of CREATE_CHILD_SA; after it, `ke1_` to `ke7_` (e.g. aes256gcm16-x25519-ke1_mlkem768) are additional key exchanges (RFC 9370 2.2.4) run in IKE_FOLLOWUP_KE exchanges after the CREATE_CHILD_SA of a new Child SA or of a Child SA rekey, the Child SA installed after the last; the first Child SA, made in IKE_AUTH, has neither." },
 	{ K("rekey_time", KT_DUR_S), CHILD(rekey_time_s), .def = "1h", .help = "Child SA rekeying." },
 	{ K("life_time", KT_DUR_S), CHILD(life_time_s), .def = "66m",
 	  .help = "Hard lifetime, longer than `rekey_time`." },
@@ -2278,8 +2280,6 @@ static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 		return 0;
 	if (set_line(sec, "tcp_race_delay"))
 		return fail(c, fb, "tcp_fallback_delay: transport = auto starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay");
-	if (cc->tcp_fallback_delay_ms < 1)
-		return fail(c, fb, "tcp_fallback_delay: with transport = auto it is taken for tcp_race_delay, which must be at least 1ms");
 	cc->tcp_race_delay_ms = cc->tcp_fallback_delay_ms;
 	warn(c, fb, "tcp_fallback_delay: transport = auto now races TCP beside UDP after tcp_race_delay (default 250ms); taken as tcp_race_delay = %ums, write that instead",
 	     cc->tcp_race_delay_ms);

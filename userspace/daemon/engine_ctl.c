@@ -59,6 +59,7 @@ const struct exch_ops exch_ops = {
 	.esp_transport = esp_transport_start,
 	.dpd = info_start_dpd,
 	.probe_stop = esp_probe_stop,
+	.probe_reach = esp_probe_reach,
 };
 
 struct engine *engine_new(struct loop *loop, struct config *cfg, struct kbackend *kb)
@@ -191,6 +192,7 @@ void engine_free(struct engine *e)
 	OPENSSL_cleanse(&e->cookie, sizeof(e->cookie));
 	free(e->table);
 	htab_free(&e->child_spis);
+	htab_free(&e->peer_ids);
 	free(e);
 }
 
@@ -823,14 +825,16 @@ static void vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 {
 	char a[ADDR_STRLEN];
 
-	for (int i = 0; i < sa->n_vip; i++) {
-		addr_str(&sa->vip[i].addr, a, sizeof(a));
+	for (int i = 0; i < ike_n_vip(sa); i++) {
+		const struct ike_vip *v = &sa->rw->vip[i];
+
+		addr_str(&v->addr, a, sizeof(a));
 		if (!json) {
-			bprintf(b, "  virtual IP %s from pool %s\n", a, sa->vip[i].pool);
+			bprintf(b, "  virtual IP %s from pool %s\n", a, v->pool);
 			continue;
 		}
 		bprintf(b, "%s{\"address\":\"%s\",\"pool\":", i ? "," : "", a);
-		jstr(b, sa->vip[i].pool);
+		jstr(b, v->pool);
 		bprintf(b, "}");
 	}
 }
@@ -838,12 +842,14 @@ static void vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 /* Initiator: the addresses the peer gave us and its DNS servers. */
 static void my_vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 {
+	static const struct ike_rw none;
+	const struct ike_rw *rw = sa->rw ? sa->rw : &none;
 	char a[ADDR_STRLEN];
 
 	if (json)
 		bprintf(b, ",\"our_vips\":[");
-	for (int i = 0; i < sa->n_my_vip; i++) {
-		addr_str(&sa->my_vip[i], a, sizeof(a));
+	for (int i = 0; i < rw->n_my_vip; i++) {
+		addr_str(&rw->my_vip[i], a, sizeof(a));
 		if (json)
 			bprintf(b, "%s\"%s\"", i ? "," : "", a);
 		else
@@ -851,8 +857,8 @@ static void my_vips_text(const struct ike_sa *sa, bool json, struct buf *b)
 	}
 	if (json)
 		bprintf(b, "],\"dns\":[");
-	for (int i = 0; i < sa->n_vip_dns; i++) {
-		addr_str(&sa->vip_dns[i], a, sizeof(a));
+	for (int i = 0; i < rw->n_vip_dns; i++) {
+		addr_str(&rw->vip_dns[i], a, sizeof(a));
 		if (json)
 			bprintf(b, "%s\"%s\"", i ? "," : "", a);
 		else
@@ -892,7 +898,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
 		vips_text(sa, false, b);
 		my_vips_text(sa, false, b);
-		if (sa->probe.state != PROBE_NONE) {
+		if (ike_probe(sa)->state != PROBE_NONE) {
 			char ps[96];
 
 			esp_probe_str(sa, ps, sizeof(ps));
@@ -1040,14 +1046,15 @@ static void xport_json(const struct ike_sa *sa, struct buf *b)
 		[PROBE_RUNNING] = "running", [PROBE_OK] = "ok",
 		[PROBE_FAILED] = "failed",
 	};
+	const struct esp_probe *p = ike_probe(sa);
 	char ps[96];
 
 	esp_probe_str(sa, ps, sizeof(ps));
-	bprintf(b, ",\"esp_probe\":\"%s\",\"esp_probe_text\":", pst[sa->probe.state]);
+	bprintf(b, ",\"esp_probe\":\"%s\",\"esp_probe_text\":", pst[p->state]);
 	jstr(b, ps);
 	bprintf(b, ",\"esp_probe_sent\":%u,\"esp_probe_answered\":%u,"
 		"\"rfc9329_rebuild\":%s",
-		sa->probe.sent, sa->probe.answered,
+		p->sent, p->answered,
 		sa->x.origin == XO_REBUILD ? "true" : "false");
 	bprintf(b, ",\"xport_state\":\"%s\",\"tcp_link\":\"%s\"",
 		xport_state_name(sa->x.state), xport_link_name(sa->x.link));

@@ -27,8 +27,18 @@
  *     a Delete payload) and built again over TCP without
  *     SEPARATE_TRANSPORTS, ESP inside the TCP connection (RT-25).
  *
- * The kernel does the crypto and the counting; the daemon only reads the
- * counters (the backend's sa_stats) on a short timer while a probe runs.
+ * The kernel does the crypto and the counting.  With the module the daemon
+ * hears the outcome from it: the probe sets a reachability watch on its
+ * Child SA (the outbound SA paired with the inbound one, for
+ * esp_probe_delay rounded up to whole seconds), whose "up" event is ESP
+ * come back (confirmed) and whose "down" event is outbound ESP unanswered
+ * for that long (the move to UDP 4500 at once); no counter is read while
+ * it runs.  The responder's watch (1 s) answers each "up" and is set
+ * again after the answer, so the next probe in brings the next answer.
+ * The watch follows a rekeyed Child SA and is removed when the probe
+ * ends.  With the other backends (xfrm, none) the daemon reads the
+ * counters (sa_stats) on a short timer instead.  esp_probe_timeout is a
+ * timer either way.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -187,7 +197,7 @@ static bool kernel_esp(const struct engine *e)
 	       (e->kb->kind != KB_NONE || kb_none_esp_simulated(e->kb));
 }
 
-/* The Child SA the probe watches: the first one up on IP or UDP. */
+/* The Child SA the probe looks at: the first one up on IP or UDP. */
 static struct child_sa *probe_child(struct ike_sa *sa)
 {
 	struct child_sa *c;
@@ -216,15 +226,77 @@ static const char *on_what(bool udp)
 	return udp ? "in UDP 4500" : "on IP";
 }
 
+/* The module's reachability watch (backend reach_set) ---------------------- */
+
+/* The seconds a watch waits for ESP back before "down": the initiator's
+ * esp_probe_delay rounded up (at least 1, at most the module's 3600); the
+ * responder's 1. */
+static uint32_t watch_timeout(const struct ike_sa *sa)
+{
+	uint32_t ms = sa->cfg->esp_probe_delay_ms;
+
+	if (sa->probe->answering || ms <= 1000)
+		return 1;
+	return ms > 3600000 ? 3600 : (ms + 999) / 1000;
+}
+
+static void watch_clear(struct ike_sa *sa)
+{
+	struct esp_probe *p = sa->probe;
+	struct kbackend *kb = sa->e->kb;
+
+	if (!p || !p->watch)
+		return;
+	p->watch = false;
+	/* The kernel drops a watch whose SA went: that is no error here. */
+	if (kb->ops->reach_set(kb, &p->watch_dst, p->watch_spi, 0, 0))
+		log_debug("%s: reachability watch on SA %08x not removed: %s", ike_sa_name(sa),
+			  ntohl(p->watch_spi), kb->kb_error);
+	else
+		log_debug("%s: reachability watch on SA %08x removed", ike_sa_name(sa),
+			  ntohl(p->watch_spi));
+}
+
+/*
+ * The watch on c, set, or set again: the kernel's watch then starts over,
+ * knowing nothing, so the next inbound ESP brings "up".  A watch the
+ * kernel refuses leaves the probe reading counters (events false).
+ */
+static void watch_set(struct ike_sa *sa, const struct child_sa *c)
+{
+	struct esp_probe *p = sa->probe;
+	struct kbackend *kb = sa->e->kb;
+	uint32_t t = watch_timeout(sa);
+
+	if (p->watch && (p->watch_spi != c->spi_out || p->watch_pair != c->spi_in ||
+			 !addr_eq(&p->watch_dst, &c->addr_remote)))
+		watch_clear(sa);	/* the Child SA was rekeyed */
+	if (kb->ops->reach_set(kb, &c->addr_remote, c->spi_out, c->spi_in, t)) {
+		log_warn("%s: no reachability watch on Child SA %s (%s): reading its counters instead",
+			 ike_sa_name(sa), c->cfg->name, kb->kb_error);
+		watch_clear(sa);	/* the one set before on this SA */
+		p->events = false;
+		p->base = p->seen = 0;
+		return;
+	}
+	p->watch = true;
+	p->watch_dst = c->addr_remote;
+	p->watch_spi = c->spi_out;
+	p->watch_pair = c->spi_in;
+	log_debug("%s: reachability watch on Child SA %s, SA %08x paired with %08x, %u s",
+		  ike_sa_name(sa), c->cfg->name, ntohl(c->spi_out), ntohl(c->spi_in), t);
+}
+
 static void probe_ok(struct ike_sa *sa, const char *how)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = sa->probe;
 
 	p->state = PROBE_OK;
 	p->done_ms = ike_now();
 	xport_go(sa, XE_PROBE_OK);
 	sa->e->st.esp_probes_ok++;
 	timer_cancel(sa->e->loop, &p->timer);
+	watch_clear(sa);
 	log_info("%s: ESP reachability confirmed %s after %llu ms (%s, %u probe%s sent)",
 		 ike_sa_name(sa), on_what(p->udp),
 		 (unsigned long long)(p->done_ms - p->start_ms), how, p->sent,
@@ -234,12 +306,13 @@ static void probe_ok(struct ike_sa *sa, const char *how)
 /* RT-25: delete the IKE SA and build it again in RFC 9329 mode. */
 static void probe_failed(struct ike_sa *sa)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = sa->probe;
 
 	p->state = PROBE_FAILED;
 	p->done_ms = ike_now();
 	sa->e->st.esp_probes_failed++;
 	timer_cancel(sa->e->loop, &p->timer);
+	watch_clear(sa);
 	log_warn("%s: ESP reachability not confirmed in %u ms (%u probes %s%s): deleting the "
 		 "IKE SA and building it again over TCP with ESP inside the connection (RFC 9329)",
 		 ike_sa_name(sa), sa->cfg->esp_probe_timeout_ms, p->sent,
@@ -250,10 +323,25 @@ static void probe_failed(struct ike_sa *sa)
 	ike_kick(sa);
 }
 
-/* The responder's half: answer inbound ESP while the window is open. */
+static bool answers_left(const struct esp_probe *p)
+{
+	return p->answered - p->answered_before < PROBE_MAX_ANSWERS;
+}
+
+static void answer_send(struct ike_sa *sa, const struct child_sa *c, uint64_t now)
+{
+	struct esp_probe *p = sa->probe;
+
+	p->last_ms = now;
+	if (!probe_send(sa, c))
+		p->answered++;
+}
+
+/* The responder's half: answer inbound ESP while the window is open (with
+ * a watch, on its up events: esp_probe_reach). */
 static void answer_tick(struct ike_sa *sa, struct child_sa *c, uint64_t now)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = sa->probe;
 	uint64_t pk;
 
 	if (now - p->phase_ms > 2ull * sa->cfg->esp_probe_timeout_ms) {
@@ -262,20 +350,19 @@ static void answer_tick(struct ike_sa *sa, struct child_sa *c, uint64_t now)
 		p->done_ms = now;
 		xport_go(sa, p->answered ? XE_PROBE_OK : XE_PROBE_SKIP);
 		timer_cancel(sa->e->loop, &p->timer);
+		watch_clear(sa);
 		log_debug("%s: ESP probe window closed, %u answered", ike_sa_name(sa),
 			  p->answered);
 		return;
 	}
-	if (!c || inbound_packets(sa, c, &pk) || pk <= p->seen)
+	if (p->events || !c || inbound_packets(sa, c, &pk) || pk <= p->seen)
 		return;
 	if (p->answered && now - p->last_ms < PROBE_SEND_MS)
 		return;		/* at most one answer per PROBE_SEND_MS */
-	if (p->answered - p->answered_before >= PROBE_MAX_ANSWERS)
+	if (!answers_left(p))
 		return;
 	p->seen = pk;
-	p->last_ms = now;
-	if (!probe_send(sa, c))
-		p->answered++;
+	answer_send(sa, c, now);
 }
 
 static bool can_move_udp(struct ike_sa *sa)
@@ -286,10 +373,29 @@ static bool can_move_udp(struct ike_sa *sa)
 	       sa->e->cfg->daemon.esp_transport_notify;
 }
 
+/* RT-27: ask the peer to move ESP to UDP 4500 (once). */
+static void move_udp(struct ike_sa *sa, const char *why)
+{
+	struct esp_probe *p = sa->probe;
+	const struct conn_cfg *cc = sa->cfg;
+
+	p->udp_asked = true;
+	if (can_move_udp(sa)) {
+		log_info("%s: no ESP back on IP in %llu ms (%s): trying UDP 4500 too (RT-27)",
+			 ike_sa_name(sa), (unsigned long long)(ike_now() - p->start_ms), why);
+		sa->pending |= PEND_ESP_UDP;
+		ike_kick(sa);
+	} else {
+		log_warn("%s: no ESP back on IP in %u ms, and UDP 4500 cannot be tried: "
+			 "moving ESP between IP and UDP in place needs the tcpike module",
+			 ike_sa_name(sa), cc->esp_probe_delay_ms);
+	}
+}
+
 static void probe_tick(struct timer *t)
 {
-	struct ike_sa *sa = container_of(t, struct ike_sa, probe.timer);
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = container_of(t, struct esp_probe, timer);
+	struct ike_sa *sa = p->sa;
 	const struct conn_cfg *cc = sa->cfg;
 	struct child_sa *c;
 	uint64_t now = ike_now(), pk;
@@ -302,6 +408,9 @@ static void probe_tick(struct timer *t)
 		p->spi_in = c->spi_in;
 		p->base = p->seen = 0;
 	}
+	/* The watch follows the Child SA (the first one, a rekeyed one). */
+	if (p->events && c && (!p->watch || p->watch_pair != c->spi_in))
+		watch_set(sa, c);
 	if (p->answering) {
 		answer_tick(sa, c, now);
 		if (p->state == PROBE_RUNNING)
@@ -310,8 +419,8 @@ static void probe_tick(struct timer *t)
 	}
 	/* While the move to UDP is being agreed the two ends may disagree on
 	 * the encapsulation: nothing counts until it is done. */
-	if (c && sa->req.task != TASK_ESP_TRANSPORT && !inbound_packets(sa, c, &pk) &&
-	    pk > p->base) {
+	if (!p->events && c && sa->req.task != TASK_ESP_TRANSPORT &&
+	    !inbound_packets(sa, c, &pk) && pk > p->base) {
 		probe_ok(sa, p->sent ? "ESP came back" : "inbound ESP already seen");
 		return;
 	}
@@ -319,24 +428,18 @@ static void probe_tick(struct timer *t)
 		probe_failed(sa);
 		return;
 	}
-	if (!p->udp && !p->udp_asked && now - p->start_ms >= cc->esp_probe_delay_ms) {
-		p->udp_asked = true;
-		if (can_move_udp(sa)) {
-			log_info("%s: no ESP back on IP in %u ms: trying UDP 4500 too (RT-27)",
-				 ike_sa_name(sa), cc->esp_probe_delay_ms);
-			sa->pending |= PEND_ESP_UDP;
-			ike_kick(sa);
-		} else {
-			log_warn("%s: no ESP back on IP in %u ms, and UDP 4500 cannot be tried: "
-				 "moving ESP between IP and UDP in place needs the tcpike module",
-				 ike_sa_name(sa), cc->esp_probe_delay_ms);
-		}
-	}
+	/* With a watch its down event moves; unless no probe datagram could
+	 * leave, when the kernel may never see outbound ESP to say so. */
+	if (!p->udp && !p->udp_asked && now - p->start_ms >= cc->esp_probe_delay_ms &&
+	    (!p->watch || !p->sent_ok))
+		move_udp(sa, p->watch ? "no probe datagram could be sent" : "timer");
 	if (c && sa->req.task != TASK_ESP_TRANSPORT && now - p->last_ms >= PROBE_SEND_MS) {
 		int r = probe_send(sa, c);
 
 		if (r)
 			log_debug("%s: ESP probe not sent: %s", ike_sa_name(sa), strerror(-r));
+		else
+			p->sent_ok++;
 		p->sent++;
 		p->last_ms = now;
 	}
@@ -345,13 +448,20 @@ static void probe_tick(struct timer *t)
 
 void esp_probe_start(struct ike_sa *sa)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p;
 	struct child_sa *c;
 	uint64_t pk;
 	int r;
 
 	if (!xport_state_probing(sa->x.state))
 		return;		/* RT-23: IKE over UDP proved UDP */
+	p = ike_probe_get(sa);
+	if (!p) {
+		log_err("%s: no memory for an ESP reachability probe: none run",
+			ike_sa_name(sa));
+		xport_go(sa, XE_PROBE_SKIP);
+		return;
+	}
 	if (!kernel_esp(sa->e) || !sa->cfg->esp_probe) {
 		p->state = PROBE_SKIPPED;
 		p->skip_why = !kernel_esp(sa->e) ? "no kernel ESP (backend none)" :
@@ -363,10 +473,14 @@ void esp_probe_start(struct ike_sa *sa)
 	p->answering = !sa->initiator;
 	p->udp = sa->nat_local || sa->nat_remote;	/* RT-26 */
 	p->start_ms = p->phase_ms = ike_now();
+	p->events = sa->e->kb->ops->reach_set != NULL;
 	c = probe_child(sa);
 	if (c)
 		p->spi_in = c->spi_in;
 	if (p->answering) {
+		/* Set before the initiator can have its IKE_AUTH response. */
+		if (c && p->events)
+			watch_set(sa, c);
 		/* The initiator's probe may already be in (seen 0): answer it. */
 		timer_arm(sa->e->loop, &p->timer, 0, probe_tick);
 		return;
@@ -376,13 +490,18 @@ void esp_probe_start(struct ike_sa *sa)
 		timer_arm(sa->e->loop, &p->timer, PROBE_TICK_MS, probe_tick);
 		return;
 	}
-	/* RT-24: ESP that already came in is evidence enough. */
+	/* RT-24: ESP that already came in is evidence enough (read once,
+	 * before any watch). */
 	if (!inbound_packets(sa, c, &pk) && pk) {
 		probe_ok(sa, "inbound ESP already seen");
 		return;
 	}
-	log_info("%s: IKE started over TCP: probing ESP reachability %s (RT-24)",
-		 ike_sa_name(sa), on_what(p->udp));
+	if (p->events)
+		watch_set(sa, c);
+	log_info("%s: IKE started over TCP: probing ESP reachability %s (RT-24), %s",
+		 ike_sa_name(sa), on_what(p->udp), p->events ?
+		 "the module's reachability events telling the outcome" :
+		 "reading the Child SA's counters");
 	r = probe_send(sa, c);
 	if (r)
 		log_warn("%s: cannot send an ESP probe (%s): %s", ike_sa_name(sa),
@@ -390,6 +509,8 @@ void esp_probe_start(struct ike_sa *sa)
 			 "no address of this host inside the local traffic selectors; "
 			 "only inbound ESP can prove reachability" :
 			 r == -EPROTONOSUPPORT ? "the traffic selectors do not allow UDP" : "");
+	else
+		p->sent_ok++;
 	p->sent++;
 	p->last_ms = p->start_ms;
 	timer_arm(sa->e->loop, &p->timer, PROBE_TICK_MS, probe_tick);
@@ -397,7 +518,56 @@ void esp_probe_start(struct ike_sa *sa)
 
 void esp_probe_stop(struct ike_sa *sa)
 {
-	timer_cancel(sa->e->loop, &sa->probe.timer);
+	if (sa->probe)
+		timer_cancel(sa->e->loop, &sa->probe->timer);
+	watch_clear(sa);
+}
+
+/*
+ * The module's reachability event on the probe's watch.  Initiator: up is
+ * ESP back (confirmed; not while the move to UDP is being agreed, after
+ * which the watch starts over); down is no answer on IP within
+ * esp_probe_delay: the move to UDP 4500 at once (RT-27).  Responder: up
+ * is a probe in, answered, and the watch set again for the next one.
+ */
+void esp_probe_reach(struct child_sa *c, bool up)
+{
+	struct ike_sa *sa = c->ike;
+	struct esp_probe *p = sa->probe;
+
+	if (!p || sa->state != IKE_S_ESTABLISHED || p->state != PROBE_RUNNING || !p->watch ||
+	    p->watch_pair != c->spi_in || p->watch_spi != c->spi_out) {
+		log_debug("%s: reachability %s on Child SA %s (%08x): no probe is watching it",
+			  ike_sa_name(sa), up ? "up" : "down", c->cfg->name, ntohl(c->spi_in));
+		return;
+	}
+	if (p->answering) {
+		if (!up || !answers_left(p)) {
+			log_debug("%s: reachability %s: %s", ike_sa_name(sa), up ? "up" : "down",
+				  up ? "answered enough" : "nothing to answer");
+			return;
+		}
+		log_debug("%s: ESP probe arrived %s (module reachability event): answering",
+			  ike_sa_name(sa), on_what(p->udp));
+		answer_send(sa, c, ike_now());
+		watch_set(sa, c);
+		return;
+	}
+	if (up) {
+		if (sa->req.task == TASK_ESP_TRANSPORT) {
+			log_debug("%s: reachability up while ESP moves to UDP 4500: not counted",
+				  ike_sa_name(sa));
+			return;
+		}
+		probe_ok(sa, "ESP came back: module reachability event");
+		return;
+	}
+	if (p->udp || p->udp_asked) {
+		log_debug("%s: reachability down %s: esp_probe_timeout decides",
+			  ike_sa_name(sa), on_what(p->udp));
+		return;
+	}
+	move_udp(sa, "module reachability event");
 }
 
 int esp_transport_start(struct ike_sa *sa)
@@ -442,6 +612,7 @@ void esp_transport_rx_request(struct ike_sa *sa, const struct ike_msg *inner,
 {
 	uint16_t type = sa->e->cfg->daemon.esp_transport_notify;
 	struct ike_notify n;
+	struct child_sa *c;
 	uint8_t udp;
 
 	if (!type || ike_find_notify(inner, type, &n))
@@ -464,9 +635,14 @@ void esp_transport_rx_request(struct ike_sa *sa, const struct ike_msg *inner,
 		return;
 	}
 	xport_go(sa, udp ? XE_ESP_UDP : XE_ESP_IP);
-	sa->probe.udp = udp;
-	sa->probe.phase_ms = ike_now();	/* answer for a while longer */
-	sa->probe.answered_before = sa->probe.answered;
+	if (sa->probe) {
+		sa->probe->udp = udp;
+		sa->probe->phase_ms = ike_now();	/* answer for a while longer */
+		sa->probe->answered_before = sa->probe->answered;
+		/* The watch starts over: the first probe on the new transport is up. */
+		if (sa->probe->state == PROBE_RUNNING && sa->probe->watch && (c = probe_child(sa)))
+			watch_set(sa, c);
+	}
 	sa->e->st.esp_moved_udp += udp;
 	log_info("%s: ESP moved %s at the peer's request (reachability probe)",
 		 ike_sa_name(sa), on_what(udp));
@@ -475,7 +651,7 @@ void esp_transport_rx_request(struct ike_sa *sa, const struct ike_msg *inner,
 
 void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 {
-	struct esp_probe *p = &sa->probe;
+	struct esp_probe *p = sa->probe;
 	struct ike_notify n;
 	struct child_sa *c;
 	uint64_t pk;
@@ -484,6 +660,10 @@ void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	    n.data.len != 1 || n.data.p[0] != 1) {
 		log_warn("%s: the peer did not move ESP to UDP 4500: probing on IP only",
 			 ike_sa_name(sa));
+		/* Ups were not counted during the request: the watch starts
+		 * over, so the next ESP in on IP is up. */
+		if (p->state == PROBE_RUNNING && p->watch && (c = probe_child(sa)))
+			watch_set(sa, c);
 		return;
 	}
 	if (steer_all(sa, true)) {
@@ -493,20 +673,22 @@ void esp_transport_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	}
 	xport_go(sa, XE_ESP_UDP);
 	sa->e->st.esp_moved_udp++;
-	if (p->state != PROBE_RUNNING)
+	if (!p || p->state != PROBE_RUNNING)
 		return;
 	p->udp = true;
 	p->phase_ms = ike_now();
 	p->last_ms = 0;		/* the next tick sends */
 	c = probe_child(sa);
-	if (c && !inbound_packets(sa, c, &pk))
+	if (c && p->watch)
+		watch_set(sa, c);	/* from unknown: ESP in UDP brings up */
+	else if (c && !p->events && !inbound_packets(sa, c, &pk))
 		p->base = pk;
 	log_info("%s: ESP moved in UDP 4500 at both ends: probing there", ike_sa_name(sa));
 }
 
 void esp_probe_str(const struct ike_sa *sa, char *out, size_t len)
 {
-	const struct esp_probe *p = &sa->probe;
+	const struct esp_probe *p = ike_probe(sa);
 
 	switch (p->state) {
 	case PROBE_NONE:

@@ -67,6 +67,8 @@ void natd_put(struct ike_sa *sa, struct ike_builder *bld);
  * IKE started over TCP with separate transports. */
 void esp_probe_start(struct ike_sa *sa);
 void esp_probe_stop(struct ike_sa *sa);
+/* The module's reachability event for the watch on c (kevent.c). */
+void esp_probe_reach(struct child_sa *c, bool up);
 /* The INFORMATIONAL asking the peer to move ESP to UDP 4500 (RT-27). */
 int esp_transport_start(struct ike_sa *sa);
 /* Responder: a request carrying our private notify; puts the echo into
@@ -111,10 +113,15 @@ void inter_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
  * nothing without one. */
 int inter_octets(const struct ike_sa *sa, struct buf *octets);
 
-/* exch_followup.c: IKE_FOLLOWUP_KE (RFC 9370 §2.2.4), the responder of an
- * IKE SA rekey with additional key exchanges.  followup_count: the
+/* exch_followup.c: IKE_FOLLOWUP_KE (RFC 9370 §2.2.4), both roles of an IKE
+ * SA rekey and of a new or rekeyed Child SA with additional key
+ * exchanges.  followup_count: the
  * additional exchanges a suite negotiated with a method, _method the one
  * after n done (0: none left), in type order. */
+/* §2.2.4: "If the initiator continues to receive STATE_NOT_FOUND
+ * notifications after several retries", the IKE SA is deleted: after
+ * this many series in a row ended so. */
+#define FOLLOWUP_NOT_FOUND_MAX 3
 unsigned int followup_count(const struct ike_suite *s);
 uint16_t followup_method(const struct ike_suite *s, unsigned int n);
 /* The rekey's CREATE_CHILD_SA answered (SA, Nr, KEr of type 4 and the
@@ -128,13 +135,34 @@ int followup_begin(struct ike_sa *sa, uint32_t msgid, struct ike_sa *ns,
  * not (ns still the request's). */
 int followup_start(struct ike_sa *sa, struct ike_sa *ns, const struct ike_msg *inner,
 		   const struct buf *gir);
-/* Our rekey's IKE_FOLLOWUP_KE exchanges under way (§2.2.4: the peer's
- * rekeys get TEMPORARY_FAILURE meanwhile). */
+/* Responder: the peer's new Child SA c (not linked; old: the one it
+ * rekeys, or NULL) waits for its IKE_FOLLOWUP_KE exchanges, its seed SK(0)
+ * in gir, ni, nr; followup_put_link then adds the link to the
+ * CREATE_CHILD_SA response (and starts the wait).  -errno: c not taken. */
+int followup_child_begin(struct ike_sa *sa, struct child_sa *c, struct child_sa *old,
+			 const struct buf *gir, const struct buf *ni, const struct buf *nr);
+int followup_put_link(struct ike_sa *sa, struct ike_builder *bld);
+/* Initiator: our CREATE_CHILD_SA for c (rekeying old, or NULL) answered
+ * with additional exchanges: its request done, c taken, the first
+ * IKE_FOLLOWUP_KE sent; -errno when not (c still the request's). */
+int followup_child_start(struct ike_sa *sa, struct child_sa *c, struct child_sa *old,
+			 const struct ike_msg *inner, const struct buf *ni,
+			 const struct buf *nr, const struct buf *gir);
+/* Our IKE_FOLLOWUP_KE exchanges under way, of an IKE SA rekey or a Child
+ * SA (§2.2.4: the peer's rekeys get TEMPORARY_FAILURE meanwhile). */
 bool followup_busy(const struct ike_sa *sa);
 void followup_clear(struct ike_followup *f);
 void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 			 const struct ike_msg *inner, const uint8_t *plain);
 void followup_rx_response(struct ike_sa *sa, const struct ike_msg *inner);
+/* exch_child.c: our Child SA c (rekeying old, or NULL) installed, or
+ * refused by our kernel (kr), the request then done; lost: ours is the
+ * redundant one of a collision (§2.8.1).  The peer's Child SA c after its
+ * last IKE_FOLLOWUP_KE installed, or any the peer made: it takes over from
+ * old, if any (child_peer_adopt). */
+void child_new_installed(struct ike_sa *sa, struct child_sa *c, struct child_sa *old, int kr,
+			 bool lost);
+void child_peer_adopt(struct child_sa *c, struct child_sa *old);
 /* exch_child.c: the peer's rekey of sa into ns done, ns takes over
  * (_adopt); ours (_finish, ns keyed); the first error notify of a
  * response, 0 if none; when to try a refused exchange again. */
@@ -208,6 +236,9 @@ const struct child_cfg *child_cfg_match(const struct conn_cfg *cc, const struct 
 /* Keys from SK_d (+ g^ir) and nonces, then into the kernel. */
 int child_install(struct child_sa *c, const struct buf *ni,
 		  const struct buf *nr, const struct buf *gir, bool we_initiated);
+/* The same from the whole seed of KEYMAT = prf+(SK_d, seed): RFC 9370
+ * §2.2.4's SK(0) | Ni | Nr | SK(1) | ... | SK(n). */
+int child_install_seed(struct child_sa *c, const struct buf *seed, bool we_initiated);
 /* The notify that answers a Child SA the kernel refused (-errno from
  * child_install/child_policies): TEMPORARY_FAILURE or NO_ADDITIONAL_SAS. */
 uint16_t child_install_notify(int err, bool ike_auth);

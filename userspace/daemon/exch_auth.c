@@ -601,9 +601,9 @@ static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_
 	int r;
 
 	if (sa->initiator)
-		r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
+		r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
 	else
-		r = octets_for(sa, &sa->init_req, &sa->nr, &sa->keys.sk_pi, &sa->peer_id, &oct);
+		r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->keys.sk_pi, &sa->peer_id, &oct);
 	if (r)
 		refuse(no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
 	else
@@ -642,7 +642,7 @@ int auth_start(struct ike_sa *sa)
 		id_wire(&sa->cfg->remote.id, &peer);
 	else
 		addr_id(&sa->path.remote, &peer);
-	r = octets_for(sa, &sa->init_req, &sa->nr, &sa->keys.sk_pi, &me, &oct);
+	r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->keys.sk_pi, &me, &oct);
 	if (!r)
 		r = make_auth(sa, c, &me, &peer, &oct, &method, &au);
 	buf_wipe(&oct);
@@ -760,10 +760,9 @@ static void initial_contact(struct ike_sa *sa)
 {
 	struct ike_sa *o, *n;
 
-	for (o = sa->e->all; o; o = n) {
-		n = o->next;
-		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED &&
-		    config_id_equal(&o->peer_id, &sa->peer_id)) {
+	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o; o = n) {
+		n = ike_by_peer_next(o, &sa->peer_id);
+		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED) {
 			char pid[PEER_ID_STRLEN];
 
 			log_info("%s: INITIAL_CONTACT from %s", ike_sa_name(o), peer_id_str(sa, pid));
@@ -789,9 +788,9 @@ static bool unique_admit(struct ike_sa *sa, bool *replace)
 	uint32_t n = 0;
 
 	*replace = false;
-	for (o = sa->e->all; o; o = o->next) {
-		if (o == sa || o->cfg != cc || o->state != IKE_S_ESTABLISHED ||
-		    !config_id_equal(&o->peer_id, &sa->peer_id))
+	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o;
+	     o = ike_by_peer_next(o, &sa->peer_id)) {
+		if (o == sa || o->cfg != cc || o->state != IKE_S_ESTABLISHED)
 			continue;
 		if (cc->unique == CFG_UNIQUE_REPLACE) {
 			*replace = true;
@@ -846,10 +845,9 @@ static void unique_replace(struct ike_sa *sa, bool moved)
 	struct ike_sa *o, *n;
 	char pid[PEER_ID_STRLEN];
 
-	for (o = sa->e->all; o; o = n) {
-		n = o->next;
+	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o; o = n) {
+		n = ike_by_peer_next(o, &sa->peer_id);
 		if (o == sa || o->cfg != sa->cfg || o->state != IKE_S_ESTABLISHED ||
-		    !config_id_equal(&o->peer_id, &sa->peer_id) ||
 		    (moved && addr_eq(&o->path.remote, &sa->path.remote)))
 			continue;
 		if (!moved) {
@@ -1187,7 +1185,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		auth_fail(sa, "the initiator's %s is refused: %s", no.part, no.why);
 		return;
 	}
-	r = octets_for(sa, &sa->init_resp, &sa->ni, &sa->keys.sk_pr, &me, &oct);
+	r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->keys.sk_pr, &me, &oct);
 	if (!r)
 		r = make_auth(sa, cr, &me, &sa->peer_id, &oct, &method, &au);
 	buf_wipe(&oct);

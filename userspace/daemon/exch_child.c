@@ -246,6 +246,11 @@ static void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 	struct loop *l = from->e->loop;
 	struct child_sa *c;
 
+	/* RFC 9370 §2.2.4: a Child SA series of the peer's still waiting
+	 * belongs to the old IKE SA and ends with it (its old Child SA is
+	 * the new IKE SA's now) */
+	if (from->fu_resp && from->fu_resp->child)
+		followup_clear(from->fu_resp);
 	while ((c = from->children)) {
 		from->children = c->next;
 		c->ike = to;
@@ -254,21 +259,9 @@ static void ike_move_children(struct ike_sa *from, struct ike_sa *to)
 	}
 	/* The virtual IPs' leases with them: the peer keeps its addresses
 	 * (to the winner of a rekey collision, as the children). */
-	if (from->n_vip && !to->n_vip) {
-		memcpy(to->vip, from->vip, sizeof(to->vip));
-		to->n_vip = from->n_vip;
-		from->n_vip = 0;
-	}
-	if (from->n_my_vip && !to->n_my_vip) {
-		memcpy(to->my_vip, from->my_vip, sizeof(to->my_vip));
-		memcpy(to->vip_dns, from->vip_dns, sizeof(to->vip_dns));
-		to->n_my_vip = from->n_my_vip;
-		to->n_vip_dns = from->n_vip_dns;
-		to->vip_installed = from->vip_installed;
-		to->vip_asked = from->vip_asked;
-		from->n_my_vip = 0;
-		from->n_vip_dns = 0;
-		from->vip_installed = 0;
+	if (from->rw && !to->rw) {
+		to->rw = from->rw;
+		from->rw = NULL;
 	}
 	/* And what is still to be asked for: refusals, a pass due or
 	 * waiting for the exchange that rekeyed the IKE SA. */
@@ -473,6 +466,69 @@ static bool child_collision_lost(struct ike_sa *sa, struct child_sa *old,
 	return collision_lost(&sa->req.nonce, nr, &old->coll_nonce);
 }
 
+void child_new_installed(struct ike_sa *sa, struct child_sa *c, struct child_sa *old, int kr,
+			 bool lost)
+{
+	sa->req.child = NULL;
+	if (kr) {
+		/* The peer has it: delete it there (§1.4.1); a rekey's old SA
+		 * stays, to be rekeyed again later. */
+		child_refused_by_kernel(c, kr);
+		if (old && old->state == CHILD_S_REKEYING) {
+			old->state = CHILD_S_INSTALLED;
+			child_rekey_later(old, exch_retry_delay());
+		}
+		ike_req_done(sa);
+		return;
+	}
+	child_link(c);
+	child_schedule(c);
+	if (old) {
+		c->rekeys = old->rekeys + 1;
+		if (lost) {
+			/* Ours is redundant (§2.8.1): the peer's survives. */
+			log_info("%s: simultaneous rekey of %s: ours is redundant",
+				 ike_sa_name(sa), old->cfg->name);
+			old->peer_rekey->policies = old->policies;
+			old->rekeyed_by = old->peer_rekey;
+			c->pending |= CHILD_PEND_DELETE;
+		} else {
+			c->policies = old->policies;
+			old->rekeyed_by = c;
+		}
+		old->policies = false;
+		old->state = CHILD_S_REKEYED;
+		old->pending |= CHILD_PEND_DELETE;
+	} else if (child_policies(c)) {
+		c->pending |= CHILD_PEND_DELETE;
+	} else {
+		child_new_done(sa, c->cfg);
+	}
+	ike_req_done(sa);
+}
+
+/*
+ * RFC 9370 §2.2.4: our rekey of old negotiated additional key exchanges
+ * and crossed the peer's rekey of it, ours with the lowest nonce: "there
+ * is nothing to delete yet", ours stops without IKE_FOLLOWUP_KE.  The
+ * peer's new Child SA takes over: now if done, else when its series is.
+ */
+static void child_rekey_yield(struct ike_sa *sa, struct child_sa *old)
+{
+	log_info("%s: simultaneous rekey of %s: ours is redundant, its additional key "
+		 "exchanges not started", ike_sa_name(sa), old->cfg->name);
+	if (old->peer_rekey) {
+		old->peer_rekey->policies = old->policies;
+		old->policies = false;
+		old->rekeyed_by = old->peer_rekey;
+		old->state = CHILD_S_REKEYED;
+		old->pending |= CHILD_PEND_DELETE;
+	} else {
+		old->state = CHILD_S_INSTALLED;	/* until the peer's series ends */
+	}
+	ike_req_done(sa);	/* frees our new one */
+}
+
 static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 {
 	struct ike_req *r = &sa->req;
@@ -481,6 +537,7 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct buf nr = BUF_INIT, gir = BUF_INIT;
 	struct ike_span n;
 	uint16_t err = exch_first_error(inner);
+	bool crossed;
 	int kr;
 
 	if (err) {
@@ -511,47 +568,31 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 		log_warn("%s: CREATE_CHILD_SA response has no usable KE", ike_sa_name(sa));
 		goto fail;
 	}
-	kr = child_install(c, &r->nonce, &nr, c->esp.ke ? &gir : NULL, true);
-	r->child = NULL;
-	if (kr) {
-		/* The peer has it: delete it there (§1.4.1); a rekey's old SA
-		 * stays, to be rekeyed again later. */
-		child_refused_by_kernel(c, kr);
-		if (old && old->state == CHILD_S_REKEYING) {
-			old->state = CHILD_S_INSTALLED;
-			child_rekey_later(old, exch_retry_delay());
+	/* the peer's rekey of old crossed ours: done, or (RFC 9370 §2.2.4)
+	 * its additional key exchanges still to come */
+	crossed = old && (old->peer_rekey || (sa->fu_resp && sa->fu_resp->child &&
+					  sa->fu_resp->old == old));
+	if (followup_count(&c->esp)) {
+		if (crossed && child_collision_lost(sa, old, &n)) {
+			buf_wipe(&gir);
+			buf_wipe(&nr);
+			child_rekey_yield(sa, old);
+			return;
+		}
+		if (followup_child_start(sa, c, old, inner, &r->nonce, &nr, &gir)) {
+			log_warn("%s: CREATE_CHILD_SA response has no ADDITIONAL_KEY_EXCHANGE",
+				 ike_sa_name(sa));
+			goto fail;
 		}
 		buf_wipe(&gir);
 		buf_wipe(&nr);
-		ike_req_done(sa);
 		return;
 	}
-	child_link(c);
-	child_schedule(c);
-	if (old) {
-		c->rekeys = old->rekeys + 1;
-		if (old->peer_rekey && child_collision_lost(sa, old, &n)) {
-			/* Ours is redundant (§2.8.1): the peer's survives. */
-			log_info("%s: simultaneous rekey of %s: ours is redundant",
-				 ike_sa_name(sa), old->cfg->name);
-			old->peer_rekey->policies = old->policies;
-			old->rekeyed_by = old->peer_rekey;
-			c->pending |= CHILD_PEND_DELETE;
-		} else {
-			c->policies = old->policies;
-			old->rekeyed_by = c;
-		}
-		old->policies = false;
-		old->state = CHILD_S_REKEYED;
-		old->pending |= CHILD_PEND_DELETE;
-	} else if (child_policies(c)) {
-		c->pending |= CHILD_PEND_DELETE;
-	} else {
-		child_new_done(sa, c->cfg);
-	}
+	kr = child_install(c, &r->nonce, &nr, c->esp.ke ? &gir : NULL, true);
+	child_new_installed(sa, c, old, kr,
+			    !kr && old && old->peer_rekey && child_collision_lost(sa, old, &n));
 	buf_wipe(&gir);
 	buf_wipe(&nr);
-	ike_req_done(sa);
 	return;
 fail:
 	buf_wipe(&gir);
@@ -603,6 +644,12 @@ static void ike_rekey_yield(struct ike_sa *sa)
 {
 	log_info("%s: simultaneous IKE SA rekey: ours is redundant, its additional key "
 		 "exchanges not started", ike_sa_name(sa));
+	if (!sa->peer_ike) {
+		/* the peer's still in IKE_FOLLOWUP_KE: it takes over when
+		 * done (ike_rekey_adopt), as any rekey of the peer's */
+		ike_req_done(sa);	/* destroys r->new_ike */
+		return;
+	}
 	ike_move_children(sa, sa->peer_ike);
 	sa->rekeyed_to = sa->peer_ike;
 	sa->rekeyed_to->referenced = true;
@@ -643,7 +690,8 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 		return;
 	}
 	memcpy(ns->spi_r, sap->p[0].spi, 8);
-	if (followup_count(&ns->suite) && sa->peer_ike &&
+	/* the peer's rekey crossed ours: done, or in IKE_FOLLOWUP_KE */
+	if (followup_count(&ns->suite) && (sa->peer_ike || (sa->fu_resp && sa->fu_resp->ns)) &&
 	    collision_lost(&r->nonce, &n, &sa->coll_nonce)) {
 		buf_wipe(&gir);
 		ike_rekey_yield(sa);
@@ -787,9 +835,13 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	}
 	kex_free(kex);
 	if (followup_count(&ns->suite)) {
-		/* RFC 9370 §2.2.4: the new SA waits for IKE_FOLLOWUP_KE */
+		/* RFC 9370 §2.2.4: the new SA waits for IKE_FOLLOWUP_KE; when
+		 * our rekey is out, the collision is decided when it is
+		 * answered, by this exchange's lower nonce */
 		if (followup_begin(sa, msgid, ns, &sap->p[idx], &gir, &pub))
 			ike_sa_destroy(ns, NULL);
+		else if (t == TASK_IKE_REKEY)
+			collision_keep(sa, &ns->nr, &ni, &sa->coll_nonce);
 		buf_wipe(&gir);
 		buf_free(&pub);
 		return;
@@ -864,10 +916,12 @@ static bool child_pfs(struct ike_sa *sa, uint32_t msgid, const struct child_sa *
 	return !r;
 }
 
-/* Our CREATE_CHILD_SA response for the new Child SA c; 0 or -errno. */
+/* Our CREATE_CHILD_SA response for the new Child SA c (link: with RFC
+ * 9370's N(ADDITIONAL_KEY_EXCHANGE), IKE_FOLLOWUP_KE to follow); 0 or
+ * -errno. */
 static int child_answer(struct ike_sa *sa, uint32_t msgid, const struct child_sa *c,
 			const struct ike_proposal *chosen, const struct buf *nr,
-			const struct buf *pub)
+			const struct buf *pub, bool link)
 {
 	struct buf out = BUF_INIT;
 	struct ike_builder bld;
@@ -880,22 +934,27 @@ static int child_answer(struct ike_sa *sa, uint32_t msgid, const struct child_sa
 	ike_put_nonce(&bld, nr->data, nr->len);
 	if (c->esp.ke)
 		ike_put_ke(&bld, c->esp.ke, pub->data, pub->len);
+	r = link ? followup_put_link(sa, &bld) : 0;
 	ts_set_put(&bld, IKEV2_PL_TSI, &c->ts_remote);
 	ts_set_put(&bld, IKEV2_PL_TSR, &c->ts_local);
-	r = ike_send_response(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, &bld);
+	if (!r)
+		r = ike_send_response(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, &bld);
 	buf_free(&out);
 	return r;
 }
 
 /* The peer rekeyed old into c (§2.8): c takes over, or, when our rekey of
- * old crossed it, the collision is decided when ours is answered (§2.8.1). */
-static void child_rekeyed_by_peer(struct ike_sa *sa, struct child_sa *old, struct child_sa *c,
-				  const struct buf *nr, const struct ike_span *ni)
+ * old crossed it, the collision is decided when ours is answered (§2.8.1;
+ * the lower nonce of the peer's exchange kept when it was answered). */
+void child_peer_adopt(struct child_sa *c, struct child_sa *old)
 {
+	child_link(c);
+	child_schedule(c);
+	if (!old)
+		return;
 	c->rekeys = old->rekeys + 1;
 	if (old->state == CHILD_S_REKEYING) {
 		old->peer_rekey = c;
-		collision_keep(sa, nr, ni, &old->coll_nonce);
 		return;
 	}
 	c->policies = old->policies;
@@ -936,13 +995,20 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 	uint16_t err;
 	int kr;
 
-	if (sa->req.task == TASK_IKE_REKEY || followup_busy(sa)) {
+	if (sa->req.task == TASK_IKE_REKEY || (sa->fu_init && sa->fu_init->ns)) {
 		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
 			      "we are rekeying the IKE SA");
 		return;
 	}
 	if (!child_rekey_target(sa, msgid, inner, &old))
 		return;
+	if (old && sa->fu_init && sa->fu_init->child && sa->fu_init->old == old) {
+		/* RFC 9370 §2.2.4: the rekey of an SA whose rekey's
+		 * IKE_FOLLOWUP_KE exchanges we run */
+		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
+			      "our rekey of that Child SA runs its additional key exchanges");
+		return;
+	}
 	if (!pn || ike_get_nonce(pn, &ni)) {
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "no Nonce");
 		return;
@@ -977,8 +1043,25 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 	}
 	if (crypto_nonce(&nr, IKE_NONCE_LEN) || !child_pfs(sa, msgid, c, inner, &pub, &gir))
 		goto drop;
-	if ((kr = buf_append(&nib, ni.p, ni.len)) ||
-	    (kr = child_install(c, &nib, &nr, c->esp.ke ? &gir : NULL, false)) ||
+	if (buf_append(&nib, ni.p, ni.len) ||
+	    (followup_count(&c->esp) && followup_child_begin(sa, c, old, &gir, &nib, &nr))) {
+		respond_error(sa, msgid, child_install_notify(-ENOMEM, false), NULL, 0,
+			      "out of memory");
+		goto drop;
+	}
+	if (followup_count(&c->esp)) {
+		/* RFC 9370 §2.2.4: installed after the last IKE_FOLLOWUP_KE */
+		if (child_answer(sa, msgid, c, &chosen, &nr, &pub, true)) {
+			followup_clear(sa->fu_resp);	/* c too */
+			c = NULL;
+			goto drop;
+		}
+		if (old && old->state == CHILD_S_REKEYING)
+			collision_keep(sa, &nr, &ni, &old->coll_nonce);
+		c = NULL;
+		goto drop;
+	}
+	if ((kr = child_install(c, &nib, &nr, c->esp.ke ? &gir : NULL, false)) ||
 	    (!old && (kr = child_policies(c)))) {
 		char why[96];
 
@@ -986,12 +1069,11 @@ static void child_create_request(struct ike_sa *sa, uint32_t msgid, const struct
 		respond_error(sa, msgid, child_install_notify(kr, false), NULL, 0, why);
 		goto drop;
 	}
-	if (child_answer(sa, msgid, c, &chosen, &nr, &pub))
+	if (child_answer(sa, msgid, c, &chosen, &nr, &pub, false))
 		goto drop;
-	child_link(c);
-	child_schedule(c);
-	if (old)
-		child_rekeyed_by_peer(sa, old, c, &nr, &ni);
+	if (old && old->state == CHILD_S_REKEYING)
+		collision_keep(sa, &nr, &ni, &old->coll_nonce);
+	child_peer_adopt(c, old);
 	c = NULL;
 drop:
 	if (c)

@@ -1,21 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) for IKE SA rekeys, both roles: when
- * the CREATE_CHILD_SA that rekeys the IKE SA negotiates Additional Key
- * Exchange types with a method, its response carries KEr of type 4 and
- * N(ADDITIONAL_KEY_EXCHANGE) with a link blob; each IKE_FOLLOWUP_KE
- * request brings KEi(n) of the n-th additional method and the blob back,
- * its response KEr(n) and the next blob (none after the last).  The new
- * IKE SA exists only then, keyed from SKEYSEED = prf(SK_d, SK(0) | Ni | Nr
- * | SK(1) | ... | SK(n)) and the rest as in RFC 7296 §2.18.
+ * IKE_FOLLOWUP_KE (RFC 9370 §2.2.4), both roles: when the CREATE_CHILD_SA
+ * that rekeys the IKE SA, or makes or rekeys a Child SA, negotiates
+ * Additional Key Exchange types with a method, its response carries KEr of
+ * type 4 and N(ADDITIONAL_KEY_EXCHANGE) with a link blob; each
+ * IKE_FOLLOWUP_KE request brings KEi(n) of the n-th additional method and
+ * the blob back, its response KEr(n) and the next blob (none after the
+ * last).  The new IKE SA or Child SA exists only then: the IKE SA keyed
+ * from SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n)) and the
+ * rest as in RFC 7296 §2.18, the Child SA from KEYMAT = prf+(SK_d, SK(0) |
+ * Ni | Nr | SK(1) | ... | SK(n)), both with the same seed.
  *
  * The responder answers an unknown blob, or one whose state it dropped
  * (FOLLOWUP_WAIT_MS after its answer: §2.2.4 suggests 5 to 20 s), with
  * STATE_NOT_FOUND; the initiator takes that, or any error, as the failure
- * of the whole rekey and tries it again later.  Any key exchange method
- * goes, the responder deriving before it answers (a KEM's ciphertext).
+ * of the whole series and tries it again later, until
+ * FOLLOWUP_NOT_FOUND_MAX series in a row ended in STATE_NOT_FOUND: then it
+ * deletes the IKE SA.  Any key exchange method goes, the responder
+ * deriving before it answers (a KEM's ciphertext).
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exch.h"
@@ -43,11 +49,24 @@ uint16_t followup_method(const struct ike_suite *s, unsigned int n)
 	return 0;
 }
 
+/* The suite whose ADDKE types the series runs. */
+static const struct ike_suite *followup_suite(const struct ike_followup *f)
+{
+	return f->ns ? &f->ns->suite : &f->child->esp;
+}
+
 void followup_clear(struct ike_followup *f)
 {
-	struct ike_sa *ns = f->ns;
+	struct ike_sa *ns;
+	struct child_sa *c;
 
+	if (!f)
+		return;
+	ns = f->ns;
+	c = f->child;
 	f->ns = NULL;
+	f->child = NULL;
+	f->old = NULL;
 	f->n = 0;
 	f->link_len = 0;
 	buf_wipe(&f->seed);
@@ -55,15 +74,24 @@ void followup_clear(struct ike_followup *f)
 	f->kex = NULL;
 	if (ns)
 		ike_sa_destroy(ns, NULL);
+	if (c)
+		child_free(c, false);	/* never installed */
 }
 
-/* SK(0) | Ni | Nr to start the seed of ns's keys. */
-static int followup_seed(struct ike_followup *f, struct ike_sa *ns, const struct buf *gir)
+/* SK(0) | Ni | Nr to start the seed of the new SA's keys, in *fp
+ * (sa->fu_resp or sa->fu_init): made by the first series and kept until
+ * the IKE SA goes, as most IKE SAs never run one. */
+static int followup_seed(struct ike_followup **fp, const struct buf *gir, const struct buf *ni,
+			 const struct buf *nr)
 {
+	struct ike_followup *f = *fp ? *fp : (*fp = calloc(1, sizeof(**fp)));
+
+	if (!f)
+		return -ENOMEM;
 	followup_clear(f);
 	if (buf_append(&f->seed, gir->data, gir->len) ||
-	    buf_append(&f->seed, ns->ni.data, ns->ni.len) ||
-	    buf_append(&f->seed, ns->nr.data, ns->nr.len)) {
+	    buf_append(&f->seed, ni->data, ni->len) ||
+	    buf_append(&f->seed, nr->data, nr->len)) {
 		buf_wipe(&f->seed);
 		return -ENOMEM;
 	}
@@ -95,29 +123,68 @@ static void followup_expire(struct timer *t)
 	ike_sa_destroy(ns, NULL);
 }
 
+/* The same for a Child SA's series: the new Child SA goes. */
+static void followup_child_expire(struct timer *t)
+{
+	struct child_sa *c = container_of(t, struct child_sa, expire_timer);
+	struct ike_sa *sa = c->ike;
+
+	log_info("%s: the peer's Child SA %s dropped: no IKE_FOLLOWUP_KE within %u s",
+		 ike_sa_name(sa), c->cfg->name, FOLLOWUP_WAIT_MS / 1000);
+	if (sa->fu_resp && sa->fu_resp->child == c)
+		followup_clear(sa->fu_resp);
+}
+
 /* A fresh link blob for the next request, put in the response; the
- * wait for that request starts. */
+ * wait for that request starts (on ns's life timer, or the new Child SA's
+ * expire timer: neither runs before the SA is installed). */
 static int followup_link(struct ike_followup *f, struct ike_sa *ns, struct ike_builder *bld)
 {
 	f->link_len = 8;
 	if (crypto_random(f->link, f->link_len))
 		return -EIO;
 	ike_put_notify(bld, 0, NULL, 0, IKEV2_N_ADDITIONAL_KEY_EXCHANGE, f->link, f->link_len);
+	if (!ns)
+		return timer_arm(f->child->ike->e->loop, &f->child->expire_timer,
+				 FOLLOWUP_WAIT_MS, followup_child_expire);
 	return timer_arm(ns->e->loop, &ns->life_timer, FOLLOWUP_WAIT_MS, followup_expire);
+}
+
+int followup_child_begin(struct ike_sa *sa, struct child_sa *c, struct child_sa *old,
+			 const struct buf *gir, const struct buf *ni, const struct buf *nr)
+{
+	struct ike_followup *f;
+	int r = followup_seed(&sa->fu_resp, gir, ni, nr);
+
+	if (r)
+		return r;
+	f = sa->fu_resp;
+	f->child = c;
+	f->old = old;
+	log_info("%s: Child SA %s by the peer: %u additional key exchanges to follow "
+		 "(RFC 9370 IKE_FOLLOWUP_KE)", ike_sa_name(sa), c->cfg->name,
+		 followup_count(&c->esp));
+	return 0;
+}
+
+int followup_put_link(struct ike_sa *sa, struct ike_builder *bld)
+{
+	return followup_link(sa->fu_resp, NULL, bld);
 }
 
 int followup_begin(struct ike_sa *sa, uint32_t msgid, struct ike_sa *ns,
 		   const struct ike_proposal *chosen, const struct buf *gir,
 		   const struct buf *pub)
 {
-	struct ike_followup *f = &sa->fu_resp;
+	struct ike_followup *f;
 	struct buf out = BUF_INIT;
 	struct ike_builder bld;
 	int r;
 
-	r = followup_seed(f, ns, gir);
+	r = followup_seed(&sa->fu_resp, gir, &ns->ni, &ns->nr);
 	if (r)
 		return r;
+	f = sa->fu_resp;
 	chain_begin(&bld, &out);
 	prop_put_chosen(&bld, chosen, &ns->suite, ns->spi_r, 8);
 	ike_put_nonce(&bld, ns->nr.data, ns->nr.len);
@@ -139,7 +206,7 @@ int followup_begin(struct ike_sa *sa, uint32_t msgid, struct ike_sa *ns,
 
 bool followup_busy(const struct ike_sa *sa)
 {
-	return sa->fu_init.ns;
+	return sa->fu_init && (sa->fu_init->ns || sa->fu_init->child);
 }
 
 static void followup_refuse(struct ike_sa *sa, uint32_t msgid, uint16_t type,
@@ -156,7 +223,7 @@ static bool followup_ke(struct ike_sa *sa, uint32_t msgid, const struct ike_msg 
 			uint16_t group, struct buf *pub)
 {
 	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
-	struct ike_followup *f = &sa->fu_resp;
+	struct ike_followup *f = sa->fu_resp;
 	struct buf sk = BUF_INIT;
 	struct ike_kex *kex;
 	struct ike_ke ke;
@@ -190,12 +257,47 @@ static bool followup_ke(struct ike_sa *sa, uint32_t msgid, const struct ike_msg 
 	return true;
 }
 
+/* The last exchange of the peer's Child SA series: the Child SA into the
+ * kernel (and its policies, when new), then the answer; it takes over. */
+static void followup_child_last(struct ike_sa *sa, uint32_t msgid, struct ike_builder *bld)
+{
+	struct ike_followup *f = sa->fu_resp;
+	struct child_sa *c = f->child, *old = f->old;
+	int kr;
+
+	timer_cancel(sa->e->loop, &c->expire_timer);
+	kr = child_install_seed(c, &f->seed, false);
+	if (!kr && !old)
+		kr = child_policies(c);
+	if (kr) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "the kernel refused the SA (%s)", strerror(-kr));
+		followup_clear(f);
+		followup_refuse(sa, msgid, child_install_notify(kr, false), NULL, 0, why);
+		return;
+	}
+	if (ike_send_response(sa, IKEV2_EXCH_IKE_FOLLOWUP_KE, msgid, bld)) {
+		f->child = NULL;
+		followup_clear(f);
+		child_free(c, true);
+		return;
+	}
+	f->child = NULL;
+	f->old = NULL;
+	followup_clear(f);
+	log_info("%s: Child SA %s by the peer: %u additional key exchanges done",
+		 ike_sa_name(sa), c->cfg->name, followup_count(&c->esp));
+	child_peer_adopt(c, old);
+}
+
 void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 			 const struct ike_msg *inner, const uint8_t *plain)
 {
-	struct ike_followup *f = &sa->fu_resp;
+	struct ike_followup *f = sa->fu_resp;
 	uint32_t msgid = m->hdr.msgid;
 	struct buf out = BUF_INIT, pub = BUF_INIT;
+	const struct ike_suite *s;
 	struct ike_builder bld;
 	struct ike_notify link;
 	struct ike_sa *ns;
@@ -203,28 +305,33 @@ void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	int r;
 
 	(void)plain;
-	if (!f->ns)
+	if (f && !f->ns && !f->child)
 		followup_clear(f);	/* dropped (followup_expire): the seed too */
-	if (ike_find_notify(inner, IKEV2_N_ADDITIONAL_KEY_EXCHANGE, &link) || !f->ns ||
-	    !f->link_len || link.data.len != f->link_len ||
+	if (ike_find_notify(inner, IKEV2_N_ADDITIONAL_KEY_EXCHANGE, &link) || !f ||
+	    (!f->ns && !f->child) || !f->link_len || link.data.len != f->link_len ||
 	    !crypto_equal(link.data.p, f->link, f->link_len)) {
 		followup_refuse(sa, msgid, IKEV2_N_STATE_NOT_FOUND, NULL, 0,
 				"no key exchange under way with that link (unknown, or dropped)");
 		return;
 	}
 	ns = f->ns;
-	group = followup_method(&ns->suite, f->n);
+	s = followup_suite(f);
+	group = followup_method(s, f->n);
 	if (!followup_ke(sa, msgid, inner, group, &pub))
 		goto out;
 	f->n++;
 	chain_begin(&bld, &out);
 	ike_put_ke(&bld, group, pub.data, pub.len);
-	if (f->n < followup_count(&ns->suite)) {
+	if (f->n < followup_count(s)) {
 		r = followup_link(f, ns, &bld);
 		if (!r)
 			r = ike_send_response(sa, IKEV2_EXCH_IKE_FOLLOWUP_KE, msgid, &bld);
 		if (r)
 			followup_clear(f);
+		goto out;
+	}
+	if (!ns) {
+		followup_child_last(sa, msgid, &bld);
 		goto out;
 	}
 	/* The last one: the new IKE SA's keys, then it takes over. */
@@ -266,8 +373,8 @@ static bool followup_take_link(struct ike_followup *f, const struct ike_msg *inn
 /* KEi(n) of the next method and the link back (§2.2.4). */
 static int followup_send(struct ike_sa *sa)
 {
-	struct ike_followup *f = &sa->fu_init;
-	uint16_t group = followup_method(&f->ns->suite, f->n);
+	struct ike_followup *f = sa->fu_init;
+	uint16_t group = followup_method(followup_suite(f), f->n);
 	struct buf in = BUF_INIT, pub = BUF_INIT;
 	struct ike_builder bld;
 	int r;
@@ -287,90 +394,176 @@ static int followup_send(struct ike_sa *sa)
 	return r;
 }
 
-static void followup_fail(struct ike_sa *sa, const char *why)
+/* The whole series failed (§2.2.4): nothing of it installed; the rekey or
+ * the new Child SA is tried again later, or, after STATE_NOT_FOUND
+ * FOLLOWUP_NOT_FOUND_MAX times in a row, the IKE SA is deleted. */
+static void followup_fail(struct ike_sa *sa, const char *why, bool not_found)
 {
-	log_warn("%s: IKE SA rekey failed in IKE_FOLLOWUP_KE: %s", ike_sa_name(sa), why);
-	followup_clear(&sa->fu_init);
-	sa->e->st.ike_failed++;
+	struct ike_followup *f = sa->fu_init;
+	const struct child_cfg *cc = f->child ? f->child->cfg : NULL;
+	struct child_sa *old = f->old;
+
+	if (cc)
+		log_warn("%s: Child SA %s not %s: IKE_FOLLOWUP_KE failed: %s", ike_sa_name(sa),
+			 cc->name, old ? "rekeyed" : "established", why);
+	else
+		log_warn("%s: IKE SA rekey failed in IKE_FOLLOWUP_KE: %s", ike_sa_name(sa), why);
+	followup_clear(f);
+	if (cc)
+		sa->e->st.child_failed++;
+	else
+		sa->e->st.ike_failed++;
+	sa->fu_not_found = not_found ? sa->fu_not_found + 1 : 0;
+	if (sa->fu_not_found >= FOLLOWUP_NOT_FOUND_MAX) {
+		log_warn("%s: STATE_NOT_FOUND for %u IKE_FOLLOWUP_KE series in a row: deleting "
+			 "the IKE SA (RFC 9370 2.2.4)", ike_sa_name(sa), sa->fu_not_found);
+		if (old && old->state == CHILD_S_REKEYING)
+			old->state = CHILD_S_INSTALLED;
+		sa->pending |= PEND_DELETE_IKE;	/* before anything else */
+		if (sa->req.task == TASK_IKE_FOLLOWUP)
+			ike_req_done(sa);
+		ike_kick(sa);
+		return;
+	}
 	/* the exchange answered, or a request not sent (its Message ID
 	 * already taken by ike_req_continue) */
 	if (sa->req.task == TASK_IKE_FOLLOWUP)
 		ike_req_done(sa);
-	/* §2.2.4: the initiator MAY start the rekey again */
-	ike_rekey_later(sa, exch_retry_delay());
+	/* §2.2.4: the initiator MAY start it again */
+	if (old && old->state == CHILD_S_REKEYING) {
+		old->state = CHILD_S_INSTALLED;
+		child_rekey_later(old, exch_retry_delay());
+	} else if (cc && !old) {
+		child_new_refused(sa, cc, IKEV2_N_TEMPORARY_FAILURE);
+	} else if (!cc) {
+		ike_rekey_later(sa, exch_retry_delay());
+	}
 	ike_kick(sa);
+}
+
+/* The first IKE_FOLLOWUP_KE after our CREATE_CHILD_SA (f's new SA and
+ * link set). */
+static int followup_first(struct ike_sa *sa)
+{
+	struct ike_req *r = &sa->req;
+
+	/* the CREATE_CHILD_SA is over; its new SA is ours until the last */
+	r->new_ike = NULL;
+	r->child = NULL;
+	r->old = NULL;
+	ike_req_continue(sa);
+	if (followup_send(sa))
+		followup_fail(sa, "the first request was not sent", false);
+	return 0;	/* answered for */
+}
+
+/* Our series' seed and the response's link into fu_init; -errno (nothing
+ * kept) when either fails. */
+static int followup_init(struct ike_sa *sa, const struct ike_msg *inner, const struct buf *gir,
+			 const struct buf *ni, const struct buf *nr)
+{
+	int r = followup_seed(&sa->fu_init, gir, ni, nr);
+
+	if (r)
+		return r;
+	if (!followup_take_link(sa->fu_init, inner)) {
+		buf_wipe(&sa->fu_init->seed);
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 int followup_start(struct ike_sa *sa, struct ike_sa *ns, const struct ike_msg *inner,
 		   const struct buf *gir)
 {
-	struct ike_followup *f = &sa->fu_init;
-	int r = followup_seed(f, ns, gir);
+	int r = followup_init(sa, inner, gir, &ns->ni, &ns->nr);
 
 	if (r)
 		return r;
-	if (!followup_take_link(f, inner))
-		return -EBADMSG;
-	f->ns = ns;
+	sa->fu_init->ns = ns;
 	ns->referenced = true;
-	/* the CREATE_CHILD_SA is over; its new SA is ours until the last */
-	sa->req.new_ike = NULL;
-	ike_req_continue(sa);
-	r = followup_send(sa);
-	if (r) {
-		followup_fail(sa, "the first request was not sent");
-		return 0;	/* answered for */
-	}
 	log_info("%s: rekeying the IKE SA: %u additional key exchanges (RFC 9370 "
 		 "IKE_FOLLOWUP_KE)", ike_sa_name(sa), followup_count(&ns->suite));
-	return 0;
+	return followup_first(sa);
+}
+
+int followup_child_start(struct ike_sa *sa, struct child_sa *c, struct child_sa *old,
+			 const struct ike_msg *inner, const struct buf *ni,
+			 const struct buf *nr, const struct buf *gir)
+{
+	int r = followup_init(sa, inner, gir, ni, nr);
+
+	if (r)
+		return r;
+	sa->fu_init->child = c;
+	sa->fu_init->old = old;
+	log_info("%s: %s Child SA %s: %u additional key exchanges (RFC 9370 IKE_FOLLOWUP_KE)",
+		 ike_sa_name(sa), old ? "rekeying" : "creating", c->cfg->name,
+		 followup_count(&c->esp));
+	return followup_first(sa);
 }
 
 void followup_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 {
-	struct ike_followup *f = &sa->fu_init;
+	struct ike_followup *f = sa->fu_init;
 	const struct ike_pl *pk = ike_msg_find(inner, IKEV2_PL_KE);
 	struct buf sk = BUF_INIT;
-	struct ike_sa *ns = f->ns;
+	struct ike_sa *ns;
+	struct child_sa *c, *old;
 	uint16_t err = exch_first_error(inner);
 	uint16_t group;
 	struct ike_ke ke;
 	int r;
 
-	if (!ns) {
+	if (!f || (!f->ns && !f->child)) {
 		ike_req_done(sa);
 		return;
 	}
+	ns = f->ns;
+	c = f->child;
+	old = f->old;
 	if (err) {
-		/* STATE_NOT_FOUND or another: the whole rekey failed */
-		followup_fail(sa, ikev2_notify_name(err));
+		/* STATE_NOT_FOUND or another: the whole series failed */
+		followup_fail(sa, ikev2_notify_name(err), err == IKEV2_N_STATE_NOT_FOUND);
 		return;
 	}
-	group = followup_method(&ns->suite, f->n);
+	group = followup_method(followup_suite(f), f->n);
 	if (!pk || ike_get_ke(pk, &ke) || ke.group != group) {
-		followup_fail(sa, "no KEr of the negotiated method");
+		followup_fail(sa, "no KEr of the negotiated method", false);
 		return;
 	}
 	r = kex_derive(f->kex, ke.data.p, ke.data.len, &sk) ||
 	    buf_append(&f->seed, sk.data, sk.len);
 	buf_wipe(&sk);
 	if (r) {
-		followup_fail(sa, "the key exchange failed");
+		followup_fail(sa, "the key exchange failed", false);
 		return;
 	}
 	f->n++;
-	if (f->n < followup_count(&ns->suite)) {
+	if (f->n < followup_count(followup_suite(f))) {
 		if (!followup_take_link(f, inner)) {
-			followup_fail(sa, "no ADDITIONAL_KEY_EXCHANGE for the next exchange");
+			followup_fail(sa, "no ADDITIONAL_KEY_EXCHANGE for the next exchange", false);
 			return;
 		}
 		ike_req_continue(sa);
 		if (followup_send(sa))
-			followup_fail(sa, "the next request was not sent");
+			followup_fail(sa, "the next request was not sent", false);
+		return;
+	}
+	sa->fu_not_found = 0;
+	if (c) {
+		/* KEYMAT = prf+(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n)) */
+		r = child_install_seed(c, &f->seed, true);
+		f->child = NULL;
+		f->old = NULL;
+		followup_clear(f);
+		log_info("%s: Child SA %s: %u additional key exchanges done", ike_sa_name(sa),
+			 c->cfg->name, followup_count(&c->esp));
+		child_new_installed(sa, c, old, r, false);
 		return;
 	}
 	if (followup_keys(sa, f)) {
-		followup_fail(sa, "the new keys were not made");
+		followup_fail(sa, "the new keys were not made", false);
 		return;
 	}
 	f->ns = NULL;

@@ -193,11 +193,11 @@ int init_start(struct ike_sa *sa)
 	ike_sa_hdr(sa, &h, IKEV2_EXCH_IKE_SA_INIT, false, 0);
 	msg_begin(&bld, &msg, &h);
 	/* §2.6: the cookie comes first. */
-	if (sa->cookie.len)
-		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_COOKIE, sa->cookie.data, sa->cookie.len);
+	if (sa->init->cookie.len)
+		ike_put_notify(&bld, 0, NULL, 0, IKEV2_N_COOKIE, sa->init->cookie.data, sa->init->cookie.len);
 	/* RFC 8019 §7.1.2: the solution right after the cookie. */
-	if (sa->cookie.len && sa->puzzle.len)
-		ike_put_ps(&bld, sa->puzzle.data, sa->puzzle.len);
+	if (sa->init->cookie.len && sa->init->puzzle.len)
+		ike_put_ps(&bld, sa->init->puzzle.data, sa->init->puzzle.len);
 	prop_put_ike(&bld, sa->cfg, NULL, 0, sa->ke_group, true);
 	ike_put_ke(&bld, sa->ke_group, pub.data, pub.len);
 	ike_put_nonce(&bld, sa->ni.data, sa->ni.len);
@@ -224,12 +224,12 @@ int init_start(struct ike_sa *sa)
 		buf_free(&msg);
 		return r;
 	}
-	buf_free(&sa->init_req);
-	sa->init_req = msg;
+	buf_free(&sa->init->init_req);
+	sa->init->init_req = msg;
 	sa->state = IKE_S_INIT_SENT;
 	if (!timer_armed(&sa->life_timer))
 		ike_schedule_timers(sa);
-	return ike_send_plain(sa, &sa->init_req, true) == -ENOMEM ? -ENOMEM : 0;
+	return ike_send_plain(sa, &sa->init->init_req, true) == -ENOMEM ? -ENOMEM : 0;
 }
 
 static void init_fail(struct ike_sa *sa, const char *why)
@@ -252,7 +252,7 @@ static void puzzle_solve(struct ike_sa *sa, const struct ike_msg *m)
 	uint16_t prf;
 	int r;
 
-	buf_reset(&sa->puzzle);
+	buf_reset(&sa->init->puzzle);
 	if (ike_find_notify(m, IKEV2_N_PUZZLE, &pz))
 		return;
 	if (pz.data.len != 3) {
@@ -260,10 +260,10 @@ static void puzzle_solve(struct ike_sa *sa, const struct ike_msg *m)
 		return;
 	}
 	prf = (uint16_t)(pz.data.p[0] << 8 | pz.data.p[1]);
-	r = crypto_puzzle_solve(prf, sa->cookie.data, sa->cookie.len, pz.data.p[2],
-				&sa->puzzle);
+	r = crypto_puzzle_solve(prf, sa->init->cookie.data, sa->init->cookie.len, pz.data.p[2],
+				&sa->init->puzzle);
 	if (r) {
-		buf_reset(&sa->puzzle);
+		buf_reset(&sa->init->puzzle);
 		log_info("%s: PUZZLE (PRF %u, %u zero bits) not solved: %s", ike_sa_name(sa),
 			 prf, pz.data.p[2], strerror(-r));
 	}
@@ -296,14 +296,14 @@ static bool init_handle_notify(struct ike_sa *sa, const struct ike_msg *m)
 				init_fail(sa, "unusable COOKIE");
 				return true;
 			}
-			buf_reset(&sa->cookie);
-			if (buf_append(&sa->cookie, n.data.p, n.data.len)) {
+			buf_reset(&sa->init->cookie);
+			if (buf_append(&sa->init->cookie, n.data.p, n.data.len)) {
 				init_fail(sa, "out of memory");
 				return true;
 			}
 			puzzle_solve(sa, m);
 			log_info("%s: responder asked for a cookie%s; retrying", ike_sa_name(sa),
-				 sa->puzzle.len ? " and solved its puzzle" : "");
+				 sa->init->puzzle.len ? " and solved its puzzle" : "");
 			timer_cancel(sa->e->loop, &sa->req.timer);
 			xport_init_retry(sa, true);
 			if (init_start(sa))
@@ -391,8 +391,8 @@ static void peer_extensions(struct ike_sa *sa, const struct ike_msg *m)
 		sa->peer_certreq = true;
 		/* Without the data (no memory) any of our certificates goes. */
 		if (!ike_get_certreq(ike_msg_find(m, IKEV2_PL_CERTREQ), &cr) &&
-		    buf_append(&sa->peer_certreq_data, cr.data.p, cr.data.len))
-			buf_free(&sa->peer_certreq_data);
+		    buf_append(&sa->init->peer_certreq_data, cr.data.p, cr.data.len))
+			buf_free(&sa->init->peer_certreq_data);
 	}
 }
 
@@ -459,8 +459,8 @@ void init_rx_response(struct ike_sa *sa, const struct ike_rx *rx,
 	offered = xport_state_offers(sa->x.state);
 	/* RT-4, RT-9; without the echo RFC 9329 proper over TCP (RT-11). */
 	xport_init_done(sa, has_notify(m, sa->e->cfg->daemon.separate_transports_notify));
-	buf_reset(&sa->init_resp);
-	if (buf_append(&sa->init_resp, rx->msg, rx->len)) {
+	buf_reset(&sa->init->init_resp);
+	if (buf_append(&sa->init->init_resp, rx->msg, rx->len)) {
 		init_fail(sa, "out of memory");
 		return;
 	}
@@ -680,7 +680,7 @@ static bool init_retransmitted(struct engine *e, const struct ike_rx *rx,
 	/* Over TCP it goes back on the connection it came on: the originator
 	 * may have reconnected, and the first one may be gone (RFC 9329 §6.2,
 	 * TCP-28). */
-	if (sa->init_req.len == rx->len && !memcmp(sa->init_req.data, rx->msg, rx->len) &&
+	if (sa->init->init_req.len == rx->len && !memcmp(sa->init->init_req.data, rx->msg, rx->len) &&
 	    sa->resp_cache.n)
 		ike_send_raw(e, xport_reply_path(sa, rx), sa->resp_cache.pkt[0].data,
 			     sa->resp_cache.pkt[0].len);
@@ -899,12 +899,12 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	peer_extensions(sa, m);
 	ike_sa_link(sa);
 	if (init_response(sa, q, idx, &pub, echo, &msg) ||
-	    buf_append(&sa->init_req, rx->msg, rx->len)) {
+	    buf_append(&sa->init->init_req, rx->msg, rx->len)) {
 		ike_sa_destroy(sa, "cannot build IKE_SA_INIT response");
 		goto out;
 	}
-	buf_free(&sa->init_resp);
-	sa->init_resp = msg;
+	buf_free(&sa->init->init_resp);
+	sa->init->init_resp = msg;
 	msg = (struct buf)BUF_INIT;
 	sa->state = IKE_S_HALF_OPEN;
 	ike_half_open_add(sa);
@@ -915,7 +915,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 		 addr_port(&rx->path.remote), s,
 		 sa->nat_remote ? ", initiator is behind a NAT" : "");
 	ike_schedule_timers(sa);
-	ike_send_plain(sa, &sa->init_resp, false);
+	ike_send_plain(sa, &sa->init->init_resp, false);
 out:
 	buf_free(&pub);
 	buf_free(&msg);

@@ -121,7 +121,7 @@ static int int_auth_add(struct ike_sa *sa, bool request, const struct buf *a,
 			const uint8_t *plain, size_t plen)
 {
 	const struct buf *skp = request ? &sa->keys.sk_pi : &sa->keys.sk_pr;
-	struct buf *chain = request ? &sa->int_auth_i : &sa->int_auth_r;
+	struct buf *chain = request ? &sa->init->int_auth_i : &sa->init->int_auth_r;
 
 	if (buf_err(a))
 		return buf_err(a);
@@ -154,7 +154,7 @@ static int int_auth_ours(struct ike_sa *sa, bool response, uint32_t msgid,
 /* The peer's message the core just decrypted (sa->rx_sk). */
 static int int_auth_peers(struct ike_sa *sa, bool request)
 {
-	const struct ike_rx_sk *x = &sa->rx_sk;
+	const struct ike_rx_sk *x = sa->rx_sk;
 	const struct ike_msg *m = x->m;
 	const uint8_t *unprot = NULL;
 	struct buf a = BUF_INIT;
@@ -185,8 +185,8 @@ int inter_octets(const struct ike_sa *sa, struct buf *octets)
 	/* IntAuth = IntAuth_iN | IntAuth_rN | IKE_AUTH_MID, the Message ID
 	 * of IKE_AUTH's first round: one more than the last IKE_INTERMEDIATE's
 	 * (§3.2: those are 1..N, checked by the core's window). */
-	buf_append(octets, sa->int_auth_i.data, sa->int_auth_i.len);
-	buf_append(octets, sa->int_auth_r.data, sa->int_auth_r.len);
+	buf_append(octets, sa->init->int_auth_i.data, sa->init->int_auth_i.len);
+	buf_append(octets, sa->init->int_auth_r.data, sa->init->int_auth_r.len);
 	buf_put_u32(octets, sa->inter_n + 1);
 	return buf_err(octets);
 }

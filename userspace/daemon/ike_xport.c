@@ -465,6 +465,8 @@ void ike_xport_free(struct ike_sa *sa)
 	bool successor;
 
 	timer_cancel(sa->e->loop, &sa->x.timer);
+	free(sa->x.esp);
+	sa->x.esp = NULL;
 	pre_close(sa);
 	if (sa->x.race) {
 		sa->x.race->x.race = NULL;
@@ -598,15 +600,25 @@ int ike_tcp_connect(struct ike_sa *sa)
 	return 0;
 }
 
+/* Separate transports: ESP's own path p (without a connection), kept
+ * apart from the SA that most never need; NULL when out of memory. */
+static struct ike_path *esp_path_set(struct ike_sa *sa, const struct ike_path *p)
+{
+	if (!sa->x.esp && !(sa->x.esp = malloc(sizeof(*sa->x.esp))))
+		return NULL;
+	*sa->x.esp = *p;
+	sa->x.esp->conn = NULL;
+	return sa->x.esp;
+}
+
 /* Separate transports: ESP's UDP path when IKE came to TCP first (RT-9). */
 static void esp_path_from_tcp(struct ike_sa *sa)
 {
-	struct ike_path *u = &sa->x.esp;
+	struct ike_path *u = esp_path_set(sa, &sa->path);
 
-	memset(u, 0, sizeof(*u));
+	if (!u)
+		return;
 	u->kind = XPORT_UDP4500;
-	u->local = sa->path.local;
-	u->remote = sa->path.remote;
 	addr_set_port(&u->local, sa->e->cfg->daemon.natt_port);
 	addr_set_port(&u->remote, IKEV2_NATT_PORT);
 }
@@ -615,9 +627,9 @@ const struct ike_path *ike_esp_path(const struct ike_sa *sa)
 {
 	const struct ike_xport *x = &sa->x;
 
-	if (sa->path.kind != XPORT_TCP || xport_esp_in_tcp(x) || !xport_separate(x))
+	if (sa->path.kind != XPORT_TCP || xport_esp_in_tcp(x) || !xport_separate(x) || !x->esp)
 		return &sa->path;
-	return &x->esp;
+	return x->esp;
 }
 
 /* --- starting an SA ----------------------------------------------------------- */
@@ -761,7 +773,10 @@ static void fallback_fire(struct timer *t)
  * its timer) and wants a new IKE_SA_INIT over TCP, new SPI and NAT-D over
  * the TCP ports (TCP-16).  The UDP SA keeps retransmitting; whichever
  * completes IKE_SA_INIT first goes on (xport_init_done).  When UDP answers
- * within the delay no connection is ever opened.
+ * within the delay no connection is ever opened.  tcp_race_delay = 0 starts
+ * TCP right after the first UDP request (from the loop: the timer is 0),
+ * without sending it again: the administrator's choice against §5.1's
+ * advice, for paths known to drop UDP often.
  */
 static void race_fire(struct timer *t)
 {
@@ -773,9 +788,15 @@ static void race_fire(struct timer *t)
 
 	if (sa->state != IKE_S_INIT_SENT || sa->x.race || xport_go(sa, XE_RACE))
 		return;
-	ike_req_retransmit(sa);
-	log_info("%s: no answer over UDP in %u ms: IKE_SA_INIT sent again, and over TCP port %u beside it",
-		 ike_sa_name(sa), cc->tcp_race_delay_ms, cc->tcp_port);
+	if (cc->tcp_race_delay_ms) {
+		ike_req_retransmit(sa);
+		log_info("%s: no answer over UDP in %u ms: IKE_SA_INIT sent again, and over TCP port %u beside it",
+			 ike_sa_name(sa), cc->tcp_race_delay_ms, cc->tcp_port);
+	} else {
+		/* 0: both at once, the request just sent goes only once. */
+		log_info("%s: tcp_race_delay = 0: IKE_SA_INIT over TCP port %u beside UDP",
+			 ike_sa_name(sa), cc->tcp_port);
+	}
 	e->st.tcp_races++;
 	ns = ike_initiate(e, cc, XO_RACE, &err);
 	if (!ns) {
@@ -807,9 +828,12 @@ static void race_won(struct ike_sa *sa)
 {
 	struct ike_sa *o = sa->x.race;
 	bool tcp = sa->path.kind == XPORT_TCP;
+	uint64_t since;
 
 	if (!o)
 		return;
+	/* From the UDP SA's start: the initiation, as far as the race goes. */
+	since = ike_now() - (tcp ? o->created_ms : sa->created_ms);
 	sa->x.race = NULL;
 	o->x.race = NULL;
 	xport_go(o, XE_RACE_LOST);
@@ -817,8 +841,9 @@ static void race_won(struct ike_sa *sa)
 		sa->e->st.tcp_races_tcp_won++;
 	else
 		sa->e->st.tcp_races_udp_won++;
-	log_info("%s: %s answered first; %s over %s dropped", ike_sa_name(sa),
-		 tcp ? "TCP" : "UDP", ike_sa_name(o), tcp ? "UDP" : "TCP");
+	log_info("%s: %s answered first, %llu ms after initiating; %s over %s dropped",
+		 ike_sa_name(sa), tcp ? "TCP" : "UDP", (unsigned long long)since,
+		 ike_sa_name(o), tcp ? "UDP" : "TCP");
 	/* Nothing is authenticated yet: no Delete can go.  A TCP connection
 	 * of the loser is closed with it (ike_xport_free, TCP-18). */
 	ike_sa_destroy(o, NULL);
@@ -832,7 +857,7 @@ static void race_won(struct ike_sa *sa)
  */
 static bool fits_udp(const struct ike_sa *sa)
 {
-	return sa->init_req.len < 1200;
+	return !sa->init || sa->init->init_req.len < 1200;
 }
 
 static void reconnect_later(struct ike_sa *sa)
@@ -1086,8 +1111,7 @@ bool xport_auth_waits(struct ike_sa *sa)
 		return false;
 	/* RT-4: IKE_INTERMEDIATE or IKE_AUTH goes over TCP, once connected;
 	 * ESP stays where IKE_SA_INIT went. */
-	sa->x.esp = sa->path;
-	sa->x.esp.conn = NULL;
+	esp_path_set(sa, &sa->path);
 	sa->path.conn = NULL;
 	sa->x.pre = NULL;
 	sa->x.pre_err = 0;
@@ -1154,8 +1178,7 @@ bool xport_rx(struct ike_sa *sa, const struct ike_rx *rx, bool request)
 		 * the UDP path. */
 		if (xport_go(sa, XE_TCP_UP))
 			return true;
-		sa->x.esp = *p;
-		sa->x.esp.conn = NULL;
+		esp_path_set(sa, p);
 		log_info("%s: IKE moved to TCP (separate transports)", ike_sa_name(sa));
 	}
 	/* TCP-26: the newest connection with a valid message. */
@@ -1207,6 +1230,20 @@ bool xport_retransmits(const struct ike_sa *sa)
 
 /* --- rekeying ------------------------------------------------------------------ */
 
+struct esp_probe *ike_probe_get(struct ike_sa *sa)
+{
+	if (!sa->probe && (sa->probe = calloc(1, sizeof(*sa->probe))))
+		sa->probe->sa = sa;
+	return sa->probe;
+}
+
+const struct esp_probe *ike_probe(const struct ike_sa *sa)
+{
+	static const struct esp_probe none = { .state = PROBE_NONE };
+
+	return sa->probe ? sa->probe : &none;
+}
+
 void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old)
 {
 	const struct ike_xport *o = &old->x;
@@ -1219,22 +1256,28 @@ void ike_xport_inherit(struct ike_sa *ns, struct ike_sa *old)
 	x->link = o->link;
 	x->origin = o->origin;
 	x->mode = o->mode;
-	x->esp = o->esp;
+	if (o->esp)
+		esp_path_set(ns, o->esp);
 	/* The probe and the rebuild belong to the first IKE SA; the probe's
 	 * result is carried. */
 	if (xport_state_probing(x->state))
 		xport_go(ns, XE_PROBE_SKIP);
 	else if (x->state == XS_REBUILD)
 		x->state = XS_SEP;
-	ns->probe.state = old->probe.state == PROBE_RUNNING ? PROBE_SKIPPED : old->probe.state;
-	ns->probe.skip_why = old->probe.state == PROBE_RUNNING ?
-			     "IKE SA rekeyed while probing" : old->probe.skip_why;
-	ns->probe.answering = old->probe.answering;
-	ns->probe.udp = old->probe.udp;
-	ns->probe.sent = old->probe.sent;
-	ns->probe.answered = old->probe.answered;
-	ns->probe.start_ms = old->probe.start_ms;
-	ns->probe.done_ms = old->probe.done_ms;
+	if (old->probe && ike_probe_get(ns)) {
+		const struct esp_probe *op = old->probe;
+		struct esp_probe *np = ns->probe;
+
+		np->state = op->state == PROBE_RUNNING ? PROBE_SKIPPED : op->state;
+		np->skip_why = op->state == PROBE_RUNNING ?
+			       "IKE SA rekeyed while probing" : op->skip_why;
+		np->answering = op->answering;
+		np->udp = op->udp;
+		np->sent = op->sent;
+		np->answered = op->answered;
+		np->start_ms = op->start_ms;
+		np->done_ms = op->done_ms;
+	}
 	ns->natt = old->natt;
 	ns->nat_local = old->nat_local;
 	ns->nat_remote = old->nat_remote;

@@ -152,8 +152,9 @@ struct ike_xport {
 	enum xport_link link;
 	enum xport_origin origin;
 	enum cfg_transport mode;	/* what the SA set out with (status) */
-	struct ike_path esp;		/* separate, IKE on TCP: ESP's UDP 4500
-					 * path (ESP on IP uses its addresses) */
+	struct ike_path *esp;		/* separate, IKE on TCP: ESP's UDP 4500
+					 * path (ESP on IP uses its addresses);
+					 * allocated then, else NULL */
 	struct timer timer;		/* TCP fallback or race, reconnect backoff */
 	struct ike_sa *race;		/* auto: the other SA of the race, until
 					 * one completes IKE_SA_INIT */

@@ -187,13 +187,13 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 	sa->cfg = cfg;
 	sa->initiator = initiator;
 	sa->id = ++e->next_id;
+	sa->init = calloc(1, sizeof(*sa->init));
+	if (!sa->init) {
+		free(sa);
+		return NULL;
+	}
 	buf_init(&sa->ni);
 	buf_init(&sa->nr);
-	buf_init(&sa->init_req);
-	buf_init(&sa->init_resp);
-	buf_init(&sa->cookie);
-	buf_init(&sa->puzzle);
-	buf_init(&sa->peer_certreq_data);
 	buf_init(&sa->req.nonce);
 	ike_keys_init(&sa->keys);
 	new_spi(e, initiator ? sa->spi_i : sa->spi_r);
@@ -281,12 +281,26 @@ static void free_init_material(struct ike_sa *sa)
 	sa->addke_kex = NULL;
 	buf_wipe(&sa->ni);
 	buf_wipe(&sa->nr);
-	buf_free(&sa->init_req);
-	buf_free(&sa->init_resp);
-	buf_free(&sa->cookie);
-	buf_free(&sa->puzzle);
-	buf_wipe(&sa->int_auth_i);
-	buf_wipe(&sa->int_auth_r);
+	if (sa->init) {
+		buf_free(&sa->init->init_req);
+		buf_free(&sa->init->init_resp);
+		buf_free(&sa->init->cookie);
+		buf_free(&sa->init->puzzle);
+		buf_wipe(&sa->init->int_auth_i);
+		buf_wipe(&sa->init->int_auth_r);
+		buf_free(&sa->init->peer_certreq_data);
+		free(sa->init);
+		sa->init = NULL;
+	}
+	/* SK_pi and SK_pr sign AUTH only; SK_e and SK_a live on in sk_in and
+	 * sk_out (ike_sa_keys_set): of the keys, SK_d alone is used again. */
+	buf_wipe(&sa->keys.sk_pi);
+	buf_wipe(&sa->keys.sk_pr);
+	buf_wipe(&sa->keys.sk_ai);
+	buf_wipe(&sa->keys.sk_ar);
+	buf_wipe(&sa->keys.sk_ei);
+	buf_wipe(&sa->keys.sk_er);
+	buf_fit(&sa->keys.sk_d);	/* kept as long as the SA */
 }
 
 /* Kernel keepalives are per peer: a rekeyed IKE SA's successor still
@@ -338,18 +352,28 @@ static void ike_sa_destroy_later(struct ike_sa *sa, const char *why)
 	timer_arm(sa->e->loop, &sa->life_timer, 0, reap_fire);
 }
 
+struct ike_rw *ike_rw_get(struct ike_sa *sa)
+{
+	if (!sa->rw)
+		sa->rw = calloc(1, sizeof(*sa->rw));
+	return sa->rw;
+}
+
 void ike_vips_release(struct ike_sa *sa)
 {
 	char a[ADDR_STRLEN], ids[PEER_ID_STRLEN];
 
-	for (int i = 0; i < sa->n_vip; i++) {
-		if (!sa->e->pools || !pool_release(sa->e->pools, sa->vip[i].pool, &sa->peer_id))
+	for (int i = 0; i < ike_n_vip(sa); i++) {
+		const struct ike_vip *v = &sa->rw->vip[i];
+
+		if (!sa->e->pools || !pool_release(sa->e->pools, v->pool, &sa->peer_id))
 			continue;	/* the pool went with a reload */
 		log_info("%s: virtual IP %s of pool %s released by %s (kept for it)",
-			 ike_sa_name(sa), addr_str(&sa->vip[i].addr, a, sizeof(a)),
-			 sa->vip[i].pool, peer_id_str(sa, ids));
+			 ike_sa_name(sa), addr_str(&v->addr, a, sizeof(a)),
+			 v->pool, peer_id_str(sa, ids));
 	}
-	sa->n_vip = 0;
+	if (sa->rw)
+		sa->rw->n_vip = 0;
 }
 
 void ike_sa_destroy(struct ike_sa *sa, const char *why)
@@ -376,6 +400,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	sa->children = NULL;
 	ike_vips_release(sa);
 	vip_drop(sa);
+	free(sa->rw);
 	if (sa->kernel_keepalive && e->kb && e->kb->ops->keepalive_set &&
 	    !keepalive_shared(sa)) {
 		const struct ike_path *ep = ike_esp_path(sa);
@@ -392,17 +417,23 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	frag_reset(&sa->e->frags, &sa->frag);
 	free_init_material(sa);
 	/* rekeys still in IKE_FOLLOWUP_KE (RFC 9370 §2.2.4) */
-	e->exch->followup_clear(&sa->fu_resp);
-	e->exch->followup_clear(&sa->fu_init);
-	buf_free(&sa->peer_certreq_data);
+	e->exch->followup_clear(sa->fu_resp);
+	e->exch->followup_clear(sa->fu_init);
+	free(sa->fu_resp);
+	free(sa->fu_init);
+	sa->fu_resp = sa->fu_init = NULL;
 	buf_free(&sa->coll_nonce);
 	free(sa->trigger);
 	ike_keys_wipe(&sa->keys);
 	crypto_sk_wipe(&sa->sk_in);
 	crypto_sk_wipe(&sa->sk_out);
 	sa->e->exch->probe_stop(sa);
+	free(sa->probe);
+	sa->probe = NULL;
 	ike_xport_free(sa);
 	table_unlink(sa);
+	if (sa->id_indexed)
+		htab_del(&e->peer_ids, &sa->id_node);
 	if (sa->prev)
 		sa->prev->next = sa->next;
 	else
@@ -417,10 +448,10 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 			o->rekeyed_to = NULL;
 		if (o->peer_ike == sa)
 			o->peer_ike = NULL;
-		if (o->fu_resp.ns == sa)
-			o->fu_resp.ns = NULL;
-		if (o->fu_init.ns == sa)
-			o->fu_init.ns = NULL;
+		if (o->fu_resp && o->fu_resp->ns == sa)
+			o->fu_resp->ns = NULL;
+		if (o->fu_init && o->fu_init->ns == sa)
+			o->fu_init->ns = NULL;
 	}
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
@@ -835,6 +866,10 @@ int ike_send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 		sa->resp_cached = false;
 		return err;
 	}
+	/* §2.1: kept until the next request, which may be hours away: no
+	 * bigger than it is */
+	for (int i = 0; i < sa->resp_cache.n; i++)
+		buf_fit(&sa->resp_cache.pkt[i]);
 	sa->resp_cached = true;
 	sa->resp_cache_msgid = msgid;
 	sa->resp_req_ok = sa->pend_req_ok && sa->pend_req_msgid == msgid;
@@ -1084,12 +1119,42 @@ void ike_timers_reconfigured(struct ike_sa *sa)
 	}
 }
 
+static struct ike_sa *by_peer(const struct hnode *n, const struct id_cfg *id)
+{
+	for (; n; n = htab_next(n)) {
+		struct ike_sa *o = container_of(n, struct ike_sa, id_node);
+
+		if (config_id_equal(&o->peer_id, id))
+			return o;
+	}
+	return NULL;
+}
+
+struct ike_sa *ike_by_peer_first(struct engine *e, const struct id_cfg *id)
+{
+	return by_peer(htab_first(&e->peer_ids, config_id_hash(id)), id);
+}
+
+struct ike_sa *ike_by_peer_next(const struct ike_sa *o, const struct id_cfg *id)
+{
+	return by_peer(htab_next(&o->id_node), id);
+}
+
 void ike_sa_established(struct ike_sa *sa)
 {
 	char peer[64], idb[PEER_ID_STRLEN];
 
 	ike_half_open_del(sa);
 	sa->state = IKE_S_ESTABLISHED;
+	/* Only the first add can fail (no bucket array): then unique and
+	 * INITIAL_CONTACT would not see this SA, so it is said. */
+	if (!sa->id_indexed) {
+		if (htab_add(&sa->e->peer_ids, &sa->id_node, config_id_hash(&sa->peer_id)))
+			log_warn("%s: no memory to index the peer's identity: unique and INITIAL_CONTACT will not see this IKE SA",
+				 ike_sa_name(sa));
+		else
+			sa->id_indexed = true;
+	}
 	if (sa->path.kind == XPORT_TCP)
 		tcp_conn_proven(sa->path.conn);
 	sa->established_ms = ike_now();
@@ -1139,11 +1204,12 @@ static void path_update(struct ike_sa *sa, const struct ike_rx *rx, bool request
 		p->remote = rx->path.remote;
 		p->local = rx->path.local;
 		/* A new NAT mapping on 4500: the Child SAs' ESP-in-UDP follows
-		 * (RFC 3948); a new address would need an SA migration. */
-		if (port_moved && !addr_moved && p->kind == XPORT_UDP4500)
+		 * (RFC 3948), to new ports or, with their policies, to a new
+		 * address (child_follow_path). */
+		if ((port_moved || addr_moved) && p->kind == XPORT_UDP4500)
 			child_follow_path(sa);
 		else if (addr_moved && sa->children)
-			log_warn("%s: peer address changed: Child SAs keep the old one",
+			log_warn("%s: peer address changed off UDP 4500: Child SAs keep the old one",
 				 ike_sa_name(sa));
 	}
 }
@@ -1307,6 +1373,7 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 	bool response = h->flags & IKEV2_FLAG_RESPONSE;
 	const uint8_t *spi = sender_is_orig_init ? h->spi_r : h->spi_i;
 	struct ike_msg *inner = NULL;
+	struct ike_rx_sk rx_sk;
 	struct buf plain = BUF_INIT;
 	struct ike_sa *sa = ike_sa_by_spi(e, spi);
 	uint8_t first = 0;
@@ -1396,11 +1463,12 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 		goto out;
 	}
 	trace_rx(e, sa, rx, m, inner);
-	sa->rx_sk = (struct ike_rx_sk){
+	rx_sk = (struct ike_rx_sk){
 		.m = m, .plain = plain.data, .plain_len = plain.len, .first = first,
 		.sk_flags = m->sk->type == IKEV2_PL_SKF ? sa->frag_sk_flags : m->sk->flags,
 		.fragmented = m->sk->type == IKEV2_PL_SKF,
 	};
+	sa->rx_sk = &rx_sk;
 	if (response) {
 		/* of the request's type: checked above */
 		const struct exch_type *t = exch_type_of(e, sa->req.exch);

@@ -69,16 +69,19 @@ enum child_state {
 };
 
 /*
- * RFC 9370 §2.2.4: an IKE SA rekey whose additional key exchanges run in
- * IKE_FOLLOWUP_KE exchanges after its CREATE_CHILD_SA (exch_followup.c).
- * ns is the new SA, linked only after the last; seed is SK(0) | Ni | Nr |
- * SK(1) | ... so far; link the blob of the next request (the responder's
- * own, or the one the initiator got; the responder drops it all when ns's
- * life timer fires first); kex is the initiator's running key exchange.
+ * RFC 9370 §2.2.4: an IKE SA rekey, or a new or rekeyed Child SA, whose
+ * additional key exchanges run in IKE_FOLLOWUP_KE exchanges after its
+ * CREATE_CHILD_SA (exch_followup.c).  ns is the new IKE SA, or child the
+ * new Child SA (old: the one it rekeys, NULL when gone), linked only after
+ * the last; seed is SK(0) | Ni | Nr | SK(1) | ... so far; link the blob of
+ * the next request (the responder's own, or the one the initiator got; the
+ * responder drops it all when ns's life timer, or child's expire timer,
+ * fires first); kex is the initiator's running key exchange.
  */
 #define IKE_FOLLOWUP_LINK_MAX	64
 struct ike_followup {
 	struct ike_sa *ns;
+	struct child_sa *child, *old;
 	struct buf seed;
 	uint8_t link[IKE_FOLLOWUP_LINK_MAX];
 	size_t link_len;
@@ -128,6 +131,14 @@ struct ts_set {
 	struct ike_ts *ts;
 };
 
+/* A rekey responder's outbound SA until it is installed (child_sa.out). */
+struct child_out {
+	struct child_sa *c;
+	struct buf keys;
+	struct crypto_esp_algs al;
+	struct timer timer;
+};
+
 struct child_sa {
 	struct ike_sa *ike;
 	struct hnode spi_node;	/* in engine.child_spis, by spi_in */
@@ -145,18 +156,17 @@ struct child_sa {
 	bool encap;		/* UDP-encapsulated (NAT) */
 	bool esp_tcp;		/* ESP inside the IKE TCP connection (RFC 9329) */
 	uint16_t encap_lport, encap_rport;	/* as in the kernel (host order) */
-	/* The outer addresses (ports 0) the kernel SAs were installed with:
-	 * what deletes, steers and kernel events name them by, whatever the
-	 * IKE SA's path is now. */
+	/* The outer addresses (ports 0) the kernel SAs are installed with
+	 * (at install, then wherever child_follow_path moved them): what
+	 * deletes, steers and kernel events name them by, whatever the IKE
+	 * SA's path is now. */
 	struct sockaddr_storage addr_local, addr_remote;
 	/* Responder of a rekey (RFC 7296 §2.8): the outbound SA waits until
 	 * the initiator, which installs its inbound SA only on our response,
-	 * deletes the old one (or out_timer fires); meanwhile out_keys holds
-	 * its keys (wiped when installed or freed). */
+	 * deletes the old one (or out's timer fires); meanwhile out holds
+	 * its keys (wiped and freed when installed or with the Child SA). */
 	bool out_deferred;
-	struct buf out_keys;
-	struct crypto_esp_algs out_al;
-	struct timer out_timer;
+	struct child_out *out;
 	uint64_t created_ms;
 	struct timer rekey_timer;
 	struct timer expire_timer;
@@ -206,9 +216,9 @@ struct ike_req {
 /*
  * ESP reachability (RT-24..28) when IKE started over TCP: the initiator
  * sends a probe through its outbound Child SA and waits for ESP to come
- * back on the inbound one (the kernel's counters), first on IP, after
- * esp_probe_delay also in UDP 4500; the responder answers inbound ESP
- * with a probe of its own.
+ * back on the inbound one (the module's reachability events, else the
+ * kernel's counters), first on IP, after esp_probe_delay also in UDP 4500;
+ * the responder answers inbound ESP with a probe of its own.
  */
 enum esp_probe_state {
 	PROBE_NONE = 0,		/* not needed: IKE started over UDP (RT-23) */
@@ -219,6 +229,7 @@ enum esp_probe_state {
 };
 
 struct esp_probe {
+	struct ike_sa *sa;
 	enum esp_probe_state state;
 	bool answering;		/* responder: echo inbound ESP */
 	bool udp;		/* the transport probed/confirmed: UDP 4500 */
@@ -229,6 +240,15 @@ struct esp_probe {
 	uint64_t seen;		/* ... at the last look (responder) */
 	uint64_t start_ms, phase_ms, done_ms, last_ms;
 	unsigned int sent, answered, answered_before;
+	unsigned int sent_ok;	/* probe datagrams that left */
+	/* With a backend that has reach_set (the module), the kernel's
+	 * reachability events on the probed Child SA replace reading its
+	 * counters: events, the probe listens to them; watch, one is set,
+	 * on the outbound SA (watch_dst, watch_spi) paired with watch_pair
+	 * (network order). */
+	bool events, watch;
+	uint32_t watch_spi, watch_pair;
+	struct sockaddr_storage watch_dst;
 	struct timer timer;
 };
 
@@ -243,63 +263,13 @@ struct child_want {
 	uint64_t due_ms;
 };
 
-struct ike_sa {
-	struct engine *e;
-	const struct conn_cfg *cfg;	/* NULL only briefly (responder lookup) */
-	enum ike_state state;
-	bool initiator;		/* original initiator (RFC 7296 §2.2 I flag) */
-	uint8_t spi_i[8], spi_r[8];
-	uint64_t id;		/* unique number for status and logs */
-	struct ike_path path;	/* where the peer is now */
-
-	struct ike_suite suite;
-	struct ike_keys keys;
-	struct sk_ctx sk_in, sk_out;
-	bool keyed;
-
-	/* IKE_SA_INIT material, kept until IKE_AUTH is done */
-	struct ike_kex *kex;
-	struct ike_kex *addke_kex;	/* RFC 9370: the running additional one */
-	struct buf ni, nr;
-	struct buf init_req, init_resp;	/* as sent/received, for AUTH */
-	struct buf cookie;	/* initiator: cookie to echo */
-	struct buf puzzle;	/* initiator: RFC 8019 solution for it */
-	uint16_t ke_group;	/* initiator: group to offer */
-	unsigned int init_restarts;
-
-	/* Transports (RFC 9329, draft-ietf-ipsecme-ikev2-reliable-transport):
-	 * path is where IKE goes; ESP goes where ike_esp_path() says; the
-	 * state machine is ike_xport.c's. */
-	struct ike_xport x;
-	struct esp_probe probe;
-
-	/* NAT traversal (§2.23) */
-	bool nat_local, nat_remote;	/* we / the peer are behind a NAT */
-	bool natt;		/* moved to 4500 */
-	struct timer keepalive_timer;
-	bool kernel_keepalive;
-
-	/* Extensions the peer announced */
-	bool peer_frag;		/* IKEV2_FRAGMENTATION_SUPPORTED both ways */
-	uint32_t peer_sig_hashes;	/* SIGNATURE_HASH_ALGORITHMS bitmask */
-	bool peer_certreq;
-	struct buf peer_certreq_data;
-
-	/* RFC 9242 (exch_inter.c): both announced INTERMEDIATE_EXCHANGE_
-	 * SUPPORTED; the IKE_INTERMEDIATE exchanges done, and IntAuth_iN and
-	 * IntAuth_rN over their messages (§3.3.2), for AUTH. */
-	bool inter;
-	uint32_t inter_n;
-	struct buf int_auth_i, int_auth_r;
-	/* RFC 9370 §2.2.4: the peer's IKE SA rekey and ours while their
-	 * additional key exchanges run (exch_followup.c) */
-	struct ike_followup fu_resp, fu_init;
-	/* The encrypted message handed to an exchange's handler, for the
-	 * call only (IntAuth covers what lies outside SK). */
-	struct ike_rx_sk rx_sk;
-
-	/* Identities */
-	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
+/*
+ * Virtual IPs of an IKE SA (vip.c), apart from it since most SAs have none
+ * (issue 21: memory per IKE SA): allocated by ike_rw_get() when the first
+ * is asked for or taken, freed with the SA, passed to the SA that rekeys
+ * it.
+ */
+struct ike_rw {
 	/* Responder: the virtual IPs the peer was given from pools (a CP
 	 * payload, RFC 7296 §3.15), at most one per family; their leases
 	 * are released when the SA goes (ike_vips_release), or pass to the
@@ -320,6 +290,86 @@ struct ike_sa {
 	uint8_t vip_installed;
 	struct sockaddr_storage vip_dns[2 * IKE_MAX_CP_DNS];
 	int n_vip_dns;
+};
+
+/* The messages an IKE SA keeps only until IKE_AUTH is done (ike_sa.init):
+ * apart from it so that established SAs do not carry them. */
+struct ike_init {
+	struct buf init_req, init_resp;	/* as sent/received, for AUTH */
+	struct buf cookie;	/* initiator: cookie to echo */
+	struct buf puzzle;	/* initiator: RFC 8019 solution for it */
+	/* RFC 9242: IntAuth_iN and IntAuth_rN over the IKE_INTERMEDIATE
+	 * messages (§3.3.2), for AUTH */
+	struct buf int_auth_i, int_auth_r;
+	struct buf peer_certreq_data;	/* the CERTREQ's CA hashes */
+};
+
+struct ike_sa {
+	struct engine *e;
+	const struct conn_cfg *cfg;	/* NULL only briefly (responder lookup) */
+	enum ike_state state;
+	bool initiator;		/* original initiator (RFC 7296 §2.2 I flag) */
+	uint8_t spi_i[8], spi_r[8];
+	uint64_t id;		/* unique number for status and logs */
+	struct ike_path path;	/* where the peer is now */
+
+	struct ike_suite suite;
+	struct ike_keys keys;
+	struct sk_ctx sk_in, sk_out;
+	bool keyed;
+
+	/* IKE_SA_INIT material, kept until IKE_AUTH is done */
+	struct ike_kex *kex;
+	struct ike_kex *addke_kex;	/* RFC 9370: the running additional one */
+	struct buf ni, nr;
+	/* made with the SA, NULL once established (struct ike_init) */
+	struct ike_init *init;
+	uint16_t ke_group;	/* initiator: group to offer */
+	unsigned int init_restarts;
+
+	/* Transports (RFC 9329, draft-ietf-ipsecme-ikev2-reliable-transport):
+	 * path is where IKE goes; ESP goes where ike_esp_path() says; the
+	 * state machine is ike_xport.c's. */
+	struct ike_xport x;
+	/* Allocated when a probe starts (ike_probe_get): NULL for SAs that
+	 * began over UDP, most of them; ike_probe() reads either. */
+	struct esp_probe *probe;
+
+	/* NAT traversal (§2.23) */
+	bool nat_local, nat_remote;	/* we / the peer are behind a NAT */
+	bool natt;		/* moved to 4500 */
+	struct timer keepalive_timer;
+	bool kernel_keepalive;
+
+	/* Extensions the peer announced */
+	bool peer_frag;		/* IKEV2_FRAGMENTATION_SUPPORTED both ways */
+	uint32_t peer_sig_hashes;	/* SIGNATURE_HASH_ALGORITHMS bitmask */
+	bool peer_certreq;	/* its CAs: init->peer_certreq_data */
+
+	/* RFC 9242 (exch_inter.c): both announced INTERMEDIATE_EXCHANGE_
+	 * SUPPORTED; the IKE_INTERMEDIATE exchanges done (IntAuth over their
+	 * messages: init). */
+	bool inter;
+	uint32_t inter_n;
+	/* RFC 9370 §2.2.4: the peer's IKE SA rekey and ours while their
+	 * additional key exchanges run (exch_followup.c), allocated by the
+	 * first such rekey: NULL for most SAs. */
+	struct ike_followup *fu_resp, *fu_init;
+	/* §2.2.4: our series that ended in STATE_NOT_FOUND, in a row */
+	unsigned int fu_not_found;
+	/* The encrypted message handed to an exchange's handler, for the
+	 * call only (IntAuth covers what lies outside SK): it points into the
+	 * intake's stack frame. */
+	const struct ike_rx_sk *rx_sk;
+
+	/* Identities */
+	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
+	/* in engine.peer_ids once established (ike_by_peer_*) */
+	struct hnode id_node;
+	bool id_indexed;
+	/* The road warrior's virtual IPs (struct ike_rw), allocated by the
+	 * first that has any: NULL for most SAs. */
+	struct ike_rw *rw;
 	/* Responder: the message ID of the initiator's first request after
 	 * IKE_AUTH, the one that may carry AUTHENTICATION_FAILED (§2.21.2). */
 	uint32_t auth_next_msgid;
@@ -386,6 +436,19 @@ struct ike_sa {
 	struct ike_sa *next, *prev;	/* all SAs */
 };
 
+/* sa's virtual IPs, allocated on first use; NULL when out of memory. */
+struct ike_rw *ike_rw_get(struct ike_sa *sa);
+
+static inline int ike_n_vip(const struct ike_sa *sa)
+{
+	return sa->rw ? sa->rw->n_vip : 0;
+}
+
+static inline int ike_n_my_vip(const struct ike_sa *sa)
+{
+	return sa->rw ? sa->rw->n_my_vip : 0;
+}
+
 /* Rotating secret for COOKIE (§2.6): version byte + HMAC. */
 struct cookie_secret {
 	uint8_t version;
@@ -427,6 +490,10 @@ struct engine {
 	struct ike_sa *all;
 	struct htab child_spis;	/* every child_sa by spi_in (§2.6, RFC 4303
 				 * §2.1: our inbound SPIs are unique) */
+	struct htab peer_ids;	/* IKE SAs established once, by the peer's
+				 * identity (config_id_hash): unique,
+				 * INITIAL_CONTACT and ike_sas_per_id look
+				 * there, not through every SA */
 	struct ike_sa *half_open;	/* responder SAs before IKE_AUTH */
 	uint32_t n_half_open;
 	uint64_t next_id;
@@ -526,7 +593,8 @@ struct exch_ops {
 	struct exch_type types[IKEV2_EXCH_IKE_FOLLOWUP_KE - IKEV2_EXCH_IKE_AUTH + 1];
 	/* The queued work ike_kick() starts, in its order; 0 when the request
 	 * went out. */
-	/* An IKE SA rekey's additional key exchanges dropped (RFC 9370). */
+	/* An IKE SA rekey's additional key exchanges dropped (RFC 9370);
+	 * f may be NULL. */
 	void (*followup_clear)(struct ike_followup *f);
 	int (*delete_ike)(struct ike_sa *sa);
 	int (*ike_rekey)(struct ike_sa *sa);
@@ -537,8 +605,10 @@ struct exch_ops {
 	bool (*child_pass)(struct ike_sa *sa);
 	int (*esp_transport)(struct ike_sa *sa);
 	int (*dpd)(struct ike_sa *sa);
-	/* sa goes: the ESP probe's timer with it. */
+	/* sa goes: the ESP probe's timer and reachability watch with it. */
 	void (*probe_stop)(struct ike_sa *sa);
+	/* A reachability event (kevent.c) for the Child SA c's watch. */
+	void (*probe_reach)(struct child_sa *c, bool up);
 };
 
 /* --- the core, for the engine's files ---------------------------------------- */
@@ -561,6 +631,11 @@ void vip_drop(struct ike_sa *sa);
 void vip_memo_free(struct engine *e);
 struct ike_sa *ike_sa_by_spi(struct engine *e, const uint8_t spi[8]);
 void ike_sa_established(struct ike_sa *sa);
+/* The IKE SAs that were established and whose peer identity is id (in
+ * any state since: callers check), without a walk of every SA; next is
+ * taken before the caller may free o. */
+struct ike_sa *ike_by_peer_first(struct engine *e, const struct id_cfg *id);
+struct ike_sa *ike_by_peer_next(const struct ike_sa *o, const struct id_cfg *id);
 void ike_half_open_add(struct ike_sa *sa);
 int ike_sa_keys_set(struct ike_sa *sa);		/* sk_in/sk_out from keys */
 /* "conn[id]", valid for four more calls (two SAs in one log line). */
@@ -619,7 +694,11 @@ void trace_tx_sealed(const struct ike_sa *sa, const struct ike_hdr *h, uint8_t f
 /* "192.168.1.0/24,10.1.0.0/16" of configured selectors */
 void ts_cfgs_str(const struct ts_cfg *t, int n, char *out, size_t len);
 
-/* ike_xport.c: see ike_xport.h */
+/* ike_xport.c: see ike_xport.h, and: */
+/* sa's ESP probe, made now if it has none; NULL when out of memory. */
+struct esp_probe *ike_probe_get(struct ike_sa *sa);
+/* sa's ESP probe, or one in PROBE_NONE when it never had one. */
+const struct esp_probe *ike_probe(const struct ike_sa *sa);
 
 /* retry.c: establishing again (keyingtries, dpd_action, close_action) */
 /* An initiator SA that was not established failed for why (the peer did
@@ -664,8 +743,10 @@ int child_ts_configured(struct child_sa *c);
 /* The reqid of a new Child SA: that of the installed policies that are
  * exactly c's, else a new one. */
 uint32_t child_reqid(struct child_sa *c);
-/* The IKE SA's path moved to new UDP ports (§2.23): move the
- * encapsulation of its UDP-encapsulated Child SAs there too. */
+/* The IKE SA's ESP path moved (§2.23, a NAT's new mapping): its Child SAs
+ * follow, to new UDP ports (steered) or to new addresses with their
+ * policies' templates (the backend's sa_move); one that cannot stays as
+ * installed, logged. */
 void child_follow_path(struct ike_sa *sa);
 /* Moves a Child SA's ESP (both directions) to raw IP or UDP encapsulation
  * with the given ports (host order), keys and replay state kept; 0 or

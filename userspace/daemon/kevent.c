@@ -10,10 +10,13 @@
  *                 rest is deleted and the peer told (INFORMATIONAL Delete)
  *   SA gone       someone else deleted it (ip xfrm state delete/flush,
  *                 module only): as a hard expire
- *   mapping       the peer's NAT moved its port: ESP-in-UDP and IKE
- *                 follow (on_mapping)
+ *   mapping       the peer's NAT moved its port or its address: ESP-in-UDP
+ *                 and IKE follow (on_mapping)
  *   acquire       traffic met a trap policy without an SA: its connection
  *                 is initiated (trap.c)
+ *   reachability  a watch the ESP probe set on its Child SA (module only)
+ *                 changed: inbound ESP came (up) or outbound went
+ *                 unanswered (down); handed to the probe (esp_probe.c)
  *
  * SAs are found by SPI and outer destination, compared with the addresses
  * each Child SA was installed with; an event for an SA the daemon does not
@@ -98,14 +101,13 @@ static void on_expire(struct engine *e, const struct kb_event *ev)
 
 /*
  * RFC 3948 / RFC 7296 §2.23: authenticated ESP-in-UDP (the kernel reports
- * a mapping only after the packet decrypted) came from a new port of the
- * peer's NAT.  The IKE SA's ESP path and every UDP-encapsulated Child SA
- * of it follow at once (steered: same SPIs, keys and replay state), and a
- * liveness check goes out there, so IKE hears at once if the move was
- * wrong.  A new address is logged and not followed: the kernel SAs and the
- * policies' templates name the peer's address, and moving them would need
- * a migration tcpiked does not do (the peer's next IKE message from there
- * is handled by path_update() the same way).
+ * a mapping only after the packet decrypted) came from a new port or a new
+ * address of the peer's NAT.  The IKE SA's ESP path and every
+ * UDP-encapsulated Child SA of it follow at once (same SPIs, keys and
+ * replay state: steered to new ports, moved with their policies'
+ * templates to a new address, child_follow_path), and a liveness check
+ * goes out there, so IKE hears at once if the move was wrong.  The peer's
+ * next IKE message from there is handled by path_update() the same way.
  */
 static void on_mapping(struct engine *e, const struct kb_event *ev)
 {
@@ -122,23 +124,39 @@ static void on_mapping(struct engine *e, const struct kb_event *ev)
 	}
 	sa = c->ike;
 	/* ike_esp_path() is the IKE path itself, or the separate ESP one */
-	ep = ike_esp_path(sa) == &sa->path ? &sa->path : &sa->x.esp;
+	ep = ike_esp_path(sa) == &sa->path ? &sa->path : sa->x.esp;
 	if (sa->state != IKE_S_ESTABLISHED || ep->kind != XPORT_UDP4500 ||
-	    addr_port_eq(&ep->remote, &ev->new_remote))
+	    addr_port_eq(&ep->remote, &ev->new_remote) ||
+	    ev->new_remote.ss_family != ep->remote.ss_family)
 		return;
 	addr_port_str(&ep->remote, a, sizeof(a));
 	addr_port_str(&ev->new_remote, b, sizeof(b));
-	if (!addr_eq(&ep->remote, &ev->new_remote)) {
-		log_warn("%s: ESP from the peer (%s) now comes from %s: a new address is not followed (the SAs would need a migration)",
-			 ike_sa_name(sa), a, b);
-		return;
-	}
-	log_info("%s: NAT mapping changed: ESP from the peer now comes from %s (was %s), following",
-		 ike_sa_name(sa), b, a);
+	log_info("%s: NAT mapping changed: ESP from the peer now comes from %s (was %s%s), following",
+		 ike_sa_name(sa), b, a, addr_eq(&ep->remote, &ev->new_remote) ? "" :
+		 ": a new address");
 	ep->remote = ev->new_remote;
 	child_follow_path(sa);
 	sa->pending |= PEND_DPD;
 	ike_kick(sa);
+}
+
+/* A watch names its outbound SA (spi, dst) and the inbound pair_spi: the
+ * Child SA is found by its inbound SPI (unique here) and checked. */
+static void on_reach(struct engine *e, const struct kb_event *ev)
+{
+	struct child_sa *c;
+	struct hnode *n;
+
+	for (n = htab_first(&e->child_spis, htab_hash_u32(ev->pair_spi)); n; n = htab_next(n)) {
+		c = container_of(n, struct child_sa, spi_node);
+		if (c->spi_in == ev->pair_spi && c->spi_out == ev->spi &&
+		    addr_eq(&c->addr_remote, &ev->dst)) {
+			e->exch->probe_reach(c, ev->up);
+			return;
+		}
+	}
+	log_debug("kernel: reachability %s of SA %08x, not one of ours", ev->up ? "up" : "down",
+		  ntohl(ev->spi));
 }
 
 void engine_kernel_event(void *ctx, const struct kb_event *ev)
@@ -155,6 +173,9 @@ void engine_kernel_event(void *ctx, const struct kb_event *ev)
 		break;
 	case KB_EV_ACQUIRE:
 		trap_acquire(e, ev);
+		break;
+	case KB_EV_REACH:
+		on_reach(e, ev);
 		break;
 	default:
 		log_debug("kernel: event %d not handled", (int)ev->kind);

@@ -18,11 +18,12 @@
  * to its rekeys in CREATE_CHILD_SA.
  *
  * RFC 9370's Additional Key Exchange types (6..12, ADDKE1..ADDKE7) go in
- * IKE proposals of IKE_SA_INIT and of IKE SA rekeys (run there in
- * IKE_FOLLOWUP_KE, exch_followup.c), and are chosen as any type, with two
- * rules of their own (§2.2.1): a type the initiator left out counts as
- * NONE, and no method is chosen twice (NONE may be).  Where they cannot
- * run (no IKE_INTERMEDIATE; ESP, as Child SAs take none yet) see enum
+ * IKE proposals of IKE_SA_INIT and of IKE SA rekeys, and in ESP proposals
+ * of CREATE_CHILD_SA (§2.2.4: run in IKE_FOLLOWUP_KE, exch_followup.c),
+ * and are chosen as any type, with two rules of their own (§2.2.1): a type
+ * the initiator left out counts as NONE, and no method is chosen twice
+ * (NONE may be).  ESP proposals in IKE_AUTH carry none, as they carry no
+ * KE (no_ke).  Where they cannot run (no IKE_INTERMEDIATE) see enum
  * prop_addke.
  */
 #include <errno.h>
@@ -111,7 +112,7 @@ void prop_put_esp(struct ike_builder *bld, const struct child_cfg *ch,
 	for (i = 0; i < ch->n_esp; i++) {
 		if (!ike_sa_add_prop(sa, IKEV2_PROTO_ESP, (const uint8_t *)&spi, 4))
 			break;
-		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, no_ke, false, sa);
+		cfg_to_prop(&ch->esp[i], IKEV2_PROTO_ESP, pfs_ke, no_ke, !no_ke, sa);
 	}
 	sa_put(bld, sa);
 }
@@ -285,7 +286,7 @@ static bool match_one(const struct proposal_cfg *pc, const struct ike_proposal *
 	}
 	if (!esp && (!s->prf || !s->ke))
 		return false;
-	if (!no_ke && !match_addke(pc, p, esp ? PROP_ADDKE_NONE : addke, s))
+	if (!no_ke && !match_addke(pc, p, addke, s))
 		return false;
 	if (!crypto_encr_supported(s->encr, s->encr_keylen))
 		return false;
@@ -324,8 +325,8 @@ int prop_select_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
 int prop_select_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
 		    bool no_ke, struct ike_suite *out, int *idx)
 {
-	return select_from(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, PROP_ADDKE_NONE, sa, out,
-			   idx);
+	return select_from(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, PROP_ADDKE_NEGOTIATE, sa,
+			   out, idx);
 }
 
 void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
@@ -348,7 +349,7 @@ void prop_put_chosen(struct ike_builder *bld, const struct ike_proposal *p,
 	if (s->ke)
 		ike_sa_add_trans(sa, IKEV2_TRANS_KE, s->ke, 0);
 	/* RFC 9370 §2.2.1: an ADDKE type offered, its choice (NONE too) */
-	for (n = 0; n < IKEV2_ADDKE_MAX && !esp; n++) {
+	for (n = 0; n < IKEV2_ADDKE_MAX; n++) {
 		for (i = 0; i < p->ntrans; i++) {
 			if (p->t[i].type == IKEV2_TRANS_ADDKE1 + n) {
 				ike_sa_add_trans(sa, p->t[i].type, s->addke[n], 0);
@@ -399,7 +400,8 @@ int prop_check_reply_ike(const struct conn_cfg *cc, const struct ike_sa_pl *sa,
 int prop_check_reply_esp(const struct child_cfg *ch, const struct ike_sa_pl *sa,
 			 bool no_ke, struct ike_suite *out)
 {
-	return check_reply(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, PROP_ADDKE_NONE, sa, out);
+	return check_reply(ch->esp, ch->n_esp, IKEV2_PROTO_ESP, no_ke, PROP_ADDKE_NEGOTIATE, sa,
+			   out);
 }
 
 bool prop_ke_allowed(const struct conn_cfg *cc, uint16_t group)

@@ -21,14 +21,14 @@
  * peer's IKE proposals: NEGOTIATE chooses one per type (IKE_SA_INIT with
  * IKE_INTERMEDIATE negotiated); SKIP takes them for unknown types and skips
  * the proposal (§2.2.1: IKE_SA_INIT without IKE_INTERMEDIATE); NONE
- * accepts NONE only.  IKE SA rekeys negotiate (their exchanges run in
- * IKE_FOLLOWUP_KE, §2.2.4); ESP proposals are matched with NONE (Child
- * SAs take no additional key exchange yet).
+ * accepts NONE only.  IKE SA rekeys and ESP proposals of CREATE_CHILD_SA
+ * negotiate (their exchanges run in IKE_FOLLOWUP_KE, §2.2.4).
  */
 enum prop_addke { PROP_ADDKE_NEGOTIATE, PROP_ADDKE_SKIP, PROP_ADDKE_NONE };
 
 /* Our proposals as an SA payload (spi: 0-length for IKE_SA_INIT); addke:
- * with their ADDKE transforms (IKE_SA_INIT, IKE SA rekeys). */
+ * with their ADDKE transforms (IKE_SA_INIT, IKE SA rekeys; ESP ones always
+ * but in IKE_AUTH). */
 void prop_put_ike(struct ike_builder *bld, const struct conn_cfg *cc,
 		  const uint8_t *spi, uint8_t spi_len, uint16_t first_ke, bool addke);
 /* no_ke: leave the KE transforms out (IKE_AUTH, RFC 7296 §1.2). */

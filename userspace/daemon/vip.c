@@ -4,10 +4,10 @@
  * CFG_REQUEST of an IKE_AUTH request, leases addresses from the
  * connection's pools (pool.c) by the peer's identity, and answers with a
  * CFG_REPLY carrying them and the pools' DNS servers.  child.c narrows
- * the Child SA's remote selectors to the addresses (sa->vip).
+ * the Child SA's remote selectors to the addresses (sa->rw->vip).
  *
  * As a road warrior (vips =), the initiator asks with a CFG_REQUEST of
- * its own, takes the CFG_REPLY's addresses (sa->my_vip) for its local
+ * its own, takes the CFG_REPLY's addresses (sa->rw->my_vip) for its local
  * selectors, puts them on the host through the kernel backend while the
  * IKE SA lives, and remembers them per connection to ask for the same
  * ones after a reconnect.  DNS servers are shown, never applied.
@@ -53,8 +53,13 @@ int vip_request_get(struct ike_sa *sa, const struct ike_msg *inner, struct vip_a
  * sa->vip; 0, -ENOENT (no pool of af) or -ENOSPC (all exhausted). */
 static int vip_take(struct ike_sa *sa, const struct conn_cfg *cc, int af)
 {
-	struct ike_vip *v = &sa->vip[sa->n_vip];
+	struct ike_rw *rw = ike_rw_get(sa);
+	struct ike_vip *v;
 	int r = -ENOENT;
+
+	if (!rw)
+		return -ENOMEM;
+	v = &rw->vip[rw->n_vip];
 
 	for (int i = 0; i < cc->n_pools; i++) {
 		const char *name = cc->pools[i].name;
@@ -65,7 +70,7 @@ static int vip_take(struct ike_sa *sa, const struct conn_cfg *cc, int af)
 		q = pool_acquire(sa->e->pools, name, &sa->peer_id, &v->addr);
 		if (!q) {
 			snprintf(v->pool, sizeof(v->pool), "%s", name);
-			sa->n_vip++;
+			rw->n_vip++;
 			return 0;
 		}
 		if (r != -ENOMEM)
@@ -93,8 +98,8 @@ uint16_t vip_assign(struct ike_sa *sa, const struct conn_cfg *cc, const struct v
 		r = vip_take(sa, cc, fam[f]);
 		if (!r) {
 			log_info("%s: virtual IP %s of pool %s for %s", ike_sa_name(sa),
-				 addr_str(&sa->vip[sa->n_vip - 1].addr, a, sizeof(a)),
-				 sa->vip[sa->n_vip - 1].pool, peer_id_str(sa, ids));
+				 addr_str(&sa->rw->vip[sa->rw->n_vip - 1].addr, a, sizeof(a)),
+				 sa->rw->vip[sa->rw->n_vip - 1].pool, peer_id_str(sa, ids));
 			continue;
 		}
 		if (r == -ENOENT)
@@ -107,7 +112,7 @@ uint16_t vip_assign(struct ike_sa *sa, const struct conn_cfg *cc, const struct v
 					      strerror(-r));
 	}
 	/* §3.15.4: the failure only when no address could be given */
-	if (!failed || sa->n_vip)
+	if (!failed || ike_n_vip(sa))
 		return 0;
 	log_warn("%s: no virtual IP for %s from connection %s's pools: %s; the Child SA is refused with INTERNAL_ADDRESS_FAILURE",
 		 ike_sa_name(sa), peer_id_str(sa, ids), cc->name, why);
@@ -120,13 +125,13 @@ void vip_put_reply(struct ike_sa *sa, struct ike_builder *bld)
 	uint8_t val[IKE_MAX_CP_ATTRS][17];
 	const struct config *cfg = sa->e->cfg;
 
-	if (!sa->n_vip)
+	if (!ike_n_vip(sa))
 		return;
 	memset(&cp, 0, sizeof(cp));
 	cp.cfg_type = IKEV2_CFG_REPLY;
-	for (int i = 0; i < sa->n_vip; i++) {
+	for (int i = 0; i < sa->rw->n_vip; i++) {
 		const uint8_t *p;
-		size_t l = addr_bytes(&sa->vip[i].addr, &p);
+		size_t l = addr_bytes(&sa->rw->vip[i].addr, &p);
 
 		memcpy(val[cp.n], p, l);
 		if (l == 16)
@@ -138,8 +143,8 @@ void vip_put_reply(struct ike_sa *sa, struct ike_builder *bld)
 		cp.n++;
 	}
 	/* the DNS servers of the pools the addresses came from */
-	for (int i = 0; i < sa->n_vip; i++) {
-		const struct pool_cfg *pc = config_pool(cfg, sa->vip[i].pool);
+	for (int i = 0; i < sa->rw->n_vip; i++) {
+		const struct pool_cfg *pc = config_pool(cfg, sa->rw->vip[i].pool);
 
 		for (int d = 0; pc && d < pc->n_dns && cp.n < IKE_MAX_CP_ATTRS; d++) {
 			const uint8_t *p;
@@ -206,9 +211,13 @@ void vip_put_request(struct ike_sa *sa, struct ike_builder *bld)
 	uint8_t val[2][17];
 	struct ike_cp cp;
 
-	sa->vip_asked = cc->n_vips > 0;
 	if (!cc->n_vips)
 		return;
+	if (!ike_rw_get(sa)) {
+		log_err("%s: no memory for virtual IPs: none asked for", ike_sa_name(sa));
+		return;
+	}
+	sa->rw->vip_asked = true;
 	memset(&cp, 0, sizeof(cp));
 	cp.cfg_type = IKEV2_CFG_REQUEST;
 	for (int i = 0; i < cc->n_vips; i++) {
@@ -245,7 +254,7 @@ static bool asked(const struct conn_cfg *cc, int af)
 	return false;
 }
 
-/* An address of the reply into sa->my_vip if we asked for its family and
+/* An address of the reply into sa->rw->my_vip if we asked for its family and
  * a host can have it. */
 static void take_addr(struct ike_sa *sa, int af, const uint8_t *p)
 {
@@ -266,7 +275,7 @@ static void take_addr(struct ike_sa *sa, int af, const uint8_t *p)
 			 ike_sa_name(sa), a, bad);
 		return;
 	}
-	sa->my_vip[sa->n_my_vip++] = ss;
+	sa->rw->my_vip[sa->rw->n_my_vip++] = ss;
 }
 
 /* On the host with a kernel backend; none says it puts nothing there. */
@@ -275,18 +284,18 @@ static void vip_install(struct ike_sa *sa)
 	struct kbackend *kb = sa->e->kb;
 	char a[ADDR_STRLEN], ifn[IF_NAMESIZE] = "";
 
-	for (int i = 0; i < sa->n_my_vip; i++) {
+	for (int i = 0; i < ike_n_my_vip(sa); i++) {
 		int r;
 
-		addr_str(&sa->my_vip[i], a, sizeof(a));
+		addr_str(&sa->rw->my_vip[i], a, sizeof(a));
 		if (!kb || !kb->ops->vip_add) {
 			log_debug("%s: virtual IP %s not put on the host: the backend cannot",
 				  ike_sa_name(sa), a);
 			continue;
 		}
-		r = kb->ops->vip_add(kb, &sa->my_vip[i], &sa->path.local, ifn);
+		r = kb->ops->vip_add(kb, &sa->rw->my_vip[i], &sa->path.local, ifn);
 		if (!r) {
-			sa->vip_installed |= (uint8_t)(1u << i);
+			sa->rw->vip_installed |= (uint8_t)(1u << i);
 			if (kb->kind == KB_NONE)
 				log_debug("%s: virtual IP %s not put on the host: backend none installs nothing",
 					  ike_sa_name(sa), a);
@@ -310,7 +319,7 @@ int vip_reply_take(struct ike_sa *sa, const struct ike_msg *inner)
 	struct ike_cp cp;
 	char a[ADDR_STRLEN];
 
-	if (!sa->vip_asked) {
+	if (!sa->rw || !sa->rw->vip_asked) {
 		if (pl)
 			log_warn("%s: CP payload in the IKE_AUTH response ignored: we asked for no virtual IP",
 				 ike_sa_name(sa));
@@ -333,31 +342,31 @@ int vip_reply_take(struct ike_sa *sa, const struct ike_msg *inner)
 	if (cp.skipped || g.extra)
 		log_info("%s: CFG_REPLY with %d attributes: the first address of each family and %d DNS servers of each read",
 			 ike_sa_name(sa), cp.n + cp.skipped, IKE_MAX_CP_DNS);
-	sa->n_my_vip = 0;
+	sa->rw->n_my_vip = 0;
 	if (g.has4)
 		take_addr(sa, AF_INET, g.ip4);
 	if (g.has6)
 		take_addr(sa, AF_INET6, g.ip6);
-	if (!sa->n_my_vip) {
+	if (!sa->rw->n_my_vip) {
 		log_warn("%s: the peer gave no usable virtual IP: the Child SA is refused",
 			 ike_sa_name(sa));
 		return -ENOENT;
 	}
-	sa->n_vip_dns = 0;
+	sa->rw->n_vip_dns = 0;
 	for (int i = 0; i < g.n_dns4; i++)
-		addr_from_bytes(&sa->vip_dns[sa->n_vip_dns++], AF_INET, g.dns4[i]);
+		addr_from_bytes(&sa->rw->vip_dns[sa->rw->n_vip_dns++], AF_INET, g.dns4[i]);
 	for (int i = 0; i < g.n_dns6; i++)
-		addr_from_bytes(&sa->vip_dns[sa->n_vip_dns++], AF_INET6, g.dns6[i]);
-	for (int i = 0; i < sa->n_my_vip; i++)
+		addr_from_bytes(&sa->rw->vip_dns[sa->rw->n_vip_dns++], AF_INET6, g.dns6[i]);
+	for (int i = 0; i < sa->rw->n_my_vip; i++)
 		log_info("%s: virtual IP %s from the peer", ike_sa_name(sa),
-			 addr_str(&sa->my_vip[i], a, sizeof(a)));
-	for (int i = 0; i < sa->n_vip_dns; i++)
+			 addr_str(&sa->rw->my_vip[i], a, sizeof(a)));
+	for (int i = 0; i < sa->rw->n_vip_dns; i++)
 		log_info("%s: DNS server %s from the peer (shown, not applied)", ike_sa_name(sa),
-			 addr_str(&sa->vip_dns[i], a, sizeof(a)));
+			 addr_str(&sa->rw->vip_dns[i], a, sizeof(a)));
 	m = memo_of(sa->e, sa->cfg->name, true);
 	if (m) {
-		memcpy(m->a, sa->my_vip, sizeof(m->a));
-		m->n = sa->n_my_vip;
+		memcpy(m->a, sa->rw->my_vip, sizeof(m->a));
+		m->n = sa->rw->n_my_vip;
 	}
 	vip_install(sa);
 	return 0;
@@ -368,20 +377,22 @@ void vip_drop(struct ike_sa *sa)
 	struct kbackend *kb = sa->e->kb;
 	char a[ADDR_STRLEN];
 
-	for (int i = 0; i < sa->n_my_vip; i++) {
+	if (!sa->rw)
+		return;
+	for (int i = 0; i < sa->rw->n_my_vip; i++) {
 		int r;
 
-		if (!(sa->vip_installed & (1u << i)) || !kb || !kb->ops->vip_del)
+		if (!(sa->rw->vip_installed & (1u << i)) || !kb || !kb->ops->vip_del)
 			continue;
-		addr_str(&sa->my_vip[i], a, sizeof(a));
-		r = kb->ops->vip_del(kb, &sa->my_vip[i]);
+		addr_str(&sa->rw->my_vip[i], a, sizeof(a));
+		r = kb->ops->vip_del(kb, &sa->rw->my_vip[i]);
 		if (r && r != -ENOENT)
 			log_warn("%s: virtual IP %s could not be taken off the host: %s",
 				 ike_sa_name(sa), a, kb->kb_error[0] ? kb->kb_error : strerror(-r));
 		else if (kb->kind != KB_NONE)
 			log_info("%s: virtual IP %s taken off the host", ike_sa_name(sa), a);
 	}
-	sa->vip_installed = 0;
-	sa->n_my_vip = 0;
-	sa->n_vip_dns = 0;
+	sa->rw->vip_installed = 0;
+	sa->rw->n_my_vip = 0;
+	sa->rw->n_vip_dns = 0;
 }

@@ -195,12 +195,20 @@ struct ike_kex *kex_new(uint16_t group);
 struct ike_kex *kex_new_responder(uint16_t group);
 /*
  * For known-answer tests only: a kex from a fixed private key (big-endian
- * scalar for ECP, raw for X25519/X448).  ECP also needs the matching public
- * value in IKE encoding (x || y).  MODP is not supported here.
+ * scalar for ECP, raw for X25519/X448, ML-KEM's decapsulation key dk of
+ * 768k + 96 bytes, FIPS 203 §7.1, whose H(ek) must match: an initiator
+ * that decapsulates with it).  ECP also needs the matching public value in
+ * IKE encoding (x || y).  MODP is not supported here.
  */
 struct ike_kex *kex_new_from_private(uint16_t group, const uint8_t *priv,
 				     size_t privlen, const uint8_t *pub,
 				     size_t publen);
+/*
+ * For known-answer tests only: an ML-KEM responder whose encapsulation
+ * takes m (32 bytes, FIPS 203 ML-KEM.Encaps_internal's randomness) instead
+ * of fresh random bytes; NULL for another method or length.
+ */
+struct ike_kex *kex_new_responder_fixed(uint16_t group, const uint8_t *m, size_t len);
 uint16_t kex_group(const struct ike_kex *k);
 /* Our public value in IKE encoding into out (replaced). */
 int kex_public(const struct ike_kex *k, struct buf *out);

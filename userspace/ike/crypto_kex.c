@@ -61,8 +61,15 @@ struct ike_kex {
 	const struct kex_group *g;
 	EVP_PKEY *key;		/* NULL for an ML-KEM responder */
 	bool responder;		/* ML-KEM: encapsulates, sends ct */
+	bool fixed_m;		/* ML-KEM responder, known answers: m below */
+	uint8_t m[32];		/* FIPS 203 ML-KEM.Encaps_internal's m */
 	struct buf ct;		/* ML-KEM responder: after kex_derive() */
 };
+
+/* OpenSSL 3.5's parameter for ML-KEM's encapsulation randomness. */
+#ifndef OSSL_KEM_PARAM_IKME
+#define OSSL_KEM_PARAM_IKME "ikme"
+#endif
 
 /*
  * X25519/X448, per group and made once: a key generation context and a
@@ -442,6 +449,21 @@ struct ike_kex *kex_new_responder(uint16_t group)
 	return k;
 }
 
+struct ike_kex *kex_new_responder_fixed(uint16_t group, const uint8_t *m, size_t len)
+{
+	const struct kex_group *g = find_group(group);
+	struct ike_kex *k;
+
+	if (!g || g->kind != KEX_MLKEM || len != sizeof(k->m))
+		return NULL;
+	k = kex_new_responder(group);
+	if (!k)
+		return NULL;
+	memcpy(k->m, m, len);
+	k->fixed_m = true;
+	return k;
+}
+
 /* An EC public key from IKE x | y (len 2*field) in group g. */
 static EVP_PKEY *ecp_from(const struct kex_group *g, const uint8_t *xy,
 			  const uint8_t *priv, size_t privlen)
@@ -495,14 +517,19 @@ struct ike_kex *kex_new_from_private(uint16_t group, const uint8_t *priv,
 	const struct kex_group *g = find_group(group);
 	struct ike_kex *k;
 
-	if (!g || g->kind == KEX_MODP || g->kind == KEX_MLKEM || privlen > INT32_MAX)
+	if (!g || g->kind == KEX_MODP || privlen > INT32_MAX)
 		return NULL;
 	if (g->kind == KEX_ECP && (!pub || publen != 2 * g->len))
+		return NULL;
+	/* FIPS 203 §8 table 3: dk is 768k + 96 bytes, ek 384k + 32 */
+	if (g->kind == KEX_MLKEM && privlen != 2 * g->len + 32)
 		return NULL;
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return NULL;
 	k->g = g;
+	/* ML-KEM: OpenSSL's import of dk checks H(ek) in it (FIPS 203
+	 * §7.3's hash check). */
 	if (g->kind == KEX_ECP)
 		k->key = ecp_from(g, pub, priv, privlen);
 	else
@@ -629,6 +656,7 @@ static int mlkem_encap(struct ike_kex *k, const uint8_t *peer, size_t len,
 	const struct kex_group *g = k->g;
 	size_t ctlen = g->ctlen, sslen = MLKEM_SS_LEN;
 	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
 	EVP_PKEY *pk;
 	uint8_t *ct, *ss;
 	int ret = -EIO;
@@ -646,7 +674,10 @@ static int mlkem_encap(struct ike_kex *k, const uint8_t *peer, size_t len,
 	ct = buf_extend(&k->ct, ctlen);
 	ss = buf_extend(shared, sslen);
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-	if (ct && ss && ctx && EVP_PKEY_encapsulate_init(ctx, NULL) > 0 &&
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KEM_PARAM_IKME, k->m, sizeof(k->m));
+	params[1] = OSSL_PARAM_construct_end();
+	if (ct && ss && ctx &&
+	    EVP_PKEY_encapsulate_init(ctx, k->fixed_m ? params : NULL) > 0 &&
 	    EVP_PKEY_encapsulate(ctx, ct, &ctlen, ss, &sslen) > 0 &&
 	    ctlen == g->ctlen && sslen == MLKEM_SS_LEN)
 		ret = 0;

@@ -94,6 +94,11 @@ enum kb_event_kind {
 				 * address or port (a NAT rebound) */
 	KB_EV_SA_GONE,		/* someone else deleted the SA (ip xfrm state
 				 * delete/flush): as a hard expire */
+	KB_EV_REACH,		/* a reachability watch (reach_set) changed:
+				 * up, inbound ESP on pair_spi, the first
+				 * since the watch was set or since a down;
+				 * down, outbound ESP on spi for the timeout
+				 * and nothing inbound */
 };
 
 struct kb_event {
@@ -109,9 +114,34 @@ struct kb_event {
 	 * order) */
 	struct sockaddr_storage new_remote;
 	uint16_t old_port;
+	/* reach: the outbound SA is (spi, dst), its inbound pair pair_spi
+	 * (network order) */
+	uint32_t pair_spi;
+	bool up;
 };
 
 typedef void (*kb_event_fn)(void *ctx, const struct kb_event *ev);
+
+/*
+ * One installed Child SA moved to new outer addresses (RFC 7296 §2.23: the
+ * peer's NAT now shows it from another address; RFC 3948): both halves
+ * keep their SPIs, keys, sequence numbers and replay state, and its
+ * policies' templates name the new tunnel.  Addresses without ports.
+ */
+struct kb_move {
+	uint32_t reqid;
+	enum kb_mode mode;
+	uint32_t spi_in, spi_out;	/* network order; 0: that half is not installed */
+	struct sockaddr_storage old_local, old_remote;	/* as installed */
+	struct sockaddr_storage local, remote;		/* where they go */
+	enum kb_encap encap;		/* RAW or UDP, as installed (unchanged) */
+	uint16_t lport, rport;		/* UDP: the new encapsulation ports (host order) */
+	uint16_t old_lport, old_rport;	/* UDP: the ports installed (to go back) */
+	/* The Child SA's policies as installed (the old tunnel in their
+	 * templates) whose templates move: each direction's. */
+	const struct kb_policy *pols;
+	unsigned int n_pols;
+};
 
 struct kbackend;
 
@@ -127,6 +157,13 @@ struct kbackend_ops {
 			uint16_t dport);
 	int (*sa_stats)(struct kbackend *kb, const struct sockaddr_storage *dst,
 			uint32_t spi, struct kb_stats *st);
+	/* Move a Child SA and its policies' templates to new outer addresses
+	 * (struct kb_move), never by a delete and an add (a sequence number
+	 * restarted under the same key reuses AES-GCM nonces).  All or
+	 * nothing where the backend can tell: on failure the SAs are where
+	 * they were, or kb_error says which is where.  Call it through
+	 * kb_child_move(), which keeps the shared policies' records. */
+	int (*sa_move)(struct kbackend *kb, const struct kb_move *m);
 	int (*policy_add)(struct kbackend *kb, const struct kb_policy *pol);
 	int (*policy_del)(struct kbackend *kb, const struct kb_policy *pol);
 	/* The installed policy with pol's key gets pol's priority, in place
@@ -137,6 +174,14 @@ struct kbackend_ops {
 			     const struct sockaddr_storage *local,
 			     const struct sockaddr_storage *remote,
 			     uint32_t interval_s);
+	/* A reachability watch on a Child SA: the outbound SA (dst, spi)
+	 * and its inbound pair_spi (both network order), KB_EV_REACH events
+	 * when inbound ESP arrives (the first after this call, or after a
+	 * down) and after timeout_s seconds of outbound with no inbound.
+	 * Set again, a watch starts over; timeout_s 0 removes it.  NULL:
+	 * the backend has none (xfrm, none), counters are read instead. */
+	int (*reach_set)(struct kbackend *kb, const struct sockaddr_storage *dst,
+			 uint32_t spi, uint32_t pair_spi, uint32_t timeout_s);
 	/* The event source: an fd for the event loop to watch (opened on
 	 * first use, before privileges are dropped: the module's group needs
 	 * CAP_NET_ADMIN), or -1 with kb_error saying why; events_process()
@@ -198,6 +243,10 @@ uint32_t kb_pol_key_hash(const struct kb_pol_key *k);
  */
 int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol);
 int kb_policy_del(struct kbackend *kb, const struct kb_policy *pol);
+/* m->pols whose templates have not yet moved (a policy shared with a
+ * Child SA moved before this one is left out) go with the SAs to the
+ * backend's sa_move; on success the shared records name the new tunnel. */
+int kb_child_move(struct kbackend *kb, const struct kb_move *m);
 /* The reqid whose policy has pol's key, mode and tunnel (pol's own reqid
  * is not compared), or 0. */
 uint32_t kb_policy_holder(const struct kbackend *kb, const struct kb_policy *pol);

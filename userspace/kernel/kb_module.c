@@ -70,6 +70,66 @@ static int kbm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst,
 	return result(kb, "SA steer", tnl_sa_steer(tnl_of(kb), dst, spi, encap, sport, dport));
 }
 
+/* One half of a move (or its way back): the SA on dst to src -> ndst. */
+static int kbm_move_half(struct kbackend *kb, const struct kb_move *m, bool in, bool back)
+{
+	const struct sockaddr_storage *l = back ? &m->old_local : &m->local;
+	const struct sockaddr_storage *r = back ? &m->old_remote : &m->remote;
+	const struct sockaddr_storage *at = in ? (back ? &m->local : &m->old_local) :
+						 (back ? &m->remote : &m->old_remote);
+	uint16_t lp = back ? m->old_lport : m->lport, rp = back ? m->old_rport : m->rport;
+	bool udp = m->encap == KB_ENCAP_UDP;
+
+	return tnl_sa_move(tnl_of(kb), at, in ? m->spi_in : m->spi_out, in ? r : l, in ? l : r,
+			   udp ? (in ? rp : lp) : 0, udp ? (in ? lp : rp) : 0);
+}
+
+static int kbm_move_pol(struct kbackend *kb, const struct kb_move *m, unsigned int i, bool back)
+{
+	bool out = m->pols[i].dir == KB_DIR_OUT;
+	const struct sockaddr_storage *l = back ? &m->old_local : &m->local;
+	const struct sockaddr_storage *r = back ? &m->old_remote : &m->remote;
+
+	return tnl_policy_move(tnl_of(kb), &m->pols[i], out ? l : r, out ? r : l);
+}
+
+/*
+ * SA_MOVE for each half (the module switches each atomically, as a
+ * steer: keys, sequence numbers and replay state kept), then POLICY_MOVE
+ * for each template.  A refusal puts back what moved, so the daemon's
+ * record of the Child SA stays true; kb_error keeps the first sentence.
+ */
+static int kbm_sa_move(struct kbackend *kb, const struct kb_move *m)
+{
+	char why[sizeof(kb->kb_error)];
+	bool in = false, out = false;
+	unsigned int i = 0;
+	int r = 0;
+
+	if (m->spi_in) {
+		r = result(kb, "SA move (inbound)", kbm_move_half(kb, m, true, false));
+		in = !r;
+	}
+	if (!r && m->spi_out) {
+		r = result(kb, "SA move (outbound)", kbm_move_half(kb, m, false, false));
+		out = !r;
+	}
+	for (i = 0; !r && i < m->n_pols; i++)
+		if ((r = result(kb, "policy move", kbm_move_pol(kb, m, i, false))))
+			break;
+	if (!r)
+		return 0;
+	memcpy(why, kb->kb_error, sizeof(why));
+	while (i--)
+		kbm_move_pol(kb, m, i, true);
+	if (out)
+		kbm_move_half(kb, m, false, true);
+	if (in)
+		kbm_move_half(kb, m, true, true);
+	memcpy(kb->kb_error, why, sizeof(why));
+	return r;
+}
+
 static int kbm_sa_stats(struct kbackend *kb, const struct sockaddr_storage *dst,
 			uint32_t spi, struct kb_stats *st)
 {
@@ -109,6 +169,13 @@ static int kbm_keepalive_set(struct kbackend *kb, const struct sockaddr_storage 
 							 interval_s));
 }
 
+static int kbm_reach_set(struct kbackend *kb, const struct sockaddr_storage *dst,
+			 uint32_t spi, uint32_t pair_spi, uint32_t timeout_s)
+{
+	return result(kb, "reachability watch", tnl_reach_set(tnl_of(kb), dst, spi, pair_spi,
+							       timeout_s));
+}
+
 /* Joins the events group on first use; read it with tnl_event_next(). */
 static int kbm_event_fd(struct kbackend *kb)
 {
@@ -120,7 +187,7 @@ static int kbm_event_fd(struct kbackend *kb)
 }
 
 /* One module event as the daemon's kb_event; false for those it has no
- * use for (reachability: see kevent.c; a deleted policy). */
+ * use for (a deleted policy). */
 static bool kb_event_of(const struct tnl_event *te, struct kb_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -146,6 +213,11 @@ static bool kb_event_of(const struct tnl_event *te, struct kb_event *ev)
 		ev->new_remote = te->new_addr;
 		addr_set_port(&ev->new_remote, te->new_port);
 		ev->old_port = te->old_port;
+		return true;
+	case TNL_EV_REACH:
+		ev->kind = KB_EV_REACH;
+		ev->pair_spi = te->pair_spi;
+		ev->up = te->up;
 		return true;
 	default:
 		return false;
@@ -183,9 +255,11 @@ const struct kbackend_ops kb_module_ops = {
 	.sa_del = kbm_sa_del,
 	.sa_steer = kbm_sa_steer,
 	.sa_stats = kbm_sa_stats,
+	.sa_move = kbm_sa_move,
 	.policy_add = kbm_policy_add,
 	.policy_del = kbm_policy_del,
 	.keepalive_set = kbm_keepalive_set,
+	.reach_set = kbm_reach_set,
 	.event_fd = kbm_event_fd,
 	.events_process = kbm_events_process,
 	.destroy = kbm_destroy,

@@ -58,6 +58,7 @@ struct none_pol {
 	struct none_pol *next, **pprev;
 	struct kb_pol_key k;
 	uint32_t reqid, priority;
+	struct none_ip tsrc, tdst;	/* the template's tunnel */
 };
 
 /* Lists keep the dump order; the tables make add/find/delete O(1), as a
@@ -365,6 +366,8 @@ static void pol_rec(struct none_pol *r, const struct kb_policy *pol)
 	kb_pol_key_of(&r->k, pol);
 	r->reqid = pol->reqid;
 	r->priority = pol->priority;
+	r->tsrc = nip(&pol->tmpl_src);
+	r->tdst = nip(&pol->tmpl_dst);
 }
 
 static struct none_pol *find_pol(struct none *n, const struct none_pol *key)
@@ -446,6 +449,87 @@ static int none_policy_update(struct kbackend *kb, const struct kb_policy *pol)
 	return 0;
 }
 
+/* The half (dst, spi) of a move, unless another SA holds its new
+ * identity (new_dst, spi): NULL with the sentence set. */
+static struct none_sa *move_half(struct kbackend *kb, const struct sockaddr_storage *dst,
+				 const struct sockaddr_storage *new_dst, uint32_t spi)
+{
+	struct none_sa *s = find_sa_or_say(kb, dst, spi), *o;
+	char a[64];
+
+	o = s ? find_sa(kb->priv, new_dst, spi) : NULL;
+	if (o && o != s) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error), "SA spi 0x%08x to %s already exists",
+			 ntohl(spi), addr_str(new_dst, a, sizeof(a)));
+		return NULL;
+	}
+	return s;
+}
+
+static void move_set(struct none *n, struct none_sa *s, const struct sockaddr_storage *src,
+		     const struct sockaddr_storage *dst, const struct kb_move *m,
+		     uint16_t sport, uint16_t dport)
+{
+	char a[64], b[64];
+
+	s->src = nip(src);
+	s->dst = nip(dst);
+	s->family = (uint8_t)dst->ss_family;
+	if (m->encap == KB_ENCAP_UDP) {
+		s->sport = sport;
+		s->dport = dport;
+	}
+	record(n, "sa-move spi 0x%08x src %s dst %s encap %s %u %u", ntohl(s->spi),
+	       addr_str(src, a, sizeof(a)), addr_str(dst, b, sizeof(b)),
+	       encap_name((enum kb_encap)s->encap), s->sport, s->dport);
+}
+
+/*
+ * Nothing is installed, but tests read where the SAs and templates are
+ * (RFC 7296 §2.23): both halves and every policy are looked up before
+ * anything moves, so a refusal leaves all as it was.
+ */
+static int none_sa_move(struct kbackend *kb, const struct kb_move *m)
+{
+	struct none *n = kb->priv;
+	struct none_sa *in = NULL, *out = NULL;
+	struct none_pol key, *p[64];
+	unsigned int i;
+
+	if (m->n_pols > sizeof(p) / sizeof(p[0])) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error), "more than %zu policies to move",
+			 sizeof(p) / sizeof(p[0]));
+		return -E2BIG;
+	}
+	if (m->spi_in && !(in = move_half(kb, &m->old_local, &m->local, m->spi_in)))
+		return -ENOENT;
+	if (m->spi_out && !(out = move_half(kb, &m->old_remote, &m->remote, m->spi_out)))
+		return -ENOENT;
+	for (i = 0; i < m->n_pols; i++) {
+		pol_rec(&key, &m->pols[i]);
+		p[i] = find_pol(n, &key);
+		if (!p[i]) {
+			snprintf(kb->kb_error, sizeof(kb->kb_error), "no such policy");
+			return -ENOENT;
+		}
+	}
+	if (in)
+		move_set(n, in, &m->remote, &m->local, m, m->rport, m->lport);
+	if (out)
+		move_set(n, out, &m->local, &m->remote, m, m->lport, m->rport);
+	for (i = 0; i < m->n_pols; i++) {
+		struct kb_policy moved = m->pols[i];
+		bool o = moved.dir == KB_DIR_OUT;
+
+		moved.tmpl_src = o ? m->local : m->remote;
+		moved.tmpl_dst = o ? m->remote : m->local;
+		p[i]->tsrc = nip(&moved.tmpl_src);
+		p[i]->tdst = nip(&moved.tmpl_dst);
+		record_pol(n, "policy-move", &moved);
+	}
+	return 0;
+}
+
 static void none_destroy(struct kbackend *kb)
 {
 	struct none *n = kb->priv;
@@ -498,6 +582,7 @@ static const struct kbackend_ops kb_none_ops = {
 	.sa_del = none_sa_del,
 	.sa_steer = none_sa_steer,
 	.sa_stats = none_sa_stats,
+	.sa_move = none_sa_move,
 	.policy_add = none_policy_add,
 	.policy_del = none_policy_del,
 	.policy_update = none_policy_update,
@@ -535,7 +620,7 @@ void kb_none_counts(const struct kbackend *kb, size_t *n_sa, size_t *n_pol)
 int kb_none_dump(const struct kbackend *kb, struct buf *out)
 {
 	const struct none *n = kb->priv;
-	char line[256], a[64], b[64];
+	char line[320], a[64], b[64], c[64], d[64];
 	int r = 0;
 
 	if (kb->ops != &kb_none_ops)
@@ -551,12 +636,14 @@ int kb_none_dump(const struct kbackend *kb, struct buf *out)
 	}
 	for (const struct none_pol *p = n->pols; p && !r; p = p->next) {
 		int k = snprintf(line, sizeof(line),
-				 "policy %s %s/%u -> %s/%u reqid %u priority %u\n",
+				 "policy %s %s/%u -> %s/%u reqid %u priority %u tmpl %s -> %s\n",
 				 kb_dir_name(p->k.dir),
 				 nip_str(p->k.family, p->k.src, a, sizeof(a)),
 				 p->k.src_plen,
 				 nip_str(p->k.family, p->k.dst, b, sizeof(b)),
-				 p->k.dst_plen, p->reqid, p->priority);
+				 p->k.dst_plen, p->reqid, p->priority,
+				 nip_str(p->k.family, p->tsrc.a, c, sizeof(c)),
+				 nip_str(p->k.family, p->tdst.a, d, sizeof(d)));
 		r = buf_append(out, line, (size_t)k);
 	}
 	return r;

@@ -574,6 +574,34 @@ static void xfrm_id(struct xfrm_usersa_id *id, const struct sockaddr_storage *ds
 	id->proto = IPPROTO_ESP;
 }
 
+/* The state (dst, spi) as the kernel holds it: a copy of the GETSA
+ * reply in *h (it holds keys: the caller wipes and frees it), or -errno
+ * with *h NULL. */
+static int read_state(struct kbackend *kb, const struct sockaddr_storage *dst, uint32_t spi,
+		      struct nlmsghdr **h)
+{
+	struct xfrm_be *x = kb->priv;
+	struct xfrm_usersa_id id;
+	struct nl_msg *m = nlmsg_alloc_simple(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
+	int r;
+
+	*h = NULL;
+	if (!m)
+		return -ENOMEM;
+	xfrm_id(&id, dst, spi);
+	x->want_state_req = true;
+	x->want_state_done = false;
+	r = nlmsg_append(m, &id, sizeof(id), NLMSG_ALIGNTO) < 0 ? -EMSGSIZE :
+		xfrm_talk(kb, m, false, "reading the ESP SA");
+	x->want_state_req = false;
+	nlmsg_free(m);
+	*h = x->want_state;
+	x->want_state = NULL;
+	if (!r && !*h)
+		r = -ENOMEM;
+	return r;
+}
+
 /*
  * Plain XFRM can change the ports of a UDP-encapsulated SA in place: an
  * XFRM_MSG_UPDSA for a valid state copies the new encapsulation template
@@ -588,8 +616,6 @@ static int xfrm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst
 			 uint32_t spi, enum kb_encap encap, uint16_t sport,
 			 uint16_t dport)
 {
-	struct xfrm_be *x = kb->priv;
-	struct xfrm_usersa_id id;
 	struct xfrm_encap_tmpl e;
 	struct nlmsghdr *h;
 	struct nlattr *a, *old_encap = NULL;
@@ -601,20 +627,7 @@ static int xfrm_sa_steer(struct kbackend *kb, const struct sockaddr_storage *dst
 			 "moving an SA between transports needs the tcpike module");
 		return -EOPNOTSUPP;
 	}
-	xfrm_id(&id, dst, spi);
-	m = nlmsg_alloc_simple(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
-	if (!m)
-		return -ENOMEM;
-	x->want_state_req = true;
-	x->want_state_done = false;
-	r = nlmsg_append(m, &id, sizeof(id), NLMSG_ALIGNTO) < 0 ? -EMSGSIZE :
-		xfrm_talk(kb, m, false, "reading the ESP SA");
-	x->want_state_req = false;
-	nlmsg_free(m);
-	h = x->want_state;
-	x->want_state = NULL;
-	if (!r && !h)
-		r = -ENOMEM;
+	r = read_state(kb, dst, spi, &h);
 	if (r)
 		goto out;
 	old_encap = xfrm_find_encap(h);
@@ -814,6 +827,158 @@ static int xfrm_policy_update(struct kbackend *kb, const struct kb_policy *pol)
 			p->pol.priority = pol->priority;
 			break;
 		}
+	return r;
+}
+
+/* --- moving a Child SA to new addresses ------------------------------------------- */
+
+/*
+ * One XFRM_MSG_MIGRATE (CONFIG_XFRM_MIGRATE): the policy named by selector
+ * and direction, and the tunnel of its template from (os, od) to (ns, nd)
+ * for reqid, with XFRMA_ENCAP for the new ports.  The kernel clones the
+ * newest state of that reqid on the old addresses (keys, lifetimes,
+ * sequence numbers and replay window go along), puts the clone in,
+ * rewrites the template and deletes the old state; a policy whose state
+ * went already only has its template rewritten.
+ */
+static int migrate_msg(struct kbackend *kb, const struct kb_policy *pol, const struct kb_move *m,
+		       bool back)
+{
+	const struct sockaddr_storage *ol = back ? &m->local : &m->old_local;
+	const struct sockaddr_storage *orr = back ? &m->remote : &m->old_remote;
+	const struct sockaddr_storage *nl = back ? &m->old_local : &m->local;
+	const struct sockaddr_storage *nr = back ? &m->old_remote : &m->remote;
+	uint16_t lp = back ? m->old_lport : m->lport, rp = back ? m->old_rport : m->rport;
+	bool out = pol->dir == KB_DIR_OUT;
+	struct xfrm_userpolicy_id id = { 0 };
+	struct xfrm_user_migrate um = { 0 };
+	struct nl_msg *msg = nlmsg_alloc_simple(XFRM_MSG_MIGRATE, NLM_F_REQUEST | NLM_F_ACK);
+	int r = 0;
+
+	if (!msg)
+		return -ENOMEM;
+	to_xsel(&id.sel, &pol->sel);
+	id.dir = pol->dir == KB_DIR_IN ? XFRM_POLICY_IN :
+		 out ? XFRM_POLICY_OUT : XFRM_POLICY_FWD;
+	to_xaddr(&um.old_saddr, out ? ol : orr);
+	to_xaddr(&um.old_daddr, out ? orr : ol);
+	to_xaddr(&um.new_saddr, out ? nl : nr);
+	to_xaddr(&um.new_daddr, out ? nr : nl);
+	um.proto = IPPROTO_ESP;
+	um.mode = XFRM_MODE_TUNNEL;
+	um.reqid = m->reqid;
+	um.old_family = orr->ss_family;
+	um.new_family = nr->ss_family;
+	if (nlmsg_append(msg, &id, sizeof(id), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, XFRMA_MIGRATE, sizeof(um), &um) < 0)
+		r = -EMSGSIZE;
+	if (!r && m->encap == KB_ENCAP_UDP) {
+		struct xfrm_encap_tmpl e = { 0 };
+
+		e.encap_type = UDP_ENCAP_ESPINUDP;
+		e.encap_sport = htons(out ? lp : rp);
+		e.encap_dport = htons(out ? rp : lp);
+		if (nla_put(msg, XFRMA_ENCAP, sizeof(e), &e) < 0)
+			r = -EMSGSIZE;
+	}
+	if (!r && pol->if_id && nla_put_u32(msg, XFRMA_IF_ID, pol->if_id) < 0)
+		r = -EMSGSIZE;
+	if (!r)
+		r = xfrm_talk(kb, msg, false, back ? "moving the SAs back (XFRM_MSG_MIGRATE)" :
+				       "moving the SAs to the new address (XFRM_MSG_MIGRATE)");
+	nlmsg_free(msg);
+	if (r == -ENOPROTOOPT)
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "moving SAs to another address: this kernel has no XFRM_MSG_MIGRATE (CONFIG_XFRM_MIGRATE)");
+	return r;
+}
+
+/* Whether the state (dst, spi) comes from src: false when it is not
+ * there (the reply holds keys: wiped). */
+static bool sa_from(struct kbackend *kb, const struct sockaddr_storage *dst, uint32_t spi,
+		    const struct sockaddr_storage *src)
+{
+	struct nlmsghdr *h;
+	xfrm_address_t want;
+	bool ok = false;
+
+	if (!read_state(kb, dst, spi, &h)) {
+		to_xaddr(&want, src);
+		ok = !memcmp(&((struct xfrm_usersa_info *)nlmsg_data(h))->saddr, &want,
+			     sizeof(want));
+	}
+	if (h) {
+		OPENSSL_cleanse(h, h->nlmsg_len);
+		free(h);
+	}
+	return ok;
+}
+
+/* The records of what to remove at close follow the move. */
+static void move_records(struct xfrm_be *x, const struct kb_move *m)
+{
+	for (struct xsa *s = x->sas; s; s = s->next) {
+		if (m->spi_in && s->spi == m->spi_in && same_ip(&s->dst, &m->old_local))
+			s->dst = m->local;
+		else if (m->spi_out && s->spi == m->spi_out && same_ip(&s->dst, &m->old_remote))
+			s->dst = m->remote;
+	}
+	for (unsigned int i = 0; i < m->n_pols; i++)
+		for (struct xpol *p = x->pols; p; p = p->next)
+			if (same_pol(&p->pol, &m->pols[i])) {
+				bool out = p->pol.dir == KB_DIR_OUT;
+
+				p->pol.tmpl_src = out ? m->local : m->remote;
+				p->pol.tmpl_dst = out ? m->remote : m->local;
+			}
+}
+
+/*
+ * RFC 7296 §2.23: the peer's NAT shows it from another address.  The
+ * kernel finds states by reqid and addresses, not by SPI: the messages of
+ * the Child SA's policies take the newest states of its reqid (of two
+ * Child SAs sharing it, the newer, which the daemon moves first).  Each
+ * half is then looked for on its new addresses; when one is not there
+ * (its policies had moved with another Child SA), or a message fails,
+ * what moved goes back, so the daemon's record of the SAs stays true.
+ */
+static int xfrm_sa_move(struct kbackend *kb, const struct kb_move *m)
+{
+	char why[sizeof(kb->kb_error)];
+	unsigned int i, done = 0;
+	int r = 0;
+
+	if (m->mode != KB_MODE_TUNNEL) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "a transport-mode SA's selectors are its addresses: it cannot move");
+		return -EOPNOTSUPP;
+	}
+	for (i = 0; i < m->n_pols && !r; i++) {
+		r = migrate_msg(kb, &m->pols[i], m, false);
+		if (!r)
+			done++;
+	}
+	if (!r && m->spi_in && !sa_from(kb, &m->local, m->spi_in, &m->remote)) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "inbound SA 0x%08x is still on the old addresses (its reqid %u's policies moved without it)",
+			 ntohl(m->spi_in), m->reqid);
+		r = -ENODATA;
+	}
+	if (!r && m->spi_out && !sa_from(kb, &m->remote, m->spi_out, &m->local)) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "outbound SA 0x%08x is still on the old addresses (its reqid %u's policies moved without it)",
+			 ntohl(m->spi_out), m->reqid);
+		r = -ENODATA;
+	}
+	if (!r) {
+		move_records(kb->priv, m);
+		return 0;
+	}
+	memcpy(why, kb->kb_error, sizeof(why));
+	while (done--)
+		if (migrate_msg(kb, &m->pols[done], m, true))
+			log_warn("kernel(xfrm): %s", kb->kb_error);
+	memcpy(kb->kb_error, why, sizeof(why));
 	return r;
 }
 
@@ -1071,6 +1236,7 @@ static const struct kbackend_ops kb_xfrm_ops = {
 	.sa_del = xfrm_sa_del,
 	.sa_steer = xfrm_sa_steer,
 	.sa_stats = xfrm_sa_stats,
+	.sa_move = xfrm_sa_move,
 	.policy_add = xfrm_policy_add,
 	.policy_del = xfrm_policy_del,
 	.policy_update = xfrm_policy_update,

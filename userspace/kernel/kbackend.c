@@ -395,6 +395,63 @@ uint32_t kb_reqid_policies(const struct kbackend *kb, uint32_t reqid)
 	return u ? u->n : 0;
 }
 
+/* pol with its template's tunnel where m moves it. */
+static void tmpl_moved(struct kb_policy *pol, const struct kb_move *m)
+{
+	bool out = pol->dir == KB_DIR_OUT;
+
+	pol->tmpl_src = out ? m->local : m->remote;
+	pol->tmpl_dst = out ? m->remote : m->local;
+}
+
+/*
+ * A policy shared by Child SAs has one template: the first of them to move
+ * takes it along, the others find it moved (their SAs still go).  The
+ * records follow only what the backend did.
+ */
+int kb_child_move(struct kbackend *kb, const struct kb_move *m)
+{
+	struct kb_policy *todo = NULL, moved;
+	struct kb_move bm = *m;
+	struct shared_pol *p;
+	struct kb_pol_key k;
+	unsigned int i, n = 0;
+	int r;
+
+	if (!kb->ops->sa_move) {
+		snprintf(kb->kb_error, sizeof(kb->kb_error),
+			 "the %s backend cannot move SAs to another address", kb->ops->name);
+		return -EOPNOTSUPP;
+	}
+	if (m->n_pols && !(todo = calloc(m->n_pols, sizeof(*todo))))
+		return -ENOMEM;
+	for (i = 0; i < m->n_pols; i++) {
+		moved = m->pols[i];
+		tmpl_moved(&moved, m);
+		kb_pol_key_of(&k, &moved);
+		p = shared_find(kb, &k);
+		if (p && same_target(p, &moved))
+			continue;
+		todo[n++] = m->pols[i];
+	}
+	bm.pols = todo;
+	bm.n_pols = n;
+	r = kb->ops->sa_move(kb, &bm);
+	for (i = 0; i < n && !r; i++) {
+		kb_pol_key_of(&k, &todo[i]);
+		p = shared_find(kb, &k);
+		if (!p)
+			continue;
+		moved = todo[i];
+		tmpl_moved(&moved, m);
+		p->tfamily = (uint8_t)moved.tmpl_dst.ss_family;
+		kb_ip16(p->tsrc, &moved.tmpl_src);
+		kb_ip16(p->tdst, &moved.tmpl_dst);
+	}
+	free(todo);
+	return r;
+}
+
 /* At close: the backend has removed (or left, by its own rule) what it
  * installed; only the counts go. */
 static void shared_free(struct kbackend *kb)

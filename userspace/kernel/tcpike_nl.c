@@ -698,6 +698,35 @@ int tnl_policy_del(struct tnl *t, const struct kb_policy *pol)
 	return transact(t, m, NULL, NULL);
 }
 
+int tnl_sa_move(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		const struct sockaddr_storage *nsrc, const struct sockaddr_storage *ndst,
+		uint16_t sport, uint16_t dport)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_SA_MOVE);
+
+	if (!m || put_id(m, dst, spi) || put_addr(m, TCPIKE_A_MOVE_SRC, nsrc) ||
+	    put_addr(m, TCPIKE_A_MOVE_DST, ndst) ||
+	    (sport && nla_put_u16(m, TCPIKE_A_ENCAP_SPORT, htons(sport))) ||
+	    (dport && nla_put_u16(m, TCPIKE_A_ENCAP_DPORT, htons(dport)))) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	return transact(t, m, NULL, NULL);
+}
+
+int tnl_policy_move(struct tnl *t, const struct kb_policy *pol,
+		    const struct sockaddr_storage *tsrc, const struct sockaddr_storage *tdst)
+{
+	struct nl_msg *m = new_msg(t, TCPIKE_CMD_POLICY_MOVE);
+
+	if (!m || put_selector(m, pol) || put_addr(m, TCPIKE_A_MOVE_SRC, tsrc) ||
+	    put_addr(m, TCPIKE_A_MOVE_DST, tdst)) {
+		nlmsg_free(m);
+		return -ENOMEM;
+	}
+	return transact(t, m, NULL, NULL);
+}
+
 int tnl_events_join(struct tnl *t)
 {
 	int grp = genl_ctrl_resolve_grp(t->sk, TCPIKE_GENL_NAME, TCPIKE_MCGRP_EVENTS);

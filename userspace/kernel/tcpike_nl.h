@@ -78,8 +78,10 @@ int tnl_keepalive_set(struct tnl *t, const struct sockaddr_storage *local,
 		      const struct sockaddr_storage *remote, uint16_t sport, uint16_t dport,
 		      uint32_t interval_s);
 /* Reachability watch on the outbound SA (dst, spi) with its inbound pair
- * (pair_spi, network order): events after timeout_s seconds of outbound
- * with no inbound, and when inbound resumes; timeout_s 0 removes it. */
+ * (pair_spi, network order), set or set again in the unknown state: an
+ * up event for the first inbound after that (or after a down), a down
+ * event after timeout_s seconds of outbound with no inbound; timeout_s 0
+ * removes it. */
 int tnl_reach_set(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
 		  uint32_t pair_spi, uint32_t timeout_s);
 int tnl_sa_get(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
@@ -122,7 +124,7 @@ struct tnl_event {
 	uint16_t old_port, new_port;
 	/* reach: SA (spi, dst) with its inbound pair_spi (network order);
 	 * up 0: outbound for timeout_s seconds and nothing inbound, 1: inbound
-	 * resumed */
+	 * arrived (the first since the watch was set, or since a down) */
 	uint32_t pair_spi, timeout_s;
 	int up;
 	/* sa-deleted (spi, src, dst, reqid) and policy-deleted (dir, sel,
@@ -138,6 +140,14 @@ struct tnl_event {
 int tnl_events_join(struct tnl *t);
 int tnl_event_next(struct tnl *t, struct tnl_event *ev, int timeout_ms);
 int tnl_policy_del(struct tnl *t, const struct kb_policy *pol);
+/* An SA to new outer addresses (SA_MOVE), keys and replay state kept;
+ * sport and dport (host order, 0: kept) a UDP-encapsulated SA's new ports. */
+int tnl_sa_move(struct tnl *t, const struct sockaddr_storage *dst, uint32_t spi,
+		const struct sockaddr_storage *nsrc, const struct sockaddr_storage *ndst,
+		uint16_t sport, uint16_t dport);
+/* A tunnel-mode policy's template to new endpoints, in place (POLICY_MOVE). */
+int tnl_policy_move(struct tnl *t, const struct kb_policy *pol,
+		    const struct sockaddr_storage *tsrc, const struct sockaddr_storage *tdst);
 /* The reply parsers on a byte buffer (for the fuzzing harness). */
 int tnl_parse_replies(const void *buf, size_t len);
 

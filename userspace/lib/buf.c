@@ -64,6 +64,19 @@ int buf_reserve(struct buf *b, size_t extra)
 	return 0;
 }
 
+void buf_fit(struct buf *b)
+{
+	uint8_t *p;
+
+	if (!b->len || b->len == b->cap || !(p = malloc(b->len)))
+		return;
+	memcpy(p, b->data, b->len);
+	OPENSSL_cleanse(b->data, b->cap);	/* as buf_reserve: never realloc */
+	free(b->data);
+	b->data = p;
+	b->cap = b->len;
+}
+
 uint8_t *buf_extend(struct buf *b, size_t n)
 {
 	uint8_t *p;

@@ -42,6 +42,9 @@ static inline int buf_err(const struct buf *b)
 	return b->err;
 }
 int buf_reserve(struct buf *b, size_t extra);	/* 0 or -ENOMEM */
+/* The storage cut to the length, for a buffer kept long (left as it was
+ * when there is no memory for the copy). */
+void buf_fit(struct buf *b);
 /* Appends n bytes and returns where they start (zeroed), or NULL. */
 uint8_t *buf_extend(struct buf *b, size_t n);
 int buf_append(struct buf *b, const void *p, size_t n);

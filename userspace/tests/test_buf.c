@@ -132,6 +132,25 @@ TEST(buf_grows_and_keeps_content)
 /* The first append that cannot get memory makes the buffer sticky-bad:
  * later appends do nothing and return the error, the contents stay as
  * they were, and reset or free clear it (struct buf's contract). */
+/* A buffer kept long gives back what it does not use, content kept;
+ * growing it again works as before. */
+TEST(buf_fit_cuts_storage_to_length)
+{
+	struct buf b = BUF_INIT;
+
+	ASSERT_EQ(0, buf_append(&b, "0123456789", 10));
+	ASSERT_LT(10, b.cap);
+	buf_fit(&b);
+	EXPECT_EQ(10, b.cap);
+	EXPECT_EQ(10, b.len);
+	EXPECT_EQ(0, memcmp(b.data, "0123456789", 10));
+	ASSERT_EQ(0, buf_append(&b, "ab", 2));
+	EXPECT_EQ(0, memcmp(b.data, "0123456789ab", 12));
+	buf_free(&b);
+	buf_fit(&b);		/* empty: nothing to do */
+	EXPECT_EQ(NULL, b.data);
+}
+
 TEST(sticky_error)
 {
 	struct buf b = BUF_INIT, c = BUF_INIT;

@@ -1291,8 +1291,18 @@ TEST(auto_takes_an_old_fallback_delay_for_the_race)
 	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: transport = auto starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay",
 		     parse_err(BASE "  transport = auto\n  tcp_fallback_delay = 1s\n"
 			       "  tcp_race_delay = 300ms\n" END));
-	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: with transport = auto it is taken for tcp_race_delay, which must be at least 1ms",
-		     parse_err(BASE "  transport = auto\n  tcp_fallback_delay = 0\n" END));
+
+	/* 0: TCP together with UDP, in either spelling. */
+	c = parse(BASE "  transport = auto\n  tcp_race_delay = 0\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(0, c->conns->tcp_race_delay_ms);
+	EXPECT_EQ(NULL, c->warnings);
+	config_free(c);
+	c = parse(BASE "  transport = auto\n  tcp_fallback_delay = 0\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(0, c->conns->tcp_race_delay_ms);
+	ASSERT_NE(NULL, c->warnings);
+	config_free(c);
 }
 
 /* Under a millisecond: a fraction lost on the way to ms must not make a
@@ -1656,9 +1666,25 @@ TEST(additional_key_exchanges)
 	EXPECT_EQ(0, p[0].n_addke[2]);
 	config_proposal_str(&p[0], s, sizeof(s));
 	EXPECT_STREQ("aes256gcm16-prfsha256-x25519-ke1_ecp384-ke2_x448-ke2_none", s);
+	/* RFC 9370 §2.2.4: Child SAs too, after a KE for PFS */
+	ASSERT_EQ(1, config_parse_proposals("aes256gcm16-x25519-ke1_ecp384-ke2_x448", true, p, 2,
+					    err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(31, p[0].ke[0]);
+	EXPECT_EQ(20, p[0].addke[0][0]);
+	EXPECT_EQ(32, p[0].addke[1][0]);
+	config_proposal_str(&p[0], s, sizeof(s));
+	EXPECT_STREQ("aes256gcm16-x25519-ke1_ecp384-ke2_x448-noesn", s);
 	EXPECT_EQ(-1, config_parse_proposals("aes256gcm16-ke1_ecp384", true, p, 2, err,
 					     sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "not supported yet"));
+	EXPECT_NE(NULL, strstr(err, "'ke1_ecp384' needs a key exchange method for PFS before it"))
+		TH_LOG("%s", err);
+	EXPECT_STREQ("t.conf:8: esp_proposals: 'ke1_ecp384' needs a key exchange method for PFS before it (e.g. aes256gcm16-x25519-ke1_ecp384): RFC 9370 runs additional key exchanges after the CREATE_CHILD_SA's own",
+		     parse_err(BASE "  children { n {\n   remote_ts = 10.2.0.0/16\n"
+			       "   esp_proposals = aes256gcm16-ke1_ecp384\n  } }\n" END));
+	c = parse(BASE "  children { n {\n   local_ts = 10.1.0.0/16\n   remote_ts = 10.2.0.0/16\n"
+		  "   esp_proposals = aes256gcm16-x25519-ke1_ecp384\n  } }\n" END, err, sizeof(err));
+	EXPECT_NE(NULL, c) TH_LOG("%s", err);
+	config_free(c);
 	EXPECT_EQ(-1, config_parse_proposals("aes256gcm16-prfsha256-x25519-ke8_ecp384", false, p,
 					     2, err, sizeof(err)));
 	EXPECT_EQ(-1, config_parse_proposals("aes256gcm16-prfsha256-x25519-ke1_sha256", false, p,

@@ -19,8 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SANITIZE_ADDRESS__
+/* sanitizer/allocator_interface.h's, which GCC does not install here */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
 
 #include "backend.h"
 #include "config.h"
@@ -76,6 +81,7 @@ struct peer {
 	struct sockaddr_storage addr;
 	struct net *net;
 	uint64_t sent, keepalives;
+	size_t sent_bytes;	/* heap taken by its messages put in flight */
 };
 
 struct net {
@@ -91,6 +97,9 @@ struct net {
 	 * trip); 0 by default, everything at once. */
 	uint64_t one_way_ms, connect_ms;
 	uint64_t connect_at[8];	/* when the first connects were started */
+	/* A NAT in front of a (family 0: none): b sees a's UDP from this
+	 * address, a's ports kept, and reaches a only there. */
+	struct sockaddr_storage nat_a;
 };
 
 static struct peer *other_peer(struct peer *p)
@@ -135,7 +144,8 @@ static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg,
 		t = tconn_of(n, path->conn);
 		if (!t || t->owner != p || t->c->dead || t->c->connecting)
 			return -ENOTCONN;
-	} else if (!same_addr(&path->remote, &to->addr)) {
+	} else if (!same_addr(&path->remote, to == &n->p[0] && n->nat_a.ss_family ?
+					      &n->nat_a : &to->addr)) {
 		n->dropped++;	/* nobody there */
 		return 0;
 	} else if (n->block_udp) {
@@ -149,6 +159,14 @@ static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg,
 	k->path.kind = path->kind;
 	k->path.local = path->remote;
 	k->path.remote = path->local;
+	if (!t && n->nat_a.ss_family) {
+		bool to_a = to == &n->p[0];
+		struct sockaddr_storage *ext = to_a ? &k->path.local : &k->path.remote;
+		uint16_t port = addr_port(ext);
+
+		*ext = to_a ? to->addr : n->nat_a;
+		addr_set_port(ext, port);
+	}
 	if (t) {
 		k->via = t->other;
 		k->path.local = t->other->c->local;
@@ -160,6 +178,7 @@ static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg,
 	memcpy(k->data, msg, len);
 	enqueue(n, k);
 	p->sent++;
+	p->sent_bytes += sizeof(*k) + len;
 	return 0;
 }
 
@@ -1104,6 +1123,72 @@ TEST(memory_given_back_after_a_half_open_burst)
 	net_free(n);
 }
 
+/* Heap bytes in use: the sizes asked for under ASan, malloc's chunks
+ * otherwise. */
+static size_t heap_in_use(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	return mallinfo2().uordblks;
+#endif
+}
+
+/* Everything in flight delivered; what b's handling of its messages left
+ * on the heap, less the messages it put in flight (the fake network's,
+ * freed by a's delivery). */
+static long pump_growth_of(struct net *n, struct peer *p)
+{
+	long grown = 0;
+	struct pkt *k;
+
+	while ((k = pop(n))) {
+		size_t before = heap_in_use(), sent = p->sent_bytes;
+
+		deliver_pkt(k);
+		if (k->to == p)
+			grown += (long)(heap_in_use() - before) - (long)(p->sent_bytes - sent);
+		free(k);
+	}
+	return grown;
+}
+
+/*
+ * Issue 21: at most 4 KiB of daemon memory per IKE SA (B5: a responder,
+ * backend none, one Child SA each, RSS over 10,000 of them).  The heap a
+ * responder keeps for one more established IKE SA with its Child SA, the
+ * none backend's two SAs and three policies included, stays within
+ * 4 KiB (malloc's chunk headers and the tables' slots come on top in
+ * B5's RSS).  State that most SAs never use (virtual IPs, RFC 9370's
+ * IKE_FOLLOWUP_KE, the ESP probe, separate transports' ESP path, a rekey
+ * responder's deferred outbound SA) is allocated only when used, and what
+ * only IKE_SA_INIT and IKE_AUTH need goes at establishment: together
+ * 6,396 bytes here before.  The first SA and its teardown take what is
+ * allocated once (credentials, OpenSSL's tables).
+ */
+#define IKE_SA_HEAP_BUDGET	4096
+
+TEST(responder_heap_per_ike_sa)
+{
+	struct net *n = net_new(NULL);
+	struct buf out = BUF_INIT;
+	long grown;
+
+	ASSERT_NE(NULL, n);
+	bring_up(_metadata, n);
+	engine_terminate(A->e, "c", &out);
+	pump(n);
+	ASSERT_EQ(0, count_all(B));
+	initiate(n);
+	grown = pump_growth_of(n, B);
+	pump(n);
+	established(_metadata, n);
+	TH_LOG("responder: %ld heap bytes for one IKE SA with one Child SA", grown);
+	EXPECT_GE(IKE_SA_HEAP_BUDGET, grown);
+	buf_free(&out);
+	net_free(n);
+}
+
 TEST(duplicated_request_and_response)
 {
 	struct net *n = net_new(NULL);
@@ -1567,19 +1652,193 @@ TEST(mapping_event_follows_the_new_port)
 	net_free(n);
 }
 
-/* A mapping event naming another address, or an SA that is not
- * UDP-encapsulated, moves nothing (an address change would need the SAs
- * and policies migrated, which tcpiked does not do). */
-TEST(mapping_event_for_another_address_moves_nothing)
+/* Whether p's backend (none) holds a line with s in its dump. */
+static bool kernel_has(struct peer *p, const char *s)
+{
+	const struct kbackend_ops *o = p->kb->ops;
+	struct buf dump = BUF_INIT;
+	bool has = false;
+
+	p->kb->ops = none_ops;
+	if (!kb_none_dump(p->kb, &dump) && !buf_put_u8(&dump, 0))
+		has = strstr((char *)dump.data, s) != NULL;
+	p->kb->ops = o;
+	buf_free(&dump);
+	return has;
+}
+
+/* b's Child SA is installed on (and only on) a's address as, both halves
+ * and the templates of its out, in and fwd policies. */
+static void child_on(struct __test_metadata *_metadata, struct net *n, const char *as,
+		     const char *not)
+{
+	struct child_sa *c = first_sa(B, IKE_S_ESTABLISHED)->children;
+	struct sockaddr_storage at;
+	char want[128];
+
+	snprintf(want, sizeof(want), "sa out spi 0x%08x 10.0.0.2 -> %s ", ntohl(c->spi_out), as);
+	EXPECT_TRUE(kernel_has(B, want));
+	snprintf(want, sizeof(want), "sa in spi 0x%08x %s -> 10.0.0.2 ", ntohl(c->spi_in), as);
+	EXPECT_TRUE(kernel_has(B, want));
+	snprintf(want, sizeof(want), "tmpl 10.0.0.2 -> %s\n", as);
+	EXPECT_TRUE(kernel_has(B, want));
+	snprintf(want, sizeof(want), "tmpl %s -> 10.0.0.2\n", as);
+	EXPECT_TRUE(kernel_has(B, want));
+	EXPECT_FALSE(kernel_has(B, not));
+	set_addr(&at, as, 0);
+	EXPECT_TRUE(addr_eq(&c->addr_remote, &at));
+}
+
+/* b's Child SA, deleted from where it is now, leaves nothing behind. */
+static void child_deleted(struct __test_metadata *_metadata, struct net *n, struct peer *by)
+{
+	struct buf out = BUF_INIT;
+
+	engine_terminate(by->e, "c", &out);
+	buf_free(&out);
+	pump(n);
+	elapse(n, 20000);
+	EXPECT_EQ(0, kernel_sas(B));
+	EXPECT_EQ(0, kernel_policies(B));
+	EXPECT_EQ(0, kernel_sas(A));
+}
+
+/* The peer's NAT now shows it from another public address (RFC 7296
+ * §2.23): the kernel saw its ESP-in-UDP from there (a mapping event, only
+ * after the packet decrypted).  The IKE SA and its Child SA follow: same
+ * SPIs, both halves and the policies' templates moved (not deleted and
+ * added again), a liveness check goes to the new address and is answered,
+ * and the Child SA is deleted later from where it is.  (tcpiked used to
+ * log the new address and follow nothing.) */
+TEST(mapping_event_follows_a_new_address)
 {
 	struct net *n = net_new("encap = yes");
 	struct ike_sa *b;
 	struct kb_event ev;
+	uint32_t in, out;
+	uint64_t tx;
 
-	initiate(n);
-	pump(n);
+	bring_up(_metadata, n);
 	b = first_sa(B, IKE_S_ESTABLISHED);
-	ASSERT_NE(NULL, b);
+	ASSERT_TRUE(b->children->encap);
+	child_on(_metadata, n, "10.0.0.1", "10.9.9.10");
+	in = b->children->spi_in;
+	out = b->children->spi_out;
+	set_addr(&n->nat_a, "10.9.9.10", 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_MAPPING;
+	ev.spi = in;
+	ev.dst = B->addr;
+	addr_set_port(&ev.dst, 0);
+	set_addr(&ev.new_remote, "10.9.9.10", 4500);
+	ev.old_port = 4500;
+	tx = B->sent;
+	engine_kernel_event(B->e, &ev);
+	EXPECT_TRUE(addr_port_eq(&b->path.remote, &ev.new_remote));
+	EXPECT_EQ(in, b->children->spi_in);
+	EXPECT_EQ(out, b->children->spi_out);
+	EXPECT_EQ(4500, b->children->encap_rport);
+	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	EXPECT_LT(tx, B->sent);		/* the liveness check */
+	/* the same again changes nothing */
+	tx = B->sent;
+	engine_kernel_event(B->e, &ev);
+	EXPECT_EQ(tx, B->sent);
+	pump(n);
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	EXPECT_EQ(0, n->dropped);	/* nothing went to the old address */
+	child_deleted(_metadata, n, B);
+	net_free(n);
+}
+
+/* The same move told by IKE: an authenticated request from the peer's new
+ * public address, with a NAT between (§2.23).  The IKE SA answers there
+ * and its Child SA's SAs and policies follow; a's delete later removes
+ * them from there.  (tcpiked used to move the IKE SA only, logging "Child
+ * SAs keep the old one".) */
+TEST(ike_request_from_a_new_address_moves_the_child_sas)
+{
+	struct net *n = net_new("encap = yes");
+	struct ike_sa *a, *b;
+	uint32_t in;
+
+	bring_up(_metadata, n);
+	a = first_sa(A, IKE_S_ESTABLISHED);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	in = b->children->spi_in;
+	set_addr(&n->nat_a, "10.9.9.10", 0);
+	a->pending |= PEND_DPD;
+	ike_kick(a);
+	pump(n);
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	set_addr(&n->nat_a, "10.9.9.10", 4500);
+	EXPECT_TRUE(addr_port_eq(&b->path.remote, &n->nat_a));
+	EXPECT_EQ(in, b->children->spi_in);
+	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	/* a rekey then installs the new Child SA there and removes the old
+	 * one from there: two SAs and three policies, none elsewhere */
+	rekey(B, true);
+	pump(n);
+	ASSERT_NE(NULL, first_sa(B, IKE_S_ESTABLISHED)->children);
+	EXPECT_NE(in, first_sa(B, IKE_S_ESTABLISHED)->children->spi_in);
+	child_on(_metadata, n, "10.9.9.10", "10.0.0.1");
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(3, kernel_policies(B));
+	child_deleted(_metadata, n, A);
+	net_free(n);
+}
+
+static int refuse_move(struct kbackend *kb, const struct kb_move *m)
+{
+	(void)m;
+	snprintf(kb->kb_error, sizeof(kb->kb_error), "refused (test)");
+	return -ENODATA;
+}
+
+/* A Child SA the backend cannot move (its kernel refused) stays recorded
+ * where it is installed, so its delete still finds it there; the IKE SA
+ * follows the peer all the same. */
+TEST(child_that_cannot_move_is_deleted_where_it_is)
+{
+	struct net *n = net_new("encap = yes");
+	struct kbackend_ops refusing;
+	struct ike_sa *b;
+	struct kb_event ev;
+
+	bring_up(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	refusing = *none_ops;
+	refusing.sa_move = refuse_move;
+	B->kb->ops = &refusing;
+	set_addr(&n->nat_a, "10.9.9.10", 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_MAPPING;
+	ev.spi = b->children->spi_in;
+	ev.dst = B->addr;
+	addr_set_port(&ev.dst, 0);
+	set_addr(&ev.new_remote, "10.9.9.10", 4500);
+	engine_kernel_event(B->e, &ev);
+	B->kb->ops = none_ops;
+	EXPECT_TRUE(addr_port_eq(&b->path.remote, &ev.new_remote));
+	child_on(_metadata, n, "10.0.0.1", "10.9.9.10");
+	pump(n);	/* the liveness check, answered */
+	EXPECT_EQ(1, count_sa(B, IKE_S_ESTABLISHED));
+	child_deleted(_metadata, n, B);
+	net_free(n);
+}
+
+/* A mapping event for an SA that is not UDP-encapsulated (no NAT), or
+ * one of another family, moves nothing. */
+TEST(mapping_event_for_raw_esp_moves_nothing)
+{
+	struct net *n = net_new(NULL);
+	struct ike_sa *b;
+	struct kb_event ev;
+
+	bring_up(_metadata, n);
+	b = first_sa(B, IKE_S_ESTABLISHED);
+	ASSERT_FALSE(b->children->encap);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = KB_EV_MAPPING;
 	ev.spi = b->children->spi_in;
@@ -1587,9 +1846,9 @@ TEST(mapping_event_for_another_address_moves_nothing)
 	addr_set_port(&ev.dst, 0);
 	set_addr(&ev.new_remote, "10.9.9.9", 4611);
 	engine_kernel_event(B->e, &ev);
-	EXPECT_EQ(4500, addr_port(&b->path.remote));
+	EXPECT_EQ(500, addr_port(&b->path.remote));
 	EXPECT_TRUE(addr_eq(&b->path.remote, &A->addr));
-	EXPECT_EQ(4500, b->children->encap_rport);
+	child_on(_metadata, n, "10.0.0.1", "10.9.9.9");
 	net_free(n);
 }
 
@@ -2038,8 +2297,8 @@ static void inject_from(struct net *n, struct peer *from, uint8_t exch, bool res
 	buf_free(&out);
 }
 
-/* The head (b's answer to a) carries an error notify of this type. */
-static bool answer_has(struct net *n, uint16_t type)
+/* The head (an answer to `to`) carries an error notify of this type. */
+static bool answer_to_has(struct net *n, struct peer *to, uint16_t type)
 {
 	static struct ike_msg inner;
 	struct buf plain = BUF_INIT;
@@ -2047,11 +2306,17 @@ static bool answer_has(struct net *n, uint16_t type)
 	uint8_t first;
 	bool has = false;
 
-	if (!head_open(n, A, &plain, &first) &&
+	if (!head_open(n, to, &plain, &first) &&
 	    !ike_chain_parse(first, plain.data, plain.len, &inner))
 		has = !ike_find_notify(&inner, type, &no);
 	buf_wipe(&plain);
 	return has;
+}
+
+/* ... b's answer to a. */
+static bool answer_has(struct net *n, uint16_t type)
+{
+	return answer_to_has(n, A, type);
 }
 
 /* A new pair, a initiating, run until a message of exchange exch is first
@@ -2277,8 +2542,8 @@ TEST(intermediate_fragmented_request)
 	buf_put_u8(&a, bld.first_type);
 	buf_put_u8(&a, 0);
 	buf_put_u16(&a, (uint16_t)(4 + in.len));
-	buf_free(&sa->int_auth_i);
-	ASSERT_EQ(0, crypto_int_auth(sa->suite.prf, &sa->keys.sk_pi, &sa->int_auth_i,
+	buf_free(&sa->init->int_auth_i);
+	ASSERT_EQ(0, crypto_int_auth(sa->suite.prf, &sa->keys.sk_pi, &sa->init->int_auth_i,
 				     a.data, a.len, in.data, in.len));
 	k = pop(n);
 	ike_sa_hdr(sa, &h, IKEV2_EXCH_IKE_INTERMEDIATE, false, 1);
@@ -3119,6 +3384,79 @@ TEST(auto_race_both_fail_once)
 	net_free(n);
 }
 
+/* Time passes in steps of 5 ms until a has its IKE SA (10 s at most):
+ * the time from t0 that took. */
+static uint64_t until_established(struct net *n, uint64_t t0)
+{
+	while (!sa_a(n) && now_ms - t0 < 10000) {
+		now_ms += 5;
+		pump(n);
+	}
+	return now_ms - t0;
+}
+
+/* Time from initiate to an established IKE SA with UDP blocked, over a
+ * path of 50 ms round trip whose connect takes one round trip too. */
+static uint64_t auto_blocked_ms(struct __test_metadata *_metadata, const char *extra)
+{
+	struct net *n = net_new(extra);
+	uint64_t t0 = now_ms, t;
+
+	n->block_udp = true;
+	n->one_way_ms = 25;
+	n->connect_ms = 50;
+	initiate(n);
+	timers(n);		/* the loop's next pass, before any time passes */
+	t = until_established(n, t0);
+	established(_metadata, n);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(1, A->e->st.tcp_races_tcp_won);
+	EXPECT_EQ(1, n->connects);
+	net_free(n);
+	return t;
+}
+
+/* tcp_race_delay = 0: TCP starts with the first UDP request, which goes
+ * once (not again ahead of its timer, as after a delay); the first to
+ * complete IKE_SA_INIT goes on and the other is dropped, its connection
+ * closed.  With UDP blocked that saves the delay: race 250 + connect 50 +
+ * IKE_SA_INIT 50 + IKE_AUTH 50 against 0 + 50 + 50 + 50. */
+TEST(auto_race_delay_zero_starts_both_at_once)
+{
+	struct net *n = net_new("transport = auto\n tcp_race_delay = 0");
+	uint64_t t0 = now_ms;
+
+	initiate(n);
+	EXPECT_EQ(0, n->connects);	/* from the loop, right after */
+	timers(n);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, queued(n));	/* the UDP request, once */
+	EXPECT_EQ(XPORT_UDP500, n->head->path.kind);
+	EXPECT_EQ(2, count_all(A));
+	EXPECT_EQ(1, count_xstate(A, XS_AUTO_RACE));
+	EXPECT_EQ(1, count_xstate(A, XS_RACE_TCP_INIT));
+	EXPECT_EQ(1, A->e->st.tcp_races);
+	EXPECT_EQ(0, A->e->st.retransmits);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(t0, now_ms);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, A->e->st.tcp_races_udp_won + A->e->st.tcp_races_tcp_won);
+	if (sa_a(n)->x.state == XS_UDP) {
+		EXPECT_EQ(NULL, live_conn(n, A));
+	} else {
+		EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	}
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	elapse(n, 3000);
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(1, count_all(A));
+	net_free(n);
+
+	EXPECT_EQ(400, auto_blocked_ms(_metadata, "transport = auto"));
+	EXPECT_EQ(150, auto_blocked_ms(_metadata, "transport = auto\n tcp_race_delay = 0"));
+}
+
 /* A responder asking for cookies on both: each retries on its transport
  * (over TCP on a new connection, TCP-29), one wins. */
 SCENARIO(auto_race_with_cookies)
@@ -3300,7 +3638,7 @@ SCENARIO(separate_preconnects_beside_init)
 	EXPECT_EQ(XPORT_TCP, n->head->path.kind);
 	EXPECT_EQ(XS_SEP, a->x.state);
 	EXPECT_EQ(XPORT_TCP, a->path.kind);
-	EXPECT_EQ(XPORT_UDP4500, a->x.esp.kind);
+	EXPECT_EQ(XPORT_UDP4500, a->x.esp->kind);
 	EXPECT_EQ(t0, now_ms);
 	pump(n);
 	established(_metadata, n);
@@ -3330,11 +3668,7 @@ static uint64_t setup_ms(struct __test_metadata *_metadata, const char *extra,
 	initiate(n);
 	if (lose_init)
 		drop(n);
-	while (!sa_a(n) && now_ms - t0 < 10000) {
-		now_ms += 5;
-		pump(n);
-	}
-	t = now_ms - t0;
+	t = until_established(n, t0);
 	established(_metadata, n);
 	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
 	EXPECT_EQ(1, n->connects);
@@ -3518,7 +3852,7 @@ SCENARIO(separate_udp_blocked_goes_tcp_first)
 	EXPECT_EQ(CFG_XPORT_SEPARATE_TCP_FIRST, sa_a(n)->x.mode);
 	/* The none backend has no ESP to probe: skipped, separate kept. */
 	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
-	EXPECT_EQ(PROBE_SKIPPED, sa_a(n)->probe.state);
+	EXPECT_EQ(PROBE_SKIPPED, ike_probe(sa_a(n))->state);
 	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
 	EXPECT_EQ(XPORT_UDP4500, ike_esp_path(sa_a(n))->kind);
 	net_free(n);
@@ -3697,6 +4031,7 @@ SCENARIO(tcp_closed_when_the_sa_ends)
  * claiming to be the module, so the probe runs and ESP may move between
  * IP and UDP 4500 in place. */
 static uint64_t esp_in[2];
+static unsigned int stats_calls[2];
 static struct kbackend *probe_kb[2];
 static struct kbackend_ops pretend_ops;
 
@@ -3707,6 +4042,7 @@ static int pretend_stats(struct kbackend *kb, const struct sockaddr_storage *dst
 
 	(void)dst;
 	(void)spi;
+	stats_calls[i]++;
 	memset(st, 0, sizeof(*st));
 	st->packets = esp_in[i];
 	return 0;
@@ -3730,6 +4066,7 @@ static struct net *probe_net(const char *extra)
 	pretend_ops.sa_stats = pretend_stats;
 	for (i = 0; i < 2; i++) {
 		esp_in[i] = 0;
+		stats_calls[i] = 0;
 		probe_kb[i] = n->p[i].kb;
 		n->p[i].kb->ops = &pretend_ops;
 		n->p[i].kb->kind = KB_MODULE;
@@ -3745,15 +4082,15 @@ SCENARIO(probe_answered_on_ip)
 
 	bring_up(_metadata, n);
 	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
-	EXPECT_EQ(PROBE_RUNNING, sa_a(n)->probe.state);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
 	esp_in[0] = 1;
 	elapse(n, 200);
 	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
-	EXPECT_EQ(PROBE_OK, sa_a(n)->probe.state);
+	EXPECT_EQ(PROBE_OK, ike_probe(sa_a(n))->state);
 	EXPECT_EQ(XS_SEP_PROBE, sa_b(n)->x.state);
 	elapse(n, 4100);
 	EXPECT_EQ(XS_SEP, sa_b(n)->x.state);
-	EXPECT_EQ(PROBE_SKIPPED, sa_b(n)->probe.state);
+	EXPECT_EQ(PROBE_SKIPPED, ike_probe(sa_b(n))->state);
 	net_free(n);
 }
 
@@ -3782,7 +4119,7 @@ SCENARIO(probe_moves_to_udp)
 	EXPECT_EQ(XS_SEP_UDP, sa_b(n)->x.state);
 	/* b could not send an answer (no address of this host in its
 	 * selectors): its window closed unanswered. */
-	EXPECT_EQ(PROBE_SKIPPED, sa_b(n)->probe.state);
+	EXPECT_EQ(PROBE_SKIPPED, ike_probe(sa_b(n))->state);
 	/* A Child SA made now is encapsulated too. */
 	rekey(A, true);
 	pump(n);
@@ -3876,7 +4213,7 @@ static void probe_rekeyed(struct __test_metadata *_metadata, uint64_t after)
 	rekey(A, false);
 	pump(n);
 	one_of_each(_metadata, n);
-	EXPECT_EQ(PROBE_SKIPPED, sa_a(n)->probe.state);
+	EXPECT_EQ(PROBE_SKIPPED, ike_probe(sa_a(n))->state);
 	EXPECT_FALSE(xport_state_probing(sa_a(n)->x.state));
 	EXPECT_FALSE(xport_state_probing(sa_b(n)->x.state));
 	net_free(n);
@@ -3949,6 +4286,250 @@ SCENARIO(esp_to_udp_after_probe)
 	net_free(n);
 }
 
+/* --- the probe on the module's reachability events (reach_set) ------------------ */
+
+/* The watches each end has set, as the module keeps them: one per
+ * outbound SA, set again in place, removed by timeout 0. */
+struct pretend_watch {
+	struct sockaddr_storage dst;
+	uint32_t spi, pair, timeout;
+};
+
+#define PRETEND_WATCHES 4
+static struct pretend_watch watches[2][PRETEND_WATCHES];
+static unsigned int reach_calls[2];
+static bool reach_refused;	/* the module says no to every watch */
+
+static int pretend_reach_set(struct kbackend *kb, const struct sockaddr_storage *dst,
+			     uint32_t spi, uint32_t pair_spi, uint32_t timeout_s)
+{
+	struct pretend_watch *w = watches[kb == probe_kb[1]], *free_w = NULL;
+	int i;
+
+	reach_calls[kb == probe_kb[1]]++;
+	if (reach_refused && timeout_s)
+		return -EINVAL;
+	for (i = 0; i < PRETEND_WATCHES; i++) {
+		if (!w[i].timeout) {
+			free_w = free_w ?: &w[i];
+			continue;
+		}
+		if (w[i].spi == spi && addr_eq(&w[i].dst, dst))
+			break;
+	}
+	if (!timeout_s) {
+		if (i == PRETEND_WATCHES)
+			return -ENOENT;		/* no reachability watch on this SA */
+		w[i].timeout = 0;
+		return 0;
+	}
+	if (i == PRETEND_WATCHES && !free_w)
+		return -ENOSPC;
+	if (i == PRETEND_WATCHES)
+		w = free_w;
+	else
+		w = &w[i];
+	w->dst = *dst;
+	w->spi = spi;
+	w->pair = pair_spi;
+	w->timeout = timeout_s;
+	return 0;
+}
+
+static int watches_live(int side)
+{
+	int i, k = 0;
+
+	for (i = 0; i < PRETEND_WATCHES; i++)
+		k += watches[side][i].timeout != 0;
+	return k;
+}
+
+/* The one live watch of a side (NULL when not exactly one). */
+static const struct pretend_watch *watch_of(int side)
+{
+	int i;
+
+	if (watches_live(side) != 1)
+		return NULL;
+	for (i = 0; !watches[side][i].timeout; i++)
+		;
+	return &watches[side][i];
+}
+
+/* probe_net with a backend that has reach_set: the module as the probe
+ * sees it. */
+static struct net *probe_watch_net(const char *extra)
+{
+	struct net *n = probe_net(extra);
+
+	pretend_ops.reach_set = pretend_reach_set;
+	memset(watches, 0, sizeof(watches));
+	memset(reach_calls, 0, sizeof(reach_calls));
+	reach_refused = false;
+	return n;
+}
+
+/* The module's reachability event for c (outbound SA, its inbound pair),
+ * up or down, at side's engine. */
+static void reach_event(struct net *n, int side, const struct child_sa *c, bool up)
+{
+	struct kb_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = KB_EV_REACH;
+	ev.spi = c->spi_out;
+	ev.dst = c->addr_remote;
+	ev.pair_spi = c->spi_in;
+	ev.up = up;
+	engine_kernel_event(n->p[side].e, &ev);
+}
+
+static void expect_watch_on(struct __test_metadata *_metadata, int side,
+			    const struct child_sa *c, uint32_t timeout)
+{
+	const struct pretend_watch *w = watch_of(side);
+
+	ASSERT_NE(NULL, w);
+	EXPECT_EQ(c->spi_out, w->spi);
+	EXPECT_EQ(c->spi_in, w->pair);
+	EXPECT_TRUE(addr_eq(&c->addr_remote, &w->dst));
+	EXPECT_EQ(timeout, w->timeout);
+}
+
+/* Both ends watch their Child SA (a for esp_probe_delay rounded up to a
+ * second, b for 1 s) and read no counter while the probe runs, though the
+ * counters say ESP came in; b answers an up and watches again; a's up is
+ * the confirmation, and each watch is removed when its side is done. */
+SCENARIO(probe_watch_confirms_on_up)
+{
+	struct net *n = probe_watch_net(NULL);
+	unsigned int polled, b_calls;
+
+	bring_up(_metadata, n);
+	ASSERT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 1);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	polled = stats_calls[0] + stats_calls[1];
+	esp_in[0] = esp_in[1] = 1;
+	elapse(n, 300);
+	EXPECT_EQ(polled, stats_calls[0] + stats_calls[1]);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
+	/* the probe reached b: b answers and starts its watch over */
+	b_calls = reach_calls[1];
+	reach_event(n, 1, sa_b(n)->children, true);
+	EXPECT_EQ(b_calls + 1, reach_calls[1]);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	reach_event(n, 0, sa_a(n)->children, true);
+	EXPECT_EQ(PROBE_OK, ike_probe(sa_a(n))->state);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(0, watches_live(0));
+	/* b's answering window closes (2 x esp_probe_timeout) */
+	elapse(n, 4200);
+	EXPECT_FALSE(xport_state_probing(sa_b(n)->x.state));
+	EXPECT_EQ(0, watches_live(1));
+	EXPECT_EQ(polled, stats_calls[0] + stats_calls[1]);
+	net_free(n);
+}
+
+/* A down on IP moves both ends to UDP 4500 at once (long before
+ * esp_probe_delay); both watches start over there, and the up in UDP
+ * confirms it. */
+SCENARIO(probe_watch_down_moves_to_udp)
+{
+	struct net *n = probe_watch_net("esp_probe_delay = 3s\n esp_probe_timeout = 8s\n");
+	unsigned int polled, a_calls, b_calls;
+
+	initiate(n);
+	pump(n);
+	ASSERT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);
+	polled = stats_calls[0] + stats_calls[1];
+	elapse(n, 1000);
+	EXPECT_EQ(XS_SEP_PROBE, sa_a(n)->x.state);
+	a_calls = reach_calls[0];
+	b_calls = reach_calls[1];
+	reach_event(n, 0, sa_a(n)->children, false);
+	pump(n);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(XS_SEP_PROBE_UDP, sa_b(n)->x.state);
+	EXPECT_TRUE(sa_a(n)->children->encap);
+	EXPECT_TRUE(sa_b(n)->children->encap);
+	EXPECT_LT(a_calls, reach_calls[0]);
+	EXPECT_LT(b_calls, reach_calls[1]);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	/* a second down in UDP changes nothing: the timeout decides */
+	reach_event(n, 0, sa_a(n)->children, false);
+	pump(n);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	esp_in[0] = esp_in[1] = 1;
+	elapse(n, 500);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	reach_event(n, 0, sa_a(n)->children, true);
+	EXPECT_EQ(PROBE_OK, ike_probe(sa_a(n))->state);
+	EXPECT_EQ(XS_SEP_UDP, sa_a(n)->x.state);
+	EXPECT_TRUE(ike_probe(sa_a(n))->udp);
+	EXPECT_EQ(0, watches_live(0));
+	EXPECT_EQ(polled, stats_calls[0] + stats_calls[1]);
+	net_free(n);
+}
+
+/* The watch follows a rekeyed Child SA (the old one's removed, no other
+ * Child SA watched), an event on an SA that is not watched changes
+ * nothing, and when the probe fails both watches go with their IKE SAs;
+ * the rebuilt one (ESP in TCP) sets none. */
+SCENARIO(probe_watch_follows_rekey)
+{
+	struct net *n = probe_watch_net("esp_probe_delay = 2001ms\n esp_probe_timeout = 4s\n");
+	uint64_t end = now_ms + 20000;
+	struct child_sa old;
+
+	initiate(n);
+	pump(n);
+	ASSERT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	old = *sa_a(n)->children;
+	rekey(A, true);
+	pump(n);
+	elapse(n, 200);
+	ASSERT_NE(old.spi_in, sa_a(n)->children->spi_in);
+	expect_watch_on(_metadata, 0, sa_a(n)->children, 3);	/* 2001 ms rounded up */
+	expect_watch_on(_metadata, 1, sa_b(n)->children, 1);
+	/* the old pair is no Child SA any more: nothing happens */
+	reach_event(n, 0, &old, true);
+	EXPECT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	while (!A->e->st.esp_probes_failed && now_ms < end)
+		elapse(n, 100);
+	EXPECT_EQ(1, A->e->st.esp_probes_failed);
+	EXPECT_EQ(0, watches_live(0));
+	pump(n);
+	elapse(n, 1000);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
+	EXPECT_EQ(0, watches_live(0));
+	EXPECT_EQ(0, watches_live(1));
+	net_free(n);
+}
+
+/* A watch the module refuses: the probe reads the counters, as with the
+ * backends that have no watches. */
+TEST(probe_watch_refused_reads_counters)
+{
+	struct net *n = probe_watch_net(NULL);
+
+	reach_refused = true;
+	bring_up(_metadata, n);
+	ASSERT_EQ(PROBE_RUNNING, ike_probe(sa_a(n))->state);
+	EXPECT_LE(1, reach_calls[0]);
+	EXPECT_EQ(0, watches_live(0));
+	esp_in[0] = 1;
+	elapse(n, 200);
+	EXPECT_EQ(PROBE_OK, ike_probe(sa_a(n))->state);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	net_free(n);
+}
+
 typedef void (*scenario_fn)(struct __test_metadata *_metadata);
 
 /* Rows only a peer other than tcpiked makes us take (the peer opening a
@@ -3984,6 +4565,8 @@ TEST(every_transition_by_exchanges)
 		sc_probe_moves_to_udp, sc_probe_fails_on_ip, sc_probe_fails_in_udp,
 		sc_probe_move_answered_late, sc_probe_rekeyed_on_ip, sc_probe_rekeyed_in_udp,
 		sc_esp_back_on_ip, sc_esp_to_udp_after_probe,
+		sc_probe_watch_confirms_on_up, sc_probe_watch_down_moves_to_udp,
+		sc_probe_watch_follows_rekey,
 	};
 	size_t i;
 	int link;
@@ -5161,7 +5744,7 @@ static const char *vip_of(const struct ike_sa *sa)
 {
 	static char a[ADDR_STRLEN];
 
-	return sa && sa->n_vip ? addr_str(&sa->vip[0].addr, a, sizeof(a)) : "-";
+	return sa && ike_n_vip(sa) ? addr_str(&sa->rw->vip[0].addr, a, sizeof(a)) : "-";
 }
 
 /* A %any gateway with the pool 10.1.7.0/30 answers a's IKE_AUTH carrying
@@ -6225,6 +6808,479 @@ TEST(unique_replace_keeps_the_vip)
 	EXPECT_TRUE(paired(a2, first_sa(B, IKE_S_ESTABLISHED)));
 	EXPECT_STREQ("10.1.7.1", vip_of(first_sa(B, IKE_S_ESTABLISHED)));
 	EXPECT_STREQ("1/1", leases(n));
+	net_free(n);
+}
+
+/* --- RFC 9370 §2.2.4: additional key exchanges in CREATE_CHILD_SA -------------- */
+
+/* Keys each kernel got, by SPI: a Child SA's two ends must agree. */
+struct key_rec {
+	struct kbackend *kb;
+	uint32_t spi;
+	uint8_t key[64];
+	uint16_t len;
+};
+static struct key_rec keys_seen[32];
+static unsigned int n_keys_seen;
+
+static int keys_sa_add(struct kbackend *kb, const struct kb_sa *sa)
+{
+	if (n_keys_seen < sizeof(keys_seen) / sizeof(keys_seen[0]) &&
+	    sa->enc_key_len <= sizeof(keys_seen[0].key)) {
+		struct key_rec *k = &keys_seen[n_keys_seen++];
+
+		k->kb = kb;
+		k->spi = sa->spi;
+		k->len = sa->enc_key_len;
+		memcpy(k->key, sa->enc_key, sa->enc_key_len);
+	}
+	return none_ops->sa_add(kb, sa);
+}
+
+/* Every SPI one kernel got, the other got with the same key (and it is
+ * one of them at least). */
+static bool keys_agree(struct net *n)
+{
+	unsigned int i, j, pairs = 0;
+
+	for (i = 0; i < n_keys_seen; i++) {
+		for (j = 0; j < n_keys_seen; j++) {
+			if (keys_seen[j].kb == keys_seen[i].kb ||
+			    keys_seen[j].spi != keys_seen[i].spi)
+				continue;
+			if (keys_seen[j].len != keys_seen[i].len ||
+			    memcmp(keys_seen[j].key, keys_seen[i].key, keys_seen[i].len))
+				return false;
+			pairs++;
+		}
+	}
+	(void)n;
+	return pairs == n_keys_seen && pairs > 0;
+}
+
+/* Both ends' Child SA "net": PFS with x25519, then the methods of addke
+ * (0-terminated) as ADDKE1, ADDKE2, ... (keN_ in esp_proposals). */
+static void child_addke(struct net *n, const uint16_t *addke)
+{
+	for (int i = 0; i < 2; i++) {
+		struct proposal_cfg *p = &n->p[i].cfg->conns->children->esp[0];
+
+		p->ke[0] = IKEV2_KE_CURVE25519;
+		p->n_ke = 1;
+		for (int k = 0; addke[k]; k++) {
+			p->addke[k][0] = addke[k];
+			p->n_addke[k] = 1;
+		}
+	}
+}
+
+static struct kbackend_ops keys_ops;
+
+/* A pair up with the Child SA's additional key exchanges configured, its
+ * kernels recording keys. */
+static struct net *addke_pair(struct __test_metadata *_metadata, const uint16_t *addke)
+{
+	struct net *n = net_new(NULL);
+
+	if (!n)
+		return NULL;
+	child_addke(n, addke);
+	n_keys_seen = 0;
+	keys_ops = *none_ops;
+	keys_ops.sa_add = keys_sa_add;
+	A->kb->ops = &keys_ops;
+	B->kb->ops = &keys_ops;
+	bring_up(_metadata, n);
+	return n;
+}
+
+/* by rekeys the Child SA: CREATE_CHILD_SA, then one IKE_FOLLOWUP_KE per
+ * additional method (§2.2.4), nothing new in either kernel before the
+ * last; then the new pair alone, its keys the same at both ends. */
+static void child_rekey_addke(struct __test_metadata *_metadata, struct net *n,
+			      struct peer *by, unsigned int nke)
+{
+	struct peer *to = other_peer(by);
+	uint32_t old_in = first_sa(by, IKE_S_ESTABLISHED)->children->spi_in;
+	uint64_t rekeys = sa_a(n)->children->rekeys;
+	unsigned int i;
+
+	rekey(by, true);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	ASSERT_EQ(to, head_to(n));
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	ASSERT_TRUE(head_response(n));
+	deliver(n);
+	for (i = 0; i < nke; i++) {
+		EXPECT_EQ(2, kernel_sas(A));
+		EXPECT_EQ(2, kernel_sas(B));
+		EXPECT_EQ(1, count_children(sa_a(n)));
+		EXPECT_EQ(1, count_children(sa_b(n)));
+		ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n)) TH_LOG("exchange %u", i + 1);
+		EXPECT_FALSE(head_response(n));
+		EXPECT_EQ(to, head_to(n));
+		deliver(n);
+		ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+		EXPECT_TRUE(head_response(n));
+		deliver(n);
+	}
+	EXPECT_NE(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	pump(n);
+	one_of_each(_metadata, n);
+	EXPECT_NE(old_in, first_sa(by, IKE_S_ESTABLISHED)->children->spi_in);
+	EXPECT_EQ(rekeys + 1, sa_a(n)->children->rekeys);
+	EXPECT_EQ(rekeys + 1, sa_b(n)->children->rekeys);
+	EXPECT_TRUE(keys_agree(n));
+}
+
+static const uint16_t addke_two[] = { IKEV2_KE_CURVE448, IKEV2_KE_ECP_256, 0 };
+static const uint16_t addke_one[] = { IKEV2_KE_CURVE448, 0 };
+
+TEST(child_rekey_addke_by_initiator)
+{
+	struct net *n = addke_pair(_metadata, addke_two);
+
+	ASSERT_NE(NULL, n);
+	/* IKE_AUTH's Child SA had none (its ESP proposals carry no KE) */
+	EXPECT_EQ(0, sa_a(n)->children->esp.addke[0]);
+	child_rekey_addke(_metadata, n, A, 2);
+	EXPECT_EQ(IKEV2_KE_CURVE448, sa_a(n)->children->esp.addke[0]);
+	EXPECT_EQ(IKEV2_KE_ECP_256, sa_b(n)->children->esp.addke[1]);
+	net_free(n);
+}
+
+TEST(child_rekey_addke_by_responder)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	ASSERT_NE(NULL, n);
+	child_rekey_addke(_metadata, n, B, 1);
+	/* and again, by the other side */
+	child_rekey_addke(_metadata, n, A, 1);
+	net_free(n);
+}
+
+/* A new Child SA (CREATE_CHILD_SA without REKEY_SA) with an additional key
+ * exchange: installed after its IKE_FOLLOWUP_KE only. */
+TEST(child_new_addke)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+	struct ike_sa *a;
+
+	ASSERT_NE(NULL, n);
+	a = sa_a(n);
+	child_free(a->children, true);	/* a forgot it: b's goes too, below */
+	child_free(sa_b(n)->children, true);
+	a->pending |= PEND_CHILD;
+	ike_kick(a);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	deliver(n);
+	ASSERT_TRUE(head_response(n));
+	deliver(n);
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_sas(B));
+	ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	deliver(n);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_TRUE(keys_agree(n));
+	net_free(n);
+}
+
+/* A pair with one additional key exchange, a rekeying the Child SA: its
+ * first IKE_FOLLOWUP_KE taken out of the network into *k (NULL, and the
+ * pair, if it did not come). */
+static struct net *followup_held(struct __test_metadata *_metadata, struct pkt **k)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	*k = NULL;
+	if (!n)
+		return NULL;
+	rekey(A, true);
+	deliver(n);
+	deliver(n);
+	if (head_exch(n) == IKEV2_EXCH_IKE_FOLLOWUP_KE)
+		*k = pop(n);
+	return n;
+}
+
+/*
+ * §2.2.4: the responder drops its state when no IKE_FOLLOWUP_KE comes in
+ * time, and answers a late one with STATE_NOT_FOUND; the initiator takes
+ * that as the failure of the whole rekey: nothing new installed, the old
+ * Child SA stays and is rekeyed again later.
+ */
+TEST(child_addke_state_dropped_then_not_found)
+{
+	uint32_t old_in;
+	struct pkt *k;
+	struct net *n = followup_held(_metadata, &k);
+
+	ASSERT_NE(NULL, k);
+	free(k);
+	old_in = sa_a(n)->children->spi_in;	/* the old one: the new is not linked */
+	A->cfg->conns->retransmit_tries = 20;	/* a waits longer than b */
+	listen_log(true);
+	/* a's retransmits lost for 21 s: b's state goes after 20 */
+	for (int i = 0; i < 210; i++) {
+		now_ms += 100;
+		timers(n);
+		while (n->head)
+			drop(n);
+	}
+	EXPECT_NE(NULL, heard_line("no IKE_FOLLOWUP_KE within"));
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(1, count_children(sa_b(n)));
+	/* the next retransmit gets STATE_NOT_FOUND */
+	jump_to(n, &sa_a(n)->req.timer);
+	ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	deliver(n);
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_STATE_NOT_FOUND));
+	deliver(n);
+	listen_log(false);
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(1, count_children(sa_a(n)));
+	EXPECT_EQ(old_in, sa_a(n)->children->spi_in);
+	EXPECT_EQ(CHILD_S_INSTALLED, sa_a(n)->children->state);
+	EXPECT_EQ(1, count_sa(A, IKE_S_ESTABLISHED));
+	/* tried again later, this time through */
+	elapse(n, 40000);
+	one_of_each(_metadata, n);
+	EXPECT_NE(old_in, sa_a(n)->children->spi_in);
+	net_free(n);
+}
+
+/*
+ * §2.2.4: "The former 'Diffie-Hellman Group Num' ... field in the KEi(n)
+ * and KEr(n) payloads MUST match the n-th negotiated additional key
+ * exchange": b expects another method than a sends (its state edited),
+ * answers INVALID_KE_PAYLOAD and drops its state; a fails the series.
+ * Nothing of the new Child SA is installed at either end.
+ */
+TEST(child_addke_wrong_method_fails_the_series)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+	uint32_t old_in;
+
+	ASSERT_NE(NULL, n);
+	old_in = sa_a(n)->children->spi_in;
+	rekey(A, true);
+	deliver(n);
+	ASSERT_NE(NULL, sa_b(n)->fu_resp);
+	ASSERT_NE(NULL, sa_b(n)->fu_resp->child);
+	sa_b(n)->fu_resp->child->esp.addke[0] = IKEV2_KE_ECP_384;
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_FOLLOWUP_KE, head_exch(n));
+	deliver(n);
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_INVALID_KE_PAYLOAD));
+	EXPECT_EQ(NULL, sa_b(n)->fu_resp->child);
+	deliver(n);
+	EXPECT_EQ(NULL, sa_a(n)->fu_init ? sa_a(n)->fu_init->child : NULL);
+	EXPECT_EQ(0, queued(n));
+	EXPECT_EQ(2, kernel_sas(A));
+	EXPECT_EQ(2, kernel_sas(B));
+	EXPECT_EQ(old_in, sa_a(n)->children->spi_in);
+	EXPECT_EQ(CHILD_S_INSTALLED, sa_a(n)->children->state);
+	EXPECT_EQ(1, count_children(sa_b(n)));
+	net_free(n);
+}
+
+/*
+ * An IKE_FOLLOWUP_KE never answered: a gives up on b (the IKE SA goes, as
+ * any exchange's timeout), b drops its state after 20 s; neither installed
+ * anything of the new Child SA.
+ */
+TEST(child_addke_unanswered_installs_nothing)
+{
+	struct pkt *k;
+	struct net *n = followup_held(_metadata, &k);
+
+	ASSERT_NE(NULL, k);
+	free(k);
+	for (int i = 0; i < 250; i++) {
+		now_ms += 100;
+		timers(n);
+		while (n->head && head_to(n) == B)
+			drop(n);
+		pump(n);
+	}
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(NULL, first_sa(B, IKE_S_ESTABLISHED) && first_sa(B, IKE_S_ESTABLISHED)->fu_resp ?
+		  first_sa(B, IKE_S_ESTABLISHED)->fu_resp->child : NULL);
+	EXPECT_LE(kernel_sas(B), 2);
+	net_free(n);
+}
+
+/*
+ * §2.2.4: "If the initiator continues to receive STATE_NOT_FOUND
+ * notifications after several retries, it MUST treat this situation as a
+ * fatal error and delete the IKE SA by sending a DELETE payload."  b
+ * forgets every series before its IKE_FOLLOWUP_KE arrives.
+ */
+static void not_found_for_ever(struct __test_metadata *_metadata, struct net *n, bool child)
+{
+	unsigned int series = 0, guard = 0;
+
+	rekey(A, child);
+	while (count_sa(A, IKE_S_ESTABLISHED) && ++guard < 2000) {
+		if (head_exch(n) == IKEV2_EXCH_IKE_FOLLOWUP_KE && !head_response(n)) {
+			followup_clear(sa_b(n)->fu_resp);
+			series++;
+		}
+		if (!n->head) {
+			now_ms += 100;
+			timers(n);
+			continue;
+		}
+		deliver(n);
+	}
+	EXPECT_EQ(FOLLOWUP_NOT_FOUND_MAX, series);
+	pump(n);
+	EXPECT_EQ(0, count_all(A));
+	EXPECT_EQ(0, count_all(B));	/* a's Delete came */
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, kernel_sas(B));
+}
+
+TEST(child_addke_state_not_found_for_ever_deletes_the_ike_sa)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	ASSERT_NE(NULL, n);
+	not_found_for_ever(_metadata, n, true);
+	net_free(n);
+}
+
+/* The IKE SA's own rekey with an additional key exchange (x448 as ADDKE1
+ * after IKE_INTERMEDIATE in the IKE SA's setup). */
+static struct net *ike_addke_pair(struct __test_metadata *_metadata)
+{
+	struct net *n = net_new(NULL);
+
+	if (!n)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		struct proposal_cfg *p = &n->p[i].cfg->conns->ike[0];
+
+		p->addke[0][0] = IKEV2_KE_CURVE448;
+		p->n_addke[0] = 1;
+		n->p[i].cfg->conns->intermediate = i ? CFG_INTER_ACCEPT : CFG_INTER_YES;
+	}
+	bring_up(_metadata, n);
+	return n;
+}
+
+TEST(ike_addke_state_not_found_for_ever_deletes_the_ike_sa)
+{
+	struct net *n = ike_addke_pair(_metadata);
+
+	ASSERT_NE(NULL, n);
+	EXPECT_EQ(IKEV2_KE_CURVE448, sa_a(n)->suite.addke[0]);
+	not_found_for_ever(_metadata, n, false);
+	net_free(n);
+}
+
+/*
+ * §2.2.4: "a TEMPORARY_FAILURE notification MUST be sent in response to"
+ * a CREATE_CHILD_SA rekeying an SA whose rekey's IKE_FOLLOWUP_KE series
+ * this end runs.  a's series is under way (its IKE_FOLLOWUP_KE in flight)
+ * when b's rekey of the same Child SA reaches it.
+ */
+TEST(child_rekey_during_our_followup_gets_temporary_failure)
+{
+	struct pkt *k;
+	struct net *n = followup_held(_metadata, &k);
+
+	ASSERT_NE(NULL, k);
+	rekey(B, true);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	ASSERT_EQ(A, head_to(n));
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_CREATE_CHILD_SA, head_exch(n));
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_to_has(n, B, IKEV2_N_TEMPORARY_FAILURE));
+	deliver(n);
+	deliver_pkt(k);		/* a's series goes on */
+	free(k);
+	pump(n);
+	one_of_each(_metadata, n);
+	EXPECT_EQ(1, sa_a(n)->children->rekeys);
+	EXPECT_TRUE(keys_agree(n));
+	net_free(n);
+}
+
+/*
+ * §2.2.4: simultaneous rekeys that both negotiated additional key
+ * exchanges: the initiator of the exchange with the lowest nonce stops
+ * without IKE_FOLLOWUP_KE ("there is nothing to delete yet"); the other
+ * series alone runs, one new pair at the end.
+ */
+static void addke_collision(struct __test_metadata *_metadata, struct net *n, bool child,
+			    bool b_first)
+{
+	unsigned int a_fu = 0, b_fu = 0, guard = 0;
+
+	rekey(A, child);
+	rekey(B, child);
+	ASSERT_EQ(2, queued(n));
+	deliver(n);		/* a's request at b */
+	deliver(n);		/* b's request at a */
+	ASSERT_EQ(2, queued(n));
+	ASSERT_TRUE(head_response(n));
+	if (b_first)
+		to_front(n, 1);
+	while (n->head && ++guard < 1000) {
+		if (head_exch(n) == IKEV2_EXCH_IKE_FOLLOWUP_KE && !head_response(n)) {
+			a_fu += head_to(n) == B;
+			b_fu += head_to(n) == A;
+		}
+		deliver(n);
+	}
+	EXPECT_EQ(1, a_fu + b_fu);
+	EXPECT_TRUE(!a_fu || !b_fu);
+	pump(n);
+	elapse(n, 25000);	/* the loser's state at the winner dropped */
+	one_of_each(_metadata, n);
+	if (child) {
+		EXPECT_EQ(1, sa_a(n)->children->rekeys);
+		EXPECT_EQ(1, sa_b(n)->children->rekeys);
+		EXPECT_TRUE(keys_agree(n));
+	} else {
+		EXPECT_EQ(1, sa_a(n)->rekeys);
+	}
+}
+
+TEST(child_addke_collision_a_answer_first)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	ASSERT_NE(NULL, n);
+	addke_collision(_metadata, n, true, false);
+	net_free(n);
+}
+
+TEST(child_addke_collision_b_answer_first)
+{
+	struct net *n = addke_pair(_metadata, addke_one);
+
+	ASSERT_NE(NULL, n);
+	addke_collision(_metadata, n, true, true);
+	net_free(n);
+}
+
+TEST(ike_addke_collision)
+{
+	struct net *n = ike_addke_pair(_metadata);
+
+	ASSERT_NE(NULL, n);
+	addke_collision(_metadata, n, false, false);
 	net_free(n);
 }
 

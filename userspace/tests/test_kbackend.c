@@ -223,6 +223,110 @@ static long dumped_priority(struct kbackend *kb, const char *sel)
 	return prio;
 }
 
+/* The dump of kb (none) holds s. */
+static bool dump_has(struct kbackend *kb, const char *s)
+{
+	struct buf dump = BUF_INIT;
+	bool has = !kb_none_dump(kb, &dump) && !buf_put_u8(&dump, 0) &&
+		   strstr((char *)dump.data, s);
+
+	buf_free(&dump);
+	return has;
+}
+
+/* One half of a tunnel-mode Child SA 10.0.0.1 <-> 10.0.0.2, reqid 7. */
+static void move_sa(struct kbackend *kb, uint32_t spi, bool in)
+{
+	uint8_t key[20] = { 1 };
+	struct kb_sa sa = { 0 };
+
+	sa.spi = htonl(spi);
+	sa.reqid = 7;
+	ip4(&sa.src, in ? "10.0.0.2" : "10.0.0.1");
+	ip4(&sa.dst, in ? "10.0.0.1" : "10.0.0.2");
+	strcpy(sa.aead, "rfc4106(gcm(aes))");
+	sa.enc_key = key;
+	sa.enc_key_len = sizeof(key);
+	sa.encap = KB_ENCAP_UDP;
+	sa.encap_sport = 4500;
+	sa.encap_dport = 4500;
+	sa.inbound = in;
+	kb->ops->sa_add(kb, &sa);
+}
+
+/*
+ * A Child SA moved to the peer's new address (kb_child_move, RFC 7296
+ * §2.23): both halves keep their SPIs and go to the new addresses and
+ * ports, the policies' templates follow, and the shared records with them
+ * (the policies' holder is now found by the new tunnel, not the old); a
+ * second Child SA sharing the policies moves its SAs only.  A move naming
+ * an SA that is not there moves nothing at all.
+ */
+TEST(child_move_takes_sas_and_templates)
+{
+	struct kbackend *kb = kbackend_open("none");
+	struct kb_policy pols[2], moved;
+	struct kb_move m;
+
+	ASSERT_NE(NULL, kb);
+	out_policy(&pols[0], 7);
+	pols[1] = pols[0];
+	pols[1].dir = KB_DIR_IN;
+	pols[1].sel.src = pols[0].sel.dst;
+	pols[1].sel.dst = pols[0].sel.src;
+	pols[1].tmpl_src = pols[0].tmpl_dst;
+	pols[1].tmpl_dst = pols[0].tmpl_src;
+	for (int k = 0; k < 2; k++) {	/* two Child SAs share them */
+		ASSERT_EQ(0, kb_policy_add(kb, &pols[0]));
+		ASSERT_EQ(0, kb_policy_add(kb, &pols[1]));
+	}
+	move_sa(kb, 0x1001, true);
+	move_sa(kb, 0x2001, false);
+	move_sa(kb, 0x1002, true);
+	move_sa(kb, 0x2002, false);
+	memset(&m, 0, sizeof(m));
+	m.reqid = 7;
+	m.spi_in = htonl(0x1001);
+	m.spi_out = htonl(0x2001);
+	ip4(&m.old_local, "10.0.0.1");
+	ip4(&m.old_remote, "10.0.0.2");
+	m.local = m.old_local;
+	ip4(&m.remote, "10.0.0.9");
+	m.encap = KB_ENCAP_UDP;
+	m.lport = 4500;
+	m.rport = 40001;
+	m.old_lport = m.old_rport = 4500;
+	m.pols = pols;
+	m.n_pols = 2;
+	/* an SA that is not there: nothing moves */
+	m.spi_out = htonl(0x2009);
+	EXPECT_EQ(-ENOENT, kb_child_move(kb, &m));
+	EXPECT_NE(NULL, strstr(kb->kb_error, "0x00002009"));
+	EXPECT_FALSE(dump_has(kb, "10.0.0.9"));
+	EXPECT_EQ(7, kb_policy_holder(kb, &pols[0]));
+	m.spi_out = htonl(0x2001);
+	ASSERT_EQ(0, kb_child_move(kb, &m));
+	EXPECT_TRUE(dump_has(kb, "sa in spi 0x00001001 10.0.0.9 -> 10.0.0.1 rfc4106(gcm(aes)) encap udp 40001 -> 4500"));
+	EXPECT_TRUE(dump_has(kb, "sa out spi 0x00002001 10.0.0.1 -> 10.0.0.9 rfc4106(gcm(aes)) encap udp 4500 -> 40001"));
+	EXPECT_TRUE(dump_has(kb, "sa in spi 0x00001002 10.0.0.2 -> 10.0.0.1"));
+	EXPECT_TRUE(dump_has(kb, "tmpl 10.0.0.1 -> 10.0.0.9\n"));
+	EXPECT_TRUE(dump_has(kb, "tmpl 10.0.0.9 -> 10.0.0.1\n"));
+	EXPECT_FALSE(dump_has(kb, "tmpl 10.0.0.1 -> 10.0.0.2\n"));
+	EXPECT_EQ(0, kb_policy_holder(kb, &pols[0]));
+	moved = pols[0];
+	moved.tmpl_dst = m.remote;
+	EXPECT_EQ(7, kb_policy_holder(kb, &moved));
+	/* the second: its policies moved with the first */
+	m.spi_in = htonl(0x1002);
+	m.spi_out = htonl(0x2002);
+	ASSERT_EQ(0, kb_child_move(kb, &m));
+	EXPECT_FALSE(dump_has(kb, "10.0.0.2"));
+	/* deleted where they are now */
+	EXPECT_EQ(0, kb->ops->sa_del(kb, &m.remote, htonl(0x2001)));
+	EXPECT_EQ(-ENOENT, kb->ops->sa_del(kb, &m.old_remote, htonl(0x2002)));
+	kbackend_close(kb);
+}
+
 /* A policy shared by a trap and Child SAs has the best priority any of
  * its holders asked for (lower wins in XFRM), as strongSwan does: the
  * Child SA's while one lives, the trap's again when the last goes, each

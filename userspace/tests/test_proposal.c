@@ -300,7 +300,7 @@ static void peer_ike(struct ike_sa_pl *sa, const uint16_t *ids, int n)
 
 /* RFC 9370 §2.2.1: ADDKE chosen in IKE_SA_INIT with IKE_INTERMEDIATE
  * (and IKE SA rekeys), a proposal with them skipped without it, and NONE
- * alone taken where none can run (ESP). */
+ * alone taken where none can run. */
 TEST(additional_key_exchange_modes)
 {
 	static const uint16_t ecp384[] = { IKEV2_KE_ECP_384 };
@@ -337,6 +337,48 @@ TEST(additional_key_exchange_modes)
 	cc.ike[0].n_addke[0] = 2;
 	EXPECT_EQ(0, prop_select_ike(&cc, &sa, PROP_ADDKE_NEGOTIATE, &s, &idx));
 	EXPECT_EQ(IKEV2_KE_NONE, s.addke[0]);
+}
+
+/*
+ * RFC 9370 §2.2.4: ESP proposals of CREATE_CHILD_SA carry the ADDKE types
+ * after the PFS group (esp_proposals = aes256gcm16-x25519-ke1_mlkem768
+ * here with x448) and the responder chooses them; IKE_AUTH's carry none
+ * and ignore the peer's.
+ */
+TEST(esp_additional_key_exchanges)
+{
+	static struct child_cfg ch;
+	static struct ike_sa_pl sa, reply;
+	struct ike_suite s;
+	int idx;
+
+	esp_cfg(&ch);
+	ch.esp[0].addke[0][0] = IKEV2_KE_CURVE448;
+	ch.esp[0].n_addke[0] = 1;
+	ASSERT_EQ(0, put_and_parse(&ch, false, &sa));
+	EXPECT_EQ(1, count_type(&sa, IKEV2_TRANS_ADDKE1));
+	EXPECT_EQ(0, prop_select_esp(&ch, &sa, false, &s, &idx));
+	EXPECT_EQ(IKEV2_KE_CURVE25519, s.ke);
+	EXPECT_EQ(IKEV2_KE_CURVE448, s.addke[0]);
+	/* the reply names the choice, and the initiator takes it */
+	ASSERT_EQ(0, put_chosen_and_parse(&sa.p[idx], &s, &reply));
+	EXPECT_EQ(1, count_type(&reply, IKEV2_TRANS_ADDKE1));
+	memset(&s, 0, sizeof(s));
+	EXPECT_EQ(0, prop_check_reply_esp(&ch, &reply, false, &s));
+	EXPECT_EQ(IKEV2_KE_CURVE448, s.addke[0]);
+	/* IKE_AUTH: none sent, the peer's ignored */
+	ASSERT_EQ(0, put_and_parse(&ch, true, &sa));
+	EXPECT_EQ(0, count_type(&sa, IKEV2_TRANS_ADDKE1));
+	peer_prop(&sa, IKEV2_KE_CURVE25519);
+	ike_sa_add_trans(&sa, IKEV2_TRANS_ADDKE1, IKEV2_KE_CURVE448, 0);
+	EXPECT_EQ(0, prop_select_esp(&ch, &sa, true, &s, &idx));
+	EXPECT_EQ(0, s.addke[0]);
+	/* ours required: a CREATE_CHILD_SA peer without it is refused, one
+	 * with another method too */
+	peer_prop(&sa, IKEV2_KE_CURVE25519);
+	EXPECT_EQ(-ENOENT, prop_select_esp(&ch, &sa, false, &s, &idx));
+	ike_sa_add_trans(&sa, IKEV2_TRANS_ADDKE1, IKEV2_KE_ECP_384, 0);
+	EXPECT_EQ(-ENOENT, prop_select_esp(&ch, &sa, false, &s, &idx));
 }
 
 TEST_HARNESS_MAIN
