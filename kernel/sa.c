@@ -930,6 +930,26 @@ static void steer_hold(void)
 }
 
 /*
+ * Caller holds x->lock with x VALID, and has put nx in x's record: nx
+ * goes in front of x in the lookup hash (same (daddr, SPI, mark) for a
+ * steer; a move's nx hashes elsewhere), x's window is sealed and x is
+ * deleted, as xfrm_state_migrate's callers do; x->lock is released and
+ * the audit log sees a state replace another.  The table takes the
+ * caller's reference on nx; nx is returned held once more for the
+ * caller's key-manager notification.
+ */
+static void state_switch(struct xfrm_state *x, struct xfrm_state *nx)
+{
+	xfrm_state_hold(nx);		/* for the caller's notification */
+	xfrm_state_insert(nx);		/* the table takes the caller's reference */
+	steer_seal(x);
+	__xfrm_state_delete(x);
+	spin_unlock_bh(&x->lock);
+	xfrm_audit_state_delete(x, 1, true);
+	xfrm_audit_state_add(nx, 1, true);
+}
+
+/*
  * nx replaces x, atomically for x's packets (see above).  On success the
  * table has taken the caller's reference on nx; on failure the caller
  * still holds it.  -ESRCH: x is no longer VALID or no longer the
@@ -957,19 +977,10 @@ static int steer_commit(struct tcpike_net *tn, struct xfrm_state *x, struct xfrm
 		spin_unlock_bh(&x->lock);
 		return -ESRCH;
 	}
-	/* Same (daddr, SPI, mark): nx goes in front of x in the lookup hash,
-	 * then x is deleted, as xfrm_state_migrate's callers do.
+	state_switch(x, nx);
+	/* Key managers (ip xfrm monitor) hear of the SA updated, as for
+	 * XFRM_MSG_UPDSA.
 	 */
-	xfrm_state_hold(nx);		/* for the notification below */
-	xfrm_state_insert(nx);		/* the table takes the caller's reference */
-	steer_seal(x);
-	__xfrm_state_delete(x);
-	spin_unlock_bh(&x->lock);
-	/* The audit log sees a state replace another; key managers (ip xfrm
-	 * monitor) hear of the SA updated, as for XFRM_MSG_UPDSA.
-	 */
-	xfrm_audit_state_delete(x, 1, true);
-	xfrm_audit_state_add(nx, 1, true);
 	sa_notify(nx, XFRM_MSG_UPDSA);
 	xfrm_state_put(nx);
 	xfrm_state_put(x);		/* the record's; the caller holds x too */
@@ -1258,13 +1269,7 @@ static int move_commit(struct tcpike_net *tn, struct xfrm_state *x, struct xfrm_
 			sa_release(lost);
 		return err;
 	}
-	xfrm_state_hold(nx);		/* for the notification below */
-	xfrm_state_insert(nx);		/* the table takes the caller's reference */
-	steer_seal(x);
-	__xfrm_state_delete(x);
-	spin_unlock_bh(&x->lock);
-	xfrm_audit_state_delete(x, 1, true);
-	xfrm_audit_state_add(nx, 1, true);
+	state_switch(x, nx);
 	sa_notify(x, XFRM_MSG_DELSA);
 	sa_notify(nx, XFRM_MSG_NEWSA);
 	xfrm_state_put(nx);
