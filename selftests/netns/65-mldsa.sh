@@ -84,6 +84,27 @@ tap_expect_eq "a's IKE SA names X25519 and ADDKE1 ML-KEM-768" \
 	"$(ike_jq a "s['ike_sas'][0]['proposal']")"
 log_has a "a verified b's ML-DSA-65 signature" "c\\[1\\]: the peer's AUTH verifies: ML-DSA-65$"
 
+# --- ML-KEM-1024 alone in IKE_SA_INIT: over TCP, and over UDP with a warning --
+# draft-ietf-ipsecme-ikev2-mlkem §3: over a reliable transport (RFC 9329,
+# separate transports starting on TCP) any ML-KEM MAY be IKE_SA_INIT's key
+# exchange; over UDP ML-KEM-768 and -1024 SHOULD NOT be (RFC 7383 cannot
+# fragment IKE_SA_INIT): tcpiked says so on the proposals line at load.
+for t in tcp separate-tcp-first; do
+	ike_up cacerts="$pki/ca.pem" proposals=aes256gcm16-prfsha384-mlkem1024 "conn_extra=transport = $t" \
+		-- cacerts="$pki/ca.pem" proposals=aes256gcm16-prfsha384-mlkem1024
+	expect_established -t 20 "ML-KEM-1024 alone in IKE_SA_INIT over $t (a reliable transport: MAY), ML-DSA-65 AUTH"
+	tap_expect_eq "$t: a's IKE SA names ML-KEM-1024 alone, IKE over TCP" \
+		"AES_GCM_16_256/HMAC_SHA2_384/ML_KEM_1024 tcp" \
+		"$(ike1 a proposal) $(ike1 a transport)"
+	tap_check "$t: no ML-KEM-over-UDP warning at load" \
+		sh -c "! grep 'SHOULD NOT without path MTU' '$IKE_DIR/a.log'"
+done
+ike_conf a "${A_ARGS[@]}" cacerts="$pki/ca.pem" proposals=aes256gcm16-prfsha384-mlkem1024 "conn_extra=transport = udp"
+out=$("$BIN/tcpiked" -t -f "$IKE_DIR/a.conf" 2>&1)
+line=$(grep -n 'proposals = aes256gcm16-prfsha384-mlkem1024' "$IKE_DIR/a.conf" | cut -d: -f1)
+tap_check "over UDP, ML-KEM-1024 alone in IKE_SA_INIT is warned of at load, on its line ($line): SHOULD NOT" \
+	grep -q "a.conf:$line: proposals: mlkem1024 in IKE_SA_INIT over UDP .*SHOULD NOT without path MTU discovery" <<<"$out"
+
 # --- a certificate from another CA: AUTHENTICATION_FAILED, by each side ------
 ike_up cacerts="$pki/other-ca.pem" -- cacerts="$pki/ca.pem"
 sleep 3

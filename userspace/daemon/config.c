@@ -2286,6 +2286,30 @@ static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	return 0;
 }
 
+/*
+ * draft-ietf-ipsecme-ikev2-mlkem §3: ML-KEM-768 and -1024 in IKE_SA_INIT
+ * over UDP make a request the path MTU may not carry, and RFC 7383 cannot
+ * fragment IKE_SA_INIT, so without path MTU discovery they SHOULD NOT be
+ * used there; over a reliable transport (RFC 9329, or separate transports
+ * starting on TCP) any ML-KEM MAY.  A warning, the load goes on.
+ */
+static void check_mlkem_udp(struct ctx *c, const struct node *sec, const struct conn_cfg *cc)
+{
+	int i, k;
+
+	if (cc->transport == CFG_XPORT_TCP || cc->transport == CFG_XPORT_SEPARATE_TCP_FIRST)
+		return;
+	for (i = 0; i < cc->n_ike; i++)
+		for (k = 0; k < cc->ike[i].n_ke; k++)
+			if (cc->ike[i].ke[k] == 36 || cc->ike[i].ke[k] == 37) {
+				warn(c, line_of(sec, "proposals"),
+				     "proposals: %s in IKE_SA_INIT over UDP makes a request of over 1,400 bytes that IKE fragmentation cannot split (draft-ietf-ipsecme-ikev2-mlkem: SHOULD NOT without path MTU discovery); use transport = tcp or separate-tcp-first, or a classical method with ke1_%s",
+				     cc->ike[i].ke[k] == 36 ? "mlkem768" : "mlkem1024",
+				     cc->ike[i].ke[k] == 36 ? "mlkem768" : "mlkem1024");
+				return;
+			}
+}
+
 const char *config_not_a_host(const struct sockaddr_storage *ss)
 {
 	return not_a_peer(ss);
@@ -2354,6 +2378,7 @@ static int parse_conn(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	if (check_race(c, sec, cc) || check_start(c, sec, cc) || check_vips(c, sec, cc) ||
 	    check_addke(c, sec, cc))
 		return -1;
+	check_mlkem_udp(c, sec, cc);
 	return check_trap(c, sec, cc);
 }
 
