@@ -132,12 +132,13 @@ NFT
 # race at its default beside the old fallback's timing (before the race,
 # auto dropped UDP for TCP after tcp_fallback_delay, 1.5 s: the race with
 # that delay starts TCP at the same moment), the race with TCP at once, and
-# separate transports' fallback.
+# separate transports' race (it fell back after 1.5 s before, with a second
+# connect).
 B4_ROWS=(
 	"auto (race, tcp_race_delay 250 ms)|transport = auto|500"
 	"auto, TCP after 1.5 s (the old fallback's timing)|transport = auto;tcp_race_delay = 1500ms|-"
 	"auto, tcp_race_delay = 0 (both at once)|transport = auto;tcp_race_delay = 0|500"
-	"separate (fallback after tcp_fallback_delay 1.5 s)|transport = separate|2000"
+	"separate (race, tcp_race_delay 250 ms, on the pre-connection)|transport = separate|500"
 )
 
 b4() {
@@ -150,7 +151,9 @@ b4() {
 		echo "time from \`tcpikectl initiate\` until the Child SA is installed on the"
 		echo "initiator (polled every 10 ms).  Defaults: auto races TCP beside UDP after"
 		echo "tcp_race_delay (250 ms, UDP sent once more first, RFC 9329 §5.1); separate"
-		echo "falls back after tcp_fallback_delay (1.5 s).  The old fallback's row is auto"
+		echo "races the same way, its TCP SA (separate-tcp-first, the notify from TCP)"
+		echo "on the connection opened beside the UDP IKE_SA_INIT (tcp_preconnect), so"
+		echo "with UDP open it makes one connect too (IKE_AUTH's).  The old fallback's row is auto"
 		echo "with tcp_race_delay = 1500ms: TCP starts when the fallback used to.  With UDP"
 		echo "open, a TCP connect is counted (the daemon's tcp_connects): the race costs"
 		echo "nothing there unless its delay is 0."

@@ -935,7 +935,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 	bprintf(b, "counters: rx %llu tx %llu dropped %llu bad %llu retransmits %llu, "
 		"IKE SAs established %llu failed %llu, Child SAs %llu failed %llu, "
 		"cookies sent %llu, fragments sent %llu reassembled %llu "
-		"dropped for max_frag_memory %llu, TCP connects %llu fallbacks %llu reconnects %llu, "
+		"dropped for max_frag_memory %llu, TCP connects %llu reconnects %llu, "
 		"races %llu (won by UDP %llu, by TCP %llu), separate transports %llu "
 		"(TCP failed %llu), pre-connects %llu (unused %llu, failed %llu)\n",
 		(unsigned long long)e->st.rx, (unsigned long long)e->st.tx,
@@ -946,7 +946,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 		(unsigned long long)e->st.cookies_sent, (unsigned long long)e->st.frags_sent,
 		(unsigned long long)e->st.frags_reassembled,
 		(unsigned long long)e->frags.evicted, (unsigned long long)e->st.tcp_connects,
-		(unsigned long long)e->st.tcp_fallbacks, (unsigned long long)e->st.tcp_reconnects,
+		(unsigned long long)e->st.tcp_reconnects,
 		(unsigned long long)e->st.tcp_races, (unsigned long long)e->st.tcp_races_udp_won,
 		(unsigned long long)e->st.tcp_races_tcp_won,
 		(unsigned long long)e->st.separate_negotiated,
@@ -1083,7 +1083,7 @@ static void ike_sa_json(struct engine *e, struct ike_sa *sa, bool first, uint64_
 		t.si, t.sr, t.su, cfg_transport_name(sa->x.mode),
 		xport_separate(&sa->x) ? "true" : "false",
 		xport_esp_in_tcp(&sa->x) ? "true" : "false",
-		sa->x.origin == XO_FALLBACK || sa->x.origin == XO_RACE ? "true" : "false",
+		sa->x.origin == XO_RACE ? "true" : "false",
 		xport_tcp_originator(&sa->x) ? "true" : "false");
 	jstr(b, peer_id_str(sa, pid));
 	xport_json(sa, b);
@@ -1109,7 +1109,7 @@ static void counters_json(const struct engine *e, struct buf *b)
 		"\"child_installed\":%llu,\"child_failed\":%llu,\"cookies_sent\":%llu,"
 		"\"cookies_ok\":%llu,\"invalid_ke_sent\":%llu,\"fragments_sent\":%llu,"
 		"\"fragments_reassembled\":%llu,\"fragments_evicted\":%llu,"
-		"\"fragment_bytes\":%zu,\"memory_trims\":%llu,\"dpd_dead\":%llu,\"tcp_fallbacks\":%llu,"
+		"\"fragment_bytes\":%zu,\"memory_trims\":%llu,\"dpd_dead\":%llu,"
 		"\"tcp_reconnects\":%llu,\"tcp_connects\":%llu,\"tcp_races\":%llu,"
 		"\"tcp_races_udp_won\":%llu,\"tcp_races_tcp_won\":%llu,\"separate_negotiated\":%llu,"
 		"\"separate_tcp_failed\":%llu,\"tcp_preconnects\":%llu,"
@@ -1128,7 +1128,7 @@ static void counters_json(const struct engine *e, struct buf *b)
 		(unsigned long long)e->st.frags_sent, (unsigned long long)e->st.frags_reassembled,
 		(unsigned long long)e->frags.evicted, e->frags.bytes,
 		(unsigned long long)(e->ho_mem.trims + (e->tcp ? e->tcp->mem.trims : 0)),
-		(unsigned long long)e->st.dpd_dead, (unsigned long long)e->st.tcp_fallbacks,
+		(unsigned long long)e->st.dpd_dead,
 		(unsigned long long)e->st.tcp_reconnects, (unsigned long long)e->st.tcp_connects,
 		(unsigned long long)e->st.tcp_races, (unsigned long long)e->st.tcp_races_udp_won,
 		(unsigned long long)e->st.tcp_races_tcp_won,

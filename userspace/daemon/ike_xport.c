@@ -17,7 +17,10 @@
  *                       IKE_AUTH and everything after (RT-4, RT-12), ESP
  *                       stays on IP or UDP 4500 (RT-15, RT-20).  The
  *                       connection is opened beside IKE_SA_INIT
- *                       (tcp_preconnect), IKE_AUTH its first message
+ *                       (tcp_preconnect), IKE_AUTH its first message.
+ *                       UDP unanswered in tcp_race_delay: races as auto
+ *                       does, the TCP SA as separate-tcp-first (RT-9) on
+ *                       the connection opened beside IKE_SA_INIT
  *   separate-tcp-first  IKE_SA_INIT over TCP with the notify (RT-9); no
  *                       echo means plain RFC 9329 (RT-11)
  *
@@ -60,10 +63,8 @@
  *                            transports (RT-5); RFC 9329 §5.1 needs a new
  *                            SA for that (TCP-16)
  *   XS_SEP.. + XE_IKE_UDP    once on TCP, IKE stays on TCP (RT-12, RT-30)
- *   XS_UDP_INIT + XE_FALLBACK  transport = udp never falls back (TCP-4)
- *   XS_AUTO_INIT + XE_FALLBACK auto races TCP beside UDP, it does not drop
- *                            its UDP SA before TCP has answered
- *   XS_AUTO_RACE + XE_RACE   one race per attempt
+ *   XS_UDP_INIT + XE_RACE    transport = udp never goes to TCP (TCP-4)
+ *   XS_AUTO_RACE + XE_RACE   one race per attempt (XS_SEP_RACE too)
  *   XS_TCP_INIT + XE_RACE_LOST a TCP SA that races nothing does not lose
  *   XS_*_INIT + XE_INIT_ECHO  an echo we did not ask for is ignored
  *                            (the SA goes on as without it: XE_INIT_DONE)
@@ -92,6 +93,7 @@ const struct xport_rule xport_rules[] = {
 	{ XS_AUTO_RACE, XE_INIT_RETRY, XS_AUTO_RACE, "RFC 7296 §2.6, §2.7" },
 	{ XS_RACE_TCP_INIT, XE_INIT_RETRY, XS_RACE_TCP_INIT, "TCP-29, TCP-30" },
 	{ XS_SEP_INIT, XE_INIT_RETRY, XS_SEP_INIT, "RFC 7296 §2.6 (the notify is repeated)" },
+	{ XS_SEP_RACE, XE_INIT_RETRY, XS_SEP_RACE, "RFC 7296 §2.6 (the notify is repeated)" },
 	{ XS_TCP_INIT, XE_INIT_RETRY, XS_TCP_INIT, "TCP-29, TCP-30" },
 	{ XS_SEP_TCP_INIT, XE_INIT_RETRY, XS_SEP_TCP_INIT, "TCP-29, TCP-30" },
 	/* The final IKE_SA_INIT response. */
@@ -100,12 +102,20 @@ const struct xport_rule xport_rules[] = {
 	{ XS_AUTO_RACE, XE_INIT_DONE, XS_UDP, "TCP-4 (UDP answered first: the TCP SA goes)" },
 	{ XS_RACE_TCP_INIT, XE_INIT_DONE, XS_TCP, "TCP-14 (TCP answered first: the UDP SA goes)" },
 	{ XS_SEP_INIT, XE_INIT_DONE, XS_UDP, "RT-3 (not echoed: the peer lacks it)" },
+	{ XS_SEP_RACE, XE_INIT_DONE, XS_UDP,
+	  "RT-3 (not echoed: the peer lacks it), TCP-4 (UDP answered first: the TCP SA goes)" },
 	{ XS_TCP_INIT, XE_INIT_DONE, XS_TCP, "TCP-14" },
 	{ XS_SEP_TCP_INIT, XE_INIT_DONE, XS_TCP, "RT-11" },
 	{ XS_SEP_INIT, XE_INIT_ECHO, XS_SEP_CONNECT, "RT-4" },
+	{ XS_SEP_RACE, XE_INIT_ECHO, XS_SEP_CONNECT, "RT-4 (UDP answered first: the TCP SA goes)" },
 	{ XS_SEP_TCP_INIT, XE_INIT_ECHO, XS_SEP_PROBE, "RT-10, RT-24" },
-	/* separate, UDP unanswered: this SA goes, a new one over TCP follows. */
-	{ XS_SEP_INIT, XE_FALLBACK, XS_CLOSED, "RT-9 (new SA over TCP with the notify)" },
+	/* separate, UDP unanswered in tcp_race_delay: once more over UDP, and
+	 * a new SA over TCP with the notify (RT-9) beside it, as auto's race. */
+	{ XS_SEP_INIT, XE_RACE, XS_SEP_RACE,
+	  "RT-9 (a new SA over TCP with the notify), TCP-15, TCP-16" },
+	{ XS_SEP_RACE, XE_RACE_LOST, XS_CLOSED, "TCP-16 (the SA over TCP answered first)" },
+	{ XS_SEP_TCP_INIT, XE_RACE_LOST, XS_CLOSED,
+	  "TCP-4 (UDP answered first), TCP-18 (our connection closed)" },
 	/* auto, UDP unanswered in tcp_race_delay: once more over UDP, and a
 	 * new SA over TCP beside this one; the first to complete IKE_SA_INIT
 	 * goes on, the other goes without a word (nothing is authenticated:
@@ -219,8 +229,6 @@ enum cfg_transport xport_start_mode(enum cfg_transport configured, enum xport_or
 	case XO_REBUILD:
 		return CFG_XPORT_TCP;
 	case XO_RACE:
-		return CFG_XPORT_TCP;
-	case XO_FALLBACK:
 		/* Separate transports are still asked for, from TCP (RT-9). */
 		return configured == CFG_XPORT_SEPARATE ? CFG_XPORT_SEPARATE_TCP_FIRST :
 							  CFG_XPORT_TCP;
@@ -250,6 +258,7 @@ enum xport_event xport_start_event(enum cfg_transport mode, enum xport_origin o)
 static const char *const state_names[XS_COUNT] = {
 	[XS_NEW] = "new", [XS_UDP_INIT] = "udp-init", [XS_AUTO_INIT] = "auto-init",
 	[XS_AUTO_RACE] = "auto-race", [XS_SEP_INIT] = "separate-init",
+	[XS_SEP_RACE] = "separate-race",
 	[XS_TCP_INIT] = "tcp-init", [XS_RACE_TCP_INIT] = "race-tcp-init",
 	[XS_SEP_TCP_INIT] = "separate-tcp-init", [XS_UDP] = "udp",
 	[XS_SEP_CONNECT] = "separate-connect", [XS_SEP_AWAIT] = "separate-await",
@@ -266,7 +275,7 @@ static const char *const event_names[XE_COUNT] = {
 	[XE_RX_INIT_UDP_SEP] = "rx-init-udp-separate", [XE_RX_INIT_TCP] = "rx-init-tcp",
 	[XE_RX_INIT_TCP_SEP] = "rx-init-tcp-separate", [XE_INIT_RETRY] = "init-retry",
 	[XE_INIT_DONE] = "init-done", [XE_INIT_ECHO] = "init-echo",
-	[XE_FALLBACK] = "fallback", [XE_RACE] = "race", [XE_RACE_LOST] = "race-lost",
+	[XE_RACE] = "race", [XE_RACE_LOST] = "race-lost",
 	[XE_TCP_UP] = "tcp-up", [XE_TCP_FAIL] = "tcp-fail",
 	[XE_IKE_UDP] = "ike-on-udp", [XE_ESP_UDP] = "esp-to-udp", [XE_ESP_IP] = "esp-to-ip",
 	[XE_PROBE_OK] = "probe-ok", [XE_PROBE_SKIP] = "probe-skip",
@@ -342,7 +351,7 @@ bool xport_state_ike_tcp(enum xport_state s)
 
 bool xport_state_offers(enum xport_state s)
 {
-	return s == XS_SEP_INIT || s == XS_SEP_TCP_INIT;
+	return s == XS_SEP_INIT || s == XS_SEP_RACE || s == XS_SEP_TCP_INIT;
 }
 
 bool xport_state_probing(enum xport_state s)
@@ -411,7 +420,6 @@ const char *ike_xport_str(const struct ike_sa *sa)
 	if (sa->path.kind == XPORT_TCP)
 		return x->origin == XO_REBUILD ?
 		       "tcp (rebuilt: ESP did not get through beside it)" :
-		       x->origin == XO_FALLBACK ? "tcp (fallback from udp)" :
 		       x->origin == XO_RACE ? "tcp (raced udp, answered first)" : "tcp";
 	return xport_name(sa->path.kind);
 }
@@ -576,9 +584,35 @@ static void pre_done(struct ike_sa *sa, int err, bool closed)
 		 err ? strerror(-err) : "by the peer");
 }
 
+/*
+ * separate's race: the TCP SA being made takes the connection its UDP rival
+ * opened beside IKE_SA_INIT (tcp_preconnect), connecting or up, so that UDP
+ * blocked costs one connect and no wait for it.  Nothing went on it but the
+ * IKETCP prefix (RT-6); its IKE_SA_INIT is its first message.  NULL when
+ * there is none to take.
+ */
+static struct tcp_conn *race_take_conn(struct ike_sa *sa)
+{
+	struct tcp_conn *c = sa->e->race_conn;
+	struct ike_sa *o = c ? c->user : NULL;
+
+	sa->e->race_conn = NULL;
+	if (!c || !o || o->x.pre != c || c->dead)
+		return NULL;
+	o->x.pre = NULL;	/* its reference is ours now (tcp_connect's) */
+	o->x.pre_err = 0;
+	link_go(o, XLE_DROP);
+	link_go(sa, XLE_CONNECT);
+	c->user = sa;
+	log_debug("%s: takes the TCP connection %s opened beside IKE_SA_INIT",
+		  ike_sa_name(sa), ike_sa_name(o));
+	return c;
+}
+
 int ike_tcp_connect(struct ike_sa *sa)
 {
 	struct tcp_conn *c;
+	struct ike_path p;
 	int err;
 
 	if (sa->path.conn && !sa->path.conn->dead)
@@ -592,6 +626,17 @@ int ike_tcp_connect(struct ike_sa *sa)
 		log_debug("%s: not reconnecting: the peer is the TCP originator (TCP-1)",
 			  ike_sa_name(sa));
 		return -EPERM;
+	}
+	c = race_take_conn(sa);
+	if (c) {
+		path_take_conn(sa, c);
+		if (!c->connecting) {
+			/* Up already: what waits for it goes now. */
+			link_go(sa, XLE_CONNECTED);
+			tcp_conn_path(c, &p);
+			sa->path.local = p.local;
+		}
+		return 0;
 	}
 	c = open_conn(sa, &err);
 	if (!c)
@@ -634,7 +679,6 @@ const struct ike_path *ike_esp_path(const struct ike_sa *sa)
 
 /* --- starting an SA ----------------------------------------------------------- */
 
-static void fallback_fire(struct timer *t);
 static void race_fire(struct timer *t);
 static void reconnect_fire(struct timer *t);
 
@@ -643,6 +687,7 @@ int xport_start(struct ike_sa *sa)
 	const struct conn_cfg *cc = sa->cfg;
 	struct engine *e = sa->e;
 	struct ike_xport *x = &sa->x;
+	int r;
 
 	x->mode = xport_start_mode(cc->transport, x->origin);
 	if (xport_go(sa, xport_start_event(x->mode, x->origin)))
@@ -652,16 +697,18 @@ int xport_start(struct ike_sa *sa)
 	case XS_RACE_TCP_INIT:
 	case XS_SEP_TCP_INIT:
 		/* IKE_SA_INIT goes out once connected: NAT-D covers the
-		 * connection's ports (TCP-31). */
+		 * connection's ports (TCP-31); at once on one that is up
+		 * (separate's race). */
 		sa->state = IKE_S_INIT_SENT;
-		return ike_tcp_connect(sa);
+		r = ike_tcp_connect(sa);
+		return r ? r : x->link == XL_UP ? 1 : 0;
 	case XS_SEP_INIT:
 		/* RT-1: UDP to 4500, behind the non-ESP marker. */
 		sa->path.kind = XPORT_UDP4500;
 		addr_set_port(&sa->path.local, e->cfg->daemon.natt_port);
 		addr_set_port(&sa->path.remote, IKEV2_NATT_PORT);
-		/* UDP may be blocked altogether: then TCP from the start. */
-		timer_arm(e->loop, &x->timer, cc->tcp_fallback_delay_ms, fallback_fire);
+		/* UDP may be blocked altogether: TCP races it (race_fire). */
+		timer_arm(e->loop, &x->timer, cc->tcp_race_delay_ms, race_fire);
 		if (cc->tcp_preconnect)
 			pre_connect(sa);
 		return 1;
@@ -732,40 +779,6 @@ void xport_later_free(struct engine *e)
 }
 
 /*
- * separate: UDP had tcp_fallback_delay to answer.  RFC 9329 §5.1 (TCP-16):
- * a new IKE_SA_INIT over TCP with a new SPI; the UDP attempt is dropped.
- * The TCP SA is the same attempt (keyingtries) for the same packet (the
- * trap's trigger), as auto's racing SA is.
- */
-static void fallback_fire(struct timer *t)
-{
-	struct ike_sa *sa = container_of(t, struct ike_sa, x.timer);
-	struct engine *e = sa->e;
-	const struct conn_cfg *cc = sa->cfg;
-	struct ike_sa *ns;
-	char why[96];
-	int err;
-
-	if (sa->state != IKE_S_INIT_SENT || xport_go(sa, XE_FALLBACK))
-		return;
-	log_warn("%s: no answer over UDP in %u ms: falling back to TCP port %u",
-		 ike_sa_name(sa), cc->tcp_fallback_delay_ms, cc->tcp_port);
-	e->st.tcp_fallbacks++;
-	ns = ike_initiate(e, cc, XO_FALLBACK, &err);
-	if (!ns) {
-		snprintf(why, sizeof(why), "TCP fallback failed: %s", strerror(-err));
-		log_err("%s: %s", cc->name, why);
-		ike_keying_failed(sa, why);
-	} else {
-		ns->keying_attempt = sa->keying_attempt;
-		ike_set_trigger(ns, sa->trigger);
-		log_info("%s: IKE_SA_INIT over TCP (fallback for %s)", ike_sa_name(ns),
-			 cc->name);
-	}
-	ike_sa_destroy(sa, NULL);
-}
-
-/*
  * auto: UDP had tcp_race_delay (about one round trip) to answer.  As Happy
  * Eyeballs (RFC 8305) races address families, TCP now races UDP: RFC 9329
  * §5.1 lets TCP start "slightly before" UDP's retransmissions are spent,
@@ -777,6 +790,13 @@ static void fallback_fire(struct timer *t)
  * TCP right after the first UDP request (from the loop: the timer is 0),
  * without sending it again: the administrator's choice against §5.1's
  * advice, for paths known to drop UDP often.
+ *
+ * separate races the same way (it used to drop UDP for TCP after
+ * tcp_fallback_delay, 1.5 s): its TCP SA is separate-tcp-first (RT-9: the
+ * notify from TCP) and takes the connection opened beside the UDP
+ * IKE_SA_INIT (race_take_conn), so UDP blocked costs the delay and one
+ * round trip, and one connect.  When UDP then wins with the echo, IKE_AUTH
+ * connects again (xport_auth_waits).
  */
 static void race_fire(struct timer *t)
 {
@@ -798,7 +818,9 @@ static void race_fire(struct timer *t)
 			 ike_sa_name(sa), cc->tcp_port);
 	}
 	e->st.tcp_races++;
+	e->race_conn = sa->x.pre;
 	ns = ike_initiate(e, cc, XO_RACE, &err);
+	e->race_conn = NULL;
 	if (!ns) {
 		log_warn("%s: no TCP beside UDP: %s; UDP goes on alone", cc->name,
 			 strerror(-err));
@@ -823,6 +845,28 @@ bool xport_race_goes_on(struct ike_sa *sa)
 	return true;
 }
 
+/*
+ * separate's race won by UDP with the echo: the connection the TCP SA took
+ * from it (race_take_conn) goes back for IKE_AUTH when it is still
+ * connecting (a lost SYN),
+ * as nothing but the IKETCP prefix can have gone on it; once the TCP
+ * SA's IKE_SA_INIT went, the connection is that SA's (TCP-22) and goes
+ * with it.
+ */
+static void race_give_back(struct ike_sa *sa, struct ike_sa *o)
+{
+	struct tcp_conn *c = o->path.conn;
+
+	if (sa->x.state != XS_SEP_CONNECT || sa->x.pre || !c || !c->connecting || c->dead)
+		return;
+	o->path.conn = NULL;	/* its reference is sa's now */
+	link_go(o, XLE_DROP);
+	sa->x.pre = c;
+	sa->x.pre_err = 0;
+	c->user = sa;
+	link_go(sa, XLE_CONNECT);
+}
+
 /* The first of a race to complete IKE_SA_INIT: the other goes. */
 static void race_won(struct ike_sa *sa)
 {
@@ -837,6 +881,8 @@ static void race_won(struct ike_sa *sa)
 	sa->x.race = NULL;
 	o->x.race = NULL;
 	xport_go(o, XE_RACE_LOST);
+	if (!tcp)
+		race_give_back(sa, o);
 	if (tcp)
 		sa->e->st.tcp_races_tcp_won++;
 	else
@@ -886,7 +932,7 @@ static void tcp_failed(struct ike_sa *sa, int err)
 	}
 	if (xport_go(sa, XE_TCP_FAIL))
 		return;		/* RFC 9329 (TCP-19): IKE_AUTH times out instead */
-	if (was == XS_RACE_TCP_INIT && xport_race_goes_on(sa)) {
+	if ((was == XS_RACE_TCP_INIT || was == XS_SEP_TCP_INIT) && xport_race_goes_on(sa)) {
 		ike_sa_destroy(sa, NULL);
 		return;
 	}
@@ -1095,6 +1141,7 @@ void xport_init_done(struct ike_sa *sa, bool echoed)
 		pre_close(sa);
 		return;
 	}
+	race_won(sa);		/* separate's race */
 	sa->e->st.separate_negotiated++;
 	/* IKE_SA_INIT over TCP: ESP's path is UDP 4500 beside it, its
 	 * reachability unproven (RT-24). */

@@ -36,7 +36,9 @@ enum xport_state {
 	XS_AUTO_RACE,		/* ... unanswered in tcp_race_delay: still on
 				 * UDP, a TCP IKE SA racing it (TCP-16) */
 	XS_SEP_INIT,		/* on UDP 4500 with N(SEPARATE_TRANSPORTS)
-				 * (RT-1, RT-2), TCP fallback armed */
+				 * (RT-1, RT-2), the race armed */
+	XS_SEP_RACE,		/* ... unanswered in tcp_race_delay: still on
+				 * UDP, a separate-tcp-first SA racing it */
 	XS_TCP_INIT,		/* over TCP, no notify (tcp; fallback; RT-25) */
 	XS_RACE_TCP_INIT,	/* ... auto's TCP SA, racing the UDP one */
 	XS_SEP_TCP_INIT,	/* over TCP with the notify (RT-9) */
@@ -64,8 +66,8 @@ enum xport_event {
 	XE_START_UDP = 0,	/* initiate: transport = udp, or RT-8 retry */
 	XE_START_AUTO,		/* initiate: transport = auto */
 	XE_START_SEP,		/* initiate: transport = separate */
-	XE_START_TCP,		/* initiate: tcp, auto's fallback, RT-25 rebuild */
-	XE_START_SEP_TCP,	/* initiate: separate-tcp-first, separate's fallback */
+	XE_START_TCP,		/* initiate: tcp, RT-25 rebuild */
+	XE_START_SEP_TCP,	/* initiate: separate-tcp-first, separate's racing SA */
 	XE_START_RACE,		/* initiate: auto's TCP SA beside the UDP one */
 	XE_RX_INIT_UDP,		/* responder: IKE_SA_INIT over UDP, not echoing */
 	XE_RX_INIT_UDP_SEP,	/* ... over UDP with the notify, echoed (RT-3) */
@@ -74,8 +76,7 @@ enum xport_event {
 	XE_INIT_RETRY,		/* initiator: COOKIE / INVALID_KE: IKE_SA_INIT again */
 	XE_INIT_DONE,		/* initiator: final response, no notify in it */
 	XE_INIT_ECHO,		/* initiator: final response echoing the notify */
-	XE_FALLBACK,		/* separate: no answer over UDP in tcp_fallback_delay */
-	XE_RACE,		/* auto: no answer over UDP in tcp_race_delay */
+	XE_RACE,		/* auto, separate: no answer over UDP in tcp_race_delay */
 	XE_RACE_LOST,		/* the other SA of the race completed IKE_SA_INIT */
 	XE_TCP_UP,		/* IKE on TCP now: our connection for IKE_AUTH is up,
 				 * or an authenticated message came over TCP */
@@ -114,8 +115,8 @@ enum xport_link_event {
  * connection's transport. */
 enum xport_origin {
 	XO_CONFIG = 0,		/* initiate / start_action */
-	XO_FALLBACK,		/* separate: UDP had no answer (TCP-15, TCP-16) */
-	XO_RACE,		/* auto: UDP had no answer yet, TCP races it */
+	XO_RACE,		/* auto, separate: UDP had no answer yet, TCP
+				 * races it (TCP-15, TCP-16) */
 	XO_UDP_RETRY,		/* TCP 4500 unreachable after separate (RT-8) */
 	XO_REBUILD,		/* ESP unreachable beside TCP (RT-25) */
 };

@@ -467,7 +467,7 @@ struct engine_stats {
 	uint64_t puzzles_deferred;	/* unsolved, above half of half_open_max */
 	uint64_t invalid_ke_sent, retransmits, dpd_dead;
 	uint64_t frags_sent, frags_reassembled;
-	uint64_t tcp_fallbacks, tcp_reconnects, separate_negotiated;
+	uint64_t tcp_reconnects, separate_negotiated;
 	/* Connections we opened; auto's races, and who won them. */
 	uint64_t tcp_connects, tcp_races, tcp_races_udp_won, tcp_races_tcp_won;
 	uint64_t separate_tcp_failed;
@@ -524,6 +524,9 @@ struct engine {
 	 * started from the loop right after (ike_xport.c). */
 	struct xport_later *later;
 	struct timer later_timer;
+	/* separate's race: the connection opened beside the UDP IKE_SA_INIT,
+	 * offered to the racing TCP SA while race_fire makes it. */
+	struct tcp_conn *race_conn;
 	/* The backend's event source, watched by the loop (kevent.c). */
 	int kev_fd;
 	bool kev_watched;

@@ -1259,9 +1259,9 @@ TEST(warnings)
 	config_free(c);
 }
 
-/* transport = auto races TCP after tcp_race_delay; a configuration from
- * before the race that set tcp_fallback_delay keeps its delay, with a
- * warning; both set is refused; separate keeps tcp_fallback_delay. */
+/* transport = auto and separate race TCP after tcp_race_delay; a
+ * configuration from before the race that set tcp_fallback_delay keeps its
+ * delay, with a warning; both set is refused; udp ignores it. */
 TEST(auto_takes_an_old_fallback_delay_for_the_race)
 {
 	char err[512];
@@ -1283,13 +1283,23 @@ TEST(auto_takes_an_old_fallback_delay_for_the_race)
 
 	c = parse(BASE "  transport = separate\n  tcp_fallback_delay = 1s\n" END, err, sizeof(err));
 	ASSERT_NE(NULL, c) TH_LOG("%s", err);
+	EXPECT_EQ(1000, c->conns->tcp_race_delay_ms);
+	ASSERT_NE(NULL, c->warnings);
+	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: transport = separate now races TCP beside UDP after tcp_race_delay (default 250ms); taken as tcp_race_delay = 1000ms, write that instead\n",
+		     c->warnings);
+	config_free(c);
+
+	c = parse(BASE "  transport = separate\n" END, err, sizeof(err));
+	ASSERT_NE(NULL, c) TH_LOG("%s", err);
 	EXPECT_EQ(250, c->conns->tcp_race_delay_ms);
-	EXPECT_EQ(1000, c->conns->tcp_fallback_delay_ms);
 	EXPECT_EQ(NULL, c->warnings);
 	config_free(c);
 
 	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: transport = auto starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay",
 		     parse_err(BASE "  transport = auto\n  tcp_fallback_delay = 1s\n"
+			       "  tcp_race_delay = 300ms\n" END));
+	EXPECT_STREQ("t.conf:7: tcp_fallback_delay: transport = separate starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay",
+		     parse_err(BASE "  transport = separate\n  tcp_fallback_delay = 1s\n"
 			       "  tcp_race_delay = 300ms\n" END));
 
 	/* 0: TCP together with UDP, in either spelling. */

@@ -3457,6 +3457,155 @@ TEST(auto_race_delay_zero_starts_both_at_once)
 	EXPECT_EQ(150, auto_blocked_ms(_metadata, "transport = auto\n tcp_race_delay = 0"));
 }
 
+/* separate with UDP blocked races as auto does (after tcp_race_delay, 250
+ * ms), the TCP SA (separate-tcp-first, RT-9) taking the connection made
+ * beside IKE_SA_INIT: one connect, and the tunnel after race 250 +
+ * IKE_SA_INIT 50 + IKE_AUTH 50 over a 50 ms round trip (before: UDP had
+ * tcp_fallback_delay, 1.5 s, and the fallback connected again: 1650 ms,
+ * two connects).  Without the pre-connect the race connects: 50 more. */
+static uint64_t separate_blocked_ms(struct __test_metadata *_metadata, const char *extra,
+				    unsigned int *connects)
+{
+	struct net *n = net_new(extra);
+	uint64_t t0 = now_ms, t;
+
+	n->block_udp = true;
+	n->one_way_ms = 25;
+	n->connect_ms = 50;
+	initiate(n);
+	timers(n);		/* the loop's next pass, before any time passes */
+	t = until_established(n, t0);
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(XO_RACE, sa_a(n)->x.origin);
+	EXPECT_EQ(CFG_XPORT_SEPARATE_TCP_FIRST, sa_a(n)->x.mode);
+	EXPECT_EQ(XPORT_UDP4500, ike_esp_path(sa_a(n))->kind);
+	EXPECT_EQ(1, A->e->st.tcp_races);
+	EXPECT_EQ(1, A->e->st.tcp_races_tcp_won);
+	EXPECT_EQ(n->connects, A->e->st.tcp_connects);
+	*connects = n->connects;
+	net_free(n);
+	return t;
+}
+
+TEST(separate_races_tcp_when_udp_is_blocked)
+{
+	unsigned int c;
+
+	EXPECT_EQ(350, separate_blocked_ms(_metadata, "transport = separate", &c));
+	EXPECT_EQ(1, c);
+	EXPECT_EQ(400, separate_blocked_ms(_metadata, "transport = separate\n tcp_preconnect = no", &c));
+	EXPECT_EQ(1, c);
+	EXPECT_EQ(150, separate_blocked_ms(_metadata,
+				      "transport = separate\n tcp_preconnect = no\n tcp_race_delay = 0", &c));
+	EXPECT_EQ(1, c);
+}
+
+/* separate's race, UDP echoed first: the UDP SA goes on to TCP for
+ * IKE_AUTH (RT-4) and the TCP SA goes, with the connection it took from
+ * the UDP SA, so the UDP SA connects again. */
+SCENARIO(separate_race_udp_answers_first)
+{
+	struct net *n = net_new("transport = separate");
+
+	initiate(n);
+	while (finish_connects(n))
+		;
+	now_ms += 300;
+	timers(n);
+	EXPECT_EQ(2, count_all(A));
+	EXPECT_EQ(1, count_xstate(A, XS_SEP_RACE));
+	EXPECT_EQ(1, count_xstate(A, XS_SEP_TCP_INIT));
+	EXPECT_EQ(1, n->connects);	/* the pre-connection, taken over */
+	ASSERT_EQ(3, queued(n));	/* UDP twice, then TCP */
+	deliver(n);			/* UDP's request */
+	drop(n);			/* UDP's again */
+	drop(n);			/* TCP's */
+	ASSERT_EQ(IKEV2_EXCH_IKE_SA_INIT, head_exch(n));
+	ASSERT_EQ(A, head_to(n));
+	deliver(n);			/* echoed over UDP: UDP wins */
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_SEP_CONNECT, A->e->all->x.state);
+	EXPECT_EQ(1, A->e->st.tcp_races_udp_won);
+	EXPECT_EQ(2, n->connects);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(XO_CONFIG, sa_a(n)->x.origin);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	net_free(n);
+}
+
+/* ... TCP first: the UDP SA goes; its late response is dropped. */
+SCENARIO(separate_race_tcp_answers_first)
+{
+	struct net *n = net_new("transport = separate");
+
+	initiate(n);
+	while (finish_connects(n))
+		;
+	now_ms += 300;
+	timers(n);
+	ASSERT_EQ(3, queued(n));
+	to_front(n, 2);
+	deliver(n);			/* TCP's IKE_SA_INIT */
+	to_front(n, 2);
+	deliver(n);			/* its response, echoed: TCP wins */
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_SEP_PROBE, A->e->all->x.state);
+	EXPECT_EQ(1, A->e->st.tcp_races_tcp_won);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(1, n->connects);
+	EXPECT_EQ(0, A->e->st.ike_failed);
+	net_free(n);
+}
+
+/* ... UDP answered by a peer without separate transports: plain UDP,
+ * the TCP SA goes. */
+SCENARIO(separate_race_udp_not_echoed)
+{
+	struct net *n = net_new("transport = separate");
+
+	B->cfg->daemon.separate_transports = false;
+	initiate(n);
+	now_ms += 300;
+	timers(n);
+	EXPECT_EQ(2, count_all(A));
+	deliver(n);
+	ASSERT_EQ(IKEV2_EXCH_IKE_SA_INIT, head_exch(n));
+	while (head_to(n) != A || head_exch(n) != IKEV2_EXCH_IKE_SA_INIT)
+		ASSERT_TRUE(deliver(n) || finish_connects(n));
+	deliver(n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(XS_UDP, A->e->all->x.state);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(XS_UDP, sa_a(n)->x.state);
+	EXPECT_EQ(1, count_all(A));
+	net_free(n);
+}
+
+/* Cookies on both during separate's race: each retries on its transport. */
+SCENARIO(separate_race_with_cookies)
+{
+	struct net *n = net_new("transport = separate");
+
+	B->cfg->daemon.cookie_threshold = 0;
+	initiate(n);
+	now_ms += 300;
+	timers(n);
+	pump(n);
+	established(_metadata, n);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_LE(2, B->e->st.cookies_sent);
+	EXPECT_EQ(1, A->e->st.tcp_races_udp_won + A->e->st.tcp_races_tcp_won);
+	net_free(n);
+}
+
 /* A responder asking for cookies on both: each retries on its transport
  * (over TCP on a new connection, TCP-29), one wins. */
 SCENARIO(auto_race_with_cookies)
@@ -3694,8 +3843,12 @@ TEST(separate_preconnect_overlaps_a_lost_syn)
 	/* init 50 + connect 1050 + auth 50, against connect 1050 + auth 50 */
 	EXPECT_EQ(1150, before);
 	EXPECT_EQ(1100, after);
-	/* init 1050 + connect 1050 + auth 50, against 1050 + auth 50 */
-	EXPECT_EQ(2150, before2);
+	/* Without: the race (tcp_race_delay 250) sends IKE_SA_INIT again,
+	 * answered at 300 with the echo, and its TCP SA's connect, made at
+	 * 250, still connecting, goes to IKE_AUTH: 250 + 1050 + auth 50 (with
+	 * the fallback of before: init 1050 + connect 1050 + auth 50 = 2150);
+	 * with: 1050 + auth 50, the pre-connection back from the race. */
+	EXPECT_EQ(1350, before2);
 	EXPECT_EQ(1100, after2);
 }
 
@@ -3848,7 +4001,7 @@ SCENARIO(separate_udp_blocked_goes_tcp_first)
 	elapse(n, 1600);
 	established(_metadata, n);
 	EXPECT_EQ(1, count_all(A));
-	EXPECT_EQ(XO_FALLBACK, sa_a(n)->x.origin);
+	EXPECT_EQ(XO_RACE, sa_a(n)->x.origin);
 	EXPECT_EQ(CFG_XPORT_SEPARATE_TCP_FIRST, sa_a(n)->x.mode);
 	/* The none backend has no ESP to probe: skipped, separate kept. */
 	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
@@ -4559,6 +4712,8 @@ TEST(every_transition_by_exchanges)
 		sc_separate_auth_connection_breaks, sc_tcp_first_auth_connection_breaks,
 		sc_tcp_unreachable, sc_tcp_first_unreachable,
 		sc_separate_udp_blocked_goes_tcp_first, sc_tcp_first_not_echoed_is_rfc9329,
+		sc_separate_race_udp_answers_first, sc_separate_race_tcp_answers_first,
+		sc_separate_race_udp_not_echoed, sc_separate_race_with_cookies,
 		sc_cookies_on_every_transport, sc_tcp_reconnect,
 		sc_tcp_originator_kept_across_rekey, sc_tcp_closed_when_the_sa_ends,
 		sc_probe_answered_on_ip,
@@ -5480,39 +5635,43 @@ TEST(trap_request_starts_with_the_packet)
 	net_free(n);
 }
 
-/* separate with UDP and TCP both blocked: the TCP fallback (tcp_fallback_delay)
- * belongs to the same attempt as the UDP IKE_SA_INIT it replaces, so
- * keyingtries counts attempts, not fallbacks, and gives up (before: the
- * fallback's SA started again at attempt 0, and keyingtries = 2 retried
- * for ever). */
-TEST(separate_fallback_is_the_same_attempt)
+/* separate with UDP and TCP both blocked: the racing TCP SA belongs to the
+ * same attempt as the UDP IKE_SA_INIT it races, so keyingtries counts
+ * attempts, not races, and gives up (before, with the fallback: its SA
+ * started again at attempt 0, and keyingtries = 2 retried for ever). */
+TEST(separate_race_is_the_same_attempt)
 {
 	struct net *n = net_new("transport = separate\n tcp_preconnect = no\n keyingtries = 2");
 	unsigned int i;
 
 	n->block_udp = n->block_tcp = true;
 	initiate(n);
-	elapse(n, 1600);		/* UDP's 1500 ms, then TCP refused */
-	EXPECT_EQ(1, A->e->st.tcp_fallbacks);
+	elapse(n, 300);			/* the race, TCP refused: UDP alone */
+	EXPECT_EQ(1, A->e->st.tcp_races);
+	EXPECT_EQ(1, count_all(A));
+	EXPECT_EQ(NULL, retry_of(A));
+	for (i = 0; i < 30 && !retry_of(A); i++)
+		elapse(n, 1000);	/* UDP's retransmissions spent */
 	EXPECT_EQ(0, count_all(A));
 	ASSERT_NE(NULL, retry_of(A));
-	elapse(n, 1000);		/* attempt 2, over UDP */
+	for (i = 0; i < 30 && !count_all(A); i++)
+		elapse(n, 500);		/* attempt 2, over UDP */
 	ASSERT_EQ(1, count_all(A));
 	EXPECT_EQ(2, A->e->all->keying_attempt);
-	elapse(n, 1600);		/* and its fallback over TCP, attempt 2 too */
-	EXPECT_EQ(2, A->e->st.tcp_fallbacks);
-	for (i = 0; i < 30; i++)
+	elapse(n, 300);			/* and its race over TCP, attempt 2 too */
+	EXPECT_EQ(2, A->e->st.tcp_races);
+	for (i = 0; i < 60; i++)
 		elapse(n, 2000);
 	EXPECT_EQ(0, count_all(A));
 	EXPECT_EQ(NULL, retry_of(A));
-	EXPECT_EQ(2, A->e->st.tcp_fallbacks);
+	EXPECT_EQ(2, A->e->st.tcp_races);
 	net_free(n);
 }
 
 /* A trapped connection over separate transports, UDP blocked: the IKE_AUTH
- * that the TCP fallback sends still names the packet that met the trap
+ * that the racing TCP SA sends still names the packet that met the trap
  * first (RFC 7296 §2.9), as the UDP attempt would have. */
-TEST(separate_fallback_keeps_the_trigger)
+TEST(separate_race_keeps_the_trigger)
 {
 	const char *want = "TSi 10.1.2.3-10.1.2.3[1/0-65535],10.1.0.0-10.1.255.255 "
 			   "TSr 10.2.0.7-10.2.0.7[1/0-65535],10.2.0.0-10.2.255.255";
@@ -5525,10 +5684,10 @@ TEST(separate_fallback_keeps_the_trigger)
 	engine_autostart(B->e);
 	n->block_udp = true;
 	kernel_acquire(A, trap_reqid(A), "10.1.2.3", "10.2.0.7");
-	elapse(n, 1400);
-	now_ms += 100;		/* tcp_fallback_delay: step by step from here */
+	elapse(n, 200);
+	now_ms += 50;		/* tcp_race_delay: step by step from here */
 	timers(n);
-	EXPECT_EQ(1, A->e->st.tcp_fallbacks);
+	EXPECT_EQ(1, A->e->st.tcp_races);
 	while (head_exch(n) != IKEV2_EXCH_IKE_AUTH && ++guard < 100)
 		if (!deliver(n))
 			finish_connects(n);

@@ -53,8 +53,16 @@ static const struct walk mode_walks[] = {
 	    { XE_ESP_IP, XS_SEP }, { XE_ESP_IP, XS_SEP } } },
 	{ "separate: not echoed, plain UDP (RT-3)", XS_SEP_INIT,
 	  { { XE_INIT_DONE, XS_UDP }, END } },
-	{ "separate: UDP unanswered, a new SA from TCP (RT-9)", XS_SEP_INIT,
-	  { { XE_FALLBACK, XS_CLOSED }, END } },
+	{ "separate: UDP unanswered in tcp_race_delay, a new SA from TCP races it, UDP echoed first (RT-9, RT-4)",
+	  XS_SEP_INIT,
+	  { { XE_RACE, XS_SEP_RACE }, { XE_INIT_RETRY, XS_SEP_RACE },
+	    { XE_INIT_ECHO, XS_SEP_CONNECT }, END } },
+	{ "separate: ... UDP answered, not echoed (RT-3)", XS_SEP_RACE,
+	  { { XE_INIT_DONE, XS_UDP }, END } },
+	{ "separate: ... TCP answered first, the UDP SA goes (TCP-16)", XS_SEP_RACE,
+	  { { XE_RACE_LOST, XS_CLOSED }, END } },
+	{ "separate: the racing TCP SA, UDP answered first (TCP-4)", XS_SEP_TCP_INIT,
+	  { { XE_RACE_LOST, XS_CLOSED }, END } },
 	{ "separate: TCP 4500 unreachable after the echo (RT-7)", XS_SEP_CONNECT,
 	  { { XE_TCP_FAIL, XS_CLOSED }, END } },
 	{ "separate: IKE_AUTH's connection broke (RT-7)", XS_SEP,
@@ -227,12 +235,12 @@ TEST(named_refusals)
 		{ XS_SEP_CONNECT, XE_IKE_UDP, "IKE_AUTH goes on TCP (RT-4)" },
 		{ XS_TCP, XE_IKE_UDP, "RFC 9329 keeps IKE on TCP (TCP-14)" },
 		{ XS_REBUILD, XE_IKE_UDP, "IKE stays on TCP (RT-12)" },
-		{ XS_UDP_INIT, XE_FALLBACK, "transport = udp does not fall back" },
-		{ XS_AUTO_INIT, XE_FALLBACK, "auto races TCP beside UDP: UDP is not dropped unanswered" },
-		{ XS_AUTO_RACE, XE_FALLBACK, "auto races TCP beside UDP: UDP is not dropped unanswered" },
 		{ XS_UDP_INIT, XE_RACE, "transport = udp never uses TCP (TCP-4)" },
-		{ XS_SEP_INIT, XE_RACE, "separate falls back, it does not race" },
 		{ XS_AUTO_RACE, XE_RACE, "one race per attempt" },
+		{ XS_SEP_RACE, XE_RACE, "one race per attempt" },
+		{ XS_SEP_TCP_INIT, XE_RACE, "the TCP SA of a race does not race again" },
+		{ XS_SEP_INIT, XE_RACE_LOST, "no race before tcp_race_delay" },
+		{ XS_SEP_RACE, XE_TCP_FAIL, "the UDP SA of a race has no TCP" },
 		{ XS_RACE_TCP_INIT, XE_RACE, "the TCP SA of a race does not race again" },
 		{ XS_UDP, XE_RACE, "UDP answered" },
 		{ XS_AUTO_INIT, XE_RACE_LOST, "no race before tcp_race_delay" },
@@ -242,8 +250,6 @@ TEST(named_refusals)
 		{ XS_AUTO_RACE, XE_TCP_FAIL, "the UDP SA of a race has no TCP" },
 		{ XS_AUTO_RACE, XE_INIT_ECHO, "an echo we did not ask for" },
 		{ XS_RACE_TCP_INIT, XE_INIT_ECHO, "an echo we did not ask for" },
-		{ XS_TCP_INIT, XE_FALLBACK, "already on TCP" },
-		{ XS_UDP, XE_FALLBACK, "UDP answered" },
 		{ XS_UDP_INIT, XE_INIT_ECHO, "an echo we did not ask for" },
 		{ XS_AUTO_INIT, XE_INIT_ECHO, "an echo we did not ask for" },
 		{ XS_TCP_INIT, XE_INIT_ECHO, "an echo we did not ask for (RT-25 rebuild)" },
@@ -296,7 +302,7 @@ TEST(start_by_transport_and_origin)
 		/* TCP-16: auto's race is a new SA over TCP ... */
 		{ CFG_XPORT_AUTO, XO_RACE, XS_RACE_TCP_INIT },
 		/* ... separate's still asks for separate transports (RT-9) */
-		{ CFG_XPORT_SEPARATE, XO_FALLBACK, XS_SEP_TCP_INIT },
+		{ CFG_XPORT_SEPARATE, XO_RACE, XS_SEP_TCP_INIT },
 		/* RT-8: over UDP without the notify */
 		{ CFG_XPORT_SEPARATE, XO_UDP_RETRY, XS_UDP_INIT },
 		/* RT-25: over TCP without the notify */
@@ -312,6 +318,7 @@ TEST(start_by_transport_and_origin)
 	}
 	/* The notify goes only where the start offers it. */
 	EXPECT_TRUE(xport_state_offers(XS_SEP_INIT));
+	EXPECT_TRUE(xport_state_offers(XS_SEP_RACE));
 	EXPECT_TRUE(xport_state_offers(XS_SEP_TCP_INIT));
 	EXPECT_FALSE(xport_state_offers(XS_TCP_INIT));
 	EXPECT_FALSE(xport_state_offers(XS_UDP_INIT));
