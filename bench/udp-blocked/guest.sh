@@ -9,12 +9,13 @@
 # with UDP open:
 #   tcpiked-auto       two tcpiked (backend module), transport auto, every
 #                      timer at its default (tcp_race_delay 250 ms)
-#   tcpiked-separate   the same with transport separate
+#   tcpiked-separate   the same with transport separate (it races too)
 #   lsw-default        two Libreswan 4.10 pluto, enable-tcp=fallback,
 #                      retransmit-timeout and -interval at their defaults
 #                      (60 s, 500 ms)
-#   lsw-tuned          the same with retransmit-timeout=10s, the value
-#                      ipsec.conf(5) recommends for fallback mode
+#   lsw-rtN            the same with retransmit-timeout=Ns for each N of
+#                      B4_LSW_TIMEOUTS (10 5 2: 10 s is the value
+#                      ipsec.conf(5) recommends for fallback mode)
 # Each B4_RUNS (3) times; lsw-default blocked only B4_LSW_DEFAULT_RUNS (1)
 # times (its UDP phase alone is a fixed 64 s schedule).  A ping every 50 ms
 # (iputils) from a's inner address to b's; clear ICMP never leaves either
@@ -31,6 +32,7 @@ set -u
 RUNS=${B4_RUNS:-3}
 LSW_DEFAULT_RUNS=${B4_LSW_DEFAULT_RUNS:-1}
 LIMIT=${B4_LIMIT:-120}		# seconds to wait for a reply
+LSW_TIMEOUTS=${B4_LSW_TIMEOUTS:-10 5 2}
 PSK=tcpike-b4-bench-psk-0123456789
 err=0
 berr() { echo "B4ERR $*"; err=1; }
@@ -158,9 +160,9 @@ $extra
 EOF
 }
 
-lsw_once() {	# lsw_once VARIANT BLOCKED RUN
+lsw_once() {	# lsw_once default|rtN BLOCKED RUN
 	local v=$1 b=$2 run=$3 t0 ms extra=
-	[ "$v" = tuned ] && extra=$'\tretransmit-timeout=10s'
+	[ "$v" != default ] && extra=$'\tretransmit-timeout='"${v#rt}s"
 	topo || { berr "lsw-$v: namespaces"; return 1; }
 	[ "$b" = 1 ] && block
 	printf '10.0.0.1 10.0.0.2 : PSK "%s"\n' "$PSK" >"$IKE_DIR/lsw.secrets"
@@ -189,7 +191,9 @@ for run in $(seq "$RUNS"); do
 		tcpiked_once auto "$b" "$run"
 		tcpiked_once separate "$b" "$run"
 		if [ $lsw = 1 ]; then
-			lsw_once tuned "$b" "$run"
+			for t in $LSW_TIMEOUTS; do
+				lsw_once "rt$t" "$b" "$run"
+			done
 			[ "$b" = 0 ] && lsw_once default 0 "$run"
 		fi
 	done
