@@ -26,16 +26,16 @@
 #       its own section b3.md + b3.png; about 12 minutes of VM).  Not in --quick.
 #   B4  UDP blocked: time from `tcpikectl initiate` to an installed Child
 #       SA, for auto's race (default, and 0), auto with the old fallback's
-#       timing (tcp_race_delay = 1500ms) and separate, two tcpiked (backend
+#       timing (tcp_race_delay = 1500ms) and separate's race, two tcpiked (backend
 #       none, the optimised build) in host namespaces with nft dropping UDP
 #       500/4500 at the responder.  Median, min and max over N runs, the
-#       TCP connects counted; goal <= 0.5 s for the race, 2 s for separate.
+#       TCP connects counted; goal <= 0.5 s for the races.
 #       The same with UDP open is measured in the same run as the
 #       reference, so the report shows the fallback's cost as a ratio.
 #       Then its VM part (bench/udp-blocked/host.sh, b4vm.md; B4_VM=0 skips it,
 #       --quick too): time to the first ping reply through kernel ESP,
 #       tcpiked against Libreswan 4.10's enable-tcp=fallback (defaults and
-#       retransmit-timeout=10s), about 5 minutes of VM.
+#       retransmit-timeout swept: 10, 5, 2 s), about 6 minutes of VM.
 #   B5  scale (host part): 10,000 IKE SAs with one Child SA each on one
 #       responder, resident memory per IKE SA ((RSS after - RSS before) / N)
 #       for tcpiked (backend none), charon-lt (fake kernel: neither holds a
