@@ -217,8 +217,9 @@ followups() {
 # IKE_FOLLOWUP_KE from that side, both kernels hold the new states and not
 # the old ones (settle), and ESP flows through them.
 rekey() {
-	local c=$1 what=$2 who=$3 side=tcpiked oc oi nf od
+	local c=$1 what=$2 who=$3 side=tcpiked name="Child SA" oc oi nf od
 	[ "$who" = s ] && side=charon
+	[ "$what" = ike ] && name="IKE SA"
 	swt_t_sas
 	oc=$T_CHILD oi=$T_IKE
 	nf=$(followups "$who")
@@ -235,7 +236,7 @@ rekey() {
 		ike) [ "$T_IKE" != "$oi" ] && [ "$T_CHILD" = "$oc" ] ;;
 		esac
 	}
-	swt_expect 20 "$c: $what SA rekey by $side with ke1_mlkem768: new SPIs agreed" changed
+	swt_expect 20 "$c: $name rekey by $side with ke1_mlkem768: new SPIs agreed" changed
 	swt_t_sas
 	tap_diag "$c: before: tcpiked IKE $oi child $oc; after: IKE $T_IKE child $T_CHILD"
 	tap_expect_eq "$c: charon's log shows the rekey's IKE_FOLLOWUP_KE request from $side" \
@@ -244,8 +245,8 @@ rekey() {
 		tap_expect_eq "$c: tcpiked installed the new Child SA after its additional key exchange" \
 			$((od + 1)) "$(grep -cE 'Child SA net( by the peer)?: 1 additional key exchanges? done' "$IKE_DIR/t.log")"
 	fi
-	settle "$c: after the $what rekey by $side"
-	traffic "$c: after the $what rekey by $side"
+	settle "$c: after the $name rekey by $side"
+	traffic "$c: after the $name rekey by $side"
 }
 
 # run_seq C t|s STEP...: a fresh pair of daemons, WHO initiates, then the
