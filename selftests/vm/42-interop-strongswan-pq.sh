@@ -84,7 +84,7 @@ ip -n "$NS_B" route add 192.168.1.0/24 via 10.0.0.1 src 192.168.2.1
 # XS_KEY[SPI] (algorithm, key and ICV length, for comparison only).
 #   src 10.0.0.2 dst 10.0.0.1
 #   	proto esp spi 0x5ecb1c57(1590369367) reqid 1(0x00000001) mode tunnel
-#   	aead rfc4106(gcm(aes)) 0x... 128
+#   	aead rfc4106(gcm(aes)) 0x... (288 bits) 128
 #   	lifetime current:
 #   	  252(bytes), 3(packets)
 #   	stats:
@@ -92,7 +92,8 @@ ip -n "$NS_B" route add 192.168.1.0/24 via 10.0.0.1 src 192.168.2.1
 declare -A XS_PK XS_FAIL XS_KEY
 xs_read() {
 	local line spi='' next='' re_spi='proto esp spi 0x([0-9a-f]{8})\('
-	local re_aead='^[[:space:]]+aead ([^ ]+) (0x[0-9a-f]+) ([0-9]+)'
+	# -s adds the key's length in bits before the ICV length
+	local re_aead='^[[:space:]]+aead ([^ ]+) (0x[0-9a-f]+)( \([0-9]+ bits\))? ([0-9]+)'
 	local re_pk='^[[:space:]]+[0-9]+\(bytes\), ([0-9]+)\(packets\)'
 	local re_fail='^[[:space:]]+replay-window [0-9]+ replay [0-9]+ failed ([0-9]+)'
 	XS_PK=() XS_FAIL=() XS_KEY=() XS_SPIS=
@@ -101,7 +102,7 @@ xs_read() {
 			spi=${BASH_REMATCH[1]}
 			XS_SPIS+="$spi"$'\n'
 		elif [[ $line =~ $re_aead ]]; then
-			XS_KEY[$spi]="${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"
+			XS_KEY[$spi]="${BASH_REMATCH[1]} ${BASH_REMATCH[2]}${BASH_REMATCH[3]} ${BASH_REMATCH[4]}"
 		elif [[ $line == *"lifetime current:"* ]]; then
 			next=pk; continue
 		elif [[ $line == *"stats:"* ]]; then
@@ -306,20 +307,22 @@ run_seq() {
 # control C: the check must see a key mismatch.  tcpiked's outbound state
 # is replaced by one with the same SPI, selectors and reqid and a key with
 # its first bit flipped: esp_check must fail, charon's inbound state must
-# count ICV failures, the keys must compare different.
+# count ICV failures, the keys must compare different.  The copy's
+# sequence numbers start past the original's (else charon's state drops
+# them as replays before their ICV is checked).
 control() {
 	local cs x line key alg icv reqid flip
 	swt_agreed
 	cs=($T_CHILD)
 	x=${cs[1]}
 	line=$(ip -n "$NS_A" xfrm state get src 10.0.0.1 dst 10.0.0.2 proto esp spi "0x$x")
-	read -r alg key icv <<<"$(sed -nE 's/^\s+aead (\S+) (0x[0-9a-f]+) ([0-9]+).*/\1 \2 \3/p' <<<"$line")"
+	read -r alg key icv <<<"$(sed -nE 's/^\s+aead (\S+) (0x[0-9a-f]+)( \([0-9]+ bits\))? ([0-9]+).*/\1 \2 \4/p' <<<"$line")"
 	reqid=$(sed -nE 's/.* reqid ([0-9]+) .*/\1/p' <<<"$line" | head -n 1)
 	# the first bit of the AES key (rfc4106's last 32 bits are the salt)
 	flip=0x$(printf '%x' $((0x${key:2:1} ^ 8)))${key:3}
 	ip -n "$NS_A" xfrm state delete src 10.0.0.1 dst 10.0.0.2 proto esp spi "0x$x"
 	if ! ip -n "$NS_A" xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi "0x$x" \
-		reqid "$reqid" mode tunnel aead "$alg" "$flip" "$icv"; then
+		reqid "$reqid" mode tunnel replay-oseq 100000 aead "$alg" "$flip" "$icv"; then
 		tap_fail "$1: control: a copy of tcpiked's outbound state with one key bit flipped installed"
 		return
 	fi
