@@ -41,19 +41,7 @@ command -v swanctl >/dev/null || tap_skip_all "swanctl (strongswan-swanctl) not 
 
 # The daemon under test, built in the Debian 13 root (selftests/trixie.sh).
 trixie_tcpiked "$troot"
-wrap=$IKE_DIR/bin
-# charon for sw_start (already in a mount namespace with /run its own):
-# the strongSwan root's, with $SW_DIR at the same path.
-cat >"$wrap/charon" <<EOF
-#!/bin/sh
-r=$sroot
-mount -t proc proc "\$r/proc" && mount --rbind /dev "\$r/dev" &&
-	mount -t tmpfs tmpfs "\$r/run" && mount -t tmpfs tmpfs "\$r/tmp" &&
-	mkdir -p "\$r$SW_DIR" && mount --bind "$SW_DIR" "\$r$SW_DIR" &&
-	exec chroot "\$r" /usr/lib/ipsec/charon
-EOF
-chmod +x "$wrap/charon"
-SW_CHARON=$wrap/charon
+sw_chroot "$sroot"
 topo_pair mlkem$$ || tap_skip_all "cannot build the namespace pair"
 
 # --- ML-KEM-768 alone in IKE_SA_INIT, tcpiked initiating ----------------------

@@ -59,21 +59,7 @@ if [ -z "${TCPIKE_PQ_TCPIKED:-}" ]; then
 fi
 tap_ok "tcpiked from the Debian 13 root: $prog ($(chroot "$troot" openssl version | cut -d' ' -f1-2))"
 trixie_wrap "$troot" "/src/$prog"
-wrap=$IKE_DIR/bin
-# charon for sw_start (already in a mount namespace with /run its own):
-# the strongSwan root's, with $SW_DIR at the same path; the guest's root is
-# read-only, so only mount points that exist there, and $SW_DIR under the
-# root's new /tmp.
-cat >"$wrap/charon" <<EOF
-#!/bin/sh
-r=$sroot
-mount -t proc proc "\$r/proc" && mount --rbind /dev "\$r/dev" &&
-	mount -t tmpfs tmpfs "\$r/run" && mount -t tmpfs tmpfs "\$r/tmp" &&
-	mkdir -p "\$r$SW_DIR" && mount --bind "$SW_DIR" "\$r$SW_DIR" &&
-	exec chroot "\$r" /usr/lib/ipsec/charon
-EOF
-chmod +x "$wrap/charon"
-SW_CHARON=$wrap/charon
+sw_chroot "$sroot"
 topo_pair pqesp$$ || tap_skip_all "cannot build the namespace pair"
 ip -n "$NS_A" route add 192.168.2.0/24 via 10.0.0.2 src 192.168.1.1
 ip -n "$NS_B" route add 192.168.1.0/24 via 10.0.0.1 src 192.168.2.1
