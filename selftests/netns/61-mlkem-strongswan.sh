@@ -28,16 +28,10 @@
 trap 'sw_cleanup; ike_cleanup' EXIT
 
 require_netns
-troot=${TCPIKE_DEBIAN13_ROOT:-$("$TOP/scripts/trixie-root.sh" --print-dir)}
-sroot=${TCPIKE_SWPQ_ROOT:-$("$TOP/scripts/strongswan-pq-root.sh" --print-dir)}
-[ -x "$troot/usr/bin/gcc" ] && [ -f "$troot/usr/include/openssl/opensslv.h" ] ||
-	tap_skip_all "no Debian 13 root at $troot (scripts/trixie-root.sh)"
-[ -x "$sroot/usr/lib/ipsec/charon" ] ||
-	tap_skip_all "no strongSwan root with ML-KEM at $sroot (scripts/strongswan-pq-root.sh)"
+trixie_pq_roots
 [ -e "$sroot/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so" ] ||
 	tap_skip_all "no kernel-libipsec in $sroot"
 [ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun for kernel-libipsec"
-command -v swanctl >/dev/null || tap_skip_all "swanctl (strongswan-swanctl) not installed"
 
 # The daemon under test, built in the Debian 13 root (selftests/trixie.sh).
 trixie_tcpiked "$troot"

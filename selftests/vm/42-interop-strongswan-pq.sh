@@ -34,14 +34,9 @@
 trap 'sw_cleanup; ike_cleanup' EXIT
 
 require_netns
-troot=${TCPIKE_DEBIAN13_ROOT:-$("$TOP/scripts/trixie-root.sh" --print-dir)}
-sroot=${TCPIKE_SWPQ_ROOT:-$("$TOP/scripts/strongswan-pq-root.sh" --print-dir)}
-[ -x "$troot/usr/bin/gcc" ] && [ -f "$troot/usr/include/openssl/opensslv.h" ] ||
-	tap_skip_all "no Debian 13 root at $troot (scripts/trixie-root.sh; make check builds it)"
-[ -x "$sroot/usr/lib/ipsec/charon" ] &&
-	[ -e "$sroot/usr/lib/ipsec/plugins/libstrongswan-kernel-netlink.so" ] ||
-	tap_skip_all "no strongSwan root with ML-KEM at $sroot (scripts/strongswan-pq-root.sh; make check builds it)"
-command -v swanctl >/dev/null || tap_skip_all "swanctl (strongswan-swanctl) not installed"
+trixie_pq_roots
+[ -e "$sroot/usr/lib/ipsec/plugins/libstrongswan-kernel-netlink.so" ] ||
+	tap_skip_all "no kernel-netlink in $sroot"
 
 # The tcpiked under test: built before the VM started, from this tree.
 prog=${TCPIKE_PQ_TCPIKED:-build-trixie/asan/tcpiked}
