@@ -1271,9 +1271,7 @@ static int frag_add(struct ike_sa *sa, const struct ike_rx *rx, const struct ike
  */
 static bool req_digest(const struct ike_rx *rx, uint8_t out[32])
 {
-	unsigned int n = 0;
-
-	return EVP_Digest(rx->msg, rx->len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+	return !crypto_sha256(rx->msg, rx->len, out);
 }
 
 /* The request in hand (authenticated; whole or its fragment 1). */
