@@ -411,6 +411,17 @@ TEST(x25519_rfc7748)
 	ASSERT_EQ(-EPROTO, kex_derive(ka, zero, 32, &s));
 	ASSERT_EQ(0, s.len);
 	ASSERT_EQ(-EMSGSIZE, kex_derive(ka, zero, 31, &s));
+	/* The peer's key object is reused (crypto_kex.c ecx_public): each
+	 * derivation sees its own peer value, the other side's too. */
+	ASSERT_EQ(0, kex_public(ka, &pub));
+	ASSERT_EQ(0, kex_derive(kb, pub.data, pub.len, &s));
+	ASSERT_TRUE(eq_hex(&s, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"));
+	ASSERT_EQ(0, kex_derive(ka, pub.data, pub.len, &s));	/* a's own: another secret */
+	hex(&a, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	ASSERT_NE(0, memcmp(s.data, a.data, a.len));
+	ASSERT_EQ(0, kex_public(kb, &pub));
+	ASSERT_EQ(0, kex_derive(ka, pub.data, pub.len, &s));
+	ASSERT_TRUE(eq_hex(&s, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"));
 	kex_free(ka);
 	kex_free(kb);
 	buf_wipe(&a);
