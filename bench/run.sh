@@ -255,7 +255,10 @@ resp_start() {
 			"daemon_extra=log_level = warning;cookie_threshold = 10000000;half_open_max = 10000000;half_open_per_ip = 10000000;tcp_max = 100000;tcp_per_ip = 100000;kex_pool = $pool" \
 			"conn_extra=dpd_delay = 0" || return 1
 		sed -i -e 's/log_level = debug//' -e '/^\t\t\tid = fqdn:bench.tcpike.test$/d' "$IKE_DIR/r.conf"
-		ike_start "$NS_B" r || { tail -n 5 "$IKE_DIR/r.log" >&2; return 1; }
+		# Without the none backend's record (a test hook: a line
+		# formatted and written per SA and policy, about 5 % of the
+		# instructions of a handshake; charon writes nothing either).
+		IKE_KB_RECORD= ike_start "$NS_B" r || { tail -n 5 "$IKE_DIR/r.log" >&2; return 1; }
 		RESP_PID=${IKE_PID[r]}
 		;;
 	charon|charon-lt)

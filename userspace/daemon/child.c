@@ -254,32 +254,26 @@ static int range_to_cidrs(const uint8_t *start, const uint8_t *end, size_t n,
 
 	memcpy(cur, start, n);
 	while (count < max) {
-		int bits = (int)n * 8, plen;
+		int bits = (int)n * 8, plen, i;
 		uint8_t last[16];
 
-		/* The largest block aligned at cur that stays within end. */
-		for (plen = 0; plen <= bits; plen++) {
-			int i;
-			bool aligned = true;
-
-			for (i = plen; i < bits; i++)
-				if (cur[i / 8] & (0x80 >> (i % 8)))
-					aligned = false;
-			if (!aligned)
-				continue;
-			memcpy(last, cur, n);
-			for (i = plen; i < bits; i++)
-				last[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-			if (memcmp(last, end, n) <= 0)
-				break;
-		}
+		/* The largest block aligned at cur that stays within end: the
+		 * shortest prefix past cur's last set bit, lengthened (one
+		 * host bit of last cleared each step) until last <= end. */
+		for (plen = bits; plen > 0 && !(cur[(plen - 1) / 8] & (0x80 >> ((plen - 1) % 8))); plen--)
+			;
+		memcpy(last, cur, n);
+		for (i = plen; i < bits; i++)
+			last[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		for (; plen < bits && memcmp(last, end, n) > 0; plen++)
+			last[plen / 8] &= (uint8_t)~(0x80 >> (plen % 8));
 		memcpy(addrs[count], cur, n);
 		plens[count++] = (uint8_t)plen;
 		if (!memcmp(last, end, n))
 			return count;
 		/* cur = last + 1 */
 		memcpy(cur, last, n);
-		for (int i = (int)n - 1; i >= 0; i--)
+		for (i = (int)n - 1; i >= 0; i--)
 			if (++cur[i])
 				break;
 	}

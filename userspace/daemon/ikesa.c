@@ -1160,14 +1160,9 @@ void ike_sa_established(struct ike_sa *sa)
 	sa->established_ms = ike_now();
 	sa->e->st.ike_established++;
 	free_init_material(sa);
-	peer_id_str(sa, idb);
-	if (log_enabled(LOG_LVL_INFO))
-		addr_str(&sa->path.remote, peer, sizeof(peer));
-	else
-		peer[0] = 0;
 	log_info("%s: IKE SA established with %s port %u over %s, peer id %s%s",
-		 ike_sa_name(sa), peer, addr_port(&sa->path.remote),
-		 xport_name(sa->path.kind), idb,
+		 ike_sa_name(sa), addr_str(&sa->path.remote, peer, sizeof(peer)),
+		 addr_port(&sa->path.remote), xport_name(sa->path.kind), peer_id_str(sa, idb),
 		 sa->nat_local ? " (we are behind a NAT)" :
 		 sa->nat_remote ? " (peer is behind a NAT)" : "");
 	ike_schedule_timers(sa);
@@ -1271,9 +1266,7 @@ static int frag_add(struct ike_sa *sa, const struct ike_rx *rx, const struct ike
  */
 static bool req_digest(const struct ike_rx *rx, uint8_t out[32])
 {
-	unsigned int n = 0;
-
-	return EVP_Digest(rx->msg, rx->len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+	return !crypto_sha256(rx->msg, rx->len, out);
 }
 
 /* The request in hand (authenticated; whole or its fragment 1). */

@@ -96,15 +96,17 @@ static const EVP_CIPHER *sk_cipher(const struct sk_ctx *k)
 
 	switch (k->encr) {
 	case CRYPTO_ENCR_AES_CBC:
-		return kl == 128 ? EVP_aes_128_cbc() :
-		       kl == 192 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
+		return crypto_cipher(kl == 128 ? CRYPTO_CIPHER_AES_128_CBC :
+				     kl == 192 ? CRYPTO_CIPHER_AES_192_CBC :
+				     CRYPTO_CIPHER_AES_256_CBC);
 	case CRYPTO_ENCR_AES_GCM_8:
 	case CRYPTO_ENCR_AES_GCM_12:
 	case CRYPTO_ENCR_AES_GCM_16:
-		return kl == 128 ? EVP_aes_128_gcm() :
-		       kl == 192 ? EVP_aes_192_gcm() : EVP_aes_256_gcm();
+		return crypto_cipher(kl == 128 ? CRYPTO_CIPHER_AES_128_GCM :
+				     kl == 192 ? CRYPTO_CIPHER_AES_192_GCM :
+				     CRYPTO_CIPHER_AES_256_GCM);
 	case CRYPTO_ENCR_CHACHA20_POLY1305:
-		return EVP_chacha20_poly1305();
+		return crypto_cipher(CRYPTO_CIPHER_CHACHA20_POLY1305);
 	}
 	return NULL;
 }
