@@ -497,7 +497,9 @@ b1() {
 		echo "at nice -20 (the machine is shared; see the load averages).  Same"
 		echo "proposals on every responder.  Responders:"
 		echo
-		echo "- tcpiked: backend none (no data plane), -O2 build, log level warning."
+		echo "- tcpiked: backend none (no data plane), -O2 build, log level warning,"
+		echo "  without the none backend's record file (a test hook that writes a line"
+		echo "  per SA and policy; \`IKE_KB_RECORD=\`)."
 		if lt_ok; then
 			echo "- charon-lt: strongSwan $(cat "$SW_LT/VERSION" 2>/dev/null) built from Debian's source package"
 			echo "  (scripts/charon-loadtester.sh; the installed charon is $(sw_version)):"
