@@ -233,7 +233,9 @@ static void ike_sa_succeed(struct ike_sa *ns, struct ike_sa *sa)
 	ike_xport_inherit(ns, sa);
 	ns->peer_frag = sa->peer_frag;
 	ns->peer_sig_hashes = sa->peer_sig_hashes;
-	ns->peer_id = sa->peer_id;
+	if (sa->peer_id && ike_sa_set_peer_id(ns, sa->peer_id))
+		log_warn("%s: no memory for the peer's identity: unique and INITIAL_CONTACT will not see this IKE SA",
+			 ike_sa_name(ns));
 	ns->rekeys = sa->rekeys + 1;
 	if (sa->kernel_keepalive) {
 		ns->kernel_keepalive = true;
@@ -700,9 +702,9 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	if (buf_append(&ns->ni, r->nonce.data, r->nonce.len) ||
 	    buf_append(&ns->nr, n.p, n.len) ||
 	    (followup_count(&ns->suite) ? followup_start(sa, ns, inner, &gir) :
-	     crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+	     crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, ike_sk_d(sa), gir.data, gir.len,
 				   ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
-				   ns->spi_i, ns->spi_r, &ns->keys) ||
+				   ns->spi_i, ns->spi_r, &ns->init->keys) ||
 	     ike_sa_keys_set(ns))) {
 		log_warn("%s: IKE SA rekey failed", ike_sa_name(sa));
 		buf_wipe(&gir);
@@ -822,9 +824,9 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	kex = kex_new_responder(ns->suite.ke);
 	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) ||
 	    kex_derive(kex, ke.data.p, ke.data.len, &gir) || kex_public(kex, &pub) ||
-	    (followup_count(&ns->suite) ? 0 : crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+	    (followup_count(&ns->suite) ? 0 : crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, ike_sk_d(sa), gir.data, gir.len,
 				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
-				  ns->spi_i, ns->spi_r, &ns->keys) ||
+				  ns->spi_i, ns->spi_r, &ns->init->keys) ||
 	    ike_sa_keys_set(ns))) {
 		kex_free(kex);
 		buf_free(&pub);
