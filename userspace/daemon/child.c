@@ -1322,7 +1322,9 @@ void child_free(struct child_sa *c, bool uninstall_it)
 		if (o->peer_rekey == c)
 			o->peer_rekey = NULL;
 	}
-	buf_free(&c->coll_nonce);
+	if (c->coll_nonce)
+		buf_free(c->coll_nonce);
+	free(c->coll_nonce);
 	ts_set_clear(&c->ts_local);
 	ts_set_clear(&c->ts_remote);
 	if (sa->req.old == c)

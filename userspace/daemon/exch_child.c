@@ -54,26 +54,31 @@ static struct ike_span nonce_min(const struct buf *a, const struct ike_span *b)
 }
 
 /* The lower nonce of the peer's exchange that collided with ours, kept
- * until ours is answered. */
+ * until ours is answered (*keep allocated the first time: most SAs never
+ * see a collision). */
 static void collision_keep(struct ike_sa *sa, const struct buf *a, const struct ike_span *b,
-			   struct buf *keep)
+			   struct buf **keep)
 {
 	struct ike_span m = nonce_min(a, b);
 
-	buf_reset(keep);
-	if (buf_append(keep, m.p, m.len))
+	if (!*keep && (*keep = malloc(sizeof(**keep))))
+		buf_init(*keep);
+	if (*keep)
+		buf_reset(*keep);
+	if (!*keep || buf_append(*keep, m.p, m.len))
 		log_err("%s: out of memory: the rekey collision cannot be decided by "
 			"nonces; ours will be kept", ike_sa_name(sa));
 }
 
 /* §2.8.1, §2.8.2: the exchange with the lowest of the four nonces made
- * the redundant SA.  ours: our request's nonce and the peer's answer. */
+ * the redundant SA.  ours: our request's nonce and the peer's answer;
+ * kept NULL: no nonce was kept, ours stays. */
 static bool collision_lost(const struct buf *our_req, const struct ike_span *their_resp,
 			   const struct buf *kept)
 {
 	struct ike_span m = nonce_min(our_req, their_resp);
 
-	return !buf_err(kept) && nonce_cmp(m.p, m.len, kept->data, kept->len) < 0;
+	return kept && !buf_err(kept) && nonce_cmp(m.p, m.len, kept->data, kept->len) < 0;
 }
 
 uint64_t exch_retry_delay(void)
@@ -465,7 +470,7 @@ static int pfs_secret(struct ike_kex *kex, const struct ike_msg *inner, uint16_t
 static bool child_collision_lost(struct ike_sa *sa, struct child_sa *old,
 				 const struct ike_span *nr)
 {
-	return collision_lost(&sa->req.nonce, nr, &old->coll_nonce);
+	return collision_lost(&sa->req.nonce, nr, old->coll_nonce);
 }
 
 void child_new_installed(struct ike_sa *sa, struct child_sa *c, struct child_sa *old, int kr,
@@ -617,7 +622,7 @@ void ike_rekey_finish(struct ike_sa *sa, struct ike_sa *ns)
 	ike_sa_link(ns);
 	sa->req.new_ike = NULL;
 	if (sa->peer_ike)
-		lost = collision_lost(&ns->ni, &nr, &sa->coll_nonce);
+		lost = collision_lost(&ns->ni, &nr, sa->coll_nonce);
 	ike_sa_established(ns);
 	if (lost) {
 		log_info("%s: simultaneous IKE SA rekey: ours is redundant", ike_sa_name(sa));
@@ -694,7 +699,7 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	memcpy(ns->spi_r, sap->p[0].spi, 8);
 	/* the peer's rekey crossed ours: done, or in IKE_FOLLOWUP_KE */
 	if (followup_count(&ns->suite) && (sa->peer_ike || (sa->fu_resp && sa->fu_resp->ns)) &&
-	    collision_lost(&r->nonce, &n, &sa->coll_nonce)) {
+	    collision_lost(&r->nonce, &n, sa->coll_nonce)) {
 		buf_wipe(&gir);
 		ike_rekey_yield(sa);
 		return;

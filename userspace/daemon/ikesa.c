@@ -437,7 +437,9 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	free(sa->fu_resp);
 	free(sa->fu_init);
 	sa->fu_resp = sa->fu_init = NULL;
-	buf_free(&sa->coll_nonce);
+	if (sa->coll_nonce)
+		buf_free(sa->coll_nonce);
+	free(sa->coll_nonce);
 	free(sa->trigger);
 	buf_wipe(&sa->sk_d);
 	crypto_sk_wipe(&sa->sk_in);

@@ -174,7 +174,7 @@ struct child_sa {
 	/* §2.8.1: the peer rekeyed this SA while our rekey was out: its new
 	 * Child SA and the lower nonce of its exchange. */
 	struct child_sa *peer_rekey;
-	struct buf coll_nonce;
+	struct buf *coll_nonce;	/* allocated by the first collision */
 	uint64_t rekeys;
 	struct child_sa *next;
 };
@@ -374,7 +374,6 @@ struct ike_sa {
 	struct id_cfg *peer_id;
 	/* in engine.peer_ids once established (ike_by_peer_*) */
 	struct hnode id_node;
-	bool id_indexed;
 	/* The road warrior's virtual IPs (struct ike_rw), allocated by the
 	 * first that has any: NULL for most SAs. */
 	struct ike_rw *rw;
@@ -436,7 +435,11 @@ struct ike_sa {
 	 * ike_sa_destroy() then clears those pointers. */
 	bool referenced;
 	bool on_ho;		/* on the engine's half-open list (ho_next) */
-	struct buf coll_nonce;
+	/* in engine.peer_ids (id_node) */
+	bool id_indexed;
+	/* the lower nonce of the peer's colliding rekey, allocated by the
+	 * first collision (collision_keep) */
+	struct buf *coll_nonce;
 	uint64_t stats_rx, stats_tx, stats_retx;
 
 	struct ike_sa *hnext;	/* SA table chain */

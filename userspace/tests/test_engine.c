@@ -1154,17 +1154,21 @@ static long pump_growth_of(struct net *n, struct peer *p)
 }
 
 /*
- * Issue 21: at most 4 KiB of daemon memory per IKE SA (B5: a responder,
- * backend none, one Child SA each, RSS over 10,000 of them).  The heap a
- * responder keeps for one more established IKE SA with its Child SA, the
- * none backend's two SAs and three policies included, stays within
- * 4 KiB (malloc's chunk headers and the tables' slots come on top in
- * B5's RSS).  State that most SAs never use (virtual IPs, RFC 9370's
- * IKE_FOLLOWUP_KE, the ESP probe, separate transports' ESP path, a rekey
- * responder's deferred outbound SA) is allocated only when used, and what
- * only IKE_SA_INIT and IKE_AUTH need goes at establishment: together
- * 6,396 bytes here before.  The first SA and its teardown take what is
- * allocated once (credentials, OpenSSL's tables).
+ * Issue 21: at most 4 KiB of daemon memory per IKE SA, for a million of
+ * them (B5/B7: a responder, backend none, one Child SA each, RSS over
+ * N of them).  The heap a responder keeps for one more established IKE SA
+ * with its Child SA, the none backend's two SAs and three policies
+ * included, stays within 3 KiB: malloc's chunk headers and rounding and
+ * the hash tables' slots come on top in RSS (about 0.5 KiB).  State that
+ * most SAs never use (virtual IPs, RFC 9370's IKE_FOLLOWUP_KE, the ESP
+ * probe, separate transports' ESP path, a rekey responder's deferred
+ * outbound SA, a rekey collision's nonce) is allocated only when used;
+ * what only IKE_SA_INIT and IKE_AUTH need (all keys but SK_d) goes at
+ * establishment; the peer's identity takes its own length, a Child SA's
+ * outer addresses 17 bytes each, the none backend's records no list.
+ * 6,396 bytes here before the first of these, 3,989 before the last.
+ * The first SA and its teardown take what is allocated once
+ * (credentials, OpenSSL's tables).
  */
 #define IKE_SA_HEAP_BUDGET	3072
 
