@@ -429,8 +429,11 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 		buf_wipe(&oct);
 		return -EIO;
 	}
-	crypto_random(&spi, sizeof(spi));
-	spi |= 0x100;		/* SPIs 0..255 are reserved (RFC 4303 §2.1) */
+	/* Unique among the SAs: the responder's outbound SAs to our few
+	 * addresses are (SPI, address) in its kernel, and random SPIs
+	 * collide there by the birthday bound (one in 10^5 SAs was refused
+	 * as a duplicate); 0..255 are reserved (RFC 4303 §2.1). */
+	spi = htonl((uint32_t)(sa - g.sas) + 0x100);
 	sa->child_spi = spi;
 	cli_bench_proposal(&esp, (const uint8_t *)&spi);
 
