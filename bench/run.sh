@@ -697,16 +697,17 @@ b5() {
 
 # B7: N IKE SAs on one responder, then all idle.  Every figure of the
 # section comes from the line this run adds to b7.csv.
-B7_CSV_HEAD=utc,tcpike,n,window,backend,nat,ok,failed,elapsed_ms,rate,d1,d2,d3,d4,d5,d6,d7,d8,d9,d10,rss_before_kib,rss_after_kib,kib_per_ike_sa,ike_held,child_held,idle_s,idle_cpu_ns,idle_cpu_pct,gen_cpu_pct,gen_maxrss_kib,ike_rekey,child_rekey,dpd,load_start,load_end
+B7_CSV_HEAD=utc,tcpike,n,window,backend,nat,ok,failed,elapsed_ms,rate,d1,d2,d3,d4,d5,d6,d7,d8,d9,d10,rss_before_kib,rss_after_kib,kib_per_ike_sa,ike_held,child_held,setup_cpu_ns,idle_s,idle_cpu_ns,idle_cpu_pct,gen_cpu_pct,gen_maxrss_kib,ike_rekey,child_rekey,dpd,load_start,load_end
 b7() {
 	local n=${B7_N:-100000} idle=${B7_IDLE_S:-60} w=64 csv=$out/b7.csv
-	local la0 la1 before after c0 c1 t0 t1 held per pct dec row
+	local la0 la1 before after cs c0 c1 t0 t1 held per pct dec row
 	local RESP_CONN_EXTRA="rekey_time = 4h" RESP_CHILD_EXTRA="rekey_time = 1h"
 	b_topo || return 1
 	la0=$(cut -d' ' -f1-3 /proc/loadavg)
 	resp_start tcpiked || { echo "bench: B7: tcpiked does not start" >&2; fail=1; return 1; }
 	sleep 1
 	before=$(rss_kib "$RESP_PID")
+	cs=$(resp_cpu_ns)
 	# at least 100 SAs/s (278 at 10^6: tcpike-bench waits an hour at most),
 	# or the run counts as broken
 	# No NAT (GEN_NAT=0): a responder that believes itself behind one
@@ -738,7 +739,7 @@ b7() {
 	[ -n "$dec" ] && [ "$dec" != - ] || dec=
 	dec=$(awk -F, -v d="$dec" 'BEGIN{n = split(d, v, ","); for (i = 1; i <= 10; i++) printf "%s%s", (i > 1 ? "," : ""), (i <= n ? v[i] : "")}')
 	[ -s "$csv" ] || echo "$B7_CSV_HEAD" >"$csv"
-	row="$(date -u +%Y-%m-%dT%H:%M:%SZ),$(git rev-parse --short HEAD 2>/dev/null),$n,$w,none,no,$(kv ok),$(kv failed),$(kv elapsed_ms),$(kv rate),$dec,$before,$after,$per,${held% *},${held#* },$(( (t1 - t0) / 1000 )),$((c1 - c0)),$pct,$(kv cpu_pct),$(kv maxrss_kib),${RESP_CONN_EXTRA#rekey_time = },${RESP_CHILD_EXTRA#rekey_time = },off,${la0// /;},${la1// /;}"
+	row="$(date -u +%Y-%m-%dT%H:%M:%SZ),$(git rev-parse --short HEAD 2>/dev/null),$n,$w,none,no,$(kv ok),$(kv failed),$(kv elapsed_ms),$(kv rate),$dec,$before,$after,$per,${held% *},${held#* },$((c0 - cs)),$(( (t1 - t0) / 1000 )),$((c1 - c0)),$pct,$(kv cpu_pct),$(kv maxrss_kib),${RESP_CONN_EXTRA#rekey_time = },${RESP_CHILD_EXTRA#rekey_time = },off,${la0// /;},${la1// /;}"
 	echo "$row" >>"$csv"
 	echo "B7 N=$n: ok $(kv ok), RSS $before -> $after KiB ($per KiB per IKE SA), held ${held% *} IKE / ${held#* } Child SAs, idle CPU $pct % over $(( (t1 - t0) / 1000 )) s, deciles $dec"
 	[ "$(kv ok)" = "$n" ] && [ "${held% *}" = "$n" ] || { echo "bench: B7: $(kv ok) verified, ${held% *} held, not $n" >&2; fail=1; }
@@ -776,6 +777,7 @@ b7_section() {
 		printf "| responder RSS before / after | %s / %s KiB | |\n", v["rss_before_kib"], v["rss_after_kib"]
 		printf "| RSS per IKE SA | %.2f KiB | <= 4 KiB: %s |\n", v["kib_per_ike_sa"], (v["kib_per_ike_sa"] <= 4 ? "met" : "not met")
 		printf "| responder CPU, all SAs idle, over %s s | %.3f %% of a core (%.1f ms) | <= 1 %%: %s |\n", v["idle_s"], v["idle_cpu_pct"], v["idle_cpu_ns"] / 1e6, (v["idle_cpu_pct"] <= 1 ? "met" : "not met")
+		printf "| responder CPU during setup | %.1f us per IKE SA | |\n", v["setup_cpu_ns"] / 1000 / v["n"]
 		printf "| generator CPU during setup | %s %% of its core | |\n", v["gen_cpu_pct"]
 		printf "| generator peak RSS | %.1f MiB (%.2f KiB per SA) | |\n", v["gen_maxrss_kib"] / 1024, v["gen_maxrss_kib"] / v["n"]
 		print ""
