@@ -140,6 +140,9 @@ static struct {
 	/* --deciles: when the k-th tenth of the SAs was established */
 	bool deciles;
 	unsigned int dec_n;
+	/* the Child SAs' SPIs: spi_base + index, above the reserved 0..255
+	 * (RFC 4303 §2.1) and below 2^31 + 10^6 */
+	uint32_t spi_base;
 	uint64_t start_us, dec_us[10];
 } g = {
 	.mode = M_UDP, .count = 1000, .window = 64, .nsock = 64, .timeout_s = 60,
@@ -432,8 +435,9 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 	/* Unique among the SAs: the responder's outbound SAs to our few
 	 * addresses are (SPI, address) in its kernel, and random SPIs
 	 * collide there by the birthday bound (one in 10^5 SAs was refused
-	 * as a duplicate); 0..255 are reserved (RFC 4303 §2.1). */
-	spi = htonl((uint32_t)(sa - g.sas) + 0x100);
+	 * as a duplicate).  From a random base, so that a second run
+	 * against the same responder meets none of the first's. */
+	spi = htonl(g.spi_base + (uint32_t)(sa - g.sas));
 	sa->child_spi = spi;
 	cli_bench_proposal(&esp, (const uint8_t *)&spi);
 
@@ -946,6 +950,11 @@ static int prepare(void)
 		}
 		setsockopt(g.usock[i], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	}
+	if (crypto_random(&g.spi_base, sizeof(g.spi_base))) {
+		fprintf(stderr, "tcpike-bench: no random bytes\n");
+		return 1;
+	}
+	g.spi_base = 0x100 + g.spi_base % 0x7fffff00u;
 	/* The SPI's last four bytes index the SA. */
 	for (i = 0; i < g.count; i++) {
 		struct sa *sa = &g.sas[i];
