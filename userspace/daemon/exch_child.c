@@ -446,6 +446,7 @@ int ike_start_rekey(struct ike_sa *sa)
 		return err;
 	}
 	r->new_ike = ns;
+	ns->referenced = true;	/* the shutdown may free it first */
 	log_info("%s: rekeying the IKE SA", ike_sa_name(sa));
 	return 0;
 }

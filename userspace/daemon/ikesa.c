@@ -466,6 +466,8 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 			o->rekeyed_to = NULL;
 		if (o->peer_ike == sa)
 			o->peer_ike = NULL;
+		if (o->req.new_ike == sa)
+			o->req.new_ike = NULL;
 		if (o->fu_resp && o->fu_resp->ns == sa)
 			o->fu_resp->ns = NULL;
 		if (o->fu_init && o->fu_init->ns == sa)

@@ -431,8 +431,8 @@ struct ike_sa {
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
 	struct ike_sa *peer_ike;
-	/* Some SA's rekeyed_to or peer_ike was set to this one (sticky):
-	 * ike_sa_destroy() then clears those pointers. */
+	/* Some SA's rekeyed_to, peer_ike or req.new_ike was set to this
+	 * one (sticky): ike_sa_destroy() then clears those pointers. */
 	bool referenced;
 	bool on_ho;		/* on the engine's half-open list (ho_next) */
 	/* in engine.peer_ids (id_node) */

@@ -1224,6 +1224,23 @@ TEST(duplicated_request_and_response)
 	net_free(n);
 }
 
+/* Stopping with our IKE SA rekey in flight: the shutdown takes the
+ * newest SA first, the rekey's new one, and the old SA's request must not
+ * point at it afterwards (ASan saw a use after free in netns/60 when its
+ * retried rekey was out at the end). */
+TEST(shutdown_during_ike_rekey)
+{
+	struct net *n = net_new(NULL);
+
+	bring_up(_metadata, n);
+	rekey(A, false);
+	ASSERT_NE(NULL, first_sa(A, IKE_S_ESTABLISHED)->req.new_ike);
+	EXPECT_EQ(first_sa(A, IKE_S_ESTABLISHED)->req.new_ike, A->e->all);
+	engine_shutdown(A->e);
+	EXPECT_EQ(NULL, A->e->all);
+	net_free(n);
+}
+
 TEST(peer_gone_after_retransmits)
 {
 	struct net *n = net_new(NULL);
