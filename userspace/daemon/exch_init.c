@@ -366,7 +366,7 @@ static int derive_keys(struct ike_sa *sa, const struct ike_ke *ke)
 	if (!r)
 		r = crypto_ike_keys(&sa->suite, sa->ni.data, sa->ni.len, sa->nr.data,
 				    sa->nr.len, gir.data, gir.len, sa->spi_i, sa->spi_r,
-				    &sa->keys);
+				    &sa->init->keys);
 	buf_wipe(&gir);
 	if (!r)
 		r = ike_sa_keys_set(sa);

@@ -983,12 +983,15 @@ void ike_tcp_follow(struct ike_sa *sa)
 		log_warn("%s: ESP-in-TCP refused: the kernel cannot attach espintcp to the connection",
 			 ike_sa_name(sa));
 	for (ch = sa->children; ch; ch = ch->next) {
+		struct sockaddr_storage l, r;
+
 		if (!ch->installed_in || !e->kb->ops->sa_steer)
 			continue;
-		e->kb->ops->sa_steer(e->kb, &ch->addr_local, ch->spi_in, KB_ENCAP_TCP,
-				     addr_port(&sa->path.remote), addr_port(&sa->path.local));
+		e->kb->ops->sa_steer(e->kb, addr_ip_ss(&ch->addr_local, &l), ch->spi_in,
+				     KB_ENCAP_TCP, addr_port(&sa->path.remote),
+				     addr_port(&sa->path.local));
 		if (ch->installed_out)
-			e->kb->ops->sa_steer(e->kb, &ch->addr_remote, ch->spi_out,
+			e->kb->ops->sa_steer(e->kb, addr_ip_ss(&ch->addr_remote, &r), ch->spi_out,
 					     KB_ENCAP_TCP, addr_port(&sa->path.local),
 					     addr_port(&sa->path.remote));
 	}

@@ -320,14 +320,17 @@ int crypto_child_keymat(uint16_t prf, const struct buf *sk_d,
 /* --- SK / SKF payload protection (RFC 7296 §3.14, RFC 5282, RFC 7634,
  *     RFC 7383 §2.5) ----------------------------------------------------- */
 
+#define CRYPTO_SK_KEY_LEN	96
+
 /* One direction's keys: build with crypto_sk_init(), wipe with
  * crypto_sk_wipe().  Keys are copied in. */
 struct sk_ctx {
 	uint16_t encr, encr_keylen, integ;
-	uint8_t ekey[CRYPTO_MAX_KEY_LEN];	/* key || salt */
-	size_t ekey_len;
-	uint8_t akey[CRYPTO_MAX_KEY_LEN];
-	size_t akey_len;
+	uint8_t ekey_len, akey_len;
+	/* The encryption key (|| salt), then the integrity key: an IKE SA
+	 * holds two of these, and together they never need more than
+	 * AES-CBC-256's and HMAC-SHA2-512's (32 + 64 bytes; AEAD: 36). */
+	uint8_t key[CRYPTO_SK_KEY_LEN];
 };
 
 /* Initiator-sent messages use (SK_ei, SK_ai), responder-sent (SK_er,
