@@ -45,6 +45,18 @@
 #       Then its VM part (bench/sa-scale/host.sh, b5vm.md; B5_VM=0 skips it
 #       and links the b5vm.md already in the output directory): SA pairs through
 #       tcpike.ko vs. XFRM netlink, CPU of 100,000 peers' keepalives.
+#   B7  a million IKE SAs (issue 21), not in the default run (bench/run.sh 7):
+#       B7_N [100000] IKE SAs with one Child SA each, every one with its own
+#       identity, on one fresh tcpiked (backend none, DPD off, rekeys hours
+#       away), tcpike-bench over UDP as in B5 (64 in flight; --deciles).
+#       Reports the setup rate of the first and the last tenth of the SAs,
+#       resident memory per IKE SA ((RSS after - before) / N, goal <= 4 KiB),
+#       and, all SAs idle, the responder's CPU over B7_IDLE_S [60] seconds
+#       from /proc/PID/task/*/schedstat (goal <= 1 % of a core); the
+#       generator's peak memory (its key pairs are made ahead: about
+#       1.2 GiB at 10^6).  Raw figures in b7.csv, one line per run; the
+#       section is written from them.  B7_N=1000000 is the full run (the
+#       responder then holds about 4 GB; ask for a quiet machine).
 #   B2  big IKE messages under loss: bench/large-messages/run.sh (runnable alone),
 #       which writes its own section b2.md (+ b2.png); report.md links it.
 #       --quick: 2 setups per system at 0 % loss (must complete) and 6 at 5 %.
@@ -75,7 +87,7 @@ for a in "$@"; do
 	case "$a" in
 	--quick) quick=1 ;;
 	B[0-9]|[0-9]) want+=("${a#B}") ;;
-	*) echo "bench: unknown argument '$a' (expected --quick or B1..B6)" >&2; exit 2 ;;
+	*) echo "bench: unknown argument '$a' (expected --quick or B1..B7)" >&2; exit 2 ;;
 	esac
 done
 [ ${#want[@]} -gt 0 ] || { [ $quick = 1 ] && want=(1 2 4 6) || want=(1 2 3 4 5 6); }
@@ -253,9 +265,13 @@ resp_start() {
 		ike_conf r local=10.0.0.2 remote=$B_SRC lts=192.168.2.0/24 rts=10.128.0.0/9 \
 			lid=fqdn:resp.tcpike.test rid=fqdn:bench.tcpike.test psk=$B_PSK \
 			"daemon_extra=log_level = warning;cookie_threshold = 10000000;half_open_max = 10000000;half_open_per_ip = 10000000;tcp_max = 100000;tcp_per_ip = 100000;kex_pool = $pool" \
-			"conn_extra=dpd_delay = 0" || return 1
+			"conn_extra=dpd_delay = 0${RESP_CONN_EXTRA:+;$RESP_CONN_EXTRA}" \
+			"child_extra=${RESP_CHILD_EXTRA:-}" || return 1
 		sed -i -e 's/log_level = debug//' -e '/^\t\t\tid = fqdn:bench.tcpike.test$/d' "$IKE_DIR/r.conf"
-		ike_start "$NS_B" r || { tail -n 5 "$IKE_DIR/r.log" >&2; return 1; }
+		# Without the none backend's record (a test hook: a line
+		# formatted and written per SA and policy, about 5 % of the
+		# instructions of a handshake; charon writes nothing either).
+		IKE_KB_RECORD= ike_start "$NS_B" r || { tail -n 5 "$IKE_DIR/r.log" >&2; return 1; }
 		RESP_PID=${IKE_PID[r]}
 		;;
 	charon|charon-lt)
@@ -317,16 +333,19 @@ struct_size() {
 
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 
-# gen MODE COUNT WINDOW: one tcpike-bench run; GEN is its output line.
+# gen MODE COUNT WINDOW [OPTION...]: one tcpike-bench run (GEN_TIMEOUT
+# seconds at most, 300 unless set; GEN_NAT=0: no NAT-D mismatch over UDP
+# either); GEN is its output line.
 # UDP and separate runs send NAT-D that cannot match, so both responders
 # use UDP encapsulation (charon's kernel-libipsec installs nothing else)
 # and IKE_AUTH floats to 4500 (RFC 7296 §2.23).
 gen() {
 	local nat=--nat
-	[ "$1" = tcp ] && nat=
+	[ "$1" = tcp ] || [ "${GEN_NAT:-1}" = 0 ] && nat=
 	GEN=$(nice -n -20 taskset -c "$GEN_CPU" ip netns exec "$NS_A" "$BIN/tools/tcpike-bench" \
 		--dst 10.0.0.2 --src "$B_SRC" --psk "$B_PSK" --sockets 64 \
-		--mode "$1" --count "$2" --window "$3" --timeout 300 --distinct-ids $nat 2>"$BENCH_TMP/gen.err")
+		--mode "$1" --count "$2" --window "$3" --timeout "${GEN_TIMEOUT:-300}" --distinct-ids $nat \
+		"${@:4}" 2>"$BENCH_TMP/gen.err")
 	local rc=$?
 	[ $rc = 0 ] && return 0
 	echo "bench: tcpike-bench $1 x$2: $GEN" >&2
@@ -494,7 +513,9 @@ b1() {
 		echo "at nice -20 (the machine is shared; see the load averages).  Same"
 		echo "proposals on every responder.  Responders:"
 		echo
-		echo "- tcpiked: backend none (no data plane), -O2 build, log level warning."
+		echo "- tcpiked: backend none (no data plane), -O2 build, log level warning,"
+		echo "  without the none backend's record file (a test hook that writes a line"
+		echo "  per SA and policy; \`IKE_KB_RECORD=\`)."
 		if lt_ok; then
 			echo "- charon-lt: strongSwan $(cat "$SW_LT/VERSION" 2>/dev/null) built from Debian's source package"
 			echo "  (scripts/charon-loadtester.sh; the installed charon is $(sw_version)):"
@@ -682,6 +703,100 @@ b5() {
 	} >>"$report"
 }
 
+# B7: N IKE SAs on one responder, then all idle.  Every figure of the
+# section comes from the line this run adds to b7.csv.
+B7_CSV_HEAD=utc,tcpike,n,window,backend,nat,ok,failed,elapsed_ms,rate,d1,d2,d3,d4,d5,d6,d7,d8,d9,d10,rss_before_kib,rss_after_kib,kib_per_ike_sa,ike_held,child_held,setup_cpu_ns,idle_s,idle_cpu_ns,idle_cpu_pct,gen_cpu_pct,gen_maxrss_kib,ike_rekey,child_rekey,dpd,load_start,load_end
+b7() {
+	local n=${B7_N:-100000} idle=${B7_IDLE_S:-60} w=64 csv=$out/b7.csv
+	local la0 la1 before after cs c0 c1 t0 t1 held per pct dec row
+	local RESP_CONN_EXTRA="rekey_time = 4h" RESP_CHILD_EXTRA="rekey_time = 1h"
+	b_topo || return 1
+	la0=$(cut -d' ' -f1-3 /proc/loadavg)
+	resp_start tcpiked || { echo "bench: B7: tcpiked does not start" >&2; fail=1; return 1; }
+	sleep 1
+	before=$(rss_kib "$RESP_PID")
+	cs=$(resp_cpu_ns)
+	# at least 100 SAs/s (278 at 10^6: tcpike-bench waits an hour at most),
+	# or the run counts as broken
+	# No NAT (GEN_NAT=0): a responder that believes itself behind one
+	# sends a keepalive per IKE SA every keepalive_interval (RFC 3948
+	# §4), which is not idle (3.2 % of a core at 10^5 SAs, 20 s).
+	if ! GEN_NAT=0 GEN_TIMEOUT=$(( n / 100 > 3600 ? 3600 : n / 100 > 300 ? n / 100 : 300 )) \
+		gen udp "$n" "$w" --deciles; then
+		fail=1
+	fi
+	sleep 1
+	after=$(rss_kib "$RESP_PID")
+	# Idle: no message either way (DPD off, rekeys hours away); the
+	# CPU the event loop spends on n SAs' timers and tables.
+	c0=$(resp_cpu_ns) t0=$(now_ms)
+	sleep "$idle"
+	c1=$(resp_cpu_ns) t1=$(now_ms)
+	# Counted from the text status after the measurements (at 10^6 SAs
+	# it is hundreds of MB, which the daemon builds in memory).
+	held=$(timeout 900 "$TOOL_BIN/tcpikectl" -s "$IKE_DIR/r.sock" status |
+		awk '/^[^ ].*\]: ESTABLISHED /{i++} /^  [^ ]+: INSTALLED /{c++} END{print i + 0, c + 0}')
+	# Killed, not stopped: a clean exit would send N Deletes to a
+	# generator that has gone (and take longer than ike_stop waits).
+	ike_kill r
+	RESP_PID=
+	la1=$(cut -d' ' -f1-3 /proc/loadavg)
+	per=$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN{printf "%.3f", (a - b) / n}')
+	pct=$(awk -v a="$c0" -v b="$c1" -v t="$((t1 - t0))" 'BEGIN{printf "%.3f", (b - a) / (t * 1e6) * 100}')
+	dec=$(kv deciles)
+	[ -n "$dec" ] && [ "$dec" != - ] || dec=
+	dec=$(awk -F, -v d="$dec" 'BEGIN{n = split(d, v, ","); for (i = 1; i <= 10; i++) printf "%s%s", (i > 1 ? "," : ""), (i <= n ? v[i] : "")}')
+	[ -s "$csv" ] || echo "$B7_CSV_HEAD" >"$csv"
+	row="$(date -u +%Y-%m-%dT%H:%M:%SZ),$(git rev-parse --short HEAD 2>/dev/null),$n,$w,none,no,$(kv ok),$(kv failed),$(kv elapsed_ms),$(kv rate),$dec,$before,$after,$per,${held% *},${held#* },$((c0 - cs)),$(( (t1 - t0) / 1000 )),$((c1 - c0)),$pct,$(kv cpu_pct),$(kv maxrss_kib),${RESP_CONN_EXTRA#rekey_time = },${RESP_CHILD_EXTRA#rekey_time = },off,${la0// /;},${la1// /;}"
+	echo "$row" >>"$csv"
+	echo "B7 N=$n: ok $(kv ok), RSS $before -> $after KiB ($per KiB per IKE SA), held ${held% *} IKE / ${held#* } Child SAs, idle CPU $pct % over $(( (t1 - t0) / 1000 )) s, deciles $dec"
+	[ "$(kv ok)" = "$n" ] && [ "${held% *}" = "$n" ] || { echo "bench: B7: $(kv ok) verified, ${held% *} held, not $n" >&2; fail=1; }
+	b7_section "$row" >>"$report"
+}
+
+# b7_section CSV-ROW: B7's part of the report, every number from the row.
+b7_section() {
+	awk -F, -v head="$B7_CSV_HEAD" -v nproc="$(nproc)" '
+	BEGIN { split(head, h, ","); }
+	{
+		for (i = 1; i <= NF; i++) v[h[i]] = $i
+		gsub(/;/, " ", v["load_start"]); gsub(/;/, " ", v["load_end"])
+		ratio = (v["d1"] > 0 && v["d10"] != "") ? v["d10"] / v["d1"] : 0
+		print "## B7: a million IKE SAs (issue 21): " v["n"] " IKE SAs"
+		print ""
+		print v["n"] " IKE SAs with one Child SA each, every one with its own identity"
+		print "(tcpike-bench --distinct-ids --deciles over UDP, " v["window"] " in flight, as in B5"
+		print "but NAT: " v["nat"] " (B5 makes the responder believe both ends are behind one;"
+		print "it would then send every IKE SA a NAT keepalive per keepalive_interval),"
+		print "on one fresh tcpiked (backend " v["backend"] ", optimised build " v["tcpike"] "), pinned to"
+		print "one CPU of " nproc ", the generator on the other.  DPD " v["dpd"] ", IKE rekey_time " v["ike_rekey"] ","
+		print "Child SA rekey_time " v["child_rekey"] ": once set up, nothing is sent either way."
+		print "Load average at the start " v["load_start"] ", at the end " v["load_end"] ": the machine"
+		print "is shared with other work, so the rates are noisy (wall clock); the"
+		print "memory and the idle CPU (the responder'"'"'s own schedstat) are not."
+		print ""
+		print "| measure | value | goal |"
+		print "|---|---|---|"
+		printf "| IKE SAs verified / failed (generator) | %s / %s | all |\n", v["ok"], v["failed"]
+		printf "| IKE SAs / Child SAs held (responder status) | %s / %s | %s / %s |\n", v["ike_held"], v["child_held"], v["n"], v["n"]
+		printf "| setup rate, whole run | %s IKE SAs/s in %.1f s | |\n", v["rate"], v["elapsed_ms"] / 1000
+		printf "| setup rate, first 10 %% of the SAs | %s IKE SAs/s | |\n", v["d1"]
+		printf "| setup rate, last 10 %% of the SAs | %s IKE SAs/s (%.2f of the first) | |\n", v["d10"], ratio
+		printf "| responder RSS before / after | %s / %s KiB | |\n", v["rss_before_kib"], v["rss_after_kib"]
+		printf "| RSS per IKE SA | %.2f KiB | <= 4 KiB: %s |\n", v["kib_per_ike_sa"], (v["kib_per_ike_sa"] <= 4 ? "met" : "not met")
+		printf "| responder CPU, all SAs idle, over %s s | %.3f %% of a core (%.1f ms) | <= 1 %%: %s |\n", v["idle_s"], v["idle_cpu_pct"], v["idle_cpu_ns"] / 1e6, (v["idle_cpu_pct"] <= 1 ? "met" : "not met")
+		printf "| responder CPU during setup | %.1f us per IKE SA | |\n", v["setup_cpu_ns"] / 1000 / v["n"]
+		printf "| generator CPU during setup | %s %% of its core | |\n", v["gen_cpu_pct"]
+		printf "| generator peak RSS | %.1f MiB (%.2f KiB per SA) | |\n", v["gen_maxrss_kib"] / 1024, v["gen_maxrss_kib"] / v["n"]
+		print ""
+		printf "Setup rate per tenth of the SAs (IKE SAs/s): %s.\n", v["d1"] ", " v["d2"] ", " v["d3"] ", " v["d4"] ", " v["d5"] ", " v["d6"] ", " v["d7"] ", " v["d8"] ", " v["d9"] ", " v["d10"]
+		print "Per IKE SA = (RSS after - RSS before) / N, read 1 s after start and 1 s"
+		print "after the last SA was verified; the none backend'"'"'s records (two SAs"
+		print "and three policies per Child SA) count too.  Raw figures: b7.csv."
+		print ""
+	}' <<<"$1"
+}
+
 # B2 runs on its own (bench/large-messages/run.sh); the report links its section.
 b2() {
 	local q=
@@ -717,7 +832,7 @@ b6() {
 {
 	echo "# tcpike benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "Command: \`$(for v in B1_N B1_RUNS B1_SWEEP B4_VM B5_VM B5_RUNS; do [ -n "${!v:-}" ] && printf "%s='%s' " "$v" "${!v}"; done)bench/run.sh $*\`"
+	echo "Command: \`$(for v in B1_N B1_RUNS B1_SWEEP B4_VM B5_VM B5_RUNS B7_N B7_IDLE_S; do [ -n "${!v:-}" ] && printf "%s='%s' " "$v" "${!v}"; done)bench/run.sh $*\`"
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "- kernel: $(uname -r)"
@@ -744,6 +859,7 @@ for b in "${want[@]}"; do
 	   fi
 	   [ $quick = 0 ] && [ -f "$out/b4vm.md" ] &&
 		echo "## B4 (VM part, against Libreswan): see [b4vm.md](b4vm.md)" >>"$report" ;;
+	7) b7 ;;
 	5) b5
 	   if [ "${B5_VM:-1}" = 1 ]; then
 		bench/sa-scale/host.sh "$out" || fail=1

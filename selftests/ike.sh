@@ -2,7 +2,9 @@
 #
 #   ike_conf NAME key=value...   write $IKE_DIR/NAME.conf for one gateway
 #   ike_start NS NAME [args]     run $BIN/tcpiked in NS on that config
-#                                (IKE_WRAP="prlimit ... --": a command in front)
+#                                (IKE_WRAP="prlimit ... --": a command in front;
+#                                IKE_KB_RECORD= (empty): no record for kb_sas,
+#                                as the benchmarks run it)
 #   ike_ctl NAME args...         tcpikectl on that daemon's socket
 #   ike_json NAME                `status --json` of that daemon
 #   ike_stop NAME                SIGTERM, then check exit status and the log
@@ -133,7 +135,7 @@ ike_start() {
 	local ns=$1 name=$2; shift 2
 	rm -f "$IKE_DIR/$name.sock"
 	: >"$IKE_DIR/$name.kb"
-	TCPIKE_KB_NONE_RECORD=$IKE_DIR/$name.kb \
+	TCPIKE_KB_NONE_RECORD=${IKE_KB_RECORD-$IKE_DIR/$name.kb} \
 	${IKE_WRAP:-} ip netns exec "$ns" "$BIN/tcpiked" -f "$IKE_DIR/$name.conf" "$@" \
 		>"$IKE_DIR/$name.log" 2>&1 &
 	IKE_PID[$name]=$!

@@ -18,6 +18,11 @@
 #       0.7.1 needs 20.19 or later), DIR (scripts/noble-pq.sh) at /noble
 #       and the tree at /src: exports TCPIKE_NOBLE_CMD
 #   trixie_make ROOT TARGET...  make -C /src O=build-trixie TARGET... in ROOT
+#   trixie_pq_roots   for the tests against charon 6.1 (netns/61, vm/42):
+#       troot (the Debian 13 root) and sroot (scripts/strongswan-pq-root.sh)
+#       from TCPIKE_DEBIAN13_ROOT and TCPIKE_SWPQ_ROOT, by default the
+#       cached ones (make check builds them, and exports them for the VM);
+#       skips the test when one is missing, or swanctl is
 #   trixie_wrap ROOT PROGRAM   point $BIN at a wrapper that runs PROGRAM
 #       (a path under /src, the tree: build-trixie/tcpiked is the -O2 one,
 #       for bench/large-messages/run.sh --pq) in ROOT, $IKE_DIR at the same
@@ -35,6 +40,16 @@ trixie_tcpiked() {
 	fi
 	tap_ok "tcpiked builds in the Debian 13 root against $(chroot "$root" openssl version | cut -d' ' -f1-2)"
 	trixie_wrap "$root" /src/build-trixie/asan/tcpiked
+}
+
+trixie_pq_roots() {
+	troot=${TCPIKE_DEBIAN13_ROOT:-$("$TOP/scripts/trixie-root.sh" --print-dir)}
+	sroot=${TCPIKE_SWPQ_ROOT:-$("$TOP/scripts/strongswan-pq-root.sh" --print-dir)}
+	[ -x "$troot/usr/bin/gcc" ] && [ -f "$troot/usr/include/openssl/opensslv.h" ] ||
+		tap_skip_all "no Debian 13 root at $troot (scripts/trixie-root.sh)"
+	[ -x "$sroot/usr/lib/ipsec/charon" ] ||
+		tap_skip_all "no strongSwan root with ML-KEM at $sroot (scripts/strongswan-pq-root.sh)"
+	command -v swanctl >/dev/null || tap_skip_all "swanctl (strongswan-swanctl) not installed"
 }
 
 trixie_wrap() {

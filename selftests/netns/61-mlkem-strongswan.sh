@@ -28,32 +28,14 @@
 trap 'sw_cleanup; ike_cleanup' EXIT
 
 require_netns
-troot=${TCPIKE_DEBIAN13_ROOT:-$("$TOP/scripts/trixie-root.sh" --print-dir)}
-sroot=${TCPIKE_SWPQ_ROOT:-$("$TOP/scripts/strongswan-pq-root.sh" --print-dir)}
-[ -x "$troot/usr/bin/gcc" ] && [ -f "$troot/usr/include/openssl/opensslv.h" ] ||
-	tap_skip_all "no Debian 13 root at $troot (scripts/trixie-root.sh)"
-[ -x "$sroot/usr/lib/ipsec/charon" ] ||
-	tap_skip_all "no strongSwan root with ML-KEM at $sroot (scripts/strongswan-pq-root.sh)"
+trixie_pq_roots
 [ -e "$sroot/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so" ] ||
 	tap_skip_all "no kernel-libipsec in $sroot"
 [ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun for kernel-libipsec"
-command -v swanctl >/dev/null || tap_skip_all "swanctl (strongswan-swanctl) not installed"
 
 # The daemon under test, built in the Debian 13 root (selftests/trixie.sh).
 trixie_tcpiked "$troot"
-wrap=$IKE_DIR/bin
-# charon for sw_start (already in a mount namespace with /run its own):
-# the strongSwan root's, with $SW_DIR at the same path.
-cat >"$wrap/charon" <<EOF
-#!/bin/sh
-r=$sroot
-mount -t proc proc "\$r/proc" && mount --rbind /dev "\$r/dev" &&
-	mount -t tmpfs tmpfs "\$r/run" && mount -t tmpfs tmpfs "\$r/tmp" &&
-	mkdir -p "\$r$SW_DIR" && mount --bind "$SW_DIR" "\$r$SW_DIR" &&
-	exec chroot "\$r" /usr/lib/ipsec/charon
-EOF
-chmod +x "$wrap/charon"
-SW_CHARON=$wrap/charon
+sw_chroot "$sroot"
 topo_pair mlkem$$ || tap_skip_all "cannot build the namespace pair"
 
 # --- ML-KEM-768 alone in IKE_SA_INIT, tcpiked initiating ----------------------

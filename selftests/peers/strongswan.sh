@@ -13,6 +13,8 @@
 #   sw_stop NAME                 SIGTERM, wait for exit
 #   sw_kill NAME                 SIGKILL (a crash: no Delete sent), wait
 #   sw_log NAME [LINES]          tail of charon's log as TAP diagnostics
+#   sw_chroot ROOT               the charon sw_start runs is ROOT's, chrooted
+#                                (a root of scripts/strongswan-pq-root.sh)
 #
 # Each instance lives in $SW_DIR/NAME: strongswan.conf (the only file
 # charon and swanctl read, through STRONGSWAN_CONF), swanctl.conf with its
@@ -287,6 +289,24 @@ sw_sas() {
 sw_child_spis() { sw_sas "$1"; echo "$SW_CHILD"; }
 sw_ike_count() { sw_sas "$1"; echo "$SW_COUNT"; }
 sw_ike_spis() { sw_sas "$1"; echo "$SW_IKE"; }
+
+# sw_chroot ROOT: SW_CHARON becomes a wrapper that runs ROOT's charon
+# chrooted in ROOT (sw_start has made a mount namespace with /run its own),
+# with /proc, /dev, a /run and a /tmp of its own and $SW_DIR at the same
+# path (under the new /tmp); only mount points that exist in ROOT, which
+# may be read-only (the VM's root).
+sw_chroot() {
+	cat >"$SW_DIR/charon-chroot" <<EOF
+#!/bin/sh
+r=$1
+mount -t proc proc "\$r/proc" && mount --rbind /dev "\$r/dev" &&
+	mount -t tmpfs tmpfs "\$r/run" && mount -t tmpfs tmpfs "\$r/tmp" &&
+	mkdir -p "\$r$SW_DIR" && mount --bind "$SW_DIR" "\$r$SW_DIR" &&
+	exec chroot "\$r" /usr/lib/ipsec/charon
+EOF
+	chmod +x "$SW_DIR/charon-chroot"
+	SW_CHARON=$SW_DIR/charon-chroot
+}
 
 sw_stop() {
 	local name=$1 pid=${SW_PID[$1]:-}

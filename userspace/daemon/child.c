@@ -254,32 +254,26 @@ static int range_to_cidrs(const uint8_t *start, const uint8_t *end, size_t n,
 
 	memcpy(cur, start, n);
 	while (count < max) {
-		int bits = (int)n * 8, plen;
+		int bits = (int)n * 8, plen, i;
 		uint8_t last[16];
 
-		/* The largest block aligned at cur that stays within end. */
-		for (plen = 0; plen <= bits; plen++) {
-			int i;
-			bool aligned = true;
-
-			for (i = plen; i < bits; i++)
-				if (cur[i / 8] & (0x80 >> (i % 8)))
-					aligned = false;
-			if (!aligned)
-				continue;
-			memcpy(last, cur, n);
-			for (i = plen; i < bits; i++)
-				last[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-			if (memcmp(last, end, n) <= 0)
-				break;
-		}
+		/* The largest block aligned at cur that stays within end: the
+		 * shortest prefix past cur's last set bit, lengthened (one
+		 * host bit of last cleared each step) until last <= end. */
+		for (plen = bits; plen > 0 && !(cur[(plen - 1) / 8] & (0x80 >> ((plen - 1) % 8))); plen--)
+			;
+		memcpy(last, cur, n);
+		for (i = plen; i < bits; i++)
+			last[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		for (; plen < bits && memcmp(last, end, n) > 0; plen++)
+			last[plen / 8] &= (uint8_t)~(0x80 >> (plen % 8));
 		memcpy(addrs[count], cur, n);
 		plens[count++] = (uint8_t)plen;
 		if (!memcmp(last, end, n))
 			return count;
 		/* cur = last + 1 */
 		memcpy(cur, last, n);
-		for (int i = (int)n - 1; i >= 0; i--)
+		for (i = (int)n - 1; i >= 0; i--)
 			if (++cur[i])
 				break;
 	}
@@ -707,8 +701,10 @@ static int for_each_policy(struct child_sa *c, pol_fn fn, void *arg)
 						p.reqid = c->reqid;
 						p.mode = c->mode == CFG_MODE_TRANSPORT ?
 							 KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
-						p.tmpl_src = out ? c->addr_local : c->addr_remote;
-						p.tmpl_dst = out ? c->addr_remote : c->addr_local;
+						addr_ip_ss(out ? &c->addr_local : &c->addr_remote,
+							   &p.tmpl_src);
+						addr_ip_ss(out ? &c->addr_remote : &c->addr_local,
+							   &p.tmpl_dst);
 						r = fn(c, &p, arg);
 						if (r)
 							return r;
@@ -845,8 +841,8 @@ static int sa_install(struct child_sa *c, bool inbound, const uint8_t *ek,
 	k.spi = inbound ? c->spi_in : c->spi_out;
 	k.reqid = c->reqid;
 	k.mode = c->mode == CFG_MODE_TRANSPORT ? KB_MODE_TRANSPORT : KB_MODE_TUNNEL;
-	k.src = inbound ? c->addr_remote : c->addr_local;
-	k.dst = inbound ? c->addr_local : c->addr_remote;
+	addr_ip_ss(inbound ? &c->addr_remote : &c->addr_local, &k.src);
+	addr_ip_ss(inbound ? &c->addr_local : &c->addr_remote, &k.dst);
 	if (k.mode == KB_MODE_TRANSPORT) {
 		k.sel.family = k.src.ss_family;
 		k.sel.src = k.src;
@@ -986,10 +982,8 @@ static int child_install_km(struct child_sa *c, struct buf *km,
 		c->encap_lport = addr_port(&ep->local);
 		c->encap_rport = addr_port(&ep->remote);
 	}
-	c->addr_local = ep->local;
-	c->addr_remote = ep->remote;
-	addr_set_port(&c->addr_local, 0);
-	addr_set_port(&c->addr_remote, 0);
+	addr_ip_set(&c->addr_local, &ep->local);
+	addr_ip_set(&c->addr_remote, &ep->remote);
 	if (!c->reqid)
 		c->reqid = child_reqid(c);
 	r = sa_install(c, true, we_initiated ? r_e : i_e, al.enc_key_len,
@@ -1046,7 +1040,7 @@ int child_install_seed(struct child_sa *c, const struct buf *seed, bool we_initi
 
 	r = crypto_esp_xfrm_names(c->esp.encr, c->esp.encr_keylen, c->esp.integ, &al);
 	if (!r)
-		r = crypto_prf_plus(sa->suite.prf, sa->keys.sk_d.data, sa->keys.sk_d.len,
+		r = crypto_prf_plus(sa->suite.prf, ike_sk_d(sa)->data, ike_sk_d(sa)->len,
 				    seed->data, seed->len, crypto_esp_keymat_len(&al), &km);
 	if (r) {
 		buf_wipe(&km);
@@ -1129,8 +1123,8 @@ static int child_move(struct child_sa *c, const struct ike_path *ep)
 	m.mode = KB_MODE_TUNNEL;
 	m.spi_in = c->installed_in ? c->spi_in : 0;
 	m.spi_out = c->installed_out ? c->spi_out : 0;
-	m.old_local = c->addr_local;
-	m.old_remote = c->addr_remote;
+	addr_ip_ss(&c->addr_local, &m.old_local);
+	addr_ip_ss(&c->addr_remote, &m.old_remote);
 	m.local = ep->local;
 	m.remote = ep->remote;
 	addr_set_port(&m.local, 0);
@@ -1149,16 +1143,16 @@ static int child_move(struct child_sa *c, const struct ike_path *ep)
 	if (!r)
 		r = kb_child_move(kb, &m);
 	free(l.p);
-	addr_str(&c->addr_local, ol, sizeof(ol));
-	addr_str(&c->addr_remote, orr, sizeof(orr));
+	addr_str(&m.old_local, ol, sizeof(ol));
+	addr_str(&m.old_remote, orr, sizeof(orr));
 	if (r) {
 		log_warn("%s: Child SA %s %08x/%08x: moving it from %s <-> %s to %s <-> %s: %s",
 			 ike_sa_name(sa), c->cfg->name, ntohl(c->spi_in), ntohl(c->spi_out),
 			 ol, orr, nl, nr, kb->kb_error[0] ? kb->kb_error : strerror(-r));
 		return r;
 	}
-	c->addr_local = m.local;
-	c->addr_remote = m.remote;
+	addr_ip_set(&c->addr_local, &m.local);
+	addr_ip_set(&c->addr_remote, &m.remote);
 	if (c->encap) {
 		c->encap_lport = m.lport;
 		c->encap_rport = m.rport;
@@ -1191,7 +1185,8 @@ void child_follow_path(struct ike_sa *sa)
 	for (c = sa->children; c; c = c->next) {
 		if (c->esp_tcp || (!c->installed_in && !c->installed_out))
 			continue;
-		if (!addr_eq(&c->addr_local, &ep->local) || !addr_eq(&c->addr_remote, &ep->remote)) {
+		if (!addr_ip_is(&c->addr_local, &ep->local) ||
+		    !addr_ip_is(&c->addr_remote, &ep->remote)) {
 			child_move(c, ep);
 			continue;
 		}
@@ -1216,7 +1211,9 @@ int child_steer(struct child_sa *c, bool udp, uint16_t lport, uint16_t rport)
 {
 	struct ike_sa *sa = c->ike;
 	struct kbackend *kb = sa->e->kb;
-	const struct sockaddr_storage *lp = &c->addr_local, *rp = &c->addr_remote;
+	struct sockaddr_storage l, r;
+	const struct sockaddr_storage *lp = addr_ip_ss(&c->addr_local, &l);
+	const struct sockaddr_storage *rp = addr_ip_ss(&c->addr_remote, &r);
 	enum kb_encap to = udp ? KB_ENCAP_UDP : KB_ENCAP_RAW;
 	enum kb_encap was = c->encap ? KB_ENCAP_UDP : KB_ENCAP_RAW;
 	int ri = 0, ro = 0;
@@ -1262,7 +1259,9 @@ int child_policies(struct child_sa *c)
 static void uninstall(struct child_sa *c)
 {
 	struct kbackend *kb = c->ike->e->kb;
-	const struct sockaddr_storage *src = &c->addr_local, *dst = &c->addr_remote;
+	struct sockaddr_storage l, r;
+	const struct sockaddr_storage *src = addr_ip_ss(&c->addr_local, &l);
+	const struct sockaddr_storage *dst = addr_ip_ss(&c->addr_remote, &r);
 
 	/* Exactly what was installed: the IKE SA's path may have moved
 	 * since (a NAT rebinding, MOBIKE-less address change). */
@@ -1317,7 +1316,9 @@ void child_free(struct child_sa *c, bool uninstall_it)
 		if (o->peer_rekey == c)
 			o->peer_rekey = NULL;
 	}
-	buf_free(&c->coll_nonce);
+	if (c->coll_nonce)
+		buf_free(c->coll_nonce);
+	free(c->coll_nonce);
 	ts_set_clear(&c->ts_local);
 	ts_set_clear(&c->ts_remote);
 	if (sa->req.old == c)

@@ -3081,6 +3081,17 @@ bool config_id_equal(const struct id_cfg *a, const struct id_cfg *b)
 	return !memcmp(a->data, b->data, a->len);
 }
 
+struct id_cfg *config_id_dup(const struct id_cfg *id)
+{
+	size_t n = offsetof(struct id_cfg, data) + id->len;
+	uint8_t *d = malloc(n);
+
+	if (!d)
+		return NULL;
+	memcpy(d, id, n);
+	return (struct id_cfg *)(void *)d;
+}
+
 uint32_t config_id_hash(const struct id_cfg *id)
 {
 	uint8_t folded[sizeof(id->data)];

@@ -303,6 +303,10 @@ bool config_id_wild(const struct id_cfg *id);
  * (equal identities, equal hashes), for tables keyed by identity. */
 bool config_id_equal(const struct id_cfg *a, const struct id_cfg *b);
 uint32_t config_id_hash(const struct id_cfg *id);
+/* A copy of id in the bytes it takes (its type, length and data: an
+ * IKE SA holds its peer's, a pool its leases'), for free(); only the first
+ * id->len bytes of its data may be read.  NULL without memory. */
+struct id_cfg *config_id_dup(const struct id_cfg *id);
 
 const char *cfg_transport_name(enum cfg_transport t);
 /* The daemon's log levels (log_level, with its subsystem levels) set. */

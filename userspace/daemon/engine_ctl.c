@@ -715,15 +715,17 @@ static void jstr(struct buf *b, const char *s)
 static void child_stats(struct engine *e, struct ike_sa *sa, struct child_sa *c,
 			struct kb_stats *in, struct kb_stats *outs)
 {
+	struct sockaddr_storage a;
+
 	(void)sa;
 	memset(in, 0, sizeof(*in));
 	memset(outs, 0, sizeof(*outs));
 	if (!e->kb || !e->kb->ops->sa_stats)
 		return;
 	if (c->installed_in)
-		e->kb->ops->sa_stats(e->kb, &c->addr_local, c->spi_in, in);
+		e->kb->ops->sa_stats(e->kb, addr_ip_ss(&c->addr_local, &a), c->spi_in, in);
 	if (c->installed_out)
-		e->kb->ops->sa_stats(e->kb, &c->addr_remote, c->spi_out, outs);
+		e->kb->ops->sa_stats(e->kb, addr_ip_ss(&c->addr_remote, &a), c->spi_out, outs);
 }
 
 /* An IKE SA's addresses, SPIs and suite as text (both status forms). */
@@ -893,7 +895,7 @@ static void status_text(struct engine *e, const char *conn, struct buf *b)
 			sa->initiator ? ", initiator" : ", responder");
 		bprintf(b, "  IKE: %s, SPIs %s_i %s_r, peer %s, rekeys %llu, msgid out %u in %u, "
 			"retransmits %llu, fragmentation %s\n",
-			t.su, t.si, t.sr, sa->peer_id.type ? peer_id_str(sa, pid) : "-",
+			t.su, t.si, t.sr, sa->peer_id ? peer_id_str(sa, pid) : "-",
 			(unsigned long long)sa->rekeys, sa->my_msgid, sa->peer_msgid,
 			(unsigned long long)sa->stats_retx, sa->peer_frag ? "yes" : "no");
 		vips_text(sa, false, b);

@@ -212,10 +212,11 @@ static struct child_sa *probe_child(struct ike_sa *sa)
 static int inbound_packets(struct ike_sa *sa, const struct child_sa *c, uint64_t *pk)
 {
 	struct kbackend *kb = sa->e->kb;
+	struct sockaddr_storage l;
 	struct kb_stats st;
 	int r;
 
-	r = kb->ops->sa_stats(kb, &c->addr_local, c->spi_in, &st);
+	r = kb->ops->sa_stats(kb, addr_ip_ss(&c->addr_local, &l), c->spi_in, &st);
 	if (!r)
 		*pk = st.packets;
 	return r;
@@ -267,11 +268,13 @@ static void watch_set(struct ike_sa *sa, const struct child_sa *c)
 	struct esp_probe *p = sa->probe;
 	struct kbackend *kb = sa->e->kb;
 	uint32_t t = watch_timeout(sa);
+	struct sockaddr_storage dst;
 
+	addr_ip_ss(&c->addr_remote, &dst);
 	if (p->watch && (p->watch_spi != c->spi_out || p->watch_pair != c->spi_in ||
-			 !addr_eq(&p->watch_dst, &c->addr_remote)))
+			 !addr_eq(&p->watch_dst, &dst)))
 		watch_clear(sa);	/* the Child SA was rekeyed */
-	if (kb->ops->reach_set(kb, &c->addr_remote, c->spi_out, c->spi_in, t)) {
+	if (kb->ops->reach_set(kb, &dst, c->spi_out, c->spi_in, t)) {
 		log_warn("%s: no reachability watch on Child SA %s (%s): reading its counters instead",
 			 ike_sa_name(sa), c->cfg->name, kb->kb_error);
 		watch_clear(sa);	/* the one set before on this SA */
@@ -280,7 +283,7 @@ static void watch_set(struct ike_sa *sa, const struct child_sa *c)
 		return;
 	}
 	p->watch = true;
-	p->watch_dst = c->addr_remote;
+	p->watch_dst = dst;
 	p->watch_spi = c->spi_out;
 	p->watch_pair = c->spi_in;
 	log_debug("%s: reachability watch on Child SA %s, SA %08x paired with %08x, %u s",

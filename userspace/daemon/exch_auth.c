@@ -601,13 +601,13 @@ static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_
 	int r;
 
 	if (sa->initiator)
-		r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->keys.sk_pr, &sa->peer_id, &oct);
+		r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->init->keys.sk_pr, sa->peer_id, &oct);
 	else
-		r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->keys.sk_pi, &sa->peer_id, &oct);
+		r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->init->keys.sk_pi, sa->peer_id, &oct);
 	if (r)
 		refuse(no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
 	else
-		r = check_auth(sa, cr, inner, pc, me, &sa->peer_id, &oct, no);
+		r = check_auth(sa, cr, inner, pc, me, sa->peer_id, &oct, no);
 	buf_wipe(&oct);
 	return r;
 }
@@ -642,7 +642,7 @@ int auth_start(struct ike_sa *sa)
 		id_wire(&sa->cfg->remote.id, &peer);
 	else
 		addr_id(&sa->path.remote, &peer);
-	r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->keys.sk_pi, &me, &oct);
+	r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->init->keys.sk_pi, &me, &oct);
 	if (!r)
 		r = make_auth(sa, c, &me, &peer, &oct, &method, &au);
 	buf_wipe(&oct);
@@ -760,8 +760,8 @@ static void initial_contact(struct ike_sa *sa)
 {
 	struct ike_sa *o, *n;
 
-	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o; o = n) {
-		n = ike_by_peer_next(o, &sa->peer_id);
+	for (o = ike_by_peer_first(sa->e, sa->peer_id); o; o = n) {
+		n = ike_by_peer_next(o, sa->peer_id);
 		if (o != sa && o->cfg == sa->cfg && o->state == IKE_S_ESTABLISHED) {
 			char pid[PEER_ID_STRLEN];
 
@@ -788,8 +788,8 @@ static bool unique_admit(struct ike_sa *sa, bool *replace)
 	uint32_t n = 0;
 
 	*replace = false;
-	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o;
-	     o = ike_by_peer_next(o, &sa->peer_id)) {
+	for (o = ike_by_peer_first(sa->e, sa->peer_id); o;
+	     o = ike_by_peer_next(o, sa->peer_id)) {
 		if (o == sa || o->cfg != cc || o->state != IKE_S_ESTABLISHED)
 			continue;
 		if (cc->unique == CFG_UNIQUE_REPLACE) {
@@ -845,8 +845,8 @@ static void unique_replace(struct ike_sa *sa, bool moved)
 	struct ike_sa *o, *n;
 	char pid[PEER_ID_STRLEN];
 
-	for (o = ike_by_peer_first(sa->e, &sa->peer_id); o; o = n) {
-		n = ike_by_peer_next(o, &sa->peer_id);
+	for (o = ike_by_peer_first(sa->e, sa->peer_id); o; o = n) {
+		n = ike_by_peer_next(o, sa->peer_id);
 		if (o == sa || o->cfg != sa->cfg || o->state != IKE_S_ESTABLISHED ||
 		    (moved && addr_eq(&o->path.remote, &sa->path.remote)))
 			continue;
@@ -872,7 +872,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct cred *cr = cred_get(sa->e, sa->cfg);
 	struct child_sa *ch = sa->req.child;
 	struct ike_typed idr;
-	struct id_cfg me;
+	struct id_cfg me, peer;
 	struct refusal no = { .part = "AUTH", .why = "" };
 	struct peer_certs pc;
 	struct ike_notify ic;
@@ -885,11 +885,15 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		auth_fail(sa, "the responder refused our authentication");
 		return;
 	}
-	if (!pid || ike_get_id(pid, &idr) || !id_from_payload(&idr, &sa->peer_id)) {
+	if (!pid || ike_get_id(pid, &idr) || !id_from_payload(&idr, &peer)) {
 		auth_fail(sa, "response has no usable IDr");
 		return;
 	}
-	if (auth_id_match(&sa->cfg->remote.id, &sa->peer_id) < 0) {
+	if (ike_sa_set_peer_id(sa, &peer)) {
+		auth_fail(sa, "no memory for the responder's identity");
+		return;
+	}
+	if (auth_id_match(&sa->cfg->remote.id, sa->peer_id) < 0) {
 		config_id_str(&sa->cfg->remote.id, b, sizeof(b));
 		tell_auth_failed(sa);
 		auth_fail(sa, "the responder's identity %s is not the configured %s",
@@ -1113,7 +1117,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	const struct ike_pl *pidr = ike_msg_find(inner, IKEV2_PL_IDR);
 	uint32_t msgid = m->hdr.msgid;
 	struct ike_typed idi, idr_t;
-	struct id_cfg me, idr_want;
+	struct id_cfg me, idr_want, peer;
 	const struct conn_cfg *cc;
 	struct buf oct = BUF_INIT, au = BUF_INIT, out = BUF_INIT;
 	struct ike_builder bld;
@@ -1138,10 +1142,14 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		auth_fail(sa, "IKE_AUTH before the additional key exchanges (RFC 9370)");
 		return;
 	}
-	if (!pid || ike_get_id(pid, &idi) || !id_from_payload(&idi, &sa->peer_id) ||
+	if (!pid || ike_get_id(pid, &idi) || !id_from_payload(&idi, &peer) ||
 	    !ike_msg_find(inner, IKEV2_PL_AUTH)) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		auth_fail(sa, "request lacks IDi or AUTH");
+		return;
+	}
+	if (ike_sa_set_peer_id(sa, &peer)) {
+		auth_fail(sa, "no memory for the initiator's identity");
 		return;
 	}
 	/* §2.21.2: INVALID_SYNTAX is not among the notifies that refuse only
@@ -1161,7 +1169,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	if (pidr && !ike_get_id(pidr, &idr_t))
 		id_from_payload(&idr_t, &idr_want);
 	peer_certs_get(inner, &pc);
-	cc = conn_for_id(sa, &pc, &sa->peer_id, idr_want.type ? &idr_want : NULL);
+	cc = conn_for_id(sa, &pc, sa->peer_id, idr_want.type ? &idr_want : NULL);
 	if (!cc) {
 		char ids[PEER_ID_STRLEN];
 
@@ -1185,9 +1193,9 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		auth_fail(sa, "the initiator's %s is refused: %s", no.part, no.why);
 		return;
 	}
-	r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->keys.sk_pr, &me, &oct);
+	r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->init->keys.sk_pr, &me, &oct);
 	if (!r)
-		r = make_auth(sa, cr, &me, &sa->peer_id, &oct, &method, &au);
+		r = make_auth(sa, cr, &me, sa->peer_id, &oct, &method, &au);
 	buf_wipe(&oct);
 	if (r) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,

@@ -54,26 +54,31 @@ static struct ike_span nonce_min(const struct buf *a, const struct ike_span *b)
 }
 
 /* The lower nonce of the peer's exchange that collided with ours, kept
- * until ours is answered. */
+ * until ours is answered (*keep allocated the first time: most SAs never
+ * see a collision). */
 static void collision_keep(struct ike_sa *sa, const struct buf *a, const struct ike_span *b,
-			   struct buf *keep)
+			   struct buf **keep)
 {
 	struct ike_span m = nonce_min(a, b);
 
-	buf_reset(keep);
-	if (buf_append(keep, m.p, m.len))
+	if (!*keep && (*keep = malloc(sizeof(**keep))))
+		buf_init(*keep);
+	if (*keep)
+		buf_reset(*keep);
+	if (!*keep || buf_append(*keep, m.p, m.len))
 		log_err("%s: out of memory: the rekey collision cannot be decided by "
 			"nonces; ours will be kept", ike_sa_name(sa));
 }
 
 /* §2.8.1, §2.8.2: the exchange with the lowest of the four nonces made
- * the redundant SA.  ours: our request's nonce and the peer's answer. */
+ * the redundant SA.  ours: our request's nonce and the peer's answer;
+ * kept NULL: no nonce was kept, ours stays. */
 static bool collision_lost(const struct buf *our_req, const struct ike_span *their_resp,
 			   const struct buf *kept)
 {
 	struct ike_span m = nonce_min(our_req, their_resp);
 
-	return !buf_err(kept) && nonce_cmp(m.p, m.len, kept->data, kept->len) < 0;
+	return kept && !buf_err(kept) && nonce_cmp(m.p, m.len, kept->data, kept->len) < 0;
 }
 
 uint64_t exch_retry_delay(void)
@@ -233,7 +238,9 @@ static void ike_sa_succeed(struct ike_sa *ns, struct ike_sa *sa)
 	ike_xport_inherit(ns, sa);
 	ns->peer_frag = sa->peer_frag;
 	ns->peer_sig_hashes = sa->peer_sig_hashes;
-	ns->peer_id = sa->peer_id;
+	if (sa->peer_id && ike_sa_set_peer_id(ns, sa->peer_id))
+		log_warn("%s: no memory for the peer's identity: unique and INITIAL_CONTACT will not see this IKE SA",
+			 ike_sa_name(ns));
 	ns->rekeys = sa->rekeys + 1;
 	if (sa->kernel_keepalive) {
 		ns->kernel_keepalive = true;
@@ -439,6 +446,7 @@ int ike_start_rekey(struct ike_sa *sa)
 		return err;
 	}
 	r->new_ike = ns;
+	ns->referenced = true;	/* the shutdown may free it first */
 	log_info("%s: rekeying the IKE SA", ike_sa_name(sa));
 	return 0;
 }
@@ -463,7 +471,7 @@ static int pfs_secret(struct ike_kex *kex, const struct ike_msg *inner, uint16_t
 static bool child_collision_lost(struct ike_sa *sa, struct child_sa *old,
 				 const struct ike_span *nr)
 {
-	return collision_lost(&sa->req.nonce, nr, &old->coll_nonce);
+	return collision_lost(&sa->req.nonce, nr, old->coll_nonce);
 }
 
 void child_new_installed(struct ike_sa *sa, struct child_sa *c, struct child_sa *old, int kr,
@@ -615,7 +623,7 @@ void ike_rekey_finish(struct ike_sa *sa, struct ike_sa *ns)
 	ike_sa_link(ns);
 	sa->req.new_ike = NULL;
 	if (sa->peer_ike)
-		lost = collision_lost(&ns->ni, &nr, &sa->coll_nonce);
+		lost = collision_lost(&ns->ni, &nr, sa->coll_nonce);
 	ike_sa_established(ns);
 	if (lost) {
 		log_info("%s: simultaneous IKE SA rekey: ours is redundant", ike_sa_name(sa));
@@ -692,7 +700,7 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	memcpy(ns->spi_r, sap->p[0].spi, 8);
 	/* the peer's rekey crossed ours: done, or in IKE_FOLLOWUP_KE */
 	if (followup_count(&ns->suite) && (sa->peer_ike || (sa->fu_resp && sa->fu_resp->ns)) &&
-	    collision_lost(&r->nonce, &n, &sa->coll_nonce)) {
+	    collision_lost(&r->nonce, &n, sa->coll_nonce)) {
 		buf_wipe(&gir);
 		ike_rekey_yield(sa);
 		return;
@@ -700,9 +708,9 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	if (buf_append(&ns->ni, r->nonce.data, r->nonce.len) ||
 	    buf_append(&ns->nr, n.p, n.len) ||
 	    (followup_count(&ns->suite) ? followup_start(sa, ns, inner, &gir) :
-	     crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+	     crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, ike_sk_d(sa), gir.data, gir.len,
 				   ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
-				   ns->spi_i, ns->spi_r, &ns->keys) ||
+				   ns->spi_i, ns->spi_r, &ns->init->keys) ||
 	     ike_sa_keys_set(ns))) {
 		log_warn("%s: IKE SA rekey failed", ike_sa_name(sa));
 		buf_wipe(&gir);
@@ -822,9 +830,9 @@ static void ike_rekey_request(struct ike_sa *sa, uint32_t msgid, const struct ik
 	kex = kex_new_responder(ns->suite.ke);
 	if (!kex || buf_append(&ns->ni, ni.p, ni.len) || crypto_nonce(&ns->nr, IKE_NONCE_LEN) ||
 	    kex_derive(kex, ke.data.p, ke.data.len, &gir) || kex_public(kex, &pub) ||
-	    (followup_count(&ns->suite) ? 0 : crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+	    (followup_count(&ns->suite) ? 0 : crypto_ike_rekey_keys(&ns->suite, sa->suite.prf, ike_sk_d(sa), gir.data, gir.len,
 				  ns->ni.data, ns->ni.len, ns->nr.data, ns->nr.len,
-				  ns->spi_i, ns->spi_r, &ns->keys) ||
+				  ns->spi_i, ns->spi_r, &ns->init->keys) ||
 	    ike_sa_keys_set(ns))) {
 		kex_free(kex);
 		buf_free(&pub);

@@ -104,9 +104,9 @@ static int followup_keys(struct ike_sa *sa, struct ike_followup *f)
 	struct ike_sa *ns = f->ns;
 	int r;
 
-	r = crypto_ike_rekey_keys_seed(&ns->suite, sa->suite.prf, &sa->keys.sk_d, f->seed.data,
+	r = crypto_ike_rekey_keys_seed(&ns->suite, sa->suite.prf, ike_sk_d(sa), f->seed.data,
 				       f->seed.len, ns->ni.data, ns->ni.len, ns->nr.data,
-				       ns->nr.len, ns->spi_i, ns->spi_r, &ns->keys);
+				       ns->nr.len, ns->spi_i, ns->spi_r, &ns->init->keys);
 	return r ? r : ike_sa_keys_set(ns);
 }
 

@@ -81,13 +81,13 @@ static int addke_update(struct ike_sa *sa, const struct buf *shared)
 	int r;
 
 	ike_keys_init(&k);
-	r = crypto_ike_rekey_keys(&sa->suite, sa->suite.prf, &sa->keys.sk_d, shared->data,
+	r = crypto_ike_rekey_keys(&sa->suite, sa->suite.prf, ike_sk_d(sa), shared->data,
 				  shared->len, sa->ni.data, sa->ni.len, sa->nr.data, sa->nr.len,
 				  sa->spi_i, sa->spi_r, &k);
 	if (r)
 		return r;
-	ike_keys_wipe(&sa->keys);
-	sa->keys = k;
+	ike_keys_wipe(&sa->init->keys);
+	sa->init->keys = k;
 	return ike_sa_keys_set(sa);
 }
 
@@ -120,7 +120,7 @@ static void put_a(struct buf *a, const struct ike_hdr *h, uint8_t next,
 static int int_auth_add(struct ike_sa *sa, bool request, const struct buf *a,
 			const uint8_t *plain, size_t plen)
 {
-	const struct buf *skp = request ? &sa->keys.sk_pi : &sa->keys.sk_pr;
+	const struct buf *skp = request ? &sa->init->keys.sk_pi : &sa->init->keys.sk_pr;
 	struct buf *chain = request ? &sa->init->int_auth_i : &sa->init->int_auth_r;
 
 	if (buf_err(a))

@@ -584,6 +584,8 @@ static void pre_done(struct ike_sa *sa, int err, bool closed)
 		 err ? strerror(-err) : "by the peer");
 }
 
+static void path_local_of_conn(struct ike_sa *sa);
+
 /*
  * separate's race: the TCP SA being made takes the connection its UDP rival
  * opened beside IKE_SA_INIT (tcp_preconnect), connecting or up, so that UDP
@@ -612,7 +614,6 @@ static struct tcp_conn *race_take_conn(struct ike_sa *sa)
 int ike_tcp_connect(struct ike_sa *sa)
 {
 	struct tcp_conn *c;
-	struct ike_path p;
 	int err;
 
 	if (sa->path.conn && !sa->path.conn->dead)
@@ -633,8 +634,7 @@ int ike_tcp_connect(struct ike_sa *sa)
 		if (!c->connecting) {
 			/* Up already: what waits for it goes now. */
 			link_go(sa, XLE_CONNECTED);
-			tcp_conn_path(c, &p);
-			sa->path.local = p.local;
+			path_local_of_conn(sa);
 		}
 		return 0;
 	}
@@ -983,12 +983,15 @@ void ike_tcp_follow(struct ike_sa *sa)
 		log_warn("%s: ESP-in-TCP refused: the kernel cannot attach espintcp to the connection",
 			 ike_sa_name(sa));
 	for (ch = sa->children; ch; ch = ch->next) {
+		struct sockaddr_storage l, r;
+
 		if (!ch->installed_in || !e->kb->ops->sa_steer)
 			continue;
-		e->kb->ops->sa_steer(e->kb, &ch->addr_local, ch->spi_in, KB_ENCAP_TCP,
-				     addr_port(&sa->path.remote), addr_port(&sa->path.local));
+		e->kb->ops->sa_steer(e->kb, addr_ip_ss(&ch->addr_local, &l), ch->spi_in,
+				     KB_ENCAP_TCP, addr_port(&sa->path.remote),
+				     addr_port(&sa->path.local));
 		if (ch->installed_out)
-			e->kb->ops->sa_steer(e->kb, &ch->addr_remote, ch->spi_out,
+			e->kb->ops->sa_steer(e->kb, addr_ip_ss(&ch->addr_remote, &r), ch->spi_out,
 					     KB_ENCAP_TCP, addr_port(&sa->path.local),
 					     addr_port(&sa->path.remote));
 	}
@@ -1033,12 +1036,19 @@ void engine_tcp_connected(struct engine *e, struct tcp_conn *c, int err)
 }
 
 /* The SA's connection (ours) is up: what waited for it goes. */
-static void tcp_up(struct ike_sa *sa)
+/* The SA's local address and port: its connection's, once up (NAT-D over
+ * TCP covers the connection's ports, TCP-31). */
+static void path_local_of_conn(struct ike_sa *sa)
 {
 	struct ike_path p;
 
 	tcp_conn_path(sa->path.conn, &p);
 	sa->path.local = p.local;
+}
+
+static void tcp_up(struct ike_sa *sa)
+{
+	path_local_of_conn(sa);
 	sa->x.reconnects = 0;
 	/* Separate transports: IKE_AUTH (or IKE_INTERMEDIATE before it, RFC
 	 * 9242) is the first message on TCP (RT-4), after the "IKETCP"

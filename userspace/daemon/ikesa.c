@@ -41,9 +41,20 @@ uint64_t ike_now(void)
 const char *peer_id_str(const struct ike_sa *sa, char *out)
 {
 	out[0] = 0;
-	if (sa->peer_id.type)
-		id_str(&sa->peer_id, out, PEER_ID_STRLEN);
+	if (sa->peer_id && sa->peer_id->type)
+		id_str(sa->peer_id, out, PEER_ID_STRLEN);
 	return out;
+}
+
+int ike_sa_set_peer_id(struct ike_sa *sa, const struct id_cfg *id)
+{
+	struct id_cfg *d = config_id_dup(id);
+
+	if (!d)
+		return -ENOMEM;
+	free(sa->peer_id);
+	sa->peer_id = d;
+	return 0;
 }
 
 int id_str(const struct id_cfg *id, char *out, size_t len)
@@ -195,7 +206,8 @@ struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 	buf_init(&sa->ni);
 	buf_init(&sa->nr);
 	buf_init(&sa->req.nonce);
-	ike_keys_init(&sa->keys);
+	buf_init(&sa->sk_d);
+	ike_keys_init(&sa->init->keys);
 	new_spi(e, initiator ? sa->spi_i : sa->spi_r);
 	sa->created_ms = sa->last_rx_ms = ike_now();
 	sa->next = e->all;
@@ -220,9 +232,12 @@ const char *ike_sa_name(const struct ike_sa *sa)
 
 int ike_sa_keys_set(struct ike_sa *sa)
 {
-	const struct ike_keys *k = &sa->keys;
+	const struct ike_keys *k;
 	int r;
 
+	if (!sa->init)
+		return -EINVAL;	/* established: its keys are set */
+	k = &sa->init->keys;
 	/* Initiator-sent messages use SK_ei/SK_ai (§2.14). */
 	if (sa->initiator) {
 		r = crypto_sk_init(&sa->sk_out, &sa->suite, &k->sk_ei, &k->sk_ai);
@@ -282,6 +297,14 @@ static void free_init_material(struct ike_sa *sa)
 	buf_wipe(&sa->ni);
 	buf_wipe(&sa->nr);
 	if (sa->init) {
+		/* SK_p sign AUTH only; SK_e and SK_a live on in sk_in and
+		 * sk_out (ike_sa_keys_set): of the keys, SK_d alone is used
+		 * again, kept as long as the SA. */
+		buf_wipe(&sa->sk_d);
+		sa->sk_d = sa->init->keys.sk_d;
+		buf_init(&sa->init->keys.sk_d);
+		buf_fit(&sa->sk_d);
+		ike_keys_wipe(&sa->init->keys);
 		buf_free(&sa->init->init_req);
 		buf_free(&sa->init->init_resp);
 		buf_free(&sa->init->cookie);
@@ -292,15 +315,6 @@ static void free_init_material(struct ike_sa *sa)
 		free(sa->init);
 		sa->init = NULL;
 	}
-	/* SK_pi and SK_pr sign AUTH only; SK_e and SK_a live on in sk_in and
-	 * sk_out (ike_sa_keys_set): of the keys, SK_d alone is used again. */
-	buf_wipe(&sa->keys.sk_pi);
-	buf_wipe(&sa->keys.sk_pr);
-	buf_wipe(&sa->keys.sk_ai);
-	buf_wipe(&sa->keys.sk_ar);
-	buf_wipe(&sa->keys.sk_ei);
-	buf_wipe(&sa->keys.sk_er);
-	buf_fit(&sa->keys.sk_d);	/* kept as long as the SA */
 }
 
 /* Kernel keepalives are per peer: a rekeyed IKE SA's successor still
@@ -366,7 +380,8 @@ void ike_vips_release(struct ike_sa *sa)
 	for (int i = 0; i < ike_n_vip(sa); i++) {
 		const struct ike_vip *v = &sa->rw->vip[i];
 
-		if (!sa->e->pools || !pool_release(sa->e->pools, v->pool, &sa->peer_id))
+		if (!sa->e->pools || !sa->peer_id ||
+		    !pool_release(sa->e->pools, v->pool, sa->peer_id))
 			continue;	/* the pool went with a reload */
 		log_info("%s: virtual IP %s of pool %s released by %s (kept for it)",
 			 ike_sa_name(sa), addr_str(&v->addr, a, sizeof(a)),
@@ -422,9 +437,11 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	free(sa->fu_resp);
 	free(sa->fu_init);
 	sa->fu_resp = sa->fu_init = NULL;
-	buf_free(&sa->coll_nonce);
+	if (sa->coll_nonce)
+		buf_free(sa->coll_nonce);
+	free(sa->coll_nonce);
 	free(sa->trigger);
-	ike_keys_wipe(&sa->keys);
+	buf_wipe(&sa->sk_d);
 	crypto_sk_wipe(&sa->sk_in);
 	crypto_sk_wipe(&sa->sk_out);
 	sa->e->exch->probe_stop(sa);
@@ -434,6 +451,7 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 	table_unlink(sa);
 	if (sa->id_indexed)
 		htab_del(&e->peer_ids, &sa->id_node);
+	free(sa->peer_id);
 	if (sa->prev)
 		sa->prev->next = sa->next;
 	else
@@ -448,6 +466,8 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 			o->rekeyed_to = NULL;
 		if (o->peer_ike == sa)
 			o->peer_ike = NULL;
+		if (o->req.new_ike == sa)
+			o->req.new_ike = NULL;
 		if (o->fu_resp && o->fu_resp->ns == sa)
 			o->fu_resp->ns = NULL;
 		if (o->fu_init && o->fu_init->ns == sa)
@@ -1124,7 +1144,7 @@ static struct ike_sa *by_peer(const struct hnode *n, const struct id_cfg *id)
 	for (; n; n = htab_next(n)) {
 		struct ike_sa *o = container_of(n, struct ike_sa, id_node);
 
-		if (config_id_equal(&o->peer_id, id))
+		if (config_id_equal(o->peer_id, id))
 			return o;
 	}
 	return NULL;
@@ -1148,8 +1168,8 @@ void ike_sa_established(struct ike_sa *sa)
 	sa->state = IKE_S_ESTABLISHED;
 	/* Only the first add can fail (no bucket array): then unique and
 	 * INITIAL_CONTACT would not see this SA, so it is said. */
-	if (!sa->id_indexed) {
-		if (htab_add(&sa->e->peer_ids, &sa->id_node, config_id_hash(&sa->peer_id)))
+	if (!sa->id_indexed && sa->peer_id) {
+		if (htab_add(&sa->e->peer_ids, &sa->id_node, config_id_hash(sa->peer_id)))
 			log_warn("%s: no memory to index the peer's identity: unique and INITIAL_CONTACT will not see this IKE SA",
 				 ike_sa_name(sa));
 		else
@@ -1160,14 +1180,9 @@ void ike_sa_established(struct ike_sa *sa)
 	sa->established_ms = ike_now();
 	sa->e->st.ike_established++;
 	free_init_material(sa);
-	peer_id_str(sa, idb);
-	if (log_enabled(LOG_LVL_INFO))
-		addr_str(&sa->path.remote, peer, sizeof(peer));
-	else
-		peer[0] = 0;
 	log_info("%s: IKE SA established with %s port %u over %s, peer id %s%s",
-		 ike_sa_name(sa), peer, addr_port(&sa->path.remote),
-		 xport_name(sa->path.kind), idb,
+		 ike_sa_name(sa), addr_str(&sa->path.remote, peer, sizeof(peer)),
+		 addr_port(&sa->path.remote), xport_name(sa->path.kind), peer_id_str(sa, idb),
 		 sa->nat_local ? " (we are behind a NAT)" :
 		 sa->nat_remote ? " (peer is behind a NAT)" : "");
 	ike_schedule_timers(sa);
@@ -1271,9 +1286,7 @@ static int frag_add(struct ike_sa *sa, const struct ike_rx *rx, const struct ike
  */
 static bool req_digest(const struct ike_rx *rx, uint8_t out[32])
 {
-	unsigned int n = 0;
-
-	return EVP_Digest(rx->msg, rx->len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+	return !crypto_sha256(rx->msg, rx->len, out);
 }
 
 /* The request in hand (authenticated; whole or its fragment 1). */

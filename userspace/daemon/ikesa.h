@@ -159,8 +159,8 @@ struct child_sa {
 	/* The outer addresses (ports 0) the kernel SAs are installed with
 	 * (at install, then wherever child_follow_path moved them): what
 	 * deletes, steers and kernel events name them by, whatever the IKE
-	 * SA's path is now. */
-	struct sockaddr_storage addr_local, addr_remote;
+	 * SA's path is now (addr_ip_ss() for the backend). */
+	struct addr_ip addr_local, addr_remote;
 	/* Responder of a rekey (RFC 7296 §2.8): the outbound SA waits until
 	 * the initiator, which installs its inbound SA only on our response,
 	 * deletes the old one (or out's timer fires); meanwhile out holds
@@ -174,7 +174,7 @@ struct child_sa {
 	/* §2.8.1: the peer rekeyed this SA while our rekey was out: its new
 	 * Child SA and the lower nonce of its exchange. */
 	struct child_sa *peer_rekey;
-	struct buf coll_nonce;
+	struct buf *coll_nonce;	/* allocated by the first collision */
 	uint64_t rekeys;
 	struct child_sa *next;
 };
@@ -302,6 +302,10 @@ struct ike_init {
 	 * messages (§3.3.2), for AUTH */
 	struct buf int_auth_i, int_auth_r;
 	struct buf peer_certreq_data;	/* the CERTREQ's CA hashes */
+	/* As derived: SK_e and SK_a go on in ike_sa.sk_in/sk_out
+	 * (ike_sa_keys_set), SK_p sign AUTH, SK_d moves to ike_sa.sk_d
+	 * when the SA is established (ike_sk_d() reads either). */
+	struct ike_keys keys;
 };
 
 struct ike_sa {
@@ -314,9 +318,11 @@ struct ike_sa {
 	struct ike_path path;	/* where the peer is now */
 
 	struct ike_suite suite;
-	struct ike_keys keys;
-	struct sk_ctx sk_in, sk_out;
 	bool keyed;
+	struct sk_ctx sk_in, sk_out;
+	/* SK_d once established, the only key of init->keys used again:
+	 * read it through ike_sk_d() */
+	struct buf sk_d;
 
 	/* IKE_SA_INIT material, kept until IKE_AUTH is done */
 	struct ike_kex *kex;
@@ -363,10 +369,11 @@ struct ike_sa {
 	const struct ike_rx_sk *rx_sk;
 
 	/* Identities */
-	struct id_cfg peer_id;		/* as sent (printed by peer_id_str) */
+	/* As sent (printed by peer_id_str), in the bytes it takes
+	 * (config_id_dup): NULL until its ID payload arrives. */
+	struct id_cfg *peer_id;
 	/* in engine.peer_ids once established (ike_by_peer_*) */
 	struct hnode id_node;
-	bool id_indexed;
 	/* The road warrior's virtual IPs (struct ike_rw), allocated by the
 	 * first that has any: NULL for most SAs. */
 	struct ike_rw *rw;
@@ -409,8 +416,8 @@ struct ike_sa {
 	 * of a new pass after TEMPORARY_FAILURE (§2.25); child_again: it
 	 * fired while a pass was under way, another follows that one. */
 	unsigned int child_from;
-	struct timer child_timer;
 	bool child_again;
+	struct timer child_timer;
 	/* The peer's refusals of new Child SAs, by position in cfg->children
 	 * (n_wants of them, allocated at the first refusal; NULL: none).
 	 * Cleared by an operator's initiate and a reload (child_wants_clear);
@@ -424,17 +431,27 @@ struct ike_sa {
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
 	struct ike_sa *peer_ike;
-	/* Some SA's rekeyed_to or peer_ike was set to this one (sticky):
-	 * ike_sa_destroy() then clears those pointers. */
+	/* Some SA's rekeyed_to, peer_ike or req.new_ike was set to this
+	 * one (sticky): ike_sa_destroy() then clears those pointers. */
 	bool referenced;
-	struct buf coll_nonce;
+	bool on_ho;		/* on the engine's half-open list (ho_next) */
+	/* in engine.peer_ids (id_node) */
+	bool id_indexed;
+	/* the lower nonce of the peer's colliding rekey, allocated by the
+	 * first collision (collision_keep) */
+	struct buf *coll_nonce;
 	uint64_t stats_rx, stats_tx, stats_retx;
 
 	struct ike_sa *hnext;	/* SA table chain */
-	bool on_ho;		/* on the engine's half-open list */
 	struct ike_sa *ho_next, *ho_prev;
 	struct ike_sa *next, *prev;	/* all SAs */
 };
+
+/* SK_d: the derived one until the SA is established, then the one kept. */
+static inline const struct buf *ike_sk_d(const struct ike_sa *sa)
+{
+	return sa->init ? &sa->init->keys.sk_d : &sa->sk_d;
+}
 
 /* sa's virtual IPs, allocated on first use; NULL when out of memory. */
 struct ike_rw *ike_rw_get(struct ike_sa *sa);
@@ -792,5 +809,7 @@ int id_str(const struct id_cfg *id, char *out, size_t len);
  * known; returns out. */
 #define PEER_ID_STRLEN 128
 const char *peer_id_str(const struct ike_sa *sa, char *out);
+/* sa->peer_id becomes a copy of id (before it is indexed): 0 or -ENOMEM. */
+int ike_sa_set_peer_id(struct ike_sa *sa, const struct id_cfg *id);
 
 #endif

@@ -40,7 +40,7 @@ static struct child_sa *child_of_kernel_sa(struct engine *e, uint32_t spi,
 
 	for (n = htab_first(&e->child_spis, htab_hash_u32(spi)); n; n = htab_next(n)) {
 		c = container_of(n, struct child_sa, spi_node);
-		if (c->spi_in == spi && c->installed_in && addr_eq(&c->addr_local, dst)) {
+		if (c->spi_in == spi && c->installed_in && addr_ip_is(&c->addr_local, dst)) {
 			*inbound = true;
 			return c;
 		}
@@ -49,7 +49,7 @@ static struct child_sa *child_of_kernel_sa(struct engine *e, uint32_t spi,
 	 * events come once per SA lifetime, not per packet). */
 	for (sa = e->all; sa; sa = sa->next) {
 		for (c = sa->children; c; c = c->next) {
-			if (c->spi_out == spi && c->installed_out && addr_eq(&c->addr_remote, dst)) {
+			if (c->spi_out == spi && c->installed_out && addr_ip_is(&c->addr_remote, dst)) {
 				*inbound = false;
 				return c;
 			}
@@ -150,7 +150,7 @@ static void on_reach(struct engine *e, const struct kb_event *ev)
 	for (n = htab_first(&e->child_spis, htab_hash_u32(ev->pair_spi)); n; n = htab_next(n)) {
 		c = container_of(n, struct child_sa, spi_node);
 		if (c->spi_in == ev->pair_spi && c->spi_out == ev->spi &&
-		    addr_eq(&c->addr_remote, &ev->dst)) {
+		    addr_ip_is(&c->addr_remote, &ev->dst)) {
 			e->exch->probe_reach(c, ev->up);
 			return;
 		}

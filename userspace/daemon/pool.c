@@ -19,7 +19,7 @@
 
 struct lease {
 	struct hnode node;	/* in pool.ids, by identity */
-	struct id_cfg id;
+	struct id_cfg *id;	/* config_id_dup's */
 	struct sockaddr_storage addr;
 	unsigned int refs;
 	uint64_t released;	/* pool.clock when refs went to 0 */
@@ -56,7 +56,7 @@ static struct lease *lease_find(const struct pool *p, const struct id_cfg *id)
 	for (struct hnode *n = htab_first(&p->ids, h); n; n = htab_next(n)) {
 		struct lease *l = container_of(n, struct lease, node);
 
-		if (config_id_equal(&l->id, id))
+		if (config_id_equal(l->id, id))
 			return l;
 	}
 	return NULL;
@@ -68,6 +68,7 @@ static void pool_destroy(struct pool *p)
 		struct lease *l = p->leases;
 
 		p->leases = l->next;
+		free(l->id);
 		free(l);
 	}
 	htab_free(&p->ids);
@@ -203,8 +204,9 @@ int pool_acquire(struct pool_set *ps, const char *name, const struct id_cfg *id,
 		if (!l)
 			return -ENOMEM;
 		pool_addr(p, p->next_off, &l->addr);
-		l->id = *id;
-		if (htab_add(&p->ids, &l->node, config_id_hash(id))) {
+		l->id = config_id_dup(id);
+		if (!l->id || htab_add(&p->ids, &l->node, config_id_hash(id))) {
+			free(l->id);
 			free(l);
 			return -ENOMEM;
 		}
@@ -214,11 +216,16 @@ int pool_acquire(struct pool_set *ps, const char *name, const struct id_cfg *id,
 	} else if (!l) {
 		/* every address was leased once: take back the one
 		 * remembered longest, for an identity that may never return */
+		struct id_cfg *d = config_id_dup(id);
+
 		l = oldest_released(p);
-		if (!l)
-			return -ENOSPC;
+		if (!l || !d) {
+			free(d);
+			return l ? -ENOMEM : -ENOSPC;
+		}
 		htab_del(&p->ids, &l->node);
-		l->id = *id;
+		free(l->id);
+		l->id = d;
 		if (htab_add(&p->ids, &l->node, config_id_hash(id)))
 			return -ENOMEM;	/* no bucket array: cannot happen once added */
 	}
@@ -252,7 +259,7 @@ void pool_leases(const struct pool_set *ps,
 	for (const struct pool *p = ps->pools; p; p = p->next)
 		for (const struct lease *l = p->leases; l; l = l->next) {
 			struct pool_lease_info i = {
-				.pool = p->name, .addr = &l->addr, .id = &l->id, .refs = l->refs,
+				.pool = p->name, .addr = &l->addr, .id = l->id, .refs = l->refs,
 			};
 
 			if (!fn(&i, arg))

@@ -340,7 +340,10 @@ void explain_no_conn(const struct ike_sa *sa, const struct id_cfg *idr)
 	char got[PEER_ID_STRLEN], want[PEER_ID_STRLEN * 2], me[PEER_ID_STRLEN], list[1024] = "";
 	size_t o = 0;
 
-	id_str(&sa->peer_id, got, sizeof(got));
+	if (sa->peer_id)
+		id_str(sa->peer_id, got, sizeof(got));
+	else
+		snprintf(got, sizeof(got), "-");
 	for (const struct conn_cfg *c = sa->e->cfg->conns; c && o < sizeof(list); c = c->next) {
 		if (dns_remote_match(sa->e, c, &sa->path.remote) < 0)
 			continue;

@@ -59,6 +59,7 @@ static int trap_install(struct engine *e, const struct conn_cfg *cc, const struc
 {
 	struct trap *t = calloc(1, sizeof(*t));
 	struct child_sa *c = calloc(1, sizeof(*c));
+	struct sockaddr_storage rem, loc;
 	char a[ADDR_STRLEN], ls[256], rs[256];
 	int r;
 
@@ -75,18 +76,19 @@ static int trap_install(struct engine *e, const struct conn_cfg *cc, const struc
 	c->cfg = ch;
 	c->trap = true;
 	c->mode = ch->mode;
-	c->addr_remote = *cfg_remote_addr(cc);	/* config.c's check_trap */
-	addr_set_port(&c->addr_remote, 0);
+	rem = *cfg_remote_addr(cc);	/* config.c's check_trap */
+	addr_ip_set(&c->addr_remote, &rem);
 	if (cc->n_local) {
-		c->addr_local = cc->local_addrs[0];
-		addr_set_port(&c->addr_local, 0);
+		addr_ip_set(&c->addr_local, &cc->local_addrs[0]);
 		r = 0;
 	} else {
-		r = route_src(&c->addr_remote, &c->addr_local);
+		r = route_src(&rem, &loc);
 		if (r)
 			log_err("%s: child %s: no route to %s for its trap policies: %s",
-				cc->name, ch->name, addr_str(&c->addr_remote, a, sizeof(a)),
+				cc->name, ch->name, addr_str(&rem, a, sizeof(a)),
 				strerror(-r));
+		else
+			addr_ip_set(&c->addr_local, &loc);
 	}
 	if (!r)
 		r = child_ts_configured(c);

@@ -67,7 +67,7 @@ static int vip_take(struct ike_sa *sa, const struct conn_cfg *cc, int af)
 
 		if (pool_family(sa->e->pools, name) != af)
 			continue;
-		q = pool_acquire(sa->e->pools, name, &sa->peer_id, &v->addr);
+		q = pool_acquire(sa->e->pools, name, sa->peer_id, &v->addr);
 		if (!q) {
 			snprintf(v->pool, sizeof(v->pool), "%s", name);
 			rw->n_vip++;

@@ -13,6 +13,7 @@
  *   crypto_puzzle.c  RFC 8019 puzzles
  *   crypto_natd.c    NAT detection hashes (§2.23)
  *   crypto_cookie.c  COOKIE values (§2.6)
+ *   crypto_fetch.c   digests and ciphers fetched once
  *
  * Conventions:
  *  - Transform IDs are the IANA IKEv2 numbers (RFC 7296 §3.3.2 and the
@@ -319,14 +320,17 @@ int crypto_child_keymat(uint16_t prf, const struct buf *sk_d,
 /* --- SK / SKF payload protection (RFC 7296 §3.14, RFC 5282, RFC 7634,
  *     RFC 7383 §2.5) ----------------------------------------------------- */
 
+#define CRYPTO_SK_KEY_LEN	96
+
 /* One direction's keys: build with crypto_sk_init(), wipe with
  * crypto_sk_wipe().  Keys are copied in. */
 struct sk_ctx {
 	uint16_t encr, encr_keylen, integ;
-	uint8_t ekey[CRYPTO_MAX_KEY_LEN];	/* key || salt */
-	size_t ekey_len;
-	uint8_t akey[CRYPTO_MAX_KEY_LEN];
-	size_t akey_len;
+	uint8_t ekey_len, akey_len;
+	/* The encryption key (|| salt), then the integrity key: an IKE SA
+	 * holds two of these, and together they never need more than
+	 * AES-CBC-256's and HMAC-SHA2-512's (32 + 64 bytes; AEAD: 36). */
+	uint8_t key[CRYPTO_SK_KEY_LEN];
 };
 
 /* Initiator-sent messages use (SK_ei, SK_ai), responder-sent (SK_er,
@@ -509,10 +513,21 @@ int crypto_cookie(const uint8_t *secret, size_t secretlen,
 		  const uint8_t *ni, size_t nilen,
 		  const struct sockaddr *ipi, const uint8_t spii[8],
 		  uint8_t out[32]);
+/* SHA-256 of len bytes into out: 0, or -EIO. */
+int crypto_sha256(const void *p, size_t len, uint8_t out[32]);
 /* Constant-time equality (CRYPTO_memcmp). */
 bool crypto_equal(const void *a, const void *b, size_t len);
 
 /* Shared between crypto_*.c only. */
+enum crypto_md_id { CRYPTO_MD_SHA1, CRYPTO_MD_SHA2_256, CRYPTO_MD_COUNT };
+enum crypto_cipher_id {
+	CRYPTO_CIPHER_AES_128_CBC, CRYPTO_CIPHER_AES_192_CBC, CRYPTO_CIPHER_AES_256_CBC,
+	CRYPTO_CIPHER_AES_128_GCM, CRYPTO_CIPHER_AES_192_GCM, CRYPTO_CIPHER_AES_256_GCM,
+	CRYPTO_CIPHER_CHACHA20_POLY1305, CRYPTO_CIPHER_COUNT
+};
+/* Fetched once for every thread (crypto_fetch.c); never NULL, never freed. */
+const EVP_MD *crypto_md(enum crypto_md_id id);
+const EVP_CIPHER *crypto_cipher(enum crypto_cipher_id id);
 struct iovec;
 int crypto_hmac(const char *digest, const uint8_t *key, size_t keylen,
 		const struct iovec *iov, int n, uint8_t *out, size_t outsz);

@@ -27,7 +27,7 @@ int crypto_natd_hash(const uint8_t spii[8], const uint8_t spir[8],
 	if (!ctx)
 		return -ENOMEM;
 	/* RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | Port) */
-	if (!EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) ||
+	if (!EVP_DigestInit_ex(ctx, crypto_md(CRYPTO_MD_SHA1), NULL) ||
 	    !EVP_DigestUpdate(ctx, spii, 8) || !EVP_DigestUpdate(ctx, spir, 8) ||
 	    !EVP_DigestUpdate(ctx, ip, iplen) ||
 	    !EVP_DigestUpdate(ctx, &port, 2) ||

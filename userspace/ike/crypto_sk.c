@@ -35,16 +35,17 @@ int crypto_sk_init(struct sk_ctx *k, const struct ike_suite *s,
 	memset(k, 0, sizeof(*k));
 	if (!el || (!aead && !al) || (aead && s->integ != CRYPTO_INTEG_NONE))
 		return -ENOTSUP;
-	if (!sk_e || sk_e->len != el || (al && (!sk_a || sk_a->len != al)))
+	if (!sk_e || sk_e->len != el || (al && (!sk_a || sk_a->len != al)) ||
+	    el + al > sizeof(k->key))
 		return -EINVAL;
 	k->encr = s->encr;
 	k->encr_keylen = s->encr_keylen;
 	k->integ = aead ? CRYPTO_INTEG_NONE : s->integ;
-	memcpy(k->ekey, sk_e->data, el);
-	k->ekey_len = el;
+	memcpy(k->key, sk_e->data, el);
+	k->ekey_len = (uint8_t)el;
 	if (al)
-		memcpy(k->akey, sk_a->data, al);
-	k->akey_len = al;
+		memcpy(k->key + el, sk_a->data, al);
+	k->akey_len = (uint8_t)al;
 	return 0;
 }
 
@@ -96,15 +97,17 @@ static const EVP_CIPHER *sk_cipher(const struct sk_ctx *k)
 
 	switch (k->encr) {
 	case CRYPTO_ENCR_AES_CBC:
-		return kl == 128 ? EVP_aes_128_cbc() :
-		       kl == 192 ? EVP_aes_192_cbc() : EVP_aes_256_cbc();
+		return crypto_cipher(kl == 128 ? CRYPTO_CIPHER_AES_128_CBC :
+				     kl == 192 ? CRYPTO_CIPHER_AES_192_CBC :
+				     CRYPTO_CIPHER_AES_256_CBC);
 	case CRYPTO_ENCR_AES_GCM_8:
 	case CRYPTO_ENCR_AES_GCM_12:
 	case CRYPTO_ENCR_AES_GCM_16:
-		return kl == 128 ? EVP_aes_128_gcm() :
-		       kl == 192 ? EVP_aes_192_gcm() : EVP_aes_256_gcm();
+		return crypto_cipher(kl == 128 ? CRYPTO_CIPHER_AES_128_GCM :
+				     kl == 192 ? CRYPTO_CIPHER_AES_192_GCM :
+				     CRYPTO_CIPHER_AES_256_GCM);
 	case CRYPTO_ENCR_CHACHA20_POLY1305:
-		return EVP_chacha20_poly1305();
+		return crypto_cipher(CRYPTO_CIPHER_CHACHA20_POLY1305);
 	}
 	return NULL;
 }
@@ -124,14 +127,14 @@ static int aead_crypt(const struct sk_ctx *k, bool enc, const uint8_t *iv,
 
 	if (len > INT32_MAX || aadlen > INT32_MAX)
 		return -EMSGSIZE;
-	memcpy(nonce, k->ekey + keylen, 4);
+	memcpy(nonce, k->key + keylen, 4);
 	memcpy(nonce + 4, iv, 8);
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx)
 		return -ENOMEM;
 	if (!EVP_CipherInit_ex(ctx, sk_cipher(k), NULL, NULL, NULL, enc) ||
 	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) ||
-	    !EVP_CipherInit_ex(ctx, NULL, NULL, k->ekey, nonce, enc))
+	    !EVP_CipherInit_ex(ctx, NULL, NULL, k->key, nonce, enc))
 		goto out;
 	if (!enc && !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
 					 (int)taglen, tag))
@@ -166,7 +169,7 @@ static int cbc_crypt(const struct sk_ctx *k, bool enc, const uint8_t *iv,
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx)
 		return -ENOMEM;
-	if (EVP_CipherInit_ex(ctx, sk_cipher(k), NULL, k->ekey, iv, enc) &&
+	if (EVP_CipherInit_ex(ctx, sk_cipher(k), NULL, k->key, iv, enc) &&
 	    EVP_CIPHER_CTX_set_padding(ctx, 0) &&
 	    EVP_CipherUpdate(ctx, out, &outl, in, (int)len) &&
 	    EVP_CipherFinal_ex(ctx, out + outl, &fin) &&
@@ -183,7 +186,7 @@ static int integ_icv(const struct sk_ctx *k, const uint8_t *data, size_t len,
 	struct iovec iov = { (void *)data, len };
 	int ret;
 
-	ret = crypto_hmac(crypto_integ_digest(k->integ), k->akey, k->akey_len,
+	ret = crypto_hmac(crypto_integ_digest(k->integ), k->key + k->ekey_len, k->akey_len,
 			  &iov, 1, full, sizeof(full));
 	if (!ret)
 		memcpy(icv, full, crypto_integ_icv_len(k->integ));

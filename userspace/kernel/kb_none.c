@@ -33,8 +33,9 @@
 /*
  * The records are what status, dumps and the duplicate checks need, in
  * the fewest bytes: addresses as 16 octets and a family, not sockaddr
- * storage (the benchmarks hold 10,000 SAs on this backend, and its records
- * stand in for memory a real kernel would hold).
+ * storage (the benchmarks hold up to a million SAs on this backend, and its
+ * records stand in for memory a real kernel would hold), and no list beside
+ * the tables: dumps walk the tables.
  */
 struct none_ip {
 	uint8_t a[16];		/* IPv4 in the first 4 */
@@ -42,7 +43,6 @@ struct none_ip {
 
 struct none_sa {
 	struct hnode node;		/* by SPI */
-	struct none_sa *next, **pprev;	/* the list, for dumps */
 	struct none_ip src, dst;
 	uint32_t spi, reqid;
 	uint16_t sport, dport;
@@ -55,18 +55,15 @@ struct none_sa {
 
 struct none_pol {
 	struct hnode node;		/* by selector, direction, mark */
-	struct none_pol *next, **pprev;
 	struct kb_pol_key k;
 	uint32_t reqid, priority;
 	struct none_ip tsrc, tdst;	/* the template's tunnel */
 };
 
-/* Lists keep the dump order; the tables make add/find/delete O(1), as a
- * kernel's SAD/SPD are, so a responder with 10,000 SAs on this backend
- * is not slowed by the backend (the benchmarks use it). */
+/* The tables make add/find/delete O(1), as a kernel's SAD/SPD are, so a
+ * responder with a million SAs on this backend is not slowed by the
+ * backend (the benchmarks use it). */
 struct none {
-	struct none_sa *sas;
-	struct none_pol *pols;
 	struct htab sa_tab, pol_tab;
 	int record_fd;			/* TCPIKE_KB_NONE_RECORD, or -1 */
 	int esp_arrives;		/* TCPIKE_KB_NONE_ESP: 1 << enum kb_encap, or -1 */
@@ -233,10 +230,22 @@ static struct none_sa *find_sa(struct none *n, const struct sockaddr_storage *ds
 
 static void sa_unlink(struct none *n, struct none_sa *s)
 {
-	*s->pprev = s->next;
-	if (s->next)
-		s->next->pprev = s->pprev;
 	htab_del(&n->sa_tab, &s->node);
+}
+
+/* The node after h (NULL: the first) in t, h in bucket *i: dumps walk
+ * the tables in no particular order. */
+static const struct hnode *tab_walk(const struct htab *t, size_t *i, const struct hnode *h)
+{
+	if (h) {
+		if (h->next)
+			return h->next;
+		(*i)++;
+	}
+	for (; *i < t->size; (*i)++)
+		if (t->b[*i])
+			return t->b[*i];
+	return NULL;
 }
 
 static int none_sa_add(struct kbackend *kb, const struct kb_sa *sa)
@@ -271,11 +280,6 @@ static int none_sa_add(struct kbackend *kb, const struct kb_sa *sa)
 		free(s);
 		return -ENOMEM;
 	}
-	s->next = n->sas;
-	if (n->sas)
-		n->sas->pprev = &s->next;
-	s->pprev = &n->sas;
-	n->sas = s;
 	log_info("kernel(none): SA %s spi 0x%08x %s -> %s %s encap %s (not installed)",
 		 sa->inbound ? "in" : "out", ntohl(sa->spi),
 		 addr_str(&sa->src, a, sizeof(a)), addr_str(&sa->dst, b, sizeof(b)),
@@ -401,11 +405,6 @@ static int none_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 		free(p);
 		return -ENOMEM;
 	}
-	p->next = n->pols;
-	if (n->pols)
-		n->pols->pprev = &p->next;
-	p->pprev = &n->pols;
-	n->pols = p;
 	record_pol(n, "policy-add", pol);
 	log_info("kernel(none): policy %s %s/%u -> %s/%u reqid %u (not installed)",
 		 kb_dir_name(pol->dir), addr_str(&pol->sel.src, a, sizeof(a)),
@@ -425,9 +424,6 @@ static int none_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 		snprintf(kb->kb_error, sizeof(kb->kb_error), "no such policy");
 		return -ENOENT;
 	}
-	*p->pprev = p->next;
-	if (p->next)
-		p->next->pprev = p->pprev;
 	htab_del(&n->pol_tab, &p->node);
 	free(p);
 	record_pol(n, "policy-del", pol);
@@ -533,21 +529,20 @@ static int none_sa_move(struct kbackend *kb, const struct kb_move *m)
 static void none_destroy(struct kbackend *kb)
 {
 	struct none *n = kb->priv;
+	struct hnode *h;
 
 	if (!n)
 		return;
-	while (n->sas) {
-		struct none_sa *s = n->sas;
-
-		n->sas = s->next;
-		free(s);
-	}
-	while (n->pols) {
-		struct none_pol *p = n->pols;
-
-		n->pols = p->next;
-		free(p);
-	}
+	for (size_t i = 0; i < n->sa_tab.size; i++)
+		while ((h = n->sa_tab.b[i])) {
+			htab_del(&n->sa_tab, h);
+			free(container_of(h, struct none_sa, node));
+		}
+	for (size_t i = 0; i < n->pol_tab.size; i++)
+		while ((h = n->pol_tab.b[i])) {
+			htab_del(&n->pol_tab, h);
+			free(container_of(h, struct none_pol, node));
+		}
 	htab_free(&n->sa_tab);
 	htab_free(&n->pol_tab);
 	if (n->record_fd >= 0)
@@ -611,21 +606,22 @@ void kb_none_counts(const struct kbackend *kb, size_t *n_sa, size_t *n_pol)
 	*n_sa = *n_pol = 0;
 	if (kb->ops != &kb_none_ops)
 		return;
-	for (const struct none_sa *s = n->sas; s; s = s->next)
-		(*n_sa)++;
-	for (const struct none_pol *p = n->pols; p; p = p->next)
-		(*n_pol)++;
+	*n_sa = n->sa_tab.n;
+	*n_pol = n->pol_tab.n;
 }
 
 int kb_none_dump(const struct kbackend *kb, struct buf *out)
 {
 	const struct none *n = kb->priv;
 	char line[320], a[64], b[64], c[64], d[64];
+	const struct hnode *h = NULL;
+	size_t i = 0;
 	int r = 0;
 
 	if (kb->ops != &kb_none_ops)
 		return -EINVAL;
-	for (const struct none_sa *s = n->sas; s && !r; s = s->next) {
+	while (!r && (h = tab_walk(&n->sa_tab, &i, h))) {
+		const struct none_sa *s = container_of(h, struct none_sa, node);
 		int k = snprintf(line, sizeof(line),
 				 "sa %s spi 0x%08x %s -> %s %s encap %s %u -> %u reqid %u\n",
 				 s->inbound ? "in" : "out", ntohl(s->spi),
@@ -634,7 +630,10 @@ int kb_none_dump(const struct kbackend *kb, struct buf *out)
 				 encap_name(s->encap), s->sport, s->dport, s->reqid);
 		r = buf_append(out, line, (size_t)k);
 	}
-	for (const struct none_pol *p = n->pols; p && !r; p = p->next) {
+	i = 0;
+	h = NULL;
+	while (!r && (h = tab_walk(&n->pol_tab, &i, h))) {
+		const struct none_pol *p = container_of(h, struct none_pol, node);
 		int k = snprintf(line, sizeof(line),
 				 "policy %s %s/%u -> %s/%u reqid %u priority %u tmpl %s -> %s\n",
 				 kb_dir_name(p->k.dir),

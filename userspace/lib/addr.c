@@ -87,6 +87,36 @@ void addr_from_bytes(struct sockaddr_storage *ss, int af, const uint8_t *p)
 		memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, p, 16);
 }
 
+void addr_ip_set(struct addr_ip *ip, const struct sockaddr_storage *ss)
+{
+	const uint8_t *p;
+	size_t n = addr_bytes(ss, &p);
+
+	memset(ip, 0, sizeof(*ip));
+	if (!n)
+		return;
+	ip->family = (uint8_t)ss->ss_family;
+	memcpy(ip->a, p, n);
+}
+
+const struct sockaddr_storage *addr_ip_ss(const struct addr_ip *ip,
+					  struct sockaddr_storage *ss)
+{
+	if (ip->family == AF_INET || ip->family == AF_INET6)
+		addr_from_bytes(ss, ip->family, ip->a);
+	else
+		memset(ss, 0, sizeof(*ss));
+	return ss;
+}
+
+bool addr_ip_is(const struct addr_ip *ip, const struct sockaddr_storage *ss)
+{
+	const uint8_t *p;
+	size_t n = addr_bytes(ss, &p);
+
+	return n && ip->family == ss->ss_family && !memcmp(ip->a, p, n);
+}
+
 bool addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	const uint8_t *pa, *pb;

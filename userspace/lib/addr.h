@@ -37,4 +37,19 @@ size_t addr_bytes(const struct sockaddr_storage *ss, const uint8_t **p);
 /* ss = the address of family af (AF_INET: 4 bytes, else 16) at p, port 0. */
 void addr_from_bytes(struct sockaddr_storage *ss, int af, const uint8_t *p);
 
+/* An address without a port in 17 bytes, not a sockaddr_storage's 128:
+ * for what is held per SA (a Child SA's outer addresses). */
+struct addr_ip {
+	uint8_t family;		/* AF_INET, AF_INET6; 0 = none */
+	uint8_t a[16];		/* IPv4 in the first 4 */
+};
+
+/* ip = the address of ss (its port left out; none for another family). */
+void addr_ip_set(struct addr_ip *ip, const struct sockaddr_storage *ss);
+/* ip as a sockaddr_storage with port 0 in *ss; returns ss. */
+const struct sockaddr_storage *addr_ip_ss(const struct addr_ip *ip,
+					  struct sockaddr_storage *ss);
+/* ip holds the address of ss (ports aside), as addr_eq. */
+bool addr_ip_is(const struct addr_ip *ip, const struct sockaddr_storage *ss);
+
 #endif

@@ -411,6 +411,17 @@ TEST(x25519_rfc7748)
 	ASSERT_EQ(-EPROTO, kex_derive(ka, zero, 32, &s));
 	ASSERT_EQ(0, s.len);
 	ASSERT_EQ(-EMSGSIZE, kex_derive(ka, zero, 31, &s));
+	/* The peer's key object is reused (crypto_kex.c ecx_public): each
+	 * derivation sees its own peer value, the other side's too. */
+	ASSERT_EQ(0, kex_public(ka, &pub));
+	ASSERT_EQ(0, kex_derive(kb, pub.data, pub.len, &s));
+	ASSERT_TRUE(eq_hex(&s, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"));
+	ASSERT_EQ(0, kex_derive(ka, pub.data, pub.len, &s));	/* a's own: another secret */
+	hex(&a, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	ASSERT_NE(0, memcmp(s.data, a.data, a.len));
+	ASSERT_EQ(0, kex_public(kb, &pub));
+	ASSERT_EQ(0, kex_derive(ka, pub.data, pub.len, &s));
+	ASSERT_TRUE(eq_hex(&s, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"));
 	kex_free(ka);
 	kex_free(kb);
 	buf_wipe(&a);
@@ -917,6 +928,96 @@ TEST(natd_and_cookie)
 	spii[0] ^= 1;
 	ASSERT_EQ(0, crypto_cookie(secret, 32, ni, 32, (void *)&a, spii, c2));
 	ASSERT_NE(0, memcmp(c1, c2, 32));
+}
+
+/* One pass of EVP cipher c (key, 12-byte IV for AEAD, 16 for CBC) over
+ * 48 bytes: ciphertext and, for AEAD, tag into out (64 bytes). */
+static bool cipher_once(const EVP_CIPHER *c, bool aead, const uint8_t *key,
+			const uint8_t *iv, uint8_t *out)
+{
+	static const uint8_t aad[16] = { 0xaa }, in[48] = { 1, 2, 3 };
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int l, ok;
+
+	memset(out, 0, 64);
+	ok = ctx && EVP_EncryptInit_ex(ctx, c, NULL, key, iv) &&
+	     (!aead || EVP_EncryptUpdate(ctx, NULL, &l, aad, sizeof(aad))) &&
+	     EVP_CIPHER_CTX_set_padding(ctx, 0) &&
+	     EVP_EncryptUpdate(ctx, out, &l, in, sizeof(in)) &&
+	     EVP_EncryptFinal_ex(ctx, out + l, &l) &&
+	     (!aead || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out + 48));
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+/* The digests and ciphers fetched once (crypto_fetch.c) are the named
+ * algorithms: each gives what OpenSSL's built-in object gives, on the
+ * first use and again after the others and another key were used, so
+ * nothing of one use is left in them for the next. */
+TEST(fetched_algorithms_match_builtin)
+{
+	static const struct {
+		enum crypto_cipher_id id;
+		const EVP_CIPHER *(*builtin)(void);
+		bool aead;
+	} ciphers[] = {
+		{ CRYPTO_CIPHER_AES_128_CBC, EVP_aes_128_cbc, false },
+		{ CRYPTO_CIPHER_AES_192_CBC, EVP_aes_192_cbc, false },
+		{ CRYPTO_CIPHER_AES_256_CBC, EVP_aes_256_cbc, false },
+		{ CRYPTO_CIPHER_AES_128_GCM, EVP_aes_128_gcm, true },
+		{ CRYPTO_CIPHER_AES_192_GCM, EVP_aes_192_gcm, true },
+		{ CRYPTO_CIPHER_AES_256_GCM, EVP_aes_256_gcm, true },
+		{ CRYPTO_CIPHER_CHACHA20_POLY1305, EVP_chacha20_poly1305, true },
+	};
+	static const struct {
+		enum crypto_md_id id;
+		const EVP_MD *(*builtin)(void);
+	} mds[] = {
+		{ CRYPTO_MD_SHA1, EVP_sha1 },
+		{ CRYPTO_MD_SHA2_256, EVP_sha256 },
+	};
+	uint8_t key[32], key2[32], iv[16] = { 7 }, a[64], b[64], c[64];
+	uint8_t d1[EVP_MAX_MD_SIZE], d2[EVP_MAX_MD_SIZE], d3[EVP_MAX_MD_SIZE];
+	unsigned int n1, n2, n3;
+	struct buf h = BUF_INIT;
+	size_t i, j;
+
+	ASSERT_EQ(CRYPTO_CIPHER_COUNT, sizeof(ciphers) / sizeof(ciphers[0]));
+	ASSERT_EQ(CRYPTO_MD_COUNT, sizeof(mds) / sizeof(mds[0]));
+	for (i = 0; i < sizeof(key); i++) {
+		key[i] = (uint8_t)i;
+		key2[i] = (uint8_t)(0xff - i);
+	}
+	for (i = 0; i < CRYPTO_CIPHER_COUNT; i++) {
+		ASSERT_EQ(ciphers[i].id, (int)i);
+		ASSERT_NE(NULL, crypto_cipher(ciphers[i].id));
+		ASSERT_TRUE(cipher_once(ciphers[i].builtin(), ciphers[i].aead, key, iv, a));
+		ASSERT_TRUE(cipher_once(crypto_cipher(ciphers[i].id), ciphers[i].aead, key, iv, b));
+		EXPECT_EQ(0, memcmp(a, b, sizeof(a))) TH_LOG("cipher %zu, first use", i);
+		for (j = 0; j < CRYPTO_CIPHER_COUNT; j++)
+			ASSERT_TRUE(cipher_once(crypto_cipher(ciphers[j].id), ciphers[j].aead,
+						key2, iv, c));
+		ASSERT_TRUE(cipher_once(crypto_cipher(ciphers[i].id), ciphers[i].aead, key2, iv, c));
+		EXPECT_NE(0, memcmp(b, c, sizeof(c)));
+		ASSERT_TRUE(cipher_once(crypto_cipher(ciphers[i].id), ciphers[i].aead, key, iv, b));
+		EXPECT_EQ(0, memcmp(a, b, sizeof(a))) TH_LOG("cipher %zu, after others", i);
+	}
+	for (i = 0; i < CRYPTO_MD_COUNT; i++) {
+		ASSERT_EQ(mds[i].id, (int)i);
+		ASSERT_EQ(1, EVP_Digest("abc", 3, d1, &n1, mds[i].builtin(), NULL));
+		ASSERT_EQ(1, EVP_Digest("abc", 3, d2, &n2, crypto_md(mds[i].id), NULL));
+		ASSERT_EQ(n1, n2);
+		EXPECT_EQ(0, memcmp(d1, d2, n1));
+		for (j = 0; j < CRYPTO_MD_COUNT; j++)
+			ASSERT_EQ(1, EVP_Digest("xyz", 3, d3, &n3, crypto_md(mds[j].id), NULL));
+		ASSERT_EQ(1, EVP_Digest("abc", 3, d2, &n2, crypto_md(mds[i].id), NULL));
+		EXPECT_EQ(0, memcmp(d1, d2, n1));
+	}
+	/* SHA-256("abc"), FIPS 180-2 appendix B.1 */
+	ASSERT_EQ(0, crypto_sha256("abc", 3, d1));
+	buf_append(&h, d1, 32);
+	EXPECT_TRUE(eq_hex(&h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+	buf_free(&h);
 }
 
 /* Small requests come from a block: consecutive draws never repeat

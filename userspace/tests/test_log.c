@@ -111,6 +111,43 @@ TEST(rate_limit_burst_then_counted)
 
 /* A foreground line (stderr, not the journal): ISO 8601 UTC time with
  * milliseconds, the level, the message; the time is now's. */
+/* The arguments of a line that is not written are not evaluated: the
+ * responder builds addresses and names for info lines on every SA, and
+ * formatting them at log_level = warning cost more than a HMAC. */
+static int formatted;
+
+static const char *costly(void)
+{
+	formatted++;
+	return "x";
+}
+
+TEST(line_below_level_is_not_formatted)
+{
+	n_seen = 0;
+	formatted = 0;
+	log_set_tap(tap, NULL);
+	log_set_level(LOG_LVL_WARN);
+	log_info("%s", costly());
+	log_msg(LOG_LVL_INFO, "%s", costly());
+	log_debug("%s", costly());
+	EXPECT_EQ(0, formatted);
+	EXPECT_EQ(0, n_seen);
+	log_warn("%s", costly());
+	log_err("%s", costly());
+	EXPECT_EQ(2, formatted);
+	EXPECT_EQ(2, n_seen);
+	log_set_level(LOG_LVL_ERR);
+	log_warn("%s", costly());
+	EXPECT_EQ(2, formatted);
+	log_set_level(LOG_LVL_INFO);
+	log_info("%s", costly());
+	EXPECT_EQ(3, formatted);
+	EXPECT_EQ(3, n_seen);
+	EXPECT_STREQ("ike info x", seen[2]);
+	log_set_tap(NULL, NULL);
+}
+
 TEST(foreground_line_iso8601_utc_ms)
 {
 	FILE *f = tmpfile();

@@ -16,7 +16,7 @@
  *                [--tcp-port 4500] [--id FQDN] [--psk SECRET]
  *                [--tsi CIDR] [--tsr CIDR] [--timeout SECONDS]
  *                [--sep-notify 49152] [--nat] [--distinct-ids]
- *                [--vip-out FILE] [--certs DIR]
+ *                [--vip-out FILE] [--certs DIR] [--deciles]
  *
  * IDi is --id [bench.tcpike.test] (FQDN) for every IKE SA, or with
  * --distinct-ids c<k>.<--id> for the k-th (c0.bench.tcpike.test, ...), as
@@ -58,9 +58,14 @@
  * Prints one line:
  *   mode=M count=N window=W ok=N failed=N timeouts=N retransmits=N
  *   elapsed_ms=X rate=X p50_ms=X p90_ms=X p99_ms=X max_ms=X cpu_pct=X
- *   ids=one|distinct
+ *   ids=one|distinct maxrss_kib=X [deciles=R1,...,R10]
  * cpu_pct is this process's CPU time over the elapsed time: near 100 means
- * the generator, not the responder, set the pace.  The first failure of
+ * the generator, not the responder, set the pace; maxrss_kib its peak
+ * resident memory (the key pairs made ahead: about 1.2 KiB per SA).
+ * --deciles: the rate (SAs/s) of each tenth of the SAs in the order they
+ * were established, from the time the one before was done (the first:
+ * from the start): whether setup slows as the responder fills.  Tenths
+ * never reached are left out.  The first failure of
  * each kind is described on stderr.  Exit status: 0 when every SA was
  * established and verified, 1 otherwise, 2 usage.
  */
@@ -132,6 +137,13 @@ static struct {
 	struct sa *sas;
 	unsigned long next, inflight, ok, failed, timeouts, retransmits;
 	bool reported[32];
+	/* --deciles: when the k-th tenth of the SAs was established */
+	bool deciles;
+	unsigned int dec_n;
+	/* the Child SAs' SPIs: spi_base + index, above the reserved 0..255
+	 * (RFC 4303 §2.1) and below 2^31 + 10^6 */
+	uint32_t spi_base;
+	uint64_t start_us, dec_us[10];
 } g = {
 	.mode = M_UDP, .count = 1000, .window = 64, .nsock = 64, .timeout_s = 60,
 	.port = IKEV2_UDP_PORT, .natt_port = IKEV2_NATT_PORT,
@@ -148,7 +160,7 @@ static void usage(void)
 		"                    [--src ADDR[,ADDR...]] [--sockets N] [--port N] [--natt-port N]\n"
 		"                    [--tcp-port N] [--id FQDN] [--psk SECRET] [--tsi CIDR]\n"
 		"                    [--tsr CIDR] [--timeout SECONDS] [--sep-notify N] [--nat]\n"
-		"                    [--distinct-ids] [--vip-out FILE] [--certs DIR]\n");
+		"                    [--distinct-ids] [--vip-out FILE] [--certs DIR] [--deciles]\n");
 	exit(2);
 }
 
@@ -420,8 +432,12 @@ static int build_auth(struct sa *sa, const struct ike_span *nr)
 		buf_wipe(&oct);
 		return -EIO;
 	}
-	crypto_random(&spi, sizeof(spi));
-	spi |= 0x100;		/* SPIs 0..255 are reserved (RFC 4303 §2.1) */
+	/* Unique among the SAs: the responder's outbound SAs to our few
+	 * addresses are (SPI, address) in its kernel, and random SPIs
+	 * collide there by the birthday bound (one in 10^5 SAs was refused
+	 * as a duplicate).  From a random base, so that a second run
+	 * against the same responder meets none of the first's. */
+	spi = htonl(g.spi_base + (uint32_t)(sa - g.sas));
 	sa->child_spi = spi;
 	cli_bench_proposal(&esp, (const uint8_t *)&spi);
 
@@ -662,6 +678,8 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 	g.ok++;
 	g.inflight--;
 	sa->t0 = cli_now_us() - sa->t0;	/* from here on: the latency */
+	while (g.dec_n < 10 && g.ok * 10 >= (g.dec_n + 1) * g.count)
+		g.dec_us[g.dec_n++] = cli_now_us();
 	done(sa);
 }
 
@@ -814,6 +832,7 @@ static int parse_opts(int argc, char **argv)
 		{ "distinct-ids", no_argument, NULL, 'D' },
 		{ "vip-out", required_argument, NULL, 'V' },
 		{ "certs", required_argument, NULL, 'C' },
+		{ "deciles", no_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dst_s = NULL, *src_s = NULL, *tsi = "10.128.0.0/9",
@@ -850,6 +869,7 @@ static int parse_opts(int argc, char **argv)
 		case 'D': g.distinct = true; break;
 		case 'V': g.vip_out = optarg; break;
 		case 'C': g.certs = optarg; break;
+		case 'Z': g.deciles = true; break;
 		default: usage();
 		}
 	}
@@ -930,6 +950,11 @@ static int prepare(void)
 		}
 		setsockopt(g.usock[i], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	}
+	if (crypto_random(&g.spi_base, sizeof(g.spi_base))) {
+		fprintf(stderr, "tcpike-bench: no random bytes\n");
+		return 1;
+	}
+	g.spi_base = 0x100 + g.spi_base % 0x7fffff00u;
 	/* The SPI's last four bytes index the SA. */
 	for (i = 0; i < g.count; i++) {
 		struct sa *sa = &g.sas[i];
@@ -969,7 +994,7 @@ static double cpu_s(void)
 static uint64_t drive(void)
 {
 	struct epoll_event evs[256];
-	uint64_t start = cli_now_us(), last_rt = 0;
+	uint64_t start = g.start_us = cli_now_us(), last_rt = 0;
 	unsigned long lo = 0;
 	int n;
 
@@ -1001,6 +1026,29 @@ static uint64_t drive(void)
 	return start;
 }
 
+/* --deciles: ",R1,...,Rk" (SAs/s) into out for the tenths reached. */
+static void deciles_str(char *out, size_t len)
+{
+	uint64_t t0 = g.start_us;
+	unsigned long n0 = 0;
+	size_t o = 0;
+
+	out[0] = 0;
+	for (unsigned int k = 0; k < g.dec_n && o < len; k++) {
+		/* the SAs up to the (k+1)-th tenth: ceil((k+1) N / 10) */
+		unsigned long n1 = ((k + 1) * g.count + 9) / 10;
+		uint64_t t1 = g.dec_us[k];
+		int w = snprintf(out + o, len - o, ",%.1f",
+				 t1 > t0 ? (double)(n1 - n0) * 1e6 / (double)(t1 - t0) : 0.0);
+
+		if (w < 0)
+			break;
+		o += (size_t)w;
+		t0 = t1;
+		n0 = n1;
+	}
+}
+
 /* Frees the SAs, their latencies (from t0) into lat sorted; how many. */
 static unsigned long collect(uint64_t *lat)
 {
@@ -1029,6 +1077,8 @@ static unsigned long collect(uint64_t *lat)
 int main(int argc, char **argv)
 {
 	struct rlimit rl;
+	struct rusage ru;
+	char dec[200];
 	uint64_t start, end, *lat;
 	unsigned long i, n;
 	double cpu;
@@ -1062,8 +1112,10 @@ int main(int argc, char **argv)
 	if (g.vip_out && vip_write())
 		rc = 1;
 	n = collect(lat);
+	deciles_str(dec, sizeof(dec));
+	getrusage(RUSAGE_SELF, &ru);
 	printf("mode=%s count=%lu window=%lu ok=%lu failed=%lu timeouts=%lu retransmits=%lu "
-	       "elapsed_ms=%.1f rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_pct=%.0f ids=%s\n",
+	       "elapsed_ms=%.1f rate=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_pct=%.0f ids=%s maxrss_kib=%ld%s%s\n",
 	       g.mode == M_UDP ? "udp" : g.mode == M_TCP ? "tcp" : "separate",
 	       g.count, g.window, g.ok, g.failed, g.timeouts, g.retransmits,
 	       (double)(end - start) / 1000.0,
@@ -1071,7 +1123,8 @@ int main(int argc, char **argv)
 	       pct(lat, n, 0.5), pct(lat, n, 0.9),
 	       pct(lat, n, 0.99), n ? (double)lat[n - 1] / 1000.0 : 0.0,
 	       end > start ? 100.0 * cpu / ((double)(end - start) / 1e6) : 0.0,
-	       g.distinct ? "distinct" : "one");
+	       g.distinct ? "distinct" : "one", ru.ru_maxrss, g.deciles ? " deciles=" : "",
+	       g.deciles ? (dec[0] ? dec + 1 : "-") : "");
 	for (i = 0; i < g.nsock && g.mode != M_TCP; i++)
 		close(g.usock[i]);
 	close(g.ep);
