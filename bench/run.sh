@@ -2,6 +2,8 @@
 # make bench: benchmarks, written to bench/results/<date>/report.md.
 #
 #   bench/run.sh [--quick] [B...]      (make bench [B=4] [QUICK=1])
+#   bench/run.sh --plot DIR [OUTDIR]   draws B1's b1-n.png and B4's b4.png
+#       again from DIR's b1.csv and b4.csv, running nothing (bench/lib/plots.sh)
 #
 # What exists today:
 #   B1  handshake rate: tools/tcpike-bench opens N IKE SAs (PSK, AES-GCM-16-256,
@@ -80,6 +82,7 @@ if [ -z "${BENCH_SESSION:-}" ] && [ "$(id -u)" = 0 ] && command -v setsid >/dev/
 fi
 [ -n "${BENCH_SESSION:-}" ] && echo -20 2>/dev/null >"/proc/$$/autogroup"
 top=$(cd "$(dirname "$0")/.." && pwd)
+[ "${1:-}" = --plot ] && { shift; exec "$top/bench/lib/plots.sh" "$@"; }
 cd "$top"
 quick=0
 want=()
@@ -97,6 +100,7 @@ BIN=$top/build
 . "$top/selftests/lib.sh"
 . "$top/selftests/ike.sh"
 . "$top/selftests/peers/strongswan.sh"
+. "$top/bench/lib/plots.sh"
 trap 'sw_cleanup; ike_cleanup; rm -rf "${BENCH_TMP:-/nonexistent}"' EXIT
 runs=$([ $quick = 1 ] && echo 3 || echo 9)
 out=${BENCH_OUT:-bench/results/$(date -u +%Y-%m-%d)}
@@ -614,6 +618,14 @@ b1() {
 		fi
 	} >>"$report"
 	b1_plot "$ceil" "$sw" "$n" "${systems[@]}"
+	if [ ${#sweep[@]} -gt 0 ] && plot_b1n "$out/b1.csv" "$out/b1-n.png"; then
+		{
+			echo "Against N, from b1.csv (\`bench/run.sh --plot DIR\` draws it again):"
+			echo
+			echo "![B1 against N: IKE SAs/s and responder us per IKE SA](b1-n.png)"
+			echo
+		} >>"$report"
+	fi
 }
 
 # A bar per row with the ceiling and 2x charon as lines (gnuplot, SVG).
