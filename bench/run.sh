@@ -144,22 +144,24 @@ NFT
 	B4_MS=$((t1 - t0))
 }
 
-# B4's rows: label|conn_extra|goal ms with UDP blocked (- for none).  The
+# B4's rows: key (b4.csv's row)|label|conn_extra|goal ms with UDP blocked
+# (- for none).  The
 # race at its default beside the old fallback's timing (before the race,
 # auto dropped UDP for TCP after tcp_fallback_delay, 1.5 s: the race with
 # that delay starts TCP at the same moment), the race with TCP at once, and
 # separate transports' race (it fell back after 1.5 s before, with a second
 # connect).
 B4_ROWS=(
-	"auto (race, tcp_race_delay 250 ms)|transport = auto|500"
-	"auto, TCP after 1.5 s (the old fallback's timing)|transport = auto;tcp_race_delay = 1500ms|-"
-	"auto, tcp_race_delay = 0 (both at once)|transport = auto;tcp_race_delay = 0|500"
-	"separate (race, tcp_race_delay 250 ms, on the pre-connection)|transport = separate|500"
+	"auto|auto (race, tcp_race_delay 250 ms)|transport = auto|500"
+	"auto-1500ms|auto, TCP after 1.5 s (the old fallback's timing)|transport = auto;tcp_race_delay = 1500ms|-"
+	"auto-0|auto, tcp_race_delay = 0 (both at once)|transport = auto;tcp_race_delay = 0|500"
+	"separate|separate (race, tcp_race_delay 250 ms, on the pre-connection)|transport = separate|500"
 )
 
 b4() {
-	local x b vals v s ok row label extra goal
+	local x b vals v s ok row rkey label extra goal i c
 	topo_pair "bn$$" >/dev/null || { echo "bench: cannot build namespaces" >&2; return 1; }
+	echo "row,udp,run,ms,tcp_connects" >"$out/b4.csv"
 	{
 		echo "## B4: UDP blocked, time to a working tunnel"
 		echo
@@ -172,22 +174,33 @@ b4() {
 		echo "with UDP open it makes one connect too (IKE_AUTH's).  The old fallback's row is auto"
 		echo "with tcp_race_delay = 1500ms: TCP starts when the fallback used to.  With UDP"
 		echo "open, a TCP connect is counted (the daemon's tcp_connects): the race costs"
-		echo "nothing there unless its delay is 0."
+		echo "nothing there unless its delay is 0.  Every run is a line of"
+		echo "[b4.csv](b4.csv) (row, UDP, run, ms, the run's TCP connects)."
 		echo
 		echo "| transport | UDP | median ms | min | max | vs. UDP open | TCP connects | goal |"
 		echo "|---|---|---|---|---|---|---|---|"
 	} >>"$report"
 	for row in "${B4_ROWS[@]}"; do
 		local ref= conns
-		IFS='|' read -r label extra goal <<<"$row"
+		IFS='|' read -r rkey label extra goal <<<"$row"
 		x=$label
 		for b in 0 1; do
 			vals=()
 			conns=0
-			for _ in $(seq "$runs"); do
-				b4_once "$extra" "$b" || { echo "bench: B4 $x blocked=$b: no tunnel in 10 s" >&2; fail=1; continue; }
+			for i in $(seq "$runs"); do
+				# every run a line of b4.csv, one without a tunnel
+				# in 10 s with ms "fail"
+				if ! b4_once "$extra" "$b"; then
+					echo "bench: B4 $x blocked=$b: no tunnel in 10 s" >&2
+					echo "$rkey,$([ "$b" = 1 ] && echo blocked || echo open),$i,fail,-" >>"$out/b4.csv"
+					fail=1
+					continue
+				fi
 				vals+=("$B4_MS")
-				conns=$((conns + $(ike_counter a tcp_connects 2>/dev/null || echo 0)))
+				c=$(ike_counter a tcp_connects 2>/dev/null)
+				c=${c:-0}
+				conns=$((conns + c))
+				echo "$rkey,$([ "$b" = 1 ] && echo blocked || echo open),$i,$B4_MS,$c" >>"$out/b4.csv"
 			done
 			[ ${#vals[@]} -gt 0 ] || continue
 			read -r med mn mx < <(printf '%s\n' "${vals[@]}" | stats)
@@ -207,6 +220,12 @@ b4() {
 	[ -n "${IKE_PID[a]:-}" ] && ike_stop a >/dev/null
 	[ -n "${IKE_PID[b]:-}" ] && ike_stop b >/dev/null
 	echo >>"$report"
+	if plot_b4 "$out/b4.csv" "$out/b4.png"; then
+		{
+			echo "![B4: time to a Child SA per row, UDP open and blocked](b4.png)"
+			echo
+		} >>"$report"
+	fi
 }
 
 # --- B1 and B5: one responder, tools/tcpike-bench as the initiators ---------

@@ -67,12 +67,71 @@ GP
 	rm -rf "$tmp"
 }
 
+# plot_b4 CSV PNG: time to a Child SA per B4 row (b4.csv: row, udp, run,
+# ms, tcp_connects), UDP open and blocked side by side: the median (as
+# bench/run.sh's table) as a bar, min to max as whiskers, the median and
+# the runs without a tunnel written above; the 0.5 s goal as a line.
+plot_b4() {
+	local csv=$1 png=$2 tmp runs xtics xmax
+	command -v gnuplot >/dev/null || { echo "bench: gnuplot not installed: no $png" >&2; return 1; }
+	tmp=$(mktemp -d /tmp/tcpike-plot.XXXXXX)
+	# a cluster of two bars per row at 3 * its place: tics between them
+	xtics=$(awk -F, 'NR > 1 && !($1 in s) { s[$1] = ++n; printf "%s\"%s\" %d.5", (n > 1 ? ", " : ""), $1, 3 * n }' "$csv")
+	xmax=$(awk -F, 'NR > 1 && !($1 in s) { s[$1] = ++n } END { print 3 * n + 2 }' "$csv")
+	runs=$(awk -F, 'NR > 1 { n[$1 "," $2]++ } END { for (k in n) if (n[k] > m) m = n[k]; print m + 0 }' "$csv")
+	# "x median min max label row" per row and udp, rows in b4.csv's order
+	awk -F, '
+	NR == 1 { next }
+	!($1 in seen) { seen[$1] = ++nrows; key[nrows] = $1 }
+	$4 == "fail" { failed[$1, $2]++; next }
+	{ k = $1 SUBSEP $2; v[k, ++cnt[k]] = $4 + 0 }
+	END {
+		for (r = 1; r <= nrows; r++)
+			for (b = 0; b < 2; b++) {
+				u = b ? "blocked" : "open"; k = key[r] SUBSEP u; n = cnt[k] + 0
+				if (!n) continue
+				for (i = 2; i <= n; i++)	# insertion sort (mawk has no asort)
+					for (j = i; j > 1 && v[k, j - 1] > v[k, j]; j--) {
+						t = v[k, j]; v[k, j] = v[k, j - 1]; v[k, j - 1] = t
+					}
+				m = (n % 2) ? v[k, (n + 1) / 2] : int((v[k, n / 2] + v[k, n / 2 + 1]) / 2)
+				printf "%d %d %d %d \"%d%s\" %s\n", 3 * r + b, m, v[k, 1], v[k, n], m,
+					failed[k] ? sprintf(" (%d failed)", failed[k]) : "", u
+			}
+	}' "$csv" >"$tmp/b4.dat"
+	if [ ! -s "$tmp/b4.dat" ]; then
+		echo "bench: no run with a tunnel in $csv: no $png" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	gnuplot <<GP 2>"$tmp/err" || { sed 's/^/bench: gnuplot: /' "$tmp/err" >&2; rm -rf "$tmp"; return 1; }
+set terminal pngcairo size 760,480 font "sans,10" noenhanced
+set output "$png"
+set title "B4: time from initiate to an installed Child SA, $runs runs per bar (median, min-max), from $(basename "$csv")"
+set style fill solid 0.6
+set yrange [0:$(awk '$4 > m { m = $4 } END { print (m > 500 ? m : 500) * 1.1 }' "$tmp/b4.dat")]
+set ylabel "ms"
+set grid ytics
+set key below
+set xtics ($xtics)
+set xrange [2:$xmax]
+plot "$tmp/b4.dat" using 1:(stringcolumn(6) eq "open" ? \$2 : NaN):3:4:(0.45) with boxerrorbars lc rgb "#4d9de0" title "UDP open", \
+     "" using 1:(stringcolumn(6) eq "blocked" ? \$2 : NaN):3:4:(0.45) with boxerrorbars lc rgb "#e15554" title "UDP blocked at the responder", \
+     "" using 1:4:5 with labels offset 0,0.8 notitle, \
+     500 with lines dashtype 2 lc rgb "gray30" title "goal with UDP blocked: 0.5 s (not for the 1.5 s row)"
+GP
+	rm -rf "$tmp"
+}
+
 [ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 if [ $# = 0 ] || [ ! -d "$1" ]; then echo "usage: bench/lib/plots.sh DIR [OUTDIR]" >&2; exit 2; fi
 dir=$1 to=${2:-$1} rc=0 drawn=0
 mkdir -p "$to" || exit 1
 if [ -f "$dir/b1.csv" ]; then
 	plot_b1n "$dir/b1.csv" "$to/b1-n.png" && echo "bench: $to/b1-n.png" && drawn=1 || rc=1
+fi
+if [ -f "$dir/b4.csv" ]; then
+	plot_b4 "$dir/b4.csv" "$to/b4.png" && echo "bench: $to/b4.png" && drawn=1 || rc=1
 fi
 [ $drawn = 1 ] || [ $rc = 1 ] || { echo "bench: no b1.csv or b4.csv in $dir" >&2; rc=1; }
 exit $rc
