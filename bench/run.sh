@@ -20,7 +20,9 @@
 #       5 runs at N = 4000: rate, p50/p99 latency, the responder's CPU
 #       microseconds per IKE SA (schedstat, all threads), the ratio to charon
 #       and the `openssl speed` ceiling; then tcpiked and the charons over
-#       N = 250, 1000, 10000.  Every run is a line of b1.csv beside the report.
+#       N = 250, 1000, 10000.  Every run is a line of b1.csv beside the report;
+#       b1.png (bars at N = 4000) and b1-n.png (IKE SAs/s and us per SA against
+#       N, the goal of a third of charon-lt's us per SA as a line, from b1.csv).
 #       --quick: 200 SAs, one run each, no sweep; every handshake must
 #       verify, and charon-lt (when built) must list 20 distinct remote
 #       identities after 20 clients.
@@ -34,6 +36,7 @@
 #       TCP connects counted; goal <= 0.5 s for the race, 2 s for separate.
 #       The same with UDP open is measured in the same run as the
 #       reference, so the report shows the fallback's cost as a ratio.
+#       Every run is a line of b4.csv; b4.png draws it (median, min-max).
 #       Then its VM part (bench/udp-blocked/host.sh, b4vm.md; B4_VM=0 skips it,
 #       --quick too): time to the first ping reply through kernel ESP,
 #       tcpiked against Libreswan 4.10's enable-tcp=fallback (defaults and
