@@ -2,6 +2,8 @@
 # make bench: benchmarks, written to bench/results/<date>/report.md.
 #
 #   bench/run.sh [--quick] [B...]      (make bench [B=4] [QUICK=1])
+#   bench/run.sh --plot DIR [OUTDIR]   draws B1's b1-n.png and B4's b4.png
+#       again from DIR's b1.csv and b4.csv, running nothing (bench/lib/plots.sh)
 #
 # What exists today:
 #   B1  handshake rate: tools/tcpike-bench opens N IKE SAs (PSK, AES-GCM-16-256,
@@ -18,7 +20,9 @@
 #       5 runs at N = 4000: rate, p50/p99 latency, the responder's CPU
 #       microseconds per IKE SA (schedstat, all threads), the ratio to charon
 #       and the `openssl speed` ceiling; then tcpiked and the charons over
-#       N = 250, 1000, 10000.  Every run is a line of b1.csv beside the report.
+#       N = 250, 1000, 10000.  Every run is a line of b1.csv beside the report;
+#       b1.png (bars at N = 4000) and b1-n.png (IKE SAs/s and us per SA against
+#       N, the goal of a third of charon-lt's us per SA as a line, from b1.csv).
 #       --quick: 200 SAs, one run each, no sweep; every handshake must
 #       verify, and charon-lt (when built) must list 20 distinct remote
 #       identities after 20 clients.
@@ -32,6 +36,7 @@
 #       TCP connects counted; goal <= 0.5 s for the races.
 #       The same with UDP open is measured in the same run as the
 #       reference, so the report shows the fallback's cost as a ratio.
+#       Every run is a line of b4.csv; b4.png draws it (median, min-max).
 #       Then its VM part (bench/udp-blocked/host.sh, b4vm.md; B4_VM=0 skips it,
 #       --quick too): time to the first ping reply through kernel ESP,
 #       tcpiked against Libreswan 4.10's enable-tcp=fallback (defaults and
@@ -80,6 +85,7 @@ if [ -z "${BENCH_SESSION:-}" ] && [ "$(id -u)" = 0 ] && command -v setsid >/dev/
 fi
 [ -n "${BENCH_SESSION:-}" ] && echo -20 2>/dev/null >"/proc/$$/autogroup"
 top=$(cd "$(dirname "$0")/.." && pwd)
+[ "${1:-}" = --plot ] && { shift; exec "$top/bench/lib/plots.sh" "$@"; }
 cd "$top"
 quick=0
 want=()
@@ -97,6 +103,7 @@ BIN=$top/build
 . "$top/selftests/lib.sh"
 . "$top/selftests/ike.sh"
 . "$top/selftests/peers/strongswan.sh"
+. "$top/bench/lib/plots.sh"
 trap 'sw_cleanup; ike_cleanup; rm -rf "${BENCH_TMP:-/nonexistent}"' EXIT
 runs=$([ $quick = 1 ] && echo 3 || echo 9)
 out=${BENCH_OUT:-bench/results/$(date -u +%Y-%m-%d)}
@@ -140,22 +147,24 @@ NFT
 	B4_MS=$((t1 - t0))
 }
 
-# B4's rows: label|conn_extra|goal ms with UDP blocked (- for none).  The
+# B4's rows: key (b4.csv's row)|label|conn_extra|goal ms with UDP blocked
+# (- for none).  The
 # race at its default beside the old fallback's timing (before the race,
 # auto dropped UDP for TCP after tcp_fallback_delay, 1.5 s: the race with
 # that delay starts TCP at the same moment), the race with TCP at once, and
 # separate transports' race (it fell back after 1.5 s before, with a second
 # connect).
 B4_ROWS=(
-	"auto (race, tcp_race_delay 250 ms)|transport = auto|500"
-	"auto, TCP after 1.5 s (the old fallback's timing)|transport = auto;tcp_race_delay = 1500ms|-"
-	"auto, tcp_race_delay = 0 (both at once)|transport = auto;tcp_race_delay = 0|500"
-	"separate (race, tcp_race_delay 250 ms, on the pre-connection)|transport = separate|500"
+	"auto|auto (race, tcp_race_delay 250 ms)|transport = auto|500"
+	"auto-1500ms|auto, TCP after 1.5 s (the old fallback's timing)|transport = auto;tcp_race_delay = 1500ms|-"
+	"auto-0|auto, tcp_race_delay = 0 (both at once)|transport = auto;tcp_race_delay = 0|500"
+	"separate|separate (race, tcp_race_delay 250 ms, on the pre-connection)|transport = separate|500"
 )
 
 b4() {
-	local x b vals v s ok row label extra goal
+	local x b vals v s ok row rkey label extra goal i c
 	topo_pair "bn$$" >/dev/null || { echo "bench: cannot build namespaces" >&2; return 1; }
+	echo "row,udp,run,ms,tcp_connects" >"$out/b4.csv"
 	{
 		echo "## B4: UDP blocked, time to a working tunnel"
 		echo
@@ -168,22 +177,33 @@ b4() {
 		echo "with UDP open it makes one connect too (IKE_AUTH's).  The old fallback's row is auto"
 		echo "with tcp_race_delay = 1500ms: TCP starts when the fallback used to.  With UDP"
 		echo "open, a TCP connect is counted (the daemon's tcp_connects): the race costs"
-		echo "nothing there unless its delay is 0."
+		echo "nothing there unless its delay is 0.  Every run is a line of"
+		echo "[b4.csv](b4.csv) (row, UDP, run, ms, the run's TCP connects)."
 		echo
 		echo "| transport | UDP | median ms | min | max | vs. UDP open | TCP connects | goal |"
 		echo "|---|---|---|---|---|---|---|---|"
 	} >>"$report"
 	for row in "${B4_ROWS[@]}"; do
 		local ref= conns
-		IFS='|' read -r label extra goal <<<"$row"
+		IFS='|' read -r rkey label extra goal <<<"$row"
 		x=$label
 		for b in 0 1; do
 			vals=()
 			conns=0
-			for _ in $(seq "$runs"); do
-				b4_once "$extra" "$b" || { echo "bench: B4 $x blocked=$b: no tunnel in 10 s" >&2; fail=1; continue; }
+			for i in $(seq "$runs"); do
+				# every run a line of b4.csv, one without a tunnel
+				# in 10 s with ms "fail"
+				if ! b4_once "$extra" "$b"; then
+					echo "bench: B4 $x blocked=$b: no tunnel in 10 s" >&2
+					echo "$rkey,$([ "$b" = 1 ] && echo blocked || echo open),$i,fail,-" >>"$out/b4.csv"
+					fail=1
+					continue
+				fi
 				vals+=("$B4_MS")
-				conns=$((conns + $(ike_counter a tcp_connects 2>/dev/null || echo 0)))
+				c=$(ike_counter a tcp_connects 2>/dev/null)
+				c=${c:-0}
+				conns=$((conns + c))
+				echo "$rkey,$([ "$b" = 1 ] && echo blocked || echo open),$i,$B4_MS,$c" >>"$out/b4.csv"
 			done
 			[ ${#vals[@]} -gt 0 ] || continue
 			read -r med mn mx < <(printf '%s\n' "${vals[@]}" | stats)
@@ -203,6 +223,12 @@ b4() {
 	[ -n "${IKE_PID[a]:-}" ] && ike_stop a >/dev/null
 	[ -n "${IKE_PID[b]:-}" ] && ike_stop b >/dev/null
 	echo >>"$report"
+	if plot_b4 "$out/b4.csv" "$out/b4.png"; then
+		{
+			echo "![B4: time to a Child SA per row, UDP open and blocked](b4.png)"
+			echo
+		} >>"$report"
+	fi
 }
 
 # --- B1 and B5: one responder, tools/tcpike-bench as the initiators ---------
@@ -614,6 +640,14 @@ b1() {
 		fi
 	} >>"$report"
 	b1_plot "$ceil" "$sw" "$n" "${systems[@]}"
+	if [ ${#sweep[@]} -gt 0 ] && plot_b1n "$out/b1.csv" "$out/b1-n.png"; then
+		{
+			echo "Against N, from b1.csv (\`bench/run.sh --plot DIR\` draws it again):"
+			echo
+			echo "![B1 against N: IKE SAs/s and responder us per IKE SA](b1-n.png)"
+			echo
+		} >>"$report"
+	fi
 }
 
 # A bar per row with the ceiling and 2x charon as lines (gnuplot, SVG).

@@ -546,9 +546,10 @@ point() {
 	fi
 }
 
-# p95 per loss rate, a line per system (a failed p95 is drawn at the bound)
+# p50 and p95 per loss rate, two lines per system in its colour (a failed
+# percentile is drawn at the bound)
 b2_plot() {
-	local key sys xport loss f
+	local key sys xport loss f i=0
 	command -v gnuplot >/dev/null || { echo "(gnuplot not installed: no plot)" >>"$md"; return; }
 	local plots=()
 	for key in "${systems[@]}"; do
@@ -558,27 +559,36 @@ b2_plot() {
 		for loss in "${losses[@]}"; do
 			[ -n "${R["$sys $xport $loss"]:-}" ] || continue
 			read -r -a p <<<"${R["$sys $xport $loss"]}"
-			echo "$loss $([ "${p[1]}" = fail ] && echo $((BOUND * 1000)) || echo "$((p[1] > 0 ? p[1] : 1))")" >>"$f"
+			echo "$loss $(b2_plot_ms "${p[0]}") $(b2_plot_ms "${p[1]}")" >>"$f"
 		done
-		plots+=("\"$f\" using 1:2 with linespoints lw 2 title \"$sys $xport\"")
+		i=$((i + 1))
+		plots+=("\"$f\" using 1:3 with linespoints lw 2 lc $i title \"$sys $xport\""
+			"\"$f\" using 1:2 with linespoints lw 1 dashtype 3 pt 6 lc $i notitle")
 	done
 	gnuplot <<GP 2>"$B2_TMP/gnuplot.err" || { sed 's/^/bench-b2: gnuplot: /' "$B2_TMP/gnuplot.err" >&2; return; }
-set terminal pngcairo size 760,480 font "sans,10" noenhanced
+set terminal pngcairo size 760,520 font "sans,10" noenhanced
 set output "$out/$T.png"
-set title "$([ $pq = 1 ] && echo "B2 PQ (ML-KEM-1024, ML-DSA-87)" || echo B2): time to established, p95 (certificates ~$(( $(chain_der_bytes a) / 1000 )) KB each way)"
+set title "$([ $pq = 1 ] && echo "B2 PQ (ML-KEM-1024, ML-DSA-87)" || echo B2): time to established, p95 (solid) and p50 (dotted) (certificates ~$(( $(chain_der_bytes a) / 1000 )) KB each way)"
 set logscale y
 set xlabel "random loss on the path, % each way"
-set ylabel "p95 ms (log scale; $BOUND s = failed)"
+set ylabel "p50 / p95 ms (log scale; $BOUND s = failed)"
 set xtics ($(IFS=,; echo "${losses[*]}"))
 set yrange [5:60000]
 set key below
 set grid ytics
-plot $(IFS=,; echo "${plots[*]}"), $((BOUND * 1000)) with lines dashtype 2 lc rgb "gray" title "bound ($BOUND s)"
+plot $(IFS=,; echo "${plots[*]}"), \\
+     NaN with linespoints lw 1 dashtype 3 pt 6 lc rgb "black" title "p50 (dotted, the system's colour)", \\
+     $((BOUND * 1000)) with lines dashtype 2 lc rgb "gray" title "bound ($BOUND s)"
 GP
 	{
-		echo "![B2 p95 per loss rate]($T.png)"
+		echo "![B2 p50 and p95 per loss rate]($T.png)"
 		echo
 	} >>"$md"
+}
+
+# b2_plot_ms MS|fail: a percentile as drawn (fail at the bound, 0 as 1 on the log scale)
+b2_plot_ms() {
+	if [ "$1" = fail ]; then echo $((BOUND * 1000)); else echo $(($1 > 0 ? $1 : 1)); fi
 }
 
 # b2_table: a row per point; --pq adds the fragments each side sent
