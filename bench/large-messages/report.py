@@ -9,6 +9,8 @@ and writes OUTDIR/b2vm.md.  The percentiles are computed here from the
 setups' times, not taken from the guest."""
 import math
 import os
+import shutil
+import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from report_vm import commit, problems, read_raw
@@ -201,8 +203,48 @@ def main():
     else:
         p("| separate against the best UDP at 5 %% | not measured | - |")
     p("")
+    path = [i[len("path netem "):] for i in info if i.startswith("path netem ")]
+    plot(out, systems, losses, res, p, path[0] if path else "netem")
     open(os.path.join(out, "b2vm.md"), "w").write("\n".join(L) + "\n")
     return 0
+
+
+def plot(out, systems, losses, res, p, path):
+    """b2vm.png: p95 per loss rate, a line per system (a failed p95 drawn
+    at the bound), and its link in the report."""
+    if not shutil.which("gnuplot"):
+        p("(gnuplot not installed: no plot)")
+        return
+    dat = os.path.join(out, ".b2vm-plot.dat")
+    with open(dat, "w") as f:
+        for s in systems:
+            f.write("\"%s %s\"\n" % s)
+            for loss in losses:
+                r = res.get((s[0], s[1], loss))
+                if r:
+                    f.write("%d %d\n" % (loss, BOUND_MS if r["p95"] == FAIL else max(r["p95"], 1)))
+            f.write("\n\n")
+    gp = """set terminal pngcairo size 760,480 font "sans,10" noenhanced
+set output "%s"
+set title "B2 in the VM (TCG), %s: time to established, p95"
+set logscale y
+set xlabel "random loss on the path, %% each way"
+set ylabel "p95 ms (log scale; %d = failed)"
+set xtics (%s)
+set key below
+set grid ytics
+plot for [i=0:%d] "%s" index i using 1:2 with linespoints lw 2 title columnheader(1), \\
+     %d with lines dashtype 2 lc rgb "gray" title "bound (30 s)"
+""" % (os.path.join(out, "b2vm.png"), path, BOUND_MS, ", ".join(str(x) for x in losses),
+           len(systems) - 1, dat, BOUND_MS)
+    r = subprocess.run(["gnuplot"], input=gp, capture_output=True, text=True)
+    os.unlink(dat)
+    if r.returncode:
+        print("bench-b2vm: gnuplot: " + r.stderr.strip(), file=sys.stderr)
+        p("(gnuplot failed: no plot)")
+        return
+    p("![B2 in the VM: p95 per loss rate](b2vm.png)")
+    p("")
 
 
 def slowest(n):
