@@ -16,7 +16,8 @@
 # so a 50 ms RTT, B2_RATE (10mbit) and the loss (B2_LOSSES, 0 1 5 10 %)
 # each way.  Systems: tcpiked over UDP with retransmit_base swept over
 # B2_RT_SWEEP (250ms 500ms 1s), tcpiked over TCP and with separate
-# transports, and charon (strongSwan 5.9.8, kernel-libipsec) over UDP
+# transports (retransmit_base, which times its IKE_SA_INIT on UDP, at the
+# 1 s default and at the sweep's shortest), and charon (strongSwan 5.9.8, kernel-libipsec) over UDP
 # with retransmit_timeout swept the same way (retransmit_base 2), each
 # against a tcpiked responder.  B2_N (20) setups per point.  Writes
 # OUTDIR/b2vm.md (bench/large-messages/report.py) and keeps the raw lines
