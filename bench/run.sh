@@ -65,6 +65,10 @@
 #   B2  big IKE messages under loss: bench/large-messages/run.sh (runnable alone),
 #       which writes its own section b2.md (+ b2.png); report.md links it.
 #       --quick: 2 setups per system at 0 % loss (must complete) and 6 at 5 %.
+#       B2_VM=1 adds its VM part (bench/large-messages/host.sh, b2vm.md; not
+#       in --quick): netem with 25 ms each way and 10 Mbit/s, the UDP
+#       retransmission base swept for tcpiked and charon, N 20; up to about
+#       30 minutes of VM.
 #   B6  B2 with post-quantum sizes: bench/large-messages/run.sh --pq (b2pq.md,
 #       b2pq.png, b2pq-raw/): tcpiked built against OpenSSL 3.5 in the Debian 13
 #       root on both sides, X25519 + ML-KEM-1024 (IKE_INTERMEDIATE), ML-DSA-87
@@ -845,6 +849,11 @@ b2() {
 		echo "In [b2.md](b2.md) (with the plot b2.png): ${goal:-no result}."
 		echo
 	} >>"$report"
+	if [ $quick = 0 ] && [ "${B2_VM:-0}" = 1 ]; then
+		bench/large-messages/host.sh "$out" || fail=1
+	fi
+	[ $quick = 0 ] && [ -f "$out/b2vm.md" ] &&
+		echo "## B2 (VM part: delay, rate limit, timer sweep): see [b2vm.md](b2vm.md)" >>"$report"
 }
 
 # B6: B2 with post-quantum sizes (bench/large-messages/run.sh --pq)

@@ -2,6 +2,8 @@
 # B2: big IKE messages under loss (the benchmark issue's B2).
 #
 #   bench/large-messages/run.sh [--quick] [--pq] OUTDIR      (make bench B=2; bench/run.sh calls it)
+#   bench/large-messages/run.sh --vm OUTDIR      (in the test VM: bench/large-messages/host.sh)
+#   bench/large-messages/run.sh --certs          (only make the certificates, for host.sh)
 #
 # Writes OUTDIR/b2.md (a section that report.md links), OUTDIR/b2.png and
 # the raw times in OUTDIR/b2-raw/.  Runs as root on the host, in network
@@ -51,34 +53,60 @@
 # 0 % (must complete) and 6 at 5 %: about 20 s; without the root it says so
 # and succeeds.
 #
+# --vm (bench/large-messages/host.sh boots the test VM and runs it there
+# through guest.sh): the path is netem on both veth ends (B2_DELAY 25ms
+# each way, B2_RATE 10mbit, the loss), not nft, so there is delay and a
+# bandwidth limit; UDP's retransmission base is swept for both daemons
+# (RT_SWEEP: tcpiked retransmit_base; charon retransmit_timeout with
+# retransmit_base 2, tcpiked's factor), and separate both at the 1 s
+# default and with RT_SWEEP's first (shortest) retransmit_base for its
+# IKE_SA_INIT, N B2_N (20) per point.  Writes no
+# report: every setup's time and every point's counters go to stdout as
+# "B2VM setup ..." and "B2VM point ..." lines, which
+# bench/large-messages/report.py turns into b2vm.md on the host.
+#
 # A partial run, for trying things out (its b2.md is not a report):
 #   B2_SYSTEMS="tcpiked-udp charon-udp" B2_LOSSES="0 5" B2_N=40 bench/large-messages/run.sh DIR
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 quick=0
 pq=0
+vm=0
+certs_only=0
 out=
 for a in "$@"; do
 	case "$a" in
 	--quick) quick=1 ;;
 	--pq) pq=1 ;;
+	--vm) vm=1 ;;
+	--certs) certs_only=1 ;;
 	-*) echo "bench-b2: unknown option '$a'" >&2; exit 2 ;;
 	*) out=$a ;;
 	esac
 done
-[ -n "$out" ] || { echo "usage: bench/large-messages/run.sh [--quick] [--pq] OUTDIR" >&2; exit 2; }
-out=$(realpath -m -- "$out")
+[ -n "$out" ] || [ $certs_only = 1 ] || { echo "usage: bench/large-messages/run.sh [--quick] [--pq] [--vm] OUTDIR" >&2; exit 2; }
+[ $vm = 1 ] && [ $pq = 1 ] && { echo "bench-b2: --vm runs B2 only, not --pq" >&2; exit 2; }
+[ -n "$out" ] && out=$(realpath -m -- "$out")
 cd "$top"
 [ "$(id -u)" = 0 ] || { echo "bench-b2: run as root (namespaces)" >&2; exit 1; }
-command -v nft >/dev/null || { echo "bench-b2: needs nft (nftables)" >&2; exit 1; }
-make -s -j2 userspace >/dev/null || { echo "bench-b2: build failed" >&2; exit 1; }
 BIN=$top/build
+if [ $vm = 1 ]; then
+	# the VM's root is read-only: host.sh built it before the boot
+	command -v tc >/dev/null || { echo "bench-b2: needs tc (iproute2)" >&2; exit 1; }
+	[ -x "$BIN/tcpiked" ] && [ -x "$BIN/tcpikectl" ] ||
+		{ echo "bench-b2: no $BIN/tcpiked (make userspace before the VM)" >&2; exit 1; }
+else
+	command -v nft >/dev/null || { echo "bench-b2: needs nft (nftables)" >&2; exit 1; }
+	make -s -j2 userspace >/dev/null || { echo "bench-b2: build failed" >&2; exit 1; }
+fi
 . "$top/selftests/lib.sh"
 . "$top/selftests/ike.sh"
 . "$top/selftests/peers/strongswan.sh"
 . "$top/selftests/trixie.sh"
 B2_TMP=$(mktemp -d /tmp/tcpike-b2.XXXXXX)
 trap 'sw_cleanup; ike_cleanup; rm -rf "$B2_TMP"' EXIT
+# --certs writes nothing but the certificates
+[ $certs_only = 1 ] && out=$B2_TMP/out
 # T: the section's name (b2 or b2pq), for OUTDIR/T.md, T.png, T-raw/
 T=b2
 [ $pq = 1 ] && T=b2pq
@@ -222,11 +250,29 @@ chain_der_bytes() {
 
 # --- the path ----------------------------------------------------------------
 
+# --vm: netem on each end's egress, so each direction has B2_DELAY,
+# B2_RATE and the loss; the qdisc is made anew, its counters from zero.
+# One packet per skb on the link (gso_max_segs 1), so that netem drops
+# and paces TCP segments as a link would, not whole GSO bursts.
+B2_DELAY=${B2_DELAY:-25ms}
+B2_RATE=${B2_RATE:-10mbit}
+set_netem() {
+	local ns dev
+	for ns in "$NS_A:va" "$NS_B:vb"; do
+		dev=${ns#*:} ns=${ns%:*}
+		ip -n "$ns" link set "$dev" gso_max_segs 1 2>/dev/null
+		ip netns exec "$ns" tc qdisc del dev "$dev" root 2>/dev/null
+		ip netns exec "$ns" tc qdisc add dev "$dev" root netem delay "$B2_DELAY" \
+			rate "$B2_RATE" limit 10000 $([ "$1" -gt 0 ] && echo "loss $1%") || return 1
+	done
+}
+
 # set_loss PERCENT: drop that share of the packets arriving over the veth
 # link in each namespace (both directions of the path); counters for what
 # arrived and what was dropped.
 set_loss() {
 	local ns dev
+	[ $vm = 1 ] && { set_netem "$1"; return; }
 	for ns in "$NS_A:va" "$NS_B:vb"; do
 		dev=${ns#*:} ns=${ns%:*}
 		ip netns exec "$ns" nft delete table inet b2loss 2>/dev/null
@@ -246,6 +292,16 @@ NFT
 
 nft_count() {	# nft_count NAME: packets summed over both namespaces
 	local ns t=0 n
+	if [ $vm = 1 ]; then
+		# netem's "Sent B bytes P pkt (dropped D, ...)": seen = P + D
+		for ns in "$NS_A:va" "$NS_B:vb"; do
+			n=$(ip netns exec "${ns%:*}" tc -s qdisc show dev "${ns#*:}" | awk -v w="$1" '
+				/^ Sent / { d = $7; sub(",", "", d); print (w == "seen" ? $4 + d : d); exit }')
+			t=$((t + ${n:-0}))
+		done
+		echo "$t"
+		return
+	fi
 	for ns in "$NS_A" "$NS_B"; do
 		n=$(ip netns exec "$ns" nft list counter inet b2loss "$1" 2>/dev/null |
 			awk '/packets/ {print $2}')
@@ -392,9 +448,12 @@ counters() {
 # receive buffer when several setups are in flight.
 # Each `swanctl --initiate` in flight holds one of charon's worker
 # threads until its SA is up: 96 threads (16 by default) leave enough for
-# the IKE work when W setups wait.
-b2_sw_conf() {	# b2_sw_conf N ENC_LOGLEVEL
-	local n=$1 enc=$2 d=$SW_DIR/s i
+# the IKE work when W setups wait.  RETRANSMIT_BASE (as tcpiked takes it:
+# 250ms, 1s) becomes retransmit_timeout, with retransmit_base (charon's
+# factor) 2 and retransmit_tries 5, tcpiked's defaults: both daemons then
+# send on one schedule.
+b2_sw_conf() {	# b2_sw_conf N ENC_LOGLEVEL [RETRANSMIT_BASE]
+	local n=$1 enc=$2 rt=${3:-} d=$SW_DIR/s i
 	sw_conf s local=10.0.0.1 remote=10.0.0.2 lts=10.1.0.1/32 rts=192.168.2.0/24 \
 		lid=a.b2.bench.tcpike.test rid=b.b2.bench.tcpike.test kernel=libipsec || return 1
 	cp "$CERTS/a.pem" "$d/x509/"
@@ -406,6 +465,9 @@ b2_sw_conf() {	# b2_sw_conf N ENC_LOGLEVEL
 		-e 's/^\t\t\ttime_format = .*/\t\t\ttime_format = %s\n\t\t\ttime_add_ms = yes/' \
 		-e 's/^\t\t\t\(ike\|cfg\) = 2$/\t\t\t\1 = 0/' \
 		-e "s/^\\t\\t\\tdefault = 1\$/\\t\\t\\tdefault = 0\\n\\t\\t\\tenc = $enc/" "$d/strongswan.conf"
+	[ -n "$rt" ] && sed -i "s/^charon {\$/&\\n\\tretransmit_timeout = $(awk -v t="$rt" \
+		'BEGIN { print (t ~ /ms$/ ? t / 1000 : t + 0) }')\\n\\tretransmit_base = 2\\n\\tretransmit_tries = 5/" \
+		"$d/strongswan.conf"
 	{
 		echo "connections {"
 		for i in $(seq 0 $((n - 1))); do
@@ -454,7 +516,7 @@ EOF
 # point SYSTEM TRANSPORT LOSS N W: N setups, W at a time; the raw times go
 # to b2-raw/SYSTEM-TRANSPORT-LOSS.txt, the summary to PT (an array).
 point() {
-	local sys=$1 xport=$2 loss=$3 n=$4 w=$5 raw t0 t1 seen drop rc i rbe0
+	local sys=$1 xport=$2 loss=$3 n=$4 w=$5 raw t0 t1 seen drop rc i rbe0 rt=
 	raw=$out/$T-raw/$sys-$xport-$loss.txt
 	[ -n "${IKE_PID[a]:-}" ] && ike_stop a >/dev/null
 	[ -n "${IKE_PID[b]:-}" ] && ike_stop b >/dev/null
@@ -463,13 +525,15 @@ point() {
 	# --pq: debug at 0 % loss, for the "sending" lines with the sizes
 	LOG_LEVEL=info
 	[ $pq = 1 ] && [ "$loss" = 0 ] && LOG_LEVEL=debug
+	# udp@RETRANSMIT_BASE: the UDP timer of this point
+	[ "${xport%@*}" != "$xport" ] && rt=${xport#*@}
 	if [ "$sys" = tcpiked ]; then
 		b2_conf_initiator "$n" "$xport"
-		b2_conf_responder a.b2.bench.tcpike.test "$([ "${xport%@*}" != "$xport" ] && echo "${xport#*@}")"
+		b2_conf_responder a.b2.bench.tcpike.test "$rt"
 	else
 		# fragment lines (enc 1) only without loss, for the message size
-		b2_sw_conf "$n" "$([ "$loss" = 0 ] && echo 1 || echo 0)" || return 1
-		b2_conf_responder a.b2.bench.tcpike.test
+		b2_sw_conf "$n" "$([ "$loss" = 0 ] && echo 1 || echo 0)" "$rt" || return 1
+		b2_conf_responder a.b2.bench.tcpike.test "$rt"
 		# kernel-libipsec routes each Child SA's traffic through its
 		# TUN device from an address inside the local selector
 		for i in $(seq 0 $((n - 1))); do
@@ -537,6 +601,11 @@ point() {
 		}') $ra $rb $rbe)
 	# PT: p50 p95 ok success% observed-loss% wall retx_a frags_a retx_b
 	# frags_b rcvbuf-drops
+	if [ $vm = 1 ]; then
+		# the raw lines for report.py on the host
+		sed "s/^/B2VM setup $sys $xport $loss /" "$raw"
+		echo "B2VM point $sys $xport $loss $n $w $seen $drop ${PT[*]}"
+	fi
 	echo "$([ $pq = 1 ] && echo B2pq || echo B2) $sys $xport ${loss}%: p50 ${PT[0]} ms, p95 ${PT[1]} ms, ${PT[2]}/$n established (${PT[3]} %), observed loss ${PT[4]} %, ${PT[5]} s"
 	if [ "$loss" = 0 ] && [ "${PT[2]}" != "$n" ]; then
 		echo "bench-b2: $sys $xport: a setup failed with no loss: the harness is broken" >&2
@@ -770,6 +839,7 @@ if [ $pq = 1 ]; then
 	PQ_OPENSSL=$(chroot "$troot" openssl version | cut -d' ' -f1-2)
 else
 	b2_certs || { echo "bench-b2: cannot make the certificates" >&2; exit 1; }
+	[ $certs_only = 1 ] && exit 0
 fi
 topo_pair "b2$$" >/dev/null || { echo "bench-b2: cannot build namespaces" >&2; exit 1; }
 sw_ok() {
@@ -783,6 +853,18 @@ if [ $pq = 1 ]; then
 	systems=()
 	for rt in "${RT_SWEEP[@]}"; do systems+=("tcpiked udp@$rt"); done
 	systems+=("tcpiked tcp" "tcpiked separate")
+elif [ $vm = 1 ]; then
+	RT_SWEEP=(${B2_RT_SWEEP:-250ms 500ms 1s})
+	systems=()
+	for rt in "${RT_SWEEP[@]}"; do systems+=("tcpiked udp@$rt"); done
+	# separate also with its one UDP exchange (IKE_SA_INIT) on the
+	# shortest timer of the sweep, beside the 1 s default
+	systems+=("tcpiked tcp" "tcpiked separate" "tcpiked separate@${RT_SWEEP[0]}")
+	if sw_ok; then
+		for rt in "${RT_SWEEP[@]}"; do systems+=("charon udp@$rt"); done
+	else
+		echo "bench-b2: strongSwan charon with kernel-libipsec not available: tcpiked only" >&2
+	fi
 elif sw_ok; then
 	systems+=("charon udp")
 else
@@ -808,10 +890,22 @@ n_for() {
 		return
 	fi
 	[ $pq = 1 ] && { echo "${B2_N:-100}"; return; }
+	[ $vm = 1 ] && { echo "${B2_N:-20}"; return; }
 	[ "$1" = charon ] && echo "${B2_N:-100}" || echo "${B2_N:-200}"
 }
 w_for() {
 	[ $quick = 1 ] && { echo 6; return; }
+	# --vm: the emulated CPU, not the timers, would set the pace with
+	# more RSA-4096 setups at once
+	if [ $vm = 1 ]; then
+		case $2 in
+		0) echo 2 ;;
+		1) echo 4 ;;
+		5) echo 6 ;;
+		*) echo 8 ;;
+		esac
+		return
+	fi
 	case $1:$2 in
 	*:0) echo 2 ;;
 	charon:1) echo 6 ;;
@@ -840,6 +934,16 @@ done
 sw_stop s
 
 B2_WALL=$((SECONDS - b2_t0))
+if [ $vm = 1 ]; then
+	# the conditions, for report.py
+	echo "B2INFO kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))"
+	echo "B2INFO path netem delay $B2_DELAY rate $B2_RATE each way"
+	echo "B2INFO charon strongSwan $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null), kernel-libipsec"
+	echo "B2INFO charon message ${sw_msg:-?}"
+	echo "B2INFO certificate DER per message $(chain_der_bytes a) bytes"
+	echo "B2INFO wall $B2_WALL s"
+	exit $fail
+fi
 
 # --- the section ---------------------------------------------------------------
 
