@@ -330,6 +330,39 @@ static const struct secret_cfg *psk_for(struct ike_sa *sa, const struct id_cfg *
 	return s;
 }
 
+/*
+ * prf(PSK, "Key Pad for IKEv2") of the secret last asked for, so that an
+ * IKE_AUTH responder computes it once for the peer's AUTH and its own
+ * (one HMAC a handshake).  It stands for the secret: it lives on the
+ * stack of one exchange's handler and psk_pad_wipe() ends it there.
+ */
+struct psk_pad {
+	const struct secret_cfg *s;
+	uint16_t prf;
+	struct buf pad;
+};
+
+#define PSK_PAD_INIT { NULL, 0, BUF_INIT }
+
+static const struct buf *psk_pad_get(struct psk_pad *pp, uint16_t prf,
+				     const struct secret_cfg *s)
+{
+	if (pp->s == s && pp->prf == prf && pp->pad.len)
+		return &pp->pad;
+	pp->s = NULL;
+	if (crypto_auth_psk_pad(prf, s->secret, s->secret_len, &pp->pad))
+		return NULL;
+	pp->s = s;
+	pp->prf = prf;
+	return &pp->pad;
+}
+
+static void psk_pad_wipe(struct psk_pad *pp)
+{
+	buf_wipe(&pp->pad);
+	pp->s = NULL;
+}
+
 static uint8_t ec_method(EVP_PKEY *k)
 {
 	int bits = EVP_PKEY_get_bits(k);
@@ -344,10 +377,11 @@ static uint8_t ec_method(EVP_PKEY *k)
  */
 static int make_auth(struct ike_sa *sa, struct cred *cr, const struct id_cfg *me,
 		     const struct id_cfg *peer, const struct buf *octets,
-		     uint8_t *method, struct buf *out)
+		     struct psk_pad *pp, uint8_t *method, struct buf *out)
 {
 	if (sa->cfg->local.auth == CFG_AUTH_PSK) {
 		const struct secret_cfg *s = psk_for(sa, me, peer);
+		const struct buf *pad;
 
 		if (!s) {
 			log_err("%s: no shared secret for this pair of identities",
@@ -356,8 +390,9 @@ static int make_auth(struct ike_sa *sa, struct cred *cr, const struct id_cfg *me
 		}
 		*method = IKEV2_AUTH_SHARED_KEY_MIC;
 		log_debug("%s: our AUTH: shared key", ike_sa_name(sa));
-		return crypto_auth_psk(sa->suite.prf, s->secret, s->secret_len,
-				       octets->data, octets->len, out);
+		pad = psk_pad_get(pp, sa->suite.prf, s);
+		return pad ? crypto_auth_psk_mac(sa->suite.prf, pad, octets->data, octets->len, out) :
+			     -EIO;
 	}
 	if (!cr || !cr->key)
 		return -ENOENT;
@@ -503,7 +538,7 @@ static bool chain_ok(struct peer_certs *pc, const struct cred *cr)
  */
 static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *inner,
 		      struct peer_certs *pc, const struct id_cfg *me, const struct id_cfg *peer,
-		      const struct buf *octets, struct refusal *no)
+		      const struct buf *octets, struct psk_pad *pp, struct refusal *no)
 {
 	const struct ike_pl *pa = ike_msg_find(inner, IKEV2_PL_AUTH);
 	struct ike_typed auth;
@@ -516,6 +551,7 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 		return refuse(no, "AUTH", -EBADMSG, "it is malformed");
 	if (sa->cfg->remote.auth == CFG_AUTH_PSK) {
 		const struct secret_cfg *s;
+		const struct buf *pad;
 
 		if (auth.type != IKEV2_AUTH_SHARED_KEY_MIC)
 			return refuse(no, "AUTH", -EACCES,
@@ -525,9 +561,11 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 		if (!s)
 			return refuse(no, "AUTH", -ENOENT, "we have no shared secret for its identity %s",
 				      peer_id_str(sa, pid));
-		r = crypto_auth_psk_verify(sa->suite.prf, s->secret, s->secret_len,
-					   octets->data, octets->len, auth.data.p,
-					   auth.data.len);
+		pad = psk_pad_get(pp, sa->suite.prf, s);
+		if (!pad)
+			return refuse(no, "AUTH", -EIO, "cannot compute the shared key's pad");
+		r = crypto_auth_psk_check(sa->suite.prf, pad, octets->data, octets->len,
+					  auth.data.p, auth.data.len);
 		if (r)
 			return refuse(no, "AUTH", r, "it does not match our shared secret");
 		log_debug("%s: the peer's AUTH verifies: shared key", ike_sa_name(sa));
@@ -595,7 +633,8 @@ static int octets_for(struct ike_sa *sa, const struct buf *msg, const struct buf
 /* The peer's AUTH over what it signed (§2.15: its first message, our
  * nonce, its identity under SK_pi or SK_pr); 0, or refused in *no. */
 static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_msg *inner,
-			   struct peer_certs *pc, const struct id_cfg *me, struct refusal *no)
+			   struct peer_certs *pc, const struct id_cfg *me, struct psk_pad *pp,
+			   struct refusal *no)
 {
 	struct buf oct = BUF_INIT;
 	int r;
@@ -607,7 +646,7 @@ static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_
 	if (r)
 		refuse(no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
 	else
-		r = check_auth(sa, cr, inner, pc, me, sa->peer_id, &oct, no);
+		r = check_auth(sa, cr, inner, pc, me, sa->peer_id, &oct, pp, no);
 	buf_wipe(&oct);
 	return r;
 }
@@ -629,6 +668,7 @@ static bool has_contact(const struct ike_sa *sa)
 int auth_start(struct ike_sa *sa)
 {
 	struct buf in = BUF_INIT, oct = BUF_INIT, au = BUF_INIT, cr = BUF_INIT;
+	struct psk_pad pp = PSK_PAD_INIT;
 	struct ike_builder bld;
 	struct id_cfg me, peer;
 	struct cred *c = cred_get(sa->e, sa->cfg);
@@ -644,8 +684,9 @@ int auth_start(struct ike_sa *sa)
 		addr_id(&sa->path.remote, &peer);
 	r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->init->keys.sk_pi, &me, &oct);
 	if (!r)
-		r = make_auth(sa, c, &me, &peer, &oct, &method, &au);
+		r = make_auth(sa, c, &me, &peer, &oct, &pp, &method, &au);
 	buf_wipe(&oct);
+	psk_pad_wipe(&pp);
 	if (r) {
 		buf_wipe(&au);
 		return r;
@@ -874,6 +915,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct ike_typed idr;
 	struct id_cfg me, peer;
 	struct refusal no = { .part = "AUTH", .why = "" };
+	struct psk_pad pp = PSK_PAD_INIT;
 	struct peer_certs pc;
 	struct ike_notify ic;
 	char a[PEER_ID_STRLEN], b[PEER_ID_STRLEN];
@@ -902,7 +944,8 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	}
 	my_id(sa, cr, &me);
 	peer_certs_get(inner, &pc);
-	r = peer_auth_check(sa, cr, inner, &pc, &me, &no);
+	r = peer_auth_check(sa, cr, inner, &pc, &me, &pp, &no);
+	psk_pad_wipe(&pp);
 	peer_certs_free(&pc);
 	if (r) {
 		tell_auth_failed(sa);
@@ -1120,6 +1163,7 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	struct id_cfg me, idr_want, peer;
 	const struct conn_cfg *cc;
 	struct buf oct = BUF_INIT, au = BUF_INIT, out = BUF_INIT;
+	struct psk_pad pp = PSK_PAD_INIT;
 	struct ike_builder bld;
 	struct peer_certs pc;
 	struct cred *cr;
@@ -1185,9 +1229,10 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	sa->cfg = cc;
 	cr = cred_get(sa->e, cc);
 	my_id(sa, cr, &me);
-	r = peer_auth_check(sa, cr, inner, &pc, &me, &no);
+	r = peer_auth_check(sa, cr, inner, &pc, &me, &pp, &no);
 	peer_certs_free(&pc);
 	if (r) {
+		psk_pad_wipe(&pp);
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
 				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
 		auth_fail(sa, "the initiator's %s is refused: %s", no.part, no.why);
@@ -1195,8 +1240,9 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	}
 	r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->init->keys.sk_pr, &me, &oct);
 	if (!r)
-		r = make_auth(sa, cr, &me, sa->peer_id, &oct, &method, &au);
+		r = make_auth(sa, cr, &me, sa->peer_id, &oct, &pp, &method, &au);
 	buf_wipe(&oct);
+	psk_pad_wipe(&pp);
 	if (r) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
 				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);

@@ -395,6 +395,17 @@ int crypto_auth_psk(uint16_t prf, const uint8_t *psk, size_t psklen,
 int crypto_auth_psk_verify(uint16_t prf, const uint8_t *psk, size_t psklen,
 			   const uint8_t *octets, size_t octlen,
 			   const uint8_t *auth, size_t authlen);
+/*
+ * The same in two steps, for an IKE_AUTH that checks the peer's AUTH and
+ * makes its own with one secret: pad (replaced) = prf(psk, "Key Pad for
+ * IKEv2"), computed once, then one prf over each side's octets.  The pad
+ * stands for the secret: the caller wipes it after that exchange.
+ */
+int crypto_auth_psk_pad(uint16_t prf, const uint8_t *psk, size_t psklen, struct buf *pad);
+int crypto_auth_psk_mac(uint16_t prf, const struct buf *pad, const uint8_t *octets,
+			size_t octlen, struct buf *out);
+int crypto_auth_psk_check(uint16_t prf, const struct buf *pad, const uint8_t *octets,
+			  size_t octlen, const uint8_t *auth, size_t authlen);
 
 /* Signature schemes for method 14 (RFC 7427 Appendix A AlgorithmIDs). */
 enum crypto_sig_scheme {

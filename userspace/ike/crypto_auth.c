@@ -72,19 +72,45 @@ int crypto_int_auth(uint16_t prf, const struct buf *sk_p, struct buf *chain,
 	return ret;
 }
 
+int crypto_auth_psk_pad(uint16_t prf, const uint8_t *psk, size_t psklen, struct buf *pad)
+{
+	static const char kp[] = "Key Pad for IKEv2";	/* 17 octets */
+
+	buf_wipe(pad);
+	return crypto_prf(prf, psk, psklen, (const uint8_t *)kp, sizeof(kp) - 1, pad);
+}
+
+int crypto_auth_psk_mac(uint16_t prf, const struct buf *pad, const uint8_t *octets,
+			size_t octlen, struct buf *out)
+{
+	return crypto_prf(prf, pad->data, pad->len, octets, octlen, out);
+}
+
+int crypto_auth_psk_check(uint16_t prf, const struct buf *pad, const uint8_t *octets,
+			  size_t octlen, const uint8_t *auth, size_t authlen)
+{
+	struct buf want = BUF_INIT;
+	int ret;
+
+	ret = crypto_auth_psk_mac(prf, pad, octets, octlen, &want);
+	if (!ret && (authlen != want.len ||
+		     CRYPTO_memcmp(want.data, auth, authlen) != 0))
+		ret = -EBADMSG;
+	buf_wipe(&want);
+	return ret;
+}
+
 int crypto_auth_psk(uint16_t prf, const uint8_t *psk, size_t psklen,
 		    const uint8_t *octets, size_t octlen, struct buf *out)
 {
-	static const char pad[] = "Key Pad for IKEv2";	/* 17 octets */
-	struct buf k = BUF_INIT;
+	struct buf pad = BUF_INIT;
 	int ret;
 
 	/* AUTH = prf( prf(Shared Secret, "Key Pad for IKEv2"), <octets>) */
-	ret = crypto_prf(prf, psk, psklen, (const uint8_t *)pad,
-			 sizeof(pad) - 1, &k);
+	ret = crypto_auth_psk_pad(prf, psk, psklen, &pad);
 	if (!ret)
-		ret = crypto_prf(prf, k.data, k.len, octets, octlen, out);
-	buf_wipe(&k);
+		ret = crypto_auth_psk_mac(prf, &pad, octets, octlen, out);
+	buf_wipe(&pad);
 	return ret;
 }
 
@@ -92,14 +118,13 @@ int crypto_auth_psk_verify(uint16_t prf, const uint8_t *psk, size_t psklen,
 			   const uint8_t *octets, size_t octlen,
 			   const uint8_t *auth, size_t authlen)
 {
-	struct buf want = BUF_INIT;
+	struct buf pad = BUF_INIT;
 	int ret;
 
-	ret = crypto_auth_psk(prf, psk, psklen, octets, octlen, &want);
-	if (!ret && (authlen != want.len ||
-		     CRYPTO_memcmp(want.data, auth, authlen) != 0))
-		ret = -EBADMSG;
-	buf_wipe(&want);
+	ret = crypto_auth_psk_pad(prf, psk, psklen, &pad);
+	if (!ret)
+		ret = crypto_auth_psk_check(prf, &pad, octets, octlen, auth, authlen);
+	buf_wipe(&pad);
 	return ret;
 }
 

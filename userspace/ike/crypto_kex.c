@@ -775,6 +775,11 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 		return ret;
 	}
 	p = buf_extend(shared, want);
+	/* A context per derivation: it holds our private key, and OpenSSL
+	 * 3.0 can neither point one at another key nor dup one without its
+	 * key.  Making it looks the key type's legacy name up (about 12,000
+	 * instructions, as EVP_PKEY_generate's typing of each new key does):
+	 * no public call avoids either. */
 	ctx = EVP_PKEY_CTX_new(k->key, NULL);
 	ret = -EIO;
 	if (!p || !ctx || EVP_PKEY_derive_init(ctx) <= 0)

@@ -537,6 +537,7 @@ TEST(loaders_say_why)
 TEST(psk_and_octets)
 {
 	struct buf skp = BUF_INIT, oct = BUF_INIT, a1 = BUF_INIT, mac = BUF_INIT;
+	struct buf pad = BUF_INIT;
 	static const uint8_t id[] = { 2, 0, 0, 0, 'a', '.', 'b' };
 	static const uint8_t msg[] = "IKE_SA_INIT request", nonce[] = "Nr";
 	static const uint8_t psk[] = "secret";
@@ -568,10 +569,36 @@ TEST(psk_and_octets)
 	ASSERT_EQ(-EBADMSG, crypto_auth_psk_verify(CRYPTO_PRF_HMAC_SHA2_256, psk, 6,
 						   oct.data, oct.len, a1.data,
 						   a1.len - 1));
+
+	/* The key pad computed once for both AUTHs of an IKE_AUTH
+	 * (exch_auth.c psk_pad): the same AUTH as computing it each time,
+	 * used twice, over other octets, and for another secret. */
+	ASSERT_EQ(0, crypto_auth_psk_pad(CRYPTO_PRF_HMAC_SHA2_256, psk, 6, &pad));
+	ASSERT_EQ(32, pad.len);
+	ASSERT_EQ(0, crypto_auth_psk_mac(CRYPTO_PRF_HMAC_SHA2_256, &pad, oct.data, oct.len, &mac));
+	ASSERT_EQ(0, memcmp(mac.data, a1.data, 32));
+	ASSERT_EQ(0, crypto_auth_psk_check(CRYPTO_PRF_HMAC_SHA2_256, &pad, oct.data, oct.len,
+					   a1.data, a1.len));
+	ASSERT_EQ(-EBADMSG, crypto_auth_psk_check(CRYPTO_PRF_HMAC_SHA2_256, &pad, oct.data,
+						  oct.len - 1, a1.data, a1.len));
+	ASSERT_EQ(0, crypto_auth_psk(CRYPTO_PRF_HMAC_SHA2_256, psk, 6, oct.data, oct.len - 1, &a1));
+	ASSERT_EQ(0, crypto_auth_psk_mac(CRYPTO_PRF_HMAC_SHA2_256, &pad, oct.data, oct.len - 1,
+					 &mac));
+	ASSERT_EQ(0, memcmp(mac.data, a1.data, 32));
+	ASSERT_EQ(0, crypto_auth_psk_check(CRYPTO_PRF_HMAC_SHA2_256, &pad, oct.data, oct.len - 1,
+					   a1.data, a1.len));
+	ASSERT_EQ(0, crypto_auth_psk_pad(CRYPTO_PRF_HMAC_SHA2_256, (const uint8_t *)"secreT", 6,
+					 &pad));
+	ASSERT_EQ(32, pad.len);
+	ASSERT_EQ(-EBADMSG, crypto_auth_psk_check(CRYPTO_PRF_HMAC_SHA2_256, &pad, oct.data,
+						  oct.len - 1, a1.data, a1.len));
+	ASSERT_EQ(-ENOTSUP, crypto_auth_psk_pad(0, psk, 6, &pad));
+	ASSERT_EQ(0, pad.len);
 	buf_wipe(&skp);
 	buf_free(&oct);
 	buf_wipe(&a1);
 	buf_wipe(&mac);
+	buf_wipe(&pad);
 }
 
 TEST(cert_chain_validation)
