@@ -79,6 +79,22 @@ def results(lines):
     return order, setups, points, res, losses, systems
 
 
+def point_table(p, systems, losses, res, points):
+    """The table of every point: N, W, established, p50, p95, counters."""
+    p("| initiator | transport | loss % | N | W | established | p50 ms | p95 ms | loss seen % | retransmits (initiator/responder) | UDP rcvbuf drops | wall s |")
+    p("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in systems:
+        for loss in losses:
+            k = (s[0], s[1], loss)
+            if k not in res:
+                continue
+            r, q = res[k], points[k]
+            p("| %s | %s | %d | %d | %d | %d/%d (%.0f %%) | %s | %s | %.1f | %s/%s | %s | %s |" % (
+                s[0], s[1], loss, r["n"], q["w"], r["ok"], r["n"], 100.0 * r["ok"] / r["n"],
+                fmt(r["p50"]), fmt(r["p95"]), 100.0 * q["drop"] / q["seen"] if q["seen"] else 0,
+                q["retx_a"], q["retx_b"], q["rbe"], q["wall"]))
+
+
 def best_udp_of(res, daemon, loss):
     """The UDP timer of DAEMON with the most setups established at LOSS,
     then the lowest p95, then the lowest p50."""
@@ -147,18 +163,7 @@ def main():
     p("timer with the most setups established, then the lowest p95: a choice made")
     p("after the fact, which flatters UDP.")
     p("")
-    p("| initiator | transport | loss % | N | W | established | p50 ms | p95 ms | loss seen % | retransmits (initiator/responder) | UDP rcvbuf drops | wall s |")
-    p("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for s in systems:
-        for loss in losses:
-            k = (s[0], s[1], loss)
-            if k not in res:
-                continue
-            r, q = res[k], points[k]
-            p("| %s | %s | %d | %d | %d | %d/%d (%.0f %%) | %s | %s | %.1f | %s/%s | %s | %s |" % (
-                s[0], s[1], loss, r["n"], q["w"], r["ok"], r["n"], 100.0 * r["ok"] / r["n"],
-                fmt(r["p50"]), fmt(r["p95"]), 100.0 * q["drop"] / q["seen"] if q["seen"] else 0,
-                q["retx_a"], q["retx_b"], q["rbe"], q["wall"]))
+    point_table(p, systems, losses, res, points)
     p("")
     p("(charon's retransmission count is not read: \"-\".)")
     p("")
@@ -326,18 +331,7 @@ def main_pq(raw, out, rc, vm_s, args):
     p("")
     p("### Time to established per loss rate")
     p("")
-    p("| initiator | transport | loss % | N | W | established | p50 ms | p95 ms | loss seen % | retransmits (initiator/responder) | UDP rcvbuf drops | wall s |")
-    p("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for s in systems:
-        for loss in losses:
-            k = (s[0], s[1], loss)
-            if k not in res:
-                continue
-            r, q = res[k], points[k]
-            p("| %s | %s | %d | %d | %d | %d/%d (%.0f %%) | %s | %s | %.1f | %s/%s | %s | %s |" % (
-                s[0], s[1], loss, r["n"], q["w"], r["ok"], r["n"], 100.0 * r["ok"] / r["n"],
-                fmt(r["p50"]), fmt(r["p95"]), 100.0 * q["drop"] / q["seen"] if q["seen"] else 0,
-                q["retx_a"], q["retx_b"], q["rbe"], q["wall"]))
+    point_table(p, systems, losses, res, points)
     p("")
     p("### Best UDP per loss rate against TCP and separate transports")
     p("")
