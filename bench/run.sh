@@ -76,6 +76,9 @@
 #       1 s), TCP, separate, at 0/1/5/10 % loss, N 100; message sizes and
 #       fragments from the daemons' logs.  About 10 minutes.  --quick: as B2's
 #       (the ASan build the netns layer made; skipped without the root).
+#       B6_VM=1 adds its VM part (bench/large-messages/host.sh --pq,
+#       b2pq-vm.md; not in --quick): B2's VM path (netem 25 ms each way,
+#       10 Mbit/s), tcpiked udp@250ms/500ms/1s, tcp, separate, N 12.
 # Goals are reported as met / not met; B1 and B5 fail the run only when the
 # harness breaks (a handshake that does not verify, a responder that does
 # not start).
@@ -870,12 +873,17 @@ b6() {
 		echo "In [b2pq.md](b2pq.md) (with the plot b2pq.png): ${row:-no result}."
 		echo
 	} >>"$report"
+	if [ $quick = 0 ] && [ "${B6_VM:-0}" = 1 ]; then
+		bench/large-messages/host.sh --pq "$out" || fail=1
+	fi
+	[ $quick = 0 ] && [ -f "$out/b2pq-vm.md" ] &&
+		echo "## B6 (VM part: delay, rate limit): see [b2pq-vm.md](b2pq-vm.md)" >>"$report"
 }
 
 {
 	echo "# tcpike benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "Command: \`$(for v in B1_N B1_RUNS B1_SWEEP B4_VM B5_VM B5_RUNS B7_N B7_IDLE_S; do [ -n "${!v:-}" ] && printf "%s='%s' " "$v" "${!v}"; done)bench/run.sh $*\`"
+	echo "Command: \`$(for v in B1_N B1_RUNS B1_SWEEP B2_VM B4_VM B5_VM B5_RUNS B6_VM B7_N B7_IDLE_S; do [ -n "${!v:-}" ] && printf "%s='%s' " "$v" "${!v}"; done)bench/run.sh $*\`"
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "- kernel: $(uname -r)"

@@ -4,7 +4,8 @@
 #
 #   bench/large-messages/host.sh [OUTDIR]        (OUTDIR defaults to
 #                                           bench/results/<date>)
-#   bench/large-messages/host.sh --from-raw FILE [OUTDIR]
+#   bench/large-messages/host.sh --pq [OUTDIR]   B6 (post-quantum) the same way
+#   bench/large-messages/host.sh [--pq] --from-raw FILE [OUTDIR]
 #                                           the report again from a run's
 #                                           b2vm-raw.txt, without the VM
 #
@@ -25,23 +26,41 @@
 # failed at 0 % loss, a daemon did not start, the VM failed); goals met
 # or not are reported, not failed.  The certificates are made on the host
 # (run.sh --certs) and read in the VM from ~/.cache over the 9p root.
+#
+# --pq: B6's setups (run.sh --pq: X25519 + ML-KEM-1024 in IKE_INTERMEDIATE,
+# ML-DSA-87 end entity and intermediate each way, tcpiked built against
+# OpenSSL 3.5 in the Debian 13 root) on the same path, systems tcpiked
+# udp@B2_RT_SWEEP, tcp and separate, B2_N 12 per point; run.sh --certs --pq
+# makes the certificates and build-trixie/tcpiked on the host before the
+# boot, TCPIKE_DEBIAN13_ROOT names the root in the VM.  Writes
+# OUTDIR/b2pq-vm.md and OUTDIR/b2pq-vm-raw.txt.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 . "$top/bench/lib/vm.sh"
+pq=
+[ "${1:-}" = --pq ] && { pq=--pq; shift; }
 vm_bench_args bench-b2vm "$@"
-export B2_N=${B2_N:-20} B2_LOSSES=${B2_LOSSES:-0 1 5 10} B2_DELAY=${B2_DELAY:-25ms} \
+export B2_PQ=${pq:+1}
+export B2_N=${B2_N:-$([ -n "$pq" ] && echo 12 || echo 20)} B2_LOSSES=${B2_LOSSES:-0 1 5 10} B2_DELAY=${B2_DELAY:-25ms} \
 	B2_RATE=${B2_RATE:-10mbit} B2_RT_SWEEP=${B2_RT_SWEEP:-250ms 500ms 1s} \
 	B2_SYSTEMS=${B2_SYSTEMS:-}
-raw=$out/b2vm-raw.txt
+name=b2vm
+[ -n "$pq" ] && name=b2pq-vm
+raw=$out/$name-raw.txt
 if [ -z "$from" ]; then
-	bench/large-messages/run.sh --certs || exit 1
+	if [ -n "$pq" ]; then
+		# the root the VM's tcpiked runs in, by name (vm-run passes TCPIKE_*)
+		TCPIKE_DEBIAN13_ROOT=${TCPIKE_DEBIAN13_ROOT:-$(scripts/trixie-root.sh)} || exit 1
+		export TCPIKE_DEBIAN13_ROOT
+	fi
+	bench/large-messages/run.sh --certs $pq || exit 1
 fi
 vm_bench_raw bench-b2vm B2 ${B2_VM_TIMEOUT:-2700} "$raw" "$from" bench/large-messages/guest.sh \
-	B2_N B2_LOSSES B2_DELAY B2_RATE B2_RT_SWEEP B2_SYSTEMS
-vm_bench_show bench-b2vm B2 '^B2 ' || exit 1
+	B2_N B2_LOSSES B2_DELAY B2_RATE B2_RT_SWEEP B2_SYSTEMS B2_PQ
+vm_bench_show bench-b2vm B2 '^B2(pq)? ' || exit 1
 
-python3 "$top/bench/large-messages/report.py" "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$*"
+python3 "$top/bench/large-messages/report.py" $pq "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$pq $*"
 py=$?
-echo "bench-b2vm: $out/b2vm.md"
+echo "bench-b2vm: $out/$name.md"
 [ "${rc:-1}" = 0 ] && [ $py = 0 ]

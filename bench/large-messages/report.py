@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """B2's report writer for the run in the test VM (bench/large-messages/host.sh
 runs it):
-    report.py RAW OUTDIR RC VM_SECONDS ARGS
+    report.py [--pq] RAW OUTDIR RC VM_SECONDS ARGS
 reads the guest's raw lines (run.sh --vm: "B2VM setup SYS XPORT LOSS I ok MS"
-or "... I fail REASON", "B2VM point SYS XPORT LOSS N W SEEN DROPPED ...")
-and writes OUTDIR/b2vm.md.  The percentiles are computed here from the
+or "... I fail REASON", "B2VM point SYS XPORT LOSS N W SEEN DROPPED ...";
+with --pq also "B2VM size SYS XPORT SIDE EXCHANGE DIRECTION XPORT BYTES [K]")
+and writes OUTDIR/b2vm.md (--pq: OUTDIR/b2pq-vm.md, B6).  The percentiles are computed here from the
 setups' times, not taken from the guest."""
 import math
 import os
@@ -45,14 +46,14 @@ def fmt_ratio(a, b):
     return ("< %.2f" if b == FAIL else "%.2f") % r
 
 
-def main():
-    raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-    lines, info, errs = read_raw(raw, "B2")
+def results(lines):
+    """The guest's setup and point lines: (order of the points, setups,
+    points, res: (sys, xport, loss) -> p50, p95, ok, n; losses, systems)."""
     setups = {}     # (sys, xport, loss) -> [ms of the established]
     points = {}     # (sys, xport, loss) -> dict
     order = []
     for w in lines:
-        if w[0] != "B2VM" or len(w) < 6:
+        if w[0] != "B2VM" or len(w) < 6 or w[1] == "size":
             continue
         key = (w[2], w[3], int(w[4]))
         if w[1] == "setup" and len(w) >= 7:
@@ -75,13 +76,44 @@ def main():
     for k in order:
         if (k[0], k[1]) not in systems:
             systems.append((k[0], k[1]))
+    return order, setups, points, res, losses, systems
+
+
+def point_table(p, systems, losses, res, points):
+    """The table of every point: N, W, established, p50, p95, counters."""
+    p("| initiator | transport | loss % | N | W | established | p50 ms | p95 ms | loss seen % | retransmits (initiator/responder) | UDP rcvbuf drops | wall s |")
+    p("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in systems:
+        for loss in losses:
+            k = (s[0], s[1], loss)
+            if k not in res:
+                continue
+            r, q = res[k], points[k]
+            p("| %s | %s | %d | %d | %d | %d/%d (%.0f %%) | %s | %s | %.1f | %s/%s | %s | %s |" % (
+                s[0], s[1], loss, r["n"], q["w"], r["ok"], r["n"], 100.0 * r["ok"] / r["n"],
+                fmt(r["p50"]), fmt(r["p95"]), 100.0 * q["drop"] / q["seen"] if q["seen"] else 0,
+                q["retx_a"], q["retx_b"], q["rbe"], q["wall"]))
+
+
+def best_udp_of(res, daemon, loss):
+    """The UDP timer of DAEMON with the most setups established at LOSS,
+    then the lowest p95, then the lowest p50."""
+    c = [(-r["ok"], r["p95"], r["p50"], k[1]) for k, r in res.items()
+         if k[0] == daemon and k[1].startswith("udp@") and k[2] == loss]
+    return min(c)[3] if c else None
+
+
+def main():
+    argv = sys.argv[1:]
+    pq = argv[0] == "--pq"
+    if pq:
+        return main_pq(*argv[1:])
+    raw, out, rc, vm_s, args = argv[0], argv[1], int(argv[2]), argv[3], argv[4]
+    lines, info, errs = read_raw(raw, "B2")
+    order, setups, points, res, losses, systems = results(lines)
 
     def best_udp(daemon, loss):
-        """The UDP timer of DAEMON with the most setups established at
-        LOSS, then the lowest p95, then the lowest p50."""
-        c = [(-r["ok"], r["p95"], r["p50"], k[1]) for k, r in res.items()
-             if k[0] == daemon and k[1].startswith("udp@") and k[2] == loss]
-        return min(c)[3] if c else None
+        return best_udp_of(res, daemon, loss)
 
     daemons = [d for d in ("tcpiked", "charon") if any(k[0] == d for k in order)]
     n_set = sorted(set(r["n"] for r in res.values()))
@@ -131,18 +163,7 @@ def main():
     p("timer with the most setups established, then the lowest p95: a choice made")
     p("after the fact, which flatters UDP.")
     p("")
-    p("| initiator | transport | loss % | N | W | established | p50 ms | p95 ms | loss seen % | retransmits (initiator/responder) | UDP rcvbuf drops | wall s |")
-    p("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for s in systems:
-        for loss in losses:
-            k = (s[0], s[1], loss)
-            if k not in res:
-                continue
-            r, q = res[k], points[k]
-            p("| %s | %s | %d | %d | %d | %d/%d (%.0f %%) | %s | %s | %.1f | %s/%s | %s | %s |" % (
-                s[0], s[1], loss, r["n"], q["w"], r["ok"], r["n"], 100.0 * r["ok"] / r["n"],
-                fmt(r["p50"]), fmt(r["p95"]), 100.0 * q["drop"] / q["seen"] if q["seen"] else 0,
-                q["retx_a"], q["retx_b"], q["rbe"], q["wall"]))
+    point_table(p, systems, losses, res, points)
     p("")
     p("(charon's retransmission count is not read: \"-\".)")
     p("")
@@ -233,13 +254,115 @@ def main():
     return 0
 
 
-def plot(out, systems, losses, res, p, path):
-    """b2vm.png: p95 per loss rate, a line per system (a failed p95 drawn
+def main_pq(raw, out, rc, vm_s, args):
+    """B6 in the VM: OUTDIR/b2pq-vm.md (and b2pq-vm.png)."""
+    rc = int(rc)
+    lines, info, errs = read_raw(raw, "B2")
+    order, setups, points, res, losses, systems = results(lines)
+    # (sys, xport, side, exchange, direction) -> [(bytes, fragments or None)]
+    sizes = {}
+    for w in lines:
+        if len(w) >= 9 and w[0] == "B2VM" and w[1] == "size":
+            sizes.setdefault((w[2], w[3], w[4], w[5], w[6]), []).append(
+                (int(w[8]), int(w[9]) if len(w) > 9 else None))
+    n_set = sorted(set(r["n"] for r in res.values()))
+    L = []
+    p = L.append
+    p("## B6 in the VM: post-quantum IKE messages under loss, with delay and a rate limit")
+    p("")
+    p("Command: `bench/large-messages/host.sh %s`, tcpike %s.  **The 6.12 test VM under" % (args.strip(), commit()))
+    p("QEMU TCG (software emulation, 2 vCPUs): every time below includes the emulated")
+    p("CPU, which is many times slower than the host's** (ML-KEM-1024, X25519 and")
+    p("ML-DSA-87 signatures and chain checks on both sides of every setup), so absolute")
+    p("times are not those of real hardware; the transports and timers are compared")
+    p("under the same emulation.")
+    p("%s; one boot, %s s of VM." % ("; ".join(info) if info else "?", vm_s))
+    p("")
+    problems(p, rc, errs)
+    p("The setups of `bench/large-messages/run.sh --pq` (B6): both tcpikeds built")
+    p("against OpenSSL 3.5 in the Debian 13 root (the -O2 build, made on the host")
+    p("before the boot, run chrooted in that root over the VM's 9p root); IKE SA")
+    p("proposal aes256gcm16-prfsha256-x25519-ke1_mlkem1024 (ML-KEM-1024 in an")
+    p("IKE_INTERMEDIATE exchange, RFC 9370); each side authenticates with an")
+    p("ML-DSA-87 end-entity certificate sent with its ML-DSA-87 intermediate.  The")
+    p("path of B2's VM run: two namespaces on a veth pair, netem on both ends'")
+    p("egress, delay and rate as above each way, random loss each way on every")
+    p("packet (UDP fragments, TCP segments, SYNs and ACKs alike; one packet per skb,")
+    p("gso_max_segs 1).  Time to established = the initiator's \"initiating\" log")
+    p("line to its installed Child SA line, the daemon's own clock, ms.  Each point")
+    p("starts fresh daemons (backend none); one connection per setup, W in flight,")
+    p("starts at least 20 ms apart; a setup not established within 30 s failed, and")
+    p("p50/p95 (nearest rank over all N) rank failures above every success (\"> 30000\").")
+    p("**N is %s setups per point** (the host run has 100): a p95 is" % "/".join(str(x) for x in n_set))
+    p("%s of a point, so it is coarse.  The 0 %% points log at level debug (for" %
+      ", ".join("%s (N %d)" % (slowest(x - math.ceil(0.95 * x) + 1), x) for x in n_set))
+    p("the sizes), the others at info; W is 2 at 0 %, 4 at 1 %, 6 at 5 %, 8 at 10 %.")
+    p("Loss seen = netem's drops / (packets sent + dropped) at both ends.  UDP")
+    p("rcvbuf drops = datagrams the receiving sockets dropped for a full buffer.")
+    p("")
+    p("UDP: RFC 7383 fragments of at most 1280 bytes, `retransmit_base` swept")
+    p("(retransmit_factor 2 and retransmit_tries 5, the defaults; the responder gets")
+    p("the same).  TCP (RFC 9329) and separate transports keep the 1 s default")
+    p("(separate: it times only IKE_SA_INIT, on UDP).  \"Best UDP\" is, per loss")
+    p("rate, the timer with the most setups established, then the lowest p95: a")
+    p("choice made after the fact, which flatters UDP.")
+    p("")
+    p("### Message sizes")
+    p("")
+    if sizes:
+        p("Bytes of the IKE message as the daemons logged it at the 0 % point")
+        p("(\"sending ... (B bytes in K fragments)\": over UDP the sum of its fragments,")
+        p("without UDP/IP headers; over TCP without RFC 8229's length field); \"xK\" =")
+        p("K fragments.  Request = initiator to responder, response = back.  A cell")
+        p("with several values: the messages of the point differed (e.g. retransmitted")
+        p("or with a cookie).")
+        p("")
+        p("| system | IKE_SA_INIT request | IKE_SA_INIT response | IKE_INTERMEDIATE request | IKE_INTERMEDIATE response | IKE_AUTH request | IKE_AUTH response |")
+        p("|---|---|---|---|---|---|---|")
+        for s in systems:
+            row = "| %s %s |" % s
+            for x in ("IKE_SA_INIT", "IKE_INTERMEDIATE", "IKE_AUTH"):
+                for side, d in (("a", "request"), ("b", "response")):
+                    v = sorted(set(sizes.get((s[0], s[1], side, x, d), [])), key=lambda t: (t[0], t[1] or 0))
+                    row += " %s |" % (", ".join("%d%s" % (b, " x%d" % k if k else "") for b, k in v) or "-")
+            p(row)
+    else:
+        p("No size lines (the 0 % points did not run or logged none).")
+    p("")
+    p("### Time to established per loss rate")
+    p("")
+    point_table(p, systems, losses, res, points)
+    p("")
+    p("### Best UDP per loss rate against TCP and separate transports")
+    p("")
+    p("| loss % | best UDP | p50 / p95 ms | established | tcp p50 / p95 ms | established | separate p50 / p95 ms | established | tcp / best UDP p50, p95 | separate / best UDP p50, p95 |")
+    p("|---|---|---|---|---|---|---|---|---|---|")
+    for loss in losses:
+        rt = best_udp_of(res, "tcpiked", loss)
+        u = res.get(("tcpiked", rt, loss)) if rt else None
+        row = "| %d |" % loss
+        row += " %s | %s / %s | %d/%d |" % (rt[4:], fmt(u["p50"]), fmt(u["p95"]), u["ok"], u["n"]) if u else " - | - | - |"
+        for x in ("tcp", "separate"):
+            r = res.get(("tcpiked", x, loss))
+            row += " %s / %s | %d/%d |" % (fmt(r["p50"]), fmt(r["p95"]), r["ok"], r["n"]) if r else " - | - |"
+        for x in ("tcp", "separate"):
+            r = res.get(("tcpiked", x, loss))
+            row += " %s, %s |" % (fmt_ratio(r["p50"], u["p50"]), fmt_ratio(r["p95"], u["p95"])) if r and u else " - |"
+        p(row)
+    p("")
+    path = [i[len("path netem "):] for i in info if i.startswith("path netem ")]
+    plot(out, systems, losses, res, p, path[0] if path else "netem", "b2pq-vm", "B6 (PQ)")
+    open(os.path.join(out, "b2pq-vm.md"), "w").write("\n".join(L) + "\n")
+    return 0
+
+
+def plot(out, systems, losses, res, p, path, name="b2vm", what="B2"):
+    """NAME.png: p95 per loss rate, a line per system (a failed p95 drawn
     at the bound), and its link in the report."""
     if not shutil.which("gnuplot"):
         p("(gnuplot not installed: no plot)")
         return
-    dat = os.path.join(out, ".b2vm-plot.dat")
+    dat = os.path.join(out, ".%s-plot.dat" % name)
     with open(dat, "w") as f:
         for s in systems:
             f.write("\"%s %s\"\n" % s)
@@ -250,7 +373,7 @@ def plot(out, systems, losses, res, p, path):
             f.write("\n\n")
     gp = """set terminal pngcairo size 760,480 font "sans,10" noenhanced
 set output "%s"
-set title "B2 in the VM (TCG), %s: time to established, p95"
+set title "%s in the VM (TCG), %s: time to established, p95"
 set logscale y
 set xlabel "random loss on the path, %% each way"
 set ylabel "p95 ms (log scale; %d = failed)"
@@ -259,7 +382,7 @@ set key below
 set grid ytics
 plot for [i=0:%d] "%s" index i using 1:2 with linespoints lw 2 title columnheader(1), \\
      %d with lines dashtype 2 lc rgb "gray" title "bound (30 s)"
-""" % (os.path.join(out, "b2vm.png"), path, BOUND_MS, ", ".join(str(x) for x in losses),
+""" % (os.path.join(out, name + ".png"), what, path, BOUND_MS, ", ".join(str(x) for x in losses),
            len(systems) - 1, dat, BOUND_MS)
     r = subprocess.run(["gnuplot"], input=gp, capture_output=True, text=True)
     os.unlink(dat)
@@ -267,7 +390,7 @@ plot for [i=0:%d] "%s" index i using 1:2 with linespoints lw 2 title columnheade
         print("bench-b2vm: gnuplot: " + r.stderr.strip(), file=sys.stderr)
         p("(gnuplot failed: no plot)")
         return
-    p("![B2 in the VM: p95 per loss rate](b2vm.png)")
+    p("![%s in the VM: p95 per loss rate](%s.png)" % (what, name))
     p("")
 
 

@@ -4,6 +4,9 @@
 #   bench/large-messages/run.sh [--quick] [--pq] OUTDIR      (make bench B=2; bench/run.sh calls it)
 #   bench/large-messages/run.sh --vm OUTDIR      (in the test VM: bench/large-messages/host.sh)
 #   bench/large-messages/run.sh --certs          (only make the certificates, for host.sh)
+#   bench/large-messages/run.sh --vm --pq OUTDIR (B6 in the test VM: host.sh --pq)
+#   bench/large-messages/run.sh --certs --pq     (the PQ certificates and the -O2
+#                                           Debian 13 tcpiked, for host.sh --pq)
 #
 # Writes OUTDIR/b2.md (a section that report.md links), OUTDIR/b2.png and
 # the raw times in OUTDIR/b2-raw/.  Runs as root on the host, in network
@@ -65,6 +68,14 @@
 # "B2VM setup ..." and "B2VM point ..." lines, which
 # bench/large-messages/report.py turns into b2vm.md on the host.
 #
+# --vm --pq (bench/large-messages/host.sh --pq): --pq's setups and systems
+# (tcpiked udp@RT_SWEEP, tcp, separate) on --vm's path, N B2_N (12).  The
+# VM cannot build nor write ~/.cache: host.sh runs --certs --pq first (the
+# ML-DSA-87 certificates and build-trixie/tcpiked, -O2), and the daemons
+# run chrooted in TCPIKE_DEBIAN13_ROOT (over the VM's 9p root).  The 0 %
+# points' message sizes go out as "B2VM size SYS XPORT SIDE EXCHANGE
+# DIRECTION XPORT BYTES [K]" lines; report.py --pq writes b2pq-vm.md.
+#
 # A partial run, for trying things out (its b2.md is not a report):
 #   B2_SYSTEMS="tcpiked-udp charon-udp" B2_LOSSES="0 5" B2_N=40 bench/large-messages/run.sh DIR
 set -uo pipefail
@@ -85,7 +96,6 @@ for a in "$@"; do
 	esac
 done
 [ -n "$out" ] || [ $certs_only = 1 ] || { echo "usage: bench/large-messages/run.sh [--quick] [--pq] [--vm] OUTDIR" >&2; exit 2; }
-[ $vm = 1 ] && [ $pq = 1 ] && { echo "bench-b2: --vm runs B2 only, not --pq" >&2; exit 2; }
 [ -n "$out" ] && out=$(realpath -m -- "$out")
 cd "$top"
 [ "$(id -u)" = 0 ] || { echo "bench-b2: run as root (namespaces)" >&2; exit 1; }
@@ -823,16 +833,25 @@ if [ $pq = 1 ]; then
 	# --quick only uses it (scripts/check builds it for the netns layer)
 	# and its ASan tcpiked (netns/61 and 65 build it), so that it stays
 	# within seconds
-	troot=${TCPIKE_DEBIAN13_ROOT:-$("$top/scripts/trixie-root.sh" $([ $quick = 1 ] && echo --print-dir))}
+	troot=${TCPIKE_DEBIAN13_ROOT:-$("$top/scripts/trixie-root.sh" $([ $quick = 1 ] || [ $vm = 1 ] && echo --print-dir))}
 	if ! [ -x "$troot/usr/bin/gcc" ]; then
 		echo "bench-b2: no Debian 13 root at '$troot' (scripts/trixie-root.sh): B2 PQ not run" >&2
 		[ $quick = 1 ] && exit 0
 		exit 1
 	fi
 	PQ_BUILD=$([ $quick = 1 ] && echo asan/tcpiked || echo tcpiked)
-	trixie_make "$troot" "build-trixie/$PQ_BUILD" >"$B2_TMP/build.log" 2>&1 ||
-		{ sed 's/^/bench-b2: /' "$B2_TMP/build.log" >&2; exit 1; }
-	b2pq_certs "$troot" || { echo "bench-b2: cannot make the certificates" >&2; exit 1; }
+	if [ $vm = 1 ]; then
+		# the VM's root is read-only: host.sh made both before the boot
+		[ -x "$top/build-trixie/$PQ_BUILD" ] ||
+			{ echo "bench-b2: no build-trixie/$PQ_BUILD (run.sh --certs --pq before the VM)" >&2; exit 1; }
+		[ "$(cat "$CERTS/version" 2>/dev/null)" = "$PQ_CERTS_VERSION" ] ||
+			{ echo "bench-b2: no certificates in $CERTS (run.sh --certs --pq before the VM)" >&2; exit 1; }
+	else
+		trixie_make "$troot" "build-trixie/$PQ_BUILD" >"$B2_TMP/build.log" 2>&1 ||
+			{ sed 's/^/bench-b2: /' "$B2_TMP/build.log" >&2; exit 1; }
+		b2pq_certs "$troot" || { echo "bench-b2: cannot make the certificates" >&2; exit 1; }
+		[ $certs_only = 1 ] && exit 0
+	fi
 	trixie_wrap "$troot" "/src/build-trixie/$PQ_BUILD"
 	PKI=$IKE_DIR/pki
 	mkdir -p "$PKI" && cp "$CERTS"/*.pem "$CERTS"/*.key "$PKI/" || exit 1
@@ -850,6 +869,7 @@ systems=("tcpiked udp" "tcpiked tcp" "tcpiked separate")
 if [ $pq = 1 ]; then
 	# the UDP timer sweep: the best-tuned per loss rate is reported
 	RT_SWEEP=(250ms 500ms 1s)
+	[ $vm = 1 ] && RT_SWEEP=(${B2_RT_SWEEP:-250ms 500ms 1s})
 	systems=()
 	for rt in "${RT_SWEEP[@]}"; do systems+=("tcpiked udp@$rt"); done
 	systems+=("tcpiked tcp" "tcpiked separate")
@@ -889,8 +909,8 @@ n_for() {
 		[ "$2" = 0 ] && echo 2 || echo 6
 		return
 	fi
+	[ $vm = 1 ] && { echo "${B2_N:-$([ $pq = 1 ] && echo 12 || echo 20)}"; return; }
 	[ $pq = 1 ] && { echo "${B2_N:-100}"; return; }
-	[ $vm = 1 ] && { echo "${B2_N:-20}"; return; }
 	[ "$1" = charon ] && echo "${B2_N:-100}" || echo "${B2_N:-200}"
 }
 w_for() {
@@ -938,8 +958,17 @@ if [ $vm = 1 ]; then
 	# the conditions, for report.py
 	echo "B2INFO kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))"
 	echo "B2INFO path netem delay $B2_DELAY rate $B2_RATE each way"
-	echo "B2INFO charon strongSwan $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null), kernel-libipsec"
-	echo "B2INFO charon message ${sw_msg:-?}"
+	if [ $pq = 1 ]; then
+		echo "B2INFO tcpiked build-trixie/$PQ_BUILD against $PQ_OPENSSL (Debian 13 root), proposal $PROPOSALS"
+		for f in "$out/$T-raw"/sizes-*.txt; do
+			[ -f "$f" ] || continue
+			f=${f##*/sizes-} f=${f%.txt}
+			sed "s/^/B2VM size ${f%%-*} ${f#*-} /" "$out/$T-raw/sizes-$f.txt"
+		done
+	else
+		echo "B2INFO charon strongSwan $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null), kernel-libipsec"
+		echo "B2INFO charon message ${sw_msg:-?}"
+	fi
 	echo "B2INFO certificate DER per message $(chain_der_bytes a) bytes"
 	echo "B2INFO wall $B2_WALL s"
 	exit $fail
