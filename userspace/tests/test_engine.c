@@ -3523,10 +3523,9 @@ TEST(separate_races_tcp_when_udp_is_blocked)
 	EXPECT_EQ(1, c);
 }
 
-/* separate's race, UDP echoed first: the UDP SA goes on to TCP for
- * IKE_AUTH (RT-4) and the TCP SA goes, with the connection it took from
- * the UDP SA, so the UDP SA connects again. */
-SCENARIO(separate_race_udp_answers_first)
+/* separate, its pre-connection up, UDP unanswered past tcp_race_delay:
+ * the race started. */
+static struct net *separate_race_started(void)
 {
 	struct net *n = net_new("transport = separate");
 
@@ -3535,6 +3534,16 @@ SCENARIO(separate_race_udp_answers_first)
 		;
 	now_ms += 300;
 	timers(n);
+	return n;
+}
+
+/* separate's race, UDP echoed first: the UDP SA goes on to TCP for
+ * IKE_AUTH (RT-4) and the TCP SA goes, with the connection it took from
+ * the UDP SA, so the UDP SA connects again. */
+SCENARIO(separate_race_udp_answers_first)
+{
+	struct net *n = separate_race_started();
+
 	EXPECT_EQ(2, count_all(A));
 	EXPECT_EQ(1, count_xstate(A, XS_SEP_RACE));
 	EXPECT_EQ(1, count_xstate(A, XS_SEP_TCP_INIT));
@@ -3561,13 +3570,8 @@ SCENARIO(separate_race_udp_answers_first)
 /* ... TCP first: the UDP SA goes; its late response is dropped. */
 SCENARIO(separate_race_tcp_answers_first)
 {
-	struct net *n = net_new("transport = separate");
+	struct net *n = separate_race_started();
 
-	initiate(n);
-	while (finish_connects(n))
-		;
-	now_ms += 300;
-	timers(n);
 	ASSERT_EQ(3, queued(n));
 	to_front(n, 2);
 	deliver(n);			/* TCP's IKE_SA_INIT */
