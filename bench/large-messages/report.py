@@ -103,6 +103,20 @@ def best_udp_of(res, daemon, loss):
     return min(c)[3] if c else None
 
 
+def vm_head(p, title, args, cost, info, vm_s, rc, errs):
+    """The opening of a VM report: title, command, what the emulation costs
+    (cost: its lines), the run's facts, and what went wrong."""
+    p(title)
+    p("")
+    p("Command: `bench/large-messages/host.sh %s`, tcpike %s.  **The 6.12 test VM under" % (args, commit()))
+    p("QEMU TCG (software emulation, 2 vCPUs): every time below includes the emulated")
+    for line in cost:
+        p(line)
+    p("%s; one boot, %s s of VM." % ("; ".join(info) if info else "?", vm_s))
+    p("")
+    problems(p, rc, errs)
+
+
 def main():
     argv = sys.argv[1:]
     pq = argv[0] == "--pq"
@@ -119,16 +133,11 @@ def main():
     n_set = sorted(set(r["n"] for r in res.values()))
     L = []
     p = L.append
-    p("## B2 in the VM: big IKE messages under loss, with delay and a rate limit")
-    p("")
-    p("Command: `bench/large-messages/host.sh %s`, tcpike %s.  **The 6.12 test VM under" % (args, commit()))
-    p("QEMU TCG (software emulation, 2 vCPUs): every time below includes the emulated")
-    p("CPU, which is many times slower than the host's** (RSA-4096 signatures and")
-    p("chain checks on both sides of every setup), so absolute times are not those of")
-    p("real hardware; the transports and timers are compared under the same emulation.")
-    p("%s; one boot, %s s of VM." % ("; ".join(info) if info else "?", vm_s))
-    p("")
-    problems(p, rc, errs)
+    vm_head(p, "## B2 in the VM: big IKE messages under loss, with delay and a rate limit",
+            args, ["CPU, which is many times slower than the host's** (RSA-4096 signatures and",
+                   "chain checks on both sides of every setup), so absolute times are not those of",
+                   "real hardware; the transports and timers are compared under the same emulation."],
+            info, vm_s, rc, errs)
     p("Each IKE_AUTH request and response carries four RSA-4096 certificates (end")
     p("entity and three intermediates, each with 241 DNS names; about 42 KB per")
     p("message; RFC 7383 fragments of at most 1280 bytes over UDP).  Two namespaces")
@@ -268,17 +277,12 @@ def main_pq(raw, out, rc, vm_s, args):
     n_set = sorted(set(r["n"] for r in res.values()))
     L = []
     p = L.append
-    p("## B6 in the VM: post-quantum IKE messages under loss, with delay and a rate limit")
-    p("")
-    p("Command: `bench/large-messages/host.sh %s`, tcpike %s.  **The 6.12 test VM under" % (args.strip(), commit()))
-    p("QEMU TCG (software emulation, 2 vCPUs): every time below includes the emulated")
-    p("CPU, which is many times slower than the host's** (ML-KEM-1024, X25519 and")
-    p("ML-DSA-87 signatures and chain checks on both sides of every setup), so absolute")
-    p("times are not those of real hardware; the transports and timers are compared")
-    p("under the same emulation.")
-    p("%s; one boot, %s s of VM." % ("; ".join(info) if info else "?", vm_s))
-    p("")
-    problems(p, rc, errs)
+    vm_head(p, "## B6 in the VM: post-quantum IKE messages under loss, with delay and a rate limit",
+            args.strip(), ["CPU, which is many times slower than the host's** (ML-KEM-1024, X25519 and",
+                           "ML-DSA-87 signatures and chain checks on both sides of every setup), so absolute",
+                           "times are not those of real hardware; the transports and timers are compared",
+                           "under the same emulation."],
+            info, vm_s, rc, errs)
     p("The setups of `bench/large-messages/run.sh --pq` (B6): both tcpikeds built")
     p("against OpenSSL 3.5 in the Debian 13 root (the -O2 build, made on the host")
     p("before the boot, run chrooted in that root over the VM's 9p root); IKE SA")

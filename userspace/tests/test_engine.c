@@ -3416,20 +3416,31 @@ static uint64_t until_established(struct net *n, uint64_t t0)
 	return now_ms - t0;
 }
 
-/* Time from initiate to an established IKE SA with UDP blocked, over a
- * path of 50 ms round trip whose connect takes one round trip too. */
-static uint64_t auto_blocked_ms(struct __test_metadata *_metadata, const char *extra)
+/* initiate with UDP blocked, over a path of 50 ms round trip whose
+ * connect takes one round trip too, until a has its IKE SA (checked);
+ * *ms the time that took.  The caller checks the rest and frees. */
+static struct net *blocked_established(struct __test_metadata *_metadata, const char *extra,
+				       uint64_t *ms)
 {
 	struct net *n = net_new(extra);
-	uint64_t t0 = now_ms, t;
+	uint64_t t0 = now_ms;
 
 	n->block_udp = true;
 	n->one_way_ms = 25;
 	n->connect_ms = 50;
 	initiate(n);
 	timers(n);		/* the loop's next pass, before any time passes */
-	t = until_established(n, t0);
+	*ms = until_established(n, t0);
 	established(_metadata, n);
+	return n;
+}
+
+/* Time from initiate to an established IKE SA with UDP blocked (auto). */
+static uint64_t auto_blocked_ms(struct __test_metadata *_metadata, const char *extra)
+{
+	uint64_t t;
+	struct net *n = blocked_established(_metadata, extra, &t);
+
 	EXPECT_EQ(XS_TCP, sa_a(n)->x.state);
 	EXPECT_EQ(1, A->e->st.tcp_races_tcp_won);
 	EXPECT_EQ(1, n->connects);
@@ -3487,16 +3498,9 @@ TEST(auto_race_delay_zero_starts_both_at_once)
 static uint64_t separate_blocked_ms(struct __test_metadata *_metadata, const char *extra,
 				    unsigned int *connects)
 {
-	struct net *n = net_new(extra);
-	uint64_t t0 = now_ms, t;
+	uint64_t t;
+	struct net *n = blocked_established(_metadata, extra, &t);
 
-	n->block_udp = true;
-	n->one_way_ms = 25;
-	n->connect_ms = 50;
-	initiate(n);
-	timers(n);		/* the loop's next pass, before any time passes */
-	t = until_established(n, t0);
-	established(_metadata, n);
 	EXPECT_EQ(1, count_all(A));
 	EXPECT_EQ(XS_SEP, sa_a(n)->x.state);
 	EXPECT_EQ(XO_RACE, sa_a(n)->x.origin);
