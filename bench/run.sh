@@ -372,18 +372,35 @@ rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 # UDP and separate runs send NAT-D that cannot match, so both responders
 # use UDP encapsulation (charon's kernel-libipsec installs nothing else)
 # and IKE_AUTH floats to 4500 (RFC 7296 §2.23).
+# GEN_BG=FILE: started in the background instead, its output into FILE,
+# GEN_PID its pid (gen_wait then sets GEN).
 gen() {
 	local nat=--nat
 	[ "$1" = tcp ] || [ "${GEN_NAT:-1}" = 0 ] && nat=
-	GEN=$(nice -n -20 taskset -c "$GEN_CPU" ip netns exec "$NS_A" "$BIN/tools/tcpike-bench" \
-		--dst 10.0.0.2 --src "$B_SRC" --psk "$B_PSK" --sockets 64 \
-		--mode "$1" --count "$2" --window "$3" --timeout "${GEN_TIMEOUT:-300}" --distinct-ids $nat \
-		"${@:4}" 2>"$BENCH_TMP/gen.err")
-	local rc=$?
-	[ $rc = 0 ] && return 0
-	echo "bench: tcpike-bench $1 x$2: $GEN" >&2
+	local cmd=(nice -n -20 taskset -c "$GEN_CPU" ip netns exec "$NS_A" "$BIN/tools/tcpike-bench"
+		--dst 10.0.0.2 --src "$B_SRC" --psk "$B_PSK" --sockets 64
+		--mode "$1" --count "$2" --window "$3" --timeout "${GEN_TIMEOUT:-300}" --distinct-ids $nat
+		"${@:4}")
+	if [ -n "${GEN_BG:-}" ]; then
+		"${cmd[@]}" >"$GEN_BG" 2>"$BENCH_TMP/gen.err" &
+		GEN_PID=$! GEN_WHAT="$1 x$2"
+		return 0
+	fi
+	GEN=$("${cmd[@]}" 2>"$BENCH_TMP/gen.err") && return 0
+	gen_failed "$1 x$2"
+}
+gen_failed() {
+	echo "bench: tcpike-bench $1: $GEN" >&2
 	sed 's/^/bench:   /' "$BENCH_TMP/gen.err" >&2
 	return 1
+}
+# gen_wait FILE: the end of gen's background run, GEN its output lines.
+gen_wait() {
+	wait "$GEN_PID"
+	local rc=$?
+	GEN=$(cat "$1")
+	[ $rc = 0 ] && return 0
+	gen_failed "$GEN_WHAT"
 }
 kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$GEN"; }
 
@@ -746,10 +763,11 @@ b5() {
 
 # B7: N IKE SAs on one responder, then all idle.  Every figure of the
 # section comes from the line this run adds to b7.csv.
-B7_CSV_HEAD=utc,tcpike,n,window,backend,nat,ok,failed,elapsed_ms,rate,d1,d2,d3,d4,d5,d6,d7,d8,d9,d10,rss_before_kib,rss_after_kib,kib_per_ike_sa,ike_held,child_held,setup_cpu_ns,idle_s,idle_cpu_ns,idle_cpu_pct,gen_cpu_pct,gen_maxrss_kib,ike_rekey,child_rekey,dpd,load_start,load_end
+B7_CSV_HEAD=utc,tcpike,n,window,backend,nat,ok,failed,elapsed_ms,rate,d1,d2,d3,d4,d5,d6,d7,d8,d9,d10,rss_before_kib,rss_after_kib,kib_per_ike_sa,ike_held,child_held,setup_cpu_ns,idle_s,idle_cpu_ns,idle_cpu_pct,gen_cpu_pct,gen_maxrss_kib,ike_rekey,child_rekey,dpd,load_start,load_end,held_after,storm_pct,storm_window_s,storm_n,storm_ok,storm_failed,storm_timeouts,storm_retransmits,storm_elapsed_ms,storm_rate,storm_requested,storm_p50_ms,storm_p99_ms,storm_max_ms,s1,s2,s3,s4,s5,s6,s7,s8,s9,s10,storm_p50s,storm_p99s,storm_fails,storm_cpu_ns,rss_storm_kib,gen_storm_cpu_pct
 b7() {
 	local n=${B7_N:-100000} idle=${B7_IDLE_S:-60} w=64 csv=$out/b7.csv
-	local la0 la1 before after cs c0 c1 t0 t1 held per pct dec row
+	local storm=${B7_STORM:-10} swin=${B7_STORM_WINDOW:-60}
+	local la0 la1 before after cs c0 c1 t0 t1 held per pct dec row s0 s1 srss sdec ref go=$BENCH_TMP/gen.out
 	local RESP_CONN_EXTRA="rekey_time = 4h" RESP_CHILD_EXTRA="rekey_time = 1h"
 	b_topo || return 1
 	la0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -762,9 +780,20 @@ b7() {
 	# No NAT (GEN_NAT=0): a responder that believes itself behind one
 	# sends a keepalive per IKE SA every keepalive_interval (RFC 3948
 	# §4), which is not idle (3.2 % of a core at 10^5 SAs, 20 s).
-	if ! GEN_NAT=0 GEN_TIMEOUT=$(( n / 100 > 3600 ? 3600 : n / 100 > 300 ? n / 100 : 300 )) \
-		gen udp "$n" "$w" --deciles; then
-		fail=1
+	if [ "$storm" = 0 ]; then
+		GEN_NAT=0 GEN_TIMEOUT=$(( n / 100 > 3600 ? 3600 : n / 100 > 300 ? n / 100 : 300 )) \
+			gen udp "$n" "$w" --deciles || fail=1
+	else
+		# The storm's generator prints the setup's line, then waits
+		# for SIGUSR1 (--rekey-wait) while the idle responder is
+		# measured.
+		GEN_BG=$go GEN_NAT=0 GEN_TIMEOUT=$(( n / 100 > 3600 ? 3600 : n / 100 > 300 ? n / 100 : 300 )) \
+			gen udp "$n" "$w" --deciles --rekey "$storm" --rekey-window "$swin" --rekey-wait
+		while kill -0 "$GEN_PID" 2>/dev/null && ! grep -q '^mode=' "$go"; do
+			sleep 0.5
+		done
+		GEN=$(head -n 1 "$go")
+		[ "$(kv ok)" = "$n" ] || fail=1
 	fi
 	sleep 1
 	after=$(rss_kib "$RESP_PID")
@@ -773,6 +802,16 @@ b7() {
 	c0=$(resp_cpu_ns) t0=$(now_ms)
 	sleep "$idle"
 	c1=$(resp_cpu_ns) t1=$(now_ms)
+	if [ "$storm" != 0 ]; then
+		# The storm: its responder CPU from schedstat as the setup's
+		# (the generator sends nothing before SIGUSR1 or after its line).
+		s0=$(resp_cpu_ns)
+		kill -USR1 "$GEN_PID" 2>/dev/null
+		gen_wait "$go" || fail=1
+		s1=$(resp_cpu_ns)
+		sleep 1
+		srss=$(rss_kib "$RESP_PID")
+	fi
 	# Counted from the text status after the measurements (at 10^6 SAs
 	# it is hundreds of MB, which the daemon builds in memory).
 	held=$(timeout 900 "$TOOL_BIN/tcpikectl" -s "$IKE_DIR/r.sock" status |
@@ -784,20 +823,42 @@ b7() {
 	la1=$(cut -d' ' -f1-3 /proc/loadavg)
 	per=$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN{printf "%.3f", (a - b) / n}')
 	pct=$(awk -v a="$c0" -v b="$c1" -v t="$((t1 - t0))" 'BEGIN{printf "%.3f", (b - a) / (t * 1e6) * 100}')
-	dec=$(kv deciles)
-	[ -n "$dec" ] && [ "$dec" != - ] || dec=
-	dec=$(awk -F, -v d="$dec" 'BEGIN{n = split(d, v, ","); for (i = 1; i <= 10; i++) printf "%s%s", (i > 1 ? "," : ""), (i <= n ? v[i] : "")}')
+	dec=$(b7_tenths "$(kv deciles)")
+	sdec=$(b7_tenths "$(kv rk_deciles)")
 	[ -s "$csv" ] || echo "$B7_CSV_HEAD" >"$csv"
 	row="$(date -u +%Y-%m-%dT%H:%M:%SZ),$(git rev-parse --short HEAD 2>/dev/null),$n,$w,none,no,$(kv ok),$(kv failed),$(kv elapsed_ms),$(kv rate),$dec,$before,$after,$per,${held% *},${held#* },$((c0 - cs)),$(( (t1 - t0) / 1000 )),$((c1 - c0)),$pct,$(kv cpu_pct),$(kv maxrss_kib),${RESP_CONN_EXTRA#rekey_time = },${RESP_CHILD_EXTRA#rekey_time = },off,${la0// /;},${la1// /;}"
+	if [ "$storm" = 0 ]; then
+		row+=",idle,0$(printf ',%.0s' $(seq 28))"
+	else
+		row+=",storm,$storm,$swin,$(kv rk_count),$(kv rk_ok),$(kv rk_failed),$(kv rk_timeouts),$(kv rk_retransmits),$(kv rk_elapsed_ms),$(kv rk_rate),$(kv rk_requested),$(kv rk_p50_ms),$(kv rk_p99_ms),$(kv rk_max_ms),$sdec,$(kv rk_p50s | tr , ';'),$(kv rk_p99s | tr , ';'),$(kv rk_fails | tr , ';'),$((s1 - s0)),$srss,$(kv rk_cpu_pct)"
+	fi
 	echo "$row" >>"$csv"
 	echo "B7 N=$n: ok $(kv ok), RSS $before -> $after KiB ($per KiB per IKE SA), held ${held% *} IKE / ${held#* } Child SAs, idle CPU $pct % over $(( (t1 - t0) / 1000 )) s, deciles $dec"
+	[ "$storm" = 0 ] || echo "B7 N=$n storm: $(kv rk_ok)/$(kv rk_count) rekeys, $(kv rk_rate)/s, tenths $sdec, $(( (s1 - s0) / 1000 / ($(kv rk_ok) + 0 > 0 ? $(kv rk_ok) : 1) )) us CPU per rekey"
 	[ "$(kv ok)" = "$n" ] && [ "${held% *}" = "$n" ] || { echo "bench: B7: $(kv ok) verified, ${held% *} held, not $n" >&2; fail=1; }
-	b7_section "$row" >>"$report"
+	[ "$storm" = 0 ] || [ "$(kv rk_ok)" = "$(kv rk_count)" ] || { echo "bench: B7: $(kv rk_ok) of $(kv rk_count) rekeys verified" >&2; fail=1; }
+	# the storm's reference: the latest run at N = 100,000 with the same
+	# share and window in this b7.csv (the row just added, at that N)
+	ref=$(awk -F, -v head="$B7_CSV_HEAD" -v p="$storm" -v w="$swin" '
+		BEGIN { split(head, h, ",") }
+		NR > 1 { for (i = 1; i <= NF; i++) v[h[i]] = $i
+			if (v["n"] == 100000 && v["held_after"] == "storm" && v["storm_pct"] == p &&
+			    v["storm_window_s"] == w && v["storm_ok"] > 0) r = $0 }
+		END { print r }' "$csv")
+	b7_section "$row" "$ref" >>"$report"
 }
 
-# b7_section CSV-ROW: B7's part of the report, every number from the row.
+# b7_tenths "R1,...,Rk": ten comma-separated fields, those not reached empty.
+b7_tenths() {
+	local d=$1
+	[ -n "$d" ] && [ "$d" != - ] || d=
+	awk -F, -v d="$d" 'BEGIN{n = split(d, v, ","); for (i = 1; i <= 10; i++) printf "%s%s", (i > 1 ? "," : ""), (i <= n ? v[i] : "")}'
+}
+
+# b7_section CSV-ROW [REF-ROW]: B7's part of the report, every number from
+# the row (and the storm's reference row, N = 100,000).
 b7_section() {
-	awk -F, -v head="$B7_CSV_HEAD" -v nproc="$(nproc)" '
+	awk -F, -v head="$B7_CSV_HEAD" -v nproc="$(nproc)" -v ref="${2:-}" '
 	BEGIN { split(head, h, ","); }
 	{
 		for (i = 1; i <= NF; i++) v[h[i]] = $i
@@ -819,7 +880,7 @@ b7_section() {
 		print "| measure | value | goal |"
 		print "|---|---|---|"
 		printf "| IKE SAs verified / failed (generator) | %s / %s | all |\n", v["ok"], v["failed"]
-		printf "| IKE SAs / Child SAs held (responder status) | %s / %s | %s / %s |\n", v["ike_held"], v["child_held"], v["n"], v["n"]
+		printf "| IKE SAs / Child SAs held (responder status%s) | %s / %s | %s / %s |\n", (v["held_after"] == "storm" ? ", after the storm" : ""), v["ike_held"], v["child_held"], v["n"], v["n"]
 		printf "| setup rate, whole run | %s IKE SAs/s in %.1f s | |\n", v["rate"], v["elapsed_ms"] / 1000
 		printf "| setup rate, first 10 %% of the SAs | %s IKE SAs/s | |\n", v["d1"]
 		printf "| setup rate, last 10 %% of the SAs | %s IKE SAs/s (%.2f of the first) | |\n", v["d10"], ratio
@@ -834,6 +895,56 @@ b7_section() {
 		print "Per IKE SA = (RSS after - RSS before) / N, read 1 s after start and 1 s"
 		print "after the last SA was verified; the none backend'"'"'s records (two SAs"
 		print "and three policies per Child SA) count too.  Raw figures: b7.csv."
+		print ""
+		if (v["held_after"] == "storm")
+			storm()
+	}
+	# The rekey storm: every figure from the row; the CPU per rekey
+	# against the reference row (N = 100,000, same share and window).
+	function storm(   i, k, ok, first, last, us, rus, ratio, req, rv) {
+		k = split(ref, rv, ",")
+		for (i = 1; i <= k; i++) r[h[i]] = rv[i]
+		ok = v["storm_ok"] == v["storm_n"] && v["storm_failed"] == 0 && v["storm_n"] > 0
+		first = v["s1"]; last = v["s10"]
+		ratio = (first > 0 && last != "") ? last / first : 0
+		us = v["storm_ok"] > 0 ? v["storm_cpu_ns"] / 1000 / v["storm_ok"] : 0
+		rus = r["storm_ok"] > 0 ? r["storm_cpu_ns"] / 1000 / r["storm_ok"] : 0
+		req = v["storm_requested"] > 0 ? v["storm_rate"] / v["storm_requested"] : 0
+		print "### B7 rekey storm: " v["storm_pct"] " % of the IKE SAs rekeyed within " v["storm_window_s"] " s"
+		print ""
+		print "After the idle minute, tcpike-bench rekeys " v["storm_n"] " of the " v["n"] " IKE SAs (every"
+		print int(100 / v["storm_pct"] + 0.5) "th by index), starting one every " v["storm_window_s"] " s / " v["storm_n"] ", evenly paced: an IKE"
+		print "SA rekey (CREATE_CHILD_SA with SA, Ni, KEi and a new SPI, RFC 7296 §1.3.2;"
+		print "the new keys from SK_d, §2.18), then the old IKE SA'"'"'s Delete (§2.8) and an"
+		print "empty INFORMATIONAL on the new one.  A rekey counts when all three"
+		print "responses decrypted and checked (the CREATE_CHILD_SA response'"'"'s proposal,"
+		print "Nr and KEr; both INFORMATIONAL responses empty).  The Child SA moves to"
+		print "the new IKE SA (§2.8), so the responder must still hold N / N afterwards."
+		print "The responder'"'"'s CPU is its schedstat (all threads) from the start of"
+		print "the storm to the generator'"'"'s exit; the rates are wall clock on a shared"
+		print "machine."
+		print ""
+		print "| measure | value | goal |"
+		print "|---|---|---|"
+		printf "| rekeys verified / failed / unanswered | %s / %s / %s (%s retransmissions) | all: %s |\n", v["storm_ok"], v["storm_failed"], v["storm_timeouts"], v["storm_retransmits"], (ok ? "met" : "not met")
+		printf "| rekey rate, whole storm | %s rekeys/s in %.1f s (requested %s/s: %.3f of it) | >= 0.95 of the requested: %s |\n", v["storm_rate"], v["storm_elapsed_ms"] / 1000, v["storm_requested"], req, (req >= 0.95 ? "met" : "not met")
+		printf "| rekey rate, first / last tenth | %s / %s rekeys/s (%.2f) | last >= 0.9 x first: %s |\n", first, last, ratio, (ratio >= 0.9 ? "met" : "not met")
+		printf "| rekey latency p50 / p99 / max | %s / %s / %s ms | |\n", v["storm_p50_ms"], v["storm_p99_ms"], v["storm_max_ms"]
+		printf "| responder CPU per rekey | %.1f us | |\n", us
+		if (v["n"] == 100000)
+			printf "| responder CPU per rekey against N = 100,000 | this run is the reference | |\n"
+		else if (rus > 0)
+			printf "| responder CPU per rekey against N = 100,000 (%s, %s) | %.1f / %.1f us = %.2f | <= 1.2: %s |\n", r["utc"], r["tcpike"], us, rus, us / rus, (us / rus <= 1.2 ? "met" : "not met")
+		else
+			printf "| responder CPU per rekey against N = 100,000 | no run at N = 100,000 in b7.csv | <= 1.2: not shown |\n"
+		printf "| responder RSS after the storm | %s KiB (%+.3f KiB per IKE SA against after setup) | |\n", v["rss_storm_kib"], (v["rss_storm_kib"] - v["rss_after_kib"]) / v["n"]
+		printf "| generator CPU during the storm | %s %% of its core | |\n", v["gen_storm_cpu_pct"]
+		print ""
+		gsub(/;/, ", ", v["storm_p50s"]); gsub(/;/, ", ", v["storm_p99s"]); gsub(/;/, ", ", v["storm_fails"])
+		printf "Per tenth of the storm: rekeys/s (in the order they completed) %s;\n", v["s1"] ", " v["s2"] ", " v["s3"] ", " v["s4"] ", " v["s5"] ", " v["s6"] ", " v["s7"] ", " v["s8"] ", " v["s9"] ", " v["s10"]
+		printf "latency p50 (ms, by start) %s; p99 %s; failures %s.\n", v["storm_p50s"], v["storm_p99s"], v["storm_fails"]
+		print "No drop in the rate means all four goals above met (the CPU goal at N"
+		print "other than 100,000): nothing on the rekey path grows with N."
 		print ""
 	}' <<<"$1"
 }

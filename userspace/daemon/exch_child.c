@@ -445,8 +445,7 @@ int ike_start_rekey(struct ike_sa *sa)
 		ike_sa_destroy(ns, NULL);
 		return err;
 	}
-	r->new_ike = ns;
-	ns->referenced = true;	/* the shutdown may free it first */
+	r->new_ike = ike_sa_ref(ns);	/* the shutdown may free it first */
 	log_info("%s: rekeying the IKE SA", ike_sa_name(sa));
 	return 0;
 }
@@ -621,6 +620,7 @@ void ike_rekey_finish(struct ike_sa *sa, struct ike_sa *ns)
 
 	ike_sa_succeed(ns, sa);
 	ike_sa_link(ns);
+	ike_sa_unref(sa->req.new_ike);
 	sa->req.new_ike = NULL;
 	if (sa->peer_ike)
 		lost = collision_lost(&ns->ni, &nr, sa->coll_nonce);
@@ -628,14 +628,11 @@ void ike_rekey_finish(struct ike_sa *sa, struct ike_sa *ns)
 	if (lost) {
 		log_info("%s: simultaneous IKE SA rekey: ours is redundant", ike_sa_name(sa));
 		ike_move_children(sa, sa->peer_ike);
-		sa->rekeyed_to = sa->peer_ike;
-		if (sa->rekeyed_to)
-			sa->rekeyed_to->referenced = true;
+		sa->rekeyed_to = ike_sa_ref(sa->peer_ike);
 		ns->pending |= PEND_DELETE_IKE;
 	} else {
 		ike_move_children(sa, ns);
-		sa->rekeyed_to = ns;
-		ns->referenced = true;
+		sa->rekeyed_to = ike_sa_ref(ns);
 	}
 	sa->state = IKE_S_REKEYED;
 	log_info("%s: IKE SA rekeyed, now %s", ike_sa_name(sa), ike_sa_name(sa->rekeyed_to));
@@ -659,8 +656,7 @@ static void ike_rekey_yield(struct ike_sa *sa)
 		return;
 	}
 	ike_move_children(sa, sa->peer_ike);
-	sa->rekeyed_to = sa->peer_ike;
-	sa->rekeyed_to->referenced = true;
+	sa->rekeyed_to = ike_sa_ref(sa->peer_ike);
 	sa->state = IKE_S_REKEYED;
 	ike_req_done(sa);	/* destroys r->new_ike */
 	sa->pending = PEND_DELETE_IKE;
@@ -757,14 +753,12 @@ void ike_rekey_adopt(struct ike_sa *sa, struct ike_sa *ns)
 		collision_keep(sa, &ns->nr, &ni, &sa->coll_nonce);
 	ike_sa_established(ns);
 	if (ours) {
-		sa->peer_ike = ns;
-		ns->referenced = true;
+		sa->peer_ike = ike_sa_ref(ns);
 		log_info("%s: simultaneous IKE SA rekey", ike_sa_name(sa));
 		return;
 	}
 	ike_move_children(sa, ns);
-	sa->rekeyed_to = ns;
-	ns->referenced = true;
+	sa->rekeyed_to = ike_sa_ref(ns);
 	sa->state = IKE_S_REKEYED;
 	log_info("%s: IKE SA rekeyed by the peer, now %s", ike_sa_name(sa), ike_sa_name(ns));
 	/* The peer deletes the old SA (§2.8); pending work moves over. */

@@ -64,6 +64,7 @@ void followup_clear(struct ike_followup *f)
 		return;
 	ns = f->ns;
 	c = f->child;
+	ike_sa_unref(ns);
 	f->ns = NULL;
 	f->child = NULL;
 	f->old = NULL;
@@ -197,8 +198,7 @@ int followup_begin(struct ike_sa *sa, uint32_t msgid, struct ike_sa *ns,
 		buf_wipe(&f->seed);
 		return r;
 	}
-	f->ns = ns;
-	ns->referenced = true;	/* forgotten here if destroyed first */
+	f->ns = ike_sa_ref(ns);	/* forgotten here if destroyed first */
 	log_info("%s: IKE SA rekey by the peer: %u additional key exchanges to follow "
 		 "(RFC 9370 IKE_FOLLOWUP_KE)", ike_sa_name(sa), followup_count(&ns->suite));
 	return 0;
@@ -343,6 +343,7 @@ void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		followup_clear(f);
 		goto out;
 	}
+	ike_sa_unref(f->ns);
 	f->ns = NULL;
 	followup_clear(f);
 	log_info("%s: IKE SA rekey by the peer: %u additional key exchanges done",
@@ -448,6 +449,7 @@ static int followup_first(struct ike_sa *sa)
 	struct ike_req *r = &sa->req;
 
 	/* the CREATE_CHILD_SA is over; its new SA is ours until the last */
+	ike_sa_unref(r->new_ike);
 	r->new_ike = NULL;
 	r->child = NULL;
 	r->old = NULL;
@@ -480,8 +482,7 @@ int followup_start(struct ike_sa *sa, struct ike_sa *ns, const struct ike_msg *i
 
 	if (r)
 		return r;
-	sa->fu_init->ns = ns;
-	ns->referenced = true;
+	sa->fu_init->ns = ike_sa_ref(ns);
 	log_info("%s: rekeying the IKE SA: %u additional key exchanges (RFC 9370 "
 		 "IKE_FOLLOWUP_KE)", ike_sa_name(sa), followup_count(&ns->suite));
 	return followup_first(sa);
@@ -566,6 +567,7 @@ void followup_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 		followup_fail(sa, "the new keys were not made", false);
 		return;
 	}
+	ike_sa_unref(f->ns);
 	f->ns = NULL;
 	followup_clear(f);
 	ike_rekey_finish(sa, ns);

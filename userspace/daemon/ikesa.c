@@ -279,6 +279,7 @@ static void req_clear(struct ike_sa *sa)
 	if (r->new_ike) {
 		struct ike_sa *n = r->new_ike;
 
+		ike_sa_unref(n);
 		r->new_ike = NULL;
 		ike_sa_destroy(n, "rekey abandoned");
 	}
@@ -458,9 +459,14 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 		e->all = sa->next;
 	if (sa->next)
 		sa->next->prev = sa->prev;
-	/* SAs that pointed at this one as their successor forget it (only
-	 * rekeys make such pointers: an SA no one ever pointed at needs no
-	 * scan of all SAs, which made every delete O(n)). */
+	/* This SA's own pointers at others (req.new_ike and fu_*->ns went
+	 * above) no longer count ... */
+	ike_sa_unref(sa->rekeyed_to);
+	ike_sa_unref(sa->peer_ike);
+	/* ... and SAs that point at this one forget it (only rekeys make
+	 * such pointers, and only until the old SA goes: an SA no one
+	 * points at needs no walk of all SAs, which made every delete
+	 * O(n)). */
 	for (struct ike_sa *o = sa->referenced ? e->all : NULL; o; o = o->next) {
 		if (o->rekeyed_to == sa)
 			o->rekeyed_to = NULL;

@@ -431,9 +431,12 @@ struct ike_sa {
 	struct ike_sa *rekeyed_to;	/* replaced by (for status) */
 	/* §2.8.2: the peer rekeyed this IKE SA while our rekey was out. */
 	struct ike_sa *peer_ike;
-	/* Some SA's rekeyed_to, peer_ike or req.new_ike was set to this
-	 * one (sticky): ike_sa_destroy() then clears those pointers. */
-	bool referenced;
+	/* How many of other SAs' rekeyed_to, peer_ike, req.new_ike and
+	 * fu_*->ns point at this one (ike_sa_ref, ike_sa_unref when one is
+	 * cleared or its holder goes): while some do, ike_sa_destroy()
+	 * walks all SAs to clear them.  Never zero with such a pointer left;
+	 * one left counted costs only that walk. */
+	unsigned int referenced;
 	bool on_ho;		/* on the engine's half-open list (ho_next) */
 	/* in engine.peer_ids (id_node) */
 	bool id_indexed;
@@ -448,6 +451,21 @@ struct ike_sa {
 };
 
 /* SK_d: the derived one until the SA is established, then the one kept. */
+/* sa is about to be pointed at from another SA (see referenced); sa. */
+static inline struct ike_sa *ike_sa_ref(struct ike_sa *sa)
+{
+	if (sa)
+		sa->referenced++;
+	return sa;
+}
+
+/* A pointer at sa from another SA is about to be cleared. */
+static inline void ike_sa_unref(struct ike_sa *sa)
+{
+	if (sa && sa->referenced)
+		sa->referenced--;
+}
+
 static inline const struct buf *ike_sk_d(const struct ike_sa *sa)
 {
 	return sa->init ? &sa->init->keys.sk_d : &sa->sk_d;

@@ -1379,6 +1379,9 @@ TEST(ike_rekey_collision_a_answer_first)
 	one_of_each(_metadata, n);
 	EXPECT_EQ(1, first_sa(A, IKE_S_ESTABLISHED)->rekeys);
 	EXPECT_EQ(1, first_sa(B, IKE_S_ESTABLISHED)->rekeys);
+	/* the redundant and the old SAs gone, nothing points at the survivor */
+	EXPECT_EQ(0, first_sa(A, IKE_S_ESTABLISHED)->referenced);
+	EXPECT_EQ(0, first_sa(B, IKE_S_ESTABLISHED)->referenced);
 	net_free(n);
 }
 
@@ -1389,6 +1392,31 @@ TEST(ike_rekey_collision_b_answer_first)
 	both_rekey(_metadata, n, false, true);
 	one_of_each(_metadata, n);
 	EXPECT_EQ(1, first_sa(A, IKE_S_ESTABLISHED)->rekeys);
+	EXPECT_EQ(0, first_sa(A, IKE_S_ESTABLISHED)->referenced);
+	EXPECT_EQ(0, first_sa(B, IKE_S_ESTABLISHED)->referenced);
+	net_free(n);
+}
+
+/* Once a rekey's old IKE SA is gone, nothing points at the new one, at
+ * either end: its own delete (at the next rekey) then has no pointers
+ * to clear in other SAs.  It walked every SA held, which made every
+ * rekey after the first O(n) in the IKE SAs held (issue 21's storm). */
+TEST(ike_rekey_leaves_no_reference)
+{
+	struct net *n = net_new(NULL);
+
+	initiate(n);
+	pump(n);
+	for (int i = 0; i < 3; i++) {
+		rekey(i % 2 ? B : A, false);
+		pump(n);
+		ASSERT_EQ(1, count_all(A));
+		ASSERT_EQ(1, count_all(B));
+		EXPECT_EQ(IKE_S_ESTABLISHED, A->e->all->state);
+		EXPECT_EQ(0, A->e->all->referenced);
+		EXPECT_EQ(0, B->e->all->referenced);
+		EXPECT_EQ(1, count_children(A->e->all));
+	}
 	net_free(n);
 }
 

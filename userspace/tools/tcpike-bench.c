@@ -73,6 +73,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -120,6 +121,24 @@ struct sa {
 	bool has_vip, addr_fail;
 	EVP_PKEY *key;		/* --certs: ours, and our certificate (DER) */
 	struct buf cert;
+	struct rk *rk;		/* --rekey: this SA is rekeyed in the storm */
+};
+
+/* --rekey: one IKE SA rekey (§1.3.2) of an established SA, then the old
+ * SA's Delete (§2.8) and an empty INFORMATIONAL on the new one. */
+enum rk_st { R_WAIT, R_CCS, R_FIN, R_DONE, R_FAILED };
+
+struct rk {
+	uint8_t spi_i[8], spi_r[8];	/* the new IKE SA's */
+	struct ike_kex *kex;
+	uint8_t ni[NONCE_LEN];
+	struct ike_keys keys;		/* the new IKE SA's */
+	struct buf req_old, req_new;	/* in flight on the old / new SA */
+	enum rk_st state;
+	bool del_ok, info_ok;
+	int tries;
+	unsigned int tenth;		/* of the storm's schedule */
+	uint64_t t0, tsent;		/* then the latency, in t0 */
 };
 
 static struct {
@@ -144,11 +163,20 @@ static struct {
 	 * (RFC 4303 §2.1) and below 2^31 + 10^6 */
 	uint32_t spi_base;
 	uint64_t start_us, dec_us[10];
+	/* --rekey PCT of the SAs within --rekey-window seconds, paced
+	 * evenly; rks[j] is the j-th to start */
+	unsigned long rk_pct, rk_window_s, rk_n, rk_next, rk_ok, rk_failed, rk_inflight,
+		      rk_retransmits, rk_fails[10];
+	bool rk_wait, rk_reported[32];
+	struct sa **rks;
+	unsigned int rk_dec_n;
+	uint64_t rk_start_us, rk_dec_us[10];
 } g = {
 	.mode = M_UDP, .count = 1000, .window = 64, .nsock = 64, .timeout_s = 60,
 	.port = IKEV2_UDP_PORT, .natt_port = IKEV2_NATT_PORT,
 	.tcp_port = IKEV2_NATT_PORT, .sep_notify = IKEV2_N_SEPARATE_TRANSPORTS_DEFAULT,
 	.id = "bench.tcpike.test", .psk = "tcpike-test-psk-0123456789",
+	.rk_window_s = 60,
 };
 
 static const uint8_t marker[STREAM_NON_ESP_MARKER];
@@ -160,7 +188,8 @@ static void usage(void)
 		"                    [--src ADDR[,ADDR...]] [--sockets N] [--port N] [--natt-port N]\n"
 		"                    [--tcp-port N] [--id FQDN] [--psk SECRET] [--tsi CIDR]\n"
 		"                    [--tsr CIDR] [--timeout SECONDS] [--sep-notify N] [--nat]\n"
-		"                    [--distinct-ids] [--vip-out FILE] [--certs DIR] [--deciles]\n");
+		"                    [--distinct-ids] [--vip-out FILE] [--certs DIR] [--deciles]\n"
+		"                    [--rekey PCT [--rekey-window SECONDS] [--rekey-wait]]\n");
 	exit(2);
 }
 
@@ -323,15 +352,53 @@ static int send_req(struct sa *sa)
 	return send_udp(sa, &sa->req, (sa->state == S_AUTH && sa->natt) || g.mode == M_SEP);
 }
 
-static void ike_header(struct sa *sa, struct ike_hdr *h, uint8_t exch, uint32_t msgid)
+static const struct ike_suite suite = {
+	.encr = IKEV2_ENCR_AES_GCM_16, .encr_keylen = 256,
+	.prf = IKEV2_PRF_HMAC_SHA2_256, .integ = 0, .ke = IKEV2_KE_CURVE25519,
+};
+
+/* A request's header on the IKE SA (spi_i, spi_r). */
+static void spi_header(const uint8_t *spi_i, const uint8_t *spi_r, struct ike_hdr *h,
+		       uint8_t exch, uint32_t msgid)
 {
 	memset(h, 0, sizeof(*h));
-	memcpy(h->spi_i, sa->spi_i, 8);
-	memcpy(h->spi_r, sa->spi_r, 8);
+	memcpy(h->spi_i, spi_i, 8);
+	memcpy(h->spi_r, spi_r, 8);
 	h->major = IKEV2_MAJOR_VERSION;
 	h->exch = exch;
 	h->flags = IKEV2_FLAG_INITIATOR;
 	h->msgid = msgid;
+}
+
+static void ike_header(struct sa *sa, struct ike_hdr *h, uint8_t exch, uint32_t msgid)
+{
+	spi_header(sa->spi_i, sa->spi_r, h, exch, msgid);
+}
+
+/* out = the request (exch, msgid) on the IKE SA (spi_i, spi_r) with the
+ * payload chain inner in SK, sealed with sk_ei. */
+static int seal_req(struct buf *out, const uint8_t *spi_i, const uint8_t *spi_r,
+		    uint8_t exch, uint32_t msgid, const struct buf *sk_ei,
+		    uint8_t first, const struct buf *inner)
+{
+	struct ike_builder bld;
+	struct ike_hdr h;
+	struct sk_ctx k;
+	size_t sk_off;
+	int r;
+
+	spi_header(spi_i, spi_r, &h, exch, msgid);
+	buf_reset(out);
+	msg_begin(&bld, out, &h);
+	sk_off = ike_put_sk_header(&bld, first);
+	r = sk_off == SIZE_MAX ? -EMSGSIZE : 0;
+	if (!r)
+		r = crypto_sk_init(&k, &suite, sk_ei, NULL);
+	if (!r) {
+		r = crypto_sk_seal(&k, out, sk_off, false, inner->data, inner->len);
+		crypto_sk_wipe(&k);
+	}
+	return r;
 }
 
 static void put_ike_sa(struct ike_builder *bld)
@@ -378,11 +445,6 @@ static int build_init(struct sa *sa)
 	return r;
 }
 
-static const struct ike_suite suite = {
-	.encr = IKEV2_ENCR_AES_GCM_16, .encr_keylen = 256,
-	.prf = IKEV2_PRF_HMAC_SHA2_256, .integ = 0, .ke = IKEV2_KE_CURVE25519,
-};
-
 /* The ID payload body: type, 3 reserved bytes, data (§3.5). */
 static void id_body(uint8_t *out, size_t *len, const uint8_t *data, size_t dlen)
 {
@@ -407,14 +469,12 @@ static size_t sa_id(const struct sa *sa, char *out, size_t len)
 /* IKE_AUTH request: SK { IDi, AUTH, SA(ESP), TSi, TSr }. */
 static int build_auth(struct sa *sa, const struct ike_span *nr)
 {
-	struct ike_builder bld, in;
+	struct ike_builder in;
 	struct buf inner = BUF_INIT, oct = BUF_INIT, auth = BUF_INIT;
 	struct ike_sa_pl esp;
-	struct sk_ctx k;
-	struct ike_hdr h;
 	uint8_t idb[260];
 	char id[256];
-	size_t idlen, sk_off, ilen;
+	size_t idlen, ilen;
 	struct ike_ts tsi;
 	uint32_t spi, host, last;
 	int r;
@@ -479,17 +539,8 @@ put_ts:
 		buf_free(&inner);
 		return r;
 	}
-	ike_header(sa, &h, IKEV2_EXCH_IKE_AUTH, 1);
-	buf_reset(&sa->req);
-	msg_begin(&bld, &sa->req, &h);
-	sk_off = ike_put_sk_header(&bld, in.first_type);
-	r = sk_off == SIZE_MAX ? -EMSGSIZE : 0;
-	if (!r)
-		r = crypto_sk_init(&k, &suite, &sa->keys.sk_ei, NULL);
-	if (!r) {
-		r = crypto_sk_seal(&k, &sa->req, sk_off, false, inner.data, inner.len);
-		crypto_sk_wipe(&k);
-	}
+	r = seal_req(&sa->req, sa->spi_i, sa->spi_r, IKEV2_EXCH_IKE_AUTH, 1,
+		     &sa->keys.sk_ei, in.first_type, &inner);
 	buf_free(&inner);
 	return r;
 }
@@ -562,9 +613,11 @@ static void on_init_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 		return fail(sa, 12, "cannot send IKE_AUTH");
 }
 
+/* Frees what the handshake needed; the keys stay for a rekey to come. */
 static void done(struct sa *sa)
 {
-	ike_keys_wipe(&sa->keys);
+	if (!sa->rk || sa->state != S_DONE)
+		ike_keys_wipe(&sa->keys);
 	buf_free(&sa->req);
 	buf_free(&sa->init_req);
 	buf_free(&sa->init_resp);
@@ -619,6 +672,36 @@ static int vip_write(void)
 	return 0;
 }
 
+/* Opens the SK payload of a response to message ID msgid with sk_er into
+ * plain (wiped on failure), its payloads into in; 0, or the failure's
+ * kind (fail_n) with why set. */
+static int open_resp(const struct buf *sk_er, const uint8_t *p, size_t len,
+		     const struct ike_msg *m, uint32_t msgid, struct buf *plain,
+		     struct ike_msg *in, const char **why)
+{
+	struct sk_ctx k;
+	int r;
+
+	*why = "response not one SK payload with the request's message ID";
+	if (m->hdr.msgid != msgid || !m->sk || m->sk->type != IKEV2_PL_SK)
+		return 13;
+	*why = "key setup failed";
+	if (crypto_sk_init(&k, &suite, sk_er, NULL))
+		return 8;
+	r = crypto_sk_open(&k, p, len, (size_t)(m->sk->body - 4 - p), false, plain);
+	crypto_sk_wipe(&k);
+	*why = "response does not decrypt (ICV)";
+	if (r)
+		return 14;
+	memset(in, 0, sizeof(*in));
+	*why = "response: malformed inner payloads";
+	if (ike_chain_parse(m->sk_next, plain->data, plain->len, in)) {
+		buf_wipe(plain);
+		return 15;
+	}
+	return 0;
+}
+
 static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ike_msg *m)
 {
 	static struct ike_msg in;
@@ -626,22 +709,12 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 	const struct ike_pl *pl;
 	struct ike_typed idr, auth;
 	struct ike_sa_pl esp;
-	struct sk_ctx k;
+	const char *why;
 	int r;
 
-	if (m->hdr.msgid != 1 || !m->sk || m->sk->type != IKEV2_PL_SK)
-		return fail(sa, 13, "IKE_AUTH response not one SK payload with message ID 1");
-	if (crypto_sk_init(&k, &suite, &sa->keys.sk_er, NULL))
-		return fail(sa, 8, "key setup failed");
-	r = crypto_sk_open(&k, p, len, (size_t)(m->sk->body - 4 - p), false, &plain);
-	crypto_sk_wipe(&k);
+	r = open_resp(&sa->keys.sk_er, p, len, m, 1, &plain, &in, &why);
 	if (r)
-		return fail(sa, 14, "IKE_AUTH response does not decrypt (ICV)");
-	memset(&in, 0, sizeof(in));
-	if (ike_chain_parse(m->sk_next, plain.data, plain.len, &in)) {
-		buf_wipe(&plain);
-		return fail(sa, 15, "IKE_AUTH response: malformed inner payloads");
-	}
+		return fail(sa, r, why);
 	if (!(pl = ike_msg_find(&in, IKEV2_PL_IDR)) || ike_get_id(pl, &idr)) {
 		fail_n(sa, 20, "IKE_AUTH response without IDr", &in);	/* in is in plain */
 		buf_wipe(&plain);
@@ -683,6 +756,8 @@ static void on_auth_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 	done(sa);
 }
 
+static void rk_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ike_msg *m);
+
 /* One IKE message from the responder, on any transport. */
 static void on_msg(const uint8_t *p, size_t len, long hint)
 {
@@ -695,10 +770,14 @@ static void on_msg(const uint8_t *p, size_t len, long hint)
 		return;
 	idx = (unsigned long)m.hdr.spi_i[4] << 24 | (unsigned long)m.hdr.spi_i[5] << 16 |
 	      (unsigned long)m.hdr.spi_i[6] << 8 | m.hdr.spi_i[7];
-	if (idx >= g.next || memcmp(g.sas[idx].spi_i, m.hdr.spi_i, 8))
+	if (idx >= g.next || (hint >= 0 && (unsigned long)hint != idx))
 		return;
 	sa = &g.sas[idx];
-	if (hint >= 0 && (unsigned long)hint != idx)
+	if (sa->rk && sa->state == S_DONE) {
+		rk_resp(sa, p, len, &m);
+		return;
+	}
+	if (memcmp(sa->spi_i, m.hdr.spi_i, 8))
 		return;
 	if (sa->state == S_INIT && m.hdr.exch == IKEV2_EXCH_IKE_SA_INIT)
 		on_init_resp(sa, p, len, &m);
@@ -809,6 +888,308 @@ static double pct(const uint64_t *v, unsigned long n, double q)
 	return (double)v[i] / 1000.0;
 }
 
+/* --- the rekey storm (--rekey) ------------------------------------------------ */
+
+static void rk_fail(struct sa *sa, int kind, const char *why, const struct ike_msg *m)
+{
+	struct rk *r = sa->rk;
+
+	if (r->state == R_DONE || r->state == R_FAILED)
+		return;
+	if (kind >= 0 && kind < 32 && !g.rk_reported[kind]) {
+		g.rk_reported[kind] = true;
+		fprintf(stderr, "tcpike-bench: rekey of SA %ld: %s%s%s\n", (long)(sa - g.sas), why,
+			m ? "; first notify: " : "", m ? first_notify(m) : "");
+	}
+	r->state = R_FAILED;
+	g.rk_failed++;
+	g.rk_fails[r->tenth]++;
+	g.rk_inflight--;
+}
+
+/* CREATE_CHILD_SA request on the old SA (message ID 2, the first after
+ * IKE_AUTH): SK { SA(IKE, the new SPIi), Ni, KEi } (§1.3.2). */
+static int rk_build(struct sa *sa)
+{
+	struct rk *r = sa->rk;
+	struct ike_builder in;
+	struct buf inner = BUF_INIT, pub = BUF_INIT;
+	struct ike_sa_pl sap;
+	int err;
+
+	if (kex_public(r->kex, &pub))
+		return -EIO;
+	ike_sa_reset(&sap);
+	ike_sa_add_prop(&sap, IKEV2_PROTO_IKE, r->spi_i, 8);
+	ike_sa_add_trans(&sap, IKEV2_TRANS_ENCR, suite.encr, suite.encr_keylen);
+	ike_sa_add_trans(&sap, IKEV2_TRANS_PRF, suite.prf, 0);
+	ike_sa_add_trans(&sap, IKEV2_TRANS_KE, suite.ke, 0);
+	chain_begin(&in, &inner);
+	ike_put_sa(&in, &sap);
+	ike_put_nonce(&in, r->ni, sizeof(r->ni));
+	ike_put_ke(&in, suite.ke, pub.data, pub.len);
+	err = chain_finish(&in);
+	if (!err)
+		err = seal_req(&r->req_old, sa->spi_i, sa->spi_r, IKEV2_EXCH_CREATE_CHILD_SA, 2,
+			       &sa->keys.sk_ei, in.first_type, &inner);
+	buf_free(&inner);
+	buf_free(&pub);
+	return err;
+}
+
+static void rk_start(struct sa *sa)
+{
+	struct rk *r = sa->rk;
+
+	g.rk_inflight++;
+	r->state = R_CCS;
+	r->t0 = r->tsent = cli_now_us();
+	if (rk_build(sa))
+		return rk_fail(sa, 0, "cannot build CREATE_CHILD_SA", NULL);
+	if (send_udp(sa, &r->req_old, sa->natt))
+		rk_fail(sa, 1, "cannot send CREATE_CHILD_SA", NULL);
+}
+
+/* The new SA's keys from the CREATE_CHILD_SA response (§2.18), then the
+ * old SA's Delete (message ID 3) and an empty INFORMATIONAL on the new
+ * SA (message ID 0), which proves it usable. */
+static void rk_on_ccs(struct sa *sa, const struct ike_msg *in)
+{
+	struct rk *r = sa->rk;
+	const struct ike_pl *pl;
+	struct ike_sa_pl sap;
+	struct ike_ke ke;
+	struct ike_span nr;
+	struct ike_builder bld;
+	struct buf gir = BUF_INIT, inner = BUF_INIT;
+	const struct ike_proposal *pr;
+	int i, err;
+
+	if (!(pl = ike_msg_find(in, IKEV2_PL_SA)) || ike_get_sa_reply(pl, &sap) ||
+	    sap.nprop != 1 || sap.p[0].proto != IKEV2_PROTO_IKE || sap.p[0].spi_len != 8)
+		return rk_fail(sa, 2, "CREATE_CHILD_SA response without one IKE proposal", in);
+	pr = &sap.p[0];
+	for (i = 0; i < pr->ntrans; i++) {
+		const struct ike_transform *t = &pr->t[i];
+
+		if ((t->type == IKEV2_TRANS_ENCR && (t->id != suite.encr || t->keylen != 256)) ||
+		    (t->type == IKEV2_TRANS_PRF && t->id != suite.prf) ||
+		    (t->type == IKEV2_TRANS_KE && t->id != suite.ke) ||
+		    t->type == IKEV2_TRANS_INTEG)
+			return rk_fail(sa, 3, "CREATE_CHILD_SA response chose a transform we did not offer", NULL);
+	}
+	if (!(pl = ike_msg_find(in, IKEV2_PL_KE)) || ike_get_ke(pl, &ke) || ke.group != suite.ke ||
+	    !(pl = ike_msg_find(in, IKEV2_PL_NONCE)) || ike_get_nonce(pl, &nr))
+		return rk_fail(sa, 4, "CREATE_CHILD_SA response without Nonce and a Curve25519 KE", in);
+	memcpy(r->spi_r, pr->spi, 8);
+	err = kex_derive(r->kex, ke.data.p, ke.data.len, &gir);
+	kex_free(r->kex);
+	r->kex = NULL;
+	if (!err)
+		err = crypto_ike_rekey_keys(&suite, suite.prf, &sa->keys.sk_d, gir.data, gir.len,
+					    r->ni, sizeof(r->ni), nr.p, nr.len, r->spi_i,
+					    r->spi_r, &r->keys);
+	buf_wipe(&gir);
+	if (err)
+		return rk_fail(sa, 5, "new IKE SA's keys not derived (KE rejected?)", NULL);
+	/* §2.8: the initiator of the rekey deletes the old SA */
+	chain_begin(&bld, &inner);
+	ike_put_delete(&bld, IKEV2_PROTO_IKE, 0, NULL, 0);
+	err = chain_finish(&bld) ||
+	      seal_req(&r->req_old, sa->spi_i, sa->spi_r, IKEV2_EXCH_INFORMATIONAL, 3,
+		       &sa->keys.sk_ei, bld.first_type, &inner);
+	buf_reset(&inner);
+	if (!err)
+		err = seal_req(&r->req_new, r->spi_i, r->spi_r, IKEV2_EXCH_INFORMATIONAL, 0,
+			       &r->keys.sk_ei, IKEV2_PL_NONE, &inner);
+	buf_free(&inner);
+	if (err)
+		return rk_fail(sa, 6, "cannot build the Delete or the INFORMATIONAL", NULL);
+	r->state = R_FIN;
+	r->tries = 0;
+	r->tsent = cli_now_us();
+	if (send_udp(sa, &r->req_old, sa->natt) || send_udp(sa, &r->req_new, sa->natt))
+		rk_fail(sa, 1, "cannot send the Delete or the INFORMATIONAL", NULL);
+}
+
+static void rk_done(struct sa *sa)
+{
+	struct rk *r = sa->rk;
+	uint64_t now = cli_now_us();
+
+	r->state = R_DONE;
+	r->t0 = now - r->t0;	/* from here on: the latency */
+	g.rk_ok++;
+	g.rk_inflight--;
+	while (g.rk_dec_n < 10 && g.rk_ok * 10 >= (g.rk_dec_n + 1) * g.rk_n)
+		g.rk_dec_us[g.rk_dec_n++] = now;
+	ike_keys_wipe(&sa->keys);
+	ike_keys_wipe(&r->keys);
+	buf_free(&r->req_old);
+	buf_free(&r->req_new);
+}
+
+/* A response on the old SA (CREATE_CHILD_SA, then INFORMATIONAL to the
+ * Delete) or on the new one (INFORMATIONAL); duplicates are ignored. */
+static void rk_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ike_msg *m)
+{
+	static struct ike_msg in;
+	struct rk *r = sa->rk;
+	struct buf plain = BUF_INIT;
+	bool old = !memcmp(m->hdr.spi_i, sa->spi_i, 8) && !memcmp(m->hdr.spi_r, sa->spi_r, 8);
+	bool new = !memcmp(m->hdr.spi_i, r->spi_i, 8);
+	const char *why;
+	int kind;
+
+	if (old && r->state == R_CCS && m->hdr.exch == IKEV2_EXCH_CREATE_CHILD_SA) {
+		kind = open_resp(&sa->keys.sk_er, p, len, m, 2, &plain, &in, &why);
+		if (kind)
+			return rk_fail(sa, 16 + kind % 16, why, NULL);
+		rk_on_ccs(sa, &in);
+	} else if (r->state == R_FIN && m->hdr.exch == IKEV2_EXCH_INFORMATIONAL &&
+		   ((old && !r->del_ok) ||
+		    (new && !r->info_ok && !memcmp(m->hdr.spi_r, r->spi_r, 8)))) {
+		kind = open_resp(old ? &sa->keys.sk_er : &r->keys.sk_er, p, len, m,
+				 old ? 3 : 0, &plain, &in, &why);
+		if (kind)
+			return rk_fail(sa, 16 + kind % 16, why, NULL);
+		/* §1.4.1: the answer to a Delete of the IKE SA is empty */
+		if (in.n) {
+			buf_wipe(&plain);
+			return rk_fail(sa, 7, "INFORMATIONAL response not empty", &in);
+		}
+		*(old ? &r->del_ok : &r->info_ok) = true;
+		if (r->del_ok && r->info_ok)
+			rk_done(sa);
+	}
+	buf_wipe(&plain);
+}
+
+/* UDP: requests unanswered after 1, 2, 4 s are sent again. */
+static void rk_retransmit(uint64_t now, unsigned long from)
+{
+	for (unsigned long j = from; j < g.rk_next; j++) {
+		struct sa *sa = g.rks[j];
+		struct rk *r = sa->rk;
+
+		if (r->state != R_CCS && r->state != R_FIN)
+			continue;
+		if (now - r->tsent < (uint64_t)RTO_US << r->tries)
+			continue;
+		if (++r->tries >= MAX_TRIES) {
+			rk_fail(sa, 8, "no answer after retransmissions", NULL);
+			continue;
+		}
+		g.rk_retransmits++;
+		r->tsent = now;
+		if (r->state == R_CCS || !r->del_ok)
+			send_udp(sa, &r->req_old, sa->natt);
+		if (r->state == R_FIN && !r->info_ok)
+			send_udp(sa, &r->req_new, sa->natt);
+	}
+}
+
+/* Starts the j-th rekey at j * window / rk_n until every one is done or
+ * failed, or 30 s after the window. */
+static void rk_drive(void)
+{
+	struct epoll_event evs[256];
+	uint64_t start = g.rk_start_us = cli_now_us(), last_rt = 0;
+	uint64_t win = (uint64_t)g.rk_window_s * 1000000u;
+	unsigned long lo = 0;
+	int n, wait_ms;
+
+	while (g.rk_ok + g.rk_failed < g.rk_n) {
+		uint64_t t = cli_now_us();
+
+		while (g.rk_next < g.rk_n && t - start >= win * g.rk_next / g.rk_n)
+			rk_start(g.rks[g.rk_next++]);
+		if (t - start > win + 30000000u)
+			break;
+		t = cli_now_us();	/* after the sends above */
+		if (t - last_rt > 100000) {
+			while (lo < g.rk_next && (g.rks[lo]->rk->state == R_DONE ||
+						  g.rks[lo]->rk->state == R_FAILED))
+				lo++;
+			rk_retransmit(t, lo);
+			last_rt = t;
+		}
+		wait_ms = 50;
+		if (g.rk_next < g.rk_n) {
+			uint64_t due = start + win * g.rk_next / g.rk_n;
+
+			t = cli_now_us();
+			wait_ms = due > t ? (int)((due - t + 999) / 1000) : 0;
+			if (wait_ms > 50)
+				wait_ms = 50;
+		}
+		n = epoll_wait(g.ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), wait_ms);
+		for (int e = 0; e < n; e++)
+			read_udp(g.usock[evs[e].data.u64]);
+	}
+}
+
+/* --rekey: the storm's line, "rk_..." keys: the rate of each tenth of the
+ * rekeys as they completed (as --deciles), and per tenth of the schedule
+ * the latency p50 and p99 and the failures. */
+static void rk_report(uint64_t end, double cpu)
+{
+	uint64_t *lat = calloc(g.rk_n ? g.rk_n : 1, sizeof(*lat));
+	uint64_t t0 = g.rk_start_us, last = g.rk_dec_n ? g.rk_dec_us[g.rk_dec_n - 1] : end;
+	char dec[200] = "", p50[200] = "", p99[200] = "", fails[200] = "";
+	unsigned long n0 = 0, nall = 0, timeouts = 0;
+	size_t od = 0, o5 = 0, o9 = 0, of = 0;
+
+	if (!lat) {
+		fprintf(stderr, "tcpike-bench: out of memory\n");
+		return;
+	}
+	for (unsigned int k = 0; k < g.rk_dec_n; k++) {
+		unsigned long n1 = ((k + 1) * g.rk_n + 9) / 10;
+		uint64_t t1 = g.rk_dec_us[k];
+
+		od += (size_t)snprintf(dec + od, sizeof(dec) - od, ",%.1f",
+				       t1 > t0 ? (double)(n1 - n0) * 1e6 / (double)(t1 - t0) : 0.0);
+		t0 = t1;
+		n0 = n1;
+	}
+	for (unsigned int k = 0; k < 10; k++) {
+		unsigned long n = 0;
+
+		for (unsigned long j = 0; j < g.rk_n; j++) {
+			const struct rk *r = g.rks[j]->rk;
+
+			if (r->tenth == k && r->state == R_DONE)
+				lat[n++] = r->t0;
+		}
+		qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
+		o5 += (size_t)snprintf(p50 + o5, sizeof(p50) - o5, ",%.2f", pct(lat, n, 0.5));
+		o9 += (size_t)snprintf(p99 + o9, sizeof(p99) - o9, ",%.2f", pct(lat, n, 0.99));
+		of += (size_t)snprintf(fails + of, sizeof(fails) - of, ",%lu", g.rk_fails[k]);
+	}
+	for (unsigned long j = 0; j < g.rk_n; j++) {
+		const struct rk *r = g.rks[j]->rk;
+
+		if (r->state == R_DONE)
+			lat[nall++] = r->t0;
+		else if (r->state != R_FAILED)
+			timeouts++;
+	}
+	qsort(lat, (size_t)nall, sizeof(*lat), cmp_u64);
+	printf("rk_count=%lu rk_pct=%lu rk_window_s=%lu rk_ok=%lu rk_failed=%lu rk_timeouts=%lu "
+	       "rk_retransmits=%lu rk_elapsed_ms=%.1f rk_rate=%.1f rk_requested=%.1f "
+	       "rk_p50_ms=%.2f rk_p99_ms=%.2f rk_max_ms=%.2f rk_cpu_pct=%.0f rk_deciles=%s "
+	       "rk_p50s=%s rk_p99s=%s rk_fails=%s\n",
+	       g.rk_n, g.rk_pct, g.rk_window_s, g.rk_ok, g.rk_failed, timeouts,
+	       g.rk_retransmits, (double)(last - g.rk_start_us) / 1000.0,
+	       last > g.rk_start_us ? (double)g.rk_ok * 1e6 / (double)(last - g.rk_start_us) : 0.0,
+	       (double)g.rk_n / (double)g.rk_window_s,
+	       pct(lat, nall, 0.5), pct(lat, nall, 0.99), nall ? (double)lat[nall - 1] / 1000.0 : 0.0,
+	       end > g.rk_start_us ? 100.0 * cpu / ((double)(end - g.rk_start_us) / 1e6) : 0.0,
+	       dec[0] ? dec + 1 : "-", p50 + 1, p99 + 1, fails + 1);
+	free(lat);
+}
+
 /* The options into g; 0, or the exit code. */
 static int parse_opts(int argc, char **argv)
 {
@@ -833,6 +1214,9 @@ static int parse_opts(int argc, char **argv)
 		{ "vip-out", required_argument, NULL, 'V' },
 		{ "certs", required_argument, NULL, 'C' },
 		{ "deciles", no_argument, NULL, 'Z' },
+		{ "rekey", required_argument, NULL, 'r' },
+		{ "rekey-window", required_argument, NULL, 'W' },
+		{ "rekey-wait", no_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dst_s = NULL, *src_s = NULL, *tsi = "10.128.0.0/9",
@@ -870,12 +1254,20 @@ static int parse_opts(int argc, char **argv)
 		case 'V': g.vip_out = optarg; break;
 		case 'C': g.certs = optarg; break;
 		case 'Z': g.deciles = true; break;
+		case 'r': g.rk_pct = cli_num("tcpike-bench", optarg, 1, 100); break;
+		case 'W': g.rk_window_s = cli_num("tcpike-bench", optarg, 1, 3600); break;
+		case 'X': g.rk_wait = true; break;
 		default: usage();
 		}
 	}
 	/* with --distinct-ids, room for "c999999." */
 	if (!dst_s || optind != argc || strlen(g.id) > (g.distinct ? 247 : 255) || !*g.psk)
 		usage();
+	/* the storm runs over UDP, on the handshakes' sockets */
+	if (g.rk_pct && (g.mode != M_UDP || g.vip_out || g.certs)) {
+		fprintf(stderr, "tcpike-bench: --rekey needs --mode udp, without --vip-out and --certs\n");
+		return 2;
+	}
 	parse_ts(tsi, &g.tsi);
 	parse_ts(tsr, &g.tsr);
 	g.fam = parse_addr(dst_s, &g.dst);
@@ -930,6 +1322,43 @@ static int load_cred(struct sa *sa)
 	return 0;
 }
 
+/* --rekey: the SAs to rekey, spread evenly over the indices, each with
+ * its key pair, nonce and new SPIi made ahead (as the handshakes' are);
+ * 0, or 1 with the reason told. */
+static int rk_prepare(void)
+{
+	g.rk_n = (g.count * g.rk_pct + 99) / 100;
+	g.rks = calloc(g.rk_n, sizeof(*g.rks));
+	if (!g.rks)
+		goto nomem;
+	for (unsigned long j = 0; j < g.rk_n; j++) {
+		struct sa *sa = &g.sas[j * g.count / g.rk_n];
+		struct rk *r = calloc(1, sizeof(*r));
+
+		if (!r)
+			goto nomem;
+		sa->rk = r;
+		g.rks[j] = sa;
+		r->tenth = (unsigned int)(j * 10 / g.rk_n);
+		ike_keys_init(&r->keys);
+		r->kex = kex_new(IKEV2_KE_CURVE25519);
+		if (!r->kex || crypto_random(r->ni, sizeof(r->ni)) || crypto_random(r->spi_i, 4)) {
+			fprintf(stderr, "tcpike-bench: key generation failed\n");
+			return 1;
+		}
+		/* the SA's index in the last four bytes, as the old SPI's;
+		 * the first four differ from the old's */
+		memcpy(r->spi_i + 4, sa->spi_i + 4, 4);
+		r->spi_i[0] |= 1;
+		if (!memcmp(r->spi_i, sa->spi_i, 4))
+			r->spi_i[1] ^= 0xff;
+	}
+	return 0;
+nomem:
+	fprintf(stderr, "tcpike-bench: out of memory\n");
+	return 1;
+}
+
 /* The UDP sockets, key pairs, nonces and SPIs, all before the clock
  * starts; 0, or 1 with the reason told. */
 static int prepare(void)
@@ -976,7 +1405,7 @@ static int prepare(void)
 		if (g.certs && load_cred(sa))
 			return 1;
 	}
-	return 0;
+	return g.rk_pct ? rk_prepare() : 0;
 }
 
 /* The CPU time used so far, in seconds. */
@@ -1074,10 +1503,44 @@ static unsigned long collect(uint64_t *lat)
 	return n;
 }
 
+static void rk_free(struct sa *sa)
+{
+	struct rk *r = sa->rk;
+
+	ike_keys_wipe(&sa->keys);
+	kex_free(r->kex);
+	ike_keys_wipe(&r->keys);
+	buf_free(&r->req_old);
+	buf_free(&r->req_new);
+	free(r);
+	sa->rk = NULL;
+}
+
+/* --rekey, once every SA is up: with --rekey-wait first SIGUSR1 (the
+ * caller measures the idle responder meanwhile), then the storm and its
+ * line; 0 when every rekey was verified. */
+static int storm(void)
+{
+	sigset_t usr1;
+	double cpu;
+	int sig;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	if (g.rk_wait && sigwait(&usr1, &sig))
+		return 1;
+	cpu = -cpu_s();
+	rk_drive();
+	cpu += cpu_s();
+	rk_report(cli_now_us(), cpu);
+	return g.rk_ok == g.rk_n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit rl;
 	struct rusage ru;
+	sigset_t usr1;
 	char dec[200];
 	uint64_t start, end, *lat;
 	unsigned long i, n;
@@ -1087,6 +1550,10 @@ int main(int argc, char **argv)
 	rc = parse_opts(argc, argv);
 	if (rc)
 		return rc;
+	/* --rekey-wait: held until the storm is asked for */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	/* one descriptor per TCP connection, all held to the end */
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -1125,9 +1592,15 @@ int main(int argc, char **argv)
 	       end > start ? 100.0 * cpu / ((double)(end - start) / 1e6) : 0.0,
 	       g.distinct ? "distinct" : "one", ru.ru_maxrss, g.deciles ? " deciles=" : "",
 	       g.deciles ? (dec[0] ? dec + 1 : "-") : "");
+	fflush(stdout);
+	if (g.rk_pct && g.ok == g.count && !rc)
+		rc = storm();
 	for (i = 0; i < g.nsock && g.mode != M_TCP; i++)
 		close(g.usock[i]);
 	close(g.ep);
+	for (i = 0; i < g.rk_n; i++)
+		rk_free(g.rks[i]);
+	free(g.rks);
 	free(g.sas);
 	free(g.usock);
 	free(lat);
