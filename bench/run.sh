@@ -763,10 +763,10 @@ b5() {
 
 # B7: N IKE SAs on one responder, then all idle.  Every figure of the
 # section comes from the line this run adds to b7.csv.
-B7_CSV_HEAD=utc,tcpike,n,window,backend,nat,ok,failed,elapsed_ms,rate,d1,d2,d3,d4,d5,d6,d7,d8,d9,d10,rss_before_kib,rss_after_kib,kib_per_ike_sa,ike_held,child_held,setup_cpu_ns,idle_s,idle_cpu_ns,idle_cpu_pct,gen_cpu_pct,gen_maxrss_kib,ike_rekey,child_rekey,dpd,load_start,load_end,held_after,storm_pct,storm_window_s,storm_n,storm_ok,storm_failed,storm_timeouts,storm_retransmits,storm_elapsed_ms,storm_rate,storm_requested,storm_p50_ms,storm_p99_ms,storm_max_ms,s1,s2,s3,s4,s5,s6,s7,s8,s9,s10,storm_p50s,storm_p99s,storm_fails,storm_cpu_ns,rss_storm_kib,gen_storm_cpu_pct
+B7_CSV_HEAD=utc,tcpike,n,window,backend,nat,ok,failed,elapsed_ms,rate,d1,d2,d3,d4,d5,d6,d7,d8,d9,d10,rss_before_kib,rss_after_kib,kib_per_ike_sa,ike_held,child_held,setup_cpu_ns,idle_s,idle_cpu_ns,idle_cpu_pct,gen_cpu_pct,gen_maxrss_kib,ike_rekey,child_rekey,dpd,load_start,load_end,held_after,storm_pct,storm_window_s,storm_rounds,storm_sas,storm_n,storm_ok,storm_failed,storm_timeouts,storm_retransmits,storm_elapsed_ms,storm_rate,storm_requested,storm_p50_ms,storm_p99_ms,storm_max_ms,s1,s2,s3,s4,s5,s6,s7,s8,s9,s10,storm_p50s,storm_p99s,storm_fails,storm_cpu_ns,rss_storm_kib,gen_storm_cpu_pct
 b7() {
 	local n=${B7_N:-100000} idle=${B7_IDLE_S:-60} w=64 csv=$out/b7.csv
-	local storm=${B7_STORM:-10} swin=${B7_STORM_WINDOW:-60}
+	local storm=${B7_STORM:-10} swin=${B7_STORM_WINDOW:-60} srounds=${B7_STORM_ROUNDS:-2}
 	local la0 la1 before after cs c0 c1 t0 t1 held per pct dec row s0 s1 srss sdec ref go=$BENCH_TMP/gen.out
 	local RESP_CONN_EXTRA="rekey_time = 4h" RESP_CHILD_EXTRA="rekey_time = 1h"
 	b_topo || return 1
@@ -788,7 +788,8 @@ b7() {
 		# for SIGUSR1 (--rekey-wait) while the idle responder is
 		# measured.
 		GEN_BG=$go GEN_NAT=0 GEN_TIMEOUT=$(( n / 100 > 3600 ? 3600 : n / 100 > 300 ? n / 100 : 300 )) \
-			gen udp "$n" "$w" --deciles --rekey "$storm" --rekey-window "$swin" --rekey-wait
+			gen udp "$n" "$w" --deciles --rekey "$storm" --rekey-window "$swin" \
+			--rekey-rounds "$srounds" --rekey-wait
 		while kill -0 "$GEN_PID" 2>/dev/null && ! grep -q '^mode=' "$go"; do
 			sleep 0.5
 		done
@@ -828,9 +829,9 @@ b7() {
 	[ -s "$csv" ] || echo "$B7_CSV_HEAD" >"$csv"
 	row="$(date -u +%Y-%m-%dT%H:%M:%SZ),$(git rev-parse --short HEAD 2>/dev/null),$n,$w,none,no,$(kv ok),$(kv failed),$(kv elapsed_ms),$(kv rate),$dec,$before,$after,$per,${held% *},${held#* },$((c0 - cs)),$(( (t1 - t0) / 1000 )),$((c1 - c0)),$pct,$(kv cpu_pct),$(kv maxrss_kib),${RESP_CONN_EXTRA#rekey_time = },${RESP_CHILD_EXTRA#rekey_time = },off,${la0// /;},${la1// /;}"
 	if [ "$storm" = 0 ]; then
-		row+=",idle,0$(printf ',%.0s' $(seq 28))"
+		row+=",idle,0$(printf ',%.0s' $(seq 30))"
 	else
-		row+=",storm,$storm,$swin,$(kv rk_count),$(kv rk_ok),$(kv rk_failed),$(kv rk_timeouts),$(kv rk_retransmits),$(kv rk_elapsed_ms),$(kv rk_rate),$(kv rk_requested),$(kv rk_p50_ms),$(kv rk_p99_ms),$(kv rk_max_ms),$sdec,$(kv rk_p50s | tr , ';'),$(kv rk_p99s | tr , ';'),$(kv rk_fails | tr , ';'),$((s1 - s0)),$srss,$(kv rk_cpu_pct)"
+		row+=",storm,$storm,$swin,$srounds,$(kv rk_sas),$(kv rk_count),$(kv rk_ok),$(kv rk_failed),$(kv rk_timeouts),$(kv rk_retransmits),$(kv rk_elapsed_ms),$(kv rk_rate),$(kv rk_requested),$(kv rk_p50_ms),$(kv rk_p99_ms),$(kv rk_max_ms),$sdec,$(kv rk_p50s | tr , ';'),$(kv rk_p99s | tr , ';'),$(kv rk_fails | tr , ';'),$((s1 - s0)),$srss,$(kv rk_cpu_pct)"
 	fi
 	echo "$row" >>"$csv"
 	echo "B7 N=$n: ok $(kv ok), RSS $before -> $after KiB ($per KiB per IKE SA), held ${held% *} IKE / ${held#* } Child SAs, idle CPU $pct % over $(( (t1 - t0) / 1000 )) s, deciles $dec"
@@ -838,12 +839,12 @@ b7() {
 	[ "$(kv ok)" = "$n" ] && [ "${held% *}" = "$n" ] || { echo "bench: B7: $(kv ok) verified, ${held% *} held, not $n" >&2; fail=1; }
 	[ "$storm" = 0 ] || [ "$(kv rk_ok)" = "$(kv rk_count)" ] || { echo "bench: B7: $(kv rk_ok) of $(kv rk_count) rekeys verified" >&2; fail=1; }
 	# the storm's reference: the latest run at N = 100,000 with the same
-	# share and window in this b7.csv (the row just added, at that N)
-	ref=$(awk -F, -v head="$B7_CSV_HEAD" -v p="$storm" -v w="$swin" '
+	# share, window and rounds in this b7.csv (the row just added, at that N)
+	ref=$(awk -F, -v head="$B7_CSV_HEAD" -v p="$storm" -v w="$swin" -v k="$srounds" '
 		BEGIN { split(head, h, ",") }
 		NR > 1 { for (i = 1; i <= NF; i++) v[h[i]] = $i
 			if (v["n"] == 100000 && v["held_after"] == "storm" && v["storm_pct"] == p &&
-			    v["storm_window_s"] == w && v["storm_ok"] > 0) r = $0 }
+			    v["storm_window_s"] == w && v["storm_rounds"] == k && v["storm_ok"] > 0) r = $0 }
 		END { print r }' "$csv")
 	b7_section "$row" "$ref" >>"$report"
 }
@@ -910,11 +911,14 @@ b7_section() {
 		us = v["storm_ok"] > 0 ? v["storm_cpu_ns"] / 1000 / v["storm_ok"] : 0
 		rus = r["storm_ok"] > 0 ? r["storm_cpu_ns"] / 1000 / r["storm_ok"] : 0
 		req = v["storm_requested"] > 0 ? v["storm_rate"] / v["storm_requested"] : 0
-		print "### B7 rekey storm: " v["storm_pct"] " % of the IKE SAs rekeyed within " v["storm_window_s"] " s"
+		print "### B7 rekey storm: " v["storm_pct"] " % of the IKE SAs rekeyed within " v["storm_window_s"] " s, " v["storm_rounds"] " rounds"
 		print ""
-		print "After the idle minute, tcpike-bench rekeys " v["storm_n"] " of the " v["n"] " IKE SAs (every"
-		print int(100 / v["storm_pct"] + 0.5) "th by index), starting one every " v["storm_window_s"] " s / " v["storm_n"] ", evenly paced: an IKE"
-		print "SA rekey (CREATE_CHILD_SA with SA, Ni, KEi and a new SPI, RFC 7296 §1.3.2;"
+		print "After the idle minute, tcpike-bench rekeys " v["storm_sas"] " of the " v["n"] " IKE SAs (every"
+		print int(100 / v["storm_pct"] + 0.5) "th by index) within " v["storm_window_s"] " s, evenly paced (one every " v["storm_window_s"] " s / " v["storm_sas"] "),"
+		print "and then the same SAs again, " v["storm_rounds"] " rounds in all (" v["storm_n"] " rekeys): from the second"
+		print "round on, each rekeyed SA is itself the product of a rekey, as every SA"
+		print "is once it has lived past its first rekey_time.  Each is an IKE SA"
+		print "rekey (CREATE_CHILD_SA with SA, Ni, KEi and a new SPI, RFC 7296 §1.3.2;"
 		print "the new keys from SK_d, §2.18), then the old IKE SA'"'"'s Delete (§2.8) and an"
 		print "empty INFORMATIONAL on the new one.  A rekey counts when all three"
 		print "responses decrypted and checked (the CREATE_CHILD_SA response'"'"'s proposal,"

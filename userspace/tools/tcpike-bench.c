@@ -137,9 +137,12 @@ struct rk {
 	enum rk_st state;
 	bool del_ok, info_ok;
 	int tries;
-	unsigned int tenth;		/* of the storm's schedule */
-	uint64_t t0, tsent;		/* then the latency, in t0 */
+	uint32_t msgid;			/* the current SA's next request's */
+	unsigned long slot;		/* the storm's rekey under way */
+	uint64_t t0, tsent;
 };
+
+#define RK_FAILED	UINT64_MAX	/* in g.rk_lat */
 
 static struct {
 	enum mode mode;
@@ -163,12 +166,15 @@ static struct {
 	 * (RFC 4303 §2.1) and below 2^31 + 10^6 */
 	uint32_t spi_base;
 	uint64_t start_us, dec_us[10];
-	/* --rekey PCT of the SAs within --rekey-window seconds, paced
-	 * evenly; rks[j] is the j-th to start */
-	unsigned long rk_pct, rk_window_s, rk_n, rk_next, rk_ok, rk_failed, rk_inflight,
-		      rk_retransmits, rk_fails[10];
+	/* --rekey PCT of the SAs (rks[]) within --rekey-window seconds,
+	 * paced evenly, --rekey-rounds times in a row: rk_slots rekeys */
+	unsigned long rk_pct, rk_window_s, rk_rounds, rk_n, rk_slots, rk_next, rk_ok,
+		      rk_failed, rk_inflight, rk_retransmits;
 	bool rk_wait, rk_reported[32];
 	struct sa **rks;
+	/* per slot (rekey s of the SA rks[s % rk_n]): its latency in us,
+	 * RK_FAILED, or 0 (not done) */
+	uint64_t *rk_lat;
 	unsigned int rk_dec_n;
 	uint64_t rk_start_us, rk_dec_us[10];
 } g = {
@@ -176,7 +182,7 @@ static struct {
 	.port = IKEV2_UDP_PORT, .natt_port = IKEV2_NATT_PORT,
 	.tcp_port = IKEV2_NATT_PORT, .sep_notify = IKEV2_N_SEPARATE_TRANSPORTS_DEFAULT,
 	.id = "bench.tcpike.test", .psk = "tcpike-test-psk-0123456789",
-	.rk_window_s = 60,
+	.rk_window_s = 60, .rk_rounds = 1,
 };
 
 static const uint8_t marker[STREAM_NON_ESP_MARKER];
@@ -189,7 +195,8 @@ static void usage(void)
 		"                    [--tcp-port N] [--id FQDN] [--psk SECRET] [--tsi CIDR]\n"
 		"                    [--tsr CIDR] [--timeout SECONDS] [--sep-notify N] [--nat]\n"
 		"                    [--distinct-ids] [--vip-out FILE] [--certs DIR] [--deciles]\n"
-		"                    [--rekey PCT [--rekey-window SECONDS] [--rekey-wait]]\n");
+		"                    [--rekey PCT [--rekey-window SECONDS] [--rekey-rounds N]\n"
+		"                     [--rekey-wait]]\n");
 	exit(2);
 }
 
@@ -890,25 +897,31 @@ static double pct(const uint64_t *v, unsigned long n, double q)
 
 /* --- the rekey storm (--rekey) ------------------------------------------------ */
 
+static void rk_count_fail(unsigned long slot, int kind, long idx, const char *why,
+			  const struct ike_msg *m)
+{
+	if (kind >= 0 && kind < 32 && !g.rk_reported[kind]) {
+		g.rk_reported[kind] = true;
+		fprintf(stderr, "tcpike-bench: rekey %lu (SA %ld): %s%s%s\n", slot, idx, why,
+			m ? "; first notify: " : "", m ? first_notify(m) : "");
+	}
+	g.rk_lat[slot] = RK_FAILED;
+	g.rk_failed++;
+}
+
 static void rk_fail(struct sa *sa, int kind, const char *why, const struct ike_msg *m)
 {
 	struct rk *r = sa->rk;
 
-	if (r->state == R_DONE || r->state == R_FAILED)
+	if (r->state != R_CCS && r->state != R_FIN)
 		return;
-	if (kind >= 0 && kind < 32 && !g.rk_reported[kind]) {
-		g.rk_reported[kind] = true;
-		fprintf(stderr, "tcpike-bench: rekey of SA %ld: %s%s%s\n", (long)(sa - g.sas), why,
-			m ? "; first notify: " : "", m ? first_notify(m) : "");
-	}
+	rk_count_fail(r->slot, kind, (long)(sa - g.sas), why, m);
 	r->state = R_FAILED;
-	g.rk_failed++;
-	g.rk_fails[r->tenth]++;
 	g.rk_inflight--;
 }
 
-/* CREATE_CHILD_SA request on the old SA (message ID 2, the first after
- * IKE_AUTH): SK { SA(IKE, the new SPIi), Ni, KEi } (§1.3.2). */
+/* CREATE_CHILD_SA request on the current SA: SK { SA(IKE, the new
+ * SPIi), Ni, KEi } (§1.3.2). */
 static int rk_build(struct sa *sa)
 {
 	struct rk *r = sa->rk;
@@ -930,19 +943,45 @@ static int rk_build(struct sa *sa)
 	ike_put_ke(&in, suite.ke, pub.data, pub.len);
 	err = chain_finish(&in);
 	if (!err)
-		err = seal_req(&r->req_old, sa->spi_i, sa->spi_r, IKEV2_EXCH_CREATE_CHILD_SA, 2,
-			       &sa->keys.sk_ei, in.first_type, &inner);
+		err = seal_req(&r->req_old, sa->spi_i, sa->spi_r, IKEV2_EXCH_CREATE_CHILD_SA,
+			       r->msgid, &sa->keys.sk_ei, in.first_type, &inner);
 	buf_free(&inner);
 	buf_free(&pub);
 	return err;
 }
 
-static void rk_start(struct sa *sa)
+/* The next rekey's key pair, nonce and SPIi: the SA's index in its last
+ * four bytes, as every SPI of the SA's; the first four random and not
+ * the current SA's. */
+static int rk_material(struct sa *sa)
 {
 	struct rk *r = sa->rk;
 
+	r->kex = kex_new(IKEV2_KE_CURVE25519);
+	if (!r->kex || crypto_random(r->ni, sizeof(r->ni)) || crypto_random(r->spi_i, 4))
+		return -EIO;
+	memcpy(r->spi_i + 4, sa->spi_i + 4, 4);
+	r->spi_i[0] |= 1;
+	if (!memcmp(r->spi_i, sa->spi_i, 4))
+		r->spi_i[1] ^= 0xff;
+	return 0;
+}
+
+/* The storm's rekey slot of sa (the SA's round slot / rk_n). */
+static void rk_start(struct sa *sa, unsigned long slot)
+{
+	struct rk *r = sa->rk;
+
+	if (r->state != R_WAIT && r->state != R_DONE)
+		return rk_count_fail(slot, 9, (long)(sa - g.sas),
+				     "the SA's earlier rekey failed or is still out", NULL);
+	if (!r->kex && rk_material(sa))
+		return rk_count_fail(slot, 10, (long)(sa - g.sas), "key generation failed", NULL);
 	g.rk_inflight++;
+	r->slot = slot;
 	r->state = R_CCS;
+	r->del_ok = r->info_ok = false;
+	r->tries = 0;
 	r->t0 = r->tsent = cli_now_us();
 	if (rk_build(sa))
 		return rk_fail(sa, 0, "cannot build CREATE_CHILD_SA", NULL);
@@ -951,8 +990,8 @@ static void rk_start(struct sa *sa)
 }
 
 /* The new SA's keys from the CREATE_CHILD_SA response (§2.18), then the
- * old SA's Delete (message ID 3) and an empty INFORMATIONAL on the new
- * SA (message ID 0), which proves it usable. */
+ * old SA's Delete and an empty INFORMATIONAL on the new SA (message ID
+ * 0), which proves it usable. */
 static void rk_on_ccs(struct sa *sa, const struct ike_msg *in)
 {
 	struct rk *r = sa->rk;
@@ -996,7 +1035,7 @@ static void rk_on_ccs(struct sa *sa, const struct ike_msg *in)
 	chain_begin(&bld, &inner);
 	ike_put_delete(&bld, IKEV2_PROTO_IKE, 0, NULL, 0);
 	err = chain_finish(&bld) ||
-	      seal_req(&r->req_old, sa->spi_i, sa->spi_r, IKEV2_EXCH_INFORMATIONAL, 3,
+	      seal_req(&r->req_old, sa->spi_i, sa->spi_r, IKEV2_EXCH_INFORMATIONAL, r->msgid + 1,
 		       &sa->keys.sk_ei, bld.first_type, &inner);
 	buf_reset(&inner);
 	if (!err)
@@ -1012,19 +1051,25 @@ static void rk_on_ccs(struct sa *sa, const struct ike_msg *in)
 		rk_fail(sa, 1, "cannot send the Delete or the INFORMATIONAL", NULL);
 }
 
+/* Verified: the new SA is the SA's current one (its next request is
+ * message ID 1), for a later round. */
 static void rk_done(struct sa *sa)
 {
 	struct rk *r = sa->rk;
 	uint64_t now = cli_now_us();
 
 	r->state = R_DONE;
-	r->t0 = now - r->t0;	/* from here on: the latency */
+	g.rk_lat[r->slot] = now - r->t0 ? now - r->t0 : 1;
 	g.rk_ok++;
 	g.rk_inflight--;
-	while (g.rk_dec_n < 10 && g.rk_ok * 10 >= (g.rk_dec_n + 1) * g.rk_n)
+	while (g.rk_dec_n < 10 && g.rk_ok * 10 >= (g.rk_dec_n + 1) * g.rk_slots)
 		g.rk_dec_us[g.rk_dec_n++] = now;
+	memcpy(sa->spi_i, r->spi_i, 8);
+	memcpy(sa->spi_r, r->spi_r, 8);
 	ike_keys_wipe(&sa->keys);
-	ike_keys_wipe(&r->keys);
+	sa->keys = r->keys;
+	ike_keys_init(&r->keys);
+	r->msgid = 1;
 	buf_free(&r->req_old);
 	buf_free(&r->req_new);
 }
@@ -1042,7 +1087,7 @@ static void rk_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ik
 	int kind;
 
 	if (old && r->state == R_CCS && m->hdr.exch == IKEV2_EXCH_CREATE_CHILD_SA) {
-		kind = open_resp(&sa->keys.sk_er, p, len, m, 2, &plain, &in, &why);
+		kind = open_resp(&sa->keys.sk_er, p, len, m, r->msgid, &plain, &in, &why);
 		if (kind)
 			return rk_fail(sa, 16 + kind % 16, why, NULL);
 		rk_on_ccs(sa, &in);
@@ -1050,7 +1095,7 @@ static void rk_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ik
 		   ((old && !r->del_ok) ||
 		    (new && !r->info_ok && !memcmp(m->hdr.spi_r, r->spi_r, 8)))) {
 		kind = open_resp(old ? &sa->keys.sk_er : &r->keys.sk_er, p, len, m,
-				 old ? 3 : 0, &plain, &in, &why);
+				 old ? r->msgid + 1 : 0, &plain, &in, &why);
 		if (kind)
 			return rk_fail(sa, 16 + kind % 16, why, NULL);
 		/* §1.4.1: the answer to a Delete of the IKE SA is empty */
@@ -1068,11 +1113,11 @@ static void rk_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ik
 /* UDP: requests unanswered after 1, 2, 4 s are sent again. */
 static void rk_retransmit(uint64_t now, unsigned long from)
 {
-	for (unsigned long j = from; j < g.rk_next; j++) {
-		struct sa *sa = g.rks[j];
+	for (unsigned long s = from; s < g.rk_next; s++) {
+		struct sa *sa = g.rks[s % g.rk_n];
 		struct rk *r = sa->rk;
 
-		if (r->state != R_CCS && r->state != R_FIN)
+		if (r->slot != s || (r->state != R_CCS && r->state != R_FIN))
 			continue;
 		if (now - r->tsent < (uint64_t)RTO_US << r->tries)
 			continue;
@@ -1089,8 +1134,9 @@ static void rk_retransmit(uint64_t now, unsigned long from)
 	}
 }
 
-/* Starts the j-th rekey at j * window / rk_n until every one is done or
- * failed, or 30 s after the window. */
+/* Starts slot s (the SA rks[s % rk_n], its round s / rk_n) at s * window
+ * / rk_n until every one is done or failed, or 30 s after the last
+ * round's window. */
 static void rk_drive(void)
 {
 	struct epoll_event evs[256];
@@ -1099,26 +1145,26 @@ static void rk_drive(void)
 	unsigned long lo = 0;
 	int n, wait_ms;
 
-	while (g.rk_ok + g.rk_failed < g.rk_n) {
+	while (g.rk_ok + g.rk_failed < g.rk_slots) {
 		uint64_t t = cli_now_us();
 
-		while (g.rk_next < g.rk_n && t - start >= win * g.rk_next / g.rk_n)
-			rk_start(g.rks[g.rk_next++]);
-		if (t - start > win + 30000000u)
+		while (g.rk_next < g.rk_slots && t - start >= win * g.rk_next / g.rk_n) {
+			rk_start(g.rks[g.rk_next % g.rk_n], g.rk_next);
+			g.rk_next++;
+		}
+		if (t - start > win * g.rk_rounds + 30000000u)
 			break;
 		t = cli_now_us();	/* after the sends above */
 		if (t - last_rt > 100000) {
-			while (lo < g.rk_next && (g.rks[lo]->rk->state == R_DONE ||
-						  g.rks[lo]->rk->state == R_FAILED))
+			while (lo < g.rk_next && g.rk_lat[lo])
 				lo++;
 			rk_retransmit(t, lo);
 			last_rt = t;
 		}
 		wait_ms = 50;
-		if (g.rk_next < g.rk_n) {
+		if (g.rk_next < g.rk_slots) {
 			uint64_t due = start + win * g.rk_next / g.rk_n;
 
-			t = cli_now_us();
 			wait_ms = due > t ? (int)((due - t + 999) / 1000) : 0;
 			if (wait_ms > 50)
 				wait_ms = 50;
@@ -1134,7 +1180,7 @@ static void rk_drive(void)
  * the latency p50 and p99 and the failures. */
 static void rk_report(uint64_t end, double cpu)
 {
-	uint64_t *lat = calloc(g.rk_n ? g.rk_n : 1, sizeof(*lat));
+	uint64_t *lat = calloc(g.rk_slots, sizeof(*lat));
 	uint64_t t0 = g.rk_start_us, last = g.rk_dec_n ? g.rk_dec_us[g.rk_dec_n - 1] : end;
 	char dec[200] = "", p50[200] = "", p99[200] = "", fails[200] = "";
 	unsigned long n0 = 0, nall = 0, timeouts = 0;
@@ -1145,7 +1191,7 @@ static void rk_report(uint64_t end, double cpu)
 		return;
 	}
 	for (unsigned int k = 0; k < g.rk_dec_n; k++) {
-		unsigned long n1 = ((k + 1) * g.rk_n + 9) / 10;
+		unsigned long n1 = ((k + 1) * g.rk_slots + 9) / 10;
 		uint64_t t1 = g.rk_dec_us[k];
 
 		od += (size_t)snprintf(dec + od, sizeof(dec) - od, ",%.1f",
@@ -1154,34 +1200,32 @@ static void rk_report(uint64_t end, double cpu)
 		n0 = n1;
 	}
 	for (unsigned int k = 0; k < 10; k++) {
-		unsigned long n = 0;
+		unsigned long n = 0, nf = 0;
 
-		for (unsigned long j = 0; j < g.rk_n; j++) {
-			const struct rk *r = g.rks[j]->rk;
-
-			if (r->tenth == k && r->state == R_DONE)
-				lat[n++] = r->t0;
+		for (unsigned long s = k * g.rk_slots / 10; s < (k + 1) * g.rk_slots / 10; s++) {
+			if (g.rk_lat[s] == RK_FAILED)
+				nf++;
+			else if (g.rk_lat[s])
+				lat[n++] = g.rk_lat[s];
 		}
 		qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
 		o5 += (size_t)snprintf(p50 + o5, sizeof(p50) - o5, ",%.2f", pct(lat, n, 0.5));
 		o9 += (size_t)snprintf(p99 + o9, sizeof(p99) - o9, ",%.2f", pct(lat, n, 0.99));
-		of += (size_t)snprintf(fails + of, sizeof(fails) - of, ",%lu", g.rk_fails[k]);
+		of += (size_t)snprintf(fails + of, sizeof(fails) - of, ",%lu", nf);
 	}
-	for (unsigned long j = 0; j < g.rk_n; j++) {
-		const struct rk *r = g.rks[j]->rk;
-
-		if (r->state == R_DONE)
-			lat[nall++] = r->t0;
-		else if (r->state != R_FAILED)
+	for (unsigned long s = 0; s < g.rk_slots; s++) {
+		if (!g.rk_lat[s])
 			timeouts++;
+		else if (g.rk_lat[s] != RK_FAILED)
+			lat[nall++] = g.rk_lat[s];
 	}
 	qsort(lat, (size_t)nall, sizeof(*lat), cmp_u64);
-	printf("rk_count=%lu rk_pct=%lu rk_window_s=%lu rk_ok=%lu rk_failed=%lu rk_timeouts=%lu "
-	       "rk_retransmits=%lu rk_elapsed_ms=%.1f rk_rate=%.1f rk_requested=%.1f "
-	       "rk_p50_ms=%.2f rk_p99_ms=%.2f rk_max_ms=%.2f rk_cpu_pct=%.0f rk_deciles=%s "
-	       "rk_p50s=%s rk_p99s=%s rk_fails=%s\n",
-	       g.rk_n, g.rk_pct, g.rk_window_s, g.rk_ok, g.rk_failed, timeouts,
-	       g.rk_retransmits, (double)(last - g.rk_start_us) / 1000.0,
+	printf("rk_count=%lu rk_sas=%lu rk_rounds=%lu rk_pct=%lu rk_window_s=%lu rk_ok=%lu "
+	       "rk_failed=%lu rk_timeouts=%lu rk_retransmits=%lu rk_elapsed_ms=%.1f rk_rate=%.1f "
+	       "rk_requested=%.1f rk_p50_ms=%.2f rk_p99_ms=%.2f rk_max_ms=%.2f rk_cpu_pct=%.0f "
+	       "rk_deciles=%s rk_p50s=%s rk_p99s=%s rk_fails=%s\n",
+	       g.rk_slots, g.rk_n, g.rk_rounds, g.rk_pct, g.rk_window_s, g.rk_ok,
+	       g.rk_failed, timeouts, g.rk_retransmits, (double)(last - g.rk_start_us) / 1000.0,
 	       last > g.rk_start_us ? (double)g.rk_ok * 1e6 / (double)(last - g.rk_start_us) : 0.0,
 	       (double)g.rk_n / (double)g.rk_window_s,
 	       pct(lat, nall, 0.5), pct(lat, nall, 0.99), nall ? (double)lat[nall - 1] / 1000.0 : 0.0,
@@ -1217,6 +1261,7 @@ static int parse_opts(int argc, char **argv)
 		{ "rekey", required_argument, NULL, 'r' },
 		{ "rekey-window", required_argument, NULL, 'W' },
 		{ "rekey-wait", no_argument, NULL, 'X' },
+		{ "rekey-rounds", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dst_s = NULL, *src_s = NULL, *tsi = "10.128.0.0/9",
@@ -1257,6 +1302,7 @@ static int parse_opts(int argc, char **argv)
 		case 'r': g.rk_pct = cli_num("tcpike-bench", optarg, 1, 100); break;
 		case 'W': g.rk_window_s = cli_num("tcpike-bench", optarg, 1, 3600); break;
 		case 'X': g.rk_wait = true; break;
+		case 'O': g.rk_rounds = cli_num("tcpike-bench", optarg, 1, 100); break;
 		default: usage();
 		}
 	}
@@ -1323,13 +1369,16 @@ static int load_cred(struct sa *sa)
 }
 
 /* --rekey: the SAs to rekey, spread evenly over the indices, each with
- * its key pair, nonce and new SPIi made ahead (as the handshakes' are);
- * 0, or 1 with the reason told. */
+ * its first rekey's key pair, nonce and SPIi made ahead (as the
+ * handshakes' are; later rounds' when they start); 0, or 1 with the
+ * reason told. */
 static int rk_prepare(void)
 {
 	g.rk_n = (g.count * g.rk_pct + 99) / 100;
+	g.rk_slots = g.rk_n * g.rk_rounds;
 	g.rks = calloc(g.rk_n, sizeof(*g.rks));
-	if (!g.rks)
+	g.rk_lat = calloc(g.rk_slots, sizeof(*g.rk_lat));
+	if (!g.rks || !g.rk_lat)
 		goto nomem;
 	for (unsigned long j = 0; j < g.rk_n; j++) {
 		struct sa *sa = &g.sas[j * g.count / g.rk_n];
@@ -1339,19 +1388,12 @@ static int rk_prepare(void)
 			goto nomem;
 		sa->rk = r;
 		g.rks[j] = sa;
-		r->tenth = (unsigned int)(j * 10 / g.rk_n);
 		ike_keys_init(&r->keys);
-		r->kex = kex_new(IKEV2_KE_CURVE25519);
-		if (!r->kex || crypto_random(r->ni, sizeof(r->ni)) || crypto_random(r->spi_i, 4)) {
+		r->msgid = 2;		/* after IKE_AUTH's */
+		if (rk_material(sa)) {
 			fprintf(stderr, "tcpike-bench: key generation failed\n");
 			return 1;
 		}
-		/* the SA's index in the last four bytes, as the old SPI's;
-		 * the first four differ from the old's */
-		memcpy(r->spi_i + 4, sa->spi_i + 4, 4);
-		r->spi_i[0] |= 1;
-		if (!memcmp(r->spi_i, sa->spi_i, 4))
-			r->spi_i[1] ^= 0xff;
 	}
 	return 0;
 nomem:
@@ -1533,7 +1575,7 @@ static int storm(void)
 	rk_drive();
 	cpu += cpu_s();
 	rk_report(cli_now_us(), cpu);
-	return g.rk_ok == g.rk_n ? 0 : 1;
+	return g.rk_ok == g.rk_slots ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -1601,6 +1643,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < g.rk_n; i++)
 		rk_free(g.rks[i]);
 	free(g.rks);
+	free(g.rk_lat);
 	free(g.sas);
 	free(g.usock);
 	free(lat);
