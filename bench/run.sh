@@ -790,7 +790,7 @@ b7() {
 		GEN_BG=$go GEN_NAT=0 GEN_TIMEOUT=$(( n / 100 > 3600 ? 3600 : n / 100 > 300 ? n / 100 : 300 )) \
 			gen udp "$n" "$w" --deciles --rekey "$storm" --rekey-window "$swin" \
 			--rekey-rounds "$srounds" --rekey-wait
-		while kill -0 "$GEN_PID" 2>/dev/null && ! grep -q '^mode=' "$go"; do
+		while kill -0 "$GEN_PID" 2>/dev/null && ! grep -qs '^mode=' "$go"; do
 			sleep 0.5
 		done
 		GEN=$(head -n 1 "$go")
