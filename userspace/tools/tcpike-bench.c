@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tcpike-bench: an IKEv2 initiator load generator for the handshake-rate
- * and scale benchmarks (B1, B5).  Opens N IKE SAs, each with one Child SA,
+ * and scale benchmarks (B1, B5, B7).  Opens N IKE SAs, each with one Child SA,
  * against one responder with PSK authentication and the proposal
  * AES-GCM-16-256 / PRF-HMAC-SHA2-256 / Curve25519 (ESP: AES-GCM-16-256),
  * keeping at most W handshakes in flight, and verifies every answer:
@@ -17,6 +17,8 @@
  *                [--tsi CIDR] [--tsr CIDR] [--timeout SECONDS]
  *                [--sep-notify 49152] [--nat] [--distinct-ids]
  *                [--vip-out FILE] [--certs DIR] [--deciles]
+ *                [--rekey PCT [--rekey-window SECONDS] [--rekey-rounds N]
+ *                 [--rekey-wait]]
  *
  * IDi is --id [bench.tcpike.test] (FQDN) for every IKE SA, or with
  * --distinct-ids c<k>.<--id> for the k-th (c0.bench.tcpike.test, ...), as
@@ -66,8 +68,30 @@
  * were established, from the time the one before was done (the first:
  * from the start): whether setup slows as the responder fills.  Tenths
  * never reached are left out.  The first failure of
- * each kind is described on stderr.  Exit status: 0 when every SA was
- * established and verified, 1 otherwise, 2 usage.
+ * each kind is described on stderr.
+ *
+ * --rekey PCT (UDP only): once every SA is up and verified (and, with
+ * --rekey-wait, once SIGUSR1 came: the caller measures the idle
+ * responder meanwhile), a rekey storm: PCT % of the SAs (every
+ * (100 / PCT)-th by index) are rekeyed within --rekey-window [60]
+ * seconds, one started every window / count, --rekey-rounds [1] times in
+ * a row (the second round rekeys the SAs the first made).  Each is an
+ * IKE SA rekey (§1.3.2): CREATE_CHILD_SA with SA (a new SPIi), Ni and
+ * KEi on the current SA; the response's proposal, Nr and KEr give the
+ * new SA's keys (§2.18); then the old SA's Delete (§2.8) and an empty
+ * INFORMATIONAL on the new SA, both answers decrypted and empty.  The
+ * first round's key pairs are made ahead, later rounds' when they
+ * start.  A second line:
+ *   rk_count=N rk_sas=N rk_rounds=N rk_pct=P rk_window_s=S rk_ok=N
+ *   rk_failed=N rk_timeouts=N rk_retransmits=N rk_elapsed_ms=X rk_rate=X
+ *   rk_requested=X rk_p50_ms=X rk_p99_ms=X rk_max_ms=X rk_cpu_pct=X
+ *   rk_deciles=R1,...,R10 rk_p50s=... rk_p99s=... rk_fails=...
+ * rk_rate counts from the first start to the last completion;
+ * rk_deciles as --deciles over the rekeys in the order they completed;
+ * rk_p50s, rk_p99s (ms) and rk_fails per tenth of the schedule.
+ *
+ * Exit status: 0 when every SA was established and verified (and with
+ * --rekey every rekey), 1 otherwise, 2 usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -561,6 +585,21 @@ static int has_notify(const struct ike_msg *m, uint16_t type)
 	return !ike_find_notify(m, type, &n);
 }
 
+/* The proposal a response chose is ours (suite): nothing we did not offer. */
+static bool suite_chosen(const struct ike_proposal *pr)
+{
+	for (int i = 0; i < pr->ntrans; i++) {
+		const struct ike_transform *t = &pr->t[i];
+
+		if ((t->type == IKEV2_TRANS_ENCR && (t->id != suite.encr || t->keylen != 256)) ||
+		    (t->type == IKEV2_TRANS_PRF && t->id != suite.prf) ||
+		    (t->type == IKEV2_TRANS_KE && t->id != suite.ke) ||
+		    t->type == IKEV2_TRANS_INTEG)
+			return false;
+	}
+	return true;
+}
+
 /* Our NAT-D hashes never match, so the responder's do: a NAT is "there"
  * exactly when we sent them. */
 static void on_init_resp(struct sa *sa, const uint8_t *p, size_t len, const struct ike_msg *m)
@@ -571,22 +610,15 @@ static void on_init_resp(struct sa *sa, const uint8_t *p, size_t len, const stru
 	struct ike_span nr;
 	struct buf gir = BUF_INIT;
 	const struct ike_proposal *pr;
-	int i, r;
+	int r;
 
 	if (m->hdr.msgid != 0)
 		return fail(sa, 1, "IKE_SA_INIT response with a message ID other than 0");
 	if (!(pl = ike_msg_find(m, IKEV2_PL_SA)) || ike_get_sa_reply(pl, &sap) || sap.nprop != 1)
 		return fail_n(sa, 2, "IKE_SA_INIT response without one SA proposal", m);
 	pr = &sap.p[0];
-	for (i = 0; i < pr->ntrans; i++) {
-		const struct ike_transform *t = &pr->t[i];
-
-		if ((t->type == IKEV2_TRANS_ENCR && (t->id != suite.encr || t->keylen != 256)) ||
-		    (t->type == IKEV2_TRANS_PRF && t->id != suite.prf) ||
-		    (t->type == IKEV2_TRANS_KE && t->id != suite.ke) ||
-		    t->type == IKEV2_TRANS_INTEG)
-			return fail(sa, 3, "IKE_SA_INIT response chose a transform we did not offer");
-	}
+	if (!suite_chosen(pr))
+		return fail(sa, 3, "IKE_SA_INIT response chose a transform we did not offer");
 	if (!(pl = ike_msg_find(m, IKEV2_PL_KE)) || ike_get_ke(pl, &ke) ||
 	    ke.group != suite.ke)
 		return fail(sa, 4, "IKE_SA_INIT response without a Curve25519 KE payload");
@@ -1002,21 +1034,14 @@ static void rk_on_ccs(struct sa *sa, const struct ike_msg *in)
 	struct ike_builder bld;
 	struct buf gir = BUF_INIT, inner = BUF_INIT;
 	const struct ike_proposal *pr;
-	int i, err;
+	int err;
 
 	if (!(pl = ike_msg_find(in, IKEV2_PL_SA)) || ike_get_sa_reply(pl, &sap) ||
 	    sap.nprop != 1 || sap.p[0].proto != IKEV2_PROTO_IKE || sap.p[0].spi_len != 8)
 		return rk_fail(sa, 2, "CREATE_CHILD_SA response without one IKE proposal", in);
 	pr = &sap.p[0];
-	for (i = 0; i < pr->ntrans; i++) {
-		const struct ike_transform *t = &pr->t[i];
-
-		if ((t->type == IKEV2_TRANS_ENCR && (t->id != suite.encr || t->keylen != 256)) ||
-		    (t->type == IKEV2_TRANS_PRF && t->id != suite.prf) ||
-		    (t->type == IKEV2_TRANS_KE && t->id != suite.ke) ||
-		    t->type == IKEV2_TRANS_INTEG)
-			return rk_fail(sa, 3, "CREATE_CHILD_SA response chose a transform we did not offer", NULL);
-	}
+	if (!suite_chosen(pr))
+		return rk_fail(sa, 3, "CREATE_CHILD_SA response chose a transform we did not offer", NULL);
 	if (!(pl = ike_msg_find(in, IKEV2_PL_KE)) || ike_get_ke(pl, &ke) || ke.group != suite.ke ||
 	    !(pl = ike_msg_find(in, IKEV2_PL_NONCE)) || ike_get_nonce(pl, &nr))
 		return rk_fail(sa, 4, "CREATE_CHILD_SA response without Nonce and a Curve25519 KE", in);
