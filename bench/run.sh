@@ -927,8 +927,9 @@ b7_section() {
 		req = v["storm_requested"] > 0 ? v["storm_rate"] / v["storm_requested"] : 0
 		print "### B7 rekey storm: " v["storm_pct"] " % of the IKE SAs rekeyed within " v["storm_window_s"] " s, " v["storm_rounds"] " rounds"
 		print ""
-		print "After the idle minute, tcpike-bench rekeys " v["storm_sas"] " of the " v["n"] " IKE SAs (every"
-		print int(100 / v["storm_pct"] + 0.5) "th by index) within " v["storm_window_s"] " s, evenly paced (one every " v["storm_window_s"] " s / " v["storm_sas"] "),"
+		k = int(100 / v["storm_pct"] + 0.5)
+		print "After the idle minute, tcpike-bench rekeys " v["storm_sas"] " of the " v["n"] " IKE SAs (" (k > 1 ? "every"
+		print k "th by index" : "all" "\n" "of them") ") within " v["storm_window_s"] " s, evenly paced (one every " v["storm_window_s"] " s / " v["storm_sas"] "),"
 		print "and then the same SAs again, " v["storm_rounds"] " rounds in all (" v["storm_n"] " rekeys): from the second"
 		print "round on, each rekeyed SA is itself the product of a rekey, as every SA"
 		print "is once it has lived past its first rekey_time.  Each is an IKE SA"
