@@ -916,7 +916,7 @@ b7_section() {
 	}
 	# The rekey storm: every figure from the row; the CPU per rekey
 	# against the reference row (N = 100,000, same share and window).
-	function storm(   i, k, ok, first, last, us, rus, ratio, req, rv) {
+	function storm(   i, k, which, ok, first, last, us, rus, ratio, req, rv) {
 		k = split(ref, rv, ",")
 		for (i = 1; i <= k; i++) r[h[i]] = rv[i]
 		ok = v["storm_ok"] == v["storm_n"] && v["storm_failed"] == 0 && v["storm_n"] > 0
@@ -928,8 +928,8 @@ b7_section() {
 		print "### B7 rekey storm: " v["storm_pct"] " % of the IKE SAs rekeyed within " v["storm_window_s"] " s, " v["storm_rounds"] " rounds"
 		print ""
 		k = int(100 / v["storm_pct"] + 0.5)
-		print "After the idle minute, tcpike-bench rekeys " v["storm_sas"] " of the " v["n"] " IKE SAs (" (k > 1 ? "every"
-		print k "th by index" : "all" "\n" "of them") ") within " v["storm_window_s"] " s, evenly paced (one every " v["storm_window_s"] " s / " v["storm_sas"] "),"
+		which = k > 1 ? "every\n" k "th by index" : "all\nof them"
+		print "After the idle minute, tcpike-bench rekeys " v["storm_sas"] " of the " v["n"] " IKE SAs (" which ") within " v["storm_window_s"] " s, evenly paced (one every " v["storm_window_s"] " s / " v["storm_sas"] "),"
 		print "and then the same SAs again, " v["storm_rounds"] " rounds in all (" v["storm_n"] " rekeys): from the second"
 		print "round on, each rekeyed SA is itself the product of a rekey, as every SA"
 		print "is once it has lived past its first rekey_time.  Each is an IKE SA"
