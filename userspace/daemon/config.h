@@ -217,6 +217,8 @@ struct daemon_cfg {
 	uint16_t separate_transports_notify;
 	uint16_t esp_transport_notify;	/* private: move ESP raw <-> UDP */
 	bool separate_transports;	/* responder: echo the notify (RT-3) */
+	bool delete_on_stop;		/* a Delete to every peer at shutdown */
+	uint32_t stop_timeout_ms;	/* ... sent within this */
 	uint32_t cookie_threshold, half_open_max, half_open_per_ip;
 	uint8_t tcp_puzzle_difficulty;	/* RFC 8019 ZBC with cookies over TCP */
 	uint32_t tcp_max, tcp_per_ip, tcp_prefix_timeout_ms, tcp_idle_timeout_ms;
