@@ -22,6 +22,8 @@
 #   - strongSwan 5.9.8 (charon, UDP; charon 5.9.8 has no RFC 9329 TCP):
 #     its log has the Delete received and the IKE SA deleted, it holds no
 #     IKE SA afterwards
+#   - a tcpiked peer over UDP: the Child SA's two SAs leave the backend
+#     (kb_sas), the peer logs "deleted by the peer"
 #   - RFC 9329 TCP, a tcpiked peer: the Delete goes out on the connection
 #     before it is closed; the peer logs "deleted by the peer"
 . "$(dirname "$0")/../lib.sh"
@@ -145,11 +147,26 @@ else
 	tap_skip "charon: the Delete at stop" "strongSwan with kernel-libipsec and /dev/net/tun not available"
 fi
 
-# --- RFC 9329 TCP, a tcpiked peer ------------------------------------------------------
+# --- the Child SA leaves the kernel, a tcpiked peer on UDP --------------------------------
+# (backend none's record, kb_sas: this host's kernel has no ESP for XFRM;
+# the VM tests stop tcpiked on real kernels)
 A_ARGS=(local=10.0.0.1 remote=10.0.0.2 lts=192.168.1.0/24 rts=192.168.2.0/24
-	lid=fqdn:a.test rid=fqdn:b.test "conn_extra=transport = tcp")
+	lid=fqdn:a.test rid=fqdn:b.test)
 B_ARGS=(local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24
-	lid=fqdn:b.test rid=fqdn:a.test "conn_extra=transport = tcp")
+	lid=fqdn:b.test rid=fqdn:a.test)
+ike_up
+expect_established "udp: IKE and Child SA established with a tcpiked peer"
+tap_expect_eq "udp: b's backend holds the Child SA's two SAs" 2 "$(kb_sas b | wc -l)"
+wire_reset
+ike_stop b
+tap_expect_eq "udp: after the stop b's backend holds no SA" 0 "$(kb_sas b | wc -l)"
+wait_for 5 test "$(ike_count a)" = 0
+PO=$IKE_DIR/a.log saw "udp: the peer got the Delete" "IKE SA deleted: deleted by the peer"
+wire_check "udp: one datagram from b after SIGTERM" b:out_ike500=1 a:in_ike500=1
+
+# --- RFC 9329 TCP, a tcpiked peer ------------------------------------------------------
+A_ARGS+=("conn_extra=transport = tcp")
+B_ARGS+=("conn_extra=transport = tcp")
 ike_up
 expect_established "tcp: IKE and Child SA established over TCP"
 wire_mark tcp
