@@ -111,19 +111,53 @@ static int ecx_index(const struct kex_group *g)
 }
 
 /*
+ * The peer's public key objects of a thread (below), freed when the thread
+ * ends (a thread-specific value's destructor) or, for the thread that
+ * calls exit(), by an exit handler: registered after OpenSSL's own, it
+ * runs before OpenSSL's cleanup.
+ */
+static __thread EVP_PKEY *ecx_peer[2];
+static pthread_key_t ecx_peer_key;
+static pthread_once_t ecx_peer_once = PTHREAD_ONCE_INIT;
+static bool ecx_peer_keyed;
+
+static void ecx_peer_free(void *peer)
+{
+	EVP_PKEY **p = peer;
+
+	EVP_PKEY_free(p[0]);
+	EVP_PKEY_free(p[1]);
+	p[0] = p[1] = NULL;
+}
+
+static void ecx_peer_exit(void)
+{
+	ecx_peer_free(ecx_peer);
+}
+
+static void ecx_peer_init(void)
+{
+	ecx_peer_keyed = !pthread_key_create(&ecx_peer_key, ecx_peer_free) &&
+			 !atexit(ecx_peer_exit);
+}
+
+/*
  * The peer's public key, a reference the caller frees.  One key object per
  * group and thread whose public value is replaced for each derivation
  * (a public value: nothing to wipe): a new EVP_PKEY each time walked
  * OpenSSL's whole name table to type it, about 1.4 us a handshake.  Per
- * thread, so that two threads deriving at once never share one.
+ * thread, so that two threads deriving at once never share one.  Where
+ * the thread's object could not be tied to its end, a new one each time.
  */
 static EVP_PKEY *ecx_public(const struct kex_group *g, const uint8_t *peer, size_t len)
 {
-	static __thread EVP_PKEY *reuse[2];
+	EVP_PKEY **reuse = ecx_peer;
 	OSSL_PARAM params[2];
 	int i = ecx_index(g);
 
-	if (i < 0)
+	pthread_once(&ecx_peer_once, ecx_peer_init);
+	if (i < 0 || !ecx_peer_keyed ||
+	    (!reuse[0] && !reuse[1] && pthread_setspecific(ecx_peer_key, reuse)))
 		return EVP_PKEY_new_raw_public_key_ex(NULL, g->name, NULL, peer, len);
 	if (reuse[i]) {
 		if (EVP_PKEY_set1_encoded_public_key(reuse[i], peer, len) <= 0)

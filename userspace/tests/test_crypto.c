@@ -8,6 +8,7 @@
  * cryptography).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,10 @@
 
 #include "crypto.h"
 #include "kselftest_harness.h"
+
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
 
 /* Hex string (spaces ignored) into a buf. */
 static void hex(struct buf *b, const char *s)
@@ -428,6 +433,45 @@ TEST(x25519_rfc7748)
 	buf_wipe(&b);
 	buf_free(&pub);
 	buf_wipe(&s);
+}
+
+/* Both sides of an X25519 exchange in one thread: 0, or 1 on a failure. */
+static void *x25519_exchange(void *arg)
+{
+	struct ike_kex *a = kex_new(CRYPTO_KE_CURVE25519), *b = kex_new(CRYPTO_KE_CURVE25519);
+	struct buf pa = BUF_INIT, pb = BUF_INIT, sa = BUF_INIT, sb = BUF_INIT;
+	bool ok = a && b && !kex_public(a, &pa) && !kex_public(b, &pb) &&
+		  !kex_derive(a, pb.data, pb.len, &sa) && !kex_derive(b, pa.data, pa.len, &sb) &&
+		  sa.len == sb.len && !memcmp(sa.data, sb.data, sa.len);
+
+	(void)arg;
+	kex_free(a);
+	kex_free(b);
+	buf_free(&pa);
+	buf_free(&pb);
+	buf_wipe(&sa);
+	buf_wipe(&sb);
+	return ok ? NULL : (void *)1;
+}
+
+/* Each thread that derives X25519 keeps a peer key object for the next
+ * derivation (crypto_kex.c ecx_public): a thread that ends frees it.
+ * LeakSanitizer tells (the child running a test leaves by _exit, so the
+ * check at exit never sees it): only in the asan build. */
+TEST(x25519_peer_key_freed_when_its_thread_ends)
+{
+#ifdef __SANITIZE_ADDRESS__
+	pthread_t t;
+	void *rc;
+
+	ASSERT_EQ(NULL, x25519_exchange(NULL));	/* the process-wide contexts made */
+	ASSERT_EQ(0, pthread_create(&t, NULL, x25519_exchange, NULL));
+	ASSERT_EQ(0, pthread_join(t, &rc));
+	ASSERT_EQ(NULL, rc);
+	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
+#else
+	SKIP(return, "LeakSanitizer tells: the asan build only");
+#endif
 }
 
 static void agree(struct __test_metadata *_metadata, uint16_t group)
