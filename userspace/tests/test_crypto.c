@@ -736,8 +736,8 @@ TEST(modp2048_rejects_bad_values)
 	/* y = p - 1 (RFC 3526 §3 prime, last byte FF -> FE): rejected,
 	 * as is p itself.  p - 2 is in range but, p being 7 mod 8, is a
 	 * non-residue outside the order-q subgroup honest peers use
-	 * (g = 2 is a residue): OpenSSL's full public key check (SP
-	 * 800-56A) refuses it as well, which RFC 6989 allows. */
+	 * (g = 2 is a residue): refused too (SP 800-56A's full check),
+	 * whichever OpenSSL (3.5's own check is the range alone). */
 	hex(&v, MODP2048_P);
 	ASSERT_EQ(256, v.len);
 	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));	/* p */
@@ -758,6 +758,10 @@ TEST(modp2048_rejects_bad_values)
 	ASSERT_EQ(256, s.len);
 	p[255] = 4;
 	ASSERT_EQ(0, kex_derive(k, v.data, 256, &s));
+	/* 11, the smallest non-residue mod p: refused as p - 2 is. */
+	p[255] = 11;
+	ASSERT_EQ(-EPROTO, kex_derive(k, v.data, 256, &s));
+	ASSERT_EQ(0, s.len);
 	kex_free(k);
 	buf_free(&pub);
 	buf_free(&v);
