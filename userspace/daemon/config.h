@@ -148,6 +148,7 @@ struct conn_cfg {
 	enum cfg_transport transport;
 	uint16_t tcp_port;
 	uint32_t tcp_fallback_delay_ms, tcp_race_delay_ms, tcp_connect_timeout_ms;
+	uint32_t tcp_connect_race_ms;	/* second connect() after this; 0 none */
 	bool udp_retry_without_separate;	/* RT-8 */
 	bool tcp_preconnect;		/* separate: connect beside IKE_SA_INIT */
 	/* RT-24..28: ESP reachability after a TCP-first separate setup */

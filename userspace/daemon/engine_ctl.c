@@ -105,7 +105,7 @@ static int net_keepalive(void *ctx, const struct sockaddr_storage *local,
 
 static struct tcp_conn *net_connect(void *ctx, const struct sockaddr_storage *local,
 				    const struct sockaddr_storage *remote,
-				    uint32_t timeout_ms, int *err)
+				    uint32_t timeout_ms, uint32_t race_ms, int *err)
 {
 	struct engine *e = ctx;
 
@@ -113,7 +113,7 @@ static struct tcp_conn *net_connect(void *ctx, const struct sockaddr_storage *lo
 		*err = -ENOTCONN;
 		return NULL;
 	}
-	return tcp_connect(e->tcp, local, remote, timeout_ms, err);
+	return tcp_connect(e->tcp, local, remote, timeout_ms, race_ms, err);
 }
 
 static void net_close(void *ctx, struct tcp_conn *c, int err)

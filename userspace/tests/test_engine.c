@@ -97,6 +97,7 @@ struct net {
 	 * trip); 0 by default, everything at once. */
 	uint64_t one_way_ms, connect_ms;
 	uint64_t connect_at[8];	/* when the first connects were started */
+	uint32_t race_ms;	/* tcp_connect_race the last connect was given */
 	/* A NAT in front of a (family 0: none): b sees a's UDP from this
 	 * address, a's ports kept, and reaches a only there. */
 	struct sockaddr_storage nat_a;
@@ -213,7 +214,7 @@ static struct tconn *tconn_new(struct net *n, struct peer *owner, bool originato
 
 static struct tcp_conn *fake_connect(void *ctx, const struct sockaddr_storage *local,
 				     const struct sockaddr_storage *remote,
-				     uint32_t timeout_ms, int *err)
+				     uint32_t timeout_ms, uint32_t race_ms, int *err)
 {
 	struct peer *p = ctx, *to = other_peer(p);
 	struct net *n = p->net;
@@ -222,6 +223,7 @@ static struct tcp_conn *fake_connect(void *ctx, const struct sockaddr_storage *l
 
 	(void)timeout_ms;
 	(void)err;
+	n->race_ms = race_ms;
 	if (n->connects < sizeof(n->connect_at) / sizeof(n->connect_at[0]))
 		n->connect_at[n->connects] = now_ms;
 	n->connects++;

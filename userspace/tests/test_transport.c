@@ -3,11 +3,14 @@
  * UDP and TCP (RFC 9329) transports over loopback: marker handling on 4500,
  * keepalive and ESP drops, replies batched per read (order, failures),
  * IPv6 with pktinfo both ways, prefix, framing both ways, bad prefix,
- * connect refused reported, connection limit, idle timeout.
+ * connect refused reported, connection limit, idle timeout, the connect
+ * race (tcp_connect's race_ms: a second SYN for a lost first one).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -315,7 +318,7 @@ TEST(tcp_prefix_frames_both_ways)
 
 	ASSERT_NE(NULL, ts);
 	ASSERT_NE(NULL, tc);
-	c = tcp_connect(tc, NULL, &dst, 2000, &err);
+	c = tcp_connect(tc, NULL, &dst, 2000, 0, &err);
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(0, tcp_send(c, (const uint8_t *)"IKEMSG1", 7));
 	spin(l, &srv.n, 1);
@@ -376,7 +379,7 @@ TEST(tcp_connect_refused_reported)
 	struct tcp_conn *c;
 	int err;
 
-	c = tcp_connect(tc, NULL, &dst, 2000, &err);
+	c = tcp_connect(tc, NULL, &dst, 2000, 0, &err);
 	if (c) {
 		spin(l, &cli.connected, 1);
 		EXPECT_EQ(1, cli.connected);
@@ -385,6 +388,260 @@ TEST(tcp_connect_refused_reported)
 	} else {
 		EXPECT_EQ(-ECONNREFUSED, err);
 	}
+	tcp_close_all(tc);
+	loop_free(l);
+}
+
+/* --- the connect race (tcp_connect's race_ms) ------------------------------ */
+
+/*
+ * A listener on 127.0.0.1 whose accept queue (backlog 0: one connection)
+ * *blocker holds full: the kernel drops the SYNs that come meanwhile, as a
+ * lossy path would, and the connect waits for its 1 s retransmission.
+ */
+static int full_listener(struct sockaddr_storage *dst, int *blocker)
+{
+	socklen_t sl = sizeof(struct sockaddr_in);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	*dst = lo4(0);
+	*blocker = -1;
+	if (fd < 0 || bind(fd, (void *)dst, sl) || listen(fd, 0) ||
+	    getsockname(fd, (void *)dst, &sl))
+		return -1;
+	*blocker = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*blocker < 0 || connect(*blocker, (void *)dst, sizeof(struct sockaddr_in)))
+		return -1;
+	return fd;
+}
+
+/* The blocker accepted and gone: the next SYN gets through. */
+static void unblock(int lfd, int blocker)
+{
+	close(accept(lfd, NULL, NULL));
+	close(blocker);
+}
+
+static void run_ms(struct loop *l, uint64_t ms)
+{
+	uint64_t end = loop_now_ms() + ms;
+
+	while (loop_now_ms() < end)
+		loop_once(l, 10);
+}
+
+/* Accepts what connected to lfd by now: -1 when nothing did. */
+static int accept_now(int lfd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 ? accept(lfd, NULL, NULL) : -1;
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * The first SYN is lost: after race_ms a second connect() goes out, wins,
+ * and carries the prefix and the queued message; the first is closed
+ * unconnected, so its retransmitted SYN (1 s) never reaches the peer: one
+ * connection, well before the kernel's retransmission.
+ */
+TEST(tcp_connect_race_second_syn_wins)
+{
+	struct loop *l = loop_new();
+	struct sink cli = { 0 };
+	struct tcp_opts oc = { 0 };
+	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
+	struct sockaddr_storage dst;
+	int blocker, lfd = full_listener(&dst, &blocker), a, err;
+	static const uint8_t want[] = "IKETCP\0\x0d\0\0\0\0IKEMSG1";
+	uint8_t b[64];
+	struct tcp_conn *c;
+	uint64_t t0;
+
+	ASSERT_NE(NULL, tc);
+	ASSERT_LE(0, lfd);
+	t0 = loop_now_ms();
+	c = tcp_connect(tc, NULL, &dst, 3000, 200, &err);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, tcp_send(c, (const uint8_t *)"IKEMSG1", 7));
+	run_ms(l, 100);
+	EXPECT_EQ(0, cli.connected);	/* the first SYN was dropped */
+	unblock(lfd, blocker);
+	spin(l, &cli.connected, 1);
+	ASSERT_EQ(1, cli.connected);
+	EXPECT_EQ(0, cli.connect_err);
+	EXPECT_GT(700, loop_now_ms() - t0);	/* not the 1 s retransmission */
+	EXPECT_EQ(1, tc->st.connect_races);
+	EXPECT_EQ(1, tc->st.connect_races_won);
+	EXPECT_EQ(1, tc->st.connected);
+	EXPECT_EQ(1, tc->n_conns);
+	a = accept_now(lfd);
+	ASSERT_LE(0, a);
+	run_ms(l, 50);
+	ASSERT_EQ(sizeof(want) - 1, recv(a, b, sizeof(b), MSG_DONTWAIT));
+	EXPECT_EQ(0, memcmp(b, want, sizeof(want) - 1));
+	/* Past the first SYN's retransmission: the loser sent nothing. */
+	run_ms(l, 1300 - (loop_now_ms() - t0));
+	EXPECT_EQ(-1, accept_now(lfd));
+	EXPECT_EQ(1, cli.connected);
+	close(a);
+	close(lfd);
+	tcp_conn_put(c);
+	tcp_close_all(tc);
+	loop_free(l);
+}
+
+/*
+ * Both SYNs lost, the first retransmitted and through first: the first is
+ * kept, the second closed before it connected (no second connection at the
+ * listener after its own retransmission either).
+ */
+TEST(tcp_connect_race_first_syn_wins)
+{
+	struct loop *l = loop_new();
+	struct sink cli = { 0 };
+	struct tcp_opts oc = { 0 };
+	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
+	struct sockaddr_storage dst;
+	int blocker, lfd = full_listener(&dst, &blocker), a = -1, err;
+	struct tcp_conn *c;
+	uint64_t t0;
+
+	ASSERT_NE(NULL, tc);
+	ASSERT_LE(0, lfd);
+	t0 = loop_now_ms();
+	c = tcp_connect(tc, NULL, &dst, 3000, 100, &err);
+	ASSERT_NE(NULL, c);
+	run_ms(l, 200);
+	EXPECT_EQ(1, tc->st.connect_races);	/* both SYNs dropped so far */
+	unblock(lfd, blocker);
+	/* The first SYN's retransmission (1 s) comes before the second's
+	 * (1.1 s); its connection is taken at once so that a second would
+	 * find room in the queue. */
+	while (loop_now_ms() - t0 < 2500 && a < 0) {
+		loop_once(l, 5);
+		a = accept_now(lfd);
+	}
+	ASSERT_LE(0, a);
+	spin(l, &cli.connected, 1);
+	ASSERT_EQ(1, cli.connected);
+	EXPECT_EQ(0, cli.connect_err);
+	EXPECT_EQ(0, tc->st.connect_races_won);
+	run_ms(l, 1500 - (loop_now_ms() - t0));
+	EXPECT_EQ(-1, accept_now(lfd));
+	EXPECT_EQ(1, tc->n_conns);
+	close(a);
+	close(lfd);
+	tcp_conn_put(c);
+	tcp_close_all(tc);
+	loop_free(l);
+}
+
+/* A path that answers within race_ms: one connect, one SYN. */
+TEST(tcp_connect_race_clean_path_one_syn)
+{
+	struct loop *l = loop_new();
+	struct sink cli = { 0 };
+	struct tcp_opts oc = { 0 };
+	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
+	struct sockaddr_storage dst = lo4(0);
+	socklen_t sl = sizeof(struct sockaddr_in);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), a, err;
+	struct tcp_conn *c;
+
+	ASSERT_NE(NULL, tc);
+	ASSERT_EQ(0, bind(lfd, (void *)&dst, sl));
+	ASSERT_EQ(0, listen(lfd, 8));
+	ASSERT_EQ(0, getsockname(lfd, (void *)&dst, &sl));
+	c = tcp_connect(tc, NULL, &dst, 3000, 50, &err);
+	ASSERT_NE(NULL, c);
+	spin(l, &cli.connected, 1);
+	EXPECT_EQ(0, cli.connect_err);
+	run_ms(l, 200);
+	EXPECT_EQ(0, tc->st.connect_races);
+	a = accept_now(lfd);
+	EXPECT_LE(0, a);
+	EXPECT_EQ(-1, accept_now(lfd));
+	close(a);
+	close(lfd);
+	tcp_conn_put(c);
+	tcp_close_all(tc);
+	loop_free(l);
+}
+
+/* race_ms 0: one attempt, the kernel's retransmission its only second. */
+TEST(tcp_connect_race_off_waits_for_the_kernel)
+{
+	struct loop *l = loop_new();
+	struct sink cli = { 0 };
+	struct tcp_opts oc = { 0 };
+	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
+	struct sockaddr_storage dst;
+	int blocker, lfd = full_listener(&dst, &blocker), err;
+	struct tcp_conn *c;
+	uint64_t t0;
+
+	ASSERT_NE(NULL, tc);
+	ASSERT_LE(0, lfd);
+	t0 = loop_now_ms();
+	c = tcp_connect(tc, NULL, &dst, 3000, 0, &err);
+	ASSERT_NE(NULL, c);
+	run_ms(l, 100);
+	unblock(lfd, blocker);
+	run_ms(l, 500);
+	EXPECT_EQ(0, cli.connected);
+	EXPECT_EQ(0, tc->st.connect_races);
+	spin(l, &cli.connected, 1);
+	EXPECT_EQ(1, cli.connected);
+	EXPECT_EQ(0, cli.connect_err);
+	EXPECT_LE(900, loop_now_ms() - t0);
+	close(lfd);
+	tcp_conn_put(c);
+	tcp_close_all(tc);
+	loop_free(l);
+}
+
+/* Both attempts unanswered: the connect timeout fails the connection once,
+ * as without the race, and both sockets are closed. */
+TEST(tcp_connect_race_both_lost_times_out)
+{
+	struct loop *l = loop_new();
+	struct sink cli = { 0 };
+	struct tcp_opts oc = { 0 };
+	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
+	struct sockaddr_storage dst;
+	int blocker, lfd = full_listener(&dst, &blocker), fds, err;
+	struct tcp_conn *c;
+
+	ASSERT_NE(NULL, tc);
+	ASSERT_LE(0, lfd);
+	fds = open_fds();
+	c = tcp_connect(tc, NULL, &dst, 400, 100, &err);
+	ASSERT_NE(NULL, c);
+	spin(l, &cli.connected, 1);
+	ASSERT_EQ(1, cli.connected);
+	EXPECT_EQ(-ETIMEDOUT, cli.connect_err);
+	EXPECT_EQ(1, tc->st.connect_races);
+	EXPECT_EQ(0, tc->st.connect_races_won);
+	EXPECT_EQ(1, tc->st.connect_failed);
+	EXPECT_EQ(0, tc->n_conns);
+	EXPECT_EQ(fds, open_fds());
+	run_ms(l, 200);
+	EXPECT_EQ(1, cli.connected);
+	close(blocker);
+	close(lfd);
+	tcp_conn_put(c);
 	tcp_close_all(tc);
 	loop_free(l);
 }
