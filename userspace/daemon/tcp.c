@@ -1069,7 +1069,8 @@ int tcp_status(const struct tcp *t, struct buf *out)
 		     "tcp_frames_ike %llu\ntcp_frames_esp %llu\ntcp_tx_frames %llu\n"
 		     "tcp_tx_dropped_queue_full %llu\ntcp_accept_nofile %llu\n"
 		     "tcp_evicted_global %llu\ntcp_evicted_per_ip %llu\n"
-		     "tcp_evicted_memory %llu\ntcp_stream_memory %zu\n",
+		     "tcp_evicted_memory %llu\ntcp_stream_memory %zu\n"
+		     "tcp_connect_races %llu\ntcp_connect_races_won %llu\n",
 		     t->n_conns,
 		     (unsigned long long)t->st.accepted,
 		     (unsigned long long)t->st.connected,
@@ -1088,6 +1089,8 @@ int tcp_status(const struct tcp *t, struct buf *out)
 		     (unsigned long long)t->st.accept_nofile,
 		     (unsigned long long)t->st.evicted_global,
 		     (unsigned long long)t->st.evicted_per_ip,
-		     (unsigned long long)t->st.evicted_memory, t->pool.used);
+		     (unsigned long long)t->st.evicted_memory, t->pool.used,
+		     (unsigned long long)t->st.connect_races,
+		     (unsigned long long)t->st.connect_races_won);
 	return buf_append(out, b, (size_t)n);
 }

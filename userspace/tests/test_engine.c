@@ -3788,6 +3788,33 @@ TEST(separate_without_preconnect_connects_after_the_echo)
 	net_free(n);
 }
 
+/* Every connect to the peer's TCP port is given the connection's
+ * tcp_connect_race (tcp.c races a second SYN after it; 0: none):
+ * tcp_preconnect's beside IKE_SA_INIT, tcp's and separate-tcp-first's. */
+TEST(tcp_connect_race_reaches_every_connect)
+{
+	static const struct { const char *conf; uint32_t race_ms; } cases[] = {
+		{ "transport = separate", 250 },
+		{ "transport = separate\n tcp_connect_race = 100ms", 100 },
+		{ "transport = separate\n tcp_connect_race = 0", 0 },
+		{ "transport = tcp", 250 },
+		{ "transport = tcp\n tcp_connect_race = 0", 0 },
+		{ "transport = separate-tcp-first\n tcp_connect_race = 400ms", 400 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct net *n = net_new(cases[i].conf);
+
+		n->race_ms = 12345;
+		initiate(n);
+		EXPECT_EQ(1, n->connects);
+		EXPECT_EQ(cases[i].race_ms, n->race_ms);
+		pump(n);
+		established(_metadata, n);
+		net_free(n);
+	}
+}
+
 /* The connect starts with IKE_SA_INIT (fake time 0), carries nothing
  * before the echo, and IKE_AUTH goes on it the moment the echo is in
  * (RT-4; IKETCP went first when it came up, RT-6). */
