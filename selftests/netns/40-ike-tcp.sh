@@ -270,7 +270,10 @@ wire_check "separate, tcp_preconnect = no, responder without the extension: ever
 # tcp_preconnect: the first SYN and the first IKE_SA_INIT request are both
 # lost at b.  Connecting after the echo, the two waits add up (the
 # kernel's 1 s SYN retransmission after the 1 s IKE retransmission: 2 s at
-# least); pre-connected they overlap (about 1 s).
+# least); pre-connected they overlap (about 1 s).  The connect race is off
+# (tcp_connect_race = 0): it would hide the lost SYN itself (netns 70),
+# and the connection, up at 250 ms, would carry the racing TCP SA's
+# IKE_SA_INIT and go with it when UDP wins: a second connect for IKE_AUTH.
 ike_up_hook() {
 	ip netns exec "$NS_B" nft delete table inet lose1 2>/dev/null
 	ip netns exec "$NS_B" nft -f - <<NFT
@@ -290,7 +293,7 @@ NFT
 # ms from a's first IKE_SA_INIT to its IKE SA established, by a's own log
 # (a's initiate command may return late on a loaded machine)
 lost_both() {	# lost_both yes|no: $ms
-	ike_up "conn_extra=transport = separate;tcp_preconnect = $1"
+	ike_up "conn_extra=transport = separate;tcp_preconnect = $1;tcp_connect_race = 0"
 	wait_for 10 ike_established a
 	ms=$(log_ms a "sending IKE_SA_INIT request" "IKE SA established")
 }

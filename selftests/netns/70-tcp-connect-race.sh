@@ -15,6 +15,8 @@
 #                       SYNs from two ports, data on one only, the other
 #                       never retransmitted (closed), one connection at b
 #   race off            tcp_connect_race = 0: the kernel's 1 s (control)
+#   SYN and IKE_SA_INIT  separate: both losses hidden (tcp_race_delay and
+#   lost                 the connect race), well under 1 s
 #
 # strongSwan 5.9.8 (selftests/peers) has no IKE over TCP (RFC 9329), so no
 # charon responder here.
@@ -59,10 +61,16 @@ ike_up_hook() {
 	ip netns exec "$NS_B" nft -f - <<NFT
 table inet lose1 {
 	set syn { type ipv4_addr; flags dynamic; }
+	set init { type ipv4_addr; flags dynamic; }
 	chain in {
 		type filter hook input priority -20;
 		tcp dport 4500 tcp flags & (syn|ack) == syn ip saddr @syn accept
 		tcp dport 4500 tcp flags & (syn|ack) == syn add @syn { ip saddr } drop
+$([ -n "${LOSE_INIT:-}" ] && cat <<'RULES'
+		udp dport 4500 @th,64,32 0 @th,240,8 34 ip saddr @init accept
+		udp dport 4500 @th,64,32 0 @th,240,8 34 add @init { ip saddr } drop
+RULES
+)
 	}
 }
 NFT
@@ -101,6 +109,18 @@ lost_syn() {	# lost_syn TRANSPORT [EXTRA]: the TAP lines of one setup
 lost_syn separate
 lost_syn tcp
 lost_syn tcp "tcp_connect_race = 0"
+# The first IKE_SA_INIT (UDP) lost too: tcp_race_delay (250 ms) sends it
+# again and races a TCP SA on the connection, which the connect race has
+# up by then; the UDP SA, answered first, connects again for IKE_AUTH.
+LOSE_INIT=1
+ike_up "conn_extra=transport = separate"
+expect_established "separate, first SYN and first IKE_SA_INIT lost: IKE and Child SA established"
+ms=$(setup_ms)
+tap_diag "separate, first SYN and first IKE_SA_INIT lost: established $ms ms after initiate; connects $(ike_counter a tcp_connects), races $(ike_tcp a connect_races)"
+tap_check "separate, first SYN and first IKE_SA_INIT lost: both hidden, established in under 700 ms" \
+	test "$ms" -lt 700
+pcap_stop
+unset LOSE_INIT
 unset -f ike_up_hook
 ip netns exec "$NS_B" nft delete table inet lose1
 ike_stop a
