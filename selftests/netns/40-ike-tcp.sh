@@ -274,22 +274,7 @@ wire_check "separate, tcp_preconnect = no, responder without the extension: ever
 # (tcp_connect_race = 0): it would hide the lost SYN itself (netns 70),
 # and the connection, up at 250 ms, would carry the racing TCP SA's
 # IKE_SA_INIT and go with it when UDP wins: a second connect for IKE_AUTH.
-ike_up_hook() {
-	ip netns exec "$NS_B" nft delete table inet lose1 2>/dev/null
-	ip netns exec "$NS_B" nft -f - <<NFT
-table inet lose1 {
-	set syn { type ipv4_addr; flags dynamic; }
-	set init { type ipv4_addr; flags dynamic; }
-	chain in {
-		type filter hook input priority -20;
-		tcp dport 4500 tcp flags & (syn|ack) == syn ip saddr @syn accept
-		tcp dport 4500 tcp flags & (syn|ack) == syn add @syn { ip saddr } drop
-		udp dport 4500 @th,64,32 0 @th,240,8 34 ip saddr @init accept
-		udp dport 4500 @th,64,32 0 @th,240,8 34 add @init { ip saddr } drop
-	}
-}
-NFT
-}
+ike_up_hook() { lose_first "$NS_B" init; }
 # ms from a's first IKE_SA_INIT to its IKE SA established, by a's own log
 # (a's initiate command may return late on a loaded machine)
 lost_both() {	# lost_both yes|no: $ms
@@ -314,7 +299,7 @@ tap_check "separate, first SYN and first IKE_SA_INIT lost: pre-connected, the lo
 tap_check "separate, first SYN and first IKE_SA_INIT lost: one connect, one IKE retransmission" \
 	test "$(ike_counter a tcp_connects) $(ike_counter a retransmits)" = "1 1"
 unset -f ike_up_hook
-ip netns exec "$NS_B" nft delete table inet lose1
+lose_first_off "$NS_B"
 
 # TCP 4500 blocked after the UDP IKE_SA_INIT: RT-7 cancel, RT-8 retry on UDP.
 block "$NS_B" "tcp dport 4500 reject with tcp reset"

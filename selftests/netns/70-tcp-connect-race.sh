@@ -57,23 +57,7 @@ tap_check "separate, clean path: no second connect (tcp_connect_race 250 ms abov
 # (after the previous daemons stopped, with their Deletes: ike_up's hook)
 ike_up_hook() {
 	pcap_start "$NS_B" vb "$PCAP" tcp port 4500
-	ip netns exec "$NS_B" nft delete table inet lose1 2>/dev/null
-	ip netns exec "$NS_B" nft -f - <<NFT
-table inet lose1 {
-	set syn { type ipv4_addr; flags dynamic; }
-	set init { type ipv4_addr; flags dynamic; }
-	chain in {
-		type filter hook input priority -20;
-		tcp dport 4500 tcp flags & (syn|ack) == syn ip saddr @syn accept
-		tcp dport 4500 tcp flags & (syn|ack) == syn add @syn { ip saddr } drop
-$([ -n "${LOSE_INIT:-}" ] && cat <<'RULES'
-		udp dport 4500 @th,64,32 0 @th,240,8 34 ip saddr @init accept
-		udp dport 4500 @th,64,32 0 @th,240,8 34 add @init { ip saddr } drop
-RULES
-)
-	}
-}
-NFT
+	lose_first "$NS_B" ${LOSE_INIT:+init}
 }
 
 lost_syn() {	# lost_syn TRANSPORT [EXTRA]: the TAP lines of one setup
@@ -122,7 +106,7 @@ tap_check "separate, first SYN and first IKE_SA_INIT lost: both hidden, establis
 pcap_stop
 unset LOSE_INIT
 unset -f ike_up_hook
-ip netns exec "$NS_B" nft delete table inet lose1
+lose_first_off "$NS_B"
 ike_stop a
 ike_stop b
 tap_done

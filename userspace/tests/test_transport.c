@@ -395,31 +395,57 @@ TEST(tcp_connect_refused_reported)
 /* --- the connect race (tcp_connect's race_ms) ------------------------------ */
 
 /*
- * A listener on 127.0.0.1 whose accept queue (backlog 0: one connection)
- * *blocker holds full: the kernel drops the SYNs that come meanwhile, as a
- * lossy path would, and the connect waits for its 1 s retransmission.
+ * A client transport and a listener on 127.0.0.1 (lfd, connect to dst).
+ * full: the listener's accept queue (backlog 0: one connection) is held
+ * full by blocker, so the kernel drops the SYNs that come meanwhile, as a
+ * lossy path would, and a connect waits for its 1 s retransmission.
  */
-static int full_listener(struct sockaddr_storage *dst, int *blocker)
+struct race {
+	struct loop *l;
+	struct sink cli;
+	struct tcp *tc;
+	struct sockaddr_storage dst;
+	int lfd, blocker;
+	uint64_t t0;
+};
+
+static int race_open(struct race *r, bool full)
 {
 	socklen_t sl = sizeof(struct sockaddr_in);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct tcp_opts oc = { 0 };
 
-	*dst = lo4(0);
-	*blocker = -1;
-	if (fd < 0 || bind(fd, (void *)dst, sl) || listen(fd, 0) ||
-	    getsockname(fd, (void *)dst, &sl))
+	memset(r, 0, sizeof(*r));
+	r->blocker = -1;
+	r->l = loop_new();
+	r->tc = tcp_open(r->l, &oc, on_rx, &r->cli, &ops, &r->cli);
+	r->dst = lo4(0);
+	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	r->t0 = loop_now_ms();
+	if (!r->tc || r->lfd < 0 || bind(r->lfd, (void *)&r->dst, sl) ||
+	    listen(r->lfd, full ? 0 : 8) || getsockname(r->lfd, (void *)&r->dst, &sl))
 		return -1;
-	*blocker = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*blocker < 0 || connect(*blocker, (void *)dst, sizeof(struct sockaddr_in)))
-		return -1;
-	return fd;
+	if (!full)
+		return 0;
+	r->blocker = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return r->blocker < 0 || connect(r->blocker, (void *)&r->dst, sl) ? -1 : 0;
+}
+
+static void race_close(struct race *r, struct tcp_conn *c)
+{
+	if (r->blocker >= 0)
+		close(r->blocker);
+	close(r->lfd);
+	tcp_conn_put(c);
+	tcp_close_all(r->tc);
+	loop_free(r->l);
 }
 
 /* The blocker accepted and gone: the next SYN gets through. */
-static void unblock(int lfd, int blocker)
+static void unblock(struct race *r)
 {
-	close(accept(lfd, NULL, NULL));
-	close(blocker);
+	close(accept(r->lfd, NULL, NULL));
+	close(r->blocker);
+	r->blocker = -1;
 }
 
 static void run_ms(struct loop *l, uint64_t ms)
@@ -458,48 +484,38 @@ static int open_fds(void)
  */
 TEST(tcp_connect_race_second_syn_wins)
 {
-	struct loop *l = loop_new();
-	struct sink cli = { 0 };
-	struct tcp_opts oc = { 0 };
-	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
-	struct sockaddr_storage dst;
-	int blocker, lfd = full_listener(&dst, &blocker), a, err;
 	static const uint8_t want[] = "IKETCP\0\x0d\0\0\0\0IKEMSG1";
-	uint8_t b[64];
+	struct race r;
 	struct tcp_conn *c;
-	uint64_t t0;
+	uint8_t b[64];
+	int a, err;
 
-	ASSERT_NE(NULL, tc);
-	ASSERT_LE(0, lfd);
-	t0 = loop_now_ms();
-	c = tcp_connect(tc, NULL, &dst, 3000, 200, &err);
+	ASSERT_EQ(0, race_open(&r, true));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 200, &err);
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(0, tcp_send(c, (const uint8_t *)"IKEMSG1", 7));
-	run_ms(l, 100);
-	EXPECT_EQ(0, cli.connected);	/* the first SYN was dropped */
-	unblock(lfd, blocker);
-	spin(l, &cli.connected, 1);
-	ASSERT_EQ(1, cli.connected);
-	EXPECT_EQ(0, cli.connect_err);
-	EXPECT_GT(700, loop_now_ms() - t0);	/* not the 1 s retransmission */
-	EXPECT_EQ(1, tc->st.connect_races);
-	EXPECT_EQ(1, tc->st.connect_races_won);
-	EXPECT_EQ(1, tc->st.connected);
-	EXPECT_EQ(1, tc->n_conns);
-	a = accept_now(lfd);
+	run_ms(r.l, 100);
+	EXPECT_EQ(0, r.cli.connected);	/* the first SYN was dropped */
+	unblock(&r);
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(0, r.cli.connect_err);
+	EXPECT_GT(700, loop_now_ms() - r.t0);	/* not the 1 s retransmission */
+	EXPECT_EQ(1, r.tc->st.connect_races);
+	EXPECT_EQ(1, r.tc->st.connect_races_won);
+	EXPECT_EQ(1, r.tc->st.connected);
+	EXPECT_EQ(1, r.tc->n_conns);
+	a = accept_now(r.lfd);
 	ASSERT_LE(0, a);
-	run_ms(l, 50);
+	run_ms(r.l, 50);
 	ASSERT_EQ(sizeof(want) - 1, recv(a, b, sizeof(b), MSG_DONTWAIT));
 	EXPECT_EQ(0, memcmp(b, want, sizeof(want) - 1));
 	/* Past the first SYN's retransmission: the loser sent nothing. */
-	run_ms(l, 1300 - (loop_now_ms() - t0));
-	EXPECT_EQ(-1, accept_now(lfd));
-	EXPECT_EQ(1, cli.connected);
+	run_ms(r.l, 1300 - (loop_now_ms() - r.t0));
+	EXPECT_EQ(-1, accept_now(r.lfd));
+	EXPECT_EQ(1, r.cli.connected);
 	close(a);
-	close(lfd);
-	tcp_conn_put(c);
-	tcp_close_all(tc);
-	loop_free(l);
+	race_close(&r, c);
 }
 
 /*
@@ -509,141 +525,101 @@ TEST(tcp_connect_race_second_syn_wins)
  */
 TEST(tcp_connect_race_first_syn_wins)
 {
-	struct loop *l = loop_new();
-	struct sink cli = { 0 };
-	struct tcp_opts oc = { 0 };
-	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
-	struct sockaddr_storage dst;
-	int blocker, lfd = full_listener(&dst, &blocker), a = -1, err;
+	struct race r;
 	struct tcp_conn *c;
-	uint64_t t0;
+	int a = -1, err;
 
-	ASSERT_NE(NULL, tc);
-	ASSERT_LE(0, lfd);
-	t0 = loop_now_ms();
-	c = tcp_connect(tc, NULL, &dst, 3000, 100, &err);
+	ASSERT_EQ(0, race_open(&r, true));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 100, &err);
 	ASSERT_NE(NULL, c);
-	run_ms(l, 200);
-	EXPECT_EQ(1, tc->st.connect_races);	/* both SYNs dropped so far */
-	unblock(lfd, blocker);
+	run_ms(r.l, 200);
+	EXPECT_EQ(1, r.tc->st.connect_races);	/* both SYNs dropped so far */
+	unblock(&r);
 	/* The first SYN's retransmission (1 s) comes before the second's
 	 * (1.1 s); its connection is taken at once so that a second would
 	 * find room in the queue. */
-	while (loop_now_ms() - t0 < 2500 && a < 0) {
-		loop_once(l, 5);
-		a = accept_now(lfd);
+	while (loop_now_ms() - r.t0 < 2500 && a < 0) {
+		loop_once(r.l, 5);
+		a = accept_now(r.lfd);
 	}
 	ASSERT_LE(0, a);
-	spin(l, &cli.connected, 1);
-	ASSERT_EQ(1, cli.connected);
-	EXPECT_EQ(0, cli.connect_err);
-	EXPECT_EQ(0, tc->st.connect_races_won);
-	run_ms(l, 1500 - (loop_now_ms() - t0));
-	EXPECT_EQ(-1, accept_now(lfd));
-	EXPECT_EQ(1, tc->n_conns);
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(0, r.cli.connect_err);
+	EXPECT_EQ(0, r.tc->st.connect_races_won);
+	run_ms(r.l, 1500 - (loop_now_ms() - r.t0));
+	EXPECT_EQ(-1, accept_now(r.lfd));
+	EXPECT_EQ(1, r.tc->n_conns);
 	close(a);
-	close(lfd);
-	tcp_conn_put(c);
-	tcp_close_all(tc);
-	loop_free(l);
+	race_close(&r, c);
 }
 
 /* A path that answers within race_ms: one connect, one SYN. */
 TEST(tcp_connect_race_clean_path_one_syn)
 {
-	struct loop *l = loop_new();
-	struct sink cli = { 0 };
-	struct tcp_opts oc = { 0 };
-	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
-	struct sockaddr_storage dst = lo4(0);
-	socklen_t sl = sizeof(struct sockaddr_in);
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), a, err;
+	struct race r;
 	struct tcp_conn *c;
+	int a, err;
 
-	ASSERT_NE(NULL, tc);
-	ASSERT_EQ(0, bind(lfd, (void *)&dst, sl));
-	ASSERT_EQ(0, listen(lfd, 8));
-	ASSERT_EQ(0, getsockname(lfd, (void *)&dst, &sl));
-	c = tcp_connect(tc, NULL, &dst, 3000, 50, &err);
+	ASSERT_EQ(0, race_open(&r, false));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 50, &err);
 	ASSERT_NE(NULL, c);
-	spin(l, &cli.connected, 1);
-	EXPECT_EQ(0, cli.connect_err);
-	run_ms(l, 200);
-	EXPECT_EQ(0, tc->st.connect_races);
-	a = accept_now(lfd);
+	spin(r.l, &r.cli.connected, 1);
+	EXPECT_EQ(0, r.cli.connect_err);
+	run_ms(r.l, 200);
+	EXPECT_EQ(0, r.tc->st.connect_races);
+	a = accept_now(r.lfd);
 	EXPECT_LE(0, a);
-	EXPECT_EQ(-1, accept_now(lfd));
+	EXPECT_EQ(-1, accept_now(r.lfd));
 	close(a);
-	close(lfd);
-	tcp_conn_put(c);
-	tcp_close_all(tc);
-	loop_free(l);
+	race_close(&r, c);
 }
 
 /* race_ms 0: one attempt, the kernel's retransmission its only second. */
 TEST(tcp_connect_race_off_waits_for_the_kernel)
 {
-	struct loop *l = loop_new();
-	struct sink cli = { 0 };
-	struct tcp_opts oc = { 0 };
-	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
-	struct sockaddr_storage dst;
-	int blocker, lfd = full_listener(&dst, &blocker), err;
+	struct race r;
 	struct tcp_conn *c;
-	uint64_t t0;
+	int err;
 
-	ASSERT_NE(NULL, tc);
-	ASSERT_LE(0, lfd);
-	t0 = loop_now_ms();
-	c = tcp_connect(tc, NULL, &dst, 3000, 0, &err);
+	ASSERT_EQ(0, race_open(&r, true));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 0, &err);
 	ASSERT_NE(NULL, c);
-	run_ms(l, 100);
-	unblock(lfd, blocker);
-	run_ms(l, 500);
-	EXPECT_EQ(0, cli.connected);
-	EXPECT_EQ(0, tc->st.connect_races);
-	spin(l, &cli.connected, 1);
-	EXPECT_EQ(1, cli.connected);
-	EXPECT_EQ(0, cli.connect_err);
-	EXPECT_LE(900, loop_now_ms() - t0);
-	close(lfd);
-	tcp_conn_put(c);
-	tcp_close_all(tc);
-	loop_free(l);
+	run_ms(r.l, 100);
+	unblock(&r);
+	run_ms(r.l, 500);
+	EXPECT_EQ(0, r.cli.connected);
+	EXPECT_EQ(0, r.tc->st.connect_races);
+	spin(r.l, &r.cli.connected, 1);
+	EXPECT_EQ(1, r.cli.connected);
+	EXPECT_EQ(0, r.cli.connect_err);
+	EXPECT_LE(900, loop_now_ms() - r.t0);
+	race_close(&r, c);
 }
 
 /* Both attempts unanswered: the connect timeout fails the connection once,
  * as without the race, and both sockets are closed. */
 TEST(tcp_connect_race_both_lost_times_out)
 {
-	struct loop *l = loop_new();
-	struct sink cli = { 0 };
-	struct tcp_opts oc = { 0 };
-	struct tcp *tc = tcp_open(l, &oc, on_rx, &cli, &ops, &cli);
-	struct sockaddr_storage dst;
-	int blocker, lfd = full_listener(&dst, &blocker), fds, err;
+	struct race r;
 	struct tcp_conn *c;
+	int fds, err;
 
-	ASSERT_NE(NULL, tc);
-	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, race_open(&r, true));
 	fds = open_fds();
-	c = tcp_connect(tc, NULL, &dst, 400, 100, &err);
+	c = tcp_connect(r.tc, NULL, &r.dst, 400, 100, &err);
 	ASSERT_NE(NULL, c);
-	spin(l, &cli.connected, 1);
-	ASSERT_EQ(1, cli.connected);
-	EXPECT_EQ(-ETIMEDOUT, cli.connect_err);
-	EXPECT_EQ(1, tc->st.connect_races);
-	EXPECT_EQ(0, tc->st.connect_races_won);
-	EXPECT_EQ(1, tc->st.connect_failed);
-	EXPECT_EQ(0, tc->n_conns);
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(-ETIMEDOUT, r.cli.connect_err);
+	EXPECT_EQ(1, r.tc->st.connect_races);
+	EXPECT_EQ(0, r.tc->st.connect_races_won);
+	EXPECT_EQ(1, r.tc->st.connect_failed);
+	EXPECT_EQ(0, r.tc->n_conns);
 	EXPECT_EQ(fds, open_fds());
-	run_ms(l, 200);
-	EXPECT_EQ(1, cli.connected);
-	close(blocker);
-	close(lfd);
-	tcp_conn_put(c);
-	tcp_close_all(tc);
-	loop_free(l);
+	run_ms(r.l, 200);
+	EXPECT_EQ(1, r.cli.connected);
+	race_close(&r, c);
 }
 
 /* The peer closed fd (EOF or reset) within a second. */
