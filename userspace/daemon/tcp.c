@@ -36,6 +36,7 @@
 static void conn_io(void *ctx, int fd, uint32_t ev);
 static void conn_timer(struct timer *tm);
 static void race_drop(struct tcp_conn *c);
+static void race_take(struct tcp_conn *c);
 
 static uint32_t host_hash(const struct sockaddr_storage *a)
 {
@@ -383,10 +384,7 @@ static void conn_connected(struct tcp_conn *c)
 	getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
 	if (soerr && c->race_fd >= 0) {
 		/* The first attempt failed: the race's goes on alone. */
-		loop_unwatch(t->loop, c->fd);
-		close(c->fd);
-		c->fd = c->race_fd;
-		c->race_fd = -1;
+		race_take(c);
 		conn_update_watch(c);
 		return;
 	}
@@ -398,6 +396,8 @@ static void conn_connected(struct tcp_conn *c)
 	getsockname(c->fd, (struct sockaddr *)&c->local, &sl);
 	c->connecting = false;
 	t->st.connected++;
+	if (c->race_second)
+		t->st.connect_races_won++;
 	timer_arm(t->loop, &c->timer, t->o.idle_timeout_ms, conn_timer);
 	c->announced = true;
 	if (t->ops && t->ops->connected)
@@ -869,12 +869,22 @@ static void race_drop(struct tcp_conn *c)
 	c->race_fd = -1;
 }
 
-/* The race's attempt completed first: it becomes c's socket, the first
- * attempt is closed unconnected.  Failed: the first goes on alone. */
+/* The race's attempt becomes c's socket; the first attempt, failed or
+ * beaten, is closed unconnected (nothing was written on it). */
+static void race_take(struct tcp_conn *c)
+{
+	loop_unwatch(c->tcp->loop, c->fd);
+	close(c->fd);
+	c->fd = c->race_fd;
+	c->race_fd = -1;
+	c->race_second = true;
+}
+
+/* The race's attempt completed first: it is the connection's now.
+ * Failed: the first goes on alone. */
 static void race_io(void *ctx, int fd, uint32_t ev)
 {
 	struct tcp_conn *c = ctx;
-	struct tcp *t = c->tcp;
 	socklen_t el = sizeof(int);
 	int soerr = 0;
 
@@ -884,11 +894,7 @@ static void race_io(void *ctx, int fd, uint32_t ev)
 		race_drop(c);
 		return;
 	}
-	loop_unwatch(t->loop, c->fd);
-	close(c->fd);
-	c->fd = fd;
-	c->race_fd = -1;
-	t->st.connect_races_won++;
+	race_take(c);
 	conn_io(c, fd, LOOP_WRITE);
 }
 

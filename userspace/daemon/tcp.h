@@ -70,7 +70,7 @@ struct tcp_stats {
 	uint64_t runts;
 	uint64_t tx_frames, tx_dropped_queue_full;
 	uint64_t connect_races;		/* second connect() started (race_ms) */
-	uint64_t connect_races_won;	/* ... and it connected first */
+	uint64_t connect_races_won;	/* ... and the connection is on it */
 };
 
 struct tcp_conn {
@@ -86,6 +86,7 @@ struct tcp_conn {
 	bool announced;		/* connected(c, 0) was called: closed() follows */
 	bool proven;		/* an IKE SA authenticated on it (tcp_conn_proven) */
 	bool replied;		/* we sent an IKE message on it (a cookie, say) */
+	bool race_second;	/* fd is the connect race's second attempt */
 	struct sockaddr_storage local, remote;
 	uint64_t last_activity_ms;
 	struct stream st;

@@ -554,6 +554,42 @@ TEST(tcp_connect_race_first_syn_wins)
 	race_close(&r, c);
 }
 
+/*
+ * The first attempt refused while the race's is pending (the listener gone
+ * when the first SYN is retransmitted at 1 s, back before the second's at
+ * 1.5 s): the second goes on alone and the connection comes up on it.
+ */
+TEST(tcp_connect_race_first_refused_second_goes_on)
+{
+	socklen_t sl = sizeof(struct sockaddr_in);
+	struct race r;
+	struct tcp_conn *c;
+	int one = 1, a = -1, err;
+
+	ASSERT_EQ(0, race_open(&r, true));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 500, &err);
+	ASSERT_NE(NULL, c);
+	run_ms(r.l, 600);
+	EXPECT_EQ(1, r.tc->st.connect_races);
+	close(r.lfd);
+	run_ms(r.l, 1250 - (loop_now_ms() - r.t0));
+	EXPECT_EQ(0, r.cli.connected);		/* the first refused quietly */
+	r.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(r.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ASSERT_EQ(0, bind(r.lfd, (void *)&r.dst, sl));
+	ASSERT_EQ(0, listen(r.lfd, 8));
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(0, r.cli.connect_err);
+	EXPECT_EQ(1, r.tc->st.connect_races_won);
+	EXPECT_EQ(1, r.tc->n_conns);
+	a = accept_now(r.lfd);
+	EXPECT_LE(0, a);
+	EXPECT_EQ(-1, accept_now(r.lfd));
+	close(a);
+	race_close(&r, c);
+}
+
 /* A path that answers within race_ms: one connect, one SYN. */
 TEST(tcp_connect_race_clean_path_one_syn)
 {
