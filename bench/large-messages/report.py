@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from report_vm import commit, problems, read_raw
+from report_vm import read_raw, vm_head
 
 BOUND_MS = 30000
 FAIL = math.inf
@@ -117,18 +117,14 @@ def connect_race(info):
             " closed unused)." % race[0])
 
 
-def vm_head(p, title, args, cost, info, vm_s, rc, errs):
-    """The opening of a VM report: title, command, what the emulation costs
-    (cost: its lines), the run's facts, and what went wrong."""
-    p(title)
-    p("")
-    p("Command: `bench/large-messages/host.sh %s`, tcpike %s.  **The 6.12 test VM under" % (args, commit()))
-    p("QEMU TCG (software emulation, 2 vCPUs): every time below includes the emulated")
-    for line in cost:
-        p(line)
-    p("%s; one boot, %s s of VM." % ("; ".join(info) if info else "?", vm_s))
-    p("")
-    problems(p, rc, errs)
+def b2_head(p, title, args, cost, info, vm_s, rc, errs):
+    """The opening of B2's and B6's VM report: what the emulation costs
+    (cost: its lines) between the common words."""
+    vm_head(p, title, "`bench/large-messages/host.sh %s`" % args,
+            ["**The 6.12 test VM under",
+             "QEMU TCG (software emulation, 2 vCPUs): every time below includes the emulated"]
+            + cost + ["%s; one boot, %s s of VM." % ("; ".join(info) if info else "?", vm_s)],
+            rc, errs)
 
 
 def main():
@@ -147,7 +143,7 @@ def main():
     n_set = sorted(set(r["n"] for r in res.values()))
     L = []
     p = L.append
-    vm_head(p, "## B2 in the VM: big IKE messages under loss, with delay and a rate limit",
+    b2_head(p, "## B2 in the VM: big IKE messages under loss, with delay and a rate limit",
             args, ["CPU, which is many times slower than the host's** (RSA-4096 signatures and",
                    "chain checks on both sides of every setup), so absolute times are not those of",
                    "real hardware; the transports and timers are compared under the same emulation."],
@@ -292,7 +288,7 @@ def main_pq(raw, out, rc, vm_s, args):
     n_set = sorted(set(r["n"] for r in res.values()))
     L = []
     p = L.append
-    vm_head(p, "## B6 in the VM: post-quantum IKE messages under loss, with delay and a rate limit",
+    b2_head(p, "## B6 in the VM: post-quantum IKE messages under loss, with delay and a rate limit",
             args.strip(), ["CPU, which is many times slower than the host's** (ML-KEM-1024, X25519 and",
                            "ML-DSA-87 signatures and chain checks on both sides of every setup), so absolute",
                            "times are not those of real hardware; the transports and timers are compared",

@@ -1450,8 +1450,8 @@ static const struct key conn_keys[] = {
 	{ K("transport", KT_ENUM), CONN(transport), .values = v_transport, .def = "udp",
 	  .help = "How IKE and ESP travel." },
 	{ K("tcp_port", KT_UINT), CONN(tcp_port), PORT, .def = "4500", .help = "The peer's TCP port." },
-	{ K("tcp_fallback_delay", KT_DUR_MS), CONN(tcp_fallback_delay_ms), .def = "1500ms",
-	  .help = "Obsolete: `auto` and `separate` used to drop UDP for TCP after this long. With either it is now taken for `tcp_race_delay` when that is not set (configurations older than the race), with a warning; setting both is refused. Other transports ignore it." },
+	{ K("tcp_fallback_delay", KT_DUR_MS), CONN(tcp_race_delay_ms),
+	  .help = "Obsolete: `auto` and `separate` used to drop UDP for TCP after this long (1.5 s by default). With either it is now taken for `tcp_race_delay` when that is not set (configurations older than the race), with a warning; setting both is refused. Other transports ignore it." },
 	{ K("tcp_race_delay", KT_DUR_MS), CONN(tcp_race_delay_ms), .def = "250ms",
 	  .help = "`auto` and `separate`: time the UDP IKE_SA_INIT has alone, about one round trip to the peer. Unanswered by then, it is sent once more and a new IKE SA (a new SPI, RFC 9329 section 5.1) starts over TCP beside it, as Happy Eyeballs (RFC 8305) races address families; the first to complete IKE_SA_INIT goes on and the other is dropped without a word (its TCP connection closed). With `separate` the TCP SA is `separate-tcp-first` (the notify from TCP) and takes the connection `tcp_preconnect` opened. With `auto`, when UDP answers in time no TCP connection is opened. `0` starts TCP together with the first UDP request (which then goes only once, against RFC 9329 section 5.1's advice to retransmit over UDP first): a TCP connection and a half-open IKE SA at the peer for every setup, even where UDP works." },
 	{ K("tcp_connect_timeout", KT_DUR_MS), CONN(tcp_connect_timeout_ms), .def = "3s",
@@ -2273,8 +2273,8 @@ static int check_start(struct ctx *c, const struct node *sec, const struct conn_
 
 /* auto and separate race UDP and TCP after tcp_race_delay; before, they
  * dropped UDP for TCP after tcp_fallback_delay.  An older configuration
- * that set the latter keeps its delay. */
-static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
+ * that set the latter keeps its delay: the key writes tcp_race_delay_ms. */
+static int check_race(struct ctx *c, const struct node *sec, const struct conn_cfg *cc)
 {
 	int fb = set_line(sec, "tcp_fallback_delay");
 	const char *t = cfg_transport_name(cc->transport);
@@ -2284,7 +2284,6 @@ static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	if (set_line(sec, "tcp_race_delay"))
 		return fail(c, fb, "tcp_fallback_delay: transport = %s starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay",
 			    t);
-	cc->tcp_race_delay_ms = cc->tcp_fallback_delay_ms;
 	warn(c, fb, "tcp_fallback_delay: transport = %s now races TCP beside UDP after tcp_race_delay (default 250ms); taken as tcp_race_delay = %ums, write that instead",
 	     t, cc->tcp_race_delay_ms);
 	return 0;
