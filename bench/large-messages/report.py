@@ -103,6 +103,20 @@ def best_udp_of(res, daemon, loss):
     return min(c)[3] if c else None
 
 
+def connect_race(info):
+    """What the run's tcp and separate rows did about a lost SYN."""
+    race = [i.split()[2] for i in info if i.startswith("tcpiked tcp_connect_race ")]
+    if not race:
+        return ("tcp and separate: the connect race was not recorded (a run before it:"
+                " a lost SYN waits for the kernel's 1 s retransmission).")
+    if race[0] in ("0", "0ms", "0s"):
+        return ("tcp and separate: `tcp_connect_race = 0`, one connect: a lost SYN"
+                " waits for the kernel's 1 s retransmission.")
+    return ("tcp and separate: `tcp_connect_race = %s`, a second SYN when the connect"
+            " has not completed by then (the first to complete is kept, the other"
+            " closed unused)." % race[0])
+
+
 def b2_head(p, title, args, cost, info, vm_s, rc, errs):
     """The opening of B2's and B6's VM report: what the emulation costs
     (cost: its lines) between the common words."""
@@ -163,7 +177,8 @@ def main():
     p("here.  charon uses kernel-libipsec (as in the host run; its ESP is not")
     p("exercised: no traffic), max_packet 65000, fragment_size 1280.  tcpiked TCP")
     p("(RFC 9329) and separate transports keep the 1 s default (separate: it times")
-    p("only IKE_SA_INIT, on UDP; separate@RT, where run, has RT).  \"Best UDP\" is,")
+    p("only IKE_SA_INIT, on UDP; separate@RT, where run, has RT).  %s" % connect_race(info))
+    p("\"Best UDP\" is,")
     p("per loss rate and daemon, the")
     p("timer with the most setups established, then the lowest p95: a choice made")
     p("after the fact, which flatters UDP.")

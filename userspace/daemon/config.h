@@ -149,6 +149,7 @@ struct conn_cfg {
 	uint16_t tcp_port;
 	/* tcp_fallback_delay, obsolete, sets tcp_race_delay_ms too */
 	uint32_t tcp_race_delay_ms, tcp_connect_timeout_ms;
+	uint32_t tcp_connect_race_ms;	/* second connect() after this; 0 none */
 	bool udp_retry_without_separate;	/* RT-8 */
 	bool tcp_preconnect;		/* separate: connect beside IKE_SA_INIT */
 	/* RT-24..28: ESP reachability after a TCP-first separate setup */

@@ -56,7 +56,7 @@ struct engine_net {
 	 * announced later through engine_tcp_connected(); NULL with *err. */
 	struct tcp_conn *(*connect)(void *ctx, const struct sockaddr_storage *local,
 				    const struct sockaddr_storage *remote,
-				    uint32_t timeout_ms, int *err);
+				    uint32_t timeout_ms, uint32_t race_ms, int *err);
 	/* As tcp_conn_close(): engine_tcp_closed() follows for a connection
 	 * that was announced. */
 	void (*close)(void *ctx, struct tcp_conn *c, int err);

@@ -105,7 +105,7 @@ static int net_keepalive(void *ctx, const struct sockaddr_storage *local,
 
 static struct tcp_conn *net_connect(void *ctx, const struct sockaddr_storage *local,
 				    const struct sockaddr_storage *remote,
-				    uint32_t timeout_ms, int *err)
+				    uint32_t timeout_ms, uint32_t race_ms, int *err)
 {
 	struct engine *e = ctx;
 
@@ -113,7 +113,7 @@ static struct tcp_conn *net_connect(void *ctx, const struct sockaddr_storage *lo
 		*err = -ENOTCONN;
 		return NULL;
 	}
-	return tcp_connect(e->tcp, local, remote, timeout_ms, err);
+	return tcp_connect(e->tcp, local, remote, timeout_ms, race_ms, err);
 }
 
 static void net_close(void *ctx, struct tcp_conn *c, int err)
@@ -1064,7 +1064,8 @@ static void tcp_json(const struct tcp *t, struct buf *b)
 		"\"oversized\":%llu,\"runts\":%llu,\"tx_frames\":%llu,"
 		"\"tx_dropped_queue_full\":%llu,\"accept_nofile\":%llu,"
 		"\"evicted_global\":%llu,\"evicted_per_ip\":%llu,"
-		"\"evicted_memory\":%llu,\"stream_memory\":%zu}",
+		"\"evicted_memory\":%llu,\"stream_memory\":%zu,"
+		"\"connect_races\":%llu,\"connect_races_won\":%llu}",
 		n, (unsigned long long)st.accepted, (unsigned long long)st.connected,
 		(unsigned long long)st.connect_failed, (unsigned long long)st.closed,
 		(unsigned long long)st.refused_global, (unsigned long long)st.refused_per_ip,
@@ -1078,7 +1079,9 @@ static void tcp_json(const struct tcp *t, struct buf *b)
 		(unsigned long long)st.accept_nofile,
 		(unsigned long long)st.evicted_global,
 		(unsigned long long)st.evicted_per_ip,
-		(unsigned long long)st.evicted_memory, t->pool.used);
+		(unsigned long long)st.evicted_memory, t->pool.used,
+		(unsigned long long)st.connect_races,
+		(unsigned long long)st.connect_races_won);
 }
 
 /* The UDP transport's counters (udp.h): what was dropped before the engine

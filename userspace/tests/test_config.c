@@ -914,6 +914,7 @@ TEST(defaults)
 	EXPECT_EQ(4500, cc->tcp_port);
 	EXPECT_EQ(250, cc->tcp_race_delay_ms);
 	EXPECT_EQ(3000, cc->tcp_connect_timeout_ms);
+	EXPECT_EQ(250, cc->tcp_connect_race_ms);
 	EXPECT_TRUE(cc->udp_retry_without_separate);
 	EXPECT_TRUE(cc->esp_probe);
 	EXPECT_EQ(1, cc->n_ike);
@@ -963,6 +964,7 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "tcp_fallback_delay = 2s" },
 		{ CFG_SEC_CONN, "tcp_race_delay = 100ms" },
 		{ CFG_SEC_CONN, "tcp_connect_timeout = 4s" },
+		{ CFG_SEC_CONN, "tcp_connect_race = 100ms" },
 		{ CFG_SEC_CONN, "udp_retry_without_separate = no" },
 		{ CFG_SEC_CONN, "tcp_preconnect = no" },
 		{ CFG_SEC_CONN, "esp_probe = no" },

@@ -101,6 +101,7 @@ struct net {
 	 * each wait for room (fake_wait) takes wait_ms and is counted. */
 	unsigned int eagain, waits;
 	uint64_t wait_ms;
+	uint32_t race_ms;	/* tcp_connect_race the last connect was given */
 	/* A NAT in front of a (family 0: none): b sees a's UDP from this
 	 * address, a's ports kept, and reaches a only there. */
 	struct sockaddr_storage nat_a;
@@ -220,7 +221,7 @@ static struct tconn *tconn_new(struct net *n, struct peer *owner, bool originato
 
 static struct tcp_conn *fake_connect(void *ctx, const struct sockaddr_storage *local,
 				     const struct sockaddr_storage *remote,
-				     uint32_t timeout_ms, int *err)
+				     uint32_t timeout_ms, uint32_t race_ms, int *err)
 {
 	struct peer *p = ctx, *to = other_peer(p);
 	struct net *n = p->net;
@@ -229,6 +230,7 @@ static struct tcp_conn *fake_connect(void *ctx, const struct sockaddr_storage *l
 
 	(void)timeout_ms;
 	(void)err;
+	n->race_ms = race_ms;
 	if (n->connects < sizeof(n->connect_at) / sizeof(n->connect_at[0]))
 		n->connect_at[n->connects] = now_ms;
 	n->connects++;
@@ -3932,6 +3934,33 @@ TEST(separate_without_preconnect_connects_after_the_echo)
 	established(_metadata, n);
 	EXPECT_EQ(0, n->connects);
 	net_free(n);
+}
+
+/* Every connect to the peer's TCP port is given the connection's
+ * tcp_connect_race (tcp.c races a second SYN after it; 0: none):
+ * tcp_preconnect's beside IKE_SA_INIT, tcp's and separate-tcp-first's. */
+TEST(tcp_connect_race_reaches_every_connect)
+{
+	static const struct { const char *conf; uint32_t race_ms; } cases[] = {
+		{ "transport = separate", 250 },
+		{ "transport = separate\n tcp_connect_race = 100ms", 100 },
+		{ "transport = separate\n tcp_connect_race = 0", 0 },
+		{ "transport = tcp", 250 },
+		{ "transport = tcp\n tcp_connect_race = 0", 0 },
+		{ "transport = separate-tcp-first\n tcp_connect_race = 400ms", 400 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct net *n = net_new(cases[i].conf);
+
+		n->race_ms = 12345;
+		initiate(n);
+		EXPECT_EQ(1, n->connects);
+		EXPECT_EQ(cases[i].race_ms, n->race_ms);
+		pump(n);
+		established(_metadata, n);
+		net_free(n);
+	}
 }
 
 /* The connect starts with IKE_SA_INIT (fake time 0), carries nothing
