@@ -31,7 +31,8 @@
  */
 #include <net/genetlink.h>
 #ifndef GENL_MCAST_CAP_NET_ADMIN
-#error "this kernel has no GENL_MCAST_CAP_NET_ADMIN (6.1.66 or later is needed): the events group would be open to every user"
+/* Without it the events group would be open to every user. */
+#error "this kernel has no GENL_MCAST_CAP_NET_ADMIN (6.1.66 or later is needed)"
 #endif
 
 #ifndef TCP_ENCAP_ESPINTCP		/* include/uapi/linux/udp.h, since 5.6 */

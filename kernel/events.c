@@ -94,7 +94,8 @@ void tcpike_event_policy_deleted(struct tcpike_net *tn, struct xfrm_policy *xp, 
 		event_end(tn, msg, hdr,
 			  nla_put_u8(msg, TCPIKE_A_POLICY_DIR, dir) ?:
 			  tcpike_put_selector(msg, &xp->selector) ?:
-			  nla_put_u32(msg, TCPIKE_A_REQID, xp->xfrm_nr ? xp->xfrm_vec[0].reqid : 0) ?:
+			  nla_put_u32(msg, TCPIKE_A_REQID,
+				      xp->xfrm_nr ? xp->xfrm_vec[0].reqid : 0) ?:
 			  tcpike_put_mark(msg, &xp->mark, xp->if_id) ?:
 			  nla_put_u8(msg, TCPIKE_A_DEL_REASON, reason));
 }

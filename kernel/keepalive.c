@@ -194,7 +194,8 @@ static void ka_walk_slot(struct tcpike_net *tn, struct list_head *slot)
 		if (held > tn->ka_bh_peak_ns)
 			tn->ka_bh_peak_ns = held;
 		spin_unlock_bh(&tn->ka_lock);
-		sent = skipped = 0;
+		sent = 0;
+		skipped = 0;
 		for (i = 0; i < n; i++) {
 			const struct tcpike_ka_key *k = &batch[i].key;
 

@@ -138,10 +138,12 @@ static struct genl_family tcpike_family;
 
 /* A required attribute: false with the sentence and the missing type set. */
 #define require(info, attr, msg) ({					\
-	bool __present = !!(info)->attrs[attr];				\
+	struct genl_info *__info = (info);				\
+	int __attr = (attr);						\
+	bool __present = !!__info->attrs[__attr];			\
 	if (!__present) {						\
-		NL_SET_ERR_MSG_MOD((info)->extack, msg);		\
-		NL_SET_ERR_ATTR_MISS((info)->extack, NULL, attr);	\
+		NL_SET_ERR_MSG_MOD(__info->extack, msg);		\
+		NL_SET_ERR_ATTR_MISS(__info->extack, NULL, __attr);	\
 	}								\
 	__present;							\
 })
@@ -365,6 +367,12 @@ static int tcpike_nl_reach_set(struct sk_buff *skb, struct genl_info *info)
 				info->extack);
 }
 
+/* A lifetime limit of an SA: 0 (none) when its attribute is absent. */
+static u64 life(const struct nlattr *a)
+{
+	return a ? nla_get_u64(a) : 0;
+}
+
 static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
@@ -393,18 +401,23 @@ static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 	p.enc_key = nla_data(a[TCPIKE_A_ENC_KEY]);
 	p.enc_key_len = nla_len(a[TCPIKE_A_ENC_KEY]);
 	if (aead) {
-		if (!require(info, TCPIKE_A_AEAD_ICV_BITS, "missing AEAD ICV length (TCPIKE_A_AEAD_ICV_BITS)"))
+		if (!require(info, TCPIKE_A_AEAD_ICV_BITS,
+			     "missing AEAD ICV length (TCPIKE_A_AEAD_ICV_BITS)"))
 			return -EINVAL;
 		if (a[TCPIKE_A_AUTH_KEY] || a[TCPIKE_A_AUTH_TRUNC_BITS]) {
-			NL_SET_ERR_MSG_MOD(info->extack, "an AEAD SA takes no integrity key or truncation");
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "an AEAD SA takes no integrity key or truncation");
 			return -EINVAL;
 		}
 		p.aead_name = nla_data(a[TCPIKE_A_AEAD_NAME]);
 		p.aead_icv_bits = nla_get_u32(a[TCPIKE_A_AEAD_ICV_BITS]);
 	} else {
-		if (!require(info, TCPIKE_A_ENC_NAME, "missing encryption algorithm (TCPIKE_A_ENC_NAME)") ||
-		    !require(info, TCPIKE_A_AUTH_NAME, "missing integrity algorithm (TCPIKE_A_AUTH_NAME)") ||
-		    !require(info, TCPIKE_A_AUTH_KEY, "missing integrity key (TCPIKE_A_AUTH_KEY)") ||
+		if (!require(info, TCPIKE_A_ENC_NAME,
+			     "missing encryption algorithm (TCPIKE_A_ENC_NAME)") ||
+		    !require(info, TCPIKE_A_AUTH_NAME,
+			     "missing integrity algorithm (TCPIKE_A_AUTH_NAME)") ||
+		    !require(info, TCPIKE_A_AUTH_KEY,
+			     "missing integrity key (TCPIKE_A_AUTH_KEY)") ||
 		    !require(info, TCPIKE_A_AUTH_TRUNC_BITS,
 			     "missing integrity truncation length (TCPIKE_A_AUTH_TRUNC_BITS)"))
 			return -EINVAL;
@@ -423,18 +436,17 @@ static int tcpike_nl_sa_new(struct sk_buff *skb, struct genl_info *info)
 	p.replay_window = a[TCPIKE_A_REPLAY_WINDOW] ?
 			  nla_get_u32(a[TCPIKE_A_REPLAY_WINDOW]) : 32;
 	p.flags = a[TCPIKE_A_SA_FLAGS] ? nla_get_u32(a[TCPIKE_A_SA_FLAGS]) : 0;
-#define LIFE(field, attr) (p.field = a[attr] ? nla_get_u64(a[attr]) : 0)
-	LIFE(soft_bytes, TCPIKE_A_LIFE_SOFT_BYTES);
-	LIFE(hard_bytes, TCPIKE_A_LIFE_HARD_BYTES);
-	LIFE(soft_packets, TCPIKE_A_LIFE_SOFT_PACKETS);
-	LIFE(hard_packets, TCPIKE_A_LIFE_HARD_PACKETS);
-	LIFE(soft_seconds, TCPIKE_A_LIFE_SOFT_SECONDS);
-	LIFE(hard_seconds, TCPIKE_A_LIFE_HARD_SECONDS);
-#undef LIFE
+	p.soft_bytes = life(a[TCPIKE_A_LIFE_SOFT_BYTES]);
+	p.hard_bytes = life(a[TCPIKE_A_LIFE_HARD_BYTES]);
+	p.soft_packets = life(a[TCPIKE_A_LIFE_SOFT_PACKETS]);
+	p.hard_packets = life(a[TCPIKE_A_LIFE_HARD_PACKETS]);
+	p.soft_seconds = life(a[TCPIKE_A_LIFE_SOFT_SECONDS]);
+	p.hard_seconds = life(a[TCPIKE_A_LIFE_HARD_SECONDS]);
 	if ((p.hard_bytes && p.soft_bytes > p.hard_bytes) ||
 	    (p.hard_packets && p.soft_packets > p.hard_packets) ||
 	    (p.hard_seconds && p.soft_seconds > p.hard_seconds)) {
-		NL_SET_ERR_MSG_MOD(info->extack, "a soft lifetime is longer than its hard lifetime");
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "a soft lifetime is longer than its hard lifetime");
 		return -EINVAL;
 	}
 	err = parse_encap(info, &p.encap, &p.encap_sport, &p.encap_dport) ?:
@@ -760,7 +772,8 @@ static int tcpike_nl_stats_get(struct sk_buff *skb, struct genl_info *info)
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_SA_DELETED, tn->sa_deleted, TCPIKE_A_PAD) ?:
 	      nla_put_u32(msg, TCPIKE_A_STATS_POLICIES, tn->nr_policies) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_EVENTS_SENT, tn->events_sent, TCPIKE_A_PAD) ?:
-	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_EVENTS_DROPPED, tn->events_dropped, TCPIKE_A_PAD) ?:
+	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_EVENTS_DROPPED, tn->events_dropped,
+				TCPIKE_A_PAD) ?:
 	      nla_put_u64_64bit(msg, TCPIKE_A_STATS_STEERS, tn->steers, TCPIKE_A_PAD);
 	spin_unlock_bh(&tn->own_lock);
 	spin_lock_bh(&tn->ka_lock);
@@ -792,7 +805,8 @@ static int get_prefix(struct genl_info *info, int aattr, int pattr, unsigned int
 	unsigned int i;
 
 	if (nla_len(a) != alen) {
-		NL_SET_ERR_MSG_ATTR(info->extack, a, "selector address length does not match the family");
+		NL_SET_ERR_MSG_ATTR(info->extack, a,
+				    "selector address length does not match the family");
 		return -EINVAL;
 	}
 	*plen = info->attrs[pattr] ? nla_get_u8(info->attrs[pattr]) : alen * 8;
@@ -867,8 +881,10 @@ static int tcpike_nl_policy_new(struct sk_buff *skb, struct genl_info *info)
 	p.mode = a[TCPIKE_A_MODE] ? nla_get_u8(a[TCPIKE_A_MODE]) : TCPIKE_MODE_TUNNEL;
 	p.priority = a[TCPIKE_A_PRIORITY] ? nla_get_u32(a[TCPIKE_A_PRIORITY]) : 0;
 	if (p.mode == TCPIKE_MODE_TUNNEL) {
-		if (!require(info, TCPIKE_A_SRC, "tunnel mode needs the tunnel source (TCPIKE_A_SRC)") ||
-		    !require(info, TCPIKE_A_DST, "tunnel mode needs the tunnel destination (TCPIKE_A_DST)"))
+		if (!require(info, TCPIKE_A_SRC,
+			     "tunnel mode needs the tunnel source (TCPIKE_A_SRC)") ||
+		    !require(info, TCPIKE_A_DST,
+			     "tunnel mode needs the tunnel destination (TCPIKE_A_DST)"))
 			return -EINVAL;
 		if (nla_len(a[TCPIKE_A_SRC]) != alen || nla_len(a[TCPIKE_A_DST]) != alen) {
 			NL_SET_ERR_MSG_MOD(info->extack,
@@ -907,7 +923,8 @@ static int parse_move(struct genl_info *info, unsigned short family, xfrm_addres
 	unsigned int alen = family == AF_INET ? 4 : 16;
 
 	if (!require(info, TCPIKE_A_MOVE_SRC, "missing new source address (TCPIKE_A_MOVE_SRC)") ||
-	    !require(info, TCPIKE_A_MOVE_DST, "missing new destination address (TCPIKE_A_MOVE_DST)"))
+	    !require(info, TCPIKE_A_MOVE_DST,
+		     "missing new destination address (TCPIKE_A_MOVE_DST)"))
 		return -EINVAL;
 	if (nla_len(a[TCPIKE_A_MOVE_SRC]) != alen) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a[TCPIKE_A_MOVE_SRC],

@@ -310,7 +310,8 @@ int tcpike_policy_delete(struct net *net, const struct tcpike_policy_id *id,
 			policy_notify(xp, id->dir, XFRM_MSG_DELPOLICY);
 		} else {
 			/* Gone already: someone else deleted or replaced it. */
-			tcpike_event_policy_deleted(tn, xp, id->dir, TCPIKE_DEL_VANISHED, GFP_KERNEL);
+			tcpike_event_policy_deleted(tn, xp, id->dir, TCPIKE_DEL_VANISHED,
+						    GFP_KERNEL);
 			err = -ENOENT;
 		}
 		xfrm_pol_put(xp);

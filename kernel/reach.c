@@ -210,7 +210,8 @@ int tcpike_reach_set(struct net *net, unsigned short family, const xfrm_address_
 		return -ENOENT;
 	}
 	if (!sa_packets(net, family, daddr, spi, &out)) {
-		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no SA with this SPI and destination was created by tcpike");
 		return -ENOENT;
 	}
 	nr = kzalloc(sizeof(*nr), GFP_KERNEL);

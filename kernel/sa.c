@@ -318,7 +318,8 @@ static int attach_enc_auth(struct xfrm_state *x, const struct tcpike_sa_params *
 	/* RFC 4868: truncation to half the hash, never above the full hash. */
 	if (p->auth_trunc_bits < adesc->uinfo.auth.icv_truncbits ||
 	    p->auth_trunc_bits > adesc->uinfo.auth.icv_fullbits) {
-		NL_SET_ERR_MSG_MOD(extack, "truncation length out of range for the integrity algorithm");
+		NL_SET_ERR_MSG_MOD(extack,
+				   "truncation length out of range for the integrity algorithm");
 		return -EINVAL;
 	}
 	e = kzalloc(sizeof(*e) + p->enc_key_len, GFP_KERNEL);
@@ -548,7 +549,8 @@ int tcpike_sa_create(struct net *net, const struct tcpike_sa_params *p,
 	own = sa_alloc(x);
 	if (!own) {
 		sa_discard(x);
-		NL_SET_ERR_MSG_MOD(extack, "no memory to record the SA, or the module is being unloaded");
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no memory to record the SA, or the module is being unloaded");
 		return -ENOMEM;
 	}
 
@@ -606,7 +608,8 @@ struct xfrm_state *tcpike_sa_lookup(struct net *net, unsigned short family,
 	tcpike_sa_key(&k, family, daddr, spi);
 	x = tcpike_sa_get(tcpike_pernet(net), &k);
 	if (!x)
-		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no SA with this SPI and destination was created by tcpike");
 	return x;
 }
 
@@ -648,7 +651,8 @@ int tcpike_sa_delete(struct net *net, unsigned short family,
 	}
 	mutex_unlock(&tn->lock);
 	if (err)
-		NL_SET_ERR_MSG_MOD(extack, "no SA with this SPI and destination was created by tcpike");
+		NL_SET_ERR_MSG_MOD(extack,
+				   "no SA with this SPI and destination was created by tcpike");
 	return err;
 }
 
@@ -731,7 +735,8 @@ bool tcpike_sa_sent_lately(struct tcpike_net *tn, __be32 saddr, __be32 daddr,
 		}
 		if (e && READ_ONCE(e->encap_type) == UDP_ENCAP_ESPINUDP &&
 		    READ_ONCE(e->encap_sport) == sport && READ_ONCE(e->encap_dport) == dport &&
-		    (now - READ_ONCE(x->lastused) < interval_s || now - s->ka_changed < interval_s)) {
+		    (now - READ_ONCE(x->lastused) < interval_s ||
+		     now - s->ka_changed < interval_s)) {
 			sent = true;
 			break;
 		}
@@ -1295,11 +1300,13 @@ int tcpike_sa_move(struct net *net, unsigned short family, const xfrm_address_t 
 	encap = move_encap(x);
 	err = -EINVAL;
 	if (x->props.mode != XFRM_MODE_TUNNEL) {
-		NL_SET_ERR_MSG_MOD(extack, "only a tunnel-mode SA moves: a transport-mode SA's selector is its addresses");
+		NL_SET_ERR_MSG_MOD(extack,
+				   "only a tunnel-mode SA moves: a transport-mode SA's selector is its addresses");
 		goto out;
 	}
 	if (encap == TCPIKE_ENCAP_TCP) {
-		NL_SET_ERR_MSG_MOD(extack, "an ESP-in-TCP SA moves with its connection: steer it instead");
+		NL_SET_ERR_MSG_MOD(extack,
+				   "an ESP-in-TCP SA moves with its connection: steer it instead");
 		goto out;
 	}
 	if (ports && encap != TCPIKE_ENCAP_UDP) {
@@ -1314,7 +1321,8 @@ int tcpike_sa_move(struct net *net, unsigned short family, const xfrm_address_t 
 	    xfrm_state_lookup(net, x->mark.v & x->mark.m, ndaddr, spi, IPPROTO_ESP, family);
 	if (o) {
 		xfrm_state_put(o);
-		NL_SET_ERR_MSG_MOD(extack, "an SA with this SPI to the new destination exists already");
+		NL_SET_ERR_MSG_MOD(extack,
+				   "an SA with this SPI to the new destination exists already");
 		err = -EEXIST;
 		goto out;
 	}

@@ -60,7 +60,7 @@ struct tcpike_net {
 	 * delayed work.
 	 */
 	struct net *net;
-	spinlock_t ka_lock;
+	spinlock_t ka_lock;		/* the wheel, ka_ht, nr_keepalives, the counters */
 	struct list_head ka_wheel[TCPIKE_KA_SLOTS];
 	unsigned long ka_next;		/* the next second (jiffies / HZ) to walk */
 	struct rhashtable ka_ht;	/* the entries by addresses and ports */

@@ -323,6 +323,29 @@ NFT
 }
 unblock() { ip netns exec "$1" nft delete table inet blk 2>/dev/null; true; }
 
+# lose_first NS [init]: NS's input drops the first SYN to TCP 4500 from each
+# address, and with init the first IKE_SA_INIT to UDP 4500 too (table inet
+# lose1, replaced at each call; lose_first_off NS removes it)
+lose_first() {
+	local init=
+	[ "${2:-}" = init ] && init='udp dport 4500 @th,64,32 0 @th,240,8 34 ip saddr @init accept
+		udp dport 4500 @th,64,32 0 @th,240,8 34 add @init { ip saddr } drop'
+	lose_first_off "$1"
+	ip netns exec "$1" nft -f - <<NFT
+table inet lose1 {
+	set syn { type ipv4_addr; flags dynamic; }
+	set init { type ipv4_addr; flags dynamic; }
+	chain in {
+		type filter hook input priority -20;
+		tcp dport 4500 tcp flags & (syn|ack) == syn ip saddr @syn accept
+		tcp dport 4500 tcp flags & (syn|ack) == syn add @syn { ip saddr } drop
+		$init
+	}
+}
+NFT
+}
+lose_first_off() { ip netns exec "$1" nft delete table inet lose1 2>/dev/null; true; }
+
 # pcap_start NS DEV FILE FILTER...: capture on DEV in NS until pcap_stop;
 # returns once tcpdump is capturing (its file header is written)
 pcap_start() {

@@ -4,7 +4,7 @@
 reads the guest's raw lines and writes the report section."""
 import os, random, statistics, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from report_vm import commit, problems, read_raw
+from report_vm import read_raw, vm_head
 raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 lines, info, errs = read_raw(raw, "B3")
 rows = {}
@@ -26,17 +26,15 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 def f(x, fmt="%.2f"):
     return fmt % x if x is not None else "-"
-commit = commit()
 cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
 L = []
 p = L.append
-p("## B3: ESP throughput per transport (VM)")
-p("")
-p("Command: `bench/esp-throughput/host.sh %s` (`make bench B=3`), tcpike %s.  Host: %d CPUs, %s,"
-  % (args, commit, os.cpu_count(), cpu))
-p("shared; the VM: QEMU TCG (software emulation), 2 vCPUs, 1 GiB, %s; one boot, %s s."
-  % (next((i[len("kernel "):] for i in info if i.startswith("kernel ")), "?"), vm_s))
-p("")
+vm_head(p, "## B3: ESP throughput per transport (VM)",
+        "`bench/esp-throughput/host.sh %s` (`make bench B=3`)" % args,
+        ["Host: %d CPUs, %s," % (os.cpu_count(), cpu),
+         "shared; the VM: QEMU TCG (software emulation), 2 vCPUs, 1 GiB, %s; one boot, %s s."
+         % (next((i[len("kernel "):] for i in info if i.startswith("kernel ")), "?"), vm_s)],
+        rc, errs)
 p("Two namespaces per case over one veth, netem on both ends: %s each way (about"
   % os.environ.get("B3_DELAY", "10ms"))
 p("20 ms RTT) and the loss of the row in both directions; GSO off on the veths")
@@ -60,7 +58,6 @@ p("state has the case's encapsulation.  Goodput = iperf3's receiver rate; inner 
 p("the sender's mean_rtt (TCP_INFO of the inner connection).  Absolute numbers are")
 p("those of an emulated CPU: read the ratios.")
 p("")
-problems(p, rc, errs)
 p("| case | loss % | goodput Mbit/s (median) | min | max | inner RTT ms (mean, median) | max RTT ms | retransmits |")
 p("|---|---|---|---|---|---|---|---|")
 for c in cases:

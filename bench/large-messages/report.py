@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from report_vm import commit, problems, read_raw
+from report_vm import read_raw, vm_head
 
 BOUND_MS = 30000
 FAIL = math.inf
@@ -103,18 +103,28 @@ def best_udp_of(res, daemon, loss):
     return min(c)[3] if c else None
 
 
-def vm_head(p, title, args, cost, info, vm_s, rc, errs):
-    """The opening of a VM report: title, command, what the emulation costs
-    (cost: its lines), the run's facts, and what went wrong."""
-    p(title)
-    p("")
-    p("Command: `bench/large-messages/host.sh %s`, tcpike %s.  **The 6.12 test VM under" % (args, commit()))
-    p("QEMU TCG (software emulation, 2 vCPUs): every time below includes the emulated")
-    for line in cost:
-        p(line)
-    p("%s; one boot, %s s of VM." % ("; ".join(info) if info else "?", vm_s))
-    p("")
-    problems(p, rc, errs)
+def connect_race(info):
+    """What the run's tcp and separate rows did about a lost SYN."""
+    race = [i.split()[2] for i in info if i.startswith("tcpiked tcp_connect_race ")]
+    if not race:
+        return ("tcp and separate: the connect race was not recorded (a run before it:"
+                " a lost SYN waits for the kernel's 1 s retransmission).")
+    if race[0] in ("0", "0ms", "0s"):
+        return ("tcp and separate: `tcp_connect_race = 0`, one connect: a lost SYN"
+                " waits for the kernel's 1 s retransmission.")
+    return ("tcp and separate: `tcp_connect_race = %s`, a second SYN when the connect"
+            " has not completed by then (the first to complete is kept, the other"
+            " closed unused)." % race[0])
+
+
+def b2_head(p, title, args, cost, info, vm_s, rc, errs):
+    """The opening of B2's and B6's VM report: what the emulation costs
+    (cost: its lines) between the common words."""
+    vm_head(p, title, "`bench/large-messages/host.sh %s`" % args,
+            ["**The 6.12 test VM under",
+             "QEMU TCG (software emulation, 2 vCPUs): every time below includes the emulated"]
+            + cost + ["%s; one boot, %s s of VM." % ("; ".join(info) if info else "?", vm_s)],
+            rc, errs)
 
 
 def main():
@@ -133,7 +143,7 @@ def main():
     n_set = sorted(set(r["n"] for r in res.values()))
     L = []
     p = L.append
-    vm_head(p, "## B2 in the VM: big IKE messages under loss, with delay and a rate limit",
+    b2_head(p, "## B2 in the VM: big IKE messages under loss, with delay and a rate limit",
             args, ["CPU, which is many times slower than the host's** (RSA-4096 signatures and",
                    "chain checks on both sides of every setup), so absolute times are not those of",
                    "real hardware; the transports and timers are compared under the same emulation."],
@@ -167,7 +177,8 @@ def main():
     p("here.  charon uses kernel-libipsec (as in the host run; its ESP is not")
     p("exercised: no traffic), max_packet 65000, fragment_size 1280.  tcpiked TCP")
     p("(RFC 9329) and separate transports keep the 1 s default (separate: it times")
-    p("only IKE_SA_INIT, on UDP; separate@RT, where run, has RT).  \"Best UDP\" is,")
+    p("only IKE_SA_INIT, on UDP; separate@RT, where run, has RT).  %s" % connect_race(info))
+    p("\"Best UDP\" is,")
     p("per loss rate and daemon, the")
     p("timer with the most setups established, then the lowest p95: a choice made")
     p("after the fact, which flatters UDP.")
@@ -277,7 +288,7 @@ def main_pq(raw, out, rc, vm_s, args):
     n_set = sorted(set(r["n"] for r in res.values()))
     L = []
     p = L.append
-    vm_head(p, "## B6 in the VM: post-quantum IKE messages under loss, with delay and a rate limit",
+    b2_head(p, "## B6 in the VM: post-quantum IKE messages under loss, with delay and a rate limit",
             args.strip(), ["CPU, which is many times slower than the host's** (ML-KEM-1024, X25519 and",
                            "ML-DSA-87 signatures and chain checks on both sides of every setup), so absolute",
                            "times are not those of real hardware; the transports and timers are compared",

@@ -76,6 +76,10 @@
 # points' message sizes go out as "B2VM size SYS XPORT SIDE EXCHANGE
 # DIRECTION XPORT BYTES [K]" lines; report.py --pq writes b2pq-vm.md.
 #
+# tcpiked tcp and separate race a second SYN when their connect has not
+# completed after B2_TCP_RACE (tcp_connect_race, 250ms: the daemon's
+# default; 0: off), and the report says which.
+#
 # A partial run, for trying things out (its b2.md is not a report):
 #   B2_SYSTEMS="tcpiked-udp charon-udp" B2_LOSSES="0 5" B2_N=40 bench/large-messages/run.sh DIR
 set -uo pipefail
@@ -371,7 +375,7 @@ b2_conf_initiator() {
 		proposals = $PROPOSALS
 		transport = $xport
 		initial_contact = no
-		dpd_delay = 0$([ -n "$rt" ] && printf '\n\t\tretransmit_base = %s' "$rt")
+		dpd_delay = 0$([ -n "$rt" ] && printf '\n\t\tretransmit_base = %s' "$rt")$([ "$xport" != udp ] && printf '\n\t\ttcp_connect_race = %s' "$B2_TCP_RACE")
 		local {
 			auth = pubkey
 			certs = $PKI/a-chain.pem
@@ -865,6 +869,7 @@ sw_ok() {
 	sw_available && [ -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] &&
 		[ -c /dev/net/tun ]
 }
+B2_TCP_RACE=${B2_TCP_RACE:-250ms}
 systems=("tcpiked udp" "tcpiked tcp" "tcpiked separate")
 if [ $pq = 1 ]; then
 	# the UDP timer sweep: the best-tuned per loss rate is reported
@@ -958,6 +963,7 @@ if [ $vm = 1 ]; then
 	# the conditions, for report.py
 	echo "B2INFO kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))"
 	echo "B2INFO path netem delay $B2_DELAY rate $B2_RATE each way"
+	echo "B2INFO tcpiked tcp_connect_race $B2_TCP_RACE"
 	if [ $pq = 1 ]; then
 		echo "B2INFO tcpiked build-trixie/$PQ_BUILD against $PQ_OPENSSL (Debian 13 root), proposal $PROPOSALS"
 		for f in "$out/$T-raw"/sizes-*.txt; do

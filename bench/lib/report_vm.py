@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-"""What the report writers of the VM benchmarks (bench-b3.sh, bench-b4vm.sh,
-bench-b5vm.sh) share.  Their raw files hold the guest's lines: results
+"""What the report writers of the VM benchmarks share (the report.py of
+bench/large-messages for B2 and B6, esp-throughput for B3, udp-blocked for
+B4, sa-scale for B5).  Their raw files hold the guest's lines: results
 tagged TAG..., sentences tagged TAGINFO and TAGERR."""
 import subprocess
 
@@ -35,3 +36,18 @@ def problems(p, rc, errs):
         for e in errs:
             p("- " + e)
         p("")
+
+
+def vm_head(p, title, command, lines, rc, errs):
+    """The opening of a VM report: the title; the command that ran it
+    (command: the script with its arguments and how make runs it, if it
+    does) with the checkout's commit, followed on its line by lines[0]; the
+    rest of lines (what the emulation costs, the run's facts); then what
+    went wrong in the harness, if anything."""
+    p(title)
+    p("")
+    p("Command: %s, tcpike %s.  %s" % (command, commit(), lines[0]))
+    for line in lines[1:]:
+        p(line)
+    p("")
+    problems(p, rc, errs)

@@ -4,7 +4,7 @@
 reads the guest's raw lines and writes the report section."""
 import os, statistics, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from report_vm import commit, problems, read_raw
+from report_vm import read_raw, vm_head
 raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 lines, info, errs = read_raw(raw, "B5")
 sa, ka = {}, None
@@ -15,19 +15,16 @@ for w in lines:
                                             last=None if w[7] == "-" else float(w[7])))
     elif w[0] == "B5KA" and len(w) > 2:
         ka = dict(x.split("=", 1) for x in w[2:] if "=" in x)
-commit = commit()
 pairs = int(os.environ.get("B5_PAIRS", "10000"))
 L = []
 p = L.append
-p("## B5: scale (VM part): SA install rate, keepalive cost")
-p("")
-p("Command: `bench/sa-scale/host.sh %s` (`make bench B=5`), tcpike %s.  The 6.12 test VM under"
-  % (args, commit))
-p("QEMU TCG (software emulation, 2 vCPUs): absolute times are slow, read the ratios; %s;"
-  % (info[0] if info else "?"))
-p("one boot, %s s." % vm_s)
-p("")
-problems(p, rc, errs)
+vm_head(p, "## B5: scale (VM part): SA install rate, keepalive cost",
+        "`bench/sa-scale/host.sh %s` (`make bench B=5`)" % args,
+        ["The 6.12 test VM under",
+         "QEMU TCG (software emulation, 2 vCPUs): absolute times are slow, read the ratios; %s;"
+         % (info[0] if info else "?"),
+         "one boot, %s s." % vm_s],
+        rc, errs)
 p("%d SA pairs (AES-GCM-16-256 tunnel mode, 10.0.0.1 <-> one peer per pair, inbound" % pairs)
 p("replay window 64), each method in a fresh namespace, %d rounds interleaved; median."
   % max(len(v) for v in sa.values()) if sa else "")

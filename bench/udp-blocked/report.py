@@ -4,14 +4,13 @@
 reads the guest's raw lines and writes the report section."""
 import os, statistics, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from report_vm import commit, problems, read_raw
+from report_vm import read_raw, vm_head
 raw, out, rc, vm_s, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 lines, info, errs = read_raw(raw, "B4")
 res = {}
 for w in lines:
     if w[0] == "B4VM" and len(w) == 6:
         res.setdefault((w[1], w[2]), []).append((None if w[4] == "-" else int(w[4]), w[5]))
-commit = commit()
 # Libreswan's retransmit-timeout sweep: every lsw-rtN the guest ran, longest first.
 sweep = sorted({k[0] for k in res if k[0].startswith("lsw-rt")},
                key=lambda c: -int(c[len("lsw-rt"):]))
@@ -23,14 +22,12 @@ cases = [
     c[len("lsw-rt"):], " (ipsec.conf(5))" if c == "lsw-rt10" else "")) for c in sweep]
 L = []
 p = L.append
-p("## B4: UDP blocked, time to a working tunnel (VM part): tcpiked and Libreswan")
-p("")
-p("Command: `bench/udp-blocked/host.sh %s` (`make bench B=4`), tcpike %s.  The 6.12 test VM under"
-  % (args, commit))
-p("QEMU TCG (software emulation, 2 vCPUs): absolute times include the emulated CPU's slowness;")
-p("%s; one boot, %s s." % ("; ".join(info) if info else "?", vm_s))
-p("")
-problems(p, rc, errs)
+vm_head(p, "## B4: UDP blocked, time to a working tunnel (VM part): tcpiked and Libreswan",
+        "`bench/udp-blocked/host.sh %s` (`make bench B=4`)" % args,
+        ["The 6.12 test VM under",
+         "QEMU TCG (software emulation, 2 vCPUs): absolute times include the emulated CPU's slowness;",
+         "%s; one boot, %s s." % ("; ".join(info) if info else "?", vm_s)],
+        rc, errs)
 p("Two namespaces on a veth, kernel ESP (AES-GCM-16-256), IKE AES-GCM-16-256 /")
 p("PRF-HMAC-SHA2-256 / X25519, PSK; each pair of daemons fresh for every run.  With")
 p("UDP blocked, nftables drops UDP 500 and 4500 at the responder's input.  Time = from")

@@ -207,6 +207,7 @@ enum tcpike_encap {
 enum tcpike_sa_flags {
 	TCPIKE_SA_F_ESN = 1 << 0,	/* 64-bit extended sequence numbers */
 };
+
 #define TCPIKE_SA_F_ALL		(TCPIKE_SA_F_ESN)
 
 /**

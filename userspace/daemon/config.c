@@ -1426,6 +1426,11 @@ static const struct key daemon_keys[] = {
 	  .help = "Bytes of RFC 7383 fragments held for reassembly by all IKE SAs together; past it the oldest incomplete message is dropped first." },
 	{ K("keepalive_interval", KT_DUR_S), DAEMON(keepalive_interval_s), .def = "20s",
 	  .help = "NAT keepalives behind a NAT, for connections that do not set their own." },
+	{ K("delete_on_stop", KT_BOOL), DAEMON(delete_on_stop), .def = "yes",
+	  .help = "When the daemon stops (SIGTERM, SIGINT), tell the peer of every established IKE SA by an INFORMATIONAL with a Delete (RFC 7296 section 1.4.1), sent once, never retransmitted, its answer not awaited; over TCP it is written out before the connection closes. A Delete the socket has no room for waits for room, within `stop_timeout` for all of them; past that, or with a request of ours still unanswered (the peer's window, section 2.3), the peer is not told. One line logs how many were sent and not sent. Set to `no`, it sends none: the peers find the SAs gone by their liveness checks. The Child SAs leave the kernel either way." },
+	{ K("stop_timeout", KT_DUR_MS), DAEMON(stop_timeout_ms), .min = 100, .max = 600000,
+	  .def = "3s",
+	  .help = "The time the Deletes of `delete_on_stop` may take in all, however many IKE SAs there are (100,000 took 0.5 s on one core of a test machine) and however slowly the sockets drain; the SAs then leave the kernel, which takes its own time, and the daemon exits." },
 	{ K("kex_pool", KT_CUSTOM), DAEMON(kex_pool), .parse = parse_kex_pool, .max = KEX_POOL_MAX,
 	  .arg = "auto | no | n", .def = "auto",
 	  .help = "Key-exchange key pairs generated ahead, per group in use, by a second thread: `auto` is 64 when the daemon may run on more than one CPU and none otherwise." },
@@ -1450,12 +1455,14 @@ static const struct key conn_keys[] = {
 	{ K("transport", KT_ENUM), CONN(transport), .values = v_transport, .def = "udp",
 	  .help = "How IKE and ESP travel." },
 	{ K("tcp_port", KT_UINT), CONN(tcp_port), PORT, .def = "4500", .help = "The peer's TCP port." },
-	{ K("tcp_fallback_delay", KT_DUR_MS), CONN(tcp_fallback_delay_ms), .def = "1500ms",
-	  .help = "Obsolete: `auto` and `separate` used to drop UDP for TCP after this long. With either it is now taken for `tcp_race_delay` when that is not set (configurations older than the race), with a warning; setting both is refused. Other transports ignore it." },
+	{ K("tcp_fallback_delay", KT_DUR_MS), CONN(tcp_race_delay_ms),
+	  .help = "Obsolete: `auto` and `separate` used to drop UDP for TCP after this long (1.5 s by default). With either it is now taken for `tcp_race_delay` when that is not set (configurations older than the race), with a warning; setting both is refused. Other transports ignore it." },
 	{ K("tcp_race_delay", KT_DUR_MS), CONN(tcp_race_delay_ms), .def = "250ms",
 	  .help = "`auto` and `separate`: time the UDP IKE_SA_INIT has alone, about one round trip to the peer. Unanswered by then, it is sent once more and a new IKE SA (a new SPI, RFC 9329 section 5.1) starts over TCP beside it, as Happy Eyeballs (RFC 8305) races address families; the first to complete IKE_SA_INIT goes on and the other is dropped without a word (its TCP connection closed). With `separate` the TCP SA is `separate-tcp-first` (the notify from TCP) and takes the connection `tcp_preconnect` opened. With `auto`, when UDP answers in time no TCP connection is opened. `0` starts TCP together with the first UDP request (which then goes only once, against RFC 9329 section 5.1's advice to retransmit over UDP first): a TCP connection and a half-open IKE SA at the peer for every setup, even where UDP works." },
 	{ K("tcp_connect_timeout", KT_DUR_MS), CONN(tcp_connect_timeout_ms), .def = "3s",
 	  .help = "Time to establish the TCP connection." },
+	{ K("tcp_connect_race", KT_DUR_MS), CONN(tcp_connect_race_ms), .max = 60000, .def = "250ms",
+	  .help = "`tcp`, `separate` and `separate-tcp-first` (every connect to the peer's TCP port, `tcp_preconnect`'s too): a connect not completed after this long gets one more beside it, to the same address and port, as Happy Eyeballs (RFC 8305) starts its next attempt after the connection attempt delay; the first to complete is kept and the other is closed before a byte went on it. Linux retransmits a lost SYN or SYN-ACK only after 1 s (TCP_TIMEOUT_INIT, no socket option changes it); the second SYN takes that loss's place after this delay. The default, RFC 8305's recommended 250 ms, is above most round trips, so a path with a shorter round trip and no loss sends one SYN; a longer round trip (a satellite link) costs one SYN more per connect, which the peer sees reset, never accepted with data. RFC 9329 section 6 (via RFC 8229): an originator SHOULD open only one TCP connection per IKE SA, over which it sends all of its IKE and ESP messages: only the winner carries the IKETCP prefix, IKE or ESP, and at most one extra attempt is made per connect. `0` makes one attempt, as before the race." },
 	{ K("tcp_preconnect", KT_BOOL), CONN(tcp_preconnect), .def = "yes",
 	  .help = "`separate`: open the TCP connection for IKE_AUTH when IKE_SA_INIT goes out over UDP, not when its response echoes the notify, so that the connect (a lost SYN's retransmission included) overlaps the first round trip. Nothing but the IKETCP prefix goes on it before the echo; without the echo it is closed unused (counted as `tcp_preconnects_unused`), and a connect that fails before the echo fails the IKE SA only if the echo comes. Set `no` where a connection to a peer that may not want TCP is unwelcome." },
 	{ K("udp_retry_without_separate", KT_BOOL), CONN(udp_retry_without_separate), .def = "yes",
@@ -2271,8 +2278,8 @@ static int check_start(struct ctx *c, const struct node *sec, const struct conn_
 
 /* auto and separate race UDP and TCP after tcp_race_delay; before, they
  * dropped UDP for TCP after tcp_fallback_delay.  An older configuration
- * that set the latter keeps its delay. */
-static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc)
+ * that set the latter keeps its delay: the key writes tcp_race_delay_ms. */
+static int check_race(struct ctx *c, const struct node *sec, const struct conn_cfg *cc)
 {
 	int fb = set_line(sec, "tcp_fallback_delay");
 	const char *t = cfg_transport_name(cc->transport);
@@ -2282,7 +2289,6 @@ static int check_race(struct ctx *c, const struct node *sec, struct conn_cfg *cc
 	if (set_line(sec, "tcp_race_delay"))
 		return fail(c, fb, "tcp_fallback_delay: transport = %s starts TCP after tcp_race_delay, which is set too: remove tcp_fallback_delay",
 			    t);
-	cc->tcp_race_delay_ms = cc->tcp_fallback_delay_ms;
 	warn(c, fb, "tcp_fallback_delay: transport = %s now races TCP beside UDP after tcp_race_delay (default 250ms); taken as tcp_race_delay = %ums, write that instead",
 	     t, cc->tcp_race_delay_ms);
 	return 0;

@@ -147,7 +147,9 @@ struct conn_cfg {
 	uint16_t local_port, remote_port;	/* IKE UDP ports (500) */
 	enum cfg_transport transport;
 	uint16_t tcp_port;
-	uint32_t tcp_fallback_delay_ms, tcp_race_delay_ms, tcp_connect_timeout_ms;
+	/* tcp_fallback_delay, obsolete, sets tcp_race_delay_ms too */
+	uint32_t tcp_race_delay_ms, tcp_connect_timeout_ms;
+	uint32_t tcp_connect_race_ms;	/* second connect() after this; 0 none */
 	bool udp_retry_without_separate;	/* RT-8 */
 	bool tcp_preconnect;		/* separate: connect beside IKE_SA_INIT */
 	/* RT-24..28: ESP reachability after a TCP-first separate setup */
@@ -217,6 +219,8 @@ struct daemon_cfg {
 	uint16_t separate_transports_notify;
 	uint16_t esp_transport_notify;	/* private: move ESP raw <-> UDP */
 	bool separate_transports;	/* responder: echo the notify (RT-3) */
+	bool delete_on_stop;		/* a Delete to every peer at shutdown */
+	uint32_t stop_timeout_ms;	/* ... sent within this */
 	uint32_t cookie_threshold, half_open_max, half_open_per_ip;
 	uint8_t tcp_puzzle_difficulty;	/* RFC 8019 ZBC with cookies over TCP */
 	uint32_t tcp_max, tcp_per_ip, tcp_prefix_timeout_ms, tcp_idle_timeout_ms;

@@ -56,10 +56,15 @@ struct engine_net {
 	 * announced later through engine_tcp_connected(); NULL with *err. */
 	struct tcp_conn *(*connect)(void *ctx, const struct sockaddr_storage *local,
 				    const struct sockaddr_storage *remote,
-				    uint32_t timeout_ms, int *err);
+				    uint32_t timeout_ms, uint32_t race_ms, int *err);
 	/* As tcp_conn_close(): engine_tcp_closed() follows for a connection
 	 * that was announced. */
 	void (*close)(void *ctx, struct tcp_conn *c, int err);
+	/* At shutdown, the loop stopped: send refused a message on path with
+	 * err (-EAGAIN: no room in the socket's buffer, -ENOBUFS): waits
+	 * until a send may succeed, at most until deadline_ms (loop_now_ms).
+	 * 0 to try again, or -errno (-ETIMEDOUT: the deadline passed). */
+	int (*wait)(void *ctx, const struct ike_path *path, int err, uint64_t deadline_ms);
 };
 void engine_set_net(struct engine *e, const struct engine_net *net, void *ctx);
 /* The configuration in use (reloads replace it; the engine owns it). */

@@ -105,7 +105,7 @@ static int net_keepalive(void *ctx, const struct sockaddr_storage *local,
 
 static struct tcp_conn *net_connect(void *ctx, const struct sockaddr_storage *local,
 				    const struct sockaddr_storage *remote,
-				    uint32_t timeout_ms, int *err)
+				    uint32_t timeout_ms, uint32_t race_ms, int *err)
 {
 	struct engine *e = ctx;
 
@@ -113,7 +113,7 @@ static struct tcp_conn *net_connect(void *ctx, const struct sockaddr_storage *lo
 		*err = -ENOTCONN;
 		return NULL;
 	}
-	return tcp_connect(e->tcp, local, remote, timeout_ms, err);
+	return tcp_connect(e->tcp, local, remote, timeout_ms, race_ms, err);
 }
 
 static void net_close(void *ctx, struct tcp_conn *c, int err)
@@ -122,11 +122,22 @@ static void net_close(void *ctx, struct tcp_conn *c, int err)
 	tcp_conn_close(c, err);
 }
 
+static int net_wait(void *ctx, const struct ike_path *path, int err, uint64_t deadline_ms)
+{
+	struct engine *e = ctx;
+
+	/* TCP queues what it is given (tcp_close_all drains the queues) */
+	if (path->kind == XPORT_TCP || !e->udp)
+		return err;
+	return udp_wait_room(e->udp, path, err, deadline_ms);
+}
+
 static const struct engine_net transports = {
 	.send = net_send,
 	.keepalive = net_keepalive,
 	.connect = net_connect,
 	.close = net_close,
+	.wait = net_wait,
 };
 
 void engine_set_transports(struct engine *e, struct udp *u, struct tcp *t)
@@ -147,29 +158,104 @@ struct config *engine_config(const struct engine *e)
 	return e->cfg;
 }
 
+/* An established SA's peer can be told it is going. */
+static bool delete_tellable(const struct ike_sa *sa)
+{
+	return sa->keyed && (sa->state == IKE_S_ESTABLISHED || sa->state == IKE_S_REKEYED);
+}
+
+/*
+ * The Delete of the whole IKE SA (RFC 7296 §1.4.1), sent once, its answer
+ * not awaited; waiting for room in the socket until deadline_ms (0: not
+ * at all).  None while a request of ours is out: the peer's window (§2.3)
+ * has no room for it (-EBUSY).
+ */
+static int delete_once(struct ike_sa *sa, uint64_t deadline_ms)
+{
+	struct buf in = BUF_INIT;
+	struct ike_builder bld;
+	int err;
+
+	if (sa->req.task != TASK_NONE)
+		return -EBUSY;
+	chain_begin(&bld, &in);
+	ike_put_delete(&bld, IKEV2_PROTO_IKE, 0, NULL, 0);
+	err = ike_send_once(sa, IKEV2_EXCH_INFORMATIONAL, &bld, deadline_ms);
+	buf_free(&in);
+	return err;
+}
+
 /* Best effort on the way out: one unacknowledged Delete, then gone. */
 void ike_sa_delete_now(struct ike_sa *sa, const char *why)
 {
-	if (sa->keyed && (sa->state == IKE_S_ESTABLISHED || sa->state == IKE_S_REKEYED)) {
-		struct buf in = BUF_INIT;
-		struct ike_builder bld;
-
-		chain_begin(&bld, &in);
-		ike_put_delete(&bld, IKEV2_PROTO_IKE, 0, NULL, 0);
-		if (sa->req.task == TASK_NONE)
-			ike_send_request(sa, TASK_DELETE_IKE, IKEV2_EXCH_INFORMATIONAL, &bld);
-		buf_free(&in);
-	}
+	if (delete_tellable(sa))
+		delete_once(sa, 0);
 	ike_sa_destroy(sa, why);
+}
+
+/* What engine_shutdown did, for its one line. */
+struct stop_tally {
+	unsigned int sent, busy, late, failed, quiet;
+};
+
+static void stop_one(struct ike_sa *sa, bool tell, uint64_t deadline_ms, struct stop_tally *t)
+{
+	int err;
+
+	if (!delete_tellable(sa))
+		return;
+	if (!tell) {
+		t->quiet++;
+		return;
+	}
+	err = loop_now_ms() < deadline_ms ? delete_once(sa, deadline_ms) : -ETIMEDOUT;
+	if (!err)
+		t->sent++;
+	else if (err == -EBUSY)
+		t->busy++;
+	else if (err == -ETIMEDOUT)
+		t->late++;
+	else
+		t->failed++;
 }
 
 void engine_shutdown(struct engine *e)
 {
+	/* At shutdown the Deletes take stop_timeout at most, however many SAs
+	 * and however slowly the sockets drain: past it the rest of the SAs
+	 * go untold (their Child SAs still leave the kernel). */
+	bool tell = !e->cfg || e->cfg->daemon.delete_on_stop;
+	uint32_t limit = e->cfg ? e->cfg->daemon.stop_timeout_ms : 3000;
+	uint64_t t0 = loop_now_ms(), end = t0 + limit;
+	struct stop_tally t = { 0 };
+	unsigned int unsent;
+	double secs;
+
 	e->shutting_down = true;
 	mem_burst_stop(&e->ho_mem);
-	while (e->all)
-		ike_sa_delete_now(e->all, "daemon stopping");
+	/* Every peer told first, then the SAs and their kernel state go: the
+	 * Deletes' time is theirs alone.  A send destroys no SA (a TCP
+	 * connection it closes leaves its established SA in place). */
+	for (struct ike_sa *sa = e->all; sa; sa = sa->next)
+		stop_one(sa, tell, end, &t);
+	secs = (double)(loop_now_ms() - t0) / 1000;
+	while (e->all) {
+		/* the line below for all: a line each would be a million */
+		log_debug("%s: IKE SA deleted: daemon stopping", ike_sa_name(e->all));
+		ike_sa_destroy(e->all, NULL);
+	}
 	trap_remove_all(e);
+	unsent = t.busy + t.late + t.failed;
+	e->stop_sent += t.sent;
+	e->stop_unsent += unsent;
+	if (t.quiet)
+		log_info("stopping: %u IKE SAs deleted without a Delete (delete_on_stop = no)",
+			 t.quiet);
+	else if (unsent)
+		log_warn("stopping: sent %u Deletes in %.1f s, %u not sent (%u with a request of ours unanswered, %u past stop_timeout = %.1f s, %u with no TCP connection or a send error)",
+			 t.sent, secs, unsent, t.busy, t.late, (double)limit / 1000, t.failed);
+	else if (t.sent)
+		log_info("stopping: sent %u Deletes in %.1f s, 0 not sent", t.sent, secs);
 }
 
 void engine_free(struct engine *e)
@@ -978,7 +1064,8 @@ static void tcp_json(const struct tcp *t, struct buf *b)
 		"\"oversized\":%llu,\"runts\":%llu,\"tx_frames\":%llu,"
 		"\"tx_dropped_queue_full\":%llu,\"accept_nofile\":%llu,"
 		"\"evicted_global\":%llu,\"evicted_per_ip\":%llu,"
-		"\"evicted_memory\":%llu,\"stream_memory\":%zu}",
+		"\"evicted_memory\":%llu,\"stream_memory\":%zu,"
+		"\"connect_races\":%llu,\"connect_races_won\":%llu}",
 		n, (unsigned long long)st.accepted, (unsigned long long)st.connected,
 		(unsigned long long)st.connect_failed, (unsigned long long)st.closed,
 		(unsigned long long)st.refused_global, (unsigned long long)st.refused_per_ip,
@@ -992,7 +1079,9 @@ static void tcp_json(const struct tcp *t, struct buf *b)
 		(unsigned long long)st.accept_nofile,
 		(unsigned long long)st.evicted_global,
 		(unsigned long long)st.evicted_per_ip,
-		(unsigned long long)st.evicted_memory, t->pool.used);
+		(unsigned long long)st.evicted_memory, t->pool.used,
+		(unsigned long long)st.connect_races,
+		(unsigned long long)st.connect_races_won);
 }
 
 /* The UDP transport's counters (udp.h): what was dropped before the engine

@@ -506,7 +506,8 @@ static struct tcp_conn *open_conn(struct ike_sa *sa, int *err)
 	addr_set_port(&local, 0);
 	*err = -ENOTCONN;
 	c = e->net ? e->net->connect(e->net_ctx, &local, &remote,
-				     sa->cfg->tcp_connect_timeout_ms, err) : NULL;
+				     sa->cfg->tcp_connect_timeout_ms,
+				     sa->cfg->tcp_connect_race_ms, err) : NULL;
 	if (!c) {
 		addr_str(&remote, a, sizeof(a));
 		log_warn("%s: cannot connect to %s port %u over TCP: %s", ike_sa_name(sa),

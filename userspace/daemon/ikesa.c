@@ -849,6 +849,46 @@ int ike_send_request(struct ike_sa *sa, enum ike_task task, uint8_t exch,
 	return 0;
 }
 
+/* One message of ike_send_once: while the transport has no room for it,
+ * the wait for room (engine_net wait) until deadline_ms, if any. */
+static int send_waiting(struct ike_sa *sa, const struct buf *m, uint64_t deadline_ms)
+{
+	const struct engine_net *net = sa->e->net;
+
+	for (;;) {
+		int r = ike_send_raw(sa->e, &sa->path, m->data, m->len);
+
+		if (r != -EAGAIN && r != -EWOULDBLOCK && r != -ENOBUFS)
+			return r;
+		if (!deadline_ms || !net->wait)
+			return r;
+		r = net->wait(sa->e->net_ctx, &sa->path, r, deadline_ms);
+		if (r)
+			return r;
+	}
+}
+
+int ike_send_once(struct ike_sa *sa, uint8_t exch, struct ike_builder *inner,
+		  uint64_t deadline_ms)
+{
+	struct tcp_conn *c = sa->path.conn;
+	struct pktset ps = { 0 };
+	int err = 0;
+
+	/* never a connection opened for it (xport_send_ready would) */
+	if (sa->path.kind == XPORT_TCP && (!c || c->dead || c->connecting))
+		return -ENOTCONN;
+	err = seal_message(sa, exch, false, sa->my_msgid, inner, &ps);
+	for (int i = 0; !err && i < ps.n; i++)
+		err = send_waiting(sa, &ps.pkt[i], deadline_ms);
+	sa->stats_tx += (uint64_t)ps.n;
+	pktset_free(&ps);
+	if (err)
+		log_debug("%s: %s request not sent: %s", ike_sa_name(sa), ike_exch_name(exch),
+			  strerror(-err));
+	return err;
+}
+
 int ike_send_plain(struct ike_sa *sa, const struct buf *msg, bool request)
 {
 	struct pktset *ps = request ? &sa->req.out : &sa->resp_cache;

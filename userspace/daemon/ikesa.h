@@ -555,6 +555,10 @@ struct engine {
 	/* Memory given back once a burst of half-open SAs is over. */
 	struct mem_burst ho_mem;
 	bool shutting_down;
+	/* What engine_shutdown told the peers: the Deletes sent, and the
+	 * established IKE SAs that went without one (delete_on_stop = no
+	 * aside). */
+	uint64_t stop_sent, stop_unsent;
 	/* Initiations asked for while an SA was being destroyed (RT-25),
 	 * started from the loop right after (ike_xport.c). */
 	struct xport_later *later;
@@ -685,6 +689,13 @@ void ike_sa_hdr(const struct ike_sa *sa, struct ike_hdr *h, uint8_t exch,
  * allowed and needed. */
 int ike_send_request(struct ike_sa *sa, enum ike_task task, uint8_t exch,
 		     struct ike_builder *inner);
+/* inner as a request with the next message ID, sent once: no
+ * retransmission, no answer awaited, nothing kept.  A message the
+ * transport has no room for waits for room (engine_net wait) until
+ * deadline_ms, not at all with 0.  0 or -errno (-ETIMEDOUT: the deadline
+ * passed; -ENOTCONN: no TCP connection, none is opened). */
+int ike_send_once(struct ike_sa *sa, uint8_t exch, struct ike_builder *inner,
+		  uint64_t deadline_ms);
 int ike_send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 		      struct ike_builder *inner);
 /* An unencrypted message (IKE_SA_INIT). */

@@ -35,6 +35,8 @@
 
 static void conn_io(void *ctx, int fd, uint32_t ev);
 static void conn_timer(struct timer *tm);
+static void race_drop(struct tcp_conn *c);
+static void race_take(struct tcp_conn *c);
 
 static uint32_t host_hash(const struct sockaddr_storage *a)
 {
@@ -141,6 +143,7 @@ static struct tcp_conn *conn_new(struct tcp *t, int fd, bool originator,
 	c->tcp = t;
 	c->refs = 1;		/* the list's reference */
 	c->fd = fd;
+	c->race_fd = -1;
 	c->originator = originator;
 	c->last_activity_ms = loop_now_ms();
 	c->remote = *remote;
@@ -170,6 +173,7 @@ void tcp_conn_close(struct tcp_conn *c, int err)
 		return;
 	c->dead = true;
 	timer_cancel(t->loop, &c->timer);
+	race_drop(c);
 	if (c->fd >= 0) {
 		loop_unwatch(t->loop, c->fd);
 		close(c->fd);
@@ -378,13 +382,22 @@ static void conn_connected(struct tcp_conn *c)
 	socklen_t el = sizeof(soerr);
 
 	getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
+	if (soerr && c->race_fd >= 0) {
+		/* The first attempt failed: the race's goes on alone. */
+		race_take(c);
+		conn_update_watch(c);
+		return;
+	}
 	if (soerr) {
 		tcp_conn_close(c, -soerr);
 		return;
 	}
+	race_drop(c);	/* the loser: closed unconnected, nothing written */
 	getsockname(c->fd, (struct sockaddr *)&c->local, &sl);
 	c->connecting = false;
 	t->st.connected++;
+	if (c->race_second)
+		t->st.connect_races_won++;
 	timer_arm(t->loop, &c->timer, t->o.idle_timeout_ms, conn_timer);
 	c->announced = true;
 	if (t->ops && t->ops->connected)
@@ -399,7 +412,7 @@ static void conn_io(void *ctx, int fd, uint32_t ev)
 	tcp_conn_get(c);
 	if (c->connecting && (ev & (LOOP_WRITE | LOOP_ERROR))) {
 		conn_connected(c);
-		if (!c->dead)
+		if (!c->dead && !c->connecting)
 			conn_flush(c);
 	} else {
 		if (!c->dead && (ev & (LOOP_READ | LOOP_ERROR)))
@@ -809,30 +822,135 @@ uint32_t tcp_fit_nofile(uint32_t max_conns)
 	return rl.rlim_cur > TCP_FD_RESERVE + 1 ? (uint32_t)(rl.rlim_cur - TCP_FD_RESERVE) : 1;
 }
 
+/*
+ * A non-blocking socket, bound to local when it is of remote's family, its
+ * connect() to remote started: the descriptor, or -errno (logged;
+ * *refused when connect() itself failed).
+ */
+static int connect_start(const struct sockaddr_storage *local,
+			 const struct sockaddr_storage *remote, bool *refused)
+{
+	char rb[64];
+	int fd, e;
+
+	*refused = false;
+	fd = socket(remote->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (local && local->ss_family == remote->ss_family &&
+	    bind(fd, (const struct sockaddr *)local, addr_len(local)) < 0) {
+		e = errno;
+		log_warn("tcp: cannot bind %s: %s",
+			 addr_port_str(local, rb, sizeof(rb)), strerror(e));
+		close(fd);
+		return -e;
+	}
+	if (connect(fd, (const struct sockaddr *)remote, addr_len(remote)) < 0 &&
+	    errno != EINPROGRESS) {
+		e = errno;
+		*refused = true;
+		log_info("tcp %s: connect: %s", addr_port_str(remote, rb, sizeof(rb)),
+			 strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Ends the connect race: the timer, and the second attempt if one runs
+ * (closed unconnected: nothing was ever written on it). */
+static void race_drop(struct tcp_conn *c)
+{
+	timer_cancel(c->tcp->loop, &c->race_timer);
+	if (c->race_fd < 0)
+		return;
+	loop_unwatch(c->tcp->loop, c->race_fd);
+	close(c->race_fd);
+	c->race_fd = -1;
+}
+
+/* The race's attempt becomes c's socket; the first attempt, failed or
+ * beaten, is closed unconnected (nothing was written on it). */
+static void race_take(struct tcp_conn *c)
+{
+	loop_unwatch(c->tcp->loop, c->fd);
+	close(c->fd);
+	c->fd = c->race_fd;
+	c->race_fd = -1;
+	c->race_second = true;
+}
+
+/* The race's attempt completed first: it is the connection's now.
+ * Failed: the first goes on alone. */
+static void race_io(void *ctx, int fd, uint32_t ev)
+{
+	struct tcp_conn *c = ctx;
+	socklen_t el = sizeof(int);
+	int soerr = 0;
+
+	(void)ev;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
+	if (soerr) {
+		race_drop(c);
+		return;
+	}
+	race_take(c);
+	conn_io(c, fd, LOOP_WRITE);
+}
+
+/*
+ * The connect race: not connected after race_ms.  Linux retransmits a lost
+ * SYN (or SYN-ACK) only after TCP_TIMEOUT_INIT, 1 s, and no socket option
+ * shortens it, so a second connect() goes to the same address and port, as
+ * RFC 8305 (Happy Eyeballs) starts its next attempt after its connection
+ * attempt delay.  The first to complete is kept; the other is closed before
+ * a byte went on it: RFC 9329 section 6 (after RFC 8229) says a TCP
+ * Originator SHOULD open only one TCP connection per IKE SA, over which it
+ * sends all of its IKE and ESP messages, and the output queue (IKETCP
+ * first, TCP-11) is written only to the winner once connected.  The peer
+ * sees at most a SYN of the loser, reset.  One extra attempt per connect.
+ */
+static void race_fire(struct timer *tm)
+{
+	struct tcp_conn *c = container_of(tm, struct tcp_conn, race_timer);
+	struct tcp *t = c->tcp;
+	char rb[64];
+	bool refused;
+	int fd;
+
+	if (!c->connecting || c->race_fd >= 0)
+		return;
+	fd = connect_start(c->local.ss_family ? &c->local : NULL, &c->remote, &refused);
+	if (fd < 0)
+		return;		/* the first attempt goes on alone */
+	if (loop_watch(t->loop, fd, LOOP_WRITE, race_io, c)) {
+		close(fd);
+		return;
+	}
+	c->race_fd = fd;
+	t->st.connect_races++;
+	log_debug("tcp %s: not connected yet: a second connect beside the first",
+		  addr_port_str(&c->remote, rb, sizeof(rb)));
+}
+
 struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local,
 			     const struct sockaddr_storage *remote,
-			     uint32_t timeout_ms, int *err)
+			     uint32_t timeout_ms, uint32_t race_ms, int *err)
 {
 	struct tcp_conn *c;
-	char rb[64];
-	int fd, r;
+	bool refused;
+	int fd;
 
 	*err = 0;
 	if (t->n_conns >= t->o.max_conns) {
 		*err = -EMFILE;
 		return NULL;
 	}
-	fd = socket(remote->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = connect_start(local, remote, &refused);
 	if (fd < 0) {
-		*err = -errno;
-		return NULL;
-	}
-	if (local && local->ss_family == remote->ss_family &&
-	    bind(fd, (const struct sockaddr *)local, addr_len(local)) < 0) {
-		*err = -errno;
-		log_warn("tcp: cannot bind %s: %s",
-			 addr_port_str(local, rb, sizeof(rb)), strerror(errno));
-		close(fd);
+		*err = fd;
+		if (refused)
+			t->st.connect_failed++;
 		return NULL;
 	}
 	c = conn_new(t, fd, true, remote);
@@ -841,24 +959,14 @@ struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local
 		*err = -ENOMEM;
 		return NULL;
 	}
+	if (local && local->ss_family == remote->ss_family)
+		c->local = *local;	/* for the race's attempt */
 	/* RFC 9329 §4: the originator sends "IKETCP" once, first. */
 	conn_queue(c, (const uint8_t *)STREAM_PREFIX, STREAM_PREFIX_LEN);
-	r = connect(fd, (const struct sockaddr *)remote, addr_len(remote));
-	if (r < 0 && errno != EINPROGRESS) {
-		*err = -errno;
-		log_info("tcp %s: connect: %s", addr_port_str(remote, rb, sizeof(rb)),
-			 strerror(errno));
-		c->connecting = false;
-		c->dead = true;
-		close(fd);
-		c->fd = -1;
-		conn_unlink(t, c);
-		t->st.connect_failed++;
-		tcp_conn_put(c);
-		return NULL;
-	}
 	c->connecting = true;
 	timer_arm(t->loop, &c->timer, timeout_ms ? timeout_ms : 3000, conn_timer);
+	if (race_ms)
+		timer_arm(t->loop, &c->race_timer, race_ms, race_fire);
 	conn_update_watch(c);
 	return tcp_conn_get(c);
 }
@@ -967,7 +1075,8 @@ int tcp_status(const struct tcp *t, struct buf *out)
 		     "tcp_frames_ike %llu\ntcp_frames_esp %llu\ntcp_tx_frames %llu\n"
 		     "tcp_tx_dropped_queue_full %llu\ntcp_accept_nofile %llu\n"
 		     "tcp_evicted_global %llu\ntcp_evicted_per_ip %llu\n"
-		     "tcp_evicted_memory %llu\ntcp_stream_memory %zu\n",
+		     "tcp_evicted_memory %llu\ntcp_stream_memory %zu\n"
+		     "tcp_connect_races %llu\ntcp_connect_races_won %llu\n",
 		     t->n_conns,
 		     (unsigned long long)t->st.accepted,
 		     (unsigned long long)t->st.connected,
@@ -986,6 +1095,8 @@ int tcp_status(const struct tcp *t, struct buf *out)
 		     (unsigned long long)t->st.accept_nofile,
 		     (unsigned long long)t->st.evicted_global,
 		     (unsigned long long)t->st.evicted_per_ip,
-		     (unsigned long long)t->st.evicted_memory, t->pool.used);
+		     (unsigned long long)t->st.evicted_memory, t->pool.used,
+		     (unsigned long long)t->st.connect_races,
+		     (unsigned long long)t->st.connect_races_won);
 	return buf_append(out, b, (size_t)n);
 }

@@ -69,6 +69,8 @@ struct tcp_stats {
 	uint64_t frames_ike, frames_esp, frames_empty, keepalives, oversized;
 	uint64_t runts;
 	uint64_t tx_frames, tx_dropped_queue_full;
+	uint64_t connect_races;		/* second connect() started (race_ms) */
+	uint64_t connect_races_won;	/* ... and the connection is on it */
 };
 
 struct tcp_conn {
@@ -84,12 +86,18 @@ struct tcp_conn {
 	bool announced;		/* connected(c, 0) was called: closed() follows */
 	bool proven;		/* an IKE SA authenticated on it (tcp_conn_proven) */
 	bool replied;		/* we sent an IKE message on it (a cookie, say) */
+	bool race_second;	/* fd is the connect race's second attempt */
 	struct sockaddr_storage local, remote;
 	uint64_t last_activity_ms;
 	struct stream st;
 	uint8_t *outq;		/* pending bytes */
 	size_t outq_len, outq_off;
 	struct timer timer;	/* connect / prefix / idle */
+	/* The connect race (tcp_connect's race_ms): the second attempt's
+	 * socket, -1 when none runs, and the timer that starts it.  While
+	 * connecting, local is the address to bind (family 0: none). */
+	int race_fd;
+	struct timer race_timer;
 	void *user;		/* engine's pointer, free for its use */
 	struct tcp_conn *next, *prev;
 	struct hnode host_node;	/* tcp.by_host, by the remote's address */
@@ -140,11 +148,15 @@ uint32_t tcp_fit_nofile(uint32_t max_conns);
 /*
  * Starts a non-blocking connect from local (port 0/address 0 = any) to
  * remote.  The connected callback reports the outcome within timeout_ms.
- * The returned connection holds one reference for the caller.
+ * Not connected after race_ms (0: never), a second connect() to remote
+ * goes beside the first; the first to complete is the connection's socket
+ * and the other is closed before a byte went on it (one connection per IKE
+ * SA, RFC 9329 section 6).  The returned connection holds one reference
+ * for the caller.
  */
 struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local,
 			     const struct sockaddr_storage *remote,
-			     uint32_t timeout_ms, int *err);
+			     uint32_t timeout_ms, uint32_t race_ms, int *err);
 
 struct tcp_conn *tcp_conn_get(struct tcp_conn *c);
 void tcp_conn_put(struct tcp_conn *c);

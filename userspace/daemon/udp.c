@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,6 +473,29 @@ int udp_send(struct udp *u, const struct ike_path *path,
 		return r;
 	}
 	u->st.tx++;
+	return 0;
+}
+
+int udp_wait_room(struct udp *u, const struct ike_path *path, int err,
+		  uint64_t deadline_ms)
+{
+	struct udp_sock *s = pick_sock(u, path->kind, &path->local, path->remote.ss_family);
+	uint64_t now = loop_now_ms();
+	struct pollfd pfd;
+
+	if (!s)
+		return -EAFNOSUPPORT;
+	if (now >= deadline_ms)
+		return -ETIMEDOUT;
+	if (err != -EAGAIN && err != -EWOULDBLOCK) {
+		poll(NULL, 0, 1);
+		return 0;
+	}
+	/* writable again once half the buffer is free */
+	pfd = (struct pollfd){ .fd = s->fd, .events = POLLOUT };
+	if (poll(&pfd, 1, deadline_ms - now > 100 ? 100 : (int)(deadline_ms - now)) < 0 &&
+	    errno != EINTR)
+		return -errno;
 	return 0;
 }
 

@@ -105,6 +105,15 @@ int udp_send(struct udp *u, const struct ike_path *path,
 int udp_send_keepalive(struct udp *u, const struct sockaddr_storage *local,
 		       const struct sockaddr_storage *remote);
 
+/*
+ * At shutdown (the loop stopped), after udp_send refused a message on path
+ * with err: waits for room in the socket's send buffer (-EAGAIN), or 1 ms
+ * (-ENOBUFS: a full device queue), never past deadline_ms (loop_now_ms).
+ * 0 to send again, or -errno (-ETIMEDOUT: the deadline has passed).
+ */
+int udp_wait_room(struct udp *u, const struct ike_path *path, int err,
+		  uint64_t deadline_ms);
+
 /* Handles one readable socket (exposed for tests). */
 void udp_handle_datagram(struct udp *u, struct udp_sock *s,
 			 const uint8_t *p, size_t len, bool truncated,

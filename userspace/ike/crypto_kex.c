@@ -111,19 +111,53 @@ static int ecx_index(const struct kex_group *g)
 }
 
 /*
+ * The peer's public key objects of a thread (below), freed when the thread
+ * ends (a thread-specific value's destructor) or, for the thread that
+ * calls exit(), by an exit handler: registered after OpenSSL's own, it
+ * runs before OpenSSL's cleanup.
+ */
+static __thread EVP_PKEY *ecx_peer[2];
+static pthread_key_t ecx_peer_key;
+static pthread_once_t ecx_peer_once = PTHREAD_ONCE_INIT;
+static bool ecx_peer_keyed;
+
+static void ecx_peer_free(void *peer)
+{
+	EVP_PKEY **p = peer;
+
+	EVP_PKEY_free(p[0]);
+	EVP_PKEY_free(p[1]);
+	p[0] = p[1] = NULL;
+}
+
+static void ecx_peer_exit(void)
+{
+	ecx_peer_free(ecx_peer);
+}
+
+static void ecx_peer_init(void)
+{
+	ecx_peer_keyed = !pthread_key_create(&ecx_peer_key, ecx_peer_free) &&
+			 !atexit(ecx_peer_exit);
+}
+
+/*
  * The peer's public key, a reference the caller frees.  One key object per
  * group and thread whose public value is replaced for each derivation
  * (a public value: nothing to wipe): a new EVP_PKEY each time walked
  * OpenSSL's whole name table to type it, about 1.4 us a handshake.  Per
- * thread, so that two threads deriving at once never share one.
+ * thread, so that two threads deriving at once never share one.  Where
+ * the thread's object could not be tied to its end, a new one each time.
  */
 static EVP_PKEY *ecx_public(const struct kex_group *g, const uint8_t *peer, size_t len)
 {
-	static __thread EVP_PKEY *reuse[2];
+	EVP_PKEY **reuse = ecx_peer;
 	OSSL_PARAM params[2];
 	int i = ecx_index(g);
 
-	if (i < 0)
+	pthread_once(&ecx_peer_once, ecx_peer_init);
+	if (i < 0 || !ecx_peer_keyed ||
+	    (!reuse[0] && !reuse[1] && pthread_setspecific(ecx_peer_key, reuse)))
 		return EVP_PKEY_new_raw_public_key_ex(NULL, g->name, NULL, peer, len);
 	if (reuse[i]) {
 		if (EVP_PKEY_set1_encoded_public_key(reuse[i], peer, len) <= 0)
@@ -617,8 +651,18 @@ int kex_public(const struct ike_kex *k, struct buf *out)
 	return ret;
 }
 
-/* A DH public key in our key's group, after the RFC 7296-required range
- * check 1 < y < p-1 (also catches the small-subgroup values 1 and p-1). */
+/*
+ * A DH public key in our key's group, after the range check 1 < y < p-1
+ * (RFC 6989: it excludes the small-subgroup values 1 and p-1) and
+ * the subgroup check.  RFC 3526's primes are safe (p = 2q + 1) and its
+ * generator 2 is a square mod p (p is 7 mod 8), so every honest value is
+ * a square, in the order-q subgroup; a non-square (order 2q) would tell
+ * the peer our exponent's parity, and is refused.  SP 800-56A's full
+ * check y^q = 1 is, for a safe prime, the Legendre symbol (y/p) = 1,
+ * which costs far less than that exponentiation.  Made here, not left
+ * to OpenSSL: 3.0's peer key check is the full one, later versions' (3.5)
+ * only the range for a named safe-prime group.
+ */
 static int modp_peer(const struct ike_kex *k, const uint8_t *peer, size_t len,
 		     EVP_PKEY **out)
 {
@@ -626,16 +670,23 @@ static int modp_peer(const struct ike_kex *k, const uint8_t *peer, size_t len,
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
-	int ret = -EIO;
+	BN_CTX *bn = NULL;
+	int ret = -EIO, sq;
 
 	y = BN_bin2bn(peer, (int)len, NULL);
 	pm1 = BN_new();
-	if (!y || !pm1 ||
+	bn = BN_CTX_new();
+	if (!y || !pm1 || !bn ||
 	    !EVP_PKEY_get_bn_param(k->key, OSSL_PKEY_PARAM_FFC_P, &p) ||
 	    !BN_sub(pm1, p, BN_value_one()))
 		goto out;
 	if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0) {
 		ret = -EPROTO;
+		goto out;
+	}
+	sq = BN_kronecker(y, p, bn);
+	if (sq != 1) {
+		ret = sq == -1 ? -EPROTO : -EIO;
 		goto out;
 	}
 	bld = OSSL_PARAM_BLD_new();
@@ -654,6 +705,7 @@ out:
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
+	BN_CTX_free(bn);
 	BN_free(y);
 	BN_free(p);
 	BN_free(pm1);
@@ -789,8 +841,9 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 		goto out;
 	/* An X25519/X448 public key is any string of its length: OpenSSL's
 	 * check of it has nothing to look at, and the all-zero result
-	 * (RFC 8031 §2.3) is refused below. */
-	if (EVP_PKEY_derive_set_peer_ex(ctx, pk, g->kind != KEX_ECX) <= 0) {
+	 * (RFC 8031 §2.3) is refused below.  A MODP value had the full check
+	 * in modp_peer(). */
+	if (EVP_PKEY_derive_set_peer_ex(ctx, pk, g->kind == KEX_ECP) <= 0) {
 		ret = -EPROTO;	/* public key check failed */
 		goto out;
 	}

@@ -854,6 +854,8 @@ TEST(reference_documents_every_key)
 	EXPECT_NE(NULL, strstr(mdoc, "\nDefault 150s.\n"));
 	EXPECT_NE(NULL, strstr(mdoc, "\n.It Cm id , id1 , id2 , ... = Ar identity\n"));
 	EXPECT_NE(NULL, strstr(text, "  dpd_timeout = duration  (default 150s)\n"));
+	/* obsolete, it sets tcp_race_delay's field: a default would overwrite that one's */
+	EXPECT_NE(NULL, strstr(text, "\n  tcp_fallback_delay = duration\n"));
 	EXPECT_EQ(NULL, strstr(mdoc, " \n"));
 	EXPECT_EQ(NULL, strstr(mdoc, "\n\n"));
 	EXPECT_EQ(NULL, strchr(text, '`'));
@@ -910,9 +912,9 @@ TEST(defaults)
 	EXPECT_EQ(500, cc->remote_port);
 	EXPECT_EQ(CFG_XPORT_UDP, cc->transport);
 	EXPECT_EQ(4500, cc->tcp_port);
-	EXPECT_EQ(1500, cc->tcp_fallback_delay_ms);
 	EXPECT_EQ(250, cc->tcp_race_delay_ms);
 	EXPECT_EQ(3000, cc->tcp_connect_timeout_ms);
+	EXPECT_EQ(250, cc->tcp_connect_race_ms);
 	EXPECT_TRUE(cc->udp_retry_without_separate);
 	EXPECT_TRUE(cc->esp_probe);
 	EXPECT_EQ(1, cc->n_ike);
@@ -962,6 +964,7 @@ TEST(reload_compares_every_key)
 		{ CFG_SEC_CONN, "tcp_fallback_delay = 2s" },
 		{ CFG_SEC_CONN, "tcp_race_delay = 100ms" },
 		{ CFG_SEC_CONN, "tcp_connect_timeout = 4s" },
+		{ CFG_SEC_CONN, "tcp_connect_race = 100ms" },
 		{ CFG_SEC_CONN, "udp_retry_without_separate = no" },
 		{ CFG_SEC_CONN, "tcp_preconnect = no" },
 		{ CFG_SEC_CONN, "esp_probe = no" },
@@ -1327,7 +1330,7 @@ TEST(warnings_below_a_millisecond_and_short_psk_spellings)
 
 	ASSERT_NE(NULL, c) TH_LOG("%s", err);
 	EXPECT_EQ(1, c->conns->dpd_delay_s);
-	EXPECT_EQ(1, c->conns->tcp_fallback_delay_ms);
+	EXPECT_EQ(1, c->conns->tcp_race_delay_ms);	/* tcp_fallback_delay's field */
 	EXPECT_EQ(2, c->conns->esp_probe_delay_ms);
 	EXPECT_EQ(1100, c->conns->tcp_connect_timeout_ms);	/* exact: no warning */
 	EXPECT_EQ(25920, c->conns->esp_probe_timeout_ms);	/* 25919.99999136ms */

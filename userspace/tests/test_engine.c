@@ -97,6 +97,11 @@ struct net {
 	 * trip); 0 by default, everything at once. */
 	uint64_t one_way_ms, connect_ms;
 	uint64_t connect_at[8];	/* when the first connects were started */
+	/* A full send buffer: the next eagain UDP sends fail with -EAGAIN;
+	 * each wait for room (fake_wait) takes wait_ms and is counted. */
+	unsigned int eagain, waits;
+	uint64_t wait_ms;
+	uint32_t race_ms;	/* tcp_connect_race the last connect was given */
 	/* A NAT in front of a (family 0: none): b sees a's UDP from this
 	 * address, a's ports kept, and reaches a only there. */
 	struct sockaddr_storage nat_a;
@@ -151,6 +156,9 @@ static int fake_send(void *ctx, const struct ike_path *path, const uint8_t *msg,
 	} else if (n->block_udp) {
 		n->dropped++;
 		return 0;
+	} else if (n->eagain) {
+		n->eagain--;
+		return -EAGAIN;
 	}
 	k = calloc(1, sizeof(*k) + len);
 	if (!k)
@@ -213,7 +221,7 @@ static struct tconn *tconn_new(struct net *n, struct peer *owner, bool originato
 
 static struct tcp_conn *fake_connect(void *ctx, const struct sockaddr_storage *local,
 				     const struct sockaddr_storage *remote,
-				     uint32_t timeout_ms, int *err)
+				     uint32_t timeout_ms, uint32_t race_ms, int *err)
 {
 	struct peer *p = ctx, *to = other_peer(p);
 	struct net *n = p->net;
@@ -222,6 +230,7 @@ static struct tcp_conn *fake_connect(void *ctx, const struct sockaddr_storage *l
 
 	(void)timeout_ms;
 	(void)err;
+	n->race_ms = race_ms;
 	if (n->connects < sizeof(n->connect_at) / sizeof(n->connect_at[0]))
 		n->connect_at[n->connects] = now_ms;
 	n->connects++;
@@ -283,11 +292,25 @@ static void fake_close(void *ctx, struct tcp_conn *c, int err)
 	enqueue(p->net, k);
 }
 
+static int fake_wait(void *ctx, const struct ike_path *path, int err, uint64_t deadline_ms)
+{
+	struct net *n = ((struct peer *)ctx)->net;
+
+	(void)path;
+	(void)err;
+	if (now_ms >= deadline_ms)
+		return -ETIMEDOUT;
+	n->waits++;
+	now_ms += n->wait_ms;
+	return 0;
+}
+
 static const struct engine_net fake_net = {
 	.send = fake_send,
 	.keepalive = fake_keepalive,
 	.connect = fake_connect,
 	.close = fake_close,
+	.wait = fake_wait,
 };
 
 static void set_addr(struct sockaddr_storage *ss, const char *a, uint16_t port)
@@ -1238,6 +1261,133 @@ TEST(shutdown_during_ike_rekey)
 	EXPECT_EQ(first_sa(A, IKE_S_ESTABLISHED)->req.new_ike, A->e->all);
 	engine_shutdown(A->e);
 	EXPECT_EQ(NULL, A->e->all);
+	net_free(n);
+}
+
+/* At stop the peer is told once: one INFORMATIONAL with a Delete, which
+ * deletes its IKE SA; never retransmitted. */
+TEST(stop_sends_one_delete)
+{
+	struct net *n = net_new(NULL);
+	uint64_t sent;
+
+	bring_up(_metadata, n);
+	sent = A->sent;
+	engine_shutdown(A->e);
+	EXPECT_EQ(NULL, A->e->all);
+	EXPECT_EQ(0, kernel_sas(A));
+	ASSERT_EQ(1, queued(n));
+	EXPECT_EQ(IKEV2_EXCH_INFORMATIONAL, head_exch(n));
+	EXPECT_FALSE(head_response(n));
+	EXPECT_EQ(1, A->e->stop_sent);
+	EXPECT_EQ(0, A->e->stop_unsent);
+	pump(n);
+	EXPECT_EQ(0, count_all(B));
+	elapse(n, 60000);
+	EXPECT_EQ(sent + 1, A->sent);
+	net_free(n);
+}
+
+/* A full send buffer at stop: the Delete waits for room (the loop no
+ * longer runs) and goes; before, the datagram the socket refused with
+ * EAGAIN was lost. */
+TEST(stop_delete_waits_for_room)
+{
+	struct net *n = net_new(NULL);
+
+	bring_up(_metadata, n);
+	n->eagain = 3;
+	n->wait_ms = 10;
+	engine_shutdown(A->e);
+	EXPECT_EQ(3, n->waits);
+	ASSERT_EQ(1, queued(n));
+	EXPECT_EQ(IKEV2_EXCH_INFORMATIONAL, head_exch(n));
+	EXPECT_EQ(1, A->e->stop_sent);
+	EXPECT_EQ(0, A->e->stop_unsent);
+	pump(n);
+	EXPECT_EQ(0, count_all(B));
+	net_free(n);
+}
+
+/* ... but not for ever: past the deadline (stop_timeout, 3 s by default)
+ * the SA goes untold, counted; each wait takes wait_ms. */
+static void stop_gives_up(struct __test_metadata *_metadata, const char *dextra,
+			  uint64_t wait_ms, uint64_t limit_ms)
+{
+	struct net *n = net_new_on(v4, NULL, dextra);
+	uint64_t t0;
+
+	ASSERT_NE(NULL, n);
+	bring_up(_metadata, n);
+	n->eagain = 1000000;
+	n->wait_ms = wait_ms;
+	t0 = now_ms;
+	engine_shutdown(A->e);
+	EXPECT_EQ(NULL, A->e->all);
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, queued(n));
+	EXPECT_GE(now_ms - t0, limit_ms);
+	EXPECT_LE(now_ms - t0, limit_ms + wait_ms);
+	EXPECT_EQ(0, A->e->stop_sent);
+	EXPECT_EQ(1, A->e->stop_unsent);
+	net_free(n);
+}
+
+TEST(stop_delete_gives_up_at_the_deadline)
+{
+	stop_gives_up(_metadata, NULL, 500, 3000);
+}
+
+TEST(stop_timeout_sets_the_deadline)
+{
+	stop_gives_up(_metadata, "stop_timeout = 1s", 100, 1000);
+}
+
+/* With a request of ours out, the peer's window (RFC 7296 §2.3) has no
+ * room for a Delete: none is sent, the SA counts as not told. */
+TEST(stop_with_a_request_out_sends_nothing)
+{
+	struct net *n = net_new(NULL);
+
+	bring_up(_metadata, n);
+	rekey(A, true);
+	ASSERT_EQ(1, queued(n));
+	engine_shutdown(A->e);
+	EXPECT_EQ(1, queued(n));	/* the rekey's request only */
+	EXPECT_EQ(0, A->e->stop_sent);
+	EXPECT_EQ(1, A->e->stop_unsent);
+	net_free(n);
+}
+
+/* delete_on_stop = no: the SAs go, their peers untold. */
+TEST(stop_without_deletes)
+{
+	struct net *n = net_new_on(v4, NULL, "delete_on_stop = no");
+
+	ASSERT_NE(NULL, n);
+	bring_up(_metadata, n);
+	engine_shutdown(A->e);
+	EXPECT_EQ(NULL, A->e->all);
+	EXPECT_EQ(0, kernel_sas(A));
+	EXPECT_EQ(0, queued(n));
+	EXPECT_EQ(0, A->e->stop_sent);
+	EXPECT_EQ(0, A->e->stop_unsent);
+	EXPECT_EQ(1, count_all(B));
+	net_free(n);
+}
+
+/* A terminate while the loop runs sends its Delete once and waits for
+ * nothing, room included. */
+TEST(terminate_delete_does_not_wait)
+{
+	struct net *n = net_new(NULL);
+
+	bring_up(_metadata, n);
+	n->eagain = 1;
+	ike_sa_delete_now(first_sa(A, IKE_S_ESTABLISHED), "terminated");
+	EXPECT_EQ(0, n->waits);
+	EXPECT_EQ(0, queued(n));
+	EXPECT_EQ(0, count_all(A));
 	net_free(n);
 }
 
@@ -3812,6 +3962,33 @@ TEST(separate_without_preconnect_connects_after_the_echo)
 	established(_metadata, n);
 	EXPECT_EQ(0, n->connects);
 	net_free(n);
+}
+
+/* Every connect to the peer's TCP port is given the connection's
+ * tcp_connect_race (tcp.c races a second SYN after it; 0: none):
+ * tcp_preconnect's beside IKE_SA_INIT, tcp's and separate-tcp-first's. */
+TEST(tcp_connect_race_reaches_every_connect)
+{
+	static const struct { const char *conf; uint32_t race_ms; } cases[] = {
+		{ "transport = separate", 250 },
+		{ "transport = separate\n tcp_connect_race = 100ms", 100 },
+		{ "transport = separate\n tcp_connect_race = 0", 0 },
+		{ "transport = tcp", 250 },
+		{ "transport = tcp\n tcp_connect_race = 0", 0 },
+		{ "transport = separate-tcp-first\n tcp_connect_race = 400ms", 400 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct net *n = net_new(cases[i].conf);
+
+		n->race_ms = 12345;
+		initiate(n);
+		EXPECT_EQ(1, n->connects);
+		EXPECT_EQ(cases[i].race_ms, n->race_ms);
+		pump(n);
+		established(_metadata, n);
+		net_free(n);
+	}
 }
 
 /* The connect starts with IKE_SA_INIT (fake time 0), carries nothing

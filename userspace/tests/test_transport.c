@@ -3,11 +3,14 @@
  * UDP and TCP (RFC 9329) transports over loopback: marker handling on 4500,
  * keepalive and ESP drops, replies batched per read (order, failures),
  * IPv6 with pktinfo both ways, prefix, framing both ways, bad prefix,
- * connect refused reported, connection limit, idle timeout.
+ * connect refused reported, connection limit, idle timeout, the connect
+ * race (tcp_connect's race_ms: a second SYN for a lost first one).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -315,7 +318,7 @@ TEST(tcp_prefix_frames_both_ways)
 
 	ASSERT_NE(NULL, ts);
 	ASSERT_NE(NULL, tc);
-	c = tcp_connect(tc, NULL, &dst, 2000, &err);
+	c = tcp_connect(tc, NULL, &dst, 2000, 0, &err);
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(0, tcp_send(c, (const uint8_t *)"IKEMSG1", 7));
 	spin(l, &srv.n, 1);
@@ -376,7 +379,7 @@ TEST(tcp_connect_refused_reported)
 	struct tcp_conn *c;
 	int err;
 
-	c = tcp_connect(tc, NULL, &dst, 2000, &err);
+	c = tcp_connect(tc, NULL, &dst, 2000, 0, &err);
 	if (c) {
 		spin(l, &cli.connected, 1);
 		EXPECT_EQ(1, cli.connected);
@@ -387,6 +390,272 @@ TEST(tcp_connect_refused_reported)
 	}
 	tcp_close_all(tc);
 	loop_free(l);
+}
+
+/* --- the connect race (tcp_connect's race_ms) ------------------------------ */
+
+/*
+ * A client transport and a listener on 127.0.0.1 (lfd, connect to dst).
+ * full: the listener's accept queue (backlog 0: one connection) is held
+ * full by blocker, so the kernel drops the SYNs that come meanwhile, as a
+ * lossy path would, and a connect waits for its 1 s retransmission.
+ */
+struct race {
+	struct loop *l;
+	struct sink cli;
+	struct tcp *tc;
+	struct sockaddr_storage dst;
+	int lfd, blocker;
+	uint64_t t0;
+};
+
+static int race_open(struct race *r, bool full)
+{
+	socklen_t sl = sizeof(struct sockaddr_in);
+	struct tcp_opts oc = { 0 };
+
+	memset(r, 0, sizeof(*r));
+	r->blocker = -1;
+	r->l = loop_new();
+	r->tc = tcp_open(r->l, &oc, on_rx, &r->cli, &ops, &r->cli);
+	r->dst = lo4(0);
+	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	r->t0 = loop_now_ms();
+	if (!r->tc || r->lfd < 0 || bind(r->lfd, (void *)&r->dst, sl) ||
+	    listen(r->lfd, full ? 0 : 8) || getsockname(r->lfd, (void *)&r->dst, &sl))
+		return -1;
+	if (!full)
+		return 0;
+	r->blocker = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return r->blocker < 0 || connect(r->blocker, (void *)&r->dst, sl) ? -1 : 0;
+}
+
+static void race_close(struct race *r, struct tcp_conn *c)
+{
+	if (r->blocker >= 0)
+		close(r->blocker);
+	close(r->lfd);
+	tcp_conn_put(c);
+	tcp_close_all(r->tc);
+	loop_free(r->l);
+}
+
+/* The blocker accepted and gone: the next SYN gets through. */
+static void unblock(struct race *r)
+{
+	close(accept(r->lfd, NULL, NULL));
+	close(r->blocker);
+	r->blocker = -1;
+}
+
+static void run_ms(struct loop *l, uint64_t ms)
+{
+	uint64_t end = loop_now_ms() + ms;
+
+	while (loop_now_ms() < end)
+		loop_once(l, 10);
+}
+
+/* Accepts what connected to lfd by now: -1 when nothing did. */
+static int accept_now(int lfd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 ? accept(lfd, NULL, NULL) : -1;
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * The first SYN is lost: after race_ms a second connect() goes out, wins,
+ * and carries the prefix and the queued message; the first is closed
+ * unconnected, so its retransmitted SYN (1 s) never reaches the peer: one
+ * connection, well before the kernel's retransmission.
+ */
+TEST(tcp_connect_race_second_syn_wins)
+{
+	static const uint8_t want[] = "IKETCP\0\x0d\0\0\0\0IKEMSG1";
+	struct race r;
+	struct tcp_conn *c;
+	uint8_t b[64];
+	int a, err;
+
+	ASSERT_EQ(0, race_open(&r, true));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 200, &err);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, tcp_send(c, (const uint8_t *)"IKEMSG1", 7));
+	run_ms(r.l, 100);
+	EXPECT_EQ(0, r.cli.connected);	/* the first SYN was dropped */
+	unblock(&r);
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(0, r.cli.connect_err);
+	EXPECT_GT(700, loop_now_ms() - r.t0);	/* not the 1 s retransmission */
+	EXPECT_EQ(1, r.tc->st.connect_races);
+	EXPECT_EQ(1, r.tc->st.connect_races_won);
+	EXPECT_EQ(1, r.tc->st.connected);
+	EXPECT_EQ(1, r.tc->n_conns);
+	a = accept_now(r.lfd);
+	ASSERT_LE(0, a);
+	run_ms(r.l, 50);
+	ASSERT_EQ(sizeof(want) - 1, recv(a, b, sizeof(b), MSG_DONTWAIT));
+	EXPECT_EQ(0, memcmp(b, want, sizeof(want) - 1));
+	/* Past the first SYN's retransmission: the loser sent nothing. */
+	run_ms(r.l, 1300 - (loop_now_ms() - r.t0));
+	EXPECT_EQ(-1, accept_now(r.lfd));
+	EXPECT_EQ(1, r.cli.connected);
+	close(a);
+	race_close(&r, c);
+}
+
+/*
+ * Both SYNs lost, the first retransmitted and through first: the first is
+ * kept, the second closed before it connected (no second connection at the
+ * listener after its own retransmission either).
+ */
+TEST(tcp_connect_race_first_syn_wins)
+{
+	struct race r;
+	struct tcp_conn *c;
+	int a = -1, err;
+
+	ASSERT_EQ(0, race_open(&r, true));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 100, &err);
+	ASSERT_NE(NULL, c);
+	run_ms(r.l, 200);
+	EXPECT_EQ(1, r.tc->st.connect_races);	/* both SYNs dropped so far */
+	unblock(&r);
+	/* The first SYN's retransmission (1 s) comes before the second's
+	 * (1.1 s); its connection is taken at once so that a second would
+	 * find room in the queue. */
+	while (loop_now_ms() - r.t0 < 2500 && a < 0) {
+		loop_once(r.l, 5);
+		a = accept_now(r.lfd);
+	}
+	ASSERT_LE(0, a);
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(0, r.cli.connect_err);
+	EXPECT_EQ(0, r.tc->st.connect_races_won);
+	run_ms(r.l, 1500 - (loop_now_ms() - r.t0));
+	EXPECT_EQ(-1, accept_now(r.lfd));
+	EXPECT_EQ(1, r.tc->n_conns);
+	close(a);
+	race_close(&r, c);
+}
+
+/*
+ * The first attempt refused while the race's is pending (the listener gone
+ * when the first SYN is retransmitted at 1 s, back before the second's at
+ * 1.5 s): the second goes on alone and the connection comes up on it.
+ */
+TEST(tcp_connect_race_first_refused_second_goes_on)
+{
+	socklen_t sl = sizeof(struct sockaddr_in);
+	struct race r;
+	struct tcp_conn *c;
+	int one = 1, a = -1, err;
+
+	ASSERT_EQ(0, race_open(&r, true));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 500, &err);
+	ASSERT_NE(NULL, c);
+	run_ms(r.l, 600);
+	EXPECT_EQ(1, r.tc->st.connect_races);
+	close(r.lfd);
+	run_ms(r.l, 1250 - (loop_now_ms() - r.t0));
+	EXPECT_EQ(0, r.cli.connected);		/* the first refused quietly */
+	r.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(r.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ASSERT_EQ(0, bind(r.lfd, (void *)&r.dst, sl));
+	ASSERT_EQ(0, listen(r.lfd, 8));
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(0, r.cli.connect_err);
+	EXPECT_EQ(1, r.tc->st.connect_races_won);
+	EXPECT_EQ(1, r.tc->n_conns);
+	a = accept_now(r.lfd);
+	EXPECT_LE(0, a);
+	EXPECT_EQ(-1, accept_now(r.lfd));
+	close(a);
+	race_close(&r, c);
+}
+
+/* A path that answers within race_ms: one connect, one SYN. */
+TEST(tcp_connect_race_clean_path_one_syn)
+{
+	struct race r;
+	struct tcp_conn *c;
+	int a, err;
+
+	ASSERT_EQ(0, race_open(&r, false));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 50, &err);
+	ASSERT_NE(NULL, c);
+	spin(r.l, &r.cli.connected, 1);
+	EXPECT_EQ(0, r.cli.connect_err);
+	run_ms(r.l, 200);
+	EXPECT_EQ(0, r.tc->st.connect_races);
+	a = accept_now(r.lfd);
+	EXPECT_LE(0, a);
+	EXPECT_EQ(-1, accept_now(r.lfd));
+	close(a);
+	race_close(&r, c);
+}
+
+/* race_ms 0: one attempt, the kernel's retransmission its only second. */
+TEST(tcp_connect_race_off_waits_for_the_kernel)
+{
+	struct race r;
+	struct tcp_conn *c;
+	int err;
+
+	ASSERT_EQ(0, race_open(&r, true));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 0, &err);
+	ASSERT_NE(NULL, c);
+	run_ms(r.l, 100);
+	unblock(&r);
+	run_ms(r.l, 500);
+	EXPECT_EQ(0, r.cli.connected);
+	EXPECT_EQ(0, r.tc->st.connect_races);
+	spin(r.l, &r.cli.connected, 1);
+	EXPECT_EQ(1, r.cli.connected);
+	EXPECT_EQ(0, r.cli.connect_err);
+	EXPECT_LE(900, loop_now_ms() - r.t0);
+	race_close(&r, c);
+}
+
+/* Both attempts unanswered: the connect timeout fails the connection once,
+ * as without the race, and both sockets are closed. */
+TEST(tcp_connect_race_both_lost_times_out)
+{
+	struct race r;
+	struct tcp_conn *c;
+	int fds, err;
+
+	ASSERT_EQ(0, race_open(&r, true));
+	fds = open_fds();
+	c = tcp_connect(r.tc, NULL, &r.dst, 400, 100, &err);
+	ASSERT_NE(NULL, c);
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(-ETIMEDOUT, r.cli.connect_err);
+	EXPECT_EQ(1, r.tc->st.connect_races);
+	EXPECT_EQ(0, r.tc->st.connect_races_won);
+	EXPECT_EQ(1, r.tc->st.connect_failed);
+	EXPECT_EQ(0, r.tc->n_conns);
+	EXPECT_EQ(fds, open_fds());
+	run_ms(r.l, 200);
+	EXPECT_EQ(1, r.cli.connected);
+	race_close(&r, c);
 }
 
 /* The peer closed fd (EOF or reset) within a second. */
