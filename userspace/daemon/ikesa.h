@@ -450,8 +450,7 @@ struct ike_sa {
 	struct ike_sa *next, *prev;	/* all SAs */
 };
 
-/* SK_d: the derived one until the SA is established, then the one kept. */
-/* sa is about to be pointed at from another SA (see referenced); sa. */
+/* sa is about to be pointed at from another SA (see referenced): sa. */
 static inline struct ike_sa *ike_sa_ref(struct ike_sa *sa)
 {
 	if (sa)
@@ -466,6 +465,7 @@ static inline void ike_sa_unref(struct ike_sa *sa)
 		sa->referenced--;
 }
 
+/* SK_d: the derived one until the SA is established, then the one kept. */
 static inline const struct buf *ike_sk_d(const struct ike_sa *sa)
 {
 	return sa->init ? &sa->init->keys.sk_d : &sa->sk_d;
