@@ -57,6 +57,8 @@ LIB_SRCS := $(filter-out userspace/daemon/main.c, \
 CTL_SRCS := $(wildcard userspace/ctl/*.c)
 TOOL_SRCS := $(wildcard userspace/tools/*.c)
 TEST_SRCS := $(wildcard userspace/tests/test_*.c)
+# Linked into every unit test, which it leak-checks (-Wl,--wrap=_exit)
+TEST_LEAKCHECK := userspace/tests/leakcheck.c
 FUZZ_SRCS := $(wildcard userspace/fuzz/fuzz_*.c)
 SELFTEST_SRCS := $(wildcard selftests/*.c)
 
@@ -79,9 +81,9 @@ $(1)/tools/%: $(1)/obj/userspace/tools/%.o $(1)/libtcpike.a
 $(1)/selftests/%: $(1)/obj/selftests/%.o $(1)/libtcpike.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
-$(1)/tests/%: $(1)/obj/userspace/tests/%.o $(1)/libtcpike.a
+$(1)/tests/%: $(1)/obj/userspace/tests/%.o $(1)/obj/userspace/tests/leakcheck.o $(1)/libtcpike.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
+	$$(CC) $(2) -Wl,--wrap=_exit -o $$@ $$^ $$(LIBS)
 endef
 
 $(eval $(call flavour,$(O),$(CFLAGS)))
@@ -103,8 +105,8 @@ HARNESS := $(O)/include/kselftest_harness.h
 $(HARNESS):
 	scripts/kselftest-headers.sh $(O)/include
 
-$(patsubst %.c,$(O)/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)) \
-$(patsubst %.c,$(O)/asan/obj/%.o,$(TEST_SRCS) $(SELFTEST_SRCS)): $(HARNESS)
+$(patsubst %.c,$(O)/obj/%.o,$(TEST_SRCS) $(TEST_LEAKCHECK) $(SELFTEST_SRCS)) \
+$(patsubst %.c,$(O)/asan/obj/%.o,$(TEST_SRCS) $(TEST_LEAKCHECK) $(SELFTEST_SRCS)): $(HARNESS)
 $(O)/obj/userspace/tests/% $(O)/asan/obj/userspace/tests/% \
 $(O)/obj/selftests/% $(O)/asan/obj/selftests/%: CFLAGS_BASE += -I$(O)/include -Wno-missing-prototypes -Wno-sign-compare
 

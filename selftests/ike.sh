@@ -10,6 +10,8 @@
 #   ike_stop NAME                SIGTERM, then check exit status and the log
 #                                for sanitizer reports (one TAP line)
 #   ike_kill NAME                SIGKILL, like a crash
+#   probe_responder PREFIX [k=v] b in a new namespace pair, answering
+#                                selftests/ikeprobe.py, its wire counted
 #   kb_sas NAME                  the SAs its backend (none) holds now, from
 #                                what it was asked to install ($IKE_DIR/NAME.kb,
 #                                kb_none.h's TCPIKE_KB_NONE_RECORD)
@@ -181,6 +183,15 @@ ike_established() {
 }
 
 ike_count() { ike_jq "$1" "len(s['ike_sas'])"; }
+# ike_gone_soon NAME: NAME holds no IKE SA within 2 s
+ike_gone_soon() {
+	local end=$((SECONDS + 2))
+	while [ $SECONDS -le $end ]; do
+		[ "$(ike_count "$1")" = 0 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
 
 # --- memory under a flood ------------------------------------------------------
 # ike_rss NAME                  VmRSS of NAME's tcpiked, kB
@@ -277,6 +288,25 @@ for line in open(sys.argv[1]):
         t.append(datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f"))
 print(int((t[1] - t[0]).total_seconds() * 1000) if len(t) == 2 else 99999)
 PY
+}
+
+# --- b answering selftests/ikeprobe.py ----------------------------------------
+# probe_responder PREFIX [KEY=VALUE...]: the namespace pair (PREFIX-a,
+# PREFIX-b), nft counting at b, and tcpiked b at 10.0.0.2 for the probe's
+# PSK and identity (py.test at 10.0.0.1), with these ike_conf keys added;
+# the counters reset once b is up.  Skips the script when any of it cannot
+# be had.
+probe_responder() {
+	local p=$1
+	shift
+	command -v nft >/dev/null || tap_skip_all "nft not installed"
+	require_py_crypto
+	topo_pair "$p" || tap_skip_all "cannot build the namespace pair"
+	wire_count b="$NS_B"
+	ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
+		lid=fqdn:b.test rid=fqdn:py.test "$@"
+	ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
+	wire_reset
 }
 
 # --- a pair: a (in NS_A, the initiator) and b (in NS_B) ------------------------

@@ -70,6 +70,14 @@ short), bad-ek (an ML-KEM encapsulation key whose first coefficient is
 draft-ietf-ipsecme-ikev2-mlkem) comes from @noble/post-quantum
 (ikev2.py's Noble, TCPIKE_NOBLE_DIR): the initiator's KEi(n) is noble's
 encapsulation key, the responder's KEr(n) noble's ciphertext.
+--rekey-ke-mistake zero (responder): the KEr of our answer to the peer's
+IKE SA rekey is X25519 u = 0, whose shared secret is all zero (RFC 7748
+§6.1); we stay on the old SA, where RFC 6989 §2.5 has the peer delete it.
+--invalid-syntax KIND (responder or initiator): the peer's first request of
+KIND (ike-rekey: a CREATE_CHILD_SA rekeying the IKE SA; child: one for a
+Child SA; info: an INFORMATIONAL) answered by an encrypted response of
+N(INVALID_SYNTAX) alone, which RFC 7296 §2.21.3 makes fatal in both peers:
+the IKE SA is gone without a Delete (see expect-syntax-end).
 
 ML-DSA (FIPS 204, draft-ietf-ipsecme-ikev2-pqc-auth).  With --cert (and
 --key, --cacert) AUTH is RFC 7427's method 14 instead of the PSK: the
@@ -87,6 +95,10 @@ Once established the ACTIONs run in order:
     info-notify      an INFORMATIONAL carrying N(SEPARATE_TRANSPORTS)
     delete           Delete the IKE SA and await the answer
     expect-delete:S  answer requests until the peer deletes the IKE SA
+    expect-syntax-end:S  answer requests until one got --invalid-syntax's
+                     answer (fails after S seconds), then 2 s more in which
+                     the peer must send nothing on the SA (no Delete, no
+                     other request): "syntax-end silent" or a failure
     child            a new Child SA by CREATE_CHILD_SA (RFC 7296 §1.3.1), the
                      first one's selectors, no PFS: "child created" or
                      "child refused notify=N,..."
@@ -156,7 +168,7 @@ import time
 from ikev2 import (
     EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_FOLLOWUP_KE, EXCH_INFO, EXCH_INTERMEDIATE, EXCH_NAMES,
     EXCH_SA_INIT, N_ADDITIONAL_KEY_EXCHANGE, N_STATE_NOT_FOUND, F_INITIATOR, F_RESPONSE, IKETCP, MARKER, N_FRAG_SUPPORTED, N_INTERMEDIATE_SUPPORTED,
-    N_NATD_DST, N_NATD_SRC, N_NO_PROPOSAL_CHOSEN, N_REKEY_SA, PL_SK,
+    N_INVALID_SYNTAX, N_NATD_DST, N_NATD_SRC, N_NO_PROPOSAL_CHOSEN, N_REKEY_SA, PL_SK,
     PL_AUTH, PL_DELETE, PL_IDI, PL_IDR, PL_KE, PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR,
     PROTO_ESP, PROTO_IKE, AUTH_PSK, ID_FQDN, KE_NONE, KE_X25519, KE_X448, T_ADDKE1,
     MLKEM, Fail, FrameReader, KeyExchange, KeyPair, Keys, chain, ke_respond,
@@ -284,6 +296,16 @@ class Net:
         return got
 
 
+def request_kind(exch, inner):
+    """--invalid-syntax's name of a request: ike-rekey, child, info or None."""
+    if exch == EXCH_INFO:
+        return "info"
+    if exch != EXCH_CREATE_CHILD:
+        return None
+    props = parse_proposals(dict(inner).get(PL_SA, b""))
+    return "ike-rekey" if any(p[1] == PROTO_IKE for p in props) else "child"
+
+
 def where_name(where):
     return where[0]
 
@@ -305,6 +327,8 @@ class Peer:
         self.resp_cache = {}        # msgid -> response bytes
         self.children = []          # [our inbound SPI, the peer's]
         self.deleted = False
+        self.syntax_at = None       # when --invalid-syntax's answer went
+        self.after_syntax = 0       # requests of the peer's after it
         self.initiator = args.role == "init"
         self.auth_at = None         # when our IKE_AUTH response went
         self.inter_ok = False       # both announced IKE_INTERMEDIATE (RFC 9242)
@@ -868,13 +892,17 @@ class Peer:
               "nr": os.urandom(32), "secrets": [kx.shared(self.ke_of(inner, KE_X25519))],
               "methods": [chosen[n] for n in sorted(chosen) if chosen[n]],
               "link": os.urandom(8)}
+        zero = self.a.rekey_ke_mistake == "zero"
         pls = [(PL_SA, ike_proposal({n: [chosen[n]] for n in chosen}, st["spi_r"])),
-               (PL_NONCE, st["nr"]), (PL_KE, ke_body(kx.pub))]
+               (PL_NONCE, st["nr"]), (PL_KE, ke_body(bytes(32) if zero else kx.pub))]
         if st["methods"]:
             pls.append((PL_NOTIFY, notify_body(N_ADDITIONAL_KEY_EXCHANGE, st["link"])))
         out("ike-rekey-req addke=%s" % ",".join("%d:%d" % (T_ADDKE1 + n - 1, i)
                                                  for n, i in sorted(chosen.items())))
         self.respond(where, h, EXCH_CREATE_CHILD, pls)
+        if zero:
+            out("ike-rekey-req answered KEr u=0")
+            return
         self.rekey_st = st
         if not st["methods"]:
             self.rekey_switch()
@@ -935,6 +963,9 @@ class Peer:
 
     def answer(self, where, h, msg):
         """A request of the established SA: answered where it came from."""
+        if self.syntax_at is not None:
+            self.after_syntax += 1
+            out("request after INVALID_SYNTAX: exch=%d msgid=%d" % (h["exch"], h["msgid"]))
         if h["msgid"] in self.resp_cache:
             self.send(where, self.resp_cache[h["msgid"]])     # a retransmission
             return
@@ -945,6 +976,12 @@ class Peer:
         self.msgid_in += 1
         if where[0] == "tcp":
             self.where = where      # RFC 9329 §6.1: the newest connection
+        kind = request_kind(h["exch"], inner)
+        if self.syntax_at is None and kind == self.a.invalid_syntax:
+            out("%s-req answered INVALID_SYNTAX" % kind)
+            self.respond(where, h, h["exch"], [(PL_NOTIFY, notify_body(N_INVALID_SYNTAX))])
+            self.syntax_at = time.monotonic()
+            return
         if h["exch"] == EXCH_INFO:
             pls = []
             for t, b in inner:
@@ -1103,6 +1140,24 @@ class Peer:
                         self.wait(lambda w, h, m: None, min(0.2, end - time.monotonic()), "")
                     except Fail:
                         pass
+            elif verb == "expect-syntax-end":
+                end = time.monotonic() + float(arg)
+                while self.syntax_at is None:
+                    if time.monotonic() >= end:
+                        raise Fail("no %s request to answer INVALID_SYNTAX within %s s" %
+                                   (self.a.invalid_syntax, arg))
+                    try:
+                        self.wait(lambda w, h, m: None, min(0.2, end - time.monotonic()), "")
+                    except Fail:
+                        pass
+                try:
+                    self.wait(lambda w, h, m: None, self.syntax_at + 2 - time.monotonic(), "")
+                except Fail:
+                    pass
+                if self.after_syntax:
+                    raise Fail("%d requests on the IKE SA after INVALID_SYNTAX (RFC 7296 "
+                               "2.21.3: it is gone in both peers)" % self.after_syntax)
+                out("syntax-end silent")
             elif verb == "expect-delete":
                 end = time.monotonic() + float(arg)
                 while not self.deleted:
@@ -1159,6 +1214,12 @@ def main():
                     help="RFC 9370 2.2.4 on purpose (initiator): the link altered, a KE "
                     "of x448 for the negotiated method, the new keys without SK(1..n); "
                     "(responder) every IKE_FOLLOWUP_KE answered STATE_NOT_FOUND")
+    ap.add_argument("--rekey-ke-mistake", default="none", choices=("none", "zero"),
+                    help="zero (responder): KEr X25519 u = 0 in our answer to an IKE SA rekey")
+    ap.add_argument("--invalid-syntax", default="none",
+                    choices=("none", "ike-rekey", "child", "info"),
+                    help="the peer's first request of this kind answered N(INVALID_SYNTAX) "
+                    "alone (RFC 7296 2.21.3)")
     ap.add_argument("--cert", metavar="PEM",
                     help="authenticate with this ML-DSA certificate (RFC 7427, noble) instead "
                     "of the PSK; --key its OpenSSL 3.5 key file (the seed is taken), --cacert "

@@ -3,7 +3,8 @@
 """Crafted IKEv2 requests to a responder over UDP 500, and what comes back
 on the wire, written from RFC 7296 and RFC 7383 (not from tcpiked): the
 evidence for netns 54 that tcpiked's hardening holds against a peer that
-is not tcpiked.
+is not tcpiked, and for netns 72 that it refuses bad key exchange values
+as RFC 6989 says.
 
     ikeprobe.py LOCAL PEER [tcp:]CASE...
 
@@ -42,6 +43,28 @@ PRF-HMAC-SHA2-256 / X25519, one ESP Child SA 192.168.1.0/24 ===
     mlkem     IKE_SA_INIT offering ML-KEM-768 alone, its KE of 1183, 1185
               and 1184 bytes that fail FIPS 203's key check: "mlkem LEN
               notify=7" (INVALID_SYNTAX) or "mlkem LEN answered ..."
+    badke     IKE_SA_INIT requests, each offering one method with a KE
+              value a recipient refuses (RFC 6989 §2, RFC 7296 §3.4, RFC
+              7748 §6.1), made and checked here in Python integers:
+              MODP-2048 (14) 0, 1, p-1, p, 255 and 257 bytes, p-2 and a
+              random value with Legendre symbol -1 (of order 2q); ECP-256
+              (19) a point off the curve, x = y = 0, 63 bytes; X25519 (31)
+              u = 0, 1 and a point of order 8 (all-zero secret).  Each
+              request its own SPIi (badke_spi); one line each: "badke
+              GROUP LABEL notify=7 payloads=41 spi_r=0000000000000000" (the
+              response's error notifies, its payload types, its SPIr), or
+              "badke GROUP LABEL answered ...", "... no answer"
+    childke   an IKE SA (X25519), then a CREATE_CHILD_SA request rekeying it
+              (RFC 7296 §1.3.2) whose KE is X25519 u = 0 (all-zero secret):
+              "childke rekey notify=N,... spi_i=HEX spi_r=HEX" of the answer;
+              then an INFORMATIONAL on that IKE SA as the probe: "childke
+              info silent" (RFC 6989 §2.5: the responder drops the IKE SA)
+              or "childke info answered"
+    goodke    per group above, an IKE_SA_INIT with a valid KE under the
+              SPIi of badke's last request of that group, then IKE_AUTH:
+              "goodke GROUP established" when the response to IKE_AUTH
+              opened under keys from the Python side's own g^ir and carried
+              AUTH, "goodke GROUP FAIL: ..." otherwise
 
 A case named tcp:CASE runs over one TCP connection to PEER port 4500
 (RFC 9329: "IKETCP", then each message framed behind the zero marker),
@@ -58,13 +81,14 @@ import sys
 import time
 
 from ikev2 import (
-    AUTH_PSK, ENCR_AES_GCM_16, EXCH_AUTH, EXCH_INFO, EXCH_SA_INIT, F_INITIATOR, ID_FQDN,
-    IKETCP, KE_X25519, KEYLEN256, MARKER, N_FRAG_SUPPORTED, N_NATD_DST, N_NATD_SRC, PL_AUTH,
-    PL_IDI, PL_KE, PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR, PRF_HMAC_SHA2_256, PROTO_ESP,
-    PROTO_IKE, T_ENCR, T_ESN, T_KE, T_PRF, Fail, FrameReader, KeyPair, Keys, chain,
-    esp_proposal, frame, header, ike_proposal, ke_body, natd_hash, notify_body, notifies,
-    open_sk, parse_proposals, payloads, proposal, psk_auth, seal, seal_frag, transform,
-    ts_payload)
+    AUTH_PSK, ENCR_AES_GCM_16, EXCH_AUTH, EXCH_CREATE_CHILD, EXCH_INFO, EXCH_SA_INIT,
+    F_INITIATOR, ID_FQDN, IKETCP, KE_ECP256, KE_MODP2048, KE_X25519, KEYLEN256, MARKER,
+    MODP2048_P, P256_P, N_FRAG_SUPPORTED, N_NATD_DST, N_NATD_SRC, PL_AUTH, PL_IDI, PL_KE,
+    PL_NONCE, PL_NOTIFY, PL_SA, PL_TSI, PL_TSR, PRF_HMAC_SHA2_256, PROTO_ESP, PROTO_IKE, T_ENCR,
+    T_ESN, T_KE, T_PRF, Fail, FrameReader, KeyExchange, Keys, chain, esp_proposal, frame,
+    header, ike_proposal, ke_body, legendre, natd_hash, notify_body, notifies, on_p256, open_sk,
+    parse_proposals, payloads, proposal, psk_auth, seal, seal_frag, transform, ts_payload,
+    x25519)
 
 PSK = b"tcpike-test-psk-0123456789"
 ID_BODY = struct.pack("!B3x", ID_FQDN) + b"py.test"
@@ -168,11 +192,14 @@ class Probe:
 
     # --- IKE_SA_INIT ------------------------------------------------------------
 
-    def init(self, sa_body=None, spi_i=None):
-        """Sends an IKE_SA_INIT request; returns the state to go on with."""
-        st = dict(spi_i=os.urandom(8) if spi_i is None else spi_i, ni=os.urandom(32), kp=KeyPair())
+    def init(self, sa_body=None, spi_i=None, ke=KE_X25519, ke_data=None):
+        """Sends an IKE_SA_INIT request offering method ke, with ke_data as
+        its KE value when given; returns the state to go on with."""
+        st = dict(spi_i=os.urandom(8) if spi_i is None else spi_i, ni=os.urandom(32),
+                  kp=KeyExchange(ke))
         zero = b"\0" * 8
-        pls = [(PL_SA, sa_body or ike_proposal()), (PL_KE, ke_body(st["kp"].pub)),
+        pls = [(PL_SA, sa_body or ike_proposal(ke=ke)),
+               (PL_KE, ke_body(st["kp"].pub if ke_data is None else ke_data, ke)),
                (PL_NONCE, st["ni"]),
                (PL_NOTIFY, notify_body(N_NATD_SRC, natd_hash(st["spi_i"], zero, self.local,
                                                              self.ports[0]))),
@@ -189,14 +216,14 @@ class Probe:
     def init_resp_of(st):
         return lambda d: d[:8] == st["spi_i"] and d[18] == EXCH_SA_INIT and d[19] & 0x20
 
-    def init_answered(self, sa_body=None, spi_i=None):
-        st = self.init(sa_body, spi_i)
+    def init_answered(self, sa_body=None, spi_i=None, ke=KE_X25519, ke_data=None):
+        st = self.init(sa_body, spi_i, ke, ke_data)
         r, _ = self.until(self.init_resp_of(st))
         return st, r
 
-    def keyed(self, sa_body=None):
+    def keyed(self, sa_body=None, spi_i=None, ke=KE_X25519):
         """A completed IKE_SA_INIT: st with keys, or Fail."""
-        st, r = self.init_answered(sa_body)
+        st, r = self.init_answered(sa_body, spi_i, ke)
         if r is None:
             raise Fail("IKE_SA_INIT not answered")
         d = dict(payloads(r[16], r[28:]))
@@ -242,12 +269,17 @@ class Probe:
                                                      struct.pack("!HH", 0x800E, 128)),
                                            transform(True, T_ESN, 0)], last=False) + \
             esp_proposal(spi, 2)
+        out(self.tag + "auth esp " + chosen_of(self.authed(st, esp)))
+        return st
+
+    def authed(self, st, esp=None):
+        """IKE_AUTH (message 1) on the keyed st: the response's payloads,
+        or Fail unless it was answered with AUTH."""
         self.send(self.sealed(st, EXCH_AUTH, 1, self.auth_payloads(st, esp=esp)))
         inner, _ = self.answer(st, 1)
         if inner is None or PL_AUTH not in dict(inner):
             raise Fail("IKE_AUTH not answered with AUTH")
-        out(self.tag + "auth esp " + chosen_of(inner))
-        return st
+        return inner
 
 
 def errors(inner):
@@ -380,9 +412,88 @@ def case_mlkem(p):
         out(p.tag + "mlkem %d" % n, chosen(r) if r else "no answer")
 
 
+def badke_values():
+    """{group: [(label, KE data)]} of values a recipient refuses, each
+    checked here first (Fail if not what its label says)."""
+    p = MODP2048_P
+    good = KeyExchange(KE_MODP2048).pub
+    y = int.from_bytes(os.urandom(256), "big") % (p - 3) + 2        # 2..p-2
+    # p = 3 mod 4: -1 is a non-residue, so one of y, p - y is
+    nonres = y if legendre(y, p) == -1 else p - y
+    # the largest non-residue below p-1 (p-2, p being 7 mod 8): of order
+    # 2q, a generator of the whole group
+    full = next(a for a in range(p - 2, 1, -1) if legendre(a, p) == -1)
+    if legendre(nonres, p) != -1 or legendre(full, p) != -1 or not 1 < nonres < p - 1:
+        raise Fail("the MODP non-residues are not")
+    ec = KeyExchange(KE_ECP256).pub
+    off = ec[:32] + ((int.from_bytes(ec[32:], "big") + 1) % P256_P).to_bytes(32, "big")
+    if not on_p256(ec) or on_p256(off) or on_p256(bytes(64)):
+        raise Fail("the P-256 points are not what they should be")
+    # RFC 7748 §6.1's all-zero output: u = 0, 1, and a point of order 8
+    low = [("u=0", bytes(32)), ("u=1", (1).to_bytes(32, "little")),
+           ("order-8", bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46a"
+                                     "da098deb9c32b1fd866205165f49b800"))]
+    if any(any(x25519(os.urandom(32), u)) for _, u in low):
+        raise Fail("a low-order X25519 point gave a non-zero secret")
+
+    def be(v):
+        return v.to_bytes(256, "big")
+    return {KE_MODP2048: [("0", be(0)), ("1", be(1)), ("p-1", be(p - 1)), ("p", be(p)),
+                          ("255-bytes", good[1:]), ("257-bytes", b"\0" + good),
+                          ("p-2-nonresidue", be(full)), ("random-nonresidue", be(nonres))],
+            KE_ECP256: [("off-curve", off), ("x=y=0", bytes(64)), ("63-bytes", ec[:63])],
+            KE_X25519: low}
+
+
+def badke_spi(group, n):
+    """The initiator SPI of badke's n-th request of group."""
+    return struct.pack("!HHI", 0xbad0, group, n)
+
+
+def case_badke(p):
+    for group, cases in badke_values().items():
+        for n, (label, data) in enumerate(cases):
+            st, r = p.init_answered(spi_i=badke_spi(group, n), ke=group, ke_data=data)
+            if r is None:
+                out(p.tag + "badke %d %s no answer" % (group, label))
+                continue
+            pls = payloads(r[16], r[28:])
+            out(p.tag + "badke %d %s %s payloads=%s spi_r=%s" % (
+                group, label, chosen_of(pls), ",".join(str(t) for t, _ in pls), r[8:16].hex()))
+
+
+def case_goodke(p):
+    """After badke: each group's last SPIi again, now with a valid KE."""
+    for group, n in ((g, len(c)) for g, c in badke_values().items()):
+        try:
+            st = p.keyed(spi_i=badke_spi(group, n - 1), ke=group)
+            p.authed(st)
+            out(p.tag + "goodke %d established spi_i=%s spi_r=%s" % (
+                group, st["spi_i"].hex(), st["spi_r"].hex()))
+        except (Fail, ValueError) as e:
+            out(p.tag + "goodke %d FAIL: %s" % (group, e))
+
+
+def case_childke(p):
+    st = p.keyed()
+    p.authed(st)
+    p.send(p.sealed(st, EXCH_CREATE_CHILD, 2, [
+        (PL_SA, ike_proposal(spi=os.urandom(8))), (PL_NONCE, os.urandom(32)),
+        (PL_KE, ke_body(bytes(32)))]))
+    inner, _ = p.answer(st, 2)
+    if inner is None:
+        out(p.tag + "childke rekey no answer")
+        return
+    out(p.tag + "childke rekey notify=%s spi_i=%s spi_r=%s" % (
+        errors(inner) or "none", st["spi_i"].hex(), st["spi_r"].hex()))
+    p.send(p.sealed(st, EXCH_INFO, 3, []))
+    silent(p, "childke info", p.resp_of(st, 3))
+
+
 CASES = {"props17": case_props17, "trans33": case_trans33, "spi0": case_spi0,
          "propspi": case_propspi, "badts": case_badts, "frag": case_frag,
-         "retrans": case_retrans, "mlkem": case_mlkem}
+         "retrans": case_retrans, "mlkem": case_mlkem, "badke": case_badke,
+         "goodke": case_goodke, "childke": case_childke}
 
 
 def main(argv):

@@ -2,7 +2,8 @@
 """The pieces of IKEv2 the independent test peers share, written from the
 RFCs (not from tcpiked): RFC 7296 (messages, payloads, key derivation, PSK
 authentication), RFC 5282 (AES-GCM in the SK payload), RFC 8031 (X25519),
-RFC 9329 (TCP framing), RFC 9242 (IntAuth of IKE_INTERMEDIATE), ML-KEM
+RFC 3526 (the 2048-bit MODP group, in Python integers), RFC 5903 (P-256's
+curve equation), RFC 9329 (TCP framing), RFC 9242 (IntAuth of IKE_INTERMEDIATE), ML-KEM
 (FIPS 203, draft-ietf-ipsecme-ikev2-mlkem) from @noble/post-quantum through
 selftests/noblepq.mjs (class Noble), not from OpenSSL.
 
@@ -50,6 +51,19 @@ T_ENCR, T_PRF, T_INTEG, T_KE, T_ESN = 1, 2, 3, 4, 5
 # their IDs those of type 4 (0 = NONE)
 T_ADDKE1 = 6
 KE_NONE, KE_ECP256, KE_ECP384, KE_ECP521, KE_X448 = 0, 19, 20, 21, 32
+KE_MODP2048 = 14
+# RFC 3526 §3: the 2048-bit MODP group's prime; its generator is 2
+MODP2048_P = int(
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22"
+    "514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6"
+    "F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3D"
+    "C2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB"
+    "9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3BE39E772C180E8603"
+    "9B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510"
+    "15728E5A8AACAA68FFFFFFFFFFFFFFFF", 16)
+# RFC 5903 §3.1: P-256, y^2 = x^3 - 3x + b mod p
+P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
+P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
 # draft-ietf-ipsecme-ikev2-mlkem: ID -> (noble's name, encapsulation key
 # bytes in KEi, ciphertext bytes in KEr), FIPS 203 §8 table 3
 KE_MLKEM512, KE_MLKEM768, KE_MLKEM1024 = 35, 36, 37
@@ -95,11 +109,12 @@ def proposal(num, proto, spi, trans, last=True):
                        proto, len(spi), len(trans)) + spi + t
 
 
-def ike_proposal(addke=None, spi=b""):
+def ike_proposal(addke=None, spi=b"", ke=KE_X25519):
     """Our one IKE proposal; addke {n: [IDs]}: ADDKEn transforms (RFC 9370);
-    spi: the new IKE SA's in a rekey (RFC 7296 §1.3.2)."""
+    spi: the new IKE SA's in a rekey (RFC 7296 §1.3.2); ke: its key
+    exchange method."""
     ts = [(T_ENCR, ENCR_AES_GCM_16, KEYLEN256), (T_PRF, PRF_HMAC_SHA2_256, b""),
-          (T_KE, KE_X25519, b"")]
+          (T_KE, ke, b"")]
     for n in sorted(addke or {}):
         ts += [(T_ADDKE1 + n - 1, i, b"") for i in addke[n]]
     return proposal(1, PROTO_IKE, spi, [transform(k == len(ts) - 1, t, i, a)
@@ -315,6 +330,9 @@ class KeyExchange:
             self.priv = X448PrivateKey.generate()
             self.pub = self.priv.public_key().public_bytes(serialization.Encoding.Raw,
                                                            serialization.PublicFormat.Raw)
+        elif group == KE_MODP2048:
+            self.x = int.from_bytes(os.urandom(64), "big")
+            self.pub = pow(2, self.x, MODP2048_P).to_bytes(256, "big")
         elif group in self.CURVES:
             curve, n = self.CURVES[group]
             self.priv = ec.generate_private_key(curve())
@@ -330,6 +348,11 @@ class KeyExchange:
             if len(peer) != ctlen:
                 raise Fail("ML-KEM ciphertext of %d bytes, %d expected" % (len(peer), ctlen))
             return Noble.call(op="kem-decap", alg=name, ct=peer.hex(), dk=self.dk.hex())["ss"]
+        if self.group == KE_MODP2048:
+            y = int.from_bytes(peer, "big")
+            if len(peer) != 256 or not 1 < y < MODP2048_P - 1 or legendre(y, MODP2048_P) != 1:
+                raise Fail("MODP-2048 public value outside the order-q subgroup")
+            return pow(y, self.x, MODP2048_P).to_bytes(256, "big")
         try:
             if self.group == KE_X25519:
                 return self.priv.exchange(X25519PublicKey.from_public_bytes(peer))
@@ -342,6 +365,48 @@ class KeyExchange:
             return self.priv.exchange(ec.ECDH(), pk)
         except ValueError as e:
             raise Fail("invalid public value for method %d: %s" % (self.group, e))
+
+
+def legendre(a, p):
+    """The Legendre symbol (a/p) of an odd prime p, by Euler's criterion:
+    1 (a square mod p), -1 (not), 0 (p divides a).  For RFC 3526's safe
+    primes p = 2q + 1, 1 is exactly the order-q subgroup's (with 1 itself)."""
+    r = pow(a, (p - 1) // 2, p)
+    return -1 if r == p - 1 else r
+
+
+def x25519(k, u):
+    """RFC 7748 §5's X25519 in Python integers: the scalar k (32 bytes,
+    clamped here) times the u-coordinate u (32 bytes little-endian, its top
+    bit masked, §5's decoding), by the Montgomery ladder."""
+    p = 2**255 - 19
+    k = bytearray(k)
+    k[0] &= 248
+    k[31] = (k[31] & 127) | 64
+    k = int.from_bytes(k, "little")
+    x1 = int.from_bytes(u, "little") & ((1 << 255) - 1)
+    x2, z2, x3, z3, swap = 1, 0, x1, 1, 0
+    for t in range(254, -1, -1):
+        kt = (k >> t) & 1
+        if swap ^ kt:
+            x2, x3, z2, z3 = x3, x2, z3, z2
+        swap = kt
+        a, b = (x2 + z2) % p, (x2 - z2) % p
+        aa, bb = a * a % p, b * b % p
+        e = (aa - bb) % p
+        da, cb = (x3 - z3) * a % p, (x3 + z3) * b % p
+        x3, z3 = (da + cb) ** 2 % p, x1 * (da - cb) ** 2 % p
+        x2, z2 = aa * bb % p, e * (aa + 121665 * e) % p
+    if swap:
+        x2, z2 = x3, z3
+    return (x2 * pow(z2, p - 2, p) % p).to_bytes(32, "little")
+
+
+def on_p256(xy):
+    """Does x | y (RFC 5903 §7, 32 bytes each) satisfy P-256's equation?"""
+    x, y = int.from_bytes(xy[:32], "big"), int.from_bytes(xy[32:], "big")
+    return x < P256_P and y < P256_P and \
+        (y * y - (x * x * x - 3 * x + P256_B)) % P256_P == 0
 
 
 class Keys:

@@ -28,16 +28,8 @@
 # Bounded: about 5 s alone on this host (10 s under a load of 5).
 . "$(dirname "$0")/../lib.sh"
 require_tcpiked
-command -v nft >/dev/null || tap_skip_all "nft not installed"
-require_py_crypto
 . "$TOP/selftests/ike.sh"
-topo_pair "ikh$$" || tap_skip_all "cannot build the namespace pair"
-wire_count b="$NS_B"
-
-ike_conf b local=10.0.0.2 remote=10.0.0.1 lts=192.168.2.0/24 rts=192.168.1.0/24 \
-	lid=fqdn:b.test rid=fqdn:py.test
-ike_start "$NS_B" b || tap_skip_all "tcpiked did not start"
-wire_reset
+probe_responder "ikh$$"
 PO=$IKE_DIR/probe.out
 ip netns exec "$NS_A" timeout -s KILL 30 python3 -u "$TOP/selftests/ikeprobe.py" 10.0.0.1 10.0.0.2 \
 	props17 trans33 spi0 propspi badts frag retrans tcp:badts tcp:retrans >"$PO" 2>&1

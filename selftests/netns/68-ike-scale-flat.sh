@@ -7,9 +7,10 @@
 # the growth), first N = 800, then N = 8,000.  The responder's CPU time
 # (all threads, /proc/PID/task/*/schedstat: time on a CPU, not wall time,
 # so other load on the machine changes little) per IKE SA at 8,000 must be
-# within 1.25x of that at 800.  Before the identity index (engine
-# peer_ids), unique, ike_sas_per_id and INITIAL_CONTACT walked every IKE
-# SA on each IKE_AUTH: 142 us per SA at 1,000 and 261 us at 10,000 (1.84x).
+# within 1.25x of that at 800 (each N run twice, the lower kept).  Before
+# the identity index (engine peer_ids), unique, ike_sas_per_id and
+# INITIAL_CONTACT walked every IKE SA on each IKE_AUTH: 142 us per SA at
+# 1,000 and 261 us at 10,000 (1.84x).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/selftests/ike.sh"
 trap 'ike_cleanup' EXIT
@@ -47,10 +48,22 @@ per_sa() {
 	echo "$(printf '%s\n' "$out" | sed -n 's/.* ok=\([0-9]*\) .*/\1/p') $(( (c1 - c0) / n / 1000 ))"
 }
 
-read -r ok1 us1 <<<"$(per_sa 800)"
-tap_expect_eq "800 IKE SAs of distinct identities verified" 800 "${ok1:-0}"
-read -r ok2 us2 <<<"$(per_sa 8000)"
-tap_expect_eq "8000 IKE SAs of distinct identities verified" 8000 "${ok2:-0}"
+# Each N twice, alternating (800, 8000, 800, 8000), and the lower figure
+# of each kept: load from elsewhere on a shared machine only adds CPU time
+# to a run (one CI run saw 160 us at 8000 against 127 at 800, the run before
+# it 122 against 129, same code), while a cost that grows with N is in
+# every run.
+min() { [ -z "$1" ] || { [ -n "$2" ] && [ "$2" -lt "$1" ]; } && echo "$2" || echo "$1"; }
+us1= us2=
+for round in 1 2; do
+	read -r ok a <<<"$(per_sa 800)"
+	tap_expect_eq "800 IKE SAs of distinct identities verified (round $round)" 800 "${ok:-0}"
+	us1=$(min "$us1" "$a")
+	read -r ok b <<<"$(per_sa 8000)"
+	tap_expect_eq "8000 IKE SAs of distinct identities verified (round $round)" 8000 "${ok:-0}"
+	us2=$(min "$us2" "$b")
+	tap_diag "round $round: $b us at 8000, $a us at 800"
+done
 if [ -n "$us1" ] && [ -n "$us2" ] && [ "$us1" -gt 0 ] &&
    awk -v a="$us1" -v b="$us2" 'BEGIN { exit !(b <= 1.25 * a) }'; then
 	tap_ok "responder CPU per IKE SA flat in N: $us2 us at 8000 against $us1 us at 800 (at most 1.25x)"

@@ -61,9 +61,11 @@ struct engine_net {
 	 * that was announced. */
 	void (*close)(void *ctx, struct tcp_conn *c, int err);
 	/* At shutdown, the loop stopped: send refused a message on path with
-	 * err (-EAGAIN: no room in the socket's buffer, -ENOBUFS): waits
-	 * until a send may succeed, at most until deadline_ms (loop_now_ms).
-	 * 0 to try again, or -errno (-ETIMEDOUT: the deadline passed). */
+	 * err (-EAGAIN: no room in the socket's buffer, espintcp's included;
+	 * -ENOBUFS: a full device queue, or TCP's full output queue): the
+	 * path's transport waits until a send may succeed (udp_wait_room,
+	 * tcp_wait_room), at most until deadline_ms (loop_now_ms).  0 to try
+	 * again, or -errno (-ETIMEDOUT: the deadline passed). */
 	int (*wait)(void *ctx, const struct ike_path *path, int err, uint64_t deadline_ms);
 };
 void engine_set_net(struct engine *e, const struct engine_net *net, void *ctx);

@@ -126,10 +126,9 @@ static int net_wait(void *ctx, const struct ike_path *path, int err, uint64_t de
 {
 	struct engine *e = ctx;
 
-	/* TCP queues what it is given (tcp_close_all drains the queues) */
-	if (path->kind == XPORT_TCP || !e->udp)
-		return err;
-	return udp_wait_room(e->udp, path, err, deadline_ms);
+	if (path->kind == XPORT_TCP)
+		return path->conn ? tcp_wait_room(path->conn, err, deadline_ms) : -ENOTCONN;
+	return e->udp ? udp_wait_room(e->udp, path, err, deadline_ms) : -ENOTCONN;
 }
 
 static const struct engine_net transports = {
@@ -193,7 +192,8 @@ void ike_sa_delete_now(struct ike_sa *sa, const char *why)
 	ike_sa_destroy(sa, why);
 }
 
-/* What engine_shutdown did, for its one line. */
+/* What engine_shutdown did, for its one line (nothing else keeps it: the
+ * engine is going). */
 struct stop_tally {
 	unsigned int sent, busy, late, failed, quiet;
 };
@@ -246,8 +246,6 @@ void engine_shutdown(struct engine *e)
 	}
 	trap_remove_all(e);
 	unsent = t.busy + t.late + t.failed;
-	e->stop_sent += t.sent;
-	e->stop_unsent += unsent;
 	if (t.quiet)
 		log_info("stopping: %u IKE SAs deleted without a Delete (delete_on_stop = no)",
 			 t.quiet);

@@ -164,11 +164,10 @@ void child_new_installed(struct ike_sa *sa, struct child_sa *c, struct child_sa 
 			 bool lost);
 void child_peer_adopt(struct child_sa *c, struct child_sa *old);
 /* exch_child.c: the peer's rekey of sa into ns done, ns takes over
- * (_adopt); ours (_finish, ns keyed); the first error notify of a
- * response, 0 if none; when to try a refused exchange again. */
+ * (_adopt); ours (_finish, ns keyed); when to try a refused exchange
+ * again. */
 void ike_rekey_adopt(struct ike_sa *sa, struct ike_sa *ns);
 void ike_rekey_finish(struct ike_sa *sa, struct ike_sa *ns);
-uint16_t exch_first_error(const struct ike_msg *inner);
 uint64_t exch_retry_delay(void);
 
 /* exch_child.c */

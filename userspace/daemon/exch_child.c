@@ -24,20 +24,6 @@
 #define RETRY_MIN_MS	2000u	/* after TEMPORARY_FAILURE (§2.25) */
 #define RETRY_SPAN_MS	8000u
 
-/* The first error notify (type <= 16383) in a chain, or 0. */
-uint16_t exch_first_error(const struct ike_msg *inner)
-{
-	const struct ike_pl *pl = NULL;
-
-	while ((pl = ike_msg_next(inner, pl, IKEV2_PL_NOTIFY))) {
-		struct ike_notify n;
-
-		if (!ike_get_notify(pl, &n) && n.type <= IKEV2_N_ERROR_MAX)
-			return n.type;
-	}
-	return 0;
-}
-
 static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
 	int c = memcmp(a, b, al < bl ? al : bl);
@@ -536,6 +522,21 @@ static void child_rekey_yield(struct ike_sa *sa, struct child_sa *old)
 	ike_req_done(sa);	/* frees our new one */
 }
 
+/*
+ * RFC 6989 §2.5: the KE of a response to our CREATE_CHILD_SA failed its
+ * check (err from kex_derive: -EPROTO, -EMSGSIZE): the peer has a bug,
+ * and the IKE SA goes at once, by a Delete in a new exchange (queued here,
+ * sent when the caller's ike_req_done kicks).
+ */
+static void response_ke_invalid(struct ike_sa *sa, int err)
+{
+	if (err != -EPROTO && err != -EMSGSIZE)
+		return;
+	log_warn("%s: the peer's KE in its CREATE_CHILD_SA response is invalid: deleting the "
+		 "IKE SA (RFC 6989 2.5)", ike_sa_name(sa));
+	sa->pending |= PEND_DELETE_IKE;
+}
+
 static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 {
 	struct ike_req *r = &sa->req;
@@ -543,9 +544,9 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 	const struct ike_pl *pn = ike_msg_find(inner, IKEV2_PL_NONCE);
 	struct buf nr = BUF_INIT, gir = BUF_INIT;
 	struct ike_span n;
-	uint16_t err = exch_first_error(inner);
+	uint16_t err = ike_first_error(inner);
 	bool crossed;
-	int kr;
+	int kr = 0;
 
 	if (err) {
 		log_warn("%s: CREATE_CHILD_SA for %s refused: %s", ike_sa_name(sa),
@@ -571,8 +572,9 @@ static void child_response(struct ike_sa *sa, const struct ike_msg *inner)
 			 err ? ikev2_notify_name(err) : "no nonce");
 		goto fail;
 	}
-	if (buf_append(&nr, n.p, n.len) || pfs_secret(r->kex, inner, c->esp.ke, &gir)) {
+	if (buf_append(&nr, n.p, n.len) || (kr = pfs_secret(r->kex, inner, c->esp.ke, &gir))) {
 		log_warn("%s: CREATE_CHILD_SA response has no usable KE", ike_sa_name(sa));
+		response_ke_invalid(sa, kr);
 		goto fail;
 	}
 	/* the peer's rekey of old crossed ours: done, or (RFC 9370 §2.2.4)
@@ -674,7 +676,8 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct ike_span n;
 	struct ike_ke ke;
 	struct buf gir = BUF_INIT;
-	uint16_t err = exch_first_error(inner);
+	uint16_t err = ike_first_error(inner);
+	int kr = 0;
 
 	if (err) {
 		log_warn("%s: IKE SA rekey refused: %s", ike_sa_name(sa), ikev2_notify_name(err));
@@ -687,9 +690,10 @@ static void ike_rekey_response(struct ike_sa *sa, const struct ike_msg *inner)
 	    ike_get_ke(pk, &ke) ||
 	    prop_check_reply_ike(sa->cfg, sap, PROP_ADDKE_NEGOTIATE, &ns->suite) ||
 	    sap->p[0].spi_len != 8 || ke.group != ns->suite.ke || ke.group != kex_group(r->kex) ||
-	    kex_derive(r->kex, ke.data.p, ke.data.len, &gir)) {
+	    (kr = kex_derive(r->kex, ke.data.p, ke.data.len, &gir))) {
 		log_warn("%s: unusable IKE SA rekey response", ike_sa_name(sa));
 		buf_wipe(&gir);
+		response_ke_invalid(sa, kr);
 		ike_req_done(sa);
 		return;
 	}
@@ -735,6 +739,8 @@ static void respond_error(struct ike_sa *sa, uint32_t msgid, uint16_t type,
 	log_info("%s: CREATE_CHILD_SA request refused (%s): %s", ike_sa_name(sa),
 		 ikev2_notify_name(type), why);
 	ike_respond_notify(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, type, data, len);
+	if (type == IKEV2_N_INVALID_SYNTAX)
+		sa->syntax_fatal = true;	/* create_rx_request ends the IKE SA */
 }
 
 /* The peer's rekey of sa into ns is complete (§2.18; RFC 9370 §2.2.4:
@@ -1095,17 +1101,17 @@ void create_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	 * into the same place (child_select), this one unused by then. */
 	struct ike_sa_pl *sap = &sa->e->rx_sap;
 
-	if (sa->state != IKE_S_ESTABLISHED) {
+	if (sa->state != IKE_S_ESTABLISHED)
 		respond_error(sa, msgid, IKEV2_N_TEMPORARY_FAILURE, NULL, 0,
 			      "the IKE SA is being rekeyed or deleted");
-		return;
-	}
-	if (!psa || ike_get_sa(psa, sap)) {
+	else if (!psa || ike_get_sa(psa, sap))
 		respond_error(sa, msgid, IKEV2_N_INVALID_SYNTAX, NULL, 0, "no usable SA payload");
-		return;
-	}
-	if (sap->p[0].proto == IKEV2_PROTO_IKE)
+	else if (sap->p[0].proto == IKEV2_PROTO_IKE)
 		ike_rekey_request(sa, msgid, inner, sap);
 	else
 		child_create_request(sa, msgid, inner);
+	/* §2.21.3: after INVALID_SYNTAX the IKE SA is deleted in both peers
+	 * without a Delete; RFC 6989 §2.5 says so of an invalid KE too. */
+	if (sa->syntax_fatal)
+		ike_sa_destroy(sa, "CREATE_CHILD_SA request answered INVALID_SYNTAX (RFC 7296 2.21.3)");
 }

@@ -511,7 +511,7 @@ void followup_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct buf sk = BUF_INIT;
 	struct ike_sa *ns;
 	struct child_sa *c, *old;
-	uint16_t err = exch_first_error(inner);
+	uint16_t err = ike_first_error(inner);
 	uint16_t group;
 	struct ike_ke ke;
 	int r;

@@ -893,7 +893,8 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	}
 	/* The initiator's KE first: an ML-KEM response is made from it. */
 	if (derive_keys(sa, &q->ke)) {
-		log_info_rl("IKE_SA_INIT from %s: invalid KE value", q->from);
+		log_info_rl("IKE_SA_INIT from %s: its KE data (group %u) refused: INVALID_SYNTAX, "
+			    "no IKE SA (RFC 6989 2.5)", q->from, sa->suite.ke);
 		init_reply_notify(e, rx, &m->hdr, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		ike_sa_destroy(sa, NULL);
 		goto out;

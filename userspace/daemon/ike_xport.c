@@ -1099,9 +1099,7 @@ void engine_tcp_closed(struct engine *e, struct tcp_conn *c, int err)
 
 bool xport_init_wait(struct ike_sa *sa, int *err)
 {
-	struct tcp_conn *c = sa->path.conn;
-
-	if (sa->path.kind != XPORT_TCP || (c && !c->dead && !c->connecting))
+	if (xport_may_send(sa))
 		return false;
 	sa->state = IKE_S_INIT_SENT;
 	*err = ike_tcp_connect(sa);
@@ -1265,11 +1263,18 @@ void xport_rx_retransmit(struct ike_sa *sa, const struct ike_rx *rx)
 		xport_rx(sa, rx, true);
 }
 
+bool xport_may_send(const struct ike_sa *sa)
+{
+	const struct tcp_conn *c = sa->path.conn;
+
+	return sa->path.kind != XPORT_TCP || (c && !c->dead && !c->connecting);
+}
+
 int xport_send_ready(struct ike_sa *sa)
 {
 	struct tcp_conn *c = sa->path.conn;
 
-	if (sa->path.kind != XPORT_TCP || (c && !c->dead && !c->connecting))
+	if (xport_may_send(sa))
 		return 0;
 	/* No connection now: the TCP originator opens one and sends the
 	 * outstanding request when it is up (TCP-28); the other end waits

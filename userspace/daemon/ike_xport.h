@@ -269,6 +269,10 @@ bool xport_rx(struct ike_sa *sa, const struct ike_rx *rx, bool request);
  * caller): over TCP on another connection the return path moves there
  * (TCP-26); an altered copy never gets here (TCP-42). */
 void xport_rx_retransmit(struct ike_sa *sa, const struct ike_rx *rx);
+/* May the SA send now without connecting: UDP, or a TCP connection that
+ * is up?  What a message sent once (ike_send_once) asks; a request asks
+ * xport_send_ready, which also connects. */
+bool xport_may_send(const struct ike_sa *sa);
 /* Can the SA send now?  0, or -ENOTCONN with the TCP originator
  * reconnecting (TCP-28: the outstanding request goes when it is up). */
 int xport_send_ready(struct ike_sa *sa);

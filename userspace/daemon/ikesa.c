@@ -871,12 +871,11 @@ static int send_waiting(struct ike_sa *sa, const struct buf *m, uint64_t deadlin
 int ike_send_once(struct ike_sa *sa, uint8_t exch, struct ike_builder *inner,
 		  uint64_t deadline_ms)
 {
-	struct tcp_conn *c = sa->path.conn;
 	struct pktset ps = { 0 };
 	int err = 0;
 
 	/* never a connection opened for it (xport_send_ready would) */
-	if (sa->path.kind == XPORT_TCP && (!c || c->dead || c->connecting))
+	if (!xport_may_send(sa))
 		return -ENOTCONN;
 	err = seal_message(sa, exch, false, sa->my_msgid, inner, &ps);
 	for (int i = 0; !err && i < ps.n; i++)
@@ -1396,6 +1395,23 @@ static void dispatch_request(struct ike_sa *sa, const struct ike_msg *m,
 	t->rx_request(sa, m, inner, plain);
 }
 
+/*
+ * §2.21.3: INVALID_SYNTAX returned for a request is fatal in both peers,
+ * the IKE SA deleted without a Delete payload.  Once the IKE SA is up, a
+ * protected response to any request of ours that carries it ends the SA
+ * here, before the exchange's handler (IKE_AUTH's and IKE_INTERMEDIATE's
+ * errors end the unfinished SA there, §2.21.2).  True: sa is gone.
+ */
+static bool response_syntax_fatal(struct ike_sa *sa, const struct ike_msg *inner)
+{
+	if (sa->state < IKE_S_ESTABLISHED || ike_first_error(inner) != IKEV2_N_INVALID_SYNTAX)
+		return false;
+	log_warn("%s: our %s request answered INVALID_SYNTAX: the IKE SA ends without a Delete "
+		 "(RFC 7296 2.21.3)", ike_sa_name(sa), ike_exch_name(sa->req.exch));
+	ike_sa_destroy(sa, "INVALID_SYNTAX is fatal in both peers (RFC 7296 2.21.3)");
+	return true;
+}
+
 /* An unknown critical payload inside SK (§2.5), or a malformed chain. */
 static void inner_error(struct ike_sa *sa, const struct ike_msg *m,
 			const struct ike_msg *inner, bool request)
@@ -1532,7 +1548,7 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 		/* of the request's type: checked above */
 		const struct exch_type *t = exch_type_of(e, sa->req.exch);
 
-		if (t)
+		if (t && !response_syntax_fatal(sa, inner))
 			t->rx_response(sa, inner);
 	} else {
 		dispatch_request(sa, m, inner, plain.data);

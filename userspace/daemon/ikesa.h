@@ -397,6 +397,10 @@ struct ike_sa {
 	uint8_t resp_req_hash[32], pend_req_hash[32];
 	uint32_t pend_req_msgid;
 	bool resp_req_ok, pend_req_ok;
+	/* A CREATE_CHILD_SA request of the peer's was answered INVALID_SYNTAX:
+	 * fatal to the IKE SA (§2.21.3; RFC 6989 §2.5 for an invalid KE), which
+	 * goes, without a Delete, once that request is done with. */
+	bool syntax_fatal;
 	struct frag_rx frag;
 	uint8_t frag_sk_flags;	/* fragment 1's SKF flags byte (struct ike_rx_sk) */
 	unsigned int pending;	/* PEND_* */
@@ -555,10 +559,6 @@ struct engine {
 	/* Memory given back once a burst of half-open SAs is over. */
 	struct mem_burst ho_mem;
 	bool shutting_down;
-	/* What engine_shutdown told the peers: the Deletes sent, and the
-	 * established IKE SAs that went without one (delete_on_stop = no
-	 * aside). */
-	uint64_t stop_sent, stop_unsent;
 	/* Initiations asked for while an SA was being destroyed (RT-25),
 	 * started from the loop right after (ike_xport.c). */
 	struct xport_later *later;

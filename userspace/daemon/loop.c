@@ -2,6 +2,7 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,19 @@ uint64_t loop_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int loop_wait_writable(int fd, uint64_t deadline_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	uint64_t now = loop_now_ms();
+
+	if (now >= deadline_ms)
+		return -ETIMEDOUT;
+	if (poll(&pfd, 1, deadline_ms - now > 100 ? 100 : (int)(deadline_ms - now)) < 0 &&
+	    errno != EINTR)
+		return -errno;
+	return 0;
 }
 
 static void free_dead(struct loop *l);

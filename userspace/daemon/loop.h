@@ -55,6 +55,14 @@ size_t loop_timer_count(const struct loop *l);
 /* Deliver these signals through the loop instead of asynchronously. */
 int loop_signals(struct loop *l, const int *signos, int n, signal_fn fn, void *ctx);
 
+/*
+ * Outside the loop (at shutdown, when it no longer runs): waits until fd
+ * can be written, 100 ms at most and never past deadline_ms (loop_now_ms).
+ * 0 to try the write again, -ETIMEDOUT when the deadline has passed, or
+ * -errno.
+ */
+int loop_wait_writable(int fd, uint64_t deadline_ms);
+
 /* Runs until loop_stop().  Returns 0, or -errno if epoll fails. */
 int loop_run(struct loop *l);
 /* One iteration, waiting at most max_wait_ms (-1: until something). */

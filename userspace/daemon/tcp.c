@@ -38,6 +38,16 @@ static void conn_timer(struct timer *tm);
 static void race_drop(struct tcp_conn *c);
 static void race_take(struct tcp_conn *c);
 
+/*
+ * The sockets tcp_max bounds: the connections, and the connect races'
+ * second attempts while they run (tcp_max + TCP_FD_RESERVE descriptors,
+ * tcp_fit_nofile).
+ */
+static uint32_t sockets_open(const struct tcp *t)
+{
+	return t->n_conns + t->n_racing;
+}
+
 static uint32_t host_hash(const struct sockaddr_storage *a)
 {
 	if (a->ss_family == AF_INET)
@@ -626,10 +636,10 @@ static void listen_io(void *ctx, int lfd, uint32_t ev)
 			return;
 		}
 		addr_port_str(&peer, rb, sizeof(rb));
-		if (t->n_conns >= t->o.max_conns && !evict_for(t, &peer, false)) {
+		if (sockets_open(t) >= t->o.max_conns && !evict_for(t, &peer, false)) {
 			t->st.refused_global++;
 			log_warn_rl("tcp %s: refused: %u connections (tcp_max)", rb,
-				 t->n_conns);
+				 sockets_open(t));
 			close(fd);
 			continue;
 		}
@@ -867,6 +877,7 @@ static void race_drop(struct tcp_conn *c)
 	loop_unwatch(c->tcp->loop, c->race_fd);
 	close(c->race_fd);
 	c->race_fd = -1;
+	c->tcp->n_racing--;
 }
 
 /* The race's attempt becomes c's socket; the first attempt, failed or
@@ -878,6 +889,21 @@ static void race_take(struct tcp_conn *c)
 	c->fd = c->race_fd;
 	c->race_fd = -1;
 	c->race_second = true;
+	c->tcp->n_racing--;
+}
+
+/* Where the race's attempt leaves from: the first's address, the one it
+ * was bound to or the one routing chose at its connect(), with a port of
+ * its own.  False: unknown, no bind. */
+static bool race_local(const struct tcp_conn *c, struct sockaddr_storage *local)
+{
+	socklen_t sl = sizeof(*local);
+
+	if (getsockname(c->fd, (struct sockaddr *)local, &sl) ||
+	    local->ss_family != c->remote.ss_family)
+		return false;
+	addr_set_port(local, 0);
+	return true;
 }
 
 /* The race's attempt completed first: it is the connection's now.
@@ -908,19 +934,26 @@ static void race_io(void *ctx, int fd, uint32_t ev)
  * Originator SHOULD open only one TCP connection per IKE SA, over which it
  * sends all of its IKE and ESP messages, and the output queue (IKETCP
  * first, TCP-11) is written only to the winner once connected.  The peer
- * sees at most a SYN of the loser, reset.  One extra attempt per connect.
+ * sees at most a SYN of the loser, reset.  One extra attempt per connect,
+ * and none when it would take the sockets past tcp_max (sockets_open).
  */
 static void race_fire(struct timer *tm)
 {
 	struct tcp_conn *c = container_of(tm, struct tcp_conn, race_timer);
 	struct tcp *t = c->tcp;
+	struct sockaddr_storage local;
 	char rb[64];
 	bool refused;
 	int fd;
 
 	if (!c->connecting || c->race_fd >= 0)
 		return;
-	fd = connect_start(c->local.ss_family ? &c->local : NULL, &c->remote, &refused);
+	if (sockets_open(t) >= t->o.max_conns) {
+		log_debug("tcp %s: not connected yet: no second connect, tcp_max (%u) reached",
+			  addr_port_str(&c->remote, rb, sizeof(rb)), t->o.max_conns);
+		return;
+	}
+	fd = connect_start(race_local(c, &local) ? &local : NULL, &c->remote, &refused);
 	if (fd < 0)
 		return;		/* the first attempt goes on alone */
 	if (loop_watch(t->loop, fd, LOOP_WRITE, race_io, c)) {
@@ -928,6 +961,7 @@ static void race_fire(struct timer *tm)
 		return;
 	}
 	c->race_fd = fd;
+	t->n_racing++;
 	t->st.connect_races++;
 	log_debug("tcp %s: not connected yet: a second connect beside the first",
 		  addr_port_str(&c->remote, rb, sizeof(rb)));
@@ -942,7 +976,7 @@ struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local
 	int fd;
 
 	*err = 0;
-	if (t->n_conns >= t->o.max_conns) {
+	if (sockets_open(t) >= t->o.max_conns) {
 		*err = -EMFILE;
 		return NULL;
 	}
@@ -959,8 +993,6 @@ struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local
 		*err = -ENOMEM;
 		return NULL;
 	}
-	if (local && local->ss_family == remote->ss_family)
-		c->local = *local;	/* for the race's attempt */
 	/* RFC 9329 §4: the originator sends "IKETCP" once, first. */
 	conn_queue(c, (const uint8_t *)STREAM_PREFIX, STREAM_PREFIX_LEN);
 	c->connecting = true;
@@ -1023,6 +1055,24 @@ int tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 		}
 	}
 	return 0;
+}
+
+int tcp_wait_room(struct tcp_conn *c, int err, uint64_t deadline_ms)
+{
+	int r;
+
+	if (c->dead || c->connecting)
+		return -ENOTCONN;
+	if (err != -EAGAIN && err != -EWOULDBLOCK && err != -ENOBUFS)
+		return err;
+	r = loop_wait_writable(c->fd, deadline_ms);
+	if (r || c->outq_off >= c->outq_len)
+		return r;
+	/* the output queue (not espintcp's): what the socket takes now */
+	r = conn_flush(c);
+	if (r)
+		tcp_conn_close(c, r);
+	return r;
 }
 
 int tcp_enable_espintcp(struct tcp_conn *c)

@@ -40,7 +40,8 @@ struct tcp_opts {
 	int n_addrs;
 	const uint16_t *ports;		/* listening ports; n_ports may be 0 */
 	int n_ports;
-	uint32_t max_conns;		/* global; 0 = 10000 */
+	uint32_t max_conns;		/* global, the connect races' second
+					 * sockets included; 0 = 10000 */
 	uint32_t max_per_ip;		/* 0 = 50 */
 	uint32_t prefix_timeout_ms;	/* 0 = 5000 */
 	uint32_t idle_timeout_ms;	/* no IKE SA uses it; 0 = 30000 */
@@ -87,6 +88,7 @@ struct tcp_conn {
 	bool proven;		/* an IKE SA authenticated on it (tcp_conn_proven) */
 	bool replied;		/* we sent an IKE message on it (a cookie, say) */
 	bool race_second;	/* fd is the connect race's second attempt */
+	/* local: the socket's name once accepted or connected */
 	struct sockaddr_storage local, remote;
 	uint64_t last_activity_ms;
 	struct stream st;
@@ -94,8 +96,7 @@ struct tcp_conn {
 	size_t outq_len, outq_off;
 	struct timer timer;	/* connect / prefix / idle */
 	/* The connect race (tcp_connect's race_ms): the second attempt's
-	 * socket, -1 when none runs, and the timer that starts it.  While
-	 * connecting, local is the address to bind (family 0: none). */
+	 * socket, -1 when none runs, and the timer that starts it. */
 	int race_fd;
 	struct timer race_timer;
 	void *user;		/* engine's pointer, free for its use */
@@ -119,6 +120,7 @@ struct tcp {
 	void *ops_ctx;
 	struct tcp_conn *conns;
 	uint32_t n_conns;
+	uint32_t n_racing;		/* connect races' second sockets open */
 	/* The same connections by remote address, for tcp_per_ip: counting
 	 * them must not walk all of tcp_max at every accept. */
 	struct htab by_host;
@@ -151,8 +153,10 @@ uint32_t tcp_fit_nofile(uint32_t max_conns);
  * Not connected after race_ms (0: never), a second connect() to remote
  * goes beside the first; the first to complete is the connection's socket
  * and the other is closed before a byte went on it (one connection per IKE
- * SA, RFC 9329 section 6).  The returned connection holds one reference
- * for the caller.
+ * SA, RFC 9329 section 6); the second socket counts against max_conns
+ * while it is open, and none is started when max_conns are open.  -EMFILE
+ * when max_conns sockets are open.  The returned connection holds one
+ * reference for the caller.
  */
 struct tcp_conn *tcp_connect(struct tcp *t, const struct sockaddr_storage *local,
 			     const struct sockaddr_storage *remote,
@@ -178,6 +182,15 @@ void tcp_conn_proven(struct tcp_conn *c);
  * when the queue is full, -ENOTCONN when closed, -EMSGSIZE when too big.
  */
 int tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len);
+
+/*
+ * At shutdown (the loop stopped), after tcp_send refused a message with
+ * err (-ENOBUFS: the output queue is full; -EAGAIN: espintcp's socket
+ * is): waits for the socket to take more and writes out what is queued,
+ * never past deadline_ms (loop_now_ms).  0 to send again, or -errno
+ * (-ETIMEDOUT: the deadline has passed; -ENOTCONN: not connected).
+ */
+int tcp_wait_room(struct tcp_conn *c, int err, uint64_t deadline_ms);
 
 /* Attach the kernel's espintcp ULP (after the prefix exchange). */
 int tcp_enable_espintcp(struct tcp_conn *c);

@@ -480,23 +480,17 @@ int udp_wait_room(struct udp *u, const struct ike_path *path, int err,
 		  uint64_t deadline_ms)
 {
 	struct udp_sock *s = pick_sock(u, path->kind, &path->local, path->remote.ss_family);
-	uint64_t now = loop_now_ms();
-	struct pollfd pfd;
 
 	if (!s)
 		return -EAFNOSUPPORT;
-	if (now >= deadline_ms)
-		return -ETIMEDOUT;
 	if (err != -EAGAIN && err != -EWOULDBLOCK) {
+		if (loop_now_ms() >= deadline_ms)
+			return -ETIMEDOUT;
 		poll(NULL, 0, 1);
 		return 0;
 	}
 	/* writable again once half the buffer is free */
-	pfd = (struct pollfd){ .fd = s->fd, .events = POLLOUT };
-	if (poll(&pfd, 1, deadline_ms - now > 100 ? 100 : (int)(deadline_ms - now)) < 0 &&
-	    errno != EINTR)
-		return -errno;
-	return 0;
+	return loop_wait_writable(s->fd, deadline_ms);
 }
 
 int udp_send_keepalive(struct udp *u, const struct sockaddr_storage *local,

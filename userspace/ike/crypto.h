@@ -215,11 +215,12 @@ uint16_t kex_group(const struct ike_kex *k);
 int kex_public(const struct ike_kex *k, struct buf *out);
 /*
  * Validates the peer's public value (exact length -EMSGSIZE; MODP
- * 1 < y < p-1 and, through OpenSSL's public key check, in the order-q
- * subgroup; ECP point on the curve; both -EPROTO) and derives the shared
+ * 1 < y < p-1 and in the order-q subgroup, by its Legendre symbol; ECP
+ * point on the curve; both -EPROTO; each refusal logged with its reason,
+ * rate limited) and derives the shared
  * secret g^ir in IKE encoding into shared (replaced): MODP padded to the
  * prime length, ECP the x coordinate (RFC 5903 §7), X25519/X448 the raw
- * output, all-zero rejected (RFC 8031 §2.3, -EPROTO).  ML-KEM: the
+ * output, all-zero rejected (RFC 7748 §6.1, -EPROTO).  ML-KEM: the
  * responder encapsulates to the initiator's key (FIPS 203 §7.2 key check,
  * -EPROTO; once, then -EINVAL), the initiator decapsulates; the secret is
  * the KEM's 32 bytes.

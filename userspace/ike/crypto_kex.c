@@ -248,6 +248,15 @@ static void ossl_fail(const char *what)
 	ERR_clear_error();
 }
 
+/*
+ * A peer's key exchange value refused, and why.  Anyone can send one, so
+ * rate limited: each use of the macro is a call site of its own, one
+ * budget per reason.
+ */
+#define kex_refused(g, fmt, ...)						\
+	log_warn_rl("crypto: peer's key exchange value refused (group %u, %s): " fmt, \
+		    (g)->id, (g)->name, ##__VA_ARGS__)
+
 /* A new key pair of g; ecx_gen: the X25519/X448 generation context to
  * use (each thread has its own), or NULL for the by-name call. */
 static EVP_PKEY *kex_generate(const struct kex_group *g, EVP_PKEY_CTX *ecx_gen)
@@ -681,14 +690,18 @@ static int modp_peer(const struct ike_kex *k, const uint8_t *peer, size_t len,
 	    !BN_sub(pm1, p, BN_value_one()))
 		goto out;
 	if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0) {
+		kex_refused(k->g, "outside 1 < y < p-1");
 		ret = -EPROTO;
 		goto out;
 	}
 	sq = BN_kronecker(y, p, bn);
-	if (sq != 1) {
-		ret = sq == -1 ? -EPROTO : -EIO;
+	if (sq == -1) {
+		kex_refused(k->g, "not in the order-q subgroup (Legendre symbol -1)");
+		ret = -EPROTO;
 		goto out;
 	}
+	if (sq != 1)
+		goto out;
 	bld = OSSL_PARAM_BLD_new();
 	if (!bld ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
@@ -702,6 +715,8 @@ static int modp_peer(const struct ike_kex *k, const uint8_t *peer, size_t len,
 		goto out;
 	ret = 0;
 out:
+	if (ret == -EIO)
+		ossl_fail("MODP peer value");
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
@@ -797,6 +812,7 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 	size_t want = g->len, got;
 	EVP_PKEY *pk = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
+	const char *why = "all-zero shared secret (a low-order point)";
 	uint8_t *p, acc = 0;
 	size_t i;
 	int ret;
@@ -805,25 +821,31 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 	if (g->kind == KEX_MLKEM)
 		return k->responder ? mlkem_encap(k, peer, len, shared) :
 				      mlkem_decap(k, peer, len, shared);
-	if (len != kex_public_len(g->id))
+	/* RFC 7296 §3.4: a MODP value is as long as the prime; RFC 5903 §7,
+	 * RFC 8031 §3.1: the others' lengths are fixed too. */
+	if (len != kex_public_len(g->id)) {
+		kex_refused(g, "%zu bytes, not %zu", len, kex_public_len(g->id));
 		return -EMSGSIZE;
+	}
 	switch (g->kind) {
 	case KEX_MODP:
 		ret = modp_peer(k, peer, len, &pk);
 		break;
 	case KEX_ECP:
 		pk = ecp_from(g, peer, NULL, 0);
+		if (!pk)
+			kex_refused(g, "not a point on the curve");
 		ret = pk ? 0 : -EPROTO;
 		break;
 	default:
 		pk = ecx_public(g, peer, len);
+		if (!pk)
+			kex_refused(g, "OpenSSL does not take it as a public key");
 		ret = pk ? 0 : -EPROTO;
 		break;
 	}
 	if (ret) {
 		ERR_clear_error();
-		log_warn("crypto: invalid peer key exchange value (group %u)",
-			 g->id);
 		return ret;
 	}
 	p = buf_extend(shared, want);
@@ -841,10 +863,11 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 		goto out;
 	/* An X25519/X448 public key is any string of its length: OpenSSL's
 	 * check of it has nothing to look at, and the all-zero result
-	 * (RFC 8031 §2.3) is refused below.  A MODP value had the full check
-	 * in modp_peer(). */
+	 * (RFC 7748 §6.1, which RFC 8031 §3.2 follows) is refused below.  A
+	 * MODP value had the full check in modp_peer(). */
 	if (EVP_PKEY_derive_set_peer_ex(ctx, pk, g->kind == KEX_ECP) <= 0) {
-		ret = -EPROTO;	/* public key check failed */
+		why = "OpenSSL's public key check failed";
+		ret = -EPROTO;
 		goto out;
 	}
 	got = want;
@@ -855,15 +878,15 @@ int kex_derive(struct ike_kex *k, const uint8_t *peer, size_t len,
 	}
 	if (got != want)
 		goto out;
-	/* RFC 8031 §2.3: MUST reject an all-zero shared secret. */
+	/* RFC 7748 §6.1: an all-zero shared secret (a low-order point)
+	 * aborts the exchange. */
 	for (i = 0; i < want; i++)
 		acc |= p[i];
 	ret = acc ? 0 : -EPROTO;
 out:
 	if (ret == -EPROTO) {
 		ERR_clear_error();
-		log_warn("crypto: peer key exchange value rejected (group %u)",
-			 g->id);
+		kex_refused(g, "%s", why);
 	} else if (ret) {
 		ossl_fail("key exchange");
 	}

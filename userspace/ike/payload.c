@@ -459,6 +459,19 @@ int ike_find_notify(const struct ike_msg *m, uint16_t type, struct ike_notify *n
 	return -ENOENT;
 }
 
+uint16_t ike_first_error(const struct ike_msg *m)
+{
+	const struct ike_pl *pl = NULL;
+
+	while ((pl = ike_msg_next(m, pl, IKEV2_PL_NOTIFY))) {
+		struct ike_notify n;
+
+		if (!ike_get_notify(pl, &n) && n.type <= IKEV2_N_ERROR_MAX)
+			return n.type;
+	}
+	return 0;
+}
+
 /* --- Delete -------------------------------------------------------------- */
 
 int ike_get_delete(const struct ike_pl *pl, struct ike_delete *d)

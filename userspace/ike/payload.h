@@ -171,6 +171,8 @@ void ike_put_notify(struct ike_builder *bld, uint8_t proto, const uint8_t *spi,
 		    uint8_t spi_len, uint16_t type, const uint8_t *p, size_t len);
 /* The first Notify of a type in m (decoded), or -ENOENT. */
 int ike_find_notify(const struct ike_msg *m, uint16_t type, struct ike_notify *n);
+/* The type of the first error Notify (type <= 16383) in m, or 0. */
+uint16_t ike_first_error(const struct ike_msg *m);
 
 /* --- Delete (§3.11) ------------------------------------------------------ */
 

@@ -299,6 +299,7 @@ TEST(oversized_ike_closes_the_stream)
 	ASSERT_EQ(1, k->ike);
 	stream_free(&s);
 	buf_free(&in);
+	buf_free(&k->all);
 	free(k);
 }
 

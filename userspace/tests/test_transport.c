@@ -4,7 +4,8 @@
  * keepalive and ESP drops, replies batched per read (order, failures),
  * IPv6 with pktinfo both ways, prefix, framing both ways, bad prefix,
  * connect refused reported, connection limit, idle timeout, the connect
- * race (tcp_connect's race_ms: a second SYN for a lost first one).
+ * race (tcp_connect's race_ms: a second SYN for a lost first one, counted
+ * against max_conns).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -409,10 +410,10 @@ struct race {
 	uint64_t t0;
 };
 
-static int race_open(struct race *r, bool full)
+static int race_open(struct race *r, bool full, uint32_t max_conns)
 {
 	socklen_t sl = sizeof(struct sockaddr_in);
-	struct tcp_opts oc = { 0 };
+	struct tcp_opts oc = { .max_conns = max_conns };
 
 	memset(r, 0, sizeof(*r));
 	r->blocker = -1;
@@ -502,7 +503,7 @@ TEST(tcp_connect_race_second_syn_wins)
 	uint8_t b[64];
 	int a, err;
 
-	ASSERT_EQ(0, race_open(&r, true));
+	ASSERT_EQ(0, race_open(&r, true, 0));
 	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 200, &err);
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(0, tcp_send(c, (const uint8_t *)"IKEMSG1", 7));
@@ -541,7 +542,7 @@ TEST(tcp_connect_race_first_syn_wins)
 	struct tcp_conn *c;
 	int a = -1, err;
 
-	ASSERT_EQ(0, race_open(&r, true));
+	ASSERT_EQ(0, race_open(&r, true, 0));
 	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 100, &err);
 	ASSERT_NE(NULL, c);
 	run_ms(r.l, 200);
@@ -578,7 +579,7 @@ TEST(tcp_connect_race_first_refused_second_goes_on)
 	struct tcp_conn *c;
 	int one = 1, err;
 
-	ASSERT_EQ(0, race_open(&r, true));
+	ASSERT_EQ(0, race_open(&r, true, 0));
 	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 500, &err);
 	ASSERT_NE(NULL, c);
 	run_ms(r.l, 600);
@@ -599,6 +600,31 @@ TEST(tcp_connect_race_first_refused_second_goes_on)
 	race_close(&r, c);
 }
 
+/* Bound to an address, the second attempt leaves from it too. */
+TEST(tcp_connect_race_second_from_the_bound_address)
+{
+	struct sockaddr_storage from = lo4(0), src;
+	socklen_t sl = sizeof(src);
+	struct race r;
+	struct tcp_conn *c;
+	int a, err;
+
+	((struct sockaddr_in *)&from)->sin_addr.s_addr = htonl(0x7f000002);
+	ASSERT_EQ(0, race_open(&r, true, 0));
+	c = tcp_connect(r.tc, &from, &r.dst, 3000, 200, &err);
+	ASSERT_NE(NULL, c);
+	run_ms(r.l, 100);
+	unblock(&r);		/* the first SYN was dropped, the second passes */
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(1, r.tc->st.connect_races_won);
+	a = accept(r.lfd, (struct sockaddr *)&src, &sl);
+	ASSERT_LE(0, a);
+	EXPECT_EQ(htonl(0x7f000002), ((struct sockaddr_in *)&src)->sin_addr.s_addr);
+	close(a);
+	race_close(&r, c);
+}
+
 /* A path that answers within race_ms: one connect, one SYN. */
 TEST(tcp_connect_race_clean_path_one_syn)
 {
@@ -606,7 +632,7 @@ TEST(tcp_connect_race_clean_path_one_syn)
 	struct tcp_conn *c;
 	int err;
 
-	ASSERT_EQ(0, race_open(&r, false));
+	ASSERT_EQ(0, race_open(&r, false, 0));
 	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 50, &err);
 	ASSERT_NE(NULL, c);
 	spin(r.l, &r.cli.connected, 1);
@@ -624,7 +650,7 @@ TEST(tcp_connect_race_off_waits_for_the_kernel)
 	struct tcp_conn *c;
 	int err;
 
-	ASSERT_EQ(0, race_open(&r, true));
+	ASSERT_EQ(0, race_open(&r, true, 0));
 	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 0, &err);
 	ASSERT_NE(NULL, c);
 	run_ms(r.l, 100);
@@ -647,7 +673,7 @@ TEST(tcp_connect_race_both_lost_times_out)
 	struct tcp_conn *c;
 	int fds, err;
 
-	ASSERT_EQ(0, race_open(&r, true));
+	ASSERT_EQ(0, race_open(&r, true, 0));
 	fds = open_fds();
 	c = tcp_connect(r.tc, NULL, &r.dst, 400, 100, &err);
 	ASSERT_NE(NULL, c);
@@ -662,6 +688,124 @@ TEST(tcp_connect_race_both_lost_times_out)
 	run_ms(r.l, 200);
 	EXPECT_EQ(1, r.cli.connected);
 	race_close(&r, c);
+}
+
+/*
+ * The race's second socket counts against tcp_max, as a connection does
+ * (tcp_max + TCP_FD_RESERVE descriptors, tcp_fit_nofile): with tcp_max
+ * taken by the connect itself, no second connect() is made, no second
+ * descriptor opened, and the first attempt goes on alone (the kernel's
+ * retransmission).
+ */
+TEST(tcp_connect_race_none_at_tcp_max)
+{
+	struct race r;
+	struct tcp_conn *c;
+	int fds, err;
+
+	ASSERT_EQ(0, race_open(&r, true, 1));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 100, &err);
+	ASSERT_NE(NULL, c);
+	fds = open_fds();
+	run_ms(r.l, 300);
+	EXPECT_EQ(fds, open_fds());
+	EXPECT_EQ(0, r.tc->st.connect_races);
+	unblock(&r);
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	EXPECT_EQ(0, r.cli.connect_err);
+	EXPECT_LE(900, loop_now_ms() - r.t0);
+	EXPECT_EQ(1, accept_all(r.lfd));
+	race_close(&r, c);
+}
+
+/* ... and while it runs, it holds its place: a connect that would take
+ * tcp_max past it is refused until the race is over. */
+TEST(tcp_connect_race_holds_a_place_in_tcp_max)
+{
+	struct race r;
+	struct tcp_conn *c, *d;
+	int err;
+
+	ASSERT_EQ(0, race_open(&r, true, 2));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 100, &err);
+	ASSERT_NE(NULL, c);
+	run_ms(r.l, 200);
+	ASSERT_EQ(1, r.tc->st.connect_races);
+	EXPECT_EQ(NULL, tcp_connect(r.tc, NULL, &r.dst, 3000, 0, &err));
+	EXPECT_EQ(-EMFILE, err);
+	unblock(&r);
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(1, r.cli.connected);
+	d = tcp_connect(r.tc, NULL, &r.dst, 3000, 0, &err);	/* its place is free */
+	EXPECT_NE(NULL, d);
+	tcp_conn_put(d);
+	race_close(&r, c);
+}
+
+/*
+ * At stop the loop no longer runs: a message tcp_send refuses (-ENOBUFS,
+ * the output queue full; -EAGAIN, espintcp's socket full) is waited for
+ * by tcp_wait_room (engine_net wait), which gives up at the deadline and
+ * otherwise returns once the socket takes more, what is queued written
+ * out, so that the message then goes.
+ */
+static void wait_room(struct __test_metadata *_metadata, bool espintcp)
+{
+	static uint8_t msg[32768], b[1 << 16];
+	struct race r;
+	struct tcp_conn *c;
+	uint64_t t0;
+	int a, err, refused, n = 0, sent = 0;
+
+	ASSERT_EQ(0, race_open(&r, false, 0));
+	c = tcp_connect(r.tc, NULL, &r.dst, 3000, 0, &err);
+	ASSERT_NE(NULL, c);
+	spin(r.l, &r.cli.connected, 1);
+	ASSERT_EQ(0, r.cli.connect_err);
+	a = accept(r.lfd, NULL, NULL);
+	ASSERT_LE(0, a);
+	run_ms(r.l, 20);		/* IKETCP written */
+	if (espintcp) {
+		err = tcp_enable_espintcp(c);
+		if (err == -ENOENT || err == -EOPNOTSUPP) {
+			close(a);
+			race_close(&r, c);
+			SKIP(return, "by design: this kernel has no espintcp ULP (CONFIG_INET_ESPINTCP); vm/36 runs this case on 6.12");
+		}
+		ASSERT_EQ(0, err);
+	}
+	/* the peer reads nothing: socket and queue fill up */
+	while (n < 100000 && !(err = tcp_send(c, msg, sizeof(msg))))
+		n++;
+	ASSERT_EQ(espintcp ? -EAGAIN : -ENOBUFS, err);
+	refused = err;
+	t0 = loop_now_ms();
+	while (!(err = tcp_wait_room(c, refused, t0 + 200)))
+		;
+	EXPECT_EQ(-ETIMEDOUT, err);
+	EXPECT_LE(200, loop_now_ms() - t0);
+	EXPECT_GT(400, loop_now_ms() - t0);
+	/* the peer reads: the next message goes, the loop still stopped */
+	for (int i = 0; i < 1000 && !sent; i++) {
+		while (recv(a, b, sizeof(b), MSG_DONTWAIT) > 0)
+			;
+		ASSERT_EQ(0, tcp_wait_room(c, refused, loop_now_ms() + 1000));
+		sent = !tcp_send(c, msg, sizeof(msg));
+	}
+	EXPECT_TRUE(sent);
+	close(a);
+	race_close(&r, c);
+}
+
+TEST(tcp_wait_room_for_a_full_queue)
+{
+	wait_room(_metadata, false);
+}
+
+TEST(tcp_wait_room_for_a_full_espintcp_socket)
+{
+	wait_room(_metadata, true);
 }
 
 /* The peer closed fd (EOF or reset) within a second. */
