@@ -93,6 +93,14 @@ Once established the ACTIONs run in order:
     serve:S          answer the peer's requests for S seconds
     info             an empty INFORMATIONAL (liveness), await the answer
     info-notify      an INFORMATIONAL carrying N(SEPARATE_TRANSPORTS)
+    bad-chain        an INFORMATIONAL whose inner chain is malformed (a
+                     Notify whose Payload Length runs past its end, RFC
+                     7296 3.2): "bad-chain answered notify=N,..." (or none)
+    bad-delete       an INFORMATIONAL with a Delete of ESP with a 3-byte
+                     SPI (3.11: 4): "bad-delete answered notify=N,..."
+    expect-gone:S    after the peer answered INVALID_SYNTAX (2.21.3): a
+                     liveness check on the SA gets no answer and nothing
+                     else comes on it for S seconds: "gone silent"
     delete           Delete the IKE SA and await the answer
     expect-delete:S  answer requests until the peer deletes the IKE SA
     expect-syntax-end:S  answer requests until one got --invalid-syntax's
@@ -176,7 +184,7 @@ from ikev2 import (
     mldsa_auth, mldsa_check, mldsa_seed, pem_der, signed_octets,
     esp_proposal, frame, header, ike_proposal, ke_body, natd_hash, notify_body, notifies,
     int_auth_step, offers_our_suite, open_sk, open_sk_plain, parse_header, parse_proposals,
-    payloads, psk_auth, rekeyed_keys, seal, seal_frag, ts_payload)
+    payloads, psk_auth, rekeyed_keys, seal, seal_frag, seal_inner, ts_payload)
 
 
 def out(*a):
@@ -1026,12 +1034,35 @@ class Peer:
     # --- after establishment -------------------------------------------------------------
 
     def request(self, exch, pls):
+        return self.request_inner(exch, *chain(pls))
+
+    def request_inner(self, exch, first, inner):
+        """A request of the inner payload chain as bytes (malformed on
+        purpose, for tests) and the payloads of its answer."""
         msgid = self.msgid_out
         self.msgid_out += 1
-        self.send(self.where, seal(self.sk_out(), self.spi_i, self.spi_r, exch,
-                                   self.flags(False), msgid, pls))
+        self.send(self.where, seal_inner(self.sk_out(), self.spi_i, self.spi_r, exch,
+                                         self.flags(False), msgid, first, inner))
         where, h, msg = self.await_response(msgid, exch)
         return where, open_sk(self.sk_in(), msg)
+
+    def expect_gone(self, secs):
+        """RFC 7296 2.21.3: once the peer answered INVALID_SYNTAX it holds
+        the IKE SA no more: a liveness check on it goes unanswered, and
+        nothing else (no Delete, no request) comes on it for secs."""
+        mid = self.msgid_out
+        self.msgid_out += 1
+        self.send(self.where, seal(self.sk_out(), self.spi_i, self.spi_r, EXCH_INFO,
+                                   self.flags(False), mid, []))
+        try:
+            h = self.wait(lambda w, h, m: h if h["spi_i"] == self.spi_i and
+                          h["exch"] != EXCH_SA_INIT else None, secs, "")
+        except Fail:
+            out("gone silent")
+            return
+        raise Fail("the IKE SA is still up after INVALID_SYNTAX: %s %s %d came on it" % (
+            EXCH_NAMES.get(h["exch"], h["exch"]), "response" if h["response"] else "request",
+            h["msgid"]))
 
     def rekey_followup(self, kx, req, inner, props, methods):
         """RFC 9370 §2.2.4: the additional key exchanges of our IKE SA
@@ -1056,8 +1087,8 @@ class Peer:
                 link = bytes(b ^ 0xff for b in link)
             kxn = KeyExchange(KE_X448 if m == "wrong-group" else group)
             mid = self.msgid_out
-            where, rinner = self.request(EXCH_FOLLOWUP_KE, [
-                (PL_KE, ke_body(kxn.pub, kxn.group)),
+            ke = [] if m == "no-ke" else [(PL_KE, ke_body(kxn.pub, kxn.group))]
+            where, rinner = self.request(EXCH_FOLLOWUP_KE, ke + [
                 (PL_NOTIFY, notify_body(N_ADDITIONAL_KEY_EXCHANGE, link))])
             errs = [n[0] for n in notifies(rinner) if n[0] < 16384]
             if errs:
@@ -1106,6 +1137,20 @@ class Peer:
                     got = [(t, i) for t, i, _ in (props[0][3] if props else []) if t >= T_ADDKE1]
                     out("rekey-addke answered sa addke=%s" % ",".join("%d:%d" % x for x in got))
                     self.rekey_followup(kx, pls, inner, props, [i for _, i in got if i])
+            elif verb in ("bad-chain", "bad-delete"):
+                if verb == "bad-chain":
+                    # RFC 7296 3.2: a Payload Length past the chain's end
+                    first, inner = PL_NOTIFY, struct.pack("!BBH", 0, 0, 64) + \
+                        notify_body(self.a.st_type)
+                else:
+                    # 3.11: ESP SPIs are 4 bytes, not 3
+                    first, inner = chain([(PL_DELETE, struct.pack("!BBH", PROTO_ESP, 3, 1) +
+                                           os.urandom(3))])
+                where, inner = self.request_inner(EXCH_INFO, first, inner)
+                out("%s answered notify=%s" % (verb, ",".join(
+                    str(n[0]) for n in notifies(inner) if n[0] < 16384) or "none"))
+            elif verb == "expect-gone":
+                self.expect_gone(float(arg))
             elif verb == "delete":
                 self.request(EXCH_INFO, [(PL_DELETE, struct.pack("!BBH", PROTO_IKE, 0, 0))])
                 out("deleted")
@@ -1209,10 +1254,11 @@ def main():
                     help="short-ke: KE data a byte short; bad-ek: an ML-KEM encapsulation "
                     "key failing FIPS 203's modulus check")
     ap.add_argument("--followup-mistake", default="none",
-                    choices=("none", "bad-link", "wrong-group", "no-addke-secret",
+                    choices=("none", "bad-link", "wrong-group", "no-ke", "no-addke-secret",
                              "state-not-found"),
                     help="RFC 9370 2.2.4 on purpose (initiator): the link altered, a KE "
-                    "of x448 for the negotiated method, the new keys without SK(1..n); "
+                    "of x448 for the negotiated method, no KE at all, the new keys "
+                    "without SK(1..n); "
                     "(responder) every IKE_FOLLOWUP_KE answered STATE_NOT_FOUND")
     ap.add_argument("--rekey-ke-mistake", default="none", choices=("none", "zero"),
                     help="zero (responder): KEr X25519 u = 0 in our answer to an IKE SA rekey")

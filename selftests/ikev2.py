@@ -473,7 +473,12 @@ def seal(sk_e, spi_i, spi_r, exch, flags, msgid, pls):
     """An encrypted message: HDR, SK{payloads}, AES-GCM per RFC 5282 (8-byte
     IV, salt | IV nonce, AAD the header and SK payload header, 16-byte
     ICV), no padding beyond the Pad Length byte."""
-    first, inner = chain(pls)
+    return seal_inner(sk_e, spi_i, spi_r, exch, flags, msgid, *chain(pls))
+
+
+def seal_inner(sk_e, spi_i, spi_r, exch, flags, msgid, first, inner):
+    """The same of an inner payload chain given as bytes, first its first
+    payload's type: one malformed on purpose, for tests."""
     iv = os.urandom(8)
     plain = inner + b"\0"
     sk_len = 4 + 8 + len(plain) + 16
