@@ -738,9 +738,8 @@ static void respond_error(struct ike_sa *sa, uint32_t msgid, uint16_t type,
 {
 	log_info("%s: CREATE_CHILD_SA request refused (%s): %s", ike_sa_name(sa),
 		 ikev2_notify_name(type), why);
+	/* INVALID_SYNTAX: create_rx_request ends the IKE SA */
 	ike_respond_notify(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, type, data, len);
-	if (type == IKEV2_N_INVALID_SYNTAX)
-		sa->syntax_fatal = true;	/* create_rx_request ends the IKE SA */
 }
 
 /* The peer's rekey of sa into ns is complete (§2.18; RFC 9370 §2.2.4:
@@ -1112,6 +1111,5 @@ void create_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		child_create_request(sa, msgid, inner);
 	/* §2.21.3: after INVALID_SYNTAX the IKE SA is deleted in both peers
 	 * without a Delete; RFC 6989 §2.5 says so of an invalid KE too. */
-	if (sa->syntax_fatal)
-		ike_sa_destroy(sa, "CREATE_CHILD_SA request answered INVALID_SYNTAX (RFC 7296 2.21.3)");
+	ike_syntax_fatal_end(sa, IKEV2_EXCH_CREATE_CHILD_SA);
 }

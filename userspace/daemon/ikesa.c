@@ -960,7 +960,35 @@ int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 	ike_put_notify(&bld, 0, NULL, 0, type, data, len);
 	r = ike_send_response(sa, exch, msgid, &bld);
 	buf_free(&b);
+	/* §2.21.3 is about the IKE SA once authenticated; before, IKE_AUTH's
+	 * and IKE_INTERMEDIATE's errors end the SA in their handlers. */
+	if (type == IKEV2_N_INVALID_SYNTAX && sa->state >= IKE_S_ESTABLISHED)
+		sa->syntax_fatal = true;
 	return r;
+}
+
+/*
+ * §2.21.3: a request found "badly formatted (after it has passed the
+ * message authentication code checks and window checks)" and answered
+ * INVALID_SYNTAX: "this error notification is considered fatal in both
+ * peers, meaning that the IKE SA is deleted without needing an explicit
+ * Delete payload" (RFC 6989 §2.5: the responder MUST drop the IKE SA after
+ * an invalid KE).  The response went out first (ike_respond_notify); the
+ * SA goes now, when the handler no longer uses it, not later: a
+ * retransmission of that request then finds no SA and gets no answer
+ * (§2.21.4 lets us stay silent outside an SA).  The peer deletes the SA
+ * on reading INVALID_SYNTAX, or, if our answer was lost, after its
+ * retransmissions give up (§2.4), so keeping the SA (and its keys) for
+ * a resend would only keep an SA both ends count as deleted.
+ */
+bool ike_syntax_fatal_end(struct ike_sa *sa, uint8_t exch)
+{
+	if (!sa->syntax_fatal)
+		return false;
+	log_warn("%s: %s request answered INVALID_SYNTAX: the IKE SA ends without a Delete "
+		 "(RFC 7296 2.21.3)", ike_sa_name(sa), ike_exch_name(exch));
+	ike_sa_destroy(sa, "INVALID_SYNTAX is fatal in both peers (RFC 7296 2.21.3)");
+	return true;
 }
 
 void ike_req_done(struct ike_sa *sa)
@@ -1412,7 +1440,8 @@ static bool response_syntax_fatal(struct ike_sa *sa, const struct ike_msg *inner
 	return true;
 }
 
-/* An unknown critical payload inside SK (§2.5), or a malformed chain. */
+/* An unknown critical payload inside SK (§2.5), or a malformed chain;
+ * INVALID_SYNTAX to the request ends the IKE SA (§2.21.3). */
 static void inner_error(struct ike_sa *sa, const struct ike_msg *m,
 			const struct ike_msg *inner, bool request)
 {
@@ -1434,6 +1463,8 @@ static void inner_error(struct ike_sa *sa, const struct ike_msg *m,
 		    (m->hdr.exch == IKEV2_EXCH_IKE_INTERMEDIATE &&
 		     sa->state == IKE_S_HALF_OPEN))
 			ike_sa_destroy(sa, "initial exchange's request malformed");
+		else
+			ike_syntax_fatal_end(sa, m->hdr.exch);
 		return;
 	}
 	/* A malformed response ends the exchange and the SA (§2.21.1). */

@@ -397,9 +397,10 @@ struct ike_sa {
 	uint8_t resp_req_hash[32], pend_req_hash[32];
 	uint32_t pend_req_msgid;
 	bool resp_req_ok, pend_req_ok;
-	/* A CREATE_CHILD_SA request of the peer's was answered INVALID_SYNTAX:
-	 * fatal to the IKE SA (§2.21.3; RFC 6989 §2.5 for an invalid KE), which
-	 * goes, without a Delete, once that request is done with. */
+	/* A request of the peer's was answered INVALID_SYNTAX once the IKE SA
+	 * was up (ike_respond_notify): fatal to the IKE SA (§2.21.3; RFC 6989
+	 * §2.5 for an invalid KE), which goes, without a Delete, once that
+	 * request is done with (ike_syntax_fatal_end). */
 	bool syntax_fatal;
 	struct frag_rx frag;
 	uint8_t frag_sk_flags;	/* fragment 1's SKF flags byte (struct ike_rx_sk) */
@@ -729,9 +730,14 @@ void child_wants_clear(struct ike_sa *sa);
 void ike_schedule_timers(struct ike_sa *sa);
 void ike_timers_reconfigured(struct ike_sa *sa);
 void pktset_free(struct pktset *ps);
-/* An error notify in an encrypted response (INVALID_SYNTAX, ...). */
+/* An error notify in an encrypted response (INVALID_SYNTAX, ...); an
+ * INVALID_SYNTAX once the IKE SA is up sets syntax_fatal. */
 int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 		       uint16_t type, const uint8_t *data, size_t len);
+/* Ends sa if it answered the peer's request INVALID_SYNTAX (syntax_fatal,
+ * RFC 7296 §2.21.3): called by the request's handler once it is done with
+ * sa.  True: sa is gone. */
+bool ike_syntax_fatal_end(struct ike_sa *sa, uint8_t exch);
 uint64_t ike_now(void);
 
 /* trace.c: the debug-level message trace */
