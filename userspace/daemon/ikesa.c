@@ -981,14 +981,13 @@ int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
  * retransmissions give up (§2.4), so keeping the SA (and its keys) for
  * a resend would only keep an SA both ends count as deleted.
  */
-bool ike_syntax_fatal_end(struct ike_sa *sa, uint8_t exch)
+void ike_syntax_fatal_end(struct ike_sa *sa, uint8_t exch)
 {
 	if (!sa->syntax_fatal)
-		return false;
+		return;
 	log_warn("%s: %s request answered INVALID_SYNTAX: the IKE SA ends without a Delete "
 		 "(RFC 7296 2.21.3)", ike_sa_name(sa), ike_exch_name(exch));
 	ike_sa_destroy(sa, "INVALID_SYNTAX is fatal in both peers (RFC 7296 2.21.3)");
-	return true;
 }
 
 void ike_req_done(struct ike_sa *sa)

@@ -736,8 +736,8 @@ int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 		       uint16_t type, const uint8_t *data, size_t len);
 /* Ends sa if it answered the peer's request INVALID_SYNTAX (syntax_fatal,
  * RFC 7296 §2.21.3): called by the request's handler once it is done with
- * sa.  True: sa is gone. */
-bool ike_syntax_fatal_end(struct ike_sa *sa, uint8_t exch);
+ * sa, which may be gone after. */
+void ike_syntax_fatal_end(struct ike_sa *sa, uint8_t exch);
 uint64_t ike_now(void);
 
 /* trace.c: the debug-level message trace */
