@@ -1419,6 +1419,7 @@ static void dispatch_request(struct ike_sa *sa, const struct ike_msg *m,
 			  ike_sa_name(sa), ike_exch_name(m->hdr.exch));
 		return;
 	}
+	sa->syntax_fatal = false;	/* of this request only */
 	t->rx_request(sa, m, inner, plain);
 }
 
