@@ -1419,7 +1419,6 @@ static void dispatch_request(struct ike_sa *sa, const struct ike_msg *m,
 			  ike_sa_name(sa), ike_exch_name(m->hdr.exch));
 		return;
 	}
-	sa->syntax_fatal = false;	/* of this request only */
 	t->rx_request(sa, m, inner, plain);
 }
 
@@ -1564,6 +1563,7 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 		buf_wipe(&plain);
 		return;
 	}
+	sa->syntax_fatal = false;	/* of this message only (§2.21.3) */
 	if (ike_chain_parse(first, plain.data, plain.len, inner)) {
 		inner_error(sa, m, inner, !response);
 		goto out;
