@@ -847,7 +847,7 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	struct init_req *q;
 	struct buf msg = BUF_INIT, pub = BUF_INIT;
 	struct ike_sa *sa = NULL;
-	char s[128];
+	char s[128] = "";
 	int idx;
 	bool echo;
 
@@ -918,7 +918,9 @@ void init_rx_request(struct engine *e, const struct ike_rx *rx,
 	ike_half_open_add(sa);
 	if (sa->nat_remote || sa->nat_local)
 		sa->natt = true;
-	suite_str(&sa->suite, s, sizeof(s));
+	/* The suite's string (four snprintf) only for a line that is logged. */
+	if (log_enabled(LOG_LVL_INFO))
+		suite_str(&sa->suite, s, sizeof(s));
 	log_info_rl("%s: IKE_SA_INIT from %s port %u: %s%s", ike_sa_name(sa), q->from,
 		 addr_port(&rx->path.remote), s,
 		 sa->nat_remote ? ", initiator is behind a NAT" : "");

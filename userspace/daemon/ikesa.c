@@ -660,6 +660,10 @@ static int seal_one(struct ike_sa *sa, const struct ike_hdr *h, uint8_t first,
 	struct ike_builder bld;
 	size_t off;
 
+	/* the sealed message's size is known: one allocation */
+	if (buf_reserve(out, IKEV2_HDR_LEN + (skf ? CRYPTO_SKF_HDR_LEN : CRYPTO_SK_HDR_LEN) +
+			crypto_sk_sealed_len(&sa->sk_out, len)))
+		return -ENOMEM;
 	msg_begin(&bld, out, h);
 	off = skf ? ike_put_skf_header(&bld, first, num, total) :
 		    ike_put_sk_header(&bld, first);

@@ -84,58 +84,78 @@ void udp_handle_datagram(struct udp *u, struct udp_sock *s,
 
 static void txq_flush(struct udp_sock *s);
 
+/* The destination address of a datagram: the bound one, or the one
+ * IP_PKTINFO / IPV6_PKTINFO names (wildcard sockets). */
+static void rx_dest(const struct udp_sock *s, struct msghdr *mh,
+		    struct sockaddr_storage *to)
+{
+	*to = s->bound;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			((struct sockaddr_in *)to)->sin_addr = pi.ipi_addr;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			   cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			((struct sockaddr_in6 *)to)->sin6_addr = pi.ipi6_addr;
+		}
+	}
+}
+
 static void sock_read(void *ctx, int fd, uint32_t ev)
 {
 	struct udp_sock *s = ctx;
 	struct udp *u = s->u;
+	struct sockaddr_storage from[UDP_RX_BATCH], to;
+	union {
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		       CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf[UDP_RX_BATCH];
+	struct iovec iov[UDP_RX_BATCH];
+	struct mmsghdr mm[UDP_RX_BATCH];
+	int done = 0, n, i;
 
 	/* Replies to this batch wait in the sockets' queues (udp_send) and
-	 * leave together below. */
+	 * leave together below.  Up to 2 * UDP_RX_BATCH datagrams per
+	 * wake-up, each recvmmsg() taking what the queue holds. */
 	u->batching = true;
-	for (int i = 0; i < 32; i++) {
-		struct sockaddr_storage from, to;
-		union {
-			char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			       CMSG_SPACE(sizeof(struct in_pktinfo))];
-			struct cmsghdr align;
-		} cbuf;
-		struct iovec iov = { u->rxbuf, u->rxcap };
-		struct msghdr mh = {
-			.msg_name = &from, .msg_namelen = sizeof(from),
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b),
-		};
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-
+	while (done < 2 * UDP_RX_BATCH) {
+		for (i = 0; i < UDP_RX_BATCH; i++) {
+			iov[i].iov_base = u->rxbuf + (size_t)i * u->rxcap;
+			iov[i].iov_len = u->rxcap;
+			mm[i].msg_hdr = (struct msghdr){
+				.msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+				.msg_iov = &iov[i], .msg_iovlen = 1,
+				.msg_control = &cbuf[i], .msg_controllen = sizeof(cbuf[i]),
+			};
+			mm[i].msg_len = 0;
+		}
+		n = recvmmsg(fd, mm, UDP_RX_BATCH, MSG_DONTWAIT, NULL);
+		u->st.rx_calls++;
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
-				log_debug("udp: recvmsg: %s", strerror(errno));
+				log_debug("udp: recvmmsg: %s", strerror(errno));
 			break;
 		}
-		to = s->bound;
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
-		     cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level == IPPROTO_IP &&
-			    cm->cmsg_type == IP_PKTINFO) {
-				struct in_pktinfo pi;
-
-				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				((struct sockaddr_in *)&to)->sin_addr = pi.ipi_addr;
-			} else if (cm->cmsg_level == IPPROTO_IPV6 &&
-				   cm->cmsg_type == IPV6_PKTINFO) {
-				struct in6_pktinfo pi;
-
-				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				((struct sockaddr_in6 *)&to)->sin6_addr = pi.ipi6_addr;
-			}
+		for (i = 0; i < n; i++) {
+			rx_dest(s, &mm[i].msg_hdr, &to);
+			udp_handle_datagram(u, s, iov[i].iov_base, mm[i].msg_len,
+					    (mm[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+					    mm[i].msg_len >= u->rxcap,
+					    &from[i], &to);
 		}
-		udp_handle_datagram(u, s, u->rxbuf, (size_t)n,
-				    (mh.msg_flags & MSG_TRUNC) || (size_t)n >= u->rxcap,
-				    &from, &to);
+		done += n;
+		if (n < UDP_RX_BATCH)
+			break;	/* the queue is empty: no call to learn it again */
 	}
 	u->batching = false;
-	for (int i = 0; i < u->n_socks; i++)
+	for (i = 0; i < u->n_socks; i++)
 		txq_flush(&u->socks[i]);
 }
 
@@ -261,7 +281,9 @@ struct udp *udp_open(struct loop *loop, const struct udp_opts *o,
 	/* One more byte than the largest datagram we accept reveals
 	 * truncation even where MSG_TRUNC is not reported. */
 	u->rxcap = u->max_msg + NON_ESP_MARKER_LEN + 1;
-	u->rxbuf = malloc(u->rxcap);
+	/* A room per datagram of a recvmmsg() batch: about 1 MB of address
+	 * space, only what datagrams fill is ever touched. */
+	u->rxbuf = malloc(UDP_RX_BATCH * u->rxcap);
 	if (!u->rxbuf)
 		goto fail;
 	if (o->ike_port && open_port(u, o, o->ike_port, XPORT_UDP500))

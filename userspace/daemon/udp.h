@@ -30,6 +30,7 @@ struct udp_stats {
 	uint64_t rx, tx;
 	uint64_t drop_esp, drop_keepalive, drop_trunc, drop_short, drop_oversize;
 	uint64_t tx_err;
+	uint64_t rx_calls;		/* receive system calls */
 };
 
 /*
@@ -40,6 +41,12 @@ struct udp_stats {
  */
 #define UDP_TXQ		16
 #define UDP_TXQ_SLOT	1536
+
+/*
+ * Datagrams taken per recvmmsg(): one system call for what a busy socket
+ * holds instead of one per datagram (and one more to find it empty).
+ */
+#define UDP_RX_BATCH	16
 
 struct udp_txq {
 	int n;
@@ -79,8 +86,8 @@ struct udp {
 	size_t max_msg;
 	ike_rx_fn rx;
 	void *rx_ctx;
-	uint8_t *rxbuf;			/* max_msg + marker + 1 (to see truncation) */
-	size_t rxcap;
+	uint8_t *rxbuf;			/* UDP_RX_BATCH rooms of rxcap bytes */
+	size_t rxcap;			/* max_msg + marker + 1 (to see truncation) */
 	bool batching;			/* inside sock_read: udp_send queues */
 	struct udp_stats st;
 };

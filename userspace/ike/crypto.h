@@ -162,6 +162,7 @@ size_t crypto_esp_keymat_len(const struct crypto_esp_algs *a);
 /* --- random ------------------------------------------------------------- */
 
 int crypto_random(void *p, size_t len);		/* RAND_bytes, small requests from a block */
+int crypto_random_priv(void *p, size_t len);	/* the same from RAND_priv_bytes: private keys */
 uint64_t crypto_random_spi(void);		/* never 0 */
 /* A fresh nonce of len bytes (RFC 7296 §2.10: at least half the PRF key
  * size, 16..256 bytes) in out (replaced). */

@@ -43,7 +43,9 @@ int crypto_auth_octets(uint16_t prf, const struct buf *sk_p,
 	if (ret)
 		return ret;
 	buf_reset(out);
-	if (buf_append(out, msg, msglen) || buf_append(out, nonce, noncelen) ||
+	/* one allocation for the whole, not one per doubling */
+	if (buf_reserve(out, msglen + noncelen + mac.len) ||
+	    buf_append(out, msg, msglen) || buf_append(out, nonce, noncelen) ||
 	    buf_append(out, mac.data, mac.len))
 		ret = -ENOMEM;
 	buf_wipe(&mac);

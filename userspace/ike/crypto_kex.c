@@ -72,42 +72,39 @@ struct ike_kex {
 #endif
 
 /*
- * X25519/X448, per group and made once: a key generation context and a
- * public-key import context.  EVP_PKEY_Q_keygen and
- * EVP_PKEY_new_raw_public_key_ex look the algorithm up by name on every
+ * X25519/X448, per group and made once: an import context, for the
+ * peer's public keys and for our key pairs (ecx_generate).  EVP_PKEY_Q_keygen
+ * and EVP_PKEY_new_raw_public_key_ex look the algorithm up by name on every
  * call (a walk of OpenSSL's name table under a lock), together about a
- * tenth of a PSK handshake's X25519 cost.  NULL when they cannot be made:
+ * tenth of a PSK handshake's X25519 cost.  NULL when it cannot be made:
  * then the by-name calls are used.
  */
 static struct {
-	EVP_PKEY_CTX *gen, *pub;
+	EVP_PKEY_CTX *pub;
 	bool tried;
 } ecx_ctx[2];
 
-static void ecx_ctx_init(const struct kex_group *g, int i)
+/* An import (fromdata) context for g, or NULL. */
+static EVP_PKEY_CTX *ecx_import_ctx(const struct kex_group *g)
 {
-	EVP_PKEY_CTX *gen, *pub;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, g->name, NULL);
 
-	ecx_ctx[i].tried = true;
-	gen = EVP_PKEY_CTX_new_from_name(NULL, g->name, NULL);
-	pub = EVP_PKEY_CTX_new_from_name(NULL, g->name, NULL);
-	if (!gen || !pub || EVP_PKEY_keygen_init(gen) <= 0 || EVP_PKEY_fromdata_init(pub) <= 0) {
-		EVP_PKEY_CTX_free(gen);
-		EVP_PKEY_CTX_free(pub);
-		ERR_clear_error();
-		return;
-	}
-	ecx_ctx[i].gen = gen;
-	ecx_ctx[i].pub = pub;
+	if (c && EVP_PKEY_fromdata_init(c) > 0)
+		return c;
+	EVP_PKEY_CTX_free(c);
+	ERR_clear_error();
+	return NULL;
 }
 
 static int ecx_index(const struct kex_group *g)
 {
 	int i = g->id == CRYPTO_KE_CURVE25519 ? 0 : 1;
 
-	if (!ecx_ctx[i].tried)
-		ecx_ctx_init(g, i);
-	return ecx_ctx[i].gen ? i : -1;
+	if (!ecx_ctx[i].tried) {
+		ecx_ctx[i].tried = true;
+		ecx_ctx[i].pub = ecx_import_ctx(g);
+	}
+	return ecx_ctx[i].pub ? i : -1;
 }
 
 /*
@@ -257,9 +254,34 @@ static void ossl_fail(const char *what)
 	log_warn_rl("crypto: peer's key exchange value refused (group %u, %s): " fmt, \
 		    (g)->id, (g)->name, ##__VA_ARGS__)
 
-/* A new key pair of g; ecx_gen: the X25519/X448 generation context to
- * use (each thread has its own), or NULL for the by-name call. */
-static EVP_PKEY *kex_generate(const struct kex_group *g, EVP_PKEY_CTX *ecx_gen)
+/*
+ * An X25519/X448 key pair: random bytes from the private DRBG's block
+ * (crypto_random_priv) imported as the private key, which makes the
+ * import compute the public key, X25519(k, 9) (RFC 7748 §6.1), as
+ * OpenSSL's key generation does after drawing the same bytes from the
+ * same DRBG; X25519 itself clamps the scalar (RFC 7748 §5) on every use.
+ * EVP_PKEY_generate drew its 32 bytes with a RAND_priv_bytes call each,
+ * which cost a getpid() system call (OpenSSL's fork check) per IKE SA.
+ */
+static EVP_PKEY *ecx_generate(const struct kex_group *g, EVP_PKEY_CTX *imp)
+{
+	uint8_t priv[56];	/* X448's */
+	OSSL_PARAM params[2];
+	EVP_PKEY *key = NULL;
+
+	if (g->len > sizeof(priv) || crypto_random_priv(priv, g->len))
+		return NULL;
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, priv, g->len);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_PKEY_fromdata(imp, &key, EVP_PKEY_KEYPAIR, params) <= 0)
+		key = NULL;
+	OPENSSL_cleanse(priv, sizeof(priv));
+	return key;
+}
+
+/* A new key pair of g; ecx_imp: the X25519/X448 import context to use
+ * (each thread has its own), or NULL for the by-name call. */
+static EVP_PKEY *kex_generate(const struct kex_group *g, EVP_PKEY_CTX *ecx_imp)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *key = NULL;
@@ -281,10 +303,7 @@ static EVP_PKEY *kex_generate(const struct kex_group *g, EVP_PKEY_CTX *ecx_gen)
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->name);
 		break;
 	case KEX_ECX:
-		if (!ecx_gen)
-			key = EVP_PKEY_Q_keygen(NULL, NULL, g->name);
-		else if (EVP_PKEY_generate(ecx_gen, &key) <= 0)
-			key = NULL;
+		key = ecx_imp ? ecx_generate(g, ecx_imp) : EVP_PKEY_Q_keygen(NULL, NULL, g->name);
 		break;
 	case KEX_MLKEM:
 		key = EVP_PKEY_Q_keygen(NULL, NULL, g->name);
@@ -350,13 +369,8 @@ static void *pool_run(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&pool.lock);
-		if (groups[g].kind == KEX_ECX && !ecx[g]) {
-			ecx[g] = EVP_PKEY_CTX_new_from_name(NULL, groups[g].name, NULL);
-			if (ecx[g] && EVP_PKEY_keygen_init(ecx[g]) <= 0) {
-				EVP_PKEY_CTX_free(ecx[g]);
-				ecx[g] = NULL;
-			}
-		}
+		if (groups[g].kind == KEX_ECX && !ecx[g])
+			ecx[g] = ecx_import_ctx(&groups[g]);
 		key = kex_generate(&groups[g], ecx[g]);
 		ERR_clear_error();	/* this thread's queue; a failure is a miss */
 		pthread_mutex_lock(&pool.lock);
@@ -482,7 +496,7 @@ struct ike_kex *kex_new(uint16_t group)
 	k->key = pool_take(g);
 	if (!k->key) {
 		i = g->kind == KEX_ECX ? ecx_index(g) : -1;
-		k->key = kex_generate(g, i < 0 ? NULL : ecx_ctx[i].gen);
+		k->key = kex_generate(g, i < 0 ? NULL : ecx_ctx[i].pub);
 	}
 	if (!k->key) {
 		ossl_fail("key exchange key generation");

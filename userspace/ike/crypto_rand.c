@@ -16,53 +16,87 @@
 #include "log.h"
 
 /*
- * RAND_bytes costs the same lock, fork check and DRBG call for 4 bytes as
- * for 1 KB, and a handshake asks for a few bytes many times (SPIs, nonce,
- * IVs, jitter).  Small requests are served from a block drawn in one call;
- * every byte handed out is wiped from the block, and a forked child starts
- * with an empty block so it never repeats its parent's bytes.
+ * RAND_bytes costs the same lock, fork check (a getpid() system call) and
+ * DRBG call for 4 bytes as for 1 KB, and a handshake asks for a few bytes
+ * many times (SPIs, nonce, IVs, jitter, an ephemeral private key).  Small
+ * requests are served from a block drawn in one call; every byte handed
+ * out is wiped from the block, and a forked child starts with empty
+ * blocks so it never repeats its parent's bytes.  Two blocks: public
+ * values from RAND_bytes, private keys from RAND_priv_bytes (OpenSSL's
+ * DRBG kept apart from the one whose output peers see).  The private one
+ * is locked: the key pair pool's thread draws from it too.
  */
 #define RAND_BLOCK	1024
-static uint8_t rand_block[RAND_BLOCK];
-static size_t rand_left;
-static bool rand_atfork_set;
+
+struct rand_block {
+	uint8_t b[RAND_BLOCK];
+	size_t left;
+	int (*fill)(unsigned char *p, int len);
+};
+
+static struct rand_block pub_block = { .fill = RAND_bytes };
+static struct rand_block priv_block = { .fill = RAND_priv_bytes };
+static pthread_mutex_t priv_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
 
 static void rand_forget(void)
 {
-	OPENSSL_cleanse(rand_block, sizeof(rand_block));
-	rand_left = 0;
+	OPENSSL_cleanse(pub_block.b, sizeof(pub_block.b));
+	pub_block.left = 0;
+	OPENSSL_cleanse(priv_block.b, sizeof(priv_block.b));
+	priv_block.left = 0;
+	/* only this thread followed the fork: whoever held the lock did not */
+	pthread_mutex_init(&priv_lock, NULL);
 }
 
-int crypto_random(void *p, size_t len)
+static void rand_init(void)
+{
+	pthread_atfork(NULL, NULL, rand_forget);
+}
+
+static int block_take(struct rand_block *r, void *p, size_t len)
 {
 	uint8_t *from;
 
 	if (len > INT32_MAX)
 		return -EINVAL;
 	if (len > RAND_BLOCK / 8) {
-		if (RAND_bytes(p, (int)len) != 1)
+		if (r->fill(p, (int)len) != 1)
 			goto fail;
 		return 0;
 	}
-	if (!rand_atfork_set) {
-		pthread_atfork(NULL, NULL, rand_forget);
-		rand_atfork_set = true;
-	}
-	if (len > rand_left) {
-		if (RAND_bytes(rand_block, RAND_BLOCK) != 1) {
-			rand_forget();
+	pthread_once(&rand_once, rand_init);
+	if (len > r->left) {
+		if (r->fill(r->b, RAND_BLOCK) != 1) {
+			OPENSSL_cleanse(r->b, sizeof(r->b));
+			r->left = 0;
 			goto fail;
 		}
-		rand_left = RAND_BLOCK;
+		r->left = RAND_BLOCK;
 	}
-	from = rand_block + RAND_BLOCK - rand_left;
+	from = r->b + RAND_BLOCK - r->left;
 	memcpy(p, from, len);
 	OPENSSL_cleanse(from, len);
-	rand_left -= len;
+	r->left -= len;
 	return 0;
 fail:
-	log_err("crypto: RAND_bytes failed");
+	log_err("crypto: %s failed", r == &pub_block ? "RAND_bytes" : "RAND_priv_bytes");
 	return -EIO;
+}
+
+int crypto_random(void *p, size_t len)
+{
+	return block_take(&pub_block, p, len);
+}
+
+int crypto_random_priv(void *p, size_t len)
+{
+	int ret;
+
+	pthread_mutex_lock(&priv_lock);
+	ret = block_take(&priv_block, p, len);
+	pthread_mutex_unlock(&priv_lock);
+	return ret;
 }
 
 uint64_t crypto_random_spi(void)

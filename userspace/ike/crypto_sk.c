@@ -132,9 +132,11 @@ static int aead_crypt(const struct sk_ctx *k, bool enc, const uint8_t *iv,
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx)
 		return -ENOMEM;
-	if (!EVP_CipherInit_ex(ctx, sk_cipher(k), NULL, NULL, NULL, enc) ||
-	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) ||
-	    !EVP_CipherInit_ex(ctx, NULL, NULL, k->key, nonce, enc))
+	/* One set-up with cipher, key and nonce: 12 bytes (RFC 5282 §4,
+	 * RFC 7634 §2) is both ciphers' IV length in OpenSSL, so no
+	 * EVP_CTRL_AEAD_SET_IVLEN and second initialisation are needed. */
+	if (!EVP_CipherInit_ex(ctx, sk_cipher(k), NULL, k->key, nonce, enc) ||
+	    EVP_CIPHER_CTX_get_iv_length(ctx) != (int)sizeof(nonce))
 		goto out;
 	if (!enc && !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
 					 (int)taglen, tag))

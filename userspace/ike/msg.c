@@ -178,9 +178,23 @@ static void fail(struct ike_builder *bld, int err)
 		bld->err = err;
 }
 
+/*
+ * A message or a chain of payloads is a few hundred bytes: room for that
+ * at once in an empty buffer, not the 64, 128, 256 and 512 bytes of
+ * growing by appends (a malloc, a copy and a wipe each time).
+ */
+#define MSG_FIRST_ROOM	512
+
+static void first_room(struct ike_builder *bld, struct buf *b)
+{
+	if (!b->cap && buf_reserve(b, MSG_FIRST_ROOM))
+		fail(bld, -ENOMEM);
+}
+
 void msg_begin(struct ike_builder *bld, struct buf *b, const struct ike_hdr *h)
 {
 	memset(bld, 0, sizeof(*bld));
+	first_room(bld, b);
 	bld->b = b;
 	bld->start = b->len;
 	bld->pl_off = SIZE_MAX;
@@ -196,6 +210,7 @@ void msg_begin(struct ike_builder *bld, struct buf *b, const struct ike_hdr *h)
 void chain_begin(struct ike_builder *bld, struct buf *b)
 {
 	memset(bld, 0, sizeof(*bld));
+	first_room(bld, b);
 	bld->b = b;
 	bld->start = b->len;
 	bld->pl_off = SIZE_MAX;

@@ -374,10 +374,10 @@ static void pol_rec(struct none_pol *r, const struct kb_policy *pol)
 	r->tdst = nip(&pol->tmpl_dst);
 }
 
-static struct none_pol *find_pol(struct none *n, const struct none_pol *key)
+/* The policy with key's selectors, its hash given (kb_pol_key_hash). */
+static struct none_pol *find_pol(struct none *n, const struct none_pol *key, uint32_t hash)
 {
-	for (struct hnode *h = htab_first(&n->pol_tab, kb_pol_key_hash(&key->k)); h;
-	     h = htab_next(h)) {
+	for (struct hnode *h = htab_first(&n->pol_tab, hash); h; h = htab_next(h)) {
 		struct none_pol *p = container_of(h, struct none_pol, node);
 
 		if (!memcmp(&p->k, &key->k, sizeof(key->k)))
@@ -391,9 +391,11 @@ static int none_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 	struct none *n = kb->priv;
 	struct none_pol key, *p;
 	char a[64], b[64];
+	uint32_t hash;
 
 	pol_rec(&key, pol);
-	if (find_pol(n, &key)) {
+	hash = kb_pol_key_hash(&key.k);
+	if (find_pol(n, &key, hash)) {
 		snprintf(kb->kb_error, sizeof(kb->kb_error), "policy already exists");
 		return -EEXIST;
 	}
@@ -401,7 +403,7 @@ static int none_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 	if (!p)
 		return -ENOMEM;
 	*p = key;
-	if (htab_add(&n->pol_tab, &p->node, kb_pol_key_hash(&p->k))) {
+	if (htab_add(&n->pol_tab, &p->node, hash)) {
 		free(p);
 		return -ENOMEM;
 	}
@@ -419,7 +421,7 @@ static int none_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 	struct none_pol key, *p;
 
 	pol_rec(&key, pol);
-	p = find_pol(n, &key);
+	p = find_pol(n, &key, kb_pol_key_hash(&key.k));
 	if (!p) {
 		snprintf(kb->kb_error, sizeof(kb->kb_error), "no such policy");
 		return -ENOENT;
@@ -435,7 +437,7 @@ static int none_policy_update(struct kbackend *kb, const struct kb_policy *pol)
 	struct none_pol key, *p;
 
 	pol_rec(&key, pol);
-	p = find_pol(kb->priv, &key);
+	p = find_pol(kb->priv, &key, kb_pol_key_hash(&key.k));
 	if (!p) {
 		snprintf(kb->kb_error, sizeof(kb->kb_error), "no such policy");
 		return -ENOENT;
@@ -503,7 +505,7 @@ static int none_sa_move(struct kbackend *kb, const struct kb_move *m)
 		return -ENOENT;
 	for (i = 0; i < m->n_pols; i++) {
 		pol_rec(&key, &m->pols[i]);
-		p[i] = find_pol(n, &key);
+		p[i] = find_pol(n, &key, kb_pol_key_hash(&key.k));
 		if (!p[i]) {
 			snprintf(kb->kb_error, sizeof(kb->kb_error), "no such policy");
 			return -ENOENT;

@@ -148,7 +148,7 @@ void kb_pol_key_of(struct kb_pol_key *k, const struct kb_policy *pol)
 
 uint32_t kb_pol_key_hash(const struct kb_pol_key *k)
 {
-	return htab_hash(HTAB_SEED, k, sizeof(*k));
+	return htab_hash_key(k, sizeof(*k));
 }
 
 /*
@@ -180,15 +180,22 @@ struct reqid_use {
 	uint32_t reqid, n;		/* policies it holds */
 };
 
-static struct shared_pol *shared_find(const struct kbackend *kb, const struct kb_pol_key *k)
+/* k's policy, its hash given (kb_pol_key_hash), or NULL. */
+static struct shared_pol *shared_find_h(const struct kbackend *kb, const struct kb_pol_key *k,
+					uint32_t hash)
 {
-	for (struct hnode *h = htab_first(&kb->shared, kb_pol_key_hash(k)); h; h = htab_next(h)) {
+	for (struct hnode *h = htab_first(&kb->shared, hash); h; h = htab_next(h)) {
 		struct shared_pol *p = container_of(h, struct shared_pol, node);
 
 		if (!memcmp(&p->k, k, sizeof(*k)))
 			return p;
 	}
 	return NULL;
+}
+
+static struct shared_pol *shared_find(const struct kbackend *kb, const struct kb_pol_key *k)
+{
+	return shared_find_h(kb, k, kb_pol_key_hash(k));
 }
 
 static bool same_target(const struct shared_pol *p, const struct kb_policy *pol)
@@ -283,10 +290,12 @@ int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 {
 	struct kb_pol_key k;
 	struct shared_pol *p;
+	uint32_t hash;
 	int r;
 
 	kb_pol_key_of(&k, pol);
-	p = shared_find(kb, &k);
+	hash = kb_pol_key_hash(&k);
+	p = shared_find_h(kb, &k, hash);
 	if (p) {
 		char a[64];
 		int w = want_slot(p, pol->priority);
@@ -325,7 +334,7 @@ int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 	p->tfamily = (uint8_t)pol->tmpl_dst.ss_family;
 	kb_ip16(p->tsrc, &pol->tmpl_src);
 	kb_ip16(p->tdst, &pol->tmpl_dst);
-	if (htab_add(&kb->shared, &p->node, kb_pol_key_hash(&k)) ||
+	if (htab_add(&kb->shared, &p->node, hash) ||
 	    reqid_count(kb, pol->reqid, 1)) {
 		htab_del(&kb->shared, &p->node);	/* a no-op when not added */
 		free(p);

@@ -2,6 +2,7 @@
 /* Intrusive chained hash table (see htab.h). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "htab.h"
 
@@ -102,6 +103,20 @@ uint32_t htab_hash(uint32_t h, const void *p, size_t len)
 		h *= 16777619u;
 	}
 	return h;
+}
+
+uint32_t htab_hash_key(const void *p, size_t len)
+{
+	const uint8_t *q = p;
+	uint32_t h = HTAB_SEED, w;
+
+	for (; len >= 4; len -= 4, q += 4) {
+		memcpy(&w, q, 4);
+		h = (h ^ w) * 16777619u;
+	}
+	while (len--)
+		h = (h ^ *q++) * 16777619u;
+	return htab_hash_u32(h);
 }
 
 uint32_t htab_hash_u32(uint32_t v)

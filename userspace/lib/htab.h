@@ -50,6 +50,14 @@ void htab_free(struct htab *t);
 /* FNV-1a over len bytes, continuing from h (start with HTAB_SEED). */
 #define HTAB_SEED	2166136261u
 uint32_t htab_hash(uint32_t h, const void *p, size_t len);
+/*
+ * A fixed-size binary key (a struct whose padding is zeroed), four bytes
+ * per multiply instead of one, then mixed as htab_hash_u32 so that the
+ * bucket's low bits depend on every byte: for keys of tens of bytes looked
+ * up several times per IKE SA (policy selectors), where htab_hash's chain
+ * of a multiply per byte is what the lookup costs.
+ */
+uint32_t htab_hash_key(const void *p, size_t len);
 /* A 32-bit key mixed (Murmur3 finaliser): for keys that are not random. */
 uint32_t htab_hash_u32(uint32_t v);
 

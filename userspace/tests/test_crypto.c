@@ -1071,41 +1071,88 @@ TEST(fetched_algorithms_match_builtin)
 
 /* Small requests come from a block: consecutive draws never repeat
  * bytes, large ones bypass it, and a forked child does not hand out the
- * bytes its parent is about to use. */
-TEST(random_block_and_fork)
+ * bytes its parent is about to use.  The same for both blocks (public
+ * values, private keys), and they never hand out the same bytes. */
+static void check_random_block(struct __test_metadata *_metadata,
+			       int (*draw)(void *p, size_t len))
 {
 	uint8_t a[16], b[16], big[4096], parent[16], child[16], zero[16] = { 0 };
 	int fds[2], st;
 	pid_t pid;
 	int i;
 
-	ASSERT_EQ(0, crypto_random(a, sizeof(a)));
-	ASSERT_EQ(0, crypto_random(b, sizeof(b)));
+	ASSERT_EQ(0, draw(a, sizeof(a)));
+	ASSERT_EQ(0, draw(b, sizeof(b)));
 	ASSERT_NE(0, memcmp(a, b, sizeof(a)));
 	ASSERT_NE(0, memcmp(a, zero, sizeof(a)));
 	/* across the block's refill (1024 bytes / 16) */
 	for (i = 0; i < 70; i++) {
 		memcpy(a, b, sizeof(a));
-		ASSERT_EQ(0, crypto_random(b, sizeof(b)));
+		ASSERT_EQ(0, draw(b, sizeof(b)));
 		ASSERT_NE(0, memcmp(a, b, sizeof(a)));
 	}
 	memset(big, 0, sizeof(big));
-	ASSERT_EQ(0, crypto_random(big, sizeof(big)));
+	ASSERT_EQ(0, draw(big, sizeof(big)));
 	ASSERT_NE(0, memcmp(big + 4080, zero, 16));
 	ASSERT_EQ(0, pipe(fds));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		_exit(crypto_random(child, sizeof(child)) == 0 &&
+		_exit(draw(child, sizeof(child)) == 0 &&
 		      write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child) ? 0 : 1);
 	}
-	ASSERT_EQ(0, crypto_random(parent, sizeof(parent)));
+	ASSERT_EQ(0, draw(parent, sizeof(parent)));
 	ASSERT_EQ((ssize_t)sizeof(child), read(fds[0], child, sizeof(child)));
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_EQ(0, st);
 	ASSERT_NE(0, memcmp(parent, child, sizeof(child)));
 	close(fds[0]);
 	close(fds[1]);
+}
+
+TEST(random_block_and_fork)
+{
+	uint8_t a[16], b[16];
+
+	check_random_block(_metadata, crypto_random);
+	check_random_block(_metadata, crypto_random_priv);
+	ASSERT_EQ(0, crypto_random(a, sizeof(a)));
+	ASSERT_EQ(0, crypto_random_priv(b, sizeof(b)));
+	EXPECT_NE(0, memcmp(a, b, sizeof(a)));
+}
+
+/* X25519 and X448 pairs (made from the private block's bytes): the
+ * public value sent is the one of the private key held, X25519(k, 9) and
+ * X448(k, 5) (RFC 7748 §6), which a derivation with the base point as
+ * the peer's value gives; and every pair is new. */
+TEST(kex_ecx_public_is_the_private_keys)
+{
+	static const struct {
+		uint16_t group;
+		size_t len;
+		uint8_t base;
+	} t[] = { { CRYPTO_KE_CURVE25519, 32, 9 }, { CRYPTO_KE_CURVE448, 56, 5 } };
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct buf pub = BUF_INIT, pub2 = BUF_INIT, s = BUF_INIT;
+		uint8_t base[56] = { t[i].base };
+		struct ike_kex *k = kex_new(t[i].group), *k2 = kex_new(t[i].group);
+
+		ASSERT_NE(NULL, k);
+		ASSERT_NE(NULL, k2);
+		ASSERT_EQ(0, kex_public(k, &pub));
+		ASSERT_EQ(0, kex_public(k2, &pub2));
+		ASSERT_EQ(t[i].len, pub.len);
+		EXPECT_NE(0, memcmp(pub.data, pub2.data, pub.len));
+		ASSERT_EQ(0, kex_derive(k, base, t[i].len, &s));
+		ASSERT_EQ(pub.len, s.len);
+		EXPECT_EQ(0, memcmp(pub.data, s.data, s.len));
+		buf_wipe(&s);
+		buf_free(&pub);
+		buf_free(&pub2);
+		kex_free(k);
+		kex_free(k2);
+	}
 }
 
 TEST_HARNESS_MAIN

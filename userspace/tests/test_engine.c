@@ -1299,6 +1299,29 @@ static const char *shutdown_heard(struct engine *e)
 	return line;
 }
 
+/* The responder's IKE_SA_INIT line names the chosen suite when info is
+ * logged; below it the line is neither logged nor built. */
+TEST(init_line_names_the_suite)
+{
+	struct net *n = net_new(NULL);
+	const char *l;
+
+	listen_log(true);
+	bring_up(_metadata, n);
+	l = heard_line("IKE_SA_INIT from ");
+	ASSERT_NE(NULL, l);
+	EXPECT_NE(NULL, strstr(l, ": AES_GCM_16_128/HMAC_SHA2_256/CURVE25519")) TH_LOG("%s", l);
+	listen_log(false);
+	net_free(n);
+	n = net_new(NULL);
+	log_set_tap(hear, NULL);
+	n_heard = 0;
+	bring_up(_metadata, n);
+	EXPECT_EQ(0, heard_count("IKE_SA_INIT from "));
+	listen_log(false);
+	net_free(n);
+}
+
 /* Stopping with our IKE SA rekey in flight: the shutdown takes the
  * newest SA first, the rekey's new one, and the old SA's request must not
  * point at it afterwards (ASan saw a use after free in netns/60 when its

@@ -101,4 +101,43 @@ TEST(hashes)
 	EXPECT_EQ(0u, htab_hash_u32(0));
 }
 
+/* htab_hash_key: every byte counts, the last odd bytes too, and keys
+ * that differ only in one high-order byte of a word (the last octet of an
+ * IPv4 address, a port) still spread over a table's low bits. */
+TEST(hash_key_spreads)
+{
+	struct {
+		uint8_t src[16];
+		uint16_t port;
+		uint8_t proto, pad;
+	} k;
+	static uint8_t used[1024];
+	uint8_t b[7] = { 0 };
+	unsigned int n = 0;
+	uint32_t h0;
+
+	memset(&k, 0, sizeof(k));
+	h0 = htab_hash_key(&k, sizeof(k));
+	for (size_t i = 0; i < sizeof(k); i++) {
+		((uint8_t *)&k)[i] = 1;
+		EXPECT_NE(h0, htab_hash_key(&k, sizeof(k)));
+		((uint8_t *)&k)[i] = 0;
+	}
+	h0 = htab_hash_key(b, sizeof(b));
+	b[6] = 1;
+	EXPECT_NE(h0, htab_hash_key(b, sizeof(b)));
+	/* 256 last octets x 4 ports in 1024 buckets: at least half used */
+	for (int a = 0; a < 256; a++) {
+		for (int p = 0; p < 4; p++) {
+			k.src[0] = 10;
+			k.src[3] = (uint8_t)a;
+			k.port = (uint16_t)(500 << p);
+			used[htab_hash_key(&k, sizeof(k)) & 1023] = 1;
+		}
+	}
+	for (int i = 0; i < 1024; i++)
+		n += used[i];
+	EXPECT_LT(512, n);
+}
+
 TEST_HARNESS_MAIN

@@ -211,6 +211,44 @@ TEST(inner_chain)
 	buf_free(&b);
 }
 
+/* A message and a chain of the usual few hundred bytes are built in
+ * the room taken at their start: no growth (each a malloc, copy and
+ * wipe) on the way.  A buffer that already has room keeps it. */
+TEST(builder_room_at_once)
+{
+	struct buf b = BUF_INIT, c = BUF_INIT, d = BUF_INIT;
+	struct ike_builder bld;
+	static const uint8_t body[400];
+	const uint8_t *at;
+
+	msg_begin(&bld, &b, &hdr);
+	at = b.data;
+	ASSERT_NE(NULL, at);
+	pl_begin(&bld, IKEV2_PL_VENDOR, false);
+	pl_put(&bld, body, sizeof(body));
+	ASSERT_EQ(0, msg_finish(&bld));
+	EXPECT_EQ(at, b.data);
+	EXPECT_EQ(28 + 4 + sizeof(body), b.len);
+
+	chain_begin(&bld, &c);
+	at = c.data;
+	ASSERT_NE(NULL, at);
+	pl_begin(&bld, IKEV2_PL_VENDOR, false);
+	pl_put(&bld, body, sizeof(body));
+	ASSERT_EQ(0, chain_finish(&bld));
+	EXPECT_EQ(at, c.data);
+
+	ASSERT_EQ(0, buf_reserve(&d, 40));
+	at = d.data;
+	msg_begin(&bld, &d, &hdr);
+	ASSERT_EQ(0, msg_finish(&bld));
+	EXPECT_EQ(at, d.data);
+	EXPECT_EQ(64, d.cap);
+	buf_free(&b);
+	buf_free(&c);
+	buf_free(&d);
+}
+
 TEST(builder_refuses_oversized)
 {
 	struct buf b = BUF_INIT;

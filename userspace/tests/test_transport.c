@@ -254,6 +254,72 @@ TEST(udp_replies_leave_together_in_order)
 	loop_free(l);
 }
 
+/* Every datagram of a batch the kernel holds, read in one system call:
+ * each into its own room (a truncated one among them dropped, its
+ * neighbours whole and in order, each with its own source). */
+struct seen {
+	int n;
+	char msg[8][8];
+	uint16_t port[8];
+};
+
+static void on_seen(void *ctx, const struct ike_rx *rx)
+{
+	struct seen *s = ctx;
+
+	if (s->n < 8 && rx->len < sizeof(s->msg[0])) {
+		memcpy(s->msg[s->n], rx->msg, rx->len);
+		s->port[s->n] = ntohs(((const struct sockaddr_in *)&rx->path.remote)->sin_port);
+	}
+	s->n++;
+}
+
+TEST(udp_batch_read_in_one_call)
+{
+	struct loop *l = loop_new();
+	struct seen s = { 0 };
+	struct sockaddr_storage a = lo4(0), me = lo4(0), me2 = lo4(0);
+	uint16_t p = base_port();
+	struct udp_opts o = { .addrs = &a, .n_addrs = 1, .natt_port = (uint16_t)(p + 1),
+			      .max_msg = 64 };
+	struct sockaddr_storage dst = lo4((uint16_t)(p + 1));
+	const char *want[] = { "one", "two", "three", "four" };
+	uint8_t msg[4 + 100] = { 0 };
+	socklen_t ml = sizeof(me);
+	struct udp *u = udp_open(l, &o, on_seen, &s);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), fd2 = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ASSERT_NE(NULL, u);
+	ASSERT_EQ(0, bind(fd, (void *)&me, sizeof(struct sockaddr_in)));
+	ASSERT_EQ(0, bind(fd2, (void *)&me2, sizeof(struct sockaddr_in)));
+	getsockname(fd, (void *)&me, &ml);
+	ml = sizeof(me2);
+	getsockname(fd2, (void *)&me2, &ml);
+	for (int i = 0; i < 4; i++) {
+		memcpy(msg + 4, want[i], strlen(want[i]));
+		sendto(i % 2 ? fd2 : fd, msg, 4 + strlen(want[i]), 0, (void *)&dst,
+		       sizeof(struct sockaddr_in));
+		if (i == 1) {	/* above max_msg: truncated */
+			memset(msg + 4, 'x', 100);
+			sendto(fd, msg, sizeof(msg), 0, (void *)&dst, sizeof(struct sockaddr_in));
+		}
+	}
+	spin(l, &s.n, 4);
+	ASSERT_EQ(4, s.n);
+	EXPECT_EQ(1, u->st.drop_trunc);
+	for (int i = 0; i < 4; i++) {
+		EXPECT_STREQ(want[i], s.msg[i]);
+		EXPECT_EQ(ntohs(((struct sockaddr_in *)(i % 2 ? &me2 : &me))->sin_port), s.port[i]);
+	}
+	/* Five datagrams, one receive call (one recvmsg each, and one more
+	 * to find the queue empty, before). */
+	EXPECT_EQ(1, u->st.rx_calls);
+	close(fd);
+	close(fd2);
+	udp_close(u);
+	loop_free(l);
+}
+
 /* Wildcard sockets: an IPv6 request to ::1 is seen as sent to ::1
  * (IPV6_PKTINFO on receive) and answered with that address in the
  * reply's IPV6_PKTINFO (a malformed one fails the send), at once and
