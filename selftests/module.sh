@@ -98,11 +98,16 @@ expect_refusal() {
 
 # ping_start LOG [COUNT [INTERVAL]]: a ping stream from a (192.168.1.1) to
 # b (192.168.2.1) through the tunnel in the background, its output in LOG;
-# PING is its pid.
+# PING is its pid, returned once it is ping's (the exec done): a signal
+# that reaches the forked shell before its exec can be lost, and the ping
+# then runs its whole COUNT (vm/29 hung so, its kill sent at once, 1 run
+# in 3 under emulation).
 ping_start() {
 	ip netns exec "$NS_A" ping -i "${3:-0.1}" -c "${2:-3000}" -W 1 \
 		-I 192.168.1.1 192.168.2.1 >"$1" 2>&1 &
 	PING=$!
+	wait_for 10 grep -qx ping "/proc/$PING/comm" ||
+		echo "# ping_start: pid $PING is not ping after 10 s"
 }
 
 # ping_check DESC LOG MAX_LOST: stops the stream and reads its summary; ok
