@@ -148,7 +148,7 @@ void kb_pol_key_of(struct kb_pol_key *k, const struct kb_policy *pol)
 
 uint32_t kb_pol_key_hash(const struct kb_pol_key *k)
 {
-	return htab_hash_key(k, sizeof(*k));
+	return htab_hash(k, sizeof(*k));
 }
 
 /*
