@@ -243,8 +243,8 @@ static const struct hnode *tab_walk(const struct htab *t, size_t *i, const struc
 		(*i)++;
 	}
 	for (; *i < t->size; (*i)++)
-		if (t->b[*i])
-			return t->b[*i];
+		if (t->b[*i].head)
+			return t->b[*i].head;
 	return NULL;
 }
 
@@ -536,12 +536,12 @@ static void none_destroy(struct kbackend *kb)
 	if (!n)
 		return;
 	for (size_t i = 0; i < n->sa_tab.size; i++)
-		while ((h = n->sa_tab.b[i])) {
+		while ((h = n->sa_tab.b[i].head)) {
 			htab_del(&n->sa_tab, h);
 			free(container_of(h, struct none_sa, node));
 		}
 	for (size_t i = 0; i < n->pol_tab.size; i++)
-		while ((h = n->pol_tab.b[i])) {
+		while ((h = n->pol_tab.b[i].head)) {
 			htab_del(&n->pol_tab, h);
 			free(container_of(h, struct none_pol, node));
 		}

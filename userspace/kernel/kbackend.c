@@ -463,12 +463,12 @@ static void shared_free(struct kbackend *kb)
 	struct hnode *h;
 
 	for (size_t i = 0; i < kb->shared.size; i++)
-		while ((h = kb->shared.b[i])) {
+		while ((h = kb->shared.b[i].head)) {
 			htab_del(&kb->shared, h);
 			free(container_of(h, struct shared_pol, node));
 		}
 	for (size_t i = 0; i < kb->reqids.size; i++)
-		while ((h = kb->reqids.b[i])) {
+		while ((h = kb->reqids.b[i].head)) {
 			htab_del(&kb->reqids, h);
 			free(container_of(h, struct reqid_use, node));
 		}

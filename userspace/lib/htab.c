@@ -15,22 +15,27 @@ static size_t slot(size_t size, uint32_t hash)
 	return hash & (size - 1);
 }
 
+static void push(struct hbucket *b, struct hnode *n)
+{
+	n->next = b->head;
+	b->head = n;
+	b->hash = n->hash;
+	b->n++;
+}
+
 static int grow(struct htab *t)
 {
 	size_t nsize = t->size ? t->size * 2 : HTAB_MIN, i;
-	struct hnode **nb = calloc(nsize, sizeof(*nb));
+	struct hbucket *nb = calloc(nsize, sizeof(*nb));
 
 	if (!nb)
 		return -ENOMEM;
 	for (i = 0; i < t->size; i++) {
-		struct hnode *n = t->b[i], *next;
+		struct hnode *n = t->b[i].head, *next;
 
 		for (; n; n = next) {
-			size_t s = slot(nsize, n->hash);
-
 			next = n->next;
-			n->next = nb[s];
-			nb[s] = n;
+			push(&nb[slot(nsize, n->hash)], n);
 		}
 	}
 	free(t->b);
@@ -41,28 +46,29 @@ static int grow(struct htab *t)
 
 int htab_add(struct htab *t, struct hnode *n, uint32_t hash)
 {
-	size_t s;
-
 	if (t->n >= t->size && grow(t) && !t->size)
 		return -ENOMEM;
 	n->hash = hash;
-	s = slot(t->size, hash);
-	n->next = t->b[s];
-	t->b[s] = n;
+	push(&t->b[slot(t->size, hash)], n);
 	t->n++;
 	return 0;
 }
 
 void htab_del(struct htab *t, struct hnode *n)
 {
+	struct hbucket *b;
 	struct hnode **pp;
 
 	if (!t->size)
 		return;
-	for (pp = &t->b[slot(t->size, n->hash)]; *pp; pp = &(*pp)->next) {
+	b = &t->b[slot(t->size, n->hash)];
+	for (pp = &b->head; *pp; pp = &(*pp)->next) {
 		if (*pp == n) {
 			*pp = n->next;
 			n->next = NULL;
+			if (b->head)
+				b->hash = b->head->hash;
+			b->n--;
 			t->n--;
 			return;
 		}
@@ -71,13 +77,18 @@ void htab_del(struct htab *t, struct hnode *n)
 
 struct hnode *htab_first(const struct htab *t, uint32_t hash)
 {
+	const struct hbucket *b;
 	struct hnode *n;
 
 	if (!t->size)
 		return NULL;
-	for (n = t->b[slot(t->size, hash)]; n && n->hash != hash; n = n->next)
-		;
-	return n;
+	b = &t->b[slot(t->size, hash)];
+	if (b->hash == hash || b->n > 1) {
+		for (n = b->head; n && n->hash != hash; n = n->next)
+			;
+		return n;
+	}
+	return NULL;	/* empty, or its one node has another hash */
 }
 
 struct hnode *htab_next(const struct hnode *n)

@@ -29,8 +29,21 @@ struct hnode {
 	uint32_t hash;
 };
 
+/*
+ * A bucket keeps its first node's hash and how many nodes it holds, so
+ * that a lookup which finds nothing in a bucket of one (most of them, at
+ * up to one entry per bucket) reads the bucket array alone: at hundreds of
+ * thousands of SAs the nodes are cache misses, and several lookups per IKE
+ * SA are checks that a key is not there yet.
+ */
+struct hbucket {
+	struct hnode *head;
+	uint32_t hash;		/* head's */
+	uint32_t n;		/* nodes in the chain */
+};
+
 struct htab {
-	struct hnode **b;
+	struct hbucket *b;
 	size_t size;		/* buckets, a power of two (0 before the first add) */
 	size_t n;		/* entries */
 };

@@ -3,6 +3,8 @@
  * colliding hashes kept apart, deletes anywhere in a chain. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "htab.h"
 #include "kselftest_harness.h"
@@ -90,6 +92,41 @@ TEST(colliding_hashes)
 	EXPECT_EQ(&it[56], find(&t, 56, same));
 	EXPECT_EQ(61, t.n);
 	htab_free(&t);
+}
+
+/*
+ * A lookup that finds nothing in a bucket of one node does not touch the
+ * node (a cache miss per lookup in big tables): the node sits in a page
+ * that cannot be read while the table is asked for another hash of its
+ * bucket.  Then the chain of two, and its head deleted: the bucket's
+ * stored hash follows the new head.
+ */
+TEST(miss_in_a_bucket_of_one_reads_no_node)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct htab t = HTAB_INIT;
+	struct item *a = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), b;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_EQ(0, htab_add(&t, &a->node, 5));
+	ASSERT_EQ(64, t.size);		/* 5 + 64 falls in the same bucket */
+	ASSERT_EQ(0, mprotect(a, (size_t)pg, PROT_NONE));
+	EXPECT_EQ(NULL, htab_first(&t, 5 + 64));
+	EXPECT_EQ(NULL, htab_first(&t, 6));
+	ASSERT_EQ(0, mprotect(a, (size_t)pg, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(&a->node, htab_first(&t, 5));
+	ASSERT_EQ(0, htab_add(&t, &b.node, 5 + 64));
+	EXPECT_EQ(&a->node, htab_first(&t, 5));
+	EXPECT_EQ(&b.node, htab_first(&t, 5 + 64));
+	htab_del(&t, &b.node);
+	EXPECT_EQ(&a->node, htab_first(&t, 5));
+	EXPECT_EQ(NULL, htab_first(&t, 5 + 64));
+	htab_del(&t, &a->node);
+	EXPECT_EQ(NULL, htab_first(&t, 5));
+	EXPECT_EQ(0, t.n);
+	htab_free(&t);
+	munmap(a, (size_t)pg);
 }
 
 TEST(hashes)
