@@ -2414,6 +2414,10 @@ static void secret_free(struct secret_cfg *s)
 			OPENSSL_cleanse(s->secret, s->secret_len);
 			free(s->secret);
 		}
+		if (s->pad) {
+			OPENSSL_cleanse(s->pad, sizeof(*s->pad));
+			free(s->pad);
+		}
 		free(s->name);
 		free(s);
 		s = next;
@@ -2869,6 +2873,11 @@ static void parse_secrets(struct ctx *c, const struct node *sec, struct config *
 		s->section_line = k->line;
 		*tail = s;
 		tail = &s->next;
+		s->pad = calloc(1, sizeof(*s->pad));
+		if (!s->pad) {
+			fail(c, k->line, "out of memory");
+			break;
+		}
 		parse_secret(c, k, s);
 	}
 }

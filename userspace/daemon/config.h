@@ -180,12 +180,25 @@ struct conn_cfg {
 	struct conn_cfg *next;
 };
 
+/*
+ * prf(secret, "Key Pad for IKEv2") (RFC 7296 §2.15) under the PRF it was
+ * last asked for: exch_auth.c computes it once per secret and PRF rather
+ * than in every IKE_AUTH.  It stands for the secret (whoever holds it can
+ * make the AUTH the secret makes), so it lives and is wiped with it.
+ */
+struct psk_pad_cache {
+	uint16_t prf;		/* 0: none yet */
+	uint8_t len;
+	uint8_t pad[64];	/* CRYPTO_MAX_PRF_LEN */
+};
+
 struct secret_cfg {
 	char *name;
 	struct id_cfg ids[4];
 	int n_ids;
 	uint8_t *secret;
 	size_t secret_len;
+	struct psk_pad_cache *pad;	/* its own allocation: filled through a const secret_cfg */
 	int line;			/* of an inline 'secret =', else 0 */
 	int section_line;
 	struct secret_cfg *next;

@@ -331,36 +331,34 @@ static const struct secret_cfg *psk_for(struct ike_sa *sa, const struct id_cfg *
 }
 
 /*
- * prf(PSK, "Key Pad for IKEv2") of the secret last asked for, so that an
- * IKE_AUTH responder computes it once for the peer's AUTH and its own
- * (one HMAC a handshake).  It stands for the secret: it lives on the
- * stack of one exchange's handler and psk_pad_wipe() ends it there.
+ * prf(PSK, "Key Pad for IKEv2") under prf (§2.15), a read-only view in
+ * *pad: computed on the secret's first use with this PRF and kept beside
+ * it (config.h, struct psk_pad_cache), one HMAC fewer per IKE_AUTH on
+ * each side.  -errno if it cannot be computed.
  */
-struct psk_pad {
-	const struct secret_cfg *s;
-	uint16_t prf;
-	struct buf pad;
-};
-
-#define PSK_PAD_INIT { NULL, 0, BUF_INIT }
-
-static const struct buf *psk_pad_get(struct psk_pad *pp, uint16_t prf,
-				     const struct secret_cfg *s)
+static int psk_pad_get(uint16_t prf, const struct secret_cfg *s, struct buf *pad)
 {
-	if (pp->s == s && pp->prf == prf && pp->pad.len)
-		return &pp->pad;
-	pp->s = NULL;
-	if (crypto_auth_psk_pad(prf, s->secret, s->secret_len, &pp->pad))
-		return NULL;
-	pp->s = s;
-	pp->prf = prf;
-	return &pp->pad;
-}
+	struct psk_pad_cache *pc = s->pad;
 
-static void psk_pad_wipe(struct psk_pad *pp)
-{
-	buf_wipe(&pp->pad);
-	pp->s = NULL;
+	_Static_assert(sizeof(pc->pad) >= CRYPTO_MAX_PRF_LEN, "a PRF's output fits the cache");
+	if (pc->prf != prf) {
+		struct buf b = BUF_INIT;
+		int r = crypto_auth_psk_pad(prf, s->secret, s->secret_len, &b);
+
+		if (!r && b.len > sizeof(pc->pad))
+			r = -EOVERFLOW;
+		if (r) {
+			buf_wipe(&b);
+			return r;
+		}
+		OPENSSL_cleanse(pc->pad, sizeof(pc->pad));
+		memcpy(pc->pad, b.data, b.len);
+		pc->len = (uint8_t)b.len;
+		pc->prf = prf;
+		buf_wipe(&b);
+	}
+	*pad = (struct buf){ .data = pc->pad, .len = pc->len };
+	return 0;
 }
 
 static uint8_t ec_method(EVP_PKEY *k)
@@ -377,11 +375,11 @@ static uint8_t ec_method(EVP_PKEY *k)
  */
 static int make_auth(struct ike_sa *sa, struct cred *cr, const struct id_cfg *me,
 		     const struct id_cfg *peer, const struct buf *octets,
-		     struct psk_pad *pp, uint8_t *method, struct buf *out)
+		     uint8_t *method, struct buf *out)
 {
 	if (sa->cfg->local.auth == CFG_AUTH_PSK) {
 		const struct secret_cfg *s = psk_for(sa, me, peer);
-		const struct buf *pad;
+		struct buf pad;
 
 		if (!s) {
 			log_err("%s: no shared secret for this pair of identities",
@@ -390,9 +388,8 @@ static int make_auth(struct ike_sa *sa, struct cred *cr, const struct id_cfg *me
 		}
 		*method = IKEV2_AUTH_SHARED_KEY_MIC;
 		log_debug("%s: our AUTH: shared key", ike_sa_name(sa));
-		pad = psk_pad_get(pp, sa->suite.prf, s);
-		return pad ? crypto_auth_psk_mac(sa->suite.prf, pad, octets->data, octets->len, out) :
-			     -EIO;
+		return psk_pad_get(sa->suite.prf, s, &pad) ? -EIO :
+		       crypto_auth_psk_mac(sa->suite.prf, &pad, octets->data, octets->len, out);
 	}
 	if (!cr || !cr->key)
 		return -ENOENT;
@@ -538,7 +535,7 @@ static bool chain_ok(struct peer_certs *pc, const struct cred *cr)
  */
 static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *inner,
 		      struct peer_certs *pc, const struct id_cfg *me, const struct id_cfg *peer,
-		      const struct buf *octets, struct psk_pad *pp, struct refusal *no)
+		      const struct buf *octets, struct refusal *no)
 {
 	const struct ike_pl *pa = ike_msg_find(inner, IKEV2_PL_AUTH);
 	struct ike_typed auth;
@@ -551,7 +548,7 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 		return refuse(no, "AUTH", -EBADMSG, "it is malformed");
 	if (sa->cfg->remote.auth == CFG_AUTH_PSK) {
 		const struct secret_cfg *s;
-		const struct buf *pad;
+		struct buf pad;
 
 		if (auth.type != IKEV2_AUTH_SHARED_KEY_MIC)
 			return refuse(no, "AUTH", -EACCES,
@@ -561,10 +558,9 @@ static int check_auth(struct ike_sa *sa, struct cred *cr, const struct ike_msg *
 		if (!s)
 			return refuse(no, "AUTH", -ENOENT, "we have no shared secret for its identity %s",
 				      peer_id_str(sa, pid));
-		pad = psk_pad_get(pp, sa->suite.prf, s);
-		if (!pad)
+		if (psk_pad_get(sa->suite.prf, s, &pad))
 			return refuse(no, "AUTH", -EIO, "cannot compute the shared key's pad");
-		r = crypto_auth_psk_check(sa->suite.prf, pad, octets->data, octets->len,
+		r = crypto_auth_psk_check(sa->suite.prf, &pad, octets->data, octets->len,
 					  auth.data.p, auth.data.len);
 		if (r)
 			return refuse(no, "AUTH", r, "it does not match our shared secret");
@@ -633,8 +629,7 @@ static int octets_for(struct ike_sa *sa, const struct buf *msg, const struct buf
 /* The peer's AUTH over what it signed (§2.15: its first message, our
  * nonce, its identity under SK_pi or SK_pr); 0, or refused in *no. */
 static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_msg *inner,
-			   struct peer_certs *pc, const struct id_cfg *me, struct psk_pad *pp,
-			   struct refusal *no)
+			   struct peer_certs *pc, const struct id_cfg *me, struct refusal *no)
 {
 	struct buf oct = BUF_INIT;
 	int r;
@@ -646,7 +641,7 @@ static int peer_auth_check(struct ike_sa *sa, struct cred *cr, const struct ike_
 	if (r)
 		refuse(no, "AUTH", r, "cannot compute the signed octets: %s", strerror(-r));
 	else
-		r = check_auth(sa, cr, inner, pc, me, sa->peer_id, &oct, pp, no);
+		r = check_auth(sa, cr, inner, pc, me, sa->peer_id, &oct, no);
 	buf_wipe(&oct);
 	return r;
 }
@@ -668,7 +663,6 @@ static bool has_contact(const struct ike_sa *sa)
 int auth_start(struct ike_sa *sa)
 {
 	struct buf in = BUF_INIT, oct = BUF_INIT, au = BUF_INIT, cr = BUF_INIT;
-	struct psk_pad pp = PSK_PAD_INIT;
 	struct ike_builder bld;
 	struct id_cfg me, peer;
 	struct cred *c = cred_get(sa->e, sa->cfg);
@@ -684,9 +678,8 @@ int auth_start(struct ike_sa *sa)
 		addr_id(&sa->path.remote, &peer);
 	r = octets_for(sa, &sa->init->init_req, &sa->nr, &sa->init->keys.sk_pi, &me, &oct);
 	if (!r)
-		r = make_auth(sa, c, &me, &peer, &oct, &pp, &method, &au);
+		r = make_auth(sa, c, &me, &peer, &oct, &method, &au);
 	buf_wipe(&oct);
-	psk_pad_wipe(&pp);
 	if (r) {
 		buf_wipe(&au);
 		return r;
@@ -915,7 +908,6 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	struct ike_typed idr;
 	struct id_cfg me, peer;
 	struct refusal no = { .part = "AUTH", .why = "" };
-	struct psk_pad pp = PSK_PAD_INIT;
 	struct peer_certs pc;
 	struct ike_notify ic;
 	char a[PEER_ID_STRLEN], b[PEER_ID_STRLEN];
@@ -944,8 +936,7 @@ void auth_rx_response(struct ike_sa *sa, const struct ike_msg *inner)
 	}
 	my_id(sa, cr, &me);
 	peer_certs_get(inner, &pc);
-	r = peer_auth_check(sa, cr, inner, &pc, &me, &pp, &no);
-	psk_pad_wipe(&pp);
+	r = peer_auth_check(sa, cr, inner, &pc, &me, &no);
 	peer_certs_free(&pc);
 	if (r) {
 		tell_auth_failed(sa);
@@ -1163,7 +1154,6 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	struct id_cfg me, idr_want, peer;
 	const struct conn_cfg *cc;
 	struct buf oct = BUF_INIT, au = BUF_INIT, out = BUF_INIT;
-	struct psk_pad pp = PSK_PAD_INIT;
 	struct ike_builder bld;
 	struct peer_certs pc;
 	struct cred *cr;
@@ -1229,10 +1219,9 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	sa->cfg = cc;
 	cr = cred_get(sa->e, cc);
 	my_id(sa, cr, &me);
-	r = peer_auth_check(sa, cr, inner, &pc, &me, &pp, &no);
+	r = peer_auth_check(sa, cr, inner, &pc, &me, &no);
 	peer_certs_free(&pc);
 	if (r) {
-		psk_pad_wipe(&pp);
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
 				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
 		auth_fail(sa, "the initiator's %s is refused: %s", no.part, no.why);
@@ -1240,9 +1229,8 @@ void auth_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	}
 	r = octets_for(sa, &sa->init->init_resp, &sa->ni, &sa->init->keys.sk_pr, &me, &oct);
 	if (!r)
-		r = make_auth(sa, cr, &me, sa->peer_id, &oct, &pp, &method, &au);
+		r = make_auth(sa, cr, &me, sa->peer_id, &oct, &method, &au);
 	buf_wipe(&oct);
-	psk_pad_wipe(&pp);
 	if (r) {
 		ike_respond_notify(sa, IKEV2_EXCH_IKE_AUTH, msgid,
 				   IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);

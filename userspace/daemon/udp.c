@@ -123,17 +123,20 @@ static void sock_read(void *ctx, int fd, uint32_t ev)
 	/* Replies to this batch wait in the sockets' queues (udp_send) and
 	 * leave together below.  Up to 2 * UDP_RX_BATCH datagrams per
 	 * wake-up, each recvmmsg() taking what the queue holds. */
+	for (i = 0; i < UDP_RX_BATCH; i++) {
+		iov[i].iov_base = u->rxbuf + (size_t)i * u->rxcap;
+		iov[i].iov_len = u->rxcap;
+		mm[i].msg_hdr = (struct msghdr){
+			.msg_name = &from[i], .msg_iov = &iov[i], .msg_iovlen = 1,
+			.msg_control = &cbuf[i],
+		};
+	}
 	u->batching = true;
 	while (done < 2 * UDP_RX_BATCH) {
+		/* what a call writes back: the lengths it filled in */
 		for (i = 0; i < UDP_RX_BATCH; i++) {
-			iov[i].iov_base = u->rxbuf + (size_t)i * u->rxcap;
-			iov[i].iov_len = u->rxcap;
-			mm[i].msg_hdr = (struct msghdr){
-				.msg_name = &from[i], .msg_namelen = sizeof(from[i]),
-				.msg_iov = &iov[i], .msg_iovlen = 1,
-				.msg_control = &cbuf[i], .msg_controllen = sizeof(cbuf[i]),
-			};
-			mm[i].msg_len = 0;
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			mm[i].msg_hdr.msg_controllen = sizeof(cbuf[i]);
 		}
 		n = recvmmsg(fd, mm, UDP_RX_BATCH, MSG_DONTWAIT, NULL);
 		u->st.rx_calls++;

@@ -2554,6 +2554,43 @@ static bool answer_has(struct net *n, uint16_t type)
 	return answer_to_has(n, A, type);
 }
 
+/*
+ * RFC 7296 §2.15: prf(PSK, "Key Pad for IKEv2") is computed once per
+ * secret and PRF and kept beside the secret: after a handshake each end's
+ * secret holds it, equal to the prf computed afresh, and it is what AUTH
+ * uses: spoiled at b, b's next IKE_AUTH refuses a's AUTH
+ * (AUTHENTICATION_FAILED) although the secrets are the same.
+ */
+TEST(psk_pad_kept_with_the_secret)
+{
+	struct net *n = net_new(NULL);
+	struct buf want = BUF_INIT;
+
+	ASSERT_NE(NULL, n);
+	bring_up(_metadata, n);
+	for (int i = 0; i < 2; i++) {
+		const struct secret_cfg *s = n->p[i].cfg->secrets;
+
+		ASSERT_NE(NULL, s);
+		ASSERT_EQ(first_sa(&n->p[i], IKE_S_ESTABLISHED)->suite.prf, s->pad->prf);
+		ASSERT_EQ(0, crypto_auth_psk_pad(s->pad->prf, s->secret, s->secret_len, &want));
+		ASSERT_EQ(want.len, s->pad->len);
+		EXPECT_EQ(0, memcmp(want.data, s->pad->pad, want.len));
+	}
+	buf_wipe(&want);
+	engine_terminate(A->e, "c", &want);
+	pump(n);
+	ASSERT_EQ(0, count_all(B));
+	n->p[1].cfg->secrets->pad->pad[0] ^= 1;
+	initiate(n);
+	ASSERT_TRUE(step_to(n, IKEV2_EXCH_IKE_AUTH));
+	deliver(n);
+	ASSERT_TRUE(head_response(n));
+	EXPECT_TRUE(answer_has(n, IKEV2_N_AUTHENTICATION_FAILED));
+	buf_wipe(&want);
+	net_free(n);
+}
+
 /* A new pair, a initiating, run until a message of exchange exch is first
  * in flight; NULL if it does not come. */
 static struct net *started_to(const char *extra, int exch)
