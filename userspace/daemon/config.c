@@ -3100,14 +3100,15 @@ struct id_cfg *config_id_dup(const struct id_cfg *id)
 
 uint32_t config_id_hash(const struct id_cfg *id)
 {
-	uint8_t folded[sizeof(id->data)];
-	uint32_t h = htab_hash(HTAB_SEED, &id->type, 1);
+	const size_t head = offsetof(struct id_cfg, data);
+	uint8_t folded[sizeof(*id)];
 
 	if (!id_folds(id))
-		return htab_hash(h, id->data, id->len);
+		return htab_hash(id, head + id->len);
+	memcpy(folded, id, head);
 	for (size_t i = 0; i < id->len; i++)
-		folded[i] = (uint8_t)tolower(id->data[i]);
-	return htab_hash(h, folded, id->len);
+		folded[head + i] = (uint8_t)tolower(id->data[i]);
+	return htab_hash(folded, head + id->len);
 }
 
 static void addr_id(const struct sockaddr_storage *ss, struct id_cfg *id)

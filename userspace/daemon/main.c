@@ -21,6 +21,7 @@
 #include "control.h"
 #include "crypto.h"
 #include "engine.h"
+#include "htab.h"
 #include "log.h"
 #include "notify.h"
 #include "privs.h"
@@ -463,6 +464,11 @@ int main(int argc, char **argv)
 		return rc;
 	if (o.syslog_out)
 		log_use_syslog("tcpiked");
+	/* Before any table holds a hash (htab.h). */
+	if (htab_seed_random()) {
+		log_err("the hash tables' seed: RAND_bytes failed");
+		return 1;
+	}
 	cfg = load(d.config_path, NULL, err, sizeof(err));
 	if (!cfg) {
 		log_err("%s", err);

@@ -52,8 +52,8 @@ static uint32_t sockets_open(const struct tcp *t)
 static uint32_t host_hash(const struct sockaddr_storage *a)
 {
 	if (a->ss_family == AF_INET)
-		return htab_hash(HTAB_SEED, &((const struct sockaddr_in *)a)->sin_addr, 4);
-	return htab_hash(HTAB_SEED ^ 6, &((const struct sockaddr_in6 *)a)->sin6_addr, 16);
+		return htab_hash(&((const struct sockaddr_in *)a)->sin_addr, 4);
+	return htab_hash(&((const struct sockaddr_in6 *)a)->sin6_addr, 16);
 }
 
 /* c->remote is set. */

@@ -72,17 +72,69 @@ struct ike_kex {
 #endif
 
 /*
- * X25519/X448, per group and made once: an import context, for the
- * peer's public keys and for our key pairs (ecx_generate).  EVP_PKEY_Q_keygen
- * and EVP_PKEY_new_raw_public_key_ex look the algorithm up by name on every
+ * X25519/X448 state of a thread, per group, made on its first use there.
+ * imp: an import context, for the peer's public keys (ecx_public) and for
+ * our key pairs (ecx_generate).  EVP_PKEY_Q_keygen and
+ * EVP_PKEY_new_raw_public_key_ex look the algorithm up by name on every
  * call (a walk of OpenSSL's name table under a lock), together about a
- * tenth of a PSK handshake's X25519 cost.  NULL when it cannot be made:
- * then the by-name calls are used.
+ * tenth of a PSK handshake's X25519 cost.  Per thread because an
+ * EVP_PKEY_CTX is not to be used by two threads at once (the kex pool's
+ * thread generates while the loop's imports), and with no lock to take on
+ * each handshake.  peer: the peer's public key object (ecx_public).
+ * Freed when the thread ends (a thread-specific value's destructor) or,
+ * for the thread that calls exit(), by an exit handler: registered after
+ * OpenSSL's own, it runs before OpenSSL's cleanup.  A thread whose state
+ * cannot be tied to its end uses the by-name calls.
  */
-static struct {
-	EVP_PKEY_CTX *pub;
-	bool tried;
-} ecx_ctx[2];
+struct ecx_tls {
+	EVP_PKEY_CTX *imp[2];
+	EVP_PKEY *peer[2];
+	bool tried[2];		/* imp[i] made, or failed to be */
+	bool keyed;		/* freed at the thread's end */
+};
+
+static __thread struct ecx_tls ecx_tls;
+static pthread_key_t ecx_key;
+static pthread_once_t ecx_once = PTHREAD_ONCE_INIT;
+static bool ecx_keyed;
+
+static void ecx_tls_free(void *arg)
+{
+	struct ecx_tls *t = arg;
+
+	for (int i = 0; i < 2; i++) {
+		EVP_PKEY_CTX_free(t->imp[i]);
+		EVP_PKEY_free(t->peer[i]);
+	}
+	memset(t, 0, sizeof(*t));
+}
+
+static void ecx_tls_exit(void)
+{
+	ecx_tls_free(&ecx_tls);
+}
+
+/* OpenSSL initialised first, so that its exit handler is registered
+ * before ours and runs after it. */
+static void ecx_init(void)
+{
+	ecx_keyed = OPENSSL_init_crypto(0, NULL) && !pthread_key_create(&ecx_key, ecx_tls_free) &&
+		    !atexit(ecx_tls_exit);
+}
+
+/* The calling thread's state, or NULL where it cannot be freed with it. */
+static struct ecx_tls *ecx_mine(void)
+{
+	struct ecx_tls *t = &ecx_tls;
+
+	if (t->keyed)
+		return t;
+	pthread_once(&ecx_once, ecx_init);
+	if (!ecx_keyed || pthread_setspecific(ecx_key, t))
+		return NULL;
+	t->keyed = true;
+	return t;
+}
 
 /* An import (fromdata) context for g, or NULL. */
 static EVP_PKEY_CTX *ecx_import_ctx(const struct kex_group *g)
@@ -96,79 +148,48 @@ static EVP_PKEY_CTX *ecx_import_ctx(const struct kex_group *g)
 	return NULL;
 }
 
-static int ecx_index(const struct kex_group *g)
+/* g's index in struct ecx_tls if the calling thread has an import
+ * context for it, else -1. */
+static int ecx_index(struct ecx_tls *t, const struct kex_group *g)
 {
 	int i = g->id == CRYPTO_KE_CURVE25519 ? 0 : 1;
 
-	if (!ecx_ctx[i].tried) {
-		ecx_ctx[i].tried = true;
-		ecx_ctx[i].pub = ecx_import_ctx(g);
+	if (!t)
+		return -1;
+	if (!t->tried[i]) {
+		t->tried[i] = true;
+		t->imp[i] = ecx_import_ctx(g);
 	}
-	return ecx_ctx[i].pub ? i : -1;
-}
-
-/*
- * The peer's public key objects of a thread (below), freed when the thread
- * ends (a thread-specific value's destructor) or, for the thread that
- * calls exit(), by an exit handler: registered after OpenSSL's own, it
- * runs before OpenSSL's cleanup.
- */
-static __thread EVP_PKEY *ecx_peer[2];
-static pthread_key_t ecx_peer_key;
-static pthread_once_t ecx_peer_once = PTHREAD_ONCE_INIT;
-static bool ecx_peer_keyed;
-
-static void ecx_peer_free(void *peer)
-{
-	EVP_PKEY **p = peer;
-
-	EVP_PKEY_free(p[0]);
-	EVP_PKEY_free(p[1]);
-	p[0] = p[1] = NULL;
-}
-
-static void ecx_peer_exit(void)
-{
-	ecx_peer_free(ecx_peer);
-}
-
-static void ecx_peer_init(void)
-{
-	ecx_peer_keyed = !pthread_key_create(&ecx_peer_key, ecx_peer_free) &&
-			 !atexit(ecx_peer_exit);
+	return t->imp[i] ? i : -1;
 }
 
 /*
  * The peer's public key, a reference the caller frees.  One key object per
  * group and thread whose public value is replaced for each derivation
  * (a public value: nothing to wipe): a new EVP_PKEY each time walked
- * OpenSSL's whole name table to type it, about 1.4 us a handshake.  Per
- * thread, so that two threads deriving at once never share one.  Where
- * the thread's object could not be tied to its end, a new one each time.
+ * OpenSSL's whole name table to type it, about 1.4 us a handshake.
  */
 static EVP_PKEY *ecx_public(const struct kex_group *g, const uint8_t *peer, size_t len)
 {
-	EVP_PKEY **reuse = ecx_peer;
+	struct ecx_tls *t = ecx_mine();
 	OSSL_PARAM params[2];
-	int i = ecx_index(g);
+	int i = ecx_index(t, g);
 
-	pthread_once(&ecx_peer_once, ecx_peer_init);
-	if (i < 0 || !ecx_peer_keyed ||
-	    (!reuse[0] && !reuse[1] && pthread_setspecific(ecx_peer_key, reuse)))
+	if (i < 0)
 		return EVP_PKEY_new_raw_public_key_ex(NULL, g->name, NULL, peer, len);
-	if (reuse[i]) {
-		if (EVP_PKEY_set1_encoded_public_key(reuse[i], peer, len) <= 0)
+	if (t->peer[i]) {
+		if (EVP_PKEY_set1_encoded_public_key(t->peer[i], peer, len) <= 0)
 			return NULL;
 	} else {
 		params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
 							      (void *)peer, len);
 		params[1] = OSSL_PARAM_construct_end();
-		if (EVP_PKEY_fromdata(ecx_ctx[i].pub, &reuse[i], EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-			reuse[i] = NULL;
+		if (EVP_PKEY_fromdata(t->imp[i], &t->peer[i], EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+			t->peer[i] = NULL;
 			return NULL;
 		}
 	}
-	return EVP_PKEY_up_ref(reuse[i]) ? reuse[i] : NULL;
+	return EVP_PKEY_up_ref(t->peer[i]) ? t->peer[i] : NULL;
 }
 
 /*
@@ -279,13 +300,14 @@ static EVP_PKEY *ecx_generate(const struct kex_group *g, EVP_PKEY_CTX *imp)
 	return key;
 }
 
-/* A new key pair of g; ecx_imp: the X25519/X448 import context to use
- * (each thread has its own), or NULL for the by-name call. */
-static EVP_PKEY *kex_generate(const struct kex_group *g, EVP_PKEY_CTX *ecx_imp)
+/* A new key pair of g. */
+static EVP_PKEY *kex_generate(const struct kex_group *g)
 {
+	struct ecx_tls *t;
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *key = NULL;
 	OSSL_PARAM params[2];
+	int i;
 
 	switch (g->kind) {
 	case KEX_MODP:
@@ -303,7 +325,9 @@ static EVP_PKEY *kex_generate(const struct kex_group *g, EVP_PKEY_CTX *ecx_imp)
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", g->name);
 		break;
 	case KEX_ECX:
-		key = ecx_imp ? ecx_generate(g, ecx_imp) : EVP_PKEY_Q_keygen(NULL, NULL, g->name);
+		t = ecx_mine();
+		i = ecx_index(t, g);
+		key = i < 0 ? EVP_PKEY_Q_keygen(NULL, NULL, g->name) : ecx_generate(g, t->imp[i]);
 		break;
 	case KEX_MLKEM:
 		key = EVP_PKEY_Q_keygen(NULL, NULL, g->name);
@@ -355,10 +379,8 @@ static int pool_next(int last)
 
 static void *pool_run(void *arg)
 {
-	EVP_PKEY_CTX *ecx[NGROUPS] = { NULL };
 	EVP_PKEY *key;
 	int g = -1;
-	size_t i;
 
 	(void)arg;
 	pthread_mutex_lock(&pool.lock);
@@ -369,9 +391,7 @@ static void *pool_run(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&pool.lock);
-		if (groups[g].kind == KEX_ECX && !ecx[g])
-			ecx[g] = ecx_import_ctx(&groups[g]);
-		key = kex_generate(&groups[g], ecx[g]);
+		key = kex_generate(&groups[g]);
 		ERR_clear_error();	/* this thread's queue; a failure is a miss */
 		pthread_mutex_lock(&pool.lock);
 		if (key && !pool.stop) {
@@ -388,9 +408,7 @@ static void *pool_run(void *arg)
 		}
 	}
 	pthread_mutex_unlock(&pool.lock);
-	for (i = 0; i < NGROUPS; i++)
-		EVP_PKEY_CTX_free(ecx[i]);
-	return NULL;
+	return NULL;	/* its import contexts freed as it ends (ecx_tls_free) */
 }
 
 /* A child of fork() has no producer and must never hand out its parent's
@@ -485,7 +503,6 @@ struct ike_kex *kex_new(uint16_t group)
 {
 	const struct kex_group *g = find_group(group);
 	struct ike_kex *k;
-	int i;
 
 	if (!g)
 		return NULL;
@@ -494,10 +511,8 @@ struct ike_kex *kex_new(uint16_t group)
 		return NULL;
 	k->g = g;
 	k->key = pool_take(g);
-	if (!k->key) {
-		i = g->kind == KEX_ECX ? ecx_index(g) : -1;
-		k->key = kex_generate(g, i < 0 ? NULL : ecx_ctx[i].pub);
-	}
+	if (!k->key)
+		k->key = kex_generate(g);
 	if (!k->key) {
 		ossl_fail("key exchange key generation");
 		free(k);

@@ -148,7 +148,7 @@ void kb_pol_key_of(struct kb_pol_key *k, const struct kb_policy *pol)
 
 uint32_t kb_pol_key_hash(const struct kb_pol_key *k)
 {
-	return htab_hash_key(k, sizeof(*k));
+	return htab_hash(k, sizeof(*k));
 }
 
 /*
@@ -181,8 +181,8 @@ struct reqid_use {
 };
 
 /* k's policy, its hash given (kb_pol_key_hash), or NULL. */
-static struct shared_pol *shared_find_h(const struct kbackend *kb, const struct kb_pol_key *k,
-					uint32_t hash)
+static struct shared_pol *shared_find(const struct kbackend *kb, const struct kb_pol_key *k,
+				      uint32_t hash)
 {
 	for (struct hnode *h = htab_first(&kb->shared, hash); h; h = htab_next(h)) {
 		struct shared_pol *p = container_of(h, struct shared_pol, node);
@@ -191,11 +191,6 @@ static struct shared_pol *shared_find_h(const struct kbackend *kb, const struct 
 			return p;
 	}
 	return NULL;
-}
-
-static struct shared_pol *shared_find(const struct kbackend *kb, const struct kb_pol_key *k)
-{
-	return shared_find_h(kb, k, kb_pol_key_hash(k));
 }
 
 static bool same_target(const struct shared_pol *p, const struct kb_policy *pol)
@@ -295,7 +290,7 @@ int kb_policy_add(struct kbackend *kb, const struct kb_policy *pol)
 
 	kb_pol_key_of(&k, pol);
 	hash = kb_pol_key_hash(&k);
-	p = shared_find_h(kb, &k, hash);
+	p = shared_find(kb, &k, hash);
 	if (p) {
 		char a[64];
 		int w = want_slot(p, pol->priority);
@@ -355,7 +350,7 @@ int kb_policy_del(struct kbackend *kb, const struct kb_policy *pol)
 	struct shared_pol *p;
 
 	kb_pol_key_of(&k, pol);
-	p = shared_find(kb, &k);
+	p = shared_find(kb, &k, kb_pol_key_hash(&k));
 	if (!p)
 		return kb->ops->policy_del(kb, pol);
 	if (--p->refs) {
@@ -380,7 +375,7 @@ static const struct shared_pol *shared_of(const struct kbackend *kb, const struc
 	struct kb_pol_key k;
 
 	kb_pol_key_of(&k, pol);
-	return shared_find(kb, &k);
+	return shared_find(kb, &k, kb_pol_key_hash(&k));
 }
 
 uint32_t kb_policy_holder(const struct kbackend *kb, const struct kb_policy *pol)
@@ -438,7 +433,7 @@ int kb_child_move(struct kbackend *kb, const struct kb_move *m)
 		moved = m->pols[i];
 		tmpl_moved(&moved, m);
 		kb_pol_key_of(&k, &moved);
-		p = shared_find(kb, &k);
+		p = shared_find(kb, &k, kb_pol_key_hash(&k));
 		if (p && same_target(p, &moved))
 			continue;
 		todo[n++] = m->pols[i];
@@ -448,7 +443,7 @@ int kb_child_move(struct kbackend *kb, const struct kb_move *m)
 	r = kb->ops->sa_move(kb, &bm);
 	for (i = 0; i < n && !r; i++) {
 		kb_pol_key_of(&k, &todo[i]);
-		p = shared_find(kb, &k);
+		p = shared_find(kb, &k, kb_pol_key_hash(&k));
 		if (!p)
 			continue;
 		moved = todo[i];

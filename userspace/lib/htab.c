@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "htab.h"
 
 #define HTAB_MIN	64
@@ -94,33 +96,58 @@ void htab_free(struct htab *t)
 	t->size = t->n = 0;
 }
 
-uint32_t htab_hash(uint32_t h, const void *p, size_t len)
-{
-	const uint8_t *q = p;
+static uint64_t seed;
 
-	while (len--) {
-		h ^= *q++;
-		h *= 16777619u;
-	}
-	return h;
+int htab_seed_random(void)
+{
+	uint64_t s;
+
+	if (RAND_bytes((unsigned char *)&s, sizeof(s)) != 1)
+		return -EIO;
+	seed = s;
+	return 0;
 }
 
-uint32_t htab_hash_key(const void *p, size_t len)
+void htab_set_seed(uint64_t s)
+{
+	seed = s;
+}
+
+static uint64_t step(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	h ^= h >> 32;
+	return h * 0xff51afd7ed558ccdull;
+}
+
+uint32_t htab_hash(const void *p, size_t len)
 {
 	const uint8_t *q = p;
-	uint32_t h = HTAB_SEED, w;
+	uint64_t h = seed ^ len, w;
 
-	for (; len >= 4; len -= 4, q += 4) {
-		memcpy(&w, q, 4);
-		h = (h ^ w) * 16777619u;
+	for (; len >= 8; len -= 8, q += 8) {
+		memcpy(&w, q, 8);
+		h = step(h, w);
 	}
-	while (len--)
-		h = (h ^ *q++) * 16777619u;
-	return htab_hash_u32(h);
+	if (len) {
+		uint32_t lo = 0;
+
+		w = 0;
+		if (len >= 4) {
+			memcpy(&lo, q, 4);
+			q += 4;
+			len -= 4;
+		}
+		while (len--)
+			w = w << 8 | *q++;
+		h = step(h, w << 32 | lo);
+	}
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 uint32_t htab_hash_u32(uint32_t v)
 {
+	v ^= (uint32_t)seed;
 	v ^= v >> 16;
 	v *= 0x85ebca6bu;
 	v ^= v >> 13;

@@ -47,18 +47,26 @@ struct hnode *htab_first(const struct htab *t, uint32_t hash);
 struct hnode *htab_next(const struct hnode *n);
 void htab_free(struct htab *t);
 
-/* FNV-1a over len bytes, continuing from h (start with HTAB_SEED). */
-#define HTAB_SEED	2166136261u
-uint32_t htab_hash(uint32_t h, const void *p, size_t len);
 /*
- * A fixed-size binary key (a struct whose padding is zeroed), four bytes
- * per multiply instead of one, then mixed as htab_hash_u32 so that the
- * bucket's low bits depend on every byte: for keys of tens of bytes looked
- * up several times per IKE SA (policy selectors), where htab_hash's chain
- * of a multiply per byte is what the lookup costs.
+ * The hashes are seeded: which keys share a bucket depends on a seed
+ * drawn at start (htab_seed_random), so that a peer choosing keys (its
+ * identity, its address, traffic selectors, its SPIs) cannot choose them
+ * to fall into one chain, as the kernel's jhash tables use a random
+ * seed.  Not a cryptographic hash: a seeded mix, against keys chosen
+ * without the seed.  The seed is set once, before any table is filled (a
+ * table's stored hashes would no longer be found); 0 until then.
  */
-uint32_t htab_hash_key(const void *p, size_t len);
-/* A 32-bit key mixed (Murmur3 finaliser): for keys that are not random. */
+int htab_seed_random(void);		/* from RAND_bytes: 0 or -EIO */
+void htab_set_seed(uint64_t seed);	/* the unit tests' */
+/*
+ * len bytes (a struct's padding zeroed), eight per step, each step two
+ * multiplies with a shift between: with one multiply, flipping a word's
+ * top bit flips only the state's top bit, which a later word can flip
+ * back, so such keys collided whatever the seed.  Every bit of the key
+ * reaches a table's low bits.
+ */
+uint32_t htab_hash(const void *p, size_t len);
+/* A 32-bit key mixed (Murmur3 finaliser, seeded): SPIs, reqids. */
 uint32_t htab_hash_u32(uint32_t v);
 
 #endif

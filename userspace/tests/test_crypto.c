@@ -432,27 +432,79 @@ TEST(x25519_rfc7748)
 	buf_wipe(&s);
 }
 
-/* Both sides of an X25519 exchange in one thread: 0, or 1 on a failure. */
-static void *x25519_exchange(void *arg)
+/* Both sides of an exchange of group id: whether they agree. */
+static bool ecx_exchange(uint16_t id)
 {
-	struct ike_kex *a = kex_new(CRYPTO_KE_CURVE25519), *b = kex_new(CRYPTO_KE_CURVE25519);
+	struct ike_kex *a = kex_new(id), *b = kex_new(id);
 	struct buf pa = BUF_INIT, pb = BUF_INIT, sa = BUF_INIT, sb = BUF_INIT;
 	bool ok = a && b && !kex_public(a, &pa) && !kex_public(b, &pb) &&
 		  !kex_derive(a, pb.data, pb.len, &sa) && !kex_derive(b, pa.data, pa.len, &sb) &&
-		  sa.len == sb.len && !memcmp(sa.data, sb.data, sa.len);
+		  sa.len == kex_public_len(id) && sa.len == sb.len &&
+		  !memcmp(sa.data, sb.data, sa.len);
 
-	(void)arg;
 	kex_free(a);
 	kex_free(b);
 	buf_free(&pa);
 	buf_free(&pb);
 	buf_wipe(&sa);
 	buf_wipe(&sb);
-	return ok ? NULL : (void *)1;
+	return ok;
+}
+
+/* An X25519 exchange in a thread: NULL, or (void *)1 on a failure. */
+static void *x25519_exchange(void *arg)
+{
+	(void)arg;
+	return ecx_exchange(CRYPTO_KE_CURVE25519) ? NULL : (void *)1;
+}
+
+/*
+ * Key pairs generated and peer keys imported in two threads at once, and
+ * the kex pool's thread generating beside them: each thread's import
+ * contexts are its own (crypto_kex.c struct ecx_tls), made by the first
+ * use in each thread, which the barrier makes simultaneous.  Every
+ * exchange must agree, in X25519 and in X448.  Built with
+ * -fsanitize=thread it also fails if two threads share one: OpenSSL 3's
+ * EVP_PKEY_fromdata only reads its context, so sharing gives no wrong
+ * answer to see, only the race on making it.
+ */
+#define ECX_THREAD_ROUNDS	200
+
+static pthread_barrier_t ecx_start;
+
+static void *ecx_rounds(void *arg)
+{
+	static const uint16_t ids[] = { CRYPTO_KE_CURVE25519, CRYPTO_KE_CURVE448 };
+	uintptr_t bad = 0;
+
+	(void)arg;
+	pthread_barrier_wait(&ecx_start);
+	for (int n = 0; n < ECX_THREAD_ROUNDS; n++)
+		bad += !ecx_exchange(ids[n % 2]);
+	return (void *)bad;
+}
+
+TEST(ecx_generate_and_import_in_threads_at_once)
+{
+	pthread_t t[2];
+	void *bad;
+	int i;
+
+	ASSERT_EQ(0, kex_pool_start(4));
+	ASSERT_EQ(0, pthread_barrier_init(&ecx_start, NULL, 2));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, ecx_rounds, NULL));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &bad));
+		EXPECT_EQ(NULL, bad);
+	}
+	pthread_barrier_destroy(&ecx_start);
+	kex_pool_stop();
 }
 
 /* Each thread that derives X25519 keeps a peer key object for the next
- * derivation (crypto_kex.c ecx_public): a thread that ends frees it.
+ * derivation (crypto_kex.c ecx_public) and its import contexts: a thread
+ * that ends frees them.
  * LeakSanitizer tells, checking as the test leaves (leakcheck.c): only in
  * the asan build. */
 TEST(x25519_peer_key_freed_when_its_thread_ends)
@@ -461,7 +513,7 @@ TEST(x25519_peer_key_freed_when_its_thread_ends)
 	pthread_t t;
 	void *rc;
 
-	ASSERT_EQ(NULL, x25519_exchange(NULL));	/* the process-wide contexts made */
+	ASSERT_EQ(NULL, x25519_exchange(NULL));	/* this thread's contexts made */
 	ASSERT_EQ(0, pthread_create(&t, NULL, x25519_exchange, NULL));
 	ASSERT_EQ(0, pthread_join(t, &rc));
 	ASSERT_EQ(NULL, rc);

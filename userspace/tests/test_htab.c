@@ -94,14 +94,13 @@ TEST(colliding_hashes)
 
 TEST(hashes)
 {
-	/* FNV-1a's published value for "a"; the empty input is the seed */
-	EXPECT_EQ(0xe40c292cu, htab_hash(HTAB_SEED, "a", 1));
-	EXPECT_EQ(HTAB_SEED, htab_hash(HTAB_SEED, "", 0));
 	EXPECT_NE(htab_hash_u32(1), htab_hash_u32(2));
-	EXPECT_EQ(0u, htab_hash_u32(0));
+	/* the length counts: a zero byte is not nothing */
+	EXPECT_NE(htab_hash("", 0), htab_hash("\0", 1));
+	EXPECT_EQ(htab_hash("abcdefghij", 10), htab_hash("abcdefghij", 10));
 }
 
-/* htab_hash_key: every byte counts, the last odd bytes too, and keys
+/* htab_hash: every byte counts, the last odd bytes too, and keys
  * that differ only in one high-order byte of a word (the last octet of an
  * IPv4 address, a port) still spread over a table's low bits. */
 TEST(hash_key_spreads)
@@ -117,27 +116,106 @@ TEST(hash_key_spreads)
 	uint32_t h0;
 
 	memset(&k, 0, sizeof(k));
-	h0 = htab_hash_key(&k, sizeof(k));
+	h0 = htab_hash(&k, sizeof(k));
 	for (size_t i = 0; i < sizeof(k); i++) {
 		((uint8_t *)&k)[i] = 1;
-		EXPECT_NE(h0, htab_hash_key(&k, sizeof(k)));
+		EXPECT_NE(h0, htab_hash(&k, sizeof(k)));
 		((uint8_t *)&k)[i] = 0;
 	}
-	h0 = htab_hash_key(b, sizeof(b));
+	h0 = htab_hash(b, sizeof(b));
 	b[6] = 1;
-	EXPECT_NE(h0, htab_hash_key(b, sizeof(b)));
+	EXPECT_NE(h0, htab_hash(b, sizeof(b)));
 	/* 256 last octets x 4 ports in 1024 buckets: at least half used */
 	for (int a = 0; a < 256; a++) {
 		for (int p = 0; p < 4; p++) {
 			k.src[0] = 10;
 			k.src[3] = (uint8_t)a;
 			k.port = (uint16_t)(500 << p);
-			used[htab_hash_key(&k, sizeof(k)) & 1023] = 1;
+			used[htab_hash(&k, sizeof(k)) & 1023] = 1;
 		}
 	}
 	for (int i = 0; i < 1024; i++)
 		n += used[i];
 	EXPECT_LT(512, n);
+}
+
+/*
+ * Hash flooding: keys a peer chooses (its addresses, identities, traffic
+ * selectors, its SPIs) found to share one of 64 buckets under one seed
+ * are spread under another, so that without the seed a peer cannot
+ * choose them to fill one chain.
+ */
+#define CHOSEN	32
+
+static void addr_key(uint8_t a[16], uint32_t i)
+{
+	static const uint8_t net[12] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	memcpy(a, net, sizeof(net));
+	memcpy(a + 12, &i, 4);
+}
+
+static unsigned int buckets_used(const uint32_t *h, size_t n)
+{
+	uint8_t used[64] = { 0 };
+	unsigned int k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		used[h[i] & 63] = 1;
+	for (size_t i = 0; i < 64; i++)
+		k += used[i];
+	return k;
+}
+
+TEST(seed_spreads_chosen_collisions)
+{
+	uint32_t key[CHOSEN], spi[CHOSEN], h[CHOSEN];
+	unsigned int nk = 0, ns = 0;
+	uint8_t a[16];
+
+	htab_set_seed(1);
+	for (uint32_t i = 0; nk < CHOSEN || ns < CHOSEN; i++) {
+		addr_key(a, i);
+		if (nk < CHOSEN && !(htab_hash(a, sizeof(a)) & 63))
+			key[nk++] = i;
+		if (ns < CHOSEN && !(htab_hash_u32(i) & 63))
+			spi[ns++] = i;
+	}
+	for (size_t i = 0; i < CHOSEN; i++) {
+		addr_key(a, key[i]);
+		h[i] = htab_hash(a, sizeof(a));
+	}
+	ASSERT_EQ(1, buckets_used(h, CHOSEN));
+	htab_set_seed(2);
+	for (size_t i = 0; i < CHOSEN; i++) {
+		addr_key(a, key[i]);
+		h[i] = htab_hash(a, sizeof(a));
+	}
+	EXPECT_LE(16, buckets_used(h, CHOSEN));
+	for (size_t i = 0; i < CHOSEN; i++)
+		h[i] = htab_hash_u32(spi[i]);
+	EXPECT_LE(16, buckets_used(h, CHOSEN));
+	htab_set_seed(0);
+}
+
+/* Two keys that differ in the top bit of two words (of four or of eight
+ * bytes) hash apart, under each seed: a step of one multiply carried such
+ * a flip to the state's top bit alone, and the second flip undid it. */
+TEST(top_bit_flips_do_not_cancel)
+{
+	static const int pairs[][2] = { { 3, 7 }, { 7, 15 }, { 3, 19 } };
+	uint8_t a[24] = { 1, 2, 3 }, b[24];
+
+	for (uint64_t seed = 0; seed < 4; seed++) {
+		htab_set_seed(seed * 0x9e3779b97f4a7c15ull);
+		for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+			memcpy(b, a, sizeof(a));
+			b[pairs[i][0]] ^= 0x80;
+			b[pairs[i][1]] ^= 0x80;
+			EXPECT_NE(htab_hash(a, sizeof(a)), htab_hash(b, sizeof(b)));
+		}
+	}
+	htab_set_seed(0);
 }
 
 TEST_HARNESS_MAIN

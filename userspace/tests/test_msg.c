@@ -216,27 +216,26 @@ TEST(inner_chain)
  * wipe) on the way.  A buffer that already has room keeps it. */
 TEST(builder_room_at_once)
 {
-	struct buf b = BUF_INIT, c = BUF_INIT, d = BUF_INIT;
+	struct buf out[2] = { BUF_INIT, BUF_INIT }, d = BUF_INIT;
 	struct ike_builder bld;
 	static const uint8_t body[400];
 	const uint8_t *at;
 
-	msg_begin(&bld, &b, &hdr);
-	at = b.data;
-	ASSERT_NE(NULL, at);
-	pl_begin(&bld, IKEV2_PL_VENDOR, false);
-	pl_put(&bld, body, sizeof(body));
-	ASSERT_EQ(0, msg_finish(&bld));
-	EXPECT_EQ(at, b.data);
-	EXPECT_EQ(28 + 4 + sizeof(body), b.len);
-
-	chain_begin(&bld, &c);
-	at = c.data;
-	ASSERT_NE(NULL, at);
-	pl_begin(&bld, IKEV2_PL_VENDOR, false);
-	pl_put(&bld, body, sizeof(body));
-	ASSERT_EQ(0, chain_finish(&bld));
-	EXPECT_EQ(at, c.data);
+	/* out[0] a message (its 28-byte header), out[1] a chain */
+	for (int chain = 0; chain < 2; chain++) {
+		if (chain)
+			chain_begin(&bld, &out[chain]);
+		else
+			msg_begin(&bld, &out[chain], &hdr);
+		at = out[chain].data;
+		ASSERT_NE(NULL, at);
+		pl_begin(&bld, IKEV2_PL_VENDOR, false);
+		pl_put(&bld, body, sizeof(body));
+		ASSERT_EQ(0, chain ? chain_finish(&bld) : msg_finish(&bld));
+		EXPECT_EQ(at, out[chain].data);
+		EXPECT_EQ((chain ? 0 : 28) + 4 + sizeof(body), out[chain].len);
+		buf_free(&out[chain]);
+	}
 
 	ASSERT_EQ(0, buf_reserve(&d, 40));
 	at = d.data;
@@ -244,8 +243,6 @@ TEST(builder_room_at_once)
 	ASSERT_EQ(0, msg_finish(&bld));
 	EXPECT_EQ(at, d.data);
 	EXPECT_EQ(64, d.cap);
-	buf_free(&b);
-	buf_free(&c);
 	buf_free(&d);
 }
 
