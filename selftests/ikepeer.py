@@ -98,6 +98,16 @@ Once established the ACTIONs run in order:
                      7296 3.2): "bad-chain answered notify=N,..." (or none)
     bad-delete       an INFORMATIONAL with a Delete of ESP with a 3-byte
                      SPI (3.11: 4): "bad-delete answered notify=N,..."
+    stalled-bad-delete:N  bad-delete over TCP behind N copies of an
+                     answered liveness check, none of the answers read
+                     until 0.25 s after, then all of it read to the
+                     connection's end (or --timeout): "stalled-bad-delete
+                     read N answers to the copies", "stalled-bad-delete
+                     answered notify=N,..." (nothing may follow it) or
+                     "... unanswered", "stalled-bad-delete then the
+                     connection closed by the peer" (or "... open")
+                     (with --tcp-rcvbuf, as the responder the peer
+                     connected to: its answer waits in its own queue)
     expect-gone:S    after the peer answered INVALID_SYNTAX (2.21.3): a
                      liveness check on the SA gets no answer and nothing
                      else comes on it for S seconds: "gone silent"
@@ -208,7 +218,7 @@ class Net:
     """The peer's sockets: UDP 500 and 4500, TCP 4500 listener and
     connections.  poll() returns the IKE messages that arrived."""
 
-    def __init__(self, local, listen_tcp):
+    def __init__(self, local, listen_tcp, rcvbuf=0):
         self.local = local
         self.udp = {}
         for port in (500, 4500):
@@ -220,6 +230,9 @@ class Net:
         if listen_tcp:
             self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if rcvbuf:
+                # inherited by the connections accepted: a small window
+                self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             self.listener.bind((local, 4500))
             self.listener.listen(8)
         self.conns = []
@@ -1046,6 +1059,69 @@ class Peer:
         where, h, msg = self.await_response(msgid, exch)
         return where, open_sk(self.sk_in(), msg)
 
+    def stalled_bad_delete(self, n):
+        """bad-delete over TCP with the peer's socket full: one liveness
+        check answered, then n copies of it (each answered again from the
+        peer's cache, RFC 7296 2.1) and the bad Delete sent while we read
+        nothing, so that the INVALID_SYNTAX answer waits in the peer's
+        own queue when 2.21.3 ends its IKE SA; we read 0.25 s later."""
+        if self.where[0] != "tcp":
+            raise Fail("stalled-bad-delete needs IKE over TCP")
+        mid = self.msgid_out
+        self.msgid_out += 1
+        ping = seal(self.sk_out(), self.spi_i, self.spi_r, EXCH_INFO, self.flags(False), mid, [])
+        self.send(self.where, ping)
+        self.await_response(mid, EXCH_INFO)
+        sock = self.where[1].sock
+        sock.sendall(frame(ping) * n)
+        first, inner = chain([(PL_DELETE, struct.pack("!BBH", PROTO_ESP, 3, 1) + os.urandom(3))])
+        mid = self.msgid_out
+        self.msgid_out += 1
+        self.send(self.where, seal_inner(self.sk_out(), self.spi_i, self.spi_r, EXCH_INFO,
+                                         self.flags(False), mid, first, inner))
+        out("stalled-bad-delete sent after %d copies of a liveness check" % n)
+        time.sleep(0.25)
+        # Read fast, straight off the socket (the peer's drain is bounded),
+        # until the peer closes the connection or --timeout passes.
+        chunks, closed, until = [], False, time.monotonic() + self.a.timeout
+        while not closed and time.monotonic() < until:
+            if not select.select([sock], [], [], until - time.monotonic())[0]:
+                break
+            try:
+                d = sock.recv(1 << 20)
+            except OSError:
+                d = b""
+            chunks.append(d)
+            closed = not d
+        data, off, copies, answer = b"".join(chunks), 0, 0, None
+        while off + 2 <= len(data):
+            flen = struct.unpack("!H", data[off:off + 2])[0]
+            if flen < 2 or off + flen > len(data):
+                break
+            msg, off = data[off + 6:off + flen], off + flen
+            h_mid = struct.unpack("!I", msg[20:24])[0]
+            if answer is not None:
+                raise Fail("message %d came after the INVALID_SYNTAX answer (RFC 7296 2.21.3)"
+                           % h_mid)
+            if h_mid == mid:
+                answer = msg
+            elif h_mid == mid - 1:
+                copies += 1
+            else:
+                raise Fail("message %d in the stream" % h_mid)
+        out("stalled-bad-delete read %d answers to the copies" % copies)
+        if answer is None:
+            out("stalled-bad-delete unanswered")
+        else:
+            out("stalled-bad-delete answered notify=%s" % (",".join(
+                str(n[0]) for n in notifies(open_sk(self.sk_in(), answer)) if n[0] < 16384) or
+                "none"))
+        # 2.21.3: nothing more on the SA; its end closes the connection
+        out("stalled-bad-delete then %s" % ("the connection closed by the peer" if closed else
+                                            "the connection open"))
+        self.where[1].open = False
+        sock.close()
+
     def expect_gone(self, secs):
         """RFC 7296 2.21.3: once the peer answered INVALID_SYNTAX it holds
         the IKE SA no more: a liveness check on it goes unanswered, and
@@ -1149,6 +1225,8 @@ class Peer:
                 where, inner = self.request_inner(EXCH_INFO, first, inner)
                 out("%s answered notify=%s" % (verb, ",".join(
                     str(n[0]) for n in notifies(inner) if n[0] < 16384) or "none"))
+            elif verb == "stalled-bad-delete":
+                self.stalled_bad_delete(int(arg))
             elif verb == "expect-gone":
                 self.expect_gone(float(arg))
             elif verb == "delete":
@@ -1266,6 +1344,9 @@ def main():
                     choices=("none", "ike-rekey", "child", "info"),
                     help="the peer's first request of this kind answered N(INVALID_SYNTAX) "
                     "alone (RFC 7296 2.21.3)")
+    ap.add_argument("--tcp-rcvbuf", type=int, default=0, metavar="BYTES",
+                    help="responder: SO_RCVBUF of the TCP connections accepted (a small "
+                    "window, for stalled-bad-delete)")
     ap.add_argument("--cert", metavar="PEM",
                     help="authenticate with this ML-DSA certificate (RFC 7427, noble) instead "
                     "of the PSK; --key its OpenSSL 3.5 key file (the seed is taken), --cacert "
@@ -1280,7 +1361,7 @@ def main():
         if not actions:
             ap.error("init needs the peer's address")
         a.peer, actions = actions[0], actions[1:]
-    net = Net(a.local, a.role == "resp" and not a.no_tcp)
+    net = Net(a.local, a.role == "resp" and not a.no_tcp, a.tcp_rcvbuf)
     try:
         p = Peer(a, net)
     except Fail as e:

@@ -738,7 +738,8 @@ static void respond_error(struct ike_sa *sa, uint32_t msgid, uint16_t type,
 {
 	log_info("%s: CREATE_CHILD_SA request refused (%s): %s", ike_sa_name(sa),
 		 ikev2_notify_name(type), why);
-	/* INVALID_SYNTAX: create_rx_request ends the IKE SA */
+	/* INVALID_SYNTAX ends the IKE SA once the request is handled
+	 * (§2.21.3; RFC 6989 §2.5 says so of an invalid KE too) */
 	ike_respond_notify(sa, IKEV2_EXCH_CREATE_CHILD_SA, msgid, type, data, len);
 }
 
@@ -1109,7 +1110,4 @@ void create_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 		ike_rekey_request(sa, msgid, inner, sap);
 	else
 		child_create_request(sa, msgid, inner);
-	/* §2.21.3: after INVALID_SYNTAX the IKE SA is deleted in both peers
-	 * without a Delete; RFC 6989 §2.5 says so of an invalid KE too. */
-	ike_syntax_fatal_end(sa, IKEV2_EXCH_CREATE_CHILD_SA);
 }

@@ -317,11 +317,10 @@ void followup_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 	ns = f->ns;
 	s = followup_suite(f);
 	group = followup_method(s, f->n);
-	if (!followup_ke(sa, msgid, inner, group, &pub)) {
-		/* §2.21.3, RFC 6989 §2.5: INVALID_SYNTAX ends the IKE SA */
-		ike_syntax_fatal_end(sa, IKEV2_EXCH_IKE_FOLLOWUP_KE);
+	/* Refused INVALID_SYNTAX: that ends the IKE SA (§2.21.3, RFC 6989
+	 * §2.5), once the request is handled (rx_encrypted). */
+	if (!followup_ke(sa, msgid, inner, group, &pub))
 		goto out;
-	}
 	f->n++;
 	chain_begin(&bld, &out);
 	ike_put_ke(&bld, group, pub.data, pub.len);

@@ -147,8 +147,7 @@ void info_rx_request(struct ike_sa *sa, const struct ike_msg *m,
 			log_warn("%s: malformed Delete payload in INFORMATIONAL request %u",
 				 ike_sa_name(sa), msgid);
 			ike_respond_notify(sa, IKEV2_EXCH_INFORMATIONAL, msgid,
-					   IKEV2_N_INVALID_SYNTAX, NULL, 0);
-			ike_syntax_fatal_end(sa, IKEV2_EXCH_INFORMATIONAL);	/* §2.21.3 */
+					   IKEV2_N_INVALID_SYNTAX, NULL, 0);	/* ends sa, §2.21.3 */
 			return;
 		}
 		if (d.proto == IKEV2_PROTO_IKE) {

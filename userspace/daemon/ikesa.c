@@ -479,6 +479,11 @@ void ike_sa_destroy(struct ike_sa *sa, const char *why)
 		if (o->fu_init && o->fu_init->ns == sa)
 			o->fu_init->ns = NULL;
 	}
+	if (e->rx_depth) {
+		sa->next = e->dead;
+		e->dead = sa;
+		return;
+	}
 	OPENSSL_cleanse(sa, sizeof(*sa));
 	free(sa);
 }
@@ -978,16 +983,17 @@ int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
  * peers, meaning that the IKE SA is deleted without needing an explicit
  * Delete payload" (RFC 6989 §2.5: the responder MUST drop the IKE SA after
  * an invalid KE).  The response went out first (ike_respond_notify); the
- * SA goes now, when the handler no longer uses it, not later: a
+ * SA goes once the request is handled, whatever its exchange (rx_encrypted:
+ * a handler that destroyed sa left it IKE_S_DEAD, engine.dead), not later: a
  * retransmission of that request then finds no SA and gets no answer
  * (§2.21.4 lets us stay silent outside an SA).  The peer deletes the SA
  * on reading INVALID_SYNTAX, or, if our answer was lost, after its
  * retransmissions give up (§2.4), so keeping the SA (and its keys) for
  * a resend would only keep an SA both ends count as deleted.
  */
-void ike_syntax_fatal_end(struct ike_sa *sa, uint8_t exch)
+static void syntax_fatal_end(struct ike_sa *sa, uint8_t exch)
 {
-	if (!sa->syntax_fatal)
+	if (!sa->syntax_fatal || sa->state == IKE_S_DEAD)
 		return;
 	log_warn("%s: %s request answered INVALID_SYNTAX: the IKE SA ends without a Delete "
 		 "(RFC 7296 2.21.3)", ike_sa_name(sa), ike_exch_name(exch));
@@ -1466,8 +1472,6 @@ static void inner_error(struct ike_sa *sa, const struct ike_msg *m,
 		    (m->hdr.exch == IKEV2_EXCH_IKE_INTERMEDIATE &&
 		     sa->state == IKE_S_HALF_OPEN))
 			ike_sa_destroy(sa, "initial exchange's request malformed");
-		else
-			ike_syntax_fatal_end(sa, m->hdr.exch);
 		return;
 	}
 	/* A malformed response ends the exchange and the SA (§2.21.1). */
@@ -1589,13 +1593,27 @@ static void rx_encrypted(struct engine *e, const struct ike_rx *rx,
 		dispatch_request(sa, m, inner, plain.data);
 	}
 out:
+	syntax_fatal_end(sa, h->exch);
 	free(inner);
 	buf_wipe(&plain);
 }
 
-void engine_rx(void *ctx, const struct ike_rx *rx)
+/* What handlers destroyed while the message was in hand goes now. */
+static void rx_done(struct engine *e)
 {
-	struct engine *e = ctx;
+	struct ike_sa *sa;
+
+	if (--e->rx_depth)
+		return;
+	while ((sa = e->dead)) {
+		e->dead = sa->next;
+		OPENSSL_cleanse(sa, sizeof(*sa));
+		free(sa);
+	}
+}
+
+static void rx_one(struct engine *e, const struct ike_rx *rx)
+{
 	struct ike_msg *m = calloc(1, sizeof(*m));
 	char a[64];
 
@@ -1632,4 +1650,13 @@ void engine_rx(void *ctx, const struct ike_rx *rx)
 		rx_encrypted(e, rx, m);
 	}
 	free(m);
+}
+
+void engine_rx(void *ctx, const struct ike_rx *rx)
+{
+	struct engine *e = ctx;
+
+	e->rx_depth++;
+	rx_one(e, rx);
+	rx_done(e);
 }

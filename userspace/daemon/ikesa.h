@@ -58,7 +58,7 @@ enum ike_state {
 	IKE_S_ESTABLISHED,
 	IKE_S_REKEYED,		/* replaced by a new IKE SA; awaiting delete */
 	IKE_S_DELETING,		/* our Delete is out */
-	IKE_S_DEAD,		/* unlinked; freed from the loop */
+	IKE_S_DEAD,		/* unlinked; freed, or in engine.dead */
 };
 
 enum child_state {
@@ -400,7 +400,7 @@ struct ike_sa {
 	/* A request of the peer's was answered INVALID_SYNTAX once the IKE SA
 	 * was up (ike_respond_notify): fatal to the IKE SA (§2.21.3; RFC 6989
 	 * §2.5 for an invalid KE), which goes, without a Delete, once that
-	 * request is done with (ike_syntax_fatal_end). */
+	 * request is handled (syntax_fatal_end). */
 	bool syntax_fatal;
 	struct frag_rx frag;
 	uint8_t frag_sk_flags;	/* fragment 1's SKF flags byte (struct ike_rx_sk) */
@@ -577,6 +577,12 @@ struct engine {
 	/* The SA payload of the message being read (~70 KB, kept off the
 	 * stack): one at a time, never across a return to the loop. */
 	struct ike_sa_pl rx_sap;
+	/* While a received message is handled (rx_depth, engine_rx), the
+	 * IKE SAs destroyed are torn down, IKE_S_DEAD and unlinked, but
+	 * their memory waits here (linked by next) until the message is
+	 * done: a handler up the stack may still hold one. */
+	struct ike_sa *dead;
+	unsigned int rx_depth;
 	/* The exchanges' handlers (struct exch_ops, exch.h). */
 	const struct exch_ops *exch;
 };
@@ -660,7 +666,9 @@ struct exch_ops {
 struct ike_sa *ike_sa_new(struct engine *e, const struct conn_cfg *cfg,
 			  bool initiator);
 void ike_sa_link(struct ike_sa *sa);		/* into the SPI table */
-/* Frees the SA and everything it holds; starts nothing new. */
+/* Frees the SA and everything it holds; starts nothing new.  Within
+ * engine_rx the struct itself stays, IKE_S_DEAD, until the message is
+ * done (engine.dead): callers may read sa->state after. */
 void ike_sa_destroy(struct ike_sa *sa, const char *why);
 /* An established SA's peer is told by a Delete, sent once and not waited
  * for (none while a request of ours is out), then the SA is destroyed. */
@@ -731,13 +739,10 @@ void ike_schedule_timers(struct ike_sa *sa);
 void ike_timers_reconfigured(struct ike_sa *sa);
 void pktset_free(struct pktset *ps);
 /* An error notify in an encrypted response (INVALID_SYNTAX, ...); an
- * INVALID_SYNTAX once the IKE SA is up sets syntax_fatal. */
+ * INVALID_SYNTAX once the IKE SA is up sets syntax_fatal, and the SA
+ * ends once the request is handled (rx_encrypted, RFC 7296 §2.21.3). */
 int ike_respond_notify(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 		       uint16_t type, const uint8_t *data, size_t len);
-/* Ends sa if it answered the peer's request INVALID_SYNTAX (syntax_fatal,
- * RFC 7296 §2.21.3): called by the request's handler once it is done with
- * sa, which may be gone after. */
-void ike_syntax_fatal_end(struct ike_sa *sa, uint8_t exch);
 uint64_t ike_now(void);
 
 /* trace.c: the debug-level message trace */

@@ -39,13 +39,14 @@ static void race_drop(struct tcp_conn *c);
 static void race_take(struct tcp_conn *c);
 
 /*
- * The sockets tcp_max bounds: the connections, and the connect races'
- * second attempts while they run (tcp_max + TCP_FD_RESERVE descriptors,
- * tcp_fit_nofile).
+ * The sockets tcp_max bounds: the connections, the connect races'
+ * second attempts while they run, and the sockets closed still writing
+ * out their queue (tcp_linger): tcp_max + TCP_FD_RESERVE descriptors,
+ * tcp_fit_nofile.
  */
 static uint32_t sockets_open(const struct tcp *t)
 {
-	return t->n_conns + t->n_racing;
+	return t->n_conns + t->n_racing + t->n_lingering;
 }
 
 static uint32_t host_hash(const struct sockaddr_storage *a)
@@ -174,6 +175,120 @@ static void conn_buf_free(struct tcp_conn *c)
 	c->st.pool = NULL;
 }
 
+/* Writes q[*off, len) to fd until all is out or the socket is full: 0, or
+ * -errno. */
+static int send_queue(int fd, const uint8_t *q, size_t *off, size_t len)
+{
+	while (*off < len) {
+		ssize_t w = send(fd, q + *off, len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+		*off += (size_t)w;
+	}
+	return 0;
+}
+
+/* How long a socket closed with bytes queued (tcp_linger), or all of them
+ * at shutdown (drain_all), may take to write them out. */
+#define TCP_DRAIN_MS	500
+
+/*
+ * A connection closed in order (err 0: the IKE SA on it ended, TCP-22, or
+ * the peer closed) may still have bytes in its output queue that the
+ * socket had no room for: the last answer of that SA (an INVALID_SYNTAX,
+ * RFC 7296 §2.21.3, or a Delete).  The socket then stays, apart from the
+ * connection, until they are written out or TCP_DRAIN_MS has passed, and
+ * closes after a FIN: closing it at once lost them.  What it reads is
+ * discarded (unread data would turn the close into a reset).
+ */
+struct tcp_linger {
+	struct tcp *t;
+	int fd;
+	bool eof;
+	uint8_t *q;
+	size_t off, len;
+	struct timer timer;
+	struct tcp_linger *next;
+};
+
+static void linger_end(struct tcp_linger *l)
+{
+	struct tcp *t = l->t;
+	struct tcp_linger **p = &t->lingering;
+
+	while (*p != l)
+		p = &(*p)->next;
+	*p = l->next;
+	t->n_lingering--;
+	timer_cancel(t->loop, &l->timer);
+	loop_unwatch(t->loop, l->fd);
+	shutdown(l->fd, SHUT_WR);
+	close(l->fd);
+	free(l->q);
+	free(l);
+}
+
+static void linger_timer(struct timer *tm)
+{
+	linger_end(container_of(tm, struct tcp_linger, timer));
+}
+
+static void linger_io(void *ctx, int fd, uint32_t ev)
+{
+	struct tcp_linger *l = ctx;
+	uint8_t b[4096];
+	ssize_t n = 0;
+
+	for (int rounds = 0; rounds < 16 && !l->eof; rounds++) {
+		n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		l->eof = true;
+		loop_watch(l->t->loop, fd, LOOP_WRITE, linger_io, l);
+	}
+	if (send_queue(fd, l->q, &l->off, l->len) || l->off == l->len ||
+	    (ev & LOOP_ERROR))
+		linger_end(l);
+}
+
+/* True: c's socket and its queue went to a tcp_linger. */
+static bool linger_start(struct tcp_conn *c)
+{
+	struct tcp *t = c->tcp;
+	struct tcp_linger *l;
+
+	if (c->connecting || c->outq_off >= c->outq_len)
+		return false;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return false;
+	l->t = t;
+	l->fd = c->fd;
+	if (loop_watch(t->loop, l->fd, LOOP_READ | LOOP_WRITE, linger_io, l) ||
+	    timer_arm(t->loop, &l->timer, TCP_DRAIN_MS, linger_timer)) {
+		loop_unwatch(t->loop, l->fd);
+		free(l);
+		return false;
+	}
+	l->q = c->outq;
+	l->off = c->outq_off;
+	l->len = c->outq_len;
+	c->outq = NULL;
+	c->outq_off = c->outq_len = 0;
+	l->next = t->lingering;
+	t->lingering = l;
+	t->n_lingering++;
+	return true;
+}
+
 void tcp_conn_close(struct tcp_conn *c, int err)
 {
 	struct tcp *t = c->tcp;
@@ -186,7 +301,8 @@ void tcp_conn_close(struct tcp_conn *c, int err)
 	race_drop(c);
 	if (c->fd >= 0) {
 		loop_unwatch(t->loop, c->fd);
-		close(c->fd);
+		if (err || !linger_start(c))
+			close(c->fd);
 		c->fd = -1;
 	}
 	if (stream_partial(&c->st))
@@ -246,19 +362,10 @@ static int conn_queue(struct tcp_conn *c, const uint8_t *p, size_t n)
 
 static int conn_flush(struct tcp_conn *c)
 {
-	while (c->outq_off < c->outq_len) {
-		ssize_t w = send(c->fd, c->outq + c->outq_off,
-				 c->outq_len - c->outq_off, MSG_NOSIGNAL);
+	int r = send_queue(c->fd, c->outq, &c->outq_off, c->outq_len);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return -errno;
-		}
-		c->outq_off += (size_t)w;
-	}
+	if (r)
+		return r;
 	if (c->outq_off == c->outq_len)
 		c->outq_off = c->outq_len = 0;
 	conn_update_watch(c);
@@ -766,8 +873,8 @@ fail:
  * At shutdown the Deletes just queued must still reach the peers: write
  * out what is queued, waiting for the sockets up to TCP_DRAIN_MS in all,
  * then half-close so the kernel sends the data and a FIN, not a reset.
+ * Sockets already lingering (tcp_linger) get no more time.
  */
-#define TCP_DRAIN_MS	500
 
 static void drain_all(struct tcp *t)
 {
@@ -802,6 +909,8 @@ void tcp_close_all(struct tcp *t)
 	if (!t)
 		return;
 	drain_all(t);
+	while (t->lingering)
+		linger_end(t->lingering);
 	timer_cancel(t->loop, &t->rest);
 	mem_burst_stop(&t->mem);
 	while (t->conns)

@@ -131,6 +131,10 @@ struct tcp {
 	struct mem_burst mem;		/* given back after a connection flood */
 	struct stream_pool pool;	/* every frame buffer, max_stream_mem */
 	struct tcp_conn *feeding;	/* its stream_feed() is under way */
+	/* Connections closed with bytes queued, writing them out (tcp.c),
+	 * counted against tcp_max like the rest. */
+	struct tcp_linger *lingering;
+	uint32_t n_lingering;
 	uint64_t nofile_logged_ms;
 };
 

@@ -874,6 +874,88 @@ TEST(tcp_wait_room_for_a_full_espintcp_socket)
 	wait_room(_metadata, true);
 }
 
+/*
+ * A connection closed in order (err 0: its IKE SA ended) while its queue
+ * holds what the socket had no room for (the SA's last answer, RFC 7296
+ * §2.21.3) writes all of it out before its FIN, for TCP_DRAIN_MS at most;
+ * a peer that never reads gets the close after that, not sooner.
+ */
+static struct tcp_conn *queue_full(struct __test_metadata *_metadata, struct race *r,
+				   int *a, size_t *bytes)
+{
+	static uint8_t msg[1000];
+	struct tcp_conn *c;
+	int err;
+
+	c = tcp_connect(r->tc, NULL, &r->dst, 3000, 0, &err);
+	EXPECT_NE(NULL, c);
+	if (!c)
+		return NULL;
+	spin(r->l, &r->cli.connected, 1);
+	*a = accept(r->lfd, NULL, NULL);
+	EXPECT_LE(0, *a);
+	run_ms(r->l, 20);		/* IKETCP written */
+	*bytes = 6;
+	/* the peer reads nothing yet: the socket fills, then the queue */
+	for (int i = 0; i < 100000 && c->outq_off >= c->outq_len; i++) {
+		EXPECT_EQ(0, tcp_send(c, msg, sizeof(msg)));
+		*bytes += 2 + STREAM_NON_ESP_MARKER + sizeof(msg);
+	}
+	EXPECT_LT(c->outq_off, c->outq_len);
+	return c;
+}
+
+TEST(tcp_close_writes_out_the_queue)
+{
+	static uint8_t b[1 << 16];
+	struct race r;
+	struct tcp_conn *c;
+	size_t want = 0, got = 0;
+	ssize_t n = -1;
+	int a = -1;
+
+	ASSERT_EQ(0, race_open(&r, false, 0));
+	c = queue_full(_metadata, &r, &a, &want);
+	ASSERT_NE(NULL, c);
+	tcp_conn_close(c, 0);
+	EXPECT_TRUE(c->dead);
+	for (int i = 0; i < 1000 && n; i++) {
+		n = recv(a, b, sizeof(b), MSG_DONTWAIT);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n < 0 && errno != EAGAIN)
+			break;
+		loop_once(r.l, 1);
+	}
+	EXPECT_EQ(0, n);		/* a FIN after it all, not a reset */
+	EXPECT_EQ(want, got);
+	EXPECT_EQ(NULL, r.tc->lingering);
+	close(a);
+	race_close(&r, c);
+}
+
+TEST(tcp_close_gives_up_on_a_peer_that_never_reads)
+{
+	struct race r;
+	struct tcp_conn *c;
+	uint64_t t0;
+	size_t want;
+	int a = -1;
+
+	ASSERT_EQ(0, race_open(&r, false, 0));
+	c = queue_full(_metadata, &r, &a, &want);
+	ASSERT_NE(NULL, c);
+	t0 = loop_now_ms();
+	tcp_conn_close(c, 0);
+	while (r.tc->lingering && loop_now_ms() - t0 < 2000)
+		loop_once(r.l, 10);
+	EXPECT_EQ(NULL, r.tc->lingering);
+	EXPECT_LE(500, loop_now_ms() - t0);	/* TCP_DRAIN_MS */
+	EXPECT_GT(1000, loop_now_ms() - t0);
+	close(a);
+	race_close(&r, c);
+}
+
 /* The peer closed fd (EOF or reset) within a second. */
 static bool closed_by_peer(struct loop *l, int fd)
 {
