@@ -17,8 +17,8 @@
 # so a 50 ms RTT, B2_RATE (10mbit) and the loss (B2_LOSSES, 0 1 5 10 %)
 # each way.  Systems: tcpiked over UDP with retransmit_base swept over
 # B2_RT_SWEEP (250ms 500ms 1s), tcpiked over TCP and with separate
-# transports (retransmit_base, which times its IKE_SA_INIT on UDP, at the
-# 1 s default and at the sweep's shortest; both with tcp_connect_race
+# transports (retransmit_base, which times its IKE_SA_INIT on UDP, at
+# every timer of the sweep; the 1 s default is "separate"; with tcp_connect_race
 # B2_TCP_RACE, 250ms, the default: a second SYN when the connect has not
 # completed by then), and charon (strongSwan 5.9.8, kernel-libipsec) over UDP
 # with retransmit_timeout swept the same way (retransmit_base 2), each
