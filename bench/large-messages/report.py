@@ -46,6 +46,17 @@ def fmt_ratio(a, b):
     return ("< %.2f" if b == FAIL else "%.2f") % r
 
 
+def add_up(a, b):
+    """Two rounds' counters of a point: "-" (not read) stays "-"."""
+    if isinstance(a, int):
+        return a + b
+    try:
+        x = float(a) + float(b)
+    except ValueError:
+        return "-"
+    return "%d" % x if x == int(x) else "%.1f" % x
+
+
 def results(lines):
     """The guest's setup and point lines: (order of the points, setups,
     points, res: (sys, xport, loss) -> p50, p95, ok, n; losses, systems)."""
@@ -62,10 +73,16 @@ def results(lines):
             else:
                 setups.setdefault(key, [])
         elif w[1] == "point" and len(w) >= 19:
+            q = dict(n=int(w[5]), w=int(w[6]), seen=int(w[7]), drop=int(w[8]),
+                     wall=w[14], retx_a=w[15], retx_b=w[17], rbe=w[-1], rounds=1)
             if key not in points:
                 order.append(key)
-            points[key] = dict(n=int(w[5]), w=int(w[6]), seen=int(w[7]), drop=int(w[8]),
-                               wall=w[14], retx_a=w[15], retx_b=w[17], rbe=w[-1])
+                points[key] = q
+            else:   # a later round (B2_ROUNDS) of the same point: add it up
+                o = points[key]
+                for f in q:
+                    if f != "w":
+                        o[f] = add_up(o[f], q[f])
     res = {}
     for key in order:
         p = points[key]
@@ -170,8 +187,11 @@ def main():
     p("none, the -O2 build, log level info); one connection per setup, W in flight,")
     p("starts at least 20 ms apart; a setup not established within 30 s failed, and")
     p("p50/p95 (nearest rank over all N) rank failures above every success (\"> 30000\").")
-    p("**N is %s setups per point** (the host run has 100 to 200): a p95 is"
-      % "/".join(str(x) for x in n_set))
+    rounds = max(q["rounds"] for q in points.values())
+    p("**N is %s setups per point**%s (the host run has 100 to 200): a p95 is"
+      % ("/".join(str(x) for x in n_set),
+         ", in %d interleaved rounds (every point in turn, its share of N each"
+         " round, fresh daemons each time)" % rounds if rounds > 1 else ""))
     p("%s of a point, so it is coarse.  The 0 %% rows are the floor that the" %
       ", ".join("%s (N %d)" % (slowest(x - math.ceil(0.95 * x) + 1), x) for x in n_set))
     p("emulated CPU sets (W 2).  Loss seen = netem's drops / (packets sent + dropped)")

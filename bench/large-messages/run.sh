@@ -63,7 +63,9 @@
 # (RT_SWEEP: tcpiked retransmit_base; charon retransmit_timeout with
 # retransmit_base 2, tcpiked's factor), and separate at every timer of
 # the sweep for its IKE_SA_INIT ("separate" is the 1 s default,
-# "separate@RT" the others), N B2_N (20) per point.  Writes no
+# "separate@RT" the others), N B2_N (20) per point, in B2_ROUNDS (1)
+# interleaved rounds (each round every point with its share of N, fresh
+# daemons each time).  Writes no
 # report: every setup's time and every point's counters go to stdout as
 # "B2VM setup ..." and "B2VM point ..." lines, which
 # bench/large-messages/report.py turns into b2vm.md on the host.
@@ -948,14 +950,27 @@ w_for() {
 declare -A R
 b2_t0=$SECONDS
 B2_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-for key in "${systems[@]}"; do
-	read -r sys xport <<<"$key"
-	for loss in "${losses[@]}"; do
-		if point "$sys" "$xport" "$loss" "$(n_for "$sys" "$loss")" "$(w_for "$sys" "$loss")"; then
-			R["$sys $xport $loss"]="${PT[*]}"
-		else
-			fail=1
-		fi
+# --vm: B2_ROUNDS rounds (1 unless set), each every system and loss rate
+# with its share of N, so that the emulated CPU's drift (the host is
+# shared) falls on every system alike rather than on the ones run last;
+# report.py adds a point's rounds up.
+rounds=1
+[ $vm = 1 ] && rounds=${B2_ROUNDS:-1}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench-b2: B2_ROUNDS '$rounds' is not a positive count" >&2; exit 1; }
+for round in $(seq "$rounds"); do
+	for key in "${systems[@]}"; do
+		read -r sys xport <<<"$key"
+		for loss in "${losses[@]}"; do
+			n=$(n_for "$sys" "$loss")
+			# round k of R takes setups [n(k-1)/R, nk/R)
+			n=$(( n * round / rounds - n * (round - 1) / rounds ))
+			[ "$n" -gt 0 ] || continue
+			if point "$sys" "$xport" "$loss" "$n" "$(w_for "$sys" "$loss")"; then
+				R["$sys $xport $loss"]="${PT[*]}"
+			else
+				fail=1
+			fi
+		done
 	done
 done
 [ -n "${IKE_PID[a]:-}" ] && ike_stop a >/dev/null
