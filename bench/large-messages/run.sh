@@ -983,6 +983,7 @@ if [ $vm = 1 ]; then
 	echo "B2INFO kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))"
 	echo "B2INFO path netem delay $B2_DELAY rate $B2_RATE each way"
 	echo "B2INFO tcpiked tcp_connect_race $B2_TCP_RACE"
+	echo "B2INFO settings B2_N ${B2_N:-default}, B2_ROUNDS $rounds, losses ${losses[*]} %, UDP timers ${RT_SWEEP[*]}"
 	if [ $pq = 1 ]; then
 		echo "B2INFO tcpiked build-trixie/$PQ_BUILD against $PQ_OPENSSL (Debian 13 root), proposal $PROPOSALS"
 		for f in "$out/$T-raw"/sizes-*.txt; do
