@@ -17,12 +17,13 @@
 # so a 50 ms RTT, B2_RATE (10mbit) and the loss (B2_LOSSES, 0 1 5 10 %)
 # each way.  Systems: tcpiked over UDP with retransmit_base swept over
 # B2_RT_SWEEP (250ms 500ms 1s), tcpiked over TCP and with separate
-# transports (retransmit_base, which times its IKE_SA_INIT on UDP, at the
-# 1 s default and at the sweep's shortest; both with tcp_connect_race
+# transports (retransmit_base, which times its IKE_SA_INIT on UDP, at
+# every timer of the sweep; the 1 s default is "separate"; with tcp_connect_race
 # B2_TCP_RACE, 250ms, the default: a second SYN when the connect has not
 # completed by then), and charon (strongSwan 5.9.8, kernel-libipsec) over UDP
 # with retransmit_timeout swept the same way (retransmit_base 2), each
-# against a tcpiked responder.  B2_N (20) setups per point.  Writes
+# against a tcpiked responder.  B2_N (20) setups per point, in B2_ROUNDS
+# (1) interleaved rounds (run.sh: every point in turn with its share of N).  Writes
 # OUTDIR/b2vm.md (bench/large-messages/report.py) and keeps the raw lines
 # in OUTDIR/b2vm-raw.txt.  Exit status 1 when the harness broke (a setup
 # failed at 0 % loss, a daemon did not start, the VM failed); goals met
@@ -46,7 +47,7 @@ vm_bench_args bench-b2vm "$@"
 export B2_PQ=${pq:+1}
 export B2_N=${B2_N:-$([ -n "$pq" ] && echo 12 || echo 20)} B2_LOSSES=${B2_LOSSES:-0 1 5 10} B2_DELAY=${B2_DELAY:-25ms} \
 	B2_RATE=${B2_RATE:-10mbit} B2_RT_SWEEP=${B2_RT_SWEEP:-250ms 500ms 1s} \
-	B2_SYSTEMS=${B2_SYSTEMS:-} B2_TCP_RACE=${B2_TCP_RACE:-250ms}
+	B2_SYSTEMS=${B2_SYSTEMS:-} B2_TCP_RACE=${B2_TCP_RACE:-250ms} B2_ROUNDS=${B2_ROUNDS:-1}
 name=b2vm
 [ -n "$pq" ] && name=b2pq-vm
 raw=$out/$name-raw.txt
@@ -59,7 +60,7 @@ if [ -z "$from" ]; then
 	bench/large-messages/run.sh --certs $pq || exit 1
 fi
 vm_bench_raw bench-b2vm B2 ${B2_VM_TIMEOUT:-2700} "$raw" "$from" bench/large-messages/guest.sh \
-	B2_N B2_LOSSES B2_DELAY B2_RATE B2_RT_SWEEP B2_SYSTEMS B2_PQ B2_TCP_RACE
+	B2_N B2_LOSSES B2_DELAY B2_RATE B2_RT_SWEEP B2_SYSTEMS B2_PQ B2_TCP_RACE B2_ROUNDS
 vm_bench_show bench-b2vm B2 '^B2(pq)? ' || exit 1
 
 python3 "$top/bench/large-messages/report.py" $pq "$raw" "$out" "${rc:-1}" "${vm_s:-?}" "$pq $*"

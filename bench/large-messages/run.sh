@@ -61,9 +61,11 @@
 # each way, B2_RATE 10mbit, the loss), not nft, so there is delay and a
 # bandwidth limit; UDP's retransmission base is swept for both daemons
 # (RT_SWEEP: tcpiked retransmit_base; charon retransmit_timeout with
-# retransmit_base 2, tcpiked's factor), and separate both at the 1 s
-# default and with RT_SWEEP's first (shortest) retransmit_base for its
-# IKE_SA_INIT, N B2_N (20) per point.  Writes no
+# retransmit_base 2, tcpiked's factor), and separate at every timer of
+# the sweep for its IKE_SA_INIT ("separate" is the 1 s default,
+# "separate@RT" the others), N B2_N (20) per point, in B2_ROUNDS (1)
+# interleaved rounds (each round every point with its share of N, fresh
+# daemons each time).  Writes no
 # report: every setup's time and every point's counters go to stdout as
 # "B2VM setup ..." and "B2VM point ..." lines, which
 # bench/large-messages/report.py turns into b2vm.md on the host.
@@ -882,9 +884,13 @@ elif [ $vm = 1 ]; then
 	RT_SWEEP=(${B2_RT_SWEEP:-250ms 500ms 1s})
 	systems=()
 	for rt in "${RT_SWEEP[@]}"; do systems+=("tcpiked udp@$rt"); done
-	# separate also with its one UDP exchange (IKE_SA_INIT) on the
-	# shortest timer of the sweep, beside the 1 s default
-	systems+=("tcpiked tcp" "tcpiked separate" "tcpiked separate@${RT_SWEEP[0]}")
+	# separate with its one UDP exchange (IKE_SA_INIT) on every timer of
+	# the sweep too (the 1 s default is plain "separate"), so that it is
+	# compared with the best UDP at the same retransmit_base
+	systems+=("tcpiked tcp" "tcpiked separate")
+	for rt in "${RT_SWEEP[@]}"; do
+		[ "$rt" = 1s ] || systems+=("tcpiked separate@$rt")
+	done
 	if sw_ok; then
 		for rt in "${RT_SWEEP[@]}"; do systems+=("charon udp@$rt"); done
 	else
@@ -944,14 +950,27 @@ w_for() {
 declare -A R
 b2_t0=$SECONDS
 B2_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-for key in "${systems[@]}"; do
-	read -r sys xport <<<"$key"
-	for loss in "${losses[@]}"; do
-		if point "$sys" "$xport" "$loss" "$(n_for "$sys" "$loss")" "$(w_for "$sys" "$loss")"; then
-			R["$sys $xport $loss"]="${PT[*]}"
-		else
-			fail=1
-		fi
+# --vm: B2_ROUNDS rounds (1 unless set), each every system and loss rate
+# with its share of N, so that the emulated CPU's drift (the host is
+# shared) falls on every system alike rather than on the ones run last;
+# report.py adds a point's rounds up.
+rounds=1
+[ $vm = 1 ] && rounds=${B2_ROUNDS:-1}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench-b2: B2_ROUNDS '$rounds' is not a positive count" >&2; exit 1; }
+for round in $(seq "$rounds"); do
+	for key in "${systems[@]}"; do
+		read -r sys xport <<<"$key"
+		for loss in "${losses[@]}"; do
+			n=$(n_for "$sys" "$loss")
+			# round k of R takes setups [n(k-1)/R, nk/R)
+			n=$(( n * round / rounds - n * (round - 1) / rounds ))
+			[ "$n" -gt 0 ] || continue
+			if point "$sys" "$xport" "$loss" "$n" "$(w_for "$sys" "$loss")"; then
+				R["$sys $xport $loss"]="${PT[*]}"
+			else
+				fail=1
+			fi
+		done
 	done
 done
 [ -n "${IKE_PID[a]:-}" ] && ike_stop a >/dev/null
@@ -964,6 +983,7 @@ if [ $vm = 1 ]; then
 	echo "B2INFO kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))"
 	echo "B2INFO path netem delay $B2_DELAY rate $B2_RATE each way"
 	echo "B2INFO tcpiked tcp_connect_race $B2_TCP_RACE"
+	echo "B2INFO settings B2_N ${B2_N:-default}, B2_ROUNDS $rounds, losses ${losses[*]} %, UDP timers ${RT_SWEEP[*]}"
 	if [ $pq = 1 ]; then
 		echo "B2INFO tcpiked build-trixie/$PQ_BUILD against $PQ_OPENSSL (Debian 13 root), proposal $PROPOSALS"
 		for f in "$out/$T-raw"/sizes-*.txt; do
