@@ -499,6 +499,10 @@ b1_ids_check() {
 	[ "$ids" = 20 ] && [ "$est" = 20 ]
 }
 
+# The charons of B1 unless B1_ONLY=tcpiked.
+b1_lt() { [ "${B1_ONLY:-}" != tcpiked ] && lt_ok; }
+b1_sw() { [ "${B1_ONLY:-}" != tcpiked ] && sw_ok; }
+
 b1() {
 	local n w runs sys mode r i key x nn
 	declare -A RATE P50 P99 CPU MIN MAX US
@@ -511,14 +515,17 @@ b1() {
 	n=${B1_N:-$n} runs=${B1_RUNS:-$runs}
 	local systems=("tcpiked udp" "tcpiked tcp" "tcpiked separate")
 	[ "$GEN_CPU" != "$RESP_CPU" ] && systems+=("tcpiked2 udp")
+	# B1_ONLY=tcpiked: tcpiked over UDP alone, no charon (A/B runs of two
+	# builds: bench/lib/b1-ab.sh)
+	[ "${B1_ONLY:-}" = tcpiked ] && systems=("tcpiked udp")
 	local ref=
-	if lt_ok; then
+	if b1_lt; then
 		systems+=("charon-lt udp")
 		ref="charon-lt udp"
 	else
 		echo "bench: B1: no load-tester charon (scripts/charon-loadtester.sh builds it): no like-for-like charon row" >&2
 	fi
-	if sw_ok; then
+	if b1_sw; then
 		systems+=("charon udp")
 		ref=${ref:-charon udp}
 	else
@@ -526,7 +533,7 @@ b1() {
 	fi
 	echo "responder,kernel,transport,ids,n,window,run,ok,rate_per_s,p50_ms,p99_ms,resp_cpu_us_per_sa,gen_cpu_pct,resp_cpus,load1" >"$out/b1.csv"
 	local ids=skipped
-	if lt_ok; then
+	if b1_lt; then
 		if b1_ids_check; then ids=ok; else ids=FAILED; fail=1; fi
 	fi
 	for key in "${systems[@]}"; do
@@ -534,8 +541,8 @@ b1() {
 		b1_row "$sys" "$mode" "$n" "$w" "$runs"
 	done
 	local swept=("tcpiked udp")
-	lt_ok && swept+=("charon-lt udp")
-	sw_ok && swept+=("charon udp")
+	b1_lt && swept+=("charon-lt udp")
+	b1_sw && swept+=("charon udp")
 	for x in "${sweep[@]}"; do
 		[ "$x" = "$n" ] && continue
 		for key in "${swept[@]}"; do
@@ -580,17 +587,20 @@ b1() {
 		echo "- tcpiked: backend none (no data plane), -O2 build, log level warning,"
 		echo "  without the none backend's record file (a test hook that writes a line"
 		echo "  per SA and policy; \`IKE_KB_RECORD=\`)."
-		if lt_ok; then
+		if b1_lt; then
 			echo "- charon-lt: strongSwan $(cat "$SW_LT/VERSION" 2>/dev/null) built from Debian's source package"
 			echo "  (scripts/charon-loadtester.sh; the installed charon is $(sw_version)):"
 			echo "  the load-tester plugin's fake kernel interface (\`fake_kernel = yes\`,"
 			echo "  \`initiators = 0\`): no SA or policy installed anywhere, the like-for-like"
 			echo "  row; kernel-netlink only for addresses."
+		elif [ "${B1_ONLY:-}" = tcpiked ]; then
+			echo "- charon-lt and charon: **not run** (B1_ONLY=tcpiked: tcpiked alone, as"
+			echo "  bench/lib/b1-ab.sh runs two builds against each other)."
 		else
 			echo "- charon-lt (the like-for-like row): **not run**, the load-tester build"
 			echo "  is absent (scripts/charon-loadtester.sh builds it in about 2 minutes)."
 		fi
-		sw_ok && echo "- charon: Debian's $(sw_version) with kernel-libipsec, its userspace ESP
+		b1_sw && echo "- charon: Debian's $(sw_version) with kernel-libipsec, its userspace ESP
   stack, which keeps every Child SA in lists of its own: NOT like-for-like
   (it holds a data plane that tcpiked's backend none does not)."
 		echo
